@@ -1,0 +1,55 @@
+/**
+ * Strictness pre-checks for Ed25519 verification, shared by every provider so that all of them
+ * accept exactly the same signatures: S < L, R and A canonically encoded (y < p), A not of small
+ * order. The eight small-order points are listed by their canonical encodings (a non-canonical
+ * encoding is already rejected by the y < p check); a test derives the list independently.
+ */
+import { fromHex } from '../bytes.js';
+
+const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+const P = (1n << 255n) - 19n;
+
+function leToBigInt(bytes: Uint8Array): bigint {
+  let n = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
+  return n;
+}
+
+/** Canonical encodings of the eight points of small order (orders 1, 2, 4, 4, 8, 8, 8, 8). */
+export const SMALL_ORDER_ENCODINGS: readonly string[] = [
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0000000000000000000000000000000000000000000000000000000000000080',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+];
+const SMALL_ORDER = SMALL_ORDER_ENCODINGS.map((h) => fromHex(h));
+
+/** y (the encoding without its sign bit) is below p. */
+export function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
+  const y = bytes.slice();
+  y[31]! &= 0x7f;
+  return leToBigInt(y) < P;
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  let d = 0;
+  for (let i = 0; i < 32; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+export function isSmallOrderEncoding(bytes: Uint8Array): boolean {
+  let found = false;
+  for (const s of SMALL_ORDER) found = equal(bytes, s) || found;
+  return found;
+}
+
+/** The checks RFC 8032 verification leaves to the implementation, made strict. Public data only. */
+export function passesStrictChecks(publicKey: Uint8Array, signature: Uint8Array): boolean {
+  if (!isCanonicalPointEncoding(publicKey) || isSmallOrderEncoding(publicKey)) return false;
+  if (!isCanonicalPointEncoding(signature.subarray(0, 32))) return false;
+  return leToBigInt(signature.subarray(32, 64)) < L;
+}

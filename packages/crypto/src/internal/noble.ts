@@ -1,0 +1,52 @@
+/** Raw primitives from the audited `@noble/*` libraries: the portable baseline. */
+import { cbc, gcm } from '@noble/ciphers/aes.js';
+import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
+import { hmac } from '@noble/hashes/hmac.js';
+import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { sha256, sha512 } from '@noble/hashes/sha2.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import type { RawAead, RawPrimitives } from './raw.js';
+
+function nobleAead(
+  make: (key: Uint8Array, nonce: Uint8Array, aad?: Uint8Array) => {
+    encrypt(p: Uint8Array): Uint8Array;
+    decrypt(c: Uint8Array): Uint8Array;
+  },
+): RawAead {
+  return {
+    encrypt: (key, nonce, plaintext, aad) => make(key, nonce, aad).encrypt(plaintext),
+    decrypt: (key, nonce, ciphertext, aad) => make(key, nonce, aad).decrypt(ciphertext),
+  };
+}
+
+export const nobleRaw: RawPrimitives = {
+  sha256: (data) => sha256(data),
+  sha512: (data) => sha512(data),
+  hmacSha256: (key, parts) => {
+    const h = hmac.create(sha256, key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  },
+  hkdfSha256: (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length),
+  scrypt: (password, salt, { N, r, p, dkLen }) =>
+    scryptAsync(password, salt, { N, r, p, dkLen, maxmem: 2 ** 32 }),
+  x25519PublicKey: (privateKey) => x25519.getPublicKey(privateKey),
+  x25519: (privateKey, publicKey) => x25519.getSharedSecret(privateKey, publicKey),
+  ed25519PublicKey: (privateKey) => ed25519.getPublicKey(privateKey),
+  ed25519Sign: (privateKey, message) => ed25519.sign(message, privateKey),
+  ed25519Verify: (publicKey, message, signature) =>
+    ed25519.verify(signature, message, publicKey, { zip215: false }),
+  mlkem768FromSeed: (seed) => ml_kem768.keygen(seed),
+  mlkem768Encapsulate: (publicKey, message) => {
+    const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, message);
+    return { ciphertext: cipherText, sharedSecret };
+  },
+  mlkem768Decapsulate: (ciphertext, secretKey) => ml_kem768.decapsulate(ciphertext, secretKey),
+  aes256gcm: nobleAead((k, n, a) => gcm(k, n, a)),
+  chacha20poly1305: nobleAead((k, n, a) => chacha20poly1305(k, n, a)),
+  xchacha20poly1305: nobleAead((k, n, a) => xchacha20poly1305(k, n, a)),
+  aes256cbcEncrypt: (key, iv, plaintext) => cbc(key, iv).encrypt(plaintext),
+  aes256cbcDecrypt: (key, iv, ciphertext) => cbc(key, iv).decrypt(ciphertext),
+};

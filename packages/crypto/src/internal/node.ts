@@ -1,0 +1,157 @@
+/**
+ * Raw primitives from `node:crypto` (OpenSSL) wherever Node offers them; `@noble/*` for the
+ * rest (ML-KEM-768 and the HChaCha20 subkey step of XChaCha20-Poly1305).
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  hkdfSync,
+  type KeyObject,
+  scrypt as nodeScrypt,
+  sign as nodeSign,
+  verify as nodeVerify,
+} from 'node:crypto';
+import { hchacha } from '@noble/ciphers/chacha.js';
+import { nobleRaw } from './noble.js';
+import type { RawAead, RawPrimitives } from './raw.js';
+
+// DER prefixes of PKCS#8 private keys and SPKI public keys for X25519 (OID 1.3.101.110) and
+// Ed25519 (OID 1.3.101.112), followed by the 32 raw key bytes.
+const X25519_PKCS8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI = Buffer.from('302a300506032b656e032100', 'hex');
+const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
+
+function privateKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKey(prefix: Buffer, raw: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.concat([prefix, raw]), format: 'der', type: 'spki' });
+}
+
+function rawPublic(key: KeyObject): Uint8Array {
+  const der = key.export({ format: 'der', type: 'spki' });
+  return new Uint8Array(der.subarray(der.length - 32));
+}
+
+function toU8(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+type NodeAeadName = 'aes-256-gcm' | 'chacha20-poly1305';
+
+function nodeAead(algorithm: NodeAeadName): RawAead {
+  return {
+    encrypt(key, nonce, plaintext, aad) {
+      const c = createCipheriv(algorithm, key, nonce, { authTagLength: 16 });
+      c.setAAD(aad, { plaintextLength: plaintext.length });
+      const body = c.update(plaintext);
+      const final = c.final();
+      const tag = c.getAuthTag();
+      const out = new Uint8Array(body.length + final.length + 16);
+      out.set(body, 0);
+      out.set(final, body.length);
+      out.set(tag, body.length + final.length);
+      return out;
+    },
+    decrypt(key, nonce, ciphertext, aad) {
+      const split = ciphertext.length - 16;
+      const d = createDecipheriv(algorithm, key, nonce, { authTagLength: 16 });
+      d.setAuthTag(ciphertext.subarray(split));
+      d.setAAD(aad, { plaintextLength: split });
+      // OpenSSL releases no plaintext to us before final() has checked the tag: we hold the
+      // output of update() and discard it if final() throws.
+      const body = d.update(ciphertext.subarray(0, split));
+      try {
+        const final = d.final();
+        return final.length === 0 ? toU8(body) : toU8(Buffer.concat([body, final]));
+      } catch (e) {
+        body.fill(0);
+        throw e;
+      }
+    },
+  };
+}
+
+const chachaNode = nodeAead('chacha20-poly1305');
+const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
+
+/** XChaCha20-Poly1305 = ChaCha20-Poly1305 under the HChaCha20 subkey (draft-irtf-cfrg-xchacha). */
+function xchachaSubkey(key: Uint8Array, nonce: Uint8Array): { subkey: Uint8Array; nonce12: Uint8Array } {
+  const k32 = new Uint32Array(8);
+  const n32 = new Uint32Array(4);
+  const dv = new DataView(key.buffer, key.byteOffset, 32);
+  for (let i = 0; i < 8; i++) k32[i] = dv.getUint32(i * 4, true);
+  const nv = new DataView(nonce.buffer, nonce.byteOffset, 16);
+  for (let i = 0; i < 4; i++) n32[i] = nv.getUint32(i * 4, true);
+  const out32 = new Uint32Array(8);
+  hchacha(SIGMA, k32, n32, out32);
+  const subkey = new Uint8Array(32);
+  const sv = new DataView(subkey.buffer);
+  for (let i = 0; i < 8; i++) sv.setUint32(i * 4, out32[i]!, true);
+  out32.fill(0);
+  k32.fill(0);
+  const nonce12 = new Uint8Array(12);
+  nonce12.set(nonce.subarray(16, 24), 4);
+  return { subkey, nonce12 };
+}
+
+const xchachaNode: RawAead = {
+  encrypt(key, nonce, plaintext, aad) {
+    const { subkey, nonce12 } = xchachaSubkey(key, nonce);
+    try {
+      return chachaNode.encrypt(subkey, nonce12, plaintext, aad);
+    } finally {
+      subkey.fill(0);
+    }
+  },
+  decrypt(key, nonce, ciphertext, aad) {
+    const { subkey, nonce12 } = xchachaSubkey(key, nonce);
+    try {
+      return chachaNode.decrypt(subkey, nonce12, ciphertext, aad);
+    } finally {
+      subkey.fill(0);
+    }
+  },
+};
+
+export const nodeRaw: RawPrimitives = {
+  ...nobleRaw,
+  sha256: (data) => toU8(createHash('sha256').update(data).digest()),
+  sha512: (data) => toU8(createHash('sha512').update(data).digest()),
+  hmacSha256: (key, parts) => {
+    const h = createHmac('sha256', key);
+    for (const p of parts) h.update(p);
+    return toU8(h.digest());
+  },
+  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
+  scrypt: (password, salt, { N, r, p, dkLen }) =>
+    new Promise((resolve, reject) => {
+      nodeScrypt(password, salt, dkLen, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>
+        err ? reject(err) : resolve(toU8(key)),
+      );
+    }),
+  x25519PublicKey: (priv) => rawPublic(createPublicKey(privateKey(X25519_PKCS8, priv))),
+  x25519: (priv, pub) =>
+    toU8(diffieHellman({ privateKey: privateKey(X25519_PKCS8, priv), publicKey: publicKey(X25519_SPKI, pub) })),
+  ed25519PublicKey: (priv) => rawPublic(createPublicKey(privateKey(ED25519_PKCS8, priv))),
+  ed25519Sign: (priv, message) => toU8(nodeSign(null, message, privateKey(ED25519_PKCS8, priv))),
+  ed25519Verify: (pub, message, signature) => nodeVerify(null, message, publicKey(ED25519_SPKI, pub), signature),
+  aes256gcm: nodeAead('aes-256-gcm'),
+  chacha20poly1305: chachaNode,
+  xchacha20poly1305: xchachaNode,
+  aes256cbcEncrypt: (key, iv, plaintext) => {
+    const c = createCipheriv('aes-256-cbc', key, iv);
+    return toU8(Buffer.concat([c.update(plaintext), c.final()]));
+  },
+  aes256cbcDecrypt: (key, iv, ciphertext) => {
+    const d = createDecipheriv('aes-256-cbc', key, iv);
+    return toU8(Buffer.concat([d.update(ciphertext), d.final()]));
+  },
+};

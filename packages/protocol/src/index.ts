@@ -1,0 +1,2 @@
+/** Placeholder: this package is built in a later issue. */
+export const PACKAGE = '@cloister/protocol';
