@@ -16,7 +16,10 @@ import { ValidationError } from './errors.js';
  */
 export function checkBytes(value: unknown, field: string, length?: number): Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    throw new ValidationError(field, length === undefined ? 'a Uint8Array' : `a Uint8Array of ${length} bytes`);
+    throw new ValidationError(
+      field,
+      length === undefined ? 'a Uint8Array' : `a Uint8Array of ${length} bytes`,
+    );
   }
   if (length !== undefined && value.length !== length) {
     throw new ValidationError(field, `${length} bytes, got ${value.length}`);

@@ -8,4 +8,5 @@ export * from './bytes.js';
 export * from './errors.js';
 export type * from './provider.js';
 export { createNobleProvider } from './providers/noble.js';
+export { createWebCryptoProvider } from './providers/webcrypto.js';
 export { getProvider, type ProviderName } from './providers/select.js';

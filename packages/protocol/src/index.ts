@@ -1,2 +1,58 @@
-/** Placeholder: this package is built in a later issue. */
-export const PACKAGE = '@cloister/protocol';
+/**
+ * `@cloister/protocol`: Cloister's wire formats. Protobuf schemas (`proto/cloister/v1/`) compiled
+ * to static code, behind encode/decode functions that take and return domain objects. Every
+ * decoder bounds its input size, checks every field (lengths, ranges, enums, required fields,
+ * list sizes) and throws `DecodeError` with the path of the offending field; encoders apply the
+ * same rules and throw `ValidationError`. `spec/wire.md` specifies every message byte for byte.
+ *
+ * @packageDocumentation
+ */
+export {
+  decodePreKeyBundle,
+  decodePublicIdentity,
+  encodePreKeyBundle,
+  encodePublicIdentity,
+} from './bundle.js';
+export {
+  type Content,
+  type ContentBody,
+  type ControlBody,
+  decodeContent,
+  encodeContent,
+  type FileBody,
+  type FileReference,
+  GROUP_ID_LENGTH,
+  type GroupAction,
+  type GroupBody,
+  type GroupMember,
+  MESSAGE_ID_LENGTH,
+  type ReceiptBody,
+  type TextBody,
+} from './content.js';
+export { type DeviceMessage, decodeDeviceMessage, encodeDeviceMessage, WIRE_VERSION } from './device-message.js';
+export { decodeInitialMessage, encodeInitialMessage } from './initial.js';
+export { FIELD_LIMITS, MAX_ENCODED_BYTES, MAX_NESTING_DEPTH } from './limits.js';
+export {
+  decodeRatchetHeader,
+  decodeRatchetMessage,
+  encodeRatchetHeader,
+  encodeRatchetMessage,
+} from './ratchet.js';
+export {
+  decodeStaticV1Message,
+  encodeStaticV1Message,
+  STATIC_V1_MIN_SEALED,
+  type StaticV1Message,
+} from './static-v1.js';
+export { isSuite, negotiateSuite, SUITES, type Suite } from './suites.js';
+export type {
+  InitialMessage,
+  KemPreKeyPublic,
+  OneTimePreKeyPublic,
+  PreKeyBundle,
+  PreKeyId,
+  PublicIdentity,
+  RatchetHeader,
+  RatchetMessage,
+  SignedPreKeyPublic,
+} from './v2-types.js';

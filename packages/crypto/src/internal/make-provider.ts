@@ -23,7 +23,8 @@ function aead(raw: RawAead, name: string, nonceLength: number): Aead {
       checkBytes(nonce, `${name}.nonce`, nonceLength);
       checkBytes(plaintext, `${name}.plaintext`);
       checkBytes(aad, `${name}.aad`);
-      if (plaintext.length > MAX_AEAD_INPUT) throw new ValidationError(`${name}.plaintext`, 'at most 2^32 bytes');
+      if (plaintext.length > MAX_AEAD_INPUT)
+        throw new ValidationError(`${name}.plaintext`, 'at most 2^32 bytes');
       return raw.encrypt(key, nonce, plaintext, aad);
     },
     async decrypt(key, nonce, ciphertext, aad = EMPTY) {
@@ -66,14 +67,16 @@ export function makeProvider(name: string, raw: RawPrimitives, random: RandomSou
       // Both libraries refuse low-order points; lengths were checked above.
       throw new InvalidKeyError('x25519.publicKey', 'low-order point (all-zero shared secret)');
     }
-    if (isAllZero(shared)) throw new InvalidKeyError('x25519.publicKey', 'low-order point (all-zero shared secret)');
+    if (isAllZero(shared))
+      throw new InvalidKeyError('x25519.publicKey', 'low-order point (all-zero shared secret)');
     return shared;
   };
   const x25519PublicKey = async (privateKey: Uint8Array) =>
     raw.x25519PublicKey(checkBytes(privateKey, 'x25519.privateKey', 32));
   const ed25519PublicKey = async (privateKey: Uint8Array) =>
     raw.ed25519PublicKey(checkBytes(privateKey, 'ed25519.privateKey', 32));
-  const mlkemFromSeed = async (seed: Uint8Array) => raw.mlkem768FromSeed(checkBytes(seed, 'mlkem768.seed', 64));
+  const mlkemFromSeed = async (seed: Uint8Array) =>
+    raw.mlkem768FromSeed(checkBytes(seed, 'mlkem768.seed', 64));
 
   const provider: CryptoProvider = {
     name: random.name === 'csprng' ? name : `${name}+${random.name}`,
@@ -89,7 +92,7 @@ export function makeProvider(name: string, raw: RawPrimitives, random: RandomSou
       checkBytes(key, 'hmac.key');
       const parts = data instanceof Uint8Array ? [data] : data;
       if (!Array.isArray(parts)) throw new ValidationError('hmac.data', 'a Uint8Array or an array of them');
-      parts.forEach((p, i) => checkBytes(p, `hmac.data[${i}]`));
+      for (const [i, p] of parts.entries()) checkBytes(p, `hmac.data[${i}]`);
       return raw.hmacSha256(key, parts);
     },
     async hkdfSha256(ikm, salt, info, length) {

@@ -2,15 +2,21 @@
 import { cbc, gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
+import { bytesToNumberLE } from '@noble/curves/utils.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { concatBytes } from '../bytes.js';
 import type { RawAead, RawPrimitives } from './raw.js';
 
 function nobleAead(
-  make: (key: Uint8Array, nonce: Uint8Array, aad?: Uint8Array) => {
+  make: (
+    key: Uint8Array,
+    nonce: Uint8Array,
+    aad?: Uint8Array,
+  ) => {
     encrypt(p: Uint8Array): Uint8Array;
     decrypt(c: Uint8Array): Uint8Array;
   },
@@ -36,8 +42,19 @@ export const nobleRaw: RawPrimitives = {
   x25519: (privateKey, publicKey) => x25519.getSharedSecret(privateKey, publicKey),
   ed25519PublicKey: (privateKey) => ed25519.getPublicKey(privateKey),
   ed25519Sign: (privateKey, message) => ed25519.sign(message, privateKey),
-  ed25519Verify: (publicKey, message, signature) =>
-    ed25519.verify(signature, message, publicKey, { zip215: false }),
+  ed25519Verify: (publicKey, message, signature) => {
+    // Cofactorless check [S]B = R + [k]A, as OpenSSL and the other providers do. noble's own
+    // `verify` checks the cofactored equation, which also accepts an R with a small-order
+    // component, so the providers would disagree on such signatures.
+    const { Point } = ed25519;
+    const r = signature.subarray(0, 32);
+    const R = Point.fromBytes(r);
+    const A = Point.fromBytes(publicKey);
+    const k = Point.Fn.create(bytesToNumberLE(sha512(concatBytes(r, publicKey, message))));
+    return Point.BASE.multiplyUnsafe(bytesToNumberLE(signature.subarray(32))).equals(
+      R.add(A.multiplyUnsafe(k)),
+    );
+  },
   mlkem768FromSeed: (seed) => ml_kem768.keygen(seed),
   mlkem768Encapsulate: (publicKey, message) => {
     const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, message);

@@ -3,12 +3,16 @@
  * rest (ML-KEM-768 and the HChaCha20 subkey step of XChaCha20-Poly1305).
  */
 import {
+  type CipherChaCha20Poly1305,
+  type CipherGCM,
   createCipheriv,
   createDecipheriv,
   createHash,
   createHmac,
   createPrivateKey,
   createPublicKey,
+  type DecipherChaCha20Poly1305,
+  type DecipherGCM,
   diffieHellman,
   hkdfSync,
   type KeyObject,
@@ -44,12 +48,25 @@ function toU8(b: Buffer): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-type NodeAeadName = 'aes-256-gcm' | 'chacha20-poly1305';
+interface AeadCiphers {
+  cipher(key: Uint8Array, nonce: Uint8Array): CipherGCM | CipherChaCha20Poly1305;
+  decipher(key: Uint8Array, nonce: Uint8Array): DecipherGCM | DecipherChaCha20Poly1305;
+}
 
-function nodeAead(algorithm: NodeAeadName): RawAead {
+const GCM: AeadCiphers = {
+  cipher: (key, nonce) => createCipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 }),
+  decipher: (key, nonce) => createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: 16 }),
+};
+
+const CHACHA: AeadCiphers = {
+  cipher: (key, nonce) => createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }),
+  decipher: (key, nonce) => createDecipheriv('chacha20-poly1305', key, nonce, { authTagLength: 16 }),
+};
+
+function nodeAead(ciphers: AeadCiphers): RawAead {
   return {
     encrypt(key, nonce, plaintext, aad) {
-      const c = createCipheriv(algorithm, key, nonce, { authTagLength: 16 });
+      const c = ciphers.cipher(key, nonce);
       c.setAAD(aad, { plaintextLength: plaintext.length });
       const body = c.update(plaintext);
       const final = c.final();
@@ -62,7 +79,7 @@ function nodeAead(algorithm: NodeAeadName): RawAead {
     },
     decrypt(key, nonce, ciphertext, aad) {
       const split = ciphertext.length - 16;
-      const d = createDecipheriv(algorithm, key, nonce, { authTagLength: 16 });
+      const d = ciphers.decipher(key, nonce);
       d.setAuthTag(ciphertext.subarray(split));
       d.setAAD(aad, { plaintextLength: split });
       // OpenSSL releases no plaintext to us before final() has checked the tag: we hold the
@@ -79,7 +96,7 @@ function nodeAead(algorithm: NodeAeadName): RawAead {
   };
 }
 
-const chachaNode = nodeAead('chacha20-poly1305');
+const chachaNode = nodeAead(CHACHA);
 const SIGMA = new Uint32Array([0x61707865, 0x3320646e, 0x79622d32, 0x6b206574]);
 
 /** XChaCha20-Poly1305 = ChaCha20-Poly1305 under the HChaCha20 subkey (draft-irtf-cfrg-xchacha). */
@@ -139,11 +156,14 @@ export const nodeRaw: RawPrimitives = {
     }),
   x25519PublicKey: (priv) => rawPublic(createPublicKey(privateKey(X25519_PKCS8, priv))),
   x25519: (priv, pub) =>
-    toU8(diffieHellman({ privateKey: privateKey(X25519_PKCS8, priv), publicKey: publicKey(X25519_SPKI, pub) })),
+    toU8(
+      diffieHellman({ privateKey: privateKey(X25519_PKCS8, priv), publicKey: publicKey(X25519_SPKI, pub) }),
+    ),
   ed25519PublicKey: (priv) => rawPublic(createPublicKey(privateKey(ED25519_PKCS8, priv))),
   ed25519Sign: (priv, message) => toU8(nodeSign(null, message, privateKey(ED25519_PKCS8, priv))),
-  ed25519Verify: (pub, message, signature) => nodeVerify(null, message, publicKey(ED25519_SPKI, pub), signature),
-  aes256gcm: nodeAead('aes-256-gcm'),
+  ed25519Verify: (pub, message, signature) =>
+    nodeVerify(null, message, publicKey(ED25519_SPKI, pub), signature),
+  aes256gcm: nodeAead(GCM),
   chacha20poly1305: chachaNode,
   xchacha20poly1305: xchachaNode,
   aes256cbcEncrypt: (key, iv, plaintext) => {

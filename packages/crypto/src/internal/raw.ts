@@ -9,8 +9,18 @@ type MaybePromise<T> = T | Promise<T>;
 
 /** Raw AEAD: `encrypt` returns ciphertext||tag; `decrypt` may throw anything on failure. */
 export interface RawAead {
-  encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): MaybePromise<Uint8Array>;
-  decrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad: Uint8Array): MaybePromise<Uint8Array>;
+  encrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    plaintext: Uint8Array,
+    aad: Uint8Array,
+  ): MaybePromise<Uint8Array>;
+  decrypt(
+    key: Uint8Array,
+    nonce: Uint8Array,
+    ciphertext: Uint8Array,
+    aad: Uint8Array,
+  ): MaybePromise<Uint8Array>;
 }
 
 export interface RawPrimitives {

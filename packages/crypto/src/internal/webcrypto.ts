@@ -5,26 +5,21 @@
  * XChaCha20-Poly1305), and any primitive the platform turns out not to support, comes from
  * `@noble/*`. No Node.js imports: this file runs in browsers.
  */
+import { fromHex, toHex } from '../bytes.js';
 import { nobleRaw } from './noble.js';
 import type { RawAead, RawPrimitives } from './raw.js';
 
 // DER prefix of a PKCS#8 private key for X25519 (OID 1.3.101.110) and Ed25519 (OID 1.3.101.112),
 // followed by the 32 raw key bytes. WebCrypto imports private keys of these curves only as PKCS#8
 // or JWK.
-const X25519_PKCS8 = hex('302e020100300506032b656e04220420');
-const ED25519_PKCS8 = hex('302e020100300506032b657004220420');
+const X25519_PKCS8 = fromHex('302e020100300506032b656e04220420');
+const ED25519_PKCS8 = fromHex('302e020100300506032b657004220420');
 // The X25519 base point (u = 9): X25519(k, 9) is the public key of k.
 const X25519_BASE = new Uint8Array(32);
 X25519_BASE[0] = 9;
 // HMAC pads keys with zeros to the 64-byte block, so an empty key and 64 zero bytes are the same
 // key; WebCrypto refuses zero-length HMAC keys, so the empty key is passed in this form.
 const HMAC_EMPTY_KEY = new Uint8Array(64);
-
-function hex(s: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
 
 /** A view WebCrypto accepts (backed by an `ArrayBuffer`); copies only when it must. */
 function buf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
@@ -57,17 +52,14 @@ function fromBase64Url(s: string): Uint8Array {
   return out;
 }
 
-function subtle(): SubtleCrypto | undefined {
-  return globalThis.crypto?.subtle;
-}
-
-/** The platform's SubtleCrypto; only called after a probe or `hasSubtle()` said it exists. */
+/** The platform's SubtleCrypto; only called after `hasSubtle()` or a probe said it exists. */
 function s(): SubtleCrypto {
   return globalThis.crypto.subtle;
 }
 
+/** WebCrypto is missing outside secure contexts in browsers; then everything comes from noble. */
 function hasSubtle(): boolean {
-  return subtle() !== undefined;
+  return globalThis.crypto?.subtle !== undefined;
 }
 
 /** Runs `probe` once, on first use; a throw or `false` means "not supported here". */
@@ -102,6 +94,7 @@ async function x25519Derive(privateKey: Uint8Array, publicKey: Uint8Array): Prom
 
 async function ed25519Public(privateKey: Uint8Array): Promise<Uint8Array> {
   // WebCrypto hands out the public half of an Ed25519 private key only through its JWK (`x`).
+  // The JWK also holds the seed (`d`) as a string, which JavaScript cannot wipe.
   const priv = await importPkcs8(ED25519_PKCS8, privateKey, 'Ed25519', ['sign'], true);
   const jwk = await s().exportKey('jwk', priv);
   if (typeof jwk.x !== 'string') throw new Error('Ed25519 JWK without a public key');
@@ -110,16 +103,16 @@ async function ed25519Public(privateKey: Uint8Array): Promise<Uint8Array> {
 
 const hasX25519 = feature(async () => {
   // RFC 7748 section 6.1: Alice's private key gives Alice's public key.
-  const priv = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
+  const priv = fromHex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
   const out = await x25519Derive(priv, X25519_BASE);
-  return toHexLower(out) === '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a';
+  return toHex(out) === '8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a';
 });
 
 const hasEd25519 = feature(async () => {
   // RFC 8032 section 7.1, test 1: the seed gives its public key, and a signature verifies.
-  const seed = hex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
+  const seed = fromHex('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60');
   const pub = await ed25519Public(seed);
-  if (toHexLower(pub) !== 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a') return false;
+  if (toHex(pub) !== 'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a') return false;
   const priv = await importPkcs8(ED25519_PKCS8, seed, 'Ed25519', ['sign']);
   const message = new Uint8Array(0);
   const sig = await s().sign({ name: 'Ed25519' }, priv, message);
@@ -127,11 +120,36 @@ const hasEd25519 = feature(async () => {
   return s().verify({ name: 'Ed25519' }, key, sig, message);
 });
 
-function toHexLower(bytes: Uint8Array): string {
-  let out = '';
-  for (const b of bytes) out += b.toString(16).padStart(2, '0');
-  return out;
-}
+/**
+ * Probe for the verification equation: a signature on the empty message whose R is [r]B plus a
+ * point of order 8, with S = r + k * a. The cofactored equation accepts it; the cofactorless one,
+ * which every Cloister provider uses, rejects it. Exported for the test that checks it.
+ */
+export const MIXED_ORDER_R_PROBE = {
+  publicKey: '197f6b23e16c8532c6abc838facd5ea789be0c76b2920334039bfa8b3d368d61',
+  signature:
+    'd63c01223147541df4e170763e9e2788a8bf5971f52a93c5829dbe6f5ff6bba9' +
+    '5b891abe1884ae7fa604dce01b888dee81941e538ef21f6387a64ae87c64e500',
+} as const;
+
+/** Platform verification is used only when it is cofactorless, like the other providers. */
+const hasCofactorlessVerify = feature(async () => {
+  if (!(await hasEd25519())) return false;
+  const key = await s().importKey(
+    'raw',
+    buf(fromHex(MIXED_ORDER_R_PROBE.publicKey)),
+    { name: 'Ed25519' },
+    true,
+    ['verify'],
+  );
+  const accepted = await s().verify(
+    { name: 'Ed25519' },
+    key,
+    buf(fromHex(MIXED_ORDER_R_PROBE.signature)),
+    new Uint8Array(0),
+  );
+  return !accepted;
+});
 
 function aesGcm(): RawAead {
   const key = (k: Uint8Array, usage: KeyUsage) => s().importKey('raw', buf(k), 'AES-GCM', false, [usage]);
@@ -204,7 +222,13 @@ export const webcryptoRaw: RawPrimitives = {
   },
   async x25519(privateKey, publicKey) {
     if (!(await hasX25519())) return nobleRaw.x25519(privateKey, publicKey);
-    return x25519Derive(privateKey, publicKey);
+    try {
+      return await x25519Derive(privateKey, publicKey);
+    } catch {
+      // Platforms differ on refusing unusual public keys (u >= p, low order). noble gives the
+      // RFC 7748 answer, or throws for a low-order key, so every provider agrees.
+      return nobleRaw.x25519(privateKey, publicKey);
+    }
   },
   async ed25519PublicKey(privateKey) {
     if (!(await hasEd25519())) return nobleRaw.ed25519PublicKey(privateKey);
@@ -216,8 +240,14 @@ export const webcryptoRaw: RawPrimitives = {
     return new Uint8Array(await s().sign({ name: 'Ed25519' }, key, buf(message)));
   },
   async ed25519Verify(publicKey, message, signature) {
-    if (!(await hasEd25519())) return nobleRaw.ed25519Verify(publicKey, message, signature);
-    const key = await s().importKey('raw', buf(publicKey), { name: 'Ed25519' }, true, ['verify']);
+    if (!(await hasCofactorlessVerify())) return nobleRaw.ed25519Verify(publicKey, message, signature);
+    let key: CryptoKey;
+    try {
+      key = await s().importKey('raw', buf(publicKey), { name: 'Ed25519' }, true, ['verify']);
+    } catch {
+      // A platform may refuse a key noble decodes; let noble give the common answer.
+      return nobleRaw.ed25519Verify(publicKey, message, signature);
+    }
     return s().verify({ name: 'Ed25519' }, key, buf(signature), buf(message));
   },
   aes256gcm: aesGcm(),

@@ -1,0 +1,128 @@
+/**
+ * Limits and domain-separation labels of suite `v2`. Every value here is part of the wire
+ * contract and is listed in `spec/v2-sessions.md`; changing one is a new suite version.
+ *
+ * @module
+ */
+
+/**
+ * Most message keys one received message may make the receiver derive and store on one chain
+ * (messages skipped in the current chain, or at the end of the previous one). A header asking
+ * for more fails with `LimitError` (`ERR_LIMIT`) and changes nothing.
+ *
+ * @example
+ * ```ts
+ * import { V2_MAX_SKIP } from '@cloister/crypto';
+ * console.log(V2_MAX_SKIP); // 2000
+ * ```
+ */
+export const V2_MAX_SKIP = 2000;
+
+/**
+ * Most skipped message keys one session stores. When more are derived, the oldest are deleted
+ * first; a message whose key was deleted can no longer be decrypted (`DecryptionFailed`).
+ *
+ * @example
+ * ```ts
+ * import { V2_MAX_SKIPPED_KEYS } from '@cloister/crypto';
+ * console.log(V2_MAX_SKIPPED_KEYS); // 2000
+ * ```
+ */
+export const V2_MAX_SKIPPED_KEYS = 2000;
+
+/**
+ * Most receiving chains one session keeps: the current one and up to four closed older ones.
+ * When a fifth older chain would be kept, the oldest is dropped together with its skipped keys.
+ *
+ * @example
+ * ```ts
+ * import { V2_MAX_RECEIVING_CHAINS } from '@cloister/crypto';
+ * console.log(V2_MAX_RECEIVING_CHAINS); // 5
+ * ```
+ */
+export const V2_MAX_RECEIVING_CHAINS = 5;
+
+/**
+ * How many digests of recently decrypted messages a session keeps to recognise exact
+ * duplicates (`ReplayError`). An older duplicate is reported as `DecryptionFailed`.
+ *
+ * @example
+ * ```ts
+ * import { V2_RECENT_DIGESTS } from '@cloister/crypto';
+ * console.log(V2_RECENT_DIGESTS); // 128
+ * ```
+ */
+export const V2_RECENT_DIGESTS = 128;
+
+/**
+ * Most previous sessions a session record keeps besides the current one.
+ *
+ * @example
+ * ```ts
+ * import { V2_MAX_PREVIOUS_SESSIONS } from '@cloister/crypto';
+ * console.log(V2_MAX_PREVIOUS_SESSIONS); // 5
+ * ```
+ */
+export const V2_MAX_PREVIOUS_SESSIONS = 5;
+
+/**
+ * Largest plaintext of one ratchet message: 64 MiB. Larger content goes as an attachment.
+ *
+ * @example
+ * ```ts
+ * import { V2_MAX_PLAINTEXT } from '@cloister/crypto';
+ * if (data.length > V2_MAX_PLAINTEXT) throw new Error('send it as an attachment');
+ * ```
+ */
+export const V2_MAX_PLAINTEXT = 64 * 1024 * 1024;
+
+/**
+ * Iterations of SHA-512 per identity in a safety number.
+ *
+ * @example
+ * ```ts
+ * import { V2_FINGERPRINT_ITERATIONS } from '@cloister/crypto';
+ * console.log(V2_FINGERPRINT_ITERATIONS); // 5200
+ * ```
+ */
+export const V2_FINGERPRINT_ITERATIONS = 5200;
+
+/**
+ * Every domain-separation label of suite `v2` (ASCII). Each KDF, MAC, hash and signature input
+ * of the suite starts with one of these; no two purposes share one.
+ *
+ * @example
+ * ```ts
+ * import { V2_LABELS } from '@cloister/crypto';
+ * console.log(V2_LABELS.root); // "cloister/v2/ratchet/root"
+ * ```
+ */
+export const V2_LABELS = Object.freeze({
+  /** Signature of the identity X25519 key by the identity signing key. */
+  identityDhKey: 'cloister/v2/identity-dh-key',
+  /** Signature of a signed X25519 prekey. */
+  signedPreKey: 'cloister/v2/signed-prekey',
+  /** Signature of an ML-KEM-768 prekey. */
+  kemPreKey: 'cloister/v2/kem-prekey',
+  /** HKDF info of the handshake secret. */
+  handshake: 'cloister/v2/handshake',
+  /** SHA-256 over the handshake fields of an initial message. */
+  initialDigest: 'cloister/v2/handshake/initial-message',
+  /** HKDF info of the root-key ratchet step (KDF_RK). */
+  root: 'cloister/v2/ratchet/root',
+  /** HMAC input deriving a message key from a chain key. */
+  chainMessage: 'cloister/v2/ratchet/chain/message',
+  /** HMAC input deriving the next chain key from a chain key. */
+  chainNext: 'cloister/v2/ratchet/chain/next',
+  /** HKDF info expanding a message key into the AES-256-GCM key and nonce. */
+  messageAead: 'cloister/v2/ratchet/message/aead',
+  /** Start of the AES-256-GCM associated data of every ratchet message. */
+  messageAd: 'cloister/v2/ratchet/message/ad',
+  /** SHA-256 over a received message, to recognise exact duplicates. */
+  messageSeen: 'cloister/v2/ratchet/message/seen',
+  /** SHA-512 input of one identity's safety-number half. */
+  fingerprint: 'cloister/v2/fingerprint',
+});
+
+/** The suite name as it appears, length-prefixed, in every KDF and AD input. */
+export const V2_SUITE = 'v2';

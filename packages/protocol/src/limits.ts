@@ -1,0 +1,95 @@
+/**
+ * Documented limits of every decoder. Decoders reject input longer than its
+ * `MAX_ENCODED_BYTES` entry before parsing it, and enforce `FIELD_LIMITS` on each
+ * field; encoders enforce the same limits, so that what one side encodes the other decodes.
+ * `spec/wire.md` lists the same numbers.
+ *
+ * @module
+ */
+
+/** Largest ciphertext a ratchet message or a static-v1 message carries: 256 KiB + 1 KiB. */
+const MAX_CIPHERTEXT = 263_168;
+
+/**
+ * Field limits, in bytes for byte and string fields (UTF-8 bytes for strings) and in items for
+ * repeated fields.
+ *
+ * @example
+ * ```ts
+ * import { FIELD_LIMITS } from '@cloister/protocol';
+ * if (new TextEncoder().encode(draft).length > FIELD_LIMITS.textBytes) {
+ *   // split the message or send it as a file
+ * }
+ * ```
+ */
+export const FIELD_LIMITS = Object.freeze({
+  /** `Text.body`: 1 .. 65536 UTF-8 bytes. */
+  textBytes: 65_536,
+  /** `Receipt.message_ids`: 1 .. 256 ids. */
+  receiptMessageIds: 256,
+  /** Members in one group create, add or remove: 1 .. 1000. */
+  groupMembers: 1_000,
+  /** `GroupMember.user_id`: 1 .. 256 UTF-8 bytes. */
+  userIdBytes: 256,
+  /** `GroupCreate.name`: 0 .. 256 UTF-8 bytes. */
+  groupNameBytes: 256,
+  /** `FileReference.media_type`: 3 .. 255 ASCII bytes. */
+  mediaTypeBytes: 255,
+  /** `FileReference.locator`: 1 .. 512 ASCII bytes. */
+  locatorBytes: 512,
+  /** `FileReference.file_name`: 1 .. 255 UTF-8 bytes. */
+  fileNameBytes: 255,
+  /** `RatchetMessage.ciphertext` (16 ..) and `StaticV1Message.sealed` (65 ..): at most 263168 bytes. */
+  ciphertextBytes: MAX_CIPHERTEXT,
+  /** `PreKeyBundle.suites`: 1 .. 2 distinct known suites. */
+  suites: 2,
+  /**
+   * `PreKeyBundle.suites` on the wire: at most 16 entries. Suite numbers this version does not
+   * know (from newer peers) are skipped, not rejected, so that negotiation can still succeed.
+   */
+  wireSuiteEntries: 16,
+});
+
+/**
+ * Largest encoding, in bytes, that each decoder accepts. Each bound is the largest valid
+ * encoding of that message rounded up, so that no valid message is refused.
+ *
+ * @example
+ * ```ts
+ * import { MAX_ENCODED_BYTES } from '@cloister/protocol';
+ * if (frame.length > MAX_ENCODED_BYTES.deviceMessage) dropFrame();
+ * ```
+ */
+export const MAX_ENCODED_BYTES = Object.freeze({
+  /** `Content`: 128 KiB (a 64 KiB text takes at most 65 KiB). */
+  content: 131_072,
+  /** `StaticV1Message`: 257 KiB + 512 (the 263168-byte sealed field, a key, framing). */
+  staticV1Message: MAX_CIPHERTEXT + 512,
+  /** `PublicIdentity`: 256 bytes (a full identity takes 134). */
+  publicIdentity: 256,
+  /** `PreKeyBundle`: 4 KiB (a full bundle takes about 1.5 KiB). */
+  preKeyBundle: 4_096,
+  /** `RatchetHeader`: 64 bytes (a full header takes 46). */
+  ratchetHeader: 64,
+  /** `RatchetMessage`: ciphertext + 512. */
+  ratchetMessage: MAX_CIPHERTEXT + 512,
+  /** `InitialMessage`: ciphertext + 2 KiB (the handshake fields take about 1.3 KiB). */
+  initialMessage: MAX_CIPHERTEXT + 2_048,
+  /** `DeviceMessage`: ciphertext + 3 KiB. */
+  deviceMessage: MAX_CIPHERTEXT + 3_072,
+});
+
+/**
+ * Deepest nesting of messages in any Cloister schema: `DeviceMessage > InitialMessage >
+ * RatchetMessage > RatchetHeader` and `Content > GroupManagement > GroupCreate > GroupMember`
+ * are 4 levels. No schema is recursive, groups (the only recursive way to skip an unknown
+ * field) are rejected, and unknown length-delimited fields are skipped without being parsed, so
+ * no input can make a decoder nest deeper. A test checks the schemas against this number.
+ *
+ * @example
+ * ```ts
+ * import { MAX_NESTING_DEPTH } from '@cloister/protocol';
+ * console.log(`Cloister messages nest at most ${MAX_NESTING_DEPTH} levels deep`);
+ * ```
+ */
+export const MAX_NESTING_DEPTH = 4;

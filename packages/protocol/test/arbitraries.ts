@@ -1,0 +1,264 @@
+/**
+ * fast-check arbitraries that produce valid domain objects of every wire type, and the table of
+ * codecs the property and fuzz tests iterate over.
+ */
+import fc from 'fast-check';
+import {
+  type Content,
+  type ContentBody,
+  type DeviceMessage,
+  decodeContent,
+  decodeDeviceMessage,
+  decodeInitialMessage,
+  decodePreKeyBundle,
+  decodePublicIdentity,
+  decodeRatchetHeader,
+  decodeRatchetMessage,
+  decodeStaticV1Message,
+  encodeContent,
+  encodeDeviceMessage,
+  encodeInitialMessage,
+  encodePreKeyBundle,
+  encodePublicIdentity,
+  encodeRatchetHeader,
+  encodeRatchetMessage,
+  encodeStaticV1Message,
+  type FileReference,
+  type GroupMember,
+  type InitialMessage,
+  MAX_ENCODED_BYTES,
+  type PreKeyBundle,
+  type PublicIdentity,
+  type RatchetHeader,
+  type RatchetMessage,
+  type StaticV1Message,
+  type Suite,
+} from '../src/index.js';
+
+/**
+ * `length` random bytes. Long arrays (keys of 1184 bytes, ciphertexts) repeat a random 64-byte
+ * pattern: generating every byte separately makes the tests slow and adds nothing to a codec test.
+ */
+export const bytes = (length: number): fc.Arbitrary<Uint8Array> =>
+  length <= 64
+    ? fc.uint8Array({ minLength: length, maxLength: length })
+    : fc.uint8Array({ minLength: 64, maxLength: 64 }).map((pattern) => {
+        const out = new Uint8Array(length);
+        for (let i = 0; i < length; i += 64) out.set(pattern.subarray(0, Math.min(64, length - i)), i);
+        return out;
+      });
+
+/**
+ * `value` with every `Uint8Array` replaced by a hex string (and anything else that is not a plain
+ * `Uint8Array` marked), so that deep equality is fast and a `Buffer` never passes for a plain array.
+ */
+export function plain(value: unknown): unknown {
+  if (value instanceof Uint8Array) {
+    return value.constructor === Uint8Array ? `bytes:${Buffer.from(value).toString('hex')}` : 'NOT A PLAIN Uint8Array';
+  }
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+export const u32 = fc.integer({ min: 0, max: 0xffff_ffff });
+
+/** Well-formed Unicode (any code point but lone surrogates), short. */
+const unicode = (minLength: number, maxLength: number): fc.Arbitrary<string> =>
+  fc.string({ unit: 'binary', minLength, maxLength });
+
+export const publicIdentity: fc.Arbitrary<PublicIdentity> = fc.record({
+  signingKey: bytes(32),
+  dhKey: bytes(32),
+  dhKeySignature: bytes(64),
+});
+
+const suiteList: fc.Arbitrary<Suite[]> = fc.constantFrom<Suite[]>(['v2'], ['static-v1'], ['v2', 'static-v1'], [
+  'static-v1',
+  'v2',
+]);
+
+export const preKeyBundle: fc.Arbitrary<PreKeyBundle> = fc.record(
+  {
+    registrationId: u32,
+    deviceId: u32,
+    identity: publicIdentity,
+    signedPreKey: fc.record({ id: u32, publicKey: bytes(32), signature: bytes(64) }),
+    oneTimePreKey: fc.record({ id: u32, publicKey: bytes(32) }),
+    kemPreKey: fc.record({ id: u32, publicKey: bytes(1184), lastResort: fc.boolean(), signature: bytes(64) }),
+    suites: suiteList,
+  },
+  { requiredKeys: ['registrationId', 'deviceId', 'identity', 'signedPreKey', 'kemPreKey', 'suites'] },
+);
+
+export const ratchetHeader: fc.Arbitrary<RatchetHeader> = fc.record({
+  ratchetKey: bytes(32),
+  previousChainLength: u32,
+  messageNumber: u32,
+});
+
+export const ratchetMessage: fc.Arbitrary<RatchetMessage> = fc.record({
+  header: ratchetHeader,
+  ciphertext: fc.integer({ min: 16, max: 300 }).chain(bytes),
+});
+
+export const initialMessage: fc.Arbitrary<InitialMessage> = fc.record(
+  {
+    suite: fc.constant('v2' as const),
+    initiatorIdentity: publicIdentity,
+    baseKey: bytes(32),
+    signedPreKeyId: u32,
+    oneTimePreKeyId: u32,
+    kemPreKeyId: u32,
+    kemCiphertext: bytes(1088),
+    message: ratchetMessage,
+  },
+  {
+    requiredKeys: ['suite', 'initiatorIdentity', 'baseKey', 'signedPreKeyId', 'kemPreKeyId', 'kemCiphertext', 'message'],
+  },
+);
+
+export const staticV1Message: fc.Arbitrary<StaticV1Message> = fc.record({
+  senderKey: bytes(32),
+  sealed: fc.integer({ min: 1, max: 6 }).chain((blocks) => bytes(49 + 16 * blocks)),
+});
+
+export const deviceMessage: fc.Arbitrary<DeviceMessage> = fc.oneof(
+  staticV1Message.map((message): DeviceMessage => ({ suite: 'static-v1', type: 'static-v1', message })),
+  initialMessage.map((message): DeviceMessage => ({ suite: 'v2', type: 'initial', message })),
+  ratchetMessage.map((message): DeviceMessage => ({ suite: 'v2', type: 'ratchet', message })),
+);
+
+const mediaType = fc
+  .tuple(fc.stringMatching(/^[a-z0-9][a-z0-9.+-]{0,12}$/), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,20}$/))
+  .map(([t, s]) => `${t}/${s}`);
+
+export const fileReference: fc.Arbitrary<FileReference> = fc.record(
+  {
+    fileKey: bytes(32),
+    digest: bytes(32),
+    size: fc.maxSafeNat(),
+    mediaType,
+    locator: fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
+    fileName: unicode(1, 30),
+  },
+  { requiredKeys: ['fileKey', 'digest', 'size', 'mediaType', 'locator'] },
+);
+
+const members: fc.Arbitrary<GroupMember[]> = fc
+  .uniqueArray(unicode(1, 12), { minLength: 1, maxLength: 8 })
+  .map((ids) => ids.map((userId) => ({ userId })));
+
+export const contentBody: fc.Arbitrary<ContentBody> = fc.oneof(
+  unicode(1, 60).map((text): ContentBody => ({ type: 'text', text })),
+  fileReference.map((file): ContentBody => ({ type: 'file', file })),
+  fc
+    .record({
+      kind: fc.constantFrom('delivered' as const, 'read' as const),
+      messageIds: fc.uniqueArray(bytes(16), { minLength: 1, maxLength: 5, selector: (b) => b.join(',') }),
+    })
+    .map((r): ContentBody => ({ type: 'receipt', ...r })),
+  fc
+    .record({
+      version: fc.integer({ min: 1, max: 0xffff_ffff }),
+      action: fc.oneof(
+        fc.record({ kind: fc.constant('create' as const), name: unicode(0, 20), members }),
+        fc.record({ kind: fc.constant('add-members' as const), members }),
+        fc.record({ kind: fc.constant('remove-members' as const), members }),
+      ),
+    })
+    .map((g): ContentBody => ({ type: 'group', ...g })),
+  fc.constant<ContentBody>({ type: 'control', action: 'session-reset' }),
+);
+
+export const content: fc.Arbitrary<Content> = fc
+  .record(
+    {
+      messageId: bytes(16),
+      sentAtMs: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
+      groupId: bytes(32),
+      expireTimerSeconds: fc.integer({ min: 1, max: 0xffff_ffff }),
+      body: contentBody,
+    },
+    { requiredKeys: ['messageId', 'sentAtMs', 'body'] },
+  )
+  // A group body needs the group id.
+  .filter((c) => c.body.type !== 'group' || c.groupId !== undefined);
+
+/** One codec under test: its arbitrary, its functions and the root of its error paths. */
+export interface Codec {
+  readonly name: string;
+  readonly root: string;
+  readonly maxBytes: number;
+  readonly arbitrary: fc.Arbitrary<unknown>;
+  readonly encode: (value: never) => Uint8Array;
+  readonly decode: (bytes: Uint8Array) => unknown;
+}
+
+export const CODECS: readonly Codec[] = [
+  {
+    name: 'Content',
+    root: 'content',
+    maxBytes: MAX_ENCODED_BYTES.content,
+    arbitrary: content,
+    encode: encodeContent,
+    decode: decodeContent,
+  },
+  {
+    name: 'StaticV1Message',
+    root: 'staticV1',
+    maxBytes: MAX_ENCODED_BYTES.staticV1Message,
+    arbitrary: staticV1Message,
+    encode: encodeStaticV1Message,
+    decode: decodeStaticV1Message,
+  },
+  {
+    name: 'PublicIdentity',
+    root: 'identity',
+    maxBytes: MAX_ENCODED_BYTES.publicIdentity,
+    arbitrary: publicIdentity,
+    encode: encodePublicIdentity,
+    decode: decodePublicIdentity,
+  },
+  {
+    name: 'PreKeyBundle',
+    root: 'bundle',
+    maxBytes: MAX_ENCODED_BYTES.preKeyBundle,
+    arbitrary: preKeyBundle,
+    encode: encodePreKeyBundle,
+    decode: decodePreKeyBundle,
+  },
+  {
+    name: 'RatchetHeader',
+    root: 'header',
+    maxBytes: MAX_ENCODED_BYTES.ratchetHeader,
+    arbitrary: ratchetHeader,
+    encode: encodeRatchetHeader,
+    decode: decodeRatchetHeader,
+  },
+  {
+    name: 'RatchetMessage',
+    root: 'ratchet',
+    maxBytes: MAX_ENCODED_BYTES.ratchetMessage,
+    arbitrary: ratchetMessage,
+    encode: encodeRatchetMessage,
+    decode: decodeRatchetMessage,
+  },
+  {
+    name: 'InitialMessage',
+    root: 'initial',
+    maxBytes: MAX_ENCODED_BYTES.initialMessage,
+    arbitrary: initialMessage,
+    encode: encodeInitialMessage,
+    decode: decodeInitialMessage,
+  },
+  {
+    name: 'DeviceMessage',
+    root: 'deviceMessage',
+    maxBytes: MAX_ENCODED_BYTES.deviceMessage,
+    arbitrary: deviceMessage,
+    encode: encodeDeviceMessage,
+    decode: decodeDeviceMessage,
+  },
+];
