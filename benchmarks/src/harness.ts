@@ -220,7 +220,7 @@ async function measure(c: BenchCase, m: Measured, budget: Budget): Promise<Measu
 /** Prepares and measures one case; never throws (a failure becomes an `error` result). */
 export async function runCase(c: BenchCase, mode: Mode): Promise<CaseResult> {
   const tier = c.tier ?? 'light';
-  const base = {
+  const result = (status: CaseResult['status'], detail: string | null, m: Measurement): CaseResult => ({
     name: c.name,
     area: c.area,
     op: c.op,
@@ -228,20 +228,23 @@ export async function runCase(c: BenchCase, mode: Mode): Promise<CaseResult> {
     impl: c.impl,
     bytes: c.bytes ?? null,
     tier,
+    status,
+    detail,
+    ...m,
     comparison: c.baseline === undefined ? null : { baseline: c.baseline, ratio: null, p50Ratio: null },
     target: c.target === undefined ? null : { ...c.target, ratio: null, met: null },
-  };
+  });
   let measured: Measured;
   try {
     measured = await c.prepare();
   } catch (e) {
-    if (e instanceof CaseSkipped) return { ...base, ...NO_MEASUREMENT, status: 'skipped', detail: e.message };
-    return { ...base, ...NO_MEASUREMENT, status: 'error', detail: errorText(e) };
+    if (e instanceof CaseSkipped) return result('skipped', e.message, NO_MEASUREMENT);
+    return result('error', errorText(e), NO_MEASUREMENT);
   }
   try {
-    return { ...base, ...(await measure(c, measured, BUDGETS[mode][tier])), status: 'ok', detail: null };
+    return result('ok', null, await measure(c, measured, BUDGETS[mode][tier]));
   } catch (e) {
-    return { ...base, ...NO_MEASUREMENT, status: 'error', detail: errorText(e) };
+    return result('error', errorText(e), NO_MEASUREMENT);
   }
 }
 
@@ -289,7 +292,8 @@ export interface BenchReport {
   readonly durationSeconds: number;
   readonly mode: Mode;
   readonly filters: readonly string[];
-  readonly command: string;
+  /** The command-line arguments of the run. */
+  readonly args: readonly string[];
   readonly machine: MachineDescription;
   /** 1, 5 and 15 minute load averages when the run ended. */
   readonly loadAverageAtEnd: readonly number[];

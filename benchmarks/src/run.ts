@@ -131,7 +131,7 @@ async function main(argv: readonly string[]): Promise<number> {
     durationSeconds: (finished.getTime() - started.getTime()) / 1000,
     mode,
     filters,
-    command: process.argv.slice(2).join(' '),
+    args: [...argv],
     machine,
     loadAverageAtEnd: loadAverage(),
     cases,

@@ -76,7 +76,9 @@ export function tableRow(r: CaseResult): string {
 export function tableSummary(report: BenchReport): string {
   const lines: string[] = [''];
   if (report.targets.length > 0) {
-    lines.push('Targets (ops/s of the case / ops/s of its baseline in this run; see the JSON for full names):');
+    lines.push(
+      'Targets (ops/s of the case / ops/s of its baseline in this run; see the JSON for full names):',
+    );
     for (const t of report.targets) {
       const ratio = t.ratio === null ? 'n/a' : t.ratio.toFixed(2);
       const verdict = t.met === null ? 'not measured' : t.met ? 'met' : 'MISSED';
@@ -86,7 +88,9 @@ export function tableSummary(report: BenchReport): string {
           ? ` (p50 ratio ${comparison.p50Ratio.toFixed(2)})`
           : '';
       const against = t.baseline.split('/').at(-1);
-      lines.push(`  ${t.case.padEnd(NAME_WIDTH)} ${ratio} >= ${t.minRatio.toFixed(2)} vs ${against}: ${verdict}${p50}`);
+      lines.push(
+        `  ${t.case.padEnd(NAME_WIDTH)} ${ratio} >= ${t.minRatio.toFixed(2)} vs ${against}: ${verdict}${p50}`,
+      );
     }
     lines.push('');
   }

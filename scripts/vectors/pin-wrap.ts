@@ -9,12 +9,12 @@
  * intermediate is recomputed from the primitives with the node provider (a second implementation)
  * and compared with the record the library made.
  */
-import { concatBytes, createNobleProvider, equalBytes, toHex, utf8 } from '@cloister/crypto';
-import { createNodeProvider } from '@cloister/crypto/node';
-import { INSECURE_seededRandomForTestsOnly } from '@cloister/crypto/testing';
 import {
+  concatBytes,
+  createNobleProvider,
   decodeWrappedKey,
   encodeWrappedKey,
+  equalBytes,
   normalizePin,
   PIN_MAX_BYTES,
   PIN_SCRYPT_CEILING,
@@ -23,10 +23,14 @@ import {
   PIN_WRAP_ALGORITHM_IDS,
   PIN_WRAP_MAGIC,
   type PinWrapAlgorithm,
+  toHex,
   unwrapDataKey,
+  utf8,
   type WrappedKeyRecord,
   wrapDataKey,
-} from '../../packages/crypto/src/pin-wrap.js';
+} from '@cloister/crypto';
+import { createNodeProvider } from '@cloister/crypto/node';
+import { INSECURE_seededRandomForTestsOnly } from '@cloister/crypto/testing';
 
 /** Prefix of every per-case seed (ASCII). */
 export const PIN_WRAP_SEED_PREFIX = 'cloister/test-vectors/pin-wrap/';

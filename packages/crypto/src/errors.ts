@@ -29,7 +29,7 @@ export type CloisterErrorCode =
  * ```ts
  * import { CloisterError } from '@cloister/crypto';
  * try {
- *   await staticV1.decrypt(provider, { recipientPrivateKey, senderPublicKey, message });
+ *   await staticV1Decrypt(provider, { recipient, senderPublicKey, message });
  * } catch (e) {
  *   if (e instanceof CloisterError && e.code === 'ERR_DECRYPTION_FAILED') {
  *     // drop the message

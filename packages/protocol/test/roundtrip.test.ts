@@ -12,7 +12,7 @@ describe.each(CODECS.map((c) => [c.name, c] as const))('%s round trip', (_name, 
         expect(bytes.length).toBeLessThanOrEqual(codec.maxBytes);
         const decoded = codec.decode(bytes);
         expect(plain(decoded)).toEqual(plain(value));
-        expect(codec.encode(decoded as never)).toEqual(bytes);
+        expect(plain(codec.encode(decoded as never))).toEqual(plain(bytes));
       }),
       { numRuns: 150 },
     );

@@ -86,7 +86,7 @@ export async function handshakeSecret(
 ): Promise<Uint8Array> {
   const ikm = new Uint8Array(32 + 32 * dhs.length + kemSecret.length);
   ikm.fill(0xff, 0, 32);
-  dhs.forEach((dh, i) => ikm.set(dh, 32 + 32 * i));
+  for (const [i, dh] of dhs.entries()) ikm.set(dh, 32 + 32 * i);
   ikm.set(kemSecret, 32 + 32 * dhs.length);
   try {
     const sk = await p.hkdfSha256(ikm, EMPTY, info, 32);
@@ -113,7 +113,8 @@ async function dh(p: CryptoProvider, privateKey: Uint8Array, publicKey: Uint8Arr
   try {
     return await p.x25519.sharedSecret(privateKey, publicKey);
   } catch (e) {
-    if (e instanceof InvalidKeyError) throw new InvalidKeyError(field, 'low-order point (all-zero shared secret)');
+    if (e instanceof InvalidKeyError)
+      throw new InvalidKeyError(field, 'low-order point (all-zero shared secret)');
     throw e;
   }
 }
@@ -152,7 +153,9 @@ export async function initiate(
       dh(p, ours.dhKeyPair.privateKey, bundle.signedPreKey.publicKey, 'bundle.signedPreKey.publicKey'),
       dh(p, baseKeyPair.privateKey, bundle.identity.dhKey, 'bundle.identity.dhKey'),
       dh(p, baseKeyPair.privateKey, bundle.signedPreKey.publicKey, 'bundle.signedPreKey.publicKey'),
-      ...(opk === undefined ? [] : [dh(p, baseKeyPair.privateKey, opk.publicKey, 'bundle.oneTimePreKey.publicKey')]),
+      ...(opk === undefined
+        ? []
+        : [dh(p, baseKeyPair.privateKey, opk.publicKey, 'bundle.oneTimePreKey.publicKey')]),
     ]);
     secrets.push(...dhs);
     const localIdentity = publicOf(ours);
@@ -170,13 +173,18 @@ export async function initiate(
     if (trace) {
       trace('baseKeyPrivate', baseKeyPair.privateKey);
       trace('baseKeyPublic', baseKeyPair.publicKey);
-      dhs.forEach((d, i) => trace(`dh${i + 1}`, d));
+      for (const [i, d] of dhs.entries()) trace(`dh${i + 1}`, d);
       trace('kemCiphertext', encapsulation.ciphertext);
       trace('kemSharedSecret', encapsulation.sharedSecret);
     }
     const sk = await handshakeSecret(p, dhs, encapsulation.sharedSecret, info, trace);
     secrets.push(sk);
-    const dhRatchet = await dh(p, ratchetKeyPair.privateKey, bundle.signedPreKey.publicKey, 'bundle.signedPreKey.publicKey');
+    const dhRatchet = await dh(
+      p,
+      ratchetKeyPair.privateKey,
+      bundle.signedPreKey.publicKey,
+      'bundle.signedPreKey.publicKey',
+    );
     secrets.push(dhRatchet);
     const first = await kdfRk(p, sk, dhRatchet);
     if (trace) {
@@ -247,7 +255,8 @@ export async function accept(
   if (m.oneTimePreKeyId !== undefined && opk === undefined) {
     throw new InvalidKeyError('initialMessage.oneTimePreKeyId', 'unknown or already used prekey');
   }
-  if (kem === undefined) throw new InvalidKeyError('initialMessage.kemPreKeyId', 'unknown or already used prekey');
+  if (kem === undefined)
+    throw new InvalidKeyError('initialMessage.kemPreKeyId', 'unknown or already used prekey');
 
   const secrets: Uint8Array[] = [];
   const placeholderChainKey = new Uint8Array(32);
@@ -275,7 +284,7 @@ export async function accept(
       kemCiphertext: m.kemCiphertext,
     });
     if (trace) {
-      dhs.forEach((d, i) => trace(`dh${i + 1}`, d));
+      for (const [i, d] of dhs.entries()) trace(`dh${i + 1}`, d);
       trace('kemSharedSecret', kemSecret);
     }
     const sk = await handshakeSecret(p, dhs, kemSecret, info, trace);

@@ -160,7 +160,8 @@ export async function encryptState(
   trace?: Trace,
 ): Promise<{ state: SessionState; message: RatchetMessage }> {
   const { sending } = s;
-  if (sending.index > UINT32_MAX) throw new LimitError('sending chain exhausted: start a new session');
+  // The last number a chain may use is 2^32 - 2, so every stored index fits in a u32.
+  if (sending.index >= UINT32_MAX) throw new LimitError('sending chain exhausted: start a new session');
   const [messageKey, nextChainKey] = await kdfCk(p, sending.chainKey);
   const header: RatchetHeader = {
     ratchetKey: sending.ratchetKeyPair.publicKey,
@@ -242,7 +243,8 @@ function appendSkipped(
 }
 
 function withDigest(digests: readonly Uint8Array[], digest: Uint8Array): Uint8Array[] {
-  const keep = digests.length >= V2_RECENT_DIGESTS ? digests.slice(digests.length - V2_RECENT_DIGESTS + 1) : digests;
+  const keep =
+    digests.length >= V2_RECENT_DIGESTS ? digests.slice(digests.length - V2_RECENT_DIGESTS + 1) : digests;
   return [...keep, digest];
 }
 
@@ -267,6 +269,7 @@ export async function decryptState(
 ): Promise<{ state: SessionState; plaintext: Uint8Array }> {
   if (seen(s.recentDigests, digest)) throw new ReplayError('message already decrypted in this session');
   const { header } = message;
+  if (header.messageNumber >= UINT32_MAX) throw new DecryptionFailed();
   const chainIndex = s.receiving.findIndex((c) => equalBytes(c.ratchetKey, header.ratchetKey));
   const ad = associatedData(s, header);
   if (chainIndex >= 0) {
@@ -281,7 +284,10 @@ export async function decryptState(
       const plaintext = await open(p, key.messageKey, message.ciphertext, ad, trace);
       const skipped = s.skipped.slice();
       skipped.splice(k, 1);
-      return { state: { ...answered(s), skipped, recentDigests: withDigest(s.recentDigests, digest) }, plaintext };
+      return {
+        state: { ...answered(s), skipped, recentDigests: withDigest(s.recentDigests, digest) },
+        plaintext,
+      };
     }
     if (chain.chainKey === undefined) throw new DecryptionFailed();
     if (header.messageNumber - chain.index > V2_MAX_SKIP) {
@@ -305,7 +311,11 @@ export async function decryptState(
       wipe(adv.messageKey);
     }
     const receiving = s.receiving.slice();
-    receiving[chainIndex] = { ratchetKey: chain.ratchetKey, chainKey: adv.chainKey, index: header.messageNumber + 1 };
+    receiving[chainIndex] = {
+      ratchetKey: chain.ratchetKey,
+      chainKey: adv.chainKey,
+      index: header.messageNumber + 1,
+    };
     return {
       state: {
         ...answered(s),
@@ -340,7 +350,13 @@ async function ratchetStepDecrypt(
   try {
     // Keys left on the current chain up to the peer's previous chain length.
     if (closeTo && current.chainKey !== undefined) {
-      const tail = await advance(p, current.chainKey, current.index, header.previousChainLength, current.ratchetKey);
+      const tail = await advance(
+        p,
+        current.chainKey,
+        current.index,
+        header.previousChainLength,
+        current.ratchetKey,
+      );
       createdSkipped.push(...tail.skipped);
       wipe(tail.messageKey, tail.chainKey);
     }

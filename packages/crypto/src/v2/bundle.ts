@@ -40,7 +40,8 @@ export async function verifyPreKeyBundle(
   const rawExpected = checkObject(options, 'options').expectedIdentity;
   const expected =
     rawExpected === undefined ? undefined : checkPublicIdentity(rawExpected, 'options.expectedIdentity');
-  if (!bundle.suites.includes('v2')) throw new UnsupportedError('bundle.suites: the device does not offer suite v2');
+  if (!bundle.suites.includes('v2'))
+    throw new UnsupportedError('bundle.suites: the device does not offer suite v2');
   const { identity, signedPreKey, kemPreKey } = bundle;
   if (
     expected !== undefined &&
@@ -49,7 +50,11 @@ export async function verifyPreKeyBundle(
     throw new InvalidKeyError('bundle.identity', 'not the expected identity');
   }
   const [identityOk, signedOk, kemOk] = await Promise.all([
-    provider.ed25519.verify(identity.signingKey, identityDhKeySignedBytes(identity.dhKey), identity.dhKeySignature),
+    provider.ed25519.verify(
+      identity.signingKey,
+      identityDhKeySignedBytes(identity.dhKey),
+      identity.dhKeySignature,
+    ),
     provider.ed25519.verify(
       identity.signingKey,
       signedPreKeySignedBytes(signedPreKey.id, signedPreKey.publicKey),

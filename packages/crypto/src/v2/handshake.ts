@@ -105,7 +105,10 @@ export async function initiateSession(
  * });
  * ```
  */
-export async function acceptSession(provider: CryptoProvider, options: AcceptSessionOptions): Promise<AcceptedSession> {
+export async function acceptSession(
+  provider: CryptoProvider,
+  options: AcceptSessionOptions,
+): Promise<AcceptedSession> {
   const o = checkObject(options, 'options');
   const ours = checkDeviceIdentity(o.ourIdentity, 'options.ourIdentity');
   const preKeys = checkPreKeyStore(o.preKeys, 'options.preKeys');

@@ -169,7 +169,8 @@ export async function generateOneTimePreKeys(
   checkUint32(firstId, 'firstId');
   checkUint32(count, 'count');
   if (count > MAX_ONE_TIME_BATCH) throw new ValidationError('count', `at most ${MAX_ONE_TIME_BATCH}`);
-  if (firstId + count - 1 > 0xffff_ffff) throw new ValidationError('firstId', 'ids below 2^32 for the whole batch');
+  if (firstId + count - 1 > 0xffff_ffff)
+    throw new ValidationError('firstId', 'ids below 2^32 for the whole batch');
   const out: OneTimePreKey[] = [];
   for (let i = 0; i < count; i++) {
     out.push({ id: oneTimePreKeyId(firstId + i), keyPair: await provider.x25519.generateKeyPair() });
@@ -246,4 +247,3 @@ export function toKemPreKeyPublic(preKey: KemPreKey): KemPreKeyPublic {
     signature: preKey.signature,
   };
 }
-

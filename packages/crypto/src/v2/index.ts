@@ -1,7 +1,57 @@
 /**
- * Suite `v2`: identities and prekeys, the hybrid (X25519 + ML-KEM-768) handshake and the Double
- * Ratchet. See `spec/v2-sessions.md`.
+ * Suite `v2`: identities and prekeys, the hybrid (X25519 + ML-KEM-768) handshake, the Double
+ * Ratchet, session records and safety numbers. See `spec/v2-sessions.md`.
  *
  * @module
  */
+export { type VerifyBundleOptions, verifyPreKeyBundle } from './bundle.js';
+export { SessionCipher, type SessionCipherOptions } from './cipher.js';
+export * from './constants.js';
+export {
+  decodeInitialMessage,
+  decodeRatchetMessage,
+  encodeInitialMessage,
+  encodeRatchetHeader,
+  encodeRatchetMessage,
+  V2_HEADER_LENGTH,
+  V2_INITIAL_MESSAGE_TAG,
+} from './encoding.js';
+export { computeSafetyNumber, type FingerprintParty, type SafetyNumber } from './fingerprint.js';
+export {
+  type AcceptedSession,
+  type AcceptSessionOptions,
+  acceptSession,
+  type InitiatedSession,
+  type InitiateSessionOptions,
+  initiateSession,
+} from './handshake.js';
+export {
+  generateDeviceIdentity,
+  generateKemPreKey,
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  toKemPreKeyPublic,
+  toOneTimePreKeyPublic,
+  toPublicIdentity,
+  toSignedPreKeyPublic,
+  verifyPublicIdentity,
+} from './identity.js';
+export { deserializeSession, serializeSession } from './serialize.js';
+export {
+  addSession,
+  type DecryptContext,
+  decryptRecord,
+  emptySessionRecord,
+  encryptRecord,
+  ratchetDecrypt,
+  ratchetEncrypt,
+} from './session.js';
+export {
+  addressKey,
+  InMemoryPreKeyStore,
+  InMemorySessionStore,
+  type KemPreKeyReplayStore,
+  type PreKeyStore,
+  type SessionStore,
+} from './stores.js';
 export * from './types.js';

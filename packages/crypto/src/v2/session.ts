@@ -31,13 +31,15 @@ import type {
 
 function checkState(value: unknown, field: string): SessionState {
   const o = checkObject(value, field);
-  if (o.version !== 1 || o.suite !== 'v2') throw new ValidationError(field, 'a v2 session state of version 1');
+  if (o.version !== 1 || o.suite !== 'v2')
+    throw new ValidationError(field, 'a v2 session state of version 1');
   return value as SessionState;
 }
 
 function checkRecord(value: unknown, field: string): SessionRecord {
   const o = checkObject(value, field);
-  if (o.version !== 1 || !Array.isArray(o.previous)) throw new ValidationError(field, 'a session record of version 1');
+  if (o.version !== 1 || !Array.isArray(o.previous))
+    throw new ValidationError(field, 'a session record of version 1');
   if (o.current !== undefined) checkState(o.current, `${field}.current`);
   return value as SessionRecord;
 }
@@ -182,7 +184,8 @@ async function tryStates(
   const digest = await messageDigest(provider, message);
   // The session that knows the message's ratchet key is the likely one: try it first.
   const order = states.map((_, i) => i);
-  const known = (s: SessionState) => s.receiving.some((c) => equalBytes(c.ratchetKey, message.header.ratchetKey));
+  const known = (s: SessionState) =>
+    s.receiving.some((c) => equalBytes(c.ratchetKey, message.header.ratchetKey));
   order.sort((a, b) => Number(known(states[b]!)) - Number(known(states[a]!)));
   let limit: LimitError | undefined;
   for (const i of order) {
@@ -238,10 +241,12 @@ export async function decryptRecord(
   if (index >= 0) {
     const state = states[index]!;
     const digest = await initialDigest(provider, m);
-    if (state.initialDigest === undefined || !equalBytes(state.initialDigest, digest)) throw new DecryptionFailed();
+    if (state.initialDigest === undefined || !equalBytes(state.initialDigest, digest))
+      throw new DecryptionFailed();
     return tryStates(provider, r, [state], m.message);
   }
-  if (context === undefined) throw new UsageError('context (ourIdentity, preKeys) is needed to accept a new session');
+  if (context === undefined)
+    throw new UsageError('context (ourIdentity, preKeys) is needed to accept a new session');
   const ctx = checkObject(context, 'context');
   const ours = checkDeviceIdentity(ctx.ourIdentity, 'context.ourIdentity');
   const preKeys = checkPreKeyStore(ctx.preKeys, 'context.preKeys');

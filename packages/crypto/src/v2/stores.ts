@@ -7,7 +7,13 @@
  */
 import { toHex } from '../bytes.js';
 import { ReplayError } from '../errors.js';
-import { checkAddress, checkKemPreKey, checkOneTimePreKey, checkSignedPreKey, checkUint32 } from './_validate.js';
+import {
+  checkAddress,
+  checkKemPreKey,
+  checkOneTimePreKey,
+  checkSignedPreKey,
+  checkUint32,
+} from './_validate.js';
 import type {
   DeviceAddress,
   KemPreKey,
@@ -28,7 +34,11 @@ export interface KemPreKeyReplayStore {
    * Records the combination, atomically. Rejects with `ReplayError` (`ERR_REPLAY`) when it was
    * already recorded. Records for a KEM prekey may be forgotten once that prekey is deleted.
    */
-  markKemPreKeyUsed(kemPreKeyId: KemPreKeyId, signedPreKeyId: SignedPreKeyId, baseKey: Uint8Array): Promise<void>;
+  markKemPreKeyUsed(
+    kemPreKeyId: KemPreKeyId,
+    signedPreKeyId: SignedPreKeyId,
+    baseKey: Uint8Array,
+  ): Promise<void>;
 }
 
 /** A device's own prekeys, with their private keys, as the responder side needs them. */
@@ -84,7 +94,7 @@ export class InMemoryPreKeyStore implements PreKeyStore {
   }
 
   async storeOneTimePreKeys(keys: readonly OneTimePreKey[]): Promise<void> {
-    keys.forEach((k, i) => checkOneTimePreKey(k, `keys[${i}]`));
+    for (const [i, k] of keys.entries()) checkOneTimePreKey(k, `keys[${i}]`);
     for (const k of keys) this.oneTime.set(k.id, k);
   }
 
@@ -130,7 +140,11 @@ export class InMemoryPreKeyStore implements PreKeyStore {
     return this.kem.delete(id);
   }
 
-  async markKemPreKeyUsed(kemPreKeyId: KemPreKeyId, signedPreKeyId: SignedPreKeyId, baseKey: Uint8Array): Promise<void> {
+  async markKemPreKeyUsed(
+    kemPreKeyId: KemPreKeyId,
+    signedPreKeyId: SignedPreKeyId,
+    baseKey: Uint8Array,
+  ): Promise<void> {
     const entry = `${signedPreKeyId}:${toHex(baseKey)}`;
     let set = this.used.get(kemPreKeyId);
     if (set === undefined) {

@@ -1,0 +1,108 @@
+/**
+ * The Cloister demo: what the crypto core does today, step by step.
+ *
+ *   npx --yes pnpm@10.34.9 demo
+ *
+ * Later issues grow this into the whole system (server, enrolment, messages, files, admin).
+ */
+import {
+  type CryptoProvider,
+  changePin,
+  encodeWrappedKey,
+  getProvider,
+  PIN_SCRYPT_DEFAULT,
+  staticV1Decrypt,
+  staticV1Encrypt,
+  staticV1EncryptForRecipients,
+  toHex,
+  unwrapDataKey,
+  utf8,
+  WrongPin,
+  wrapDataKey,
+} from '@cloister/crypto';
+import { runV2Demo } from './demo-v2.js';
+
+const decoder = new TextDecoder();
+let step = 0;
+
+function say(title: string, ...lines: string[]): void {
+  step += 1;
+  console.log(`\n[${step}] ${title}`);
+  for (const line of lines) console.log(`    ${line}`);
+}
+
+function short(bytes: Uint8Array): string {
+  const hex = toHex(bytes);
+  return hex.length > 32 ? `${hex.slice(0, 32)}… (${bytes.length} bytes)` : hex;
+}
+
+async function staticV1Demo(provider: CryptoProvider): Promise<void> {
+  const alice = await provider.x25519.generateKeyPair();
+  const bob = await provider.x25519.generateKeyPair();
+  const carol = await provider.x25519.generateKeyPair();
+  say('Key pairs (X25519)', `alice ${short(alice.publicKey)}`, `bob   ${short(bob.publicKey)}`);
+
+  const message = await staticV1Encrypt(provider, {
+    sender: alice,
+    recipientPublicKey: bob.publicKey,
+    plaintext: utf8('Quarterly figures are in the shared folder.'),
+  });
+  const plaintext = await staticV1Decrypt(provider, {
+    recipient: bob,
+    senderPublicKey: alice.publicKey,
+    message,
+  });
+  say(
+    'static-v1 message alice -> bob (the product sheet construction; no forward secrecy)',
+    `wire bytes: version | iv | AES-256-CBC ciphertext | HMAC-SHA256 = ${short(message)}`,
+    `bob reads: "${decoder.decode(plaintext)}"`,
+  );
+
+  const tampered = message.slice();
+  tampered[20]! ^= 1;
+  const failure = await staticV1Decrypt(provider, {
+    recipient: bob,
+    senderPublicKey: alice.publicKey,
+    message: tampered,
+  }).catch((e: unknown) => e);
+  say('One flipped bit', `rejected with ${(failure as { code?: string }).code ?? 'no error (BUG)'}`);
+
+  const many = await staticV1EncryptForRecipients(provider, {
+    sender: alice,
+    recipientPublicKeys: [bob.publicKey, carol.publicKey],
+    plaintext: utf8('All hands at 10:00.'),
+  });
+  const carolCopy = many.find((m) => toHex(m.recipientPublicKey) === toHex(carol.publicKey))!;
+  const carolReads = await staticV1Decrypt(provider, {
+    recipient: carol,
+    senderPublicKey: alice.publicKey,
+    message: carolCopy.message,
+  });
+  say('A message to many recipients (one encryption each)', `carol reads: "${decoder.decode(carolReads)}"`);
+}
+
+async function pinDemo(provider: CryptoProvider): Promise<void> {
+  const started = performance.now();
+  const { dataKey, record } = await wrapDataKey(provider, { pin: '482913' });
+  const wrapMs = performance.now() - started;
+  say(
+    'Local store key wrapped under scrypt(PIN) (AES-256-GCM wrap)',
+    `scrypt N=2^${Math.log2(PIN_SCRYPT_DEFAULT.N)} r=${PIN_SCRYPT_DEFAULT.r} p=${PIN_SCRYPT_DEFAULT.p}, took ${wrapMs.toFixed(0)} ms`,
+    `encoded record: ${short(encodeWrappedKey(record))}`,
+  );
+  const wrong = await unwrapDataKey(provider, record, '000000').catch((e: unknown) => e);
+  say('Wrong PIN', `rejected: ${wrong instanceof WrongPin ? wrong.code : 'unexpected'}`);
+  const changed = await changePin(provider, record, '482913', '771245');
+  const reopened = await unwrapDataKey(provider, changed, '771245');
+  say(
+    'PIN changed: the data key is re-wrapped, the data stays as it is',
+    `same data key after the change: ${toHex(reopened) === toHex(dataKey)}`,
+  );
+}
+
+const provider = await getProvider();
+say('Crypto provider', `selected automatically: ${provider.name}`);
+await staticV1Demo(provider);
+await pinDemo(provider);
+await runV2Demo(provider, say, short);
+console.log('\nDemo finished.');
