@@ -9,8 +9,12 @@
  * SK  = HKDF-SHA256(salt = "", ikm = 0xFF * 32 | DH1 | DH2 | DH3 [| DH4] | SS, info, 32)
  * info = "cloister/v2/handshake" | u8 2 | "v2"
  *      | IK_A.signingKey | IK_A.dhKey | IK_B.signingKey | IK_B.dhKey | EK_A
- *      | u32 spkId | SPK_B | u8 hasOpk [| u32 opkId | OPK_B] | u32 kemId | PQPK_B | CT
+ *      | u32 spkId | SPK_B | u8 hasOpk [| u32 opkId | OPK_B] | u32 kemId | KB
+ * KB   = SHA-256("cloister/v2/handshake/kem-binding" | PQPK_B | CT)
  * ```
+ *
+ * The KEM encapsulation key and ciphertext (2272 bytes) enter the info through the digest KB so
+ * that the info stays short (native HKDF implementations limit it to 1024 bytes).
  *
  * The initiator then starts its first sending chain with `KDF_RK(SK, X25519(RK_A, SPK_B))`
  * under a fresh ratchet key RK_A; the responder uses SPK_B as its first ratchet key.
@@ -37,6 +41,7 @@ import type {
 } from './types.js';
 
 const HANDSHAKE_LABEL = utf8(V2_LABELS.handshake);
+const KEM_BINDING_LABEL = utf8(V2_LABELS.kemBinding);
 const INITIAL_DIGEST_LABEL = utf8(V2_LABELS.initialDigest);
 const SUITE_BYTES = utf8(V2_SUITE);
 const EMPTY = new Uint8Array(0);
@@ -54,9 +59,19 @@ export interface HandshakeTranscript {
   readonly kemCiphertext: Uint8Array;
 }
 
+/** KB: the digest that binds the KEM encapsulation key and ciphertext into the info. */
+export async function kemBinding(p: CryptoProvider, kemPreKey: Uint8Array, kemCiphertext: Uint8Array) {
+  const input = new Uint8Array(KEM_BINDING_LABEL.length + kemPreKey.length + kemCiphertext.length);
+  input.set(KEM_BINDING_LABEL, 0);
+  input.set(kemPreKey, KEM_BINDING_LABEL.length);
+  input.set(kemCiphertext, KEM_BINDING_LABEL.length + kemPreKey.length);
+  return p.sha256(input);
+}
+
 /** The HKDF info of the handshake. */
-export function handshakeInfo(t: HandshakeTranscript): Uint8Array {
-  const w = new Writer(2600);
+export async function handshakeInfo(p: CryptoProvider, t: HandshakeTranscript): Promise<Uint8Array> {
+  const binding = await kemBinding(p, t.kemPreKey, t.kemCiphertext);
+  const w = new Writer(320);
   w.bytes(HANDSHAKE_LABEL)
     .u8(SUITE_BYTES.length)
     .bytes(SUITE_BYTES)
@@ -72,7 +87,7 @@ export function handshakeInfo(t: HandshakeTranscript): Uint8Array {
   } else {
     w.u8(1).u32(t.oneTimePreKey.id).bytes(t.oneTimePreKey.publicKey);
   }
-  w.u32(t.kemPreKeyId).bytes(t.kemPreKey).bytes(t.kemCiphertext);
+  w.u32(t.kemPreKeyId).bytes(binding);
   return w.finish().slice();
 }
 
@@ -159,7 +174,7 @@ export async function initiate(
     ]);
     secrets.push(...dhs);
     const localIdentity = publicOf(ours);
-    const info = handshakeInfo({
+    const info = await handshakeInfo(p, {
       initiator: localIdentity,
       responder: bundle.identity,
       baseKey: baseKeyPair.publicKey,
@@ -272,7 +287,7 @@ export async function accept(
     ]);
     secrets.push(...dhs, kemSecret);
     const localIdentity = publicOf(ours);
-    const info = handshakeInfo({
+    const info = await handshakeInfo(p, {
       initiator: m.initiatorIdentity,
       responder: localIdentity,
       baseKey: m.baseKey,

@@ -106,6 +106,8 @@ export const V2_LABELS = Object.freeze({
   kemPreKey: 'cloister/v2/kem-prekey',
   /** HKDF info of the handshake secret. */
   handshake: 'cloister/v2/handshake',
+  /** SHA-256 over the KEM prekey and ciphertext, bound into the handshake info. */
+  kemBinding: 'cloister/v2/handshake/kem-binding',
   /** SHA-256 over the handshake fields of an initial message. */
   initialDigest: 'cloister/v2/handshake/initial-message',
   /** HKDF info of the root-key ratchet step (KDF_RK). */
