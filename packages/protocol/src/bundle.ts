@@ -7,16 +7,7 @@
  * @module
  */
 import { cloister } from './generated/cloister.js';
-import {
-  bool,
-  decodeFail,
-  encodeFail,
-  type Fail,
-  fixedBytes,
-  int,
-  list,
-  object,
-} from './internal/check.js';
+import { bool, decodeFail, encodeFail, type Fail, fixedBytes, int, list, object } from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
 import { SUITE_FROM_WIRE, SUITE_TO_WIRE } from './internal/suite-wire.js';
 import { KEM_PUBLIC_KEY_LENGTH, KEY_LENGTH, SIGNATURE_LENGTH } from './internal/sizes.js';
@@ -25,7 +16,6 @@ import { isSuite, SUITES, type Suite } from './suites.js';
 import type { PreKeyBundle, PublicIdentity } from './v2-types.js';
 
 const wire = cloister.v1;
-
 
 /** @internal Shared by both directions. */
 export function checkPublicIdentity(fail: Fail, value: unknown, path: string): PublicIdentity {
@@ -110,7 +100,8 @@ function bundleFromWire(raw: cloister.v1.PreKeyBundle, path: string): PreKeyBund
     registrationId: raw.registrationId,
     deviceId: raw.deviceId,
     identity: identityCandidate(raw.identity),
-    signedPreKey: spk === null ? undefined : { id: spk.id, publicKey: spk.publicKey, signature: spk.signature },
+    signedPreKey:
+      spk === null ? undefined : { id: spk.id, publicKey: spk.publicKey, signature: spk.signature },
     oneTimePreKey: opk === null ? undefined : { id: opk.id, publicKey: opk.publicKey },
     kemPreKey:
       kem === null

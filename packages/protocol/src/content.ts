@@ -28,9 +28,26 @@ import { FIELD_LIMITS, MAX_ENCODED_BYTES } from './limits.js';
 
 const wire = cloister.v1;
 
-/** Length of a message id and of each id in a receipt. */
+/**
+ * Length of a message id and of each id in a receipt.
+ *
+ * @example
+ * ```ts
+ * import { MESSAGE_ID_LENGTH } from '@cloister/protocol';
+ * const messageId = provider.randomBytes(MESSAGE_ID_LENGTH);
+ * ```
+ */
 export const MESSAGE_ID_LENGTH = 16;
-/** Length of a group id. */
+
+/**
+ * Length of a group id.
+ *
+ * @example
+ * ```ts
+ * import { GROUP_ID_LENGTH } from '@cloister/protocol';
+ * const groupId = provider.randomBytes(GROUP_ID_LENGTH);
+ * ```
+ */
 export const GROUP_ID_LENGTH = 32;
 
 /**
@@ -234,7 +251,13 @@ function checkFile(fail: Fail, value: unknown, path: string): FileReference {
 
 function checkMembers(fail: Fail, value: unknown, path: string): GroupMember[] {
   const members = list(fail, value, path, 1, FIELD_LIMITS.groupMembers).map((m, i) => ({
-    userId: text(fail, object(fail, m, `${path}[${i}]`).userId, `${path}[${i}].userId`, 1, FIELD_LIMITS.userIdBytes),
+    userId: text(
+      fail,
+      object(fail, m, `${path}[${i}]`).userId,
+      `${path}[${i}].userId`,
+      1,
+      FIELD_LIMITS.userIdBytes,
+    ),
   }));
   distinct(fail, members, path, (m) => m.userId);
   return members;
@@ -258,9 +281,13 @@ function checkBody(fail: Fail, value: unknown, path: string): ContentBody {
       return { type, file: checkFile(fail, b.file, `${path}.file`) };
     case 'receipt': {
       const kind = literal(fail, b.kind, `${path}.kind`, RECEIPT_KINDS);
-      const messageIds = list(fail, b.messageIds, `${path}.messageIds`, 1, FIELD_LIMITS.receiptMessageIds).map(
-        (id, i) => fixedBytes(fail, id, `${path}.messageIds[${i}]`, MESSAGE_ID_LENGTH),
-      );
+      const messageIds = list(
+        fail,
+        b.messageIds,
+        `${path}.messageIds`,
+        1,
+        FIELD_LIMITS.receiptMessageIds,
+      ).map((id, i) => fixedBytes(fail, id, `${path}.messageIds[${i}]`, MESSAGE_ID_LENGTH));
       distinct(fail, messageIds, `${path}.messageIds`, toHex);
       return { type, kind, messageIds };
     }
@@ -337,7 +364,10 @@ function bodyFromWire(raw: cloister.v1.Content, path: string): unknown {
       return { type: 'group', version: g.version, action };
     }
     case 'control':
-      return { type: 'control', action: enumValue(decodeFail, raw.control!.action, `${path}.action`, CONTROL_FROM_WIRE) };
+      return {
+        type: 'control',
+        action: enumValue(decodeFail, raw.control!.action, `${path}.action`, CONTROL_FROM_WIRE),
+      };
   }
 }
 

@@ -6,7 +6,16 @@
  */
 import { cloister } from './generated/cloister.js';
 import { initialCandidate, checkInitialMessage, initialToWire } from './initial.js';
-import { decodeFail, encodeFail, enumValue, type Fail, int, literal, object, oneof } from './internal/check.js';
+import {
+  decodeFail,
+  encodeFail,
+  enumValue,
+  type Fail,
+  int,
+  literal,
+  object,
+  oneof,
+} from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
 import { SUITE_FROM_WIRE } from './internal/suite-wire.js';
 import { MAX_ENCODED_BYTES } from './limits.js';
@@ -83,7 +92,11 @@ function deviceMessageFromWire(raw: cloister.v1.DeviceMessage, path: string): De
 function deviceMessageToWire(m: DeviceMessage): cloister.v1.IDeviceMessage {
   switch (m.type) {
     case 'static-v1':
-      return { version: WIRE_VERSION, suite: wire.Suite.SUITE_STATIC_V1, staticV1: staticV1ToWire(m.message) };
+      return {
+        version: WIRE_VERSION,
+        suite: wire.Suite.SUITE_STATIC_V1,
+        staticV1: staticV1ToWire(m.message),
+      };
     case 'initial':
       return { version: WIRE_VERSION, suite: wire.Suite.SUITE_V2, initial: initialToWire(m.message) };
     case 'ratchet':

@@ -29,7 +29,12 @@ export {
   type ReceiptBody,
   type TextBody,
 } from './content.js';
-export { type DeviceMessage, decodeDeviceMessage, encodeDeviceMessage, WIRE_VERSION } from './device-message.js';
+export {
+  type DeviceMessage,
+  decodeDeviceMessage,
+  encodeDeviceMessage,
+  WIRE_VERSION,
+} from './device-message.js';
 export { decodeInitialMessage, encodeInitialMessage } from './initial.js';
 export { FIELD_LIMITS, MAX_ENCODED_BYTES, MAX_NESTING_DEPTH } from './limits.js';
 export {

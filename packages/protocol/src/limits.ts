@@ -61,21 +61,21 @@ export const FIELD_LIMITS = Object.freeze({
  * ```
  */
 export const MAX_ENCODED_BYTES = Object.freeze({
-  /** `Content`: 128 KiB (a 64 KiB text takes at most 65 KiB). */
+  /** `Content`: 128 KiB (with the largest text it takes 65612 bytes). */
   content: 131_072,
-  /** `StaticV1Message`: 257 KiB + 512 (the 263168-byte sealed field, a key, framing). */
+  /** `StaticV1Message`: ciphertext + 512 (the largest takes 263191 bytes). */
   staticV1Message: MAX_CIPHERTEXT + 512,
-  /** `PublicIdentity`: 256 bytes (a full identity takes 134). */
+  /** `PublicIdentity`: 256 bytes (every identity takes 134). */
   publicIdentity: 256,
-  /** `PreKeyBundle`: 4 KiB (a full bundle takes about 1.5 KiB). */
+  /** `PreKeyBundle`: 4 KiB (the largest takes 1708 bytes). */
   preKeyBundle: 4_096,
-  /** `RatchetHeader`: 64 bytes (a full header takes 46). */
+  /** `RatchetHeader`: 64 bytes (the largest takes 46). */
   ratchetHeader: 64,
-  /** `RatchetMessage`: ciphertext + 512. */
+  /** `RatchetMessage`: ciphertext + 512 (the largest takes 263220 bytes). */
   ratchetMessage: MAX_CIPHERTEXT + 512,
-  /** `InitialMessage`: ciphertext + 2 KiB (the handshake fields take about 1.3 KiB). */
+  /** `InitialMessage`: ciphertext + 2 KiB (the largest takes 264504 bytes). */
   initialMessage: MAX_CIPHERTEXT + 2_048,
-  /** `DeviceMessage`: ciphertext + 3 KiB. */
+  /** `DeviceMessage`: ciphertext + 3 KiB (the largest takes 264512 bytes). */
   deviceMessage: MAX_CIPHERTEXT + 3_072,
 });
 

@@ -29,7 +29,13 @@ export function checkRatchetMessage(fail: Fail, value: unknown, path: string): R
   const m = object(fail, value, path);
   return {
     header: checkRatchetHeader(fail, m.header, `${path}.header`),
-    ciphertext: rangeBytes(fail, m.ciphertext, `${path}.ciphertext`, TAG_LENGTH, FIELD_LIMITS.ciphertextBytes),
+    ciphertext: rangeBytes(
+      fail,
+      m.ciphertext,
+      `${path}.ciphertext`,
+      TAG_LENGTH,
+      FIELD_LIMITS.ciphertextBytes,
+    ),
   };
 }
 
@@ -65,7 +71,9 @@ export function ratchetMessageToWire(m: RatchetMessage): cloister.v1.IRatchetMes
  */
 export function encodeRatchetHeader(header: RatchetHeader): Uint8Array {
   const checked = checkRatchetHeader(encodeFail, header, 'header');
-  return encodeWith(checked, 'header', MAX_ENCODED_BYTES.ratchetHeader, (m, w) => wire.RatchetHeader.encode(m, w));
+  return encodeWith(checked, 'header', MAX_ENCODED_BYTES.ratchetHeader, (m, w) =>
+    wire.RatchetHeader.encode(m, w),
+  );
 }
 
 /**

@@ -15,6 +15,12 @@ const wire = cloister.v1;
 /**
  * Smallest `sealed` value: version (1) + IV (16) + one AES block (16) + MAC (32) = 65 bytes.
  * Longer values add whole 16-byte blocks.
+ *
+ * @example
+ * ```ts
+ * import { STATIC_V1_MIN_SEALED } from '@cloister/protocol';
+ * if (sealed.length < STATIC_V1_MIN_SEALED) throw new Error('not a static-v1 message');
+ * ```
  */
 export const STATIC_V1_MIN_SEALED = 65;
 /** Bytes of a `sealed` value that are not ciphertext blocks: version, IV and MAC (49). */
@@ -41,11 +47,17 @@ export interface StaticV1Message {
   readonly sealed: Uint8Array;
 }
 
-/** Shared by both directions: the same rules for what is encoded and what is accepted. */
+/** @internal Shared by both directions: the same rules for what is encoded and what is accepted. */
 export function checkStaticV1Message(fail: Fail, value: unknown, path: string): StaticV1Message {
   const m = object(fail, value, path);
   const senderKey = fixedBytes(fail, m.senderKey, `${path}.senderKey`, 32);
-  const sealed = rangeBytes(fail, m.sealed, `${path}.sealed`, STATIC_V1_MIN_SEALED, FIELD_LIMITS.ciphertextBytes);
+  const sealed = rangeBytes(
+    fail,
+    m.sealed,
+    `${path}.sealed`,
+    STATIC_V1_MIN_SEALED,
+    FIELD_LIMITS.ciphertextBytes,
+  );
   if ((sealed.length - SEALED_OVERHEAD) % 16 !== 0) {
     fail(`${path}.sealed`, '49 + 16k bytes (version, IV, whole AES blocks, MAC)');
   }
@@ -53,11 +65,11 @@ export function checkStaticV1Message(fail: Fail, value: unknown, path: string): 
 }
 
 /** Maps a parsed protobufjs object to the domain, checking every field. */
-export function staticV1FromWire(raw: cloister.v1.IStaticV1Message, path: string): StaticV1Message {
+function staticV1FromWire(raw: cloister.v1.IStaticV1Message, path: string): StaticV1Message {
   return checkStaticV1Message(decodeFail, { senderKey: raw.senderKey, sealed: raw.sealed }, path);
 }
 
-/** Maps a checked domain object to its protobufjs form. */
+/** @internal Maps a checked domain object to its protobufjs form. */
 export function staticV1ToWire(m: StaticV1Message): cloister.v1.IStaticV1Message {
   return { senderKey: m.senderKey, sealed: m.sealed };
 }

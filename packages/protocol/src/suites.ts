@@ -45,7 +45,8 @@ export function isSuite(value: unknown): value is Suite {
 function checkSuites(value: unknown, field: string): readonly Suite[] {
   if (!Array.isArray(value)) throw new ValidationError(field, 'an array of suite names');
   value.forEach((s, i) => {
-    if (!isSuite(s)) throw new ValidationError(`${field}[${i}]`, `one of ${SUITES.map((x) => `'${x}'`).join(', ')}`);
+    if (!isSuite(s))
+      throw new ValidationError(`${field}[${i}]`, `one of ${SUITES.map((x) => `'${x}'`).join(', ')}`);
   });
   return value as readonly Suite[];
 }

@@ -54,7 +54,9 @@ export const bytes = (length: number): fc.Arbitrary<Uint8Array> =>
  */
 export function plain(value: unknown): unknown {
   if (value instanceof Uint8Array) {
-    return value.constructor === Uint8Array ? `bytes:${Buffer.from(value).toString('hex')}` : 'NOT A PLAIN Uint8Array';
+    return value.constructor === Uint8Array
+      ? `bytes:${Buffer.from(value).toString('hex')}`
+      : 'NOT A PLAIN Uint8Array';
   }
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === 'object' && value !== null) {
@@ -74,10 +76,12 @@ export const publicIdentity: fc.Arbitrary<PublicIdentity> = fc.record({
   dhKeySignature: bytes(64),
 });
 
-const suiteList: fc.Arbitrary<Suite[]> = fc.constantFrom<Suite[]>(['v2'], ['static-v1'], ['v2', 'static-v1'], [
-  'static-v1',
-  'v2',
-]);
+const suiteList: fc.Arbitrary<Suite[]> = fc.constantFrom<Suite[]>(
+  ['v2'],
+  ['static-v1'],
+  ['v2', 'static-v1'],
+  ['static-v1', 'v2'],
+);
 
 export const preKeyBundle: fc.Arbitrary<PreKeyBundle> = fc.record(
   {
@@ -115,7 +119,15 @@ export const initialMessage: fc.Arbitrary<InitialMessage> = fc.record(
     message: ratchetMessage,
   },
   {
-    requiredKeys: ['suite', 'initiatorIdentity', 'baseKey', 'signedPreKeyId', 'kemPreKeyId', 'kemCiphertext', 'message'],
+    requiredKeys: [
+      'suite',
+      'initiatorIdentity',
+      'baseKey',
+      'signedPreKeyId',
+      'kemPreKeyId',
+      'kemCiphertext',
+      'message',
+    ],
   },
 );
 
@@ -131,7 +143,10 @@ export const deviceMessage: fc.Arbitrary<DeviceMessage> = fc.oneof(
 );
 
 const mediaType = fc
-  .tuple(fc.stringMatching(/^[a-z0-9][a-z0-9.+-]{0,12}$/), fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,20}$/))
+  .tuple(
+    fc.stringMatching(/^[a-z0-9][a-z0-9.+-]{0,12}$/),
+    fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,20}$/),
+  )
   .map(([t, s]) => `${t}/${s}`);
 
 export const fileReference: fc.Arbitrary<FileReference> = fc.record(

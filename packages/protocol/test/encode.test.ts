@@ -44,13 +44,20 @@ const initial: InitialMessage = {
 };
 
 /** Calls `encode` with a deliberately malformed object. */
-const bad = <T>(encode: (value: T) => Uint8Array, value: unknown) => () => encode(value as T);
+const bad =
+  <T>(encode: (value: T) => Uint8Array, value: unknown) =>
+  () =>
+    encode(value as T);
 
 const ROWS: [string, () => unknown, string][] = [
   ['message id of 15 bytes', bad(encodeContent, { ...text, messageId: b(15) }), 'content.messageId'],
   ['sentAtMs not an integer', bad(encodeContent, { ...text, sentAtMs: 1.5 }), 'content.sentAtMs'],
   ['unknown body type', bad(encodeContent, { ...text, body: { type: 'video' } }), 'content.body.type'],
-  ['text with a lone surrogate', bad(encodeContent, { ...text, body: { type: 'text', text: 'a\uD800b' } }), 'content.body.text'],
+  [
+    'text with a lone surrogate',
+    bad(encodeContent, { ...text, body: { type: 'text', text: 'a\uD800b' } }),
+    'content.body.text',
+  ],
   [
     'text over the limit',
     bad(encodeContent, { ...text, body: { type: 'text', text: 'é'.repeat(FIELD_LIMITS.textBytes / 2 + 1) } }),
@@ -58,15 +65,25 @@ const ROWS: [string, () => unknown, string][] = [
   ],
   [
     'group body without group id',
-    bad(encodeContent, { ...text, body: { type: 'group', version: 1, action: { kind: 'add-members', members: [{ userId: 'a' }] } } }),
+    bad(encodeContent, {
+      ...text,
+      body: { type: 'group', version: 1, action: { kind: 'add-members', members: [{ userId: 'a' }] } },
+    }),
     'content.groupId',
   ],
-  ['receipt kind unknown', bad(encodeContent, { ...text, body: { type: 'receipt', kind: 'seen', messageIds: [b(16)] } }), 'content.body.kind'],
+  [
+    'receipt kind unknown',
+    bad(encodeContent, { ...text, body: { type: 'receipt', kind: 'seen', messageIds: [b(16)] } }),
+    'content.body.kind',
+  ],
   [
     'negative file size',
     bad(encodeContent, {
       ...text,
-      body: { type: 'file', file: { fileKey: b(32), digest: b(32), size: -1, mediaType: 'a/b', locator: 'x' } },
+      body: {
+        type: 'file',
+        file: { fileKey: b(32), digest: b(32), size: -1, mediaType: 'a/b', locator: 'x' },
+      },
     }),
     'content.body.file.size',
   ],
@@ -78,7 +95,10 @@ const ROWS: [string, () => unknown, string][] = [
       body: {
         type: 'group',
         version: 1,
-        action: { kind: 'add-members', members: Array.from({ length: 1000 }, (_, i) => ({ userId: `${i}`.padEnd(200, 'x') })) },
+        action: {
+          kind: 'add-members',
+          members: Array.from({ length: 1000 }, (_, i) => ({ userId: `${i}`.padEnd(200, 'x') })),
+        },
       },
     }),
     'content',
@@ -86,20 +106,60 @@ const ROWS: [string, () => unknown, string][] = [
   ['content not an object', bad(encodeContent, null), 'content'],
   ['unknown suite in a bundle', bad(encodePreKeyBundle, { ...bundle, suites: ['v3'] }), 'bundle.suites[0]'],
   ['no suites in a bundle', bad(encodePreKeyBundle, { ...bundle, suites: [] }), 'bundle.suites'],
-  ['suite twice in a bundle', bad(encodePreKeyBundle, { ...bundle, suites: ['v2', 'v2'] }), 'bundle.suites[1]'],
-  ['prekey id over u32', bad(encodePreKeyBundle, { ...bundle, signedPreKey: { ...bundle.signedPreKey, id: 2 ** 32 } }), 'bundle.signedPreKey.id'],
-  ['lastResort not a boolean', bad(encodePreKeyBundle, { ...bundle, kemPreKey: { ...bundle.kemPreKey, lastResort: 1 } }), 'bundle.kemPreKey.lastResort'],
-  ['initial of another suite', bad(encodeInitialMessage, { ...initial, suite: 'static-v1' }), 'initial.suite'],
-  ['initial KEM ciphertext of 1184 bytes', bad(encodeInitialMessage, { ...initial, kemCiphertext: b(1184) }), 'initial.kemCiphertext'],
-  ['header counter over u32', bad(encodeRatchetHeader, { ...header, messageNumber: 2 ** 32 }), 'header.messageNumber'],
-  ['ciphertext over the limit', bad(encodeRatchetMessage, { header, ciphertext: b(FIELD_LIMITS.ciphertextBytes + 1) }), 'ratchet.ciphertext'],
-  ['static-v1 sealed not aligned', bad(encodeStaticV1Message, { senderKey: b(32), sealed: b(70) }), 'staticV1.sealed'],
+  [
+    'suite twice in a bundle',
+    bad(encodePreKeyBundle, { ...bundle, suites: ['v2', 'v2'] }),
+    'bundle.suites[1]',
+  ],
+  [
+    'prekey id over u32',
+    bad(encodePreKeyBundle, { ...bundle, signedPreKey: { ...bundle.signedPreKey, id: 2 ** 32 } }),
+    'bundle.signedPreKey.id',
+  ],
+  [
+    'lastResort not a boolean',
+    bad(encodePreKeyBundle, { ...bundle, kemPreKey: { ...bundle.kemPreKey, lastResort: 1 } }),
+    'bundle.kemPreKey.lastResort',
+  ],
+  [
+    'initial of another suite',
+    bad(encodeInitialMessage, { ...initial, suite: 'static-v1' }),
+    'initial.suite',
+  ],
+  [
+    'initial KEM ciphertext of 1184 bytes',
+    bad(encodeInitialMessage, { ...initial, kemCiphertext: b(1184) }),
+    'initial.kemCiphertext',
+  ],
+  [
+    'header counter over u32',
+    bad(encodeRatchetHeader, { ...header, messageNumber: 2 ** 32 }),
+    'header.messageNumber',
+  ],
+  [
+    'ciphertext over the limit',
+    bad(encodeRatchetMessage, { header, ciphertext: b(FIELD_LIMITS.ciphertextBytes + 1) }),
+    'ratchet.ciphertext',
+  ],
+  [
+    'static-v1 sealed not aligned',
+    bad(encodeStaticV1Message, { senderKey: b(32), sealed: b(70) }),
+    'staticV1.sealed',
+  ],
   [
     'suite that does not match the body',
-    bad(encodeDeviceMessage, { suite: 'static-v1', type: 'ratchet', message: ratchet } as unknown as DeviceMessage),
+    bad(encodeDeviceMessage, {
+      suite: 'static-v1',
+      type: 'ratchet',
+      message: ratchet,
+    } as unknown as DeviceMessage),
     'deviceMessage.suite',
   ],
-  ['device message without body', bad(encodeDeviceMessage, { suite: 'v2', type: 'ratchet' }), 'deviceMessage.message'],
+  [
+    'device message without body',
+    bad(encodeDeviceMessage, { suite: 'v2', type: 'ratchet' }),
+    'deviceMessage.message',
+  ],
 ];
 
 describe('encoders reject invalid objects with ValidationError naming the field', () => {

@@ -19,7 +19,11 @@ const position = fc.nat({ max: 0xffff });
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('set' as const), at: position, byte: fc.nat({ max: 255 }) }),
   fc.record({ op: fc.constant('flip' as const), at: position, bit: fc.nat({ max: 7 }) }),
-  fc.record({ op: fc.constant('insert' as const), at: position, bytes: fc.uint8Array({ minLength: 1, maxLength: 6 }) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: position,
+    bytes: fc.uint8Array({ minLength: 1, maxLength: 6 }),
+  }),
   fc.record({ op: fc.constant('delete' as const), at: position, count: fc.integer({ min: 1, max: 6 }) }),
   fc.record({ op: fc.constant('truncate' as const), at: position }),
 );

@@ -1,4 +1,10 @@
-import { MAX_ENCODED_BYTES, decodeContent, decodeDeviceMessage, encodeContent, encodeDeviceMessage } from '../src/index.js';
+import {
+  MAX_ENCODED_BYTES,
+  decodeContent,
+  decodeDeviceMessage,
+  encodeContent,
+  encodeDeviceMessage,
+} from '../src/index.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CODECS, plain } from './arbitraries.js';
@@ -46,14 +52,25 @@ describe('decoded objects', () => {
     const frame = encodeDeviceMessage({
       suite: 'v2',
       type: 'ratchet',
-      message: { header: { ratchetKey: new Uint8Array(32), previousChainLength: 0xffff_ffff, messageNumber: 0xffff_ffff }, ciphertext },
+      message: {
+        header: {
+          ratchetKey: new Uint8Array(32),
+          previousChainLength: 0xffff_ffff,
+          messageNumber: 0xffff_ffff,
+        },
+        ciphertext,
+      },
     });
     expect(frame.length).toBeLessThanOrEqual(MAX_ENCODED_BYTES.deviceMessage);
     const back = decodeDeviceMessage(frame);
     expect(back.type === 'ratchet' && plain(back.message.ciphertext)).toEqual(plain(ciphertext));
 
     const text = 'é'.repeat(32_768); // 65536 UTF-8 bytes
-    const content = { messageId: new Uint8Array(16), sentAtMs: Number.MAX_SAFE_INTEGER, body: { type: 'text', text } } as const;
+    const content = {
+      messageId: new Uint8Array(16),
+      sentAtMs: Number.MAX_SAFE_INTEGER,
+      body: { type: 'text', text },
+    } as const;
     expect(decodeContent(encodeContent(content))).toEqual(content);
   });
 });

@@ -33,7 +33,8 @@ export function fixedBytes(fail: Fail, value: unknown, path: string, length: num
 /** A copy of `value`, which must be a `Uint8Array` of `min` to `max` bytes. */
 export function rangeBytes(fail: Fail, value: unknown, path: string, min: number, max: number): Uint8Array {
   if (!(value instanceof Uint8Array)) return fail(path, `${min} to ${max} bytes`);
-  if (value.length < min || value.length > max) return fail(path, `${min} to ${max} bytes, got ${value.length}`);
+  if (value.length < min || value.length > max)
+    return fail(path, `${min} to ${max} bytes, got ${value.length}`);
   return new Uint8Array(value);
 }
 
@@ -80,7 +81,8 @@ export function int(fail: Fail, value: unknown, path: string, min = 0, max = UIN
 export function fromUint64(value: unknown): unknown {
   if (typeof value === 'object' && value !== null && 'low' in value && 'high' in value) {
     const { low, high } = value;
-    if (typeof low === 'number' && typeof high === 'number') return (high >>> 0) * 0x1_0000_0000 + (low >>> 0);
+    if (typeof low === 'number' && typeof high === 'number')
+      return (high >>> 0) * 0x1_0000_0000 + (low >>> 0);
   }
   return value;
 }
@@ -93,7 +95,12 @@ export function enumValue<T>(fail: Fail, value: unknown, path: string, map: Read
 }
 
 /** `value`, which must be one of `allowed`. */
-export function literal<T extends string>(fail: Fail, value: unknown, path: string, allowed: readonly T[]): T {
+export function literal<T extends string>(
+  fail: Fail,
+  value: unknown,
+  path: string,
+  allowed: readonly T[],
+): T {
   if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
     return fail(path, `one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
   }

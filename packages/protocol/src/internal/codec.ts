@@ -61,7 +61,10 @@ export function decodeWith<Raw, T>(input: Uint8Array, spec: DecodeSpec<Raw, T>):
     raw = spec.parse(new StrictReader(input));
   } catch (e) {
     // protobufjs throws plain Error / RangeError (truncation, bad varint, bad wire type, nesting).
-    throw new DecodeError(spec.root, e instanceof WireFormatFailure ? e.message : 'malformed protobuf encoding');
+    throw new DecodeError(
+      spec.root,
+      e instanceof WireFormatFailure ? e.message : 'malformed protobuf encoding',
+    );
   }
   return spec.convert(raw, spec.root);
 }
@@ -78,6 +81,7 @@ export function encodeWith<Raw>(
   encode: (raw: Raw, writer: protobuf.Writer) => protobuf.Writer,
 ): Uint8Array {
   const out = new Uint8Array(encode(raw, new protobuf.Writer()).finish());
-  if (out.length > maxBytes) throw new ValidationError(root, `at most ${maxBytes} bytes encoded, got ${out.length}`);
+  if (out.length > maxBytes)
+    throw new ValidationError(root, `at most ${maxBytes} bytes encoded, got ${out.length}`);
   return out;
 }
