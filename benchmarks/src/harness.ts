@@ -1,20 +1,16 @@
 /**
- * The benchmark harness: case definitions, the tinybench wrapper that measures one case, the
- * ratios and targets computed between cases of the same run, the description of the machine,
- * and the JSON report.
+ * The benchmark harness: case definitions, budgets, the tinybench wrapper that measures groups
+ * of cases in interleaved rounds, the ratios and targets computed between cases of the same run,
+ * and the JSON report. The machine description is in `machine.ts`.
  *
  * Benchmarks report; they never fail on speed. A missed target is listed in the summary; only a
  * case that throws (a crash) makes the run exit non-zero.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Bench, hrtimeNowTimestampProvider, type Statistics } from 'tinybench';
-
-/** The benchmarks package folder (`benchmarks/`). */
-export const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Bench, hrtimeNowTimestampProvider } from 'tinybench';
+import type { MachineDescription } from './machine.js';
+import { sampleStats } from './stats.js';
 
 /**
  * How much time a case gets. `light` cases take microseconds to a few milliseconds per
@@ -26,25 +22,31 @@ export type Tier = 'light' | 'heavy' | 'huge';
 /** The run profile: `full` for figures worth recording, `quick` for a smoke run. */
 export type Mode = 'full' | 'quick';
 
-/** tinybench limits for one case: it runs until both `time` (ms) and `iterations` are reached. */
+/**
+ * Limits for one case. The case runs in `rounds` rounds, interleaved with the other cases of
+ * its comparison group (see {@link runGroup}), so that load from other processes falls on a
+ * case and its baseline alike. In each round tinybench iterates until both `time / rounds` ms
+ * and `iterations / rounds` iterations are reached; the warm-up runs in the first round only.
+ */
 export interface Budget {
   readonly time: number;
   readonly iterations: number;
   readonly warmupTime: number;
   readonly warmupIterations: number;
+  readonly rounds: number;
 }
 
-/** The budgets of each tier, per mode; chosen so a full run takes about 3 minutes on 2 cores. */
+/** The budgets of each tier, per mode; chosen so a full run takes 2 to 3 minutes on 2 cores. */
 export const BUDGETS: Readonly<Record<Mode, Readonly<Record<Tier, Budget>>>> = {
   full: {
-    light: { time: 1000, iterations: 32, warmupTime: 200, warmupIterations: 8 },
-    heavy: { time: 500, iterations: 8, warmupTime: 50, warmupIterations: 2 },
-    huge: { time: 0, iterations: 5, warmupTime: 0, warmupIterations: 1 },
+    light: { time: 1000, iterations: 32, warmupTime: 200, warmupIterations: 8, rounds: 4 },
+    heavy: { time: 500, iterations: 8, warmupTime: 50, warmupIterations: 2, rounds: 4 },
+    huge: { time: 0, iterations: 5, warmupTime: 0, warmupIterations: 1, rounds: 5 },
   },
   quick: {
-    light: { time: 25, iterations: 5, warmupTime: 5, warmupIterations: 2 },
-    heavy: { time: 10, iterations: 2, warmupTime: 0, warmupIterations: 1 },
-    huge: { time: 0, iterations: 1, warmupTime: 0, warmupIterations: 0 },
+    light: { time: 25, iterations: 5, warmupTime: 5, warmupIterations: 2, rounds: 1 },
+    heavy: { time: 10, iterations: 2, warmupTime: 0, warmupIterations: 1, rounds: 1 },
+    huge: { time: 0, iterations: 1, warmupTime: 0, warmupIterations: 0, rounds: 1 },
   },
 };
 
@@ -179,73 +181,130 @@ const NO_MEASUREMENT: Measurement = {
   samples: null,
 };
 
-function latencyOf(stats: Statistics): Latency {
-  return { mean: stats.mean, p50: stats.p50, p99: stats.p99, min: stats.min, max: stats.max };
-}
-
 function errorText(e: unknown): string {
   return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }
 
-async function measure(c: BenchCase, m: Measured, budget: Budget): Promise<Measurement> {
+/** Runs one round of a case in tinybench and returns its latency samples (ms). */
+async function measureRound(c: BenchCase, m: Measured, budget: Budget, first: boolean): Promise<number[]> {
+  const warmup = first && (budget.warmupIterations > 0 || budget.warmupTime > 0);
   const bench = new Bench({
-    time: budget.time,
-    iterations: budget.iterations,
-    warmup: budget.warmupIterations > 0 || budget.warmupTime > 0,
+    time: budget.time / budget.rounds,
+    iterations: Math.ceil(budget.iterations / budget.rounds),
+    warmup,
     warmupTime: budget.warmupTime,
     warmupIterations: budget.warmupIterations,
     timestampProvider: hrtimeNowTimestampProvider,
+    retainSamples: true,
     throws: true,
   });
-  if (m.kind === 'sync') {
-    bench.add(c.name, m.fn, { async: false, ...(m.beforeEach ? { beforeEach: m.beforeEach } : {}) });
-  } else {
-    bench.add(c.name, m.fn, { async: true, ...(m.beforeEach ? { beforeEach: m.beforeEach } : {}) });
-  }
+  const hooks = m.beforeEach ? { beforeEach: m.beforeEach } : {};
+  if (m.kind === 'sync') bench.add(c.name, m.fn, { async: false, ...hooks });
+  else bench.add(c.name, m.fn, { async: true, ...hooks });
   const [task] = await bench.run();
   const result = task?.result;
   if (result === undefined) throw new Error('tinybench returned no task');
   if (result.state === 'errored') throw result.error;
   if (result.state !== 'completed') throw new Error(`tinybench ended the task as ${result.state}`);
-  const opsPerSecond = result.period > 0 ? 1000 / result.period : Number.POSITIVE_INFINITY;
+  const samples = result.latency.samples;
+  if (samples === undefined) throw new Error('tinybench kept no samples');
+  return [...samples];
+}
+
+function measurementOf(c: BenchCase, samples: readonly number[]): Measurement {
+  const stats = sampleStats(samples);
+  const opsPerSecond = stats.mean > 0 ? 1000 / stats.mean : Number.POSITIVE_INFINITY;
   return {
     opsPerSecond,
     bytesPerSecond: c.bytes === undefined ? null : opsPerSecond * c.bytes,
-    latencyMs: latencyOf(result.latency),
-    rmePercent: result.latency.rme,
-    samples: result.latency.samplesCount,
+    latencyMs: { mean: stats.mean, p50: stats.p50, p99: stats.p99, min: stats.min, max: stats.max },
+    rmePercent: stats.rmePercent,
+    samples: stats.count,
   };
 }
 
-/** Prepares and measures one case; never throws (a failure becomes an `error` result). */
-export async function runCase(c: BenchCase, mode: Mode): Promise<CaseResult> {
-  const tier = c.tier ?? 'light';
-  const result = (status: CaseResult['status'], detail: string | null, m: Measurement): CaseResult => ({
+function resultOf(
+  c: BenchCase,
+  status: CaseResult['status'],
+  detail: string | null,
+  m: Measurement,
+): CaseResult {
+  return {
     name: c.name,
     area: c.area,
     op: c.op,
     size: c.size ?? null,
     impl: c.impl,
     bytes: c.bytes ?? null,
-    tier,
+    tier: c.tier ?? 'light',
     status,
     detail,
     ...m,
     comparison: c.baseline === undefined ? null : { baseline: c.baseline, ratio: null, p50Ratio: null },
     target: c.target === undefined ? null : { ...c.target, ratio: null, met: null },
-  });
-  let measured: Measured;
-  try {
-    measured = await c.prepare();
-  } catch (e) {
-    if (e instanceof CaseSkipped) return result('skipped', e.message, NO_MEASUREMENT);
-    return result('error', errorText(e), NO_MEASUREMENT);
+  };
+}
+
+/**
+ * Splits cases into comparison groups: a baseline and the cases compared with it (keyed by
+ * `baseline`, or the case's own name when it has none), in order of first appearance.
+ */
+export function groupCases(cases: readonly BenchCase[]): BenchCase[][] {
+  const groups = new Map<string, BenchCase[]>();
+  for (const c of cases) {
+    const key = c.baseline ?? c.name;
+    const group = groups.get(key);
+    if (group) group.push(c);
+    else groups.set(key, [c]);
   }
-  try {
-    return result('ok', null, await measure(c, measured, BUDGETS[mode][tier]));
-  } catch (e) {
-    return result('error', errorText(e), NO_MEASUREMENT);
+  return [...groups.values()];
+}
+
+interface GroupEntry {
+  readonly c: BenchCase;
+  readonly budget: Budget;
+  measured?: Measured;
+  samples: number[];
+  failure?: { readonly status: 'skipped' | 'error'; readonly detail: string };
+}
+
+/**
+ * Prepares the cases of one comparison group, then measures them round-robin (round 1 of every
+ * case, then round 2, ...), and returns their results in group order. Never throws: a case that
+ * cannot run is `skipped`, one that throws is an `error`, and the others carry on.
+ */
+export async function runGroup(group: readonly BenchCase[], mode: Mode): Promise<CaseResult[]> {
+  const entries: GroupEntry[] = group.map((c) => ({
+    c,
+    budget: BUDGETS[mode][c.tier ?? 'light'],
+    samples: [],
+  }));
+  for (const e of entries) {
+    try {
+      e.measured = await e.c.prepare();
+    } catch (err) {
+      e.failure =
+        err instanceof CaseSkipped
+          ? { status: 'skipped', detail: err.message }
+          : { status: 'error', detail: errorText(err) };
+    }
   }
+  const rounds = Math.max(...entries.map((e) => e.budget.rounds));
+  for (let round = 0; round < rounds; round++) {
+    for (const e of entries) {
+      if (e.measured === undefined || e.failure !== undefined || round >= e.budget.rounds) continue;
+      try {
+        e.samples = e.samples.concat(await measureRound(e.c, e.measured, e.budget, round === 0));
+      } catch (err) {
+        e.failure = { status: 'error', detail: errorText(err) };
+      }
+    }
+  }
+  return entries.map((e) =>
+    e.failure !== undefined
+      ? resultOf(e.c, e.failure.status, e.failure.detail, NO_MEASUREMENT)
+      : resultOf(e.c, 'ok', null, measurementOf(e.c, e.samples)),
+  );
 }
 
 function ratioAgainst(result: CaseResult, baseline: CaseResult | undefined): number | null {
@@ -331,105 +390,4 @@ export function summarize(cases: readonly CaseResult[]): Pick<BenchReport, 'targ
 export function writeReport(path: string, report: BenchReport): void {
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
-}
-
-/** The machine and software a run measured. */
-export interface MachineDescription {
-  readonly os: { readonly platform: string; readonly release: string; readonly arch: string };
-  readonly cpu: {
-    readonly model: string;
-    /** Logical CPUs the OS reports. */
-    readonly cores: number;
-    /** CPUs this process may use (cgroup limits included). */
-    readonly availableParallelism: number;
-    readonly speedMHz: number | null;
-  };
-  readonly memory: { readonly totalBytes: number; readonly freeBytesAtStart: number };
-  /** 1, 5 and 15 minute load averages when the run started: other work on a shared machine. */
-  readonly loadAverageAtStart: readonly number[];
-  readonly node: string;
-  readonly v8: string;
-  readonly openssl: string;
-  /** Versions of the packages under test and of the tools measuring them (`null` if not found). */
-  readonly packages: Readonly<Record<string, string | null>>;
-  /** The commit of the checkout, when it is a git repository with a commit. */
-  readonly gitCommit: string | null;
-}
-
-/** Packages whose versions a report records, and the folder their lookup starts from. */
-const REPORTED_PACKAGES: readonly (readonly [name: string, from: 'benchmarks' | 'crypto'])[] = [
-  ['@cloister/crypto', 'benchmarks'],
-  ['@cloister/protocol', 'benchmarks'],
-  ['@noble/curves', 'crypto'],
-  ['@noble/hashes', 'crypto'],
-  ['@noble/ciphers', 'crypto'],
-  ['@noble/post-quantum', 'crypto'],
-  ['@signalapp/libsignal-client', 'benchmarks'],
-  ['tinybench', 'benchmarks'],
-  ['tsx', 'benchmarks'],
-];
-
-/** Finds `node_modules/<name>/package.json` from `dir` upwards, as Node's resolution does. */
-function findPackageJson(name: string, dir: string): string | null {
-  for (let d = dir; ; d = dirname(d)) {
-    const candidate = join(d, 'node_modules', name, 'package.json');
-    if (existsSync(candidate)) return candidate;
-    if (dirname(d) === d) return null;
-  }
-}
-
-function packageVersion(name: string, dir: string): string | null {
-  const path = findPackageJson(name, dir);
-  if (path === null) return null;
-  const version: unknown = JSON.parse(readFileSync(path, 'utf8')).version;
-  return typeof version === 'string' ? version : null;
-}
-
-function packageVersions(): Record<string, string | null> {
-  const cryptoJson = findPackageJson('@cloister/crypto', PACKAGE_DIR);
-  const cryptoDir = cryptoJson === null ? PACKAGE_DIR : dirname(realpathSync(cryptoJson));
-  const out: Record<string, string | null> = {};
-  for (const [name, from] of REPORTED_PACKAGES) {
-    out[name] = packageVersion(name, from === 'crypto' ? cryptoDir : PACKAGE_DIR);
-  }
-  return out;
-}
-
-function gitCommit(): string | null {
-  try {
-    const out = execFileSync('git', ['rev-parse', 'HEAD'], {
-      cwd: PACKAGE_DIR,
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-    });
-    return out.trim() || null;
-  } catch {
-    return null;
-  }
-}
-
-/** The 1, 5 and 15 minute load averages, rounded to hundredths. */
-export function loadAverage(): number[] {
-  return os.loadavg().map((l) => Math.round(l * 100) / 100);
-}
-
-/** Describes this machine and the software versions in play. */
-export function describeMachine(): MachineDescription {
-  const cpus = os.cpus();
-  return {
-    os: { platform: os.platform(), release: os.release(), arch: os.arch() },
-    cpu: {
-      model: cpus[0]?.model.trim() ?? 'unknown',
-      cores: cpus.length,
-      availableParallelism: os.availableParallelism(),
-      speedMHz: cpus[0]?.speed || null,
-    },
-    memory: { totalBytes: os.totalmem(), freeBytesAtStart: os.freemem() },
-    loadAverageAtStart: loadAverage(),
-    node: process.versions.node,
-    v8: process.versions.v8,
-    openssl: process.versions.openssl ?? 'none',
-    packages: packageVersions(),
-    gitCommit: gitCommit(),
-  };
 }

@@ -14,15 +14,14 @@ import {
   type BenchCase,
   type BenchReport,
   type CaseResult,
-  describeMachine,
-  loadAverage,
+  groupCases,
   type Mode,
-  PACKAGE_DIR,
-  runCase,
+  runGroup,
   summarize,
   withRatios,
   writeReport,
 } from './harness.js';
+import { describeMachine, loadAverage, PACKAGE_DIR } from './machine.js';
 import { tableHeader, tableRow, tableSummary } from './table.js';
 
 const USAGE = `Usage: run.ts [options]
@@ -116,10 +115,12 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   console.log(tableHeader());
   const done = new Map<string, CaseResult>();
-  for (const c of selected) {
-    const result = withRatios(await runCase(c, mode), done);
-    done.set(c.name, result);
-    console.log(tableRow(result));
+  for (const group of groupCases(selected)) {
+    for (const measured of await runGroup(group, mode)) {
+      const result = withRatios(measured, done);
+      done.set(result.name, result);
+      console.log(tableRow(result));
+    }
   }
   // Fill in ratios whose baseline ran after the case.
   const cases = [...done.values()].map((r) => withRatios(r, done));

@@ -7,16 +7,23 @@ const COLUMNS: readonly (readonly [title: string, width: number])[] = [
   ['mean', 10],
   ['p50', 10],
   ['p99', 10],
-  ['throughput', 12],
+  ['throughput', 13],
   ['samples', 9],
 ];
+
+/** About three significant digits, never in exponent notation. */
+function short(value: number): string {
+  if (value >= 100) return value.toFixed(0);
+  if (value >= 10) return value.toFixed(1);
+  return value.toFixed(2);
+}
 
 /** A duration given in milliseconds, in the unit that suits it. */
 export function formatDuration(ms: number): string {
   if (ms < 0.001) return `${(ms * 1e6).toFixed(0)} ns`;
-  if (ms < 1) return `${(ms * 1e3).toPrecision(3)} µs`;
-  if (ms < 1000) return `${ms.toPrecision(3)} ms`;
-  return `${(ms / 1000).toPrecision(3)} s`;
+  if (ms < 1) return `${short(ms * 1e3)} µs`;
+  if (ms < 1000) return `${short(ms)} ms`;
+  return `${short(ms / 1000)} s`;
 }
 
 function formatOps(ops: number): string {
@@ -31,7 +38,7 @@ function formatRate(bytesPerSecond: number): string {
     value /= 1024;
     unit++;
   }
-  return `${value.toPrecision(3)} ${units[unit]}`;
+  return `${short(value)} ${units[unit]}`;
 }
 
 /** The header line and its underline. */

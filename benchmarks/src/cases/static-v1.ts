@@ -5,10 +5,19 @@
  * with fixed keys and no key agreement (encrypt: fresh IV, encrypt, MAC; decrypt: MAC, compare
  * with `timingSafeEqual`, decrypt), so the ratio shows what the key schedule, the checks and the
  * framing cost on top of the two ciphers.
+ *
+ * `channel-<provider>` cases use `openStaticV1Channel`, which derives the pair's static keys once
+ * (as the baseline's fixed keys are); the target applies to `channel-node`. The per-message cases
+ * (`node`, `noble`, ...) pay one X25519, one key-pair check and one HKDF on every message.
  */
 import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
-import { equalBytes, type KeyPair } from '@cloister/crypto';
-import { staticV1Decrypt, staticV1Encrypt } from '../../../packages/crypto/src/suites/static-v1.js';
+import {
+  equalBytes,
+  type KeyPair,
+  openStaticV1Channel,
+  staticV1Decrypt,
+  staticV1Encrypt,
+} from '@cloister/crypto';
 import { type BenchCase, caseName, check, defineCase } from '../harness.js';
 import { once, PAYLOAD_SIZES, type PayloadSize, randomInput, TARGET_SIZE } from '../inputs.js';
 import { PROVIDERS } from '../providers.js';
@@ -29,18 +38,26 @@ const rawKeys = once(() => ({ encKey: randomInput(32), macKey: randomInput(32) }
 
 interface RawSealed {
   readonly iv: Uint8Array;
-  readonly ciphertext: readonly Buffer[];
-  readonly mac: Buffer;
+  readonly ciphertext: Uint8Array;
+  readonly mac: Uint8Array;
+  /** `iv | ciphertext | mac` in one buffer, as any wire message must be. */
+  readonly message: Buffer;
 }
 
 function rawSeal(plaintext: Uint8Array): RawSealed {
   const { encKey, macKey } = rawKeys();
   const iv = randomFillSync(new Uint8Array(16));
   const c = createCipheriv('aes-256-cbc', encKey, iv);
-  const ciphertext = [c.update(plaintext), c.final()];
-  const h = createHmac('sha256', macKey).update(iv);
-  for (const part of ciphertext) h.update(part);
-  return { iv, ciphertext, mac: h.digest() };
+  const body = c.update(plaintext);
+  const final = c.final();
+  const mac = createHmac('sha256', macKey).update(iv).update(body).update(final).digest();
+  const message = Buffer.concat([iv, body, final, mac]);
+  return {
+    iv: message.subarray(0, 16),
+    ciphertext: message.subarray(16, message.length - 32),
+    mac: message.subarray(message.length - 32),
+    message,
+  };
 }
 
 function rawOpen(iv: Uint8Array, ciphertext: Uint8Array, mac: Uint8Array): readonly Buffer[] {
@@ -59,7 +76,7 @@ function sizeInputs(size: PayloadSize) {
   const plain = once(() => randomInput(size.bytes));
   const raw = once(() => {
     const sealed = rawSeal(plain());
-    return { iv: sealed.iv, ciphertext: new Uint8Array(Buffer.concat(sealed.ciphertext)), mac: sealed.mac };
+    return { iv: sealed.iv, ciphertext: sealed.ciphertext, mac: sealed.mac };
   });
   const message = once(async () => {
     const { sender, recipient } = parties();
@@ -73,6 +90,29 @@ function casesForSize(size: PayloadSize): BenchCase[] {
   const inputs = sizeInputs(size);
   const common = { area: AREA, size: size.label, bytes: size.bytes, tier: size.tier } as const;
   const baseline = (op: string) => caseName({ area: AREA, op, size: size.label, impl: 'raw-node' });
+  const channelCase = (op: 'encrypt' | 'decrypt', p: (typeof PROVIDERS)[number]) =>
+    defineCase({
+      ...common,
+      op,
+      impl: `channel-${p.id}`,
+      baseline: baseline(op),
+      ...target(op, p.id === 'node'),
+      async prepare() {
+        const provider = await p.load();
+        const plaintext = inputs.plaintext();
+        const { sender, recipient } = parties();
+        const out = await openStaticV1Channel(provider, { own: sender, peerPublicKey: recipient.publicKey });
+        const into = await openStaticV1Channel(provider, { own: recipient, peerPublicKey: sender.publicKey });
+        const message = await inputs.message();
+        check(equalBytes(await into.decrypt(message), plaintext), `channel-${p.id} decrypts`);
+        check(
+          equalBytes(await into.decrypt(await out.encrypt(plaintext)), plaintext),
+          `channel-${p.id} round trip`,
+        );
+        const fn = op === 'encrypt' ? () => out.encrypt(plaintext) : () => into.decrypt(message);
+        return { kind: 'async', fn };
+      },
+    });
   const target = (op: string, nativeNode: boolean) =>
     nativeNode && size.label === TARGET_SIZE
       ? { target: { baseline: baseline(op), minRatio: MIN_RATIO } }
@@ -86,10 +126,7 @@ function casesForSize(size: PayloadSize): BenchCase[] {
         const plaintext = inputs.plaintext();
         const fn = () => rawSeal(plaintext);
         const { iv, ciphertext, mac } = fn();
-        check(
-          equalBytes(Buffer.concat(rawOpen(iv, Buffer.concat(ciphertext), mac)), plaintext),
-          'raw round trip',
-        );
+        check(equalBytes(Buffer.concat(rawOpen(iv, ciphertext, mac)), plaintext), 'raw round trip');
         return { kind: 'sync', fn };
       },
     }),
@@ -99,7 +136,6 @@ function casesForSize(size: PayloadSize): BenchCase[] {
         op: 'encrypt',
         impl: p.id,
         baseline: baseline('encrypt'),
-        ...target('encrypt', p.id === 'node'),
         async prepare() {
           const provider = await p.load();
           const plaintext = inputs.plaintext();
@@ -137,7 +173,6 @@ function casesForSize(size: PayloadSize): BenchCase[] {
         op: 'decrypt',
         impl: p.id,
         baseline: baseline('decrypt'),
-        ...target('decrypt', p.id === 'node'),
         async prepare() {
           const provider = await p.load();
           const plaintext = inputs.plaintext();
@@ -151,7 +186,8 @@ function casesForSize(size: PayloadSize): BenchCase[] {
       }),
     ),
   ];
-  return [...encrypt, ...decrypt];
+  const channels = PROVIDERS.flatMap((p) => [channelCase('encrypt', p), channelCase('decrypt', p)]);
+  return [...encrypt, ...decrypt, ...channels];
 }
 
 /** The static-v1 cases, by size. */

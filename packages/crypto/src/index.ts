@@ -31,6 +31,7 @@ export { createNobleProvider } from './providers/noble.js';
 export { getProvider, type ProviderName } from './providers/select.js';
 export { createWebCryptoProvider } from './providers/webcrypto.js';
 export {
+  openStaticV1Channel,
   STATIC_V1_DEFAULTS,
   STATIC_V1_INFO_LABEL,
   STATIC_V1_IV_LENGTH,
@@ -39,6 +40,7 @@ export {
   STATIC_V1_MIN_MESSAGE,
   STATIC_V1_OVERHEAD,
   STATIC_V1_VERSION,
+  type StaticV1Channel,
   type StaticV1Keys,
   type StaticV1Params,
   staticV1Decrypt,

@@ -13,6 +13,7 @@ import {
 } from '../src/index.js';
 import { createNodeProvider } from '../src/providers/node.js';
 import {
+  openStaticV1Channel,
   STATIC_V1_DEFAULTS,
   STATIC_V1_INFO_LABEL,
   STATIC_V1_MAX_PLAINTEXT,
@@ -189,6 +190,52 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('static-v1 under %s', 
         wipe(keys.shared, keys.expanded, keys.encKey, keys.macKey);
       }
     }
+  });
+
+  it('channels decrypt every vector case and reproduce its bytes', async () => {
+    for (const c of vectors.cases) {
+      const into = await openStaticV1Channel(provider, {
+        own: pair(c.recipient),
+        peerPublicKey: fromHex(c.sender.publicKey),
+        params: params(c.params),
+      });
+      expect(toHex(await into.decrypt(fromHex(c.message))), `case ${c.name}`).toBe(c.plaintext);
+      into.close();
+      const out = await openStaticV1Channel(provider.withRandom(fixedRandom([fromHex(c.iv)])), {
+        own: pair(c.sender),
+        peerPublicKey: fromHex(c.recipient.publicKey),
+        params: params(c.params),
+      });
+      expect(toHex(await out.encrypt(fromHex(c.plaintext))), `case ${c.name}`).toBe(c.message);
+      out.close();
+    }
+  });
+
+  it('channel messages interoperate with the one-shot API and fail closed', async () => {
+    const alice = await provider.x25519.generateKeyPair();
+    const bob = await provider.x25519.generateKeyPair();
+    const aliceToBob = await openStaticV1Channel(provider, { own: alice, peerPublicKey: bob.publicKey });
+    const bobFromAlice = await openStaticV1Channel(provider, { own: bob, peerPublicKey: alice.publicKey });
+    const plaintext = utf8('channel');
+    const message = await aliceToBob.encrypt(plaintext);
+    expect(
+      toHex(await staticV1Decrypt(provider, { recipient: bob, senderPublicKey: alice.publicKey, message })),
+    ).toBe(toHex(plaintext));
+    const reply = await staticV1Encrypt(provider, {
+      sender: bob,
+      recipientPublicKey: alice.publicKey,
+      plaintext,
+    });
+    expect(toHex(await aliceToBob.decrypt(reply))).toBe(toHex(plaintext));
+    // A channel's own messages are not accepted back (the directions have different keys).
+    await expect(aliceToBob.decrypt(message)).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
+    const flipped = message.slice();
+    flipped[flipped.length - 1]! ^= 0x80;
+    await expect(bobFromAlice.decrypt(flipped)).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
+    aliceToBob.close();
+    await expect(aliceToBob.encrypt(plaintext)).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    await expect(aliceToBob.decrypt(reply)).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    bobFromAlice.close();
   });
 
   it('reproduces every vector message byte for byte given the vector IV', async () => {

@@ -19,7 +19,7 @@
  * @module
  */
 import { checkBytes, concatBytes, equalBytes, utf8, wipe } from '../bytes.js';
-import { CloisterError, DecryptionFailed, ValidationError } from '../errors.js';
+import { CloisterError, DecryptionFailed, UsageError, ValidationError } from '../errors.js';
 import type { CryptoProvider, KeyPair } from '../provider.js';
 
 /** The version byte that starts every static-v1 message. */
@@ -292,14 +292,53 @@ async function encryptOne(
       recipientPublicKey,
       params,
     );
-    const header = Uint8Array.of(STATIC_V1_VERSION);
-    const iv = provider.randomBytes(STATIC_V1_IV_LENGTH);
-    const ciphertext = await provider.aes256cbc.encrypt(keys.encKey, iv, plaintext);
-    const mac = await provider.hmacSha256(keys.macKey, [header, iv, ciphertext]);
-    return concatBytes(header, iv, ciphertext, mac);
+    return await sealWithKeys(provider, keys, plaintext);
   } finally {
     wipeKeys(keys);
   }
+}
+
+/** `version | iv | AES-256-CBC(encKey, iv, plaintext) | HMAC-SHA256(macKey, version | iv | ct)`. */
+async function sealWithKeys(
+  provider: CryptoProvider,
+  keys: Pick<StaticV1Keys, 'encKey' | 'macKey'>,
+  plaintext: Uint8Array,
+): Promise<Uint8Array> {
+  const header = Uint8Array.of(STATIC_V1_VERSION);
+  const iv = provider.randomBytes(STATIC_V1_IV_LENGTH);
+  const ciphertext = await provider.aes256cbc.encrypt(keys.encKey, iv, plaintext);
+  const mac = await provider.hmacSha256(keys.macKey, [header, iv, ciphertext]);
+  return concatBytes(header, iv, ciphertext, mac);
+}
+
+/** The structural checks every static-v1 message must pass before any key is used. */
+function checkMessageShape(message: Uint8Array): void {
+  const ctLength = message.length - STATIC_V1_OVERHEAD;
+  if (
+    message.length < STATIC_V1_MIN_MESSAGE ||
+    message.length > staticV1MessageLength(STATIC_V1_MAX_PLAINTEXT) ||
+    ctLength % 16 !== 0 ||
+    message[0] !== STATIC_V1_VERSION
+  ) {
+    throw new DecryptionFailed();
+  }
+}
+
+/** Verifies the MAC in constant time, then decrypts. The message shape was checked already. */
+async function openWithKeys(
+  provider: CryptoProvider,
+  keys: Pick<StaticV1Keys, 'encKey' | 'macKey'>,
+  message: Uint8Array,
+): Promise<Uint8Array> {
+  const macOffset = message.length - STATIC_V1_MAC_LENGTH;
+  const expectedMac = await provider.hmacSha256(keys.macKey, message.subarray(0, macOffset));
+  try {
+    if (!equalBytes(expectedMac, message.subarray(macOffset))) throw new DecryptionFailed();
+  } finally {
+    wipe(expectedMac);
+  }
+  const iv = message.subarray(1, 1 + STATIC_V1_IV_LENGTH);
+  return provider.aes256cbc.decrypt(keys.encKey, iv, message.subarray(1 + STATIC_V1_IV_LENGTH, macOffset));
 }
 
 function checkPlaintext(value: unknown): Uint8Array {
@@ -444,19 +483,8 @@ export async function staticV1Decrypt(
   const message = checkBytes(a.message, 'message');
   const params = resolveParams(a.params);
   await checkPairMatches(p, recipient, 'recipient');
-
-  const macOffset = message.length - STATIC_V1_MAC_LENGTH;
-  const ctLength = macOffset - 1 - STATIC_V1_IV_LENGTH;
-  if (
-    message.length < STATIC_V1_MIN_MESSAGE ||
-    message.length > staticV1MessageLength(STATIC_V1_MAX_PLAINTEXT) ||
-    ctLength % 16 !== 0 ||
-    message[0] !== STATIC_V1_VERSION
-  ) {
-    throw new DecryptionFailed();
-  }
+  checkMessageShape(message);
   let keys: StaticV1Keys | undefined;
-  let expectedMac: Uint8Array | undefined;
   try {
     try {
       keys = await deriveKeys(
@@ -472,12 +500,82 @@ export async function staticV1Decrypt(
       if (e instanceof CloisterError && e.code === 'ERR_INVALID_KEY') throw new DecryptionFailed();
       throw e;
     }
-    expectedMac = await p.hmacSha256(keys.macKey, message.subarray(0, macOffset));
-    if (!equalBytes(expectedMac, message.subarray(macOffset))) throw new DecryptionFailed();
-    const iv = message.subarray(1, 1 + STATIC_V1_IV_LENGTH);
-    return await p.aes256cbc.decrypt(keys.encKey, iv, message.subarray(1 + STATIC_V1_IV_LENGTH, macOffset));
+    return await openWithKeys(p, keys, message);
   } finally {
     wipeKeys(keys);
-    wipe(expectedMac);
   }
+}
+
+/**
+ * A static-v1 channel between one own key pair and one peer: the keys of both directions are
+ * derived once (two HKDF outputs from one X25519 shared secret) and reused for every message,
+ * which is what static-v1 does anyway since its keys never change. Messages are byte-identical
+ * to those of {@link staticV1Encrypt} / {@link staticV1Decrypt} with the same keys and params.
+ * Call {@link StaticV1Channel.close} to wipe the keys; a closed channel throws `UsageError`.
+ *
+ * **No forward secrecy, no replay protection; never the default.**
+ */
+export interface StaticV1Channel {
+  /** Encrypts a message from the own key pair to the peer. */
+  encrypt(plaintext: Uint8Array): Promise<Uint8Array>;
+  /** Decrypts a message from the peer; every failure is `DecryptionFailed`. */
+  decrypt(message: Uint8Array): Promise<Uint8Array>;
+  /** Wipes the derived keys. */
+  close(): void;
+}
+
+/**
+ * Opens a {@link StaticV1Channel}: one X25519 and two HKDF calls, then only AES-256-CBC and
+ * HMAC-SHA256 per message.
+ *
+ * @example
+ * ```ts
+ * const channel = await openStaticV1Channel(provider, { own: alice, peerPublicKey: bob.publicKey });
+ * const message = await channel.encrypt(utf8('hello'));
+ * channel.close();
+ * ```
+ */
+export async function openStaticV1Channel(
+  provider: CryptoProvider,
+  args: {
+    readonly own: KeyPair;
+    readonly peerPublicKey: Uint8Array;
+    readonly params?: Partial<StaticV1Params>;
+  },
+): Promise<StaticV1Channel> {
+  const p = checkProvider(provider);
+  const a = checkArgs(args);
+  const own = checkKeyPair(a.own, 'own');
+  const peer = checkBytes(a.peerPublicKey, 'peerPublicKey', KEY_LENGTH);
+  const params = resolveParams(a.params);
+  await checkPairMatches(p, own, 'own');
+  let send: StaticV1Keys | undefined = await deriveKeys(p, own.privateKey, own.publicKey, peer, peer, params);
+  let receive: StaticV1Keys | undefined;
+  try {
+    receive = await deriveKeys(p, own.privateKey, peer, own.publicKey, peer, params);
+  } catch (e) {
+    wipeKeys(send);
+    throw e;
+  }
+  const open = (): { send: StaticV1Keys; receive: StaticV1Keys } => {
+    if (send === undefined || receive === undefined) throw new UsageError('the static-v1 channel is closed');
+    return { send, receive };
+  };
+  return {
+    async encrypt(plaintext) {
+      const keys = open().send;
+      return sealWithKeys(p, keys, checkPlaintext(plaintext));
+    },
+    async decrypt(message) {
+      const keys = open().receive;
+      checkMessageShape(checkBytes(message, 'message'));
+      return openWithKeys(p, keys, message);
+    },
+    close() {
+      wipeKeys(send);
+      wipeKeys(receive);
+      send = undefined;
+      receive = undefined;
+    },
+  };
 }

@@ -149,18 +149,18 @@ export async function initiate(
   bundle: PreKeyBundle,
   trace?: Trace,
 ): Promise<{ session: SessionState; pending: PendingInitial }> {
-  // Randomness is drawn in this order: EK_A (32), ML-KEM encapsulation (32), RK_A (32).
-  let encapsulation: { ciphertext: Uint8Array; sharedSecret: Uint8Array };
-  const baseKeyPair: KeyPair = await p.x25519.generateKeyPair();
-  try {
-    encapsulation = await p.mlkem768.encapsulate(bundle.kemPreKey.publicKey);
-  } catch (e) {
-    if (e instanceof InvalidKeyError) {
-      throw new InvalidKeyError('bundle.kemPreKey.publicKey', 'not a valid ML-KEM-768 encapsulation key');
-    }
-    throw e;
-  }
-  const ratchetKeyPair: KeyPair = await p.x25519.generateKeyPair();
+  // Randomness is drawn in this order: EK_A (32), ML-KEM encapsulation (32), RK_A (32). Each
+  // call draws synchronously when it starts, so starting them together keeps the order.
+  const [baseKeyPair, encapsulation, ratchetKeyPair] = await Promise.all([
+    p.x25519.generateKeyPair(),
+    p.mlkem768.encapsulate(bundle.kemPreKey.publicKey).catch((e: unknown) => {
+      if (e instanceof InvalidKeyError) {
+        throw new InvalidKeyError('bundle.kemPreKey.publicKey', 'not a valid ML-KEM-768 encapsulation key');
+      }
+      throw e;
+    }),
+    p.x25519.generateKeyPair(),
+  ]);
   const opk = bundle.oneTimePreKey;
   const secrets: Uint8Array[] = [baseKeyPair.privateKey, encapsulation.sharedSecret];
   try {

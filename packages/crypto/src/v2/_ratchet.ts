@@ -8,8 +8,10 @@
  *                   -> rk' = [0..32), ck = [32..64)
  * KDF_CK(ck)      = mk  = HMAC-SHA256(ck, "cloister/v2/ratchet/chain/message")
  *                   ck' = HMAC-SHA256(ck, "cloister/v2/ratchet/chain/next")
- * AEAD keys(mk)   = HKDF-SHA256(salt = "", ikm = mk, info = "cloister/v2/ratchet/message/aead", 44)
+ * AEAD keys(mk)   = HKDF-Expand-SHA256(PRK = mk, info = "cloister/v2/ratchet/message/aead", 44)
  *                   -> key = [0..32), nonce = [32..44)
+ *                   (RFC 5869 section 2.3: T1 = HMAC(mk, info | 01), T2 = HMAC(mk, T1 | info | 02);
+ *                   mk is already a uniformly random HMAC output, so the extract step is skipped)
  * AD(header)      = "cloister/v2/ratchet/message/ad" | u8 2 | "v2"
  *                   | initiator.signingKey | initiator.dhKey | responder.signingKey | responder.dhKey
  *                   | header(40)
@@ -41,7 +43,6 @@ import type {
 /** Receives every intermediate value of a computation (vector generation and tests only). */
 export type Trace = (name: string, value: Uint8Array | number) => void;
 
-const EMPTY = new Uint8Array(0);
 const ROOT_INFO = utf8(V2_LABELS.root);
 const CHAIN_MESSAGE = utf8(V2_LABELS.chainMessage);
 const CHAIN_NEXT = utf8(V2_LABELS.chainNext);
@@ -49,7 +50,8 @@ const AEAD_INFO = utf8(V2_LABELS.messageAead);
 const AD_LABEL = utf8(V2_LABELS.messageAd);
 const SEEN_LABEL = utf8(V2_LABELS.messageSeen);
 const SUITE_BYTES = utf8(V2_SUITE);
-const AEAD_MATERIAL = 44;
+const ONE = Uint8Array.of(1);
+const TWO = Uint8Array.of(2);
 export const DIGEST_LENGTH = 16;
 
 /** KDF_RK: the root-key step. */
@@ -112,6 +114,15 @@ function seen(digests: readonly Uint8Array[], digest: Uint8Array): boolean {
   return false;
 }
 
+/** HKDF-Expand(mk, AEAD_INFO, 44): the AES-256-GCM key (T1) and nonce (T2[0..12)). */
+async function aeadMaterial(p: CryptoProvider, messageKey: Uint8Array): Promise<[Uint8Array, Uint8Array]> {
+  const t1 = await p.hmacSha256(messageKey, [AEAD_INFO, ONE]);
+  const t2 = await p.hmacSha256(messageKey, [t1, AEAD_INFO, TWO]);
+  const nonce = t2.slice(0, 12);
+  wipe(t2);
+  return [t1, nonce];
+}
+
 async function seal(
   p: CryptoProvider,
   messageKey: Uint8Array,
@@ -119,16 +130,16 @@ async function seal(
   ad: Uint8Array,
   trace?: Trace,
 ): Promise<Uint8Array> {
-  const material = await p.hkdfSha256(messageKey, EMPTY, AEAD_INFO, AEAD_MATERIAL);
+  const [key, nonce] = await aeadMaterial(p, messageKey);
   try {
     if (trace) {
-      trace('aeadKey', material.slice(0, 32));
-      trace('aeadNonce', material.slice(32));
+      trace('aeadKey', key);
+      trace('aeadNonce', nonce);
       trace('associatedData', ad);
     }
-    return await p.aes256gcm.encrypt(material.subarray(0, 32), material.subarray(32), plaintext, ad);
+    return await p.aes256gcm.encrypt(key, nonce, plaintext, ad);
   } finally {
-    wipe(material);
+    wipe(key, nonce);
   }
 }
 
@@ -139,16 +150,16 @@ async function open(
   ad: Uint8Array,
   trace?: Trace,
 ): Promise<Uint8Array> {
-  const material = await p.hkdfSha256(messageKey, EMPTY, AEAD_INFO, AEAD_MATERIAL);
+  const [key, nonce] = await aeadMaterial(p, messageKey);
   try {
     if (trace) {
-      trace('aeadKey', material.slice(0, 32));
-      trace('aeadNonce', material.slice(32));
+      trace('aeadKey', key);
+      trace('aeadNonce', nonce);
       trace('associatedData', ad);
     }
-    return await p.aes256gcm.decrypt(material.subarray(0, 32), material.subarray(32), ciphertext, ad);
+    return await p.aes256gcm.decrypt(key, nonce, ciphertext, ad);
   } finally {
-    wipe(material);
+    wipe(key, nonce);
   }
 }
 
@@ -237,8 +248,8 @@ function appendSkipped(
   const all = existing.length === 0 ? [...added] : [...existing, ...added];
   const excess = all.length - V2_MAX_SKIPPED_KEYS;
   if (excess <= 0) return all;
-  const dropped = all.slice(0, excess);
-  wipeSkipped(dropped.filter((k) => added.includes(k)));
+  const fresh = new Set(added);
+  wipeSkipped(all.slice(0, excess).filter((k) => fresh.has(k)));
   return all.slice(excess);
 }
 
@@ -409,10 +420,12 @@ async function ratchetStepDecrypt(
     ].slice(0, V2_MAX_RECEIVING_CHAINS);
     let skipped = appendSkipped(s.skipped, createdSkipped);
     if (receiving.length < closed.length + 1) {
+      // The oldest chain was dropped: its skipped keys go with it.
       const droppedKey = closed[closed.length - 1]!.ratchetKey;
+      const fresh = new Set(createdSkipped);
       skipped = skipped.filter((k) => {
         if (!equalBytes(k.ratchetKey, droppedKey)) return true;
-        if (createdSkipped.includes(k)) wipe(k.messageKey);
+        if (fresh.has(k)) wipe(k.messageKey);
         return false;
       });
     }

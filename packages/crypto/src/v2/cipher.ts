@@ -7,6 +7,7 @@
  * @module
  */
 import { wipe } from '../bytes.js';
+import { ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 import { checkAddress, checkDeviceIdentity, checkObject, checkPreKeyStore } from './_validate.js';
 import { initiateSession } from './handshake.js';
@@ -21,7 +22,6 @@ import type {
   SessionRecord,
   SessionState,
 } from './types.js';
-import { ValidationError } from '../errors.js';
 
 /** Options of {@link SessionCipher}. */
 export interface SessionCipherOptions {

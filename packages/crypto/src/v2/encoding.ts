@@ -16,6 +16,8 @@
  *
  * @module
  */
+
+import { checkBytes } from '../bytes.js';
 import { DecodeError } from '../errors.js';
 import { Reader, Writer } from './_codec.js';
 import {
@@ -35,7 +37,6 @@ import {
   type RatchetMessage,
   signedPreKeyId,
 } from './types.js';
-import { checkBytes } from '../bytes.js';
 
 /** Length of an encoded {@link RatchetHeader}. */
 export const V2_HEADER_LENGTH = 40;

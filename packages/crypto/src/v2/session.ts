@@ -6,10 +6,15 @@
  * @module
  */
 import { checkBytes, equalBytes } from '../bytes.js';
-import { DecryptionFailed, LimitError, ReplayError, UsageError, ValidationError } from '../errors.js';
+import { DecryptionFailed, InvalidKeyError, UsageError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
-import { accept, initialDigest } from './_handshake.js';
 import { decryptState, encryptState, messageDigest } from './_ratchet.js';
+import {
+  decryptInitialWithRecord,
+  decryptRatchetWithRecord,
+  encryptWithRecord,
+  withNewSession,
+} from './_record.js';
 import {
   checkDeviceIdentity,
   checkInitialMessage,
@@ -18,7 +23,7 @@ import {
   checkRatchetMessage,
   TAG_LENGTH,
 } from './_validate.js';
-import { V2_MAX_PLAINTEXT, V2_MAX_PREVIOUS_SESSIONS } from './constants.js';
+import { V2_MAX_PLAINTEXT } from './constants.js';
 import type { PreKeyStore } from './stores.js';
 import type {
   CiphertextMessage,
@@ -119,19 +124,7 @@ export function emptySessionRecord(): SessionRecord {
  * ```
  */
 export function addSession(record: SessionRecord, state: SessionState): SessionRecord {
-  const r = checkRecord(record, 'record');
-  checkState(state, 'state');
-  const previous = r.current === undefined ? r.previous : [r.current, ...r.previous];
-  return { version: 1, current: state, previous: previous.slice(0, V2_MAX_PREVIOUS_SESSIONS) };
-}
-
-/** The record after `states[index]` decrypted a message and became `next`. */
-function promote(record: SessionRecord, states: readonly SessionState[], index: number, next: SessionState) {
-  const old = states[index];
-  if (old === record.current) return { version: 1 as const, current: next, previous: record.previous };
-  const others = record.previous.filter((s) => s !== old);
-  const previous = record.current === undefined ? others : [record.current, ...others];
-  return { version: 1 as const, current: next, previous: previous.slice(0, V2_MAX_PREVIOUS_SESSIONS) };
+  return withNewSession(checkRecord(record, 'record'), checkState(state, 'state'));
 }
 
 /**
@@ -151,22 +144,7 @@ export async function encryptRecord(
 ): Promise<{ record: SessionRecord; message: CiphertextMessage }> {
   const r = checkRecord(record, 'record');
   if (r.current === undefined) throw new UsageError('no session with this device: start one first');
-  const current = r.current;
-  const { state, message } = await encryptState(provider, current, checkPlaintext(plaintext));
-  const next: SessionRecord = { version: 1, current: state, previous: r.previous };
-  const pending = current.pending;
-  if (pending === undefined) return { record: next, message: { type: 'ratchet', message } };
-  const initial: InitialMessage = {
-    suite: 'v2',
-    initiatorIdentity: current.localIdentity,
-    baseKey: current.baseKey,
-    signedPreKeyId: pending.signedPreKeyId,
-    ...(pending.oneTimePreKeyId === undefined ? {} : { oneTimePreKeyId: pending.oneTimePreKeyId }),
-    kemPreKeyId: pending.kemPreKeyId,
-    kemCiphertext: pending.kemCiphertext,
-    message,
-  };
-  return { record: next, message: { type: 'initial', message: initial } };
+  return encryptWithRecord(provider, r.current, r, checkPlaintext(plaintext));
 }
 
 /** What {@link decryptRecord} needs to accept a new session from an initial message. */
@@ -175,38 +153,13 @@ export interface DecryptContext {
   readonly preKeys: PreKeyStore;
 }
 
-async function tryStates(
-  provider: CryptoProvider,
-  record: SessionRecord,
-  states: readonly SessionState[],
-  message: RatchetMessage,
-): Promise<{ record: SessionRecord; plaintext: Uint8Array }> {
-  const digest = await messageDigest(provider, message);
-  // The session that knows the message's ratchet key is the likely one: try it first.
-  const order = states.map((_, i) => i);
-  const known = (s: SessionState) =>
-    s.receiving.some((c) => equalBytes(c.ratchetKey, message.header.ratchetKey));
-  order.sort((a, b) => Number(known(states[b]!)) - Number(known(states[a]!)));
-  let limit: LimitError | undefined;
-  for (const i of order) {
-    try {
-      const { state, plaintext } = await decryptState(provider, states[i]!, message, digest);
-      return { record: promote(record, states, i, state), plaintext };
-    } catch (e) {
-      if (e instanceof ReplayError) throw e;
-      if (e instanceof LimitError) limit ??= e;
-      else if (!(e instanceof DecryptionFailed)) throw e;
-    }
-  }
-  throw limit ?? new DecryptionFailed();
-}
-
 /**
  * Decrypts a message with a record and returns the new record; `record` is not changed, also on
  * failure. A ratchet message is tried with the current session, then the previous ones; the
  * session that decrypts it becomes current. An initial message for a session already in the
  * record (same base key and identical handshake fields) is decrypted with it; otherwise a new
- * session is accepted with `context` (prekeys are consumed) and becomes current.
+ * session is accepted with `context` (prekeys are consumed) and becomes current, the old one
+ * being kept as previous.
  *
  * Errors: as {@link ratchetDecrypt} and `acceptSession`; `UsageError` when a new session must be
  * accepted but `context` is missing.
@@ -227,29 +180,30 @@ export async function decryptRecord(
 ): Promise<{ record: SessionRecord; plaintext: Uint8Array }> {
   const r = checkRecord(record, 'record');
   const envelope = checkObject(message, 'message');
-  const states = r.current === undefined ? r.previous : [r.current, ...r.previous];
   if (envelope.type === 'ratchet') {
     const m = checkRatchetMessage(envelope.message, 'message.message');
     checkIncoming(m);
-    if (states.length === 0) throw new DecryptionFailed();
-    return tryStates(provider, r, states, m);
+    return decryptRatchetWithRecord(provider, r, m);
   }
   if (envelope.type !== 'initial') throw new ValidationError('message.type', '"initial" or "ratchet"');
   const m = checkInitialMessage(envelope.message, 'message.message');
   checkIncoming(m.message);
-  const index = states.findIndex((s) => s.role === 'responder' && equalBytes(s.baseKey, m.baseKey));
-  if (index >= 0) {
-    const state = states[index]!;
-    const digest = await initialDigest(provider, m);
-    if (state.initialDigest === undefined || !equalBytes(state.initialDigest, digest))
-      throw new DecryptionFailed();
-    return tryStates(provider, r, [state], m.message);
+  let ctx: DecryptContext | undefined;
+  if (context !== undefined) {
+    const c = checkObject(context, 'context');
+    ctx = {
+      ourIdentity: checkDeviceIdentity(c.ourIdentity, 'context.ourIdentity'),
+      preKeys: checkPreKeyStore(c.preKeys, 'context.preKeys'),
+    };
+    if (
+      equalBytes(m.initiatorIdentity.signingKey, ctx.ourIdentity.signingKeyPair.publicKey) ||
+      equalBytes(m.initiatorIdentity.dhKey, ctx.ourIdentity.dhKeyPair.publicKey)
+    ) {
+      throw new InvalidKeyError('initialMessage.initiatorIdentity', 'is our own identity');
+    }
   }
-  if (context === undefined)
+  const out = await decryptInitialWithRecord(provider, r, m, ctx);
+  if (out === undefined)
     throw new UsageError('context (ourIdentity, preKeys) is needed to accept a new session');
-  const ctx = checkObject(context, 'context');
-  const ours = checkDeviceIdentity(ctx.ourIdentity, 'context.ourIdentity');
-  const preKeys = checkPreKeyStore(ctx.preKeys, 'context.preKeys');
-  const { session, plaintext } = await accept(provider, ours, preKeys, m);
-  return { record: addSession(r, session), plaintext };
+  return out;
 }

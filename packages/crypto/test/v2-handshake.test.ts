@@ -1,0 +1,361 @@
+/**
+ * Suite v2 identities, prekeys, bundle verification, the hybrid handshake and safety numbers:
+ * behaviour under every provider, and negative cases that assert the error code and field.
+ */
+import { describe, expect, it } from 'vitest';
+import { CloisterError, type CryptoProvider, equalBytes, toHex, utf8 } from '../src/index.js';
+import {
+  acceptSession,
+  computeSafetyNumber,
+  type DeviceIdentity,
+  deviceId,
+  encryptRecord,
+  generateDeviceIdentity,
+  generateKemPreKey,
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  type InitialMessage,
+  InMemoryPreKeyStore,
+  initiateSession,
+  kemPreKeyId,
+  oneTimePreKeyId,
+  type PreKeyBundle,
+  registrationId,
+  signedPreKeyId,
+  toKemPreKeyPublic,
+  toOneTimePreKeyPublic,
+  toPublicIdentity,
+  toSignedPreKeyPublic,
+  verifyPreKeyBundle,
+  verifyPublicIdentity,
+} from '../src/v2/index.js';
+import { PROVIDERS } from './providers.js';
+
+/** Runs `fn` and returns the thrown CloisterError (fails the test when nothing or something else is thrown). */
+async function thrown(fn: () => Promise<unknown> | unknown): Promise<CloisterError & { field?: string }> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof CloisterError) return e;
+    throw e;
+  }
+  throw new Error('expected a CloisterError, nothing was thrown');
+}
+
+interface Device {
+  readonly identity: DeviceIdentity;
+  readonly store: InMemoryPreKeyStore;
+  readonly bundle: PreKeyBundle;
+}
+
+async function device(
+  p: CryptoProvider,
+  options: { oneTime?: boolean; lastResort?: boolean; identity?: DeviceIdentity } = {},
+): Promise<Device> {
+  const identity = options.identity ?? (await generateDeviceIdentity(p));
+  const store = new InMemoryPreKeyStore();
+  const spk = await generateSignedPreKey(p, identity, signedPreKeyId(1));
+  const opks = await generateOneTimePreKeys(p, oneTimePreKeyId(10), options.oneTime === false ? 0 : 2);
+  const kem = await generateKemPreKey(p, identity, kemPreKeyId(options.lastResort ? 1 : 2), {
+    lastResort: options.lastResort ?? false,
+  });
+  await store.storeSignedPreKey(spk);
+  await store.storeOneTimePreKeys(opks);
+  await store.storeKemPreKey(kem);
+  const bundle: PreKeyBundle = {
+    registrationId: registrationId(7),
+    deviceId: deviceId(1),
+    identity: toPublicIdentity(identity),
+    signedPreKey: toSignedPreKeyPublic(spk),
+    ...(opks[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(opks[0]) }),
+    kemPreKey: toKemPreKeyPublic(kem),
+    suites: ['static-v1', 'v2'],
+  };
+  return { identity, store, bundle };
+}
+
+async function firstMessage(p: CryptoProvider, alice: DeviceIdentity, bundle: PreKeyBundle, text = 'hello') {
+  const { session } = await initiateSession(p, { ourIdentity: alice, theirBundle: bundle });
+  const { message } = await encryptRecord(p, { version: 1, current: session, previous: [] }, utf8(text));
+  if (message.type !== 'initial') throw new Error('expected an initial message');
+  return { session, initial: message.message };
+}
+
+function flip(bytes: Uint8Array, index = 0): Uint8Array {
+  const out = bytes.slice();
+  out[index]! ^= 0x01;
+  return out;
+}
+
+describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s', (_name, p) => {
+  it('generates identities whose DH key is signed by the signing key', async () => {
+    const id = await generateDeviceIdentity(p);
+    await expect(verifyPublicIdentity(p, toPublicIdentity(id))).resolves.toBeUndefined();
+    const bad = { ...toPublicIdentity(id), dhKeySignature: flip(id.dhKeySignature, 5) };
+    const e = await thrown(() => verifyPublicIdentity(p, bad, 'peer'));
+    expect(e.code).toBe('ERR_INVALID_KEY');
+    expect(e.message).toContain('peer.dhKeySignature');
+  });
+
+  it('runs a full handshake with one-time prekeys and consumes them', async () => {
+    const alice = await generateDeviceIdentity(p);
+    const bob = await device(p, { oneTime: true, lastResort: false });
+    const { session, initial } = await firstMessage(p, alice, bob.bundle, 'hi Bob');
+    expect(initial.oneTimePreKeyId).toBe(10);
+    expect(session.role).toBe('initiator');
+    const accepted = await acceptSession(p, {
+      ourIdentity: bob.identity,
+      preKeys: bob.store,
+      initialMessage: initial,
+    });
+    expect(new TextDecoder().decode(accepted.plaintext)).toBe('hi Bob');
+    expect(accepted.session.role).toBe('responder');
+    expect(equalBytes(accepted.session.remoteIdentity.signingKey, alice.signingKeyPair.publicKey)).toBe(true);
+    expect(await bob.store.countOneTimePreKeys()).toBe(1);
+    expect(await bob.store.getKemPreKey(kemPreKeyId(2))).toBeUndefined();
+    // A second use of the consumed one-time prekeys is refused.
+    const again = await thrown(() =>
+      acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: initial }),
+    );
+    expect(again.code).toBe('ERR_INVALID_KEY');
+  });
+
+  it('refuses a replayed last-resort KEM use with ERR_REPLAY but accepts a new base key', async () => {
+    const alice = await generateDeviceIdentity(p);
+    const bob = await device(p, { oneTime: false, lastResort: true });
+    const { initial } = await firstMessage(p, alice, bob.bundle);
+    await acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: initial });
+    const e = await thrown(() =>
+      acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: initial }),
+    );
+    expect(e.code).toBe('ERR_REPLAY');
+    // The last-resort key itself stays usable for new handshakes.
+    const second = await firstMessage(p, alice, bob.bundle);
+    const ok = await acceptSession(p, {
+      ourIdentity: bob.identity,
+      preKeys: bob.store,
+      initialMessage: second.initial,
+    });
+    expect(ok.session.role).toBe('responder');
+  });
+
+  it('consumes nothing when the first message does not authenticate', async () => {
+    const alice = await generateDeviceIdentity(p);
+    const bob = await device(p, { oneTime: true, lastResort: true });
+    const { initial } = await firstMessage(p, alice, bob.bundle);
+    const forged: InitialMessage = {
+      ...initial,
+      message: { ...initial.message, ciphertext: flip(initial.message.ciphertext, 3) },
+    };
+    const e = await thrown(() =>
+      acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: forged }),
+    );
+    expect(e.code).toBe('ERR_DECRYPTION_FAILED');
+    expect(await bob.store.countOneTimePreKeys()).toBe(2);
+    const ok = await acceptSession(p, {
+      ourIdentity: bob.identity,
+      preKeys: bob.store,
+      initialMessage: initial,
+    });
+    expect(new TextDecoder().decode(ok.plaintext)).toBe('hello');
+  });
+
+  it('rejects bundles with a bad signature, a wrong or own identity, or without v2', async () => {
+    const alice = await generateDeviceIdentity(p);
+    const bob = await device(p);
+    const carol = await generateDeviceIdentity(p);
+    const b = bob.bundle;
+    const cases: [string, PreKeyBundle, string, string][] = [
+      [
+        'identity signature',
+        { ...b, identity: { ...b.identity, dhKeySignature: flip(b.identity.dhKeySignature) } },
+        'ERR_INVALID_KEY',
+        'bundle.identity.dhKeySignature',
+      ],
+      [
+        'signed prekey signature',
+        { ...b, signedPreKey: { ...b.signedPreKey, signature: flip(b.signedPreKey.signature) } },
+        'ERR_INVALID_KEY',
+        'bundle.signedPreKey.signature',
+      ],
+      [
+        'signed prekey id',
+        { ...b, signedPreKey: { ...b.signedPreKey, id: signedPreKeyId(2) } },
+        'ERR_INVALID_KEY',
+        'bundle.signedPreKey.signature',
+      ],
+      [
+        'KEM prekey signature',
+        { ...b, kemPreKey: { ...b.kemPreKey, signature: flip(b.kemPreKey.signature) } },
+        'ERR_INVALID_KEY',
+        'bundle.kemPreKey.signature',
+      ],
+      [
+        'KEM last-resort flag',
+        { ...b, kemPreKey: { ...b.kemPreKey, lastResort: true } },
+        'ERR_INVALID_KEY',
+        'bundle.kemPreKey.signature',
+      ],
+      [
+        'prekeys of another identity',
+        { ...b, identity: toPublicIdentity(carol) },
+        'ERR_INVALID_KEY',
+        'bundle.signedPreKey.signature',
+      ],
+      ['own identity', (await device(p, { identity: alice })).bundle, 'ERR_INVALID_KEY', 'bundle.identity'],
+      ['no v2 suite', { ...b, suites: ['static-v1'] }, 'ERR_UNSUPPORTED', 'bundle.suites'],
+    ];
+    for (const [name, bundle, code, field] of cases) {
+      const e = await thrown(() => initiateSession(p, { ourIdentity: alice, theirBundle: bundle }));
+      expect(e.code, name).toBe(code);
+      expect(e.message, name).toContain(field);
+    }
+    const wrong = await thrown(() =>
+      initiateSession(p, { ourIdentity: alice, theirBundle: b, expectedIdentity: toPublicIdentity(carol) }),
+    );
+    expect(wrong.code).toBe('ERR_INVALID_KEY');
+    expect(wrong.message).toContain('bundle.identity');
+    await expect(verifyPreKeyBundle(p, b, { expectedIdentity: b.identity })).resolves.toBeUndefined();
+  });
+
+  it('rejects properly signed but unusable keys', async () => {
+    const alice = await generateDeviceIdentity(p);
+    const bob = await device(p);
+    // A low-order X25519 point as signed prekey, correctly signed.
+    const lowOrder = new Uint8Array(32);
+    lowOrder[0] = 1;
+    const { signedPreKeySignedBytes, kemPreKeySignedBytes } = await import('../src/v2/identity.js');
+    const spkSig = await p.ed25519.sign(
+      bob.identity.signingKeyPair.privateKey,
+      signedPreKeySignedBytes(1, lowOrder),
+    );
+    const lowBundle = {
+      ...bob.bundle,
+      signedPreKey: { id: signedPreKeyId(1), publicKey: lowOrder, signature: spkSig },
+    };
+    const e1 = await thrown(() => initiateSession(p, { ourIdentity: alice, theirBundle: lowBundle }));
+    expect(e1.code).toBe('ERR_INVALID_KEY');
+    expect(e1.message).toContain('bundle.signedPreKey.publicKey');
+    // An ML-KEM key that fails the FIPS 203 modulus check, correctly signed.
+    const badKem = new Uint8Array(1184).fill(0xff);
+    const kemSig = await p.ed25519.sign(
+      bob.identity.signingKeyPair.privateKey,
+      kemPreKeySignedBytes(2, false, badKem),
+    );
+    const kemBundle = {
+      ...bob.bundle,
+      kemPreKey: { id: kemPreKeyId(2), publicKey: badKem, lastResort: false, signature: kemSig },
+    };
+    const e2 = await thrown(() => initiateSession(p, { ourIdentity: alice, theirBundle: kemBundle }));
+    expect(e2.code).toBe('ERR_INVALID_KEY');
+    expect(e2.message).toContain('bundle.kemPreKey.publicKey');
+  });
+
+  it('rejects initial messages with bad identities, unknown prekeys or low-order keys', async () => {
+    const alice = await generateDeviceIdentity(p);
+    const bob = await device(p);
+    const { initial } = await firstMessage(p, alice, bob.bundle);
+    const lowOrder = new Uint8Array(32);
+    lowOrder[0] = 1;
+    const cases: [string, InitialMessage, string, string][] = [
+      [
+        'identity signature',
+        {
+          ...initial,
+          initiatorIdentity: {
+            ...initial.initiatorIdentity,
+            dhKeySignature: flip(initial.initiatorIdentity.dhKeySignature),
+          },
+        },
+        'ERR_INVALID_KEY',
+        'initiatorIdentity.dhKeySignature',
+      ],
+      [
+        'own identity',
+        { ...initial, initiatorIdentity: toPublicIdentity(bob.identity) },
+        'ERR_INVALID_KEY',
+        'initiatorIdentity',
+      ],
+      [
+        'unknown signed prekey',
+        { ...initial, signedPreKeyId: signedPreKeyId(99) },
+        'ERR_INVALID_KEY',
+        'signedPreKeyId',
+      ],
+      [
+        'unknown one-time prekey',
+        { ...initial, oneTimePreKeyId: oneTimePreKeyId(99) },
+        'ERR_INVALID_KEY',
+        'oneTimePreKeyId',
+      ],
+      ['unknown KEM prekey', { ...initial, kemPreKeyId: kemPreKeyId(99) }, 'ERR_INVALID_KEY', 'kemPreKeyId'],
+      ['low-order base key', { ...initial, baseKey: lowOrder }, 'ERR_INVALID_KEY', 'baseKey'],
+      [
+        'other base key',
+        { ...initial, baseKey: flip(initial.baseKey) },
+        'ERR_DECRYPTION_FAILED',
+        'decryption',
+      ],
+      [
+        'other KEM ciphertext',
+        { ...initial, kemCiphertext: flip(initial.kemCiphertext, 100) },
+        'ERR_DECRYPTION_FAILED',
+        'decryption',
+      ],
+      [
+        'message skips too far',
+        {
+          ...initial,
+          message: { ...initial.message, header: { ...initial.message.header, messageNumber: 2001 } },
+        },
+        'ERR_LIMIT',
+        'skips',
+      ],
+    ];
+    for (const [name, m, code, text] of cases) {
+      const e = await thrown(() =>
+        acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: m }),
+      );
+      expect(e.code, name).toBe(code);
+      expect(e.message, name).toContain(text);
+    }
+    expect(await bob.store.countOneTimePreKeys(), 'nothing consumed').toBe(2);
+  });
+
+  it('lets only one of two concurrent handshakes use a one-time prekey', async () => {
+    const [alice, carol] = await Promise.all([generateDeviceIdentity(p), generateDeviceIdentity(p)]);
+    const bob = await device(p);
+    const a = await firstMessage(p, alice, bob.bundle);
+    const c = await firstMessage(p, carol, bob.bundle);
+    const results = await Promise.allSettled([
+      acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: a.initial }),
+      acceptSession(p, { ourIdentity: bob.identity, preKeys: bob.store, initialMessage: c.initial }),
+    ]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect((rejected.reason as CloisterError).code).toMatch(/^ERR_(REPLAY|INVALID_KEY)$/);
+  });
+
+  it('computes order-independent safety numbers that change with either party', async () => {
+    const [a, b, c] = await Promise.all([
+      generateDeviceIdentity(p),
+      generateDeviceIdentity(p),
+      generateDeviceIdentity(p),
+    ]);
+    const A = { identity: toPublicIdentity(a), stableId: utf8('alice') };
+    const B = { identity: toPublicIdentity(b), stableId: utf8('bob') };
+    const ab = await computeSafetyNumber(p, A, B);
+    const ba = await computeSafetyNumber(p, B, A);
+    expect(ab.digits).toMatch(/^\d{60}$/);
+    expect(ab.digits).toBe(ba.digits);
+    expect(toHex(ab.bytes)).toBe(toHex(ba.bytes));
+    expect(ab.bytes).toHaveLength(65);
+    const ac = await computeSafetyNumber(p, A, { identity: toPublicIdentity(c), stableId: utf8('bob') });
+    expect(ac.digits).not.toBe(ab.digits);
+    const renamed = await computeSafetyNumber(p, A, { ...B, stableId: utf8('bob2') });
+    expect(renamed.digits).not.toBe(ab.digits);
+    // Alice's half is in both numbers: exactly one of the two 30-digit halves changed.
+    const halves = (d: string) => [d.slice(0, 30), d.slice(30)];
+    expect(halves(ab.digits).filter((x) => halves(ac.digits).includes(x))).toHaveLength(1);
+  });
+});

@@ -1,0 +1,573 @@
+/**
+ * Hostile inputs for every public function of suite v2: each is refused with the documented
+ * error code and names the offending field; decoders never throw anything but `DecodeError`.
+ */
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CloisterError, DecodeError, toHex, utf8 } from '../src/index.js';
+import { createNodeProvider } from '../src/providers/node.js';
+import {
+  acceptSession,
+  addressKey,
+  addSession,
+  computeSafetyNumber,
+  type DeviceIdentity,
+  decodeInitialMessage,
+  decodeRatchetMessage,
+  decryptRecord,
+  deserializeSession,
+  deviceId,
+  emptySessionRecord,
+  encodeInitialMessage,
+  encodeRatchetHeader,
+  encodeRatchetMessage,
+  encryptRecord,
+  generateDeviceIdentity,
+  generateKemPreKey,
+  generateOneTimePreKeys,
+  generateSignedPreKey,
+  type InitialMessage,
+  InMemoryPreKeyStore,
+  InMemorySessionStore,
+  initiateSession,
+  kemPreKeyId,
+  oneTimePreKeyId,
+  type PreKeyBundle,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  registrationId,
+  SessionCipher,
+  type SessionRecord,
+  serializeSession,
+  signedPreKeyId,
+  toKemPreKeyPublic,
+  toOneTimePreKeyPublic,
+  toPublicIdentity,
+  toSignedPreKeyPublic,
+  verifyPreKeyBundle,
+  verifyPublicIdentity,
+} from '../src/v2/index.js';
+
+const p = createNodeProvider();
+
+/** Calls `fn` with a deliberately ill-typed argument list. */
+type Call = () => unknown;
+
+async function failure(fn: Call): Promise<{ code: string; message: string }> {
+  try {
+    await fn();
+  } catch (e) {
+    if (e instanceof CloisterError) return { code: e.code, message: e.message };
+    throw e;
+  }
+  return { code: 'none', message: '' };
+}
+
+let alice: DeviceIdentity;
+let bob: DeviceIdentity;
+let bundle: PreKeyBundle;
+let store: InMemoryPreKeyStore;
+let initial: InitialMessage;
+let record: SessionRecord;
+let serialized: Uint8Array;
+let encodedInitial: Uint8Array;
+
+beforeAll(async () => {
+  [alice, bob] = await Promise.all([generateDeviceIdentity(p), generateDeviceIdentity(p)]);
+  store = new InMemoryPreKeyStore();
+  const spk = await generateSignedPreKey(p, bob, signedPreKeyId(1));
+  const [opk] = await generateOneTimePreKeys(p, oneTimePreKeyId(5), 1);
+  const kem = await generateKemPreKey(p, bob, kemPreKeyId(9), { lastResort: true });
+  await store.storeSignedPreKey(spk);
+  await store.storeOneTimePreKeys([opk!]);
+  await store.storeKemPreKey(kem);
+  bundle = {
+    registrationId: registrationId(1),
+    deviceId: deviceId(1),
+    identity: toPublicIdentity(bob),
+    signedPreKey: toSignedPreKeyPublic(spk),
+    oneTimePreKey: toOneTimePreKeyPublic(opk!),
+    kemPreKey: toKemPreKeyPublic(kem),
+    suites: ['v2'],
+  };
+  const { session } = await initiateSession(p, { ourIdentity: alice, theirBundle: bundle });
+  const out = await encryptRecord(p, { version: 1, current: session, previous: [] }, utf8('hi'));
+  if (out.message.type !== 'initial') throw new Error('expected initial');
+  initial = out.message.message;
+  record = out.record;
+  serialized = serializeSession(record);
+  encodedInitial = encodeInitialMessage(initial);
+});
+
+describe('v2 hostile inputs: argument checks name the field', () => {
+  const bad = <T extends object>(o: T, patch: Record<string, unknown>) =>
+    ({ ...o, ...patch }) as unknown as T;
+  const anyArg = (v: unknown) => v as never;
+
+  it.each<[string, () => Call, string, string]>([
+    ['signedPreKeyId(-1)', () => () => signedPreKeyId(-1), 'ERR_VALIDATION', 'signedPreKeyId'],
+    ['oneTimePreKeyId(2^32)', () => () => oneTimePreKeyId(2 ** 32), 'ERR_VALIDATION', 'oneTimePreKeyId'],
+    ['kemPreKeyId(1.5)', () => () => kemPreKeyId(1.5), 'ERR_VALIDATION', 'kemPreKeyId'],
+    ['deviceId(NaN)', () => () => deviceId(Number.NaN), 'ERR_VALIDATION', 'deviceId'],
+    ['registrationId("1")', () => () => registrationId(anyArg('1')), 'ERR_VALIDATION', 'registrationId'],
+    ['toPublicIdentity(null)', () => () => toPublicIdentity(anyArg(null)), 'ERR_VALIDATION', 'identity'],
+    [
+      'toPublicIdentity short key',
+      () => () => toPublicIdentity(bad(alice, { dhKeySignature: new Uint8Array(63) })),
+      'ERR_VALIDATION',
+      'identity.dhKeySignature',
+    ],
+    [
+      'verifyPublicIdentity({})',
+      () => () => verifyPublicIdentity(p, anyArg({})),
+      'ERR_VALIDATION',
+      'identity.signingKey',
+    ],
+    [
+      'generateSignedPreKey bad id',
+      () => () => generateSignedPreKey(p, alice, anyArg(-3)),
+      'ERR_VALIDATION',
+      'id',
+    ],
+    [
+      'generateSignedPreKey bad identity',
+      () => () => generateSignedPreKey(p, anyArg({}), signedPreKeyId(1)),
+      'ERR_VALIDATION',
+      'identity.signingKeyPair',
+    ],
+    [
+      'generateOneTimePreKeys 1001',
+      () => () => generateOneTimePreKeys(p, oneTimePreKeyId(1), 1001),
+      'ERR_VALIDATION',
+      'count',
+    ],
+    [
+      'generateOneTimePreKeys past 2^32',
+      () => () => generateOneTimePreKeys(p, oneTimePreKeyId(0xffff_ffff), 2),
+      'ERR_VALIDATION',
+      'firstId',
+    ],
+    [
+      'generateKemPreKey no options',
+      () => () => generateKemPreKey(p, alice, kemPreKeyId(1), anyArg(undefined)),
+      'ERR_VALIDATION',
+      'options',
+    ],
+    [
+      'generateKemPreKey lastResort "yes"',
+      () => () => generateKemPreKey(p, alice, kemPreKeyId(1), anyArg({ lastResort: 'yes' })),
+      'ERR_VALIDATION',
+      'options.lastResort',
+    ],
+    ['toSignedPreKeyPublic({})', () => () => toSignedPreKeyPublic(anyArg({})), 'ERR_VALIDATION', 'preKey.id'],
+    [
+      'toOneTimePreKeyPublic(null)',
+      () => () => toOneTimePreKeyPublic(anyArg(null)),
+      'ERR_VALIDATION',
+      'preKey',
+    ],
+    [
+      'toKemPreKeyPublic short key',
+      () => () =>
+        toKemPreKeyPublic(
+          anyArg({
+            id: 1,
+            keyPair: { publicKey: new Uint8Array(1183), secretKey: new Uint8Array(2400) },
+            lastResort: true,
+            signature: new Uint8Array(64),
+          }),
+        ),
+      'ERR_VALIDATION',
+      'preKey.keyPair.publicKey',
+    ],
+    ['verifyPreKeyBundle(null)', () => () => verifyPreKeyBundle(p, anyArg(null)), 'ERR_VALIDATION', 'bundle'],
+    [
+      'bundle short signed prekey',
+      () => () =>
+        verifyPreKeyBundle(
+          p,
+          bad(bundle, { signedPreKey: { ...bundle.signedPreKey, publicKey: new Uint8Array(31) } }),
+        ),
+      'ERR_VALIDATION',
+      'bundle.signedPreKey.publicKey',
+    ],
+    [
+      'bundle KEM key of 1183 bytes',
+      () => () =>
+        verifyPreKeyBundle(
+          p,
+          bad(bundle, { kemPreKey: { ...bundle.kemPreKey, publicKey: new Uint8Array(1183) } }),
+        ),
+      'ERR_VALIDATION',
+      'bundle.kemPreKey.publicKey',
+    ],
+    [
+      'bundle suites not an array',
+      () => () => verifyPreKeyBundle(p, bad(bundle, { suites: 'v2' })),
+      'ERR_VALIDATION',
+      'bundle.suites',
+    ],
+    [
+      'bundle one-time prekey id',
+      () => () =>
+        verifyPreKeyBundle(p, bad(bundle, { oneTimePreKey: { id: -1, publicKey: new Uint8Array(32) } })),
+      'ERR_VALIDATION',
+      'bundle.oneTimePreKey.id',
+    ],
+    [
+      'bundle expectedIdentity',
+      () => () => verifyPreKeyBundle(p, bundle, anyArg({ expectedIdentity: 5 })),
+      'ERR_VALIDATION',
+      'options.expectedIdentity',
+    ],
+    [
+      'initiateSession({})',
+      () => () => initiateSession(p, anyArg({})),
+      'ERR_VALIDATION',
+      'options.ourIdentity',
+    ],
+    [
+      'initiateSession no bundle',
+      () => () => initiateSession(p, anyArg({ ourIdentity: alice })),
+      'ERR_VALIDATION',
+      'bundle',
+    ],
+    [
+      'acceptSession no preKeys',
+      () => () => acceptSession(p, anyArg({ ourIdentity: bob, initialMessage: initial })),
+      'ERR_VALIDATION',
+      'options.preKeys',
+    ],
+    [
+      'acceptSession store without methods',
+      () => () =>
+        acceptSession(
+          p,
+          anyArg({ ourIdentity: bob, preKeys: { getSignedPreKey() {} }, initialMessage: initial }),
+        ),
+      'ERR_VALIDATION',
+      'options.preKeys.getOneTimePreKey',
+    ],
+    [
+      'acceptSession wrong suite',
+      () => () =>
+        acceptSession(p, { ourIdentity: bob, preKeys: store, initialMessage: bad(initial, { suite: 'v3' }) }),
+      'ERR_VALIDATION',
+      'options.initialMessage.suite',
+    ],
+    [
+      'acceptSession short KEM ciphertext',
+      () => () =>
+        acceptSession(p, {
+          ourIdentity: bob,
+          preKeys: store,
+          initialMessage: bad(initial, { kemCiphertext: new Uint8Array(1087) }),
+        }),
+      'ERR_VALIDATION',
+      'options.initialMessage.kemCiphertext',
+    ],
+    [
+      'acceptSession header number',
+      () => () =>
+        acceptSession(p, {
+          ourIdentity: bob,
+          preKeys: store,
+          initialMessage: bad(initial, {
+            message: { ...initial.message, header: { ...initial.message.header, messageNumber: -1 } },
+          }),
+        }),
+      'ERR_VALIDATION',
+      'options.initialMessage.message.header.messageNumber',
+    ],
+    [
+      'ratchetEncrypt state {}',
+      () => () => ratchetEncrypt(p, anyArg({}), utf8('x')),
+      'ERR_VALIDATION',
+      'state',
+    ],
+    [
+      'ratchetEncrypt plaintext string',
+      () => () => ratchetEncrypt(p, record.current!, anyArg('x')),
+      'ERR_VALIDATION',
+      'plaintext',
+    ],
+    [
+      'ratchetDecrypt message null',
+      () => () => ratchetDecrypt(p, record.current!, anyArg(null)),
+      'ERR_VALIDATION',
+      'message',
+    ],
+    [
+      'ratchetDecrypt short ciphertext',
+      () => () => ratchetDecrypt(p, record.current!, { ...initial.message, ciphertext: new Uint8Array(15) }),
+      'ERR_DECRYPTION_FAILED',
+      'decryption failed',
+    ],
+    [
+      'encryptRecord empty record',
+      () => () => encryptRecord(p, emptySessionRecord(), utf8('x')),
+      'ERR_USAGE',
+      'no session',
+    ],
+    [
+      'encryptRecord not a record',
+      () => () => encryptRecord(p, anyArg({ version: 2, previous: [] }), utf8('x')),
+      'ERR_VALIDATION',
+      'record',
+    ],
+    [
+      'decryptRecord bad type',
+      () => () => decryptRecord(p, record, anyArg({ type: 'other', message: {} })),
+      'ERR_VALIDATION',
+      'message.type',
+    ],
+    [
+      'decryptRecord ratchet on empty record',
+      () => () => decryptRecord(p, emptySessionRecord(), { type: 'ratchet', message: initial.message }),
+      'ERR_DECRYPTION_FAILED',
+      'decryption failed',
+    ],
+    [
+      'decryptRecord initial without context',
+      () => () => decryptRecord(p, emptySessionRecord(), { type: 'initial', message: initial }),
+      'ERR_USAGE',
+      'context',
+    ],
+    [
+      'decryptRecord bad context',
+      () => () =>
+        decryptRecord(
+          p,
+          emptySessionRecord(),
+          { type: 'initial', message: initial },
+          anyArg({ ourIdentity: bob }),
+        ),
+      'ERR_VALIDATION',
+      'context.preKeys',
+    ],
+    [
+      'addSession bad state',
+      () => () => addSession(record, anyArg({ version: 1, suite: 'v1' })),
+      'ERR_VALIDATION',
+      'state',
+    ],
+    ['serializeSession(null)', () => () => serializeSession(anyArg(null)), 'ERR_VALIDATION', 'record'],
+    [
+      'serializeSession broken state',
+      () => () => serializeSession(anyArg({ version: 1, current: { role: 'initiator' }, previous: [] })),
+      'ERR_VALIDATION',
+      'record',
+    ],
+    ['deserializeSession string', () => () => deserializeSession(anyArg('00')), 'ERR_VALIDATION', 'bytes'],
+    [
+      'encodeRatchetHeader short key',
+      () => () => encodeRatchetHeader({ ...initial.message.header, ratchetKey: new Uint8Array(31) }),
+      'ERR_VALIDATION',
+      'message.header.ratchetKey',
+    ],
+    [
+      'encodeRatchetMessage pn 2^32',
+      () => () =>
+        encodeRatchetMessage({
+          ...initial.message,
+          header: { ...initial.message.header, previousChainLength: 2 ** 32 },
+        }),
+      'ERR_VALIDATION',
+      'message.header.previousChainLength',
+    ],
+    [
+      'encodeInitialMessage bad id',
+      () => () => encodeInitialMessage(bad(initial, { kemPreKeyId: -1 })),
+      'ERR_VALIDATION',
+      'message.kemPreKeyId',
+    ],
+    [
+      'computeSafetyNumber long stableId',
+      () => () =>
+        computeSafetyNumber(
+          p,
+          { identity: toPublicIdentity(alice), stableId: new Uint8Array(1025) },
+          { identity: toPublicIdentity(bob), stableId: new Uint8Array(0) },
+        ),
+      'ERR_VALIDATION',
+      'local.stableId',
+    ],
+    [
+      'computeSafetyNumber no identity',
+      () => () =>
+        computeSafetyNumber(p, anyArg({ stableId: new Uint8Array(0) }), {
+          identity: toPublicIdentity(bob),
+          stableId: new Uint8Array(0),
+        }),
+      'ERR_VALIDATION',
+      'local.identity',
+    ],
+    [
+      'addressKey empty user',
+      () => () => addressKey({ userId: '', deviceId: deviceId(1) }),
+      'ERR_VALIDATION',
+      'address.userId',
+    ],
+    [
+      'SessionCipher no store',
+      () => () =>
+        new SessionCipher(p, anyArg({ ourIdentity: alice, remoteAddress: { userId: 'b', deviceId: 1 } })),
+      'ERR_VALIDATION',
+      'options.sessions',
+    ],
+    [
+      'SessionCipher bad address',
+      () => () =>
+        new SessionCipher(
+          p,
+          anyArg({
+            ourIdentity: alice,
+            remoteAddress: { userId: 'b', deviceId: -1 },
+            sessions: new InMemorySessionStore(),
+          }),
+        ),
+      'ERR_VALIDATION',
+      'options.remoteAddress.deviceId',
+    ],
+    [
+      'InMemoryPreKeyStore bad key',
+      () => () => new InMemoryPreKeyStore().storeSignedPreKey(anyArg({ id: 1 })),
+      'ERR_VALIDATION',
+      'key.keyPair',
+    ],
+  ])('%s', async (_name, make, code, text) => {
+    const f = await failure(make());
+    expect(f.code).toBe(code);
+    expect(f.message).toContain(text);
+  });
+});
+
+describe('v2 hostile inputs: decoders', () => {
+  it('report the field path of malformed bytes', () => {
+    const cases: [string, () => unknown, string][] = [
+      ['empty record', () => deserializeSession(new Uint8Array(0)), 'record.version'],
+      ['record version 2', () => deserializeSession(Uint8Array.of(2, 0, 0)), 'record.version'],
+      ['record flags', () => deserializeSession(Uint8Array.of(1, 2, 0)), 'record.flags'],
+      ['too many previous', () => deserializeSession(Uint8Array.of(1, 0, 6)), 'record.previous'],
+      ['trailing byte', () => deserializeSession(Uint8Array.of(...serialized, 0)), 'record'],
+      [
+        'truncated',
+        () => deserializeSession(serialized.subarray(0, 200)),
+        'record.current.remoteIdentity.dhKeySignature',
+      ],
+      ['state suite', () => deserializeSession(Uint8Array.of(1, 1, 1, 3)), 'record.current.suite'],
+      ['state role', () => deserializeSession(Uint8Array.of(1, 1, 1, 2, 7)), 'record.current.role'],
+      ['ratchet message short', () => decodeRatchetMessage(new Uint8Array(55)), 'ratchetMessage.ciphertext'],
+      [
+        'ratchet message header',
+        () => decodeRatchetMessage(new Uint8Array(20)),
+        'ratchetMessage.header.ratchetKey',
+      ],
+      [
+        'initial suite',
+        () => decodeInitialMessage(Uint8Array.of(3, ...encodedInitial.subarray(1))),
+        'initialMessage.suite',
+      ],
+      [
+        'initial flags',
+        () => {
+          const b = encodedInitial.slice();
+          b[1 + 128 + 32 + 4] = 4;
+          return decodeInitialMessage(b);
+        },
+        'initialMessage.flags',
+      ],
+      [
+        'initial truncated',
+        () => decodeInitialMessage(encodedInitial.subarray(0, 300)),
+        'initialMessage.kemCiphertext',
+      ],
+    ];
+    for (const [name, fn, path] of cases) {
+      let error: unknown;
+      try {
+        fn();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, name).toBeInstanceOf(DecodeError);
+      expect((error as DecodeError).path, name).toBe(path);
+      expect((error as DecodeError).code, name).toBe('ERR_DECODE');
+    }
+  });
+
+  it('report skipped keys of unknown chains and open old chains', async () => {
+    // Build a record whose current state has two receiving chains, then corrupt it.
+    const b = emptySessionRecord();
+    const accepted = await decryptRecord(
+      p,
+      b,
+      { type: 'initial', message: initial },
+      { ourIdentity: bob, preKeys: store },
+    );
+    const s = accepted.record.current!;
+    const withSkipped: SessionRecord = {
+      version: 1,
+      current: {
+        ...s,
+        skipped: [
+          { ratchetKey: new Uint8Array(32).fill(9), messageNumber: 0, messageKey: new Uint8Array(32) },
+        ],
+      },
+      previous: [],
+    };
+    expect(() => deserializeSession(serializeSession(withSkipped))).toThrow(
+      expect.objectContaining({ path: 'record.current.skipped[0].ratchetKey' }),
+    );
+    const twoOpen: SessionRecord = {
+      version: 1,
+      current: {
+        ...s,
+        receiving: [s.receiving[0]!, { ...s.receiving[0]!, ratchetKey: new Uint8Array(32).fill(1) }],
+      },
+      previous: [],
+    };
+    expect(() => deserializeSession(serializeSession(twoOpen))).toThrow(
+      expect.objectContaining({ path: 'record.current.receiving[1].open' }),
+    );
+    const roundTrip = serializeSession(accepted.record);
+    expect(toHex(serializeSession(deserializeSession(roundTrip)))).toBe(toHex(roundTrip));
+  });
+
+  it('never throw anything but DecodeError, and re-encode what they accept identically', () => {
+    const check = (fn: () => Uint8Array, input: Uint8Array) => {
+      try {
+        expect(toHex(fn())).toBe(toHex(input));
+      } catch (e) {
+        if (!(e instanceof DecodeError)) throw e;
+      }
+    };
+    const mutated = (base: Uint8Array) =>
+      fc
+        .tuple(fc.nat({ max: base.length - 1 }), fc.integer({ min: 1, max: 255 }), fc.nat({ max: 8 }))
+        .map(([i, x, cut]) => {
+          const out = base.slice(0, base.length - cut);
+          if (i < out.length) out[i]! ^= x;
+          return out;
+        });
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), mutated(serialized)), (bytes) => {
+        check(() => serializeSession(deserializeSession(bytes)), bytes);
+      }),
+      { numRuns: 400 },
+    );
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 1500 }), mutated(encodedInitial)), (bytes) => {
+        check(() => encodeInitialMessage(decodeInitialMessage(bytes)), bytes);
+      }),
+      { numRuns: 400 },
+    );
+    const ratchetBytes = encodeRatchetMessage(initial.message);
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 120 }), mutated(ratchetBytes)), (bytes) => {
+        check(() => encodeRatchetMessage(decodeRatchetMessage(bytes)), bytes);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});
