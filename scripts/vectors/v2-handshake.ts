@@ -29,7 +29,7 @@ import {
   identityDhKeySignedBytes,
   kemPreKeySignedBytes,
   signedPreKeySignedBytes,
-} from '../../packages/crypto/src/v2/identity.js';
+} from '../../packages/crypto/src/v2/_signed.js';
 import {
   acceptSession,
   computeSafetyNumber,

@@ -49,3 +49,4 @@ export {
   staticV1EncryptForRecipients,
   staticV1MessageLength,
 } from './suites/static-v1.js';
+export * from './v2/index.js';

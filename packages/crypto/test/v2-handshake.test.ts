@@ -224,7 +224,7 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
     // A low-order X25519 point as signed prekey, correctly signed.
     const lowOrder = new Uint8Array(32);
     lowOrder[0] = 1;
-    const { signedPreKeySignedBytes, kemPreKeySignedBytes } = await import('../src/v2/identity.js');
+    const { signedPreKeySignedBytes, kemPreKeySignedBytes } = await import('../src/v2/_signed.js');
     const spkSig = await p.ed25519.sign(
       bob.identity.signingKeyPair.privateKey,
       signedPreKeySignedBytes(1, lowOrder),

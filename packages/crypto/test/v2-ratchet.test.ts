@@ -431,6 +431,47 @@ describe('SessionCipher (node provider)', () => {
     expect(isAllZero(now.current!.rootKey), 'shared root key kept').toBe(false);
   });
 
+  it('asks isTrustedIdentity before starting or accepting a session', async () => {
+    const [a, b] = await Promise.all([side(p), side(p)]);
+    const asked: string[] = [];
+    const refuse = new SessionCipher(p, {
+      ourIdentity: a.identity,
+      remoteAddress: addrB,
+      sessions: new InMemorySessionStore(),
+      isTrustedIdentity: (id) => {
+        asked.push(toHex(id.signingKey));
+        return false;
+      },
+    });
+    expect(await code(() => refuse.startSession(b.bundle))).toBe('ERR_INVALID_KEY');
+    expect(await refuse.hasSession()).toBe(false);
+    expect(asked).toEqual([toHex(b.identity.signingKeyPair.publicKey)]);
+
+    const alice = new SessionCipher(p, {
+      ourIdentity: a.identity,
+      remoteAddress: addrB,
+      sessions: new InMemorySessionStore(),
+    });
+    await alice.startSession(b.bundle);
+    const first = await alice.encrypt(utf8('hello'));
+    const bobSessions = new InMemorySessionStore();
+    let trusted = false;
+    const bob = new SessionCipher(p, {
+      ourIdentity: b.identity,
+      remoteAddress: addrA,
+      sessions: bobSessions,
+      preKeys: b.preKeys,
+      isTrustedIdentity: async () => trusted,
+    });
+    expect(await code(() => bob.decrypt(first))).toBe('ERR_INVALID_KEY');
+    expect(await b.preKeys.countOneTimePreKeys(), 'no prekey used for an untrusted identity').toBe(4);
+    trusted = true;
+    expect(text(await bob.decrypt(first))).toBe('hello');
+    trusted = false;
+    // Later messages of the accepted session are not asked about again.
+    expect(text(await bob.decrypt(await alice.encrypt(utf8('again'))))).toBe('again');
+  });
+
   it('does not wipe anything when storing fails', async () => {
     const { a, b } = await ciphers();
     const failing = new InMemorySessionStore();

@@ -21,7 +21,7 @@ import {
   identityDhKeySignedBytes,
   kemPreKeySignedBytes,
   signedPreKeySignedBytes,
-} from '../src/v2/identity.js';
+} from '../src/v2/_signed.js';
 import {
   type CiphertextMessage,
   computeSafetyNumber,

@@ -98,7 +98,9 @@ export function makeProvider(name: string, raw: RawPrimitives, random: RandomSou
     async hkdfSha256(ikm, salt, info, length) {
       checkBytes(ikm, 'hkdf.ikm');
       checkBytes(salt, 'hkdf.salt');
+      // node:crypto refuses an info longer than 1024 bytes; every provider applies the same cap.
       checkBytes(info, 'hkdf.info');
+      if (info.length > 1024) throw new ValidationError('hkdf.info', 'at most 1024 bytes');
       checkInt(length, 'hkdf.length', 1, 255 * 32);
       return raw.hkdfSha256(ikm, salt, info, length);
     },

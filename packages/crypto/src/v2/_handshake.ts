@@ -21,11 +21,11 @@
  */
 import { equalBytes, utf8, wipe } from '../bytes.js';
 import { InvalidKeyError, ReplayError } from '../errors.js';
-import type { CryptoProvider, KeyPair } from '../provider.js';
+import type { CryptoProvider } from '../provider.js';
 import { Writer } from './_codec.js';
+import { writeInitialHandshake } from './_layout.js';
 import { decryptState, kdfRk, messageDigest, type Trace } from './_ratchet.js';
 import { V2_LABELS, V2_SUITE } from './constants.js';
-import { writeInitialHandshake } from './encoding.js';
 import { verifyPublicIdentity } from './identity.js';
 import type { PreKeyStore } from './stores.js';
 import type {

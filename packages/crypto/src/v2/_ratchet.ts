@@ -21,6 +21,7 @@
 import { equalBytes, utf8, wipe } from '../bytes.js';
 import { DecryptionFailed, InvalidKeyError, LimitError, ReplayError } from '../errors.js';
 import type { CryptoProvider, KeyPair } from '../provider.js';
+import { HEADER_LENGTH, writeHeader } from './_layout.js';
 import { UINT32_MAX } from './_validate.js';
 import {
   V2_LABELS,
@@ -30,7 +31,6 @@ import {
   V2_RECENT_DIGESTS,
   V2_SUITE,
 } from './constants.js';
-import { V2_HEADER_LENGTH, writeHeader } from './encoding.js';
 import type {
   PublicIdentity,
   RatchetHeader,
@@ -81,7 +81,7 @@ export function associatedData(s: SessionState, header: RatchetHeader): Uint8Arr
   const [initiator, responder]: [PublicIdentity, PublicIdentity] =
     s.role === 'initiator' ? [s.localIdentity, s.remoteIdentity] : [s.remoteIdentity, s.localIdentity];
   const prefix = adPrefixLength();
-  const ad = new Uint8Array(prefix + V2_HEADER_LENGTH);
+  const ad = new Uint8Array(prefix + HEADER_LENGTH);
   let o = 0;
   ad.set(AD_LABEL, o);
   o += AD_LABEL.length;
@@ -98,10 +98,10 @@ export function associatedData(s: SessionState, header: RatchetHeader): Uint8Arr
 
 /** The 16-byte duplicate digest of a received message. Digests are of public data. */
 export async function messageDigest(p: CryptoProvider, message: RatchetMessage): Promise<Uint8Array> {
-  const input = new Uint8Array(SEEN_LABEL.length + V2_HEADER_LENGTH + message.ciphertext.length);
+  const input = new Uint8Array(SEEN_LABEL.length + HEADER_LENGTH + message.ciphertext.length);
   input.set(SEEN_LABEL, 0);
   writeHeader(input, SEEN_LABEL.length, message.header);
-  input.set(message.ciphertext, SEEN_LABEL.length + V2_HEADER_LENGTH);
+  input.set(message.ciphertext, SEEN_LABEL.length + HEADER_LENGTH);
   const full = await p.sha256(input);
   return full.slice(0, DIGEST_LENGTH);
 }

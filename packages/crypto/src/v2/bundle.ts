@@ -6,8 +6,8 @@
 import { equalBytes } from '../bytes.js';
 import { InvalidKeyError, UnsupportedError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
+import { identityDhKeySignedBytes, kemPreKeySignedBytes, signedPreKeySignedBytes } from './_signed.js';
 import { checkBundle, checkObject, checkPublicIdentity } from './_validate.js';
-import { identityDhKeySignedBytes, kemPreKeySignedBytes, signedPreKeySignedBytes } from './identity.js';
 import type { PreKeyBundle, PublicIdentity } from './types.js';
 
 /** Options of {@link verifyPreKeyBundle}. */

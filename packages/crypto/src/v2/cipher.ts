@@ -6,10 +6,17 @@
  *
  * @module
  */
-import { wipe } from '../bytes.js';
-import { ValidationError } from '../errors.js';
+import { equalBytes, wipe } from '../bytes.js';
+import { InvalidKeyError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
-import { checkAddress, checkDeviceIdentity, checkObject, checkPreKeyStore } from './_validate.js';
+import {
+  checkAddress,
+  checkBundle,
+  checkDeviceIdentity,
+  checkInitialMessage,
+  checkObject,
+  checkPreKeyStore,
+} from './_validate.js';
 import { initiateSession } from './handshake.js';
 import { addSession, decryptRecord, emptySessionRecord, encryptRecord } from './session.js';
 import { addressKey, type PreKeyStore, type SessionStore } from './stores.js';
@@ -31,6 +38,13 @@ export interface SessionCipherOptions {
   readonly sessions: SessionStore;
   /** Our prekeys; needed to accept sessions that the remote device starts. */
   readonly preKeys?: PreKeyStore;
+  /**
+   * Decides whether an identity may hold a session with this address (trust on first use,
+   * verified safety numbers, ...). Asked before a session is started from a bundle and before a
+   * session a remote device starts is kept; `false` refuses it with `InvalidKeyError`
+   * (`ERR_INVALID_KEY`) and nothing is stored. Without it every valid identity is accepted.
+   */
+  readonly isTrustedIdentity?: (identity: PublicIdentity) => boolean | Promise<boolean>;
 }
 
 const locks = new WeakMap<object, Map<string, Promise<void>>>();
@@ -114,9 +128,19 @@ export class SessionCipher {
       throw new ValidationError('options.sessions', 'a SessionStore');
     }
     if (o.preKeys !== undefined) checkPreKeyStore(o.preKeys, 'options.preKeys');
+    if (o.isTrustedIdentity !== undefined && typeof o.isTrustedIdentity !== 'function') {
+      throw new ValidationError('options.isTrustedIdentity', 'a function');
+    }
     this.#provider = provider;
     this.#options = options;
     this.#key = addressKey(options.remoteAddress);
+  }
+
+  async #checkTrust(identity: PublicIdentity): Promise<void> {
+    const trust = this.#options.isTrustedIdentity;
+    if (trust !== undefined && (await trust(identity)) !== true) {
+      throw new InvalidKeyError('remoteIdentity', 'not trusted for this address');
+    }
   }
 
   #locked<T>(fn: (record: SessionRecord) => Promise<{ record: SessionRecord; result: T }>): Promise<T> {
@@ -149,6 +173,7 @@ export class SessionCipher {
     options: { readonly expectedIdentity?: PublicIdentity } = {},
   ): Promise<void> {
     return this.#locked(async (record) => {
+      await this.#checkTrust(checkBundle(bundle, 'bundle').identity);
       const { session } = await initiateSession(this.#provider, {
         ourIdentity: this.#options.ourIdentity,
         theirBundle: bundle,
@@ -187,6 +212,14 @@ export class SessionCipher {
   decrypt(message: CiphertextMessage): Promise<Uint8Array> {
     return this.#locked(async (record) => {
       const { preKeys, ourIdentity } = this.#options;
+      if (checkObject(message, 'message').type === 'initial') {
+        // A session the remote device starts: ask about its identity before any prekey is used.
+        const m = checkInitialMessage(message.message, 'message.message');
+        const states = record.current === undefined ? record.previous : [record.current, ...record.previous];
+        if (!states.some((s) => s.role === 'responder' && equalBytes(s.baseKey, m.baseKey))) {
+          await this.#checkTrust(m.initiatorIdentity);
+        }
+      }
       const out = await decryptRecord(
         this.#provider,
         record,

@@ -126,5 +126,14 @@ export const V2_LABELS = Object.freeze({
   fingerprint: 'cloister/v2/fingerprint',
 });
 
-/** The suite name as it appears, length-prefixed, in every KDF and AD input. */
+/**
+ * The suite name as it appears, length-prefixed (`u8(2) | "v2"`), in the handshake info and the
+ * message associated data.
+ *
+ * @example
+ * ```ts
+ * import { V2_SUITE } from '@cloister/crypto';
+ * console.log(V2_SUITE); // "v2"
+ * ```
+ */
 export const V2_SUITE = 'v2';

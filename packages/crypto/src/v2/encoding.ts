@@ -20,6 +20,7 @@
 import { checkBytes } from '../bytes.js';
 import { DecodeError } from '../errors.js';
 import { Reader, Writer } from './_codec.js';
+import { HEADER_LENGTH, INITIAL_MESSAGE_TAG, writeHeader, writeInitialHandshake } from './_layout.js';
 import {
   checkInitialMessage,
   checkRatchetMessage,
@@ -38,20 +39,26 @@ import {
   signedPreKeyId,
 } from './types.js';
 
-/** Length of an encoded {@link RatchetHeader}. */
-export const V2_HEADER_LENGTH = 40;
-/** The first byte of an encoded initial message: suite `v2`. */
-export const V2_INITIAL_MESSAGE_TAG = 0x02;
+/**
+ * Length of an encoded {@link RatchetHeader}: 40 bytes.
+ *
+ * @example
+ * ```ts
+ * const header = bytes.subarray(0, V2_HEADER_LENGTH);
+ * ```
+ */
+export const V2_HEADER_LENGTH = HEADER_LENGTH;
+/**
+ * The first byte of an encoded initial message: suite `v2` (0x02).
+ *
+ * @example
+ * ```ts
+ * if (bytes[0] === V2_INITIAL_MESSAGE_TAG) initial = decodeInitialMessage(bytes);
+ * ```
+ */
+export const V2_INITIAL_MESSAGE_TAG = INITIAL_MESSAGE_TAG;
 /** Most bytes of an encoded ratchet message (header + largest plaintext + tag). */
 const MAX_RATCHET_MESSAGE = V2_HEADER_LENGTH + V2_MAX_PLAINTEXT + TAG_LENGTH;
-
-/** Writes the header into `out` at `offset` (no checks; callers pass checked values). */
-export function writeHeader(out: Uint8Array, offset: number, h: RatchetHeader): void {
-  out.set(h.ratchetKey, offset);
-  const v = new DataView(out.buffer, out.byteOffset + offset + 32, 8);
-  v.setUint32(0, h.previousChainLength);
-  v.setUint32(4, h.messageNumber);
-}
 
 /**
  * The 40 canonical bytes of a ratchet header.
@@ -107,19 +114,6 @@ function readRatchetMessage(r: Reader, path: string): RatchetMessage {
 export function decodeRatchetMessage(bytes: Uint8Array): RatchetMessage {
   checkBytes(bytes, 'bytes');
   return readRatchetMessage(new Reader(bytes), 'ratchetMessage');
-}
-
-/** Writes the handshake part of an initial message (everything before the ratchet message). */
-export function writeInitialHandshake(w: Writer, m: InitialMessage): void {
-  w.u8(V2_INITIAL_MESSAGE_TAG)
-    .bytes(m.initiatorIdentity.signingKey)
-    .bytes(m.initiatorIdentity.dhKey)
-    .bytes(m.initiatorIdentity.dhKeySignature)
-    .bytes(m.baseKey)
-    .u32(m.signedPreKeyId)
-    .u8(m.oneTimePreKeyId === undefined ? 0 : 1);
-  if (m.oneTimePreKeyId !== undefined) w.u32(m.oneTimePreKeyId);
-  w.u32(m.kemPreKeyId).bytes(m.kemCiphertext);
 }
 
 /**
