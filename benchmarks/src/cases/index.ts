@@ -4,6 +4,7 @@
  */
 import type { BenchCase } from '../harness.js';
 import { aesGcmCases } from './aes-gcm.js';
+import { cloisterV2Cases } from './cloister-v2.js';
 import { ed25519Cases } from './ed25519.js';
 import { hkdfCases } from './hkdf.js';
 import { libsignalCases } from './libsignal.js';
@@ -19,6 +20,7 @@ const AREAS: readonly (() => BenchCase[])[] = [
   staticV1Cases,
   scryptCases,
   libsignalCases,
+  cloisterV2Cases,
 ];
 
 /** All declared cases; throws if two share a name or a baseline names no case. */

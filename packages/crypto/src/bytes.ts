@@ -5,6 +5,7 @@
  * @module
  */
 import { ValidationError } from './errors.js';
+import { runWipeHooks } from './internal/wipe-hooks.js';
 
 /**
  * Checks that `value` is a `Uint8Array` (of `length` bytes when given) and returns it.
@@ -59,11 +60,16 @@ export function isAllZero(a: Uint8Array): boolean {
 }
 
 /**
- * Overwrites each array with zeros. JavaScript cannot promise that no copy survives elsewhere
- * (see SECURITY.md); this removes the copies we own.
+ * Overwrites each array with zeros and drops what a provider derived from it (such as an imported
+ * private key object). JavaScript cannot promise that no copy survives elsewhere (see
+ * SECURITY.md); this removes the copies we own.
  */
 export function wipe(...arrays: (Uint8Array | undefined)[]): void {
-  for (const a of arrays) a?.fill(0);
+  for (const a of arrays) {
+    if (a === undefined) continue;
+    a.fill(0);
+    runWipeHooks(a);
+  }
 }
 
 /** Concatenates byte arrays into a new array. */

@@ -7,8 +7,9 @@ import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
-import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { concatBytes } from '../bytes.js';
+import { type KEMPrepared, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { concatBytes, toHex } from '../bytes.js';
+import { PublicLru } from './lru.js';
 import type { RawAead, RawPrimitives } from './raw.js';
 
 function nobleAead(
@@ -25,6 +26,21 @@ function nobleAead(
     encrypt: (key, nonce, plaintext, aad) => make(key, nonce, aad).encrypt(plaintext),
     decrypt: (key, nonce, ciphertext, aad) => make(key, nonce, aad).decrypt(ciphertext),
   };
+}
+
+/**
+ * ML-KEM keys are used many times (a last-resort prekey for every handshake that finds no
+ * one-time KEM prekey; a device's own KEM prekeys for every decapsulation). Expanding the public
+ * matrix Â from an encapsulation key is most of the cost of encapsulation and of the
+ * re-encryption inside decapsulation, so prepared keys are kept in a small LRU. They hold only
+ * public data (the packed key, Â, t̂ and H(ek)); secret keys are decoded and wiped per call.
+ */
+const preparedKem = new PublicLru<KEMPrepared>(32);
+const EK_OFFSET = 1152; // dk = dk_PKE (384·k bytes, k = 3) || ek || H(ek) || z
+const EK_LENGTH = 1184;
+
+function prepared(publicKey: Uint8Array): KEMPrepared {
+  return preparedKem.get(toHex(publicKey), (): KEMPrepared => ml_kem768.prepare(publicKey));
 }
 
 export const nobleRaw: RawPrimitives = {
@@ -57,10 +73,11 @@ export const nobleRaw: RawPrimitives = {
   },
   mlkem768FromSeed: (seed) => ml_kem768.keygen(seed),
   mlkem768Encapsulate: (publicKey, message) => {
-    const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, message);
+    const { cipherText, sharedSecret } = prepared(publicKey).encapsulate(message);
     return { ciphertext: cipherText, sharedSecret };
   },
-  mlkem768Decapsulate: (ciphertext, secretKey) => ml_kem768.decapsulate(ciphertext, secretKey),
+  mlkem768Decapsulate: (ciphertext, secretKey) =>
+    prepared(secretKey.subarray(EK_OFFSET, EK_OFFSET + EK_LENGTH)).decapsulate(ciphertext, secretKey),
   aes256gcm: nobleAead((k, n, a) => gcm(k, n, a)),
   chacha20poly1305: nobleAead((k, n, a) => chacha20poly1305(k, n, a)),
   xchacha20poly1305: nobleAead((k, n, a) => xchacha20poly1305(k, n, a)),

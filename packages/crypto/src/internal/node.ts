@@ -21,8 +21,11 @@ import {
   verify as nodeVerify,
 } from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
+import { equalBytes } from '../bytes.js';
+import { PublicLru } from './lru.js';
 import { nobleRaw } from './noble.js';
 import type { RawAead, RawPrimitives } from './raw.js';
+import { onWipe } from './wipe-hooks.js';
 
 // DER prefixes of PKCS#8 private keys and SPKI public keys for X25519 (OID 1.3.101.110) and
 // Ed25519 (OID 1.3.101.112), followed by the 32 raw key bytes.
@@ -75,13 +78,51 @@ function selfTestJwk(curve: OkpCurve): boolean {
   }
 }
 
-function privateKey(curve: OkpCurve, raw: Uint8Array): KeyObject {
+function importPrivate(curve: OkpCurve, raw: Uint8Array): KeyObject {
   jwkPrivateWorks[curve] ??= selfTestJwk(curve);
   return jwkPrivateWorks[curve] ? jwkPrivate(curve, raw) : derPrivate(curve, raw);
 }
 
+/**
+ * Importing a private key also derives its public key (a scalar multiplication), so a key used
+ * several times (an ephemeral key in three handshake DHs, a ratchet key in keygen and DH, an
+ * identity key signing) is imported once. The handle is tied to the caller's array object: it is
+ * found only through that object, used only while the array still holds the same bytes (checked
+ * in constant time against a snapshot), and dropped, with its snapshot wiped, when the array is
+ * wiped with `wipe()` or garbage collected. No handle outlives the caller's own copy of the key.
+ */
+interface PrivateHandle {
+  readonly curve: OkpCurve;
+  readonly snapshot: Uint8Array;
+  readonly key: KeyObject;
+}
+const privateHandles = new WeakMap<Uint8Array, PrivateHandle>();
+
+onWipe((array) => {
+  const handle = privateHandles.get(array);
+  if (handle !== undefined) {
+    handle.snapshot.fill(0);
+    privateHandles.delete(array);
+  }
+});
+
+function privateKey(curve: OkpCurve, raw: Uint8Array): KeyObject {
+  const handle = privateHandles.get(raw);
+  if (handle !== undefined && handle.curve === curve && equalBytes(handle.snapshot, raw)) return handle.key;
+  handle?.snapshot.fill(0);
+  const key = importPrivate(curve, raw);
+  privateHandles.set(raw, { curve, snapshot: raw.slice(), key });
+  return key;
+}
+
+/** Imported public keys, by curve and key: public data only, so safe to keep. */
+const publicKeys = new PublicLru<KeyObject>(256);
+
 function publicKey(curve: OkpCurve, raw: Uint8Array): KeyObject {
-  return createPublicKey({ key: { kty: 'OKP', crv: curve, x: b64url(raw) }, format: 'jwk' });
+  const x = b64url(raw);
+  return publicKeys.get(`${curve}:${x}`, () =>
+    createPublicKey({ key: { kty: 'OKP', crv: curve, x }, format: 'jwk' }),
+  );
 }
 
 function rawPublic(key: KeyObject): Uint8Array {
