@@ -1,11 +1,7 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', node: 'src/providers/node.ts', testing: 'src/testing.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
-  tsconfig: 'tsconfig.json',
+export default packageBuild({
+  index: 'src/index.ts',
+  node: 'src/providers/node.ts',
+  testing: 'src/testing.ts',
 });
