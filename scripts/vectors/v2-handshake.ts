@@ -1,9 +1,13 @@
 /**
  * Test vectors for the suite-v2 handshake (`test-vectors/v2-handshake.json`): identities,
- * prekeys and their signatures, every DH output, the ML-KEM-768 ciphertext and secret, the HKDF
- * input, info and output, the first ratchet keys, the first message byte for byte, the
+ * prekeys, the signed suite list and every signature, every DH output, the ML-KEM-768 ciphertext
+ * and secret, the HKDF input, info and output, the first ratchet keys, the first message field
+ * by field with the canonical bytes that are authenticated (header, handshake fields), the
  * responder's side, the session records both sides store, and a safety number. Invalid cases
  * describe a one-field change to a valid case and the error code it must produce.
+ *
+ * Messages are given as their fields (`messageJson`), not as bytes: on the wire they travel as
+ * the protobuf of `spec/wire.md`, and crypto authenticates only the canonical layouts listed.
  *
  * All randomness comes from a seeded provider; the bytes each operation draws are recorded so
  * that an implementation can replay them (`initiatorRandom`, `responderRandom`).
@@ -17,6 +21,7 @@ import {
   CloisterError,
   type CryptoProvider,
   createNobleProvider,
+  fromHex,
   type RandomSource,
   toHex,
   utf8,
@@ -29,14 +34,16 @@ import {
   identityDhKeySignedBytes,
   kemPreKeySignedBytes,
   signedPreKeySignedBytes,
+  suitesSignedBytes,
 } from '../../packages/crypto/src/v2/_signed.js';
 import {
   acceptSession,
+  type CiphertextMessage,
+  canonicalInitialHandshakeBytes,
+  canonicalRatchetHeaderBytes,
   computeSafetyNumber,
   type DeviceIdentity,
   deviceId,
-  encodeInitialMessage,
-  encodeRatchetHeader,
   generateDeviceIdentity,
   generateKemPreKey,
   generateOneTimePreKeys,
@@ -48,11 +55,14 @@ import {
   type OneTimePreKey,
   oneTimePreKeyId,
   type PreKeyBundle,
+  type RatchetMessage,
   registrationId,
   type SessionRecord,
   type SignedPreKey,
+  type SuiteName,
   serializeSession,
   signedPreKeyId,
+  signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,
@@ -99,6 +109,102 @@ export function hexTrace(into: Record<string, string | number>): Trace {
   };
 }
 
+/** The fields of a ratchet message, bytes in hex. */
+export interface RatchetMessageJson {
+  readonly header: {
+    readonly ratchetKey: string;
+    readonly previousChainLength: number;
+    readonly messageNumber: number;
+  };
+  readonly ciphertext: string;
+}
+
+/** The fields of an initial message (without its constant `suite`), bytes in hex. */
+export interface InitialMessageJson {
+  readonly initiatorIdentity: {
+    readonly signingKey: string;
+    readonly dhKey: string;
+    readonly dhKeySignature: string;
+  };
+  readonly baseKey: string;
+  readonly signedPreKeyId: number;
+  readonly oneTimePreKeyId?: number;
+  readonly kemPreKeyId: number;
+  readonly kemCiphertext: string;
+  readonly message: RatchetMessageJson;
+}
+
+function ratchetJson(m: RatchetMessage): RatchetMessageJson {
+  const { ratchetKey, previousChainLength, messageNumber } = m.header;
+  return {
+    header: { ratchetKey: toHex(ratchetKey), previousChainLength, messageNumber },
+    ciphertext: toHex(m.ciphertext),
+  };
+}
+
+function ratchetFromJson(j: RatchetMessageJson): RatchetMessage {
+  const { ratchetKey, previousChainLength, messageNumber } = j.header;
+  return {
+    header: { ratchetKey: fromHex(ratchetKey, 'ratchetKey'), previousChainLength, messageNumber },
+    ciphertext: fromHex(j.ciphertext, 'ciphertext'),
+  };
+}
+
+/** The fields of an initial message as JSON (the form the vector files use). */
+export function initialJson(m: InitialMessage): InitialMessageJson {
+  const id = m.initiatorIdentity;
+  return {
+    initiatorIdentity: {
+      signingKey: toHex(id.signingKey),
+      dhKey: toHex(id.dhKey),
+      dhKeySignature: toHex(id.dhKeySignature),
+    },
+    baseKey: toHex(m.baseKey),
+    signedPreKeyId: m.signedPreKeyId,
+    ...(m.oneTimePreKeyId === undefined ? {} : { oneTimePreKeyId: m.oneTimePreKeyId }),
+    kemPreKeyId: m.kemPreKeyId,
+    kemCiphertext: toHex(m.kemCiphertext),
+    message: ratchetJson(m.message),
+  };
+}
+
+/** The initial message of {@link initialJson} output. */
+export function initialFromJson(j: InitialMessageJson): InitialMessage {
+  const id = j.initiatorIdentity;
+  return {
+    suite: 'v2',
+    initiatorIdentity: {
+      signingKey: fromHex(id.signingKey, 'signingKey'),
+      dhKey: fromHex(id.dhKey, 'dhKey'),
+      dhKeySignature: fromHex(id.dhKeySignature, 'dhKeySignature'),
+    },
+    baseKey: fromHex(j.baseKey, 'baseKey'),
+    signedPreKeyId: signedPreKeyId(j.signedPreKeyId),
+    ...(j.oneTimePreKeyId === undefined ? {} : { oneTimePreKeyId: oneTimePreKeyId(j.oneTimePreKeyId) }),
+    kemPreKeyId: kemPreKeyId(j.kemPreKeyId),
+    kemCiphertext: fromHex(j.kemCiphertext, 'kemCiphertext'),
+    message: ratchetFromJson(j.message),
+  };
+}
+
+/** A message's fields as JSON: an initial message or a ratchet message. */
+export function messageJson(m: CiphertextMessage): InitialMessageJson | RatchetMessageJson {
+  return m.type === 'initial' ? initialJson(m.message) : ratchetJson(m.message);
+}
+
+/** The message of {@link messageJson} output, given its type. */
+export function messageFromJson(
+  type: CiphertextMessage['type'],
+  j: InitialMessageJson | RatchetMessageJson,
+): CiphertextMessage {
+  return type === 'initial'
+    ? { type, message: initialFromJson(j as InitialMessageJson) }
+    : { type, message: ratchetFromJson(j as RatchetMessageJson) };
+}
+
+/** The suites the responder signs in every case (the statement lists their codes sorted). */
+export const BUNDLE_SUITES: readonly SuiteName[] = ['v2', 'static-v1'];
+
 /** Everything one handshake case needs: both identities and the responder's prekeys. */
 export interface Parties {
   readonly alice: DeviceIdentity;
@@ -134,8 +240,10 @@ export async function makeParties(
     signedPreKey: toSignedPreKeyPublic(signedPreKey),
     ...(oneTimePreKey === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(oneTimePreKey) }),
     kemPreKey: toKemPreKeyPublic(kemPreKey),
-    suites: ['v2'],
+    suites: BUNDLE_SUITES,
+    suitesSignature: await signSuites(p, bob, BUNDLE_SUITES),
   };
+  if (rec.take().length !== 0) throw new Error('signing the suites must not draw randomness');
   return { alice, bob, signedPreKey, oneTimePreKey, kemPreKey, kemSeed, bundle };
 }
 
@@ -198,7 +306,7 @@ export async function runHandshake(
   const responderRandom = rec.take();
   if (toHex(accepted.plaintext) !== toHex(plaintext)) throw new Error('responder plaintext differs');
   const bobRecord: SessionRecord = { version: 1, current: accepted.session, previous: [] };
-  const { alice, bob, signedPreKey, oneTimePreKey, kemPreKey, kemSeed } = parties;
+  const { alice, bob, signedPreKey, oneTimePreKey, kemPreKey, kemSeed, bundle } = parties;
   const json = {
     alice: identityJson(alice),
     bob: {
@@ -232,6 +340,11 @@ export async function runHandshake(
         ),
         signature: toHex(kemPreKey.signature),
       },
+      suites: {
+        names: bundle.suites,
+        signedBytes: toHex(suitesSignedBytes(bundle.suites)),
+        signature: toHex(bundle.suitesSignature),
+      },
     },
     initiatorRandom: {
       baseKeyPrivate: toHex(initiatorRandom[0]!),
@@ -241,10 +354,11 @@ export async function runHandshake(
     initiator,
     firstMessage: {
       plaintext: toHex(plaintext),
-      header: toHex(encodeRatchetHeader(initial.message.header)),
+      header: toHex(canonicalRatchetHeaderBytes(initial.message.header)),
       ...first,
       ciphertext: toHex(initial.message.ciphertext),
-      encodedInitialMessage: toHex(encodeInitialMessage(initial)),
+      handshakeBytes: toHex(canonicalInitialHandshakeBytes(initial)),
+      initialMessage: initialJson(initial),
     },
     responderRandom: { ratchetPrivateKey: toHex(responderRandom[0]!) },
     responder: { ...responder, plaintext: toHex(accepted.plaintext) },
@@ -324,10 +438,26 @@ export const INVALID_CASES = [
     error: 'ERR_INVALID_KEY',
   },
   {
-    name: 'no-v2-suite',
+    name: 'v2-suite-stripped',
     case: 'v2-handshake/one-time-prekeys',
     target: 'bundle.suites',
     change: 'static-v1-only',
+    step: 'initiate',
+    error: 'ERR_INVALID_KEY',
+  },
+  {
+    name: 'bad-suites-signature',
+    case: 'v2-handshake/one-time-prekeys',
+    target: 'bundle.suitesSignature',
+    change: 'xor-first-byte',
+    step: 'initiate',
+    error: 'ERR_INVALID_KEY',
+  },
+  {
+    name: 'no-v2-suite-signed',
+    case: 'v2-handshake/one-time-prekeys',
+    target: 'bundle.suites',
+    change: 'static-v1-only-resigned',
     step: 'initiate',
     error: 'ERR_UNSUPPORTED',
   },
@@ -440,7 +570,14 @@ export async function runInvalid(
 ): Promise<string> {
   try {
     if (c.step === 'initiate') {
-      const bundle = mutate(parties.bundle, c.target.split('.').slice(1), c.change);
+      const bundle =
+        c.change === 'static-v1-only-resigned'
+          ? {
+              ...parties.bundle,
+              suites: ['static-v1' as const],
+              suitesSignature: await signSuites(p, parties.bob, ['static-v1']),
+            }
+          : mutate(parties.bundle, c.target.split('.').slice(1), c.change);
       await verifyPreKeyBundle(p, bundle);
       await initiate(p, parties.alice, bundle);
     } else if (c.change === 'accept-twice') {

@@ -6,7 +6,7 @@
  *
  * The conversation starts from the session records both sides hold after a handshake (given as
  * serialised bytes). Each `send` event lists the chain key, message key, AEAD key and nonce,
- * associated data, header and message bytes; each `deliver` event lists the random bytes the
+ * associated data, canonical header bytes and the message's fields; each `deliver` event lists the random bytes the
  * receiver draws (a new ratchet key pair when its ratchet steps), every intermediate value of
  * the ratchet step, and the plaintext or the error code. The records both sides hold at the end
  * are given too.
@@ -19,9 +19,7 @@ import {
 } from '../../packages/crypto/src/v2/_record.js';
 import {
   type CiphertextMessage,
-  encodeInitialMessage,
-  encodeRatchetHeader,
-  encodeRatchetMessage,
+  canonicalRatchetHeaderBytes,
   type SessionRecord,
   serializeSession,
   V2_LABELS,
@@ -29,7 +27,7 @@ import {
   V2_MAX_SKIPPED_KEYS,
   V2_RECENT_DIGESTS,
 } from '../../packages/crypto/src/v2/index.js';
-import { hexTrace, makeParties, runHandshake, seededProvider } from './v2-handshake.js';
+import { hexTrace, makeParties, messageJson, runHandshake, seededProvider } from './v2-handshake.js';
 
 type Party = 'alice' | 'bob';
 
@@ -84,10 +82,6 @@ export const SCRIPT: readonly Step[] = [
   ...send('bob', 'b20', 'b21'),
   ...deliver('b21', 'b20'),
 ];
-
-function encodeMessage(m: CiphertextMessage): Uint8Array {
-  return m.type === 'initial' ? encodeInitialMessage(m.message) : encodeRatchetMessage(m.message);
-}
 
 function headerOf(m: CiphertextMessage) {
   return m.type === 'initial' ? m.message.message.header : m.message.header;
@@ -153,9 +147,9 @@ export default {
           ratchetKey: toHex(h.ratchetKey),
           previousChainLength: h.previousChainLength,
           messageNumber: h.messageNumber,
-          header: toHex(encodeRatchetHeader(h)),
+          header: toHex(canonicalRatchetHeaderBytes(h)),
           ...trace,
-          message: toHex(encodeMessage(out.message)),
+          message: messageJson(out.message),
         });
         continue;
       }
@@ -187,7 +181,7 @@ export default {
         op: step.op,
         to,
         id: step.id,
-        ...(step.op === 'forge' ? { message: toHex(encodeMessage(message)) } : {}),
+        ...(step.op === 'forge' ? { message: messageJson(message) } : {}),
         random: toHex(new Uint8Array(random.flatMap((r) => [...r]))),
         ...(result.error === undefined ? trace : {}),
         ...result,
@@ -199,7 +193,8 @@ export default {
       spec: 'spec/v2-sessions.md',
       randomness:
         'the handshake (as in v2-handshake.json, with a one-time X25519 prekey and the last-resort KEM prekey) and every later draw come from INSECURE_seededRandomForTestsOnly(ASCII(seed)) with the noble provider; each deliver event lists the bytes it drew',
-      encoding: 'byte strings are lower-case hex; ids and counters are numbers',
+      encoding:
+        'byte strings are lower-case hex; ids and counters are numbers; messages are given field by field (their wire form is the protobuf of spec/wire.md)',
       seed,
       limits: { maxSkip: V2_MAX_SKIP, maxSkippedKeys: V2_MAX_SKIPPED_KEYS, recentDigests: V2_RECENT_DIGESTS },
       labels: V2_LABELS,

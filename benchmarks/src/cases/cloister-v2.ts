@@ -25,6 +25,7 @@ import {
   SessionCipher,
   type SignedPreKey,
   signedPreKeyId,
+  signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,
@@ -75,7 +76,7 @@ async function deliver(from: SessionCipher, to: SessionCipher, plaintext: Uint8A
   const wire = encodeDeviceMessage({ suite: 'v2', ...sealed });
   const parsed = decodeDeviceMessage(wire);
   if (parsed.suite !== 'v2') throw new Error('unexpected suite');
-  return to.decrypt({ type: parsed.type, message: parsed.message } as CiphertextMessage);
+  return to.decrypt(parsed);
 }
 
 function cloisterSessions(id: string, load: () => Promise<CryptoProvider>): SessionImplementation {
@@ -99,6 +100,7 @@ function cloisterSessions(id: string, load: () => Promise<CryptoProvider>): Sess
       oneTimePreKey: toOneTimePreKeyPublic(oneTime!),
       kemPreKey: toKemPreKeyPublic(keys.kem),
       suites: ['v2'],
+      suitesSignature: await signSuites(p, keys.bob, ['v2']),
     };
     const bundleBytes = encodePreKeyBundle(bundle);
     const alice = new SessionCipher(p, {

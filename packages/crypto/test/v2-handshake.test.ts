@@ -17,15 +17,20 @@ import {
   type InitialMessage,
   InMemoryPreKeyStore,
   initiateSession,
+  isVerifiedSuites,
   kemPreKeyId,
   oneTimePreKeyId,
   type PreKeyBundle,
   registrationId,
+  SUITE_CODES,
   signedPreKeyId,
+  signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,
   toSignedPreKeyPublic,
+  V2_LABELS,
+  verifyBundleSuites,
   verifyPreKeyBundle,
   verifyPublicIdentity,
 } from '../src/v2/index.js';
@@ -70,6 +75,7 @@ async function device(
     ...(opks[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(opks[0]) }),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['static-v1', 'v2'],
+    suitesSignature: await signSuites(p, identity, ['static-v1', 'v2']),
   };
   return { identity, store, bundle };
 }
@@ -203,7 +209,24 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
         'bundle.signedPreKey.signature',
       ],
       ['own identity', (await device(p, { identity: alice })).bundle, 'ERR_INVALID_KEY', 'bundle.identity'],
-      ['no v2 suite', { ...b, suites: ['static-v1'] }, 'ERR_UNSUPPORTED', 'bundle.suites'],
+      [
+        'v2 stripped from the suites',
+        { ...b, suites: ['static-v1'] },
+        'ERR_INVALID_KEY',
+        'bundle.suitesSignature',
+      ],
+      [
+        'suites signature',
+        { ...b, suitesSignature: flip(b.suitesSignature) },
+        'ERR_INVALID_KEY',
+        'bundle.suitesSignature',
+      ],
+      [
+        'genuinely signed list without v2',
+        { ...b, suites: ['static-v1'], suitesSignature: await signSuites(p, bob.identity, ['static-v1']) },
+        'ERR_UNSUPPORTED',
+        'bundle.suites',
+      ],
     ];
     for (const [name, bundle, code, field] of cases) {
       const e = await thrown(() => initiateSession(p, { ourIdentity: alice, theirBundle: bundle }));
@@ -216,6 +239,72 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
     expect(wrong.code).toBe('ERR_INVALID_KEY');
     expect(wrong.message).toContain('bundle.identity');
     await expect(verifyPreKeyBundle(p, b, { expectedIdentity: b.identity })).resolves.toBeUndefined();
+  });
+
+  it('signs the suite list so that removing v2 fails verification (downgrade protection)', async () => {
+    const bob = await device(p);
+    const carol = await generateDeviceIdentity(p);
+    const b = bob.bundle;
+    const both = await verifyBundleSuites(p, b);
+    expect([...both]).toEqual(['static-v1', 'v2']);
+    expect(Object.isFrozen(both)).toBe(true);
+    expect(isVerifiedSuites(both)).toBe(true);
+    expect(isVerifiedSuites([...both])).toBe(false);
+    // The canonical list is sorted by code, so the order in the bundle does not matter.
+    const reordered = await verifyBundleSuites(p, { ...b, suites: ['v2', 'static-v1'] });
+    expect([...reordered]).toEqual(['v2', 'static-v1']);
+    const tampered: [string, PreKeyBundle][] = [
+      ['v2 removed', { ...b, suites: ['static-v1'] }],
+      ['static-v1 removed', { ...b, suites: ['v2'] }],
+      ['a suite code added', { ...b, unknownSuiteCodes: [3] }],
+      [
+        'signed by another identity',
+        { ...b, suitesSignature: await signSuites(p, carol, ['static-v1', 'v2']) },
+      ],
+    ];
+    for (const [name, bundle] of tampered) {
+      for (const verify of [verifyBundleSuites, verifyPreKeyBundle]) {
+        const e = await thrown(() => verify(p, bundle));
+        expect(e.code, `${name} (${verify.name})`).toBe('ERR_INVALID_KEY');
+        expect(e.message, `${name} (${verify.name})`).toContain('bundle.suitesSignature');
+      }
+    }
+    // A device that really supports only static-v1 signs that: negotiation may pick static-v1.
+    const onlyV1 = {
+      ...b,
+      suites: ['static-v1'],
+      suitesSignature: await signSuites(p, bob.identity, ['static-v1']),
+    } as const;
+    expect([...(await verifyBundleSuites(p, onlyV1))]).toEqual(['static-v1']);
+    expect((await thrown(() => verifyPreKeyBundle(p, onlyV1))).code).toBe('ERR_UNSUPPORTED');
+  });
+
+  it('signs the documented statement, including suite codes this version does not know', async () => {
+    const bob = await device(p);
+    const { suitesSignedBytes } = await import('../src/v2/_signed.js');
+    const label = toHex(utf8(V2_LABELS.suites));
+    expect(label).toBe(toHex(utf8('cloister/v2/suites')));
+    expect(SUITE_CODES).toEqual({ v2: 1, 'static-v1': 2 });
+    // label | u8(count) | u32(code)*, codes ascending.
+    expect(toHex(suitesSignedBytes(['static-v1', 'v2']))).toBe(`${label}02${'00000001'}${'00000002'}`);
+    expect(toHex(suitesSignedBytes(['v2'], [0x7fff_ffff, 9]))).toBe(
+      `${label}03${'00000001'}${'00000009'}${'7fffffff'}`,
+    );
+    const key = bob.identity.signingKeyPair.privateKey;
+    expect(toHex(bob.bundle.suitesSignature)).toBe(
+      toHex(await p.ed25519.sign(key, suitesSignedBytes(['v2', 'static-v1']))),
+    );
+    // A newer device lists a suite (code 9) this version does not know: the bundle still verifies
+    // with the code kept, and negotiation sees only the known suites.
+    const newer: PreKeyBundle = {
+      ...bob.bundle,
+      suites: ['v2'],
+      unknownSuiteCodes: [9],
+      suitesSignature: await p.ed25519.sign(key, suitesSignedBytes(['v2'], [9])),
+    };
+    expect([...(await verifyBundleSuites(p, newer))]).toEqual(['v2']);
+    const { unknownSuiteCodes: _dropped, ...withoutCode } = newer;
+    expect((await thrown(() => verifyBundleSuites(p, withoutCode))).code).toBe('ERR_INVALID_KEY');
   });
 
   it('rejects properly signed but unusable keys', async () => {

@@ -31,6 +31,7 @@ import {
   type SessionRecord,
   serializeSession,
   signedPreKeyId,
+  signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,
@@ -97,6 +98,7 @@ async function fixture(p: CryptoProvider, runs: number): Promise<Fixture> {
     signedPreKey: toSignedPreKeyPublic(spk),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['v2'],
+    suitesSignature: await signSuites(p, b, ['v2']),
   };
   return { a, b, preKeys, bundle, oneTime };
 }

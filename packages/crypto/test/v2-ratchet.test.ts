@@ -33,6 +33,7 @@ import {
   type SessionState,
   serializeSession,
   signedPreKeyId,
+  signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,
@@ -82,6 +83,7 @@ async function side(p: CryptoProvider, opks = 4): Promise<Side> {
       ...(one[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(one[0]) }),
       kemPreKey: toKemPreKeyPublic(kem),
       suites: ['v2'],
+      suitesSignature: await signSuites(p, identity, ['v2']),
     },
   };
 }

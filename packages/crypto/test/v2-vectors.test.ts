@@ -8,35 +8,41 @@ import { describe, expect, it } from 'vitest';
 import {
   hexTrace,
   type INVALID_CASES,
+  type InitialMessageJson,
+  initialFromJson,
+  initialJson,
+  messageFromJson,
+  messageJson,
   type Parties,
   preKeyStore,
+  type RatchetMessageJson,
   replayRandom,
   runInvalid,
 } from '../../../scripts/vectors/v2-handshake.js';
 import { decryptTraced, type Step } from '../../../scripts/vectors/v2-ratchet.js';
-import { CloisterError, type CryptoProvider, concatBytes, fromHex, toHex } from '../src/index.js';
+import { CloisterError, type CryptoProvider, concatBytes, fromHex, toHex, utf8 } from '../src/index.js';
 import { accept, initiate, kemBinding } from '../src/v2/_handshake.js';
 import { encryptWithRecord } from '../src/v2/_record.js';
 import {
   identityDhKeySignedBytes,
   kemPreKeySignedBytes,
   signedPreKeySignedBytes,
+  suitesSignedBytes,
 } from '../src/v2/_signed.js';
 import {
-  type CiphertextMessage,
+  canonicalInitialHandshakeBytes,
+  canonicalRatchetHeaderBytes,
   computeSafetyNumber,
   type DeviceIdentity,
-  decodeInitialMessage,
-  decodeRatchetMessage,
   deserializeSession,
   deviceId,
-  encodeInitialMessage,
   type KemPreKey,
   kemPreKeyId,
   oneTimePreKeyId,
   type PreKeyBundle,
   registrationId,
   type SessionRecord,
+  type SuiteName,
   serializeSession,
   signedPreKeyId,
   toKemPreKeyPublic,
@@ -44,11 +50,13 @@ import {
   toPublicIdentity,
   toSignedPreKeyPublic,
   V2_LABELS,
+  verifyBundleSuites,
 } from '../src/v2/index.js';
 import { PROVIDERS } from './providers.js';
 
 type Hex = string;
 type Values = Record<string, Hex | number>;
+type MessageJson = InitialMessageJson | RatchetMessageJson;
 
 interface IdentityJson {
   signingPrivateKey: Hex;
@@ -77,10 +85,16 @@ interface HandshakeCase {
       signedBytes: Hex;
       signature: Hex;
     };
+    suites: { names: SuiteName[]; signedBytes: Hex; signature: Hex };
   };
   initiatorRandom: { baseKeyPrivate: Hex; kemEncapsulationRandomness: Hex; ratchetPrivateKey: Hex };
   initiator: Values;
-  firstMessage: Values & { plaintext: Hex; encodedInitialMessage: Hex };
+  firstMessage: Values & {
+    plaintext: Hex;
+    header: Hex;
+    handshakeBytes: Hex;
+    initialMessage: InitialMessageJson;
+  };
   responderRandom: { ratchetPrivateKey: Hex };
   responder: Values & { plaintext: Hex };
   records: { alice: Hex; bob: Hex };
@@ -94,13 +108,19 @@ interface HandshakeFile {
 }
 
 type RatchetEvent =
-  | (Values & { op: 'send'; from: 'alice' | 'bob'; id: string; type: 'initial' | 'ratchet'; message: Hex })
+  | (Values & {
+      op: 'send';
+      from: 'alice' | 'bob';
+      id: string;
+      type: 'initial' | 'ratchet';
+      message: MessageJson;
+    })
   | (Values & {
       op: 'deliver' | 'duplicate' | 'forge';
       to: 'alice' | 'bob';
       id: string;
       random: Hex;
-      message?: Hex;
+      message?: MessageJson;
       plaintext?: Hex;
       error?: string;
     });
@@ -118,8 +138,16 @@ const ratchetFile = JSON.parse(readFileSync(new URL('v2-ratchet.json', root), 'u
 
 const h = (s: string) => fromHex(s, 'vector');
 
-/** Expects every field of `expected` to equal the computed value, naming case and field. */
-function expectValues(where: string, actual: Values, expected: Values, skip: readonly string[] = []): void {
+/**
+ * Expects every field of `expected` to equal the computed value, naming case and field. Fields
+ * that are not values of a trace (messages, ids, ...) are listed in `skip`.
+ */
+function expectValues(
+  where: string,
+  actual: Values,
+  expected: Readonly<Record<string, unknown>>,
+  skip: readonly string[] = [],
+): void {
   for (const [k, v] of Object.entries(expected)) {
     if (skip.includes(k)) continue;
     expect(actual[k], `${where}: ${k}`).toBe(v);
@@ -165,7 +193,8 @@ async function parties(p: CryptoProvider, c: HandshakeCase): Promise<Parties> {
     signedPreKey: toSignedPreKeyPublic(signedPreKey),
     ...(oneTimePreKey === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(oneTimePreKey) }),
     kemPreKey: toKemPreKeyPublic(kemPreKey),
-    suites: ['v2'],
+    suites: b.suites.names,
+    suitesSignature: h(b.suites.signature),
   };
   return {
     alice: identity(c.alice),
@@ -221,11 +250,21 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-handshake.json und
         ps.bob.signingKeyPair.privateKey,
         c.bob.kemPreKey.signature,
       ],
+      [
+        'bob.suites.signature',
+        suitesSignedBytes(c.bob.suites.names),
+        c.bob.suites.signedBytes,
+        ps.bob.signingKeyPair.privateKey,
+        c.bob.suites.signature,
+      ],
     ];
     for (const [field, bytes, expectedBytes, key, signature] of checks) {
       expect(toHex(bytes), `${name}: ${field} signed bytes`).toBe(expectedBytes);
       expect(toHex(await provider.ed25519.sign(key, bytes)), `${name}: ${field}`).toBe(signature);
     }
+    expect([...(await verifyBundleSuites(provider, ps.bundle))], `${name}: verified suites`).toEqual(
+      c.bob.suites.names,
+    );
     for (const [field, pair] of [
       ['alice.signingPublicKey', ps.alice.signingKeyPair],
       ['bob.signingPublicKey', ps.bob.signingKeyPair],
@@ -267,14 +306,27 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-handshake.json und
       'plaintext',
       'header',
       'ciphertext',
-      'encodedInitialMessage',
+      'handshakeBytes',
+      'initialMessage',
     ]);
-    expect(toHex(encodeInitialMessage(enc.message.message)), `${name}: encodedInitialMessage`).toBe(
-      c.firstMessage.encodedInitialMessage,
+    const sent = enc.message.message;
+    expect(initialJson(sent), `${name}: initialMessage`).toEqual(c.firstMessage.initialMessage);
+    expect(toHex(sent.message.ciphertext), `${name}: ciphertext`).toBe(c.firstMessage.ciphertext);
+    expect(toHex(canonicalRatchetHeaderBytes(sent.message.header)), `${name}: header`).toBe(
+      c.firstMessage.header,
     );
+    expect(toHex(canonicalInitialHandshakeBytes(sent)), `${name}: handshakeBytes`).toBe(
+      c.firstMessage.handshakeBytes,
+    );
+    expect(
+      toHex(
+        await provider.sha256(concatBytes(utf8(V2_LABELS.initialDigest), h(c.firstMessage.handshakeBytes))),
+      ),
+      `${name}: responder.initialDigest = SHA-256(label | handshakeBytes)`,
+    ).toBe(c.responder.initialDigest);
     expect(toHex(serializeSession(enc.record)), `${name}: records.alice`).toBe(c.records.alice);
 
-    // Responder, from the encoded bytes, replaying its one draw.
+    // Responder, from the message's fields, replaying its one draw.
     const pb = provider.withRandom(replayRandom(h(c.responderRandom.ratchetPrivateKey)));
     const responder: Values = {};
     const store = await preKeyStore(ps);
@@ -282,7 +334,7 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-handshake.json und
       pb,
       ps.bob,
       store,
-      decodeInitialMessage(h(c.firstMessage.encodedInitialMessage)),
+      initialFromJson(c.firstMessage.initialMessage),
       hexTrace(responder),
     );
     expectValues(`${name} responder`, responder, c.responder, ['plaintext']);
@@ -305,16 +357,10 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-handshake.json und
   it.each(handshakeFile.invalid.map((c) => [c.name, c] as const))('invalid: %s', async (name, c) => {
     const base = handshakeFile.cases.find((x) => x.name === c.case)!;
     const ps = await parties(provider, base);
-    const initial = decodeInitialMessage(h(base.firstMessage.encodedInitialMessage));
+    const initial = initialFromJson(base.firstMessage.initialMessage);
     expect(await runInvalid(provider, ps, initial, c), `invalid case ${name}`).toBe(c.error);
   });
 });
-
-function decodeMessage(type: 'initial' | 'ratchet', hex: Hex): CiphertextMessage {
-  return type === 'initial'
-    ? { type, message: decodeInitialMessage(h(hex)) }
-    : { type, message: decodeRatchetMessage(h(hex)) };
-}
 
 describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-ratchet.json under %s', (_name, provider) => {
   it('reproduces the conversation event by event', async () => {
@@ -322,7 +368,7 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-ratchet.json under
       alice: deserializeSession(h(ratchetFile.start.alice)),
       bob: deserializeSession(h(ratchetFile.start.bob)),
     };
-    const sent = new Map<string, { type: 'initial' | 'ratchet'; message: Hex }>();
+    const sent = new Map<string, { type: 'initial' | 'ratchet'; message: MessageJson }>();
     for (const [i, e] of ratchetFile.events.entries()) {
       const where = `event ${i} (${e.op} ${e.id})`;
       if (e.op === 'send') {
@@ -342,18 +388,14 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-ratchet.json under
         values.messageNumber = header.messageNumber;
         expect(m.type, `${where}: type`).toBe(e.type);
         expectValues(where, values, e, ['op', 'from', 'id', 'plaintext', 'type', 'header', 'message']);
-        // Decoding the recorded bytes gives back the same message.
-        const decoded = decodeMessage(e.type, e.message);
-        const rm = decoded.type === 'initial' ? decoded.message.message : decoded.message;
-        expect(toHex(rm.ciphertext), `${where}: ciphertext`).toBe(
-          toHex(m.type === 'initial' ? m.message.message.ciphertext : m.message.ciphertext),
-        );
+        expect(toHex(canonicalRatchetHeaderBytes(header)), `${where}: header`).toBe(e.header);
+        expect(messageJson(m), `${where}: message`).toEqual(e.message);
         records[e.from] = out.record;
         sent.set(e.id, { type: e.type, message: e.message });
         continue;
       }
       const s = sent.get(e.id)!;
-      const message = decodeMessage(s.type, e.message ?? s.message);
+      const message = messageFromJson(s.type, e.message ?? s.message);
       const values: Values = {};
       try {
         const out = await decryptTraced(

@@ -1,19 +1,30 @@
 /**
- * The wire form of public identities and prekey bundles. Every signature in a bundle covers
- * crypto's labelled canonical bytes (`"cloister/v2/signed-prekey" || u32(id) || key`, ...),
- * rebuilt from the decoded fields, never these protobuf bytes. Decoding checks shape only;
- * `verifyPreKeyBundle` in `@cloister/crypto` checks the signatures.
+ * The wire form of public identities and prekey bundles, as `@cloister/crypto`'s domain types
+ * (ids branded with crypto's constructors). Every signature in a bundle covers crypto's labelled
+ * canonical bytes (`"cloister/v2/signed-prekey" || u32(id) || key`, `"cloister/v2/suites" ||
+ * ...`), rebuilt from the decoded fields, never these protobuf bytes. Decoding checks shape only;
+ * `verifyPreKeyBundle` / `verifyBundleSuites` in `@cloister/crypto` check the signatures.
  *
  * @module
  */
+import {
+  deviceId,
+  kemPreKeyId,
+  MAX_SUITE_CODE,
+  oneTimePreKeyId,
+  type PreKeyBundle,
+  type PublicIdentity,
+  registrationId,
+  type SuiteName,
+  signedPreKeyId,
+} from '@cloister/crypto';
 import { cloister } from './generated/cloister.js';
 import { bool, decodeFail, encodeFail, type Fail, fixedBytes, int, list, object } from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
-import { SUITE_FROM_WIRE, SUITE_TO_WIRE } from './internal/suite-wire.js';
 import { KEM_PUBLIC_KEY_LENGTH, KEY_LENGTH, SIGNATURE_LENGTH } from './internal/sizes.js';
+import { SUITE_FROM_WIRE, SUITE_TO_WIRE } from './internal/suite-wire.js';
 import { FIELD_LIMITS, MAX_ENCODED_BYTES } from './limits.js';
-import { isSuite, SUITES, type Suite } from './suites.js';
-import type { PreKeyBundle, PublicIdentity } from './v2-types.js';
+import { isSuite, SUITES } from './suites.js';
 
 const wire = cloister.v1;
 
@@ -33,7 +44,7 @@ export function identityCandidate(raw: cloister.v1.IPublicIdentity | null | unde
   return { signingKey: raw.signingKey, dhKey: raw.dhKey, dhKeySignature: raw.dhKeySignature };
 }
 
-function checkSuiteList(fail: Fail, value: unknown, path: string): Suite[] {
+function checkSuiteList(fail: Fail, value: unknown, path: string): SuiteName[] {
   const suites = list(fail, value, path, 1, FIELD_LIMITS.suites).map((s, i) => {
     if (!isSuite(s)) return fail(`${path}[${i}]`, `one of ${SUITES.map((x) => `'${x}'`).join(', ')}`);
     return s;
@@ -44,58 +55,85 @@ function checkSuiteList(fail: Fail, value: unknown, path: string): Suite[] {
   return suites;
 }
 
+/** Numbers of suites this version does not know: distinct, 1 .. 2^31 - 1, none a known one. */
+function checkUnknownCodes(fail: Fail, value: unknown, path: string, known: number): number[] {
+  const codes = list(fail, value, path, 0, FIELD_LIMITS.wireSuiteEntries - known).map((c, i) => {
+    const code = int(fail, c, `${path}[${i}]`, 1, MAX_SUITE_CODE);
+    if (SUITE_FROM_WIRE.has(code)) fail(`${path}[${i}]`, 'the number of no known suite');
+    return code;
+  });
+  codes.forEach((c, i) => {
+    if (codes.indexOf(c) !== i) fail(`${path}[${i}]`, 'no duplicates');
+  });
+  return codes;
+}
+
 function checkBundle(fail: Fail, value: unknown, path: string): PreKeyBundle {
   const o = object(fail, value, path);
   const spk = object(fail, o.signedPreKey, `${path}.signedPreKey`);
   const kem = object(fail, o.kemPreKey, `${path}.kemPreKey`);
-  const bundle: PreKeyBundle = {
-    registrationId: int(fail, o.registrationId, `${path}.registrationId`),
-    deviceId: int(fail, o.deviceId, `${path}.deviceId`),
+  const head = {
+    registrationId: registrationId(int(fail, o.registrationId, `${path}.registrationId`)),
+    deviceId: deviceId(int(fail, o.deviceId, `${path}.deviceId`)),
     identity: checkPublicIdentity(fail, o.identity, `${path}.identity`),
     signedPreKey: {
-      id: int(fail, spk.id, `${path}.signedPreKey.id`),
+      id: signedPreKeyId(int(fail, spk.id, `${path}.signedPreKey.id`)),
       publicKey: fixedBytes(fail, spk.publicKey, `${path}.signedPreKey.publicKey`, KEY_LENGTH),
       signature: fixedBytes(fail, spk.signature, `${path}.signedPreKey.signature`, SIGNATURE_LENGTH),
     },
     kemPreKey: {
-      id: int(fail, kem.id, `${path}.kemPreKey.id`),
+      id: kemPreKeyId(int(fail, kem.id, `${path}.kemPreKey.id`)),
       publicKey: fixedBytes(fail, kem.publicKey, `${path}.kemPreKey.publicKey`, KEM_PUBLIC_KEY_LENGTH),
       lastResort: bool(fail, kem.lastResort, `${path}.kemPreKey.lastResort`),
       signature: fixedBytes(fail, kem.signature, `${path}.kemPreKey.signature`, SIGNATURE_LENGTH),
     },
     suites: checkSuiteList(fail, o.suites, `${path}.suites`),
   };
+  const unknownSuiteCodes =
+    o.unknownSuiteCodes === undefined
+      ? []
+      : checkUnknownCodes(fail, o.unknownSuiteCodes, `${path}.unknownSuiteCodes`, head.suites.length);
+  const bundle: PreKeyBundle = {
+    ...head,
+    ...(unknownSuiteCodes.length === 0 ? {} : { unknownSuiteCodes }),
+    suitesSignature: fixedBytes(fail, o.suitesSignature, `${path}.suitesSignature`, SIGNATURE_LENGTH),
+  };
   if (o.oneTimePreKey === undefined) return bundle;
   const opk = object(fail, o.oneTimePreKey, `${path}.oneTimePreKey`);
   const oneTimePreKey = {
-    id: int(fail, opk.id, `${path}.oneTimePreKey.id`),
+    id: oneTimePreKeyId(int(fail, opk.id, `${path}.oneTimePreKey.id`)),
     publicKey: fixedBytes(fail, opk.publicKey, `${path}.oneTimePreKey.publicKey`, KEY_LENGTH),
   };
   return { ...bundle, oneTimePreKey };
 }
 
 /**
- * The known suites of a wire list: `SUITE_UNSPECIFIED` is an error, numbers this version does
- * not know are skipped (a newer peer may list suites we do not have; negotiation ignores them).
+ * Splits a wire suite list into the suites this version knows and the numbers it does not
+ * (from newer peers): both are kept, because the suite signature covers every number.
+ * `SUITE_UNSPECIFIED`, negative numbers and repeats are errors.
  */
-function suitesFromWire(raw: readonly number[], path: string): unknown {
+function suitesFromWire(raw: readonly number[], path: string): { suites: unknown; unknown: unknown } {
   const max = FIELD_LIMITS.wireSuiteEntries;
-  if (raw.length > max) return decodeFail(path, `at most ${max} entries, got ${raw.length}`);
-  const known: Suite[] = [];
+  if (raw.length > max) decodeFail(path, `at most ${max} entries, got ${raw.length}`);
+  const known: SuiteName[] = [];
+  const unknown: number[] = [];
   raw.forEach((n, i) => {
     if (n === wire.Suite.SUITE_UNSPECIFIED) decodeFail(`${path}[${i}]`, 'a specified suite');
+    if (n < 0) decodeFail(`${path}[${i}]`, `a suite number in [1, ${MAX_SUITE_CODE}]`);
+    if (raw.indexOf(n) !== i) decodeFail(`${path}[${i}]`, 'no duplicates');
     const s = SUITE_FROM_WIRE.get(n);
-    if (s !== undefined && known.includes(s)) decodeFail(`${path}[${i}]`, 'no duplicates');
-    if (s !== undefined) known.push(s);
+    if (s === undefined) unknown.push(n);
+    else known.push(s);
   });
-  if (known.length === 0) return decodeFail(path, 'at least one known suite');
-  return known;
+  if (known.length === 0) decodeFail(path, 'at least one known suite');
+  return { suites: known, unknown };
 }
 
 function bundleFromWire(raw: cloister.v1.PreKeyBundle, path: string): PreKeyBundle {
   const spk = raw.signedPreKey;
   const kem = raw.kemPreKey;
   const opk = raw.oneTimePreKey;
+  const { suites, unknown } = suitesFromWire(raw.suites, `${path}.suites`);
   const candidate = {
     registrationId: raw.registrationId,
     deviceId: raw.deviceId,
@@ -107,7 +145,9 @@ function bundleFromWire(raw: cloister.v1.PreKeyBundle, path: string): PreKeyBund
       kem === null
         ? undefined
         : { id: kem.id, publicKey: kem.publicKey, lastResort: kem.lastResort, signature: kem.signature },
-    suites: suitesFromWire(raw.suites, `${path}.suites`),
+    suites,
+    unknownSuiteCodes: unknown,
+    suitesSignature: raw.suitesSignature,
   };
   return checkBundle(decodeFail, candidate, path);
 }
@@ -119,20 +159,22 @@ function bundleToWire(b: PreKeyBundle): cloister.v1.IPreKeyBundle {
     identity: { ...b.identity },
     signedPreKey: { ...b.signedPreKey },
     kemPreKey: { ...b.kemPreKey },
-    suites: b.suites.map((s) => SUITE_TO_WIRE[s]),
+    suites: [...b.suites.map((s) => SUITE_TO_WIRE[s]), ...(b.unknownSuiteCodes ?? [])],
+    suitesSignature: b.suitesSignature,
   };
   if (b.oneTimePreKey !== undefined) raw.oneTimePreKey = { ...b.oneTimePreKey };
   return raw;
 }
 
 /**
- * Encodes a {@link PublicIdentity} on its own (for directories and key verification). Throws
- * `ValidationError` naming the field.
+ * Encodes a `PublicIdentity` of `@cloister/crypto` on its own (for directories and key
+ * verification). Throws `ValidationError` naming the field.
  *
  * @example
  * ```ts
+ * import { toPublicIdentity } from '@cloister/crypto';
  * import { encodePublicIdentity } from '@cloister/protocol';
- * const bytes = encodePublicIdentity({ signingKey, dhKey, dhKeySignature });
+ * const bytes = encodePublicIdentity(toPublicIdentity(identity));
  * ```
  */
 export function encodePublicIdentity(identity: PublicIdentity): Uint8Array {
@@ -143,8 +185,8 @@ export function encodePublicIdentity(identity: PublicIdentity): Uint8Array {
 }
 
 /**
- * Decodes a {@link PublicIdentity}; throws `DecodeError` with the field path (for example
- * `identity.dhKeySignature`). The signature is not verified here.
+ * Decodes a `PublicIdentity`; throws `DecodeError` with the field path (for example
+ * `identity.dhKeySignature`). The signature is not verified here (`verifyPublicIdentity` does).
  *
  * @example
  * ```ts
@@ -162,8 +204,9 @@ export function decodePublicIdentity(bytes: Uint8Array): PublicIdentity {
 }
 
 /**
- * Encodes a {@link PreKeyBundle}. Throws `ValidationError` naming the field (for example
- * `bundle.kemPreKey.publicKey`). A `PreKeyBundle` of `@cloister/crypto` is accepted as it is.
+ * Encodes a `PreKeyBundle` of `@cloister/crypto`, including its suite signature and any suite
+ * numbers it carries from a newer peer. Throws `ValidationError` naming the field (for example
+ * `bundle.kemPreKey.publicKey`).
  *
  * @example
  * ```ts
@@ -179,16 +222,18 @@ export function encodePreKeyBundle(bundle: PreKeyBundle): Uint8Array {
 }
 
 /**
- * Decodes a {@link PreKeyBundle}: every key and signature has its exact length, ids are u32,
- * `suites` holds 1 .. 2 distinct known suites (unknown suite numbers from newer peers are
- * dropped). Signatures are not verified here: pass the result to `verifyPreKeyBundle`. Throws
- * `DecodeError` with the field path (for example `bundle.signedPreKey.signature`).
+ * Decodes a `PreKeyBundle` of `@cloister/crypto`: every key and signature has its exact length,
+ * ids are u32 (branded with crypto's constructors), `suites` holds the 1 .. 2 distinct suites this
+ * version knows and `unknownSuiteCodes` any others (kept because `suitesSignature` covers them).
+ * Signatures are not verified here: pass the result to `negotiateSuiteForBundle` or
+ * `SessionCipher.startSession`, which verify it. Throws `DecodeError` with the field path (for
+ * example `bundle.signedPreKey.signature`).
  *
  * @example
  * ```ts
- * import { decodePreKeyBundle, negotiateSuite } from '@cloister/protocol';
+ * import { decodePreKeyBundle, negotiateSuiteForBundle } from '@cloister/protocol';
  * const bundle = decodePreKeyBundle(bytes);
- * const suite = negotiateSuite(['v2', 'static-v1'], bundle.suites);
+ * const suite = await negotiateSuiteForBundle(provider, ['v2', 'static-v1'], bundle);
  * ```
  */
 export function decodePreKeyBundle(bytes: Uint8Array): PreKeyBundle {

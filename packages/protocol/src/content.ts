@@ -10,8 +10,8 @@ import { cloister } from './generated/cloister.js';
 import {
   asciiText,
   decodeFail,
-  encodeFail,
   distinct,
+  encodeFail,
   enumValue,
   type Fail,
   fixedBytes,

@@ -4,8 +4,9 @@
  *
  * @module
  */
+import type { InitialMessage, RatchetMessage } from '@cloister/crypto';
 import { cloister } from './generated/cloister.js';
-import { initialCandidate, checkInitialMessage, initialToWire } from './initial.js';
+import { checkInitialMessage, initialCandidate, initialToWire } from './initial.js';
 import {
   decodeFail,
   encodeFail,
@@ -21,7 +22,6 @@ import { SUITE_FROM_WIRE } from './internal/suite-wire.js';
 import { MAX_ENCODED_BYTES } from './limits.js';
 import { checkRatchetMessage, ratchetMessageCandidate, ratchetMessageToWire } from './ratchet.js';
 import { checkStaticV1Message, type StaticV1Message, staticV1ToWire } from './static-v1.js';
-import type { InitialMessage, RatchetMessage } from './v2-types.js';
 
 const wire = cloister.v1;
 
@@ -38,7 +38,9 @@ export const WIRE_VERSION = 1;
 
 /**
  * One encrypted message between two devices: a static-v1 message, or a v2 initial or ratchet
- * message (the same `type` / `message` pairs as crypto's `CiphertextMessage`).
+ * message. A v2 `DeviceMessage` is a `CiphertextMessage` of `@cloister/crypto` plus `suite`:
+ * `SessionCipher.encrypt` output goes in as `{ suite: 'v2', ...out }`, and a decoded v2 message
+ * goes to `SessionCipher.decrypt` as it is.
  *
  * @example
  * ```ts
@@ -132,7 +134,7 @@ export function encodeDeviceMessage(message: DeviceMessage): Uint8Array {
  * ```ts
  * import { decodeDeviceMessage } from '@cloister/protocol';
  * const m = decodeDeviceMessage(frame);
- * if (m.type === 'static-v1') await staticV1Decrypt(provider, { ...keys, message: m.message.sealed });
+ * if (m.suite === 'v2') plaintext = await cipher.decrypt(m);
  * ```
  */
 export function decodeDeviceMessage(bytes: Uint8Array): DeviceMessage {

@@ -5,6 +5,10 @@
  * list sizes) and throws `DecodeError` with the path of the offending field; encoders apply the
  * same rules and throw `ValidationError`. `spec/wire.md` specifies every message byte for byte.
  *
+ * The domain objects are those of `@cloister/crypto` (`PreKeyBundle`, `InitialMessage`,
+ * `RatchetMessage`, ...): what `SessionCipher` produces is encoded as it is, and what is decoded
+ * goes to `SessionCipher` as it is. Import those types from `@cloister/crypto`.
+ *
  * @packageDocumentation
  */
 export {
@@ -49,15 +53,11 @@ export {
   STATIC_V1_MIN_SEALED,
   type StaticV1Message,
 } from './static-v1.js';
-export { isSuite, negotiateSuite, SUITES, type Suite } from './suites.js';
-export type {
-  InitialMessage,
-  KemPreKeyPublic,
-  OneTimePreKeyPublic,
-  PreKeyBundle,
-  PreKeyId,
-  PublicIdentity,
-  RatchetHeader,
-  RatchetMessage,
-  SignedPreKeyPublic,
-} from './v2-types.js';
+export {
+  isSuite,
+  type NegotiateOptions,
+  negotiateSuite,
+  negotiateSuiteForBundle,
+  SUITES,
+  type Suite,
+} from './suites.js';

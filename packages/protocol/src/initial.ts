@@ -1,18 +1,19 @@
 /**
- * The wire form of a v2 initial message (handshake fields plus the first ratchet message). What
- * the handshake authenticates and digests is crypto's canonical layout of these fields, rebuilt
- * after decoding, never these protobuf bytes.
+ * The wire form of a v2 initial message (handshake fields plus the first ratchet message), as
+ * `@cloister/crypto`'s `InitialMessage` with branded prekey ids. What the handshake authenticates
+ * and digests is crypto's canonical layout of these fields (`canonicalInitialHandshakeBytes`),
+ * rebuilt after decoding, never these protobuf bytes.
  *
  * @module
  */
-import { identityCandidate, checkPublicIdentity } from './bundle.js';
+import { type InitialMessage, kemPreKeyId, oneTimePreKeyId, signedPreKeyId } from '@cloister/crypto';
+import { checkPublicIdentity, identityCandidate } from './bundle.js';
 import { cloister } from './generated/cloister.js';
 import { decodeFail, encodeFail, type Fail, fixedBytes, int, literal, object } from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
 import { KEM_CIPHERTEXT_LENGTH, KEY_LENGTH } from './internal/sizes.js';
 import { MAX_ENCODED_BYTES } from './limits.js';
 import { checkRatchetMessage, ratchetMessageCandidate, ratchetMessageToWire } from './ratchet.js';
-import type { InitialMessage } from './v2-types.js';
 
 const wire = cloister.v1;
 
@@ -23,13 +24,16 @@ export function checkInitialMessage(fail: Fail, value: unknown, path: string): I
     suite: literal(fail, o.suite, `${path}.suite`, ['v2']),
     initiatorIdentity: checkPublicIdentity(fail, o.initiatorIdentity, `${path}.initiatorIdentity`),
     baseKey: fixedBytes(fail, o.baseKey, `${path}.baseKey`, KEY_LENGTH),
-    signedPreKeyId: int(fail, o.signedPreKeyId, `${path}.signedPreKeyId`),
-    kemPreKeyId: int(fail, o.kemPreKeyId, `${path}.kemPreKeyId`),
+    signedPreKeyId: signedPreKeyId(int(fail, o.signedPreKeyId, `${path}.signedPreKeyId`)),
+    kemPreKeyId: kemPreKeyId(int(fail, o.kemPreKeyId, `${path}.kemPreKeyId`)),
     kemCiphertext: fixedBytes(fail, o.kemCiphertext, `${path}.kemCiphertext`, KEM_CIPHERTEXT_LENGTH),
     message: checkRatchetMessage(fail, o.message, `${path}.message`),
   };
   if (o.oneTimePreKeyId === undefined) return message;
-  return { ...message, oneTimePreKeyId: int(fail, o.oneTimePreKeyId, `${path}.oneTimePreKeyId`) };
+  return {
+    ...message,
+    oneTimePreKeyId: oneTimePreKeyId(int(fail, o.oneTimePreKeyId, `${path}.oneTimePreKeyId`)),
+  };
 }
 
 /** @internal A candidate domain object from a parsed protobufjs object (checked by the caller). */
@@ -62,8 +66,8 @@ export function initialToWire(m: InitialMessage): cloister.v1.IInitialMessage {
 }
 
 /**
- * Encodes an {@link InitialMessage}. Throws `ValidationError` naming the field. An
- * `InitialMessage` of `@cloister/crypto` is accepted as it is.
+ * Encodes an `InitialMessage` of `@cloister/crypto` on its own (it normally travels inside a
+ * `DeviceMessage`). Throws `ValidationError` naming the field.
  *
  * @example
  * ```ts
@@ -79,8 +83,8 @@ export function encodeInitialMessage(message: InitialMessage): Uint8Array {
 }
 
 /**
- * Decodes an {@link InitialMessage}; throws `DecodeError` with the field path (for example
- * `initial.kemCiphertext` or `initial.message.header.ratchetKey`).
+ * Decodes an `InitialMessage` of `@cloister/crypto`; throws `DecodeError` with the field path
+ * (for example `initial.kemCiphertext` or `initial.message.header.ratchetKey`).
  *
  * @example
  * ```ts

@@ -44,8 +44,9 @@ export const FIELD_LIMITS = Object.freeze({
   /** `PreKeyBundle.suites`: 1 .. 2 distinct known suites. */
   suites: 2,
   /**
-   * `PreKeyBundle.suites` on the wire: at most 16 entries. Suite numbers this version does not
-   * know (from newer peers) are skipped, not rejected, so that negotiation can still succeed.
+   * `PreKeyBundle.suites` on the wire: at most 16 distinct entries. Suite numbers this version
+   * does not know (from newer peers) are not rejected: they are kept in `unknownSuiteCodes`,
+   * because the suite signature covers them, and never negotiated.
    */
   wireSuiteEntries: 16,
 });
@@ -67,7 +68,7 @@ export const MAX_ENCODED_BYTES = Object.freeze({
   staticV1Message: MAX_CIPHERTEXT + 512,
   /** `PublicIdentity`: 256 bytes (every identity takes 134). */
   publicIdentity: 256,
-  /** `PreKeyBundle`: 4 KiB (the largest takes 1708 bytes). */
+  /** `PreKeyBundle`: 4 KiB (the largest takes 1703 bytes). */
   preKeyBundle: 4_096,
   /** `RatchetHeader`: 64 bytes (the largest takes 46). */
   ratchetHeader: 64,

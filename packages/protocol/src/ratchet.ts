@@ -1,16 +1,17 @@
 /**
- * The wire form of v2 Double Ratchet messages. The header travels as protobuf fields; what the
- * AEAD authenticates is crypto's canonical 40-byte header layout, rebuilt from the decoded
- * fields, never these protobuf bytes (see `spec/wire.md`, "Authenticated bytes").
+ * The wire form of v2 Double Ratchet messages, as `@cloister/crypto`'s `RatchetMessage`. The
+ * header travels as protobuf fields; what the AEAD authenticates is crypto's canonical 40-byte
+ * header layout (`canonicalRatchetHeaderBytes`), rebuilt from the decoded fields, never these
+ * protobuf bytes (see `spec/wire.md`, "Authenticated bytes").
  *
  * @module
  */
+import type { RatchetHeader, RatchetMessage } from '@cloister/crypto';
 import { cloister } from './generated/cloister.js';
 import { decodeFail, encodeFail, type Fail, fixedBytes, int, object, rangeBytes } from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
 import { KEY_LENGTH, TAG_LENGTH } from './internal/sizes.js';
 import { FIELD_LIMITS, MAX_ENCODED_BYTES } from './limits.js';
-import type { RatchetHeader, RatchetMessage } from './v2-types.js';
 
 const wire = cloister.v1;
 
@@ -60,8 +61,9 @@ export function ratchetMessageToWire(m: RatchetMessage): cloister.v1.IRatchetMes
 }
 
 /**
- * Encodes a {@link RatchetHeader} on its own (it normally travels inside a
- * {@link RatchetMessage}). Throws `ValidationError` naming the field.
+ * Encodes a `RatchetHeader` on its own in protobuf (it normally travels inside a ratchet
+ * message). Not the 40 bytes the AEAD authenticates: those are crypto's
+ * `canonicalRatchetHeaderBytes`. Throws `ValidationError` naming the field.
  *
  * @example
  * ```ts
@@ -77,7 +79,7 @@ export function encodeRatchetHeader(header: RatchetHeader): Uint8Array {
 }
 
 /**
- * Decodes a {@link RatchetHeader}; throws `DecodeError` with the field path (for example
+ * Decodes a `RatchetHeader`; throws `DecodeError` with the field path (for example
  * `header.ratchetKey`).
  *
  * @example
@@ -96,7 +98,8 @@ export function decodeRatchetHeader(bytes: Uint8Array): RatchetHeader {
 }
 
 /**
- * Encodes a {@link RatchetMessage}. Throws `ValidationError` naming the field.
+ * Encodes a `RatchetMessage` of `@cloister/crypto` on its own (it normally travels inside a
+ * `DeviceMessage`). Throws `ValidationError` naming the field.
  *
  * @example
  * ```ts
@@ -112,7 +115,7 @@ export function encodeRatchetMessage(message: RatchetMessage): Uint8Array {
 }
 
 /**
- * Decodes a {@link RatchetMessage}; throws `DecodeError` with the field path (for example
+ * Decodes a `RatchetMessage` of `@cloister/crypto`; throws `DecodeError` with the field path (for example
  * `ratchet.header.ratchetKey` or `ratchet.ciphertext`).
  *
  * @example

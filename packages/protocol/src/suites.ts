@@ -1,10 +1,22 @@
 /**
  * Cipher suites and their negotiation. A device lists the suites it supports in its prekey
- * bundle; a sender picks the most preferred suite both sides support.
+ * bundle and signs the list with its identity key; a sender verifies that signature and picks
+ * the most preferred suite both sides support. An unverified list is never negotiated, so
+ * whoever serves a bundle cannot remove `v2` from it to force `static-v1`.
  *
  * @module
  */
-import { UnsupportedError, ValidationError } from '@cloister/crypto';
+import {
+  type CryptoProvider,
+  isVerifiedSuites,
+  type PreKeyBundle,
+  type PublicIdentity,
+  type SuiteName,
+  UnsupportedError,
+  ValidationError,
+  type VerifiedSuites,
+  verifyBundleSuites,
+} from '@cloister/crypto';
 
 /**
  * Every suite this version knows, most preferred first: `v2` (hybrid post-quantum handshake and
@@ -14,20 +26,20 @@ import { UnsupportedError, ValidationError } from '@cloister/crypto';
  * @example
  * ```ts
  * import { SUITES } from '@cloister/protocol';
- * const bundleSuites = [...SUITES]; // this device supports both
+ * const ours = [...SUITES]; // this device supports both
  * ```
  */
-export const SUITES = Object.freeze(['v2', 'static-v1'] as const);
+export const SUITES = Object.freeze(['v2', 'static-v1'] as const satisfies readonly SuiteName[]);
 
 /**
- * The name of a suite; the same strings as `SuiteName` in `@cloister/crypto`.
+ * The name of a suite: `SuiteName` of `@cloister/crypto`.
  *
  * @example
  * ```ts
  * const suite: Suite = 'v2';
  * ```
  */
-export type Suite = (typeof SUITES)[number];
+export type Suite = SuiteName;
 
 /**
  * True when `value` is the name of a suite this version knows.
@@ -54,24 +66,61 @@ function checkSuites(value: unknown, field: string): readonly Suite[] {
 /**
  * Picks the suite for a new session: the first entry of {@link SUITES} (so `v2` before
  * `static-v1`) that both `ours` and `theirs` contain. `v2` is chosen whenever both support it;
- * `static-v1` only when one side supports nothing else. Order within the arguments does not
- * matter.
+ * `static-v1` only when the peer's signed list (or ours) has nothing else. Order within the
+ * arguments does not matter.
  *
- * Throws `ValidationError` when either argument is not an array of known suite names (decoded
- * bundles never contain unknown names), and `UnsupportedError` when there is no common suite.
+ * `theirs` must be a list returned by `verifyBundleSuites` of `@cloister/crypto` (checked at run
+ * time too: anything else, such as `bundle.suites` straight from a decoded bundle, is a
+ * `ValidationError` naming `theirs`). {@link negotiateSuiteForBundle} does both steps. Throws
+ * `ValidationError` when `ours` is not an array of known suite names, and `UnsupportedError`
+ * when there is no common suite.
  *
  * @example
  * ```ts
+ * import { verifyBundleSuites } from '@cloister/crypto';
  * import { negotiateSuite } from '@cloister/protocol';
- * negotiateSuite(['v2', 'static-v1'], bundle.suites); // 'v2' unless the peer lists only 'static-v1'
- * negotiateSuite(['v2', 'static-v1'], ['static-v1']); // 'static-v1'
- * negotiateSuite(['v2'], ['static-v1']);              // throws UnsupportedError
+ * const theirs = await verifyBundleSuites(provider, bundle);
+ * negotiateSuite(['v2', 'static-v1'], theirs); // 'v2' unless the peer signed only 'static-v1'
  * ```
  */
-export function negotiateSuite(ours: readonly Suite[], theirs: readonly Suite[]): Suite {
+export function negotiateSuite(ours: readonly Suite[], theirs: VerifiedSuites): Suite {
   const a = checkSuites(ours, 'ours');
-  const b = checkSuites(theirs, 'theirs');
-  const common = SUITES.find((s) => a.includes(s) && b.includes(s));
+  if (!isVerifiedSuites(theirs)) {
+    throw new ValidationError('theirs', 'a suite list returned by verifyBundleSuites');
+  }
+  const common = SUITES.find((s) => a.includes(s) && theirs.includes(s));
   if (common === undefined) throw new UnsupportedError('no cipher suite in common with the peer');
   return common;
+}
+
+/** Options of {@link negotiateSuiteForBundle}. */
+export interface NegotiateOptions {
+  /** The identity already pinned or verified for the peer device; any other is refused. */
+  readonly expectedIdentity?: PublicIdentity;
+}
+
+/**
+ * Verifies a (decoded) prekey bundle with `verifyBundleSuites` of `@cloister/crypto`, then
+ * negotiates with {@link negotiateSuite}: `v2` whenever the verified list contains it and `ours`
+ * does, `static-v1` only when the peer's signed list lacks `v2`. A bundle whose suite list or any
+ * other signature does not verify fails with `InvalidKeyError` (`ERR_INVALID_KEY`, for an altered
+ * list at `bundle.suitesSignature`): never fall back to `static-v1` on an error.
+ *
+ * @example
+ * ```ts
+ * import { decodePreKeyBundle, negotiateSuiteForBundle } from '@cloister/protocol';
+ * const bundle = decodePreKeyBundle(bytes);
+ * if ((await negotiateSuiteForBundle(provider, ['v2'], bundle)) === 'v2') {
+ *   await cipher.startSession(bundle);
+ * }
+ * ```
+ */
+export async function negotiateSuiteForBundle(
+  provider: CryptoProvider,
+  ours: readonly Suite[],
+  bundle: PreKeyBundle,
+  options: NegotiateOptions = {},
+): Promise<Suite> {
+  checkSuites(ours, 'ours');
+  return negotiateSuite(ours, await verifyBundleSuites(provider, bundle, options));
 }

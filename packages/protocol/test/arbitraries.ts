@@ -2,6 +2,18 @@
  * fast-check arbitraries that produce valid domain objects of every wire type, and the table of
  * codecs the property and fuzz tests iterate over.
  */
+import {
+  deviceId,
+  type InitialMessage,
+  kemPreKeyId,
+  oneTimePreKeyId,
+  type PreKeyBundle,
+  type PublicIdentity,
+  type RatchetHeader,
+  type RatchetMessage,
+  registrationId,
+  signedPreKeyId,
+} from '@cloister/crypto';
 import fc from 'fast-check';
 import {
   type Content,
@@ -25,12 +37,7 @@ import {
   encodeStaticV1Message,
   type FileReference,
   type GroupMember,
-  type InitialMessage,
   MAX_ENCODED_BYTES,
-  type PreKeyBundle,
-  type PublicIdentity,
-  type RatchetHeader,
-  type RatchetMessage,
   type StaticV1Message,
   type Suite,
 } from '../src/index.js';
@@ -83,17 +90,44 @@ const suiteList: fc.Arbitrary<Suite[]> = fc.constantFrom<Suite[]>(
   ['static-v1', 'v2'],
 );
 
+/** Suite numbers a newer version may list: distinct, none of a known suite, up to 2^31 - 1. */
+const unknownSuiteCodes: fc.Arbitrary<number[]> = fc.uniqueArray(
+  fc.oneof(fc.integer({ min: 3, max: 100 }), fc.integer({ min: 3, max: 0x7fff_ffff })),
+  { minLength: 1, maxLength: 14 },
+);
+
 export const preKeyBundle: fc.Arbitrary<PreKeyBundle> = fc.record(
   {
-    registrationId: u32,
-    deviceId: u32,
+    registrationId: u32.map((n) => registrationId(n)),
+    deviceId: u32.map((n) => deviceId(n)),
     identity: publicIdentity,
-    signedPreKey: fc.record({ id: u32, publicKey: bytes(32), signature: bytes(64) }),
-    oneTimePreKey: fc.record({ id: u32, publicKey: bytes(32) }),
-    kemPreKey: fc.record({ id: u32, publicKey: bytes(1184), lastResort: fc.boolean(), signature: bytes(64) }),
+    signedPreKey: fc.record({
+      id: u32.map((n) => signedPreKeyId(n)),
+      publicKey: bytes(32),
+      signature: bytes(64),
+    }),
+    oneTimePreKey: fc.record({ id: u32.map((n) => oneTimePreKeyId(n)), publicKey: bytes(32) }),
+    kemPreKey: fc.record({
+      id: u32.map((n) => kemPreKeyId(n)),
+      publicKey: bytes(1184),
+      lastResort: fc.boolean(),
+      signature: bytes(64),
+    }),
     suites: suiteList,
+    unknownSuiteCodes,
+    suitesSignature: bytes(64),
   },
-  { requiredKeys: ['registrationId', 'deviceId', 'identity', 'signedPreKey', 'kemPreKey', 'suites'] },
+  {
+    requiredKeys: [
+      'registrationId',
+      'deviceId',
+      'identity',
+      'signedPreKey',
+      'kemPreKey',
+      'suites',
+      'suitesSignature',
+    ],
+  },
 );
 
 export const ratchetHeader: fc.Arbitrary<RatchetHeader> = fc.record({
@@ -112,9 +146,9 @@ export const initialMessage: fc.Arbitrary<InitialMessage> = fc.record(
     suite: fc.constant('v2' as const),
     initiatorIdentity: publicIdentity,
     baseKey: bytes(32),
-    signedPreKeyId: u32,
-    oneTimePreKeyId: u32,
-    kemPreKeyId: u32,
+    signedPreKeyId: u32.map((n) => signedPreKeyId(n)),
+    oneTimePreKeyId: u32.map((n) => oneTimePreKeyId(n)),
+    kemPreKeyId: u32.map((n) => kemPreKeyId(n)),
     kemCiphertext: bytes(1088),
     message: ratchetMessage,
   },

@@ -2,7 +2,16 @@
  * Encoders check the same rules as decoders, but on the caller's objects: a bad object is a
  * caller bug (ValidationError naming the field), never bytes a peer would have to reject.
  */
-import { ValidationError } from '@cloister/crypto';
+import {
+  deviceId,
+  type InitialMessage,
+  kemPreKeyId,
+  type PreKeyBundle,
+  type RatchetMessage,
+  registrationId,
+  signedPreKeyId,
+  ValidationError,
+} from '@cloister/crypto';
 import { describe, expect, it } from 'vitest';
 import {
   type Content,
@@ -15,9 +24,6 @@ import {
   encodeRatchetMessage,
   encodeStaticV1Message,
   FIELD_LIMITS,
-  type InitialMessage,
-  type PreKeyBundle,
-  type RatchetMessage,
 } from '../src/index.js';
 
 const b = (n: number): Uint8Array => new Uint8Array(n).fill(3);
@@ -26,19 +32,20 @@ const header = { ratchetKey: b(32), previousChainLength: 0, messageNumber: 0 };
 const ratchet: RatchetMessage = { header, ciphertext: b(16) };
 const identity = { signingKey: b(32), dhKey: b(32), dhKeySignature: b(64) };
 const bundle: PreKeyBundle = {
-  registrationId: 1,
-  deviceId: 1,
+  registrationId: registrationId(1),
+  deviceId: deviceId(1),
   identity,
-  signedPreKey: { id: 1, publicKey: b(32), signature: b(64) },
-  kemPreKey: { id: 1, publicKey: b(1184), lastResort: true, signature: b(64) },
+  signedPreKey: { id: signedPreKeyId(1), publicKey: b(32), signature: b(64) },
+  kemPreKey: { id: kemPreKeyId(1), publicKey: b(1184), lastResort: true, signature: b(64) },
   suites: ['v2'],
+  suitesSignature: b(64),
 };
 const initial: InitialMessage = {
   suite: 'v2',
   initiatorIdentity: identity,
   baseKey: b(32),
-  signedPreKeyId: 1,
-  kemPreKeyId: 1,
+  signedPreKeyId: signedPreKeyId(1),
+  kemPreKeyId: kemPreKeyId(1),
   kemCiphertext: b(1088),
   message: ratchet,
 };
@@ -110,6 +117,41 @@ const ROWS: [string, () => unknown, string][] = [
     'suite twice in a bundle',
     bad(encodePreKeyBundle, { ...bundle, suites: ['v2', 'v2'] }),
     'bundle.suites[1]',
+  ],
+  [
+    'bundle without suites signature',
+    bad(encodePreKeyBundle, { ...bundle, suitesSignature: undefined }),
+    'bundle.suitesSignature',
+  ],
+  [
+    'suites signature of 65 bytes',
+    bad(encodePreKeyBundle, { ...bundle, suitesSignature: b(65) }),
+    'bundle.suitesSignature',
+  ],
+  [
+    'unknown suite code of a known suite',
+    bad(encodePreKeyBundle, { ...bundle, unknownSuiteCodes: [2] }),
+    'bundle.unknownSuiteCodes[0]',
+  ],
+  [
+    'unknown suite code 0',
+    bad(encodePreKeyBundle, { ...bundle, unknownSuiteCodes: [0] }),
+    'bundle.unknownSuiteCodes[0]',
+  ],
+  [
+    'unknown suite code 2^31',
+    bad(encodePreKeyBundle, { ...bundle, unknownSuiteCodes: [2 ** 31] }),
+    'bundle.unknownSuiteCodes[0]',
+  ],
+  [
+    'unknown suite code twice',
+    bad(encodePreKeyBundle, { ...bundle, unknownSuiteCodes: [9, 9] }),
+    'bundle.unknownSuiteCodes[1]',
+  ],
+  [
+    'more than 16 suites in all',
+    bad(encodePreKeyBundle, { ...bundle, unknownSuiteCodes: Array.from({ length: 16 }, (_, i) => 3 + i) }),
+    'bundle.unknownSuiteCodes',
   ],
   [
     'prekey id over u32',

@@ -7,7 +7,6 @@ import { DecodeError } from '@cloister/crypto';
 import protobuf from 'protobufjs/minimal.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { cloister } from '../src/generated/cloister.js';
-import { fromUint64 } from '../src/internal/check.js';
 import {
   decodeContent,
   decodeDeviceMessage,
@@ -17,9 +16,11 @@ import {
   decodeRatchetHeader,
   decodeRatchetMessage,
   decodeStaticV1Message,
+  encodePreKeyBundle,
   FIELD_LIMITS,
   MAX_ENCODED_BYTES,
 } from '../src/index.js';
+import { fromUint64 } from '../src/internal/check.js';
 import { CODECS } from './arbitraries.js';
 
 const w = cloister.v1;
@@ -65,6 +66,7 @@ const bundle = (): cloister.v1.IPreKeyBundle => ({
   oneTimePreKey: { id: 3, publicKey: b(32) },
   kemPreKey: { id: 2, publicKey: b(1184), lastResort: false, signature: b(64) },
   suites: [w.Suite.SUITE_V2],
+  suitesSignature: b(64),
 });
 const initial = (): cloister.v1.IInitialMessage => ({
   initiatorIdentity: identity(),
@@ -455,6 +457,30 @@ const V2_ROWS: Row[] = [
     'bundle.suites[2]',
   ],
   [
+    'unknown suite listed twice',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suites: [1, 9 as never, 9 as never] }),
+    'bundle.suites[2]',
+  ],
+  [
+    'negative suite number',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suites: [1, -5 as never] }),
+    'bundle.suites[1]',
+  ],
+  [
+    'suites signature missing',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suitesSignature: undefined }),
+    'bundle.suitesSignature',
+  ],
+  [
+    'suites signature of 63 bytes',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suitesSignature: b(63) }),
+    'bundle.suitesSignature',
+  ],
+  [
     'only unknown suites',
     decodePreKeyBundle,
     enc.bundle({ ...bundle(), suites: [7, 8] as never[] }),
@@ -751,11 +777,15 @@ describe('decoder details', () => {
     expect(Number.isSafeInteger(fromUint64({ low: 0, high: 0x20_0000, unsigned: true }))).toBe(false);
   });
 
-  it('ignores suite numbers it does not know, for negotiation with newer peers', () => {
-    expect(decodePreKeyBundle(enc.bundle({ ...bundle(), suites: [9 as never, 2, 1] })).suites).toEqual([
-      'static-v1',
-      'v2',
-    ]);
+  it('keeps suite numbers it does not know apart, so the suite signature of a newer peer verifies', () => {
+    const decoded = decodePreKeyBundle(
+      enc.bundle({ ...bundle(), suites: [9 as never, 2, 0x7fff_ffff as never, 1] }),
+    );
+    expect(decoded.suites).toEqual(['static-v1', 'v2']);
+    expect(decoded.unknownSuiteCodes).toEqual([9, 0x7fff_ffff]);
+    const again = decodePreKeyBundle(encodePreKeyBundle(decoded));
+    expect(again.unknownSuiteCodes).toEqual([9, 0x7fff_ffff]);
+    expect('unknownSuiteCodes' in decodePreKeyBundle(enc.bundle(bundle()))).toBe(false);
   });
 
   it('reads a known field whatever its wire type says (protobufjs behaviour, documented)', () => {

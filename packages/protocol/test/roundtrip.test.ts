@@ -1,12 +1,12 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import {
-  MAX_ENCODED_BYTES,
   decodeContent,
   decodeDeviceMessage,
   encodeContent,
   encodeDeviceMessage,
+  MAX_ENCODED_BYTES,
 } from '../src/index.js';
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import { CODECS, plain } from './arbitraries.js';
 
 describe.each(CODECS.map((c) => [c.name, c] as const))('%s round trip', (_name, codec) => {

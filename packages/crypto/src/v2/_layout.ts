@@ -1,13 +1,14 @@
 /**
  * Writers for the fixed layouts that enter AEAD associated data and digests: the 40-byte ratchet
- * header and the handshake part of an initial message (spec/v2-sessions.md section 7).
+ * header and the handshake part of an initial message (spec/v2-sessions.md section 7). Public
+ * views of them are in `canonical.ts`.
  */
 import type { Writer } from './_codec.js';
 import type { InitialMessage, RatchetHeader } from './types.js';
 
-/** Length of an encoded ratchet header. */
+/** Length of the canonical ratchet header. */
 export const HEADER_LENGTH = 40;
-/** The first byte of an encoded initial message: suite `v2`. */
+/** The first byte of the canonical handshake fields of an initial message: suite `v2`. */
 export const INITIAL_MESSAGE_TAG = 0x02;
 
 /** Writes the header into `out` at `offset` (no checks; callers pass checked values). */

@@ -1,12 +1,14 @@
 /**
- * The canonical bytes each suite-v2 signature covers (spec/v2-sessions.md section 3).
+ * The canonical bytes each suite-v2 signature covers (spec/v2-sessions.md sections 3 and 4).
  */
 import { concatBytes, utf8 } from '../bytes.js';
-import { V2_LABELS } from './constants.js';
+import { SUITE_CODES, V2_LABELS } from './constants.js';
+import type { SuiteName } from './types.js';
 
 const IDENTITY_DH_LABEL = utf8(V2_LABELS.identityDhKey);
 const SIGNED_PREKEY_LABEL = utf8(V2_LABELS.signedPreKey);
 const KEM_PREKEY_LABEL = utf8(V2_LABELS.kemPreKey);
+const SUITES_LABEL = utf8(V2_LABELS.suites);
 
 function u32(value: number): Uint8Array {
   const out = new Uint8Array(4);
@@ -27,4 +29,27 @@ export function signedPreKeySignedBytes(id: number, publicKey: Uint8Array): Uint
 /** The bytes the identity signing key signs for an ML-KEM-768 prekey. */
 export function kemPreKeySignedBytes(id: number, lastResort: boolean, publicKey: Uint8Array): Uint8Array {
   return concatBytes(KEM_PREKEY_LABEL, u32(id), Uint8Array.of(lastResort ? 1 : 0), publicKey);
+}
+
+/**
+ * The canonical suite list: the codes of the known suites and the unknown codes, in ascending
+ * order. Callers have checked that the codes are distinct, in range and at most 16.
+ */
+export function canonicalSuiteCodes(
+  suites: readonly SuiteName[],
+  unknownCodes: readonly number[] = [],
+): number[] {
+  return [...suites.map((s) => SUITE_CODES[s]), ...unknownCodes].sort((a, b) => a - b);
+}
+
+/**
+ * The bytes the identity signing key signs for the list of suites the device supports:
+ * `"cloister/v2/suites" | u8(count) | u32(code)*`, codes in ascending order.
+ */
+export function suitesSignedBytes(
+  suites: readonly SuiteName[],
+  unknownCodes?: readonly number[],
+): Uint8Array {
+  const codes = canonicalSuiteCodes(suites, unknownCodes);
+  return concatBytes(SUITES_LABEL, Uint8Array.of(codes.length), ...codes.map(u32));
 }

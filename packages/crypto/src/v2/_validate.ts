@@ -5,6 +5,7 @@
 import { checkBytes, checkInt } from '../bytes.js';
 import { ValidationError } from '../errors.js';
 import type { KemKeyPair, KeyPair } from '../provider.js';
+import { MAX_SUITE_CODE, MAX_SUITE_ENTRIES, SUITE_CODES } from './constants.js';
 import type { PreKeyStore } from './stores.js';
 import type {
   DeviceAddress,
@@ -16,6 +17,7 @@ import type {
   PublicIdentity,
   RatchetMessage,
   SignedPreKey,
+  SuiteName,
 } from './types.js';
 
 export const UINT32_MAX = 0xffff_ffff;
@@ -115,10 +117,40 @@ export function checkBundle(value: unknown, field: string): PreKeyBundle {
   checkBytes(kem.publicKey, `${field}.kemPreKey.publicKey`, KEM_PUBLIC_LENGTH);
   checkBoolean(kem.lastResort, `${field}.kemPreKey.lastResort`);
   checkBytes(kem.signature, `${field}.kemPreKey.signature`, ED25519_SIGNATURE_LENGTH);
-  if (!Array.isArray(o.suites) || o.suites.length > 16 || !o.suites.every((s) => typeof s === 'string')) {
-    throw new ValidationError(`${field}.suites`, 'an array of at most 16 suite names');
+  const suites = checkSuiteNames(o.suites, `${field}.suites`);
+  const unknown = o.unknownSuiteCodes === undefined ? [] : checkUnknownSuiteCodes(o.unknownSuiteCodes, field);
+  if (suites.length + unknown.length > MAX_SUITE_ENTRIES) {
+    throw new ValidationError(`${field}.unknownSuiteCodes`, `at most ${MAX_SUITE_ENTRIES} suites in all`);
   }
+  checkBytes(o.suitesSignature, `${field}.suitesSignature`, ED25519_SIGNATURE_LENGTH);
   return value as PreKeyBundle;
+}
+
+const KNOWN_SUITES = Object.keys(SUITE_CODES) as SuiteName[];
+const KNOWN_CODES: readonly number[] = Object.values(SUITE_CODES);
+
+/** A non-empty array of distinct known suite names. */
+export function checkSuiteNames(value: unknown, field: string): readonly SuiteName[] {
+  const expected = `a non-empty array of distinct suite names (${KNOWN_SUITES.join(', ')})`;
+  if (!Array.isArray(value) || value.length === 0) throw new ValidationError(field, expected);
+  value.forEach((s: unknown, i) => {
+    if (typeof s !== 'string' || !(KNOWN_SUITES as string[]).includes(s) || value.indexOf(s) !== i) {
+      throw new ValidationError(`${field}[${i}]`, expected);
+    }
+  });
+  return value as SuiteName[];
+}
+
+function checkUnknownSuiteCodes(value: unknown, field: string): readonly number[] {
+  const path = `${field}.unknownSuiteCodes`;
+  if (!Array.isArray(value)) throw new ValidationError(path, 'an array of suite codes');
+  value.forEach((c: unknown, i) => {
+    const code = checkInt(c, `${path}[${i}]`, 1, MAX_SUITE_CODE);
+    if (KNOWN_CODES.includes(code) || value.indexOf(c) !== i) {
+      throw new ValidationError(`${path}[${i}]`, 'a distinct code of no known suite');
+    }
+  });
+  return value as number[];
 }
 
 export function checkRatchetMessage(value: unknown, field: string): RatchetMessage {

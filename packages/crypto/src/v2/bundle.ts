@@ -1,16 +1,22 @@
 /**
- * Checking a prekey bundle before it is used.
+ * Checking a prekey bundle before it is used: every signature it carries, including the one over
+ * the device's suite list, before anything is decided from its contents.
  *
  * @module
  */
 import { equalBytes } from '../bytes.js';
 import { InvalidKeyError, UnsupportedError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
-import { identityDhKeySignedBytes, kemPreKeySignedBytes, signedPreKeySignedBytes } from './_signed.js';
+import {
+  identityDhKeySignedBytes,
+  kemPreKeySignedBytes,
+  signedPreKeySignedBytes,
+  suitesSignedBytes,
+} from './_signed.js';
 import { checkBundle, checkObject, checkPublicIdentity } from './_validate.js';
-import type { PreKeyBundle, PublicIdentity } from './types.js';
+import type { PreKeyBundle, PublicIdentity, VerifiedSuites } from './types.js';
 
-/** Options of {@link verifyPreKeyBundle}. */
+/** Options of {@link verifyPreKeyBundle} and {@link verifyBundleSuites}. */
 export interface VerifyBundleOptions {
   /**
    * The identity the caller already trusts for this device (pinned or verified by safety
@@ -19,29 +25,22 @@ export interface VerifyBundleOptions {
   readonly expectedIdentity?: PublicIdentity;
 }
 
+/** Every list {@link verifyBundleSuites} returned; see {@link isVerifiedSuites}. */
+const verified = new WeakSet<object>();
+
 /**
- * Checks a prekey bundle: its shape and lengths (`ValidationError`), that it offers suite `v2`
- * (`UnsupportedError`), that the identity DH key, the signed prekey and the KEM prekey are all
- * signed by the bundle's identity signing key over their labelled canonical bytes, and, when
- * `expectedIdentity` is given, that the identity is that one (`InvalidKeyError` naming the field
- * in both cases). `initiateSession` calls it itself.
- *
- * @example
- * ```ts
- * await verifyPreKeyBundle(provider, bundle, { expectedIdentity: pinned });
- * ```
+ * Checks the shape, the expected identity and all four signatures of a bundle; returns the
+ * verified suite list (frozen, recorded in {@link verified}).
  */
-export async function verifyPreKeyBundle(
+async function verifyAll(
   provider: CryptoProvider,
   bundle: PreKeyBundle,
-  options: VerifyBundleOptions = {},
-): Promise<void> {
+  options: VerifyBundleOptions,
+): Promise<VerifiedSuites> {
   checkBundle(bundle, 'bundle');
   const rawExpected = checkObject(options, 'options').expectedIdentity;
   const expected =
     rawExpected === undefined ? undefined : checkPublicIdentity(rawExpected, 'options.expectedIdentity');
-  if (!bundle.suites.includes('v2'))
-    throw new UnsupportedError('bundle.suites: the device does not offer suite v2');
   const { identity, signedPreKey, kemPreKey } = bundle;
   if (
     expected !== undefined &&
@@ -49,7 +48,9 @@ export async function verifyPreKeyBundle(
   ) {
     throw new InvalidKeyError('bundle.identity', 'not the expected identity');
   }
-  const [identityOk, signedOk, kemOk] = await Promise.all([
+  const suites = Object.freeze([...bundle.suites]);
+  const unknownCodes = bundle.unknownSuiteCodes === undefined ? [] : [...bundle.unknownSuiteCodes];
+  const [identityOk, signedOk, kemOk, suitesOk] = await Promise.all([
     provider.ed25519.verify(
       identity.signingKey,
       identityDhKeySignedBytes(identity.dhKey),
@@ -65,8 +66,72 @@ export async function verifyPreKeyBundle(
       kemPreKeySignedBytes(kemPreKey.id, kemPreKey.lastResort, kemPreKey.publicKey),
       kemPreKey.signature,
     ),
+    provider.ed25519.verify(
+      identity.signingKey,
+      suitesSignedBytes(suites, unknownCodes),
+      bundle.suitesSignature,
+    ),
   ]);
   if (!identityOk) throw new InvalidKeyError('bundle.identity.dhKeySignature', 'signature does not verify');
   if (!signedOk) throw new InvalidKeyError('bundle.signedPreKey.signature', 'signature does not verify');
   if (!kemOk) throw new InvalidKeyError('bundle.kemPreKey.signature', 'signature does not verify');
+  if (!suitesOk) throw new InvalidKeyError('bundle.suitesSignature', 'signature does not verify');
+  verified.add(suites);
+  return suites as VerifiedSuites;
+}
+
+/**
+ * Checks a prekey bundle for starting a v2 session: its shape and lengths (`ValidationError`);
+ * when `expectedIdentity` is given, that the identity is that one; that the identity DH key, the
+ * signed prekey, the KEM prekey and the suite list are all signed by the bundle's identity
+ * signing key over their labelled canonical bytes (`InvalidKeyError` naming the field); and
+ * last, that the signed suite list offers `v2` (`UnsupportedError`). Because the signatures are
+ * checked first, a list from which a server removed `v2` fails with `InvalidKeyError` at
+ * `bundle.suitesSignature`, never with `UnsupportedError`. `initiateSession` calls it itself.
+ *
+ * @example
+ * ```ts
+ * await verifyPreKeyBundle(provider, bundle, { expectedIdentity: pinned });
+ * ```
+ */
+export async function verifyPreKeyBundle(
+  provider: CryptoProvider,
+  bundle: PreKeyBundle,
+  options: VerifyBundleOptions = {},
+): Promise<void> {
+  const suites = await verifyAll(provider, bundle, options);
+  if (!suites.includes('v2')) throw new UnsupportedError('bundle.suites: the device does not offer suite v2');
+}
+
+/**
+ * Checks a bundle exactly as {@link verifyPreKeyBundle} does, except that it does not require
+ * `v2`, and returns the suite list the device signed (frozen). This is the only way to obtain a
+ * {@link VerifiedSuites}, the only suite list that suite negotiation accepts.
+ *
+ * @example
+ * ```ts
+ * const theirs = await verifyBundleSuites(provider, bundle);
+ * const suite = negotiateSuite(['v2', 'static-v1'], theirs); // @cloister/protocol
+ * ```
+ */
+export function verifyBundleSuites(
+  provider: CryptoProvider,
+  bundle: PreKeyBundle,
+  options: VerifyBundleOptions = {},
+): Promise<VerifiedSuites> {
+  return verifyAll(provider, bundle, options);
+}
+
+/**
+ * True when `value` is a list that {@link verifyBundleSuites} returned in this process: a run-time
+ * check for code that cannot rely on the `VerifiedSuites` type alone (JavaScript callers, values
+ * cast from elsewhere).
+ *
+ * @example
+ * ```ts
+ * if (!isVerifiedSuites(theirs)) throw new Error('verify the bundle first');
+ * ```
+ */
+export function isVerifiedSuites(value: unknown): value is VerifiedSuites {
+  return typeof value === 'object' && value !== null && verified.has(value);
 }

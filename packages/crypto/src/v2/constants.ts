@@ -104,6 +104,8 @@ export const V2_LABELS = Object.freeze({
   signedPreKey: 'cloister/v2/signed-prekey',
   /** Signature of an ML-KEM-768 prekey. */
   kemPreKey: 'cloister/v2/kem-prekey',
+  /** Signature of the list of suites a device supports (downgrade protection). */
+  suites: 'cloister/v2/suites',
   /** HKDF info of the handshake secret. */
   handshake: 'cloister/v2/handshake',
   /** SHA-256 over the KEM prekey and ciphertext, bound into the handshake info. */
@@ -137,3 +139,39 @@ export const V2_LABELS = Object.freeze({
  * ```
  */
 export const V2_SUITE = 'v2';
+
+/**
+ * The number of each suite in the signed suite statement (`"cloister/v2/suites"`, see
+ * `spec/v2-sessions.md` section 4). The wire enum `Suite` of `spec/wire.md` uses the same
+ * numbers, so a list read from the wire can be checked without translation; a future suite gets
+ * the next number in both places.
+ *
+ * @example
+ * ```ts
+ * import { SUITE_CODES } from '@cloister/crypto';
+ * console.log(SUITE_CODES.v2); // 1
+ * ```
+ */
+export const SUITE_CODES = Object.freeze({ v2: 1, 'static-v1': 2 } as const);
+
+/**
+ * Largest suite code: suite numbers are positive 32-bit signed integers (protobuf enum values).
+ *
+ * @example
+ * ```ts
+ * import { MAX_SUITE_CODE } from '@cloister/crypto';
+ * console.log(MAX_SUITE_CODE); // 2147483647
+ * ```
+ */
+export const MAX_SUITE_CODE = 0x7fff_ffff;
+
+/**
+ * Most entries (known and unknown suites together) in a signed suite list.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SUITE_ENTRIES } from '@cloister/crypto';
+ * console.log(MAX_SUITE_ENTRIES); // 16
+ * ```
+ */
+export const MAX_SUITE_ENTRIES = 16;

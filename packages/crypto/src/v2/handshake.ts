@@ -56,8 +56,9 @@ export interface AcceptedSession {
  * `verifyPreKeyBundle`), runs the initiator side of the handshake and returns the session;
  * encrypt with `encryptRecord` or a `SessionCipher` to produce the initial message.
  *
- * Errors: `ValidationError` (shape), `UnsupportedError` (no `v2`), `InvalidKeyError` (bad
- * signature, unexpected or own identity, low-order or invalid public key; the field is named).
+ * Errors: `ValidationError` (shape), `InvalidKeyError` (bad signature, the suite signature of an
+ * altered suite list included; unexpected or own identity; low-order or invalid public key; the
+ * field is named), `UnsupportedError` (the device's correctly signed suite list lacks `v2`).
  *
  * @example
  * ```ts

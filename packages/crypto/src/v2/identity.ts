@@ -6,13 +6,19 @@
  * identity DH key signature = Ed25519(IK_sig, "cloister/v2/identity-dh-key" || IK_dh)
  * signed prekey signature   = Ed25519(IK_sig, "cloister/v2/signed-prekey" || u32(id) || SPK)
  * KEM prekey signature      = Ed25519(IK_sig, "cloister/v2/kem-prekey" || u32(id) || u8(lastResort) || PQPK)
+ * suites signature          = Ed25519(IK_sig, "cloister/v2/suites" || u8(count) || u32(code)*)
  * ```
  *
  * @module
  */
 import { InvalidKeyError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
-import { identityDhKeySignedBytes, kemPreKeySignedBytes, signedPreKeySignedBytes } from './_signed.js';
+import {
+  identityDhKeySignedBytes,
+  kemPreKeySignedBytes,
+  signedPreKeySignedBytes,
+  suitesSignedBytes,
+} from './_signed.js';
 import {
   checkBoolean,
   checkDeviceIdentity,
@@ -21,6 +27,7 @@ import {
   checkOneTimePreKey,
   checkPublicIdentity,
   checkSignedPreKey,
+  checkSuiteNames,
   checkUint32,
 } from './_validate.js';
 import {
@@ -37,6 +44,7 @@ import {
   type SignedPreKey,
   type SignedPreKeyId,
   type SignedPreKeyPublic,
+  type SuiteName,
   signedPreKeyId,
 } from './types.js';
 
@@ -220,4 +228,26 @@ export function toKemPreKeyPublic(preKey: KemPreKey): KemPreKeyPublic {
     lastResort: preKey.lastResort,
     signature: preKey.signature,
   };
+}
+
+/**
+ * Signs the list of suites this device supports, for `PreKeyBundle.suitesSignature`. The
+ * signature covers `"cloister/v2/suites" || u8(count) || u32(code)*` with the codes of
+ * `SUITE_CODES` in ascending order, so the order of `suites` does not matter. Publish it with
+ * the bundle; sign again whenever the list changes. A list without `v2` makes initiators fall
+ * back to `static-v1`: sign one only for a device that really cannot run `v2`.
+ *
+ * @example
+ * ```ts
+ * const suitesSignature = await signSuites(provider, identity, ['v2', 'static-v1']);
+ * ```
+ */
+export async function signSuites(
+  provider: CryptoProvider,
+  identity: DeviceIdentity,
+  suites: readonly SuiteName[],
+): Promise<Uint8Array> {
+  checkDeviceIdentity(identity, 'identity');
+  checkSuiteNames(suites, 'suites');
+  return provider.ed25519.sign(identity.signingKeyPair.privateKey, suitesSignedBytes(suites));
 }

@@ -4,18 +4,19 @@
  *
  * @module
  */
-export { type VerifyBundleOptions, verifyPreKeyBundle } from './bundle.js';
+export {
+  isVerifiedSuites,
+  type VerifyBundleOptions,
+  verifyBundleSuites,
+  verifyPreKeyBundle,
+} from './bundle.js';
+export {
+  canonicalInitialHandshakeBytes,
+  canonicalRatchetHeaderBytes,
+  V2_HEADER_LENGTH,
+} from './canonical.js';
 export { SessionCipher, type SessionCipherOptions } from './cipher.js';
 export * from './constants.js';
-export {
-  decodeInitialMessage,
-  decodeRatchetMessage,
-  encodeInitialMessage,
-  encodeRatchetHeader,
-  encodeRatchetMessage,
-  V2_HEADER_LENGTH,
-  V2_INITIAL_MESSAGE_TAG,
-} from './encoding.js';
 export { computeSafetyNumber, type FingerprintParty, type SafetyNumber } from './fingerprint.js';
 export {
   type AcceptedSession,
@@ -30,6 +31,7 @@ export {
   generateKemPreKey,
   generateOneTimePreKeys,
   generateSignedPreKey,
+  signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,

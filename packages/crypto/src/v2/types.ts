@@ -194,9 +194,31 @@ export interface PreKeyBundle {
   readonly oneTimePreKey?: OneTimePreKeyPublic;
   /** A one-time KEM prekey when available, else the last-resort one. */
   readonly kemPreKey: KemPreKeyPublic;
-  /** Suites the device supports; must contain `v2` for a v2 session. */
+  /**
+   * Suites the device supports that this version knows, distinct, in any order. Covered by
+   * {@link PreKeyBundle.suitesSignature}; must contain `v2` for a v2 session.
+   */
   readonly suites: readonly SuiteName[];
+  /**
+   * Codes (1 .. 2^31 - 1) of further suites the device listed that this version does not know,
+   * from a newer version. Never negotiated; kept only because the signature covers them. Absent
+   * or empty when there are none.
+   */
+  readonly unknownSuiteCodes?: readonly number[];
+  /**
+   * Ed25519 signature (64 bytes) by `identity.signingKey` over
+   * `"cloister/v2/suites" || u8(count) || u32(code)*` (every suite code, ascending): see
+   * `signSuites`. It stops whoever serves the bundle from removing `v2` from the list.
+   */
+  readonly suitesSignature: Uint8Array;
 }
+
+/**
+ * A suite list whose signature `verifyBundleSuites` checked against the bundle's identity. Only
+ * that function creates one (it also records it, so `isVerifiedSuites` recognises it at run
+ * time); negotiation accepts nothing else, so an unsigned or altered list cannot be negotiated.
+ */
+export type VerifiedSuites = Branded<readonly SuiteName[], 'VerifiedSuites'>;
 
 /** The header of a ratchet message: authenticated (as associated data), not encrypted. */
 export interface RatchetHeader {

@@ -857,6 +857,9 @@ export namespace cloister {
 
             /** PreKeyBundle suites */
             suites?: (cloister.v1.Suite[]|undefined);
+
+            /** PreKeyBundle suitesSignature */
+            suitesSignature?: (Uint8Array|undefined);
         }
 
         /** Represents a PreKeyBundle. */
@@ -888,6 +891,9 @@ export namespace cloister {
 
             /** PreKeyBundle suites. */
             public suites: cloister.v1.Suite[];
+
+            /** PreKeyBundle suitesSignature. */
+            public suitesSignature: Uint8Array;
 
             /**
              * Encodes the specified PreKeyBundle message. Does not implicitly {@link cloister.v1.PreKeyBundle.verify|verify} messages.

@@ -2344,6 +2344,7 @@ export const cloister = $root.cloister = (() => {
              * @property {cloister.v1.IOneTimePreKeyPublic|undefined} [oneTimePreKey] PreKeyBundle oneTimePreKey
              * @property {cloister.v1.IKemPreKeyPublic|undefined} [kemPreKey] PreKeyBundle kemPreKey
              * @property {Array.<cloister.v1.Suite>|undefined} [suites] PreKeyBundle suites
+             * @property {Uint8Array|undefined} [suitesSignature] PreKeyBundle suitesSignature
              */
 
             /**
@@ -2419,6 +2420,14 @@ export const cloister = $root.cloister = (() => {
             PreKeyBundle.prototype.suites = $util.emptyArray;
 
             /**
+             * PreKeyBundle suitesSignature.
+             * @member {Uint8Array} suitesSignature
+             * @memberof cloister.v1.PreKeyBundle
+             * @instance
+             */
+            PreKeyBundle.prototype.suitesSignature = $util.newBuffer([]);
+
+            /**
              * Encodes the specified PreKeyBundle message. Does not implicitly {@link cloister.v1.PreKeyBundle.verify|verify} messages.
              * @function encode
              * @memberof cloister.v1.PreKeyBundle
@@ -2452,6 +2461,8 @@ export const cloister = $root.cloister = (() => {
                         writer.int32(message.suites[i]);
                     writer.ldelim();
                 }
+                if (message.suitesSignature != null && Object.hasOwnProperty.call(message, "suitesSignature"))
+                    writer.uint32(/* id 8, wireType 2 =*/66).bytes(message.suitesSignature);
                 return writer;
             };
 
@@ -2528,6 +2539,10 @@ export const cloister = $root.cloister = (() => {
                                 reader.len = end;
                             } else
                                 message.suites.push(reader.int32());
+                            break;
+                        }
+                    case 8: {
+                            message.suitesSignature = reader.bytes();
                             break;
                         }
                     default:
