@@ -130,6 +130,8 @@ export interface CryptoProvider {
   sha512(data: Uint8Array): Promise<Uint8Array>;
   /** HMAC-SHA256 over the concatenation of `data` (given as one array or as parts). */
   hmacSha256(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
+  /** HMAC-SHA512 (64 bytes) over the concatenation of `data` (given as one array or as parts). */
+  hmacSha512(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
   /** HKDF-SHA256 (RFC 5869); an empty salt means HashLen zero bytes. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
   scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array>;

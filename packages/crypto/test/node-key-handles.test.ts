@@ -48,3 +48,37 @@ describe('node provider private key handles', () => {
     expect(toHex(after)).not.toBe(toHex(before));
   });
 });
+
+// noble and node share the prepared ML-KEM keys, found first by array object: a hit must still
+// be for the bytes the array holds now.
+describe.each([
+  ['noble', noble],
+  ['node', node],
+] as const)('prepared ML-KEM keys under %s', (_name, provider) => {
+  it('follows a decapsulation key array whose bytes change in place', async () => {
+    const a = await provider.mlkem768.generateKeyPair();
+    const b = await provider.mlkem768.generateKeyPair();
+    const toA = await provider.mlkem768.encapsulate(a.publicKey);
+    const toB = await provider.mlkem768.encapsulate(b.publicKey);
+    const held = a.secretKey.slice();
+    expect(toHex(await provider.mlkem768.decapsulate(toA.ciphertext, held))).toBe(toHex(toA.sharedSecret));
+    held.set(b.secretKey);
+    // With A's prepared key, the re-encryption check would fail and yield an unrelated secret.
+    expect(toHex(await provider.mlkem768.decapsulate(toB.ciphertext, held))).toBe(toHex(toB.sharedSecret));
+  });
+
+  it('follows an encapsulation key array whose bytes change in place', async () => {
+    const a = await provider.mlkem768.generateKeyPair();
+    const b = await provider.mlkem768.generateKeyPair();
+    const key = a.publicKey.slice();
+    const toA = await provider.mlkem768.encapsulate(key);
+    expect(toHex(await provider.mlkem768.decapsulate(toA.ciphertext, a.secretKey))).toBe(
+      toHex(toA.sharedSecret),
+    );
+    key.set(b.publicKey);
+    const toB = await provider.mlkem768.encapsulate(key);
+    expect(toHex(await provider.mlkem768.decapsulate(toB.ciphertext, b.secretKey))).toBe(
+      toHex(toB.sharedSecret),
+    );
+  });
+});

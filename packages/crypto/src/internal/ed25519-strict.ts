@@ -6,13 +6,28 @@
  */
 import { fromHex } from '../bytes.js';
 
-const L = (1n << 252n) + 27742317777372353535851937790883648493n;
-const P = (1n << 255n) - 19n;
+/** Little-endian bytes of L = 2^252 + 27742317777372353535851937790883648493 and p = 2^255 - 19. */
+const L_BYTES = leBytes((1n << 252n) + 27742317777372353535851937790883648493n);
+const P_BYTES = leBytes((1n << 255n) - 19n);
 
-function leToBigInt(bytes: Uint8Array): bigint {
-  let n = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) n = (n << 8n) | BigInt(bytes[i]!);
-  return n;
+function leBytes(n: bigint): Uint8Array {
+  const out = new Uint8Array(32);
+  for (let i = 0; i < 32; i++) out[i] = Number((n >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/**
+ * `a < b` for 32-byte little-endian numbers, `a` with its top bit masked off when `maskTop`.
+ * Byte comparison from the most significant end: these are public values (no need for constant
+ * time), and it avoids BigInt arithmetic on every verification.
+ */
+function lessThan(a: Uint8Array, b: Uint8Array, maskTop: boolean): boolean {
+  for (let i = 31; i >= 0; i--) {
+    const x = i === 31 && maskTop ? a[i]! & 0x7f : a[i]!;
+    const y = b[i]!;
+    if (x !== y) return x < y;
+  }
+  return false;
 }
 
 /** Canonical encodings of the eight points of small order (orders 1, 2, 4, 4, 8, 8, 8, 8). */
@@ -30,9 +45,7 @@ const SMALL_ORDER = SMALL_ORDER_ENCODINGS.map((h) => fromHex(h));
 
 /** y (the encoding without its sign bit) is below p. */
 export function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
-  const y = bytes.slice();
-  y[31]! &= 0x7f;
-  return leToBigInt(y) < P;
+  return lessThan(bytes, P_BYTES, true);
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
@@ -51,5 +64,5 @@ export function isSmallOrderEncoding(bytes: Uint8Array): boolean {
 export function passesStrictChecks(publicKey: Uint8Array, signature: Uint8Array): boolean {
   if (!isCanonicalPointEncoding(publicKey) || isSmallOrderEncoding(publicKey)) return false;
   if (!isCanonicalPointEncoding(signature.subarray(0, 32))) return false;
-  return leToBigInt(signature.subarray(32, 64)) < L;
+  return lessThan(signature.subarray(32, 64), L_BYTES, false);
 }

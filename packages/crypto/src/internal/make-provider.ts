@@ -42,6 +42,17 @@ function aead(raw: RawAead, name: string, nonceLength: number): Aead {
   };
 }
 
+/** The parts of a MAC input, given as one array or as an array of them. */
+function macParts(data: Uint8Array | readonly Uint8Array[], field: string): readonly Uint8Array[] {
+  if (data instanceof Uint8Array) return [data];
+  if (!Array.isArray(data)) throw new ValidationError(field, 'a Uint8Array or an array of them');
+  for (let i = 0; i < data.length; i++) {
+    // The field name is built only for the error: this check runs on every MAC.
+    if (!(data[i] instanceof Uint8Array)) checkBytes(data[i], `${field}[${i}]`);
+  }
+  return data;
+}
+
 export function checkScryptParams(params: ScryptParams, field: string): void {
   if (typeof params !== 'object' || params === null) throw new ValidationError(field, 'an object');
   checkInt(params.N, `${field}.N`, 2, 2 ** 30);
@@ -89,11 +100,10 @@ export function makeProvider(name: string, raw: RawPrimitives, random: RandomSou
       return raw.sha512(checkBytes(data, 'data'));
     },
     async hmacSha256(key, data) {
-      checkBytes(key, 'hmac.key');
-      const parts = data instanceof Uint8Array ? [data] : data;
-      if (!Array.isArray(parts)) throw new ValidationError('hmac.data', 'a Uint8Array or an array of them');
-      for (const [i, p] of parts.entries()) checkBytes(p, `hmac.data[${i}]`);
-      return raw.hmacSha256(key, parts);
+      return raw.hmacSha256(checkBytes(key, 'hmac.key'), macParts(data, 'hmac.data'));
+    },
+    async hmacSha512(key, data) {
+      return raw.hmacSha512(checkBytes(key, 'hmacSha512.key'), macParts(data, 'hmacSha512.data'));
     },
     async hkdfSha256(ikm, salt, info, length) {
       checkBytes(ikm, 'hkdf.ikm');

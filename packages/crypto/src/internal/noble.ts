@@ -8,7 +8,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
 import { type KEMPrepared, ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { concatBytes, toHex } from '../bytes.js';
+import { concatBytes } from '../bytes.js';
 import { PublicLru } from './lru.js';
 import type { RawAead, RawPrimitives } from './raw.js';
 
@@ -39,8 +39,28 @@ const preparedKem = new PublicLru<KEMPrepared>(32);
 const EK_OFFSET = 1152; // dk = dk_PKE (384·k bytes, k = 3) || ek || H(ek) || z
 const EK_LENGTH = 1184;
 
-function prepared(publicKey: Uint8Array): KEMPrepared {
-  return preparedKem.get(toHex(publicKey), (): KEMPrepared => ml_kem768.prepare(publicKey));
+/**
+ * The same key usually arrives in the same array (a device's own decapsulation key from its
+ * store), so a weak map by array object comes first; a hit still compares the bytes, because the
+ * caller may have changed or wiped them. Otherwise the LRU, keyed by the bytes as a string of one
+ * character per byte.
+ */
+const byArray = new WeakMap<Uint8Array, { readonly key: Uint8Array; readonly prepared: KEMPrepared }>();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Prepared form of `publicKey`, which is `owner` or a part of it. Public data only. */
+function prepared(publicKey: Uint8Array, owner: Uint8Array): KEMPrepared {
+  const hit = byArray.get(owner);
+  if (hit !== undefined && sameBytes(hit.key, publicKey)) return hit.prepared;
+  const lruKey = String.fromCharCode.apply(null, publicKey as unknown as number[]);
+  const value = preparedKem.get(lruKey, (): KEMPrepared => ml_kem768.prepare(publicKey));
+  byArray.set(owner, { key: publicKey.slice(), prepared: value });
+  return value;
 }
 
 export const nobleRaw: RawPrimitives = {
@@ -48,6 +68,11 @@ export const nobleRaw: RawPrimitives = {
   sha512: (data) => sha512(data),
   hmacSha256: (key, parts) => {
     const h = hmac.create(sha256, key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  },
+  hmacSha512: (key, parts) => {
+    const h = hmac.create(sha512, key);
     for (const p of parts) h.update(p);
     return h.digest();
   },
@@ -73,11 +98,14 @@ export const nobleRaw: RawPrimitives = {
   },
   mlkem768FromSeed: (seed) => ml_kem768.keygen(seed),
   mlkem768Encapsulate: (publicKey, message) => {
-    const { cipherText, sharedSecret } = prepared(publicKey).encapsulate(message);
+    const { cipherText, sharedSecret } = prepared(publicKey, publicKey).encapsulate(message);
     return { ciphertext: cipherText, sharedSecret };
   },
   mlkem768Decapsulate: (ciphertext, secretKey) =>
-    prepared(secretKey.subarray(EK_OFFSET, EK_OFFSET + EK_LENGTH)).decapsulate(ciphertext, secretKey),
+    prepared(secretKey.subarray(EK_OFFSET, EK_OFFSET + EK_LENGTH), secretKey).decapsulate(
+      ciphertext,
+      secretKey,
+    ),
   aes256gcm: nobleAead((k, n, a) => gcm(k, n, a)),
   chacha20poly1305: nobleAead((k, n, a) => chacha20poly1305(k, n, a)),
   xchacha20poly1305: nobleAead((k, n, a) => xchacha20poly1305(k, n, a)),

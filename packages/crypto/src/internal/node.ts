@@ -20,6 +20,7 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
+import * as nodeCrypto from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { equalBytes } from '../bytes.js';
 import { PublicLru } from './lru.js';
@@ -224,15 +225,32 @@ const xchachaNode: RawAead = {
   },
 };
 
+function nodeHmac(hash: 'sha256' | 'sha512', key: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+  const h = createHmac(hash, key);
+  for (const p of parts) h.update(p);
+  return toU8(h.digest());
+}
+
+/**
+ * `crypto.hash` (Node >= 20.12) digests in one call without building a Hash object, about twice
+ * as fast for the short inputs of the v2 ratchet; older versions use `createHash`.
+ */
+const oneShotHash = typeof nodeCrypto.hash === 'function' ? nodeCrypto.hash : undefined;
+
+function digest(algorithm: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
+  return toU8(
+    oneShotHash === undefined
+      ? createHash(algorithm).update(data).digest()
+      : oneShotHash(algorithm, data, 'buffer'),
+  );
+}
+
 export const nodeRaw: RawPrimitives = {
   ...nobleRaw,
-  sha256: (data) => toU8(createHash('sha256').update(data).digest()),
-  sha512: (data) => toU8(createHash('sha512').update(data).digest()),
-  hmacSha256: (key, parts) => {
-    const h = createHmac('sha256', key);
-    for (const p of parts) h.update(p);
-    return toU8(h.digest());
-  },
+  sha256: (data) => digest('sha256', data),
+  sha512: (data) => digest('sha512', data),
+  hmacSha256: (key, parts) => nodeHmac('sha256', key, parts),
+  hmacSha512: (key, parts) => nodeHmac('sha512', key, parts),
   hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
   scrypt: (password, salt, { N, r, p, dkLen }) =>
     new Promise((resolve, reject) => {

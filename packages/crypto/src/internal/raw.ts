@@ -27,6 +27,7 @@ export interface RawPrimitives {
   sha256(data: Uint8Array): MaybePromise<Uint8Array>;
   sha512(data: Uint8Array): MaybePromise<Uint8Array>;
   hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): MaybePromise<Uint8Array>;
+  hmacSha512(key: Uint8Array, parts: readonly Uint8Array[]): MaybePromise<Uint8Array>;
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): MaybePromise<Uint8Array>;
   scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): MaybePromise<Uint8Array>;
   /** Public key of a private key; clamping per RFC 7748. */

@@ -17,8 +17,9 @@ const ED25519_PKCS8 = fromHex('302e020100300506032b657004220420');
 // The X25519 base point (u = 9): X25519(k, 9) is the public key of k.
 const X25519_BASE = new Uint8Array(32);
 X25519_BASE[0] = 9;
-// HMAC pads keys with zeros to the 64-byte block, so an empty key and 64 zero bytes are the same
-// key; WebCrypto refuses zero-length HMAC keys, so the empty key is passed in this form.
+// HMAC pads keys with zeros to the block size (64 bytes for SHA-256, 128 for SHA-512), so an empty
+// key and 64 zero bytes are the same key; WebCrypto refuses zero-length HMAC keys, so the empty
+// key is passed in this form.
 const HMAC_EMPTY_KEY = new Uint8Array(64);
 
 /** A view WebCrypto accepts (backed by an `ArrayBuffer`); copies only when it must. */
@@ -178,9 +179,26 @@ function aesGcm(): RawAead {
   };
 }
 
-async function hmacKey(key: Uint8Array): Promise<CryptoKey> {
+async function hmacKey(key: Uint8Array, hash: 'SHA-256' | 'SHA-512'): Promise<CryptoKey> {
   const raw = key.length === 0 ? HMAC_EMPTY_KEY : buf(key);
-  return s().importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  return s().importKey('raw', raw, { name: 'HMAC', hash }, false, ['sign']);
+}
+
+/** WebCrypto has no streaming interface: MAC the concatenation, then wipe it. */
+async function webHmac(hash: 'SHA-256' | 'SHA-512', key: Uint8Array, parts: readonly Uint8Array[]) {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const data = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    data.set(p, offset);
+    offset += p.length;
+  }
+  try {
+    return new Uint8Array(await s().sign('HMAC', await hmacKey(key, hash), data));
+  } finally {
+    data.fill(0);
+  }
 }
 
 export const webcryptoRaw: RawPrimitives = {
@@ -195,20 +213,11 @@ export const webcryptoRaw: RawPrimitives = {
   },
   async hmacSha256(key, parts) {
     if (!hasSubtle()) return nobleRaw.hmacSha256(key, parts);
-    // WebCrypto has no streaming interface: MAC the concatenation, then wipe it.
-    let length = 0;
-    for (const p of parts) length += p.length;
-    const data = new Uint8Array(length);
-    let offset = 0;
-    for (const p of parts) {
-      data.set(p, offset);
-      offset += p.length;
-    }
-    try {
-      return new Uint8Array(await s().sign('HMAC', await hmacKey(key), data));
-    } finally {
-      data.fill(0);
-    }
+    return webHmac('SHA-256', key, parts);
+  },
+  async hmacSha512(key, parts) {
+    if (!hasSubtle()) return nobleRaw.hmacSha512(key, parts);
+    return webHmac('SHA-512', key, parts);
   },
   async hkdfSha256(ikm, salt, info, length) {
     if (!hasSubtle()) return nobleRaw.hkdfSha256(ikm, salt, info, length);

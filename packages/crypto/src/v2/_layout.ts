@@ -14,9 +14,16 @@ export const INITIAL_MESSAGE_TAG = 0x02;
 /** Writes the header into `out` at `offset` (no checks; callers pass checked values). */
 export function writeHeader(out: Uint8Array, offset: number, h: RatchetHeader): void {
   out.set(h.ratchetKey, offset);
-  const v = new DataView(out.buffer, out.byteOffset + offset + 32, 8);
-  v.setUint32(0, h.previousChainLength);
-  v.setUint32(4, h.messageNumber);
+  writeU32(out, offset + 32, h.previousChainLength);
+  writeU32(out, offset + 36, h.messageNumber);
+}
+
+/** Big-endian u32 without a DataView (this runs twice per message). */
+function writeU32(out: Uint8Array, offset: number, value: number): void {
+  out[offset] = value >>> 24;
+  out[offset + 1] = (value >>> 16) & 0xff;
+  out[offset + 2] = (value >>> 8) & 0xff;
+  out[offset + 3] = value & 0xff;
 }
 
 /** Writes the handshake part of an initial message (everything before the ratchet message). */

@@ -6,12 +6,10 @@
  * ```
  * KDF_RK(rk, dh)  = HKDF-SHA256(salt = rk, ikm = dh, info = "cloister/v2/ratchet/root", 64)
  *                   -> rk' = [0..32), ck = [32..64)
- * KDF_CK(ck)      = mk  = HMAC-SHA256(ck, "cloister/v2/ratchet/chain/message")
- *                   ck' = HMAC-SHA256(ck, "cloister/v2/ratchet/chain/next")
- * AEAD keys(mk)   = HKDF-Expand-SHA256(PRK = mk, info = "cloister/v2/ratchet/message/aead", 44)
- *                   -> key = [0..32), nonce = [32..44)
- *                   (RFC 5869 section 2.3: T1 = HMAC(mk, info | 01), T2 = HMAC(mk, T1 | info | 02);
- *                   mk is already a uniformly random HMAC output, so the extract step is skipped)
+ * KDF_CK(ck)      = HMAC-SHA512(ck, "cloister/v2/ratchet/chain")
+ *                   -> mk = [0..32), ck' = [32..64)
+ * AEAD keys(mk)   = HMAC-SHA512(mk, "cloister/v2/ratchet/message/aead")
+ *                   -> key = [0..32), nonce = [32..44)   (the last 20 bytes are discarded)
  * AD(header)      = "cloister/v2/ratchet/message/ad" | u8 2 | "v2"
  *                   | initiator.signingKey | initiator.dhKey | responder.signingKey | responder.dhKey
  *                   | header(40)
@@ -44,14 +42,11 @@ import type {
 export type Trace = (name: string, value: Uint8Array | number) => void;
 
 const ROOT_INFO = utf8(V2_LABELS.root);
-const CHAIN_MESSAGE = utf8(V2_LABELS.chainMessage);
-const CHAIN_NEXT = utf8(V2_LABELS.chainNext);
-const AEAD_INFO = utf8(V2_LABELS.messageAead);
+const CHAIN_LABEL = utf8(V2_LABELS.chain);
+const AEAD_LABEL = utf8(V2_LABELS.messageAead);
 const AD_LABEL = utf8(V2_LABELS.messageAd);
 const SEEN_LABEL = utf8(V2_LABELS.messageSeen);
 const SUITE_BYTES = utf8(V2_SUITE);
-const ONE = Uint8Array.of(1);
-const TWO = Uint8Array.of(2);
 export const DIGEST_LENGTH = 16;
 
 /** KDF_RK: the root-key step. */
@@ -66,9 +61,15 @@ export async function kdfRk(
   return result;
 }
 
-/** KDF_CK: the message key of this position and the next chain key. */
+/**
+ * KDF_CK: the message key of this position and the next chain key. Each gets its own array (a
+ * stored skipped key must not keep the chain key's bytes alive in a shared buffer).
+ */
 export async function kdfCk(p: CryptoProvider, chainKey: Uint8Array): Promise<[Uint8Array, Uint8Array]> {
-  return Promise.all([p.hmacSha256(chainKey, CHAIN_MESSAGE), p.hmacSha256(chainKey, CHAIN_NEXT)]);
+  const out = await p.hmacSha512(chainKey, CHAIN_LABEL);
+  const result: [Uint8Array, Uint8Array] = [out.slice(0, 32), out.slice(32, 64)];
+  wipe(out);
+  return result;
 }
 
 /** The AD prefix: label, suite, initiator identity, responder identity. */
@@ -114,13 +115,9 @@ function seen(digests: readonly Uint8Array[], digest: Uint8Array): boolean {
   return false;
 }
 
-/** HKDF-Expand(mk, AEAD_INFO, 44): the AES-256-GCM key (T1) and nonce (T2[0..12)). */
-async function aeadMaterial(p: CryptoProvider, messageKey: Uint8Array): Promise<[Uint8Array, Uint8Array]> {
-  const t1 = await p.hmacSha256(messageKey, [AEAD_INFO, ONE]);
-  const t2 = await p.hmacSha256(messageKey, [t1, AEAD_INFO, TWO]);
-  const nonce = t2.slice(0, 12);
-  wipe(t2);
-  return [t1, nonce];
+/** AEAD keys(mk): 64 bytes whose [0..32) is the AES-256-GCM key and [32..44) the nonce. */
+function aeadMaterial(p: CryptoProvider, messageKey: Uint8Array): Promise<Uint8Array> {
+  return p.hmacSha512(messageKey, AEAD_LABEL);
 }
 
 async function seal(
@@ -130,7 +127,9 @@ async function seal(
   ad: Uint8Array,
   trace?: Trace,
 ): Promise<Uint8Array> {
-  const [key, nonce] = await aeadMaterial(p, messageKey);
+  const material = await aeadMaterial(p, messageKey);
+  const key = material.subarray(0, 32);
+  const nonce = material.subarray(32, 44);
   try {
     if (trace) {
       trace('aeadKey', key);
@@ -139,7 +138,7 @@ async function seal(
     }
     return await p.aes256gcm.encrypt(key, nonce, plaintext, ad);
   } finally {
-    wipe(key, nonce);
+    wipe(material);
   }
 }
 
@@ -150,7 +149,9 @@ async function open(
   ad: Uint8Array,
   trace?: Trace,
 ): Promise<Uint8Array> {
-  const [key, nonce] = await aeadMaterial(p, messageKey);
+  const material = await aeadMaterial(p, messageKey);
+  const key = material.subarray(0, 32);
+  const nonce = material.subarray(32, 44);
   try {
     if (trace) {
       trace('aeadKey', key);
@@ -159,7 +160,7 @@ async function open(
     }
     return await p.aes256gcm.decrypt(key, nonce, ciphertext, ad);
   } finally {
-    wipe(key, nonce);
+    wipe(material);
   }
 }
 
@@ -254,9 +255,10 @@ function appendSkipped(
 }
 
 function withDigest(digests: readonly Uint8Array[], digest: Uint8Array): Uint8Array[] {
-  const keep =
-    digests.length >= V2_RECENT_DIGESTS ? digests.slice(digests.length - V2_RECENT_DIGESTS + 1) : digests;
-  return [...keep, digest];
+  const start = digests.length >= V2_RECENT_DIGESTS ? digests.length - V2_RECENT_DIGESTS + 1 : 0;
+  const out = digests.slice(start);
+  out.push(digest);
+  return out;
 }
 
 /** A copy of `s` without its `pending` handshake fields (the peer has answered). */

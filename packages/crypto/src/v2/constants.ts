@@ -114,11 +114,9 @@ export const V2_LABELS = Object.freeze({
   initialDigest: 'cloister/v2/handshake/initial-message',
   /** HKDF info of the root-key ratchet step (KDF_RK). */
   root: 'cloister/v2/ratchet/root',
-  /** HMAC input deriving a message key from a chain key. */
-  chainMessage: 'cloister/v2/ratchet/chain/message',
-  /** HMAC input deriving the next chain key from a chain key. */
-  chainNext: 'cloister/v2/ratchet/chain/next',
-  /** HKDF info expanding a message key into the AES-256-GCM key and nonce. */
+  /** HMAC-SHA512 input deriving a message key and the next chain key from a chain key (KDF_CK). */
+  chain: 'cloister/v2/ratchet/chain',
+  /** HMAC-SHA512 input expanding a message key into the AES-256-GCM key and nonce. */
   messageAead: 'cloister/v2/ratchet/message/aead',
   /** Start of the AES-256-GCM associated data of every ratchet message. */
   messageAd: 'cloister/v2/ratchet/message/ad',
