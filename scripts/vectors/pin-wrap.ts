@@ -1,6 +1,6 @@
 /**
  * Test vectors for PIN key wrapping (`test-vectors/pin-wrap.json`, format in
- * `test-vectors/_sections/pin-wrap.md`).
+ * `test-vectors/README.md`).
  *
  * Every case uses the scrypt **floor** cost (N = 2^15, r = 8, p = 1) so that generating and
  * checking the vectors stays fast; the production default is N = 2^17. Each case draws its data

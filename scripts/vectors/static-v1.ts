@@ -1,6 +1,6 @@
 /**
  * Test vectors for suite static-v1 (`test-vectors/static-v1.json`, format in
- * `test-vectors/_sections/static-v1.md`).
+ * `test-vectors/README.md`).
  *
  * Each case draws its key pairs and IV from the noble provider with
  * `INSECURE_seededRandomForTestsOnly(ASCII("cloister/test-vectors/static-v1/" + seed name))`, in the

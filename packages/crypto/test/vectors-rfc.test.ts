@@ -1,6 +1,6 @@
 /**
  * Published test vectors of the RFCs and of NIST SP 800-38A, run under every provider. The
- * files live in `test-vectors/` with their source; see test-vectors/_sections/primitives.md.
+ * files live in `test-vectors/` with their source; see test-vectors/README.md.
  */
 import { describe, expect, it } from 'vitest';
 import { type CryptoProvider, toHex, utf8 } from '../src/index.js';
