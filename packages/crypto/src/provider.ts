@@ -134,6 +134,10 @@ export interface CryptoProvider {
   hmacSha512(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
   /** HKDF-SHA256 (RFC 5869); an empty salt means HashLen zero bytes. */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
+  /** HKDF-Extract with SHA-256 (RFC 5869 section 2.2): the 32-byte PRK; an empty salt means 32 zero bytes. */
+  hkdfExtractSha256(salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array>;
+  /** HKDF-Expand with SHA-256 (RFC 5869 section 2.3): `length` (1..8160) bytes from a PRK of at least 32 bytes. */
+  hkdfExpandSha256(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
   scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array>;
   readonly x25519: X25519;
   readonly ed25519: Ed25519;

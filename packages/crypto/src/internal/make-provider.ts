@@ -114,6 +114,18 @@ export function makeProvider(name: string, raw: RawPrimitives, random: RandomSou
       checkInt(length, 'hkdf.length', 1, 255 * 32);
       return raw.hkdfSha256(ikm, salt, info, length);
     },
+    async hkdfExtractSha256(salt, ikm) {
+      checkBytes(salt, 'hkdfExtract.salt');
+      checkBytes(ikm, 'hkdfExtract.ikm');
+      return raw.hkdfExtractSha256(salt, ikm);
+    },
+    async hkdfExpandSha256(prk, info, length) {
+      checkBytes(prk, 'hkdfExpand.prk');
+      if (prk.length < 32) throw new ValidationError('hkdfExpand.prk', 'at least 32 bytes');
+      checkBytes(info, 'hkdfExpand.info');
+      checkInt(length, 'hkdfExpand.length', 1, 255 * 32);
+      return raw.hkdfExpandSha256(prk, info, length);
+    },
     async scrypt(password, salt, params) {
       checkBytes(password, 'scrypt.password');
       checkBytes(salt, 'scrypt.salt');

@@ -3,7 +3,7 @@ import { cbc, gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305, xchacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { ed25519, x25519 } from '@noble/curves/ed25519.js';
 import { bytesToNumberLE } from '@noble/curves/utils.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
+import { expand, extract, hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { scryptAsync } from '@noble/hashes/scrypt.js';
 import { sha256, sha512 } from '@noble/hashes/sha2.js';
@@ -77,6 +77,8 @@ export const nobleRaw: RawPrimitives = {
     return h.digest();
   },
   hkdfSha256: (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length),
+  hkdfExtractSha256: (salt, ikm) => extract(sha256, ikm, salt),
+  hkdfExpandSha256: (prk, info, length) => expand(sha256, prk, info, length),
   scrypt: (password, salt, { N, r, p, dkLen }) =>
     scryptAsync(password, salt, { N, r, p, dkLen, maxmem: 2 ** 32 }),
   x25519PublicKey: (privateKey) => x25519.getPublicKey(privateKey),

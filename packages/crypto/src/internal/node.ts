@@ -2,6 +2,8 @@
  * Raw primitives from `node:crypto` (OpenSSL) wherever Node offers them; `@noble/*` for the
  * rest (ML-KEM-768 and the HChaCha20 subkey step of XChaCha20-Poly1305).
  */
+
+import * as nodeCrypto from 'node:crypto';
 import {
   type CipherChaCha20Poly1305,
   type CipherGCM,
@@ -20,7 +22,6 @@ import {
   sign as nodeSign,
   verify as nodeVerify,
 } from 'node:crypto';
-import * as nodeCrypto from 'node:crypto';
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { equalBytes } from '../bytes.js';
 import { PublicLru } from './lru.js';
@@ -252,6 +253,9 @@ export const nodeRaw: RawPrimitives = {
   hmacSha256: (key, parts) => nodeHmac('sha256', key, parts),
   hmacSha512: (key, parts) => nodeHmac('sha512', key, parts),
   hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt, info, length)),
+  // node:crypto has no separate HKDF-Extract/Expand: noble's (nobleRaw) serve every provider.
+  hkdfExtractSha256: nobleRaw.hkdfExtractSha256,
+  hkdfExpandSha256: nobleRaw.hkdfExpandSha256,
   scrypt: (password, salt, { N, r, p, dkLen }) =>
     new Promise((resolve, reject) => {
       nodeScrypt(password, salt, dkLen, { N, r, p, maxmem: 256 * N * r + 1024 * 1024 }, (err, key) =>

@@ -29,6 +29,8 @@ export interface RawPrimitives {
   hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): MaybePromise<Uint8Array>;
   hmacSha512(key: Uint8Array, parts: readonly Uint8Array[]): MaybePromise<Uint8Array>;
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): MaybePromise<Uint8Array>;
+  hkdfExtractSha256(salt: Uint8Array, ikm: Uint8Array): MaybePromise<Uint8Array>;
+  hkdfExpandSha256(prk: Uint8Array, info: Uint8Array, length: number): MaybePromise<Uint8Array>;
   scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): MaybePromise<Uint8Array>;
   /** Public key of a private key; clamping per RFC 7748. */
   x25519PublicKey(privateKey: Uint8Array): MaybePromise<Uint8Array>;

@@ -225,6 +225,9 @@ export const webcryptoRaw: RawPrimitives = {
     const params: HkdfParams = { name: 'HKDF', hash: 'SHA-256', salt: buf(salt), info: buf(info) };
     return new Uint8Array(await s().deriveBits(params, key, length * 8));
   },
+  // WebCrypto has no separate HKDF-Extract/Expand: noble's serve every provider.
+  hkdfExtractSha256: nobleRaw.hkdfExtractSha256,
+  hkdfExpandSha256: nobleRaw.hkdfExpandSha256,
   async x25519PublicKey(privateKey) {
     if (!(await hasX25519())) return nobleRaw.x25519PublicKey(privateKey);
     return x25519Derive(privateKey, X25519_BASE);
