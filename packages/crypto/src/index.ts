@@ -6,6 +6,7 @@
  */
 export * from './bytes.js';
 export * from './errors.js';
+export * from './files/index.js';
 export * from './hpke/index.js';
 export {
   changePin,
