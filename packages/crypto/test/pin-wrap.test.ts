@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CryptoProvider, concatBytes, fromHex, type RandomSource, toHex, utf8 } from '../src/index.js';
+import { type CryptoProvider, concatBytes, fromHex, toHex, utf8 } from '../src/index.js';
 import {
   changePin,
   decodeWrappedKey,
@@ -18,6 +18,7 @@ import {
   wrapDataKey,
 } from '../src/pin-wrap.js';
 import { createNodeProvider } from '../src/providers/node.js';
+import { fixedRandom } from './fixed-random.js';
 import { PROVIDERS } from './providers.js';
 
 interface PositiveCase {
@@ -63,19 +64,6 @@ const vectors = JSON.parse(
 ) as VectorFile;
 const FLOOR = PIN_SCRYPT_FLOOR;
 const node = createNodeProvider();
-
-function fixedRandom(chunks: readonly Uint8Array[]): RandomSource {
-  let next = 0;
-  return {
-    name: 'fixed',
-    fill(out) {
-      const chunk = chunks[next++];
-      if (chunk === undefined || chunk.length !== out.length) throw new Error('unexpected random draw');
-      out.set(chunk);
-      return out;
-    },
-  };
-}
 
 async function errorOf(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
   try {

@@ -1,5 +1,5 @@
 /** Test helper: every provider the crypto suite runs under. */
-import { createNobleProvider, type CryptoProvider } from '../src/index.js';
+import { type CryptoProvider, createNobleProvider } from '../src/index.js';
 import { createNodeProvider } from '../src/providers/node.js';
 import { createWebCryptoProvider } from '../src/providers/webcrypto.js';
 

@@ -1,16 +1,7 @@
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type CryptoProvider,
-  concatBytes,
-  fromHex,
-  type KeyPair,
-  type RandomSource,
-  toHex,
-  utf8,
-  wipe,
-} from '../src/index.js';
+import { type CryptoProvider, concatBytes, fromHex, type KeyPair, toHex, utf8, wipe } from '../src/index.js';
 import { createNodeProvider } from '../src/providers/node.js';
 import {
   openStaticV1Channel,
@@ -27,6 +18,7 @@ import {
   staticV1EncryptForRecipients,
   staticV1MessageLength,
 } from '../src/suites/static-v1.js';
+import { fixedRandom } from './fixed-random.js';
 import { PROVIDERS } from './providers.js';
 
 interface PairHex {
@@ -93,20 +85,6 @@ const params = (p: ParamsHex): StaticV1Params => ({
   hkdfInfoLabel: fromHex(p.hkdfInfoLabel),
   bindPublicKeys: p.bindPublicKeys,
 });
-
-/** A random source that hands out exactly the given chunks, in order, and fails otherwise. */
-function fixedRandom(chunks: readonly Uint8Array[]): RandomSource {
-  let next = 0;
-  return {
-    name: 'fixed',
-    fill(out) {
-      const chunk = chunks[next++];
-      if (chunk === undefined || chunk.length !== out.length) throw new Error('unexpected random draw');
-      out.set(chunk);
-      return out;
-    },
-  };
-}
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {

@@ -5,7 +5,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { fromHex } from '../src/index.js';
-import type { RandomSource } from '../src/provider.js';
 
 const ROOT = fileURLToPath(new URL('../../../test-vectors/', import.meta.url));
 
@@ -131,20 +130,6 @@ export function loadWycheproof<G extends { tests: readonly WycheproofTest[] }>(
   if (total !== data.numberOfTests || total === 0)
     throw new Error(`${name}: ${total} tests, header says ${data.numberOfTests}`);
   return data;
-}
-
-/** A random source that returns `bytes` once (for ML-KEM's 32-byte message) and then fails. */
-export function fixedRandom(bytes: Uint8Array): RandomSource {
-  let used = false;
-  return {
-    name: 'fixed-test-bytes',
-    fill(out) {
-      if (used || out.length !== bytes.length) throw new Error('fixedRandom: unexpected draw');
-      used = true;
-      out.set(bytes);
-      return out;
-    },
-  };
 }
 
 /** Counts of executed cases by outcome, asserted exactly so that a loader bug cannot pass. */
