@@ -5,8 +5,10 @@
  * @packageDocumentation
  */
 export * from './bytes.js';
+export * from './compliance/index.js';
 export * from './errors.js';
 export * from './files/index.js';
+export * from './groups/index.js';
 export * from './hpke/index.js';
 export {
   changePin,
