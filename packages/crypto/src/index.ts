@@ -6,6 +6,7 @@
  */
 export * from './bytes.js';
 export * from './compliance/index.js';
+export * from './envelope/index.js';
 export * from './errors.js';
 export * from './files/index.js';
 export * from './groups/index.js';

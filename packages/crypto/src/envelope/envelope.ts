@@ -1,0 +1,375 @@
+/**
+ * Sealed envelopes (spec/envelope.md §3–§5): a small outer header the server routes by, and an
+ * inner part sealed with HPKE (mode base, DHKEM-X25519, HKDF-SHA256, AES-256-GCM) holding the
+ * sender certificate, the content type and the session message, padded with Padmé.
+ */
+import { checkBytes, checkInt, concatBytes, uintBE, utf8, wipe } from '../bytes.js';
+import { CloisterError, DecodeError, DecryptionFailed, ValidationError } from '../errors.js';
+import { padmeLength, padToBucket, unpad } from '../files/padding.js';
+import { openHpke, sealHpke } from '../hpke/single-shot.js';
+import type { CryptoProvider } from '../provider.js';
+import { Reader } from './_reader.js';
+import {
+  CERTIFICATE_MAX_BYTES,
+  decodeSenderCertificate,
+  encodeSenderCertificate,
+  type SenderCertificate,
+  verifySenderCertificate,
+} from './certificate.js';
+
+/** The envelope format version this code writes and reads. */
+export const ENVELOPE_VERSION = 1;
+/** Kind byte: the inner part is sealed to one device with HPKE. */
+export const ENVELOPE_KIND_SINGLE = 1;
+/** Kind byte: a shared content ciphertext plus an HPKE-wrapped content key for this device. */
+export const ENVELOPE_KIND_SHARED = 2;
+/** Shortest mailbox id in bytes. */
+export const MAILBOX_MIN_BYTES = 16;
+/** Longest mailbox id in bytes. */
+export const MAILBOX_MAX_BYTES = 32;
+/** Largest delivery token in bytes. */
+export const DELIVERY_TOKEN_MAX_BYTES = 64;
+/** Largest session message (`body`) in bytes. */
+export const ENVELOPE_MAX_BODY_BYTES = 2 ** 20;
+/** Most recipients of one {@link sealEnvelopeForMany} call. */
+export const ENVELOPE_MAX_RECIPIENTS = 1024;
+
+const SEAL_INFO_LABEL = utf8('cloister/v1/envelope/seal');
+const WRAP_INFO_LABEL = utf8('cloister/v1/envelope/key-wrap');
+const CONTENT_AAD_LABEL = utf8('cloister/v1/envelope/content');
+const CONTENT_DIGEST_LABEL = utf8('cloister/v1/envelope/content-digest');
+const ENC_BYTES = 32;
+const TAG_BYTES = 16;
+const WRAPPED_KEY_BYTES = 32 + TAG_BYTES;
+const CONTENT_NONCE = new Uint8Array(12);
+const INNER_MAX_BYTES = padmeLength(1 + 2 + CERTIFICATE_MAX_BYTES + ENVELOPE_MAX_BODY_BYTES + 1);
+const HEADER_MAX_BYTES = 4 + MAILBOX_MAX_BYTES + DELIVERY_TOKEN_MAX_BYTES;
+/** Largest envelope {@link peekEnvelopeOuter} accepts. */
+export const ENVELOPE_MAX_BYTES =
+  HEADER_MAX_BYTES + ENC_BYTES + WRAPPED_KEY_BYTES + INNER_MAX_BYTES + TAG_BYTES;
+
+/** The part of an envelope the server reads. */
+export interface EnvelopeOuter {
+  readonly version: number;
+  /** {@link ENVELOPE_KIND_SINGLE} or {@link ENVELOPE_KIND_SHARED}. */
+  readonly kind: number;
+  readonly mailbox: Uint8Array;
+  readonly deliveryToken: Uint8Array;
+  /** Bytes after the header: what the server may count (a Padmé bucket plus fixed overhead). */
+  readonly sealedLength: number;
+}
+
+/** What an envelope carries besides its routing fields. */
+export interface EnvelopeContent {
+  readonly certificate: SenderCertificate;
+  /** Content type, 0–255, visible only to the recipient. */
+  readonly contentType: number;
+  /** The session message, opaque here, at most {@link ENVELOPE_MAX_BODY_BYTES}. */
+  readonly body: Uint8Array;
+}
+
+/** One recipient device. */
+export interface EnvelopeRecipient {
+  /** The device's 32-byte X25519 identity (envelope) public key. */
+  readonly publicKey: Uint8Array;
+  /** The device's mailbox id, 16–32 bytes. */
+  readonly mailbox: Uint8Array;
+  /** The delivery token, 0–64 bytes. */
+  readonly deliveryToken: Uint8Array;
+}
+
+function checkRecipient(r: EnvelopeRecipient, field: string): EnvelopeRecipient {
+  if (typeof r !== 'object' || r === null) throw new ValidationError(field, 'an object');
+  const publicKey = checkBytes(r.publicKey, `${field}.publicKey`, 32);
+  const mailbox = checkBytes(r.mailbox, `${field}.mailbox`);
+  if (mailbox.length < MAILBOX_MIN_BYTES || mailbox.length > MAILBOX_MAX_BYTES) {
+    throw new ValidationError(`${field}.mailbox`, `${MAILBOX_MIN_BYTES} to ${MAILBOX_MAX_BYTES} bytes`);
+  }
+  const deliveryToken = checkBytes(r.deliveryToken, `${field}.deliveryToken`);
+  if (deliveryToken.length > DELIVERY_TOKEN_MAX_BYTES) {
+    throw new ValidationError(`${field}.deliveryToken`, `at most ${DELIVERY_TOKEN_MAX_BYTES} bytes`);
+  }
+  return { publicKey, mailbox, deliveryToken };
+}
+
+/** Checks the content and returns the padded inner plaintext. */
+function encodeInner(content: EnvelopeContent): Uint8Array {
+  const contentType = checkInt(content.contentType, 'contentType', 0, 255);
+  const body = checkBytes(content.body, 'body');
+  if (body.length > ENVELOPE_MAX_BODY_BYTES)
+    throw new ValidationError('body', `at most ${ENVELOPE_MAX_BODY_BYTES} bytes`);
+  const certificate = encodeSenderCertificate(content.certificate);
+  const inner = concatBytes(uintBE(contentType, 1), uintBE(certificate.length, 2), certificate, body);
+  const padded = padToBucket(inner);
+  wipe(inner);
+  return padded;
+}
+
+function outerHeader(kind: number, r: EnvelopeRecipient): Uint8Array {
+  return concatBytes(
+    uintBE(ENVELOPE_VERSION, 1),
+    uintBE(kind, 1),
+    uintBE(r.mailbox.length, 1),
+    r.mailbox,
+    uintBE(r.deliveryToken.length, 1),
+    r.deliveryToken,
+  );
+}
+
+function hpkeInfo(label: Uint8Array, kind: number, mailbox: Uint8Array): Uint8Array {
+  return concatBytes(label, uintBE(ENVELOPE_VERSION, 1), uintBE(kind, 1), uintBE(mailbox.length, 1), mailbox);
+}
+
+function contentAad(): Uint8Array {
+  return concatBytes(CONTENT_AAD_LABEL, uintBE(ENVELOPE_VERSION, 1));
+}
+
+async function contentDigest(provider: CryptoProvider, ciphertext: Uint8Array): Promise<Uint8Array> {
+  return provider.sha256(concatBytes(CONTENT_DIGEST_LABEL, ciphertext));
+}
+
+/** Options of {@link sealEnvelope}. */
+export interface SealEnvelopeOptions extends EnvelopeContent {
+  readonly recipientPublicKey: Uint8Array;
+  readonly mailbox: Uint8Array;
+  readonly deliveryToken: Uint8Array;
+}
+
+/**
+ * Seals one envelope to one device: header, HPKE `enc`, HPKE ciphertext of the padded inner part.
+ *
+ * @example
+ * ```ts
+ * const bytes = await sealEnvelope(provider, {
+ *   recipientPublicKey: bobDevice.publicKey,
+ *   mailbox: bobMailbox,
+ *   deliveryToken: token,
+ *   certificate,
+ *   contentType: 1,
+ *   body: sessionMessage,
+ * });
+ * ```
+ */
+export async function sealEnvelope(
+  provider: CryptoProvider,
+  options: SealEnvelopeOptions,
+): Promise<Uint8Array> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const recipient = checkRecipient(
+    { publicKey: options.recipientPublicKey, mailbox: options.mailbox, deliveryToken: options.deliveryToken },
+    'recipient',
+  );
+  const padded = encodeInner(options);
+  const header = outerHeader(ENVELOPE_KIND_SINGLE, recipient);
+  try {
+    const { enc, ciphertext } = await sealHpke(provider, {
+      aead: 'aes-256-gcm',
+      recipientPublicKey: recipient.publicKey,
+      info: hpkeInfo(SEAL_INFO_LABEL, ENVELOPE_KIND_SINGLE, recipient.mailbox),
+      plaintext: padded,
+      aad: header,
+    });
+    return concatBytes(header, enc, ciphertext);
+  } finally {
+    wipe(padded);
+  }
+}
+
+/** Options of {@link sealEnvelopeForMany}. */
+export interface SealEnvelopeForManyOptions extends EnvelopeContent {
+  readonly recipients: readonly EnvelopeRecipient[];
+}
+
+/**
+ * Encrypts the padded inner part once under a fresh content key (AES-256-GCM) and wraps that key
+ * for every recipient with HPKE. Returns one envelope per recipient, in order.
+ *
+ * @example
+ * ```ts
+ * const [forBob, forCarol] = await sealEnvelopeForMany(provider, {
+ *   recipients: [bob, carol],
+ *   certificate,
+ *   contentType: 1,
+ *   body: groupMessage,
+ * });
+ * ```
+ */
+export async function sealEnvelopeForMany(
+  provider: CryptoProvider,
+  options: SealEnvelopeForManyOptions,
+): Promise<Uint8Array[]> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  if (
+    !Array.isArray(options.recipients) ||
+    options.recipients.length < 1 ||
+    options.recipients.length > ENVELOPE_MAX_RECIPIENTS
+  ) {
+    throw new ValidationError('recipients', `an array of 1 to ${ENVELOPE_MAX_RECIPIENTS} recipients`);
+  }
+  const recipients = options.recipients.map((r, i) => checkRecipient(r, `recipients[${i}]`));
+  const padded = encodeInner(options);
+  const key = provider.randomBytes(32);
+  try {
+    const content = await provider.aes256gcm.encrypt(key, CONTENT_NONCE, padded, contentAad());
+    const digest = await contentDigest(provider, content);
+    const out: Uint8Array[] = [];
+    for (const recipient of recipients) {
+      const header = outerHeader(ENVELOPE_KIND_SHARED, recipient);
+      const { enc, ciphertext } = await sealHpke(provider, {
+        aead: 'aes-256-gcm',
+        recipientPublicKey: recipient.publicKey,
+        info: hpkeInfo(WRAP_INFO_LABEL, ENVELOPE_KIND_SHARED, recipient.mailbox),
+        plaintext: key,
+        aad: concatBytes(header, digest),
+      });
+      out.push(concatBytes(header, enc, ciphertext, content));
+    }
+    return out;
+  } finally {
+    wipe(padded, key);
+  }
+}
+
+interface ParsedEnvelope extends EnvelopeOuter {
+  readonly header: Uint8Array;
+  readonly sealed: Uint8Array;
+}
+
+function parseOuter(bytes: Uint8Array): ParsedEnvelope {
+  checkBytes(bytes, 'bytes');
+  if (bytes.length > ENVELOPE_MAX_BYTES) throw new DecodeError('envelope', 'too long');
+  const r = new Reader(bytes, 'envelope');
+  const version = r.uint(1, 'version');
+  if (version !== ENVELOPE_VERSION) throw new DecodeError('envelope.version', 'unsupported');
+  const kind = r.uint(1, 'kind');
+  if (kind !== ENVELOPE_KIND_SINGLE && kind !== ENVELOPE_KIND_SHARED) {
+    throw new DecodeError('envelope.kind', 'unsupported');
+  }
+  const mailboxLength = r.uint(1, 'mailbox.length');
+  if (mailboxLength < MAILBOX_MIN_BYTES || mailboxLength > MAILBOX_MAX_BYTES) {
+    throw new DecodeError('envelope.mailbox', 'bad length');
+  }
+  const mailbox = r.take(mailboxLength, 'mailbox');
+  const tokenLength = r.uint(1, 'deliveryToken.length');
+  if (tokenLength > DELIVERY_TOKEN_MAX_BYTES) throw new DecodeError('envelope.deliveryToken', 'too long');
+  const deliveryToken = r.take(tokenLength, 'deliveryToken');
+  const header = bytes.slice(0, bytes.length - r.remaining);
+  const minimum = ENC_BYTES + TAG_BYTES + 1 + (kind === ENVELOPE_KIND_SHARED ? WRAPPED_KEY_BYTES : 0);
+  if (r.remaining < minimum) throw new DecodeError('envelope.sealed', 'truncated');
+  const sealed = r.rest();
+  return { version, kind, mailbox, deliveryToken, sealedLength: sealed.length, header, sealed };
+}
+
+/**
+ * Decodes only the outer header, as the server does. Throws `DecodeError` naming the field on a
+ * wrong version or kind, out-of-range lengths, a truncated sealed part or an oversized envelope.
+ *
+ * @example
+ * ```ts
+ * const { mailbox, deliveryToken, sealedLength } = peekEnvelopeOuter(bytes);
+ * ```
+ */
+export function peekEnvelopeOuter(bytes: Uint8Array): EnvelopeOuter {
+  const { version, kind, mailbox, deliveryToken, sealedLength } = parseOuter(bytes);
+  return { version, kind, mailbox, deliveryToken, sealedLength };
+}
+
+/** Options of {@link openEnvelope}. */
+export interface OpenEnvelopeOptions {
+  readonly recipientPrivateKey: Uint8Array;
+  readonly bytes: Uint8Array;
+  /** The tenant's Ed25519 public key that must have signed the sender certificate. */
+  readonly tenantPublicKey: Uint8Array;
+  /** The current time in milliseconds since the epoch. */
+  readonly now: number;
+}
+
+/** What {@link openEnvelope} returns. */
+export interface OpenedEnvelope extends EnvelopeContent {
+  readonly mailbox: Uint8Array;
+}
+
+async function openSealed(
+  provider: CryptoProvider,
+  parsed: ParsedEnvelope,
+  recipientPrivateKey: Uint8Array,
+): Promise<Uint8Array> {
+  const enc = parsed.sealed.subarray(0, ENC_BYTES);
+  if (parsed.kind === ENVELOPE_KIND_SINGLE) {
+    return openHpke(provider, {
+      aead: 'aes-256-gcm',
+      enc,
+      recipientPrivateKey,
+      info: hpkeInfo(SEAL_INFO_LABEL, ENVELOPE_KIND_SINGLE, parsed.mailbox),
+      ciphertext: parsed.sealed.subarray(ENC_BYTES),
+      aad: parsed.header,
+    });
+  }
+  const wrapped = parsed.sealed.subarray(ENC_BYTES, ENC_BYTES + WRAPPED_KEY_BYTES);
+  const content = parsed.sealed.subarray(ENC_BYTES + WRAPPED_KEY_BYTES);
+  const key = await openHpke(provider, {
+    aead: 'aes-256-gcm',
+    enc,
+    recipientPrivateKey,
+    info: hpkeInfo(WRAP_INFO_LABEL, ENVELOPE_KIND_SHARED, parsed.mailbox),
+    ciphertext: wrapped,
+    aad: concatBytes(parsed.header, await contentDigest(provider, content)),
+  });
+  try {
+    return await provider.aes256gcm.decrypt(key, CONTENT_NONCE, content, contentAad());
+  } finally {
+    wipe(key);
+  }
+}
+
+function decodeInner(inner: Uint8Array): EnvelopeContent {
+  const r = new Reader(inner, 'inner');
+  const contentType = r.uint(1, 'contentType');
+  const certificate = decodeSenderCertificate(r.take(r.uint(2, 'certificate.length'), 'certificate'));
+  const body = r.rest();
+  if (body.length > ENVELOPE_MAX_BODY_BYTES) throw new DecodeError('inner.body', 'too long');
+  return { certificate, contentType, body };
+}
+
+/**
+ * Opens an envelope and verifies its sender certificate against the tenant key and `now`. A
+ * malformed outer header throws `DecodeError` (the server parses those bytes too, so this tells
+ * an attacker nothing new); every other failure — altered bytes, wrong key, bad padding, a
+ * malformed inner part, a certificate that is forged, from another tenant or expired — throws
+ * `DecryptionFailed`. The caller must still check that the certificate's identity keys are the
+ * identity the session authenticated (`verifySenderCertificate` with `expectedIdentity`).
+ *
+ * @example
+ * ```ts
+ * const { certificate, contentType, body } = await openEnvelope(provider, {
+ *   recipientPrivateKey: device.privateKey,
+ *   bytes,
+ *   tenantPublicKey: tenant.publicKey,
+ *   now: Date.now(),
+ * });
+ * ```
+ */
+export async function openEnvelope(
+  provider: CryptoProvider,
+  options: OpenEnvelopeOptions,
+): Promise<OpenedEnvelope> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const recipientPrivateKey = checkBytes(options.recipientPrivateKey, 'recipientPrivateKey', 32);
+  const tenantPublicKey = checkBytes(options.tenantPublicKey, 'tenantPublicKey', 32);
+  const now = checkInt(options.now, 'now', 0, Number.MAX_SAFE_INTEGER);
+  const parsed = parseOuter(options.bytes);
+  let padded: Uint8Array | undefined;
+  let inner: Uint8Array | undefined;
+  try {
+    padded = await openSealed(provider, parsed, recipientPrivateKey);
+    inner = unpad(padded);
+    const content = decodeInner(inner);
+    await verifySenderCertificate(provider, content.certificate, { tenantPublicKey, now });
+    return { ...content, mailbox: parsed.mailbox };
+  } catch (e) {
+    if (e instanceof CloisterError) throw new DecryptionFailed();
+    throw e;
+  } finally {
+    wipe(padded, inner);
+  }
+}
