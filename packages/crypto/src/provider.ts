@@ -37,6 +37,16 @@ export interface KemEncapsulation {
   readonly sharedSecret: Uint8Array;
 }
 
+/**
+ * An incremental SHA-256, for data that arrives in pieces (file streams). `update` may be called
+ * any number of times before `digest`; after `digest` the object is finished and throws
+ * `UsageError` on further use.
+ */
+export interface IncrementalHash {
+  update(data: Uint8Array): IncrementalHash;
+  digest(): Uint8Array;
+}
+
 /** scrypt cost parameters (RFC 7914). */
 export interface ScryptParams {
   /** CPU/memory cost, a power of two greater than 1. */
@@ -128,6 +138,8 @@ export interface CryptoProvider {
   randomBytes(length: number): Uint8Array;
   sha256(data: Uint8Array): Promise<Uint8Array>;
   sha512(data: Uint8Array): Promise<Uint8Array>;
+  /** A new incremental SHA-256 (synchronous, so a stream can feed it chunk by chunk). */
+  createSha256(): IncrementalHash;
   /** HMAC-SHA256 over the concatenation of `data` (given as one array or as parts). */
   hmacSha256(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
   /** HMAC-SHA512 (64 bytes) over the concatenation of `data` (given as one array or as parts). */

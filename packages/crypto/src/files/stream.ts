@@ -11,7 +11,6 @@
  *
  * @module
  */
-import { sha256 } from '@noble/hashes/sha2.js';
 import { checkBytes, checkInt, concatBytes, wipe } from '../bytes.js';
 import { DecryptionFailed, LimitError, UsageError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
@@ -163,7 +162,7 @@ export function encryptFileStream(
   // A caller who only reads the stream still sees its error there; do not report it twice.
   done.catch(() => undefined);
 
-  const hash = sha256.create();
+  const hash = provider.createSha256();
   const queue = new ByteQueue();
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let subkey: Uint8Array | undefined;
@@ -179,7 +178,6 @@ export function encryptFileStream(
     if (error === undefined) {
       resolveDone({ size, ciphertextSize, digest: hash.digest() });
     } else {
-      hash.destroy();
       rejectDone(error);
     }
   };

@@ -4,8 +4,8 @@
  * cipher failure to `DecryptionFailed`, so every provider behaves identically.
  */
 import { checkBytes, checkInt, isAllZero } from '../bytes.js';
-import { DecryptionFailed, InvalidKeyError, ValidationError } from '../errors.js';
-import type { Aead, CryptoProvider, RandomSource, ScryptParams } from '../provider.js';
+import { DecryptionFailed, InvalidKeyError, UsageError, ValidationError } from '../errors.js';
+import type { Aead, CryptoProvider, IncrementalHash, RandomSource, ScryptParams } from '../provider.js';
 import { passesStrictChecks } from './ed25519-strict.js';
 import type { RawAead, RawPrimitives } from './raw.js';
 
@@ -95,6 +95,23 @@ export function makeProvider(name: string, raw: RawPrimitives, random: RandomSou
     randomBytes,
     async sha256(data) {
       return raw.sha256(checkBytes(data, 'data'));
+    },
+    createSha256() {
+      const inner = raw.createSha256();
+      let done = false;
+      const hash: IncrementalHash = {
+        update(data) {
+          if (done) throw new UsageError('the hash is already finished');
+          inner.update(checkBytes(data, 'data'));
+          return hash;
+        },
+        digest() {
+          if (done) throw new UsageError('the hash is already finished');
+          done = true;
+          return inner.digest();
+        },
+      };
+      return hash;
     },
     async sha512(data) {
       return raw.sha512(checkBytes(data, 'data'));

@@ -64,6 +64,10 @@ function prepared(publicKey: Uint8Array, owner: Uint8Array): KEMPrepared {
 }
 
 export const nobleRaw: RawPrimitives = {
+  createSha256: () => {
+    const h = sha256.create();
+    return { update: (data) => void h.update(data), digest: () => h.digest() };
+  },
   sha256: (data) => sha256(data),
   sha512: (data) => sha512(data),
   hmacSha256: (key, parts) => {

@@ -248,6 +248,10 @@ function digest(algorithm: 'sha256' | 'sha512', data: Uint8Array): Uint8Array {
 
 export const nodeRaw: RawPrimitives = {
   ...nobleRaw,
+  createSha256: () => {
+    const h = createHash('sha256');
+    return { update: (data) => void h.update(data), digest: () => toU8(h.digest()) };
+  },
   sha256: (data) => digest('sha256', data),
   sha512: (data) => digest('sha512', data),
   hmacSha256: (key, parts) => nodeHmac('sha256', key, parts),

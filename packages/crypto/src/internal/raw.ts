@@ -26,6 +26,8 @@ export interface RawAead {
 export interface RawPrimitives {
   sha256(data: Uint8Array): MaybePromise<Uint8Array>;
   sha512(data: Uint8Array): MaybePromise<Uint8Array>;
+  /** An incremental SHA-256: `update` any number of times, then `digest` once. */
+  createSha256(): { update(data: Uint8Array): void; digest(): Uint8Array };
   hmacSha256(key: Uint8Array, parts: readonly Uint8Array[]): MaybePromise<Uint8Array>;
   hmacSha512(key: Uint8Array, parts: readonly Uint8Array[]): MaybePromise<Uint8Array>;
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): MaybePromise<Uint8Array>;
