@@ -6,6 +6,9 @@ import type { BenchCase } from '../harness.js';
 import { aesGcmCases } from './aes-gcm.js';
 import { cloisterV2Cases } from './cloister-v2.js';
 import { ed25519Cases } from './ed25519.js';
+import { envelopeCases } from './envelope.js';
+import { filesCases } from './files.js';
+import { groupsCases } from './groups.js';
 import { hkdfCases } from './hkdf.js';
 import { libsignalCases } from './libsignal.js';
 import { scryptCases } from './scrypt.js';
@@ -21,6 +24,9 @@ const AREAS: readonly (() => BenchCase[])[] = [
   scryptCases,
   libsignalCases,
   cloisterV2Cases,
+  envelopeCases,
+  filesCases,
+  groupsCases,
 ];
 
 /** All declared cases; throws if two share a name or a baseline names no case. */
