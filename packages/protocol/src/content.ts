@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { toHex } from '@cloister/crypto';
+import { GROUP_CHANGE_LABEL, toHex, utf8 } from '@cloister/crypto';
 import { cloister } from './generated/cloister.js';
 import {
   asciiText,
+  bool,
   decodeFail,
   distinct,
   encodeFail,
@@ -21,6 +22,7 @@ import {
   literal,
   object,
   oneof,
+  rangeBytes,
   text,
 } from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
@@ -87,6 +89,10 @@ export interface FileReference {
   readonly locator: string;
   /** Suggested file name, 1 .. 255 UTF-8 bytes. */
   readonly fileName?: string;
+  /** Size of the encrypted blob in bytes (a safe integer): `45 + size + 16 · chunks` (`spec/files.md`). */
+  readonly ciphertextSize?: number;
+  /** Plaintext chunk size of the attachment stream cipher: a power of two, 64 .. 1048576. */
+  readonly chunkSize?: number;
 }
 
 /**
@@ -165,6 +171,43 @@ export interface GroupBody {
 }
 
 /**
+ * A group state change signed by the acting device: `change` is the output of `encodeGroupChange`
+ * of `@cloister/crypto` (33 .. 130048 bytes, starting with `"cloister/v1/group/change"`) and
+ * `signature` (64 bytes) the output of `signGroupChange` for the same change. The receiver
+ * verifies the signature over `change` with the sender's identity signing key.
+ *
+ * @example
+ * ```ts
+ * import { encodeGroupChange, signGroupChange } from '@cloister/crypto';
+ * const body: GroupChangeBody = {
+ *   type: 'group-change',
+ *   change: encodeGroupChange(change),
+ *   signature: await signGroupChange(provider, identity, change),
+ * };
+ * ```
+ */
+export interface GroupChangeBody {
+  readonly type: 'group-change';
+  readonly change: Uint8Array;
+  readonly signature: Uint8Array;
+}
+
+/**
+ * The key of one group content ciphertext for one member device: the output of
+ * `encodeGroupKeyWrap` of `@cloister/crypto` (67 .. 130 bytes), opaque here.
+ *
+ * @example
+ * ```ts
+ * import { encodeGroupKeyWrap } from '@cloister/crypto';
+ * const body: GroupKeyBody = { type: 'group-key', wrap: encodeGroupKeyWrap(encrypted.wrap) };
+ * ```
+ */
+export interface GroupKeyBody {
+  readonly type: 'group-key';
+  readonly wrap: Uint8Array;
+}
+
+/**
  * A control message between devices, never shown to the user. `session-reset`: the sender
  * discarded its session with the receiver, which starts a new one.
  *
@@ -188,7 +231,14 @@ export interface ControlBody {
  * }
  * ```
  */
-export type ContentBody = TextBody | FileBody | ReceiptBody | GroupBody | ControlBody;
+export type ContentBody =
+  | TextBody
+  | FileBody
+  | ReceiptBody
+  | GroupBody
+  | ControlBody
+  | GroupChangeBody
+  | GroupKeyBody;
 
 /**
  * The plaintext of a message between devices.
@@ -211,12 +261,25 @@ export interface Content {
   readonly groupId?: Uint8Array;
   /** Disappearing-message timer in seconds, 1 .. 2^32 - 1; absent for none. */
   readonly expireTimerSeconds?: number;
+  /**
+   * True when the sender also sealed this message to the tenant's compliance archive; apps show
+   * that archiving is on. Decoders leave it out when false.
+   */
+  readonly archived?: boolean;
   readonly body: ContentBody;
 }
 
 const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 const LOCATOR = /^[\x21-\x7e]{1,512}$/;
 const UINT32_MAX = 0xffff_ffff;
+const GROUP_CHANGE_PREFIX = utf8(GROUP_CHANGE_LABEL);
+/** Label, group id length, 1-byte group id, version, action, member count. */
+const GROUP_CHANGE_MIN = GROUP_CHANGE_PREFIX.length + 9;
+/** Version, group id length, 1-byte group id, content key, content digest. */
+const GROUP_KEY_WRAP_MIN = 67;
+const CHUNK_SIZE_MIN = 64;
+const CHUNK_SIZE_MAX = 1_048_576;
+const BODY_TYPES = ['text', 'file', 'receipt', 'group', 'control', 'group-change', 'group-key'] as const;
 
 const RECEIPT_KINDS = ['delivered', 'read'] as const;
 const RECEIPT_FROM_WIRE = new Map<number, ReceiptBody['kind']>([
@@ -245,8 +308,36 @@ function checkFile(fail: Fail, value: unknown, path: string): FileReference {
     mediaType: asciiText(fail, f.mediaType, `${path}.mediaType`, MEDIA_TYPE, 'an RFC 6838 type/subtype'),
     locator: asciiText(fail, f.locator, `${path}.locator`, LOCATOR, '1 to 512 printable ASCII characters'),
   };
-  if (f.fileName === undefined) return file;
-  return { ...file, fileName: text(fail, f.fileName, `${path}.fileName`, 1, FIELD_LIMITS.fileNameBytes) };
+  let out: FileReference = file;
+  if (f.fileName !== undefined) {
+    out = { ...out, fileName: text(fail, f.fileName, `${path}.fileName`, 1, FIELD_LIMITS.fileNameBytes) };
+  }
+  if (f.ciphertextSize !== undefined) {
+    out = {
+      ...out,
+      ciphertextSize: int(fail, f.ciphertextSize, `${path}.ciphertextSize`, 0, Number.MAX_SAFE_INTEGER),
+    };
+  }
+  if (f.chunkSize !== undefined) {
+    const chunkSize = int(fail, f.chunkSize, `${path}.chunkSize`, CHUNK_SIZE_MIN, CHUNK_SIZE_MAX);
+    if ((chunkSize & (chunkSize - 1)) !== 0) fail(`${path}.chunkSize`, 'a power of two');
+    out = { ...out, chunkSize };
+  }
+  return out;
+}
+
+function checkGroupChange(fail: Fail, b: Readonly<Record<string, unknown>>, path: string): GroupChangeBody {
+  const change = rangeBytes(
+    fail,
+    b.change,
+    `${path}.change`,
+    GROUP_CHANGE_MIN,
+    FIELD_LIMITS.groupChangeBytes,
+  );
+  if (!GROUP_CHANGE_PREFIX.every((byte, i) => change[i] === byte)) {
+    fail(`${path}.change`, `bytes starting with "${GROUP_CHANGE_LABEL}"`);
+  }
+  return { type: 'group-change', change, signature: fixedBytes(fail, b.signature, `${path}.signature`, 64) };
 }
 
 function checkMembers(fail: Fail, value: unknown, path: string): GroupMember[] {
@@ -273,7 +364,7 @@ function checkAction(fail: Fail, value: unknown, path: string): GroupAction {
 
 function checkBody(fail: Fail, value: unknown, path: string): ContentBody {
   const b = object(fail, value, path);
-  const type = literal(fail, b.type, `${path}.type`, ['text', 'file', 'receipt', 'group', 'control']);
+  const type = literal(fail, b.type, `${path}.type`, BODY_TYPES);
   switch (type) {
     case 'text':
       return { type, text: text(fail, b.text, `${path}.text`, 1, FIELD_LIMITS.textBytes) };
@@ -299,6 +390,13 @@ function checkBody(fail: Fail, value: unknown, path: string): ContentBody {
       };
     case 'control':
       return { type, action: literal(fail, b.action, `${path}.action`, ['session-reset']) };
+    case 'group-change':
+      return checkGroupChange(fail, b, path);
+    case 'group-key':
+      return {
+        type,
+        wrap: rangeBytes(fail, b.wrap, `${path}.wrap`, GROUP_KEY_WRAP_MIN, FIELD_LIMITS.groupKeyWrapBytes),
+      };
   }
 }
 
@@ -319,6 +417,9 @@ function checkContent(fail: Fail, value: unknown, path: string): Content {
     const seconds = int(fail, c.expireTimerSeconds, `${path}.expireTimerSeconds`, 1, UINT32_MAX);
     content = { ...content, expireTimerSeconds: seconds };
   }
+  if (c.archived !== undefined && bool(fail, c.archived, `${path}.archived`)) {
+    content = { ...content, archived: true };
+  }
   return content;
 }
 
@@ -330,7 +431,15 @@ function present<T>(value: T | null | undefined): T | undefined {
 }
 
 function bodyFromWire(raw: cloister.v1.Content, path: string): unknown {
-  const field = oneof(decodeFail, raw, path, ['text', 'file', 'receipt', 'group', 'control']);
+  const field = oneof(decodeFail, raw, path, [
+    'text',
+    'file',
+    'receipt',
+    'group',
+    'control',
+    'groupChange',
+    'groupKey',
+  ]);
   switch (field) {
     case 'text':
       return { type: 'text', text: raw.text!.body };
@@ -343,6 +452,8 @@ function bodyFromWire(raw: cloister.v1.Content, path: string): unknown {
         mediaType: f.mediaType,
         locator: f.locator,
         fileName: present(f.fileName),
+        ciphertextSize: present(fromUint64(f.ciphertextSize)),
+        chunkSize: present(f.chunkSize),
       };
       return { type: 'file', file };
     }
@@ -368,6 +479,10 @@ function bodyFromWire(raw: cloister.v1.Content, path: string): unknown {
         type: 'control',
         action: enumValue(decodeFail, raw.control!.action, `${path}.action`, CONTROL_FROM_WIRE),
       };
+    case 'groupChange':
+      return { type: 'group-change', change: raw.groupChange!.change, signature: raw.groupChange!.signature };
+    case 'groupKey':
+      return { type: 'group-key', wrap: raw.groupKey!.wrap };
   }
 }
 
@@ -377,6 +492,7 @@ function contentFromWire(raw: cloister.v1.Content, path: string): Content {
     sentAtMs: fromUint64(raw.sentAtMs),
     groupId: present(raw.groupId),
     expireTimerSeconds: present(raw.expireTimerSeconds),
+    archived: raw.archived,
     body: bodyFromWire(raw, `${path}.body`),
   };
   return checkContent(decodeFail, candidate, path);
@@ -390,14 +506,25 @@ function contentToWire(c: Content): cloister.v1.IContent {
   const raw: cloister.v1.IContent = { messageId: c.messageId, sentAtMs: c.sentAtMs };
   if (c.groupId !== undefined) raw.groupId = c.groupId;
   if (c.expireTimerSeconds !== undefined) raw.expireTimerSeconds = c.expireTimerSeconds;
+  if (c.archived === true) raw.archived = true;
   const b = c.body;
   switch (b.type) {
     case 'text':
       raw.text = { body: b.text };
       break;
     case 'file': {
-      const { fileName, ...rest } = b.file;
-      raw.file = fileName === undefined ? rest : { ...rest, fileName };
+      const f = b.file;
+      const file: cloister.v1.IFileReference = {
+        fileKey: f.fileKey,
+        digest: f.digest,
+        size: f.size,
+        mediaType: f.mediaType,
+        locator: f.locator,
+      };
+      if (f.fileName !== undefined) file.fileName = f.fileName;
+      if (f.ciphertextSize !== undefined) file.ciphertextSize = f.ciphertextSize;
+      if (f.chunkSize !== undefined) file.chunkSize = f.chunkSize;
+      raw.file = file;
       break;
     }
     case 'receipt':
@@ -416,6 +543,12 @@ function contentToWire(c: Content): cloister.v1.IContent {
     }
     case 'control':
       raw.control = { action: CONTROL_TO_WIRE[b.action] };
+      break;
+    case 'group-change':
+      raw.groupChange = { change: b.change, signature: b.signature };
+      break;
+    case 'group-key':
+      raw.groupKey = { wrap: b.wrap };
       break;
   }
   return raw;

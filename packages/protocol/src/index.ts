@@ -28,11 +28,21 @@ export {
   GROUP_ID_LENGTH,
   type GroupAction,
   type GroupBody,
+  type GroupChangeBody,
+  type GroupKeyBody,
   type GroupMember,
   MESSAGE_ID_LENGTH,
   type ReceiptBody,
   type TextBody,
 } from './content.js';
+export {
+  decodeSealedDelivery,
+  decodeSealedDeliveryBatch,
+  encodeSealedDelivery,
+  encodeSealedDeliveryBatch,
+  type SealedDelivery,
+  type SealedDeliveryBatch,
+} from './delivery.js';
 export {
   type DeviceMessage,
   decodeDeviceMessage,

@@ -6,9 +6,16 @@
  *
  * @module
  */
+import { ENVELOPE_MAX_BYTES, ENVELOPE_MAX_RECIPIENTS } from '@cloister/crypto';
 
 /** Largest ciphertext a ratchet message or a static-v1 message carries: 256 KiB + 1 KiB. */
 const MAX_CIPHERTEXT = 263_168;
+
+/** Largest `Content` encoding; also bounds what an archive seal of one message carries. */
+const MAX_CONTENT = 131_072;
+
+/** Largest archive seal: a sealed `Content` (or file key) with the largest bindings, rounded up. */
+const MAX_ARCHIVE_SEAL = MAX_CONTENT + 1_024;
 
 /**
  * Field limits, in bytes for byte and string fields (UTF-8 bytes for strings) and in items for
@@ -49,6 +56,16 @@ export const FIELD_LIMITS = Object.freeze({
    * because the suite signature covers them, and never negotiated.
    */
   wireSuiteEntries: 16,
+  /** `SignedGroupChange.change`: 33 .. 130048 bytes (larger changes are split). */
+  groupChangeBytes: 130_048,
+  /** `GroupKeyWrap.wrap`: 67 .. 130 bytes. */
+  groupKeyWrapBytes: 130,
+  /** `SealedDelivery.envelope`: at most `ENVELOPE_MAX_BYTES` of `@cloister/crypto` (1081540). */
+  envelopeBytes: ENVELOPE_MAX_BYTES,
+  /** `SealedDelivery.archive_seal`: at most 132096 bytes. */
+  archiveSealBytes: MAX_ARCHIVE_SEAL,
+  /** `SealedDeliveryBatch.deliveries`: 1 .. 1024 (`ENVELOPE_MAX_RECIPIENTS`). */
+  batchDeliveries: ENVELOPE_MAX_RECIPIENTS,
 });
 
 /**
@@ -62,8 +79,8 @@ export const FIELD_LIMITS = Object.freeze({
  * ```
  */
 export const MAX_ENCODED_BYTES = Object.freeze({
-  /** `Content`: 128 KiB (with the largest text it takes 65612 bytes). */
-  content: 131_072,
+  /** `Content`: 128 KiB (the largest text takes 65614 bytes, the largest group change 130192). */
+  content: MAX_CONTENT,
   /** `StaticV1Message`: ciphertext + 512 (the largest takes 263191 bytes). */
   staticV1Message: MAX_CIPHERTEXT + 512,
   /** `PublicIdentity`: 256 bytes (every identity takes 134). */
@@ -78,6 +95,10 @@ export const MAX_ENCODED_BYTES = Object.freeze({
   initialMessage: MAX_CIPHERTEXT + 2_048,
   /** `DeviceMessage`: ciphertext + 3 KiB (the largest takes 264512 bytes). */
   deviceMessage: MAX_CIPHERTEXT + 3_072,
+  /** `SealedDelivery`: largest envelope + largest archive seal + 64 (the largest takes 1213662 bytes). */
+  sealedDelivery: ENVELOPE_MAX_BYTES + MAX_ARCHIVE_SEAL + 64,
+  /** `SealedDeliveryBatch`: 16 MiB; a sender splits larger fan-outs into several batches. */
+  sealedDeliveryBatch: 16_777_216,
 });
 
 /**

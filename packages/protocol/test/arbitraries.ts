@@ -4,6 +4,7 @@
  */
 import {
   deviceId,
+  GROUP_CHANGE_LABEL,
   type InitialMessage,
   kemPreKeyId,
   oneTimePreKeyId,
@@ -13,6 +14,7 @@ import {
   type RatchetMessage,
   registrationId,
   signedPreKeyId,
+  utf8,
 } from '@cloister/crypto';
 import fc from 'fast-check';
 import {
@@ -26,6 +28,8 @@ import {
   decodePublicIdentity,
   decodeRatchetHeader,
   decodeRatchetMessage,
+  decodeSealedDelivery,
+  decodeSealedDeliveryBatch,
   decodeStaticV1Message,
   encodeContent,
   encodeDeviceMessage,
@@ -34,10 +38,14 @@ import {
   encodePublicIdentity,
   encodeRatchetHeader,
   encodeRatchetMessage,
+  encodeSealedDelivery,
+  encodeSealedDeliveryBatch,
   encodeStaticV1Message,
   type FileReference,
   type GroupMember,
   MAX_ENCODED_BYTES,
+  type SealedDelivery,
+  type SealedDeliveryBatch,
   type StaticV1Message,
   type Suite,
 } from '../src/index.js';
@@ -191,9 +199,18 @@ export const fileReference: fc.Arbitrary<FileReference> = fc.record(
     mediaType,
     locator: fc.stringMatching(/^[\x21-\x7e]{1,40}$/),
     fileName: unicode(1, 30),
+    ciphertextSize: fc.maxSafeNat(),
+    chunkSize: fc.integer({ min: 6, max: 20 }).map((log2) => 2 ** log2),
   },
   { requiredKeys: ['fileKey', 'digest', 'size', 'mediaType', 'locator'] },
 );
+
+/** `bytes` with its start overwritten by the label every signed group change starts with. */
+function withGroupChangeLabel(bytes: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(bytes);
+  out.set(utf8(GROUP_CHANGE_LABEL));
+  return out;
+}
 
 const members: fc.Arbitrary<GroupMember[]> = fc
   .uniqueArray(unicode(1, 12), { minLength: 1, maxLength: 8 })
@@ -219,6 +236,16 @@ export const contentBody: fc.Arbitrary<ContentBody> = fc.oneof(
     })
     .map((g): ContentBody => ({ type: 'group', ...g })),
   fc.constant<ContentBody>({ type: 'control', action: 'session-reset' }),
+  fc
+    .record({
+      change: fc.integer({ min: 33, max: 200 }).chain(bytes).map(withGroupChangeLabel),
+      signature: bytes(64),
+    })
+    .map((g): ContentBody => ({ type: 'group-change', ...g })),
+  fc
+    .integer({ min: 67, max: 130 })
+    .chain(bytes)
+    .map((wrap): ContentBody => ({ type: 'group-key', wrap })),
 );
 
 export const content: fc.Arbitrary<Content> = fc
@@ -228,12 +255,83 @@ export const content: fc.Arbitrary<Content> = fc
       sentAtMs: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
       groupId: bytes(32),
       expireTimerSeconds: fc.integer({ min: 1, max: 0xffff_ffff }),
+      archived: fc.constant(true),
       body: contentBody,
     },
     { requiredKeys: ['messageId', 'sentAtMs', 'body'] },
   )
   // A group body needs the group id.
   .filter((c) => c.body.type !== 'group' || c.groupId !== undefined);
+
+/**
+ * An envelope whose outer header is valid (spec/envelope.md section 3) and whose sealed part is
+ * random bytes of at least the smallest length of its kind: all that the wire codec checks.
+ */
+export function envelopeBytes(
+  kind: 1 | 2,
+  mailbox: Uint8Array,
+  token: Uint8Array,
+  sealed: Uint8Array,
+): Uint8Array {
+  return Uint8Array.from([1, kind, mailbox.length, ...mailbox, token.length, ...token, ...sealed]);
+}
+
+export const sealedEnvelope: fc.Arbitrary<Uint8Array> = fc
+  .record({
+    kind: fc.constantFrom(1 as const, 2 as const),
+    mailbox: fc.integer({ min: 16, max: 32 }).chain(bytes),
+    token: fc.integer({ min: 0, max: 64 }).chain(bytes),
+    extra: fc.integer({ min: 0, max: 100 }),
+  })
+  .chain(({ kind, mailbox, token, extra }) =>
+    bytes((kind === 1 ? 49 : 97) + extra).map((sealed) => envelopeBytes(kind, mailbox, token, sealed)),
+  );
+
+/** An archive seal with well-formed bindings (spec/compliance-seal.md section 2), random ciphertext. */
+export function archiveSealBytes(conversationId: Uint8Array, userId: string, sealed: Uint8Array): Uint8Array {
+  const user = utf8(userId);
+  const fixed = new Uint8Array(12);
+  new DataView(fixed.buffer).setUint32(0, 7);
+  fixed[7] = 1; // sentAt high word below 2^21
+  return Uint8Array.from([
+    1,
+    ...new Uint8Array(16).fill(5),
+    conversationId.length,
+    ...conversationId,
+    user.length,
+    ...user,
+    ...fixed,
+    ...sealed,
+  ]);
+}
+
+export const archiveSeal: fc.Arbitrary<Uint8Array> = fc
+  .record({
+    conversationId: fc.integer({ min: 0, max: 64 }).chain(bytes),
+    userId: fc.stringMatching(/^[a-z0-9@.]{1,40}$/),
+    sealed: fc.integer({ min: 49, max: 200 }).chain(bytes),
+  })
+  .map(({ conversationId, userId, sealed }) => archiveSealBytes(conversationId, userId, sealed));
+
+export const sealedDelivery: fc.Arbitrary<SealedDelivery> = fc.record(
+  { messageId: bytes(16), envelope: sealedEnvelope, archiveSeal },
+  { requiredKeys: ['messageId', 'envelope'] },
+);
+
+export const sealedDeliveryBatch: fc.Arbitrary<SealedDeliveryBatch> = fc
+  .record({
+    deliveries: fc.uniqueArray(fc.record({ messageId: bytes(16), envelope: sealedEnvelope }), {
+      minLength: 1,
+      maxLength: 6,
+      selector: (d) => d.messageId.join(','),
+    }),
+    seal: fc.option(fc.tuple(fc.nat(), archiveSeal), { nil: undefined }),
+  })
+  .map(({ deliveries, seal }): SealedDeliveryBatch => {
+    if (seal === undefined) return { deliveries };
+    const at = seal[0] % deliveries.length;
+    return { deliveries: deliveries.map((d, i) => (i === at ? { ...d, archiveSeal: seal[1] } : d)) };
+  });
 
 /** One codec under test: its arbitrary, its functions and the root of its error paths. */
 export interface Codec {
@@ -309,5 +407,21 @@ export const CODECS: readonly Codec[] = [
     arbitrary: deviceMessage,
     encode: encodeDeviceMessage,
     decode: decodeDeviceMessage,
+  },
+  {
+    name: 'SealedDelivery',
+    root: 'sealedDelivery',
+    maxBytes: MAX_ENCODED_BYTES.sealedDelivery,
+    arbitrary: sealedDelivery,
+    encode: encodeSealedDelivery,
+    decode: decodeSealedDelivery,
+  },
+  {
+    name: 'SealedDeliveryBatch',
+    root: 'sealedDeliveryBatch',
+    maxBytes: MAX_ENCODED_BYTES.sealedDeliveryBatch,
+    arbitrary: sealedDeliveryBatch,
+    encode: encodeSealedDeliveryBatch,
+    decode: decodeSealedDeliveryBatch,
   },
 ];

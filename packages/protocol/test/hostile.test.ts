@@ -17,11 +17,18 @@ import {
   decodeRatchetMessage,
   decodeStaticV1Message,
   encodePreKeyBundle,
+  encodeSealedDelivery,
+  encodeSealedDeliveryBatch,
   FIELD_LIMITS,
   MAX_ENCODED_BYTES,
 } from '../src/index.js';
 import { fromUint64 } from '../src/internal/check.js';
-import { CODECS } from './arbitraries.js';
+import { CODECS, envelopeBytes } from './arbitraries.js';
+
+const goodDelivery = () => ({
+  messageId: new Uint8Array(16).fill(3),
+  envelope: envelopeBytes(1, new Uint8Array(16).fill(2), new Uint8Array(0), new Uint8Array(49).fill(4)),
+});
 
 const w = cloister.v1;
 const b = (n: number, fill = 1): Uint8Array => new Uint8Array(n).fill(fill);
@@ -664,6 +671,8 @@ describe('hostile wire encodings (every decoder)', () => {
     ratchet: enc.ratchet(ratchet()),
     initial: enc.initial(initial()),
     deviceMessage: enc.device({ version: 1, suite: 1, ratchet: ratchet() }),
+    sealedDelivery: encodeSealedDelivery(goodDelivery()),
+    sealedDeliveryBatch: encodeSealedDeliveryBatch({ deliveries: [goodDelivery()] }),
   };
 
   describe.each(CODECS.map((c) => [c.name, c] as const))('%s', (_name, codec) => {
