@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  type ArchiveBindings,
   ARCHIVE_SEAL_VERSION,
+  type ArchiveBindings,
   openArchived,
   peekArchivedBindings,
   sealForArchive,
@@ -21,17 +21,8 @@ import {
   toHex,
   utf8,
 } from '../src/index.js';
+import { errorCode as code } from './error-code.js';
 import { PROVIDERS } from './providers.js';
-
-async function code(fn: () => Promise<unknown> | unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof CloisterError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a CloisterError, nothing was thrown');
-}
 
 const BINDINGS: ArchiveBindings = {
   messageId: Uint8Array.from({ length: 16 }, (_, i) => i + 1),

@@ -13,7 +13,7 @@ import {
   SenderCertificateError,
   verifySenderCertificate,
 } from '../src/envelope/index.js';
-import { concatBytes, type CryptoProvider, uintBE } from '../src/index.js';
+import { type CryptoProvider, concatBytes, uintBE } from '../src/index.js';
 import { codeOf, flipBit, makeWorld, NOW } from './envelope-fixtures.js';
 import { PROVIDERS } from './providers.js';
 

@@ -47,15 +47,7 @@ export async function makeWorld(provider: CryptoProvider): Promise<EnvelopeWorld
   };
 }
 
-/** The error code a call rejects with, or 'accepted'. */
-export async function codeOf(call: () => unknown): Promise<string> {
-  try {
-    await call();
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-  return 'accepted';
-}
+export { errorCode as codeOf } from './error-code.js';
 
 export function flipBit(data: Uint8Array, bit: number): Uint8Array {
   const out = data.slice();

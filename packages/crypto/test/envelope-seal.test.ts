@@ -17,7 +17,7 @@ import {
   verifySenderCertificate,
 } from '../src/envelope/index.js';
 import { padmeLength } from '../src/files/index.js';
-import { concatBytes, type CryptoProvider, utf8 } from '../src/index.js';
+import { type CryptoProvider, concatBytes, utf8 } from '../src/index.js';
 import { codeOf, type EnvelopeWorld, flipBit, makeWorld, NOW } from './envelope-fixtures.js';
 import { PROVIDERS } from './providers.js';
 

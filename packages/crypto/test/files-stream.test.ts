@@ -13,6 +13,7 @@ import {
   fileCiphertextLength,
 } from '../src/files/index.js';
 import { type CryptoProvider, concatBytes, equalBytes } from '../src/index.js';
+import { errorCode as codeOf } from './error-code.js';
 import { PROVIDERS } from './providers.js';
 
 /** A stream that hands out `bytes` in pieces of the given sizes (cycled). */
@@ -44,15 +45,6 @@ async function readAll(stream: ReadableStream<Uint8Array>): Promise<{ bytes: Uin
   } catch (error) {
     return { bytes: concatBytes(...parts), error };
   }
-}
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (e) {
-    return (e as { code?: string }).code ?? `not a CloisterError: ${String(e)}`;
-  }
-  return 'accepted';
 }
 
 /** Splits an encrypted file into header and sealed chunks. */

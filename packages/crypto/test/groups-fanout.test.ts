@@ -8,15 +8,15 @@ import { describe, expect, it } from 'vitest';
 import {
   decodeGroupKeyWrap,
   decryptGroupContent,
-  encodeGroupKeyWrap,
   encodeGroupChange,
+  encodeGroupKeyWrap,
   encryptForGroup,
   type GroupChange,
   type GroupKeyWrap,
   groupContentDigest,
   verifyGroupChange,
 } from '../src/groups/index.js';
-import { CloisterError, type CryptoProvider, equalBytes, fromHex, toHex, utf8 } from '../src/index.js';
+import { type CryptoProvider, equalBytes, fromHex, toHex, utf8 } from '../src/index.js';
 import { createNodeProvider } from '../src/providers/node.js';
 import {
   type DeviceAddress,
@@ -40,17 +40,8 @@ import {
   toPublicIdentity,
   toSignedPreKeyPublic,
 } from '../src/v2/index.js';
+import { errorCode as code } from './error-code.js';
 import { PROVIDERS } from './providers.js';
-
-async function code(fn: () => Promise<unknown> | unknown): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof CloisterError) return e.code;
-    throw e;
-  }
-  throw new Error('expected a CloisterError, nothing was thrown');
-}
 
 const GROUP = utf8('group:design-team');
 

@@ -18,6 +18,7 @@ import {
   staticV1EncryptForRecipients,
   staticV1MessageLength,
 } from '../src/suites/static-v1.js';
+import { errorCode as codeOf } from './error-code.js';
 import { fixedRandom } from './fixed-random.js';
 import { PROVIDERS } from './providers.js';
 
@@ -85,15 +86,6 @@ const params = (p: ParamsHex): StaticV1Params => ({
   hkdfInfoLabel: fromHex(p.hkdfInfoLabel),
   bindPublicKeys: p.bindPublicKeys,
 });
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-    return 'no error';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
 
 // Low-order points of Curve25519 (and non-canonical encodings of them) as X25519 public keys.
 const LOW_ORDER_POINTS = [

@@ -4,7 +4,7 @@
  * and wiping of superseded secrets.
  */
 import { describe, expect, it } from 'vitest';
-import { CloisterError, type CryptoProvider, isAllZero, toHex, utf8 } from '../src/index.js';
+import { type CryptoProvider, isAllZero, toHex, utf8 } from '../src/index.js';
 import { createNodeProvider } from '../src/providers/node.js';
 import {
   type CiphertextMessage,
@@ -43,19 +43,10 @@ import {
   V2_MAX_SKIPPED_KEYS,
   V2_RECENT_DIGESTS,
 } from '../src/v2/index.js';
+import { errorCode as code } from './error-code.js';
 import { PROVIDERS } from './providers.js';
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-async function code(fn: () => Promise<unknown>): Promise<string> {
-  try {
-    await fn();
-  } catch (e) {
-    if (e instanceof CloisterError) return e.code;
-    throw e;
-  }
-  return 'ok';
-}
 
 interface Side {
   readonly identity: DeviceIdentity;
