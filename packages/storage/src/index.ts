@@ -1,2 +1,11 @@
-/** Placeholder: this package is built in a later issue. */
-export const PACKAGE = '@cloister/storage';
+/**
+ * `@cloister/storage`: the store contract every Cloister backend implements, the in-memory
+ * reference adapter, and the typed stores, encryption at rest and retention built on them.
+ *
+ * @packageDocumentation
+ */
+
+export { compareBytes } from './_check.js';
+export * from './adapter.js';
+export { createMemoryAdapter, type MemoryAdapterOptions } from './memory.js';
+export * from './types.js';

@@ -1,0 +1,118 @@
+/**
+ * Argument checks shared by every adapter, so that all of them accept and reject the same
+ * inputs with the same `ValidationError`s. Messages name the field, never its value.
+ *
+ * @module
+ */
+import { ValidationError } from '@cloister/crypto';
+import {
+  type ListOptions,
+  MAX_KEY_BYTES,
+  MAX_LIST_LIMIT,
+  MAX_VALUE_BYTES,
+  type Row,
+  type RowInput,
+  TABLE_NAME_PATTERN,
+  type TakeOptions,
+} from './adapter.js';
+
+export function checkTable(table: unknown): string {
+  if (typeof table !== 'string' || !TABLE_NAME_PATTERN.test(table)) {
+    throw new ValidationError('table', 'a table name matching /^[a-z][a-z0-9_]{0,47}$/');
+  }
+  return table;
+}
+
+export function checkKey(value: unknown, field: 'partition' | 'sort' | 'after' | 'prefix'): Uint8Array {
+  if (!(value instanceof Uint8Array) || value.length > MAX_KEY_BYTES) {
+    throw new ValidationError(field, `a Uint8Array of at most ${MAX_KEY_BYTES} bytes`);
+  }
+  return value;
+}
+
+export function checkExpiry(value: unknown): number | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new ValidationError('expiresAt', 'null or a non-negative safe integer (ms since the epoch)');
+  }
+  return value;
+}
+
+export function checkRowInput(row: unknown): Row {
+  if (typeof row !== 'object' || row === null) throw new ValidationError('row', 'an object');
+  const r = row as RowInput;
+  const partition = checkKey(r.partition, 'partition');
+  const sort = checkKey(r.sort, 'sort');
+  if (!(r.value instanceof Uint8Array) || r.value.length > MAX_VALUE_BYTES) {
+    throw new ValidationError('value', `a Uint8Array of at most ${MAX_VALUE_BYTES} bytes`);
+  }
+  return { partition, sort, value: r.value, expiresAt: checkExpiry(r.expiresAt) };
+}
+
+export function checkLimit(value: unknown, fallback: number, field = 'limit'): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_LIST_LIMIT) {
+    throw new ValidationError(field, `an integer in 1..${MAX_LIST_LIMIT}`);
+  }
+  return value;
+}
+
+export interface CheckedList {
+  readonly after: Uint8Array | undefined;
+  readonly prefix: Uint8Array | undefined;
+  readonly limit: number;
+  readonly reverse: boolean;
+}
+
+export function checkListOptions(options: ListOptions | undefined): CheckedList {
+  const o = options ?? {};
+  return {
+    after: o.after === undefined ? undefined : checkKey(o.after, 'after'),
+    prefix: o.prefix === undefined ? undefined : checkKey(o.prefix, 'prefix'),
+    limit: checkLimit(o.limit, 100),
+    reverse: o.reverse === true,
+  };
+}
+
+export function checkTakeOptions(options: TakeOptions | undefined): {
+  limit: number;
+  prefix: Uint8Array | undefined;
+} {
+  const o = options ?? {};
+  return {
+    limit: checkLimit(o.limit, 1),
+    prefix: o.prefix === undefined ? undefined : checkKey(o.prefix, 'prefix'),
+  };
+}
+
+/** Unsigned lexicographic comparison, the order of sort keys in every adapter. */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = (a[i] as number) - (b[i] as number);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}
+
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
+  if (prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
+  return true;
+}
+
+/** The smallest byte string greater than every string starting with `prefix`, or undefined. */
+export function prefixUpperBound(prefix: Uint8Array): Uint8Array | undefined {
+  const out = prefix.slice();
+  for (let i = out.length - 1; i >= 0; i--) {
+    if ((out[i] as number) < 0xff) {
+      out[i] = (out[i] as number) + 1;
+      return out.subarray(0, i + 1);
+    }
+  }
+  return undefined;
+}
+
+export function isLive(expiresAt: number | null, now: number): boolean {
+  return expiresAt === null || expiresAt > now;
+}

@@ -1,0 +1,152 @@
+/**
+ * The storage adapter contract: the one small interface every backend (in-memory, PGlite,
+ * PostgreSQL, IndexedDB) implements and every typed store, the encryption-at-rest wrapper and the
+ * conformance suite are written against. The exact semantics are in `spec/storage.md`.
+ *
+ * The model is a set of named tables of rows. A row is addressed by a `partition` and a `sort`
+ * key (both byte strings); it holds an opaque `value` and an optional expiry time. Rows of one
+ * partition are ordered by `sort`, compared as unsigned bytes.
+ *
+ * @module
+ */
+
+/** Longest partition or sort key, in bytes. */
+export const MAX_KEY_BYTES = 512;
+/** Largest row value, in bytes (16 MiB). Larger things are split by the typed stores. */
+export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
+/** Most rows one `list` or `take` call returns. */
+export const MAX_LIST_LIMIT = 10_000;
+/** Table names: lower-case ASCII letters, digits and `_`, starting with a letter, 1..48 chars. */
+export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
+
+/** One stored row. `expiresAt` is milliseconds since the Unix epoch, or `null` for never. */
+export interface Row {
+  readonly partition: Uint8Array;
+  readonly sort: Uint8Array;
+  readonly value: Uint8Array;
+  readonly expiresAt: number | null;
+}
+
+/** A row to write. A missing `expiresAt` means the row never expires. */
+export interface RowInput {
+  readonly partition: Uint8Array;
+  readonly sort: Uint8Array;
+  readonly value: Uint8Array;
+  readonly expiresAt?: number | null;
+}
+
+/** Options of {@link StorageTx.get}. */
+export interface GetOptions {
+  /**
+   * Locks the row until the transaction ends, so that a read-modify-write of it is atomic
+   * against other transactions (SQL `SELECT ... FOR UPDATE`). Adapters that run one read-write
+   * transaction at a time may ignore it.
+   */
+  readonly forUpdate?: boolean;
+}
+
+/** Options of {@link StorageTx.put}. */
+export interface PutOptions {
+  /**
+   * Writes only when no live row has this key; the result says whether it was written. An
+   * expired row counts as absent and is replaced.
+   */
+  readonly ifAbsent?: boolean;
+}
+
+/** Options of {@link StorageTx.list}. */
+export interface ListOptions {
+  /** Only rows whose sort key is strictly greater than this (strictly less when `reverse`). */
+  readonly after?: Uint8Array;
+  /** Only rows whose sort key starts with these bytes. */
+  readonly prefix?: Uint8Array;
+  /** At most this many rows (1..{@link MAX_LIST_LIMIT}, default 100). */
+  readonly limit?: number;
+  /** Descending sort order. */
+  readonly reverse?: boolean;
+}
+
+/** Options of {@link StorageTx.take}. */
+export interface TakeOptions {
+  /** At most this many rows (1..{@link MAX_LIST_LIMIT}, default 1). */
+  readonly limit?: number;
+  /** Only rows whose sort key starts with these bytes. */
+  readonly prefix?: Uint8Array;
+}
+
+/**
+ * The operations available inside a transaction. Every read hides rows whose `expiresAt` is at
+ * or before the transaction's time ({@link StorageTx.now}).
+ */
+export interface StorageTx {
+  /** The time, in ms since the epoch, against which this transaction judges expiry. */
+  readonly now: number;
+  /** Reads one live row. */
+  get(table: string, partition: Uint8Array, sort: Uint8Array, options?: GetOptions): Promise<Row | undefined>;
+  /** Writes (inserts or replaces) one row; resolves `false` only when `ifAbsent` prevented it. */
+  put(table: string, row: RowInput, options?: PutOptions): Promise<boolean>;
+  /** Deletes one row; resolves `true` when a live row was deleted. */
+  delete(table: string, partition: Uint8Array, sort: Uint8Array): Promise<boolean>;
+  /** Lists live rows of one partition in sort order. */
+  list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]>;
+  /**
+   * Deletes and returns the first live rows of a partition in sort order, atomically: two
+   * concurrent transactions never both take the same row, and a take does not wait for rows
+   * another transaction holds (it takes the next ones instead).
+   */
+  take(table: string, partition: Uint8Array, options?: TakeOptions): Promise<Row[]>;
+  /** Counts live rows of one partition (with an optional sort-key prefix). */
+  count(table: string, partition: Uint8Array, options?: { readonly prefix?: Uint8Array }): Promise<number>;
+  /** Deletes every row (live or expired) of one partition; resolves how many were deleted. */
+  deletePartition(table: string, partition: Uint8Array): Promise<number>;
+}
+
+/** Options of {@link StorageAdapter.transaction}. */
+export interface TransactionOptions {
+  /** The transaction only reads; adapters may run several at once. */
+  readonly readOnly?: boolean;
+}
+
+/** Progress of {@link StorageAdapter.purgeExpired}, reported after each batch. */
+export interface PurgeProgress {
+  /** Rows deleted so far by this call. */
+  readonly deleted: number;
+  /** Batches committed so far by this call. */
+  readonly batches: number;
+}
+
+/** Options of {@link StorageAdapter.purgeExpired}. */
+export interface PurgeOptions {
+  /** Rows deleted per transaction (1..{@link MAX_LIST_LIMIT}, default 500). */
+  readonly batchSize?: number;
+  /** Purge rows expired at or before this time (default: the adapter's clock). */
+  readonly now?: number;
+  /** Only these tables (default: all). */
+  readonly tables?: readonly string[];
+  /** Called after each committed batch. */
+  readonly onProgress?: (progress: PurgeProgress) => void;
+  /** Stops between batches; what was committed stays purged and a later call resumes. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A storage backend. Transactions are atomic (all writes of a callback commit together, or none
+ * when it throws), never see another transaction's uncommitted writes, and may be retried: the
+ * callback can run more than once (after a deadlock or serialization failure), so it must not
+ * have effects outside the transaction.
+ */
+export interface StorageAdapter {
+  /** What backend this is, such as `memory`, `pglite`, `postgres`, `indexeddb`. */
+  readonly kind: string;
+  /** The clock used for expiry (ms since the epoch). */
+  readonly now: () => number;
+  /** Runs `fn` in one transaction and resolves with its result after commit. */
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * Deletes expired rows in bounded batches, each batch its own transaction. Safe to run on
+   * several instances at once and resumable: stopping midway loses nothing but time.
+   */
+  purgeExpired(options?: PurgeOptions): Promise<PurgeProgress>;
+  /** Closes the backend; later calls reject with `StorageError`. */
+  close(): Promise<void>;
+}
