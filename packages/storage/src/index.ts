@@ -8,4 +8,5 @@
 export { compareBytes } from './_check.js';
 export * from './adapter.js';
 export { createMemoryAdapter, type MemoryAdapterOptions } from './memory.js';
+export * from './records.js';
 export * from './types.js';
