@@ -7,6 +7,7 @@
 
 export { compareBytes } from './_check.js';
 export * from './adapter.js';
+export * from './executor.js';
 export { createMemoryAdapter, type MemoryAdapterOptions } from './memory.js';
 export * from './records.js';
 export * from './types.js';
