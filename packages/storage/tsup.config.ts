@@ -1,3 +1,8 @@
 import { packageBuild } from '../../tsup.base.js';
 
-export default packageBuild({ index: 'src/index.ts' });
+export default packageBuild({
+  index: 'src/index.ts',
+  sql: 'src/sql/index.ts',
+  indexeddb: 'src/indexeddb/index.ts',
+  conformance: 'src/conformance/index.ts',
+});
