@@ -11,3 +11,5 @@ export * from './executor.js';
 export { createMemoryAdapter, type MemoryAdapterOptions } from './memory.js';
 export * from './records.js';
 export * from './types.js';
+export * from './retention/index.js';
+export * from './shred/index.js';
