@@ -1,0 +1,343 @@
+/**
+ * The IndexedDB adapter. IndexedDB transactions commit by themselves as soon as no request is
+ * pending, so they cannot stay open across the `await`s of an adapter transaction. Instead the
+ * adapter runs one transaction at a time (a mutex, plus a Web Lock across tabs), reads through
+ * short read-only IndexedDB transactions merged with the transaction's own pending writes, and
+ * commits all those writes in one read-write IndexedDB transaction at the end.
+ *
+ * @module
+ */
+import { StorageError, toHex } from '@cloister/crypto';
+import {
+  checkExpiry,
+  checkKey,
+  checkLimit,
+  checkListOptions,
+  checkRowInput,
+  checkTable,
+  checkTakeOptions,
+  compareBytes,
+  isLive,
+  startsWith,
+} from '../_check.js';
+import { Mutex } from '../_mutex.js';
+import type {
+  GetOptions,
+  ListOptions,
+  PurgeOptions,
+  PurgeProgress,
+  PutOptions,
+  Row,
+  RowInput,
+  StorageAdapter,
+  StorageTx,
+  TakeOptions,
+  TransactionOptions,
+} from '../adapter.js';
+import { Overlay } from './_overlay.js';
+import { listBounds, type PurgePosition, type Rows } from './_rows.js';
+import type { StoredRow } from './_schema.js';
+
+function copyRow(row: Row): Row {
+  return {
+    partition: row.partition.slice(),
+    sort: row.sort.slice(),
+    value: row.value.slice(),
+    expiresAt: row.expiresAt,
+  };
+}
+
+/** Index entries one purge batch may look at, per row it may delete. */
+const PURGE_SCAN_FACTOR = 8;
+
+export class IndexedDbAdapter implements StorageAdapter {
+  readonly kind = 'indexeddb' as const;
+  private readonly mutex = new Mutex();
+  private closed = false;
+  private lost = false;
+
+  constructor(
+    private readonly rows: Rows,
+    readonly now: () => number,
+    private readonly locks: LockManager | undefined,
+    private readonly lockName: string,
+  ) {}
+
+  /** The connection was closed from outside (another tab upgrading or deleting the database). */
+  connectionLost(): void {
+    this.lost = true;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.run(() => {
+      if (this.locks === undefined) return fn();
+      return this.locks.request(this.lockName, { mode: 'exclusive' }, () => fn()) as Promise<T>;
+    });
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('the store is closed');
+    if (this.lost) {
+      throw new StorageError('indexeddb: the connection was closed for an upgrade or deletion elsewhere');
+    }
+  }
+
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, _options?: TransactionOptions): Promise<T> {
+    return this.exclusive(async () => {
+      this.checkOpen();
+      const tx = new IndexedDbTx(this.rows, this.now());
+      let result: T;
+      try {
+        result = await fn(tx);
+      } catch (error) {
+        await tx.finish();
+        throw error;
+      }
+      await tx.finish();
+      if (!tx.overlay.empty) await this.rows.commit(tx.overlay);
+      return result;
+    });
+  }
+
+  async purgeExpired(options: PurgeOptions = {}): Promise<PurgeProgress> {
+    const batchSize = checkLimit(options.batchSize, 500, 'batchSize');
+    const tables = options.tables?.map(checkTable);
+    let deleted = 0;
+    let batches = 0;
+    let position: PurgePosition | undefined;
+    for (;;) {
+      if (options.signal?.aborted) break;
+      const now = checkExpiry(options.now ?? this.now()) as number;
+      const from = position;
+      const batch = await this.exclusive(async () => {
+        this.checkOpen();
+        return this.rows.purgeBatch(now, batchSize, batchSize * PURGE_SCAN_FACTOR, tables, from);
+      });
+      position = batch.position;
+      if (batch.deleted > 0) {
+        deleted += batch.deleted;
+        batches++;
+        options.onProgress?.({ deleted, batches });
+      }
+      if (batch.exhausted) break;
+    }
+    return { deleted, batches };
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.run(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.rows.close();
+    });
+  }
+}
+
+class IndexedDbTx implements StorageTx {
+  readonly overlay = new Overlay();
+  /** Operations of this transaction run one at a time, so each sees the previous one's writes. */
+  private readonly ops = new Mutex();
+  private done = false;
+
+  constructor(
+    private readonly rows: Rows,
+    readonly now: number,
+  ) {}
+
+  /** Waits for operations already started, then refuses new ones. */
+  finish(): Promise<void> {
+    return this.ops.run(async () => {
+      this.done = true;
+    });
+  }
+
+  private active(): void {
+    if (this.done) throw new StorageError('the transaction has already ended');
+  }
+
+  private run<T>(fn: () => Promise<T>): Promise<T> {
+    return this.ops.run(async () => {
+      this.active();
+      return fn();
+    });
+  }
+
+  /** The row this transaction sees at a key, live or expired. */
+  private async lookup(
+    table: string,
+    partition: Uint8Array,
+    sort: Uint8Array,
+  ): Promise<Row | StoredRow | undefined> {
+    const p = this.overlay.find(table, partition);
+    const pending = p?.rows.get(toHex(sort));
+    if (pending !== undefined) return pending ?? undefined;
+    if (p?.cleared === true) return undefined;
+    return this.rows.get(table, partition, sort);
+  }
+
+  /**
+   * The first `limit` live rows of a partition in the given order, merging pending writes over
+   * stored rows.
+   */
+  private async select(
+    table: string,
+    partition: Uint8Array,
+    prefix: Uint8Array | undefined,
+    after: Uint8Array | undefined,
+    reverse: boolean,
+    limit: number,
+  ): Promise<Row[]> {
+    const match = (sort: Uint8Array): boolean =>
+      (prefix === undefined || startsWith(sort, prefix)) &&
+      (after === undefined || (reverse ? compareBytes(sort, after) < 0 : compareBytes(sort, after) > 0));
+    const p = this.overlay.find(table, partition);
+    const rows: Row[] = [];
+    if (p !== undefined) {
+      for (const row of p.rows.values()) {
+        if (row !== null && isLive(row.expiresAt, this.now) && match(row.sort)) rows.push(row);
+      }
+    }
+    if (p?.cleared !== true) {
+      let stored = 0;
+      await this.rows.scan(
+        table,
+        partition,
+        listBounds(prefix, after, reverse),
+        { reverse, keysOnly: false },
+        (sort, row) => {
+          const r = row as StoredRow;
+          if (p?.rows.has(toHex(sort)) === true || !isLive(r.expiresAt, this.now) || !match(sort))
+            return true;
+          rows.push({ partition, sort, value: r.value, expiresAt: r.expiresAt });
+          stored++;
+          return stored < limit;
+        },
+      );
+    }
+    rows.sort((a, b) => (reverse ? compareBytes(b.sort, a.sort) : compareBytes(a.sort, b.sort)));
+    return rows.slice(0, limit).map(copyRow);
+  }
+
+  async get(
+    table: string,
+    partition: Uint8Array,
+    sort: Uint8Array,
+    _options?: GetOptions,
+  ): Promise<Row | undefined> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    checkKey(sort, 'sort');
+    return this.run(async () => {
+      const row = await this.lookup(table, partition, sort);
+      if (row === undefined || !isLive(row.expiresAt, this.now)) return undefined;
+      return copyRow({ partition, sort, value: row.value, expiresAt: row.expiresAt });
+    });
+  }
+
+  async put(table: string, input: RowInput, options?: PutOptions): Promise<boolean> {
+    this.active();
+    checkTable(table);
+    const row = copyRow(checkRowInput(input));
+    return this.run(async () => {
+      if (options?.ifAbsent === true) {
+        const existing = await this.lookup(table, row.partition, row.sort);
+        if (existing !== undefined && isLive(existing.expiresAt, this.now)) return false;
+      }
+      this.overlay.set(table, row.partition, row.sort, row);
+      return true;
+    });
+  }
+
+  async delete(table: string, partition: Uint8Array, sort: Uint8Array): Promise<boolean> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    checkKey(sort, 'sort');
+    return this.run(async () => {
+      const existing = await this.lookup(table, partition, sort);
+      if (existing === undefined) return false;
+      this.overlay.set(table, partition, sort, null);
+      return isLive(existing.expiresAt, this.now);
+    });
+  }
+
+  async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {
+    this.active();
+    checkTable(table);
+    const o = checkListOptions(options);
+    checkKey(partition, 'partition');
+    return this.run(() => this.select(table, partition, o.prefix, o.after, o.reverse, o.limit));
+  }
+
+  async take(table: string, partition: Uint8Array, options?: TakeOptions): Promise<Row[]> {
+    this.active();
+    checkTable(table);
+    const o = checkTakeOptions(options);
+    checkKey(partition, 'partition');
+    return this.run(async () => {
+      const rows = await this.select(table, partition, o.prefix, undefined, false, o.limit);
+      for (const row of rows) this.overlay.set(table, partition, row.sort, null);
+      return rows;
+    });
+  }
+
+  async count(
+    table: string,
+    partition: Uint8Array,
+    options?: { readonly prefix?: Uint8Array },
+  ): Promise<number> {
+    this.active();
+    checkTable(table);
+    const prefix = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
+    checkKey(partition, 'partition');
+    return this.run(async () => {
+      const p = this.overlay.find(table, partition);
+      let n = 0;
+      if (p !== undefined) {
+        for (const row of p.rows.values()) {
+          if (
+            row !== null &&
+            isLive(row.expiresAt, this.now) &&
+            (prefix === undefined || startsWith(row.sort, prefix))
+          )
+            n++;
+        }
+      }
+      if (p?.cleared !== true) {
+        await this.rows.scan(
+          table,
+          partition,
+          listBounds(prefix, undefined, false),
+          { reverse: false, keysOnly: false },
+          (sort, row) => {
+            if (p?.rows.has(toHex(sort)) !== true && isLive((row as StoredRow).expiresAt, this.now)) n++;
+            return true;
+          },
+        );
+      }
+      return n;
+    });
+  }
+
+  async deletePartition(table: string, partition: Uint8Array): Promise<number> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    return this.run(async () => {
+      const p = this.overlay.find(table, partition);
+      let n = 0;
+      if (p !== undefined) for (const row of p.rows.values()) if (row !== null) n++;
+      if (p?.cleared !== true) {
+        await this.rows.scan(table, partition, {}, { reverse: false, keysOnly: true }, (sort) => {
+          if (p?.rows.has(toHex(sort)) !== true) n++;
+          return true;
+        });
+      }
+      const cleared = this.overlay.ensure(table, partition);
+      cleared.cleared = true;
+      cleared.rows.clear();
+      return n;
+    });
+  }
+}
