@@ -13,3 +13,4 @@ export * from './records.js';
 export * from './types.js';
 export * from './retention/index.js';
 export * from './shred/index.js';
+export * from './encrypted/index.js';

@@ -1,0 +1,449 @@
+/**
+ * Encryption at rest as an adapter wrapper: `createEncryptedAdapter(inner, …)` returns a
+ * {@link StorageAdapter} that hashes partitions (and the sort keys of non-ordered tables) with
+ * keyed hashes and seals every value with XChaCha20-Poly1305 before `inner` sees it. Every typed
+ * store and every backend gets it unchanged. Construction in `spec/storage-encryption.md`.
+ *
+ * @module
+ */
+import {
+  type CryptoProvider,
+  checkBytes,
+  DecryptionFailed,
+  equalBytes,
+  StorageError,
+  UsageError,
+  ValidationError,
+  wipe,
+} from '@cloister/crypto';
+import { checkKey, checkListOptions, checkRowInput, checkTable, checkTakeOptions } from '../_check.js';
+import {
+  type GetOptions,
+  type ListOptions,
+  MAX_VALUE_BYTES,
+  type PurgeOptions,
+  type PurgeProgress,
+  type PutOptions,
+  type Row,
+  type RowInput,
+  type StorageAdapter,
+  type StorageTx,
+  type TakeOptions,
+  type TransactionOptions,
+} from '../adapter.js';
+import {
+  deriveStoreKeys,
+  hashPartition,
+  hashSort,
+  openValue,
+  SEAL_OVERHEAD,
+  type StoreKeys,
+  sealValue,
+  wipeStoreKeys,
+} from './_format.js';
+
+/** Length of the data key the wrapper takes: 32 bytes (256 bits). */
+export const STORAGE_DATA_KEY_LENGTH = 32;
+
+/** Options of {@link createEncryptedAdapter}. */
+export interface EncryptedAdapterOptions {
+  /**
+   * The 32-byte data key. The wrapper keeps a copy only until it has derived its own keys, so
+   * the caller may `wipe` this array once the first transaction has run (or right away after
+   * {@link EncryptedAdapterHandle.ready}).
+   */
+  readonly dataKey: Uint8Array;
+  /** The crypto provider (HKDF-SHA256, HMAC-SHA256, XChaCha20-Poly1305, random bytes). */
+  readonly provider: CryptoProvider;
+  /**
+   * Tables whose sort keys are stored as they are, so that `list` order, `after` cursors and
+   * `prefix` work on the caller's keys. Such tables must put only non-identifying data in sort
+   * keys (counters, times, random ids). Every other table stores a keyed hash of the sort key,
+   * lists in hash order and rejects a non-empty `prefix` with `UsageError`. Default: none.
+   * Changing the set for a table that already holds rows makes those rows unreadable.
+   */
+  readonly orderedTables?: Iterable<string> | ((table: string) => boolean);
+}
+
+/** An encrypting {@link StorageAdapter} with a way to wait for its key derivation. */
+export interface EncryptedAdapterHandle extends StorageAdapter {
+  /** Resolves once the store keys are derived (after which the caller's data key may be wiped). */
+  ready(): Promise<void>;
+}
+
+const noop = (): void => {};
+
+function checkProvider(value: unknown): CryptoProvider {
+  const p = value as CryptoProvider | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.hkdfSha256 !== 'function' ||
+    typeof p.hmacSha256 !== 'function' ||
+    typeof p.randomBytes !== 'function' ||
+    typeof p.xchacha20poly1305?.encrypt !== 'function'
+  ) {
+    throw new ValidationError('provider', 'a CryptoProvider');
+  }
+  return p;
+}
+
+function checkInner(value: unknown): StorageAdapter {
+  const a = value as StorageAdapter | null;
+  if (
+    typeof a !== 'object' ||
+    a === null ||
+    typeof a.transaction !== 'function' ||
+    typeof a.purgeExpired !== 'function' ||
+    typeof a.close !== 'function' ||
+    typeof a.now !== 'function' ||
+    typeof a.kind !== 'string'
+  ) {
+    throw new ValidationError('inner', 'a StorageAdapter');
+  }
+  return a;
+}
+
+function orderedPredicate(value: unknown): (table: string) => boolean {
+  if (value === undefined) return () => false;
+  if (typeof value === 'function') {
+    const fn = value as (table: string) => boolean;
+    return (table) => fn(table) === true;
+  }
+  if (typeof value !== 'object' || value === null || !(Symbol.iterator in value)) {
+    throw new ValidationError('orderedTables', 'an iterable of table names or a predicate');
+  }
+  const names = new Set<string>();
+  for (const name of value as Iterable<unknown>) {
+    if (typeof name !== 'string') throw new ValidationError('orderedTables', 'table names');
+    try {
+      names.add(checkTable(name));
+    } catch {
+      throw new ValidationError('orderedTables', 'table names matching /^[a-z][a-z0-9_]{0,47}$/');
+    }
+  }
+  return (table) => names.has(table);
+}
+
+/**
+ * Wraps any adapter so that everything it stores is encrypted under `dataKey`: partitions become
+ * HMAC-SHA256 hashes, sort keys too (except in `orderedTables`), and values are sealed with
+ * XChaCha20-Poly1305 bound to their table, key and expiry. Reads return the caller's keys and
+ * values; a row that was altered, moved, given another expiry, or written under another key
+ * fails with `DecryptionFailed`. Table names, expiry times, row counts and sizes stay visible.
+ * The adapter's `kind` is `encrypted(<inner kind>)`; `close()` closes `inner` and wipes the keys.
+ *
+ * @example
+ * ```ts
+ * import { getProvider } from '@cloister/crypto';
+ * import { createEncryptedAdapter, createMemoryAdapter } from '@cloister/storage';
+ * const provider = await getProvider();
+ * const db = createEncryptedAdapter(createMemoryAdapter(), {
+ *   dataKey, // 32 bytes, from openClientDataKey or deriveServerDataKey
+ *   provider,
+ *   orderedTables: ['c_messages'],
+ * });
+ * await db.transaction((tx) => tx.put('c_settings', { partition: userId, sort: utf8('theme'), value }));
+ * ```
+ */
+export function createEncryptedAdapter(
+  inner: StorageAdapter,
+  options: EncryptedAdapterOptions,
+): EncryptedAdapterHandle {
+  const adapter = checkInner(inner);
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const provider = checkProvider(options.provider);
+  const dataKey = checkBytes(options.dataKey, 'dataKey', STORAGE_DATA_KEY_LENGTH);
+  const ordered = orderedPredicate(options.orderedTables);
+  return new EncryptedAdapter(adapter, provider, dataKey.slice(), ordered);
+}
+
+/** Options of {@link openEncryptedAdapter}. */
+export interface OpenEncryptedAdapterOptions extends EncryptedAdapterOptions {
+  /** The table holding the key-check row (default {@link DEFAULT_KEY_CHECK_TABLE}). */
+  readonly keyCheckTable?: string;
+}
+
+/** The table {@link openEncryptedAdapter} keeps its key-check row in unless told otherwise. */
+export const DEFAULT_KEY_CHECK_TABLE = 'storage_key_check';
+
+/**
+ * Like {@link createEncryptedAdapter}, but checks the data key before returning: the first open
+ * writes a small sealed key-check row into `keyCheckTable`; later opens read it back, and a wrong
+ * data key rejects here with `DecryptionFailed` instead of at the first read. (A wrong key and a
+ * tampered check row cannot be told apart.) The check row is written directly into `inner` at an
+ * empty partition and sort key, which no encrypted row can have.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const db = await openEncryptedAdapter(inner, { dataKey, provider, orderedTables: ['c_messages'] });
+ * } catch (e) {
+ *   if (e instanceof CloisterError && e.code === 'ERR_DECRYPTION_FAILED') reportWrongKey();
+ *   else throw e;
+ * }
+ * ```
+ */
+export async function openEncryptedAdapter(
+  inner: StorageAdapter,
+  options: OpenEncryptedAdapterOptions,
+): Promise<EncryptedAdapterHandle> {
+  const adapter = createEncryptedAdapter(inner, options) as EncryptedAdapter;
+  let table = DEFAULT_KEY_CHECK_TABLE;
+  if (options.keyCheckTable !== undefined) {
+    try {
+      table = checkTable(options.keyCheckTable);
+    } catch {
+      throw new ValidationError('keyCheckTable', 'a table name matching /^[a-z][a-z0-9_]{0,47}$/');
+    }
+  }
+  try {
+    await adapter.verifyKey(table);
+  } catch (error) {
+    await adapter.discard();
+    throw error;
+  }
+  return adapter;
+}
+
+class EncryptedAdapter implements EncryptedAdapterHandle {
+  readonly kind: string;
+  readonly now: () => number;
+  private readonly keys: Promise<StoreKeys>;
+  private closed = false;
+
+  constructor(
+    private readonly inner: StorageAdapter,
+    private readonly provider: CryptoProvider,
+    dataKey: Uint8Array,
+    private readonly ordered: (table: string) => boolean,
+  ) {
+    this.kind = `encrypted(${inner.kind})`;
+    this.now = () => inner.now();
+    this.keys = deriveStoreKeys(provider, dataKey).finally(() => wipe(dataKey));
+    this.keys.catch(noop);
+  }
+
+  async ready(): Promise<void> {
+    await this.keys;
+  }
+
+  /**
+   * Reads the key-check row of `table` straight from `inner` (a sealed empty value at the empty
+   * partition and sort key, which no hashed row can have) and opens it, or writes it when absent.
+   */
+  async verifyKey(table: string): Promise<void> {
+    this.checkOpen();
+    const keys = await this.keys;
+    const empty = new Uint8Array(0);
+    const ctx = { table, partition: empty, sort: empty, expiresAt: null };
+    await this.inner.transaction(async (tx) => {
+      const row = await tx.get(table, empty, empty, { forUpdate: true });
+      if (row === undefined) {
+        const value = await sealValue(this.provider, keys, ctx, empty, empty);
+        await tx.put(table, { partition: empty, sort: empty, value, expiresAt: null });
+        return;
+      }
+      const opened = await openValue(this.provider, keys, { ...ctx, expiresAt: row.expiresAt }, row.value);
+      if (opened.sort.length !== 0 || opened.value.length !== 0) throw new DecryptionFailed();
+    });
+  }
+
+  async transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    this.checkOpen();
+    const keys = await this.keys;
+    this.checkOpen();
+    return this.inner.transaction(async (tx) => {
+      const etx = new EncryptedTx(tx, keys, this.provider, this.ordered);
+      try {
+        return await fn(etx);
+      } finally {
+        etx.finish();
+      }
+    }, options);
+  }
+
+  async purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
+    this.checkOpen();
+    return this.inner.purgeExpired(options);
+  }
+
+  /** Refuses further use and wipes the keys, leaving `inner` open (it stays the caller's). */
+  async discard(): Promise<void> {
+    this.closed = true;
+    await this.keys.then(wipeStoreKeys, noop);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    try {
+      await this.inner.close();
+    } finally {
+      await this.keys.then(wipeStoreKeys, noop);
+    }
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('the store is closed');
+  }
+}
+
+class EncryptedTx implements StorageTx {
+  readonly now: number;
+  private done = false;
+
+  constructor(
+    private readonly inner: StorageTx,
+    private readonly keys: StoreKeys,
+    private readonly provider: CryptoProvider,
+    private readonly ordered: (table: string) => boolean,
+  ) {
+    this.now = inner.now;
+  }
+
+  finish(): void {
+    this.done = true;
+  }
+
+  private active(): void {
+    if (this.done) throw new StorageError('the transaction has already ended');
+  }
+
+  private storedSort(
+    table: string,
+    partition: Uint8Array,
+    sort: Uint8Array,
+  ): Promise<Uint8Array> | Uint8Array {
+    return this.ordered(table) ? sort : hashSort(this.provider, this.keys, table, partition, sort);
+  }
+
+  /** Only ordered tables can filter by a sort-key prefix; an empty prefix filters nothing. */
+  private prefixFor(table: string, prefix: Uint8Array | undefined): Uint8Array | undefined {
+    if (prefix === undefined || this.ordered(table)) return prefix;
+    if (prefix.length === 0) return undefined;
+    throw new UsageError('a sort-key prefix needs an ordered table (encryption at rest hashes the others)');
+  }
+
+  /** Opens a stored row of `table` at stored partition `sp`, checking its sort key. */
+  private async open(table: string, partition: Uint8Array, sp: Uint8Array, row: Row): Promise<Row> {
+    const opened = await openValue(
+      this.provider,
+      this.keys,
+      { table, partition: sp, sort: row.sort, expiresAt: row.expiresAt },
+      row.value,
+    );
+    const expected = await this.storedSort(table, partition, opened.sort);
+    if (!equalBytes(expected, row.sort)) throw new DecryptionFailed();
+    return { partition: partition.slice(), sort: opened.sort, value: opened.value, expiresAt: row.expiresAt };
+  }
+
+  async get(
+    table: string,
+    partition: Uint8Array,
+    sort: Uint8Array,
+    options?: GetOptions,
+  ): Promise<Row | undefined> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    checkKey(sort, 'sort');
+    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const ss = await this.storedSort(table, partition, sort);
+    const row = await this.inner.get(table, sp, ss, options);
+    if (row === undefined) return undefined;
+    const opened = await openValue(
+      this.provider,
+      this.keys,
+      { table, partition: sp, sort: ss, expiresAt: row.expiresAt },
+      row.value,
+    );
+    if (!equalBytes(opened.sort, sort)) throw new DecryptionFailed();
+    return { partition: partition.slice(), sort: opened.sort, value: opened.value, expiresAt: row.expiresAt };
+  }
+
+  async put(table: string, input: RowInput, options?: PutOptions): Promise<boolean> {
+    this.active();
+    checkTable(table);
+    const row = checkRowInput(input);
+    if (row.value.length > MAX_VALUE_BYTES - SEAL_OVERHEAD - row.sort.length) {
+      throw new ValidationError(
+        'value',
+        `a Uint8Array of at most ${MAX_VALUE_BYTES} bytes less ${SEAL_OVERHEAD} bytes and the sort key (encryption overhead)`,
+      );
+    }
+    const sp = await hashPartition(this.provider, this.keys, table, row.partition);
+    const ss = await this.storedSort(table, row.partition, row.sort);
+    const value = await sealValue(
+      this.provider,
+      this.keys,
+      { table, partition: sp, sort: ss, expiresAt: row.expiresAt },
+      row.sort,
+      row.value,
+    );
+    return this.inner.put(table, { partition: sp, sort: ss, value, expiresAt: row.expiresAt }, options);
+  }
+
+  async delete(table: string, partition: Uint8Array, sort: Uint8Array): Promise<boolean> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    checkKey(sort, 'sort');
+    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const ss = await this.storedSort(table, partition, sort);
+    return this.inner.delete(table, sp, ss);
+  }
+
+  async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {
+    this.active();
+    checkTable(table);
+    const o = checkListOptions(options);
+    checkKey(partition, 'partition');
+    const prefix = this.prefixFor(table, o.prefix);
+    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const innerOptions: { after?: Uint8Array; prefix?: Uint8Array; limit: number; reverse: boolean } = {
+      limit: o.limit,
+      reverse: o.reverse,
+    };
+    if (o.after !== undefined) innerOptions.after = await this.storedSort(table, partition, o.after);
+    if (prefix !== undefined) innerOptions.prefix = prefix;
+    const rows = await this.inner.list(table, sp, innerOptions);
+    return Promise.all(rows.map((row) => this.open(table, partition, sp, row)));
+  }
+
+  async take(table: string, partition: Uint8Array, options?: TakeOptions): Promise<Row[]> {
+    this.active();
+    checkTable(table);
+    const o = checkTakeOptions(options);
+    checkKey(partition, 'partition');
+    const prefix = this.prefixFor(table, o.prefix);
+    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const rows = await this.inner.take(
+      table,
+      sp,
+      prefix === undefined ? { limit: o.limit } : { limit: o.limit, prefix },
+    );
+    return Promise.all(rows.map((row) => this.open(table, partition, sp, row)));
+  }
+
+  async count(
+    table: string,
+    partition: Uint8Array,
+    options?: { readonly prefix?: Uint8Array },
+  ): Promise<number> {
+    this.active();
+    checkTable(table);
+    const given = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
+    checkKey(partition, 'partition');
+    const prefix = this.prefixFor(table, given);
+    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    return this.inner.count(table, sp, prefix === undefined ? undefined : { prefix });
+  }
+
+  async deletePartition(table: string, partition: Uint8Array): Promise<number> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    return this.inner.deletePartition(table, sp);
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * The adapter conformance suite over the encryption wrapper. With every table ordered the
+ * wrapper must be indistinguishable from the adapter it wraps.
+ */
+import { type CryptoProvider, getProvider } from '@cloister/crypto';
+import { beforeAll, describe, test } from 'vitest';
+import { type ConformanceTarget, conformanceCases } from '../src/conformance/index.js';
+import { createEncryptedAdapter } from '../src/encrypted/index.js';
+import { createMemoryAdapter } from '../src/memory.js';
+
+let provider: CryptoProvider;
+beforeAll(async () => {
+  provider = await getProvider();
+});
+
+const target: ConformanceTarget = {
+  name: 'encrypted(memory)',
+  open: async ({ now }) =>
+    createEncryptedAdapter(createMemoryAdapter({ now }), {
+      dataKey: new Uint8Array(32).fill(0x5a),
+      provider,
+      orderedTables: () => true,
+    }),
+};
+
+describe('conformance: encrypted(memory) with ordered tables', () => {
+  for (const c of conformanceCases()) {
+    test(c.name, () => c.run(target));
+  }
+});
