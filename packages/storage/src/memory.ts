@@ -202,9 +202,9 @@ class MemoryTx implements StorageTx {
   ): Promise<Row | undefined> {
     this.active();
     checkTable(table);
-    const row = this.partition(table, checkKey(partition, 'partition'), false)?.get(
-      toHex(checkKey(sort, 'sort')),
-    );
+    const p = this.partition(table, checkKey(partition, 'partition'), false);
+    const sortHex = toHex(checkKey(sort, 'sort'));
+    const row = p?.get(sortHex);
     return row !== undefined && isLive(row.expiresAt, this.now) ? copyRow(row) : undefined;
   }
 
