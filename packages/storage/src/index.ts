@@ -14,3 +14,4 @@ export * from './types.js';
 export * from './retention/index.js';
 export * from './shred/index.js';
 export * from './encrypted/index.js';
+export * from './client/index.js';

@@ -1,0 +1,64 @@
+/**
+ * The client-side typed stores of `@cloister/storage`, written once over the adapter contract:
+ * own identity, remote identities, prekeys, sessions, conversations and messages, file blobs and
+ * settings. Tables and record layouts are in `spec/storage-client.md`.
+ *
+ * @module
+ */
+export {
+  BLOB_CHUNK_BYTES,
+  type BlobInfo,
+  type BlobReader,
+  type BlobStore,
+  createBlobStore,
+  type PutBlobOptions,
+} from './blobs.js';
+export { bindClientStores, type ClientStoreSet, type ClientStores, createClientStores } from './bundle.js';
+export {
+  type Conversation,
+  type ConversationBase,
+  type ConversationInput,
+  type ConversationStore,
+  createConversationStore,
+  createMessageStore,
+  type DirectConversation,
+  type GroupConversation,
+  MAX_MESSAGE_BODY_BYTES,
+  MAX_PAGE_LIMIT,
+  type MessageInput,
+  type MessageStatus,
+  type MessageStore,
+  type Page,
+  type PageCursor,
+  type PageOptions,
+  type StoredMessage,
+} from './conversations.js';
+export {
+  createRemoteIdentityStore,
+  type IdentitySaveResult,
+  type IsTrustedOptions,
+  type RemoteIdentityRecord,
+  type RemoteIdentityStore,
+} from './identities.js';
+export {
+  createOwnIdentityStore,
+  type OwnIdentity,
+  type OwnIdentityStore,
+  type SetOwnIdentityOptions,
+} from './own-identity.js';
+export {
+  type ClientPreKeyStore,
+  createPreKeyStore,
+  MAX_PREKEY_BATCH,
+  type StoredSignedPreKey,
+} from './prekeys.js';
+export { type ClientSessionStore, createSessionStore } from './sessions.js';
+export {
+  createSettingsStore,
+  defineSetting,
+  type Setting,
+  type SettingsStore,
+  type SettingType,
+  type SettingValue,
+} from './settings.js';
+export { CLIENT_ORDERED_TABLES, CLIENT_TABLES } from './tables.js';
