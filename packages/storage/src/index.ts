@@ -15,3 +15,4 @@ export * from './retention/index.js';
 export * from './shred/index.js';
 export * from './encrypted/index.js';
 export * from './client/index.js';
+export * from './server/index.js';

@@ -1,0 +1,55 @@
+/**
+ * Errors of the server stores beyond the shared ones of `@cloister/crypto`. Both are
+ * `StorageError`s (code `ERR_STORAGE`), so code that only knows the shared classes still
+ * handles them; a relay maps {@link ConflictError} to 409 and {@link NotFoundError} to 404.
+ * Messages name the constraint or the kind of thing, never an id or a value.
+ *
+ * @module
+ */
+import { StorageError } from '@cloister/crypto';
+
+/**
+ * A write would break a unique constraint or a state rule (an id or domain already taken, an
+ * upload not yet complete, a stale revision). Nothing was written.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await stores.domains.add(tenant, 'acme.example');
+ * } catch (e) {
+ *   if (e instanceof ConflictError && e.constraint === 'domain') reply.code(409);
+ * }
+ * ```
+ */
+export class ConflictError extends StorageError {
+  /** Which constraint, such as `domain`, `user`, `device.mailbox`, `device.credential`. */
+  readonly constraint: string;
+
+  constructor(constraint: string, message: string) {
+    super(`${constraint}: ${message}`);
+    this.constraint = constraint;
+  }
+}
+
+/**
+ * A write needs something that does not exist (a device for a missing user, a chunk for an
+ * unknown upload). Nothing was written.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await stores.devices.add(tenant, user, device);
+ * } catch (e) {
+ *   if (e instanceof NotFoundError) reply.code(404);
+ * }
+ * ```
+ */
+export class NotFoundError extends StorageError {
+  /** What is missing, such as `tenant`, `user`, `device`, `blob`. */
+  readonly what: string;
+
+  constructor(what: string) {
+    super(`${what}: not found`);
+    this.what = what;
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * The server's typed stores, written once over the `StorageAdapter` contract: tenants and
+ * domains, users, pools and devices, key bundles, mailboxes, blobs, policies, the audit log and
+ * the compliance archive. Layout and what a database operator can see: `spec/storage-server.md`.
+ *
+ * @module
+ */
+export * from './archive.js';
+export * from './audit.js';
+export * from './blobs.js';
+export * from './bundles.js';
+export type { ServerPage, ServerPageOptions } from './common.js';
+export {
+  CREDENTIAL_HASH_BYTES,
+  createDeviceStore,
+  type Device,
+  type DeviceInput,
+  type DevicePatch,
+  type DeviceStore,
+  MAX_DEVICES_PER_USER,
+} from './devices.js';
+export * from './errors.js';
+export * from './mailboxes.js';
+export * from './policies.js';
+export * from './stores.js';
+export * from './tables.js';
+export {
+  createDomainStore,
+  createTenantStore,
+  type DomainStore,
+  MAX_DOMAINS_PER_TENANT,
+  MAX_TENANT_NAME,
+  MAX_TENANT_SETTINGS_BYTES,
+  normalizeDomain,
+  type Tenant,
+  type TenantInput,
+  type TenantPatch,
+  type TenantStore,
+} from './tenants.js';
+export {
+  createPoolStore,
+  createUserStore,
+  MAX_DISPLAY_NAME,
+  MAX_POOLS_PER_USER,
+  type Pool,
+  type PoolInput,
+  type PoolStore,
+  ROLES,
+  type Role,
+  type User,
+  type UserInput,
+  type UserPatch,
+  type UserStore,
+} from './users.js';

@@ -1,0 +1,55 @@
+/**
+ * Names of the tables the server stores use (all with the `s_` prefix; see
+ * `spec/storage-server.md`), and which of them rely on the order of their sort keys.
+ *
+ * @module
+ */
+
+/**
+ * Every table of the server stores.
+ *
+ * @example
+ * ```ts
+ * await adapter.purgeExpired({ tables: [SERVER_TABLES.mailbox, SERVER_TABLES.mailboxIds] });
+ * ```
+ */
+export const SERVER_TABLES = Object.freeze({
+  tenants: 's_tenants',
+  domains: 's_domains',
+  tenantDomains: 's_tenant_domains',
+  users: 's_users',
+  poolMembers: 's_pool_members',
+  pools: 's_pools',
+  devices: 's_devices',
+  deviceByMailbox: 's_device_mailbox',
+  deviceByCredential: 's_device_credential',
+  bundleSigned: 's_bundle_signed',
+  bundleOneTime: 's_bundle_otp',
+  bundleKem: 's_bundle_kem',
+  mailbox: 's_mailbox',
+  mailboxIds: 's_mailbox_ids',
+  blobs: 's_blobs',
+  blobParts: 's_blob_parts',
+  blobChunks: 's_blob_chunks',
+  policies: 's_policies',
+  audit: 's_audit',
+  auditHead: 's_audit_head',
+  archive: 's_archive',
+} as const);
+
+/**
+ * The server tables whose reads depend on sort-key order: mailbox arrival order, audit
+ * sequence numbers, archive time ranges. Give this list to encryption at rest as its ordered
+ * tables; their sort keys hold only times, sequence numbers and random tie-breakers. Every other
+ * server table works with hashed sort keys (listings then come in a stable but unspecified order).
+ *
+ * @example
+ * ```ts
+ * const db = createEncryptedAdapter(sql, { dataKey, provider, orderedTables: SERVER_ORDERED_TABLES });
+ * ```
+ */
+export const SERVER_ORDERED_TABLES: readonly string[] = Object.freeze([
+  SERVER_TABLES.mailbox,
+  SERVER_TABLES.audit,
+  SERVER_TABLES.archive,
+]);
