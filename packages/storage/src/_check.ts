@@ -116,3 +116,41 @@ export function prefixUpperBound(prefix: Uint8Array): Uint8Array | undefined {
 export function isLive(expiresAt: number | null, now: number): boolean {
   return expiresAt === null || expiresAt > now;
 }
+
+export interface CheckedPurge {
+  readonly batchSize: number;
+  /** A fixed time, or undefined to read the adapter's clock per batch. */
+  readonly now: number | undefined;
+  readonly tables: readonly string[] | undefined;
+  readonly onProgress: ((progress: { deleted: number; batches: number }) => void) | undefined;
+  readonly signal: AbortSignal | undefined;
+}
+
+/** Checks the options of `purgeExpired` once, before anything is deleted. */
+export function checkPurgeOptions(options: unknown): CheckedPurge {
+  if (options !== undefined && (typeof options !== 'object' || options === null)) {
+    throw new ValidationError('options', 'an object');
+  }
+  const o = (options ?? {}) as Record<string, unknown>;
+  const now = o.now;
+  if (now !== undefined && (typeof now !== 'number' || !Number.isSafeInteger(now) || now < 0)) {
+    throw new ValidationError('now', 'a non-negative safe integer (ms since the epoch)');
+  }
+  const tables = o.tables;
+  if (tables !== undefined && !Array.isArray(tables))
+    throw new ValidationError('tables', 'an array of table names');
+  const onProgress = o.onProgress;
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new ValidationError('onProgress', 'a function');
+  }
+  const signal = o.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    throw new ValidationError('signal', 'an AbortSignal');
+  return {
+    batchSize: checkLimit(o.batchSize, 500, 'batchSize'),
+    now,
+    tables: tables?.map(checkTable),
+    onProgress: onProgress as CheckedPurge['onProgress'],
+    signal,
+  };
+}

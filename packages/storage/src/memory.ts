@@ -7,10 +7,9 @@
  */
 import { StorageError, toHex } from '@cloister/crypto';
 import {
-  checkExpiry,
   checkKey,
-  checkLimit,
   checkListOptions,
+  checkPurgeOptions,
   checkRowInput,
   checkTable,
   checkTakeOptions,
@@ -92,14 +91,14 @@ class MemoryAdapter implements StorageAdapter {
     });
   }
 
-  async purgeExpired(options: PurgeOptions = {}): Promise<PurgeProgress> {
-    const batchSize = checkLimit(options.batchSize, 500, 'batchSize');
-    const tables = options.tables?.map(checkTable);
+  async purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
+    const o = checkPurgeOptions(options);
+    const { batchSize, tables } = o;
     let deleted = 0;
     let batches = 0;
     for (;;) {
-      if (options.signal?.aborted) break;
-      const now = checkExpiry(options.now ?? this.now()) as number;
+      if (o.signal?.aborted) break;
+      const now = o.now ?? this.now();
       const n = await this.mutex.run(async () => {
         this.checkOpen();
         let count = 0;
@@ -121,7 +120,7 @@ class MemoryAdapter implements StorageAdapter {
       if (n === 0) break;
       deleted += n;
       batches++;
-      options.onProgress?.({ deleted, batches });
+      o.onProgress?.({ deleted, batches });
       if (n < batchSize) break;
     }
     return { deleted, batches };
