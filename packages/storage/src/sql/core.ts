@@ -1,0 +1,317 @@
+/**
+ * The SQL adapter itself, written once against {@link SqlClient}: transactions with rollback and
+ * bounded retry, the row operations and the batched purge.
+ *
+ * @module
+ */
+import { StorageError } from '@cloister/crypto';
+import {
+  checkKey,
+  checkListOptions,
+  checkPurgeOptions,
+  checkRowInput,
+  checkTable,
+  checkTakeOptions,
+  compareBytes,
+} from '../_check.js';
+import type {
+  GetOptions,
+  ListOptions,
+  PurgeOptions,
+  PurgeProgress,
+  PutOptions,
+  Row,
+  RowInput,
+  StorageAdapter,
+  StorageTx,
+  TakeOptions,
+  TransactionOptions,
+} from '../adapter.js';
+import { isConnectionLost, isRetryable, type SqlClient, type SqlSession, storageError } from './client.js';
+import type { Queries, Statement } from './queries.js';
+
+/** How many times a transaction callback runs at most when it keeps hitting deadlocks. */
+export const MAX_TRANSACTION_ATTEMPTS = 8;
+
+function bytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  throw new StorageError('the database returned a malformed row');
+}
+
+function expiry(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new StorageError('the database returned a malformed row');
+  return n;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const BEGIN = 'BEGIN ISOLATION LEVEL READ COMMITTED';
+const BEGIN_READ_ONLY = 'BEGIN ISOLATION LEVEL READ COMMITTED READ ONLY';
+
+/** The state of one attempt, shared between the adapter and its `tx`. */
+class Attempt {
+  /** The first driver error of the attempt: the transaction is aborted and cannot commit. */
+  failure: unknown;
+  failed = false;
+  done = false;
+}
+
+class SqlTx implements StorageTx {
+  constructor(
+    private readonly session: SqlSession,
+    private readonly q: Queries,
+    readonly now: number,
+    private readonly readOnly: boolean,
+    private readonly attempt: Attempt,
+  ) {}
+
+  /** The integer time compared with `expires_at` (rows hold integers, so flooring is exact). */
+  private get at(): number {
+    return Math.floor(this.now);
+  }
+
+  private active(): void {
+    if (this.attempt.done) throw new StorageError('the transaction has already ended');
+  }
+
+  private async run(operation: string, text: string, params: readonly unknown[]) {
+    if (this.attempt.failed) {
+      throw new StorageError('the transaction was aborted by an earlier failed statement', {
+        cause: this.attempt.failure,
+      });
+    }
+    try {
+      return await this.session.query(text, params);
+    } catch (error) {
+      if (!this.attempt.failed) {
+        this.attempt.failed = true;
+        this.attempt.failure = error;
+      }
+      throw storageError(operation, error);
+    }
+  }
+
+  private runStatement(operation: string, s: Statement) {
+    return this.run(operation, s.text, s.params);
+  }
+
+  async get(
+    table: string,
+    partition: Uint8Array,
+    sort: Uint8Array,
+    options?: GetOptions,
+  ): Promise<Row | undefined> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    checkKey(sort, 'sort');
+    const text = options?.forUpdate === true && !this.readOnly ? this.q.getForUpdate : this.q.get;
+    const result = await this.run('get', text, [table, partition, sort, this.at]);
+    const row = result.rows[0];
+    if (row === undefined) return undefined;
+    return {
+      partition: partition.slice(),
+      sort: sort.slice(),
+      value: bytes(row.value),
+      expiresAt: expiry(row.expires_at),
+    };
+  }
+
+  async put(table: string, input: RowInput, options?: PutOptions): Promise<boolean> {
+    this.active();
+    checkTable(table);
+    const row = checkRowInput(input);
+    const params = [table, row.partition, row.sort, row.value, row.expiresAt];
+    if (options?.ifAbsent === true) {
+      const result = await this.run('put', this.q.putIfAbsent, [...params, this.at]);
+      return result.rowCount > 0;
+    }
+    await this.run('put', this.q.put, params);
+    return true;
+  }
+
+  async delete(table: string, partition: Uint8Array, sort: Uint8Array): Promise<boolean> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    checkKey(sort, 'sort');
+    const result = await this.run('delete', this.q.delete, [table, partition, sort, this.at]);
+    return result.rows[0]?.live === true;
+  }
+
+  async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {
+    this.active();
+    checkTable(table);
+    const o = checkListOptions(options);
+    checkKey(partition, 'partition');
+    const result = await this.runStatement('list', this.q.list(table, partition, this.at, o));
+    return result.rows.map((r) => ({
+      partition: partition.slice(),
+      sort: bytes(r.sort),
+      value: bytes(r.value),
+      expiresAt: expiry(r.expires_at),
+    }));
+  }
+
+  async take(table: string, partition: Uint8Array, options?: TakeOptions): Promise<Row[]> {
+    this.active();
+    checkTable(table);
+    const o = checkTakeOptions(options);
+    checkKey(partition, 'partition');
+    const result = await this.runStatement('take', this.q.take(table, partition, this.at, o));
+    const rows: Row[] = result.rows.map((r) => ({
+      partition: partition.slice(),
+      sort: bytes(r.sort),
+      value: bytes(r.value),
+      expiresAt: expiry(r.expires_at),
+    }));
+    return rows.sort((a, b) => compareBytes(a.sort, b.sort));
+  }
+
+  async count(
+    table: string,
+    partition: Uint8Array,
+    options?: { readonly prefix?: Uint8Array },
+  ): Promise<number> {
+    this.active();
+    checkTable(table);
+    const prefix = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
+    checkKey(partition, 'partition');
+    const result = await this.runStatement('count', this.q.count(table, partition, this.at, prefix));
+    return Number(result.rows[0]?.n ?? 0);
+  }
+
+  async deletePartition(table: string, partition: Uint8Array): Promise<number> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    const result = await this.run('deletePartition', this.q.deletePartition, [table, partition]);
+    return result.rowCount;
+  }
+}
+
+type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false };
+
+/** The adapter over one {@link SqlClient}; `kind` is the client's. */
+export class SqlAdapter<K extends 'pglite' | 'postgres'> implements StorageAdapter {
+  private closed = false;
+
+  constructor(
+    readonly kind: K,
+    private readonly client: SqlClient,
+    private readonly q: Queries,
+    readonly now: () => number,
+  ) {}
+
+  private checkOpen(): void {
+    if (this.closed) throw new StorageError('the store is closed');
+  }
+
+  async transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
+    this.checkOpen();
+    const readOnly = options?.readOnly === true;
+    for (let attempt = 1; ; attempt++) {
+      const outcome = await this.client.session((session) =>
+        this.attempt(session, fn, readOnly, attempt < MAX_TRANSACTION_ATTEMPTS),
+      );
+      if (outcome.ok) return outcome.value;
+      // Deadlock or serialization failure: back off a little, with jitter, and run again.
+      await sleep(Math.random() * Math.min(100, 2 ** attempt));
+    }
+  }
+
+  private async attempt<T>(
+    session: SqlSession,
+    fn: (tx: StorageTx) => Promise<T>,
+    readOnly: boolean,
+    mayRetry: boolean,
+  ): Promise<Outcome<T>> {
+    this.checkOpen();
+    const now = this.now();
+    try {
+      await session.query(readOnly ? BEGIN_READ_ONLY : BEGIN);
+    } catch (error) {
+      // A pooled connection that died while idle: nothing ran yet, so another one may be tried.
+      if (isConnectionLost(error) && mayRetry) return { ok: false };
+      throw storageError('begin', error);
+    }
+    const state = new Attempt();
+    const tx = new SqlTx(session, this.q, now, readOnly, state);
+    let value: T;
+    try {
+      value = await fn(tx);
+    } catch (error) {
+      state.done = true;
+      await rollback(session);
+      if (state.failed && isRetryable(state.failure) && mayRetry) return { ok: false };
+      throw error;
+    }
+    state.done = true;
+    if (state.failed) {
+      // The callback caught a failed statement and went on: the transaction cannot commit.
+      await rollback(session);
+      if (isRetryable(state.failure) && mayRetry) return { ok: false };
+      throw storageError('transaction', state.failure);
+    }
+    try {
+      await session.query('COMMIT');
+    } catch (error) {
+      if (isRetryable(error) && mayRetry) return { ok: false };
+      throw storageError('commit', error);
+    }
+    return { ok: true, value };
+  }
+
+  async purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
+    const o = checkPurgeOptions(options);
+    const { batchSize, tables } = o;
+    let deleted = 0;
+    let batches = 0;
+    for (;;) {
+      if (o.signal?.aborted) break;
+      const now = o.now ?? this.now();
+      this.checkOpen();
+      const statement = this.q.purge(Math.floor(now), tables, batchSize);
+      const n = await this.client.session(async (session) => {
+        this.checkOpen();
+        try {
+          await session.query(BEGIN);
+          const result = await session.query(statement.text, statement.params);
+          await session.query('COMMIT');
+          return result.rowCount;
+        } catch (error) {
+          await rollback(session);
+          throw storageError('purge', error);
+        }
+      });
+      if (n === 0) break;
+      deleted += n;
+      batches++;
+      o.onProgress?.({ deleted, batches });
+      if (n < batchSize) break;
+    }
+    return { deleted, batches };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+}
+
+/**
+ * Rolls back, never throwing: a failed `ROLLBACK` means the connection is unusable, which the
+ * client notices (it discards the connection) and the server resolves by rolling back itself.
+ */
+async function rollback(session: SqlSession): Promise<void> {
+  try {
+    await session.query('ROLLBACK');
+  } catch {
+    // See above.
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * The statements of the SQL adapter, built once per schema and shared by PGlite and PostgreSQL.
+ * Statements with optional bounds are assembled from fixed fragments; values are always
+ * parameters, never part of the text.
+ *
+ * @module
+ */
+import { prefixUpperBound } from '../_check.js';
+import { qualified } from './schema.js';
+
+/** A statement and its parameters. */
+export interface Statement {
+  readonly text: string;
+  readonly params: readonly unknown[];
+}
+
+/** Live rows: `expires_at IS NULL OR expires_at > $now`. */
+function live(now: string): string {
+  return `(expires_at IS NULL OR expires_at > ${now})`;
+}
+
+/** Appends byte-range conditions on `sort` for a prefix and a cursor, binding them as parameters. */
+function sortRange(
+  params: unknown[],
+  prefix: Uint8Array | undefined,
+  after: Uint8Array | undefined,
+  reverse: boolean,
+): string {
+  let sql = '';
+  if (prefix !== undefined && prefix.length > 0) {
+    params.push(prefix);
+    sql += ` AND sort >= $${params.length}`;
+    const upper = prefixUpperBound(prefix);
+    if (upper !== undefined) {
+      params.push(upper);
+      sql += ` AND sort < $${params.length}`;
+    }
+  }
+  if (after !== undefined) {
+    params.push(after);
+    sql += ` AND sort ${reverse ? '<' : '>'} $${params.length}`;
+  }
+  return sql;
+}
+
+/** The statements of one schema. */
+export class Queries {
+  readonly rows: string;
+  readonly get: string;
+  readonly getForUpdate: string;
+  readonly put: string;
+  readonly putIfAbsent: string;
+  readonly delete: string;
+  readonly deletePartition: string;
+
+  constructor(readonly schema: string) {
+    const rows = qualified(schema, 'cloister_rows');
+    this.rows = rows;
+    this.get = `SELECT value, expires_at FROM ${rows} WHERE tbl = $1 AND part = $2 AND sort = $3 AND ${live('$4')}`;
+    this.getForUpdate = `${this.get} FOR UPDATE`;
+    const insert = `INSERT INTO ${rows} AS r (tbl, part, sort, value, expires_at) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (tbl, part, sort) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`;
+    this.put = insert;
+    this.putIfAbsent = `${insert} WHERE r.expires_at IS NOT NULL AND r.expires_at <= $6`;
+    this.delete = `DELETE FROM ${rows} WHERE tbl = $1 AND part = $2 AND sort = $3 RETURNING ${live('$4')} AS live`;
+    this.deletePartition = `DELETE FROM ${rows} WHERE tbl = $1 AND part = $2`;
+  }
+
+  list(
+    table: string,
+    partition: Uint8Array,
+    now: number,
+    o: { prefix: Uint8Array | undefined; after: Uint8Array | undefined; limit: number; reverse: boolean },
+  ): Statement {
+    const params: unknown[] = [table, partition, now];
+    const range = sortRange(params, o.prefix, o.after, o.reverse);
+    params.push(o.limit);
+    return {
+      text: `SELECT sort, value, expires_at FROM ${this.rows} WHERE tbl = $1 AND part = $2 AND ${live('$3')}${range} ORDER BY sort${o.reverse ? ' DESC' : ''} LIMIT $${params.length}`,
+      params,
+    };
+  }
+
+  take(
+    table: string,
+    partition: Uint8Array,
+    now: number,
+    o: { prefix: Uint8Array | undefined; limit: number },
+  ): Statement {
+    const params: unknown[] = [table, partition, now];
+    const range = sortRange(params, o.prefix, undefined, false);
+    params.push(o.limit);
+    return {
+      text: `DELETE FROM ${this.rows} WHERE (tbl, part, sort) IN (
+  SELECT tbl, part, sort FROM ${this.rows} WHERE tbl = $1 AND part = $2 AND ${live('$3')}${range}
+  ORDER BY sort LIMIT $${params.length} FOR UPDATE SKIP LOCKED
+) RETURNING sort, value, expires_at`,
+      params,
+    };
+  }
+
+  count(table: string, partition: Uint8Array, now: number, prefix: Uint8Array | undefined): Statement {
+    const params: unknown[] = [table, partition, now];
+    const range = sortRange(params, prefix, undefined, false);
+    return {
+      text: `SELECT count(*) AS n FROM ${this.rows} WHERE tbl = $1 AND part = $2 AND ${live('$3')}${range}`,
+      params,
+    };
+  }
+
+  purge(now: number, tables: readonly string[] | undefined, batchSize: number): Statement {
+    const params: unknown[] = [now];
+    let filter = '';
+    if (tables !== undefined) {
+      params.push(tables);
+      filter = ` AND tbl = ANY($${params.length}::text[])`;
+    }
+    params.push(batchSize);
+    return {
+      text: `DELETE FROM ${this.rows} WHERE ctid IN (
+  SELECT ctid FROM ${this.rows} WHERE expires_at IS NOT NULL AND expires_at <= $1${filter}
+  LIMIT $${params.length} FOR UPDATE SKIP LOCKED
+)`,
+      params,
+    };
+  }
+}
