@@ -37,8 +37,11 @@ export async function hasPgbench(): Promise<boolean> {
  */
 export async function preparePgbench(connectionString: string, database: string): Promise<void> {
   const admin = pgEnv(connectionString, new URL(connectionString).pathname.slice(1) || 'postgres');
-  const exists = await run('psql', ['-tAc', `SELECT 1 FROM pg_database WHERE datname = '${database}'`], { env: admin });
-  if (exists.stdout.trim() !== '1') await run('psql', ['-c', `CREATE DATABASE "${database}"`], { env: admin });
+  const exists = await run('psql', ['-tAc', `SELECT 1 FROM pg_database WHERE datname = '${database}'`], {
+    env: admin,
+  });
+  if (exists.stdout.trim() !== '1')
+    await run('psql', ['-c', `CREATE DATABASE "${database}"`], { env: admin });
   await run('pgbench', ['-i', '-s', '1', '-q'], { env: pgEnv(connectionString, database) });
 }
 
@@ -50,9 +53,13 @@ export async function pgbenchSimpleUpdate(
   seconds: number,
 ): Promise<number> {
   const threads = Math.min(clients, 2);
-  const { stdout } = await run('pgbench', ['-N', '-n', '-c', String(clients), '-j', String(threads), '-T', String(seconds)], {
-    env: pgEnv(connectionString, database),
-  });
+  const { stdout } = await run(
+    'pgbench',
+    ['-N', '-n', '-c', String(clients), '-j', String(threads), '-T', String(seconds)],
+    {
+      env: pgEnv(connectionString, database),
+    },
+  );
   const m = stdout.match(/tps = ([0-9.]+) \(without initial connection time\)/);
   if (!m) throw new Error('pgbench printed no TPS figure');
   return Number(m[1]);
