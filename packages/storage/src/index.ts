@@ -7,12 +7,12 @@
 
 export { compareBytes } from './_check.js';
 export * from './adapter.js';
+export * from './client/index.js';
+export * from './encrypted/index.js';
 export * from './executor.js';
 export { createMemoryAdapter, type MemoryAdapterOptions } from './memory.js';
 export * from './records.js';
-export * from './types.js';
 export * from './retention/index.js';
-export * from './shred/index.js';
-export * from './encrypted/index.js';
-export * from './client/index.js';
 export * from './server/index.js';
+export * from './shred/index.js';
+export * from './types.js';

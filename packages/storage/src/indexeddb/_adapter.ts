@@ -9,10 +9,9 @@
  */
 import { StorageError, toHex } from '@cloister/crypto';
 import {
-  checkExpiry,
   checkKey,
-  checkLimit,
   checkListOptions,
+  checkPurgeOptions,
   checkRowInput,
   checkTable,
   checkTakeOptions,
@@ -99,15 +98,15 @@ export class IndexedDbAdapter implements StorageAdapter {
     });
   }
 
-  async purgeExpired(options: PurgeOptions = {}): Promise<PurgeProgress> {
-    const batchSize = checkLimit(options.batchSize, 500, 'batchSize');
-    const tables = options.tables?.map(checkTable);
+  async purgeExpired(options?: PurgeOptions): Promise<PurgeProgress> {
+    const o = checkPurgeOptions(options);
+    const { batchSize, tables } = o;
     let deleted = 0;
     let batches = 0;
     let position: PurgePosition | undefined;
     for (;;) {
-      if (options.signal?.aborted) break;
-      const now = checkExpiry(options.now ?? this.now()) as number;
+      if (o.signal?.aborted) break;
+      const now = o.now ?? this.now();
       const from = position;
       const batch = await this.exclusive(async () => {
         this.checkOpen();
@@ -117,7 +116,7 @@ export class IndexedDbAdapter implements StorageAdapter {
       if (batch.deleted > 0) {
         deleted += batch.deleted;
         batches++;
-        options.onProgress?.({ deleted, batches });
+        o.onProgress?.({ deleted, batches });
       }
       if (batch.exhausted) break;
     }
