@@ -4,6 +4,7 @@
  *   npx --yes pnpm@10.34.9 demo
  *
  * Later issues grow this into the whole system (server, enrolment, messages, files, admin).
+ * Storage: an encrypted local store on embedded PGlite, with retention and purge.
  */
 import {
   type CryptoProvider,
@@ -21,6 +22,7 @@ import {
   wrapDataKey,
 } from '@cloister/crypto';
 import { runV2Demo } from './demo-v2.js';
+import { storageExample } from './storage.js';
 
 const decoder = new TextDecoder();
 let step = 0;
@@ -105,4 +107,7 @@ say('Crypto provider', `selected automatically: ${provider.name}`);
 await staticV1Demo(provider);
 await pinDemo(provider);
 await runV2Demo(provider, say, short);
+const storageLines: string[] = [];
+await storageExample((line) => storageLines.push(line));
+say('Encrypted local store (PGlite, data key from the PIN wrap, retention and purge)', ...storageLines);
 console.log('\nDemo finished.');

@@ -2,6 +2,7 @@ import { createNodeProvider } from '@cloister/crypto/node';
 import { describe, expect, it } from 'vitest';
 import { runV2Demo } from '../examples/demo-v2.js';
 import { quickstart } from '../examples/quickstart.js';
+import { storageExample } from '../examples/storage.js';
 
 describe('examples', () => {
   it('the README quick start runs and round-trips', async () => {
@@ -23,5 +24,20 @@ describe('examples', () => {
     expect(text).toContain('Bob reads "three", "one", "two"');
     expect(text).toContain('the same message again -> ERR_REPLAY');
     expect(text).toContain('a flipped bit -> ERR_DECRYPTION_FAILED');
+  });
+
+  it('the storage example keeps, reopens, expires and purges, and leaves no clear text on disk', async () => {
+    const lines: string[] = [];
+    const report = await storageExample((line) => lines.push(line));
+    expect(report).toEqual({
+      lifetimeDays: 30,
+      decidedBy: 'tenant',
+      readBack: 'Ward 3 handover: bed 12 needs a new line at 18:00',
+      afterExpiry: 0,
+      purged: report.purged,
+      clearTextFound: false,
+    });
+    expect(report.purged).toBeGreaterThan(0);
+    expect(lines).toHaveLength(5);
   });
 });
