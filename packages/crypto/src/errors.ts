@@ -20,7 +20,12 @@ export type CloisterErrorCode =
   | 'ERR_UNSUPPORTED'
   | 'ERR_STORAGE'
   | 'ERR_REPLAY'
-  | 'ERR_LIMIT';
+  | 'ERR_LIMIT'
+  | 'ERR_UNAUTHENTICATED'
+  | 'ERR_FORBIDDEN'
+  | 'ERR_NOT_FOUND'
+  | 'ERR_CONFLICT'
+  | 'ERR_RATE_LIMITED';
 
 /**
  * Base class of every error thrown by Cloister.
@@ -132,5 +137,29 @@ export class ReplayError extends CloisterError {
 export class LimitError extends CloisterError {
   constructor(message: string) {
     super('ERR_LIMIT', message);
+  }
+}
+
+/** A request carried no valid credential (HTTP 401). The message never says which part was wrong. */
+export class UnauthenticatedError extends CloisterError {
+  constructor(message = 'not authenticated') {
+    super('ERR_UNAUTHENTICATED', message);
+  }
+}
+
+/** The caller is known but may not do what it asked, or is blocked (HTTP 403). */
+export class ForbiddenError extends CloisterError {
+  constructor(message = 'not allowed') {
+    super('ERR_FORBIDDEN', message);
+  }
+}
+
+/** Too many requests from one device, token or address; retry after `retryAfterSeconds` (HTTP 429). */
+export class RateLimitedError extends CloisterError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super('ERR_RATE_LIMITED', 'too many requests');
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }

@@ -1,2 +1,19 @@
-/** Placeholder: this package is built in a later issue. */
-export const PACKAGE = '@cloister/server';
+/**
+ * `@cloister/server`: the reference relay. Enrolment, key bundles, sealed delivery, files; one
+ * process on an embedded database, or several instances on PostgreSQL. It never sees content or
+ * senders.
+ *
+ * @packageDocumentation
+ */
+export {
+  authenticate,
+  authorizationHeader,
+  CREDENTIAL_BYTES,
+  credentialHash,
+  type DeviceAuth,
+} from './auth.js';
+export { createLocalBus, type WakeupBus } from './bus.js';
+export type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
+export { type ErrorBody, toHttpError } from './http-errors.js';
+export { type CloisterServer, createServer, type ServerOptions } from './server.js';
+export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';

@@ -1,0 +1,47 @@
+/**
+ * What every route module receives: the stores, the crypto provider, the clock, the wake-up bus,
+ * the notifier and the resolved configuration. Route modules are functions
+ * `(app, ctx) => void | Promise<void>` registered by `createServer`.
+ *
+ * @module
+ */
+import type { CryptoProvider } from '@cloister/crypto';
+import type { ServerStores, StorageAdapter } from '@cloister/storage';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { WakeupBus } from './bus.js';
+
+/** Limits the server enforces. */
+export interface ServerLimits {
+  /** Largest request body of the JSON and protobuf APIs, in bytes. */
+  readonly bodyBytes: number;
+  /** Largest blob upload chunk, in bytes. */
+  readonly blobChunkBytes: number;
+  /** Largest blob, in bytes. */
+  readonly blobBytes: number;
+  /** How long undelivered envelopes are kept at most, in ms. */
+  readonly mailboxRetentionMs: number;
+}
+
+/** A content-free push hint sender for offline devices (R08). */
+export interface Notifier {
+  /** Tells the device's push service that `mailboxHint` has something waiting; never content or sender. */
+  notify(hint: { readonly mailboxHint: string }): Promise<void>;
+}
+
+/** The shared state of one server instance. */
+export interface ServerContext {
+  readonly stores: ServerStores;
+  /** The storage adapter the stores run on (encrypted at rest). */
+  readonly adapter: StorageAdapter;
+  readonly provider: CryptoProvider;
+  readonly now: () => number;
+  readonly bus: WakeupBus;
+  readonly notifier: Notifier | undefined;
+  readonly limits: ServerLimits;
+  readonly log: FastifyBaseLogger;
+  /** Aborted when the server starts shutting down (long-lived handlers finish and stop). */
+  readonly shutdown: AbortSignal;
+}
+
+/** A route module. */
+export type RouteModule = (app: FastifyInstance, ctx: ServerContext) => void | Promise<void>;

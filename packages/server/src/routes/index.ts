@@ -1,0 +1,10 @@
+/**
+ * Every route module, in registration order.
+ *
+ * @module
+ */
+import type { RouteModule } from '../context.js';
+import { healthRoutes } from './health.js';
+
+/** The route modules `createServer` registers. */
+export const ROUTES: readonly RouteModule[] = [healthRoutes];
