@@ -9,6 +9,7 @@ import type { CryptoProvider } from '@cloister/crypto';
 import type { ServerStores, StorageAdapter } from '@cloister/storage';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WakeupBus } from './bus.js';
+import type { DeliveryTokens } from './delivery-token.js';
 
 /** Limits the server enforces. */
 export interface ServerLimits {
@@ -36,6 +37,10 @@ export interface ServerContext {
   readonly provider: CryptoProvider;
   readonly now: () => number;
   readonly bus: WakeupBus;
+  /** Delivery tokens, keyed by the organisation key (the same on every instance). */
+  readonly deliveryTokens: DeliveryTokens;
+  /** The organisation key (derive purpose keys from it with a labelled HKDF; never log it). */
+  readonly organisationKey: Uint8Array;
   readonly notifier: Notifier | undefined;
   readonly limits: ServerLimits;
   readonly log: FastifyBaseLogger;

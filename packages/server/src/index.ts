@@ -14,6 +14,12 @@ export {
 } from './auth.js';
 export { createLocalBus, type WakeupBus } from './bus.js';
 export type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
+export {
+  createDeliveryTokens,
+  DELIVERY_TOKEN_BYTES,
+  type DeliveryTokens,
+  newMailboxId,
+} from './delivery-token.js';
 export { type ErrorBody, toHttpError } from './http-errors.js';
 export { type CloisterServer, createServer, type ServerOptions } from './server.js';
 export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';

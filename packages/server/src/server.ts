@@ -24,6 +24,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, ServerContext, ServerLimits } from './context.js';
+import { createDeliveryTokens } from './delivery-token.js';
 import { errorHandler } from './http-errors.js';
 import { ROUTES } from './routes/index.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
@@ -157,6 +158,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     provider,
     now,
     bus: options.bus ?? createLocalBus(),
+    deliveryTokens: await createDeliveryTokens(provider, organisationKey),
+    organisationKey,
     notifier: options.notifier,
     limits,
     log: app.log,
