@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { authorizationHeader } from '../../src/auth.js';
+import type { RouteModule } from '../../src/context.js';
 import { type CloisterServer, createServer, type ServerOptions } from '../../src/server.js';
 
 /** The pin of the certificate a TLS socket presented. */
@@ -96,9 +97,14 @@ export interface TestServer {
 }
 
 /** Starts a server on a new temporary data directory (PGlite) and a random loopback port. */
-export async function startTestServer(options: ServerOptions = {}): Promise<TestServer> {
-  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'cloister-server-test-'));
-  const server = await createServer({ logLevel: 'silent', ...options, dataDir });
+export async function startTestServer(
+  options: ServerOptions & { readonly extraRoutes?: readonly RouteModule[] } = {},
+): Promise<TestServer> {
+  const { extraRoutes = [], ...serverOptions } = options;
+  const dataDir = serverOptions.dataDir ?? mkdtempSync(join(tmpdir(), 'cloister-server-test-'));
+  const server = await createServer({ logLevel: 'silent', ...serverOptions, dataDir });
+  // Route modules not yet in the shell's list (Fastify accepts routes until it starts listening).
+  for (const register of extraRoutes) await register(server.app, server.context);
   const url = await server.listen({ port: 0 });
   return {
     server,
@@ -108,7 +114,7 @@ export async function startTestServer(options: ServerOptions = {}): Promise<Test
     request: (method, path, requestOptions) => pinnedRequest(url, server.pin, method, path, requestOptions),
     async close() {
       await server.close();
-      if (options.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
+      if (serverOptions.dataDir === undefined) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
