@@ -21,5 +21,12 @@ export {
   newMailboxId,
 } from './delivery-token.js';
 export { type ErrorBody, toHttpError } from './http-errors.js';
+export { mayContact, type PoolRules, poolRulesFrom } from './policy-pools.js';
+export {
+  type DeviceBundleEntry,
+  type DeviceBundlesResponse,
+  keyRoutes,
+  type PreKeyCounts,
+} from './routes/keys.js';
 export { type CloisterServer, createServer, type ServerOptions } from './server.js';
 export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';

@@ -139,6 +139,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   const app = Fastify({
     https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' },
     bodyLimit: limits.bodyBytes,
+    // User ids are up to 128 characters; path parameters must fit them.
+    maxParamLength: 256,
     logger: {
       level: options.logLevel ?? 'info',
       // Requests are logged by method and route pattern only: URLs can hold user ids.

@@ -5,6 +5,7 @@
  */
 import type { RouteModule } from '../context.js';
 import { healthRoutes } from './health.js';
+import { keyRoutes } from './keys.js';
 
 /** The route modules `createServer` registers. */
-export const ROUTES: readonly RouteModule[] = [healthRoutes];
+export const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes];
