@@ -13,6 +13,15 @@ export {
   type DeviceAuth,
 } from './auth.js';
 export { createLocalBus, type WakeupBus } from './bus.js';
+export {
+  type CertificateContext,
+  type CertificateOptions,
+  checkCertificateTtl,
+  DEFAULT_CERTIFICATE_TTL_MS,
+  issueCertificateFor,
+  MAX_CERTIFICATE_TTL_MS,
+  MIN_CERTIFICATE_TTL_MS,
+} from './certificates.js';
 export type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 export {
   createDeliveryTokens,
@@ -20,8 +29,43 @@ export {
   type DeliveryTokens,
   newMailboxId,
 } from './delivery-token.js';
+export {
+  createEnrolmentToken,
+  DEFAULT_ENROL_TOKEN_TTL_MS,
+  DEFAULT_ENROLMENT_LIMITS,
+  DEVICE_SEQ_TABLE,
+  ENROL_ADDRESS_LABEL,
+  ENROL_FAILURES_TABLE,
+  ENROL_PROOF_LABEL,
+  ENROL_TOKEN_BYTES,
+  ENROL_TOKEN_HASH_LABEL,
+  ENROL_TOKENS_TABLE,
+  type EnrolDeviceOptions,
+  type Enrolment,
+  type EnrolmentContext,
+  type EnrolmentInput,
+  type EnrolmentLimits,
+  type EnrolmentTokenInput,
+  enrolDevice,
+  enrolmentProofBytes,
+  MAX_ENROL_TOKEN_TTL_MS,
+  MAX_ENROL_TOKEN_USES,
+  resolveEnrolmentLimits,
+  signEnrolmentProof,
+} from './enrolment.js';
 export { type ErrorBody, toHttpError } from './http-errors.js';
 export { mayContact, type PoolRules, poolRulesFrom } from './policy-pools.js';
+export {
+  type CertificateRoutesOptions,
+  certificateRoutes,
+  createCertificateRoutes,
+} from './routes/certificates.js';
+export {
+  createEnrolmentRoutes,
+  type EnrolmentRoutesOptions,
+  enrolBodySchema,
+  enrolmentRoutes,
+} from './routes/enrolment.js';
 export {
   type DeviceBundleEntry,
   type DeviceBundlesResponse,
@@ -29,4 +73,13 @@ export {
   type PreKeyCounts,
 } from './routes/keys.js';
 export { type CloisterServer, createServer, type ServerOptions } from './server.js';
+export {
+  type CreateTenantInput,
+  type CreateUserInput,
+  createTenant,
+  createUser,
+  getTenantSigningKey,
+  TENANT_KEYS_TABLE,
+  type TenantContext,
+} from './tenants.js';
 export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';

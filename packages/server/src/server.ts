@@ -23,7 +23,7 @@ import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLocalBus, type WakeupBus } from './bus.js';
-import type { Notifier, ServerContext, ServerLimits } from './context.js';
+import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { createDeliveryTokens } from './delivery-token.js';
 import { errorHandler } from './http-errors.js';
 import { ROUTES } from './routes/index.js';
@@ -56,6 +56,8 @@ export interface ServerOptions {
   readonly rateLimitPerMinute?: number;
   readonly provider?: CryptoProvider;
   readonly now?: () => number;
+  /** The route modules to serve (default: all of them, `ROUTES`); for embedding a subset. */
+  readonly routes?: readonly RouteModule[];
 }
 
 /** A running (or ready to run) server instance. */
@@ -191,7 +193,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     }),
   });
   await app.register(websocket, { options: { maxPayload: limits.bodyBytes } });
-  for (const register of ROUTES) await register(app, context);
+  for (const register of options.routes ?? ROUTES) await register(app, context);
 
   let closed: Promise<void> | undefined;
   return {

@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { checkBytes } from '../bytes.js';
 import { InvalidKeyError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 import {
@@ -109,6 +110,31 @@ export async function verifyPublicIdentity(
     identity.dhKeySignature,
   );
   if (!ok) throw new InvalidKeyError(`${field}.dhKeySignature`, 'signature does not verify');
+}
+
+/**
+ * Verifies the signature of a published ML-KEM prekey (one-time or last-resort) by the device's
+ * identity signing key; throws `InvalidKeyError` naming `field` when it does not verify. A server
+ * checks uploads with it before storing them.
+ *
+ * @example
+ * ```ts
+ * await verifyKemPreKeyPublic(provider, device.identity.signingKey, kemPreKey, 'kemPreKeys[0]');
+ * ```
+ */
+export async function verifyKemPreKeyPublic(
+  provider: CryptoProvider,
+  signingKey: Uint8Array,
+  preKey: KemPreKeyPublic,
+  field = 'kemPreKey',
+): Promise<void> {
+  checkBytes(signingKey, 'signingKey', 32);
+  const ok = await provider.ed25519.verify(
+    signingKey,
+    kemPreKeySignedBytes(preKey.id, preKey.lastResort, preKey.publicKey),
+    preKey.signature,
+  );
+  if (!ok) throw new InvalidKeyError(`${field}.signature`, 'signature does not verify');
 }
 
 /**

@@ -36,6 +36,7 @@ export {
   toOneTimePreKeyPublic,
   toPublicIdentity,
   toSignedPreKeyPublic,
+  verifyKemPreKeyPublic,
   verifyPublicIdentity,
 } from './identity.js';
 export { deserializeSession, serializeSession } from './serialize.js';

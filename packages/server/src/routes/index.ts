@@ -4,8 +4,10 @@
  * @module
  */
 import type { RouteModule } from '../context.js';
+import { certificateRoutes } from './certificates.js';
+import { enrolmentRoutes } from './enrolment.js';
 import { healthRoutes } from './health.js';
 import { keyRoutes } from './keys.js';
 
 /** The route modules `createServer` registers. */
-export const ROUTES: readonly RouteModule[] = [healthRoutes, keyRoutes];
+export const ROUTES: readonly RouteModule[] = [healthRoutes, enrolmentRoutes, certificateRoutes, keyRoutes];

@@ -14,18 +14,14 @@
  * @module
  */
 import {
-  concatBytes,
   ForbiddenError,
-  InvalidKeyError,
   kemPreKeyId,
   oneTimePreKeyId,
   type PreKeyBundle,
   UnauthenticatedError,
-  uintBE,
-  utf8,
-  V2_LABELS,
   ValidationError,
   verifyBundleSuites,
+  verifyKemPreKeyPublic,
 } from '@cloister/crypto';
 import { decodePreKeyBundle, encodePreKeyBundle } from '@cloister/protocol';
 import { type Device, MAX_ONE_TIME_PREKEYS, NotFoundError, type Pool, userId } from '@cloister/storage';
@@ -145,11 +141,6 @@ function protobufBody(body: unknown): Uint8Array {
   return body;
 }
 
-/** The bytes a one-time ML-KEM prekey's signature covers (spec/v2-sessions.md): never last resort. */
-function kemPreKeySignedBytes(id: number, publicKey: Uint8Array): Uint8Array {
-  return concatBytes(utf8(V2_LABELS.kemPreKey), uintBE(id, 4), Uint8Array.of(0), publicKey);
-}
-
 async function counts(ctx: ServerContext, me: DeviceAuth) {
   const left = await ctx.stores.bundles.countOneTime(me.tenant, me.user, me.device);
   return { preKeys: left.preKeys, kemPreKeys: left.kemPreKeys, max: MAX_ONE_TIME_PREKEYS };
@@ -194,17 +185,14 @@ export const keyRoutes: RouteModule = (app, ctx) => {
     const body = oneTimeBody.parse(request.body);
     const device = await ownDevice(ctx, me);
     const kem = body.kemPreKeys ?? [];
-    const valid = await Promise.all(
-      kem.map((k) =>
-        ctx.provider.ed25519.verify(
-          device.identity.signingKey,
-          kemPreKeySignedBytes(k.id, k.publicKey),
-          k.signature,
-        ),
-      ),
-    );
-    const bad = valid.indexOf(false);
-    if (bad >= 0) throw new InvalidKeyError(`kemPreKeys[${bad}].signature`, 'signature does not verify');
+    for (const [i, k] of kem.entries()) {
+      await verifyKemPreKeyPublic(
+        ctx.provider,
+        device.identity.signingKey,
+        { id: kemPreKeyId(k.id), publicKey: k.publicKey, lastResort: false, signature: k.signature },
+        `kemPreKeys[${i}]`,
+      );
+    }
     const added = await ctx.stores.bundles.addOneTime(me.tenant, me.user, me.device, {
       preKeys: (body.preKeys ?? []).map((k) => ({ id: oneTimePreKeyId(k.id), publicKey: k.publicKey })),
       kemPreKeys: kem.map((k) => ({

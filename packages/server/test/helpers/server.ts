@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { authorizationHeader } from '../../src/auth.js';
 import type { RouteModule } from '../../src/context.js';
+import { healthRoutes } from '../../src/routes/health.js';
 import { type CloisterServer, createServer, type ServerOptions } from '../../src/server.js';
 
 /** The pin of the certificate a TLS socket presented. */
@@ -96,15 +97,24 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-/** Starts a server on a new temporary data directory (PGlite) and a random loopback port. */
+/**
+ * Starts a server on a new temporary data directory (PGlite) and a random loopback port. With
+ * `extraRoutes`, only the health routes and those modules are served.
+ */
 export async function startTestServer(
   options: ServerOptions & { readonly extraRoutes?: readonly RouteModule[] } = {},
 ): Promise<TestServer> {
   const { extraRoutes = [], ...serverOptions } = options;
   const dataDir = serverOptions.dataDir ?? mkdtempSync(join(tmpdir(), 'cloister-server-test-'));
-  const server = await createServer({ logLevel: 'silent', ...serverOptions, dataDir });
-  // Route modules not yet in the shell's list (Fastify accepts routes until it starts listening).
-  for (const register of extraRoutes) await register(server.app, server.context);
+  // With `extraRoutes`, serve health plus exactly those modules (they may be configured variants
+  // of modules in ROUTES, which would otherwise be declared twice); without, serve ROUTES.
+  const routes = extraRoutes.length > 0 ? [healthRoutes, ...extraRoutes] : undefined;
+  const server = await createServer({
+    logLevel: 'silent',
+    ...serverOptions,
+    dataDir,
+    ...(routes ? { routes } : {}),
+  });
   const url = await server.listen({ port: 0 });
   return {
     server,

@@ -1,0 +1,595 @@
+/**
+ * Enrolment tokens and device registration (R24, R36, R39; `spec/server-enrolment.md`).
+ *
+ * A token is 32 random bytes shown once as base64url; the server keeps only
+ * `SHA-256("cloister/server/v1/enrol-token" ‖ token)` as the key of a row in `srv_enrol_tokens`
+ * that expires with the token. Uses are counted under a row lock in the same transaction that
+ * registers the device, so concurrent redemptions never exceed the token's uses. A device
+ * proves possession of its identity signing key with
+ * `Ed25519(IK_sig, "cloister/server/v1/enrol-proof" ‖ SHA-256(token) ‖ IK_sig_pub ‖ IK_dh_pub)`.
+ *
+ * Failed redemptions (unknown, expired or used-up tokens: one indistinguishable
+ * `ERR_UNAUTHENTICATED`) are counted per client address and per bucket of the token hash in
+ * `srv_enrol_failures` rows that expire with their window; once either count reaches the limit,
+ * every attempt from that address or bucket is `ERR_RATE_LIMITED`, even with a valid token.
+ *
+ * @module
+ */
+import {
+  type CryptoProvider,
+  concatBytes,
+  DecodeError,
+  type DeviceId,
+  deviceId,
+  ForbiddenError,
+  InvalidKeyError,
+  type PublicIdentity,
+  RateLimitedError,
+  registrationId,
+  UnauthenticatedError,
+  utf8,
+  ValidationError,
+  verifyPublicIdentity,
+} from '@cloister/crypto';
+import {
+  ConflictError,
+  createDeviceStore,
+  createPoolStore,
+  createTenantStore,
+  createUserStore,
+  decodeRecord,
+  encodeRecord,
+  type MailboxId,
+  NotFoundError,
+  type PoolId,
+  poolId,
+  type StorageTx,
+  type TenantId,
+  tenantId,
+  txExecutor,
+  type User,
+  type UserId,
+  userId,
+} from '@cloister/storage';
+import { CREDENTIAL_BYTES, credentialHash } from './auth.js';
+import type { ServerContext } from './context.js';
+import { newMailboxId } from './delivery-token.js';
+
+/** SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes). */
+export const ENROL_TOKEN_HASH_LABEL = 'cloister/server/v1/enrol-token';
+/** Ed25519 signature input prefix of an enrolment proof of possession. */
+export const ENROL_PROOF_LABEL = 'cloister/server/v1/enrol-proof';
+/** SHA-256 prefix of the key under which failures from one client address are counted. */
+export const ENROL_ADDRESS_LABEL = 'cloister/server/v1/enrol-address';
+/** Bytes of an enrolment token. */
+export const ENROL_TOKEN_BYTES = 32;
+/** Default lifetime of an enrolment token: 7 days. */
+export const DEFAULT_ENROL_TOKEN_TTL_MS = 7 * 86_400_000;
+/** Longest lifetime of an enrolment token: 366 days. */
+export const MAX_ENROL_TOKEN_TTL_MS = 366 * 86_400_000;
+/** Most uses one enrolment token may allow. */
+export const MAX_ENROL_TOKEN_USES = 1_000_000;
+/** The server table of enrolment tokens (keyed by token hash, expiring with the token). */
+export const ENROL_TOKENS_TABLE = 'srv_enrol_tokens';
+/** The server table of failed-redemption counters (expiring with their window). */
+export const ENROL_FAILURES_TABLE = 'srv_enrol_failures';
+/** The server table of each user's next device id (device ids are never reused). */
+export const DEVICE_SEQ_TABLE = 'srv_device_seq';
+
+const NO_SORT = new Uint8Array(0);
+const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+
+/** Brute-force protection of enrolment tokens. */
+export interface EnrolmentLimits {
+  /** Failed redemptions per client address, and per token-hash bucket, per window (default 10). */
+  readonly maxFailures: number;
+  /** The window, in ms (default 15 minutes). */
+  readonly windowMs: number;
+  /**
+   * Bytes of the token hash that name its bucket (default 2: 65,536 buckets). More bytes make a
+   * lock-out of honest tokens by a distributed guesser harder; fewer bound guessing more tightly.
+   */
+  readonly tokenBucketBytes: number;
+}
+
+/**
+ * The default {@link EnrolmentLimits}: 10 failures per 15 minutes, 2-byte buckets.
+ *
+ * @example
+ * ```ts
+ * const limits = { ...DEFAULT_ENROLMENT_LIMITS, maxFailures: 5 };
+ * ```
+ */
+export const DEFAULT_ENROLMENT_LIMITS: EnrolmentLimits = Object.freeze({
+  maxFailures: 10,
+  windowMs: 15 * 60_000,
+  tokenBucketBytes: 2,
+});
+
+/** The part of the server context the enrolment functions use. */
+export type EnrolmentContext = Pick<ServerContext, 'adapter' | 'provider'>;
+
+/** What {@link createEnrolmentToken} needs. */
+export interface EnrolmentTokenInput {
+  readonly tenant: TenantId;
+  /** Binds the token to this user: it enrols devices of this user only (created on first use). */
+  readonly user?: UserId;
+  /** Users enrolled with this token are in this pool (new users are put in it). */
+  readonly pool?: PoolId;
+  /** How many devices the token may enrol (default 1). */
+  readonly maxUses?: number;
+  /** Lifetime in ms (default 7 days). */
+  readonly ttlMs?: number;
+  /**
+   * For a token not bound to a user: whether it may also add devices to users that already
+   * exist (default `false`: it only creates new users). Anyone holding such a token can add a
+   * device to any user of the tenant (in its pool): issue it only where that is intended, such as
+   * an MDM roll-out to a directory that was imported beforehand.
+   */
+  readonly existingUsers?: boolean;
+}
+
+/** What a device sends to enrol (decoded). */
+export interface EnrolmentInput {
+  /** The enrolment token as shown (base64url). */
+  readonly token: string;
+  /** The user to enrol as; required when the token names no user, else optional and must match. */
+  readonly user?: { readonly id: UserId; readonly displayName?: string };
+  readonly identity: PublicIdentity;
+  readonly registrationId: number;
+  /** Ed25519 signature by the identity signing key over {@link enrolmentProofBytes}. */
+  readonly proof: Uint8Array;
+}
+
+/** Options of {@link enrolDevice}. */
+export interface EnrolDeviceOptions {
+  /** The client's network address, for brute-force counting (absent: not counted by address). */
+  readonly clientAddress?: string;
+  readonly limits?: Partial<EnrolmentLimits>;
+}
+
+/** A registered device; `credential` is shown once and stored only as its hash. */
+export interface Enrolment {
+  readonly tenant: TenantId;
+  readonly user: UserId;
+  readonly deviceId: DeviceId;
+  readonly mailbox: MailboxId;
+  readonly credential: Uint8Array;
+  readonly tenantSigningKey: Uint8Array;
+}
+
+interface TokenRecord {
+  readonly tenant: TenantId;
+  readonly user: UserId | null;
+  readonly pool: PoolId | null;
+  readonly maxUses: number;
+  readonly uses: number;
+  readonly existingUsers: boolean;
+  readonly createdAt: number;
+}
+
+/** Thrown inside the enrol transaction for an unknown, expired or used-up token. */
+class TokenRefused extends UnauthenticatedError {}
+
+function checkLimits(given: Partial<EnrolmentLimits> | undefined): EnrolmentLimits {
+  const l = { ...DEFAULT_ENROLMENT_LIMITS, ...given };
+  const int = (v: number, field: string, min: number, max: number) => {
+    if (!Number.isSafeInteger(v) || v < min || v > max)
+      throw new ValidationError(field, `an integer in [${min}, ${max}]`);
+  };
+  int(l.maxFailures, 'limits.maxFailures', 1, 1_000_000);
+  int(l.windowMs, 'limits.windowMs', 1000, 86_400_000);
+  int(l.tokenBucketBytes, 'limits.tokenBucketBytes', 1, 32);
+  return l;
+}
+
+/**
+ * Checks enrolment limits and fills in the defaults (`ValidationError` naming the field).
+ *
+ * @example
+ * ```ts
+ * const limits = resolveEnrolmentLimits({ maxFailures: 5 }); // 5 per 15 minutes
+ * ```
+ */
+export function resolveEnrolmentLimits(given?: Partial<EnrolmentLimits>): EnrolmentLimits {
+  return checkLimits(given);
+}
+
+/** The token's bytes, or `undefined` when it is not a canonical 43-character base64url string. */
+function tokenBytes(token: unknown): Uint8Array | undefined {
+  if (typeof token !== 'string' || !TOKEN_PATTERN.test(token)) return undefined;
+  const bytes = new Uint8Array(Buffer.from(token, 'base64url'));
+  if (bytes.length !== ENROL_TOKEN_BYTES || Buffer.from(bytes).toString('base64url') !== token)
+    return undefined;
+  return bytes;
+}
+
+function tokenHash(provider: CryptoProvider, bytes: Uint8Array): Promise<Uint8Array> {
+  return provider.sha256(concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), bytes));
+}
+
+function encodeToken(t: TokenRecord): Uint8Array {
+  return encodeRecord(1, {
+    tenant: t.tenant,
+    user: t.user,
+    pool: t.pool,
+    maxUses: t.maxUses,
+    uses: t.uses,
+    existingUsers: t.existingUsers,
+    createdAt: t.createdAt,
+  });
+}
+
+function decodeToken(bytes: Uint8Array): TokenRecord {
+  const { v, d } = decodeRecord(bytes, ENROL_TOKENS_TABLE);
+  const r = d as Record<string, unknown> | null;
+  const bad = () => new DecodeError(ENROL_TOKENS_TABLE, 'malformed token record');
+  if (v !== 1 || typeof r !== 'object' || r === null) throw bad();
+  const count = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  if (!count(r.maxUses) || !count(r.uses) || !count(r.createdAt) || typeof r.existingUsers !== 'boolean') {
+    throw bad();
+  }
+  try {
+    return {
+      tenant: tenantId(r.tenant),
+      user: r.user === null ? null : userId(r.user),
+      pool: r.pool === null ? null : poolId(r.pool),
+      maxUses: r.maxUses as number,
+      uses: r.uses as number,
+      existingUsers: r.existingUsers,
+      createdAt: r.createdAt as number,
+    };
+  } catch {
+    throw bad();
+  }
+}
+
+/**
+ * Creates an enrolment token for a tenant (optionally bound to a user and a pool). The token is
+ * returned once; the server keeps only its hash. `NotFoundError('tenant' | 'pool')`,
+ * `ValidationError` for bad options.
+ *
+ * @example
+ * ```ts
+ * const { token, expiresAt } = await createEnrolmentToken(server.context, {
+ *   tenant: tenantId('acme'),
+ *   pool: poolId('ward-3'),
+ *   maxUses: 50,
+ *   ttlMs: 3 * 86_400_000,
+ * });
+ * // put `token` into the MDM app configuration; devices enrol with no user action
+ * ```
+ */
+export async function createEnrolmentToken(
+  ctx: EnrolmentContext,
+  input: EnrolmentTokenInput,
+): Promise<{ token: string; expiresAt: number }> {
+  if (typeof input !== 'object' || input === null) throw new ValidationError('input', 'an object');
+  const tenant = tenantId(input.tenant);
+  const user = input.user === undefined ? null : userId(input.user);
+  const pool = input.pool === undefined ? null : poolId(input.pool);
+  const maxUses = input.maxUses ?? 1;
+  if (!Number.isSafeInteger(maxUses) || maxUses < 1 || maxUses > MAX_ENROL_TOKEN_USES) {
+    throw new ValidationError('maxUses', `an integer in [1, ${MAX_ENROL_TOKEN_USES}]`);
+  }
+  const ttlMs = input.ttlMs ?? DEFAULT_ENROL_TOKEN_TTL_MS;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_ENROL_TOKEN_TTL_MS) {
+    throw new ValidationError('ttlMs', `an integer in [1000, ${MAX_ENROL_TOKEN_TTL_MS}]`);
+  }
+  const existingUsers = input.existingUsers ?? false;
+  if (typeof existingUsers !== 'boolean') throw new ValidationError('existingUsers', 'a boolean');
+  const bytes = await ctx.provider.randomBytes(ENROL_TOKEN_BYTES);
+  try {
+    const hash = await tokenHash(ctx.provider, bytes);
+    const expiresAt = await ctx.adapter.transaction(async (tx) => {
+      const run = txExecutor(tx);
+      if ((await createTenantStore(run).get(tenant)) === undefined) throw new NotFoundError('tenant');
+      if (pool !== null && (await createPoolStore(run).get(tenant, pool)) === undefined) {
+        throw new NotFoundError('pool');
+      }
+      const at = tx.now + ttlMs;
+      const record: TokenRecord = { tenant, user, pool, maxUses, uses: 0, existingUsers, createdAt: tx.now };
+      const written = await tx.put(
+        ENROL_TOKENS_TABLE,
+        { partition: hash, sort: NO_SORT, value: encodeToken(record), expiresAt: at },
+        { ifAbsent: true },
+      );
+      // 256 random bits do not collide; a clash means a broken random source.
+      if (!written) throw new ConflictError('enrolment-token', 'the token is taken');
+      return at;
+    });
+    return { token: Buffer.from(bytes).toString('base64url'), expiresAt };
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/**
+ * The bytes an enrolment proof signs:
+ * `"cloister/server/v1/enrol-proof" ‖ SHA-256(token bytes) ‖ identity signing key ‖ identity DH key`.
+ * `ValidationError` when the token is not a 43-character base64url string.
+ *
+ * @example
+ * ```ts
+ * const message = await enrolmentProofBytes(provider, token, publicIdentity);
+ * const proof = await provider.ed25519.sign(identity.signingKeyPair.privateKey, message);
+ * ```
+ */
+export async function enrolmentProofBytes(
+  provider: CryptoProvider,
+  token: string,
+  identity: Pick<PublicIdentity, 'signingKey' | 'dhKey'>,
+): Promise<Uint8Array> {
+  const bytes = tokenBytes(token);
+  if (bytes === undefined) throw new ValidationError('token', 'a 43-character base64url token');
+  if (!(identity?.signingKey instanceof Uint8Array) || identity.signingKey.length !== 32) {
+    throw new ValidationError('identity.signingKey', 'a Uint8Array of 32 bytes');
+  }
+  if (!(identity.dhKey instanceof Uint8Array) || identity.dhKey.length !== 32) {
+    throw new ValidationError('identity.dhKey', 'a Uint8Array of 32 bytes');
+  }
+  const digest = await provider.sha256(bytes);
+  bytes.fill(0);
+  return concatBytes(utf8(ENROL_PROOF_LABEL), digest, identity.signingKey, identity.dhKey);
+}
+
+/**
+ * Signs an enrolment proof with the device's identity signing private key (client side).
+ *
+ * @example
+ * ```ts
+ * const identity = await generateDeviceIdentity(provider);
+ * const proof = await signEnrolmentProof(provider, identity.signingKeyPair.privateKey, token, toPublicIdentity(identity));
+ * ```
+ */
+export async function signEnrolmentProof(
+  provider: CryptoProvider,
+  signingPrivateKey: Uint8Array,
+  token: string,
+  identity: Pick<PublicIdentity, 'signingKey' | 'dhKey'>,
+): Promise<Uint8Array> {
+  return provider.ed25519.sign(signingPrivateKey, await enrolmentProofBytes(provider, token, identity));
+}
+
+function failureKeys(ctx: EnrolmentContext, hash: Uint8Array, limits: EnrolmentLimits, address?: string) {
+  const keys: Promise<Uint8Array>[] = [
+    Promise.resolve(concatBytes(utf8('t'), hash.subarray(0, limits.tokenBucketBytes))),
+  ];
+  if (address !== undefined) {
+    keys.push(
+      ctx.provider
+        .sha256(concatBytes(utf8(ENROL_ADDRESS_LABEL), utf8(address)))
+        .then((h) => concatBytes(utf8('a'), h)),
+    );
+  }
+  return Promise.all(keys);
+}
+
+function failureCount(bytes: Uint8Array): number {
+  const { v, d } = decodeRecord(bytes, ENROL_FAILURES_TABLE);
+  const n = (d as { n?: unknown } | null)?.n;
+  if (v !== 1 || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+    throw new DecodeError(ENROL_FAILURES_TABLE, 'malformed counter');
+  }
+  return n;
+}
+
+async function checkNotLocked(ctx: EnrolmentContext, keys: Uint8Array[], limits: EnrolmentLimits) {
+  const wait = await ctx.adapter.transaction(
+    async (tx) => {
+      let seconds = 0;
+      for (const k of keys) {
+        const row = await tx.get(ENROL_FAILURES_TABLE, k, NO_SORT);
+        if (row !== undefined && failureCount(row.value) >= limits.maxFailures) {
+          const left = Math.ceil(((row.expiresAt ?? tx.now + limits.windowMs) - tx.now) / 1000);
+          seconds = Math.max(seconds, left, 1);
+        }
+      }
+      return seconds;
+    },
+    { readOnly: true },
+  );
+  if (wait > 0) throw new RateLimitedError(wait);
+}
+
+async function recordFailure(ctx: EnrolmentContext, keys: Uint8Array[], limits: EnrolmentLimits) {
+  await ctx.adapter.transaction(async (tx) => {
+    for (const k of keys) {
+      const first = { partition: k, sort: NO_SORT, value: encodeRecord(1, { n: 1 }) };
+      if (
+        await tx.put(
+          ENROL_FAILURES_TABLE,
+          { ...first, expiresAt: tx.now + limits.windowMs },
+          { ifAbsent: true },
+        )
+      )
+        continue;
+      const row = await tx.get(ENROL_FAILURES_TABLE, k, NO_SORT, { forUpdate: true });
+      if (row === undefined) continue;
+      await tx.put(ENROL_FAILURES_TABLE, {
+        partition: k,
+        sort: NO_SORT,
+        value: encodeRecord(1, { n: failureCount(row.value) + 1 }),
+        expiresAt: row.expiresAt,
+      });
+    }
+  });
+}
+
+function checkInput(input: EnrolmentInput): {
+  user: { id: UserId; displayName: string | undefined } | undefined;
+  registration: number;
+} {
+  if (typeof input !== 'object' || input === null) throw new ValidationError('input', 'an object');
+  let user: { id: UserId; displayName: string | undefined } | undefined;
+  if (input.user !== undefined) {
+    if (typeof input.user !== 'object' || input.user === null) throw new ValidationError('user', 'an object');
+    const id = (() => {
+      try {
+        return userId(input.user.id);
+      } catch {
+        throw new ValidationError(
+          'user.id',
+          'an identifier of 1..128 characters from A-Z a-z 0-9 . _ - : @ +',
+        );
+      }
+    })();
+    user = { id, displayName: input.user.displayName };
+  }
+  if (!(input.proof instanceof Uint8Array) || input.proof.length !== 64) {
+    throw new ValidationError('proof', 'a Uint8Array of 64 bytes');
+  }
+  return { user, registration: registrationId(input.registrationId, 'registrationId') };
+}
+
+async function nextDeviceId(tx: StorageTx, tenant: TenantId, user: UserId): Promise<DeviceId> {
+  const k = concatBytes(utf8(tenant), new Uint8Array([0]), utf8(user));
+  let row = await tx.get(DEVICE_SEQ_TABLE, k, NO_SORT, { forUpdate: true });
+  if (row === undefined) {
+    // Claim the counter row (and its lock); a concurrent first enrolment of the same user waits
+    // here, then reads what this one committed.
+    const claim = { partition: k, sort: NO_SORT, value: encodeRecord(1, { next: 1 }) };
+    if (!(await tx.put(DEVICE_SEQ_TABLE, claim, { ifAbsent: true }))) {
+      row = await tx.get(DEVICE_SEQ_TABLE, k, NO_SORT, { forUpdate: true });
+    }
+  }
+  let next = 1;
+  if (row !== undefined) {
+    const { v, d } = decodeRecord(row.value, DEVICE_SEQ_TABLE);
+    const n = (d as { next?: unknown } | null)?.next;
+    if (v !== 1 || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > 0xffff_ffff) {
+      throw new DecodeError(DEVICE_SEQ_TABLE, 'malformed sequence');
+    }
+    next = n;
+  }
+  for (const d of await createDeviceStore(txExecutor(tx)).list(tenant, user)) {
+    if (d.id >= next) next = d.id + 1;
+  }
+  if (next > 0xffff_ffff) throw new ConflictError('device.count', 'device ids are used up');
+  await tx.put(DEVICE_SEQ_TABLE, { partition: k, sort: NO_SORT, value: encodeRecord(1, { next: next + 1 }) });
+  return deviceId(next);
+}
+
+/**
+ * Registers a device with an enrolment token, after checking the brute-force limits, the
+ * identity (its DH key signature) and the proof of possession. In one transaction: consumes one
+ * use of the token, creates the user when needed (`ForbiddenError` for a blocked user or one the
+ * token does not cover), adds the device with the next device id, a new mailbox and a fresh
+ * credential (stored as its hash). An unknown, expired or used-up token is one
+ * `UnauthenticatedError` and is counted as a failure; too many failures are `RateLimitedError`.
+ * Nothing is written when it throws (except the failure count).
+ *
+ * @example
+ * ```ts
+ * const enrolment = await enrolDevice(ctx, {
+ *   token,
+ *   user: { id: userId('alice'), displayName: 'Alice' },
+ *   identity: toPublicIdentity(identity),
+ *   registrationId: 4711,
+ *   proof,
+ * }, { clientAddress: request.ip });
+ * ```
+ */
+export async function enrolDevice(
+  ctx: EnrolmentContext,
+  input: EnrolmentInput,
+  options: EnrolDeviceOptions = {},
+): Promise<Enrolment> {
+  const limits = checkLimits(options.limits);
+  const { user: asked, registration } = checkInput(input);
+  const bytes = tokenBytes(input.token);
+  const hash = await tokenHash(ctx.provider, bytes ?? new Uint8Array(0));
+  const keys = await failureKeys(ctx, hash, limits, options.clientAddress);
+  await checkNotLocked(ctx, keys, limits);
+  if (bytes === undefined) {
+    await recordFailure(ctx, keys, limits);
+    throw new UnauthenticatedError('enrolment refused');
+  }
+  bytes.fill(0);
+  await verifyPublicIdentity(ctx.provider, input.identity, 'device.identity');
+  const signed = await enrolmentProofBytes(ctx.provider, input.token, input.identity);
+  if (!(await ctx.provider.ed25519.verify(input.identity.signingKey, signed, input.proof))) {
+    throw new InvalidKeyError('device.proof', 'signature does not verify');
+  }
+  if (asked?.displayName !== undefined && typeof asked.displayName !== 'string') {
+    throw new ValidationError('user.displayName', 'a string');
+  }
+
+  const credential = await ctx.provider.randomBytes(CREDENTIAL_BYTES);
+  try {
+    const credHash = await credentialHash(ctx, credential);
+    const mailbox = await newMailboxId(ctx.provider);
+    const done = await ctx.adapter.transaction(async (tx) => {
+      const run = txExecutor(tx);
+      const row = await tx.get(ENROL_TOKENS_TABLE, hash, NO_SORT, { forUpdate: true });
+      if (row === undefined) throw new TokenRefused();
+      const token = decodeToken(row.value);
+      if (token.uses >= token.maxUses) throw new TokenRefused();
+      const tenant = await createTenantStore(run).get(token.tenant);
+      if (tenant === undefined) throw new TokenRefused();
+
+      if (token.user !== null && asked !== undefined && asked.id !== token.user) {
+        throw new ForbiddenError('the token is for another user');
+      }
+      const uid = token.user ?? asked?.id;
+      if (uid === undefined) throw new ValidationError('user.id', 'a user id (the token names no user)');
+      const users = createUserStore(run);
+      const admit = (existing: User, created: boolean) => {
+        if (existing.blocked) throw new ForbiddenError('this user is blocked');
+        if (token.user === null && !token.existingUsers && !created) {
+          throw new ConflictError('user', 'the token only creates new users');
+        }
+        if (token.pool !== null && !existing.pools.includes(token.pool)) {
+          throw new ForbiddenError('the user is not in the pool of the token');
+        }
+      };
+      const existing = await users.get(token.tenant, uid);
+      if (existing !== undefined) {
+        admit(existing, false);
+      } else {
+        try {
+          admit(
+            await users.create(token.tenant, uid, {
+              displayName: asked?.displayName ?? uid,
+              ...(token.pool === null ? {} : { pools: [token.pool] }),
+            }),
+            true,
+          );
+        } catch (error) {
+          // A concurrent enrolment created the user first (it committed; this read sees it).
+          if (!(error instanceof ConflictError && error.constraint === 'user')) throw error;
+          const raced = await users.get(token.tenant, uid);
+          if (raced === undefined) throw error;
+          admit(raced, false);
+        }
+      }
+      const id = await nextDeviceId(tx, token.tenant, uid);
+      await createDeviceStore(run).add(token.tenant, uid, id, {
+        identity: input.identity,
+        registrationId: registrationId(registration),
+        mailbox,
+        credentialHash: credHash,
+      });
+      if (token.uses + 1 >= token.maxUses) {
+        await tx.delete(ENROL_TOKENS_TABLE, hash, NO_SORT);
+      } else {
+        await tx.put(ENROL_TOKENS_TABLE, {
+          partition: hash,
+          sort: NO_SORT,
+          value: encodeToken({ ...token, uses: token.uses + 1 }),
+          expiresAt: row.expiresAt,
+        });
+      }
+      return { tenant: token.tenant, user: uid, deviceId: id, tenantSigningKey: tenant.signingKey };
+    });
+    return { ...done, mailbox, credential: credential.slice() };
+  } catch (error) {
+    if (error instanceof TokenRefused) {
+      await recordFailure(ctx, keys, limits);
+      throw new UnauthenticatedError('enrolment refused');
+    }
+    throw error;
+  } finally {
+    credential.fill(0);
+  }
+}
