@@ -13,6 +13,7 @@ export {
   type DeviceAuth,
 } from './auth.js';
 export { createLocalBus, type WakeupBus } from './bus.js';
+export { createPostgresBus, DEFAULT_BUS_CHANNEL, type PostgresBusOptions } from './bus-postgres.js';
 export {
   type CertificateContext,
   type CertificateOptions,
@@ -54,12 +55,33 @@ export {
   signEnrolmentProof,
 } from './enrolment.js';
 export { type ErrorBody, toHttpError } from './http-errors.js';
+export {
+  createWebhookNotifier,
+  PUSH_HINT_LABEL,
+  PUSH_SIGNATURE_HEADER,
+  PUSH_TIMESTAMP_HEADER,
+  pushHintSignature,
+  type WebhookNotifierOptions,
+} from './notifier.js';
 export { mayContact, type PoolRules, poolRulesFrom } from './policy-pools.js';
 export {
   type CertificateRoutesOptions,
   certificateRoutes,
   createCertificateRoutes,
 } from './routes/certificates.js';
+export {
+  type DeliveryResult,
+  type DeliveryStatus,
+  decodeMailboxPage,
+  deliveryMessageId,
+  deliveryRoutes,
+  encodeMailboxPage,
+  MAILBOX_PAGE_VERSION,
+  MAX_PAGE_BYTES,
+  MAX_PAGE_ITEMS,
+  type MailboxPage,
+  mailboxFromEnvelope,
+} from './routes/delivery.js';
 export {
   createEnrolmentRoutes,
   type EnrolmentRoutesOptions,
@@ -72,6 +94,22 @@ export {
   keyRoutes,
   type PreKeyCounts,
 } from './routes/keys.js';
+export {
+  createWsRoutes,
+  decodeAckFrame,
+  decodeServerFrame,
+  encodeAckFrame,
+  encodeEnvelopeFrame,
+  FRAME_ACK,
+  FRAME_ENVELOPE,
+  FRAME_SYNCED,
+  hasLocalSocket,
+  MAX_ACK_FRAME_IDS,
+  type ServerFrame,
+  WS_CLOSE,
+  type WsRouteOptions,
+  wsRoutes,
+} from './routes/ws.js';
 export { type CloisterServer, createServer, type ServerOptions } from './server.js';
 export {
   type CreateTenantInput,

@@ -5,9 +5,18 @@
  */
 import type { RouteModule } from '../context.js';
 import { certificateRoutes } from './certificates.js';
+import { deliveryRoutes } from './delivery.js';
 import { enrolmentRoutes } from './enrolment.js';
 import { healthRoutes } from './health.js';
 import { keyRoutes } from './keys.js';
+import { wsRoutes } from './ws.js';
 
 /** The route modules `createServer` registers. */
-export const ROUTES: readonly RouteModule[] = [healthRoutes, enrolmentRoutes, certificateRoutes, keyRoutes];
+export const ROUTES: readonly RouteModule[] = [
+  healthRoutes,
+  enrolmentRoutes,
+  certificateRoutes,
+  keyRoutes,
+  deliveryRoutes,
+  wsRoutes,
+];

@@ -1,0 +1,229 @@
+/**
+ * The wake-up bus for several instances on one PostgreSQL (R41, R42): one dedicated connection
+ * per instance runs `LISTEN "<channel>"`; `notify` runs `SELECT pg_notify(channel, mailbox)` on a
+ * small pool, so every instance (this one included) hears the mailbox id and wakes its sockets
+ * for that mailbox. The payload is the mailbox id and nothing else.
+ *
+ * When the listening connection drops, the bus reconnects with exponential backoff (100 ms
+ * doubling to 5 s, with jitter) and, once listening again, calls every listener of every mailbox
+ * once ("resync"): wake-ups sent meanwhile were lost, and a listener re-reads its mailbox when
+ * called, so nothing stays undelivered. A `notify` that cannot reach the database wakes this
+ * instance's listeners directly and resolves; other instances then learn of the envelope on
+ * their next wake-up, resync or client fetch.
+ *
+ * @module
+ */
+import { StorageError, ValidationError } from '@cloister/crypto';
+import { mailboxId } from '@cloister/storage';
+import pg from 'pg';
+import type { WakeupBus } from './bus.js';
+
+/**
+ * The default channel name.
+ *
+ * @example
+ * ```ts
+ * await createPostgresBus({ connectionString, channel: DEFAULT_BUS_CHANNEL });
+ * ```
+ */
+export const DEFAULT_BUS_CHANNEL = 'cloister_wakeup';
+
+/**
+ * Options of {@link createPostgresBus}.
+ *
+ * @example
+ * ```ts
+ * const options: PostgresBusOptions = { connectionString: 'postgres://cloister@db.internal/cloister', channel: 'cloister_eu' };
+ * ```
+ */
+export interface PostgresBusOptions {
+  /** A `postgres://` URL (the same database as the instances' storage). */
+  readonly connectionString: string;
+  /** Channel name: 1..63 of `a-z 0-9 _`, starting with a letter or `_` (default `cloister_wakeup`). */
+  readonly channel?: string;
+  /** Where warnings go (default: none). Messages never contain mailbox ids or the URL. */
+  readonly log?: { warn(message: string): void };
+  /** First reconnect delay, ms (default 100). */
+  readonly reconnectMinMs?: number;
+  /** Longest reconnect delay, ms (default 5000). */
+  readonly reconnectMaxMs?: number;
+}
+
+const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/**
+ * Creates and connects the PostgreSQL wake-up bus. Rejects with `StorageError` when the first
+ * connection fails; later drops are retried in the background.
+ *
+ * @example
+ * ```ts
+ * const database = 'postgres://cloister@db.internal/cloister';
+ * const server = await createServer({
+ *   database,
+ *   storageKey,
+ *   bus: await createPostgresBus({ connectionString: database }),
+ * });
+ * ```
+ */
+export async function createPostgresBus(options: PostgresBusOptions): Promise<WakeupBus> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
+    throw new ValidationError('connectionString', 'a postgres:// URL');
+  }
+  const channel = options.channel ?? DEFAULT_BUS_CHANNEL;
+  if (typeof channel !== 'string' || !CHANNEL.test(channel)) {
+    throw new ValidationError('channel', '1..63 of a-z 0-9 _, not starting with a digit');
+  }
+  const minDelay = options.reconnectMinMs ?? 100;
+  const maxDelay = options.reconnectMaxMs ?? 5_000;
+  for (const [field, value] of [
+    ['reconnectMinMs', minDelay],
+    ['reconnectMaxMs', maxDelay],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) throw new ValidationError(field, 'a positive integer');
+  }
+  const warn = (message: string) => {
+    try {
+      options.log?.warn(message);
+    } catch {
+      // ignore a failing logger
+    }
+  };
+
+  const listeners = new Map<string, Set<() => void>>();
+  const dispatch = (mailbox: string) => {
+    for (const fn of [...(listeners.get(mailbox) ?? [])]) {
+      try {
+        fn();
+      } catch {
+        warn('wake-up listener failed');
+      }
+    }
+  };
+  const resync = () => {
+    for (const mailbox of [...listeners.keys()]) dispatch(mailbox);
+  };
+
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: 2 });
+  pool.on('error', () => warn('wake-up bus pool connection failed'));
+
+  let closed = false;
+  let client: pg.Client | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let attempts = 0;
+
+  const onNotification = (message: pg.Notification) => {
+    if (message.channel !== channel || typeof message.payload !== 'string') return;
+    let mailbox: string;
+    try {
+      mailbox = mailboxId(message.payload);
+    } catch {
+      return;
+    }
+    dispatch(mailbox);
+  };
+
+  async function connect(): Promise<void> {
+    const c = new pg.Client({ connectionString: options.connectionString });
+    let failed = false;
+    const lost = () => {
+      if (failed) return;
+      failed = true;
+      c.removeAllListeners('notification');
+      if (client === c) client = undefined;
+      c.end().catch(() => undefined);
+      if (!closed) {
+        warn('wake-up bus connection lost; reconnecting');
+        schedule();
+      }
+    };
+    c.on('error', lost);
+    c.on('end', lost);
+    c.on('notification', onNotification);
+    try {
+      await c.connect();
+      await c.query(`LISTEN "${channel}"`);
+    } catch (error) {
+      failed = true;
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      await c.end().catch(() => undefined);
+      throw error;
+    }
+    if (closed) {
+      failed = true;
+      await c.end().catch(() => undefined);
+      return;
+    }
+    client = c;
+  }
+
+  function schedule(): void {
+    if (closed || timer !== undefined) return;
+    const base = Math.min(maxDelay, minDelay * 2 ** Math.min(attempts, 20));
+    attempts++;
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    timer = setTimeout(() => {
+      timer = undefined;
+      connect().then(
+        () => {
+          attempts = 0;
+          if (!closed) resync();
+        },
+        () => schedule(),
+      );
+    }, delay);
+    timer.unref();
+  }
+
+  try {
+    await connect();
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw new StorageError('wake-up bus: cannot connect to the database', { cause: error });
+  }
+
+  return {
+    async notify(mailbox) {
+      const id = mailboxId(mailbox);
+      if (closed) return;
+      try {
+        await pool.query('SELECT pg_notify($1, $2)', [channel, id]);
+      } catch {
+        warn('wake-up bus notify failed; waking local listeners only');
+        dispatch(id);
+      }
+    },
+    subscribe(mailbox, listener) {
+      const id = mailboxId(mailbox);
+      if (typeof listener !== 'function') throw new ValidationError('listener', 'a function');
+      let set = listeners.get(id);
+      if (set === undefined) {
+        set = new Set();
+        listeners.set(id, set);
+      }
+      set.add(listener);
+      return () => {
+        const current = listeners.get(id);
+        if (current === undefined) return;
+        current.delete(listener);
+        if (current.size === 0) listeners.delete(id);
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
+      listeners.clear();
+      const c = client;
+      client = undefined;
+      if (c !== undefined) {
+        c.removeAllListeners('end');
+        c.removeAllListeners('notification');
+        await c.end().catch(() => undefined);
+      }
+      await pool.end().catch(() => undefined);
+    },
+  };
+}

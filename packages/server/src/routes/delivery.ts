@@ -1,0 +1,393 @@
+/**
+ * Sealed delivery over HTTP (spec/server-delivery.md).
+ *
+ * - `POST /v1/messages` (one `SealedDelivery`) and `POST /v1/messages/batch` (one
+ *   `SealedDeliveryBatch`), `application/x-protobuf`: no device authentication. Each envelope's
+ *   delivery token is the only admission proof, so the server learns the recipient mailbox but not
+ *   the sender. An `Authorization` header, if sent, is neither checked nor recorded. Each
+ *   delivery gets its own result (`accepted`, `duplicate` or `refused`); nothing is stored for a
+ *   refused one.
+ * - `GET /v1/messages?after=&limit=` (authenticated device): the caller's pending envelopes as a
+ *   mailbox page (see {@link encodeMailboxPage}).
+ * - `POST /v1/messages/ack` (authenticated device), JSON `{ "ids": [...] }`: deletes them.
+ *
+ * @module
+ */
+import { DecodeError, peekEnvelopeOuter, ValidationError } from '@cloister/crypto';
+import {
+  decodeSealedDelivery,
+  decodeSealedDeliveryBatch,
+  MAX_ENCODED_BYTES,
+  type SealedDelivery,
+} from '@cloister/protocol';
+import {
+  MAX_ACK_IDS,
+  type MailboxId,
+  type MessageId,
+  type QueuedEnvelope,
+  type TenantId,
+  mailboxId as toMailboxId,
+  messageId as toMessageId,
+} from '@cloister/storage';
+import { z } from 'zod';
+import { authenticate } from '../auth.js';
+import type { RouteModule, ServerContext } from '../context.js';
+import { hasLocalSocket } from './ws.js';
+
+/**
+ * What happened to one delivery of a submission.
+ *
+ * @example
+ * ```ts
+ * const retry = results.filter((r) => r.status === ('refused' satisfies DeliveryStatus));
+ * ```
+ */
+export type DeliveryStatus = 'accepted' | 'duplicate' | 'refused';
+
+/**
+ * One entry of the answer to a submission, in the order of the submitted deliveries.
+ *
+ * @example
+ * ```ts
+ * const { results } = (await response.json()) as { results: DeliveryResult[] };
+ * ```
+ */
+export interface DeliveryResult {
+  /** The delivery's message id as the mailbox stores it (`m_` and base64url of the 16 bytes). */
+  readonly messageId: string;
+  /**
+   * `accepted`: queued now. `duplicate`: this mailbox already had (or had acknowledged) this
+   * message id; nothing changed. `refused`: wrong delivery token, or no such (or a blocked)
+   * recipient; nothing stored. The reasons are not told apart.
+   */
+  readonly status: DeliveryStatus;
+}
+
+/**
+ * Version byte of a mailbox page.
+ *
+ * @example
+ * ```ts
+ * if (body[0] !== MAILBOX_PAGE_VERSION) throw new Error('unsupported page');
+ * ```
+ */
+export const MAILBOX_PAGE_VERSION = 1;
+/**
+ * Most envelopes one `GET /v1/messages` returns.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${url}/v1/messages?limit=${MAX_PAGE_ITEMS}`, { headers });
+ * ```
+ */
+export const MAX_PAGE_ITEMS = 100;
+/**
+ * A page stops growing once its envelopes would pass this many bytes (it always holds at least one).
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_PAGE_BYTES); // 8388608
+ * ```
+ */
+export const MAX_PAGE_BYTES = 8 * 1024 * 1024;
+
+const MESSAGE_ID_RE = /^(?!\.)[A-Za-z0-9._\-:@+]{1,128}(?<!\.)$/;
+const CURSOR_RE = /^[0-9a-f]{32}$/;
+const utf8Strict = new TextDecoder('utf-8', { fatal: true });
+const ascii = new TextEncoder();
+
+/**
+ * The mailbox message id of a delivery: `m_` followed by the base64url form of its 16-byte
+ * `messageId` (24 characters).
+ *
+ * @example
+ * ```ts
+ * const id = deliveryMessageId(delivery.messageId); // 'm_…'
+ * ```
+ */
+export function deliveryMessageId(bytes: Uint8Array): MessageId {
+  if (!(bytes instanceof Uint8Array) || bytes.length !== 16)
+    throw new ValidationError('messageId', '16 bytes');
+  return toMessageId(`m_${Buffer.from(bytes).toString('base64url')}`);
+}
+
+/**
+ * The mailbox id an envelope names: its outer mailbox bytes read as UTF-8 (the server issues
+ * mailbox ids such as `mbx_…`, whose UTF-8 form is what senders put in the envelope). Returns
+ * `undefined` when the bytes are not a mailbox id this server could have issued.
+ *
+ * @example
+ * ```ts
+ * const mailbox = mailboxFromEnvelope(peekEnvelopeOuter(envelope).mailbox);
+ * ```
+ */
+export function mailboxFromEnvelope(bytes: Uint8Array): MailboxId | undefined {
+  try {
+    return toMailboxId(utf8Strict.decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Encodes a mailbox page, the body of `GET /v1/messages` (`application/octet-stream`):
+ *
+ *   page   = u8(1) | u8(len(next)) | next (ASCII; empty at the end) | u16(count) | record*
+ *   record = u8(len(id)) | id (ASCII) | u32(len(envelope)) | envelope
+ *
+ * @example
+ * ```ts
+ * reply.type('application/octet-stream').send(encodeMailboxPage(items, next));
+ * ```
+ */
+export function encodeMailboxPage(
+  items: readonly Pick<QueuedEnvelope, 'messageId' | 'envelope'>[],
+  next: string | undefined,
+): Uint8Array {
+  const nextBytes = ascii.encode(next ?? '');
+  if (nextBytes.length > 255) throw new ValidationError('next', 'at most 255 bytes');
+  if (items.length > 0xffff) throw new ValidationError('items', 'at most 65535 items');
+  const ids = items.map((i) => ascii.encode(i.messageId));
+  let size = 2 + nextBytes.length + 2;
+  items.forEach((item, k) => {
+    size += 1 + (ids[k]?.length ?? 0) + 4 + item.envelope.length;
+  });
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  out[0] = MAILBOX_PAGE_VERSION;
+  out[1] = nextBytes.length;
+  out.set(nextBytes, 2);
+  let at = 2 + nextBytes.length;
+  view.setUint16(at, items.length);
+  at += 2;
+  items.forEach((item, k) => {
+    const id = ids[k] as Uint8Array;
+    out[at] = id.length;
+    out.set(id, at + 1);
+    at += 1 + id.length;
+    view.setUint32(at, item.envelope.length);
+    out.set(item.envelope, at + 4);
+    at += 4 + item.envelope.length;
+  });
+  return out;
+}
+
+/**
+ * A decoded mailbox page.
+ *
+ * @example
+ * ```ts
+ * const page: MailboxPage = decodeMailboxPage(body);
+ * if (page.next !== undefined) await fetchMore(page.next);
+ * ```
+ */
+export interface MailboxPage {
+  readonly items: readonly { readonly messageId: MessageId; readonly envelope: Uint8Array }[];
+  /** Pass as `after` to read on; absent at the end of the queue. */
+  readonly next?: string;
+}
+
+/**
+ * Decodes a mailbox page (the client side of {@link encodeMailboxPage}). Throws `DecodeError`.
+ *
+ * @example
+ * ```ts
+ * const page = decodeMailboxPage(new Uint8Array(await response.arrayBuffer()));
+ * for (const { messageId, envelope } of page.items) await handle(messageId, envelope);
+ * ```
+ */
+export function decodeMailboxPage(bytes: Uint8Array): MailboxPage {
+  const fail = (path: string, why: string): never => {
+    throw new DecodeError(`page${path}`, why);
+  };
+  if (!(bytes instanceof Uint8Array) || bytes.length < 4) fail('', 'truncated');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes[0] !== MAILBOX_PAGE_VERSION) fail('.version', 'unsupported');
+  const nextLength = bytes[1] as number;
+  let at = 2 + nextLength;
+  if (at + 2 > bytes.length) fail('.next', 'truncated');
+  const text = (from: number, to: number, path: string): string => {
+    try {
+      return utf8Strict.decode(bytes.subarray(from, to));
+    } catch {
+      return fail(path, 'not text');
+    }
+  };
+  const next = text(2, at, '.next');
+  const count = view.getUint16(at);
+  at += 2;
+  const items: { messageId: MessageId; envelope: Uint8Array }[] = [];
+  for (let k = 0; k < count; k++) {
+    const idLength = bytes[at];
+    if (idLength === undefined || idLength === 0 || at + 1 + idLength + 4 > bytes.length) {
+      fail(`.items[${k}]`, 'truncated');
+    }
+    const id = text(at + 1, at + 1 + (idLength as number), `.items[${k}].messageId`);
+    if (!MESSAGE_ID_RE.test(id)) fail(`.items[${k}].messageId`, 'not a message id');
+    at += 1 + (idLength as number);
+    const envelopeLength = view.getUint32(at);
+    at += 4;
+    if (envelopeLength === 0 || at + envelopeLength > bytes.length)
+      fail(`.items[${k}].envelope`, 'truncated');
+    items.push({ messageId: toMessageId(id), envelope: bytes.slice(at, at + envelopeLength) });
+    at += envelopeLength;
+  }
+  if (at !== bytes.length) fail('', 'trailing bytes');
+  return next === '' ? { items } : { items, next };
+}
+
+function bodyBytes(body: unknown): Uint8Array {
+  if (!(body instanceof Uint8Array) || body.length === 0) {
+    throw new ValidationError('body', 'a non-empty application/x-protobuf body');
+  }
+  return body;
+}
+
+interface Admitted {
+  readonly index: number;
+  readonly mailbox: MailboxId;
+  readonly messageId: MessageId;
+  readonly envelope: Uint8Array;
+}
+
+/**
+ * Admits, stores and announces the deliveries of one submission; resolves one result each, in
+ * order. Token checks happen first and need no database; then one transaction checks every
+ * admitted recipient device (exists, device and user not blocked), queues the envelopes
+ * (idempotent per mailbox and message id) and, when at least one envelope was newly queued,
+ * appends the submission's archive seal to the recipient tenant's archive. Wake-ups and push
+ * hints follow the commit.
+ */
+async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[]): Promise<DeliveryResult[]> {
+  const results: DeliveryResult[] = [];
+  const admitted: Admitted[] = [];
+  let archiveSeal: Uint8Array | undefined;
+  for (const [index, delivery] of deliveries.entries()) {
+    const messageId = deliveryMessageId(delivery.messageId);
+    results.push({ messageId, status: 'refused' });
+    if (delivery.archiveSeal !== undefined) archiveSeal = delivery.archiveSeal;
+    const outer = peekEnvelopeOuter(delivery.envelope);
+    const mailbox = mailboxFromEnvelope(outer.mailbox);
+    if (mailbox === undefined) continue;
+    if (!(await ctx.deliveryTokens.verify(mailbox, outer.deliveryToken))) continue;
+    admitted.push({ index, mailbox, messageId, envelope: delivery.envelope });
+  }
+  if (admitted.length === 0) return results;
+  const expiresAt = ctx.now() + ctx.limits.mailboxRetentionMs;
+  const statuses = await ctx.stores.transaction(async (s) => {
+    const out = new Map<number, DeliveryStatus>();
+    let archiveTenant: TenantId | undefined;
+    for (const a of admitted) {
+      const device = await s.devices.byMailbox(a.mailbox);
+      if (device === undefined || device.blocked) continue;
+      const user = await s.users.get(device.tenant, device.user);
+      if (user === undefined || user.blocked) continue;
+      const fresh = await s.mailboxes.enqueue(a.mailbox, {
+        messageId: a.messageId,
+        envelope: a.envelope,
+        expiresAt,
+      });
+      out.set(a.index, fresh ? 'accepted' : 'duplicate');
+      if (fresh) archiveTenant ??= device.tenant;
+    }
+    if (archiveSeal !== undefined && archiveTenant !== undefined) {
+      await s.archive.append(archiveTenant, { sealed: archiveSeal, expiresAt: null });
+    }
+    return out;
+  });
+  const fresh: MailboxId[] = [];
+  for (const a of admitted) {
+    const status = statuses.get(a.index);
+    if (status === undefined) continue;
+    results[a.index] = { messageId: a.messageId, status };
+    if (status === 'accepted') fresh.push(a.mailbox);
+  }
+  await Promise.all(fresh.map((mailbox) => announce(ctx, mailbox)));
+  return results;
+}
+
+/** Wakes the instances listening for `mailbox`; sends a push hint when no local socket holds it. */
+async function announce(ctx: ServerContext, mailbox: MailboxId): Promise<void> {
+  try {
+    await ctx.bus.notify(mailbox);
+  } catch {
+    // The envelope is stored; the device gets it on its next fetch or reconnect.
+    ctx.log.warn('wake-up bus notify failed');
+  }
+  const notifier = ctx.notifier;
+  if (notifier === undefined || hasLocalSocket(ctx, mailbox)) return;
+  try {
+    notifier.notify({ mailboxHint: mailbox }).catch(() => ctx.log.warn('push hint failed'));
+  } catch {
+    ctx.log.warn('push hint failed');
+  }
+}
+
+const PageQuery = z
+  .object({
+    after: z.string().regex(CURSOR_RE).optional(),
+    limit: z.coerce.number().int().min(1).max(MAX_PAGE_ITEMS).optional(),
+  })
+  .strict();
+
+const AckBody = z
+  .object({
+    ids: z.array(z.string().regex(MESSAGE_ID_RE)).min(1).max(MAX_ACK_IDS),
+  })
+  .strict();
+
+/**
+ * Registers the sealed-delivery routes.
+ *
+ * @example
+ * ```ts
+ * const server = await startTestServer({ extraRoutes: [deliveryRoutes, wsRoutes] });
+ * ```
+ */
+export const deliveryRoutes: RouteModule = (app, ctx) => {
+  app.post(
+    '/v1/messages',
+    { bodyLimit: Math.max(ctx.limits.bodyBytes, MAX_ENCODED_BYTES.sealedDelivery) },
+    async (request) => {
+      const delivery = decodeSealedDelivery(bodyBytes(request.body));
+      return { results: await submit(ctx, [delivery]) };
+    },
+  );
+
+  app.post(
+    '/v1/messages/batch',
+    { bodyLimit: Math.max(ctx.limits.bodyBytes, MAX_ENCODED_BYTES.sealedDeliveryBatch) },
+    async (request) => {
+      const batch = decodeSealedDeliveryBatch(bodyBytes(request.body));
+      return { results: await submit(ctx, batch.deliveries) };
+    },
+  );
+
+  app.get('/v1/messages', async (request, reply) => {
+    const me = await authenticate(ctx, request);
+    const query = PageQuery.parse(request.query ?? {});
+    const page = await ctx.stores.mailboxes.list(me.mailbox, {
+      limit: query.limit ?? 50,
+      ...(query.after === undefined ? {} : { after: query.after }),
+    });
+    const items: QueuedEnvelope[] = [];
+    let bytes = 0;
+    for (const item of page.items) {
+      if (items.length > 0 && bytes + item.envelope.length > MAX_PAGE_BYTES) break;
+      items.push(item);
+      bytes += item.envelope.length;
+    }
+    const next = items.length < page.items.length ? items[items.length - 1]?.cursor : page.next;
+    return reply
+      .type('application/octet-stream')
+      .header('cache-control', 'no-store')
+      .send(Buffer.from(encodeMailboxPage(items, next)));
+  });
+
+  app.post('/v1/messages/ack', async (request) => {
+    const me = await authenticate(ctx, request);
+    const body = AckBody.parse(request.body);
+    const ids = body.ids.map((id) => toMessageId(id));
+    return { acknowledged: await ctx.stores.mailboxes.ack(me.mailbox, ids) };
+  });
+};

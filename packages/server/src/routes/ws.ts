@@ -1,0 +1,474 @@
+/**
+ * `GET /v1/ws`: the delivery WebSocket. A device opens it with its `Authorization` header; the
+ * server pushes every pending envelope of the device's mailbox as a binary frame, then every new
+ * arrival as the wake-up bus reports it. The device acknowledges envelopes by message id; an
+ * acknowledged envelope is deleted, an unacknowledged one is pushed again on the next connection
+ * (at-least-once). See `spec/server-delivery.md` for the frames.
+ *
+ * Frames (all binary; a text frame closes the socket with 1003):
+ *
+ *   server → device  0x01 | u8(len(id)) | id (ASCII) | envelope       one queued envelope
+ *                    0x02                                             everything queued at connect has been pushed once
+ *   device → server  0x81 | (u8(len(id)) | id){1..256}                acknowledges those ids
+ *
+ * @module
+ */
+import { DecodeError, ForbiddenError, ValidationError } from '@cloister/crypto';
+import { type MailboxId, type MessageId, messageId as toMessageId } from '@cloister/storage';
+import type { WebSocket } from '@fastify/websocket';
+import type { FastifyRequest } from 'fastify';
+import { authenticate, type DeviceAuth } from '../auth.js';
+import type { RouteModule, ServerContext } from '../context.js';
+
+/**
+ * First byte of a frame carrying one queued envelope (server → device).
+ *
+ * @example
+ * ```ts
+ * if (data[0] === FRAME_ENVELOPE) handleEnvelope(decodeServerFrame(data));
+ * ```
+ */
+export const FRAME_ENVELOPE = 0x01;
+/**
+ * First byte of the frame saying the backlog found at connect has been pushed (server → device).
+ *
+ * @example
+ * ```ts
+ * if (data.length === 1 && data[0] === FRAME_SYNCED) showCaughtUp();
+ * ```
+ */
+export const FRAME_SYNCED = 0x02;
+/**
+ * First byte of an acknowledgement frame (device → server).
+ *
+ * @example
+ * ```ts
+ * encodeAckFrame([id])[0] === FRAME_ACK; // true
+ * ```
+ */
+export const FRAME_ACK = 0x81;
+/**
+ * Most ids in one acknowledgement frame.
+ *
+ * @example
+ * ```ts
+ * for (let i = 0; i < ids.length; i += MAX_ACK_FRAME_IDS) ws.send(encodeAckFrame(ids.slice(i, i + MAX_ACK_FRAME_IDS)));
+ * ```
+ */
+export const MAX_ACK_FRAME_IDS = 256;
+
+/**
+ * Close codes of the delivery socket.
+ *
+ * @example
+ * ```ts
+ * ws.on('close', (code) => {
+ *   if (code === WS_CLOSE.goingAway) reconnectSoon();
+ * });
+ * ```
+ */
+export const WS_CLOSE = Object.freeze({
+  /** The server is shutting down (after finishing the pushes in flight). */
+  goingAway: 1001,
+  /** A text frame was received. */
+  unsupportedData: 1003,
+  /** A binary frame could not be decoded. */
+  invalidFrame: 1007,
+  /** The device or its user was blocked or removed while connected. */
+  policy: 1008,
+  /** The server failed (for example its database); reconnect later. */
+  internalError: 1011,
+});
+
+const MESSAGE_ID_PATTERN = /^(?!\.)[A-Za-z0-9._\-:@+]{1,128}(?<!\.)$/;
+const ascii = new TextEncoder();
+const asciiDecoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Encodes the frame that pushes one envelope: `0x01 | u8(len(id)) | id | envelope`.
+ *
+ * @example
+ * ```ts
+ * socket.send(encodeEnvelopeFrame(item.messageId, item.envelope));
+ * ```
+ */
+export function encodeEnvelopeFrame(id: MessageId, envelope: Uint8Array): Uint8Array {
+  const idBytes = ascii.encode(id);
+  const out = new Uint8Array(2 + idBytes.length + envelope.length);
+  out[0] = FRAME_ENVELOPE;
+  out[1] = idBytes.length;
+  out.set(idBytes, 2);
+  out.set(envelope, 2 + idBytes.length);
+  return out;
+}
+
+/**
+ * A frame the server sends on the delivery socket, decoded.
+ *
+ * @example
+ * ```ts
+ * const frame: ServerFrame = decodeServerFrame(data);
+ * ```
+ */
+export type ServerFrame =
+  | { readonly type: 'envelope'; readonly messageId: MessageId; readonly envelope: Uint8Array }
+  | { readonly type: 'synced' };
+
+function readId(bytes: Uint8Array, at: number, path: string): { id: MessageId; end: number } {
+  const length = bytes[at];
+  if (length === undefined || length === 0 || at + 1 + length > bytes.length) {
+    throw new DecodeError(path, 'truncated message id');
+  }
+  let text: string;
+  try {
+    text = asciiDecoder.decode(bytes.subarray(at + 1, at + 1 + length));
+  } catch {
+    throw new DecodeError(path, 'message id is not text');
+  }
+  if (!MESSAGE_ID_PATTERN.test(text)) throw new DecodeError(path, 'not a message id');
+  return { id: toMessageId(text), end: at + 1 + length };
+}
+
+/**
+ * Decodes a frame received from the server (for clients and tests). Throws `DecodeError`.
+ *
+ * @example
+ * ```ts
+ * ws.on('message', (data) => {
+ *   const frame = decodeServerFrame(new Uint8Array(data as Buffer));
+ *   if (frame.type === 'envelope') ws.send(encodeAckFrame([frame.messageId]));
+ * });
+ * ```
+ */
+export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
+  if (!(bytes instanceof Uint8Array) || bytes.length === 0) throw new DecodeError('frame', 'empty');
+  if (bytes[0] === FRAME_SYNCED) {
+    if (bytes.length !== 1) throw new DecodeError('frame', 'trailing bytes');
+    return { type: 'synced' };
+  }
+  if (bytes[0] !== FRAME_ENVELOPE) throw new DecodeError('frame.type', 'unknown');
+  const { id, end } = readId(bytes, 1, 'frame.messageId');
+  if (end >= bytes.length) throw new DecodeError('frame.envelope', 'empty');
+  return { type: 'envelope', messageId: id, envelope: bytes.slice(end) };
+}
+
+/**
+ * Encodes an acknowledgement frame: `0x81 | (u8(len(id)) | id){1..256}`.
+ *
+ * @example
+ * ```ts
+ * ws.send(encodeAckFrame([frame.messageId]));
+ * ```
+ */
+export function encodeAckFrame(ids: readonly string[]): Uint8Array {
+  if (!Array.isArray(ids) || ids.length < 1 || ids.length > MAX_ACK_FRAME_IDS) {
+    throw new ValidationError('ids', `1 to ${MAX_ACK_FRAME_IDS} ids`);
+  }
+  const parts = ids.map((id) => {
+    if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id))
+      throw new ValidationError('ids', 'message ids');
+    return ascii.encode(id);
+  });
+  const out = new Uint8Array(1 + parts.reduce((n, p) => n + 1 + p.length, 0));
+  out[0] = FRAME_ACK;
+  let at = 1;
+  for (const p of parts) {
+    out[at] = p.length;
+    out.set(p, at + 1);
+    at += 1 + p.length;
+  }
+  return out;
+}
+
+/**
+ * Decodes an acknowledgement frame (the server side of {@link encodeAckFrame}). Throws
+ * `DecodeError` on anything else.
+ *
+ * @example
+ * ```ts
+ * const ids = decodeAckFrame(frame);
+ * await stores.mailboxes.ack(mailbox, ids);
+ * ```
+ */
+export function decodeAckFrame(bytes: Uint8Array): MessageId[] {
+  if (bytes.length < 2 || bytes[0] !== FRAME_ACK) throw new DecodeError('ack', 'not an acknowledgement');
+  const ids: MessageId[] = [];
+  let at = 1;
+  while (at < bytes.length) {
+    if (ids.length === MAX_ACK_FRAME_IDS) throw new DecodeError('ack.ids', 'too many');
+    const { id, end } = readId(bytes, at, `ack.ids[${ids.length}]`);
+    ids.push(id);
+    at = end;
+  }
+  return ids;
+}
+
+// Which mailboxes have a live delivery socket on this instance (per server context).
+const LOCAL_SOCKETS = new WeakMap<ServerContext, Map<string, number>>();
+
+/**
+ * Whether this instance holds a live delivery socket for `mailbox`. Another instance may hold one
+ * even when this says `false`; the delivery route then sends a push hint anyway (harmless).
+ *
+ * @example
+ * ```ts
+ * if (!hasLocalSocket(ctx, mailbox)) await ctx.notifier?.notify({ mailboxHint: mailbox });
+ * ```
+ */
+export function hasLocalSocket(ctx: ServerContext, mailbox: MailboxId): boolean {
+  return (LOCAL_SOCKETS.get(ctx)?.get(mailbox) ?? 0) > 0;
+}
+
+function track(ctx: ServerContext, mailbox: MailboxId, delta: 1 | -1): void {
+  let map = LOCAL_SOCKETS.get(ctx);
+  if (map === undefined) {
+    map = new Map();
+    LOCAL_SOCKETS.set(ctx, map);
+  }
+  const n = (map.get(mailbox) ?? 0) + delta;
+  if (n > 0) map.set(mailbox, n);
+  else map.delete(mailbox);
+}
+
+/**
+ * Options of {@link createWsRoutes}.
+ *
+ * @example
+ * ```ts
+ * const options: WsRouteOptions = { maxInFlight: 32, maxInFlightBytes: 4 * 1024 * 1024, pingIntervalMs: 20_000 };
+ * ```
+ */
+export interface WsRouteOptions {
+  /** Most envelopes pushed and not yet acknowledged on one socket (default 64). */
+  readonly maxInFlight?: number;
+  /** Most envelope bytes pushed and not yet acknowledged on one socket (default 8 MiB). */
+  readonly maxInFlightBytes?: number;
+  /** Interval of keepalive pings; a socket that missed the previous pong is dropped (default 30 s). */
+  readonly pingIntervalMs?: number;
+  /** How often, at most, the device's and user's blocked flags are re-read while pushing (default 1 s). */
+  readonly recheckMs?: number;
+}
+
+const OPEN = 1;
+
+/** One delivery socket. */
+class DeliveryConnection {
+  private readonly inflight = new Map<string, number>();
+  private inflightBytes = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private pumpQueued = false;
+  private closing = false;
+  private synced = false;
+  private checkedAt = 0;
+
+  constructor(
+    private readonly ctx: ServerContext,
+    private readonly socket: WebSocket,
+    private readonly me: DeviceAuth,
+    private readonly options: Required<WsRouteOptions>,
+  ) {}
+
+  /** Runs `fn` after every earlier pump and acknowledgement of this socket. */
+  private serial(fn: () => Promise<void>): Promise<void> {
+    const next = this.chain.then(fn);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  private fail(error: unknown): void {
+    if (error instanceof ForbiddenError) {
+      this.socket.close(WS_CLOSE.policy, 'ERR_FORBIDDEN');
+      return;
+    }
+    this.ctx.log.warn({ errorCode: (error as { code?: unknown })?.code }, 'delivery socket failed');
+    this.socket.close(WS_CLOSE.internalError, 'ERR_INTERNAL');
+  }
+
+  /** Schedules a pass over the mailbox (coalesced: at most one queued at a time). */
+  wake(): void {
+    if (this.pumpQueued || this.closing) return;
+    this.pumpQueued = true;
+    this.serial(async () => {
+      this.pumpQueued = false;
+      await this.pump();
+    }).catch((e) => this.fail(e));
+  }
+
+  private async checkAllowed(): Promise<void> {
+    const now = Date.now();
+    if (now - this.checkedAt < this.options.recheckMs) return;
+    const device = await this.ctx.stores.devices.byMailbox(this.me.mailbox);
+    if (device === undefined || device.blocked) throw new ForbiddenError('this device is blocked');
+    const user = await this.ctx.stores.users.get(device.tenant, device.user);
+    if (user === undefined || user.blocked) throw new ForbiddenError('this user is blocked');
+    this.checkedAt = now;
+  }
+
+  private windowFull(): boolean {
+    return (
+      this.inflight.size >= this.options.maxInFlight || this.inflightBytes >= this.options.maxInFlightBytes
+    );
+  }
+
+  /**
+   * Pushes what is queued and not yet pushed on this socket. It always lists from the head of the
+   * queue (skipping what is in flight) instead of keeping a cursor, so an envelope that another
+   * instance queued with an earlier arrival time (clock skew) is not passed over.
+   */
+  private async pump(): Promise<void> {
+    for (;;) {
+      if (this.closing || this.socket.readyState !== OPEN) return;
+      await this.checkAllowed();
+      if (this.windowFull()) return;
+      const limit = Math.min(1000, this.options.maxInFlight + this.inflight.size);
+      const page = await this.ctx.stores.mailboxes.list(this.me.mailbox, { limit });
+      let sent = 0;
+      let stopped = false;
+      for (const item of page.items) {
+        if (this.inflight.has(item.messageId)) continue;
+        if (this.windowFull() || this.socket.readyState !== OPEN) {
+          stopped = true;
+          break;
+        }
+        this.socket.send(encodeEnvelopeFrame(item.messageId, item.envelope), { binary: true });
+        this.inflight.set(item.messageId, item.envelope.length);
+        this.inflightBytes += item.envelope.length;
+        sent++;
+      }
+      if (stopped) return;
+      if (page.next === undefined) {
+        if (!this.synced && this.socket.readyState === OPEN) {
+          this.synced = true;
+          this.socket.send(Uint8Array.of(FRAME_SYNCED), { binary: true });
+        }
+        return;
+      }
+      if (sent === 0) return;
+    }
+  }
+
+  /** Handles one frame from the device. */
+  receive(data: Buffer, isBinary: boolean): void {
+    if (!isBinary) {
+      this.socket.close(WS_CLOSE.unsupportedData, 'ERR_DECODE');
+      return;
+    }
+    let ids: MessageId[];
+    try {
+      ids = decodeAckFrame(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    } catch {
+      this.socket.close(WS_CLOSE.invalidFrame, 'ERR_DECODE');
+      return;
+    }
+    this.serial(async () => {
+      await this.ctx.stores.mailboxes.ack(this.me.mailbox, ids);
+      for (const id of ids) {
+        const bytes = this.inflight.get(id);
+        if (bytes === undefined) continue;
+        this.inflight.delete(id);
+        this.inflightBytes -= bytes;
+      }
+    }).then(
+      () => this.wake(),
+      (e) => this.fail(e),
+    );
+  }
+
+  /** Stops pushing, lets the pass in flight finish, then closes with 1001. */
+  shutdown(): void {
+    this.closing = true;
+    void this.serial(async () => undefined).then(() => {
+      if (this.socket.readyState === OPEN) this.socket.close(WS_CLOSE.goingAway, 'server shutting down');
+    });
+  }
+
+  /** After the socket closed: nothing more is pushed. */
+  closed(): void {
+    this.closing = true;
+  }
+}
+
+const DEFAULTS: Required<WsRouteOptions> = {
+  maxInFlight: 64,
+  maxInFlightBytes: 8 * 1024 * 1024,
+  pingIntervalMs: 30_000,
+  recheckMs: 1_000,
+};
+
+/**
+ * Creates the delivery WebSocket route module with the given window and keepalive.
+ *
+ * @example
+ * ```ts
+ * const routes = createWsRoutes({ maxInFlight: 32, pingIntervalMs: 20_000 });
+ * await createServer({ ... }); // the lead's route list registers `wsRoutes`
+ * ```
+ */
+export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
+  const o: Required<WsRouteOptions> = { ...DEFAULTS, ...options };
+  for (const [name, value] of Object.entries(o)) {
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new ValidationError(`options.${name}`, 'a positive integer');
+  }
+  return (app, ctx) => {
+    const callers = new WeakMap<FastifyRequest, DeviceAuth>();
+    app.get(
+      '/v1/ws',
+      {
+        websocket: true,
+        preValidation: async (request) => {
+          callers.set(request, await authenticate(ctx, request));
+        },
+      },
+      (socket, request) => {
+        const me = callers.get(request);
+        if (me === undefined || ctx.shutdown.aborted) {
+          socket.close(WS_CLOSE.goingAway, 'server shutting down');
+          return;
+        }
+        const connection = new DeliveryConnection(ctx, socket, me, o);
+        track(ctx, me.mailbox, 1);
+        const unsubscribe = ctx.bus.subscribe(me.mailbox, () => connection.wake());
+        let alive = true;
+        const ping = setInterval(() => {
+          if (!alive) {
+            socket.terminate();
+            return;
+          }
+          alive = false;
+          socket.ping();
+        }, o.pingIntervalMs);
+        ping.unref();
+        const onAbort = () => {
+          // Taken out of the plugin's client list so its pre-close hook does not close the socket
+          // before the pushes in flight are finished; this socket closes itself with 1001.
+          app.websocketServer?.clients?.delete(socket);
+          connection.shutdown();
+        };
+        ctx.shutdown.addEventListener('abort', onAbort, { once: true });
+        socket.on('pong', () => {
+          alive = true;
+        });
+        socket.on('message', (data: Buffer, isBinary: boolean) => connection.receive(data, isBinary));
+        socket.on('close', () => {
+          connection.closed();
+          clearInterval(ping);
+          unsubscribe();
+          track(ctx, me.mailbox, -1);
+          ctx.shutdown.removeEventListener('abort', onAbort);
+        });
+        connection.wake();
+      },
+    );
+  };
+}
+
+/**
+ * The delivery WebSocket with the default window (64 envelopes, 8 MiB) and a 30 s keepalive.
+ *
+ * @example
+ * ```ts
+ * const server = await startTestServer({ extraRoutes: [wsRoutes] });
+ * ```
+ */
+export const wsRoutes: RouteModule = createWsRoutes();
