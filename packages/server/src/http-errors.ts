@@ -6,6 +6,8 @@
  *
  * @module
  */
+
+import type { Duplex } from 'node:stream';
 import { CloisterError, RateLimitedError } from '@cloister/crypto';
 import { ConflictError, NotFoundError } from '@cloister/storage';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
@@ -95,4 +97,30 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));
   void reply.code(status).type('application/json').send(body);
+}
+
+/**
+ * Answers a request Node's HTTP parser refused before Fastify saw it (bad framing, oversized
+ * headers, timeouts) with the same typed error body, then closes the connection.
+ *
+ * @example
+ * ```ts
+ * Fastify({ clientErrorHandler: rawClientError });
+ * ```
+ */
+export function rawClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'ERR_LIMIT', 'request headers too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'ERR_VALIDATION', 'request timeout']
+        : ['400 Bad Request', 'ERR_VALIDATION', 'bad request'];
+  const body = JSON.stringify({ error: { code, message } });
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

@@ -54,7 +54,7 @@ export {
   resolveEnrolmentLimits,
   signEnrolmentProof,
 } from './enrolment.js';
-export { type ErrorBody, toHttpError } from './http-errors.js';
+export { type ErrorBody, rawClientError, toHttpError } from './http-errors.js';
 export {
   createWebhookNotifier,
   PUSH_HINT_LABEL,
@@ -64,6 +64,17 @@ export {
   type WebhookNotifierOptions,
 } from './notifier.js';
 export { mayContact, type PoolRules, poolRulesFrom } from './policy-pools.js';
+export {
+  createRateLimiter,
+  deviceKey,
+  limitPerDevice,
+  limitPerKey,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimitOutcome,
+  requestDevice,
+} from './rate-limits.js';
+export { BLOB_KEY_LABEL, type BlobRouteOptions, blobRoutes, createBlobRoutes } from './routes/blobs.js';
 export {
   type CertificateRoutesOptions,
   certificateRoutes,

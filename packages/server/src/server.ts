@@ -25,7 +25,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { createDeliveryTokens } from './delivery-token.js';
-import { errorHandler } from './http-errors.js';
+import { errorHandler, rawClientError } from './http-errors.js';
 import { ROUTES } from './routes/index.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 
@@ -142,7 +142,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     https: { key: tls.key, cert: tls.cert, minVersion: 'TLSv1.3', maxVersion: 'TLSv1.3' },
     bodyLimit: limits.bodyBytes,
     // User ids are up to 128 characters; path parameters must fit them.
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     logger: {
       level: options.logLevel ?? 'info',
       // Requests are logged by method and route pattern only: URLs can hold user ids.
@@ -152,7 +152,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
       },
       redact: { paths: ['req.headers', 'headers', 'authorization', 'token', 'credential'], remove: true },
     },
-    disableRequestLogging: false,
+    // Errors raised by Fastify before routing (bad URL encoding, over-long parameters) and by
+    // Node's HTTP parser get the same typed error body as everything else.
+    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    clientErrorHandler: rawClientError,
     trustProxy: false,
   });
   const shutdown = new AbortController();

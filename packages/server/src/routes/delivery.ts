@@ -295,14 +295,15 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     }
     return out;
   });
-  const fresh: MailboxId[] = [];
+  const announced: MailboxId[] = [];
   for (const a of admitted) {
     const status = statuses.get(a.index);
     if (status === undefined) continue;
     results[a.index] = { messageId: a.messageId, status };
-    if (status === 'accepted') fresh.push(a.mailbox);
+    // A duplicate may be the retry of a commit whose instance died before waking anyone: wake again.
+    if (status !== 'refused') announced.push(a.mailbox);
   }
-  await Promise.all(fresh.map((mailbox) => announce(ctx, mailbox)));
+  await Promise.all(announced.map((mailbox) => announce(ctx, mailbox)));
   return results;
 }
 

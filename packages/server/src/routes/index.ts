@@ -4,6 +4,7 @@
  * @module
  */
 import type { RouteModule } from '../context.js';
+import { blobRoutes } from './blobs.js';
 import { certificateRoutes } from './certificates.js';
 import { deliveryRoutes } from './delivery.js';
 import { enrolmentRoutes } from './enrolment.js';
@@ -19,4 +20,5 @@ export const ROUTES: readonly RouteModule[] = [
   keyRoutes,
   deliveryRoutes,
   wsRoutes,
+  blobRoutes,
 ];
