@@ -11,9 +11,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type CryptoProvider, fromHex, getProvider, toHex, ValidationError } from '@cloister/crypto';
 import {
-  createEncryptedAdapter,
   createServerStores,
   deriveServerDataKey,
+  openEncryptedAdapter,
   SERVER_ORDERED_TABLES,
   type StorageAdapter,
 } from '@cloister/storage';
@@ -133,9 +133,17 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   const inner = await openStorage(options, dataDir);
   const organisationKey = storageKeyFrom(dataDir, options.storageKey);
   const dataKey = await deriveServerDataKey({ provider, organisationKey, context: 'main' });
-  const adapter = createEncryptedAdapter(inner, { dataKey, provider, orderedTables: SERVER_ORDERED_TABLES });
-  await adapter.ready();
-  dataKey.fill(0);
+  // Opening checks the key against the database's key-check row: a wrong storage key is refused
+  // here instead of silently writing into an area nobody can read.
+  let adapter: Awaited<ReturnType<typeof openEncryptedAdapter>>;
+  try {
+    adapter = await openEncryptedAdapter(inner, { dataKey, provider, orderedTables: SERVER_ORDERED_TABLES });
+  } catch (error) {
+    await inner.close();
+    throw error;
+  } finally {
+    dataKey.fill(0);
+  }
   const stores = createServerStores(adapter, { provider, maxBlobBytes: limits.blobBytes });
 
   const app = Fastify({

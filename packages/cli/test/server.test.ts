@@ -1,0 +1,118 @@
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, type StartJsonLine } from '../src/index.js';
+import { cli, pinnedGet, type Running, removeTempDirs, start, tempDir } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+const PIN = /^sha256\/[A-Za-z0-9+/]{43}=$/;
+
+function startServer(dir: string): Running {
+  return start(['server', 'start', '--json', '--port', '0', '--data-dir', dir, '--log-level', 'silent']);
+}
+
+describe('cloister server start (in-process)', () => {
+  const dir = tempDir();
+  let running: Running;
+  let first: StartJsonLine;
+
+  beforeAll(async () => {
+    running = startServer(dir);
+    first = JSON.parse(await running.firstLine()) as StartJsonLine;
+  });
+
+  afterAll(async () => {
+    running.signal('SIGTERM');
+    await running.done;
+  });
+
+  it('prints {url, pin} as its first line, and that a certificate was generated', () => {
+    expect(first.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.pin).toMatch(PIN);
+    expect(first.generatedCertificate).toBe(true);
+    expect(existsSync(join(dir, 'tls', 'cert.pem'))).toBe(true);
+  });
+
+  it('serves with the key the printed pin names', async () => {
+    const response = await pinnedGet(first.url, first.pin, '/health');
+    expect(response.status).toBe(200);
+    await expect(pinnedGet(first.url, `sha256/${'A'.repeat(43)}=`, '/health')).rejects.toThrow(/pin/);
+  });
+
+  it('refuses tenant create on the same embedded data directory while it runs', async () => {
+    const result = await cli(['tenant', 'create', 'acme', '--name', 'ACME', '--data-dir', dir]);
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toMatch(
+      /in use by a running cloister server.*stop the server or use the admin API/,
+    );
+  });
+
+  it('refuses token create and a second server on the same data directory', async () => {
+    const token = await cli(['token', 'create', '--tenant', 'acme', '--data-dir', dir]);
+    expect(token.code).toBe(EXIT.failure);
+    expect(token.stderr).toMatch(/stop the server or use the admin API/);
+    const second = await cli(['server', 'start', '--port', '0', '--data-dir', dir, '--log-level', 'silent']);
+    expect(second.code).toBe(EXIT.failure);
+    expect(second.stderr).toMatch(/in use by a running cloister server/);
+    expect(running.exits).toEqual([]);
+  });
+
+  it('stops gracefully on a signal: exit 0, lock released', async () => {
+    running.signal('SIGTERM');
+    const result = await running.done;
+    expect(result.code).toBe(EXIT.ok);
+    expect(result.stderr).toMatch(/received SIGTERM: finishing requests in flight, then stopping/);
+    expect(result.stderr).toMatch(/server stopped/);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(existsSync(join(dir, 'cloister.lock'))).toBe(false);
+    await expect(pinnedGet(first.url, first.pin, '/health')).rejects.toThrow();
+  });
+
+  it('starts again on the same data directory with the same pin, a stale lock taken over', async () => {
+    // A lock left by a process that no longer exists does not block.
+    writeFileSync(join(dir, 'cloister.lock'), JSON.stringify({ pid: 2 ** 22 + 12_345, command: 'server' }));
+    const again = startServer(dir);
+    const line = JSON.parse(await again.firstLine()) as StartJsonLine;
+    expect(line.pin).toBe(first.pin);
+    expect(line.generatedCertificate).toBe(false);
+    again.signal('SIGINT');
+    expect((await again.done).code).toBe(EXIT.ok);
+  });
+
+  it('prints the URL, the pin and the certificate origin for people', async () => {
+    const human = start(['server', 'start', '--port', '0', '--data-dir', dir, '--log-level', 'silent']);
+    const line = await human.firstLine();
+    expect(line).toMatch(/^cloister server listening on https:\/\/127\.0\.0\.1:\d+$/);
+    human.signal('SIGINT');
+    human.signal('SIGINT');
+    const result = await human.done;
+    // The second signal asks for an immediate exit with code 1 (injected here, so the close still finishes).
+    expect(human.exits).toEqual([EXIT.failure]);
+    expect(result.stderr).toMatch(/received SIGINT again: stopping now/);
+    expect(result.stdout).toContain(`pin: ${first.pin}\n`);
+    expect(result.stdout).toMatch(
+      /using the self-signed certificate in .*tls; clients must be configured with the pin above/,
+    );
+  });
+
+  it('fails with exit 1 when the port is taken', async () => {
+    const holder = startServer(tempDir());
+    const line = JSON.parse(await holder.firstLine()) as StartJsonLine;
+    const port = new URL(line.url).port;
+    const result = await cli([
+      'server',
+      'start',
+      '--port',
+      port,
+      '--data-dir',
+      tempDir(),
+      '--log-level',
+      'silent',
+    ]);
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toMatch(/^error: .*EADDRINUSE/m);
+    holder.signal('SIGTERM');
+    expect((await holder.done).code).toBe(EXIT.ok);
+  });
+});
