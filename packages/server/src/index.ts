@@ -74,6 +74,7 @@ export {
   type RateLimitOutcome,
   requestDevice,
 } from './rate-limits.js';
+export { createLifetimeCache, type LifetimeCache, RETENTION_FEATURE, serverLifetime } from './retention.js';
 export { BLOB_KEY_LABEL, type BlobRouteOptions, blobRoutes, createBlobRoutes } from './routes/blobs.js';
 export {
   type CertificateRoutesOptions,

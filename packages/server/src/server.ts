@@ -7,6 +7,7 @@
  * @module
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { type CryptoProvider, fromHex, getProvider, toHex, ValidationError } from '@cloister/crypto';
@@ -167,6 +168,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     trustProxy: false,
   });
   const shutdown = new AbortController();
+  // Every open WebSocket listens for shutdown; there may be thousands.
+  setMaxListeners(0, shutdown.signal);
   const context: ServerContext = {
     stores,
     adapter,

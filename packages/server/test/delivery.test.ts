@@ -384,6 +384,52 @@ describe('POST /v1/messages and GET /v1/messages', () => {
     expect(second.items.map((i) => i.envelope)).toEqual(sent.slice(2, 5));
   });
 
+  it("keeps an undelivered envelope only as long as the recipient's retention policy allows", async () => {
+    const ctx = t.server.context;
+    const HOUR = 3_600_000;
+    const carol = await addDevice(t, 'carol-retention');
+    const dave = await addDevice(t, 'dave-retention');
+    // The tenant locks server-side message retention at one hour; Carol's own layer asks for a
+    // day (cannot lengthen a locked rule); Dave has no layer of his own.
+    await ctx.stores.policies.set(
+      { kind: 'tenant', tenant: acme },
+      {
+        retention: {
+          enabled: true,
+          locked: true,
+          config: { rules: { 'message.server': { maxLifetimeMs: HOUR } } },
+        },
+      },
+    );
+    await ctx.stores.policies.set(
+      { kind: 'user', tenant: acme, user: userId('carol-retention') },
+      {
+        retention: {
+          enabled: true,
+          locked: false,
+          config: { rules: { 'message.server': { maxLifetimeMs: 24 * HOUR } } },
+        },
+      },
+    );
+    try {
+      const before = Date.now();
+      for (const to of [carol, dave]) {
+        const res = await post(t, { messageId: newId(), envelope: await seal(t, to, utf8('short-lived')) });
+        expect(res.json.results[0].status).toBe('accepted');
+      }
+      for (const to of [carol, dave]) {
+        const page = await ctx.stores.mailboxes.list(to.mailbox);
+        expect(page.items).toHaveLength(1);
+        const lifetime = (page.items[0]?.expiresAt ?? 0) - before;
+        expect(lifetime).toBeGreaterThanOrEqual(HOUR);
+        expect(lifetime).toBeLessThan(HOUR + 60_000);
+      }
+    } finally {
+      await ctx.stores.policies.delete({ kind: 'tenant', tenant: acme });
+      await ctx.stores.policies.delete({ kind: 'user', tenant: acme, user: userId('carol-retention') });
+    }
+  });
+
   it('answers malformed or unauthenticated requests with typed errors and stores nothing', async () => {
     const bob = await addDevice(t);
     const good = await seal(t, bob, utf8('x'));

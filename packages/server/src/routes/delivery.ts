@@ -32,6 +32,7 @@ import {
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { createLifetimeCache, type LifetimeCache } from '../retention.js';
 import { hasLocalSocket } from './ws.js';
 
 /**
@@ -250,6 +251,18 @@ interface Admitted {
   readonly envelope: Uint8Array;
 }
 
+const lifetimeCaches = new WeakMap<ServerContext, LifetimeCache>();
+
+/** The retention lifetime cache of one server instance. */
+function lifetimes(ctx: ServerContext): LifetimeCache {
+  let cache = lifetimeCaches.get(ctx);
+  if (cache === undefined) {
+    cache = createLifetimeCache({ now: ctx.now });
+    lifetimeCaches.set(ctx, cache);
+  }
+  return cache;
+}
+
 /**
  * Admits, stores and announces the deliveries of one submission; resolves one result each, in
  * order. Token checks happen first and need no database; then one transaction checks every
@@ -273,7 +286,7 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     admitted.push({ index, mailbox, messageId, envelope: delivery.envelope });
   }
   if (admitted.length === 0) return results;
-  const expiresAt = ctx.now() + ctx.limits.mailboxRetentionMs;
+  const now = ctx.now();
   const statuses = await ctx.stores.transaction(async (s) => {
     const out = new Map<number, DeliveryStatus>();
     let archiveTenant: TenantId | undefined;
@@ -282,10 +295,19 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
       if (device === undefined || device.blocked) continue;
       const user = await s.users.get(device.tenant, device.user);
       if (user === undefined || user.blocked) continue;
+      // Undelivered envelopes live as long as the recipient's retention policy allows (R29),
+      // never longer than the server's own limit.
+      const lifetime = await lifetimes(ctx).get(
+        s,
+        device.tenant,
+        device.user,
+        'message.server',
+        ctx.limits.mailboxRetentionMs,
+      );
       const fresh = await s.mailboxes.enqueue(a.mailbox, {
         messageId: a.messageId,
         envelope: a.envelope,
-        expiresAt,
+        expiresAt: now + lifetime,
       });
       out.set(a.index, fresh ? 'accepted' : 'duplicate');
       if (fresh) archiveTenant ??= device.tenant;

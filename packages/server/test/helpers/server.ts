@@ -26,6 +26,7 @@ export interface TestResponse {
   readonly headers: Record<string, string | string[] | undefined>;
   readonly body: Buffer;
   /** The body parsed as JSON (undefined when it is not JSON). */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response fields directly
   readonly json: any;
 }
 

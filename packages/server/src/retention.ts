@@ -1,0 +1,133 @@
+/**
+ * How long the server keeps what it holds for a device, from the tenant's retention policy
+ * (R29). Policies are documents in the policy store; the feature `retention` of a layer carries
+ * its rules as `config.rules`, keyed by retention class (`message.server`, `attachment.server`,
+ * …, see `spec/retention.md`):
+ *
+ *   { "retention": { "enabled": true, "locked": true, "config": { "rules": { "message.server": { "maxLifetimeMs": 604800000 } } } } }
+ *
+ * A layer whose feature is `locked` locks each of its rules. The layers read are server → tenant →
+ * user (pool and group layers are not consulted for a mailbox: a device's mailbox serves every
+ * conversation of its user). The server's own limit is the upper clamp, so no policy can make the
+ * server keep undelivered envelopes longer than the operator allows.
+ *
+ * @module
+ */
+import {
+  type PolicyLayer,
+  parseRetentionPolicy,
+  type RetentionClass,
+  type RetentionLayer,
+  type RetentionLayerName,
+  resolveRetention,
+  type ServerStoreSet,
+  type TenantId,
+  type UserId,
+} from '@cloister/storage';
+
+/** The policy feature holding retention rules. */
+export const RETENTION_FEATURE = 'retention';
+
+async function layerRules(
+  stores: Pick<ServerStoreSet, 'policies'>,
+  layer: PolicyLayer,
+  name: RetentionLayerName,
+): Promise<RetentionLayer | undefined> {
+  const stored = await stores.policies.get(layer);
+  const feature = stored?.document[RETENTION_FEATURE];
+  if (feature === undefined || !feature.enabled) return undefined;
+  const config = feature.config as
+    | { rules?: Record<string, { maxLifetimeMs?: unknown; locked?: unknown }> }
+    | undefined;
+  const rules: Record<string, { maxLifetimeMs: unknown; locked: boolean }> = {};
+  for (const [cls, rule] of Object.entries(config?.rules ?? {})) {
+    rules[cls] = {
+      maxLifetimeMs: rule?.maxLifetimeMs ?? null,
+      locked: feature.locked || rule?.locked === true,
+    };
+  }
+  return { layer: name, rules } as RetentionLayer;
+}
+
+/**
+ * The lifetime in ms the server gives data of `cls` held for `user` of `tenant`: the resolved
+ * policy, clamped to at most `serverMaxMs`. Malformed stored rules are ignored layer by layer
+ * (logged by the caller), never widened.
+ *
+ * @example
+ * ```ts
+ * const ms = await serverLifetime(stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
+ * await stores.mailboxes.enqueue(mailbox, { messageId, envelope, expiresAt: ctx.now() + ms });
+ * ```
+ */
+export async function serverLifetime(
+  stores: Pick<ServerStoreSet, 'policies'>,
+  tenant: TenantId,
+  user: UserId,
+  cls: RetentionClass,
+  serverMaxMs: number,
+): Promise<number> {
+  const layers: RetentionLayer[] = [];
+  for (const [layer, name] of [
+    [{ kind: 'server' }, 'server'],
+    [{ kind: 'tenant', tenant }, 'tenant'],
+    [{ kind: 'user', tenant, user }, 'user'],
+  ] as const) {
+    const rules = await layerRules(stores, layer, name);
+    if (rules === undefined) continue;
+    try {
+      parseRetentionPolicy({ layers: [rules] });
+      layers.push(rules);
+    } catch {
+      // A malformed layer cannot lengthen anything: leave it out.
+    }
+  }
+  const policy = parseRetentionPolicy({ clamps: { [cls]: { minMs: 0, maxMs: serverMaxMs } }, layers });
+  const resolved = resolveRetention(policy, cls);
+  return Math.min(resolved.lifetimeMs ?? serverMaxMs, serverMaxMs);
+}
+
+/** A short-lived cache of {@link serverLifetime} results, so hot delivery paths do not re-read policies. */
+export interface LifetimeCache {
+  /** The lifetime for (tenant, user, class), read through `stores` when not cached or older than the TTL. */
+  get(
+    stores: Pick<ServerStoreSet, 'policies'>,
+    tenant: TenantId,
+    user: UserId,
+    cls: RetentionClass,
+    serverMaxMs: number,
+  ): Promise<number>;
+}
+
+/**
+ * A lifetime cache whose entries live `ttlMs` (default 5 s: a policy change reaches new deliveries
+ * within that time) and which holds at most `maxEntries` (default 10,000; the oldest go first).
+ *
+ * @example
+ * ```ts
+ * const lifetimes = createLifetimeCache({ now: ctx.now });
+ * const ms = await lifetimes.get(stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
+ * ```
+ */
+export function createLifetimeCache(options: {
+  now: () => number;
+  ttlMs?: number;
+  maxEntries?: number;
+}): LifetimeCache {
+  const ttl = options.ttlMs ?? 5_000;
+  const max = options.maxEntries ?? 10_000;
+  const entries = new Map<string, { ms: number; at: number }>();
+  return {
+    async get(stores, tenant, user, cls, serverMaxMs) {
+      const key = JSON.stringify([tenant, user, cls, serverMaxMs]);
+      const now = options.now();
+      const hit = entries.get(key);
+      if (hit !== undefined && now - hit.at < ttl) return hit.ms;
+      const ms = await serverLifetime(stores, tenant, user, cls, serverMaxMs);
+      entries.delete(key);
+      entries.set(key, { ms, at: now });
+      if (entries.size > max) entries.delete(entries.keys().next().value as string);
+      return ms;
+    },
+  };
+}
