@@ -4,7 +4,8 @@
  *   npx --yes pnpm@10.34.9 demo
  *
  * Later issues grow this into the whole system (server, enrolment, messages, files, admin).
- * Storage: an encrypted local store on embedded PGlite, with retention and purge.
+ * Storage: an encrypted local store on embedded PGlite, with retention and purge. Server: a relay
+ * on its embedded database, enrolment, prekeys, a sealed v2 message delivered and read.
  */
 import {
   type CryptoProvider,
@@ -21,6 +22,7 @@ import {
   WrongPin,
   wrapDataKey,
 } from '@cloister/crypto';
+import { runServerDemo } from './demo-server.js';
 import { runV2Demo } from './demo-v2.js';
 import { storageExample } from './storage.js';
 
@@ -110,4 +112,5 @@ await runV2Demo(provider, say, short);
 const storageLines: string[] = [];
 await storageExample((line) => storageLines.push(line));
 say('Encrypted local store (PGlite, data key from the PIN wrap, retention and purge)', ...storageLines);
+await runServerDemo(provider, say);
 console.log('\nDemo finished.');

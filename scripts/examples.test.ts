@@ -1,5 +1,6 @@
 import { createNodeProvider } from '@cloister/crypto/node';
 import { describe, expect, it } from 'vitest';
+import { runServerDemo } from '../examples/demo-server.js';
 import { runV2Demo } from '../examples/demo-v2.js';
 import { quickstart } from '../examples/quickstart.js';
 import { storageExample } from '../examples/storage.js';
@@ -39,5 +40,16 @@ describe('examples', () => {
     });
     expect(report.purged).toBeGreaterThan(0);
     expect(lines).toHaveLength(5);
+  });
+
+  it('the server demo enrols two devices and delivers a sealed v2 message through a real server', async () => {
+    const lines: string[] = [];
+    const read = await runServerDemo(createNodeProvider(), (title, ...rest) => lines.push(title, ...rest));
+    expect(read).toBe('Ward 3 handover at 18:00 — bed 12 needs a new line.');
+    const text = lines.join('\n');
+    expect(text).toContain("Alice's token used again -> HTTP 401 ERR_UNAUTHENTICATED");
+    expect(text).toContain('server answer: accepted');
+    expect(text).toContain('sender (from the certificate inside the seal): alice, device 1');
+    expect(text).toContain('envelopes left in his mailbox: 0');
   });
 });
