@@ -21,6 +21,10 @@ export interface ServerLimits {
   readonly blobBytes: number;
   /** How long undelivered envelopes are kept at most, in ms. */
   readonly mailboxRetentionMs: number;
+  /** Requests per minute one device credential may make, on this instance. */
+  readonly deviceRequestsPerMinute: number;
+  /** Deliveries per minute one mailbox may receive through its delivery token, on this instance. */
+  readonly deliveriesPerMailboxPerMinute: number;
 }
 
 /** A content-free push hint sender for offline devices (R08). */

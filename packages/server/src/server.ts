@@ -6,11 +6,18 @@
  *
  * @module
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { type CryptoProvider, fromHex, getProvider, toHex, ValidationError } from '@cloister/crypto';
+import {
+  type CryptoProvider,
+  fromHex,
+  getProvider,
+  RateLimitedError,
+  toHex,
+  ValidationError,
+} from '@cloister/crypto';
 import {
   createServerStores,
   deriveServerDataKey,
@@ -27,6 +34,7 @@ import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
+import { createRateLimiter } from './rate-limits.js';
 import { ROUTES } from './routes/index.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 
@@ -49,7 +57,10 @@ export interface ServerOptions {
   readonly bus?: WakeupBus;
   /** Push hints for offline devices. */
   readonly notifier?: Notifier;
-  /** Limits (defaults: 1 MiB bodies, 1 MiB blob chunks, 2 GiB blobs, 30-day mailboxes). */
+  /**
+   * Limits (defaults: 1 MiB bodies, 1 MiB blob chunks, 2 GiB blobs, 30-day mailboxes, 600 requests
+   * per device and 1,200 deliveries per mailbox per minute).
+   */
   readonly limits?: Partial<ServerLimits>;
   /** Log level (`info` by default; `silent` turns logging off). */
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -80,6 +91,8 @@ const DEFAULT_LIMITS: ServerLimits = {
   blobChunkBytes: 1024 * 1024,
   blobBytes: 2 * 1024 * 1024 * 1024,
   mailboxRetentionMs: 30 * 86_400_000,
+  deviceRequestsPerMinute: 600,
+  deliveriesPerMailboxPerMinute: 1200,
 };
 
 function storageKeyFrom(dataDir: string, given: Uint8Array | undefined): Uint8Array {
@@ -205,6 +218,15 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
       error: { code: 'ERR_RATE_LIMITED', message: 'too many requests' },
       retryAfter: Math.ceil(context.ttl / 1000),
     }),
+  });
+  // Per-device limit on every authenticated request (WebSocket upgrades included), keyed by a hash
+  // of the credential so that neither the credential nor the device appears in the limiter.
+  const perDevice = createRateLimiter({ max: limits.deviceRequestsPerMinute, windowMs: 60_000, now });
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    if (typeof header !== 'string' || !header.startsWith('Cloister-Device ')) return;
+    const outcome = perDevice.hit(createHash('sha256').update(header).digest('base64url'));
+    if (!outcome.allowed) throw new RateLimitedError(outcome.retryAfterSeconds);
   });
   await app.register(websocket, { options: { maxPayload: limits.bodyBytes } });
   for (const register of options.routes ?? ROUTES) await register(app, context);

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { DecodeError, peekEnvelopeOuter, ValidationError } from '@cloister/crypto';
+import { DecodeError, peekEnvelopeOuter, RateLimitedError, ValidationError } from '@cloister/crypto';
 import {
   decodeSealedDelivery,
   decodeSealedDeliveryBatch,
@@ -32,6 +32,7 @@ import {
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
 import { createLifetimeCache, type LifetimeCache } from '../retention.js';
 import { hasLocalSocket } from './ws.js';
 
@@ -252,6 +253,21 @@ interface Admitted {
 }
 
 const lifetimeCaches = new WeakMap<ServerContext, LifetimeCache>();
+const mailboxLimiters = new WeakMap<ServerContext, RateLimiter>();
+
+/** The per-mailbox delivery limiter of one server instance (the per-token limit of R45). */
+function mailboxLimiter(ctx: ServerContext): RateLimiter {
+  let limiter = mailboxLimiters.get(ctx);
+  if (limiter === undefined) {
+    limiter = createRateLimiter({
+      max: ctx.limits.deliveriesPerMailboxPerMinute,
+      windowMs: 60_000,
+      now: ctx.now,
+    });
+    mailboxLimiters.set(ctx, limiter);
+  }
+  return limiter;
+}
 
 /** The retention lifetime cache of one server instance. */
 function lifetimes(ctx: ServerContext): LifetimeCache {
@@ -285,6 +301,14 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     if (!(await ctx.deliveryTokens.verify(mailbox, outer.deliveryToken))) continue;
     admitted.push({ index, mailbox, messageId, envelope: delivery.envelope });
   }
+  // Each delivery token (one per mailbox) has its own budget; over it, the whole submission is
+  // refused with 429 before anything is stored.
+  let retryAfter = 0;
+  for (const a of admitted) {
+    const outcome = mailboxLimiter(ctx).hit(a.mailbox);
+    if (!outcome.allowed) retryAfter = Math.max(retryAfter, outcome.retryAfterSeconds);
+  }
+  if (retryAfter > 0) throw new RateLimitedError(retryAfter);
   if (admitted.length === 0) return results;
   const now = ctx.now();
   const statuses = await ctx.stores.transaction(async (s) => {
