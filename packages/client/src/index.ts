@@ -1,6 +1,6 @@
 /**
  * `@cloister/client`: the SDK an app embeds. Built up over issue 7; today it holds the persistent
- * outbox (and, when it lands, the pinned Node transport).
+ * outbox and the Node transport that pins the server's public key on every connection.
  *
  * @packageDocumentation
  */
@@ -20,3 +20,17 @@ export {
   type OutboxState,
   outboxBackoffDelay,
 } from './outbox.js';
+export { PinMismatchError, ServerError } from './transport/errors.js';
+export {
+  type BackoffOptions,
+  backoffDelay,
+  type Connection,
+  type ConnectionHandlers,
+  createNodeTransport,
+  expectOk,
+  type NodeTransportOptions,
+  type RequestBody,
+  type Transport,
+  type TransportResponse,
+} from './transport/node.js';
+export { type PinnedConnectOptions, parsePin, peerKeyDigest, pinnedConnect } from './transport/pin.js';

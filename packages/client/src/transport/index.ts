@@ -1,0 +1,19 @@
+/**
+ * Client transports.
+ *
+ * @module
+ */
+export { PinMismatchError, ServerError } from './errors.js';
+export {
+  type BackoffOptions,
+  backoffDelay,
+  type Connection,
+  type ConnectionHandlers,
+  createNodeTransport,
+  expectOk,
+  type NodeTransportOptions,
+  type RequestBody,
+  type Transport,
+  type TransportResponse,
+} from './node.js';
+export { type PinnedConnectOptions, parsePin, peerKeyDigest, pinnedConnect } from './pin.js';

@@ -1,0 +1,375 @@
+/**
+ * The Node transport: HTTPS requests and a reconnecting WebSocket, each over a TLS 1.3 socket
+ * whose server key was checked against the pin before anything was written.
+ *
+ * @module
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { UsageError, ValidationError } from '@cloister/crypto';
+import WebSocket from 'ws';
+import { PinMismatchError, ServerError } from './errors.js';
+import { parsePin, pinnedConnect } from './pin.js';
+
+/**
+ * Options of {@link createNodeTransport}.
+ *
+ * @example
+ * ```ts
+ * const options: NodeTransportOptions = { url: 'https://chat.example.internal:8443', pin, credential, timeoutMs: 10_000 };
+ * ```
+ */
+export interface NodeTransportOptions {
+  /** The server's base URL, `https://host:port`. */
+  readonly url: string;
+  /** The server's public-key pin, `sha256/<base64>`; required. */
+  readonly pin: string;
+  /** The device credential; when set, every request and upgrade carries it. */
+  readonly credential?: Uint8Array;
+  /** Milliseconds for connecting (and for a whole HTTP exchange); default 30,000. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * The body of a request: `json`, or raw `body` bytes with their `contentType`.
+ *
+ * @example
+ * ```ts
+ * await transport.request('POST', '/v1/keys/one-time', { body: encoded, contentType: 'application/x-protobuf' });
+ * ```
+ */
+export interface RequestBody {
+  /** A value sent as `application/json`. */
+  readonly json?: unknown;
+  /** Raw bytes, sent as `contentType` (default `application/x-protobuf`). */
+  readonly body?: Uint8Array;
+  readonly contentType?: string;
+}
+
+/**
+ * A server's answer.
+ *
+ * @example
+ * ```ts
+ * const res: TransportResponse = await transport.request('GET', '/health');
+ * if (res.status === 200) console.log(res.json);
+ * ```
+ */
+export interface TransportResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Uint8Array;
+  /** The body parsed, when the server said it is JSON and it parsed. */
+  readonly json?: unknown;
+}
+
+/**
+ * Reconnection timing of a {@link Connection}.
+ *
+ * @example
+ * ```ts
+ * transport.connect('/v1/ws', { backoff: { initialMs: 500, maxMs: 60_000 } });
+ * ```
+ */
+export interface BackoffOptions {
+  /** First delay (default 250 ms). */
+  readonly initialMs?: number;
+  /** Largest delay (default 30 s). */
+  readonly maxMs?: number;
+  /** A connection open this long resets the delay to `initialMs` (default 60 s). */
+  readonly stableMs?: number;
+  /** Source of jitter in [0, 1) (default `Math.random`). */
+  readonly random?: () => number;
+}
+
+/**
+ * What a {@link Connection} reports, and its backoff.
+ *
+ * @example
+ * ```ts
+ * const handlers: ConnectionHandlers = {
+ *   onFrame: (frame) => inbox.push(frame),
+ *   onReconnect: ({ attempt, delayMs }) => status.set(`retry ${attempt} in ${delayMs} ms`),
+ * };
+ * ```
+ */
+export interface ConnectionHandlers {
+  /** A binary frame from the server. */
+  readonly onFrame?: (frame: Uint8Array) => void;
+  /** The socket is open (first time and after every reconnection). */
+  readonly onOpen?: () => void;
+  /** The socket closed; `willReconnect` says whether another attempt is scheduled. */
+  readonly onClose?: (info: { code: number; willReconnect: boolean }) => void;
+  /** Another attempt is scheduled in `delayMs` (`attempt` counts from 1 since the last stable connection). */
+  readonly onReconnect?: (info: { attempt: number; delayMs: number }) => void;
+  /** A connection attempt failed. A {@link PinMismatchError} stops reconnection. */
+  readonly onError?: (error: Error) => void;
+  readonly backoff?: BackoffOptions;
+}
+
+/**
+ * A WebSocket to the server that reconnects by itself until closed.
+ *
+ * @example
+ * ```ts
+ * const conn = transport.connect('/v1/ws', { onOpen: () => conn.send(ack) });
+ * process.on('SIGINT', () => conn.close());
+ * ```
+ */
+export interface Connection {
+  /** Whether the socket is open now. */
+  readonly open: boolean;
+  /** Sends a binary frame; throws `UsageError` when the socket is not open (frames are not queued). */
+  send(frame: Uint8Array): void;
+  /** Closes the socket and stops reconnecting. */
+  close(): void;
+}
+
+/**
+ * HTTP and WebSocket access to one pinned server.
+ *
+ * @example
+ * ```ts
+ * const transport: Transport = createNodeTransport({ url, pin });
+ * ```
+ */
+export interface Transport {
+  request(method: string, path: string, body?: RequestBody): Promise<TransportResponse>;
+  connect(path?: string, handlers?: ConnectionHandlers): Connection;
+}
+
+const SCHEME = 'Cloister-Device';
+
+/**
+ * The delay before reconnection attempt `attempt` (1-based): exponential from `initialMs`, capped
+ * at `maxMs`, with "equal jitter" (half fixed, half random) so that many clients restarted at once
+ * spread out but none retries immediately.
+ *
+ * @example
+ * ```ts
+ * backoffDelay(1, { initialMs: 250, maxMs: 30_000, random: () => 0.5 }); // 187.5
+ * ```
+ */
+export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+  const initial = options.initialMs ?? 250;
+  const max = options.maxMs ?? 30_000;
+  const random = options.random ?? Math.random;
+  const base = Math.min(max, initial * 2 ** Math.min(Math.max(attempt - 1, 0), 30));
+  return base / 2 + (base / 2) * random();
+}
+
+/**
+ * Creates the Node transport. The pin is required: without a well-formed one this throws
+ * `ValidationError`. Every connection (HTTP or WebSocket) is first a TLS 1.3 socket whose server
+ * key is compared with the pin; only then are request bytes written.
+ *
+ * @example
+ * ```ts
+ * const transport = createNodeTransport({ url: 'https://127.0.0.1:8443', pin: 'sha256/…', credential });
+ * const counts = expectOk(await transport.request('GET', '/v1/keys/count')).json;
+ * const conn = transport.connect('/v1/ws', { onFrame: (f) => handle(f) });
+ * ```
+ */
+export function createNodeTransport(options: NodeTransportOptions): Transport {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const pin = parsePin(options.pin);
+  let base: URL;
+  try {
+    base = new URL(options.url);
+  } catch {
+    throw new ValidationError('url', 'an https URL');
+  }
+  if (base.protocol !== 'https:') throw new ValidationError('url', 'an https URL');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new ValidationError('timeoutMs', 'a positive integer');
+  }
+  let authorization: string | undefined;
+  if (options.credential !== undefined) {
+    if (!(options.credential instanceof Uint8Array) || options.credential.length === 0) {
+      throw new ValidationError('credential', 'non-empty bytes');
+    }
+    authorization = `${SCHEME} ${Buffer.from(options.credential).toString('base64url')}`;
+  }
+  const host = base.hostname;
+  const port = base.port === '' ? 443 : Number(base.port);
+
+  async function request(method: string, path: string, body: RequestBody = {}): Promise<TransportResponse> {
+    if (typeof method !== 'string' || !/^[A-Z]+$/.test(method))
+      throw new ValidationError('method', 'an HTTP method');
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new ValidationError('path', 'a path starting with /');
+    const headers: Record<string, string> = {};
+    let payload: Buffer | undefined;
+    if (body.json !== undefined) {
+      payload = Buffer.from(JSON.stringify(body.json));
+      headers['content-type'] = 'application/json';
+    } else if (body.body !== undefined) {
+      payload = Buffer.from(body.body);
+      headers['content-type'] = body.contentType ?? 'application/x-protobuf';
+    }
+    if (payload !== undefined) headers['content-length'] = String(payload.length);
+    if (authorization !== undefined) headers.authorization = authorization;
+    const target = new URL(path, base);
+    // The pin is checked here; the request below is written only to a socket that passed.
+    const socket = await pinnedConnect({ host, port, pin, timeoutMs, alpn: ['http/1.1'] });
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        target,
+        {
+          method,
+          headers,
+          // No agent: with `createConnection` and no agent, Node uses exactly this socket.
+          createConnection: () => socket,
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            clearTimeout(timer);
+            const bytes = new Uint8Array(Buffer.concat(chunks));
+            let json: unknown;
+            const type = res.headers['content-type'] ?? '';
+            if (type.startsWith('application/json')) {
+              try {
+                json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+              } catch {
+                json = undefined;
+              }
+            }
+            const out: TransportResponse = { status: res.statusCode ?? 0, headers: res.headers, body: bytes };
+            resolve(json === undefined ? out : { ...out, json });
+          });
+        },
+      );
+      const timer = setTimeout(() => req.destroy(new Error('request timed out')), timeoutMs);
+      req.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      req.end(payload);
+    });
+  }
+
+  function connect(path = '/v1/ws', handlers: ConnectionHandlers = {}): Connection {
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new ValidationError('path', 'a path starting with /');
+    const target = new URL(path, base);
+    target.protocol = 'wss:';
+    const backoff = handlers.backoff ?? {};
+    const stableMs = backoff.stableMs ?? 60_000;
+    let ws: WebSocket | undefined;
+    let closed = false;
+    let attempt = 0;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let stableTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const scheduleRetry = (code: number) => {
+      if (closed) {
+        handlers.onClose?.({ code, willReconnect: false });
+        return;
+      }
+      attempt += 1;
+      const delayMs = backoffDelay(attempt, backoff);
+      handlers.onClose?.({ code, willReconnect: true });
+      handlers.onReconnect?.({ attempt, delayMs });
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void open();
+      }, delayMs);
+    };
+
+    const open = async () => {
+      let socket: TLSSocket;
+      try {
+        socket = await pinnedConnect({ host, port, pin, timeoutMs, alpn: ['http/1.1'] });
+      } catch (e) {
+        const error = e instanceof Error ? e : new Error('connection failed');
+        handlers.onError?.(error);
+        if (error instanceof PinMismatchError) {
+          closed = true;
+          handlers.onClose?.({ code: 1015, willReconnect: false });
+          return;
+        }
+        scheduleRetry(1006);
+        return;
+      }
+      if (closed) {
+        socket.destroy();
+        return;
+      }
+      const socketHeaders: Record<string, string> = {};
+      if (authorization !== undefined) socketHeaders.authorization = authorization;
+      const current = new WebSocket(target, {
+        headers: socketHeaders,
+        handshakeTimeout: timeoutMs,
+        // The socket handed over has already passed the pin check.
+        createConnection: (() => socket) as unknown as never,
+      });
+      ws = current;
+      let failed = false;
+      current.binaryType = 'nodebuffer';
+      current.on('open', () => {
+        stableTimer = setTimeout(() => {
+          attempt = 0;
+        }, stableMs);
+        handlers.onOpen?.();
+      });
+      current.on('message', (data: Buffer, isBinary: boolean) => {
+        if (isBinary) handlers.onFrame?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      });
+      current.on('error', (e) => {
+        failed = true;
+        handlers.onError?.(e);
+      });
+      current.on('close', (code) => {
+        if (stableTimer !== undefined) clearTimeout(stableTimer);
+        stableTimer = undefined;
+        if (ws === current) ws = undefined;
+        scheduleRetry(failed && code === 1005 ? 1006 : code);
+      });
+    };
+
+    void open();
+    return {
+      get open() {
+        return ws !== undefined && ws.readyState === WebSocket.OPEN;
+      },
+      send(frame: Uint8Array) {
+        if (!(frame instanceof Uint8Array)) throw new ValidationError('frame', 'bytes');
+        if (ws === undefined || ws.readyState !== WebSocket.OPEN)
+          throw new UsageError('connection is not open');
+        ws.send(frame, { binary: true });
+      },
+      close() {
+        closed = true;
+        if (retryTimer !== undefined) clearTimeout(retryTimer);
+        if (stableTimer !== undefined) clearTimeout(stableTimer);
+        retryTimer = undefined;
+        if (ws !== undefined) ws.close(1000);
+        else handlers.onClose?.({ code: 1000, willReconnect: false });
+      },
+    };
+  }
+
+  return { request, connect };
+}
+
+/**
+ * Returns the response when its status is 2xx; otherwise throws {@link ServerError} with the
+ * server's `{ error: { code, message } }`.
+ *
+ * @example
+ * ```ts
+ * const { json } = expectOk(await transport.request('GET', '/health'));
+ * ```
+ */
+export function expectOk(response: TransportResponse): TransportResponse {
+  if (response.status >= 200 && response.status < 300) return response;
+  const err = (response.json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  const message = typeof err?.message === 'string' ? err.message : undefined;
+  throw new ServerError(response.status, code, message);
+}

@@ -1,0 +1,115 @@
+/**
+ * Public-key pinning: a TLS connection is opened, the server's SubjectPublicKeyInfo hashed and
+ * compared with the pin, and only a socket that passed is handed to HTTP or WebSocket code.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { type TLSSocket, connect as tlsConnect } from 'node:tls';
+import { equalBytes, ValidationError } from '@cloister/crypto';
+import { PinMismatchError } from './errors.js';
+
+const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
+
+/**
+ * Checks the form of a pin (`sha256/` and the base64 of 32 bytes) and returns the 32 bytes.
+ * Throws `ValidationError` (field `pin`) otherwise.
+ *
+ * @example
+ * ```ts
+ * const digest = parsePin(server.pin); // Uint8Array(32)
+ * ```
+ */
+export function parsePin(pin: unknown): Uint8Array {
+  const m = typeof pin === 'string' ? PIN.exec(pin) : null;
+  const b64 = m?.[1];
+  if (b64 === undefined) throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
+  const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
+  if (bytes.length !== 32) throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
+  return bytes;
+}
+
+/**
+ * The SHA-256 of the SubjectPublicKeyInfo of the certificate a TLS socket's peer presented, or
+ * undefined when it presented none.
+ *
+ * @example
+ * ```ts
+ * socket.on('secureConnect', () => console.log(peerKeyDigest(socket)));
+ * ```
+ */
+export function peerKeyDigest(socket: TLSSocket): Uint8Array | undefined {
+  const cert = socket.getPeerX509Certificate();
+  if (cert === undefined) return undefined;
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return new Uint8Array(createHash('sha256').update(spki).digest());
+}
+
+/**
+ * Where and how to open a pinned connection.
+ *
+ * @example
+ * ```ts
+ * const options: PinnedConnectOptions = { host: 'localhost', port: 8443, pin: parsePin(pin), timeoutMs: 5_000 };
+ * ```
+ */
+export interface PinnedConnectOptions {
+  readonly host: string;
+  readonly port: number;
+  /** The 32-byte digest from {@link parsePin}. */
+  readonly pin: Uint8Array;
+  /** Milliseconds before the connection attempt is abandoned. */
+  readonly timeoutMs: number;
+  /** ALPN protocols to offer (default none). */
+  readonly alpn?: readonly string[];
+}
+
+/**
+ * Opens a TLS 1.3 connection and resolves it only once the server's public key matched the pin.
+ * Certificate chain validation is off on purpose: the pin is the trust anchor (self-signed
+ * server certificates are the norm). On a mismatch the socket is destroyed and the promise
+ * rejects with {@link PinMismatchError}; nothing has been written by then.
+ *
+ * @example
+ * ```ts
+ * const socket = await pinnedConnect({ host: '127.0.0.1', port: 8443, pin: parsePin(pin), timeoutMs: 10_000 });
+ * ```
+ */
+export function pinnedConnect(options: PinnedConnectOptions): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const host = options.host.replace(/^\[(.*)\]$/, '$1');
+    const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+    const socket = tlsConnect({
+      host,
+      port: options.port,
+      minVersion: 'TLSv1.3',
+      maxVersion: 'TLSv1.3',
+      rejectUnauthorized: false,
+      ...(isIp ? {} : { servername: host }),
+      ...(options.alpn ? { ALPNProtocols: [...options.alpn] } : {}),
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('connection timed out'));
+    }, options.timeoutMs);
+    const fail = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('error', fail);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', fail);
+      // Until HTTP or WebSocket code attaches its own listener, a late error must not be fatal.
+      socket.on('error', () => undefined);
+      const digest = peerKeyDigest(socket);
+      if (digest === undefined || !equalBytes(digest, options.pin)) {
+        socket.destroy();
+        reject(new PinMismatchError());
+        return;
+      }
+      resolve(socket);
+    });
+  });
+}
