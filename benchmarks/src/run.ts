@@ -22,6 +22,7 @@ import {
   writeReport,
 } from './harness.js';
 import { describeMachine, loadAverage, PACKAGE_DIR } from './machine.js';
+import { timestamp } from './report-files.js';
 import { tableHeader, tableRow, tableSummary } from './table.js';
 
 const USAGE = `Usage: run.ts [options]
@@ -60,13 +61,6 @@ export function selectCases(cases: readonly BenchCase[], filters: readonly strin
   };
   for (const c of cases) if (matchers.some((m) => m(c.name))) add(c);
   return cases.filter((c) => wanted.has(c.name));
-}
-
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replaceAll(':', '-');
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -27,15 +27,15 @@ import {
   PrivateKey,
   ProtocolAddress,
   processPreKeyBundle,
-  SenderCertificate as SignalSenderCertificate,
   ServerCertificate,
+  SignalMessage,
+  SenderCertificate as SignalSenderCertificate,
   SignedPreKeyRecord,
   sealedSenderDecryptToUsmc,
   sealedSenderEncrypt,
   signalDecrypt,
   signalDecryptPreKey,
   signalEncrypt,
-  SignalMessage,
   UnidentifiedSenderMessageContent,
 } from '@signalapp/libsignal-client';
 import { type BenchCase, caseName, check, defineCase } from '../harness.js';

@@ -26,9 +26,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
@@ -56,6 +56,7 @@ import {
 } from '@cloister/server';
 import { type MailboxId, tenantId, userId } from '@cloister/storage';
 import { describeMachine, loadAverage, PACKAGE_DIR } from '../machine.js';
+import { dropSchema, timestamp, writeJson } from '../report-files.js';
 import type { LoadResult } from './closed-loop.js';
 import { startCeiling } from './server-ceiling.js';
 import type { ClientDevice, ClientResult, ClientSetup } from './server-clients.js';
@@ -342,24 +343,6 @@ function row(c: CaseReport): string {
   return `${c.name.padEnd(32)} ${c.deliveredPerSecond.toFixed(0).padStart(8)} ${c.latencyMs.p50.toFixed(2).padStart(8)} ${c.latencyMs.p99.toFixed(2).padStart(8)} ${c.post.opsPerSecond.toFixed(0).padStart(8)} ${kib(c.memory.perDevice.heapUsedBytes).padStart(12)} ${kib(c.memory.perDevice.rssBytes).padStart(11)}  ${ratio}${lost}`;
 }
 
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replaceAll(':', '-');
-}
-
-async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
-  const { default: pg } = await import('pg');
-  const client = new pg.Client({ connectionString: databaseUrl });
-  await client.connect();
-  try {
-    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await client.end();
-  }
-}
-
 async function main(argv: readonly string[]): Promise<number> {
   let values: {
     quick?: boolean;
@@ -539,8 +522,7 @@ async function main(argv: readonly string[]): Promise<number> {
     warnings: [...warnings],
     cases,
   };
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  writeJson(out, result);
   if (warnings.size > 0) console.log(`\nwarnings:\n  ${[...warnings].join('\n  ')}`);
   console.log(`\nreport: ${out}`);
   // Everything this run opened is closed by now; what is left beyond the handles present at the

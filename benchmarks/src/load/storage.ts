@@ -13,9 +13,9 @@
  * and as the ceiling `pgbench`'s simple-update script (`-N`) with N clients on the same server in
  * the same run. Writes a JSON report (default `benchmarks/results/storage-<timestamp>.json`).
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   type CryptoProvider,
@@ -49,6 +49,7 @@ import {
 } from '@cloister/storage';
 import { createPGliteAdapter, createPostgresAdapter } from '@cloister/storage/sql';
 import { describeMachine, loadAverage, PACKAGE_DIR } from '../machine.js';
+import { dropSchema, timestamp, writeJson } from '../report-files.js';
 import { closedLoop, type LoadResult } from './closed-loop.js';
 import { hasPgbench, pgbenchSimpleUpdate, preparePgbench } from './pgbench.js';
 
@@ -191,13 +192,6 @@ async function prekeyTakes(
   return { ...result, fallbacks };
 }
 
-function timestamp(date: Date): string {
-  return date
-    .toISOString()
-    .replace(/\.\d+Z$/, 'Z')
-    .replaceAll(':', '-');
-}
-
 function row(c: CaseReport): string {
   const ratio = c.ratioToPgbench === null ? '' : `  ${(c.ratioToPgbench * 100).toFixed(1)}% of pgbench`;
   return `${c.name.padEnd(40)} ${c.opsPerSecond.toFixed(0).padStart(8)} ops/s  p50 ${c.latencyMs.p50.toFixed(2)} ms  p99 ${c.latencyMs.p99.toFixed(2)} ms${ratio}${c.detail ? `  (${c.detail})` : ''}`;
@@ -226,11 +220,7 @@ async function openBackend(
     adapter,
     cleanup: async () => {
       await adapter.close();
-      const { default: pg } = await import('pg');
-      const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
-      await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await client.end();
+      await dropSchema(databaseUrl, schema);
     },
   };
 }
@@ -373,8 +363,7 @@ async function main(argv: readonly string[]): Promise<number> {
     loadAverageAtEnd: loadAverage(),
     cases,
   };
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);
+  writeJson(out, report);
   console.log(`\nreport: ${out}`);
   return 0;
 }

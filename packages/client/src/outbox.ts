@@ -15,6 +15,7 @@ import {
   type StorageTx,
   messageId as toMessageId,
 } from '@cloister/storage';
+import { backoffDelay } from './backoff.js';
 
 /**
  * The tables of the outbox. `entries` is keyed by message id (its sort keys may be hashed by
@@ -322,10 +323,13 @@ function queueId(bytes: Uint8Array): MessageId {
  * ```
  */
 export function outboxBackoffDelay(attempts: number, backoff: OutboxBackoff, random: () => number): number {
-  const exponent = Math.min(Math.max(attempts, 1) - 1, 52);
-  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** exponent);
   const r = Math.min(Math.max(random(), 0), 1);
-  return Math.max(1, Math.ceil(base / 2 + (base / 2) * r));
+  const delay = backoffDelay(attempts, {
+    initialMs: backoff.initialMs,
+    maxMs: backoff.maxMs,
+    random: () => r,
+  });
+  return Math.max(1, Math.ceil(delay));
 }
 
 /**
