@@ -266,6 +266,12 @@ export interface Content {
    * that archiving is on. Decoders leave it out when false.
    */
   readonly archived?: boolean;
+  /**
+   * Only on a copy a device sends to its own user's other devices of a message it sent in a 1:1
+   * conversation: the user id the original went to (1 .. 256 UTF-8 bytes). Receivers accept it
+   * only from their own user.
+   */
+  readonly syncedTo?: string;
   readonly body: ContentBody;
 }
 
@@ -420,6 +426,12 @@ function checkContent(fail: Fail, value: unknown, path: string): Content {
   if (c.archived !== undefined && bool(fail, c.archived, `${path}.archived`)) {
     content = { ...content, archived: true };
   }
+  if (c.syncedTo !== undefined) {
+    content = {
+      ...content,
+      syncedTo: text(fail, c.syncedTo, `${path}.syncedTo`, 1, FIELD_LIMITS.userIdBytes),
+    };
+  }
   return content;
 }
 
@@ -493,6 +505,7 @@ function contentFromWire(raw: cloister.v1.Content, path: string): Content {
     groupId: present(raw.groupId),
     expireTimerSeconds: present(raw.expireTimerSeconds),
     archived: raw.archived,
+    syncedTo: present(raw.syncedTo),
     body: bodyFromWire(raw, `${path}.body`),
   };
   return checkContent(decodeFail, candidate, path);
@@ -507,6 +520,7 @@ function contentToWire(c: Content): cloister.v1.IContent {
   if (c.groupId !== undefined) raw.groupId = c.groupId;
   if (c.expireTimerSeconds !== undefined) raw.expireTimerSeconds = c.expireTimerSeconds;
   if (c.archived === true) raw.archived = true;
+  if (c.syncedTo !== undefined) raw.syncedTo = c.syncedTo;
   const b = c.body;
   switch (b.type) {
     case 'text':

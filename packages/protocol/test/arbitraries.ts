@@ -256,6 +256,7 @@ export const content: fc.Arbitrary<Content> = fc
       groupId: bytes(32),
       expireTimerSeconds: fc.integer({ min: 1, max: 0xffff_ffff }),
       archived: fc.constant(true),
+      syncedTo: unicode(1, 24),
       body: contentBody,
     },
     { requiredKeys: ['messageId', 'sentAtMs', 'body'] },

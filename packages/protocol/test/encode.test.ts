@@ -222,3 +222,13 @@ describe('encoders reject invalid objects with ValidationError naming the field'
     expect(encodePreKeyBundle(withExtras)).toEqual(encodePreKeyBundle(bundle));
   });
 });
+
+describe('Content.syncedTo', () => {
+  it('is refused when empty or longer than a user id may be', () => {
+    expect(() => encodeContent({ ...text, syncedTo: '' })).toThrow(ValidationError);
+    expect(() => encodeContent({ ...text, syncedTo: 'x'.repeat(FIELD_LIMITS.userIdBytes + 1) })).toThrow(
+      /content\.syncedTo/,
+    );
+    expect(encodeContent({ ...text, syncedTo: 'bob' }).length).toBeGreaterThan(encodeContent(text).length);
+  });
+});

@@ -29,6 +29,9 @@ export namespace cloister {
             /** Content archived */
             archived?: (boolean|undefined);
 
+            /** Content syncedTo */
+            syncedTo?: (string|null|undefined);
+
             /** Content text */
             text?: (cloister.v1.IText|null|undefined);
 
@@ -74,6 +77,9 @@ export namespace cloister {
 
             /** Content archived. */
             public archived: boolean;
+
+            /** Content syncedTo. */
+            public syncedTo: (string|null);
 
             /** Content text. */
             public text: (cloister.v1.Text|null);

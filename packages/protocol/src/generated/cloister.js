@@ -40,6 +40,7 @@ export const cloister = $root.cloister = (() => {
              * @property {Uint8Array|null|undefined} [groupId] Content groupId
              * @property {number|null|undefined} [expireTimerSeconds] Content expireTimerSeconds
              * @property {boolean|undefined} [archived] Content archived
+             * @property {string|null|undefined} [syncedTo] Content syncedTo
              * @property {cloister.v1.IText|null|undefined} [text] Content text
              * @property {cloister.v1.IFileReference|null|undefined} [file] Content file
              * @property {cloister.v1.IReceipt|null|undefined} [receipt] Content receipt
@@ -103,6 +104,14 @@ export const cloister = $root.cloister = (() => {
              * @instance
              */
             Content.prototype.archived = false;
+
+            /**
+             * Content syncedTo.
+             * @member {string|null} syncedTo
+             * @memberof cloister.v1.Content
+             * @instance
+             */
+            Content.prototype.syncedTo = null;
 
             /**
              * Content text.
@@ -175,6 +184,12 @@ export const cloister = $root.cloister = (() => {
                 set: $util.oneOfSetter($oneOfFields)
             });
 
+            // Virtual OneOf for proto3 optional field
+            Object.defineProperty(Content.prototype, "_syncedTo", {
+                get: $util.oneOfGetter($oneOfFields = ["syncedTo"]),
+                set: $util.oneOfSetter($oneOfFields)
+            });
+
             /**
              * Content body.
              * @member {"text"|"file"|"receipt"|"group"|"control"|"groupChange"|"groupKey"|undefined} body
@@ -212,6 +227,8 @@ export const cloister = $root.cloister = (() => {
                     writer.uint32(/* id 4, wireType 0 =*/32).uint32(message.expireTimerSeconds);
                 if (message.archived != null && Object.hasOwnProperty.call(message, "archived"))
                     writer.uint32(/* id 5, wireType 0 =*/40).bool(message.archived);
+                if (message.syncedTo != null && Object.hasOwnProperty.call(message, "syncedTo"))
+                    writer.uint32(/* id 6, wireType 2 =*/50).string(message.syncedTo);
                 if (message.text != null && Object.hasOwnProperty.call(message, "text"))
                     $root.cloister.v1.Text.encode(message.text, writer.uint32(/* id 16, wireType 2 =*/130).fork(), q + 1).ldelim();
                 if (message.file != null && Object.hasOwnProperty.call(message, "file"))
@@ -281,6 +298,10 @@ export const cloister = $root.cloister = (() => {
                         }
                     case 5: {
                             message.archived = reader.bool();
+                            break;
+                        }
+                    case 6: {
+                            message.syncedTo = reader.string();
                             break;
                         }
                     case 16: {
