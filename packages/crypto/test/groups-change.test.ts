@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   applyGroupChange,
+  decodeGroupChange,
   encodeGroupChange,
   type GroupAction,
   type GroupChange,
@@ -247,6 +248,69 @@ describe('applyGroupChange rules', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+});
+
+describe('decodeGroupChange', () => {
+  const change: GroupChange = {
+    groupId: G,
+    version: 3,
+    action: 'add',
+    members: [
+      { userId: 'bob', deviceIds: [1, 7] },
+      { userId: 'carol', deviceIds: [] },
+    ],
+  };
+
+  it('inverts encodeGroupChange', () => {
+    const bytes = encodeGroupChange(change);
+    const back = decodeGroupChange(bytes);
+    expect(toHex(encodeGroupChange(back))).toBe(toHex(bytes));
+    expect(back.action).toBe('add');
+    expect(back.members.map((m) => m.userId)).toEqual(['bob', 'carol']);
+    expect(back.members[0]!.deviceIds).toEqual([1, 7]);
+  });
+
+  it('refuses truncation, trailing bytes, unknown actions and non-canonical order', () => {
+    const bytes = encodeGroupChange(change);
+    for (let n = 0; n < bytes.length; n++) {
+      expect(() => decodeGroupChange(bytes.subarray(0, n))).toThrow(
+        expect.objectContaining({ code: 'ERR_DECODE' }),
+      );
+    }
+    expect(() => decodeGroupChange(Uint8Array.of(...bytes, 0))).toThrow(/trailing/);
+    const actionAt = utf8('cloister/v1/group/change').length + 1 + G.length + 4;
+    const badAction = bytes.slice();
+    badAction[actionAt] = 99;
+    expect(() => decodeGroupChange(badAction)).toThrow(/action/);
+    // Swap the two members: same content, not the canonical order.
+    const label = utf8('cloister/v1/group/change').length + 1 + G.length + 7;
+    const bob = bytes.subarray(label, label + 1 + 3 + 1 + 8);
+    const carol = bytes.subarray(label + bob.length);
+    const swapped = Uint8Array.of(...bytes.subarray(0, label), ...carol, ...bob);
+    expect(() => decodeGroupChange(swapped)).toThrow(/canonical/);
+  });
+
+  it('round-trips every valid change (fast-check)', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        fc.integer({ min: 1, max: 0xffff_ffff }),
+        fc.constantFrom<GroupAction>('create', 'add', 'remove', 'promote', 'demote'),
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { maxLength: 5 }),
+        (groupId, version, action, users) => {
+          const c: GroupChange = {
+            groupId,
+            version,
+            action,
+            members: users.map((userId) => ({ userId, deviceIds: [1] })),
+          };
+          const bytes = encodeGroupChange(c);
+          expect(toHex(encodeGroupChange(decodeGroupChange(bytes)))).toBe(toHex(bytes));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

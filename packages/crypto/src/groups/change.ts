@@ -3,7 +3,7 @@
  * apply them to a group's state. See `spec/groups.md §3`.
  */
 import { checkBytes, checkInt, concatBytes, utf8 } from '../bytes.js';
-import { CloisterError, ValidationError } from '../errors.js';
+import { CloisterError, DecodeError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 import type { DeviceIdentity, PublicIdentity } from '../v2/types.js';
 import { GROUP_MAX_ID_LENGTH } from './fanout.js';
@@ -137,6 +137,69 @@ export function encodeGroupChange(change: GroupChange): Uint8Array {
     parts.push(Uint8Array.of(user.length), user, Uint8Array.of(m.deviceIds.length), devices);
   }
   return concatBytes(...parts);
+}
+
+/**
+ * Parses the bytes {@link encodeGroupChange} produced. Only the canonical encoding is accepted:
+ * members sorted by user id, device ids ascending and distinct, no trailing bytes; anything else
+ * is a `DecodeError` (path `groupChange`). The signature is checked separately with
+ * {@link verifyGroupChange}, over the decoded change.
+ *
+ * @example
+ * ```ts
+ * const change = decodeGroupChange(body.change);
+ * if (!(await verifyGroupChange(provider, senderIdentity, change, body.signature))) throw new Error('forged');
+ * ```
+ */
+export function decodeGroupChange(bytes: Uint8Array): GroupChange {
+  const input = checkBytes(bytes, 'bytes');
+  const fail = (reason: string): never => {
+    throw new DecodeError('groupChange', reason);
+  };
+  let at = 0;
+  const need = (n: number): number => {
+    if (at + n > input.length) fail('truncated');
+    const start = at;
+    at += n;
+    return start;
+  };
+  const start = need(LABEL.length);
+  if (!LABEL.every((b, i) => input[start + i] === b)) fail('not a group change (label)');
+  const idLength = input[need(1)]!;
+  if (idLength === 0 || idLength > GROUP_MAX_ID_LENGTH) fail('group id length');
+  const groupId = input.slice(at, need(idLength) + idLength);
+  const fixed = new DataView(input.buffer, input.byteOffset + need(7), 7);
+  const version = fixed.getUint32(0);
+  const actionCode = fixed.getUint8(4);
+  const count = fixed.getUint16(5);
+  const action = (Object.keys(GROUP_ACTIONS) as GroupAction[]).find((a) => GROUP_ACTIONS[a] === actionCode);
+  if (action === undefined) fail('unknown action');
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const members: GroupMember[] = [];
+  for (let i = 0; i < count; i++) {
+    const userLength = input[need(1)]!;
+    const userStart = need(userLength);
+    let userId = '';
+    try {
+      userId = decoder.decode(input.subarray(userStart, userStart + userLength));
+    } catch {
+      fail('member user id is not UTF-8');
+    }
+    const devices = input[need(1)]!;
+    const dv = new DataView(input.buffer, input.byteOffset + need(4 * devices), 4 * devices);
+    const deviceIds = Array.from({ length: devices }, (_, j) => dv.getUint32(4 * j));
+    members.push({ userId, deviceIds });
+  }
+  if (at !== input.length) fail('trailing bytes');
+  let change: GroupChange;
+  try {
+    change = checkChange({ groupId, version, action: action as GroupAction, members });
+  } catch (e) {
+    return fail(e instanceof Error ? e.message : 'invalid');
+  }
+  const again = encodeGroupChange(change);
+  if (again.length !== input.length || !again.every((b, i) => b === input[i])) fail('not canonical');
+  return change;
 }
 
 /**

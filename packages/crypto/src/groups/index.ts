@@ -6,6 +6,7 @@
  */
 export {
   applyGroupChange,
+  decodeGroupChange,
   encodeGroupChange,
   GROUP_ACTIONS,
   GROUP_CHANGE_LABEL,
