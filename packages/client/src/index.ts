@@ -1,9 +1,46 @@
 /**
- * `@cloister/client`: the SDK an app embeds. Built up over issue 7; today it holds the persistent
- * outbox and the Node transport that pins the server's public key on every connection.
+ * `@cloister/client`: the SDK an app embeds. {@link createClient} gives a {@link CloisterClient}
+ * over a sans-IO core, a persistent outbox and a transport that pins the server's public key on
+ * every connection.
  *
  * @packageDocumentation
  */
+export {
+  type ClientOptions,
+  type ClientStatus,
+  type ClientStep,
+  CloisterClient,
+  createClient,
+  type OutgoingFile,
+  type Recipient,
+  type SendOptions,
+  type TransferProgress,
+  type TransportFactory,
+  type WipeStatus,
+} from './client.js';
+export {
+  type ClientEvent,
+  type ClientMessage,
+  type ClientPolicy,
+  CONTENT_TYPE_DEVICE_MESSAGE,
+  type CoreSelf,
+  type CoreTx,
+  DELIVERY_ID_LABEL,
+  type DirectoryDevice,
+  deliveryId,
+  directConversationId,
+  featureEnabled,
+  groupConversationId,
+  localMessageId,
+  type OutboxJob,
+  type ReceiveInput,
+  type ReceiveOutcome,
+  receiveDelivery,
+  sealForDevice,
+  type StoredGroup,
+} from './core.js';
+export { ENROL_PROOF_LABEL, signEnrolmentProofBytes } from './enrolment-proof.js';
+export { CLIENT_LOCAL_TABLES } from './local.js';
 export {
   createOutbox,
   MAX_OUTBOX_DESTINATION_LENGTH,

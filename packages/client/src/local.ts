@@ -1,0 +1,110 @@
+/**
+ * The client's own tables beside the storage package's client stores: the vault (in the raw
+ * adapter, outside the encryption, holding only the PIN-wrapped data key and the wipe marker),
+ * and, inside the encrypted adapter, the registration, processed deliveries, groups and the
+ * device directory cache. Records use the storage package's record codec.
+ *
+ * @module
+ */
+import { DecodeError } from '@cloister/crypto';
+import {
+  decodeRecord,
+  encodeRecord,
+  type Executor,
+  type RecordValue,
+  type StorageTx,
+} from '@cloister/storage';
+
+/** Table names of the client's own rows. */
+export const CLIENT_LOCAL_TABLES = Object.freeze({
+  /** In the raw adapter, unencrypted: the wrapped data key, PIN attempts, the wipe marker. */
+  vault: 'c_vault',
+  /** Encrypted: the registration with the server (credential, ids, tenant key). */
+  registration: 'c_registration',
+  /** Encrypted: mailbox ids already processed, so a redelivery is acknowledged, not decrypted again. */
+  processed: 'c_processed',
+  /** Encrypted: group states. */
+  groups: 'c_groups',
+  /** Encrypted: the last device list seen per user. */
+  directory: 'c_directory',
+});
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const EMPTY = new Uint8Array(0);
+
+/** @internal The bytes of a text key. */
+export function keyOf(text: string): Uint8Array {
+  return enc.encode(text);
+}
+
+/** @internal Reads one record of `table` under `key`, or undefined. */
+export async function getRecord(
+  tx: StorageTx,
+  table: string,
+  key: string,
+  path: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<Record<string, unknown> | undefined> {
+  const row = await tx.get(table, EMPTY, keyOf(key), options);
+  if (row === undefined) return undefined;
+  const decoded = decodeRecord(row.value, path);
+  if (typeof decoded.d !== 'object' || decoded.d === null || Array.isArray(decoded.d)) {
+    throw new DecodeError(path, 'expected a record object');
+  }
+  return decoded.d as Record<string, unknown>;
+}
+
+/** @internal Writes one record. */
+export async function putRecord(
+  tx: StorageTx,
+  table: string,
+  key: string,
+  data: RecordValue,
+  expiresAt: number | null = null,
+): Promise<void> {
+  await tx.put(table, { partition: EMPTY, sort: keyOf(key), value: encodeRecord(1, data), expiresAt });
+}
+
+/** @internal Deletes one record. */
+export async function deleteRecord(tx: StorageTx, table: string, key: string): Promise<boolean> {
+  return tx.delete(table, EMPTY, keyOf(key));
+}
+
+/** @internal Every record of a table, in key order (no decoding of the key beyond UTF-8). */
+export async function listRecords(
+  tx: StorageTx,
+  table: string,
+  path: string,
+): Promise<{ key: string; data: Record<string, unknown> }[]> {
+  const rows = await tx.list(table, EMPTY, { limit: 10_000 });
+  return rows.map((row) => {
+    const d = decodeRecord(row.value, path).d;
+    if (typeof d !== 'object' || d === null || Array.isArray(d))
+      throw new DecodeError(path, 'expected a record');
+    return { key: dec.decode(row.sort), data: d as Record<string, unknown> };
+  });
+}
+
+/** @internal A typed field reader that throws `DecodeError` naming the record. */
+export function field<T>(
+  data: Record<string, unknown>,
+  name: string,
+  path: string,
+  check: (v: unknown) => v is T,
+): T {
+  const v = data[name];
+  if (!check(v)) throw new DecodeError(`${path}.${name}`, 'unexpected value');
+  return v;
+}
+
+export const isString = (v: unknown): v is string => typeof v === 'string';
+export const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+export const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
+export const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+export const isNullableNumber = (v: unknown): v is number | null => v === null || isNumber(v);
+
+/** @internal Runs `fn` in one transaction of `run`. */
+export function inTx<T>(run: Executor, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+  return run(fn);
+}
