@@ -9,19 +9,18 @@
 import {
   CloisterError,
   type CryptoProvider,
-  DecryptionFailed,
-  fileCiphertextLength,
   computeSafetyNumber,
-  type DeviceIdentity,
+  DecryptionFailed,
   type DeviceId,
+  type DeviceIdentity,
   decodeSenderCertificate,
   decodeWrappedKey,
-  changePin as rewrapPin,
-  deviceId as toDeviceId,
+  decryptFileStream,
   encodeWrappedKey,
   encryptFileStream,
-  decryptFileStream,
   ForbiddenError,
+  fileCiphertextLength,
+  fromHex,
   type GroupChange,
   type GroupState,
   generateDeviceIdentity,
@@ -34,27 +33,27 @@ import {
   oneTimePreKeyId,
   type PinWrapOptions,
   type PreKeyBundle,
-  registrationId as toRegistrationId,
+  changePin as rewrapPin,
   type SafetyNumber,
   type SenderCertificate,
   signedPreKeyId,
   signSuites,
+  signWipeReport,
+  deviceId as toDeviceId,
   toHex,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,
   toPublicIdentity,
+  registrationId as toRegistrationId,
   toSignedPreKeyPublic,
   UsageError,
   unwrapDataKey,
   utf8,
   ValidationError,
+  verifyWipeCommand,
   WrongPin,
   wipe,
   wrapDataKey,
-  signWipeReport,
-  verifyWipeCommand,
-  WipeCommandError,
-  fromHex,
 } from '@cloister/crypto';
 import {
   type Content,
@@ -68,9 +67,11 @@ import {
   type Suite,
 } from '@cloister/protocol';
 import {
+  adapterExecutor,
   bindClientStores,
   CLIENT_ORDERED_TABLES,
   type ClientStoreSet,
+  type Conversation,
   type ConversationId,
   type EncryptedAdapterHandle,
   type MessageId,
@@ -79,11 +80,9 @@ import {
   type PageOptions,
   type StorageAdapter,
   type StorageTx,
-  txExecutor,
-  adapterExecutor,
-  type UserId,
   userId as toUserId,
-  type Conversation,
+  txExecutor,
+  type UserId,
 } from '@cloister/storage';
 import {
   type ClientEvent,
@@ -91,21 +90,22 @@ import {
   type ClientPolicy,
   type CoreSelf,
   type CoreTx,
+  type DirectoryDevice,
   decodeJob,
   deliveryId,
-  type DirectoryDevice,
   directConversationId,
   enqueueJob,
   featureEnabled,
   groupConversationId,
   hasSession,
-  localMessageId,
   loadGroup,
+  localMessageId,
   makeGroupChange,
   type OutboxJob,
   receiveDelivery,
   sealForDevice,
 } from './core.js';
+import { signEnrolmentProofBytes } from './enrolment-proof.js';
 import {
   CLIENT_LOCAL_TABLES,
   deleteRecord,
@@ -116,10 +116,9 @@ import {
   isString,
   putRecord,
 } from './local.js';
-import { signEnrolmentProofBytes } from './enrolment-proof.js';
 import { createOutbox, OUTBOX_ORDERED_TABLES, type Outbox, type OutboxEntry } from './outbox.js';
-import { type Connection, createNodeTransport, expectOk, type Transport } from './transport/node.js';
 import { ServerError } from './transport/errors.js';
+import { type Connection, createNodeTransport, expectOk, type Transport } from './transport/node.js';
 
 /** What creates a transport for the client (default: the Node transport). */
 export type TransportFactory = (options: {
@@ -1500,8 +1499,3 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
   }
   return out;
 }
-
-/** Re-exported for apps: whether a policy allows a feature (absent: allowed). */
-export { featureEnabled };
-export type { ClientEvent, ClientMessage, ClientPolicy };
-export { WipeCommandError };

@@ -36,8 +36,8 @@ export {
   type ReceiveInput,
   type ReceiveOutcome,
   receiveDelivery,
-  sealForDevice,
   type StoredGroup,
+  sealForDevice,
 } from './core.js';
 export { ENROL_PROOF_LABEL, signEnrolmentProofBytes } from './enrolment-proof.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';

@@ -9,8 +9,8 @@
 import { DecodeError } from '@cloister/crypto';
 import {
   decodeRecord,
-  encodeRecord,
   type Executor,
+  encodeRecord,
   type RecordValue,
   type StorageTx,
 } from '@cloister/storage';
