@@ -57,6 +57,14 @@ export {
   type OutboxState,
   outboxBackoffDelay,
 } from './outbox.js';
+export {
+  BROWSER_WS_SUBPROTOCOL,
+  type BrowserTransportOptions,
+  type BrowserWebSocket,
+  type BrowserWebSocketConstructor,
+  createBrowserTransport,
+  SERVER_KEY_PROOF_LABEL,
+} from './transport/browser.js';
 export { PinMismatchError, ServerError } from './transport/errors.js';
 export {
   type BackoffOptions,

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+export * from './admin/index.js';
 export * from './bytes.js';
 export * from './compliance/index.js';
 export * from './envelope/index.js';

@@ -94,6 +94,7 @@ export {
   type MailboxPage,
   mailboxFromEnvelope,
 } from './routes/delivery.js';
+export { type DeviceListResponse, deviceRoutes } from './routes/devices.js';
 export {
   createEnrolmentRoutes,
   type EnrolmentRoutesOptions,
@@ -101,11 +102,26 @@ export {
   enrolmentRoutes,
 } from './routes/enrolment.js';
 export {
+  contactableUser,
   type DeviceBundleEntry,
   type DeviceBundlesResponse,
   keyRoutes,
   type PreKeyCounts,
 } from './routes/keys.js';
+export {
+  type EffectiveFeature,
+  type EffectivePolicyResponse,
+  POLICY_FEATURES,
+  policyRoutes,
+  resolveFeatures,
+} from './routes/policy.js';
+export {
+  createServerKeyProofRoutes,
+  SERVER_KEY_PROOF_LABEL,
+  type ServerKeyProof,
+  type ServerKeyProofAlgorithm,
+} from './routes/server-key-proof.js';
+export { type WipeCommandResponse, wipeRoutes } from './routes/wipe.js';
 export {
   createWsRoutes,
   decodeAckFrame,
@@ -118,7 +134,11 @@ export {
   hasLocalSocket,
   MAX_ACK_FRAME_IDS,
   type ServerFrame,
+  selectSubprotocol,
+  subprotocolAuthorization,
+  WS_AUTH_SUBPROTOCOL_PREFIX,
   WS_CLOSE,
+  WS_SUBPROTOCOL,
   type WsRouteOptions,
   wsRoutes,
 } from './routes/ws.js';
@@ -133,3 +153,14 @@ export {
   type TenantContext,
 } from './tenants.js';
 export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
+export {
+  confirmWipe,
+  getWipe,
+  type IssueWipeOptions,
+  issueWipe,
+  type StoredWipe,
+  WIPES_TABLE,
+  type WipeStatus,
+  type WipeTarget,
+  wipeStatus,
+} from './wipe.js';

@@ -36,6 +36,8 @@ import { createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
 import { createRateLimiter } from './rate-limits.js';
 import { ROUTES } from './routes/index.js';
+import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
+import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 
 /** Options of {@link createServer}. */
@@ -222,13 +224,26 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   // Per-device limit on every authenticated request (WebSocket upgrades included), keyed by a hash
   // of the credential so that neither the credential nor the device appears in the limiter.
   const perDevice = createRateLimiter({ max: limits.deviceRequestsPerMinute, windowMs: 60_000, now });
+  // A browser's WebSocket carries the credential in its subprotocol list instead; it counts the same.
   app.addHook('onRequest', async (request) => {
-    const header = request.headers.authorization;
+    let header = request.headers.authorization;
+    if (header === undefined) {
+      try {
+        header = subprotocolAuthorization(request.headers['sec-websocket-protocol']);
+      } catch {
+        return; // several credential entries: refused as unauthenticated by the route
+      }
+    }
     if (typeof header !== 'string' || !header.startsWith('Cloister-Device ')) return;
     const outcome = perDevice.hit(createHash('sha256').update(header).digest('base64url'));
     if (!outcome.allowed) throw new RateLimitedError(outcome.retryAfterSeconds);
   });
-  await app.register(websocket, { options: { maxPayload: limits.bodyBytes } });
+  // Only `cloister.v1` is ever selected: the credential entry a browser offers is never echoed.
+  await app.register(websocket, {
+    options: { maxPayload: limits.bodyBytes, handleProtocols: selectSubprotocol },
+  });
+  // The server-key proof belongs to the TLS key, not to a route list: it is always served.
+  await createServerKeyProofRoutes(tls)(app, context);
   for (const register of options.routes ?? ROUTES) await register(app, context);
 
   let closed: Promise<void> | undefined;

@@ -3,6 +3,14 @@
  *
  * @module
  */
+export {
+  BROWSER_WS_SUBPROTOCOL,
+  type BrowserTransportOptions,
+  type BrowserWebSocket,
+  type BrowserWebSocketConstructor,
+  createBrowserTransport,
+  SERVER_KEY_PROOF_LABEL,
+} from './browser.js';
 export { PinMismatchError, ServerError } from './errors.js';
 export {
   type BackoffOptions,

@@ -7,9 +7,12 @@ import type { RouteModule } from '../context.js';
 import { blobRoutes } from './blobs.js';
 import { certificateRoutes } from './certificates.js';
 import { deliveryRoutes } from './delivery.js';
+import { deviceRoutes } from './devices.js';
 import { enrolmentRoutes } from './enrolment.js';
 import { healthRoutes } from './health.js';
 import { keyRoutes } from './keys.js';
+import { policyRoutes } from './policy.js';
+import { wipeRoutes } from './wipe.js';
 import { wsRoutes } from './ws.js';
 
 /** The route modules `createServer` registers. */
@@ -18,6 +21,9 @@ export const ROUTES: readonly RouteModule[] = [
   enrolmentRoutes,
   certificateRoutes,
   keyRoutes,
+  deviceRoutes,
+  policyRoutes,
+  wipeRoutes,
   deliveryRoutes,
   wsRoutes,
   blobRoutes,

@@ -24,7 +24,14 @@ import {
   verifyKemPreKeyPublic,
 } from '@cloister/crypto';
 import { decodePreKeyBundle, encodePreKeyBundle } from '@cloister/protocol';
-import { type Device, MAX_ONE_TIME_PREKEYS, NotFoundError, type Pool, userId } from '@cloister/storage';
+import {
+  type Device,
+  MAX_ONE_TIME_PREKEYS,
+  NotFoundError,
+  type Pool,
+  type User,
+  userId,
+} from '@cloister/storage';
 import { z } from 'zod';
 import { authenticate, type DeviceAuth } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
@@ -147,6 +154,35 @@ async function counts(ctx: ServerContext, me: DeviceAuth) {
 }
 
 /**
+ * The user `target` (an id from the request) of the caller's tenant, when the caller may fetch
+ * their devices' bundles: the caller themselves, or a user who is not blocked and whom the pool
+ * rules let the caller reach. `NotFoundError('user')` for an unknown user (a user of another
+ * tenant is exactly an unknown user), `ForbiddenError` for a blocked user or a pool refusal.
+ *
+ * @example
+ * ```ts
+ * const me = await authenticate(ctx, request);
+ * const user = await contactableUser(ctx, me, request.params.userId);
+ * ```
+ */
+export async function contactableUser(ctx: ServerContext, me: DeviceAuth, target: string): Promise<User> {
+  // Looked up in the caller's tenant only: a user of another tenant is exactly an unknown user.
+  const user = await ctx.stores.users.get(me.tenant, userId(target));
+  if (user === undefined) throw new NotFoundError('user');
+  if (user.id !== me.user) {
+    if (user.blocked) throw new ForbiddenError('this user cannot be messaged');
+    const caller = await ctx.stores.users.get(me.tenant, me.user);
+    if (caller === undefined) throw new UnauthenticatedError();
+    const pools = await Promise.all(caller.pools.map((p) => ctx.stores.pools.get(me.tenant, p)));
+    const rules = poolRulesFrom(pools.filter((p): p is Pool => p !== undefined));
+    if (!mayContact(caller.pools, user.pools, rules)) {
+      throw new ForbiddenError('the pool rules do not allow contact with this user');
+    }
+  }
+  return user;
+}
+
+/**
  * Registers the prekey upload and bundle fetch routes.
  *
  * @example
@@ -212,20 +248,7 @@ export const keyRoutes: RouteModule = (app, ctx) => {
 
   app.get('/v1/users/:userId/devices/bundles', async (request): Promise<DeviceBundlesResponse> => {
     const me = await authenticate(ctx, request);
-    const target = userId(bundleParams.parse(request.params).userId);
-    // Looked up in the caller's tenant only: a user of another tenant is exactly an unknown user.
-    const user = await ctx.stores.users.get(me.tenant, target);
-    if (user === undefined) throw new NotFoundError('user');
-    if (user.id !== me.user) {
-      if (user.blocked) throw new ForbiddenError('this user cannot be messaged');
-      const caller = await ctx.stores.users.get(me.tenant, me.user);
-      if (caller === undefined) throw new UnauthenticatedError();
-      const pools = await Promise.all(caller.pools.map((p) => ctx.stores.pools.get(me.tenant, p)));
-      const rules = poolRulesFrom(pools.filter((p): p is Pool => p !== undefined));
-      if (!mayContact(caller.pools, user.pools, rules)) {
-        throw new ForbiddenError('the pool rules do not allow contact with this user');
-      }
-    }
+    const user = await contactableUser(ctx, me, bundleParams.parse(request.params).userId);
     const devices = (await ctx.stores.devices.list(me.tenant, user.id)).filter(
       (d) => !d.blocked && !(d.user === me.user && d.id === me.device),
     );

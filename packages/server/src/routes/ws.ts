@@ -1,6 +1,7 @@
 /**
- * `GET /v1/ws`: the delivery WebSocket. A device opens it with its `Authorization` header; the
- * server pushes every pending envelope of the device's mailbox as a binary frame, then every new
+ * `GET /v1/ws`: the delivery WebSocket. A device opens it with its `Authorization` header, or
+ * (browsers, which cannot set that header on a WebSocket) with the subprotocol list
+ * `cloister.v1, cloister.auth.<base64url credential>`; the * server pushes every pending envelope of the device's mailbox as a binary frame, then every new
  * arrival as the wake-up bus reports it. The device acknowledges envelopes by message id; an
  * acknowledged envelope is deleted, an unacknowledged one is pushed again on the next connection
  * (at-least-once). See `spec/server-delivery.md` for the frames.
@@ -13,7 +14,7 @@
  *
  * @module
  */
-import { DecodeError, ForbiddenError, ValidationError } from '@cloister/crypto';
+import { DecodeError, ForbiddenError, UnauthenticatedError, ValidationError } from '@cloister/crypto';
 import { type MailboxId, type MessageId, messageId as toMessageId } from '@cloister/storage';
 import type { WebSocket } from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
@@ -79,6 +80,68 @@ export const WS_CLOSE = Object.freeze({
   /** The server failed (for example its database); reconnect later. */
   internalError: 1011,
 });
+
+/**
+ * The subprotocol the server selects on the delivery socket (the only one it ever selects).
+ *
+ * @example
+ * ```ts
+ * const ws = new WebSocket(url, [WS_SUBPROTOCOL, `${WS_AUTH_SUBPROTOCOL_PREFIX}${token}`]);
+ * ```
+ */
+export const WS_SUBPROTOCOL = 'cloister.v1';
+/**
+ * The prefix of the subprotocol entry carrying a device credential (base64url, unpadded) for
+ * clients that cannot set an `Authorization` header on a WebSocket. Never selected or echoed.
+ *
+ * @example
+ * ```ts
+ * const offer = [WS_SUBPROTOCOL, `${WS_AUTH_SUBPROTOCOL_PREFIX}${base64url(credential)}`];
+ * ```
+ */
+export const WS_AUTH_SUBPROTOCOL_PREFIX = 'cloister.auth.';
+
+/**
+ * The `Authorization` value carried by a `Sec-WebSocket-Protocol` header, or undefined when the
+ * header holds no `cloister.auth.` entry. More than one such entry is `UnauthenticatedError`; the
+ * credential's form is checked by `authenticate`, exactly as for the header.
+ *
+ * @example
+ * ```ts
+ * subprotocolAuthorization('cloister.v1, cloister.auth.AAAA…'); // 'Cloister-Device AAAA…'
+ * ```
+ */
+export function subprotocolAuthorization(header: unknown): string | undefined {
+  if (typeof header !== 'string') return undefined;
+  const entries = header
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith(WS_AUTH_SUBPROTOCOL_PREFIX));
+  if (entries.length === 0) return undefined;
+  if (entries.length > 1) throw new UnauthenticatedError();
+  return `Cloister-Device ${(entries[0] as string).slice(WS_AUTH_SUBPROTOCOL_PREFIX.length)}`;
+}
+
+/**
+ * Picks the subprotocol to answer with: `cloister.v1` when offered, otherwise none (a client that
+ * offered only other protocols then fails the handshake, as RFC 6455 requires). The credential
+ * entry is never selected, so it is never sent back.
+ *
+ * @example
+ * ```ts
+ * await app.register(websocket, { options: { handleProtocols: selectSubprotocol } });
+ * ```
+ */
+export function selectSubprotocol(protocols: ReadonlySet<string>): string | false {
+  return protocols.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false;
+}
+
+/** The request to authenticate: the `Authorization` header when present (it wins), else the subprotocol credential. */
+function credentialSource(request: FastifyRequest): Pick<FastifyRequest, 'headers'> {
+  if (request.headers.authorization !== undefined) return request;
+  const authorization = subprotocolAuthorization(request.headers['sec-websocket-protocol']);
+  return authorization === undefined ? request : { headers: { authorization } };
+}
 
 const MESSAGE_ID_PATTERN = /^(?!\.)[A-Za-z0-9._\-:@+]{1,128}(?<!\.)$/;
 const ascii = new TextEncoder();
@@ -417,7 +480,7 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
       {
         websocket: true,
         preValidation: async (request) => {
-          callers.set(request, await authenticate(ctx, request));
+          callers.set(request, await authenticate(ctx, credentialSource(request)));
         },
       },
       (socket, request) => {

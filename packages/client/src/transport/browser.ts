@@ -1,0 +1,482 @@
+/**
+ * The browser transport: `fetch` requests and a reconnecting WHATWG WebSocket. A page cannot see
+ * the TLS certificate, so the pin is checked at the application layer instead: the server signs a
+ * fresh nonce with its TLS key (`POST /v1/server-key-proof`), the transport hashes the returned
+ * public key, compares it with the pin and verifies the signature with WebCrypto — and only then
+ * sends anything that carries the credential or a body. See `spec/client-browser-transport.md`,
+ * which also states plainly what this does not protect against (a relaying active attacker).
+ *
+ * This module uses only `fetch`, `WebSocket`, `crypto.subtle` and `crypto.getRandomValues`: no
+ * Node built-in.
+ *
+ * @module
+ */
+import { concatBytes, equalBytes, UsageError, utf8, ValidationError } from '@cloister/crypto';
+import { backoffDelay } from '../backoff.js';
+import { PinMismatchError, ServerError } from './errors.js';
+import type { Connection, ConnectionHandlers, RequestBody, Transport, TransportResponse } from './node.js';
+
+/**
+ * The label in front of every server-key proof (the server signs `label ‖ nonce ‖ SHA-256(spki)`).
+ *
+ * @example
+ * ```ts
+ * const message = concatBytes(utf8(SERVER_KEY_PROOF_LABEL), nonce, spkiDigest);
+ * ```
+ */
+export const SERVER_KEY_PROOF_LABEL = 'cloister/v1/server-key-proof';
+
+/**
+ * The WebSocket subprotocol the transport offers and the server selects.
+ *
+ * @example
+ * ```ts
+ * conn.open && console.log(`speaking ${BROWSER_WS_SUBPROTOCOL}`);
+ * ```
+ */
+export const BROWSER_WS_SUBPROTOCOL = 'cloister.v1';
+
+const AUTH_SUBPROTOCOL_PREFIX = 'cloister.auth.';
+const SCHEME = 'Cloister-Device';
+const NONCE_BYTES = 32;
+const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
+const OPEN = 1;
+const CONNECTING = 0;
+
+/**
+ * The part of a WHATWG `WebSocket` the transport uses (the browser's, or undici's in Node).
+ *
+ * @example
+ * ```ts
+ * const ws: BrowserWebSocket = new WebSocket('wss://chat.example.internal/v1/ws', ['cloister.v1']);
+ * ```
+ */
+export interface BrowserWebSocket {
+  readonly readyState: number;
+  binaryType: string;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { readonly data: unknown }) => void) | null;
+  onclose: ((event: { readonly code: number }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+  send(data: Uint8Array<ArrayBuffer>): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * A WHATWG `WebSocket` constructor (`globalThis.WebSocket` in a browser).
+ *
+ * @example
+ * ```ts
+ * const WebSocketCtor: BrowserWebSocketConstructor = globalThis.WebSocket;
+ * ```
+ */
+export type BrowserWebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => BrowserWebSocket;
+
+/**
+ * Options of {@link createBrowserTransport}.
+ *
+ * @example
+ * ```ts
+ * const options: BrowserTransportOptions = { url: 'https://chat.example.internal', pin, credential };
+ * ```
+ */
+export interface BrowserTransportOptions {
+  /** The server's base URL, `https://host[:port]`. */
+  readonly url: string;
+  /** The server's public-key pin, `sha256/<base64>`; required. */
+  readonly pin: string;
+  /** The device credential; when set, every request carries it, and every socket in its subprotocol list. */
+  readonly credential?: Uint8Array;
+  /** Milliseconds for one HTTP exchange (the proof included) and for a WebSocket handshake; default 30,000. */
+  readonly timeoutMs?: number;
+  /** The `fetch` to use (default `globalThis.fetch`). */
+  readonly fetch?: typeof globalThis.fetch;
+  /** The WebSocket constructor to use (default `globalThis.WebSocket`). */
+  readonly WebSocket?: BrowserWebSocketConstructor;
+  /** The WebCrypto to use (default `globalThis.crypto`); only `subtle` and `getRandomValues` are used. */
+  readonly crypto?: Crypto;
+}
+
+/** How each proof algorithm's key is imported and its signature verified. */
+const ALGORITHMS: Readonly<
+  Record<
+    string,
+    {
+      readonly key: EcKeyImportParams | RsaHashedImportParams | Algorithm;
+      readonly verify: AlgorithmIdentifier | EcdsaParams | RsaPssParams;
+    }
+  >
+> = {
+  'ecdsa-p256-sha256': {
+    key: { name: 'ECDSA', namedCurve: 'P-256' },
+    verify: { name: 'ECDSA', hash: 'SHA-256' },
+  },
+  'ecdsa-p384-sha384': {
+    key: { name: 'ECDSA', namedCurve: 'P-384' },
+    verify: { name: 'ECDSA', hash: 'SHA-384' },
+  },
+  ed25519: { key: { name: 'Ed25519' }, verify: { name: 'Ed25519' } },
+  'rsa-pss-sha256': {
+    key: { name: 'RSA-PSS', hash: 'SHA-256' },
+    verify: { name: 'RSA-PSS', saltLength: 32 },
+  },
+};
+
+function toBase64(bytes: Uint8Array): string {
+  let text = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return btoa(text);
+}
+
+function toBase64Url(bytes: Uint8Array): string {
+  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
+  return out;
+}
+
+/** Decodes canonical unpadded base64url, or returns undefined. */
+function fromBase64Url(text: unknown): Uint8Array<ArrayBuffer> | undefined {
+  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
+  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  let out: Uint8Array<ArrayBuffer>;
+  try {
+    out = fromBase64(padded);
+  } catch {
+    return undefined;
+  }
+  return toBase64Url(out) === text ? out : undefined;
+}
+
+/** The pin's 32 bytes (the same rule as `parsePin`, without Node's `Buffer`). */
+function pinDigest(pin: unknown): Uint8Array {
+  const b64 = typeof pin === 'string' ? PIN.exec(pin)?.[1] : undefined;
+  const bytes = b64 === undefined ? undefined : fromBase64(b64);
+  if (bytes === undefined || bytes.length !== 32 || toBase64(bytes) !== b64) {
+    throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
+  }
+  return bytes;
+}
+
+/** Runs `fn` with an abort signal that fires after `ms`. */
+async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new Error('request timed out')), ms);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Creates the browser transport. The pin is required: without a well-formed one (or with a URL
+ * that is not `https:`) this throws `ValidationError`. Before its first request, and before every
+ * WebSocket connection attempt, the transport obtains a proof that the server holds the pinned
+ * key; a failed proof is {@link PinMismatchError} and nothing else is sent. A successful proof is
+ * kept for the requests of this transport; every socket (re)connection proves again.
+ *
+ * The WebSocket carries the credential in its subprotocol list
+ * (`cloister.v1, cloister.auth.<base64url>`) because a page cannot set headers on it.
+ *
+ * @example
+ * ```ts
+ * const transport = createBrowserTransport({ url: 'https://chat.example.internal', pin, credential });
+ * const counts = expectOk(await transport.request('GET', '/v1/keys/count')).json;
+ * const conn = transport.connect('/v1/ws', { onFrame: (f) => handle(f) });
+ * ```
+ */
+export function createBrowserTransport(options: BrowserTransportOptions): Transport {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const pin = pinDigest(options.pin);
+  let base: URL;
+  try {
+    base = new URL(options.url);
+  } catch {
+    throw new ValidationError('url', 'an https URL');
+  }
+  if (base.protocol !== 'https:') throw new ValidationError('url', 'an https URL');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) {
+    throw new ValidationError('timeoutMs', 'a positive integer');
+  }
+  let token: string | undefined;
+  if (options.credential !== undefined) {
+    if (!(options.credential instanceof Uint8Array) || options.credential.length === 0) {
+      throw new ValidationError('credential', 'non-empty bytes');
+    }
+    token = toBase64Url(options.credential);
+  }
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw new ValidationError('fetch', 'a fetch function');
+  const WebSocketImpl =
+    options.WebSocket ?? (globalThis as { WebSocket?: BrowserWebSocketConstructor }).WebSocket;
+  const cryptoImpl = options.crypto ?? globalThis.crypto;
+  if (
+    typeof cryptoImpl !== 'object' ||
+    cryptoImpl === null ||
+    typeof cryptoImpl.subtle !== 'object' ||
+    typeof cryptoImpl.getRandomValues !== 'function'
+  ) {
+    throw new ValidationError('crypto', 'a WebCrypto object');
+  }
+  const subtle = cryptoImpl.subtle;
+  const label = utf8(SERVER_KEY_PROOF_LABEL);
+
+  /** Resolves `path` against the base URL; a path leading to another origin is refused. */
+  function resolvePath(path: unknown): URL {
+    if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
+      throw new ValidationError('path', 'a path starting with /');
+    }
+    const target = new URL(path, base);
+    if (target.origin !== base.origin) throw new ValidationError('path', 'a path on the server');
+    return target;
+  }
+
+  /**
+   * Asks the server to sign a fresh nonce and checks the answer. Network failures, timeouts and
+   * transient statuses (429, 5xx but 501) reject with that error; every other failure is
+   * `PinMismatchError`. Only this request is sent before the check, and it carries neither the
+   * credential nor any caller data.
+   */
+  async function prove(): Promise<void> {
+    const nonce = cryptoImpl.getRandomValues(new Uint8Array(NONCE_BYTES));
+    const answer = await withTimeout(timeoutMs, async (signal) => {
+      const res = await fetchImpl(new URL('/v1/server-key-proof', base), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ nonce: toBase64Url(nonce) }),
+        redirect: 'error',
+        credentials: 'omit',
+        cache: 'no-store',
+        signal,
+      });
+      const text = await res.text();
+      return { status: res.status, text };
+    });
+    if (answer.status === 429 || (answer.status >= 500 && answer.status !== 501)) {
+      throw new ServerError(answer.status, undefined, 'the server could not give a key proof now');
+    }
+    if (answer.status !== 200) throw new PinMismatchError();
+    let proof: { spki?: unknown; algorithm?: unknown; signature?: unknown };
+    try {
+      proof = JSON.parse(answer.text) as typeof proof;
+    } catch {
+      throw new PinMismatchError();
+    }
+    if (typeof proof !== 'object' || proof === null) throw new PinMismatchError();
+    const spki = fromBase64Url(proof.spki);
+    const signature = fromBase64Url(proof.signature);
+    const algorithm =
+      typeof proof.algorithm === 'string' && Object.hasOwn(ALGORITHMS, proof.algorithm)
+        ? ALGORITHMS[proof.algorithm]
+        : undefined;
+    if (spki === undefined || signature === undefined || algorithm === undefined) {
+      throw new PinMismatchError();
+    }
+    const digest = new Uint8Array(await subtle.digest('SHA-256', spki));
+    if (!equalBytes(digest, pin)) throw new PinMismatchError();
+    let valid: boolean;
+    try {
+      const key = await subtle.importKey('spki', spki, algorithm.key, false, ['verify']);
+      valid = await subtle.verify(
+        algorithm.verify,
+        key,
+        signature,
+        new Uint8Array(concatBytes(label, nonce, digest)),
+      );
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw new PinMismatchError();
+  }
+
+  let proven = false;
+  let proving: Promise<void> | undefined;
+  /** One proof for the transport's requests; concurrent first requests share it, a failure is not kept. */
+  async function ensureProven(): Promise<void> {
+    if (proven) return;
+    proving ??= prove().then(
+      () => {
+        proven = true;
+      },
+      (error: unknown) => {
+        proving = undefined;
+        throw error;
+      },
+    );
+    await proving;
+  }
+
+  async function request(method: string, path: string, body: RequestBody = {}): Promise<TransportResponse> {
+    if (typeof method !== 'string' || !/^[A-Z]+$/.test(method))
+      throw new ValidationError('method', 'an HTTP method');
+    const target = resolvePath(path);
+    const headers: Record<string, string> = {};
+    let payload: Uint8Array<ArrayBuffer> | string | undefined;
+    if (body.json !== undefined) {
+      payload = JSON.stringify(body.json);
+      headers['content-type'] = 'application/json';
+    } else if (body.body !== undefined) {
+      if (!(body.body instanceof Uint8Array)) throw new ValidationError('body', 'bytes');
+      payload = new Uint8Array(body.body);
+      headers['content-type'] = body.contentType ?? 'application/x-protobuf';
+    }
+    if (token !== undefined) headers.authorization = `${SCHEME} ${token}`;
+    // The proof is checked here; the request below (credential, body) is sent only after it passed.
+    await ensureProven();
+    return withTimeout(timeoutMs, async (signal) => {
+      const res = await fetchImpl(target, {
+        method,
+        headers,
+        ...(payload === undefined ? {} : { body: payload }),
+        redirect: 'error',
+        credentials: 'omit',
+        cache: 'no-store',
+        signal,
+      });
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const responseHeaders: Record<string, string> = {};
+      res.headers.forEach((value, name) => {
+        responseHeaders[name.toLowerCase()] = value;
+      });
+      let json: unknown;
+      if ((responseHeaders['content-type'] ?? '').startsWith('application/json')) {
+        try {
+          json = JSON.parse(new TextDecoder().decode(bytes));
+        } catch {
+          json = undefined;
+        }
+      }
+      const out: TransportResponse = { status: res.status, headers: responseHeaders, body: bytes };
+      return json === undefined ? out : { ...out, json };
+    });
+  }
+
+  function connect(path = '/v1/ws', handlers: ConnectionHandlers = {}): Connection {
+    const target = resolvePath(path);
+    target.protocol = 'wss:';
+    if (typeof WebSocketImpl !== 'function')
+      throw new ValidationError('WebSocket', 'a WebSocket constructor');
+    const Socket = WebSocketImpl;
+    const protocols =
+      token === undefined
+        ? [BROWSER_WS_SUBPROTOCOL]
+        : [BROWSER_WS_SUBPROTOCOL, `${AUTH_SUBPROTOCOL_PREFIX}${token}`];
+    const backoff = handlers.backoff ?? {};
+    const stableMs = backoff.stableMs ?? 60_000;
+    let ws: BrowserWebSocket | undefined;
+    let closed = false;
+    let attempt = 0;
+    let retryTimer: ReturnType<typeof setTimeout> | undefined;
+    let stableTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const scheduleRetry = (code: number) => {
+      if (closed) {
+        handlers.onClose?.({ code, willReconnect: false });
+        return;
+      }
+      attempt += 1;
+      const delayMs = backoffDelay(attempt, backoff);
+      handlers.onClose?.({ code, willReconnect: true });
+      handlers.onReconnect?.({ attempt, delayMs });
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        void open();
+      }, delayMs);
+    };
+
+    const open = async () => {
+      try {
+        // A fresh proof before every attempt: nothing carrying the credential goes out before it.
+        await prove();
+      } catch (e) {
+        if (closed) return;
+        const error = e instanceof Error ? e : new Error('connection failed');
+        handlers.onError?.(error);
+        if (error instanceof PinMismatchError) {
+          closed = true;
+          handlers.onClose?.({ code: 1015, willReconnect: false });
+          return;
+        }
+        scheduleRetry(1006);
+        return;
+      }
+      if (closed) return;
+      let current: BrowserWebSocket;
+      try {
+        current = new Socket(target.href, protocols);
+      } catch (e) {
+        handlers.onError?.(e instanceof Error ? e : new Error('connection failed'));
+        scheduleRetry(1006);
+        return;
+      }
+      ws = current;
+      let failed = false;
+      current.binaryType = 'arraybuffer';
+      // WHATWG sockets have no handshake timeout of their own.
+      const handshakeTimer = setTimeout(() => {
+        if (current.readyState === CONNECTING) {
+          failed = true;
+          handlers.onError?.(new Error('WebSocket handshake timed out'));
+          current.close();
+        }
+      }, timeoutMs);
+      current.onopen = () => {
+        clearTimeout(handshakeTimer);
+        stableTimer = setTimeout(() => {
+          attempt = 0;
+        }, stableMs);
+        handlers.onOpen?.();
+      };
+      current.onmessage = (event) => {
+        // Only binary frames are delivered; binaryType 'arraybuffer' makes them ArrayBuffers.
+        if (event.data instanceof ArrayBuffer) handlers.onFrame?.(new Uint8Array(event.data));
+      };
+      current.onerror = () => {
+        if (failed) return;
+        failed = true;
+        handlers.onError?.(new Error('WebSocket connection failed'));
+      };
+      current.onclose = (event) => {
+        clearTimeout(handshakeTimer);
+        if (stableTimer !== undefined) clearTimeout(stableTimer);
+        stableTimer = undefined;
+        if (ws === current) ws = undefined;
+        scheduleRetry(failed && event.code === 1005 ? 1006 : event.code);
+      };
+    };
+
+    void open();
+    return {
+      get open() {
+        return ws !== undefined && ws.readyState === OPEN;
+      },
+      send(frame: Uint8Array) {
+        if (!(frame instanceof Uint8Array)) throw new ValidationError('frame', 'bytes');
+        if (ws === undefined || ws.readyState !== OPEN) throw new UsageError('connection is not open');
+        ws.send(new Uint8Array(frame));
+      },
+      close() {
+        if (closed && ws === undefined && retryTimer === undefined) return;
+        closed = true;
+        if (retryTimer !== undefined) clearTimeout(retryTimer);
+        if (stableTimer !== undefined) clearTimeout(stableTimer);
+        retryTimer = undefined;
+        if (ws !== undefined) ws.close(1000);
+        else handlers.onClose?.({ code: 1000, willReconnect: false });
+      },
+    };
+  }
+
+  return { request, connect };
+}

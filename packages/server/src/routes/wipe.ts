@@ -1,0 +1,112 @@
+/**
+ * Remote wipe, the device side (R28, spec/remote-wipe.md §5):
+ *
+ * - `GET /v1/wipe`: `{ "command": "<base64url signed WipeCommand>" }` when a wipe was issued for
+ *   the calling device (pending or confirmed), else `{ "command": null }`.
+ * - `POST /v1/wipe/report` `{ "report": "<base64url signed WipeReport>" }`: verified with the
+ *   device's registered identity signing key and matched against its wipe; marks it confirmed.
+ *   204, also when repeated (nothing changes then).
+ *
+ * Both authenticate with the device credential like every route but, unlike every other route,
+ * also answer a blocked device (or a device of a blocked user): a wiped device is blocked, and it
+ * must still learn that it was wiped and say that it did.
+ *
+ * @module
+ */
+import {
+  equalBytes,
+  ForbiddenError,
+  UnauthenticatedError,
+  verifyWipeReport,
+  WipeCommandError,
+} from '@cloister/crypto';
+import type { Device } from '@cloister/storage';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { credentialHash } from '../auth.js';
+import type { RouteModule, ServerContext } from '../context.js';
+import { confirmWipe, getWipe } from '../wipe.js';
+
+const SCHEME = 'Cloister-Device';
+const CREDENTIAL = /^[A-Za-z0-9_-]{43}$/;
+/** Longest accepted base64url report (the report is 113 bytes). */
+const MAX_REPORT_CHARS = 256;
+
+const reportBody = z
+  .object({
+    report: z
+      .string()
+      .min(1)
+      .max(MAX_REPORT_CHARS)
+      .regex(/^[A-Za-z0-9_-]+$/),
+  })
+  .strict();
+
+/**
+ * The answer of `GET /v1/wipe`.
+ *
+ * @example
+ * ```ts
+ * const { command }: WipeCommandResponse = res.json;
+ * if (command !== null) await obey(Buffer.from(command, 'base64url'));
+ * ```
+ */
+export interface WipeCommandResponse {
+  readonly command: string | null;
+}
+
+/**
+ * The calling device by its credential, blocked or not (an unknown credential is
+ * `UnauthenticatedError`, exactly as in `authenticate`).
+ */
+async function callingDevice(ctx: ServerContext, request: Pick<FastifyRequest, 'headers'>): Promise<Device> {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') throw new UnauthenticatedError();
+  const [scheme, token, extra] = header.split(' ');
+  if (scheme !== SCHEME || token === undefined || extra !== undefined || !CREDENTIAL.test(token)) {
+    throw new UnauthenticatedError();
+  }
+  const credential = new Uint8Array(Buffer.from(token, 'base64url'));
+  const device = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
+  credential.fill(0);
+  if (device === undefined) throw new UnauthenticatedError();
+  return device;
+}
+
+/**
+ * Registers `GET /v1/wipe` and `POST /v1/wipe/report`.
+ *
+ * @example
+ * ```ts
+ * import { wipeRoutes } from './routes/wipe.js';
+ * await wipeRoutes(app, ctx);
+ * ```
+ */
+export const wipeRoutes: RouteModule = (app, ctx) => {
+  app.get('/v1/wipe', async (request): Promise<WipeCommandResponse> => {
+    const device = await callingDevice(ctx, request);
+    const wipe = await getWipe(ctx, { tenant: device.tenant, user: device.user, device: device.id });
+    return { command: wipe === undefined ? null : Buffer.from(wipe.command).toString('base64url') };
+  });
+
+  app.post('/v1/wipe/report', async (request, reply) => {
+    const device = await callingDevice(ctx, request);
+    const body = reportBody.parse(request.body);
+    const target = { tenant: device.tenant, user: device.user, device: device.id };
+    const wipe = await getWipe(ctx, target);
+    if (wipe === undefined) throw new ForbiddenError('no wipe was issued for this device');
+    const bytes = new Uint8Array(Buffer.from(body.report, 'base64url'));
+    let report: Awaited<ReturnType<typeof verifyWipeReport>>;
+    try {
+      report = await verifyWipeReport(ctx.provider, bytes, device.identity.signingKey);
+    } catch (e) {
+      if (e instanceof WipeCommandError) throw new ForbiddenError('the report signature does not verify');
+      throw e;
+    }
+    if (!equalBytes(report.commandId, new Uint8Array(Buffer.from(wipe.commandId, 'base64url')))) {
+      throw new ForbiddenError('the report answers another command');
+    }
+    await confirmWipe(ctx, target, ctx.now());
+    return reply.code(204).send();
+  });
+};
