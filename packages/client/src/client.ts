@@ -283,6 +283,7 @@ export class CloisterClient {
   #timers = new Set<ReturnType<typeof setTimeout>>();
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   #started = false;
+  #wiping: Promise<void> | undefined;
   #closed = false;
 
   /** @internal Use {@link createClient}. */
@@ -809,6 +810,8 @@ export class CloisterClient {
    * changes nothing. Resolves `true` when the client is now wiped.
    */
   async checkWipe(): Promise<boolean> {
+    await this.#wiping?.catch(() => undefined);
+    if (this.#status === 'wiped') return true;
     const u = this.#ready();
     const res = await u.transport.request('GET', '/v1/wipe');
     if (res.status === 404) return false;
@@ -820,6 +823,17 @@ export class CloisterClient {
 
   /** Verifies and carries out a wipe command (see {@link CloisterClient.checkWipe}). */
   async applyWipeCommand(commandBytes: Uint8Array): Promise<void> {
+    const previous = this.#wiping;
+    const run = (async () => {
+      await previous?.catch(() => undefined);
+      if (this.#status === 'wiped') return;
+      await this.#applyWipe(commandBytes);
+    })();
+    this.#wiping = run;
+    return run;
+  }
+
+  async #applyWipe(commandBytes: Uint8Array): Promise<void> {
     const u = this.#ready();
     const command = await verifyWipeCommand(this.#provider, commandBytes, {
       tenantPublicKey: u.registration.tenantPublicKey,
@@ -867,10 +881,13 @@ export class CloisterClient {
   async #destroyLocalData(u: Unlocked): Promise<void> {
     // Delete every row we can name; the rest is unreadable without the destroyed key.
     await u.adapter.transaction(async (tx) => {
-      for (const c of await u.stores.conversations.list({ limit: 1000 }).then((p) => p.items)) {
-        await bindClientStores(txExecutor(tx)).conversations.delete(c.id);
+      const stores = bindClientStores(txExecutor(tx));
+      for (;;) {
+        const page = await stores.conversations.list({ limit: 1000 });
+        for (const c of page.items) await stores.conversations.delete(c.id);
+        if (page.items.length === 0 || page.next === undefined) break;
       }
-      await bindClientStores(txExecutor(tx)).ownIdentity.delete();
+      await stores.ownIdentity.delete();
       await deleteRecord(tx, CLIENT_LOCAL_TABLES.registration, REG_KEY);
     });
   }

@@ -3,9 +3,12 @@
  * PGlite): enrolment, 1:1 text in v2 and static-v1, multi-device copies, receipts, history paging,
  * groups, files, safety numbers, policy, disappearing messages, PIN and remote wipe.
  */
+import { signWipeCommand, WipeCommandError } from '@cloister/crypto';
+import { issueWipe, wipeStatus } from '@cloister/server';
+import { createMemoryAdapter, userId } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directConversationId } from '../src/index.js';
-import { nextEvent, startSystem, type TestSystem } from './helpers/system.js';
+import { directConversationId, featureEnabled } from '../src/index.js';
+import { nextEvent, PIN, startSystem, TENANT, type TestSystem } from './helpers/system.js';
 
 let sys: TestSystem;
 
@@ -43,5 +46,198 @@ describe('1:1 messages', () => {
     await bob.sendText({ user: 'alice' }, 'hi alice');
     expect((await a1).message.content.body).toEqual({ type: 'text', text: 'hi alice' });
     expect((await a2).message.content.body).toEqual({ type: 'text', text: 'hi alice' });
+  }, 60_000);
+});
+
+describe('suites', () => {
+  it('falls back to static-v1 with a peer that supports only static-v1, and uses v2 otherwise', async () => {
+    const dave = await sys.client('dave');
+    const erin = await sys.client('erin', { suites: ['static-v1'] });
+    const got = nextEvent(erin, 'message');
+    await dave.sendText({ user: 'erin' }, 'static hello');
+    expect((await got).message.content.body).toEqual({ type: 'text', text: 'static hello' });
+    const back = nextEvent(dave, 'message', (e) => !e.message.outgoing);
+    await erin.sendText({ user: 'dave' }, 'static reply');
+    expect((await back).message.content.body).toEqual({ type: 'text', text: 'static reply' });
+    // The v2-only side never accepts a static-v1 message: a v2-only client and a static-only one
+    // have no suite in common and the message fails instead of being downgraded.
+    const v2only = await sys.client('frank', { suites: ['v2'] });
+    const failed = nextEvent(v2only, 'sent', () => true, 10_000);
+    await v2only.sendText({ user: 'erin' }, 'no common suite');
+    expect((await failed).devices).toBe(0);
+  }, 60_000);
+});
+
+describe('groups', () => {
+  it('creates a group, delivers to every member, adds and removes members', async () => {
+    const gina = await sys.client('gina');
+    const hank = await sys.client('hank');
+    const ivy = await sys.client('ivy', { suites: ['static-v1'] });
+    const joined = nextEvent(hank, 'group');
+    const joinedIvy = nextEvent(ivy, 'group');
+    const group = await gina.createGroup('Ward 3', ['hank', 'ivy']);
+    expect((await joined).state.members.map((m) => m.userId)).toEqual(['gina', 'hank', 'ivy']);
+    await joinedIvy;
+    const h = nextEvent(hank, 'message');
+    const i = nextEvent(ivy, 'message');
+    await gina.sendText({ group: group.groupId }, 'handover at 18:00');
+    expect((await h).message.conversationId).toBe(group.conversationId);
+    expect((await i).message.content.body).toEqual({ type: 'text', text: 'handover at 18:00' });
+    // A member (not an admin) may write to the group too.
+    const fromHank = nextEvent(gina, 'message', (e) => !e.message.outgoing);
+    await hank.sendText({ group: group.groupId }, 'noted');
+    expect((await fromHank).message.from.userId).toBe('hank');
+
+    const removed = nextEvent(ivy, 'group', (e) => e.action === 'remove');
+    await gina.removeMembers(group.groupId, ['ivy']);
+    expect((await removed).state.members.map((m) => m.userId)).toEqual(['gina', 'hank']);
+    await expect(ivy.sendText({ group: group.groupId }, 'still here?')).rejects.toThrow(/not a member/);
+    // Hank is not an admin: his change is refused locally before anything is sent.
+    await expect(hank.addMembers(group.groupId, ['ivy'])).rejects.toThrow(/not-admin/);
+  }, 60_000);
+});
+
+describe('files', () => {
+  it('sends a file through the blob store with progress, and the receiver downloads and checks it', async () => {
+    const kim = await sys.client('kim');
+    const leo = await sys.client('leo');
+    const data = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) & 0xff);
+    const phases = new Set<string>();
+    const got = nextEvent(leo, 'message');
+    await kim.sendFile(
+      { user: 'leo' },
+      { data, name: 'scan.bin', mediaType: 'application/octet-stream' },
+      { onProgress: (p) => phases.add(p.phase) },
+    );
+    expect([...phases].sort()).toEqual(['encrypt', 'upload']);
+    const body = (await got).message.content.body;
+    if (body.type !== 'file') throw new Error('expected a file');
+    expect(body.file.fileName).toBe('scan.bin');
+    let downloaded = 0;
+    const back = await leo.downloadFile(body.file, { onProgress: (p) => (downloaded = p.bytes) });
+    expect(downloaded).toBeGreaterThan(data.length);
+    expect(Buffer.from(back).equals(Buffer.from(data))).toBe(true);
+    // A reference with a wrong digest is refused (one indistinguishable failure).
+    const forged = { ...body.file, digest: new Uint8Array(32) };
+    await expect(leo.downloadFile(forged)).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
+  }, 60_000);
+
+  it('refuses to send files when the policy disables files.send, and exposes clipboard.copy', async () => {
+    const ctx = sys.server.context;
+    await ctx.stores.policies.set(
+      { kind: 'user', tenant: TENANT, user: userId('mia') },
+      { 'files.send': { enabled: false, locked: true }, 'clipboard.copy': { enabled: false, locked: false } },
+    );
+    const mia = await sys.client('mia');
+    expect(mia.policy?.features['files.send']?.enabled).toBe(false);
+    expect(featureEnabled(mia.policy, 'clipboard.copy')).toBe(false);
+    await expect(
+      mia.sendFile({ user: 'kim' }, { data: new Uint8Array(10), name: 'x' }),
+    ).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+  }, 60_000);
+});
+
+describe('history, receipts, disappearing messages', () => {
+  it('pages history newest first, sends read receipts, and purges a disappearing message', async () => {
+    let now = Date.now();
+    const clock = () => now;
+    const ned = await sys.client('ned', { now: clock, storage: createMemoryAdapter({ now: clock }) });
+    const olga = await sys.client('olga', { now: clock, storage: createMemoryAdapter({ now: clock }) });
+    const conversation = directConversationId('ned');
+    for (let i = 0; i < 5; i++) {
+      const got = nextEvent(olga, 'message');
+      await ned.sendText({ user: 'olga' }, `m${i}`);
+      await got;
+      now += 10;
+    }
+    const first = await olga.history(conversation, { limit: 2 });
+    expect(first.items.map((m) => (m.content.body as { text: string }).text)).toEqual(['m4', 'm3']);
+    const second = await olga.history(conversation, { limit: 2, cursor: first.next! });
+    expect(second.items.map((m) => (m.content.body as { text: string }).text)).toEqual(['m2', 'm1']);
+
+    const read = nextEvent(ned, 'receipt', (e) => e.kind === 'read');
+    await olga.markRead(conversation, [first.items[0]!.id]);
+    expect((await read).messageIds).toHaveLength(1);
+    const mine = await ned.history(directConversationId('olga'), { limit: 1 });
+    expect(mine.items[0]?.status).toBe('read');
+
+    const vanishing = nextEvent(olga, 'message');
+    await ned.sendText({ user: 'olga' }, 'burn after reading', { expireTimerSeconds: 2 });
+    const m = (await vanishing).message;
+    expect(m.expiresAt).toBe(now + 2000);
+    now += 2500;
+    expect((await olga.history(conversation)).items.some((x) => x.id === m.id)).toBe(false);
+    expect(await olga.purgeExpired()).toBeGreaterThan(0);
+  }, 60_000);
+});
+
+describe('safety numbers and PIN', () => {
+  it('computes the same safety number on both sides and verifies it', async () => {
+    const pam = await sys.client('pam');
+    const quinn = await sys.client('quinn');
+    const got = nextEvent(quinn, 'message');
+    await pam.sendText({ user: 'quinn' }, 'hi');
+    await got;
+    const a = await pam.safetyNumber('quinn');
+    const b = await quinn.safetyNumber('pam');
+    expect(a.digits).toBe(b.digits);
+    expect(await pam.verifySafetyNumber('quinn', b.digits.replace(/(.{5})/g, '$1 '))).toBe(true);
+    expect(
+      await pam.verifySafetyNumber('quinn', `${b.digits.slice(0, -1)}${(Number(b.digits.at(-1)) + 1) % 10}`),
+    ).toBe(false);
+  }, 60_000);
+
+  it('unlocks only with the PIN, changes the PIN, and destroys the data after too many wrong PINs', async () => {
+    const storage = createMemoryAdapter();
+    const rita = await sys.client('rita', { storage, start: false, maxPinAttempts: 3 });
+    await rita.lock();
+    expect(rita.status).toBe('locked');
+    await expect(rita.unlock('0000-0000')).rejects.toMatchObject({ code: 'ERR_WRONG_PIN' });
+    await rita.unlock(PIN);
+    expect(rita.me.userId).toBe('rita');
+    await rita.changePin(PIN, '1111-2222');
+    await rita.lock();
+    await expect(rita.unlock(PIN)).rejects.toMatchObject({ code: 'ERR_WRONG_PIN' });
+    await rita.unlock('1111-2222');
+    await rita.lock();
+    for (let i = 0; i < 3; i++)
+      await expect(rita.unlock('9999-9999')).rejects.toMatchObject({ code: 'ERR_WRONG_PIN' });
+    expect(rita.status).toBe('wiped');
+    await expect(rita.unlock('1111-2222')).rejects.toThrow(/wiped/);
+  }, 60_000);
+});
+
+describe('remote wipe', () => {
+  it('refuses a forged or foreign command, and carries out a tenant-signed one and reports it', async () => {
+    const sam = await sys.client('sam');
+    const tom = await sys.client('tom');
+    const ctx = sys.server.context;
+    // Forged: signed by another key.
+    const other = await ctx.provider.ed25519.generateKeyPair();
+    const forged = await signWipeCommand(ctx.provider, other.privateKey, {
+      commandId: new Uint8Array(16).fill(1),
+      tenant: TENANT,
+      userId: 'sam',
+      deviceId: sam.me.deviceId,
+      issuedAt: Date.now(),
+    });
+    await expect(sam.applyWipeCommand(forged)).rejects.toBeInstanceOf(WipeCommandError);
+    // Foreign: a real command for Tom's device.
+    const tomDevice = tom.me.deviceId;
+    const forTom = await issueWipe(ctx, { tenant: TENANT, user: userId('tom'), device: tomDevice });
+    await expect(sam.applyWipeCommand(forTom.command)).rejects.toMatchObject({ reason: 'target' });
+    expect(sam.status).toBe('ready');
+    expect((await sam.wipeStatus()).wiped).toBe(false);
+
+    // The real one, found by the client.
+    const wiped = nextEvent(tom, 'wiped');
+    expect(await tom.checkWipe()).toBe(true);
+    expect((await wiped).reported).toBe(true);
+    expect(tom.status).toBe('wiped');
+    expect(await tom.wipeStatus()).toMatchObject({ wiped: true, reported: true });
+    expect(await wipeStatus(ctx, { tenant: TENANT, user: userId('tom'), device: tomDevice })).toMatchObject({
+      state: 'confirmed',
+    });
+    await expect(tom.history(directConversationId('sam'))).rejects.toThrow(/wiped/);
   }, 60_000);
 });
