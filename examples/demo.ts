@@ -1,11 +1,14 @@
 /**
- * The Cloister demo: what the crypto core does today, step by step.
+ * The Cloister demo, step by step, with no set-up (everything on embedded databases in temporary
+ * directories, removed at the end):
  *
  *   npx --yes pnpm@10.34.9 demo
  *
- * Later issues grow this into the whole system (server, enrolment, messages, files, admin).
- * Storage: an encrypted local store on embedded PGlite, with retention and purge. Server: a relay
- * on its embedded database, enrolment, prekeys, a sealed v2 message delivered and read.
+ * Part 1, the crypto core: static-v1 messages, the PIN wrap, a v2 session. Part 2, the encrypted
+ * local store on PGlite with retention and purge. Part 3, the whole system through the client SDK
+ * (see `demo-system.ts`): a server, a tenant, three users (one on two devices), v2 and static-v1
+ * messages, a group, a 10 MiB file, a disappearing message, receipts, a safety number and a remote
+ * wipe.
  */
 import {
   type CryptoProvider,
@@ -22,7 +25,7 @@ import {
   WrongPin,
   wrapDataKey,
 } from '@cloister/crypto';
-import { runServerDemo } from './demo-server.js';
+import { runSystemDemo, stderrProgress } from './demo-system.js';
 import { runV2Demo } from './demo-v2.js';
 import { storageExample } from './storage.js';
 
@@ -104,13 +107,26 @@ async function pinDemo(provider: CryptoProvider): Promise<void> {
   );
 }
 
+const started = performance.now();
+console.log('Part 1: the crypto core');
 const provider = await getProvider();
 say('Crypto provider', `selected automatically: ${provider.name}`);
 await staticV1Demo(provider);
 await pinDemo(provider);
 await runV2Demo(provider, say, short);
+console.log('\nPart 2: the encrypted local store');
 const storageLines: string[] = [];
 await storageExample((line) => storageLines.push(line));
 say('Encrypted local store (PGlite, data key from the PIN wrap, retention and purge)', ...storageLines);
-await runServerDemo(provider, say);
-console.log('\nDemo finished.');
+console.log('\nPart 3: the system (server, enrolment, clients through the SDK)');
+const report = await runSystemDemo({ say, progress: stderrProgress });
+const ok =
+  report.fileIntact &&
+  report.wipe.clientWiped &&
+  report.wipe.serverState === 'confirmed' &&
+  !report.disappearing.after &&
+  report.safetyNumbersMatch;
+console.log(
+  `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s${ok ? '.' : ' WITH UNEXPECTED RESULTS.'}`,
+);
+if (!ok) process.exitCode = 1;

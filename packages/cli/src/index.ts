@@ -4,6 +4,9 @@
  *
  * @packageDocumentation
  */
+
+export type { ListenJson } from './commands/client.js';
+export type { DeviceWipeJson } from './commands/device.js';
 export type { StartJsonLine } from './commands/server.js';
 export type { TenantJson } from './commands/tenant.js';
 export type { TokenJson } from './commands/token.js';

@@ -1,12 +1,14 @@
 /**
  * The `cloister` program: commander wiring, error reporting and exit codes. Commands live in
  * `commands/`, one file per command group (`server`, `tenant`, `token`; the client commands of a
- * later issue add `client`).
+ * `device`, `client`).
  *
  * @module
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerClientCommands } from './commands/client.js';
+import { registerDeviceCommands } from './commands/device.js';
 import { registerServerCommands } from './commands/server.js';
 import { registerTenantCommands } from './commands/tenant.js';
 import { registerTokenCommands } from './commands/token.js';
@@ -48,6 +50,8 @@ export function buildProgram(io: CliIO = {}): Command {
   registerServerCommands(program, resolved);
   registerTenantCommands(program, resolved);
   registerTokenCommands(program, resolved);
+  registerDeviceCommands(program, resolved);
+  registerClientCommands(program, resolved);
   return program;
 }
 

@@ -1345,7 +1345,8 @@ export class CloisterClient {
           if (after?.state === 'failed') {
             this.#emit({
               type: 'send-failed',
-              messageId: entry.id,
+              messageId: entryMessageId(entry, u.registration.userId),
+              outboxId: entry.id,
               reason: e instanceof Error ? e.message : 'failed',
             });
           }
@@ -1435,6 +1436,7 @@ export class CloisterClient {
   async #deliver(u: Unlocked, entry: OutboxEntry): Promise<void> {
     const job = decodeJob(entry.payload);
     const content = decodeContent(job.content);
+    const localId = localMessageId(content.messageId, u.registration.userId);
     // Who gets it.
     let users: string[];
     if ('user' in job.to) users = [job.to.user];
@@ -1457,7 +1459,7 @@ export class CloisterClient {
     }
     await this.#step('send:directory');
     if (targets.length === 0) {
-      this.#emit({ type: 'sent', messageId: entry.id, devices: 0 });
+      this.#emit({ type: 'sent', messageId: localId, outboxId: entry.id, devices: 0 });
       return;
     }
     const certificate = await this.#senderCertificate(u);
@@ -1503,7 +1505,12 @@ export class CloisterClient {
       // A device went away or changed its mailbox: refresh the directory; the next attempt uses it.
       for (const user of [...users, me]) this.#directory.delete(user);
     }
-    this.#emit({ type: 'sent', messageId: entry.id, devices: deliveries.length - refused });
+    this.#emit({
+      type: 'sent',
+      messageId: localId,
+      outboxId: entry.id,
+      devices: deliveries.length - refused,
+    });
   }
 }
 
@@ -1515,4 +1522,13 @@ function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/** The local message id an outbox entry carries (its content's), or the entry id when unreadable. */
+function entryMessageId(entry: OutboxEntry, me: string): MessageId {
+  try {
+    return localMessageId(decodeContent(decodeJob(entry.payload).content).messageId, me);
+  } catch {
+    return entry.id;
+  }
 }

@@ -129,8 +129,21 @@ export type ClientEvent =
       readonly reason: 'decryption' | 'certificate' | 'format' | 'sender';
       readonly from?: { readonly userId: string; readonly deviceId: number };
     }
-  | { readonly type: 'sent'; readonly messageId: MessageId; readonly devices: number }
-  | { readonly type: 'send-failed'; readonly messageId: MessageId; readonly reason: string }
+  | {
+      readonly type: 'sent';
+      /** The local id of the message (as `sendText` returned it; for receipts, of the receipt). */
+      readonly messageId: MessageId;
+      /** The outbox entry that carried it. */
+      readonly outboxId: MessageId;
+      /** Devices that accepted a copy. */
+      readonly devices: number;
+    }
+  | {
+      readonly type: 'send-failed';
+      readonly messageId: MessageId;
+      readonly outboxId: MessageId;
+      readonly reason: string;
+    }
   | { readonly type: 'connection'; readonly state: 'online' | 'offline' | 'synced' }
   | { readonly type: 'policy'; readonly policy: ClientPolicy }
   | { readonly type: 'expired'; readonly rows: number }
@@ -409,12 +422,16 @@ export async function receiveDelivery(
     events.push({ type: 'undecryptable', reason: 'format', from });
     return { events };
   }
-  const saved = await t.stores.identities.save(sender, {
-    ...senderIdentity,
-    dhKeySignature:
-      (await t.stores.identities.get(sender))?.identity.dhKeySignature ?? senderIdentity.dhKeySignature,
-  });
-  if (saved.status === 'changed') events.push({ type: 'identity-changed', ...sender });
+  // The certificate carries no DH key signature, so it is compared with, not saved over, the
+  // identity the directory gave (which the send path saves, trust on first use).
+  const known = await t.stores.identities.get(sender);
+  if (
+    known !== undefined &&
+    (!equal(known.identity.signingKey, certificate.identitySigningKey) ||
+      !equal(known.identity.dhKey, certificate.identityDhKey))
+  ) {
+    events.push({ type: 'identity-changed', ...sender });
+  }
 
   await applyContent(
     self,

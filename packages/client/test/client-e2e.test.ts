@@ -6,8 +6,15 @@
 import { signWipeCommand, WipeCommandError } from '@cloister/crypto';
 import { issueWipe, wipeStatus } from '@cloister/server';
 import { createMemoryAdapter, userId } from '@cloister/storage';
+import { Agent, WebSocket as UndiciWebSocket, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directConversationId, featureEnabled } from '../src/index.js';
+import {
+  type BrowserWebSocketConstructor,
+  createBrowserTransport,
+  directConversationId,
+  featureEnabled,
+  type TransportFactory,
+} from '../src/index.js';
 import { nextEvent, PIN, startSystem, TENANT, type TestSystem } from './helpers/system.js';
 
 let sys: TestSystem;
@@ -239,5 +246,63 @@ describe('remote wipe', () => {
       state: 'confirmed',
     });
     await expect(tom.history(directConversationId('sam'))).rejects.toThrow(/wiped/);
+  }, 60_000);
+});
+
+describe('transports and reconnection', () => {
+  it('runs the whole client over the browser transport (fetch + WebSocket, server-key proof)', async () => {
+    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
+    const browserFetch = ((input: string | URL, init?: RequestInit) =>
+      undiciFetch(input, { ...(init as object), dispatcher })) as unknown as typeof globalThis.fetch;
+    class BrowserLikeWebSocket extends UndiciWebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, { protocols: protocols === undefined ? [] : protocols, dispatcher });
+      }
+    }
+    const transport: TransportFactory = (o) =>
+      createBrowserTransport({
+        ...o,
+        fetch: browserFetch,
+        WebSocket: BrowserLikeWebSocket as unknown as BrowserWebSocketConstructor,
+      });
+    try {
+      const uma = await sys.client('uma', { transport });
+      const vic = await sys.client('vic');
+      const got = nextEvent(uma, 'message');
+      await vic.sendText({ user: 'uma' }, 'to the browser');
+      expect((await got).message.content.body).toEqual({ type: 'text', text: 'to the browser' });
+      const back = nextEvent(vic, 'message', (e) => !e.message.outgoing);
+      await uma.sendText({ user: 'vic' }, 'from the browser');
+      expect((await back).message.content.body).toEqual({ type: 'text', text: 'from the browser' });
+      await uma.stop();
+    } finally {
+      await dispatcher.close();
+    }
+  }, 60_000);
+
+  it('keeps messages for a stopped client and delivers the backlog when it starts again', async () => {
+    const walt = await sys.client('walt');
+    const xena = await sys.client('xena');
+    await xena.stop();
+    const sent = [];
+    for (const text of ['while', 'you', 'were', 'away'])
+      sent.push(await walt.sendText({ user: 'xena' }, text));
+    await walt.flush();
+    const texts: string[] = [];
+    const all = new Promise<void>((resolve) => {
+      xena.on('message', (e) => {
+        if (e.message.content.body.type === 'text') texts.push(e.message.content.body.text);
+        if (texts.length === 4) resolve();
+      });
+    });
+    await xena.start();
+    await all;
+    expect(texts.sort()).toEqual(['away', 'were', 'while', 'you']);
+    // Nothing is delivered twice after another restart.
+    await xena.stop();
+    await xena.start();
+    await xena.idle();
+    expect((await xena.history(directConversationId('walt'))).items).toHaveLength(4);
+    expect(sent).toHaveLength(4);
   }, 60_000);
 });

@@ -1,0 +1,478 @@
+/**
+ * The system part of the demo, through the client SDK: a server on its embedded database (PGlite
+ * in a temporary directory), a tenant and enrolment tokens, three users (Alice on two devices),
+ * 1:1 messages in v2 and in static-v1, a group, a 10 MiB file with progress, a disappearing
+ * message, delivery and read receipts, a safety number and a remote wipe.
+ *
+ *   npx tsx --conditions=@cloister/source examples/demo-system.ts
+ *
+ * The clients wrap their data key under scrypt at the lowest accepted cost (`PIN_SCRYPT_FLOOR`) so
+ * that the demo runs in seconds; a real app keeps the default cost.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  type ClientEvent,
+  type ClientMessage,
+  type ClientStatus,
+  type CloisterClient,
+  createClient,
+  directConversationId,
+  type TransferProgress,
+} from '@cloister/client';
+import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
+import type { Suite } from '@cloister/protocol';
+import {
+  type CloisterServer,
+  createEnrolmentToken,
+  createServer,
+  createTenant,
+  issueWipe,
+  wipeStatus,
+} from '@cloister/server';
+import { createMemoryAdapter, type StorageAdapter, tenantId, userId } from '@cloister/storage';
+import { createPGliteAdapter } from '@cloister/storage/sql';
+
+/** Prints one numbered step of the demo. */
+export type Say = (title: string, ...lines: string[]) => void;
+
+/** Receives file-transfer progress (`label` names the transfer). */
+export type ProgressSink = (label: string, progress: TransferProgress) => void;
+
+/** The PIN every demo device uses. */
+export const DEMO_PIN = '2468-1357';
+
+/** The demo tenant. */
+export const DEMO_TENANT = tenantId('acme');
+
+/**
+ * A server in this process with one tenant, and a way to enrol clients against it.
+ *
+ * @example
+ * ```ts
+ * const system = await startLocalSystem();
+ * const alice = await system.client('alice');
+ * await alice.sendText({ user: 'bob' }, 'hi');
+ * await system.close();
+ * ```
+ */
+export interface LocalSystem {
+  readonly server: CloisterServer;
+  readonly url: string;
+  /** A single-use (or `maxUses`) enrolment token bound to `user`. */
+  token(user: string, maxUses?: number): Promise<string>;
+  /**
+   * Creates a client on `storage` (default: a memory adapter), enrols it with `token` (default: a
+   * fresh token for `user`) and starts it.
+   */
+  client(
+    user: string,
+    options?: { readonly suites?: Suite[]; readonly storage?: StorageAdapter; readonly token?: string },
+  ): Promise<CloisterClient>;
+  /** A fresh directory under the system's temporary directory. */
+  dir(name: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on PGlite in a temporary directory, creates the tenant `acme` and returns helpers
+ * to enrol clients (PIN wrap at `PIN_SCRYPT_FLOOR`).
+ *
+ * @example
+ * ```ts
+ * const system = await startLocalSystem();
+ * const bob = await system.client('bob');
+ * ```
+ */
+export async function startLocalSystem(): Promise<LocalSystem> {
+  const root = mkdtempSync(join(tmpdir(), 'cloister-demo-'));
+  const server = await createServer({ dataDir: join(root, 'server'), logLevel: 'silent' });
+  const url = await server.listen({ port: 0, host: '127.0.0.1' });
+  await createTenant(server.context, { id: DEMO_TENANT, name: 'ACME Hospital' });
+  const clients: CloisterClient[] = [];
+  const token = async (user: string, maxUses = 1) =>
+    (await createEnrolmentToken(server.context, { tenant: DEMO_TENANT, user: userId(user), maxUses })).token;
+  let dirs = 0;
+  return {
+    server,
+    url,
+    token,
+    dir(name) {
+      dirs += 1;
+      return join(root, `${dirs}-${name}`);
+    },
+    async client(user, options = {}) {
+      const client = await createClient({
+        server: { url, pin: server.pin },
+        storage: options.storage ?? createMemoryAdapter(),
+        pinWrap: { scrypt: PIN_SCRYPT_FLOOR },
+        ...(options.suites === undefined ? {} : { suites: options.suites }),
+      });
+      clients.push(client);
+      await client.enroll(options.token ?? (await token(user)), { pin: DEMO_PIN });
+      await client.start();
+      return client;
+    },
+    async close() {
+      for (const c of clients) await c.close().catch(() => undefined);
+      await server.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves with the next event of `type` matching `match`; rejects after `ms`. */
+function nextEvent<E extends ClientEvent['type']>(
+  client: CloisterClient,
+  type: E,
+  match: (e: Extract<ClientEvent, { type: E }>) => boolean = () => true,
+  ms = 15_000,
+): Promise<Extract<ClientEvent, { type: E }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${type} event within ${ms} ms`));
+    }, ms);
+    const off = client.on(type, (e) => {
+      if (!match(e)) return;
+      clearTimeout(timer);
+      off();
+      resolve(e);
+    });
+  });
+}
+
+function textOf(m: ClientMessage): string {
+  return m.content.body.type === 'text' ? m.content.body.text : `(${m.content.body.type})`;
+}
+
+/** Resolves with the next incoming text message whose text is `text`. */
+function incoming(client: CloisterClient, text: string): Promise<ClientMessage> {
+  return nextEvent(client, 'message', (e) => textOf(e.message) === text).then((e) => e.message);
+}
+
+/** What {@link runSystemDemo} observed. */
+export interface SystemDemoReport {
+  /** What Bob read from Alice (v2). */
+  readonly bobRead: string;
+  /** What Alice's second device got as the copy of her own message. */
+  readonly aliceSecondDeviceCopy: string;
+  /** What both of Alice's devices read from Bob's answer. */
+  readonly aliceDevicesRead: readonly string[];
+  /** What Carol (static-v1 only) read, and what Alice read back from her. */
+  readonly carolRead: string;
+  readonly aliceReadFromCarol: string;
+  /** What each member read from the group, by user. */
+  readonly groupRead: Readonly<Record<string, string>>;
+  /** Whether Bob's download of the file equals what Alice sent, and its size. */
+  readonly fileIntact: boolean;
+  readonly fileBytes: number;
+  /** Receipts Alice got for her first message. */
+  readonly receipts: readonly ('delivered' | 'read')[];
+  /** The disappearing message: in Bob's history before, rows purged, in his history after. */
+  readonly disappearing: { readonly before: boolean; readonly purged: number; readonly after: boolean };
+  /** Whether Alice and Bob computed the same safety number, and Bob's verification of it. */
+  readonly safetyNumbersMatch: boolean;
+  readonly safetyNumberVerified: boolean;
+  /** The remote wipe of Bob's device. */
+  readonly wipe: {
+    readonly clientWiped: boolean;
+    readonly reported: boolean;
+    readonly serverState: string;
+    readonly reopenedStatus: ClientStatus;
+    readonly unlockRefused: boolean;
+  };
+}
+
+/** Options of {@link runSystemDemo}. */
+export interface SystemDemoOptions {
+  readonly say: Say;
+  /** File-transfer progress (default: none). */
+  readonly progress?: ProgressSink;
+  /** Size of the file sent (default 10 MiB). */
+  readonly fileBytes?: number;
+  /** The disappearing-message timer in seconds (default 2). */
+  readonly disappearSeconds?: number;
+}
+
+/**
+ * Runs the whole system in this process and reports what happened; every step is printed with
+ * `say`. Everything it creates lives in a temporary directory removed at the end.
+ *
+ * @example
+ * ```ts
+ * const report = await runSystemDemo({ say: (title, ...lines) => console.log(title, ...lines) });
+ * console.log(report.bobRead);
+ * ```
+ */
+export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemDemoReport> {
+  const { say } = options;
+  const fileBytes = options.fileBytes ?? 10 * 1024 * 1024;
+  const disappearSeconds = options.disappearSeconds ?? 2;
+  const system = await startLocalSystem();
+  try {
+    say(
+      'Server: started on its embedded database (PGlite in a temporary directory), HTTPS with a pinned key',
+      `listening on ${system.url}`,
+      `key pin the clients check on every connection: ${system.server.pin}`,
+    );
+
+    const aliceToken = await system.token('alice', 2);
+    const bobToken = await system.token('bob');
+    const carolToken = await system.token('carol');
+    say(
+      `Admin: tenant "${DEMO_TENANT}" with its signing key; enrolment tokens bound to each user`,
+      'alice: one token good for two devices; bob and carol: a single-use token each',
+      'each token is 43 characters, shown to the admin once, stored only as a hash, expiring in 7 days',
+    );
+
+    const alice = await system.client('alice', { token: aliceToken });
+    const alice2 = await system.client('alice', { token: aliceToken });
+    const bobDir = system.dir('bob');
+    const bob = await system.client('bob', {
+      token: bobToken,
+      storage: await createPGliteAdapter({ dataDir: bobDir }),
+    });
+    const carol = await system.client('carol', { token: carolToken, suites: ['static-v1'] });
+    say(
+      'Devices: the SDK enrols each with its token, publishes prekeys and connects',
+      `alice: devices ${alice.me.deviceId} and ${alice2.me.deviceId} (memory storage)`,
+      `bob:   device ${bob.me.deviceId} (encrypted store on PGlite in its own directory)`,
+      `carol: device ${carol.me.deviceId}, configured with suites ['static-v1'] only`,
+      `local data keys are wrapped under scrypt(PIN) at the lowest accepted cost (N=2^${Math.log2(PIN_SCRYPT_FLOOR.N)}) to keep the demo fast`,
+    );
+
+    // 1:1 in v2, with the copy to Alice's other device and the receipts.
+    const hello = 'Ward 3 handover at 18:00: bed 12 needs a new line.';
+    const bobGets = incoming(bob, hello);
+    const copyGets = incoming(alice2, hello);
+    const receipts: ('delivered' | 'read')[] = [];
+    const onReceipt = alice.on('receipt', (e) => receipts.push(e.kind));
+    const sent = await alice.sendText({ user: 'bob' }, hello);
+    const delivered = nextEvent(
+      alice,
+      'receipt',
+      (e) => e.kind === 'delivered' && e.messageIds.includes(sent.id),
+    );
+    const bobMessage = await bobGets;
+    const copy = await copyGets;
+    await delivered;
+    say(
+      'v2: alice -> bob (sealed sender, hybrid X25519 + ML-KEM-768 session)',
+      `bob reads: "${textOf(bobMessage)}" from ${bobMessage.from.userId}, device ${bobMessage.from.deviceId}`,
+      `alice's second device gets the copy: "${textOf(copy)}" (outgoing: ${copy.outgoing})`,
+      `alice gets a delivery receipt: message status ${(await alice.history(directConversationId('bob'))).items[0]?.status}`,
+    );
+    const read = nextEvent(alice, 'receipt', (e) => e.kind === 'read' && e.messageIds.includes(sent.id));
+    await bob.markRead(bobMessage.conversationId, [bobMessage.id]);
+    await read;
+    say(
+      'Read receipt: bob marks it read',
+      `alice's status for it now: ${(await alice.history(directConversationId('bob'))).items[0]?.status}`,
+    );
+
+    const answer = 'Noted, I will take bed 12.';
+    const toAlice1 = incoming(alice, answer);
+    const toAlice2 = incoming(alice2, answer);
+    await bob.sendText({ user: 'alice' }, answer);
+    const aliceDevicesRead = [textOf(await toAlice1), textOf(await toAlice2)];
+    say(
+      'bob answers: both of alice’s devices receive it',
+      ...aliceDevicesRead.map((t, i) => `alice device ${i + 1}: "${t}"`),
+    );
+
+    // 1:1 with carol, who supports static-v1 only.
+    const toCarol = 'Carol, the night rota is attached to the board.';
+    const carolGets = incoming(carol, toCarol);
+    await alice.sendText({ user: 'carol' }, toCarol);
+    const carolRead = textOf(await carolGets);
+    const fromCarol = 'Thanks, seen it.';
+    const aliceGets = incoming(alice, fromCarol);
+    await carol.sendText({ user: 'alice' }, fromCarol);
+    const aliceReadFromCarol = textOf(await aliceGets);
+    say(
+      'static-v1: alice <-> carol (suite negotiated from the suites signed into carol’s bundle)',
+      "alice supports ['v2', 'static-v1']; carol supports ['static-v1'] -> the common suite is static-v1",
+      '(the SDK does not report the suite per message; static-v1 is the only one both support)',
+      `carol reads: "${carolRead}"`,
+      `alice reads: "${aliceReadFromCarol}"`,
+    );
+
+    // A group.
+    const group = await alice.createGroup('Ward 3', ['bob', 'carol']);
+    const groupText = 'Team briefing moved to 07:45.';
+    const groupGets = {
+      bob: incoming(bob, groupText),
+      carol: incoming(carol, groupText),
+      'alice (device 2)': incoming(alice2, groupText),
+    };
+    await alice.sendText({ group: group.groupId }, groupText);
+    const groupRead: Record<string, string> = {};
+    for (const [who, p] of Object.entries(groupGets)) groupRead[who] = textOf(await p);
+    say(
+      `Group "Ward 3": alice creates it with bob and carol (members: ${group.state.members.map((m) => m.userId).join(', ')})`,
+      `group id ${group.groupId.slice(0, 16)}…; one message, encrypted for every device of every member`,
+      ...Object.entries(groupRead).map(([who, t]) => `${who} reads: "${t}"`),
+    );
+
+    // A file.
+    const data = new Uint8Array(fileBytes);
+    for (let i = 0; i < data.length; i += 65_536) {
+      crypto.getRandomValues(data.subarray(i, Math.min(i + 65_536, data.length)));
+    }
+    say(
+      `File: alice sends ${(fileBytes / 1048576).toFixed(1)} MiB to bob`,
+      'encrypted in 64 KiB chunks while it uploads, then referenced (key and digest) in a message',
+    );
+    const fileGets = nextEvent(bob, 'message', (e) => e.message.content.body.type === 'file', 60_000);
+    const started = performance.now();
+    await alice.sendFile(
+      { user: 'bob' },
+      { data, name: 'scan.bin', mediaType: 'application/octet-stream' },
+      { onProgress: (p) => options.progress?.('alice uploads', p) },
+    );
+    const fileMessage = (await fileGets).message;
+    const body = fileMessage.content.body;
+    if (body.type !== 'file') throw new Error('expected a file message');
+    const downloaded = await bob.downloadFile(body.file, {
+      onProgress: (p) => options.progress?.('bob downloads', p),
+    });
+    const fileIntact = downloaded.length === data.length && downloaded.every((b, i) => b === data[i]);
+    say(
+      'File received',
+      `bob downloads, checks the digest and decrypts: ${fileIntact ? 'identical' : 'DIFFERENT (BUG)'} (${downloaded.length} bytes)`,
+      `both transfers took ${(performance.now() - started).toFixed(0)} ms; the server stored only ciphertext`,
+    );
+
+    // A disappearing message.
+    await alice.setDisappearingTimer(directConversationId('bob'), disappearSeconds * 1000);
+    const secret = 'Door code for the drug room: 4711.';
+    const secretGets = incoming(bob, secret);
+    await alice.sendText({ user: 'bob' }, secret);
+    const secretMessage = await secretGets;
+    const bobConversation = directConversationId('alice');
+    const inHistory = async () =>
+      (await bob.history(bobConversation, { limit: 50 })).items.some((m) => m.id === secretMessage.id);
+    const before = await inHistory();
+    await new Promise((r) => setTimeout(r, disappearSeconds * 1000 + 300));
+    const purged = (await bob.purgeExpired()) + (await alice.purgeExpired());
+    const after = await inHistory();
+    say(
+      `Disappearing message: a ${disappearSeconds} s timer on alice's conversation with bob`,
+      `bob reads "${textOf(secretMessage)}"; in his history: ${before}`,
+      `after ${disappearSeconds} s and a purge: ${purged} rows deleted; in his history: ${after}`,
+    );
+
+    // Safety numbers.
+    const aliceView = await alice.safetyNumber('bob');
+    const bobView = await bob.safetyNumber('alice', { deviceId: alice.me.deviceId });
+    const safetyNumberVerified = await bob.verifySafetyNumber('alice', aliceView.digits, {
+      deviceId: alice.me.deviceId,
+    });
+    const digits = aliceView.digits.replace(/\s+/g, '');
+    say(
+      'Safety number: compared out of band (read aloud or scanned)',
+      `alice sees: ${digits.replace(/(\d{5})/g, '$1 ').trim()}`,
+      `bob computes the same: ${bobView.digits.replace(/\s+/g, '') === digits}; bob marks alice verified: ${safetyNumberVerified}`,
+    );
+
+    // Remote wipe of Bob's device.
+    onReceipt();
+    const target = { tenant: DEMO_TENANT, user: userId('bob'), device: bob.me.deviceId };
+    const wipedEvent = nextEvent(bob, 'wiped');
+    const issued = await issueWipe(system.server.context, target, { actor: 'demo-admin' });
+    say(
+      "Remote wipe: the admin issues a wipe for bob's device",
+      `command ${issued.commandId.slice(0, 12)}… signed with the tenant key; the device is blocked`,
+      `server status: ${(await wipeStatus(system.server.context, target)).state}`,
+    );
+    let clientWiped: boolean;
+    try {
+      clientWiped = await bob.checkWipe();
+    } catch (e) {
+      // The socket closing on the block may already have made the client check and wipe.
+      if (bob.status !== 'wiped') throw e;
+      clientWiped = true;
+    }
+    const wiped = await wipedEvent;
+    const server = await wipeStatus(system.server.context, target);
+    await bob.close();
+    const reopened = await createClient({
+      server: { url: system.url, pin: system.server.pin },
+      storage: await createPGliteAdapter({ dataDir: bobDir }),
+    });
+    const unlockRefused = await reopened.unlock(DEMO_PIN).then(
+      () => false,
+      () => true,
+    );
+    const reopenedStatus = reopened.status;
+    await reopened.close();
+    say(
+      "Bob's client checks in, verifies the signed command and destroys its data",
+      `client: wiped ${clientWiped}, signed report sent to the server: ${wiped.reported}`,
+      `server status: ${server.state}`,
+      `bob's store reopened from disk: status "${reopenedStatus}", unlock with the right PIN refused: ${unlockRefused}`,
+    );
+
+    return {
+      bobRead: textOf(bobMessage),
+      aliceSecondDeviceCopy: textOf(copy),
+      aliceDevicesRead,
+      carolRead,
+      aliceReadFromCarol,
+      groupRead,
+      fileIntact,
+      fileBytes: downloaded.length,
+      receipts,
+      disappearing: { before, purged, after },
+      safetyNumbersMatch: bobView.digits.replace(/\s+/g, '') === digits,
+      safetyNumberVerified,
+      wipe: {
+        clientWiped,
+        reported: wiped.reported,
+        serverState: server.state,
+        reopenedStatus,
+        unlockRefused,
+      },
+    };
+  } finally {
+    await system.close();
+  }
+}
+
+/**
+ * A text progress bar on stderr (demo output only): redrawn in place on a terminal, one line per
+ * finished transfer otherwise.
+ *
+ * @example
+ * ```ts
+ * await client.sendFile(to, file, { onProgress: (p) => stderrProgress('upload', p) });
+ * ```
+ */
+export function stderrProgress(label: string, p: TransferProgress): void {
+  if (p.phase === 'encrypt') return; // encryption streams into the upload; its bar is enough
+  const width = 30;
+  const ratio = p.total > 0 ? Math.min(1, p.bytes / p.total) : 1;
+  const filled = Math.round(ratio * width);
+  const line = `    ${`${label} (${p.phase})`.padEnd(28)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(ratio * 100).toFixed(0).padStart(3)}%`;
+  if (process.stderr.isTTY) {
+    process.stderr.write(`\r${line}`);
+    if (ratio >= 1) process.stderr.write('\n');
+  } else if (ratio >= 1) {
+    process.stderr.write(`${line}\n`);
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  let step = 0;
+  await runSystemDemo({
+    say: (title, ...lines) => {
+      step += 1;
+      console.log(`\n[${step}] ${title}`);
+      for (const line of lines) console.log(`    ${line}`);
+    },
+    progress: stderrProgress,
+  });
+}
