@@ -116,7 +116,13 @@ import {
   isString,
   putRecord,
 } from './local.js';
-import { createOutbox, OUTBOX_ORDERED_TABLES, type Outbox, type OutboxEntry } from './outbox.js';
+import {
+  createOutbox,
+  OUTBOX_ORDERED_TABLES,
+  type Outbox,
+  type OutboxEntry,
+  type OutboxOptions,
+} from './outbox.js';
 import { ServerError } from './transport/errors.js';
 import { type Connection, createNodeTransport, expectOk, type Transport } from './transport/node.js';
 
@@ -148,6 +154,8 @@ export interface ClientOptions {
   readonly maxPinAttempts?: number;
   /** One-time prekeys uploaded per batch (default 50) and the count below which a batch is added (default 20). */
   readonly preKeys?: { readonly batch?: number; readonly refillBelow?: number };
+  /** Retry schedule of the outbox (`client-outbox.md`); default 1 s doubling up to 5 min, 20 attempts. */
+  readonly outbox?: Pick<OutboxOptions, 'backoff' | 'maxAttempts'>;
   /** How often expired rows are purged while running; default 60,000 ms. */
   readonly purgeIntervalMs?: number;
   /** Test hooks: `step(name)` is awaited at each durable step (see `spec/client.md` §7). */
@@ -497,13 +505,17 @@ export class CloisterClient {
       mailbox: registration.mailbox,
       suites: this.#suites,
     };
-    const outbox = createOutbox(adapterExecutor(adapter), { now: this.#now });
+    const outbox = createOutbox(adapterExecutor(adapter), { ...this.#options.outbox, now: this.#now });
     const stores = {
       ...bindClientStores(adapterExecutor(adapter)),
       transaction: <T>(fn: (t: CoreTx) => Promise<T>) =>
         adapter.transaction((tx) => {
           const run = txExecutor(tx);
-          return fn({ stores: bindClientStores(run), tx, outbox: createOutbox(run, { now: this.#now }) });
+          return fn({
+            stores: bindClientStores(run),
+            tx,
+            outbox: createOutbox(run, { ...this.#options.outbox, now: this.#now }),
+          });
         }),
     };
     const transport = this.#transportFactory({
