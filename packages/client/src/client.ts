@@ -10,6 +10,7 @@ import {
   CloisterError,
   type CryptoProvider,
   computeSafetyNumber,
+  DecodeError,
   DecryptionFailed,
   type DeviceId,
   type DeviceIdentity,
@@ -84,6 +85,7 @@ import {
   txExecutor,
   type UserId,
 } from '@cloister/storage';
+import { fromBase64Url, toBase64Url } from './_base64.js';
 import {
   type ClientEvent,
   type ClientMessage,
@@ -123,8 +125,8 @@ import {
   type OutboxEntry,
   type OutboxOptions,
 } from './outbox.js';
+import { type Connection, expectOk, parsePin, type Transport } from './transport/common.js';
 import { ServerError } from './transport/errors.js';
-import { type Connection, createNodeTransport, expectOk, type Transport } from './transport/node.js';
 
 /** What creates a transport for the client (default: the Node transport). */
 export type TransportFactory = (options: {
@@ -222,16 +224,12 @@ const DIRECTORY_TTL_MS = 60_000;
 const CERT_MARGIN_MS = 60_000;
 const PROCESSED_TTL_MS = 45 * 86_400_000;
 const MAX_BATCH = 256;
-const b64 = (b: Uint8Array) => base64url(b);
+const b64 = (b: Uint8Array) => toBase64Url(b);
 
-function base64url(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
 function unbase64url(text: string): Uint8Array {
-  const s = atob(text.replace(/-/g, '+').replace(/_/g, '/'));
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
+  const out = fromBase64Url(text);
+  if (out === undefined) throw new DecodeError('server.response', 'expected base64url');
+  return out;
 }
 
 interface Registration {
@@ -277,7 +275,7 @@ export class CloisterClient {
   #provider!: CryptoProvider;
   readonly #now: () => number;
   readonly #suites: readonly Suite[];
-  readonly #transportFactory: TransportFactory;
+  #transportFactory: TransportFactory | undefined;
   readonly #listeners = new Map<string, Set<(e: ClientEvent) => void>>();
   #status: ClientStatus = 'unenrolled';
   #unlocked: Unlocked | undefined;
@@ -319,9 +317,9 @@ export class CloisterClient {
     if (options.provider !== undefined) this.#provider = options.provider;
     this.#now = options.now ?? Date.now;
     this.#suites = [...new Set(suites)];
-    this.#transportFactory = options.transport ?? ((o) => createNodeTransport(o));
-    // Fail early on a malformed pin.
-    this.#transportFactory({ url: options.server.url, pin: options.server.pin });
+    this.#transportFactory = options.transport;
+    // Fail early on a malformed pin (the transports parse it again, on every connection).
+    parsePin(options.server.pin);
   }
 
   /** `unenrolled`, `locked`, `ready` or `wiped`. */
@@ -347,6 +345,12 @@ export class CloisterClient {
   /** Reads the vault to learn whether the client is enrolled, locked or wiped. */
   async open(): Promise<ClientStatus> {
     this.#provider ??= await getProvider();
+    if (this.#transportFactory === undefined) {
+      // Loaded only when no transport was given, so that a browser bundle never pulls in Node's.
+      const { createNodeTransport } = await import('./transport/node.js');
+      this.#transportFactory = (o) => createNodeTransport(o);
+    }
+    this.#transportFactory({ url: this.#options.server.url, pin: this.#options.server.pin });
     const vault = await this.#vault((tx) =>
       Promise.all([
         getRecord(tx, CLIENT_LOCAL_TABLES.vault, VAULT_KEY, 'c_vault'),
@@ -383,6 +387,12 @@ export class CloisterClient {
     await this.#options.hooks?.step?.(name);
   }
 
+  #factory(): TransportFactory {
+    if (this.#transportFactory === undefined)
+      throw new UsageError('the client is not open: use createClient');
+    return this.#transportFactory;
+  }
+
   #vault<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
     return this.#options.storage.transaction(fn);
   }
@@ -414,7 +424,7 @@ export class CloisterClient {
     const pub = toPublicIdentity(identity);
     const regId = new DataView((await p.randomBytes(4)).buffer).getUint32(0) & 0x3fff_ffff;
     const proof = await signEnrolmentProofBytes(p, identity.signingKeyPair.privateKey, token, pub);
-    const anonymous = this.#transportFactory({
+    const anonymous = this.#factory()({
       url: this.#options.server.url,
       pin: this.#options.server.pin,
     });
@@ -518,7 +528,7 @@ export class CloisterClient {
           });
         }),
     };
-    const transport = this.#transportFactory({
+    const transport = this.#factory()({
       url: this.#options.server.url,
       pin: this.#options.server.pin,
       credential: registration.credential,

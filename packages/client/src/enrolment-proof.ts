@@ -11,6 +11,7 @@ import {
   utf8,
   ValidationError,
 } from '@cloister/crypto';
+import { fromBase64Url } from './_base64.js';
 
 /** The label the proof starts with. */
 export const ENROL_PROOF_LABEL = 'cloister/server/v1/enrol-proof';
@@ -32,8 +33,8 @@ export async function signEnrolmentProofBytes(
   if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
     throw new ValidationError('token', 'a 43-character base64url token');
   }
-  const raw = atob(token.replace(/-/g, '+').replace(/_/g, '/'));
-  const tokenBytes = Uint8Array.from(raw, (c) => c.charCodeAt(0));
+  const tokenBytes = fromBase64Url(token);
+  if (tokenBytes === undefined) throw new ValidationError('token', 'a 43-character base64url token');
   const digest = await provider.sha256(tokenBytes);
   tokenBytes.fill(0);
   const message = concatBytes(utf8(ENROL_PROOF_LABEL), digest, identity.signingKey, identity.dhKey);

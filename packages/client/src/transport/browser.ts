@@ -12,9 +12,17 @@
  * @module
  */
 import { concatBytes, equalBytes, UsageError, utf8, ValidationError } from '@cloister/crypto';
+import { fromBase64Url, toBase64Url } from '../_base64.js';
 import { backoffDelay } from '../backoff.js';
+import {
+  type Connection,
+  type ConnectionHandlers,
+  parsePin,
+  type RequestBody,
+  type Transport,
+  type TransportResponse,
+} from './common.js';
 import { PinMismatchError, ServerError } from './errors.js';
-import type { Connection, ConnectionHandlers, RequestBody, Transport, TransportResponse } from './node.js';
 
 /**
  * The label in front of every server-key proof (the server signs `label ‖ nonce ‖ SHA-256(spki)`).
@@ -39,7 +47,6 @@ export const BROWSER_WS_SUBPROTOCOL = 'cloister.v1';
 const AUTH_SUBPROTOCOL_PREFIX = 'cloister.auth.';
 const SCHEME = 'Cloister-Device';
 const NONCE_BYTES = 32;
-const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
 const OPEN = 1;
 const CONNECTING = 0;
 
@@ -125,48 +132,6 @@ const ALGORITHMS: Readonly<
   },
 };
 
-function toBase64(bytes: Uint8Array): string {
-  let text = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(text);
-}
-
-function toBase64Url(bytes: Uint8Array): string {
-  return toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
-
-/** Decodes canonical unpadded base64url, or returns undefined. */
-function fromBase64Url(text: unknown): Uint8Array<ArrayBuffer> | undefined {
-  if (typeof text !== 'string' || !/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return undefined;
-  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
-  let out: Uint8Array<ArrayBuffer>;
-  try {
-    out = fromBase64(padded);
-  } catch {
-    return undefined;
-  }
-  return toBase64Url(out) === text ? out : undefined;
-}
-
-/** The pin's 32 bytes (the same rule as `parsePin`, without Node's `Buffer`). */
-function pinDigest(pin: unknown): Uint8Array {
-  const b64 = typeof pin === 'string' ? PIN.exec(pin)?.[1] : undefined;
-  const bytes = b64 === undefined ? undefined : fromBase64(b64);
-  if (bytes === undefined || bytes.length !== 32 || toBase64(bytes) !== b64) {
-    throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
-  }
-  return bytes;
-}
-
 /** Runs `fn` with an abort signal that fires after `ms`. */
 async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -197,7 +162,7 @@ async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T
  */
 export function createBrowserTransport(options: BrowserTransportOptions): Transport {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
-  const pin = pinDigest(options.pin);
+  const pin = parsePin(options.pin);
   let base: URL;
   try {
     base = new URL(options.url);

@@ -4,16 +4,24 @@
  *
  * @module
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { UsageError, ValidationError } from '@cloister/crypto';
 import WebSocket from 'ws';
-import { type BackoffOptions, backoffDelay } from '../backoff.js';
-import { PinMismatchError, ServerError } from './errors.js';
+import { backoffDelay } from '../backoff.js';
+import type { Connection, ConnectionHandlers, RequestBody, Transport, TransportResponse } from './common.js';
+import { PinMismatchError } from './errors.js';
 import { parsePin, pinnedConnect } from './pin.js';
 
 export { type BackoffOptions, backoffDelay } from '../backoff.js';
+export {
+  type Connection,
+  type ConnectionHandlers,
+  expectOk,
+  type RequestBody,
+  type Transport,
+  type TransportResponse,
+} from './common.js';
 
 /**
  * Options of {@link createNodeTransport}.
@@ -32,95 +40,6 @@ export interface NodeTransportOptions {
   readonly credential?: Uint8Array;
   /** Milliseconds for connecting (and for a whole HTTP exchange); default 30,000. */
   readonly timeoutMs?: number;
-}
-
-/**
- * The body of a request: `json`, or raw `body` bytes with their `contentType`.
- *
- * @example
- * ```ts
- * await transport.request('POST', '/v1/keys/one-time', { body: encoded, contentType: 'application/x-protobuf' });
- * ```
- */
-export interface RequestBody {
-  /** A value sent as `application/json`. */
-  readonly json?: unknown;
-  /** Raw bytes, sent as `contentType` (default `application/x-protobuf`). */
-  readonly body?: Uint8Array;
-  readonly contentType?: string;
-}
-
-/**
- * A server's answer.
- *
- * @example
- * ```ts
- * const res: TransportResponse = await transport.request('GET', '/health');
- * if (res.status === 200) console.log(res.json);
- * ```
- */
-export interface TransportResponse {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Uint8Array;
-  /** The body parsed, when the server said it is JSON and it parsed. */
-  readonly json?: unknown;
-}
-
-/**
- * What a {@link Connection} reports, and its backoff.
- *
- * @example
- * ```ts
- * const handlers: ConnectionHandlers = {
- *   onFrame: (frame) => inbox.push(frame),
- *   onReconnect: ({ attempt, delayMs }) => status.set(`retry ${attempt} in ${delayMs} ms`),
- * };
- * ```
- */
-export interface ConnectionHandlers {
-  /** A binary frame from the server. */
-  readonly onFrame?: (frame: Uint8Array) => void;
-  /** The socket is open (first time and after every reconnection). */
-  readonly onOpen?: () => void;
-  /** The socket closed; `willReconnect` says whether another attempt is scheduled. */
-  readonly onClose?: (info: { code: number; willReconnect: boolean }) => void;
-  /** Another attempt is scheduled in `delayMs` (`attempt` counts from 1 since the last stable connection). */
-  readonly onReconnect?: (info: { attempt: number; delayMs: number }) => void;
-  /** A connection attempt failed. A {@link PinMismatchError} stops reconnection. */
-  readonly onError?: (error: Error) => void;
-  readonly backoff?: BackoffOptions;
-}
-
-/**
- * A WebSocket to the server that reconnects by itself until closed.
- *
- * @example
- * ```ts
- * const conn = transport.connect('/v1/ws', { onOpen: () => conn.send(ack) });
- * process.on('SIGINT', () => conn.close());
- * ```
- */
-export interface Connection {
-  /** Whether the socket is open now. */
-  readonly open: boolean;
-  /** Sends a binary frame; throws `UsageError` when the socket is not open (frames are not queued). */
-  send(frame: Uint8Array): void;
-  /** Closes the socket and stops reconnecting. */
-  close(): void;
-}
-
-/**
- * HTTP and WebSocket access to one pinned server.
- *
- * @example
- * ```ts
- * const transport: Transport = createNodeTransport({ url, pin });
- * ```
- */
-export interface Transport {
-  request(method: string, path: string, body?: RequestBody): Promise<TransportResponse>;
-  connect(path?: string, handlers?: ConnectionHandlers): Connection;
 }
 
 const SCHEME = 'Cloister-Device';
@@ -321,21 +240,4 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
   }
 
   return { request, connect };
-}
-
-/**
- * Returns the response when its status is 2xx; otherwise throws {@link ServerError} with the
- * server's `{ error: { code, message } }`.
- *
- * @example
- * ```ts
- * const { json } = expectOk(await transport.request('GET', '/health'));
- * ```
- */
-export function expectOk(response: TransportResponse): TransportResponse {
-  if (response.status >= 200 && response.status < 300) return response;
-  const err = (response.json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  const code = typeof err?.code === 'string' ? err.code : undefined;
-  const message = typeof err?.message === 'string' ? err.message : undefined;
-  throw new ServerError(response.status, code, message);
 }

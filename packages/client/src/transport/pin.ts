@@ -6,28 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
-import { equalBytes, ValidationError } from '@cloister/crypto';
+import { equalBytes } from '@cloister/crypto';
 import { PinMismatchError } from './errors.js';
 
-const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
-
-/**
- * Checks the form of a pin (`sha256/` and the base64 of 32 bytes) and returns the 32 bytes.
- * Throws `ValidationError` (field `pin`) otherwise.
- *
- * @example
- * ```ts
- * const digest = parsePin(server.pin); // Uint8Array(32)
- * ```
- */
-export function parsePin(pin: unknown): Uint8Array {
-  const m = typeof pin === 'string' ? PIN.exec(pin) : null;
-  const b64 = m?.[1];
-  if (b64 === undefined) throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
-  const bytes = new Uint8Array(Buffer.from(b64, 'base64'));
-  if (bytes.length !== 32) throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
-  return bytes;
-}
+export { parsePin } from './common.js';
 
 /**
  * The SHA-256 of the SubjectPublicKeyInfo of the certificate a TLS socket's peer presented, or

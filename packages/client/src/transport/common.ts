@@ -1,0 +1,142 @@
+/**
+ * What every transport shares, with no Node or browser import: the request and connection
+ * contract, `expectOk`, and the pin format.
+ *
+ * @module
+ */
+import { ValidationError } from '@cloister/crypto';
+import { fromBase64, toBase64 } from '../_base64.js';
+import type { BackoffOptions } from '../backoff.js';
+import { ServerError } from './errors.js';
+
+const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
+
+/**
+ * Parses a public-key pin `sha256/<base64 of the SHA-256 of the server's SubjectPublicKeyInfo>`
+ * into its 32 bytes; anything else (including non-canonical base64) is a `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * const digest = parsePin(server.pin); // 32 bytes
+ * ```
+ */
+export function parsePin(pin: unknown): Uint8Array {
+  const b64 = typeof pin === 'string' ? PIN.exec(pin)?.[1] : undefined;
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = b64 === undefined ? undefined : fromBase64(b64);
+  } catch {
+    bytes = undefined;
+  }
+  if (bytes === undefined || bytes.length !== 32 || toBase64(bytes) !== b64) {
+    throw new ValidationError('pin', 'sha256/ and the base64 of 32 bytes');
+  }
+  return bytes;
+}
+
+/**
+ * The body of a request: `json`, or raw `body` bytes with their `contentType`.
+ *
+ * @example
+ * ```ts
+ * await transport.request('POST', '/v1/keys/one-time', { body: encoded, contentType: 'application/x-protobuf' });
+ * ```
+ */
+export interface RequestBody {
+  /** A value sent as `application/json`. */
+  readonly json?: unknown;
+  /** Raw bytes, sent as `contentType` (default `application/x-protobuf`). */
+  readonly body?: Uint8Array;
+  readonly contentType?: string;
+}
+
+/**
+ * A server's answer.
+ *
+ * @example
+ * ```ts
+ * const res: TransportResponse = await transport.request('GET', '/health');
+ * if (res.status === 200) console.log(res.json);
+ * ```
+ */
+export interface TransportResponse {
+  readonly status: number;
+  /** Response headers, names in lower case. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Uint8Array;
+  /** The body parsed, when the server said it is JSON and it parsed. */
+  readonly json?: unknown;
+}
+
+/**
+ * What a {@link Connection} reports, and its backoff.
+ *
+ * @example
+ * ```ts
+ * const handlers: ConnectionHandlers = {
+ *   onFrame: (frame) => inbox.push(frame),
+ *   onReconnect: ({ attempt, delayMs }) => status.set(`retry ${attempt} in ${delayMs} ms`),
+ * };
+ * ```
+ */
+export interface ConnectionHandlers {
+  /** A binary frame from the server. */
+  readonly onFrame?: (frame: Uint8Array) => void;
+  /** The socket is open (first time and after every reconnection). */
+  readonly onOpen?: () => void;
+  /** The socket closed; `willReconnect` says whether another attempt is scheduled. */
+  readonly onClose?: (info: { code: number; willReconnect: boolean }) => void;
+  /** Another attempt is scheduled in `delayMs` (`attempt` counts from 1 since the last stable connection). */
+  readonly onReconnect?: (info: { attempt: number; delayMs: number }) => void;
+  /** A connection attempt failed. A {@link PinMismatchError} stops reconnection. */
+  readonly onError?: (error: Error) => void;
+  readonly backoff?: BackoffOptions;
+}
+
+/**
+ * A WebSocket to the server that reconnects by itself until closed.
+ *
+ * @example
+ * ```ts
+ * const conn = transport.connect('/v1/ws', { onOpen: () => conn.send(ack) });
+ * process.on('SIGINT', () => conn.close());
+ * ```
+ */
+export interface Connection {
+  /** Whether the socket is open now. */
+  readonly open: boolean;
+  /** Sends a binary frame; throws `UsageError` when the socket is not open (frames are not queued). */
+  send(frame: Uint8Array): void;
+  /** Closes the socket and stops reconnecting. */
+  close(): void;
+}
+
+/**
+ * HTTP and WebSocket access to one pinned server.
+ *
+ * @example
+ * ```ts
+ * const transport: Transport = createNodeTransport({ url, pin });
+ * ```
+ */
+export interface Transport {
+  request(method: string, path: string, body?: RequestBody): Promise<TransportResponse>;
+  connect(path?: string, handlers?: ConnectionHandlers): Connection;
+}
+
+/**
+ * Returns the response when its status is 2xx; otherwise throws {@link ServerError} with the
+ * server's `{ error: { code, message } }`.
+ *
+ * @example
+ * ```ts
+ * const { json } = expectOk(await transport.request('GET', '/health'));
+ * ```
+ */
+export function expectOk(response: TransportResponse): TransportResponse {
+  if (response.status >= 200 && response.status < 300) return response;
+  const err = (response.json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  const code = typeof err?.code === 'string' ? err.code : undefined;
+  const message = typeof err?.message === 'string' ? err.message : undefined;
+  throw new ServerError(response.status, code, message);
+}
