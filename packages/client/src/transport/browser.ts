@@ -13,11 +13,11 @@
  */
 import { concatBytes, equalBytes, UsageError, utf8, ValidationError } from '@cloister/crypto';
 import { fromBase64Url, toBase64Url } from '../_base64.js';
-import { backoffDelay } from '../backoff.js';
 import {
   type Connection,
   type ConnectionHandlers,
   parsePin,
+  ReconnectSchedule,
   type RequestBody,
   type Transport,
   type TransportResponse,
@@ -337,52 +337,25 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
       token === undefined
         ? [BROWSER_WS_SUBPROTOCOL]
         : [BROWSER_WS_SUBPROTOCOL, `${AUTH_SUBPROTOCOL_PREFIX}${token}`];
-    const backoff = handlers.backoff ?? {};
-    const stableMs = backoff.stableMs ?? 60_000;
     let ws: BrowserWebSocket | undefined;
-    let closed = false;
-    let attempt = 0;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let stableTimer: ReturnType<typeof setTimeout> | undefined;
-
-    const scheduleRetry = (code: number) => {
-      if (closed) {
-        handlers.onClose?.({ code, willReconnect: false });
-        return;
-      }
-      attempt += 1;
-      const delayMs = backoffDelay(attempt, backoff);
-      handlers.onClose?.({ code, willReconnect: true });
-      handlers.onReconnect?.({ attempt, delayMs });
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        void open();
-      }, delayMs);
-    };
+    const schedule = new ReconnectSchedule(handlers, () => void open());
 
     const open = async () => {
       try {
         // A fresh proof before every attempt: nothing carrying the credential goes out before it.
         await prove();
       } catch (e) {
-        if (closed) return;
-        const error = e instanceof Error ? e : new Error('connection failed');
-        handlers.onError?.(error);
-        if (error instanceof PinMismatchError) {
-          closed = true;
-          handlers.onClose?.({ code: 1015, willReconnect: false });
-          return;
-        }
-        scheduleRetry(1006);
+        if (schedule.closed) return;
+        schedule.failedToConnect(e instanceof Error ? e : new Error('connection failed'));
         return;
       }
-      if (closed) return;
+      if (schedule.closed) return;
       let current: BrowserWebSocket;
       try {
         current = new Socket(target.href, protocols);
       } catch (e) {
         handlers.onError?.(e instanceof Error ? e : new Error('connection failed'));
-        scheduleRetry(1006);
+        schedule.dropped(1006);
         return;
       }
       ws = current;
@@ -398,10 +371,7 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
       }, timeoutMs);
       current.onopen = () => {
         clearTimeout(handshakeTimer);
-        stableTimer = setTimeout(() => {
-          attempt = 0;
-        }, stableMs);
-        handlers.onOpen?.();
+        schedule.opened();
       };
       current.onmessage = (event) => {
         // Only binary frames are delivered; binaryType 'arraybuffer' makes them ArrayBuffers.
@@ -414,10 +384,8 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
       };
       current.onclose = (event) => {
         clearTimeout(handshakeTimer);
-        if (stableTimer !== undefined) clearTimeout(stableTimer);
-        stableTimer = undefined;
         if (ws === current) ws = undefined;
-        scheduleRetry(failed && event.code === 1005 ? 1006 : event.code);
+        schedule.dropped(failed && event.code === 1005 ? 1006 : event.code);
       };
     };
 
@@ -432,11 +400,8 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
         ws.send(new Uint8Array(frame));
       },
       close() {
-        if (closed && ws === undefined && retryTimer === undefined) return;
-        closed = true;
-        if (retryTimer !== undefined) clearTimeout(retryTimer);
-        if (stableTimer !== undefined) clearTimeout(stableTimer);
-        retryTimer = undefined;
+        if (schedule.closed && ws === undefined && !schedule.waiting) return;
+        schedule.stop();
         if (ws !== undefined) ws.close(1000);
         else handlers.onClose?.({ code: 1000, willReconnect: false });
       },

@@ -6,8 +6,8 @@
  */
 import { ValidationError } from '@cloister/crypto';
 import { fromBase64, toBase64 } from '../_base64.js';
-import type { BackoffOptions } from '../backoff.js';
-import { ServerError } from './errors.js';
+import { type BackoffOptions, backoffDelay } from '../backoff.js';
+import { PinMismatchError, ServerError } from './errors.js';
 
 const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
 
@@ -139,4 +139,81 @@ export function expectOk(response: TransportResponse): TransportResponse {
   const code = typeof err?.code === 'string' ? err.code : undefined;
   const message = typeof err?.message === 'string' ? err.message : undefined;
   throw new ServerError(response.status, code, message);
+}
+
+/**
+ * @internal The reconnection schedule both transports share: backoff between attempts, the
+ * attempt counter reset after a connection stayed up for `stableMs`, no retry once closed or after
+ * a pin mismatch.
+ */
+export class ReconnectSchedule {
+  readonly #handlers: ConnectionHandlers;
+  readonly #reopen: () => void;
+  readonly #stableMs: number;
+  #attempt = 0;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stableTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  constructor(handlers: ConnectionHandlers, reopen: () => void) {
+    this.#handlers = handlers;
+    this.#reopen = reopen;
+    this.#stableMs = handlers.backoff?.stableMs ?? 60_000;
+  }
+
+  /** Whether the connection was closed by its owner (or gave up). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Whether a retry is waiting. */
+  get waiting(): boolean {
+    return this.#retryTimer !== undefined;
+  }
+
+  /** The socket opened: after `stableMs` the attempt counter starts again from 1. */
+  opened(): void {
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, this.#stableMs);
+    this.#handlers.onOpen?.();
+  }
+
+  /** A connection attempt failed before a socket existed; a pin mismatch ends the connection. */
+  failedToConnect(error: Error): void {
+    this.#handlers.onError?.(error);
+    if (error instanceof PinMismatchError) {
+      this.#closed = true;
+      this.#handlers.onClose?.({ code: 1015, willReconnect: false });
+      return;
+    }
+    this.dropped(1006);
+  }
+
+  /** The socket closed (or never opened) with `code`: schedule the next attempt unless closed. */
+  dropped(code: number): void {
+    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+    this.#stableTimer = undefined;
+    if (this.#closed) {
+      this.#handlers.onClose?.({ code, willReconnect: false });
+      return;
+    }
+    this.#attempt += 1;
+    const delayMs = backoffDelay(this.#attempt, this.#handlers.backoff ?? {});
+    this.#handlers.onClose?.({ code, willReconnect: true });
+    this.#handlers.onReconnect?.({ attempt: this.#attempt, delayMs });
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#reopen();
+    }, delayMs);
+  }
+
+  /** The owner closes: no more attempts. */
+  stop(): void {
+    this.#closed = true;
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    if (this.#stableTimer !== undefined) clearTimeout(this.#stableTimer);
+    this.#retryTimer = undefined;
+    this.#stableTimer = undefined;
+  }
 }

@@ -8,9 +8,14 @@ import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { UsageError, ValidationError } from '@cloister/crypto';
 import WebSocket from 'ws';
-import { backoffDelay } from '../backoff.js';
-import type { Connection, ConnectionHandlers, RequestBody, Transport, TransportResponse } from './common.js';
-import { PinMismatchError } from './errors.js';
+import {
+  type Connection,
+  type ConnectionHandlers,
+  ReconnectSchedule,
+  type RequestBody,
+  type Transport,
+  type TransportResponse,
+} from './common.js';
 import { parsePin, pinnedConnect } from './pin.js';
 
 export { type BackoffOptions, backoffDelay } from '../backoff.js';
@@ -143,45 +148,18 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
       throw new ValidationError('path', 'a path starting with /');
     const target = new URL(path, base);
     target.protocol = 'wss:';
-    const backoff = handlers.backoff ?? {};
-    const stableMs = backoff.stableMs ?? 60_000;
     let ws: WebSocket | undefined;
-    let closed = false;
-    let attempt = 0;
-    let retryTimer: ReturnType<typeof setTimeout> | undefined;
-    let stableTimer: ReturnType<typeof setTimeout> | undefined;
-
-    const scheduleRetry = (code: number) => {
-      if (closed) {
-        handlers.onClose?.({ code, willReconnect: false });
-        return;
-      }
-      attempt += 1;
-      const delayMs = backoffDelay(attempt, backoff);
-      handlers.onClose?.({ code, willReconnect: true });
-      handlers.onReconnect?.({ attempt, delayMs });
-      retryTimer = setTimeout(() => {
-        retryTimer = undefined;
-        void open();
-      }, delayMs);
-    };
+    const schedule = new ReconnectSchedule(handlers, () => void open());
 
     const open = async () => {
       let socket: TLSSocket;
       try {
         socket = await pinnedConnect({ host, port, pin, timeoutMs, alpn: ['http/1.1'] });
       } catch (e) {
-        const error = e instanceof Error ? e : new Error('connection failed');
-        handlers.onError?.(error);
-        if (error instanceof PinMismatchError) {
-          closed = true;
-          handlers.onClose?.({ code: 1015, willReconnect: false });
-          return;
-        }
-        scheduleRetry(1006);
+        schedule.failedToConnect(e instanceof Error ? e : new Error('connection failed'));
         return;
       }
-      if (closed) {
+      if (schedule.closed) {
         socket.destroy();
         return;
       }
@@ -196,12 +174,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
       ws = current;
       let failed = false;
       current.binaryType = 'nodebuffer';
-      current.on('open', () => {
-        stableTimer = setTimeout(() => {
-          attempt = 0;
-        }, stableMs);
-        handlers.onOpen?.();
-      });
+      current.on('open', () => schedule.opened());
       current.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) handlers.onFrame?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       });
@@ -210,10 +183,8 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
         handlers.onError?.(e);
       });
       current.on('close', (code) => {
-        if (stableTimer !== undefined) clearTimeout(stableTimer);
-        stableTimer = undefined;
         if (ws === current) ws = undefined;
-        scheduleRetry(failed && code === 1005 ? 1006 : code);
+        schedule.dropped(failed && code === 1005 ? 1006 : code);
       });
     };
 
@@ -229,10 +200,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
         ws.send(frame, { binary: true });
       },
       close() {
-        closed = true;
-        if (retryTimer !== undefined) clearTimeout(retryTimer);
-        if (stableTimer !== undefined) clearTimeout(stableTimer);
-        retryTimer = undefined;
+        schedule.stop();
         if (ws !== undefined) ws.close(1000);
         else handlers.onClose?.({ code: 1000, willReconnect: false });
       },
