@@ -408,7 +408,9 @@ export class CloisterClient {
 
   /**
    * Enrols this device with a single-use token: creates its identity, registers it, publishes its
-   * prekeys and protects the local data with `pin`. Leaves the client unlocked.
+   * prekeys and protects the local data with `pin`. Leaves the client unlocked. When publishing
+   * the prekeys fails (the network, say), `enroll` rejects but the device is enrolled: the client
+   * stays `ready` and `start()` publishes them.
    */
   async enroll(
     token: string,
@@ -555,6 +557,20 @@ export class CloisterClient {
     });
     expectOk(await u.transport.request('PUT', '/v1/keys/signed', { body }));
     await this.#refillPreKeys(true);
+    await u.adapter.transaction((tx) =>
+      putRecord(tx, CLIENT_LOCAL_TABLES.registration, 'keys-published', { at: this.#now() }),
+    );
+  }
+
+  /** Publishes the prekeys when an earlier attempt (at enrolment) did not finish. */
+  async #ensureKeysPublished(u: Unlocked): Promise<void> {
+    const done = await u.adapter.transaction((tx) =>
+      getRecord(tx, CLIENT_LOCAL_TABLES.registration, 'keys-published', 'c_registration'),
+    );
+    if (done !== undefined) return;
+    const own = await u.stores.ownIdentity.get();
+    if (own === undefined) throw new UsageError('the local data is incomplete');
+    await this.#publishKeys(own.identity, own.registrationId);
   }
 
   /** Uploads one-time prekeys when the server has fewer than the refill threshold. */
@@ -707,6 +723,7 @@ export class CloisterClient {
     if (this.#started) return;
     this.#started = true;
     if (await this.checkWipe()) return;
+    await this.#ensureKeysPublished(u);
     await this.refreshPolicy().catch(() => undefined);
     await new Promise<void>((resolve) => {
       let settled = false;
@@ -765,6 +782,7 @@ export class CloisterClient {
     if (frame.length === 1 && frame[0] === 0x02) {
       this.#receiveQueue = this.#receiveQueue.then(async () => {
         this.#emit({ type: 'connection', state: 'synced' });
+        await this.refreshPolicy().catch(() => undefined);
         await this.#refillPreKeys().catch(() => undefined);
       });
       return;

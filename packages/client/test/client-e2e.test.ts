@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BrowserWebSocketConstructor,
   createBrowserTransport,
+  createNodeTransport,
   directConversationId,
   featureEnabled,
   type TransportFactory,
@@ -304,5 +305,31 @@ describe('transports and reconnection', () => {
     await xena.idle();
     expect((await xena.history(directConversationId('walt'))).items).toHaveLength(4);
     expect(sent).toHaveLength(4);
+  }, 60_000);
+});
+
+describe('enrolment', () => {
+  it('publishes the prekeys at start when enrolment could not, so peers can still reach the device', async () => {
+    let failPublish = true;
+    const flaky: TransportFactory = (o) => {
+      const inner = createNodeTransport(o);
+      return {
+        connect: (path, handlers) => inner.connect(path, handlers),
+        request: async (method, path, body) => {
+          if (failPublish && path === '/v1/keys/signed') throw new Error('network down');
+          return inner.request(method, path, body);
+        },
+      };
+    };
+    const storage = createMemoryAdapter();
+    await expect(sys.client('yara', { transport: flaky, storage, start: false })).rejects.toThrow(
+      /network down/,
+    );
+    failPublish = false;
+    const yara = await sys.client('yara', { transport: flaky, storage });
+    const zed = await sys.client('zed');
+    const got = nextEvent(yara, 'message');
+    await zed.sendText({ user: 'yara' }, 'can you hear me?');
+    expect((await got).message.content.body).toEqual({ type: 'text', text: 'can you hear me?' });
   }, 60_000);
 });
