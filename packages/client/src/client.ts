@@ -1372,28 +1372,47 @@ export class CloisterClient {
         await this.#scheduleNextAttempt(u);
         return;
       }
+      try {
+        await this.#deliverMany(u, due);
+        for (const entry of due) {
+          await u.outbox.markSent(entry.id);
+          await this.#step('send:marked');
+        }
+        continue;
+      } catch (e) {
+        if (this.#unlocked === undefined) return;
+        if (due.length === 1) {
+          await this.#failed(u, due[0]!, e);
+          continue;
+        }
+      }
+      // Something in the group failed: one by one, so that only the failing entry waits.
       for (const entry of due) {
         try {
-          await this.#deliver(u, entry);
+          await this.#deliverMany(u, [entry]);
           await u.outbox.markSent(entry.id);
           await this.#step('send:marked');
         } catch (e) {
           if (this.#unlocked === undefined) return;
-          const permanent =
-            e instanceof CloisterError && (e.code === 'ERR_VALIDATION' || e.code === 'ERR_FORBIDDEN');
-          const after = await u.outbox.markFailed(entry.id, { permanent });
-          if (after?.state === 'failed') {
-            this.#emit({
-              type: 'send-failed',
-              messageId: entryMessageId(entry, u.registration.userId),
-              outboxId: entry.id,
-              reason: e instanceof Error ? e.message : 'failed',
-            });
-          }
-          if (e instanceof ServerError && e.status === 403) void this.checkWipe().catch(() => undefined);
+          await this.#failed(u, entry, e);
         }
       }
     }
+  }
+
+  async #failed(u: Unlocked, entry: OutboxEntry, e: unknown): Promise<void> {
+    const permanent =
+      e instanceof CloisterError && (e.code === 'ERR_VALIDATION' || e.code === 'ERR_FORBIDDEN');
+    const after = await u.outbox.markFailed(entry.id, { permanent });
+    if (after?.state === 'failed') {
+      this.#emit({
+        type: 'send-failed',
+        messageId: entryMessageId(entry, u.registration.userId),
+        outboxId: entry.id,
+        reason: e instanceof Error ? e.message : 'failed',
+      });
+    }
+    if (e instanceof ServerError && e.status === 403) void this.checkWipe().catch(() => undefined);
   }
 
   async #scheduleNextAttempt(u: Unlocked): Promise<void> {
@@ -1473,85 +1492,129 @@ export class CloisterClient {
     return bundle;
   }
 
-  async #deliver(u: Unlocked, entry: OutboxEntry): Promise<void> {
-    const job = decodeJob(entry.payload);
-    const content = decodeContent(job.content);
-    const localId = localMessageId(content.messageId, u.registration.userId);
-    // Who gets it.
-    let users: string[];
-    if ('user' in job.to) users = [job.to.user];
-    else {
-      const group = await u.adapter.transaction((tx) => loadGroup(tx, (job.to as { group: string }).group));
-      users = group === undefined ? [] : group.state.members.map((m) => m.userId);
-    }
-    if (job.only !== undefined) users = users.filter((x) => job.only!.includes(x));
+  /**
+   * Delivers several outbox entries together: one directory pass, one transaction encrypting for
+   * every device of every entry (ratchet steps commit before anything leaves), then as few
+   * submissions as the server's limits allow. Throws when any part fails; the caller then retries
+   * the entries one by one so that one bad entry does not hold the others back.
+   */
+  async #deliverMany(u: Unlocked, entries: readonly OutboxEntry[]): Promise<void> {
     const me = u.registration.userId as string;
-    users = users.filter((x) => x !== me);
-    const targets: { device: DirectoryDevice; plaintext: Uint8Array }[] = [];
-    for (const user of users) {
-      for (const device of await this.#devicesOf(toUserId(user)))
-        targets.push({ device, plaintext: job.content });
-    }
-    if (job.self) {
-      const own = 'user' in job.to ? encodeContent({ ...content, syncedTo: job.to.user }) : job.content;
-      for (const device of await this.#devicesOf(u.registration.userId))
-        targets.push({ device, plaintext: own });
+    const prepared: {
+      entry: OutboxEntry;
+      localId: MessageId;
+      contentId: Uint8Array;
+      users: string[];
+      targets: { device: DirectoryDevice; plaintext: Uint8Array }[];
+    }[] = [];
+    for (const entry of entries) {
+      const job = decodeJob(entry.payload);
+      const content = decodeContent(job.content);
+      let users: string[];
+      if ('user' in job.to) users = [job.to.user];
+      else {
+        const hex = job.to.group;
+        const group = await u.adapter.transaction((tx) => loadGroup(tx, hex));
+        users = group === undefined ? [] : group.state.members.map((m) => m.userId);
+      }
+      if (job.only !== undefined) users = users.filter((x) => job.only!.includes(x));
+      users = users.filter((x) => x !== me);
+      const targets: { device: DirectoryDevice; plaintext: Uint8Array }[] = [];
+      for (const user of users) {
+        for (const device of await this.#devicesOf(toUserId(user)))
+          targets.push({ device, plaintext: job.content });
+      }
+      if (job.self) {
+        const own = 'user' in job.to ? encodeContent({ ...content, syncedTo: job.to.user }) : job.content;
+        for (const device of await this.#devicesOf(u.registration.userId))
+          targets.push({ device, plaintext: own });
+      }
+      prepared.push({
+        entry,
+        localId: localMessageId(content.messageId, me),
+        contentId: content.messageId,
+        users,
+        targets,
+      });
     }
     await this.#step('send:directory');
-    if (targets.length === 0) {
-      this.#emit({ type: 'sent', messageId: localId, outboxId: entry.id, devices: 0 });
-      return;
-    }
-    const certificate = await this.#senderCertificate(u);
-    // Sessions to start: fetch their full bundles before the encryption transaction.
-    const needBundle = await u.stores.transaction(async (t) => {
-      const out: DirectoryDevice[] = [];
-      for (const { device } of targets)
-        if (device.suite === 'v2' && !(await hasSession(t, device))) out.push(device);
-      return out;
-    });
-    const bundles = new Map<string, PreKeyBundle>();
-    for (const device of needBundle)
-      bundles.set(`${device.deviceId}:${device.userId}`, await this.#fullBundle(u, device));
-    // Encrypt for every device in one transaction: the ratchet steps commit before anything is sent.
-    const deliveries = await u.stores.transaction(async (t) => {
-      const out: { messageId: Uint8Array; envelope: Uint8Array }[] = [];
-      for (const { device, plaintext } of targets) {
-        const key = `${device.deviceId}:${device.userId}`;
-        const fullBundle = bundles.get(key);
-        const envelope = await sealForDevice(u.self, t, {
-          device,
-          plaintext,
-          certificate,
-          ...(fullBundle !== undefined && !(await hasSession(t, device)) ? { fullBundle } : {}),
+    const all = prepared.flatMap((p, index) => p.targets.map((t) => ({ ...t, index })));
+    const refused = new Array<number>(prepared.length).fill(0);
+    const deliveredTo = new Array<number>(prepared.length).fill(0);
+    if (all.length > 0) {
+      const certificate = await this.#senderCertificate(u);
+      // Sessions to start: fetch their full bundles before the encryption transaction.
+      const needBundle = await u.stores.transaction(async (t) => {
+        const out = new Map<string, DirectoryDevice>();
+        for (const { device } of all) {
+          const key = `${device.deviceId}:${device.userId}`;
+          if (device.suite === 'v2' && !out.has(key) && !(await hasSession(t, device))) out.set(key, device);
+        }
+        return out;
+      });
+      const bundles = new Map<string, PreKeyBundle>();
+      for (const [key, device] of needBundle) bundles.set(key, await this.#fullBundle(u, device));
+      const deliveries = await u.stores.transaction(async (t) => {
+        const out: { messageId: Uint8Array; envelope: Uint8Array; index: number }[] = [];
+        for (const { device, plaintext, index } of all) {
+          const fullBundle = bundles.get(`${device.deviceId}:${device.userId}`);
+          const envelope = await sealForDevice(u.self, t, {
+            device,
+            plaintext,
+            certificate,
+            ...(fullBundle !== undefined && !(await hasSession(t, device)) ? { fullBundle } : {}),
+          });
+          const id = await deliveryId(this.#provider, prepared[index]!.contentId, device);
+          out.push({ messageId: id, envelope, index });
+        }
+        return out;
+      });
+      await this.#step('send:encrypted');
+      for (const batch of submissionBatches(deliveries)) {
+        const res = expectOk(
+          await u.transport.request('POST', '/v1/messages/batch', {
+            body: encodeSealedDeliveryBatch({
+              deliveries: batch.map(({ messageId, envelope }) => ({ messageId, envelope })),
+            }),
+          }),
+        ).json as { results: { status: string }[] };
+        res.results.forEach((r, k) => {
+          const index = batch[k]!.index;
+          if (r.status === 'refused') refused[index]!++;
+          else deliveredTo[index]!++;
         });
-        out.push({ messageId: await deliveryId(this.#provider, content.messageId, device), envelope });
       }
-      return out;
-    });
-    await this.#step('send:encrypted');
-    let refused = 0;
-    for (let i = 0; i < deliveries.length; i += MAX_BATCH) {
-      const batch = deliveries.slice(i, i + MAX_BATCH);
-      const res = expectOk(
-        await u.transport.request('POST', '/v1/messages/batch', {
-          body: encodeSealedDeliveryBatch({ deliveries: batch }),
-        }),
-      ).json as { results: { status: string }[] };
-      refused += res.results.filter((r) => r.status === 'refused').length;
+      await this.#step('send:submitted');
     }
-    await this.#step('send:submitted');
-    if (refused > 0) {
-      // A device went away or changed its mailbox: refresh the directory; the next attempt uses it.
-      for (const user of [...users, me]) this.#directory.delete(user);
-    }
-    this.#emit({
-      type: 'sent',
-      messageId: localId,
-      outboxId: entry.id,
-      devices: deliveries.length - refused,
+    prepared.forEach((p, index) => {
+      if (refused[index]! > 0) {
+        // A device went away or changed its mailbox: refresh the directory; the next attempt uses it.
+        for (const user of [...p.users, me]) this.#directory.delete(user);
+      }
+      this.#emit({ type: 'sent', messageId: p.localId, outboxId: p.entry.id, devices: deliveredTo[index]! });
     });
   }
+}
+
+/** Most bytes of envelopes in one submission: well under the server's default body limit (1 MiB). */
+const MAX_BATCH_BYTES = 768 * 1024;
+
+/** Splits deliveries into submissions of at most {@link MAX_BATCH} items and {@link MAX_BATCH_BYTES}. */
+function submissionBatches<T extends { envelope: Uint8Array }>(deliveries: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const d of deliveries) {
+    if (current.length > 0 && (current.length === MAX_BATCH || bytes + d.envelope.length > MAX_BATCH_BYTES)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(d);
+    bytes += d.envelope.length + 64;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
 }
 
 function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
