@@ -284,6 +284,8 @@ export class CloisterClient {
   #certificate: { cert: SenderCertificate; expiresAt: number } | undefined;
   #directory = new Map<string, { at: number; devices: DirectoryDevice[] }>();
   #receiveQueue: Promise<void> = Promise.resolve();
+  #pending: { serverId: string; envelope: Uint8Array }[] = [];
+  #drainScheduled = false;
   #outboxRunning: Promise<void> | undefined;
   #outboxAgain = false;
   #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -791,35 +793,50 @@ export class CloisterClient {
     const n = frame[1]!;
     if (frame.length <= 2 + n) return;
     const serverId = new TextDecoder().decode(frame.subarray(2, 2 + n));
-    const envelope = frame.slice(2 + n);
-    this.#receiveQueue = this.#receiveQueue
-      .then(() => this.#receive(serverId, envelope))
-      .catch(() => undefined);
+    this.#pending.push({ serverId, envelope: frame.slice(2 + n) });
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    this.#receiveQueue = this.#receiveQueue.then(() => this.#receivePending()).catch(() => undefined);
   }
 
-  async #receive(serverId: string, envelope: Uint8Array): Promise<void> {
+  /** Processes what arrived, up to 64 deliveries per transaction, then acknowledges them. */
+  async #receivePending(): Promise<void> {
+    this.#drainScheduled = false;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, 64);
+      try {
+        await this.#receive(batch);
+      } catch {
+        // Not acknowledged: the server pushes these again on the next connection.
+      }
+    }
+  }
+
+  async #receive(batch: readonly { serverId: string; envelope: Uint8Array }[]): Promise<void> {
     const u = this.#unlocked;
     if (u === undefined) return;
     const now = this.#now();
-    const outcome = await u.stores.transaction((t) =>
-      receiveDelivery(u.self, t, {
-        serverId,
-        envelope,
-        now,
-        lifetimeMs: this.#policy?.messageLifetimeMs ?? null,
-        processedTtlMs: PROCESSED_TTL_MS,
-      }),
-    );
+    const events = await u.stores.transaction(async (t) => {
+      const out: ClientEvent[] = [];
+      for (const { serverId, envelope } of batch) {
+        const outcome = await receiveDelivery(u.self, t, {
+          serverId,
+          envelope,
+          now,
+          lifetimeMs: this.#policy?.messageLifetimeMs ?? null,
+          processedTtlMs: PROCESSED_TTL_MS,
+        });
+        out.push(...outcome.events);
+      }
+      return out;
+    });
     await this.#step('receive:committed');
-    for (const e of outcome.events) this.#emit(e);
-    const ack = new Uint8Array(2 + serverId.length);
-    ack[0] = 0x81;
-    ack[1] = serverId.length;
-    ack.set(utf8(serverId), 2);
-    if (this.#connection?.open) this.#connection.send(ack);
-    else await u.transport.request('POST', '/v1/messages/ack', { json: { ids: [serverId] } });
+    for (const e of events) this.#emit(e);
+    const ids = batch.map((b) => b.serverId);
+    if (this.#connection?.open) this.#connection.send(ackFrame(ids));
+    else await u.transport.request('POST', '/v1/messages/ack', { json: { ids } });
     await this.#step('receive:acked');
-    if (outcome.events.some((e) => e.type === 'message')) this.#kickOutbox();
+    if (events.some((e) => e.type === 'message')) this.#kickOutbox();
   }
 
   // ---- policy and wipe ---------------------------------------------------------------------------
@@ -1594,6 +1611,20 @@ export class CloisterClient {
       this.#emit({ type: 'sent', messageId: p.localId, outboxId: p.entry.id, devices: deliveredTo[index]! });
     });
   }
+}
+
+/** An acknowledgement frame: `0x81` then each id as `u8 length ‖ ASCII` (`server-delivery.md`). */
+function ackFrame(ids: readonly string[]): Uint8Array {
+  const parts = ids.map((id) => utf8(id));
+  const out = new Uint8Array(1 + parts.reduce((n, p) => n + 1 + p.length, 0));
+  out[0] = 0x81;
+  let at = 1;
+  for (const p of parts) {
+    out[at] = p.length;
+    out.set(p, at + 1);
+    at += 1 + p.length;
+  }
+  return out;
 }
 
 /** Most bytes of envelopes in one submission: well under the server's default body limit (1 MiB). */
