@@ -1538,8 +1538,11 @@ export class CloisterClient {
       users = users.filter((x) => x !== me);
       const targets: { device: DirectoryDevice; plaintext: Uint8Array }[] = [];
       for (const user of users) {
-        for (const device of await this.#devicesOf(toUserId(user)))
-          targets.push({ device, plaintext: job.content });
+        for (const device of await this.#devicesOf(toUserId(user))) {
+          if (job.device === undefined || device.deviceId === job.device) {
+            targets.push({ device, plaintext: job.content });
+          }
+        }
       }
       if (job.self) {
         const own = 'user' in job.to ? encodeContent({ ...content, syncedTo: job.to.user }) : job.content;

@@ -125,6 +125,13 @@ export type ClientEvent =
     }
   | { readonly type: 'identity-changed'; readonly userId: UserId; readonly deviceId: DeviceId }
   | {
+      readonly type: 'session-reset';
+      readonly userId: UserId;
+      readonly deviceId: DeviceId;
+      /** `this-device`: a message from that device could not be decrypted; `peer`: it restarted the session. */
+      readonly initiatedBy: 'this-device' | 'peer';
+    }
+  | {
       readonly type: 'undecryptable';
       readonly reason: 'decryption' | 'certificate' | 'format' | 'sender';
       readonly from?: { readonly userId: string; readonly deviceId: number };
@@ -191,12 +198,20 @@ export interface OutboxJob {
   readonly self: boolean;
   /** Only these users (a group change to removed members, say); default all. */
   readonly only?: readonly string[];
+  /** Only this device of `to.user` (a session reset, say); default every device. */
+  readonly device?: number;
 }
 
 /** @internal Encodes a job as an outbox payload. */
 export function encodeJob(job: OutboxJob): Uint8Array {
   const to = 'user' in job.to ? `u:${job.to.user}` : `g:${job.to.group}`;
-  const text = JSON.stringify({ v: 1, to, self: job.self, only: job.only ?? null });
+  const text = JSON.stringify({
+    v: 1,
+    to,
+    self: job.self,
+    only: job.only ?? null,
+    device: job.device ?? null,
+  });
   const head = utf8(text);
   const out = new Uint8Array(4 + head.length + job.content.length);
   new DataView(out.buffer).setUint32(0, head.length);
@@ -212,10 +227,17 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     to: string;
     self: boolean;
     only: string[] | null;
+    device?: number | null;
   };
   const content = bytes.slice(4 + n);
   const to = head.to.startsWith('u:') ? { user: head.to.slice(2) } : { group: head.to.slice(2) };
-  return { content, to, self: head.self, ...(head.only === null ? {} : { only: head.only }) };
+  return {
+    content,
+    to,
+    self: head.self,
+    ...(head.only === null ? {} : { only: head.only }),
+    ...(head.device === null || head.device === undefined ? {} : { device: head.device }),
+  };
 }
 
 // ---- groups ------------------------------------------------------------------------------------
@@ -379,8 +401,10 @@ export async function receiveDelivery(
   }
 
   let plaintext: Uint8Array;
+  let v2 = false;
   try {
     const message = decodeDeviceMessage(body);
+    v2 = message.suite === 'v2';
     if (message.suite === 'static-v1') {
       if (!self.suites.includes('static-v1')) throw new DecryptionFailed();
       const key = message.message.senderKey;
@@ -410,6 +434,8 @@ export async function receiveDelivery(
     if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
     await mark('decryption');
     events.push({ type: 'undecryptable', reason: 'decryption', from });
+    // A v2 session that cannot decrypt (lost or out of step; not a mere replay) is started again.
+    if (v2 && e.code !== 'ERR_REPLAY') await requestSessionReset(self, t, sender, input.now, events);
     return { events };
   }
 
@@ -441,6 +467,40 @@ export async function receiveDelivery(
   );
   await mark('ok');
   return { events };
+}
+
+/** At most one session reset per peer device in this time. */
+export const SESSION_RESET_INTERVAL_MS = 3_600_000;
+
+/**
+ * Drops the session with a device whose message could not be decrypted and queues a
+ * `session-reset` control message to that device alone: sending it starts a new session from the
+ * device's bundle, which the device accepts as a new initial message. Rate-limited per device.
+ */
+async function requestSessionReset(
+  self: CoreSelf,
+  t: CoreTx,
+  sender: { readonly userId: UserId; readonly deviceId: DeviceId },
+  now: number,
+  events: ClientEvent[],
+): Promise<void> {
+  const key = `reset:${sender.deviceId}:${sender.userId}`;
+  const last = await getRecord(t.tx, CLIENT_LOCAL_TABLES.registration, key, 'c_registration');
+  const at = isNumber(last?.at) ? last.at : undefined;
+  if (at !== undefined && now - at < SESSION_RESET_INTERVAL_MS) return;
+  await putRecord(t.tx, CLIENT_LOCAL_TABLES.registration, key, { at: now }, now + SESSION_RESET_INTERVAL_MS);
+  await t.stores.sessions.deleteSession(sender);
+  const reset: Content = {
+    messageId: await self.provider.randomBytes(16),
+    sentAtMs: now,
+    body: { type: 'control', action: 'session-reset' },
+  };
+  await enqueueJob(
+    t,
+    { content: encodeContent(reset), to: { user: sender.userId }, self: false, device: sender.deviceId },
+    now,
+  );
+  events.push({ type: 'session-reset', ...sender, initiatedBy: 'this-device' });
 }
 
 function equal(a: Uint8Array, b: Uint8Array): boolean {
@@ -595,8 +655,13 @@ async function applyContent(self: CoreSelf, t: CoreTx, m: Incoming, events: Clie
       });
       return;
     }
+    case 'control':
+      // The peer started a new session with this device (its initial message, just accepted).
+      if (body.action === 'session-reset')
+        events.push({ type: 'session-reset', ...sender, initiatedBy: 'peer' });
+      return;
     default:
-      // group (unsigned legacy management), group-key, control: not used by this client.
+      // group (unsigned legacy management), group-key: not used by this client.
       return;
   }
 }

@@ -3,9 +3,13 @@
  * PGlite): enrolment, 1:1 text in v2 and static-v1, multi-device copies, receipts, history paging,
  * groups, files, safety numbers, policy, disappearing messages, PIN and remote wipe.
  */
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { signWipeCommand, WipeCommandError } from '@cloister/crypto';
 import { issueWipe, wipeStatus } from '@cloister/server';
 import { createMemoryAdapter, userId } from '@cloister/storage';
+import { createPGliteAdapter } from '@cloister/storage/sql';
 import { Agent, WebSocket as UndiciWebSocket, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -332,4 +336,51 @@ describe('enrolment', () => {
     await zed.sendText({ user: 'yara' }, 'can you hear me?');
     expect((await got).message.content.body).toEqual({ type: 'text', text: 'can you hear me?' });
   }, 60_000);
+});
+
+describe('session reset', () => {
+  it('starts a new session when a device restored an old state and cannot decrypt any more', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cloister-reset-'));
+    const backup = mkdtempSync(join(tmpdir(), 'cloister-reset-backup-'));
+    try {
+      const openBen = async () =>
+        sys.client('ben', { storage: await createPGliteAdapter({ dataDir: join(dir, 'db') }) });
+      let ben = await openBen();
+      const ann = await sys.client('ann');
+      const exchange = async (text: string) => {
+        const got = nextEvent(ben, 'message', (e) => !e.message.outgoing);
+        await ann.sendText({ user: 'ben' }, text);
+        return (await got).message.content.body;
+      };
+      expect(await exchange('one')).toEqual({ type: 'text', text: 'one' });
+      await ben.close();
+      cpSync(join(dir, 'db'), join(backup, 'db'), { recursive: true });
+      ben = await openBen();
+      const reply = async (text: string) => {
+        const got = nextEvent(ann, 'message', (e) => !e.message.outgoing);
+        await ben.sendText({ user: 'ann' }, text);
+        await got;
+      };
+      // Two round trips: both sides take a new ratchet key the backup does not have.
+      await reply('r1');
+      expect(await exchange('two')).toEqual({ type: 'text', text: 'two' });
+      await reply('r2');
+      await ann.flush();
+      await ben.close();
+      // Ben's device goes back to the old state.
+      rmSync(join(dir, 'db'), { recursive: true, force: true });
+      cpSync(join(backup, 'db'), join(dir, 'db'), { recursive: true });
+      ben = await openBen();
+      const broken = nextEvent(ben, 'session-reset');
+      const peerReset = nextEvent(ann, 'session-reset');
+      await ann.sendText({ user: 'ben' }, 'lost: ben cannot decrypt this');
+      expect(await broken).toMatchObject({ userId: 'ann', initiatedBy: 'this-device' });
+      expect(await peerReset).toMatchObject({ userId: 'ben', initiatedBy: 'peer' });
+      expect(await exchange('after the reset')).toEqual({ type: 'text', text: 'after the reset' });
+      await ben.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(backup, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
