@@ -224,6 +224,12 @@ const DIRECTORY_TTL_MS = 60_000;
 const CERT_MARGIN_MS = 60_000;
 const PROCESSED_TTL_MS = 45 * 86_400_000;
 const MAX_BATCH = 256;
+/** First id of the last-resort ML-KEM prekeys (one per signed prekey). */
+const LAST_RESORT_BASE = 0x7fff_0000;
+/** Age of the newest signed prekey after which `start()` publishes a new one: 7 days. */
+export const SIGNED_PREKEY_ROTATION_MS = 7 * 86_400_000;
+/** How long a replaced signed prekey is kept for initial messages in flight: 30 days. */
+export const SIGNED_PREKEY_KEEP_MS = 30 * 86_400_000;
 const b64 = (b: Uint8Array) => toBase64Url(b);
 
 function unbase64url(text: string): Uint8Array {
@@ -543,9 +549,23 @@ export class CloisterClient {
 
   async #publishKeys(identity: DeviceIdentity, regId: number): Promise<void> {
     const u = this.#ready();
+    await this.#publishSigned(u, identity, regId, 1);
+    await this.#refillPreKeys(true);
+    await u.adapter.transaction((tx) =>
+      putRecord(tx, CLIENT_LOCAL_TABLES.registration, 'keys-published', { at: this.#now() }),
+    );
+  }
+
+  /**
+   * Generates signed prekey `id` and a last-resort ML-KEM prekey (id `LAST_RESORT_BASE + id`),
+   * stores them and publishes them with the signed suite list.
+   */
+  async #publishSigned(u: Unlocked, identity: DeviceIdentity, regId: number, id: number): Promise<void> {
     const p = this.#provider;
-    const spk = await generateSignedPreKey(p, identity, signedPreKeyId(1));
-    const lastResort = await generateKemPreKey(p, identity, kemPreKeyId(0x7fff_0000), { lastResort: true });
+    const spk = await generateSignedPreKey(p, identity, signedPreKeyId(id));
+    const lastResort = await generateKemPreKey(p, identity, kemPreKeyId(LAST_RESORT_BASE + (id & 0xffff)), {
+      lastResort: true,
+    });
     await u.stores.preKeys.storeSignedPreKey(spk);
     await u.stores.preKeys.storeKemPreKey(lastResort);
     const body = encodePreKeyBundle({
@@ -558,10 +578,31 @@ export class CloisterClient {
       suitesSignature: await signSuites(p, identity, [...this.#suites]),
     });
     expectOk(await u.transport.request('PUT', '/v1/keys/signed', { body }));
-    await this.#refillPreKeys(true);
-    await u.adapter.transaction((tx) =>
-      putRecord(tx, CLIENT_LOCAL_TABLES.registration, 'keys-published', { at: this.#now() }),
+  }
+
+  /**
+   * Replaces the signed prekey (and the last-resort KEM prekey) once the newest is older than
+   * {@link SIGNED_PREKEY_ROTATION_MS}; keeps the previous ones {@link SIGNED_PREKEY_KEEP_MS} for
+   * initial messages still in flight, then deletes them.
+   */
+  async #rotateSignedPreKey(u: Unlocked): Promise<void> {
+    const now = this.#now();
+    const list = await u.stores.preKeys.listSignedPreKeys();
+    const newest = list.reduce<(typeof list)[number] | undefined>(
+      (a, b) => (a === undefined || b.preKey.id > a.preKey.id ? b : a),
+      undefined,
     );
+    if (newest !== undefined && now - newest.createdAt < SIGNED_PREKEY_ROTATION_MS) return;
+    const own = await u.stores.ownIdentity.get();
+    if (own === undefined) return;
+    const id = (newest?.preKey.id ?? 0) + 1;
+    await this.#publishSigned(u, own.identity, own.registrationId, id);
+    for (const old of list) {
+      if (old !== newest && now - old.createdAt > SIGNED_PREKEY_KEEP_MS) {
+        await u.stores.preKeys.removeSignedPreKey(old.preKey.id);
+        await u.stores.preKeys.deleteKemPreKey(kemPreKeyId(LAST_RESORT_BASE + (old.preKey.id & 0xffff)));
+      }
+    }
   }
 
   /** Publishes the prekeys when an earlier attempt (at enrolment) did not finish. */
@@ -726,6 +767,7 @@ export class CloisterClient {
     this.#started = true;
     if (await this.checkWipe()) return;
     await this.#ensureKeysPublished(u);
+    await this.#rotateSignedPreKey(u).catch(() => undefined);
     await this.refreshPolicy().catch(() => undefined);
     await new Promise<void>((resolve) => {
       let settled = false;

@@ -384,3 +384,35 @@ describe('session reset', () => {
     }
   }, 90_000);
 });
+
+describe('signed prekey rotation', () => {
+  it('publishes a new signed prekey at start once the newest is a week old, and new peers reach the device', async () => {
+    let now = Date.now();
+    const clock = () => now;
+    const storage = createMemoryAdapter({ now: clock });
+    const cleo = await sys.client('cleo', { now: clock, storage });
+    const signedId = async () => {
+      const bundle = await sys.server.context.stores.bundles.takeBundle(
+        TENANT,
+        userId('cleo'),
+        cleo.me.deviceId,
+      );
+      return bundle?.signedPreKey.id;
+    };
+    expect(await signedId()).toBe(1);
+    await cleo.stop();
+    now += 6 * 86_400_000;
+    await cleo.start();
+    expect(await signedId()).toBe(1);
+    await cleo.stop();
+    now += 2 * 86_400_000;
+    await cleo.start();
+    expect(await signedId()).toBe(2);
+    // Back to the real time: sender certificates are short-lived and checked against the clock.
+    now = Date.now();
+    const dan = await sys.client('dan');
+    const got = nextEvent(cleo, 'message');
+    await dan.sendText({ user: 'cleo' }, 'after the rotation');
+    expect((await got).message.content.body).toEqual({ type: 'text', text: 'after the rotation' });
+  }, 60_000);
+});
