@@ -107,6 +107,18 @@ describe('key bundles', () => {
     expect(await stores.bundles.countOneTime(acme, alice, dev)).toEqual({ preKeys: 9, kemPreKeys: 9 });
   });
 
+  it('peeks at the published bundle without taking a one-time prekey', async () => {
+    expect(await stores.bundles.peekBundle(acme, alice, dev)).toBeUndefined();
+    await uploadTen();
+    const bundle = await stores.bundles.peekBundle(acme, alice, dev);
+    if (bundle === undefined) throw new Error('no bundle');
+    expect(bundle.oneTimePreKey).toBeUndefined();
+    expect(bundle.kemPreKey).toMatchObject({ id: 1000, lastResort: true });
+    await verifyPreKeyBundle(provider, bundle, { expectedIdentity: toPublicIdentity(identity) });
+    expect(await stores.bundles.countOneTime(acme, alice, dev)).toEqual({ preKeys: 10, kemPreKeys: 10 });
+    expect(await stores.bundles.peekBundle(acme, alice, deviceId(2))).toBeUndefined();
+  });
+
   it('16 concurrent fetches over 10 one-time keys: 10 distinct keys, then the last resort', async () => {
     await uploadTen();
     const bundles = await Promise.all(

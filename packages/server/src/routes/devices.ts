@@ -13,35 +13,15 @@
  *
  * @module
  */
-import {
-  concatBytes,
-  DecodeError,
-  type DeviceId,
-  deviceId as toDeviceId,
-  kemPreKeyId,
-  type PreKeyBundle,
-  signedPreKeyId,
-  type SuiteName,
-  uintBE,
-  utf8,
-} from '@cloister/crypto';
+import { type PreKeyBundle, deviceId as toDeviceId } from '@cloister/crypto';
 import { encodePreKeyBundle } from '@cloister/protocol';
-import {
-  decodeRecord,
-  type Device,
-  NotFoundError,
-  SERVER_TABLES,
-  type TenantId,
-  type UserId,
-} from '@cloister/storage';
+import { type Device, NotFoundError } from '@cloister/storage';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { contactableUser, type DeviceBundleEntry } from './keys.js';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
-const KEM_PUBLIC_KEY_BYTES = 1184;
-const NO_SORT = new Uint8Array(0);
 
 const listParams = z.object({ userId: z.string() }).strict();
 const oneParams = z
@@ -68,78 +48,9 @@ export interface DeviceListResponse {
   readonly devices: readonly DeviceBundleEntry[];
 }
 
-/**
- * The partition under which `@cloister/storage` keeps a device's key material (its `deviceKey`:
- * tenant, user and big-endian device number joined by 0x00).
- */
-function devicePartition(tenant: TenantId, user: UserId, device: DeviceId): Uint8Array {
-  return concatBytes(utf8(tenant), Uint8Array.of(0), utf8(user), Uint8Array.of(0), uintBE(device, 4));
-}
-
-function field(o: unknown, k: string, path: string): unknown {
-  if (typeof o !== 'object' || o === null || Array.isArray(o) || o instanceof Uint8Array) {
-    throw new DecodeError(path, 'expected an object');
-  }
-  return (o as Record<string, unknown>)[k];
-}
-
-function bytesOf(o: unknown, k: string, path: string, length: number): Uint8Array {
-  const v = field(o, k, path);
-  if (!(v instanceof Uint8Array) || v.length !== length)
-    throw new DecodeError(`${path}.${k}`, 'expected bytes');
-  return v;
-}
-
-function u32Of(o: unknown, k: string, path: string): number {
-  const v = field(o, k, path);
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 0xffff_ffff) {
-    throw new DecodeError(`${path}.${k}`, 'expected an integer');
-  }
-  return v;
-}
-
-/**
- * The device's published bundle without one-time prekeys, read without taking anything
- * (`KeyBundleStore` has only the taking read), or `undefined` when it never published.
- */
-async function publishedBundle(ctx: ServerContext, device: Device): Promise<PreKeyBundle | undefined> {
-  const table = SERVER_TABLES.bundleSigned;
-  const row = await ctx.adapter.transaction(
-    (tx) => tx.get(table, devicePartition(device.tenant, device.user, device.id), NO_SORT),
-    { readOnly: true },
-  );
-  if (row === undefined) return undefined;
-  const { v, d } = decodeRecord(row.value, table);
-  if (v !== 1) throw new DecodeError(table, 'unknown record version');
-  const spk = field(d, 'signedPreKey', table);
-  const kem = field(d, 'lastResortKemPreKey', table);
-  const suites = field(d, 'suites', table);
-  const unknown = field(d, 'unknownSuiteCodes', table) ?? [];
-  if (!Array.isArray(suites) || !suites.every((s) => typeof s === 'string')) {
-    throw new DecodeError(`${table}.suites`, 'expected strings');
-  }
-  if (!Array.isArray(unknown) || !unknown.every((c) => typeof c === 'number')) {
-    throw new DecodeError(`${table}.unknownSuiteCodes`, 'expected numbers');
-  }
-  return {
-    registrationId: device.registrationId,
-    deviceId: device.id,
-    identity: device.identity,
-    signedPreKey: {
-      id: signedPreKeyId(u32Of(spk, 'id', `${table}.signedPreKey`)),
-      publicKey: bytesOf(spk, 'publicKey', `${table}.signedPreKey`, 32),
-      signature: bytesOf(spk, 'signature', `${table}.signedPreKey`, 64),
-    },
-    kemPreKey: {
-      id: kemPreKeyId(u32Of(kem, 'id', `${table}.lastResortKemPreKey`)),
-      publicKey: bytesOf(kem, 'publicKey', `${table}.lastResortKemPreKey`, KEM_PUBLIC_KEY_BYTES),
-      lastResort: true,
-      signature: bytesOf(kem, 'signature', `${table}.lastResortKemPreKey`, 64),
-    },
-    suites: suites as SuiteName[],
-    ...(unknown.length === 0 ? {} : { unknownSuiteCodes: unknown as number[] }),
-    suitesSignature: bytesOf(d, 'suitesSignature', table, 64),
-  };
+/** The device's published bundle without one-time prekeys, or `undefined` when it never published. */
+function publishedBundle(ctx: ServerContext, device: Device): Promise<PreKeyBundle | undefined> {
+  return ctx.stores.bundles.peekBundle(device.tenant, device.user, device.id);
 }
 
 async function entry(ctx: ServerContext, device: Device, bundle: PreKeyBundle): Promise<DeviceBundleEntry> {

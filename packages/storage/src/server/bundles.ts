@@ -137,6 +137,12 @@ export interface KeyBundleStore {
    * the last-resort KEM prekey. `undefined` when the device or its signed part is missing.
    */
   takeBundle(tenant: TenantId, user: UserId, device: DeviceId): Promise<PreKeyBundle | undefined>;
+  /**
+   * The device's published bundle without one-time prekeys (the last-resort KEM prekey in
+   * `kemPreKey`), taking nothing: what a directory listing shows. `undefined` when the device or
+   * its signed part is missing.
+   */
+  peekBundle(tenant: TenantId, user: UserId, device: DeviceId): Promise<PreKeyBundle | undefined>;
   /** One-time prekeys left, for "please upload more" hints. */
   countOneTime(tenant: TenantId, user: UserId, device: DeviceId): Promise<OneTimeCounts>;
 }
@@ -323,6 +329,27 @@ export function createKeyBundleStore(run: Executor): KeyBundleStore {
       });
     },
 
+    async peekBundle(tenant, user, device) {
+      const { t, u, d, dk } = target(tenant, user, device);
+      return run(async (tx) => {
+        const dev = await loadDevice(tx, t, u, d);
+        if (dev === undefined) return undefined;
+        const signedRec = await getRec(tx, T.bundleSigned, dk, NO_SORT);
+        if (signedRec === undefined) return undefined;
+        const signed = signedFrom(signedRec);
+        const bundle: PreKeyBundle = {
+          registrationId: dev.registrationId,
+          deviceId: dev.id,
+          identity: dev.identity,
+          signedPreKey: signed.signedPreKey,
+          kemPreKey: signed.lastResortKemPreKey,
+          suites: signed.suites,
+          ...(signed.unknownSuiteCodes === undefined ? {} : { unknownSuiteCodes: signed.unknownSuiteCodes }),
+          suitesSignature: signed.suitesSignature,
+        };
+        return bundle;
+      });
+    },
     async takeBundle(tenant, user, device) {
       const { t, u, d, dk } = target(tenant, user, device);
       return run(async (tx) => {
