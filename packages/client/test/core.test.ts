@@ -14,6 +14,7 @@ import {
   getProvider,
   issueSenderCertificate,
   kemPreKeyId,
+  type PreKeyBundle,
   registrationId,
   type SenderCertificate,
   signedPreKeyId,
@@ -22,7 +23,7 @@ import {
   toPublicIdentity,
   toSignedPreKeyPublic,
 } from '@cloister/crypto';
-import { encodeContent, type PreKeyBundle } from '@cloister/protocol';
+import { encodeContent } from '@cloister/protocol';
 import {
   bindClientStores,
   createMemoryAdapter,
