@@ -44,6 +44,8 @@ import {
 import {
   type ClientStoreSet,
   type ConversationId,
+  decodeRecord,
+  encodeRecord,
   type MessageId,
   type StorageTx,
   type StoredMessage,
@@ -537,7 +539,9 @@ async function applyContent(self: CoreSelf, t: CoreTx, m: Incoming, events: Clie
       if (content.groupId !== undefined) {
         const group = await loadGroup(t.tx, toHex(content.groupId));
         if (group === undefined || !group.state.members.some((x) => x.userId === sender.userId)) {
-          events.push({ type: 'undecryptable', reason: 'sender', from: sender });
+          // Deliveries are not ordered: the change that creates the group or adds the sender may
+          // still be on its way. Held for a while, applied when such a change arrives.
+          await holdGroupContent(t, m);
           return;
         }
         conversation = groupConversationId(content.groupId);
@@ -653,6 +657,7 @@ async function applyContent(self: CoreSelf, t: CoreTx, m: Incoming, events: Clie
         by: sender.userId,
         state,
       });
+      await releaseHeld(self, t, groupHex, m, events);
       return;
     }
     case 'control':
@@ -663,6 +668,61 @@ async function applyContent(self: CoreSelf, t: CoreTx, m: Incoming, events: Clie
     default:
       // group (unsigned legacy management), group-key: not used by this client.
       return;
+  }
+}
+
+/** How long group content that arrived before its group change is held: 7 days. */
+export const HELD_GROUP_CONTENT_MS = 7 * 86_400_000;
+const HELD_PATH = 'c_held';
+
+async function holdGroupContent(t: CoreTx, m: Incoming): Promise<void> {
+  const groupHex = toHex(m.content.groupId!);
+  const key = `${m.sender.userId}/${m.sender.deviceId}/${toHex(m.content.messageId)}`;
+  await t.tx.put(CLIENT_LOCAL_TABLES.held, {
+    partition: utf8(groupHex),
+    sort: utf8(key),
+    value: encodeRecord(1, {
+      content: encodeContent(m.content),
+      userId: m.sender.userId,
+      deviceId: m.sender.deviceId,
+      receivedAt: m.now,
+    }),
+    expiresAt: m.now + HELD_GROUP_CONTENT_MS,
+  });
+}
+
+/** Applies (or drops, when the sender is still no member) the content held for a group. */
+async function releaseHeld(
+  self: CoreSelf,
+  t: CoreTx,
+  groupHex: string,
+  m: Incoming,
+  events: ClientEvent[],
+): Promise<void> {
+  const partition = utf8(groupHex);
+  const rows = await t.tx.list(CLIENT_LOCAL_TABLES.held, partition, { limit: 1000 });
+  const group = await loadGroup(t.tx, groupHex);
+  for (const row of rows) {
+    const d = decodeRecord(row.value, HELD_PATH).d as Record<string, unknown>;
+    const userIdText = field(d, 'userId', HELD_PATH, isString);
+    if (group === undefined || !group.state.members.some((x) => x.userId === userIdText)) continue;
+    await t.tx.delete(CLIENT_LOCAL_TABLES.held, partition, row.sort);
+    const content = decodeContent(field(d, 'content', HELD_PATH, isBytes));
+    await applyContent(
+      self,
+      t,
+      {
+        content,
+        sender: {
+          userId: toUserId(userIdText),
+          deviceId: toDeviceId(field(d, 'deviceId', HELD_PATH, isNumber)),
+        },
+        senderIdentity: m.senderIdentity,
+        now: field(d, 'receivedAt', HELD_PATH, isNumber),
+        lifetimeMs: m.lifetimeMs,
+      },
+      events,
+    );
   }
 }
 

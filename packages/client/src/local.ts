@@ -25,8 +25,8 @@ export const CLIENT_LOCAL_TABLES = Object.freeze({
   processed: 'c_processed',
   /** Encrypted: group states. */
   groups: 'c_groups',
-  /** Encrypted: the last device list seen per user. */
-  directory: 'c_directory',
+  /** Encrypted: group content that arrived before the group change that lets it in (by group). */
+  held: 'c_held',
 });
 
 const enc = new TextEncoder();

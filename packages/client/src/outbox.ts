@@ -30,11 +30,13 @@ import { backoffDelay } from './backoff.js';
 export const OUTBOX_TABLES = {
   entries: 'c_outbox',
   queue: 'c_outbox_queue',
+  /** One row: the enqueue counter that keeps entries due at the same time in enqueue order. */
+  sequence: 'c_outbox_seq',
 } as const;
 
 /**
  * The outbox tables whose reads depend on sort-key order. Their sort keys hold only a time and a
- * random tie-breaker, never an identifier.
+ * tie-breaker (an enqueue counter and random bytes), never an identifier.
  *
  * @example
  * ```ts
@@ -145,6 +147,7 @@ export interface Outbox {
 const PATH = 'c_outbox';
 const VERSION = 1;
 const EMPTY = new Uint8Array(0);
+const SEQUENCE_KEY = new TextEncoder().encode('seq');
 const TAG_BYTES = 16;
 const PARTITION: Record<OutboxState, Uint8Array> = {
   pending: new Uint8Array([0x70]), // 'p'
@@ -374,19 +377,26 @@ export function createOutbox(run: Executor, options: OutboxOptions = {}): Outbox
       }
       const t = clock();
       const createdAt = input.createdAt === undefined ? t : checkTime(input.createdAt, 'createdAt');
-      const tag = new Uint8Array(TAG_BYTES);
-      globalThis.crypto.getRandomValues(tag);
-      const entry: StoredEntry = {
-        id,
-        to,
-        payload: payload.slice(),
-        createdAt,
-        attempts: 0,
-        nextAttemptAt: t,
-        state: 'pending',
-        tag,
-      };
+      const copy = payload.slice();
       return run(async (tx) => {
+        // Tie-breaker: an enqueue counter, then random bytes: entries due at the same time leave
+        // in the order they were queued (a group change before the first message to the group).
+        const seqRow = await tx.get(OUTBOX_TABLES.sequence, EMPTY, SEQUENCE_KEY, { forUpdate: true });
+        const seq = seqRow === undefined || seqRow.value.length !== 8 ? 0 : readU64(seqRow.value) + 1;
+        await tx.put(OUTBOX_TABLES.sequence, { partition: EMPTY, sort: SEQUENCE_KEY, value: u64(seq) });
+        const tag = new Uint8Array(TAG_BYTES);
+        globalThis.crypto.getRandomValues(tag.subarray(8));
+        tag.set(u64(seq), 0);
+        const entry: StoredEntry = {
+          id,
+          to,
+          payload: copy,
+          createdAt,
+          attempts: 0,
+          nextAttemptAt: t,
+          state: 'pending',
+          tag,
+        };
         const written = await tx.put(
           OUTBOX_TABLES.entries,
           { partition: EMPTY, sort: encoder.encode(id), value: encodeEntry(entry) },

@@ -33,6 +33,7 @@ import {
 } from '@cloister/storage';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { makeGroupChange } from '../src/core.js';
 import {
   type ClientEvent,
   type CoreSelf,
@@ -208,5 +209,59 @@ describe('the sans-IO core', () => {
     } finally {
       alice = { ...alice, certificate: saved };
     }
+  });
+});
+
+describe('unordered group deliveries', () => {
+  it('holds a group message that arrives before the change creating the group, and applies it with the change', async () => {
+    const groupId = await provider.randomBytes(32);
+    const { content: create } = await inTx(alice.db, (t) =>
+      makeGroupChange(
+        alice.self,
+        t,
+        {
+          groupId,
+          version: 1,
+          action: 'create',
+          members: [
+            { userId: 'alice', deviceIds: [] },
+            { userId: 'bob', deviceIds: [] },
+          ],
+        },
+        'Ward 3',
+        NOW,
+      ),
+    );
+    const text = encodeContent({
+      messageId: await provider.randomBytes(16),
+      sentAtMs: NOW,
+      groupId,
+      body: { type: 'text', text: 'before the group exists' },
+    });
+    const sealed = async (plaintext: Uint8Array) =>
+      inTx(alice.db, (t) =>
+        sealForDevice(alice.self, t, {
+          device: {
+            userId: userId('bob'),
+            deviceId: deviceId(1),
+            mailbox: MAILBOX_BOB,
+            deliveryToken: new Uint8Array(32).fill(7),
+            bundle: bob.bundle,
+            suite: 'v2',
+          },
+          plaintext,
+          certificate: alice.certificate,
+        }),
+      );
+    const early = await sealed(text);
+    const change = await sealed(encodeContent(create));
+    expect(await receive(early)).toEqual([]);
+    const events = await receive(change);
+    expect(events.map((e) => e.type)).toEqual(['group', 'message']);
+    const message = events.find((e) => e.type === 'message');
+    expect(message?.type === 'message' && message.message.content.body).toEqual({
+      type: 'text',
+      text: 'before the group exists',
+    });
   });
 });

@@ -36,7 +36,7 @@ const bytes = (...b: number[]) => new Uint8Array(b);
 
 describe('outbox', () => {
   it('exports its tables; only the time-ordered queue is ordered', () => {
-    expect(OUTBOX_TABLES).toEqual({ entries: 'c_outbox', queue: 'c_outbox_queue' });
+    expect(OUTBOX_TABLES).toEqual({ entries: 'c_outbox', queue: 'c_outbox_queue', sequence: 'c_outbox_seq' });
     expect(OUTBOX_ORDERED_TABLES).toEqual(['c_outbox_queue']);
   });
 
@@ -235,6 +235,15 @@ describe('outbox', () => {
     });
     expect((await outbox.due()).map((e) => e.id)).toEqual([messageId('m1')]);
     expect(await adapter.transaction((tx) => tx.get('c_messages', new Uint8Array(), other))).toBeDefined();
+  });
+
+  it('keeps entries due at the same time in enqueue order', async () => {
+    const { outbox } = setup();
+    const ids = Array.from({ length: 30 }, (_, i) =>
+      messageId(`m${String(i).padStart(2, '0')}_${(i * 7919) % 97}`),
+    );
+    for (const id of ids) await outbox.enqueue({ id, to: 'bob', payload: bytes(1) });
+    expect((await outbox.due(100)).map((e) => e.id)).toEqual(ids);
   });
 
   it('keeps identifiers out of the ordered sort keys', async () => {
