@@ -37,6 +37,7 @@ import {
   changePin as rewrapPin,
   type SafetyNumber,
   type SenderCertificate,
+  sealForArchive,
   signedPreKeyId,
   signSuites,
   signWipeReport,
@@ -87,6 +88,7 @@ import {
 } from '@cloister/storage';
 import { fromBase64Url, toBase64Url } from './_base64.js';
 import {
+  archiveConversationId,
   type ClientEvent,
   type ClientMessage,
   type ClientPolicy,
@@ -1038,13 +1040,32 @@ export class CloisterClient {
       if (timerSeconds === undefined && conversation?.disappearingTimerMs) {
         timerSeconds = Math.max(1, Math.ceil(conversation.disappearingTimerMs / 1000));
       }
+      const archiveKey = archivePublicKey(this.#policy);
       const content: Content = {
         messageId: contentId,
         sentAtMs: now,
         ...('group' in job ? { groupId: fromHex(job.group) } : {}),
         ...(timerSeconds === undefined ? {} : { expireTimerSeconds: timerSeconds }),
+        ...(archiveKey === undefined ? {} : { archived: true }),
         body,
       };
+      // The tenant archives: one seal of the content to its archive key, bound to the message,
+      // the conversation, the sender and the time, travels with the first delivery.
+      const archiveSeal =
+        archiveKey === undefined
+          ? undefined
+          : await sealForArchive(this.#provider, {
+              archivePublicKey: archiveKey,
+              messageId: contentId,
+              conversationId: await archiveConversationId(
+                this.#provider,
+                'group' in job ? { group: fromHex(job.group) } : { users: [u.registration.userId, job.user] },
+              ),
+              sender: { userId: u.registration.userId, deviceId: u.registration.deviceId },
+              sentAt: now,
+              contentType: ARCHIVE_CONTENT_TYPE,
+              content: encodeContent(content),
+            });
       const id = localMessageId(contentId, u.registration.userId);
       const lifetime = this.#policy?.messageLifetimeMs ?? null;
       const expiries = [
@@ -1061,7 +1082,16 @@ export class CloisterClient {
         status: 'sent',
         expiresAt,
       });
-      await enqueueJob(t, { content: encodeContent(content), to: job, self: true }, now);
+      await enqueueJob(
+        t,
+        {
+          content: encodeContent(content),
+          to: job,
+          self: true,
+          ...(archiveSeal === undefined ? {} : { archiveSeal }),
+        },
+        now,
+      );
       const out: ClientMessage = {
         id,
         conversationId,
@@ -1563,6 +1593,7 @@ export class CloisterClient {
       entry: OutboxEntry;
       localId: MessageId;
       contentId: Uint8Array;
+      archiveSeal: Uint8Array | undefined;
       users: string[];
       targets: { device: DirectoryDevice; plaintext: Uint8Array }[];
     }[] = [];
@@ -1595,6 +1626,7 @@ export class CloisterClient {
         entry,
         localId: localMessageId(content.messageId, me),
         contentId: content.messageId,
+        archiveSeal: job.archiveSeal,
         users,
         targets,
       });
@@ -1617,7 +1649,13 @@ export class CloisterClient {
       const bundles = new Map<string, PreKeyBundle>();
       for (const [key, device] of needBundle) bundles.set(key, await this.#fullBundle(u, device));
       const deliveries = await u.stores.transaction(async (t) => {
-        const out: { messageId: Uint8Array; envelope: Uint8Array; index: number }[] = [];
+        const out: {
+          messageId: Uint8Array;
+          envelope: Uint8Array;
+          index: number;
+          archiveSeal?: Uint8Array;
+        }[] = [];
+        const sealed = new Set<number>();
         for (const { device, plaintext, index } of all) {
           const fullBundle = bundles.get(`${device.deviceId}:${device.userId}`);
           const envelope = await sealForDevice(u.self, t, {
@@ -1627,7 +1665,9 @@ export class CloisterClient {
             ...(fullBundle !== undefined && !(await hasSession(t, device)) ? { fullBundle } : {}),
           });
           const id = await deliveryId(this.#provider, prepared[index]!.contentId, device);
-          out.push({ messageId: id, envelope, index });
+          const archiveSeal = sealed.has(index) ? undefined : prepared[index]!.archiveSeal;
+          if (archiveSeal !== undefined) sealed.add(index);
+          out.push({ messageId: id, envelope, index, ...(archiveSeal === undefined ? {} : { archiveSeal }) });
         }
         return out;
       });
@@ -1636,7 +1676,11 @@ export class CloisterClient {
         const res = expectOk(
           await u.transport.request('POST', '/v1/messages/batch', {
             body: encodeSealedDeliveryBatch({
-              deliveries: batch.map(({ messageId, envelope }) => ({ messageId, envelope })),
+              deliveries: batch.map(({ messageId, envelope, archiveSeal }) => ({
+                messageId,
+                envelope,
+                ...(archiveSeal === undefined ? {} : { archiveSeal }),
+              })),
             }),
           }),
         ).json as { results: { status: string }[] };
@@ -1672,22 +1716,51 @@ function ackFrame(ids: readonly string[]): Uint8Array {
   return out;
 }
 
+/** Content type of an archived message: the encoded `Content`. */
+const ARCHIVE_CONTENT_TYPE = 'application/x-cloister-content';
+
+/**
+ * The tenant's archive public key when the policy turns archiving on: feature `archive`
+ * explicitly enabled with `config.publicKey` (base64url of 32 bytes); otherwise undefined.
+ */
+function archivePublicKey(policy: ClientPolicy | undefined): Uint8Array | undefined {
+  const feature = policy?.features.archive;
+  if (feature?.enabled !== true) return undefined;
+  const key = (feature.config as { publicKey?: unknown } | undefined)?.publicKey;
+  const bytes = fromBase64Url(key);
+  return bytes?.length === 32 ? bytes : undefined;
+}
+
 /** Most bytes of envelopes in one submission: well under the server's default body limit (1 MiB). */
 const MAX_BATCH_BYTES = 768 * 1024;
 
-/** Splits deliveries into submissions of at most {@link MAX_BATCH} items and {@link MAX_BATCH_BYTES}. */
-function submissionBatches<T extends { envelope: Uint8Array }>(deliveries: readonly T[]): T[][] {
+/**
+ * Splits deliveries into submissions of at most {@link MAX_BATCH} items and {@link MAX_BATCH_BYTES},
+ * with at most one archive seal each (the wire allows one per batch).
+ */
+function submissionBatches<T extends { envelope: Uint8Array; archiveSeal?: Uint8Array }>(
+  deliveries: readonly T[],
+): T[][] {
   const out: T[][] = [];
   let current: T[] = [];
   let bytes = 0;
+  let sealed = false;
   for (const d of deliveries) {
-    if (current.length > 0 && (current.length === MAX_BATCH || bytes + d.envelope.length > MAX_BATCH_BYTES)) {
+    const size = d.envelope.length + (d.archiveSeal?.length ?? 0) + 64;
+    if (
+      current.length > 0 &&
+      (current.length === MAX_BATCH ||
+        bytes + size > MAX_BATCH_BYTES ||
+        (sealed && d.archiveSeal !== undefined))
+    ) {
       out.push(current);
       current = [];
       bytes = 0;
+      sealed = false;
     }
     current.push(d);
-    bytes += d.envelope.length + 64;
+    bytes += size;
+    sealed ||= d.archiveSeal !== undefined;
   }
   if (current.length > 0) out.push(current);
   return out;

@@ -202,6 +202,8 @@ export interface OutboxJob {
   readonly only?: readonly string[];
   /** Only this device of `to.user` (a session reset, say); default every device. */
   readonly device?: number;
+  /** The compliance archive seal of the content, sent once with the first delivery. */
+  readonly archiveSeal?: Uint8Array;
 }
 
 /** @internal Encodes a job as an outbox payload. */
@@ -213,12 +215,15 @@ export function encodeJob(job: OutboxJob): Uint8Array {
     self: job.self,
     only: job.only ?? null,
     device: job.device ?? null,
+    archive: job.archiveSeal?.length ?? 0,
   });
   const head = utf8(text);
-  const out = new Uint8Array(4 + head.length + job.content.length);
+  const seal = job.archiveSeal ?? new Uint8Array(0);
+  const out = new Uint8Array(4 + head.length + job.content.length + seal.length);
   new DataView(out.buffer).setUint32(0, head.length);
   out.set(head, 4);
   out.set(job.content, 4 + head.length);
+  out.set(seal, 4 + head.length + job.content.length);
   return out;
 }
 
@@ -230,8 +235,11 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     self: boolean;
     only: string[] | null;
     device?: number | null;
+    archive?: number;
   };
-  const content = bytes.slice(4 + n);
+  const archive = head.archive ?? 0;
+  const content = bytes.slice(4 + n, bytes.length - archive);
+  const archiveSeal = archive > 0 ? bytes.slice(bytes.length - archive) : undefined;
   const to = head.to.startsWith('u:') ? { user: head.to.slice(2) } : { group: head.to.slice(2) };
   return {
     content,
@@ -239,6 +247,7 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     self: head.self,
     ...(head.only === null ? {} : { only: head.only }),
     ...(head.device === null || head.device === undefined ? {} : { device: head.device }),
+    ...(archiveSeal === undefined ? {} : { archiveSeal }),
   };
 }
 
@@ -819,6 +828,34 @@ export async function deliveryId(
   new DataView(input.buffer).setUint32(label.length + 16, device.deviceId);
   input.set(user, label.length + 20);
   return (await provider.sha256(input)).slice(0, 16);
+}
+
+/** Label of {@link archiveConversationId}. */
+export const ARCHIVE_CONVERSATION_LABEL = 'cloister/client/v1/archive-conversation';
+
+/**
+ * The conversation id bound into an archive seal, the same on both sides: for a group its 32-byte
+ * id; for a 1:1 conversation SHA-256(label ‖ lp16(a) ‖ lp16(b)) over the two user ids sorted.
+ */
+export async function archiveConversationId(
+  provider: CryptoProvider,
+  conversation: { readonly group: Uint8Array } | { readonly users: readonly [string, string] },
+): Promise<Uint8Array> {
+  if ('group' in conversation) return conversation.group.slice();
+  const [a, b] = [...conversation.users].sort();
+  const parts = [utf8(ARCHIVE_CONVERSATION_LABEL)];
+  for (const u of [a!, b!]) {
+    const bytes = utf8(u);
+    parts.push(Uint8Array.of(bytes.length >> 8, bytes.length & 0xff), bytes);
+  }
+  const total = parts.reduce((n, x) => n + x.length, 0);
+  const input = new Uint8Array(total);
+  let at = 0;
+  for (const x of parts) {
+    input.set(x, at);
+    at += x.length;
+  }
+  return provider.sha256(input);
 }
 
 /** Label of {@link deliveryId}. */

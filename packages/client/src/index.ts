@@ -19,6 +19,8 @@ export {
   type WipeStatus,
 } from './client.js';
 export {
+  ARCHIVE_CONVERSATION_LABEL,
+  archiveConversationId,
   type ClientEvent,
   type ClientMessage,
   type ClientPolicy,

@@ -6,13 +6,15 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { signWipeCommand, WipeCommandError } from '@cloister/crypto';
+import { openArchived, signWipeCommand, WipeCommandError } from '@cloister/crypto';
+import { decodeContent } from '@cloister/protocol';
 import { issueWipe, wipeStatus } from '@cloister/server';
 import { createMemoryAdapter, userId } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
 import { Agent, WebSocket as UndiciWebSocket, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  archiveConversationId,
   type BrowserWebSocketConstructor,
   createBrowserTransport,
   createNodeTransport,
@@ -414,5 +416,48 @@ describe('signed prekey rotation', () => {
     const got = nextEvent(cleo, 'message');
     await dan.sendText({ user: 'cleo' }, 'after the rotation');
     expect((await got).message.content.body).toEqual({ type: 'text', text: 'after the rotation' });
+  }, 60_000);
+});
+
+describe('compliance archive', () => {
+  it('seals each message to the tenant archive key when the policy says so, and receivers see it is archived', async () => {
+    const ctx = sys.server.context;
+    const archive = await ctx.provider.x25519.generateKeyPair();
+    await ctx.stores.policies.set(
+      { kind: 'user', tenant: TENANT, user: userId('abe') },
+      {
+        archive: {
+          enabled: true,
+          locked: true,
+          config: { publicKey: Buffer.from(archive.publicKey).toString('base64url') },
+        },
+      },
+    );
+    const abe = await sys.client('abe');
+    const bea = await sys.client('bea');
+    const before = (await ctx.stores.archive.list(TENANT, { limit: 1000 })).items.length;
+    const got = nextEvent(bea, 'message');
+    const sent = await abe.sendText({ user: 'bea' }, 'minutes of the board meeting');
+    expect(sent.content.archived).toBe(true);
+    expect((await got).message.content.archived).toBe(true);
+    await abe.flush();
+    const items = (await ctx.stores.archive.list(TENANT, { limit: 1000 })).items;
+    expect(items.length).toBe(before + 1);
+    const opened = await openArchived(ctx.provider, {
+      archivePrivateKey: archive.privateKey,
+      bytes: items.at(-1)!.sealed,
+    });
+    expect(opened.bindings.sender).toEqual({ userId: 'abe', deviceId: abe.me.deviceId });
+    expect(decodeContent(opened.content).body).toEqual({
+      type: 'text',
+      text: 'minutes of the board meeting',
+    });
+    // Both sides compute the same conversation binding.
+    expect(Buffer.from(opened.bindings.conversationId).toString('hex')).toBe(
+      Buffer.from(await archiveConversationId(ctx.provider, { users: ['bea', 'abe'] })).toString('hex'),
+    );
+    // A user without the policy sends unarchived messages.
+    const plain = await bea.sendText({ user: 'abe' }, 'not archived');
+    expect(plain.content.archived).toBeUndefined();
   }, 60_000);
 });
