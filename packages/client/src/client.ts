@@ -850,10 +850,28 @@ export class CloisterClient {
       const batch = this.#pending.splice(0, 64);
       try {
         await this.#receive(batch);
-      } catch {
-        // Not acknowledged: the server pushes these again on the next connection.
+      } catch (error) {
+        if (isStorageFailure(error)) continue; // not acknowledged: pushed again on the next connection
+        // One delivery the core cannot process must not hold the others back: one at a time, and
+        // one that fails again (outside storage) is acknowledged and reported, never retried forever.
+        for (const one of batch) {
+          try {
+            await this.#receive([one]);
+          } catch (e) {
+            if (isStorageFailure(e) || this.#unlocked === undefined) continue;
+            this.#emit({ type: 'undecryptable', reason: 'format' });
+            await this.#acknowledge([one.serverId]).catch(() => undefined);
+          }
+        }
       }
     }
+  }
+
+  async #acknowledge(ids: readonly string[]): Promise<void> {
+    const u = this.#unlocked;
+    if (u === undefined) return;
+    if (this.#connection?.open) this.#connection.send(ackFrame(ids));
+    else await u.transport.request('POST', '/v1/messages/ack', { json: { ids } });
   }
 
   async #receive(batch: readonly { serverId: string; envelope: Uint8Array }[]): Promise<void> {
@@ -876,9 +894,8 @@ export class CloisterClient {
     });
     await this.#step('receive:committed');
     for (const e of events) this.#emit(e);
-    const ids = batch.map((b) => b.serverId);
-    if (this.#connection?.open) this.#connection.send(ackFrame(ids));
-    else await u.transport.request('POST', '/v1/messages/ack', { json: { ids } });
+    // A lost acknowledgement only means the server pushes these again; they are processed already.
+    await this.#acknowledge(batch.map((b) => b.serverId)).catch(() => undefined);
     await this.#step('receive:acked');
     if (events.some((e) => e.type === 'message')) this.#kickOutbox();
   }
@@ -1714,6 +1731,11 @@ function ackFrame(ids: readonly string[]): Uint8Array {
     at += 1 + p.length;
   }
   return out;
+}
+
+/** Whether an error came from the storage (retry later) rather than from what was received. */
+function isStorageFailure(error: unknown): boolean {
+  return error instanceof CloisterError && error.code === 'ERR_STORAGE';
 }
 
 /** Content type of an archived message: the encoded `Content`. */

@@ -470,12 +470,20 @@ export async function receiveDelivery(
     events.push({ type: 'identity-changed', ...sender });
   }
 
-  await applyContent(
-    self,
-    t,
-    { content, sender, senderIdentity, now: input.now, lifetimeMs: input.lifetimeMs },
-    events,
-  );
+  try {
+    await applyContent(
+      self,
+      t,
+      { content, sender, senderIdentity, now: input.now, lifetimeMs: input.lifetimeMs },
+      events,
+    );
+  } catch (e) {
+    // Content that decodes but names something this client cannot hold (an over-long id, say)
+    // must not block the mailbox: it is dropped like any malformed delivery.
+    if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
+    await mark('format');
+    return { events: [{ type: 'undecryptable', reason: 'format', from }] };
+  }
   await mark('ok');
   return { events };
 }

@@ -265,3 +265,43 @@ describe('unordered group deliveries', () => {
     });
   });
 });
+
+describe('poison content', () => {
+  it('drops content it cannot hold (a copy naming an impossible user id) without blocking the transaction', async () => {
+    const bob2Id = await generateDeviceIdentity(provider);
+    const certificate = await issueSenderCertificate(provider, tenantKey.privateKey, {
+      userId: 'bob',
+      deviceId: 2,
+      identitySigningKey: bob2Id.signingKeyPair.publicKey,
+      identityDhKey: bob2Id.dhKeyPair.publicKey,
+      tenantId: 'acme',
+      pools: [],
+      expiresAt: NOW + 3_600_000,
+    });
+    const bob2 = { self: self(bob2Id, 'bob', 2, 'mbx_bob2_00000000000'), db: createMemoryAdapter() };
+    const envelope = await inTx(bob2.db, async (t) =>
+      sealForDevice(bob2.self, t, {
+        device: {
+          userId: userId('bob'),
+          deviceId: deviceId(1),
+          mailbox: MAILBOX_BOB,
+          deliveryToken: new Uint8Array(32).fill(7),
+          bundle: bob.bundle,
+          suite: 'v2',
+        },
+        plaintext: encodeContent({
+          messageId: await provider.randomBytes(16),
+          sentAtMs: NOW,
+          syncedTo: 'not a valid user id!',
+          body: { type: 'text', text: 'copy of a message to nobody' },
+        }),
+        certificate,
+        fullBundle: bob.bundle,
+      }),
+    );
+    const events = await receive(envelope);
+    expect(events).toEqual([
+      { type: 'undecryptable', reason: 'format', from: { userId: 'bob', deviceId: 2 } },
+    ]);
+  });
+});
