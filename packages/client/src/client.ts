@@ -1294,8 +1294,8 @@ export class CloisterClient {
     members: readonly string[],
   ): Promise<{ conversationId: ConversationId; groupId: string; state: GroupState }> {
     const u = this.#ready();
-    if (typeof name !== 'string' || name.length === 0 || name.length > 256) {
-      throw new ValidationError('name', 'a group name of 1 to 256 characters');
+    if (typeof name !== 'string' || name.length === 0 || utf8(name).length > 256) {
+      throw new ValidationError('name', 'a group name of 1 to 256 UTF-8 bytes');
     }
     const groupId = await this.#provider.randomBytes(32);
     const users = [...new Set([u.registration.userId as string, ...members.map((m) => toUserId(m))])];
@@ -1344,10 +1344,37 @@ export class CloisterClient {
       const bytes = encodeContent(made.content);
       await enqueueJob(t, { content: bytes, to: { group: hex }, self: true }, now);
       for (const user of alsoTo) await enqueueJob(t, { content: bytes, to: { user }, self: false }, now);
+      if (change.action === 'create' || change.action === 'add') {
+        // The name travels separately (the signed change has none); receivers take it from an admin.
+        const naming: Content = {
+          messageId: await this.#provider.randomBytes(16),
+          sentAtMs: now,
+          groupId: change.groupId,
+          body: {
+            type: 'group',
+            version: made.state.version,
+            action: { kind: 'create', name, members: made.state.members.map((m) => ({ userId: m.userId })) },
+          },
+        };
+        await enqueueJob(t, { content: encodeContent(naming), to: { group: hex }, self: true }, now);
+      }
       return { conversationId: made.conversationId, groupId: hex, state: made.state };
     });
     this.#kickOutbox();
     return result;
+  }
+
+  /** A group this device knows: its name, members, admins and whether this user is still in it. */
+  async group(
+    group: string,
+  ): Promise<{ readonly name: string; readonly state: GroupState; readonly active: boolean } | undefined> {
+    const u = this.#ready();
+    const hex = group.startsWith('g:') ? group.slice(2) : group;
+    if (!/^[0-9a-f]{64}$/.test(hex)) throw new ValidationError('group', 'a group id (64 hex digits)');
+    const stored = await u.adapter.transaction((tx) => loadGroup(tx, hex));
+    return stored === undefined
+      ? undefined
+      : { name: stored.name, state: stored.state, active: stored.active };
   }
 
   // ---- history and conversations ---------------------------------------------------------------

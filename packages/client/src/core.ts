@@ -677,13 +677,26 @@ async function applyContent(self: CoreSelf, t: CoreTx, m: Incoming, events: Clie
       await releaseHeld(self, t, groupHex, m, events);
       return;
     }
+    case 'group': {
+      // The group's name, sent by an admin after the signed change (the change itself carries none).
+      if (content.groupId === undefined || body.action.kind !== 'create') return;
+      const groupHex = toHex(content.groupId);
+      const group = await loadGroup(t.tx, groupHex);
+      if (group === undefined || !group.state.members.some((x) => x.userId === sender.userId)) {
+        await holdGroupContent(t, m);
+        return;
+      }
+      if (!group.state.admins.includes(sender.userId)) return;
+      await saveGroup(t.tx, { ...group, name: body.action.name });
+      return;
+    }
     case 'control':
       // The peer started a new session with this device (its initial message, just accepted).
       if (body.action === 'session-reset')
         events.push({ type: 'session-reset', ...sender, initiatedBy: 'peer' });
       return;
     default:
-      // group (unsigned legacy management), group-key: not used by this client.
+      // group-key: not used by this client.
       return;
   }
 }

@@ -97,6 +97,12 @@ describe('groups', () => {
     await gina.sendText({ group: group.groupId }, 'handover at 18:00');
     expect((await h).message.conversationId).toBe(group.conversationId);
     expect((await i).message.content.body).toEqual({ type: 'text', text: 'handover at 18:00' });
+    // The name follows the signed change; members learn it from the admin.
+    for (let n = 0; n < 100 && (await hank.group(group.groupId))?.name !== 'Ward 3'; n++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await hank.group(group.groupId))?.name).toBe('Ward 3');
+    await expect(gina.createGroup('x'.repeat(200) + 'é'.repeat(40), ['hank'])).rejects.toThrow(/UTF-8 bytes/);
     // A member (not an admin) may write to the group too.
     const fromHank = nextEvent(gina, 'message', (e) => !e.message.outgoing);
     await hank.sendText({ group: group.groupId }, 'noted');
