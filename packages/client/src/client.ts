@@ -10,6 +10,7 @@ import {
   CloisterError,
   type CryptoProvider,
   computeSafetyNumber,
+  concatBytes,
   DecodeError,
   DecryptionFailed,
   type DeviceId,
@@ -19,6 +20,7 @@ import {
   decryptFileStream,
   encodeWrappedKey,
   encryptFileStream,
+  equalBytes,
   ForbiddenError,
   fileCiphertextLength,
   fromHex,
@@ -1175,7 +1177,7 @@ export class CloisterClient {
     let uploaded = 0;
     const flush = async (all: boolean) => {
       while (pendingBytes >= created.chunkBytes || (all && pendingBytes > 0)) {
-        const joined = concat(pending, pendingBytes);
+        const joined = concatBytes(...pending);
         const chunk = joined.subarray(0, Math.min(created.chunkBytes, joined.length));
         expectOk(
           await u.transport.request('PUT', `/v1/blobs/${created.blobId}/chunks/${index}`, {
@@ -1232,9 +1234,9 @@ export class CloisterClient {
       total += res.body.length;
       options.onProgress?.({ phase: 'download', bytes: total, total: expected || total });
     }
-    const ciphertext = concat(chunks, total);
+    const ciphertext = concatBytes(...chunks);
     const digest = await this.#provider.sha256(ciphertext);
-    if (digest.length !== file.digest.length || !digest.every((b, i) => b === file.digest[i])) {
+    if (!equalBytes(digest, file.digest)) {
       throw new DecryptionFailed();
     }
     const stream = decryptFileStream(this.#provider, {
@@ -1247,15 +1249,13 @@ export class CloisterClient {
       }),
     });
     const out: Uint8Array[] = [];
-    let n = 0;
     const reader = stream.getReader();
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       out.push(value);
-      n += value.length;
     }
-    return concat(out, n);
+    return concatBytes(...out);
   }
 
   /** Sends read receipts for messages of a conversation (received ones only). */
@@ -1448,9 +1448,7 @@ export class CloisterClient {
     const mine = await this.safetyNumber(user, options);
     const a = typeof scanned === 'string' ? utf8(scanned.replace(/\s+/g, '')) : scanned;
     const b = typeof scanned === 'string' ? utf8(mine.digits) : mine.bytes;
-    let diff = a.length ^ b.length;
-    for (let i = 0; i < Math.min(a.length, b.length); i++) diff |= a[i]! ^ b[i]!;
-    if (diff !== 0) return false;
+    if (!equalBytes(a, b)) return false;
     const remote = await this.#remoteIdentity(user, options.deviceId);
     await u.stores.identities.setVerified(remote.address, remote.identity, true);
     return true;
@@ -1619,8 +1617,8 @@ export class CloisterClient {
     const bundle = decodePreKeyBundle(unbase64url(res.bundle));
     const same =
       bundle.deviceId === device.deviceId &&
-      toHex(bundle.identity.signingKey) === toHex(device.bundle.identity.signingKey) &&
-      toHex(bundle.identity.dhKey) === toHex(device.bundle.identity.dhKey);
+      equalBytes(bundle.identity.signingKey, device.bundle.identity.signingKey) &&
+      equalBytes(bundle.identity.dhKey, device.bundle.identity.dhKey);
     if (!same) throw new LimitError('the device changed its identity while sending; retrying');
     return bundle;
   }
@@ -1812,16 +1810,6 @@ function submissionBatches<T extends { envelope: Uint8Array; archiveSeal?: Uint8
     sealed ||= d.archiveSeal !== undefined;
   }
   if (current.length > 0) out.push(current);
-  return out;
-}
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

@@ -13,10 +13,12 @@ import {
   applyGroupChange,
   CloisterError,
   type CryptoProvider,
+  concatBytes,
   DecryptionFailed,
   type DeviceId,
   decodeGroupChange,
   encodeGroupChange,
+  equalBytes,
   type GroupChange,
   type GroupState,
   openEnvelope,
@@ -30,6 +32,7 @@ import {
   staticV1Encrypt,
   deviceId as toDeviceId,
   toHex,
+  uintBE,
   utf8,
   verifyGroupChange,
 } from '@cloister/crypto';
@@ -46,10 +49,12 @@ import {
   type ConversationId,
   decodeRecord,
   encodeRecord,
+  type GroupId,
   type MessageId,
   type StorageTx,
   type StoredMessage,
   conversationId as toConversationId,
+  groupId as toGroupId,
   messageId as toMessageId,
   userId as toUserId,
   type UserId,
@@ -326,8 +331,8 @@ export async function makeGroupChange(
   return { state, content, conversationId };
 }
 
-function toGroupIdBrand(hex: string) {
-  return `g_${hex}` as import('@cloister/storage').GroupId;
+function toGroupIdBrand(hex: string): GroupId {
+  return toGroupId(`g_${hex}`);
 }
 
 // ---- receiving ---------------------------------------------------------------------------------
@@ -419,7 +424,7 @@ export async function receiveDelivery(
     if (message.suite === 'static-v1') {
       if (!self.suites.includes('static-v1')) throw new DecryptionFailed();
       const key = message.message.senderKey;
-      if (key.length !== 32 || !key.every((b, i) => b === certificate.identityDhKey[i])) {
+      if (!equalBytes(key, certificate.identityDhKey)) {
         throw new DecryptionFailed();
       }
       plaintext = await staticV1Decrypt(self.provider, {
@@ -436,8 +441,8 @@ export async function receiveDelivery(
         // The certificate (signed by the tenant) binds the sender's identity keys; the session's
         // identity must be that one.
         isTrustedIdentity: (identity) =>
-          equal(identity.signingKey, certificate.identitySigningKey) &&
-          equal(identity.dhKey, certificate.identityDhKey),
+          equalBytes(identity.signingKey, certificate.identitySigningKey) &&
+          equalBytes(identity.dhKey, certificate.identityDhKey),
       });
       plaintext = await cipher.decrypt(message);
     }
@@ -464,8 +469,8 @@ export async function receiveDelivery(
   const known = await t.stores.identities.get(sender);
   if (
     known !== undefined &&
-    (!equal(known.identity.signingKey, certificate.identitySigningKey) ||
-      !equal(known.identity.dhKey, certificate.identityDhKey))
+    (!equalBytes(known.identity.signingKey, certificate.identitySigningKey) ||
+      !equalBytes(known.identity.dhKey, certificate.identityDhKey))
   ) {
     events.push({ type: 'identity-changed', ...sender });
   }
@@ -520,13 +525,6 @@ async function requestSessionReset(
     now,
   );
   events.push({ type: 'session-reset', ...sender, initiatedBy: 'this-device' });
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }
 
 interface Incoming {
@@ -643,7 +641,7 @@ async function applyContent(self: CoreSelf, t: CoreTx, m: Incoming, events: Clie
         events.push({ type: 'undecryptable', reason: 'format', from: sender });
         return;
       }
-      if (!equal(change.groupId, content.groupId)) return;
+      if (!equalBytes(change.groupId, content.groupId)) return;
       const ok = await verifyGroupChange(self.provider, m.senderIdentity, change, body.signature);
       if (!ok) {
         events.push({ type: 'undecryptable', reason: 'sender', from: sender });
@@ -815,8 +813,8 @@ export async function sealForDevice(
       remoteAddress: address,
       sessions: t.stores.sessions,
       isTrustedIdentity: (identity) =>
-        equal(identity.signingKey, device.bundle.identity.signingKey) &&
-        equal(identity.dhKey, device.bundle.identity.dhKey),
+        equalBytes(identity.signingKey, device.bundle.identity.signingKey) &&
+        equalBytes(identity.dhKey, device.bundle.identity.dhKey),
     });
     if (args.fullBundle !== undefined) await cipher.startSession(args.fullBundle);
     wire = encodeDeviceMessage({ suite: 'v2', ...(await cipher.encrypt(args.plaintext)) });
@@ -841,13 +839,12 @@ export async function deliveryId(
   contentId: Uint8Array,
   device: { userId: string; deviceId: number },
 ): Promise<Uint8Array> {
-  const user = utf8(device.userId);
-  const label = utf8(DELIVERY_ID_LABEL);
-  const input = new Uint8Array(label.length + 16 + 4 + user.length);
-  input.set(label, 0);
-  input.set(contentId, label.length);
-  new DataView(input.buffer).setUint32(label.length + 16, device.deviceId);
-  input.set(user, label.length + 20);
+  const input = concatBytes(
+    utf8(DELIVERY_ID_LABEL),
+    contentId,
+    uintBE(device.deviceId, 4),
+    utf8(device.userId),
+  );
   return (await provider.sha256(input)).slice(0, 16);
 }
 
@@ -863,27 +860,16 @@ export async function archiveConversationId(
   conversation: { readonly group: Uint8Array } | { readonly users: readonly [string, string] },
 ): Promise<Uint8Array> {
   if ('group' in conversation) return conversation.group.slice();
-  const [a, b] = [...conversation.users].sort();
-  const parts = [utf8(ARCHIVE_CONVERSATION_LABEL)];
-  for (const u of [a!, b!]) {
-    const bytes = utf8(u);
-    parts.push(Uint8Array.of(bytes.length >> 8, bytes.length & 0xff), bytes);
-  }
-  const total = parts.reduce((n, x) => n + x.length, 0);
-  const input = new Uint8Array(total);
-  let at = 0;
-  for (const x of parts) {
-    input.set(x, at);
-    at += x.length;
-  }
+  const [a, b] = [...conversation.users].sort().map((u) => utf8(u));
+  const input = concatBytes(
+    utf8(ARCHIVE_CONVERSATION_LABEL),
+    uintBE(a!.length, 2),
+    a!,
+    uintBE(b!.length, 2),
+    b!,
+  );
   return provider.sha256(input);
 }
 
 /** Label of {@link deliveryId}. */
 export const DELIVERY_ID_LABEL = 'cloister/client/v1/delivery-id';
-
-/** @internal Reads a number field of a record or undefined. */
-export function numberOr(d: Record<string, unknown> | undefined, name: string): number | undefined {
-  const v = d?.[name];
-  return isNumber(v) ? v : undefined;
-}

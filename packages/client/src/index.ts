@@ -41,7 +41,7 @@ export {
   type StoredGroup,
   sealForDevice,
 } from './core.js';
-export { ENROL_PROOF_LABEL, signEnrolmentProofBytes } from './enrolment-proof.js';
+export { signEnrolmentProofBytes } from './enrolment-proof.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';
 export {
   createOutbox,

@@ -7,13 +7,7 @@
  * @module
  */
 import { DecodeError } from '@cloister/crypto';
-import {
-  decodeRecord,
-  type Executor,
-  encodeRecord,
-  type RecordValue,
-  type StorageTx,
-} from '@cloister/storage';
+import { decodeRecord, encodeRecord, type RecordValue, type StorageTx } from '@cloister/storage';
 
 /** Table names of the client's own rows. */
 export const CLIENT_LOCAL_TABLES = Object.freeze({
@@ -30,7 +24,6 @@ export const CLIENT_LOCAL_TABLES = Object.freeze({
 });
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
 const EMPTY = new Uint8Array(0);
 
 /** @internal The bytes of a text key. */
@@ -71,21 +64,6 @@ export async function deleteRecord(tx: StorageTx, table: string, key: string): P
   return tx.delete(table, EMPTY, keyOf(key));
 }
 
-/** @internal Every record of a table, in key order (no decoding of the key beyond UTF-8). */
-export async function listRecords(
-  tx: StorageTx,
-  table: string,
-  path: string,
-): Promise<{ key: string; data: Record<string, unknown> }[]> {
-  const rows = await tx.list(table, EMPTY, { limit: 10_000 });
-  return rows.map((row) => {
-    const d = decodeRecord(row.value, path).d;
-    if (typeof d !== 'object' || d === null || Array.isArray(d))
-      throw new DecodeError(path, 'expected a record');
-    return { key: dec.decode(row.sort), data: d as Record<string, unknown> };
-  });
-}
-
 /** @internal A typed field reader that throws `DecodeError` naming the record. */
 export function field<T>(
   data: Record<string, unknown>,
@@ -101,10 +79,3 @@ export function field<T>(
 export const isString = (v: unknown): v is string => typeof v === 'string';
 export const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 export const isBytes = (v: unknown): v is Uint8Array => v instanceof Uint8Array;
-export const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
-export const isNullableNumber = (v: unknown): v is number | null => v === null || isNumber(v);
-
-/** @internal Runs `fn` in one transaction of `run`. */
-export function inTx<T>(run: Executor, fn: (tx: StorageTx) => Promise<T>): Promise<T> {
-  return run(fn);
-}

@@ -49,6 +49,7 @@ export {
   encodeDeviceMessage,
   WIRE_VERSION,
 } from './device-message.js';
+export { ENROL_PROOF_LABEL, enrolmentProofMessage } from './enrolment-proof.js';
 export { decodeInitialMessage, encodeInitialMessage } from './initial.js';
 export { FIELD_LIMITS, MAX_ENCODED_BYTES, MAX_NESTING_DEPTH } from './limits.js';
 export {

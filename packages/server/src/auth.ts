@@ -8,7 +8,7 @@
  * @module
  */
 import { concatBytes, ForbiddenError, UnauthenticatedError, utf8 } from '@cloister/crypto';
-import type { DeviceId, MailboxId, TenantId, UserId } from '@cloister/storage';
+import type { Device, DeviceId, MailboxId, TenantId, UserId } from '@cloister/storage';
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from './context.js';
 
@@ -55,6 +55,33 @@ export function authorizationHeader(credential: Uint8Array): string {
 }
 
 /**
+ * The device whose credential the request carries, blocked or not; `UnauthenticatedError` for a
+ * missing, malformed or unknown credential. Routes use {@link authenticate}; only those a blocked
+ * device must still reach (its remote wipe) use this directly.
+ *
+ * @example
+ * ```ts
+ * const device = await credentialDevice(ctx, request); // a wiped, blocked device still gets here
+ * ```
+ */
+export async function credentialDevice(
+  ctx: ServerContext,
+  request: Pick<FastifyRequest, 'headers'>,
+): Promise<Device> {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') throw new UnauthenticatedError();
+  const [scheme, token, extra] = header.split(' ');
+  if (scheme !== SCHEME || token === undefined || extra !== undefined || !B64URL.test(token)) {
+    throw new UnauthenticatedError();
+  }
+  const credential = new Uint8Array(Buffer.from(token, 'base64url'));
+  const device = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
+  credential.fill(0);
+  if (device === undefined) throw new UnauthenticatedError();
+  return device;
+}
+
+/**
  * Authenticates a request's device, or throws `UnauthenticatedError` / `ForbiddenError`.
  *
  * @example
@@ -69,16 +96,7 @@ export async function authenticate(
   ctx: ServerContext,
   request: Pick<FastifyRequest, 'headers'>,
 ): Promise<DeviceAuth> {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') throw new UnauthenticatedError();
-  const [scheme, token, extra] = header.split(' ');
-  if (scheme !== SCHEME || token === undefined || extra !== undefined || !B64URL.test(token)) {
-    throw new UnauthenticatedError();
-  }
-  const credential = new Uint8Array(Buffer.from(token, 'base64url'));
-  const device = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
-  credential.fill(0);
-  if (device === undefined) throw new UnauthenticatedError();
+  const device = await credentialDevice(ctx, request);
   if (device.blocked) throw new ForbiddenError('this device is blocked');
   const user = await ctx.stores.users.get(device.tenant, device.user);
   if (user === undefined) throw new UnauthenticatedError();

@@ -31,6 +31,7 @@ import {
   ValidationError,
   verifyPublicIdentity,
 } from '@cloister/crypto';
+import { enrolmentProofMessage } from '@cloister/protocol';
 import {
   ConflictError,
   createDeviceStore,
@@ -57,8 +58,7 @@ import { newMailboxId } from './delivery-token.js';
 
 /** SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes). */
 export const ENROL_TOKEN_HASH_LABEL = 'cloister/server/v1/enrol-token';
-/** Ed25519 signature input prefix of an enrolment proof of possession. */
-export const ENROL_PROOF_LABEL = 'cloister/server/v1/enrol-proof';
+export { ENROL_PROOF_LABEL } from '@cloister/protocol';
 /** SHA-256 prefix of the key under which failures from one client address are counted. */
 export const ENROL_ADDRESS_LABEL = 'cloister/server/v1/enrol-address';
 /** Bytes of an enrolment token. */
@@ -322,15 +322,11 @@ export async function enrolmentProofBytes(
 ): Promise<Uint8Array> {
   const bytes = tokenBytes(token);
   if (bytes === undefined) throw new ValidationError('token', 'a 43-character base64url token');
-  if (!(identity?.signingKey instanceof Uint8Array) || identity.signingKey.length !== 32) {
-    throw new ValidationError('identity.signingKey', 'a Uint8Array of 32 bytes');
+  try {
+    return await enrolmentProofMessage(provider, bytes, identity);
+  } finally {
+    bytes.fill(0);
   }
-  if (!(identity.dhKey instanceof Uint8Array) || identity.dhKey.length !== 32) {
-    throw new ValidationError('identity.dhKey', 'a Uint8Array of 32 bytes');
-  }
-  const digest = await provider.sha256(bytes);
-  bytes.fill(0);
-  return concatBytes(utf8(ENROL_PROOF_LABEL), digest, identity.signingKey, identity.dhKey);
 }
 
 /**

@@ -9,6 +9,7 @@ export {
   authenticate,
   authorizationHeader,
   CREDENTIAL_BYTES,
+  credentialDevice,
   credentialHash,
   type DeviceAuth,
 } from './auth.js';

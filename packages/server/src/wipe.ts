@@ -13,9 +13,9 @@
 import {
   concatBytes,
   type DeviceId,
-  deviceId as toDeviceId,
-  signWipeCommand,
   StorageError,
+  signWipeCommand,
+  deviceId as toDeviceId,
   uintBE,
   utf8,
   WIPE_COMMAND_ID_LENGTH,

@@ -13,22 +13,12 @@
  *
  * @module
  */
-import {
-  equalBytes,
-  ForbiddenError,
-  UnauthenticatedError,
-  verifyWipeReport,
-  WipeCommandError,
-} from '@cloister/crypto';
-import type { Device } from '@cloister/storage';
-import type { FastifyRequest } from 'fastify';
+import { equalBytes, ForbiddenError, verifyWipeReport, WipeCommandError } from '@cloister/crypto';
 import { z } from 'zod';
-import { credentialHash } from '../auth.js';
-import type { RouteModule, ServerContext } from '../context.js';
+import { credentialDevice } from '../auth.js';
+import type { RouteModule } from '../context.js';
 import { confirmWipe, getWipe } from '../wipe.js';
 
-const SCHEME = 'Cloister-Device';
-const CREDENTIAL = /^[A-Za-z0-9_-]{43}$/;
 /** Longest accepted base64url report (the report is 113 bytes). */
 const MAX_REPORT_CHARS = 256;
 
@@ -56,24 +46,6 @@ export interface WipeCommandResponse {
 }
 
 /**
- * The calling device by its credential, blocked or not (an unknown credential is
- * `UnauthenticatedError`, exactly as in `authenticate`).
- */
-async function callingDevice(ctx: ServerContext, request: Pick<FastifyRequest, 'headers'>): Promise<Device> {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') throw new UnauthenticatedError();
-  const [scheme, token, extra] = header.split(' ');
-  if (scheme !== SCHEME || token === undefined || extra !== undefined || !CREDENTIAL.test(token)) {
-    throw new UnauthenticatedError();
-  }
-  const credential = new Uint8Array(Buffer.from(token, 'base64url'));
-  const device = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
-  credential.fill(0);
-  if (device === undefined) throw new UnauthenticatedError();
-  return device;
-}
-
-/**
  * Registers `GET /v1/wipe` and `POST /v1/wipe/report`.
  *
  * @example
@@ -84,13 +56,13 @@ async function callingDevice(ctx: ServerContext, request: Pick<FastifyRequest, '
  */
 export const wipeRoutes: RouteModule = (app, ctx) => {
   app.get('/v1/wipe', async (request): Promise<WipeCommandResponse> => {
-    const device = await callingDevice(ctx, request);
+    const device = await credentialDevice(ctx, request);
     const wipe = await getWipe(ctx, { tenant: device.tenant, user: device.user, device: device.id });
     return { command: wipe === undefined ? null : Buffer.from(wipe.command).toString('base64url') };
   });
 
   app.post('/v1/wipe/report', async (request, reply) => {
-    const device = await callingDevice(ctx, request);
+    const device = await credentialDevice(ctx, request);
     const body = reportBody.parse(request.body);
     const target = { tenant: device.tenant, user: device.user, device: device.id };
     const wipe = await getWipe(ctx, target);
