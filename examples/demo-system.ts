@@ -24,6 +24,7 @@ import {
 } from '@cloister/client';
 import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import type { Suite } from '@cloister/protocol';
+import { tenantId, userId } from '@cloister/protocol';
 import {
   type CloisterServer,
   createEnrolmentToken,
@@ -32,7 +33,7 @@ import {
   issueWipe,
   wipeStatus,
 } from '@cloister/server';
-import { createMemoryAdapter, type StorageAdapter, tenantId, userId } from '@cloister/storage';
+import { createMemoryAdapter, type StorageAdapter } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
 
 /** Prints one numbered step of the demo. */

@@ -9,20 +9,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CLIENT_ORDERED_TABLES, type ClientStores, createClientStores } from '@cloister/client';
 import { type CryptoProvider, deviceId, getProvider, utf8, wrapDataKey } from '@cloister/crypto';
-import {
-  CLIENT_ORDERED_TABLES,
-  type ClientStores,
-  conversationId,
-  createClientStores,
-  expiresAt,
-  messageId,
-  openClientDataKey,
-  openEncryptedAdapter,
-  resolveRetention,
-  type StorageAdapter,
-  userId,
-} from '@cloister/storage';
+import { conversationId, expiresAt, messageId, resolveRetention, userId } from '@cloister/protocol';
+import { openClientDataKey, openEncryptedAdapter, type StorageAdapter } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
 
 const DAY = 86_400_000;

@@ -5,4 +5,5 @@ export default packageBuild({
   sql: 'src/sql/index.ts',
   indexeddb: 'src/indexeddb/index.ts',
   conformance: 'src/conformance/index.ts',
+  testing: 'src/testing/index.ts',
 });

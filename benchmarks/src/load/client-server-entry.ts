@@ -23,8 +23,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
+import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createEnrolmentToken, createServer, createTenant } from '@cloister/server';
-import { tenantId, userId } from '@cloister/storage';
 import { dropSchema } from '../report-files.js';
 
 /** The tenant the benchmark's clients enrol into. */

@@ -43,6 +43,7 @@ import {
   sealEnvelope,
   utf8,
 } from '@cloister/crypto';
+import { type MailboxId, tenantId, userId } from '@cloister/protocol';
 import {
   authorizationHeader,
   type CloisterServer,
@@ -54,7 +55,6 @@ import {
   spkiPin,
   type TlsMaterial,
 } from '@cloister/server';
-import { type MailboxId, tenantId, userId } from '@cloister/storage';
 import { describeMachine, loadAverage, PACKAGE_DIR } from '../machine.js';
 import { dropSchema, timestamp, writeJson } from '../report-files.js';
 import type { LoadResult } from './closed-loop.js';

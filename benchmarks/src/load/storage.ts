@@ -35,18 +35,14 @@ import {
   toPublicIdentity,
   toSignedPreKeyPublic,
 } from '@cloister/crypto';
+import { type MessageId, mailboxId, messageId, tenantId, userId } from '@cloister/protocol';
 import {
   createServerStores,
-  type MessageId,
-  mailboxId,
-  messageId,
   type OneTimePreKeys,
   type ServerStores,
   type SignedPreKeys,
-  type StorageAdapter,
-  tenantId,
-  userId,
-} from '@cloister/storage';
+} from '@cloister/server';
+import type { StorageAdapter } from '@cloister/storage';
 import { createPGliteAdapter, createPostgresAdapter } from '@cloister/storage/sql';
 import { describeMachine, loadAverage, PACKAGE_DIR } from '../machine.js';
 import { dropSchema, timestamp, writeJson } from '../report-files.js';

@@ -7,15 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { CloisterError, fromHex } from '@cloister/crypto';
-import {
-  normalizeDomain,
-  type PoolId,
-  poolId,
-  type TenantId,
-  tenantId,
-  type UserId,
-  userId,
-} from '@cloister/storage';
+import { type PoolId, poolId, type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
+import { normalizeDomain } from '@cloister/server';
 import { InvalidArgumentError } from 'commander';
 import { parseDuration } from './duration.js';
 import { UsageFailure } from './io.js';

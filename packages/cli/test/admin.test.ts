@@ -1,8 +1,8 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '@cloister/crypto';
+import { tenantId } from '@cloister/protocol';
 import { createServer } from '@cloister/server';
-import { tenantId } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type TenantJson, type TokenJson } from '../src/index.js';
 import { cli, removeTempDirs, tempDir } from './helpers.js';

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createEnrolmentToken, createServer, createTenant } from '@cloister/server';
-import { tenantId, userId } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/index.js';
 import { cli, removeTempDirs, start, tempDir } from './helpers.js';

@@ -61,32 +61,26 @@ import {
 } from '@cloister/crypto';
 import {
   type Content,
+  type ConversationId,
   decodeContent,
   decodePreKeyBundle,
   encodeContent,
   encodePreKeyBundle,
   encodeSealedDeliveryBatch,
   type FileReference,
+  type MessageId,
   negotiateSuiteForBundle,
   type Suite,
+  userId as toUserId,
+  type UserId,
 } from '@cloister/protocol';
 import {
   adapterExecutor,
-  bindClientStores,
-  CLIENT_ORDERED_TABLES,
-  type ClientStoreSet,
-  type Conversation,
-  type ConversationId,
   type EncryptedAdapterHandle,
-  type MessageId,
   openEncryptedAdapter,
-  type Page,
-  type PageOptions,
   type StorageAdapter,
   type StorageTx,
-  userId as toUserId,
   txExecutor,
-  type UserId,
 } from '@cloister/storage';
 import { fromBase64Url, toBase64Url } from './_base64.js';
 import {
@@ -129,6 +123,14 @@ import {
   type OutboxEntry,
   type OutboxOptions,
 } from './outbox.js';
+import {
+  bindClientStores,
+  CLIENT_ORDERED_TABLES,
+  type ClientStoreSet,
+  type Conversation,
+  type Page,
+  type PageOptions,
+} from './store/index.js';
 import { type Connection, expectOk, parsePin, type Transport } from './transport/common.js';
 import { ServerError } from './transport/errors.js';
 

@@ -38,29 +38,24 @@ import {
 } from '@cloister/crypto';
 import {
   type Content,
+  type ConversationId,
   decodeContent,
   decodeDeviceMessage,
   encodeContent,
   encodeDeviceMessage,
-  type Suite,
-} from '@cloister/protocol';
-import {
-  type ClientStoreSet,
-  type ConversationId,
-  decodeRecord,
-  encodeRecord,
   type GroupId,
   type MessageId,
-  type StorageTx,
-  type StoredMessage,
+  type Suite,
   conversationId as toConversationId,
   groupId as toGroupId,
   messageId as toMessageId,
   userId as toUserId,
   type UserId,
-} from '@cloister/storage';
+} from '@cloister/protocol';
+import { decodeRecord, encodeRecord, type StorageTx } from '@cloister/storage';
 import { CLIENT_LOCAL_TABLES, field, getRecord, isBytes, isNumber, isString, putRecord } from './local.js';
 import type { Outbox } from './outbox.js';
+import type { ClientStoreSet, StoredMessage } from './store/index.js';
 
 /** Content type of a sealed envelope whose body is a `DeviceMessage`. */
 export const CONTENT_TYPE_DEVICE_MESSAGE = 1;

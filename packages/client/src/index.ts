@@ -1,7 +1,8 @@
 /**
  * `@cloister/client`: the SDK an app embeds. {@link createClient} gives a {@link CloisterClient}
  * over a sans-IO core, a persistent outbox and a transport that pins the server's public key on
- * every connection.
+ * every connection. The client's typed stores (identities, prekeys, sessions, conversations and
+ * messages, file blobs, settings) are exported too, over any `@cloister/storage` adapter.
  *
  * @packageDocumentation
  */
@@ -59,6 +60,7 @@ export {
   type OutboxState,
   outboxBackoffDelay,
 } from './outbox.js';
+export * from './store/index.js';
 export {
   BROWSER_WS_SUBPROTOCOL,
   type BrowserTransportOptions,

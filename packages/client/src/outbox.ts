@@ -7,14 +7,8 @@
  * @module
  */
 import { DecodeError, ValidationError } from '@cloister/crypto';
-import {
-  decodeRecord,
-  type Executor,
-  encodeRecord,
-  type MessageId,
-  type StorageTx,
-  messageId as toMessageId,
-} from '@cloister/storage';
+import { type MessageId, messageId as toMessageId } from '@cloister/protocol';
+import { decodeRecord, type Executor, encodeRecord, type StorageTx } from '@cloister/storage';
 import { backoffDelay } from './backoff.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import { createHash, generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { concatBytes, utf8, ValidationError } from '@cloister/crypto';
-import { messageId, tenantId } from '@cloister/storage';
+import { messageId, tenantId } from '@cloister/protocol';
 import { Agent, WebSocket as UndiciWebSocket, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RouteModule } from '../../server/src/context.js';

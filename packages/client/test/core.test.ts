@@ -23,14 +23,8 @@ import {
   toPublicIdentity,
   toSignedPreKeyPublic,
 } from '@cloister/crypto';
-import { encodeContent } from '@cloister/protocol';
-import {
-  bindClientStores,
-  createMemoryAdapter,
-  type StorageAdapter,
-  txExecutor,
-  userId,
-} from '@cloister/storage';
+import { encodeContent, userId } from '@cloister/protocol';
+import { createMemoryAdapter, type StorageAdapter, txExecutor } from '@cloister/storage';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeGroupChange } from '../src/core.js';
@@ -42,6 +36,7 @@ import {
   sealForDevice,
 } from '../src/index.js';
 import { createOutbox } from '../src/outbox.js';
+import { bindClientStores } from '../src/store/index.js';
 
 let provider: CryptoProvider;
 let tenantKey: { privateKey: Uint8Array; publicKey: Uint8Array };

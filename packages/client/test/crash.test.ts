@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createEnrolmentToken, createServer, createTenant } from '@cloister/server';
-import { tenantId, userId } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientStep } from '../src/index.js';
 

@@ -2,12 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DecodeError, getProvider, ValidationError } from '@cloister/crypto';
+import { type MessageId, messageId } from '@cloister/protocol';
 import {
   adapterExecutor,
   createEncryptedAdapter,
   createMemoryAdapter,
-  type MessageId,
-  messageId,
   type StorageAdapter,
   txExecutor,
 } from '@cloister/storage';

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DeviceId, registrationId, ValidationError } from '@cloister/crypto';
+import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createServer, credentialHash, newMailboxId } from '@cloister/server';
-import { tenantId, userId } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   backoffDelay,

@@ -50,6 +50,24 @@ export {
   WIRE_VERSION,
 } from './device-message.js';
 export { ENROL_PROOF_LABEL, enrolmentProofMessage } from './enrolment-proof.js';
+export {
+  type BlobId,
+  blobId,
+  type ConversationId,
+  conversationId,
+  type GroupId,
+  groupId,
+  type MailboxId,
+  type MessageId,
+  mailboxId,
+  messageId,
+  type PoolId,
+  poolId,
+  type TenantId,
+  tenantId,
+  type UserId,
+  userId,
+} from './ids.js';
 export { decodeInitialMessage, encodeInitialMessage } from './initial.js';
 export { FIELD_LIMITS, MAX_ENCODED_BYTES, MAX_NESTING_DEPTH } from './limits.js';
 export {
@@ -58,6 +76,7 @@ export {
   encodeRatchetHeader,
   encodeRatchetMessage,
 } from './ratchet.js';
+export * from './retention/index.js';
 export {
   decodeStaticV1Message,
   encodeStaticV1Message,

@@ -7,10 +7,13 @@
  *
  * @module
  */
+
+import type { DeviceId } from '@cloister/crypto';
 import { concatBytes, ForbiddenError, UnauthenticatedError, utf8 } from '@cloister/crypto';
-import type { Device, DeviceId, MailboxId, TenantId, UserId } from '@cloister/storage';
+import type { MailboxId, TenantId, UserId } from '@cloister/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from './context.js';
+import type { Device } from './store/index.js';
 
 /** The label hashed in front of a device credential. */
 export const CREDENTIAL_HASH_LABEL = 'cloister/server/v1/device-credential';

@@ -14,7 +14,7 @@
  * @module
  */
 import { StorageError, ValidationError } from '@cloister/crypto';
-import { mailboxId } from '@cloister/storage';
+import { mailboxId } from '@cloister/protocol';
 import pg from 'pg';
 import type { WakeupBus } from './bus.js';
 

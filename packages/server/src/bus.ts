@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { MailboxId } from '@cloister/storage';
+import type { MailboxId } from '@cloister/protocol';
 
 /** Publishes and receives "this mailbox has something new". */
 export interface WakeupBus {

@@ -6,10 +6,11 @@
  * @module
  */
 import type { CryptoProvider } from '@cloister/crypto';
-import type { ServerStores, StorageAdapter } from '@cloister/storage';
+import type { StorageAdapter } from '@cloister/storage';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { WakeupBus } from './bus.js';
 import type { DeliveryTokens } from './delivery-token.js';
+import type { ServerStores } from './store/index.js';
 
 /** Limits the server enforces. */
 export interface ServerLimits {

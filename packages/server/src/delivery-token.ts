@@ -14,7 +14,7 @@
  * @module
  */
 import { type CryptoProvider, concatBytes, equalBytes, uintBE, utf8 } from '@cloister/crypto';
-import type { MailboxId } from '@cloister/storage';
+import type { MailboxId } from '@cloister/protocol';
 
 /** HKDF info of the delivery-token key. */
 export const DELIVERY_TOKEN_KEY_LABEL = 'cloister/server/v1/delivery-token-key';

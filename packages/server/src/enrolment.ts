@@ -31,30 +31,29 @@ import {
   ValidationError,
   verifyPublicIdentity,
 } from '@cloister/crypto';
-import { enrolmentProofMessage } from '@cloister/protocol';
+import {
+  enrolmentProofMessage,
+  type MailboxId,
+  type PoolId,
+  poolId,
+  type TenantId,
+  tenantId,
+  type UserId,
+  userId,
+} from '@cloister/protocol';
+import { decodeRecord, encodeRecord, type StorageTx, txExecutor } from '@cloister/storage';
+import { CREDENTIAL_BYTES, credentialHash } from './auth.js';
+import type { ServerContext } from './context.js';
+import { newMailboxId } from './delivery-token.js';
 import {
   ConflictError,
   createDeviceStore,
   createPoolStore,
   createTenantStore,
   createUserStore,
-  decodeRecord,
-  encodeRecord,
-  type MailboxId,
   NotFoundError,
-  type PoolId,
-  poolId,
-  type StorageTx,
-  type TenantId,
-  tenantId,
-  txExecutor,
   type User,
-  type UserId,
-  userId,
-} from '@cloister/storage';
-import { CREDENTIAL_BYTES, credentialHash } from './auth.js';
-import type { ServerContext } from './context.js';
-import { newMailboxId } from './delivery-token.js';
+} from './store/index.js';
 
 /** SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes). */
 export const ENROL_TOKEN_HASH_LABEL = 'cloister/server/v1/enrol-token';

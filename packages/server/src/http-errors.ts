@@ -9,9 +9,9 @@
 
 import type { Duplex } from 'node:stream';
 import { CloisterError, RateLimitedError } from '@cloister/crypto';
-import { ConflictError, NotFoundError } from '@cloister/storage';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
+import { ConflictError, NotFoundError } from './store/index.js';
 
 /** The body of every error response. */
 export interface ErrorBody {

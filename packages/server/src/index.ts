@@ -1,7 +1,9 @@
 /**
  * `@cloister/server`: the reference relay. Enrolment, key bundles, sealed delivery, files; one
  * process on an embedded database, or several instances on PostgreSQL. It never sees content or
- * senders.
+ * senders. The server's typed stores (tenants, users, pools, devices, key bundles, mailboxes,
+ * blobs, policies, the audit log and the compliance archive) are exported too, over any
+ * `@cloister/storage` adapter.
  *
  * @packageDocumentation
  */
@@ -144,6 +146,7 @@ export {
   wsRoutes,
 } from './routes/ws.js';
 export { type CloisterServer, createServer, type ServerOptions } from './server.js';
+export * from './store/index.js';
 export {
   type CreateTenantInput,
   type CreateUserInput,

@@ -17,7 +17,9 @@
  *
  * @module
  */
-import type { Pool, PoolId } from '@cloister/storage';
+
+import type { PoolId } from '@cloister/protocol';
+import type { Pool } from './store/index.js';
 
 /**
  * The `mayContact` list of each pool, by pool id. A pool missing from the map has an empty list

@@ -13,17 +13,17 @@
  *
  * @module
  */
+
 import {
-  type PolicyLayer,
   parseRetentionPolicy,
   type RetentionClass,
   type RetentionLayer,
   type RetentionLayerName,
   resolveRetention,
-  type ServerStoreSet,
   type TenantId,
   type UserId,
-} from '@cloister/storage';
+} from '@cloister/protocol';
+import type { PolicyLayer, ServerStoreSet } from './store/index.js';
 
 /** The policy feature holding retention rules. */
 export const RETENTION_FEATURE = 'retention';

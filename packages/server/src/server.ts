@@ -18,13 +18,7 @@ import {
   toHex,
   ValidationError,
 } from '@cloister/crypto';
-import {
-  createServerStores,
-  deriveServerDataKey,
-  openEncryptedAdapter,
-  SERVER_ORDERED_TABLES,
-  type StorageAdapter,
-} from '@cloister/storage';
+import { deriveServerDataKey, openEncryptedAdapter, type StorageAdapter } from '@cloister/storage';
 import { createPGliteAdapter, createPostgresAdapter } from '@cloister/storage/sql';
 import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
@@ -38,6 +32,7 @@ import { createRateLimiter } from './rate-limits.js';
 import { ROUTES } from './routes/index.js';
 import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
+import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 
 /** Options of {@link createServer}. */

@@ -8,22 +8,17 @@
  * @module
  */
 import { equalBytes, StorageError, ValidationError } from '@cloister/crypto';
+import { type PoolId, type TenantId, tenantId, type UserId } from '@cloister/protocol';
+import { decodeRecord, encodeRecord, txExecutor } from '@cloister/storage';
+import type { ServerContext } from './context.js';
 import {
   createDomainStore,
   createTenantStore,
   createUserStore,
-  decodeRecord,
-  encodeRecord,
   normalizeDomain,
-  type PoolId,
   type Tenant,
-  type TenantId,
-  tenantId,
-  txExecutor,
   type User,
-  type UserId,
-} from '@cloister/storage';
-import type { ServerContext } from './context.js';
+} from './store/index.js';
 
 /** The server table holding each tenant's signing private key (one row per tenant). */
 export const TENANT_KEYS_TABLE = 'srv_tenant_keys';

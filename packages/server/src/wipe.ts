@@ -20,20 +20,10 @@ import {
   utf8,
   WIPE_COMMAND_ID_LENGTH,
 } from '@cloister/crypto';
-import {
-  createAuditLog,
-  createDeviceStore,
-  decodeRecord,
-  encodeRecord,
-  NotFoundError,
-  type StorageTx,
-  type TenantId,
-  tenantId,
-  txExecutor,
-  type UserId,
-  userId,
-} from '@cloister/storage';
+import { type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
+import { decodeRecord, encodeRecord, type StorageTx, txExecutor } from '@cloister/storage';
 import type { ServerContext } from './context.js';
+import { createAuditLog, createDeviceStore, NotFoundError } from './store/index.js';
 import { getTenantSigningKey } from './tenants.js';
 
 /**

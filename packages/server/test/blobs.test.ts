@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import type { DeviceId } from '@cloister/crypto';
 import { registrationId } from '@cloister/crypto';
-import { tenantId, userId } from '@cloister/storage';
+import { tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizationHeader, credentialHash } from '../src/auth.js';
 import { newMailboxId } from '../src/delivery-token.js';

@@ -15,8 +15,7 @@ import {
   utf8,
   ValidationError,
 } from '@cloister/crypto';
-import { encodeSealedDelivery } from '@cloister/protocol';
-import { mailboxId, tenantId, userId } from '@cloister/storage';
+import { encodeSealedDelivery, mailboxId, tenantId, userId } from '@cloister/protocol';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';

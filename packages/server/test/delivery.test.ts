@@ -19,8 +19,14 @@ import {
   sealEnvelopeForMany,
   utf8,
 } from '@cloister/crypto';
-import { encodeSealedDelivery, encodeSealedDeliveryBatch } from '@cloister/protocol';
-import { type MailboxId, type TenantId, tenantId, userId } from '@cloister/storage';
+import {
+  encodeSealedDelivery,
+  encodeSealedDeliveryBatch,
+  type MailboxId,
+  type TenantId,
+  tenantId,
+  userId,
+} from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { authorizationHeader, credentialHash } from '../src/auth.js';

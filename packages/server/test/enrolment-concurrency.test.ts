@@ -4,7 +4,7 @@
  * row lock is what keeps the count; otherwise one instance on PGlite.
  */
 import { type CryptoProvider, generateDeviceIdentity, getProvider, toPublicIdentity } from '@cloister/crypto';
-import { tenantId, userId } from '@cloister/storage';
+import { tenantId, userId } from '@cloister/protocol';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEnrolmentToken, signEnrolmentProof } from '../src/enrolment.js';

@@ -9,7 +9,7 @@ import {
   utf8,
   verifySenderCertificate,
 } from '@cloister/crypto';
-import { ConflictError, poolId, type TenantId, tenantId, userId } from '@cloister/storage';
+import { poolId, type TenantId, tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { credentialHash } from '../src/auth.js';
 import { issueCertificateFor } from '../src/certificates.js';
@@ -21,6 +21,7 @@ import {
 } from '../src/enrolment.js';
 import { certificateRoutes } from '../src/routes/certificates.js';
 import { createEnrolmentRoutes } from '../src/routes/enrolment.js';
+import { ConflictError } from '../src/store/index.js';
 import { createTenant, getTenantSigningKey } from '../src/tenants.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 

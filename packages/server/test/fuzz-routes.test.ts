@@ -20,8 +20,8 @@
 import { randomBytes } from 'node:crypto';
 import type { DeviceId } from '@cloister/crypto';
 import { registrationId } from '@cloister/crypto';
+import { blobId, tenantId, userId } from '@cloister/protocol';
 import type { StorageTx } from '@cloister/storage';
-import { blobId, tenantId, userId } from '@cloister/storage';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialHash } from '../src/auth.js';

@@ -23,8 +23,7 @@ import {
   toHex,
   utf8,
 } from '@cloister/crypto';
-import { encodeSealedDelivery } from '@cloister/protocol';
-import { tenantId } from '@cloister/storage';
+import { encodeSealedDelivery, tenantId } from '@cloister/protocol';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeMailboxPage, deliveryMessageId } from '../src/routes/delivery.js';

@@ -1,4 +1,4 @@
-import { type PoolId, poolId } from '@cloister/storage';
+import { type PoolId, poolId } from '@cloister/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mayContact, type PoolRules, poolRulesFrom } from '../src/policy-pools.js';

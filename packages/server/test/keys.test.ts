@@ -18,8 +18,17 @@ import {
   toSignedPreKeyPublic,
   verifyPreKeyBundle,
 } from '@cloister/crypto';
-import { decodePreKeyBundle, encodePreKeyBundle, negotiateSuiteForBundle } from '@cloister/protocol';
-import { type MailboxId, type PoolId, poolId, type TenantId, tenantId, userId } from '@cloister/storage';
+import {
+  decodePreKeyBundle,
+  encodePreKeyBundle,
+  type MailboxId,
+  negotiateSuiteForBundle,
+  type PoolId,
+  poolId,
+  type TenantId,
+  tenantId,
+  userId,
+} from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialHash } from '../src/auth.js';
 import type { ServerContext } from '../src/context.js';

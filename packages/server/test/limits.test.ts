@@ -5,8 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { issueSenderCertificate, type SenderCertificate, sealEnvelope, utf8 } from '@cloister/crypto';
-import { encodeSealedDelivery } from '@cloister/protocol';
-import { tenantId } from '@cloister/storage';
+import { encodeSealedDelivery, tenantId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setUpDevice, type TestDevice } from './helpers/device-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

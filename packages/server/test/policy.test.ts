@@ -10,12 +10,13 @@ import {
   registrationId,
   toPublicIdentity,
 } from '@cloister/crypto';
-import { type PolicyLayer, type PoolId, poolId, type TenantId, tenantId, userId } from '@cloister/storage';
+import { type PoolId, poolId, type TenantId, tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialHash } from '../src/auth.js';
 import type { ServerContext } from '../src/context.js';
 import { newMailboxId } from '../src/delivery-token.js';
 import { POLICY_FEATURES, policyRoutes, resolveFeatures } from '../src/routes/policy.js';
+import type { PolicyLayer } from '../src/store/index.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 let t: TestServer;

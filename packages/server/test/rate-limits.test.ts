@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DeviceId } from '@cloister/crypto';
 import { RateLimitedError, registrationId } from '@cloister/crypto';
-import { tenantId, userId } from '@cloister/storage';
+import { tenantId, userId } from '@cloister/protocol';
 import fc from 'fast-check';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -7,15 +7,15 @@
 import { createHash, generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { concatBytes, utf8, ValidationError } from '@cloister/crypto';
-import { tenantId } from '@cloister/storage';
+import { tenantId } from '@cloister/protocol';
 import Fastify from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { authorizationHeader } from '../src/auth.js';
+import type { ServerContext } from '../src/context.js';
 import { errorHandler } from '../src/http-errors.js';
 import { createServerKeyProofRoutes, SERVER_KEY_PROOF_LABEL } from '../src/routes/server-key-proof.js';
 import { wsRoutes } from '../src/routes/ws.js';
-import type { ServerContext } from '../src/context.js';
 import { generateSelfSigned, type TlsMaterial } from '../src/tls.js';
 import { setUpDevice, type TestDevice } from './helpers/device-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

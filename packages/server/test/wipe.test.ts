@@ -14,7 +14,7 @@ import {
   toPublicIdentity,
   verifyWipeCommand,
 } from '@cloister/crypto';
-import { NotFoundError, type TenantId, tenantId, userId } from '@cloister/storage';
+import { type TenantId, tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { authorizationHeader, credentialHash } from '../src/auth.js';
@@ -23,6 +23,7 @@ import { newMailboxId } from '../src/delivery-token.js';
 import { keyRoutes } from '../src/routes/keys.js';
 import { wipeRoutes } from '../src/routes/wipe.js';
 import { createWsRoutes } from '../src/routes/ws.js';
+import { NotFoundError } from '../src/store/index.js';
 import { createTenant } from '../src/tenants.js';
 import { issueWipe, wipeStatus } from '../src/wipe.js';
 import { startTestServer, type TestServer } from './helpers/server.js';

@@ -4,7 +4,7 @@
  * same bytes or are refused with `DecodeError` (never another error).
  */
 import { DecodeError } from '@cloister/crypto';
-import { type MessageId, messageId } from '@cloister/storage';
+import { type MessageId, messageId } from '@cloister/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeMailboxPage, deliveryMessageId, encodeMailboxPage } from '../src/routes/delivery.js';

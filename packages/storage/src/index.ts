@@ -1,18 +1,18 @@
 /**
- * `@cloister/storage`: the store contract every Cloister backend implements, the in-memory
- * reference adapter, and the typed stores, encryption at rest and retention built on them.
+ * `@cloister/storage`: a storage engine. The adapter contract every backend implements (rows of
+ * bytes in named tables, ordered binary keys, expiry, purge, transactions), the in-memory
+ * reference adapter, encryption at rest, crypto-shredding, the record codec and the executors
+ * that let stores written once over the contract run in their own or a caller's transaction.
+ * Backends: `@cloister/storage/sql` (PGlite, PostgreSQL), `@cloister/storage/indexeddb`; the
+ * conformance suite: `@cloister/storage/conformance`. See `spec/storage.md`.
  *
  * @packageDocumentation
  */
 
 export { compareBytes } from './_check.js';
 export * from './adapter.js';
-export * from './client/index.js';
 export * from './encrypted/index.js';
 export * from './executor.js';
 export { createMemoryAdapter, type MemoryAdapterOptions } from './memory.js';
 export * from './records.js';
-export * from './retention/index.js';
-export * from './server/index.js';
 export * from './shred/index.js';
-export * from './types.js';

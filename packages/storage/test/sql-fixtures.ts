@@ -1,42 +1,31 @@
 /**
- * Shared set-up of the SQL adapter tests: a migrated PGlite snapshot made once per test file
- * (opening from it is several times faster than creating a database), PostgreSQL schemas that
- * are unique per test file and dropped afterwards, and a settable clock.
+ * Shared set-up of the SQL adapter tests, over `@cloister/storage/testing` (a migrated PGlite
+ * snapshot made once per test file, PostgreSQL schemas that are unique per test file and dropped
+ * afterwards), plus a settable clock and plain connections for inspection.
  */
 import pg from 'pg';
 import type { StorageAdapter } from '../src/adapter.js';
-import { createPGliteAdapter, createPostgresAdapter, dumpPGlite } from '../src/sql/index.js';
+import { createPostgresAdapter } from '../src/sql/index.js';
+import {
+  dropSchema as dropSchemaOn,
+  openPGliteFromTemplate,
+  pgliteTemplate,
+  type SqlTestTarget,
+  sqlTestTargets,
+  uniqueSchemaName,
+} from '../src/testing/index.js';
 
 /** The PostgreSQL server of the test run, when there is one. */
 export const DATABASE_URL: string | undefined = process.env.DATABASE_URL || undefined;
 
-let template: Promise<Blob> | undefined;
-
-/** A snapshot of a new, migrated PGlite database (made once per test file). */
-export function pgliteTemplate(): Promise<Blob> {
-  template ??= (async () => {
-    const adapter = await createPGliteAdapter();
-    try {
-      return await dumpPGlite(adapter);
-    } finally {
-      await adapter.close();
-    }
-  })();
-  return template;
-}
+/** A snapshot of a new, migrated PGlite database (made once per process). */
+export { pgliteTemplate };
 
 /** A new, empty, migrated PGlite adapter in memory. */
-export async function openPGlite(now?: () => number): Promise<StorageAdapter> {
-  return createPGliteAdapter({ loadDataDir: await pgliteTemplate(), ...(now === undefined ? {} : { now }) });
-}
-
-let schemas = 0;
+export const openPGlite = openPGliteFromTemplate;
 
 /** A schema name no other test file uses. */
-export function uniqueSchema(label: string): string {
-  schemas++;
-  return `t_${label}_${process.pid}_${schemas}_${Math.floor(Math.random() * 1e6)}`;
-}
+export const uniqueSchema = uniqueSchemaName;
 
 /** Runs SQL on a plain connection of the test server. */
 export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -51,7 +40,7 @@ export async function withPg<T>(fn: (client: pg.Client) => Promise<T>): Promise<
 
 /** Drops a test schema and everything in it. */
 export async function dropSchema(schema: string): Promise<void> {
-  await withPg((c) => c.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));
+  await dropSchemaOn(DATABASE_URL as string, schema);
 }
 
 /** A PostgreSQL adapter in a new schema of its own. */
@@ -85,30 +74,9 @@ export function s(bytes: Uint8Array): string {
 }
 
 /** A backend the same cases run on: PGlite always, PostgreSQL when `DATABASE_URL` is set. */
-export interface SqlTarget {
-  readonly name: 'pglite' | 'postgres';
-  /** Opens a fresh, empty adapter on the given clock. */
-  open(now?: () => number, poolSize?: number): Promise<StorageAdapter>;
-  /** Removes what `open` created. */
-  cleanup(): Promise<void>;
-}
+export type SqlTarget = SqlTestTarget;
 
 /** The targets of this run. */
 export function sqlTargets(label: string): SqlTarget[] {
-  const targets: SqlTarget[] = [{ name: 'pglite', open: (now) => openPGlite(now), cleanup: async () => {} }];
-  if (DATABASE_URL !== undefined) {
-    const created: string[] = [];
-    targets.push({
-      name: 'postgres',
-      open: async (now, poolSize) => {
-        const schema = uniqueSchema(label);
-        created.push(schema);
-        return openPostgres(schema, now, poolSize);
-      },
-      cleanup: async () => {
-        for (const schema of created.splice(0)) await dropSchema(schema);
-      },
-    });
-  }
-  return targets;
+  return sqlTestTargets(label, { databaseUrl: DATABASE_URL });
 }

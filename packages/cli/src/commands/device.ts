@@ -7,7 +7,8 @@
  * @module
  */
 import { type DeviceId, deviceId } from '@cloister/crypto';
-import { NotFoundError, type TenantId, type UserId } from '@cloister/storage';
+import type { TenantId, UserId } from '@cloister/protocol';
+import { NotFoundError } from '@cloister/server';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { parseTenantId, parseUserId } from '../_options.js';
 import { addStorageOptions, type StorageOptionValues, withStoredServer } from '../_storage.js';

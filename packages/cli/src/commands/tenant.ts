@@ -6,7 +6,8 @@
  * @module
  */
 import { toHex } from '@cloister/crypto';
-import { ConflictError, type TenantId } from '@cloister/storage';
+import type { TenantId } from '@cloister/protocol';
+import { ConflictError } from '@cloister/server';
 import { type Command, Option } from 'commander';
 import { collectDomain, parseName, parseTenantId } from '../_options.js';
 import { addStorageOptions, type StorageOptionValues, withStoredServer } from '../_storage.js';

@@ -4,7 +4,9 @@
  *
  * @module
  */
-import { NotFoundError, type PoolId, type TenantId, type UserId } from '@cloister/storage';
+
+import type { PoolId, TenantId, UserId } from '@cloister/protocol';
+import { NotFoundError } from '@cloister/server';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   parseDurationOption,

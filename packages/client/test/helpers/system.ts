@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import type { Suite } from '@cloister/protocol';
+import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createEnrolmentToken, createServer, createTenant } from '@cloister/server';
-import { createMemoryAdapter, type StorageAdapter, tenantId, userId } from '@cloister/storage';
+import { createMemoryAdapter, type StorageAdapter } from '@cloister/storage';
 import { type ClientEvent, type ClientOptions, type CloisterClient, createClient } from '../../src/index.js';
 
 export const PIN = '2468-1357';

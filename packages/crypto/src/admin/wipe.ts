@@ -9,9 +9,9 @@
  * All integers are big-endian.
  */
 import { checkBytes, checkInt, concatBytes, equalBytes, uintBE, utf8 } from '../bytes.js';
+import { decodeUtf8, Reader } from '../envelope/_reader.js';
 import { DecodeError, InvalidKeyError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
-import { decodeUtf8, Reader } from '../envelope/_reader.js';
 
 /** Prefix (ASCII, no terminator) of every wipe command; also its signature domain. */
 export const WIPE_COMMAND_LABEL = 'cloister/v1/wipe-command';

@@ -26,18 +26,13 @@ import {
   utf8,
   ValidationError,
 } from '@cloister/crypto';
-import {
-  BLOB_UPLOAD_CHUNK_BYTES,
-  type BlobId,
-  type BlobStatus,
-  NotFoundError,
-  blobId as toBlobId,
-} from '@cloister/storage';
+import { type BlobId, blobId as toBlobId } from '@cloister/protocol';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DeviceAuth } from '../auth.js';
 import type { RouteModule } from '../context.js';
 import { createRateLimiter, limitPerDevice, requestDevice } from '../rate-limits.js';
+import { BLOB_UPLOAD_CHUNK_BYTES, type BlobStatus, NotFoundError } from '../store/index.js';
 
 /**
  * HKDF info of the key that binds blob ids to their tenant and uploader.

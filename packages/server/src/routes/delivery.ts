@@ -18,22 +18,19 @@ import {
   decodeSealedDelivery,
   decodeSealedDeliveryBatch,
   MAX_ENCODED_BYTES,
-  type SealedDelivery,
-} from '@cloister/protocol';
-import {
-  MAX_ACK_IDS,
   type MailboxId,
   type MessageId,
-  type QueuedEnvelope,
+  type SealedDelivery,
   type TenantId,
   mailboxId as toMailboxId,
   messageId as toMessageId,
-} from '@cloister/storage';
+} from '@cloister/protocol';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
 import { createLifetimeCache, type LifetimeCache } from '../retention.js';
+import { MAX_ACK_IDS, type QueuedEnvelope } from '../store/index.js';
 import { hasLocalSocket } from './ws.js';
 
 /**

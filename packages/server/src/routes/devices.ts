@@ -15,10 +15,10 @@
  */
 import { type PreKeyBundle, deviceId as toDeviceId } from '@cloister/crypto';
 import { encodePreKeyBundle } from '@cloister/protocol';
-import { type Device, NotFoundError } from '@cloister/storage';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { type Device, NotFoundError } from '../store/index.js';
 import { contactableUser, type DeviceBundleEntry } from './keys.js';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');

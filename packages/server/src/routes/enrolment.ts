@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type UserId, userId } from '@cloister/storage';
+import { type UserId, userId } from '@cloister/protocol';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule } from '../context.js';

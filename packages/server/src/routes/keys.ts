@@ -23,19 +23,12 @@ import {
   verifyBundleSuites,
   verifyKemPreKeyPublic,
 } from '@cloister/crypto';
-import { decodePreKeyBundle, encodePreKeyBundle } from '@cloister/protocol';
-import {
-  type Device,
-  MAX_ONE_TIME_PREKEYS,
-  NotFoundError,
-  type Pool,
-  type User,
-  userId,
-} from '@cloister/storage';
+import { decodePreKeyBundle, encodePreKeyBundle, userId } from '@cloister/protocol';
 import { z } from 'zod';
 import { authenticate, type DeviceAuth } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { mayContact, poolRulesFrom } from '../policy-pools.js';
+import { type Device, MAX_ONE_TIME_PREKEYS, NotFoundError, type Pool, type User } from '../store/index.js';
 
 /** ML-KEM-768 encapsulation key length, in bytes. */
 const KEM_PUBLIC_KEY_BYTES = 1184;

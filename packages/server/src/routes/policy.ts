@@ -14,18 +14,12 @@
  * @module
  */
 import { concatBytes, UnauthenticatedError, utf8 } from '@cloister/crypto';
-import type {
-  PolicyDocument,
-  PolicyFeature,
-  PolicyLayer,
-  RecordValue,
-  StoredPolicy,
-  TenantId,
-  UserId,
-} from '@cloister/storage';
+import type { TenantId, UserId } from '@cloister/protocol';
+import type { RecordValue } from '@cloister/storage';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { RETENTION_FEATURE, serverLifetime } from '../retention.js';
+import type { PolicyDocument, PolicyFeature, PolicyLayer, StoredPolicy } from '../store/index.js';
 
 /**
  * Well-known feature names clients enforce (spec/server-policy.md §3).

@@ -15,7 +15,7 @@
  * @module
  */
 import { DecodeError, ForbiddenError, UnauthenticatedError, ValidationError } from '@cloister/crypto';
-import { type MailboxId, type MessageId, messageId as toMessageId } from '@cloister/storage';
+import { type MailboxId, type MessageId, messageId as toMessageId } from '@cloister/protocol';
 import type { WebSocket } from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import { authenticate, type DeviceAuth } from '../auth.js';

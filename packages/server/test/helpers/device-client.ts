@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { deviceId, type KeyPair, registrationId } from '@cloister/crypto';
-import { type MailboxId, type TenantId, userId } from '@cloister/storage';
+import { type MailboxId, type TenantId, userId } from '@cloister/protocol';
 import WebSocket from 'ws';
 import { authorizationHeader, credentialHash } from '../../src/auth.js';
 import type { ServerContext } from '../../src/context.js';

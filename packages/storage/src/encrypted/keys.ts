@@ -57,7 +57,7 @@ export async function openClientDataKey(args: {
  * configuration, never stored next to the data):
  * `HKDF-SHA256(ikm = organisationKey, salt = empty,
  * info = "cloister/storage/v1/server-data-key" ‖ u16be(len) ‖ context, 32)`.
- * Distinct `context` strings (such as a tenant id or `"main"`) give independent keys from one
+ * Distinct `context` strings (such as an account id or `"main"`) give independent keys from one
  * organisation key. The caller should `wipe` the result once the adapter is {@link EncryptedAdapterHandle.ready}.
  *
  * @example
@@ -67,7 +67,7 @@ export async function openClientDataKey(args: {
  * const provider = await getProvider();
  * const organisationKey = fromHex(process.env.CLOISTER_STORAGE_KEY ?? '');
  * const dataKey = await deriveServerDataKey({ provider, organisationKey, context: 'main' });
- * const db = createEncryptedAdapter(sqlAdapter, { dataKey, provider, orderedTables: ['s_mailbox'] });
+ * const db = createEncryptedAdapter(sqlAdapter, { dataKey, provider, orderedTables: ['queue'] });
  * ```
  */
 export async function deriveServerDataKey(args: {

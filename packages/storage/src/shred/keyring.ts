@@ -76,7 +76,7 @@ export interface ShreddingKeyringOptions {
   /** Table of the keys (default {@link DEFAULT_SHRED_TABLE}). */
   readonly table?: string;
   /**
-   * Separates keyrings sharing a table (for example one per tenant): 0..128 characters of
+   * Separates keyrings sharing a table (for example one per customer of the application): 0..128 characters of
    * `A-Z a-z 0-9 . _ - : @ + /`, default empty. Each scope has its own keys, and the scope is
    * bound into every ciphertext.
    */
@@ -115,7 +115,7 @@ export interface ShreddingKeyring {
   open(ciphertext: Uint8Array, options?: ShredOpenOptions): Promise<Uint8Array>;
   /** Deletes the keys of periods ended at or before `now` (default: the adapter's clock); resolves how many. */
   destroyExpiredKeys(options?: { readonly now?: number }): Promise<number>;
-  /** Deletes every key of this scope, live or not (erasing a tenant); resolves how many. */
+  /** Deletes every key of this scope, live or not (erasing everything of that scope); resolves how many. */
   destroyAll(): Promise<number>;
 }
 

@@ -33,7 +33,7 @@ export interface SqlMigration {
  * @example
  * ```ts
  * import { SQL_SCHEMA_NAME_PATTERN } from '@cloister/storage/sql';
- * console.log(SQL_SCHEMA_NAME_PATTERN.test('tenant_42')); // true
+ * console.log(SQL_SCHEMA_NAME_PATTERN.test('app_42')); // true
  * ```
  */
 export const SQL_SCHEMA_NAME_PATTERN = /^[a-z_][a-z0-9_]{0,62}$/;

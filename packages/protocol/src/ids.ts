@@ -1,0 +1,54 @@
+/**
+ * The identifiers client and server share: branded strings, so that a user id cannot be passed
+ * where a tenant id is expected. Each constructor checks its input and throws `ValidationError`.
+ * `DeviceId` is `@cloister/crypto`'s (an unsigned 32-bit number within one user).
+ *
+ * @module
+ */
+import { type Branded, ValidationError } from '@cloister/crypto';
+
+/** An organisation. */
+export type TenantId = Branded<string, 'TenantId'>;
+/** A user account, unique within a tenant. */
+export type UserId = Branded<string, 'UserId'>;
+/** A closed area of users within a tenant (R22). */
+export type PoolId = Branded<string, 'PoolId'>;
+/** An opaque per-device delivery address the server routes by. */
+export type MailboxId = Branded<string, 'MailboxId'>;
+/** A stored blob (an encrypted file or a chunk of one). */
+export type BlobId = Branded<string, 'BlobId'>;
+/** A message, unique per sender; used for deduplication. */
+export type MessageId = Branded<string, 'MessageId'>;
+/** A 1:1 or group conversation on a client. */
+export type ConversationId = Branded<string, 'ConversationId'>;
+/** A group. */
+export type GroupId = Branded<string, 'GroupId'>;
+
+/** Identifiers: 1..128 characters of `A-Z a-z 0-9 . _ - : @ +`, no leading or trailing dot. */
+const ID_PATTERN = /^(?!\.)[A-Za-z0-9._\-:@+]{1,128}(?<!\.)$/;
+
+function brand<Name extends string>(name: Name) {
+  return (value: unknown): Branded<string, Name> => {
+    if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
+      throw new ValidationError(name, 'an identifier of 1..128 characters from A-Z a-z 0-9 . _ - : @ +');
+    }
+    return value as Branded<string, Name>;
+  };
+}
+
+/** Checks and brands a {@link TenantId}. @example `const t = tenantId('acme');` */
+export const tenantId = brand('TenantId');
+/** Checks and brands a {@link UserId}. @example `const u = userId('alice@acme.example');` */
+export const userId = brand('UserId');
+/** Checks and brands a {@link PoolId}. @example `const p = poolId('ward-3');` */
+export const poolId = brand('PoolId');
+/** Checks and brands a {@link MailboxId}. @example `const m = mailboxId('mbx_7f3a');` */
+export const mailboxId = brand('MailboxId');
+/** Checks and brands a {@link BlobId}. @example `const b = blobId('b_91c2');` */
+export const blobId = brand('BlobId');
+/** Checks and brands a {@link MessageId}. @example `const id = messageId('m_0001');` */
+export const messageId = brand('MessageId');
+/** Checks and brands a {@link ConversationId}. @example `const c = conversationId('c_alice');` */
+export const conversationId = brand('ConversationId');
+/** Checks and brands a {@link GroupId}. @example `const g = groupId('g_ward3');` */
+export const groupId = brand('GroupId');

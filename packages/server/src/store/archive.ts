@@ -1,0 +1,202 @@
+/**
+ * The compliance archive: per tenant, the sealed copies clients make of each message for the
+ * tenant's auditors (HPKE to the archive key, `spec/compliance-seal.md`). The server stores the
+ * ciphertext as it came, with what it knows anyway: the tenant, the time it received the item
+ * and its size. Items are ordered by receipt time (8 bytes, big-endian ms, then 8 random bytes)
+ * and expire by the archive's own retention.
+ *
+ * @module
+ */
+import { type CryptoProvider, concatBytes, fromHex, toHex, ValidationError } from '@cloister/crypto';
+import { type TenantId, tenantId } from '@cloister/protocol';
+import type { Executor } from '@cloister/storage';
+import {
+  checkBytesIn,
+  checkId,
+  checkObject,
+  checkPage,
+  checkTime,
+  key,
+  read,
+  readUint,
+  T,
+  u64,
+  write,
+} from './_util.js';
+import type { ServerPage } from './common.js';
+
+/**
+ * Largest sealed archive item, in bytes (256 KiB; a sealed message is at most about 129 KiB).
+ *
+ * @example
+ * ```ts
+ * if (sealed.length > MAX_ARCHIVE_ITEM_BYTES) reply.code(413);
+ * ```
+ */
+export const MAX_ARCHIVE_ITEM_BYTES = 256 * 1024;
+
+/**
+ * What {@link ArchiveStore.append} stores.
+ *
+ * @example
+ * ```ts
+ * const input: ArchiveInput = { sealed, expiresAt: Date.now() + 10 * 365 * 86_400_000 };
+ * ```
+ */
+export interface ArchiveInput {
+  /** The sealed item, opaque to the server. */
+  readonly sealed: Uint8Array;
+  /** When the item expires under the archive's retention, or `null` for never. */
+  readonly expiresAt: number | null;
+}
+
+/**
+ * A stored archive item.
+ *
+ * @example
+ * ```ts
+ * const item: ArchiveItem | undefined = await stores.archive.get(tenant, id);
+ * ```
+ */
+export interface ArchiveItem {
+  readonly tenant: TenantId;
+  /** Opaque id (also the listing cursor). */
+  readonly id: string;
+  readonly receivedAt: number;
+  readonly size: number;
+  readonly sealed: Uint8Array;
+  readonly expiresAt: number | null;
+}
+
+/**
+ * Options of {@link ArchiveStore.list}.
+ *
+ * @example
+ * ```ts
+ * const options: ArchiveListOptions = { from: Date.parse('2026-01-01'), to: Date.parse('2026-02-01'), limit: 500 };
+ * ```
+ */
+export interface ArchiveListOptions {
+  /** Received at or after this time (ms since the epoch). */
+  readonly from?: number;
+  /** Received before this time. */
+  readonly to?: number;
+  /** Continue after this item id (a previous page's `next`). */
+  readonly after?: string;
+  /** At most this many items (1..1000, default 100). */
+  readonly limit?: number;
+}
+
+/**
+ * The tenants' compliance archives.
+ *
+ * @example
+ * ```ts
+ * await stores.archive.append(tenant, { sealed, expiresAt: Date.now() + 10 * 365 * 86_400_000 });
+ * const page = await stores.archive.list(tenant, { from: Date.parse('2026-01-01'), to: Date.parse('2026-02-01') });
+ * ```
+ */
+export interface ArchiveStore {
+  /** Stores a sealed item; resolves it (with its id and receipt time). */
+  append(tenant: TenantId, input: ArchiveInput): Promise<ArchiveItem>;
+  /** Items received in `[from, to)`, in receipt order. */
+  list(tenant: TenantId, options?: ArchiveListOptions): Promise<ServerPage<ArchiveItem>>;
+  get(tenant: TenantId, id: string): Promise<ArchiveItem | undefined>;
+  /** Deletes one item; `false` when absent. */
+  delete(tenant: TenantId, id: string): Promise<boolean>;
+}
+
+const ID_BYTES = 16;
+
+function checkItemId(id: unknown, field: string): Uint8Array {
+  const bytes = fromHex(typeof id === 'string' ? id : '', field);
+  if (bytes.length !== ID_BYTES) throw new ValidationError(field, 'an archive item id');
+  return bytes;
+}
+
+function itemFrom(
+  tenant: TenantId,
+  sort: Uint8Array,
+  value: Uint8Array,
+  expiresAt: number | null,
+): ArchiveItem {
+  const r = read(value, T.archive);
+  const sealed = r.bytes('sealed', 1, MAX_ARCHIVE_ITEM_BYTES);
+  return { tenant, id: toHex(sort), receivedAt: r.int('receivedAt'), size: sealed.length, sealed, expiresAt };
+}
+
+/**
+ * Creates the archive store over `run`; `provider` supplies the random tie-breakers.
+ *
+ * @example
+ * ```ts
+ * const archive = createArchiveStore(adapterExecutor(adapter), provider);
+ * ```
+ */
+export function createArchiveStore(run: Executor, provider: CryptoProvider): ArchiveStore {
+  return {
+    async append(tenant, input) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const i = checkObject(input, 'input');
+      const sealed = checkBytesIn(i.sealed, 'sealed', 1, MAX_ARCHIVE_ITEM_BYTES).slice();
+      const expiresAt = i.expiresAt === null ? null : checkTime(i.expiresAt, 'expiresAt');
+      return run(async (tx) => {
+        if (expiresAt !== null && expiresAt <= tx.now)
+          throw new ValidationError('expiresAt', 'a time after now');
+        const sort = concatBytes(u64(tx.now), provider.randomBytes(8));
+        await tx.put(T.archive, {
+          partition: key(tid),
+          sort,
+          value: write({ sealed, receivedAt: tx.now, size: sealed.length }),
+          expiresAt,
+        });
+        return { tenant: tid, id: toHex(sort), receivedAt: tx.now, size: sealed.length, sealed, expiresAt };
+      });
+    },
+
+    async list(tenant, options) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const o = options === undefined ? {} : checkObject(options, 'options');
+      const { limit } = checkPage({ ...(o.limit === undefined ? {} : { limit: o.limit as number }) });
+      const from = o.from === undefined ? 0 : checkTime(o.from, 'from');
+      const to = o.to === undefined ? Number.MAX_SAFE_INTEGER : checkTime(o.to, 'to');
+      const afterId = o.after === undefined ? undefined : checkItemId(o.after, 'after');
+      // Start after the cursor, or just before the first possible key at `from`.
+      const start = from === 0 ? undefined : concatBytes(u64(from - 1), new Uint8Array(8).fill(0xff));
+      let after = afterId;
+      if (start !== undefined && (after === undefined || readUint(after, 0, 8) < from)) after = start;
+      return run(
+        async (tx) => {
+          const rows = await tx.list(T.archive, key(tid), {
+            limit,
+            ...(after === undefined ? {} : { after }),
+          });
+          const items = rows
+            .filter((row) => readUint(row.sort, 0, 8) < to)
+            .map((row) => itemFrom(tid, row.sort, row.value, row.expiresAt));
+          const last = items[items.length - 1];
+          return items.length === limit && last !== undefined ? { items, next: last.id } : { items };
+        },
+        { readOnly: true },
+      );
+    },
+
+    async get(tenant, id) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const sort = checkItemId(id, 'id');
+      return run(
+        async (tx) => {
+          const row = await tx.get(T.archive, key(tid), sort);
+          return row === undefined ? undefined : itemFrom(tid, sort, row.value, row.expiresAt);
+        },
+        { readOnly: true },
+      );
+    },
+
+    async delete(tenant, id) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const sort = checkItemId(id, 'id');
+      return run((tx) => tx.delete(T.archive, key(tid), sort));
+    },
+  };
+}

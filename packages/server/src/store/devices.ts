@@ -1,0 +1,418 @@
+/**
+ * Devices of users: the public identity, registration id, the opaque mailbox the server routes
+ * to, and a hash of the device's credential (never the credential). Mailbox ids and credential
+ * hashes are unique across the server: each has an `ifAbsent` index row written in the same
+ * transaction as the device.
+ *
+ * @module
+ */
+import {
+  DecodeError,
+  type DeviceId,
+  equalBytes,
+  type PublicIdentity,
+  type RegistrationId,
+  registrationId,
+} from '@cloister/crypto';
+import { type MailboxId, mailboxId, type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
+import type { Executor, Row, StorageTx } from '@cloister/storage';
+import {
+  checkBool,
+  checkBytesIn,
+  checkDeviceId,
+  checkId,
+  checkInteger,
+  checkObject,
+  deviceKey,
+  getRec,
+  key,
+  NO_SORT,
+  type Rec,
+  read,
+  T,
+  u32,
+  write,
+} from './_util.js';
+import { ConflictError, NotFoundError } from './errors.js';
+import { loadUser } from './users.js';
+
+/**
+ * Most devices one user may have.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_DEVICES_PER_USER); // 100
+ * ```
+ */
+export const MAX_DEVICES_PER_USER = 100;
+/**
+ * Shortest and longest accepted credential hash, in bytes.
+ *
+ * @example
+ * ```ts
+ * const hash = await provider.sha256(credential); // 32 bytes, within CREDENTIAL_HASH_BYTES
+ * ```
+ */
+export const CREDENTIAL_HASH_BYTES = { min: 16, max: 64 } as const;
+
+/**
+ * A device as stored.
+ *
+ * @example
+ * ```ts
+ * const device: Device | undefined = await stores.devices.byMailbox(mailbox);
+ * if (device?.blocked) reply.code(403);
+ * ```
+ */
+export interface Device {
+  readonly tenant: TenantId;
+  readonly user: UserId;
+  readonly id: DeviceId;
+  /** The device's public identity (Ed25519 signing key, X25519 identity key and its signature). */
+  readonly identity: PublicIdentity;
+  readonly registrationId: RegistrationId;
+  /** The opaque delivery address of this device; unique across the server. */
+  readonly mailbox: MailboxId;
+  /** A hash of the device's credential (never the credential); unique across the server. */
+  readonly credentialHash: Uint8Array;
+  readonly blocked: boolean;
+  readonly createdAt: number;
+  /** Last time the device was seen ({@link DeviceStore.touch}), or `null`. */
+  readonly lastSeenAt: number | null;
+}
+
+/**
+ * What {@link DeviceStore.add} needs.
+ *
+ * @example
+ * ```ts
+ * const input: DeviceInput = { identity, registrationId: registrationId(4711), mailbox: mailboxId('mbx_7f3a'), credentialHash };
+ * ```
+ */
+export interface DeviceInput {
+  readonly identity: PublicIdentity;
+  readonly registrationId: RegistrationId;
+  readonly mailbox: MailboxId;
+  readonly credentialHash: Uint8Array;
+  readonly blocked?: boolean;
+}
+
+/**
+ * A change to a device: fields left out stay as they are.
+ *
+ * @example
+ * ```ts
+ * await stores.devices.update(tenant, user, device, { blocked: true } satisfies DevicePatch);
+ * ```
+ */
+export interface DevicePatch {
+  readonly blocked?: boolean;
+  /** A new credential hash (after the device rotated its credential); must be unused. */
+  readonly credentialHash?: Uint8Array;
+}
+
+/**
+ * The devices of users.
+ *
+ * @example
+ * ```ts
+ * await stores.devices.add(tenant, user, deviceId(1), { identity, registrationId: reg, mailbox, credentialHash });
+ * const d = await stores.devices.byCredentialHash(await provider.sha256(credential));
+ * ```
+ */
+export interface DeviceStore {
+  /**
+   * Adds a device. `NotFoundError('user')`; `ConflictError('device' | 'device.mailbox' |
+   * 'device.credential' | 'device.count')`; nothing is written on error.
+   */
+  add(tenant: TenantId, user: UserId, id: DeviceId, input: DeviceInput): Promise<Device>;
+  get(tenant: TenantId, user: UserId, id: DeviceId): Promise<Device | undefined>;
+  /** The user's devices, in device id order. */
+  list(tenant: TenantId, user: UserId): Promise<Device[]>;
+  /** The device whose mailbox is `mailbox`. */
+  byMailbox(mailbox: MailboxId): Promise<Device | undefined>;
+  /** The device whose credential hash is `hash`. */
+  byCredentialHash(hash: Uint8Array): Promise<Device | undefined>;
+  /** `NotFoundError('device')`, `ConflictError('device.credential')`. */
+  update(tenant: TenantId, user: UserId, id: DeviceId, patch: DevicePatch): Promise<Device>;
+  /** Records that the device was seen at `at` (default: the store's clock); `false` when absent. */
+  touch(tenant: TenantId, user: UserId, id: DeviceId, at?: number): Promise<boolean>;
+  /** Removes the device with its index rows, key bundles and mailbox; `false` when absent. */
+  remove(tenant: TenantId, user: UserId, id: DeviceId): Promise<boolean>;
+}
+
+function checkIdentity(value: unknown): PublicIdentity {
+  const o = checkObject(value, 'identity');
+  return {
+    signingKey: checkBytesIn(o.signingKey, 'identity.signingKey', 32, 32).slice(),
+    dhKey: checkBytesIn(o.dhKey, 'identity.dhKey', 32, 32).slice(),
+    dhKeySignature: checkBytesIn(o.dhKeySignature, 'identity.dhKeySignature', 64, 64).slice(),
+  };
+}
+
+function checkHash(value: unknown, field = 'credentialHash'): Uint8Array {
+  return checkBytesIn(value, field, CREDENTIAL_HASH_BYTES.min, CREDENTIAL_HASH_BYTES.max).slice();
+}
+
+function deviceFrom(tenant: TenantId, user: UserId, id: DeviceId, r: Rec): Device {
+  const i = r.obj('identity');
+  return {
+    tenant,
+    user,
+    id,
+    identity: {
+      signingKey: i.bytes('signingKey', 32, 32),
+      dhKey: i.bytes('dhKey', 32, 32),
+      dhKeySignature: i.bytes('dhKeySignature', 64, 64),
+    },
+    registrationId: registrationId(r.int('registrationId', 0, 0xffff_ffff)),
+    mailbox: r.id('mailbox', mailboxId),
+    credentialHash: r.bytes('credentialHash', CREDENTIAL_HASH_BYTES.min, CREDENTIAL_HASH_BYTES.max),
+    blocked: r.bool('blocked'),
+    createdAt: r.int('createdAt'),
+    lastSeenAt: r.has('lastSeenAt') ? r.int('lastSeenAt') : null,
+  };
+}
+
+function fromRow(row: Row): Device {
+  const r = read(row.value, T.devices);
+  return deviceFrom(
+    r.id('tenant', tenantId),
+    r.id('user', userId),
+    checkDeviceId(r.int('device', 0, 0xffff_ffff)),
+    r,
+  );
+}
+
+/** An index row pointing at a device. */
+function pointer(d: { tenant: TenantId; user: UserId; id: DeviceId }): Uint8Array {
+  return write({ tenant: d.tenant, user: d.user, device: d.id });
+}
+
+/** @internal Reads a device inside a transaction. */
+export async function loadDevice(
+  tx: StorageTx,
+  tenant: TenantId,
+  user: UserId,
+  id: DeviceId,
+  forUpdate = false,
+): Promise<Device | undefined> {
+  const r = await getRec(tx, T.devices, key(tenant, user), u32(id), forUpdate);
+  return r === undefined ? undefined : deviceFrom(tenant, user, id, r);
+}
+
+async function follow(tx: StorageTx, table: string, partition: Uint8Array): Promise<Device | undefined> {
+  const p = await getRec(tx, table, partition, NO_SORT);
+  if (p === undefined) return undefined;
+  return loadDevice(
+    tx,
+    p.id('tenant', tenantId),
+    p.id('user', userId),
+    checkDeviceId(p.int('device', 0, 0xffff_ffff)),
+  );
+}
+
+/** @internal Deletes a device row and everything kept for it, inside a transaction. */
+export async function purgeDevice(tx: StorageTx, device: Device | Row): Promise<void> {
+  const d = 'value' in device ? fromRow(device) : device;
+  const dk = deviceKey(d.tenant, d.user, d.id);
+  await tx.delete(T.devices, key(d.tenant, d.user), u32(d.id));
+  await tx.delete(T.deviceByMailbox, key(d.mailbox), NO_SORT);
+  await tx.delete(T.deviceByCredential, d.credentialHash, NO_SORT);
+  await tx.deletePartition(T.bundleSigned, dk);
+  await tx.deletePartition(T.bundleOneTime, dk);
+  await tx.deletePartition(T.bundleKem, dk);
+  await tx.deletePartition(T.mailbox, key(d.mailbox));
+  await tx.deletePartition(T.mailboxIds, key(d.mailbox));
+}
+
+/**
+ * Creates the device store over `run`.
+ *
+ * @example
+ * ```ts
+ * const devices = createDeviceStore(adapterExecutor(adapter));
+ * ```
+ */
+export function createDeviceStore(run: Executor): DeviceStore {
+  return {
+    async add(tenant, user, id, input) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const did = checkDeviceId(id, 'id');
+      const i = checkObject(input, 'input');
+      const identity = checkIdentity(i.identity);
+      const reg = registrationId(checkInteger(i.registrationId, 'registrationId', 0, 0xffff_ffff));
+      const mailbox = checkId(i.mailbox, 'mailbox', mailboxId);
+      const credentialHash = checkHash(i.credentialHash);
+      const blocked = i.blocked === undefined ? false : checkBool(i.blocked, 'blocked');
+      return run(async (tx) => {
+        if ((await loadUser(tx, tid, uid, true)) === undefined) throw new NotFoundError('user');
+        if ((await tx.count(T.devices, key(tid, uid))) >= MAX_DEVICES_PER_USER) {
+          throw new ConflictError('device.count', 'the user has too many devices');
+        }
+        const device: Device = {
+          tenant: tid,
+          user: uid,
+          id: did,
+          identity,
+          registrationId: reg,
+          mailbox,
+          credentialHash,
+          blocked,
+          createdAt: tx.now,
+          lastSeenAt: null,
+        };
+        const value = deviceRecord(device);
+        if (
+          !(await tx.put(T.devices, { partition: key(tid, uid), sort: u32(did), value }, { ifAbsent: true }))
+        ) {
+          throw new ConflictError('device', 'the id is taken');
+        }
+        const ptr = pointer(device);
+        if (
+          !(await tx.put(
+            T.deviceByMailbox,
+            { partition: key(mailbox), sort: NO_SORT, value: ptr },
+            { ifAbsent: true },
+          ))
+        ) {
+          // Undo this call's writes, so that a caller who catches the error inside its own
+          // transaction commits nothing of it.
+          await tx.delete(T.devices, key(tid, uid), u32(did));
+          throw new ConflictError('device.mailbox', 'the mailbox id is taken');
+        }
+        if (
+          !(await tx.put(
+            T.deviceByCredential,
+            { partition: credentialHash, sort: NO_SORT, value: ptr },
+            { ifAbsent: true },
+          ))
+        ) {
+          await tx.delete(T.devices, key(tid, uid), u32(did));
+          await tx.delete(T.deviceByMailbox, key(mailbox), NO_SORT);
+          throw new ConflictError('device.credential', 'the credential hash is taken');
+        }
+        return device;
+      });
+    },
+
+    async get(tenant, user, id) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const did = checkDeviceId(id, 'id');
+      return run((tx) => loadDevice(tx, tid, uid, did), { readOnly: true });
+    },
+
+    async list(tenant, user) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      return run(
+        async (tx) => {
+          const rows = await tx.list(T.devices, key(tid, uid), { limit: MAX_DEVICES_PER_USER });
+          const devices = rows.map((row) => {
+            const d = fromRow(row);
+            if (d.tenant !== tid || d.user !== uid)
+              throw new DecodeError(T.devices, 'record of another user');
+            return d;
+          });
+          return devices.sort((a, b) => a.id - b.id);
+        },
+        { readOnly: true },
+      );
+    },
+
+    async byMailbox(mailbox) {
+      const m = checkId(mailbox, 'mailbox', mailboxId);
+      return run(
+        async (tx) => {
+          const d = await follow(tx, T.deviceByMailbox, key(m));
+          return d !== undefined && d.mailbox === m ? d : undefined;
+        },
+        { readOnly: true },
+      );
+    },
+
+    async byCredentialHash(hash) {
+      const h = checkHash(hash, 'hash');
+      return run(
+        async (tx) => {
+          const d = await follow(tx, T.deviceByCredential, h);
+          return d !== undefined && equalBytes(d.credentialHash, h) ? d : undefined;
+        },
+        { readOnly: true },
+      );
+    },
+
+    async update(tenant, user, id, patch) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const did = checkDeviceId(id, 'id');
+      const p = checkObject(patch, 'patch');
+      const blocked = p.blocked === undefined ? undefined : checkBool(p.blocked, 'blocked');
+      const credentialHash = p.credentialHash === undefined ? undefined : checkHash(p.credentialHash);
+      return run(async (tx) => {
+        const before = await loadDevice(tx, tid, uid, did, true);
+        if (before === undefined) throw new NotFoundError('device');
+        const after: Device = {
+          ...before,
+          ...(blocked === undefined ? {} : { blocked }),
+          ...(credentialHash === undefined ? {} : { credentialHash }),
+        };
+        if (credentialHash !== undefined && !equalBytes(credentialHash, before.credentialHash)) {
+          const ok = await tx.put(
+            T.deviceByCredential,
+            { partition: credentialHash, sort: NO_SORT, value: pointer(after) },
+            { ifAbsent: true },
+          );
+          if (!ok) throw new ConflictError('device.credential', 'the credential hash is taken');
+          await tx.delete(T.deviceByCredential, before.credentialHash, NO_SORT);
+        }
+        await tx.put(T.devices, { partition: key(tid, uid), sort: u32(did), value: deviceRecord(after) });
+        return after;
+      });
+    },
+
+    async touch(tenant, user, id, at) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const did = checkDeviceId(id, 'id');
+      const when = at === undefined ? undefined : checkInteger(at, 'at', 0, Number.MAX_SAFE_INTEGER);
+      return run(async (tx) => {
+        const before = await loadDevice(tx, tid, uid, did, true);
+        if (before === undefined) return false;
+        const after: Device = { ...before, lastSeenAt: when ?? tx.now };
+        await tx.put(T.devices, { partition: key(tid, uid), sort: u32(did), value: deviceRecord(after) });
+        return true;
+      });
+    },
+
+    async remove(tenant, user, id) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const did = checkDeviceId(id, 'id');
+      return run(async (tx) => {
+        const d = await loadDevice(tx, tid, uid, did, true);
+        if (d === undefined) return false;
+        await purgeDevice(tx, d);
+        return true;
+      });
+    },
+  };
+}
+
+/** The device record also names its owner, so that a row can be read without its key. */
+function deviceRecord(d: Device): Uint8Array {
+  return write({
+    tenant: d.tenant,
+    user: d.user,
+    device: d.id,
+    identity: { ...d.identity },
+    registrationId: d.registrationId,
+    mailbox: d.mailbox,
+    credentialHash: d.credentialHash,
+    blocked: d.blocked,
+    createdAt: d.createdAt,
+    lastSeenAt: d.lastSeenAt,
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * All server stores over one adapter, and a transaction that binds them all to one database
+ * transaction (so that, for example, blocking a user and recording it in the audit log commit
+ * together or not at all).
+ *
+ * @module
+ */
+import { type CryptoProvider, createNobleProvider, ValidationError } from '@cloister/crypto';
+import type { StorageAdapter } from '@cloister/storage';
+import { adapterExecutor, type Executor, txExecutor } from '@cloister/storage';
+import { type ArchiveStore, createArchiveStore } from './archive.js';
+import { type AuditLog, createAuditLog } from './audit.js';
+import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
+import { createKeyBundleStore, type KeyBundleStore } from './bundles.js';
+import { createDeviceStore, type DeviceStore } from './devices.js';
+import { createMailboxStore, type MailboxStore } from './mailboxes.js';
+import { createPolicyStore, type PolicyStore } from './policies.js';
+import { createDomainStore, createTenantStore, type DomainStore, type TenantStore } from './tenants.js';
+import { createPoolStore, createUserStore, type PoolStore, type UserStore } from './users.js';
+
+/**
+ * Options of {@link createServerStores}.
+ *
+ * @example
+ * ```ts
+ * const stores = createServerStores(adapter, { provider: await getProvider(), maxBlobBytes: 500 * 1024 * 1024 });
+ * ```
+ */
+export interface ServerStoresOptions {
+  /** Crypto provider for audit hashes and random tie-breakers (default: the portable one). */
+  readonly provider?: CryptoProvider;
+  /** Largest blob in bytes (default `DEFAULT_MAX_BLOB_BYTES`, 2 GiB). */
+  readonly maxBlobBytes?: number;
+}
+
+/**
+ * Every server store, each running its calls in one transaction of its own or of the caller.
+ *
+ * @example
+ * ```ts
+ * async function blockUser(s: ServerStoreSet) {
+ *   await s.users.update(tenant, user, { blocked: true });
+ * }
+ * ```
+ */
+export interface ServerStoreSet {
+  readonly tenants: TenantStore;
+  readonly domains: DomainStore;
+  readonly users: UserStore;
+  readonly pools: PoolStore;
+  readonly devices: DeviceStore;
+  readonly bundles: KeyBundleStore;
+  readonly mailboxes: MailboxStore;
+  readonly blobs: ServerBlobStore;
+  readonly policies: PolicyStore;
+  readonly audit: AuditLog;
+  readonly archive: ArchiveStore;
+}
+
+/**
+ * {@link ServerStoreSet} plus a way to run several calls as one transaction.
+ *
+ * @example
+ * ```ts
+ * const stores: ServerStores = createServerStores(adapter);
+ * await stores.transaction((s) => s.policies.delete({ kind: 'user', tenant, user }));
+ * ```
+ */
+export interface ServerStores extends ServerStoreSet {
+  /**
+   * Runs `fn` with every store bound to one transaction: all its writes commit together, or
+   * none when it throws. `fn` may run more than once (the adapter retries after a deadlock), so
+   * it must have no effects outside the stores.
+   */
+  transaction<T>(fn: (stores: ServerStoreSet) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Creates every server store over `adapter` (memory, PGlite, PostgreSQL, or any of them under
+ * encryption at rest with `SERVER_ORDERED_TABLES` as its ordered tables).
+ *
+ * @example
+ * ```ts
+ * const stores = createServerStores(createMemoryAdapter(), { provider: await getProvider() });
+ * await stores.transaction(async (s) => {
+ *   await s.users.update(tenant, user, { blocked: true });
+ *   await s.audit.append(tenant, { actor: admin, action: 'user.block', target: user, outcome: 'success' });
+ * });
+ * ```
+ */
+export function createServerStores(adapter: StorageAdapter, options: ServerStoresOptions = {}): ServerStores {
+  if (typeof adapter !== 'object' || adapter === null || typeof adapter.transaction !== 'function') {
+    throw new ValidationError('adapter', 'a StorageAdapter');
+  }
+  const provider = options.provider ?? createNobleProvider();
+  if (typeof provider?.sha256 !== 'function' || typeof provider.randomBytes !== 'function') {
+    throw new ValidationError('provider', 'a CryptoProvider');
+  }
+  const blobOptions = options.maxBlobBytes === undefined ? {} : { maxBlobBytes: options.maxBlobBytes };
+  const build = (run: Executor): ServerStoreSet => ({
+    tenants: createTenantStore(run),
+    domains: createDomainStore(run),
+    users: createUserStore(run),
+    pools: createPoolStore(run),
+    devices: createDeviceStore(run),
+    bundles: createKeyBundleStore(run),
+    mailboxes: createMailboxStore(run, provider),
+    blobs: createServerBlobStore(run, blobOptions),
+    policies: createPolicyStore(run),
+    audit: createAuditLog(run, provider),
+    archive: createArchiveStore(run, provider),
+  });
+  return {
+    ...build(adapterExecutor(adapter)),
+    transaction: (fn) => adapter.transaction((tx) => fn(build(txExecutor(tx)))),
+  };
+}
