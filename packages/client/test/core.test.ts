@@ -27,7 +27,7 @@ import { encodeContent, userId } from '@cloister/protocol';
 import { createMemoryAdapter, type StorageAdapter, txExecutor } from '@cloister/storage';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeGroupChange } from '../src/core.js';
+import { makeGroupChange } from '../src/core/index.js';
 import {
   type ClientEvent,
   type CoreSelf,
@@ -35,7 +35,7 @@ import {
   receiveDelivery,
   sealForDevice,
 } from '../src/index.js';
-import { createOutbox } from '../src/outbox.js';
+import { createOutbox } from '../src/outbox/index.js';
 import { bindClientStores } from '../src/store/index.js';
 
 let provider: CryptoProvider;

@@ -13,7 +13,12 @@ import {
 import { createPGliteAdapter } from '@cloister/storage/sql';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { createOutbox, OUTBOX_ORDERED_TABLES, OUTBOX_TABLES, outboxBackoffDelay } from '../src/outbox.js';
+import {
+  createOutbox,
+  OUTBOX_ORDERED_TABLES,
+  OUTBOX_TABLES,
+  outboxBackoffDelay,
+} from '../src/outbox/index.js';
 
 const T0 = 1_700_000_000_000;
 const backoff = { initialMs: 1000, maxMs: 60_000 };

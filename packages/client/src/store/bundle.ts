@@ -7,13 +7,9 @@ import { ValidationError } from '@cloister/crypto';
 import type { StorageAdapter } from '@cloister/storage';
 import { adapterExecutor, type Executor, txExecutor } from '@cloister/storage';
 import { type BlobStore, createBlobStore } from './blobs.js';
-import {
-  type ConversationStore,
-  createConversationStore,
-  createMessageStore,
-  type MessageStore,
-} from './conversations.js';
+import { type ConversationStore, createConversationStore } from './conversations.js';
 import { createRemoteIdentityStore, type RemoteIdentityStore } from './identities.js';
+import { createMessageStore, type MessageStore } from './messages.js';
 import { createOwnIdentityStore, type OwnIdentityStore } from './own-identity.js';
 import { type ClientPreKeyStore, createPreKeyStore } from './prekeys.js';
 import { type ClientSessionStore, createSessionStore } from './sessions.js';

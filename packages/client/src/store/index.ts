@@ -20,18 +20,12 @@ export {
   type ConversationInput,
   type ConversationStore,
   createConversationStore,
-  createMessageStore,
   type DirectConversation,
   type GroupConversation,
-  MAX_MESSAGE_BODY_BYTES,
   MAX_PAGE_LIMIT,
-  type MessageInput,
-  type MessageStatus,
-  type MessageStore,
   type Page,
   type PageCursor,
   type PageOptions,
-  type StoredMessage,
 } from './conversations.js';
 export {
   createRemoteIdentityStore,
@@ -40,6 +34,14 @@ export {
   type RemoteIdentityRecord,
   type RemoteIdentityStore,
 } from './identities.js';
+export {
+  createMessageStore,
+  MAX_MESSAGE_BODY_BYTES,
+  type MessageInput,
+  type MessageStatus,
+  type MessageStore,
+  type StoredMessage,
+} from './messages.js';
 export {
   createOwnIdentityStore,
   type OwnIdentity,

@@ -1,68 +1,41 @@
 /**
- * A persistent outbox: messages waiting to be sent, kept in the client's store so that they
- * survive restarts and crashes. Delivery is at least once (an entry stays due until it is
- * marked sent); the receiver's deduplication by message id makes it exactly once. The layout,
- * states and backoff are described in `spec/client-outbox.md`.
+ * The outbox's operations over an executor: enqueue, the entries due, marking an attempt sent or
+ * failed (rescheduled with backoff, or given up on), retrying a failed entry. Delivery is at least
+ * once (an entry stays due until it is marked sent); the receiver's deduplication by message id
+ * makes it exactly once.
  *
  * @module
  */
 import { DecodeError, ValidationError } from '@cloister/crypto';
 import { type MessageId, messageId as toMessageId } from '@cloister/protocol';
-import { decodeRecord, type Executor, encodeRecord, type StorageTx } from '@cloister/storage';
-import { backoffDelay } from './backoff.js';
+import type { Executor } from '@cloister/storage';
+import { type OutboxBackoff, outboxBackoffDelay } from './backoff.js';
+import {
+  deleteQueueRow,
+  EMPTY,
+  encodeEntry,
+  encoder,
+  loadEntry,
+  MAX_OUTBOX_DESTINATION_LENGTH,
+  MAX_OUTBOX_PAYLOAD_BYTES,
+  OUTBOX_TABLES,
+  type OutboxEntry,
+  type OutboxState,
+  PARTITION,
+  PATH,
+  publicEntry,
+  queueId,
+  readU64,
+  SEQUENCE_KEY,
+  type StoredEntry,
+  TAG_BYTES,
+  u64,
+  writeEntry,
+  writeQueueRow,
+} from './record.js';
 
-/**
- * The tables of the outbox. `entries` is keyed by message id (its sort keys may be hashed by
- * encryption at rest); `queue` is ordered by time and must be listed among the client's ordered
- * tables ({@link OUTBOX_ORDERED_TABLES}).
- *
- * @example
- * ```ts
- * const ordered = [...CLIENT_ORDERED_TABLES, OUTBOX_TABLES.queue];
- * ```
- */
-export const OUTBOX_TABLES = {
-  entries: 'c_outbox',
-  queue: 'c_outbox_queue',
-  /** One row: the enqueue counter that keeps entries due at the same time in enqueue order. */
-  sequence: 'c_outbox_seq',
-} as const;
-
-/**
- * The outbox tables whose reads depend on sort-key order. Their sort keys hold only a time and a
- * tie-breaker (an enqueue counter and random bytes), never an identifier.
- *
- * @example
- * ```ts
- * const orderedTables = [...CLIENT_ORDERED_TABLES, ...OUTBOX_ORDERED_TABLES];
- * ```
- */
-export const OUTBOX_ORDERED_TABLES: readonly string[] = [OUTBOX_TABLES.queue];
-
-/** Longest payload one entry holds (8 MiB; the record codec grows it by a third). */
-export const MAX_OUTBOX_PAYLOAD_BYTES = 8 * 1024 * 1024;
-/** Longest destination string, in UTF-16 code units. */
-export const MAX_OUTBOX_DESTINATION_LENGTH = 512;
 /** Most entries one {@link Outbox.due} or {@link Outbox.failed} call returns. */
 export const MAX_OUTBOX_LIST_LIMIT = 1000;
-
-/** The state of an entry: waiting for its next attempt, or given up on. */
-export type OutboxState = 'pending' | 'failed';
-
-/** One message waiting in the outbox. */
-export interface OutboxEntry {
-  readonly id: MessageId;
-  /** The opaque destination (such as a user id or a group id). */
-  readonly to: string;
-  readonly payload: Uint8Array;
-  /** When the entry was enqueued (ms since the epoch). */
-  readonly createdAt: number;
-  /** How many attempts have failed so far. */
-  readonly attempts: number;
-  /** When the next attempt is due (ms since the epoch); for a failed entry, when it failed. */
-  readonly nextAttemptAt: number;
-  readonly state: OutboxState;
-}
 
 /** What {@link Outbox.enqueue} takes. */
 export interface OutboxInput {
@@ -71,14 +44,6 @@ export interface OutboxInput {
   readonly payload: Uint8Array;
   /** Default: the outbox's clock. The entry is due at once either way. */
   readonly createdAt?: number;
-}
-
-/** Backoff between attempts: `min(maxMs, initialMs · 2^(attempts − 1))`, with jitter. */
-export interface OutboxBackoff {
-  /** Delay after the first failure, before jitter (ms, default 1 000). */
-  readonly initialMs: number;
-  /** Longest delay before jitter (ms, default 300 000). */
-  readonly maxMs: number;
 }
 
 /** Options of {@link createOutbox}. */
@@ -138,42 +103,6 @@ export interface Outbox {
   failed(limit?: number): Promise<OutboxEntry[]>;
 }
 
-const PATH = 'c_outbox';
-const VERSION = 1;
-const EMPTY = new Uint8Array(0);
-const SEQUENCE_KEY = new TextEncoder().encode('seq');
-const TAG_BYTES = 16;
-const PARTITION: Record<OutboxState, Uint8Array> = {
-  pending: new Uint8Array([0x70]), // 'p'
-  failed: new Uint8Array([0x66]), // 'f'
-};
-const encoder = new TextEncoder();
-
-/** Stored form of an entry, with the queue row's tie-breaker. */
-interface StoredEntry extends OutboxEntry {
-  readonly tag: Uint8Array;
-}
-
-function u64(value: number): Uint8Array {
-  const out = new Uint8Array(8);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, Math.floor(value / 0x1_0000_0000), false);
-  view.setUint32(4, value >>> 0, false);
-  return out;
-}
-
-function readU64(bytes: Uint8Array): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return view.getUint32(0, false) * 0x1_0000_0000 + view.getUint32(4, false);
-}
-
-function queueSort(time: number, tag: Uint8Array): Uint8Array {
-  const out = new Uint8Array(8 + TAG_BYTES);
-  out.set(u64(time), 0);
-  out.set(tag, 8);
-  return out;
-}
-
 function checkTime(value: unknown, field: string): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new ValidationError(field, 'a non-negative safe integer (ms since the epoch)');
@@ -202,131 +131,6 @@ function checkId(value: unknown): MessageId {
   } catch {
     throw new ValidationError('id', 'a MessageId');
   }
-}
-
-function encodeEntry(e: StoredEntry): Uint8Array {
-  return encodeRecord(VERSION, {
-    id: e.id,
-    to: e.to,
-    payload: e.payload,
-    createdAt: e.createdAt,
-    attempts: e.attempts,
-    nextAttemptAt: e.nextAttemptAt,
-    state: e.state,
-    tag: e.tag,
-  });
-}
-
-function decodeEntry(bytes: Uint8Array): StoredEntry {
-  const { v, d } = decodeRecord(bytes, PATH);
-  if (v !== VERSION) throw new DecodeError(PATH, 'unsupported record version');
-  if (typeof d !== 'object' || d === null || Array.isArray(d)) throw new DecodeError(PATH, 'not an object');
-  const o = d as Record<string, unknown>;
-  const time = (key: string): number => {
-    const x = o[key];
-    if (typeof x !== 'number' || !Number.isSafeInteger(x) || x < 0) {
-      throw new DecodeError(`${PATH}.${key}`, 'expected a non-negative integer');
-    }
-    return x;
-  };
-  let id: MessageId;
-  try {
-    id = toMessageId(o.id);
-  } catch {
-    throw new DecodeError(`${PATH}.id`, 'expected a valid identifier');
-  }
-  const to = o.to;
-  if (typeof to !== 'string' || to.length === 0 || to.length > MAX_OUTBOX_DESTINATION_LENGTH) {
-    throw new DecodeError(`${PATH}.to`, 'expected a destination');
-  }
-  const payload = o.payload;
-  if (!(payload instanceof Uint8Array)) throw new DecodeError(`${PATH}.payload`, 'expected bytes');
-  const tag = o.tag;
-  if (!(tag instanceof Uint8Array) || tag.length !== TAG_BYTES) {
-    throw new DecodeError(`${PATH}.tag`, `expected ${TAG_BYTES} bytes`);
-  }
-  const state = o.state;
-  if (state !== 'pending' && state !== 'failed') throw new DecodeError(`${PATH}.state`, 'expected a state');
-  return {
-    id,
-    to,
-    payload,
-    createdAt: time('createdAt'),
-    attempts: time('attempts'),
-    nextAttemptAt: time('nextAttemptAt'),
-    state,
-    tag,
-  };
-}
-
-function publicEntry(e: StoredEntry): OutboxEntry {
-  return {
-    id: e.id,
-    to: e.to,
-    payload: e.payload,
-    createdAt: e.createdAt,
-    attempts: e.attempts,
-    nextAttemptAt: e.nextAttemptAt,
-    state: e.state,
-  };
-}
-
-async function loadEntry(tx: StorageTx, id: MessageId, forUpdate: boolean): Promise<StoredEntry | undefined> {
-  const row = await tx.get(OUTBOX_TABLES.entries, EMPTY, encoder.encode(id), forUpdate ? { forUpdate } : {});
-  return row === undefined ? undefined : decodeEntry(row.value);
-}
-
-async function writeEntry(tx: StorageTx, e: StoredEntry): Promise<void> {
-  await tx.put(OUTBOX_TABLES.entries, {
-    partition: EMPTY,
-    sort: encoder.encode(e.id),
-    value: encodeEntry(e),
-  });
-  await writeQueueRow(tx, e);
-}
-
-async function writeQueueRow(tx: StorageTx, e: StoredEntry): Promise<void> {
-  await tx.put(OUTBOX_TABLES.queue, {
-    partition: PARTITION[e.state],
-    sort: queueSort(e.nextAttemptAt, e.tag),
-    value: encodeRecord(VERSION, { id: e.id }),
-  });
-}
-
-async function deleteQueueRow(tx: StorageTx, e: StoredEntry): Promise<void> {
-  await tx.delete(OUTBOX_TABLES.queue, PARTITION[e.state], queueSort(e.nextAttemptAt, e.tag));
-}
-
-function queueId(bytes: Uint8Array): MessageId {
-  const { v, d } = decodeRecord(bytes, `${PATH}_queue`);
-  if (v !== VERSION || typeof d !== 'object' || d === null) {
-    throw new DecodeError(`${PATH}_queue`, 'unsupported record');
-  }
-  try {
-    return toMessageId((d as { id?: unknown }).id);
-  } catch {
-    throw new DecodeError(`${PATH}_queue.id`, 'expected a valid identifier');
-  }
-}
-
-/**
- * Computes the delay before the next attempt after `attempts` failed ones: the capped exponential
- * `base = min(maxMs, initialMs · 2^(attempts − 1))`, then "equal jitter", a delay uniform in
- * `[base/2, base)`. Rounded up to whole milliseconds.
- *
- * @example
- * ```ts
- * outboxBackoffDelay(3, { initialMs: 1000, maxMs: 60_000 }, () => 0); // 2000
- * ```
- */
-export function outboxBackoffDelay(attempts: number, backoff: OutboxBackoff, random: () => number): number {
-  const r = Math.min(Math.max(random(), 0), 1);
-  const delay = backoffDelay(attempts, {
-    initialMs: backoff.initialMs,
-    maxMs: backoff.maxMs,
-    random: () => r,
-  });
-  return Math.max(1, Math.ceil(delay));
 }
 
 /**

@@ -1,0 +1,46 @@
+/**
+ * The sans-IO core of the client. It never touches the network, a timer or a clock: every
+ * function takes what arrived (a delivery, a user action, the time) and a set of stores bound to
+ * one storage transaction, and returns what should happen next (events to emit after the commit,
+ * deliveries to submit, device bundles to fetch). Its store writes go into that transaction, which
+ * the shell commits (or drops, when anything throws): ratchet state, the decrypted message, the
+ * "processed" marker and any receipt queued in the outbox become durable together or not at all.
+ * See `spec/client.md` §3.
+ *
+ * @module
+ */
+export {
+  loadGroup,
+  makeGroupChange,
+  type StoredGroup,
+  saveGroup,
+} from './groups.js';
+export { HELD_GROUP_CONTENT_MS } from './held.js';
+export {
+  ARCHIVE_CONVERSATION_LABEL,
+  archiveConversationId,
+  DELIVERY_ID_LABEL,
+  deliveryId,
+  directConversationId,
+  groupConversationId,
+  localMessageId,
+} from './ids.js';
+export { decodeJob, encodeJob, enqueueJob, type OutboxJob } from './jobs.js';
+export {
+  type ReceiveInput,
+  type ReceiveOutcome,
+  receiveDelivery,
+  SESSION_RESET_INTERVAL_MS,
+  wasProcessed,
+} from './receive.js';
+export { hasSession, sealForDevice } from './seal.js';
+export {
+  type ClientEvent,
+  type ClientMessage,
+  type ClientPolicy,
+  CONTENT_TYPE_DEVICE_MESSAGE,
+  type CoreSelf,
+  type CoreTx,
+  type DirectoryDevice,
+  featureEnabled,
+} from './types.js';

@@ -1,0 +1,222 @@
+/**
+ * Receiving one delivery: the envelope opened and its sender certificate checked against the tenant
+ * key, the device message decrypted (a v2 session that cannot decrypt is reset), the content
+ * applied and the delivery marked processed, all in the caller's transaction.
+ *
+ * @module
+ */
+import {
+  CloisterError,
+  DecryptionFailed,
+  type DeviceId,
+  equalBytes,
+  openEnvelope,
+  type PublicIdentity,
+  type SenderCertificate,
+  SessionCipher,
+  staticV1Decrypt,
+  deviceId as toDeviceId,
+} from '@cloister/crypto';
+import {
+  type Content,
+  decodeContent,
+  decodeDeviceMessage,
+  encodeContent,
+  userId as toUserId,
+  type UserId,
+} from '@cloister/protocol';
+import type { StorageTx } from '@cloister/storage';
+import { CLIENT_LOCAL_TABLES, getRecord, isNumber, putRecord } from '../local.js';
+import { applyContent } from './apply.js';
+import { enqueueJob } from './jobs.js';
+import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
+
+/** What {@link receiveDelivery} decided. */
+export interface ReceiveOutcome {
+  /** Events to emit once the transaction has committed. */
+  readonly events: ClientEvent[];
+}
+
+/** Options of {@link receiveDelivery}. */
+export interface ReceiveInput {
+  /** The mailbox id of the delivery (`m_…`), the key of the dedupe marker. */
+  readonly serverId: string;
+  readonly envelope: Uint8Array;
+  readonly now: number;
+  /** The policy's message lifetime, or `null`. */
+  readonly lifetimeMs: number | null;
+  /** How long a dedupe marker is kept (at least the server's mailbox retention). */
+  readonly processedTtlMs: number;
+}
+
+const PROCESSED_PATH = 'c_processed';
+
+/** Whether a delivery id was processed already. */
+export async function wasProcessed(tx: StorageTx, serverId: string): Promise<boolean> {
+  return (await getRecord(tx, CLIENT_LOCAL_TABLES.processed, serverId, PROCESSED_PATH)) !== undefined;
+}
+
+/**
+ * Processes one delivery inside the caller's transaction: opens the envelope (sender
+ * certificate checked against the tenant key), decrypts with the sender's session or static key,
+ * applies the content and marks the delivery processed. A delivery that cannot be opened or
+ * decrypted is marked processed too (so it is acknowledged, not retried forever) and reported
+ * as one `undecryptable` event without details. Storage errors propagate (nothing commits).
+ */
+export async function receiveDelivery(
+  self: CoreSelf,
+  t: CoreTx,
+  input: ReceiveInput,
+): Promise<ReceiveOutcome> {
+  const events: ClientEvent[] = [];
+  const mark = (result: string) =>
+    putRecord(
+      t.tx,
+      CLIENT_LOCAL_TABLES.processed,
+      input.serverId,
+      { result, at: input.now },
+      input.now + input.processedTtlMs,
+    );
+  if (await wasProcessed(t.tx, input.serverId)) return { events };
+
+  let certificate: SenderCertificate;
+  let body: Uint8Array;
+  try {
+    const opened = await openEnvelope(self.provider, {
+      recipientPrivateKey: self.identity.dhKeyPair.privateKey,
+      bytes: input.envelope,
+      tenantPublicKey: self.tenantPublicKey,
+      now: input.now,
+    });
+    if (new TextDecoder().decode(opened.mailbox) !== self.mailbox) throw new DecryptionFailed();
+    if (opened.certificate.tenantId !== self.tenant) throw new DecryptionFailed();
+    certificate = opened.certificate;
+    body = opened.body;
+  } catch (e) {
+    if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
+    await mark('certificate');
+    events.push({ type: 'undecryptable', reason: 'certificate' });
+    return { events };
+  }
+  const from = { userId: certificate.userId, deviceId: certificate.deviceId };
+  const sender = { userId: toUserId(certificate.userId), deviceId: toDeviceId(certificate.deviceId) };
+  const senderIdentity: PublicIdentity = {
+    signingKey: certificate.identitySigningKey,
+    dhKey: certificate.identityDhKey,
+    dhKeySignature: new Uint8Array(64),
+  };
+  if (sender.userId === self.userId && sender.deviceId === self.deviceId) {
+    await mark('self');
+    return { events };
+  }
+
+  let plaintext: Uint8Array;
+  let v2 = false;
+  try {
+    const message = decodeDeviceMessage(body);
+    v2 = message.suite === 'v2';
+    if (message.suite === 'static-v1') {
+      if (!self.suites.includes('static-v1')) throw new DecryptionFailed();
+      const key = message.message.senderKey;
+      if (!equalBytes(key, certificate.identityDhKey)) {
+        throw new DecryptionFailed();
+      }
+      plaintext = await staticV1Decrypt(self.provider, {
+        recipient: self.identity.dhKeyPair,
+        senderPublicKey: certificate.identityDhKey,
+        message: message.message.sealed,
+      });
+    } else {
+      const cipher = new SessionCipher(self.provider, {
+        ourIdentity: self.identity,
+        remoteAddress: sender,
+        sessions: t.stores.sessions,
+        preKeys: t.stores.preKeys,
+        // The certificate (signed by the tenant) binds the sender's identity keys; the session's
+        // identity must be that one.
+        isTrustedIdentity: (identity) =>
+          equalBytes(identity.signingKey, certificate.identitySigningKey) &&
+          equalBytes(identity.dhKey, certificate.identityDhKey),
+      });
+      plaintext = await cipher.decrypt(message);
+    }
+  } catch (e) {
+    if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
+    await mark('decryption');
+    events.push({ type: 'undecryptable', reason: 'decryption', from });
+    // A v2 session that cannot decrypt (lost or out of step; not a mere replay) is started again.
+    if (v2 && e.code !== 'ERR_REPLAY') await requestSessionReset(self, t, sender, input.now, events);
+    return { events };
+  }
+
+  let content: Content;
+  try {
+    content = decodeContent(plaintext);
+  } catch (e) {
+    if (!(e instanceof CloisterError)) throw e;
+    await mark('format');
+    events.push({ type: 'undecryptable', reason: 'format', from });
+    return { events };
+  }
+  // The certificate carries no DH key signature, so it is compared with, not saved over, the
+  // identity the directory gave (which the send path saves, trust on first use).
+  const known = await t.stores.identities.get(sender);
+  if (
+    known !== undefined &&
+    (!equalBytes(known.identity.signingKey, certificate.identitySigningKey) ||
+      !equalBytes(known.identity.dhKey, certificate.identityDhKey))
+  ) {
+    events.push({ type: 'identity-changed', ...sender });
+  }
+
+  try {
+    await applyContent(
+      self,
+      t,
+      { content, sender, senderIdentity, now: input.now, lifetimeMs: input.lifetimeMs },
+      events,
+    );
+  } catch (e) {
+    // Content that decodes but names something this client cannot hold (an over-long id, say)
+    // must not block the mailbox: it is dropped like any malformed delivery.
+    if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
+    await mark('format');
+    return { events: [{ type: 'undecryptable', reason: 'format', from }] };
+  }
+  await mark('ok');
+  return { events };
+}
+
+/** At most one session reset per peer device in this time. */
+export const SESSION_RESET_INTERVAL_MS = 3_600_000;
+
+/**
+ * Drops the session with a device whose message could not be decrypted and queues a
+ * `session-reset` control message to that device alone: sending it starts a new session from the
+ * device's bundle, which the device accepts as a new initial message. Rate-limited per device.
+ */
+async function requestSessionReset(
+  self: CoreSelf,
+  t: CoreTx,
+  sender: { readonly userId: UserId; readonly deviceId: DeviceId },
+  now: number,
+  events: ClientEvent[],
+): Promise<void> {
+  const key = `reset:${sender.deviceId}:${sender.userId}`;
+  const last = await getRecord(t.tx, CLIENT_LOCAL_TABLES.registration, key, 'c_registration');
+  const at = isNumber(last?.at) ? last.at : undefined;
+  if (at !== undefined && now - at < SESSION_RESET_INTERVAL_MS) return;
+  await putRecord(t.tx, CLIENT_LOCAL_TABLES.registration, key, { at: now }, now + SESSION_RESET_INTERVAL_MS);
+  await t.stores.sessions.deleteSession(sender);
+  const reset: Content = {
+    messageId: await self.provider.randomBytes(16),
+    sentAtMs: now,
+    body: { type: 'control', action: 'session-reset' },
+  };
+  await enqueueJob(
+    t,
+    { content: encodeContent(reset), to: { user: sender.userId }, self: false, device: sender.deviceId },
+    now,
+  );
+  events.push({ type: 'session-reset', ...sender, initiatedBy: 'this-device' });
+}

@@ -1,0 +1,127 @@
+/**
+ * What the sans-IO core works with: this device ({@link CoreSelf}), the stores and outbox of one
+ * storage transaction ({@link CoreTx}), a directory device, and what the app sees of its results:
+ * messages, events and the effective policy.
+ *
+ * @module
+ */
+import type { CryptoProvider, DeviceId, GroupChange, GroupState, PreKeyBundle } from '@cloister/crypto';
+import type { Content, ConversationId, MessageId, Suite, UserId } from '@cloister/protocol';
+import type { StorageTx } from '@cloister/storage';
+import type { Outbox } from '../outbox/index.js';
+import type { ClientStoreSet, StoredMessage } from '../store/index.js';
+
+/** Content type of a sealed envelope whose body is a `DeviceMessage`. */
+export const CONTENT_TYPE_DEVICE_MESSAGE = 1;
+
+/** What the core knows about this device; fixed between unlock and lock. */
+export interface CoreSelf {
+  readonly provider: CryptoProvider;
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly identity: import('@cloister/crypto').DeviceIdentity;
+  readonly tenant: string;
+  readonly tenantPublicKey: Uint8Array;
+  /** The mailbox id of this device, as the server named it. */
+  readonly mailbox: string;
+  /** Suites this device accepts, in preference order. */
+  readonly suites: readonly Suite[];
+}
+
+/** Stores bound to one transaction, and the outbox in the same transaction. */
+export interface CoreTx {
+  readonly stores: ClientStoreSet;
+  readonly tx: StorageTx;
+  readonly outbox: Outbox;
+}
+
+/** A device of a user as the server's directory lists it (signed bundle without one-time prekeys). */
+export interface DirectoryDevice {
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly mailbox: string;
+  readonly deliveryToken: Uint8Array;
+  /** The published signed bundle (identity, signed prekey, last-resort KEM prekey, suites). */
+  readonly bundle: PreKeyBundle;
+  /** The suite negotiated from the bundle's signed suite list. */
+  readonly suite: Suite;
+}
+
+/** A message as the app sees it. */
+export interface ClientMessage {
+  /** Local id: `<hex of the 16-byte content id>@<sender user id>`. */
+  readonly id: MessageId;
+  readonly conversationId: ConversationId;
+  readonly from: { readonly userId: UserId; readonly deviceId: DeviceId };
+  /** True when this device's user sent it (from this or another of the user's devices). */
+  readonly outgoing: boolean;
+  readonly sentAt: number;
+  readonly receivedAt: number | null;
+  readonly status: StoredMessage['status'];
+  readonly expiresAt: number | null;
+  readonly content: Content;
+}
+
+/** Events the client emits (after the transaction that caused them has committed). */
+export type ClientEvent =
+  | { readonly type: 'message'; readonly message: ClientMessage }
+  | {
+      readonly type: 'receipt';
+      readonly kind: 'delivered' | 'read';
+      readonly from: UserId;
+      readonly messageIds: readonly MessageId[];
+    }
+  | {
+      readonly type: 'group';
+      readonly conversationId: ConversationId;
+      readonly groupId: string;
+      readonly action: GroupChange['action'];
+      readonly by: UserId;
+      readonly state: GroupState;
+    }
+  | { readonly type: 'identity-changed'; readonly userId: UserId; readonly deviceId: DeviceId }
+  | {
+      readonly type: 'session-reset';
+      readonly userId: UserId;
+      readonly deviceId: DeviceId;
+      /** `this-device`: a message from that device could not be decrypted; `peer`: it restarted the session. */
+      readonly initiatedBy: 'this-device' | 'peer';
+    }
+  | {
+      readonly type: 'undecryptable';
+      readonly reason: 'decryption' | 'certificate' | 'format' | 'sender';
+      readonly from?: { readonly userId: string; readonly deviceId: number };
+    }
+  | {
+      readonly type: 'sent';
+      /** The local id of the message (as `sendText` returned it; for receipts, of the receipt). */
+      readonly messageId: MessageId;
+      /** The outbox entry that carried it. */
+      readonly outboxId: MessageId;
+      /** Devices that accepted a copy. */
+      readonly devices: number;
+    }
+  | {
+      readonly type: 'send-failed';
+      readonly messageId: MessageId;
+      readonly outboxId: MessageId;
+      readonly reason: string;
+    }
+  | { readonly type: 'connection'; readonly state: 'online' | 'offline' | 'synced' }
+  | { readonly type: 'policy'; readonly policy: ClientPolicy }
+  | { readonly type: 'expired'; readonly rows: number }
+  | { readonly type: 'wiped'; readonly commandId: string; readonly reported: boolean };
+
+/** The effective policy the server sent for this device's user. */
+export interface ClientPolicy {
+  readonly revision: string;
+  /** Features by name; an absent feature is enabled. */
+  readonly features: Readonly<Record<string, { readonly enabled: boolean; readonly config?: unknown }>>;
+  /** The longest a message may be kept on this device, or `null` for no limit. */
+  readonly messageLifetimeMs: number | null;
+}
+
+/** Whether a policy enables `feature` (absent means enabled). */
+export function featureEnabled(policy: ClientPolicy | undefined, feature: string): boolean {
+  return policy?.features[feature]?.enabled !== false;
+}
