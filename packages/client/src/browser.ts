@@ -31,7 +31,7 @@ export {
   featureEnabled,
   groupConversationId,
   localMessageId,
-} from './core.js';
+} from './core/index.js';
 export {
   BROWSER_WS_SUBPROTOCOL,
   type BrowserTransportOptions,

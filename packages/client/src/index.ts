@@ -41,7 +41,7 @@ export {
   receiveDelivery,
   type StoredGroup,
   sealForDevice,
-} from './core.js';
+} from './core/index.js';
 export { signEnrolmentProofBytes } from './enrolment-proof.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';
 export {
@@ -59,7 +59,7 @@ export {
   type OutboxOptions,
   type OutboxState,
   outboxBackoffDelay,
-} from './outbox.js';
+} from './outbox/index.js';
 export * from './store/index.js';
 export {
   BROWSER_WS_SUBPROTOCOL,

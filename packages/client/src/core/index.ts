@@ -9,6 +9,22 @@
  *
  * @module
  */
+
+export {
+  type DeliveryTarget,
+  deliveryTargets,
+  deviceKey,
+  devicesToStart,
+  MAX_SUBMISSION_BYTES,
+  MAX_SUBMISSION_ITEMS,
+  type PlannedEntry,
+  planEntry,
+  type SealedCopy,
+  sealDeliveries,
+  submissionBatches,
+  usersToLookUp,
+} from './delivery-plan.js';
+export { ackFrame, parseServerFrame, type ServerFrame } from './frames.js';
 export {
   loadGroup,
   makeGroupChange,
@@ -16,6 +32,7 @@ export {
   saveGroup,
 } from './groups.js';
 export { HELD_GROUP_CONTENT_MS } from './held.js';
+export { toClientMessage } from './history.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
   archiveConversationId,
@@ -26,6 +43,17 @@ export {
   localMessageId,
 } from './ids.js';
 export { decodeJob, encodeJob, enqueueJob, type OutboxJob } from './jobs.js';
+export {
+  type ComposeInput,
+  composeGroupChange,
+  composeMessage,
+  groupHex,
+  type Recipient,
+  type ResolvedRecipient,
+  resolveRecipient,
+} from './outgoing.js';
+export { ARCHIVE_CONTENT_TYPE, archivePublicKey, messageExpiry, parsePolicy } from './policy.js';
+export { MAX_RECEIPT_IDS, queueReadReceipts } from './receipts.js';
 export {
   type ReceiveInput,
   type ReceiveOutcome,

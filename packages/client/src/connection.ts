@@ -1,0 +1,163 @@
+/**
+ * The delivery socket: one WebSocket to the server while the client runs. It reports the
+ * connection state, hands each pushed delivery to the core (up to 64 per transaction, so that
+ * ratchet state, the message and the "processed" marker commit together), emits the core's events
+ * after the commit, and acknowledges what was processed. A delivery the core cannot process is
+ * reported and acknowledged alone, never blocking the others; a storage failure leaves the batch
+ * unacknowledged, so the server pushes it again.
+ *
+ * @module
+ */
+import { CloisterError } from '@cloister/crypto';
+import type { ClientContext } from './context.js';
+import { ackFrame, type ClientEvent, parseServerFrame, receiveDelivery } from './core/index.js';
+import type { Connection } from './transport/common.js';
+
+/** How long a processed delivery id is remembered, so that a redelivery is acknowledged only: 45 days. */
+const PROCESSED_TTL_MS = 45 * 86_400_000;
+/** Deliveries processed in one transaction. */
+const RECEIVE_BATCH = 64;
+
+/** What the socket asks of the rest of the client. */
+export interface SocketHandlers {
+  /** Something may be due in the outbox (the socket opened, or a message arrived). */
+  readonly kickOutbox: () => void;
+  /** The server finished pushing the backlog: time to refresh the policy and the prekeys. */
+  readonly onSynced: () => Promise<void>;
+  /** The server closed the socket with 1008 (policy): this device may have been wiped. */
+  readonly onRefused: () => void;
+}
+
+/** The delivery socket and the receive queue of one client. */
+export class DeliverySocket {
+  readonly #ctx: ClientContext;
+  readonly #handlers: SocketHandlers;
+  #connection: Connection | undefined;
+  #queue: Promise<void> = Promise.resolve();
+  #pending: { serverId: string; envelope: Uint8Array }[] = [];
+  #drainScheduled = false;
+
+  constructor(ctx: ClientContext, handlers: SocketHandlers) {
+    this.#ctx = ctx;
+    this.#handlers = handlers;
+  }
+
+  /** The receive queue's tail (for `idle`). */
+  get queue(): Promise<void> {
+    return this.#queue;
+  }
+
+  /** Connects (the transport reconnects with backoff); resolves once open for the first time or the first attempt failed. */
+  open(): Promise<void> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    return new Promise<void>((resolve) => {
+      let settled = false;
+      const done = () => {
+        if (!settled) {
+          settled = true;
+          resolve();
+        }
+      };
+      this.#connection = u.transport.connect('/v1/ws', {
+        onOpen: () => {
+          ctx.emit({ type: 'connection', state: 'online' });
+          this.#handlers.kickOutbox();
+          done();
+        },
+        onFrame: (frame) => this.#onFrame(frame),
+        onClose: ({ code }) => {
+          ctx.emit({ type: 'connection', state: 'offline' });
+          if (code === 1008) this.#handlers.onRefused();
+          done();
+        },
+        onError: () => done(),
+      });
+    });
+  }
+
+  /** Closes the socket; what was received is still processed (await {@link DeliverySocket.queue}). */
+  close(): void {
+    this.#connection?.close();
+    this.#connection = undefined;
+  }
+
+  #onFrame(bytes: Uint8Array): void {
+    const frame = parseServerFrame(bytes);
+    if (frame === undefined) return;
+    if (frame.kind === 'synced') {
+      this.#queue = this.#queue.then(async () => {
+        this.#ctx.emit({ type: 'connection', state: 'synced' });
+        await this.#handlers.onSynced();
+      });
+      return;
+    }
+    this.#pending.push({ serverId: frame.serverId, envelope: frame.envelope });
+    if (this.#drainScheduled) return;
+    this.#drainScheduled = true;
+    this.#queue = this.#queue.then(() => this.#receivePending()).catch(() => undefined);
+  }
+
+  /** Processes what arrived, up to {@link RECEIVE_BATCH} deliveries per transaction, then acknowledges them. */
+  async #receivePending(): Promise<void> {
+    this.#drainScheduled = false;
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.splice(0, RECEIVE_BATCH);
+      try {
+        await this.#receive(batch);
+      } catch (error) {
+        if (isStorageFailure(error)) continue; // not acknowledged: pushed again on the next connection
+        // One delivery the core cannot process must not hold the others back: one at a time, and
+        // one that fails again (outside storage) is acknowledged and reported, never retried forever.
+        for (const one of batch) {
+          try {
+            await this.#receive([one]);
+          } catch (e) {
+            if (isStorageFailure(e) || this.#ctx.unlocked === undefined) continue;
+            this.#ctx.emit({ type: 'undecryptable', reason: 'format' });
+            await this.#acknowledge([one.serverId]).catch(() => undefined);
+          }
+        }
+      }
+    }
+  }
+
+  async #acknowledge(ids: readonly string[]): Promise<void> {
+    const u = this.#ctx.unlocked;
+    if (u === undefined) return;
+    if (this.#connection?.open) this.#connection.send(ackFrame(ids));
+    else await u.transport.request('POST', '/v1/messages/ack', { json: { ids } });
+  }
+
+  async #receive(batch: readonly { serverId: string; envelope: Uint8Array }[]): Promise<void> {
+    const ctx = this.#ctx;
+    const u = ctx.unlocked;
+    if (u === undefined) return;
+    const now = ctx.now();
+    const events = await u.stores.transaction(async (t) => {
+      const out: ClientEvent[] = [];
+      for (const { serverId, envelope } of batch) {
+        const outcome = await receiveDelivery(u.self, t, {
+          serverId,
+          envelope,
+          now,
+          lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
+          processedTtlMs: PROCESSED_TTL_MS,
+        });
+        out.push(...outcome.events);
+      }
+      return out;
+    });
+    await ctx.step('receive:committed');
+    for (const e of events) ctx.emit(e);
+    // A lost acknowledgement only means the server pushes these again; they are processed already.
+    await this.#acknowledge(batch.map((b) => b.serverId)).catch(() => undefined);
+    await ctx.step('receive:acked');
+    if (events.some((e) => e.type === 'message')) this.#handlers.kickOutbox();
+  }
+}
+
+/** Whether an error came from the storage (retry later) rather than from what was received. */
+function isStorageFailure(error: unknown): boolean {
+  return error instanceof CloisterError && error.code === 'ERR_STORAGE';
+}

@@ -1,0 +1,121 @@
+/**
+ * The state the client's feature modules share, and nothing else: the options, the provider and
+ * clock, the status, the unlocked device (its encrypted storage, stores, outbox, registration
+ * and transport), the last policy, the event listeners and the test hooks. Each feature module
+ * receives this object; `CloisterClient` composes them.
+ *
+ * @module
+ */
+import { type CryptoProvider, DecodeError, type DeviceId, UsageError } from '@cloister/crypto';
+import type { Suite, UserId } from '@cloister/protocol';
+import type { EncryptedAdapterHandle, StorageTx } from '@cloister/storage';
+import { fromBase64Url, toBase64Url } from './_base64.js';
+import type { ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
+import type { ClientOptions, ClientStatus, ClientStep, TransportFactory } from './options.js';
+import type { Outbox } from './outbox/index.js';
+import type { ClientStoreSet } from './store/index.js';
+import type { Transport } from './transport/common.js';
+
+/** This device's registration with the server, kept encrypted in `c_registration`. */
+export interface Registration {
+  readonly tenant: string;
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly mailbox: string;
+  readonly credential: Uint8Array;
+  readonly tenantPublicKey: Uint8Array;
+}
+
+/** What exists while the client is unlocked. */
+export interface Unlocked {
+  readonly adapter: EncryptedAdapterHandle;
+  readonly stores: ClientStoreSet & { transaction<T>(fn: (t: CoreTx) => Promise<T>): Promise<T> };
+  readonly outbox: Outbox;
+  readonly self: CoreSelf;
+  readonly registration: Registration;
+  readonly transport: Transport;
+}
+
+/** A listener of one event type. */
+export type Listener<E extends ClientEvent['type']> = (event: Extract<ClientEvent, { type: E }>) => void;
+
+/** The shared state of one client. */
+export class ClientContext {
+  readonly options: ClientOptions;
+  readonly now: () => number;
+  readonly suites: readonly Suite[];
+  provider!: CryptoProvider;
+  transportFactory: TransportFactory | undefined;
+  status: ClientStatus = 'unenrolled';
+  unlocked: Unlocked | undefined;
+  policy: ClientPolicy | undefined;
+  /** Between `start()` and `stop()`. */
+  started = false;
+  closed = false;
+  readonly #listeners = new Map<string, Set<(e: ClientEvent) => void>>();
+
+  constructor(options: ClientOptions, suites: readonly Suite[]) {
+    this.options = options;
+    if (options.provider !== undefined) this.provider = options.provider;
+    this.now = options.now ?? Date.now;
+    this.suites = suites;
+    this.transportFactory = options.transport;
+  }
+
+  /** Subscribes to one kind of event; returns the unsubscribe function. */
+  on<E extends ClientEvent['type']>(type: E, listener: Listener<E>): () => void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(type, set);
+    }
+    const l = listener as (e: ClientEvent) => void;
+    set.add(l);
+    return () => set.delete(l);
+  }
+
+  /** Calls the listeners of `event.type`; a listener's failure is the app's and never breaks delivery. */
+  emit(event: ClientEvent): void {
+    for (const l of this.#listeners.get(event.type) ?? []) {
+      try {
+        l(event);
+      } catch {
+        // ignored: see above
+      }
+    }
+  }
+
+  /** Awaits the test hook at a durable step. */
+  async step(name: ClientStep): Promise<void> {
+    await this.options.hooks?.step?.(name);
+  }
+
+  /** The transport factory (set by `open`). */
+  factory(): TransportFactory {
+    if (this.transportFactory === undefined) throw new UsageError('the client is not open: use createClient');
+    return this.transportFactory;
+  }
+
+  /** Runs `fn` in a transaction of the raw adapter (the vault lives outside the encryption). */
+  vault<T>(fn: (tx: StorageTx) => Promise<T>): Promise<T> {
+    return this.options.storage.transaction(fn);
+  }
+
+  /** The unlocked device, or `UsageError` saying why there is none. */
+  ready(): Unlocked {
+    if (this.status === 'wiped') throw new UsageError('this client was wiped');
+    if (this.closed) throw new UsageError('the client is closed');
+    if (this.unlocked === undefined) throw new UsageError('the client is locked: call unlock(pin) first');
+    return this.unlocked;
+  }
+}
+
+/** Unpadded base64url, as the server's JSON carries bytes. */
+export const b64 = (bytes: Uint8Array): string => toBase64Url(bytes);
+
+/** Bytes from the server's base64url, or `DecodeError`. */
+export function unbase64url(text: string): Uint8Array {
+  const out = fromBase64Url(text);
+  if (out === undefined) throw new DecodeError('server.response', 'expected base64url');
+  return out;
+}

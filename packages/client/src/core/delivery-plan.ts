@@ -1,0 +1,194 @@
+/**
+ * What delivering queued messages means, decided without I/O: for each outbox entry the users it
+ * goes to (a group's members from the stored state, less this user), the devices that get a copy
+ * and which plaintext each gets (this user's other devices get 1:1 messages marked `syncedTo`),
+ * which sessions must start from a full bundle, the encryption of every copy in one transaction
+ * (ratchet steps commit before anything leaves), and how the sealed copies are split into
+ * submissions. The shell fetches the directory and bundles, and submits.
+ *
+ * @module
+ */
+import type { PreKeyBundle, SenderCertificate } from '@cloister/crypto';
+import { type Content, decodeContent, encodeContent, type MessageId, type UserId } from '@cloister/protocol';
+import type { StorageTx } from '@cloister/storage';
+import type { OutboxEntry } from '../outbox/index.js';
+import { loadGroup } from './groups.js';
+import { deliveryId, localMessageId } from './ids.js';
+import { decodeJob, type OutboxJob } from './jobs.js';
+import { hasSession, sealForDevice } from './seal.js';
+import type { CoreSelf, CoreTx, DirectoryDevice } from './types.js';
+
+/** One outbox entry, decoded, with the users it goes to. */
+export interface PlannedEntry {
+  readonly entry: OutboxEntry;
+  readonly job: OutboxJob;
+  readonly content: Content;
+  /** The local id of the message the entry carries. */
+  readonly localId: MessageId;
+  /** Recipient users other than this one (whose devices are looked up). */
+  readonly users: readonly string[];
+}
+
+/** One copy to encrypt: a device and the plaintext it gets, and the entry it belongs to. */
+export interface DeliveryTarget {
+  readonly device: DirectoryDevice;
+  readonly plaintext: Uint8Array;
+  /** Index of the entry in the plan. */
+  readonly index: number;
+}
+
+/** One sealed copy, ready to submit. */
+export interface SealedCopy {
+  /** The delivery id (see `deliveryId`): the same on every retry. */
+  readonly messageId: Uint8Array;
+  readonly envelope: Uint8Array;
+  readonly index: number;
+  /** The entry's archive seal, on its first copy only. */
+  readonly archiveSeal?: Uint8Array;
+}
+
+/**
+ * Decodes an outbox entry and names the users it goes to: the peer of a 1:1 message, or the
+ * members of the group as stored now (none once the group is unknown), restricted to `job.only`,
+ * never this user (its other devices are reached through `job.self`).
+ */
+export async function planEntry(self: CoreSelf, tx: StorageTx, entry: OutboxEntry): Promise<PlannedEntry> {
+  const job = decodeJob(entry.payload);
+  const content = decodeContent(job.content);
+  let users: string[];
+  if ('user' in job.to) users = [job.to.user];
+  else {
+    const group = await loadGroup(tx, job.to.group);
+    users = group === undefined ? [] : group.state.members.map((m) => m.userId);
+  }
+  const only = job.only;
+  if (only !== undefined) users = users.filter((x) => only.includes(x));
+  users = users.filter((x) => x !== self.userId);
+  return { entry, job, content, localId: localMessageId(content.messageId, self.userId), users };
+}
+
+/** The users whose devices a plan needs: its recipients, and this user when copies go to its other devices. */
+export function usersToLookUp(self: CoreSelf, plans: readonly PlannedEntry[]): UserId[] {
+  const out = new Set<string>();
+  for (const p of plans) {
+    for (const u of p.users) out.add(u);
+    if (p.job.self) out.add(self.userId);
+  }
+  return [...out] as UserId[];
+}
+
+/**
+ * Every copy of every planned entry, given the devices of each user (this device excluded by the
+ * directory): each recipient device (only `job.device` when the job names one), then this user's
+ * other devices when `job.self`, a 1:1 message marked `syncedTo` the peer.
+ */
+export function deliveryTargets(
+  self: CoreSelf,
+  plans: readonly PlannedEntry[],
+  devicesOf: (user: string) => readonly DirectoryDevice[],
+): DeliveryTarget[] {
+  const out: DeliveryTarget[] = [];
+  plans.forEach(({ job, content, users }, index) => {
+    for (const user of users) {
+      for (const device of devicesOf(user)) {
+        if (job.device === undefined || device.deviceId === job.device) {
+          out.push({ device, plaintext: job.content, index });
+        }
+      }
+    }
+    if (job.self) {
+      const own = 'user' in job.to ? encodeContent({ ...content, syncedTo: job.to.user }) : job.content;
+      for (const device of devicesOf(self.userId)) out.push({ device, plaintext: own, index });
+    }
+  });
+  return out;
+}
+
+/** The v2 devices without a session, once each: their full bundles (with one-time prekeys) must be fetched first. */
+export async function devicesToStart(
+  t: CoreTx,
+  targets: readonly DeliveryTarget[],
+): Promise<DirectoryDevice[]> {
+  const out = new Map<string, DirectoryDevice>();
+  for (const { device } of targets) {
+    const key = deviceKey(device);
+    if (device.suite === 'v2' && !out.has(key) && !(await hasSession(t, device))) out.set(key, device);
+  }
+  return [...out.values()];
+}
+
+/** The key of a device in the maps of this module: `<device id>:<user id>`. */
+export function deviceKey(device: { readonly userId: string; readonly deviceId: number }): string {
+  return `${device.deviceId}:${device.userId}`;
+}
+
+/**
+ * Encrypts and seals every copy in the caller's transaction, starting sessions from `bundles`
+ * (by {@link deviceKey}) where none exists yet; each entry's archive seal rides on its first copy.
+ */
+export async function sealDeliveries(
+  self: CoreSelf,
+  t: CoreTx,
+  input: {
+    readonly plans: readonly PlannedEntry[];
+    readonly targets: readonly DeliveryTarget[];
+    readonly certificate: SenderCertificate;
+    readonly bundles: ReadonlyMap<string, PreKeyBundle>;
+  },
+): Promise<SealedCopy[]> {
+  const out: SealedCopy[] = [];
+  const sealed = new Set<number>();
+  for (const { device, plaintext, index } of input.targets) {
+    const fullBundle = input.bundles.get(deviceKey(device));
+    const envelope = await sealForDevice(self, t, {
+      device,
+      plaintext,
+      certificate: input.certificate,
+      ...(fullBundle !== undefined && !(await hasSession(t, device)) ? { fullBundle } : {}),
+    });
+    const plan = input.plans[index]!;
+    const id = await deliveryId(self.provider, plan.content.messageId, device);
+    const archiveSeal = sealed.has(index) ? undefined : plan.job.archiveSeal;
+    if (archiveSeal !== undefined) sealed.add(index);
+    out.push({ messageId: id, envelope, index, ...(archiveSeal === undefined ? {} : { archiveSeal }) });
+  }
+  return out;
+}
+
+/** Most deliveries in one submission (the server's limit). */
+export const MAX_SUBMISSION_ITEMS = 256;
+/** Most bytes of envelopes in one submission: well under the server's default body limit (1 MiB). */
+export const MAX_SUBMISSION_BYTES = 768 * 1024;
+
+/**
+ * Splits deliveries into submissions of at most {@link MAX_SUBMISSION_ITEMS} items and
+ * {@link MAX_SUBMISSION_BYTES}, with at most one archive seal each (the wire allows one per batch).
+ * Order is kept.
+ */
+export function submissionBatches<T extends { envelope: Uint8Array; archiveSeal?: Uint8Array }>(
+  deliveries: readonly T[],
+): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  let sealed = false;
+  for (const d of deliveries) {
+    const size = d.envelope.length + (d.archiveSeal?.length ?? 0) + 64;
+    if (
+      current.length > 0 &&
+      (current.length === MAX_SUBMISSION_ITEMS ||
+        bytes + size > MAX_SUBMISSION_BYTES ||
+        (sealed && d.archiveSeal !== undefined))
+    ) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+      sealed = false;
+    }
+    current.push(d);
+    bytes += size;
+    sealed ||= d.archiveSeal !== undefined;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}

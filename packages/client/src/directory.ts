@@ -1,0 +1,115 @@
+/**
+ * What the client learns from the server to reach other devices: the device directory of a user
+ * (each device's mailbox, delivery token and signed bundle, kept a minute), a device's full bundle
+ * to start a session, and this device's sender certificate (kept until a minute before it
+ * expires). A bundle that does not verify is left out, never downgraded; a changed identity is
+ * saved and reported.
+ *
+ * @module
+ */
+import {
+  decodeSenderCertificate,
+  equalBytes,
+  LimitError,
+  type PreKeyBundle,
+  type SenderCertificate,
+  deviceId as toDeviceId,
+} from '@cloister/crypto';
+import { decodePreKeyBundle, negotiateSuiteForBundle, type Suite, type UserId } from '@cloister/protocol';
+import { type ClientContext, unbase64url } from './context.js';
+import type { DirectoryDevice } from './core/index.js';
+import { expectOk } from './transport/common.js';
+
+const DIRECTORY_TTL_MS = 60_000;
+const CERT_MARGIN_MS = 60_000;
+
+/** The directory and certificate caches of one client. */
+export class Directory {
+  readonly #ctx: ClientContext;
+  #devices = new Map<string, { at: number; devices: DirectoryDevice[] }>();
+  #certificate: { cert: SenderCertificate; expiresAt: number } | undefined;
+
+  constructor(ctx: ClientContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Forgets what is cached of `user`'s devices, so the next look-up asks the server. */
+  forget(user: string): void {
+    this.#devices.delete(user);
+  }
+
+  /** The devices of `user` (other than this one), from the cache or the server's directory. */
+  async devicesOf(user: UserId, refresh = false): Promise<DirectoryDevice[]> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const cached = this.#devices.get(user);
+    if (!refresh && cached !== undefined && ctx.now() - cached.at < DIRECTORY_TTL_MS) return cached.devices;
+    const res = expectOk(await u.transport.request('GET', `/v1/users/${encodeURIComponent(user)}/devices`))
+      .json as {
+      devices: { deviceId: number; mailbox: string; deliveryToken: string; bundle: string }[];
+    };
+    const devices: DirectoryDevice[] = [];
+    for (const d of res.devices) {
+      if (user === u.registration.userId && d.deviceId === u.registration.deviceId) continue;
+      let bundle: PreKeyBundle;
+      let suite: Suite;
+      try {
+        bundle = decodePreKeyBundle(unbase64url(d.bundle));
+        if (bundle.deviceId !== d.deviceId) continue;
+        suite = await negotiateSuiteForBundle(ctx.provider, ctx.suites, bundle);
+      } catch {
+        continue; // a bundle that does not verify is left out, never downgraded
+      }
+      const address = { userId: user, deviceId: toDeviceId(d.deviceId) };
+      const saved = await u.stores.identities.save(address, bundle.identity);
+      if (saved.status === 'changed') ctx.emit({ type: 'identity-changed', ...address });
+      devices.push({
+        userId: user,
+        deviceId: toDeviceId(d.deviceId),
+        mailbox: d.mailbox,
+        deliveryToken: unbase64url(d.deliveryToken),
+        bundle,
+        suite,
+      });
+    }
+    this.#devices.set(user, { at: ctx.now(), devices });
+    return devices;
+  }
+
+  /**
+   * The full bundle of `device` (with a one-time prekey, taken by the server); `LimitError` when
+   * its identity is no longer the one the directory listed (the send is retried).
+   */
+  async fullBundle(device: DirectoryDevice): Promise<PreKeyBundle> {
+    const u = this.#ctx.ready();
+    const res = expectOk(
+      await u.transport.request(
+        'GET',
+        `/v1/users/${encodeURIComponent(device.userId)}/devices/${device.deviceId}/bundle`,
+      ),
+    ).json as { bundle: string };
+    const bundle = decodePreKeyBundle(unbase64url(res.bundle));
+    const same =
+      bundle.deviceId === device.deviceId &&
+      equalBytes(bundle.identity.signingKey, device.bundle.identity.signingKey) &&
+      equalBytes(bundle.identity.dhKey, device.bundle.identity.dhKey);
+    if (!same) throw new LimitError('the device changed its identity while sending; retrying');
+    return bundle;
+  }
+
+  /** This device's sender certificate, fetched again a minute before it expires. */
+  async senderCertificate(): Promise<SenderCertificate> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const now = ctx.now();
+    if (this.#certificate !== undefined && this.#certificate.expiresAt - CERT_MARGIN_MS > now) {
+      return this.#certificate.cert;
+    }
+    const res = expectOk(await u.transport.request('POST', '/v1/certificate')).json as {
+      certificate: string;
+    };
+    const cert = decodeSenderCertificate(unbase64url(res.certificate));
+    this.#certificate = { cert, expiresAt: cert.expiresAt };
+    return cert;
+  }
+}

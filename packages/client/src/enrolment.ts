@@ -1,0 +1,227 @@
+/**
+ * Enrolment and unlocking: creating this device's identity and registering it with a single-use
+ * token, protecting the local data with a PIN, opening it again with the PIN, and forgetting the
+ * keys in memory on lock. The registration (ids, credential, the tenant's key) is kept encrypted.
+ *
+ * @module
+ */
+import {
+  type DeviceId,
+  type DeviceIdentity,
+  generateDeviceIdentity,
+  deviceId as toDeviceId,
+  toPublicIdentity,
+  registrationId as toRegistrationId,
+  UsageError,
+  ValidationError,
+  wipe,
+  wrapDataKey,
+} from '@cloister/crypto';
+import { userId as toUserId, type UserId } from '@cloister/protocol';
+import {
+  adapterExecutor,
+  type EncryptedAdapterHandle,
+  openEncryptedAdapter,
+  type StorageTx,
+  txExecutor,
+} from '@cloister/storage';
+import { b64, type ClientContext, type Registration, unbase64url } from './context.js';
+import type { CoreSelf, CoreTx } from './core/index.js';
+import { signEnrolmentProofBytes } from './enrolment-proof.js';
+import {
+  CLIENT_LOCAL_TABLES,
+  deleteRecord,
+  field,
+  getRecord,
+  isBytes,
+  isNumber,
+  isString,
+  putRecord,
+} from './local.js';
+import { createOutbox, OUTBOX_ORDERED_TABLES } from './outbox/index.js';
+import { bindClientStores, CLIENT_ORDERED_TABLES } from './store/index.js';
+import { expectOk } from './transport/common.js';
+import { openDataKey, storeWrappedKey } from './vault.js';
+
+const REGISTRATION = CLIENT_LOCAL_TABLES.registration;
+const REG_PATH = 'c_registration';
+const REG_KEY = 'registration';
+
+/** What `enroll` takes besides the token. */
+export interface EnrolOptions {
+  readonly pin: string;
+  readonly userId?: string;
+  readonly displayName?: string;
+}
+
+/**
+ * Creates the identity, registers it with `token`, stores it and the registration encrypted under
+ * a new data key wrapped with `options.pin` (the wrapped key last: until it is stored the client
+ * is still unenrolled), and unlocks. Publishing the prekeys is the caller's next step.
+ */
+export async function enrol(
+  ctx: ClientContext,
+  token: string,
+  options: EnrolOptions,
+): Promise<{ registration: Registration; identity: DeviceIdentity; registrationId: number }> {
+  if (ctx.status !== 'unenrolled') throw new UsageError(`cannot enrol: the client is ${ctx.status}`);
+  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
+    throw new ValidationError('token', 'a 43-character enrolment token');
+  }
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const p = ctx.provider;
+  const identity = await generateDeviceIdentity(p);
+  const pub = toPublicIdentity(identity);
+  const regId = new DataView((await p.randomBytes(4)).buffer).getUint32(0) & 0x3fff_ffff;
+  const proof = await signEnrolmentProofBytes(p, identity.signingKeyPair.privateKey, token, pub);
+  const anonymous = ctx.factory()({ url: ctx.options.server.url, pin: ctx.options.server.pin });
+  const user =
+    options.userId === undefined
+      ? undefined
+      : {
+          id: options.userId,
+          ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+        };
+  const res = expectOk(
+    await anonymous.request('POST', '/v1/enrol', {
+      json: {
+        token,
+        ...(user === undefined ? {} : { user }),
+        device: {
+          identity: {
+            signingKey: b64(pub.signingKey),
+            dhKey: b64(pub.dhKey),
+            dhKeySignature: b64(pub.dhKeySignature),
+          },
+          registrationId: regId,
+          proof: b64(proof),
+        },
+      },
+    }),
+  ).json as {
+    tenant: string;
+    user: string;
+    deviceId: number;
+    mailbox: string;
+    credential: string;
+    tenantSigningKey: string;
+  };
+  const registration: Registration = {
+    tenant: res.tenant,
+    userId: toUserId(res.user),
+    deviceId: toDeviceId(res.deviceId),
+    mailbox: res.mailbox,
+    credential: unbase64url(res.credential),
+    tenantPublicKey: unbase64url(res.tenantSigningKey),
+  };
+  const { dataKey, record } = await wrapDataKey(p, { pin: options.pin, ...ctx.options.pinWrap });
+  const adapter = await openEncrypted(ctx, dataKey);
+  wipe(dataKey);
+  await bindClientStores(adapterExecutor(adapter)).ownIdentity.set({
+    identity,
+    registrationId: toRegistrationId(regId),
+    deviceId: registration.deviceId,
+    userId: registration.userId,
+  });
+  await adapter.transaction((tx) =>
+    putRecord(tx, REGISTRATION, REG_KEY, {
+      tenant: registration.tenant,
+      userId: registration.userId,
+      deviceId: registration.deviceId,
+      mailbox: registration.mailbox,
+      credential: registration.credential,
+      tenantPublicKey: registration.tenantPublicKey,
+    }),
+  );
+  await storeWrappedKey(ctx, record);
+  activate(ctx, adapter, registration, identity);
+  return { registration, identity, registrationId: regId };
+}
+
+/** Opens the local data with `pin` (see `openDataKey` for wrong PINs) and unlocks. */
+export async function unlock(ctx: ClientContext, pin: string): Promise<void> {
+  if (ctx.status !== 'locked') throw new UsageError(`cannot unlock: the client is ${ctx.status}`);
+  const dataKey = await openDataKey(ctx, pin);
+  const adapter = await openEncrypted(ctx, dataKey);
+  wipe(dataKey);
+  const own = await bindClientStores(adapterExecutor(adapter)).ownIdentity.get();
+  const reg = await adapter.transaction((tx) => getRecord(tx, REGISTRATION, REG_KEY, REG_PATH));
+  if (own === undefined || reg === undefined) throw new UsageError('the local data is incomplete');
+  const registration: Registration = {
+    tenant: field(reg, 'tenant', REG_PATH, isString),
+    userId: toUserId(field(reg, 'userId', REG_PATH, isString)),
+    deviceId: toDeviceId(field(reg, 'deviceId', REG_PATH, isNumber)),
+    mailbox: field(reg, 'mailbox', REG_PATH, isString),
+    credential: field(reg, 'credential', REG_PATH, isBytes),
+    tenantPublicKey: field(reg, 'tenantPublicKey', REG_PATH, isBytes),
+  };
+  activate(ctx, adapter, registration, own.identity);
+}
+
+/** Forgets the unlocked device (the caller has stopped everything first); `ready` becomes `locked`. */
+export function forget(ctx: ClientContext): void {
+  const u = ctx.unlocked;
+  ctx.unlocked = undefined;
+  if (u !== undefined) {
+    wipe(u.registration.credential);
+    if (ctx.status === 'ready') ctx.status = 'locked';
+  }
+}
+
+/** Deletes the registration record (a remote wipe does, with the rest of the local data). */
+export async function deleteRegistration(tx: StorageTx): Promise<void> {
+  await deleteRecord(tx, REGISTRATION, REG_KEY);
+}
+
+/** The user and device this client is, once unlocked. */
+export function me(ctx: ClientContext): {
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly tenant: string;
+} {
+  const u = ctx.ready();
+  return { userId: u.registration.userId, deviceId: u.registration.deviceId, tenant: u.registration.tenant };
+}
+
+async function openEncrypted(ctx: ClientContext, dataKey: Uint8Array): Promise<EncryptedAdapterHandle> {
+  return openEncryptedAdapter(ctx.options.storage, {
+    dataKey,
+    provider: ctx.provider,
+    orderedTables: [...CLIENT_ORDERED_TABLES, ...OUTBOX_ORDERED_TABLES],
+  });
+}
+
+function activate(
+  ctx: ClientContext,
+  adapter: EncryptedAdapterHandle,
+  registration: Registration,
+  identity: DeviceIdentity,
+): void {
+  const self: CoreSelf = {
+    provider: ctx.provider,
+    userId: registration.userId,
+    deviceId: registration.deviceId,
+    identity,
+    tenant: registration.tenant,
+    tenantPublicKey: registration.tenantPublicKey,
+    mailbox: registration.mailbox,
+    suites: ctx.suites,
+  };
+  const outboxOptions = { ...ctx.options.outbox, now: ctx.now };
+  const outbox = createOutbox(adapterExecutor(adapter), outboxOptions);
+  const stores = {
+    ...bindClientStores(adapterExecutor(adapter)),
+    transaction: <T>(fn: (t: CoreTx) => Promise<T>) =>
+      adapter.transaction((tx) => {
+        const run = txExecutor(tx);
+        return fn({ stores: bindClientStores(run), tx, outbox: createOutbox(run, outboxOptions) });
+      }),
+  };
+  const transport = ctx.factory()({
+    url: ctx.options.server.url,
+    pin: ctx.options.server.pin,
+    credential: registration.credential,
+  });
+  ctx.unlocked = { adapter, stores, outbox, self, registration, transport };
+  ctx.status = 'ready';
+}

@@ -1,0 +1,168 @@
+/**
+ * Files: encrypting a file as a stream, uploading the ciphertext in the server's chunks and
+ * sending the reference as a message; downloading, checking the ciphertext's digest before any
+ * decryption, and decrypting. Refused by policy (`files.send`) before anything is read.
+ *
+ * @module
+ */
+import {
+  concatBytes,
+  DecryptionFailed,
+  decryptFileStream,
+  encryptFileStream,
+  equalBytes,
+  ForbiddenError,
+  fileCiphertextLength,
+  ValidationError,
+} from '@cloister/crypto';
+import type { FileReference } from '@cloister/protocol';
+import type { ClientContext, Unlocked } from './context.js';
+import { type ClientMessage, featureEnabled, type Recipient, resolveRecipient } from './core/index.js';
+import type { Messaging } from './messaging.js';
+import type { OutgoingFile, SendOptions, TransferProgress } from './options.js';
+import { expectOk } from './transport/common.js';
+
+/** Bytes handed to the encryption at a time when the file is given as bytes: 1 MiB. */
+const SLICE_BYTES = 1 << 20;
+
+/** File transfers of one client. */
+export class Files {
+  readonly #ctx: ClientContext;
+  readonly #messaging: Messaging;
+
+  constructor(ctx: ClientContext, messaging: Messaging) {
+    this.#ctx = ctx;
+    this.#messaging = messaging;
+  }
+
+  /** Encrypts and uploads `file`, then sends its reference to `to`. */
+  async sendFile(to: Recipient, file: OutgoingFile, options: SendOptions = {}): Promise<ClientMessage> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    if (!featureEnabled(ctx.policy, 'files.send')) {
+      throw new ForbiddenError('sending files is disabled by policy (files.send)');
+    }
+    if (typeof file !== 'object' || file === null) throw new ValidationError('file', 'an object');
+    const size = file.data instanceof Uint8Array ? file.data.length : file.size;
+    if (size === undefined || !Number.isSafeInteger(size) || size <= 0) {
+      throw new ValidationError('file.size', 'the size in bytes of a non-empty file');
+    }
+    resolveRecipient(to);
+    const plaintext =
+      file.data instanceof Uint8Array
+        ? new ReadableStream<Uint8Array>({
+            start(c) {
+              const data = file.data as Uint8Array;
+              for (let i = 0; i < data.length; i += SLICE_BYTES) c.enqueue(data.subarray(i, i + SLICE_BYTES));
+              c.close();
+            },
+          })
+        : file.data;
+    const progress = options.onProgress;
+    const enc = encryptFileStream(ctx.provider, {
+      plaintextStream: plaintext,
+      onProgress: (bytes) => progress?.({ phase: 'encrypt', bytes, total: size }),
+    });
+    const ciphertextSize = fileCiphertextLength(size);
+    const blobId = await upload(u, enc.ciphertext, ciphertextSize, progress);
+    const result = await enc.done;
+    expectOk(await u.transport.request('POST', `/v1/blobs/${blobId}/finish`, { json: {} }));
+    const reference: FileReference = {
+      fileKey: enc.fileKey,
+      digest: result.digest,
+      size: result.size,
+      mediaType: file.mediaType ?? 'application/octet-stream',
+      locator: blobId,
+      ...(file.name === undefined ? {} : { fileName: file.name }),
+      ciphertextSize: result.ciphertextSize,
+    };
+    return this.#messaging.send(to, { type: 'file', file: reference }, options);
+  }
+
+  /** Downloads, checks (digest) and decrypts the file of a file message. */
+  async downloadFile(
+    file: FileReference,
+    options: { readonly onProgress?: (progress: TransferProgress) => void } = {},
+  ): Promise<Uint8Array> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const status = expectOk(await u.transport.request('GET', `/v1/blobs/${file.locator}`)).json as {
+      chunks: number;
+      size?: number;
+    };
+    const chunks: Uint8Array[] = [];
+    let total = 0;
+    const expected = file.ciphertextSize ?? 0;
+    for (let i = 0; i < status.chunks; i++) {
+      const res = expectOk(await u.transport.request('GET', `/v1/blobs/${file.locator}/chunks/${i}`));
+      chunks.push(res.body);
+      total += res.body.length;
+      options.onProgress?.({ phase: 'download', bytes: total, total: expected || total });
+    }
+    const ciphertext = concatBytes(...chunks);
+    const digest = await ctx.provider.sha256(ciphertext);
+    if (!equalBytes(digest, file.digest)) throw new DecryptionFailed();
+    const stream = decryptFileStream(ctx.provider, {
+      fileKey: file.fileKey,
+      ciphertextStream: new ReadableStream({
+        start(c) {
+          c.enqueue(ciphertext);
+          c.close();
+        },
+      }),
+    });
+    const out: Uint8Array[] = [];
+    const reader = stream.getReader();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      out.push(value);
+    }
+    return concatBytes(...out);
+  }
+}
+
+/** Creates a blob of `size` bytes and uploads `ciphertext` in the server's chunk size; resolves the blob id. */
+async function upload(
+  u: Unlocked,
+  ciphertext: ReadableStream<Uint8Array>,
+  size: number,
+  progress: ((p: TransferProgress) => void) | undefined,
+): Promise<string> {
+  const created = expectOk(await u.transport.request('POST', '/v1/blobs', { json: { size } })).json as {
+    blobId: string;
+    chunkBytes: number;
+  };
+  const reader = ciphertext.getReader();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let index = 0;
+  let uploaded = 0;
+  const flush = async (all: boolean) => {
+    while (pendingBytes >= created.chunkBytes || (all && pendingBytes > 0)) {
+      const joined = concatBytes(...pending);
+      const chunk = joined.subarray(0, Math.min(created.chunkBytes, joined.length));
+      expectOk(
+        await u.transport.request('PUT', `/v1/blobs/${created.blobId}/chunks/${index}`, {
+          body: chunk,
+          contentType: 'application/octet-stream',
+        }),
+      );
+      index++;
+      uploaded += chunk.length;
+      progress?.({ phase: 'upload', bytes: uploaded, total: size });
+      const rest = joined.slice(chunk.length);
+      pending = rest.length > 0 ? [rest] : [];
+      pendingBytes = rest.length;
+    }
+  };
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    pending.push(value);
+    pendingBytes += value.length;
+    await flush(false);
+  }
+  await flush(true);
+  return created.blobId;
+}

@@ -1,0 +1,66 @@
+/**
+ * Sending messages and read receipts: the shell's part is to check the input, run the core's
+ * decision (`core/outgoing.ts`, `core/receipts.ts`) in one transaction, and wake the outbox.
+ *
+ * @module
+ */
+import { ValidationError } from '@cloister/crypto';
+import type { Content, ConversationId, MessageId } from '@cloister/protocol';
+import type { ClientContext } from './context.js';
+import {
+  type ClientMessage,
+  composeMessage,
+  queueReadReceipts,
+  type Recipient,
+  resolveRecipient,
+} from './core/index.js';
+import type { SendOptions } from './options.js';
+
+/** Sending for one client; `kickOutbox` wakes the outbox loop after a commit. */
+export class Messaging {
+  readonly #ctx: ClientContext;
+  readonly #kickOutbox: () => void;
+
+  constructor(ctx: ClientContext, kickOutbox: () => void) {
+    this.#ctx = ctx;
+    this.#kickOutbox = kickOutbox;
+  }
+
+  /** Stores and queues a message with `body` (see `composeMessage`); resolves once committed. */
+  async send(to: Recipient, body: Content['body'], options: SendOptions = {}): Promise<ClientMessage> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const resolved = resolveRecipient(to);
+    const now = ctx.now();
+    const contentId = await ctx.provider.randomBytes(16);
+    const message = await u.stores.transaction((t) =>
+      composeMessage(u.self, t, {
+        to: resolved,
+        body,
+        contentId,
+        expireTimerSeconds: options.expireTimerSeconds,
+        policy: ctx.policy,
+        now,
+      }),
+    );
+    await ctx.step('enqueue:committed');
+    this.#kickOutbox();
+    return message;
+  }
+
+  /** Sends a text message. */
+  async sendText(to: Recipient, text: string, options: SendOptions = {}): Promise<ClientMessage> {
+    if (typeof text !== 'string' || text.length === 0)
+      throw new ValidationError('text', 'a non-empty string');
+    return this.send(to, { type: 'text', text }, options);
+  }
+
+  /** Marks received messages read and queues the receipts. */
+  async markRead(conversationId: ConversationId, ids: readonly MessageId[]): Promise<void> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const now = ctx.now();
+    await u.stores.transaction((t) => queueReadReceipts(u.self, t, { conversationId, ids, now }));
+    this.#kickOutbox();
+  }
+}

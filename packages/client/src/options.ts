@@ -1,0 +1,122 @@
+/**
+ * What an app passes to {@link createClient} and gets back from the client's methods: options,
+ * states, recipients, files and progress, and the check of the options.
+ *
+ * @module
+ */
+import { type CryptoProvider, type PinWrapOptions, ValidationError } from '@cloister/crypto';
+import type { Suite } from '@cloister/protocol';
+import type { StorageAdapter } from '@cloister/storage';
+import type { OutboxOptions } from './outbox/index.js';
+import type { Transport } from './transport/common.js';
+import { parsePin } from './transport/common.js';
+
+export type { Recipient } from './core/outgoing.js';
+
+/** What creates a transport for the client (default: the Node transport). */
+export type TransportFactory = (options: {
+  readonly url: string;
+  readonly pin: string;
+  readonly credential?: Uint8Array;
+}) => Transport;
+
+/** Options of {@link createClient}. */
+export interface ClientOptions {
+  /** The server's base URL and its public-key pin (`sha256/<base64>`), both required. */
+  readonly server: { readonly url: string; readonly pin: string };
+  /**
+   * Where the client keeps its data: any storage adapter (PGlite in a directory for Node, IndexedDB
+   * in a browser, memory for tests). The client encrypts every row except its vault.
+   */
+  readonly storage: StorageAdapter;
+  readonly provider?: CryptoProvider;
+  readonly transport?: TransportFactory;
+  /** Suites this device supports, in preference order; default `['v2', 'static-v1']`. */
+  readonly suites?: readonly Suite[];
+  /** The clock (ms since the epoch); default `Date.now`. */
+  readonly now?: () => number;
+  /** Cost of the PIN wrap (scrypt); default the crypto package's default. */
+  readonly pinWrap?: PinWrapOptions;
+  /** Wrong PINs in a row after which the local data is destroyed; default 10. */
+  readonly maxPinAttempts?: number;
+  /** One-time prekeys uploaded per batch (default 50) and the count below which a batch is added (default 20). */
+  readonly preKeys?: { readonly batch?: number; readonly refillBelow?: number };
+  /** Retry schedule of the outbox (`client-outbox.md`); default 1 s doubling up to 5 min, 20 attempts. */
+  readonly outbox?: Pick<OutboxOptions, 'backoff' | 'maxAttempts'>;
+  /** How often expired rows are purged while running; default 60,000 ms. */
+  readonly purgeIntervalMs?: number;
+  /** Test hooks: `step(name)` is awaited at each durable step (see `spec/client.md` §7). */
+  readonly hooks?: { readonly step?: (name: ClientStep) => void | Promise<void> };
+}
+
+/** Points between durable steps at which the crash test stops the client. */
+export type ClientStep =
+  | 'enqueue:committed'
+  | 'send:directory'
+  | 'send:encrypted'
+  | 'send:submitted'
+  | 'send:marked'
+  | 'receive:committed'
+  | 'receive:acked';
+
+/** What {@link CloisterClient.sendFile} sends. */
+export interface OutgoingFile {
+  /** The file: bytes, or a stream with its `size`. */
+  readonly data: Uint8Array | ReadableStream<Uint8Array>;
+  readonly size?: number;
+  readonly name?: string;
+  /** `type/subtype`; default `application/octet-stream`. */
+  readonly mediaType?: string;
+}
+
+/** Progress of a file transfer. */
+export interface TransferProgress {
+  readonly phase: 'encrypt' | 'upload' | 'download';
+  readonly bytes: number;
+  readonly total: number;
+}
+
+/** Options of the send methods. */
+export interface SendOptions {
+  /** Disappearing-message timer for this message; default the conversation's. */
+  readonly expireTimerSeconds?: number;
+  readonly onProgress?: (progress: TransferProgress) => void;
+}
+
+/** The client's state. */
+export type ClientStatus = 'unenrolled' | 'locked' | 'ready' | 'wiped';
+
+/** What {@link CloisterClient.wipeStatus} reports. */
+export type WipeStatus =
+  | { readonly wiped: false }
+  | {
+      readonly wiped: true;
+      readonly commandId: string;
+      readonly wipedAt: number;
+      readonly reported: boolean;
+    };
+
+/**
+ * Checks the options of {@link createClient} and returns the suites to offer (deduplicated, in
+ * order); throws `ValidationError` naming the first bad field.
+ */
+export function checkClientOptions(options: ClientOptions): readonly Suite[] {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  if (typeof options.server !== 'object' || options.server === null) {
+    throw new ValidationError('server', 'an object with url and pin');
+  }
+  if (typeof options.server.url !== 'string') throw new ValidationError('server.url', 'an https URL');
+  if (typeof options.server.pin !== 'string' || options.server.pin.length === 0) {
+    throw new ValidationError('server.pin', "the server's public-key pin (sha256/<base64>)");
+  }
+  if (typeof options.storage !== 'object' || options.storage === null) {
+    throw new ValidationError('storage', 'a StorageAdapter');
+  }
+  const suites = options.suites ?? ['v2', 'static-v1'];
+  if (!Array.isArray(suites) || suites.length === 0 || suites.some((s) => s !== 'v2' && s !== 'static-v1')) {
+    throw new ValidationError('suites', "a non-empty list of 'v2' and 'static-v1'");
+  }
+  // Fail early on a malformed pin (the transports parse it again, on every connection).
+  parsePin(options.server.pin);
+  return [...new Set(suites)];
+}

@@ -1,0 +1,216 @@
+/**
+ * The outbox loop: takes what is due from the persistent outbox, delivers it (several entries
+ * together, one by one after a failure so that only the failing entry waits), marks it sent or
+ * failed, reports `sent` and `send-failed`, and wakes again for retries while the client runs.
+ * What goes to whom is the core's decision (`core/delivery-plan.ts`); this module does the I/O.
+ *
+ * @module
+ */
+import { CloisterError, type PreKeyBundle } from '@cloister/crypto';
+import { decodeContent, encodeSealedDeliveryBatch, type MessageId } from '@cloister/protocol';
+import type { ClientContext, Unlocked } from './context.js';
+import {
+  type DirectoryDevice,
+  decodeJob,
+  deliveryTargets,
+  deviceKey,
+  devicesToStart,
+  localMessageId,
+  planEntry,
+  sealDeliveries,
+  submissionBatches,
+  usersToLookUp,
+} from './core/index.js';
+import type { Directory } from './directory.js';
+import type { OutboxEntry } from './outbox/index.js';
+import { expectOk } from './transport/common.js';
+import { ServerError } from './transport/errors.js';
+
+/** Entries taken from the outbox at once. */
+const DUE_BATCH = 16;
+/** How long the loop waits before looking again while entries are pending: 1 s. */
+const RETRY_POLL_MS = 1000;
+
+/** The outbox loop of one client. */
+export class OutboxLoop {
+  readonly #ctx: ClientContext;
+  readonly #directory: Directory;
+  readonly #onForbidden: () => void;
+  #running: Promise<void> | undefined;
+  #again = false;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  /** `onForbidden` runs when the server refuses this device (403): the caller checks for a wipe. */
+  constructor(ctx: ClientContext, directory: Directory, onForbidden: () => void) {
+    this.#ctx = ctx;
+    this.#directory = directory;
+    this.#onForbidden = onForbidden;
+  }
+
+  /** The current run, if any (for `idle`). */
+  get running(): Promise<void> | undefined {
+    return this.#running;
+  }
+
+  /** Whether another run was asked for while one was going. */
+  get pendingKick(): boolean {
+    return this.#again;
+  }
+
+  /** Starts a run, or asks the current one to go round again. */
+  kick(): void {
+    if (this.#ctx.unlocked === undefined) return;
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return;
+    }
+    const run = async () => {
+      do {
+        this.#again = false;
+        await this.#drain();
+      } while (this.#again && this.#ctx.unlocked !== undefined);
+    };
+    this.#running = run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#running = undefined;
+      });
+  }
+
+  /** Cancels the retry timer and waits for the current run. */
+  async stop(): Promise<void> {
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    await this.#running?.catch(() => undefined);
+  }
+
+  async #drain(): Promise<void> {
+    for (;;) {
+      const u = this.#ctx.unlocked;
+      if (u === undefined) return;
+      const due = await u.outbox.due(DUE_BATCH);
+      if (due.length === 0) {
+        await this.#scheduleNextAttempt(u);
+        return;
+      }
+      try {
+        await this.#deliver(u, due);
+        for (const entry of due) {
+          await u.outbox.markSent(entry.id);
+          await this.#ctx.step('send:marked');
+        }
+        continue;
+      } catch (e) {
+        if (this.#ctx.unlocked === undefined) return;
+        if (due.length === 1) {
+          await this.#failed(u, due[0]!, e);
+          continue;
+        }
+      }
+      // Something in the group failed: one by one, so that only the failing entry waits.
+      for (const entry of due) {
+        try {
+          await this.#deliver(u, [entry]);
+          await u.outbox.markSent(entry.id);
+          await this.#ctx.step('send:marked');
+        } catch (e) {
+          if (this.#ctx.unlocked === undefined) return;
+          await this.#failed(u, entry, e);
+        }
+      }
+    }
+  }
+
+  async #failed(u: Unlocked, entry: OutboxEntry, e: unknown): Promise<void> {
+    const permanent =
+      e instanceof CloisterError && (e.code === 'ERR_VALIDATION' || e.code === 'ERR_FORBIDDEN');
+    const after = await u.outbox.markFailed(entry.id, { permanent });
+    if (after?.state === 'failed') {
+      this.#ctx.emit({
+        type: 'send-failed',
+        messageId: entryMessageId(entry, u.registration.userId),
+        outboxId: entry.id,
+        reason: e instanceof Error ? e.message : 'failed',
+      });
+    }
+    if (e instanceof ServerError && e.status === 403) this.#onForbidden();
+  }
+
+  async #scheduleNextAttempt(u: Unlocked): Promise<void> {
+    const pending = await u.outbox.count('pending');
+    if (pending === 0 || !this.#ctx.started) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.kick();
+    }, RETRY_POLL_MS);
+    timer.unref?.();
+    this.#timers.add(timer);
+  }
+
+  /**
+   * Delivers several outbox entries together: one directory pass, one transaction encrypting for
+   * every device of every entry (ratchet steps commit before anything leaves), then as few
+   * submissions as the server's limits allow. Throws when any part fails; the caller then retries
+   * the entries one by one so that one bad entry does not hold the others back.
+   */
+  async #deliver(u: Unlocked, entries: readonly OutboxEntry[]): Promise<void> {
+    const ctx = this.#ctx;
+    const plans = await u.adapter.transaction(async (tx) => {
+      const out = [];
+      for (const entry of entries) out.push(await planEntry(u.self, tx, entry));
+      return out;
+    });
+    const devices = new Map<string, readonly DirectoryDevice[]>();
+    for (const user of usersToLookUp(u.self, plans)) devices.set(user, await this.#directory.devicesOf(user));
+    const targets = deliveryTargets(u.self, plans, (user) => devices.get(user) ?? []);
+    await ctx.step('send:directory');
+    const refused = new Array<number>(plans.length).fill(0);
+    const deliveredTo = new Array<number>(plans.length).fill(0);
+    if (targets.length > 0) {
+      const certificate = await this.#directory.senderCertificate();
+      // Sessions to start: fetch their full bundles before the encryption transaction.
+      const toStart = await u.stores.transaction((t) => devicesToStart(t, targets));
+      const bundles = new Map<string, PreKeyBundle>();
+      for (const device of toStart) bundles.set(deviceKey(device), await this.#directory.fullBundle(device));
+      const copies = await u.stores.transaction((t) =>
+        sealDeliveries(u.self, t, { plans, targets, certificate, bundles }),
+      );
+      await ctx.step('send:encrypted');
+      for (const batch of submissionBatches(copies)) {
+        const res = expectOk(
+          await u.transport.request('POST', '/v1/messages/batch', {
+            body: encodeSealedDeliveryBatch({
+              deliveries: batch.map(({ messageId, envelope, archiveSeal }) => ({
+                messageId,
+                envelope,
+                ...(archiveSeal === undefined ? {} : { archiveSeal }),
+              })),
+            }),
+          }),
+        ).json as { results: { status: string }[] };
+        res.results.forEach((r, k) => {
+          const index = batch[k]!.index;
+          if (r.status === 'refused') refused[index]!++;
+          else deliveredTo[index]!++;
+        });
+      }
+      await ctx.step('send:submitted');
+    }
+    plans.forEach((p, index) => {
+      if (refused[index]! > 0) {
+        // A device went away or changed its mailbox: refresh the directory; the next attempt uses it.
+        for (const user of [...p.users, u.registration.userId]) this.#directory.forget(user);
+      }
+      ctx.emit({ type: 'sent', messageId: p.localId, outboxId: p.entry.id, devices: deliveredTo[index]! });
+    });
+  }
+}
+
+/** The local message id an outbox entry carries (its content's), or the entry id when unreadable. */
+function entryMessageId(entry: OutboxEntry, me: string): MessageId {
+  try {
+    return localMessageId(decodeContent(decodeJob(entry.payload).content).messageId, me);
+  } catch {
+    return entry.id;
+  }
+}

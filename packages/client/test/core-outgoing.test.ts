@@ -1,0 +1,458 @@
+/**
+ * The core's decisions about sending, tested alone (no server, no socket, no clock): what a
+ * recipient is, what a message or a read puts into storage and the outbox, what the policy
+ * decides for a message, which device gets which plaintext, how copies are split into
+ * submissions, and what a socket frame means.
+ */
+import {
+  type CryptoProvider,
+  type DeviceIdentity,
+  deviceId,
+  generateDeviceIdentity,
+  getProvider,
+  openArchived,
+  toHex,
+  UsageError,
+  ValidationError,
+} from '@cloister/crypto';
+import { decodeContent, encodeContent, type MessageId, messageId, userId } from '@cloister/protocol';
+import { createMemoryAdapter, type StorageAdapter, txExecutor } from '@cloister/storage';
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ackFrame,
+  archivePublicKey,
+  type ClientPolicy,
+  type CoreSelf,
+  type CoreTx,
+  composeMessage,
+  type DirectoryDevice,
+  decodeJob,
+  deliveryTargets,
+  directConversationId,
+  encodeJob,
+  messageExpiry,
+  parsePolicy,
+  parseServerFrame,
+  planEntry,
+  queueReadReceipts,
+  resolveRecipient,
+  saveGroup,
+  submissionBatches,
+} from '../src/core/index.js';
+import { createOutbox, type OutboxEntry } from '../src/outbox/index.js';
+import { bindClientStores } from '../src/store/index.js';
+
+const NOW = 1_800_000_000_000;
+let provider: CryptoProvider;
+let identity: DeviceIdentity;
+let alice: CoreSelf;
+
+beforeAll(async () => {
+  provider = await getProvider();
+  identity = await generateDeviceIdentity(provider);
+  alice = {
+    provider,
+    userId: userId('alice'),
+    deviceId: deviceId(1),
+    identity,
+    tenant: 'acme',
+    tenantPublicKey: new Uint8Array(32),
+    mailbox: 'mbx_alice',
+    suites: ['v2', 'static-v1'],
+  };
+});
+
+function inTx<T>(db: StorageAdapter, fn: (t: CoreTx) => Promise<T>): Promise<T> {
+  return db.transaction((tx) => {
+    const run = txExecutor(tx);
+    return fn({ stores: bindClientStores(run), tx, outbox: createOutbox(run) });
+  });
+}
+
+/** Everything queued in the outbox, in order (read with a clock past every entry). */
+async function queued(db: StorageAdapter): Promise<OutboxEntry[]> {
+  return db.transaction((tx) => createOutbox(txExecutor(tx), { now: () => NOW + 86_400_000 }).due(1000));
+}
+
+const policy = (
+  features: ClientPolicy['features'],
+  messageLifetimeMs: number | null = null,
+): ClientPolicy => ({
+  revision: '1',
+  features,
+  messageLifetimeMs,
+});
+
+describe('recipients', () => {
+  it('names the conversation and the outbox destination of a user and of a group', () => {
+    expect(resolveRecipient({ user: 'bob' })).toEqual({ conversationId: 'd:bob', job: { user: 'bob' } });
+    const hex = 'ab'.repeat(32);
+    expect(resolveRecipient({ group: hex })).toEqual({ conversationId: `g:${hex}`, job: { group: hex } });
+    expect(resolveRecipient({ group: `g:${hex}` }).job).toEqual({ group: hex });
+  });
+
+  it('refuses what is neither, naming the field', () => {
+    for (const bad of [null, 'bob', {}, { group: 'xyz' }, { group: 'AB'.repeat(32) }, { user: '' }]) {
+      expect(() => resolveRecipient(bad as never)).toThrow(ValidationError);
+    }
+  });
+});
+
+describe('policy', () => {
+  it('reads the server answer, absent parts meaning no limit and every feature on', () => {
+    expect(parsePolicy({ revision: 3 })).toEqual({ revision: '3', features: {}, messageLifetimeMs: null });
+    expect(parsePolicy({ revision: '4', retention: { messageLifetimeMs: 60_000 } }).messageLifetimeMs).toBe(
+      60_000,
+    );
+  });
+
+  it('seals to the archive only when the feature is explicitly on with a 32-byte key', () => {
+    const key = Buffer.alloc(32, 9).toString('base64url');
+    expect(archivePublicKey(undefined)).toBeUndefined();
+    expect(
+      archivePublicKey(policy({ archive: { enabled: false, config: { publicKey: key } } })),
+    ).toBeUndefined();
+    expect(archivePublicKey(policy({ archive: { enabled: true } }))).toBeUndefined();
+    const short = Buffer.alloc(31, 9).toString('base64url');
+    expect(
+      archivePublicKey(policy({ archive: { enabled: true, config: { publicKey: short } } })),
+    ).toBeUndefined();
+    expect(
+      archivePublicKey(policy({ archive: { enabled: true, config: { publicKey: `${key}=` } } })),
+    ).toBeUndefined();
+    expect(archivePublicKey(policy({ archive: { enabled: true, config: { publicKey: key } } }))).toEqual(
+      new Uint8Array(32).fill(9),
+    );
+  });
+
+  it('expires a message at the earlier of its timer and the lifetime', () => {
+    expect(messageExpiry(NOW, undefined, null)).toBeNull();
+    expect(messageExpiry(NOW, 5, null)).toBe(NOW + 5000);
+    expect(messageExpiry(NOW, undefined, 1000)).toBe(NOW + 1000);
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 1e6 }), fc.integer({ min: 0, max: 1e9 }), (s, l) => {
+        expect(messageExpiry(NOW, s, l)).toBe(NOW + Math.min(s * 1000, l));
+      }),
+    );
+  });
+});
+
+describe('composeMessage', () => {
+  it('stores a 1:1 message, creates its conversation and queues one job with copies to own devices', async () => {
+    const db = createMemoryAdapter();
+    const contentId = new Uint8Array(16).fill(1);
+    const m = await inTx(db, (t) =>
+      composeMessage(alice, t, {
+        to: resolveRecipient({ user: 'bob' }),
+        body: { type: 'text', text: 'hi' },
+        contentId,
+        policy: policy({}, 60_000),
+        expireTimerSeconds: 30,
+        now: NOW,
+      }),
+    );
+    expect(m.id).toBe(`${toHex(contentId)}@alice`);
+    expect(m.expiresAt).toBe(NOW + 30_000);
+    expect(m.content.archived).toBeUndefined();
+    const stored = await inTx(db, (t) => t.stores.messages.get(m.id));
+    expect(stored?.status).toBe('sent');
+    expect(await inTx(db, (t) => t.stores.conversations.get(directConversationId('bob')))).toMatchObject({
+      kind: 'direct',
+      peer: 'bob',
+    });
+    const [entry, ...rest] = await queued(db);
+    expect(rest).toEqual([]);
+    const job = decodeJob(entry!.payload);
+    expect(job).toMatchObject({ to: { user: 'bob' }, self: true });
+    expect(job.archiveSeal).toBeUndefined();
+    expect(decodeContent(job.content).body).toEqual({ type: 'text', text: 'hi' });
+  });
+
+  it('takes the conversation timer when none is given', async () => {
+    const db = createMemoryAdapter();
+    const to = resolveRecipient({ user: 'bob' });
+    await inTx(db, async (t) => {
+      await t.stores.conversations.create({ id: to.conversationId, kind: 'direct', peer: userId('bob') });
+      await t.stores.conversations.setDisappearingTimer(to.conversationId, 1500);
+    });
+    const m = await inTx(db, (t) =>
+      composeMessage(alice, t, {
+        to,
+        body: { type: 'text', text: 'x' },
+        contentId: new Uint8Array(16),
+        policy: undefined,
+        now: NOW,
+      }),
+    );
+    expect(m.content.expireTimerSeconds).toBe(2);
+    expect(m.expiresAt).toBe(NOW + 2000);
+  });
+
+  it('seals the content to the archive key the policy names, bound to sender and message', async () => {
+    const db = createMemoryAdapter();
+    const archive = await provider.x25519.generateKeyPair();
+    const contentId = new Uint8Array(16).fill(2);
+    const m = await inTx(db, (t) =>
+      composeMessage(alice, t, {
+        to: resolveRecipient({ user: 'bob' }),
+        body: { type: 'text', text: 'board minutes' },
+        contentId,
+        policy: policy({
+          archive: {
+            enabled: true,
+            config: { publicKey: Buffer.from(archive.publicKey).toString('base64url') },
+          },
+        }),
+        now: NOW,
+      }),
+    );
+    expect(m.content.archived).toBe(true);
+    const job = decodeJob((await queued(db))[0]!.payload);
+    const opened = await openArchived(provider, {
+      archivePrivateKey: archive.privateKey,
+      bytes: job.archiveSeal!,
+    });
+    expect(opened.bindings.sender).toEqual({ userId: 'alice', deviceId: 1 });
+    expect(decodeContent(opened.content).body).toEqual({ type: 'text', text: 'board minutes' });
+  });
+
+  it('refuses a message to oneself and to a group this user is not in, storing and queueing nothing', async () => {
+    const db = createMemoryAdapter();
+    const body = { type: 'text', text: 'x' } as const;
+    const base = { body, contentId: new Uint8Array(16), policy: undefined, now: NOW };
+    await expect(
+      inTx(db, (t) => composeMessage(alice, t, { ...base, to: resolveRecipient({ user: 'alice' }) })),
+    ).rejects.toThrow(UsageError);
+    await expect(
+      inTx(db, (t) =>
+        composeMessage(alice, t, { ...base, to: resolveRecipient({ group: 'cd'.repeat(32) }) }),
+      ),
+    ).rejects.toThrow(UsageError);
+    expect(await queued(db)).toEqual([]);
+    expect((await inTx(db, (t) => t.stores.conversations.list())).items).toEqual([]);
+  });
+});
+
+describe('queueReadReceipts', () => {
+  it('marks only received messages of the conversation and sends each sender receipts of at most 256 ids', async () => {
+    const db = createMemoryAdapter();
+    const conv = directConversationId('bob');
+    const ids: MessageId[] = [];
+    await inTx(db, async (t) => {
+      await t.stores.conversations.create({ id: conv, kind: 'direct', peer: userId('bob') });
+      for (let i = 0; i < 300; i++) {
+        const id = messageId(`m${i}@bob`);
+        ids.push(id);
+        await t.stores.messages.addIfAbsent({
+          id,
+          conversationId: conv,
+          sender: { userId: userId('bob'), deviceId: deviceId(1) },
+          sentAt: NOW,
+          receivedAt: NOW,
+          body: encodeContent({
+            messageId: new Uint8Array(16).fill(i % 256),
+            sentAtMs: NOW,
+            body: { type: 'text', text: 'x' },
+          }),
+          status: 'delivered',
+          expiresAt: null,
+        });
+      }
+    });
+    ids.push(messageId('unknown@bob'));
+    const marked = await inTx(db, (t) =>
+      queueReadReceipts(alice, t, { conversationId: conv, ids, now: NOW }),
+    );
+    expect(marked).toBe(300);
+    const jobs = (await queued(db)).map((e) => decodeJob(e.payload));
+    expect(jobs.map((j) => j.to)).toEqual([{ user: 'bob' }, { user: 'bob' }]);
+    expect(jobs.map((j) => j.self)).toEqual([false, false]);
+    const counts = jobs.map((j) => {
+      const body = decodeContent(j.content).body;
+      return body.type === 'receipt' && body.kind === 'read' ? body.messageIds.length : -1;
+    });
+    expect(counts).toEqual([256, 44]);
+    expect((await inTx(db, (t) => t.stores.messages.get(ids[0]!)))?.status).toBe('read');
+  });
+
+  it('ignores ids of another conversation', async () => {
+    const db = createMemoryAdapter();
+    const marked = await inTx(db, (t) =>
+      queueReadReceipts(alice, t, {
+        conversationId: directConversationId('carol'),
+        ids: [messageId('m1@bob')],
+        now: NOW,
+      }),
+    );
+    expect(marked).toBe(0);
+    expect(await queued(db)).toEqual([]);
+  });
+});
+
+function device(user: string, id: number): DirectoryDevice {
+  return {
+    userId: userId(user),
+    deviceId: deviceId(id),
+    mailbox: `mbx_${user}_${id}`,
+    deliveryToken: new Uint8Array(32),
+    bundle: {} as DirectoryDevice['bundle'],
+    suite: 'v2',
+  };
+}
+
+function entry(payload: Uint8Array, n = 0): OutboxEntry {
+  return {
+    id: messageId(`o_${n}`),
+    to: 'x',
+    payload,
+    createdAt: NOW,
+    attempts: 0,
+    nextAttemptAt: NOW,
+    state: 'pending',
+  };
+}
+
+describe('delivery plan', () => {
+  const content = (text: string) =>
+    encodeContent({ messageId: new Uint8Array(16).fill(3), sentAtMs: NOW, body: { type: 'text', text } });
+
+  it("sends a 1:1 message to every device of the peer and a syncedTo copy to this user's other devices", async () => {
+    const db = createMemoryAdapter();
+    const plan = await db.transaction((tx) =>
+      planEntry(alice, tx, entry(encodeJob({ content: content('a'), to: { user: 'bob' }, self: true }))),
+    );
+    expect(plan.users).toEqual(['bob']);
+    const devices: Record<string, DirectoryDevice[]> = {
+      bob: [device('bob', 1), device('bob', 2)],
+      alice: [device('alice', 2)],
+    };
+    const targets = deliveryTargets(alice, [plan], (u) => devices[u] ?? []);
+    expect(targets.map((t) => `${t.device.userId}/${t.device.deviceId}`)).toEqual([
+      'bob/1',
+      'bob/2',
+      'alice/2',
+    ]);
+    expect(decodeContent(targets[0]!.plaintext).syncedTo).toBeUndefined();
+    expect(decodeContent(targets[2]!.plaintext).syncedTo).toBe('bob');
+  });
+
+  it('reaches only the named device of a session reset, and no own devices without self', async () => {
+    const db = createMemoryAdapter();
+    const plan = await db.transaction((tx) =>
+      planEntry(
+        alice,
+        tx,
+        entry(encodeJob({ content: content('r'), to: { user: 'bob' }, self: false, device: 2 })),
+      ),
+    );
+    const targets = deliveryTargets(alice, [plan], (u) =>
+      u === 'bob' ? [device('bob', 1), device('bob', 2)] : [device('alice', 2)],
+    );
+    expect(targets.map((t) => t.device.deviceId)).toEqual([2]);
+  });
+
+  it("takes a group's members from the stored state, less this user, restricted to only", async () => {
+    const db = createMemoryAdapter();
+    const groupId = new Uint8Array(32).fill(5);
+    const hex = toHex(groupId);
+    const members = ['alice', 'bob', 'carol'].map((u) => ({ userId: u, deviceIds: [] }));
+    await db.transaction((tx) =>
+      saveGroup(tx, {
+        state: { groupId, version: 1, members, admins: ['alice'] } as never,
+        name: 'ward',
+        active: true,
+      }),
+    );
+    const all = await db.transaction((tx) =>
+      planEntry(alice, tx, entry(encodeJob({ content: content('g'), to: { group: hex }, self: true }))),
+    );
+    expect(all.users).toEqual(['bob', 'carol']);
+    const only = await db.transaction((tx) =>
+      planEntry(
+        alice,
+        tx,
+        entry(encodeJob({ content: content('g'), to: { group: hex }, self: false, only: ['carol', 'dave'] })),
+      ),
+    );
+    expect(only.users).toEqual(['carol']);
+    const unknown = await db.transaction((tx) =>
+      planEntry(
+        alice,
+        tx,
+        entry(encodeJob({ content: content('g'), to: { group: 'ef'.repeat(32) }, self: true })),
+      ),
+    );
+    expect(unknown.users).toEqual([]);
+  });
+
+  it('splits submissions by count, by bytes and at a second archive seal, keeping the order', () => {
+    const small = (i: number, seal = false) => ({
+      envelope: new Uint8Array(10),
+      i,
+      ...(seal ? { archiveSeal: new Uint8Array(5) } : {}),
+    });
+    const counts = submissionBatches(Array.from({ length: 300 }, (_, i) => small(i))).map((b) => b.length);
+    expect(counts).toEqual([256, 44]);
+    const sealed = submissionBatches([small(0, true), small(1), small(2, true), small(3)]);
+    expect(sealed.map((b) => b.map((d) => d.i))).toEqual([
+      [0, 1],
+      [2, 3],
+    ]);
+    const big = submissionBatches(
+      Array.from({ length: 4 }, (_, i) => ({ envelope: new Uint8Array(300_000), i })),
+    );
+    expect(big.map((b) => b.length)).toEqual([2, 2]);
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ n: fc.integer({ min: 0, max: 400_000 }), s: fc.boolean() }), { maxLength: 40 }),
+        (items) => {
+          const input = items.map((x, i) => ({
+            envelope: new Uint8Array(x.n),
+            i,
+            ...(x.s ? { archiveSeal: new Uint8Array(1) } : {}),
+          }));
+          const out = submissionBatches(input);
+          expect(out.flat().map((d) => d.i)).toEqual(input.map((d) => d.i));
+          for (const b of out)
+            expect(b.filter((d) => d.archiveSeal !== undefined).length).toBeLessThanOrEqual(1);
+        },
+      ),
+    );
+  });
+});
+
+describe('socket frames', () => {
+  it('reads synced and delivery frames and ignores unknown or cut ones', () => {
+    expect(parseServerFrame(Uint8Array.of(0x02))).toEqual({ kind: 'synced' });
+    const frame = Uint8Array.of(0x01, 2, 0x6d, 0x31, 9, 8, 7);
+    expect(parseServerFrame(frame)).toEqual({
+      kind: 'delivery',
+      serverId: 'm1',
+      envelope: Uint8Array.of(9, 8, 7),
+    });
+    for (const bad of [
+      Uint8Array.of(),
+      Uint8Array.of(0x02, 0),
+      Uint8Array.of(0x01, 2),
+      Uint8Array.of(0x01, 2, 0x6d, 0x31),
+      Uint8Array.of(0x03, 1, 1, 1),
+    ]) {
+      expect(parseServerFrame(bad)).toBeUndefined();
+    }
+  });
+
+  it('writes acknowledgements the server reads back id by id', () => {
+    fc.assert(
+      fc.property(fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{1,40}$/), { maxLength: 20 }), (ids) => {
+        const frame = ackFrame(ids);
+        expect(frame[0]).toBe(0x81);
+        const back: string[] = [];
+        for (let at = 1; at < frame.length; at += 1 + frame[at]!) {
+          back.push(Buffer.from(frame.subarray(at + 1, at + 1 + frame[at]!)).toString());
+        }
+        expect(back).toEqual(ids);
+      }),
+    );
+  });
+});
