@@ -1,7 +1,7 @@
 /**
- * The client-side typed stores of `@cloister/storage`, written once over the adapter contract:
- * own identity, remote identities, prekeys, sessions, conversations and messages, file blobs and
- * settings. Tables and record layouts are in `spec/storage-client.md`.
+ * The client's typed stores, written once over the `@cloister/storage` adapter contract (any
+ * adapter, encrypted or not): own identity, remote identities, prekeys, sessions, conversations
+ * and messages, file blobs and settings. Tables and record layouts are in `spec/storage-client.md`.
  *
  * @module
  */
