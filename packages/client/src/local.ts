@@ -1,5 +1,5 @@
 /**
- * The client's own tables beside the storage package's client stores: the vault (in the raw
+ * The client's own tables beside its typed stores (`store/`): the vault (in the raw
  * adapter, outside the encryption, holding only the PIN-wrapped data key and the wipe marker),
  * and, inside the encrypted adapter, the registration, processed deliveries, groups and the
  * device directory cache. Records use the storage package's record codec.

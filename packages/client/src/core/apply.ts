@@ -9,12 +9,10 @@
 import {
   applyGroupChange,
   CloisterError,
-  type DeviceId,
   decodeGroupChange,
   equalBytes,
   type GroupChange,
   type GroupState,
-  type PublicIdentity,
   toHex,
   verifyGroupChange,
 } from '@cloister/crypto';
@@ -24,22 +22,14 @@ import {
   encodeContent,
   type MessageId,
   userId as toUserId,
-  type UserId,
 } from '@cloister/protocol';
 import { loadGroup, saveGroup } from './groups.js';
-import { holdGroupContent, releaseHeld } from './held.js';
+import { holdGroupContent, type Incoming, takeHeld } from './held.js';
 import { directConversationId, groupConversationId, localMessageId, toGroupIdBrand } from './ids.js';
 import { enqueueJob } from './jobs.js';
-import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
 
-/** A content to apply, with its sender and when it was received. */
-export interface Incoming {
-  readonly content: Content;
-  readonly sender: { readonly userId: UserId; readonly deviceId: DeviceId };
-  readonly senderIdentity: PublicIdentity;
-  readonly now: number;
-  readonly lifetimeMs: number | null;
-}
+
+import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
 
 function expiryOf(content: Content, now: number, lifetimeMs: number | null): number | null {
   const timer = content.expireTimerSeconds === undefined ? null : now + content.expireTimerSeconds * 1000;
@@ -184,7 +174,8 @@ export async function applyContent(
         by: sender.userId,
         state,
       });
-      await releaseHeld(self, t, groupHex, m, events);
+      // Content held for this group whose sender is now a member is applied in the same transaction.
+      for (const held of await takeHeld(t, groupHex, m)) await applyContent(self, t, held, events);
       return;
     }
     case 'group': {
