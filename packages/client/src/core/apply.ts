@@ -28,7 +28,6 @@ import { holdGroupContent, type Incoming, takeHeld } from './held.js';
 import { directConversationId, groupConversationId, localMessageId, toGroupIdBrand } from './ids.js';
 import { enqueueJob } from './jobs.js';
 
-
 import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
 
 function expiryOf(content: Content, now: number, lifetimeMs: number | null): number | null {

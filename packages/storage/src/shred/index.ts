@@ -1,6 +1,6 @@
 /**
- * Crypto-shredding for server blobs and archives: data sealed under per-period keys that are
- * destroyed when the period ends. See `spec/retention.md` §7.
+ * Crypto-shredding: data sealed under per-period keys that are destroyed when the period ends.
+ * See `spec/retention.md` §7.
  *
  * @module
  */
