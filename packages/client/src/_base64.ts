@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { DecodeError } from '@cloister/crypto';
 
 /** Standard padded base64. */
 export function toBase64(bytes: Uint8Array): string {
@@ -37,4 +38,11 @@ export function fromBase64Url(text: unknown): Uint8Array<ArrayBuffer> | undefine
     return undefined;
   }
   return toBase64Url(out) === text ? out : undefined;
+}
+
+/** Decodes canonical unpadded base64url from the server, or throws `DecodeError` naming `field`. */
+export function requireBase64Url(text: unknown, field = 'server.response'): Uint8Array<ArrayBuffer> {
+  const out = fromBase64Url(text);
+  if (out === undefined) throw new DecodeError(field, 'expected base64url');
+  return out;
 }

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { type CryptoProvider, DecodeError, type DeviceId, UsageError } from '@cloister/crypto';
+import { type CryptoProvider, type DeviceId, UsageError } from '@cloister/crypto';
 import type { Suite, UserId } from '@cloister/protocol';
 import type { EncryptedAdapterHandle, StorageTx } from '@cloister/storage';
-import { fromBase64Url, toBase64Url } from './_base64.js';
+import { requireBase64Url, toBase64Url } from './_base64.js';
 import type { ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
 import type { ClientOptions, ClientStatus, ClientStep, TransportFactory } from './options.js';
 import type { Outbox } from './outbox/index.js';
@@ -115,7 +115,5 @@ export const b64 = (bytes: Uint8Array): string => toBase64Url(bytes);
 
 /** Bytes from the server's base64url, or `DecodeError`. */
 export function unbase64url(text: string): Uint8Array {
-  const out = fromBase64Url(text);
-  if (out === undefined) throw new DecodeError('server.response', 'expected base64url');
-  return out;
+  return requireBase64Url(text);
 }

@@ -1,23 +1,20 @@
 /**
- * What the client learns from the server to reach other devices: the device directory of a user
- * (each device's mailbox, delivery token and signed bundle, kept a minute), a device's full bundle
+ * What the client fetches from the server to reach other devices: the device directory of a user
+ * (kept a minute; what a listing means is the core's, `core/directory.ts`), a device's full bundle
  * to start a session, and this device's sender certificate (kept until a minute before it
- * expires). A bundle that does not verify is left out, never downgraded; a changed identity is
- * saved and reported.
+ * expires).
  *
  * @module
  */
 import {
   decodeSenderCertificate,
-  equalBytes,
   LimitError,
   type PreKeyBundle,
   type SenderCertificate,
-  deviceId as toDeviceId,
 } from '@cloister/crypto';
-import { decodePreKeyBundle, negotiateSuiteForBundle, type Suite, type UserId } from '@cloister/protocol';
+import { decodePreKeyBundle, type UserId } from '@cloister/protocol';
 import { type ClientContext, unbase64url } from './context.js';
-import type { DirectoryDevice } from './core/index.js';
+import { acceptDirectory, type DirectoryDevice, type ListedDevice, sameDevice } from './core/index.js';
 import { expectOk } from './transport/common.js';
 
 const DIRECTORY_TTL_MS = 60_000;
@@ -45,33 +42,11 @@ export class Directory {
     const cached = this.#devices.get(user);
     if (!refresh && cached !== undefined && ctx.now() - cached.at < DIRECTORY_TTL_MS) return cached.devices;
     const res = expectOk(await u.transport.request('GET', `/v1/users/${encodeURIComponent(user)}/devices`))
-      .json as {
-      devices: { deviceId: number; mailbox: string; deliveryToken: string; bundle: string }[];
-    };
-    const devices: DirectoryDevice[] = [];
-    for (const d of res.devices) {
-      if (user === u.registration.userId && d.deviceId === u.registration.deviceId) continue;
-      let bundle: PreKeyBundle;
-      let suite: Suite;
-      try {
-        bundle = decodePreKeyBundle(unbase64url(d.bundle));
-        if (bundle.deviceId !== d.deviceId) continue;
-        suite = await negotiateSuiteForBundle(ctx.provider, ctx.suites, bundle);
-      } catch {
-        continue; // a bundle that does not verify is left out, never downgraded
-      }
-      const address = { userId: user, deviceId: toDeviceId(d.deviceId) };
-      const saved = await u.stores.identities.save(address, bundle.identity);
-      if (saved.status === 'changed') ctx.emit({ type: 'identity-changed', ...address });
-      devices.push({
-        userId: user,
-        deviceId: toDeviceId(d.deviceId),
-        mailbox: d.mailbox,
-        deliveryToken: unbase64url(d.deliveryToken),
-        bundle,
-        suite,
-      });
-    }
+      .json as { devices: ListedDevice[] };
+    const { devices, events } = await u.stores.transaction((t) =>
+      acceptDirectory(u.self, t, user, res.devices),
+    );
+    for (const e of events) ctx.emit(e);
     this.#devices.set(user, { at: ctx.now(), devices });
     return devices;
   }
@@ -89,11 +64,8 @@ export class Directory {
       ),
     ).json as { bundle: string };
     const bundle = decodePreKeyBundle(unbase64url(res.bundle));
-    const same =
-      bundle.deviceId === device.deviceId &&
-      equalBytes(bundle.identity.signingKey, device.bundle.identity.signingKey) &&
-      equalBytes(bundle.identity.dhKey, device.bundle.identity.dhKey);
-    if (!same) throw new LimitError('the device changed its identity while sending; retrying');
+    if (!sameDevice(device, bundle))
+      throw new LimitError('the device changed its identity while sending; retrying');
     return bundle;
   }
 

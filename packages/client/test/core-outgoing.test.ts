@@ -6,20 +6,40 @@
  */
 import {
   type CryptoProvider,
+  DecodeError,
   type DeviceIdentity,
   deviceId,
   generateDeviceIdentity,
+  generateKemPreKey,
+  generateSignedPreKey,
   getProvider,
+  kemPreKeyId,
   openArchived,
+  type PreKeyBundle,
+  registrationId,
+  signedPreKeyId,
+  signSuites,
   toHex,
+  toKemPreKeyPublic,
+  toPublicIdentity,
+  toSignedPreKeyPublic,
   UsageError,
   ValidationError,
 } from '@cloister/crypto';
-import { decodeContent, encodeContent, type MessageId, messageId, userId } from '@cloister/protocol';
+import {
+  decodeContent,
+  encodeContent,
+  encodePreKeyBundle,
+  type MessageId,
+  messageId,
+  type Suite,
+  userId,
+} from '@cloister/protocol';
 import { createMemoryAdapter, type StorageAdapter, txExecutor } from '@cloister/storage';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  acceptDirectory,
   ackFrame,
   archivePublicKey,
   type ClientPolicy,
@@ -37,6 +57,7 @@ import {
   planEntry,
   queueReadReceipts,
   resolveRecipient,
+  sameDevice,
   saveGroup,
   submissionBatches,
 } from '../src/core/index.js';
@@ -454,5 +475,78 @@ describe('socket frames', () => {
         expect(back).toEqual(ids);
       }),
     );
+  });
+});
+
+async function signedBundle(id: DeviceIdentity, device: number, suites: Suite[]): Promise<PreKeyBundle> {
+  const spk = await generateSignedPreKey(provider, id, signedPreKeyId(1));
+  const kem = await generateKemPreKey(provider, id, kemPreKeyId(1), { lastResort: true });
+  return {
+    registrationId: registrationId(7),
+    deviceId: deviceId(device),
+    identity: toPublicIdentity(id),
+    signedPreKey: toSignedPreKeyPublic(spk),
+    kemPreKey: toKemPreKeyPublic(kem),
+    suites,
+    suitesSignature: await signSuites(provider, id, suites),
+  };
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+describe('directory', () => {
+  it('keeps devices whose signed bundle verifies, negotiates their suite, and leaves out the rest and this device', async () => {
+    const db = createMemoryAdapter();
+    const bobId = await generateDeviceIdentity(provider);
+    const other = await generateDeviceIdentity(provider);
+    const v2 = await signedBundle(bobId, 1, ['v2', 'static-v1']);
+    const onlyStatic = await signedBundle(bobId, 2, ['static-v1']);
+    const wrongDevice = await signedBundle(bobId, 9, ['v2']);
+    const forged = { ...(await signedBundle(bobId, 4, ['static-v1'])), suitesSignature: v2.suitesSignature };
+    const token = b64(new Uint8Array(32).fill(1));
+    const listing = [
+      { deviceId: 1, mailbox: 'mbx_1', deliveryToken: token, bundle: b64(encodePreKeyBundle(v2)) },
+      { deviceId: 2, mailbox: 'mbx_2', deliveryToken: token, bundle: b64(encodePreKeyBundle(onlyStatic)) },
+      { deviceId: 3, mailbox: 'mbx_3', deliveryToken: token, bundle: b64(encodePreKeyBundle(wrongDevice)) },
+      { deviceId: 4, mailbox: 'mbx_4', deliveryToken: token, bundle: b64(encodePreKeyBundle(forged)) },
+      { deviceId: 5, mailbox: 'mbx_5', deliveryToken: token, bundle: 'not base64!' },
+    ];
+    const { devices, events } = await inTx(db, (t) => acceptDirectory(alice, t, userId('bob'), listing));
+    expect(devices.map((d) => [d.deviceId, d.suite, d.mailbox])).toEqual([
+      [1, 'v2', 'mbx_1'],
+      [2, 'static-v1', 'mbx_2'],
+    ]);
+    expect(events).toEqual([]);
+    // Alice's own listing leaves this device out.
+    const mine = await signedBundle(identity, 1, ['v2']);
+    const own = await inTx(db, (t) =>
+      acceptDirectory(alice, t, userId('alice'), [
+        { deviceId: 1, mailbox: 'm', deliveryToken: token, bundle: b64(encodePreKeyBundle(mine)) },
+      ]),
+    );
+    expect(own.devices).toEqual([]);
+    // A new identity for a device already seen is saved and reported.
+    const swapped = await signedBundle(other, 1, ['v2']);
+    const again = await inTx(db, (t) =>
+      acceptDirectory(alice, t, userId('bob'), [
+        { deviceId: 1, mailbox: 'mbx_1', deliveryToken: token, bundle: b64(encodePreKeyBundle(swapped)) },
+      ]),
+    );
+    expect(again.events).toEqual([{ type: 'identity-changed', userId: 'bob', deviceId: 1 }]);
+    expect(sameDevice(devices[0]!, swapped)).toBe(false);
+    expect(sameDevice(devices[0]!, v2)).toBe(true);
+  });
+
+  it('fails the listing on a delivery token that is not base64url, saving nothing', async () => {
+    const db = createMemoryAdapter();
+    const bundle = await signedBundle(await generateDeviceIdentity(provider), 1, ['v2']);
+    await expect(
+      inTx(db, (t) =>
+        acceptDirectory(alice, t, userId('bob'), [
+          { deviceId: 1, mailbox: 'm', deliveryToken: '***', bundle: b64(encodePreKeyBundle(bundle)) },
+        ]),
+      ),
+    ).rejects.toThrow(DecodeError);
+    expect(await inTx(db, (t) => t.stores.identities.listForUser(userId('bob')))).toEqual([]);
   });
 });

@@ -24,6 +24,7 @@ export {
   submissionBatches,
   usersToLookUp,
 } from './delivery-plan.js';
+export { acceptDirectory, type ListedDevice, sameDevice } from './directory.js';
 export { ackFrame, parseServerFrame, type ServerFrame } from './frames.js';
 export {
   loadGroup,
