@@ -49,7 +49,6 @@ export type {
   TransportFactory,
   WipeStatus,
 } from './options.js';
-export { SIGNED_PREKEY_KEEP_MS, SIGNED_PREKEY_ROTATION_MS } from './prekeys.js';
 
 /**
  * Creates a client over `options.storage`. Nothing is read until {@link CloisterClient.open}.

@@ -1,7 +1,7 @@
 /**
  * This device's prekeys on the server: publishing the signed prekey with a last-resort ML-KEM
- * prekey and the signed suite list, rotating it weekly (keeping replaced ones for messages in
- * flight), and topping up one-time prekeys when the server runs low. Publishing is finished at
+ * prekey and the signed suite list, rotating it when the core's `planRotation` says so, and
+ * topping up one-time prekeys when the server runs low. Publishing is finished at
  * `start()` when enrolment could not do it.
  *
  * @module
@@ -24,17 +24,12 @@ import {
 } from '@cloister/crypto';
 import { encodePreKeyBundle } from '@cloister/protocol';
 import { b64, type ClientContext, type Unlocked } from './context.js';
+import { lastResortKemId, planRotation } from './core/index.js';
 import { CLIENT_LOCAL_TABLES, getRecord, isNumber, putRecord } from './local.js';
 import { expectOk } from './transport/common.js';
 
 const REGISTRATION = CLIENT_LOCAL_TABLES.registration;
 const REG_PATH = 'c_registration';
-/** First id of the last-resort ML-KEM prekeys (one per signed prekey). */
-const LAST_RESORT_BASE = 0x7fff_0000;
-/** Age of the newest signed prekey after which `start()` publishes a new one: 7 days. */
-export const SIGNED_PREKEY_ROTATION_MS = 7 * 86_400_000;
-/** How long a replaced signed prekey is kept for initial messages in flight: 30 days. */
-export const SIGNED_PREKEY_KEEP_MS = 30 * 86_400_000;
 
 /** Publishes signed prekey 1 and a first batch of one-time prekeys, then records that it did. */
 export async function publishKeys(
@@ -59,7 +54,7 @@ export async function ensureKeysPublished(ctx: ClientContext): Promise<void> {
 }
 
 /**
- * Generates signed prekey `id` and a last-resort ML-KEM prekey (id `LAST_RESORT_BASE + id`),
+ * Generates signed prekey `id` and its last-resort ML-KEM prekey (`lastResortKemId`),
  * stores them and publishes them with the signed suite list.
  */
 async function publishSigned(
@@ -71,7 +66,7 @@ async function publishSigned(
 ): Promise<void> {
   const p = ctx.provider;
   const spk = await generateSignedPreKey(p, identity, signedPreKeyId(id));
-  const lastResort = await generateKemPreKey(p, identity, kemPreKeyId(LAST_RESORT_BASE + (id & 0xffff)), {
+  const lastResort = await generateKemPreKey(p, identity, kemPreKeyId(lastResortKemId(id)), {
     lastResort: true,
   });
   await u.stores.preKeys.storeSignedPreKey(spk);
@@ -89,28 +84,23 @@ async function publishSigned(
 }
 
 /**
- * Replaces the signed prekey (and the last-resort KEM prekey) once the newest is older than
- * {@link SIGNED_PREKEY_ROTATION_MS}; keeps the previous ones {@link SIGNED_PREKEY_KEEP_MS} for
- * initial messages still in flight, then deletes them.
+ * Replaces the signed prekey (and its last-resort KEM prekey) when the core's `planRotation` says
+ * so, and deletes the replaced ones it names.
  */
 export async function rotateSignedPreKey(ctx: ClientContext): Promise<void> {
   const u = ctx.ready();
-  const now = ctx.now();
   const list = await u.stores.preKeys.listSignedPreKeys();
-  const newest = list.reduce<(typeof list)[number] | undefined>(
-    (a, b) => (a === undefined || b.preKey.id > a.preKey.id ? b : a),
-    undefined,
+  const plan = planRotation(
+    list.map((k) => ({ id: k.preKey.id, createdAt: k.createdAt })),
+    ctx.now(),
   );
-  if (newest !== undefined && now - newest.createdAt < SIGNED_PREKEY_ROTATION_MS) return;
+  if (plan.publish === undefined) return;
   const own = await u.stores.ownIdentity.get();
   if (own === undefined) return;
-  const id = (newest?.preKey.id ?? 0) + 1;
-  await publishSigned(ctx, u, own.identity, own.registrationId, id);
-  for (const old of list) {
-    if (old !== newest && now - old.createdAt > SIGNED_PREKEY_KEEP_MS) {
-      await u.stores.preKeys.removeSignedPreKey(old.preKey.id);
-      await u.stores.preKeys.deleteKemPreKey(kemPreKeyId(LAST_RESORT_BASE + (old.preKey.id & 0xffff)));
-    }
+  await publishSigned(ctx, u, own.identity, own.registrationId, plan.publish);
+  for (const id of plan.remove) {
+    await u.stores.preKeys.removeSignedPreKey(signedPreKeyId(id));
+    await u.stores.preKeys.deleteKemPreKey(kemPreKeyId(lastResortKemId(id)));
   }
 }
 

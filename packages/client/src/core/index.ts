@@ -54,6 +54,14 @@ export {
   resolveRecipient,
 } from './outgoing.js';
 export { ARCHIVE_CONTENT_TYPE, archivePublicKey, messageExpiry, parsePolicy } from './policy.js';
+export {
+  LAST_RESORT_BASE,
+  lastResortKemId,
+  planRotation,
+  type RotationPlan,
+  SIGNED_PREKEY_KEEP_MS,
+  SIGNED_PREKEY_ROTATION_MS,
+} from './prekeys.js';
 export { MAX_RECEIPT_IDS, queueReadReceipts } from './receipts.js';
 export {
   type ReceiveInput,
