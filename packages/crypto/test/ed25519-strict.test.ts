@@ -116,14 +116,54 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
       expect(sPlusL.equals(Point.BASE.multiplyUnsafe(s))).toBe(true);
     });
 
-    it('rejects a non-canonical R (y = p + 1 encodes the identity)', async () => {
-      // R = identity written with y = p + 1; S = k * a makes [S]B = R + [k]A hold for a verifier
-      // that reduces y mod p. The canonical encoding of the same R is accepted (control).
-      const nonCanonical = bigIntToLe(P + 1n);
-      const canonical = Point.ZERO.toBytes();
+    it('rejects R = identity in every encoding (y = p + 1, canonical, negative zero)', async () => {
+      // R = identity and S = k * a make [S]B = R + [k]A hold for any message signed by nobody:
+      // the equation alone accepts it, so the identity is refused as R whatever its encoding.
+      const negativeZero = Point.ZERO.toBytes();
+      negativeZero[31]! |= 0x80;
       const sign = (r: Uint8Array) => concatBytes(r, bigIntToLe((challenge(r, A, MESSAGE) * a) % L));
-      expect(await provider.ed25519.verify(A, MESSAGE, sign(nonCanonical)), 'non-canonical R').toBe(false);
-      expect(await provider.ed25519.verify(A, MESSAGE, sign(canonical)), 'canonical R (control)').toBe(true);
+      for (const [label, r] of [
+        ['non-canonical y = p + 1', bigIntToLe(P + 1n)],
+        ['canonical', Point.ZERO.toBytes()],
+        ['negative zero', negativeZero],
+      ] as const) {
+        expect(await provider.ed25519.verify(A, MESSAGE, sign(r)), label).toBe(false);
+      }
+      // Control: a random R with the matching S verifies, so only the identity is refused.
+      const r = Point.BASE.multiply(31337n).toBytes();
+      const ok = concatBytes(r, bigIntToLe((31337n + challenge(r, A, MESSAGE) * a) % L));
+      expect(await provider.ed25519.verify(A, MESSAGE, ok), 'R = [31337]B (control)').toBe(true);
+    });
+
+    it('rejects every small-order R, both sign bits, where a cofactored verifier would accept', async () => {
+      // R = T of small order, S = k * a: [8][S]B = [8]R + [8][k]A holds (a cofactored verifier
+      // accepts); cofactorless verification fails for T != O, and the strict check refuses T always.
+      let checked = 0;
+      for (const encoding of SMALL_ORDER_ENCODINGS) {
+        for (const sign of [0, 0x80]) {
+          const r = fromHex(encoding);
+          r[31] = (r[31]! & 0x7f) | sign;
+          const sig = concatBytes(r, bigIntToLe((challenge(r, A, MESSAGE) * a) % L));
+          expect(await provider.ed25519.verify(A, MESSAGE, sig), `R = ${toHex(r)}`).toBe(false);
+          checked++;
+        }
+      }
+      expect(checked).toBe(16);
+    });
+
+    it('rejects the "negative zero" public keys (x = 0 with the sign bit set) with R = [7]B, S = 7', async () => {
+      // A = 01 00..00 80 decodes, in lenient implementations, to the identity: [7]B = [7]B + [k]O
+      // for every message. A = ec ff..ff ff is (0, -1) with the sign bit set: the equation holds
+      // whenever k is even. Both are refused for every message.
+      const seven = bigIntToLe(7n);
+      const sig = concatBytes(Point.BASE.multiply(7n).toBytes(), seven);
+      const identityNeg = fromHex(`01${'00'.repeat(30)}80`);
+      const orderTwoNeg = fromHex(`ec${'ff'.repeat(31)}`);
+      for (let i = 0; i < 8; i++) {
+        const m = utf8(`any message ${i}`);
+        expect(await provider.ed25519.verify(identityNeg, m, sig), `A = 01..80, message ${i}`).toBe(false);
+        expect(await provider.ed25519.verify(orderTwoNeg, m, sig), `A = ec..ff, message ${i}`).toBe(false);
+      }
     });
 
     it('rejects every small-order A, and non-canonical encodings of small-order points', async () => {

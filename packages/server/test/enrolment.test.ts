@@ -277,6 +277,25 @@ describe('enrolment', () => {
     expect((await enrol(tok, { id: 'u-proof-1' })).res.status).toBe(201);
   });
 
+  it('refuses an identity whose signing key is a small-order point in a "negative zero" encoding', async () => {
+    // Signing key 01 00..00 80 (the identity point with the sign bit set) and the signature
+    // R = [7]B, S = 7 satisfy [S]B = R + [k]A for every message under a lenient verifier: the
+    // dhKey signature and the enrolment proof would both "verify" for a key nobody holds.
+    const tok = await token();
+    const d = await device();
+    const forged = Buffer.from(
+      `b862409fb5c4c4123df2abf7462b88f041ad36dd6864ce872fd5472be363c5b107${'00'.repeat(31)}`,
+      'hex',
+    );
+    const negativeZero = Buffer.from(`01${'00'.repeat(30)}80`, 'hex');
+    const json = await body(tok, d, { user: { id: 'u-negzero' }, proof: forged, dhKeySignature: forged });
+    json.device.identity.signingKey = b64(negativeZero);
+    const res = await t.request('POST', '/v1/enrol', { json });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe('ERR_INVALID_KEY');
+    expect(await t.server.context.stores.users.get(tenant, userId('u-negzero'))).toBeUndefined();
+  });
+
   it('answers malformed bodies with a typed 400 and writes nothing', async () => {
     const tok = await token();
     const d = await device();

@@ -1,8 +1,11 @@
 /**
  * Strictness pre-checks for Ed25519 verification, shared by every provider so that all of them
- * accept exactly the same signatures: S < L, R and A canonically encoded (y < p), A not of small
- * order. The eight small-order points are listed by their canonical encodings (a non-canonical
- * encoding is already rejected by the y < p check); a test derives the list independently.
+ * accept exactly the same signatures: S < L, R and A canonically encoded (y < p), and neither R
+ * nor A a point of small order in any encoding. The eight small-order points are listed by their
+ * canonical encodings and compared on y alone (the sign bit masked), which also catches the two
+ * "negative zero" encodings (x = 0 with the sign bit set: y = 1 and y = p - 1) that RFC 8032
+ * decoding refuses but some implementations decode as the small-order point; a non-canonical
+ * encoding (y >= p) is rejected by the y < p check. A test derives the list independently.
  */
 import { fromHex } from '../bytes.js';
 
@@ -48,21 +51,28 @@ export function isCanonicalPointEncoding(bytes: Uint8Array): boolean {
   return lessThan(bytes, P_BYTES, true);
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
+/** Equal on y: every byte, the last one with its sign bit masked off. */
+function equalY(a: Uint8Array, b: Uint8Array): boolean {
   let d = 0;
-  for (let i = 0; i < 32; i++) d |= a[i]! ^ b[i]!;
+  for (let i = 0; i < 31; i++) d |= a[i]! ^ b[i]!;
+  d |= (a[31]! ^ b[31]!) & 0x7f;
   return d === 0;
 }
 
+/**
+ * Whether a 32-byte encoding decodes, in any implementation, to a point of small order: its y is
+ * the y of one of the eight small-order points, whatever its sign bit.
+ */
 export function isSmallOrderEncoding(bytes: Uint8Array): boolean {
   let found = false;
-  for (const s of SMALL_ORDER) found = equal(bytes, s) || found;
+  for (const s of SMALL_ORDER) found = equalY(bytes, s) || found;
   return found;
 }
 
 /** The checks RFC 8032 verification leaves to the implementation, made strict. Public data only. */
 export function passesStrictChecks(publicKey: Uint8Array, signature: Uint8Array): boolean {
   if (!isCanonicalPointEncoding(publicKey) || isSmallOrderEncoding(publicKey)) return false;
-  if (!isCanonicalPointEncoding(signature.subarray(0, 32))) return false;
+  const r = signature.subarray(0, 32);
+  if (!isCanonicalPointEncoding(r) || isSmallOrderEncoding(r)) return false;
   return lessThan(signature.subarray(32, 64), L_BYTES, false);
 }
