@@ -66,7 +66,9 @@ export class Files {
     const ciphertextSize = fileCiphertextLength(size);
     const blobId = await upload(u, enc.ciphertext, ciphertextSize, progress);
     const result = await enc.done;
-    expectOk(await u.transport.request('POST', `/v1/blobs/${blobId}/finish`, { json: {} }));
+    expectOk(
+      await u.transport.request('POST', `${blobPath(blobId, 'server.response.blobId')}/finish`, { json: {} }),
+    );
     const reference: FileReference = {
       fileKey: enc.fileKey,
       digest: result.digest,
@@ -86,7 +88,9 @@ export class Files {
   ): Promise<Uint8Array> {
     const ctx = this.#ctx;
     const u = ctx.ready();
-    const status = expectOk(await u.transport.request('GET', `/v1/blobs/${file.locator}`)).json as {
+    if (typeof file !== 'object' || file === null) throw new ValidationError('file', 'a file reference');
+    const locator = blobPath(file.locator, 'file.locator');
+    const status = expectOk(await u.transport.request('GET', locator)).json as {
       chunks: number;
       size?: number;
     };
@@ -94,7 +98,7 @@ export class Files {
     let total = 0;
     const expected = file.ciphertextSize ?? 0;
     for (let i = 0; i < status.chunks; i++) {
-      const res = expectOk(await u.transport.request('GET', `/v1/blobs/${file.locator}/chunks/${i}`));
+      const res = expectOk(await u.transport.request('GET', `${locator}/chunks/${i}`));
       chunks.push(res.body);
       total += res.body.length;
       options.onProgress?.({ phase: 'download', bytes: total, total: expected || total });
@@ -122,6 +126,20 @@ export class Files {
   }
 }
 
+/** A blob id as the server issues it (`spec/server-blobs.md`): `blb_` and 43 base64url characters. */
+const BLOB_ID = /^blb_[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The path of the blob a file reference names. The locator comes from a peer: it must be a blob
+ * id in its exact format, and is encoded anyway, so that it can never name another route.
+ */
+function blobPath(locator: unknown, field: string): string {
+  if (typeof locator !== 'string' || !BLOB_ID.test(locator)) {
+    throw new ValidationError(field, 'a blob id (blb_ and 43 base64url characters)');
+  }
+  return `/v1/blobs/${encodeURIComponent(locator)}`;
+}
+
 /** Creates a blob of `size` bytes and uploads `ciphertext` in the server's chunk size; resolves the blob id. */
 async function upload(
   u: Unlocked,
@@ -133,6 +151,7 @@ async function upload(
     blobId: string;
     chunkBytes: number;
   };
+  const path = blobPath(created.blobId, 'server.response.blobId');
   const reader = ciphertext.getReader();
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
@@ -143,7 +162,7 @@ async function upload(
       const joined = concatBytes(...pending);
       const chunk = joined.subarray(0, Math.min(created.chunkBytes, joined.length));
       expectOk(
-        await u.transport.request('PUT', `/v1/blobs/${created.blobId}/chunks/${index}`, {
+        await u.transport.request('PUT', `${path}/chunks/${index}`, {
           body: chunk,
           contentType: 'application/octet-stream',
         }),

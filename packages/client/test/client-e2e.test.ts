@@ -142,6 +142,38 @@ describe('files', () => {
     await expect(leo.downloadFile(forged)).rejects.toMatchObject({ code: 'ERR_DECRYPTION_FAILED' });
   }, 60_000);
 
+  it("never turns a peer's file locator into another request (it cannot take carol's prekeys)", async () => {
+    // A sender controls the locator of the file references it sends. Pasted into the path, a
+    // locator with dot segments made the receiver's client fetch any GET route under its own
+    // credential: here carol's full bundle, which takes one of her one-time prekeys each time.
+    const kim = await sys.client('kim');
+    const leo = await sys.client('leo');
+    const carol = await sys.client('carol');
+    const got = nextEvent(leo, 'message');
+    await kim.sendFile({ user: 'leo' }, { data: new Uint8Array(100).fill(1), name: 'a.bin' });
+    const body = (await got).message.content.body;
+    if (body.type !== 'file') throw new Error('expected a file');
+    const ctx = sys.server.context;
+    const count = () => ctx.stores.bundles.countOneTime(TENANT, userId('carol'), carol.me.deviceId);
+    const before = await count();
+    const route = `users/carol/devices/${carol.me.deviceId}/bundle`;
+    for (const locator of [
+      `../${route}?`,
+      `../${route}#`,
+      `${body.file.locator}/../../${route}`,
+      `%2e%2e/${route}`,
+      `.%2E/${route}`,
+      `blb_${'A'.repeat(43)}/../../${route}`,
+    ]) {
+      await expect(leo.downloadFile({ ...body.file, locator }), locator).rejects.toMatchObject({
+        code: 'ERR_VALIDATION',
+      });
+    }
+    expect(await count()).toEqual(before);
+    // The genuine reference still downloads.
+    expect((await leo.downloadFile(body.file)).length).toBe(100);
+  }, 60_000);
+
   it('refuses to send files when the policy disables files.send, and exposes clipboard.copy', async () => {
     const ctx = sys.server.context;
     await ctx.stores.policies.set(

@@ -6,6 +6,7 @@ import { type DeviceId, registrationId, ValidationError } from '@cloister/crypto
 import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createServer, credentialHash, newMailboxId } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkRequestPath } from '../src/transport/common.js';
 import {
   backoffDelay,
   createNodeTransport,
@@ -96,6 +97,37 @@ describe('createNodeTransport', () => {
     expect(seenPaths.some((p) => p.startsWith(path))).toBe(false);
   });
 
+  it('refuses a path with dot segments, a query or a fragment before anything is sent', async () => {
+    const t = createNodeTransport({ url, pin: server.pin, credential });
+    const marker = randomBytes(8).toString('hex');
+    for (const path of [
+      `/v1/blobs/../users/${marker}/devices`,
+      `/v1/blobs/%2e%2e/users/${marker}/devices`,
+      `/v1/blobs/.%2E/users/${marker}`,
+      `/v1/blobs/./${marker}`,
+      `/v1/blobs/${marker}?x=1`,
+      `/v1/blobs/${marker}#frag`,
+      `//evil.example/${marker}`,
+      `v1/${marker}`,
+      `/v1/${marker}/ü`,
+      `/v1/${marker}/%zz`,
+    ]) {
+      await expect(t.request('GET', path), path).rejects.toBeInstanceOf(ValidationError);
+      expect(() => t.connect(path), path).toThrow(ValidationError);
+    }
+    expect(seenPaths.some((p) => p.includes(marker))).toBe(false);
+  });
+
+  it('accepts absolute paths of path characters, encoded data included', () => {
+    for (const path of [
+      '/health',
+      '/v1/blobs/blb_AZaz09-_/chunks/0',
+      `/v1/users/${encodeURIComponent('a/b?c#d')}/devices`,
+    ]) {
+      expect(checkRequestPath(path)).toBe(path);
+    }
+  });
+
   it('sends the credential, and surfaces server errors as ServerError', async () => {
     const authed = createNodeTransport({ url, pin: server.pin, credential });
     const ok = expectOk(await authed.request('GET', '/v1/keys/count'));
@@ -138,7 +170,7 @@ describe('createNodeTransport', () => {
     });
 
     const bad = createNodeTransport({ url, pin: wrongPin(), credential });
-    const path = `/v1/ws?never=${randomBytes(8).toString('hex')}`;
+    const path = `/v1/ws-never-${randomBytes(8).toString('hex')}`;
     const events: string[] = [];
     const error = await new Promise<Error>((resolve) => {
       bad.connect(path, {
@@ -150,7 +182,7 @@ describe('createNodeTransport', () => {
     expect(error).toBeInstanceOf(PinMismatchError);
     await new Promise((r) => setTimeout(r, 100));
     expect(events).toEqual([]);
-    expect(seenPaths.some((p) => p.includes('never='))).toBe(false);
+    expect(seenPaths.some((p) => p.includes('ws-never-'))).toBe(false);
   });
 
   it('reconnects with backoff after the server restarts on the same port and data', async () => {

@@ -16,6 +16,7 @@ import { fromBase64Url, toBase64Url } from '../_base64.js';
 import {
   type Connection,
   type ConnectionHandlers,
+  checkRequestPath,
   parsePin,
   ReconnectSchedule,
   type RequestBody,
@@ -199,10 +200,7 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
 
   /** Resolves `path` against the base URL; a path leading to another origin is refused. */
   function resolvePath(path: unknown): URL {
-    if (typeof path !== 'string' || !path.startsWith('/') || path.startsWith('//')) {
-      throw new ValidationError('path', 'a path starting with /');
-    }
-    const target = new URL(path, base);
+    const target = new URL(checkRequestPath(path), base);
     if (target.origin !== base.origin) throw new ValidationError('path', 'a path on the server');
     return target;
   }

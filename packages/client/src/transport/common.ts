@@ -217,3 +217,37 @@ export class ReconnectSchedule {
     this.#stableTimer = undefined;
   }
 }
+
+/** The characters of an absolute path the transports send: RFC 3986 `pchar` and `/`, no `?` or `#`. */
+const PATH_CHARS = /^\/[A-Za-z0-9\-._~%!$&'()*+,;=:@/]*$/;
+
+/**
+ * Checks a request path before any byte leaves: absolute (`/…`, not `//…`), only RFC 3986 path
+ * characters (so no query `?` and no fragment `#`), well-formed percent escapes, and no dot segment
+ * (`.` or `..`, percent-encoded or not). A value from a peer that reaches a path is encoded with
+ * `encodeURIComponent` by the caller; this check refuses what such encoding leaves (`..`) and what
+ * a caller forgot to encode, so a peer's bytes never become another request.
+ *
+ * @example
+ * ```ts
+ * checkRequestPath('/v1/blobs/blb_x/chunks/0'); // returns the path
+ * checkRequestPath('/v1/blobs/../users/carol/devices'); // throws ValidationError
+ * ```
+ */
+export function checkRequestPath(path: unknown): string {
+  const expected = 'an absolute path of RFC 3986 path characters without dot segments, query or fragment';
+  if (typeof path !== 'string' || path.startsWith('//') || !PATH_CHARS.test(path)) {
+    throw new ValidationError('path', expected);
+  }
+  for (const segment of path.split('/')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      throw new ValidationError('path', expected);
+    }
+    // An encoded "/", "?" or "#" stays data inside its segment; a dot segment never names anything.
+    if (decoded === '.' || decoded === '..') throw new ValidationError('path', expected);
+  }
+  return path;
+}

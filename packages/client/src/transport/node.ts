@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import {
   type Connection,
   type ConnectionHandlers,
+  checkRequestPath,
   ReconnectSchedule,
   type RequestBody,
   type Transport,
@@ -88,8 +89,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
   async function request(method: string, path: string, body: RequestBody = {}): Promise<TransportResponse> {
     if (typeof method !== 'string' || !/^[A-Z]+$/.test(method))
       throw new ValidationError('method', 'an HTTP method');
-    if (typeof path !== 'string' || !path.startsWith('/'))
-      throw new ValidationError('path', 'a path starting with /');
+    checkRequestPath(path);
     const headers: Record<string, string> = {};
     let payload: Buffer | undefined;
     if (body.json !== undefined) {
@@ -144,8 +144,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
   }
 
   function connect(path = '/v1/ws', handlers: ConnectionHandlers = {}): Connection {
-    if (typeof path !== 'string' || !path.startsWith('/'))
-      throw new ValidationError('path', 'a path starting with /');
+    checkRequestPath(path);
     const target = new URL(path, base);
     target.protocol = 'wss:';
     let ws: WebSocket | undefined;
