@@ -35,6 +35,8 @@ export interface DeliveryTarget {
   readonly plaintext: Uint8Array;
   /** Index of the entry in the plan. */
   readonly index: number;
+  /** Start a new session with this (v2) device even if one exists (`OutboxJob.fresh`). */
+  readonly fresh?: boolean;
 }
 
 /** One sealed copy, ready to submit. */
@@ -92,7 +94,7 @@ export function deliveryTargets(
     for (const user of users) {
       for (const device of devicesOf(user)) {
         if (job.device === undefined || device.deviceId === job.device) {
-          out.push({ device, plaintext: job.content, index });
+          out.push({ device, plaintext: job.content, index, ...(job.fresh === true ? { fresh: true } : {}) });
         }
       }
     }
@@ -124,7 +126,8 @@ export function deviceKey(device: { readonly userId: string; readonly deviceId: 
 
 /**
  * Encrypts and seals every copy in the caller's transaction, starting sessions from `bundles`
- * (by {@link deviceKey}) where none exists yet; each entry's archive seal rides on its first copy.
+ * (by {@link deviceKey}) where none exists yet, and once per device for fresh targets (the old
+ * session stays as a previous one); each entry's archive seal rides on its first copy.
  */
 export async function sealDeliveries(
   self: CoreSelf,
@@ -138,13 +141,19 @@ export async function sealDeliveries(
 ): Promise<SealedCopy[]> {
   const out: SealedCopy[] = [];
   const sealed = new Set<number>();
-  for (const { device, plaintext, index } of input.targets) {
-    const fullBundle = input.bundles.get(deviceKey(device));
+  const started = new Set<string>();
+  for (const { device, plaintext, index, fresh } of input.targets) {
+    const key = deviceKey(device);
+    const fullBundle = input.bundles.get(key);
+    // A session starts from the full bundle when none exists, or once for a fresh target.
+    const start =
+      fullBundle !== undefined && ((fresh === true && !started.has(key)) || !(await hasSession(t, device)));
+    if (start) started.add(key);
     const envelope = await sealForDevice(self, t, {
       device,
       plaintext,
       certificate: input.certificate,
-      ...(fullBundle !== undefined && !(await hasSession(t, device)) ? { fullBundle } : {}),
+      ...(start ? { fullBundle } : {}),
     });
     const plan = input.plans[index]!;
     const id = await deliveryId(self.provider, plan.content.messageId, device);

@@ -19,6 +19,11 @@ export interface OutboxJob {
   readonly only?: readonly string[];
   /** Only this device of `to.user` (a session reset, say); default every device. */
   readonly device?: number;
+  /**
+   * Start a new v2 session from the device's full bundle even when one exists (a session reset:
+   * the old session stays as a previous one for messages in flight). Needs `device`.
+   */
+  readonly fresh?: boolean;
   /** The compliance archive seal of the content, sent once with the first delivery. */
   readonly archiveSeal?: Uint8Array;
 }
@@ -32,6 +37,7 @@ export function encodeJob(job: OutboxJob): Uint8Array {
     self: job.self,
     only: job.only ?? null,
     device: job.device ?? null,
+    ...(job.fresh === true ? { fresh: true } : {}),
     archive: job.archiveSeal?.length ?? 0,
   });
   const head = utf8(text);
@@ -52,6 +58,7 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     self: boolean;
     only: string[] | null;
     device?: number | null;
+    fresh?: boolean;
     archive?: number;
   };
   const archive = head.archive ?? 0;
@@ -64,6 +71,7 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     self: head.self,
     ...(head.only === null ? {} : { only: head.only }),
     ...(head.device === null || head.device === undefined ? {} : { device: head.device }),
+    ...(head.fresh === true ? { fresh: true } : {}),
     ...(archiveSeal === undefined ? {} : { archiveSeal }),
   };
 }

@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  archiveCurrentSession,
   CloisterError,
   DecryptionFailed,
   type DeviceId,
@@ -191,9 +192,10 @@ export async function receiveDelivery(
 export const SESSION_RESET_INTERVAL_MS = 3_600_000;
 
 /**
- * Drops the session with a device whose message could not be decrypted and queues a
- * `session-reset` control message to that device alone: sending it starts a new session from the
- * device's bundle, which the device accepts as a new initial message. Rate-limited per device.
+ * Archives the session with a device whose message could not be decrypted (it stays, as a previous
+ * session, for the messages already in flight) and queues a `session-reset` control message to
+ * that device alone: sending it starts a new session from the device's bundle, which the device
+ * accepts as a new initial message. Rate-limited per device. Never called for a replay.
  */
 async function requestSessionReset(
   self: CoreSelf,
@@ -207,7 +209,10 @@ async function requestSessionReset(
   const at = isNumber(last?.at) ? last.at : undefined;
   if (at !== undefined && now - at < SESSION_RESET_INTERVAL_MS) return;
   await putRecord(t.tx, CLIENT_LOCAL_TABLES.registration, key, { at: now }, now + SESSION_RESET_INTERVAL_MS);
-  await t.stores.sessions.deleteSession(sender);
+  // The session is archived, not deleted: messages the peer sent before it learns of the reset
+  // still decrypt with it. The reset itself starts a new session from the device's bundle.
+  const record = await t.stores.sessions.loadSession(sender);
+  if (record !== undefined) await t.stores.sessions.storeSession(sender, archiveCurrentSession(record));
   const reset: Content = {
     messageId: await self.provider.randomBytes(16),
     sentAtMs: now,
@@ -215,7 +220,13 @@ async function requestSessionReset(
   };
   await enqueueJob(
     t,
-    { content: encodeContent(reset), to: { user: sender.userId }, self: false, device: sender.deviceId },
+    {
+      content: encodeContent(reset),
+      to: { user: sender.userId },
+      self: false,
+      device: sender.deviceId,
+      fresh: true,
+    },
     now,
   );
   events.push({ type: 'session-reset', ...sender, initiatedBy: 'this-device' });

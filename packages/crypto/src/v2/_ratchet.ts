@@ -270,7 +270,7 @@ function answered(s: SessionState): SessionState {
 
 /**
  * Decrypts `message` in session `s`. Throws `ReplayError` for an exact duplicate of a recently
- * decrypted message, `LimitError` when the header asks to skip more than `V2_MAX_SKIP` keys, and
+ * decrypted message and for a position its chain has passed without a kept key, `LimitError` when the header asks to skip more than `V2_MAX_SKIP` keys, and
  * `DecryptionFailed` for everything else; `s` is never changed.
  */
 export async function decryptState(
@@ -291,7 +291,9 @@ export async function decryptState(
       const k = s.skipped.findIndex(
         (sk) => sk.messageNumber === header.messageNumber && equalBytes(sk.ratchetKey, header.ratchetKey),
       );
-      if (k < 0) throw new DecryptionFailed();
+      // A position this chain has passed whose key is not kept was delivered already (or never
+      // existed): a replay, whatever the ciphertext. Never a reason to doubt the session.
+      if (k < 0) throw new ReplayError('message number already used in this chain');
       const key = s.skipped[k]!;
       trace?.('messageKey', key.messageKey);
       const plaintext = await open(p, key.messageKey, message.ciphertext, ad, trace);

@@ -44,7 +44,9 @@ export const V2_MAX_RECEIVING_CHAINS = 5;
 
 /**
  * How many digests of recently decrypted messages a session keeps to recognise exact
- * duplicates (`ReplayError`). An older duplicate is reported as `DecryptionFailed`.
+ * duplicates (`ReplayError`). An older duplicate is a `ReplayError` too when its chain is still
+ * kept (its position is behind the chain with no skipped key); on a dropped chain it is
+ * `DecryptionFailed`.
  *
  * @example
  * ```ts

@@ -42,6 +42,7 @@ export {
 export { deserializeSession, serializeSession } from './serialize.js';
 export {
   addSession,
+  archiveCurrentSession,
   type DecryptContext,
   decryptRecord,
   emptySessionRecord,

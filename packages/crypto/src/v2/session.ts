@@ -23,7 +23,7 @@ import {
   checkRatchetMessage,
   TAG_LENGTH,
 } from './_validate.js';
-import { V2_MAX_PLAINTEXT } from './constants.js';
+import { V2_MAX_PLAINTEXT, V2_MAX_PREVIOUS_SESSIONS } from './constants.js';
 import type { PreKeyStore } from './stores.js';
 import type {
   CiphertextMessage,
@@ -125,6 +125,22 @@ export function emptySessionRecord(): SessionRecord {
  */
 export function addSession(record: SessionRecord, state: SessionState): SessionRecord {
   return withNewSession(checkRecord(record, 'record'), checkState(state, 'state'));
+}
+
+/**
+ * A record with no current session whose old current session is kept as the most recent previous
+ * one (at most `V2_MAX_PREVIOUS_SESSIONS` are kept): encrypting then needs a new session, while
+ * messages already in flight on the old one still decrypt.
+ *
+ * @example
+ * ```ts
+ * record = archiveCurrentSession(record); // before starting a new session after a failure
+ * ```
+ */
+export function archiveCurrentSession(record: SessionRecord): SessionRecord {
+  const r = checkRecord(record, 'record');
+  if (r.current === undefined) return r;
+  return { version: 1, previous: [r.current, ...r.previous].slice(0, V2_MAX_PREVIOUS_SESSIONS) };
 }
 
 /**
