@@ -56,8 +56,9 @@ export async function applyContent(
         const group = await loadGroup(t.tx, toHex(content.groupId));
         if (group === undefined || !group.state.members.some((x) => x.userId === sender.userId)) {
           // Deliveries are not ordered: the change that creates the group or adds the sender may
-          // still be on its way. Held for a while, applied when such a change arrives.
-          await holdGroupContent(t, m);
+          // still be on its way. Held for a while, applied when such a change arrives (if it was
+          // sent after it); past the cap per sender it is dropped and reported.
+          if (!(await holdGroupContent(t, m))) events.push(dropped(m));
           return;
         }
         conversation = groupConversationId(content.groupId);
@@ -183,7 +184,7 @@ export async function applyContent(
       const groupHex = toHex(content.groupId);
       const group = await loadGroup(t.tx, groupHex);
       if (group === undefined || !group.state.members.some((x) => x.userId === sender.userId)) {
-        await holdGroupContent(t, m);
+        if (!(await holdGroupContent(t, m))) events.push(dropped(m));
         return;
       }
       if (!group.state.admins.includes(sender.userId)) return;
@@ -199,4 +200,13 @@ export async function applyContent(
       // group-key: not used by this client.
       return;
   }
+}
+
+/** The event for group content from a non-member that could not be held. */
+function dropped(m: Incoming): ClientEvent {
+  return {
+    type: 'undecryptable',
+    reason: 'sender',
+    from: { userId: m.sender.userId, deviceId: m.sender.deviceId },
+  };
 }

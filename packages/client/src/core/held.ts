@@ -32,12 +32,25 @@ export interface Incoming {
 
 /** How long group content that arrived before its group change is held: 7 days. */
 export const HELD_GROUP_CONTENT_MS = 7 * 86_400_000;
+/** Most contents held per group and sender device; more are dropped. */
+export const MAX_HELD_PER_SENDER = 32;
+/**
+ * How much earlier than the change that admitted its sender held content may say it was sent
+ * and still be released: the two timestamps come from two devices' clocks. 60 s.
+ */
+export const HELD_CLOCK_SKEW_MS = 60_000;
 const HELD_PATH = 'c_held';
 
-/** Holds group content whose group or sender is not known yet, until it expires. */
-export async function holdGroupContent(t: CoreTx, m: Incoming): Promise<void> {
+/**
+ * Holds group content whose group or sender is not known yet, until it expires; resolves false
+ * (and holds nothing) when this sender device already has {@link MAX_HELD_PER_SENDER} held.
+ */
+export async function holdGroupContent(t: CoreTx, m: Incoming): Promise<boolean> {
   const groupHex = toHex(m.content.groupId!);
-  const key = `${m.sender.userId}/${m.sender.deviceId}/${toHex(m.content.messageId)}`;
+  const senderPrefix = `${m.sender.userId}/${m.sender.deviceId}/`;
+  const held = await t.tx.count(CLIENT_LOCAL_TABLES.held, utf8(groupHex), { prefix: utf8(senderPrefix) });
+  if (held >= MAX_HELD_PER_SENDER) return false;
+  const key = `${senderPrefix}${toHex(m.content.messageId)}`;
   await t.tx.put(CLIENT_LOCAL_TABLES.held, {
     partition: utf8(groupHex),
     sort: utf8(key),
@@ -49,11 +62,14 @@ export async function holdGroupContent(t: CoreTx, m: Incoming): Promise<void> {
     }),
     expiresAt: m.now + HELD_GROUP_CONTENT_MS,
   });
+  return true;
 }
 
 /**
  * Takes (deletes and returns) the content held for a group whose sender is now a member, each as
- * an {@link Incoming} with the time it was received; `m` is the change that let them in.
+ * an {@link Incoming} with the time it was received; `m` is the change that let them in. Content
+ * that says it was sent before that change (by more than {@link HELD_CLOCK_SKEW_MS}) was written
+ * while its sender was no member: it is deleted, never shown as group content.
  */
 export async function takeHeld(t: CoreTx, groupHex: string, m: Incoming): Promise<Incoming[]> {
   const partition = utf8(groupHex);
@@ -65,8 +81,10 @@ export async function takeHeld(t: CoreTx, groupHex: string, m: Incoming): Promis
     const userIdText = field(d, 'userId', HELD_PATH, isString);
     if (group === undefined || !group.state.members.some((x) => x.userId === userIdText)) continue;
     await t.tx.delete(CLIENT_LOCAL_TABLES.held, partition, row.sort);
+    const content = decodeContent(field(d, 'content', HELD_PATH, isBytes));
+    if (content.sentAtMs < m.content.sentAtMs - HELD_CLOCK_SKEW_MS) continue;
     out.push({
-      content: decodeContent(field(d, 'content', HELD_PATH, isBytes)),
+      content,
       sender: {
         userId: toUserId(userIdText),
         deviceId: toDeviceId(field(d, 'deviceId', HELD_PATH, isNumber)),

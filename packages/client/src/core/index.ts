@@ -32,7 +32,7 @@ export {
   type StoredGroup,
   saveGroup,
 } from './groups.js';
-export { HELD_GROUP_CONTENT_MS } from './held.js';
+export { HELD_CLOCK_SKEW_MS, HELD_GROUP_CONTENT_MS, MAX_HELD_PER_SENDER } from './held.js';
 export { toClientMessage } from './history.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
