@@ -33,7 +33,13 @@ export interface Unlocked {
   readonly outbox: Outbox;
   readonly self: CoreSelf;
   readonly registration: Registration;
+  /** The device's transport: every request carries its credential. */
   readonly transport: Transport;
+  /**
+   * A transport without the credential, for sealed submissions only (`POST /v1/messages*`), so
+   * that no submission names its sender (`spec/metadata.md`).
+   */
+  readonly anonymous: Transport;
 }
 
 /** A listener of one event type. */

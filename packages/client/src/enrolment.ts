@@ -222,6 +222,7 @@ function activate(
     pin: ctx.options.server.pin,
     credential: registration.credential,
   });
-  ctx.unlocked = { adapter, stores, outbox, self, registration, transport };
+  const anonymous = ctx.factory()({ url: ctx.options.server.url, pin: ctx.options.server.pin });
+  ctx.unlocked = { adapter, stores, outbox, self, registration, transport, anonymous };
   ctx.status = 'ready';
 }

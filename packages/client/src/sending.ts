@@ -178,7 +178,8 @@ export class OutboxLoop {
       await ctx.step('send:encrypted');
       for (const batch of submissionBatches(copies)) {
         const res = expectOk(
-          await u.transport.request('POST', '/v1/messages/batch', {
+          // Anonymous: the sealed envelope names its sender only to the recipient.
+          await u.anonymous.request('POST', '/v1/messages/batch', {
             body: encodeSealedDeliveryBatch({
               deliveries: batch.map(({ messageId, envelope, archiveSeal }) => ({
                 messageId,

@@ -63,6 +63,34 @@ describe('1:1 messages', () => {
   }, 60_000);
 });
 
+describe('sealed sender', () => {
+  it('submits sealed deliveries without its credential, so no submission names its sender', async () => {
+    // Every request a client makes, with whether its transport carries the device credential.
+    const seen: { credential: boolean; method: string; path: string }[] = [];
+    const recording: TransportFactory = (o) => {
+      const inner = createNodeTransport(o);
+      return {
+        request: (method, path, body) => {
+          seen.push({ credential: o.credential !== undefined, method, path });
+          return inner.request(method, path, body);
+        },
+        connect: (path, handlers) => inner.connect(path, handlers),
+      };
+    };
+    const ann = await sys.client('ann', { transport: recording });
+    const ben = await sys.client('ben');
+    const got = nextEvent(ben, 'message');
+    await ann.sendText({ user: 'ben' }, 'from an unnamed sender');
+    await got;
+    await ann.flush();
+    const sealed = seen.filter((r) => r.method === 'POST' && /^\/v1\/messages(\/batch)?$/.test(r.path));
+    expect(sealed.length).toBeGreaterThan(0);
+    expect(sealed.filter((r) => r.credential)).toEqual([]);
+    // The device's other requests keep their credential (they are its own, not a peer's).
+    expect(seen.some((r) => r.credential && r.path === '/v1/certificate')).toBe(true);
+  }, 60_000);
+});
+
 describe('suites', () => {
   it('falls back to static-v1 with a peer that supports only static-v1, and uses v2 otherwise', async () => {
     const dave = await sys.client('dave');

@@ -168,7 +168,7 @@ describe('suite v2 through the wire format', () => {
 });
 
 describe('a tampered wire byte', () => {
-  it('in a ratchet message: ERR_DECODE or ERR_DECRYPTION_FAILED, nothing else, nothing changed', async () => {
+  it('in a ratchet message: ERR_DECODE, ERR_DECRYPTION_FAILED or ERR_REPLAY, nothing else, nothing changed', async () => {
     await handshake();
     await send(alice, bob, 'hello Bob');
     await send(bob, alice, 'hi Alice');
@@ -186,7 +186,8 @@ describe('a tampered wire byte', () => {
       } else {
         code = await codeOf(() => alice.cipher.decrypt(got.message));
       }
-      expect(['ERR_DECODE', 'ERR_DECRYPTION_FAILED', 'same fields'], t.at).toContain(code);
+      // ERR_REPLAY: a flip that lowers the message number names a position the chain has passed.
+      expect(['ERR_DECODE', 'ERR_DECRYPTION_FAILED', 'ERR_REPLAY', 'same fields'], t.at).toContain(code);
       codes.set(code, (codes.get(code) ?? 0) + 1);
     }
     expect(codes.get('ERR_DECODE')).toBeGreaterThan(0);

@@ -29,6 +29,7 @@ import type { Notifier, RouteModule, ServerContext, ServerLimits } from './conte
 import { createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
 import { createRateLimiter } from './rate-limits.js';
+import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
 import { ROUTES } from './routes/index.js';
 import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
@@ -221,6 +222,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   const perDevice = createRateLimiter({ max: limits.deviceRequestsPerMinute, windowMs: 60_000, now });
   // A browser's WebSocket carries the credential in its subprotocol list instead; it counts the same.
   app.addHook('onRequest', async (request) => {
+    // Sealed submissions are anonymous: they refuse a credential and never count for a device.
+    if (request.method === 'POST' && SEALED_SUBMISSION_PATHS.includes(request.routeOptions.url ?? '')) return;
     let header = request.headers.authorization;
     if (header === undefined) {
       try {

@@ -260,6 +260,27 @@ describe('POST /v1/messages and GET /v1/messages', () => {
     expect((await fetchPage(t, bob)).items).toHaveLength(0);
   });
 
+  it('refuses a sealed submission that carries a credential (typed 400), storing nothing', async () => {
+    // A submission that names its sender defeats sealed sender: a one-line hook on the server
+    // could log who sent every envelope. The server refuses it instead of ignoring the header.
+    const bob = await addDevice(t);
+    const alice = await addDevice(t);
+    const envelope = await seal(t, bob, utf8('who sent this?'));
+    for (const path of ['/v1/messages', '/v1/messages/batch']) {
+      const body =
+        path === '/v1/messages'
+          ? encodeSealedDelivery({ messageId: newId(), envelope })
+          : encodeSealedDeliveryBatch({ deliveries: [{ messageId: newId(), envelope }] });
+      const res = await t.request('POST', path, { credential: alice.credential, body });
+      expect(res.status, path).toBe(400);
+      expect(res.json.error.code).toBe('ERR_VALIDATION');
+      expect(res.json.error.message).not.toContain(Buffer.from(alice.credential).toString('base64url'));
+    }
+    expect(await t.server.context.stores.mailboxes.count(bob.mailbox)).toBe(0);
+    // The same submission without the credential is accepted.
+    expect((await post(t, { messageId: newId(), envelope })).status).toBe(200);
+  });
+
   it('stores a retried message id once, even after acknowledgement', async () => {
     const bob = await addDevice(t);
     const delivery = { messageId: newId(), envelope: await seal(t, bob, utf8('once')) };

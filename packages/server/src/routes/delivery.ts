@@ -4,7 +4,8 @@
  * - `POST /v1/messages` (one `SealedDelivery`) and `POST /v1/messages/batch` (one
  *   `SealedDeliveryBatch`), `application/x-protobuf`: no device authentication. Each envelope's
  *   delivery token is the only admission proof, so the server learns the recipient mailbox but not
- *   the sender. An `Authorization` header, if sent, is neither checked nor recorded. Each
+ *   the sender. A request that carries a credential (`Authorization`, or a cookie) is refused
+ *   with a typed 400 before its body is read: a sealed submission must not name its sender. Each
  *   delivery gets its own result (`accepted`, `duplicate` or `refused`); nothing is stored for a
  *   refused one.
  * - `GET /v1/messages?after=&limit=` (authenticated device): the caller's pending envelopes as a
@@ -25,6 +26,7 @@ import {
   mailboxId as toMailboxId,
   messageId as toMessageId,
 } from '@cloister/protocol';
+import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
@@ -380,6 +382,16 @@ const AckBody = z
   })
   .strict();
 
+/** Paths of the anonymous sealed submissions (no credential, no per-device limit). */
+export const SEALED_SUBMISSION_PATHS: readonly string[] = ['/v1/messages', '/v1/messages/batch'];
+
+/** Refuses a sealed submission that names its sender by a credential: typed 400, nothing read. */
+async function refuseCredential(request: FastifyRequest): Promise<void> {
+  if (request.headers.authorization !== undefined || request.headers.cookie !== undefined) {
+    throw new ValidationError('authorization', 'no credential: sealed submissions are anonymous');
+  }
+}
+
 /**
  * Registers the sealed-delivery routes.
  *
@@ -391,7 +403,10 @@ const AckBody = z
 export const deliveryRoutes: RouteModule = (app, ctx) => {
   app.post(
     '/v1/messages',
-    { bodyLimit: Math.max(ctx.limits.bodyBytes, MAX_ENCODED_BYTES.sealedDelivery) },
+    {
+      bodyLimit: Math.max(ctx.limits.bodyBytes, MAX_ENCODED_BYTES.sealedDelivery),
+      onRequest: refuseCredential,
+    },
     async (request) => {
       const delivery = decodeSealedDelivery(bodyBytes(request.body));
       return { results: await submit(ctx, [delivery]) };
@@ -400,7 +415,10 @@ export const deliveryRoutes: RouteModule = (app, ctx) => {
 
   app.post(
     '/v1/messages/batch',
-    { bodyLimit: Math.max(ctx.limits.bodyBytes, MAX_ENCODED_BYTES.sealedDeliveryBatch) },
+    {
+      bodyLimit: Math.max(ctx.limits.bodyBytes, MAX_ENCODED_BYTES.sealedDeliveryBatch),
+      onRequest: refuseCredential,
+    },
     async (request) => {
       const batch = decodeSealedDeliveryBatch(bodyBytes(request.body));
       return { results: await submit(ctx, batch.deliveries) };
