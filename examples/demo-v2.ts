@@ -108,7 +108,9 @@ export async function runV2Demo(
   const m3 = await send(aliceCipher, 'three');
   const order = [await receive(bobCipher, m3), await receive(bobCipher, m1), await receive(bobCipher, m2)];
   const replay = await receive(bobCipher, m2).catch((e: unknown) => (e as { code?: string }).code);
-  const tampered = m1.slice();
+  // A message Bob has not received yet, with one bit flipped on the way: it does not authenticate.
+  // (A flipped copy of a message he already read names a used position: ERR_REPLAY.)
+  const tampered = (await send(aliceCipher, 'four')).slice();
   tampered[tampered.length - 3]! ^= 1;
   const forged = await receive(bobCipher, tampered).catch((e: unknown) => (e as { code?: string }).code);
   say(

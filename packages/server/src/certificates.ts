@@ -19,12 +19,15 @@ import type { DeviceAuth } from './auth.js';
 import type { ServerContext } from './context.js';
 import { getTenantSigningKey } from './tenants.js';
 
-/** Default lifetime of a sender certificate: 24 hours. */
-export const DEFAULT_CERTIFICATE_TTL_MS = 86_400_000;
+/**
+ * Default lifetime of a sender certificate: 4 hours. A blocked or moved user keeps the
+ * certificates it holds until they expire, so they are short.
+ */
+export const DEFAULT_CERTIFICATE_TTL_MS = 4 * 3_600_000;
 /** Shortest configurable lifetime of a sender certificate: 1 minute. */
 export const MIN_CERTIFICATE_TTL_MS = 60_000;
-/** Longest configurable lifetime of a sender certificate: 7 days. */
-export const MAX_CERTIFICATE_TTL_MS = 7 * 86_400_000;
+/** Longest configurable lifetime of a sender certificate: 24 hours. */
+export const MAX_CERTIFICATE_TTL_MS = 86_400_000;
 
 /** The part of the server context {@link issueCertificateFor} uses. */
 export type CertificateContext = Pick<ServerContext, 'adapter' | 'provider' | 'stores' | 'now'>;

@@ -430,7 +430,8 @@ describe('sender certificates', () => {
     const credential = credentialOf(res);
     const r = await t.request('POST', '/v1/certificate', { credential });
     expect(r.status).toBe(200);
-    expect(r.json.expiresAt).toBe(clock + 86_400_000);
+    // Four hours by default: a blocked user's certificates stop working soon (issue 13, attack 4).
+    expect(r.json.expiresAt).toBe(clock + 4 * 3_600_000);
     const certificate = decodeSenderCertificate(new Uint8Array(Buffer.from(r.json.certificate, 'base64url')));
     expect(certificate).toMatchObject({
       userId: 'u-gina-2',

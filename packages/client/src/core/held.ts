@@ -47,10 +47,15 @@ const HELD_PATH = 'c_held';
  */
 export async function holdGroupContent(t: CoreTx, m: Incoming): Promise<boolean> {
   const groupHex = toHex(m.content.groupId!);
-  const senderPrefix = `${m.sender.userId}/${m.sender.deviceId}/`;
-  const held = await t.tx.count(CLIENT_LOCAL_TABLES.held, utf8(groupHex), { prefix: utf8(senderPrefix) });
+  // Counted from the records: `c_held` is hashed at rest, so its keys cannot be filtered by prefix.
+  const rows = await t.tx.list(CLIENT_LOCAL_TABLES.held, utf8(groupHex), { limit: 1000 });
+  let held = 0;
+  for (const row of rows) {
+    const d = decodeRecord(row.value, HELD_PATH).d as Record<string, unknown>;
+    if (d.userId === m.sender.userId && d.deviceId === m.sender.deviceId) held++;
+  }
   if (held >= MAX_HELD_PER_SENDER) return false;
-  const key = `${senderPrefix}${toHex(m.content.messageId)}`;
+  const key = `${m.sender.userId}/${m.sender.deviceId}/${toHex(m.content.messageId)}`;
   await t.tx.put(CLIENT_LOCAL_TABLES.held, {
     partition: utf8(groupHex),
     sort: utf8(key),

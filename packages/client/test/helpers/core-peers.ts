@@ -1,6 +1,7 @@
 /**
  * Devices for tests of the sans-IO core alone: bob (the receiver, with published prekeys) and any
- * number of senders with certificates from one tenant key, each over a memory adapter. No server.
+ * number of senders with certificates from one tenant key. Each stores like a real client does:
+ * encryption at rest over a memory adapter, with the client's ordered tables. No server.
  */
 import {
   type CryptoProvider,
@@ -23,7 +24,12 @@ import {
   utf8,
 } from '@cloister/crypto';
 import { type Content, encodeContent, userId } from '@cloister/protocol';
-import { createMemoryAdapter, type StorageAdapter, txExecutor } from '@cloister/storage';
+import {
+  createEncryptedAdapter,
+  createMemoryAdapter,
+  type StorageAdapter,
+  txExecutor,
+} from '@cloister/storage';
 import {
   type ClientEvent,
   type CoreSelf,
@@ -34,8 +40,17 @@ import {
   receiveDelivery,
   sealForDevice,
 } from '../../src/core/index.js';
-import { createOutbox } from '../../src/outbox/index.js';
-import { bindClientStores } from '../../src/store/index.js';
+import { createOutbox, OUTBOX_ORDERED_TABLES } from '../../src/outbox/index.js';
+import { bindClientStores, CLIENT_ORDERED_TABLES } from '../../src/store/index.js';
+
+/** A client's storage: encryption at rest (a fixed test key) over memory. */
+function clientStorage(provider: CryptoProvider): StorageAdapter {
+  return createEncryptedAdapter(createMemoryAdapter(), {
+    dataKey: new Uint8Array(32).fill(42),
+    provider,
+    orderedTables: [...CLIENT_ORDERED_TABLES, ...OUTBOX_ORDERED_TABLES],
+  });
+}
 
 export const NOW = 1_800_000_000_000;
 export const MAILBOX_BOB = 'mbx_bob_000000000000';
@@ -101,7 +116,7 @@ export async function createCorePeers(): Promise<CorePeers> {
   const provider = await getProvider();
   const tenantKey = await provider.ed25519.generateKeyPair();
   const bobId = await generateDeviceIdentity(provider);
-  const bobDb = createMemoryAdapter();
+  const bobDb = clientStorage(provider);
   const spk = await generateSignedPreKey(provider, bobId, signedPreKeyId(1));
   const kem = await generateKemPreKey(provider, bobId, kemPreKeyId(1), { lastResort: true });
   await inTx(bobDb, async (t) => {
@@ -154,7 +169,7 @@ export async function createCorePeers(): Promise<CorePeers> {
       });
       return {
         self: self(provider, identity, user, `mbx_${user}_000000000000`, tenantKey.publicKey),
-        db: createMemoryAdapter(),
+        db: clientStorage(provider),
         certificate,
       };
     },
