@@ -9,7 +9,6 @@
 import { type CryptoProvider, type DeviceId, UsageError } from '@cloister/crypto';
 import type { Suite, UserId } from '@cloister/protocol';
 import type { EncryptedAdapterHandle, StorageTx } from '@cloister/storage';
-import { requireBase64Url, toBase64Url } from './_base64.js';
 import type { ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
 import type { ClientOptions, ClientStatus, ClientStep, TransportFactory } from './options.js';
 import type { Outbox } from './outbox/index.js';
@@ -114,12 +113,4 @@ export class ClientContext {
     if (this.unlocked === undefined) throw new UsageError('the client is locked: call unlock(pin) first');
     return this.unlocked;
   }
-}
-
-/** Unpadded base64url, as the server's JSON carries bytes. */
-export const b64 = (bytes: Uint8Array): string => toBase64Url(bytes);
-
-/** Bytes from the server's base64url, or `DecodeError`. */
-export function unbase64url(text: string): Uint8Array {
-  return requireBase64Url(text);
 }

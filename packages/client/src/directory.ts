@@ -13,7 +13,8 @@ import {
   type SenderCertificate,
 } from '@cloister/crypto';
 import { decodePreKeyBundle, type UserId } from '@cloister/protocol';
-import { type ClientContext, unbase64url } from './context.js';
+import { requireBase64Url } from './_base64.js';
+import type { ClientContext } from './context.js';
 import { acceptDirectory, type DirectoryDevice, type ListedDevice, sameDevice } from './core/index.js';
 import { expectOk } from './transport/common.js';
 
@@ -63,7 +64,7 @@ export class Directory {
         `/v1/users/${encodeURIComponent(device.userId)}/devices/${device.deviceId}/bundle`,
       ),
     ).json as { bundle: string };
-    const bundle = decodePreKeyBundle(unbase64url(res.bundle));
+    const bundle = decodePreKeyBundle(requireBase64Url(res.bundle));
     if (!sameDevice(device, bundle))
       throw new LimitError('the device changed its identity while sending; retrying');
     return bundle;
@@ -80,7 +81,7 @@ export class Directory {
     const res = expectOk(await u.transport.request('POST', '/v1/certificate')).json as {
       certificate: string;
     };
-    const cert = decodeSenderCertificate(unbase64url(res.certificate));
+    const cert = decodeSenderCertificate(requireBase64Url(res.certificate));
     this.#certificate = { cert, expiresAt: cert.expiresAt };
     return cert;
   }

@@ -25,7 +25,8 @@ import {
   type StorageTx,
   txExecutor,
 } from '@cloister/storage';
-import { b64, type ClientContext, type Registration, unbase64url } from './context.js';
+import { toBase64Url as b64, requireBase64Url } from './_base64.js';
+import type { ClientContext, Registration } from './context.js';
 import type { CoreSelf, CoreTx } from './core/index.js';
 import { signEnrolmentProofBytes } from './enrolment-proof.js';
 import {
@@ -111,8 +112,8 @@ export async function enrol(
     userId: toUserId(res.user),
     deviceId: toDeviceId(res.deviceId),
     mailbox: res.mailbox,
-    credential: unbase64url(res.credential),
-    tenantPublicKey: unbase64url(res.tenantSigningKey),
+    credential: requireBase64Url(res.credential),
+    tenantPublicKey: requireBase64Url(res.tenantSigningKey),
   };
   const { dataKey, record } = await wrapDataKey(p, { pin: options.pin, ...ctx.options.pinWrap });
   const adapter = await openEncrypted(ctx, dataKey);

@@ -15,7 +15,7 @@ import {
   fileCiphertextLength,
   ValidationError,
 } from '@cloister/crypto';
-import type { FileReference } from '@cloister/protocol';
+import { type FileReference, SERVER_BLOB_ID_PATTERN } from '@cloister/protocol';
 import type { ClientContext, Unlocked } from './context.js';
 import { type ClientMessage, featureEnabled, type Recipient, resolveRecipient } from './core/index.js';
 import type { Messaging } from './messaging.js';
@@ -126,15 +126,12 @@ export class Files {
   }
 }
 
-/** A blob id as the server issues it (`spec/server-blobs.md`): `blb_` and 43 base64url characters. */
-const BLOB_ID = /^blb_[A-Za-z0-9_-]{43}$/;
-
 /**
  * The path of the blob a file reference names. The locator comes from a peer: it must be a blob
  * id in its exact format, and is encoded anyway, so that it can never name another route.
  */
 function blobPath(locator: unknown, field: string): string {
-  if (typeof locator !== 'string' || !BLOB_ID.test(locator)) {
+  if (typeof locator !== 'string' || !SERVER_BLOB_ID_PATTERN.test(locator)) {
     throw new ValidationError(field, 'a blob id (blb_ and 43 base64url characters)');
   }
   return `/v1/blobs/${encodeURIComponent(locator)}`;

@@ -23,7 +23,8 @@ import {
   UsageError,
 } from '@cloister/crypto';
 import { encodePreKeyBundle } from '@cloister/protocol';
-import { b64, type ClientContext, type Unlocked } from './context.js';
+import { toBase64Url as b64 } from './_base64.js';
+import type { ClientContext, Unlocked } from './context.js';
 import { lastResortKemId, planRotation } from './core/index.js';
 import { CLIENT_LOCAL_TABLES, getRecord, isNumber, putRecord } from './local.js';
 import { expectOk } from './transport/common.js';

@@ -7,7 +7,8 @@
  */
 import { signWipeReport, verifyWipeCommand, wipe } from '@cloister/crypto';
 import { txExecutor } from '@cloister/storage';
-import { b64, type ClientContext, type Unlocked, unbase64url } from './context.js';
+import { toBase64Url as b64, requireBase64Url } from './_base64.js';
+import type { ClientContext, Unlocked } from './context.js';
 import { deleteRegistration } from './enrolment.js';
 import { bindClientStores } from './store/index.js';
 import { expectOk } from './transport/common.js';
@@ -33,7 +34,7 @@ export class RemoteWipe {
     if (res.status === 404) return false;
     const body = expectOk(res).json as { command: string | null };
     if (body.command === null || body.command === undefined) return false;
-    await this.apply(unbase64url(body.command));
+    await this.apply(requireBase64Url(body.command));
     return true;
   }
 

@@ -52,3 +52,15 @@ export const messageId = brand('MessageId');
 export const conversationId = brand('ConversationId');
 /** Checks and brands a {@link GroupId}. @example `const g = groupId('g_ward3');` */
 export const groupId = brand('GroupId');
+
+/**
+ * The exact form of a blob id the reference server issues (`spec/server-blobs.md`): `blb_` and 43
+ * base64url characters. A file reference's `locator` from a peer must match it before a client
+ * puts it into a path.
+ *
+ * @example
+ * ```ts
+ * SERVER_BLOB_ID_PATTERN.test('../users/carol/devices'); // false
+ * ```
+ */
+export const SERVER_BLOB_ID_PATTERN = /^blb_[A-Za-z0-9_-]{43}$/;

@@ -63,6 +63,7 @@ export {
   messageId,
   type PoolId,
   poolId,
+  SERVER_BLOB_ID_PATTERN,
   type TenantId,
   tenantId,
   type UserId,

@@ -26,7 +26,7 @@ import {
   utf8,
   ValidationError,
 } from '@cloister/crypto';
-import { type BlobId, blobId as toBlobId } from '@cloister/protocol';
+import { type BlobId, SERVER_BLOB_ID_PATTERN, blobId as toBlobId } from '@cloister/protocol';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DeviceAuth } from '../auth.js';
@@ -45,7 +45,6 @@ import { BLOB_UPLOAD_CHUNK_BYTES, type BlobStatus, NotFoundError } from '../stor
 export const BLOB_KEY_LABEL = 'cloister/server/v1/blob-key';
 const OWNER_LABEL = 'cloister/server/v1/blob-owner';
 const STORE_ID_LABEL = 'cloister/server/v1/blob-store-id';
-const BLOB_ID_PATTERN = /^blb_[A-Za-z0-9_-]{43}$/;
 const INDEX_PATTERN = /^(0|[1-9][0-9]{0,9})$/;
 
 /**
@@ -94,7 +93,7 @@ interface ParsedId {
 }
 
 function parseBlobId(value: unknown): ParsedId {
-  if (typeof value !== 'string' || !BLOB_ID_PATTERN.test(value)) {
+  if (typeof value !== 'string' || !SERVER_BLOB_ID_PATTERN.test(value)) {
     throw new ValidationError('blobId', 'a blob id');
   }
   const raw = new Uint8Array(Buffer.from(value.slice(4), 'base64url'));

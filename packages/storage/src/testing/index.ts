@@ -20,6 +20,8 @@
  *
  * @packageDocumentation
  */
+
+import { randomBytes } from 'node:crypto';
 import { ValidationError } from '@cloister/crypto';
 import pg from 'pg';
 import type { StorageAdapter } from '../adapter.js';
@@ -95,7 +97,7 @@ function checkLabel(label: string): void {
 export function uniqueSchemaName(label: string): string {
   checkLabel(label);
   schemas++;
-  return `t_${label}_${process.pid}_${schemas}_${Math.floor(Math.random() * 1e6)}`;
+  return `t_${label}_${process.pid}_${schemas}_${randomBytes(4).readUInt32BE(0) % 1_000_000}`;
 }
 
 /**
