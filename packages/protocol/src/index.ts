@@ -44,6 +44,24 @@ export {
   type SealedDeliveryBatch,
 } from './delivery.js';
 export {
+  checkDeviceListSuccessor,
+  DEVICE_LIST_LABEL,
+  DEVICE_LIST_VERSION,
+  type DeviceListBody,
+  type DeviceListEntry,
+  type DeviceListSigner,
+  type DeviceListUpdate,
+  decodeDeviceList,
+  deviceListHash,
+  deviceListSignedBytes,
+  followDeviceLists,
+  MAX_LISTED_DEVICES,
+  type SignedDeviceList,
+  signDeviceList,
+  type VerifyDeviceListOptions,
+  verifyDeviceList,
+} from './device-list.js';
+export {
   type DeviceMessage,
   decodeDeviceMessage,
   encodeDeviceMessage,

@@ -1,0 +1,547 @@
+/**
+ * Signed device lists (`spec/device-lists.md`): the devices of one user, as a device of that user
+ * signed them. Peers and the user's own devices encrypt only to devices on the list; the server
+ * can enrol a device but cannot add it to a list. A list names its predecessor by hash and is
+ * signed by a device of the predecessor, so a chain of lists can be checked from any list a
+ * client pinned; a list with epoch 1 starts a chain (the user's first device, trust on first use,
+ * or an identity reset that peers must treat as a changed identity).
+ *
+ * The wire form is the canonical form: the bytes signed are `"cloister/v1/device-list"` followed
+ * by the list up to its signature, so there is exactly one encoding of every list.
+ *
+ * ```
+ * u8   version = 1
+ * u8   len(tenant) ‖ tenant        (an identifier, 1..128 bytes)
+ * u8   len(user)   ‖ user          (an identifier, 1..128 bytes)
+ * u64  epoch                       (1 .. 2^53 - 1; 1 starts a chain)
+ * u64  issuedAtMs                  (0 .. 2^53 - 1)
+ * 32   previous                    (SHA-256 of the previous list's bytes; 32 zero bytes at epoch 1)
+ * u8   signerKind                  (1 = a device of the list; 2 = the organisation, reserved)
+ * u32  signer                      (the signing device's id; for kind 2 the organisation key id)
+ * u8   count                       (1 .. 64)
+ * count × entry, device ids strictly ascending, signing keys distinct:
+ *   u32 deviceId ‖ 32 signingKey ‖ 32 dhKey ‖ 64 dhKeySignature ‖ u64 addedAtMs
+ * 64   signature                   (Ed25519 by the signer over the label and every byte above)
+ * ```
+ *
+ * All integers are big-endian.
+ *
+ * @module
+ */
+import {
+  type CryptoProvider,
+  concatBytes,
+  DecodeError,
+  type DeviceId,
+  deviceId,
+  equalBytes,
+  InvalidKeyError,
+  type PublicIdentity,
+  UnsupportedError,
+  uintBE,
+  utf8,
+  ValidationError,
+  verifyPublicIdentity,
+} from '@cloister/crypto';
+import { type TenantId, tenantId, type UserId, userId } from './ids.js';
+
+/**
+ * Ed25519 signature input prefix of a device list.
+ *
+ * @example
+ * ```ts
+ * import { DEVICE_LIST_LABEL } from '@cloister/protocol';
+ * console.log(DEVICE_LIST_LABEL); // "cloister/v1/device-list"
+ * ```
+ */
+export const DEVICE_LIST_LABEL = 'cloister/v1/device-list';
+
+/**
+ * The format version of device lists this version reads and writes.
+ *
+ * @example
+ * ```ts
+ * console.log(DEVICE_LIST_VERSION); // 1
+ * ```
+ */
+export const DEVICE_LIST_VERSION = 1;
+
+/**
+ * Most devices on one list.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_LISTED_DEVICES); // 64
+ * ```
+ */
+export const MAX_LISTED_DEVICES = 64;
+
+/** Bytes of the largest encoded list. */
+const MAX_DEVICE_LIST_BYTES = 1 + 129 + 129 + 8 + 8 + 32 + 1 + 4 + 1 + MAX_LISTED_DEVICES * 140 + 64;
+
+const LABEL = utf8(DEVICE_LIST_LABEL);
+const ZERO_HASH = new Uint8Array(32);
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+/** One device on a list: its id, its identity keys and when it was added. */
+export interface DeviceListEntry {
+  readonly deviceId: DeviceId;
+  readonly identity: PublicIdentity;
+  /** When a device of the user admitted it (ms since the epoch, the signer's clock). */
+  readonly addedAtMs: number;
+}
+
+/**
+ * Who signed a list: a device of the list (`device`), or the organisation key (`organisation`,
+ * reserved for zero-touch roll-out: decoded, but verified only through
+ * {@link VerifyDeviceListOptions.organisation}).
+ */
+export type DeviceListSigner =
+  | { readonly kind: 'device'; readonly deviceId: DeviceId }
+  | { readonly kind: 'organisation'; readonly keyId: number };
+
+/** The fields of a list, before it is signed. */
+export interface DeviceListBody {
+  readonly tenant: TenantId;
+  readonly user: UserId;
+  /** 1 starts a chain; each later list has its predecessor's epoch plus one. */
+  readonly epoch: number;
+  readonly issuedAtMs: number;
+  /** SHA-256 of the previous list's bytes; 32 zero bytes at epoch 1. */
+  readonly previous: Uint8Array;
+  readonly signer: DeviceListSigner;
+  /** Ascending device ids, at least one, at most {@link MAX_LISTED_DEVICES}. */
+  readonly devices: readonly DeviceListEntry[];
+}
+
+/** A decoded list: its fields, its signature and its exact bytes. */
+export interface SignedDeviceList extends DeviceListBody {
+  readonly signature: Uint8Array;
+  /** The list as it travels and as its successor's `previous` hashes it. */
+  readonly bytes: Uint8Array;
+}
+
+function checkIdBytes(value: string, field: string): Uint8Array {
+  const b = utf8(value);
+  if (b.length < 1 || b.length > 128) throw new ValidationError(field, 'an identifier of 1..128 bytes');
+  return b;
+}
+
+function checkSafe(value: unknown, field: string, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > MAX_SAFE) {
+    throw new ValidationError(field, `an integer in [${min}, 2^53 - 1]`);
+  }
+  return value;
+}
+
+function checkBody(body: DeviceListBody): DeviceListBody {
+  if (typeof body !== 'object' || body === null) throw new ValidationError('list', 'an object');
+  const tenant = tenantId(body.tenant);
+  const user = userId(body.user);
+  const epoch = checkSafe(body.epoch, 'list.epoch', 1);
+  const issuedAtMs = checkSafe(body.issuedAtMs, 'list.issuedAtMs', 0);
+  if (!(body.previous instanceof Uint8Array) || body.previous.length !== 32) {
+    throw new ValidationError('list.previous', 'a Uint8Array of 32 bytes');
+  }
+  if (epoch === 1 && !equalBytes(body.previous, ZERO_HASH)) {
+    throw new ValidationError('list.previous', '32 zero bytes at epoch 1');
+  }
+  if (epoch > 1 && equalBytes(body.previous, ZERO_HASH)) {
+    throw new ValidationError('list.previous', 'the hash of the previous list after epoch 1');
+  }
+  const signer = body.signer;
+  if (signer?.kind === 'device') deviceId(signer.deviceId, 'list.signer.deviceId');
+  else if (signer?.kind === 'organisation') checkSafe(signer.keyId, 'list.signer.keyId', 0);
+  else throw new ValidationError('list.signer', "{ kind: 'device' } or { kind: 'organisation' }");
+  if (signer.kind === 'organisation' && signer.keyId > 0xffff_ffff) {
+    throw new ValidationError('list.signer.keyId', 'an unsigned 32-bit integer');
+  }
+  if (!Array.isArray(body.devices) || body.devices.length < 1 || body.devices.length > MAX_LISTED_DEVICES) {
+    throw new ValidationError('list.devices', `1..${MAX_LISTED_DEVICES} entries`);
+  }
+  body.devices.forEach((d, i) => {
+    const f = `list.devices[${i}]`;
+    deviceId(d.deviceId, `${f}.deviceId`);
+    for (const [k, n] of [
+      ['signingKey', 32],
+      ['dhKey', 32],
+      ['dhKeySignature', 64],
+    ] as const) {
+      const v = d.identity?.[k];
+      if (!(v instanceof Uint8Array) || v.length !== n)
+        throw new ValidationError(`${f}.identity.${k}`, `a Uint8Array of ${n} bytes`);
+    }
+    checkSafe(d.addedAtMs, `${f}.addedAtMs`, 0);
+    const prev = body.devices[i - 1];
+    if (prev !== undefined && prev.deviceId >= d.deviceId) {
+      throw new ValidationError(`${f}.deviceId`, 'device ids in strictly ascending order');
+    }
+    if (body.devices.slice(0, i).some((o) => equalBytes(o.identity.signingKey, d.identity.signingKey))) {
+      throw new ValidationError(`${f}.identity.signingKey`, 'a signing key no other entry has');
+    }
+  });
+  if (signer.kind === 'device' && !body.devices.some((d) => d.deviceId === signer.deviceId)) {
+    throw new ValidationError('list.signer.deviceId', 'a device on the list');
+  }
+  return { tenant, user, epoch, issuedAtMs, previous: body.previous, signer, devices: body.devices };
+}
+
+/** The list's bytes up to its signature. */
+function encodeUnsigned(body: DeviceListBody): Uint8Array {
+  const b = checkBody(body);
+  const tenant = checkIdBytes(b.tenant, 'list.tenant');
+  const user = checkIdBytes(b.user, 'list.user');
+  const signer = b.signer.kind === 'device' ? b.signer.deviceId : b.signer.keyId;
+  return concatBytes(
+    Uint8Array.of(DEVICE_LIST_VERSION, tenant.length),
+    tenant,
+    Uint8Array.of(user.length),
+    user,
+    uintBE(b.epoch, 8),
+    uintBE(b.issuedAtMs, 8),
+    b.previous,
+    Uint8Array.of(b.signer.kind === 'device' ? 1 : 2),
+    uintBE(signer, 4),
+    Uint8Array.of(b.devices.length),
+    ...b.devices.flatMap((d) => [
+      uintBE(d.deviceId, 4),
+      d.identity.signingKey,
+      d.identity.dhKey,
+      d.identity.dhKeySignature,
+      uintBE(d.addedAtMs, 8),
+    ]),
+  );
+}
+
+/**
+ * The bytes a list's signature covers: {@link DEVICE_LIST_LABEL} and the list up to its
+ * signature. `ValidationError` names a field that breaks the format's rules.
+ *
+ * @example
+ * ```ts
+ * import { deviceListSignedBytes } from '@cloister/protocol';
+ * const message = deviceListSignedBytes(body);
+ * ```
+ */
+export function deviceListSignedBytes(body: DeviceListBody): Uint8Array {
+  return concatBytes(LABEL, encodeUnsigned(body));
+}
+
+/**
+ * Signs a list with a device's identity signing key and returns its bytes. The key must be the
+ * signer's (`body.signer`, a device on the list); the signature is checked against the signer's
+ * entry before the bytes are returned, so a wrong key fails here with `InvalidKeyError` instead
+ * of producing a list every reader refuses.
+ *
+ * @example
+ * ```ts
+ * import { signDeviceList } from '@cloister/protocol';
+ * const bytes = await signDeviceList(provider, body, identity.signingKeyPair.privateKey);
+ * ```
+ */
+export async function signDeviceList(
+  provider: CryptoProvider,
+  body: DeviceListBody,
+  signingPrivateKey: Uint8Array,
+): Promise<Uint8Array> {
+  const unsigned = encodeUnsigned(body);
+  if (body.signer.kind !== 'device') {
+    throw new UnsupportedError('list.signer: this version signs device lists with a device key only');
+  }
+  const signature = await provider.ed25519.sign(signingPrivateKey, concatBytes(LABEL, unsigned));
+  const signerId = body.signer.deviceId;
+  const entry = body.devices.find((d) => d.deviceId === signerId);
+  if (
+    entry === undefined ||
+    !(await provider.ed25519.verify(entry.identity.signingKey, concatBytes(LABEL, unsigned), signature))
+  ) {
+    throw new InvalidKeyError('signingPrivateKey', "not the key of the list's signer");
+  }
+  return concatBytes(unsigned, signature);
+}
+
+class Reader {
+  offset = 0;
+  constructor(readonly bytes: Uint8Array) {}
+
+  take(n: number, path: string): Uint8Array {
+    if (this.offset + n > this.bytes.length) throw new DecodeError(path, 'the list ends early');
+    const out = this.bytes.slice(this.offset, this.offset + n);
+    this.offset += n;
+    return out;
+  }
+
+  uint(width: 1 | 4 | 8, path: string): number {
+    const b = this.take(width, path);
+    let v = 0;
+    for (const x of b) v = v * 256 + x;
+    if (!Number.isSafeInteger(v)) throw new DecodeError(path, 'an integer below 2^53');
+    return v;
+  }
+
+  id<T>(path: string, brand: (v: unknown) => T): T {
+    const n = this.uint(1, `${path}.length`);
+    const raw = this.take(n, path);
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    } catch {
+      throw new DecodeError(path, 'UTF-8');
+    }
+    try {
+      return brand(text);
+    } catch {
+      throw new DecodeError(path, 'an identifier of 1..128 characters from A-Z a-z 0-9 . _ - : @ +');
+    }
+  }
+}
+
+/**
+ * Decodes a list and checks its form (not its signature: {@link verifyDeviceList} does that).
+ * Throws `DecodeError` with the path of the offending field: an unknown version, a short or long
+ * input, an epoch of 0, a `previous` that breaks the epoch-1 rule, a signer of unknown kind or not
+ * on the list, no devices or more than {@link MAX_LISTED_DEVICES}, device ids not strictly
+ * ascending, a repeated signing key, or bytes after the signature.
+ *
+ * @example
+ * ```ts
+ * import { decodeDeviceList } from '@cloister/protocol';
+ * const list = decodeDeviceList(bytes);
+ * console.log(list.epoch, list.devices.map((d) => d.deviceId));
+ * ```
+ */
+export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
+  if (!(bytes instanceof Uint8Array)) throw new DecodeError('list', 'bytes');
+  if (bytes.length > MAX_DEVICE_LIST_BYTES)
+    throw new DecodeError('list', `at most ${MAX_DEVICE_LIST_BYTES} bytes`);
+  const r = new Reader(bytes);
+  const version = r.uint(1, 'list.version');
+  if (version !== DEVICE_LIST_VERSION)
+    throw new DecodeError('list.version', `version ${DEVICE_LIST_VERSION}`);
+  const tenant = r.id('list.tenant', tenantId);
+  const user = r.id('list.user', userId);
+  const epoch = r.uint(8, 'list.epoch');
+  const issuedAtMs = r.uint(8, 'list.issuedAtMs');
+  const previous = r.take(32, 'list.previous');
+  const kind = r.uint(1, 'list.signerKind');
+  const signerId = r.uint(4, 'list.signer');
+  let signer: DeviceListSigner;
+  if (kind === 1) signer = { kind: 'device', deviceId: deviceId(signerId) };
+  else if (kind === 2) signer = { kind: 'organisation', keyId: signerId };
+  else throw new DecodeError('list.signerKind', '1 (device) or 2 (organisation)');
+  const count = r.uint(1, 'list.count');
+  const devices: DeviceListEntry[] = [];
+  for (let i = 0; i < count; i++) {
+    const f = `list.devices[${i}]`;
+    devices.push({
+      deviceId: deviceId(r.uint(4, `${f}.deviceId`)),
+      identity: {
+        signingKey: r.take(32, `${f}.identity.signingKey`),
+        dhKey: r.take(32, `${f}.identity.dhKey`),
+        dhKeySignature: r.take(64, `${f}.identity.dhKeySignature`),
+      },
+      addedAtMs: r.uint(8, `${f}.addedAtMs`),
+    });
+  }
+  const signature = r.take(64, 'list.signature');
+  if (r.offset !== bytes.length) throw new DecodeError('list', 'no bytes after the signature');
+  const body: DeviceListBody = { tenant, user, epoch, issuedAtMs, previous, signer, devices };
+  try {
+    checkBody(body);
+  } catch (e) {
+    if (e instanceof ValidationError) throw new DecodeError(e.field, e.message.slice(e.field.length + 2));
+    throw e;
+  }
+  return { ...body, signature, bytes: bytes.slice() };
+}
+
+/** Options of {@link verifyDeviceList}. */
+export interface VerifyDeviceListOptions {
+  /** The tenant and user the list must name. */
+  readonly tenant: TenantId;
+  readonly user: UserId;
+  /**
+   * The hook for admission by an organisation key (zero-touch roll-out): called for a list whose
+   * signer kind is `organisation`, with the bytes signed and the signature; resolves whether the
+   * organisation's key signed them. Without it such a list is refused (`UnsupportedError`).
+   */
+  readonly organisation?: (signedBytes: Uint8Array, signature: Uint8Array, keyId: number) => Promise<boolean>;
+}
+
+/**
+ * Checks one list on its own: it names the expected tenant and user, its signer's signature
+ * verifies under the signer's entry (strict Ed25519), and every entry's DH key is signed by its
+ * signing key. It does not say whether the list follows one the caller trusts:
+ * {@link checkDeviceListSuccessor} does. Throws `InvalidKeyError` naming the field that fails.
+ *
+ * @example
+ * ```ts
+ * import { decodeDeviceList, verifyDeviceList } from '@cloister/protocol';
+ * const list = decodeDeviceList(bytes);
+ * await verifyDeviceList(provider, list, { tenant, user });
+ * ```
+ */
+export async function verifyDeviceList(
+  provider: CryptoProvider,
+  list: SignedDeviceList,
+  options: VerifyDeviceListOptions,
+): Promise<void> {
+  if (list.tenant !== options.tenant) throw new InvalidKeyError('list.tenant', 'not the expected tenant');
+  if (list.user !== options.user) throw new InvalidKeyError('list.user', 'not the expected user');
+  const signed = deviceListSignedBytes(list);
+  const signer = list.signer;
+  let ok: boolean;
+  if (signer.kind === 'device') {
+    const entry = list.devices.find((d) => d.deviceId === signer.deviceId);
+    ok =
+      entry !== undefined &&
+      (await provider.ed25519.verify(entry.identity.signingKey, signed, list.signature));
+  } else {
+    if (options.organisation === undefined) {
+      throw new UnsupportedError('list.signer: admission by an organisation key is not configured');
+    }
+    ok = await options.organisation(signed, list.signature, signer.keyId);
+  }
+  if (!ok) throw new InvalidKeyError('list.signature', 'signature does not verify');
+  for (const [i, d] of list.devices.entries()) {
+    await verifyPublicIdentity(provider, d.identity, `list.devices[${i}].identity`);
+  }
+}
+
+/**
+ * SHA-256 of a list's bytes: what its successor's `previous` must be.
+ *
+ * @example
+ * ```ts
+ * const h = await deviceListHash(provider, list.bytes);
+ * ```
+ */
+export function deviceListHash(provider: CryptoProvider, bytes: Uint8Array): Promise<Uint8Array> {
+  return provider.sha256(bytes);
+}
+
+/**
+ * Checks that `next` (already verified on its own with {@link verifyDeviceList}) directly
+ * follows `previous`: the same tenant and user, epoch one higher, `previous` the hash of the
+ * predecessor's bytes, and (for a device signer) the signing device on the predecessor with the
+ * same identity. An organisation-signed successor is accepted here when it links by hash and
+ * epoch; its signature is the organisation hook's. A device on both lists keeps its identity and
+ * its `addedAtMs` (a device that changes keys is a new device). Throws `InvalidKeyError` naming
+ * the rule.
+ *
+ * @example
+ * ```ts
+ * await checkDeviceListSuccessor(provider, pinned, next);
+ * ```
+ */
+export async function checkDeviceListSuccessor(
+  provider: CryptoProvider,
+  previous: SignedDeviceList,
+  next: SignedDeviceList,
+): Promise<void> {
+  if (next.tenant !== previous.tenant || next.user !== previous.user) {
+    throw new InvalidKeyError('list.user', 'not the same user as the previous list');
+  }
+  if (next.epoch !== previous.epoch + 1) throw new InvalidKeyError('list.epoch', 'not the next epoch');
+  if (!equalBytes(next.previous, await deviceListHash(provider, previous.bytes))) {
+    throw new InvalidKeyError('list.previous', 'not the hash of the previous list');
+  }
+  const signer = next.signer;
+  if (signer.kind === 'device') {
+    const before = previous.devices.find((d) => d.deviceId === signer.deviceId);
+    const now = next.devices.find((d) => d.deviceId === signer.deviceId);
+    if (
+      before === undefined ||
+      now === undefined ||
+      !equalBytes(before.identity.signingKey, now.identity.signingKey) ||
+      !equalBytes(before.identity.dhKey, now.identity.dhKey)
+    ) {
+      throw new InvalidKeyError('list.signer', 'not a device of the previous list');
+    }
+  }
+  for (const d of next.devices) {
+    const before = previous.devices.find((p) => p.deviceId === d.deviceId);
+    if (
+      before !== undefined &&
+      !(
+        equalBytes(before.identity.signingKey, d.identity.signingKey) &&
+        equalBytes(before.identity.dhKey, d.identity.dhKey) &&
+        before.addedAtMs === d.addedAtMs
+      )
+    ) {
+      throw new InvalidKeyError(`list.devices`, `device ${d.deviceId} changed its identity`);
+    }
+  }
+}
+
+/** What {@link followDeviceLists} found. */
+export interface DeviceListUpdate {
+  /** The newest list, verified. */
+  readonly list: SignedDeviceList;
+  /**
+   * `chained`: the newest list follows the pinned one through signed successors (or is it);
+   * `first`: nothing was pinned (trust on first use); `reset`: a new chain started (epoch 1) that
+   * does not follow the pinned list, which peers must treat as a changed identity.
+   */
+  readonly trust: 'chained' | 'first' | 'reset';
+  /** Entries of the newest list whose device id the pinned list lacks. */
+  readonly added: readonly DeviceListEntry[];
+  /** Entries of the pinned list whose device id the newest list lacks. */
+  readonly removed: readonly DeviceListEntry[];
+}
+
+/**
+ * Follows a user's lists from the one the caller pinned (or none) to the newest: `lists` are the
+ * server's answer in ascending epochs, each verified with {@link verifyDeviceList} and each a
+ * successor of the one before ({@link checkDeviceListSuccessor}). The first either is the pinned
+ * list, follows it, or starts a new chain at epoch 1 (`trust: 'reset'`). A newest list older than
+ * the pinned one (a rollback), a fork, a gap or an empty answer is an `InvalidKeyError`.
+ *
+ * @example
+ * ```ts
+ * import { followDeviceLists } from '@cloister/protocol';
+ * const update = await followDeviceLists(provider, pinned, answer.lists, { tenant, user });
+ * if (update.trust === 'reset') console.warn('the identity of', user, 'changed');
+ * ```
+ */
+export async function followDeviceLists(
+  provider: CryptoProvider,
+  pinned: SignedDeviceList | undefined,
+  lists: readonly Uint8Array[],
+  options: VerifyDeviceListOptions,
+): Promise<DeviceListUpdate> {
+  if (!Array.isArray(lists) || lists.length === 0) throw new InvalidKeyError('lists', 'at least one list');
+  if (lists.length > 1024) throw new InvalidKeyError('lists', 'at most 1024 lists');
+  const decoded: SignedDeviceList[] = [];
+  for (const [i, bytes] of lists.entries()) {
+    let list: SignedDeviceList;
+    try {
+      list = decodeDeviceList(bytes);
+    } catch (e) {
+      if (e instanceof DecodeError) throw new InvalidKeyError(`lists[${i}]`, e.message);
+      throw e;
+    }
+    await verifyDeviceList(provider, list, options);
+    const before = decoded[decoded.length - 1];
+    if (before !== undefined) await checkDeviceListSuccessor(provider, before, list);
+    decoded.push(list);
+  }
+  const first = decoded[0] as SignedDeviceList;
+  const newest = decoded[decoded.length - 1] as SignedDeviceList;
+  let trust: DeviceListUpdate['trust'];
+  if (pinned === undefined) trust = 'first';
+  else if (first.epoch === pinned.epoch && equalBytes(first.bytes, pinned.bytes)) trust = 'chained';
+  else if (first.epoch === pinned.epoch + 1) {
+    await checkDeviceListSuccessor(provider, pinned, first);
+    trust = 'chained';
+  } else if (first.epoch === 1) trust = 'reset';
+  else if (newest.epoch < pinned.epoch) throw new InvalidKeyError('lists', 'older than the pinned list');
+  else throw new InvalidKeyError('lists', 'does not follow the pinned list');
+  const base = trust === 'first' ? [] : (pinned as SignedDeviceList).devices;
+  return {
+    list: newest,
+    trust,
+    added: newest.devices.filter((d) => !base.some((b) => b.deviceId === d.deviceId)),
+    removed: base.filter((b) => !newest.devices.some((d) => d.deviceId === b.deviceId)),
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * Signed device lists (spec/device-lists.md): `test-vectors/device-lists.json` under every
+ * provider (the chain decodes to the same fields and bytes, following it gives the stated trust,
+ * every list to refuse is refused), and the attacks a server could try with lists: a ghost device
+ * signing itself on, a rollback, a fork, an altered entry, another user's list.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  type CryptoProvider,
+  createNobleProvider,
+  createWebCryptoProvider,
+  type DeviceIdentity,
+  deviceId,
+  generateDeviceIdentity,
+  toHex,
+  toPublicIdentity,
+} from '@cloister/crypto';
+import { createNodeProvider } from '@cloister/crypto/node';
+import { describe, expect, it } from 'vitest';
+import {
+  type DeviceListBody,
+  decodeDeviceList,
+  deviceListHash,
+  deviceListSignedBytes,
+  followDeviceLists,
+  MAX_LISTED_DEVICES,
+  type SignedDeviceList,
+  signDeviceList,
+  tenantId,
+  userId,
+  verifyDeviceList,
+} from '../src/index.js';
+
+const PROVIDERS: readonly CryptoProvider[] = [
+  createNobleProvider(),
+  createNodeProvider(),
+  createWebCryptoProvider(),
+];
+
+interface ShownList {
+  epoch: number;
+  signedBytes: string;
+  bytes: string;
+  devices: { deviceId: number; signingKey: string }[];
+}
+const vectors = JSON.parse(
+  readFileSync(new URL('../../../test-vectors/device-lists.json', import.meta.url), 'utf8'),
+) as {
+  meta: { tenant: string; user: string };
+  chain: ShownList[];
+  reset: ShownList;
+  follow: {
+    name: string;
+    pinned: number | null;
+    lists: (number | 'reset')[];
+    trust: string;
+    epoch: number;
+    added: number[];
+    removed: number[];
+  }[];
+  refuse: { name: string; pinned: string | null; lists: string[]; error: string }[];
+};
+const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
+const opts = { tenant: tenantId(vectors.meta.tenant), user: userId(vectors.meta.user) };
+const byNumber = (n: number | 'reset') =>
+  hex(n === 'reset' ? vectors.reset.bytes : (vectors.chain[n - 1]?.bytes ?? ''));
+
+describe.each(PROVIDERS.map((p) => [p.name, p] as const))('device-lists.json under %s', (_name, provider) => {
+  it(`${vectors.chain.length + 1} lists decode, re-sign to the same signed bytes and verify`, async () => {
+    for (const shown of [...vectors.chain, vectors.reset]) {
+      const list = decodeDeviceList(hex(shown.bytes));
+      expect(list.epoch).toBe(shown.epoch);
+      expect(list.devices.map((d) => d.deviceId)).toEqual(shown.devices.map((d) => d.deviceId));
+      expect(toHex(deviceListSignedBytes(list))).toBe(shown.signedBytes);
+      await verifyDeviceList(provider, list, opts);
+    }
+  });
+
+  it(`${vectors.follow.length} ways of following the chain give the stated trust`, async () => {
+    for (const f of vectors.follow) {
+      const pinned = f.pinned === null ? undefined : decodeDeviceList(byNumber(f.pinned));
+      const update = await followDeviceLists(provider, pinned, f.lists.map(byNumber), opts);
+      expect(update.trust, f.name).toBe(f.trust);
+      expect(update.list.epoch, f.name).toBe(f.epoch);
+      expect(
+        update.added.map((d) => d.deviceId),
+        f.name,
+      ).toEqual(f.added);
+      expect(
+        update.removed.map((d) => d.deviceId),
+        f.name,
+      ).toEqual(f.removed);
+    }
+  });
+
+  it(`${vectors.refuse.length} lists to refuse are refused with the stated error`, async () => {
+    for (const c of vectors.refuse) {
+      const pinned = c.pinned === null ? undefined : decodeDeviceList(hex(c.pinned));
+      await expect(followDeviceLists(provider, pinned, c.lists.map(hex), opts), c.name).rejects.toMatchObject(
+        {
+          code: c.error,
+        },
+      );
+    }
+  });
+});
+
+describe('device lists: form and attacks', () => {
+  const provider = createNobleProvider();
+  const tenant = tenantId('acme');
+  const user = userId('alice');
+  let counter = 0;
+  const fresh = () => generateDeviceIdentity(provider);
+  const entry = (id: number, who: DeviceIdentity) => ({
+    deviceId: deviceId(id),
+    identity: toPublicIdentity(who),
+    addedAtMs: 1000 + counter++,
+  });
+  async function first(who: DeviceIdentity): Promise<{ body: DeviceListBody; list: SignedDeviceList }> {
+    const body: DeviceListBody = {
+      tenant,
+      user,
+      epoch: 1,
+      issuedAtMs: 1000,
+      previous: new Uint8Array(32),
+      signer: { kind: 'device', deviceId: deviceId(1) },
+      devices: [entry(1, who)],
+    };
+    return {
+      body,
+      list: decodeDeviceList(await signDeviceList(provider, body, who.signingKeyPair.privateKey)),
+    };
+  }
+
+  it('signing with a key that is not the signer’s fails before any bytes leave', async () => {
+    const a = await fresh();
+    const b = await fresh();
+    const { body } = await first(a);
+    await expect(signDeviceList(provider, body, b.signingKeyPair.privateKey)).rejects.toMatchObject({
+      code: 'ERR_INVALID_KEY',
+    });
+  });
+
+  it('refuses bodies that break the rules, naming the field', async () => {
+    const a = await fresh();
+    const { body } = await first(a);
+    const key = a.signingKeyPair.privateKey;
+    const cases: [Partial<DeviceListBody>, string][] = [
+      [{ epoch: 0 }, 'list.epoch'],
+      [{ previous: new Uint8Array(31) }, 'list.previous'],
+      [{ previous: new Uint8Array(32).fill(1) }, 'list.previous'],
+      [{ epoch: 2 }, 'list.previous'],
+      [{ devices: [] }, 'list.devices'],
+      [{ signer: { kind: 'device', deviceId: deviceId(2) } }, 'list.signer.deviceId'],
+      [{ devices: [entry(2, a), entry(1, a)] }, 'list.devices[1].deviceId'],
+      [{ devices: [entry(1, a), entry(2, a)] }, 'list.devices[1].identity.signingKey'],
+    ];
+    for (const [change, field] of cases) {
+      await expect(signDeviceList(provider, { ...body, ...change }, key), field).rejects.toMatchObject({
+        code: 'ERR_VALIDATION',
+        field,
+      });
+    }
+    const many = Array.from({ length: MAX_LISTED_DEVICES + 1 }, (_, i) => ({ ...entry(i + 1, a) }));
+    await expect(signDeviceList(provider, { ...body, devices: many }, key)).rejects.toMatchObject({
+      field: 'list.devices',
+    });
+  });
+
+  it('a ghost device enrolled by the server cannot sign itself onto the list', async () => {
+    const phone = await fresh();
+    const ghost = await fresh();
+    const { body, list } = await first(phone);
+    const forged: DeviceListBody = {
+      ...body,
+      epoch: 2,
+      previous: await deviceListHash(provider, list.bytes),
+      signer: { kind: 'device', deviceId: deviceId(7) },
+      devices: [body.devices[0]!, entry(7, ghost)],
+    };
+    const bytes = await signDeviceList(provider, forged, ghost.signingKeyPair.privateKey);
+    // On its own the forged list is well formed and self-signed ...
+    await verifyDeviceList(provider, decodeDeviceList(bytes), { tenant, user });
+    // ... but it does not follow the list the peer pinned.
+    await expect(followDeviceLists(provider, list, [bytes], { tenant, user })).rejects.toMatchObject({
+      code: 'ERR_INVALID_KEY',
+    });
+  });
+
+  it('a linked device is accepted; the same list served to another user is not', async () => {
+    const phone = await fresh();
+    const laptop = await fresh();
+    const { body, list } = await first(phone);
+    const next: DeviceListBody = {
+      ...body,
+      epoch: 2,
+      previous: await deviceListHash(provider, list.bytes),
+      devices: [body.devices[0]!, entry(2, laptop)],
+    };
+    const bytes = await signDeviceList(provider, next, phone.signingKeyPair.privateKey);
+    const update = await followDeviceLists(provider, list, [bytes], { tenant, user });
+    expect(update.trust).toBe('chained');
+    expect(update.added.map((d) => d.deviceId)).toEqual([2]);
+    await expect(
+      followDeviceLists(provider, undefined, [bytes], { tenant, user: userId('bob') }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+  });
+
+  it('an organisation-signed list is refused unless the hook vouches for it', async () => {
+    const phone = await fresh();
+    const { body } = await first(phone);
+    // Hand-build an organisation-signed list: signer kind 2, key id 5, any signature. The kind
+    // byte follows version, tenant "acme", user "alice", epoch, time and previous.
+    const raw = (await signDeviceList(provider, body, phone.signingKeyPair.privateKey)).slice();
+    const kindAt = 1 + 1 + 4 + 1 + 5 + 8 + 8 + 32;
+    raw[kindAt] = 2;
+    raw.set([0, 0, 0, 5], kindAt + 1);
+    const list = decodeDeviceList(raw);
+    expect(list.signer).toEqual({ kind: 'organisation', keyId: 5 });
+    await expect(verifyDeviceList(provider, list, { tenant, user })).rejects.toMatchObject({
+      code: 'ERR_UNSUPPORTED',
+    });
+    await expect(
+      verifyDeviceList(provider, list, { tenant, user, organisation: async () => false }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+    let seen: number | undefined;
+    await verifyDeviceList(provider, list, {
+      tenant,
+      user,
+      organisation: async (_bytes, _sig, keyId) => {
+        seen = keyId;
+        return true;
+      },
+    });
+    expect(seen).toBe(5);
+  });
+
+  it('truncated lists are decode errors at every length', async () => {
+    const { list } = await first(await fresh());
+    for (let n = 0; n < list.bytes.length; n++) {
+      expect(() => decodeDeviceList(list.bytes.slice(0, n))).toThrowError(/list/);
+    }
+  });
+});
