@@ -53,6 +53,7 @@ function show(body: DeviceListBody, bytes: Uint8Array) {
     epoch: body.epoch,
     issuedAtMs: body.issuedAtMs,
     previous: toHex(body.previous),
+    root: toHex(body.root),
     signer: body.signer,
     devices: body.devices.map((d) => ({
       deviceId: d.deviceId,
@@ -88,6 +89,7 @@ export async function generateDeviceListVectors() {
     epoch: 1,
     issuedAtMs: T0,
     previous: zero,
+    root: zero,
     signer: { kind: 'device', deviceId: deviceId(1) },
     devices: [e1],
   };
@@ -97,6 +99,7 @@ export async function generateDeviceListVectors() {
     epoch: 2,
     issuedAtMs: T0 + 60_000,
     previous: await deviceListHash(noble, l1),
+    root: await deviceListHash(noble, l1),
     devices: [e1, e2],
   };
   const l2 = await signDeviceList(noble, b2, phone.signingKeyPair.privateKey);
@@ -105,6 +108,7 @@ export async function generateDeviceListVectors() {
     epoch: 3,
     issuedAtMs: T0 + 120_000,
     previous: await deviceListHash(noble, l2),
+    root: await deviceListHash(noble, l1),
     signer: { kind: 'device', deviceId: deviceId(2) },
     devices: [e1, e2, e3],
   };
@@ -146,6 +150,18 @@ export async function generateDeviceListVectors() {
   tampered[tampered.length - 100] = (tampered[tampered.length - 100] as number) ^ 1;
   const otherUser: DeviceListBody = { ...b1, user: userId('mallory') };
   const otherUserSigned = await signDeviceList(noble, otherUser, phone.signingKeyPair.privateKey);
+  const otherRoot = await deviceListHash(noble, lReset);
+  const otherChain2 = await signDeviceList(
+    noble,
+    {
+      ...bReset,
+      epoch: 2,
+      previous: otherRoot,
+      root: otherRoot,
+      devices: [entry(9, replacement, T0 + 600_000), entry(10, ghost, T0 + 660_000)],
+    },
+    replacement.signingKeyPair.privateKey,
+  );
   const trailing = new Uint8Array(l1.length + 1);
   trailing.set(l1);
   const badVersion = l1.slice();
@@ -192,6 +208,20 @@ export async function generateDeviceListVectors() {
       description: 'the server answers with an older list than the pinned one',
       pinned: toHex(l3),
       lists: [toHex(l2)],
+      error: 'ERR_INVALID_KEY',
+    },
+    {
+      name: 'rollback-whole-chain',
+      description: 'the server serves the chain from epoch 1 but stops before the pinned list',
+      pinned: toHex(l3),
+      lists: [toHex(l1), toHex(l2)],
+      error: 'ERR_INVALID_KEY',
+    },
+    {
+      name: 'new-chain-not-from-its-start',
+      description: 'a list of another chain served without the lists before it',
+      pinned: toHex(l1),
+      lists: [toHex(otherChain2)],
       error: 'ERR_INVALID_KEY',
     },
     {
@@ -278,6 +308,15 @@ export async function generateDeviceListVectors() {
         removed: [],
       },
       { name: 'pinned-is-newest', pinned: 3, lists: [3], trust: 'chained', epoch: 3, added: [], removed: [] },
+      {
+        name: 'whole-chain-with-pinned',
+        pinned: 2,
+        lists: [1, 2, 3],
+        trust: 'chained',
+        epoch: 3,
+        added: [3],
+        removed: [],
+      },
       {
         name: 'reset-after-3',
         pinned: 3,

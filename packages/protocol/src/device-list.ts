@@ -16,6 +16,7 @@
  * u64  epoch                       (1 .. 2^53 - 1; 1 starts a chain)
  * u64  issuedAtMs                  (0 .. 2^53 - 1)
  * 32   previous                    (SHA-256 of the previous list's bytes; 32 zero bytes at epoch 1)
+ * 32   root                        (SHA-256 of the chain's epoch-1 list; 32 zero bytes at epoch 1)
  * u8   signerKind                  (1 = a device of the list; 2 = the organisation, reserved)
  * u32  signer                      (the signing device's id; for kind 2 the organisation key id)
  * u8   count                       (1 .. 64)
@@ -77,7 +78,7 @@ export const DEVICE_LIST_VERSION = 1;
 export const MAX_LISTED_DEVICES = 64;
 
 /** Bytes of the largest encoded list. */
-const MAX_DEVICE_LIST_BYTES = 1 + 129 + 129 + 8 + 8 + 32 + 1 + 4 + 1 + MAX_LISTED_DEVICES * 140 + 64;
+const MAX_DEVICE_LIST_BYTES = 1 + 129 + 129 + 8 + 8 + 32 + 32 + 1 + 4 + 1 + MAX_LISTED_DEVICES * 140 + 64;
 
 const LABEL = utf8(DEVICE_LIST_LABEL);
 const ZERO_HASH = new Uint8Array(32);
@@ -109,6 +110,11 @@ export interface DeviceListBody {
   readonly issuedAtMs: number;
   /** SHA-256 of the previous list's bytes; 32 zero bytes at epoch 1. */
   readonly previous: Uint8Array;
+  /**
+   * SHA-256 of the epoch-1 list that started this chain; 32 zero bytes at epoch 1. It tells a
+   * rollback to an older list of the same chain (refused) from a new chain (an identity reset).
+   */
+  readonly root: Uint8Array;
   readonly signer: DeviceListSigner;
   /** Ascending device ids, at least one, at most {@link MAX_LISTED_DEVICES}. */
   readonly devices: readonly DeviceListEntry[];
@@ -149,6 +155,12 @@ function checkBody(body: DeviceListBody): DeviceListBody {
   if (epoch > 1 && equalBytes(body.previous, ZERO_HASH)) {
     throw new ValidationError('list.previous', 'the hash of the previous list after epoch 1');
   }
+  if (!(body.root instanceof Uint8Array) || body.root.length !== 32) {
+    throw new ValidationError('list.root', 'a Uint8Array of 32 bytes');
+  }
+  if ((epoch === 1) !== equalBytes(body.root, ZERO_HASH)) {
+    throw new ValidationError('list.root', '32 zero bytes exactly at epoch 1');
+  }
   const signer = body.signer;
   if (signer?.kind === 'device') deviceId(signer.deviceId, 'list.signer.deviceId');
   else if (signer?.kind === 'organisation') checkSafe(signer.keyId, 'list.signer.keyId', 0);
@@ -183,7 +195,16 @@ function checkBody(body: DeviceListBody): DeviceListBody {
   if (signer.kind === 'device' && !body.devices.some((d) => d.deviceId === signer.deviceId)) {
     throw new ValidationError('list.signer.deviceId', 'a device on the list');
   }
-  return { tenant, user, epoch, issuedAtMs, previous: body.previous, signer, devices: body.devices };
+  return {
+    tenant,
+    user,
+    epoch,
+    issuedAtMs,
+    previous: body.previous,
+    root: body.root,
+    signer,
+    devices: body.devices,
+  };
 }
 
 /** The list's bytes up to its signature. */
@@ -200,6 +221,7 @@ function encodeUnsigned(body: DeviceListBody): Uint8Array {
     uintBE(b.epoch, 8),
     uintBE(b.issuedAtMs, 8),
     b.previous,
+    b.root,
     Uint8Array.of(b.signer.kind === 'device' ? 1 : 2),
     uintBE(signer, 4),
     Uint8Array.of(b.devices.length),
@@ -323,6 +345,7 @@ export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
   const epoch = r.uint(8, 'list.epoch');
   const issuedAtMs = r.uint(8, 'list.issuedAtMs');
   const previous = r.take(32, 'list.previous');
+  const root = r.take(32, 'list.root');
   const kind = r.uint(1, 'list.signerKind');
   const signerId = r.uint(4, 'list.signer');
   let signer: DeviceListSigner;
@@ -345,7 +368,7 @@ export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
   }
   const signature = r.take(64, 'list.signature');
   if (r.offset !== bytes.length) throw new DecodeError('list', 'no bytes after the signature');
-  const body: DeviceListBody = { tenant, user, epoch, issuedAtMs, previous, signer, devices };
+  const body: DeviceListBody = { tenant, user, epoch, issuedAtMs, previous, root, signer, devices };
   try {
     checkBody(body);
   } catch (e) {
@@ -443,8 +466,12 @@ export async function checkDeviceListSuccessor(
     throw new InvalidKeyError('list.user', 'not the same user as the previous list');
   }
   if (next.epoch !== previous.epoch + 1) throw new InvalidKeyError('list.epoch', 'not the next epoch');
-  if (!equalBytes(next.previous, await deviceListHash(provider, previous.bytes))) {
+  const previousHash = await deviceListHash(provider, previous.bytes);
+  if (!equalBytes(next.previous, previousHash)) {
     throw new InvalidKeyError('list.previous', 'not the hash of the previous list');
+  }
+  if (!equalBytes(next.root, previous.epoch === 1 ? previousHash : previous.root)) {
+    throw new InvalidKeyError('list.root', 'not the root of the previous list');
   }
   const signer = next.signer;
   if (signer.kind === 'device') {
@@ -490,12 +517,18 @@ export interface DeviceListUpdate {
   readonly removed: readonly DeviceListEntry[];
 }
 
+async function chainRoot(provider: CryptoProvider, list: SignedDeviceList): Promise<Uint8Array> {
+  return list.epoch === 1 ? deviceListHash(provider, list.bytes) : list.root;
+}
+
 /**
  * Follows a user's lists from the one the caller pinned (or none) to the newest: `lists` are the
  * server's answer in ascending epochs, each verified with {@link verifyDeviceList} and each a
- * successor of the one before ({@link checkDeviceListSuccessor}). The first either is the pinned
- * list, follows it, or starts a new chain at epoch 1 (`trust: 'reset'`). A newest list older than
- * the pinned one (a rollback), a fork, a gap or an empty answer is an `InvalidKeyError`.
+ * successor of the one before ({@link checkDeviceListSuccessor}). Within the pinned list's chain
+ * (the same root) the answer must contain the pinned list itself or start right after it; a
+ * different chain must be served from its epoch-1 list and is a reset (`trust: 'reset'`). A
+ * newest list older than the pinned one of the same chain (a rollback), a fork, a gap or an empty
+ * answer is an `InvalidKeyError`.
  *
  * @example
  * ```ts
@@ -530,13 +563,18 @@ export async function followDeviceLists(
   const newest = decoded[decoded.length - 1] as SignedDeviceList;
   let trust: DeviceListUpdate['trust'];
   if (pinned === undefined) trust = 'first';
-  else if (first.epoch === pinned.epoch && equalBytes(first.bytes, pinned.bytes)) trust = 'chained';
-  else if (first.epoch === pinned.epoch + 1) {
-    await checkDeviceListSuccessor(provider, pinned, first);
+  else if (equalBytes(await chainRoot(provider, pinned), await chainRoot(provider, first))) {
+    // The same chain: the pinned list or its successors, never an older or a different list.
+    if (newest.epoch < pinned.epoch) throw new InvalidKeyError('lists', 'older than the pinned list');
+    const same = decoded.find((l) => l.epoch === pinned.epoch);
+    if (same !== undefined) {
+      if (!equalBytes(same.bytes, pinned.bytes))
+        throw new InvalidKeyError('lists', 'a fork of the pinned list');
+    } else if (first.epoch === pinned.epoch + 1) await checkDeviceListSuccessor(provider, pinned, first);
+    else throw new InvalidKeyError('lists', 'does not follow the pinned list');
     trust = 'chained';
   } else if (first.epoch === 1) trust = 'reset';
-  else if (newest.epoch < pinned.epoch) throw new InvalidKeyError('lists', 'older than the pinned list');
-  else throw new InvalidKeyError('lists', 'does not follow the pinned list');
+  else throw new InvalidKeyError('lists', 'a new chain must be served from its first list');
   const base = trust === 'first' ? [] : (pinned as SignedDeviceList).devices;
   return {
     list: newest,

@@ -123,6 +123,7 @@ describe('device lists: form and attacks', () => {
       epoch: 1,
       issuedAtMs: 1000,
       previous: new Uint8Array(32),
+      root: new Uint8Array(32),
       signer: { kind: 'device', deviceId: deviceId(1) },
       devices: [entry(1, who)],
     };
@@ -150,6 +151,7 @@ describe('device lists: form and attacks', () => {
       [{ previous: new Uint8Array(31) }, 'list.previous'],
       [{ previous: new Uint8Array(32).fill(1) }, 'list.previous'],
       [{ epoch: 2 }, 'list.previous'],
+      [{ root: new Uint8Array(32).fill(1) }, 'list.root'],
       [{ devices: [] }, 'list.devices'],
       [{ signer: { kind: 'device', deviceId: deviceId(2) } }, 'list.signer.deviceId'],
       [{ devices: [entry(2, a), entry(1, a)] }, 'list.devices[1].deviceId'],
@@ -175,6 +177,7 @@ describe('device lists: form and attacks', () => {
       ...body,
       epoch: 2,
       previous: await deviceListHash(provider, list.bytes),
+      root: await deviceListHash(provider, list.bytes),
       signer: { kind: 'device', deviceId: deviceId(7) },
       devices: [body.devices[0]!, entry(7, ghost)],
     };
@@ -195,6 +198,7 @@ describe('device lists: form and attacks', () => {
       ...body,
       epoch: 2,
       previous: await deviceListHash(provider, list.bytes),
+      root: await deviceListHash(provider, list.bytes),
       devices: [body.devices[0]!, entry(2, laptop)],
     };
     const bytes = await signDeviceList(provider, next, phone.signingKeyPair.privateKey);
@@ -210,9 +214,9 @@ describe('device lists: form and attacks', () => {
     const phone = await fresh();
     const { body } = await first(phone);
     // Hand-build an organisation-signed list: signer kind 2, key id 5, any signature. The kind
-    // byte follows version, tenant "acme", user "alice", epoch, time and previous.
+    // byte follows version, tenant "acme", user "alice", epoch, time, previous and root.
     const raw = (await signDeviceList(provider, body, phone.signingKeyPair.privateKey)).slice();
-    const kindAt = 1 + 1 + 4 + 1 + 5 + 8 + 8 + 32;
+    const kindAt = 1 + 1 + 4 + 1 + 5 + 8 + 8 + 32 + 32;
     raw[kindAt] = 2;
     raw.set([0, 0, 0, 5], kindAt + 1);
     const list = decodeDeviceList(raw);
