@@ -25,7 +25,9 @@ export type CloisterErrorCode =
   | 'ERR_FORBIDDEN'
   | 'ERR_NOT_FOUND'
   | 'ERR_CONFLICT'
-  | 'ERR_RATE_LIMITED';
+  | 'ERR_RATE_LIMITED'
+  | 'ERR_IDENTITY_CHANGED'
+  | 'ERR_DEVICE_NOT_LINKED';
 
 /**
  * Base class of every error thrown by Cloister.
@@ -161,5 +163,30 @@ export class RateLimitedError extends CloisterError {
   constructor(retryAfterSeconds: number) {
     super('ERR_RATE_LIMITED', 'too many requests');
     this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/**
+ * The identity of a user whose safety number was verified changed (a new chain of device lists
+ * or a device key that the pinned list does not admit). Messages to the user stop and messages
+ * from the new identity are held until the app accepts the change explicitly. `userId` names the
+ * user for the app; the message does not.
+ */
+export class IdentityChangedError extends CloisterError {
+  readonly userId: string;
+
+  constructor(userId: string) {
+    super('ERR_IDENTITY_CHANGED', 'the verified identity of the peer changed; accept the change to continue');
+    this.userId = userId;
+  }
+}
+
+/**
+ * This device is enrolled but not yet on its user's signed device list: another device of the
+ * user must link it (or, for the user's first device, publishing the first list failed).
+ */
+export class DeviceNotLinkedError extends CloisterError {
+  constructor() {
+    super('ERR_DEVICE_NOT_LINKED', 'this device is not linked yet: link it from another device of the user');
   }
 }

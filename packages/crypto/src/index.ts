@@ -55,4 +55,5 @@ export {
   staticV1EncryptForRecipients,
   staticV1MessageLength,
 } from './suites/static-v1.js';
+export { computeDeviceSetSafetyNumber, type DeviceSetParty } from './v2/fingerprint.js';
 export * from './v2/index.js';

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { checkBytes, utf8 } from '../bytes.js';
+import { checkBytes, checkInt, concatBytes, uintBE, utf8 } from '../bytes.js';
 import { ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 import { checkObject, checkPublicIdentity } from './_validate.js';
@@ -115,6 +115,94 @@ export async function computeSafetyNumber(
   const db = digits(b);
   const bytes = new Uint8Array(65);
   bytes[0] = FINGERPRINT_VERSION;
+  bytes.set(first.subarray(0, 32), 1);
+  bytes.set(second.subarray(0, 32), 33);
+  return { digits: da <= db ? da + db : db + da, bytes };
+}
+
+/** Most devices one side of a device-set safety number may have. */
+const MAX_FINGERPRINT_DEVICES = 64;
+const DEVICE_SET_VERSION = 1;
+
+/** One side of a device-set safety number: every admitted device of a user. */
+export interface DeviceSetParty {
+  /** The devices, each with its id; order does not matter (they are sorted by id). */
+  readonly devices: readonly { readonly deviceId: number; readonly identity: PublicIdentity }[];
+  /** As {@link FingerprintParty.stableId}. */
+  readonly stableId: Uint8Array;
+}
+
+async function deviceSetHalf(p: CryptoProvider, party: DeviceSetParty): Promise<Uint8Array> {
+  const devices = [...party.devices].sort((a, b) => a.deviceId - b.deviceId);
+  const id = party.stableId;
+  const parts: Uint8Array[] = [LABEL, uintBE(DEVICE_SET_VERSION, 2), uintBE(devices.length, 2)];
+  for (const d of devices) parts.push(uintBE(d.deviceId, 4), d.identity.signingKey, d.identity.dhKey);
+  parts.push(uintBE(id.length, 2), id);
+  const digest = await p.sha512(concatBytes(...parts));
+  let h = digest;
+  const buf = new Uint8Array(128);
+  buf.set(digest, 64);
+  for (let i = 1; i < V2_FINGERPRINT_ITERATIONS; i++) {
+    buf.set(h, 0);
+    h = await p.sha512(buf);
+  }
+  return h;
+}
+
+function checkDeviceSet(value: unknown, field: string): DeviceSetParty {
+  const o = checkObject(value, field);
+  if (!Array.isArray(o.devices) || o.devices.length < 1 || o.devices.length > MAX_FINGERPRINT_DEVICES) {
+    throw new ValidationError(`${field}.devices`, `1..${MAX_FINGERPRINT_DEVICES} devices`);
+  }
+  const seen = new Set<number>();
+  o.devices.forEach((d: unknown, i: number) => {
+    const e = checkObject(d, `${field}.devices[${i}]`);
+    const id = checkInt(e.deviceId, `${field}.devices[${i}].deviceId`, 0, 0xffff_ffff);
+    if (seen.has(id)) throw new ValidationError(`${field}.devices[${i}].deviceId`, 'distinct device ids');
+    seen.add(id);
+    checkPublicIdentity(e.identity, `${field}.devices[${i}].identity`);
+  });
+  const id = checkBytes(o.stableId, `${field}.stableId`);
+  if (id.length > MAX_STABLE_ID)
+    throw new ValidationError(`${field}.stableId`, `at most ${MAX_STABLE_ID} bytes`);
+  return value as DeviceSetParty;
+}
+
+/**
+ * The safety number of two users over every admitted device of each (version 1 of the format;
+ * {@link computeSafetyNumber} is version 0 over one identity each). It changes when either user
+ * adds, removes or replaces a device, so a device the other person did not see cannot hide behind
+ * a number they compared.
+ *
+ * ```
+ * D(party)     = SHA-512("cloister/v2/fingerprint" | u16 1 (version) | u16 count
+ *                        | (u32 deviceId | signingKey | dhKey)* in ascending device id
+ *                        | u16 len(stableId) | stableId)
+ * half(party)  = H_5200 where H_1 = D, H_(i+1) = SHA-512(H_i | D)
+ * digits, safetyNumber: as version 0
+ * bytes        = u8 1 (version) | the two H[0..32) in ascending byte order (65 bytes)
+ * ```
+ *
+ * @example
+ * ```ts
+ * const n = await computeDeviceSetSafetyNumber(provider,
+ *   { devices: [{ deviceId: 1, identity: mine }], stableId: utf8('alice') },
+ *   { devices: theirDevices, stableId: utf8('bob') });
+ * ```
+ */
+export async function computeDeviceSetSafetyNumber(
+  provider: CryptoProvider,
+  local: DeviceSetParty,
+  remote: DeviceSetParty,
+): Promise<SafetyNumber> {
+  checkDeviceSet(local, 'local');
+  checkDeviceSet(remote, 'remote');
+  const [a, b] = await Promise.all([deviceSetHalf(provider, local), deviceSetHalf(provider, remote)]);
+  const [first, second] = compareBytes(a, b) <= 0 ? [a, b] : [b, a];
+  const da = digits(a);
+  const db = digits(b);
+  const bytes = new Uint8Array(65);
+  bytes[0] = DEVICE_SET_VERSION;
   bytes.set(first.subarray(0, 32), 1);
   bytes.set(second.subarray(0, 32), 33);
   return { digits: da <= db ? da + db : db + da, bytes };
