@@ -7,6 +7,7 @@ import type { RouteModule } from '../context.js';
 import { blobRoutes } from './blobs.js';
 import { certificateRoutes } from './certificates.js';
 import { deliveryRoutes } from './delivery.js';
+import { deviceListRoutes } from './device-lists.js';
 import { deviceRoutes } from './devices.js';
 import { enrolmentRoutes } from './enrolment.js';
 import { healthRoutes } from './health.js';
@@ -22,6 +23,7 @@ export const ROUTES: readonly RouteModule[] = [
   certificateRoutes,
   keyRoutes,
   deviceRoutes,
+  deviceListRoutes,
   policyRoutes,
   wipeRoutes,
   deliveryRoutes,

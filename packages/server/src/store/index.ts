@@ -10,6 +10,7 @@ export * from './audit.js';
 export * from './blobs.js';
 export * from './bundles.js';
 export type { ServerPage, ServerPageOptions } from './common.js';
+export * from './device-lists.js';
 export {
   CREDENTIAL_HASH_BYTES,
   createDeviceStore,

@@ -12,6 +12,7 @@ import { type ArchiveStore, createArchiveStore } from './archive.js';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
 import { createKeyBundleStore, type KeyBundleStore } from './bundles.js';
+import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
 import { createMailboxStore, type MailboxStore } from './mailboxes.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
@@ -55,6 +56,8 @@ export interface ServerStoreSet {
   readonly policies: PolicyStore;
   readonly audit: AuditLog;
   readonly archive: ArchiveStore;
+  /** Each user's signed device lists (the current chain). */
+  readonly deviceLists: DeviceListStore;
 }
 
 /**
@@ -109,6 +112,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     policies: createPolicyStore(run),
     audit: createAuditLog(run, provider),
     archive: createArchiveStore(run, provider),
+    deviceLists: createDeviceListStore(run),
   });
   return {
     ...build(adapterExecutor(adapter)),

@@ -35,6 +35,7 @@ export const SERVER_TABLES = Object.freeze({
   audit: 's_audit',
   auditHead: 's_audit_head',
   archive: 's_archive',
+  deviceLists: 's_device_lists',
 } as const);
 
 /**

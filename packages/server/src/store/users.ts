@@ -126,7 +126,10 @@ export interface UserStore {
   get(tenant: TenantId, id: UserId): Promise<User | undefined>;
   /** `NotFoundError('user' | 'pool')`. */
   update(tenant: TenantId, id: UserId, patch: UserPatch): Promise<User>;
-  /** Deletes the user with all its devices, their key bundles and mailboxes; `false` when absent. */
+  /**
+   * Deletes the user with all its devices, their key bundles and mailboxes, and the user's signed
+   * device lists; `false` when absent.
+   */
   delete(tenant: TenantId, id: UserId): Promise<boolean>;
   /** Users of the tenant, in id order (in a stable hashed order under encryption at rest). */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<User>>;
@@ -332,6 +335,7 @@ export function createUserStore(run: Executor): UserStore {
           if (rows.length < 100) break;
         }
         for (const p of user.pools) await tx.delete(T.poolMembers, key(tid, p), enc.encode(uid));
+        await tx.deletePartition(T.deviceLists, key(tid, uid));
         await tx.delete(T.users, key(tid), enc.encode(uid));
         return true;
       });
