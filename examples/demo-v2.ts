@@ -50,6 +50,8 @@ export async function runV2Demo(
   await bobPreKeys.storeSignedPreKey(signed);
   await bobPreKeys.storeOneTimePreKeys([oneTime!]);
   await bobPreKeys.storeKemPreKey(kem);
+  // The suite list is signed with the signed prekey's id and the time: peers refuse older lists.
+  const suitesIssuedAt = Date.now();
   const bundleBytes = encodePreKeyBundle({
     registrationId: registrationId(7),
     deviceId: bobAddress.deviceId,
@@ -58,7 +60,11 @@ export async function runV2Demo(
     oneTimePreKey: toOneTimePreKeyPublic(oneTime!),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['v2', 'static-v1'],
-    suitesSignature: await signSuites(provider, bob, ['v2', 'static-v1']),
+    suitesIssuedAt,
+    suitesSignature: await signSuites(provider, bob, ['v2', 'static-v1'], {
+      signedPreKeyId: signed.id,
+      issuedAt: suitesIssuedAt,
+    }),
   });
 
   const alice = await generateDeviceIdentity(provider);

@@ -31,6 +31,7 @@ import { accept, initiate, kemBinding } from '../../packages/crypto/src/v2/_hand
 import type { Trace } from '../../packages/crypto/src/v2/_ratchet.js';
 import { encryptWithRecord } from '../../packages/crypto/src/v2/_record.js';
 import {
+  canonicalSuiteCodes,
   identityDhKeySignedBytes,
   kemPreKeySignedBytes,
   signedPreKeySignedBytes,
@@ -205,6 +206,9 @@ export function messageFromJson(
 /** The suites the responder signs in every case (the statement lists their codes sorted). */
 export const BUNDLE_SUITES: readonly SuiteName[] = ['v2', 'static-v1'];
 
+/** When the responder signed its suite list in every case: 2026-01-01T00:00:00Z, in ms. */
+export const SUITES_ISSUED_AT = 1_767_225_600_000;
+
 /** Everything one handshake case needs: both identities and the responder's prekeys. */
 export interface Parties {
   readonly alice: DeviceIdentity;
@@ -241,7 +245,11 @@ export async function makeParties(
     ...(oneTimePreKey === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(oneTimePreKey) }),
     kemPreKey: toKemPreKeyPublic(kemPreKey),
     suites: BUNDLE_SUITES,
-    suitesSignature: await signSuites(p, bob, BUNDLE_SUITES),
+    suitesIssuedAt: SUITES_ISSUED_AT,
+    suitesSignature: await signSuites(p, bob, BUNDLE_SUITES, {
+      signedPreKeyId: signedPreKey.id,
+      issuedAt: SUITES_ISSUED_AT,
+    }),
   };
   if (rec.take().length !== 0) throw new Error('signing the suites must not draw randomness');
   return { alice, bob, signedPreKey, oneTimePreKey, kemPreKey, kemSeed, bundle };
@@ -342,7 +350,9 @@ export async function runHandshake(
       },
       suites: {
         names: bundle.suites,
-        signedBytes: toHex(suitesSignedBytes(bundle.suites)),
+        signedPreKeyId: bundle.signedPreKey.id,
+        issuedAt: bundle.suitesIssuedAt,
+        signedBytes: toHex(suitesSignedBytes(bundle.signedPreKey.id, bundle.suitesIssuedAt, bundle.suites)),
         signature: toHex(bundle.suitesSignature),
       },
     },
@@ -454,6 +464,30 @@ export const INVALID_CASES = [
     error: 'ERR_INVALID_KEY',
   },
   {
+    name: 'suites-issued-at-changed',
+    case: 'v2-handshake/one-time-prekeys',
+    target: 'bundle.suitesIssuedAt',
+    change: 'increment',
+    step: 'initiate',
+    error: 'ERR_INVALID_KEY',
+  },
+  {
+    name: 'suites-old-form-signature',
+    case: 'v2-handshake/one-time-prekeys',
+    target: 'bundle.suitesSignature',
+    change: 'old-form-resigned',
+    step: 'initiate',
+    error: 'ERR_INVALID_KEY',
+  },
+  {
+    name: 'suites-signed-for-another-signed-prekey',
+    case: 'v2-handshake/one-time-prekeys',
+    target: 'bundle.suitesSignature',
+    change: 'resigned-for-signed-prekey-id-plus-one',
+    step: 'initiate',
+    error: 'ERR_INVALID_KEY',
+  },
+  {
     name: 'no-v2-suite-signed',
     case: 'v2-handshake/one-time-prekeys',
     target: 'bundle.suites',
@@ -545,6 +579,24 @@ export const INVALID_CASES = [
 
 type Mutable = Record<string, unknown>;
 
+/**
+ * The retired, label-only suite statement `"cloister/v2/suites" | u8(count) | u32(code)*` that
+ * versions before the binding signed. No verifier accepts a signature over it any more; the
+ * vectors keep it to show that.
+ */
+export function oldFormSuitesSignedBytes(suites: readonly SuiteName[], unknownCodes: readonly number[] = []) {
+  const codes = canonicalSuiteCodes(suites, unknownCodes);
+  const label = utf8('cloister/v2/suites');
+  const out = new Uint8Array(label.length + 1 + 4 * codes.length);
+  out.set(label);
+  const view = new DataView(out.buffer);
+  view.setUint8(label.length, codes.length);
+  codes.forEach((c, i) => {
+    view.setUint32(label.length + 1 + 4 * i, c);
+  });
+  return out;
+}
+
 /** Applies an invalid case's change to a deep copy of `root` at `path` (without its first segment). */
 export function mutate<T>(root: T, path: readonly string[], change: string): T {
   const copy = structuredClone(root) as Mutable;
@@ -570,14 +622,27 @@ export async function runInvalid(
 ): Promise<string> {
   try {
     if (c.step === 'initiate') {
+      const b = parties.bundle;
+      const key = parties.bob.signingKeyPair.privateKey;
+      const binding = { signedPreKeyId: b.signedPreKey.id, issuedAt: b.suitesIssuedAt };
       const bundle =
         c.change === 'static-v1-only-resigned'
           ? {
-              ...parties.bundle,
+              ...b,
               suites: ['static-v1' as const],
-              suitesSignature: await signSuites(p, parties.bob, ['static-v1']),
+              suitesSignature: await signSuites(p, parties.bob, ['static-v1'], binding),
             }
-          : mutate(parties.bundle, c.target.split('.').slice(1), c.change);
+          : c.change === 'old-form-resigned'
+            ? { ...b, suitesSignature: await p.ed25519.sign(key, oldFormSuitesSignedBytes(b.suites)) }
+            : c.change === 'resigned-for-signed-prekey-id-plus-one'
+              ? {
+                  ...b,
+                  suitesSignature: await signSuites(p, parties.bob, b.suites, {
+                    ...binding,
+                    signedPreKeyId: signedPreKeyId(b.signedPreKey.id + 1),
+                  }),
+                }
+              : mutate(b, c.target.split('.').slice(1), c.change);
       await verifyPreKeyBundle(p, bundle);
       await initiate(p, parties.alice, bundle);
     } else if (c.change === 'accept-twice') {

@@ -100,7 +100,11 @@ function cloisterSessions(id: string, load: () => Promise<CryptoProvider>): Sess
       oneTimePreKey: toOneTimePreKeyPublic(oneTime!),
       kemPreKey: toKemPreKeyPublic(keys.kem),
       suites: ['v2'],
-      suitesSignature: await signSuites(p, keys.bob, ['v2']),
+      suitesIssuedAt: 1_700_000_000_000,
+      suitesSignature: await signSuites(p, keys.bob, ['v2'], {
+        signedPreKeyId: keys.signed.id,
+        issuedAt: 1_700_000_000_000,
+      }),
     };
     const bundleBytes = encodePreKeyBundle(bundle);
     const alice = new SessionCipher(p, {

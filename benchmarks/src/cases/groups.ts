@@ -73,15 +73,19 @@ function keyMaterial(load: () => Promise<CryptoProvider>) {
     const member = await generateDeviceIdentity(p);
     const signed = await generateSignedPreKey(p, member, signedPreKeyId(1));
     const kem = await generateKemPreKey(p, member, kemPreKeyId(1), { lastResort: true });
-    const suitesSignature = await signSuites(p, member, ['v2']);
-    return { p, sender, member, signed, kem, suitesSignature };
+    const suitesIssuedAt = Date.now();
+    const suitesSignature = await signSuites(p, member, ['v2'], {
+      signedPreKeyId: signed.id,
+      issuedAt: suitesIssuedAt,
+    });
+    return { p, sender, member, signed, kem, suitesIssuedAt, suitesSignature };
   });
 }
 
 /** Establishes sessions from the sender to `n` fresh member devices. */
 async function establishMembers(material: ReturnType<typeof keyMaterial>, n: number): Promise<Member[]> {
   const establish = async (index: number): Promise<Member> => {
-    const { p, sender, member, signed, kem, suitesSignature } = await material();
+    const { p, sender, member, signed, kem, suitesIssuedAt, suitesSignature } = await material();
     const address: DeviceAddress = { userId: 'member', deviceId: deviceId(index + 1) };
     const preKeys = new InMemoryPreKeyStore();
     await preKeys.storeSignedPreKey(signed);
@@ -93,6 +97,7 @@ async function establishMembers(material: ReturnType<typeof keyMaterial>, n: num
       signedPreKey: toSignedPreKeyPublic(signed),
       kemPreKey: toKemPreKeyPublic(kem),
       suites: ['v2'],
+      suitesIssuedAt,
       suitesSignature,
     });
     const out = new SessionCipher(p, {

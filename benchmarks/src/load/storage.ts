@@ -99,7 +99,11 @@ async function keyMaterial(provider: CryptoProvider): Promise<Material> {
       signedPreKey: toSignedPreKeyPublic(spk),
       lastResortKemPreKey: toKemPreKeyPublic(lastResort),
       suites: ['v2'],
-      suitesSignature: await signSuites(provider, identity, ['v2']),
+      suitesIssuedAt: 1_700_000_000_000,
+      suitesSignature: await signSuites(provider, identity, ['v2'], {
+        signedPreKeyId: spk.id,
+        issuedAt: 1_700_000_000_000,
+      }),
     },
     oneTime: { preKeys: pre, kemPreKeys: kem },
   };

@@ -56,7 +56,8 @@ export async function ensureKeysPublished(ctx: ClientContext): Promise<void> {
 
 /**
  * Generates signed prekey `id` and its last-resort ML-KEM prekey (`lastResortKemId`),
- * stores them and publishes them with the signed suite list.
+ * stores them and publishes them with the suite list, signed together with `id` and the time
+ * from `ctx.now()` (`suitesIssuedAt`).
  */
 async function publishSigned(
   ctx: ClientContext,
@@ -72,6 +73,9 @@ async function publishSigned(
   });
   await u.stores.preKeys.storeSignedPreKey(spk);
   await u.stores.preKeys.storeKemPreKey(lastResort);
+  // The suite list is signed anew with each signed prekey, bound to its id and to the time now:
+  // peers refuse a list older than the newest they have seen from this device.
+  const issuedAt = ctx.now();
   const body = encodePreKeyBundle({
     registrationId: toRegistrationId(regId),
     deviceId: u.registration.deviceId,
@@ -79,7 +83,8 @@ async function publishSigned(
     signedPreKey: toSignedPreKeyPublic(spk),
     kemPreKey: toKemPreKeyPublic(lastResort),
     suites: [...ctx.suites],
-    suitesSignature: await signSuites(p, identity, [...ctx.suites]),
+    suitesIssuedAt: issuedAt,
+    suitesSignature: await signSuites(p, identity, [...ctx.suites], { signedPreKeyId: spk.id, issuedAt }),
   });
   expectOk(await u.transport.request('PUT', '/v1/keys/signed', { body }));
 }

@@ -488,7 +488,11 @@ async function signedBundle(id: DeviceIdentity, device: number, suites: Suite[])
     signedPreKey: toSignedPreKeyPublic(spk),
     kemPreKey: toKemPreKeyPublic(kem),
     suites,
-    suitesSignature: await signSuites(provider, id, suites),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(provider, id, suites, {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   };
 }
 

@@ -143,7 +143,11 @@ beforeAll(async () => {
       signedPreKey: toSignedPreKeyPublic(spk),
       kemPreKey: toKemPreKeyPublic(kem),
       suites: ['v2', 'static-v1'],
-      suitesSignature: await signSuites(provider, bobId, ['v2', 'static-v1']),
+      suitesIssuedAt: 1_700_000_000_000,
+      suitesSignature: await signSuites(provider, bobId, ['v2', 'static-v1'], {
+        signedPreKeyId: spk.id,
+        issuedAt: 1_700_000_000_000,
+      }),
     },
   };
 }, 60_000);

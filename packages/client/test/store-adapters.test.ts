@@ -260,7 +260,11 @@ describe.each(targets.map((t) => [t.name, t] as const))('client stores on %s', (
       oneTimePreKey: toOneTimePreKeyPublic(opk),
       kemPreKey: toKemPreKeyPublic(kem),
       suites: ['v2'],
-      suitesSignature: await signSuites(provider, bobId, ['v2']),
+      suitesIssuedAt: 1_700_000_000_000,
+      suitesSignature: await signSuites(provider, bobId, ['v2'], {
+        signedPreKeyId: spk.id,
+        issuedAt: 1_700_000_000_000,
+      }),
     });
     for (let i = 0; i < 3; i++) {
       const m = await aliceCipher().encrypt(enc.encode(`to bob ${i}`));

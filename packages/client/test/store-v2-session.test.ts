@@ -76,7 +76,11 @@ async function enrol(
     ...(opks[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(opks[0]) }),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['v2'],
-    suitesSignature: await signSuites(p, identity, ['v2']),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(p, identity, ['v2'], {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   };
 }
 

@@ -201,7 +201,11 @@ async function device(p: CryptoProvider, userId: string, id: number): Promise<De
       ...(one[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(one[0]) }),
       kemPreKey: toKemPreKeyPublic(kem),
       suites: ['v2'],
-      suitesSignature: await signSuites(p, identity, ['v2']),
+      suitesIssuedAt: 1_700_000_000_000,
+      suitesSignature: await signSuites(p, identity, ['v2'], {
+        signedPreKeyId: spk.id,
+        issuedAt: 1_700_000_000_000,
+      }),
     },
   };
 }

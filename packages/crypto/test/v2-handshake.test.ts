@@ -75,7 +75,11 @@ async function device(
     ...(opks[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(opks[0]) }),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['static-v1', 'v2'],
-    suitesSignature: await signSuites(p, identity, ['static-v1', 'v2']),
+    suitesIssuedAt: ISSUED_AT,
+    suitesSignature: await signSuites(p, identity, ['static-v1', 'v2'], {
+      signedPreKeyId: spk.id,
+      issuedAt: ISSUED_AT,
+    }),
   };
   return { identity, store, bundle };
 }
@@ -85,6 +89,28 @@ async function firstMessage(p: CryptoProvider, alice: DeviceIdentity, bundle: Pr
   const { message } = await encryptRecord(p, { version: 1, current: session, previous: [] }, utf8(text));
   if (message.type !== 'initial') throw new Error('expected an initial message');
   return { session, initial: message.message };
+}
+
+/** When the test devices signed their suite lists (ms since the epoch). */
+const ISSUED_AT = 1_700_000_000_000;
+
+/** What the suite list of `bundle` is signed together with. */
+function bindingOf(bundle: PreKeyBundle) {
+  return { signedPreKeyId: bundle.signedPreKey.id, issuedAt: bundle.suitesIssuedAt };
+}
+
+/** The retired (pre-binding) statement: `"cloister/v2/suites" | u8(count) | u32(code)*`. */
+function oldFormSuitesBytes(codes: readonly number[]): Uint8Array {
+  const out = new Uint8Array(18 + 1 + 4 * codes.length);
+  out.set(utf8('cloister/v2/suites'));
+  const view = new DataView(out.buffer);
+  view.setUint8(18, codes.length);
+  [...codes]
+    .sort((a, b) => a - b)
+    .forEach((c, i) => {
+      view.setUint32(19 + 4 * i, c);
+    });
+  return out;
 }
 
 function flip(bytes: Uint8Array, index = 0): Uint8Array {
@@ -223,7 +249,11 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
       ],
       [
         'genuinely signed list without v2',
-        { ...b, suites: ['static-v1'], suitesSignature: await signSuites(p, bob.identity, ['static-v1']) },
+        {
+          ...b,
+          suites: ['static-v1'],
+          suitesSignature: await signSuites(p, bob.identity, ['static-v1'], bindingOf(b)),
+        },
         'ERR_UNSUPPORTED',
         'bundle.suites',
       ],
@@ -259,7 +289,7 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
       ['a suite code added', { ...b, unknownSuiteCodes: [3] }],
       [
         'signed by another identity',
-        { ...b, suitesSignature: await signSuites(p, carol, ['static-v1', 'v2']) },
+        { ...b, suitesSignature: await signSuites(p, carol, ['static-v1', 'v2'], bindingOf(b)) },
       ],
     ];
     for (const [name, bundle] of tampered) {
@@ -273,7 +303,7 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
     const onlyV1 = {
       ...b,
       suites: ['static-v1'],
-      suitesSignature: await signSuites(p, bob.identity, ['static-v1']),
+      suitesSignature: await signSuites(p, bob.identity, ['static-v1'], bindingOf(b)),
     } as const;
     expect([...(await verifyBundleSuites(p, onlyV1))]).toEqual(['static-v1']);
     expect((await thrown(() => verifyPreKeyBundle(p, onlyV1))).code).toBe('ERR_UNSUPPORTED');
@@ -283,16 +313,18 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
     const bob = await device(p);
     const { suitesSignedBytes } = await import('../src/v2/_signed.js');
     const label = toHex(utf8(V2_LABELS.suites));
-    expect(label).toBe(toHex(utf8('cloister/v2/suites')));
+    expect(label).toBe(toHex(utf8('cloister/v2/suites/2')));
     expect(SUITE_CODES).toEqual({ v2: 1, 'static-v1': 2 });
-    // label | u8(count) | u32(code)*, codes ascending.
-    expect(toHex(suitesSignedBytes(['static-v1', 'v2']))).toBe(`${label}02${'00000001'}${'00000002'}`);
-    expect(toHex(suitesSignedBytes(['v2'], [0x7fff_ffff, 9]))).toBe(
-      `${label}03${'00000001'}${'00000009'}${'7fffffff'}`,
+    // label | u32(signedPreKeyId) | u64(issuedAt) | u8(count) | u32(code)*, codes ascending.
+    expect(toHex(suitesSignedBytes(1, ISSUED_AT, ['static-v1', 'v2']))).toBe(
+      `${label}00000001${'0000018bcfe56800'}02${'00000001'}${'00000002'}`,
+    );
+    expect(toHex(suitesSignedBytes(0xffff_ffff, 2 ** 53 - 1, ['v2'], [0x7fff_ffff, 9]))).toBe(
+      `${label}ffffffff${'001fffffffffffff'}03${'00000001'}${'00000009'}${'7fffffff'}`,
     );
     const key = bob.identity.signingKeyPair.privateKey;
     expect(toHex(bob.bundle.suitesSignature)).toBe(
-      toHex(await p.ed25519.sign(key, suitesSignedBytes(['v2', 'static-v1']))),
+      toHex(await p.ed25519.sign(key, suitesSignedBytes(1, ISSUED_AT, ['v2', 'static-v1']))),
     );
     // A newer device lists a suite (code 9) this version does not know: the bundle still verifies
     // with the code kept, and negotiation sees only the known suites.
@@ -300,11 +332,109 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2 handshake under %s
       ...bob.bundle,
       suites: ['v2'],
       unknownSuiteCodes: [9],
-      suitesSignature: await p.ed25519.sign(key, suitesSignedBytes(['v2'], [9])),
+      suitesSignature: await p.ed25519.sign(key, suitesSignedBytes(1, ISSUED_AT, ['v2'], [9])),
     };
     expect([...(await verifyBundleSuites(p, newer))]).toEqual(['v2']);
     const { unknownSuiteCodes: _dropped, ...withoutCode } = newer;
     expect((await thrown(() => verifyBundleSuites(p, withoutCode))).code).toBe('ERR_INVALID_KEY');
+  });
+
+  it('binds the suite list to the signed prekey and its issue time, so an old list cannot be replayed', async () => {
+    const bob = await device(p);
+    const key = bob.identity.signingKeyPair.privateKey;
+    // Earlier, with signed prekey 1, Bob's device offered only static-v1; now (signed prekey 2,
+    // an hour later) it offers v2 as well.
+    const old = {
+      ...bob.bundle,
+      suites: ['static-v1'],
+      suitesSignature: await signSuites(p, bob.identity, ['static-v1'], bindingOf(bob.bundle)),
+    } as const satisfies PreKeyBundle;
+    const spk2 = toSignedPreKeyPublic(await generateSignedPreKey(p, bob.identity, signedPreKeyId(2)));
+    const later = ISSUED_AT + 3_600_000;
+    const current: PreKeyBundle = {
+      ...bob.bundle,
+      signedPreKey: spk2,
+      suites: ['static-v1', 'v2'],
+      suitesIssuedAt: later,
+      suitesSignature: await signSuites(p, bob.identity, ['static-v1', 'v2'], {
+        signedPreKeyId: spk2.id,
+        issuedAt: later,
+      }),
+    };
+    expect([...(await verifyBundleSuites(p, current))]).toEqual(['static-v1', 'v2']);
+    expect([...(await verifyBundleSuites(p, old))]).toEqual(['static-v1']);
+    const forged: [string, PreKeyBundle][] = [
+      // The retired label-only form over exactly the same list, correctly signed by Bob.
+      [
+        'the old-form signature over the current list',
+        { ...current, suitesSignature: await p.ed25519.sign(key, oldFormSuitesBytes([1, 2])) },
+      ],
+      [
+        'an old-form static-v1 list',
+        {
+          ...current,
+          suites: ['static-v1'],
+          suitesSignature: await p.ed25519.sign(key, oldFormSuitesBytes([2])),
+        },
+      ],
+      // The current bundle with its signed prekey swapped for the older (validly signed) one.
+      ['the signed prekey swapped for an older one', { ...current, signedPreKey: bob.bundle.signedPreKey }],
+      // The old static-v1 list moved onto the current signed prekey.
+      [
+        'the old list on the current signed prekey',
+        {
+          ...current,
+          suites: old.suites,
+          suitesIssuedAt: old.suitesIssuedAt,
+          suitesSignature: old.suitesSignature,
+        },
+      ],
+      [
+        'a list signed for another signed prekey id',
+        {
+          ...current,
+          suitesSignature: await signSuites(p, bob.identity, ['static-v1', 'v2'], {
+            signedPreKeyId: signedPreKeyId(3),
+            issuedAt: later,
+          }),
+        },
+      ],
+      ['issuedAt changed (later)', { ...current, suitesIssuedAt: later + 1 }],
+      ['issuedAt changed (earlier)', { ...current, suitesIssuedAt: later - 1 }],
+    ];
+    for (const [name, bundle] of forged) {
+      for (const verify of [verifyBundleSuites, verifyPreKeyBundle]) {
+        const e = await thrown(() => verify(p, bundle));
+        expect(e.code, `${name} (${verify.name})`).toBe('ERR_INVALID_KEY');
+        expect(e.message, `${name} (${verify.name})`).toContain('bundle.suitesSignature');
+      }
+    }
+    // The whole old bundle, replayed unchanged, verifies: only freshness stops it. A caller that
+    // has seen the current list passes its time and the old one is refused before negotiation.
+    const newest = { newestSuitesIssuedAt: current.suitesIssuedAt };
+    for (const verify of [verifyBundleSuites, verifyPreKeyBundle]) {
+      const e = await thrown(() => verify(p, old, newest));
+      expect(e.code, verify.name).toBe('ERR_INVALID_KEY');
+      expect(e.message, verify.name).toContain('bundle.suitesIssuedAt');
+    }
+    const alice = await generateDeviceIdentity(p);
+    const refused = await thrown(() => initiateSession(p, { ourIdentity: alice, theirBundle: old }));
+    expect(refused.code).toBe('ERR_UNSUPPORTED');
+    // The same list again, or a newer one, is accepted.
+    expect([...(await verifyBundleSuites(p, current, newest))]).toEqual(['static-v1', 'v2']);
+    await expect(
+      verifyPreKeyBundle(p, current, { newestSuitesIssuedAt: old.suitesIssuedAt }),
+    ).resolves.toBeUndefined();
+    // A signature that does not verify is reported as such, whatever its time.
+    const both = await thrown(() =>
+      verifyBundleSuites(p, { ...old, suitesSignature: flip(old.suitesSignature) }, newest),
+    );
+    expect(both.message).toContain('bundle.suitesSignature');
+    for (const bad of [0, -1, 1.5, 2 ** 53, Number.NaN]) {
+      const e = await thrown(() => verifyBundleSuites(p, current, { newestSuitesIssuedAt: bad }));
+      expect(e.code).toBe('ERR_VALIDATION');
+      expect(e.message).toContain('options.newestSuitesIssuedAt');
+    }
   });
 
   it('rejects properly signed but unusable keys', async () => {

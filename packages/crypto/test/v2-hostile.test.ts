@@ -63,6 +63,9 @@ async function failure(fn: Call): Promise<{ code: string; message: string }> {
   return { code: 'none', message: '' };
 }
 
+/** A valid binding for `signSuites` cases that fail on another argument. */
+const BINDING = { signedPreKeyId: signedPreKeyId(1), issuedAt: 1_700_000_000_000 };
+
 let alice: DeviceIdentity;
 let bob: DeviceIdentity;
 let bundle: PreKeyBundle;
@@ -88,7 +91,11 @@ beforeAll(async () => {
     oneTimePreKey: toOneTimePreKeyPublic(opk!),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['v2'],
-    suitesSignature: await signSuites(p, bob, ['v2']),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(p, bob, ['v2'], {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   };
   const { session } = await initiateSession(p, { ourIdentity: alice, theirBundle: bundle });
   const out = await encryptRecord(p, { version: 1, current: session, previous: [] }, utf8('hi'));
@@ -270,19 +277,84 @@ describe('v2 hostile inputs: argument checks name the field', () => {
       'ERR_VALIDATION',
       'bundle.unknownSuiteCodes',
     ],
-    ['signSuites no identity', () => () => signSuites(p, anyArg(null), ['v2']), 'ERR_VALIDATION', 'identity'],
-    ['signSuites empty list', () => () => signSuites(p, bob, []), 'ERR_VALIDATION', 'suites'],
+    [
+      'bundle without suitesIssuedAt',
+      () => () => verifyBundleSuites(p, bad(bundle, { suitesIssuedAt: undefined })),
+      'ERR_VALIDATION',
+      'bundle.suitesIssuedAt',
+    ],
+    [
+      'bundle suitesIssuedAt 0',
+      () => () => verifyPreKeyBundle(p, bad(bundle, { suitesIssuedAt: 0 })),
+      'ERR_VALIDATION',
+      'bundle.suitesIssuedAt',
+    ],
+    [
+      'bundle suitesIssuedAt 2^53',
+      () => () => verifyBundleSuites(p, bad(bundle, { suitesIssuedAt: 2 ** 53 })),
+      'ERR_VALIDATION',
+      'bundle.suitesIssuedAt',
+    ],
+    [
+      'bundle suitesIssuedAt not an integer',
+      () => () => verifyBundleSuites(p, bad(bundle, { suitesIssuedAt: 1.5 })),
+      'ERR_VALIDATION',
+      'bundle.suitesIssuedAt',
+    ],
+    [
+      'bundle suitesIssuedAt as a string',
+      () => () => verifyBundleSuites(p, bad(bundle, { suitesIssuedAt: '1700000000000' })),
+      'ERR_VALIDATION',
+      'bundle.suitesIssuedAt',
+    ],
+    [
+      'bundle newestSuitesIssuedAt not a time',
+      () => () => verifyBundleSuites(p, bundle, anyArg({ newestSuitesIssuedAt: -5 })),
+      'ERR_VALIDATION',
+      'options.newestSuitesIssuedAt',
+    ],
+    [
+      'signSuites no identity',
+      () => () => signSuites(p, anyArg(null), ['v2'], BINDING),
+      'ERR_VALIDATION',
+      'identity',
+    ],
+    ['signSuites empty list', () => () => signSuites(p, bob, [], BINDING), 'ERR_VALIDATION', 'suites'],
     [
       'signSuites unknown suite',
-      () => () => signSuites(p, bob, anyArg(['v2', 'v3'])),
+      () => () => signSuites(p, bob, anyArg(['v2', 'v3']), BINDING),
       'ERR_VALIDATION',
       'suites[1]',
     ],
     [
       'signSuites suite twice',
-      () => () => signSuites(p, bob, ['static-v1', 'static-v1']),
+      () => () => signSuites(p, bob, ['static-v1', 'static-v1'], BINDING),
       'ERR_VALIDATION',
       'suites[1]',
+    ],
+    [
+      'signSuites no binding',
+      () => () => signSuites(p, bob, ['v2'], anyArg(undefined)),
+      'ERR_VALIDATION',
+      'binding',
+    ],
+    [
+      'signSuites signed prekey id -1',
+      () => () => signSuites(p, bob, ['v2'], anyArg({ ...BINDING, signedPreKeyId: -1 })),
+      'ERR_VALIDATION',
+      'binding.signedPreKeyId',
+    ],
+    [
+      'signSuites issuedAt 0',
+      () => () => signSuites(p, bob, ['v2'], { ...BINDING, issuedAt: 0 }),
+      'ERR_VALIDATION',
+      'binding.issuedAt',
+    ],
+    [
+      'signSuites issuedAt 2^53',
+      () => () => signSuites(p, bob, ['v2'], { ...BINDING, issuedAt: 2 ** 53 }),
+      'ERR_VALIDATION',
+      'binding.issuedAt',
     ],
     [
       'bundle one-time prekey id',

@@ -98,7 +98,8 @@ async function fixture(p: CryptoProvider, runs: number): Promise<Fixture> {
     signedPreKey: toSignedPreKeyPublic(spk),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['v2'],
-    suitesSignature: await signSuites(p, b, ['v2']),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(p, b, ['v2'], { signedPreKeyId: spk.id, issuedAt: 1_700_000_000_000 }),
   };
   return { a, b, preKeys, bundle, oneTime };
 }

@@ -74,7 +74,11 @@ async function side(p: CryptoProvider, opks = 4): Promise<Side> {
       ...(one[0] === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(one[0]) }),
       kemPreKey: toKemPreKeyPublic(kem),
       suites: ['v2'],
-      suitesSignature: await signSuites(p, identity, ['v2']),
+      suitesIssuedAt: 1_700_000_000_000,
+      suitesSignature: await signSuites(p, identity, ['v2'], {
+        signedPreKeyId: spk.id,
+        issuedAt: 1_700_000_000_000,
+      }),
     },
   };
 }

@@ -85,7 +85,13 @@ interface HandshakeCase {
       signedBytes: Hex;
       signature: Hex;
     };
-    suites: { names: SuiteName[]; signedBytes: Hex; signature: Hex };
+    suites: {
+      names: SuiteName[];
+      signedPreKeyId: number;
+      issuedAt: number;
+      signedBytes: Hex;
+      signature: Hex;
+    };
   };
   initiatorRandom: { baseKeyPrivate: Hex; kemEncapsulationRandomness: Hex; ratchetPrivateKey: Hex };
   initiator: Values;
@@ -194,6 +200,7 @@ async function parties(p: CryptoProvider, c: HandshakeCase): Promise<Parties> {
     ...(oneTimePreKey === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(oneTimePreKey) }),
     kemPreKey: toKemPreKeyPublic(kemPreKey),
     suites: b.suites.names,
+    suitesIssuedAt: b.suites.issuedAt,
     suitesSignature: h(b.suites.signature),
   };
   return {
@@ -252,7 +259,7 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-handshake.json und
       ],
       [
         'bob.suites.signature',
-        suitesSignedBytes(c.bob.suites.names),
+        suitesSignedBytes(c.bob.suites.signedPreKeyId, c.bob.suites.issuedAt, c.bob.suites.names),
         c.bob.suites.signedBytes,
         ps.bob.signingKeyPair.privateKey,
         c.bob.suites.signature,
@@ -264,6 +271,9 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('v2-handshake.json und
     }
     expect([...(await verifyBundleSuites(provider, ps.bundle))], `${name}: verified suites`).toEqual(
       c.bob.suites.names,
+    );
+    expect(c.bob.suites.signedPreKeyId, `${name}: suites bound to the signed prekey`).toBe(
+      c.bob.signedPreKey.id,
     );
     for (const [field, pair] of [
       ['alice.signingPublicKey', ps.alice.signingKeyPair],

@@ -1,8 +1,8 @@
 /**
  * The wire form of public identities and prekey bundles, as `@cloister/crypto`'s domain types
  * (ids branded with crypto's constructors). Every signature in a bundle covers crypto's labelled
- * canonical bytes (`"cloister/v2/signed-prekey" || u32(id) || key`, `"cloister/v2/suites" ||
- * ...`), rebuilt from the decoded fields, never these protobuf bytes. Decoding checks shape only;
+ * canonical bytes (`"cloister/v2/signed-prekey" || u32(id) || key`, `"cloister/v2/suites/2" ||
+ * u32(signedPreKey.id) || u64(suitesIssuedAt) || ...`), rebuilt from the decoded fields, never these protobuf bytes. Decoding checks shape only;
  * `verifyPreKeyBundle` / `verifyBundleSuites` in `@cloister/crypto` check the signatures.
  *
  * @module
@@ -19,7 +19,17 @@ import {
   signedPreKeyId,
 } from '@cloister/crypto';
 import { cloister } from './generated/cloister.js';
-import { bool, decodeFail, encodeFail, type Fail, fixedBytes, int, list, object } from './internal/check.js';
+import {
+  bool,
+  decodeFail,
+  encodeFail,
+  type Fail,
+  fixedBytes,
+  fromUint64,
+  int,
+  list,
+  object,
+} from './internal/check.js';
 import { decodeWith, encodeWith } from './internal/codec.js';
 import { KEM_PUBLIC_KEY_LENGTH, KEY_LENGTH, SIGNATURE_LENGTH } from './internal/sizes.js';
 import { SUITE_FROM_WIRE, SUITE_TO_WIRE } from './internal/suite-wire.js';
@@ -96,6 +106,7 @@ function checkBundle(fail: Fail, value: unknown, path: string): PreKeyBundle {
   const bundle: PreKeyBundle = {
     ...head,
     ...(unknownSuiteCodes.length === 0 ? {} : { unknownSuiteCodes }),
+    suitesIssuedAt: int(fail, o.suitesIssuedAt, `${path}.suitesIssuedAt`, 1, Number.MAX_SAFE_INTEGER),
     suitesSignature: fixedBytes(fail, o.suitesSignature, `${path}.suitesSignature`, SIGNATURE_LENGTH),
   };
   if (o.oneTimePreKey === undefined) return bundle;
@@ -147,6 +158,7 @@ function bundleFromWire(raw: cloister.v1.PreKeyBundle, path: string): PreKeyBund
         : { id: kem.id, publicKey: kem.publicKey, lastResort: kem.lastResort, signature: kem.signature },
     suites,
     unknownSuiteCodes: unknown,
+    suitesIssuedAt: fromUint64(raw.suitesIssuedAtMs),
     suitesSignature: raw.suitesSignature,
   };
   return checkBundle(decodeFail, candidate, path);
@@ -161,6 +173,7 @@ function bundleToWire(b: PreKeyBundle): cloister.v1.IPreKeyBundle {
     kemPreKey: { ...b.kemPreKey },
     suites: [...b.suites.map((s) => SUITE_TO_WIRE[s]), ...(b.unknownSuiteCodes ?? [])],
     suitesSignature: b.suitesSignature,
+    suitesIssuedAtMs: b.suitesIssuedAt,
   };
   if (b.oneTimePreKey !== undefined) raw.oneTimePreKey = { ...b.oneTimePreKey };
   return raw;
@@ -224,10 +237,12 @@ export function encodePreKeyBundle(bundle: PreKeyBundle): Uint8Array {
 /**
  * Decodes a `PreKeyBundle` of `@cloister/crypto`: every key and signature has its exact length,
  * ids are u32 (branded with crypto's constructors), `suites` holds the 1 .. 2 distinct suites this
- * version knows and `unknownSuiteCodes` any others (kept because `suitesSignature` covers them).
- * Signatures are not verified here: pass the result to `negotiateSuiteForBundle` or
- * `SessionCipher.startSession`, which verify it. Throws `DecodeError` with the field path (for
- * example `bundle.signedPreKey.signature`).
+ * version knows and `unknownSuiteCodes` any others (kept because `suitesSignature` covers them),
+ * `suitesIssuedAt` is 1 .. 2^53 - 1 (a missing one is 0 on the wire, hence a `DecodeError` at
+ * `bundle.suitesIssuedAt`). Signatures are not verified here: pass the result to
+ * `negotiateSuiteForBundle` or `SessionCipher.startSession`, which verify it, and compare
+ * `suitesIssuedAt` with the newest seen for the device. Throws `DecodeError` with the field path
+ * (for example `bundle.signedPreKey.signature`).
  *
  * @example
  * ```ts

@@ -85,7 +85,7 @@ export const MAX_ENCODED_BYTES = Object.freeze({
   staticV1Message: MAX_CIPHERTEXT + 512,
   /** `PublicIdentity`: 256 bytes (every identity takes 134). */
   publicIdentity: 256,
-  /** `PreKeyBundle`: 4 KiB (the largest takes 1703 bytes). */
+  /** `PreKeyBundle`: 4 KiB (the largest takes 1712 bytes). */
   preKeyBundle: 4_096,
   /** `RatchetHeader`: 64 bytes (the largest takes 46). */
   ratchetHeader: 64,

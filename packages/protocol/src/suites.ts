@@ -97,6 +97,11 @@ export function negotiateSuite(ours: readonly Suite[], theirs: VerifiedSuites): 
 export interface NegotiateOptions {
   /** The identity already pinned or verified for the peer device; any other is refused. */
   readonly expectedIdentity?: PublicIdentity;
+  /**
+   * The newest `suitesIssuedAt` already verified for the peer device; a bundle whose signed list
+   * is older is refused (`InvalidKeyError` at `bundle.suitesIssuedAt`), as in `verifyBundleSuites`.
+   */
+  readonly newestSuitesIssuedAt?: number;
 }
 
 /**
@@ -104,7 +109,9 @@ export interface NegotiateOptions {
  * negotiates with {@link negotiateSuite}: `v2` whenever the verified list contains it and `ours`
  * does, `static-v1` only when the peer's signed list lacks `v2`. A bundle whose suite list or any
  * other signature does not verify fails with `InvalidKeyError` (`ERR_INVALID_KEY`, for an altered
- * list at `bundle.suitesSignature`): never fall back to `static-v1` on an error.
+ * list at `bundle.suitesSignature`): never fall back to `static-v1` on an error. A correctly
+ * signed but replayed older list is caught only by freshness: pass the newest `suitesIssuedAt`
+ * seen for the device as `newestSuitesIssuedAt` and remember the bundle's when it is later.
  *
  * @example
  * ```ts

@@ -123,6 +123,7 @@ export const preKeyBundle: fc.Arbitrary<PreKeyBundle> = fc.record(
     }),
     suites: suiteList,
     unknownSuiteCodes,
+    suitesIssuedAt: fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }),
     suitesSignature: bytes(64),
   },
   {
@@ -133,6 +134,7 @@ export const preKeyBundle: fc.Arbitrary<PreKeyBundle> = fc.record(
       'signedPreKey',
       'kemPreKey',
       'suites',
+      'suitesIssuedAt',
       'suitesSignature',
     ],
   },

@@ -38,6 +38,7 @@ const bundle: PreKeyBundle = {
   signedPreKey: { id: signedPreKeyId(1), publicKey: b(32), signature: b(64) },
   kemPreKey: { id: kemPreKeyId(1), publicKey: b(1184), lastResort: true, signature: b(64) },
   suites: ['v2'],
+  suitesIssuedAt: 1_700_000_000_000,
   suitesSignature: b(64),
 };
 const initial: InitialMessage = {
@@ -127,6 +128,22 @@ const ROWS: [string, () => unknown, string][] = [
     'suites signature of 65 bytes',
     bad(encodePreKeyBundle, { ...bundle, suitesSignature: b(65) }),
     'bundle.suitesSignature',
+  ],
+  [
+    'bundle without suitesIssuedAt',
+    bad(encodePreKeyBundle, { ...bundle, suitesIssuedAt: undefined }),
+    'bundle.suitesIssuedAt',
+  ],
+  ['suitesIssuedAt 0', bad(encodePreKeyBundle, { ...bundle, suitesIssuedAt: 0 }), 'bundle.suitesIssuedAt'],
+  [
+    'suitesIssuedAt 2^53',
+    bad(encodePreKeyBundle, { ...bundle, suitesIssuedAt: 2 ** 53 }),
+    'bundle.suitesIssuedAt',
+  ],
+  [
+    'suitesIssuedAt not an integer',
+    bad(encodePreKeyBundle, { ...bundle, suitesIssuedAt: 1.5 }),
+    'bundle.suitesIssuedAt',
   ],
   [
     'unknown suite code of a known suite',

@@ -74,6 +74,7 @@ const bundle = (): cloister.v1.IPreKeyBundle => ({
   kemPreKey: { id: 2, publicKey: b(1184), lastResort: false, signature: b(64) },
   suites: [w.Suite.SUITE_V2],
   suitesSignature: b(64),
+  suitesIssuedAtMs: 1_700_000_000_000,
 });
 const initial = (): cloister.v1.IInitialMessage => ({
   initiatorIdentity: identity(),
@@ -486,6 +487,24 @@ const V2_ROWS: Row[] = [
     decodePreKeyBundle,
     enc.bundle({ ...bundle(), suitesSignature: b(63) }),
     'bundle.suitesSignature',
+  ],
+  [
+    'suitesIssuedAt missing (a bundle of the retired format)',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suitesIssuedAtMs: undefined }),
+    'bundle.suitesIssuedAt',
+  ],
+  [
+    'suitesIssuedAt 0',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suitesIssuedAtMs: 0 }),
+    'bundle.suitesIssuedAt',
+  ],
+  [
+    'suitesIssuedAt 2^53',
+    decodePreKeyBundle,
+    enc.bundle({ ...bundle(), suitesIssuedAtMs: 2 ** 53 }),
+    'bundle.suitesIssuedAt',
   ],
   [
     'only unknown suites',

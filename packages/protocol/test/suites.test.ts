@@ -13,7 +13,6 @@ import {
   signSuites,
   uintBE,
   utf8,
-  V2_LABELS,
   type VerifiedSuites,
   verifyBundleSuites,
 } from '@cloister/crypto';
@@ -64,7 +63,8 @@ let bob: Device;
 const verified = new Map<string, VerifiedSuites>();
 
 async function signedBundle(suites: readonly SuiteName[]): Promise<PreKeyBundle> {
-  return { ...bob.bundle, suites, suitesSignature: await signSuites(p, bob.identity, suites) };
+  const binding = { signedPreKeyId: bob.bundle.signedPreKey.id, issuedAt: bob.bundle.suitesIssuedAt };
+  return { ...bob.bundle, suites, suitesSignature: await signSuites(p, bob.identity, suites, binding) };
 }
 
 function theirs(list: readonly Suite[]): VerifiedSuites {
@@ -190,9 +190,12 @@ describe('negotiateSuiteForBundle', () => {
   });
 
   it('negotiates with a newer peer that signed a suite this version does not know', async () => {
-    // The statement of spec/v2-sessions.md section 4, built here from the text: codes ascending.
+    // The statement of spec/v2-sessions.md section 4.1, built here from the text: the signed
+    // prekey id, the time (u64), then the codes ascending.
     const statement = concatBytes(
-      utf8(V2_LABELS.suites),
+      utf8('cloister/v2/suites/2'),
+      uintBE(bob.bundle.signedPreKey.id, 4),
+      uintBE(bob.bundle.suitesIssuedAt, 8),
       Uint8Array.of(3),
       ...[SUITE_CODES.v2, SUITE_CODES['static-v1'], 77].map((c) => uintBE(c, 4)),
     );

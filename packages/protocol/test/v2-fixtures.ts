@@ -53,7 +53,11 @@ export async function makeDevice(
     ...(opk === undefined ? {} : { oneTimePreKey: toOneTimePreKeyPublic(opk) }),
     kemPreKey: toKemPreKeyPublic(kem),
     suites,
-    suitesSignature: await signSuites(p, identity, suites),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(p, identity, suites, {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   };
   return { identity, preKeys, bundle };
 }

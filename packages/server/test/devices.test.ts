@@ -92,7 +92,11 @@ async function publish(dev: Dev, oneTime: number): Promise<void> {
     signedPreKey: spk,
     kemPreKey: kem,
     suites: ['v2'],
-    suitesSignature: await signSuites(provider, dev.identity, ['v2']),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(provider, dev.identity, ['v2'], {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   });
   const res = await t.request('PUT', '/v1/keys/signed', { body, credential: dev.credential });
   expect(res.status).toBe(204);

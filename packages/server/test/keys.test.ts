@@ -77,10 +77,19 @@ async function addDevice(tenant: TenantId, user: string, id: number): Promise<De
   return { tenant, user, id, identity, credential, mailbox, registrationId: reg };
 }
 
+/** When the test devices signed their suite lists. */
+const ISSUED_AT = 1_700_000_000_000;
+
 /** The protobuf body of `PUT /v1/keys/signed` for a device. */
 async function signedBody(
   dev: Dev,
-  options: { spkId?: number; signer?: DeviceIdentity; tamper?: 'spk' | 'kem' | 'suites' } = {},
+  options: {
+    spkId?: number;
+    signer?: DeviceIdentity;
+    tamper?: 'spk' | 'kem' | 'suites';
+    issuedAt?: number;
+    suites?: readonly ('v2' | 'static-v1')[];
+  } = {},
 ): Promise<Uint8Array> {
   const signer = options.signer ?? dev.identity;
   const spk = toSignedPreKeyPublic(
@@ -89,7 +98,9 @@ async function signedBody(
   const kem = toKemPreKeyPublic(
     await generateKemPreKey(provider, signer, kemPreKeyId(900_000), { lastResort: true }),
   );
-  const suitesSignature = await signSuites(provider, signer, ['v2']);
+  const issuedAt = options.issuedAt ?? ISSUED_AT;
+  const suites = options.suites ?? ['v2'];
+  const suitesSignature = await signSuites(provider, signer, suites, { signedPreKeyId: spk.id, issuedAt });
   const flip = (sig: Uint8Array) => {
     const s = sig.slice();
     s[0] = (s[0] ?? 0) ^ 1;
@@ -101,7 +112,8 @@ async function signedBody(
     identity: toPublicIdentity(signer),
     signedPreKey: options.tamper === 'spk' ? { ...spk, signature: flip(spk.signature) } : spk,
     kemPreKey: options.tamper === 'kem' ? { ...kem, signature: flip(kem.signature) } : kem,
-    suites: ['v2'],
+    suites,
+    suitesIssuedAt: issuedAt,
     suitesSignature: options.tamper === 'suites' ? flip(suitesSignature) : suitesSignature,
   };
   return encodePreKeyBundle(bundle);
@@ -361,6 +373,34 @@ describe('refused uploads change nothing', () => {
     expect(await signedPreKeyIdOf(bob, alice1)).toBe(2);
   });
 
+  it('refuses a suite list older than the published one (409), keeping the newer one', async () => {
+    await addUser(acme, 'rita');
+    const rita = await addDevice(acme, 'rita', 1);
+    const put = async (body: Uint8Array) =>
+      t.request('PUT', '/v1/keys/signed', { body, credential: rita.credential });
+    const published = async () => {
+      const entry = (await fetchBundles(alice1, 'rita')).json.devices[0] as Entry;
+      return decodePreKeyBundle(Buffer.from(entry.bundle, 'base64url'));
+    };
+    // The device once offered only static-v1 (signed prekey 1), then v2 (signed prekey 2).
+    expect((await put(await signedBody(rita, { spkId: 1, suites: ['static-v1'] }))).status).toBe(204);
+    const newer = ISSUED_AT + 60_000;
+    expect((await put(await signedBody(rita, { spkId: 2, issuedAt: newer }))).status).toBe(204);
+    // Replaying the older, correctly signed upload is refused and changes nothing.
+    const replay = await put(await signedBody(rita, { spkId: 1, suites: ['static-v1'] }));
+    expect(replay.status).toBe(409);
+    expect(replay.json.error.code).toBe('ERR_CONFLICT');
+    expect(replay.json.error.message).toContain('suitesIssuedAt');
+    const kept = await published();
+    expect(kept.signedPreKey.id).toBe(2);
+    expect(kept.suites).toEqual(['v2']);
+    expect(kept.suitesIssuedAt).toBe(newer);
+    // The same time again is accepted (a retried upload), and so is a later one.
+    expect((await put(await signedBody(rita, { spkId: 3, issuedAt: newer }))).status).toBe(204);
+    expect((await put(await signedBody(rita, { spkId: 4, issuedAt: newer + 1 }))).status).toBe(204);
+    expect((await published()).suitesIssuedAt).toBe(newer + 1);
+  });
+
   it('refuses a signed upload that carries a one-time key or a non-last-resort KEM key', async () => {
     const spk = toSignedPreKeyPublic(await generateSignedPreKey(provider, bob.identity, signedPreKeyId(3)));
     const kem = toKemPreKeyPublic(
@@ -376,7 +416,11 @@ describe('refused uploads change nothing', () => {
       identity: toPublicIdentity(bob.identity),
       signedPreKey: spk,
       suites: ['v2'] as const,
-      suitesSignature: await signSuites(provider, bob.identity, ['v2']),
+      suitesIssuedAt: ISSUED_AT,
+      suitesSignature: await signSuites(provider, bob.identity, ['v2'], {
+        signedPreKeyId: spk.id,
+        issuedAt: ISSUED_AT,
+      }),
     };
     for (const bundle of [
       { ...base, kemPreKey: kem },

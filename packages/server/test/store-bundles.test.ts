@@ -24,6 +24,7 @@ import { mailboxId, tenantId, userId } from '@cloister/protocol';
 import { createMemoryAdapter } from '@cloister/storage';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  ConflictError,
   createServerStores,
   MAX_ONE_TIME_PREKEYS,
   type ServerStores,
@@ -61,7 +62,11 @@ beforeAll(async () => {
     signedPreKey: toSignedPreKeyPublic(spk),
     lastResortKemPreKey: toKemPreKeyPublic(lastResort),
     suites: ['v2'],
-    suitesSignature: await signSuites(provider, identity, ['v2']),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(provider, identity, ['v2'], {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   };
   kemOneTime = [];
   for (let i = 0; i < 10; i++) {
@@ -170,7 +175,37 @@ describe('key bundles', () => {
     expect(await stores.bundles.countOneTime(acme, alice, dev)).toEqual({ preKeys: 5, kemPreKeys: 0 });
   });
 
+  it('refuses a signed part whose suite list is older than the stored one, writing nothing', async () => {
+    await stores.bundles.setSigned(acme, alice, dev, signed);
+    const older = stores.bundles.setSigned(acme, alice, dev, {
+      ...signed,
+      suites: ['static-v1'],
+      suitesIssuedAt: signed.suitesIssuedAt - 1,
+    });
+    await expect(older).rejects.toBeInstanceOf(ConflictError);
+    await expect(older).rejects.toMatchObject({ constraint: 'suitesIssuedAt' });
+    const kept = await stores.bundles.peekBundle(acme, alice, dev);
+    expect(kept?.suites).toEqual(['v2']);
+    expect(kept?.suitesIssuedAt).toBe(signed.suitesIssuedAt);
+    // The same time again (a retried upload) and a later one are accepted.
+    await stores.bundles.setSigned(acme, alice, dev, signed);
+    await stores.bundles.setSigned(acme, alice, dev, {
+      ...signed,
+      suitesIssuedAt: signed.suitesIssuedAt + 1,
+    });
+    expect((await stores.bundles.takeBundle(acme, alice, dev))?.suitesIssuedAt).toBe(
+      signed.suitesIssuedAt + 1,
+    );
+  });
+
   it('validates what it stores', async () => {
+    for (const bad of [0, -1, 1.5, 2 ** 53]) {
+      await rejectsWith(
+        stores.bundles.setSigned(acme, alice, dev, { ...signed, suitesIssuedAt: bad }),
+        'ERR_VALIDATION',
+        'keys.suitesIssuedAt',
+      );
+    }
     await rejectsWith(
       stores.bundles.setSigned(acme, alice, dev, {
         ...signed,

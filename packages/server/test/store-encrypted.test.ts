@@ -111,6 +111,7 @@ describe('server stores under encryption at rest', () => {
         signature: fill(64, 4),
       },
       suites: ['v2'],
+      suitesIssuedAt: 1_700_000_000_000,
       suitesSignature: fill(64, 5),
     });
     await stores.bundles.addOneTime(acme, alice, deviceId(1), {

@@ -69,6 +69,7 @@ describe(`server stores on ${DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL
         signature: fill(64, 10),
       },
       suites: ['v2'],
+      suitesIssuedAt: 1_700_000_000_000,
       suitesSignature: fill(64, 11),
     });
     await on(0).bundles.addOneTime(acme, alice, deviceId(1), {

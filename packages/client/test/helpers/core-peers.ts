@@ -130,7 +130,11 @@ export async function createCorePeers(): Promise<CorePeers> {
     signedPreKey: toSignedPreKeyPublic(spk),
     kemPreKey: toKemPreKeyPublic(kem),
     suites: ['v2'],
-    suitesSignature: await signSuites(provider, bobId, ['v2']),
+    suitesIssuedAt: 1_700_000_000_000,
+    suitesSignature: await signSuites(provider, bobId, ['v2'], {
+      signedPreKeyId: spk.id,
+      issuedAt: 1_700_000_000_000,
+    }),
   };
   const bobSelf = self(provider, bobId, 'bob', MAILBOX_BOB, tenantKey.publicKey);
   const bobCertificate = await issueSenderCertificate(provider, tenantKey.privateKey, {

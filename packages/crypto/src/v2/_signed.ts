@@ -42,14 +42,32 @@ export function canonicalSuiteCodes(
   return [...suites.map((s) => SUITE_CODES[s]), ...unknownCodes].sort((a, b) => a - b);
 }
 
+function u64(value: number): Uint8Array {
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, Math.floor(value / 0x1_0000_0000));
+  view.setUint32(4, value >>> 0);
+  return out;
+}
+
 /**
- * The bytes the identity signing key signs for the list of suites the device supports:
- * `"cloister/v2/suites" | u8(count) | u32(code)*`, codes in ascending order.
+ * The bytes the identity signing key signs for the list of suites the device supports, bound to
+ * the signed prekey it is published with and the time it was issued:
+ * `"cloister/v2/suites/2" | u32(signedPreKeyId) | u64(issuedAt) | u8(count) | u32(code)*`, codes
+ * in ascending order. Callers have checked the id (u32), the time (1 .. 2^53 - 1 ms) and the codes.
  */
 export function suitesSignedBytes(
+  signedPreKeyId: number,
+  issuedAt: number,
   suites: readonly SuiteName[],
   unknownCodes?: readonly number[],
 ): Uint8Array {
   const codes = canonicalSuiteCodes(suites, unknownCodes);
-  return concatBytes(SUITES_LABEL, Uint8Array.of(codes.length), ...codes.map(u32));
+  return concatBytes(
+    SUITES_LABEL,
+    u32(signedPreKeyId),
+    u64(issuedAt),
+    Uint8Array.of(codes.length),
+    ...codes.map(u32),
+  );
 }

@@ -44,6 +44,11 @@ export function checkUint32(value: unknown, field: string): number {
   return checkInt(value, field, 0, UINT32_MAX);
 }
 
+/** When a suite list was signed: milliseconds since the Unix epoch, 1 .. 2^53 - 1. */
+export function checkSuitesIssuedAt(value: unknown, field: string): number {
+  return checkInt(value, field, 1, Number.MAX_SAFE_INTEGER);
+}
+
 export function checkKeyPair(value: unknown, field: string): KeyPair {
   const o = checkObject(value, field);
   checkBytes(o.privateKey, `${field}.privateKey`, X25519_LENGTH);
@@ -122,6 +127,7 @@ export function checkBundle(value: unknown, field: string): PreKeyBundle {
   if (suites.length + unknown.length > MAX_SUITE_ENTRIES) {
     throw new ValidationError(`${field}.unknownSuiteCodes`, `at most ${MAX_SUITE_ENTRIES} suites in all`);
   }
+  checkSuitesIssuedAt(o.suitesIssuedAt, `${field}.suitesIssuedAt`);
   checkBytes(o.suitesSignature, `${field}.suitesSignature`, ED25519_SIGNATURE_LENGTH);
   return value as PreKeyBundle;
 }

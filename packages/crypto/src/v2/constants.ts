@@ -106,8 +106,12 @@ export const V2_LABELS = Object.freeze({
   signedPreKey: 'cloister/v2/signed-prekey',
   /** Signature of an ML-KEM-768 prekey. */
   kemPreKey: 'cloister/v2/kem-prekey',
-  /** Signature of the list of suites a device supports (downgrade protection). */
-  suites: 'cloister/v2/suites',
+  /**
+   * Signature of the list of suites a device supports, bound to its signed prekey id and the
+   * time it was issued (downgrade protection). Version 2 of the statement: the label-only form
+   * `"cloister/v2/suites"` of earlier versions is no longer produced or accepted.
+   */
+  suites: 'cloister/v2/suites/2',
   /** HKDF info of the handshake secret. */
   handshake: 'cloister/v2/handshake',
   /** SHA-256 over the KEM prekey and ciphertext, bound into the handshake info. */
@@ -141,7 +145,7 @@ export const V2_LABELS = Object.freeze({
 export const V2_SUITE = 'v2';
 
 /**
- * The number of each suite in the signed suite statement (`"cloister/v2/suites"`, see
+ * The number of each suite in the signed suite statement (`"cloister/v2/suites/2"`, see
  * `spec/v2-sessions.md` section 4). The wire enum `Suite` of `spec/wire.md` uses the same
  * numbers, so a list read from the wire can be checked without translation; a future suite gets
  * the next number in both places.

@@ -6,7 +6,8 @@
  * identity DH key signature = Ed25519(IK_sig, "cloister/v2/identity-dh-key" || IK_dh)
  * signed prekey signature   = Ed25519(IK_sig, "cloister/v2/signed-prekey" || u32(id) || SPK)
  * KEM prekey signature      = Ed25519(IK_sig, "cloister/v2/kem-prekey" || u32(id) || u8(lastResort) || PQPK)
- * suites signature          = Ed25519(IK_sig, "cloister/v2/suites" || u8(count) || u32(code)*)
+ * suites signature          = Ed25519(IK_sig, "cloister/v2/suites/2" || u32(signedPreKeyId) ||
+ *                             u64(issuedAt) || u8(count) || u32(code)*)
  * ```
  *
  * @module
@@ -29,6 +30,7 @@ import {
   checkPublicIdentity,
   checkSignedPreKey,
   checkSuiteNames,
+  checkSuitesIssuedAt,
   checkUint32,
 } from './_validate.js';
 import {
@@ -256,24 +258,46 @@ export function toKemPreKeyPublic(preKey: KemPreKey): KemPreKeyPublic {
   };
 }
 
+/** What a suite list is bound to by {@link signSuites}. */
+export interface SuiteListBinding {
+  /** Id of the signed prekey published with the list (`PreKeyBundle.signedPreKey.id`). */
+  readonly signedPreKeyId: SignedPreKeyId;
+  /**
+   * The signing time from the caller's clock, milliseconds since the Unix epoch (an integer in
+   * 1 .. 2^53 - 1), published as `PreKeyBundle.suitesIssuedAt`. Each new signature must carry a
+   * later time than the last one: peers refuse lists older than the newest they have seen.
+   */
+  readonly issuedAt: number;
+}
+
 /**
  * Signs the list of suites this device supports, for `PreKeyBundle.suitesSignature`. The
- * signature covers `"cloister/v2/suites" || u8(count) || u32(code)*` with the codes of
- * `SUITE_CODES` in ascending order, so the order of `suites` does not matter. Publish it with
- * the bundle; sign again whenever the list changes. A list without `v2` makes initiators fall
- * back to `static-v1`: sign one only for a device that really cannot run `v2`.
+ * signature covers
+ * `"cloister/v2/suites/2" || u32(signedPreKeyId) || u64(issuedAt) || u8(count) || u32(code)*`
+ * with the codes of `SUITE_CODES` in ascending order, so the order of `suites` does not matter.
+ * Publish it in a bundle with that signed prekey and `suitesIssuedAt: issuedAt`; sign again, with
+ * the current time, whenever the list or the signed prekey changes. A list without `v2` makes
+ * initiators fall back to `static-v1`: sign one only for a device that really cannot run `v2`.
  *
  * @example
  * ```ts
- * const suitesSignature = await signSuites(provider, identity, ['v2', 'static-v1']);
+ * const issuedAt = Date.now();
+ * const suitesSignature = await signSuites(provider, identity, ['v2', 'static-v1'], {
+ *   signedPreKeyId: spk.id,
+ *   issuedAt,
+ * });
  * ```
  */
 export async function signSuites(
   provider: CryptoProvider,
   identity: DeviceIdentity,
   suites: readonly SuiteName[],
+  binding: SuiteListBinding,
 ): Promise<Uint8Array> {
   checkDeviceIdentity(identity, 'identity');
   checkSuiteNames(suites, 'suites');
-  return provider.ed25519.sign(identity.signingKeyPair.privateKey, suitesSignedBytes(suites));
+  const b = checkObject(binding, 'binding');
+  const id = checkUint32(b.signedPreKeyId, 'binding.signedPreKeyId');
+  const issuedAt = checkSuitesIssuedAt(b.issuedAt, 'binding.issuedAt');
+  return provider.ed25519.sign(identity.signingKeyPair.privateKey, suitesSignedBytes(id, issuedAt, suites));
 }

@@ -31,6 +31,7 @@ export {
   generateKemPreKey,
   generateOneTimePreKeys,
   generateSignedPreKey,
+  type SuiteListBinding,
   signSuites,
   toKemPreKeyPublic,
   toOneTimePreKeyPublic,

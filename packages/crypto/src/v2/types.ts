@@ -206,9 +206,20 @@ export interface PreKeyBundle {
    */
   readonly unknownSuiteCodes?: readonly number[];
   /**
+   * When the device signed its suite list: milliseconds since the Unix epoch, an integer in
+   * 1 .. 2^53 - 1. Covered by {@link PreKeyBundle.suitesSignature}. A server can still hand out an
+   * older bundle the device once signed (one offering only `static-v1`, say); the signature only
+   * proves the time the device gave it. Callers must therefore refuse a bundle whose
+   * `suitesIssuedAt` is older than the newest they have verified for the same device identity
+   * (`VerifyBundleOptions.newestSuitesIssuedAt` does it), and remember the newest they accept.
+   */
+  readonly suitesIssuedAt: number;
+  /**
    * Ed25519 signature (64 bytes) by `identity.signingKey` over
-   * `"cloister/v2/suites" || u8(count) || u32(code)*` (every suite code, ascending): see
-   * `signSuites`. It stops whoever serves the bundle from removing `v2` from the list.
+   * `"cloister/v2/suites/2" || u32(signedPreKey.id) || u64(suitesIssuedAt) || u8(count) ||
+   * u32(code)*` (every suite code, ascending): see `signSuites`. It stops whoever serves the
+   * bundle from removing `v2` from the list, and binds the list to this bundle's signed prekey
+   * and its issue time, so that a list cannot be moved onto another signed prekey.
    */
   readonly suitesSignature: Uint8Array;
 }
@@ -217,6 +228,8 @@ export interface PreKeyBundle {
  * A suite list whose signature `verifyBundleSuites` checked against the bundle's identity. Only
  * that function creates one (it also records it, so `isVerifiedSuites` recognises it at run
  * time); negotiation accepts nothing else, so an unsigned or altered list cannot be negotiated.
+ * It says nothing about freshness: compare the bundle's `suitesIssuedAt` with the newest seen for
+ * the device (see {@link PreKeyBundle.suitesIssuedAt}).
  */
 export type VerifiedSuites = Branded<readonly SuiteName[], 'VerifiedSuites'>;
 

@@ -1066,6 +1066,9 @@ export namespace cloister {
 
             /** PreKeyBundle suitesSignature */
             suitesSignature?: (Uint8Array|undefined);
+
+            /** PreKeyBundle suitesIssuedAtMs */
+            suitesIssuedAtMs?: (number|Long|undefined);
         }
 
         /** Represents a PreKeyBundle. */
@@ -1100,6 +1103,9 @@ export namespace cloister {
 
             /** PreKeyBundle suitesSignature. */
             public suitesSignature: Uint8Array;
+
+            /** PreKeyBundle suitesIssuedAtMs. */
+            public suitesIssuedAtMs: (number|Long);
 
             /**
              * Encodes the specified PreKeyBundle message. Does not implicitly {@link cloister.v1.PreKeyBundle.verify|verify} messages.

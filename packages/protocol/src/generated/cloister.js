@@ -2939,6 +2939,7 @@ export const cloister = $root.cloister = (() => {
              * @property {cloister.v1.IKemPreKeyPublic|undefined} [kemPreKey] PreKeyBundle kemPreKey
              * @property {Array.<cloister.v1.Suite>|undefined} [suites] PreKeyBundle suites
              * @property {Uint8Array|undefined} [suitesSignature] PreKeyBundle suitesSignature
+             * @property {number|Long|undefined} [suitesIssuedAtMs] PreKeyBundle suitesIssuedAtMs
              */
 
             /**
@@ -3022,6 +3023,14 @@ export const cloister = $root.cloister = (() => {
             PreKeyBundle.prototype.suitesSignature = $util.newBuffer([]);
 
             /**
+             * PreKeyBundle suitesIssuedAtMs.
+             * @member {number|Long} suitesIssuedAtMs
+             * @memberof cloister.v1.PreKeyBundle
+             * @instance
+             */
+            PreKeyBundle.prototype.suitesIssuedAtMs = $util.Long ? $util.Long.fromBits(0,0,true) : 0;
+
+            /**
              * Encodes the specified PreKeyBundle message. Does not implicitly {@link cloister.v1.PreKeyBundle.verify|verify} messages.
              * @function encode
              * @memberof cloister.v1.PreKeyBundle
@@ -3057,6 +3066,8 @@ export const cloister = $root.cloister = (() => {
                 }
                 if (message.suitesSignature != null && Object.hasOwnProperty.call(message, "suitesSignature"))
                     writer.uint32(/* id 8, wireType 2 =*/66).bytes(message.suitesSignature);
+                if (message.suitesIssuedAtMs != null && Object.hasOwnProperty.call(message, "suitesIssuedAtMs"))
+                    writer.uint32(/* id 9, wireType 0 =*/72).uint64(message.suitesIssuedAtMs);
                 return writer;
             };
 
@@ -3137,6 +3148,10 @@ export const cloister = $root.cloister = (() => {
                         }
                     case 8: {
                             message.suitesSignature = reader.bytes();
+                            break;
+                        }
+                    case 9: {
+                            message.suitesIssuedAtMs = reader.uint64();
                             break;
                         }
                     default:

@@ -3,7 +3,8 @@
  *
  * - `PUT /v1/keys/signed`: a device publishes its signed X25519 prekey, its last-resort ML-KEM
  *   prekey and its signed suite list, as a protobuf `PreKeyBundle` (`encodePreKeyBundle`) with no
- *   one-time prekey. Every signature is verified against the device's registered identity first.
+ *   one-time prekey. Every signature is verified against the device's registered identity first;
+ *   a suite list older (`suitesIssuedAt`) than the one stored is refused with 409.
  * - `POST /v1/keys/one-time`: a batch of one-time X25519 and (signed) one-time ML-KEM prekeys,
  *   JSON with base64url bytes (the protocol has no message for a batch of prekeys).
  * - `GET /v1/keys/count`: how many one-time prekeys of each kind the device has left.
@@ -197,13 +198,16 @@ export const keyRoutes: RouteModule = (app, ctx) => {
       throw new ValidationError('bundle.oneTimePreKey', 'absent (one-time prekeys go to /v1/keys/one-time)');
     }
     if (!bundle.kemPreKey.lastResort) throw new ValidationError('bundle.kemPreKey.lastResort', 'true');
-    // Identity (against the registered one), signed prekey, KEM prekey and suite list signatures.
+    // Identity (against the registered one), signed prekey, KEM prekey and suite list signatures
+    // (the list bound to this signed prekey and suitesIssuedAt). The store refuses a list older
+    // than the one it has (409 `conflict: suitesIssuedAt`).
     await verifyBundleSuites(ctx.provider, bundle, { expectedIdentity: device.identity });
     await ctx.stores.bundles.setSigned(me.tenant, me.user, me.device, {
       signedPreKey: bundle.signedPreKey,
       lastResortKemPreKey: bundle.kemPreKey,
       suites: bundle.suites,
       ...(bundle.unknownSuiteCodes === undefined ? {} : { unknownSuiteCodes: bundle.unknownSuiteCodes }),
+      suitesIssuedAt: bundle.suitesIssuedAt,
       suitesSignature: bundle.suitesSignature,
     });
     return reply.code(204).send();

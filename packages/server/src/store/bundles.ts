@@ -45,7 +45,7 @@ import {
   write,
 } from './_util.js';
 import { loadDevice } from './devices.js';
-import { NotFoundError } from './errors.js';
+import { ConflictError, NotFoundError } from './errors.js';
 
 /**
  * Most one-time prekeys of each kind kept per device.
@@ -68,7 +68,8 @@ const KEM_KEY = 1184;
  *   signedPreKey: toSignedPreKeyPublic(spk),
  *   lastResortKemPreKey: toKemPreKeyPublic(lastResort),
  *   suites: ['v2'],
- *   suitesSignature: await signSuites(provider, identity, ['v2']),
+ *   suitesIssuedAt: issuedAt,
+ *   suitesSignature: await signSuites(provider, identity, ['v2'], { signedPreKeyId: spk.id, issuedAt }),
  * };
  * ```
  */
@@ -80,6 +81,11 @@ export interface SignedPreKeys {
   readonly suites: readonly SuiteName[];
   /** Suite codes from newer versions that the signature also covers. */
   readonly unknownSuiteCodes?: readonly number[];
+  /**
+   * When the device signed its suite list (ms since the Unix epoch, 1 .. 2^53 - 1), covered by
+   * `suitesSignature` with `signedPreKey.id`. `setSigned` refuses one older than the stored one.
+   */
+  readonly suitesIssuedAt: number;
   readonly suitesSignature: Uint8Array;
 }
 
@@ -122,7 +128,11 @@ export interface OneTimeCounts {
  * ```
  */
 export interface KeyBundleStore {
-  /** Replaces the device's signed part; `NotFoundError('device')`. */
+  /**
+   * Replaces the device's signed part; `NotFoundError('device')`, and
+   * `ConflictError('suitesIssuedAt')` (nothing written) when its `suitesIssuedAt` is older than
+   * the stored one's: an honest server does not take back a device's newer suite list.
+   */
   setSigned(tenant: TenantId, user: UserId, device: DeviceId, keys: SignedPreKeys): Promise<void>;
   /**
    * Adds one-time prekeys; ids the device already has are skipped. Resolves how many of each
@@ -133,7 +143,9 @@ export interface KeyBundleStore {
   /**
    * A bundle for starting a session with the device: takes (deletes) one one-time X25519 prekey
    * and one one-time ML-KEM prekey when there are any, else leaves the X25519 one out and gives
-   * the last-resort KEM prekey. `undefined` when the device or its signed part is missing.
+   * the last-resort KEM prekey. `undefined` when the device or its signed part is missing (a
+   * signed part stored before suite lists carried `suitesIssuedAt` counts as missing: its
+   * signature is of the retired form, which no client accepts).
    */
   takeBundle(tenant: TenantId, user: UserId, device: DeviceId): Promise<PreKeyBundle | undefined>;
   /**
@@ -207,6 +219,7 @@ function checkSigned(value: unknown): SignedPreKeys {
     lastResortKemPreKey: checkKemPreKey(o.lastResortKemPreKey, 'keys.lastResortKemPreKey', true),
     suites,
     ...(unknown.length === 0 ? {} : { unknownSuiteCodes: unknown }),
+    suitesIssuedAt: checkInteger(o.suitesIssuedAt, 'keys.suitesIssuedAt', 1, Number.MAX_SAFE_INTEGER),
     suitesSignature: checkBytesIn(o.suitesSignature, 'keys.suitesSignature', 64, 64).slice(),
   };
 }
@@ -215,7 +228,9 @@ function checkBatch<T extends { id: number }>(list: readonly T[], field: string)
   if (new Set(list.map((k) => k.id)).size !== list.length) throw new ValidationError(field, 'distinct ids');
 }
 
-function signedFrom(r: Rec): SignedPreKeys {
+/** The stored signed part; `undefined` for one of the retired form (no `suitesIssuedAt`). */
+function signedFrom(r: Rec): SignedPreKeys | undefined {
+  if (!r.has('suitesIssuedAt')) return undefined;
   const spk = r.obj('signedPreKey');
   const kem = r.obj('lastResortKemPreKey');
   const suites = r.strs('suites', (v) => {
@@ -237,6 +252,7 @@ function signedFrom(r: Rec): SignedPreKeys {
     },
     suites,
     ...(unknown.length === 0 ? {} : { unknownSuiteCodes: unknown }),
+    suitesIssuedAt: r.int('suitesIssuedAt', 1),
     suitesSignature: r.bytes('suitesSignature', 64, 64),
   };
 }
@@ -256,6 +272,7 @@ function signedRecord(s: SignedPreKeys): Uint8Array {
     lastResortKemPreKey: { ...s.lastResortKemPreKey },
     suites: [...s.suites],
     unknownSuiteCodes: [...(s.unknownSuiteCodes ?? [])],
+    suitesIssuedAt: s.suitesIssuedAt,
     suitesSignature: s.suitesSignature,
   });
 }
@@ -287,6 +304,11 @@ export function createKeyBundleStore(run: Executor): KeyBundleStore {
       const signed = checkSigned(keys);
       await run(async (tx) => {
         await requireDevice(tx, t, u, d);
+        const stored = await getRec(tx, T.bundleSigned, dk, NO_SORT);
+        const before = stored === undefined ? undefined : signedFrom(stored);
+        if (before !== undefined && signed.suitesIssuedAt < before.suitesIssuedAt) {
+          throw new ConflictError('suitesIssuedAt', 'older than the published suite list');
+        }
         await tx.put(T.bundleSigned, { partition: dk, sort: NO_SORT, value: signedRecord(signed) });
       });
     },
@@ -336,6 +358,7 @@ export function createKeyBundleStore(run: Executor): KeyBundleStore {
         const signedRec = await getRec(tx, T.bundleSigned, dk, NO_SORT);
         if (signedRec === undefined) return undefined;
         const signed = signedFrom(signedRec);
+        if (signed === undefined) return undefined;
         const bundle: PreKeyBundle = {
           registrationId: dev.registrationId,
           deviceId: dev.id,
@@ -344,6 +367,7 @@ export function createKeyBundleStore(run: Executor): KeyBundleStore {
           kemPreKey: signed.lastResortKemPreKey,
           suites: signed.suites,
           ...(signed.unknownSuiteCodes === undefined ? {} : { unknownSuiteCodes: signed.unknownSuiteCodes }),
+          suitesIssuedAt: signed.suitesIssuedAt,
           suitesSignature: signed.suitesSignature,
         };
         return bundle;
@@ -357,6 +381,7 @@ export function createKeyBundleStore(run: Executor): KeyBundleStore {
         const signedRec = await getRec(tx, T.bundleSigned, dk, NO_SORT);
         if (signedRec === undefined) return undefined;
         const signed = signedFrom(signedRec);
+        if (signed === undefined) return undefined;
         const [otp] = await tx.take(T.bundleOneTime, dk, { limit: 1 });
         const [kemRow] = await tx.take(T.bundleKem, dk, { limit: 1 });
         let kemPreKey: KemPreKeyPublic = signed.lastResortKemPreKey;
@@ -377,6 +402,7 @@ export function createKeyBundleStore(run: Executor): KeyBundleStore {
           kemPreKey,
           suites: signed.suites,
           ...(signed.unknownSuiteCodes === undefined ? {} : { unknownSuiteCodes: signed.unknownSuiteCodes }),
+          suitesIssuedAt: signed.suitesIssuedAt,
           suitesSignature: signed.suitesSignature,
         };
         if (otp === undefined) return bundle;
