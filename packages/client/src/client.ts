@@ -10,16 +10,23 @@
  */
 import type { DeviceId, GroupState, SafetyNumber } from '@cloister/crypto';
 import { getProvider } from '@cloister/crypto';
-import type { ConversationId, FileReference, MessageId, UserId } from '@cloister/protocol';
+import {
+  type ConversationId,
+  type FileReference,
+  type MessageId,
+  userId as toUserId,
+  type UserId,
+} from '@cloister/protocol';
 import { DeliverySocket } from './connection.js';
 import { ClientContext, type Listener } from './context.js';
 import type { ClientEvent, ClientMessage, ClientPolicy } from './core/index.js';
+import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
 import { enrol, forget, me, unlock } from './enrolment.js';
 import { Files } from './files.js';
 import { Groups } from './groups.js';
 import * as local from './history.js';
-import { Identities } from './identities.js';
+import { Identities, type IdentityStatus } from './identities.js';
 import { Messaging } from './messaging.js';
 import {
   type ClientOptions,
@@ -80,6 +87,7 @@ export class CloisterClient {
   readonly #files: Files;
   readonly #groups: Groups;
   readonly #identities: Identities;
+  readonly #devices: Devices;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
 
   /** @internal Use {@link createClient}. */
@@ -98,11 +106,18 @@ export class CloisterClient {
         await this.refreshPolicy().catch(() => undefined);
         await refillPreKeys(ctx).catch(() => undefined);
       },
+      onQuarantined: async (users) => {
+        // Fetching a user's lists releases what they admit; offline, the next delivery retries.
+        for (const user of users) await this.#directory.refreshLists(toUserId(user)).catch(() => undefined);
+        // What was released may have queued receipts.
+        kick();
+      },
     });
     this.#messaging = new Messaging(ctx, kick);
     this.#files = new Files(ctx, this.#messaging);
     this.#groups = new Groups(ctx, kick);
     this.#identities = new Identities(ctx, this.#directory);
+    this.#devices = new Devices(ctx, this.#directory);
   }
 
   /** `unenrolled`, `locked`, `ready` or `wiped`. */
@@ -153,6 +168,9 @@ export class CloisterClient {
   ): Promise<{ userId: UserId; deviceId: DeviceId }> {
     const { registration, identity, registrationId } = await enrol(this.#ctx, token, options);
     await publishKeys(this.#ctx, identity, registrationId);
+    // The user's first device publishes the first signed device list; any later one waits to be
+    // linked. Offline, `start` does it.
+    await this.#devices.ensureListed().catch(() => undefined);
     return { userId: registration.userId, deviceId: registration.deviceId };
   }
 
@@ -200,6 +218,7 @@ export class CloisterClient {
     ctx.started = true;
     if (await this.checkWipe()) return;
     await ensureKeysPublished(ctx);
+    await this.#devices.ensureListed().catch(() => undefined);
     await rotateSignedPreKey(ctx).catch(() => undefined);
     await this.refreshPolicy().catch(() => undefined);
     await this.#socket.open();
@@ -337,24 +356,61 @@ export class CloisterClient {
   // ---- identities ------------------------------------------------------------------------------
 
   /**
-   * The safety number between this device and `user`'s devices as last seen (the first device in
-   * id order when there are several; compare per device with `deviceId`).
+   * The safety number between this user and `user` over every device on both users' signed
+   * device lists (60 digits and 65 bytes for a QR code); it changes when either adds a device.
    */
-  async safetyNumber(user: string, options: { readonly deviceId?: number } = {}): Promise<SafetyNumber> {
-    return this.#identities.safetyNumber(user, options);
+  async safetyNumber(user: string): Promise<SafetyNumber> {
+    return this.#identities.safetyNumber(user);
   }
 
   /**
    * Compares a safety number read from the other person's screen (60 digits, spaces allowed) or
-   * scanned (65 bytes) with the computed one, in constant time; marks the identity verified when
-   * they match.
+   * scanned (65 bytes) with the computed one, in constant time; marks the user verified when they
+   * match. A verified user whose identity later changes is held (`identity-held`) until
+   * {@link CloisterClient.acceptIdentityChange}.
    */
-  async verifySafetyNumber(
-    user: string,
-    scanned: string | Uint8Array,
-    options: { readonly deviceId?: number } = {},
-  ): Promise<boolean> {
-    return this.#identities.verifySafetyNumber(user, scanned, options);
+  async verifySafetyNumber(user: string, scanned: string | Uint8Array): Promise<boolean> {
+    return this.#identities.verifySafetyNumber(user, scanned);
+  }
+
+  /** Whether `user` is verified, whether a changed identity is held, and how much waits in quarantine. */
+  async identityStatus(user: string): Promise<IdentityStatus> {
+    return this.#identities.status(user);
+  }
+
+  /**
+   * Accepts the changed identity of a verified user after `identity-held`: sending resumes and
+   * the messages held from the new identity are processed. The user is no longer verified.
+   * Resolves false when nothing was held.
+   */
+  async acceptIdentityChange(user: string): Promise<boolean> {
+    return this.#identities.acceptChange(user);
+  }
+
+  // ---- devices -----------------------------------------------------------------------------------
+
+  /**
+   * The code this device shows so that another device of the same user can link it (text for
+   * typing, or for a QR code). A device receives nothing until it is linked.
+   */
+  async linkCode(): Promise<string> {
+    return this.#devices.linkCode();
+  }
+
+  /**
+   * Links the device that shows `code` (see {@link CloisterClient.linkCode}): signs the user's
+   * next device list with it added. Peers and the user's other devices see `device-added`.
+   */
+  async linkDevice(code: string): Promise<LinkStatus> {
+    return this.#devices.link(code);
+  }
+
+  /**
+   * Where this device stands on its user's signed list (asks the server); the first device of a
+   * user publishes the first list here. Emits `device-linked` once this device is on it.
+   */
+  async linkStatus(): Promise<LinkStatus> {
+    return this.#devices.status();
   }
 
   // ---- the outbox ------------------------------------------------------------------------------

@@ -10,11 +10,15 @@
  */
 import { CloisterError } from '@cloister/crypto';
 import type { ClientContext } from './context.js';
-import { ackFrame, type ClientEvent, parseServerFrame, receiveDelivery } from './core/index.js';
+import {
+  ackFrame,
+  type ClientEvent,
+  PROCESSED_TTL_MS,
+  parseServerFrame,
+  receiveDelivery,
+} from './core/index.js';
 import type { Connection } from './transport/common.js';
 
-/** How long a processed delivery id is remembered, so that a redelivery is acknowledged only: 45 days. */
-const PROCESSED_TTL_MS = 45 * 86_400_000;
 /** Deliveries processed in one transaction. */
 const RECEIVE_BATCH = 64;
 
@@ -26,6 +30,11 @@ export interface SocketHandlers {
   readonly onSynced: () => Promise<void>;
   /** The server closed the socket with 1008 (policy): this device may have been wiped. */
   readonly onRefused: () => void;
+  /**
+   * Deliveries from devices that the pinned lists of these users do not admit were quarantined:
+   * fetch their lists (which releases what they admit). Failures are the handler's to swallow.
+   */
+  readonly onQuarantined: (users: readonly string[]) => Promise<void>;
 }
 
 /** The delivery socket and the receive queue of one client. */
@@ -134,7 +143,9 @@ export class DeliverySocket {
     const u = ctx.unlocked;
     if (u === undefined) return;
     const now = ctx.now();
+    const quarantined = new Set<string>();
     const events = await u.stores.transaction(async (t) => {
+      quarantined.clear();
       const out: ClientEvent[] = [];
       for (const { serverId, envelope } of batch) {
         const outcome = await receiveDelivery(u.self, t, {
@@ -145,6 +156,7 @@ export class DeliverySocket {
           processedTtlMs: PROCESSED_TTL_MS,
         });
         out.push(...outcome.events);
+        for (const user of outcome.quarantined ?? []) quarantined.add(user);
       }
       return out;
     });
@@ -153,6 +165,7 @@ export class DeliverySocket {
     // A lost acknowledgement only means the server pushes these again; they are processed already.
     await this.#acknowledge(batch.map((b) => b.serverId)).catch(() => undefined);
     await ctx.step('receive:acked');
+    if (quarantined.size > 0) await this.#handlers.onQuarantined([...quarantined]);
     if (events.some((e) => e.type === 'message')) this.#handlers.kickOutbox();
   }
 }

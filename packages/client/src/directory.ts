@@ -1,21 +1,35 @@
 /**
  * What the client fetches from the server to reach other devices: the device directory of a user
- * (kept a minute; what a listing means is the core's, `core/directory.ts`), a device's full bundle
- * to start a session, and this device's sender certificate (kept until a minute before it
- * expires).
+ * with the user's signed device lists (kept a minute; what they mean is the core's,
+ * `core/directory.ts` and `core/device-lists.ts`), a device's full bundle to start a session, and
+ * this device's sender certificate (kept until a minute before it expires). Fetching a user's
+ * lists also releases what was quarantined from that user, in the same transaction.
  *
  * @module
  */
 import {
+  DeviceNotLinkedError,
   decodeSenderCertificate,
+  IdentityChangedError,
   LimitError,
   type PreKeyBundle,
   type SenderCertificate,
 } from '@cloister/crypto';
-import { decodePreKeyBundle, type UserId } from '@cloister/protocol';
-import { requireBase64Url } from './_base64.js';
+import { decodePreKeyBundle, deviceListHash, type UserId } from '@cloister/protocol';
+import { requireBase64Url, toBase64Url } from './_base64.js';
 import type { ClientContext } from './context.js';
-import { acceptDirectory, type DirectoryDevice, type ListedDevice, sameDevice } from './core/index.js';
+import {
+  acceptDeviceLists,
+  acceptDirectory,
+  type ClientEvent,
+  type DeviceListPin,
+  type DirectoryDevice,
+  type ListedDevice,
+  loadPin,
+  PROCESSED_TTL_MS,
+  releaseQuarantine,
+  sameDevice,
+} from './core/index.js';
 import { expectOk } from './transport/common.js';
 
 const DIRECTORY_TTL_MS = 60_000;
@@ -36,20 +50,81 @@ export class Directory {
     this.#devices.delete(user);
   }
 
-  /** The devices of `user` (other than this one), from the cache or the server's directory. */
+  /**
+   * The devices of `user` (other than this one) that the user's pinned signed list admits, from
+   * the cache or the server. `IdentityChangedError` when the user was verified and their identity
+   * changed: sending stops until the app accepts the change.
+   */
   async devicesOf(user: UserId, refresh = false): Promise<DirectoryDevice[]> {
     const ctx = this.#ctx;
-    const u = ctx.ready();
     const cached = this.#devices.get(user);
     if (!refresh && cached !== undefined && ctx.now() - cached.at < DIRECTORY_TTL_MS) return cached.devices;
-    const res = expectOk(await u.transport.request('GET', `/v1/users/${encodeURIComponent(user)}/devices`))
-      .json as { devices: ListedDevice[] };
-    const { devices, events } = await u.stores.transaction((t) =>
-      acceptDirectory(u.self, t, user, res.devices),
-    );
-    for (const e of events) ctx.emit(e);
+    const { devices, pin } = await this.#fetch(user, true);
+    if (pin?.held !== undefined) throw new IdentityChangedError(user);
+    const u = ctx.ready();
+    // A device that is not on its own user's list sends nothing: its messages would be refused.
+    if (user === u.self.userId && !pin?.list.devices.some((d) => d.deviceId === u.self.deviceId)) {
+      throw new DeviceNotLinkedError();
+    }
     this.#devices.set(user, { at: ctx.now(), devices });
     return devices;
+  }
+
+  /**
+   * Fetches `user`'s signed device lists, pins what follows the pinned list, releases what the pin
+   * now admits from quarantine and emits the events after the commit; resolves the pin.
+   */
+  async refreshLists(user: UserId): Promise<DeviceListPin | undefined> {
+    return (await this.#fetch(user, false)).pin;
+  }
+
+  /**
+   * As {@link Directory.refreshLists}, with the directory listing too (so that a device of this
+   * user that nobody linked is reported), refreshing the cache; never throws for a held identity.
+   */
+  async refresh(user: UserId): Promise<DeviceListPin | undefined> {
+    const { devices, pin } = await this.#fetch(user, true);
+    this.#devices.set(user, { at: this.#ctx.now(), devices });
+    return pin;
+  }
+
+  /** The lists (and, with `withDevices`, the directory listing) of `user`, accepted in one transaction. */
+  async #fetch(
+    user: UserId,
+    withDevices: boolean,
+  ): Promise<{ devices: DirectoryDevice[]; pin: DeviceListPin | undefined }> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const pinned = await u.stores.transaction((t) => loadPin(t.tx, user));
+    const query =
+      pinned === undefined
+        ? undefined
+        : { after: toBase64Url(await deviceListHash(u.self.provider, pinned.list.bytes)) };
+    const path = `/v1/users/${encodeURIComponent(user)}`;
+    const [listing, answer] = await Promise.all([
+      withDevices ? u.transport.request('GET', `${path}/devices`) : Promise.resolve(undefined),
+      u.transport.request('GET', `${path}/device-lists`, query === undefined ? {} : { query }),
+    ]);
+    const listed =
+      listing === undefined ? [] : (expectOk(listing).json as { devices: ListedDevice[] }).devices;
+    const lists = ((expectOk(answer).json as { lists?: unknown }).lists ?? []) as unknown[];
+    const bytes = lists.map((l) => requireBase64Url(typeof l === 'string' ? l : ''));
+    const events: ClientEvent[] = [];
+    const result = await u.stores.transaction(async (t) => {
+      const accepted = await acceptDeviceLists(u.self, t, user, bytes);
+      events.push(...accepted.events);
+      events.push(
+        ...(await releaseQuarantine(u.self, t, user, {
+          lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
+          processedTtlMs: PROCESSED_TTL_MS,
+        })),
+      );
+      const directory = await acceptDirectory(u.self, t, user, listed, accepted.pin);
+      events.push(...directory.events);
+      return { devices: directory.devices, pin: accepted.pin };
+    });
+    for (const e of events) ctx.emit(e);
+    return result;
   }
 
   /**

@@ -1,23 +1,45 @@
 /**
- * Identities of other users: safety numbers between this device and a user's device as last
- * seen, and verifying one read or scanned from the other person's screen (compared in constant
- * time; a match marks the identity verified).
+ * Identities of other users: the safety number over every admitted device of both users (as the
+ * pinned signed device lists name them), verifying one read or scanned from the other person's
+ * screen (compared in constant time; a match marks the user's list verified), and the explicit
+ * acceptance of a verified user's changed identity, which releases what was held from them.
  *
  * @module
  */
 import {
-  computeSafetyNumber,
+  computeDeviceSetSafetyNumber,
   equalBytes,
   type SafetyNumber,
-  toPublicIdentity,
   UsageError,
   utf8,
 } from '@cloister/crypto';
-import { userId as toUserId } from '@cloister/protocol';
+import { userId as toUserId, type UserId } from '@cloister/protocol';
 import type { ClientContext } from './context.js';
+import {
+  acceptHeldList,
+  type ClientEvent,
+  type DeviceListPin,
+  loadPin,
+  PROCESSED_TTL_MS,
+  quarantinedCount,
+  releaseQuarantine,
+  setPinVerified,
+} from './core/index.js';
 import type { Directory } from './directory.js';
 
-/** Safety numbers of one client. */
+/** What this client trusts of one user's identity. */
+export interface IdentityStatus {
+  /** True once the safety number over the pinned devices was verified. */
+  readonly verified: boolean;
+  /** True when a verified user's identity changed and the app has not accepted it. */
+  readonly held: boolean;
+  /** The device ids on the pinned list. */
+  readonly devices: readonly number[];
+  /** Deliveries from this user waiting for their devices to be admitted or accepted. */
+  readonly quarantined: number;
+}
+
+/** Safety numbers and identity decisions of one client. */
 export class Identities {
   readonly #ctx: ClientContext;
   readonly #directory: Directory;
@@ -27,44 +49,82 @@ export class Identities {
     this.#directory = directory;
   }
 
-  /** The safety number with `user`'s device `deviceId` (default: the first in id order). */
-  async safetyNumber(user: string, options: { readonly deviceId?: number } = {}): Promise<SafetyNumber> {
-    const ctx = this.#ctx;
-    const u = ctx.ready();
-    const remote = await this.#remoteIdentity(user, options.deviceId);
-    return computeSafetyNumber(
-      ctx.provider,
-      { identity: toPublicIdentity(u.self.identity), stableId: utf8(u.registration.userId) },
-      { identity: remote.identity, stableId: utf8(user) },
+  /**
+   * The safety number with `user` over every device on both users' pinned lists, after asking the
+   * server for newer lists (it changes when either adds or replaces a device). While a changed
+   * identity is held, it is the number of the identity pinned before the change.
+   */
+  async safetyNumber(user: string): Promise<SafetyNumber> {
+    const u = this.#ctx.ready();
+    const mine = await this.#pinOf(u.registration.userId);
+    const theirs = await this.#pinOf(toUserId(user));
+    return computeDeviceSetSafetyNumber(
+      u.self.provider,
+      { devices: mine.list.devices, stableId: utf8(u.registration.userId) },
+      { devices: theirs.list.devices, stableId: utf8(user) },
     );
   }
 
   /** Compares `scanned` (60 digits, spaces allowed, or 65 bytes) with the computed number; marks verified on a match. */
-  async verifySafetyNumber(
-    user: string,
-    scanned: string | Uint8Array,
-    options: { readonly deviceId?: number } = {},
-  ): Promise<boolean> {
+  async verifySafetyNumber(user: string, scanned: string | Uint8Array): Promise<boolean> {
     const u = this.#ctx.ready();
-    const mine = await this.safetyNumber(user, options);
+    const mine = await this.safetyNumber(user);
     const a = typeof scanned === 'string' ? utf8(scanned.replace(/\s+/g, '')) : scanned;
     const b = typeof scanned === 'string' ? utf8(mine.digits) : mine.bytes;
     if (!equalBytes(a, b)) return false;
-    const remote = await this.#remoteIdentity(user, options.deviceId);
-    await u.stores.identities.setVerified(remote.address, remote.identity, true);
+    await u.stores.transaction((t) => setPinVerified(t, toUserId(user), true));
     return true;
   }
 
-  async #remoteIdentity(user: string, device?: number) {
+  /** What this client trusts of `user` (from what is pinned; nothing is fetched). */
+  async status(user: string): Promise<IdentityStatus> {
     const u = this.#ctx.ready();
-    let known = await u.stores.identities.listForUser(toUserId(user));
-    if (known.length === 0) {
-      await this.#directory.devicesOf(toUserId(user), true);
-      known = await u.stores.identities.listForUser(toUserId(user));
-    }
-    const sorted = [...known].sort((x, y) => x.address.deviceId - y.address.deviceId);
-    const pick = device === undefined ? sorted[0] : sorted.find((r) => r.address.deviceId === device);
-    if (pick === undefined) throw new UsageError('no known identity for this user');
-    return pick;
+    const id = toUserId(user);
+    return u.stores.transaction(async (t) => {
+      const pin = await loadPin(t.tx, id);
+      return {
+        verified: pin?.verified === true,
+        held: pin?.held !== undefined,
+        devices: pin?.list.devices.map((d) => d.deviceId) ?? [],
+        quarantined: await quarantinedCount(t, id),
+      };
+    });
+  }
+
+  /**
+   * Accepts the changed identity of a verified user (held since `identity-held`): the new list is
+   * pinned, unverified, sending resumes and what was held from the new devices is processed.
+   * Resolves false when nothing was held.
+   */
+  async acceptChange(user: string): Promise<boolean> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const id = toUserId(user);
+    const events: ClientEvent[] = [];
+    const accepted = await u.stores.transaction(async (t) => {
+      const r = await acceptHeldList(t, id);
+      events.push(...r.events);
+      if (r.accepted) {
+        events.push(
+          ...(await releaseQuarantine(u.self, t, id, {
+            lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
+            processedTtlMs: PROCESSED_TTL_MS,
+          })),
+        );
+      }
+      return r.accepted;
+    });
+    this.#directory.forget(user);
+    for (const e of events) ctx.emit(e);
+    return accepted;
+  }
+
+  /** The user's pin after asking the server for newer lists (offline: as pinned). */
+  async #pinOf(user: UserId): Promise<DeviceListPin> {
+    const u = this.#ctx.ready();
+    let pin = await this.#directory.refreshLists(user).catch(() => undefined);
+    pin ??= await u.stores.transaction((t) => loadPin(t.tx, user));
+    if (pin === undefined) throw new UsageError('no signed device list is known for this user');
+    return pin;
   }
 }

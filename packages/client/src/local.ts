@@ -1,8 +1,8 @@
 /**
  * The client's own tables beside its typed stores (`store/`): the vault (in the raw
  * adapter, outside the encryption, holding only the PIN-wrapped data key and the wipe marker),
- * and, inside the encrypted adapter, the registration, processed deliveries, groups and the
- * device directory cache. Records use the storage package's record codec.
+ * and, inside the encrypted adapter, the registration, processed deliveries, groups, held group
+ * content, the pinned device lists and quarantined deliveries. Records use the storage package's record codec.
  *
  * @module
  */
@@ -21,6 +21,10 @@ export const CLIENT_LOCAL_TABLES = Object.freeze({
   groups: 'c_groups',
   /** Encrypted: group content that arrived before the group change that lets it in (by group). */
   held: 'c_held',
+  /** Encrypted: the pinned signed device list of each user (by user id). */
+  deviceLists: 'c_device_lists',
+  /** Encrypted: deliveries from devices the pinned lists do not admit yet (by sender user). */
+  quarantine: 'c_quarantine',
 });
 
 const enc = new TextEncoder();

@@ -32,6 +32,7 @@ import {
   encodePreKeyBundle,
   type MessageId,
   messageId,
+  type SignedDeviceList,
   type Suite,
   userId,
 } from '@cloister/protocol';
@@ -46,6 +47,7 @@ import {
   type CoreSelf,
   type CoreTx,
   composeMessage,
+  type DeviceListPin,
   type DirectoryDevice,
   decodeJob,
   deliveryTargets,
@@ -498,6 +500,22 @@ async function signedBundle(id: DeviceIdentity, device: number, suites: Suite[])
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
+/** A pinned list admitting these devices (only its entries matter to the directory). */
+function pinOf(devices: readonly (readonly [number, DeviceIdentity])[]): DeviceListPin {
+  return {
+    list: {
+      devices: devices.map(([id, who]) => ({
+        deviceId: deviceId(id),
+        identity: toPublicIdentity(who),
+        addedAtMs: 0,
+      })),
+    } as unknown as SignedDeviceList,
+    verified: false,
+    held: undefined,
+    reportedPending: [],
+  };
+}
+
 describe('directory', () => {
   it('keeps devices whose signed bundle verifies, negotiates their suite, and leaves out the rest and this device', async () => {
     const db = createMemoryAdapter();
@@ -515,7 +533,10 @@ describe('directory', () => {
       { deviceId: 4, mailbox: 'mbx_4', deliveryToken: token, bundle: b64(encodePreKeyBundle(forged)) },
       { deviceId: 5, mailbox: 'mbx_5', deliveryToken: token, bundle: 'not base64!' },
     ];
-    const { devices, events } = await inTx(db, (t) => acceptDirectory(alice, t, userId('bob'), listing));
+    const bobPin = pinOf([1, 2, 3, 4, 5, 9].map((id) => [id, bobId] as const));
+    const { devices, events } = await inTx(db, (t) =>
+      acceptDirectory(alice, t, userId('bob'), listing, bobPin),
+    );
     expect(devices.map((d) => [d.deviceId, d.suite, d.mailbox])).toEqual([
       [1, 'v2', 'mbx_1'],
       [2, 'static-v1', 'mbx_2'],
@@ -524,31 +545,53 @@ describe('directory', () => {
     // Alice's own listing leaves this device out.
     const mine = await signedBundle(identity, 1, ['v2']);
     const own = await inTx(db, (t) =>
-      acceptDirectory(alice, t, userId('alice'), [
-        { deviceId: 1, mailbox: 'm', deliveryToken: token, bundle: b64(encodePreKeyBundle(mine)) },
-      ]),
+      acceptDirectory(
+        alice,
+        t,
+        userId('alice'),
+        [{ deviceId: 1, mailbox: 'm', deliveryToken: token, bundle: b64(encodePreKeyBundle(mine)) }],
+        pinOf([[1, identity]]),
+      ),
     );
     expect(own.devices).toEqual([]);
-    // A new identity for a device already seen is saved and reported.
+    // A bundle with an identity the pinned list does not admit (a swapped key, a ghost device) is
+    // left out; the server cannot change whom this client encrypts to.
     const swapped = await signedBundle(other, 1, ['v2']);
+    const ghost = await signedBundle(other, 6, ['v2']);
     const again = await inTx(db, (t) =>
-      acceptDirectory(alice, t, userId('bob'), [
-        { deviceId: 1, mailbox: 'mbx_1', deliveryToken: token, bundle: b64(encodePreKeyBundle(swapped)) },
-      ]),
+      acceptDirectory(
+        alice,
+        t,
+        userId('bob'),
+        [
+          { deviceId: 1, mailbox: 'mbx_1', deliveryToken: token, bundle: b64(encodePreKeyBundle(swapped)) },
+          { deviceId: 6, mailbox: 'mbx_6', deliveryToken: token, bundle: b64(encodePreKeyBundle(ghost)) },
+        ],
+        bobPin,
+      ),
     );
-    expect(again.events).toEqual([{ type: 'identity-changed', userId: 'bob', deviceId: 1 }]);
+    expect(again.devices).toEqual([]);
+    expect(again.events).toEqual([]);
+    // Nothing is reachable without a pinned list.
+    const none = await inTx(db, (t) => acceptDirectory(alice, t, userId('bob'), listing, undefined));
+    expect(none.devices).toEqual([]);
     expect(sameDevice(devices[0]!, swapped)).toBe(false);
     expect(sameDevice(devices[0]!, v2)).toBe(true);
   });
 
   it('fails the listing on a delivery token that is not base64url, saving nothing', async () => {
     const db = createMemoryAdapter();
-    const bundle = await signedBundle(await generateDeviceIdentity(provider), 1, ['v2']);
+    const bundleId = await generateDeviceIdentity(provider);
+    const bundle = await signedBundle(bundleId, 1, ['v2']);
     await expect(
       inTx(db, (t) =>
-        acceptDirectory(alice, t, userId('bob'), [
-          { deviceId: 1, mailbox: 'm', deliveryToken: '***', bundle: b64(encodePreKeyBundle(bundle)) },
-        ]),
+        acceptDirectory(
+          alice,
+          t,
+          userId('bob'),
+          [{ deviceId: 1, mailbox: 'm', deliveryToken: '***', bundle: b64(encodePreKeyBundle(bundle)) }],
+          pinOf([[1, bundleId]]),
+        ),
       ),
     ).rejects.toThrow(DecodeError);
     expect(await inTx(db, (t) => t.stores.identities.listForUser(userId('bob')))).toEqual([]);

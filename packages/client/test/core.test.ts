@@ -23,11 +23,11 @@ import {
   toPublicIdentity,
   toSignedPreKeyPublic,
 } from '@cloister/crypto';
-import { encodeContent, userId } from '@cloister/protocol';
+import { encodeContent, signDeviceList, tenantId, userId } from '@cloister/protocol';
 import { createMemoryAdapter, type StorageAdapter, txExecutor } from '@cloister/storage';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { makeGroupChange } from '../src/core/index.js';
+import { acceptDeviceLists, makeGroupChange } from '../src/core/index.js';
 import {
   type ClientEvent,
   type CoreSelf,
@@ -150,6 +150,22 @@ beforeAll(async () => {
       }),
     },
   };
+  // Bob has pinned alice's signed device list (as fetching her lists would), so her device is admitted.
+  const aliceList = await signDeviceList(
+    provider,
+    {
+      tenant: tenantId('acme'),
+      user: userId('alice'),
+      epoch: 1,
+      issuedAtMs: NOW,
+      previous: new Uint8Array(32),
+      root: new Uint8Array(32),
+      signer: { kind: 'device', deviceId: deviceId(1) },
+      devices: [{ deviceId: deviceId(1), identity: toPublicIdentity(aliceId), addedAtMs: NOW }],
+    },
+    aliceId.signingKeyPair.privateKey,
+  );
+  await inTx(bobDb, (t) => acceptDeviceLists(bob.self, t, userId('alice'), [aliceList]));
 }, 60_000);
 
 describe('the sans-IO core', () => {
@@ -278,6 +294,25 @@ describe('poison content', () => {
       expiresAt: NOW + 3_600_000,
     });
     const bob2 = { self: self(bob2Id, 'bob', 2, 'mbx_bob2_00000000000'), db: createMemoryAdapter() };
+    // Bob's own list has both his devices (device 1 linked device 2).
+    const ownList = await signDeviceList(
+      provider,
+      {
+        tenant: tenantId('acme'),
+        user: userId('bob'),
+        epoch: 1,
+        issuedAtMs: NOW,
+        previous: new Uint8Array(32),
+        root: new Uint8Array(32),
+        signer: { kind: 'device', deviceId: deviceId(1) },
+        devices: [
+          { deviceId: deviceId(1), identity: bob.bundle.identity, addedAtMs: NOW },
+          { deviceId: deviceId(2), identity: toPublicIdentity(bob2Id), addedAtMs: NOW },
+        ],
+      },
+      bob.self.identity.signingKeyPair.privateKey,
+    );
+    await inTx(bob.db, (t) => acceptDeviceLists(bob.self, t, userId('bob'), [ownList]));
     const envelope = await inTx(bob2.db, async (t) =>
       sealForDevice(bob2.self, t, {
         device: {

@@ -1,15 +1,18 @@
 /**
  * What the server's device directory means, decided without I/O: a listed device is reachable
- * only with a bundle that decodes, names the listed device and carries a suite list signed by its
- * identity that shares a suite with this device (never a downgrade); this user's own device is
- * left out; each identity is saved, and one that differs from the saved one is reported. A full
- * bundle fetched to start a session must carry the identity the directory listed.
+ * only when the user's pinned signed device list admits it with the identity of its bundle
+ * (`device-lists.ts`), and with a bundle that decodes, names the listed device and carries a suite
+ * list signed by its identity that shares a suite with this device (never a downgrade); this
+ * user's own device is left out. A device of this device's own user that the server lists but no
+ * device linked is reported once (`device-pending`). A full bundle fetched to start a session must
+ * carry the identity the directory listed.
  *
  * @module
  */
-import { equalBytes, type PreKeyBundle, deviceId as toDeviceId } from '@cloister/crypto';
+import { type DeviceId, equalBytes, type PreKeyBundle, deviceId as toDeviceId } from '@cloister/crypto';
 import { decodePreKeyBundle, negotiateSuiteForBundle, type Suite, type UserId } from '@cloister/protocol';
 import { requireBase64Url } from '../_base64.js';
+import { admittedEntry, type DeviceListPin, notePendingReported } from './device-lists.js';
 import type { ClientEvent, CoreSelf, CoreTx, DirectoryDevice } from './types.js';
 
 /** One device as `GET /v1/users/{user}/devices` lists it (bytes in base64url). */
@@ -21,18 +24,20 @@ export interface ListedDevice {
 }
 
 /**
- * The reachable devices of `user` from a directory listing, saving each identity in the caller's
- * transaction; `events` gets an `identity-changed` for each identity that differs from the saved
- * one. Devices whose bundle does not verify are left out.
+ * The reachable devices of `user` from a directory listing and the user's pinned list `pin`
+ * (after the lists fetched with the listing were accepted). Devices the pin does not admit, and
+ * devices whose bundle does not verify, are left out.
  */
 export async function acceptDirectory(
   self: CoreSelf,
   t: CoreTx,
   user: UserId,
   listed: readonly ListedDevice[],
+  pin: DeviceListPin | undefined,
 ): Promise<{ devices: DirectoryDevice[]; events: ClientEvent[] }> {
   const devices: DirectoryDevice[] = [];
   const events: ClientEvent[] = [];
+  const pending: DeviceId[] = [];
   for (const d of listed) {
     if (user === self.userId && d.deviceId === self.deviceId) continue;
     let bundle: PreKeyBundle;
@@ -45,8 +50,13 @@ export async function acceptDirectory(
       continue; // a bundle that does not verify is left out, never downgraded
     }
     const address = { userId: user, deviceId: toDeviceId(d.deviceId) };
-    const saved = await t.stores.identities.save(address, bundle.identity);
-    if (saved.status === 'changed') events.push({ type: 'identity-changed', ...address });
+    if (admittedEntry(pin, d.deviceId, bundle.identity) === undefined) {
+      if (user === self.userId && pin !== undefined && !pin.reportedPending.includes(d.deviceId)) {
+        pending.push(address.deviceId);
+        events.push({ type: 'device-pending', deviceId: address.deviceId });
+      }
+      continue;
+    }
     devices.push({
       ...address,
       mailbox: d.mailbox,
@@ -55,6 +65,7 @@ export async function acceptDirectory(
       suite,
     });
   }
+  await notePendingReported(t, user, pending);
   return { devices, events };
 }
 

@@ -24,6 +24,15 @@ export {
   submissionBatches,
   usersToLookUp,
 } from './delivery-plan.js';
+export {
+  type AcceptedLists,
+  acceptDeviceLists,
+  acceptHeldList,
+  admittedEntry,
+  type DeviceListPin,
+  loadPin,
+  setPinVerified,
+} from './device-lists.js';
 export { acceptDirectory, type ListedDevice, sameDevice } from './directory.js';
 export { ackFrame, parseServerFrame, type ServerFrame } from './frames.js';
 export {
@@ -62,11 +71,15 @@ export {
   SIGNED_PREKEY_KEEP_MS,
   SIGNED_PREKEY_ROTATION_MS,
 } from './prekeys.js';
+export { MAX_QUARANTINED_PER_USER } from './quarantine.js';
 export { MAX_RECEIPT_IDS, queueReadReceipts } from './receipts.js';
 export {
+  PROCESSED_TTL_MS,
+  quarantinedCount,
   type ReceiveInput,
   type ReceiveOutcome,
   receiveDelivery,
+  releaseQuarantine,
   SESSION_RESET_INTERVAL_MS,
   wasProcessed,
 } from './receive.js';

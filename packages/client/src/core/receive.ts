@@ -27,16 +27,26 @@ import {
   type UserId,
 } from '@cloister/protocol';
 import type { StorageTx } from '@cloister/storage';
-import { CLIENT_LOCAL_TABLES, getRecord, isNumber, putRecord } from '../local.js';
+import { CLIENT_LOCAL_TABLES, deleteRecord, getRecord, isNumber, putRecord } from '../local.js';
 import { applyContent } from './apply.js';
+import { admittedEntry, loadPin } from './device-lists.js';
 import { enqueueJob } from './jobs.js';
+import { listQuarantined, quarantine, unquarantine } from './quarantine.js';
 import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
 
 /** What {@link receiveDelivery} decided. */
 export interface ReceiveOutcome {
   /** Events to emit once the transaction has committed. */
   readonly events: ClientEvent[];
+  /**
+   * Users whose device lists must be fetched: a delivery from a device their pinned list does not
+   * admit was quarantined (the shell fetches the lists, which releases what they admit).
+   */
+  readonly quarantined?: readonly UserId[];
 }
+
+/** How long a processed delivery id is remembered, so that a redelivery is acknowledged only: 45 days. */
+export const PROCESSED_TTL_MS = 45 * 86_400_000;
 
 /** Options of {@link receiveDelivery}. */
 export interface ReceiveInput {
@@ -111,6 +121,29 @@ export async function receiveDelivery(
     return { events };
   }
 
+  // A certificate names; it never authenticates. The sender's device must be on the user's
+  // signed device list as pinned, with these keys; otherwise the envelope waits, undecrypted, until
+  // the user's lists have been fetched (and no session is started with an unadmitted identity).
+  const pin = await loadPin(t.tx, sender.userId);
+  const keys = { signingKey: certificate.identitySigningKey, dhKey: certificate.identityDhKey };
+  if (admittedEntry(pin, sender.deviceId, keys) === undefined) {
+    const held = await quarantine(
+      t,
+      sender.userId,
+      {
+        serverId: input.serverId,
+        envelope: input.envelope,
+        deviceId: sender.deviceId,
+        ...keys,
+        receivedAt: input.now,
+      },
+      input.now + input.processedTtlMs,
+    );
+    await mark(held ? 'quarantined' : 'device');
+    if (!held) events.push({ type: 'undecryptable', reason: 'device', from });
+    return { events, ...(held ? { quarantined: [sender.userId] } : {}) };
+  }
+
   let plaintext: Uint8Array;
   let v2 = false;
   try {
@@ -159,17 +192,6 @@ export async function receiveDelivery(
     events.push({ type: 'undecryptable', reason: 'format', from });
     return { events };
   }
-  // The certificate carries no DH key signature, so it is compared with, not saved over, the
-  // identity the directory gave (which the send path saves, trust on first use).
-  const known = await t.stores.identities.get(sender);
-  if (
-    known !== undefined &&
-    (!equalBytes(known.identity.signingKey, certificate.identitySigningKey) ||
-      !equalBytes(known.identity.dhKey, certificate.identityDhKey))
-  ) {
-    events.push({ type: 'identity-changed', ...sender });
-  }
-
   try {
     await applyContent(
       self,
@@ -186,6 +208,44 @@ export async function receiveDelivery(
   }
   await mark('ok');
   return { events };
+}
+
+/**
+ * Processes, in arrival order, the deliveries quarantined for `user` that the pinned list now
+ * admits; keeps the others while the user's new identity is held for the app, and drops them
+ * (reported as `undecryptable` with reason `device`) otherwise: a device the user never linked.
+ * Runs in the transaction that pinned the lists, so nothing from that user is processed between.
+ */
+export async function releaseQuarantine(
+  self: CoreSelf,
+  t: CoreTx,
+  user: UserId,
+  input: Pick<ReceiveInput, 'lifetimeMs' | 'processedTtlMs'>,
+): Promise<ClientEvent[]> {
+  const pin = await loadPin(t.tx, user);
+  const events: ClientEvent[] = [];
+  for (const q of await listQuarantined(t, user)) {
+    if (admittedEntry(pin, q.deviceId, q) !== undefined) {
+      await unquarantine(t, user, q.serverId);
+      await deleteRecord(t.tx, CLIENT_LOCAL_TABLES.processed, q.serverId);
+      const out = await receiveDelivery(self, t, {
+        serverId: q.serverId,
+        envelope: q.envelope,
+        now: q.receivedAt,
+        ...input,
+      });
+      events.push(...out.events);
+    } else if (pin?.held === undefined) {
+      await unquarantine(t, user, q.serverId);
+      events.push({ type: 'undecryptable', reason: 'device', from: { userId: user, deviceId: q.deviceId } });
+    }
+  }
+  return events;
+}
+
+/** How many deliveries from `user` wait in quarantine. */
+export async function quarantinedCount(t: CoreTx, user: UserId): Promise<number> {
+  return (await listQuarantined(t, user)).length;
 }
 
 /** At most one session reset per peer device in this time. */

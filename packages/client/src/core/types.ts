@@ -80,6 +80,23 @@ export type ClientEvent =
       readonly state: GroupState;
     }
   | { readonly type: 'identity-changed'; readonly userId: UserId; readonly deviceId: DeviceId }
+  /**
+   * A verified user's identity changed (a new chain of device lists): their new devices' messages
+   * are held and sending to them stops until `acceptIdentityChange(userId)`.
+   */
+  | { readonly type: 'identity-held'; readonly userId: UserId }
+  /** A device was added to a user's signed list (this user's own devices included). */
+  | { readonly type: 'device-added'; readonly userId: UserId; readonly deviceId: DeviceId }
+  | { readonly type: 'device-removed'; readonly userId: UserId; readonly deviceId: DeviceId }
+  /**
+   * The server lists a device of this device's own user that no device of the user linked: it
+   * receives nothing until it is linked (`linkDevice`); if nobody enrolled it, tell an administrator.
+   */
+  | { readonly type: 'device-pending'; readonly deviceId: DeviceId }
+  /** This device is now on its user's signed device list. */
+  | { readonly type: 'device-linked'; readonly deviceId: DeviceId }
+  /** The server answered a user's device lists with lists that do not follow the pinned one; the pin stays. */
+  | { readonly type: 'device-list-refused'; readonly userId: UserId }
   | {
       readonly type: 'session-reset';
       readonly userId: UserId;
@@ -89,7 +106,8 @@ export type ClientEvent =
     }
   | {
       readonly type: 'undecryptable';
-      readonly reason: 'decryption' | 'certificate' | 'format' | 'sender';
+      /** `device`: the sender's device is not on its user's signed device list. */
+      readonly reason: 'decryption' | 'certificate' | 'format' | 'sender' | 'device';
       readonly from?: { readonly userId: string; readonly deviceId: number };
     }
   | {

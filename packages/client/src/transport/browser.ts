@@ -14,6 +14,7 @@
 import { concatBytes, equalBytes, UsageError, utf8, ValidationError } from '@cloister/crypto';
 import { fromBase64Url, toBase64Url } from '../_base64.js';
 import {
+  applyQuery,
   type Connection,
   type ConnectionHandlers,
   checkRequestPath,
@@ -283,7 +284,7 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
   async function request(method: string, path: string, body: RequestBody = {}): Promise<TransportResponse> {
     if (typeof method !== 'string' || !/^[A-Z]+$/.test(method))
       throw new ValidationError('method', 'an HTTP method');
-    const target = resolvePath(path);
+    const target = applyQuery(resolvePath(path), body.query);
     const headers: Record<string, string> = {};
     let payload: Uint8Array<ArrayBuffer> | string | undefined;
     if (body.json !== undefined) {

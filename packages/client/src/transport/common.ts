@@ -48,6 +48,20 @@ export interface RequestBody {
   /** Raw bytes, sent as `contentType` (default `application/x-protobuf`). */
   readonly body?: Uint8Array;
   readonly contentType?: string;
+  /**
+   * Query parameters, encoded by the transport (`URLSearchParams`): the only way to send a query,
+   * since the path itself may not contain `?`.
+   */
+  readonly query?: Readonly<Record<string, string>>;
+}
+
+/** @internal Adds `query` to `target`, each value encoded. */
+export function applyQuery(target: URL, query: Readonly<Record<string, string>> | undefined): URL {
+  for (const [k, v] of Object.entries(query ?? {})) {
+    if (typeof v !== 'string') throw new ValidationError(`query.${k}`, 'a string');
+    target.searchParams.set(k, v);
+  }
+  return target;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import { UsageError, ValidationError } from '@cloister/crypto';
 import WebSocket from 'ws';
 import {
+  applyQuery,
   type Connection,
   type ConnectionHandlers,
   checkRequestPath,
@@ -101,7 +102,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
     }
     if (payload !== undefined) headers['content-length'] = String(payload.length);
     if (authorization !== undefined) headers.authorization = authorization;
-    const target = new URL(path, base);
+    const target = applyQuery(new URL(path, base), body.query);
     // The pin is checked here; the request below is written only to a socket that passed.
     const socket = await pinnedConnect({ host, port, pin, timeoutMs, alpn: ['http/1.1'] });
     return new Promise((resolve, reject) => {

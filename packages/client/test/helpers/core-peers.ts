@@ -23,7 +23,7 @@ import {
   toSignedPreKeyPublic,
   utf8,
 } from '@cloister/crypto';
-import { type Content, encodeContent, userId } from '@cloister/protocol';
+import { type Content, encodeContent, signDeviceList, tenantId, userId } from '@cloister/protocol';
 import {
   createEncryptedAdapter,
   createMemoryAdapter,
@@ -31,6 +31,7 @@ import {
   txExecutor,
 } from '@cloister/storage';
 import {
+  acceptDeviceLists,
   type ClientEvent,
   type CoreSelf,
   type CoreTx,
@@ -38,6 +39,7 @@ import {
   decodeJob,
   type OutboxJob,
   receiveDelivery,
+  releaseQuarantine,
   sealForDevice,
 } from '../../src/core/index.js';
 import { createOutbox, OUTBOX_ORDERED_TABLES } from '../../src/outbox/index.js';
@@ -83,8 +85,16 @@ export interface CorePeers {
   readonly bob: Peer & { readonly bundle: PreKeyBundle };
   /** Bob as a directory lists him. */
   readonly toBob: DirectoryDevice;
-  /** A new sender device of `user`, certified by the tenant key. */
-  sender(user: string): Promise<Peer>;
+  /**
+   * A new sender device of `user` (device 1), certified by the tenant key. Unless `listed` is
+   * false, bob pins a signed device list of `user` with this device alone (a new chain: trust on
+   * first use, or a reset when `user` was pinned before).
+   */
+  sender(user: string, options?: { readonly listed?: boolean }): Promise<Peer>;
+  /** Bob takes `lists` as the server's answer for `user` and releases what they admit; resolves the events. */
+  acceptLists(user: string, lists: readonly Uint8Array[]): Promise<ClientEvent[]>;
+  /** The first signed device list of `peer`'s user with `peer` alone. */
+  firstList(peer: Peer): Promise<Uint8Array>;
   /** Seals `plaintext` from `from` to bob (starting the session with `start`). */
   seal(from: Peer, plaintext: Uint8Array, start?: boolean): Promise<Uint8Array>;
   /** Bob receives an envelope under a new delivery id; resolves the events. */
@@ -156,11 +166,11 @@ export async function createCorePeers(): Promise<CorePeers> {
     suite: 'v2',
   };
   let deliveries = 0;
-  return {
+  const peers: CorePeers = {
     provider,
     bob,
     toBob,
-    async sender(user) {
+    async sender(user, options = {}) {
       const identity = await generateDeviceIdentity(provider);
       const certificate = await issueSenderCertificate(provider, tenantKey.privateKey, {
         userId: user,
@@ -171,11 +181,41 @@ export async function createCorePeers(): Promise<CorePeers> {
         pools: [],
         expiresAt: NOW + 86_400_000,
       });
-      return {
+      const peer = {
         self: self(provider, identity, user, `mbx_${user}_000000000000`, tenantKey.publicKey),
         db: clientStorage(provider),
         certificate,
       };
+      if (options.listed !== false) await peers.acceptLists(user, [await peers.firstList(peer)]);
+      return peer;
+    },
+    async firstList(peer) {
+      return signDeviceList(
+        provider,
+        {
+          tenant: tenantId('acme'),
+          user: peer.self.userId,
+          epoch: 1,
+          issuedAtMs: NOW,
+          previous: new Uint8Array(32),
+          root: new Uint8Array(32),
+          signer: { kind: 'device', deviceId: peer.self.deviceId },
+          devices: [
+            { deviceId: peer.self.deviceId, identity: toPublicIdentity(peer.self.identity), addedAtMs: NOW },
+          ],
+        },
+        peer.self.identity.signingKeyPair.privateKey,
+      );
+    },
+    async acceptLists(user, lists) {
+      return inTx(bobDb, async (t) => {
+        const accepted = await acceptDeviceLists(bobSelf, t, userId(user), lists);
+        const released = await releaseQuarantine(bobSelf, t, userId(user), {
+          lifetimeMs: null,
+          processedTtlMs: 86_400_000,
+        });
+        return [...accepted.events, ...released];
+      });
     },
     seal(from, plaintext, start = false) {
       return inTx(from.db, (t) =>
@@ -207,6 +247,7 @@ export async function createCorePeers(): Promise<CorePeers> {
       );
     },
   };
+  return peers;
 }
 
 /** The texts of the `message` events. */

@@ -20,20 +20,31 @@ export interface TestSystem {
   readonly url: string;
   readonly signingPublicKey: Uint8Array;
   token(user: string): Promise<string>;
-  /** Creates and enrols a client for `user` (a new device each call) and starts it. */
+  /**
+   * Creates and enrols a client for `user` (a new device each call) and starts it. A later device
+   * of a user is linked from the user's first device unless `link` is false (it then stays
+   * pending, as a device enrolled with a token alone does).
+   */
   client(
     user: string,
-    options?: { suites?: Suite[]; storage?: StorageAdapter; start?: boolean } & Partial<ClientOptions>,
+    options?: {
+      suites?: Suite[];
+      storage?: StorageAdapter;
+      start?: boolean;
+      link?: boolean;
+    } & Partial<ClientOptions>,
   ): Promise<CloisterClient>;
   close(): Promise<void>;
 }
 
 export async function startSystem(): Promise<TestSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cloister-client-e2e-'));
-  const server = await createServer({ dataDir, logLevel: 'silent' });
+  // Every test client shares one address: the per-address limit is raised so that it never trips.
+  const server = await createServer({ dataDir, logLevel: 'silent', rateLimitPerMinute: 10_000 });
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
   const { signingPublicKey } = await createTenant(server.context, { id: TENANT, name: 'ACME' });
   const clients: CloisterClient[] = [];
+  const firstDevice = new Map<string, CloisterClient>();
   const token = async (user: string) =>
     (await createEnrolmentToken(server.context, { tenant: TENANT, user: userId(user) })).token;
   return {
@@ -42,7 +53,7 @@ export async function startSystem(): Promise<TestSystem> {
     signingPublicKey,
     token,
     async client(user, options = {}) {
-      const { suites, storage, start = true, ...rest } = options;
+      const { suites, storage, start = true, link = true, ...rest } = options;
       const client = await createClient({
         server: { url, pin: server.pin },
         storage: storage ?? createMemoryAdapter(),
@@ -50,8 +61,15 @@ export async function startSystem(): Promise<TestSystem> {
         ...(suites === undefined ? {} : { suites }),
         ...rest,
       });
-      if (client.status === 'unenrolled') await client.enroll(await token(user), { pin: PIN });
+      const enrolling = client.status === 'unenrolled';
+      if (enrolling) await client.enroll(await token(user), { pin: PIN });
       else await client.unlock(PIN);
+      const first = firstDevice.get(user);
+      if (first === undefined) firstDevice.set(user, client);
+      else if (enrolling && link && first.status === 'ready') {
+        await first.linkDevice(await client.linkCode());
+        await client.linkStatus();
+      }
       if (start) await client.start();
       clients.push(client);
       return client;
