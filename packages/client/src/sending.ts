@@ -6,16 +6,18 @@
  *
  * @module
  */
-import { CloisterError, type PreKeyBundle } from '@cloister/crypto';
-import { decodeContent, encodeSealedDeliveryBatch, type MessageId } from '@cloister/protocol';
+import { CloisterError, LimitError, type PreKeyBundle } from '@cloister/crypto';
+import { decodeContent, encodeSealedDeliveryBatch, type MessageId, type UserId } from '@cloister/protocol';
 import type { ClientContext, Unlocked } from './context.js';
 import {
+  type DeliveryTarget,
   type DirectoryDevice,
   decodeJob,
   deliveryTargets,
   deviceKey,
   devicesToStart,
   localMessageId,
+  type PlannedEntry,
   planEntry,
   sealDeliveries,
   submissionBatches,
@@ -150,8 +152,13 @@ export class OutboxLoop {
   /**
    * Delivers several outbox entries together: one directory pass, one transaction encrypting for
    * every device of every entry (ratchet steps commit before anything leaves), then as few
-   * submissions as the server's limits allow. Throws when any part fails; the caller then retries
-   * the entries one by one so that one bad entry does not hold the others back.
+   * submissions as the server's limits allow. Copies the server refuses for their delivery token
+   * (expired, or stale after a change of pools, blocks or pool rules) go round once more: the
+   * directory of their users is fetched again (fresh tokens; a sender who may no longer reach a
+   * user gets the directory's 403, which fails the entry as before) and only those copies are
+   * encrypted and submitted again. A second refusal throws, so the outbox retries later with its
+   * backoff and bounded attempts. Throws when any part fails; the caller then retries the entries
+   * one by one so that one bad entry does not hold the others back.
    */
   async #deliver(u: Unlocked, entries: readonly OutboxEntry[]): Promise<void> {
     const ctx = this.#ctx;
@@ -162,40 +169,38 @@ export class OutboxLoop {
     });
     const devices = new Map<string, readonly DirectoryDevice[]>();
     for (const user of usersToLookUp(u.self, plans)) devices.set(user, await this.#directory.devicesOf(user));
-    const targets = deliveryTargets(u.self, plans, (user) => devices.get(user) ?? []);
+    const devicesOf = (user: string) => devices.get(user) ?? [];
+    let targets = deliveryTargets(u.self, plans, devicesOf);
     await ctx.step('send:directory');
     const refused = new Array<number>(plans.length).fill(0);
     const deliveredTo = new Array<number>(plans.length).fill(0);
-    if (targets.length > 0) {
-      const certificate = await this.#directory.senderCertificate();
-      // Sessions to start: fetch their full bundles before the encryption transaction.
-      const toStart = await u.stores.transaction((t) => devicesToStart(t, targets));
-      const bundles = new Map<string, PreKeyBundle>();
-      for (const device of toStart) bundles.set(deviceKey(device), await this.#directory.fullBundle(device));
-      const copies = await u.stores.transaction((t) =>
-        sealDeliveries(u.self, t, { plans, targets, certificate, bundles }),
-      );
-      await ctx.step('send:encrypted');
-      for (const batch of submissionBatches(copies)) {
-        const res = expectOk(
-          // Anonymous: the sealed envelope names its sender only to the recipient.
-          await u.anonymous.request('POST', '/v1/messages/batch', {
-            body: encodeSealedDeliveryBatch({
-              deliveries: batch.map(({ messageId, envelope, archiveSeal }) => ({
-                messageId,
-                envelope,
-                ...(archiveSeal === undefined ? {} : { archiveSeal }),
-              })),
-            }),
-          }),
-        ).json as { results: { status: string }[] };
-        res.results.forEach((r, k) => {
-          const index = batch[k]!.index;
-          if (r.status === 'refused') refused[index]!++;
-          else deliveredTo[index]!++;
-        });
+    /** `<entry index>/<device key>` of every copy the server took. */
+    const delivered = new Set<string>();
+    /** Entries whose archive seal the server has archived (it rode in a submission that queued something). */
+    const archived = new Set<number>();
+    for (let round = 0; targets.length > 0; round++) {
+      const outcomes = await this.#sealAndSubmit(u, plans, targets, archived);
+      const stale: DeliveryTarget[] = [];
+      outcomes.forEach((outcome, k) => {
+        const target = targets[k]!;
+        if (outcome === 'delivered') {
+          deliveredTo[target.index]!++;
+          delivered.add(`${target.index}/${deviceKey(target.device)}`);
+        } else if (outcome === 'token') stale.push(target);
+        else refused[target.index]!++;
+      });
+      if (stale.length === 0) break;
+      if (round > 0) throw new LimitError('delivery tokens refused again after a refresh; retrying later');
+      // Fresh tokens: the users whose copies were refused, from the server's directory again.
+      const again = new Set(stale.map((t) => `${t.index}/${t.device.userId}`));
+      for (const user of new Set(stale.map((t) => t.device.userId))) {
+        this.#directory.forget(user);
+        devices.set(user, await this.#directory.devicesOf(user as UserId));
       }
-      await ctx.step('send:submitted');
+      targets = deliveryTargets(u.self, plans, devicesOf).filter(
+        (t) =>
+          again.has(`${t.index}/${t.device.userId}`) && !delivered.has(`${t.index}/${deviceKey(t.device)}`),
+      );
     }
     plans.forEach((p, index) => {
       if (refused[index]! > 0) {
@@ -204,6 +209,67 @@ export class OutboxLoop {
       }
       ctx.emit({ type: 'sent', messageId: p.localId, outboxId: p.entry.id, devices: deliveredTo[index]! });
     });
+  }
+
+  /**
+   * Encrypts one copy per target (starting sessions from full bundles where needed) and submits
+   * them; resolves one outcome per target, in order: `delivered` (accepted or duplicate), `token`
+   * (refused for its delivery token: refresh and retry) or `refused` (refused without a reason,
+   * by a server that does not give one). Entries in `archived` go without their archive seal;
+   * entries whose seal the server archived now are added to it.
+   */
+  async #sealAndSubmit(
+    u: Unlocked,
+    plans: readonly PlannedEntry[],
+    targets: readonly DeliveryTarget[],
+    archived: Set<number>,
+  ): Promise<('delivered' | 'token' | 'refused')[]> {
+    const ctx = this.#ctx;
+    const certificate = await this.#directory.senderCertificate();
+    // Sessions to start: fetch their full bundles before the encryption transaction.
+    const toStart = await u.stores.transaction((t) => devicesToStart(t, targets));
+    const bundles = new Map<string, PreKeyBundle>();
+    for (const device of toStart) bundles.set(deviceKey(device), await this.#directory.fullBundle(device));
+    const sealed = await u.stores.transaction((t) =>
+      sealDeliveries(u.self, t, { plans, targets, certificate, bundles }),
+    );
+    await ctx.step('send:encrypted');
+    // One copy per target, in order; a seal the server already archived is not sent again.
+    const copies = sealed.map((copy, k) => {
+      const { archiveSeal, ...rest } = copy;
+      const keep = archiveSeal !== undefined && !archived.has(copy.index);
+      return { ...rest, ...(keep ? { archiveSeal } : {}), target: k };
+    });
+    const outcomes = new Array<'delivered' | 'token' | 'refused'>(targets.length).fill('refused');
+    for (const batch of submissionBatches(copies)) {
+      const res = expectOk(
+        // Anonymous: the sealed envelope names its sender only to the recipient.
+        await u.anonymous.request('POST', '/v1/messages/batch', {
+          body: encodeSealedDeliveryBatch({
+            deliveries: batch.map(({ messageId, envelope, archiveSeal }) => ({
+              messageId,
+              envelope,
+              ...(archiveSeal === undefined ? {} : { archiveSeal }),
+            })),
+          }),
+        }),
+      ).json as { results: { status: string; reason?: string }[] };
+      res.results.forEach((r, k) => {
+        const copy = batch[k];
+        if (copy === undefined) return;
+        outcomes[copy.target] =
+          r.status === 'accepted' || r.status === 'duplicate'
+            ? 'delivered'
+            : r.status === 'refused' && r.reason === 'token'
+              ? 'token'
+              : 'refused';
+      });
+      // The server archives a submission's seal when the submission queued anything.
+      const seal = batch.find((c) => c.archiveSeal !== undefined);
+      if (seal !== undefined && res.results.some((r) => r.status === 'accepted')) archived.add(seal.index);
+    }
+    await ctx.step('send:submitted');
+    return outcomes;
   }
 }
 

@@ -28,9 +28,27 @@ export {
 } from './certificates.js';
 export type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 export {
+  type DeliveryAccess,
+  deliveryAccess,
+  deliveryTokenAdmits,
+  deliveryTokenFor,
+  issueDeliveryToken,
+} from './delivery-access.js';
+export {
+  checkDeliveryTokenLifetime,
   createDeliveryTokens,
+  DEFAULT_DELIVERY_TOKEN_LIFETIME_MS,
   DELIVERY_TOKEN_BYTES,
+  DELIVERY_TOKEN_EXPIRY_STEP_MS,
+  DELIVERY_TOKEN_KEY_LABEL,
+  DELIVERY_TOKEN_LABEL,
+  DELIVERY_TOKEN_VERSION,
+  type DeliveryTokenClaims,
+  type DeliveryTokenHeader,
+  type DeliveryTokenOptions,
   type DeliveryTokens,
+  MAX_DELIVERY_TOKEN_LIFETIME_MS,
+  MIN_DELIVERY_TOKEN_LIFETIME_MS,
   newMailboxId,
 } from './delivery-token.js';
 export {
@@ -85,6 +103,7 @@ export {
   createCertificateRoutes,
 } from './routes/certificates.js';
 export {
+  type DeliveryRefusal,
   type DeliveryResult,
   type DeliveryStatus,
   decodeMailboxPage,

@@ -26,7 +26,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
-import { createDeliveryTokens } from './delivery-token.js';
+import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
 import { createRateLimiter } from './rate-limits.js';
 import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
@@ -66,6 +66,12 @@ export interface ServerOptions {
   readonly rateLimitPerMinute?: number;
   readonly provider?: CryptoProvider;
   readonly now?: () => number;
+  /**
+   * Lifetime of the delivery tokens handed out with directory entries and key bundles, in ms
+   * (default `DEFAULT_DELIVERY_TOKEN_LIFETIME_MS`, 1 hour; from 20 minutes to 24 hours). Tokens
+   * also stop working at once when what allowed them changes (pools, blocks, pool rules).
+   */
+  readonly deliveryTokenLifetimeMs?: number;
   /** The route modules to serve (default: all of them, `ROUTES`); for embedding a subset. */
   readonly routes?: readonly RouteModule[];
 }
@@ -134,6 +140,11 @@ async function openStorage(options: ServerOptions, dataDir: string): Promise<Sto
  * ```
  */
 export async function createServer(options: ServerOptions = {}): Promise<CloisterServer> {
+  // Checked before anything is created on disk.
+  const deliveryTokenLifetimeMs =
+    options.deliveryTokenLifetimeMs === undefined
+      ? undefined
+      : checkDeliveryTokenLifetime(options.deliveryTokenLifetimeMs);
   const dataDir = resolve(options.dataDir ?? './cloister-data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const provider = options.provider ?? (await getProvider());
@@ -187,7 +198,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     provider,
     now,
     bus: options.bus ?? createLocalBus(),
-    deliveryTokens: await createDeliveryTokens(provider, organisationKey),
+    deliveryTokens: await createDeliveryTokens(provider, organisationKey, {
+      now,
+      ...(deliveryTokenLifetimeMs === undefined ? {} : { lifetimeMs: deliveryTokenLifetimeMs }),
+    }),
     organisationKey,
     notifier: options.notifier,
     limits,

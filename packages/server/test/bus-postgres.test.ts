@@ -22,6 +22,7 @@ import WebSocket from 'ws';
 import { authorizationHeader, credentialHash } from '../src/auth.js';
 import type { WakeupBus } from '../src/bus.js';
 import { createPostgresBus } from '../src/bus-postgres.js';
+import { deliveryTokenFor } from '../src/delivery-access.js';
 import { newMailboxId } from '../src/delivery-token.js';
 import { deliveryMessageId, deliveryRoutes } from '../src/routes/delivery.js';
 import { decodeServerFrame, encodeAckFrame, type ServerFrame, wsRoutes } from '../src/routes/ws.js';
@@ -187,7 +188,7 @@ describe.runIf(DATABASE_URL !== undefined)('PostgreSQL wake-up bus', () => {
       recipientPublicKey: dh.publicKey,
       mailbox: utf8(mailbox),
       // Issued by instance A: every instance derives the same token key from the storage key.
-      deliveryToken: await a.server.context.deliveryTokens.issue(mailbox),
+      deliveryToken: await deliveryTokenFor(a.server.context, mailbox),
       certificate,
       contentType: 1,
       body: utf8('across instances'),

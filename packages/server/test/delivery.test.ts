@@ -30,6 +30,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { authorizationHeader, credentialHash } from '../src/auth.js';
+import { deliveryTokenFor } from '../src/delivery-access.js';
 import { newMailboxId } from '../src/delivery-token.js';
 import {
   createWebhookNotifier,
@@ -39,6 +40,7 @@ import {
 } from '../src/notifier.js';
 import { decodeMailboxPage, deliveryMessageId, deliveryRoutes } from '../src/routes/delivery.js';
 import { decodeServerFrame, encodeAckFrame, type ServerFrame, wsRoutes } from '../src/routes/ws.js';
+import { senderClassOf } from '../src/store/index.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
 const SECRET = 'push-secret-for-tests-0123456789';
@@ -101,7 +103,7 @@ async function seal(
   return sealEnvelope(provider, {
     recipientPublicKey: to.dh.publicKey,
     mailbox: utf8(to.mailbox),
-    deliveryToken: token ?? (await server.server.context.deliveryTokens.issue(to.mailbox)),
+    deliveryToken: token ?? (await deliveryTokenFor(server.server.context, to.mailbox)),
     certificate,
     contentType: 1,
     body,
@@ -296,7 +298,7 @@ describe('POST /v1/messages and GET /v1/messages', () => {
   it('refuses a wrong delivery token, an unknown mailbox and a blocked device, storing nothing', async () => {
     const bob = await addDevice(t);
     const carol = await addDevice(t);
-    const carolToken = await t.server.context.deliveryTokens.issue(carol.mailbox);
+    const carolToken = await deliveryTokenFor(t.server.context, carol.mailbox);
     const wrong = await seal(t, bob, utf8('x'), carolToken);
     expect((await post(t, { messageId: newId(), envelope: wrong })).json.results[0].status).toBe('refused');
     const empty = await seal(t, bob, utf8('x'), new Uint8Array(0));
@@ -308,7 +310,13 @@ describe('POST /v1/messages and GET /v1/messages', () => {
     const ghostEnvelope = await sealEnvelope(provider, {
       recipientPublicKey: bob.dh.publicKey,
       mailbox: utf8(ghost),
-      deliveryToken: await t.server.context.deliveryTokens.issue(ghost),
+      deliveryToken: await t.server.context.deliveryTokens.issue({
+        tenant: acme,
+        user: userId('ghost'),
+        mailbox: ghost,
+        senderClass: senderClassOf(acme, []),
+        epochs: { tenant: 0, user: 0, senderClass: 0 },
+      }),
       certificate,
       contentType: 1,
       body: utf8('x'),
@@ -337,18 +345,18 @@ describe('POST /v1/messages and GET /v1/messages', () => {
         {
           publicKey: bob.dh.publicKey,
           mailbox: utf8(bob.mailbox),
-          deliveryToken: await ctx.deliveryTokens.issue(bob.mailbox),
+          deliveryToken: await deliveryTokenFor(ctx, bob.mailbox),
         },
         {
           publicKey: carol.dh.publicKey,
           mailbox: utf8(carol.mailbox),
-          deliveryToken: await ctx.deliveryTokens.issue(carol.mailbox),
+          deliveryToken: await deliveryTokenFor(ctx, carol.mailbox),
         },
         // Dave's envelope carries Bob's token: refused, the others still go through.
         {
           publicKey: dave.dh.publicKey,
           mailbox: utf8(dave.mailbox),
-          deliveryToken: await ctx.deliveryTokens.issue(bob.mailbox),
+          deliveryToken: await deliveryTokenFor(ctx, bob.mailbox),
         },
       ],
       certificate,

@@ -36,6 +36,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialHash } from '../src/auth.js';
 import type { ServerContext } from '../src/context.js';
+import { deliveryTokenAdmits } from '../src/delivery-access.js';
 import { newMailboxId } from '../src/delivery-token.js';
 import { deviceRoutes } from '../src/routes/devices.js';
 import { keyRoutes } from '../src/routes/keys.js';
@@ -194,7 +195,8 @@ describe('GET /v1/users/:userId/devices', () => {
       expect(d.registrationId).toBe(dev.registrationId);
       expect(d.mailbox).toBe(dev.mailbox);
       expect(
-        await ctx.deliveryTokens.verify(
+        await deliveryTokenAdmits(
+          ctx,
           dev.mailbox,
           new Uint8Array(Buffer.from(d.deliveryToken, 'base64url')),
         ),

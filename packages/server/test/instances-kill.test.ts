@@ -26,6 +26,7 @@ import {
 import { encodeSealedDelivery, tenantId } from '@cloister/protocol';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveryTokenFor } from '../src/delivery-access.js';
 import { decodeMailboxPage, deliveryMessageId } from '../src/routes/delivery.js';
 import { type CloisterServer, createServer } from '../src/server.js';
 import { DeviceClient, type Endpoint, setUpDevice, type TestDevice } from './helpers/device-client.js';
@@ -208,7 +209,7 @@ describe.skipIf(!process.env.DATABASE_URL)('three instances on one PostgreSQL, o
       const envelope = await sealEnvelope(ctx.provider, {
         recipientPublicKey: device.dh.publicKey,
         mailbox: utf8(device.mailbox),
-        deliveryToken: await ctx.deliveryTokens.issue(device.mailbox),
+        deliveryToken: await deliveryTokenFor(ctx, device.mailbox),
         certificate,
         contentType: 1,
         body: utf8(body),

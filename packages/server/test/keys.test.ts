@@ -32,6 +32,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { credentialHash } from '../src/auth.js';
 import type { ServerContext } from '../src/context.js';
+import { deliveryTokenAdmits } from '../src/delivery-access.js';
 import { newMailboxId } from '../src/delivery-token.js';
 import { keyRoutes } from '../src/routes/keys.js';
 import { startTestServer, type TestResponse, type TestServer } from './helpers/server.js';
@@ -262,8 +263,8 @@ describe('upload and fetch', () => {
     expect(bundle.oneTimePreKey).toBeDefined();
     expect(bundle.kemPreKey.lastResort).toBe(false);
     const token = new Uint8Array(Buffer.from(entry.deliveryToken, 'base64url'));
-    expect(await ctx.deliveryTokens.verify(oscar.mailbox, token)).toBe(true);
-    expect(await ctx.deliveryTokens.verify(mia.mailbox, token)).toBe(false);
+    expect(await deliveryTokenAdmits(ctx, oscar.mailbox, token)).toBe(true);
+    expect(await deliveryTokenAdmits(ctx, mia.mailbox, token)).toBe(false);
     expect(await count(oscar)).toEqual({ preKeys: 2, kemPreKeys: 2 });
   });
 

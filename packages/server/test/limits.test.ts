@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { issueSenderCertificate, type SenderCertificate, sealEnvelope, utf8 } from '@cloister/crypto';
 import { encodeSealedDelivery, tenantId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deliveryTokenFor } from '../src/delivery-access.js';
 import { setUpDevice, type TestDevice } from './helpers/device-client.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -45,7 +46,7 @@ async function send(to: TestDevice) {
   const envelope = await sealEnvelope(ctx.provider, {
     recipientPublicKey: to.dh.publicKey,
     mailbox: utf8(to.mailbox),
-    deliveryToken: await ctx.deliveryTokens.issue(to.mailbox),
+    deliveryToken: await deliveryTokenFor(ctx, to.mailbox),
     certificate,
     contentType: 1,
     body: utf8('hello'),

@@ -6,8 +6,9 @@
  *   delivery token is the only admission proof, so the server learns the recipient mailbox but not
  *   the sender. A request that carries a credential (`Authorization`, or a cookie) is refused
  *   with a typed 400 before its body is read: a sealed submission must not name its sender. Each
- *   delivery gets its own result (`accepted`, `duplicate` or `refused`); nothing is stored for a
- *   refused one.
+ *   delivery gets its own result (`accepted`, `duplicate` or `refused` with `reason: 'token'`);
+ *   nothing is stored for a refused one. A token names the sender's class, never the sender, and
+ *   is checked against the epochs current now (`delivery-token.ts`).
  * - `GET /v1/messages?after=&limit=` (authenticated device): the caller's pending envelopes as a
  *   mailbox page (see {@link encodeMailboxPage}).
  * - `POST /v1/messages/ack` (authenticated device), JSON `{ "ids": [...] }`: deletes them.
@@ -30,9 +31,10 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { deliveryTokenAdmits } from '../delivery-access.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
 import { createLifetimeCache, type LifetimeCache } from '../retention.js';
-import { MAX_ACK_IDS, type QueuedEnvelope } from '../store/index.js';
+import { type DeliveryEpochs, MAX_ACK_IDS, type QueuedEnvelope } from '../store/index.js';
 import { hasLocalSocket } from './ws.js';
 
 /**
@@ -44,6 +46,21 @@ import { hasLocalSocket } from './ws.js';
  * ```
  */
 export type DeliveryStatus = 'accepted' | 'duplicate' | 'refused';
+
+/**
+ * Why a delivery was refused. `token`: the delivery token does not admit this delivery now — it
+ * is malformed, forged, expired, or stale because the recipient's pools or blocks, the tenant's
+ * pool rules or the membership of the sender's class changed since it was issued, or the
+ * recipient device is gone or blocked. The sender should fetch the recipient's directory again
+ * (fresh tokens, or a 403 when it may no longer reach the recipient) and retry once. The causes
+ * are deliberately not told apart: a sender learns nothing about blocks from a submission.
+ *
+ * @example
+ * ```ts
+ * if (result.status === 'refused' && result.reason === ('token' satisfies DeliveryRefusal)) refresh();
+ * ```
+ */
+export type DeliveryRefusal = 'token';
 
 /**
  * One entry of the answer to a submission, in the order of the submitted deliveries.
@@ -58,10 +75,11 @@ export interface DeliveryResult {
   readonly messageId: string;
   /**
    * `accepted`: queued now. `duplicate`: this mailbox already had (or had acknowledged) this
-   * message id; nothing changed. `refused`: wrong delivery token, or no such (or a blocked)
-   * recipient; nothing stored. The reasons are not told apart.
+   * message id; nothing changed. `refused`: not admitted (see `reason`); nothing stored.
    */
   readonly status: DeliveryStatus;
+  /** Present exactly when `status` is `refused`. */
+  readonly reason?: DeliveryRefusal;
 }
 
 /**
@@ -249,6 +267,7 @@ interface Admitted {
   readonly mailbox: MailboxId;
   readonly messageId: MessageId;
   readonly envelope: Uint8Array;
+  readonly token: Uint8Array;
 }
 
 const lifetimeCaches = new WeakMap<ServerContext, LifetimeCache>();
@@ -280,28 +299,44 @@ function lifetimes(ctx: ServerContext): LifetimeCache {
 
 /**
  * Admits, stores and announces the deliveries of one submission; resolves one result each, in
- * order. Token checks happen first and need no database; then one transaction checks every
- * admitted recipient device (exists, device and user not blocked), queues the envelopes
- * (idempotent per mailbox and message id) and, when at least one envelope was newly queued,
- * appends the submission's archive seal to the recipient tenant's archive. Wake-ups and push
- * hints follow the commit.
+ * order. First, without the database, each token must have the form of a version-2 token and not
+ * be expired. Then one read pass verifies each token's tag against the recipient (device and user
+ * exist and are not blocked) and the epochs current now. The per-mailbox limit counts only
+ * deliveries that passed. Then one transaction checks every admitted recipient device again
+ * (exists, device and user not blocked), queues the envelopes (idempotent per mailbox and message
+ * id) and, when at least one envelope was newly queued, appends the submission's archive seal to
+ * the recipient tenant's archive. Wake-ups and push hints follow the commit. Every refusal is
+ * `{ status: 'refused', reason: 'token' }`.
  */
 async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[]): Promise<DeliveryResult[]> {
   const results: DeliveryResult[] = [];
-  const admitted: Admitted[] = [];
+  const candidates: Admitted[] = [];
   let archiveSeal: Uint8Array | undefined;
   for (const [index, delivery] of deliveries.entries()) {
     const messageId = deliveryMessageId(delivery.messageId);
-    results.push({ messageId, status: 'refused' });
+    results.push({ messageId, status: 'refused', reason: 'token' });
     if (delivery.archiveSeal !== undefined) archiveSeal = delivery.archiveSeal;
     const outer = peekEnvelopeOuter(delivery.envelope);
     const mailbox = mailboxFromEnvelope(outer.mailbox);
     if (mailbox === undefined) continue;
-    if (!(await ctx.deliveryTokens.verify(mailbox, outer.deliveryToken))) continue;
-    admitted.push({ index, mailbox, messageId, envelope: delivery.envelope });
+    // Form and expiry first: no database for a token that cannot be current.
+    if (ctx.deliveryTokens.read(outer.deliveryToken) === undefined) continue;
+    candidates.push({ index, mailbox, messageId, envelope: delivery.envelope, token: outer.deliveryToken });
   }
-  // Each delivery token (one per mailbox) has its own budget; over it, the whole submission is
-  // refused with 429 before anything is stored.
+  // The tags need the recipient's tenant and user and the current epochs: one read pass.
+  const admitted =
+    candidates.length === 0
+      ? []
+      : await ctx.stores.transaction(async (s) => {
+          const cache = new Map<string, Promise<DeliveryEpochs>>();
+          const out: Admitted[] = [];
+          for (const c of candidates) {
+            if (await deliveryTokenAdmits(ctx, c.mailbox, c.token, s, cache)) out.push(c);
+          }
+          return out;
+        });
+  // Each recipient mailbox has its own budget, spent only by deliveries whose token verified;
+  // over it, the whole submission is refused with 429 before anything is stored.
   let retryAfter = 0;
   for (const a of admitted) {
     const outcome = mailboxLimiter(ctx).hit(a.mailbox);
@@ -311,7 +346,7 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
   if (admitted.length === 0) return results;
   const now = ctx.now();
   const statuses = await ctx.stores.transaction(async (s) => {
-    const out = new Map<number, DeliveryStatus>();
+    const out = new Map<number, 'accepted' | 'duplicate'>();
     let archiveTenant: TenantId | undefined;
     for (const a of admitted) {
       const device = await s.devices.byMailbox(a.mailbox);
@@ -346,7 +381,7 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     if (status === undefined) continue;
     results[a.index] = { messageId: a.messageId, status };
     // A duplicate may be the retry of a commit whose instance died before waking anyone: wake again.
-    if (status !== 'refused') announced.push(a.mailbox);
+    announced.push(a.mailbox);
   }
   await Promise.all(announced.map((mailbox) => announce(ctx, mailbox)));
   return results;

@@ -1,7 +1,8 @@
 /**
  * A user's devices (spec/server-devices.md), with the same authorization as
  * `GET /v1/users/:userId/devices/bundles` (same tenant, target not blocked, pool rules; a user may
- * list their own other devices), shared through `contactableUser` of `./keys.js`:
+ * list their own other devices), shared through `deliveryAccess` of `../delivery-access.js`, which
+ * also binds the delivery tokens to the caller's sender class and the current epochs:
  *
  * - `GET /v1/users/:userId/devices`: every device of the user that is not blocked, is not the
  *   caller's own device and has published its signed prekeys, with its mailbox, a delivery token
@@ -18,8 +19,9 @@ import { encodePreKeyBundle } from '@cloister/protocol';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { type DeliveryAccess, deliveryAccess, issueDeliveryToken } from '../delivery-access.js';
 import { type Device, NotFoundError } from '../store/index.js';
-import { contactableUser, type DeviceBundleEntry } from './keys.js';
+import type { DeviceBundleEntry } from './keys.js';
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 
@@ -53,12 +55,17 @@ function publishedBundle(ctx: ServerContext, device: Device): Promise<PreKeyBund
   return ctx.stores.bundles.peekBundle(device.tenant, device.user, device.id);
 }
 
-async function entry(ctx: ServerContext, device: Device, bundle: PreKeyBundle): Promise<DeviceBundleEntry> {
+async function entry(
+  ctx: ServerContext,
+  access: DeliveryAccess,
+  device: Device,
+  bundle: PreKeyBundle,
+): Promise<DeviceBundleEntry> {
   return {
     deviceId: device.id,
     registrationId: device.registrationId,
     mailbox: device.mailbox,
-    deliveryToken: b64(await ctx.deliveryTokens.issue(device.mailbox)),
+    deliveryToken: b64(await issueDeliveryToken(ctx, access, device.mailbox)),
     bundle: b64(encodePreKeyBundle(bundle)),
   };
 }
@@ -75,14 +82,15 @@ async function entry(ctx: ServerContext, device: Device, bundle: PreKeyBundle): 
 export const deviceRoutes: RouteModule = (app, ctx) => {
   app.get('/v1/users/:userId/devices', async (request): Promise<DeviceListResponse> => {
     const me = await authenticate(ctx, request);
-    const user = await contactableUser(ctx, me, listParams.parse(request.params).userId);
+    const access = await deliveryAccess(ctx, me, listParams.parse(request.params).userId);
+    const user = access.user;
     const devices = (await ctx.stores.devices.list(me.tenant, user.id)).filter(
       (d) => !d.blocked && !(d.user === me.user && d.id === me.device),
     );
     const out: DeviceBundleEntry[] = [];
     for (const d of devices) {
       const bundle = await publishedBundle(ctx, d);
-      if (bundle !== undefined) out.push(await entry(ctx, d, bundle));
+      if (bundle !== undefined) out.push(await entry(ctx, access, d, bundle));
     }
     return { devices: out };
   });
@@ -90,13 +98,14 @@ export const deviceRoutes: RouteModule = (app, ctx) => {
   app.get('/v1/users/:userId/devices/:deviceId/bundle', async (request): Promise<DeviceBundleEntry> => {
     const me = await authenticate(ctx, request);
     const params = oneParams.parse(request.params);
-    const user = await contactableUser(ctx, me, params.userId);
+    const access = await deliveryAccess(ctx, me, params.userId);
+    const user = access.user;
     const id = toDeviceId(params.deviceId);
     if (user.id === me.user && id === me.device) throw new NotFoundError('device');
     const device = await ctx.stores.devices.get(me.tenant, user.id, id);
     if (device === undefined || device.blocked) throw new NotFoundError('device');
     const bundle = await ctx.stores.bundles.takeBundle(me.tenant, user.id, id);
     if (bundle === undefined) throw new NotFoundError('device');
-    return entry(ctx, device, bundle);
+    return entry(ctx, access, device, bundle);
   });
 };

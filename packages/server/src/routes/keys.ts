@@ -10,7 +10,8 @@
  * - `GET /v1/keys/count`: how many one-time prekeys of each kind the device has left.
  * - `GET /v1/users/:userId/devices/bundles`: one bundle per device of a user the caller may
  *   message (same tenant, not blocked, pool rules allow it), each with the device's mailbox and a
- *   delivery token; one-time prekeys are taken atomically, each handed out once.
+ *   delivery token bound to the caller's sender class (`delivery-access.ts`); one-time prekeys
+ *   are taken atomically, each handed out once.
  *
  * @module
  */
@@ -28,6 +29,7 @@ import { decodePreKeyBundle, encodePreKeyBundle, userId } from '@cloister/protoc
 import { z } from 'zod';
 import { authenticate, type DeviceAuth } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { deliveryAccess, issueDeliveryToken } from '../delivery-access.js';
 import { mayContact, poolRulesFrom } from '../policy-pools.js';
 import { type Device, MAX_ONE_TIME_PREKEYS, NotFoundError, type Pool, type User } from '../store/index.js';
 
@@ -91,7 +93,10 @@ export interface DeviceBundleEntry {
   readonly registrationId: number;
   /** The device's opaque mailbox: the recipient address of a sealed delivery. */
   readonly mailbox: string;
-  /** base64url of the 32-byte delivery token for `mailbox`. */
+  /**
+   * base64url of the delivery token for `mailbox` (57 bytes, version 2: expiring, bound to the
+   * caller's sender class and to the epochs of what allowed the access; `delivery-token.ts`).
+   */
   readonly deliveryToken: string;
   /** base64url of the protobuf `PreKeyBundle` (`encodePreKeyBundle`). */
   readonly bundle: string;
@@ -245,7 +250,8 @@ export const keyRoutes: RouteModule = (app, ctx) => {
 
   app.get('/v1/users/:userId/devices/bundles', async (request): Promise<DeviceBundlesResponse> => {
     const me = await authenticate(ctx, request);
-    const user = await contactableUser(ctx, me, bundleParams.parse(request.params).userId);
+    const access = await deliveryAccess(ctx, me, bundleParams.parse(request.params).userId);
+    const user = access.user;
     const devices = (await ctx.stores.devices.list(me.tenant, user.id)).filter(
       (d) => !d.blocked && !(d.user === me.user && d.id === me.device),
     );
@@ -257,7 +263,7 @@ export const keyRoutes: RouteModule = (app, ctx) => {
         deviceId: d.id,
         registrationId: d.registrationId,
         mailbox: d.mailbox,
-        deliveryToken: b64(await ctx.deliveryTokens.issue(d.mailbox)),
+        deliveryToken: b64(await issueDeliveryToken(ctx, access, d.mailbox)),
         bundle: b64(encodePreKeyBundle(bundle)),
       });
     }

@@ -33,6 +33,7 @@ import {
   u32,
   write,
 } from './_util.js';
+import { bumpClassEpoch } from './delivery-epochs.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { loadUser } from './users.js';
 
@@ -212,6 +213,15 @@ async function follow(tx: StorageTx, table: string, partition: Uint8Array): Prom
   );
 }
 
+/**
+ * A device was blocked, unblocked or removed: the delivery tokens it may hold (those of its
+ * user's sender class) stop working, in the caller's transaction.
+ */
+async function bumpOwnersClass(tx: StorageTx, device: Device): Promise<void> {
+  const owner = await loadUser(tx, device.tenant, device.user);
+  if (owner !== undefined) await bumpClassEpoch(tx, device.tenant, owner.pools);
+}
+
 /** @internal Deletes a device row and everything kept for it, inside a transaction. */
 export async function purgeDevice(tx: StorageTx, device: Device | Row): Promise<void> {
   const d = 'value' in device ? fromRow(device) : device;
@@ -369,6 +379,7 @@ export function createDeviceStore(run: Executor): DeviceStore {
           await tx.delete(T.deviceByCredential, before.credentialHash, NO_SORT);
         }
         await tx.put(T.devices, { partition: key(tid, uid), sort: u32(did), value: deviceRecord(after) });
+        if (blocked !== undefined && blocked !== before.blocked) await bumpOwnersClass(tx, before);
         return after;
       });
     },
@@ -395,6 +406,7 @@ export function createDeviceStore(run: Executor): DeviceStore {
         const d = await loadDevice(tx, tid, uid, did, true);
         if (d === undefined) return false;
         await purgeDevice(tx, d);
+        await bumpOwnersClass(tx, d);
         return true;
       });
     },

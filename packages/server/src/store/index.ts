@@ -10,6 +10,14 @@ export * from './audit.js';
 export * from './blobs.js';
 export * from './bundles.js';
 export type { ServerPage, ServerPageOptions } from './common.js';
+export {
+  createDeliveryEpochStore,
+  type DeliveryEpochStore,
+  type DeliveryEpochs,
+  SENDER_CLASS_BYTES,
+  SENDER_CLASS_LABEL,
+  senderClassOf,
+} from './delivery-epochs.js';
 export * from './device-lists.js';
 export {
   CREDENTIAL_HASH_BYTES,

@@ -12,6 +12,7 @@ import { type ArchiveStore, createArchiveStore } from './archive.js';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
 import { createKeyBundleStore, type KeyBundleStore } from './bundles.js';
+import { createDeliveryEpochStore, type DeliveryEpochStore } from './delivery-epochs.js';
 import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
 import { createMailboxStore, type MailboxStore } from './mailboxes.js';
@@ -58,6 +59,8 @@ export interface ServerStoreSet {
   readonly archive: ArchiveStore;
   /** Each user's signed device lists (the current chain). */
   readonly deviceLists: DeviceListStore;
+  /** The epochs delivery tokens are bound to (bumped by the user, device and pool stores). */
+  readonly deliveryEpochs: DeliveryEpochStore;
 }
 
 /**
@@ -113,6 +116,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     audit: createAuditLog(run, provider),
     archive: createArchiveStore(run, provider),
     deviceLists: createDeviceListStore(run),
+    deliveryEpochs: createDeliveryEpochStore(run),
   });
   return {
     ...build(adapterExecutor(adapter)),

@@ -36,6 +36,7 @@ export const SERVER_TABLES = Object.freeze({
   auditHead: 's_audit_head',
   archive: 's_archive',
   deviceLists: 's_device_lists',
+  deliveryEpochs: 's_delivery_epochs',
 } as const);
 
 /**

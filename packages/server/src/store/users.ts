@@ -24,6 +24,7 @@ import {
   write,
 } from './_util.js';
 import type { ServerPage, ServerPageOptions } from './common.js';
+import { bumpClassEpoch, bumpTenantEpoch, bumpUserEpoch } from './delivery-epochs.js';
 import { purgeDevice } from './devices.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { loadTenant } from './tenants.js';
@@ -193,6 +194,9 @@ function checkRoles(value: unknown): Role[] {
 
 const enc = new TextEncoder();
 
+const samePools = (a: readonly PoolId[], b: readonly PoolId[]): boolean =>
+  a.length === b.length && a.every((p, i) => p === b[i]);
+
 function userFrom(tenant: TenantId, id: UserId, r: Rec): User {
   return {
     tenant,
@@ -319,6 +323,13 @@ export function createUserStore(run: Executor): UserStore {
           }
         }
         await tx.put(T.users, { partition: key(tid), sort: enc.encode(uid), value: userRecord(after) });
+        // Reachability changed: tokens to this user's devices, and tokens held by the class the
+        // user was in, stop working (in this transaction, so no token outlives the change).
+        const moved = f.pools !== undefined && !samePools(before.pools, f.pools);
+        if (moved || (f.blocked !== undefined && f.blocked !== before.blocked)) {
+          await bumpUserEpoch(tx, tid, uid);
+          await bumpClassEpoch(tx, tid, before.pools);
+        }
         return after;
       });
     },
@@ -337,6 +348,9 @@ export function createUserStore(run: Executor): UserStore {
         for (const p of user.pools) await tx.delete(T.poolMembers, key(tid, p), enc.encode(uid));
         await tx.deletePartition(T.deviceLists, key(tid, uid));
         await tx.delete(T.users, key(tid), enc.encode(uid));
+        // The user's devices may still hold tokens of their class: those stop working.
+        await bumpUserEpoch(tx, tid, uid);
+        await bumpClassEpoch(tx, tid, user.pools);
         return true;
       });
     },
@@ -416,6 +430,8 @@ export function createPoolStore(run: Executor): PoolStore {
           sort: enc.encode(pid),
           value: write({ name, mayContact }),
         });
+        // A pool rule may have changed: every delivery token of the tenant stops working.
+        await bumpTenantEpoch(tx, tid);
         return pool;
       });
     },
@@ -461,6 +477,7 @@ export function createPoolStore(run: Executor): PoolStore {
         if ((await tx.count(T.poolMembers, key(tid, pid))) > 0)
           throw new ConflictError('pool', 'the pool has members');
         await tx.delete(T.pools, key(tid), enc.encode(pid));
+        await bumpTenantEpoch(tx, tid);
         return true;
       });
     },

@@ -1,0 +1,187 @@
+/**
+ * Delivery epochs: counters that decide whether a delivery token (`delivery-token.ts`) still
+ * works. A token's MAC covers the epochs current when it was issued; the server bumps an epoch in
+ * the same transaction as every change that decides who may reach whom, so every token issued
+ * before the change stops working at once:
+ *
+ * - the **tenant** epoch, when a pool (and so a pool rule) is created, changed or deleted;
+ * - a **user** epoch, when that user's pools or blocked flag change, or the user is deleted
+ *   (tokens *to* the user's devices);
+ * - a **sender-class** epoch, when a member leaves the class (moved to other pools, blocked,
+ *   deleted) or one of a member's devices is blocked, unblocked or removed (tokens *held by* the
+ *   class's members).
+ *
+ * A sender class is the set of pools a sender belongs to, named by a 16-byte digest
+ * ({@link senderClassOf}); the open area (no pools) is one class per tenant. The server learns
+ * the class of a sealed delivery's sender, never the sender.
+ *
+ * Rows live in `s_delivery_epochs`: partition `k(tenant)`, sort `k("tenant")`, `k("user", user)`
+ * or `k("class", class)`, value `{ epoch }`. A missing row is epoch 0.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { concatBytes, uintBE } from '@cloister/crypto';
+import { type PoolId, type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
+import type { Executor, StorageTx } from '@cloister/storage';
+import { checkBytesIn, checkId, getRec, key, T, write } from './_util.js';
+import { NotFoundError } from './errors.js';
+import { loadTenant } from './tenants.js';
+
+/**
+ * SHA-256 prefix of a sender class (then `u16be(len) ‖ tenant`, `u16be(count)` and each pool id
+ * as `u16be(len) ‖ id`, in sorted order).
+ *
+ * @example
+ * ```ts
+ * console.log(SENDER_CLASS_LABEL); // 'cloister/server/v1/sender-class'
+ * ```
+ */
+export const SENDER_CLASS_LABEL = 'cloister/server/v1/sender-class';
+/**
+ * Bytes of a sender class (a truncated SHA-256).
+ *
+ * @example
+ * ```ts
+ * senderClassOf(tenant, user.pools).length === SENDER_CLASS_BYTES; // true
+ * ```
+ */
+export const SENDER_CLASS_BYTES = 16;
+
+/**
+ * The epochs a delivery token is bound to.
+ *
+ * @example
+ * ```ts
+ * const epochs: DeliveryEpochs = await stores.deliveryEpochs.get(tenant, recipient, senderClass);
+ * ```
+ */
+export interface DeliveryEpochs {
+  /** Bumped when the tenant's pools or pool rules change. */
+  readonly tenant: number;
+  /** Bumped when the recipient user's pools or blocked flag change. */
+  readonly user: number;
+  /** Bumped when a member leaves the sender class or a member's device is blocked or removed. */
+  readonly senderClass: number;
+}
+
+/**
+ * Reads the delivery epochs. The bumps happen inside the user, device and pool stores, in the
+ * transaction of the change that causes them; {@link DeliveryEpochStore.bumpTenant} is for an
+ * operator who wants every token of a tenant to stop working now.
+ *
+ * @example
+ * ```ts
+ * const epochs = await stores.deliveryEpochs.get(tenant, recipient, senderClassOf(tenant, caller.pools));
+ * ```
+ */
+export interface DeliveryEpochStore {
+  /** The epochs of the tenant, of the recipient user `user` and of the sender class. */
+  get(tenant: TenantId, user: UserId, senderClass: Uint8Array): Promise<DeliveryEpochs>;
+  /** Bumps the tenant epoch: every delivery token of the tenant stops working. `NotFoundError('tenant')`. */
+  bumpTenant(tenant: TenantId): Promise<number>;
+}
+
+const enc = new TextEncoder();
+const lp = (bytes: Uint8Array): Uint8Array => concatBytes(uintBE(bytes.length, 2), bytes);
+
+/**
+ * The sender class of a user in `pools` (sorted, distinct, as a user record keeps them) of
+ * `tenant`: the first 16 bytes of SHA-256 over {@link SENDER_CLASS_LABEL}, the tenant and the
+ * pools. Every user of the tenant with the same pools has the same class; the open area (no
+ * pools) is one class.
+ *
+ * @example
+ * ```ts
+ * const open = senderClassOf(tenantId('acme'), []);
+ * const ward = senderClassOf(tenantId('acme'), [poolId('ward-3')]);
+ * ```
+ */
+export function senderClassOf(tenant: TenantId, pools: readonly PoolId[]): Uint8Array {
+  const sorted = [...new Set(pools)].sort();
+  const input = concatBytes(
+    enc.encode(SENDER_CLASS_LABEL),
+    lp(enc.encode(tenant)),
+    uintBE(sorted.length, 2),
+    ...sorted.map((p) => lp(enc.encode(p))),
+  );
+  const digest = createHash('sha256').update(input).digest();
+  return new Uint8Array(digest.subarray(0, SENDER_CLASS_BYTES));
+}
+
+const tenantSort = () => key('tenant');
+const userSort = (user: UserId) => key('user', user);
+const classSort = (senderClass: Uint8Array) => key('class', senderClass);
+
+async function readEpoch(tx: StorageTx, tenant: TenantId, sort: Uint8Array): Promise<number> {
+  const r = await getRec(tx, T.deliveryEpochs, key(tenant), sort);
+  return r === undefined ? 0 : r.int('epoch');
+}
+
+/** Adds one to an epoch row, creating it at 1; concurrent bumps of one row serialise on its lock. */
+async function bump(tx: StorageTx, tenant: TenantId, sort: Uint8Array): Promise<number> {
+  const partition = key(tenant);
+  let current = await getRec(tx, T.deliveryEpochs, partition, sort, true);
+  if (current === undefined) {
+    const created = await tx.put(
+      T.deliveryEpochs,
+      { partition, sort, value: write({ epoch: 1 }) },
+      { ifAbsent: true },
+    );
+    if (created) return 1;
+    // A concurrent transaction created the row first: bump what it wrote.
+    current = await getRec(tx, T.deliveryEpochs, partition, sort, true);
+  }
+  const next = (current?.int('epoch') ?? 0) + 1;
+  await tx.put(T.deliveryEpochs, { partition, sort, value: write({ epoch: next }) });
+  return next;
+}
+
+/** @internal Bumps the tenant epoch (pools or pool rules changed), inside the caller's transaction. */
+export function bumpTenantEpoch(tx: StorageTx, tenant: TenantId): Promise<number> {
+  return bump(tx, tenant, tenantSort());
+}
+
+/** @internal Bumps the epoch of the recipient `user` (their pools or blocked flag changed). */
+export function bumpUserEpoch(tx: StorageTx, tenant: TenantId, user: UserId): Promise<number> {
+  return bump(tx, tenant, userSort(user));
+}
+
+/** @internal Bumps the epoch of the sender class of users in `pools` (a member left or was blocked). */
+export function bumpClassEpoch(tx: StorageTx, tenant: TenantId, pools: readonly PoolId[]): Promise<number> {
+  return bump(tx, tenant, classSort(senderClassOf(tenant, pools)));
+}
+
+/**
+ * Creates the delivery epoch store over `run`.
+ *
+ * @example
+ * ```ts
+ * const epochs = createDeliveryEpochStore(adapterExecutor(adapter));
+ * ```
+ */
+export function createDeliveryEpochStore(run: Executor): DeliveryEpochStore {
+  return {
+    async get(tenant, user, senderClass) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const cls = checkBytesIn(senderClass, 'senderClass', SENDER_CLASS_BYTES, SENDER_CLASS_BYTES);
+      return run(
+        async (tx) => ({
+          tenant: await readEpoch(tx, tid, tenantSort()),
+          user: await readEpoch(tx, tid, userSort(uid)),
+          senderClass: await readEpoch(tx, tid, classSort(cls)),
+        }),
+        { readOnly: true },
+      );
+    },
+
+    async bumpTenant(tenant) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      return run(async (tx) => {
+        if ((await loadTenant(tx, tid)) === undefined) throw new NotFoundError('tenant');
+        return bumpTenantEpoch(tx, tid);
+      });
+    },
+  };
+}
