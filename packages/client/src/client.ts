@@ -108,7 +108,7 @@ export class CloisterClient {
       },
       onQuarantined: async (users) => {
         // Fetching a user's lists releases what they admit; offline, the next delivery retries.
-        for (const user of users) await this.#directory.refreshLists(toUserId(user)).catch(() => undefined);
+        for (const user of users) await this.#directory.refresh(toUserId(user)).catch(() => undefined);
         // What was released may have queued receipts.
         kick();
       },

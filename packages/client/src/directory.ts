@@ -10,6 +10,7 @@
 import {
   DeviceNotLinkedError,
   decodeSenderCertificate,
+  equalBytes,
   IdentityChangedError,
   LimitError,
   type PreKeyBundle,
@@ -113,16 +114,19 @@ export class Directory {
     const result = await u.stores.transaction(async (t) => {
       const accepted = await acceptDeviceLists(u.self, t, user, bytes);
       events.push(...accepted.events);
+      // The directory first (it remembers each device's newest suite list), then what waited.
+      const directory = await acceptDirectory(u.self, t, user, listed, accepted.pin);
+      events.push(...directory.events);
       events.push(
         ...(await releaseQuarantine(u.self, t, user, {
           lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
           processedTtlMs: PROCESSED_TTL_MS,
         })),
       );
-      const directory = await acceptDirectory(u.self, t, user, listed, accepted.pin);
-      events.push(...directory.events);
       return { devices: directory.devices, pin: accepted.pin };
     });
+    // A list that changed makes the cached devices of the user stale.
+    if (!withDevices && !sameBytes(pinned?.list.bytes, result.pin?.list.bytes)) this.#devices.delete(user);
     for (const e of events) ctx.emit(e);
     return result;
   }
@@ -160,4 +164,8 @@ export class Directory {
     this.#certificate = { cert, expiresAt: cert.expiresAt };
     return cert;
   }
+}
+
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  return a === undefined || b === undefined ? a === b : equalBytes(a, b);
 }

@@ -513,6 +513,7 @@ function pinOf(devices: readonly (readonly [number, DeviceIdentity])[]): DeviceL
     verified: false,
     held: undefined,
     reportedPending: [],
+    suites: {},
   };
 }
 

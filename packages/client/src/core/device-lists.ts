@@ -40,6 +40,17 @@ export interface DeviceListPin {
   readonly held: SignedDeviceList | undefined;
   /** Own user only: devices the server lists that are not on the list and were reported. */
   readonly reportedPending: readonly number[];
+  /**
+   * Per device id: the newest signed suite list verified for it (its issue time, and whether it
+   * offered `v2`). An older list is refused; `static-v1` from a device that offered `v2` is refused.
+   */
+  readonly suites: Readonly<Record<string, SuitePin>>;
+}
+
+/** The newest signed suite list verified for one device. */
+export interface SuitePin {
+  readonly issuedAt: number;
+  readonly v2: boolean;
 }
 
 /** The pin of `user`, or undefined when nothing is pinned yet. */
@@ -48,11 +59,20 @@ export async function loadPin(tx: StorageTx, user: UserId): Promise<DeviceListPi
   if (d === undefined) return undefined;
   const held = d.held;
   const pending = Array.isArray(d.reportedPending) ? d.reportedPending : [];
+  const suites: Record<string, SuitePin> = {};
+  if (typeof d.suites === 'object' && d.suites !== null && !Array.isArray(d.suites)) {
+    for (const [k, v] of Object.entries(d.suites as Record<string, unknown>)) {
+      const o = v as { issuedAt?: unknown; v2?: unknown } | null;
+      if (typeof o?.issuedAt === 'number' && typeof o.v2 === 'boolean')
+        suites[k] = { issuedAt: o.issuedAt, v2: o.v2 };
+    }
+  }
   return {
     list: decodeDeviceList(field(d, 'list', PATH, isBytes)),
     verified: d.verified === true,
     held: held instanceof Uint8Array ? decodeDeviceList(held) : undefined,
     reportedPending: pending.filter((n): n is number => typeof n === 'number'),
+    suites,
   };
 }
 
@@ -62,7 +82,20 @@ async function savePin(tx: StorageTx, user: UserId, pin: DeviceListPin): Promise
     verified: pin.verified,
     held: pin.held?.bytes ?? null,
     reportedPending: [...pin.reportedPending],
+    suites: Object.fromEntries(Object.entries(pin.suites).map(([k, v]) => [k, { ...v }])),
   });
+}
+
+/**
+ * Remembers the suite list of `device` when it is newer than the one pinned (the caller verified
+ * it against the pinned time first).
+ */
+export async function noteSuites(t: CoreTx, user: UserId, device: number, suite: SuitePin): Promise<void> {
+  const pin = await loadPin(t.tx, user);
+  if (pin === undefined) return;
+  const known = pin.suites[String(device)];
+  if (known !== undefined && known.issuedAt >= suite.issuedAt) return;
+  await savePin(t.tx, user, { ...pin, suites: { ...pin.suites, [String(device)]: suite } });
 }
 
 /** Forgets what is pinned of `user` (used when this device's own registration is reset). */
@@ -120,7 +153,7 @@ export async function acceptDeviceLists(
   const reportedPending = pin?.reportedPending ?? [];
   let next: DeviceListPin;
   if (update.trust === 'first') {
-    next = { list: update.list, verified: false, held: undefined, reportedPending };
+    next = { list: update.list, verified: false, held: undefined, reportedPending, suites: {} };
   } else if (update.trust === 'chained') {
     next = { ...(pin as DeviceListPin), list: update.list };
     for (const d of update.added) events.push({ type: 'device-added', userId: user, deviceId: d.deviceId });
@@ -134,7 +167,7 @@ export async function acceptDeviceLists(
     next = { ...pin, held: update.list };
   } else {
     // An unverified user started a new chain: trust on first use again, reported per device.
-    next = { list: update.list, verified: false, held: undefined, reportedPending };
+    next = { list: update.list, verified: false, held: undefined, reportedPending, suites: {} };
     for (const d of update.list.devices)
       events.push({ type: 'identity-changed', userId: user, deviceId: d.deviceId });
   }
@@ -160,6 +193,7 @@ export async function acceptHeldList(
     verified: false,
     held: undefined,
     reportedPending: pin.reportedPending,
+    suites: {},
   };
   await savePin(t.tx, user, next);
   await syncIdentities(t, user, next.list, events);

@@ -3,7 +3,8 @@
  * only when the user's pinned signed device list admits it with the identity of its bundle
  * (`device-lists.ts`), and with a bundle that decodes, names the listed device and carries a suite
  * list signed by its identity that shares a suite with this device (never a downgrade); this
- * user's own device is left out. A device of this device's own user that the server lists but no
+ * user's own device is left out. The newest suite list verified for each device is remembered, and
+ * an older one is refused (a replayed list that offered only `static-v1`). A device of this device's own user that the server lists but no
  * device linked is reported once (`device-pending`). A full bundle fetched to start a session must
  * carry the identity the directory listed.
  *
@@ -12,7 +13,7 @@
 import { type DeviceId, equalBytes, type PreKeyBundle, deviceId as toDeviceId } from '@cloister/crypto';
 import { decodePreKeyBundle, negotiateSuiteForBundle, type Suite, type UserId } from '@cloister/protocol';
 import { requireBase64Url } from '../_base64.js';
-import { admittedEntry, type DeviceListPin, notePendingReported } from './device-lists.js';
+import { admittedEntry, type DeviceListPin, notePendingReported, noteSuites } from './device-lists.js';
 import type { ClientEvent, CoreSelf, CoreTx, DirectoryDevice } from './types.js';
 
 /** One device as `GET /v1/users/{user}/devices` lists it (bytes in base64url). */
@@ -45,7 +46,14 @@ export async function acceptDirectory(
     try {
       bundle = decodePreKeyBundle(requireBase64Url(d.bundle));
       if (bundle.deviceId !== d.deviceId) continue;
-      suite = await negotiateSuiteForBundle(self.provider, self.suites, bundle);
+      // A suite list older than the newest verified for this device is a replay: refused.
+      const newest = pin?.suites[String(d.deviceId)]?.issuedAt;
+      suite = await negotiateSuiteForBundle(
+        self.provider,
+        self.suites,
+        bundle,
+        newest === undefined ? {} : { newestSuitesIssuedAt: newest },
+      );
     } catch {
       continue; // a bundle that does not verify is left out, never downgraded
     }
@@ -57,6 +65,10 @@ export async function acceptDirectory(
       }
       continue;
     }
+    await noteSuites(t, user, d.deviceId, {
+      issuedAt: bundle.suitesIssuedAt,
+      v2: bundle.suites.includes('v2'),
+    });
     devices.push({
       ...address,
       mailbox: d.mailbox,

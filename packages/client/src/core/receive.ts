@@ -151,6 +151,11 @@ export async function receiveDelivery(
     v2 = message.suite === 'v2';
     if (message.suite === 'static-v1') {
       if (!self.suites.includes('static-v1')) throw new DecryptionFailed();
+      // Between two devices that both offer v2 the negotiation always picks v2: static-v1 from a
+      // device whose verified list offered v2, to this device that offers v2, is a downgrade.
+      if (self.suites.includes('v2') && pin?.suites[String(sender.deviceId)]?.v2 === true) {
+        throw new DecryptionFailed();
+      }
       const key = message.message.senderKey;
       if (!equalBytes(key, certificate.identityDhKey)) {
         throw new DecryptionFailed();
