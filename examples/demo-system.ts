@@ -177,6 +177,18 @@ export interface SystemDemoReport {
   /** Whether Alice and Bob computed the same safety number, and Bob's verification of it. */
   readonly safetyNumbersMatch: boolean;
   readonly safetyNumberVerified: boolean;
+  /** Alice's second device: not on her signed list after enrolment, on it once her first device linked it. */
+  readonly linking: { readonly before: boolean; readonly after: boolean; readonly epoch: number };
+  /**
+   * The operator's device for Alice (a new chain of lists it started): its message to Bob is held,
+   * not shown as Alice's, and Bob's sending to Alice stops, because Bob verified Alice.
+   */
+  readonly heldIdentity: {
+    readonly held: boolean;
+    readonly shownToBob: boolean;
+    readonly quarantined: number;
+    readonly sendingRefused: string;
+  };
   /** The remote wipe of Bob's device. */
   readonly wipe: {
     readonly clientWiped: boolean;
@@ -237,6 +249,20 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
       storage: await createPGliteAdapter({ dataDir: bobDir }),
     });
     const carol = await system.client('carol', { token: carolToken, suites: ['static-v1'] });
+    // Alice's second device: enrolled by the server, but on her signed device list only once her
+    // first device links it (the server cannot add a device to the list).
+    const linkedBefore = (await alice2.linkStatus()).linked;
+    const linkCode = await alice2.linkCode();
+    const linkedEvent = nextEvent(alice2, 'device-linked');
+    const linkedList = await alice.linkDevice(linkCode);
+    const linkedAfter = (await alice2.linkStatus()).linked;
+    await linkedEvent;
+    say(
+      "Device linking: alice's second device is enrolled but receives nothing until she links it",
+      `on alice's signed device list after enrolment: ${linkedBefore}; it shows the link code ${linkCode}`,
+      `alice's first device checks the code against the enrolled device's keys and signs list epoch ${linkedList.epoch} (devices ${linkedList.devices.join(', ')})`,
+      `on the list now: ${linkedAfter}; peers and alice's devices see device-added, and the safety number covers both devices`,
+    );
     say(
       'Devices: the SDK enrols each with its token, publishes prekeys and connects',
       `alice: devices ${alice.me.deviceId} and ${alice2.me.deviceId} (memory storage)`,
@@ -368,16 +394,45 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
 
     // Safety numbers.
     const aliceView = await alice.safetyNumber('bob');
-    const bobView = await bob.safetyNumber('alice', { deviceId: alice.me.deviceId });
-    const safetyNumberVerified = await bob.verifySafetyNumber('alice', aliceView.digits, {
-      deviceId: alice.me.deviceId,
-    });
+    const bobView = await bob.safetyNumber('alice');
+    const safetyNumberVerified = await bob.verifySafetyNumber('alice', aliceView.digits);
     const digits = aliceView.digits.replace(/\s+/g, '');
     say(
-      'Safety number: compared out of band (read aloud or scanned)',
+      'Safety number: compared out of band (read aloud or scanned); it covers every device on both users’ signed lists',
       `alice sees: ${digits.replace(/(\d{5})/g, '$1 ').trim()}`,
       `bob computes the same: ${bobView.digits.replace(/\s+/g, '') === digits}; bob marks alice verified: ${safetyNumberVerified}`,
     );
+
+    // The operator impersonates alice: it deletes her lists from its own database and enrols a
+    // device of its own for her (it can mint tokens), which starts a new chain of lists.
+    const enc = new TextEncoder();
+    const partition = new Uint8Array([...enc.encode(DEMO_TENANT), 0, ...enc.encode('alice')]);
+    await system.server.context.adapter.transaction((tx) => tx.deletePartition('s_device_lists', partition));
+    const impostor = await system.client('alice', { token: await system.token('alice') });
+    const heldEvent = nextEvent(bob, 'identity-held');
+    const shown: ClientMessage[] = [];
+    const offShown = bob.on('message', (e) => {
+      if (!e.message.outgoing) shown.push(e.message);
+    });
+    await impostor.sendText({ user: 'bob' }, 'It is me, alice. Please open the drug room for my colleague.');
+    await heldEvent;
+    await bob.flush();
+    offShown();
+    const heldStatus = await bob.identityStatus('alice');
+    let sentTo = 0;
+    const offSent = bob.on('sent', (e) => {
+      sentTo += e.devices;
+    });
+    await bob.sendText({ user: 'alice' }, 'Are you sure?');
+    await bob.flush();
+    offSent();
+    const sendingRefused = sentTo === 0 ? 'not sent' : `sent to ${sentTo} devices (BUG)`;
+    say(
+      'The operator impersonates alice: a device of its own, a new chain of lists, a certificate signed with the tenant key',
+      `bob verified alice, so her changed identity is held: identity-held for ${heldStatus.held ? 'alice' : '(none)'}, ${heldStatus.quarantined} message(s) waiting undecrypted`,
+      `shown to bob as alice's: ${shown.length > 0}; bob's message to alice: ${sendingRefused} (sending stops until bob's app calls acceptIdentityChange)`,
+    );
+    await impostor.close();
 
     // Remote wipe of Bob's device.
     onReceipt();
@@ -430,6 +485,13 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
       disappearing: { before, purged, after },
       safetyNumbersMatch: bobView.digits.replace(/\s+/g, '') === digits,
       safetyNumberVerified,
+      linking: { before: linkedBefore, after: linkedAfter, epoch: linkedList.epoch },
+      heldIdentity: {
+        held: heldStatus.held,
+        shownToBob: shown.length > 0,
+        quarantined: heldStatus.quarantined,
+        sendingRefused,
+      },
       wipe: {
         clientWiped,
         reported: wiped.reported,

@@ -46,7 +46,7 @@ describe('examples', () => {
     expect(lines).toHaveLength(5);
   });
 
-  it('the system demo delivers, expires, verifies and wipes through the SDK', async () => {
+  it('the system demo links a device, delivers, expires, verifies, holds a changed identity and wipes through the SDK', async () => {
     const lines: string[] = [];
     const progress: { label: string; phase: string; bytes: number; total: number }[] = [];
     const report = await runSystemDemo({
@@ -74,6 +74,13 @@ describe('examples', () => {
     expect(report.disappearing.after).toBe(false);
     expect(report.safetyNumbersMatch).toBe(true);
     expect(report.safetyNumberVerified).toBe(true);
+    expect(report.linking).toEqual({ before: false, after: true, epoch: 2 });
+    expect(report.heldIdentity).toEqual({
+      held: true,
+      shownToBob: false,
+      quarantined: 1,
+      sendingRefused: 'not sent',
+    });
     expect(report.wipe).toEqual({
       clientWiped: true,
       reported: true,

@@ -52,6 +52,7 @@ import {
   credentialHash,
   generateSelfSigned,
   newMailboxId,
+  senderClassOf,
   spkiPin,
   type TlsMaterial,
 } from '@cloister/server';
@@ -154,7 +155,14 @@ async function simulatedDevices(
     const envelope = await sealEnvelope(provider, {
       recipientPublicKey: dh.publicKey,
       mailbox: utf8(mailbox),
-      deliveryToken: await tokens.issue(mailbox),
+      // Seeding bumps no epoch: the tokens of the open area at epoch 0 are current.
+      deliveryToken: await tokens.issue({
+        tenant: TENANT,
+        user: userId(`u${i}`),
+        mailbox,
+        senderClass: senderClassOf(TENANT, []),
+        epochs: { tenant: 0, user: 0, senderClass: 0 },
+      }),
       certificate,
       contentType: 1,
       body,

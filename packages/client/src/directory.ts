@@ -85,7 +85,8 @@ export class Directory {
    */
   async refresh(user: UserId): Promise<DeviceListPin | undefined> {
     const { devices, pin } = await this.#fetch(user, true);
-    this.#devices.set(user, { at: this.#ctx.now(), devices });
+    if (pin?.held === undefined) this.#devices.set(user, { at: this.#ctx.now(), devices });
+    else this.#devices.delete(user);
     return pin;
   }
 
@@ -125,8 +126,9 @@ export class Directory {
       );
       return { devices: directory.devices, pin: accepted.pin };
     });
-    // A list that changed makes the cached devices of the user stale.
-    if (!withDevices && !sameBytes(pinned?.list.bytes, result.pin?.list.bytes)) this.#devices.delete(user);
+    // A list that changed, or a changed identity now held, makes the cached devices stale.
+    const stale = !sameBytes(pinned?.list.bytes, result.pin?.list.bytes) || result.pin?.held !== undefined;
+    if (!withDevices && stale) this.#devices.delete(user);
     for (const e of events) ctx.emit(e);
     return result;
   }

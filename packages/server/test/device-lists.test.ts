@@ -375,7 +375,7 @@ describe(`device lists on ${DATABASE_URL === undefined ? 'PGlite' : 'PostgreSQL 
     const organisation = good.slice();
     organisation[signerKind] = 2;
     const alteredSignature = good.slice();
-    alteredSignature[alteredSignature.length - 1] ^= 1;
+    alteredSignature[alteredSignature.length - 1] = (alteredSignature[alteredSignature.length - 1] ?? 0) ^ 1;
     const bodies: [unknown, string][] = [
       [{}, 'list'],
       [{ list: '' }, 'list'],
