@@ -207,6 +207,9 @@ function activate(
     tenantPublicKey: registration.tenantPublicKey,
     mailbox: registration.mailbox,
     suites: ctx.suites,
+    ...(ctx.options.organisationAdmission === undefined
+      ? {}
+      : { organisationAdmission: ctx.options.organisationAdmission }),
   };
   const outboxOptions = { ...ctx.options.outbox, now: ctx.now };
   const outbox = createOutbox(adapterExecutor(adapter), outboxOptions);

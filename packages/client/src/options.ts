@@ -47,6 +47,17 @@ export interface ClientOptions {
   readonly purgeIntervalMs?: number;
   /** Test hooks: `step(name)` is awaited at each durable step (see `spec/client.md` §7). */
   readonly hooks?: { readonly step?: (name: ClientStep) => void | Promise<void> };
+  /**
+   * Admission of devices by an organisation key (zero-touch roll-out; `spec/device-lists.md`):
+   * called for a signed device list whose signer is the organisation (signer kind 2) with the
+   * bytes signed, the signature and the key id; resolves whether the organisation's key signed
+   * them. Without it such lists are refused and only a user's own devices admit devices.
+   */
+  readonly organisationAdmission?: (
+    signedBytes: Uint8Array,
+    signature: Uint8Array,
+    keyId: number,
+  ) => Promise<boolean>;
 }
 
 /** Points between durable steps at which the crash test stops the client. */
@@ -115,6 +126,9 @@ export function checkClientOptions(options: ClientOptions): readonly Suite[] {
   const suites = options.suites ?? ['v2', 'static-v1'];
   if (!Array.isArray(suites) || suites.length === 0 || suites.some((s) => s !== 'v2' && s !== 'static-v1')) {
     throw new ValidationError('suites', "a non-empty list of 'v2' and 'static-v1'");
+  }
+  if (options.organisationAdmission !== undefined && typeof options.organisationAdmission !== 'function') {
+    throw new ValidationError('organisationAdmission', 'a function');
   }
   // Fail early on a malformed pin (the transports parse it again, on every connection).
   parsePin(options.server.pin);

@@ -7,9 +7,11 @@
  * dropped and reported (a device alice never linked).
  */
 
-import { userId } from '@cloister/protocol';
+import { deviceId, toPublicIdentity } from '@cloister/crypto';
+import { deviceListHash, signDeviceList, userId } from '@cloister/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  acceptDeviceLists,
   acceptDirectory,
   acceptHeldList,
   loadPin,
@@ -101,6 +103,51 @@ describe('a certificate names; only the pinned list authenticates', () => {
       { type: 'undecryptable', reason: 'device', from: { userId: 'dave', deviceId: 1 } },
     ]);
     expect(await inTx(peers.bob.db, (t) => quarantinedCount(t, userId('dave')))).toBe(0);
+  });
+
+  it('admits a device through an organisation-signed list only when the app configured the hook', async () => {
+    const frank = await peers.sender('frank');
+    const laptop = await peers.sender('frank', { listed: false });
+    const pinned = (await inTx(peers.bob.db, (t) => loadPin(t.tx, userId('frank'))))!.list;
+    const previous = await deviceListHash(peers.provider, pinned.bytes);
+    // A successor adding device 2, signed by device 1, then relabelled as signed by organisation key 9.
+    const bytes = await signDeviceList(
+      peers.provider,
+      {
+        ...pinned,
+        epoch: 2,
+        previous,
+        root: previous,
+        devices: [
+          ...pinned.devices,
+          { deviceId: deviceId(2), identity: toPublicIdentity(laptop.self.identity), addedAtMs: 0 },
+        ],
+      },
+      frank.self.identity.signingKeyPair.privateKey,
+    );
+    const kindAt = 1 + 1 + 4 + 1 + 5 + 8 + 8 + 32 + 32;
+    const orgSigned = bytes.slice();
+    orgSigned[kindAt] = 2;
+    orgSigned.set([0, 0, 0, 9], kindAt + 1);
+    // No hook: refused, the pin stays.
+    expect((await peers.acceptLists('frank', [orgSigned])).map((e) => e.type)).toEqual([
+      'device-list-refused',
+    ]);
+    // With the hook (the organisation's key would be checked here): admitted, and reported.
+    const seen: number[] = [];
+    const withHook = {
+      ...peers.bob.self,
+      organisationAdmission: async (_b: Uint8Array, _s: Uint8Array, keyId: number) => {
+        seen.push(keyId);
+        return true;
+      },
+    };
+    const events = await inTx(
+      peers.bob.db,
+      async (t) => (await acceptDeviceLists(withHook, t, userId('frank'), [orgSigned])).events,
+    );
+    expect(events).toEqual([{ type: 'device-added', userId: 'frank', deviceId: 2 }]);
+    expect(seen).toEqual([9]);
   });
 
   it(`holds at most ${MAX_QUARANTINED_PER_USER} deliveries per user; more are dropped and reported`, async () => {

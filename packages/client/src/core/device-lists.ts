@@ -144,6 +144,7 @@ export async function acceptDeviceLists(
     update = await followDeviceLists(self.provider, pin?.list, lists, {
       tenant: tenantId(self.tenant),
       user,
+      ...(self.organisationAdmission === undefined ? {} : { organisation: self.organisationAdmission }),
     });
   } catch (e) {
     if (!(e instanceof InvalidKeyError || e instanceof UnsupportedError)) throw e;

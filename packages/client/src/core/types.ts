@@ -26,6 +26,12 @@ export interface CoreSelf {
   readonly mailbox: string;
   /** Suites this device accepts, in preference order. */
   readonly suites: readonly Suite[];
+  /** The hook that verifies organisation-signed device lists, when the app configured one. */
+  readonly organisationAdmission?: (
+    signedBytes: Uint8Array,
+    signature: Uint8Array,
+    keyId: number,
+  ) => Promise<boolean>;
 }
 
 /** Stores bound to one transaction, and the outbox in the same transaction. */
