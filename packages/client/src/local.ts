@@ -2,7 +2,8 @@
  * The client's own tables beside its typed stores (`store/`): the vault (in the raw
  * adapter, outside the encryption, holding only the PIN-wrapped data key and the wipe marker),
  * and, inside the encrypted adapter, the registration, processed deliveries, groups, held group
- * content, the pinned device lists and quarantined deliveries. Records use the storage package's record codec.
+ * content, the pinned device lists, quarantined deliveries and the pinned revocation list and
+ * reach statement. Records use the storage package's record codec.
  *
  * @module
  */
@@ -25,6 +26,8 @@ export const CLIENT_LOCAL_TABLES = Object.freeze({
   deviceLists: 'c_device_lists',
   /** Encrypted: deliveries from devices the pinned lists do not admit yet (by sender user). */
   quarantine: 'c_quarantine',
+  /** Encrypted: the pinned signed revocation list and reach statement (`list`, `reach`). */
+  revocations: 'c_revocations',
 });
 
 const enc = new TextEncoder();

@@ -97,6 +97,29 @@ export {
 } from './ratchet.js';
 export * from './retention/index.js';
 export {
+  decodeReachStatement,
+  decodeRevocationList,
+  isRevoked,
+  MAX_REACH_OWN_POOLS,
+  MAX_REACHING_POOLS,
+  MAX_REVOCATION_ENTRIES,
+  REACH_STATEMENT_LABEL,
+  REVOCATION_LIST_LABEL,
+  REVOCATIONS_FORMAT,
+  type ReachStatementBody,
+  type RevocationEntry,
+  type RevocationListBody,
+  reaches,
+  reachStatementSignedBytes,
+  revocationListSignedBytes,
+  type SignedReachStatement,
+  type SignedRevocationList,
+  signReachStatement,
+  signRevocationList,
+  verifyReachStatement,
+  verifyRevocationList,
+} from './revocations.js';
+export {
   decodeStaticV1Message,
   encodeStaticV1Message,
   STATIC_V1_MIN_SEALED,

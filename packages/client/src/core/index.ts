@@ -62,7 +62,13 @@ export {
   type ResolvedRecipient,
   resolveRecipient,
 } from './outgoing.js';
-export { ARCHIVE_CONTENT_TYPE, archivePublicKey, messageExpiry, parsePolicy } from './policy.js';
+export {
+  ARCHIVE_CONTENT_TYPE,
+  archivePublicKey,
+  messageExpiry,
+  parsePolicy,
+  signedPolicyParts,
+} from './policy.js';
 export {
   LAST_RESORT_BASE,
   lastResortKemId,
@@ -83,6 +89,15 @@ export {
   SESSION_RESET_INTERVAL_MS,
   wasProcessed,
 } from './receive.js';
+export {
+  acceptRevocations,
+  type CertificateNames,
+  certificateRefusal,
+  loadRevocationState,
+  type RevocationSelf,
+  type RevocationState,
+  refusedCertificate,
+} from './revocations.js';
 export { hasSession, sealForDevice } from './seal.js';
 export {
   type ClientEvent,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { fromBase64Url } from '../_base64.js';
+import { fromBase64Url, requireBase64Url } from '../_base64.js';
 import type { ClientPolicy } from './types.js';
 
 /**
@@ -26,6 +26,27 @@ export function parsePolicy(body: {
     revision: String(body.revision),
     features: body.features ?? {},
     messageLifetimeMs: body.retention?.messageLifetimeMs ?? null,
+  };
+}
+
+/**
+ * The signed objects of a `GET /v1/policy` answer (spec/revocations.md): the tenant's revocation
+ * list and this user's reach statement, as bytes; an absent field is undefined (nothing is pinned
+ * from it), one that is not canonical base64url a `DecodeError`.
+ *
+ * @example
+ * ```ts
+ * signedPolicyParts({ revocations: 'AQ…' }); // { revocations: Uint8Array, reach: undefined }
+ * ```
+ */
+export function signedPolicyParts(body: { readonly revocations?: unknown; readonly reach?: unknown }): {
+  readonly revocations: Uint8Array | undefined;
+  readonly reach: Uint8Array | undefined;
+} {
+  const bytes = (v: unknown, f: string) => (v === undefined ? undefined : requireBase64Url(v, f));
+  return {
+    revocations: bytes(body.revocations, 'policy.revocations'),
+    reach: bytes(body.reach, 'policy.reach'),
   };
 }
 

@@ -32,6 +32,7 @@ import { applyContent } from './apply.js';
 import { admittedEntry, loadPin } from './device-lists.js';
 import { enqueueJob } from './jobs.js';
 import { listQuarantined, quarantine, unquarantine } from './quarantine.js';
+import { refusedCertificate } from './revocations.js';
 import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
 
 /** What {@link receiveDelivery} decided. */
@@ -118,6 +119,13 @@ export async function receiveDelivery(
   };
   if (sender.userId === self.userId && sender.deviceId === self.deviceId) {
     await mark('self');
+    return { events };
+  }
+  // A certificate the tenant's signed revocation list revokes, or whose pools may not reach this
+  // user by the signed reach statement, is refused (spec/revocations.md).
+  if ((await refusedCertificate(t.tx, certificate, self.userId)) !== undefined) {
+    await mark('certificate');
+    events.push({ type: 'undecryptable', reason: 'certificate', from });
     return { events };
   }
 

@@ -3,22 +3,27 @@
  * `GET /v1/policy` answers
  *
  *   { "revision": "<opaque>", "features": { "<name>": { "enabled": true, "config": … } },
- *     "retention": { "messageLifetimeMs": 2592000000 } }
+ *     "retention": { "messageLifetimeMs": 2592000000 },
+ *     "revocations": "<base64url>", "reach": "<base64url>" }
  *
  * Features are resolved from the layers server → tenant → the user's pools → user: a layer sets a
  * feature unless a less specific layer locked it; across several pools the most restrictive wins
  * (enabled only when every pool that sets the feature enables it). A feature no layer sets is not
  * listed (clients treat it as enabled). The `retention` feature is reported as `retention`, not as
  * a feature; its lifetime comes from the same resolver the server uses for its own retention.
+ * `revocations` and `reach` are the tenant's signed revocation list and the caller's signed reach
+ * statement (`../revocations.ts`, spec/revocations.md), with which recipients refuse content from
+ * revoked certificates and from senders whose pools may not reach them.
  *
  * @module
  */
-import { concatBytes, UnauthenticatedError, utf8 } from '@cloister/crypto';
+import { concatBytes, LimitError, UnauthenticatedError, utf8 } from '@cloister/crypto';
 import type { TenantId, UserId } from '@cloister/protocol';
 import type { RecordValue } from '@cloister/storage';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { RETENTION_FEATURE, serverLifetime } from '../retention.js';
+import { currentRevocationList, reachStatementFor } from '../revocations.js';
 import type { PolicyDocument, PolicyFeature, PolicyLayer, StoredPolicy } from '../store/index.js';
 
 /**
@@ -66,6 +71,13 @@ export interface EffectivePolicyResponse {
     /** How long the device may keep a message, ms; `null` for no limit. */
     readonly messageLifetimeMs: number | null;
   };
+  /**
+   * The tenant's signed revocation list, base64url (spec/revocations.md). Absent only when the
+   * tenant has more revoked users and devices than a list holds.
+   */
+  readonly revocations?: string;
+  /** The caller's signed reach statement, base64url. Absent only when too many pools reach the caller. */
+  readonly reach?: string;
 }
 
 interface Resolved {
@@ -175,10 +187,19 @@ async function effectivePolicy(
   const digest = await ctx.provider.sha256(
     concatBytes(utf8('cloister/server/v1/policy-revision'), utf8(facts)),
   );
+  // Over the format's bounds the signed object is left out (clients keep the one they hold).
+  const orNothing = (e: unknown) => {
+    if (e instanceof LimitError) return undefined;
+    throw e;
+  };
+  const revocations = await currentRevocationList(ctx, tenant).catch(orNothing);
+  const reach = await reachStatementFor(ctx, tenant, user).catch(orNothing);
   return {
     revision: Buffer.from(digest.subarray(0, 16)).toString('base64url'),
     features,
     retention: { messageLifetimeMs: lifetime >= forever ? null : lifetime },
+    ...(revocations === undefined ? {} : { revocations: Buffer.from(revocations).toString('base64url') }),
+    ...(reach === undefined ? {} : { reach: Buffer.from(reach).toString('base64url') }),
   };
 }
 
