@@ -406,6 +406,15 @@ export class CloisterClient {
   }
 
   /**
+   * Removes a lost or replaced device of this user from the signed list (another device of the
+   * user removes it; a device cannot remove itself). Peers stop encrypting to it once they fetch
+   * the list (`device-removed`). Block or wipe it on the server too, so it stops fetching.
+   */
+  async unlinkDevice(deviceId: number): Promise<LinkStatus> {
+    return this.#devices.unlink(deviceId);
+  }
+
+  /**
    * Where this device stands on its user's signed list (asks the server); the first device of a
    * user publishes the first list here. Emits `device-linked` once this device is on it.
    */

@@ -15,6 +15,7 @@ import {
   InvalidKeyError,
   deviceId as toDeviceId,
   toPublicIdentity,
+  UsageError,
   utf8,
   ValidationError,
   verifyPublicIdentity,
@@ -77,16 +78,6 @@ export class Devices {
   /** Where this device stands, from the server (see {@link Devices.ensureListed}). */
   async status(): Promise<LinkStatus> {
     return this.ensureListed();
-  }
-
-  /** Throws `DeviceNotLinkedError` unless this device is on its user's pinned list. */
-  async requireLinked(): Promise<void> {
-    const u = this.#ctx.ready();
-    const pin = await u.stores.transaction((t) => loadPin(t.tx, u.self.userId));
-    if (isOn(pin, u.self.deviceId)) return;
-    if (!isOn(await this.#directory.refreshLists(u.self.userId), u.self.deviceId)) {
-      throw new DeviceNotLinkedError();
-    }
   }
 
   /**
@@ -152,6 +143,40 @@ export class Devices {
       signer: { kind: 'device', deviceId: u.self.deviceId },
       devices,
     };
+    return this.#publishNext(body);
+  }
+
+  /**
+   * Removes `device` (a lost or replaced device of this user) from the user's signed list: signs
+   * the next list without it. Peers and the user's other devices stop encrypting to it once they
+   * fetch the list (`device-removed`). `UsageError` for this device itself (another device removes
+   * it) or a device that is not on the list; `DeviceNotLinkedError` when this device is not on it.
+   */
+  async unlink(device: number): Promise<LinkStatus> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const target = toDeviceId(device);
+    if (target === u.self.deviceId)
+      throw new UsageError('a device cannot remove itself: remove it from another device');
+    const pin = await this.#directory.refreshLists(u.self.userId);
+    if (pin === undefined || !isOn(pin, u.self.deviceId)) throw new DeviceNotLinkedError();
+    if (!isOn(pin, target)) throw new UsageError('the device is not on the list');
+    const previous = await deviceListHash(u.self.provider, pin.list.bytes);
+    const body: DeviceListBody = {
+      tenant: tenantId(u.self.tenant),
+      user: u.self.userId,
+      epoch: pin.list.epoch + 1,
+      issuedAtMs: ctx.now(),
+      previous,
+      root: pin.list.epoch === 1 ? previous : pin.list.root,
+      signer: { kind: 'device', deviceId: u.self.deviceId },
+      devices: pin.list.devices.filter((d) => d.deviceId !== target),
+    };
+    return this.#publishNext(body);
+  }
+
+  async #publishNext(body: DeviceListBody): Promise<LinkStatus> {
+    const u = this.#ctx.ready();
     const bytes = await signDeviceList(u.self.provider, body, u.self.identity.signingKeyPair.privateKey);
     expectOk(await u.transport.request('PUT', '/v1/device-list', { json: { list: toBase64Url(bytes) } }));
     const after = await this.#pinPublished(bytes);

@@ -81,12 +81,13 @@ export class Directory {
 
   /**
    * As {@link Directory.refreshLists}, with the directory listing too (so that a device of this
-   * user that nobody linked is reported), refreshing the cache; never throws for a held identity.
+   * user that nobody linked is reported, and each device's suite list is pinned); never throws for
+   * a held identity. It leaves the cache empty, so the next {@link Directory.devicesOf} applies
+   * its checks (held identity, this device not linked) to a fresh answer.
    */
   async refresh(user: UserId): Promise<DeviceListPin | undefined> {
-    const { devices, pin } = await this.#fetch(user, true);
-    if (pin?.held === undefined) this.#devices.set(user, { at: this.#ctx.now(), devices });
-    else this.#devices.delete(user);
+    const { pin } = await this.#fetch(user, true);
+    this.#devices.delete(user);
     return pin;
   }
 

@@ -42,7 +42,9 @@ export {
   type StoredGroup,
   sealForDevice,
 } from './core/index.js';
+export { LINK_CODE_LABEL, type LinkStatus } from './devices.js';
 export { signEnrolmentProofBytes } from './enrolment-proof.js';
+export type { IdentityStatus } from './identities.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';
 export {
   createOutbox,

@@ -102,6 +102,9 @@ describe('a ghost device', () => {
     await stores.deviceLists.append(TENANT, userId('ghost-alice'), forged, pinned.epoch + 1);
     const refusedByBob = nextEvent(bob, 'device-list-refused');
     const refusedByAlice = nextEvent(alice, 'device-list-refused');
+    // Both look alice's lists up again (a safety number, a link status): both refuse the list.
+    await bob.safetyNumber('ghost-alice');
+    await alice.linkStatus();
     await bob.sendText({ user: 'ghost-alice' }, 'still only alice');
     await alice.sendText({ user: 'ghost-bob' }, 'and my copy');
     expect((await refusedByBob).userId).toBe('ghost-alice');
@@ -144,6 +147,20 @@ describe('linking a device', () => {
     expect((await fromLaptop).message.from.userId).toBe('link-alice');
     await bob.sendText({ user: 'link-alice' }, 'to both');
     expect((await onLaptop).message.content.body).toEqual({ type: 'text', text: 'to both' });
+
+    // The laptop is lost: alice removes it from her list. Bob's next look-up drops it.
+    await expect(laptop.unlinkDevice(laptop.me.deviceId)).rejects.toMatchObject({ code: 'ERR_USAGE' });
+    const removed = await alice.unlinkDevice(laptop.me.deviceId);
+    expect(removed.devices).not.toContain(laptop.me.deviceId);
+    const gone = nextEvent(bob, 'device-removed', (e) => e.userId === 'link-alice');
+    expect((await bob.safetyNumber('link-alice')).digits).toBe(before.digits);
+    expect((await gone).deviceId).toBe(laptop.me.deviceId);
+    const laptopGets = collect(laptop, 'message');
+    const aliceGets = nextEvent(alice, 'message', (e) => !e.message.outgoing);
+    await bob.sendText({ user: 'link-alice' }, 'not for the lost laptop');
+    await aliceGets;
+    await laptop.flush();
+    expect(laptopGets).toEqual([]);
   }, 90_000);
 });
 
