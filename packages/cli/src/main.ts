@@ -1,7 +1,7 @@
 /**
  * The `cloister` program: commander wiring, error reporting and exit codes. Commands live in
  * `commands/`, one file per command group (`server`, `tenant`, `token`; the client commands of a
- * `device`, `client`).
+ * `device`, `client`, with its device-list and identity commands in `identity`).
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerClientCommands } from './commands/client.js';
 import { registerDeviceCommands } from './commands/device.js';
+import { registerIdentityCommands } from './commands/identity.js';
 import { registerServerCommands } from './commands/server.js';
 import { registerTenantCommands } from './commands/tenant.js';
 import { registerTokenCommands } from './commands/token.js';
@@ -51,7 +52,7 @@ export function buildProgram(io: CliIO = {}): Command {
   registerTenantCommands(program, resolved);
   registerTokenCommands(program, resolved);
   registerDeviceCommands(program, resolved);
-  registerClientCommands(program, resolved);
+  registerIdentityCommands(registerClientCommands(program, resolved), resolved);
   return program;
 }
 

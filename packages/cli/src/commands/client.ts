@@ -2,7 +2,9 @@
  * `cloister client …`: a device on the command line. `enroll` registers a new device with an
  * enrolment token and keeps its data in a directory (an embedded database under `db/`, the
  * server's URL and key pin in `client.json`); `send`, `send-file`, `listen` and `wipe-status`
- * then need only `--data-dir` and the PIN.
+ * then need only `--data-dir` and the PIN. The device-list and identity commands (`link-code`,
+ * `link`, `link-status`, `safety-number`, `identity`) are in `identity.ts` and use the helpers
+ * exported here.
  *
  * @module
  */
@@ -10,7 +12,8 @@ import { closeSync, createReadStream, existsSync, openSync, statSync, writeSync 
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
-import type { ClientMessage, CloisterClient, Recipient } from '@cloister/client';
+import type { ClientEvent, ClientMessage, CloisterClient, Recipient } from '@cloister/client';
+import { CloisterError } from '@cloister/crypto';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   CLIENT_CONFIG_FILE,
@@ -43,7 +46,8 @@ export const DEFAULT_SEND_TIMEOUT_MS = 30_000;
 
 const MAX_TIMEOUT_MS = 86_400_000;
 
-interface DirOptions extends PinOptionValues {
+/** The options every command on a client directory takes. */
+export interface DirOptions extends PinOptionValues {
   readonly dataDir: string;
   readonly json?: boolean;
 }
@@ -76,6 +80,34 @@ interface ListenOptions extends DirOptions {
 
 interface WipeStatusOptions extends DirOptions {
   readonly check?: boolean;
+}
+
+/**
+ * What `client listen --json` prints for a device-list or identity event, one JSON object per line
+ * between the messages ({@link ListenJson}); `event` tells the two apart.
+ *
+ * @example
+ * ```ts
+ * const line = JSON.parse(stdoutLine) as ListenJson | ListenEventJson;
+ * if ('event' in line && line.event === 'identity-held') console.log(`${line.user} is held`);
+ * ```
+ */
+export interface ListenEventJson {
+  readonly event:
+    | 'identity-held'
+    | 'device-added'
+    | 'device-removed'
+    | 'device-pending'
+    | 'device-linked'
+    | 'device-list-refused'
+    | 'undecryptable';
+  /** When the event was seen, ISO 8601. */
+  readonly at: string;
+  readonly user: string;
+  /** The device concerned (absent for `identity-held` and `device-list-refused`). */
+  readonly device?: number;
+  /** For `undecryptable`: always `device` (a sender not on its user's signed list). */
+  readonly reason?: 'device';
 }
 
 /**
@@ -139,13 +171,15 @@ function recipient(options: SendOptions): Recipient {
   return options.to !== undefined ? { user: options.to } : { group: options.group as string };
 }
 
-function dataDirOption(): Option {
+/** `--data-dir <dir>` (required), as every client command takes it. */
+export function dataDirOption(): Option {
   return new Option('--data-dir <dir>', "the client's directory (created by client enroll)")
     .argParser(parsePath)
     .makeOptionMandatory();
 }
 
-function pinFileOption(): Option {
+/** `--pin-file <file>`, as every client command that unlocks takes it. */
+export function pinFileOption(): Option {
   return new Option(
     '--pin-file <file>',
     'read the device PIN from the first line of this file (else $CLOISTER_PIN, else a prompt)',
@@ -153,7 +187,7 @@ function pinFileOption(): Option {
 }
 
 /** Opens the directory's client, unlocks it and runs `fn`; wiped clients fail with a message. */
-async function withUnlocked<T>(
+export async function withUnlocked<T>(
   options: DirOptions,
   io: ResolvedIO,
   fn: (client: CloisterClient) => Promise<T>,
@@ -163,8 +197,40 @@ async function withUnlocked<T>(
   const pin = await readPin(options, io);
   return withClientDir(dir, config, async (client) => {
     await unlockClient(client, pin);
-    return fn(client);
+    try {
+      return await fn(client);
+    } catch (error) {
+      throw explainLinkError(error);
+    }
   });
+}
+
+/**
+ * The next step for a device that is not on its user's signed device list: another device of the
+ * user, one that is linked, runs `cloister client link <code>`.
+ */
+export function linkNextStep(user: string, code: string): string {
+  return `next: on another device of ${printable(user)} that is linked, run: cloister client link ${code} --data-dir <its directory>`;
+}
+
+/** Says what a typed device-list or identity error means on the command line; others pass through. */
+export function explainLinkError(error: unknown): unknown {
+  if (!(error instanceof CloisterError)) return error;
+  if (error.code === 'ERR_DEVICE_NOT_LINKED') {
+    return new Error(
+      'this device is not linked yet: it receives nothing and cannot send until another device of its user links it (cloister client link-code prints the code for that device to use with cloister client link <code>)',
+      { cause: error },
+    );
+  }
+  if (error.code === 'ERR_IDENTITY_CHANGED') {
+    const user = (error as CloisterError & { userId?: unknown }).userId;
+    const who = typeof user === 'string' ? printable(user) : '<user>';
+    return new Error(
+      `the verified identity of ${who} changed: nothing is sent to ${who} until you accept it with cloister client identity ${who} --accept`,
+      { cause: error },
+    );
+  }
+  return error;
 }
 
 /** Starts `client`; a wipe found at start (or on connecting) is a failure. */
@@ -177,7 +243,7 @@ async function startClient(client: CloisterClient): Promise<void> {
  * Watches the outbox events while one message is sent: `wait(id)` flushes until a `sent` event
  * for that message id has arrived, and rejects on its `send-failed`, a wipe, or after `timeoutMs`.
  */
-function deliveryWatch(client: CloisterClient, timeoutMs: number) {
+function deliveryWatch(client: CloisterClient, timeoutMs: number, to: Recipient) {
   const sent = new Map<string, number>();
   const failed = new Map<string, string>();
   const offSent = client.on('sent', (e) => {
@@ -197,8 +263,9 @@ function deliveryWatch(client: CloisterClient, timeoutMs: number) {
         const devices = sent.get(id);
         if (devices !== undefined) return devices;
         if (Date.now() >= deadline) {
+          const why = await undeliverableReason(client, to);
           throw new Error(
-            `the message was not delivered to the server within ${timeoutMs} ms; it stays queued and is sent by the next client command`,
+            `the message was not delivered to the server within ${timeoutMs} ms${why}; it stays queued and is sent by the next client command`,
           );
         }
         await new Promise((r) => setTimeout(r, Math.min(250, Math.max(1, deadline - Date.now()))));
@@ -209,6 +276,23 @@ function deliveryWatch(client: CloisterClient, timeoutMs: number) {
       offFailed();
     },
   };
+}
+
+/** Why a message may be stuck in the outbox: this device is not linked, or the recipient is held. */
+async function undeliverableReason(client: CloisterClient, to: Recipient): Promise<string> {
+  const status = await client.linkStatus().catch(() => undefined);
+  if (status !== undefined && !status.linked) {
+    const code = await client.linkCode().catch(() => undefined);
+    return ` (this device is not linked yet: another device of its user must run cloister client link ${code ?? '<code>'})`;
+  }
+  if ('user' in to) {
+    const identity = await client.identityStatus(to.user).catch(() => undefined);
+    if (identity?.held === true) {
+      const who = printable(to.user);
+      return ` (the verified identity of ${who} changed: accept it with cloister client identity ${who} --accept)`;
+    }
+  }
+  return '';
 }
 
 function printSent(io: ResolvedIO, options: SendOptions, message: ClientMessage, devices: number): void {
@@ -231,18 +315,44 @@ async function enroll(options: EnrollOptions, io: ResolvedIO): Promise<void> {
     if (client.status !== 'unenrolled') {
       throw new Error(`the client database in ${dir} is already ${client.status}`);
     }
-    return client.enroll(options.token, {
+    const enrolled = await client.enroll(options.token, {
       pin,
       ...(options.user === undefined ? {} : { userId: options.user }),
       ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
     });
+    // A later device of a user is enrolled but not on the user's signed device list: say what links it.
+    let linked: boolean | null = null;
+    let linkCode: string | undefined;
+    try {
+      linked = (await client.linkStatus()).linked;
+      if (!linked) linkCode = await client.linkCode();
+    } catch (error) {
+      io.stderr(
+        `warning: could not ask the server whether this device is linked (${error instanceof Error ? error.message : 'unknown error'}): run cloister client link-status\n`,
+      );
+    }
+    return { ...enrolled, linked, linkCode };
   });
   writeClientConfig(dir, config);
   if (options.json === true) {
-    io.stdout(`${JSON.stringify({ user: result.userId, device: result.deviceId })}\n`);
+    io.stdout(
+      `${JSON.stringify({
+        user: result.userId,
+        device: result.deviceId,
+        linked: result.linked,
+        ...(result.linkCode === undefined ? {} : { linkCode: result.linkCode }),
+      })}\n`,
+    );
     return;
   }
   io.stdout(`enrolled user ${result.userId}, device ${result.deviceId}\n`);
+  if (result.linkCode !== undefined) {
+    io.stdout(
+      `not linked yet: this device receives nothing and cannot send until another device of ${printable(result.userId)} links it\n`,
+    );
+    io.stdout(`link code: ${result.linkCode}\n`);
+    io.stdout(`${linkNextStep(result.userId, result.linkCode)}\n`);
+  }
 }
 
 async function send(words: readonly string[], options: SendOptions, io: ResolvedIO): Promise<void> {
@@ -251,7 +361,7 @@ async function send(words: readonly string[], options: SendOptions, io: Resolved
   if (text.trim().length === 0) throw new UsageFailure('the message text is empty');
   await withUnlocked(options, io, async (client) => {
     await startClient(client);
-    const watch = deliveryWatch(client, options.timeout ?? DEFAULT_SEND_TIMEOUT_MS);
+    const watch = deliveryWatch(client, options.timeout ?? DEFAULT_SEND_TIMEOUT_MS, to);
     try {
       const message = await client.sendText(to, text);
       const devices = await watch.wait(message.id);
@@ -278,7 +388,7 @@ async function sendFile(path: string, options: SendFileOptions, io: ResolvedIO):
   const name = options.name ?? basename(path);
   await withUnlocked(options, io, async (client) => {
     await startClient(client);
-    const watch = deliveryWatch(client, options.timeout ?? DEFAULT_SEND_TIMEOUT_MS);
+    const watch = deliveryWatch(client, options.timeout ?? DEFAULT_SEND_TIMEOUT_MS, to);
     const progress = await transferProgress(io, name);
     try {
       const data = Readable.toWeb(createReadStream(path)) as unknown as ReadableStream<Uint8Array> &
@@ -297,6 +407,75 @@ async function sendFile(path: string, options: SendFileOptions, io: ResolvedIO):
       await client.stop();
     }
   });
+}
+
+/** The device-list and identity events `listen` prints. */
+const LISTENED_EVENTS = [
+  'identity-held',
+  'device-added',
+  'device-removed',
+  'device-pending',
+  'device-linked',
+  'device-list-refused',
+  'undecryptable',
+] as const;
+
+/** The `listen` line of a device-list or identity event, or undefined for one it does not print. */
+function eventLine(event: ClientEvent, self: string, at: string): ListenEventJson | undefined {
+  switch (event.type) {
+    case 'identity-held':
+    case 'device-list-refused':
+      return { event: event.type, at, user: event.userId };
+    case 'device-added':
+    case 'device-removed':
+      return { event: event.type, at, user: event.userId, device: event.deviceId };
+    case 'device-pending':
+    case 'device-linked':
+      return { event: event.type, at, user: self, device: event.deviceId };
+    case 'undecryptable':
+      // Only the device-list reason: the sender's device is not on its user's signed list.
+      if (event.reason !== 'device' || event.from === undefined) return undefined;
+      return {
+        event: event.type,
+        at,
+        user: event.from.userId,
+        device: event.from.deviceId,
+        reason: 'device',
+      };
+    default:
+      return undefined;
+  }
+}
+
+/** The human form of an event line: `<at> <user>[/<device>]: [<event>: what it means]`. */
+function describeEvent(line: ListenEventJson): string {
+  const user = printable(line.user);
+  const subject = line.device === undefined ? user : `${user}/${line.device}`;
+  let what: string;
+  switch (line.event) {
+    case 'identity-held':
+      what = `the verified identity of ${user} changed; nothing is sent to ${user} and their new devices' messages wait until cloister client identity ${user} --accept`;
+      break;
+    case 'device-added':
+      what = `on ${user}'s signed device list now; the safety number with ${user} changed`;
+      break;
+    case 'device-removed':
+      what = `no longer on ${user}'s signed device list`;
+      break;
+    case 'device-pending':
+      what = `enrolled but not on ${user}'s signed device list; if it is yours, link it with cloister client link <code>, else tell an administrator`;
+      break;
+    case 'device-linked':
+      what = `this device is on ${user}'s signed device list now`;
+      break;
+    case 'device-list-refused':
+      what = `the server's device lists for ${user} do not follow the pinned one; the pinned list stays`;
+      break;
+    case 'undecryptable':
+      what = `a message from a device that is not on ${user}'s signed device list was dropped`;
+      break;
+  }
+  return `${line.at} ${subject}: [${line.event}: ${what}]\n`;
 }
 
 /** A file name for `name` inside `dir` that does not exist yet (created exclusively). */
@@ -400,6 +579,17 @@ async function listen(options: ListenOptions, io: ResolvedIO): Promise<void> {
           finish(error instanceof Error ? error : new Error('a message could not be handled'));
         });
     });
+    // Device-list and identity events, in order with the messages; they do not count for --count.
+    const self = client.me.userId;
+    const offEvents = LISTENED_EVENTS.map((type) =>
+      client.on(type, (e: ClientEvent) => {
+        const line = eventLine(e, self, new Date().toISOString());
+        if (line === undefined) return;
+        queue = queue.then(() => {
+          io.stdout(options.json === true ? `${JSON.stringify(line)}\n` : describeEvent(line));
+        });
+      }),
+    );
     const offWiped = client.on('wiped', () => finish());
     const offSignal = io.onSignal(() => finish());
     const timer =
@@ -425,6 +615,7 @@ async function listen(options: ListenOptions, io: ResolvedIO): Promise<void> {
       if (timer !== undefined) clearTimeout(timer);
       offSignal();
       offWiped();
+      for (const off of offEvents) off();
       offMessage();
       await client.stop();
     }
@@ -477,7 +668,9 @@ async function wipeStatus(options: WipeStatusOptions, io: ResolvedIO): Promise<v
  * ```
  */
 export function registerClientCommands(program: Command, io: ResolvedIO): Command {
-  const client = program.command('client').description('a device: enrol, send, receive, wipe status');
+  const client = program
+    .command('client')
+    .description('a device: enrol, send, receive, wipe status, device linking and safety numbers');
   client
     .command('enroll')
     .description('enrol a new device with an enrolment token; prints its user and device id')
@@ -512,7 +705,7 @@ export function registerClientCommands(program: Command, io: ResolvedIO): Comman
         parseSuites,
       ),
     )
-    .option('--json', 'print one JSON line {"user","device"}')
+    .option('--json', 'print one JSON line {"user","device","linked","linkCode"}')
     .action((options: EnrollOptions) => enroll(options, io));
 
   client
@@ -561,13 +754,15 @@ export function registerClientCommands(program: Command, io: ResolvedIO): Comman
 
   client
     .command('listen')
-    .description('print incoming messages as they arrive, until --count, --timeout or SIGINT')
+    .description(
+      'print incoming messages (and device-list events) as they arrive, until --count, --timeout or SIGINT',
+    )
     .addOption(dataDirOption())
     .addOption(pinFileOption())
     .addOption(new Option('--count <n>', 'stop after n messages').argParser(positiveInteger(1_000_000)))
     .addOption(new Option('--timeout <ms>', 'stop after this many milliseconds').argParser(parseTimeout))
     .addOption(new Option('--download <dir>', 'save received files in this directory').argParser(parsePath))
-    .option('--json', 'print one JSON line per message')
+    .option('--json', 'print one JSON line per message and per event')
     .action((options: ListenOptions) => listen(options, io));
 
   client
