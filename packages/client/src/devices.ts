@@ -129,20 +129,10 @@ export class Devices {
     if (!equalBytes(digest, expected)) {
       throw new InvalidKeyError('code', 'no enrolled device of this user matches the code');
     }
-    const previous = await deviceListHash(u.self.provider, pin.list.bytes);
     const devices = [...pin.list.devices, { deviceId: target, identity, addedAtMs: ctx.now() }].sort(
       (a, b) => a.deviceId - b.deviceId,
     );
-    const body: DeviceListBody = {
-      tenant: tenantId(u.self.tenant),
-      user: u.self.userId,
-      epoch: pin.list.epoch + 1,
-      issuedAtMs: ctx.now(),
-      previous,
-      root: pin.list.epoch === 1 ? previous : pin.list.root,
-      signer: { kind: 'device', deviceId: u.self.deviceId },
-      devices,
-    };
+    const body = await this.#nextBody(pin, devices);
     return this.#publishNext(body);
   }
 
@@ -161,8 +151,19 @@ export class Devices {
     const pin = await this.#directory.refreshLists(u.self.userId);
     if (pin === undefined || !isOn(pin, u.self.deviceId)) throw new DeviceNotLinkedError();
     if (!isOn(pin, target)) throw new UsageError('the device is not on the list');
+    const body = await this.#nextBody(
+      pin,
+      pin.list.devices.filter((d) => d.deviceId !== target),
+    );
+    return this.#publishNext(body);
+  }
+
+  /** The list after the pinned one, with `devices`, signed by this device. */
+  async #nextBody(pin: DeviceListPin, devices: DeviceListBody['devices']): Promise<DeviceListBody> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
     const previous = await deviceListHash(u.self.provider, pin.list.bytes);
-    const body: DeviceListBody = {
+    return {
       tenant: tenantId(u.self.tenant),
       user: u.self.userId,
       epoch: pin.list.epoch + 1,
@@ -170,9 +171,8 @@ export class Devices {
       previous,
       root: pin.list.epoch === 1 ? previous : pin.list.root,
       signer: { kind: 'device', deviceId: u.self.deviceId },
-      devices: pin.list.devices.filter((d) => d.deviceId !== target),
+      devices,
     };
-    return this.#publishNext(body);
   }
 
   async #publishNext(body: DeviceListBody): Promise<LinkStatus> {

@@ -45,6 +45,7 @@ import {
   verifyPublicIdentity,
 } from '@cloister/crypto';
 import { type TenantId, tenantId, type UserId, userId } from './ids.js';
+import { BinaryReader } from './internal/binary-reader.js';
 
 /**
  * Ed25519 signature input prefix of a device list.
@@ -282,42 +283,6 @@ export async function signDeviceList(
   return concatBytes(unsigned, signature);
 }
 
-class Reader {
-  offset = 0;
-  constructor(readonly bytes: Uint8Array) {}
-
-  take(n: number, path: string): Uint8Array {
-    if (this.offset + n > this.bytes.length) throw new DecodeError(path, 'the list ends early');
-    const out = this.bytes.slice(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-
-  uint(width: 1 | 4 | 8, path: string): number {
-    const b = this.take(width, path);
-    let v = 0;
-    for (const x of b) v = v * 256 + x;
-    if (!Number.isSafeInteger(v)) throw new DecodeError(path, 'an integer below 2^53');
-    return v;
-  }
-
-  id<T>(path: string, brand: (v: unknown) => T): T {
-    const n = this.uint(1, `${path}.length`);
-    const raw = this.take(n, path);
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-    } catch {
-      throw new DecodeError(path, 'UTF-8');
-    }
-    try {
-      return brand(text);
-    } catch {
-      throw new DecodeError(path, 'an identifier of 1..128 characters from A-Z a-z 0-9 . _ - : @ +');
-    }
-  }
-}
-
 /**
  * Decodes a list and checks its form (not its signature: {@link verifyDeviceList} does that).
  * Throws `DecodeError` with the path of the offending field: an unknown version, a short or long
@@ -336,7 +301,7 @@ export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError('list', 'bytes');
   if (bytes.length > MAX_DEVICE_LIST_BYTES)
     throw new DecodeError('list', `at most ${MAX_DEVICE_LIST_BYTES} bytes`);
-  const r = new Reader(bytes);
+  const r = new BinaryReader(bytes, 'list');
   const version = r.uint(1, 'list.version');
   if (version !== DEVICE_LIST_VERSION)
     throw new DecodeError('list.version', `version ${DEVICE_LIST_VERSION}`);

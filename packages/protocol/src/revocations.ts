@@ -55,6 +55,7 @@ import {
   ValidationError,
 } from '@cloister/crypto';
 import { type PoolId, poolId, type TenantId, tenantId, type UserId, userId } from './ids.js';
+import { BinaryReader } from './internal/binary-reader.js';
 
 /**
  * Ed25519 signature input prefix of a revocation list.
@@ -373,45 +374,6 @@ export async function signReachStatement(
   return concatBytes(unsigned, signature);
 }
 
-class Reader {
-  offset = 0;
-  constructor(
-    readonly bytes: Uint8Array,
-    readonly what: string,
-  ) {}
-
-  take(n: number, path: string): Uint8Array {
-    if (this.offset + n > this.bytes.length) throw new DecodeError(path, `the ${this.what} ends early`);
-    const out = this.bytes.slice(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-
-  uint(width: 1 | 2 | 4 | 8, path: string): number {
-    const b = this.take(width, path);
-    let v = 0;
-    for (const x of b) v = v * 256 + x;
-    if (!Number.isSafeInteger(v)) throw new DecodeError(path, 'an integer below 2^53');
-    return v;
-  }
-
-  id<T>(path: string, brand: (v: unknown) => T): T {
-    const n = this.uint(1, `${path}.length`);
-    const raw = this.take(n, path);
-    let text: string;
-    try {
-      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-    } catch {
-      throw new DecodeError(path, 'UTF-8');
-    }
-    try {
-      return brand(text);
-    } catch {
-      throw new DecodeError(path, 'an identifier of 1..128 characters from A-Z a-z 0-9 . _ - : @ +');
-    }
-  }
-}
-
 function asDecodeError(e: unknown): never {
   if (e instanceof ValidationError) throw new DecodeError(e.field, e.message.slice(e.field.length + 2));
   throw e;
@@ -434,7 +396,7 @@ function asDecodeError(e: unknown): never {
 export function decodeRevocationList(bytes: Uint8Array): SignedRevocationList {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError('revocations', 'bytes');
   if (bytes.length > MAX_LIST_BYTES) throw new DecodeError('revocations', `at most ${MAX_LIST_BYTES} bytes`);
-  const r = new Reader(bytes, 'revocation list');
+  const r = new BinaryReader(bytes, 'revocation list');
   const format = r.uint(1, 'revocations.format');
   if (format !== REVOCATIONS_FORMAT)
     throw new DecodeError('revocations.format', `format ${REVOCATIONS_FORMAT}`);
@@ -484,7 +446,7 @@ export function decodeRevocationList(bytes: Uint8Array): SignedRevocationList {
 export function decodeReachStatement(bytes: Uint8Array): SignedReachStatement {
   if (!(bytes instanceof Uint8Array)) throw new DecodeError('reach', 'bytes');
   if (bytes.length > MAX_REACH_BYTES) throw new DecodeError('reach', `at most ${MAX_REACH_BYTES} bytes`);
-  const r = new Reader(bytes, 'reach statement');
+  const r = new BinaryReader(bytes, 'reach statement');
   const format = r.uint(1, 'reach.format');
   if (format !== REVOCATIONS_FORMAT) throw new DecodeError('reach.format', `format ${REVOCATIONS_FORMAT}`);
   const tenant = r.id('reach.tenant', tenantId);
