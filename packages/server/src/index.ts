@@ -7,6 +7,8 @@
  *
  * @packageDocumentation
  */
+
+export * from './admin/index.js';
 export {
   authenticate,
   authorizationHeader,

@@ -62,6 +62,8 @@ export interface ServerOptions {
   readonly limits?: Partial<ServerLimits>;
   /** Log level (`info` by default; `silent` turns logging off). */
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Where log lines go (default: standard output); tests capture them with this. */
+  readonly logStream?: { write(line: string): void };
   /** Requests per minute per client address before `ERR_RATE_LIMITED` (default 600). */
   readonly rateLimitPerMinute?: number;
   readonly provider?: CryptoProvider;
@@ -176,6 +178,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     routerOptions: { maxParamLength: 256 },
     logger: {
       level: options.logLevel ?? 'info',
+      ...(options.logStream === undefined ? {} : { stream: options.logStream }),
       // Requests are logged by method and route pattern only: URLs can hold user ids.
       serializers: {
         req: (req) => ({ id: req.id, method: req.method, route: req.routeOptions?.url ?? 'unmatched' }),

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { adminAuthRoutes } from '../admin/routes.js';
 import type { RouteModule } from '../context.js';
 import { blobRoutes } from './blobs.js';
 import { certificateRoutes } from './certificates.js';
@@ -29,4 +30,5 @@ export const ROUTES: readonly RouteModule[] = [
   deliveryRoutes,
   wsRoutes,
   blobRoutes,
+  adminAuthRoutes,
 ];

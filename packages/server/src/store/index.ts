@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from './administrators.js';
 export * from './archive.js';
 export * from './audit.js';
 export * from './blobs.js';

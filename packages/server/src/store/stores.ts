@@ -8,6 +8,7 @@
 import { type CryptoProvider, createNobleProvider, ValidationError } from '@cloister/crypto';
 import type { StorageAdapter } from '@cloister/storage';
 import { adapterExecutor, type Executor, txExecutor } from '@cloister/storage';
+import { type AdministratorStore, createAdministratorStore } from './administrators.js';
 import { type ArchiveStore, createArchiveStore } from './archive.js';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
@@ -61,6 +62,8 @@ export interface ServerStoreSet {
   readonly deviceLists: DeviceListStore;
   /** The epochs delivery tokens are bound to (bumped by the user, device and pool stores). */
   readonly deliveryEpochs: DeliveryEpochStore;
+  /** The administrators of each tenant, their API keys and sessions. */
+  readonly administrators: AdministratorStore;
 }
 
 /**
@@ -117,6 +120,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     archive: createArchiveStore(run, provider),
     deviceLists: createDeviceListStore(run),
     deliveryEpochs: createDeliveryEpochStore(run),
+    administrators: createAdministratorStore(run),
   });
   return {
     ...build(adapterExecutor(adapter)),

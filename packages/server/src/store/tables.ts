@@ -37,6 +37,10 @@ export const SERVER_TABLES = Object.freeze({
   archive: 's_archive',
   deviceLists: 's_device_lists',
   deliveryEpochs: 's_delivery_epochs',
+  admins: 's_admins',
+  adminEmails: 's_admin_emails',
+  adminKeys: 's_admin_keys',
+  adminSessions: 's_admin_sessions',
 } as const);
 
 /**

@@ -1,0 +1,120 @@
+/**
+ * The bearer secrets of the admin plane and their stored hashes: session tokens, integration API
+ * keys (32 random bytes each) and recovery codes (80 random bits as `xxxx-xxxx-xxxx-xxxx`). Only
+ * labelled SHA-256 hashes are stored; the secrets are shown once. `spec/admin-auth.md` §4–§5.
+ *
+ * @module
+ */
+import { createHash, randomBytes } from 'node:crypto';
+
+/** Label of a session token's hash. */
+export const ADMIN_SESSION_LABEL = 'cloister/server/v1/admin-session';
+/** Label of an API key's hash. */
+export const ADMIN_KEY_LABEL = 'cloister/server/v1/admin-key';
+/** Label of a recovery code's hash (followed by tenant, 0x00, admin id, 0x00, the code). */
+export const ADMIN_RECOVERY_LABEL = 'cloister/server/v1/admin-recovery-code';
+/** `Authorization` scheme of a session token. */
+export const ADMIN_SESSION_SCHEME = 'Cloister-Admin';
+/** `Authorization` scheme of an integration's API key. */
+export const ADMIN_KEY_SCHEME = 'Cloister-Admin-Key';
+/** How many recovery codes an enrolment makes. */
+export const RECOVERY_CODE_COUNT = 10;
+
+const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+function labelled(label: string, ...parts: (string | Uint8Array)[]): Uint8Array {
+  const h = createHash('sha256').update(label);
+  parts.forEach((p, i) => {
+    if (i > 0) h.update(new Uint8Array([0]));
+    h.update(p);
+  });
+  return new Uint8Array(h.digest());
+}
+
+/**
+ * A new bearer secret (32 random bytes) as base64url (43 characters).
+ *
+ * @example
+ * ```ts
+ * const token = newBearerSecret();
+ * ```
+ */
+export function newBearerSecret(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+/**
+ * The stored hash of a session token or an API key (`kind` picks the label).
+ *
+ * @example
+ * ```ts
+ * const h = bearerHash('session', token);
+ * ```
+ */
+export function bearerHash(kind: 'session' | 'key', secret: string): Uint8Array {
+  return labelled(kind === 'session' ? ADMIN_SESSION_LABEL : ADMIN_KEY_LABEL, secret);
+}
+
+/**
+ * New recovery codes, shown once.
+ *
+ * @example
+ * ```ts
+ * const codes = newRecoveryCodes(); // ['k3m9-…', …] (10)
+ * ```
+ */
+export function newRecoveryCodes(count = RECOVERY_CODE_COUNT): string[] {
+  return Array.from({ length: count }, () => {
+    const bytes = randomBytes(10);
+    let bits = 0;
+    let value = 0;
+    let out = '';
+    for (const b of bytes) {
+      value = (value << 8) | b;
+      bits += 8;
+      while (bits >= 5) {
+        out += B32[(value >>> (bits - 5)) & 31];
+        bits -= 5;
+      }
+    }
+    return out.match(/.{4}/g)?.join('-') ?? out;
+  });
+}
+
+/**
+ * A recovery code as typed, normalised (lower case, no dashes or spaces), or `undefined` when it
+ * cannot be one.
+ *
+ * @example
+ * ```ts
+ * normalizeRecoveryCode('ABCD-EFGH-2345-6723'); // 'abcdefgh23456723'
+ * ```
+ */
+export function normalizeRecoveryCode(code: string): string | undefined {
+  const c = code.toLowerCase().replace(/[\s-]/g, '');
+  return /^[a-z2-7]{16}$/.test(c) ? c : undefined;
+}
+
+/**
+ * The stored hash of a recovery code of one administrator.
+ *
+ * @example
+ * ```ts
+ * const h = recoveryCodeHash(tenant, admin.id, code);
+ * ```
+ */
+export function recoveryCodeHash(tenant: string, admin: string, code: string): Uint8Array {
+  return labelled(ADMIN_RECOVERY_LABEL, tenant, admin, normalizeRecoveryCode(code) ?? '');
+}
+
+/**
+ * A new administrator id: `adm_` and 22 base64url characters.
+ *
+ * @example
+ * ```ts
+ * const id = newAdminId();
+ * ```
+ */
+export function newAdminId(): string {
+  return `adm_${randomBytes(16).toString('base64url')}`;
+}
