@@ -89,6 +89,7 @@ export {
 } from './ids.js';
 export { decodeInitialMessage, encodeInitialMessage } from './initial.js';
 export { FIELD_LIMITS, MAX_ENCODED_BYTES, MAX_NESTING_DEPTH } from './limits.js';
+export * from './organisation/index.js';
 export {
   decodeRatchetHeader,
   decodeRatchetMessage,
