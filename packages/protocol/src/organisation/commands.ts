@@ -135,7 +135,8 @@ export function decodeBroadcast(r: Reader): BroadcastPayload {
   if (code < 1 || code > 3) throw new DecodeError('payload.audience.kind', '1 tenant, 2 pools or 3 users');
   const count = r.uint(1, 'payload.audience.count');
   const ids: string[] = [];
-  for (let i = 0; i < count; i++) ids.push(r.id<string>(`payload.audience[${i}]`, code === 2 ? poolId : userId));
+  for (let i = 0; i < count; i++)
+    ids.push(r.id<string>(`payload.audience[${i}]`, code === 2 ? poolId : userId));
   const text = r.text(r.uint(2, 'payload.text.length'), 'payload.text');
   const audience: BroadcastAudience =
     code === 1
