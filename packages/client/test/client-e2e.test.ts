@@ -489,8 +489,9 @@ describe('compliance archive', () => {
   it('seals each message to the tenant archive key when the policy says so, and receivers see it is archived', async () => {
     const ctx = sys.server.context;
     const archive = await ctx.provider.x25519.generateKeyPair();
+    // Only the tenant layer turns filing on (issue 14, attack 3; `archive-seal-e2e.test.ts`).
     await ctx.stores.policies.set(
-      { kind: 'user', tenant: TENANT, user: userId('abe') },
+      { kind: 'tenant', tenant: TENANT },
       {
         archive: {
           enabled: true,
@@ -511,6 +512,7 @@ describe('compliance archive', () => {
     expect(items.length).toBe(before + 1);
     const opened = await openArchived(ctx.provider, {
       archivePrivateKey: archive.privateKey,
+      tenantPublicKey: sys.signingPublicKey,
       bytes: items.at(-1)!.sealed,
     });
     expect(opened.bindings.sender).toEqual({ userId: 'abe', deviceId: abe.me.deviceId });
@@ -522,7 +524,10 @@ describe('compliance archive', () => {
     expect(Buffer.from(opened.bindings.conversationId).toString('hex')).toBe(
       Buffer.from(await archiveConversationId(ctx.provider, { users: ['bea', 'abe'] })).toString('hex'),
     );
-    // A user without the policy sends unarchived messages.
+    // Without the policy, messages are not archived.
+    await ctx.stores.policies.set({ kind: 'tenant', tenant: TENANT }, {});
+    await bea.stop();
+    await bea.start();
     const plain = await bea.sendText({ user: 'abe' }, 'not archived');
     expect(plain.content.archived).toBeUndefined();
   }, 60_000);

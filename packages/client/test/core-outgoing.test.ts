@@ -13,10 +13,13 @@ import {
   generateKemPreKey,
   generateSignedPreKey,
   getProvider,
+  issueSenderCertificate,
   kemPreKeyId,
   openArchived,
   type PreKeyBundle,
+  peekArchiveSeal,
   registrationId,
+  signArchiveSeal,
   signedPreKeyId,
   signSuites,
   toHex,
@@ -232,9 +235,30 @@ describe('composeMessage', () => {
     );
     expect(m.content.archived).toBe(true);
     const job = decodeJob((await queued(db))[0]!.payload);
+    // The job keeps the unsigned body; sealDeliveries signs it for the delivery that carries it.
+    expect(peekArchiveSeal(job.archiveSeal!)).toMatchObject({ version: 2, signed: false });
+    const tenant = await provider.ed25519.generateKeyPair();
+    const certificate = await issueSenderCertificate(provider, tenant.privateKey, {
+      userId: 'alice',
+      deviceId: 1,
+      identitySigningKey: identity.signingKeyPair.publicKey,
+      identityDhKey: identity.dhKeyPair.publicKey,
+      tenantId: 'acme',
+      pools: [],
+      expiresAt: NOW + 1,
+    });
+    const deliveryId = new Uint8Array(16).fill(7);
+    const sealed = await signArchiveSeal(provider, {
+      body: job.archiveSeal!,
+      deliveryId,
+      certificate,
+      identitySigningKey: identity.signingKeyPair.privateKey,
+    });
     const opened = await openArchived(provider, {
       archivePrivateKey: archive.privateKey,
-      bytes: job.archiveSeal!,
+      tenantPublicKey: tenant.publicKey,
+      deliveryId,
+      bytes: sealed,
     });
     expect(opened.bindings.sender).toEqual({ userId: 'alice', deviceId: 1 });
     expect(decodeContent(opened.content).body).toEqual({ type: 'text', text: 'board minutes' });

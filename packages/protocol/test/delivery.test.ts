@@ -18,6 +18,7 @@ import {
   sealEnvelope,
   sealEnvelopeForMany,
   sealForArchive,
+  signArchiveSeal,
   signGroupChange,
   utf8,
   ValidationError,
@@ -108,7 +109,7 @@ describe('sealed deliveries of real crypto output', () => {
       contentType: 1,
       body: plaintext,
     });
-    const archiveSeal = await sealForArchive(provider, {
+    const archiveBody = await sealForArchive(provider, {
       archivePublicKey: archive.publicKey,
       messageId: content.messageId,
       conversationId: utf8('conv-1'),
@@ -116,6 +117,12 @@ describe('sealed deliveries of real crypto output', () => {
       sentAt: content.sentAtMs,
       contentType: 'cloister/content',
       content: plaintext,
+    });
+    const archiveSeal = await signArchiveSeal(provider, {
+      body: archiveBody,
+      deliveryId: b(16, 1),
+      certificate,
+      identitySigningKey: sender.privateKey,
     });
     const frame = encodeSealedDelivery({ messageId: b(16, 1), envelope: sealed, archiveSeal });
     const back = decodeSealedDelivery(frame);
@@ -135,6 +142,8 @@ describe('sealed deliveries of real crypto output', () => {
     expect(decodeContent(opened.body)).toEqual(content);
     const archived = await openArchived(provider, {
       archivePrivateKey: archive.privateKey,
+      tenantPublicKey: tenant.publicKey,
+      deliveryId: back.messageId,
       bytes: back.archiveSeal!,
     });
     expect(plain(archived.content)).toEqual(plain(plaintext));

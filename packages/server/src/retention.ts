@@ -131,3 +131,16 @@ export function createLifetimeCache(options: {
     },
   };
 }
+
+/**
+ * How long the server keeps a filed compliance-archive seal when the tenant's archive policy
+ * names no `config.retentionMs`: ten years. The archive has its own retention (`spec/retention.md`
+ * §6): the layered rules above do not govern it. A tenant-layer `archive` feature sets its own
+ * with `config.retentionMs` (a positive integer of milliseconds).
+ *
+ * @example
+ * ```ts
+ * await stores.archive.append(tenant, { sealed, expiresAt: now + DEFAULT_ARCHIVE_RETENTION_MS });
+ * ```
+ */
+export const DEFAULT_ARCHIVE_RETENTION_MS = 10 * 365 * 86_400_000;

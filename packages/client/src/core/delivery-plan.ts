@@ -8,7 +8,13 @@
  *
  * @module
  */
-import type { PreKeyBundle, SenderCertificate } from '@cloister/crypto';
+import {
+  DecodeError,
+  type PreKeyBundle,
+  type SenderCertificate,
+  signArchiveSeal,
+  ValidationError,
+} from '@cloister/crypto';
 import { type Content, decodeContent, encodeContent, type MessageId, type UserId } from '@cloister/protocol';
 import type { StorageTx } from '@cloister/storage';
 import type { OutboxEntry } from '../outbox/index.js';
@@ -45,8 +51,36 @@ export interface SealedCopy {
   readonly messageId: Uint8Array;
   readonly envelope: Uint8Array;
   readonly index: number;
-  /** The entry's archive seal, on its first copy only. */
+  /**
+   * The entry's archive seal, on its first copy only: the job's unsigned body, bound to this
+   * copy's delivery id and signed with this device's identity key (`spec/compliance-seal.md`).
+   */
   readonly archiveSeal?: Uint8Array;
+}
+
+/**
+ * Turns an outbox job's unsigned archive body into the seal that rides on the delivery `id`:
+ * bound to it and signed with this device's identity key under its current sender certificate.
+ * A body this version cannot sign (a version-1 seal queued before the upgrade) is dropped: the
+ * server would refuse it and auditors could not verify it.
+ */
+async function signedArchiveSeal(
+  self: CoreSelf,
+  body: Uint8Array,
+  id: Uint8Array,
+  certificate: SenderCertificate,
+): Promise<Uint8Array | undefined> {
+  try {
+    return await signArchiveSeal(self.provider, {
+      body,
+      deliveryId: id,
+      certificate,
+      identitySigningKey: self.identity.signingKeyPair.privateKey,
+    });
+  } catch (e) {
+    if (e instanceof ValidationError || e instanceof DecodeError) return undefined;
+    throw e;
+  }
 }
 
 /**
@@ -127,7 +161,8 @@ export function deviceKey(device: { readonly userId: string; readonly deviceId: 
 /**
  * Encrypts and seals every copy in the caller's transaction, starting sessions from `bundles`
  * (by {@link deviceKey}) where none exists yet, and once per device for fresh targets (the old
- * session stays as a previous one); each entry's archive seal rides on its first copy.
+ * session stays as a previous one); each entry's archive seal rides on its first copy, bound to
+ * that copy's delivery id and signed with this device's identity key.
  */
 export async function sealDeliveries(
   self: CoreSelf,
@@ -157,8 +192,10 @@ export async function sealDeliveries(
     });
     const plan = input.plans[index]!;
     const id = await deliveryId(self.provider, plan.content.messageId, device);
-    const archiveSeal = sealed.has(index) ? undefined : plan.job.archiveSeal;
-    if (archiveSeal !== undefined) sealed.add(index);
+    const body = sealed.has(index) ? undefined : plan.job.archiveSeal;
+    if (body !== undefined) sealed.add(index);
+    const archiveSeal =
+      body === undefined ? undefined : await signedArchiveSeal(self, body, id, input.certificate);
     out.push({ messageId: id, envelope, index, ...(archiveSeal === undefined ? {} : { archiveSeal }) });
   }
   return out;

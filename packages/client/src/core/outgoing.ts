@@ -78,7 +78,9 @@ export interface ComposeInput {
  * the conversation is created for a 1:1 message, a group must have this user as an active member,
  * the conversation's timer applies unless one is given, the policy's lifetime bounds the expiry,
  * and when the policy turns archiving on the content is sealed to the archive key (bound to the
- * message, the conversation, the sender and the time) and travels with the first delivery.
+ * message, the conversation, the sender and the time) and travels with the first delivery. The
+ * job keeps the unsigned body; `sealDeliveries` binds it to the delivery that carries it and signs
+ * it with this device's identity key (`spec/compliance-seal.md`).
  */
 export async function composeMessage(self: CoreSelf, t: CoreTx, input: ComposeInput): Promise<ClientMessage> {
   const { to, now, contentId } = input;

@@ -1,6 +1,6 @@
 /**
- * Compliance archive (R12): content sealed to the tenant's archive key. See
- * `spec/compliance-seal.md`.
+ * Compliance archive (R12): content sealed to the tenant's archive key and signed by the sender's
+ * device identity. See `spec/compliance-seal.md`.
  *
  * @module
  */
@@ -11,11 +11,20 @@ export {
   ARCHIVE_MESSAGE_ID_LENGTH,
   ARCHIVE_SEAL_AAD_LABEL,
   ARCHIVE_SEAL_INFO_LABEL,
+  ARCHIVE_SEAL_SIGNATURE_LABEL,
   ARCHIVE_SEAL_VERSION,
   type ArchiveBindings,
+  type OpenArchivedOptions,
   type OpenedArchive,
   openArchived,
+  type PeekedArchiveSeal,
   peekArchivedBindings,
+  peekArchiveSeal,
   type SealForArchiveOptions,
+  type SignArchiveSealOptions,
   sealForArchive,
+  signArchiveSeal,
+  type VerifiedArchive,
+  type VerifyArchivedOptions,
+  verifyArchived,
 } from './seal.js';

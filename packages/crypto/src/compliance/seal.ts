@@ -1,20 +1,36 @@
 /**
- * Compliance seal (R12): a copy of a message's content, or of a file key, sealed with HPKE mode
- * base to the tenant's archive X25519 public key and bound to who sent what, where and when.
- * Layout and reasoning in `spec/compliance-seal.md`.
+ * Compliance seal (R12), version 2: a copy of a message's content, or of a file key, sealed with
+ * HPKE mode base to the tenant's archive X25519 public key, bound to who sent what, where and
+ * when, and signed by the sender device's Ed25519 identity key over the whole seal and the id of
+ * the delivery it travels with. The seal carries the sender certificate that lists that identity
+ * key. Layout and reasoning in `spec/compliance-seal.md`.
+ *
+ * Sealing is two steps, because the content is fixed when a message is composed but the delivery
+ * that carries the seal (and the certificate) only when the message is sent: {@link sealForArchive}
+ * makes the unsigned body, {@link signArchiveSeal} binds it to a delivery and signs it. Auditors
+ * check a seal with {@link verifyArchived} (no archive key needed) or open it with
+ * {@link openArchived}, which verifies first.
  */
-import { checkBytes, checkInt, concatBytes, utf8, wipe } from '../bytes.js';
+import { checkBytes, checkInt, concatBytes, equalBytes, uintBE, utf8, wipe } from '../bytes.js';
+import {
+  decodeSenderCertificate,
+  encodeSenderCertificate,
+  type SenderCertificate,
+  verifySenderCertificate,
+} from '../envelope/certificate.js';
 import { CloisterError, DecodeError, DecryptionFailed, ValidationError } from '../errors.js';
 import { openHpke, sealHpke } from '../hpke/single-shot.js';
 import type { CryptoProvider } from '../provider.js';
 
-/** Format version, the first byte of every archive seal. */
-export const ARCHIVE_SEAL_VERSION = 1;
+/** Format version, the first byte of every archive seal this package makes and accepts. */
+export const ARCHIVE_SEAL_VERSION = 2;
 /** HPKE `info` of every archive seal (ASCII). */
-export const ARCHIVE_SEAL_INFO_LABEL = 'cloister/v1/compliance/archive-seal';
+export const ARCHIVE_SEAL_INFO_LABEL = 'cloister/v2/compliance/archive-seal';
 /** Prefix of the HPKE `aad`; the version byte and the encoded bindings follow (ASCII). */
-export const ARCHIVE_SEAL_AAD_LABEL = 'cloister/v1/compliance/archive-bindings';
-/** Length of a message id. */
+export const ARCHIVE_SEAL_AAD_LABEL = 'cloister/v2/compliance/archive-bindings';
+/** Prefix of the sender's Ed25519 signature input; every byte of the seal before the signature follows (ASCII). */
+export const ARCHIVE_SEAL_SIGNATURE_LABEL = 'cloister/v2/compliance/archive-seal-signature';
+/** Length of a message id, and of the delivery id a seal is bound to. */
 export const ARCHIVE_MESSAGE_ID_LENGTH = 16;
 /** Longest conversation id, in bytes. */
 export const ARCHIVE_MAX_CONVERSATION_ID = 64;
@@ -25,9 +41,13 @@ export const ARCHIVE_MAX_CONTENT_TYPE = 255;
 
 const INFO = utf8(ARCHIVE_SEAL_INFO_LABEL);
 const AAD_LABEL = utf8(ARCHIVE_SEAL_AAD_LABEL);
+const SIGNATURE_LABEL = utf8(ARCHIVE_SEAL_SIGNATURE_LABEL);
 const ENC_LENGTH = 32;
 const TAG_LENGTH = 16;
+const SIGNATURE_LENGTH = 64;
 const MAX_DEVICE_ID = 0xffff_ffff;
+/** Version 1 (unsigned, `cloister/v1/...` labels): its header is still parsed, never accepted. */
+const LEGACY_VERSION = 1;
 
 /** What an archive seal is bound to; readable without the archive key (see the spec). */
 export interface ArchiveBindings {
@@ -49,11 +69,58 @@ export interface SealForArchiveOptions extends ArchiveBindings {
   readonly content: Uint8Array;
 }
 
-/** What {@link openArchived} returns. */
-export interface OpenedArchive {
+/** Options of {@link signArchiveSeal}. */
+export interface SignArchiveSealOptions {
+  /** {@link sealForArchive} output. */
+  readonly body: Uint8Array;
+  /** The 16-byte id of the delivery (`SealedDelivery.messageId`) the seal travels with. */
+  readonly deliveryId: Uint8Array;
+  /** The sender's certificate; its user and device must be the body's sender. */
+  readonly certificate: SenderCertificate;
+  /** The 32-byte Ed25519 identity signing key (seed) the certificate lists. */
+  readonly identitySigningKey: Uint8Array;
+}
+
+/** Options of {@link verifyArchived}. */
+export interface VerifyArchivedOptions {
+  readonly bytes: Uint8Array;
+  /** The tenant's 32-byte Ed25519 sender-certificate key. */
+  readonly tenantPublicKey: Uint8Array;
+  /** When given, the certificate's tenant must be this one. */
+  readonly tenantId?: string;
+  /** When given (the delivery the archive recorded), the seal's delivery id must be this one. */
+  readonly deliveryId?: Uint8Array;
+}
+
+/** Options of {@link openArchived}: {@link VerifyArchivedOptions} and the archive private key. */
+export interface OpenArchivedOptions extends VerifyArchivedOptions {
+  readonly archivePrivateKey: Uint8Array;
+}
+
+/** What {@link verifyArchived} returns: the authenticated bindings and who signed them. */
+export interface VerifiedArchive {
   readonly bindings: ArchiveBindings;
+  /** The id of the delivery the sender bound the seal to. */
+  readonly deliveryId: Uint8Array;
+  /** The sender's certificate; its identity signing key made the seal's signature. */
+  readonly certificate: SenderCertificate;
+}
+
+/** What {@link openArchived} returns. */
+export interface OpenedArchive extends VerifiedArchive {
   readonly contentType: string;
   readonly content: Uint8Array;
+}
+
+/** What {@link peekArchiveSeal} reads without any key; nothing is authenticated. */
+export interface PeekedArchiveSeal {
+  /** 1 (legacy, refused everywhere) or 2. */
+  readonly version: number;
+  /** `true` for a complete version-2 seal, `false` for a legacy seal or an unsigned body. */
+  readonly signed: boolean;
+  readonly bindings: ArchiveBindings;
+  /** The delivery id of a signed seal. */
+  readonly deliveryId?: Uint8Array;
 }
 
 function checkUtf8(value: unknown, field: string, max: number): Uint8Array {
@@ -106,21 +173,39 @@ function encodeBindings(
 }
 
 interface Parsed {
+  readonly version: number;
   readonly bindings: ArchiveBindings;
   /** Version byte and bindings exactly as they appear on the wire. */
   readonly header: Uint8Array;
   readonly enc: Uint8Array;
   readonly ciphertext: Uint8Array;
+  /** Length of the unsigned body (header, enc, ciphertext length and ciphertext). */
+  readonly bodyLength: number;
+  /** Present for a complete version-2 seal. */
+  readonly signed?: {
+    readonly deliveryId: Uint8Array;
+    readonly certificate: SenderCertificate;
+    /** Every byte before the signature. */
+    readonly signedBytes: Uint8Array;
+    readonly signature: Uint8Array;
+  };
 }
 
-function parse(bytes: Uint8Array): Parsed {
+/**
+ * Parses a version-2 seal or unsigned body (`allowUnsigned`), or the header of a legacy
+ * version-1 seal (`allowLegacy`). Throws `DecodeError` naming the field.
+ */
+function parse(bytes: Uint8Array, accept: { unsigned: boolean; legacy: boolean }): Parsed {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let o = 0;
   const need = (n: number, path: string): void => {
     if (bytes.length - o < n) throw new DecodeError(path, 'truncated');
   };
   need(1, 'archive.version');
-  if (bytes[o++] !== ARCHIVE_SEAL_VERSION) throw new DecodeError('archive.version', 'unknown version');
+  const version = bytes[o++] as number;
+  if (version !== ARCHIVE_SEAL_VERSION && !(accept.legacy && version === LEGACY_VERSION)) {
+    throw new DecodeError('archive.version', 'unknown version');
+  }
   need(17, 'archive.messageId');
   const messageId = bytes.slice(o, o + 16);
   o += 16;
@@ -146,29 +231,73 @@ function parse(bytes: Uint8Array): Parsed {
   if (high >= 2 ** 21) throw new DecodeError('archive.sentAt', 'above 2^53 - 1');
   o += 12;
   const header = bytes.slice(0, o);
-  need(ENC_LENGTH + TAG_LENGTH + 1, 'archive.ciphertext');
+  const bindings = { messageId, conversationId, sender: { userId, deviceId }, sentAt: high * 2 ** 32 + low };
+  if (version === LEGACY_VERSION) {
+    // Legacy layout: enc and the rest of the bytes as ciphertext. Only the header is used.
+    need(ENC_LENGTH + TAG_LENGTH + 1, 'archive.ciphertext');
+    const enc = bytes.slice(o, o + ENC_LENGTH);
+    return {
+      version,
+      bindings,
+      header,
+      enc,
+      ciphertext: bytes.slice(o + ENC_LENGTH),
+      bodyLength: bytes.length,
+    };
+  }
+  need(ENC_LENGTH, 'archive.enc');
   const enc = bytes.slice(o, o + ENC_LENGTH);
-  const ciphertext = bytes.slice(o + ENC_LENGTH);
+  o += ENC_LENGTH;
+  need(4, 'archive.ciphertext.length');
+  const ctLength = view.getUint32(o);
+  o += 4;
+  if (ctLength < TAG_LENGTH + 1) throw new DecodeError('archive.ciphertext', 'too short');
+  need(ctLength, 'archive.ciphertext');
+  const ciphertext = bytes.slice(o, o + ctLength);
+  o += ctLength;
+  const bodyLength = o;
+  if (o === bytes.length) {
+    if (!accept.unsigned) throw new DecodeError('archive.deliveryId', 'truncated');
+    return { version, bindings, header, enc, ciphertext, bodyLength };
+  }
+  need(ARCHIVE_MESSAGE_ID_LENGTH, 'archive.deliveryId');
+  const deliveryId = bytes.slice(o, o + ARCHIVE_MESSAGE_ID_LENGTH);
+  o += ARCHIVE_MESSAGE_ID_LENGTH;
+  need(2, 'archive.certificate.length');
+  const certLength = view.getUint16(o);
+  o += 2;
+  need(certLength, 'archive.certificate');
+  const certificate = decodeSenderCertificate(bytes.slice(o, o + certLength));
+  o += certLength;
+  need(SIGNATURE_LENGTH, 'archive.signature');
+  const signedBytes = bytes.slice(0, o);
+  const signature = bytes.slice(o, o + SIGNATURE_LENGTH);
+  o += SIGNATURE_LENGTH;
+  if (o !== bytes.length) throw new DecodeError('archive', 'trailing bytes');
   return {
-    bindings: { messageId, conversationId, sender: { userId, deviceId }, sentAt: high * 2 ** 32 + low },
+    version,
+    bindings,
     header,
     enc,
     ciphertext,
+    bodyLength,
+    signed: { deliveryId, certificate, signedBytes, signature },
   };
 }
 
 /**
- * Seals `content` to the tenant's archive key. The result is
- * `version (1) | bindings | enc (32) | ciphertext (with its 16-byte tag)`; the HPKE `info` is
- * {@link ARCHIVE_SEAL_INFO_LABEL} and the `aad` is {@link ARCHIVE_SEAL_AAD_LABEL} followed by
- * the version byte and the bindings, so a changed binding fails to open.
+ * Seals `content` to the tenant's archive key: the first, unsigned step. The result is the
+ * body `version (2) | bindings | enc (32) | u32 length, ciphertext (with its 16-byte tag)`;
+ * the HPKE `info` is {@link ARCHIVE_SEAL_INFO_LABEL} and the `aad` is
+ * {@link ARCHIVE_SEAL_AAD_LABEL} followed by the version byte and the bindings, so a changed
+ * binding fails to open. A body is not a seal: {@link signArchiveSeal} makes it one.
  *
  * @example
  * ```ts
  * import { createNobleProvider, generateHpkeKeyPair, sealForArchive, utf8 } from '@cloister/crypto';
  * const provider = createNobleProvider();
  * const archive = await generateHpkeKeyPair(provider);
- * const sealed = await sealForArchive(provider, {
+ * const body = await sealForArchive(provider, {
  *   archivePublicKey: archive.publicKey,
  *   messageId: provider.randomBytes(16),
  *   conversationId: utf8('conv-42'),
@@ -197,36 +326,148 @@ export async function sealForArchive(
     aad: concatBytes(AAD_LABEL, header),
   });
   wipe(plaintext);
-  return concatBytes(header, enc, ciphertext);
+  return concatBytes(header, enc, uintBE(ciphertext.length, 4), ciphertext);
 }
 
 /**
- * Opens an archive seal with the archive private key. Every failure (altered or truncated bytes,
- * a changed binding, the wrong key, an unknown version) is the same `DecryptionFailed`.
+ * Binds an unsigned body ({@link sealForArchive}) to the delivery it travels with and signs it
+ * with the sender device's identity key: appends `deliveryId (16) | u16 length, certificate |
+ * signature (64)`, the signature by `identitySigningKey` over {@link ARCHIVE_SEAL_SIGNATURE_LABEL}
+ * and every byte before it. Throws `ValidationError` when the body is not an unsigned version-2
+ * body, the certificate names another user or device than the body, or the key is not the
+ * certificate's.
+ *
+ * @example
+ * ```ts
+ * const seal = await signArchiveSeal(provider, {
+ *   body,
+ *   deliveryId,
+ *   certificate,
+ *   identitySigningKey: identity.signingKeyPair.privateKey,
+ * });
+ * ```
+ */
+export async function signArchiveSeal(
+  provider: CryptoProvider,
+  options: SignArchiveSealOptions,
+): Promise<Uint8Array> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const body = checkBytes(options.body, 'body');
+  const deliveryId = checkBytes(options.deliveryId, 'deliveryId', ARCHIVE_MESSAGE_ID_LENGTH);
+  const signingKey = checkBytes(options.identitySigningKey, 'identitySigningKey', 32);
+  let parsed: Parsed;
+  try {
+    parsed = parse(body, { unsigned: true, legacy: false });
+  } catch (e) {
+    if (e instanceof DecodeError)
+      throw new ValidationError('body', 'an unsigned version-2 archive seal body');
+    throw e;
+  }
+  if (parsed.signed !== undefined)
+    throw new ValidationError('body', 'an unsigned version-2 archive seal body');
+  const certificate = encodeSenderCertificate(options.certificate);
+  const { sender } = parsed.bindings;
+  if (options.certificate.userId !== sender.userId || options.certificate.deviceId !== sender.deviceId) {
+    throw new ValidationError('certificate', "the sealing device's certificate");
+  }
+  if (!equalBytes(await provider.ed25519.publicKey(signingKey), options.certificate.identitySigningKey)) {
+    throw new ValidationError('identitySigningKey', 'the key the certificate lists');
+  }
+  const signed = concatBytes(body, deliveryId, uintBE(certificate.length, 2), certificate);
+  const signature = await provider.ed25519.sign(signingKey, concatBytes(SIGNATURE_LABEL, signed));
+  return concatBytes(signed, signature);
+}
+
+/**
+ * Checks an archive seal without the archive key: a complete version-2 seal; a sender
+ * certificate signed by `tenantPublicKey`, valid at the seal's `sentAt`, for the seal's sender
+ * user and device (and tenant, when `tenantId` is given); the sender's Ed25519 signature under
+ * the certificate's identity key over the whole seal; and, when `deliveryId` is given, the bound
+ * delivery. Every failure — a legacy or unsigned seal, malformed bytes, a certificate or
+ * signature that fails, a changed binding, another delivery — is the single `DecryptionFailed`.
+ *
+ * @example
+ * ```ts
+ * const { bindings, certificate } = await verifyArchived(provider, { bytes: sealed, tenantPublicKey });
+ * ```
+ */
+export async function verifyArchived(
+  provider: CryptoProvider,
+  options: VerifyArchivedOptions,
+): Promise<VerifiedArchive> {
+  return (await verifyParsed(provider, options)).verified;
+}
+
+async function verifyParsed(
+  provider: CryptoProvider,
+  options: VerifyArchivedOptions,
+): Promise<{ parsed: Parsed; verified: VerifiedArchive }> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const bytes = checkBytes(options.bytes, 'bytes');
+  const tenantPublicKey = checkBytes(options.tenantPublicKey, 'tenantPublicKey', 32);
+  const expectedDelivery =
+    options.deliveryId === undefined
+      ? undefined
+      : checkBytes(options.deliveryId, 'deliveryId', ARCHIVE_MESSAGE_ID_LENGTH);
+  if (options.tenantId !== undefined && typeof options.tenantId !== 'string') {
+    throw new ValidationError('tenantId', 'a string');
+  }
+  let parsed: Parsed;
+  try {
+    parsed = parse(bytes, { unsigned: false, legacy: false });
+  } catch (e) {
+    if (e instanceof DecodeError) throw new DecryptionFailed();
+    throw e;
+  }
+  const signed = parsed.signed;
+  if (signed === undefined) throw new DecryptionFailed();
+  const { certificate } = signed;
+  const { sender, sentAt } = parsed.bindings;
+  try {
+    await verifySenderCertificate(provider, certificate, { tenantPublicKey, now: sentAt });
+  } catch (e) {
+    if (e instanceof CloisterError) throw new DecryptionFailed();
+    throw e;
+  }
+  if (certificate.userId !== sender.userId || certificate.deviceId !== sender.deviceId) {
+    throw new DecryptionFailed();
+  }
+  if (options.tenantId !== undefined && certificate.tenantId !== options.tenantId)
+    throw new DecryptionFailed();
+  const valid = await provider.ed25519.verify(
+    certificate.identitySigningKey,
+    concatBytes(SIGNATURE_LABEL, signed.signedBytes),
+    signed.signature,
+  );
+  if (!valid) throw new DecryptionFailed();
+  if (expectedDelivery !== undefined && !equalBytes(expectedDelivery, signed.deliveryId)) {
+    throw new DecryptionFailed();
+  }
+  return { parsed, verified: { bindings: parsed.bindings, deliveryId: signed.deliveryId, certificate } };
+}
+
+/**
+ * Verifies an archive seal ({@link verifyArchived}) and opens it with the archive private key.
+ * Every failure (a signature, certificate or binding that fails, altered or truncated bytes, the
+ * wrong key, a legacy version-1 seal) is the same `DecryptionFailed`.
  *
  * @example
  * ```ts
  * import { openArchived } from '@cloister/crypto';
- * const { bindings, contentType, content } = await openArchived(provider, {
+ * const { bindings, certificate, contentType, content } = await openArchived(provider, {
  *   archivePrivateKey: archive.privateKey,
+ *   tenantPublicKey,
  *   bytes: sealed,
  * });
  * ```
  */
 export async function openArchived(
   provider: CryptoProvider,
-  options: { readonly archivePrivateKey: Uint8Array; readonly bytes: Uint8Array },
+  options: OpenArchivedOptions,
 ): Promise<OpenedArchive> {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
   const archivePrivateKey = checkBytes(options.archivePrivateKey, 'archivePrivateKey', 32);
-  const bytes = checkBytes(options.bytes, 'bytes');
-  let parsed: Parsed;
-  try {
-    parsed = parse(bytes);
-  } catch (e) {
-    if (e instanceof DecodeError) throw new DecryptionFailed();
-    throw e;
-  }
+  const { parsed, verified } = await verifyParsed(provider, options);
   let plaintext: Uint8Array;
   try {
     plaintext = await openHpke(provider, {
@@ -250,16 +491,17 @@ export async function openArchived(
     } catch {
       throw new DecryptionFailed();
     }
-    return { bindings: parsed.bindings, contentType, content: plaintext.slice(1 + typeLength) };
+    return { ...verified, contentType, content: plaintext.slice(1 + typeLength) };
   } finally {
     wipe(plaintext);
   }
 }
 
 /**
- * Reads the bindings of an archive seal without opening it, for an auditor's local search index.
- * They are **not authenticated** until {@link openArchived} succeeds. Throws `DecodeError`
- * (`ERR_DECODE`, naming the field) on malformed bytes.
+ * Reads the bindings of an archive seal (version 2, signed or not, or a legacy version-1 seal)
+ * without opening it, for an auditor's local search index and the wire decoder. They are **not
+ * authenticated** until {@link verifyArchived} succeeds. Throws `DecodeError` (`ERR_DECODE`,
+ * naming the field) on malformed bytes.
  *
  * @example
  * ```ts
@@ -268,5 +510,25 @@ export async function openArchived(
  * ```
  */
 export function peekArchivedBindings(bytes: Uint8Array): ArchiveBindings {
-  return parse(checkBytes(bytes, 'bytes')).bindings;
+  return peekArchiveSeal(bytes).bindings;
+}
+
+/**
+ * Reads the version, the bindings and, for a signed seal, the delivery id, without any key and
+ * without verifying anything (the server's filing check). Throws `DecodeError` naming the field
+ * on malformed bytes.
+ *
+ * @example
+ * ```ts
+ * const { version, signed, deliveryId } = peekArchiveSeal(sealed);
+ * ```
+ */
+export function peekArchiveSeal(bytes: Uint8Array): PeekedArchiveSeal {
+  const parsed = parse(checkBytes(bytes, 'bytes'), { unsigned: true, legacy: true });
+  return {
+    version: parsed.version,
+    signed: parsed.signed !== undefined,
+    bindings: parsed.bindings,
+    ...(parsed.signed === undefined ? {} : { deliveryId: parsed.signed.deliveryId }),
+  };
 }

@@ -15,10 +15,18 @@
  *
  * @module
  */
-import { DecodeError, peekEnvelopeOuter, RateLimitedError, ValidationError } from '@cloister/crypto';
+import {
+  DecodeError,
+  equalBytes,
+  peekArchiveSeal,
+  peekEnvelopeOuter,
+  RateLimitedError,
+  ValidationError,
+} from '@cloister/crypto';
 import {
   decodeSealedDelivery,
   decodeSealedDeliveryBatch,
+  FIELD_LIMITS,
   MAX_ENCODED_BYTES,
   type MailboxId,
   type MessageId,
@@ -33,8 +41,13 @@ import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { deliveryTokenAdmits } from '../delivery-access.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
-import { createLifetimeCache, type LifetimeCache } from '../retention.js';
-import { type DeliveryEpochs, MAX_ACK_IDS, type QueuedEnvelope } from '../store/index.js';
+import { createLifetimeCache, DEFAULT_ARCHIVE_RETENTION_MS, type LifetimeCache } from '../retention.js';
+import {
+  type DeliveryEpochs,
+  MAX_ACK_IDS,
+  type QueuedEnvelope,
+  type ServerStoreSet,
+} from '../store/index.js';
 import { hasLocalSocket } from './ws.js';
 
 /**
@@ -81,6 +94,57 @@ export interface DeliveryResult {
   /** Present exactly when `status` is `refused`. */
   readonly reason?: DeliveryRefusal;
 }
+
+/**
+ * Why a submission's archive seal was not filed (`spec/server-delivery.md`, "Archive seals"):
+ * `not-archiving` — the recipient tenant's tenant-layer policy does not turn archiving on with a
+ * key; `format` — not a complete version-2 seal (a legacy version-1 seal or an unsigned body);
+ * `size` — over {@link MAX_FILED_ARCHIVE_SEAL_BYTES}; `binding` — the seal is bound to another
+ * delivery than the one it travels with; `delivery` — the delivery it travels with was refused,
+ * or nothing of the submission was newly queued; `rate` — the tenant's archive budget
+ * ({@link ARCHIVE_SEALS_PER_TENANT_PER_MINUTE}) is spent.
+ *
+ * @example
+ * ```ts
+ * if (archive?.status === 'refused' && archive.reason === ('not-archiving' satisfies ArchiveRefusal)) log();
+ * ```
+ */
+export type ArchiveRefusal = 'not-archiving' | 'format' | 'size' | 'binding' | 'delivery' | 'rate';
+
+/**
+ * What happened to a submission's archive seal; present in the answer exactly when the
+ * submission carried one. The deliveries' own results do not depend on it.
+ *
+ * @example
+ * ```ts
+ * const { archive } = (await response.json()) as { archive?: ArchiveFiling };
+ * ```
+ */
+export type ArchiveFiling =
+  | { readonly status: 'filed'; readonly expiresAt: number }
+  | { readonly status: 'refused'; readonly reason: ArchiveRefusal };
+
+/**
+ * Largest archive seal the server files: the wire's own bound on the field (the seal of the
+ * largest content, with its certificate and signature).
+ *
+ * @example
+ * ```ts
+ * if (seal.length > MAX_FILED_ARCHIVE_SEAL_BYTES) refuse('size');
+ * ```
+ */
+export const MAX_FILED_ARCHIVE_SEAL_BYTES: number = FIELD_LIMITS.archiveSealBytes;
+
+/**
+ * Archive seals one tenant may file per minute on one instance (the limiter counts only seals that
+ * passed every other check).
+ *
+ * @example
+ * ```ts
+ * console.log(ARCHIVE_SEALS_PER_TENANT_PER_MINUTE); // 6000
+ * ```
+ */
+export const ARCHIVE_SEALS_PER_TENANT_PER_MINUTE = 6_000;
 
 /**
  * Version byte of a mailbox page.
@@ -272,6 +336,78 @@ interface Admitted {
 
 const lifetimeCaches = new WeakMap<ServerContext, LifetimeCache>();
 const mailboxLimiters = new WeakMap<ServerContext, RateLimiter>();
+const archiveLimiters = new WeakMap<ServerContext, RateLimiter>();
+const archivePolicyCaches = new WeakMap<
+  ServerContext,
+  Map<string, { at: number; policy: TenantArchive | null }>
+>();
+/** How long a tenant's archive policy is cached (a policy change reaches filing within this time). */
+const ARCHIVE_POLICY_TTL_MS = 5_000;
+
+/** The per-tenant archive limiter of one server instance. */
+function archiveLimiter(ctx: ServerContext): RateLimiter {
+  let limiter = archiveLimiters.get(ctx);
+  if (limiter === undefined) {
+    limiter = createRateLimiter({ max: ARCHIVE_SEALS_PER_TENANT_PER_MINUTE, windowMs: 60_000, now: ctx.now });
+    archiveLimiters.set(ctx, limiter);
+  }
+  return limiter;
+}
+
+/** What the tenant layer says about archiving, when it turns it on with a key. */
+interface TenantArchive {
+  readonly retentionMs: number;
+}
+
+/**
+ * The tenant's archive setting from its **tenant-layer** policy only (a user, pool or group layer
+ * cannot turn filing on): feature `archive` enabled with `config.publicKey` (base64url of 32
+ * bytes), and `config.retentionMs` (default {@link DEFAULT_ARCHIVE_RETENTION_MS}). Cached 5 s.
+ */
+async function tenantArchive(
+  ctx: ServerContext,
+  s: Pick<ServerStoreSet, 'policies'>,
+  tenant: TenantId,
+): Promise<TenantArchive | null> {
+  let cache = archivePolicyCaches.get(ctx);
+  if (cache === undefined) {
+    cache = new Map();
+    archivePolicyCaches.set(ctx, cache);
+  }
+  const now = ctx.now();
+  const hit = cache.get(tenant);
+  if (hit !== undefined && now - hit.at < ARCHIVE_POLICY_TTL_MS) return hit.policy;
+  const stored = await s.policies.get({ kind: 'tenant', tenant });
+  const feature = stored?.document.archive;
+  const config = (feature?.config ?? {}) as { publicKey?: unknown; retentionMs?: unknown };
+  const key = typeof config.publicKey === 'string' ? Buffer.from(config.publicKey, 'base64url') : undefined;
+  const on = feature?.enabled === true && key !== undefined && key.length === 32;
+  const retention = config.retentionMs;
+  const policy = on
+    ? {
+        retentionMs:
+          typeof retention === 'number' && Number.isSafeInteger(retention) && retention > 0
+            ? retention
+            : DEFAULT_ARCHIVE_RETENTION_MS,
+      }
+    : null;
+  if (cache.size >= 10_000) cache.clear();
+  cache.set(tenant, { at: now, policy });
+  return policy;
+}
+
+/** The checks of an archive seal that need no database: form, size and binding to its delivery. */
+function archiveSealProblem(seal: Uint8Array, deliveryId: Uint8Array): ArchiveRefusal | undefined {
+  if (seal.length > MAX_FILED_ARCHIVE_SEAL_BYTES) return 'size';
+  let peeked: ReturnType<typeof peekArchiveSeal>;
+  try {
+    peeked = peekArchiveSeal(seal);
+  } catch {
+    return 'format';
+  }
+  if (peeked.version !== 2 || !peeked.signed || peeked.deliveryId === undefined) return 'format';
+  return equalBytes(peeked.deliveryId, deliveryId) ? undefined : 'binding';
+}
 
 /** The per-mailbox delivery limiter of one server instance (the per-token limit of R45). */
 function mailboxLimiter(ctx: ServerContext): RateLimiter {
@@ -299,23 +435,36 @@ function lifetimes(ctx: ServerContext): LifetimeCache {
 
 /**
  * Admits, stores and announces the deliveries of one submission; resolves one result each, in
- * order. First, without the database, each token must have the form of a version-2 token and not
- * be expired. Then one read pass verifies each token's tag against the recipient (device and user
- * exist and are not blocked) and the epochs current now. The per-mailbox limit counts only
- * deliveries that passed. Then one transaction checks every admitted recipient device again
- * (exists, device and user not blocked), queues the envelopes (idempotent per mailbox and message
- * id) and, when at least one envelope was newly queued, appends the submission's archive seal to
- * the recipient tenant's archive. Wake-ups and push hints follow the commit. Every refusal is
+ * order, and what happened to the submission's archive seal. First, without the database, each
+ * token must have the form of a version-2 token and not be expired. Then one read pass verifies
+ * each token's tag against the recipient (device and user exist and are not blocked) and the
+ * epochs current now. The per-mailbox limit counts only deliveries that passed. Then one
+ * transaction checks every admitted recipient device again (exists, device and user not blocked),
+ * queues the envelopes (idempotent per mailbox and message id) and files the archive seal when
+ * every filing rule holds (`spec/server-delivery.md`, "Archive seals"): a complete version-2 seal
+ * of bounded size, bound to the delivery it travels with, that delivery admitted, something newly
+ * queued, the recipient tenant's tenant-layer policy archiving with a key, and the tenant's
+ * archive budget not spent; it expires with the archive's retention. A refused seal never refuses
+ * a delivery. Wake-ups and push hints follow the commit. Every delivery refusal is
  * `{ status: 'refused', reason: 'token' }`.
  */
-async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[]): Promise<DeliveryResult[]> {
+async function submit(
+  ctx: ServerContext,
+  deliveries: readonly SealedDelivery[],
+): Promise<{ results: DeliveryResult[]; archive?: ArchiveFiling }> {
   const results: DeliveryResult[] = [];
   const candidates: Admitted[] = [];
-  let archiveSeal: Uint8Array | undefined;
+  let seal: { bytes: Uint8Array; index: number; problem: ArchiveRefusal | undefined } | undefined;
   for (const [index, delivery] of deliveries.entries()) {
     const messageId = deliveryMessageId(delivery.messageId);
     results.push({ messageId, status: 'refused', reason: 'token' });
-    if (delivery.archiveSeal !== undefined) archiveSeal = delivery.archiveSeal;
+    if (delivery.archiveSeal !== undefined) {
+      seal = {
+        bytes: delivery.archiveSeal,
+        index,
+        problem: archiveSealProblem(delivery.archiveSeal, delivery.messageId),
+      };
+    }
     const outer = peekEnvelopeOuter(delivery.envelope);
     const mailbox = mailboxFromEnvelope(outer.mailbox);
     if (mailbox === undefined) continue;
@@ -323,6 +472,7 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     if (ctx.deliveryTokens.read(outer.deliveryToken) === undefined) continue;
     candidates.push({ index, mailbox, messageId, envelope: delivery.envelope, token: outer.deliveryToken });
   }
+  const refusedSeal = (reason: ArchiveRefusal) => ({ status: 'refused', reason }) as const;
   // The tags need the recipient's tenant and user and the current epochs: one read pass.
   const admitted =
     candidates.length === 0
@@ -343,11 +493,14 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     if (!outcome.allowed) retryAfter = Math.max(retryAfter, outcome.retryAfterSeconds);
   }
   if (retryAfter > 0) throw new RateLimitedError(retryAfter);
-  if (admitted.length === 0) return results;
+  if (admitted.length === 0) {
+    return seal === undefined ? { results } : { results, archive: refusedSeal(seal.problem ?? 'delivery') };
+  }
   const now = ctx.now();
-  const statuses = await ctx.stores.transaction(async (s) => {
+  const { statuses, archive } = await ctx.stores.transaction(async (s) => {
     const out = new Map<number, 'accepted' | 'duplicate'>();
-    let archiveTenant: TenantId | undefined;
+    let sealTenant: TenantId | undefined;
+    let anyFresh = false;
     for (const a of admitted) {
       const device = await s.devices.byMailbox(a.mailbox);
       if (device === undefined || device.blocked) continue;
@@ -368,12 +521,18 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
         expiresAt: now + lifetime,
       });
       out.set(a.index, fresh ? 'accepted' : 'duplicate');
-      if (fresh) archiveTenant ??= device.tenant;
+      anyFresh ||= fresh;
+      if (a.index === seal?.index) sealTenant = device.tenant;
     }
-    if (archiveSeal !== undefined && archiveTenant !== undefined) {
-      await s.archive.append(archiveTenant, { sealed: archiveSeal, expiresAt: null });
-    }
-    return out;
+    if (seal === undefined) return { statuses: out, archive: undefined };
+    if (seal.problem !== undefined) return { statuses: out, archive: refusedSeal(seal.problem) };
+    if (sealTenant === undefined || !anyFresh) return { statuses: out, archive: refusedSeal('delivery') };
+    const policy = await tenantArchive(ctx, s, sealTenant);
+    if (policy === null) return { statuses: out, archive: refusedSeal('not-archiving') };
+    if (!archiveLimiter(ctx).hit(sealTenant).allowed) return { statuses: out, archive: refusedSeal('rate') };
+    const expiresAt = now + policy.retentionMs;
+    await s.archive.append(sealTenant, { sealed: seal.bytes, expiresAt });
+    return { statuses: out, archive: { status: 'filed', expiresAt } as const };
   });
   const announced: MailboxId[] = [];
   for (const a of admitted) {
@@ -384,7 +543,7 @@ async function submit(ctx: ServerContext, deliveries: readonly SealedDelivery[])
     announced.push(a.mailbox);
   }
   await Promise.all(announced.map((mailbox) => announce(ctx, mailbox)));
-  return results;
+  return archive === undefined ? { results } : { results, archive };
 }
 
 /** Wakes the instances listening for `mailbox`; sends a push hint when no local socket holds it. */
@@ -444,7 +603,7 @@ export const deliveryRoutes: RouteModule = (app, ctx) => {
     },
     async (request) => {
       const delivery = decodeSealedDelivery(bodyBytes(request.body));
-      return { results: await submit(ctx, [delivery]) };
+      return submit(ctx, [delivery]);
     },
   );
 
@@ -456,7 +615,7 @@ export const deliveryRoutes: RouteModule = (app, ctx) => {
     },
     async (request) => {
       const batch = decodeSealedDeliveryBatch(bodyBytes(request.body));
-      return { results: await submit(ctx, batch.deliveries) };
+      return submit(ctx, batch.deliveries);
     },
   );
 
