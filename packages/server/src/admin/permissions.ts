@@ -108,7 +108,6 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
     'users.invite',
     'users.block',
     'devices.block',
-    'devices.wipe',
   ] as AdminPermission[]),
   auditor: Object.freeze([...readOnly, 'audit.read', 'audit.export'] as AdminPermission[]),
   integration: Object.freeze([
