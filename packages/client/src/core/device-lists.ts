@@ -151,6 +151,10 @@ export async function acceptDeviceLists(
     events.push({ type: 'device-list-refused', userId: user });
     return { pin, events };
   }
+  // The pinned list again (the common answer to a look-up): nothing to write.
+  if (update.trust === 'chained' && pin !== undefined && equalBytes(update.list.bytes, pin.list.bytes)) {
+    return { pin, events };
+  }
   const reportedPending = pin?.reportedPending ?? [];
   let next: DeviceListPin;
   if (update.trust === 'first') {
