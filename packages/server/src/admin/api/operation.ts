@@ -1,0 +1,164 @@
+/**
+ * One admin-API operation, declared once: its method and path, who may call it, its zod schemas
+ * and its handler. `registerAdminOperations` turns a list of them into Fastify routes that
+ * authenticate first (so a role without the permission gets 403 whatever it sends), then parse
+ * the path, query and body with the schemas (400 `ERR_VALIDATION` naming the field), then run the
+ * handler; the OpenAPI document (`openapi.ts`) is generated from the same declarations, so the
+ * document and the routes cannot drift apart.
+ *
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import type { ServerContext } from '../../context.js';
+import type { AdminPermission } from '../permissions.js';
+import { type AdminAuth, authenticateAdmin } from '../sessions.js';
+
+/**
+ * Who may call an operation:
+ *
+ * - `{ permission }`: an administrator session (or, unless `allowKey` is false, an integration
+ *   key) whose role grants `permission`; `freshFactor` asks for a second factor presented within
+ *   the session's fresh-factor window (step-up).
+ * - `'operator'`: the server's operator (`Authorization: Cloister-Operator <token>`), for what
+ *   exists before any tenant: creating tenants.
+ *
+ * @example
+ * ```ts
+ * const access: AdminAccess = { permission: 'devices.wipe', freshFactor: true, allowKey: false };
+ * ```
+ */
+export type AdminAccess =
+  | {
+      readonly permission: AdminPermission;
+      readonly freshFactor?: boolean;
+      readonly allowKey?: boolean;
+    }
+  | 'operator';
+
+/**
+ * What a handler receives: the caller (undefined for operator operations) and the parsed input.
+ *
+ * @example
+ * ```ts
+ * handle: async (ctx, { me, params }) => ctx.stores.users.get(me.tenant, params.user),
+ * ```
+ */
+export interface AdminOperationInput<P, Q, B> {
+  /** The caller; undefined (despite the type) in an `'operator'` operation. */
+  readonly me: AdminAuth;
+  readonly params: P;
+  readonly query: Q;
+  readonly body: B;
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+}
+
+/**
+ * One operation of the admin API.
+ *
+ * @example
+ * ```ts
+ * export const blockUser = defineAdminOperation({
+ *   id: 'blockUser', method: 'POST', path: '/admin/v1/users/:user/block', tag: 'users',
+ *   summary: 'Block a user', access: { permission: 'users.block' },
+ *   params: z.object({ user: z.string() }).strict(), status: 200, response: userView,
+ *   handle: async (ctx, { me, params }) => …,
+ * });
+ * ```
+ */
+export interface AdminOperation<P = unknown, Q = unknown, B = unknown> {
+  /** The OpenAPI `operationId`: unique, lowerCamelCase. */
+  readonly id: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Fastify path syntax (`/admin/v1/users/:user`); every `:name` has a member in `params`. */
+  readonly path: string;
+  /** The OpenAPI tag (one per resource: `tenants`, `users`, `devices`, …). */
+  readonly tag: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly access: AdminAccess;
+  readonly params?: z.ZodType<P>;
+  readonly query?: z.ZodType<Q>;
+  readonly body?: z.ZodType<B>;
+  /** The success status (200, 201 or 204). */
+  readonly status: 200 | 201 | 204;
+  /** The success body's schema (none for 204; `'jsonl'` for a JSON-lines stream). */
+  readonly response?: z.ZodType | 'jsonl';
+  readonly handle: (ctx: ServerContext, input: AdminOperationInput<P, Q, B>) => Promise<unknown>;
+}
+
+/**
+ * Declares an operation with its types inferred from the schemas.
+ *
+ * @example
+ * ```ts
+ * const op = defineAdminOperation({ id: 'whoami', … });
+ * ```
+ */
+export function defineAdminOperation<P = undefined, Q = undefined, B = undefined>(
+  op: AdminOperation<P, Q, B>,
+): AdminOperation<P, Q, B> {
+  return op;
+}
+
+/**
+ * Checks the operator's bearer token for an `'operator'` operation; `UnauthenticatedError` when it
+ * is missing or wrong (constant-time comparison of SHA-256 digests), or when the server has no
+ * operator token configured.
+ */
+export type OperatorCheck = (request: FastifyRequest) => void;
+
+/**
+ * The audit actor of an operator operation (which has no administrator behind it, and whose `me`
+ * is therefore undefined).
+ *
+ * @example
+ * ```ts
+ * await s.audit.append(tenant, { actor: OPERATOR_ACTOR, action: 'tenant.create', target: tenant, outcome: 'success' });
+ * ```
+ */
+export const OPERATOR_ACTOR = 'operator';
+
+/**
+ * Registers `operations` on `app`: authentication first, then validation, then the handler.
+ *
+ * @example
+ * ```ts
+ * registerAdminOperations(app, ctx, USER_OPERATIONS, checkOperator);
+ * ```
+ */
+export function registerAdminOperations(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  operations: readonly AdminOperation<any, any, any>[],
+  checkOperator: OperatorCheck,
+): void {
+  for (const op of operations) {
+    app.route({
+      method: op.method,
+      url: op.path,
+      handler: async (request, reply) => {
+        let me: AdminAuth;
+        if (op.access === 'operator') {
+          checkOperator(request);
+          me = undefined as unknown as AdminAuth;
+        } else {
+          me = await authenticateAdmin(ctx, request, {
+            permission: op.access.permission,
+            ...(op.access.freshFactor === undefined ? {} : { freshFactor: op.access.freshFactor }),
+            ...(op.access.allowKey === undefined ? {} : { allowKey: op.access.allowKey }),
+          });
+        }
+        const params = op.params === undefined ? undefined : op.params.parse(request.params);
+        const query = op.query === undefined ? undefined : op.query.parse(request.query);
+        const body = op.body === undefined ? undefined : op.body.parse(request.body ?? {});
+        const result = await op.handle(ctx, { me, params, query, body, request, reply });
+        if (reply.sent) return reply;
+        if (op.status === 204) return reply.code(204).send();
+        if (result === undefined) throw new Error(`admin operation ${op.id} answered nothing`);
+        return reply.code(op.status).send(result);
+      },
+    });
+  }
+}
