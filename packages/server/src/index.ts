@@ -86,6 +86,7 @@ export {
   pushHintSignature,
   type WebhookNotifierOptions,
 } from './notifier.js';
+export * from './organisation/index.js';
 export { mayContact, type PoolRules, poolRulesFrom } from './policy-pools.js';
 export {
   createRateLimiter,
@@ -181,8 +182,7 @@ export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial }
 export {
   confirmWipe,
   getWipe,
-  type IssueWipeOptions,
-  issueWipe,
+  recordWipe,
   type StoredWipe,
   WIPES_TABLE,
   type WipeStatus,

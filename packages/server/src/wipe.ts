@@ -1,8 +1,10 @@
 /**
- * Remote wipe on the server (R28, spec/remote-wipe.md §5): an administrator issues a wipe for one
- * device; the server signs a `WipeCommand` with the tenant's key, stores it as pending and blocks
- * the device in one transaction (with an audit record `device.wipe`). The blocked device can still
- * fetch its command (`GET /v1/wipe`) and confirm it (`POST /v1/wipe/report`), nothing else.
+ * Remote wipe on the server (R28, spec/remote-wipe.md §5): an administrator signs a wipe on their
+ * own machine (a signed organisation object of kind `wipe`, `spec/organisation.md`); the server
+ * verifies it against the tenant's organisation root, stores it as pending and blocks the device
+ * in one transaction with the audit record `device.wipe` (`./organisation/objects.ts`). The
+ * server holds no key that can sign a wipe. The blocked device can still fetch its command
+ * (`GET /v1/wipe`) and confirm it (`POST /v1/wipe/report`), nothing else.
  *
  * Wipes live in the server table `srv_wipes`: partition `u16 len ‖ tenant ‖ u16 len ‖ user`
  * (UTF-8), sort key `u32 device`, value a version-1 record `{ commandId, command, issuedAt,
@@ -14,17 +16,14 @@ import {
   concatBytes,
   type DeviceId,
   StorageError,
-  signWipeCommand,
   deviceId as toDeviceId,
   uintBE,
   utf8,
-  WIPE_COMMAND_ID_LENGTH,
 } from '@cloister/crypto';
 import { type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
-import { decodeRecord, encodeRecord, type StorageTx, txExecutor } from '@cloister/storage';
+import { decodeRecord, encodeRecord, type StorageTx } from '@cloister/storage';
 import type { ServerContext } from './context.js';
-import { createAuditLog, createDeviceStore, NotFoundError } from './store/index.js';
-import { getTenantSigningKey } from './tenants.js';
+import { NotFoundError } from './store/index.js';
 
 /**
  * The server table holding one wipe per device.
@@ -60,9 +59,9 @@ export interface WipeTarget {
  * ```
  */
 export interface StoredWipe {
-  /** base64url of the 16-byte command id. */
+  /** base64url of the 16-byte command id (the signed wipe payload's `commandId`). */
   readonly commandId: string;
-  /** The signed command bytes handed to the device. */
+  /** The signed organisation object (kind `wipe`) handed to the device. */
   readonly command: Uint8Array;
   readonly issuedAt: number;
   /** When the device's signed report was accepted, or `null` while pending. */
@@ -86,21 +85,6 @@ export type WipeStatus =
       readonly issuedAt: number;
       readonly confirmedAt: number;
     };
-
-/**
- * Options of {@link issueWipe}.
- *
- * @example
- * ```ts
- * await issueWipe(ctx, target, { actor: 'admin-1' } satisfies IssueWipeOptions);
- * ```
- */
-export interface IssueWipeOptions {
-  /** Who asked, for the audit record (default `system`). */
-  readonly actor?: string;
-}
-
-const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
 
 function lengthPrefixed(text: string): Uint8Array {
   const bytes = utf8(text);
@@ -177,64 +161,20 @@ export async function getWipe(
 }
 
 /**
- * Issues a remote wipe for one device: signs a `WipeCommand` (16 random bytes of id, issuedAt =
- * `ctx.now()`) with the tenant's key (wiped after use), then in one transaction stores it as
- * pending, blocks the device and appends the audit record `device.wipe`. A device that already
- * has a wipe gets the same command back (nothing new is signed or written). `NotFoundError('device')`
- * for an unknown device. Open delivery sockets of the device are woken so that they notice the
- * block and close with 1008.
+ * Stores `wipe` as the wipe of a device inside the caller's transaction `tx`, replacing an earlier
+ * one (a newer signed wipe for the same device starts pending again). Used by
+ * `publishOrganisationObject`, which verifies the signed object, blocks the device and audits
+ * `device.wipe` in the same transaction; nothing on the server signs a wipe.
  *
  * @example
  * ```ts
- * const { commandId } = await issueWipe(ctx, { tenant: tenantId('acme'), user: userId('alice'), device: deviceId(2) });
+ * await ctx.adapter.transaction((tx) => recordWipe(tx, target, { commandId, command: bytes, issuedAt, confirmedAt: null }));
  * ```
  */
-export async function issueWipe(
-  ctx: ServerContext,
-  target: WipeTarget,
-  options: IssueWipeOptions = {},
-): Promise<{ commandId: string; command: Uint8Array }> {
+export async function recordWipe(tx: StorageTx, target: WipeTarget, wipe: StoredWipe): Promise<void> {
   const t = checkTarget(target);
-  const existing = await getWipe(ctx, t);
-  if (existing !== undefined) return { commandId: existing.commandId, command: existing.command.slice() };
-  const device = await ctx.stores.devices.get(t.tenant, t.user, t.device);
-  if (device === undefined) throw new NotFoundError('device');
-  const id = ctx.provider.randomBytes(WIPE_COMMAND_ID_LENGTH);
-  const issuedAt = ctx.now();
-  const privateKey = await getTenantSigningKey(ctx, t.tenant);
-  let command: Uint8Array;
-  try {
-    command = await signWipeCommand(ctx.provider, privateKey, {
-      commandId: id,
-      tenant: t.tenant,
-      userId: t.user,
-      deviceId: t.device,
-      issuedAt,
-    });
-  } finally {
-    privateKey.fill(0);
-  }
-  const fresh: StoredWipe = { commandId: b64(id), command, issuedAt, confirmedAt: null };
-  const stored = await ctx.adapter.transaction(async (tx) => {
-    const devices = createDeviceStore(txExecutor(tx));
-    const current = await load(tx, t, true);
-    if (current !== undefined) return current; // another request won the race
-    if ((await devices.get(t.tenant, t.user, t.device)) === undefined) throw new NotFoundError('device');
-    const { partition, sort } = address(t);
-    await tx.put(WIPES_TABLE, { partition, sort, value: record(fresh) });
-    await devices.update(t.tenant, t.user, t.device, { blocked: true });
-    await createAuditLog(txExecutor(tx), ctx.provider).append(t.tenant, {
-      actor: options.actor ?? 'system',
-      action: 'device.wipe',
-      target: `${t.user}/${t.device}`,
-      outcome: 'success',
-      at: issuedAt,
-      details: { commandId: fresh.commandId },
-    });
-    return fresh;
-  });
-  await ctx.bus.notify(device.mailbox).catch(() => undefined);
-  return { commandId: stored.commandId, command: stored.command.slice() };
+  const { partition, sort } = address(t);
+  await tx.put(WIPES_TABLE, { partition, sort, value: record(wipe) });
 }
 
 /**

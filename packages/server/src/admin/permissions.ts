@@ -33,7 +33,10 @@ export type AdminPermission =
   | 'archive.key'
   | 'audit.read'
   | 'audit.export'
-  | 'root.operate';
+  | 'root.operate'
+  | 'broadcast.send'
+  | 'pools.write'
+  | 'devices.admit';
 
 /**
  * Every {@link AdminPermission}, in the order of the matrix.
@@ -62,6 +65,9 @@ export const ADMIN_PERMISSIONS: readonly AdminPermission[] = Object.freeze([
   'audit.read',
   'audit.export',
   'root.operate',
+  'broadcast.send',
+  'pools.write',
+  'devices.admit',
 ]);
 
 /**
@@ -108,6 +114,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
     'users.invite',
     'users.block',
     'devices.block',
+    'broadcast.send',
+    'devices.admit',
   ] as AdminPermission[]),
   auditor: Object.freeze([...readOnly, 'audit.read', 'audit.export'] as AdminPermission[]),
   integration: Object.freeze([
@@ -116,6 +124,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
     'users.block',
     'devices.block',
     'audit.read',
+    'devices.admit',
   ] as AdminPermission[]),
 });
 

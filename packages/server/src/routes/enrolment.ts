@@ -11,6 +11,7 @@ import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule } from '../context.js';
 import { type EnrolmentLimits, enrolDevice, resolveEnrolmentLimits } from '../enrolment.js';
+import { getOrganisationRoot } from '../organisation/root.js';
 
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -126,6 +127,9 @@ export function createEnrolmentRoutes(options: EnrolmentRoutesOptions = {}): Rou
       request.log.info({ event: 'enrol.device' }, 'device enrolled');
       const credential = Buffer.from(enrolment.credential).toString('base64url');
       enrolment.credential.fill(0);
+      // The organisation root, which the device accepts only if it matches the fingerprint it got
+      // from the enrolment code or its MDM configuration (spec/organisation.md §10.2).
+      const root = await getOrganisationRoot(ctx, enrolment.tenant);
       return reply.code(201).send({
         tenant: enrolment.tenant,
         user: enrolment.user,
@@ -133,6 +137,9 @@ export function createEnrolmentRoutes(options: EnrolmentRoutesOptions = {}): Rou
         mailbox: enrolment.mailbox,
         credential,
         tenantSigningKey: Buffer.from(enrolment.tenantSigningKey).toString('base64url'),
+        ...(root === undefined
+          ? {}
+          : { organisationRoot: Buffer.from(root.rootPublicKey).toString('base64url') }),
       });
     });
 

@@ -1,10 +1,12 @@
 /**
  * Remote wipe, the device side (R28, spec/remote-wipe.md §5):
  *
- * - `GET /v1/wipe`: `{ "command": "<base64url signed WipeCommand>" }` when a wipe was issued for
- *   the calling device (pending or confirmed), else `{ "command": null }`.
+ * - `GET /v1/wipe`: `{ "command": "<base64url>" }`, the signed organisation object of kind `wipe`
+ *   an administrator published for the calling device (pending or confirmed; the device verifies
+ *   it against the organisation root it pinned), else `{ "command": null }`.
  * - `POST /v1/wipe/report` `{ "report": "<base64url signed WipeReport>" }`: verified with the
- *   device's registered identity signing key and matched against its wipe; marks it confirmed.
+ *   device's registered identity signing key and matched against its wipe's `commandId` (the
+ *   signed wipe payload's); marks it confirmed.
  *   204, also when repeated (nothing changes then).
  *
  * Both authenticate with the device credential like every route but, unlike every other route,

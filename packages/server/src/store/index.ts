@@ -31,6 +31,7 @@ export {
 } from './devices.js';
 export * from './errors.js';
 export * from './mailboxes.js';
+export * from './organisation.js';
 export * from './policies.js';
 export * from './stores.js';
 export * from './tables.js';

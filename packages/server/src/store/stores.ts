@@ -17,6 +17,7 @@ import { createDeliveryEpochStore, type DeliveryEpochStore } from './delivery-ep
 import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
 import { createMailboxStore, type MailboxStore } from './mailboxes.js';
+import { createOrganisationStore, type OrganisationStore } from './organisation.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
 import { createDomainStore, createTenantStore, type DomainStore, type TenantStore } from './tenants.js';
 import { createPoolStore, createUserStore, type PoolStore, type UserStore } from './users.js';
@@ -64,6 +65,8 @@ export interface ServerStoreSet {
   readonly deliveryEpochs: DeliveryEpochStore;
   /** The administrators of each tenant, their API keys and sessions. */
   readonly administrators: AdministratorStore;
+  /** Each tenant's organisation root, sequences and signed organisation objects. */
+  readonly organisation: OrganisationStore;
 }
 
 /**
@@ -121,6 +124,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     deviceLists: createDeviceListStore(run),
     deliveryEpochs: createDeliveryEpochStore(run),
     administrators: createAdministratorStore(run),
+    organisation: createOrganisationStore(run),
   });
   return {
     ...build(adapterExecutor(adapter)),

@@ -41,11 +41,15 @@ export const SERVER_TABLES = Object.freeze({
   adminEmails: 's_admin_emails',
   adminKeys: 's_admin_keys',
   adminSessions: 's_admin_sessions',
+  orgRoots: 's_org_roots',
+  orgSequences: 's_org_sequences',
+  orgObjects: 's_org_objects',
+  orgLists: 's_org_lists',
 } as const);
 
 /**
  * The server tables whose reads depend on sort-key order: mailbox arrival order, audit
- * sequence numbers, archive time ranges. Give this list to encryption at rest as its ordered
+ * sequence numbers, archive time ranges, organisation objects kept as lists (newest first). Give this list to encryption at rest as its ordered
  * tables; their sort keys hold only times, sequence numbers and random tie-breakers. Every other
  * server table works with hashed sort keys (listings then come in a stable but unspecified order).
  *
@@ -58,4 +62,5 @@ export const SERVER_ORDERED_TABLES: readonly string[] = Object.freeze([
   SERVER_TABLES.mailbox,
   SERVER_TABLES.audit,
   SERVER_TABLES.archive,
+  SERVER_TABLES.orgLists,
 ]);
