@@ -14,12 +14,13 @@ import {
   type ConversationId,
   type FileReference,
   type MessageId,
+  rootFingerprint,
   userId as toUserId,
   type UserId,
 } from '@cloister/protocol';
 import { DeliverySocket } from './connection.js';
 import { ClientContext, type Listener } from './context.js';
-import type { ClientEvent, ClientMessage, ClientPolicy } from './core/index.js';
+import type { ArchiveState, ClientEvent, ClientMessage, ClientPolicy } from './core/index.js';
 import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
 import { enrol, forget, me, unlock } from './enrolment.js';
@@ -135,6 +136,25 @@ export class CloisterClient {
     return this.#ctx.policy;
   }
 
+  /**
+   * The organisation root this device pinned at enrolment: its fingerprint
+   * (`cloister-root:v1:…`), or `null` for a device enrolled without one (it then accepts no
+   * archive key, wipe, broadcast or delegation). Needs the client unlocked.
+   */
+  async organisation(): Promise<{ readonly rootFingerprint: string | null }> {
+    const root = this.#ctx.ready().registration.organisationRoot;
+    return { rootFingerprint: root === undefined ? null : await rootFingerprint(this.#ctx.provider, root) };
+  }
+
+  /**
+   * Whether messages are archived, and the archive key's fingerprint (`cloister-archive:v1:…`)
+   * when they are: from the tenant layer this device verified against its organisation root, as
+   * of the last policy fetch. Show it to the user; an `archive` event reports every change.
+   */
+  archive(): ArchiveState {
+    return this.#ctx.archive;
+  }
+
   /** Reads the vault to learn whether the client is enrolled, locked or wiped. */
   async open(): Promise<ClientStatus> {
     const ctx = this.#ctx;
@@ -157,16 +177,26 @@ export class CloisterClient {
   // ---- enrolment and PIN ---------------------------------------------------------------------
 
   /**
-   * Enrols this device with a single-use token: creates its identity, registers it, publishes its
-   * prekeys and protects the local data with `pin`. Leaves the client unlocked. When publishing
-   * the prekeys fails (the network, say), `enroll` rejects but the device is enrolled: the client
-   * stays `ready` and `start()` publishes them.
+   * Enrols this device with an enrolment code: creates its identity, registers it, pins the
+   * organisation root, publishes its prekeys and protects the local data with `pin`. Leaves the
+   * client unlocked. The code is the 87-character `<token>.<root digest>` an administrator hands
+   * out, or the plain 43-character token with `options.organisationRoot` (`cloister-root:v1:…`,
+   * from the MDM configuration); when the server's root does not match that fingerprint,
+   * `InvalidKeyError` (field `organisationRoot`) and nothing is stored. A token without any
+   * fingerprint enrols without a root: messaging works, but no archive key, wipe, broadcast or
+   * delegation is ever accepted. When publishing the prekeys fails (the network, say), `enroll`
+   * rejects but the device is enrolled: the client stays `ready` and `start()` publishes them.
    */
   async enroll(
-    token: string,
-    options: { readonly pin: string; readonly userId?: string; readonly displayName?: string },
+    code: string,
+    options: {
+      readonly pin: string;
+      readonly userId?: string;
+      readonly displayName?: string;
+      readonly organisationRoot?: string;
+    },
   ): Promise<{ userId: UserId; deviceId: DeviceId }> {
-    const { registration, identity, registrationId } = await enrol(this.#ctx, token, options);
+    const { registration, identity, registrationId } = await enrol(this.#ctx, code, options);
     await publishKeys(this.#ctx, identity, registrationId);
     // The user's first device publishes the first signed device list; any later one waits to be
     // linked. Offline, `start` does it.
@@ -251,22 +281,33 @@ export class CloisterClient {
 
   // ---- policy and wipe ---------------------------------------------------------------------------
 
-  /** Fetches the effective policy from the server and emits `policy` when it changed. */
+  /**
+   * Fetches the effective policy and emits `policy` when it changed. A root-pinned device verifies
+   * the organisation's signed objects of the answer: the policy comes from the verified layers,
+   * delegations are kept, new broadcasts are `broadcast` events, a change of archiving is an
+   * `archive` event, and anything refused an `organisation-refused` event.
+   */
   async refreshPolicy(): Promise<ClientPolicy> {
-    return refreshPolicy(this.#ctx);
+    return refreshPolicy(this.#ctx, {
+      pools: async () => (await this.#directory.senderCertificate()).pools,
+    });
   }
 
   /**
-   * Asks the server whether this device was remotely wiped. A command that verifies (signed by
-   * this tenant's key, naming this device) destroys the local data key and all data, then the
-   * signed report is sent; a tampered or foreign command is refused with `WipeCommandError` and
-   * changes nothing. Resolves `true` when the client is now wiped.
+   * Asks the server whether this device was remotely wiped. A command that verifies (a `wipe`
+   * object signed under the pinned organisation root, naming this device) destroys the local data
+   * key and all data, then the signed report is sent; any other command (and every command, for a
+   * device without a root) is reported with `wipe-refused` and changes nothing. Resolves `true`
+   * when the client is now wiped.
    */
   async checkWipe(): Promise<boolean> {
     return this.#wipe.check();
   }
 
-  /** Verifies and carries out a wipe command (see {@link CloisterClient.checkWipe}). */
+  /**
+   * Verifies and carries out a wipe command (see {@link CloisterClient.checkWipe}); a refused one
+   * is `WipeCommandError` (and a `wipe-refused` event).
+   */
   async applyWipeCommand(commandBytes: Uint8Array): Promise<void> {
     return this.#wipe.apply(commandBytes);
   }

@@ -1,7 +1,7 @@
 /**
  * The state the client's feature modules share, and nothing else: the options, the provider and
  * clock, the status, the unlocked device (its encrypted storage, stores, outbox, registration
- * and transport), the last policy, the event listeners and the test hooks. Each feature module
+ * and transport), the last policy and archive state, the event listeners and the test hooks. Each feature module
  * receives this object; `CloisterClient` composes them.
  *
  * @module
@@ -9,7 +9,7 @@
 import { type CryptoProvider, type DeviceId, UsageError } from '@cloister/crypto';
 import type { Suite, UserId } from '@cloister/protocol';
 import type { EncryptedAdapterHandle, StorageTx } from '@cloister/storage';
-import type { ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
+import type { ArchiveState, ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
 import type { ClientOptions, ClientStatus, ClientStep, TransportFactory } from './options.js';
 import type { Outbox } from './outbox/index.js';
 import type { ClientStoreSet } from './store/index.js';
@@ -23,6 +23,8 @@ export interface Registration {
   readonly mailbox: string;
   readonly credential: Uint8Array;
   readonly tenantPublicKey: Uint8Array;
+  /** The organisation root public key pinned at enrolment (32 bytes), or undefined when none was. */
+  readonly organisationRoot?: Uint8Array;
 }
 
 /** What exists while the client is unlocked. */
@@ -54,6 +56,8 @@ export class ClientContext {
   status: ClientStatus = 'unenrolled';
   unlocked: Unlocked | undefined;
   policy: ClientPolicy | undefined;
+  /** Whether messages are archived now (from the last policy; off until one is fetched). */
+  archive: ArchiveState = { on: false };
   /** Between `start()` and `stop()`. */
   started = false;
   closed = false;

@@ -1,7 +1,9 @@
 /**
  * Enrolment and unlocking: creating this device's identity and registering it with a single-use
- * token, protecting the local data with a PIN, opening it again with the PIN, and forgetting the
- * keys in memory on lock. The registration (ids, credential, the tenant's key) is kept encrypted.
+ * token, pinning the organisation root whose fingerprint the enrolment code or the MDM
+ * configuration carries (spec/organisation-client.md §2), protecting the local data with a PIN,
+ * opening it again with the PIN, and forgetting the keys in memory on lock. The registration (ids,
+ * credential, the tenant's key, the pinned root) is kept encrypted.
  *
  * @module
  */
@@ -9,6 +11,7 @@ import {
   type DeviceId,
   type DeviceIdentity,
   generateDeviceIdentity,
+  InvalidKeyError,
   deviceId as toDeviceId,
   toPublicIdentity,
   registrationId as toRegistrationId,
@@ -17,7 +20,14 @@ import {
   wipe,
   wrapDataKey,
 } from '@cloister/crypto';
-import { userId as toUserId, type UserId } from '@cloister/protocol';
+import {
+  equalRootFingerprints,
+  parseRootFingerprint,
+  ROOT_FINGERPRINT_PREFIX,
+  rootMatchesFingerprint,
+  userId as toUserId,
+  type UserId,
+} from '@cloister/protocol';
 import {
   adapterExecutor,
   type EncryptedAdapterHandle,
@@ -25,7 +35,7 @@ import {
   type StorageTx,
   txExecutor,
 } from '@cloister/storage';
-import { toBase64Url as b64, requireBase64Url } from './_base64.js';
+import { toBase64Url as b64, fromBase64Url, requireBase64Url } from './_base64.js';
 import type { ClientContext, Registration } from './context.js';
 import type { CoreSelf, CoreTx } from './core/index.js';
 import { signEnrolmentProofBytes } from './enrolment-proof.js';
@@ -48,28 +58,67 @@ const REGISTRATION = CLIENT_LOCAL_TABLES.registration;
 const REG_PATH = 'c_registration';
 const REG_KEY = 'registration';
 
-/** What `enroll` takes besides the token. */
+/** What `enroll` takes besides the code. */
 export interface EnrolOptions {
   readonly pin: string;
   readonly userId?: string;
   readonly displayName?: string;
+  /**
+   * The organisation root's fingerprint (`cloister-root:v1:…`) from the MDM configuration, for a
+   * code that is the plain 43-character token. With a fingerprint from either source the server's
+   * answer must carry the matching root, or enrolment fails and nothing is stored.
+   */
+  readonly organisationRoot?: string;
 }
 
 /**
- * Creates the identity, registers it with `token`, stores it and the registration encrypted under
- * a new data key wrapped with `options.pin` (the wrapped key last: until it is stored the client
- * is still unenrolled), and unlocks. Publishing the prekeys is the caller's next step.
+ * Splits an enrolment code into its token and the organisation root fingerprint it carries: the
+ * 87-character `<token>.<digest>` (the digest being the 43 characters after `cloister-root:v1:`)
+ * or a plain 43-character token with `organisationRoot` from the MDM configuration. Both given
+ * must name the same root. `ValidationError` otherwise.
+ *
+ * @example
+ * ```ts
+ * const { token, fingerprint } = parseEnrolmentCode(code); // fingerprint: "cloister-root:v1:…" or undefined
+ * ```
+ */
+export function parseEnrolmentCode(
+  code: string,
+  organisationRoot?: string,
+): { readonly token: string; readonly fingerprint: string | undefined } {
+  const m = typeof code === 'string' ? /^([A-Za-z0-9_-]{43})(?:\.([A-Za-z0-9_-]{43}))?$/.exec(code) : null;
+  if (m === null) {
+    throw new ValidationError('token', 'a 43-character enrolment token, or an 87-character enrolment code');
+  }
+  const fromCode = m[2] === undefined ? undefined : ROOT_FINGERPRINT_PREFIX + m[2];
+  if (fromCode !== undefined) parseRootFingerprint(fromCode);
+  if (organisationRoot !== undefined) {
+    if (typeof organisationRoot !== 'string')
+      throw new ValidationError('organisationRoot', 'a root fingerprint');
+    parseRootFingerprint(organisationRoot);
+    if (fromCode !== undefined && !equalRootFingerprints(fromCode, organisationRoot)) {
+      throw new ValidationError('organisationRoot', 'the fingerprint the enrolment code carries');
+    }
+  }
+  return { token: m[1] as string, fingerprint: fromCode ?? organisationRoot };
+}
+
+/**
+ * Creates the identity, registers it with the code's token, pins the organisation root when the
+ * code or `options.organisationRoot` names one (the answer's `organisationRoot` must match its
+ * fingerprint, else `InvalidKeyError` with field `organisationRoot` and nothing is stored), stores
+ * the identity and the registration encrypted under a new data key wrapped with `options.pin` (the
+ * wrapped key last: until it is stored the client is still unenrolled), and unlocks. Publishing
+ * the prekeys is the caller's next step.
  */
 export async function enrol(
   ctx: ClientContext,
-  token: string,
+  code: string,
   options: EnrolOptions,
 ): Promise<{ registration: Registration; identity: DeviceIdentity; registrationId: number }> {
   if (ctx.status !== 'unenrolled') throw new UsageError(`cannot enrol: the client is ${ctx.status}`);
-  if (typeof token !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(token)) {
-    throw new ValidationError('token', 'a 43-character enrolment token');
-  }
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const { token, fingerprint } = parseEnrolmentCode(code, options.organisationRoot);
   const p = ctx.provider;
   const identity = await generateDeviceIdentity(p);
   const pub = toPublicIdentity(identity);
@@ -106,7 +155,16 @@ export async function enrol(
     mailbox: string;
     credential: string;
     tenantSigningKey: string;
+    organisationRoot?: string;
   };
+  let organisationRoot: Uint8Array | undefined;
+  if (fingerprint !== undefined) {
+    const served = fromBase64Url(res.organisationRoot);
+    if (served?.length !== 32 || !(await rootMatchesFingerprint(p, served, fingerprint))) {
+      throw new InvalidKeyError('organisationRoot', 'the server did not give the root the fingerprint names');
+    }
+    organisationRoot = served;
+  }
   const registration: Registration = {
     tenant: res.tenant,
     userId: toUserId(res.user),
@@ -114,6 +172,7 @@ export async function enrol(
     mailbox: res.mailbox,
     credential: requireBase64Url(res.credential),
     tenantPublicKey: requireBase64Url(res.tenantSigningKey),
+    ...(organisationRoot === undefined ? {} : { organisationRoot }),
   };
   const { dataKey, record } = await wrapDataKey(p, { pin: options.pin, ...ctx.options.pinWrap });
   const adapter = await openEncrypted(ctx, dataKey);
@@ -132,6 +191,7 @@ export async function enrol(
       mailbox: registration.mailbox,
       credential: registration.credential,
       tenantPublicKey: registration.tenantPublicKey,
+      ...(organisationRoot === undefined ? {} : { organisationRoot }),
     }),
   );
   await storeWrappedKey(ctx, record);
@@ -155,6 +215,9 @@ export async function unlock(ctx: ClientContext, pin: string): Promise<void> {
     mailbox: field(reg, 'mailbox', REG_PATH, isString),
     credential: field(reg, 'credential', REG_PATH, isBytes),
     tenantPublicKey: field(reg, 'tenantPublicKey', REG_PATH, isBytes),
+    ...(reg.organisationRoot === undefined
+      ? {}
+      : { organisationRoot: field(reg, 'organisationRoot', REG_PATH, isBytes) }),
   };
   activate(ctx, adapter, registration, own.identity);
 }
@@ -205,6 +268,9 @@ function activate(
     identity,
     tenant: registration.tenant,
     tenantPublicKey: registration.tenantPublicKey,
+    ...(registration.organisationRoot === undefined
+      ? {}
+      : { organisationRoot: registration.organisationRoot }),
     mailbox: registration.mailbox,
     suites: ctx.suites,
     ...(ctx.options.organisationAdmission === undefined

@@ -21,7 +21,9 @@ export {
 } from './client.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
+  type ArchiveState,
   archiveConversationId,
+  type ClientBroadcast,
   type ClientEvent,
   type ClientMessage,
   type ClientPolicy,
@@ -43,6 +45,7 @@ export {
   sealForDevice,
 } from './core/index.js';
 export { LINK_CODE_LABEL, type LinkStatus } from './devices.js';
+export { parseEnrolmentCode } from './enrolment.js';
 export { signEnrolmentProofBytes } from './enrolment-proof.js';
 export type { IdentityStatus } from './identities.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';

@@ -2,8 +2,8 @@
  * The client's own tables beside its typed stores (`store/`): the vault (in the raw
  * adapter, outside the encryption, holding only the PIN-wrapped data key and the wipe marker),
  * and, inside the encrypted adapter, the registration, processed deliveries, groups, held group
- * content, the pinned device lists, quarantined deliveries and the pinned revocation list and
- * reach statement. Records use the storage package's record codec.
+ * content, the pinned device lists, quarantined deliveries, the pinned revocation list and
+ * reach statement, and the verified organisation objects. Records use the storage package's record codec.
  *
  * @module
  */
@@ -28,6 +28,11 @@ export const CLIENT_LOCAL_TABLES = Object.freeze({
   quarantine: 'c_quarantine',
   /** Encrypted: the pinned signed revocation list and reach statement (`list`, `reach`). */
   revocations: 'c_revocations',
+  /**
+   * Encrypted: the organisation objects this device verified against its pinned root — per scope
+   * the newest sequence and bytes, the kept certificate delegations, the archive state last shown.
+   */
+  organisation: 'c_organisation',
 });
 
 const enc = new TextEncoder();

@@ -2,32 +2,104 @@
  * The effective policy: fetched from the server at start and on every (re)connection, read by
  * the core (`core/policy.ts`), and reported with a `policy` event when its revision changes. The
  * answer's signed revocation list and reach statement are verified with the tenant key and pinned
- * (`core/revocations.ts`, spec/revocations.md) before anything of the answer is applied.
+ * (`core/revocations.ts`, spec/revocations.md) before anything of the answer is applied. For a
+ * device that pinned an organisation root, the answer's `organisation` objects are verified
+ * against it (`core/organisation.ts`, spec/organisation-client.md): the policy comes from the
+ * signed layers only, delegations are kept, broadcasts are shown, and the archive state is
+ * reported with an `archive` event when it changes.
  *
  * @module
  */
+import { archiveKeyFingerprint } from '@cloister/protocol';
 import type { ClientContext } from './context.js';
-import { acceptRevocations, type ClientPolicy, parsePolicy, signedPolicyParts } from './core/index.js';
+import {
+  type ArchiveState,
+  acceptBroadcasts,
+  acceptDelegations,
+  acceptPolicyLayers,
+  acceptRevocations,
+  broadcastsNeedPools,
+  type ClientEvent,
+  type ClientPolicy,
+  loadArchiveState,
+  parseOrganisationAnswer,
+  parsePolicy,
+  saveArchiveState,
+  signedPolicy,
+  signedPolicyParts,
+} from './core/index.js';
 import { expectOk } from './transport/common.js';
+
+/** What {@link refreshPolicy} needs besides the context. */
+export interface RefreshPolicyOptions {
+  /**
+   * The user's pools as the server lists them (in this device's sender certificate); asked only
+   * when a broadcast is addressed to pools.
+   */
+  readonly pools: () => Promise<readonly string[]>;
+}
 
 /**
  * Fetches the effective policy from the server, pins its signed revocation list and reach
  * statement, and emits `policy` when it changed. A signed object that does not verify under the
  * tenant key, or is older than the pinned one (a rollback), throws `InvalidKeyError` (a malformed
- * field `DecodeError`) and nothing of the answer is applied.
+ * field `DecodeError`) and nothing of the answer is applied. For a root-pinned device the policy
+ * is resolved from the verified organisation layers; every refused organisation object is an
+ * `organisation-refused` event and changes nothing.
  */
-export async function refreshPolicy(ctx: ClientContext): Promise<ClientPolicy> {
+export async function refreshPolicy(
+  ctx: ClientContext,
+  options: RefreshPolicyOptions,
+): Promise<ClientPolicy> {
   const u = ctx.ready();
   const body = expectOk(await u.transport.request('GET', '/v1/policy')).json as Parameters<
     typeof parsePolicy
-  >[0];
-  const policy = parsePolicy(body);
-  const signed = signedPolicyParts(body as { revocations?: unknown; reach?: unknown });
-  if (signed.revocations !== undefined || signed.reach !== undefined) {
-    await u.stores.transaction((t) => acceptRevocations(u.self, t.tx, signed));
-  }
+  >[0] & { organisation?: unknown; revocations?: unknown; reach?: unknown };
+  const unsigned = parsePolicy(body);
+  const signed = signedPolicyParts(body);
+  const root = u.registration.organisationRoot;
+  const answer = root === undefined ? undefined : (parseOrganisationAnswer(body.organisation) ?? empty);
+  const pools = answer !== undefined && broadcastsNeedPools(answer.broadcasts) ? await options.pools() : [];
+  const now = ctx.now();
+  const self = {
+    provider: ctx.provider,
+    tenant: u.registration.tenant,
+    userId: u.registration.userId,
+    deviceId: u.registration.deviceId,
+    organisationRoot: root,
+    tenantPublicKey: u.registration.tenantPublicKey,
+  };
+  const outcome = await u.stores.transaction(async (t) => {
+    if (signed.revocations !== undefined || signed.reach !== undefined) {
+      await acceptRevocations(u.self, t.tx, signed);
+    }
+    if (answer === undefined) return { policy: unsigned, events: [] as ClientEvent[], archive: undefined };
+    const layers = await acceptPolicyLayers(self, t.tx, answer.layers, now);
+    const events = [
+      ...layers.events,
+      ...(await acceptDelegations(self, t.tx, answer.delegations, now)),
+      ...(await acceptBroadcasts(self, t.tx, answer.broadcasts, pools, now)),
+    ];
+    const policy = signedPolicy(layers.layers);
+    const archive: ArchiveState =
+      policy.archiveKey === null
+        ? { on: false }
+        : { on: true, keyFingerprint: await archiveKeyFingerprint(ctx.provider, policy.archiveKey) };
+    const shown = archive.on ? archive.keyFingerprint : null;
+    const before = await loadArchiveState(t.tx);
+    if (before !== shown) await saveArchiveState(t.tx, shown);
+    // The first report of "off" is not a change; every other difference is.
+    const changed = before === undefined ? archive.on : before !== shown;
+    if (changed) events.push({ type: 'archive', archive });
+    return { policy, events, archive };
+  });
+  const { policy } = outcome;
+  if (outcome.archive !== undefined) ctx.archive = outcome.archive;
   const changed = ctx.policy?.revision !== policy.revision;
   ctx.policy = policy;
+  for (const e of outcome.events) ctx.emit(e);
   if (changed) ctx.emit({ type: 'policy', policy });
   return policy;
 }
+
+const empty = { layers: [], delegations: [], broadcasts: [] } as const;

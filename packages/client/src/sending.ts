@@ -253,7 +253,14 @@ export class OutboxLoop {
             })),
           }),
         }),
-      ).json as { results: { status: string; reason?: string }[] };
+      ).json as {
+        results: { status: string; reason?: string }[];
+        archive?: { status: string; reason?: string };
+      };
+      // The server tells what it did with the seal: one it did not file is reported to the app.
+      if (res.archive?.status === 'refused') {
+        ctx.emit({ type: 'archive-refused', reason: String(res.archive.reason ?? 'refused') });
+      }
       res.results.forEach((r, k) => {
         const copy = batch[k];
         if (copy === undefined) return;

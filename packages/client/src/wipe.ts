@@ -1,14 +1,18 @@
 /**
- * Remote wipe on this device: asking the server for a command, verifying it (signed by this
- * tenant's key, naming this device), destroying the data key first and then the local data,
- * and sending the signed report. A tampered or foreign command changes nothing.
+ * Remote wipe on this device: asking the server for a command, verifying it (a `wipe`
+ * organisation object signed under the organisation root this device pinned at enrolment, naming
+ * this device, not older than one it holds; `core/organisation.ts`), destroying the data key first
+ * and then the local data, and sending the signed report. A tampered, foreign or operator-signed
+ * command changes nothing and is reported with `wipe-refused`; a device enrolled without a root
+ * refuses every command.
  *
  * @module
  */
-import { signWipeReport, verifyWipeCommand, wipe } from '@cloister/crypto';
+import { CloisterError, signWipeReport, ValidationError, WipeCommandError, wipe } from '@cloister/crypto';
 import { txExecutor } from '@cloister/storage';
 import { toBase64Url as b64, requireBase64Url } from './_base64.js';
 import type { ClientContext, Unlocked } from './context.js';
+import { verifyWipe } from './core/index.js';
 import { deleteRegistration } from './enrolment.js';
 import { bindClientStores } from './store/index.js';
 import { expectOk } from './transport/common.js';
@@ -25,7 +29,10 @@ export class RemoteWipe {
     this.#stopAll = stopAll;
   }
 
-  /** Asks the server for a wipe command and carries it out; resolves `true` when the client is now wiped. */
+  /**
+   * Asks the server for a wipe command and carries it out; resolves `true` when the client is now
+   * wiped, `false` when there is none or it was refused (`wipe-refused`).
+   */
   async check(): Promise<boolean> {
     await this.#wiping?.catch(() => undefined);
     if (this.#ctx.status === 'wiped') return true;
@@ -34,7 +41,13 @@ export class RemoteWipe {
     if (res.status === 404) return false;
     const body = expectOk(res).json as { command: string | null };
     if (body.command === null || body.command === undefined) return false;
-    await this.apply(requireBase64Url(body.command));
+    try {
+      await this.apply(requireBase64Url(body.command));
+    } catch (e) {
+      // A refused command was reported (`wipe-refused`); the device goes on.
+      if (e instanceof WipeCommandError) return false;
+      throw e;
+    }
     return true;
   }
 
@@ -53,12 +66,27 @@ export class RemoteWipe {
   async #apply(commandBytes: Uint8Array): Promise<void> {
     const ctx = this.#ctx;
     const u = ctx.ready();
-    const command = await verifyWipeCommand(ctx.provider, commandBytes, {
-      tenantPublicKey: u.registration.tenantPublicKey,
+    const refuse = (reason: string, problem: 'signature' | 'target'): never => {
+      ctx.emit({ type: 'wipe-refused', reason });
+      throw new WipeCommandError(problem);
+    };
+    if (u.registration.organisationRoot === undefined) refuse('no-root', 'signature');
+    const self = {
+      provider: ctx.provider,
       tenant: u.registration.tenant,
       userId: u.registration.userId,
       deviceId: u.registration.deviceId,
-    });
+      organisationRoot: u.registration.organisationRoot,
+      tenantPublicKey: u.registration.tenantPublicKey,
+    };
+    let command: { readonly commandId: Uint8Array };
+    try {
+      command = await u.stores.transaction((t) => verifyWipe(self, t.tx, commandBytes, ctx.now()));
+    } catch (e) {
+      if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
+      if (e instanceof ValidationError && e.field === 'payload') return refuse('target', 'target');
+      return refuse(e.code, 'signature');
+    }
     const wipedAt = ctx.now();
     const report = await signWipeReport(ctx.provider, u.self.identity.signingKeyPair.privateKey, {
       commandId: command.commandId,

@@ -54,6 +54,24 @@ export {
 } from './ids.js';
 export { decodeJob, encodeJob, enqueueJob, type OutboxJob } from './jobs.js';
 export {
+  acceptBroadcasts,
+  acceptDelegations,
+  acceptPolicyLayers,
+  broadcastsNeedPools,
+  type ClientBroadcast,
+  certificateDelegated,
+  loadArchiveState,
+  MAX_KEPT_DELEGATIONS,
+  MAX_ORGANISATION_LIST,
+  type OrganisationAnswer,
+  type OrganisationSelf,
+  parseOrganisationAnswer,
+  SENDER_CERTIFICATE_MIN_LIFETIME_MS,
+  type SignedLayers,
+  saveArchiveState,
+  verifyWipe,
+} from './organisation.js';
+export {
   type ComposeInput,
   composeGroupChange,
   composeMessage,
@@ -67,6 +85,7 @@ export {
   archivePublicKey,
   messageExpiry,
   parsePolicy,
+  signedPolicy,
   signedPolicyParts,
 } from './policy.js';
 export {
@@ -100,6 +119,7 @@ export {
 } from './revocations.js';
 export { hasSession, sealForDevice } from './seal.js';
 export {
+  type ArchiveState,
   type ClientEvent,
   type ClientMessage,
   type ClientPolicy,

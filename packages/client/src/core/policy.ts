@@ -1,20 +1,25 @@
 /**
- * The effective policy as the client reads it: the server's `GET /v1/policy` answer turned into a
- * {@link ClientPolicy}, and what the policy decides for one message (the archive key to seal to,
- * when it expires). No I/O.
+ * The effective policy as the client reads it: for a device that pinned an organisation root,
+ * resolved from the signed layers it verified ({@link signedPolicy}); for one without, the
+ * server's `GET /v1/policy` answer ({@link parsePolicy}), which never turns archiving on. And what
+ * the policy decides for one message (the archive key to seal to, when it expires). No I/O.
  *
  * @module
  */
+import { ARCHIVE_FEATURE, policyMessageLifetime, resolvePolicyFeatures } from '@cloister/protocol';
 import { fromBase64Url, requireBase64Url } from '../_base64.js';
+import type { SignedLayers } from './organisation.js';
 import type { ClientPolicy } from './types.js';
 
 /**
- * The policy from the body of `GET /v1/policy`.
+ * The policy from the body of `GET /v1/policy`, for a device without an organisation root: the
+ * server's features and lifetime, and no archive key whatever the answer says (an unsigned
+ * archive key is the operator's, issue 14 attack 1).
  *
  * @example
  * ```ts
  * parsePolicy({ revision: '7', features: { 'files.send': { enabled: false } } });
- * // { revision: '7', features: { 'files.send': { enabled: false } }, messageLifetimeMs: null }
+ * // { revision: '7', features: { 'files.send': { enabled: false } }, messageLifetimeMs: null, signed: false, archiveKey: null }
  * ```
  */
 export function parsePolicy(body: {
@@ -26,6 +31,37 @@ export function parsePolicy(body: {
     revision: String(body.revision),
     features: body.features ?? {},
     messageLifetimeMs: body.retention?.messageLifetimeMs ?? null,
+    signed: false,
+    archiveKey: null,
+  };
+}
+
+/**
+ * The policy of a root-pinned device from the signed layers it verified (tenant → pools → user,
+ * locks, the most restrictive pool; `core/organisation.ts`): the features, the message lifetime
+ * from the signed `retention` feature, and the archive key from the **tenant layer only** (feature
+ * `archive` enabled with `config.publicKey`, base64url of 32 bytes).
+ *
+ * @example
+ * ```ts
+ * const policy = signedPolicy(layers); // layers from acceptPolicyLayers
+ * if (policy.archiveKey !== null) sealTo(policy.archiveKey);
+ * ```
+ */
+export function signedPolicy(layers: SignedLayers): ClientPolicy {
+  const input = { tenant: layers.tenant, pools: layers.pools, user: layers.user };
+  const features = resolvePolicyFeatures(input);
+  const archive = layers.tenant?.[ARCHIVE_FEATURE];
+  const key =
+    archive?.enabled === true
+      ? fromBase64Url((archive.config as { publicKey?: unknown } | undefined)?.publicKey)
+      : undefined;
+  return {
+    revision: `org:${layers.revision}`,
+    features,
+    messageLifetimeMs: policyMessageLifetime(input),
+    signed: true,
+    archiveKey: key?.length === 32 ? key : null,
   };
 }
 
@@ -54,8 +90,8 @@ export function signedPolicyParts(body: { readonly revocations?: unknown; readon
 export const ARCHIVE_CONTENT_TYPE = 'application/x-cloister-content';
 
 /**
- * The tenant's archive public key when the policy turns archiving on: feature `archive`
- * explicitly enabled with `config.publicKey` (base64url of 32 bytes); otherwise undefined.
+ * The archive public key to seal to: the policy's `archiveKey`, which only a verified tenant
+ * layer sets ({@link signedPolicy}); otherwise undefined.
  *
  * @example
  * ```ts
@@ -63,11 +99,8 @@ export const ARCHIVE_CONTENT_TYPE = 'application/x-cloister-content';
  * ```
  */
 export function archivePublicKey(policy: ClientPolicy | undefined): Uint8Array | undefined {
-  const feature = policy?.features.archive;
-  if (feature?.enabled !== true) return undefined;
-  const key = (feature.config as { publicKey?: unknown } | undefined)?.publicKey;
-  const bytes = fromBase64Url(key);
-  return bytes?.length === 32 ? bytes : undefined;
+  const key = policy?.archiveKey;
+  return key instanceof Uint8Array && key.length === 32 ? key : undefined;
 }
 
 /**

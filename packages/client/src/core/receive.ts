@@ -31,6 +31,7 @@ import { CLIENT_LOCAL_TABLES, deleteRecord, getRecord, isNumber, putRecord } fro
 import { applyContent } from './apply.js';
 import { admittedEntry, loadPin } from './device-lists.js';
 import { enqueueJob } from './jobs.js';
+import { certificateDelegated } from './organisation.js';
 import { listQuarantined, quarantine, unquarantine } from './quarantine.js';
 import { refusedCertificate } from './revocations.js';
 import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
@@ -70,7 +71,8 @@ export async function wasProcessed(tx: StorageTx, serverId: string): Promise<boo
 
 /**
  * Processes one delivery inside the caller's transaction: opens the envelope (sender
- * certificate checked against the tenant key), decrypts with the sender's session or static key,
+ * certificate checked against the tenant key and, for a device that pinned an organisation root,
+ * covered by a certificate delegation it verified), decrypts with the sender's session or static key,
  * applies the content and marks the delivery processed. A delivery that cannot be opened or
  * decrypted is marked processed too (so it is acknowledged, not retried forever) and reported
  * as one `undecryptable` event without details. Storage errors propagate (nothing commits).
@@ -104,6 +106,14 @@ export async function receiveDelivery(
     if (opened.certificate.tenantId !== self.tenant) throw new DecryptionFailed();
     certificate = opened.certificate;
     body = opened.body;
+    // A device that pinned an organisation root trusts the server's certificate key only under a
+    // certificate delegation the root's owners signed, for the certificate's issue time.
+    if (
+      self.organisationRoot !== undefined &&
+      !(await certificateDelegated(t.tx, self.tenantPublicKey, certificate, input.now))
+    ) {
+      throw new DecryptionFailed();
+    }
   } catch (e) {
     if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
     await mark('certificate');

@@ -26,6 +26,11 @@ export interface CoreSelf {
   readonly mailbox: string;
   /** Suites this device accepts, in preference order. */
   readonly suites: readonly Suite[];
+  /**
+   * The organisation root public key pinned at enrolment (spec/organisation-client.md); undefined
+   * for a device enrolled without one, which accepts no organisation object at all.
+   */
+  readonly organisationRoot?: Uint8Array;
   /** The hook that verifies organisation-signed device lists, when the app configured one. */
   readonly organisationAdmission?: (
     signedBytes: Uint8Array,
@@ -133,17 +138,53 @@ export type ClientEvent =
     }
   | { readonly type: 'connection'; readonly state: 'online' | 'offline' | 'synced' }
   | { readonly type: 'policy'; readonly policy: ClientPolicy }
+  /**
+   * An organisation object (policy layer, delegation, broadcast, wipe) the server served did not
+   * verify against the pinned root, was older than the held one of its scope, forked it, or was
+   * not for this device: nothing changed. `reason` is the error code (`ERR_INVALID_KEY`,
+   * `ERR_FORBIDDEN`, `ERR_DECODE`, `ERR_VALIDATION`).
+   */
+  | {
+      readonly type: 'organisation-refused';
+      readonly kind: import('@cloister/protocol').OrganisationObjectKind | 'unknown';
+      readonly reason: string;
+    }
+  /** Archiving was turned on, off, or to another key (from the verified tenant layer). */
+  | { readonly type: 'archive'; readonly archive: ArchiveState }
+  /** The server did not file the archive seal of a submission (`not-archiving`, `binding`, `rate`, …). */
+  | { readonly type: 'archive-refused'; readonly reason: string }
+  /** A verified broadcast of the organisation addressed to this user, newer than the last shown. */
+  | { readonly type: 'broadcast'; readonly broadcast: import('./organisation.js').ClientBroadcast }
+  /**
+   * A wipe command was refused: `no-root` (this device pinned no organisation root), `target` (it
+   * names another device) or the verification's error code. Nothing was wiped.
+   */
+  | { readonly type: 'wipe-refused'; readonly reason: string }
   | { readonly type: 'expired'; readonly rows: number }
   | { readonly type: 'wiped'; readonly commandId: string; readonly reported: boolean };
 
-/** The effective policy the server sent for this device's user. */
+/**
+ * The effective policy of this device's user: for a device that pinned an organisation root,
+ * resolved from the policy layers it verified (the server's unsigned features are ignored); for
+ * one without a root, the server's answer, archiving excepted.
+ */
 export interface ClientPolicy {
   readonly revision: string;
   /** Features by name; an absent feature is enabled. */
   readonly features: Readonly<Record<string, { readonly enabled: boolean; readonly config?: unknown }>>;
   /** The longest a message may be kept on this device, or `null` for no limit. */
   readonly messageLifetimeMs: number | null;
+  /** Whether the policy was resolved from verified signed layers. */
+  readonly signed: boolean;
+  /**
+   * The archive public key to seal every message to: only from a verified tenant layer that turns
+   * `archive` on; `null` otherwise (always for a device without an organisation root).
+   */
+  readonly archiveKey: Uint8Array | null;
 }
+
+/** Whether messages are archived, and to which key (its fingerprint, `cloister-archive:v1:…`). */
+export type ArchiveState = { readonly on: false } | { readonly on: true; readonly keyFingerprint: string };
 
 /** Whether a policy enables `feature` (absent means enabled). */
 export function featureEnabled(policy: ClientPolicy | undefined, feature: string): boolean {

@@ -4,6 +4,11 @@
  *
  * @module
  */
+export {
+  ARCHIVE_KEY_FINGERPRINT_LABEL,
+  ARCHIVE_KEY_FINGERPRINT_PREFIX,
+  archiveKeyFingerprint,
+} from './archive-fingerprint.js';
 export { type CanonicalJson, canonicalJsonBytes, parseCanonicalJson } from './canonical-json.js';
 export {
   ADMIN_CERTIFICATE_LABEL,
@@ -55,6 +60,15 @@ export {
   type PolicyLayerPayload,
   type SignedPolicyFeature,
 } from './policy-layer.js';
+export {
+  type LayerDocument,
+  type LayerFeature,
+  type PolicyLayers,
+  policyMessageLifetime,
+  RETENTION_POLICY_FEATURE,
+  type ResolvedFeature,
+  resolvePolicyFeatures,
+} from './policy-resolve.js';
 export {
   ADMIN_ROLES,
   type AdminRole,
