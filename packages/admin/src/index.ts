@@ -1,0 +1,73 @@
+/**
+ * `@cloister/admin`: the typed admin SDK. {@link AdminClient} calls every route of the admin API;
+ * the signer functions sign organisation objects on the administrator's machine and publish them;
+ * {@link generateOrganisation} creates the organisation root and the owner's certified key; the
+ * key stores keep the secrets wrapped under a passphrase; {@link enrolmentCode} joins an
+ * enrolment token and the root fingerprint. Node-only parts (the pinned HTTPS transport, key-store
+ * files) are in `@cloister/admin/node`. Reference: `spec/admin-sdk.md`.
+ *
+ * @packageDocumentation
+ */
+export {
+  AdminClient,
+  type AdminClientOptions,
+  type AdminCredential,
+  type AuditQuery,
+  type CreateTenantAnswer,
+  type CreateTenantInput,
+  type InviteAdministratorInput,
+  type InviteUserInput,
+  type JsonObject,
+  type LoginAnswer,
+  type LoginInput,
+  type OrganisationState,
+  type PublishAnswer,
+  type UserInvitation,
+  type WhoAmI,
+  type WipeState,
+} from './client.js';
+export {
+  ENROLMENT_CODE_LENGTH,
+  type EnrolmentCodeParts,
+  enrolmentCode,
+  parseEnrolmentCode,
+} from './enrolment-code.js';
+export { AdminApiError, ConflictError, errorFromAnswer, NotFoundError } from './errors.js';
+export {
+  describeKeyStore,
+  KEY_STORE_FORMATS,
+  type KeyStoreOptions,
+  MIN_PASSPHRASE_CHARS,
+  openRootKey,
+  openSession,
+  openSigningKey,
+  type RootKey,
+  type StoredSession,
+  sealRootKey,
+  sealSession,
+  sealSigningKey,
+} from './key-store.js';
+export {
+  type AdminSigningKey,
+  adminSigningKey,
+  type CertifyOptions,
+  certifyAdministrator,
+  DEFAULT_CERTIFICATE_VALIDITY_MS,
+  type GeneratedOrganisation,
+  type GenerateOrganisationOptions,
+  generateOrganisation,
+} from './organisation.js';
+export {
+  type BroadcastTarget,
+  type OrganisationSigner,
+  type PolicyLayerTarget,
+  type Published,
+  signAndPublish,
+  signBroadcast,
+  signDelegation,
+  signDeviceAdmission,
+  signPolicyLayer,
+  signPoolRules,
+  signWipe,
+} from './signer.js';
+export { type AdminRequest, type AdminResponse, type AdminTransport, fetchTransport } from './transport.js';

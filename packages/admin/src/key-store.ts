@@ -1,0 +1,375 @@
+/**
+ * Key stores (`spec/admin-sdk.md` §5): the organisation root's private key, an administrator's
+ * signing key with its certificate, and an admin session token, each as a small JSON text whose
+ * one secret (always 32 bytes) is wrapped under the owner's passphrase with `@cloister/crypto`'s
+ * PIN wrapping (`wrapDataKey`: scrypt N = 2^17, r = 8, p = 1, AES-256-GCM with the record header
+ * as associated data; `spec/pin-wrap.md`). The secret itself is the wrapped "data key": no other
+ * key derivation or cipher is involved. Everything else in the text is public (the root public key
+ * and fingerprint, the certificate, the server's URL and pin). A wrong passphrase, or an altered
+ * record, is `WrongPin` (`ERR_WRONG_PIN`); a malformed text is `DecodeError`.
+ *
+ * These functions only build and read the text; `@cloister/admin/node` writes it to a file of
+ * mode 0600.
+ *
+ * @module
+ */
+import {
+  type CryptoProvider,
+  DecodeError,
+  decodeWrappedKey,
+  encodeWrappedKey,
+  equalBytes,
+  InvalidKeyError,
+  type PinWrapOptions,
+  unwrapDataKey,
+  ValidationError,
+  wrapDataKey,
+} from '@cloister/crypto';
+import {
+  ADMIN_ROLES,
+  type AdminRole,
+  parseRootFingerprint,
+  rootFingerprint,
+  type TenantId,
+  tenantId,
+} from '@cloister/protocol';
+import { fromBase64Url, toBase64Url } from './_base64url.js';
+import { type AdminSigningKey, adminSigningKey } from './organisation.js';
+
+/**
+ * Format names of the three key stores (the `format` member of each text).
+ *
+ * @example
+ * ```ts
+ * console.log(KEY_STORE_FORMATS.root); // 'cloister-admin/root-key/v1'
+ * ```
+ */
+export const KEY_STORE_FORMATS = {
+  root: 'cloister-admin/root-key/v1',
+  signingKey: 'cloister-admin/signing-key/v1',
+  session: 'cloister-admin/session/v1',
+} as const;
+
+/**
+ * Shortest passphrase accepted for a new key store.
+ *
+ * @example
+ * ```ts
+ * console.log(MIN_PASSPHRASE_CHARS); // 12
+ * ```
+ */
+export const MIN_PASSPHRASE_CHARS = 12;
+
+/** How a secret is wrapped: the PIN-wrap options (tests lower the scrypt cost to the floor). */
+export type KeyStoreOptions = Pick<PinWrapOptions, 'scrypt'>;
+
+function checkPassphrase(passphrase: string): void {
+  if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE_CHARS) {
+    throw new ValidationError('passphrase', `at least ${MIN_PASSPHRASE_CHARS} characters`);
+  }
+}
+
+async function wrapSecret(
+  provider: CryptoProvider,
+  secret: Uint8Array,
+  passphrase: string,
+  options: KeyStoreOptions,
+): Promise<string> {
+  checkPassphrase(passphrase);
+  const { record } = await wrapDataKey(provider, {
+    pin: passphrase,
+    dataKey: secret,
+    ...(options.scrypt === undefined ? {} : { scrypt: options.scrypt }),
+  });
+  return toBase64Url(encodeWrappedKey(record));
+}
+
+async function unwrapSecret(
+  provider: CryptoProvider,
+  wrapped: unknown,
+  passphrase: string,
+): Promise<Uint8Array> {
+  if (typeof wrapped !== 'string') throw new DecodeError('keyStore.wrapped', 'a base64url string');
+  let bytes: Uint8Array;
+  try {
+    bytes = fromBase64Url(wrapped, 'keyStore.wrapped');
+  } catch {
+    throw new DecodeError('keyStore.wrapped', 'a base64url string');
+  }
+  return unwrapDataKey(provider, decodeWrappedKey(bytes), passphrase);
+}
+
+function parseStore(text: string, format: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new DecodeError('keyStore', 'JSON');
+  }
+  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== format) {
+    throw new DecodeError('keyStore.format', format);
+  }
+  return value as Record<string, unknown>;
+}
+
+function field<T>(store: Record<string, unknown>, name: string, parse: (v: unknown) => T): T {
+  try {
+    return parse(store[name]);
+  } catch {
+    throw new DecodeError(`keyStore.${name}`, 'a valid value');
+  }
+}
+
+const bytes32 = (v: unknown): Uint8Array => {
+  const b = fromBase64Url(v as string, 'key');
+  if (b.length !== 32) throw new Error('length');
+  return b;
+};
+const bytesAny = (v: unknown): Uint8Array => fromBase64Url(v as string, 'bytes');
+const text = (v: unknown): string => {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 2048) throw new Error('text');
+  return v;
+};
+
+/**
+ * An opened root key store.
+ *
+ * @example
+ * ```ts
+ * const { privateKey, publicKey, fingerprint } = await openRootKey(provider, text, passphrase);
+ * ```
+ */
+export interface RootKey {
+  readonly tenant: TenantId;
+  readonly publicKey: Uint8Array;
+  readonly privateKey: Uint8Array;
+  readonly fingerprint: string;
+}
+
+/**
+ * The root key store's text for `root` (its private key wrapped under `passphrase`, at least
+ * {@link MIN_PASSPHRASE_CHARS} characters).
+ *
+ * @example
+ * ```ts
+ * import { sealRootKey } from '@cloister/admin';
+ * const text = await sealRootKey(provider, { tenant: 'acme', ...org.root }, passphrase);
+ * ```
+ */
+export async function sealRootKey(
+  provider: CryptoProvider,
+  root: { readonly tenant: string; readonly publicKey: Uint8Array; readonly privateKey: Uint8Array },
+  passphrase: string,
+  options: KeyStoreOptions = {},
+): Promise<string> {
+  const publicKey = await provider.ed25519.publicKey(root.privateKey);
+  if (!equalBytes(publicKey, root.publicKey)) throw new ValidationError('root', 'a matching key pair');
+  return `${JSON.stringify(
+    {
+      format: KEY_STORE_FORMATS.root,
+      tenant: tenantId(root.tenant),
+      publicKey: toBase64Url(publicKey),
+      fingerprint: await rootFingerprint(provider, publicKey),
+      wrappedPrivateKey: await wrapSecret(provider, root.privateKey, passphrase, options),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Opens a root key store. `WrongPin` for a wrong passphrase; `InvalidKeyError` when the
+ * unwrapped key is not the stated public key's (the file was altered).
+ *
+ * @example
+ * ```ts
+ * import { openRootKey } from '@cloister/admin';
+ * const root = await openRootKey(provider, text, passphrase);
+ * ```
+ */
+export async function openRootKey(
+  provider: CryptoProvider,
+  storeText: string,
+  passphrase: string,
+): Promise<RootKey> {
+  const store = parseStore(storeText, KEY_STORE_FORMATS.root);
+  const tenant = field(store, 'tenant', (v) => tenantId(v as string));
+  const publicKey = field(store, 'publicKey', bytes32);
+  const fingerprint = field(store, 'fingerprint', (v) => {
+    parseRootFingerprint(v as string);
+    return v as string;
+  });
+  const privateKey = await unwrapSecret(provider, store.wrappedPrivateKey, passphrase);
+  if (!equalBytes(await provider.ed25519.publicKey(privateKey), publicKey)) {
+    throw new InvalidKeyError('keyStore.publicKey', 'not the public key of the stored private key');
+  }
+  if (fingerprint !== (await rootFingerprint(provider, publicKey))) {
+    throw new InvalidKeyError('keyStore.fingerprint', 'not the fingerprint of the stored key');
+  }
+  return { tenant, publicKey, privateKey, fingerprint };
+}
+
+/**
+ * The public half of a key store, readable without the passphrase (to show what it holds).
+ *
+ * @example
+ * ```ts
+ * import { describeKeyStore } from '@cloister/admin';
+ * console.log(describeKeyStore(text)); // { format, tenant, … } without the wrapped secret
+ * ```
+ */
+export function describeKeyStore(storeText: string): Readonly<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = JSON.parse(storeText);
+  } catch {
+    throw new DecodeError('keyStore', 'JSON');
+  }
+  if (typeof value !== 'object' || value === null) throw new DecodeError('keyStore', 'an object');
+  const { wrappedPrivateKey: _k, wrappedToken: _t, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
+
+/**
+ * The signing key store's text for `key` (private key wrapped; certificate and root public key in
+ * clear).
+ *
+ * @example
+ * ```ts
+ * import { sealSigningKey } from '@cloister/admin';
+ * const text = await sealSigningKey(provider, org.owner, passphrase);
+ * ```
+ */
+export async function sealSigningKey(
+  provider: CryptoProvider,
+  key: AdminSigningKey,
+  passphrase: string,
+  options: KeyStoreOptions = {},
+): Promise<string> {
+  const checked = await adminSigningKey(provider, key.privateKey, key.certificate, key.rootPublicKey);
+  return `${JSON.stringify(
+    {
+      format: KEY_STORE_FORMATS.signingKey,
+      tenant: checked.tenant,
+      admin: checked.admin,
+      role: checked.role,
+      publicKey: toBase64Url(checked.publicKey),
+      certificate: toBase64Url(checked.certificate),
+      rootPublicKey: toBase64Url(checked.rootPublicKey),
+      wrappedPrivateKey: await wrapSecret(provider, key.privateKey, passphrase, options),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Opens a signing key store. `WrongPin` for a wrong passphrase; `InvalidKeyError` when the
+ * unwrapped key is not the one the stored certificate certifies.
+ *
+ * @example
+ * ```ts
+ * import { openSigningKey } from '@cloister/admin';
+ * const key = await openSigningKey(provider, text, passphrase);
+ * ```
+ */
+export async function openSigningKey(
+  provider: CryptoProvider,
+  storeText: string,
+  passphrase: string,
+): Promise<AdminSigningKey> {
+  const store = parseStore(storeText, KEY_STORE_FORMATS.signingKey);
+  const certificate = field(store, 'certificate', bytesAny);
+  const rootPublicKey = field(store, 'rootPublicKey', bytes32);
+  const privateKey = await unwrapSecret(provider, store.wrappedPrivateKey, passphrase);
+  try {
+    return await adminSigningKey(provider, privateKey, certificate, rootPublicKey);
+  } catch {
+    throw new InvalidKeyError('keyStore.certificate', 'not a certificate of the stored private key');
+  }
+}
+
+/**
+ * A stored admin session: where the server is, who is logged in, and the token.
+ *
+ * @example
+ * ```ts
+ * const session: StoredSession = { server: { url, pin }, tenant: 'acme', admin, token, expiresAt };
+ * ```
+ */
+export interface StoredSession {
+  readonly server: { readonly url: string; readonly pin: string };
+  readonly tenant: string;
+  readonly admin: string;
+  readonly role: AdminRole;
+  /** The session token (43 base64url characters). */
+  readonly token: string;
+  /** ms since the epoch: the session's hard end. */
+  readonly expiresAt: number;
+}
+
+/**
+ * The session store's text (the token wrapped under `passphrase`).
+ *
+ * @example
+ * ```ts
+ * import { sealSession } from '@cloister/admin';
+ * const text = await sealSession(provider, { server, tenant, admin, role, token, expiresAt }, passphrase);
+ * ```
+ */
+export async function sealSession(
+  provider: CryptoProvider,
+  session: StoredSession,
+  passphrase: string,
+  options: KeyStoreOptions = {},
+): Promise<string> {
+  const token = fromBase64Url(session.token, 'session.token');
+  if (token.length !== 32) throw new ValidationError('session.token', '43 base64url characters');
+  if (!ADMIN_ROLES.includes(session.role)) throw new ValidationError('session.role', ADMIN_ROLES.join(', '));
+  return `${JSON.stringify(
+    {
+      format: KEY_STORE_FORMATS.session,
+      server: { url: text(session.server.url), pin: text(session.server.pin) },
+      tenant: tenantId(session.tenant),
+      admin: text(session.admin),
+      role: session.role,
+      expiresAt: session.expiresAt,
+      wrappedToken: await wrapSecret(provider, token, passphrase, options),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Opens a session store. `WrongPin` for a wrong passphrase.
+ *
+ * @example
+ * ```ts
+ * import { openSession } from '@cloister/admin';
+ * const { token, server } = await openSession(provider, text, passphrase);
+ * ```
+ */
+export async function openSession(
+  provider: CryptoProvider,
+  storeText: string,
+  passphrase: string,
+): Promise<StoredSession> {
+  const store = parseStore(storeText, KEY_STORE_FORMATS.session);
+  const server = field(store, 'server', (v) => {
+    const s = v as { url?: unknown; pin?: unknown };
+    return { url: text(s.url), pin: text(s.pin) };
+  });
+  const tenant = field(store, 'tenant', (v) => tenantId(v as string));
+  const admin = field(store, 'admin', text);
+  const role = field(store, 'role', (v) => {
+    if (!ADMIN_ROLES.includes(v as AdminRole)) throw new Error('role');
+    return v as AdminRole;
+  });
+  const expiresAt = field(store, 'expiresAt', (v) => {
+    if (!Number.isSafeInteger(v)) throw new Error('time');
+    return v as number;
+  });
+  const token = toBase64Url(await unwrapSecret(provider, store.wrappedToken, passphrase));
+  return { server, tenant, admin, role, token, expiresAt };
+}

@@ -1,0 +1,293 @@
+/**
+ * Signing organisation objects on the administrator's machine and publishing them
+ * (`spec/admin-sdk.md` §2). Each function takes the next sequence of its kind from the server's
+ * `GET /admin/v1/organisation`, signs with the administrator's certified key
+ * (`signOrganisationObject`, which applies the protocol's rules first), publishes, and when the
+ * server answers 409 `organisation-sequence` (another administrator signed the same kind in
+ * between) fetches the sequence again and signs once more, once.
+ *
+ * The server only chooses the sequence number, which the client checks for going backwards per
+ * scope anyway; everything the object says comes from the caller.
+ *
+ * @module
+ */
+import {
+  type CryptoProvider,
+  type DeviceId,
+  type PublicIdentity,
+  deviceId as toDeviceId,
+  ValidationError,
+} from '@cloister/crypto';
+import {
+  type BroadcastAudience,
+  type OrganisationObjectKind,
+  type OrganisationPayload,
+  type PolicyLayerKind,
+  type PoolId,
+  poolId,
+  type SignedPolicyFeature,
+  signOrganisationObject,
+  type UserId,
+  userId,
+} from '@cloister/protocol';
+import { fromBase64Url, toBase64Url } from './_base64url.js';
+import type { AdminClient, PublishAnswer } from './client.js';
+import { ConflictError } from './errors.js';
+import type { AdminSigningKey } from './organisation.js';
+
+/**
+ * What signs and where it publishes.
+ *
+ * @example
+ * ```ts
+ * const signer: OrganisationSigner = { provider, key: ownerKey, client: admin };
+ * ```
+ */
+export interface OrganisationSigner {
+  readonly provider: CryptoProvider;
+  readonly key: AdminSigningKey;
+  readonly client: AdminClient;
+  /** The signer's clock (default `Date.now`). */
+  readonly now?: () => number;
+}
+
+/**
+ * A published object: the server's answer and the signed bytes.
+ *
+ * @example
+ * ```ts
+ * const { sequence, scope, object } = await signBroadcast(signer, { audience: { kind: 'tenant' }, text });
+ * ```
+ */
+export interface Published extends PublishAnswer {
+  readonly object: Uint8Array;
+}
+
+/**
+ * Signs `payload` with the next sequence of its kind and publishes it with `publish`, retrying once
+ * on a sequence conflict. The building block of the `sign…` functions.
+ *
+ * @example
+ * ```ts
+ * await signAndPublish(signer, { kind: 'broadcast', payload }, (bytes) => signer.client.publishBroadcast(bytes));
+ * ```
+ */
+export async function signAndPublish(
+  signer: OrganisationSigner,
+  payload: OrganisationPayload,
+  publish: (object: Uint8Array) => Promise<PublishAnswer>,
+): Promise<Published> {
+  const now = signer.now ?? Date.now;
+  for (let attempt = 0; ; attempt++) {
+    const state = await signer.client.getOrganisation();
+    const sequence = state.sequences[payload.kind as OrganisationObjectKind];
+    if (!Number.isSafeInteger(sequence) || sequence < 1) {
+      throw new ValidationError('sequences', `a next sequence for ${payload.kind}`);
+    }
+    const object = await signOrganisationObject(
+      signer.provider,
+      signer.key.privateKey,
+      signer.key.certificate,
+      {
+        ...payload,
+        tenant: signer.key.tenant,
+        issuedAtMs: now(),
+        sequence,
+      } as Parameters<typeof signOrganisationObject>[3],
+    );
+    try {
+      return { ...(await publish(object)), object };
+    } catch (error) {
+      if (attempt === 0 && error instanceof ConflictError && error.constraint === 'organisation-sequence')
+        continue;
+      throw error;
+    }
+  }
+}
+
+/**
+ * Which layer a policy applies to.
+ *
+ * @example
+ * ```ts
+ * const layer: PolicyLayerTarget = { layer: 'pool', target: 'ward-3' };
+ * ```
+ */
+export type PolicyLayerTarget =
+  | { readonly layer: 'tenant' }
+  | { readonly layer: Exclude<PolicyLayerKind, 'tenant'>; readonly target: string };
+
+/**
+ * Signs and publishes a policy layer (`document`: features by name). Only the tenant layer may
+ * name `archive` (else `ForbiddenError` before anything is sent).
+ *
+ * @example
+ * ```ts
+ * import { signPolicyLayer } from '@cloister/admin';
+ * await signPolicyLayer(signer, { layer: 'tenant' }, { retention: { enabled: true, locked: true, config: { days: 30 } } });
+ * ```
+ */
+export function signPolicyLayer(
+  signer: OrganisationSigner,
+  target: PolicyLayerTarget,
+  document: { readonly [feature: string]: SignedPolicyFeature },
+): Promise<Published> {
+  const payload = {
+    layer: target.layer,
+    target: target.layer === 'tenant' ? null : target.target,
+    document,
+  };
+  return signAndPublish(signer, { kind: 'policy-layer', payload }, (o) =>
+    signer.client.publishPolicyLayer(o),
+  );
+}
+
+/**
+ * Signs and publishes a wipe command for one device, with a fresh random 16-byte `commandId`
+ * (which the device's signed report repeats). The route needs a fresh second factor.
+ *
+ * @example
+ * ```ts
+ * import { signWipe } from '@cloister/admin';
+ * const { commandId } = await signWipe(signer, { user: 'alice', device: 2 });
+ * ```
+ */
+export async function signWipe(
+  signer: OrganisationSigner,
+  target: { readonly user: string; readonly device: number },
+): Promise<Published & { readonly commandId: string }> {
+  const user = userId(target.user);
+  const device: DeviceId = toDeviceId(target.device, 'device');
+  const commandId = signer.provider.randomBytes(16);
+  const published = await signAndPublish(
+    signer,
+    { kind: 'wipe', payload: { user, deviceId: device, commandId } },
+    (o) => signer.client.wipeDevice(user, device, o),
+  );
+  return { ...published, commandId: toBase64Url(commandId) };
+}
+
+/**
+ * The audience of a broadcast as a caller gives it: ids in any order (sorted and deduplicated
+ * here, as the format requires).
+ *
+ * @example
+ * ```ts
+ * const audience: BroadcastTarget = { kind: 'pools', pools: ['ward-3', 'icu'] };
+ * ```
+ */
+export type BroadcastTarget =
+  | { readonly kind: 'tenant' }
+  | { readonly kind: 'pools'; readonly pools: readonly string[] }
+  | { readonly kind: 'users'; readonly users: readonly string[] };
+
+const sortedUnique = (ids: readonly string[]): string[] =>
+  [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+
+/**
+ * Signs and publishes a broadcast with a fresh random 16-byte id.
+ *
+ * @example
+ * ```ts
+ * import { signBroadcast } from '@cloister/admin';
+ * await signBroadcast(signer, { audience: { kind: 'tenant' }, text: 'Maintenance tonight 22:00' });
+ * ```
+ */
+export async function signBroadcast(
+  signer: OrganisationSigner,
+  input: { readonly audience: BroadcastTarget; readonly text: string },
+): Promise<Published & { readonly broadcastId: string }> {
+  const a = input.audience;
+  const audience: BroadcastAudience =
+    a.kind === 'tenant'
+      ? { kind: 'tenant' }
+      : a.kind === 'pools'
+        ? { kind: 'pools', pools: sortedUnique(a.pools).map((p) => poolId(p)) }
+        : { kind: 'users', users: sortedUnique(a.users).map((u) => userId(u)) };
+  const broadcastId = signer.provider.randomBytes(16);
+  const published = await signAndPublish(
+    signer,
+    { kind: 'broadcast', payload: { broadcastId, audience, text: input.text } },
+    (o) => signer.client.publishBroadcast(o),
+  );
+  return { ...published, broadcastId: toBase64Url(broadcastId) };
+}
+
+/**
+ * Signs and publishes the tenant's whole pool-rule set: for each pool, the pools its members may
+ * contact (a pool not listed reaches only itself). Pools are sorted here.
+ *
+ * @example
+ * ```ts
+ * import { signPoolRules } from '@cloister/admin';
+ * await signPoolRules(signer, { 'ward-3': ['pharmacy'], pharmacy: ['ward-3'] });
+ * ```
+ */
+export function signPoolRules(
+  signer: OrganisationSigner,
+  rules: { readonly [pool: string]: readonly string[] },
+): Promise<Published> {
+  const payload = {
+    rules: sortedUnique(Object.keys(rules)).map((pool) => ({
+      pool: poolId(pool) as PoolId,
+      mayContact: sortedUnique(rules[pool] ?? []).map((p) => poolId(p)),
+    })),
+  };
+  return signAndPublish(signer, { kind: 'pool-rules', payload }, (o) => signer.client.publishPoolRules(o));
+}
+
+/**
+ * Signs and publishes a zero-touch admission of a device to a user's device list.
+ *
+ * @example
+ * ```ts
+ * import { signDeviceAdmission } from '@cloister/admin';
+ * await signDeviceAdmission(signer, { user: 'alice', device: 3, identity });
+ * ```
+ */
+export function signDeviceAdmission(
+  signer: OrganisationSigner,
+  input: { readonly user: string; readonly device: number; readonly identity: PublicIdentity },
+): Promise<Published> {
+  const payload = {
+    user: userId(input.user) as UserId,
+    deviceId: toDeviceId(input.device, 'device'),
+    identity: input.identity,
+  };
+  return signAndPublish(signer, { kind: 'device-admission', payload }, (o) =>
+    signer.client.publishAdmission(o),
+  );
+}
+
+/**
+ * Signs and publishes a certificate delegation for the tenant's server signing key (as
+ * `GET /admin/v1/organisation` names it), valid from `notBeforeMs` (default now) for `validityMs`
+ * (default and at most 7 days). Owners only; fresh second factor.
+ *
+ * @example
+ * ```ts
+ * import { signDelegation } from '@cloister/admin';
+ * const { notAfterMs } = await signDelegation(signer);
+ * ```
+ */
+export async function signDelegation(
+  signer: OrganisationSigner,
+  options: { readonly notBeforeMs?: number; readonly validityMs?: number } = {},
+): Promise<Published & { readonly notBeforeMs: number; readonly notAfterMs: number }> {
+  const now = signer.now ?? Date.now;
+  const validityMs = options.validityMs ?? 7 * 86_400_000;
+  if (!Number.isSafeInteger(validityMs) || validityMs < 1 || validityMs > 7 * 86_400_000) {
+    throw new ValidationError('options.validityMs', 'a whole number of ms from 1 to 7 days');
+  }
+  const state = await signer.client.getOrganisation();
+  const serverSigningPublicKey = fromBase64Url(state.serverSigningKey, 'serverSigningKey');
+  if (serverSigningPublicKey.length !== 32) throw new ValidationError('serverSigningKey', '32 bytes');
+  const notBeforeMs = options.notBeforeMs ?? now();
+  const notAfterMs = notBeforeMs + validityMs;
+  const published = await signAndPublish(
+    { ...signer, now },
+    { kind: 'certificate-delegation', payload: { serverSigningPublicKey, notBeforeMs, notAfterMs } },
+    (o) => signer.client.publishDelegation(o),
+  );
+  return { ...published, notBeforeMs, notAfterMs };
+}
