@@ -136,6 +136,7 @@ export {
 export {
   type EffectiveFeature,
   type EffectivePolicyResponse,
+  type OrganisationObjectsResponse,
   POLICY_FEATURES,
   policyRoutes,
   resolveFeatures,

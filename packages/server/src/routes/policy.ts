@@ -15,10 +15,23 @@
  * statement (`../revocations.ts`, spec/revocations.md), with which recipients refuse content from
  * revoked certificates and from senders whose pools may not reach them.
  *
+ * When the tenant has an organisation root, `organisation` carries the signed organisation objects
+ * that concern the caller, byte for byte as administrators signed them (base64url), for the
+ * client to verify against the root it pinned (spec/organisation.md §10.5): `layers` the signed
+ * policy layers that apply (the tenant layer, the layers of the caller's pools, the caller's user
+ * layer), `delegations` the certificate delegations not yet expired (newest first, at most 4),
+ * `broadcasts` the newest 20 broadcasts whose audience includes the caller.
+ *
  * @module
  */
 import { concatBytes, LimitError, UnauthenticatedError, utf8 } from '@cloister/crypto';
-import type { TenantId, UserId } from '@cloister/protocol';
+import {
+  type BroadcastAudience,
+  decodeOrganisationObject,
+  type PoolId,
+  type TenantId,
+  type UserId,
+} from '@cloister/protocol';
 import type { RecordValue } from '@cloister/storage';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
@@ -78,6 +91,89 @@ export interface EffectivePolicyResponse {
   readonly revocations?: string;
   /** The caller's signed reach statement, base64url. Absent only when too many pools reach the caller. */
   readonly reach?: string;
+  /** The signed organisation objects for the caller; present when the tenant has an organisation root. */
+  readonly organisation?: OrganisationObjectsResponse;
+}
+
+/**
+ * The signed organisation objects `GET /v1/policy` hands a device (each base64url).
+ *
+ * @example
+ * ```ts
+ * for (const layer of policy.organisation?.layers ?? []) await verifyOrganisationObject(provider, fromB64(layer), pinned);
+ * ```
+ */
+export interface OrganisationObjectsResponse {
+  /** The tenant layer, the caller's pools' layers and the caller's user layer, in that order. */
+  readonly layers: readonly string[];
+  /** Certificate delegations whose `notAfterMs` is still ahead, newest first (at most 4). */
+  readonly delegations: readonly string[];
+  /** The newest broadcasts whose audience includes the caller, newest first (at most 20). */
+  readonly broadcasts: readonly string[];
+}
+
+/** Most delegations served. */
+const MAX_SERVED_DELEGATIONS = 4;
+/** Most broadcasts served. */
+const MAX_SERVED_BROADCASTS = 20;
+/** Most broadcasts looked at to find the caller's (newest first). */
+const MAX_SCANNED_BROADCASTS = 1000;
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
+
+function reaches(audience: BroadcastAudience, user: UserId, pools: readonly PoolId[]): boolean {
+  if (audience.kind === 'tenant') return true;
+  if (audience.kind === 'users') return audience.users.includes(user);
+  return audience.pools.some((p) => pools.includes(p));
+}
+
+/** The signed organisation objects for `user` (in `pools`), or `undefined` when the tenant has no root. */
+async function organisationObjects(
+  ctx: ServerContext,
+  tenant: TenantId,
+  user: UserId,
+  pools: readonly PoolId[],
+): Promise<OrganisationObjectsResponse | undefined> {
+  const org = ctx.stores.organisation;
+  if ((await org.root(tenant)) === undefined) return undefined;
+  const scopes = [
+    'policy-layer/tenant',
+    ...pools.map((p) => `policy-layer/pool/${p}`),
+    `policy-layer/user/${user}`,
+  ];
+  const found = await Promise.all(scopes.map((scope) => org.get(tenant, 'policy-layer', scope)));
+  const layers = found.flatMap((o) => (o === undefined ? [] : [b64(o.bytes)]));
+  const now = ctx.now();
+  const delegations: string[] = [];
+  const page = await org.list(tenant, 'certificate-delegation', { limit: 16 });
+  for (const stored of page.items) {
+    const o = decodeOrganisationObject(stored.bytes);
+    if (o.kind === 'certificate-delegation' && o.payload.notAfterMs > now)
+      delegations.push(b64(stored.bytes));
+    if (delegations.length === MAX_SERVED_DELEGATIONS) break;
+  }
+  const broadcasts: string[] = [];
+  let after: string | undefined;
+  let scanned = 0;
+  do {
+    const next = await org.list(tenant, 'broadcast', {
+      limit: 100,
+      ...(after === undefined ? {} : { after }),
+    });
+    for (const stored of next.items) {
+      const o = decodeOrganisationObject(stored.bytes);
+      if (o.kind === 'broadcast' && reaches(o.payload.audience, user, pools))
+        broadcasts.push(b64(stored.bytes));
+      if (broadcasts.length === MAX_SERVED_BROADCASTS) break;
+    }
+    scanned += next.items.length;
+    after = next.next;
+  } while (
+    after !== undefined &&
+    broadcasts.length < MAX_SERVED_BROADCASTS &&
+    scanned < MAX_SCANNED_BROADCASTS
+  );
+  return { layers, delegations, broadcasts };
 }
 
 interface Resolved {
@@ -179,10 +275,13 @@ async function effectivePolicy(
   // "forever" comes back as the clamp we pass; report it as null.
   const forever = Number.MAX_SAFE_INTEGER;
   const lifetime = await serverLifetime(ctx.stores, tenant, user, 'message.device', forever);
-  // The revision digests which layers exist with which revision and write time, and the pool list.
+  const organisation = await organisationObjects(ctx, tenant, user, pools);
+  // The revision digests which layers exist with which revision and write time, the pool list and
+  // the signed organisation objects served.
   const facts = JSON.stringify([
     pools,
     layers.map((l, i) => [l.kind, stored[i]?.revision ?? 0, stored[i]?.updatedAt ?? 0]),
+    ...(organisation === undefined ? [] : [organisation]),
   ]);
   const digest = await ctx.provider.sha256(
     concatBytes(utf8('cloister/server/v1/policy-revision'), utf8(facts)),
@@ -200,6 +299,7 @@ async function effectivePolicy(
     retention: { messageLifetimeMs: lifetime >= forever ? null : lifetime },
     ...(revocations === undefined ? {} : { revocations: Buffer.from(revocations).toString('base64url') }),
     ...(reach === undefined ? {} : { reach: Buffer.from(reach).toString('base64url') }),
+    ...(organisation === undefined ? {} : { organisation }),
   };
 }
 
