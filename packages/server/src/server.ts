@@ -24,6 +24,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { checkOperatorToken, configureOperatorToken } from './admin/api/operator.js';
 import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
@@ -76,6 +77,12 @@ export interface ServerOptions {
   readonly deliveryTokenLifetimeMs?: number;
   /** The route modules to serve (default: all of them, `ROUTES`); for embedding a subset. */
   readonly routes?: readonly RouteModule[];
+  /**
+   * The operator's token (43 base64url characters, 32 random bytes) that authorises the admin
+   * API's operator operations (`Authorization: Cloister-Operator <token>`: creating and listing
+   * tenants). Absent: those operations answer 401 to everyone.
+   */
+  readonly operatorToken?: string;
 }
 
 /** A running (or ready to run) server instance. */
@@ -147,6 +154,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     options.deliveryTokenLifetimeMs === undefined
       ? undefined
       : checkDeliveryTokenLifetime(options.deliveryTokenLifetimeMs);
+  const operatorToken =
+    options.operatorToken === undefined ? undefined : checkOperatorToken(options.operatorToken);
   const dataDir = resolve(options.dataDir ?? './cloister-data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const provider = options.provider ?? (await getProvider());
@@ -211,6 +220,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     log: app.log,
     shutdown: shutdown.signal,
   };
+
+  if (operatorToken !== undefined) configureOperatorToken(context, operatorToken);
 
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((_request, reply) => {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+export * from './api/index.js';
 export * from './enrolment.js';
 export * from './password.js';
 export * from './permissions.js';

@@ -15,6 +15,7 @@ import { RateLimitedError } from '@cloister/crypto';
 import { z } from 'zod';
 import type { RouteModule } from '../context.js';
 import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
+import type { AdminRouteDescription } from './api/operation.js';
 import { MAX_PASSWORD_CHARS } from './password.js';
 import { ROLE_PERMISSIONS, roleAllows } from './permissions.js';
 import {
@@ -61,6 +62,87 @@ const loginBody = z
     path: ['totp'],
   });
 const stepUpBody = z.object({ totp: totpCode }).strict();
+
+const loginAnswer = z
+  .object({
+    token: z.string().describe('The session token (43 base64url characters): shown once.'),
+    tenant: z.string(),
+    admin: z.string(),
+    role: z.enum(['owner', 'admin', 'user-manager', 'auditor', 'integration']),
+    expiresAt: z.number().int(),
+    idleTimeoutMs: z.number().int(),
+    freshFactorUntil: z.number().int(),
+    recoveryCodesLeft: z.number().int(),
+  })
+  .strict();
+const whoAmIAnswer = z
+  .object({
+    tenant: z.string(),
+    admin: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role: z.enum(['owner', 'admin', 'user-manager', 'auditor', 'integration']),
+    via: z.enum(['session', 'key']),
+    permissions: z.array(z.string()),
+    expiresAt: z.number().int().optional(),
+    freshFactorUntil: z.number().int().optional(),
+  })
+  .strict();
+
+/**
+ * The four session routes as data (they authenticate in their own way, so they are not
+ * `AdminOperation`s); the OpenAPI document includes them.
+ *
+ * @example
+ * ```ts
+ * const ids = ADMIN_SESSION_ROUTES.map((r) => r.id); // ['login', 'whoAmI', 'logout', 'stepUp']
+ * ```
+ */
+export const ADMIN_SESSION_ROUTES: readonly AdminRouteDescription[] = Object.freeze([
+  {
+    id: 'login',
+    method: 'POST',
+    path: '/admin/v1/session',
+    tag: 'session',
+    summary: 'Log in with a password and a TOTP or recovery code',
+    description:
+      'Every refusal is the same 401; over the per-account or per-address limit 429 with retry-after.',
+    security: 'none',
+    body: loginBody,
+    status: 201,
+    response: loginAnswer,
+  },
+  {
+    id: 'whoAmI',
+    method: 'GET',
+    path: '/admin/v1/session',
+    tag: 'session',
+    summary: 'Who is calling (a session or an integration key) and what they may do',
+    security: 'session-or-key',
+    status: 200,
+    response: whoAmIAnswer,
+  },
+  {
+    id: 'logout',
+    method: 'DELETE',
+    path: '/admin/v1/session',
+    tag: 'session',
+    summary: 'End the session',
+    security: 'session',
+    status: 204,
+  },
+  {
+    id: 'stepUp',
+    method: 'POST',
+    path: '/admin/v1/session/step-up',
+    tag: 'session',
+    summary: 'Present a fresh second factor (a new TOTP code)',
+    security: 'session',
+    body: stepUpBody,
+    status: 200,
+    response: z.object({ freshFactorUntil: z.number().int() }).strict(),
+  },
+]);
 
 function enforce(limiter: RateLimiter, key: string): void {
   const outcome = limiter.hit(key);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { adminApiRoutes } from '../admin/api/routes.js';
 import { adminAuthRoutes } from '../admin/routes.js';
 import type { RouteModule } from '../context.js';
 import { blobRoutes } from './blobs.js';
@@ -31,4 +32,5 @@ export const ROUTES: readonly RouteModule[] = [
   wsRoutes,
   blobRoutes,
   adminAuthRoutes,
+  adminApiRoutes,
 ];

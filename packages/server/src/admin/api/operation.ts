@@ -89,6 +89,18 @@ export interface AdminOperation<P = unknown, Q = unknown, B = unknown> {
 }
 
 /**
+ * An operation whatever its input types, for lists of operations (each is type-checked where it
+ * is declared).
+ *
+ * @example
+ * ```ts
+ * const ops: readonly AnyAdminOperation[] = [getTenantOperation, blockUserOperation];
+ * ```
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a list holds operations of different input types
+export type AnyAdminOperation = AdminOperation<any, any, any>;
+
+/**
  * Declares an operation with its types inferred from the schemas.
  *
  * @example
@@ -131,7 +143,7 @@ export const OPERATOR_ACTOR = 'operator';
 export function registerAdminOperations(
   app: FastifyInstance,
   ctx: ServerContext,
-  operations: readonly AdminOperation<any, any, any>[],
+  operations: readonly AnyAdminOperation[],
   checkOperator: OperatorCheck,
 ): void {
   for (const op of operations) {
@@ -161,4 +173,31 @@ export function registerAdminOperations(
       },
     });
   }
+}
+
+/**
+ * A route of the admin plane that is not an {@link AdminOperation} (the session routes, which
+ * authenticate in their own way, and the OpenAPI document itself), described as data for the
+ * OpenAPI document.
+ *
+ * @example
+ * ```ts
+ * const logout: AdminRouteDescription = {
+ *   id: 'logout', method: 'DELETE', path: '/admin/v1/session', tag: 'session',
+ *   summary: 'End the session', security: 'session', status: 204,
+ * };
+ * ```
+ */
+export interface AdminRouteDescription {
+  readonly id: string;
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly path: string;
+  readonly tag: string;
+  readonly summary: string;
+  readonly description?: string;
+  /** `none`: anyone; `session`: a person's session; `session-or-key`: a session or an integration key. */
+  readonly security: 'none' | 'session' | 'session-or-key';
+  readonly body?: z.ZodType;
+  readonly status: 200 | 201 | 204;
+  readonly response?: z.ZodType;
 }

@@ -1,0 +1,22 @@
+/**
+ * The admin API (`spec/admin-api.md`): every operation declared once with
+ * `defineAdminOperation`, registered by {@link adminApiRoutes}, and described by the OpenAPI
+ * document generated from the same declarations.
+ *
+ * @module
+ */
+export * from './activity.js';
+export * from './administrators.js';
+export * from './audit.js';
+export * from './devices.js';
+export * from './domains.js';
+export * from './openapi.js';
+export * from './operation.js';
+export * from './operations.js';
+export * from './operator.js';
+export * from './routes.js';
+export * from './schemas.js';
+export * from './tenants.js';
+export * from './transaction.js';
+export * from './users.js';
+export * from './views.js';

@@ -1,0 +1,35 @@
+/**
+ * The list of every admin-API operation (its own module, so that the route module and the index
+ * both import it without a cycle).
+ *
+ * @module
+ */
+import { ORGANISATION_OPERATIONS } from '../../organisation/operations.js';
+import { ACTIVITY_OPERATIONS } from './activity.js';
+import { ADMINISTRATOR_OPERATIONS } from './administrators.js';
+import { AUDIT_OPERATIONS } from './audit.js';
+import { DEVICE_OPERATIONS } from './devices.js';
+import { DOMAIN_OPERATIONS } from './domains.js';
+import type { AnyAdminOperation } from './operation.js';
+import { TENANT_OPERATIONS } from './tenants.js';
+import { USER_OPERATIONS } from './users.js';
+
+/**
+ * Every admin-API operation: tenants, domains, administrators, users, devices, activity, the
+ * audit log, and the organisation plane's operations.
+ *
+ * @example
+ * ```ts
+ * const ids = ADMIN_OPERATIONS.map((op) => op.id);
+ * ```
+ */
+export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
+  ...TENANT_OPERATIONS,
+  ...DOMAIN_OPERATIONS,
+  ...ADMINISTRATOR_OPERATIONS,
+  ...USER_OPERATIONS,
+  ...DEVICE_OPERATIONS,
+  ...ACTIVITY_OPERATIONS,
+  ...AUDIT_OPERATIONS,
+  ...ORGANISATION_OPERATIONS,
+] as AnyAdminOperation[]);

@@ -1,0 +1,327 @@
+/**
+ * Users in the admin API: list and read (`users.read`); invite (`users.invite`): the user is
+ * created when missing and an enrolment token bound to them is answered once, with the tenant's
+ * root fingerprint and the enrolment code that carries both; block and unblock (`users.block`):
+ * the flag, the delivery-token epochs of the user and of their class, and the audit record in
+ * one transaction, then every connected device of the user is woken so that its socket re-reads
+ * the flag; delete (`users.delete`, fresh factor): every row the server holds for the user goes
+ * in one transaction (`spec/admin-api.md` §5).
+ *
+ * @module
+ */
+import { concatBytes, uintBE, utf8 } from '@cloister/crypto';
+import { ROOT_FINGERPRINT_PREFIX, type TenantId, type UserId, userId } from '@cloister/protocol';
+import type { StorageTx } from '@cloister/storage';
+import { z } from 'zod';
+import type { ServerContext } from '../../context.js';
+import {
+  createEnrolmentToken,
+  ENROL_TOKEN_HASH_LABEL,
+  ENROL_TOKENS_TABLE,
+  MAX_ENROL_TOKEN_TTL_MS,
+  MAX_ENROL_TOKEN_USES,
+} from '../../enrolment.js';
+import { key, NO_SORT } from '../../store/_util.js';
+import { ConflictError, NotFoundError, type ServerStoreSet } from '../../store/index.js';
+import { WIPES_TABLE } from '../../wipe.js';
+import { defineAdminOperation } from './operation.js';
+import { displayName, identifier, pageQuery, userParams, userView } from './schemas.js';
+import { adminTransaction } from './transaction.js';
+import { rootFingerprintOf, userViewOf } from './views.js';
+
+/**
+ * The server table indexing the enrolment tokens an invite created, per user (partition
+ * `tenant 0x00 user`, sort key the token's stored hash, expiring with the token), so that
+ * deleting the user deletes the tokens that could otherwise create them again.
+ *
+ * @example
+ * ```ts
+ * const rows = await tx.list(INVITES_TABLE, partition);
+ * ```
+ */
+export const INVITES_TABLE = 'srv_admin_invites';
+
+/**
+ * `<token>.<digest>`: the enrolment code a user types or scans (87 characters), or null when the
+ * tenant has no organisation root.
+ *
+ * @example
+ * ```ts
+ * enrolmentCodeOf(token, 'cloister-root:v1:…'); // 'AbC….XyZ…'
+ * ```
+ */
+export function enrolmentCodeOf(token: string, fingerprint: string | null): string | null {
+  if (fingerprint === null || !fingerprint.startsWith(ROOT_FINGERPRINT_PREFIX)) return null;
+  return `${token}.${fingerprint.slice(ROOT_FINGERPRINT_PREFIX.length)}`;
+}
+
+async function requireUser(s: ServerStoreSet, tenant: TenantId, user: UserId) {
+  const u = await s.users.get(tenant, user);
+  if (u === undefined) throw new NotFoundError('user');
+  return u;
+}
+
+async function wake(ctx: ServerContext, tenant: TenantId, user: UserId, mailboxes?: readonly string[]) {
+  const list = mailboxes ?? (await ctx.stores.devices.list(tenant, user)).map((d) => d.mailbox);
+  for (const m of list) await ctx.bus.notify(m as never).catch(() => undefined);
+}
+
+/**
+ * `GET /admin/v1/users` (`users.read`): the tenant's users, paged.
+ *
+ * @example
+ * ```ts
+ * const { items, next } = await (await fetch(`${url}/admin/v1/users?limit=100`, { headers })).json();
+ * ```
+ */
+export const listUsersOperation = defineAdminOperation({
+  id: 'listUsers',
+  method: 'GET',
+  path: '/admin/v1/users',
+  tag: 'users',
+  summary: 'List users',
+  access: { permission: 'users.read' },
+  query: pageQuery,
+  status: 200,
+  response: z.object({ items: z.array(userView), next: z.string().optional() }).strict(),
+  handle: async (ctx, { me, query }) => {
+    const page = await ctx.stores.users.list(me.tenant, {
+      ...(query.after === undefined ? {} : { after: identifier.parse(query.after) }),
+      ...(query.limit === undefined ? {} : { limit: query.limit }),
+    });
+    return { items: page.items.map(userViewOf), ...(page.next === undefined ? {} : { next: page.next }) };
+  },
+});
+
+/**
+ * `GET /admin/v1/users/:user` (`users.read`).
+ *
+ * @example
+ * ```ts
+ * const user = await (await fetch(`${url}/admin/v1/users/alice`, { headers })).json();
+ * ```
+ */
+export const getUserOperation = defineAdminOperation({
+  id: 'getUser',
+  method: 'GET',
+  path: '/admin/v1/users/:user',
+  tag: 'users',
+  summary: 'Read a user',
+  access: { permission: 'users.read' },
+  params: userParams,
+  status: 200,
+  response: userView,
+  handle: async (ctx, { me, params }) =>
+    userViewOf(await requireUser(ctx.stores, me.tenant, userId(params.user))),
+});
+
+const inviteBody = z
+  .object({
+    user: identifier,
+    displayName: displayName.optional(),
+    pools: z.array(identifier).max(64).optional(),
+    ttlMs: z.number().int().min(60_000).max(MAX_ENROL_TOKEN_TTL_MS).optional(),
+    uses: z.number().int().min(1).max(Math.min(MAX_ENROL_TOKEN_USES, 100)).optional(),
+  })
+  .strict();
+
+/**
+ * `POST /admin/v1/users/invite` (`users.invite`): creates the user when missing (with
+ * `displayName` and `pools`; an existing user keeps theirs) and an enrolment token bound to them
+ * (`uses` devices, default 1; `ttlMs`, default 7 days), in one transaction with the audit record
+ * `user.invite`. The token is answered once; `enrolmentCode` is `<token>.<digest of the root
+ * fingerprint>` (null while the tenant has no root). 409 `conflict: user` for a blocked user.
+ *
+ * @example
+ * ```ts
+ * const { enrolmentCode } = await (await fetch(`${url}/admin/v1/users/invite`, { method: 'POST', headers, body: JSON.stringify({ user: 'alice' }) })).json();
+ * ```
+ */
+export const inviteUserOperation = defineAdminOperation({
+  id: 'inviteUser',
+  method: 'POST',
+  path: '/admin/v1/users/invite',
+  tag: 'users',
+  summary: 'Invite a user (an enrolment token, shown once)',
+  access: { permission: 'users.invite' },
+  body: inviteBody,
+  status: 201,
+  response: z
+    .object({
+      token: z.string().describe('The enrolment token (43 base64url characters): shown once.'),
+      expiresAt: z.number().int(),
+      rootFingerprint: z.string().nullable(),
+      enrolmentCode: z.string().nullable().describe('`<token>.<fingerprint digest>`, 87 characters.'),
+    })
+    .strict(),
+  handle: async (ctx, { me, body }) => {
+    const user = userId(body.user);
+    return adminTransaction(ctx, async ({ tx, stores, scope }) => {
+      let existing = await stores.users.get(me.tenant, user);
+      const created = existing === undefined;
+      if (existing === undefined) {
+        existing = await stores.users.create(me.tenant, user, {
+          displayName: body.displayName ?? user,
+          ...(body.pools === undefined ? {} : { pools: body.pools as never }),
+        });
+      } else if (existing.blocked) {
+        throw new ConflictError('user', 'the user is blocked');
+      }
+      const { token, expiresAt } = await createEnrolmentToken(scope, {
+        tenant: me.tenant,
+        user,
+        ...(body.uses === undefined ? {} : { maxUses: body.uses }),
+        ...(body.ttlMs === undefined ? {} : { ttlMs: body.ttlMs }),
+      });
+      const hash = await ctx.provider.sha256(
+        concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), new Uint8Array(Buffer.from(token, 'base64url'))),
+      );
+      await tx.put(INVITES_TABLE, {
+        partition: key(me.tenant, user),
+        sort: hash,
+        value: new Uint8Array([1]),
+        expiresAt,
+      });
+      await stores.audit.append(me.tenant, {
+        actor: me.admin.id,
+        action: 'user.invite',
+        target: user,
+        outcome: 'success',
+        details: { uses: body.uses ?? 1, expiresAt, created },
+      });
+      const rootFingerprint = await rootFingerprintOf({ stores }, me.tenant);
+      return { token, expiresAt, rootFingerprint, enrolmentCode: enrolmentCodeOf(token, rootFingerprint) };
+    });
+  },
+});
+
+function setBlocked(blocked: boolean) {
+  const action = blocked ? 'user.block' : 'user.unblock';
+  return defineAdminOperation({
+    id: blocked ? 'blockUser' : 'unblockUser',
+    method: 'POST',
+    path: `/admin/v1/users/:user/${blocked ? 'block' : 'unblock'}`,
+    tag: 'users',
+    summary: blocked ? 'Block a user' : 'Unblock a user',
+    description: blocked
+      ? 'The user can no longer authenticate, fetch or be given keys, or deliver; delivery tokens to and from ' +
+        'them stop working in the same transaction, and connected devices are disconnected.'
+      : 'The user may authenticate, deliver and be reached again (pool rules permitting).',
+    access: { permission: 'users.block' },
+    params: userParams,
+    status: 200,
+    response: userView,
+    handle: async (ctx, { me, params }) => {
+      const user = userId(params.user);
+      const after = await ctx.stores.transaction(async (s) => {
+        await requireUser(s, me.tenant, user);
+        const updated = await s.users.update(me.tenant, user, { blocked });
+        await s.audit.append(me.tenant, { actor: me.admin.id, action, target: user, outcome: 'success' });
+        return updated;
+      });
+      if (blocked) await wake(ctx, me.tenant, user);
+      return userViewOf(after);
+    },
+  });
+}
+
+/**
+ * `POST /admin/v1/users/:user/block` (`users.block`): audited `user.block`.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${url}/admin/v1/users/alice/block`, { method: 'POST', headers });
+ * ```
+ */
+export const blockUserOperation = setBlocked(true);
+
+/**
+ * `POST /admin/v1/users/:user/unblock` (`users.block`): audited `user.unblock`.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${url}/admin/v1/users/alice/unblock`, { method: 'POST', headers });
+ * ```
+ */
+export const unblockUserOperation = setBlocked(false);
+
+function wipesPartition(tenant: TenantId, user: UserId): Uint8Array {
+  const t = utf8(tenant);
+  const u = utf8(user);
+  return concatBytes(uintBE(t.length, 2), t, uintBE(u.length, 2), u);
+}
+
+async function deleteInvites(tx: StorageTx, tenant: TenantId, user: UserId): Promise<number> {
+  const partition = key(tenant, user);
+  let count = 0;
+  for (;;) {
+    const rows = await tx.list(INVITES_TABLE, partition, { limit: 500 });
+    for (const row of rows) {
+      await tx.delete(ENROL_TOKENS_TABLE, row.sort, NO_SORT);
+      await tx.delete(INVITES_TABLE, partition, row.sort);
+    }
+    count += rows.length;
+    if (rows.length < 500) return count;
+  }
+}
+
+/**
+ * `DELETE /admin/v1/users/:user` (`users.delete`, fresh factor): in one transaction, the user's
+ * devices with their key bundles, one-time prekeys and mailboxes (queued envelopes included),
+ * signed device lists, pool memberships, user policy layer, pending wipes and the enrolment
+ * tokens their invites created, then the user; delivery-token epochs are bumped; audited
+ * `user.delete`. What stays: the audit log's records that name the user id.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${url}/admin/v1/users/alice`, { method: 'DELETE', headers });
+ * ```
+ */
+export const deleteUserOperation = defineAdminOperation({
+  id: 'deleteUser',
+  method: 'DELETE',
+  path: '/admin/v1/users/:user',
+  tag: 'users',
+  summary: 'Delete a user and everything the server holds for them',
+  access: { permission: 'users.delete', freshFactor: true, allowKey: false },
+  params: userParams,
+  status: 204,
+  handle: async (ctx, { me, params }) => {
+    const user = userId(params.user);
+    const mailboxes = await adminTransaction(ctx, async ({ tx, stores }) => {
+      await requireUser(stores, me.tenant, user);
+      const devices = await stores.devices.list(me.tenant, user);
+      await stores.users.delete(me.tenant, user);
+      await stores.policies.delete({ kind: 'user', tenant: me.tenant, user });
+      await tx.deletePartition(WIPES_TABLE, wipesPartition(me.tenant, user));
+      const tokens = await deleteInvites(tx, me.tenant, user);
+      await stores.audit.append(me.tenant, {
+        actor: me.admin.id,
+        action: 'user.delete',
+        target: user,
+        outcome: 'success',
+        details: { devices: devices.length, enrolmentTokens: tokens },
+      });
+      return devices.map((d) => d.mailbox as string);
+    });
+    await wake(ctx, me.tenant, user, mailboxes);
+    return null;
+  },
+});
+
+/**
+ * The user operations.
+ *
+ * @example
+ * ```ts
+ * registerAdminOperations(app, ctx, USER_OPERATIONS, check);
+ * ```
+ */
+export const USER_OPERATIONS = [
+  listUsersOperation,
+  getUserOperation,
+  inviteUserOperation,
+  blockUserOperation,
+  unblockUserOperation,
+  deleteUserOperation,
+] as const;
