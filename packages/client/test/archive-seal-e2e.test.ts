@@ -2,7 +2,7 @@
  * Issue 14, attack 3, end to end through the SDK, the server and the archive store the auditors
  * export from (`stores.archive.list`): archive seals are signed by the sender's device identity
  * and bound to the delivery they travel with; the server files them only for a tenant whose
- * tenant-layer policy turns archiving on, with an expiry; a member who forges a seal in the
+ * tenant-layer policy (signed by the organisation) turns archiving on, with an expiry; a member who forges a seal in the
  * CEO's name and attaches it to a junk envelope gets it filed (the server cannot check a sealed
  * sender's signature) but the auditors' verification rejects it.
  */
@@ -17,7 +17,7 @@ import {
   utf8,
   verifyArchived,
 } from '@cloister/crypto';
-import { decodeSealedDeliveryBatch, encodeSealedDeliveryBatch, userId } from '@cloister/protocol';
+import { decodeSealedDeliveryBatch, encodeSealedDeliveryBatch } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeTransport, type TransportFactory } from '../src/index.js';
 import { nextEvent, startSystem, TENANT, type TestSystem } from './helpers/system.js';
@@ -66,30 +66,32 @@ function tampering(rewrite: (seal: Uint8Array, deliveryId: Uint8Array) => Promis
 }
 
 describe('archive seals (issue 14, attack 3)', () => {
-  it('(b) the server refuses seals for a tenant without archiving; the message still goes through', async () => {
+  it('(b) the server refuses seals for a tenant without archiving; the message still goes through and the app hears of it', async () => {
     const ctx = sys.server.context;
     const archive = await ctx.provider.x25519.generateKeyPair();
-    // Only a user layer turns archiving on (the operator's trick of attack 1): the client seals,
-    // the server does not file.
-    await ctx.stores.policies.set(
-      { kind: 'user', tenant: TENANT, user: userId('uli') },
-      {
-        archive: {
-          enabled: true,
-          locked: true,
-          config: { publicKey: Buffer.from(archive.publicKey).toString('base64url') },
-        },
+    const org = sys.organisation!;
+    await org.policyLayer('tenant', null, {
+      archive: {
+        enabled: true,
+        locked: true,
+        config: { publicKey: Buffer.from(archive.publicKey).toString('base64url') },
       },
-    );
+    });
     const spy = tampering(async (seal) => seal);
     const uli = await sys.client('uli', { transport: spy.factory });
     const vic = await sys.client('vic');
+    expect(uli.archive().on).toBe(true);
+    // The organisation turns archiving off; uli has not fetched the policy since: it still seals,
+    // and the server, whose tenant layer no longer archives, does not file.
+    await org.policyLayer('tenant', null, {});
     const before = (await ctx.stores.archive.list(TENANT, { limit: 1000 })).items.length;
     const got = nextEvent(vic, 'message');
+    const refused = nextEvent(uli, 'archive-refused');
     const sent = await uli.sendText({ user: 'vic' }, 'not for the archive');
     expect(sent.content.archived).toBe(true);
     expect((await got).message.content.body).toEqual({ type: 'text', text: 'not for the archive' });
     await uli.flush();
+    expect((await refused).reason).toBe('not-archiving');
     expect(
       spy.answers.some((a) => a.archive?.status === 'refused' && a.archive.reason === 'not-archiving'),
     ).toBe(true);
@@ -100,10 +102,9 @@ describe('archive seals (issue 14, attack 3)', () => {
     const ctx = sys.server.context;
     const archive = await ctx.provider.x25519.generateKeyPair();
     const publicKey = Buffer.from(archive.publicKey).toString('base64url');
-    await ctx.stores.policies.set(
-      { kind: 'tenant', tenant: TENANT },
-      { archive: { enabled: true, locked: true, config: { publicKey } } },
-    );
+    await sys.organisation!.policyLayer('tenant', null, {
+      archive: { enabled: true, locked: true, config: { publicKey } },
+    });
     const auditor = {
       archivePrivateKey: archive.privateKey,
       tenantPublicKey: sys.signingPublicKey,
@@ -190,10 +191,9 @@ describe('archive seals (issue 14, attack 3)', () => {
     });
 
     // (c) A tenant's own archive retention applies to what is filed next.
-    await ctx.stores.policies.set(
-      { kind: 'tenant', tenant: TENANT },
-      { archive: { enabled: true, locked: true, config: { publicKey, retentionMs: 86_400_000 } } },
-    );
+    await sys.organisation!.policyLayer('tenant', null, {
+      archive: { enabled: true, locked: true, config: { publicKey, retentionMs: 86_400_000 } },
+    });
     await new Promise((r) => setTimeout(r, 5_100)); // the server caches the tenant policy 5 s
     const again = nextEvent(bob, 'message');
     const t0 = Date.now();
@@ -203,6 +203,6 @@ describe('archive seals (issue 14, attack 3)', () => {
     const last = (await items()).at(-1)!;
     expect(last.expiresAt!).toBeGreaterThanOrEqual(t0 + 86_400_000);
     expect(last.expiresAt!).toBeLessThanOrEqual(Date.now() + 86_400_000);
-    await ctx.stores.policies.set({ kind: 'tenant', tenant: TENANT }, {});
+    await sys.organisation!.policyLayer('tenant', null, {});
   }, 90_000);
 });

@@ -6,9 +6,9 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openArchived, signWipeCommand, WipeCommandError } from '@cloister/crypto';
-import { decodeContent, userId } from '@cloister/protocol';
-import { issueWipe, wipeStatus } from '@cloister/server';
+import { openArchived, WipeCommandError } from '@cloister/crypto';
+import { archiveKeyFingerprint, decodeContent, userId } from '@cloister/protocol';
+import { wipeStatus } from '@cloister/server';
 import { createMemoryAdapter } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
 import { Agent, WebSocket as UndiciWebSocket, fetch as undiciFetch } from 'undici';
@@ -202,13 +202,13 @@ describe('files', () => {
     expect((await leo.downloadFile(body.file)).length).toBe(100);
   }, 60_000);
 
-  it('refuses to send files when the policy disables files.send, and exposes clipboard.copy', async () => {
-    const ctx = sys.server.context;
-    await ctx.stores.policies.set(
-      { kind: 'user', tenant: TENANT, user: userId('mia') },
-      { 'files.send': { enabled: false, locked: true }, 'clipboard.copy': { enabled: false, locked: false } },
-    );
+  it('refuses to send files when the signed policy disables files.send, and exposes clipboard.copy', async () => {
+    await sys.organisation!.policyLayer('user', 'mia', {
+      'files.send': { enabled: false, locked: true },
+      'clipboard.copy': { enabled: false, locked: false },
+    });
     const mia = await sys.client('mia');
+    expect(mia.policy?.signed).toBe(true);
     expect(mia.policy?.features['files.send']?.enabled).toBe(false);
     expect(featureEnabled(mia.policy, 'clipboard.copy')).toBe(false);
     await expect(
@@ -288,24 +288,23 @@ describe('safety numbers and PIN', () => {
 });
 
 describe('remote wipe', () => {
-  it('refuses a forged or foreign command, and carries out a tenant-signed one and reports it', async () => {
+  it('refuses a forged or foreign command, and carries out one the organisation signed and reports it', async () => {
     const sam = await sys.client('sam');
     const tom = await sys.client('tom');
     const ctx = sys.server.context;
-    // Forged: signed by another key.
-    const other = await ctx.provider.ed25519.generateKeyPair();
-    const forged = await signWipeCommand(ctx.provider, other.privateKey, {
-      commandId: new Uint8Array(16).fill(1),
-      tenant: TENANT,
-      userId: 'sam',
-      deviceId: sam.me.deviceId,
-      issuedAt: Date.now(),
+    // Forged: signed under another root (the operator's own).
+    const operator = await sys.operatorSigner();
+    const forged = await operator.sign({
+      kind: 'wipe',
+      payload: { user: userId('sam'), deviceId: sam.me.deviceId, commandId: new Uint8Array(16).fill(1) },
     });
+    const refused = nextEvent(sam, 'wipe-refused');
     await expect(sam.applyWipeCommand(forged)).rejects.toBeInstanceOf(WipeCommandError);
+    expect((await refused).reason).toBe('ERR_INVALID_KEY');
     // Foreign: a real command for Tom's device.
     const tomDevice = tom.me.deviceId;
-    const forTom = await issueWipe(ctx, { tenant: TENANT, user: userId('tom'), device: tomDevice });
-    await expect(sam.applyWipeCommand(forTom.command)).rejects.toMatchObject({ reason: 'target' });
+    const forTom = await sys.organisation!.wipe('tom', tomDevice);
+    await expect(sam.applyWipeCommand(forTom)).rejects.toMatchObject({ reason: 'target' });
     expect(sam.status).toBe('ready');
     expect((await sam.wipeStatus()).wiped).toBe(false);
 
@@ -486,22 +485,21 @@ describe('signed prekey rotation', () => {
 });
 
 describe('compliance archive', () => {
-  it('seals each message to the tenant archive key when the policy says so, and receivers see it is archived', async () => {
+  it('seals each message to the archive key of the signed tenant layer, shows its fingerprint, and receivers see it is archived', async () => {
     const ctx = sys.server.context;
     const archive = await ctx.provider.x25519.generateKeyPair();
-    // Only the tenant layer turns filing on (issue 14, attack 3; `archive-seal-e2e.test.ts`).
-    await ctx.stores.policies.set(
-      { kind: 'tenant', tenant: TENANT },
-      {
-        archive: {
-          enabled: true,
-          locked: true,
-          config: { publicKey: Buffer.from(archive.publicKey).toString('base64url') },
-        },
+    // Only the tenant layer names the archive key (issue 14, attacks 1 and 3).
+    await sys.organisation!.policyLayer('tenant', null, {
+      archive: {
+        enabled: true,
+        locked: true,
+        config: { publicKey: Buffer.from(archive.publicKey).toString('base64url') },
       },
-    );
+    });
     const abe = await sys.client('abe');
     const bea = await sys.client('bea');
+    const fingerprint = await archiveKeyFingerprint(ctx.provider, archive.publicKey);
+    expect(abe.archive()).toEqual({ on: true, keyFingerprint: fingerprint });
     const before = (await ctx.stores.archive.list(TENANT, { limit: 1000 })).items.length;
     const got = nextEvent(bea, 'message');
     const sent = await abe.sendText({ user: 'bea' }, 'minutes of the board meeting');
@@ -524,10 +522,12 @@ describe('compliance archive', () => {
     expect(Buffer.from(opened.bindings.conversationId).toString('hex')).toBe(
       Buffer.from(await archiveConversationId(ctx.provider, { users: ['bea', 'abe'] })).toString('hex'),
     );
-    // Without the policy, messages are not archived.
-    await ctx.stores.policies.set({ kind: 'tenant', tenant: TENANT }, {});
-    await bea.stop();
-    await bea.start();
+    // The organisation turns archiving off: an `archive` event, and messages are not archived.
+    await sys.organisation!.policyLayer('tenant', null, {});
+    const off = nextEvent(bea, 'archive');
+    await bea.refreshPolicy();
+    expect((await off).archive).toEqual({ on: false });
+    expect(bea.archive()).toEqual({ on: false });
     const plain = await bea.sendText({ user: 'abe' }, 'not archived');
     expect(plain.content.archived).toBeUndefined();
   }, 60_000);

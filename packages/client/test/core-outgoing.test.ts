@@ -62,8 +62,10 @@ import {
   planEntry,
   queueReadReceipts,
   resolveRecipient,
+  type SignedLayers,
   sameDevice,
   saveGroup,
+  signedPolicy,
   submissionBatches,
 } from '../src/core/index.js';
 import { createOutbox, type OutboxEntry } from '../src/outbox/index.js';
@@ -101,14 +103,16 @@ async function queued(db: StorageAdapter): Promise<OutboxEntry[]> {
   return db.transaction((tx) => createOutbox(txExecutor(tx), { now: () => NOW + 86_400_000 }).due(1000));
 }
 
+/** A policy as a root-pinned device resolves it from a verified tenant layer with `features`. */
 const policy = (
   features: ClientPolicy['features'],
   messageLifetimeMs: number | null = null,
-): ClientPolicy => ({
-  revision: '1',
-  features,
-  messageLifetimeMs,
-});
+): ClientPolicy => {
+  const tenant = Object.fromEntries(
+    Object.entries(features).map(([name, f]) => [name, { locked: false, ...f }]),
+  ) as SignedLayers['tenant'];
+  return { ...signedPolicy({ tenant, pools: [], revision: '1' }), revision: '1', messageLifetimeMs };
+};
 
 describe('recipients', () => {
   it('names the conversation and the outbox destination of a user and of a group', () => {
@@ -127,7 +131,13 @@ describe('recipients', () => {
 
 describe('policy', () => {
   it('reads the server answer, absent parts meaning no limit and every feature on', () => {
-    expect(parsePolicy({ revision: 3 })).toEqual({ revision: '3', features: {}, messageLifetimeMs: null });
+    expect(parsePolicy({ revision: 3 })).toEqual({
+      revision: '3',
+      features: {},
+      messageLifetimeMs: null,
+      signed: false,
+      archiveKey: null,
+    });
     expect(parsePolicy({ revision: '4', retention: { messageLifetimeMs: 60_000 } }).messageLifetimeMs).toBe(
       60_000,
     );
@@ -136,6 +146,13 @@ describe('policy', () => {
   it('seals to the archive only when the feature is explicitly on with a 32-byte key', () => {
     const key = Buffer.alloc(32, 9).toString('base64url');
     expect(archivePublicKey(undefined)).toBeUndefined();
+    // The server's unsigned answer never turns archiving on (issue 14, attack 1).
+    const unsigned = parsePolicy({
+      revision: 1,
+      features: { archive: { enabled: true, config: { publicKey: key } } },
+    });
+    expect(unsigned.archiveKey).toBeNull();
+    expect(archivePublicKey(unsigned)).toBeUndefined();
     expect(
       archivePublicKey(policy({ archive: { enabled: false, config: { publicKey: key } } })),
     ).toBeUndefined();

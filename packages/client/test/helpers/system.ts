@@ -1,25 +1,82 @@
 /**
  * A server in this process (PGlite in a temporary directory) with a tenant, and clients over
- * memory adapters enrolled with tokens: the public API end to end.
+ * memory adapters enrolled with tokens: the public API end to end. By default the tenant has an
+ * organisation root (generated here, the owner's certificate issued to the root's own key), a
+ * certificate delegation for the tenant's server key is published, and clients enrol with the
+ * 87-character code that carries the root's fingerprint; `{ root: false }` keeps the legacy path.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
-import type { Suite } from '@cloister/protocol';
-import { tenantId, userId } from '@cloister/protocol';
-import { type CloisterServer, createEnrolmentToken, createServer, createTenant } from '@cloister/server';
+import { type DeviceId, type KeyPair, PIN_SCRYPT_FLOOR } from '@cloister/crypto';
+import {
+  type BroadcastAudience,
+  generateOrganisationRoot,
+  issueAdminCertificate,
+  type OrganisationPayload,
+  type PolicyLayerPayload,
+  ROOT_FINGERPRINT_PREFIX,
+  rootFingerprint,
+  type Suite,
+  signOrganisationObject,
+  tenantId,
+  userId,
+} from '@cloister/protocol';
+import {
+  type CloisterServer,
+  createEnrolmentToken,
+  createServer,
+  createTenant,
+  nextOrganisationSequence,
+  publishOrganisationObject,
+  setOrganisationRoot,
+} from '@cloister/server';
 import { createMemoryAdapter, type StorageAdapter } from '@cloister/storage';
 import { type ClientEvent, type ClientOptions, type CloisterClient, createClient } from '../../src/index.js';
 
 export const PIN = '2468-1357';
 export const TENANT = tenantId('acme');
 
+/** An organisation's signer: a root (or the operator's own), its owner certificate, and how to sign. */
+export interface TestSigner {
+  readonly root: KeyPair;
+  readonly fingerprint: string;
+  /** The owner's certificate, issued by the root to its own key. */
+  readonly certificate: Uint8Array;
+  /** Signs an object of the tenant with the owner's key (sequence: the server's next unless given). */
+  sign(
+    object: OrganisationPayload & { readonly sequence?: number; readonly issuedAtMs?: number },
+  ): Promise<Uint8Array>;
+}
+
+/** The tenant's genuine organisation: its signer and how to publish through the server's checks. */
+export interface TestOrganisation extends TestSigner {
+  /** Signs and publishes an object (the server verifies it against the root); resolves its bytes. */
+  publish(object: OrganisationPayload & { readonly sequence?: number }): Promise<Uint8Array>;
+  /** Signs and publishes a policy layer. */
+  policyLayer(
+    layer: PolicyLayerPayload['layer'],
+    target: string | null,
+    document: PolicyLayerPayload['document'],
+  ): Promise<Uint8Array>;
+  /** Signs and publishes a wipe of a device; resolves its bytes. */
+  wipe(user: string, deviceId: DeviceId): Promise<Uint8Array>;
+  /** Signs and publishes a broadcast. */
+  broadcast(audience: BroadcastAudience, text: string): Promise<Uint8Array>;
+}
+
 export interface TestSystem {
   readonly server: CloisterServer;
   readonly url: string;
   readonly signingPublicKey: Uint8Array;
+  /** The tenant's organisation root; undefined with `{ root: false }`. */
+  readonly organisation: TestOrganisation | undefined;
+  /** An enrolment code: `<token>.<root digest>` with a root, the plain token without one. */
   token(user: string): Promise<string>;
+  /** A plain 43-character enrolment token. */
+  rawToken(user: string): Promise<string>;
+  /** A signer of the operator's own: another root with an owner certificate of this tenant. */
+  operatorSigner(): Promise<TestSigner>;
   /**
    * Creates and enrols a client for `user` (a new device each call) and starts it. A later device
    * of a user is linked from the user's first device unless `link` is false (it then stays
@@ -37,21 +94,96 @@ export interface TestSystem {
   close(): Promise<void>;
 }
 
-export async function startSystem(): Promise<TestSystem> {
+const DAY = 86_400_000;
+
+/** A root of its own with an owner certificate for `TENANT`, signing with the server's next sequences. */
+async function makeSigner(server: CloisterServer): Promise<TestSigner> {
+  const ctx = server.context;
+  const root = await generateOrganisationRoot(ctx.provider);
+  const now = Date.now();
+  const certificate = await issueAdminCertificate(ctx.provider, root.privateKey, {
+    tenant: TENANT,
+    admin: 'owner-1',
+    adminPublicKey: root.publicKey,
+    role: 'owner',
+    issuedAtMs: now - 60_000,
+    expiresAtMs: now + 365 * DAY,
+    serial: 1,
+  });
+  return {
+    root,
+    fingerprint: await rootFingerprint(ctx.provider, root.publicKey),
+    certificate,
+    async sign(object) {
+      const { sequence, issuedAtMs, ...rest } = object as typeof object & Record<string, unknown>;
+      return signOrganisationObject(ctx.provider, root.privateKey, certificate, {
+        ...(rest as unknown as OrganisationPayload),
+        tenant: TENANT,
+        issuedAtMs: (issuedAtMs as number | undefined) ?? Date.now(),
+        sequence:
+          (sequence as number | undefined) ?? (await nextOrganisationSequence(ctx, TENANT, object.kind)),
+      });
+    },
+  };
+}
+
+/** Gives `TENANT` its organisation root and publishes a delegation for its server key. */
+async function makeOrganisation(server: CloisterServer, serverKey: Uint8Array): Promise<TestOrganisation> {
+  const ctx = server.context;
+  const signer = await makeSigner(server);
+  await setOrganisationRoot(ctx, TENANT, {
+    rootPublicKey: signer.root.publicKey,
+    ownerCertificate: signer.certificate,
+    actor: 'owner-1',
+  });
+  const publish = async (object: OrganisationPayload & { readonly sequence?: number }) => {
+    const bytes = await signer.sign(object);
+    await publishOrganisationObject(ctx, TENANT, bytes, { actor: 'owner-1' });
+    return bytes;
+  };
+  const notBeforeMs = Date.now() - 60_000;
+  await publish({
+    kind: 'certificate-delegation',
+    payload: { serverSigningPublicKey: serverKey, notBeforeMs, notAfterMs: notBeforeMs + 7 * DAY },
+  });
+  return {
+    ...signer,
+    publish,
+    policyLayer: (layer, target, document) =>
+      publish({ kind: 'policy-layer', payload: { layer, target, document } }),
+    wipe: (user, deviceId) =>
+      publish({
+        kind: 'wipe',
+        payload: { user: userId(user), deviceId, commandId: ctx.provider.randomBytes(16) },
+      }),
+    broadcast: (audience, text) =>
+      publish({ kind: 'broadcast', payload: { broadcastId: ctx.provider.randomBytes(16), audience, text } }),
+  };
+}
+
+export async function startSystem(options: { readonly root?: boolean } = {}): Promise<TestSystem> {
   const dataDir = mkdtempSync(join(tmpdir(), 'cloister-client-e2e-'));
   // Every test client shares one address: the per-address limit is raised so that it never trips.
   const server = await createServer({ dataDir, logLevel: 'silent', rateLimitPerMinute: 10_000 });
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
   const { signingPublicKey } = await createTenant(server.context, { id: TENANT, name: 'ACME' });
+  const organisation = options.root === false ? undefined : await makeOrganisation(server, signingPublicKey);
   const clients: CloisterClient[] = [];
   const firstDevice = new Map<string, CloisterClient>();
-  const token = async (user: string) =>
+  const rawToken = async (user: string) =>
     (await createEnrolmentToken(server.context, { tenant: TENANT, user: userId(user) })).token;
+  const token = async (user: string) =>
+    organisation === undefined
+      ? rawToken(user)
+      : `${await rawToken(user)}.${organisation.fingerprint.slice(ROOT_FINGERPRINT_PREFIX.length)}`;
   return {
     server,
     url,
     signingPublicKey,
+    organisation,
     token,
+    rawToken,
+    operatorSigner: () => makeSigner(server),
     async client(user, options = {}) {
       const { suites, storage, start = true, link = true, ...rest } = options;
       const client = await createClient({
