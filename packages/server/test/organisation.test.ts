@@ -535,7 +535,7 @@ describe(`the organisation plane on ${DATABASE_URL === undefined ? 'PGlite' : 'P
     expect((await policyOf(alice.credential)).organisation.delegations).toEqual([b64(long)]);
     await login(t, acme, `owner@${acme}.example`, org.owner, clock);
     const view = await asAdmin(t, org.owner, 'GET', '/admin/v1/organisation');
-    expect(view.json.delegation).toEqual(decodeDelegationWindow(long));
+    expect(view.json.delegation).toEqual(decodeDelegationWindow(b64(long)));
 
     // Pool rules: the ward may reach the lab; the lab nobody.
     const rules = await sign(provider(), org.admin, {
