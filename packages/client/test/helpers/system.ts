@@ -15,6 +15,7 @@ import {
   issueAdminCertificate,
   type OrganisationPayload,
   type PolicyLayerPayload,
+  poolId,
   ROOT_FINGERPRINT_PREFIX,
   rootFingerprint,
   type Suite,
@@ -72,9 +73,9 @@ export interface TestSystem {
   /** The tenant's organisation root; undefined with `{ root: false }`. */
   readonly organisation: TestOrganisation | undefined;
   /** An enrolment code: `<token>.<root digest>` with a root, the plain token without one. */
-  token(user: string): Promise<string>;
-  /** A plain 43-character enrolment token. */
-  rawToken(user: string): Promise<string>;
+  token(user: string, pool?: string): Promise<string>;
+  /** A plain 43-character enrolment token (the user joins `pool` when given). */
+  rawToken(user: string, pool?: string): Promise<string>;
   /** A signer of the operator's own: another root with an owner certificate of this tenant. */
   operatorSigner(): Promise<TestSigner>;
   /**
@@ -89,6 +90,8 @@ export interface TestSystem {
       storage?: StorageAdapter;
       start?: boolean;
       link?: boolean;
+      /** The enrolment code to use instead of a fresh one for `user`. */
+      code?: string;
     } & Partial<ClientOptions>,
   ): Promise<CloisterClient>;
   close(): Promise<void>;
@@ -170,12 +173,18 @@ export async function startSystem(options: { readonly root?: boolean } = {}): Pr
   const organisation = options.root === false ? undefined : await makeOrganisation(server, signingPublicKey);
   const clients: CloisterClient[] = [];
   const firstDevice = new Map<string, CloisterClient>();
-  const rawToken = async (user: string) =>
-    (await createEnrolmentToken(server.context, { tenant: TENANT, user: userId(user) })).token;
-  const token = async (user: string) =>
+  const rawToken = async (user: string, pool?: string) =>
+    (
+      await createEnrolmentToken(server.context, {
+        tenant: TENANT,
+        user: userId(user),
+        ...(pool === undefined ? {} : { pool: poolId(pool) }),
+      })
+    ).token;
+  const token = async (user: string, pool?: string) =>
     organisation === undefined
-      ? rawToken(user)
-      : `${await rawToken(user)}.${organisation.fingerprint.slice(ROOT_FINGERPRINT_PREFIX.length)}`;
+      ? rawToken(user, pool)
+      : `${await rawToken(user, pool)}.${organisation.fingerprint.slice(ROOT_FINGERPRINT_PREFIX.length)}`;
   return {
     server,
     url,
@@ -185,7 +194,7 @@ export async function startSystem(options: { readonly root?: boolean } = {}): Pr
     rawToken,
     operatorSigner: () => makeSigner(server),
     async client(user, options = {}) {
-      const { suites, storage, start = true, link = true, ...rest } = options;
+      const { suites, storage, start = true, link = true, code, ...rest } = options;
       const client = await createClient({
         server: { url, pin: server.pin },
         storage: storage ?? createMemoryAdapter(),
@@ -194,7 +203,7 @@ export async function startSystem(options: { readonly root?: boolean } = {}): Pr
         ...rest,
       });
       const enrolling = client.status === 'unenrolled';
-      if (enrolling) await client.enroll(await token(user), { pin: PIN });
+      if (enrolling) await client.enroll(code ?? (await token(user)), { pin: PIN });
       else await client.unlock(PIN);
       const first = firstDevice.get(user);
       if (first === undefined) firstDevice.set(user, client);
