@@ -1,0 +1,525 @@
+/**
+ * The route × role × tenant test of the admin API (issue 14): two tenants made through the
+ * operator's route; in tenant A an administrator of every role (people logged in with TOTP, with
+ * a fresh second factor; an integration with every scope it may have), each holding a
+ * root-certified signing key; users with devices in both tenants. For EVERY operation of
+ * `ADMIN_OPERATIONS` and every role: a role without the permission gets 403 (an integration key
+ * on a route that needs a person 401, an operator route 401 for every administrator) and nothing
+ * changes; a role with it gets the operation's success status on its own tenant's object and 404
+ * on tenant B's (where the path names one), and that refusal changes nothing either. An
+ * operation without a sample fails the test. Then: the operator's token missing or wrong is 401,
+ * a route that needs a fresh factor is 403 without one, an idle session is 401.
+ */
+import { randomBytes } from 'node:crypto';
+import { generateDeviceIdentity, toPublicIdentity } from '@cloister/crypto';
+import {
+  type AdminRole,
+  generateOrganisationRoot,
+  issueAdminCertificate,
+  maySign,
+  ORGANISATION_OBJECT_KINDS,
+  type OrganisationObjectKind,
+  type OrganisationPayload,
+  signOrganisationObject,
+  type TenantId,
+  tenantId,
+  userId,
+} from '@cloister/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AnyAdminOperation } from '../src/admin/api/operation.js';
+import { ADMIN_OPERATIONS } from '../src/admin/api/operations.js';
+import { createHumanAdministrator } from '../src/admin/enrolment.js';
+import { ROLE_PERMISSIONS, roleAllows } from '../src/admin/permissions.js';
+import { totpCode } from '../src/admin/totp.js';
+import { nextOrganisationSequence } from '../src/organisation/objects.js';
+import type { Role } from '../src/store/index.js';
+import {
+  type AdminTestServer,
+  type Caller,
+  createTenantAsOperator,
+  login,
+  OPERATOR_TOKEN,
+  PASSWORD,
+  secretOf,
+  startAdminServer,
+} from './helpers/admin-api.js';
+import { setUpDevice } from './helpers/device-client.js';
+
+const T0 = 1_750_000_000_000 - (1_750_000_000_000 % 30_000) + 5_000;
+const ROLES: readonly Role[] = ['owner', 'admin', 'user-manager', 'auditor', 'integration'];
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+
+interface Actor {
+  readonly role: Role;
+  readonly id: string;
+  readonly caller: Caller;
+  readonly secret?: Uint8Array;
+  readonly signingKey: { readonly publicKey: Uint8Array; readonly privateKey: Uint8Array };
+  certificate: Uint8Array;
+}
+
+interface Sample {
+  readonly params?: Record<string, string | number>;
+  readonly query?: Record<string, string>;
+  readonly json?: unknown;
+}
+
+type Where = 'A' | 'B';
+interface SampleSpec {
+  /** Builds the input against an object of tenant `where`, signed (where it matters) by `signer`. */
+  readonly prepare: (where: Where, signer: Actor) => Promise<Sample>;
+  /** Whether the path names an object of a tenant (then tenant B's answers 404). */
+  readonly namesObject?: boolean;
+}
+
+let t: AdminTestServer;
+let A: TenantId;
+let B: TenantId;
+let root: { publicKey: Uint8Array; privateKey: Uint8Array };
+const actors = new Map<Role, Actor>();
+let n = 0;
+/** Calls made, by the answer expected: reported at the end. */
+const tally = new Map<string, number>();
+const count = (what: string) => tally.set(what, (tally.get(what) ?? 0) + 1);
+const fresh = (prefix: string) => `${prefix}${++n}`;
+const tenantOf = (where: Where) => (where === 'A' ? A : B);
+
+async function userWithDevice(where: Where): Promise<{ user: string; device: number }> {
+  const user = fresh('u');
+  await setUpDevice(t.server.context, tenantOf(where), user, 1);
+  return { user, device: 1 };
+}
+
+async function signed(
+  signer: Actor,
+  kind: OrganisationObjectKind,
+  body: OrganisationPayload,
+): Promise<string> {
+  // A signer whose role may not sign this kind (a refused call's input) borrows the owner's key:
+  // the request is refused before its body matters.
+  const s = maySign(signer.role as AdminRole, kind) ? signer : (actors.get('owner') as Actor);
+  const sequence = await nextOrganisationSequence(t.server.context, A, kind);
+  const bytes = await signOrganisationObject(
+    t.server.context.provider,
+    s.signingKey.privateKey,
+    s.certificate,
+    {
+      ...body,
+      tenant: A,
+      issuedAtMs: t.time,
+      sequence,
+    } as never,
+  );
+  return b64(bytes);
+}
+
+const SAMPLES: Readonly<Record<string, SampleSpec>> = {
+  // tenants (operator) and the caller's tenant
+  createTenant: {
+    prepare: async () => {
+      const id = fresh('tn');
+      return { json: { id, name: 'N', owner: { email: `o@${id}.example`, name: 'O', password: PASSWORD } } };
+    },
+  },
+  listTenants: { prepare: async () => ({ query: { limit: '10' } }) },
+  getTenant: { prepare: async () => ({}) },
+  listDomains: { prepare: async () => ({}) },
+  addDomain: { prepare: async () => ({ json: { domain: `${fresh('d')}.a.example` } }) },
+  removeDomain: {
+    namesObject: true,
+    prepare: async (where) => {
+      const domain = `${fresh('r')}.example`;
+      await t.server.context.stores.domains.add(tenantOf(where), domain);
+      return { params: { domain } };
+    },
+  },
+  // administrators
+  listAdministrators: { prepare: async () => ({}) },
+  createAdministrator: {
+    prepare: async () => ({
+      json: { email: `${fresh('adm')}@a.example`, name: 'New', role: 'auditor', password: PASSWORD },
+    }),
+  },
+  updateAdministrator: {
+    namesObject: true,
+    prepare: async (where) => {
+      const { admin } = await createHumanAdministrator(
+        t.server.context.stores,
+        tenantOf(where),
+        'auditor',
+        { email: `${fresh('x')}@x.example`, name: 'X', password: PASSWORD },
+        { actor: 'system' },
+      );
+      return { params: { admin }, json: { role: 'user-manager' } };
+    },
+  },
+  deleteAdministrator: {
+    namesObject: true,
+    prepare: async (where) => {
+      const { admin } = await createHumanAdministrator(
+        t.server.context.stores,
+        tenantOf(where),
+        'auditor',
+        { email: `${fresh('y')}@y.example`, name: 'Y', password: PASSWORD },
+        { actor: 'system' },
+      );
+      return { params: { admin } };
+    },
+  },
+  // users
+  listUsers: { prepare: async () => ({ query: { limit: '5' } }) },
+  getUser: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  inviteUser: { prepare: async () => ({ json: { user: fresh('inv'), uses: 2 } }) },
+  blockUser: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  unblockUser: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  deleteUser: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  // devices and activity
+  listDevices: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  blockDevice: { namesObject: true, prepare: async (w) => ({ params: await userWithDevice(w) }) },
+  unblockDevice: { namesObject: true, prepare: async (w) => ({ params: await userWithDevice(w) }) },
+  getUserActivity: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  // audit
+  searchAudit: { prepare: async () => ({ query: { limit: '10', action: 'admin.' } }) },
+  verifyAudit: { prepare: async () => ({}) },
+  exportAudit: { prepare: async () => ({}) },
+  // the organisation plane
+  getOrganisation: { prepare: async () => ({}) },
+  setOrganisationRoot: {
+    prepare: async () => ({
+      json: {
+        rootPublicKey: b64(root.publicKey),
+        ownerCertificate: b64((actors.get('owner') as Actor).certificate),
+      },
+    }),
+  },
+  publishPolicyLayer: {
+    prepare: async (_w, signer) => ({
+      json: {
+        object: await signed(signer, 'policy-layer', {
+          kind: 'policy-layer',
+          payload: {
+            layer: 'tenant',
+            target: null,
+            document: { 'files.send': { enabled: true, locked: false } },
+          },
+        }),
+      },
+    }),
+  },
+  listPolicyLayers: { prepare: async () => ({}) },
+  wipeDevice: {
+    namesObject: true,
+    prepare: async (where, signer) => {
+      const { user, device } = await userWithDevice(where);
+      const command = await signed(signer, 'wipe', {
+        kind: 'wipe',
+        payload: {
+          user: userId(user),
+          deviceId: device as never,
+          commandId: new Uint8Array(randomBytes(16)),
+        },
+      });
+      return { params: { user, device }, json: { command } };
+    },
+  },
+  getWipe: { namesObject: true, prepare: async (w) => ({ params: await userWithDevice(w) }) },
+  publishBroadcast: {
+    prepare: async (_w, signer) => ({
+      json: {
+        object: await signed(signer, 'broadcast', {
+          kind: 'broadcast',
+          payload: {
+            broadcastId: new Uint8Array(randomBytes(16)),
+            audience: { kind: 'tenant' },
+            text: 'Fire drill',
+          },
+        }),
+      },
+    }),
+  },
+  listBroadcasts: { prepare: async () => ({}) },
+  publishPoolRules: {
+    prepare: async (_w, signer) => ({
+      json: {
+        object: await signed(signer, 'pool-rules', {
+          kind: 'pool-rules',
+          payload: { rules: [{ pool: 'ward' as never, mayContact: [] }] },
+        }),
+      },
+    }),
+  },
+  publishAdmission: {
+    prepare: async (_w, signer) => {
+      const { user } = await userWithDevice('A');
+      const identity = toPublicIdentity(await generateDeviceIdentity(t.server.context.provider));
+      return {
+        json: {
+          object: await signed(signer, 'device-admission', {
+            kind: 'device-admission',
+            payload: { user: userId(user), deviceId: 7 as never, identity },
+          }),
+        },
+      };
+    },
+  },
+  publishDelegation: {
+    prepare: async (_w, signer) => {
+      const tenant = await t.server.context.stores.tenants.get(A);
+      return {
+        json: {
+          object: await signed(signer, 'certificate-delegation', {
+            kind: 'certificate-delegation',
+            payload: {
+              serverSigningPublicKey: (tenant as { signingKey: Uint8Array }).signingKey,
+              notBeforeMs: t.time - 1000,
+              notAfterMs: t.time + 86_400_000,
+            },
+          }),
+        },
+      };
+    },
+  },
+};
+
+function pathOf(op: AnyAdminOperation, params: Record<string, string | number> = {}): string {
+  return op.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new Error(`sample of ${op.id} lacks :${name}`);
+    return encodeURIComponent(String(v));
+  });
+}
+
+function call(op: AnyAdminOperation, caller: Caller, sample: Sample) {
+  const query = sample.query === undefined ? '' : `?${new URLSearchParams(sample.query).toString()}`;
+  return t.as(caller, op.method, pathOf(op, sample.params) + query, {
+    ...(sample.json === undefined ? {} : { json: sample.json }),
+  });
+}
+
+/** What `role` must get from `op` on its own tenant's object. */
+function expected(op: AnyAdminOperation, role: Role): number {
+  if (op.access === 'operator') return 401;
+  const { permission, allowKey, freshFactor } = op.access;
+  if (role === 'integration') {
+    if (allowKey === false) return 401;
+    if (!roleAllows('integration', permission, ROLE_PERMISSIONS.integration)) return 403;
+    return freshFactor === true ? 403 : op.status;
+  }
+  return roleAllows(role, permission) ? op.status : 403;
+}
+
+/** Everything a refused call must leave as it was. */
+async function state(sample: Sample, where: Where): Promise<string> {
+  const s = t.server.context.stores;
+  const tenant = tenantOf(where);
+  const user = sample.params?.user;
+  const sequences: number[] = [];
+  for (const kind of ORGANISATION_OBJECT_KINDS) sequences.push(await s.organisation.sequence(A, kind));
+  return JSON.stringify({
+    auditA: (await s.audit.head(A))?.seq ?? 0,
+    auditB: (await s.audit.head(B))?.seq ?? 0,
+    tenants: (await s.tenants.list({ limit: 1000 })).items.map((x) => x.id),
+    users: (await s.users.list(tenant, { limit: 1000 })).items,
+    devices:
+      typeof user === 'string'
+        ? (await s.devices.list(tenant, userId(user))).map((d) => [d.id, d.blocked])
+        : null,
+    admins: (await s.administrators.list(tenant, { limit: 1000 })).items.map((a) => [
+      a.id,
+      a.role,
+      a.disabled,
+    ]),
+    domains: await s.domains.list(tenant),
+    sequences,
+    root: (await s.organisation.root(A))?.fingerprint ?? null,
+  });
+}
+
+async function auditHead(tenant: TenantId): Promise<number> {
+  return (await t.server.context.stores.audit.head(tenant))?.seq ?? 0;
+}
+
+// setOrganisationRoot runs first: the other organisation operations need the root.
+const ORDERED = [...ADMIN_OPERATIONS].sort(
+  (x, y) => Number(y.id === 'setOrganisationRoot') - Number(x.id === 'setOrganisationRoot'),
+);
+
+describe('admin API: every route × role × tenant', () => {
+  beforeAll(async () => {
+    t = await startAdminServer(T0, { postgresSchema: `adm_matrix_${randomBytes(4).toString('hex')}` });
+    const ctx = t.server.context;
+    root = await generateOrganisationRoot(ctx.provider);
+    const a = await createTenantAsOperator(t, 'ta');
+    const b = await createTenantAsOperator(t, 'tb');
+    A = tenantId(a.id);
+    B = tenantId(b.id);
+    await ctx.stores.pools.put(A, 'ward' as never, { name: 'Ward' });
+    const ownerSession = await login(t, a.id, a.owner.email, a.owner.secret);
+    const certify = async (id: string, role: Role, key: { publicKey: Uint8Array; privateKey: Uint8Array }) =>
+      issueAdminCertificate(ctx.provider, root.privateKey, {
+        tenant: A,
+        admin: id,
+        adminPublicKey: key.publicKey,
+        role,
+        issuedAtMs: T0 - 60_000,
+        expiresAtMs: T0 + 30 * 86_400_000,
+        serial: actors.size + 1,
+      });
+    const ownerKey = await ctx.provider.ed25519.generateKeyPair();
+    actors.set('owner', {
+      role: 'owner',
+      id: a.owner.admin,
+      caller: { session: ownerSession },
+      secret: a.owner.secret,
+      signingKey: ownerKey,
+      certificate: await certify(a.owner.admin, 'owner', ownerKey),
+    });
+    for (const role of ['admin', 'user-manager', 'auditor', 'integration'] as const) {
+      const email = `${role}@ta.example`;
+      const body =
+        role === 'integration'
+          ? { email, name: role, role, scopes: ROLE_PERMISSIONS.integration }
+          : { email, name: role, role, password: PASSWORD };
+      const res = await t.as({ session: ownerSession }, 'POST', '/admin/v1/administrators', { json: body });
+      expect(res.status, res.body.toString()).toBe(201);
+      const id = res.json.admin.id as string;
+      const key = await ctx.provider.ed25519.generateKeyPair();
+      const certificate = await certify(id, role, key);
+      if (role === 'integration') {
+        actors.set(role, { role, id, caller: { key: res.json.apiKey }, signingKey: key, certificate });
+      } else {
+        const secret = secretOf(res.json.totpUri);
+        const session = await login(t, a.id, email, secret);
+        actors.set(role, { role, id, caller: { session }, secret, signingKey: key, certificate });
+      }
+    }
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    if (tally.size > 0) {
+      console.info(
+        `admin API matrix: ${ADMIN_OPERATIONS.length} operations × ${ROLES.length} roles; answers ${JSON.stringify(Object.fromEntries(tally))}`,
+      );
+    }
+  });
+
+  it('has a sample for every operation', () => {
+    const missing = ADMIN_OPERATIONS.map((op) => op.id).filter((id) => SAMPLES[id] === undefined);
+    expect(missing).toEqual([]);
+    expect(new Set(ADMIN_OPERATIONS.map((op) => op.id)).size).toBe(ADMIN_OPERATIONS.length);
+  });
+
+  it.each(ORDERED.map((op) => [op.id, op] as const))('%s', async (_id, op) => {
+    const spec = SAMPLES[op.id];
+    expect(spec, `no sample for ${op.id}`).toBeDefined();
+    if (spec === undefined) return;
+    // Refusals first: a role that may not call the operation leaves everything as it was.
+    const order = [...ROLES].sort(
+      (x, y) => Number(expected(op, x) === op.status) - Number(expected(op, y) === op.status),
+    );
+    for (const role of order) {
+      const actor = actors.get(role) as Actor;
+      const want = expected(op, role);
+      const sample = await spec.prepare('A', actor);
+      const before = await state(sample, 'A');
+      const auditBefore = await auditHead(A);
+      const res = await call(op, actor.caller, sample);
+      expect(res.status, `${op.id} as ${role}: ${res.body.toString().slice(0, 200)}`).toBe(want);
+      count(String(want === op.status ? 'success' : want));
+      if (want !== op.status) {
+        expect(res.json?.error?.code).toBe(want === 401 ? 'ERR_UNAUTHENTICATED' : 'ERR_FORBIDDEN');
+        expect(await state(sample, 'A'), `${op.id} as ${role} changed something`).toBe(before);
+        continue;
+      }
+      if (op.method !== 'GET' || op.id === 'exportAudit') {
+        expect(await auditHead(A), `${op.id} as ${role} is audited`).toBeGreaterThan(auditBefore);
+      }
+      if (spec.namesObject === true) {
+        const other = await spec.prepare('B', actor);
+        const beforeB = await state(other, 'B');
+        const resB = await call(op, actor.caller, other);
+        expect(resB.status, `${op.id} as ${role} on tenant B: ${resB.body.toString().slice(0, 200)}`).toBe(
+          404,
+        );
+        expect(resB.json.error.code).toBe('ERR_NOT_FOUND');
+        count('404 (tenant B)');
+        expect(await state(other, 'B'), `${op.id} as ${role} on tenant B changed something`).toBe(beforeB);
+      }
+    }
+    if (op.access === 'operator') {
+      for (const caller of [
+        { none: true } as const,
+        { operator: randomBytes(32).toString('base64url') },
+        { operator: 'short' },
+        { session: OPERATOR_TOKEN },
+      ]) {
+        const sample = await spec.prepare('A', actors.get('owner') as Actor);
+        const before = await state(sample, 'A');
+        const res = await call(op, caller, sample);
+        expect(res.status).toBe(401);
+        expect(await state(sample, 'A')).toBe(before);
+        count('401 (operator token)');
+      }
+      const res = await call(
+        op,
+        { operator: OPERATOR_TOKEN },
+        await spec.prepare('A', actors.get('owner') as Actor),
+      );
+      expect(res.status, res.body.toString().slice(0, 200)).toBe(op.status);
+    }
+  });
+
+  it('made every kind of call', () => {
+    expect(tally.get('success') ?? 0).toBeGreaterThan(ADMIN_OPERATIONS.length);
+    expect(tally.get('403') ?? 0).toBeGreaterThan(40);
+    expect(tally.get('404 (tenant B)') ?? 0).toBeGreaterThan(20);
+    expect(tally.get('401') ?? 0).toBeGreaterThan(10);
+  });
+
+  it('refuses a route that needs a fresh factor once the factor is stale, until a step-up', async () => {
+    const owner = actors.get('owner') as Actor;
+    t.time = T0 + 6 * 60_000;
+    const { user } = await userWithDevice('A');
+    const before = await state({ params: { user } }, 'A');
+    const refused = await t.as(owner.caller, 'DELETE', `/admin/v1/users/${user}`);
+    expect(refused.status).toBe(403);
+    expect(await state({ params: { user } }, 'A')).toBe(before);
+    const stepUp = await t.as(owner.caller, 'POST', '/admin/v1/session/step-up', {
+      json: { totp: totpCode(owner.secret as Uint8Array, t.time) },
+    });
+    expect(stepUp.status).toBe(200);
+    expect((await t.as(owner.caller, 'DELETE', `/admin/v1/users/${user}`)).status).toBe(204);
+  });
+
+  it('answers 401 to an idle session and to a removed administrator', async () => {
+    const auditor = actors.get('auditor') as Actor;
+    t.time = T0 + 6 * 60_000 + 16 * 60_000;
+    expect((await t.as(auditor.caller, 'GET', '/admin/v1/users')).status).toBe(401);
+    const owner = actors.get('owner') as Actor;
+    const session = await login(t, 'ta', 'owner@ta.example', owner.secret as Uint8Array);
+    const integration = actors.get('integration') as Actor;
+    expect((await t.as(integration.caller, 'GET', '/admin/v1/users')).status).toBe(200);
+    expect((await t.as({ session }, 'DELETE', `/admin/v1/administrators/${integration.id}`)).status).toBe(
+      204,
+    );
+    expect((await t.as(integration.caller, 'GET', '/admin/v1/users')).status).toBe(401);
+  });
+});
