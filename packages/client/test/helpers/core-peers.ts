@@ -122,7 +122,13 @@ function self(
   };
 }
 
-export async function createCorePeers(): Promise<CorePeers> {
+/**
+ * Bob and his senders. With `organisationRoot`, bob is a device that pinned that organisation root
+ * (it then trusts sender certificates only under delegations it verified).
+ */
+export async function createCorePeers(
+  options: { readonly organisationRoot?: Uint8Array } = {},
+): Promise<CorePeers> {
   const provider = await getProvider();
   const tenantKey = await provider.ed25519.generateKeyPair();
   const bobId = await generateDeviceIdentity(provider);
@@ -146,7 +152,10 @@ export async function createCorePeers(): Promise<CorePeers> {
       issuedAt: 1_700_000_000_000,
     }),
   };
-  const bobSelf = self(provider, bobId, 'bob', MAILBOX_BOB, tenantKey.publicKey);
+  const bobSelf: CoreSelf = {
+    ...self(provider, bobId, 'bob', MAILBOX_BOB, tenantKey.publicKey),
+    ...(options.organisationRoot === undefined ? {} : { organisationRoot: options.organisationRoot }),
+  };
   const bobCertificate = await issueSenderCertificate(provider, tenantKey.privateKey, {
     userId: 'bob',
     deviceId: 1,
