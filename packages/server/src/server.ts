@@ -24,6 +24,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { lastSeenHook } from './admin/api/last-seen.js';
 import { checkOperatorToken, configureOperatorToken } from './admin/api/operator.js';
 import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
@@ -264,6 +265,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     const outcome = perDevice.hit(createHash('sha256').update(header).digest('base64url'));
     if (!outcome.allowed) throw new RateLimitedError(outcome.retryAfterSeconds);
   });
+  // A device's last-seen time and client version, for the admin API's activity (after the answer).
+  app.addHook('onResponse', lastSeenHook(context));
   // Only `cloister.v1` is ever selected: the credential entry a browser offers is never echoed.
   await app.register(websocket, {
     options: { maxPayload: limits.bodyBytes, handleProtocols: selectSubprotocol },

@@ -23,6 +23,7 @@ import {
   checkId,
   checkInteger,
   checkObject,
+  checkText,
   deviceKey,
   getRec,
   key,
@@ -80,7 +81,19 @@ export interface Device {
   readonly createdAt: number;
   /** Last time the device was seen ({@link DeviceStore.touch}), or `null`. */
   readonly lastSeenAt: number | null;
+  /** The client version the device last reported ({@link DeviceStore.touch}), if it did. */
+  readonly clientVersion?: string;
 }
+
+/**
+ * Longest client version a device may report, in characters.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_CLIENT_VERSION); // 64
+ * ```
+ */
+export const MAX_CLIENT_VERSION = 64;
 
 /**
  * What {@link DeviceStore.add} needs.
@@ -136,8 +149,11 @@ export interface DeviceStore {
   byCredentialHash(hash: Uint8Array): Promise<Device | undefined>;
   /** `NotFoundError('device')`, `ConflictError('device.credential')`. */
   update(tenant: TenantId, user: UserId, id: DeviceId, patch: DevicePatch): Promise<Device>;
-  /** Records that the device was seen at `at` (default: the store's clock); `false` when absent. */
-  touch(tenant: TenantId, user: UserId, id: DeviceId, at?: number): Promise<boolean>;
+  /**
+   * Records that the device was seen at `at` (default: the store's clock), with the client
+   * version it reported if any (1..{@link MAX_CLIENT_VERSION} characters); `false` when absent.
+   */
+  touch(tenant: TenantId, user: UserId, id: DeviceId, at?: number, clientVersion?: string): Promise<boolean>;
   /** Removes the device with its index rows, key bundles and mailbox; `false` when absent. */
   remove(tenant: TenantId, user: UserId, id: DeviceId): Promise<boolean>;
 }
@@ -172,6 +188,7 @@ function deviceFrom(tenant: TenantId, user: UserId, id: DeviceId, r: Rec): Devic
     blocked: r.bool('blocked'),
     createdAt: r.int('createdAt'),
     lastSeenAt: r.has('lastSeenAt') ? r.int('lastSeenAt') : null,
+    ...(r.has('clientVersion') ? { clientVersion: r.str('clientVersion', MAX_CLIENT_VERSION) } : {}),
   };
 }
 
@@ -384,15 +401,23 @@ export function createDeviceStore(run: Executor): DeviceStore {
       });
     },
 
-    async touch(tenant, user, id, at) {
+    async touch(tenant, user, id, at, clientVersion) {
       const tid = checkId(tenant, 'tenant', tenantId);
       const uid = checkId(user, 'user', userId);
       const did = checkDeviceId(id, 'id');
       const when = at === undefined ? undefined : checkInteger(at, 'at', 0, Number.MAX_SAFE_INTEGER);
+      const version =
+        clientVersion === undefined
+          ? undefined
+          : checkText(clientVersion, 'clientVersion', MAX_CLIENT_VERSION);
       return run(async (tx) => {
         const before = await loadDevice(tx, tid, uid, did, true);
         if (before === undefined) return false;
-        const after: Device = { ...before, lastSeenAt: when ?? tx.now };
+        const after: Device = {
+          ...before,
+          lastSeenAt: when ?? tx.now,
+          ...(version === undefined ? {} : { clientVersion: version }),
+        };
         await tx.put(T.devices, { partition: key(tid, uid), sort: u32(did), value: deviceRecord(after) });
         return true;
       });
@@ -426,5 +451,6 @@ function deviceRecord(d: Device): Uint8Array {
     blocked: d.blocked,
     createdAt: d.createdAt,
     lastSeenAt: d.lastSeenAt,
+    ...(d.clientVersion === undefined ? {} : { clientVersion: d.clientVersion }),
   });
 }

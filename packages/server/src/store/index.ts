@@ -27,6 +27,7 @@ export {
   type DeviceInput,
   type DevicePatch,
   type DeviceStore,
+  MAX_CLIENT_VERSION,
   MAX_DEVICES_PER_USER,
 } from './devices.js';
 export * from './errors.js';

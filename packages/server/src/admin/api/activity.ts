@@ -68,7 +68,7 @@ export const userActivityOperation = defineAdminOperation({
         createdAt: d.createdAt,
         lastSeenAt: d.lastSeenAt,
         blocked: d.blocked,
-        clientVersion: (d as { clientVersion?: string | null }).clientVersion ?? null,
+        clientVersion: d.clientVersion ?? null,
       })),
     };
   },

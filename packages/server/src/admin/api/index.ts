@@ -10,6 +10,7 @@ export * from './administrators.js';
 export * from './audit.js';
 export * from './devices.js';
 export * from './domains.js';
+export * from './last-seen.js';
 export * from './openapi.js';
 export * from './operation.js';
 export * from './operations.js';

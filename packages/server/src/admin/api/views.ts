@@ -100,7 +100,7 @@ export function deviceViewOf(d: Device) {
     createdAt: d.createdAt,
     lastSeenAt: d.lastSeenAt,
     identityKey: b64url(d.identity.signingKey),
-    clientVersion: (d as { clientVersion?: string | null }).clientVersion ?? null,
+    clientVersion: d.clientVersion ?? null,
   };
 }
 
