@@ -135,8 +135,8 @@ export interface CreateTenantInput {
  * const { owner } = await operator.createTenant(input); // owner.totpUri → QR code
  * ```
  */
-export interface CreateTenantAnswer extends JsonObject {
-  readonly tenant: unknown;
+export interface CreateTenantAnswer {
+  readonly tenant: TenantView;
   readonly owner: {
     readonly admin: string;
     readonly totpUri: string;
@@ -166,6 +166,20 @@ export type InviteAdministratorInput =
       readonly role: 'integration';
       readonly scopes: readonly string[];
     };
+
+/**
+ * `POST /admin/v1/administrators`'s answer: a person's TOTP URI and recovery codes, or an
+ * integration's API key, shown once.
+ *
+ * @example
+ * ```ts
+ * const invited = await admin.inviteAdministrator(input);
+ * if ('apiKey' in invited) store(invited.apiKey);
+ * ```
+ */
+export type AdministratorInvitation =
+  | { readonly admin: AdministratorView; readonly totpUri: string; readonly recoveryCodes: readonly string[] }
+  | { readonly admin: AdministratorView; readonly apiKey: string };
 
 /**
  * `POST /admin/v1/users/invite`'s body.
@@ -266,6 +280,146 @@ export interface AuditQuery {
   readonly limit?: number;
   readonly after?: number;
 }
+
+/**
+ * A page of a list: `next`, when present, is passed as `after` for the following page.
+ *
+ * @example
+ * ```ts
+ * let page = await admin.listUsers();
+ * while (page.next !== undefined) page = await admin.listUsers({ after: page.next });
+ * ```
+ */
+export interface Page<T> {
+  readonly items: readonly T[];
+  readonly next?: string;
+}
+
+/**
+ * A tenant as the admin API shows it.
+ *
+ * @example
+ * ```ts
+ * const { id, rootFingerprint } = await admin.getTenant();
+ * ```
+ */
+export interface TenantView {
+  readonly id: string;
+  readonly name: string;
+  readonly domains: readonly string[];
+  readonly createdAt: number;
+  readonly serverSigningKey: string;
+  readonly rootFingerprint: string | null;
+}
+
+/**
+ * An administrator as the admin API shows it.
+ *
+ * @example
+ * ```ts
+ * const { items } = await admin.listAdministrators();
+ * ```
+ */
+export interface AdministratorView {
+  readonly id: string;
+  readonly email: string;
+  readonly name: string;
+  readonly role: AdminRole;
+  readonly scopes: readonly string[];
+  readonly disabled: boolean;
+  readonly totp: 'none' | 'pending' | 'active';
+  readonly createdAt: number;
+}
+
+/**
+ * A user as the admin API shows it.
+ *
+ * @example
+ * ```ts
+ * const alice: UserView = await admin.getUser('alice');
+ * ```
+ */
+export interface UserView {
+  readonly id: string;
+  readonly displayName: string;
+  readonly pools: readonly string[];
+  readonly blocked: boolean;
+  readonly createdAt: number;
+}
+
+/**
+ * A device as the admin API shows it.
+ *
+ * @example
+ * ```ts
+ * const { items } = await admin.listDevices('alice');
+ * ```
+ */
+export interface DeviceView {
+  readonly id: number;
+  readonly blocked: boolean;
+  readonly createdAt: number;
+  readonly lastSeenAt: number | null;
+  readonly identityKey: string;
+  readonly clientVersion: string | null;
+}
+
+/**
+ * A user's activity: no content, no contacts.
+ *
+ * @example
+ * ```ts
+ * const { lastSeenAt, deviceCount } = await admin.userActivity('alice');
+ * ```
+ */
+export interface UserActivity {
+  readonly user: string;
+  readonly createdAt: number;
+  readonly blocked: boolean;
+  readonly enrolledAt: number | null;
+  readonly lastSeenAt: number | null;
+  readonly deviceCount: number;
+  readonly devices: readonly {
+    readonly id: number;
+    readonly createdAt: number;
+    readonly lastSeenAt: number | null;
+    readonly blocked: boolean;
+    readonly clientVersion: string | null;
+  }[];
+}
+
+/**
+ * One audit record (hash-chained).
+ *
+ * @example
+ * ```ts
+ * const { items } = await admin.searchAudit({ action: 'device.wipe' });
+ * ```
+ */
+export interface AuditRecordView {
+  readonly seq: number;
+  readonly at: number;
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  readonly outcome: string;
+  readonly details: JsonObject;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/**
+ * The audit chain's verification.
+ *
+ * @example
+ * ```ts
+ * const check = await admin.verifyAudit();
+ * if (!check.ok) console.log('broken at', check.firstBadSeq);
+ * ```
+ */
+export type AuditVerification =
+  | { readonly ok: true; readonly count: number; readonly head: string }
+  | { readonly ok: false; readonly firstBadSeq: number };
 
 type Method = AdminRequest['method'];
 
@@ -518,8 +672,8 @@ export class AdminClient {
    * const tenants = await operator.listTenants();
    * ```
    */
-  listTenants(): Promise<JsonObject> {
-    return this.#call('GET', '/admin/v1/tenants');
+  listTenants(query?: { readonly after?: string; readonly limit?: number }): Promise<Page<TenantView>> {
+    return this.#call('GET', '/admin/v1/tenants', { query: queryOf(query) });
   }
 
   /**
@@ -530,7 +684,7 @@ export class AdminClient {
    * const tenant = await admin.getTenant();
    * ```
    */
-  getTenant(): Promise<JsonObject> {
+  getTenant(): Promise<TenantView> {
     return this.#call('GET', '/admin/v1/tenant');
   }
 
@@ -542,7 +696,7 @@ export class AdminClient {
    * const domains = await admin.listDomains();
    * ```
    */
-  listDomains(): Promise<JsonObject> {
+  listDomains(): Promise<{ domains: readonly string[] }> {
     return this.#call('GET', '/admin/v1/tenant/domains');
   }
 
@@ -554,7 +708,7 @@ export class AdminClient {
    * await admin.addDomain('acme.example');
    * ```
    */
-  addDomain(domain: string): Promise<JsonObject> {
+  addDomain(domain: string): Promise<{ domains: readonly string[] }> {
     return this.#call('POST', '/admin/v1/tenant/domains', { json: { domain } });
   }
 
@@ -580,8 +734,11 @@ export class AdminClient {
    * const admins = await admin.listAdministrators();
    * ```
    */
-  listAdministrators(): Promise<JsonObject> {
-    return this.#call('GET', '/admin/v1/administrators');
+  listAdministrators(query?: {
+    readonly after?: string;
+    readonly limit?: number;
+  }): Promise<Page<AdministratorView>> {
+    return this.#call('GET', '/admin/v1/administrators', { query: queryOf(query) });
   }
 
   /**
@@ -593,7 +750,7 @@ export class AdminClient {
    * const carol = await admin.inviteAdministrator({ email, name: 'Carol', role: 'admin', password });
    * ```
    */
-  inviteAdministrator(input: InviteAdministratorInput): Promise<JsonObject> {
+  inviteAdministrator(input: InviteAdministratorInput): Promise<AdministratorInvitation> {
     return this.#call('POST', '/admin/v1/administrators', { json: input });
   }
 
@@ -605,7 +762,7 @@ export class AdminClient {
    * await admin.setAdministratorRole('adm_…', 'user-manager');
    * ```
    */
-  setAdministratorRole(admin: string, role: AdminRole): Promise<JsonObject> {
+  setAdministratorRole(admin: string, role: AdminRole): Promise<AdministratorView> {
     return this.#call('PATCH', `/admin/v1/administrators/${seg(admin)}`, { json: { role } });
   }
 
@@ -631,7 +788,7 @@ export class AdminClient {
    * const page = await admin.listUsers({ limit: 100 });
    * ```
    */
-  listUsers(query?: Readonly<Record<string, string | number | undefined>>): Promise<JsonObject> {
+  listUsers(query?: { readonly after?: string; readonly limit?: number }): Promise<Page<UserView>> {
     return this.#call('GET', '/admin/v1/users', { query: queryOf(query) });
   }
 
@@ -643,7 +800,7 @@ export class AdminClient {
    * const alice = await admin.getUser('alice');
    * ```
    */
-  getUser(user: string): Promise<JsonObject> {
+  getUser(user: string): Promise<UserView> {
     return this.#call('GET', `/admin/v1/users/${seg(user)}`);
   }
 
@@ -702,7 +859,7 @@ export class AdminClient {
    * await admin.blockUser('mallory');
    * ```
    */
-  blockUser(user: string): Promise<JsonObject> {
+  blockUser(user: string): Promise<UserView> {
     return this.#call('POST', `/admin/v1/users/${seg(user)}/block`);
   }
 
@@ -714,7 +871,7 @@ export class AdminClient {
    * await admin.unblockUser('mallory');
    * ```
    */
-  unblockUser(user: string): Promise<JsonObject> {
+  unblockUser(user: string): Promise<UserView> {
     return this.#call('POST', `/admin/v1/users/${seg(user)}/unblock`);
   }
 
@@ -738,7 +895,7 @@ export class AdminClient {
    * const activity = await admin.userActivity('alice');
    * ```
    */
-  userActivity(user: string): Promise<JsonObject> {
+  userActivity(user: string): Promise<UserActivity> {
     return this.#call('GET', `/admin/v1/users/${seg(user)}/activity`);
   }
 
@@ -752,7 +909,7 @@ export class AdminClient {
    * const devices = await admin.listDevices('alice');
    * ```
    */
-  listDevices(user: string): Promise<JsonObject> {
+  listDevices(user: string): Promise<{ items: readonly DeviceView[] }> {
     return this.#call('GET', `/admin/v1/users/${seg(user)}/devices`);
   }
 
@@ -764,7 +921,7 @@ export class AdminClient {
    * await admin.blockDevice('alice', 2);
    * ```
    */
-  blockDevice(user: string, device: number): Promise<JsonObject> {
+  blockDevice(user: string, device: number): Promise<DeviceView> {
     return this.#call('POST', `/admin/v1/users/${seg(user)}/devices/${seg(device)}/block`);
   }
 
@@ -776,7 +933,7 @@ export class AdminClient {
    * await admin.unblockDevice('alice', 2);
    * ```
    */
-  unblockDevice(user: string, device: number): Promise<JsonObject> {
+  unblockDevice(user: string, device: number): Promise<DeviceView> {
     return this.#call('POST', `/admin/v1/users/${seg(user)}/devices/${seg(device)}/unblock`);
   }
 
@@ -940,7 +1097,7 @@ export class AdminClient {
    * const page = await admin.searchAudit({ actor: 'adm_…', limit: 50 });
    * ```
    */
-  searchAudit(query: AuditQuery = {}): Promise<JsonObject> {
+  searchAudit(query: AuditQuery = {}): Promise<Page<AuditRecordView>> {
     return this.#call('GET', '/admin/v1/audit', { query: queryOf({ ...query }) });
   }
 
@@ -952,7 +1109,7 @@ export class AdminClient {
    * const result = await admin.verifyAudit();
    * ```
    */
-  verifyAudit(): Promise<JsonObject> {
+  verifyAudit(): Promise<AuditVerification> {
     return this.#call('GET', '/admin/v1/audit/verify');
   }
 
@@ -965,7 +1122,9 @@ export class AdminClient {
    * for await (const record of admin.exportAudit({ from })) out.write(`${JSON.stringify(record)}\n`);
    * ```
    */
-  async *exportAudit(query: AuditQuery = {}): AsyncGenerator<JsonObject> {
+  async *exportAudit(
+    query: { readonly from?: number; readonly to?: number } = {},
+  ): AsyncGenerator<AuditRecordView> {
     const response = await this.#send('GET', '/admin/v1/audit/export', { query: queryOf({ ...query }) });
     const decoder = new TextDecoder();
     let pending = '';
@@ -975,13 +1134,13 @@ export class AdminClient {
       while (nl >= 0) {
         const line = pending.slice(0, nl).trim();
         pending = pending.slice(nl + 1);
-        if (line.length > 0) yield JSON.parse(line) as JsonObject;
+        if (line.length > 0) yield JSON.parse(line) as AuditRecordView;
         nl = pending.indexOf('\n');
       }
       if (pending.length > 1024 * 1024) throw new ValidationError('response', 'JSON lines of at most 1 MiB');
     }
     pending += decoder.decode();
-    if (pending.trim().length > 0) yield JSON.parse(pending) as JsonObject;
+    if (pending.trim().length > 0) yield JSON.parse(pending) as AuditRecordView;
   }
 
   /**

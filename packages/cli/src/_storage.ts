@@ -1,13 +1,12 @@
 /**
- * Where the server keeps its state, as given on the command line, and opening that state without
- * serving (for `tenant create`, `token create` and later admin commands).
+ * Where the server keeps its state, as given on the command line: the storage options of
+ * `server start`, their checks, the data-directory lock and the messages of a failure to open.
  *
  * @module
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { CloisterError } from '@cloister/crypto';
-import type { CloisterServer, ServerContext, ServerOptions } from '@cloister/server';
+import type { ServerOptions } from '@cloister/server';
 import { type Command, Option } from 'commander';
 import { DataDirBusy, type DataDirLock, lockDataDir } from './_lock.js';
 import { parseDatabaseUrl, parsePath, parseSchema, readStorageKeyFile } from './_options.js';
@@ -155,60 +154,4 @@ export function openFailure(config: StorageConfig, error: unknown): Error {
     );
   }
   return new Error(`cannot open the PostgreSQL database (${detail})`, { cause: error });
-}
-
-/**
- * Opens the server's storage without listening, runs `fn` on its context and closes it again,
- * holding the data-directory lock throughout. An existing database is never opened with a freshly
- * generated storage key: the key must be given or already be in the data directory.
- *
- * @example
- * ```ts
- * const tenant = await withStoredServer({ dataDir: './data' }, 'tenant', (ctx) => ctx.stores.tenants.get(id));
- * ```
- */
-export async function withStoredServer<T>(
-  values: StorageOptionValues,
-  command: string,
-  fn: (context: ServerContext) => Promise<T>,
-): Promise<T> {
-  const config = storageConfig(values);
-  const keyKnown = config.options.storageKey !== undefined || existsSync(join(config.dataDir, 'storage.key'));
-  const databaseExists = !config.embedded || existsSync(join(config.dataDir, 'db'));
-  if (databaseExists && !keyKnown) {
-    throw new UsageFailure(
-      config.embedded
-        ? `${config.dataDir} holds a database but no storage.key: give the server's key with --storage-key-file`
-        : "with --database, give the server's storage key: --storage-key-file FILE, or --data-dir DIR holding its storage.key",
-    );
-  }
-  const lock = lockIfEmbedded(config, command);
-  try {
-    let server: CloisterServer;
-    try {
-      const { createServer } = await import('@cloister/server');
-      server = await createServer({ ...config.options, logLevel: 'silent' });
-    } catch (error) {
-      throw openFailure(config, error);
-    }
-    try {
-      return await fn(server.context);
-    } finally {
-      await server.close();
-    }
-  } finally {
-    lock?.release();
-  }
-}
-
-/**
- * Whether `error` is one of the project's typed errors (its message is safe to show).
- *
- * @example
- * ```ts
- * if (isTypedError(error)) console.error(error.code);
- * ```
- */
-export function isTypedError(error: unknown): error is CloisterError {
-  return error instanceof CloisterError;
 }

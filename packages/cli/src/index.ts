@@ -1,15 +1,18 @@
 /**
- * `@cloister/cli`: the `cloister` command (`server start`, `tenant create`, `token create`), also
+ * `@cloister/cli`: the `cloister` command (`server start`, `admin …`, `org …`, `client …`), also
  * usable in-process through {@link run} and {@link buildProgram}. Reference: `spec/cli.md`.
  *
  * @packageDocumentation
  */
 
+export type { AdminSessionJson } from './commands/admin.js';
+export type { WipeJson } from './commands/admin-devices.js';
+export type { UserInviteJson } from './commands/admin-people.js';
+export type { PublishedJson } from './commands/admin-policy.js';
+export type { TenantCreateJson } from './commands/admin-tenant.js';
 export type { ListenJson } from './commands/client.js';
-export type { DeviceWipeJson } from './commands/device.js';
+export type { OrgInitJson } from './commands/org.js';
 export type { StartJsonLine } from './commands/server.js';
-export type { TenantJson } from './commands/tenant.js';
-export type { TokenJson } from './commands/token.js';
 export { type DurationUnit, formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 export { type CliIO, EXIT } from './io.js';
 export { buildProgram, run } from './main.js';

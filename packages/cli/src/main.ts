@@ -1,18 +1,18 @@
 /**
  * The `cloister` program: commander wiring, error reporting and exit codes. Commands live in
- * `commands/`, one file per command group (`server`, `tenant`, `token`; the client commands of a
- * `device`, `client`, with its device-list and identity commands in `identity`).
+ * `commands/`, one file per command group (`server`; `admin` with a module per resource and `org`,
+ * the administrators' commands over the admin API; `client`, with its device-list and identity
+ * commands in `identity`).
  *
  * @module
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerAdminCommands } from './commands/admin.js';
 import { registerClientCommands } from './commands/client.js';
-import { registerDeviceCommands } from './commands/device.js';
 import { registerIdentityCommands } from './commands/identity.js';
+import { registerOrgCommands } from './commands/org.js';
 import { registerServerCommands } from './commands/server.js';
-import { registerTenantCommands } from './commands/tenant.js';
-import { registerTokenCommands } from './commands/token.js';
 import { type CliIO, EXIT, resolveIO, UsageFailure } from './io.js';
 
 function packageVersion(): string {
@@ -49,9 +49,8 @@ export function buildProgram(io: CliIO = {}): Command {
     .showSuggestionAfterError(true)
     .allowExcessArguments(false);
   registerServerCommands(program, resolved);
-  registerTenantCommands(program, resolved);
-  registerTokenCommands(program, resolved);
-  registerDeviceCommands(program, resolved);
+  registerAdminCommands(program, resolved);
+  registerOrgCommands(program, resolved);
   registerIdentityCommands(registerClientCommands(program, resolved), resolved);
   return program;
 }

@@ -1,174 +1,330 @@
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+/**
+ * `cloister server start`, `cloister admin …` and `cloister org …` end to end against a running
+ * server (embedded database): the operator creates a tenant with its owner; the owner logs in with
+ * password and TOTP, creates and registers the organisation root, delegates, invites a user whose
+ * device enrols with the enrolment code (pinning the root), wipes that device with a command signed
+ * on the administrator's side, and reads the audit log. Nothing secret lands in the admin
+ * directory in clear or on stdout where it should not.
+ */
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHex } from '@cloister/crypto';
-import { tenantId } from '@cloister/protocol';
-import { createServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, type TenantJson, type TokenJson } from '../src/index.js';
-import { cli, removeTempDirs, tempDir } from './helpers.js';
+import {
+  type AdminSessionJson,
+  EXIT,
+  type OrgInitJson,
+  type StartJsonLine,
+  type TenantCreateJson,
+  type UserInviteJson,
+  type WipeJson,
+} from '../src/index.js';
+import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
+import { totpCode } from './totp.js';
 
-afterAll(removeTempDirs);
+const PASSWORD = 'owner password 1234';
+const PASSPHRASE = 'admin passphrase 5678';
+const ROOT_PASSPHRASE = 'root passphrase 9012';
+const DEVICE_PIN = '2468-1357';
 
-describe('cloister tenant create / token create (embedded data directory)', () => {
-  const dir = tempDir();
-  let acme: TenantJson;
+describe('cloister admin and org against a running server', () => {
+  const serverDir = tempDir();
+  const adminDir = tempDir();
+  const aliceDir = tempDir();
+  const secrets = tempDir();
+  const files = {
+    password: join(secrets, 'password'),
+    passphrase: join(secrets, 'passphrase'),
+    root: join(secrets, 'root-passphrase'),
+    pin: join(secrets, 'pin'),
+    policy: join(secrets, 'policy.json'),
+  };
+  let server: Running;
+  let line: StartJsonLine;
+  let owner: TenantCreateJson['owner'];
+  let fingerprint: string;
+  let aliceDevice: number;
+  const connect = () => ['--server', line.url, '--server-pin', line.pin];
+  const as = (...argv: string[]) => [...argv, '--admin-dir', adminDir, '--passphrase-file', files.passphrase];
 
   beforeAll(async () => {
-    const result = await cli([
+    writeFileSync(files.password, `${PASSWORD}\n`);
+    writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
+    writeFileSync(files.root, `${ROOT_PASSPHRASE}\n`);
+    writeFileSync(files.pin, `${DEVICE_PIN}\n`);
+    server = start([
+      'server',
+      'start',
+      '--json',
+      '--port',
+      '0',
+      '--data-dir',
+      serverDir,
+      '--log-level',
+      'silent',
+    ]);
+    line = JSON.parse(await server.firstLine()) as StartJsonLine;
+  });
+
+  afterAll(async () => {
+    server.signal('SIGTERM');
+    await server.done;
+    removeTempDirs();
+  });
+
+  it('server start generated an operator token of 43 characters, mode 0600, not printed', () => {
+    expect(line.operatorTokenFile).toBe(join(serverDir, 'operator.token'));
+    expect(statSync(line.operatorTokenFile).mode & 0o777).toBe(0o600);
+    const token = readFileSync(line.operatorTokenFile, 'utf8').trim();
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(server.stdout() + server.stderr()).not.toContain(token);
+  });
+
+  it('the operator creates the tenant and its owner; a wrong operator token is refused', async () => {
+    const wrong = join(secrets, 'wrong-token');
+    writeFileSync(wrong, `${'A'.repeat(43)}\n`);
+    const refused = await cli([
+      'admin',
       'tenant',
       'create',
       'acme',
       '--name',
-      'ACME Hospital',
+      'ACME',
+      '--owner-email',
+      'olivia@acme.example',
+      '--owner-name',
+      'Olivia',
+      '--owner-password-file',
+      files.password,
+      '--operator-token-file',
+      wrong,
+      ...connect(),
+    ]);
+    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.stderr).toMatch(/not authenticated/);
+    const created = await cli([
+      'admin',
+      'tenant',
+      'create',
+      'acme',
+      '--name',
+      'ACME',
       '--domain',
-      'ACME.example',
-      '--domain',
-      'acme.test',
-      '--data-dir',
-      dir,
+      'acme.example',
+      '--owner-email',
+      'olivia@acme.example',
+      '--owner-name',
+      'Olivia',
+      '--owner-password-file',
+      files.password,
+      '--operator-token-file',
+      line.operatorTokenFile,
+      ...connect(),
       '--json',
     ]);
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(EXIT.ok);
-    acme = JSON.parse(result.stdout) as TenantJson;
+    expect(created.stderr).toMatch(/shown only this once/);
+    expect(created.code).toBe(EXIT.ok);
+    const out = JSON.parse(created.stdout) as TenantCreateJson;
+    expect(out).toMatchObject({ tenant: 'acme', name: 'ACME', domains: ['acme.example'] });
+    expect(out.owner.totpUri).toMatch(/^otpauth:\/\/totp\//);
+    expect(out.owner.recoveryCodes).toHaveLength(10);
+    owner = out.owner;
   });
 
-  it('prints the tenant and its Ed25519 signing public key', () => {
-    expect(acme).toEqual({
+  it('the owner logs in; the session is stored encrypted (0600, no token in clear)', async () => {
+    const badTotp = await cli(
+      as(
+        'admin',
+        'login',
+        ...connect(),
+        '--tenant',
+        'acme',
+        '--email',
+        'olivia@acme.example',
+        '--password-file',
+        files.password,
+        '--totp',
+        totpCode(owner.totpUri, 5),
+      ),
+    );
+    expect(badTotp.code).toBe(EXIT.failure);
+    expect(badTotp.stderr).toMatch(/not authenticated/);
+    const login = await cli(
+      as(
+        'admin',
+        'login',
+        ...connect(),
+        '--tenant',
+        'acme',
+        '--email',
+        'olivia@acme.example',
+        '--password-file',
+        files.password,
+        '--totp',
+        totpCode(owner.totpUri),
+        '--json',
+      ),
+    );
+    expect(login.stderr).toBe('');
+    expect(login.code).toBe(EXIT.ok);
+    const me = JSON.parse(login.stdout) as AdminSessionJson;
+    expect(me).toMatchObject({ tenant: 'acme', admin: owner.admin, role: 'owner' });
+    const path = join(adminDir, 'session.json');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const stored = readFileSync(path, 'utf8');
+    expect(JSON.parse(stored)).toMatchObject({
+      format: 'cloister-admin/session/v1',
       tenant: 'acme',
-      name: 'ACME Hospital',
-      domains: ['acme.example', 'acme.test'],
-      signingPublicKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      admin: owner.admin,
     });
-  });
-
-  it('refuses a taken id and a domain of another tenant with exit 1, writing nothing', async () => {
-    const again = await cli(['tenant', 'create', 'acme', '--name', 'Other', '--data-dir', dir]);
-    expect(again.code).toBe(EXIT.failure);
-    expect(again.stderr).toBe('error: a tenant with this id already exists\n');
-    const clash = await cli([
-      'tenant',
-      'create',
-      'beta',
-      '--name',
-      'Beta',
-      '--domain',
-      'acme.test',
-      '--data-dir',
-      dir,
+    expect(stored).not.toContain(PASSWORD);
+    const whoami = await cli(as('admin', 'whoami', '--json'));
+    expect(whoami.code).toBe(EXIT.ok);
+    expect(JSON.parse(whoami.stdout)).toMatchObject({
+      admin: owner.admin,
+      role: 'owner',
+      email: 'olivia@acme.example',
+    });
+    const wrongPassphrase = join(secrets, 'wrong-passphrase');
+    writeFileSync(wrongPassphrase, 'not the passphrase at all\n');
+    const refused = await cli([
+      'admin',
+      'whoami',
+      '--admin-dir',
+      adminDir,
+      '--passphrase-file',
+      wrongPassphrase,
     ]);
-    expect(clash.code).toBe(EXIT.failure);
-    expect(clash.stderr).toBe('error: a domain belongs to another tenant already\n');
+    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.stderr).toBe('error: the passphrase does not open the key store\n');
   });
 
-  it('creates a token once, with a warning that it is shown only once', async () => {
-    const before = Date.now();
-    const result = await cli([
-      'token',
-      'create',
-      '--tenant',
-      'acme',
-      '--uses',
-      '5',
-      '--ttl',
-      '12h',
+  it('org init creates the root and the owner key (encrypted); org register and delegate publish them', async () => {
+    const init = await cli(as('org', 'init', '--root-passphrase-file', files.root, '--json'));
+    expect(init.stderr).toBe('');
+    expect(init.code).toBe(EXIT.ok);
+    const out = JSON.parse(init.stdout) as OrgInitJson;
+    expect(out).toMatchObject({ tenant: 'acme', admin: owner.admin });
+    expect(out.fingerprint).toMatch(/^cloister-root:v1:[A-Za-z0-9_-]{43}$/);
+    fingerprint = out.fingerprint;
+    for (const f of [out.rootKeyFile, out.signingKeyFile]) expect(statSync(f).mode & 0o777).toBe(0o600);
+    const again = await cli(as('org', 'init', '--root-passphrase-file', files.root));
+    expect(again.code).toBe(EXIT.usage);
+    const register = await cli(as('org', 'register', '--json'));
+    expect(register.stderr).toBe('');
+    expect(register.code).toBe(EXIT.ok);
+    expect(JSON.parse(register.stdout)).toEqual({ fingerprint });
+    const twice = await cli(as('org', 'register'));
+    expect(twice.code).toBe(EXIT.failure);
+    expect(twice.stderr).toMatch(/organisation-root/);
+    const delegate = await cli(as('org', 'delegate', '--json'));
+    expect(delegate.stderr).toBe('');
+    expect(delegate.code).toBe(EXIT.ok);
+    expect(JSON.parse(delegate.stdout)).toMatchObject({ sequence: 1 });
+    const show = await cli(as('admin', 'tenant', 'show', '--json'));
+    expect(JSON.parse(show.stdout)).toMatchObject({ id: 'acme', rootFingerprint: fingerprint });
+  });
+
+  it('invites alice with an enrolment code the admin checked; her device enrols with it and pins the root', async () => {
+    const invite = await cli(as('admin', 'users', 'invite', 'alice', '--display-name', 'Alice', '--json'));
+    expect(invite.code).toBe(EXIT.ok);
+    const out = JSON.parse(invite.stdout) as UserInviteJson;
+    expect(out).toMatchObject({ user: 'alice', rootFingerprint: fingerprint, rootVerified: true });
+    expect(out.enrolmentCode).toHaveLength(87);
+    expect(out.enrolmentCode?.endsWith(fingerprint.slice('cloister-root:v1:'.length))).toBe(true);
+    const enrolled = await cli([
+      'client',
+      'enroll',
       '--data-dir',
-      dir,
+      aliceDir,
+      ...connect(),
+      '--token',
+      out.enrolmentCode as string,
+      '--pin-file',
+      files.pin,
       '--json',
     ]);
-    expect(result.code).toBe(EXIT.ok);
-    expect(result.stderr).toMatch(/^warning: the enrolment token is shown only this once/);
-    const token = JSON.parse(result.stdout) as TokenJson;
-    expect(token).toMatchObject({ tenant: 'acme', user: null, pool: null, uses: 5 });
-    expect(token.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    const expires = Date.parse(token.expiresAt);
-    expect(expires).toBeGreaterThanOrEqual(before + 12 * 3_600_000);
-    expect(expires).toBeLessThanOrEqual(Date.now() + 12 * 3_600_000);
+    expect(enrolled.stderr).toBe('');
+    expect(enrolled.code).toBe(EXIT.ok);
+    aliceDevice = (JSON.parse(enrolled.stdout) as { device: number }).device;
+    const users = await cli(as('admin', 'users', 'list', '--json'));
+    expect(JSON.parse(users.stdout).items.map((u: { id: string }) => u.id)).toEqual(['alice']);
+    const devices = await cli(as('admin', 'devices', 'list', 'alice', '--json'));
+    expect(JSON.parse(devices.stdout).items.map((d: { id: number }) => d.id)).toEqual([aliceDevice]);
+    const activity = await cli(as('admin', 'users', 'activity', 'alice', '--json'));
+    expect(JSON.parse(activity.stdout)).toMatchObject({ user: 'alice', deviceCount: 1 });
   });
 
-  it('prints a user-bound token for people, each time a new one', async () => {
-    const one = await cli(['token', 'create', '--tenant', 'acme', '--user', 'alice', '--data-dir', dir]);
-    const two = await cli(['token', 'create', '--tenant', 'acme', '--user', 'alice', '--data-dir', dir]);
-    for (const result of [one, two]) {
-      expect(result.code).toBe(EXIT.ok);
-      expect(result.stdout).toMatch(
-        /^enrolment token: [A-Za-z0-9_-]{43}\ntenant: acme, user: alice, pool: none, uses: 1, expires: \S+Z\n$/,
-      );
-    }
-    expect(one.stdout).not.toBe(two.stdout);
-  });
-
-  it('refuses an unknown tenant or pool with exit 1', async () => {
-    const tenant = await cli(['token', 'create', '--tenant', 'nobody', '--data-dir', dir]);
-    expect(tenant.code).toBe(EXIT.failure);
-    expect(tenant.stderr).toBe('error: no such tenant\n');
-    const pool = await cli(['token', 'create', '--tenant', 'acme', '--pool', 'ward-9', '--data-dir', dir]);
-    expect(pool.code).toBe(EXIT.failure);
-    expect(pool.stderr).toBe('error: no such pool in the tenant\n');
-  });
-
-  it('wrote to the storage the server opens, under its storage key', async () => {
-    const server = await createServer({ dataDir: dir, logLevel: 'silent' });
-    try {
-      const tenant = await server.context.stores.tenants.get(tenantId('acme'));
-      expect(tenant?.name).toBe('ACME Hospital');
-      expect(toHex(tenant?.signingKey ?? new Uint8Array())).toBe(acme.signingPublicKey);
-      expect(await server.context.stores.domains.tenantOf('acme.test')).toBe('acme');
-    } finally {
-      await server.close();
-    }
-  });
-
-  it('opens the same storage through --storage-key-file', async () => {
-    const keyFile = join(tempDir(), 'org.key');
-    writeFileSync(keyFile, readFileSync(join(dir, 'storage.key')));
-    const result = await cli([
-      'tenant',
-      'create',
-      'beta',
-      '--name',
-      'Beta',
-      '--data-dir',
-      dir,
-      '--storage-key-file',
-      keyFile,
-    ]);
-    expect(result.code).toBe(EXIT.ok);
-    expect(result.stdout).toMatch(
-      /^created tenant beta \(Beta\)\ndomains: none\nsigning public key \(Ed25519, hex\): [0-9a-f]{64}\n$/,
+  it('blocks and unblocks, signs a policy layer and a broadcast', async () => {
+    const block = await cli(as('admin', 'users', 'block', 'alice', '--json'));
+    expect(JSON.parse(block.stdout)).toMatchObject({ id: 'alice', blocked: true });
+    const unblock = await cli(as('admin', 'users', 'unblock', 'alice', '--json'));
+    expect(JSON.parse(unblock.stdout)).toMatchObject({ id: 'alice', blocked: false });
+    writeFileSync(files.policy, JSON.stringify({ files: { enabled: false, locked: true } }));
+    const policy = await cli(
+      as('admin', 'policy', 'set', '--layer', 'user:alice', '--file', files.policy, '--json'),
     );
-  });
-
-  it('refuses a storage key that does not open the data directory, writing nothing', async () => {
-    const wrongKey = join(tempDir(), 'wrong.key');
-    writeFileSync(wrongKey, '11'.repeat(32));
-    const result = await cli([
-      'tenant',
-      'create',
-      'delta',
-      '--name',
-      'D',
-      '--data-dir',
-      dir,
-      '--storage-key-file',
-      wrongKey,
-    ]);
-    // Needs the server to open its storage with the key check (openEncryptedAdapter).
-    expect(result.code).toBe(EXIT.failure);
-    expect(result.stderr).toBe(
-      'error: the storage key does not open this data directory (check --storage-key-file or <data-dir>/storage.key)\n',
+    expect(policy.stderr).toBe('');
+    expect(policy.code).toBe(EXIT.ok);
+    expect(JSON.parse(policy.stdout)).toEqual({
+      kind: 'policy-layer',
+      sequence: 1,
+      scope: 'policy-layer/user/alice',
+    });
+    const archive = join(secrets, 'archive.json');
+    writeFileSync(
+      archive,
+      JSON.stringify({ archive: { enabled: true, locked: true, config: { publicKey: 'A'.repeat(43) } } }),
     );
+    const refused = await cli(as('admin', 'policy', 'set', '--layer', 'user:alice', '--file', archive));
+    expect(refused.code).toBe(EXIT.failure);
+    expect(refused.stderr).toMatch(/forbidden/);
+    const broadcast = await cli(as('admin', 'broadcast', '--text', 'Fire drill at 3 pm', '--json'));
+    expect(broadcast.code).toBe(EXIT.ok);
+    expect(JSON.parse(broadcast.stdout)).toMatchObject({ kind: 'broadcast', sequence: 1 });
   });
 
-  it('refuses a database whose storage key is missing', async () => {
-    renameSync(join(dir, 'storage.key'), join(dir, 'storage.key.moved'));
-    try {
-      const result = await cli(['tenant', 'create', 'gamma', '--name', 'Gamma', '--data-dir', dir]);
-      expect(result.code).toBe(EXIT.usage);
-      expect(result.stderr).toMatch(/holds a database but no storage\.key/);
-    } finally {
-      rmSync(join(dir, 'storage.key'), { force: true });
-      renameSync(join(dir, 'storage.key.moved'), join(dir, 'storage.key'));
-    }
+  it('wipes alice’s device with a signed command; the device wipes itself and the status is confirmed', async () => {
+    const wiped = await cli(as('admin', 'devices', 'wipe', 'alice', String(aliceDevice), '--json'));
+    expect(wiped.stderr).toBe('');
+    expect(wiped.code).toBe(EXIT.ok);
+    const issued = JSON.parse(wiped.stdout) as WipeJson;
+    expect(issued).toMatchObject({ user: 'alice', device: aliceDevice, state: 'pending' });
+    const listening = await cli([
+      'client',
+      'listen',
+      '--data-dir',
+      aliceDir,
+      '--pin-file',
+      files.pin,
+      '--timeout',
+      '20000',
+    ]);
+    expect(listening.code).toBe(EXIT.failure);
+    expect(listening.stderr).toContain('this client was wiped');
+    const status = await cli(as('admin', 'devices', 'wipe-status', 'alice', String(aliceDevice), '--json'));
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'confirmed', commandId: issued.commandId });
+  });
+
+  it('searches, verifies and exports the audit log; step-up and logout', async () => {
+    const search = await cli(as('admin', 'audit', 'search', '--action', 'device.wipe', '--json'));
+    expect(search.code).toBe(EXIT.ok);
+    expect(JSON.parse(search.stdout).items.length).toBeGreaterThan(0);
+    const verify = await cli(as('admin', 'audit', 'verify', '--json'));
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+    const exported = await cli(as('admin', 'audit', 'export'));
+    expect(exported.code).toBe(EXIT.ok);
+    const records = exported.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { action: string });
+    expect(records.map((r) => r.action)).toContain('organisation.root');
+    const stepUp = await cli(as('admin', 'step-up', '--totp', totpCode(owner.totpUri, 1), '--json'));
+    expect(stepUp.stderr).toBe('');
+    expect(stepUp.code).toBe(EXIT.ok);
+    const logout = await cli(as('admin', 'logout'));
+    expect(logout.code).toBe(EXIT.ok);
+    const after = await cli(as('admin', 'whoami'));
+    expect(after.code).toBe(EXIT.usage);
+    expect(after.stderr).toMatch(/cloister admin login/);
   });
 });

@@ -1,14 +1,14 @@
 /**
- * `tenant create` and `token create` against PostgreSQL while a server runs on the same database
- * (no data-directory lock: several processes may share PostgreSQL). Runs only when DATABASE_URL
- * is set; uses its own schema, dropped afterwards.
+ * `server start` on PostgreSQL and `admin tenant create` through its admin API (the operator
+ * token the server generated), and a second server with another storage key refused. Runs only
+ * when DATABASE_URL is set; uses its own schema, dropped afterwards.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EXIT, type StartJsonLine, type TenantJson, type TokenJson } from '../src/index.js';
+import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
 import { cli, removeTempDirs, start, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -28,7 +28,7 @@ function pgClient(connectionString: string): PgClient {
   return new Client({ connectionString });
 }
 
-describe.runIf(DATABASE_URL !== undefined)('cloister admin commands on PostgreSQL', () => {
+describe.runIf(DATABASE_URL !== undefined)('cloister server and admin commands on PostgreSQL', () => {
   const url = DATABASE_URL ?? '';
   const schema = `cli_test_${randomBytes(6).toString('hex')}`;
   const keyFile = join(tempDir(), 'storage.key');
@@ -45,7 +45,7 @@ describe.runIf(DATABASE_URL !== undefined)('cloister admin commands on PostgreSQ
     }
   });
 
-  it('creates a tenant and a token while a server runs on the same database', async () => {
+  it('creates a tenant through the admin API of a server on PostgreSQL', async () => {
     const server = start([
       'server',
       'start',
@@ -61,32 +61,33 @@ describe.runIf(DATABASE_URL !== undefined)('cloister admin commands on PostgreSQ
     const line = JSON.parse(await server.firstLine()) as StartJsonLine;
     expect(line.pin).toMatch(/^sha256\//);
     try {
+      const password = join(tempDir(), 'password');
+      writeFileSync(password, 'a first password 123\n');
       const tenant = await cli([
+        'admin',
         'tenant',
         'create',
         'pg-acme',
         '--name',
         'PG',
-        '--data-dir',
-        tempDir(),
+        '--owner-email',
+        'owner@pg.example',
+        '--owner-name',
+        'Owner',
+        '--owner-password-file',
+        password,
+        '--operator-token-file',
+        line.operatorTokenFile,
+        '--server',
+        line.url,
+        '--server-pin',
+        line.pin,
         '--json',
-        ...common,
       ]);
-      expect(tenant.stderr).toBe('');
       expect(tenant.code).toBe(EXIT.ok);
-      expect((JSON.parse(tenant.stdout) as TenantJson).tenant).toBe('pg-acme');
-      const token = await cli([
-        'token',
-        'create',
-        '--tenant',
-        'pg-acme',
-        '--data-dir',
-        tempDir(),
-        '--json',
-        ...common,
-      ]);
-      expect(token.code).toBe(EXIT.ok);
-      expect((JSON.parse(token.stdout) as TokenJson).token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const created = JSON.parse(tenant.stdout) as TenantCreateJson;
+      expect(created.tenant).toBe('pg-acme');
+      expect(created.owner.recoveryCodes).toHaveLength(10);
     } finally {
       server.signal('SIGTERM');
       expect((await server.done).code).toBe(EXIT.ok);
@@ -97,11 +98,12 @@ describe.runIf(DATABASE_URL !== undefined)('cloister admin commands on PostgreSQ
     const otherKey = join(tempDir(), 'other.key');
     writeFileSync(otherKey, randomBytes(32).toString('hex'));
     const result = await cli([
-      'tenant',
-      'create',
-      'pg-beta',
-      '--name',
-      'B',
+      'server',
+      'start',
+      '--port',
+      '0',
+      '--log-level',
+      'silent',
       '--database',
       url,
       '--database-schema',

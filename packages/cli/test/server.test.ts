@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type StartJsonLine } from '../src/index.js';
@@ -32,6 +32,10 @@ describe('cloister server start (in-process)', () => {
     expect(first.pin).toMatch(PIN);
     expect(first.generatedCertificate).toBe(true);
     expect(existsSync(join(dir, 'tls', 'cert.pem'))).toBe(true);
+    // The operator token was generated into the data directory, readable by its owner only.
+    expect(first.operatorTokenFile).toBe(join(dir, 'operator.token'));
+    expect(statSync(first.operatorTokenFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(first.operatorTokenFile, 'utf8')).toMatch(/^[A-Za-z0-9_-]{43}\n$/);
   });
 
   it('serves with the key the printed pin names', async () => {
@@ -40,18 +44,7 @@ describe('cloister server start (in-process)', () => {
     await expect(pinnedGet(first.url, `sha256/${'A'.repeat(43)}=`, '/health')).rejects.toThrow(/pin/);
   });
 
-  it('refuses tenant create on the same embedded data directory while it runs', async () => {
-    const result = await cli(['tenant', 'create', 'acme', '--name', 'ACME', '--data-dir', dir]);
-    expect(result.code).toBe(EXIT.failure);
-    expect(result.stderr).toMatch(
-      /in use by a running cloister server.*stop the server or use the admin API/,
-    );
-  });
-
-  it('refuses token create and a second server on the same data directory', async () => {
-    const token = await cli(['token', 'create', '--tenant', 'acme', '--data-dir', dir]);
-    expect(token.code).toBe(EXIT.failure);
-    expect(token.stderr).toMatch(/stop the server or use the admin API/);
+  it('refuses a second server on the same data directory', async () => {
     const second = await cli(['server', 'start', '--port', '0', '--data-dir', dir, '--log-level', 'silent']);
     expect(second.code).toBe(EXIT.failure);
     expect(second.stderr).toMatch(/in use by a running cloister server/);
@@ -76,8 +69,30 @@ describe('cloister server start (in-process)', () => {
     const line = JSON.parse(await again.firstLine()) as StartJsonLine;
     expect(line.pin).toBe(first.pin);
     expect(line.generatedCertificate).toBe(false);
+    expect(line.operatorTokenFile).toBe(first.operatorTokenFile);
     again.signal('SIGINT');
     expect((await again.done).code).toBe(EXIT.ok);
+  });
+
+  it('refuses a storage key that does not open the data directory', async () => {
+    const wrongKey = join(tempDir(), 'wrong.key');
+    writeFileSync(wrongKey, '11'.repeat(32));
+    const result = await cli([
+      'server',
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      dir,
+      '--storage-key-file',
+      wrongKey,
+      '--log-level',
+      'silent',
+    ]);
+    expect(result.code).toBe(EXIT.failure);
+    expect(result.stderr).toBe(
+      'error: the storage key does not open this data directory (check --storage-key-file or <data-dir>/storage.key)\n',
+    );
   });
 
   it('prints the URL, the pin and the certificate origin for people', async () => {

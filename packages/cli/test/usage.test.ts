@@ -6,6 +6,21 @@ import { cli, removeTempDirs, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
 
+const PIN = `sha256/${'A'.repeat(43)}=`;
+const TENANT_CREATE = ['admin', 'tenant', 'create'];
+const TENANT_OPTIONS = [
+  '--owner-email',
+  'o@a.example',
+  '--owner-name',
+  'O',
+  '--operator-token-file',
+  'f',
+  '--server',
+  'https://127.0.0.1:1',
+  '--server-pin',
+  PIN,
+];
+
 // A command that got past its checks by mistake would open ./cloister-data: keep that in a temporary directory.
 beforeAll(() => {
   process.chdir(tempDir());
@@ -17,8 +32,9 @@ describe('cloister: help and version', () => {
     expect(result.code).toBe(EXIT.ok);
     expect(result.stdout).toMatch(/Usage: cloister/);
     expect(result.stdout).toMatch(/server/);
-    expect(result.stdout).toMatch(/tenant/);
-    expect(result.stdout).toMatch(/token/);
+    expect(result.stdout).toMatch(/admin/);
+    expect(result.stdout).toMatch(/org/);
+    expect(result.stdout).not.toMatch(/^\s+(tenant|token|device)\b/m);
   });
 
   it('prints help of a subcommand with exit 0', async () => {
@@ -33,6 +49,7 @@ describe('cloister: help and version', () => {
       '--tls-key',
       '--storage-key-file',
       '--log-level',
+      '--operator-token-file',
       '--json',
     ]) {
       expect(result.stdout).toContain(option);
@@ -50,7 +67,10 @@ describe('cloister: usage errors exit 2 with a clear message', () => {
   const cases: [string, string[], RegExp][] = [
     ['no command', [], /Usage: cloister/],
     ['an unknown command', ['srever'], /unknown command 'srever'[\s\S]*Did you mean server/],
-    ['a group without a subcommand', ['tenant'], /Usage: cloister tenant/],
+    ['a group without a subcommand', ['admin'], /Usage: cloister admin/],
+    ['the removed offline tenant command', ['tenant', 'create', 'acme'], /unknown command 'tenant'/],
+    ['the removed offline token command', ['token', 'create'], /unknown command 'token'/],
+    ['the removed offline device command', ['device', 'wipe'], /unknown command 'device'/],
     ['an unknown option', ['server', 'start', '--prot', '1'], /unknown option '--prot'/],
     [
       'a port out of range',
@@ -104,59 +124,165 @@ describe('cloister: usage errors exit 2 with a clear message', () => {
       ['server', 'start', '--database-schema', 's1'],
       /--database-schema needs --database/,
     ],
-    ['tenant create without an id', ['tenant', 'create', '--name', 'A'], /missing required argument 'id'/],
+    [
+      'tenant create without an id',
+      [...TENANT_CREATE, '--name', 'A', ...TENANT_OPTIONS],
+      /missing required argument 'id'/,
+    ],
     [
       'tenant create without --name',
-      ['tenant', 'create', 'acme'],
+      [...TENANT_CREATE, 'acme', ...TENANT_OPTIONS],
       /required option '--name <name>' not specified/,
     ],
     [
+      'tenant create without the operator token',
+      [
+        ...TENANT_CREATE,
+        'acme',
+        '--name',
+        'A',
+        '--owner-email',
+        'o@a.example',
+        '--owner-name',
+        'O',
+        '--server',
+        'https://127.0.0.1:1',
+        '--server-pin',
+        PIN,
+      ],
+      /required option '--operator-token-file <file>' not specified/,
+    ],
+    [
       'a bad tenant id',
-      ['tenant', 'create', 'a b', '--name', 'A'],
+      [...TENANT_CREATE, 'a b', '--name', 'A', ...TENANT_OPTIONS],
       /invalid for argument 'id'.*identifier of 1\.\.128 characters/,
     ],
-    ['an empty name', ['tenant', 'create', 'acme', '--name', '  '], /--name.*1 to 256 characters/],
+    [
+      'an empty name',
+      [...TENANT_CREATE, 'acme', '--name', '  ', ...TENANT_OPTIONS],
+      /--name.*1 to 256 characters/,
+    ],
     [
       'a name with control characters',
-      ['tenant', 'create', 'acme', '--name', 'a\u0007b'],
+      [...TENANT_CREATE, 'acme', '--name', 'a\u0007b', ...TENANT_OPTIONS],
       /--name.*without control characters/,
     ],
     [
       'a bad domain',
-      ['tenant', 'create', 'acme', '--name', 'A', '--domain', 'localhost'],
+      [...TENANT_CREATE, 'acme', '--name', 'A', '--domain', 'localhost', ...TENANT_OPTIONS],
       /--domain.*domain name such as acme\.example/,
     ],
     [
       'a repeated domain',
-      ['tenant', 'create', 'acme', '--name', 'A', '--domain', 'a.example', '--domain', 'A.example'],
+      [
+        ...TENANT_CREATE,
+        'acme',
+        '--name',
+        'A',
+        '--domain',
+        'a.example',
+        '--domain',
+        'A.example',
+        ...TENANT_OPTIONS,
+      ],
       /--domain.*given twice/,
     ],
-    ['an excess argument', ['tenant', 'create', 'acme', 'extra', '--name', 'A'], /too many arguments/],
-    ['token create without --tenant', ['token', 'create'], /required option '--tenant <id>' not specified/],
-    ['a bad user id', ['token', 'create', '--tenant', 't', '--user', 'a/b'], /--user.*identifier/],
-    ['a bad pool id', ['token', 'create', '--tenant', 't', '--pool', ''], /--pool.*identifier/],
-    ['zero uses', ['token', 'create', '--tenant', 't', '--uses', '0'], /--uses.*whole number from 1/],
-    ['fractional uses', ['token', 'create', '--tenant', 't', '--uses', '1.5'], /--uses.*whole number/],
+    [
+      'a bad owner e-mail',
+      [...TENANT_CREATE, 'acme', '--name', 'A', ...TENANT_OPTIONS, '--owner-email', 'nobody'],
+      /--owner-email.*e-mail address/,
+    ],
+    [
+      'an excess argument',
+      [...TENANT_CREATE, 'acme', 'extra', '--name', 'A', ...TENANT_OPTIONS],
+      /too many arguments/,
+    ],
+    [
+      'a server URL that is not https',
+      [
+        'admin',
+        'login',
+        '--server',
+        'http://x',
+        '--server-pin',
+        PIN,
+        '--tenant',
+        't',
+        '--email',
+        'a@b.example',
+        '--totp',
+        '123456',
+      ],
+      /--server.*https:\/\//,
+    ],
+    [
+      'a TOTP code that is not six digits',
+      [
+        'admin',
+        'login',
+        '--server',
+        'https://x',
+        '--server-pin',
+        PIN,
+        '--tenant',
+        't',
+        '--email',
+        'a@b.example',
+        '--totp',
+        '12345',
+      ],
+      /--totp.*six digits/,
+    ],
+    [
+      'login without --totp or a recovery code',
+      [
+        'admin',
+        'login',
+        '--server',
+        'https://x',
+        '--server-pin',
+        PIN,
+        '--tenant',
+        't',
+        '--email',
+        'a@b.example',
+      ],
+      /exactly one of --totp and --recovery-code-file/,
+    ],
+    ['a bad user id', ['admin', 'users', 'invite', 'a/b'], /identifier/],
+    ['a bad pool id', ['admin', 'users', 'invite', 'alice', '--pool', ''], /--pool.*identifier/],
+    ['zero uses', ['admin', 'users', 'invite', 'alice', '--uses', '0'], /--uses.*whole number from 1/],
     [
       'a bad ttl',
-      ['token', 'create', '--tenant', 't', '--ttl', '5y'],
+      ['admin', 'users', 'invite', 'alice', '--ttl', '5y'],
       /--ttl.*duration such as 7d, 12h, 30m/,
     ],
-    ['a ttl under a minute', ['token', 'create', '--tenant', 't', '--ttl', '30s'], /--ttl.*at least 1m/],
+    ['a bad device id', ['admin', 'devices', 'wipe', 'alice', '0'], /expected a device id/],
     [
-      'a ttl over the server maximum',
-      ['token', 'create', '--tenant', 't', '--ttl', '367d'],
-      /--ttl: at most 366d/,
+      'a bad policy layer',
+      ['admin', 'policy', 'set', '--layer', 'everyone', '--file', 'p.json'],
+      /--layer.*tenant, pool:<id>/,
     ],
     [
-      'uses over the server maximum',
-      ['token', 'create', '--tenant', 't', '--uses', '1000001'],
-      /--uses: at most 1000000/,
+      'a broadcast to pools and users at once',
+      ['admin', 'broadcast', '--text', 'x', '--pool', 'p', '--user', 'u', '--passphrase-file', 'none'],
+      /--pool and --user do not go together/,
     ],
     [
-      '--existing-users with --user',
-      ['token', 'create', '--tenant', 't', '--user', 'u', '--existing-users'],
-      /--existing-users applies only to tokens not bound to a user/,
+      'a bad role',
+      ['admin', 'admins', 'role', 'adm_AAAAAAAAAAAAAAAAAAAAAA', 'king'],
+      /expected one of owner/,
+    ],
+    ['a delegation too long', ['org', 'delegate', '--days', '8'], /--days.*from 1 to 7/],
+    [
+      'an admin command before login',
+      ['admin', 'whoami', '--admin-dir', 'nowhere'],
+      /session\.json does not exist: run cloister admin login/,
+    ],
+    [
+      'an enrolment code of the wrong shape',
+      ['client', 'enroll', '--server', 'https://x', '--server-pin', PIN, '--token', 'abc'],
+      /--token.*enrolment code \(87 characters/,
     ],
   ];
 
@@ -200,22 +326,5 @@ describe('cloister: usage errors exit 2 with a clear message', () => {
     ]);
     expect(result.code).toBe(EXIT.failure);
     expect(result.stderr).toBe('error: tls.cert: expected a PEM certificate\n');
-  });
-
-  it('with --database, refuses to open storage without a known storage key', async () => {
-    const dir = tempDir();
-    const result = await cli([
-      'tenant',
-      'create',
-      'acme',
-      '--name',
-      'A',
-      '--database',
-      'postgres://127.0.0.1:1/x',
-      '--data-dir',
-      dir,
-    ]);
-    expect(result.code).toBe(EXIT.usage);
-    expect(result.stderr).toMatch(/with --database, give the server's storage key/);
   });
 });

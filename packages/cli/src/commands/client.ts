@@ -56,6 +56,7 @@ interface EnrollOptions extends DirOptions {
   readonly server: string;
   readonly serverPin: string;
   readonly token: string;
+  readonly organisationRoot?: string;
   readonly user?: string;
   readonly displayName?: string;
   readonly suites?: readonly ('v2' | 'static-v1')[];
@@ -134,8 +135,17 @@ export interface ListenJson {
 }
 
 function parseToken(value: string): string {
-  if (!/^[A-Za-z0-9_-]{43}$/.test(value)) {
-    throw new InvalidArgumentError('expected an enrolment token (43 characters, base64url).');
+  if (!/^[A-Za-z0-9_-]{43}(?:\.[A-Za-z0-9_-]{43})?$/.test(value)) {
+    throw new InvalidArgumentError(
+      'expected an enrolment code (87 characters: token.fingerprint) or a token (43 characters, base64url).',
+    );
+  }
+  return value;
+}
+
+function parseOrganisationRoot(value: string): string {
+  if (!/^cloister-root:v1:[A-Za-z0-9_-]{43}$/.test(value)) {
+    throw new InvalidArgumentError('expected a root fingerprint cloister-root:v1:<43 base64url characters>.');
   }
   return value;
 }
@@ -317,6 +327,7 @@ async function enroll(options: EnrollOptions, io: ResolvedIO): Promise<void> {
     }
     const enrolled = await client.enroll(options.token, {
       pin,
+      ...(options.organisationRoot === undefined ? {} : { organisationRoot: options.organisationRoot }),
       ...(options.user === undefined ? {} : { userId: options.user }),
       ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
     });
@@ -689,9 +700,18 @@ export function registerClientCommands(program: Command, io: ResolvedIO): Comman
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option('--token <token>', 'the enrolment token (43 characters)')
+      new Option(
+        '--token <code>',
+        'the enrolment code (token.fingerprint, 87 characters; admin users invite prints it) or a bare token',
+      )
         .argParser(parseToken)
         .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option(
+        '--organisation-root <fingerprint>',
+        "with a bare token: the organisation root's fingerprint (as an MDM configuration carries it)",
+      ).argParser(parseOrganisationRoot),
     )
     .addOption(pinFileOption())
     .addOption(

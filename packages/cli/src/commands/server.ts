@@ -1,10 +1,14 @@
 /**
  * `cloister server start`: runs a relay until SIGINT or SIGTERM, printing the URL and the
- * public-key pin clients must be configured with.
+ * public-key pin clients must be configured with. The operator token that authorises the admin
+ * API's operator operations (creating tenants) is read from `--operator-token-file` (default
+ * `<data-dir>/operator.token`), generated there (32 random bytes, base64url, mode 0600) when absent.
  *
  * @module
  */
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { CloisterServer, TlsMaterial } from '@cloister/server';
 import { type Command, Option } from 'commander';
 import { type LogLevel, parseHost, parseLogLevel, parsePath, parsePort, readTextFile } from '../_options.js';
@@ -42,7 +46,46 @@ interface StartOptions extends StorageOptionValues {
   readonly tlsCert?: string;
   readonly tlsKey?: string;
   readonly logLevel?: LogLevel;
+  readonly operatorTokenFile?: string;
   readonly json?: boolean;
+}
+
+/**
+ * The operator token file's name in the data directory (its default place).
+ *
+ * @example
+ * ```ts
+ * join(dataDir, OPERATOR_TOKEN_FILE); // …/operator.token
+ * ```
+ */
+export const OPERATOR_TOKEN_FILE = 'operator.token';
+
+/**
+ * Reads the operator token from `path`, generating it there first (32 random bytes as 43 base64url
+ * characters and a newline, mode 0600, never overwriting) when the file does not exist. A file
+ * others may read, or one that does not hold such a token, is a usage failure; the token itself is
+ * never printed.
+ *
+ * @example
+ * ```ts
+ * const { token, generated } = operatorToken('./cloister-data/operator.token');
+ * ```
+ */
+export function operatorToken(path: string): { token: string; generated: boolean } {
+  let generated = false;
+  if (!existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(path, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+    generated = true;
+  }
+  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
+    throw new UsageFailure(`--operator-token-file: ${path} may be read by others: chmod 600 it`);
+  }
+  const token = readFileSync(path, 'utf8').trim();
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token) || Buffer.from(token, 'base64url').toString('base64url') !== token) {
+    throw new UsageFailure(`--operator-token-file: ${path} does not hold 43 base64url characters`);
+  }
+  return { token, generated };
 }
 
 /**
@@ -58,6 +101,8 @@ export interface StartJsonLine {
   readonly url: string;
   readonly pin: string;
   readonly generatedCertificate: boolean;
+  /** Where the operator token is (the token itself is never printed). */
+  readonly operatorTokenFile: string;
 }
 
 function tlsFrom(options: StartOptions): TlsMaterial | undefined {
@@ -95,6 +140,7 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
   const config = storageConfig(options);
   const logLevel = options.logLevel ?? (options.json === true ? 'warn' : 'info');
   const lock = lockIfEmbedded(config, 'server');
+  const tokenFile = resolve(options.operatorTokenFile ?? join(config.dataDir, OPERATOR_TOKEN_FILE));
   // Listen for signals before the (slow) start, so that a stop asked for during it is honoured.
   const signal = stopSignal(io);
   try {
@@ -102,7 +148,13 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
     try {
       // Loaded on use: `--help` and the client commands need none of the server's modules.
       const { createServer } = await import('@cloister/server');
-      server = await createServer({ ...config.options, ...(tls === undefined ? {} : { tls }), logLevel });
+      const { token } = operatorToken(tokenFile);
+      server = await createServer({
+        ...config.options,
+        ...(tls === undefined ? {} : { tls }),
+        logLevel,
+        operatorToken: token,
+      });
     } catch (error) {
       throw openFailure(config, error);
     }
@@ -114,7 +166,12 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
       throw error;
     }
     if (options.json === true) {
-      const line: StartJsonLine = { url, pin: server.pin, generatedCertificate: server.generatedCertificate };
+      const line: StartJsonLine = {
+        url,
+        pin: server.pin,
+        generatedCertificate: server.generatedCertificate,
+        operatorTokenFile: tokenFile,
+      };
       io.stdout(`${JSON.stringify(line)}\n`);
     } else {
       const certificate =
@@ -131,6 +188,7 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
           `pin: ${server.pin}\n` +
           `${certificate}; clients must be configured with the pin above\n` +
           `storage: ${storage}\n` +
+          `operator token (creates tenants: cloister admin tenant create): ${tokenFile}\n` +
           'press Ctrl-C to stop\n',
       );
     }
@@ -174,9 +232,15 @@ export function registerServerCommands(program: Command, io: ResolvedIO): Comman
         'fatal, error, warn, info (default), debug, trace or silent',
       ).argParser(parseLogLevel),
     )
+    .addOption(
+      new Option(
+        '--operator-token-file <file>',
+        `the operator token for creating tenants over the admin API (default <data-dir>/${OPERATOR_TOKEN_FILE}, generated when absent)`,
+      ).argParser(parsePath),
+    )
     .option(
       '--json',
-      'print one JSON line {"url","pin","generatedCertificate"} first (logs default to warn)',
+      'print one JSON line {"url","pin","generatedCertificate","operatorTokenFile"} first (logs default to warn)',
     );
   addStorageOptions(startCommand);
   startCommand.action((options: StartOptions) => start(options, io));

@@ -1,0 +1,144 @@
+/**
+ * `cloister admin devices …`: a user's devices (list, block, unblock) and remote wipes. A wipe is
+ * an organisation object signed here, on the administrator's machine, with the signing key of the
+ * administrator directory; the server stores it and the device carries it out only when it
+ * verifies against the organisation root the device pinned.
+ *
+ * @module
+ */
+import { type Command, InvalidArgumentError } from 'commander';
+import {
+  type AdminOptionValues,
+  addAdminOptions,
+  explainAdminError,
+  openAdminSession,
+  openAdminSigningKey,
+  output,
+} from '../_admin.js';
+import { parseUserId } from '../_options.js';
+import type { ResolvedIO } from '../io.js';
+
+function parseDevice(value: string): number {
+  if (!/^\d{1,10}$/.test(value) || Number(value) < 1 || Number(value) > 0xffff_ffff) {
+    throw new InvalidArgumentError('expected a device id (a whole number from 1).');
+  }
+  return Number(value);
+}
+
+const user = (v: string) => parseUserId(v) as string;
+const when = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * What `admin devices wipe --json` and `admin devices wipe-status --json` print.
+ *
+ * @example
+ * ```ts
+ * const status: WipeJson = JSON.parse(stdout);
+ * if (status.state === 'confirmed') console.log('the device reported the wipe');
+ * ```
+ */
+export interface WipeJson {
+  readonly user: string;
+  readonly device: number;
+  readonly state: 'none' | 'pending' | 'confirmed';
+  readonly commandId: string | null;
+  readonly issuedAt: string | null;
+  readonly confirmedAt: string | null;
+}
+
+function describeWipe(s: WipeJson): string {
+  const who = `device ${s.device} of user ${s.user}`;
+  if (s.state === 'none') return `no wipe for ${who}\n`;
+  if (s.state === 'pending') {
+    return `wipe pending for ${who}: command ${s.commandId}, issued ${s.issuedAt}; the device is blocked and wipes itself when it next connects\n`;
+  }
+  return `wipe confirmed for ${who}: command ${s.commandId}, issued ${s.issuedAt}, confirmed ${s.confirmedAt}\n`;
+}
+
+/**
+ * Adds `cloister admin devices …` to the `admin` group.
+ *
+ * @example
+ * ```ts
+ * registerAdminDeviceCommands(program.command('admin'), resolveIO());
+ * ```
+ */
+export function registerAdminDeviceCommands(admin: Command, io: ResolvedIO): Command {
+  const devices = admin.command('devices').description("a user's devices and remote wipes");
+  addAdminOptions(
+    devices.command('list').description("list a user's devices").argument('<user>', 'the user id', user),
+  ).action(async (u: string, options: AdminOptionValues) => {
+    const { client } = await openAdminSession(options, io);
+    const list = await client.listDevices(u).catch(explainAdminError);
+    output(io, options, list, (l) =>
+      l.items
+        .map(
+          (d) =>
+            `device ${d.id}: enrolled ${when(d.createdAt)}, last seen ${when(d.lastSeenAt) ?? 'never'}, version ${d.clientVersion ?? 'unknown'}${d.blocked ? ', blocked' : ''}\n`,
+        )
+        .join(''),
+    );
+  });
+  for (const name of ['block', 'unblock'] as const) {
+    addAdminOptions(
+      devices
+        .command(name)
+        .description(`${name} one device`)
+        .argument('<user>', 'the user id', user)
+        .argument('<device>', 'the device id', parseDevice),
+    ).action(async (u: string, device: number, options: AdminOptionValues) => {
+      const { client } = await openAdminSession(options, io);
+      const d = await (name === 'block'
+        ? client.blockDevice(u, device)
+        : client.unblockDevice(u, device)
+      ).catch(explainAdminError);
+      output(io, options, d, (v) => `device ${v.id} of ${u} is ${v.blocked ? 'blocked' : 'not blocked'}\n`);
+    });
+  }
+  addAdminOptions(
+    devices
+      .command('wipe')
+      .description(
+        'sign a wipe command for one device with your signing key and publish it (fresh second factor)',
+      )
+      .argument('<user>', 'the user id', user)
+      .argument('<device>', 'the device id', parseDevice),
+    'print one JSON line {"user","device","state","commandId","issuedAt","confirmedAt"}',
+  ).action(async (u: string, device: number, options: AdminOptionValues) => {
+    const { client, provider, dir, passphrase } = await openAdminSession(options, io);
+    const key = await openAdminSigningKey(dir, provider, passphrase);
+    const { signWipe } = await import('@cloister/admin');
+    await signWipe({ provider, key, client }, { user: u, device }).catch(explainAdminError);
+    const s = await client.getWipe(u, device).catch(explainAdminError);
+    const out: WipeJson = {
+      user: u,
+      device,
+      state: s.state,
+      commandId: s.commandId,
+      issuedAt: when(s.issuedAt),
+      confirmedAt: when(s.confirmedAt),
+    };
+    output(io, options, out, describeWipe);
+  });
+  addAdminOptions(
+    devices
+      .command('wipe-status')
+      .description('whether a device has a wipe, pending or confirmed')
+      .argument('<user>', 'the user id', user)
+      .argument('<device>', 'the device id', parseDevice),
+    'print one JSON line {"user","device","state","commandId","issuedAt","confirmedAt"}',
+  ).action(async (u: string, device: number, options: AdminOptionValues) => {
+    const { client } = await openAdminSession(options, io);
+    const s = await client.getWipe(u, device).catch(explainAdminError);
+    const out: WipeJson = {
+      user: u,
+      device,
+      state: s.state,
+      commandId: s.commandId,
+      issuedAt: when(s.issuedAt),
+      confirmedAt: when(s.confirmedAt),
+    };
+    output(io, options, out, describeWipe);
+  });
+  return devices;
+}
