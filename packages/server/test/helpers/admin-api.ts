@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Secret } from 'otpauth';
+import pg from 'pg';
 import { adminAuthRoutes, createAdminAuthRoutes } from '../../src/admin/routes.js';
 import { totpCode } from '../../src/admin/totp.js';
 import { ROUTES } from '../../src/routes/index.js';
@@ -69,7 +70,20 @@ export async function startAdminServer(
       : { database: DATABASE_URL, databaseSchema: postgresSchema }),
     ...rest,
   });
+  const usesPostgres = postgresSchema !== undefined && DATABASE_URL !== undefined;
+  const close = t.close;
   const server = Object.assign(t, {
+    async close() {
+      await close();
+      if (!usesPostgres) return;
+      const client = new pg.Client({ connectionString: DATABASE_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP SCHEMA IF EXISTS "${postgresSchema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
     as: (caller: Caller, method: string, path: string, requestOptions: RequestOptions = {}) =>
       t.request(method, path, {
         ...requestOptions,
