@@ -59,7 +59,12 @@ export async function refreshPolicy(
   const signed = signedPolicyParts(body);
   const root = u.registration.organisationRoot;
   const answer = root === undefined ? undefined : (parseOrganisationAnswer(body.organisation) ?? empty);
-  const pools = answer !== undefined && broadcastsNeedPools(answer.broadcasts) ? await options.pools() : [];
+  // Without the pool list (the certificate could not be fetched), pool broadcasts wait: refused
+  // now, not held, so a later fetch shows them.
+  const pools =
+    answer !== undefined && broadcastsNeedPools(answer.broadcasts)
+      ? await options.pools().catch(() => [] as readonly string[])
+      : [];
   const now = ctx.now();
   const self = {
     provider: ctx.provider,
