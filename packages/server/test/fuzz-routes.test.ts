@@ -33,7 +33,7 @@ import { createTenant } from '../src/tenants.js';
 import { startTestServer, type TestResponse, type TestServer } from './helpers/server.js';
 
 /** Routes that answer unauthenticated requests positively by design. */
-const OPEN_ROUTES = new Set(['GET /health', 'GET /ready']);
+const OPEN_ROUTES = new Set(['GET /health', 'GET /ready', 'GET /admin/v1/openapi.json']);
 /**
  * Authenticated routes that read no body: with a valid credential and real parameters any request
  * to them may be legitimate, so they get only malformed parameters or credentials.
