@@ -54,7 +54,14 @@ export interface AdminClientOptions {
   readonly provider?: CryptoProvider;
 }
 
-/** A JSON object the server answers with; fields beyond the typed ones pass through. */
+/**
+ * A JSON object the server answers with, where the SDK does not type it further.
+ *
+ * @example
+ * ```ts
+ * const layers: JsonObject = await admin.listPolicyLayers();
+ * ```
+ */
 export type JsonObject = { readonly [key: string]: unknown };
 
 /**

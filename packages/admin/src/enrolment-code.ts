@@ -26,7 +26,14 @@ import { fromBase64Url, toBase64Url } from './_base64url.js';
  */
 export const ENROLMENT_CODE_LENGTH = 87;
 
-/** The parts of an enrolment code. */
+/**
+ * The parts of an enrolment code.
+ *
+ * @example
+ * ```ts
+ * const { token, rootFingerprint }: EnrolmentCodeParts = parseEnrolmentCode(code);
+ * ```
+ */
 export interface EnrolmentCodeParts {
   /** The enrolment token (43 base64url characters). */
   readonly token: string;

@@ -60,7 +60,15 @@ export const KEY_STORE_FORMATS = {
  */
 export const MIN_PASSPHRASE_CHARS = 12;
 
-/** How a secret is wrapped: the PIN-wrap options (tests lower the scrypt cost to the floor). */
+/**
+ * How a secret is wrapped: the PIN-wrap scrypt cost (default `PIN_SCRYPT_DEFAULT`; tests lower it
+ * to `PIN_SCRYPT_FLOOR`).
+ *
+ * @example
+ * ```ts
+ * const options: KeyStoreOptions = { scrypt: PIN_SCRYPT_DEFAULT };
+ * ```
+ */
 export type KeyStoreOptions = Pick<PinWrapOptions, 'scrypt'>;
 
 function checkPassphrase(passphrase: string): void {
