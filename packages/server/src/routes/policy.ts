@@ -29,15 +29,16 @@ import {
   type BroadcastAudience,
   decodeOrganisationObject,
   type PoolId,
+  resolvePolicyFeatures,
   type TenantId,
   type UserId,
 } from '@cloister/protocol';
 import type { RecordValue } from '@cloister/storage';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
-import { RETENTION_FEATURE, serverLifetime } from '../retention.js';
+import { serverLifetime } from '../retention.js';
 import { currentRevocationList, reachStatementFor } from '../revocations.js';
-import type { PolicyDocument, PolicyFeature, PolicyLayer, StoredPolicy } from '../store/index.js';
+import type { PolicyDocument, PolicyLayer, StoredPolicy } from '../store/index.js';
 
 /**
  * Well-known feature names clients enforce (spec/server-policy.md §3).
@@ -176,43 +177,6 @@ async function organisationObjects(
   return { layers, delegations, broadcasts };
 }
 
-interface Resolved {
-  enabled: boolean;
-  config?: RecordValue;
-  locked: boolean;
-}
-
-function setFeature(out: Map<string, Resolved>, name: string, f: PolicyFeature): void {
-  if (out.get(name)?.locked === true) return;
-  out.set(name, {
-    enabled: f.enabled,
-    ...(f.config === undefined ? {} : { config: f.config }),
-    locked: f.locked,
-  });
-}
-
-/** Merges the pool documents of one user: the most restrictive pool wins. */
-function mergePools(docs: readonly PolicyDocument[]): Map<string, PolicyFeature> {
-  const merged = new Map<string, PolicyFeature>();
-  for (const doc of docs) {
-    for (const [name, f] of Object.entries(doc)) {
-      const before = merged.get(name);
-      if (before === undefined) {
-        merged.set(name, f);
-        continue;
-      }
-      // A disabling pool beats an enabling one (and brings its config); a lock anywhere locks.
-      const winner = before.enabled && !f.enabled ? f : before;
-      merged.set(name, {
-        enabled: before.enabled && f.enabled,
-        locked: before.locked || f.locked,
-        ...(winner.config === undefined ? {} : { config: winner.config }),
-      });
-    }
-  }
-  return merged;
-}
-
 /**
  * Resolves the features of a user from the documents of each layer (no I/O).
  *
@@ -233,19 +197,7 @@ export function resolveFeatures(layers: {
   readonly pools: readonly PolicyDocument[];
   readonly user?: PolicyDocument | undefined;
 }): { [name: string]: EffectiveFeature } {
-  const out = new Map<string, Resolved>();
-  for (const doc of [layers.server, layers.tenant]) {
-    for (const [name, f] of Object.entries(doc ?? {})) setFeature(out, name, f);
-  }
-  for (const [name, f] of mergePools(layers.pools)) setFeature(out, name, f);
-  for (const [name, f] of Object.entries(layers.user ?? {})) setFeature(out, name, f);
-  const features: { [name: string]: EffectiveFeature } = {};
-  for (const name of [...out.keys()].sort()) {
-    if (name === RETENTION_FEATURE) continue;
-    const r = out.get(name) as Resolved;
-    features[name] = { enabled: r.enabled, ...(r.config === undefined ? {} : { config: r.config }) };
-  }
-  return features;
+  return resolvePolicyFeatures<RecordValue>(layers);
 }
 
 async function effectivePolicy(
