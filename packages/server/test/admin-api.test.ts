@@ -19,8 +19,10 @@ import {
 } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_VERSION_HEADER } from '../src/admin/api/last-seen.js';
+import { createTenantOperation } from '../src/admin/api/tenants.js';
 import { totpCode } from '../src/admin/totp.js';
 import { enrolDevice, signEnrolmentProof } from '../src/enrolment.js';
+import { TENANT_KEYS_TABLE } from '../src/tenants.js';
 import {
   type AdminTestServer,
   type CreatedTenant,
@@ -103,6 +105,23 @@ describe('admin API operations', () => {
         expect(await t.server.context.stores.tenants.get(tenantId(id))).toBeUndefined();
         expect(await t.server.context.stores.audit.head(tenantId(id))).toBeUndefined();
       }
+      // The owner is refused inside the transaction, after the tenant and its key were written:
+      // nothing of either stays.
+      await expect(
+        createTenantOperation.handle(t.server.context, {
+          body: {
+            id: 'late',
+            name: 'Late',
+            owner: { email: 'o@late.example', name: 'O', password: 'short' },
+          },
+        } as never),
+      ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+      expect(await t.server.context.stores.tenants.get(tenantId('late'))).toBeUndefined();
+      expect(
+        await t.server.context.adapter.transaction((tx) =>
+          tx.get(TENANT_KEYS_TABLE, new TextEncoder().encode('late'), new Uint8Array(0)),
+        ),
+      ).toBeUndefined();
       const list = await t.as(operator, 'GET', '/admin/v1/tenants');
       expect(list.json.items.map((x: { id: string }) => x.id)).toEqual(['acme']);
     });

@@ -21,8 +21,8 @@ import type { AdminAuth } from '../sessions.js';
 import { defineAdminOperation } from './operation.js';
 import {
   adminIdSchema,
+  adminName,
   adminView,
-  displayName,
   emailSchema,
   pageQuery,
   passwordSchema,
@@ -33,11 +33,11 @@ import { adminViewOf } from './views.js';
 
 const humanRole = z.enum(['owner', 'admin', 'user-manager', 'auditor']);
 const inviteBody = z.discriminatedUnion('role', [
-  z.object({ email: emailSchema, name: displayName, role: humanRole, password: passwordSchema }).strict(),
+  z.object({ email: emailSchema, name: adminName, role: humanRole, password: passwordSchema }).strict(),
   z
     .object({
       email: emailSchema,
-      name: displayName,
+      name: adminName,
       role: z.literal('integration'),
       scopes: z.array(permissionSchema).max(64),
     })

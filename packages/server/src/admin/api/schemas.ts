@@ -167,6 +167,21 @@ export const displayName = z
   .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
 
 /**
+ * An administrator's name (1..128 characters, no control characters).
+ *
+ * @example
+ * ```ts
+ * adminName.parse('Ops team');
+ * ```
+ */
+export const adminName = z
+  .string()
+  .min(1)
+  .max(128)
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the rule is exactly "no control characters"
+  .regex(/^[^\u0000-\u001f\u007f]*$/, 'no control characters');
+
+/**
  * An administrator permission.
  *
  * @example

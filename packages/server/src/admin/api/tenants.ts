@@ -11,7 +11,15 @@ import { NotFoundError } from '../../store/index.js';
 import { createTenant } from '../../tenants.js';
 import { createHumanAdministrator } from '../enrolment.js';
 import { defineAdminOperation, OPERATOR_ACTOR } from './operation.js';
-import { displayName, emailSchema, identifier, pageQuery, passwordSchema, tenantView } from './schemas.js';
+import {
+  adminName,
+  displayName,
+  emailSchema,
+  identifier,
+  pageQuery,
+  passwordSchema,
+  tenantView,
+} from './schemas.js';
 import { adminTransaction } from './transaction.js';
 import { tenantViewOf } from './views.js';
 
@@ -20,7 +28,7 @@ const createTenantBody = z
     id: identifier,
     name: displayName,
     domains: z.array(z.string().min(1).max(253)).max(100).optional(),
-    owner: z.object({ email: emailSchema, name: displayName, password: passwordSchema }).strict(),
+    owner: z.object({ email: emailSchema, name: adminName, password: passwordSchema }).strict(),
   })
   .strict();
 

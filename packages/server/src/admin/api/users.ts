@@ -10,7 +10,14 @@
  * @module
  */
 import { concatBytes, uintBE, utf8 } from '@cloister/crypto';
-import { ROOT_FINGERPRINT_PREFIX, type TenantId, type UserId, userId } from '@cloister/protocol';
+import {
+  type MailboxId,
+  poolId,
+  ROOT_FINGERPRINT_PREFIX,
+  type TenantId,
+  type UserId,
+  userId,
+} from '@cloister/protocol';
 import type { StorageTx } from '@cloister/storage';
 import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
@@ -61,9 +68,10 @@ async function requireUser(s: ServerStoreSet, tenant: TenantId, user: UserId) {
   return u;
 }
 
-async function wake(ctx: ServerContext, tenant: TenantId, user: UserId, mailboxes?: readonly string[]) {
+/** Wakes the user's devices' sockets so that they re-read the user and device (and close if refused). */
+async function wake(ctx: ServerContext, tenant: TenantId, user: UserId, mailboxes?: readonly MailboxId[]) {
   const list = mailboxes ?? (await ctx.stores.devices.list(tenant, user)).map((d) => d.mailbox);
-  for (const m of list) await ctx.bus.notify(m as never).catch(() => undefined);
+  for (const m of list) await ctx.bus.notify(m).catch(() => undefined);
 }
 
 /**
@@ -162,7 +170,7 @@ export const inviteUserOperation = defineAdminOperation({
       if (existing === undefined) {
         existing = await stores.users.create(me.tenant, user, {
           displayName: body.displayName ?? user,
-          ...(body.pools === undefined ? {} : { pools: body.pools as never }),
+          ...(body.pools === undefined ? {} : { pools: body.pools.map((p) => poolId(p)) }),
         });
       } else if (existing.blocked) {
         throw new ConflictError('user', 'the user is blocked');
@@ -302,7 +310,7 @@ export const deleteUserOperation = defineAdminOperation({
         outcome: 'success',
         details: { devices: devices.length, enrolmentTokens: tokens },
       });
-      return devices.map((d) => d.mailbox as string);
+      return devices.map((d) => d.mailbox);
     });
     await wake(ctx, me.tenant, user, mailboxes);
     return null;
