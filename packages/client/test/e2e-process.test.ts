@@ -1,12 +1,13 @@
 /**
- * The client SDK against a real server process: `cloister tenant create` and `token create` on a
- * data directory, then `cloister server start` as a child process (PGlite), and clients in this
- * process talking to it over pinned HTTPS and WebSockets. The server is stopped and started again
+ * The client SDK against a real server process: `cloister server start` as a child process
+ * (PGlite), the tenant, its owner and two invitations made through the admin API with
+ * `cloister admin …`, and clients in this process talking to it over pinned HTTPS and WebSockets. The server is stopped and started again
  * on the same port: the clients reconnect by themselves, and a message sent while the server was
  * down leaves the outbox and arrives once it is back.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,21 @@ async function cli(...args: string[]): Promise<Record<string, unknown>> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
-function startServer(port: number): Promise<{ url: string; pin: string }> {
+/** The current RFC 6238 code (SHA-1, 30 s, 6 digits) of the secret in an otpauth:// URI. */
+function totp(uri: string): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const bits = [...(new URL(uri).searchParams.get('secret') ?? '')]
+    .map((c) => alphabet.indexOf(c).toString(2).padStart(5, '0'))
+    .join('');
+  const key = Buffer.from(bits.match(/.{8}/g)?.map((b) => Number.parseInt(b, 2)) ?? []);
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const at = (mac[mac.length - 1] as number) & 0x0f;
+  return ((mac.readUInt32BE(at) & 0x7fff_ffff) % 1_000_000).toString().padStart(6, '0');
+}
+
+function startServer(port: number): Promise<{ url: string; pin: string; operatorTokenFile: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -54,7 +69,8 @@ function startServer(port: number): Promise<{ url: string; pin: string }> {
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
       const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line !== undefined) resolve(JSON.parse(line) as { url: string; pin: string });
+      if (line !== undefined)
+        resolve(JSON.parse(line) as { url: string; pin: string; operatorTokenFile: string });
     });
     child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${err}`)));
   });
@@ -72,7 +88,6 @@ function stopServer(): Promise<void> {
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'cloister-e2e-process-'));
-  await cli('tenant', 'create', 'acme', '--data-dir', dataDir, '--name', 'ACME');
 }, 120_000);
 
 afterAll(async () => {
@@ -83,13 +98,49 @@ afterAll(async () => {
 
 describe('against `cloister server start` in its own process', () => {
   it('enrols, exchanges messages, survives a server restart and delivers what was queued meanwhile', async () => {
+    const { url, pin, operatorTokenFile } = await startServer(0);
+    const port = Number(new URL(url).port);
+    // The operator creates the tenant and its owner; the owner logs in and invites two users.
+    const secret = join(dataDir, 'secret');
+    writeFileSync(secret, 'an owner password 2580\n');
+    const server = ['--server', url, '--server-pin', pin];
+    const admin = ['--admin-dir', join(dataDir, 'admin'), '--passphrase-file', secret];
+    const created = await cli(
+      'admin',
+      'tenant',
+      'create',
+      'acme',
+      '--name',
+      'ACME',
+      '--owner-email',
+      'o@acme.example',
+      '--owner-name',
+      'Owner',
+      '--owner-password-file',
+      secret,
+      '--operator-token-file',
+      operatorTokenFile,
+      ...server,
+    );
+    const { totpUri } = created.owner as { totpUri: string };
+    await cli(
+      'admin',
+      'login',
+      ...server,
+      '--tenant',
+      'acme',
+      '--email',
+      'o@acme.example',
+      '--password-file',
+      secret,
+      '--totp',
+      totp(totpUri),
+      ...admin,
+    );
     const tokens: Record<string, string> = {};
     for (const user of ['alice', 'bob']) {
-      tokens[user] = (await cli('token', 'create', '--data-dir', dataDir, '--tenant', 'acme', '--user', user))
-        .token as string;
+      tokens[user] = (await cli('admin', 'users', 'invite', user, ...admin)).token as string;
     }
-    const { url, pin } = await startServer(0);
-    const port = Number(new URL(url).port);
     const open = async (user: string) => {
       const client = await createClient({
         server: { url, pin },
