@@ -16,8 +16,15 @@ export * from './operation.js';
 export * from './operations.js';
 export * from './operator.js';
 export * from './routes.js';
-export * from './schemas.js';
+export {
+  ADMIN_SCHEMAS,
+  adminView,
+  auditRecordView,
+  deviceView,
+  errorBodySchema,
+  namedAdminSchemas,
+  tenantView,
+  userView,
+} from './schemas.js';
 export * from './tenants.js';
-export * from './transaction.js';
 export * from './users.js';
-export * from './views.js';
