@@ -45,13 +45,16 @@ export { AdminApiError, ConflictError, errorFromAnswer, NotFoundError } from './
 export {
   describeKeyStore,
   KEY_STORE_FORMATS,
+  type KeyRequest,
   type KeyStoreOptions,
   MIN_PASSPHRASE_CHARS,
+  openKeyRequest,
   openRootKey,
   openSession,
   openSigningKey,
   type RootKey,
   type StoredSession,
+  sealKeyRequest,
   sealRootKey,
   sealSession,
   sealSigningKey,
@@ -65,6 +68,7 @@ export {
   type GeneratedOrganisation,
   type GenerateOrganisationOptions,
   generateOrganisation,
+  installAdminCertificate,
 } from './organisation.js';
 export {
   type BroadcastTarget,

@@ -48,6 +48,7 @@ export const KEY_STORE_FORMATS = {
   root: 'cloister-admin/root-key/v1',
   signingKey: 'cloister-admin/signing-key/v1',
   session: 'cloister-admin/session/v1',
+  keyRequest: 'cloister-admin/key-request/v1',
 } as const;
 
 /**
@@ -380,4 +381,84 @@ export async function openSession(
   });
   const token = toBase64Url(await unwrapSecret(provider, store.wrappedToken, passphrase));
   return { server, tenant, admin, role, token, expiresAt };
+}
+
+/**
+ * An opened key request: a new administrator's key pair waiting for its certificate.
+ *
+ * @example
+ * ```ts
+ * const { publicKey } = await openKeyRequest(provider, text, passphrase);
+ * ```
+ */
+export interface KeyRequest {
+  readonly tenant: TenantId;
+  readonly admin: string;
+  readonly publicKey: Uint8Array;
+  readonly privateKey: Uint8Array;
+}
+
+/**
+ * The key request store's text: an administrator's new Ed25519 key pair (private key wrapped under
+ * `passphrase`) before an owner certified it. The public key goes to the owner
+ * (`certifyAdministrator`); {@link installAdminCertificate} then turns the request and the
+ * certificate into a signing key.
+ *
+ * @example
+ * ```ts
+ * import { sealKeyRequest } from '@cloister/admin';
+ * const keys = await provider.ed25519.generateKeyPair();
+ * const text = await sealKeyRequest(provider, { tenant: 'acme', admin: me.admin, ...keys }, passphrase);
+ * ```
+ */
+export async function sealKeyRequest(
+  provider: CryptoProvider,
+  request: {
+    readonly tenant: string;
+    readonly admin: string;
+    readonly publicKey: Uint8Array;
+    readonly privateKey: Uint8Array;
+  },
+  passphrase: string,
+  options: KeyStoreOptions = {},
+): Promise<string> {
+  const publicKey = await provider.ed25519.publicKey(request.privateKey);
+  if (!equalBytes(publicKey, request.publicKey)) throw new ValidationError('request', 'a matching key pair');
+  return `${JSON.stringify(
+    {
+      format: KEY_STORE_FORMATS.keyRequest,
+      tenant: tenantId(request.tenant),
+      admin: text(request.admin),
+      publicKey: toBase64Url(publicKey),
+      wrappedPrivateKey: await wrapSecret(provider, request.privateKey, passphrase, options),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Opens a key request store. `WrongPin` for a wrong passphrase; `InvalidKeyError` when the
+ * unwrapped key is not the stated public key's.
+ *
+ * @example
+ * ```ts
+ * import { openKeyRequest } from '@cloister/admin';
+ * const request = await openKeyRequest(provider, text, passphrase);
+ * ```
+ */
+export async function openKeyRequest(
+  provider: CryptoProvider,
+  storeText: string,
+  passphrase: string,
+): Promise<KeyRequest> {
+  const store = parseStore(storeText, KEY_STORE_FORMATS.keyRequest);
+  const tenant = field(store, 'tenant', (v) => tenantId(v as string));
+  const admin = field(store, 'admin', text);
+  const publicKey = field(store, 'publicKey', bytes32);
+  const privateKey = await unwrapSecret(provider, store.wrappedPrivateKey, passphrase);
+  if (!equalBytes(await provider.ed25519.publicKey(privateKey), publicKey)) {
+    throw new InvalidKeyError('keyStore.publicKey', 'not the public key of the stored private key');
+  }
+  return { tenant, admin, publicKey, privateKey };
 }

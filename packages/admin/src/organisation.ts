@@ -21,6 +21,7 @@ import {
   rootFingerprint,
   type TenantId,
   tenantId,
+  verifyAdminCertificate,
 } from '@cloister/protocol';
 
 /**
@@ -180,6 +181,34 @@ export async function adminSigningKey(
     certificate: decoded.bytes,
     rootPublicKey: rootPublicKey.slice(),
   };
+}
+
+/**
+ * An administrator's signing key from its private key and the certificate an owner issued for it,
+ * after checking the certificate against the root (`verifyAdminCertificate`: the root's signature,
+ * the tenant, valid at `now`): what an administrator runs before keeping the key. `InvalidKeyError`
+ * names what fails; `ValidationError` a certificate of another key.
+ *
+ * @example
+ * ```ts
+ * import { installAdminCertificate } from '@cloister/admin';
+ * const key = await installAdminCertificate(provider, request.privateKey, certificate, rootPublicKey);
+ * ```
+ */
+export async function installAdminCertificate(
+  provider: CryptoProvider,
+  privateKey: Uint8Array,
+  certificate: Uint8Array,
+  rootPublicKey: Uint8Array,
+  now: number = Date.now(),
+): Promise<AdminSigningKey> {
+  const key = await adminSigningKey(provider, privateKey, certificate, rootPublicKey);
+  await verifyAdminCertificate(provider, decodeAdminCertificate(key.certificate), {
+    rootPublicKey,
+    tenant: key.tenant,
+    validAt: [now],
+  });
+  return key;
 }
 
 /**

@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import { createNobleProvider, PIN_SCRYPT_FLOOR, WrongPin } from '@cloister/crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  certifyAdministrator,
   describeKeyStore,
   generateOrganisation,
+  installAdminCertificate,
+  openKeyRequest,
   openRootKey,
   openSession,
   openSigningKey,
+  sealKeyRequest,
   sealRootKey,
   sealSession,
   sealSigningKey,
@@ -117,5 +121,52 @@ describe('key stores', async () => {
     for (const form of clearForms(Buffer.from(token, 'base64url'))) expect(text).not.toContain(form);
     expect(await openSession(provider, text, passphrase)).toEqual(session);
     await expect(openSession(provider, text, 'wrong wrong wrong')).rejects.toBeInstanceOf(WrongPin);
+  });
+
+  it('a key request waits for its certificate; installing checks the certificate against the root', async () => {
+    const keys = await provider.ed25519.generateKeyPair();
+    const text = await sealKeyRequest(
+      provider,
+      { tenant: 'acme', admin: 'adm_carol', ...keys },
+      passphrase,
+      fast,
+    );
+    for (const form of clearForms(keys.privateKey)) expect(text).not.toContain(form);
+    await expect(openKeyRequest(provider, text, 'not the passphrase')).rejects.toBeInstanceOf(WrongPin);
+    const request = await openKeyRequest(provider, text, passphrase);
+    const issue = (rootKey: Uint8Array, now = Date.now()) =>
+      certifyAdministrator(provider, rootKey, {
+        tenant: 'acme',
+        admin: 'adm_carol',
+        role: 'admin',
+        adminPublicKey: request.publicKey,
+        validityMs: 86_400_000,
+        now,
+      });
+    const key = await installAdminCertificate(
+      provider,
+      request.privateKey,
+      await issue(org.root.privateKey),
+      org.root.publicKey,
+    );
+    expect(key).toMatchObject({ admin: 'adm_carol', role: 'admin' });
+    // A certificate the operator's own root issued, or one that expired, is refused.
+    const operator = await provider.ed25519.generateKeyPair();
+    await expect(
+      installAdminCertificate(
+        provider,
+        request.privateKey,
+        await issue(operator.privateKey),
+        org.root.publicKey,
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+    await expect(
+      installAdminCertificate(
+        provider,
+        request.privateKey,
+        await issue(org.root.privateKey, Date.now() - 2 * 86_400_000),
+        org.root.publicKey,
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
   });
 });

@@ -11,7 +11,7 @@ export type { UserInviteJson } from './commands/admin-people.js';
 export type { PublishedJson } from './commands/admin-policy.js';
 export type { TenantCreateJson } from './commands/admin-tenant.js';
 export type { ListenJson } from './commands/client.js';
-export type { OrgInitJson } from './commands/org.js';
+export type { OrgCertifyJson, OrgInitJson } from './commands/org.js';
 export type { StartJsonLine } from './commands/server.js';
 export { type DurationUnit, formatDuration, MAX_DURATION_MS, parseDuration } from './duration.js';
 export { type CliIO, EXIT } from './io.js';

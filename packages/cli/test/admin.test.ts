@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdminSessionJson,
   EXIT,
+  type OrgCertifyJson,
   type OrgInitJson,
   type StartJsonLine,
   type TenantCreateJson,
@@ -281,6 +282,103 @@ describe('cloister admin and org against a running server', () => {
     const broadcast = await cli(as('admin', 'broadcast', '--text', 'Fire drill at 3 pm', '--json'));
     expect(broadcast.code).toBe(EXIT.ok);
     expect(JSON.parse(broadcast.stdout)).toMatchObject({ kind: 'broadcast', sequence: 1 });
+  });
+
+  it('a second administrator creates a key, an owner certifies it, and it signs', async () => {
+    const carolDir = tempDir();
+    const carol = (...argv: string[]) => [
+      ...argv,
+      '--admin-dir',
+      carolDir,
+      '--passphrase-file',
+      files.passphrase,
+    ];
+    const invited = await cli(
+      as(
+        'admin',
+        'admins',
+        'invite',
+        '--email',
+        'carol@acme.example',
+        '--name',
+        'Carol',
+        '--role',
+        'admin',
+        '--password-file',
+        files.password,
+        '--json',
+      ),
+    );
+    expect(invited.code).toBe(EXIT.ok);
+    const { admin, totpUri } = JSON.parse(invited.stdout) as { admin: { id: string }; totpUri: string };
+    const login = await cli(
+      carol(
+        'admin',
+        'login',
+        ...connect(),
+        '--tenant',
+        'acme',
+        '--email',
+        'carol@acme.example',
+        '--password-file',
+        files.password,
+        '--totp',
+        totpCode(totpUri),
+      ),
+    );
+    expect(login.code).toBe(EXIT.ok);
+    // Without a signing key she cannot sign.
+    const unsigned = await cli(carol('admin', 'broadcast', '--text', 'hello'));
+    expect(unsigned.code).toBe(EXIT.usage);
+    expect(unsigned.stderr).toMatch(/signing-key\.json does not exist/);
+    const created = await cli(carol('admin', 'key', 'create', '--json'));
+    expect(created.code).toBe(EXIT.ok);
+    const { publicKey } = JSON.parse(created.stdout) as { publicKey: string };
+    const certified = await cli(
+      as(
+        'org',
+        'certify',
+        '--admin',
+        admin.id,
+        '--role',
+        'admin',
+        '--public-key',
+        publicKey,
+        '--root-passphrase-file',
+        files.root,
+        '--json',
+      ),
+    );
+    expect(certified.stderr).toBe('');
+    expect(certified.code).toBe(EXIT.ok);
+    const cert = JSON.parse(certified.stdout) as OrgCertifyJson;
+    expect(cert).toMatchObject({ admin: admin.id, role: 'admin', rootFingerprint: fingerprint });
+    const install = (fp: string) =>
+      cli(
+        carol(
+          'admin',
+          'key',
+          'install',
+          '--certificate',
+          cert.certificate,
+          '--root-public-key',
+          cert.rootPublicKey,
+          '--root-fingerprint',
+          fp,
+        ),
+      );
+    const wrongFp = await install(`cloister-root:v1:${'A'.repeat(43)}`);
+    expect(wrongFp.code).toBe(EXIT.failure);
+    expect(wrongFp.stderr).toMatch(/not the key of --root-fingerprint/);
+    expect((await install(cert.rootFingerprint)).code).toBe(EXIT.ok);
+    const signed = await cli(
+      carol('admin', 'broadcast', '--text', 'From Carol', '--user', 'alice', '--json'),
+    );
+    expect(signed.stderr).toBe('');
+    expect(JSON.parse(signed.stdout)).toMatchObject({ kind: 'broadcast', sequence: 2 });
+    const delegation = await cli(carol('org', 'delegate'));
+    expect(delegation.code).toBe(EXIT.failure);
+    expect(delegation.stderr).toMatch(/forbidden/);
   });
 
   it('wipes alice’s device with a signed command; the device wipes itself and the status is confirmed', async () => {

@@ -2,7 +2,7 @@
  * `cloister admin …`: the admin API from the command line (`spec/cli.md`). This module holds the
  * group and the session commands (`login`, `logout`, `whoami`, `step-up`); the resources have
  * their own modules (`admin-tenant.ts`, `admin-people.ts`, `admin-devices.ts`, `admin-policy.ts`,
- * `admin-audit.ts`). Every command talks to a running server over HTTPS with the server's key
+ * `admin-audit.ts`, `admin-key.ts`). Every command talks to a running server over HTTPS with the server's key
  * pinned; the session is kept in `<admin-dir>/session.json`, its token wrapped under the
  * administrator's passphrase.
  *
@@ -29,6 +29,7 @@ import { parsePath, parseTenantId } from '../_options.js';
 import { type ResolvedIO, UsageFailure } from '../io.js';
 import { registerAdminAuditCommands } from './admin-audit.js';
 import { registerAdminDeviceCommands } from './admin-devices.js';
+import { registerAdminKeyCommands } from './admin-key.js';
 import { registerAdminPeopleCommands } from './admin-people.js';
 import { registerAdminPolicyCommands } from './admin-policy.js';
 import { registerAdminTenantCommands } from './admin-tenant.js';
@@ -263,6 +264,7 @@ export function registerAdminCommands(program: Command, io: ResolvedIO): Command
   registerAdminTenantCommands(admin, io);
   registerAdminPeopleCommands(admin, io);
   registerAdminDeviceCommands(admin, io);
+  registerAdminKeyCommands(admin, io);
   registerAdminPolicyCommands(admin, io);
   registerAdminAuditCommands(admin, io);
   return admin;

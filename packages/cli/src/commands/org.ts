@@ -7,11 +7,13 @@
  * - `org register` registers the root with the server (`PUT /admin/v1/organisation/root`).
  * - `org delegate` signs and publishes the delegation that lets the server issue sender
  *   certificates with its key for at most 7 days (run it again before it ends).
+ * - `org certify` certifies a further administrator's public key with the root (offline).
  *
  * @module
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { ADMIN_ROLES, type AdminRole } from '@cloister/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   ADMIN_FILES,
@@ -27,9 +29,11 @@ import {
   PASSPHRASE_ENV,
   readSecret,
   readStoreFile,
+  wrongPassphrase,
 } from '../_admin.js';
 import { parsePath, parseTenantId } from '../_options.js';
 import { type ResolvedIO, UsageFailure } from '../io.js';
+import { base64urlOf } from './admin-key.js';
 
 interface InitOptions extends AdminOptionValues {
   readonly tenant?: string;
@@ -165,6 +169,84 @@ async function delegate(options: AdminOptionValues & { days?: number }, io: Reso
   );
 }
 
+interface CertifyOptions extends AdminOptionValues {
+  readonly admin: string;
+  readonly role: AdminRole;
+  readonly publicKey: string;
+  readonly rootPassphraseFile?: string;
+  readonly validityDays?: number;
+}
+
+/**
+ * What `org certify --json` prints: everything the administrator needs for `admin key install`
+ * (the fingerprint should reach them by a channel of its own).
+ *
+ * @example
+ * ```ts
+ * const { certificate, rootPublicKey, rootFingerprint } = JSON.parse(stdout) as OrgCertifyJson;
+ * ```
+ */
+export interface OrgCertifyJson {
+  readonly admin: string;
+  readonly role: AdminRole;
+  readonly certificate: string;
+  readonly rootPublicKey: string;
+  readonly rootFingerprint: string;
+  readonly expiresAt: string;
+}
+
+async function certify(options: CertifyOptions, io: ResolvedIO): Promise<void> {
+  const dir = adminDir(options);
+  const text = await readStoreFile(dir, ADMIN_FILES.root, 'cloister org init');
+  const rootPassphrase = await readSecret(
+    {
+      file: options.rootPassphraseFile,
+      env: PASSPHRASE_ENV.root,
+      option: '--root-passphrase-file',
+      prompt: 'root passphrase: ',
+    },
+    io,
+  );
+  const provider = await cryptoProvider();
+  const [{ certifyAdministrator, openRootKey }, { decodeAdminCertificate }] = await Promise.all([
+    import('@cloister/admin'),
+    import('@cloister/protocol'),
+  ]);
+  const root = await openRootKey(provider, text, rootPassphrase).catch(wrongPassphrase);
+  const certificate = await certifyAdministrator(provider, root.privateKey, {
+    tenant: root.tenant,
+    admin: options.admin,
+    role: options.role,
+    adminPublicKey: new Uint8Array(Buffer.from(options.publicKey, 'base64url')),
+    ...(options.validityDays === undefined ? {} : { validityMs: options.validityDays * 86_400_000 }),
+  });
+  const out: OrgCertifyJson = {
+    admin: options.admin,
+    role: options.role,
+    certificate: Buffer.from(certificate).toString('base64url'),
+    rootPublicKey: Buffer.from(root.publicKey).toString('base64url'),
+    rootFingerprint: root.fingerprint,
+    expiresAt: new Date(decodeAdminCertificate(certificate).expiresAtMs).toISOString(),
+  };
+  output(
+    io,
+    options,
+    out,
+    (o) =>
+      `certified ${o.admin} as ${o.role} until ${o.expiresAt}
+` +
+      `next: the administrator runs cloister admin key install --certificate ${o.certificate} --root-public-key ${o.rootPublicKey} --root-fingerprint ${o.rootFingerprint}
+` +
+      'tell them the fingerprint by a channel of its own (in person, by phone)\n',
+  );
+}
+
+function parseRole(value: string): AdminRole {
+  const role = ADMIN_ROLES.find((r) => r === value);
+  if (role === undefined) throw new InvalidArgumentError(`expected one of ${ADMIN_ROLES.join(', ')}.`);
+  return role;
+}
+
 /**
  * Adds `cloister org …` to `program`.
  *
@@ -215,5 +297,33 @@ export function registerOrgCommands(program: Command, io: ResolvedIO): Command {
       ),
     'print one JSON line {"sequence","notBefore","notAfter"}',
   ).action((options: AdminOptionValues & { days?: number }) => delegate(options, io));
+  addAdminOptions(
+    org
+      .command('certify')
+      .description(
+        "certify another administrator's signing public key with the root (offline, root passphrase)",
+      )
+      .addOption(new Option('--admin <id>', 'the administrator id (adm_…)').makeOptionMandatory())
+      .addOption(
+        new Option('--role <role>', ADMIN_ROLES.join(', ')).argParser(parseRole).makeOptionMandatory(),
+      )
+      .addOption(
+        new Option('--public-key <base64url>', 'the public key admin key create printed')
+          .argParser(base64urlOf(32))
+          .makeOptionMandatory(),
+      )
+      .addOption(
+        new Option(
+          '--root-passphrase-file <file>',
+          `the root passphrase's file (else ${PASSPHRASE_ENV.root}, else a prompt)`,
+        ).argParser(parsePath),
+      )
+      .addOption(
+        new Option('--validity-days <n>', 'validity of the certificate (default 365, at most 400)').argParser(
+          parseDays(400),
+        ),
+      ),
+    'print one JSON line {"admin","role","certificate","rootPublicKey","rootFingerprint","expiresAt"}',
+  ).action((options: CertifyOptions) => certify(options, io));
   return org;
 }
