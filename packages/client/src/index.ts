@@ -74,6 +74,7 @@ export {
   createBrowserTransport,
   SERVER_KEY_PROOF_LABEL,
 } from './transport/browser.js';
+export { CLIENT_VERSION, CLIENT_VERSION_HEADER } from './transport/common.js';
 export { PinMismatchError, ServerError } from './transport/errors.js';
 export {
   type BackoffOptions,

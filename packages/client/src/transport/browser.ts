@@ -15,6 +15,8 @@ import { concatBytes, equalBytes, UsageError, utf8, ValidationError } from '@clo
 import { fromBase64Url, toBase64Url } from '../_base64.js';
 import {
   applyQuery,
+  CLIENT_VERSION,
+  CLIENT_VERSION_HEADER,
   type Connection,
   type ConnectionHandlers,
   checkRequestPath,
@@ -295,7 +297,10 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
       payload = new Uint8Array(body.body);
       headers['content-type'] = body.contentType ?? 'application/x-protobuf';
     }
-    if (token !== undefined) headers.authorization = `${SCHEME} ${token}`;
+    if (token !== undefined) {
+      headers.authorization = `${SCHEME} ${token}`;
+      headers[CLIENT_VERSION_HEADER] = CLIENT_VERSION;
+    }
     // The proof is checked here; the request below (credential, body) is sent only after it passed.
     await ensureProven();
     return withTimeout(timeoutMs, async (signal) => {

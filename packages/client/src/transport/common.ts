@@ -9,6 +9,28 @@ import { fromBase64, toBase64 } from '../_base64.js';
 import { type BackoffOptions, backoffDelay } from '../backoff.js';
 import { PinMismatchError, ServerError } from './errors.js';
 
+/**
+ * The version this SDK reports to the server with every authenticated request, in the
+ * `cloister-client-version` header (the admin API's activity shows it; spec/admin-api.md). Kept
+ * equal to the package version by a test.
+ *
+ * @example
+ * ```ts
+ * headers[CLIENT_VERSION_HEADER] = CLIENT_VERSION; // '@cloister/client/0.1.0'
+ * ```
+ */
+export const CLIENT_VERSION = '@cloister/client/0.1.0';
+
+/**
+ * The request header that carries {@link CLIENT_VERSION}.
+ *
+ * @example
+ * ```ts
+ * headers[CLIENT_VERSION_HEADER] = CLIENT_VERSION;
+ * ```
+ */
+export const CLIENT_VERSION_HEADER = 'cloister-client-version';
+
 const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
 
 /**

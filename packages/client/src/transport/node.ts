@@ -10,6 +10,8 @@ import { UsageError, ValidationError } from '@cloister/crypto';
 import WebSocket from 'ws';
 import {
   applyQuery,
+  CLIENT_VERSION,
+  CLIENT_VERSION_HEADER,
   type Connection,
   type ConnectionHandlers,
   checkRequestPath,
@@ -101,7 +103,10 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
       headers['content-type'] = body.contentType ?? 'application/x-protobuf';
     }
     if (payload !== undefined) headers['content-length'] = String(payload.length);
-    if (authorization !== undefined) headers.authorization = authorization;
+    if (authorization !== undefined) {
+      headers.authorization = authorization;
+      headers[CLIENT_VERSION_HEADER] = CLIENT_VERSION;
+    }
     const target = applyQuery(new URL(path, base), body.query);
     // The pin is checked here; the request below is written only to a socket that passed.
     const socket = await pinnedConnect({ host, port, pin, timeoutMs, alpn: ['http/1.1'] });
