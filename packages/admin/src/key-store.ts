@@ -401,7 +401,7 @@ export interface KeyRequest {
 /**
  * The key request store's text: an administrator's new Ed25519 key pair (private key wrapped under
  * `passphrase`) before an owner certified it. The public key goes to the owner
- * (`certifyAdministrator`); {@link installAdminCertificate} then turns the request and the
+ * (`certifyAdministrator`); `installAdminCertificate` then turns the request and the
  * certificate into a signing key.
  *
  * @example

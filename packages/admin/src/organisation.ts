@@ -232,8 +232,8 @@ export interface GenerateOrganisationOptions {
 /**
  * Generates an organisation on an owner's machine: the root key pair, its fingerprint, and the
  * owner's own Ed25519 signing key certified by the root with role `owner`. Register it with
- * {@link AdminClient.setOrganisationRoot} (the root public key and `owner.certificate`), then keep
- * the root's private key in a key store ({@link sealRootKey}).
+ * `AdminClient.setOrganisationRoot` (the root public key and `owner.certificate`), then keep
+ * the root's private key in a key store (`sealRootKey`).
  *
  * @example
  * ```ts
