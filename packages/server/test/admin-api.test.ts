@@ -298,6 +298,23 @@ describe('admin API operations', () => {
           'files.send': { enabled: false, locked: true },
         },
       );
+      // Signed objects that name erin alone (stored as published; the store does not re-verify).
+      const signed = { sequence: 1, issuedAtMs: t.time, admin: acme.owner.admin, bytes: new Uint8Array([1]) };
+      await ctx.stores.organisation.put(acmeId, {
+        ...signed,
+        kind: 'policy-layer',
+        scope: 'policy-layer/user/erin',
+      });
+      await ctx.stores.organisation.put(acmeId, {
+        ...signed,
+        kind: 'device-admission',
+        scope: 'device-admission/erin',
+      });
+      await ctx.stores.organisation.put(acmeId, {
+        ...signed,
+        kind: 'policy-layer',
+        scope: 'policy-layer/user/frank',
+      });
       const credential = enrolled.credential;
       expect((await t.request('GET', '/v1/policy', { credential })).status).toBe(200);
 
@@ -314,6 +331,15 @@ describe('admin API operations', () => {
           tx.count('s_mailbox', new TextEncoder().encode(enrolled.mailbox)),
         ),
       ).toBe(0);
+      expect(
+        await ctx.stores.organisation.get(acmeId, 'policy-layer', 'policy-layer/user/erin'),
+      ).toBeUndefined();
+      expect(
+        await ctx.stores.organisation.get(acmeId, 'device-admission', 'device-admission/erin'),
+      ).toBeUndefined();
+      expect(
+        await ctx.stores.organisation.get(acmeId, 'policy-layer', 'policy-layer/user/frank'),
+      ).toBeDefined();
       // The invite's remaining uses cannot bring the user back.
       await expect(enrol(token, 'erin')).rejects.toMatchObject({ code: 'ERR_UNAUTHENTICATED' });
       expect(await ctx.stores.users.get(acmeId, userId('erin'))).toBeUndefined();

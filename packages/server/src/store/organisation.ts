@@ -166,6 +166,12 @@ export interface OrganisationStore {
     scope: string,
   ): Promise<StoredOrganisationObject | undefined>;
   /**
+   * Removes the object of one scope of a kind that keeps one per scope (`policy-layer`, `wipe`,
+   * `device-admission`, …); whether one was there. A listed kind (broadcasts, delegations) is
+   * `ValidationError`: its objects name no single user and stay.
+   */
+  remove(tenant: TenantId, kind: OrganisationObjectKind, scope: string): Promise<boolean>;
+  /**
    * Objects of `kind`: a listed kind newest first, any other kind one per scope in a stable order.
    */
   list(
@@ -330,6 +336,18 @@ export function createOrganisationStore(run: Executor): OrganisationStore {
         },
         { readOnly: true },
       );
+    },
+
+    async remove(tenant, kind, scope) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const k = checkKind(kind);
+      const sc = checkText(scope, 'scope', MAX_SCOPE);
+      if (listed(k)) throw new ValidationError('kind', 'a kind with one object per scope');
+      return run(async (tx) => {
+        if ((await getRec(tx, T.orgObjects, key(tid, k), key(sc), true)) === undefined) return false;
+        await tx.delete(T.orgObjects, key(tid, k), key(sc));
+        return true;
+      });
     },
 
     async list(tenant, kind, options) {

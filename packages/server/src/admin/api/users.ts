@@ -302,6 +302,10 @@ export const deleteUserOperation = defineAdminOperation({
       await stores.users.delete(me.tenant, user);
       await stores.policies.delete({ kind: 'user', tenant: me.tenant, user });
       await tx.deletePartition(WIPES_TABLE, wipesPartition(me.tenant, user));
+      // The signed objects that name the user alone (spec/organisation.md §7 scopes).
+      await stores.organisation.remove(me.tenant, 'policy-layer', `policy-layer/user/${user}`);
+      await stores.organisation.remove(me.tenant, 'device-admission', `device-admission/${user}`);
+      for (const d of devices) await stores.organisation.remove(me.tenant, 'wipe', `wipe/${user}/${d.id}`);
       const tokens = await deleteInvites(tx, me.tenant, user);
       await stores.audit.append(me.tenant, {
         actor: me.admin.id,
