@@ -1,18 +1,31 @@
 /**
- * The system part of the demo, through the client SDK: a server on its embedded database (PGlite
- * in a temporary directory), a tenant and enrolment tokens, three users (Alice on two devices),
- * 1:1 messages in v2 and in static-v1, a group, a 10 MiB file with progress, a disappearing
- * message, delivery and read receipts, a safety number and a remote wipe.
+ * The system part of the demo, through the admin SDK and the client SDK: a server on its embedded
+ * database (PGlite in a temporary directory); the operator creates the tenant and its owner
+ * through the admin API; the owner signs in with password and TOTP, creates the organisation root
+ * on their side and invites the users (enrolment codes that carry the root's fingerprint); three
+ * users (Alice on two devices), 1:1 messages in v2 and in static-v1, a group, a 10 MiB file with
+ * progress, a disappearing message, delivery and read receipts, a safety number, and a remote wipe
+ * signed on the owner's side.
  *
  *   npx tsx --conditions=@cloister/source examples/demo-system.ts
  *
  * The clients wrap their data key under scrypt at the lowest accepted cost (`PIN_SCRYPT_FLOOR`) so
  * that the demo runs in seconds; a real app keeps the default cost.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import {
+  AdminClient,
+  type AdminSigningKey,
+  generateOrganisation,
+  type OrganisationSigner,
+  signDelegation,
+  signWipe,
+} from '@cloister/admin';
+import { pinnedTransport } from '@cloister/admin/node';
 import {
   type ClientEvent,
   type ClientMessage,
@@ -22,19 +35,13 @@ import {
   directConversationId,
   type TransferProgress,
 } from '@cloister/client';
-import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
+import { getProvider, PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import type { Suite } from '@cloister/protocol';
-import { tenantId, userId } from '@cloister/protocol';
-import {
-  type CloisterServer,
-  createEnrolmentToken,
-  createServer,
-  createTenant,
-  issueWipe,
-  wipeStatus,
-} from '@cloister/server';
+import { tenantId } from '@cloister/protocol';
+import { type CloisterServer, createServer } from '@cloister/server';
 import { createMemoryAdapter, type StorageAdapter } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
+import { URI as OtpUri, TOTP } from 'otpauth';
 
 /** Prints one numbered step of the demo. */
 export type Say = (title: string, ...lines: string[]) => void;
@@ -62,7 +69,11 @@ export const DEMO_TENANT = tenantId('acme');
 export interface LocalSystem {
   readonly server: CloisterServer;
   readonly url: string;
-  /** A single-use (or `maxUses`) enrolment token bound to `user`. */
+  /** How the organisation was set up through the admin API (for the demo's report). */
+  readonly admin: AdminSetup;
+  /** The owner's admin-API client (signed in, holding the root locally) and signer. */
+  readonly owner: OrganisationSigner;
+  /** An enrolment code (token and root fingerprint) for `user`, good for `maxUses` devices. */
   token(user: string, maxUses?: number): Promise<string>;
   /**
    * Creates a client on `storage` (default: a memory adapter), enrols it with `token` (default: a
@@ -77,9 +88,35 @@ export interface LocalSystem {
   close(): Promise<void>;
 }
 
+/** What the admin API did to set the organisation up. */
+export interface AdminSetup {
+  /** The owner's administrator id and the role the session reports. */
+  readonly owner: string;
+  readonly role: string;
+  /** How many recovery codes the owner was shown (once). */
+  readonly recoveryCodes: number;
+  /** The organisation root's fingerprint, computed on the owner's side and confirmed by the server. */
+  readonly rootFingerprint: string;
+  /** Until when the server may issue sender certificates (the owner's signed delegation). */
+  readonly delegatedUntil: number;
+}
+
+/** The password of the demo's owner (a real one comes from the person). */
+const OWNER_PASSWORD = 'correct horse battery staple';
+
+/** What an authenticator app shows for `totpUri` now. */
+function authenticatorCode(totpUri: string): string {
+  const otp = OtpUri.parse(totpUri);
+  if (!(otp instanceof TOTP)) throw new Error('the owner was given a TOTP enrolment');
+  return otp.generate();
+}
+
 /**
- * Starts a server on PGlite in a temporary directory, creates the tenant `acme` and returns helpers
- * to enrol clients (PIN wrap at `PIN_SCRYPT_FLOOR`).
+ * Starts a server on PGlite in a temporary directory and sets the organisation up through the
+ * admin API, as its people would: the operator creates the tenant `acme` with its owner; the owner
+ * signs in with password and TOTP, generates the organisation root on their side, registers it and
+ * delegates sender certificates to the server for a week. Returns helpers to invite and enrol
+ * clients (PIN wrap at `PIN_SCRYPT_FLOOR`).
  *
  * @example
  * ```ts
@@ -89,16 +126,70 @@ export interface LocalSystem {
  */
 export async function startLocalSystem(): Promise<LocalSystem> {
   const root = mkdtempSync(join(tmpdir(), 'cloister-demo-'));
-  const server = await createServer({ dataDir: join(root, 'server'), logLevel: 'silent' });
+  const operatorToken = randomBytes(32).toString('base64url');
+  const server = await createServer({ dataDir: join(root, 'server'), logLevel: 'silent', operatorToken });
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
-  await createTenant(server.context, { id: DEMO_TENANT, name: 'ACME Hospital' });
+  const provider = await getProvider();
+  const transport = pinnedTransport({ url, pin: server.pin });
+
+  // The operator: creates the tenant and its first owner (the only thing it does).
+  const operator = new AdminClient({
+    transport,
+    provider,
+    credential: { kind: 'operator', token: operatorToken },
+  });
+  const created = await operator.createTenant({
+    id: DEMO_TENANT,
+    name: 'ACME Hospital',
+    domains: ['acme.example'],
+    owner: { email: 'olivia@acme.example', name: 'Olivia (owner)', password: OWNER_PASSWORD },
+  });
+
+  // The owner: password and the authenticator's code (the TOTP URI is what the QR code holds).
+  const { client: session, session: login } = await AdminClient.login(
+    { transport, provider },
+    {
+      tenant: DEMO_TENANT,
+      email: 'olivia@acme.example',
+      password: OWNER_PASSWORD,
+      totp: authenticatorCode(created.owner.totpUri),
+    },
+  );
+  const me = await session.whoami();
+  // On the owner's machine: the root and the owner's signing key it certifies; the server gets the
+  // public half only. The session's second factor is fresh, as registering the root requires.
+  const org = await generateOrganisation(provider, { tenant: DEMO_TENANT, admin: login.admin });
+  const registered = await session.setOrganisationRoot(org.root.publicKey, org.owner.certificate);
+  const admin = new AdminClient({
+    transport,
+    provider,
+    organisationRoot: org.root.publicKey,
+    credential: { kind: 'session', token: login.token },
+  });
+  const key: AdminSigningKey = org.owner;
+  const owner: OrganisationSigner = { provider, key, client: admin };
+  await signDelegation(owner);
+  const state = await admin.getOrganisation();
+  org.root.privateKey.fill(0);
+
   const clients: CloisterClient[] = [];
-  const token = async (user: string, maxUses = 1) =>
-    (await createEnrolmentToken(server.context, { tenant: DEMO_TENANT, user: userId(user), maxUses })).token;
+  const token = async (user: string, maxUses = 1) => {
+    const invite = await admin.inviteUser({ user, uses: maxUses });
+    if (invite.enrolmentCode === null) throw new Error('the tenant has an organisation root');
+    return invite.enrolmentCode;
+  };
   let dirs = 0;
   return {
     server,
     url,
+    admin: {
+      owner: login.admin,
+      role: me.role,
+      recoveryCodes: created.owner.recoveryCodes.length,
+      rootFingerprint: registered.fingerprint,
+      delegatedUntil: state.delegation?.notAfterMs ?? 0,
+    },
+    owner,
     token,
     dir(name) {
       dirs += 1;
@@ -189,6 +280,8 @@ export interface SystemDemoReport {
     readonly quarantined: number;
     readonly sendingRefused: string;
   };
+  /** How the organisation was set up through the admin API. */
+  readonly admin: AdminSetup;
   /** The remote wipe of Bob's device. */
   readonly wipe: {
     readonly clientWiped: boolean;
@@ -235,10 +328,18 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
     const aliceToken = await system.token('alice', 2);
     const bobToken = await system.token('bob');
     const carolToken = await system.token('carol');
+    const a = system.admin;
     say(
-      `Admin: tenant "${DEMO_TENANT}" with its signing key; enrolment tokens bound to each user`,
-      'alice: one token good for two devices; bob and carol: a single-use token each',
-      'each token is 43 characters, shown to the admin once, stored only as a hash, expiring in 7 days',
+      `Admin API: the operator creates tenant "${DEMO_TENANT}" and its owner; the owner signs in with password and TOTP`,
+      `owner ${a.owner} (role ${a.role}), shown a TOTP enrolment (QR code) and ${a.recoveryCodes} recovery codes once`,
+      `the owner generates the organisation root on their machine: ${a.rootFingerprint}`,
+      `the server holds its public key only; the owner's signed delegation lets the server issue sender certificates until ${new Date(a.delegatedUntil).toISOString()}`,
+    );
+    say(
+      'Admin API: the owner invites alice, bob and carol',
+      'alice: one enrolment code good for two devices; bob and carol: a single-use code each',
+      `each code is the 43-character token (shown once, stored only as a hash, expiring in 7 days) and the root's fingerprint: ${aliceToken.slice(0, 12)}….${aliceToken.slice(44, 56)}…`,
+      'the devices pin the root from the code, so the server cannot substitute another one',
     );
 
     const alice = await system.client('alice', { token: aliceToken });
@@ -434,15 +535,15 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
     );
     await impostor.close();
 
-    // Remote wipe of Bob's device.
+    // Remote wipe of Bob's device: signed on the owner's side, checked by the device against the root.
     onReceipt();
-    const target = { tenant: DEMO_TENANT, user: userId('bob'), device: bob.me.deviceId };
+    const bobDevice = bob.me.deviceId;
     const wipedEvent = nextEvent(bob, 'wiped');
-    const issued = await issueWipe(system.server.context, target, { actor: 'demo-admin' });
+    const issued = await signWipe(system.owner, { user: 'bob', device: bobDevice });
     say(
-      "Remote wipe: the admin issues a wipe for bob's device",
-      `command ${issued.commandId.slice(0, 12)}… signed with the tenant key; the device is blocked`,
-      `server status: ${(await wipeStatus(system.server.context, target)).state}`,
+      "Remote wipe: the owner signs a wipe for bob's device on their machine and the admin API stores it",
+      `command ${issued.commandId.slice(0, 12)}… (sequence ${issued.sequence}) signed by the owner's certified key, not by the server; the device is blocked`,
+      `server status: ${(await system.owner.client.getWipe('bob', bobDevice)).state}`,
     );
     let clientWiped: boolean;
     try {
@@ -453,7 +554,7 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
       clientWiped = true;
     }
     const wiped = await wipedEvent;
-    const server = await wipeStatus(system.server.context, target);
+    const server = await system.owner.client.getWipe('bob', bobDevice);
     await bob.close();
     const reopened = await createClient({
       server: { url: system.url, pin: system.server.pin },
@@ -466,7 +567,7 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
     const reopenedStatus = reopened.status;
     await reopened.close();
     say(
-      "Bob's client checks in, verifies the signed command and destroys its data",
+      "Bob's client checks in, verifies the command against the organisation root it pinned at enrolment, and destroys its data",
       `client: wiped ${clientWiped}, signed report sent to the server: ${wiped.reported}`,
       `server status: ${server.state}`,
       `bob's store reopened from disk: status "${reopenedStatus}", unlock with the right PIN refused: ${unlockRefused}`,
@@ -492,6 +593,7 @@ export async function runSystemDemo(options: SystemDemoOptions): Promise<SystemD
         quarantined: heldStatus.quarantined,
         sendingRefused,
       },
+      admin: system.admin,
       wipe: {
         clientWiped,
         reported: wiped.reported,

@@ -75,6 +75,11 @@ describe('examples', () => {
     expect(report.safetyNumbersMatch).toBe(true);
     expect(report.safetyNumberVerified).toBe(true);
     expect(report.linking).toEqual({ before: false, after: true, epoch: 2 });
+    // Set up through the admin API: the owner with TOTP, a root the server confirmed, a delegation.
+    expect(report.admin.role).toBe('owner');
+    expect(report.admin.recoveryCodes).toBe(10);
+    expect(report.admin.rootFingerprint).toMatch(/^cloister-root:v1:[A-Za-z0-9_-]{43}$/);
+    expect(report.admin.delegatedUntil).toBeGreaterThan(Date.now());
     expect(report.heldIdentity).toEqual({
       held: true,
       shownToBob: false,
