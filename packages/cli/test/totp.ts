@@ -1,24 +1,9 @@
-/** RFC 6238 TOTP codes for tests (HMAC-SHA-1, 30-second steps, 6 digits), from an otpauth:// URI. */
-import { createHmac } from 'node:crypto';
+/** The authenticator app's side in tests: TOTP codes (RFC 6238) of an otpauth:// URI, by `otpauth`. */
+import { TOTP, URI } from 'otpauth';
 
-function base32(text: string): Buffer {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = '';
-  for (const ch of text.replace(/=+$/, '').toUpperCase())
-    bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
-  const bytes: number[] = [];
-  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(Number.parseInt(bits.slice(i, i + 8), 2));
-  return Buffer.from(bytes);
-}
-
-/** The code of the secret in `uri` for time step `step` (default: the current one, plus `offset`). */
+/** The code of the secret in `uri` for the time step `offset` steps from `now`'s. */
 export function totpCode(uri: string, offset = 0, now = Date.now()): string {
-  const secret = new URL(uri).searchParams.get('secret');
-  if (secret === null) throw new Error('no secret in the URI');
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(now / 30_000) + offset));
-  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
-  const at = (mac[mac.length - 1] as number) & 0x0f;
-  const value = (mac.readUInt32BE(at) & 0x7fff_ffff) % 1_000_000;
-  return value.toString().padStart(6, '0');
+  const otp = URI.parse(uri);
+  if (!(otp instanceof TOTP)) throw new Error('not a TOTP URI');
+  return otp.generate({ timestamp: now + offset * otp.period * 1000 });
 }
