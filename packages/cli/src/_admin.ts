@@ -17,7 +17,7 @@ import type { AdminClient, AdminSigningKey, StoredSession } from '@cloister/admi
 import { CloisterError, type CryptoProvider } from '@cloister/crypto';
 import { type Command, Option } from 'commander';
 import { parsePath } from './_options.js';
-import { type ResolvedIO, UsageFailure } from './io.js';
+import { promptHidden, type ResolvedIO, UsageFailure } from './io.js';
 
 /**
  * Default administrator directory, relative to the working directory.
@@ -107,34 +107,6 @@ export function adminDir(values: AdminOptionValues, create = false): string {
   const dir = resolve(values.adminDir ?? DEFAULT_ADMIN_DIR);
   if (create) mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
-}
-
-function promptHidden(prompt: string, io: ResolvedIO): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolveSecret, reject) => {
-    let secret = '';
-    const wasRaw = stdin.isRaw;
-    const done = (error?: Error) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(wasRaw);
-      stdin.pause();
-      io.stderr('\n');
-      if (error === undefined) resolveSecret(secret);
-      else reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new UsageFailure('the prompt was cancelled'));
-        if (ch === '\u007f' || ch === '\b') secret = [...secret].slice(0, -1).join('');
-        else if (ch >= ' ') secret += ch;
-      }
-    };
-    io.stderr(prompt);
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
 }
 
 /**

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import type { CloisterClient, TransferProgress } from '@cloister/client';
 import { InvalidArgumentError } from 'commander';
 import { lockDataDir } from './_lock.js';
-import { type ResolvedIO, UsageFailure } from './io.js';
+import { promptHidden, type ResolvedIO, UsageFailure } from './io.js';
 
 /**
  * The name of the file in a client directory that says which server the client talks to. It
@@ -155,34 +155,6 @@ export function writeClientConfig(dir: string, config: ClientConfig): void {
  */
 export interface PinOptionValues {
   readonly pinFile?: string;
-}
-
-function promptHidden(prompt: string, io: ResolvedIO): Promise<string> {
-  const stdin = process.stdin;
-  return new Promise((resolvePin, reject) => {
-    let pin = '';
-    const wasRaw = stdin.isRaw;
-    const done = (error?: Error) => {
-      stdin.off('data', onData);
-      stdin.setRawMode(wasRaw);
-      stdin.pause();
-      io.stderr('\n');
-      if (error === undefined) resolvePin(pin);
-      else reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      for (const ch of chunk.toString('utf8')) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new UsageFailure('no PIN: the prompt was cancelled'));
-        if (ch === '\u007f' || ch === '\b') pin = [...pin].slice(0, -1).join('');
-        else if (ch >= ' ') pin += ch;
-      }
-    };
-    io.stderr(prompt);
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.on('data', onData);
-  });
 }
 
 /**

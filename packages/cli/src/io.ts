@@ -93,3 +93,40 @@ export function resolveIO(io: CliIO = {}): ResolvedIO {
 export class UsageFailure extends Error {
   override readonly name = 'UsageFailure';
 }
+
+/**
+ * Reads a secret (a PIN, a passphrase, a password) typed on the terminal without echoing it, to
+ * the end of the line; Ctrl-C rejects with `UsageFailure`. Callers check that stdin is a TTY.
+ *
+ * @example
+ * ```ts
+ * const pin = await promptHidden('PIN: ', io);
+ * ```
+ */
+export function promptHidden(prompt: string, io: ResolvedIO): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((resolveSecret, reject) => {
+    let secret = '';
+    const wasRaw = stdin.isRaw;
+    const done = (error?: Error) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(wasRaw);
+      stdin.pause();
+      io.stderr('\n');
+      if (error === undefined) resolveSecret(secret);
+      else reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new UsageFailure('the prompt was cancelled'));
+        if (ch === '\u007f' || ch === '\b') secret = [...secret].slice(0, -1).join('');
+        else if (ch >= ' ') secret += ch;
+      }
+    };
+    io.stderr(prompt);
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}
