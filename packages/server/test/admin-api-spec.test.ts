@@ -14,12 +14,12 @@ import type { Role } from '../src/store/index.js';
 const SPEC = join(__dirname, '../../../spec/admin-api.md');
 const ROLES: readonly Role[] = ['owner', 'admin', 'user-manager', 'auditor', 'integration'];
 
-/** ✓ allowed, F allowed with a fresh second factor, k an integration key scoped for it, — 403, 401 not for this caller. */
+/** ✓ allowed, F allowed with a fresh second factor, k an integration key scoped for it, — 403, 401 an operator route. */
 function cell(op: AnyAdminOperation, role: Role): string {
   if (op.access === 'operator') return '401';
   const { permission, freshFactor, allowKey } = op.access;
   if (role === 'integration') {
-    if (allowKey === false) return '401';
+    if (allowKey === false) return '—';
     if (!roleAllows('integration', permission, ROLE_PERMISSIONS.integration)) return '—';
     return freshFactor === true ? '—' : 'k';
   }

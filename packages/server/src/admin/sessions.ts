@@ -312,7 +312,8 @@ function bearer(request: Pick<FastifyRequest, 'headers'>): { scheme: 'session' |
  * Authenticates an admin request (`Authorization: Cloister-Admin <token>` or, for integrations,
  * `Cloister-Admin-Key <key>`): 401 `ERR_UNAUTHENTICATED` for a missing, unknown, expired or idle
  * session, a disabled administrator or an unknown key (all alike); 403 `ERR_FORBIDDEN` for a
- * permission the role (or the key's scopes) lacks or a second factor that is not fresh. Each
+ * permission the role (or the key's scopes) lacks, a valid key on a route only a person may call
+ * (`allowKey: false`), or a second factor that is not fresh. Each
  * accepted session request renews its idle time.
  *
  * @example
@@ -332,10 +333,11 @@ export async function authenticateAdmin(
   const now = ctx.now();
   const config = configOf(ctx);
   if (scheme === 'key') {
-    if (options.allowKey === false) throw new UnauthenticatedError();
     const admin = await ctx.stores.administrators.byKeyHash(bearerHash('key', secret));
     if (admin === undefined || admin.disabled || admin.role !== 'integration')
       throw new UnauthenticatedError();
+    // A valid key is authenticated: a route only a person may call refuses it as a permission.
+    if (options.allowKey === false) throw new ForbiddenError('this action needs a person with a session');
     if (options.permission !== undefined && !roleAllows(admin.role, options.permission, admin.scopes)) {
       throw new ForbiddenError('this key is not scoped for this action');
     }
