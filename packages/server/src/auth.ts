@@ -2,8 +2,12 @@
  * Device authentication. At registration a device receives a random 32-byte credential; the
  * server keeps only its SHA-256 (labelled) and finds the device by that hash. Every later request
  * carries `Authorization: Cloister-Device <base64url credential>`; WebSocket upgrades carry the
- * same header. A missing, malformed or unknown credential is one `ERR_UNAUTHENTICATED`; a blocked
- * device or user is `ERR_FORBIDDEN`, everywhere at once (checked on every request, not cached).
+ * same header. A credential has exactly one spelling, the canonical unpadded base64url of its 32
+ * bytes (43 characters): a padded, wrong-length or differently spelled text (the last character's
+ * two spare bits set) is refused like an unknown credential, so no limiter keyed on a credential
+ * can be multiplied by re-spelling it. A missing, malformed, non-canonical or unknown credential
+ * is one `ERR_UNAUTHENTICATED`; a blocked device or user is `ERR_FORBIDDEN`, everywhere at once
+ * (checked on every request, not cached).
  *
  * @module
  */
@@ -58,8 +62,42 @@ export function authorizationHeader(credential: Uint8Array): string {
 }
 
 /**
+ * The credential bytes of an `Authorization` value, or `UnauthenticatedError` unless it is
+ * exactly `Cloister-Device ` followed by the canonical unpadded base64url of 32 bytes: the
+ * decoded bytes re-encoded must give back the text, so padding, the standard alphabet, a wrong
+ * length and a last character with spare bits set are all refused. The caller owns (and should
+ * zero) the bytes returned.
+ *
+ * @example
+ * ```ts
+ * const credential = parseCredential(request.headers.authorization);
+ * try {
+ *   use(credential);
+ * } finally {
+ *   credential.fill(0);
+ * }
+ * ```
+ */
+export function parseCredential(authorization: unknown): Uint8Array {
+  if (typeof authorization !== 'string') throw new UnauthenticatedError();
+  const [scheme, token, extra] = authorization.split(' ');
+  if (scheme !== SCHEME || token === undefined || extra !== undefined || !B64URL.test(token)) {
+    throw new UnauthenticatedError();
+  }
+  const decoded = Buffer.from(token, 'base64url');
+  const canonical = decoded.length === CREDENTIAL_BYTES && decoded.toString('base64url') === token;
+  const credential = new Uint8Array(decoded);
+  decoded.fill(0);
+  if (!canonical) {
+    credential.fill(0);
+    throw new UnauthenticatedError();
+  }
+  return credential;
+}
+
+/**
  * The device whose credential the request carries, blocked or not; `UnauthenticatedError` for a
- * missing, malformed or unknown credential. Routes use {@link authenticate}; only those a blocked
+ * missing, malformed, non-canonical ({@link parseCredential}) or unknown credential. Routes use {@link authenticate}; only those a blocked
  * device must still reach (its remote wipe) use this directly.
  *
  * @example
@@ -71,15 +109,13 @@ export async function credentialDevice(
   ctx: ServerContext,
   request: Pick<FastifyRequest, 'headers'>,
 ): Promise<Device> {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string') throw new UnauthenticatedError();
-  const [scheme, token, extra] = header.split(' ');
-  if (scheme !== SCHEME || token === undefined || extra !== undefined || !B64URL.test(token)) {
-    throw new UnauthenticatedError();
+  const credential = parseCredential(request.headers.authorization);
+  let device: Device | undefined;
+  try {
+    device = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
+  } finally {
+    credential.fill(0);
   }
-  const credential = new Uint8Array(Buffer.from(token, 'base64url'));
-  const device = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
-  credential.fill(0);
   if (device === undefined) throw new UnauthenticatedError();
   return device;
 }

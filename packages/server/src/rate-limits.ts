@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { RateLimitedError, ValidationError } from '@cloister/crypto';
+import { createHash } from 'node:crypto';
+import { RateLimitedError, UnauthenticatedError, ValidationError } from '@cloister/crypto';
 import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { authenticate, type DeviceAuth } from './auth.js';
+import { authenticate, type DeviceAuth, parseCredential } from './auth.js';
 import type { ServerContext } from './context.js';
 
 /**
@@ -169,6 +170,39 @@ export async function requestDevice(ctx: ServerContext, request: FastifyRequest)
  */
 export function deviceKey(auth: DeviceAuth): string {
   return `${auth.tenant}\u0000${auth.user}\u0000${auth.device}`;
+}
+
+/** The label hashed in front of a device credential to make its limiter key. */
+export const CREDENTIAL_LIMITER_LABEL = 'cloister/server/v1/device-limiter-key';
+
+/**
+ * The per-device limiter key of an `Authorization` value: base64url of SHA-256 over
+ * {@link CREDENTIAL_LIMITER_LABEL} and the **decoded** credential, so the limiter holds neither
+ * the credential nor the stored credential hash, and every request of one credential counts in one
+ * window. `undefined` for anything that is not a device credential in its one canonical spelling
+ * (`parseCredential` in `auth.ts`): such a request is refused as unauthenticated by its route
+ * without a database read, is covered by the per-address limit, and never counts against (nor
+ * opens a second window beside) the device's own.
+ *
+ * @example
+ * ```ts
+ * const key = credentialLimiterKey(request.headers.authorization);
+ * if (key !== undefined && !perDevice.hit(key).allowed) throw new RateLimitedError(60);
+ * ```
+ */
+export function credentialLimiterKey(authorization: unknown): string | undefined {
+  let credential: Uint8Array;
+  try {
+    credential = parseCredential(authorization);
+  } catch (error) {
+    if (error instanceof UnauthenticatedError) return undefined;
+    throw error;
+  }
+  try {
+    return createHash('sha256').update(CREDENTIAL_LIMITER_LABEL).update(credential).digest('base64url');
+  } finally {
+    credential.fill(0);
+  }
 }
 
 function enforce(limiter: RateLimiter, key: string): void {

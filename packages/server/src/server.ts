@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,7 +30,7 @@ import { createLocalBus, type WakeupBus } from './bus.js';
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
-import { createRateLimiter } from './rate-limits.js';
+import { createRateLimiter, credentialLimiterKey } from './rate-limits.js';
 import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
 import { ROUTES } from './routes/index.js';
 import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
@@ -247,7 +247,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     }),
   });
   // Per-device limit on every authenticated request (WebSocket upgrades included), keyed by a hash
-  // of the credential so that neither the credential nor the device appears in the limiter.
+  // of the decoded credential so that neither the credential nor the device appears in the limiter
+  // and re-spelling the credential's text opens no second window (non-canonical spellings are not
+  // credentials: refused by the route, never counted).
   const perDevice = createRateLimiter({ max: limits.deviceRequestsPerMinute, windowMs: 60_000, now });
   // A browser's WebSocket carries the credential in its subprotocol list instead; it counts the same.
   app.addHook('onRequest', async (request) => {
@@ -261,8 +263,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
         return; // several credential entries: refused as unauthenticated by the route
       }
     }
-    if (typeof header !== 'string' || !header.startsWith('Cloister-Device ')) return;
-    const outcome = perDevice.hit(createHash('sha256').update(header).digest('base64url'));
+    const key = credentialLimiterKey(header);
+    if (key === undefined) return;
+    const outcome = perDevice.hit(key);
     if (!outcome.allowed) throw new RateLimitedError(outcome.retryAfterSeconds);
   });
   // A device's last-seen time and client version, for the admin API's activity (after the answer).
