@@ -2,12 +2,14 @@
  * The wake-up bus for several instances on one PostgreSQL (R41, R42): one dedicated connection
  * per instance runs `LISTEN "<channel>"`; `notify` runs `SELECT pg_notify(channel, mailbox)` on a
  * small pool, so every instance (this one included) hears the mailbox id and wakes its sockets
- * for that mailbox. The payload is the mailbox id and nothing else.
+ * for that mailbox. The payload is the mailbox id and nothing else for a `wake`, and
+ * `recheck <mailbox id>` for a `recheck` (a space never occurs in a mailbox id).
  *
  * When the listening connection drops, the bus reconnects with exponential backoff (100 ms
  * doubling to 5 s, with jitter) and, once listening again, calls every listener of every mailbox
- * once ("resync"): wake-ups sent meanwhile were lost, and a listener re-reads its mailbox when
- * called, so nothing stays undelivered. A `notify` that cannot reach the database wakes this
+ * once with `recheck` ("resync"): wake-ups and rechecks sent meanwhile were lost, and a listener
+ * re-reads its device and mailbox when called, so nothing stays undelivered and no block is
+ * missed. A `notify` that cannot reach the database wakes this
  * instance's listeners directly and resolves; other instances then learn of the envelope on
  * their next wake-up, resync or client fetch.
  *
@@ -16,7 +18,7 @@
 import { StorageError, ValidationError } from '@cloister/crypto';
 import { mailboxId } from '@cloister/protocol';
 import pg from 'pg';
-import type { WakeupBus } from './bus.js';
+import { checkWakeupSignal, type WakeupBus, type WakeupSignal } from './bus.js';
 
 /**
  * The default channel name.
@@ -50,6 +52,7 @@ export interface PostgresBusOptions {
 }
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
+const RECHECK_PREFIX = 'recheck ';
 
 /**
  * Creates and connects the PostgreSQL wake-up bus. Rejects with `StorageError` when the first
@@ -90,18 +93,18 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
     }
   };
 
-  const listeners = new Map<string, Set<() => void>>();
-  const dispatch = (mailbox: string) => {
+  const listeners = new Map<string, Set<(signal: WakeupSignal) => void>>();
+  const dispatch = (mailbox: string, signal: WakeupSignal) => {
     for (const fn of [...(listeners.get(mailbox) ?? [])]) {
       try {
-        fn();
+        fn(signal);
       } catch {
         warn('wake-up listener failed');
       }
     }
   };
   const resync = () => {
-    for (const mailbox of [...listeners.keys()]) dispatch(mailbox);
+    for (const mailbox of [...listeners.keys()]) dispatch(mailbox, 'recheck');
   };
 
   const pool = new pg.Pool({ connectionString: options.connectionString, max: 2 });
@@ -114,13 +117,14 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
 
   const onNotification = (message: pg.Notification) => {
     if (message.channel !== channel || typeof message.payload !== 'string') return;
+    const recheck = message.payload.startsWith(RECHECK_PREFIX);
     let mailbox: string;
     try {
-      mailbox = mailboxId(message.payload);
+      mailbox = mailboxId(recheck ? message.payload.slice(RECHECK_PREFIX.length) : message.payload);
     } catch {
       return;
     }
-    dispatch(mailbox);
+    dispatch(mailbox, recheck ? 'recheck' : 'wake');
   };
 
   async function connect(): Promise<void> {
@@ -184,14 +188,18 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
   }
 
   return {
-    async notify(mailbox) {
+    async notify(mailbox, signal) {
       const id = mailboxId(mailbox);
+      const s = checkWakeupSignal(signal);
       if (closed) return;
       try {
-        await pool.query('SELECT pg_notify($1, $2)', [channel, id]);
+        await pool.query('SELECT pg_notify($1, $2)', [
+          channel,
+          s === 'recheck' ? `${RECHECK_PREFIX}${id}` : id,
+        ]);
       } catch {
         warn('wake-up bus notify failed; waking local listeners only');
-        dispatch(id);
+        dispatch(id, s);
       }
     },
     subscribe(mailbox, listener) {

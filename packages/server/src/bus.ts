@@ -5,16 +5,50 @@
  * id; the listener then reads the mailbox from the store, so a lost wake-up delays delivery until
  * the next one or the client's next fetch, but loses nothing.
  *
+ * A message carries one of two signals: `wake` (something new was queued: push it) and `recheck`
+ * (the device or its user was blocked, removed or wiped: re-read them now, before anything else is
+ * pushed or acknowledged, and close the socket if refused). Pushes stay free of database reads
+ * beyond the socket's periodic check; only a block pays for an immediate read.
+ *
  * @module
  */
+import { ValidationError } from '@cloister/crypto';
 import type { MailboxId } from '@cloister/protocol';
 
-/** Publishes and receives "this mailbox has something new". */
+/**
+ * What a bus message asks of the sockets of its mailbox: `wake` to push what is new, `recheck` to
+ * re-read the device's and user's access at once (then push).
+ *
+ * @example
+ * ```ts
+ * await ctx.bus.notify(device.mailbox, 'recheck'); // after blocking the device
+ * ```
+ */
+export type WakeupSignal = 'wake' | 'recheck';
+
+/**
+ * Checks a signal argument (`undefined` is `wake`); anything else is `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * const signal = checkWakeupSignal(input); // 'wake' | 'recheck'
+ * ```
+ */
+export function checkWakeupSignal(signal: unknown): WakeupSignal {
+  if (signal === undefined) return 'wake';
+  if (signal !== 'wake' && signal !== 'recheck') throw new ValidationError('signal', "'wake' or 'recheck'");
+  return signal;
+}
+
+/** Publishes and receives "this mailbox has something new" or "re-check this mailbox's device". */
 export interface WakeupBus {
-  /** Tells every instance (this one included) that `mailbox` changed. */
-  notify(mailbox: MailboxId): Promise<void>;
-  /** Calls `listener` for every wake-up of `mailbox` until the returned function is called. */
-  subscribe(mailbox: MailboxId, listener: () => void): () => void;
+  /** Tells every instance (this one included) that `mailbox` changed (`signal`, default `wake`). */
+  notify(mailbox: MailboxId, signal?: WakeupSignal): Promise<void>;
+  /**
+   * Calls `listener` with the signal of every message for `mailbox` until the returned function
+   * is called. A bus that may have lost messages calls it with `recheck`.
+   */
+  subscribe(mailbox: MailboxId, listener: (signal: WakeupSignal) => void): () => void;
   /** Stops the bus. */
   close(): Promise<void>;
 }
@@ -27,14 +61,16 @@ export interface WakeupBus {
  * const bus = createLocalBus();
  * const stop = bus.subscribe(mailbox, () => deliverPending(mailbox));
  * await bus.notify(mailbox);
+ * await bus.notify(mailbox, 'recheck');
  * stop();
  * ```
  */
 export function createLocalBus(): WakeupBus {
-  const listeners = new Map<string, Set<() => void>>();
+  const listeners = new Map<string, Set<(signal: WakeupSignal) => void>>();
   return {
-    async notify(mailbox) {
-      for (const fn of listeners.get(mailbox) ?? []) fn();
+    async notify(mailbox, signal) {
+      const s = checkWakeupSignal(signal);
+      for (const fn of [...(listeners.get(mailbox) ?? [])]) fn(s);
     },
     subscribe(mailbox, listener) {
       let set = listeners.get(mailbox);

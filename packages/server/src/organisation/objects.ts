@@ -270,7 +270,7 @@ export async function publishOrganisationObject(
       details,
     });
   });
-  if (mailbox !== undefined) await ctx.bus.notify(mailbox).catch(() => undefined);
+  if (mailbox !== undefined) await ctx.bus.notify(mailbox, 'recheck').catch(() => undefined);
   return { kind: o.kind, sequence: o.sequence, scope };
 }
 

@@ -308,7 +308,11 @@ export interface WsRouteOptions {
   readonly maxInFlightBytes?: number;
   /** Interval of keepalive pings; a socket that missed the previous pong is dropped (default 30 s). */
   readonly pingIntervalMs?: number;
-  /** How often, at most, the device's and user's blocked flags are re-read while pushing (default 1 s). */
+  /**
+   * How long a read of the device's and user's blocked flags stays trusted for pushes and
+   * acknowledgements (default 1 s). A `recheck` on the bus (a block, wipe or removal) forces a
+   * read at once, so this is only the backstop for a recheck the bus lost.
+   */
   readonly recheckMs?: number;
 }
 
@@ -321,8 +325,11 @@ class DeliveryConnection {
   private chain: Promise<void> = Promise.resolve();
   private pumpQueued = false;
   private closing = false;
+  private failed = false;
   private synced = false;
   private checkedAt = 0;
+  /** Bumped by every `recheck`: a read that started before it is not trusted afterwards. */
+  private generation = 0;
 
   constructor(
     private readonly ctx: ServerContext,
@@ -339,6 +346,9 @@ class DeliveryConnection {
   }
 
   private fail(error: unknown): void {
+    // Nothing more is pushed or acknowledged on this socket once it failed.
+    this.closing = true;
+    this.failed = true;
     if (error instanceof ForbiddenError) {
       this.socket.close(WS_CLOSE.policy, 'ERR_FORBIDDEN');
       return;
@@ -357,14 +367,26 @@ class DeliveryConnection {
     }).catch((e) => this.fail(e));
   }
 
+  /**
+   * The bus said the device or its user may have been blocked, removed or wiped: the last read
+   * of the flags is no longer trusted, and the next step of this socket (queued right now, ahead
+   * of any acknowledgement that arrives later) reads them and closes with 1008 if refused.
+   */
+  recheck(): void {
+    this.generation++;
+    this.checkedAt = 0;
+    this.wake();
+  }
+
   private async checkAllowed(): Promise<void> {
     const now = Date.now();
-    if (now - this.checkedAt < this.options.recheckMs) return;
+    if (this.checkedAt !== 0 && now - this.checkedAt < this.options.recheckMs) return;
+    const generation = this.generation;
     const device = await this.ctx.stores.devices.byMailbox(this.me.mailbox);
     if (device === undefined || device.blocked) throw new ForbiddenError('this device is blocked');
     const user = await this.ctx.stores.users.get(device.tenant, device.user);
     if (user === undefined || user.blocked) throw new ForbiddenError('this user is blocked');
-    this.checkedAt = now;
+    if (generation === this.generation) this.checkedAt = now;
   }
 
   private windowFull(): boolean {
@@ -412,6 +434,7 @@ class DeliveryConnection {
 
   /** Handles one frame from the device. */
   receive(data: Buffer, isBinary: boolean): void {
+    if (this.failed) return; // refused (or failed): an acknowledgement deletes nothing
     if (!isBinary) {
       this.socket.close(WS_CLOSE.unsupportedData, 'ERR_DECODE');
       return;
@@ -424,6 +447,10 @@ class DeliveryConnection {
       return;
     }
     this.serial(async () => {
+      if (this.failed) return;
+      // A blocked or removed device's acknowledgement deletes nothing: it is refused and the
+      // socket closes with 1008 (the same check, and the same bound, as a push).
+      await this.checkAllowed();
       await this.ctx.stores.mailboxes.ack(this.me.mailbox, ids);
       for (const id of ids) {
         const bytes = this.inflight.get(id);
@@ -491,7 +518,9 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
         }
         const connection = new DeliveryConnection(ctx, socket, me, o);
         track(ctx, me.mailbox, 1);
-        const unsubscribe = ctx.bus.subscribe(me.mailbox, () => connection.wake());
+        const unsubscribe = ctx.bus.subscribe(me.mailbox, (signal) =>
+          signal === 'recheck' ? connection.recheck() : connection.wake(),
+        );
         let alive = true;
         const ping = setInterval(() => {
           if (!alive) {

@@ -72,7 +72,7 @@ function setBlocked(blocked: boolean) {
         });
         return updated;
       });
-      if (blocked) await ctx.bus.notify(after.mailbox).catch(() => undefined);
+      if (blocked) await ctx.bus.notify(after.mailbox, 'recheck').catch(() => undefined);
       return deviceViewOf(after);
     },
   });

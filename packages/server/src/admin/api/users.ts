@@ -71,7 +71,7 @@ async function requireUser(s: ServerStoreSet, tenant: TenantId, user: UserId) {
 /** Wakes the user's devices' sockets so that they re-read the user and device (and close if refused). */
 async function wake(ctx: ServerContext, tenant: TenantId, user: UserId, mailboxes?: readonly MailboxId[]) {
   const list = mailboxes ?? (await ctx.stores.devices.list(tenant, user)).map((d) => d.mailbox);
-  for (const m of list) await ctx.bus.notify(m).catch(() => undefined);
+  for (const m of list) await ctx.bus.notify(m, 'recheck').catch(() => undefined);
 }
 
 /**
