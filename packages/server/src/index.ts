@@ -17,7 +17,7 @@ export {
   credentialHash,
   type DeviceAuth,
 } from './auth.js';
-export { createLocalBus, type WakeupBus } from './bus.js';
+export { checkWakeupSignal, createLocalBus, type WakeupBus, type WakeupSignal } from './bus.js';
 export { createPostgresBus, DEFAULT_BUS_CHANNEL, type PostgresBusOptions } from './bus-postgres.js';
 export {
   type CertificateContext,
