@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { CloisterError, RateLimitedError } from '@cloister/crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
+import { answerHandlerTimeout, isHandlerTimeout } from './request-timeouts.js';
 import { ConflictError, NotFoundError } from './store/index.js';
 
 /** The body of every error response. */
@@ -93,6 +94,10 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
 
 /** The Fastify error handler built on {@link toHttpError}. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  if (isHandlerTimeout(error)) {
+    answerHandlerTimeout(request, reply);
+    return;
+  }
   const { status, body } = toHttpError(error);
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   if (error instanceof RateLimitedError) reply.header('retry-after', String(error.retryAfterSeconds));

@@ -43,6 +43,16 @@ import { BLOB_UPLOAD_CHUNK_BYTES, type BlobStatus, NotFoundError } from '../stor
  * ```
  */
 export const BLOB_KEY_LABEL = 'cloister/server/v1/blob-key';
+/**
+ * The route pattern of a blob's chunks (`PUT` uploads one, `GET` downloads one); an upload gets
+ * the server's longer blob chunk timeout.
+ *
+ * @example
+ * ```ts
+ * const longUpload = route.method === 'PUT' && route.url === BLOB_CHUNK_PATH;
+ * ```
+ */
+export const BLOB_CHUNK_PATH = '/v1/blobs/:blobId/chunks/:index';
 const OWNER_LABEL = 'cloister/server/v1/blob-owner';
 const STORE_ID_LABEL = 'cloister/server/v1/blob-store-id';
 const INDEX_PATTERN = /^(0|[1-9][0-9]{0,9})$/;
@@ -217,29 +227,25 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
       });
     });
 
-    app.put(
-      '/v1/blobs/:blobId/chunks/:index',
-      { preHandler, bodyLimit: chunkBytes },
-      async (request, reply) => {
-        const blob = await resolve(request);
-        const index = parseIndex(params(request).index);
-        const body = request.body;
-        const type = String(request.headers['content-type'] ?? '')
-          .split(';')[0]
-          ?.trim()
-          .toLowerCase();
-        if (!Buffer.isBuffer(body) || type !== 'application/octet-stream') {
-          throw new ValidationError('body', 'the chunk bytes as application/octet-stream');
-        }
-        await requireOwner(blob);
-        await ctx.stores.blobs.putChunk(
-          blob.id,
-          index,
-          new Uint8Array(body.buffer, body.byteOffset, body.length),
-        );
-        return reply.code(204).send();
-      },
-    );
+    app.put(BLOB_CHUNK_PATH, { preHandler, bodyLimit: chunkBytes }, async (request, reply) => {
+      const blob = await resolve(request);
+      const index = parseIndex(params(request).index);
+      const body = request.body;
+      const type = String(request.headers['content-type'] ?? '')
+        .split(';')[0]
+        ?.trim()
+        .toLowerCase();
+      if (!Buffer.isBuffer(body) || type !== 'application/octet-stream') {
+        throw new ValidationError('body', 'the chunk bytes as application/octet-stream');
+      }
+      await requireOwner(blob);
+      await ctx.stores.blobs.putChunk(
+        blob.id,
+        index,
+        new Uint8Array(body.buffer, body.byteOffset, body.length),
+      );
+      return reply.code(204).send();
+    });
 
     app.get('/v1/blobs/:blobId', { preHandler }, async (request) => {
       const blob = await resolve(request);
@@ -254,7 +260,7 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
       return statusBody(blob.publicId, await ctx.stores.blobs.finish(blob.id));
     });
 
-    app.get('/v1/blobs/:blobId/chunks/:index', { preHandler }, async (request, reply) => {
+    app.get(BLOB_CHUNK_PATH, { preHandler }, async (request, reply) => {
       const blob = await resolve(request);
       const index = parseIndex(params(request).index);
       const status = await ctx.stores.blobs.status(blob.id);
