@@ -89,6 +89,8 @@ async function main(): Promise<void> {
       ...(backend === 'postgres' ? { database: databaseUrl as string, databaseSchema: schema } : {}),
       logLevel: 'silent',
       rateLimitPerMinute: HIGH,
+      // Every load-generator socket comes from loopback: lift the per-address cap.
+      connections: { perAddress: 100_000, max: 100_000 },
       limits: { deviceRequestsPerMinute: HIGH, deliveriesPerMailboxPerMinute: HIGH },
     });
     const url = await server.listen({ port: 0, host: '127.0.0.1' });

@@ -478,6 +478,8 @@ async function main(argv: readonly string[]): Promise<number> {
           storageKey: organisationKey,
           logLevel: 'silent',
           rateLimitPerMinute: 100_000_000,
+          // Every load-generator socket comes from loopback: lift the per-address cap.
+          connections: { perAddress: 100_000, max: 100_000 },
         });
         await seed(server, devices, tenantKey.publicKey);
         const url = await server.listen({ port: 0 });
