@@ -109,7 +109,7 @@ export function addressKey(address: string | undefined): string | undefined {
 }
 
 /**
- * The live counts of a server under {@link applyConnectionLimits}.
+ * The live counts of a server under `applyConnectionLimits`.
  *
  * @example
  * ```ts

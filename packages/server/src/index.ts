@@ -16,6 +16,7 @@ export {
   credentialDevice,
   credentialHash,
   type DeviceAuth,
+  parseCredential,
 } from './auth.js';
 export { checkWakeupSignal, createLocalBus, type WakeupBus, type WakeupSignal } from './bus.js';
 export { createPostgresBus, DEFAULT_BUS_CHANNEL, type PostgresBusOptions } from './bus-postgres.js';
@@ -28,6 +29,12 @@ export {
   MAX_CERTIFICATE_TTL_MS,
   MIN_CERTIFICATE_TTL_MS,
 } from './certificates.js';
+export {
+  type ConnectionCounts,
+  type ConnectionLimits,
+  checkConnectionLimits,
+  DEFAULT_CONNECTION_LIMITS,
+} from './connection-limits.js';
 export type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 export {
   type DeliveryAccess,
@@ -89,7 +96,9 @@ export {
 export * from './organisation/index.js';
 export { mayContact, type PoolRules, poolRulesFrom } from './policy-pools.js';
 export {
+  CREDENTIAL_LIMITER_LABEL,
   createRateLimiter,
+  credentialLimiterKey,
   deviceKey,
   limitPerDevice,
   limitPerKey,
@@ -98,6 +107,7 @@ export {
   type RateLimitOutcome,
   requestDevice,
 } from './rate-limits.js';
+export { checkTimeouts, DEFAULT_TIMEOUTS, type ServerTimeouts } from './request-timeouts.js';
 export { createLifetimeCache, type LifetimeCache, RETENTION_FEATURE, serverLifetime } from './retention.js';
 export { BLOB_KEY_LABEL, type BlobRouteOptions, blobRoutes, createBlobRoutes } from './routes/blobs.js';
 export {
