@@ -52,6 +52,21 @@ export function parsePort(value: string): number {
   return Number(value);
 }
 
+/**
+ * A connection cap: a whole number from 1 to 1,000,000 (`createServer`'s `connections` bounds).
+ *
+ * @example
+ * ```ts
+ * parseConnectionCap('512'); // 512
+ * ```
+ */
+export function parseConnectionCap(value: string): number {
+  if (!/^[1-9]\d{0,6}$/.test(value) || Number(value) > 1_000_000) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 1000000.');
+  }
+  return Number(value);
+}
+
 const HOST =
   /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9A-Fa-f:.]{2,45})$/;
 

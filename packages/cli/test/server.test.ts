@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT, type StartJsonLine } from '../src/index.js';
@@ -129,5 +130,41 @@ describe('cloister server start (in-process)', () => {
     expect(result.stderr).toMatch(/^error: .*EADDRINUSE/m);
     holder.signal('SIGTERM');
     expect((await holder.done).code).toBe(EXIT.ok);
+  });
+
+  it('applies --max-connections-per-address: a second socket from one address is refused while the first is held', async () => {
+    const capped = start([
+      'server',
+      'start',
+      '--json',
+      '--port',
+      '0',
+      '--data-dir',
+      tempDir(),
+      '--log-level',
+      'silent',
+      '--max-connections-per-address',
+      '1',
+    ]);
+    const line = JSON.parse(await capped.firstLine()) as StartJsonLine;
+    expect((await pinnedGet(line.url, line.pin, '/health')).status).toBe(200);
+    const held = connect(Number(new URL(line.url).port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => held.once('connect', resolve).once('error', reject));
+    // Give the relay's accept listener its turn before the second connection.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(pinnedGet(line.url, line.pin, '/health')).rejects.toThrow();
+    held.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect((await pinnedGet(line.url, line.pin, '/health')).status).toBe(200);
+    capped.signal('SIGTERM');
+    expect((await capped.done).code).toBe(EXIT.ok);
+  });
+
+  it('refuses a connection cap that is not a whole number from 1 to 1000000 (exit 2)', async () => {
+    for (const bad of ['0', '-1', '1.5', 'many', '1000001']) {
+      const result = await cli(['server', 'start', '--max-connections-per-address', bad]);
+      expect(result.code, bad).toBe(EXIT.usage);
+      expect(result.stderr).toMatch(/expected a whole number from 1 to 1000000/);
+    }
   });
 });

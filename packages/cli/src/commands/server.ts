@@ -11,7 +11,15 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'no
 import { dirname, join, resolve } from 'node:path';
 import type { CloisterServer, TlsMaterial } from '@cloister/server';
 import { type Command, Option } from 'commander';
-import { type LogLevel, parseHost, parseLogLevel, parsePath, parsePort, readTextFile } from '../_options.js';
+import {
+  type LogLevel,
+  parseConnectionCap,
+  parseHost,
+  parseLogLevel,
+  parsePath,
+  parsePort,
+  readTextFile,
+} from '../_options.js';
 import {
   addStorageOptions,
   lockIfEmbedded,
@@ -47,6 +55,8 @@ interface StartOptions extends StorageOptionValues {
   readonly tlsKey?: string;
   readonly logLevel?: LogLevel;
   readonly operatorTokenFile?: string;
+  readonly maxConnections?: number;
+  readonly maxConnectionsPerAddress?: number;
   readonly json?: boolean;
 }
 
@@ -154,6 +164,16 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
         ...(tls === undefined ? {} : { tls }),
         logLevel,
         operatorToken: token,
+        ...(options.maxConnections === undefined && options.maxConnectionsPerAddress === undefined
+          ? {}
+          : {
+              connections: {
+                ...(options.maxConnections === undefined ? {} : { max: options.maxConnections }),
+                ...(options.maxConnectionsPerAddress === undefined
+                  ? {}
+                  : { perAddress: options.maxConnectionsPerAddress }),
+              },
+            }),
       });
     } catch (error) {
       throw openFailure(config, error);
@@ -237,6 +257,18 @@ export function registerServerCommands(program: Command, io: ResolvedIO): Comman
         '--operator-token-file <file>',
         `the operator token for creating tenants over the admin API (default <data-dir>/${OPERATOR_TOKEN_FILE}, generated when absent)`,
       ).argParser(parsePath),
+    )
+    .addOption(
+      new Option(
+        '--max-connections <n>',
+        'open connections (WebSockets included) the relay accepts at once (default 10000)',
+      ).argParser(parseConnectionCap),
+    )
+    .addOption(
+      new Option(
+        '--max-connections-per-address <n>',
+        'open connections one client address may hold (an IPv6 /64 counts as one; default 128; raise it behind a reverse proxy)',
+      ).argParser(parseConnectionCap),
     )
     .option(
       '--json',
