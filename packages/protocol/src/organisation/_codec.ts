@@ -5,7 +5,9 @@
  *
  * @module
  */
+
 import { DecodeError, utf8, ValidationError } from '@cloister/crypto';
+import { BinaryReader } from '../internal/binary-reader.js';
 
 /** Identifiers: 1..128 characters of `A-Z a-z 0-9 . _ - : @ +`, no leading or trailing dot (`ids.ts`). */
 const ID_PATTERN = /^(?!\.)[A-Za-z0-9._\-:@+]{1,128}(?<!\.)$/;
@@ -47,29 +49,12 @@ export function asDecode<T>(check: () => T): T {
   }
 }
 
-/** A bounded reader over one object's bytes; every failure names the field. */
-export class Reader {
-  offset = 0;
-  constructor(
-    readonly bytes: Uint8Array,
-    private readonly what: string,
-  ) {}
-
-  take(n: number, path: string): Uint8Array {
-    if (this.offset + n > this.bytes.length) throw new DecodeError(path, `the ${this.what} ends early`);
-    const out = this.bytes.slice(this.offset, this.offset + n);
-    this.offset += n;
-    return out;
-  }
-
-  uint(width: 1 | 2 | 4 | 8, path: string): number {
-    const b = this.take(width, path);
-    let v = 0;
-    for (const x of b) v = v * 256 + x;
-    if (!Number.isSafeInteger(v)) throw new DecodeError(path, 'an integer below 2^53');
-    return v;
-  }
-
+/**
+ * A bounded reader over one object's bytes; every failure names the field. The shared
+ * {@link BinaryReader} with UTF-8 text runs (a byte-order mark kept, so identifiers refuse it) and
+ * an end check.
+ */
+export class Reader extends BinaryReader {
   text(n: number, path: string): string {
     try {
       return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(this.take(n, path));
@@ -80,7 +65,7 @@ export class Reader {
   }
 
   /** `u8 len ‖ identifier`, checked with `brand`. */
-  id<T>(path: string, brand: (v: unknown) => T): T {
+  override id<T>(path: string, brand: (v: unknown) => T): T {
     const text = this.text(this.uint(1, `${path}.length`), path);
     try {
       return brand(text);

@@ -29,13 +29,14 @@ import {
   MAX_ADMIN_CERTIFICATE_BYTES,
   ORGANISATION_OBJECT_KINDS,
   type OrganisationObjectKind,
+  type OrganisationPayload,
   type TenantId,
   type UserId,
   userId,
 } from '@cloister/protocol';
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type AdminOperation, defineAdminOperation } from '../admin/api/operation.js';
+import { type AnyAdminOperation, defineAdminOperation } from '../admin/api/operation.js';
 import { ADMIN_SCHEMAS, deviceIdParam, identifier, pageQuery } from '../admin/api/schemas.js';
 import { authenticateAdmin } from '../admin/sessions.js';
 import type { ServerContext } from '../context.js';
@@ -218,6 +219,30 @@ function viewOf(o: StoredOrganisationObject) {
   };
 }
 
+type PayloadOf<K extends OrganisationObjectKind> = Extract<OrganisationPayload, { kind: K }>['payload'];
+
+/** One page of a kind's stored objects, each with its decoded payload (the kind checked). */
+async function pageOfKind<K extends 'policy-layer' | 'broadcast'>(
+  ctx: ServerContext,
+  tenant: TenantId,
+  kind: K,
+  query: { readonly after?: string | undefined; readonly limit?: number | undefined },
+): Promise<{
+  items: { stored: StoredOrganisationObject; payload: PayloadOf<K> }[];
+  next?: string;
+}> {
+  const page = await ctx.stores.organisation.list(tenant, kind, {
+    ...(query.after === undefined ? {} : { after: query.after }),
+    ...(query.limit === undefined ? {} : { limit: query.limit }),
+  });
+  const items = page.items.map((stored): { stored: StoredOrganisationObject; payload: PayloadOf<K> } => {
+    const o = decodeOrganisationObject(stored.bytes);
+    if (o.kind !== kind) throw new ValidationError('object.kind', kind);
+    return { stored, payload: o.payload as PayloadOf<K> };
+  });
+  return { items, ...(page.next === undefined ? {} : { next: page.next }) };
+}
+
 async function requireDevice(ctx: ServerContext, tenant: TenantId, user: UserId, device: number) {
   const found = await ctx.stores.devices.get(tenant, user, device as never);
   if (found === undefined) throw new NotFoundError('device');
@@ -321,15 +346,12 @@ const listPolicyLayers = defineAdminOperation({
   status: 200,
   response: policyLayersView,
   handle: async (ctx, { me, query }) => {
-    const page = await ctx.stores.organisation.list(me.tenant, 'policy-layer', {
-      ...(query.after === undefined ? {} : { after: query.after }),
-      ...(query.limit === undefined ? {} : { limit: query.limit }),
-    });
-    const layers = page.items.map((stored) => {
-      const o = decodeOrganisationObject(stored.bytes);
-      if (o.kind !== 'policy-layer') throw new ValidationError('object.kind', 'policy-layer');
-      return { ...viewOf(stored), layer: o.payload.layer, target: o.payload.target };
-    });
+    const page = await pageOfKind(ctx, me.tenant, 'policy-layer', query);
+    const layers = page.items.map(({ stored, payload }) => ({
+      ...viewOf(stored),
+      layer: payload.layer,
+      target: payload.target,
+    }));
     return { layers, ...(page.next === undefined ? {} : { next: page.next }) };
   },
 });
@@ -406,20 +428,13 @@ const listBroadcasts = defineAdminOperation({
   status: 200,
   response: broadcastsView,
   handle: async (ctx, { me, query }) => {
-    const page = await ctx.stores.organisation.list(me.tenant, 'broadcast', {
-      ...(query.after === undefined ? {} : { after: query.after }),
-      ...(query.limit === undefined ? {} : { limit: query.limit }),
-    });
-    const broadcasts = page.items.map((stored) => {
-      const o = decodeOrganisationObject(stored.bytes);
-      if (o.kind !== 'broadcast') throw new ValidationError('object.kind', 'broadcast');
-      return {
-        ...viewOf(stored),
-        broadcastId: b64(o.payload.broadcastId),
-        audience: o.payload.audience,
-        text: o.payload.text,
-      };
-    });
+    const page = await pageOfKind(ctx, me.tenant, 'broadcast', query);
+    const broadcasts = page.items.map(({ stored, payload }) => ({
+      ...viewOf(stored),
+      broadcastId: b64(payload.broadcastId),
+      audience: payload.audience,
+      text: payload.text,
+    }));
     return { broadcasts, ...(page.next === undefined ? {} : { next: page.next }) };
   },
 });
@@ -473,8 +488,7 @@ const publishDelegation = defineAdminOperation({
  * registerAdminOperations(app, ctx, [...USER_OPERATIONS, ...ORGANISATION_OPERATIONS], checkOperator);
  * ```
  */
-// biome-ignore lint/suspicious/noExplicitAny: operations of different input types in one list
-export const ORGANISATION_OPERATIONS: readonly AdminOperation<any, any, any>[] = Object.freeze([
+export const ORGANISATION_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   getOrganisation,
   setRoot,
   publishPolicyLayer,
