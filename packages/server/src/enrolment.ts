@@ -8,10 +8,19 @@
  * proves possession of its identity signing key with
  * `Ed25519(IK_sig, "cloister/server/v1/enrol-proof" ‖ SHA-256(token) ‖ IK_sig_pub ‖ IK_dh_pub)`.
  *
- * Failed redemptions (unknown, expired or used-up tokens: one indistinguishable
- * `ERR_UNAUTHENTICATED`) are counted per client address and per bucket of the token hash in
- * `srv_enrol_failures` rows that expire with their window; once either count reaches the limit,
- * every attempt from that address or bucket is `ERR_RATE_LIMITED`, even with a valid token.
+ * Brute-force protection counts first and decides in the same transaction. Redemption attempts
+ * are counted per client address (IPv4 as is, IPv4-mapped IPv6 as IPv4, other IPv6 per /64:
+ * `addressKey`) and per bucket of the token hash, in `srv_enrol_failures` rows that expire at the
+ * end of their fixed window. Each row holds `failures` (refused tokens) and `pending` (attempts
+ * being evaluated). Before a token is looked up, one transaction locks (or creates) both rows and
+ * refuses with `ERR_RATE_LIMITED` when `failures + pending` of either has reached the limit; else
+ * it adds 1 to `pending` of both. So concurrent attempts can never evaluate more tokens than the
+ * limit: each holds its place before it is evaluated. The place is then settled: a successful
+ * redemption gives it back in its own transaction; a refused token (malformed, unknown, expired
+ * or used up: one indistinguishable `ERR_UNAUTHENTICATED`) turns it into a failure; any other
+ * outcome gives it back in a following transaction. A settlement that never runs (a crash) leaves
+ * the place taken until the window ends. `Retry-After` is the rest of the window when the
+ * failures alone reach the limit, else 1 second (places held by attempts in progress).
  *
  * @module
  */
@@ -26,6 +35,7 @@ import {
   type PublicIdentity,
   RateLimitedError,
   registrationId,
+  StorageError,
   UnauthenticatedError,
   utf8,
   ValidationError,
@@ -43,6 +53,7 @@ import {
 } from '@cloister/protocol';
 import { decodeRecord, encodeRecord, type StorageTx, txExecutor } from '@cloister/storage';
 import { CREDENTIAL_BYTES, credentialHash } from './auth.js';
+import { addressKey } from './connection-limits.js';
 import type { ServerContext } from './context.js';
 import { newMailboxId } from './delivery-token.js';
 import {
@@ -58,7 +69,10 @@ import {
 /** SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes). */
 export const ENROL_TOKEN_HASH_LABEL = 'cloister/server/v1/enrol-token';
 export { ENROL_PROOF_LABEL } from '@cloister/protocol';
-/** SHA-256 prefix of the key under which failures from one client address are counted. */
+/**
+ * SHA-256 prefix of the key under which attempts from one client address are counted (then the
+ * address's `addressKey`: IPv4, or the /64 of IPv6).
+ */
 export const ENROL_ADDRESS_LABEL = 'cloister/server/v1/enrol-address';
 /** Bytes of an enrolment token. */
 export const ENROL_TOKEN_BYTES = 32;
@@ -70,7 +84,7 @@ export const MAX_ENROL_TOKEN_TTL_MS = 366 * 86_400_000;
 export const MAX_ENROL_TOKEN_USES = 1_000_000;
 /** The server table of enrolment tokens (keyed by token hash, expiring with the token). */
 export const ENROL_TOKENS_TABLE = 'srv_enrol_tokens';
-/** The server table of failed-redemption counters (expiring with their window). */
+/** The server table of redemption-attempt counters (expiring with their window). */
 export const ENROL_FAILURES_TABLE = 'srv_enrol_failures';
 /** The server table of each user's next device id (device ids are never reused). */
 export const DEVICE_SEQ_TABLE = 'srv_device_seq';
@@ -80,7 +94,11 @@ const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 /** Brute-force protection of enrolment tokens. */
 export interface EnrolmentLimits {
-  /** Failed redemptions per client address, and per token-hash bucket, per window (default 10). */
+  /**
+   * Failed redemptions per client address (IPv6: per /64), and per token-hash bucket, per window
+   * (default 10). Attempts being evaluated count too, so at most this many tokens are evaluated
+   * at once from one address or bucket.
+   */
   readonly maxFailures: number;
   /** The window, in ms (default 15 minutes). */
   readonly windowMs: number;
@@ -142,7 +160,10 @@ export interface EnrolmentInput {
 
 /** Options of {@link enrolDevice}. */
 export interface EnrolDeviceOptions {
-  /** The client's network address, for brute-force counting (absent: not counted by address). */
+  /**
+   * The client's network address, for brute-force counting: IPv4 as is, IPv4-mapped IPv6 as its
+   * IPv4, other IPv6 per /64 (absent: not counted by address).
+   */
   readonly clientAddress?: string;
   readonly limits?: Partial<EnrolmentLimits>;
 }
@@ -351,64 +372,126 @@ function failureKeys(ctx: EnrolmentContext, hash: Uint8Array, limits: EnrolmentL
     Promise.resolve(concatBytes(utf8('t'), hash.subarray(0, limits.tokenBucketBytes))),
   ];
   if (address !== undefined) {
+    // One counter per IPv4 address and per IPv6 /64 (anything else, as given).
+    const key = addressKey(address) ?? address;
     keys.push(
       ctx.provider
-        .sha256(concatBytes(utf8(ENROL_ADDRESS_LABEL), utf8(address)))
+        .sha256(concatBytes(utf8(ENROL_ADDRESS_LABEL), utf8(key)))
         .then((h) => concatBytes(utf8('a'), h)),
     );
   }
   return Promise.all(keys);
 }
 
-function failureCount(bytes: Uint8Array): number {
+/** One counter row of {@link ENROL_FAILURES_TABLE}. */
+interface Counter {
+  /** Refused tokens in this window. */
+  readonly failures: number;
+  /** Attempts counted and not yet settled. */
+  readonly pending: number;
+}
+
+function decodeCounter(bytes: Uint8Array): Counter {
   const { v, d } = decodeRecord(bytes, ENROL_FAILURES_TABLE);
-  const n = (d as { n?: unknown } | null)?.n;
-  if (v !== 1 || typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
+  const r = d as { n?: unknown; p?: unknown } | null;
+  const count = (x: unknown) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
+  // Rows written before `p` existed hold failures only.
+  const pending = r?.p ?? 0;
+  if (v !== 1 || !count(r?.n) || !count(pending)) {
     throw new DecodeError(ENROL_FAILURES_TABLE, 'malformed counter');
   }
-  return n;
+  return { failures: r?.n as number, pending: pending as number };
 }
 
-async function checkNotLocked(ctx: EnrolmentContext, keys: Uint8Array[], limits: EnrolmentLimits) {
-  const wait = await ctx.adapter.transaction(
-    async (tx) => {
-      let seconds = 0;
-      for (const k of keys) {
-        const row = await tx.get(ENROL_FAILURES_TABLE, k, NO_SORT);
-        if (row !== undefined && failureCount(row.value) >= limits.maxFailures) {
-          const left = Math.ceil(((row.expiresAt ?? tx.now + limits.windowMs) - tx.now) / 1000);
-          seconds = Math.max(seconds, left, 1);
+function encodeCounter(c: Counter): Uint8Array {
+  return encodeRecord(1, { n: c.failures, p: c.pending });
+}
+
+/** The places one attempt holds: each counter key with the expiry of the window it counted in. */
+type Reservation = readonly { readonly key: Uint8Array; readonly expiresAt: number | null }[];
+
+/**
+ * Counts the attempt first and decides in the same transaction: locks (or creates) every counter
+ * row, refuses with `RateLimitedError` when one has reached the limit (nothing is written), else
+ * adds 1 to `pending` of each. Keys are always locked in the same order (bucket, then address).
+ */
+async function reserve(
+  ctx: EnrolmentContext,
+  keys: Uint8Array[],
+  limits: EnrolmentLimits,
+): Promise<Reservation> {
+  return ctx.adapter.transaction(async (tx) => {
+    const rows: { key: Uint8Array; expiresAt: number | null; counter: Counter; created: boolean }[] = [];
+    for (const key of keys) {
+      let row = await tx.get(ENROL_FAILURES_TABLE, key, NO_SORT, { forUpdate: true });
+      if (row === undefined) {
+        const expiresAt = tx.now + limits.windowMs;
+        const first = { partition: key, sort: NO_SORT, value: encodeCounter({ failures: 0, pending: 1 }) };
+        if (await tx.put(ENROL_FAILURES_TABLE, { ...first, expiresAt }, { ifAbsent: true })) {
+          rows.push({ key, expiresAt, counter: { failures: 0, pending: 0 }, created: true });
+          continue;
         }
+        // A concurrent attempt created it first (it committed; this read waits for and sees it).
+        row = await tx.get(ENROL_FAILURES_TABLE, key, NO_SORT, { forUpdate: true });
+        if (row === undefined) throw new StorageError('an enrolment counter vanished');
       }
-      return seconds;
-    },
-    { readOnly: true },
-  );
-  if (wait > 0) throw new RateLimitedError(wait);
-}
-
-async function recordFailure(ctx: EnrolmentContext, keys: Uint8Array[], limits: EnrolmentLimits) {
-  await ctx.adapter.transaction(async (tx) => {
-    for (const k of keys) {
-      const first = { partition: k, sort: NO_SORT, value: encodeRecord(1, { n: 1 }) };
-      if (
-        await tx.put(
-          ENROL_FAILURES_TABLE,
-          { ...first, expiresAt: tx.now + limits.windowMs },
-          { ifAbsent: true },
-        )
-      )
-        continue;
-      const row = await tx.get(ENROL_FAILURES_TABLE, k, NO_SORT, { forUpdate: true });
-      if (row === undefined) continue;
+      rows.push({ key, expiresAt: row.expiresAt, counter: decodeCounter(row.value), created: false });
+    }
+    let wait = 0;
+    for (const { counter, expiresAt } of rows) {
+      if (counter.failures + counter.pending < limits.maxFailures) continue;
+      const left =
+        counter.failures >= limits.maxFailures
+          ? Math.ceil(((expiresAt ?? tx.now + limits.windowMs) - tx.now) / 1000)
+          : 1;
+      wait = Math.max(wait, left, 1);
+    }
+    // Thrown inside: the transaction rolls back, rows it created included.
+    if (wait > 0) throw new RateLimitedError(wait);
+    for (const { key, expiresAt, counter, created } of rows) {
+      if (created) continue;
       await tx.put(ENROL_FAILURES_TABLE, {
-        partition: k,
+        partition: key,
         sort: NO_SORT,
-        value: encodeRecord(1, { n: failureCount(row.value) + 1 }),
-        expiresAt: row.expiresAt,
+        value: encodeCounter({ ...counter, pending: counter.pending + 1 }),
+        expiresAt,
       });
     }
+    return rows.map(({ key, expiresAt }) => ({ key, expiresAt }));
   });
+}
+
+/**
+ * Settles a reservation in `tx`: takes the attempt out of `pending` and, for a refused token,
+ * adds it to `failures`. A counter whose window has ended (absent, or a new window) is left alone.
+ */
+async function settle(tx: StorageTx, reservation: Reservation, failed: boolean): Promise<void> {
+  for (const { key, expiresAt } of reservation) {
+    const row = await tx.get(ENROL_FAILURES_TABLE, key, NO_SORT, { forUpdate: true });
+    if (row === undefined || row.expiresAt !== expiresAt) continue;
+    const c = decodeCounter(row.value);
+    await tx.put(ENROL_FAILURES_TABLE, {
+      partition: key,
+      sort: NO_SORT,
+      value: encodeCounter({
+        failures: c.failures + (failed ? 1 : 0),
+        pending: Math.max(0, c.pending - 1),
+      }),
+      expiresAt: row.expiresAt,
+    });
+  }
+}
+
+/**
+ * Settles a reservation in a transaction of its own. Best effort: when it fails, the place stays
+ * taken until the window ends (counted, never lost), and the caller's answer stands.
+ */
+async function settleApart(ctx: EnrolmentContext, reservation: Reservation, failed: boolean): Promise<void> {
+  try {
+    await ctx.adapter.transaction((tx) => settle(tx, reservation, failed));
+  } catch {
+    // Fail closed: see above.
+  }
 }
 
 function checkInput(input: EnrolmentInput): {
@@ -466,13 +549,15 @@ async function nextDeviceId(tx: StorageTx, tenant: TenantId, user: UserId): Prom
 }
 
 /**
- * Registers a device with an enrolment token, after checking the brute-force limits, the
- * identity (its DH key signature) and the proof of possession. In one transaction: consumes one
- * use of the token, creates the user when needed (`ForbiddenError` for a blocked user or one the
- * token does not cover), adds the device with the next device id, a new mailbox and a fresh
- * credential (stored as its hash). An unknown, expired or used-up token is one
- * `UnauthenticatedError` and is counted as a failure; too many failures are `RateLimitedError`.
- * Nothing is written when it throws (except the failure count).
+ * Registers a device with an enrolment token, after checking the identity (its DH key signature),
+ * the proof of possession and the brute-force limits. The attempt is counted before the token is
+ * looked up (`RateLimitedError` when the limit is reached, and the token is not evaluated). In
+ * one transaction: consumes one use of the token, creates the user when needed
+ * (`ForbiddenError` for a blocked user or one the token does not cover), adds the device with the
+ * next device id, a new mailbox and a fresh credential (stored as its hash), and gives the
+ * attempt's count back. An unknown, expired or used-up token is one `UnauthenticatedError` and
+ * its count stays as a failure; any other refusal gives the count back. Nothing else is written
+ * when it throws.
  *
  * @example
  * ```ts
@@ -492,26 +577,34 @@ export async function enrolDevice(
 ): Promise<Enrolment> {
   const limits = checkLimits(options.limits);
   const { user: asked, registration } = checkInput(input);
-  const bytes = tokenBytes(input.token);
-  const hash = await tokenHash(ctx.provider, bytes ?? new Uint8Array(0));
-  const keys = await failureKeys(ctx, hash, limits, options.clientAddress);
-  await checkNotLocked(ctx, keys, limits);
-  if (bytes === undefined) {
-    await recordFailure(ctx, keys, limits);
-    throw new UnauthenticatedError('enrolment refused');
-  }
-  bytes.fill(0);
-  await verifyPublicIdentity(ctx.provider, input.identity, 'device.identity');
-  const signed = await enrolmentProofBytes(ctx.provider, input.token, input.identity);
-  if (!(await ctx.provider.ed25519.verify(input.identity.signingKey, signed, input.proof))) {
-    throw new InvalidKeyError('device.proof', 'signature does not verify');
-  }
   if (asked?.displayName !== undefined && typeof asked.displayName !== 'string') {
     throw new ValidationError('user.displayName', 'a string');
   }
+  const bytes = tokenBytes(input.token);
+  const hash = await tokenHash(ctx.provider, bytes ?? new Uint8Array(0));
+  bytes?.fill(0);
+  if (bytes !== undefined) {
+    // Both depend only on what the caller sent (a guesser signs its own guesses), so they tell
+    // nothing about the token: checked before anything is counted or written.
+    await verifyPublicIdentity(ctx.provider, input.identity, 'device.identity');
+    const signed = await enrolmentProofBytes(ctx.provider, input.token, input.identity);
+    if (!(await ctx.provider.ed25519.verify(input.identity.signingKey, signed, input.proof))) {
+      throw new InvalidKeyError('device.proof', 'signature does not verify');
+    }
+  }
+  const keys = await failureKeys(ctx, hash, limits, options.clientAddress);
+  // Count first: from here on, the attempt holds a place under the limit until it is settled.
+  const reservation = await reserve(ctx, keys, limits);
+  if (bytes === undefined) {
+    await settleApart(ctx, reservation, true);
+    throw new UnauthenticatedError('enrolment refused');
+  }
 
-  const credential = await ctx.provider.randomBytes(CREDENTIAL_BYTES);
+  let settled = false;
+  let refused = false;
+  let credential: Uint8Array | undefined;
   try {
+    credential = await ctx.provider.randomBytes(CREDENTIAL_BYTES);
     const credHash = await credentialHash(ctx, credential);
     const mailbox = await newMailboxId(ctx.provider);
     const done = await ctx.adapter.transaction(async (tx) => {
@@ -575,16 +668,21 @@ export async function enrolDevice(
           expiresAt: row.expiresAt,
         });
       }
+      // A valid enrolment gives its place back, so it never locks out its address or bucket.
+      await settle(tx, reservation, false);
       return { tenant: token.tenant, user: uid, deviceId: id, tenantSigningKey: tenant.signingKey };
     });
+    settled = true;
     return { ...done, mailbox, credential: credential.slice() };
   } catch (error) {
     if (error instanceof TokenRefused) {
-      await recordFailure(ctx, keys, limits);
+      refused = true;
       throw new UnauthenticatedError('enrolment refused');
     }
     throw error;
   } finally {
-    credential.fill(0);
+    credential?.fill(0);
+    // A refused token keeps its place as a failure; any other refusal gives it back.
+    if (!settled) await settleApart(ctx, reservation, refused);
   }
 }
