@@ -241,7 +241,15 @@ export class OutboxLoop {
       return { ...rest, ...(keep ? { archiveSeal } : {}), target: k };
     });
     const outcomes = new Array<'delivered' | 'token' | 'refused'>(targets.length).fill('refused');
-    for (const batch of submissionBatches(copies)) {
+    // The copies for this user's own devices go in submissions of their own, after the others have
+    // been answered: the server then queues them in a later commit than the copies they mirror, so a
+    // copy of its database does not show them written together (spec/metadata.md).
+    const own = (c: { target: number }) => targets[c.target]?.device.userId === u.registration.userId;
+    const batches = [
+      ...submissionBatches(copies.filter((c) => !own(c))),
+      ...submissionBatches(copies.filter(own)),
+    ];
+    for (const batch of batches) {
       const res = expectOk(
         // Anonymous: the sealed envelope names its sender only to the recipient.
         await u.anonymous.request('POST', '/v1/messages/batch', {
