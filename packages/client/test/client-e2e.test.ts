@@ -6,8 +6,14 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openArchived, WipeCommandError } from '@cloister/crypto';
-import { archiveKeyFingerprint, decodeContent, userId } from '@cloister/protocol';
+import { openArchived, peekEnvelopeOuter, WipeCommandError } from '@cloister/crypto';
+import {
+  archiveKeyFingerprint,
+  decodeContent,
+  decodeSealedDeliveryBatch,
+  mailboxId,
+  userId,
+} from '@cloister/protocol';
 import { wipeStatus } from '@cloister/server';
 import { createMemoryAdapter } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
@@ -88,6 +94,52 @@ describe('sealed sender', () => {
     expect(sealed.filter((r) => r.credential)).toEqual([]);
     // The device's other requests keep their credential (they are its own, not a peer's).
     expect(seen.some((r) => r.credential && r.path === '/v1/certificate')).toBe(true);
+  }, 60_000);
+});
+
+describe('own copies', () => {
+  it('submits the copies for its own other devices apart from, and after, the copies they mirror', async () => {
+    // What a copy of the server's database shows: rows one transaction wrote. A submission's
+    // copies are written together, so the copies for the sender's own devices must never share a
+    // submission with the recipients' copies (spec/metadata.md).
+    const bodies: Uint8Array[] = [];
+    const recording: TransportFactory = (o) => {
+      const inner = createNodeTransport(o);
+      return {
+        request: (method, path, options) => {
+          const body = (options as { body?: unknown } | undefined)?.body;
+          if (method === 'POST' && path === '/v1/messages/batch' && body instanceof Uint8Array)
+            bodies.push(body);
+          return inner.request(method, path, options);
+        },
+        connect: (path, handlers) => inner.connect(path, handlers),
+      };
+    };
+    const kim = await sys.client('kim', { transport: recording });
+    const kim2 = await sys.client('kim');
+    const lou = await sys.client('lou');
+    const mirrored = nextEvent(kim2, 'message');
+    const got = nextEvent(lou, 'message');
+    bodies.length = 0;
+    await kim.sendText({ user: 'lou' }, 'with a copy for my other device');
+    await Promise.all([got, mirrored]);
+    await kim.flush();
+    const stores = sys.server.context.stores;
+    const submissions: string[][] = [];
+    for (const body of bodies) {
+      const users: string[] = [];
+      for (const d of decodeSealedDeliveryBatch(body).deliveries) {
+        const mailbox = new TextDecoder().decode(peekEnvelopeOuter(d.envelope).mailbox);
+        users.push((await stores.devices.byMailbox(mailboxId(mailbox)))?.user ?? '?');
+      }
+      submissions.push(users);
+    }
+    const own = submissions.findIndex((u) => u.includes('kim'));
+    const others = submissions.findIndex((u) => u.includes('lou'));
+    expect(own).toBeGreaterThan(-1);
+    expect(others).toBeGreaterThan(-1);
+    for (const users of submissions) expect(new Set(users).size).toBe(1);
+    expect(own).toBeGreaterThan(others);
   }, 60_000);
 });
 
