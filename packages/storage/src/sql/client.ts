@@ -19,10 +19,51 @@ export interface SqlSession {
   query(text: string, params?: readonly unknown[]): Promise<SqlResult>;
 }
 
+/**
+ * What an SQL adapter has sent to its database driver since it was opened (the migration check
+ * at open included): every statement, `BEGIN`, `COMMIT` and `ROLLBACK` included, and how many of
+ * them began a transaction (callback attempts, retries included, and purge batches). A snapshot:
+ * compare two of them to measure a piece of work, for example how many statements one delivery
+ * costs.
+ *
+ * @example
+ * ```ts
+ * const db = await createPGliteAdapter();
+ * const before = db.statistics();
+ * await db.transaction((tx) => tx.putMany('s_mailbox', rows));
+ * const after = db.statistics();
+ * console.log(after.statements - before.statements); // 3: BEGIN, the insert, COMMIT
+ * console.log(after.transactions - before.transactions); // 1
+ * ```
+ */
+export interface SqlAdapterStatistics {
+  /** Statements sent to the driver, `BEGIN`, `COMMIT` and `ROLLBACK` included. */
+  readonly statements: number;
+  /** Transactions begun (`BEGIN` statements). */
+  readonly transactions: number;
+}
+
+/** Counts what a client sends; each client calls {@link count} where it calls its driver. */
+export class StatementCounter {
+  private statements = 0;
+  private transactions = 0;
+
+  count(text: string): void {
+    this.statements++;
+    if (text.startsWith('BEGIN')) this.transactions++;
+  }
+
+  snapshot(): SqlAdapterStatistics {
+    return { statements: this.statements, transactions: this.transactions };
+  }
+}
+
 /** A source of connections: a single embedded database, or a pool. */
 export interface SqlClient {
   /** `pglite` or `postgres`. */
   readonly kind: 'pglite' | 'postgres';
+  /** What this client has sent to its driver so far. */
+  statistics(): SqlAdapterStatistics;
   /**
    * Runs `fn` on a connection nobody else uses until it settles. Rejects with `StorageError`
    * when the client is closed or no connection can be had.

@@ -27,7 +27,14 @@ import type {
   TakeOptions,
   TransactionOptions,
 } from '../adapter.js';
-import { isConnectionLost, isRetryable, type SqlClient, type SqlSession, storageError } from './client.js';
+import {
+  isConnectionLost,
+  isRetryable,
+  type SqlAdapterStatistics,
+  type SqlClient,
+  type SqlSession,
+  storageError,
+} from './client.js';
 import type { Queries, Statement } from './queries.js';
 
 /** How many times a transaction callback runs at most when it keeps hitting deadlocks. */
@@ -209,6 +216,11 @@ export class SqlAdapter<K extends 'pglite' | 'postgres'> implements StorageAdapt
 
   private checkOpen(): void {
     if (this.closed) throw new StorageError('the store is closed');
+  }
+
+  /** The statements and transactions sent to the driver so far (see {@link SqlAdapterStatistics}). */
+  statistics(): SqlAdapterStatistics {
+    return this.client.statistics();
   }
 
   async transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T> {

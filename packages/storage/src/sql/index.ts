@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 
+export type { SqlAdapterStatistics } from './client.js';
 export { createPGliteAdapter, dumpPGlite, type PGliteAdapter, type PGliteAdapterOptions } from './pglite.js';
 export { createPostgresAdapter, type PostgresAdapter, type PostgresAdapterOptions } from './postgres.js';
 export { SQL_MIGRATIONS, SQL_SCHEMA_NAME_PATTERN, SQL_SCHEMA_VERSION, type SqlMigration } from './schema.js';

@@ -8,7 +8,14 @@ import { StorageError, ValidationError } from '@cloister/crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { Mutex } from '../_mutex.js';
 import type { StorageAdapter } from '../adapter.js';
-import { type SqlClient, type SqlResult, type SqlSession, storageError } from './client.js';
+import {
+  type SqlAdapterStatistics,
+  type SqlClient,
+  type SqlResult,
+  type SqlSession,
+  StatementCounter,
+  storageError,
+} from './client.js';
 import { SqlAdapter } from './core.js';
 import { Queries } from './queries.js';
 import { migrate } from './schema.js';
@@ -35,21 +42,27 @@ export interface PGliteAdapterOptions {
 }
 
 /**
- * A storage adapter over PGlite.
+ * A storage adapter over PGlite, with the count of statements it sent to the database.
  *
  * @example
  * ```ts
  * const db: PGliteAdapter = await createPGliteAdapter();
  * console.log(db.kind); // 'pglite'
+ * console.log(db.statistics().statements); // statements sent so far (the migration check at open included)
  * ```
  */
-export type PGliteAdapter = StorageAdapter & { readonly kind: 'pglite' };
+export type PGliteAdapter = StorageAdapter & {
+  readonly kind: 'pglite';
+  /** What the adapter has sent to PGlite so far; see {@link SqlAdapterStatistics}. */
+  statistics(): SqlAdapterStatistics;
+};
 
 class PGliteClient implements SqlClient {
   readonly kind = 'pglite';
   private readonly mutex = new Mutex();
   private closed = false;
   private readonly session_: SqlSession;
+  private readonly counter = new StatementCounter();
 
   /** `ownsDatabase`: closing the client closes the PGlite instance too. */
   constructor(
@@ -58,10 +71,16 @@ class PGliteClient implements SqlClient {
   ) {
     this.session_ = {
       query: async (text: string, params?: readonly unknown[]): Promise<SqlResult> => {
+        // The one call of the driver: every statement is counted here.
+        this.counter.count(text);
         const result = await db.query<Record<string, unknown>>(text, params === undefined ? [] : [...params]);
         return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
       },
     };
+  }
+
+  statistics(): SqlAdapterStatistics {
+    return this.counter.snapshot();
   }
 
   session<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {

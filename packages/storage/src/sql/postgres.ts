@@ -8,7 +8,15 @@ import { StorageError, ValidationError } from '@cloister/crypto';
 import pg from 'pg';
 import { Mutex } from '../_mutex.js';
 import type { StorageAdapter } from '../adapter.js';
-import { isConnectionLost, type SqlClient, type SqlResult, type SqlSession, storageError } from './client.js';
+import {
+  isConnectionLost,
+  type SqlAdapterStatistics,
+  type SqlClient,
+  type SqlResult,
+  type SqlSession,
+  StatementCounter,
+  storageError,
+} from './client.js';
 import { SqlAdapter } from './core.js';
 import { Queries } from './queries.js';
 import { checkSchemaName, migrate } from './schema.js';
@@ -38,15 +46,20 @@ export interface PostgresAdapterOptions {
 }
 
 /**
- * A storage adapter over PostgreSQL.
+ * A storage adapter over PostgreSQL, with the count of statements it sent to the server.
  *
  * @example
  * ```ts
  * const db: PostgresAdapter = await createPostgresAdapter({ connectionString: url });
  * console.log(db.kind); // 'postgres'
+ * console.log(db.statistics().transactions); // transactions begun so far, over all pooled connections
  * ```
  */
-export type PostgresAdapter = StorageAdapter & { readonly kind: 'postgres' };
+export type PostgresAdapter = StorageAdapter & {
+  readonly kind: 'postgres';
+  /** What the adapter has sent to PostgreSQL so far, over all its connections; see {@link SqlAdapterStatistics}. */
+  statistics(): SqlAdapterStatistics;
+};
 
 function toResult(result: pg.QueryResult): SqlResult {
   return { rows: result.rows as Record<string, unknown>[], rowCount: result.rowCount ?? result.rows.length };
@@ -55,11 +68,16 @@ function toResult(result: pg.QueryResult): SqlResult {
 class PostgresClient implements SqlClient {
   readonly kind = 'postgres';
   private closed = false;
+  private readonly counter = new StatementCounter();
 
   constructor(private readonly pool: pg.Pool) {
     // An idle connection that fails (server restart, terminated backend) is dropped by the pool;
     // without a listener the event would end the process.
     pool.on('error', () => undefined);
+  }
+
+  statistics(): SqlAdapterStatistics {
+    return this.counter.snapshot();
   }
 
   async session<T>(fn: (session: SqlSession) => Promise<T>): Promise<T> {
@@ -81,6 +99,8 @@ class PostgresClient implements SqlClient {
       query: (text, params) =>
         queue.run(async () => {
           try {
+            // The one call of the driver: every statement is counted here.
+            this.counter.count(text);
             return toResult(await connection.query(text, params === undefined ? [] : [...params]));
           } catch (error) {
             if (isConnectionLost(error) || text === 'ROLLBACK') broken = true;
