@@ -310,6 +310,12 @@ describe('outbox under encryption at rest', () => {
                 written.push({ table: t, ...row });
                 return tx.put(t, row, po);
               },
+              putMany: (t, rows, po) => {
+                for (const row of rows) written.push({ table: t, ...row });
+                return tx.putMany(t, rows, po);
+              },
+              getMany: (t, keys) => tx.getMany(t, keys),
+              deleteMany: (t, keys) => tx.deleteMany(t, keys),
               delete: (t, p, k) => tx.delete(t, p, k),
               list: (t, p, lo) => tx.list(t, p, lo),
               take: (t, p, to) => tx.take(t, p, to),

@@ -91,6 +91,17 @@ function countingTx(tx: StorageTx, count: () => void): StorageTx {
       if (removed) count();
       return removed;
     },
+    getMany: (...a) => tx.getMany(...a),
+    async putMany(...a) {
+      const wrote = await tx.putMany(...a);
+      if (wrote.includes(true)) count();
+      return wrote;
+    },
+    async deleteMany(...a) {
+      const removed = await tx.deleteMany(...a);
+      if (removed.includes(true)) count();
+      return removed;
+    },
     async take(...a) {
       const rows = await tx.take(...a);
       if (rows.length > 0) count();

@@ -33,6 +33,14 @@ function recording(inner: StorageAdapter, log: RawWrite[]): StorageAdapter {
             log.push({ table: t, partition: row.partition, sort: row.sort, value: row.value });
             return tx.put(t, row, o);
           },
+          putMany: (t, rows, o) => {
+            for (const row of rows) {
+              log.push({ table: t, partition: row.partition, sort: row.sort, value: row.value });
+            }
+            return tx.putMany(t, rows, o);
+          },
+          getMany: (t, keys) => tx.getMany(t, keys),
+          deleteMany: (t, keys) => tx.deleteMany(t, keys),
           delete: (t, p, s) => tx.delete(t, p, s),
           list: (t, p, o) => tx.list(t, p, o),
           take: (t, p, o) => tx.take(t, p, o),

@@ -4,14 +4,16 @@
  *
  * @module
  */
-import { ValidationError } from '@cloister/crypto';
+import { toHex, ValidationError } from '@cloister/crypto';
 import {
   type ListOptions,
+  MAX_BATCH_ROWS,
   MAX_KEY_BYTES,
   MAX_LIST_LIMIT,
   MAX_VALUE_BYTES,
   type Row,
   type RowInput,
+  type RowKey,
   TABLE_NAME_PATTERN,
   type TakeOptions,
 } from './adapter.js';
@@ -23,30 +25,104 @@ export function checkTable(table: unknown): string {
   return table;
 }
 
-export function checkKey(value: unknown, field: 'partition' | 'sort' | 'after' | 'prefix'): Uint8Array {
+/** A key field: a single call's own name, or the same name under a batch element (`rows[3].sort`). */
+type KeyField = 'partition' | 'sort' | 'after' | 'prefix' | `${string}.partition` | `${string}.sort`;
+
+export function checkKey(value: unknown, field: KeyField): Uint8Array {
   if (!(value instanceof Uint8Array) || value.length > MAX_KEY_BYTES) {
     throw new ValidationError(field, `a Uint8Array of at most ${MAX_KEY_BYTES} bytes`);
   }
   return value;
 }
 
-export function checkExpiry(value: unknown): number | null {
+export function checkExpiry(value: unknown, field = 'expiresAt'): number | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
-    throw new ValidationError('expiresAt', 'null or a non-negative safe integer (ms since the epoch)');
+    throw new ValidationError(field, 'null or a non-negative safe integer (ms since the epoch)');
   }
   return value;
 }
 
-export function checkRowInput(row: unknown): Row {
-  if (typeof row !== 'object' || row === null) throw new ValidationError('row', 'an object');
+/**
+ * Checks one row to write. `at` names the row inside a batch (`rows[3]`), so that the fields
+ * become `rows[3].partition` and so on; a single `put` leaves it out (fields `row`, `partition`, ...).
+ */
+export function checkRowInput(row: unknown, at?: string): Row {
+  if (typeof row !== 'object' || row === null) throw new ValidationError(at ?? 'row', 'an object');
   const r = row as RowInput;
-  const partition = checkKey(r.partition, 'partition');
-  const sort = checkKey(r.sort, 'sort');
+  const partition = checkKey(r.partition, at === undefined ? 'partition' : `${at}.partition`);
+  const sort = checkKey(r.sort, at === undefined ? 'sort' : `${at}.sort`);
   if (!(r.value instanceof Uint8Array) || r.value.length > MAX_VALUE_BYTES) {
-    throw new ValidationError('value', `a Uint8Array of at most ${MAX_VALUE_BYTES} bytes`);
+    throw new ValidationError(
+      at === undefined ? 'value' : `${at}.value`,
+      `a Uint8Array of at most ${MAX_VALUE_BYTES} bytes`,
+    );
   }
-  return { partition, sort, value: r.value, expiresAt: checkExpiry(r.expiresAt) };
+  return {
+    partition,
+    sort,
+    value: r.value,
+    expiresAt: checkExpiry(r.expiresAt, at === undefined ? 'expiresAt' : `${at}.expiresAt`),
+  };
+}
+
+/** Checks the key of one row of a batch; `at` names it (`keys[3]`). */
+export function checkRowKey(key: unknown, at: string): RowKey {
+  if (typeof key !== 'object' || key === null) throw new ValidationError(at, 'an object');
+  const k = key as RowKey;
+  return { partition: checkKey(k.partition, `${at}.partition`), sort: checkKey(k.sort, `${at}.sort`) };
+}
+
+/** The array of a batch call: an array of at most {@link MAX_BATCH_ROWS} elements. */
+function checkBatch(items: unknown, field: 'rows' | 'keys'): readonly unknown[] {
+  if (!Array.isArray(items) || items.length > MAX_BATCH_ROWS) {
+    throw new ValidationError(field, `an array of at most ${MAX_BATCH_ROWS} ${field}`);
+  }
+  return items;
+}
+
+/** Refuses two elements of a batch with the same key, naming the later one. */
+function checkDistinct(keys: readonly RowKey[], field: 'rows' | 'keys'): void {
+  if (keys.length < 2) return;
+  const seen = new Map<string, number>();
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as RowKey;
+    const id = `${toHex(k.partition)}/${toHex(k.sort)}`;
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw new ValidationError(
+        `${field}[${i}]`,
+        `a key other than that of ${field}[${first}] (keys in one call must be distinct)`,
+      );
+    }
+    seen.set(id, i);
+  }
+}
+
+/**
+ * Checks the rows of `putMany`: an array of at most {@link MAX_BATCH_ROWS} rows, each as `put`
+ * checks it (fields `rows[i].…`), no two with the same key. Checks everything before the caller
+ * writes anything.
+ */
+export function checkRowInputs(rows: unknown): Row[] {
+  const list = checkBatch(rows, 'rows');
+  const out: Row[] = [];
+  // An index loop, not `map`: holes of a sparse array must be checked (and refused) too.
+  for (let i = 0; i < list.length; i++) out.push(checkRowInput(list[i], `rows[${i}]`));
+  checkDistinct(out, 'rows');
+  return out;
+}
+
+/**
+ * Checks the keys of `getMany` (duplicates allowed) or `deleteMany` (`distinct`): an array of at
+ * most {@link MAX_BATCH_ROWS} keys, each checked like the key arguments of `get` (fields `keys[i].…`).
+ */
+export function checkRowKeys(keys: unknown, distinct: boolean): RowKey[] {
+  const list = checkBatch(keys, 'keys');
+  const out: RowKey[] = [];
+  for (let i = 0; i < list.length; i++) out.push(checkRowKey(list[i], `keys[${i}]`));
+  if (distinct) checkDistinct(out, 'keys');
+  return out;
 }
 
 export function checkLimit(value: unknown, fallback: number, field = 'limit'): number {

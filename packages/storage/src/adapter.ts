@@ -18,6 +18,17 @@ export const MAX_VALUE_BYTES = 16 * 1024 * 1024;
 export const MAX_LIST_LIMIT = 10_000;
 /** Table names: lower-case ASCII letters, digits and `_`, starting with a letter, 1..48 chars. */
 export const TABLE_NAME_PATTERN = /^[a-z][a-z0-9_]{0,47}$/;
+/**
+ * Most rows one `putMany`, `getMany` or `deleteMany` call takes.
+ *
+ * @example
+ * ```ts
+ * for (let i = 0; i < rows.length; i += MAX_BATCH_ROWS) {
+ *   await tx.putMany('s_mailbox', rows.slice(i, i + MAX_BATCH_ROWS));
+ * }
+ * ```
+ */
+export const MAX_BATCH_ROWS = 1000;
 
 /** One stored row. `expiresAt` is milliseconds since the Unix epoch, or `null` for never. */
 export interface Row {
@@ -33,6 +44,23 @@ export interface RowInput {
   readonly sort: Uint8Array;
   readonly value: Uint8Array;
   readonly expiresAt?: number | null;
+}
+
+/**
+ * The key of one row, as {@link StorageTx.getMany} and {@link StorageTx.deleteMany} take it.
+ *
+ * @example
+ * ```ts
+ * const keys: RowKey[] = [
+ *   { partition: mailbox, sort: be64(1) },
+ *   { partition: mailbox, sort: be64(2) },
+ * ];
+ * const rows = await tx.getMany('s_mailbox', keys);
+ * ```
+ */
+export interface RowKey {
+  readonly partition: Uint8Array;
+  readonly sort: Uint8Array;
 }
 
 /** Options of {@link StorageTx.get}. */
@@ -95,6 +123,25 @@ export interface StorageTx {
    * another transaction holds (it takes the next ones instead).
    */
   take(table: string, partition: Uint8Array, options?: TakeOptions): Promise<Row[]>;
+  /**
+   * Writes many rows of one table in one step; `result[i]` says whether `rows[i]` was written
+   * (`false` only when `ifAbsent` found a live row). Two rows with the same key in one call are a
+   * ValidationError (nothing written). 0..{@link MAX_BATCH_ROWS} rows; an empty call resolves []
+   * and does nothing. The same as one `put` per row in this transaction, in one statement where
+   * the backend has statements.
+   */
+  putMany(table: string, rows: readonly RowInput[], options?: PutOptions): Promise<boolean[]>;
+  /**
+   * Reads many rows of one table; `result[i]` is the live row keyed `keys[i]` or undefined.
+   * Duplicate keys allowed. 0..{@link MAX_BATCH_ROWS} keys.
+   */
+  getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]>;
+  /**
+   * Deletes many rows of one table; `result[i]` is true when a live row keyed `keys[i]` was
+   * deleted (an expired row is deleted too, reported false). Duplicate keys in one call are a
+   * ValidationError (nothing deleted). 0..{@link MAX_BATCH_ROWS} keys.
+   */
+  deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]>;
   /** Counts live rows of one partition (with an optional sort-key prefix). */
   count(table: string, partition: Uint8Array, options?: { readonly prefix?: Uint8Array }): Promise<number>;
   /** Deletes every row (live or expired) of one partition; resolves how many were deleted. */

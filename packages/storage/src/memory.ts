@@ -11,6 +11,8 @@ import {
   checkListOptions,
   checkPurgeOptions,
   checkRowInput,
+  checkRowInputs,
+  checkRowKeys,
   checkTable,
   checkTakeOptions,
   compareBytes,
@@ -26,6 +28,7 @@ import type {
   PutOptions,
   Row,
   RowInput,
+  RowKey,
   StorageAdapter,
   StorageTx,
   TakeOptions,
@@ -230,6 +233,46 @@ class MemoryTx implements StorageTx {
     if (p === undefined || existing === undefined) return false;
     this.setRow(p, key, undefined);
     return isLive(existing.expiresAt, this.now);
+  }
+
+  async putMany(table: string, rows: readonly RowInput[], options?: PutOptions): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowInputs(rows);
+    const ifAbsent = options?.ifAbsent === true;
+    return checked.map((input) => {
+      const row = copyRow(input);
+      const p = this.partition(table, row.partition, true);
+      const key = toHex(row.sort);
+      if (ifAbsent) {
+        const existing = p.get(key);
+        if (existing !== undefined && isLive(existing.expiresAt, this.now)) return false;
+      }
+      this.setRow(p, key, row);
+      return true;
+    });
+  }
+
+  async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {
+    this.active();
+    checkTable(table);
+    return checkRowKeys(keys, false).map((k) => {
+      const row = this.partition(table, k.partition, false)?.get(toHex(k.sort));
+      return row !== undefined && isLive(row.expiresAt, this.now) ? copyRow(row) : undefined;
+    });
+  }
+
+  async deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    return checkRowKeys(keys, true).map((k) => {
+      const p = this.partition(table, k.partition, false);
+      const key = toHex(k.sort);
+      const existing = p?.get(key);
+      if (p === undefined || existing === undefined) return false;
+      this.setRow(p, key, undefined);
+      return isLive(existing.expiresAt, this.now);
+    });
   }
 
   async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {

@@ -54,6 +54,14 @@ function recording(inner: StorageAdapter): { adapter: StorageAdapter; stored: Ma
       stored.set(`${table}/${toHex(row.partition)}`, { table, partition: row.partition.slice() });
       return tx.put(table, row, options);
     },
+    putMany: (table, rows, options) => {
+      for (const row of rows) {
+        stored.set(`${table}/${toHex(row.partition)}`, { table, partition: row.partition.slice() });
+      }
+      return tx.putMany(table, rows, options);
+    },
+    getMany: (...a) => tx.getMany(...a),
+    deleteMany: (...a) => tx.deleteMany(...a),
     delete: (...a) => tx.delete(...a),
     list: (...a) => tx.list(...a),
     take: (...a) => tx.take(...a),

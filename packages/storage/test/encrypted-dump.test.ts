@@ -112,6 +112,14 @@ function recording(inner: StorageAdapter): {
               stored.set(`${table}/${toHex(row.partition)}`, [table, row.partition.slice()]);
               return tx.put(table, row, o);
             },
+            putMany: (table, rows, o) => {
+              for (const row of rows) {
+                stored.set(`${table}/${toHex(row.partition)}`, [table, row.partition.slice()]);
+              }
+              return tx.putMany(table, rows, o);
+            },
+            getMany: (...a) => tx.getMany(...a),
+            deleteMany: (...a) => tx.deleteMany(...a),
             delete: (...a) => tx.delete(...a),
             list: (...a) => tx.list(...a),
             take: (...a) => tx.take(...a),

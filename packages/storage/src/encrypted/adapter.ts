@@ -16,7 +16,15 @@ import {
   ValidationError,
   wipe,
 } from '@cloister/crypto';
-import { checkKey, checkListOptions, checkRowInput, checkTable, checkTakeOptions } from '../_check.js';
+import {
+  checkKey,
+  checkListOptions,
+  checkRowInput,
+  checkRowInputs,
+  checkRowKeys,
+  checkTable,
+  checkTakeOptions,
+} from '../_check.js';
 import {
   type GetOptions,
   type ListOptions,
@@ -26,6 +34,7 @@ import {
   type PutOptions,
   type Row,
   type RowInput,
+  type RowKey,
   type StorageAdapter,
   type StorageTx,
   type TakeOptions,
@@ -33,14 +42,13 @@ import {
 } from '../adapter.js';
 import {
   deriveStoreKeys,
-  hashPartition,
-  hashSort,
   openValue,
   SEAL_OVERHEAD,
   type StoreKeys,
   sealValue,
   wipeStoreKeys,
 } from './_format.js';
+import { HashMemo } from './_hashes.js';
 
 /** Length of the data key the wrapper takes: 32 bytes (256 bits). */
 export const STORAGE_DATA_KEY_LENGTH = 32;
@@ -210,6 +218,8 @@ class EncryptedAdapter implements EncryptedAdapterHandle {
   readonly kind: string;
   readonly now: () => number;
   private readonly keys: Promise<StoreKeys>;
+  /** Keyed hashes of partitions and sort keys computed lately (a cache; wiped on close). */
+  private readonly hashes = new HashMemo();
   private closed = false;
 
   constructor(
@@ -254,7 +264,7 @@ class EncryptedAdapter implements EncryptedAdapterHandle {
     const keys = await this.keys;
     this.checkOpen();
     return this.inner.transaction(async (tx) => {
-      const etx = new EncryptedTx(tx, keys, this.provider, this.ordered);
+      const etx = new EncryptedTx(tx, keys, this.provider, this.ordered, this.hashes);
       try {
         return await fn(etx);
       } finally {
@@ -271,11 +281,13 @@ class EncryptedAdapter implements EncryptedAdapterHandle {
   /** Refuses further use and wipes the keys, leaving `inner` open (it stays the caller's). */
   async discard(): Promise<void> {
     this.closed = true;
+    this.hashes.wipe();
     await this.keys.then(wipeStoreKeys, noop);
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.hashes.wipe();
     try {
       await this.inner.close();
     } finally {
@@ -297,6 +309,7 @@ class EncryptedTx implements StorageTx {
     private readonly keys: StoreKeys,
     private readonly provider: CryptoProvider,
     private readonly ordered: (table: string) => boolean,
+    private readonly hashes: HashMemo,
   ) {
     this.now = inner.now;
   }
@@ -309,12 +322,70 @@ class EncryptedTx implements StorageTx {
     if (this.done) throw new StorageError('the transaction has already ended');
   }
 
+  /** The stored partition (`P`). */
+  private storedPartition(table: string, partition: Uint8Array): Promise<Uint8Array> {
+    return this.hashes.partition(this.provider, this.keys, table, partition);
+  }
+
+  /** The stored sort key (`S`): the caller's in ordered tables, a keyed hash in the others. */
   private storedSort(
     table: string,
     partition: Uint8Array,
     sort: Uint8Array,
   ): Promise<Uint8Array> | Uint8Array {
-    return this.ordered(table) ? sort : hashSort(this.provider, this.keys, table, partition, sort);
+    return this.ordered(table) ? sort : this.hashes.sort(this.provider, this.keys, table, partition, sort);
+  }
+
+  /** The stored key of the caller's row key. */
+  private async address(table: string, key: RowKey): Promise<RowKey> {
+    const [partition, sort] = await Promise.all([
+      this.storedPartition(table, key.partition),
+      this.storedSort(table, key.partition, key.sort),
+    ]);
+    return { partition, sort };
+  }
+
+  /** Refuses a value that would not fit {@link MAX_VALUE_BYTES} once sealed, before anything is written. */
+  private checkSealedSize(row: Row, field: string): void {
+    if (row.value.length > MAX_VALUE_BYTES - SEAL_OVERHEAD - row.sort.length) {
+      throw new ValidationError(
+        field,
+        `a Uint8Array of at most ${MAX_VALUE_BYTES} bytes less ${SEAL_OVERHEAD} bytes and the sort key (encryption overhead)`,
+      );
+    }
+  }
+
+  /** The stored form of a checked row: hashed key, sealed value. */
+  private async seal(table: string, row: Row): Promise<RowInput> {
+    const { partition: sp, sort: ss } = await this.address(table, row);
+    const value = await sealValue(
+      this.provider,
+      this.keys,
+      { table, partition: sp, sort: ss, expiresAt: row.expiresAt },
+      row.sort,
+      row.value,
+    );
+    return { partition: sp, sort: ss, value, expiresAt: row.expiresAt };
+  }
+
+  /**
+   * Opens a row read at the stored key `stored` of the caller's `key` (a point read), checking
+   * that it holds the caller's sort key.
+   */
+  private async openAt(table: string, key: RowKey, stored: RowKey, row: Row): Promise<Row> {
+    const opened = await openValue(
+      this.provider,
+      this.keys,
+      { table, partition: stored.partition, sort: stored.sort, expiresAt: row.expiresAt },
+      row.value,
+    );
+    if (!equalBytes(opened.sort, key.sort)) throw new DecryptionFailed();
+    return {
+      partition: key.partition.slice(),
+      sort: opened.sort,
+      value: opened.value,
+      expiresAt: row.expiresAt,
+    };
   }
 
   /** Only ordered tables can filter by a sort-key prefix; an empty prefix filters nothing. */
@@ -347,40 +418,19 @@ class EncryptedTx implements StorageTx {
     checkTable(table);
     checkKey(partition, 'partition');
     checkKey(sort, 'sort');
-    const sp = await hashPartition(this.provider, this.keys, table, partition);
-    const ss = await this.storedSort(table, partition, sort);
-    const row = await this.inner.get(table, sp, ss, options);
+    const key = { partition, sort };
+    const stored = await this.address(table, key);
+    const row = await this.inner.get(table, stored.partition, stored.sort, options);
     if (row === undefined) return undefined;
-    const opened = await openValue(
-      this.provider,
-      this.keys,
-      { table, partition: sp, sort: ss, expiresAt: row.expiresAt },
-      row.value,
-    );
-    if (!equalBytes(opened.sort, sort)) throw new DecryptionFailed();
-    return { partition: partition.slice(), sort: opened.sort, value: opened.value, expiresAt: row.expiresAt };
+    return this.openAt(table, key, stored, row);
   }
 
   async put(table: string, input: RowInput, options?: PutOptions): Promise<boolean> {
     this.active();
     checkTable(table);
     const row = checkRowInput(input);
-    if (row.value.length > MAX_VALUE_BYTES - SEAL_OVERHEAD - row.sort.length) {
-      throw new ValidationError(
-        'value',
-        `a Uint8Array of at most ${MAX_VALUE_BYTES} bytes less ${SEAL_OVERHEAD} bytes and the sort key (encryption overhead)`,
-      );
-    }
-    const sp = await hashPartition(this.provider, this.keys, table, row.partition);
-    const ss = await this.storedSort(table, row.partition, row.sort);
-    const value = await sealValue(
-      this.provider,
-      this.keys,
-      { table, partition: sp, sort: ss, expiresAt: row.expiresAt },
-      row.sort,
-      row.value,
-    );
-    return this.inner.put(table, { partition: sp, sort: ss, value, expiresAt: row.expiresAt }, options);
+    this.checkSealedSize(row, 'value');
+    return this.inner.put(table, await this.seal(table, row), options);
   }
 
   async delete(table: string, partition: Uint8Array, sort: Uint8Array): Promise<boolean> {
@@ -388,9 +438,41 @@ class EncryptedTx implements StorageTx {
     checkTable(table);
     checkKey(partition, 'partition');
     checkKey(sort, 'sort');
-    const sp = await hashPartition(this.provider, this.keys, table, partition);
-    const ss = await this.storedSort(table, partition, sort);
-    return this.inner.delete(table, sp, ss);
+    const stored = await this.address(table, { partition, sort });
+    return this.inner.delete(table, stored.partition, stored.sort);
+  }
+
+  async putMany(table: string, rows: readonly RowInput[], options?: PutOptions): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowInputs(rows);
+    for (const [i, row] of checked.entries()) this.checkSealedSize(row, `rows[${i}].value`);
+    // Distinct caller keys have distinct stored keys (the key map is injective), so the inner
+    // duplicate check agrees with the one above.
+    const sealed = await Promise.all(checked.map((row) => this.seal(table, row)));
+    return this.inner.putMany(table, sealed, options);
+  }
+
+  async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowKeys(keys, false);
+    const stored = await Promise.all(checked.map((key) => this.address(table, key)));
+    const rows = await this.inner.getMany(table, stored);
+    return Promise.all(
+      checked.map((key, i) => {
+        const row = rows[i];
+        return row === undefined ? undefined : this.openAt(table, key, stored[i] as RowKey, row);
+      }),
+    );
+  }
+
+  async deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowKeys(keys, true);
+    const stored = await Promise.all(checked.map((key) => this.address(table, key)));
+    return this.inner.deleteMany(table, stored);
   }
 
   async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {
@@ -399,7 +481,7 @@ class EncryptedTx implements StorageTx {
     const o = checkListOptions(options);
     checkKey(partition, 'partition');
     const prefix = this.prefixFor(table, o.prefix);
-    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const sp = await this.storedPartition(table, partition);
     const innerOptions: { after?: Uint8Array; prefix?: Uint8Array; limit: number; reverse: boolean } = {
       limit: o.limit,
       reverse: o.reverse,
@@ -416,7 +498,7 @@ class EncryptedTx implements StorageTx {
     const o = checkTakeOptions(options);
     checkKey(partition, 'partition');
     const prefix = this.prefixFor(table, o.prefix);
-    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const sp = await this.storedPartition(table, partition);
     const rows = await this.inner.take(
       table,
       sp,
@@ -435,7 +517,7 @@ class EncryptedTx implements StorageTx {
     const given = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
     checkKey(partition, 'partition');
     const prefix = this.prefixFor(table, given);
-    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const sp = await this.storedPartition(table, partition);
     return this.inner.count(table, sp, prefix === undefined ? undefined : { prefix });
   }
 
@@ -443,7 +525,7 @@ class EncryptedTx implements StorageTx {
     this.active();
     checkTable(table);
     checkKey(partition, 'partition');
-    const sp = await hashPartition(this.provider, this.keys, table, partition);
+    const sp = await this.storedPartition(table, partition);
     return this.inner.deletePartition(table, sp);
   }
 }

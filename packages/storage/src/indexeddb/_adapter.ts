@@ -13,6 +13,8 @@ import {
   checkListOptions,
   checkPurgeOptions,
   checkRowInput,
+  checkRowInputs,
+  checkRowKeys,
   checkTable,
   checkTakeOptions,
   compareBytes,
@@ -28,6 +30,7 @@ import type {
   PutOptions,
   Row,
   RowInput,
+  RowKey,
   StorageAdapter,
   StorageTx,
   TakeOptions,
@@ -175,6 +178,27 @@ class IndexedDbTx implements StorageTx {
   }
 
   /**
+   * The rows this transaction sees at many keys of one table, live or expired: pending writes
+   * first, the rest read from IndexedDB in one read-only transaction.
+   */
+  private async lookupMany(table: string, keys: readonly RowKey[]): Promise<(Row | StoredRow | undefined)[]> {
+    const found = new Array<Row | StoredRow | undefined>(keys.length).fill(undefined);
+    const stored: number[] = [];
+    for (const [i, k] of keys.entries()) {
+      const p = this.overlay.find(table, k.partition);
+      const pending = p?.rows.get(toHex(k.sort));
+      if (pending !== undefined) found[i] = pending ?? undefined;
+      else if (p?.cleared !== true) stored.push(i);
+    }
+    const rows = await this.rows.getMany(
+      table,
+      stored.map((i) => keys[i] as RowKey),
+    );
+    for (const [j, i] of stored.entries()) found[i] = rows[j];
+    return found;
+  }
+
+  /**
    * The first `limit` live rows of a partition in the given order, merging pending writes over
    * stored rows.
    */
@@ -258,6 +282,52 @@ class IndexedDbTx implements StorageTx {
       if (existing === undefined) return false;
       this.overlay.set(table, partition, sort, null);
       return isLive(existing.expiresAt, this.now);
+    });
+  }
+
+  async putMany(table: string, rows: readonly RowInput[], options?: PutOptions): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowInputs(rows).map(copyRow);
+    return this.run(async () => {
+      // The keys of a call are distinct, so each row's check sees the state before the call.
+      const existing =
+        options?.ifAbsent === true ? await this.lookupMany(table, checked) : checked.map(() => undefined);
+      return checked.map((row, i) => {
+        const before = existing[i];
+        if (before !== undefined && isLive(before.expiresAt, this.now)) return false;
+        this.overlay.set(table, row.partition, row.sort, row);
+        return true;
+      });
+    });
+  }
+
+  async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowKeys(keys, false);
+    return this.run(async () => {
+      const found = await this.lookupMany(table, checked);
+      return found.map((row, i) => {
+        if (row === undefined || !isLive(row.expiresAt, this.now)) return undefined;
+        const k = checked[i] as RowKey;
+        return copyRow({ partition: k.partition, sort: k.sort, value: row.value, expiresAt: row.expiresAt });
+      });
+    });
+  }
+
+  async deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowKeys(keys, true);
+    return this.run(async () => {
+      const found = await this.lookupMany(table, checked);
+      return found.map((row, i) => {
+        if (row === undefined) return false;
+        const k = checked[i] as RowKey;
+        this.overlay.set(table, k.partition, k.sort, null);
+        return isLive(row.expiresAt, this.now);
+      });
     });
   }
 

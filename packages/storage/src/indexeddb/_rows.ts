@@ -106,6 +106,21 @@ export class Rows {
   }
 
   /**
+   * Reads many stored rows of one table, live or expired, in one read-only transaction (one
+   * request per key); `result[i]` is the row keyed `keys[i]`.
+   */
+  getMany(
+    table: string,
+    keys: readonly { readonly partition: Uint8Array; readonly sort: Uint8Array }[],
+  ): Promise<(StoredRow | undefined)[]> {
+    if (keys.length === 0) return Promise.resolve([]);
+    return runTransaction(this.db, 'readonly', 'read', (store) => {
+      const requests = keys.map((k) => store.get(rowKey(table, k.partition, k.sort)));
+      return () => requests.map((r) => (r.result === undefined ? undefined : storedRow(r.result)));
+    });
+  }
+
+  /**
    * Visits the stored rows of `bounds` in order, in one read-only transaction, until `visit`
    * returns `false`. With `keysOnly` the values are not read and `row` is `undefined`.
    */

@@ -4,12 +4,14 @@
  *
  * @module
  */
-import { StorageError } from '@cloister/crypto';
+import { StorageError, toHex } from '@cloister/crypto';
 import {
   checkKey,
   checkListOptions,
   checkPurgeOptions,
   checkRowInput,
+  checkRowInputs,
+  checkRowKeys,
   checkTable,
   checkTakeOptions,
   compareBytes,
@@ -22,6 +24,7 @@ import type {
   PutOptions,
   Row,
   RowInput,
+  RowKey,
   StorageAdapter,
   StorageTx,
   TakeOptions,
@@ -50,6 +53,57 @@ function expiry(value: unknown): number | null {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new StorageError('the database returned a malformed row');
   return n;
+}
+
+/**
+ * Bytes of keys and values one `putMany` statement carries at most, unless one row alone is
+ * larger (a statement always takes at least one row). A call over this is split into several
+ * statements, in key order and in the same transaction, so nothing but the statement count
+ * changes: PostgreSQL refuses a parameter over 1 GB, the drivers send bytea as hex text (twice
+ * the size), and a statement holds all its parameters in memory at once on both sides. The rows
+ * a batch is for (messages, index rows) fit 1000 to a statement many times over.
+ */
+export const MAX_STATEMENT_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The rows of a batch in key order (partition, then sort key, as unsigned bytes), split into runs
+ * of at most {@link MAX_STATEMENT_BYTES} (each at least one row). Batches then lock the rows they
+ * share in one order, whatever order their callers listed them in, so two of them do not deadlock
+ * over those rows (a deadlock that happens anyway is retried like any other).
+ */
+function ordered<R extends RowKey>(rows: readonly R[], bytesOf: (row: R) => number): R[][] {
+  const sorted = [...rows].sort(
+    (a, b) => compareBytes(a.partition, b.partition) || compareBytes(a.sort, b.sort),
+  );
+  const out: R[][] = [];
+  let current: R[] = [];
+  let size = 0;
+  for (const row of sorted) {
+    const n = bytesOf(row);
+    if (current.length > 0 && size + n > MAX_STATEMENT_BYTES) {
+      out.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(row);
+    size += n;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
+
+/** A map key for a row key (partition and sort key hex, which cannot contain `/`). */
+function keyId(partition: Uint8Array, sort: Uint8Array): string {
+  return `${toHex(partition)}/${toHex(sort)}`;
+}
+
+/** The 1-based ordinal a batch statement returns as a 0-based index below `length`. */
+function ordinal(value: unknown, length: number): number {
+  const i = Number(value) - 1;
+  if (!Number.isSafeInteger(i) || i < 0 || i >= length) {
+    throw new StorageError('the database returned a malformed row');
+  }
+  return i;
 }
 
 function sleep(ms: number): Promise<void> {
@@ -148,6 +202,82 @@ class SqlTx implements StorageTx {
     checkKey(sort, 'sort');
     const result = await this.run('delete', this.q.delete, [table, partition, sort, this.at]);
     return result.rows[0]?.live === true;
+  }
+
+  async putMany(table: string, rows: readonly RowInput[], options?: PutOptions): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowInputs(rows).map((row, i) => ({ ...row, i }));
+    const ifAbsent = options?.ifAbsent === true;
+    const written = new Array<boolean>(checked.length).fill(!ifAbsent);
+    const runs = ordered(checked, (r) => r.partition.length + r.sort.length + r.value.length);
+    for (const run of runs) {
+      const params: unknown[] = [
+        table,
+        run.map((r) => r.partition),
+        run.map((r) => r.sort),
+        run.map((r) => r.value),
+        run.map((r) => r.expiresAt),
+      ];
+      if (!ifAbsent) {
+        await this.run('putMany', this.q.putMany, params);
+        continue;
+      }
+      const result = await this.run('putMany', this.q.putManyIfAbsent, [...params, this.at]);
+      // RETURNING names the rows written; the keys of a call are distinct, so each maps to one index.
+      const index = new Map<string, number>();
+      for (const r of run) index.set(keyId(r.partition, r.sort), r.i);
+      for (const r of result.rows) {
+        const i = index.get(keyId(bytes(r.part), bytes(r.sort)));
+        if (i === undefined) throw new StorageError('the database returned a malformed row');
+        written[i] = true;
+      }
+    }
+    return written;
+  }
+
+  async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowKeys(keys, false);
+    const rows = new Array<Row | undefined>(checked.length).fill(undefined);
+    if (checked.length === 0) return rows;
+    const result = await this.run('getMany', this.q.getMany, [
+      table,
+      checked.map((k) => k.partition),
+      checked.map((k) => k.sort),
+      this.at,
+    ]);
+    for (const r of result.rows) {
+      const i = ordinal(r.i, checked.length);
+      const k = checked[i] as RowKey;
+      rows[i] = {
+        partition: k.partition.slice(),
+        sort: k.sort.slice(),
+        value: bytes(r.value),
+        expiresAt: expiry(r.expires_at),
+      };
+    }
+    return rows;
+  }
+
+  async deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const checked = checkRowKeys(keys, true).map((key, i) => ({ ...key, i }));
+    const deleted = new Array<boolean>(checked.length).fill(false);
+    if (checked.length === 0) return deleted;
+    // Keys are at most 1 KiB a row: a call never needs more than one statement.
+    const [run] = ordered(checked, () => 0) as [(RowKey & { i: number })[]];
+    const result = await this.run('deleteMany', this.q.deleteMany, [
+      table,
+      run.map((k) => k.partition),
+      run.map((k) => k.sort),
+      this.at,
+    ]);
+    for (const r of result.rows)
+      deleted[(run[ordinal(r.i, run.length)] as { i: number }).i] = r.live === true;
+    return deleted;
   }
 
   async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {

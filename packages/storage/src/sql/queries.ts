@@ -52,6 +52,14 @@ export class Queries {
   readonly putIfAbsent: string;
   readonly delete: string;
   readonly deletePartition: string;
+  /** `$1` table, `$2..$5` arrays of partitions, sort keys, values and expiries (NULL: never). */
+  readonly putMany: string;
+  /** {@link putMany} with `$6` now, returning the keys it wrote. */
+  readonly putManyIfAbsent: string;
+  /** `$1` table, `$2`/`$3` arrays of partitions and sort keys, `$4` now; returns `i` (1-based). */
+  readonly getMany: string;
+  /** `$1` table, `$2`/`$3` arrays of distinct keys, `$4` now; returns `i` (1-based) and `live`. */
+  readonly deleteMany: string;
 
   constructor(readonly schema: string) {
     const rows = qualified(schema, 'cloister_rows');
@@ -64,6 +72,23 @@ ON CONFLICT (tbl, part, sort) DO UPDATE SET value = EXCLUDED.value, expires_at =
     this.putIfAbsent = `${insert} WHERE r.expires_at IS NOT NULL AND r.expires_at <= $6`;
     this.delete = `DELETE FROM ${rows} WHERE tbl = $1 AND part = $2 AND sort = $3 RETURNING ${live('$4')} AS live`;
     this.deletePartition = `DELETE FROM ${rows} WHERE tbl = $1 AND part = $2`;
+    // The batch statements take one array per column and `unnest` them side by side, so a call
+    // is one statement with a fixed number of parameters whatever its number of rows.
+    const insertMany = `INSERT INTO ${rows} AS r (tbl, part, sort, value, expires_at)
+SELECT $1::text, u.part, u.sort, u.value, u.expires_at
+FROM unnest($2::bytea[], $3::bytea[], $4::bytea[], $5::bigint[]) AS u(part, sort, value, expires_at)
+ON CONFLICT (tbl, part, sort) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at`;
+    this.putMany = insertMany;
+    this.putManyIfAbsent = `${insertMany} WHERE r.expires_at IS NOT NULL AND r.expires_at <= $6
+RETURNING r.part, r.sort`;
+    this.getMany = `SELECT u.i, r.value, r.expires_at
+FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS u(part, sort, i)
+JOIN ${rows} AS r ON r.tbl = $1 AND r.part = u.part AND r.sort = u.sort
+WHERE r.expires_at IS NULL OR r.expires_at > $4`;
+    this.deleteMany = `DELETE FROM ${rows} AS r
+USING unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS u(part, sort, i)
+WHERE r.tbl = $1 AND r.part = u.part AND r.sort = u.sort
+RETURNING u.i, (r.expires_at IS NULL OR r.expires_at > $4) AS live`;
   }
 
   list(

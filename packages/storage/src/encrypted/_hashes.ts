@@ -1,0 +1,94 @@
+/**
+ * A small memo of the keyed hashes the encryption wrapper computes for partitions and sort keys
+ * (`spec/storage-encryption.md` §5.1). The same few partitions are hashed over and over (a
+ * mailbox on every delivery, a user's device list on every lookup), and each hash is an HMAC
+ * behind an `await`; the memo turns the repeats into a map lookup. It is a cache in memory only:
+ * the stored format does not change.
+ *
+ * Entries are keyed by everything the hash depends on, spelled unambiguously: the kind of hash,
+ * the table name (which cannot contain a space) and the hex of the key bytes (neither), so an
+ * entry can never answer for another table, partition or sort key. One memo belongs to one
+ * wrapper, whose keys never change while it is open. When full it starts over (cleared, not
+ * evicted one by one: cheap, and a working set that fits never notices); `wipe` empties it for
+ * good when the wrapper closes.
+ *
+ * @module
+ */
+import { type CryptoProvider, toHex, wipe } from '@cloister/crypto';
+import { hashPartition, hashSort, type StoreKeys } from './_format.js';
+
+/** Entries a memo holds before it is cleared. */
+export const HASH_MEMO_ENTRIES = 4096;
+
+export class HashMemo {
+  private readonly entries = new Map<string, Uint8Array>();
+  /** Hashes being computed, so that a batch of rows of one partition computes its hash once. */
+  private readonly pending = new Map<string, Promise<Uint8Array>>();
+  private wiped = false;
+
+  constructor(readonly capacity: number = HASH_MEMO_ENTRIES) {}
+
+  /** How many hashes the memo holds now. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The stored partition of `partition` in `table` (§3 `P`). */
+  partition(
+    provider: CryptoProvider,
+    keys: StoreKeys,
+    table: string,
+    partition: Uint8Array,
+  ): Promise<Uint8Array> {
+    return this.memo(`p ${table} ${toHex(partition)}`, () => hashPartition(provider, keys, table, partition));
+  }
+
+  /** The stored sort key of `sort` at `partition` in the non-ordered `table` (§3 `S`). */
+  sort(
+    provider: CryptoProvider,
+    keys: StoreKeys,
+    table: string,
+    partition: Uint8Array,
+    sort: Uint8Array,
+  ): Promise<Uint8Array> {
+    return this.memo(`s ${table} ${toHex(partition)} ${toHex(sort)}`, () =>
+      hashSort(provider, keys, table, partition, sort),
+    );
+  }
+
+  /** Empties the memo (overwriting the hashes) and keeps it empty from now on. */
+  wipe(): void {
+    this.wiped = true;
+    this.clear();
+  }
+
+  private clear(): void {
+    for (const hash of this.entries.values()) wipe(hash);
+    this.entries.clear();
+  }
+
+  /** Every caller gets its own copy, so nobody can alter what the memo answers next time. */
+  private async memo(id: string, compute: () => Promise<Uint8Array>): Promise<Uint8Array> {
+    const hit = this.entries.get(id);
+    if (hit !== undefined) return hit.slice();
+    let pending = this.pending.get(id);
+    if (pending === undefined) {
+      pending = compute().then(
+        (hash) => {
+          this.pending.delete(id);
+          if (!this.wiped) {
+            if (this.entries.size >= this.capacity) this.clear();
+            this.entries.set(id, hash);
+          }
+          return hash;
+        },
+        (error: unknown) => {
+          this.pending.delete(id);
+          throw error;
+        },
+      );
+      this.pending.set(id, pending);
+    }
+    return (await pending).slice();
+  }
+}
