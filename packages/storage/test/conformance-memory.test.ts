@@ -40,6 +40,7 @@ describe('runConformance on the memory adapter', () => {
         'deletePartition',
         'expiry',
         'list',
+        'many',
         'model',
         'purge',
         'rows',

@@ -323,6 +323,65 @@ describe('the conformance suite fails broken adapters', () => {
     expect(failedNames(report)).toContain('copies: returned rows are copies');
   });
 
+  test('batch operations that differ from their single-row operations', async () => {
+    // putMany that ignores ifAbsent.
+    const overwrites = broken('putMany-overwrites', (tx) => ({
+      putMany: (table, rows) => tx.putMany(table, rows),
+    }));
+    expect(failedNames(await runConformance(overwrites, { filter: /^many:/ }))).toEqual(
+      expect.arrayContaining([
+        'many: putMany, getMany and deleteMany equal put, get and delete per row',
+        'many: putMany ifAbsent over live, expired and missing rows',
+        'many: concurrent putMany ifAbsent of the same keys write each key once',
+      ]),
+    );
+    // deleteMany that reports every row it removed, expired ones included.
+    const countsExpired = broken('deleteMany-counts-expired', (tx) => ({
+      deleteMany: async (table, keys) => {
+        const found = await Promise.all(keys.map((k) => tx.list(table, k.partition, { limit: 10_000 })));
+        const removed = await tx.deleteMany(table, keys);
+        return removed.map((r, i) => r || found[i] !== undefined);
+      },
+    }));
+    const report = await runConformance(countsExpired, { filter: /^many: expiry/ });
+    expect(report.failed).toBe(1);
+    expect(report.results[0]?.message).toMatch(/deleteMany at now: result\[0\]: expected false, got true/);
+    // putMany that writes row by row, so a bad row leaves the rows before it written.
+    const partial = broken('putMany-partial', (tx) => ({
+      putMany: async (table, rows, options) => {
+        const out: boolean[] = [];
+        for (const row of rows) out.push(await tx.put(table, row, options));
+        return out;
+      },
+    }));
+    const partialFailed = failedNames(await runConformance(partial, { filter: /^many:/ }));
+    expect(partialFailed).toEqual(
+      expect.arrayContaining([
+        'many: a bad row or key at any index is refused as the single call refuses it, nothing changed',
+        'many: duplicate keys: putMany and deleteMany refuse them and change nothing, getMany answers each',
+        `many: more than 1000 rows or keys are refused, 1000 are accepted`,
+      ]),
+    );
+    expect(partialFailed).not.toContain('many: putMany ifAbsent over live, expired and missing rows');
+    // getMany that returns one row object for a key asked twice.
+    const shared = broken('getMany-shares', (tx) => ({
+      getMany: async (table, keys) => {
+        const rows = await tx.getMany(table, keys);
+        const first = new Map<string, Row | undefined>();
+        return keys.map((k, i) => {
+          const id = `${Buffer.from(k.partition).toString('hex')}/${Buffer.from(k.sort).toString('hex')}`;
+          if (!first.has(id)) first.set(id, rows[i]);
+          return first.get(id);
+        });
+      },
+    }));
+    const sharedReport = await runConformance(shared, { filter: /^many:/ });
+    expect(failedNames(sharedReport)).toEqual([
+      'many: duplicate keys: putMany and deleteMany refuse them and change nothing, getMany answers each',
+    ]);
+    expect(sharedReport.results.find((r) => !r.ok)?.message).toMatch(/same row object/);
+  });
+
   test('tx.now that follows the clock during the transaction', async () => {
     const target: ConformanceTarget = {
       name: 'moving-now',

@@ -11,6 +11,7 @@ import { show } from './_expect.js';
 import { ConformanceFailure } from './_failure.js';
 import { expiryCases } from './cases-expiry.js';
 import { listCases } from './cases-list.js';
+import { manyCases } from './cases-many.js';
 import { modelCases } from './cases-model.js';
 import { rowCases } from './cases-rows.js';
 import { txCases } from './cases-tx.js';
@@ -138,6 +139,7 @@ export interface RunConformanceOptions {
 export function conformanceCases(): readonly ConformanceCase[] {
   return [
     ...rowCases(),
+    ...manyCases(),
     ...listCases(),
     ...expiryCases(),
     ...txCases(),
