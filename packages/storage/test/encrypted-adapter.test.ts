@@ -654,3 +654,232 @@ describe('data keys', () => {
     );
   });
 });
+
+/** A provider that counts its HMAC calls (the keyed hashes of partitions and sort keys). */
+function countingProvider(): { provider: CryptoProvider; hmacs: () => number } {
+  let n = 0;
+  // The provider is a frozen object of own methods: a copy with one of them replaced.
+  const counted: CryptoProvider = {
+    ...provider,
+    hmacSha256: (k, data) => {
+      n++;
+      return provider.hmacSha256(k, data);
+    },
+  };
+  return { provider: counted, hmacs: () => n };
+}
+
+/** An inner adapter that counts the calls each operation gets. */
+function countingCalls(inner: StorageAdapter): { adapter: StorageAdapter; calls: Map<string, number> } {
+  const calls = new Map<string, number>();
+  const wrapTx = (tx: StorageTx): StorageTx =>
+    new Proxy(tx, {
+      get(target, key) {
+        const value = Reflect.get(target, key, target);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          calls.set(String(key), (calls.get(String(key)) ?? 0) + 1);
+          return (value as (...a: unknown[]) => unknown).apply(target, args);
+        };
+      },
+    });
+  return {
+    calls,
+    adapter: {
+      kind: inner.kind,
+      now: inner.now,
+      transaction: (fn, options) => inner.transaction((tx) => fn(wrapTx(tx)), options),
+      purgeExpired: (options) => inner.purgeExpired(options),
+      close: () => inner.close(),
+    },
+  };
+}
+
+describe('createEncryptedAdapter: putMany, getMany, deleteMany', () => {
+  const Q = bytes('conversation-2');
+  const rows = [
+    { partition: P, sort: bytes('a'), value: bytes('alpha'), expiresAt: null },
+    { partition: Q, sort: bytes('b'), value: bytes('beta'), expiresAt: 9e12 },
+    { partition: P, sort: bytes('c'), value: new Uint8Array(), expiresAt: null },
+  ];
+
+  for (const ordered of [false, true]) {
+    it(`calls the inner batch operation once per call and round trips (${ordered ? 'ordered' : 'hashed'} sort keys)`, async () => {
+      const memory = createMemoryAdapter();
+      const { adapter, calls } = countingCalls(memory);
+      const db = createEncryptedAdapter(adapter, {
+        dataKey: new Uint8Array(32).fill(3),
+        provider,
+        orderedTables: ordered ? ['c_m'] : [],
+      });
+      expect(await db.transaction((tx) => tx.putMany('c_m', rows))).toEqual([true, true, true]);
+      expect(
+        await db.transaction((tx) => tx.putMany('c_m', [...rows].reverse(), { ifAbsent: true })),
+      ).toEqual([false, false, false]);
+      const keys = [rows[1]!, { partition: Q, sort: bytes('a') }, rows[0]!, rows[1]!];
+      expect(await db.transaction((tx) => tx.getMany('c_m', keys))).toEqual([
+        rows[1],
+        undefined,
+        rows[0],
+        rows[1],
+      ]);
+      expect(
+        await db.transaction((tx) => tx.deleteMany('c_m', [rows[2]!, { partition: Q, sort: bytes('x') }])),
+      ).toEqual([true, false]);
+      expect(Object.fromEntries(calls)).toEqual({ putMany: 2, getMany: 1, deleteMany: 1 });
+      // The rows putMany stored are the rows put stores: a plain get finds and opens them.
+      expect(await db.transaction((tx) => tx.get('c_m', Q, bytes('b')))).toEqual(rows[1]);
+    });
+  }
+
+  it('stores the same addresses as put, and values the other call opens', async () => {
+    const dataKey = new Uint8Array(32).fill(4);
+    const one = setup({ dataKey });
+    const many = setup({ dataKey });
+    await one.db.transaction(async (tx) => {
+      for (const row of rows) await tx.put('c_m', row);
+    });
+    await many.db.transaction((tx) => tx.putMany('c_m', rows));
+    const address = (r: Row & { table: string }) =>
+      `${r.table}/${toHex(r.partition)}/${toHex(r.sort)}@${r.expiresAt}`;
+    const rawOne = await rawRows(one.inner, one.stored);
+    const rawMany = await rawRows(many.inner, many.stored);
+    expect(rawMany.map(address).sort()).toEqual(rawOne.map(address).sort());
+    // Values are sealed with fresh nonces: different bytes, same content.
+    expect(rawMany.map((r) => toHex(r.value)).sort()).not.toEqual(rawOne.map((r) => toHex(r.value)).sort());
+    const reader = createEncryptedAdapter(many.inner, { dataKey, provider });
+    expect(await reader.transaction((tx) => tx.getMany('c_m', rows))).toEqual(rows);
+  });
+
+  it('getMany fails with DecryptionFailed on a swapped or moved row', async () => {
+    const { db, inner, stored } = setup();
+    await db.transaction((tx) => tx.putMany('c_m', rows));
+    const raw = await rawRows(inner, stored);
+    const [x, y] = raw.filter((r) => r.expiresAt === null) as unknown as [Row, Row];
+    await inner.transaction(async (tx) => {
+      await tx.put('c_m', { ...x, value: y.value });
+      await tx.put('c_m', { ...y, value: x.value });
+    });
+    await rejectsWith(
+      db.transaction((tx) => tx.getMany('c_m', [rows[1]!, rows[0]!])),
+      'ERR_DECRYPTION_FAILED',
+    );
+  });
+
+  it('rejects what the memory adapter rejects, naming the index, and values too large once sealed', async () => {
+    const { db } = setup();
+    const plain = createMemoryAdapter();
+    const big = new Uint8Array(513);
+    const cases: [string, (tx: StorageTx) => Promise<unknown>][] = [
+      ['rows[1].sort', (tx) => tx.putMany('c_t', [rows[0]!, { partition: P, sort: big, value: P }])],
+      ['rows[2]', (tx) => tx.putMany('c_t', [rows[0]!, rows[1]!, { ...rows[0]!, value: bytes('again') }])],
+      ['rows', (tx) => tx.putMany('c_t', 'rows' as unknown as [])],
+      ['keys[0].partition', (tx) => tx.getMany('c_t', [{ partition: big, sort: P }])],
+      ['keys[1]', (tx) => tx.deleteMany('c_t', [rows[0]!, rows[0]!])],
+      ['table', (tx) => tx.deleteMany('C', [])],
+    ];
+    for (const [field, op] of cases) {
+      await rejectsWith(db.transaction(op), 'ERR_VALIDATION', field);
+      await rejectsWith(plain.transaction(op), 'ERR_VALIDATION', field);
+    }
+    const huge = new Uint8Array(16 * 1024 * 1024 - 43);
+    await rejectsWith(
+      db.transaction((tx) => tx.putMany('c_t', [rows[0]!, { partition: P, sort: bytes('k'), value: huge }])),
+      'ERR_VALIDATION',
+      'rows[1].value',
+    );
+    expect(await db.transaction((tx) => tx.getMany('c_t', rows))).toEqual([undefined, undefined, undefined]);
+  });
+});
+
+describe('the memo of keyed hashes', () => {
+  it('hashes a partition once across transactions and operations', async () => {
+    const { provider: counted, hmacs } = countingProvider();
+    const db = createEncryptedAdapter(createMemoryAdapter(), {
+      dataKey: new Uint8Array(32).fill(5),
+      provider: counted,
+      orderedTables: ['c_ordered'],
+    });
+    const mailbox = bytes('mailbox-1');
+    for (let i = 0; i < 5; i++) {
+      await db.transaction((tx) =>
+        tx.put('c_ordered', { partition: mailbox, sort: Uint8Array.of(i), value: P }),
+      );
+    }
+    await db.transaction((tx) =>
+      tx.putMany(
+        'c_ordered',
+        [5, 6, 7].map((i) => ({ partition: mailbox, sort: Uint8Array.of(i), value: P })),
+      ),
+    );
+    expect(await db.transaction((tx) => tx.count('c_ordered', mailbox))).toBe(8);
+    expect(hmacs()).toBe(1);
+    // A batch computes the hash of a new partition once, not once per row.
+    const other = bytes('mailbox-2');
+    await db.transaction((tx) =>
+      tx.putMany(
+        'c_ordered',
+        Array.from({ length: 50 }, (_, i) => ({ partition: other, sort: Uint8Array.of(i), value: P })),
+      ),
+    );
+    expect(hmacs()).toBe(2);
+    // Hashed sort keys are memoised too; the same bytes in another table are another hash.
+    await db.transaction((tx) => tx.put('c_hashed', { partition: mailbox, sort: bytes('k'), value: P }));
+    expect(hmacs()).toBe(4);
+    expect(await db.transaction((tx) => tx.get('c_hashed', mailbox, bytes('k')))).toBeDefined();
+    expect(
+      await db.transaction((tx) => tx.getMany('c_hashed', [{ partition: mailbox, sort: bytes('k') }])),
+    ).toHaveLength(1);
+    expect(hmacs()).toBe(4);
+    await db.close();
+  });
+
+  it('answers exactly what the hash functions compute, per table, partition and sort key', async () => {
+    const { HashMemo } = await import('../src/encrypted/_hashes.js');
+    const { deriveStoreKeys, hashPartition, hashSort } = await import('../src/encrypted/_format.js');
+    const keys = await deriveStoreKeys(provider, new Uint8Array(32).fill(6));
+    const memo = new HashMemo(4);
+    // Inputs whose concatenations collide: only an unambiguous memo key tells them apart.
+    const inputs: [string, Uint8Array, Uint8Array][] = [
+      ['c_a', bytes('ab'), bytes('c')],
+      ['c_a', bytes('a'), bytes('bc')],
+      ['c_a', bytes(''), bytes('abc')],
+      ['c_ab', bytes(''), bytes('c')],
+      ['c_a', bytes('ab'), bytes('')],
+      ['c_b', bytes('ab'), bytes('c')],
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const [table, p, s] of inputs) {
+        const got = await memo.partition(provider, keys, table, p);
+        expect(toHex(got)).toBe(toHex(await hashPartition(provider, keys, table, p)));
+        got.fill(0); // a caller altering its copy changes nothing for the next one
+        expect(toHex(await memo.sort(provider, keys, table, p, s))).toBe(
+          toHex(await hashSort(provider, keys, table, p, s)),
+        );
+        expect(memo.size).toBeLessThanOrEqual(4);
+      }
+    }
+    memo.wipe();
+    expect(memo.size).toBe(0);
+    const [table, p] = inputs[0]!;
+    expect(toHex(await memo.partition(provider, keys, table, p))).toBe(
+      toHex(await hashPartition(provider, keys, table, p)),
+    );
+    expect(memo.size).toBe(0);
+  });
+
+  it('starts over when full, keeping at most its capacity', async () => {
+    const { HashMemo, HASH_MEMO_ENTRIES } = await import('../src/encrypted/_hashes.js');
+    const { deriveStoreKeys } = await import('../src/encrypted/_format.js');
+    expect(HASH_MEMO_ENTRIES).toBe(4096);
+    const keys = await deriveStoreKeys(provider, new Uint8Array(32).fill(6));
+    const { provider: counted, hmacs } = countingProvider();
+    const memo = new HashMemo(3);
+    for (const i of [1, 2, 3, 1, 2, 3]) await memo.partition(counted, keys, 'c_t', Uint8Array.of(i));
+    expect([hmacs(), memo.size]).toEqual([3, 3]);
+    await memo.partition(counted, keys, 'c_t', Uint8Array.of(4));
+    expect([hmacs(), memo.size]).toEqual([4, 1]);
+    await memo.partition(counted, keys, 'c_t', Uint8Array.of(1));
+    expect([hmacs(), memo.size]).toEqual([5, 2]);
+  });
+});

@@ -213,6 +213,48 @@ describe('IndexedDB adapter: basic contract', () => {
     await db.close();
   });
 
+  it('putMany, getMany and deleteMany merge pending writes, deletes and cleared partitions', async () => {
+    const c = clock();
+    const db = await open({ now: c.now });
+    const Q = b('q');
+    await fill(db, ['a', 'b', 'c']);
+    await fill(db, ['old'], c.now() + 10);
+    await db.transaction((tx) => tx.put(T, { partition: Q, sort: b('a'), value: b('qa') }));
+    c.set(c.now() + 100);
+    const key = (p: Uint8Array, k: string) => ({ partition: p, sort: b(k) });
+    await db.transaction(async (tx) => {
+      await tx.put(T, { partition: P, sort: b('new'), value: b('1') });
+      await tx.delete(T, P, b('b'));
+      expect(
+        (await tx.getMany(T, [key(P, 'a'), key(P, 'b'), key(P, 'new'), key(P, 'old'), key(Q, 'a')])).map(
+          (r) => r && new TextDecoder().decode(r.value),
+        ),
+      ).toEqual(['va', undefined, '1', undefined, 'qa']);
+      expect(
+        await tx.putMany(
+          T,
+          ['a', 'b', 'new', 'old', 'x'].map((k) => ({ partition: P, sort: b(k), value: b(`m${k}`) })),
+          { ifAbsent: true },
+        ),
+      ).toEqual([false, true, false, true, true]);
+      expect(await tx.deleteMany(T, [key(P, 'c'), key(P, 'x'), key(P, 'gone'), key(Q, 'a')])).toEqual([
+        true,
+        true,
+        false,
+        true,
+      ]);
+      await tx.deletePartition(T, P);
+      expect(await tx.getMany(T, [key(P, 'a'), key(P, 'new')])).toEqual([undefined, undefined]);
+      expect(await tx.deleteMany(T, [key(P, 'a')])).toEqual([false]);
+      expect(
+        await tx.putMany(T, [{ partition: P, sort: b('a'), value: b('after') }], { ifAbsent: true }),
+      ).toEqual([true]);
+    });
+    expect(sorts(await db.transaction((tx) => tx.list(T, P)))).toEqual(['a']);
+    expect(await db.transaction((tx) => tx.count(T, Q))).toBe(0);
+    await db.close();
+  });
+
   it('hides expired rows by the injected clock; ifAbsent replaces expired rows', async () => {
     const c = clock();
     const db = await open({ now: c.now });

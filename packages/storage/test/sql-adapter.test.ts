@@ -6,8 +6,9 @@
 import { StorageError } from '@cloister/crypto';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Row, StorageAdapter, StorageTx } from '../src/adapter.js';
+import type { Row, RowInput, StorageAdapter, StorageTx } from '../src/adapter.js';
 import { createMemoryAdapter } from '../src/memory.js';
+import type { SqlAdapterStatistics } from '../src/sql/index.js';
 import { b, type SqlTarget, s, sqlTargets, TestClock } from './sql-fixtures.js';
 
 const P = b('partition');
@@ -20,6 +21,26 @@ function table(): string {
 
 function sorts(rows: Row[]): string[] {
   return rows.map((r) => s(r.sort));
+}
+
+/** The adapters of `@cloister/storage/sql` count what they send to the driver. */
+function statistics(db: StorageAdapter): SqlAdapterStatistics {
+  return (db as StorageAdapter & { statistics(): SqlAdapterStatistics }).statistics();
+}
+
+/** Statements and transactions `fn` sends. */
+async function counting<T>(
+  db: StorageAdapter,
+  fn: () => Promise<T>,
+): Promise<{ result: T } & SqlAdapterStatistics> {
+  const before = statistics(db);
+  const result = await fn();
+  const after = statistics(db);
+  return {
+    result,
+    statements: after.statements - before.statements,
+    transactions: after.transactions - before.transactions,
+  };
 }
 
 /** The error a call rejects with, as comparable data. */
@@ -399,6 +420,42 @@ describe.each(sqlTargets('adapter'))('SQL adapter on $name', (target: SqlTarget)
       (tx) => tx.count(t, big, { prefix: big }),
       (tx) => tx.count(t, bad(1)),
       (tx) => tx.deletePartition('1abc', P),
+      (tx) => tx.putMany(t, bad('rows')),
+      (tx) =>
+        tx.putMany(
+          t,
+          Array.from({ length: 1001 }, (_, i) => ({ partition: P, sort: b(`${i}`), value: b('') })),
+        ),
+      (tx) =>
+        tx.putMany(t, [
+          { partition: P, sort: b('a'), value: b('') },
+          { partition: P, sort: big, value: b('') },
+        ]),
+      (tx) => tx.putMany(t, [{ partition: P, sort: b('a'), value: b('') }, bad(null)], { ifAbsent: true }),
+      (tx) =>
+        tx.putMany(t, [
+          { partition: P, sort: b('seed'), value: b('x') },
+          { partition: P, sort: b('seed'), value: b('y') },
+        ]),
+      (tx) => tx.putMany(t, [{ partition: P, sort: b('a'), value: b(''), expiresAt: 1.5 }]),
+      (tx) => tx.putMany('Bad', []),
+      (tx) => tx.getMany(t, bad({})),
+      (tx) =>
+        tx.getMany(t, [
+          { partition: P, sort: b('seed') },
+          { partition: big, sort: b('') },
+        ]),
+      (tx) => tx.getMany(t, [bad('key')]),
+      (tx) =>
+        tx.deleteMany(t, [
+          { partition: P, sort: b('seed') },
+          { partition: P, sort: b('seed') },
+        ]),
+      (tx) =>
+        tx.deleteMany(t, [
+          { partition: P, sort: b('seed') },
+          { partition: P, sort: bad([1]) },
+        ]),
     ];
     for (const call of calls) {
       const expected = await failure(() => memory.transaction(call));
@@ -520,6 +577,92 @@ describe.each(sqlTargets('adapter'))('SQL adapter on $name', (target: SqlTarget)
       ),
       { numRuns: 40 },
     );
+  });
+
+  it('sends one statement for a putMany, getMany or deleteMany of 500 rows', async () => {
+    const t = table();
+    const rows: RowInput[] = Array.from({ length: 500 }, (_, i) => ({
+      partition: b(`p${i % 7}`),
+      sort: b(`${i}`),
+      value: b(`value ${i}`),
+      expiresAt: i % 3 === 0 ? null : clock.t + 1000 + i,
+    }));
+    const tx = await counting(db, () =>
+      db.transaction(async (tx) => {
+        const put = await counting(db, () => tx.putMany(t, rows));
+        expect(put).toEqual({ result: rows.map(() => true), statements: 1, transactions: 0 });
+        const again = await counting(db, () => tx.putMany(t, rows, { ifAbsent: true }));
+        expect(again).toEqual({ result: rows.map(() => false), statements: 1, transactions: 0 });
+        const got = await counting(db, () => tx.getMany(t, rows));
+        expect(got.statements).toBe(1);
+        expect(got.result).toEqual(rows.map((r) => ({ ...r, expiresAt: r.expiresAt ?? null })));
+        const deleted = await counting(db, () => tx.deleteMany(t, [...rows].reverse()));
+        expect(deleted).toEqual({ result: rows.map(() => true), statements: 1, transactions: 0 });
+        const empty = await counting(db, async () => [
+          await tx.putMany(t, []),
+          await tx.getMany(t, []),
+          await tx.deleteMany(t, []),
+        ]);
+        expect(empty).toEqual({ result: [[], [], []], statements: 0, transactions: 0 });
+      }),
+    );
+    // BEGIN, the five statements above, COMMIT.
+    expect(tx).toMatchObject({ statements: 6, transactions: 1 });
+  });
+
+  it('counts every statement and transaction it sends, BEGIN, COMMIT and ROLLBACK included', async () => {
+    const t = table();
+    const committed = await counting(db, () =>
+      db.transaction(async (tx) => {
+        await tx.put(t, { partition: P, sort: b('a'), value: b(''), expiresAt: clock.t + 1 });
+        return tx.get(t, P, b('a'));
+      }),
+    );
+    expect(committed).toMatchObject({ statements: 4, transactions: 1 });
+    const readOnly = await counting(db, () => db.transaction((tx) => tx.count(t, P), { readOnly: true }));
+    expect(readOnly).toEqual({ result: 1, statements: 3, transactions: 1 });
+    const rolledBack = await counting(db, () =>
+      db
+        .transaction(async (tx) => {
+          await tx.delete(t, P, b('a'));
+          throw new Error('deliberate');
+        })
+        .catch(() => 'rolled back'),
+    );
+    expect(rolledBack).toEqual({ result: 'rolled back', statements: 3, transactions: 1 });
+    // A refused argument sends nothing but the transaction around it.
+    const refused = await counting(db, () =>
+      db.transaction((tx) => tx.putMany(t, [null as unknown as RowInput])).catch(() => 'refused'),
+    );
+    expect(refused).toEqual({ result: 'refused', statements: 2, transactions: 1 });
+    clock.t += 10;
+    const purge = await counting(db, () => db.purgeExpired({ tables: [t] }));
+    expect(purge).toEqual({ result: { deleted: 1, batches: 1 }, statements: 3, transactions: 1 });
+    clock.t -= 10;
+  });
+
+  it('splits a putMany over MAX_STATEMENT_BYTES into statements, with the same results', async () => {
+    const t = table();
+    // PGlite takes about a second per 3 MiB of parameters: the least that needs two statements.
+    const value = new Uint8Array(6 * 1024 * 1024).fill(7);
+    const rows: RowInput[] = Array.from({ length: 3 }, (_, i) => ({
+      partition: P,
+      sort: b(`${2 - i}`),
+      value,
+    }));
+    rows.push({ partition: P, sort: b('3'), value: b('small') });
+    await db.transaction((tx) => tx.put(t, { partition: P, sort: b('1'), value: b('kept') }));
+    const put = await counting(db, () =>
+      db.transaction((tx) => counting(db, () => tx.putMany(t, rows, { ifAbsent: true }))),
+    );
+    // In key order: rows 0 and 1 (one of them refused) fit 16 MiB; adding row 2 would not.
+    expect(put.result).toEqual({ result: [true, false, true, true], statements: 2, transactions: 0 });
+    await db.transaction(async (tx) => {
+      expect(await tx.count(t, P)).toBe(4);
+      expect((await tx.get(t, P, b('1')))?.value).toEqual(b('kept'));
+      expect((await tx.get(t, P, b('3')))?.value).toEqual(b('small'));
+      expect(await tx.deleteMany(t, rows)).toEqual([true, true, true, true]);
+    });
   });
 
   it('rejects use after close with StorageError', async () => {
