@@ -1,7 +1,7 @@
-import { type CloisterError, utf8 } from '@cloister/crypto';
+import { type CloisterError, padmeLength, utf8 } from '@cloister/crypto';
 import { type MessageId, mailboxId, messageId } from '@cloister/protocol';
 import type { StorageAdapter } from '@cloister/storage';
-import { createMemoryAdapter } from '@cloister/storage';
+import { createMemoryAdapter, encodeRecord } from '@cloister/storage';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createServerStores, SERVER_TABLES, type ServerStores } from '../src/store/index.js';
@@ -193,5 +193,132 @@ describe('mailboxes', () => {
     expect(
       await stores.mailboxes.enqueue(box, { messageId: mid(1), envelope: env(1), expiresAt: time + DAY }),
     ).toBe(true);
+  });
+});
+
+describe('mailboxes: many at once', () => {
+  it('queues items of several mailboxes in one call, with duplicates told apart', async () => {
+    await stores.mailboxes.enqueue(box, { messageId: mid(1), envelope: env(1), expiresAt: time + DAY });
+    const outcomes = await stores.mailboxes.enqueueMany([
+      { mailbox: box, messageId: mid(1), envelope: env(9), expiresAt: time + DAY }, // queued before
+      { mailbox: box, messageId: mid(2), envelope: env(2), expiresAt: time + DAY },
+      { mailbox: otherBox, messageId: mid(2), envelope: env(3), expiresAt: time + DAY },
+      { mailbox: box, messageId: mid(2), envelope: env(4), expiresAt: time + DAY }, // same call
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['duplicate', 'queued', 'queued', 'duplicate']);
+    const listed = (await stores.mailboxes.list(box)).items;
+    expect(listed.map((e) => e.messageId)).toEqual([mid(1), mid(2)]);
+    expect(listed[1]?.envelope).toEqual(env(2));
+    expect(outcomes[1]?.status === 'queued' && outcomes[1].cursor).toBe(listed[1]?.cursor);
+    expect((await stores.mailboxes.list(otherBox)).items.map((e) => e.envelope)).toEqual([env(3)]);
+    expect(await stores.mailboxes.enqueueMany([])).toEqual([]);
+  });
+
+  it('checks every item before writing any', async () => {
+    await rejectsWith(
+      stores.mailboxes.enqueueMany([
+        { mailbox: box, messageId: mid(1), envelope: env(1), expiresAt: time + DAY },
+        { mailbox: box, messageId: mid(2), envelope: new Uint8Array(0), expiresAt: time + DAY },
+      ]),
+      'ERR_VALIDATION',
+      'items[1].envelope',
+    );
+    await rejectsWith(
+      stores.mailboxes.enqueueMany([
+        { mailbox: box, messageId: mid(1), envelope: env(1), expiresAt: time + DAY },
+        { mailbox: box, messageId: mid(2), envelope: env(2), expiresAt: time },
+      ]),
+      'ERR_VALIDATION',
+      'items[1].expiresAt',
+    );
+    expect(await stores.mailboxes.count(box)).toBe(0);
+  });
+
+  it('acknowledges by position across mailboxes, without a read, and keeps the duplicate check', async () => {
+    const [a, b, c] = await stores.mailboxes.enqueueMany([
+      { mailbox: box, messageId: mid(1), envelope: env(1), expiresAt: time + DAY },
+      { mailbox: box, messageId: mid(2), envelope: env(2), expiresAt: time + DAY },
+      { mailbox: otherBox, messageId: mid(3), envelope: env(3), expiresAt: time + DAY },
+    ]);
+    const cursor = (o: typeof a) => (o?.status === 'queued' ? o.cursor : '');
+    expect(
+      await stores.mailboxes.ackQueued([
+        { mailbox: box, cursor: cursor(a) },
+        { mailbox: otherBox, cursor: cursor(c) },
+        { mailbox: otherBox, cursor: cursor(a) }, // not a position of that mailbox
+        { mailbox: box, cursor: cursor(a) }, // twice
+      ]),
+    ).toBe(2);
+    expect((await stores.mailboxes.list(box)).items.map((e) => e.messageId)).toEqual([mid(2)]);
+    expect(await stores.mailboxes.count(otherBox)).toBe(0);
+    // The id rows stay: a retried submission of an acknowledged message is still a duplicate.
+    expect(
+      await stores.mailboxes.enqueue(box, { messageId: mid(1), envelope: env(1), expiresAt: time + DAY }),
+    ).toBe(false);
+    // Acknowledging by id what was acknowledged by position deletes nothing more.
+    expect(await stores.mailboxes.ack(box, [mid(1), mid(2)])).toBe(1);
+    expect(cursor(b)).toMatch(/^[0-9a-f]{32}$/);
+    await rejectsWith(
+      stores.mailboxes.ackQueued([{ mailbox: box, cursor: 'zz' }]),
+      'ERR_VALIDATION',
+      'positions[0].cursor',
+    );
+  });
+
+  it('a copy of the database shows the arrival second only, and sizes only to their bucket', async () => {
+    // Two envelopes of one submission, queued in the same millisecond for two mailboxes, and a
+    // third queued later in the same second.
+    time = 1_700_000_000_437;
+    await stores.mailboxes.enqueueMany([
+      { mailbox: box, messageId: mid(1), envelope: new Uint8Array(1000).fill(1), expiresAt: time + DAY },
+      { mailbox: otherBox, messageId: mid(1), envelope: new Uint8Array(980).fill(2), expiresAt: time + DAY },
+    ]);
+    time += 300;
+    await stores.mailboxes.enqueue(box, {
+      messageId: mid(2),
+      envelope: new Uint8Array(990).fill(3),
+      expiresAt: time + DAY,
+    });
+    const rows = await db.transaction(async (tx) => [
+      ...(await tx.list(SERVER_TABLES.mailbox, utf8(box))),
+      ...(await tx.list(SERVER_TABLES.mailbox, utf8(otherBox))),
+    ]);
+    expect(rows).toHaveLength(3);
+    const second = new DataView(new Uint8Array(8).buffer);
+    second.setBigUint64(0, 1_700_000_000_000n);
+    for (const row of rows) expect(row.sort.subarray(0, 8)).toEqual(new Uint8Array(second.buffer));
+    const lengths = new Set(rows.map((r) => r.value.length));
+    expect(lengths.size).toBe(1); // 980, 990 and 1000 bytes of envelope fill one Padmé bucket
+    expect(rows.every((r) => r.value.length === padmeLength(r.value.length))).toBe(true);
+    // Listing still gives the envelopes, in arrival order, with their exact arrival times.
+    const listed = (await stores.mailboxes.list(box)).items;
+    expect(listed.map((e) => [e.messageId, e.arrivedAt, e.envelope.length])).toEqual([
+      [mid(1), 1_700_000_000_437, 1000],
+      [mid(2), 1_700_000_000_737, 990],
+    ]);
+  });
+
+  it('still reads records of the earlier JSON form, and refuses a damaged binary record', async () => {
+    const sort = new Uint8Array(16).fill(7);
+    await db.transaction(async (tx) => {
+      await tx.put(SERVER_TABLES.mailbox, {
+        partition: utf8(box),
+        sort,
+        value: encodeRecord(1, { messageId: mid(5), envelope: env(5), arrivedAt: 5 }),
+        expiresAt: time + DAY,
+      });
+    });
+    expect((await stores.mailboxes.list(box)).items.map((e) => [e.messageId, e.arrivedAt])).toEqual([
+      [mid(5), 5],
+    ]);
+    await stores.mailboxes.enqueue(otherBox, { messageId: mid(6), envelope: env(6), expiresAt: time + DAY });
+    await db.transaction(async (tx) => {
+      const [row] = await tx.list(SERVER_TABLES.mailbox, utf8(otherBox));
+      if (row === undefined) throw new Error('no row');
+      const value = row.value.slice();
+      value[value.length - 1] = 1; // padding must be zeros
+      await tx.put(SERVER_TABLES.mailbox, { ...row, value });
+    });
+    await rejectsWith(stores.mailboxes.list(otherBox), 'ERR_DECODE');
   });
 });

@@ -64,3 +64,4 @@ export {
   type UserPatch,
   type UserStore,
 } from './users.js';
+export { watchWrites } from './write-watch.js';

@@ -16,7 +16,7 @@ import { createKeyBundleStore, type KeyBundleStore } from './bundles.js';
 import { createDeliveryEpochStore, type DeliveryEpochStore } from './delivery-epochs.js';
 import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
-import { createMailboxStore, type MailboxStore } from './mailboxes.js';
+import { createMailboxSortKeys, createMailboxStore, type MailboxStore } from './mailboxes.js';
 import { createOrganisationStore, type OrganisationStore } from './organisation.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
 import { createDomainStore, createTenantStore, type DomainStore, type TenantStore } from './tenants.js';
@@ -109,6 +109,8 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     throw new ValidationError('provider', 'a CryptoProvider');
   }
   const blobOptions = options.maxBlobBytes === undefined ? {} : { maxBlobBytes: options.maxBlobBytes };
+  // One sort-key sequence for every transaction's mailbox store.
+  const mailboxSortKeys = createMailboxSortKeys(provider);
   const build = (run: Executor): ServerStoreSet => ({
     tenants: createTenantStore(run),
     domains: createDomainStore(run),
@@ -116,7 +118,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     pools: createPoolStore(run),
     devices: createDeviceStore(run),
     bundles: createKeyBundleStore(run),
-    mailboxes: createMailboxStore(run, provider),
+    mailboxes: createMailboxStore(run, provider, mailboxSortKeys),
     blobs: createServerBlobStore(run, blobOptions),
     policies: createPolicyStore(run),
     audit: createAuditLog(run, provider),
