@@ -3,11 +3,12 @@
  * per instance runs `LISTEN "<channel>"`; `notify` runs `SELECT pg_notify(channel, mailbox)` on a
  * small pool, so every instance (this one included) hears the mailbox id and wakes its sockets
  * for that mailbox. The payload is the mailbox id and nothing else for a `wake`, and
- * `recheck <mailbox id>` for a `recheck` (a space never occurs in a mailbox id).
+ * `recheck <mailbox id>` for a `recheck` (a space never occurs in a mailbox id), and `invalidate`
+ * for an invalidation of the recipient caches (not a mailbox id either).
  *
  * When the listening connection drops, the bus reconnects with exponential backoff (100 ms
  * doubling to 5 s, with jitter) and, once listening again, calls every listener of every mailbox
- * once with `recheck` ("resync"): wake-ups and rechecks sent meanwhile were lost, and a listener
+ * once with `recheck` and every invalidation listener once ("resync"): wake-ups and rechecks sent meanwhile were lost, and a listener
  * re-reads its device and mailbox when called, so nothing stays undelivered and no block is
  * missed. A `notify` that cannot reach the database wakes this
  * instance's listeners directly and resolves; other instances then learn of the envelope on
@@ -53,6 +54,8 @@ export interface PostgresBusOptions {
 
 const CHANNEL = /^[a-z_][a-z0-9_]{0,62}$/;
 const RECHECK_PREFIX = 'recheck ';
+/** The payload of an invalidation (no mailbox id is ever this string). */
+const INVALIDATE = 'invalidate';
 
 /**
  * Creates and connects the PostgreSQL wake-up bus. Rejects with `StorageError` when the first
@@ -103,7 +106,19 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
       }
     }
   };
+  const invalidations = new Set<() => void>();
+  const invalidateLocal = () => {
+    for (const fn of [...invalidations]) {
+      try {
+        fn();
+      } catch {
+        warn('invalidation listener failed');
+      }
+    }
+  };
   const resync = () => {
+    // Messages may have been lost while disconnected: forget cached recipients, re-check sockets.
+    invalidateLocal();
     for (const mailbox of [...listeners.keys()]) dispatch(mailbox, 'recheck');
   };
 
@@ -117,6 +132,10 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
 
   const onNotification = (message: pg.Notification) => {
     if (message.channel !== channel || typeof message.payload !== 'string') return;
+    if (message.payload === INVALIDATE) {
+      invalidateLocal();
+      return;
+    }
     const recheck = message.payload.startsWith(RECHECK_PREFIX);
     let mailbox: string;
     try {
@@ -202,6 +221,20 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
         dispatch(id, s);
       }
     },
+    async invalidate() {
+      if (closed) return;
+      try {
+        await pool.query('SELECT pg_notify($1, $2)', [channel, INVALIDATE]);
+      } catch {
+        warn('wake-up bus invalidation failed; invalidating locally only');
+        invalidateLocal();
+      }
+    },
+    onInvalidate(listener) {
+      if (typeof listener !== 'function') throw new ValidationError('listener', 'a function');
+      invalidations.add(listener);
+      return () => invalidations.delete(listener);
+    },
     subscribe(mailbox, listener) {
       const id = mailboxId(mailbox);
       if (typeof listener !== 'function') throw new ValidationError('listener', 'a function');
@@ -224,6 +257,7 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
       if (timer !== undefined) clearTimeout(timer);
       timer = undefined;
       listeners.clear();
+      invalidations.clear();
       const c = client;
       client = undefined;
       if (c !== undefined) {

@@ -49,6 +49,17 @@ export interface WakeupBus {
    * is called. A bus that may have lost messages calls it with `recheck`.
    */
   subscribe(mailbox: MailboxId, listener: (signal: WakeupSignal) => void): () => void;
+  /**
+   * Tells every instance (this one included) that recipient state changed (a device, user, pool,
+   * policy or delivery epoch was written), so that each empties its recipient cache. Optional: a
+   * bus without it leaves other instances to the cache's TTL.
+   */
+  invalidate?(): Promise<void>;
+  /**
+   * Calls `listener` for every invalidation, and when the bus may have lost messages, until the
+   * returned function is called.
+   */
+  onInvalidate?(listener: () => void): () => void;
   /** Stops the bus. */
   close(): Promise<void>;
 }
@@ -67,7 +78,15 @@ export interface WakeupBus {
  */
 export function createLocalBus(): WakeupBus {
   const listeners = new Map<string, Set<(signal: WakeupSignal) => void>>();
+  const invalidations = new Set<() => void>();
   return {
+    async invalidate() {
+      for (const fn of [...invalidations]) fn();
+    },
+    onInvalidate(listener) {
+      invalidations.add(listener);
+      return () => invalidations.delete(listener);
+    },
     async notify(mailbox, signal) {
       const s = checkWakeupSignal(signal);
       for (const fn of [...(listeners.get(mailbox) ?? [])]) fn(s);
@@ -86,6 +105,7 @@ export function createLocalBus(): WakeupBus {
     },
     async close() {
       listeners.clear();
+      invalidations.clear();
     },
   };
 }

@@ -84,7 +84,22 @@ export {
   resolveEnrolmentLimits,
   signEnrolmentProof,
 } from './enrolment.js';
+export {
+  createGroupCommit,
+  type GroupCommit,
+  type GroupCommitOptions,
+  type GroupCommitStatistics,
+} from './group-commit.js';
 export { type ErrorBody, rawClientError, toHttpError } from './http-errors.js';
+export {
+  ARCHIVE_SEALS_PER_TENANT_PER_MINUTE,
+  type MailboxWrite,
+  type MailboxWriteResult,
+  type MailboxWriter,
+  mailboxWriterOf,
+  type SealOutcome,
+  type SealToFile,
+} from './mailbox-writer.js';
 export {
   createWebhookNotifier,
   PUSH_HINT_LABEL,
@@ -107,6 +122,15 @@ export {
   type RateLimitOutcome,
   requestDevice,
 } from './rate-limits.js';
+export {
+  createRecipientCache,
+  invalidatingAdapter,
+  RECIPIENT_CACHE_TTL_MS,
+  RECIPIENT_TABLES,
+  type Recipient,
+  type RecipientCache,
+  recipientsOf,
+} from './recipients.js';
 export { checkTimeouts, DEFAULT_TIMEOUTS, type ServerTimeouts } from './request-timeouts.js';
 export { createLifetimeCache, type LifetimeCache, RETENTION_FEATURE, serverLifetime } from './retention.js';
 export { BLOB_KEY_LABEL, type BlobRouteOptions, blobRoutes, createBlobRoutes } from './routes/blobs.js';
@@ -168,7 +192,9 @@ export {
   FRAME_ENVELOPE,
   FRAME_SYNCED,
   hasLocalSocket,
+  type LocalOffer,
   MAX_ACK_FRAME_IDS,
+  offerToLocalSockets,
   type ServerFrame,
   selectSubprotocol,
   subprotocolAuthorization,
@@ -178,7 +204,7 @@ export {
   type WsRouteOptions,
   wsRoutes,
 } from './routes/ws.js';
-export { type CloisterServer, createServer, type ServerOptions } from './server.js';
+export { type CloisterServer, createServer, type ServerOptions, type StorageStatistics } from './server.js';
 export * from './store/index.js';
 export {
   type CreateTenantInput,

@@ -37,6 +37,7 @@ import type { Notifier, RouteModule, ServerContext, ServerLimits } from './conte
 import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
 import { createRateLimiter, credentialLimiterKey } from './rate-limits.js';
+import { invalidatingAdapter } from './recipients.js';
 import { checkTimeouts, longRouteTimeouts, type ServerTimeouts, timeoutOptions } from './request-timeouts.js';
 import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
 import { ROUTES } from './routes/index.js';
@@ -104,6 +105,19 @@ export interface ServerOptions {
   readonly connections?: Partial<ConnectionLimits>;
 }
 
+/**
+ * Statements and transactions a SQL backend has sent to its driver.
+ *
+ * @example
+ * ```ts
+ * const before = server.storageStatistics();
+ * ```
+ */
+export interface StorageStatistics {
+  readonly statements: number;
+  readonly transactions: number;
+}
+
 /** A running (or ready to run) server instance. */
 export interface CloisterServer {
   readonly app: FastifyInstance;
@@ -114,6 +128,12 @@ export interface CloisterServer {
   readonly generatedCertificate: boolean;
   /** Open connections per address and refusals over the connection caps. */
   readonly connections: ConnectionCounts;
+  /**
+   * How many statements and transactions the storage backend has sent to its database driver so
+   * far (PostgreSQL and PGlite count them; `undefined` for a backend that does not), for
+   * benchmarks and metrics.
+   */
+  storageStatistics(): StorageStatistics | undefined;
   /** Starts listening; resolves the base URL (`https://host:port`). */
   listen(options?: { readonly host?: string; readonly port?: number }): Promise<string>;
   /** Stops accepting, lets in-flight requests finish, then closes the bus and the database. */
@@ -201,7 +221,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   } finally {
     dataKey.fill(0);
   }
-  const stores = createServerStores(adapter, { provider, maxBlobBytes: limits.blobBytes });
+  // A committed write to a table the relay caches (devices, users, policies, epochs, …) empties
+  // the recipient caches before its caller continues (`recipients.ts`).
+  let contextRef: ServerContext | undefined;
+  const watched = invalidatingAdapter(adapter, () => contextRef);
+  const stores = createServerStores(watched, { provider, maxBlobBytes: limits.blobBytes });
 
   const app = Fastify({
     https: {
@@ -236,7 +260,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   setMaxListeners(0, shutdown.signal);
   const context: ServerContext = {
     stores,
-    adapter,
+    adapter: watched,
     provider,
     now,
     bus: options.bus ?? createLocalBus(),
@@ -251,6 +275,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     shutdown: shutdown.signal,
   };
 
+  contextRef = context;
   if (operatorToken !== undefined) configureOperatorToken(context, operatorToken);
   const connections = applyConnectionLimits(app.server, connectionLimits, app.log, now);
 
@@ -317,6 +342,12 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     pin,
     generatedCertificate: options.tls === undefined && (tls as { created?: boolean }).created === true,
     connections,
+    storageStatistics() {
+      const counted = (inner as { statistics?: () => StorageStatistics }).statistics?.();
+      return counted === undefined
+        ? undefined
+        : { statements: counted.statements, transactions: counted.transactions };
+    },
     async listen(listenOptions = {}) {
       return app.listen({ host: listenOptions.host ?? '127.0.0.1', port: listenOptions.port ?? 8443 });
     },

@@ -569,6 +569,91 @@ describe('GET /v1/ws', () => {
     await c.close();
   });
 
+  it('pushes a new envelope from its commit to a caught-up socket, without listing the mailbox', async () => {
+    const bob = await addDevice(t);
+    const c = new Client(t, bob.credential);
+    await c.opened();
+    await c.until((f) => f.some((x) => x.type === 'synced'), 'the synced frame');
+    const mailboxes = t.server.context.stores.mailboxes;
+    const list = mailboxes.list;
+    let listings = 0;
+    mailboxes.list = (...args) => {
+      listings++;
+      return list(...args);
+    };
+    try {
+      for (let i = 0; i < 5; i++) {
+        const res = await post(t, { messageId: newId(), envelope: await seal(t, bob, utf8(`live${i}`)) });
+        expect(res.json.results[0].status).toBe('accepted');
+      }
+      await c.until(() => c.envelopes().length === 5, 'five pushes');
+      c.ack(c.envelopes().map((e) => e.messageId));
+      await waitFor(async () => (await mailboxes.count(bob.mailbox)) === 0, 'the acknowledgements');
+      expect(listings).toBe(0);
+    } finally {
+      mailboxes.list = list;
+    }
+    await c.close();
+  });
+
+  it('keeps what arrives while the window is full, and lists the mailbox when too much arrives', async () => {
+    const bob = await addDevice(t);
+    const c = new Client(t, bob.credential);
+    await c.opened();
+    await c.until((f) => f.some((x) => x.type === 'synced'), 'the synced frame');
+    // 64 fill the window, the next 256 are kept, the rest overflow: the socket lists again later.
+    const total = 64 + 4 * 64 + 20;
+    const ids = new Set<string>();
+    for (let i = 0; i < total; i += 40) {
+      const batch = await Promise.all(
+        Array.from({ length: Math.min(40, total - i) }, async (_, k) => {
+          const res = await post(t, { messageId: newId(), envelope: await seal(t, bob, utf8(`o${i + k}`)) });
+          return res.json.results[0].messageId as string;
+        }),
+      );
+      for (const id of batch) ids.add(id);
+    }
+    await c.until(() => c.envelopes().length === 64, 'the window');
+    await sleep(100);
+    expect(c.envelopes()).toHaveLength(64);
+    // Acknowledge as they come until all have arrived exactly once.
+    const acked = new Set<string>();
+    await waitFor(() => {
+      const fresh = c
+        .envelopes()
+        .map((e) => e.messageId)
+        .filter((id) => !acked.has(id));
+      for (let k = 0; k < fresh.length; k += 256) c.ack(fresh.slice(k, k + 256));
+      for (const id of fresh) acked.add(id);
+      return acked.size === total;
+    }, 'every envelope');
+    expect(new Set(c.envelopes().map((e) => e.messageId))).toEqual(ids);
+    expect(c.envelopes()).toHaveLength(total);
+    await waitFor(async () => (await t.server.context.stores.mailboxes.count(bob.mailbox)) === 0, 'empty');
+    await c.close();
+  });
+
+  it('refuses the next delivery after a block committed, though the recipient was cached', async () => {
+    const ctx = t.server.context;
+    const dan = await addDevice(t);
+    const first = await post(t, { messageId: newId(), envelope: await seal(t, dan, utf8('before')) });
+    expect(first.json.results[0].status).toBe('accepted'); // the recipient is cached now
+    const device = await ctx.stores.devices.byMailbox(dan.mailbox);
+    await ctx.stores.devices.update(acme, device!.user, device!.id, { blocked: true });
+    const blocked = await post(t, { messageId: newId(), envelope: await seal(t, dan, utf8('after')) });
+    expect(blocked.json.results[0].status).toBe('refused');
+    expect(await ctx.stores.mailboxes.count(dan.mailbox)).toBe(1);
+    // Unblocked: accepted again at once.
+    await ctx.stores.devices.update(acme, device!.user, device!.id, { blocked: false });
+    const again = await post(t, { messageId: newId(), envelope: await seal(t, dan, utf8('again')) });
+    expect(again.json.results[0].status).toBe('accepted');
+    // A user block, written in a transaction of its own, is seen just the same.
+    await ctx.stores.transaction((s) => s.users.update(acme, device!.user, { blocked: true }));
+    const userBlocked = await post(t, { messageId: newId(), envelope: await seal(t, dan, utf8('user')) });
+    expect(userBlocked.json.results[0].status).toBe('refused');
+    await ctx.stores.users.update(acme, device!.user, { blocked: false });
+  });
+
   it('closes the socket of a device blocked while connected with 1008', async () => {
     const bob = await addDevice(t);
     const c = new Client(t, bob.credential);

@@ -3,7 +3,9 @@
  * spec/server-instances.md). Three server instances run as child processes on one schema, with
  * one storage key and one LISTEN/NOTIFY channel; recipient devices are spread over them; a stream
  * of real sealed messages is posted round-robin, and in the middle one instance is killed with
- * SIGKILL. Senders retry a failed POST on another instance with the same message id; devices whose
+ * SIGKILL — under group commit (spec/server-delivery.md §2c), with enough concurrent senders that
+ * the instances commit several submissions per transaction, so the kill finds groups in flight.
+ * Senders retry a failed POST on another instance with the same message id; devices whose
  * instance died reconnect to a survivor. Every message reaches the application exactly once
  * (after the client's deduplication by message id), byte-identical and opening, and the mailboxes
  * end empty. Runs only with `DATABASE_URL` (CI sets it).
@@ -39,8 +41,9 @@ const childEntry = join(here, 'fixtures', 'instance-child.ts');
 
 const INSTANCES = 3;
 const DEVICES = 6;
-const MESSAGES = 300;
-const SENDERS = 6;
+const MESSAGES = 480;
+// Enough concurrent senders that each instance commits several submissions per group.
+const SENDERS = 24;
 const KILLED = 1;
 const acme = tenantId('acme');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

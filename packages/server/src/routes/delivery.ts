@@ -39,16 +39,16 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { authenticate } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
-import { deliveryTokenAdmits } from '../delivery-access.js';
-import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
-import { createLifetimeCache, DEFAULT_ARCHIVE_RETENTION_MS, type LifetimeCache } from '../retention.js';
 import {
-  type DeliveryEpochs,
-  MAX_ACK_IDS,
-  type QueuedEnvelope,
-  type ServerStoreSet,
-} from '../store/index.js';
-import { hasLocalSocket } from './ws.js';
+  type ARCHIVE_SEALS_PER_TENANT_PER_MINUTE,
+  mailboxWriterOf,
+  type SealToFile,
+} from '../mailbox-writer.js';
+import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
+import { type Recipient, recipientsOf } from '../recipients.js';
+import { DEFAULT_ARCHIVE_RETENTION_MS } from '../retention.js';
+import { MAX_ACK_IDS, type QueuedEnvelope } from '../store/index.js';
+import { type LocalOffer, offerToLocalSockets } from './ws.js';
 
 /**
  * What happened to one delivery of a submission.
@@ -134,17 +134,6 @@ export type ArchiveFiling =
  * ```
  */
 export const MAX_FILED_ARCHIVE_SEAL_BYTES: number = FIELD_LIMITS.archiveSealBytes;
-
-/**
- * Archive seals one tenant may file per minute on one instance (the limiter counts only seals that
- * passed every other check).
- *
- * @example
- * ```ts
- * console.log(ARCHIVE_SEALS_PER_TENANT_PER_MINUTE); // 6000
- * ```
- */
-export const ARCHIVE_SEALS_PER_TENANT_PER_MINUTE = 6_000;
 
 /**
  * Version byte of a mailbox page.
@@ -331,28 +320,16 @@ interface Admitted {
   readonly mailbox: MailboxId;
   readonly messageId: MessageId;
   readonly envelope: Uint8Array;
-  readonly token: Uint8Array;
+  readonly recipient: Recipient;
 }
 
-const lifetimeCaches = new WeakMap<ServerContext, LifetimeCache>();
 const mailboxLimiters = new WeakMap<ServerContext, RateLimiter>();
-const archiveLimiters = new WeakMap<ServerContext, RateLimiter>();
 const archivePolicyCaches = new WeakMap<
   ServerContext,
   Map<string, { at: number; policy: TenantArchive | null }>
 >();
 /** How long a tenant's archive policy is cached (a policy change reaches filing within this time). */
 const ARCHIVE_POLICY_TTL_MS = 5_000;
-
-/** The per-tenant archive limiter of one server instance. */
-function archiveLimiter(ctx: ServerContext): RateLimiter {
-  let limiter = archiveLimiters.get(ctx);
-  if (limiter === undefined) {
-    limiter = createRateLimiter({ max: ARCHIVE_SEALS_PER_TENANT_PER_MINUTE, windowMs: 60_000, now: ctx.now });
-    archiveLimiters.set(ctx, limiter);
-  }
-  return limiter;
-}
 
 /** What the tenant layer says about archiving, when it turns it on with a key. */
 interface TenantArchive {
@@ -364,11 +341,7 @@ interface TenantArchive {
  * cannot turn filing on): feature `archive` enabled with `config.publicKey` (base64url of 32
  * bytes), and `config.retentionMs` (default {@link DEFAULT_ARCHIVE_RETENTION_MS}). Cached 5 s.
  */
-async function tenantArchive(
-  ctx: ServerContext,
-  s: Pick<ServerStoreSet, 'policies'>,
-  tenant: TenantId,
-): Promise<TenantArchive | null> {
+async function tenantArchive(ctx: ServerContext, tenant: TenantId): Promise<TenantArchive | null> {
   let cache = archivePolicyCaches.get(ctx);
   if (cache === undefined) {
     cache = new Map();
@@ -377,7 +350,7 @@ async function tenantArchive(
   const now = ctx.now();
   const hit = cache.get(tenant);
   if (hit !== undefined && now - hit.at < ARCHIVE_POLICY_TTL_MS) return hit.policy;
-  const stored = await s.policies.get({ kind: 'tenant', tenant });
+  const stored = await ctx.stores.policies.get({ kind: 'tenant', tenant });
   const feature = stored?.document.archive;
   const config = (feature?.config ?? {}) as { publicKey?: unknown; retentionMs?: unknown };
   const key = typeof config.publicKey === 'string' ? Buffer.from(config.publicKey, 'base64url') : undefined;
@@ -423,37 +396,61 @@ function mailboxLimiter(ctx: ServerContext): RateLimiter {
   return limiter;
 }
 
-/** The retention lifetime cache of one server instance. */
-function lifetimes(ctx: ServerContext): LifetimeCache {
-  let cache = lifetimeCaches.get(ctx);
-  if (cache === undefined) {
-    cache = createLifetimeCache({ now: ctx.now });
-    lifetimeCaches.set(ctx, cache);
-  }
-  return cache;
+/**
+ * The recipient of `mailbox` when `token` admits a delivery to it now: a device and user that
+ * exist and are not blocked, and a tag that verifies with the recipient's tenant and user, the
+ * token's sender class and the epochs current now. Everything comes from the instance's recipient
+ * cache (`recipients.ts`), which every committed change of that state empties.
+ */
+async function admits(
+  ctx: ServerContext,
+  mailbox: MailboxId,
+  token: Uint8Array,
+): Promise<Recipient | undefined> {
+  const header = ctx.deliveryTokens.read(token);
+  if (header === undefined) return undefined;
+  const recipients = recipientsOf(ctx);
+  const recipient = await recipients.get(mailbox);
+  if (recipient === undefined || recipient.blocked) return undefined;
+  const epochs = await recipients.epochs(recipient.tenant, recipient.user, header.senderClass);
+  const claims = {
+    tenant: recipient.tenant,
+    user: recipient.user,
+    mailbox,
+    senderClass: header.senderClass,
+    epochs,
+  };
+  return (await ctx.deliveryTokens.verify(claims, token)) ? recipient : undefined;
 }
 
 /**
  * Admits, stores and announces the deliveries of one submission; resolves one result each, in
  * order, and what happened to the submission's archive seal. First, without the database, each
- * token must have the form of a version-2 token and not be expired. Then one read pass verifies
- * each token's tag against the recipient (device and user exist and are not blocked) and the
- * epochs current now. The per-mailbox limit counts only deliveries that passed. Then one
- * transaction checks every admitted recipient device again (exists, device and user not blocked),
- * queues the envelopes (idempotent per mailbox and message id) and files the archive seal when
- * every filing rule holds (`spec/server-delivery.md`, "Archive seals"): a complete version-2 seal
- * of bounded size, bound to the delivery it travels with, that delivery admitted, something newly
- * queued, the recipient tenant's tenant-layer policy archiving with a key, and the tenant's
- * archive budget not spent; it expires with the archive's retention. A refused seal never refuses
- * a delivery. Wake-ups and push hints follow the commit. Every delivery refusal is
- * `{ status: 'refused', reason: 'token' }`.
+ * token must have the form of a version-2 token and not be expired. Then each token's tag is
+ * verified against its recipient (device and user exist and are not blocked) and the epochs
+ * current now, all from the recipient cache. The per-mailbox limit counts only deliveries that
+ * passed. Then the admitted envelopes join the instance's group commit (`mailbox-writer.ts`),
+ * queued idempotently per mailbox and message id, with the lifetime the recipient's retention
+ * allows; the archive seal is filed in the same transaction when every filing rule holds
+ * (`spec/server-delivery.md`, "Archive seals"): a complete version-2 seal of bounded size, bound to
+ * the delivery it travels with, that delivery admitted, something newly queued, the recipient
+ * tenant's tenant-layer policy archiving with a key, and the tenant's archive budget not spent; it
+ * expires with the archive's retention. A refused seal never refuses a delivery. After the commit,
+ * each new envelope is handed to the recipient's socket on this instance, or announced through the
+ * bus and a push hint. Every delivery refusal is `{ status: 'refused', reason: 'token' }`.
  */
 async function submit(
   ctx: ServerContext,
   deliveries: readonly SealedDelivery[],
 ): Promise<{ results: DeliveryResult[]; archive?: ArchiveFiling }> {
   const results: DeliveryResult[] = [];
-  const candidates: Admitted[] = [];
+  const candidates: {
+    index: number;
+    mailbox: MailboxId;
+    messageId: MessageId;
+    envelope: Uint8Array;
+    token: Uint8Array;
+  }[] = [];
   let seal: { bytes: Uint8Array; index: number; problem: ArchiveRefusal | undefined } | undefined;
   for (const [index, delivery] of deliveries.entries()) {
     const messageId = deliveryMessageId(delivery.messageId);
@@ -468,23 +465,24 @@ async function submit(
     const outer = peekEnvelopeOuter(delivery.envelope);
     const mailbox = mailboxFromEnvelope(outer.mailbox);
     if (mailbox === undefined) continue;
-    // Form and expiry first: no database for a token that cannot be current.
+    // Form and expiry first: no lookup for a token that cannot be current.
     if (ctx.deliveryTokens.read(outer.deliveryToken) === undefined) continue;
     candidates.push({ index, mailbox, messageId, envelope: delivery.envelope, token: outer.deliveryToken });
   }
   const refusedSeal = (reason: ArchiveRefusal) => ({ status: 'refused', reason }) as const;
-  // The tags need the recipient's tenant and user and the current epochs: one read pass.
-  const admitted =
-    candidates.length === 0
-      ? []
-      : await ctx.stores.transaction(async (s) => {
-          const cache = new Map<string, Promise<DeliveryEpochs>>();
-          const out: Admitted[] = [];
-          for (const c of candidates) {
-            if (await deliveryTokenAdmits(ctx, c.mailbox, c.token, s, cache)) out.push(c);
-          }
-          return out;
-        });
+  const admitted: Admitted[] = [];
+  for (const c of candidates) {
+    const recipient = await admits(ctx, c.mailbox, c.token);
+    if (recipient !== undefined) {
+      admitted.push({
+        index: c.index,
+        mailbox: c.mailbox,
+        messageId: c.messageId,
+        envelope: c.envelope,
+        recipient,
+      });
+    }
+  }
   // Each recipient mailbox has its own budget, spent only by deliveries whose token verified;
   // over it, the whole submission is refused with 429 before anything is stored.
   let retryAfter = 0;
@@ -496,66 +494,63 @@ async function submit(
   if (admitted.length === 0) {
     return seal === undefined ? { results } : { results, archive: refusedSeal(seal.problem ?? 'delivery') };
   }
+  // The seal's checks that need no write: its own form, the delivery it is bound to admitted, the
+  // tenant archiving.
   const now = ctx.now();
-  const { statuses, archive } = await ctx.stores.transaction(async (s) => {
-    const out = new Map<number, 'accepted' | 'duplicate'>();
-    let sealTenant: TenantId | undefined;
-    let anyFresh = false;
-    for (const a of admitted) {
-      const device = await s.devices.byMailbox(a.mailbox);
-      if (device === undefined || device.blocked) continue;
-      const user = await s.users.get(device.tenant, device.user);
-      if (user === undefined || user.blocked) continue;
-      // Undelivered envelopes live as long as the recipient's retention policy allows (R29),
-      // never longer than the server's own limit.
-      const lifetime = await lifetimes(ctx).get(
-        s,
-        device.tenant,
-        device.user,
-        'message.server',
-        ctx.limits.mailboxRetentionMs,
-      );
-      const fresh = await s.mailboxes.enqueue(a.mailbox, {
-        messageId: a.messageId,
-        envelope: a.envelope,
-        expiresAt: now + lifetime,
-      });
-      out.set(a.index, fresh ? 'accepted' : 'duplicate');
-      anyFresh ||= fresh;
-      if (a.index === seal?.index) sealTenant = device.tenant;
+  let archive: ArchiveFiling | undefined;
+  let toFile: SealToFile | undefined;
+  if (seal !== undefined) {
+    const sealed = admitted.find((a) => a.index === seal.index);
+    if (seal.problem !== undefined) archive = refusedSeal(seal.problem);
+    else if (sealed === undefined) archive = refusedSeal('delivery');
+    else {
+      const policy = await tenantArchive(ctx, sealed.recipient.tenant);
+      if (policy === null) archive = refusedSeal('not-archiving');
+      else
+        toFile = { bytes: seal.bytes, tenant: sealed.recipient.tenant, expiresAt: now + policy.retentionMs };
     }
-    if (seal === undefined) return { statuses: out, archive: undefined };
-    if (seal.problem !== undefined) return { statuses: out, archive: refusedSeal(seal.problem) };
-    if (sealTenant === undefined || !anyFresh) return { statuses: out, archive: refusedSeal('delivery') };
-    const policy = await tenantArchive(ctx, s, sealTenant);
-    if (policy === null) return { statuses: out, archive: refusedSeal('not-archiving') };
-    if (!archiveLimiter(ctx).hit(sealTenant).allowed) return { statuses: out, archive: refusedSeal('rate') };
-    const expiresAt = now + policy.retentionMs;
-    await s.archive.append(sealTenant, { sealed: seal.bytes, expiresAt });
-    return { statuses: out, archive: { status: 'filed', expiresAt } as const };
-  });
-  const announced: MailboxId[] = [];
-  for (const a of admitted) {
-    const status = statuses.get(a.index);
-    if (status === undefined) continue;
-    results[a.index] = { messageId: a.messageId, status };
-    // A duplicate may be the retry of a commit whose instance died before waking anyone: wake again.
-    announced.push(a.mailbox);
   }
-  await Promise.all(announced.map((mailbox) => announce(ctx, mailbox)));
+  // Undelivered envelopes live as long as the recipient's retention policy allows (R29), never
+  // longer than the server's own limit.
+  const written = await mailboxWriterOf(ctx).submit(
+    admitted.map((a) => ({
+      mailbox: a.mailbox,
+      messageId: a.messageId,
+      envelope: a.envelope,
+      expiresAt: now + a.recipient.lifetimeMs,
+    })),
+    toFile,
+  );
+  if (written.seal !== undefined) archive = written.seal;
+  admitted.forEach((a, k) => {
+    const outcome = written.outcomes[k];
+    if (outcome === undefined) return;
+    results[a.index] = {
+      messageId: a.messageId,
+      status: outcome.status === 'queued' ? 'accepted' : 'duplicate',
+    };
+    if (outcome.status === 'queued') {
+      announce(ctx, a.mailbox, { messageId: a.messageId, envelope: a.envelope, cursor: outcome.cursor });
+    } else {
+      // A duplicate may be the retry of a commit whose instance died before waking anyone.
+      announce(ctx, a.mailbox, undefined);
+    }
+  });
   return archive === undefined ? { results } : { results, archive };
 }
 
-/** Wakes the instances listening for `mailbox`; sends a push hint when no local socket holds it. */
-async function announce(ctx: ServerContext, mailbox: MailboxId): Promise<void> {
-  try {
-    await ctx.bus.notify(mailbox);
-  } catch {
+/**
+ * After the commit: hands a new envelope to the recipient's socket on this instance; when none
+ * holds the mailbox here, wakes the other instances through the bus and sends a push hint.
+ */
+function announce(ctx: ServerContext, mailbox: MailboxId, queued: LocalOffer | undefined): void {
+  if (offerToLocalSockets(ctx, mailbox, queued)) return;
+  ctx.bus.notify(mailbox).catch(() => {
     // The envelope is stored; the device gets it on its next fetch or reconnect.
     ctx.log.warn('wake-up bus notify failed');
-  }
+  });
   const notifier = ctx.notifier;
-  if (notifier === undefined || hasLocalSocket(ctx, mailbox)) return;
+  if (notifier === undefined) return;
   try {
     notifier.notify({ mailboxHint: mailbox }).catch(() => ctx.log.warn('push hint failed'));
   } catch {

@@ -20,6 +20,9 @@ import type { WebSocket } from '@fastify/websocket';
 import type { FastifyRequest } from 'fastify';
 import { authenticate, type DeviceAuth } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
+import { mailboxWriterOf } from '../mailbox-writer.js';
+import { recipientsOf } from '../recipients.js';
+import type { QueuedPosition } from '../store/index.js';
 
 /**
  * First byte of a frame carrying one queued envelope (server → device).
@@ -266,8 +269,23 @@ export function decodeAckFrame(bytes: Uint8Array): MessageId[] {
   return ids;
 }
 
-// Which mailboxes have a live delivery socket on this instance (per server context).
-const LOCAL_SOCKETS = new WeakMap<ServerContext, Map<string, number>>();
+/**
+ * A newly queued envelope handed from a submission's commit to the sockets of its mailbox.
+ *
+ * @example
+ * ```ts
+ * offerToLocalSockets(ctx, mailbox, { messageId, envelope, cursor: outcome.cursor });
+ * ```
+ */
+export interface LocalOffer {
+  readonly messageId: MessageId;
+  readonly envelope: Uint8Array;
+  /** Its position in the mailbox (what an acknowledgement deletes). */
+  readonly cursor: string;
+}
+
+// The live delivery sockets of this instance, by mailbox (per server context).
+const LOCAL_SOCKETS = new WeakMap<ServerContext, Map<string, Set<DeliveryConnection>>>();
 
 /**
  * Whether this instance holds a live delivery socket for `mailbox`. Another instance may hold one
@@ -279,18 +297,51 @@ const LOCAL_SOCKETS = new WeakMap<ServerContext, Map<string, number>>();
  * ```
  */
 export function hasLocalSocket(ctx: ServerContext, mailbox: MailboxId): boolean {
-  return (LOCAL_SOCKETS.get(ctx)?.get(mailbox) ?? 0) > 0;
+  return (LOCAL_SOCKETS.get(ctx)?.get(mailbox)?.size ?? 0) > 0;
 }
 
-function track(ctx: ServerContext, mailbox: MailboxId, delta: 1 | -1): void {
+/**
+ * Hands a newly committed envelope (or, with `undefined`, a wake-up) to every socket of `mailbox`
+ * on this instance; resolves whether there was one. A socket pushes the envelope at once when its
+ * window has room and it is caught up, keeps it for later when the window is full, and lists its
+ * mailbox again when it is still catching up or kept too much.
+ *
+ * @example
+ * ```ts
+ * if (!offerToLocalSockets(ctx, mailbox, offer)) await ctx.bus.notify(mailbox);
+ * ```
+ */
+export function offerToLocalSockets(
+  ctx: ServerContext,
+  mailbox: MailboxId,
+  offer: LocalOffer | undefined,
+): boolean {
+  const sockets = LOCAL_SOCKETS.get(ctx)?.get(mailbox);
+  if (sockets === undefined || sockets.size === 0) return false;
+  for (const connection of sockets) {
+    if (offer === undefined) connection.wake();
+    else connection.offer(offer);
+  }
+  return true;
+}
+
+function track(ctx: ServerContext, mailbox: MailboxId, connection: DeliveryConnection, add: boolean): void {
   let map = LOCAL_SOCKETS.get(ctx);
   if (map === undefined) {
     map = new Map();
     LOCAL_SOCKETS.set(ctx, map);
   }
-  const n = (map.get(mailbox) ?? 0) + delta;
-  if (n > 0) map.set(mailbox, n);
-  else map.delete(mailbox);
+  let set = map.get(mailbox);
+  if (add) {
+    if (set === undefined) {
+      set = new Set();
+      map.set(mailbox, set);
+    }
+    set.add(connection);
+    return;
+  }
+  set?.delete(connection);
+  if (set !== undefined && set.size === 0) map.delete(mailbox);
 }
 
 /**
@@ -318,10 +369,24 @@ export interface WsRouteOptions {
 
 const OPEN = 1;
 
+/** An envelope pushed on a socket and not yet acknowledged. */
+interface InFlight {
+  readonly bytes: number;
+  readonly cursor: string;
+}
+
 /** One delivery socket. */
 class DeliveryConnection {
-  private readonly inflight = new Map<string, number>();
+  private readonly inflight = new Map<string, InFlight>();
   private inflightBytes = 0;
+  /** Envelopes handed over while the window was full, oldest first (bounded by {@link maxKept}). */
+  private kept: LocalOffer[] = [];
+  private keptBytes = 0;
+  /**
+   * The mailbox may hold envelopes this socket has not pushed and does not keep (at connect, after
+   * more arrived than it keeps, after a bus wake-up): the next pass lists the mailbox from its head.
+   */
+  private behind = true;
   private chain: Promise<void> = Promise.resolve();
   private pumpQueued = false;
   private closing = false;
@@ -337,6 +402,11 @@ class DeliveryConnection {
     private readonly me: DeviceAuth,
     private readonly options: Required<WsRouteOptions>,
   ) {}
+
+  /** Most envelopes kept for a full window before the socket falls back to listing. */
+  private get maxKept(): number {
+    return this.options.maxInFlight * 4;
+  }
 
   /** Runs `fn` after every earlier pump and acknowledgement of this socket. */
   private serial(fn: () => Promise<void>): Promise<void> {
@@ -357,14 +427,69 @@ class DeliveryConnection {
     this.socket.close(WS_CLOSE.internalError, 'ERR_INTERNAL');
   }
 
-  /** Schedules a pass over the mailbox (coalesced: at most one queued at a time). */
+  /** The mailbox may hold something new this socket was not handed: list it (coalesced). */
   wake(): void {
+    this.behind = true;
+    this.schedulePump();
+  }
+
+  private schedulePump(): void {
     if (this.pumpQueued || this.closing) return;
     this.pumpQueued = true;
     this.serial(async () => {
       this.pumpQueued = false;
       await this.pump();
     }).catch((e) => this.fail(e));
+  }
+
+  /**
+   * A submission on this instance committed `offer` for this mailbox. Pushed now when the socket
+   * is caught up, its last check of the device is current and the window has room; otherwise kept
+   * (pushed after the next check or acknowledgement), or, when the socket is still catching up or
+   * keeps too much already, found by listing the mailbox.
+   */
+  offer(offer: LocalOffer): void {
+    if (this.closing) return;
+    if (this.behind || !this.synced) {
+      this.wake();
+      return;
+    }
+    if (this.inflight.has(offer.messageId)) return;
+    if (
+      this.kept.length === 0 &&
+      !this.windowFull() &&
+      this.checkCurrent() &&
+      this.socket.readyState === OPEN
+    ) {
+      this.push(offer);
+      return;
+    }
+    if (this.kept.length >= this.maxKept || this.keptBytes >= this.options.maxInFlightBytes) {
+      // Too much waiting: forget what is kept and list the mailbox once the window opens.
+      this.kept = [];
+      this.keptBytes = 0;
+      this.wake();
+      return;
+    }
+    this.kept.push(offer);
+    this.keptBytes += offer.envelope.length;
+    // The device was not checked recently: check it, then push what is kept.
+    if (!this.checkCurrent()) this.schedulePump();
+  }
+
+  private push(item: LocalOffer): void {
+    this.socket.send(encodeEnvelopeFrame(item.messageId, item.envelope), { binary: true });
+    this.inflight.set(item.messageId, { bytes: item.envelope.length, cursor: item.cursor });
+    this.inflightBytes += item.envelope.length;
+  }
+
+  /** Pushes kept envelopes while the window has room. */
+  private drainKept(): void {
+    while (this.kept.length > 0 && !this.windowFull() && !this.closing && this.socket.readyState === OPEN) {
+      const item = this.kept.shift() as LocalOffer;
+      this.keptBytes -= item.envelope.length;
+      if (!this.inflight.has(item.messageId)) this.push(item);
+    }
   }
 
   /**
@@ -375,17 +500,20 @@ class DeliveryConnection {
   recheck(): void {
     this.generation++;
     this.checkedAt = 0;
-    this.wake();
+    this.schedulePump();
+  }
+
+  /** Whether the last check of the device and user is recent enough to push without another. */
+  private checkCurrent(): boolean {
+    return this.checkedAt !== 0 && Date.now() - this.checkedAt < this.options.recheckMs;
   }
 
   private async checkAllowed(): Promise<void> {
+    if (this.checkCurrent()) return;
     const now = Date.now();
-    if (this.checkedAt !== 0 && now - this.checkedAt < this.options.recheckMs) return;
     const generation = this.generation;
-    const device = await this.ctx.stores.devices.byMailbox(this.me.mailbox);
-    if (device === undefined || device.blocked) throw new ForbiddenError('this device is blocked');
-    const user = await this.ctx.stores.users.get(device.tenant, device.user);
-    if (user === undefined || user.blocked) throw new ForbiddenError('this user is blocked');
+    const recipient = await recipientsOf(this.ctx).get(this.me.mailbox);
+    if (recipient === undefined || recipient.blocked) throw new ForbiddenError('this device is blocked');
     if (generation === this.generation) this.checkedAt = now;
   }
 
@@ -396,18 +524,22 @@ class DeliveryConnection {
   }
 
   /**
-   * Pushes what is queued and not yet pushed on this socket. It always lists from the head of the
-   * queue (skipping what is in flight) instead of keeping a cursor, so an envelope that another
-   * instance queued with an earlier arrival time (clock skew) is not passed over.
+   * Checks the device, pushes what is kept, and, when the socket may be behind, lists the mailbox
+   * from its head (skipping what is in flight) until the window is full or the mailbox is pushed,
+   * so that an envelope another instance queued with an earlier sort key is not passed over.
    */
   private async pump(): Promise<void> {
-    for (;;) {
-      if (this.closing || this.socket.readyState !== OPEN) return;
-      await this.checkAllowed();
-      if (this.windowFull()) return;
+    if (this.closing || this.socket.readyState !== OPEN) return;
+    await this.checkAllowed();
+    this.drainKept();
+    while (this.behind) {
+      if (this.closing || this.socket.readyState !== OPEN || this.windowFull()) return;
+      // Anything handed over from now on is also found by this listing or by the next pass.
+      this.behind = false;
+      this.kept = [];
+      this.keptBytes = 0;
       const limit = Math.min(1000, this.options.maxInFlight + this.inflight.size);
       const page = await this.ctx.stores.mailboxes.list(this.me.mailbox, { limit });
-      let sent = 0;
       let stopped = false;
       for (const item of page.items) {
         if (this.inflight.has(item.messageId)) continue;
@@ -415,20 +547,17 @@ class DeliveryConnection {
           stopped = true;
           break;
         }
-        this.socket.send(encodeEnvelopeFrame(item.messageId, item.envelope), { binary: true });
-        this.inflight.set(item.messageId, item.envelope.length);
-        this.inflightBytes += item.envelope.length;
-        sent++;
+        this.push(item);
       }
-      if (stopped) return;
-      if (page.next === undefined) {
-        if (!this.synced && this.socket.readyState === OPEN) {
-          this.synced = true;
-          this.socket.send(Uint8Array.of(FRAME_SYNCED), { binary: true });
-        }
-        return;
+      if (stopped || page.next !== undefined) {
+        // More is queued than the window holds: list again once acknowledgements open it.
+        this.behind = true;
+        if (stopped || this.windowFull()) return;
       }
-      if (sent === 0) return;
+    }
+    if (!this.synced && this.socket.readyState === OPEN) {
+      this.synced = true;
+      this.socket.send(Uint8Array.of(FRAME_SYNCED), { binary: true });
     }
   }
 
@@ -451,15 +580,28 @@ class DeliveryConnection {
       // A blocked or removed device's acknowledgement deletes nothing: it is refused and the
       // socket closes with 1008 (the same check, and the same bound, as a push).
       await this.checkAllowed();
-      await this.ctx.stores.mailboxes.ack(this.me.mailbox, ids);
+      // What this socket pushed is deleted by position in the instance's group commit; an id it
+      // did not push (from an earlier connection) is looked up by id.
+      const positions: QueuedPosition[] = [];
+      const unknown: MessageId[] = [];
       for (const id of ids) {
-        const bytes = this.inflight.get(id);
-        if (bytes === undefined) continue;
-        this.inflight.delete(id);
-        this.inflightBytes -= bytes;
+        const entry = this.inflight.get(id);
+        if (entry === undefined) unknown.push(id);
+        else positions.push({ mailbox: this.me.mailbox, cursor: entry.cursor });
       }
+      await mailboxWriterOf(this.ctx).ack(positions);
+      if (unknown.length > 0) await this.ctx.stores.mailboxes.ack(this.me.mailbox, unknown);
+      for (const id of ids) {
+        const entry = this.inflight.get(id);
+        if (entry === undefined) continue;
+        this.inflight.delete(id);
+        this.inflightBytes -= entry.bytes;
+      }
+      this.drainKept();
     }).then(
-      () => this.wake(),
+      () => {
+        if (this.behind) this.schedulePump();
+      },
       (e) => this.fail(e),
     );
   }
@@ -472,9 +614,13 @@ class DeliveryConnection {
     });
   }
 
-  /** After the socket closed: nothing more is pushed. */
-  closed(): void {
+  /**
+   * After the socket closed: nothing more is pushed. Resolves whether envelopes were pushed and
+   * not acknowledged or kept for later (then another socket of the mailbox should list it).
+   */
+  closed(): boolean {
     this.closing = true;
+    return this.inflight.size > 0 || this.kept.length > 0;
   }
 }
 
@@ -517,7 +663,7 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
           return;
         }
         const connection = new DeliveryConnection(ctx, socket, me, o);
-        track(ctx, me.mailbox, 1);
+        track(ctx, me.mailbox, connection, true);
         const unsubscribe = ctx.bus.subscribe(me.mailbox, (signal) =>
           signal === 'recheck' ? connection.recheck() : connection.wake(),
         );
@@ -543,10 +689,13 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
         });
         socket.on('message', (data: Buffer, isBinary: boolean) => connection.receive(data, isBinary));
         socket.on('close', () => {
-          connection.closed();
+          const unfinished = connection.closed();
           clearInterval(ping);
           unsubscribe();
-          track(ctx, me.mailbox, -1);
+          track(ctx, me.mailbox, connection, false);
+          // Envelopes pushed here and not acknowledged: another socket of the mailbox (on this or
+          // another instance) lists them again.
+          if (unfinished) ctx.bus.notify(me.mailbox).catch(() => ctx.log.warn('wake-up bus notify failed'));
           ctx.shutdown.removeEventListener('abort', onAbort);
         });
         connection.wake();

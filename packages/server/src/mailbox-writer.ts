@@ -1,0 +1,167 @@
+/**
+ * The relay's write path: every envelope queued by a sealed submission and every envelope a
+ * delivery socket acknowledges goes through one group committer per instance
+ * (`group-commit.ts`). The submissions and acknowledgements read in one turn of the event loop
+ * commit in one transaction: the envelopes of the group in two engine statements (claim the ids,
+ * write the envelopes), the acknowledged positions in one, and an archive seal per submission that
+ * files one. Each submitter is answered after that commit; a failed group is retried item by item.
+ *
+ * @module
+ */
+import type { TenantId } from '@cloister/protocol';
+import type { ServerContext } from './context.js';
+import { createGroupCommit, type GroupCommit, type GroupCommitStatistics } from './group-commit.js';
+import { createRateLimiter, type RateLimiter } from './rate-limits.js';
+import {
+  type EnqueueOutcome,
+  MAX_MAILBOX_BATCH,
+  type MailboxEnqueue,
+  type QueuedPosition,
+  type ServerStoreSet,
+} from './store/index.js';
+
+/**
+ * Archive seals one tenant may file per minute on one instance (the limiter counts only seals that
+ * passed every other check).
+ *
+ * @example
+ * ```ts
+ * console.log(ARCHIVE_SEALS_PER_TENANT_PER_MINUTE); // 6000
+ * ```
+ */
+export const ARCHIVE_SEALS_PER_TENANT_PER_MINUTE = 6_000;
+
+/** An archive seal to file with a submission, once every check that needs no write has passed. */
+export interface SealToFile {
+  readonly bytes: Uint8Array;
+  readonly tenant: TenantId;
+  readonly expiresAt: number;
+}
+
+/** What became of a submission's seal inside the group: filed, or refused for `delivery` or `rate`. */
+export type SealOutcome =
+  | { readonly status: 'filed'; readonly expiresAt: number }
+  | { readonly status: 'refused'; readonly reason: 'delivery' | 'rate' };
+
+/** One item of the relay's group commit. */
+export type MailboxWrite =
+  | {
+      readonly kind: 'submission';
+      readonly deliveries: readonly MailboxEnqueue[];
+      /** Filed when something of `deliveries` was newly queued and the tenant's budget allows. */
+      readonly seal?: SealToFile;
+    }
+  | { readonly kind: 'ack'; readonly positions: readonly QueuedPosition[] };
+
+/** The result of one {@link MailboxWrite}. */
+export type MailboxWriteResult =
+  | { readonly kind: 'submission'; readonly outcomes: readonly EnqueueOutcome[]; readonly seal?: SealOutcome }
+  | { readonly kind: 'ack'; readonly acknowledged: number };
+
+/** The relay's group committer of one instance. */
+export interface MailboxWriter {
+  /** Queues a submission's envelopes (and files its seal); resolves after the group's commit. */
+  submit(
+    deliveries: readonly MailboxEnqueue[],
+    seal?: SealToFile,
+  ): Promise<{ outcomes: readonly EnqueueOutcome[]; seal?: SealOutcome }>;
+  /** Deletes acknowledged envelopes by position; resolves how many were pending. */
+  ack(positions: readonly QueuedPosition[]): Promise<number>;
+  /** Group and item counts so far. */
+  statistics(): GroupCommitStatistics;
+}
+
+function chunks<T>(list: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < list.length; i += size) out.push(list.slice(i, i + size));
+  return out;
+}
+
+/** Runs one group in the caller's transaction. */
+async function writeGroup(
+  s: ServerStoreSet,
+  items: readonly MailboxWrite[],
+  archiveLimiter: RateLimiter,
+): Promise<MailboxWriteResult[]> {
+  const deliveries: MailboxEnqueue[] = [];
+  const positions: QueuedPosition[] = [];
+  for (const item of items) {
+    if (item.kind === 'submission') deliveries.push(...item.deliveries);
+    else positions.push(...item.positions);
+  }
+  const outcomes: EnqueueOutcome[] = [];
+  for (const part of chunks(deliveries, MAX_MAILBOX_BATCH))
+    outcomes.push(...(await s.mailboxes.enqueueMany(part)));
+  let acknowledged = 0;
+  for (const part of chunks(positions, MAX_MAILBOX_BATCH)) acknowledged += await s.mailboxes.ackQueued(part);
+  const results: MailboxWriteResult[] = [];
+  let at = 0;
+  for (const item of items) {
+    if (item.kind === 'ack') {
+      // A group's acknowledgements are counted together; each caller learns only that it committed.
+      results.push({ kind: 'ack', acknowledged: positions.length === 0 ? 0 : acknowledged });
+      continue;
+    }
+    const mine = outcomes.slice(at, at + item.deliveries.length);
+    at += item.deliveries.length;
+    if (item.seal === undefined) {
+      results.push({ kind: 'submission', outcomes: mine });
+      continue;
+    }
+    let seal: SealOutcome;
+    if (!mine.some((o) => o.status === 'queued')) seal = { status: 'refused', reason: 'delivery' };
+    else if (!archiveLimiter.hit(item.seal.tenant).allowed) seal = { status: 'refused', reason: 'rate' };
+    else {
+      await s.archive.append(item.seal.tenant, { sealed: item.seal.bytes, expiresAt: item.seal.expiresAt });
+      seal = { status: 'filed', expiresAt: item.seal.expiresAt };
+    }
+    results.push({ kind: 'submission', outcomes: mine, seal });
+  }
+  return results;
+}
+
+const WRITERS = new WeakMap<ServerContext, MailboxWriter>();
+
+/**
+ * The relay's group committer of the instance `ctx` belongs to (created on first use). On
+ * PostgreSQL two groups may be in flight at once (one commits while the next is written); on an
+ * embedded database, one.
+ *
+ * @example
+ * ```ts
+ * const { outcomes } = await mailboxWriterOf(ctx).submit([{ mailbox, messageId, envelope, expiresAt }]);
+ * ```
+ */
+export function mailboxWriterOf(ctx: ServerContext): MailboxWriter {
+  let writer = WRITERS.get(ctx);
+  if (writer !== undefined) return writer;
+  const archiveLimiter = createRateLimiter({
+    max: ARCHIVE_SEALS_PER_TENANT_PER_MINUTE,
+    windowMs: 60_000,
+    now: ctx.now,
+  });
+  const group: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit({
+    run: (items) => ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter)),
+    maxItems: 256,
+    concurrency: ctx.adapter.kind.includes('postgres') ? 2 : 1,
+  });
+  writer = {
+    async submit(deliveries, seal) {
+      const result = await group.submit(
+        seal === undefined ? { kind: 'submission', deliveries } : { kind: 'submission', deliveries, seal },
+      );
+      if (result.kind !== 'submission') throw new Error('mailbox writer: mismatched result');
+      return result.seal === undefined
+        ? { outcomes: result.outcomes }
+        : { outcomes: result.outcomes, seal: result.seal };
+    },
+    async ack(positions) {
+      if (positions.length === 0) return 0;
+      const result = await group.submit({ kind: 'ack', positions });
+      return result.kind === 'ack' ? result.acknowledged : 0;
+    },
+    statistics: () => group.statistics(),
+  };
+  WRITERS.set(ctx, writer);
+  return writer;
+}

@@ -1,0 +1,221 @@
+/**
+ * What the relay knows about a recipient mailbox without reading the database for every message:
+ * the device and user it belongs to, whether either is blocked, how long an undelivered envelope
+ * may live (the recipient's retention), and the delivery epochs its tokens are checked against.
+ *
+ * Entries are read on a miss and kept at most {@link RECIPIENT_CACHE_TTL_MS}. Every committed
+ * write to the tables they are made of (devices, users, pools, policies, delivery epochs, tenants)
+ * empties the cache of the instance that wrote it before the write's caller gets its answer, and
+ * tells the other instances through the bus (`WakeupBus.invalidate`); a bus that lost messages
+ * empties them too when it reconnects. A read that was running while the cache was emptied is
+ * used for the request it serves but not kept. So a block is seen by the next delivery on the
+ * instance that blocked, by the others as soon as the bus message arrives, and by every instance
+ * within the TTL even if the bus lost it (`spec/server-delivery.md`, "Recipient checks").
+ *
+ * @module
+ */
+import type { MailboxId, TenantId, UserId } from '@cloister/protocol';
+import type { StorageAdapter } from '@cloister/storage';
+import type { ServerContext } from './context.js';
+import { createLifetimeCache } from './retention.js';
+import { type DeliveryEpochs, SERVER_TABLES, type ServerStoreSet } from './store/index.js';
+import { watchWrites } from './store/write-watch.js';
+
+/**
+ * How long a cached recipient or epoch read is trusted when no invalidation arrives: the
+ * backstop for a bus message that was lost without the bus noticing.
+ *
+ * @example
+ * ```ts
+ * console.log(RECIPIENT_CACHE_TTL_MS); // 10000
+ * ```
+ */
+export const RECIPIENT_CACHE_TTL_MS = 10_000;
+
+/**
+ * The server tables a cached recipient is made of: a committed write to any of them empties the
+ * recipient caches.
+ *
+ * @example
+ * ```ts
+ * const watched = watchWrites(adapter, RECIPIENT_TABLES, () => recipients.invalidate());
+ * ```
+ */
+export const RECIPIENT_TABLES: readonly string[] = Object.freeze([
+  SERVER_TABLES.tenants,
+  SERVER_TABLES.users,
+  SERVER_TABLES.poolMembers,
+  SERVER_TABLES.pools,
+  SERVER_TABLES.devices,
+  SERVER_TABLES.deviceByMailbox,
+  SERVER_TABLES.policies,
+  SERVER_TABLES.deliveryEpochs,
+]);
+
+/**
+ * A recipient mailbox as the relay checks it.
+ *
+ * @example
+ * ```ts
+ * const r = await recipientsOf(ctx).get(mailbox);
+ * if (r === undefined || r.blocked) refuse();
+ * ```
+ */
+export interface Recipient {
+  readonly tenant: TenantId;
+  readonly user: UserId;
+  /** The device or its user is blocked. */
+  readonly blocked: boolean;
+  /** How long an undelivered envelope may live, ms (the recipient's retention, server-capped). */
+  readonly lifetimeMs: number;
+}
+
+/**
+ * The recipient cache of one server instance.
+ *
+ * @example
+ * ```ts
+ * const recipients = recipientsOf(ctx);
+ * const r = await recipients.get(mailbox);
+ * ```
+ */
+export interface RecipientCache {
+  /** The recipient of `mailbox`, or undefined when no device has it (never cached). */
+  get(mailbox: MailboxId): Promise<Recipient | undefined>;
+  /** The delivery epochs of (tenant, user, sender class). */
+  epochs(tenant: TenantId, user: UserId, senderClass: Uint8Array): Promise<DeliveryEpochs>;
+  /** Forgets everything (a recipient table changed); reads in flight are not kept. */
+  invalidate(): void;
+}
+
+/** Most entries of each map; when full, it is emptied (a miss costs one read). */
+const MAX_ENTRIES = 100_000;
+
+interface Entry<T> {
+  readonly value: T;
+  readonly at: number;
+}
+
+/**
+ * Creates a recipient cache reading through `ctx.stores`.
+ *
+ * @example
+ * ```ts
+ * const recipients = createRecipientCache(ctx);
+ * ```
+ */
+export function createRecipientCache(
+  ctx: Pick<ServerContext, 'stores' | 'now' | 'limits'>,
+  ttlMs = RECIPIENT_CACHE_TTL_MS,
+): RecipientCache {
+  let generation = 0;
+  let recipients = new Map<string, Entry<Recipient>>();
+  let epochs = new Map<string, Entry<DeliveryEpochs>>();
+  // Lifetimes are kept as long as the recipients they belong to.
+  let lifetimes = createLifetimeCache({ now: ctx.now, ttlMs });
+
+  function fresh<T>(map: Map<string, Entry<T>>, key: string): T | undefined {
+    const hit = map.get(key);
+    if (hit === undefined) return undefined;
+    if (ctx.now() - hit.at < ttlMs) return hit.value;
+    map.delete(key);
+    return undefined;
+  }
+
+  function keep<T>(map: Map<string, Entry<T>>, key: string, value: T, at: number, since: number): void {
+    if (since !== generation) return;
+    if (map.size >= MAX_ENTRIES) map.clear();
+    map.set(key, { value, at });
+  }
+
+  async function read(s: ServerStoreSet, mailbox: MailboxId): Promise<Recipient | undefined> {
+    const device = await s.devices.byMailbox(mailbox);
+    if (device === undefined) return undefined;
+    const user = await s.users.get(device.tenant, device.user);
+    if (user === undefined) return undefined;
+    const lifetimeMs = await lifetimes.get(
+      s,
+      device.tenant,
+      device.user,
+      'message.server',
+      ctx.limits.mailboxRetentionMs,
+    );
+    return { tenant: device.tenant, user: device.user, blocked: device.blocked || user.blocked, lifetimeMs };
+  }
+
+  return {
+    async get(mailbox) {
+      const hit = fresh(recipients, mailbox);
+      if (hit !== undefined) return hit;
+      const since = generation;
+      const at = ctx.now();
+      const value = await ctx.stores.transaction((s) => read(s, mailbox));
+      if (value !== undefined) keep(recipients, mailbox, value, at, since);
+      return value;
+    },
+
+    async epochs(tenant, user, senderClass) {
+      const key = `${tenant}\u0000${user}\u0000${Buffer.from(senderClass).toString('hex')}`;
+      const hit = fresh(epochs, key);
+      if (hit !== undefined) return hit;
+      const since = generation;
+      const at = ctx.now();
+      const value = await ctx.stores.deliveryEpochs.get(tenant, user, senderClass);
+      keep(epochs, key, value, at, since);
+      return value;
+    },
+
+    invalidate() {
+      generation++;
+      recipients = new Map();
+      epochs = new Map();
+      lifetimes = createLifetimeCache({ now: ctx.now, ttlMs });
+    },
+  };
+}
+
+const CACHES = new WeakMap<ServerContext, RecipientCache>();
+
+/**
+ * The recipient cache of the instance `ctx` belongs to (created on first use; emptied by every
+ * invalidation the bus delivers).
+ *
+ * @example
+ * ```ts
+ * const r = await recipientsOf(ctx).get(mailbox);
+ * ```
+ */
+export function recipientsOf(ctx: ServerContext): RecipientCache {
+  let cache = CACHES.get(ctx);
+  if (cache === undefined) {
+    const created = createRecipientCache(ctx);
+    cache = created;
+    CACHES.set(ctx, created);
+    ctx.bus.onInvalidate?.(() => created.invalidate());
+  }
+  return cache;
+}
+
+/**
+ * Wraps the server's adapter so that every committed write to a {@link RECIPIENT_TABLES} table
+ * empties this instance's recipient cache at once (before the writer's caller continues) and asks
+ * the other instances, through the bus, to do the same. `context` is read lazily: the wrapper is
+ * made before the context it serves.
+ *
+ * @example
+ * ```ts
+ * let context: ServerContext;
+ * const adapter = invalidatingAdapter(encrypted, () => context);
+ * ```
+ */
+export function invalidatingAdapter(
+  adapter: StorageAdapter,
+  context: () => ServerContext | undefined,
+): StorageAdapter {
+  return watchWrites(adapter, RECIPIENT_TABLES, () => {
+    const ctx = context();
+    if (ctx === undefined) return;
+    recipientsOf(ctx).invalidate();
+    ctx.bus.invalidate?.().catch(() => ctx.log.warn('recipient invalidation bus notify failed'));
+  });
+}

@@ -1,0 +1,151 @@
+/**
+ * The relay checks recipients from a cache (`recipients.ts`, spec/server-delivery.md §2b): the
+ * attack is a delivery that gets through because the instance still trusts what it cached before
+ * an administrator blocked the recipient. Each test warms the cache with an accepted delivery,
+ * blocks through the admin API, and sees the very next delivery refused: on the instance that
+ * blocked (emptied at the commit), and, with `DATABASE_URL`, on another instance sharing
+ * PostgreSQL (emptied by the bus's invalidation).
+ */
+import { randomBytes } from 'node:crypto';
+import { issueSenderCertificate, type SenderCertificate, sealEnvelope, utf8 } from '@cloister/crypto';
+import { encodeSealedDelivery, tenantId } from '@cloister/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPostgresBus } from '../src/bus-postgres.js';
+import { deliveryTokenFor } from '../src/delivery-access.js';
+import {
+  type AdminTestServer,
+  createTenantAsOperator,
+  DATABASE_URL,
+  login,
+  startAdminServer,
+} from './helpers/admin-api.js';
+import { setUpDevice, type TestDevice } from './helpers/device-client.js';
+
+const acme = tenantId('acme');
+let certificate: SenderCertificate;
+
+async function deliver(t: AdminTestServer, to: TestDevice, body: string): Promise<string> {
+  const ctx = t.server.context;
+  const envelope = await sealEnvelope(ctx.provider, {
+    recipientPublicKey: to.dh.publicKey,
+    mailbox: utf8(to.mailbox),
+    deliveryToken: await deliveryTokenFor(ctx, to.mailbox),
+    certificate,
+    contentType: 1,
+    body: utf8(body),
+  });
+  const res = await t.request('POST', '/v1/messages', {
+    body: encodeSealedDelivery({ messageId: new Uint8Array(randomBytes(16)), envelope }),
+  });
+  expect(res.status).toBe(200);
+  return (res.json as { results: { status: string }[] }).results[0]?.status ?? 'missing';
+}
+
+beforeAll(async () => {
+  const { getProvider } = await import('@cloister/crypto');
+  const provider = await getProvider();
+  const key = await provider.ed25519.generateKeyPair();
+  certificate = await issueSenderCertificate(provider, key.privateKey, {
+    userId: 'sender',
+    deviceId: 1,
+    identitySigningKey: (await provider.ed25519.generateKeyPair()).publicKey,
+    identityDhKey: (await provider.x25519.generateKeyPair()).publicKey,
+    tenantId: 'acme',
+    pools: [],
+    expiresAt: Date.now() + 3_600_000,
+  });
+});
+
+describe('a block reaches the recipient cache at once (one instance)', () => {
+  let t: AdminTestServer;
+  let owner: { session: string };
+
+  beforeAll(async () => {
+    t = await startAdminServer(Date.now());
+    const created = await createTenantAsOperator(t, 'acme');
+    owner = { session: await login(t, 'acme', created.owner.email, created.owner.secret) };
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('refuses the delivery right after a device block, and accepts again right after the unblock', async () => {
+    const d = await setUpDevice(t.server.context, acme, 'carol', 1);
+    expect(await deliver(t, d, 'warm')).toBe('accepted');
+    expect((await t.as(owner, 'POST', '/admin/v1/users/carol/devices/1/block')).status).toBe(200);
+    expect(await deliver(t, d, 'blocked')).toBe('refused');
+    expect((await t.as(owner, 'POST', '/admin/v1/users/carol/devices/1/unblock')).status).toBe(200);
+    expect(await deliver(t, d, 'again')).toBe('accepted');
+    expect(await t.server.context.stores.mailboxes.count(d.mailbox)).toBe(2);
+  });
+
+  it('refuses the delivery right after a user block and after a user deletion', async () => {
+    const d = await setUpDevice(t.server.context, acme, 'dave', 1);
+    expect(await deliver(t, d, 'warm')).toBe('accepted');
+    expect((await t.as(owner, 'POST', '/admin/v1/users/dave/block')).status).toBe(200);
+    expect(await deliver(t, d, 'blocked')).toBe('refused');
+    const e = await setUpDevice(t.server.context, acme, 'erin', 1);
+    expect(await deliver(t, e, 'warm')).toBe('accepted');
+    const token = await deliveryTokenFor(t.server.context, e.mailbox);
+    expect((await t.as(owner, 'DELETE', '/admin/v1/users/erin')).status).toBe(204);
+    // A token issued before the deletion, for a recipient that was cached: refused.
+    const envelope = await sealEnvelope(t.server.context.provider, {
+      recipientPublicKey: e.dh.publicKey,
+      mailbox: utf8(e.mailbox),
+      deliveryToken: token,
+      certificate,
+      contentType: 1,
+      body: utf8('gone'),
+    });
+    const res = await t.request('POST', '/v1/messages', {
+      body: encodeSealedDelivery({ messageId: new Uint8Array(randomBytes(16)), envelope }),
+    });
+    expect((res.json as { results: { status: string }[] }).results[0]?.status).toBe('refused');
+  });
+});
+
+describe.runIf(DATABASE_URL !== undefined)(
+  'a block on one instance reaches the cache of another (PostgreSQL)',
+  () => {
+    const servers: AdminTestServer[] = [];
+    let owner: { session: string };
+    const channel = `cloister_cache_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+
+    beforeAll(async () => {
+      const schema = `t_cache_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+      const storageKey = new Uint8Array(randomBytes(32));
+      const start = Date.now();
+      for (let i = 0; i < 2; i++) {
+        servers.push(
+          await startAdminServer(start, {
+            postgresSchema: schema,
+            storageKey,
+            bus: await createPostgresBus({ connectionString: DATABASE_URL as string, channel }),
+          }),
+        );
+      }
+      const a = servers[0] as AdminTestServer;
+      const created = await createTenantAsOperator(a, 'acme');
+      owner = { session: await login(a, 'acme', created.owner.email, created.owner.secret) };
+    }, 60_000);
+    afterAll(async () => {
+      for (const s of servers) await s.close();
+    });
+
+    it('blocked through instance A: instance B refuses the next delivery once the invalidation arrives', async () => {
+      const [a, b] = servers as [AdminTestServer, AdminTestServer];
+      const d = await setUpDevice(a.server.context, acme, 'frank', 1);
+      expect(await deliver(b, d, 'warm')).toBe('accepted'); // B has cached the recipient
+      const heard = new Promise<void>((resolve) => {
+        const stop = b.server.context.bus.onInvalidate?.(() => {
+          stop?.();
+          resolve();
+        });
+      });
+      expect((await a.as(owner, 'POST', '/admin/v1/users/frank/devices/1/block')).status).toBe(200);
+      await heard;
+      expect(await deliver(b, d, 'blocked')).toBe('refused');
+      expect(await b.server.context.stores.mailboxes.count(d.mailbox)).toBe(1);
+    });
+  },
+);
