@@ -45,6 +45,12 @@ export interface ClientSetup {
   readonly connectBatch: number;
 }
 
+/** Sent when the measured window starts and when it ends, so the parent can sample its own counters. */
+export interface WindowEdge {
+  readonly type: 'window';
+  readonly edge: 'start' | 'end';
+}
+
 /** What the child measured. */
 export interface ClientResult {
   readonly type: 'result';
@@ -242,6 +248,11 @@ async function main(setup: ClientSetup): Promise<void> {
   const durationMs = setup.seconds * 1000;
   windowStart = performance.now() + warmupMs;
   windowEnd = windowStart + durationMs;
+  setTimeout(() => process.send?.({ type: 'window', edge: 'start' } satisfies WindowEdge), warmupMs);
+  setTimeout(
+    () => process.send?.({ type: 'window', edge: 'end' } satisfies WindowEdge),
+    warmupMs + durationMs,
+  );
   const postResult = await closedLoop({
     concurrency: setup.senders,
     durationMs,

@@ -51,6 +51,7 @@ import {
   createServer,
   credentialHash,
   generateSelfSigned,
+  mailboxWriterOf,
   newMailboxId,
   senderClassOf,
   spkiPin,
@@ -60,7 +61,7 @@ import { describeMachine, loadAverage, PACKAGE_DIR } from '../machine.js';
 import { dropSchema, timestamp, writeJson } from '../report-files.js';
 import type { LoadResult } from './closed-loop.js';
 import { startCeiling } from './server-ceiling.js';
-import type { ClientDevice, ClientResult, ClientSetup } from './server-clients.js';
+import type { ClientDevice, ClientResult, ClientSetup, WindowEdge } from './server-clients.js';
 
 const USAGE = `Usage: server.ts [options]
   --quick               short smoke run (20 devices, 1 s per case)
@@ -113,6 +114,17 @@ interface CaseReport {
     readonly connected: MemorySample;
     readonly perDevice: MemorySample;
   };
+  /**
+   * Per envelope delivered in the measured window: the server process's CPU time (ms; with PGlite
+   * this includes the embedded database), the SQL statements and transactions its storage sent to
+   * the driver (absent when the backend cannot count them), and the relay's mean group size.
+   */
+  readonly perMessage: {
+    readonly cpuMs: number;
+    readonly statements: number | null;
+    readonly transactions: number | null;
+    readonly meanGroupItems: number | null;
+  } | null;
   /** This case divided by the ceiling with the same device count, same run. */
   readonly ratioToCeiling: {
     readonly deliveredPerSecond: number;
@@ -204,6 +216,7 @@ async function seed(
 
 type ChildMessage =
   | ClientResult
+  | WindowEdge
   | { readonly type: 'connected'; readonly connectSeconds: number }
   | { readonly type: 'error'; readonly message: string };
 
@@ -215,12 +228,16 @@ class Clients {
   private exited = false;
   private readonly exit: Promise<void>;
 
-  constructor() {
+  constructor(onWindow?: (edge: WindowEdge['edge']) => void) {
     this.child = fork(CLIENT_SCRIPT, [], {
       execArgv: process.execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     this.child.on('message', (m: ChildMessage) => {
+      if (m.type === 'window') {
+        onWindow?.(m.edge);
+        return;
+      }
       this.inbox.push(m);
       this.waiter?.();
     });
@@ -263,16 +280,33 @@ class Clients {
   }
 }
 
+/** The server's own counters, sampled at the edges of the measured window. */
+interface Counters {
+  /** CPU time of this process (the server, and PGlite when embedded), µs. */
+  readonly cpuMicros: number;
+  /** SQL statements and transactions the storage adapter sent to its driver. */
+  readonly statements?: number;
+  readonly transactions?: number;
+  /** Group commits of the relay and the items they carried. */
+  readonly groups?: number;
+  readonly groupItems?: number;
+}
+
 interface Measured {
   readonly client: ClientResult;
   readonly before: MemorySample;
   readonly connected: MemorySample;
+  /** Counters at the start and at the end of the measured window. */
+  readonly window?: { readonly start: Counters; readonly end: Counters };
 }
 
 /** Runs the child against a listening server: connect, sample memory, load, close. */
-async function drive(setup: Omit<ClientSetup, 'type'>): Promise<Measured> {
+async function drive(setup: Omit<ClientSetup, 'type'>, counters?: () => Counters): Promise<Measured> {
   const before = await memory();
-  const clients = new Clients();
+  const edges: Partial<Record<WindowEdge['edge'], Counters>> = {};
+  const clients = new Clients((edge) => {
+    if (counters !== undefined) edges[edge] = counters();
+  });
   try {
     clients.send({ type: 'setup', ...setup });
     await clients.next('connected');
@@ -280,7 +314,10 @@ async function drive(setup: Omit<ClientSetup, 'type'>): Promise<Measured> {
     const connected = await memory();
     clients.send({ type: 'run' });
     const client = await clients.next('result');
-    return { client, before, connected };
+    const { start, end } = edges;
+    return start !== undefined && end !== undefined
+      ? { client, before, connected, window: { start, end } }
+      : { client, before, connected };
   } finally {
     await clients.close();
   }
@@ -324,6 +361,7 @@ function report(
         externalBytes: perDevice('externalBytes'),
       },
     },
+    perMessage: perMessage(m),
     ratioToCeiling:
       ceiling === undefined
         ? null
@@ -332,6 +370,38 @@ function report(
             latencyP50: c.latencyMs.p50 / ceiling.latencyMs.p50,
             latencyP99: c.latencyMs.p99 / ceiling.latencyMs.p99,
           },
+  };
+}
+
+function cpuCounters(): Counters {
+  const cpu = process.cpuUsage();
+  return { cpuMicros: cpu.user + cpu.system };
+}
+
+function serverCounters(server: CloisterServer): Counters {
+  const relay = mailboxWriterOf(server.context).statistics();
+  const storage = server.storageStatistics?.();
+  return {
+    ...cpuCounters(),
+    groups: relay.groups,
+    groupItems: relay.items,
+    ...(storage === undefined ? {} : { statements: storage.statements, transactions: storage.transactions }),
+  };
+}
+
+function perMessage(m: Measured): CaseReport['perMessage'] {
+  const w = m.window;
+  const n = m.client.delivered;
+  if (w === undefined || n === 0) return null;
+  const per = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? null : (b - a) / n;
+  const groups = per(w.start.groups, w.end.groups);
+  const items = per(w.start.groupItems, w.end.groupItems);
+  return {
+    cpuMs: (w.end.cpuMicros - w.start.cpuMicros) / 1000 / n,
+    statements: per(w.start.statements, w.end.statements),
+    transactions: per(w.start.transactions, w.end.transactions),
+    meanGroupItems: groups === null || items === null || groups === 0 ? null : items / groups,
   };
 }
 
@@ -348,7 +418,12 @@ function row(c: CaseReport): string {
       : `${(c.ratioToCeiling.deliveredPerSecond * 100).toFixed(1)}% of deliv/s, p50 ×${c.ratioToCeiling.latencyP50.toFixed(1)}, p99 ×${c.ratioToCeiling.latencyP99.toFixed(1)}`;
   const lost =
     c.undelivered + c.unexpected > 0 ? `  [${c.undelivered} undelivered, ${c.unexpected} unexpected]` : '';
-  return `${c.name.padEnd(32)} ${c.deliveredPerSecond.toFixed(0).padStart(8)} ${c.latencyMs.p50.toFixed(2).padStart(8)} ${c.latencyMs.p99.toFixed(2).padStart(8)} ${c.post.opsPerSecond.toFixed(0).padStart(8)} ${kib(c.memory.perDevice.heapUsedBytes).padStart(12)} ${kib(c.memory.perDevice.rssBytes).padStart(11)}  ${ratio}${lost}`;
+  const p = c.perMessage;
+  const cost =
+    p === null
+      ? ''
+      : `; ${p.cpuMs.toFixed(2)} ms CPU${p.statements === null ? '' : `, ${p.statements.toFixed(2)} stmts`}${p.meanGroupItems === null ? '' : `, group ${p.meanGroupItems.toFixed(1)}`} /msg`;
+  return `${c.name.padEnd(32)} ${c.deliveredPerSecond.toFixed(0).padStart(8)} ${c.latencyMs.p50.toFixed(2).padStart(8)} ${c.latencyMs.p99.toFixed(2).padStart(8)} ${c.post.opsPerSecond.toFixed(0).padStart(8)} ${kib(c.memory.perDevice.heapUsedBytes).padStart(12)} ${kib(c.memory.perDevice.rssBytes).padStart(11)}  ${ratio}${cost}${lost}`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -438,18 +513,21 @@ async function main(argv: readonly string[]): Promise<number> {
     const relay = await startCeiling(tls);
     let ceiling: CaseReport;
     try {
-      const measured = await drive({
-        ...common,
-        mode: 'ceiling',
-        url: relay.url,
-        devices: devices.map(
-          (d, i): ClientDevice => ({
-            wsPath: `/ws/${i}`,
-            postPath: `/relay/${i}`,
-            envelope: Buffer.from(d.envelope).toString('base64'),
-          }),
-        ),
-      });
+      const measured = await drive(
+        {
+          ...common,
+          mode: 'ceiling',
+          url: relay.url,
+          devices: devices.map(
+            (d, i): ClientDevice => ({
+              wsPath: `/ws/${i}`,
+              postPath: `/relay/${i}`,
+              envelope: Buffer.from(d.envelope).toString('base64'),
+            }),
+          ),
+        },
+        cpuCounters,
+      );
       ceiling = report(
         `server/ceiling/d${n}/fastify-ws`,
         'ceiling',
@@ -483,19 +561,22 @@ async function main(argv: readonly string[]): Promise<number> {
         });
         await seed(server, devices, tenantKey.publicKey);
         const url = await server.listen({ port: 0 });
-        const measured = await drive({
-          ...common,
-          mode: 'cloister',
-          url,
-          devices: devices.map(
-            (d): ClientDevice => ({
-              authorization: authorizationHeader(d.credential),
-              wsPath: '/v1/ws',
-              postPath: '/v1/messages',
-              envelope: Buffer.from(d.envelope).toString('base64'),
-            }),
-          ),
-        });
+        const measured = await drive(
+          {
+            ...common,
+            mode: 'cloister',
+            url,
+            devices: devices.map(
+              (d): ClientDevice => ({
+                authorization: authorizationHeader(d.credential),
+                wsPath: '/v1/ws',
+                postPath: '/v1/messages',
+                envelope: Buffer.from(d.envelope).toString('base64'),
+              }),
+            ),
+          },
+          () => serverCounters(server as CloisterServer),
+        );
         const c = report(
           `server/deliver/d${n}/${backend}`,
           'cloister',
