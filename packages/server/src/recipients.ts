@@ -18,7 +18,7 @@ import type { MailboxId, TenantId, UserId } from '@cloister/protocol';
 import type { StorageAdapter } from '@cloister/storage';
 import type { ServerContext } from './context.js';
 import { createLifetimeCache } from './retention.js';
-import { type DeliveryEpochs, SERVER_TABLES, type ServerStoreSet } from './store/index.js';
+import { type DeliveryEpochs, SERVER_TABLES, type ServerStoreSet, type ServerStores } from './store/index.js';
 import { watchWrites } from './store/write-watch.js';
 
 /**
@@ -194,6 +194,35 @@ export function recipientsOf(ctx: ServerContext): RecipientCache {
     ctx.bus.onInvalidate?.(() => created.invalidate());
   }
   return cache;
+}
+
+const QUIET_STORES = new WeakMap<ServerContext, ServerStores>();
+
+/**
+ * Registers stores over the server's adapter **without** the invalidating wrapper, for writes that
+ * cannot change anything the recipient cache holds (called once by `createServer`).
+ *
+ * @example
+ * ```ts
+ * setQuietStores(context, createServerStores(encrypted, { provider }));
+ * ```
+ */
+export function setQuietStores(ctx: ServerContext, stores: ServerStores): void {
+  QUIET_STORES.set(ctx, stores);
+}
+
+/**
+ * The stores for a write that cannot change what a recipient cache holds — a device's last-seen
+ * time and reported client version — so that it does not empty every instance's cache (a device
+ * is seen every few minutes; a block is rare). Falls back to `ctx.stores`.
+ *
+ * @example
+ * ```ts
+ * await quietStores(ctx).devices.touch(tenant, user, device, now, version);
+ * ```
+ */
+export function quietStores(ctx: ServerContext): ServerStores {
+  return QUIET_STORES.get(ctx) ?? ctx.stores;
 }
 
 /**

@@ -37,7 +37,7 @@ import type { Notifier, RouteModule, ServerContext, ServerLimits } from './conte
 import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
 import { createRateLimiter, credentialLimiterKey } from './rate-limits.js';
-import { invalidatingAdapter } from './recipients.js';
+import { invalidatingAdapter, setQuietStores } from './recipients.js';
 import { checkTimeouts, longRouteTimeouts, type ServerTimeouts, timeoutOptions } from './request-timeouts.js';
 import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
 import { ROUTES } from './routes/index.js';
@@ -276,6 +276,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   };
 
   contextRef = context;
+  // A device's last-seen time changes nothing the relay caches: written without invalidating.
+  setQuietStores(context, createServerStores(adapter, { provider, maxBlobBytes: limits.blobBytes }));
   if (operatorToken !== undefined) configureOperatorToken(context, operatorToken);
   const connections = applyConnectionLimits(app.server, connectionLimits, app.log, now);
 

@@ -104,6 +104,38 @@ describe('a block reaches the recipient cache at once (one instance)', () => {
   });
 });
 
+describe('what does not empty the recipient caches', () => {
+  let t: AdminTestServer;
+
+  beforeAll(async () => {
+    t = await startAdminServer(Date.now());
+    await createTenantAsOperator(t, 'acme');
+  }, 60_000);
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it("a device's request, which records it as seen, invalidates nothing; a block does", async () => {
+    const ctx = t.server.context;
+    const d = await setUpDevice(ctx, acme, 'gus', 1);
+    let invalidations = 0;
+    const stop = ctx.bus.onInvalidate?.(() => {
+      invalidations++;
+    });
+    try {
+      const res = await t.request('GET', '/v1/messages', { credential: d.credential });
+      expect(res.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 100)); // the last-seen write follows the answer
+      expect((await ctx.stores.devices.get(acme, d.user as never, 1 as never))?.lastSeenAt).not.toBeNull();
+      expect(invalidations).toBe(0);
+      await ctx.stores.devices.update(acme, d.user as never, 1 as never, { blocked: true });
+      expect(invalidations).toBe(1);
+    } finally {
+      stop?.();
+    }
+  });
+});
+
 describe.runIf(DATABASE_URL !== undefined)(
   'a block on one instance reaches the cache of another (PostgreSQL)',
   () => {

@@ -31,7 +31,8 @@ export const csprng: RandomSource = {
     if (out.length > POOLED_MAX) return platformFill(out);
     if (poolAt + out.length > pool.length) {
       pool.fill(0);
-      pool = platformFill(new Uint8Array(POOL_BYTES));
+      pool = new Uint8Array(POOL_BYTES);
+      platformFill(pool);
       poolAt = 0;
     }
     out.set(pool.subarray(poolAt, poolAt + out.length));

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { credentialDevice } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
+import { quietStores } from '../../recipients.js';
 import { MAX_CLIENT_VERSION } from '../../store/index.js';
 
 /**
@@ -77,7 +78,8 @@ export function lastSeenHook(
     const version = typeof reported === 'string' && VERSION.test(reported) ? reported : undefined;
     try {
       const device = await credentialDevice(ctx, request);
-      await ctx.stores.devices.touch(device.tenant, device.user, device.id, now, version);
+      // Nothing the relay caches depends on it: written without emptying the recipient caches.
+      await quietStores(ctx).devices.touch(device.tenant, device.user, device.id, now, version);
     } catch (error) {
       request.log.debug({ err: error }, 'last-seen not recorded');
     }
