@@ -16,7 +16,9 @@
  *   N sockets are connected and idle, minus before, divided by N (after a forced GC both times);
  * and, in the same run with the same TLS, sockets, senders and payload sizes, the ceiling
  * `server/ceiling/d<N>/fastify-ws`: a bare Fastify relay (`server-ceiling.ts`) that forwards each
- * POSTed body to the device's socket. Writes a JSON report (default
+ * POSTed body to the device's socket; and once per backend, before the device cases,
+ * `database/durable-write/<backend>`: the database's own durable enqueue + dequeue rate
+ * (`durable-write.ts`), which each Cloister case is also divided by. Writes a JSON report (default
  * `benchmarks/results/server-<timestamp>.json`).
  *
  * Each simulated device gets one real HPKE-sealed envelope (sealed once, for its own key, mailbox
@@ -60,6 +62,7 @@ import {
 import { describeMachine, loadAverage, PACKAGE_DIR } from '../machine.js';
 import { dropSchema, timestamp, writeJson } from '../report-files.js';
 import type { LoadResult } from './closed-loop.js';
+import { type DurableWriteResult, measureDurableWrites } from './durable-write.js';
 import { startCeiling } from './server-ceiling.js';
 import type { ClientDevice, ClientResult, ClientSetup, WindowEdge } from './server-clients.js';
 
@@ -76,6 +79,10 @@ const TENANT = tenantId('bench');
 /** Bytes of the (encrypted) message body in each envelope: a typical short chat message. */
 const BODY_BYTES = 200;
 const CLIENT_SCRIPT = fileURLToPath(new URL('./server-clients.ts', import.meta.url));
+/** Messages per statement of the database's grouped durable-write figure. */
+const DURABLE_GROUP = 16;
+/** Most measured seconds of each durable-write variant. */
+const DURABLE_SECONDS = 3;
 
 /** One simulated device, independent of any server instance. */
 interface SimDevice {
@@ -131,6 +138,11 @@ interface CaseReport {
     readonly latencyP50: number;
     readonly latencyP99: number;
   } | null;
+  /**
+   * This case's delivered/s divided by the grouped durable-write rate of its backend's database,
+   * same run (null for the ceiling).
+   */
+  readonly ratioToDurableWrites: number | null;
 }
 
 // Warnings (deprecations in dependencies, listener counts) are collected into the report instead
@@ -332,6 +344,7 @@ function report(
   seconds: number,
   m: Measured,
   ceiling: CaseReport | undefined,
+  durable: DurableWriteResult | undefined,
 ): CaseReport {
   const c = m.client;
   const perDevice = (k: keyof MemorySample) => Math.round((m.connected[k] - m.before[k]) / n);
@@ -370,6 +383,7 @@ function report(
             latencyP50: c.latencyMs.p50 / ceiling.latencyMs.p50,
             latencyP99: c.latencyMs.p99 / ceiling.latencyMs.p99,
           },
+    ratioToDurableWrites: durable === undefined ? null : c.deliveredPerSecond / durable.messagesPerSecond,
   };
 }
 
@@ -418,12 +432,22 @@ function row(c: CaseReport): string {
       : `${(c.ratioToCeiling.deliveredPerSecond * 100).toFixed(1)}% of deliv/s, p50 ×${c.ratioToCeiling.latencyP50.toFixed(1)}, p99 ×${c.ratioToCeiling.latencyP99.toFixed(1)}`;
   const lost =
     c.undelivered + c.unexpected > 0 ? `  [${c.undelivered} undelivered, ${c.unexpected} unexpected]` : '';
+  const durable =
+    c.ratioToDurableWrites === null
+      ? ''
+      : `; ${(c.ratioToDurableWrites * 100).toFixed(1)}% of the database's durable rate`;
   const p = c.perMessage;
   const cost =
     p === null
       ? ''
       : `; ${p.cpuMs.toFixed(2)} ms CPU${p.statements === null ? '' : `, ${p.statements.toFixed(2)} stmts`}${p.meanGroupItems === null ? '' : `, group ${p.meanGroupItems.toFixed(1)}`} /msg`;
-  return `${c.name.padEnd(32)} ${c.deliveredPerSecond.toFixed(0).padStart(8)} ${c.latencyMs.p50.toFixed(2).padStart(8)} ${c.latencyMs.p99.toFixed(2).padStart(8)} ${c.post.opsPerSecond.toFixed(0).padStart(8)} ${kib(c.memory.perDevice.heapUsedBytes).padStart(12)} ${kib(c.memory.perDevice.rssBytes).padStart(11)}  ${ratio}${cost}${lost}`;
+  return `${c.name.padEnd(32)} ${c.deliveredPerSecond.toFixed(0).padStart(8)} ${c.latencyMs.p50.toFixed(2).padStart(8)} ${c.latencyMs.p99.toFixed(2).padStart(8)} ${c.post.opsPerSecond.toFixed(0).padStart(8)} ${kib(c.memory.perDevice.heapUsedBytes).padStart(12)} ${kib(c.memory.perDevice.rssBytes).padStart(11)}  ${ratio}${durable}${cost}${lost}`;
+}
+
+const count = (x: number) => Math.round(x).toLocaleString('en-US');
+
+function durableRow(d: DurableWriteResult): string {
+  return `${`database/durable-write/${d.backend}`.padEnd(32)} ${count(d.messagesPerSecond).padStart(8)} msg/s in groups of ${d.group}; ${count(d.singleRowPerSecond)} msg/s single-row (${d.clients} clients, ${d.seconds} s, fsync ${d.fsync})`;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -504,7 +528,22 @@ async function main(argv: readonly string[]): Promise<number> {
     expiresAt: Date.now() + 3_600_000,
   });
   const cases: CaseReport[] = [];
-  console.log(HEADER);
+
+  // What each backend's database can do at all, measured once per backend before the cases so
+  // that nothing else of the run competes with it.
+  const durableWrites: DurableWriteResult[] = [];
+  for (const backend of backends as Array<DurableWriteResult['backend']>) {
+    const d = await measureDurableWrites(backend, {
+      ...(backend === 'postgres' ? { connectionString: databaseUrl as string } : {}),
+      seconds: Math.min(seconds, DURABLE_SECONDS),
+      warmupSeconds,
+      clients: senders,
+      group: DURABLE_GROUP,
+    });
+    durableWrites.push(d);
+    console.log(durableRow(d));
+  }
+  console.log(`\n${HEADER}`);
 
   for (const n of counts) {
     const devices = await simulatedDevices(provider, organisationKey, certificate, n);
@@ -536,6 +575,7 @@ async function main(argv: readonly string[]): Promise<number> {
         senders,
         seconds,
         measured,
+        undefined,
         undefined,
       );
     } finally {
@@ -586,6 +626,7 @@ async function main(argv: readonly string[]): Promise<number> {
           seconds,
           measured,
           ceiling,
+          durableWrites.find((d) => d.backend === backend),
         );
         cases.push(c);
         console.log(row(c));
@@ -611,6 +652,7 @@ async function main(argv: readonly string[]): Promise<number> {
     machine,
     loadAverageAtEnd: loadAverage(),
     warnings: [...warnings],
+    durableWrites,
     cases,
   };
   writeJson(out, result);
