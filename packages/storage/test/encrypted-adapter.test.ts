@@ -856,7 +856,7 @@ describe('the memo of keyed hashes', () => {
         expect(toHex(await memo.sort(provider, keys, table, p, s))).toBe(
           toHex(await hashSort(provider, keys, table, p, s)),
         );
-        expect(memo.size).toBeLessThanOrEqual(4);
+        expect(memo.size).toBeLessThanOrEqual(8); // at most 4 partitions and 4 sort keys
       }
     }
     memo.wipe();
@@ -866,6 +866,37 @@ describe('the memo of keyed hashes', () => {
       toHex(await hashPartition(provider, keys, table, p)),
     );
     expect(memo.size).toBe(0);
+  });
+
+  it('never answers a wiped hash to a caller still waiting when it starts over', async () => {
+    // Many callers await hashes at once while the memo fills and clears: each must get the hash
+    // of its own key. (A memo that wiped the array it also handed to waiting callers gave them
+    // zeros, so two message ids had the same stored key and the second looked like a duplicate.)
+    const { HashMemo } = await import('../src/encrypted/_hashes.js');
+    const { deriveStoreKeys, hashSort, hashPartition } = await import('../src/encrypted/_format.js');
+    const keys = await deriveStoreKeys(provider, new Uint8Array(32).fill(6));
+    const memo = new HashMemo(5);
+    const ids = Array.from({ length: 200 }, (_, i) => bytes(`m_${i}`));
+    const got = await Promise.all(
+      ids.flatMap((id) => [
+        memo.sort(provider, keys, 'c_ids', bytes('box'), id),
+        memo.sort(provider, keys, 'c_ids', bytes('box'), id),
+      ]),
+    );
+    for (const [k, id] of ids.entries()) {
+      const want = toHex(await hashSort(provider, keys, 'c_ids', bytes('box'), id));
+      expect(toHex(got[2 * k] as Uint8Array)).toBe(want);
+      expect(toHex(got[2 * k + 1] as Uint8Array)).toBe(want);
+    }
+    // Unique sort keys never clear the partitions.
+    const { provider: counted, hmacs } = countingProvider();
+    await memo.partition(counted, keys, 'c_ids', bytes('box'));
+    for (const id of ids) await memo.sort(provider, keys, 'c_ids', bytes('box'), id);
+    const before = hmacs();
+    expect(toHex(await memo.partition(counted, keys, 'c_ids', bytes('box')))).toBe(
+      toHex(await hashPartition(provider, keys, 'c_ids', bytes('box'))),
+    );
+    expect(hmacs()).toBe(before);
   });
 
   it('starts over when full, keeping at most its capacity', async () => {

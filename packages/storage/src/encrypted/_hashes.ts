@@ -21,7 +21,10 @@ import { hashPartition, hashSort, type StoreKeys } from './_format.js';
 export const HASH_MEMO_ENTRIES = 4096;
 
 export class HashMemo {
+  /** Partition hashes and sort-key hashes apart: a stream of unique sort keys (message ids) must
+   * not clear the few partitions that are hashed over and over. */
   private readonly entries = new Map<string, Uint8Array>();
+  private readonly sorts = new Map<string, Uint8Array>();
   /** Hashes being computed, so that a batch of rows of one partition computes its hash once. */
   private readonly pending = new Map<string, Promise<Uint8Array>>();
   private wiped = false;
@@ -30,7 +33,7 @@ export class HashMemo {
 
   /** How many hashes the memo holds now. */
   get size(): number {
-    return this.entries.size;
+    return this.entries.size + this.sorts.size;
   }
 
   /** The stored partition of `partition` in `table` (§3 `P`). */
@@ -40,7 +43,9 @@ export class HashMemo {
     table: string,
     partition: Uint8Array,
   ): Promise<Uint8Array> {
-    return this.memo(`p ${table} ${toHex(partition)}`, () => hashPartition(provider, keys, table, partition));
+    return this.memo(this.entries, `p ${table} ${toHex(partition)}`, () =>
+      hashPartition(provider, keys, table, partition),
+    );
   }
 
   /** The stored sort key of `sort` at `partition` in the non-ordered `table` (§3 `S`). */
@@ -51,7 +56,7 @@ export class HashMemo {
     partition: Uint8Array,
     sort: Uint8Array,
   ): Promise<Uint8Array> {
-    return this.memo(`s ${table} ${toHex(partition)} ${toHex(sort)}`, () =>
+    return this.memo(this.sorts, `s ${table} ${toHex(partition)} ${toHex(sort)}`, () =>
       hashSort(provider, keys, table, partition, sort),
     );
   }
@@ -62,14 +67,23 @@ export class HashMemo {
     this.clear();
   }
 
-  private clear(): void {
-    for (const hash of this.entries.values()) wipe(hash);
-    this.entries.clear();
+  private clear(map?: Map<string, Uint8Array>): void {
+    for (const m of map === undefined ? [this.entries, this.sorts] : [map]) {
+      for (const hash of m.values()) wipe(hash);
+      m.clear();
+    }
   }
 
-  /** Every caller gets its own copy, so nobody can alter what the memo answers next time. */
-  private async memo(id: string, compute: () => Promise<Uint8Array>): Promise<Uint8Array> {
-    const hit = this.entries.get(id);
+  /**
+   * Every caller gets its own copy, so nobody can alter what the memo answers next time; the memo
+   * keeps a copy of its own too, so wiping it when full never touches a hash a caller still awaits.
+   */
+  private async memo(
+    map: Map<string, Uint8Array>,
+    id: string,
+    compute: () => Promise<Uint8Array>,
+  ): Promise<Uint8Array> {
+    const hit = map.get(id);
     if (hit !== undefined) return hit.slice();
     let pending = this.pending.get(id);
     if (pending === undefined) {
@@ -77,8 +91,8 @@ export class HashMemo {
         (hash) => {
           this.pending.delete(id);
           if (!this.wiped) {
-            if (this.entries.size >= this.capacity) this.clear();
-            this.entries.set(id, hash);
+            if (map.size >= this.capacity) this.clear(map);
+            map.set(id, hash.slice());
           }
           return hash;
         },
