@@ -232,7 +232,7 @@ async function main(setup: ClientSetup): Promise<void> {
             const text = Buffer.concat(chunks).toString('utf8');
             if (res.statusCode !== 200 || !text.includes('"accepted"')) {
               sent.delete(id);
-              reject(new Error(`delivery not accepted: ${res.statusCode}`));
+              reject(new Error(`delivery not accepted: ${res.statusCode} ${text.slice(0, 200)}`));
             } else resolve();
           });
           res.on('error', reject);
