@@ -192,6 +192,8 @@ export {
   FRAME_ENVELOPE,
   FRAME_SYNCED,
   hasLocalSocket,
+  KEPT_BYTES_PER_INSTANCE,
+  keptEnvelopeBytes,
   type LocalOffer,
   MAX_ACK_FRAME_IDS,
   offerToLocalSockets,

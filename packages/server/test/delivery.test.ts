@@ -39,7 +39,14 @@ import {
   pushHintSignature,
 } from '../src/notifier.js';
 import { decodeMailboxPage, deliveryMessageId, deliveryRoutes } from '../src/routes/delivery.js';
-import { decodeServerFrame, encodeAckFrame, type ServerFrame, wsRoutes } from '../src/routes/ws.js';
+import {
+  createWsRoutes,
+  decodeServerFrame,
+  encodeAckFrame,
+  keptEnvelopeBytes,
+  type ServerFrame,
+  wsRoutes,
+} from '../src/routes/ws.js';
 import { senderClassOf } from '../src/store/index.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 
@@ -601,8 +608,8 @@ describe('GET /v1/ws', () => {
     const c = new Client(t, bob.credential);
     await c.opened();
     await c.until((f) => f.some((x) => x.type === 'synced'), 'the synced frame');
-    // 64 fill the window, the next 256 are kept, the rest overflow: the socket lists again later.
-    const total = 64 + 4 * 64 + 20;
+    // 64 fill the window, the next 64 are kept, the rest overflow: the socket lists again later.
+    const total = 64 + 64 + 20;
     const ids = new Set<string>();
     for (let i = 0; i < total; i += 40) {
       const batch = await Promise.all(
@@ -616,6 +623,8 @@ describe('GET /v1/ws', () => {
     await c.until(() => c.envelopes().length === 64, 'the window');
     await sleep(100);
     expect(c.envelopes()).toHaveLength(64);
+    // It overflowed: nothing is kept in memory for it now (the mailbox holds the rest).
+    expect(keptEnvelopeBytes(t.server.context)).toBe(0);
     // Acknowledge as they come until all have arrived exactly once.
     const acked = new Set<string>();
     await waitFor(() => {
@@ -631,6 +640,49 @@ describe('GET /v1/ws', () => {
     expect(c.envelopes()).toHaveLength(total);
     await waitFor(async () => (await t.server.context.stores.mailboxes.count(bob.mailbox)) === 0, 'empty');
     await c.close();
+  });
+
+  it('keeps at most its memory budget for devices that never acknowledge, and loses nothing', async () => {
+    const s = await startTestServer({
+      extraRoutes: [deliveryRoutes, createWsRoutes({ maxInFlight: 2, maxKeptBytes: 2048 })],
+    });
+    try {
+      await setUp(s);
+      const devices: TestDevice[] = [];
+      for (let i = 0; i < 5; i++) devices.push(await addDevice(s));
+      const clients = devices.map((d) => new Client(s, d.credential));
+      for (const c of clients) {
+        await c.opened();
+        await c.until((f) => f.some((x) => x.type === 'synced'), 'the synced frame');
+      }
+      let peak = 0;
+      for (let round = 0; round < 6; round++) {
+        for (const d of devices) {
+          const res = await post(s, { messageId: newId(), envelope: await seal(s, d, utf8(`k${round}`)) });
+          expect(res.json.results[0].status).toBe('accepted');
+          peak = Math.max(peak, keptEnvelopeBytes(s.server.context));
+        }
+      }
+      // Each envelope is about 400 bytes: the budget held a few, never more than 2048 bytes.
+      expect(peak).toBeGreaterThan(0);
+      expect(peak).toBeLessThanOrEqual(2048);
+      for (const c of clients) {
+        await c.until(() => c.envelopes().length === 2, 'the window');
+      }
+      // Acknowledging lets everything through, exactly once.
+      await waitFor(() => {
+        for (const c of clients) {
+          const ids = c.envelopes().map((e) => e.messageId);
+          if (ids.length > 0) c.ack(ids.slice(-2));
+        }
+        return clients.every((c) => new Set(c.envelopes().map((e) => e.messageId)).size === 6);
+      }, 'every envelope on every socket');
+      for (const c of clients) expect(c.envelopes()).toHaveLength(6);
+      for (const c of clients) await c.close();
+      expect(keptEnvelopeBytes(s.server.context)).toBe(0);
+    } finally {
+      await s.close();
+    }
   });
 
   it('refuses the next delivery after a block committed, though the recipient was cached', async () => {

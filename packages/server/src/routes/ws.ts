@@ -365,9 +365,43 @@ export interface WsRouteOptions {
    * read at once, so this is only the backstop for a recheck the bus lost.
    */
   readonly recheckMs?: number;
+  /**
+   * Most envelope bytes all sockets of the instance keep in memory while their windows are full
+   * (default {@link KEPT_BYTES_PER_INSTANCE}); past it a socket lists its mailbox later instead.
+   */
+  readonly maxKeptBytes?: number;
 }
 
 const OPEN = 1;
+
+/**
+ * Most envelope bytes one instance keeps in memory for sockets whose window is full (64 MiB). Past
+ * it, a socket keeps nothing more and lists its mailbox once its window opens, so devices that
+ * never acknowledge cannot make the server hold their envelopes in memory.
+ *
+ * @example
+ * ```ts
+ * console.log(KEPT_BYTES_PER_INSTANCE); // 67108864
+ * ```
+ */
+export const KEPT_BYTES_PER_INSTANCE = 64 * 1024 * 1024;
+/** Most envelope bytes one socket keeps for its full window (1 MiB, or its window's bytes if less). */
+const KEPT_BYTES_PER_SOCKET = 1024 * 1024;
+// Bytes kept by all sockets of one instance.
+const KEPT_BYTES = new WeakMap<ServerContext, { bytes: number }>();
+
+/**
+ * How many envelope bytes the delivery sockets of the instance `ctx` belongs to keep in memory
+ * now, waiting for their windows to open (for metrics and tests).
+ *
+ * @example
+ * ```ts
+ * metrics.gauge('relay.kept_bytes', keptEnvelopeBytes(ctx));
+ * ```
+ */
+export function keptEnvelopeBytes(ctx: ServerContext): number {
+  return KEPT_BYTES.get(ctx)?.bytes ?? 0;
+}
 
 /** An envelope pushed on a socket and not yet acknowledged. */
 interface InFlight {
@@ -403,9 +437,26 @@ class DeliveryConnection {
     private readonly options: Required<WsRouteOptions>,
   ) {}
 
-  /** Most envelopes kept for a full window before the socket falls back to listing. */
+  /** Most envelopes kept for a full window before the socket falls back to listing: one window. */
   private get maxKept(): number {
-    return this.options.maxInFlight * 4;
+    return this.options.maxInFlight;
+  }
+
+  /** The bytes all sockets of this instance keep. */
+  private get instanceKept(): { bytes: number } {
+    let kept = KEPT_BYTES.get(this.ctx);
+    if (kept === undefined) {
+      kept = { bytes: 0 };
+      KEPT_BYTES.set(this.ctx, kept);
+    }
+    return kept;
+  }
+
+  /** Forgets every kept envelope (they are in the mailbox: a listing finds them). */
+  private forgetKept(): void {
+    this.instanceKept.bytes -= this.keptBytes;
+    this.kept = [];
+    this.keptBytes = 0;
   }
 
   /** Runs `fn` after every earlier pump and acknowledgement of this socket. */
@@ -445,8 +496,9 @@ class DeliveryConnection {
   /**
    * A submission on this instance committed `offer` for this mailbox. Pushed now when the socket
    * is caught up, its last check of the device is current and the window has room; otherwise kept
-   * (pushed after the next check or acknowledgement), or, when the socket is still catching up or
-   * keeps too much already, found by listing the mailbox.
+   * (pushed after the next check or acknowledgement; at most one window's envelopes, 1 MiB per
+   * socket and `maxKeptBytes` per instance), or, when the socket is still catching
+   * up or would keep too much, found by listing the mailbox.
    */
   offer(offer: LocalOffer): void {
     if (this.closing) return;
@@ -464,15 +516,20 @@ class DeliveryConnection {
       this.push(offer);
       return;
     }
-    if (this.kept.length >= this.maxKept || this.keptBytes >= this.options.maxInFlightBytes) {
+    const bytes = offer.envelope.length;
+    if (
+      this.kept.length >= this.maxKept ||
+      this.keptBytes + bytes > Math.min(KEPT_BYTES_PER_SOCKET, this.options.maxInFlightBytes) ||
+      this.instanceKept.bytes + bytes > this.options.maxKeptBytes
+    ) {
       // Too much waiting: forget what is kept and list the mailbox once the window opens.
-      this.kept = [];
-      this.keptBytes = 0;
+      this.forgetKept();
       this.wake();
       return;
     }
     this.kept.push(offer);
-    this.keptBytes += offer.envelope.length;
+    this.keptBytes += bytes;
+    this.instanceKept.bytes += bytes;
     // The device was not checked recently: check it, then push what is kept.
     if (!this.checkCurrent()) this.schedulePump();
   }
@@ -488,6 +545,7 @@ class DeliveryConnection {
     while (this.kept.length > 0 && !this.windowFull() && !this.closing && this.socket.readyState === OPEN) {
       const item = this.kept.shift() as LocalOffer;
       this.keptBytes -= item.envelope.length;
+      this.instanceKept.bytes -= item.envelope.length;
       if (!this.inflight.has(item.messageId)) this.push(item);
     }
   }
@@ -536,8 +594,7 @@ class DeliveryConnection {
       if (this.closing || this.socket.readyState !== OPEN || this.windowFull()) return;
       // Anything handed over from now on is also found by this listing or by the next pass.
       this.behind = false;
-      this.kept = [];
-      this.keptBytes = 0;
+      this.forgetKept();
       const limit = Math.min(1000, this.options.maxInFlight + this.inflight.size);
       const page = await this.ctx.stores.mailboxes.list(this.me.mailbox, { limit });
       let stopped = false;
@@ -620,7 +677,9 @@ class DeliveryConnection {
    */
   closed(): boolean {
     this.closing = true;
-    return this.inflight.size > 0 || this.kept.length > 0;
+    const unfinished = this.inflight.size > 0 || this.kept.length > 0;
+    this.forgetKept();
+    return unfinished;
   }
 }
 
@@ -629,6 +688,7 @@ const DEFAULTS: Required<WsRouteOptions> = {
   maxInFlightBytes: 8 * 1024 * 1024,
   pingIntervalMs: 30_000,
   recheckMs: 1_000,
+  maxKeptBytes: KEPT_BYTES_PER_INSTANCE,
 };
 
 /**
