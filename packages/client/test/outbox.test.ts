@@ -320,6 +320,7 @@ describe('outbox under encryption at rest', () => {
               list: (t, p, lo) => tx.list(t, p, lo),
               take: (t, p, to) => tx.take(t, p, to),
               count: (t, p, co) => tx.count(t, p, co),
+              usage: (t, p) => tx.usage(t, p),
               deletePartition: (t, p) => tx.deletePartition(t, p),
             }),
           o,

@@ -81,6 +81,7 @@ function countingTx(tx: StorageTx, count: () => void): StorageTx {
     get: (...a) => tx.get(...a),
     list: (...a) => tx.list(...a),
     count: (...a) => tx.count(...a),
+    usage: (...a) => tx.usage(...a),
     async put(...a) {
       const wrote = await tx.put(...a);
       if (wrote) count();

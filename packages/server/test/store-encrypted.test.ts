@@ -45,6 +45,7 @@ function recording(inner: StorageAdapter, log: RawWrite[]): StorageAdapter {
           list: (t, p, o) => tx.list(t, p, o),
           take: (t, p, o) => tx.take(t, p, o),
           count: (t, p, o) => tx.count(t, p, o),
+          usage: (t, p) => tx.usage(t, p),
           deletePartition: (t, p) => tx.deletePartition(t, p),
         };
         return fn(spy);

@@ -63,6 +63,22 @@ export interface RowKey {
   readonly sort: Uint8Array;
 }
 
+/**
+ * What {@link StorageTx.usage} reports.
+ *
+ * @example
+ * ```ts
+ * const { rows, bytes }: PartitionUsage = await tx.usage('s_mailbox', mailbox);
+ * if (bytes > quota) throw new Error('mailbox full');
+ * ```
+ */
+export interface PartitionUsage {
+  /** Live rows of the partition. */
+  readonly rows: number;
+  /** Sum of the stored lengths of their values, in bytes (after encryption, where the adapter is wrapped). */
+  readonly bytes: number;
+}
+
 /** Options of {@link StorageTx.get}. */
 export interface GetOptions {
   /**
@@ -144,6 +160,8 @@ export interface StorageTx {
   deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]>;
   /** Counts live rows of one partition (with an optional sort-key prefix). */
   count(table: string, partition: Uint8Array, options?: { readonly prefix?: Uint8Array }): Promise<number>;
+  /** Live rows of one partition and the bytes their stored values take. */
+  usage(table: string, partition: Uint8Array): Promise<PartitionUsage>;
   /** Deletes every row (live or expired) of one partition; resolves how many were deleted. */
   deletePartition(table: string, partition: Uint8Array): Promise<number>;
 }

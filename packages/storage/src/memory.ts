@@ -23,6 +23,7 @@ import { Mutex } from './_mutex.js';
 import type {
   GetOptions,
   ListOptions,
+  PartitionUsage,
   PurgeOptions,
   PurgeProgress,
   PutOptions,
@@ -309,6 +310,22 @@ class MemoryTx implements StorageTx {
     checkTable(table);
     const prefix = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
     return this.liveSorted(this.partition(table, checkKey(partition, 'partition'), false), prefix).length;
+  }
+
+  async usage(table: string, partition: Uint8Array): Promise<PartitionUsage> {
+    this.active();
+    checkTable(table);
+    const p = this.partition(table, checkKey(partition, 'partition'), false);
+    let rows = 0;
+    let bytes = 0;
+    if (p !== undefined) {
+      for (const row of p.values()) {
+        if (!isLive(row.expiresAt, this.now)) continue;
+        rows++;
+        bytes += row.value.length;
+      }
+    }
+    return { rows, bytes };
   }
 
   async deletePartition(table: string, partition: Uint8Array): Promise<number> {

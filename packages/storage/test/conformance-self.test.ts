@@ -44,6 +44,7 @@ function broken(
               list: o.list ?? ((...a) => tx.list(...a)),
               take: o.take ?? ((...a) => tx.take(...a)),
               count: o.count ?? ((...a) => tx.count(...a)),
+              usage: o.usage ?? ((...a) => tx.usage(...a)),
               deletePartition: o.deletePartition ?? ((...a) => tx.deletePartition(...a)),
             };
             return fn(facade);
@@ -455,6 +456,7 @@ describe('the conformance suite fails broken adapters', () => {
           list: (...a) => inner.transaction((t) => t.list(...a)),
           take: (...a) => inner.transaction((t) => t.take(...a)),
           count: (...a) => inner.transaction((t) => t.count(...a)),
+          usage: (...a) => inner.transaction((t) => t.usage(...a)),
           deletePartition: (...a) => inner.transaction((t) => t.deletePartition(...a)),
         });
         return {

@@ -66,6 +66,7 @@ function recording(inner: StorageAdapter): { adapter: StorageAdapter; stored: Ma
     list: (...a) => tx.list(...a),
     take: (...a) => tx.take(...a),
     count: (...a) => tx.count(...a),
+    usage: (...a) => tx.usage(...a),
     deletePartition: (...a) => tx.deletePartition(...a),
   });
   return {

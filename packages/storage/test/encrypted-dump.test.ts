@@ -124,6 +124,7 @@ function recording(inner: StorageAdapter): {
             list: (...a) => tx.list(...a),
             take: (...a) => tx.take(...a),
             count: (...a) => tx.count(...a),
+            usage: (...a) => tx.usage(...a),
             deletePartition: (...a) => tx.deletePartition(...a),
           }),
         options,

@@ -257,6 +257,7 @@ function racingAdapter(base: StorageAdapter, parties: number, puts: boolean[]): 
         list: (t, p, o) => one((x) => x.list(t, p, o)),
         take: (t, p, o) => one((x) => x.take(t, p, o)),
         count: (t, p, o) => one((x) => x.count(t, p, o)),
+        usage: (t, p) => one((x) => x.usage(t, p)),
         deletePartition: (t, p) => one((x) => x.deletePartition(t, p)),
       };
       return fn(tx);

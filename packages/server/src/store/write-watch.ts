@@ -35,6 +35,7 @@ export function watchWrites(
       getMany: (table, keys) => tx.getMany(table, keys),
       list: (table, partition, options) => tx.list(table, partition, options),
       count: (table, partition, options) => tx.count(table, partition, options),
+      usage: (table, partition) => tx.usage(table, partition),
       put: (table, row, options) => {
         mark(table);
         return tx.put(table, row, options);

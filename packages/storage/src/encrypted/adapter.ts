@@ -29,6 +29,7 @@ import {
   type GetOptions,
   type ListOptions,
   MAX_VALUE_BYTES,
+  type PartitionUsage,
   type PurgeOptions,
   type PurgeProgress,
   type PutOptions,
@@ -519,6 +520,19 @@ class EncryptedTx implements StorageTx {
     const prefix = this.prefixFor(table, given);
     const sp = await this.storedPartition(table, partition);
     return this.inner.count(table, sp, prefix === undefined ? undefined : { prefix });
+  }
+
+  /**
+   * The inner adapter's usage of the stored partition: `bytes` are those of the sealed values,
+   * each {@link SEAL_OVERHEAD} bytes plus the length of the caller's sort key longer than the
+   * caller's value.
+   */
+  async usage(table: string, partition: Uint8Array): Promise<PartitionUsage> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    const sp = await this.storedPartition(table, partition);
+    return this.inner.usage(table, sp);
   }
 
   async deletePartition(table: string, partition: Uint8Array): Promise<number> {

@@ -25,6 +25,7 @@ import { Mutex } from '../_mutex.js';
 import type {
   GetOptions,
   ListOptions,
+  PartitionUsage,
   PurgeOptions,
   PurgeProgress,
   PutOptions,
@@ -360,33 +361,54 @@ class IndexedDbTx implements StorageTx {
     checkTable(table);
     const prefix = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
     checkKey(partition, 'partition');
-    return this.run(async () => {
-      const p = this.overlay.find(table, partition);
-      let n = 0;
-      if (p !== undefined) {
-        for (const row of p.rows.values()) {
-          if (
-            row !== null &&
-            isLive(row.expiresAt, this.now) &&
-            (prefix === undefined || startsWith(row.sort, prefix))
-          )
-            n++;
+    return this.run(async () => (await this.tally(table, partition, prefix)).rows);
+  }
+
+  async usage(table: string, partition: Uint8Array): Promise<PartitionUsage> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    return this.run(() => this.tally(table, partition, undefined));
+  }
+
+  /** The live rows of a partition (under `prefix`) and their value bytes, pending writes merged. */
+  private async tally(
+    table: string,
+    partition: Uint8Array,
+    prefix: Uint8Array | undefined,
+  ): Promise<PartitionUsage> {
+    const p = this.overlay.find(table, partition);
+    let rows = 0;
+    let bytes = 0;
+    if (p !== undefined) {
+      for (const row of p.rows.values()) {
+        if (
+          row !== null &&
+          isLive(row.expiresAt, this.now) &&
+          (prefix === undefined || startsWith(row.sort, prefix))
+        ) {
+          rows++;
+          bytes += row.value.length;
         }
       }
-      if (p?.cleared !== true) {
-        await this.rows.scan(
-          table,
-          partition,
-          listBounds(prefix, undefined, false),
-          { reverse: false, keysOnly: false },
-          (sort, row) => {
-            if (p?.rows.has(toHex(sort)) !== true && isLive((row as StoredRow).expiresAt, this.now)) n++;
-            return true;
-          },
-        );
-      }
-      return n;
-    });
+    }
+    if (p?.cleared !== true) {
+      await this.rows.scan(
+        table,
+        partition,
+        listBounds(prefix, undefined, false),
+        { reverse: false, keysOnly: false },
+        (sort, row) => {
+          const stored = row as StoredRow;
+          if (p?.rows.has(toHex(sort)) !== true && isLive(stored.expiresAt, this.now)) {
+            rows++;
+            bytes += stored.value.length;
+          }
+          return true;
+        },
+      );
+    }
+    return { rows, bytes };
   }
 
   async deletePartition(table: string, partition: Uint8Array): Promise<number> {

@@ -19,6 +19,7 @@ import {
 import type {
   GetOptions,
   ListOptions,
+  PartitionUsage,
   PurgeOptions,
   PurgeProgress,
   PutOptions,
@@ -95,6 +96,20 @@ function ordered<R extends RowKey>(rows: readonly R[], bytesOf: (row: R) => numb
 /** A map key for a row key (partition and sort key hex, which cannot contain `/`). */
 function keyId(partition: Uint8Array, sort: Uint8Array): string {
   return `${toHex(partition)}/${toHex(sort)}`;
+}
+
+/**
+ * A non-negative integer the database returned, such as a `count(*)` or `sum` (a `bigint` or
+ * `numeric` the drivers hand back as a string); a total beyond 2^53 - 1 is refused rather than
+ * rounded.
+ */
+function total(value: unknown): number {
+  let n = Number.NaN;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'bigint' || (typeof value === 'string' && /^[0-9]{1,16}$/.test(value)))
+    n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new StorageError('the database returned a malformed row');
+  return n;
 }
 
 /** The 1-based ordinal a batch statement returns as a 0-based index below `length`. */
@@ -320,6 +335,16 @@ class SqlTx implements StorageTx {
     checkKey(partition, 'partition');
     const result = await this.runStatement('count', this.q.count(table, partition, this.at, prefix));
     return Number(result.rows[0]?.n ?? 0);
+  }
+
+  async usage(table: string, partition: Uint8Array): Promise<PartitionUsage> {
+    this.active();
+    checkTable(table);
+    checkKey(partition, 'partition');
+    const result = await this.run('usage', this.q.usage, [table, partition, this.at]);
+    const row = result.rows[0];
+    if (row === undefined) throw new StorageError('the database returned a malformed row');
+    return { rows: total(row.n), bytes: total(row.bytes) };
   }
 
   async deletePartition(table: string, partition: Uint8Array): Promise<number> {

@@ -52,6 +52,11 @@ export class Queries {
   readonly putIfAbsent: string;
   readonly delete: string;
   readonly deletePartition: string;
+  /**
+   * `$1` table, `$2` partition, `$3` now; returns `n` (live rows) and `bytes` (the sum of their
+   * value lengths), both `bigint` (the drivers hand them back as strings).
+   */
+  readonly usage: string;
   /** `$1` table, `$2..$5` arrays of partitions, sort keys, values and expiries (NULL: never). */
   readonly putMany: string;
   /** {@link putMany} with `$6` now, returning the keys it wrote. */
@@ -72,6 +77,7 @@ ON CONFLICT (tbl, part, sort) DO UPDATE SET value = EXCLUDED.value, expires_at =
     this.putIfAbsent = `${insert} WHERE r.expires_at IS NOT NULL AND r.expires_at <= $6`;
     this.delete = `DELETE FROM ${rows} WHERE tbl = $1 AND part = $2 AND sort = $3 RETURNING ${live('$4')} AS live`;
     this.deletePartition = `DELETE FROM ${rows} WHERE tbl = $1 AND part = $2`;
+    this.usage = `SELECT count(*) AS n, coalesce(sum(octet_length(value)), 0) AS bytes FROM ${rows} WHERE tbl = $1 AND part = $2 AND ${live('$3')}`;
     // The batch statements take one array per column and `unnest` them side by side, so a call
     // is one statement with a fixed number of parameters whatever its number of rows.
     const insertMany = `INSERT INTO ${rows} AS r (tbl, part, sort, value, expires_at)
