@@ -46,6 +46,7 @@ describe('runConformance on the memory adapter', () => {
         'rows',
         'take',
         'tx',
+        'usage',
         'validation',
       ].sort(),
     );

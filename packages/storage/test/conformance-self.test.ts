@@ -412,6 +412,36 @@ describe('the conformance suite fails broken adapters', () => {
     expect(report.results[0]?.message).toMatch(/tx.now after the clock moved/);
   });
 
+  test('usage that ignores expiry, and usage that counts the sort keys too', async () => {
+    // The inner store never expires anything (clock 0), and usage is left to it.
+    const ignoresExpiry = broken(
+      'usage-ignores-expiry',
+      () => ({}),
+      undefined,
+      () => () => 0,
+    );
+    let report = await runConformance(ignoresExpiry, { filter: /^usage:/ });
+    expect(failedNames(report)).toEqual(['usage: expired rows are not counted, judged at tx.now']);
+    expect(messageOf(report, 'usage: expired rows are not counted, judged at tx.now')).toMatch(
+      /one row written already expired: rows: expected 3, got 4/,
+    );
+    const withSorts = broken('usage-with-sorts', (tx) => ({
+      usage: async (table, p) => {
+        const rows = await tx.list(table, p, { limit: 10_000 });
+        return { rows: rows.length, bytes: rows.reduce((n, r) => n + r.value.length + r.sort.length, 0) };
+      },
+    }));
+    report = await runConformance(withSorts, { filter: /^usage:/ });
+    expect(failedNames(report)).toEqual([
+      'usage: live rows and the summed lengths of their values',
+      'usage: expired rows are not counted, judged at tx.now',
+      'usage: a thousand rows and a 1 MiB value',
+    ]);
+    expect(messageOf(report, 'usage: live rows and the summed lengths of their values')).toMatch(
+      /bytes: expected/,
+    );
+  });
+
   test('deletePartition that leaves expired rows behind', async () => {
     const target = broken('delete-live-only', (tx) => ({
       deletePartition: async (table, p) => {

@@ -10,6 +10,7 @@ import {
 } from '@cloister/crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Row, StorageAdapter, StorageTx } from '../src/adapter.js';
+import { SEAL_OVERHEAD } from '../src/encrypted/_format.js';
 import {
   createEncryptedAdapter,
   deriveServerDataKey,
@@ -17,6 +18,7 @@ import {
   openEncryptedAdapter,
 } from '../src/encrypted/index.js';
 import { createMemoryAdapter } from '../src/memory.js';
+import { openPGliteFromTemplate } from '../src/testing/index.js';
 
 let provider: CryptoProvider;
 beforeAll(async () => {
@@ -913,5 +915,89 @@ describe('the memo of keyed hashes', () => {
     expect([hmacs(), memo.size]).toEqual([4, 1]);
     await memo.partition(counted, keys, 'c_t', Uint8Array.of(1));
     expect([hmacs(), memo.size]).toEqual([5, 2]);
+  });
+});
+
+describe('createEncryptedAdapter: usage counts the sealed values', () => {
+  const T = 'c_usage';
+  /** What a row takes once sealed: its value, the sort key it carries and the fixed overhead. */
+  const sealed = (rows: readonly { sort: Uint8Array; value: Uint8Array }[]): number =>
+    rows.reduce((n, r) => n + r.value.length + r.sort.length + SEAL_OVERHEAD, 0);
+  const opens: [string, (now: () => number) => Promise<StorageAdapter>][] = [
+    ['memory', async (now) => createMemoryAdapter({ now })],
+    ['pglite', (now) => openPGliteFromTemplate(now)],
+  ];
+
+  for (const [backend, open] of opens) {
+    for (const ordered of [false, true]) {
+      it(`bytes = values + sort keys + rows × SEAL_OVERHEAD, live rows only (${backend}, ${ordered ? 'ordered' : 'hashed'} sort keys)`, async () => {
+        let now = 1_000_000;
+        const { adapter: inner, stored } = recording(await open(() => now));
+        const db = createEncryptedAdapter(inner, {
+          dataKey: new Uint8Array(32).fill(9),
+          provider,
+          orderedTables: ordered ? [T] : [],
+        });
+        const Q = bytes('conversation-2');
+        try {
+          expect(SEAL_OVERHEAD).toBe(43);
+          expect(await db.transaction((tx) => tx.usage(T, P))).toEqual({ rows: 0, bytes: 0 });
+          const live = [0, 1, 300, 70_000].map((n, i) => ({
+            partition: P,
+            sort: bytes('k'.repeat(i)),
+            value: new Uint8Array(n).fill(i),
+          }));
+          const expiring = {
+            partition: P,
+            sort: bytes('later'),
+            value: new Uint8Array(50),
+            expiresAt: now + 10,
+          };
+          const expired = {
+            partition: P,
+            sort: bytes('gone'),
+            value: new Uint8Array(60),
+            expiresAt: now - 1,
+          };
+          await db.transaction(async (tx) => {
+            await tx.putMany(T, [...live, expiring, expired]);
+            await tx.put(T, { partition: Q, sort: bytes('q'), value: new Uint8Array(1000) });
+            await tx.put('c_usage_other', { partition: P, sort: bytes('o'), value: new Uint8Array(2000) });
+          });
+          const usage = () => db.transaction((tx) => tx.usage(T, P));
+          expect(await usage()).toEqual({ rows: 5, bytes: sealed([...live, expiring]) });
+          expect(sealed([...live, expiring])).toBe(70_351 + 11 + 5 * 43);
+          const q = sealed([{ sort: bytes('q'), value: new Uint8Array(1000) }]);
+          expect(await db.transaction((tx) => tx.usage(T, Q))).toEqual({ rows: 1, bytes: q });
+          // The same figures as the live rows the inner adapter holds (both partitions of T).
+          const raw = (await rawRows(inner, stored)).filter((r) => r.table === T);
+          expect(raw).toHaveLength(6);
+          expect(raw.reduce((n, r) => n + r.value.length, 0)).toBe(sealed([...live, expiring]) + q);
+          now += 10;
+          expect(await usage()).toEqual({ rows: 4, bytes: sealed(live) });
+          await db.transaction((tx) => tx.delete(T, P, live[3]!.sort));
+          expect(await usage()).toEqual({ rows: 3, bytes: sealed(live.slice(0, 3)) });
+          await db.transaction((tx) => tx.deletePartition(T, P));
+          expect(await usage()).toEqual({ rows: 0, bytes: 0 });
+          expect((await db.transaction((tx) => tx.usage('c_usage_other', P))).rows).toBe(1);
+        } finally {
+          await db.close();
+        }
+      });
+    }
+  }
+
+  it('checks its arguments before hashing', async () => {
+    const { db } = setup();
+    await rejectsWith(
+      db.transaction((tx) => tx.usage('Bad', P)),
+      'ERR_VALIDATION',
+      'table',
+    );
+    await rejectsWith(
+      db.transaction((tx) => tx.usage(T, 'p' as unknown as Uint8Array)),
+      'ERR_VALIDATION',
+      'partition',
+    );
   });
 });

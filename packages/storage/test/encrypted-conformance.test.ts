@@ -1,6 +1,7 @@
 /**
  * The adapter conformance suite over the encryption wrapper. With every table ordered the
- * wrapper must be indistinguishable from the adapter it wraps.
+ * wrapper must be indistinguishable from the adapter it wraps, except in `usage`: its bytes are
+ * those of the sealed values, which `encrypted-adapter.test.ts` checks instead.
  */
 import { type CryptoProvider, getProvider } from '@cloister/crypto';
 import { beforeAll, describe, test } from 'vitest';
@@ -24,7 +25,7 @@ const target: ConformanceTarget = {
 };
 
 describe('conformance: encrypted(memory) with ordered tables', () => {
-  for (const c of conformanceCases()) {
+  for (const c of conformanceCases().filter((x) => !x.name.startsWith('usage:'))) {
     test(c.name, () => c.run(target));
   }
 });

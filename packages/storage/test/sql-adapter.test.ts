@@ -221,6 +221,28 @@ describe.each(sqlTargets('adapter'))('SQL adapter on $name', (target: SqlTarget)
     });
   });
 
+  it('reports the usage of a partition in one statement, as numbers', async () => {
+    const t = table();
+    await db.transaction(async (tx) => {
+      for (const [k, n] of [
+        ['a', 0],
+        ['b', 1],
+        ['c', 70_000],
+      ] as const) {
+        await tx.put(t, { partition: P, sort: b(k), value: new Uint8Array(n) });
+      }
+      await tx.put(t, { partition: P, sort: b('d'), value: new Uint8Array(9), expiresAt: clock.t - 1 });
+      await tx.put(t, { partition: b('other'), sort: b('a'), value: new Uint8Array(5) });
+    });
+    await db.transaction(async (tx) => {
+      const used = await counting(db, () => tx.usage(t, P));
+      expect(used).toEqual({ result: { rows: 3, bytes: 70_001 }, statements: 1, transactions: 0 });
+      expect(typeof used.result.rows).toBe('number');
+      expect(typeof used.result.bytes).toBe('number');
+      expect(await tx.usage(t, b('nothing'))).toEqual({ rows: 0, bytes: 0 });
+    });
+  });
+
   it('hides rows at and after their expiry from every read', async () => {
     const t = table();
     const at = clock.t + 100;

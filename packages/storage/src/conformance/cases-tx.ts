@@ -354,6 +354,7 @@ export function txCases(): ConformanceCase[] {
         await rejects(() => tx.list(T, p), `${what}: list`, STORAGE);
         await rejects(() => tx.take(T, p), `${what}: take`, STORAGE);
         await rejects(() => tx.count(T, p), `${what}: count`, STORAGE);
+        await rejects(() => tx.usage(T, p), `${what}: usage`, STORAGE);
         await rejects(() => tx.deletePartition(T, p), `${what}: deletePartition`, STORAGE);
       }
       sorts(await listAll(db, T, p), [u8(1)], 'rows after using finished transactions');

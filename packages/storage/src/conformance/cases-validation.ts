@@ -133,6 +133,7 @@ export function validationCases(): ConformanceCase[] {
           await invalid(db, (tx) => tx.list(t, p), 'table', `list, ${w}`);
           await invalid(db, (tx) => tx.take(t, p), 'table', `take, ${w}`);
           await invalid(db, (tx) => tx.count(t, p), 'table', `count, ${w}`);
+          await invalid(db, (tx) => tx.usage(t, p), 'table', `usage, ${w}`);
           await invalid(db, (tx) => tx.deletePartition(t, p), 'table', `deletePartition, ${w}`);
           clock.set(T0 + 100);
           await rejects(() => db.purgeExpired({ tables: [T, t] }), `purgeExpired, ${w}`, {
@@ -181,6 +182,7 @@ export function validationCases(): ConformanceCase[] {
           await invalid(db, (tx) => tx.take(T, p, { prefix: k, limit: 3 }), 'prefix', `take prefix, ${w}`);
           await invalid(db, (tx) => tx.count(T, k), 'partition', `count partition, ${w}`);
           await invalid(db, (tx) => tx.count(T, p, { prefix: k }), 'prefix', `count prefix, ${w}`);
+          await invalid(db, (tx) => tx.usage(T, k), 'partition', `usage partition, ${w}`);
           await invalid(db, (tx) => tx.deletePartition(T, k), 'partition', `deletePartition, ${w}`);
           await unchanged(db, clock, p, `operations with ${w}`);
         }

@@ -15,6 +15,7 @@ import { manyCases } from './cases-many.js';
 import { modelCases } from './cases-model.js';
 import { rowCases } from './cases-rows.js';
 import { txCases } from './cases-tx.js';
+import { usageCases } from './cases-usage.js';
 import { validationCases } from './cases-validation.js';
 
 export { ConformanceFailure } from './_failure.js';
@@ -141,6 +142,7 @@ export function conformanceCases(): readonly ConformanceCase[] {
     ...rowCases(),
     ...manyCases(),
     ...listCases(),
+    ...usageCases(),
     ...expiryCases(),
     ...txCases(),
     ...validationCases(),
