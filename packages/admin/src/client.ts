@@ -386,12 +386,21 @@ export interface UserActivity {
   readonly enrolledAt: number | null;
   readonly lastSeenAt: number | null;
   readonly deviceCount: number;
+  /** What waits in all the user's mailboxes (envelopes, stored bytes) and one mailbox's quotas. */
+  readonly pending: {
+    readonly envelopes: number;
+    readonly bytes: number;
+    readonly maxEnvelopesPerMailbox: number;
+    readonly maxBytesPerMailbox: number;
+  };
   readonly devices: readonly {
     readonly id: number;
     readonly createdAt: number;
     readonly lastSeenAt: number | null;
     readonly blocked: boolean;
     readonly clientVersion: string | null;
+    /** What waits in this device's mailbox: envelopes and the bytes they take in storage. */
+    readonly pending: { readonly envelopes: number; readonly bytes: number };
   }[];
 }
 

@@ -26,6 +26,10 @@ export interface ServerLimits {
   readonly deviceRequestsPerMinute: number;
   /** Deliveries per minute one mailbox may receive through its delivery token, on this instance. */
   readonly deliveriesPerMailboxPerMinute: number;
+  /** Most pending envelopes one mailbox may hold (a delivery past it is refused with 507 `ERR_QUOTA`). */
+  readonly mailboxMaxEnvelopes: number;
+  /** Most bytes the pending envelopes of one mailbox may take in storage (507 `ERR_QUOTA` past it). */
+  readonly mailboxMaxBytes: number;
 }
 
 /** A content-free push hint sender for offline devices (R08). */

@@ -12,7 +12,7 @@ import { CloisterError, RateLimitedError } from '@cloister/crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { answerHandlerTimeout, isHandlerTimeout } from './request-timeouts.js';
-import { ConflictError, NotFoundError } from './store/index.js';
+import { ConflictError, NotFoundError, QuotaExceededError } from './store/index.js';
 
 /** The body of every error response. */
 export interface ErrorBody {
@@ -48,6 +48,12 @@ const STATUS: Readonly<Record<string, number>> = {
 export function toHttpError(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof NotFoundError) {
     return { status: 404, body: { error: { code: 'ERR_NOT_FOUND', message: `${error.what} not found` } } };
+  }
+  if (error instanceof QuotaExceededError) {
+    return {
+      status: 507,
+      body: { error: { code: 'ERR_QUOTA', message: `storage quota exceeded: ${error.quota}` } },
+    };
   }
   if (error instanceof ConflictError) {
     return {

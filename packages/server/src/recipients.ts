@@ -1,7 +1,8 @@
 /**
  * What the relay knows about a recipient mailbox without reading the database for every message:
  * the device and user it belongs to, whether either is blocked, how long an undelivered envelope
- * may live (the recipient's retention), and the delivery epochs its tokens are checked against.
+ * may live (the recipient's retention), what its mailbox holds (for the quotas), and the delivery
+ * epochs its tokens are checked against.
  *
  * Entries are read on a miss and kept at most {@link RECIPIENT_CACHE_TTL_MS}. Every committed
  * write to the tables they are made of (devices, users, pools, policies, delivery epochs, tenants)
@@ -68,6 +69,26 @@ export interface Recipient {
   readonly blocked: boolean;
   /** How long an undelivered envelope may live, ms (the recipient's retention, server-capped). */
   readonly lifetimeMs: number;
+  /**
+   * What the mailbox holds, as read with the entry and then moved by what this instance queued and
+   * acknowledged since (other instances' writes show at the next read): what the mailbox quotas
+   * are checked against.
+   */
+  readonly pending: PendingUsage;
+}
+
+/**
+ * The pending envelopes of a cached recipient's mailbox and their stored bytes (an estimate
+ * between reads; see {@link Recipient.pending}).
+ *
+ * @example
+ * ```ts
+ * if (recipient.pending.envelopes >= ctx.limits.mailboxMaxEnvelopes) refuse();
+ * ```
+ */
+export interface PendingUsage {
+  envelopes: number;
+  bytes: number;
 }
 
 /**
@@ -86,6 +107,8 @@ export interface RecipientCache {
   epochs(tenant: TenantId, user: UserId, senderClass: Uint8Array): Promise<DeliveryEpochs>;
   /** Forgets everything (a recipient table changed); reads in flight are not kept. */
   invalidate(): void;
+  /** Moves the cached usage of `mailbox` (if cached) by what this instance queued or acknowledged. */
+  noteUsage(mailbox: MailboxId, envelopes: number, bytes: number): void;
 }
 
 /** Most entries of each map; when full, it is emptied (a miss costs one read). */
@@ -140,7 +163,14 @@ export function createRecipientCache(
       'message.server',
       ctx.limits.mailboxRetentionMs,
     );
-    return { tenant: device.tenant, user: device.user, blocked: device.blocked || user.blocked, lifetimeMs };
+    const usage = await s.mailboxes.usage(mailbox);
+    return {
+      tenant: device.tenant,
+      user: device.user,
+      blocked: device.blocked || user.blocked,
+      lifetimeMs,
+      pending: { envelopes: usage.envelopes, bytes: usage.bytes },
+    };
   }
 
   return {
@@ -163,6 +193,13 @@ export function createRecipientCache(
       const value = await ctx.stores.deliveryEpochs.get(tenant, user, senderClass);
       keep(epochs, key, value, at, since);
       return value;
+    },
+
+    noteUsage(mailbox, envelopes, bytes) {
+      const hit = recipients.get(mailbox);
+      if (hit === undefined) return;
+      hit.value.pending.envelopes = Math.max(0, hit.value.pending.envelopes + envelopes);
+      hit.value.pending.bytes = Math.max(0, hit.value.pending.bytes + bytes);
     },
 
     invalidate() {

@@ -147,6 +147,8 @@ const DEFAULT_LIMITS: ServerLimits = {
   mailboxRetentionMs: 30 * 86_400_000,
   deviceRequestsPerMinute: 600,
   deliveriesPerMailboxPerMinute: 1200,
+  mailboxMaxEnvelopes: 10_000,
+  mailboxMaxBytes: 256 * 1024 * 1024,
 };
 
 function storageKeyFrom(dataDir: string, given: Uint8Array | undefined): Uint8Array {

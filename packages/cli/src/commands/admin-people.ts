@@ -295,7 +295,9 @@ export function registerAdminPeopleCommands(admin: Command, io: ResolvedIO): voi
   addAdminOptions(
     users
       .command('activity')
-      .description("a user's activity: enrolled, last seen, devices, versions (no content, no contacts)")
+      .description(
+        "a user's activity: enrolled, last seen, devices, versions, what waits in their mailboxes (no content, no contacts)",
+      )
       .argument('<user>', 'the user id', (v: string) => parseUserId(v) as string),
   ).action(async (user: string, options: AdminOptionValues) => {
     const { client } = await openAdminSession(options, io);
@@ -305,11 +307,11 @@ export function registerAdminPeopleCommands(admin: Command, io: ResolvedIO): voi
       options,
       a,
       (v) =>
-        `${v.user}${v.blocked ? ' (blocked)' : ''}: enrolled ${when(v.enrolledAt)}, last seen ${when(v.lastSeenAt)}, ${v.deviceCount} device(s)\n` +
+        `${v.user}${v.blocked ? ' (blocked)' : ''}: enrolled ${when(v.enrolledAt)}, last seen ${when(v.lastSeenAt)}, ${v.deviceCount} device(s), ${v.pending.envelopes} envelope(s) waiting (${v.pending.bytes} bytes)\n` +
         v.devices
           .map(
             (d) =>
-              `  device ${d.id}: enrolled ${when(d.createdAt)}, last seen ${when(d.lastSeenAt)}, version ${d.clientVersion ?? 'unknown'}${d.blocked ? ', blocked' : ''}\n`,
+              `  device ${d.id}: enrolled ${when(d.createdAt)}, last seen ${when(d.lastSeenAt)}, version ${d.clientVersion ?? 'unknown'}${d.blocked ? ', blocked' : ''}, ${d.pending.envelopes} waiting (${d.pending.bytes} of ${v.pending.maxBytesPerMailbox} bytes)\n`,
           )
           .join(''),
     );

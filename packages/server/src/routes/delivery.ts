@@ -47,7 +47,7 @@ import {
 import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
 import { type Recipient, recipientsOf } from '../recipients.js';
 import { DEFAULT_ARCHIVE_RETENTION_MS } from '../retention.js';
-import { MAX_ACK_IDS, type QueuedEnvelope } from '../store/index.js';
+import { MAX_ACK_IDS, type QueuedEnvelope, QuotaExceededError, queuedRecordBytes } from '../store/index.js';
 import { type LocalOffer, offerToLocalSockets } from './ws.js';
 
 /**
@@ -491,6 +491,9 @@ async function submit(
     if (!outcome.allowed) retryAfter = Math.max(retryAfter, outcome.retryAfterSeconds);
   }
   if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+  // Each recipient mailbox has its quotas: over one, the whole submission is refused with 507
+  // before anything is stored (a sender whose token verified learns that the mailbox is full).
+  checkQuotas(ctx, admitted);
   if (admitted.length === 0) {
     return seal === undefined ? { results } : { results, archive: refusedSeal(seal.problem ?? 'delivery') };
   }
@@ -525,6 +528,9 @@ async function submit(
   admitted.forEach((a, k) => {
     const outcome = written.outcomes[k];
     if (outcome === undefined) return;
+    if (outcome.status === 'queued') {
+      recipientsOf(ctx).noteUsage(a.mailbox, 1, queuedRecordBytes(a.messageId, a.envelope.length));
+    }
     results[a.index] = {
       messageId: a.messageId,
       status: outcome.status === 'queued' ? 'accepted' : 'duplicate',
@@ -537,6 +543,29 @@ async function submit(
     }
   });
   return archive === undefined ? { results } : { results, archive };
+}
+
+/**
+ * Refuses the submission with {@link QuotaExceededError} when a delivery would take its mailbox past
+ * `limits.mailboxMaxEnvelopes` or `limits.mailboxMaxBytes`, counting what the mailbox holds (the
+ * recipient cache's figure) and the submission's own deliveries to it.
+ */
+function checkQuotas(ctx: ServerContext, admitted: readonly Admitted[]): void {
+  const adding = new Map<string, { envelopes: number; bytes: number; recipient: Recipient }>();
+  for (const a of admitted) {
+    const entry = adding.get(a.mailbox) ?? { envelopes: 0, bytes: 0, recipient: a.recipient };
+    entry.envelopes += 1;
+    entry.bytes += queuedRecordBytes(a.messageId, a.envelope.length);
+    adding.set(a.mailbox, entry);
+  }
+  for (const { envelopes, bytes, recipient } of adding.values()) {
+    if (recipient.pending.envelopes + envelopes > ctx.limits.mailboxMaxEnvelopes) {
+      throw new QuotaExceededError('mailbox.envelopes');
+    }
+    if (recipient.pending.bytes + bytes > ctx.limits.mailboxMaxBytes) {
+      throw new QuotaExceededError('mailbox.bytes');
+    }
+  }
 }
 
 /**
@@ -639,6 +668,9 @@ export const deliveryRoutes: RouteModule = (app, ctx) => {
     const me = await authenticate(ctx, request);
     const body = AckBody.parse(request.body);
     const ids = body.ids.map((id) => toMessageId(id));
-    return { acknowledged: await ctx.stores.mailboxes.ack(me.mailbox, ids) };
+    const acknowledged = await ctx.stores.mailboxes.ack(me.mailbox, ids);
+    // The quota's figure loses the envelopes (their bytes follow at the next read of the entry).
+    recipientsOf(ctx).noteUsage(me.mailbox, -acknowledged, 0);
+    return { acknowledged };
   });
 };

@@ -22,7 +22,7 @@ import { authenticate, type DeviceAuth } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { mailboxWriterOf } from '../mailbox-writer.js';
 import { recipientsOf } from '../recipients.js';
-import type { QueuedPosition } from '../store/index.js';
+import { type QueuedPosition, queuedRecordBytes } from '../store/index.js';
 
 /**
  * First byte of a frame carrying one queued envelope (server → device).
@@ -648,12 +648,19 @@ class DeliveryConnection {
       }
       await mailboxWriterOf(this.ctx).ack(positions);
       if (unknown.length > 0) await this.ctx.stores.mailboxes.ack(this.me.mailbox, unknown);
+      let freed = 0;
+      let freedBytes = 0;
       for (const id of ids) {
         const entry = this.inflight.get(id);
         if (entry === undefined) continue;
         this.inflight.delete(id);
         this.inflightBytes -= entry.bytes;
+        freed++;
+        freedBytes += queuedRecordBytes(id, entry.bytes);
       }
+      // The mailbox quota's figure follows (an id acknowledged twice or by another socket is set
+      // right at the next read of the entry).
+      recipientsOf(this.ctx).noteUsage(this.me.mailbox, -freed, -freedBytes);
       this.drainKept();
     }).then(
       () => {

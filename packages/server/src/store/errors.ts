@@ -53,3 +53,27 @@ export class NotFoundError extends StorageError {
     this.what = what;
   }
 }
+
+/**
+ * A write would take a mailbox, device or tenant over one of its storage quotas (`quota` names
+ * which, such as `mailbox.envelopes` or `mailbox.bytes`). Nothing was written; a relay answers
+ * 507 `ERR_QUOTA`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await submit();
+ * } catch (e) {
+ *   if (e instanceof QuotaExceededError) reply.code(507);
+ * }
+ * ```
+ */
+export class QuotaExceededError extends StorageError {
+  /** Which quota: `mailbox.envelopes` or `mailbox.bytes`. */
+  readonly quota: string;
+
+  constructor(quota: string) {
+    super(`${quota}: quota exceeded`);
+    this.quota = quota;
+  }
+}

@@ -139,6 +139,21 @@ export interface QueuedPosition {
 }
 
 /**
+ * What a mailbox holds ({@link MailboxStore.usage}).
+ *
+ * @example
+ * ```ts
+ * const { envelopes, bytes }: MailboxUsage = await stores.mailboxes.usage(mailbox);
+ * ```
+ */
+export interface MailboxUsage {
+  /** Pending envelopes. */
+  readonly envelopes: number;
+  /** Bytes their stored records take. */
+  readonly bytes: number;
+}
+
+/**
  * A queued envelope.
  *
  * @example
@@ -188,6 +203,11 @@ export interface MailboxStore {
   ackQueued(positions: readonly QueuedPosition[]): Promise<number>;
   /** Number of pending envelopes. */
   count(mailbox: MailboxId): Promise<number>;
+  /**
+   * Pending envelopes and the bytes they take in storage (their stored records, as the adapter
+   * stores them: padded, and sealed under encryption at rest): what the mailbox quotas count.
+   */
+  usage(mailbox: MailboxId): Promise<MailboxUsage>;
   /** Deletes the whole mailbox (queue and id index); resolves how many rows were deleted. */
   clear(mailbox: MailboxId): Promise<number>;
 }
@@ -205,11 +225,23 @@ function checkCursor(after: string | undefined, field = 'after'): Uint8Array | u
   return bytes;
 }
 
+/**
+ * The length of the record a queued envelope is stored as (before encryption at rest adds its own
+ * overhead): the record for `id` and an envelope of `envelopeLength` bytes, padded to its bucket.
+ *
+ * @example
+ * ```ts
+ * const bytes = queuedRecordBytes(messageId, envelope.length);
+ * ```
+ */
+export function queuedRecordBytes(id: MessageId, envelopeLength: number): number {
+  return padmeLength(1 + 1 + enc.encode(id).length + 8 + 4 + envelopeLength);
+}
+
 /** The stored record of a queued envelope, padded to the Padmé bucket of its length. */
 function encodeQueued(id: MessageId, envelope: Uint8Array, arrivedAt: number): Uint8Array {
   const idBytes = enc.encode(id);
-  const length = 1 + 1 + idBytes.length + 8 + 4 + envelope.length;
-  const out = new Uint8Array(padmeLength(length));
+  const out = new Uint8Array(queuedRecordBytes(id, envelope.length));
   const view = new DataView(out.buffer);
   out[0] = MAILBOX_RECORD_VERSION;
   out[1] = idBytes.length;
@@ -480,6 +512,17 @@ export function createMailboxStore(
     async count(mailbox) {
       const m = key(checkId(mailbox, 'mailbox', mailboxId));
       return run((tx) => tx.count(T.mailbox, m), { readOnly: true });
+    },
+
+    async usage(mailbox) {
+      const m = key(checkId(mailbox, 'mailbox', mailboxId));
+      return run(
+        async (tx) => {
+          const { rows, bytes } = await tx.usage(T.mailbox, m);
+          return { envelopes: rows, bytes };
+        },
+        { readOnly: true },
+      );
     },
 
     async clear(mailbox) {

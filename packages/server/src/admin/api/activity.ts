@@ -1,7 +1,9 @@
 /**
  * A user's activity as the server knows it (`activity.read`): when the user was created and
  * first enrolled a device, when a device was last seen, how many devices, and per device its
- * creation, last-seen time, block flag and the client version it reported. Nothing about content
+ * creation, last-seen time, block flag, the client version it reported and what waits in its
+ * mailbox (envelopes and the bytes they take in storage, against the mailbox quotas; totals for the
+ * user too). Nothing about content
  * or contacts: the server has no record of either.
  *
  * @module
@@ -19,6 +21,10 @@ const deviceActivity = z
     lastSeenAt: z.number().int().nullable(),
     blocked: z.boolean(),
     clientVersion: z.string().nullable(),
+    pending: z
+      .object({ envelopes: z.number().int(), bytes: z.number().int() })
+      .strict()
+      .describe("What waits in the device's mailbox: envelopes and the bytes they take in storage."),
   })
   .strict();
 
@@ -47,6 +53,15 @@ export const userActivityOperation = defineAdminOperation({
       enrolledAt: z.number().int().nullable().describe('When the oldest device still enrolled was enrolled.'),
       lastSeenAt: z.number().int().nullable().describe('The latest last-seen time of any device.'),
       deviceCount: z.number().int(),
+      pending: z
+        .object({
+          envelopes: z.number().int(),
+          bytes: z.number().int(),
+          maxEnvelopesPerMailbox: z.number().int(),
+          maxBytesPerMailbox: z.number().int(),
+        })
+        .strict()
+        .describe("What waits in all the user's mailboxes, and the quotas of one mailbox."),
       devices: z.array(deviceActivity),
     })
     .strict(),
@@ -56,6 +71,7 @@ export const userActivityOperation = defineAdminOperation({
     const devices = await ctx.stores.devices.list(me.tenant, user.id);
     const created = devices.map((d) => d.createdAt);
     const seen = devices.map((d) => d.lastSeenAt).filter((t): t is number => t !== null);
+    const usage = await Promise.all(devices.map((d) => ctx.stores.mailboxes.usage(d.mailbox)));
     return {
       user: user.id,
       createdAt: user.createdAt,
@@ -63,12 +79,22 @@ export const userActivityOperation = defineAdminOperation({
       enrolledAt: created.length === 0 ? null : Math.min(...created),
       lastSeenAt: seen.length === 0 ? null : Math.max(...seen),
       deviceCount: devices.length,
-      devices: devices.map((d) => ({
+      pending: {
+        envelopes: usage.reduce((n, u) => n + u.envelopes, 0),
+        bytes: usage.reduce((n, u) => n + u.bytes, 0),
+        maxEnvelopesPerMailbox: ctx.limits.mailboxMaxEnvelopes,
+        maxBytesPerMailbox: ctx.limits.mailboxMaxBytes,
+      },
+      devices: devices.map((d, k) => ({
         id: d.id as number,
         createdAt: d.createdAt,
         lastSeenAt: d.lastSeenAt,
         blocked: d.blocked,
         clientVersion: d.clientVersion ?? null,
+        pending: {
+          envelopes: usage[k]?.envelopes ?? 0,
+          bytes: usage[k]?.bytes ?? 0,
+        },
       })),
     };
   },
