@@ -267,7 +267,16 @@ describe('admin API operations', () => {
         },
       ]);
       expect(Object.keys(after.json).sort()).toEqual(
-        ['blocked', 'createdAt', 'deviceCount', 'devices', 'enrolledAt', 'lastSeenAt', 'pending', 'user'].sort(),
+        [
+          'blocked',
+          'createdAt',
+          'deviceCount',
+          'devices',
+          'enrolledAt',
+          'lastSeenAt',
+          'pending',
+          'user',
+        ].sort(),
       );
       const listed = await t.as(owner, 'GET', '/admin/v1/users/dora/devices');
       expect(listed.json.items[0]).toMatchObject({ id: 1, clientVersion: '@cloister/client/0.1.0' });
