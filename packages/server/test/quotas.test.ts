@@ -6,10 +6,9 @@
  * acknowledges; the figure an administrator sees follows.
  */
 import { randomBytes } from 'node:crypto';
-import { issueSenderCertificate, type SenderCertificate, sealEnvelope, utf8 } from '@cloister/crypto';
-import { encodeSealedDelivery, encodeSealedDeliveryBatch, messageId, tenantId } from '@cloister/protocol';
+import type { SenderCertificate } from '@cloister/crypto';
+import { encodeSealedDeliveryBatch, messageId, tenantId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deliveryTokenFor } from '../src/delivery-access.js';
 import {
   type AdminTestServer,
   createTenantAsOperator,
@@ -17,42 +16,20 @@ import {
   startAdminServer,
 } from './helpers/admin-api.js';
 import { setUpDevice, type TestDevice } from './helpers/device-client.js';
+import { postSealed, sealTo, testSenderCertificate } from './helpers/sealed-delivery.js';
 
 const acme = tenantId('acme');
 let certificate: SenderCertificate;
 
-async function sealed(t: AdminTestServer, to: TestDevice, bodyBytes: number): Promise<Uint8Array> {
-  const ctx = t.server.context;
-  return sealEnvelope(ctx.provider, {
-    recipientPublicKey: to.dh.publicKey,
-    mailbox: utf8(to.mailbox),
-    deliveryToken: await deliveryTokenFor(ctx, to.mailbox),
-    certificate,
-    contentType: 1,
-    body: new Uint8Array(randomBytes(bodyBytes)),
-  });
-}
+const sealed = (t: AdminTestServer, to: TestDevice, bodyBytes: number) =>
+  sealTo(t.server.context, certificate, to, new Uint8Array(randomBytes(bodyBytes)));
 
 async function deliver(t: AdminTestServer, to: TestDevice, bodyBytes = 100) {
-  const envelope = await sealed(t, to, bodyBytes);
-  return t.request('POST', '/v1/messages', {
-    body: encodeSealedDelivery({ messageId: new Uint8Array(randomBytes(16)), envelope }),
-  });
+  return postSealed(t, await sealed(t, to, bodyBytes));
 }
 
 beforeAll(async () => {
-  const { getProvider } = await import('@cloister/crypto');
-  const provider = await getProvider();
-  const key = await provider.ed25519.generateKeyPair();
-  certificate = await issueSenderCertificate(provider, key.privateKey, {
-    userId: 'sender',
-    deviceId: 1,
-    identitySigningKey: (await provider.ed25519.generateKeyPair()).publicKey,
-    identityDhKey: (await provider.x25519.generateKeyPair()).publicKey,
-    tenantId: 'acme',
-    pools: [],
-    expiresAt: Date.now() + 3_600_000,
-  });
+  certificate = await testSenderCertificate();
 });
 
 describe('mailbox quotas', () => {

@@ -7,11 +7,10 @@
  * PostgreSQL (emptied by the bus's invalidation).
  */
 import { randomBytes } from 'node:crypto';
-import { issueSenderCertificate, type SenderCertificate, sealEnvelope, utf8 } from '@cloister/crypto';
-import { encodeSealedDelivery, tenantId } from '@cloister/protocol';
+import { type SenderCertificate, utf8 } from '@cloister/crypto';
+import { tenantId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBus } from '../src/bus-postgres.js';
-import { deliveryTokenFor } from '../src/delivery-access.js';
 import {
   type AdminTestServer,
   createTenantAsOperator,
@@ -20,40 +19,19 @@ import {
   startAdminServer,
 } from './helpers/admin-api.js';
 import { setUpDevice, type TestDevice } from './helpers/device-client.js';
+import { postSealed, sealTo, testSenderCertificate } from './helpers/sealed-delivery.js';
 
 const acme = tenantId('acme');
 let certificate: SenderCertificate;
 
 async function deliver(t: AdminTestServer, to: TestDevice, body: string): Promise<string> {
-  const ctx = t.server.context;
-  const envelope = await sealEnvelope(ctx.provider, {
-    recipientPublicKey: to.dh.publicKey,
-    mailbox: utf8(to.mailbox),
-    deliveryToken: await deliveryTokenFor(ctx, to.mailbox),
-    certificate,
-    contentType: 1,
-    body: utf8(body),
-  });
-  const res = await t.request('POST', '/v1/messages', {
-    body: encodeSealedDelivery({ messageId: new Uint8Array(randomBytes(16)), envelope }),
-  });
+  const res = await postSealed(t, await sealTo(t.server.context, certificate, to, utf8(body)));
   expect(res.status).toBe(200);
   return (res.json as { results: { status: string }[] }).results[0]?.status ?? 'missing';
 }
 
 beforeAll(async () => {
-  const { getProvider } = await import('@cloister/crypto');
-  const provider = await getProvider();
-  const key = await provider.ed25519.generateKeyPair();
-  certificate = await issueSenderCertificate(provider, key.privateKey, {
-    userId: 'sender',
-    deviceId: 1,
-    identitySigningKey: (await provider.ed25519.generateKeyPair()).publicKey,
-    identityDhKey: (await provider.x25519.generateKeyPair()).publicKey,
-    tenantId: 'acme',
-    pools: [],
-    expiresAt: Date.now() + 3_600_000,
-  });
+  certificate = await testSenderCertificate();
 });
 
 describe('a block reaches the recipient cache at once (one instance)', () => {
@@ -86,20 +64,10 @@ describe('a block reaches the recipient cache at once (one instance)', () => {
     expect(await deliver(t, d, 'blocked')).toBe('refused');
     const e = await setUpDevice(t.server.context, acme, 'erin', 1);
     expect(await deliver(t, e, 'warm')).toBe('accepted');
-    const token = await deliveryTokenFor(t.server.context, e.mailbox);
+    // Sealed with a token issued before the deletion, for a recipient that was cached: refused.
+    const envelope = await sealTo(t.server.context, certificate, e, utf8('gone'));
     expect((await t.as(owner, 'DELETE', '/admin/v1/users/erin')).status).toBe(204);
-    // A token issued before the deletion, for a recipient that was cached: refused.
-    const envelope = await sealEnvelope(t.server.context.provider, {
-      recipientPublicKey: e.dh.publicKey,
-      mailbox: utf8(e.mailbox),
-      deliveryToken: token,
-      certificate,
-      contentType: 1,
-      body: utf8('gone'),
-    });
-    const res = await t.request('POST', '/v1/messages', {
-      body: encodeSealedDelivery({ messageId: new Uint8Array(randomBytes(16)), envelope }),
-    });
+    const res = await postSealed(t, envelope);
     expect((res.json as { results: { status: string }[] }).results[0]?.status).toBe('refused');
   });
 });

@@ -397,8 +397,8 @@ function mailboxLimiter(ctx: ServerContext): RateLimiter {
 }
 
 /**
- * The recipient of `mailbox` when `token` admits a delivery to it now: a device and user that
- * exist and are not blocked, and a tag that verifies with the recipient's tenant and user, the
+ * The recipient of `mailbox` when `token` (whose form and expiry were checked: its sender class is
+ * `senderClass`) admits a delivery to it now: a device and user that exist and are not blocked, and a tag that verifies with the recipient's tenant and user, the
  * token's sender class and the epochs current now. Everything comes from the instance's recipient
  * cache (`recipients.ts`), which every committed change of that state empties.
  */
@@ -406,20 +406,13 @@ async function admits(
   ctx: ServerContext,
   mailbox: MailboxId,
   token: Uint8Array,
+  senderClass: Uint8Array,
 ): Promise<Recipient | undefined> {
-  const header = ctx.deliveryTokens.read(token);
-  if (header === undefined) return undefined;
   const recipients = recipientsOf(ctx);
   const recipient = await recipients.get(mailbox);
   if (recipient === undefined || recipient.blocked) return undefined;
-  const epochs = await recipients.epochs(recipient.tenant, recipient.user, header.senderClass);
-  const claims = {
-    tenant: recipient.tenant,
-    user: recipient.user,
-    mailbox,
-    senderClass: header.senderClass,
-    epochs,
-  };
+  const epochs = await recipients.epochs(recipient.tenant, recipient.user, senderClass);
+  const claims = { tenant: recipient.tenant, user: recipient.user, mailbox, senderClass, epochs };
   return (await ctx.deliveryTokens.verify(claims, token)) ? recipient : undefined;
 }
 
@@ -450,6 +443,7 @@ async function submit(
     messageId: MessageId;
     envelope: Uint8Array;
     token: Uint8Array;
+    senderClass: Uint8Array;
   }[] = [];
   let seal: { bytes: Uint8Array; index: number; problem: ArchiveRefusal | undefined } | undefined;
   for (const [index, delivery] of deliveries.entries()) {
@@ -466,13 +460,21 @@ async function submit(
     const mailbox = mailboxFromEnvelope(outer.mailbox);
     if (mailbox === undefined) continue;
     // Form and expiry first: no lookup for a token that cannot be current.
-    if (ctx.deliveryTokens.read(outer.deliveryToken) === undefined) continue;
-    candidates.push({ index, mailbox, messageId, envelope: delivery.envelope, token: outer.deliveryToken });
+    const header = ctx.deliveryTokens.read(outer.deliveryToken);
+    if (header === undefined) continue;
+    candidates.push({
+      index,
+      mailbox,
+      messageId,
+      envelope: delivery.envelope,
+      token: outer.deliveryToken,
+      senderClass: header.senderClass,
+    });
   }
   const refusedSeal = (reason: ArchiveRefusal) => ({ status: 'refused', reason }) as const;
   const admitted: Admitted[] = [];
   for (const c of candidates) {
-    const recipient = await admits(ctx, c.mailbox, c.token);
+    const recipient = await admits(ctx, c.mailbox, c.token, c.senderClass);
     if (recipient !== undefined) {
       admitted.push({
         index: c.index,
