@@ -314,6 +314,11 @@ describe('outbox under encryption at rest', () => {
                 for (const row of rows) written.push({ table: t, ...row });
                 return tx.putMany(t, rows, po);
               },
+              claimMany: (t, claims, behind) => {
+                for (const row of claims) written.push({ table: t, ...row });
+                for (const row of behind.rows) written.push({ table: behind.table, ...row });
+                return tx.claimMany(t, claims, behind);
+              },
               getMany: (t, keys) => tx.getMany(t, keys),
               deleteMany: (t, keys) => tx.deleteMany(t, keys),
               delete: (t, p, k) => tx.delete(t, p, k),

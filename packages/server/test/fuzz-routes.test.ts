@@ -98,6 +98,11 @@ function countingTx(tx: StorageTx, count: () => void): StorageTx {
       if (wrote.includes(true)) count();
       return wrote;
     },
+    async claimMany(...a) {
+      const wrote = await tx.claimMany(...a);
+      if (wrote.includes(true)) count();
+      return wrote;
+    },
     async deleteMany(...a) {
       const removed = await tx.deleteMany(...a);
       if (removed.includes(true)) count();

@@ -39,6 +39,15 @@ function recording(inner: StorageAdapter, log: RawWrite[]): StorageAdapter {
             }
             return tx.putMany(t, rows, o);
           },
+          claimMany: (t, claims, behind) => {
+            for (const row of claims) {
+              log.push({ table: t, partition: row.partition, sort: row.sort, value: row.value });
+            }
+            for (const row of behind.rows) {
+              log.push({ table: behind.table, partition: row.partition, sort: row.sort, value: row.value });
+            }
+            return tx.claimMany(t, claims, behind);
+          },
           getMany: (t, keys) => tx.getMany(t, keys),
           deleteMany: (t, keys) => tx.deleteMany(t, keys),
           delete: (t, p, s) => tx.delete(t, p, s),

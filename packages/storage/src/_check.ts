@@ -74,15 +74,18 @@ export function checkRowKey(key: unknown, at: string): RowKey {
 }
 
 /** The array of a batch call: an array of at most {@link MAX_BATCH_ROWS} elements. */
-function checkBatch(items: unknown, field: 'rows' | 'keys'): readonly unknown[] {
+function checkBatch(items: unknown, field: string): readonly unknown[] {
   if (!Array.isArray(items) || items.length > MAX_BATCH_ROWS) {
-    throw new ValidationError(field, `an array of at most ${MAX_BATCH_ROWS} ${field}`);
+    throw new ValidationError(
+      field,
+      `an array of at most ${MAX_BATCH_ROWS} ${field.endsWith('keys') ? 'keys' : 'rows'}`,
+    );
   }
   return items;
 }
 
 /** Refuses two elements of a batch with the same key, naming the later one. */
-function checkDistinct(keys: readonly RowKey[], field: 'rows' | 'keys'): void {
+function checkDistinct(keys: readonly RowKey[], field: string): void {
   if (keys.length < 2) return;
   const seen = new Map<string, number>();
   for (let i = 0; i < keys.length; i++) {
@@ -104,12 +107,12 @@ function checkDistinct(keys: readonly RowKey[], field: 'rows' | 'keys'): void {
  * checks it (fields `rows[i].…`), no two with the same key. Checks everything before the caller
  * writes anything.
  */
-export function checkRowInputs(rows: unknown): Row[] {
-  const list = checkBatch(rows, 'rows');
+export function checkRowInputs(rows: unknown, field = 'rows'): Row[] {
+  const list = checkBatch(rows, field);
   const out: Row[] = [];
   // An index loop, not `map`: holes of a sparse array must be checked (and refused) too.
-  for (let i = 0; i < list.length; i++) out.push(checkRowInput(list[i], `rows[${i}]`));
-  checkDistinct(out, 'rows');
+  for (let i = 0; i < list.length; i++) out.push(checkRowInput(list[i], `${field}[${i}]`));
+  checkDistinct(out, field);
   return out;
 }
 

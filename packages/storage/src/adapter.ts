@@ -79,6 +79,25 @@ export interface PartitionUsage {
   readonly bytes: number;
 }
 
+/**
+ * The rows {@link StorageTx.claimMany} writes behind its claims: each is written only when the
+ * claim it names was.
+ *
+ * @example
+ * ```ts
+ * const behind: ClaimedRows = { table: 's_mailbox', rows: [envelopeRow], claims: [0] };
+ * const [won] = await tx.claimMany('s_mailbox_ids', [idRow], behind);
+ * ```
+ */
+export interface ClaimedRows {
+  /** Their table (another table than the claims'). */
+  readonly table: string;
+  /** The rows: 0..{@link MAX_BATCH_ROWS}, distinct keys, each checked as `put` checks a row. */
+  readonly rows: readonly RowInput[];
+  /** `claims[j]` is the index, among the claim rows, of the claim `rows[j]` stands behind. */
+  readonly claims: readonly number[];
+}
+
 /** Options of {@link StorageTx.get}. */
 export interface GetOptions {
   /**
@@ -158,6 +177,18 @@ export interface StorageTx {
    * ValidationError (nothing deleted). 0..{@link MAX_BATCH_ROWS} keys.
    */
   deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]>;
+  /**
+   * Claims rows and writes what stands behind them, in one step: writes each row of `claims`
+   * into `table` only when no live row has its key (as `putMany` with `ifAbsent`), then writes
+   * into `behind.table` each row of `behind.rows` whose claim (`behind.claims[j]`) was written, and
+   * resolves which claims were (`result[i]` for `claims[i]`). The same as those two `putMany`
+   * calls in this transaction, in one statement where the backend has statements and the rows
+   * fit one (see `spec/storage.md`). Everything is checked before anything is written:
+   * duplicate keys among the claims or among `behind.rows`, `behind.table` equal to `table`, a claim
+   * index out of range or `behind.claims` of another length than `behind.rows` are a
+   * ValidationError.
+   */
+  claimMany(table: string, claims: readonly RowInput[], behind: ClaimedRows): Promise<boolean[]>;
   /** Counts live rows of one partition (with an optional sort-key prefix). */
   count(table: string, partition: Uint8Array, options?: { readonly prefix?: Uint8Array }): Promise<number>;
   /** Live rows of one partition and the bytes their stored values take. */
@@ -170,6 +201,14 @@ export interface StorageTx {
 export interface TransactionOptions {
   /** The transaction only reads; adapters may run several at once. */
   readonly readOnly?: boolean;
+  /**
+   * The callback makes one engine call and nothing else: a backend with statements may then
+   * send that call without `BEGIN` and `COMMIT` around it when it is one statement (a statement
+   * is atomic by itself), saving two round trips. A second call rejects with `StorageError`,
+   * and where the first ran alone its writes then stand: give this only to a callback whose one
+   * call is all it does. Backends without statements ignore it, but refuse a second call too.
+   */
+  readonly single?: boolean;
 }
 
 /** Progress of {@link StorageAdapter.purgeExpired}, reported after each batch. */

@@ -19,8 +19,11 @@ import {
   isLive,
   startsWith,
 } from './_check.js';
+import { checkClaims, claimInSteps } from './_claims.js';
 import { Mutex } from './_mutex.js';
+import { singleCallGuard } from './_single.js';
 import type {
+  ClaimedRows,
   GetOptions,
   ListOptions,
   PartitionUsage,
@@ -78,13 +81,13 @@ class MemoryAdapter implements StorageAdapter {
 
   constructor(readonly now: () => number) {}
 
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>, _options?: TransactionOptions): Promise<T> {
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.mutex.run(async () => {
       this.checkOpen();
       const undo: (() => void)[] = [];
       const tx = new MemoryTx(this.tables, this.now(), undo);
       try {
-        const result = await fn(tx);
+        const result = await fn(singleCallGuard(tx, options));
         tx.finish();
         return result;
       } catch (error) {
@@ -252,6 +255,12 @@ class MemoryTx implements StorageTx {
       this.setRow(p, key, row);
       return true;
     });
+  }
+
+  async claimMany(table: string, claims: readonly RowInput[], behind: ClaimedRows): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    return claimInSteps(this, table, checkClaims(table, claims, behind));
   }
 
   async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {

@@ -34,6 +34,7 @@ describe('runConformance on the memory adapter', () => {
     const areas = new Set(names.map((n) => n.slice(0, n.indexOf(':'))));
     expect([...areas].sort()).toEqual(
       [
+        'claim',
         'close',
         'copies',
         'count',
@@ -44,6 +45,7 @@ describe('runConformance on the memory adapter', () => {
         'model',
         'purge',
         'rows',
+        'single',
         'take',
         'tx',
         'usage',

@@ -41,6 +41,7 @@ function broken(
               putMany: o.putMany ?? ((...a) => tx.putMany(...a)),
               getMany: o.getMany ?? ((...a) => tx.getMany(...a)),
               deleteMany: o.deleteMany ?? ((...a) => tx.deleteMany(...a)),
+              claimMany: o.claimMany ?? ((...a) => tx.claimMany(...a)),
               list: o.list ?? ((...a) => tx.list(...a)),
               take: o.take ?? ((...a) => tx.take(...a)),
               count: o.count ?? ((...a) => tx.count(...a)),
@@ -324,6 +325,29 @@ describe('the conformance suite fails broken adapters', () => {
     expect(failedNames(report)).toContain('copies: returned rows are copies');
   });
 
+  test('claimMany that writes what stands behind a lost claim, and a single transaction that allows more calls', async () => {
+    const careless = broken('claimMany-writes-all', (tx) => ({
+      claimMany: async (table, claims, behind) => {
+        const won = await tx.putMany(table, claims, { ifAbsent: true });
+        await tx.putMany(behind.table, behind.rows);
+        return won;
+      },
+    }));
+    const failed = failedNames(await runConformance(careless, { filter: /^(claim|single):/ }));
+    expect(failed).toContain('claim: claims are written where absent, and only what stands behind them');
+    // It checks nothing of `behind` either.
+    expect(failed).toContain('claim: bad arguments are refused before anything is written');
+    expect(failed).not.toContain('claim: a transaction that throws after claimMany undoes it');
+    const lenient = broken(
+      'single-allows-more',
+      () => ({}),
+      (inner) => ({ transaction: (fn, options) => inner.transaction(fn, { ...options, single: false }) }),
+    );
+    expect(failedNames(await runConformance(lenient, { filter: /^single:/ }))).toEqual([
+      'single: a single-call transaction commits its call; a second call is refused',
+    ]);
+  });
+
   test('batch operations that differ from their single-row operations', async () => {
     // putMany that ignores ifAbsent.
     const overwrites = broken('putMany-overwrites', (tx) => ({
@@ -483,6 +507,7 @@ describe('the conformance suite fails broken adapters', () => {
           putMany: (...a) => inner.transaction((t) => t.putMany(...a)),
           getMany: (...a) => inner.transaction((t) => t.getMany(...a)),
           deleteMany: (...a) => inner.transaction((t) => t.deleteMany(...a)),
+          claimMany: (...a) => inner.transaction((t) => t.claimMany(...a)),
           list: (...a) => inner.transaction((t) => t.list(...a)),
           take: (...a) => inner.transaction((t) => t.take(...a)),
           count: (...a) => inner.transaction((t) => t.count(...a)),

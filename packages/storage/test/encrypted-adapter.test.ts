@@ -62,6 +62,13 @@ function recording(inner: StorageAdapter): { adapter: StorageAdapter; stored: Ma
       }
       return tx.putMany(table, rows, options);
     },
+    claimMany: (table, claims, behind) => {
+      for (const row of [...claims, ...behind.rows]) {
+        const t = claims.includes(row) ? table : behind.table;
+        stored.set(`${t}/${toHex(row.partition)}`, { table: t, partition: row.partition.slice() });
+      }
+      return tx.claimMany(table, claims, behind);
+    },
     getMany: (...a) => tx.getMany(...a),
     deleteMany: (...a) => tx.deleteMany(...a),
     delete: (...a) => tx.delete(...a),

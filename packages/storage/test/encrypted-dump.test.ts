@@ -118,6 +118,14 @@ function recording(inner: StorageAdapter): {
               }
               return tx.putMany(table, rows, o);
             },
+            claimMany: (table, claims, behind) => {
+              for (const row of claims)
+                stored.set(`${table}/${toHex(row.partition)}`, [table, row.partition.slice()]);
+              for (const row of behind.rows) {
+                stored.set(`${behind.table}/${toHex(row.partition)}`, [behind.table, row.partition.slice()]);
+              }
+              return tx.claimMany(table, claims, behind);
+            },
             getMany: (...a) => tx.getMany(...a),
             deleteMany: (...a) => tx.deleteMany(...a),
             delete: (...a) => tx.delete(...a),

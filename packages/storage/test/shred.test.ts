@@ -253,6 +253,7 @@ function racingAdapter(base: StorageAdapter, parties: number, puts: boolean[]): 
         putMany: (t, r, o) => one((x) => x.putMany(t, r, o)),
         getMany: (t, k) => one((x) => x.getMany(t, k)),
         deleteMany: (t, k) => one((x) => x.deleteMany(t, k)),
+        claimMany: (t, c, behind) => one((x) => x.claimMany(t, c, behind)),
         delete: (t, p, s) => one((x) => x.delete(t, p, s)),
         list: (t, p, o) => one((x) => x.list(t, p, o)),
         take: (t, p, o) => one((x) => x.take(t, p, o)),

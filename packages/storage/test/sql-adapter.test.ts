@@ -632,6 +632,76 @@ describe.each(sqlTargets('adapter'))('SQL adapter on $name', (target: SqlTarget)
     expect(tx).toMatchObject({ statements: 6, transactions: 1 });
   });
 
+  it('claims and writes what stands behind the claims in one statement', async () => {
+    const t = table();
+    const behind = table();
+    const claims = Array.from({ length: 20 }, (_, i) => ({
+      partition: P,
+      sort: b(`id ${i}`),
+      value: b(`c${i}`),
+    }));
+    const rows = claims.map((_, i) => ({ partition: b('m'), sort: b(`row ${i}`), value: b(`r${i}`) }));
+    await db.transaction((tx) => tx.putMany(t, claims.slice(0, 5)));
+    const tx = await counting(db, () =>
+      db.transaction(async (tx) => {
+        const won = await counting(db, () =>
+          tx.claimMany(t, claims, { table: behind, rows, claims: rows.map((_, i) => i) }),
+        );
+        expect(won).toEqual({ result: claims.map((_, i) => i >= 5), statements: 1, transactions: 0 });
+        expect(await tx.count(behind, b('m'))).toBe(15);
+      }),
+    );
+    // BEGIN, the claim, the count, COMMIT.
+    expect(tx).toMatchObject({ statements: 4, transactions: 1 });
+  });
+
+  it('sends the one call of a single-call transaction without BEGIN and COMMIT', async () => {
+    const t = table();
+    const alone = await counting(db, () =>
+      db.transaction((tx) => tx.putMany(t, [{ partition: P, sort: b('a'), value: b('1') }]), {
+        single: true,
+      }),
+    );
+    expect(alone).toEqual({ result: [true], statements: 1, transactions: 0 });
+    const claimed = await counting(db, () =>
+      db.transaction(
+        (tx) =>
+          tx.claimMany(t, [{ partition: P, sort: b('b'), value: b('2') }], {
+            table: table(),
+            rows: [{ partition: P, sort: b('x'), value: b('3') }],
+            claims: [0],
+          }),
+        { single: true },
+      ),
+    );
+    expect(claimed).toEqual({ result: [true], statements: 1, transactions: 0 });
+    // A call too large for one statement still commits as one transaction.
+    const big = new Uint8Array(8.1 * 1024 * 1024);
+    const large = await counting(db, () =>
+      db.transaction(
+        (tx) =>
+          tx.putMany(t, [
+            { partition: P, sort: b('c'), value: big },
+            { partition: P, sort: b('d'), value: big },
+          ]),
+        { single: true },
+      ),
+    );
+    expect(large).toEqual({ result: [true, true], statements: 4, transactions: 1 });
+    // A failing lone statement leaves the connection usable and writes nothing.
+    const failed = await failure(() =>
+      db.transaction(
+        async (tx) => {
+          await tx.get(t, P, b('a'));
+          await tx.put(t, { partition: P, sort: b('e'), value: b('5') });
+        },
+        { single: true },
+      ),
+    );
+    expect(failed).toMatchObject({ name: 'StorageError', code: 'ERR_STORAGE' });
+    expect(await db.transaction((tx) => tx.count(t, P))).toBe(4);
+  });
+
   it('counts every statement and transaction it sends, BEGIN, COMMIT and ROLLBACK included', async () => {
     const t = table();
     const committed = await counting(db, () =>

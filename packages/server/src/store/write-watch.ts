@@ -48,6 +48,11 @@ export function watchWrites(
         mark(table);
         return tx.delete(table, partition, sort);
       },
+      claimMany: (table, claims, behind) => {
+        mark(table);
+        mark(behind.table);
+        return tx.claimMany(table, claims, behind);
+      },
       deleteMany: (table, keys) => {
         mark(table);
         return tx.deleteMany(table, keys);

@@ -9,6 +9,7 @@
 import type { StorageAdapter } from '../adapter.js';
 import { show } from './_expect.js';
 import { ConformanceFailure } from './_failure.js';
+import { claimCases } from './cases-claims.js';
 import { expiryCases } from './cases-expiry.js';
 import { listCases } from './cases-list.js';
 import { manyCases } from './cases-many.js';
@@ -141,6 +142,7 @@ export function conformanceCases(): readonly ConformanceCase[] {
   return [
     ...rowCases(),
     ...manyCases(),
+    ...claimCases(),
     ...listCases(),
     ...usageCases(),
     ...expiryCases(),

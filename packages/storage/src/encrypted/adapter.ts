@@ -25,7 +25,9 @@ import {
   checkTable,
   checkTakeOptions,
 } from '../_check.js';
+import { checkClaims } from '../_claims.js';
 import {
+  type ClaimedRows,
   type GetOptions,
   type ListOptions,
   MAX_VALUE_BYTES,
@@ -452,6 +454,24 @@ class EncryptedTx implements StorageTx {
     // duplicate check agrees with the one above.
     const sealed = await Promise.all(checked.map((row) => this.seal(table, row)));
     return this.inner.putMany(table, sealed, options);
+  }
+
+  async claimMany(table: string, claims: readonly RowInput[], behind: ClaimedRows): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    const c = checkClaims(table, claims, behind);
+    for (const [i, row] of c.claims.entries()) this.checkSealedSize(row, `claims[${i}].value`);
+    for (const [j, row] of c.behind.rows.entries()) this.checkSealedSize(row, `behind.rows[${j}].value`);
+    // The key map is injective per table, so the inner checks of distinct keys agree with these.
+    const [sealedClaims, sealedRows] = await Promise.all([
+      Promise.all(c.claims.map((row) => this.seal(table, row))),
+      Promise.all(c.behind.rows.map((row) => this.seal(c.behind.table, row))),
+    ]);
+    return this.inner.claimMany(table, sealedClaims, {
+      table: c.behind.table,
+      rows: sealedRows,
+      claims: c.behind.claims,
+    });
   }
 
   async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {

@@ -21,8 +21,11 @@ import {
   isLive,
   startsWith,
 } from '../_check.js';
+import { checkClaims, claimInSteps } from '../_claims.js';
 import { Mutex } from '../_mutex.js';
+import { singleCallGuard } from '../_single.js';
 import type {
+  ClaimedRows,
   GetOptions,
   ListOptions,
   PartitionUsage,
@@ -85,13 +88,13 @@ export class IndexedDbAdapter implements StorageAdapter {
     }
   }
 
-  transaction<T>(fn: (tx: StorageTx) => Promise<T>, _options?: TransactionOptions): Promise<T> {
+  transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     return this.exclusive(async () => {
       this.checkOpen();
       const tx = new IndexedDbTx(this.rows, this.now());
       let result: T;
       try {
-        result = await fn(tx);
+        result = await fn(singleCallGuard(tx, options));
       } catch (error) {
         await tx.finish();
         throw error;
@@ -301,6 +304,12 @@ class IndexedDbTx implements StorageTx {
         return true;
       });
     });
+  }
+
+  async claimMany(table: string, claims: readonly RowInput[], behind: ClaimedRows): Promise<boolean[]> {
+    this.active();
+    checkTable(table);
+    return claimInSteps(this, table, checkClaims(table, claims, behind));
   }
 
   async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {

@@ -16,7 +16,10 @@ import {
   checkTakeOptions,
   compareBytes,
 } from '../_check.js';
+import { checkClaims } from '../_claims.js';
+import { secondCallError } from '../_single.js';
 import type {
+  ClaimedRows,
   GetOptions,
   ListOptions,
   PartitionUsage,
@@ -98,6 +101,29 @@ function keyId(partition: Uint8Array, sort: Uint8Array): string {
   return `${toHex(partition)}/${toHex(sort)}`;
 }
 
+/** What a row carries into a statement: its keys and value. */
+function rowBytes(row: Row): number {
+  return row.partition.length + row.sort.length + row.value.length;
+}
+
+/**
+ * Marks `written[i]` for each key a statement's `RETURNING part, sort` names; the keys of a
+ * call are distinct, so each maps to one row of `run` (`i`: its index in the call).
+ */
+function markWritten(
+  written: boolean[],
+  run: readonly (RowKey & { i: number })[],
+  returned: readonly Record<string, unknown>[],
+): void {
+  const index = new Map<string, number>();
+  for (const r of run) index.set(keyId(r.partition, r.sort), r.i);
+  for (const r of returned) {
+    const i = index.get(keyId(bytes(r.part), bytes(r.sort)));
+    if (i === undefined) throw new StorageError('the database returned a malformed row');
+    written[i] = true;
+  }
+}
+
 /**
  * A non-negative integer the database returned, such as a `count(*)` or `sum` (a `bigint` or
  * `numeric` the drivers hand back as a string); a total beyond 2^53 - 1 is refused rather than
@@ -134,6 +160,8 @@ class Attempt {
   failure: unknown;
   failed = false;
   done = false;
+  /** `BEGIN` was sent: the attempt ends with `COMMIT` or `ROLLBACK`. */
+  opened = false;
 }
 
 class SqlTx implements StorageTx {
@@ -143,7 +171,11 @@ class SqlTx implements StorageTx {
     readonly now: number,
     private readonly readOnly: boolean,
     private readonly attempt: Attempt,
+    /** A `single` transaction: no `BEGIN` unless its one call needs several statements. */
+    private readonly single: boolean,
   ) {}
+
+  private calls = 0;
 
   /** The integer time compared with `expires_at` (rows hold integers, so flooring is exact). */
   private get at(): number {
@@ -152,6 +184,20 @@ class SqlTx implements StorageTx {
 
   private active(): void {
     if (this.attempt.done) throw new StorageError('the transaction has already ended');
+  }
+
+  /** The start of every call: refuses calls after the end, and a second call of a single one. */
+  private enter(): void {
+    this.active();
+    this.calls++;
+    if (this.single && this.calls > 1) throw secondCallError();
+  }
+
+  /** Before a call that sends several statements: a single transaction then needs `BEGIN` after all. */
+  private async several(): Promise<void> {
+    if (this.attempt.opened) return;
+    await this.run('begin', this.readOnly ? BEGIN_READ_ONLY : BEGIN, []);
+    this.attempt.opened = true;
   }
 
   private async run(operation: string, text: string, params: readonly unknown[]) {
@@ -181,7 +227,7 @@ class SqlTx implements StorageTx {
     sort: Uint8Array,
     options?: GetOptions,
   ): Promise<Row | undefined> {
-    this.active();
+    this.enter();
     checkTable(table);
     checkKey(partition, 'partition');
     checkKey(sort, 'sort');
@@ -198,7 +244,7 @@ class SqlTx implements StorageTx {
   }
 
   async put(table: string, input: RowInput, options?: PutOptions): Promise<boolean> {
-    this.active();
+    this.enter();
     checkTable(table);
     const row = checkRowInput(input);
     const params = [table, row.partition, row.sort, row.value, row.expiresAt];
@@ -211,7 +257,7 @@ class SqlTx implements StorageTx {
   }
 
   async delete(table: string, partition: Uint8Array, sort: Uint8Array): Promise<boolean> {
-    this.active();
+    this.enter();
     checkTable(table);
     checkKey(partition, 'partition');
     checkKey(sort, 'sort');
@@ -220,12 +266,17 @@ class SqlTx implements StorageTx {
   }
 
   async putMany(table: string, rows: readonly RowInput[], options?: PutOptions): Promise<boolean[]> {
-    this.active();
+    this.enter();
     checkTable(table);
-    const checked = checkRowInputs(rows).map((row, i) => ({ ...row, i }));
-    const ifAbsent = options?.ifAbsent === true;
+    return this.writeMany(table, checkRowInputs(rows), options?.ifAbsent === true);
+  }
+
+  /** `putMany` of checked rows, in as many statements as {@link MAX_STATEMENT_BYTES} asks for. */
+  private async writeMany(table: string, rows: readonly Row[], ifAbsent: boolean): Promise<boolean[]> {
+    const checked = rows.map((row, i) => ({ ...row, i }));
     const written = new Array<boolean>(checked.length).fill(!ifAbsent);
-    const runs = ordered(checked, (r) => r.partition.length + r.sort.length + r.value.length);
+    const runs = ordered(checked, rowBytes);
+    if (runs.length > 1) await this.several();
     for (const run of runs) {
       const params: unknown[] = [
         table,
@@ -239,20 +290,56 @@ class SqlTx implements StorageTx {
         continue;
       }
       const result = await this.run('putMany', this.q.putManyIfAbsent, [...params, this.at]);
-      // RETURNING names the rows written; the keys of a call are distinct, so each maps to one index.
-      const index = new Map<string, number>();
-      for (const r of run) index.set(keyId(r.partition, r.sort), r.i);
-      for (const r of result.rows) {
-        const i = index.get(keyId(bytes(r.part), bytes(r.sort)));
-        if (i === undefined) throw new StorageError('the database returned a malformed row');
-        written[i] = true;
-      }
+      markWritten(written, run, result.rows);
     }
     return written;
   }
 
+  async claimMany(table: string, claims: readonly RowInput[], behind: ClaimedRows): Promise<boolean[]> {
+    this.enter();
+    checkTable(table);
+    const c = checkClaims(table, claims, behind);
+    const size = [...c.claims, ...c.behind.rows].reduce((n, row) => n + rowBytes(row), 0);
+    if (c.claims.length === 0) return [];
+    if (size > MAX_STATEMENT_BYTES) {
+      // Too large for one statement: the two `putMany` it stands for.
+      await this.several();
+      const won = await this.writeMany(table, c.claims, true);
+      const rows = c.behind.rows.filter((_, j) => won[c.behind.claims[j] as number] === true);
+      await this.writeMany(c.behind.table, rows, false);
+      return won;
+    }
+    const [claimRun] = ordered(
+      c.claims.map((row, i) => ({ ...row, i })),
+      () => 0,
+    ) as [(Row & { i: number })[]];
+    const [rowRun] = ordered(
+      c.behind.rows.map((row, j) => ({ ...row, claim: c.claims[c.behind.claims[j] as number] as Row })),
+      () => 0,
+    );
+    const rowsBehind = rowRun ?? [];
+    const result = await this.run('claimMany', this.q.claimMany, [
+      table,
+      claimRun.map((r) => r.partition),
+      claimRun.map((r) => r.sort),
+      claimRun.map((r) => r.value),
+      claimRun.map((r) => r.expiresAt),
+      this.at,
+      c.behind.table,
+      rowsBehind.map((r) => r.partition),
+      rowsBehind.map((r) => r.sort),
+      rowsBehind.map((r) => r.value),
+      rowsBehind.map((r) => r.expiresAt),
+      rowsBehind.map((r) => r.claim.partition),
+      rowsBehind.map((r) => r.claim.sort),
+    ]);
+    const written = new Array<boolean>(c.claims.length).fill(false);
+    markWritten(written, claimRun, result.rows);
+    return written;
+  }
+
   async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {
-    this.active();
+    this.enter();
     checkTable(table);
     const checked = checkRowKeys(keys, false);
     const rows = new Array<Row | undefined>(checked.length).fill(undefined);
@@ -277,7 +364,7 @@ class SqlTx implements StorageTx {
   }
 
   async deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]> {
-    this.active();
+    this.enter();
     checkTable(table);
     const checked = checkRowKeys(keys, true).map((key, i) => ({ ...key, i }));
     const deleted = new Array<boolean>(checked.length).fill(false);
@@ -296,7 +383,7 @@ class SqlTx implements StorageTx {
   }
 
   async list(table: string, partition: Uint8Array, options?: ListOptions): Promise<Row[]> {
-    this.active();
+    this.enter();
     checkTable(table);
     const o = checkListOptions(options);
     checkKey(partition, 'partition');
@@ -310,7 +397,7 @@ class SqlTx implements StorageTx {
   }
 
   async take(table: string, partition: Uint8Array, options?: TakeOptions): Promise<Row[]> {
-    this.active();
+    this.enter();
     checkTable(table);
     const o = checkTakeOptions(options);
     checkKey(partition, 'partition');
@@ -329,7 +416,7 @@ class SqlTx implements StorageTx {
     partition: Uint8Array,
     options?: { readonly prefix?: Uint8Array },
   ): Promise<number> {
-    this.active();
+    this.enter();
     checkTable(table);
     const prefix = options?.prefix === undefined ? undefined : checkKey(options.prefix, 'prefix');
     checkKey(partition, 'partition');
@@ -338,7 +425,7 @@ class SqlTx implements StorageTx {
   }
 
   async usage(table: string, partition: Uint8Array): Promise<PartitionUsage> {
-    this.active();
+    this.enter();
     checkTable(table);
     checkKey(partition, 'partition');
     const result = await this.run('usage', this.q.usage, [table, partition, this.at]);
@@ -348,7 +435,7 @@ class SqlTx implements StorageTx {
   }
 
   async deletePartition(table: string, partition: Uint8Array): Promise<number> {
-    this.active();
+    this.enter();
     checkTable(table);
     checkKey(partition, 'partition');
     const result = await this.run('deletePartition', this.q.deletePartition, [table, partition]);
@@ -381,9 +468,10 @@ export class SqlAdapter<K extends 'pglite' | 'postgres'> implements StorageAdapt
   async transaction<T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions): Promise<T> {
     this.checkOpen();
     const readOnly = options?.readOnly === true;
+    const single = options?.single === true;
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.client.session((session) =>
-        this.attempt(session, fn, readOnly, attempt < MAX_TRANSACTION_ATTEMPTS),
+        this.attempt(session, fn, readOnly, single, attempt < MAX_TRANSACTION_ATTEMPTS),
       );
       if (outcome.ok) return outcome.value;
       // Deadlock or serialization failure: back off a little, with jitter, and run again.
@@ -395,35 +483,41 @@ export class SqlAdapter<K extends 'pglite' | 'postgres'> implements StorageAdapt
     session: SqlSession,
     fn: (tx: StorageTx) => Promise<T>,
     readOnly: boolean,
+    single: boolean,
     mayRetry: boolean,
   ): Promise<Outcome<T>> {
     this.checkOpen();
     const now = this.now();
-    try {
-      await session.query(readOnly ? BEGIN_READ_ONLY : BEGIN);
-    } catch (error) {
-      // A pooled connection that died while idle: nothing ran yet, so another one may be tried.
-      if (isConnectionLost(error) && mayRetry) return { ok: false };
-      throw storageError('begin', error);
-    }
     const state = new Attempt();
-    const tx = new SqlTx(session, this.q, now, readOnly, state);
+    // A single transaction sends its one statement alone (atomic by itself), with no BEGIN.
+    if (!single) {
+      try {
+        await session.query(readOnly ? BEGIN_READ_ONLY : BEGIN);
+      } catch (error) {
+        // A pooled connection that died while idle: nothing ran yet, so another one may be tried.
+        if (isConnectionLost(error) && mayRetry) return { ok: false };
+        throw storageError('begin', error);
+      }
+      state.opened = true;
+    }
+    const tx = new SqlTx(session, this.q, now, readOnly, state, single);
     let value: T;
     try {
       value = await fn(tx);
     } catch (error) {
       state.done = true;
-      await rollback(session);
+      if (state.opened) await rollback(session);
       if (state.failed && isRetryable(state.failure) && mayRetry) return { ok: false };
       throw error;
     }
     state.done = true;
     if (state.failed) {
       // The callback caught a failed statement and went on: the transaction cannot commit.
-      await rollback(session);
+      if (state.opened) await rollback(session);
       if (isRetryable(state.failure) && mayRetry) return { ok: false };
       throw storageError('transaction', state.failure);
     }
+    if (!state.opened) return { ok: true, value };
     try {
       await session.query('COMMIT');
     } catch (error) {

@@ -61,6 +61,12 @@ export class Queries {
   readonly putMany: string;
   /** {@link putMany} with `$6` now, returning the keys it wrote. */
   readonly putManyIfAbsent: string;
+  /**
+   * {@link putManyIfAbsent} of the claims (`$1..$6`) and, in the same statement, `$7` table with
+   * `$8..$11` arrays of the rows behind them and `$12`/`$13` the partition and sort key of each
+   * row's claim: a row is written only when its claim was. Returns the claims written.
+   */
+  readonly claimMany: string;
   /** `$1` table, `$2`/`$3` arrays of partitions and sort keys, `$4` now; returns `i` (1-based). */
   readonly getMany: string;
   /** `$1` table, `$2`/`$3` arrays of distinct keys, `$4` now; returns `i` (1-based) and `live`. */
@@ -87,6 +93,19 @@ ON CONFLICT (tbl, part, sort) DO UPDATE SET value = EXCLUDED.value, expires_at =
     this.putMany = insertMany;
     this.putManyIfAbsent = `${insertMany} WHERE r.expires_at IS NOT NULL AND r.expires_at <= $6
 RETURNING r.part, r.sort`;
+    // A data-modifying WITH runs each part once; the rows behind the claims see only the claims'
+    // RETURNING (one snapshot), which is all they need: they live in another table.
+    this.claimMany = `WITH c AS (
+${this.putManyIfAbsent}
+), d AS (
+INSERT INTO ${rows} AS r (tbl, part, sort, value, expires_at)
+SELECT $7::text, v.part, v.sort, v.value, v.expires_at
+FROM unnest($8::bytea[], $9::bytea[], $10::bytea[], $11::bigint[], $12::bytea[], $13::bytea[])
+  AS v(part, sort, value, expires_at, cpart, csort)
+WHERE EXISTS (SELECT 1 FROM c WHERE c.part = v.cpart AND c.sort = v.csort)
+ON CONFLICT (tbl, part, sort) DO UPDATE SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at
+)
+SELECT part, sort FROM c`;
     this.getMany = `SELECT u.i, r.value, r.expires_at
 FROM unnest($2::bytea[], $3::bytea[]) WITH ORDINALITY AS u(part, sort, i)
 JOIN ${rows} AS r ON r.tbl = $1 AND r.part = u.part AND r.sort = u.sort
