@@ -2,9 +2,11 @@
  * The relay's write path: every envelope queued by a sealed submission and every envelope a
  * delivery socket acknowledges goes through one group committer per instance
  * (`group-commit.ts`). The submissions and acknowledgements read in one turn of the event loop
- * commit in one transaction: the envelopes of the group in two engine statements (claim the ids,
- * write the envelopes), the acknowledged positions in one, and an archive seal per submission that
- * files one. Each submitter is answered after that commit; a failed group is retried item by item.
+ * commit in one transaction: the envelopes of the group in one engine statement (`claimMany`: claim
+ * the ids and write the envelopes behind the claims won), the acknowledged positions in one, and an
+ * archive seal per submission that files one. A group of submissions only, or of acknowledgements
+ * only, is that one statement without `BEGIN` and `COMMIT` around it. Each submitter is answered
+ * after the commit; a failed group is retried item by item.
  *
  * @module
  */
@@ -120,6 +122,23 @@ async function writeGroup(
   return results;
 }
 
+/**
+ * Whether {@link writeGroup} makes one store call for `items`: only submissions without seals
+ * (one `enqueueMany`) or only acknowledgements (one `ackQueued`), each within one batch. Such a
+ * group needs no transaction around it: the call is one statement, atomic by itself (the lone
+ * message's path: no BEGIN and COMMIT round trips).
+ */
+function oneCall(items: readonly MailboxWrite[]): boolean {
+  let deliveries = 0;
+  let positions = 0;
+  for (const item of items) {
+    if (item.kind === 'ack') positions += item.positions.length;
+    else if (item.seal !== undefined) return false;
+    else deliveries += item.deliveries.length;
+  }
+  return (deliveries === 0) !== (positions === 0) && deliveries + positions <= MAX_MAILBOX_BATCH;
+}
+
 const WRITERS = new WeakMap<ServerContext, MailboxWriter>();
 
 /**
@@ -141,7 +160,11 @@ export function mailboxWriterOf(ctx: ServerContext): MailboxWriter {
     now: ctx.now,
   });
   const group: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit({
-    run: (items) => ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter)),
+    run: (items) =>
+      oneCall(items)
+        ? // One store call, which runs as its own single-statement transaction.
+          writeGroup(ctx.stores, items, archiveLimiter)
+        : ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter)),
     maxItems: 256,
     concurrency: ctx.adapter.kind.includes('postgres') ? 2 : 1,
   });

@@ -407,14 +407,11 @@ export function createMailboxStore(
         row: { partition: item.partition, sort: idKey, value: encodeIdRow(sort), expiresAt: item.expiresAt },
       });
     }
-    const claimed = await tx.putMany(
-      T.mailboxIds,
-      claims.map((c) => c.row),
-      { ifAbsent: true },
-    );
+    // The id rows claim the ids; an envelope is written only behind a claim that was written
+    // (one statement on SQL backends).
     const rows: RowInput[] = [];
+    const behind: number[] = [];
     claims.forEach((c, k) => {
-      if (claimed[k] !== true) return;
       const item = items[c.index] as CheckedEnqueue;
       rows.push({
         partition: item.partition,
@@ -422,16 +419,24 @@ export function createMailboxStore(
         value: encodeQueued(item.id, item.envelope, tx.now),
         expiresAt: item.expiresAt,
       });
-      outcomes[c.index] = { status: 'queued', cursor: toHex(c.sort), arrivedAt: tx.now };
+      behind.push(k);
     });
-    await tx.putMany(T.mailbox, rows);
+    const claimed = await tx.claimMany(
+      T.mailboxIds,
+      claims.map((c) => c.row),
+      { table: T.mailbox, rows, claims: behind },
+    );
+    claims.forEach((c, k) => {
+      if (claimed[k] === true)
+        outcomes[c.index] = { status: 'queued', cursor: toHex(c.sort), arrivedAt: tx.now };
+    });
     return outcomes;
   }
 
   return {
     async enqueue(mailbox, input) {
       const item = checkEnqueue(mailbox, input, '');
-      const [outcome] = await run((tx) => enqueueChecked(tx, [item], () => ''));
+      const [outcome] = await run((tx) => enqueueChecked(tx, [item], () => ''), { single: true });
       return outcome?.status === 'queued';
     },
 
@@ -440,7 +445,8 @@ export function createMailboxStore(
         checkEnqueue((item as MailboxEnqueue | null)?.mailbox, item, `items[${k}].`),
       );
       if (checked.length === 0) return [];
-      return run((tx) => enqueueChecked(tx, checked, (k) => `items[${k}].`));
+      // One engine call: alone (not inside a caller's transaction) it needs no BEGIN and COMMIT.
+      return run((tx) => enqueueChecked(tx, checked, (k) => `items[${k}].`), { single: true });
     },
 
     async list(mailbox, options) {
@@ -506,7 +512,9 @@ export function createMailboxStore(
         keys.set(`${toHex(m)}/${toHex(sort)}`, { partition: m, sort });
       });
       if (keys.size === 0) return 0;
-      return run(async (tx) => (await tx.deleteMany(T.mailbox, [...keys.values()])).filter(Boolean).length);
+      return run(async (tx) => (await tx.deleteMany(T.mailbox, [...keys.values()])).filter(Boolean).length, {
+        single: true,
+      });
     },
 
     async count(mailbox) {
