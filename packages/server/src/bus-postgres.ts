@@ -1,8 +1,8 @@
 /**
  * The wake-up bus for several instances on one PostgreSQL (R41, R42): one dedicated connection
- * per instance runs `LISTEN "<channel>"`; `notify` runs `SELECT pg_notify(channel, mailbox)` on a
- * small pool, so every instance (this one included) hears the mailbox id and wakes its sockets
- * for that mailbox. The payload is the mailbox id and nothing else for a `wake`, and
+ * per instance runs `LISTEN "<channel>"`; `notify` runs `pg_notify(channel, mailbox)` on a small
+ * pool (the wake-ups asked for in one event-loop turn in one statement), so every instance (this
+ * one included) hears the mailbox id and wakes its sockets for that mailbox. The payload is the mailbox id and nothing else for a `wake`, and
  * `recheck <mailbox id>` for a `recheck` (a space never occurs in a mailbox id), and `invalidate`
  * for an invalidation of the recipient caches (not a mailbox id either).
  *
@@ -30,6 +30,17 @@ import { checkWakeupSignal, type WakeupBus, type WakeupSignal } from './bus.js';
  * ```
  */
 export const DEFAULT_BUS_CHANNEL = 'cloister_wakeup';
+
+/** Most wake-ups one `pg_notify` statement carries. */
+const NOTIFY_BATCH = 500;
+
+/** A wake-up waiting for the end of the event-loop turn. */
+interface PendingNotify {
+  readonly payload: string;
+  readonly mailbox: string;
+  readonly signal: WakeupSignal;
+  readonly resolve: () => void;
+}
 
 /**
  * Options of {@link createPostgresBus}.
@@ -199,6 +210,27 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
     timer.unref();
   }
 
+  // The wake-ups of one event-loop turn (a group commit's envelopes, say) go out in one statement,
+  // at most NOTIFY_BATCH at a time; PostgreSQL delivers each payload as its own notification (and
+  // one of identical payloads sent together, which wake the same sockets anyway).
+  let outbox: PendingNotify[] = [];
+  function flush(): void {
+    const sending = outbox;
+    outbox = [];
+    for (let i = 0; i < sending.length; i += NOTIFY_BATCH) {
+      const part = sending.slice(i, i + NOTIFY_BATCH);
+      pool
+        .query('SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p', [channel, part.map((n) => n.payload)])
+        .catch(() => {
+          warn('wake-up bus notify failed; waking local listeners only');
+          for (const n of part) dispatch(n.mailbox, n.signal);
+        })
+        .finally(() => {
+          for (const n of part) n.resolve();
+        });
+    }
+  }
+
   try {
     await connect();
   } catch (error) {
@@ -211,15 +243,15 @@ export async function createPostgresBus(options: PostgresBusOptions): Promise<Wa
       const id = mailboxId(mailbox);
       const s = checkWakeupSignal(signal);
       if (closed) return;
-      try {
-        await pool.query('SELECT pg_notify($1, $2)', [
-          channel,
-          s === 'recheck' ? `${RECHECK_PREFIX}${id}` : id,
-        ]);
-      } catch {
-        warn('wake-up bus notify failed; waking local listeners only');
-        dispatch(id, s);
-      }
+      return new Promise<void>((resolve) => {
+        outbox.push({
+          payload: s === 'recheck' ? `${RECHECK_PREFIX}${id}` : id,
+          mailbox: id,
+          signal: s,
+          resolve,
+        });
+        if (outbox.length === 1) setImmediate(flush);
+      });
     },
     async invalidate() {
       if (closed) return;

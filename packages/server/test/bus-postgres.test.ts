@@ -97,6 +97,23 @@ describe.runIf(DATABASE_URL !== undefined)('PostgreSQL wake-up bus', () => {
     await expect(a.notify('not a mailbox!' as never)).rejects.toBeInstanceOf(ValidationError);
   });
 
+  it('sends the wake-ups of one turn together, and each reaches the other instance', async () => {
+    const a = await createPostgresBus({ connectionString: DATABASE_URL as string, channel });
+    const b = await createPostgresBus({ connectionString: DATABASE_URL as string, channel });
+    buses.push(a, b);
+    const mailboxes = Array.from({ length: 1200 }, (_, i) => mailboxId(`mbx_batch_${i}`));
+    const woken = new Map<string, string[]>();
+    for (const m of mailboxes) b.subscribe(m, (signal) => woken.set(m, [...(woken.get(m) ?? []), signal]));
+    // More than one statement's worth, a recheck among them, and a mailbox named twice.
+    await Promise.all([
+      ...mailboxes.map((m, i) => a.notify(m, i === 7 ? 'recheck' : 'wake')),
+      a.notify(mailboxes[0] as (typeof mailboxes)[number]),
+    ]);
+    await waitFor(() => woken.size === mailboxes.length, 'every mailbox woken on instance B');
+    expect(woken.get(mailboxes[7] as string)).toEqual(['recheck']);
+    expect(woken.get(mailboxes[8] as string)).toEqual(['wake']);
+  });
+
   it('reconnects after its connection is killed, resyncs its listeners and hears wake-ups again', async () => {
     const app = `cloister_bus_${suffix}`;
     const url = new URL(DATABASE_URL as string);
