@@ -1,12 +1,13 @@
 /**
  * The relay's write path: every envelope queued by a sealed submission and every envelope a
- * delivery socket acknowledges goes through one group committer per instance
- * (`group-commit.ts`). The submissions and acknowledgements read in one turn of the event loop
- * commit in one transaction: the envelopes of the group in one engine statement (`claimMany`: claim
- * the ids and write the envelopes behind the claims won), the acknowledged positions in one, and an
- * archive seal per submission that files one. A group of submissions only, or of acknowledgements
- * only, is that one statement without `BEGIN` and `COMMIT` around it. Each submitter is answered
- * after the commit; a failed group is retried item by item.
+ * delivery socket acknowledges goes through the instance's group committers (`group-commit.ts`),
+ * one for submissions and one for acknowledgements. What one turn of the event loop read commits
+ * together: the envelopes of a group of submissions in one engine statement (`claimMany`:
+ * claim the ids and write the envelopes behind the claims won), the acknowledged positions of a
+ * group of acknowledgements in another, side by side. Each is that one statement with no `BEGIN`
+ * and `COMMIT` around it, unless a submission files an archive seal (then its group is one
+ * transaction with the seals). Each submitter is answered after the commit; a failed group is
+ * retried item by item.
  *
  * @module
  */
@@ -123,28 +124,27 @@ async function writeGroup(
 }
 
 /**
- * Whether {@link writeGroup} makes one store call for `items`: only submissions without seals
- * (one `enqueueMany`) or only acknowledgements (one `ackQueued`), each within one batch. Such a
- * group needs no transaction around it: the call is one statement, atomic by itself (the lone
- * message's path: no BEGIN and COMMIT round trips).
+ * Whether {@link writeGroup} makes one store call for `items` (all submissions without seals, or
+ * all acknowledgements, within one batch): such a group needs no transaction around it, the call
+ * being one statement, atomic by itself.
  */
 function oneCall(items: readonly MailboxWrite[]): boolean {
-  let deliveries = 0;
-  let positions = 0;
+  let rows = 0;
   for (const item of items) {
-    if (item.kind === 'ack') positions += item.positions.length;
+    if (item.kind === 'ack') rows += item.positions.length;
     else if (item.seal !== undefined) return false;
-    else deliveries += item.deliveries.length;
+    else rows += item.deliveries.length;
   }
-  return (deliveries === 0) !== (positions === 0) && deliveries + positions <= MAX_MAILBOX_BATCH;
+  return rows <= MAX_MAILBOX_BATCH;
 }
 
 const WRITERS = new WeakMap<ServerContext, MailboxWriter>();
 
 /**
- * The relay's group committer of the instance `ctx` belongs to (created on first use). On
- * PostgreSQL two groups may be in flight at once (one commits while the next is written); on an
- * embedded database, one.
+ * The relay's group committers of the instance `ctx` belongs to (created on first use): one for
+ * submissions and one for acknowledgements, which need no atomicity with each other and so commit
+ * side by side. On PostgreSQL two groups of each may be in flight at once (one commits while the
+ * next is written); on an embedded database, one.
  *
  * @example
  * ```ts
@@ -159,18 +159,17 @@ export function mailboxWriterOf(ctx: ServerContext): MailboxWriter {
     windowMs: 60_000,
     now: ctx.now,
   });
-  const group: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit({
-    run: (items) =>
-      oneCall(items)
-        ? // One store call, which runs as its own single-statement transaction.
-          writeGroup(ctx.stores, items, archiveLimiter)
-        : ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter)),
-    maxItems: 256,
-    concurrency: ctx.adapter.kind.includes('postgres') ? 2 : 1,
-  });
+  const run = (items: readonly MailboxWrite[]): Promise<MailboxWriteResult[]> =>
+    oneCall(items)
+      ? // One store call, which runs as its own single-statement transaction.
+        writeGroup(ctx.stores, items, archiveLimiter)
+      : ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter));
+  const options = { run, maxItems: 256, concurrency: ctx.adapter.kind.includes('postgres') ? 2 : 1 };
+  const submissions: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit(options);
+  const acks: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit(options);
   writer = {
     async submit(deliveries, seal) {
-      const result = await group.submit(
+      const result = await submissions.submit(
         seal === undefined ? { kind: 'submission', deliveries } : { kind: 'submission', deliveries, seal },
       );
       if (result.kind !== 'submission') throw new Error('mailbox writer: mismatched result');
@@ -180,10 +179,18 @@ export function mailboxWriterOf(ctx: ServerContext): MailboxWriter {
     },
     async ack(positions) {
       if (positions.length === 0) return 0;
-      const result = await group.submit({ kind: 'ack', positions });
+      const result = await acks.submit({ kind: 'ack', positions });
       return result.kind === 'ack' ? result.acknowledged : 0;
     },
-    statistics: () => group.statistics(),
+    statistics() {
+      const a = submissions.statistics();
+      const b = acks.statistics();
+      return {
+        groups: a.groups + b.groups,
+        items: a.items + b.items,
+        failedGroups: a.failedGroups + b.failedGroups,
+      };
+    },
   };
   WRITERS.set(ctx, writer);
   return writer;
