@@ -133,6 +133,8 @@ export function createRecipientCache(
 ): RecipientCache {
   let generation = 0;
   let recipients = new Map<string, Entry<Recipient>>();
+  /** Reads of recipients in flight, by mailbox (replaced by each invalidation). */
+  let reading = new Map<string, Promise<Recipient | undefined>>();
   let epochs = new Map<string, Entry<DeliveryEpochs>>();
   // Lifetimes are kept as long as the recipients they belong to.
   let lifetimes = createLifetimeCache({ now: ctx.now, ttlMs });
@@ -177,11 +179,24 @@ export function createRecipientCache(
     async get(mailbox) {
       const hit = fresh(recipients, mailbox);
       if (hit !== undefined) return hit;
+      // Requests that miss the same mailbox at once share one read (a new generation starts
+      // another: what an invalidation made stale is not handed to those that came after it).
+      const pending = reading.get(mailbox);
+      if (pending !== undefined) return pending;
       const since = generation;
       const at = ctx.now();
-      const value = await ctx.stores.transaction((s) => read(s, mailbox));
-      if (value !== undefined) keep(recipients, mailbox, value, at, since);
-      return value;
+      const inFlight = reading;
+      const load = ctx.stores
+        .transaction((s) => read(s, mailbox))
+        .then((value) => {
+          if (value !== undefined) keep(recipients, mailbox, value, at, since);
+          return value;
+        })
+        .finally(() => {
+          if (inFlight.get(mailbox) === load) inFlight.delete(mailbox);
+        });
+      inFlight.set(mailbox, load);
+      return load;
     },
 
     async epochs(tenant, user, senderClass) {
@@ -205,6 +220,7 @@ export function createRecipientCache(
     invalidate() {
       generation++;
       recipients = new Map();
+      reading = new Map();
       epochs = new Map();
       lifetimes = createLifetimeCache({ now: ctx.now, ttlMs });
     },

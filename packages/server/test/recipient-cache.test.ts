@@ -7,10 +7,12 @@
  * PostgreSQL (emptied by the bus's invalidation).
  */
 import { randomBytes } from 'node:crypto';
-import { type SenderCertificate, utf8 } from '@cloister/crypto';
-import { tenantId } from '@cloister/protocol';
+import { deviceId, type SenderCertificate, utf8 } from '@cloister/crypto';
+import { tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBus } from '../src/bus-postgres.js';
+import { createRecipientCache } from '../src/recipients.js';
+import type { ServerStoreSet } from '../src/store/index.js';
 import {
   type AdminTestServer,
   createTenantAsOperator,
@@ -81,6 +83,35 @@ describe('what does not empty the recipient caches', () => {
   }, 60_000);
   afterAll(async () => {
     await t?.close();
+  });
+
+  it('reads a recipient once for requests that miss it at once, and again after an invalidation', async () => {
+    const ctx = t.server.context;
+    const d = await setUpDevice(ctx, acme, 'hal', 1);
+    let reads = 0;
+    const stores = {
+      ...ctx.stores,
+      transaction: <T>(fn: (s: ServerStoreSet) => Promise<T>) => {
+        reads++;
+        return ctx.stores.transaction(fn);
+      },
+    };
+    const cache = createRecipientCache({ ...ctx, stores });
+    const first = await Promise.all(Array.from({ length: 10 }, () => cache.get(d.mailbox)));
+    expect(reads).toBe(1);
+    expect(new Set(first).size).toBe(1);
+    expect(first[0]).toMatchObject({ tenant: 'acme', user: 'hal', blocked: false });
+    await cache.get(d.mailbox);
+    expect(reads).toBe(1);
+    // A miss in flight when the cache is invalidated is not shared with a request after it.
+    cache.invalidate();
+    const before = cache.get(d.mailbox);
+    cache.invalidate();
+    await ctx.stores.devices.update(acme, userId(d.user), deviceId(d.device), { blocked: true });
+    const after = await cache.get(d.mailbox);
+    await before;
+    expect(reads).toBe(3);
+    expect(after?.blocked).toBe(true);
   });
 
   it("a device's request, which records it as seen, invalidates nothing; a block does", async () => {
