@@ -3,16 +3,18 @@
  * tenant's auditors (HPKE to the archive key, `spec/compliance-seal.md`). The server stores the
  * ciphertext as it came, with what it knows anyway: the tenant, the time it received the item
  * and its size. Items are ordered by receipt time (8 bytes, big-endian ms, then 8 random bytes)
- * and expire by the archive's own retention.
+ * and expire by the archive's own retention. Each item is counted in the tenant's archive usage
+ * (`usage.ts`): the tenant quota covers the archive and the tenant's blobs together.
  *
  * @module
  */
 import { type CryptoProvider, concatBytes, fromHex, toHex, ValidationError } from '@cloister/crypto';
 import { type TenantId, tenantId } from '@cloister/protocol';
-import type { Executor } from '@cloister/storage';
+import type { Executor, StorageTx } from '@cloister/storage';
 import {
   checkBytesIn,
   checkId,
+  checkInteger,
   checkObject,
   checkPage,
   checkTime,
@@ -24,6 +26,8 @@ import {
   write,
 } from './_util.js';
 import type { ServerPage } from './common.js';
+import { QuotaExceededError } from './errors.js';
+import { createUsageLedger, type UsageLedger, type UsageScope, usageBucket } from './usage.js';
 
 /**
  * Largest sealed archive item, in bytes (256 KiB; a sealed message is at most about 129 KiB).
@@ -48,6 +52,22 @@ export interface ArchiveInput {
   readonly sealed: Uint8Array;
   /** When the item expires under the archive's retention, or `null` for never. */
   readonly expiresAt: number | null;
+}
+
+/**
+ * Options of {@link ArchiveStore.append}.
+ *
+ * @example
+ * ```ts
+ * await stores.archive.append(tenant, { sealed, expiresAt }, { tenantMaxBytes: 2 ** 40 } satisfies ArchiveAppendOptions);
+ * ```
+ */
+export interface ArchiveAppendOptions {
+  /**
+   * The tenant quota: most bytes the tenant's blobs and archive items may take together. Past it
+   * the item is refused with `QuotaExceededError('tenant.bytes')` before anything is written.
+   */
+  readonly tenantMaxBytes?: number;
 }
 
 /**
@@ -97,12 +117,22 @@ export interface ArchiveListOptions {
  * ```
  */
 export interface ArchiveStore {
-  /** Stores a sealed item; resolves it (with its id and receipt time). */
-  append(tenant: TenantId, input: ArchiveInput): Promise<ArchiveItem>;
+  /**
+   * Stores a sealed item and counts it in the tenant's archive usage; resolves it (with its id
+   * and receipt time). With `options.tenantMaxBytes`, `QuotaExceededError('tenant.bytes')` when
+   * the item would take the tenant past it (nothing written).
+   */
+  append(tenant: TenantId, input: ArchiveInput, options?: ArchiveAppendOptions): Promise<ArchiveItem>;
+  /**
+   * Whether an item of `size` bytes fits under the tenant quota `tenantMaxBytes` now (what the
+   * tenant's blobs and archive hold, plus `size`). Inside a transaction, an `append` with the same
+   * quota right after it gives the same answer.
+   */
+  fits(tenant: TenantId, size: number, tenantMaxBytes: number): Promise<boolean>;
   /** Items received in `[from, to)`, in receipt order. */
   list(tenant: TenantId, options?: ArchiveListOptions): Promise<ServerPage<ArchiveItem>>;
   get(tenant: TenantId, id: string): Promise<ArchiveItem | undefined>;
-  /** Deletes one item; `false` when absent. */
+  /** Deletes one item (taking it off the tenant's archive usage); `false` when absent. */
   delete(tenant: TenantId, id: string): Promise<boolean>;
 }
 
@@ -125,6 +155,25 @@ function itemFrom(
   return { tenant, id: toHex(sort), receivedAt: r.int('receivedAt'), size: sealed.length, sealed, expiresAt };
 }
 
+const archiveScope = (tenant: TenantId): UsageScope => ({ kind: 'tenant-archive', tenant });
+
+function checkQuota(value: unknown, field: string): number {
+  return checkInteger(value, field, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/** Whether `size` more bytes keep the tenant's blobs and archive within `quota`. */
+async function fitsIn(
+  tx: StorageTx,
+  ledger: UsageLedger,
+  tenant: TenantId,
+  size: number,
+  quota: number,
+): Promise<boolean> {
+  const blobs = await ledger.read(tx, { kind: 'tenant-blobs', tenant });
+  const archive = await ledger.read(tx, archiveScope(tenant));
+  return blobs.bytes + archive.bytes + size <= quota;
+}
+
 /**
  * Creates the archive store over `run`; `provider` supplies the random tie-breakers.
  *
@@ -134,24 +183,38 @@ function itemFrom(
  * ```
  */
 export function createArchiveStore(run: Executor, provider: CryptoProvider): ArchiveStore {
+  const ledger = createUsageLedger(provider);
   return {
-    async append(tenant, input) {
+    async append(tenant, input, options) {
       const tid = checkId(tenant, 'tenant', tenantId);
       const i = checkObject(input, 'input');
       const sealed = checkBytesIn(i.sealed, 'sealed', 1, MAX_ARCHIVE_ITEM_BYTES).slice();
       const expiresAt = i.expiresAt === null ? null : checkTime(i.expiresAt, 'expiresAt');
+      const o = options === undefined ? {} : checkObject(options, 'options');
+      const quota =
+        o.tenantMaxBytes === undefined ? undefined : checkQuota(o.tenantMaxBytes, 'options.tenantMaxBytes');
       return run(async (tx) => {
         if (expiresAt !== null && expiresAt <= tx.now)
           throw new ValidationError('expiresAt', 'a time after now');
+        if (quota !== undefined && !(await fitsIn(tx, ledger, tid, sealed.length, quota)))
+          throw new QuotaExceededError('tenant.bytes');
         const sort = concatBytes(u64(tx.now), provider.randomBytes(8));
         await tx.put(T.archive, {
           partition: key(tid),
           sort,
-          value: write({ sealed, receivedAt: tx.now, size: sealed.length }),
+          value: write({ sealed, receivedAt: tx.now, size: sealed.length, counted: true }),
           expiresAt,
         });
+        await ledger.add(tx, archiveScope(tid), expiresAt, { bytes: sealed.length, count: 1 });
         return { tenant: tid, id: toHex(sort), receivedAt: tx.now, size: sealed.length, sealed, expiresAt };
       });
+    },
+
+    async fits(tenant, size, tenantMaxBytes) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const bytes = checkInteger(size, 'size', 0, Number.MAX_SAFE_INTEGER);
+      const quota = checkQuota(tenantMaxBytes, 'tenantMaxBytes');
+      return run((tx) => fitsIn(tx, ledger, tid, bytes, quota), { readOnly: true });
     },
 
     async list(tenant, options) {
@@ -196,7 +259,19 @@ export function createArchiveStore(run: Executor, provider: CryptoProvider): Arc
     async delete(tenant, id) {
       const tid = checkId(tenant, 'tenant', tenantId);
       const sort = checkItemId(id, 'id');
-      return run((tx) => tx.delete(T.archive, key(tid), sort));
+      return run(async (tx) => {
+        const row = await tx.get(T.archive, key(tid), sort, { forUpdate: true });
+        if (row === undefined) return tx.delete(T.archive, key(tid), sort);
+        const r = read(row.value, T.archive);
+        await tx.delete(T.archive, key(tid), sort);
+        // Items stored before the ledger existed were never counted.
+        if (r.has('counted')) {
+          const scope = archiveScope(tid);
+          const size = r.bytes('sealed', 1, MAX_ARCHIVE_ITEM_BYTES).length;
+          await ledger.subtract(tx, scope, usageBucket(scope, row.expiresAt), { bytes: size, count: 1 });
+        }
+        return true;
+      });
     },
   };
 }

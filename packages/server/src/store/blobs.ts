@@ -5,13 +5,25 @@
  * upload; `finish` refuses until every chunk is present. A small part row per chunk answers
  * `status` without reading chunk data. Every row carries the blob's expiry.
  *
+ * Quotas: `begin` may name the uploading device (never stored with the blob) and the quotas to
+ * hold it to; the declared size is then counted, from `begin` on, in the usage ledger
+ * (`usage.ts`) of the device and of its tenant, and `delete` with the same owner takes it off
+ * again. Expiry frees by itself (the ledger's rows expire with the blob's day).
+ *
  * @module
  */
-import { LimitError, ValidationError } from '@cloister/crypto';
-import { type BlobId, blobId } from '@cloister/protocol';
+import {
+  type CryptoProvider,
+  createNobleProvider,
+  type DeviceId,
+  LimitError,
+  ValidationError,
+} from '@cloister/crypto';
+import { type BlobId, blobId, type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
 import type { Executor, StorageTx } from '@cloister/storage';
 import {
   checkBytesIn,
+  checkDeviceId,
   checkId,
   checkInteger,
   checkObject,
@@ -25,7 +37,8 @@ import {
   u32,
   write,
 } from './_util.js';
-import { ConflictError, NotFoundError } from './errors.js';
+import { ConflictError, NotFoundError, QuotaExceededError } from './errors.js';
+import { createUsageLedger, type UsageLedger, type UsageScope, usageBucket } from './usage.js';
 
 /**
  * Default chunk size: 1 MiB.
@@ -75,6 +88,41 @@ export const MAX_BLOB_READ_BYTES = 16 * 1024 * 1024;
 export interface ServerBlobStoreOptions {
   /** Largest declared blob size in bytes (default {@link DEFAULT_MAX_BLOB_BYTES}). */
   readonly maxBlobBytes?: number;
+  /** Picks the usage ledger's shards (default: the portable provider). */
+  readonly provider?: CryptoProvider;
+}
+
+/**
+ * The device that uploads a blob: whose quotas it counts against. Passed to
+ * {@link ServerBlobStore.begin} and {@link ServerBlobStore.delete}; never stored with the blob.
+ *
+ * @example
+ * ```ts
+ * const owner: BlobOwner = { tenant: me.tenant, user: me.user, device: me.device };
+ * ```
+ */
+export interface BlobOwner {
+  readonly tenant: TenantId;
+  readonly user: UserId;
+  readonly device: DeviceId;
+}
+
+/**
+ * The quotas {@link ServerBlobStore.begin} holds an owner to. Sizes are the declared ones: an
+ * unfinished upload counts in full from its `begin`.
+ *
+ * @example
+ * ```ts
+ * const quotas: BlobQuotas = { maxBytesPerDevice: 8 * 2 ** 30, maxCountPerDevice: 1000, tenantMaxBytes: 2 ** 40 };
+ * ```
+ */
+export interface BlobQuotas {
+  /** Most bytes of blobs one device may hold (`QuotaExceededError('device.blobBytes')` past it). */
+  readonly maxBytesPerDevice: number;
+  /** Most blobs one device may hold (`QuotaExceededError('device.blobs')`). */
+  readonly maxCountPerDevice: number;
+  /** Most bytes of blobs and archive items one tenant may hold (`QuotaExceededError('tenant.bytes')`). */
+  readonly tenantMaxBytes: number;
 }
 
 /**
@@ -88,6 +136,10 @@ export interface ServerBlobStoreOptions {
 export interface BeginBlobOptions {
   /** Chunk size in bytes ({@link BLOB_UPLOAD_CHUNK_BYTES}; default {@link DEFAULT_BLOB_UPLOAD_CHUNK_BYTES}). */
   readonly chunkSize?: number;
+  /** The uploading device: the blob is counted in its usage and its tenant's (not stored with it). */
+  readonly owner?: BlobOwner;
+  /** Quotas to hold `owner` to (needs `owner`); without them the blob is counted but not limited. */
+  readonly quotas?: BlobQuotas;
 }
 
 /**
@@ -127,7 +179,9 @@ export interface BlobStatus {
 export interface ServerBlobStore {
   /**
    * Starts an upload. `LimitError` above the size limit, `ConflictError('blob')` when the id is
-   * in use.
+   * in use; with `options.quotas`, `QuotaExceededError` (`device.blobBytes`, `device.blobs`,
+   * `tenant.bytes`) when the blob would take its owner or the owner's tenant past one. Nothing is
+   * written when it throws.
    */
   begin(id: BlobId, size: number, expiresAt: number, options?: BeginBlobOptions): Promise<BlobStatus>;
   /**
@@ -142,8 +196,11 @@ export interface ServerBlobStore {
   readChunk(id: BlobId, index: number): Promise<Uint8Array>;
   /** Bytes `[offset, offset + length)` of a complete blob (clamped to its end). */
   read(id: BlobId, offset: number, length: number): Promise<Uint8Array>;
-  /** Deletes the blob (complete or not); `false` when absent. */
-  delete(id: BlobId): Promise<boolean>;
+  /**
+   * Deletes the blob (complete or not); `false` when absent. With `owner` (who must be the device
+   * that began it), its size and count are taken off that device's and tenant's usage.
+   */
+  delete(id: BlobId, owner?: BlobOwner): Promise<boolean>;
 }
 
 interface Meta {
@@ -152,6 +209,8 @@ interface Meta {
   readonly complete: boolean;
   readonly createdAt: number;
   readonly expiresAt: number;
+  /** The usage-ledger bucket the blob was counted in (absent: not counted). */
+  readonly usageBucket?: number;
 }
 
 function chunkCount(m: Pick<Meta, 'size' | 'chunkSize'>): number {
@@ -170,11 +229,78 @@ function metaFrom(r: Rec): Meta {
     createdAt: r.int('createdAt'),
     expiresAt: r.int('expiresAt'),
   };
-  return meta;
+  return r.has('usageBucket') ? { ...meta, usageBucket: r.int('usageBucket', 0, 0xffff_ffff) } : meta;
 }
 
 function metaRecord(m: Meta): Uint8Array {
-  return write({ ...m });
+  const { usageBucket: bucket, ...rest } = m;
+  return write(bucket === undefined ? { ...rest } : { ...rest, usageBucket: bucket });
+}
+
+function statusOf(id: BlobId, m: Meta, indexes: number[]): BlobStatus {
+  return {
+    id,
+    size: m.size,
+    chunkSize: m.chunkSize,
+    complete: m.complete,
+    createdAt: m.createdAt,
+    expiresAt: m.expiresAt,
+    chunkCount: chunkCount(m),
+    present: indexes,
+  };
+}
+
+function checkOwner(value: unknown, field: string): BlobOwner {
+  const o = checkObject(value, field);
+  return {
+    tenant: checkId(o.tenant, `${field}.tenant`, tenantId),
+    user: checkId(o.user, `${field}.user`, userId),
+    device: checkDeviceId(o.device, `${field}.device`),
+  };
+}
+
+function checkQuotas(value: unknown): BlobQuotas {
+  const o = checkObject(value, 'options.quotas');
+  const n = (k: string) => checkInteger(o[k], `options.quotas.${k}`, 0, Number.MAX_SAFE_INTEGER);
+  return {
+    maxBytesPerDevice: n('maxBytesPerDevice'),
+    maxCountPerDevice: n('maxCountPerDevice'),
+    tenantMaxBytes: n('tenantMaxBytes'),
+  };
+}
+
+/** The ledger scopes a blob of `owner` is counted in: the device's and the tenant's blobs. */
+function blobScopes(owner: BlobOwner): readonly [UsageScope, UsageScope] {
+  return [
+    { kind: 'device', tenant: owner.tenant, user: owner.user, device: owner.device },
+    { kind: 'tenant-blobs', tenant: owner.tenant },
+  ];
+}
+
+/**
+ * Refuses a blob of `size` bytes that would take `owner` or its tenant past `quotas`, reading
+ * their usage in `tx` (the tenant's archive too: the tenant quota covers both).
+ */
+async function checkBlobQuotas(
+  tx: StorageTx,
+  ledger: UsageLedger,
+  owner: BlobOwner,
+  quotas: BlobQuotas,
+  size: number,
+  expiresAt: number,
+): Promise<void> {
+  const [device, tenantBlobs] = blobScopes(owner);
+  // One device's begins check one after the other, so its quotas hold exactly; the tenant's
+  // scopes are not locked (many devices write them), so concurrent begins of one tenant may
+  // together pass the tenant quota by what they add (spec/storage-server.md, "Usage").
+  await ledger.lock(tx, device, expiresAt);
+  const mine = await ledger.read(tx, device);
+  if (mine.bytes + size > quotas.maxBytesPerDevice) throw new QuotaExceededError('device.blobBytes');
+  if (mine.count + 1 > quotas.maxCountPerDevice) throw new QuotaExceededError('device.blobs');
+  const blobs = await ledger.read(tx, tenantBlobs);
+  const archive = await ledger.read(tx, { kind: 'tenant-archive', tenant: owner.tenant });
+  if (blobs.bytes + archive.bytes + size > quotas.tenantMaxBytes)
+    throw new QuotaExceededError('tenant.bytes');
 }
 
 async function loadMeta(tx: StorageTx, id: BlobId, forUpdate = false): Promise<Meta | undefined> {
@@ -201,10 +327,6 @@ async function present(tx: StorageTx, id: BlobId, count: number): Promise<number
   return out.sort((a, b) => a - b);
 }
 
-function statusOf(id: BlobId, m: Meta, indexes: number[]): BlobStatus {
-  return { id, ...m, chunkCount: chunkCount(m), present: indexes };
-}
-
 /**
  * Creates the blob store over `run`.
  *
@@ -218,6 +340,7 @@ export function createServerBlobStore(run: Executor, options: ServerBlobStoreOpt
     options.maxBlobBytes === undefined
       ? DEFAULT_MAX_BLOB_BYTES
       : checkInteger(options.maxBlobBytes, 'maxBlobBytes', 1, Number.MAX_SAFE_INTEGER);
+  const ledger = createUsageLedger(options.provider ?? createNobleProvider());
 
   async function completeMeta(tx: StorageTx, id: BlobId): Promise<Meta> {
     const m = await loadMeta(tx, id);
@@ -251,9 +374,19 @@ export function createServerBlobStore(run: Executor, options: ServerBlobStoreOpt
             );
       if (Math.ceil(total / chunkSize) > 0xffff_ffff)
         throw new ValidationError('options.chunkSize', 'fewer chunks');
+      const owner = o.owner === undefined ? undefined : checkOwner(o.owner, 'options.owner');
+      const quotas = o.quotas === undefined ? undefined : checkQuotas(o.quotas);
+      if (quotas !== undefined && owner === undefined)
+        throw new ValidationError('options.owner', 'the owner the quotas apply to');
       return run(async (tx) => {
         if (expires <= tx.now) throw new ValidationError('expiresAt', 'a time after now');
-        const meta: Meta = { size: total, chunkSize, complete: false, createdAt: tx.now, expiresAt: expires };
+        // Quotas first: a refusal has written nothing.
+        if (owner !== undefined && quotas !== undefined)
+          await checkBlobQuotas(tx, ledger, owner, quotas, total, expires);
+        const scopes = owner === undefined ? undefined : blobScopes(owner);
+        const base: Meta = { size: total, chunkSize, complete: false, createdAt: tx.now, expiresAt: expires };
+        const meta: Meta =
+          scopes === undefined ? base : { ...base, usageBucket: usageBucket(scopes[0], expires) };
         const ok = await tx.put(
           T.blobs,
           { partition: key(bid), sort: NO_SORT, value: metaRecord(meta), expiresAt: expires },
@@ -263,6 +396,7 @@ export function createServerBlobStore(run: Executor, options: ServerBlobStoreOpt
         // Leftovers of an expired blob with this id must not count as uploaded chunks.
         await tx.deletePartition(T.blobParts, key(bid));
         await tx.deletePartition(T.blobChunks, key(bid));
+        for (const scope of scopes ?? []) await ledger.add(tx, scope, expires, { bytes: total, count: 1 });
         return statusOf(bid, meta, []);
       });
     },
@@ -351,12 +485,19 @@ export function createServerBlobStore(run: Executor, options: ServerBlobStoreOpt
       );
     },
 
-    async delete(id) {
+    async delete(id, owner) {
       const bid = checkId(id, 'id', blobId);
+      const by = owner === undefined ? undefined : checkOwner(owner, 'owner');
       return run(async (tx) => {
+        // The meta row says whether (and in which bucket) the blob was counted.
+        const m = by === undefined ? undefined : await loadMeta(tx, bid, true);
         const existed = await tx.delete(T.blobs, key(bid), NO_SORT);
         await tx.deletePartition(T.blobParts, key(bid));
         await tx.deletePartition(T.blobChunks, key(bid));
+        if (by !== undefined && m?.usageBucket !== undefined) {
+          for (const scope of blobScopes(by))
+            await ledger.subtract(tx, scope, m.usageBucket, { bytes: m.size, count: 1 });
+        }
         return existed;
       });
     },

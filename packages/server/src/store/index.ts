@@ -50,6 +50,16 @@ export {
   type TenantStore,
 } from './tenants.js';
 export {
+  ARCHIVE_USAGE_BUCKET_MS,
+  BLOB_USAGE_BUCKET_MS,
+  createUsageStore,
+  type TenantUsage,
+  USAGE_SHARDS,
+  type UsageFigure,
+  type UsageScope,
+  type UsageStore,
+} from './usage.js';
+export {
   createPoolStore,
   createUserStore,
   MAX_DISPLAY_NAME,

@@ -20,6 +20,7 @@ import { createMailboxSortKeys, createMailboxStore, type MailboxStore } from './
 import { createOrganisationStore, type OrganisationStore } from './organisation.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
 import { createDomainStore, createTenantStore, type DomainStore, type TenantStore } from './tenants.js';
+import { createUsageStore, type UsageStore } from './usage.js';
 import { createPoolStore, createUserStore, type PoolStore, type UserStore } from './users.js';
 
 /**
@@ -67,6 +68,8 @@ export interface ServerStoreSet {
   readonly administrators: AdministratorStore;
   /** Each tenant's organisation root, sequences and signed organisation objects. */
   readonly organisation: OrganisationStore;
+  /** What each device's blobs, each tenant's blobs and each tenant's archive hold (the quotas' figures). */
+  readonly usage: UsageStore;
 }
 
 /**
@@ -108,7 +111,8 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
   if (typeof provider?.sha256 !== 'function' || typeof provider.randomBytes !== 'function') {
     throw new ValidationError('provider', 'a CryptoProvider');
   }
-  const blobOptions = options.maxBlobBytes === undefined ? {} : { maxBlobBytes: options.maxBlobBytes };
+  const blobOptions =
+    options.maxBlobBytes === undefined ? { provider } : { provider, maxBlobBytes: options.maxBlobBytes };
   // One sort-key sequence for every transaction's mailbox store.
   const mailboxSortKeys = createMailboxSortKeys(provider);
   const build = (run: Executor): ServerStoreSet => ({
@@ -127,6 +131,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     deliveryEpochs: createDeliveryEpochStore(run),
     administrators: createAdministratorStore(run),
     organisation: createOrganisationStore(run),
+    usage: createUsageStore(run),
   });
   return {
     ...build(adapterExecutor(adapter)),

@@ -45,6 +45,7 @@ export const SERVER_TABLES = Object.freeze({
   orgSequences: 's_org_sequences',
   orgObjects: 's_org_objects',
   orgLists: 's_org_lists',
+  usage: 's_usage',
 } as const);
 
 /**
