@@ -30,6 +30,18 @@ export interface ServerLimits {
   readonly mailboxMaxEnvelopes: number;
   /** Most bytes the pending envelopes of one mailbox may take in storage (507 `ERR_QUOTA` past it). */
   readonly mailboxMaxBytes: number;
+  /**
+   * Most bytes of blobs one device may hold, counted by declared size from the upload's start
+   * until the blob is deleted or its expiry day ends (507 `ERR_QUOTA` `device.blobBytes` past it).
+   */
+  readonly blobMaxBytesPerDevice: number;
+  /** Most blobs one device may hold, unfinished uploads included (507 `ERR_QUOTA` `device.blobs`). */
+  readonly blobMaxCountPerDevice: number;
+  /**
+   * Most bytes one tenant's blobs and compliance archive may take together (507 `ERR_QUOTA`
+   * `tenant.bytes` for an upload; an archive seal past it is refused with `quota`).
+   */
+  readonly tenantMaxBytes: number;
 }
 
 /** A content-free push hint sender for offline devices (R08). */

@@ -20,6 +20,7 @@ import {
   MAX_MAILBOX_BATCH,
   type MailboxEnqueue,
   type QueuedPosition,
+  QuotaExceededError,
   type ServerStoreSet,
 } from './store/index.js';
 
@@ -41,10 +42,13 @@ export interface SealToFile {
   readonly expiresAt: number;
 }
 
-/** What became of a submission's seal inside the group: filed, or refused for `delivery` or `rate`. */
+/**
+ * What became of a submission's seal inside the group: filed, or refused for `delivery`, `quota`
+ * (the tenant's blobs and archive would pass `limits.tenantMaxBytes`) or `rate`.
+ */
 export type SealOutcome =
   | { readonly status: 'filed'; readonly expiresAt: number }
-  | { readonly status: 'refused'; readonly reason: 'delivery' | 'rate' };
+  | { readonly status: 'refused'; readonly reason: 'delivery' | 'quota' | 'rate' };
 
 /** One item of the relay's group commit. */
 export type MailboxWrite =
@@ -85,6 +89,7 @@ async function writeGroup(
   s: ServerStoreSet,
   items: readonly MailboxWrite[],
   archiveLimiter: RateLimiter,
+  tenantMaxBytes: number,
 ): Promise<MailboxWriteResult[]> {
   const deliveries: MailboxEnqueue[] = [];
   const positions: QueuedPosition[] = [];
@@ -112,11 +117,22 @@ async function writeGroup(
       continue;
     }
     let seal: SealOutcome;
+    const { tenant, bytes, expiresAt } = item.seal;
+    // The quota is read before the rate limiter counts the seal (it counts only seals that passed
+    // every other check), and again, from what this transaction read, by the append: nothing is
+    // written when it refuses, so the group's transaction goes on.
     if (!mine.some((o) => o.status === 'queued')) seal = { status: 'refused', reason: 'delivery' };
-    else if (!archiveLimiter.hit(item.seal.tenant).allowed) seal = { status: 'refused', reason: 'rate' };
+    else if (!(await s.archive.fits(tenant, bytes.length, tenantMaxBytes)))
+      seal = { status: 'refused', reason: 'quota' };
+    else if (!archiveLimiter.hit(tenant).allowed) seal = { status: 'refused', reason: 'rate' };
     else {
-      await s.archive.append(item.seal.tenant, { sealed: item.seal.bytes, expiresAt: item.seal.expiresAt });
-      seal = { status: 'filed', expiresAt: item.seal.expiresAt };
+      try {
+        await s.archive.append(tenant, { sealed: bytes, expiresAt }, { tenantMaxBytes });
+        seal = { status: 'filed', expiresAt };
+      } catch (error) {
+        if (!(error instanceof QuotaExceededError)) throw error;
+        seal = { status: 'refused', reason: 'quota' };
+      }
     }
     results.push({ kind: 'submission', outcomes: mine, seal });
   }
@@ -162,8 +178,8 @@ export function mailboxWriterOf(ctx: ServerContext): MailboxWriter {
   const run = (items: readonly MailboxWrite[]): Promise<MailboxWriteResult[]> =>
     oneCall(items)
       ? // One store call, which runs as its own single-statement transaction.
-        writeGroup(ctx.stores, items, archiveLimiter)
-      : ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter));
+        writeGroup(ctx.stores, items, archiveLimiter, ctx.limits.tenantMaxBytes)
+      : ctx.stores.transaction((s) => writeGroup(s, items, archiveLimiter, ctx.limits.tenantMaxBytes));
   const options = { run, maxItems: 256, concurrency: ctx.adapter.kind.includes('postgres') ? 2 : 1 };
   const submissions: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit(options);
   const acks: GroupCommit<MailboxWrite, MailboxWriteResult> = createGroupCommit(options);

@@ -149,6 +149,9 @@ const DEFAULT_LIMITS: ServerLimits = {
   deliveriesPerMailboxPerMinute: 1200,
   mailboxMaxEnvelopes: 10_000,
   mailboxMaxBytes: 256 * 1024 * 1024,
+  blobMaxBytesPerDevice: 8 * 1024 * 1024 * 1024,
+  blobMaxCountPerDevice: 1_000,
+  tenantMaxBytes: 1024 * 1024 * 1024 * 1024,
 };
 
 function storageKeyFrom(dataDir: string, given: Uint8Array | undefined): Uint8Array {

@@ -196,6 +196,7 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     namesObject: true,
     prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
   },
+  getUsage: { prepare: async () => ({}) },
   // audit
   searchAudit: { prepare: async () => ({ query: { limit: '10', action: 'admin.' } }) },
   verifyAudit: { prepare: async () => ({}) },

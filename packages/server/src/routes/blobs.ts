@@ -15,6 +15,12 @@
  * id and finds nothing (404); only the device whose tag matches may upload chunks, finish or
  * delete (403 for the others). See `spec/server-blobs.md`.
  *
+ * Quotas: the uploader's device and tenant are known at `POST` (the caller) and at `DELETE` (the
+ * caller, who must be the uploader), so the store counts the declared size against them in its
+ * usage ledger there, without writing either next to the blob: 507 `ERR_QUOTA` past
+ * `limits.blobMaxBytesPerDevice` (`device.blobBytes`), `limits.blobMaxCountPerDevice`
+ * (`device.blobs`) or `limits.tenantMaxBytes` (`tenant.bytes`, blobs and archive together).
+ *
  * @module
  */
 import {
@@ -30,9 +36,15 @@ import { type BlobId, SERVER_BLOB_ID_PATTERN, blobId as toBlobId } from '@cloist
 import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { DeviceAuth } from '../auth.js';
-import type { RouteModule } from '../context.js';
+import type { RouteModule, ServerLimits } from '../context.js';
 import { createRateLimiter, limitPerDevice, requestDevice } from '../rate-limits.js';
-import { BLOB_UPLOAD_CHUNK_BYTES, type BlobStatus, NotFoundError } from '../store/index.js';
+import {
+  BLOB_UPLOAD_CHUNK_BYTES,
+  type BlobOwner,
+  type BlobQuotas,
+  type BlobStatus,
+  NotFoundError,
+} from '../store/index.js';
 
 /**
  * HKDF info of the key that binds blob ids to their tenant and uploader.
@@ -111,6 +123,27 @@ function parseBlobId(value: unknown): ParsedId {
   return { r: raw.subarray(0, 16), tag: raw.subarray(16) };
 }
 
+/** The storage quotas of `limits`, each a safe integer of at least 0 (checked when the routes are registered). */
+function quotasOf(limits: ServerLimits): BlobQuotas {
+  const entries = [
+    ['blobMaxBytesPerDevice', limits.blobMaxBytesPerDevice],
+    ['blobMaxCountPerDevice', limits.blobMaxCountPerDevice],
+    ['tenantMaxBytes', limits.tenantMaxBytes],
+  ] as const;
+  for (const [name, value] of entries) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ValidationError(`limits.${name}`, 'an integer of at least 0');
+    }
+  }
+  return {
+    maxBytesPerDevice: limits.blobMaxBytesPerDevice,
+    maxCountPerDevice: limits.blobMaxCountPerDevice,
+    tenantMaxBytes: limits.tenantMaxBytes,
+  };
+}
+
+const ownerOf = (me: DeviceAuth): BlobOwner => ({ tenant: me.tenant, user: me.user, device: me.device });
+
 function statusBody(publicId: string, s: BlobStatus) {
   return {
     blobId: publicId,
@@ -154,6 +187,7 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
         `an integer from ${BLOB_UPLOAD_CHUNK_BYTES.min} to ${BLOB_UPLOAD_CHUNK_BYTES.max}`,
       );
     }
+    const quotas = quotasOf(ctx.limits);
     const maxExpiryMs = options.maxExpiryMs ?? ctx.limits.mailboxRetentionMs;
     if (!Number.isInteger(maxExpiryMs) || maxExpiryMs < 1) {
       throw new ValidationError('maxExpiryMs', 'a positive integer');
@@ -191,7 +225,7 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
       const parsed = parseBlobId(publicId);
       const id = await storeId(me, parsed);
       const owner = equalBytes(await ownerTag(me, parsed.r), parsed.tag);
-      return { publicId: publicId as string, id, owner };
+      return { publicId: publicId as string, id, owner, me };
     }
 
     /** Refuses a caller that did not upload the blob: 404 when it does not exist for them, else 403. */
@@ -215,9 +249,7 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
         await storeId(me, { r, tag }),
         body.size,
         ctx.now() + lifetime,
-        {
-          chunkSize: chunkBytes,
-        },
+        { chunkSize: chunkBytes, owner: ownerOf(me), quotas },
       );
       return reply.code(201).send({
         blobId: publicId,
@@ -276,7 +308,8 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
     app.delete('/v1/blobs/:blobId', { preHandler }, async (request, reply) => {
       const blob = await resolve(request);
       await requireOwner(blob);
-      if (!(await ctx.stores.blobs.delete(blob.id))) throw new NotFoundError('blob');
+      // The caller uploaded it (checked above): its size comes off the caller's and tenant's usage.
+      if (!(await ctx.stores.blobs.delete(blob.id, ownerOf(blob.me)))) throw new NotFoundError('blob');
       return reply.code(204).send();
     });
   };

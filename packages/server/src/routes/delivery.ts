@@ -101,7 +101,8 @@ export interface DeliveryResult {
  * key; `format` — not a complete version-2 seal (a legacy version-1 seal or an unsigned body);
  * `size` — over {@link MAX_FILED_ARCHIVE_SEAL_BYTES}; `binding` — the seal is bound to another
  * delivery than the one it travels with; `delivery` — the delivery it travels with was refused,
- * or nothing of the submission was newly queued; `rate` — the tenant's archive budget
+ * or nothing of the submission was newly queued; `quota` — the tenant's blobs and archive would
+ * take more than the tenant quota (`limits.tenantMaxBytes`); `rate` — the tenant's archive budget
  * ({@link ARCHIVE_SEALS_PER_TENANT_PER_MINUTE}) is spent.
  *
  * @example
@@ -109,7 +110,7 @@ export interface DeliveryResult {
  * if (archive?.status === 'refused' && archive.reason === ('not-archiving' satisfies ArchiveRefusal)) log();
  * ```
  */
-export type ArchiveRefusal = 'not-archiving' | 'format' | 'size' | 'binding' | 'delivery' | 'rate';
+export type ArchiveRefusal = 'not-archiving' | 'format' | 'size' | 'binding' | 'delivery' | 'quota' | 'rate';
 
 /**
  * What happened to a submission's archive seal; present in the answer exactly when the

@@ -69,7 +69,10 @@ export class NotFoundError extends StorageError {
  * ```
  */
 export class QuotaExceededError extends StorageError {
-  /** Which quota: `mailbox.envelopes` or `mailbox.bytes`. */
+  /**
+   * Which quota: `mailbox.envelopes`, `mailbox.bytes` (the relay's), `device.blobBytes`,
+   * `device.blobs` or `tenant.bytes` (the blob and archive stores').
+   */
   readonly quota: string;
 
   constructor(quota: string) {

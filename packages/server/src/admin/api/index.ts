@@ -27,4 +27,5 @@ export {
   userView,
 } from './schemas.js';
 export * from './tenants.js';
+export * from './usage.js';
 export * from './users.js';

@@ -12,11 +12,12 @@ import { DEVICE_OPERATIONS } from './devices.js';
 import { DOMAIN_OPERATIONS } from './domains.js';
 import type { AnyAdminOperation } from './operation.js';
 import { TENANT_OPERATIONS } from './tenants.js';
+import { USAGE_OPERATIONS } from './usage.js';
 import { USER_OPERATIONS } from './users.js';
 
 /**
  * Every admin-API operation: tenants, domains, administrators, users, devices, activity, the
- * audit log, and the organisation plane's operations.
+ * tenant's storage usage, the audit log, and the organisation plane's operations.
  *
  * @example
  * ```ts
@@ -30,6 +31,7 @@ export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   ...USER_OPERATIONS,
   ...DEVICE_OPERATIONS,
   ...ACTIVITY_OPERATIONS,
+  ...USAGE_OPERATIONS,
   ...AUDIT_OPERATIONS,
   ...ORGANISATION_OPERATIONS,
 ] as AnyAdminOperation[]);
