@@ -405,6 +405,32 @@ export interface UserActivity {
 }
 
 /**
+ * What the tenant's blobs and archive hold on the server, and the storage quotas it enforces.
+ *
+ * @example
+ * ```ts
+ * const { blobs, archive, quotas } = await admin.usage();
+ * const used = (blobs.bytes + archive.bytes) / quotas.tenantMaxBytes;
+ * ```
+ */
+export interface TenantUsageView {
+  /** Declared bytes and count of the tenant's blobs (unfinished uploads included). */
+  readonly blobs: { readonly bytes: number; readonly count: number };
+  /** Sealed bytes and items of the tenant's compliance archive. */
+  readonly archive: { readonly bytes: number; readonly count: number };
+  readonly quotas: {
+    /** Most bytes of blobs and archive together. */
+    readonly tenantMaxBytes: number;
+    readonly blobMaxBytesPerDevice: number;
+    readonly blobMaxCountPerDevice: number;
+    /** Per mailbox. */
+    readonly mailboxMaxEnvelopes: number;
+    /** Per mailbox. */
+    readonly mailboxMaxBytes: number;
+  };
+}
+
+/**
  * One audit record (hash-chained).
  *
  * @example
@@ -913,6 +939,18 @@ export class AdminClient {
    */
   userActivity(user: string): Promise<UserActivity> {
     return this.#call('GET', `/admin/v1/users/${seg(user)}/activity`);
+  }
+
+  /**
+   * What the tenant's blobs and archive hold, with the storage quotas (`activity.read`).
+   *
+   * @example
+   * ```ts
+   * const { blobs, archive } = await admin.usage();
+   * ```
+   */
+  usage(): Promise<TenantUsageView> {
+    return this.#call('GET', '/admin/v1/usage');
   }
 
   // --- Devices -------------------------------------------------------------------------------

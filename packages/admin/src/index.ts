@@ -28,6 +28,7 @@ export {
   type OrganisationState,
   type Page,
   type PublishAnswer,
+  type TenantUsageView,
   type TenantView,
   type UserActivity,
   type UserInvitation,

@@ -2,7 +2,7 @@
  * The SDK end to end against a real server (createServer on an embedded PGlite database, HTTPS,
  * the pinned transport): the operator creates a tenant, the owner logs in with TOTP, generates and
  * registers the organisation root, delegates, publishes a tenant policy with an archive key,
- * broadcasts, invites a user with an enrolment code the SDK checked; the typed errors come from
+ * broadcasts, invites a user with an enrolment code the SDK checked, reads the storage usage; the typed errors come from
  * the real answers; a client holding another root refuses the server's statements; a wrong pin
  * refuses the connection; the audit export streams.
  */
@@ -11,13 +11,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  deviceId,
   ForbiddenError,
   getProvider,
   InvalidKeyError,
   UnauthenticatedError,
   ValidationError,
 } from '@cloister/crypto';
-import { tenantId, verifyOrganisationObject } from '@cloister/protocol';
+import { blobId, tenantId, userId, verifyOrganisationObject } from '@cloister/protocol';
 import { type CloisterServer, createServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -189,6 +190,27 @@ describe('@cloister/admin against a running server', () => {
     });
     expect((await owner.getUser('alice')).displayName).toBe('Alice');
     await expect(owner.getUser('nobody')).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it("reads the tenant's storage usage, which moves with a blob upload and its delete", async () => {
+    const tenant = tenantId(created.tenant.id);
+    const before = await owner.usage();
+    expect(before.blobs).toEqual({ bytes: 0, count: 0 });
+    expect(before.archive).toEqual({ bytes: 0, count: 0 });
+    expect(before.quotas).toEqual({
+      tenantMaxBytes: server.context.limits.tenantMaxBytes,
+      blobMaxBytesPerDevice: server.context.limits.blobMaxBytesPerDevice,
+      blobMaxCountPerDevice: server.context.limits.blobMaxCountPerDevice,
+      mailboxMaxEnvelopes: server.context.limits.mailboxMaxEnvelopes,
+      mailboxMaxBytes: server.context.limits.mailboxMaxBytes,
+    });
+    // A device's upload as the blob route makes it (the owner counted, never stored with the blob).
+    const uploader = { tenant, user: userId('alice'), device: deviceId(1) };
+    const id = blobId('b_sdk_usage');
+    await server.context.stores.blobs.begin(id, 70_000, Date.now() + 3_600_000, { owner: uploader });
+    expect((await owner.usage()).blobs).toEqual({ bytes: 70_000, count: 1 });
+    await server.context.stores.blobs.delete(id, uploader);
+    expect((await owner.usage()).blobs).toEqual({ bytes: 0, count: 0 });
   });
 
   it('streams the audit export and verifies the chain; logout ends the session', async () => {

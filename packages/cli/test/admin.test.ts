@@ -2,7 +2,8 @@
  * `cloister server start`, `cloister admin …` and `cloister org …` end to end against a running
  * server (embedded database): the operator creates a tenant with its owner; the owner logs in with
  * password and TOTP, creates and registers the organisation root, delegates, invites a user whose
- * device enrols with the enrolment code (pinning the root), wipes that device with a command signed
+ * device enrols with the enrolment code (pinning the root), reads the user's activity and the
+ * tenant's storage usage, wipes that device with a command signed
  * on the administrator's side, and reads the audit log. Nothing secret lands in the admin
  * directory in clear or on stdout where it should not.
  */
@@ -253,6 +254,16 @@ describe('cloister admin and org against a running server', () => {
     expect(JSON.parse(devices.stdout).items.map((d: { id: number }) => d.id)).toEqual([aliceDevice]);
     const activity = await cli(as('admin', 'users', 'activity', 'alice', '--json'));
     expect(JSON.parse(activity.stdout)).toMatchObject({ user: 'alice', deviceCount: 1 });
+    const usage = await cli(as('admin', 'usage', '--json'));
+    expect(usage.code).toBe(EXIT.ok);
+    expect(JSON.parse(usage.stdout)).toMatchObject({
+      blobs: { bytes: 0, count: 0 },
+      archive: { bytes: 0, count: 0 },
+      quotas: { tenantMaxBytes: 2 ** 40, blobMaxBytesPerDevice: 8 * 2 ** 30, blobMaxCountPerDevice: 1000 },
+    });
+    const usageText = await cli(as('admin', 'usage'));
+    expect(usageText.stdout).toMatch(/^blobs: 0 \(0 bytes\); archive: 0 item\(s\) \(0 bytes\)$/m);
+    expect(usageText.stdout).toMatch(/^tenant quota: 0 bytes of 1\.0 TiB \(blobs and archive\)$/m);
   });
 
   it('blocks and unblocks, signs a policy layer and a broadcast', async () => {

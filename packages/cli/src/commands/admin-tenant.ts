@@ -1,6 +1,7 @@
 /**
  * `cloister admin tenant …`: creating and listing tenants with the operator token (the server's
- * `--operator-token-file`), and the caller's own tenant and e-mail domains with a session.
+ * `--operator-token-file`), and the caller's own tenant and e-mail domains with a session; and
+ * `cloister admin usage`: what the own tenant's blobs and archive hold, against the quotas.
  *
  * @module
  */
@@ -130,8 +131,19 @@ function addOperatorOptions(command: Command): Command {
     );
 }
 
+const bytes = (n: number): string => {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} bytes` : `${v.toFixed(1)} ${units[u]}`;
+};
+
 /**
- * Adds `cloister admin tenant …` to the `admin` group.
+ * Adds `cloister admin tenant …` and `cloister admin usage` to the `admin` group.
  *
  * @example
  * ```ts
@@ -213,6 +225,26 @@ export function registerAdminTenantCommands(admin: Command, io: ResolvedIO): Com
     const { client } = await openAdminSession(options, io);
     await client.removeDomain(domain).catch(explainAdminError);
     output(io, options, { removed: domain }, (v) => `removed ${v.removed}\n`);
+  });
+  addAdminOptions(
+    admin
+      .command('usage')
+      .description(
+        "what your tenant's blobs and compliance archive hold on the server, against the storage quotas",
+      ),
+  ).action(async (options: AdminOptionValues) => {
+    const { client } = await openAdminSession(options, io);
+    const u = await client.usage().catch(explainAdminError);
+    output(
+      io,
+      options,
+      u,
+      (v) =>
+        `blobs: ${v.blobs.count} (${bytes(v.blobs.bytes)}); archive: ${v.archive.count} item(s) (${bytes(v.archive.bytes)})\n` +
+        `tenant quota: ${bytes(v.blobs.bytes + v.archive.bytes)} of ${bytes(v.quotas.tenantMaxBytes)} (blobs and archive)\n` +
+        `per device: ${v.quotas.blobMaxCountPerDevice} blobs, ${bytes(v.quotas.blobMaxBytesPerDevice)}; ` +
+        `per mailbox: ${v.quotas.mailboxMaxEnvelopes} envelopes, ${bytes(v.quotas.mailboxMaxBytes)}\n`,
+    );
   });
   return tenant;
 }
