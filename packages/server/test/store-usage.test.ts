@@ -174,7 +174,7 @@ describe.each(BACKENDS)('usage ledger on $name', (backend) => {
     time = start;
   });
 
-  it('counts archive items in 30-day buckets, and items that never expire for ever', async () => {
+  it('counts archive items in 90-day buckets, and items that never expire for ever', async () => {
     const scope: UsageScope = { kind: 'tenant-archive', tenant: tenantId('archive') };
     const start = time;
     const bucket = await tx((t) => ledger.add(t, scope, start + 31 * DAY, { bytes: 300, count: 1 }));

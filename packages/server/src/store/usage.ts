@@ -49,14 +49,15 @@ export const USAGE_SHARDS = 8;
  */
 export const BLOB_USAGE_BUCKET_MS = 86_400_000;
 /**
- * Bucket width of archive usage: 30 days, so that ten years of retention is about 122 buckets.
+ * Bucket width of archive usage: 90 days, so that ten years of retention is about 41 buckets (a
+ * figure's read stays a few hundred rows; an item counts at most 90 days past its expiry).
  *
  * @example
  * ```ts
  * const bucket = Math.ceil(expiresAt / ARCHIVE_USAGE_BUCKET_MS);
  * ```
  */
-export const ARCHIVE_USAGE_BUCKET_MS = 30 * 86_400_000;
+export const ARCHIVE_USAGE_BUCKET_MS = 90 * 86_400_000;
 /** The bucket of things that never expire (its rows never expire either). */
 const NEVER = 0xffff_ffff;
 const PAGE = 1000;
