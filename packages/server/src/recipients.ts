@@ -175,28 +175,39 @@ export function createRecipientCache(
     };
   }
 
+  /** Reads the recipient of `mailbox` and keeps it (unless an invalidation came meanwhile). */
+  function load(mailbox: MailboxId): Promise<Recipient | undefined> {
+    const since = generation;
+    const at = ctx.now();
+    const inFlight = reading;
+    const loading = ctx.stores
+      .transaction((s) => read(s, mailbox))
+      .then((value) => {
+        if (value !== undefined) keep(recipients, mailbox, value, at, since);
+        return value;
+      })
+      .finally(() => {
+        if (inFlight.get(mailbox) === loading) inFlight.delete(mailbox);
+      });
+    inFlight.set(mailbox, loading);
+    return loading;
+  }
+
   return {
     async get(mailbox) {
+      const entry = recipients.get(mailbox);
       const hit = fresh(recipients, mailbox);
-      if (hit !== undefined) return hit;
+      if (hit !== undefined) {
+        // Past half its life, an entry in use is read again in the background, so that a busy
+        // mailbox never misses; what is served is still never older than the TTL.
+        if (ctx.now() - (entry?.at ?? 0) >= ttlMs / 2 && !reading.has(mailbox)) {
+          load(mailbox).catch(() => undefined);
+        }
+        return hit;
+      }
       // Requests that miss the same mailbox at once share one read (a new generation starts
       // another: what an invalidation made stale is not handed to those that came after it).
-      const pending = reading.get(mailbox);
-      if (pending !== undefined) return pending;
-      const since = generation;
-      const at = ctx.now();
-      const inFlight = reading;
-      const load = ctx.stores
-        .transaction((s) => read(s, mailbox))
-        .then((value) => {
-          if (value !== undefined) keep(recipients, mailbox, value, at, since);
-          return value;
-        })
-        .finally(() => {
-          if (inFlight.get(mailbox) === load) inFlight.delete(mailbox);
-        });
-      inFlight.set(mailbox, load);
-      return load;
+      return reading.get(mailbox) ?? load(mailbox);
     },
 
     async epochs(tenant, user, senderClass) {

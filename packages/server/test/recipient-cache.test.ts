@@ -114,6 +114,44 @@ describe('what does not empty the recipient caches', () => {
     expect(after?.blocked).toBe(true);
   });
 
+  it('reads a recipient in use again past half its TTL, so that it never expires under traffic', async () => {
+    const ctx = t.server.context;
+    const d = await setUpDevice(ctx, acme, 'ida', 1);
+    let reads = 0;
+    const stores = {
+      ...ctx.stores,
+      transaction: <T>(fn: (s: ServerStoreSet) => Promise<T>) => {
+        reads++;
+        return ctx.stores.transaction(fn);
+      },
+    };
+    const cache = createRecipientCache({ ...ctx, stores }, 1000);
+    const start = t.time;
+    try {
+      expect(await cache.get(d.mailbox)).toMatchObject({ user: 'ida', blocked: false });
+      t.time = start + 400;
+      await cache.get(d.mailbox);
+      expect(reads).toBe(1); // young: served, nothing read
+      t.time = start + 600;
+      await ctx.stores.devices.update(acme, userId(d.user), deviceId(d.device), { blocked: true });
+      // Past half its life: served as cached (the block is not seen yet, which the TTL allows)
+      // and read again behind it.
+      expect((await cache.get(d.mailbox))?.blocked).toBe(false);
+      expect(reads).toBe(2);
+      await expect.poll(async () => (await cache.get(d.mailbox))?.blocked).toBe(true);
+      // The refreshed entry lives from its own read: 1,050 ms after the first read it is a hit.
+      t.time = start + 1050;
+      await cache.get(d.mailbox);
+      expect(reads).toBe(2);
+      // Never served past the TTL: 1,000 ms after the refresh, a miss.
+      t.time = start + 1700;
+      await cache.get(d.mailbox);
+      expect(reads).toBe(3);
+    } finally {
+      t.time = start;
+    }
+  });
+
   it("a device's request, which records it as seen, invalidates nothing; a block does", async () => {
     const ctx = t.server.context;
     const d = await setUpDevice(ctx, acme, 'gus', 1);
