@@ -124,6 +124,7 @@ export {
 } from './rate-limits.js';
 export {
   createRecipientCache,
+  EMBEDDED_RECIPIENT_CACHE_TTL_MS,
   invalidatingAdapter,
   RECIPIENT_CACHE_TTL_MS,
   RECIPIENT_TABLES,

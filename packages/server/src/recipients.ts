@@ -34,6 +34,18 @@ import { watchWrites } from './store/write-watch.js';
 export const RECIPIENT_CACHE_TTL_MS = 10_000;
 
 /**
+ * The same on an embedded database (PGlite, memory): one process owns it, so every change goes
+ * through this instance and empties the cache at its commit; no bus message can be lost, and the
+ * TTL only refreshes what a mailbox holds (envelopes that expired meanwhile).
+ *
+ * @example
+ * ```ts
+ * console.log(EMBEDDED_RECIPIENT_CACHE_TTL_MS); // 60000
+ * ```
+ */
+export const EMBEDDED_RECIPIENT_CACHE_TTL_MS = 60_000;
+
+/**
  * The server tables a cached recipient is made of: a committed write to any of them empties the
  * recipient caches.
  *
@@ -252,7 +264,11 @@ const CACHES = new WeakMap<ServerContext, RecipientCache>();
 export function recipientsOf(ctx: ServerContext): RecipientCache {
   let cache = CACHES.get(ctx);
   if (cache === undefined) {
-    const created = createRecipientCache(ctx);
+    const shared = ctx.adapter.kind.includes('postgres');
+    const created = createRecipientCache(
+      ctx,
+      shared ? RECIPIENT_CACHE_TTL_MS : EMBEDDED_RECIPIENT_CACHE_TTL_MS,
+    );
     cache = created;
     CACHES.set(ctx, created);
     ctx.bus.onInvalidate?.(() => created.invalidate());
