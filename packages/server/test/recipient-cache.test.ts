@@ -11,7 +11,12 @@ import { deviceId, type SenderCertificate, utf8 } from '@cloister/crypto';
 import { tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBus } from '../src/bus-postgres.js';
-import { createRecipientCache } from '../src/recipients.js';
+import {
+  createRecipientCache,
+  EMBEDDED_RECIPIENT_CACHE_TTL_MS,
+  RECIPIENT_CACHE_TTL_MS,
+  recipientsOf,
+} from '../src/recipients.js';
 import type { ServerStoreSet } from '../src/store/index.js';
 import {
   type AdminTestServer,
@@ -147,6 +152,25 @@ describe('what does not empty the recipient caches', () => {
       t.time = start + 1700;
       await cache.get(d.mailbox);
       expect(reads).toBe(3);
+    } finally {
+      t.time = start;
+    }
+  });
+
+  it('keeps entries 60 s on an embedded database, which no other process writes', async () => {
+    const ctx = t.server.context;
+    expect(ctx.adapter.kind).not.toContain('postgres');
+    const d = await setUpDevice(ctx, acme, 'jon', 1);
+    const start = t.time;
+    try {
+      await recipientsOf(ctx).get(d.mailbox);
+      t.time = start + 2.5 * RECIPIENT_CACHE_TTL_MS; // short of half the embedded TTL
+      const before = t.server.storageStatistics();
+      await recipientsOf(ctx).get(d.mailbox);
+      expect(t.server.storageStatistics()?.statements).toBe(before?.statements);
+      t.time = start + EMBEDDED_RECIPIENT_CACHE_TTL_MS + 1;
+      await recipientsOf(ctx).get(d.mailbox);
+      expect(t.server.storageStatistics()?.statements).toBeGreaterThan(before?.statements ?? 0);
     } finally {
       t.time = start;
     }
