@@ -208,14 +208,15 @@ export function createRecipientCache(
   return {
     async get(mailbox) {
       const entry = recipients.get(mailbox);
-      const hit = fresh(recipients, mailbox);
-      if (hit !== undefined) {
-        // Past half its life, an entry in use is read again in the background, so that a busy
-        // mailbox never misses; what is served is still never older than the TTL.
-        if (ctx.now() - (entry?.at ?? 0) >= ttlMs / 2 && !reading.has(mailbox)) {
-          load(mailbox).catch(() => undefined);
+      if (entry !== undefined) {
+        const age = ctx.now() - entry.at;
+        if (age < ttlMs) {
+          // Past half its life, an entry in use is read again in the background, so that a busy
+          // mailbox never misses; what is served is still never older than the TTL.
+          if (age >= ttlMs / 2 && !reading.has(mailbox)) load(mailbox).catch(() => undefined);
+          return entry.value;
         }
-        return hit;
+        recipients.delete(mailbox);
       }
       // Requests that miss the same mailbox at once share one read (a new generation starts
       // another: what an invalidation made stale is not handed to those that came after it).

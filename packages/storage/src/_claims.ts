@@ -8,7 +8,7 @@
  */
 import { ValidationError } from '@cloister/crypto';
 import { checkRowInputs, checkTable } from './_check.js';
-import type { Row, StorageTx } from './adapter.js';
+import type { Row } from './adapter.js';
 
 /** The arguments of a `claimMany` call, checked. */
 export interface CheckedClaims {
@@ -42,10 +42,13 @@ export function checkClaims(table: string, claims: unknown, behind: unknown): Ch
   return { claims: checkedClaims, behind: { table: behindTable, rows, claims: indexes } };
 }
 
-/** Runs a checked `claimMany` as two `putMany` calls of `tx`. */
-export async function claimInSteps(tx: StorageTx, table: string, c: CheckedClaims): Promise<boolean[]> {
-  const won = await tx.putMany(table, c.claims, { ifAbsent: true });
+/** Writes checked rows as `putMany` does (`ifAbsent` or not); resolves which were written. */
+export type PutRows = (table: string, rows: readonly Row[], ifAbsent: boolean) => Promise<boolean[]>;
+
+/** Runs a checked `claimMany` as the two `putMany` calls it stands for, made with `put`. */
+export async function claimInSteps(put: PutRows, table: string, c: CheckedClaims): Promise<boolean[]> {
+  const won = await put(table, c.claims, true);
   const rows = c.behind.rows.filter((_, j) => won[c.behind.claims[j] as number] === true);
-  if (rows.length > 0) await tx.putMany(c.behind.table, rows);
+  if (rows.length > 0) await put(c.behind.table, rows, false);
   return won;
 }

@@ -260,7 +260,11 @@ class MemoryTx implements StorageTx {
   async claimMany(table: string, claims: readonly RowInput[], behind: ClaimedRows): Promise<boolean[]> {
     this.active();
     checkTable(table);
-    return claimInSteps(this, table, checkClaims(table, claims, behind));
+    return claimInSteps(
+      (t, rows, ifAbsent) => this.putMany(t, rows, { ifAbsent }),
+      table,
+      checkClaims(table, claims, behind),
+    );
   }
 
   async getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]> {

@@ -16,7 +16,7 @@ import {
   checkTakeOptions,
   compareBytes,
 } from '../_check.js';
-import { checkClaims } from '../_claims.js';
+import { checkClaims, claimInSteps } from '../_claims.js';
 import { secondCallError } from '../_single.js';
 import type {
   ClaimedRows,
@@ -304,10 +304,7 @@ class SqlTx implements StorageTx {
     if (size > MAX_STATEMENT_BYTES) {
       // Too large for one statement: the two `putMany` it stands for.
       await this.several();
-      const won = await this.writeMany(table, c.claims, true);
-      const rows = c.behind.rows.filter((_, j) => won[c.behind.claims[j] as number] === true);
-      await this.writeMany(c.behind.table, rows, false);
-      return won;
+      return claimInSteps((t, rows, ifAbsent) => this.writeMany(t, rows, ifAbsent), table, c);
     }
     const [claimRun] = ordered(
       c.claims.map((row, i) => ({ ...row, i })),
