@@ -6,7 +6,7 @@
  * enrolment token and the root fingerprint. Node-only parts (the pinned HTTPS transport, key-store
  * files) are in `@cloister/admin/node`. Reference: `spec/admin-sdk.md`.
  *
- * @packageDocumentation
+ * @module @cloister/admin
  */
 export {
   AdminClient,

@@ -3,7 +3,7 @@
  * server's public-key pin before writing a byte (the same `pinnedConnect` the client SDK and the
  * CLI's client commands use), and key-store files of mode 0600.
  *
- * @module
+ * @module @cloister/admin/node
  */
 
 import { randomBytes } from 'node:crypto';

@@ -2,7 +2,7 @@
  * `@cloister/cli`: the `cloister` command (`server start`, `admin …`, `org …`, `client …`), also
  * usable in-process through {@link run} and {@link buildProgram}. Reference: `spec/cli.md`.
  *
- * @packageDocumentation
+ * @module @cloister/cli
  */
 
 export type { AdminSessionJson } from './commands/admin.js';

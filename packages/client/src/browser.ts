@@ -8,7 +8,7 @@
  * const client = await createClient({ server: { url, pin }, storage, transport: (o) => createBrowserTransport(o) });
  * ```
  *
- * @packageDocumentation
+ * @module @cloister/client/browser
  */
 export {
   type ClientOptions,

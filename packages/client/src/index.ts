@@ -4,7 +4,7 @@
  * every connection. The client's typed stores (identities, prekeys, sessions, conversations and
  * messages, file blobs, settings) are exported too, over any `@cloister/storage` adapter.
  *
- * @packageDocumentation
+ * @module @cloister/client
  */
 export {
   type ClientOptions,

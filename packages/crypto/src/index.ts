@@ -2,7 +2,7 @@
  * `@cloister/crypto`: the cryptographic core of Cloister. Every primitive goes through a
  * {@link CryptoProvider}; suites and key wrapping compose them.
  *
- * @packageDocumentation
+ * @module @cloister/crypto
  */
 export * from './admin/index.js';
 export * from './bytes.js';

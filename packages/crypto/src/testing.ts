@@ -1,7 +1,7 @@
 /**
  * Test-only helpers. Nothing here may be used to protect real data.
  *
- * @module
+ * @module @cloister/crypto/testing
  */
 import { checkBytes } from './bytes.js';
 import { seededRandom } from './internal/random.js';

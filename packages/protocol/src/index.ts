@@ -9,7 +9,7 @@
  * `RatchetMessage`, ...): what `SessionCipher` produces is encoded as it is, and what is decoded
  * goes to `SessionCipher` as it is. Import those types from `@cloister/crypto`.
  *
- * @packageDocumentation
+ * @module @cloister/protocol
  */
 export {
   decodePreKeyBundle,

@@ -5,7 +5,7 @@
  * blobs, policies, the audit log and the compliance archive) are exported too, over any
  * `@cloister/storage` adapter.
  *
- * @packageDocumentation
+ * @module @cloister/server
  */
 
 export * from './admin/index.js';

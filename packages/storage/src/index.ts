@@ -6,7 +6,7 @@
  * Backends: `@cloister/storage/sql` (PGlite, PostgreSQL), `@cloister/storage/indexeddb`; the
  * conformance suite: `@cloister/storage/conformance`. See `spec/storage.md`.
  *
- * @packageDocumentation
+ * @module @cloister/storage
  */
 
 export { compareBytes } from './_check.js';

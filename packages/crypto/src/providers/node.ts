@@ -1,3 +1,9 @@
+/**
+ * `@cloister/crypto/node`: the native provider on Node.js (`node:crypto`), for servers and Node
+ * clients. Browsers use the default entry's WebCrypto and noble providers.
+ *
+ * @module @cloister/crypto/node
+ */
 import { makeProvider } from '../internal/make-provider.js';
 import { nodeRaw } from '../internal/node.js';
 import { csprng } from '../internal/random.js';

@@ -4,7 +4,7 @@
  * expiry, purge, atomicity, isolation, concurrency, validation, copying, close). It needs no test
  * framework and runs in Node.js and browsers; see `spec/storage-conformance.md`.
  *
- * @packageDocumentation
+ * @module @cloister/storage/conformance
  */
 import type { StorageAdapter } from '../adapter.js';
 import { show } from './_expect.js';

@@ -2,7 +2,7 @@
  * `@cloister/storage/indexeddb`: the storage adapter for browsers, on IndexedDB. The layout,
  * upgrade steps and transaction design are specified in `spec/storage-indexeddb.md`.
  *
- * @module
+ * @module @cloister/storage/indexeddb
  */
 import { StorageError, UnsupportedError, ValidationError } from '@cloister/crypto';
 import type { StorageAdapter } from '../adapter.js';

@@ -3,7 +3,7 @@
  * embedded PGlite and for PostgreSQL. The schema, its migrations and every statement are
  * described in `spec/storage-sql.md`.
  *
- * @packageDocumentation
+ * @module @cloister/storage/sql
  */
 
 export type { SqlAdapterStatistics } from './client.js';

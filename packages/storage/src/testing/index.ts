@@ -18,7 +18,7 @@
  * for (const t of targets) await t.cleanup();
  * ```
  *
- * @packageDocumentation
+ * @module @cloister/storage/testing
  */
 
 import { randomBytes } from 'node:crypto';
