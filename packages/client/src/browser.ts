@@ -1,28 +1,30 @@
 /**
  * `@cloister/client/browser`: the SDK for browsers and other non-Node runtimes. The same client,
- * core and outbox as the main entry, with the browser transport (fetch + WebSocket + server-key
- * proof) and nothing that imports Node's modules. Pass the transport explicitly:
+ * core and outbox as the main entry; its `createClient` uses the browser transport (`fetch`,
+ * WebSocket and the server-key proof) unless the app passes another `transport`. No module this
+ * entry reaches imports a Node built-in or `ws`, statically or with `import()`, so bundlers
+ * (Vite, esbuild, webpack) need no shims:
  *
  * ```ts
- * import { createBrowserTransport, createClient } from '@cloister/client/browser';
- * const client = await createClient({ server: { url, pin }, storage, transport: (o) => createBrowserTransport(o) });
+ * import { createClient } from '@cloister/client/browser';
+ * import { createIndexedDbAdapter } from '@cloister/storage/indexeddb';
+ * const client = await createClient({ server: { url, pin }, storage: await createIndexedDbAdapter({ name: 'cloister' }) });
  * ```
  *
  * @module @cloister/client/browser
  */
-export {
-  type ClientOptions,
-  type ClientStatus,
-  type ClientStep,
-  CloisterClient,
-  createClient,
-  type OutgoingFile,
-  type Recipient,
-  type SendOptions,
-  type TransferProgress,
-  type TransportFactory,
-  type WipeStatus,
+export type {
+  ClientOptions,
+  ClientStatus,
+  ClientStep,
+  OutgoingFile,
+  Recipient,
+  SendOptions,
+  TransferProgress,
+  TransportFactory,
+  WipeStatus,
 } from './client.js';
+export { CloisterClient, createClient } from './client-browser.js';
 export {
   type ClientEvent,
   type ClientMessage,

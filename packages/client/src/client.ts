@@ -37,6 +37,7 @@ import {
   type Recipient,
   type SendOptions,
   type TransferProgress,
+  type TransportFactory,
   type WipeStatus,
 } from './options.js';
 import { refreshPolicy } from './policy.js';
@@ -59,25 +60,20 @@ export type {
 } from './options.js';
 
 /**
- * Creates a client over `options.storage`. Nothing is read until {@link CloisterClient.open}.
- *
- * @example
- * ```ts
- * const client = await createClient({ server: { url, pin }, storage: await createPGliteAdapter({ dataDir }) });
- * if (client.status === 'unenrolled') await client.enroll(token, { pin: '4711-2023' });
- * else await client.unlock('4711-2023');
- * client.on('message', (e) => console.log(e.message.content.body));
- * await client.start();
- * await client.sendText({ user: 'bob' }, 'hello');
- * ```
+ * @internal Creates and opens a client whose transport is `options.transport` or, when the app
+ * gave none, `defaultTransport`: each entry passes its own (`@cloister/client` the Node transport,
+ * `@cloister/client/browser` the browser transport), so this module never loads either.
  */
-export async function createClient(options: ClientOptions): Promise<CloisterClient> {
-  const client = new CloisterClient(options);
+export async function openClient(
+  options: ClientOptions,
+  defaultTransport: TransportFactory,
+): Promise<CloisterClient> {
+  const client = new CloisterClient(options, defaultTransport);
   await client.open();
   return client;
 }
 
-/** The Cloister client SDK. Create it with {@link createClient}. */
+/** The Cloister client SDK. Create it with `createClient` (of the entry your runtime uses). */
 export class CloisterClient {
   readonly #ctx: ClientContext;
   readonly #directory: Directory;
@@ -91,9 +87,12 @@ export class CloisterClient {
   readonly #devices: Devices;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
 
-  /** @internal Use {@link createClient}. */
-  constructor(options: ClientOptions) {
-    const ctx = new ClientContext(options, checkClientOptions(options));
+  /**
+   * @internal Use `createClient` of `@cloister/client` or `@cloister/client/browser`.
+   * `defaultTransport` is used when `options.transport` is not given.
+   */
+  constructor(options: ClientOptions, defaultTransport?: TransportFactory) {
+    const ctx = new ClientContext(options, checkClientOptions(options), defaultTransport);
     const kick = () => this.#outbox.kick();
     const checkWipeQuietly = () => void this.checkWipe().catch(() => undefined);
     this.#ctx = ctx;
@@ -159,12 +158,8 @@ export class CloisterClient {
   async open(): Promise<ClientStatus> {
     const ctx = this.#ctx;
     ctx.provider ??= await getProvider();
-    if (ctx.transportFactory === undefined) {
-      // Loaded only when no transport was given, so that a browser bundle never pulls in Node's.
-      const { createNodeTransport } = await import('./transport/node.js');
-      ctx.transportFactory = (o) => createNodeTransport(o);
-    }
-    ctx.transportFactory({ url: ctx.options.server.url, pin: ctx.options.server.pin });
+    // Fails early on a URL or pin the transport refuses (and without any transport at all).
+    ctx.factory()({ url: ctx.options.server.url, pin: ctx.options.server.pin });
     ctx.status = await vaultStatus(ctx);
     return ctx.status;
   }

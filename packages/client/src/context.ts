@@ -52,7 +52,7 @@ export class ClientContext {
   readonly now: () => number;
   readonly suites: readonly Suite[];
   provider!: CryptoProvider;
-  transportFactory: TransportFactory | undefined;
+  readonly transportFactory: TransportFactory | undefined;
   status: ClientStatus = 'unenrolled';
   unlocked: Unlocked | undefined;
   policy: ClientPolicy | undefined;
@@ -63,12 +63,12 @@ export class ClientContext {
   closed = false;
   readonly #listeners = new Map<string, Set<(e: ClientEvent) => void>>();
 
-  constructor(options: ClientOptions, suites: readonly Suite[]) {
+  constructor(options: ClientOptions, suites: readonly Suite[], defaultTransport?: TransportFactory) {
     this.options = options;
     if (options.provider !== undefined) this.provider = options.provider;
     this.now = options.now ?? Date.now;
     this.suites = suites;
-    this.transportFactory = options.transport;
+    this.transportFactory = options.transport ?? defaultTransport;
   }
 
   /** Subscribes to one kind of event; returns the unsubscribe function. */
@@ -99,9 +99,11 @@ export class ClientContext {
     await this.options.hooks?.step?.(name);
   }
 
-  /** The transport factory (set by `open`). */
+  /** The transport factory: the app's, or the default of the entry that created the client. */
   factory(): TransportFactory {
-    if (this.transportFactory === undefined) throw new UsageError('the client is not open: use createClient');
+    if (this.transportFactory === undefined) {
+      throw new UsageError('no transport: pass options.transport, or create the client with createClient');
+    }
     return this.transportFactory;
   }
 

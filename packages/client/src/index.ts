@@ -1,24 +1,25 @@
 /**
- * `@cloister/client`: the SDK an app embeds. {@link createClient} gives a {@link CloisterClient}
- * over a sans-IO core, a persistent outbox and a transport that pins the server's public key on
- * every connection. The client's typed stores (identities, prekeys, sessions, conversations and
- * messages, file blobs, settings) are exported too, over any `@cloister/storage` adapter.
+ * `@cloister/client`: the SDK an app embeds, for Node. {@link createClient} gives a
+ * {@link CloisterClient} over a sans-IO core, a persistent outbox and, unless the app passes its
+ * own, the Node transport, which pins the server's public key on every connection. Browsers use
+ * `@cloister/client/browser`, the same client with the browser transport. The client's typed
+ * stores (identities, prekeys, sessions, conversations and messages, file blobs, settings) are
+ * exported too, over any `@cloister/storage` adapter.
  *
  * @module @cloister/client
  */
-export {
-  type ClientOptions,
-  type ClientStatus,
-  type ClientStep,
-  CloisterClient,
-  createClient,
-  type OutgoingFile,
-  type Recipient,
-  type SendOptions,
-  type TransferProgress,
-  type TransportFactory,
-  type WipeStatus,
+export type {
+  ClientOptions,
+  ClientStatus,
+  ClientStep,
+  OutgoingFile,
+  Recipient,
+  SendOptions,
+  TransferProgress,
+  TransportFactory,
+  WipeStatus,
 } from './client.js';
+export { CloisterClient, createClient } from './client-node.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
   type ArchiveState,

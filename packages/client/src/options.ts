@@ -13,7 +13,16 @@ import { parsePin } from './transport/common.js';
 
 export type { Recipient } from './core/outgoing.js';
 
-/** What creates a transport for the client (default: the Node transport). */
+/**
+ * What creates a transport for the client. Default: the transport of the entry the client was
+ * created with (`createNodeTransport` from `@cloister/client`, `createBrowserTransport` from
+ * `@cloister/client/browser`).
+ *
+ * @example
+ * ```ts
+ * const transport: TransportFactory = (o) => createNodeTransport({ ...o, timeoutMs: 10_000 });
+ * ```
+ */
 export type TransportFactory = (options: {
   readonly url: string;
   readonly pin: string;
@@ -29,7 +38,9 @@ export interface ClientOptions {
    * in a browser, memory for tests). The client encrypts every row except its vault.
    */
   readonly storage: StorageAdapter;
+  /** The crypto provider; default the best one this runtime has (`getProvider`). */
   readonly provider?: CryptoProvider;
+  /** How to reach the server; default the transport of the entry that created the client. */
   readonly transport?: TransportFactory;
   /** Suites this device supports, in preference order; default `['v2', 'static-v1']`. */
   readonly suites?: readonly Suite[];
@@ -126,6 +137,9 @@ export function checkClientOptions(options: ClientOptions): readonly Suite[] {
   const suites = options.suites ?? ['v2', 'static-v1'];
   if (!Array.isArray(suites) || suites.length === 0 || suites.some((s) => s !== 'v2' && s !== 'static-v1')) {
     throw new ValidationError('suites', "a non-empty list of 'v2' and 'static-v1'");
+  }
+  if (options.transport !== undefined && typeof options.transport !== 'function') {
+    throw new ValidationError('transport', 'a function that creates a transport');
   }
   if (options.organisationAdmission !== undefined && typeof options.organisationAdmission !== 'function') {
     throw new ValidationError('organisationAdmission', 'a function');
