@@ -9,7 +9,7 @@
  * Flags: `--package <name>` reports only one package (`client`, `storage`, …); `--list` prints every
  * missing item; `--no-compile` skips compiling the examples; `--json <file>` writes the counts.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -134,10 +134,7 @@ const EXPORT_KINDS =
   ReflectionKind.Namespace;
 
 const MEMBER_KINDS =
-  ReflectionKind.Property |
-  ReflectionKind.Method |
-  ReflectionKind.Accessor |
-  ReflectionKind.EnumMember;
+  ReflectionKind.Property | ReflectionKind.Method | ReflectionKind.Accessor | ReflectionKind.EnumMember;
 
 /** The members of a declaration a reader sees: its children, or those of an object type alias. */
 function membersOf(r: DeclarationReflection): DeclarationReflection[] {
@@ -147,8 +144,7 @@ function membersOf(r: DeclarationReflection): DeclarationReflection[] {
       ? (r.type.declaration.children ?? [])
       : [];
   return [...own, ...literal].filter(
-    (m) =>
-      m.kindOf(MEMBER_KINDS) && !m.flags.isPrivate && !m.flags.isProtected && !m.inheritedFrom,
+    (m) => m.kindOf(MEMBER_KINDS) && !m.flags.isPrivate && !m.flags.isProtected && !m.inheritedFrom,
   );
 }
 
@@ -251,7 +247,12 @@ function splitImports(code: string): { imports: string; body: string; imported: 
     const braces = /\{([^}]*)\}/.exec(line);
     if (braces !== null) {
       for (const part of (braces[1] ?? '').split(',')) {
-        const local = part.trim().split(/\s+as\s+/).pop()?.replace(/^type\s+/, '').trim();
+        const local = part
+          .trim()
+          .split(/\s+as\s+/)
+          .pop()
+          ?.replace(/^type\s+/, '')
+          .trim();
         if (local) imported.add(local);
       }
     }
@@ -271,7 +272,11 @@ function prelude(pkg: string): string {
       return '';
     }
   };
-  return `${read('common.ts')}\n${read(`${pkg}.ts`)}`;
+  // A package's prelude may be split by area: `<package>.ts` and `<package>-<area>.ts`.
+  const parts = readdirSync(PRELUDES)
+    .filter((f) => f === `${pkg}.ts` || (f.startsWith(`${pkg}-`) && f.endsWith('.ts')))
+    .sort();
+  return [read('common.ts'), ...parts.map(read)].join('\n');
 }
 
 interface Built {
@@ -281,7 +286,10 @@ interface Built {
 }
 
 /** Writes each example as a module beside its package and compiles them all in one program. */
-function compile(examples: readonly Example[], names: Map<string, Map<string, string>>): Map<Example, string[]> {
+function compile(
+  examples: readonly Example[],
+  names: Map<string, Map<string, string>>,
+): Map<Example, string[]> {
   const failures = new Map<Example, string[]>();
   const built: Built[] = [];
   const dirs = new Set<string>();
@@ -297,11 +305,14 @@ function compile(examples: readonly Example[], names: Map<string, Map<string, st
     const own = names.get(ex.pkg) ?? new Map<string, string>();
     const wanted = new Map<string, string[]>();
     for (const [name, module] of own) {
-      if (imported.has(name) || !new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(body)) continue;
+      if (imported.has(name) || !new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(body))
+        continue;
       const from = own.get(name) === ex.module ? ex.module : module;
       wanted.set(from, [...(wanted.get(from) ?? []), name]);
     }
-    const auto = [...wanted].map(([from, list]) => `import { ${list.join(', ')} } from '${from}';`).join('\n');
+    const auto = [...wanted]
+      .map(([from, list]) => `import { ${list.join(', ')} } from '${from}';`)
+      .join('\n');
     const pre = preludes.get(ex.pkg) ?? prelude(ex.pkg);
     preludes.set(ex.pkg, pre);
     const head = `${imports}\n${auto}\n${pre}\n{\n`;
@@ -426,7 +437,11 @@ async function main(): Promise<number> {
       `examples compiled ${total.examples - total.examplesFailing}/${total.examples}` +
       (args.compile ? '' : ' (not compiled: --no-compile)'),
   );
-  if (args.json !== undefined) writeFileSync(args.json, `${JSON.stringify({ packages: rows, total: { ...total, missing: undefined } }, null, 2)}\n`);
+  if (args.json !== undefined)
+    writeFileSync(
+      args.json,
+      `${JSON.stringify({ packages: rows, total: { ...total, missing: undefined } }, null, 2)}\n`,
+    );
   if (problems > 0) {
     console.error(`docs-check: ${problems} problems`);
     return 1;
