@@ -36,9 +36,14 @@ export async function getProvider(name?: ProviderName): Promise<CryptoProvider> 
   if (choice === 'native') choice = isNode() ? 'node' : globalThis.crypto?.subtle ? 'webcrypto' : 'noble';
   switch (choice) {
     case 'node': {
-      if (!isNode()) throw new ValidationError('provider', 'a provider available here (node needs Node.js)');
-      const { createNodeProvider } = await import('./node.js');
-      return createNodeProvider();
+      // `#native` is the package's own import condition: `node:crypto` under Node.js, nothing in a
+      // browser build, so a bundler never follows this import into Node's modules.
+      const { nativeNodeProvider } = await import('#native');
+      const provider = isNode() ? nativeNodeProvider() : undefined;
+      if (provider === undefined) {
+        throw new ValidationError('provider', 'a provider available here (node needs Node.js)');
+      }
+      return provider;
     }
     case 'webcrypto': {
       const { createWebCryptoProvider } = await import('./webcrypto.js');
