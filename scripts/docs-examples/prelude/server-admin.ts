@@ -1,0 +1,5 @@
+// Values the examples of @cloister/server (admin plane, organisation, stores) take as given.
+declare const stores: import('@cloister/server').ServerStores;
+declare const adapter: import('@cloister/storage').StorageAdapter;
+declare const admin: import('@cloister/server').Administrator;
+declare const auth: import('@cloister/server').AdminAuth;
