@@ -3,3 +3,4 @@ declare const stores: import('@cloister/server').ServerStores;
 declare const adapter: import('@cloister/storage').StorageAdapter;
 declare const admin: import('@cloister/server').Administrator;
 declare const auth: import('@cloister/server').AdminAuth;
+declare const token: string;

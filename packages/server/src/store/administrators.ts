@@ -40,17 +40,54 @@ import { ConflictError, NotFoundError } from './errors.js';
 import { loadTenant } from './tenants.js';
 import { ROLES, type Role } from './users.js';
 
-/** Bytes of every stored hash (API keys, session tokens, recovery codes): SHA-256. */
+/**
+ * Bytes of every stored hash (API keys, session tokens, recovery codes): SHA-256.
+ *
+ * @example
+ * ```ts
+ * const hash = bearerHash('session', token); // hash.length === ADMIN_HASH_BYTES (32)
+ * ```
+ */
 export const ADMIN_HASH_BYTES = 32;
-/** Most recovery codes an administrator holds. */
+/**
+ * Most recovery codes an administrator holds (16); more are refused with a `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * const codes = newRecoveryCodes(); // RECOVERY_CODE_COUNT (10) ≤ MAX_RECOVERY_CODES
+ * ```
+ */
 export const MAX_RECOVERY_CODES = 16;
-/** Longest e-mail address (RFC 5321 path limit). */
+/**
+ * Longest administrator e-mail address in characters (254, the RFC 5321 path limit).
+ *
+ * @example
+ * ```ts
+ * const fits = 'ops@acme.example'.length <= MAX_ADMIN_EMAIL; // → true
+ * ```
+ */
 export const MAX_ADMIN_EMAIL = 254;
-/** Longest administrator name. */
+/**
+ * Longest administrator name in characters (128).
+ *
+ * @example
+ * ```ts
+ * const name = 'Operations team'.slice(0, MAX_ADMIN_NAME);
+ * ```
+ */
 export const MAX_ADMIN_NAME = 128;
 /** Longest stored password hash record. */
 export const MAX_PASSWORD_RECORD = 256;
-/** Most administrators per tenant. */
+/**
+ * Most administrators per tenant (1000); {@link AdministratorStore.create} throws `LimitError`
+ * beyond it.
+ *
+ * @example
+ * ```ts
+ * const page = await stores.administrators.list(tenant, { limit: 1000 });
+ * const full = page.items.length >= MAX_ADMINS_PER_TENANT;
+ * ```
+ */
 export const MAX_ADMINS_PER_TENANT = 1000;
 const MAX_SCOPES = 64;
 const SCOPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
@@ -63,7 +100,8 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
  *
  * @example
  * ```ts
- * if (admin.totp?.state === 'pending') console.log('scan the QR code, then log in once');
+ * const state: TotpState | undefined = admin.totp?.state;
+ * if (state === 'pending') console.log('scan the QR code, then log in once');
  * ```
  */
 export type TotpState = 'pending' | 'active';
@@ -73,16 +111,20 @@ export type TotpState = 'pending' | 'active';
  *
  * @example
  * ```ts
- * const admin: Administrator | undefined = await stores.administrators.byEmail(tenant, 'ops@acme.example');
+ * const found: Administrator | undefined = await stores.administrators.byEmail(tenant, 'ops@acme.example');
+ * if (found !== undefined && !found.disabled) console.log(found.id, found.role);
  * ```
  */
 export interface Administrator {
   /** `adm_` and 22 base64url characters (128 random bits). */
   readonly id: string;
+  /** The tenant the administrator belongs to. */
   readonly tenant: TenantId;
   /** Lower-case, unique per tenant. */
   readonly email: string;
+  /** Display name (at most {@link MAX_ADMIN_NAME} characters). */
   readonly name: string;
+  /** The role that decides a human's permissions (`integration` for an API key). */
   readonly role: Role;
   /** The encoded password hash record (`spec/admin-auth.md` §2); absent for an integration. */
   readonly passwordHash?: string;
@@ -94,7 +136,9 @@ export interface Administrator {
   readonly keyHash?: Uint8Array;
   /** The permissions an integration's key is scoped to (empty for humans: their role decides). */
   readonly scopes: readonly string[];
+  /** Whether the administrator is disabled (can neither log in nor use a key). */
   readonly disabled: boolean;
+  /** When the administrator was created, in Unix milliseconds. */
   readonly createdAt: number;
 }
 
@@ -103,17 +147,32 @@ export interface Administrator {
  *
  * @example
  * ```ts
- * const input: AdministratorInput = { email, name: 'Ops', role: 'owner', passwordHash, totpSecret, recoveryCodeHashes };
+ * const input: AdministratorInput = {
+ *   email: 'ops@acme.example',
+ *   name: 'Ops',
+ *   role: 'admin',
+ *   passwordHash: await hashPassword('correct horse battery staple'),
+ *   totpSecret: newTotpSecret(),
+ * };
+ * const created = await stores.administrators.create(tenant, newAdminId(), input);
  * ```
  */
 export interface AdministratorInput {
+  /** E-mail address, stored lower-case and unique per tenant (at most {@link MAX_ADMIN_EMAIL} characters). */
   readonly email: string;
+  /** Display name (at most {@link MAX_ADMIN_NAME} characters). */
   readonly name: string;
+  /** The role; `integration` makes an API-key administrator. */
   readonly role: Role;
+  /** The encoded password hash record (human roles only). */
   readonly passwordHash?: string;
+  /** The TOTP secret, stored in state `pending` (human roles only). */
   readonly totpSecret?: Uint8Array;
+  /** SHA-256 hashes of the recovery codes (at most {@link MAX_RECOVERY_CODES}; default none). */
   readonly recoveryCodeHashes?: readonly Uint8Array[];
+  /** SHA-256 hash of the API key (`integration` only). */
   readonly keyHash?: Uint8Array;
+  /** The permissions an integration's key is scoped to (`integration` only; default none). */
   readonly scopes?: readonly string[];
 }
 
@@ -122,13 +181,18 @@ export interface AdministratorInput {
  *
  * @example
  * ```ts
- * await stores.administrators.update(tenant, id, { disabled: true });
+ * const patch: AdministratorPatch = { disabled: true };
+ * await stores.administrators.update(tenant, admin.id, patch);
  * ```
  */
 export interface AdministratorPatch {
+  /** A new display name. */
   readonly name?: string;
+  /** A new role. */
   readonly role?: Role;
+  /** Disables (`true`) or re-enables (`false`) the administrator. */
   readonly disabled?: boolean;
+  /** A new encoded password hash record. */
   readonly passwordHash?: string;
 }
 
@@ -137,13 +201,18 @@ export interface AdministratorPatch {
  *
  * @example
  * ```ts
- * const session: AdminSession | undefined = await stores.administrators.session(tokenHash);
+ * const session: AdminSession | undefined = await stores.administrators.session(bearerHash('session', token));
+ * if (session !== undefined) console.log(session.admin, new Date(session.expiresAt));
  * ```
  */
 export interface AdminSession {
+  /** The tenant of the administrator. */
   readonly tenant: TenantId;
+  /** The administrator's id. */
   readonly admin: string;
+  /** When the session was created (the login), in Unix milliseconds. */
   readonly createdAt: number;
+  /** When the session was last used, in Unix milliseconds. */
   readonly lastUsedAt: number;
   /** When a second factor was last presented (login or step-up). */
   readonly freshFactorAt: number;
@@ -156,7 +225,8 @@ export interface AdminSession {
  *
  * @example
  * ```ts
- * const admin = await stores.administrators.create(tenant, 'adm_…', input);
+ * const ops = await stores.administrators.byEmail(tenant, 'ops@acme.example');
+ * if (ops !== undefined) await stores.administrators.update(tenant, ops.id, { role: 'auditor' });
  * ```
  */
 export interface AdministratorStore {
@@ -167,11 +237,13 @@ export interface AdministratorStore {
    * `LimitError` beyond {@link MAX_ADMINS_PER_TENANT}.
    */
   create(tenant: TenantId, id: string, input: AdministratorInput): Promise<Administrator>;
+  /** The administrator `id` of `tenant`, or `undefined`. */
   get(tenant: TenantId, id: string): Promise<Administrator | undefined>;
   /** By e-mail (compared lower-case). */
   byEmail(tenant: TenantId, email: string): Promise<Administrator | undefined>;
   /** The integration whose API key hashes to `keyHash`. */
   byKeyHash(keyHash: Uint8Array): Promise<Administrator | undefined>;
+  /** One page of the tenant's administrators. */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<Administrator>>;
   /** Changes name, role, disabled flag or password; `NotFoundError('admin')`. */
   update(tenant: TenantId, id: string, patch: AdministratorPatch): Promise<Administrator>;
@@ -353,7 +425,10 @@ async function putSession(tx: StorageTx, tokenHash: Uint8Array, s: AdminSession)
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const administrators = createAdministratorStore(adapterExecutor(adapter));
+ * const found = await administrators.byEmail(tenant, 'ops@acme.example');
  * ```
  */
 export function createAdministratorStore(run: Executor): AdministratorStore {

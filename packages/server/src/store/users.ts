@@ -34,7 +34,9 @@ import { loadTenant } from './tenants.js';
  *
  * @example
  * ```ts
- * const canAudit = (user: User) => user.roles.includes('auditor' satisfies Role);
+ * const role: Role = 'auditor';
+ * const found = await stores.users.get(tenant, user);
+ * const canAudit = found?.roles.includes(role) ?? false;
  * ```
  */
 export type Role = 'owner' | 'admin' | 'user-manager' | 'auditor' | 'integration';
@@ -72,18 +74,26 @@ export const MAX_POOLS_PER_USER = 64;
  *
  * @example
  * ```ts
- * const user: User | undefined = await stores.users.get(tenant, userId('alice'));
+ * import { userId } from '@cloister/protocol';
+ *
+ * const alice: User | undefined = await stores.users.get(tenant, userId('alice'));
+ * if (alice?.blocked) console.log(`${alice.displayName} is blocked`);
  * ```
  */
 export interface User {
+  /** The tenant the user belongs to. */
   readonly tenant: TenantId;
+  /** The user's id, unique in the tenant. */
   readonly id: UserId;
+  /** Display name (at most {@link MAX_DISPLAY_NAME} characters). */
   readonly displayName: string;
   /** Sorted, distinct. */
   readonly pools: readonly PoolId[];
   /** Sorted, distinct. */
   readonly roles: readonly Role[];
+  /** Whether the user is blocked: its devices can neither connect nor be delivered to. */
   readonly blocked: boolean;
+  /** When the user was created, in Unix milliseconds. */
   readonly createdAt: number;
 }
 
@@ -92,13 +102,20 @@ export interface User {
  *
  * @example
  * ```ts
+ * import { poolId, userId } from '@cloister/protocol';
+ *
  * const input: UserInput = { displayName: 'Alice', pools: [poolId('ward-3')], roles: ['auditor'] };
+ * await stores.users.create(tenant, userId('alice'), input);
  * ```
  */
 export interface UserInput {
+  /** Display name (at most {@link MAX_DISPLAY_NAME} characters). */
   readonly displayName: string;
+  /** The pools the user belongs to, each existing (at most {@link MAX_POOLS_PER_USER}; default none). */
   readonly pools?: readonly PoolId[];
+  /** Administrative roles (default none: an ordinary user). */
   readonly roles?: readonly Role[];
+  /** Whether the user starts blocked (default `false`). */
   readonly blocked?: boolean;
 }
 
@@ -107,7 +124,8 @@ export interface UserInput {
  *
  * @example
  * ```ts
- * await stores.users.update(tenant, userId('alice'), { blocked: true } satisfies UserPatch);
+ * const patch: UserPatch = { blocked: true };
+ * const updated = await stores.users.update(tenant, user, patch); // other fields stay as they are
  * ```
  */
 export type UserPatch = Partial<UserInput>;
@@ -117,6 +135,8 @@ export type UserPatch = Partial<UserInput>;
  *
  * @example
  * ```ts
+ * import { poolId, userId } from '@cloister/protocol';
+ *
  * await stores.users.create(tenant, userId('alice'), { displayName: 'Alice', pools: [poolId('ward-3')] });
  * await stores.users.update(tenant, userId('alice'), { blocked: true });
  * ```
@@ -124,6 +144,7 @@ export type UserPatch = Partial<UserInput>;
 export interface UserStore {
   /** `NotFoundError('tenant' | 'pool')`, `ConflictError('user')` when the id is taken. */
   create(tenant: TenantId, id: UserId, input: UserInput): Promise<User>;
+  /** The user `id` of `tenant`, or `undefined`. */
   get(tenant: TenantId, id: UserId): Promise<User | undefined>;
   /** `NotFoundError('user' | 'pool')`. */
   update(tenant: TenantId, id: UserId, patch: UserPatch): Promise<User>;
@@ -143,12 +164,18 @@ export interface UserStore {
  *
  * @example
  * ```ts
+ * import { poolId } from '@cloister/protocol';
+ *
  * const pool: Pool | undefined = await stores.pools.get(tenant, poolId('ward-3'));
+ * console.log(pool?.name, pool?.mayContact);
  * ```
  */
 export interface Pool {
+  /** The tenant the pool belongs to. */
   readonly tenant: TenantId;
+  /** The pool's id, unique in the tenant. */
   readonly id: PoolId;
+  /** Display name (at most {@link MAX_DISPLAY_NAME} characters). */
   readonly name: string;
   /** Other pools whose users this pool's users may contact (sorted, distinct). */
   readonly mayContact: readonly PoolId[];
@@ -159,11 +186,16 @@ export interface Pool {
  *
  * @example
  * ```ts
+ * import { poolId } from '@cloister/protocol';
+ *
  * const input: PoolInput = { name: 'Ward 3', mayContact: [poolId('pharmacy')] };
+ * await stores.pools.put(tenant, poolId('ward-3'), input);
  * ```
  */
 export interface PoolInput {
+  /** Display name (at most {@link MAX_DISPLAY_NAME} characters). */
   readonly name: string;
+  /** Other pools whose users this pool's users may contact (at most {@link MAX_POOLS_PER_USER}; default none). */
   readonly mayContact?: readonly PoolId[];
 }
 
@@ -172,12 +204,15 @@ export interface PoolInput {
  *
  * @example
  * ```ts
+ * import { poolId } from '@cloister/protocol';
+ *
  * await stores.pools.put(tenant, poolId('ward-3'), { name: 'Ward 3', mayContact: [poolId('pharmacy')] });
  * ```
  */
 export interface PoolStore {
   /** Creates or replaces a pool; `NotFoundError('tenant')`. */
   put(tenant: TenantId, id: PoolId, input: PoolInput): Promise<Pool>;
+  /** The pool `id` of `tenant`, or `undefined`. */
   get(tenant: TenantId, id: PoolId): Promise<Pool | undefined>;
   /** Pools of the tenant, in id order (in a stable hashed order under encryption at rest). */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<Pool>>;
@@ -256,7 +291,10 @@ function checkUserFields(i: Record<string, unknown>) {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const users = createUserStore(adapterExecutor(adapter));
+ * const found = await users.get(tenant, user);
  * ```
  */
 export function createUserStore(run: Executor): UserStore {
@@ -410,7 +448,10 @@ function poolFrom(tenant: TenantId, id: PoolId, r: Rec): Pool {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const pools = createPoolStore(adapterExecutor(adapter));
+ * const page = await pools.list(tenant, { limit: 50 });
  * ```
  */
 export function createPoolStore(run: Executor): PoolStore {
