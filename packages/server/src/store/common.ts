@@ -30,6 +30,7 @@ export interface ServerPageOptions {
  * ```
  */
 export interface ServerPage<T> {
+  /** The items of this page, in the listing's order (at most the requested `limit`). */
   readonly items: T[];
   /** Cursor for the next page, when the page was full. */
   readonly next?: string;
