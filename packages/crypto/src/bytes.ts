@@ -8,11 +8,12 @@ import { ValidationError } from './errors.js';
 import { runWipeHooks } from './internal/wipe-hooks.js';
 
 /**
- * Checks that `value` is a `Uint8Array` (of `length` bytes when given) and returns it.
+ * Checks that `value` is a `Uint8Array` (of `length` bytes when given) and returns it; throws
+ * `ValidationError` naming `field` otherwise.
  *
  * @example
  * ```ts
- * const key = checkBytes(input, 'key', 32);
+ * const key = checkBytes(bytes, 'key', 32); // throws ValidationError "key: expected 32 bytes, got …"
  * ```
  */
 export function checkBytes(value: unknown, field: string, length?: number): Uint8Array {
@@ -28,7 +29,15 @@ export function checkBytes(value: unknown, field: string, length?: number): Uint
   return value;
 }
 
-/** Checks that `value` is an integer in `[min, max]` and returns it. */
+/**
+ * Checks that `value` is a safe integer in `[min, max]` and returns it; throws `ValidationError`
+ * naming `field` otherwise.
+ *
+ * @example
+ * ```ts
+ * const contentType = checkInt(255, 'contentType', 0, 255); // 255
+ * ```
+ */
 export function checkInt(value: unknown, field: string, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     throw new ValidationError(field, `an integer in [${min}, ${max}]`);
@@ -42,7 +51,7 @@ export function checkInt(value: unknown, field: string, min: number, max: number
  *
  * @example
  * ```ts
- * if (!equalBytes(expectedTag, receivedTag)) throw new DecryptionFailed();
+ * const samePerson = equalBytes(bundle.identity.signingKey, pinned.signingKey);
  * ```
  */
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -52,7 +61,14 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** True when every byte is zero, in time that depends only on the length. */
+/**
+ * True when every byte is zero, in time that depends only on the length.
+ *
+ * @example
+ * ```ts
+ * isAllZero(new Uint8Array(32)); // true
+ * ```
+ */
 export function isAllZero(a: Uint8Array): boolean {
   let acc = 0;
   for (let i = 0; i < a.length; i++) acc |= a[i]!;
@@ -62,7 +78,14 @@ export function isAllZero(a: Uint8Array): boolean {
 /**
  * Overwrites each array with zeros and drops what a provider derived from it (such as an imported
  * private key object). JavaScript cannot promise that no copy survives elsewhere (see
- * SECURITY.md); this removes the copies we own.
+ * SECURITY.md); this removes the copies we own. `undefined` entries are skipped.
+ *
+ * @example
+ * ```ts
+ * const { dataKey } = await wrapDataKey(provider, { pin: '482916' });
+ * // … use dataKey …
+ * wipe(dataKey);
+ * ```
  */
 export function wipe(...arrays: (Uint8Array | undefined)[]): void {
   for (const a of arrays) {
@@ -72,7 +95,14 @@ export function wipe(...arrays: (Uint8Array | undefined)[]): void {
   }
 }
 
-/** Concatenates byte arrays into a new array. */
+/**
+ * Concatenates byte arrays into a new array.
+ *
+ * @example
+ * ```ts
+ * const framed = concatBytes(uintBE(bytes.length, 4), bytes);
+ * ```
+ */
 export function concatBytes(...arrays: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const a of arrays) length += a.length;
@@ -87,19 +117,41 @@ export function concatBytes(...arrays: readonly Uint8Array[]): Uint8Array {
 
 const encoder = new TextEncoder();
 
-/** UTF-8 encodes a string (used for labels and for text content). */
+/**
+ * UTF-8 encodes a string (used for labels and for text content).
+ *
+ * @example
+ * ```ts
+ * const plaintext = utf8('hello'); // Uint8Array [104, 101, 108, 108, 111]
+ * ```
+ */
 export function utf8(text: string): Uint8Array {
   return encoder.encode(text);
 }
 
-/** Encodes bytes as lower-case hex. */
+/**
+ * Encodes bytes as lower-case hex.
+ *
+ * @example
+ * ```ts
+ * toHex(Uint8Array.of(0, 255)); // "00ff"
+ * ```
+ */
 export function toHex(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < bytes.length; i++) s += bytes[i]!.toString(16).padStart(2, '0');
   return s;
 }
 
-/** Decodes lower- or upper-case hex; throws {@link ValidationError} naming `field` on bad input. */
+/**
+ * Decodes lower- or upper-case hex; throws {@link ValidationError} naming `field` on an odd
+ * length or a non-hex character.
+ *
+ * @example
+ * ```ts
+ * fromHex('00ff'); // Uint8Array [0, 255]
+ * ```
+ */
 export function fromHex(hex: string, field = 'hex'): Uint8Array {
   if (typeof hex !== 'string' || hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
     throw new ValidationError(field, 'an even-length hex string');
@@ -109,7 +161,15 @@ export function fromHex(hex: string, field = 'hex'): Uint8Array {
   return out;
 }
 
-/** Writes `value` as a big-endian unsigned integer of `width` bytes. */
+/**
+ * Writes `value` (a non-negative safe integer) as a big-endian unsigned integer of `width`
+ * bytes; higher bits that do not fit are dropped.
+ *
+ * @example
+ * ```ts
+ * uintBE(258, 2); // Uint8Array [1, 2]
+ * ```
+ */
 export function uintBE(value: number, width: 1 | 2 | 4 | 8): Uint8Array {
   const out = new Uint8Array(width);
   let v = BigInt(value);
