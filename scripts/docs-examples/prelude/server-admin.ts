@@ -4,3 +4,5 @@ declare const adapter: import('@cloister/storage').StorageAdapter;
 declare const admin: import('@cloister/server').Administrator;
 declare const auth: import('@cloister/server').AdminAuth;
 declare const token: string;
+declare const identity: import('@cloister/crypto').PublicIdentity;
+declare const envelope: Uint8Array;

@@ -179,6 +179,8 @@ async function fitsIn(
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const archive = createArchiveStore(adapterExecutor(adapter), provider);
  * ```
  */

@@ -282,7 +282,9 @@ const APPEND_ATTEMPTS = 16;
  *
  * @example
  * ```ts
- * const audit = createAuditLog(adapterExecutor(adapter), await getProvider());
+ * import { adapterExecutor } from '@cloister/storage';
+ *
+ * const audit = createAuditLog(adapterExecutor(adapter), provider);
  * ```
  */
 export function createAuditLog(run: Executor, provider: CryptoProvider): AuditLog {

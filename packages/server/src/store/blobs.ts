@@ -332,6 +332,8 @@ async function present(tx: StorageTx, id: BlobId, count: number): Promise<number
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const blobs = createServerBlobStore(adapterExecutor(adapter), { maxBlobBytes: 100 * 1024 * 1024 });
  * ```
  */

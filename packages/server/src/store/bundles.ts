@@ -294,6 +294,8 @@ async function requireDevice(tx: StorageTx, t: TenantId, u: UserId, d: DeviceId)
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const bundles = createKeyBundleStore(adapterExecutor(adapter));
  * ```
  */

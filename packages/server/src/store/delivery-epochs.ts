@@ -157,6 +157,8 @@ export function bumpClassEpoch(tx: StorageTx, tenant: TenantId, pools: readonly 
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const epochs = createDeliveryEpochStore(adapterExecutor(adapter));
  * ```
  */

@@ -183,6 +183,8 @@ async function lockUser(tx: StorageTx, tenant: TenantId, user: UserId): Promise<
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const deviceLists = createDeviceListStore(adapterExecutor(adapter));
  * ```
  */

@@ -52,7 +52,8 @@ export const MAX_DEVICES_PER_USER = 100;
  *
  * @example
  * ```ts
- * const hash = await provider.sha256(credential); // 32 bytes, within CREDENTIAL_HASH_BYTES
+ * const hash = await credentialHash(ctx, credential); // 32 bytes
+ * const accepted = hash.length >= CREDENTIAL_HASH_BYTES.min && hash.length <= CREDENTIAL_HASH_BYTES.max; // → true
  * ```
  */
 export const CREDENTIAL_HASH_BYTES = { min: 16, max: 64 } as const;
@@ -62,22 +63,28 @@ export const CREDENTIAL_HASH_BYTES = { min: 16, max: 64 } as const;
  *
  * @example
  * ```ts
- * const device: Device | undefined = await stores.devices.byMailbox(mailbox);
- * if (device?.blocked) reply.code(403);
+ * const found: Device | undefined = await stores.devices.byMailbox(mailbox);
+ * if (found?.blocked) reply.code(403);
  * ```
  */
 export interface Device {
+  /** The tenant of the device's user. */
   readonly tenant: TenantId;
+  /** The user the device belongs to. */
   readonly user: UserId;
+  /** The device's id, unique among the user's devices. */
   readonly id: DeviceId;
   /** The device's public identity (Ed25519 signing key, X25519 identity key and its signature). */
   readonly identity: PublicIdentity;
+  /** The device's registration id (chosen by the client at registration). */
   readonly registrationId: RegistrationId;
   /** The opaque delivery address of this device; unique across the server. */
   readonly mailbox: MailboxId;
   /** A hash of the device's credential (never the credential); unique across the server. */
   readonly credentialHash: Uint8Array;
+  /** Whether the device is blocked: it can neither connect nor be delivered to. */
   readonly blocked: boolean;
+  /** When the device was registered, in Unix milliseconds. */
   readonly createdAt: number;
   /** Last time the device was seen ({@link DeviceStore.touch}), or `null`. */
   readonly lastSeenAt: number | null;
@@ -100,14 +107,28 @@ export const MAX_CLIENT_VERSION = 64;
  *
  * @example
  * ```ts
- * const input: DeviceInput = { identity, registrationId: registrationId(4711), mailbox: mailboxId('mbx_7f3a'), credentialHash };
+ * import { deviceId, registrationId } from '@cloister/crypto';
+ * import { mailboxId } from '@cloister/protocol';
+ *
+ * const input: DeviceInput = {
+ *   identity,
+ *   registrationId: registrationId(4711),
+ *   mailbox: mailboxId('mbx_7f3a'),
+ *   credentialHash: await credentialHash(ctx, credential),
+ * };
+ * await stores.devices.add(tenant, user, deviceId(1), input);
  * ```
  */
 export interface DeviceInput {
+  /** The device's public identity (Ed25519 signing key, X25519 identity key and its signature). */
   readonly identity: PublicIdentity;
+  /** The device's registration id. */
   readonly registrationId: RegistrationId;
+  /** The device's delivery address; must be unused across the server. */
   readonly mailbox: MailboxId;
+  /** A hash of the device's credential ({@link CREDENTIAL_HASH_BYTES} long); must be unused. */
   readonly credentialHash: Uint8Array;
+  /** Whether the device starts blocked (default `false`). */
   readonly blocked?: boolean;
 }
 
@@ -116,10 +137,12 @@ export interface DeviceInput {
  *
  * @example
  * ```ts
- * await stores.devices.update(tenant, user, device, { blocked: true } satisfies DevicePatch);
+ * const patch: DevicePatch = { blocked: true };
+ * await stores.devices.update(tenant, user, device, patch);
  * ```
  */
 export interface DevicePatch {
+  /** Blocks (`true`) or unblocks (`false`) the device. */
   readonly blocked?: boolean;
   /** A new credential hash (after the device rotated its credential); must be unused. */
   readonly credentialHash?: Uint8Array;
@@ -130,8 +153,9 @@ export interface DevicePatch {
  *
  * @example
  * ```ts
- * await stores.devices.add(tenant, user, deviceId(1), { identity, registrationId: reg, mailbox, credentialHash });
- * const d = await stores.devices.byCredentialHash(await provider.sha256(credential));
+ * const found = await stores.devices.byCredentialHash(await credentialHash(ctx, credential));
+ * if (found !== undefined) await stores.devices.touch(found.tenant, found.user, found.id);
+ * const all = await stores.devices.list(tenant, user);
  * ```
  */
 export interface DeviceStore {
@@ -140,6 +164,7 @@ export interface DeviceStore {
    * 'device.credential' | 'device.count')`; nothing is written on error.
    */
   add(tenant: TenantId, user: UserId, id: DeviceId, input: DeviceInput): Promise<Device>;
+  /** The device `id` of the user, or `undefined`. */
   get(tenant: TenantId, user: UserId, id: DeviceId): Promise<Device | undefined>;
   /** The user's devices, in device id order. */
   list(tenant: TenantId, user: UserId): Promise<Device[]>;
@@ -258,7 +283,10 @@ export async function purgeDevice(tx: StorageTx, device: Device | Row): Promise<
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const devices = createDeviceStore(adapterExecutor(adapter));
+ * const found = await devices.get(tenant, user, device);
  * ```
  */
 export function createDeviceStore(run: Executor): DeviceStore {

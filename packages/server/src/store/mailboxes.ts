@@ -46,7 +46,7 @@ import type { ServerPage, ServerPageOptions } from './common.js';
  *
  * @example
  * ```ts
- * if (envelope.length > MAX_MAILBOX_ENVELOPE_BYTES) reply.code(413);
+ * if (envelope.length > MAX_MAILBOX_ENVELOPE_BYTES) reply.code(413); // too large to queue
  * ```
  */
 export const MAX_MAILBOX_ENVELOPE_BYTES = ENVELOPE_MAX_BYTES;
@@ -55,6 +55,8 @@ export const MAX_MAILBOX_ENVELOPE_BYTES = ENVELOPE_MAX_BYTES;
  *
  * @example
  * ```ts
+ * const { items } = await stores.mailboxes.list(mailbox, { limit: 1000 });
+ * const ids = items.map((e) => e.messageId);
  * for (let i = 0; i < ids.length; i += MAX_ACK_IDS) await stores.mailboxes.ack(mailbox, ids.slice(i, i + MAX_ACK_IDS));
  * ```
  */
@@ -65,6 +67,10 @@ export const MAX_ACK_IDS = 1000;
  *
  * @example
  * ```ts
+ * import { messageId } from '@cloister/protocol';
+ *
+ * const expiresAt = Date.now() + 86_400_000;
+ * const items: MailboxEnqueue[] = [{ mailbox, messageId: messageId('m_0001'), envelope, expiresAt }];
  * for (let i = 0; i < items.length; i += MAX_MAILBOX_BATCH) await stores.mailboxes.enqueueMany(items.slice(i, i + MAX_MAILBOX_BATCH));
  * ```
  */
@@ -86,7 +92,10 @@ export const MAILBOX_RECORD_VERSION = 2;
  *
  * @example
  * ```ts
+ * import { messageId } from '@cloister/protocol';
+ *
  * const input: EnqueueInput = { messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 30 * 86_400_000 };
+ * const queued = await stores.mailboxes.enqueue(mailbox, input); // false: the id was queued before
  * ```
  */
 export interface EnqueueInput {
@@ -103,10 +112,14 @@ export interface EnqueueInput {
  *
  * @example
  * ```ts
- * const item: MailboxEnqueue = { mailbox, messageId: id, envelope, expiresAt: Date.now() + 86_400_000 };
+ * import { messageId } from '@cloister/protocol';
+ *
+ * const item: MailboxEnqueue = { mailbox, messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 86_400_000 };
+ * const [outcome] = await stores.mailboxes.enqueueMany([item]);
  * ```
  */
 export interface MailboxEnqueue extends EnqueueInput {
+  /** The mailbox to queue the envelope into. */
   readonly mailbox: MailboxId;
 }
 
@@ -116,8 +129,11 @@ export interface MailboxEnqueue extends EnqueueInput {
  *
  * @example
  * ```ts
- * const [outcome] = await stores.mailboxes.enqueueMany([item]);
- * if (outcome?.status === 'queued') push(outcome.cursor);
+ * import { messageId } from '@cloister/protocol';
+ *
+ * const item: MailboxEnqueue = { mailbox, messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 86_400_000 };
+ * const [outcome]: EnqueueOutcome[] = await stores.mailboxes.enqueueMany([item]);
+ * if (outcome?.status === 'queued') console.log(outcome.cursor, outcome.arrivedAt);
  * ```
  */
 export type EnqueueOutcome =
@@ -129,10 +145,13 @@ export type EnqueueOutcome =
  *
  * @example
  * ```ts
- * const position: QueuedPosition = { mailbox, cursor: item.cursor };
+ * const { items } = await stores.mailboxes.list(mailbox, { limit: 10 });
+ * const positions: QueuedPosition[] = items.map((e) => ({ mailbox, cursor: e.cursor }));
+ * const deleted = await stores.mailboxes.ackQueued(positions);
  * ```
  */
 export interface QueuedPosition {
+  /** The mailbox the envelope is queued in. */
   readonly mailbox: MailboxId;
   /** The envelope's `cursor` (32 hex digits). */
   readonly cursor: string;
@@ -158,14 +177,19 @@ export interface MailboxUsage {
  *
  * @example
  * ```ts
- * const { items }: { items: QueuedEnvelope[] } = await stores.mailboxes.list(mailbox);
+ * const { items } = await stores.mailboxes.list(mailbox);
+ * const first: QueuedEnvelope | undefined = items[0];
+ * if (first !== undefined) console.log(first.messageId, first.envelope.length, new Date(first.arrivedAt));
  * ```
  */
 export interface QueuedEnvelope {
+  /** The message id the envelope was queued under. */
   readonly messageId: MessageId;
+  /** The sealed envelope, as queued. */
   readonly envelope: Uint8Array;
   /** Arrival time, ms since the epoch (the store's clock). */
   readonly arrivedAt: number;
+  /** When the envelope vanishes if not acknowledged, ms since the epoch. */
   readonly expiresAt: number;
   /** Position in the queue: pass as `after` to continue behind this envelope. */
   readonly cursor: string;
@@ -176,7 +200,9 @@ export interface QueuedEnvelope {
  *
  * @example
  * ```ts
- * await stores.mailboxes.enqueue(mailbox, { messageId: id, envelope, expiresAt: Date.now() + 30 * 86_400_000 });
+ * import { messageId } from '@cloister/protocol';
+ *
+ * await stores.mailboxes.enqueue(mailbox, { messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 30 * 86_400_000 });
  * const { items } = await stores.mailboxes.list(mailbox, { limit: 50 });
  * await stores.mailboxes.ack(mailbox, items.map((e) => e.messageId));
  * ```
@@ -231,7 +257,9 @@ function checkCursor(after: string | undefined, field = 'after'): Uint8Array | u
  *
  * @example
  * ```ts
- * const bytes = queuedRecordBytes(messageId, envelope.length);
+ * import { messageId } from '@cloister/protocol';
+ *
+ * const size = queuedRecordBytes(messageId('m_0001'), envelope.length); // padded record length in bytes
  * ```
  */
 export function queuedRecordBytes(id: MessageId, envelopeLength: number): number {
@@ -312,8 +340,10 @@ function idRowSort(bytes: Uint8Array): Uint8Array | undefined {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const sortKeys = createMailboxSortKeys(provider);
- * const a = createMailboxStore(run, provider, sortKeys);
+ * const mailboxes = createMailboxStore(adapterExecutor(adapter), provider, sortKeys);
  * ```
  */
 export function createMailboxSortKeys(provider: CryptoProvider): MailboxSortKeys {
@@ -343,7 +373,8 @@ export function createMailboxSortKeys(provider: CryptoProvider): MailboxSortKeys
  *
  * @example
  * ```ts
- * const sort: Uint8Array = sortKeys(partition, Date.now());
+ * const sortKeys: MailboxSortKeys = createMailboxSortKeys(provider);
+ * const sort = sortKeys(new TextEncoder().encode(mailbox), Date.now()); // 16 bytes
  * ```
  */
 export type MailboxSortKeys = (partition: Uint8Array, now: number) => Uint8Array;
@@ -373,7 +404,10 @@ function checkEnqueue(mailbox: unknown, input: unknown, prefix: string): Checked
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const mailboxes = createMailboxStore(adapterExecutor(adapter), provider);
+ * const pending = await mailboxes.count(mailbox);
  * ```
  */
 export function createMailboxStore(

@@ -235,6 +235,8 @@ function rootFrom(tenant: TenantId, r: Rec): OrganisationRoot {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const organisation = createOrganisationStore(adapterExecutor(adapter));
  * ```
  */

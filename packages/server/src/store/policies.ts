@@ -255,6 +255,8 @@ function parseCursor(after: string): unknown {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const policies = createPolicyStore(adapterExecutor(adapter));
  * ```
  */

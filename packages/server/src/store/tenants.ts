@@ -198,6 +198,8 @@ export async function loadTenant(tx: StorageTx, id: TenantId): Promise<Tenant | 
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const tenants = createTenantStore(adapterExecutor(adapter));
  * ```
  */
@@ -274,6 +276,8 @@ export function createTenantStore(run: Executor): TenantStore {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const domains = createDomainStore(adapterExecutor(adapter));
  * ```
  */

@@ -364,6 +364,8 @@ function checkScope(value: unknown): UsageScope {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const usage = createUsageStore(adapterExecutor(adapter));
  * const { blobs, archive } = await usage.tenant(tenant);
  * ```
