@@ -220,6 +220,15 @@ export {
 } from './tenants.js';
 export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 export {
+  checkWebApps,
+  RESERVED_WEB_PATHS,
+  type ResolvedWebApp,
+  registerWebApps,
+  type WebAppOptions,
+  webAppPolicy,
+  webSocketOrigins,
+} from './web-apps.js';
+export {
   confirmWipe,
   getWipe,
   recordWipe,

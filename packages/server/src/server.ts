@@ -45,6 +45,7 @@ import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
 import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
+import { checkWebApps, registerWebApps, type WebAppOptions, webSocketOrigins } from './web-apps.js';
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
@@ -103,6 +104,14 @@ export interface ServerOptions {
    * /64); see {@link ConnectionLimits}. Behind a reverse proxy raise `perAddress` to `max`.
    */
   readonly connections?: Partial<ConnectionLimits>;
+  /**
+   * Static web apps served on the server's own origin, each under its path prefix (`/app/`), with
+   * a content security policy that allows the server's API and WebSocket and nothing else (see
+   * `spec/server-web.md`). Checked before anything is created: a malformed prefix, one that
+   * overlaps the API (`/v1/`, `/admin/`, `/scim/`, `/health`, `/healthz`, `/ready`) or another
+   * app, or a root that is not an existing directory is a `ValidationError`.
+   */
+  readonly webApps?: readonly WebAppOptions[];
 }
 
 /**
@@ -204,6 +213,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     options.operatorToken === undefined ? undefined : checkOperatorToken(options.operatorToken);
   const timeouts = checkTimeouts(options.timeouts);
   const connectionLimits = checkConnectionLimits(options.connections);
+  const webApps = checkWebApps(options.webApps);
   const dataDir = resolve(options.dataDir ?? './cloister-data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const provider = options.provider ?? (await getProvider());
@@ -295,8 +305,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     { parseAs: 'buffer' },
     (_request, body, done) => done(null, body),
   );
+  // The API's policy is exactly `default-src 'none'; frame-ancestors 'none'` (no helmet defaults:
+  // an API answer loads nothing); web apps replace it with their own (`web-apps.ts`).
   await app.register(helmet, {
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+    },
     hsts: { maxAge: 31_536_000, includeSubDomains: true },
   });
   await app.register(rateLimit, {
@@ -341,6 +356,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   // The server-key proof belongs to the TLS key, not to a route list: it is always served.
   await createServerKeyProofRoutes(tls)(app, context);
   for (const register of options.routes ?? ROUTES) await register(app, context);
+  if (webApps.length > 0) {
+    // The policy's WebSocket origin is one of the certificate's names at the listening port.
+    const listeningPort = () => {
+      const address = app.server.address();
+      return typeof address === 'object' && address !== null ? address.port : undefined;
+    };
+    await registerWebApps(app, webApps, webSocketOrigins(tls.cert, listeningPort));
+  }
 
   let closed: Promise<void> | undefined;
   return {

@@ -1,0 +1,349 @@
+/**
+ * Static web apps served on the server's own origin (`ServerOptions.webApps`): the admin portal
+ * or an organisation's web client, each under a path prefix such as `/app/`, with a content
+ * security policy that lets the page talk to this server's API and WebSocket and nothing else.
+ *
+ * Path rules: GET and HEAD only; no directory listing; no file or directory whose name starts
+ * with a dot; no `.`/`..` segment, backslash, NUL, empty segment or encoded slash, before or after
+ * percent-decoding (all answered 404 `ERR_NOT_FOUND`, like a missing file, so a refusal reveals
+ * nothing). `index.html` answers for the prefix itself; with `spaFallback`, a GET or HEAD for a
+ * path whose last segment has no extension and that names no file answers `index.html` too.
+ *
+ * @module
+ */
+
+import { X509Certificate } from 'node:crypto';
+import { realpathSync, statSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { resolve } from 'node:path';
+import { ValidationError } from '@cloister/crypto';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** One static web app of {@link ServerOptions.webApps}. */
+export interface WebAppOptions {
+  /**
+   * The path it is served under: starts and ends with `/` (`/app/`), segments of letters, digits
+   * and `- _ ~ .` (not starting with a dot), at most 128 characters; it may not overlap the API
+   * ({@link RESERVED_WEB_PATHS}) or another web app.
+   */
+  readonly prefix: string;
+  /** An existing directory holding the app's files (`index.html` at its top). */
+  readonly root: string;
+  /**
+   * Answer `index.html` for a GET or HEAD under the prefix that names no file and whose last
+   * segment has no extension (client-side routing). Default `false`: such paths answer 404.
+   */
+  readonly spaFallback?: boolean;
+}
+
+/** A checked {@link WebAppOptions}: the prefix as given, the root as an absolute real path. */
+export interface ResolvedWebApp {
+  readonly prefix: string;
+  readonly root: string;
+  readonly spaFallback: boolean;
+}
+
+/**
+ * Paths of the server's own routes that no web app prefix may overlap: prefixes (ending in `/`)
+ * and exact routes.
+ *
+ * @example
+ * ```ts
+ * RESERVED_WEB_PATHS.includes('/v1/'); // true
+ * ```
+ */
+export const RESERVED_WEB_PATHS: readonly string[] = [
+  '/v1/',
+  '/admin/',
+  '/scim/',
+  '/health',
+  '/healthz',
+  '/ready',
+];
+
+const PREFIX = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)+\/$/;
+const MAX_PREFIX = 128;
+
+function overlaps(prefix: string, other: string): boolean {
+  const a = prefix.toLowerCase();
+  const b = other.toLowerCase();
+  if (b.endsWith('/')) return a.startsWith(b) || b.startsWith(a);
+  // An exact route overlaps a prefix that contains it or that is the route plus a slash.
+  return b.startsWith(a) || a === `${b}/`;
+}
+
+/**
+ * Checks the `webApps` option before anything is created: every prefix well formed and clear of
+ * the API and of every other app, every root an existing directory. Throws `ValidationError`
+ * naming the field (`webApps[1].prefix`).
+ *
+ * @example
+ * ```ts
+ * const apps = checkWebApps([{ prefix: '/app/', root: './dist' }]);
+ * apps[0]?.root; // the absolute real path of ./dist
+ * ```
+ */
+export function checkWebApps(apps: readonly WebAppOptions[] | undefined): readonly ResolvedWebApp[] {
+  if (apps === undefined) return [];
+  if (!Array.isArray(apps)) throw new ValidationError('webApps', 'an array of { prefix, root }');
+  const checked: ResolvedWebApp[] = [];
+  apps.forEach((app: WebAppOptions, i) => {
+    const field = `webApps[${i}]`;
+    if (typeof app !== 'object' || app === null)
+      throw new ValidationError(field, 'an object { prefix, root }');
+    const { prefix, root, spaFallback } = app;
+    if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX || !PREFIX.test(prefix)) {
+      throw new ValidationError(
+        `${field}.prefix`,
+        `a path that starts and ends with / (like /app/), of segments of letters, digits and - _ ~ . not starting with a dot, at most ${MAX_PREFIX} characters`,
+      );
+    }
+    const reserved = RESERVED_WEB_PATHS.find((path) => overlaps(prefix, path));
+    if (reserved !== undefined) {
+      throw new ValidationError(`${field}.prefix`, `a path that does not overlap the server's ${reserved}`);
+    }
+    const other = checked.find((done) => overlaps(prefix, done.prefix));
+    if (other !== undefined) {
+      throw new ValidationError(
+        `${field}.prefix`,
+        `a path that does not overlap the web app at ${other.prefix}`,
+      );
+    }
+    if (spaFallback !== undefined && typeof spaFallback !== 'boolean') {
+      throw new ValidationError(`${field}.spaFallback`, 'a boolean');
+    }
+    let real: string;
+    try {
+      if (typeof root !== 'string' || root === '') throw new Error('no path');
+      real = realpathSync(resolve(root));
+      if (!statSync(real).isDirectory()) throw new Error('not a directory');
+    } catch {
+      throw new ValidationError(`${field}.root`, 'an existing directory');
+    }
+    checked.push({ prefix, root: real, spaFallback: spaFallback === true });
+  });
+  return checked;
+}
+
+/**
+ * The content security policy of every web app response: scripts, styles, fonts, images,
+ * manifests and workers from the server's origin only, connections to the origin and to
+ * `wssOrigin` (the server's own WebSocket), nothing else, no framing, no `<base>`.
+ *
+ * @example
+ * ```ts
+ * webAppPolicy('wss://localhost:8443');
+ * // "default-src 'none'; script-src 'self'; … connect-src 'self' wss://localhost:8443; …"
+ * ```
+ */
+export function webAppPolicy(wssOrigin: string): string {
+  return (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+    `font-src 'self'; connect-src 'self' ${wssOrigin}; manifest-src 'self'; worker-src 'self'; ` +
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+  );
+}
+
+/** A host name of the certificate: exact, or a wildcard's suffix (`*.example.com` → `example.com`). */
+interface CertificateName {
+  readonly name: string;
+  readonly wildcard: boolean;
+}
+
+const DNS_NAME =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** The canonical spelling of an IP address as a URL host (`127.0.0.1`, `[::1]`), or undefined. */
+function ipHost(address: string): string | undefined {
+  if (isIPv4(address)) return address;
+  if (isIPv6(address)) return new URL(`https://[${address}]/`).hostname;
+  return undefined;
+}
+
+/**
+ * The host names a certificate is valid for (its subject alternative names), canonical: DNS names
+ * in lower case, IP addresses as URL hosts (`[::1]`).
+ */
+function certificateNames(certPem: string): readonly CertificateName[] {
+  const san = new X509Certificate(certPem).subjectAltName ?? '';
+  const names: CertificateName[] = [];
+  for (const entry of san.split(', ')) {
+    if (entry.startsWith('DNS:')) {
+      const value = entry.slice(4).toLowerCase();
+      if (value.startsWith('*.') && DNS_NAME.test(value.slice(2)))
+        names.push({ name: value.slice(2), wildcard: true });
+      else if (DNS_NAME.test(value)) names.push({ name: value, wildcard: false });
+    } else if (entry.startsWith('IP Address:')) {
+      const host = ipHost(entry.slice(11));
+      if (host !== undefined) names.push({ name: host, wildcard: false });
+    }
+  }
+  return names;
+}
+
+const HOST_HEADER = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::([0-9]{1,5}))?$/;
+
+/**
+ * Chooses the WebSocket origin named in a web app's policy. The Host header is trusted only as a
+ * choice among names the server's certificate holds: when its host is one of them (a wildcard
+ * covering exactly one more label) and its port is the one the server listens on, the origin is
+ * `wss://` and that name, rebuilt from the canonical spelling; any other Host (absent, another
+ * name, another port, malformed) gets the certificate's first name at the listening port. The
+ * header's own text never reaches the policy.
+ *
+ * @example
+ * ```ts
+ * const origin = webSocketOrigins(tls.cert, () => 8443);
+ * origin('localhost:8443'); // 'wss://localhost:8443'
+ * origin('evil.example:8443'); // 'wss://localhost:8443'
+ * ```
+ */
+export function webSocketOrigins(
+  certPem: string,
+  listeningPort: () => number | undefined,
+): (host: string | undefined) => string {
+  const names = certificateNames(certPem);
+  const first = names.find((n) => !n.wildcard)?.name ?? names[0]?.name ?? 'localhost';
+  const origin = (host: string, port: number | undefined) =>
+    port === undefined || port === 443 ? `wss://${host}` : `wss://${host}:${port}`;
+  return (header) => {
+    const port = listeningPort();
+    const fallback = origin(first, port);
+    const match = header === undefined ? null : HOST_HEADER.exec(header);
+    if (match === null || port === undefined) return fallback;
+    const [, v6, name, portText] = match;
+    if ((portText === undefined ? 443 : Number(portText)) !== port) return fallback;
+    let host: string | undefined;
+    if (v6 !== undefined) host = isIPv6(v6) ? ipHost(v6) : undefined;
+    else if (name !== undefined) host = isIPv4(name) ? name : name.toLowerCase();
+    if (host === undefined) return fallback;
+    for (const n of names) {
+      if (!n.wildcard && n.name === host) return origin(n.name, port);
+      if (n.wildcard && host.endsWith(`.${n.name}`)) {
+        const label = host.slice(0, -n.name.length - 1);
+        if (LABEL.test(label)) return origin(`${label}.${n.name}`, port);
+      }
+    }
+    return fallback;
+  };
+}
+
+/**
+ * Whether a request path under a web app's prefix may be served: every segment, raw and
+ * percent-decoded, is free of dot-leading names, backslashes, NUL, encoded slashes and empty
+ * segments (a trailing slash is allowed).
+ */
+function safeAppPath(rest: string): boolean {
+  if (rest === '') return true;
+  const segments = rest.split('/');
+  for (let i = 0; i < segments.length; i++) {
+    const raw = segments[i] as string;
+    if (raw === '') {
+      if (i === segments.length - 1) continue;
+      return false;
+    }
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(raw);
+    } catch {
+      return false;
+    }
+    for (const s of [raw, decoded]) {
+      if (s.startsWith('.') || s.includes('\\') || s.includes('/') || s.includes('\0')) return false;
+    }
+  }
+  return true;
+}
+
+function notFound(reply: FastifyReply): FastifyReply {
+  return reply
+    .code(404)
+    .type('application/json')
+    .send({ error: { code: 'ERR_NOT_FOUND', message: 'no such route' } });
+}
+
+/** The last segment of a path has an extension (`app.js`, not `settings`). */
+function hasExtension(path: string): boolean {
+  const last = path.slice(path.lastIndexOf('/') + 1);
+  return last.includes('.');
+}
+
+/**
+ * Registers the checked web apps on `app`, each in its own encapsulated scope with the static
+ * file route, the path guard, the policy header and its own 404 (the SPA fallback). `wssOrigin`
+ * picks the WebSocket origin of the policy for a request's Host header
+ * ({@link webSocketOrigins}).
+ *
+ * @example
+ * ```ts
+ * await registerWebApps(app, checkWebApps(options.webApps), webSocketOrigins(tls.cert, port));
+ * ```
+ */
+export async function registerWebApps(
+  app: FastifyInstance,
+  apps: readonly ResolvedWebApp[],
+  wssOrigin: (host: string | undefined) => string,
+): Promise<void> {
+  const policies = new Map<string, string>();
+  const policyFor = (request: FastifyRequest): string => {
+    const origin = wssOrigin(request.headers.host);
+    let policy = policies.get(origin);
+    if (policy === undefined) {
+      policy = webAppPolicy(origin);
+      if (policies.size < 64) policies.set(origin, policy);
+    }
+    return policy;
+  };
+  for (const web of apps) {
+    const base = web.prefix.slice(0, -1);
+    await app.register(
+      async (scope) => {
+        scope.addHook('onRequest', async (request, reply) => {
+          // After helmet's own onRequest hook (the parent's), so this policy replaces the API's.
+          reply.raw.setHeader('content-security-policy', policyFor(request));
+          const url = request.raw.url ?? '';
+          const path = url.split('?', 1)[0] as string;
+          if (path === base) return; // the redirect to the prefix
+          if (!path.startsWith(web.prefix) || !safeAppPath(path.slice(web.prefix.length))) {
+            return notFound(reply);
+          }
+          if (request.method !== 'GET' && request.method !== 'HEAD') return notFound(reply);
+          return undefined;
+        });
+        await scope.register(fastifyStatic, {
+          root: web.root,
+          prefix: '/',
+          index: ['index.html'],
+          list: false,
+          dotfiles: 'ignore',
+          serveDotFiles: false,
+          redirect: false,
+          wildcard: true,
+          cacheControl: false,
+          acceptRanges: true,
+          setHeaders: (res) => {
+            void res.header('cache-control', 'no-cache');
+          },
+        });
+        scope.get('/', { prefixTrailingSlash: 'no-slash' }, (_request, reply) => {
+          void reply.redirect(web.prefix, 301);
+        });
+        scope.setNotFoundHandler((request, reply) => {
+          const path = (request.raw.url ?? '').split('?', 1)[0] as string;
+          if (
+            web.spaFallback &&
+            (request.method === 'GET' || request.method === 'HEAD') &&
+            path.startsWith(web.prefix) &&
+            !hasExtension(path)
+          ) {
+            return reply.sendFile('index.html');
+          }
+          return notFound(reply);
+        });
+      },
+      { prefix: base },
+    );
+  }
+}
