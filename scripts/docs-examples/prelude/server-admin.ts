@@ -6,3 +6,5 @@ declare const auth: import('@cloister/server').AdminAuth;
 declare const token: string;
 declare const identity: import('@cloister/crypto').PublicIdentity;
 declare const envelope: Uint8Array;
+declare const url: string;
+declare const headers: Record<string, string>;

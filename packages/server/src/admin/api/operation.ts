@@ -30,8 +30,11 @@ import { type AdminAuth, authenticateAdmin } from '../sessions.js';
  */
 export type AdminAccess =
   | {
+      /** The permission the caller's role (or an integration key's scopes) must grant. */
       readonly permission: AdminPermission;
+      /** Whether a second factor presented within the fresh-factor window is required (default `false`). */
       readonly freshFactor?: boolean;
+      /** Whether an integration key may call the operation (default `true`). */
       readonly allowKey?: boolean;
     }
   | 'operator';
@@ -41,16 +44,24 @@ export type AdminAccess =
  *
  * @example
  * ```ts
- * handle: async (ctx, { me, params }) => ctx.stores.users.get(me.tenant, params.user),
+ * import { userId } from '@cloister/protocol';
+ *
+ * const handle = async (c: ServerContext, input: AdminOperationInput<{ user: string }, undefined, undefined>) =>
+ *   c.stores.users.get(input.me.tenant, userId(input.params.user));
  * ```
  */
 export interface AdminOperationInput<P, Q, B> {
   /** The caller; undefined (despite the type) in an `'operator'` operation. */
   readonly me: AdminAuth;
+  /** The path parameters, parsed by the operation's `params` schema (`undefined` without one). */
   readonly params: P;
+  /** The query string, parsed by the operation's `query` schema (`undefined` without one). */
   readonly query: Q;
+  /** The JSON body, parsed by the operation's `body` schema (`undefined` without one). */
   readonly body: B;
+  /** The Fastify request. */
   readonly request: FastifyRequest;
+  /** The Fastify reply; a handler that sends it itself (a stream) bypasses the success status. */
   readonly reply: FastifyReply;
 }
 
@@ -59,32 +70,43 @@ export interface AdminOperationInput<P, Q, B> {
  *
  * @example
  * ```ts
- * export const blockUser = defineAdminOperation({
+ * import { userId } from '@cloister/protocol';
+ * import { z } from 'zod';
+ *
+ * const blockUser: AdminOperation<{ user: string }, undefined, undefined> = defineAdminOperation({
  *   id: 'blockUser', method: 'POST', path: '/admin/v1/users/:user/block', tag: 'users',
  *   summary: 'Block a user', access: { permission: 'users.block' },
- *   params: z.object({ user: z.string() }).strict(), status: 200, response: userView,
- *   handle: async (ctx, { me, params }) => …,
+ *   params: z.object({ user: z.string() }).strict(), status: 204,
+ *   handle: async (c, { me, params }) => c.stores.users.update(me.tenant, userId(params.user), { blocked: true }),
  * });
  * ```
  */
 export interface AdminOperation<P = unknown, Q = unknown, B = unknown> {
   /** The OpenAPI `operationId`: unique, lowerCamelCase. */
   readonly id: string;
+  /** The HTTP method. */
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Fastify path syntax (`/admin/v1/users/:user`); every `:name` has a member in `params`. */
   readonly path: string;
   /** The OpenAPI tag (one per resource: `tenants`, `users`, `devices`, …). */
   readonly tag: string;
+  /** One-line OpenAPI summary. */
   readonly summary: string;
+  /** Longer OpenAPI description (Markdown). */
   readonly description?: string;
+  /** Who may call the operation. */
   readonly access: AdminAccess;
+  /** Schema of the path parameters (400 `ERR_VALIDATION` when they do not parse). */
   readonly params?: z.ZodType<P>;
+  /** Schema of the query string (400 `ERR_VALIDATION` when it does not parse). */
   readonly query?: z.ZodType<Q>;
+  /** Schema of the JSON body (400 `ERR_VALIDATION` when it does not parse; an absent body is `{}`). */
   readonly body?: z.ZodType<B>;
   /** The success status (200, 201 or 204). */
   readonly status: 200 | 201 | 204;
   /** The success body's schema (none for 204; `'jsonl'` for a JSON-lines stream). */
   readonly response?: z.ZodType | 'jsonl';
+  /** Runs the operation after authentication and parsing; resolves the success body (ignored for 204). */
   readonly handle: (ctx: ServerContext, input: AdminOperationInput<P, Q, B>) => Promise<unknown>;
 }
 
@@ -95,6 +117,7 @@ export interface AdminOperation<P = unknown, Q = unknown, B = unknown> {
  * @example
  * ```ts
  * const ops: readonly AnyAdminOperation[] = [getTenantOperation, blockUserOperation];
+ * registerAdminOperations(app, ctx, ops, operatorCheck(ctx));
  * ```
  */
 // biome-ignore lint/suspicious/noExplicitAny: a list holds operations of different input types
@@ -105,7 +128,11 @@ export type AnyAdminOperation = AdminOperation<any, any, any>;
  *
  * @example
  * ```ts
- * const op = defineAdminOperation({ id: 'whoami', … });
+ * const whoami = defineAdminOperation({
+ *   id: 'whoami', method: 'GET', path: '/admin/v1/whoami', tag: 'session', summary: 'Who am I',
+ *   access: { permission: 'users.read' }, status: 200,
+ *   handle: async (_c, { me }) => ({ admin: me.admin.id, role: me.admin.role }),
+ * });
  * ```
  */
 export function defineAdminOperation<P = undefined, Q = undefined, B = undefined>(
@@ -118,6 +145,12 @@ export function defineAdminOperation<P = undefined, Q = undefined, B = undefined
  * Checks the operator's bearer token for an `'operator'` operation; `UnauthenticatedError` when it
  * is missing or wrong (constant-time comparison of SHA-256 digests), or when the server has no
  * operator token configured.
+ *
+ * @example
+ * ```ts
+ * const check: OperatorCheck = operatorCheck(ctx);
+ * check(request); // throws UnauthenticatedError unless `Authorization: Cloister-Operator <token>` matches
+ * ```
  */
 export type OperatorCheck = (request: FastifyRequest) => void;
 
@@ -127,7 +160,7 @@ export type OperatorCheck = (request: FastifyRequest) => void;
  *
  * @example
  * ```ts
- * await s.audit.append(tenant, { actor: OPERATOR_ACTOR, action: 'tenant.create', target: tenant, outcome: 'success' });
+ * await stores.audit.append(tenant, { actor: OPERATOR_ACTOR, action: 'tenant.create', target: tenant, outcome: 'success' });
  * ```
  */
 export const OPERATOR_ACTOR = 'operator';
@@ -137,7 +170,7 @@ export const OPERATOR_ACTOR = 'operator';
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, USER_OPERATIONS, checkOperator);
+ * registerAdminOperations(app, ctx, USER_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export function registerAdminOperations(
@@ -189,15 +222,24 @@ export function registerAdminOperations(
  * ```
  */
 export interface AdminRouteDescription {
+  /** The OpenAPI `operationId`: unique, lowerCamelCase. */
   readonly id: string;
+  /** The HTTP method. */
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Fastify path syntax (`/admin/v1/session`). */
   readonly path: string;
+  /** The OpenAPI tag. */
   readonly tag: string;
+  /** One-line OpenAPI summary. */
   readonly summary: string;
+  /** Longer OpenAPI description (Markdown). */
   readonly description?: string;
   /** `none`: anyone; `session`: a person's session; `session-or-key`: a session or an integration key. */
   readonly security: 'none' | 'session' | 'session-or-key';
+  /** Schema of the JSON body, if the route takes one. */
   readonly body?: z.ZodType;
+  /** The success status (200, 201 or 204). */
   readonly status: 200 | 201 | 204;
+  /** Schema of the success body (none for 204). */
   readonly response?: z.ZodType;
 }

@@ -18,7 +18,8 @@ import type { OperatorCheck } from './operation.js';
  *
  * @example
  * ```ts
- * headers.authorization = `${OPERATOR_SCHEME} ${token}`;
+ * const operatorToken = process.env.CLOISTER_OPERATOR_TOKEN ?? '';
+ * const res = await fetch(`${url}/admin/v1/tenants`, { headers: { authorization: `${OPERATOR_SCHEME} ${operatorToken}` } });
  * ```
  */
 export const OPERATOR_SCHEME = 'Cloister-Operator';
@@ -50,7 +51,9 @@ export function checkOperatorToken(token: unknown): string {
  *
  * @example
  * ```ts
- * configureOperatorToken(server.context, randomBytes(32).toString('base64url'));
+ * import { randomBytes } from 'node:crypto';
+ *
+ * configureOperatorToken(ctx, randomBytes(32).toString('base64url'));
  * ```
  */
 export function configureOperatorToken(ctx: ServerContext, token: string): void {
