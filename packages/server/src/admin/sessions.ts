@@ -94,14 +94,20 @@ function configOf(ctx: ServerContext): AdminSessionConfig {
  *
  * @example
  * ```ts
- * const input: AdminLoginInput = { tenant: 'acme', email, password, totp: '123456' };
+ * const input: AdminLoginInput = { tenant: 'acme', email: 'ops@acme.example', password: 'correct horse battery staple', totp: '123456' };
+ * const session = await loginAdmin(ctx, input, request.ip);
  * ```
  */
 export interface AdminLoginInput {
+  /** The tenant id, as typed (checked like any tenant id). */
   readonly tenant: string;
+  /** The administrator's e-mail address (compared lower-case). */
   readonly email: string;
+  /** The password, in clear (never stored or logged). */
   readonly password: string;
+  /** A current TOTP code (6 digits). */
   readonly totp?: string | undefined;
+  /** An unused recovery code (spent by this login). */
   readonly recoveryCode?: string | undefined;
 }
 
@@ -110,14 +116,18 @@ export interface AdminLoginInput {
  *
  * @example
  * ```ts
- * const { token } = await loginAdmin(ctx, input, request.ip);
- * headers.authorization = `Cloister-Admin ${token}`;
+ * const result: AdminLoginResult = await loginAdmin(ctx, { tenant: 'acme', email: 'ops@acme.example', password: 'correct horse battery staple', totp: '123456' }, request.ip);
+ * const authorization = `${ADMIN_SESSION_SCHEME} ${result.token}`; // send it, never log it
  * ```
  */
 export interface AdminLoginResult {
+  /** The session token (43 base64url characters), shown once; only its hash is stored. */
   readonly token: string;
+  /** The tenant of the administrator. */
   readonly tenant: TenantId;
+  /** The administrator's id. */
   readonly admin: string;
+  /** The administrator's role. */
   readonly role: Role;
   /** The absolute end of the session. */
   readonly expiresAt: number;
@@ -162,7 +172,8 @@ async function auditRefusal(
  *
  * @example
  * ```ts
- * const session = await loginAdmin(ctx, { tenant: 'acme', email, password, totp }, request.ip);
+ * const session = await loginAdmin(ctx, { tenant: 'acme', email: 'ops@acme.example', password: 'correct horse battery staple', totp: '123456' }, request.ip);
+ * reply.send({ token: session.token, expiresAt: session.expiresAt });
  * ```
  */
 export async function loginAdmin(
@@ -268,7 +279,9 @@ export async function loginAdmin(
  * ```
  */
 export interface AdminAuth {
+  /** The tenant the caller administers. */
   readonly tenant: TenantId;
+  /** The calling administrator (a person or an integration). */
   readonly admin: Administrator;
   /** `session` for a person's session token, `key` for an integration's API key. */
   readonly via: 'session' | 'key';
@@ -276,6 +289,7 @@ export interface AdminAuth {
   readonly sessionHash?: Uint8Array;
   /** The session's absolute end and fresh-factor time (sessions only). */
   readonly expiresAt?: number;
+  /** When a second factor was last presented in the session, in Unix milliseconds (sessions only). */
   readonly freshFactorAt?: number;
 }
 
@@ -284,7 +298,8 @@ export interface AdminAuth {
  *
  * @example
  * ```ts
- * await authenticateAdmin(ctx, request, { permission: 'devices.wipe', freshFactor: true });
+ * const options: AuthenticateAdminOptions = { permission: 'devices.wipe', freshFactor: true, allowKey: false };
+ * const caller = await authenticateAdmin(ctx, request, options);
  * ```
  */
 export interface AuthenticateAdminOptions {
@@ -318,9 +333,11 @@ function bearer(request: Pick<FastifyRequest, 'headers'>): { scheme: 'session' |
  *
  * @example
  * ```ts
- * app.post('/admin/v1/users/:user/block', async (request) => {
- *   const me = await authenticateAdmin(ctx, request, { permission: 'users.block' });
- *   …
+ * import { userId } from '@cloister/protocol';
+ *
+ * app.post<{ Params: { user: string } }>('/admin/v1/users/:user/block', async (req) => {
+ *   const caller = await authenticateAdmin(ctx, req, { permission: 'users.block' });
+ *   return ctx.stores.users.update(caller.tenant, userId(req.params.user), { blocked: true });
  * });
  * ```
  */
@@ -380,7 +397,8 @@ export async function authenticateAdmin(
  *
  * @example
  * ```ts
- * const { freshFactorUntil } = await stepUpAdmin(ctx, me, body.totp, request.ip);
+ * const caller = await authenticateAdmin(ctx, request, { allowKey: false });
+ * const { freshFactorUntil } = await stepUpAdmin(ctx, caller, '123456', request.ip);
  * ```
  */
 export async function stepUpAdmin(
