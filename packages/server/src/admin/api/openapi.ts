@@ -28,13 +28,19 @@ export const OPENAPI_PATH = '/admin/v1/openapi.json';
  * @example
  * ```ts
  * const doc: OpenApiDocument = buildOpenApiDocument(ADMIN_OPERATIONS, ADMIN_SESSION_ROUTES);
+ * console.log(doc.openapi, Object.keys(doc.paths).length); // '3.1.0' and the number of paths
  * ```
  */
 export interface OpenApiDocument {
+  /** The OpenAPI version, `3.1.0`. */
   readonly openapi: string;
+  /** The API's title, version and description. */
   readonly info: { readonly title: string; readonly version: string; readonly description: string };
+  /** One tag per resource, with its description. */
   readonly tags: readonly { readonly name: string; readonly description: string }[];
+  /** The operations by OpenAPI path (`/admin/v1/users/{user}`), then by lower-case method. */
   readonly paths: Record<string, Record<string, OpenApiOperation>>;
+  /** The named schemas, the shared error answers and the three security schemes. */
   readonly components: {
     readonly schemas: Record<string, unknown>;
     readonly responses: Record<string, unknown>;
@@ -47,15 +53,23 @@ export interface OpenApiDocument {
  *
  * @example
  * ```ts
- * const op: OpenApiOperation = doc.paths['/admin/v1/users']?.get as OpenApiOperation;
+ * const doc = buildOpenApiDocument(ADMIN_OPERATIONS, ADMIN_SESSION_ROUTES);
+ * const op: OpenApiOperation | undefined = doc.paths['/admin/v1/users']?.['get'];
+ * console.log(op?.operationId, op?.['x-cloister-permission']); // 'listUsers' 'users.read'
  * ```
  */
 export interface OpenApiOperation {
+  /** The operation's id, unique in the document (lowerCamelCase). */
   readonly operationId: string;
+  /** One-line summary. */
   readonly summary: string;
+  /** Longer description (Markdown). */
   readonly description?: string;
+  /** The operation's tag (one). */
   readonly tags: readonly string[];
+  /** The accepted security schemes (empty: no authentication). */
   readonly security: readonly Record<string, readonly string[]>[];
+  /** The path and query parameters. */
   readonly parameters?: readonly {
     readonly name: string;
     readonly in: 'path' | 'query';
@@ -63,9 +77,13 @@ export interface OpenApiOperation {
     readonly schema: unknown;
     readonly description?: string;
   }[];
+  /** The JSON request body, if the operation takes one. */
   readonly requestBody?: unknown;
+  /** The answers by status code: the success answer and the error answers. */
   readonly responses: Record<string, unknown>;
+  /** The permission the operation needs (absent for operator and session routes). */
   readonly 'x-cloister-permission'?: string;
+  /** `true` when the operation needs a fresh second factor (step-up). */
   readonly 'x-cloister-fresh-factor'?: boolean;
 }
 
