@@ -28,7 +28,8 @@ import { createPoolStore, createUserStore, type PoolStore, type UserStore } from
  *
  * @example
  * ```ts
- * const stores = createServerStores(adapter, { provider: await getProvider(), maxBlobBytes: 500 * 1024 * 1024 });
+ * const options: ServerStoresOptions = { provider, maxBlobBytes: 500 * 1024 * 1024 };
+ * const serverStores = createServerStores(adapter, options);
  * ```
  */
 export interface ServerStoresOptions {
@@ -45,20 +46,33 @@ export interface ServerStoresOptions {
  * ```ts
  * async function blockUser(s: ServerStoreSet) {
  *   await s.users.update(tenant, user, { blocked: true });
+ *   await s.audit.append(tenant, { actor: admin.id, action: 'user.block', target: user, outcome: 'success' });
  * }
+ * await stores.transaction(blockUser);
  * ```
  */
 export interface ServerStoreSet {
+  /** The tenants, their names, settings and signing keys. */
   readonly tenants: TenantStore;
+  /** Each tenant's e-mail domains. */
   readonly domains: DomainStore;
+  /** The users of each tenant. */
   readonly users: UserStore;
+  /** The pools (closed areas) of each tenant. */
   readonly pools: PoolStore;
+  /** The devices of users. */
   readonly devices: DeviceStore;
+  /** Each device's published key bundle and one-time pre-keys. */
   readonly bundles: KeyBundleStore;
+  /** The per-device queues of sealed envelopes. */
   readonly mailboxes: MailboxStore;
+  /** Encrypted attachment blobs, their chunks and upload state. */
   readonly blobs: ServerBlobStore;
+  /** The policy documents of each layer (tenant, pool, user). */
   readonly policies: PolicyStore;
+  /** Each tenant's hash-chained audit log. */
   readonly audit: AuditLog;
+  /** Each tenant's compliance archive of sealed copies. */
   readonly archive: ArchiveStore;
   /** Each user's signed device lists (the current chain). */
   readonly deviceLists: DeviceListStore;
@@ -77,8 +91,8 @@ export interface ServerStoreSet {
  *
  * @example
  * ```ts
- * const stores: ServerStores = createServerStores(adapter);
- * await stores.transaction((s) => s.policies.delete({ kind: 'user', tenant, user }));
+ * const serverStores: ServerStores = createServerStores(adapter);
+ * await serverStores.transaction((s) => s.policies.delete({ kind: 'user', tenant, user }));
  * ```
  */
 export interface ServerStores extends ServerStoreSet {
@@ -96,10 +110,12 @@ export interface ServerStores extends ServerStoreSet {
  *
  * @example
  * ```ts
- * const stores = createServerStores(createMemoryAdapter(), { provider: await getProvider() });
- * await stores.transaction(async (s) => {
+ * import { createMemoryAdapter } from '@cloister/storage';
+ *
+ * const serverStores = createServerStores(createMemoryAdapter(), { provider });
+ * await serverStores.transaction(async (s) => {
  *   await s.users.update(tenant, user, { blocked: true });
- *   await s.audit.append(tenant, { actor: admin, action: 'user.block', target: user, outcome: 'success' });
+ *   await s.audit.append(tenant, { actor: admin.id, action: 'user.block', target: user, outcome: 'success' });
  * });
  * ```
  */
