@@ -60,11 +60,16 @@ export const MAX_DOMAINS_PER_TENANT = 1000;
  *
  * @example
  * ```ts
- * const tenant: Tenant | undefined = await stores.tenants.get(tenantId('acme'));
+ * import { tenantId } from '@cloister/protocol';
+ *
+ * const acme: Tenant | undefined = await stores.tenants.get(tenantId('acme'));
+ * console.log(acme?.name, acme?.settings);
  * ```
  */
 export interface Tenant {
+  /** The tenant's id. */
   readonly id: TenantId;
+  /** Display name (at most {@link MAX_TENANT_NAME} characters). */
   readonly name: string;
   /** The tenant's Ed25519 public key (32 bytes) that signs sender certificates and admin commands. */
   readonly signingKey: Uint8Array;
@@ -79,12 +84,19 @@ export interface Tenant {
  *
  * @example
  * ```ts
- * const input: TenantInput = { name: 'ACME', signingKey: tenantSigningPublicKey, settings: { locale: 'de' } };
+ * import { tenantId } from '@cloister/protocol';
+ *
+ * const { publicKey } = await provider.ed25519.generateKeyPair();
+ * const input: TenantInput = { name: 'ACME', signingKey: publicKey, settings: { locale: 'de' } };
+ * await stores.tenants.create(tenantId('acme'), input);
  * ```
  */
 export interface TenantInput {
+  /** Display name (at most {@link MAX_TENANT_NAME} characters). */
   readonly name: string;
+  /** The tenant's Ed25519 public signing key (32 bytes). */
   readonly signingKey: Uint8Array;
+  /** Free-form settings (JSON-like), at most {@link MAX_TENANT_SETTINGS_BYTES} encoded (default `{}`). */
   readonly settings?: { readonly [key: string]: RecordValue };
 }
 
@@ -93,12 +105,17 @@ export interface TenantInput {
  *
  * @example
  * ```ts
- * await stores.tenants.update(tenantId('acme'), { signingKey: rotatedKey } satisfies TenantPatch);
+ * const { publicKey } = await provider.ed25519.generateKeyPair();
+ * const patch: TenantPatch = { signingKey: publicKey };
+ * await stores.tenants.update(tenant, patch);
  * ```
  */
 export interface TenantPatch {
+  /** A new display name (at most {@link MAX_TENANT_NAME} characters). */
   readonly name?: string;
+  /** A new Ed25519 public signing key (32 bytes). */
   readonly signingKey?: Uint8Array;
+  /** New settings, replacing the old ones whole (at most {@link MAX_TENANT_SETTINGS_BYTES} encoded). */
   readonly settings?: { readonly [key: string]: RecordValue };
 }
 
@@ -107,12 +124,16 @@ export interface TenantPatch {
  *
  * @example
  * ```ts
- * const acme = await stores.tenants.create(tenantId('acme'), { name: 'ACME', signingKey });
+ * import { tenantId } from '@cloister/protocol';
+ *
+ * const { publicKey } = await provider.ed25519.generateKeyPair();
+ * const acme = await stores.tenants.create(tenantId('acme'), { name: 'ACME', signingKey: publicKey });
  * ```
  */
 export interface TenantStore {
   /** Creates a tenant; `ConflictError('tenant')` when the id is taken. */
   create(id: TenantId, input: TenantInput): Promise<Tenant>;
+  /** The tenant `id`, or `undefined`. */
   get(id: TenantId): Promise<Tenant | undefined>;
   /** Changes a tenant; `NotFoundError('tenant')` when it does not exist. */
   update(id: TenantId, patch: TenantPatch): Promise<Tenant>;
@@ -125,6 +146,8 @@ export interface TenantStore {
  *
  * @example
  * ```ts
+ * import { tenantId } from '@cloister/protocol';
+ *
  * await stores.domains.add(tenantId('acme'), 'acme.example');
  * const owner = await stores.domains.tenantOf('ACME.example'); // 'acme'
  * ```
@@ -201,6 +224,7 @@ export async function loadTenant(tx: StorageTx, id: TenantId): Promise<Tenant | 
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const tenants = createTenantStore(adapterExecutor(adapter));
+ * const page = await tenants.list({ limit: 100 });
  * ```
  */
 export function createTenantStore(run: Executor): TenantStore {
@@ -279,6 +303,7 @@ export function createTenantStore(run: Executor): TenantStore {
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const domains = createDomainStore(adapterExecutor(adapter));
+ * const owner = await domains.tenantOf('acme.example');
  * ```
  */
 export function createDomainStore(run: Executor): DomainStore {
