@@ -164,7 +164,17 @@ export function checkTakeOptions(options: TakeOptions | undefined): {
   };
 }
 
-/** Unsigned lexicographic comparison, the order of sort keys in every adapter. */
+/**
+ * Unsigned lexicographic comparison, the order of sort keys in every adapter: negative when `a`
+ * sorts first, positive when `b` does, 0 when they are equal (a prefix sorts before its extensions).
+ *
+ * @example
+ * ```ts
+ * compareBytes(Uint8Array.of(1, 2), Uint8Array.of(1, 3)); // → negative
+ * compareBytes(Uint8Array.of(1), Uint8Array.of(1, 0)); // → negative
+ * const sorted = [Uint8Array.of(9), Uint8Array.of(0, 1)].sort(compareBytes); // [00 01], [09]
+ * ```
+ */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
   for (let i = 0; i < n; i++) {

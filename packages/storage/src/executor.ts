@@ -7,7 +7,19 @@
  */
 import type { StorageAdapter, StorageTx, TransactionOptions } from './adapter.js';
 
-/** Runs a unit of store work in a transaction. */
+/**
+ * Runs a unit of store work in a transaction: the signature of
+ * {@link StorageAdapter.transaction}, made by {@link adapterExecutor} or {@link txExecutor}.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * async function saveTheme(run: Executor, theme: string): Promise<void> {
+ *   await run((tx) => tx.put('c_settings', { partition: mailbox, sort: utf8('theme'), value: utf8(theme) }));
+ * }
+ * await saveTheme(adapterExecutor(adapter), 'dark');
+ * ```
+ */
 export type Executor = <T>(fn: (tx: StorageTx) => Promise<T>, options?: TransactionOptions) => Promise<T>;
 
 /**
@@ -28,6 +40,7 @@ export function adapterExecutor(adapter: StorageAdapter): Executor {
  *
  * @example
  * ```ts
+ * import { utf8 } from '@cloister/crypto';
  * await adapter.transaction(async (tx) => {
  *   const run = txExecutor(tx);
  *   await run(async (t) => t.delete('settings', new Uint8Array(), utf8('theme')));

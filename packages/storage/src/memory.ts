@@ -39,7 +39,17 @@ import type {
   TransactionOptions,
 } from './adapter.js';
 
-/** Options of {@link createMemoryAdapter}. */
+/**
+ * Options of {@link createMemoryAdapter}.
+ *
+ * @example
+ * ```ts
+ * let clock = 1_700_000_000_000;
+ * const options: MemoryAdapterOptions = { now: () => clock };
+ * const db = createMemoryAdapter(options);
+ * clock += 60_000; // rows with expiresAt up to the new time are now hidden
+ * ```
+ */
 export interface MemoryAdapterOptions {
   /** The clock for expiry (default `Date.now`). */
   readonly now?: () => number;
@@ -62,6 +72,7 @@ function copyRow(row: Row): Row {
  *
  * @example
  * ```ts
+ * import { utf8 } from '@cloister/crypto';
  * import { createMemoryAdapter } from '@cloister/storage';
  * const db = createMemoryAdapter();
  * await db.transaction(async (tx) => {

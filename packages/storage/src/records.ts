@@ -7,7 +7,16 @@
  */
 import { DecodeError } from '@cloister/crypto';
 
-/** A value a record may hold. */
+/**
+ * A value a record may hold: JSON values and byte strings, nested in arrays and objects
+ * (an `undefined` property is left out).
+ *
+ * @example
+ * ```ts
+ * const value: RecordValue = { name: 'ward 3', members: ['alice', 'bob'], key: new Uint8Array(32) };
+ * const record = encodeRecord(1, value);
+ * ```
+ */
 export type RecordValue =
   | string
   | number
@@ -17,13 +26,30 @@ export type RecordValue =
   | readonly RecordValue[]
   | { readonly [key: string]: RecordValue | undefined };
 
-/** A decoded record: its format version and its data, still to be checked by the store. */
+/**
+ * A decoded record: its format version and its data, still to be checked by the store.
+ *
+ * @example
+ * ```ts
+ * const record: DecodedRecord = decodeRecord(bytes, 'settings');
+ * if (record.v !== 1) throw new Error(`unknown settings format ${record.v}`);
+ * ```
+ */
 export interface DecodedRecord {
+  /** The format version the record was written with (an integer ≥ 1). */
   readonly v: number;
+  /** The data, as decoded (byte strings as `Uint8Array`); not yet checked against any shape. */
   readonly d: unknown;
 }
 
-/** Longest encoded record accepted by {@link decodeRecord} (16 MiB). */
+/**
+ * Longest encoded record accepted by {@link decodeRecord} (16 MiB).
+ *
+ * @example
+ * ```ts
+ * if (bytes.length > MAX_RECORD_BYTES) console.warn('record too large to decode');
+ * ```
+ */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();

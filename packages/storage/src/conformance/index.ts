@@ -58,13 +58,23 @@ export interface ConformanceTarget {
  * @example
  * ```ts
  * import { conformanceCases } from '@cloister/storage/conformance';
+ * import { test } from 'vitest';
  * for (const c of conformanceCases()) test(c.name, () => c.run(target));
  * ```
  */
 export interface ConformanceCase {
   /** A stable name such as `list: after`; the part before `:` is the area. */
   readonly name: string;
-  /** Runs the case against `target`. */
+  /**
+   * Runs the case against `target`: opens and closes its own adapter, rejects with
+   * {@link ConformanceFailure} when the adapter does not conform.
+   *
+   * @example
+   * ```ts
+   * const [first] = conformanceCases();
+   * if (first !== undefined) await first.run(target);
+   * ```
+   */
   run(target: ConformanceTarget): Promise<void>;
 }
 
@@ -158,8 +168,9 @@ export function conformanceCases(): readonly ConformanceCase[] {
  *
  * @example
  * ```ts
+ * import { createMemoryAdapter } from '@cloister/storage';
  * import { runConformance } from '@cloister/storage/conformance';
- * const report = await runConformance({ name: 'mine', open: async ({ now }) => openMyAdapter(now) });
+ * const report = await runConformance({ name: 'memory', open: async ({ now }) => createMemoryAdapter({ now }) });
  * console.log(`${report.passed} passed, ${report.failed} failed`);
  * ```
  */

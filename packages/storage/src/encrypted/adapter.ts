@@ -53,10 +53,29 @@ import {
 } from './_format.js';
 import { HashMemo } from './_hashes.js';
 
-/** Length of the data key the wrapper takes: 32 bytes (256 bits). */
+/**
+ * Length of the data key the wrapper takes: 32 bytes (256 bits).
+ *
+ * @example
+ * ```ts
+ * const dataKey = provider.randomBytes(STORAGE_DATA_KEY_LENGTH); // a fresh key, to be kept wrapped
+ * ```
+ */
 export const STORAGE_DATA_KEY_LENGTH = 32;
 
-/** Options of {@link createEncryptedAdapter}. */
+/**
+ * Options of {@link createEncryptedAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: EncryptedAdapterOptions = {
+ *   dataKey,
+ *   provider,
+ *   orderedTables: (table) => table.startsWith('c_log_'),
+ * };
+ * const db = createEncryptedAdapter(adapter, options);
+ * ```
+ */
 export interface EncryptedAdapterOptions {
   /**
    * The 32-byte data key. The wrapper keeps a copy only until it has derived its own keys, so
@@ -76,9 +95,29 @@ export interface EncryptedAdapterOptions {
   readonly orderedTables?: Iterable<string> | ((table: string) => boolean);
 }
 
-/** An encrypting {@link StorageAdapter} with a way to wait for its key derivation. */
+/**
+ * An encrypting {@link StorageAdapter} with a way to wait for its key derivation.
+ *
+ * @example
+ * ```ts
+ * import { wipe } from '@cloister/crypto';
+ * const db: EncryptedAdapterHandle = createEncryptedAdapter(adapter, { dataKey, provider });
+ * await db.ready();
+ * wipe(dataKey);
+ * console.log(db.kind); // e.g. 'encrypted(pglite)'
+ * ```
+ */
 export interface EncryptedAdapterHandle extends StorageAdapter {
-  /** Resolves once the store keys are derived (after which the caller's data key may be wiped). */
+  /**
+   * Resolves once the store keys are derived (after which the caller's data key may be wiped);
+   * rejects when the derivation failed.
+   *
+   * @example
+   * ```ts
+   * const db = createEncryptedAdapter(adapter, { dataKey, provider });
+   * await db.ready();
+   * ```
+   */
   ready(): Promise<void>;
 }
 
@@ -146,7 +185,7 @@ function orderedPredicate(value: unknown): (table: string) => boolean {
  *
  * @example
  * ```ts
- * import { getProvider } from '@cloister/crypto';
+ * import { getProvider, utf8 } from '@cloister/crypto';
  * import { createEncryptedAdapter, createMemoryAdapter } from '@cloister/storage';
  * const provider = await getProvider();
  * const db = createEncryptedAdapter(createMemoryAdapter(), {
@@ -154,7 +193,9 @@ function orderedPredicate(value: unknown): (table: string) => boolean {
  *   provider,
  *   orderedTables: ['c_messages'],
  * });
- * await db.transaction((tx) => tx.put('c_settings', { partition: userId, sort: utf8('theme'), value }));
+ * await db.transaction((tx) =>
+ *   tx.put('c_settings', { partition: utf8('alice'), sort: utf8('theme'), value: utf8('dark') }),
+ * );
  * ```
  */
 export function createEncryptedAdapter(
@@ -169,13 +210,29 @@ export function createEncryptedAdapter(
   return new EncryptedAdapter(adapter, provider, dataKey.slice(), ordered);
 }
 
-/** Options of {@link openEncryptedAdapter}. */
+/**
+ * Options of {@link openEncryptedAdapter}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenEncryptedAdapterOptions = { dataKey, provider, keyCheckTable: 'c_key_check' };
+ * const db = await openEncryptedAdapter(adapter, options);
+ * ```
+ */
 export interface OpenEncryptedAdapterOptions extends EncryptedAdapterOptions {
   /** The table holding the key-check row (default {@link DEFAULT_KEY_CHECK_TABLE}). */
   readonly keyCheckTable?: string;
 }
 
-/** The table {@link openEncryptedAdapter} keeps its key-check row in unless told otherwise. */
+/**
+ * The table {@link openEncryptedAdapter} keeps its key-check row in unless told otherwise
+ * (`storage_key_check`).
+ *
+ * @example
+ * ```ts
+ * const tables = ['c_messages', 'c_settings', DEFAULT_KEY_CHECK_TABLE]; // tables a backup must include
+ * ```
+ */
 export const DEFAULT_KEY_CHECK_TABLE = 'storage_key_check';
 
 /**
@@ -187,10 +244,11 @@ export const DEFAULT_KEY_CHECK_TABLE = 'storage_key_check';
  *
  * @example
  * ```ts
+ * import { DecryptionFailed } from '@cloister/crypto';
  * try {
- *   const db = await openEncryptedAdapter(inner, { dataKey, provider, orderedTables: ['c_messages'] });
+ *   const db = await openEncryptedAdapter(adapter, { dataKey, provider, orderedTables: ['c_messages'] });
  * } catch (e) {
- *   if (e instanceof CloisterError && e.code === 'ERR_DECRYPTION_FAILED') reportWrongKey();
+ *   if (e instanceof DecryptionFailed) console.error('wrong data key (or a tampered key-check row)');
  *   else throw e;
  * }
  * ```

@@ -29,7 +29,7 @@ const MAX_CONTEXT_BYTES = 255;
  *
  * @example
  * ```ts
- * import { encodeWrappedKey, getProvider, wrapDataKey } from '@cloister/crypto';
+ * import { encodeWrappedKey, getProvider, wipe, wrapDataKey } from '@cloister/crypto';
  * import { createEncryptedAdapter, createMemoryAdapter, openClientDataKey } from '@cloister/storage';
  * const provider = await getProvider();
  * // Enrolment: a fresh data key, wrapped under the user's PIN; keep `wrapped` outside the store.
@@ -67,7 +67,7 @@ export async function openClientDataKey(args: {
  * const provider = await getProvider();
  * const organisationKey = fromHex(process.env.CLOISTER_STORAGE_KEY ?? '');
  * const dataKey = await deriveServerDataKey({ provider, organisationKey, context: 'main' });
- * const db = createEncryptedAdapter(sqlAdapter, { dataKey, provider, orderedTables: ['queue'] });
+ * const db = createEncryptedAdapter(adapter, { dataKey, provider, orderedTables: ['queue'] });
  * ```
  */
 export async function deriveServerDataKey(args: {

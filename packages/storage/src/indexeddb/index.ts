@@ -78,6 +78,7 @@ function defaultFactory(given: IDBFactory | undefined): IDBFactory {
  * @throws StorageError when opening fails or an upgrade is blocked by a connection that does not close.
  * @example
  * ```ts
+ * import { utf8 } from '@cloister/crypto';
  * import { createIndexedDbAdapter } from '@cloister/storage/indexeddb';
  * const db = await createIndexedDbAdapter({ name: 'cloister-alice' });
  * await db.transaction(async (tx) => {

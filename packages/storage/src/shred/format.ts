@@ -15,19 +15,72 @@
 import { concatBytes, uintBE, utf8, ValidationError } from '@cloister/crypto';
 import { MAX_VALUE_BYTES } from '../adapter.js';
 
-/** The format version, the first byte of every shredded ciphertext. */
+/**
+ * The format version, the first byte of every shredded ciphertext (1).
+ *
+ * @example
+ * ```ts
+ * const sealed = await keyring.seal(bytes, { expiresAt: Date.now() + 86_400_000 });
+ * sealed[0] === SHRED_VERSION; // → true
+ * ```
+ */
 export const SHRED_VERSION = 1;
-/** The HKDF info prefix of the per-record key. */
+/**
+ * The HKDF info prefix of the per-record key (`cloister/storage/v1/shred`).
+ *
+ * @example
+ * ```ts
+ * console.log(SHRED_LABEL); // 'cloister/storage/v1/shred'
+ * ```
+ */
 export const SHRED_LABEL = 'cloister/storage/v1/shred';
-/** Length of the random per-record HKDF salt. */
+/**
+ * Length of the random per-record HKDF salt, in bytes (24).
+ *
+ * @example
+ * ```ts
+ * const salt = bytes.subarray(1 + 8, 1 + 8 + SHRED_SALT_LENGTH); // of a sealed ciphertext `bytes`
+ * ```
+ */
 export const SHRED_SALT_LENGTH = 24;
-/** Length of the header: version, period end, salt. */
+/**
+ * Length of the header, in bytes (33): version, period end, salt.
+ *
+ * @example
+ * ```ts
+ * const body = bytes.subarray(SHRED_HEADER_LENGTH); // AES-256-GCM ciphertext and tag
+ * ```
+ */
 export const SHRED_HEADER_LENGTH = 1 + 8 + SHRED_SALT_LENGTH;
-/** Bytes a ciphertext adds to its plaintext: the header and the 16-byte GCM tag. */
+/**
+ * Bytes a ciphertext adds to its plaintext (49): the header and the 16-byte GCM tag.
+ *
+ * @example
+ * ```ts
+ * const sealedLength = bytes.length + SHRED_OVERHEAD; // length of `keyring.seal(bytes, …)`
+ * ```
+ */
 export const SHRED_OVERHEAD = SHRED_HEADER_LENGTH + 16;
-/** Largest plaintext one seal takes, so that the ciphertext fits in one row. */
+/**
+ * Largest plaintext one seal takes, in bytes, so that the ciphertext fits in one row
+ * ({@link MAX_VALUE_BYTES} minus {@link SHRED_OVERHEAD}).
+ *
+ * @example
+ * ```ts
+ * if (bytes.length > MAX_SHRED_PLAINTEXT_BYTES) throw new RangeError('split the file before sealing it');
+ * ```
+ */
 export const MAX_SHRED_PLAINTEXT_BYTES = MAX_VALUE_BYTES - SHRED_OVERHEAD;
-/** Largest caller-supplied associated data. */
+/**
+ * Largest caller-supplied associated data, in bytes (64 KiB).
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * const aad = utf8('tenant:acme/blob-7f3a');
+ * if (aad.length > MAX_SHRED_AAD_BYTES) throw new RangeError('aad too long');
+ * ```
+ */
 export const MAX_SHRED_AAD_BYTES = 64 * 1024;
 
 /** Length of a period key and of its stored row value (a version byte, then the key). */

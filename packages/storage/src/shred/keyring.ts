@@ -32,11 +32,32 @@ import {
   shredPeriodEnd,
 } from './format.js';
 
-/** Shortest and longest period a keyring accepts: one second to ten years. */
+/**
+ * Shortest period a keyring accepts: one second (1000 ms).
+ *
+ * @example
+ * ```ts
+ * const periodMs = Math.max(MIN_SHRED_PERIOD_MS, Math.min(MAX_SHRED_PERIOD_MS, 86_400_000));
+ * ```
+ */
 export const MIN_SHRED_PERIOD_MS = 1_000;
-/** Longest period a keyring accepts (ten 365-day years). */
+/**
+ * Longest period a keyring accepts (ten 365-day years, in ms).
+ *
+ * @example
+ * ```ts
+ * const periodMs = Math.min(MAX_SHRED_PERIOD_MS, 30 * 86_400_000); // 30 days, within range
+ * ```
+ */
 export const MAX_SHRED_PERIOD_MS = 10 * 365 * 86_400_000;
-/** The table a keyring keeps its period keys in unless told otherwise. */
+/**
+ * The table a keyring keeps its period keys in unless told otherwise (`shred_keys`).
+ *
+ * @example
+ * ```ts
+ * const keyring = createShreddingKeyring({ adapter, provider, periodMs: 86_400_000, table: DEFAULT_SHRED_TABLE });
+ * ```
+ */
 export const DEFAULT_SHRED_TABLE = 'shred_keys';
 
 const SCOPE_PATTERN = /^[A-Za-z0-9._\-:@+/]{0,128}$/;
@@ -48,11 +69,12 @@ const SCOPE_PATTERN = /^[A-Za-z0-9._\-:@+/]{0,128}$/;
  *
  * @example
  * ```ts
+ * import { utf8 } from '@cloister/crypto';
  * try {
- *   await keyring.open(blob, { aad });
+ *   const plaintext = await keyring.open(bytes, { aad: utf8('blob-7f3a') });
  * } catch (e) {
- *   if (e instanceof ShreddedError) deleteLeftover(blob); // expired: drop it
- *   else throw e;
+ *   if (e instanceof ShreddedError) console.info('expired and shredded: delete the leftover ciphertext');
+ *   else throw e; // DecryptionFailed: altered
  * }
  * ```
  */
@@ -62,7 +84,15 @@ export class ShreddedError extends StorageError {
   }
 }
 
-/** Options of {@link createShreddingKeyring}. */
+/**
+ * Options of {@link createShreddingKeyring}.
+ *
+ * @example
+ * ```ts
+ * const options: ShreddingKeyringOptions = { adapter, provider, periodMs: 86_400_000, scope: 'tenant:acme' };
+ * const keyring = createShreddingKeyring(options);
+ * ```
+ */
 export interface ShreddingKeyringOptions {
   /**
    * Where the period keys live. Its backups must be kept for less than one period (or it must be
@@ -70,6 +100,7 @@ export interface ShreddingKeyringOptions {
    * destroyed keys back.
    */
   readonly adapter: StorageAdapter;
+  /** The crypto provider (random bytes, HKDF-SHA256, AES-256-GCM). */
   readonly provider: CryptoProvider;
   /** Length of one period in ms ({@link MIN_SHRED_PERIOD_MS}..{@link MAX_SHRED_PERIOD_MS}). */
   readonly periodMs: number;
@@ -83,7 +114,16 @@ export interface ShreddingKeyringOptions {
   readonly scope?: string;
 }
 
-/** Options of {@link ShreddingKeyring.seal}. */
+/**
+ * Options of {@link ShreddingKeyring.seal}.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * const options: ShredSealOptions = { expiresAt: Date.now() + 30 * 86_400_000, aad: utf8('blob-7f3a') };
+ * const sealed = await keyring.seal(bytes, options);
+ * ```
+ */
 export interface ShredSealOptions {
   /** When the data expires (ms since the epoch); must be after the adapter's `now`. */
   readonly expiresAt: number;
@@ -91,31 +131,85 @@ export interface ShredSealOptions {
   readonly aad?: Uint8Array;
 }
 
-/** Options of {@link ShreddingKeyring.open}. */
+/**
+ * Options of {@link ShreddingKeyring.open}.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * const options: ShredOpenOptions = { aad: utf8('blob-7f3a') };
+ * const plaintext = await keyring.open(bytes, options);
+ * ```
+ */
 export interface ShredOpenOptions {
   /** The associated data given to `seal`. */
   readonly aad?: Uint8Array;
 }
 
-/** A keyring of per-period keys; see {@link createShreddingKeyring}. */
+/**
+ * A keyring of per-period keys; see {@link createShreddingKeyring}.
+ *
+ * @example
+ * ```ts
+ * const keyring: ShreddingKeyring = createShreddingKeyring({ adapter, provider, periodMs: 86_400_000 });
+ * const sealed = await keyring.seal(bytes, { expiresAt: Date.now() + 7 * 86_400_000 });
+ * ```
+ */
 export interface ShreddingKeyring {
   /** The period length in ms. */
   readonly periodMs: number;
-  /** The end of the period data expiring at `expiresAt` is sealed in. */
+  /**
+   * The end of the period data expiring at `expiresAt` is sealed in (ms since the epoch): the
+   * first multiple of {@link ShreddingKeyring.periodMs} at or after it. Throws `ValidationError`
+   * when `expiresAt` is not a positive safe integer.
+   *
+   * @example
+   * ```ts
+   * const end = keyring.periodEnd(Date.now() + 86_400_000); // when that data's key is destroyed
+   * ```
+   */
   periodEnd(expiresAt: number): number;
   /**
    * Encrypts `plaintext` under the key of the period whose end is the first at or after
-   * `expiresAt`, creating that key on first use.
+   * `expiresAt`, creating that key on first use. Rejects with `ValidationError` when `expiresAt`
+   * is not after the adapter's time or `aad` exceeds {@link MAX_SHRED_AAD_BYTES}, with
+   * `LimitError` when `plaintext` exceeds {@link MAX_SHRED_PLAINTEXT_BYTES}.
+   *
+   * @example
+   * ```ts
+   * import { utf8 } from '@cloister/crypto';
+   * const sealed = await keyring.seal(bytes, { expiresAt: Date.now() + 30 * 86_400_000, aad: utf8('blob-7f3a') });
+   * ```
    */
   seal(plaintext: Uint8Array, options: ShredSealOptions): Promise<Uint8Array>;
   /**
    * Decrypts a sealed ciphertext. Rejects with {@link ShreddedError} when its period has ended
    * (the key is hidden or destroyed), with `DecryptionFailed` when anything was altered.
+   *
+   * @example
+   * ```ts
+   * import { utf8 } from '@cloister/crypto';
+   * const plaintext = await keyring.open(bytes, { aad: utf8('blob-7f3a') });
+   * ```
    */
   open(ciphertext: Uint8Array, options?: ShredOpenOptions): Promise<Uint8Array>;
-  /** Deletes the keys of periods ended at or before `now` (default: the adapter's clock); resolves how many. */
+  /**
+   * Deletes the keys of periods ended at or before `now` (default: the adapter's clock); resolves how many.
+   *
+   * @example
+   * ```ts
+   * const destroyed = await keyring.destroyExpiredKeys(); // from a scheduled job
+   * ```
+   */
   destroyExpiredKeys(options?: { readonly now?: number }): Promise<number>;
-  /** Deletes every key of this scope, live or not (erasing everything of that scope); resolves how many. */
+  /**
+   * Deletes every key of this scope, live or not (erasing everything of that scope); resolves how many.
+   *
+   * @example
+   * ```ts
+   * const keys = await keyring.destroyAll(); // every ciphertext of this scope is now unreadable
+   * ```
+   */
   destroyAll(): Promise<number>;
 }
 
@@ -147,9 +241,11 @@ function keyFromRow(value: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * const keyring = createShreddingKeyring({ adapter, provider, periodMs: 86_400_000 });
- * const sealed = await keyring.seal(blob, { expiresAt: createdAt + 30 * DAY, aad: utf8(blobId) });
- * const again = await keyring.open(sealed, { aad: utf8(blobId) }); // until the period ends
+ * import { utf8 } from '@cloister/crypto';
+ * const DAY = 86_400_000;
+ * const keyring = createShreddingKeyring({ adapter, provider, periodMs: DAY });
+ * const sealed = await keyring.seal(bytes, { expiresAt: Date.now() + 30 * DAY, aad: utf8('blob-7f3a') });
+ * const again = await keyring.open(sealed, { aad: utf8('blob-7f3a') }); // until the period ends
  * await keyring.destroyExpiredKeys(); // from a scheduled job
  * ```
  */

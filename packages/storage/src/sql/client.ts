@@ -28,6 +28,8 @@ export interface SqlSession {
  *
  * @example
  * ```ts
+ * import { uintBE } from '@cloister/crypto';
+ * const rows = [1, 2, 3].map((seq) => ({ partition: mailbox, sort: uintBE(seq, 8), value: bytes }));
  * const db = await createPGliteAdapter();
  * const before = db.statistics();
  * await db.transaction((tx) => tx.putMany('s_mailbox', rows));

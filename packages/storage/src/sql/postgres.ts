@@ -50,7 +50,7 @@ export interface PostgresAdapterOptions {
  *
  * @example
  * ```ts
- * const db: PostgresAdapter = await createPostgresAdapter({ connectionString: url });
+ * const db: PostgresAdapter = await createPostgresAdapter({ connectionString: 'postgres://cloister@db.internal/cloister' });
  * console.log(db.kind); // 'postgres'
  * console.log(db.statistics().transactions); // transactions begun so far, over all pooled connections
  * ```

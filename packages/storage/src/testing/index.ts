@@ -28,7 +28,19 @@ import type { StorageAdapter } from '../adapter.js';
 import { createPGliteAdapter, dumpPGlite } from '../sql/pglite.js';
 import { createPostgresAdapter } from '../sql/postgres.js';
 
-/** One backend of a test run: how to open a fresh, empty adapter and how to remove what it made. */
+/**
+ * One backend of a test run: how to open a fresh, empty adapter and how to remove what it made.
+ *
+ * @example
+ * ```ts
+ * const [pglite]: SqlTestTarget[] = sqlTestTargets('orders');
+ * if (pglite !== undefined) {
+ *   const adapter = await pglite.open(() => Date.now());
+ *   await adapter.close();
+ *   await pglite.cleanup();
+ * }
+ * ```
+ */
 export interface SqlTestTarget {
   /** `pglite` or `postgres`, for test names. */
   readonly name: 'pglite' | 'postgres';
@@ -38,7 +50,15 @@ export interface SqlTestTarget {
   cleanup(): Promise<void>;
 }
 
-/** Options of {@link sqlTestTargets}. */
+/**
+ * Options of {@link sqlTestTargets}.
+ *
+ * @example
+ * ```ts
+ * const options: SqlTestTargetOptions = { databaseUrl: process.env.DATABASE_URL };
+ * const targets = sqlTestTargets('orders', options); // pglite, and postgres when DATABASE_URL is set
+ * ```
+ */
 export interface SqlTestTargetOptions {
   /** A PostgreSQL connection string; without it only PGlite is returned. */
   readonly databaseUrl?: string | undefined;
