@@ -8,3 +8,4 @@ declare const identity: import('@cloister/crypto').PublicIdentity;
 declare const envelope: Uint8Array;
 declare const url: string;
 declare const headers: Record<string, string>;
+declare const blob: import('@cloister/protocol').BlobId;

@@ -45,7 +45,7 @@ import { createUsageLedger, type UsageLedger, type UsageScope, usageBucket } fro
  *
  * @example
  * ```ts
- * const chunks = Math.ceil(size / DEFAULT_BLOB_UPLOAD_CHUNK_BYTES);
+ * const chunks = Math.ceil(bytes.length / DEFAULT_BLOB_UPLOAD_CHUNK_BYTES); // chunks of an upload without `chunkSize`
  * ```
  */
 export const DEFAULT_BLOB_UPLOAD_CHUNK_BYTES = 1024 * 1024;
@@ -72,7 +72,8 @@ export const DEFAULT_MAX_BLOB_BYTES = 2 * 1024 * 1024 * 1024;
  *
  * @example
  * ```ts
- * const part = await stores.blobs.read(id, offset, Math.min(wanted, MAX_BLOB_READ_BYTES));
+ * const status = await stores.blobs.status(blob);
+ * const part = await stores.blobs.read(blob, 0, Math.min(status?.size ?? 0, MAX_BLOB_READ_BYTES));
  * ```
  */
 export const MAX_BLOB_READ_BYTES = 16 * 1024 * 1024;
@@ -102,8 +103,11 @@ export interface ServerBlobStoreOptions {
  * ```
  */
 export interface BlobOwner {
+  /** The device's tenant. */
   readonly tenant: TenantId;
+  /** The device's user. */
   readonly user: UserId;
+  /** The uploading device. */
   readonly device: DeviceId;
 }
 
@@ -130,7 +134,8 @@ export interface BlobQuotas {
  *
  * @example
  * ```ts
- * await stores.blobs.begin(id, size, expiresAt, { chunkSize: 256 * 1024 } satisfies BeginBlobOptions);
+ * const options: BeginBlobOptions = { chunkSize: 256 * 1024, owner: { tenant: me.tenant, user: me.user, device: me.device } };
+ * await stores.blobs.begin(blob, bytes.length, Date.now() + 86_400_000, options);
  * ```
  */
 export interface BeginBlobOptions {
@@ -147,13 +152,16 @@ export interface BeginBlobOptions {
  *
  * @example
  * ```ts
- * const status: BlobStatus | undefined = await stores.blobs.status(id);
+ * const status: BlobStatus | undefined = await stores.blobs.status(blob);
  * const missing = status === undefined ? [] : [...Array(status.chunkCount).keys()].filter((i) => !status.present.includes(i));
  * ```
  */
 export interface BlobStatus {
+  /** The blob's id. */
   readonly id: BlobId;
+  /** The declared size in bytes. */
   readonly size: number;
+  /** The chunk size in bytes (every chunk but the last has it). */
   readonly chunkSize: number;
   /** Number of chunks: `ceil(size / chunkSize)`. */
   readonly chunkCount: number;
@@ -161,7 +169,9 @@ export interface BlobStatus {
   readonly present: readonly number[];
   /** True once {@link ServerBlobStore.finish} succeeded; only then can the blob be read. */
   readonly complete: boolean;
+  /** When the upload began, ms since the epoch (the store's clock). */
   readonly createdAt: number;
+  /** When the blob (finished or not) vanishes, ms since the epoch. */
   readonly expiresAt: number;
 }
 
@@ -170,10 +180,10 @@ export interface BlobStatus {
  *
  * @example
  * ```ts
- * await stores.blobs.begin(id, bytes.length, Date.now() + 86_400_000, { chunkSize: 65_536 });
- * for (let i = 0; i * 65_536 < bytes.length; i++) await stores.blobs.putChunk(id, i, bytes.subarray(i * 65_536, (i + 1) * 65_536));
- * await stores.blobs.finish(id);
- * const first = await stores.blobs.read(id, 0, 1024);
+ * await stores.blobs.begin(blob, bytes.length, Date.now() + 86_400_000, { chunkSize: 65_536 });
+ * for (let i = 0; i * 65_536 < bytes.length; i++) await stores.blobs.putChunk(blob, i, bytes.subarray(i * 65_536, (i + 1) * 65_536));
+ * await stores.blobs.finish(blob);
+ * const first = await stores.blobs.read(blob, 0, 1024);
  * ```
  */
 export interface ServerBlobStore {
@@ -189,6 +199,7 @@ export interface ServerBlobStore {
    * the remainder for the last chunk. `NotFoundError('blob')`, `ConflictError('blob.complete')`.
    */
   putChunk(id: BlobId, index: number, bytes: Uint8Array): Promise<void>;
+  /** Where the upload of `id` stands, or `undefined` when there is no such blob. */
   status(id: BlobId): Promise<BlobStatus | undefined>;
   /** Marks the upload complete; `ConflictError('blob.incomplete')` while a chunk is missing. */
   finish(id: BlobId): Promise<BlobStatus>;
@@ -335,6 +346,7 @@ async function present(tx: StorageTx, id: BlobId, count: number): Promise<number
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const blobs = createServerBlobStore(adapterExecutor(adapter), { maxBlobBytes: 100 * 1024 * 1024 });
+ * const status = await blobs.status(blob);
  * ```
  */
 export function createServerBlobStore(run: Executor, options: ServerBlobStoreOptions = {}): ServerBlobStore {
