@@ -9,3 +9,6 @@ declare const envelope: Uint8Array;
 declare const url: string;
 declare const headers: Record<string, string>;
 declare const blob: import('@cloister/protocol').BlobId;
+declare const rootPublicKey: Uint8Array;
+declare const ownerCertificate: Uint8Array;
+declare const signedObject: Uint8Array;

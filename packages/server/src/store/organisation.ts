@@ -63,7 +63,7 @@ export const LISTED_ORGANISATION_KINDS: readonly OrganisationObjectKind[] = Obje
  *
  * @example
  * ```ts
- * if (bytes.length > MAX_STORED_ORGANISATION_OBJECT_BYTES) refuse();
+ * if (signedObject.length > MAX_STORED_ORGANISATION_OBJECT_BYTES) reply.code(413); // the store would refuse it
  * ```
  */
 export const MAX_STORED_ORGANISATION_OBJECT_BYTES = 256 * 1024 + 1024;
@@ -77,9 +77,11 @@ const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
  * @example
  * ```ts
  * const root: OrganisationRoot | undefined = await stores.organisation.root(tenant);
+ * console.log(root?.fingerprint ?? 'no root yet'); // 'cloister-root:v1:…'
  * ```
  */
 export interface OrganisationRoot {
+  /** The tenant the root belongs to. */
   readonly tenant: TenantId;
   /** The root's Ed25519 public key (32 bytes). */
   readonly rootPublicKey: Uint8Array;
@@ -87,6 +89,7 @@ export interface OrganisationRoot {
   readonly ownerCertificate: Uint8Array;
   /** `cloister-root:v1:…` of the root public key. */
   readonly fingerprint: string;
+  /** When the root was set, ms since the epoch (the store's clock). */
   readonly setAt: number;
 }
 
@@ -96,12 +99,22 @@ export interface OrganisationRoot {
  *
  * @example
  * ```ts
- * await stores.organisation.setRoot(tenant, { rootPublicKey, ownerCertificate, fingerprint });
+ * import { rootFingerprint } from '@cloister/protocol';
+ *
+ * const input: OrganisationRootInput = {
+ *   rootPublicKey,
+ *   ownerCertificate,
+ *   fingerprint: await rootFingerprint(provider, rootPublicKey),
+ * };
+ * await stores.organisation.setRoot(tenant, input);
  * ```
  */
 export interface OrganisationRootInput {
+  /** The root's Ed25519 public key (32 bytes). */
   readonly rootPublicKey: Uint8Array;
+  /** The encoded owner certificate the root signed. */
   readonly ownerCertificate: Uint8Array;
+  /** `cloister-root:v1:…` of the root public key. */
   readonly fingerprint: string;
 }
 
@@ -111,13 +124,17 @@ export interface OrganisationRootInput {
  * @example
  * ```ts
  * const layer: StoredOrganisationObject | undefined = await stores.organisation.get(tenant, 'policy-layer', 'policy-layer/tenant');
+ * if (layer !== undefined) console.log(layer.sequence, layer.admin, layer.bytes.length);
  * ```
  */
 export interface StoredOrganisationObject {
+  /** The object's kind (`policy-layer`, `broadcast`, …). */
   readonly kind: OrganisationObjectKind;
   /** `organisationObjectScope` of the object (`policy-layer/user/alice`, `broadcast`, …). */
   readonly scope: string;
+  /** The object's sequence number in its kind (1 and up; each newer object has a greater one). */
   readonly sequence: number;
+  /** When its signer issued it, ms since the epoch (the signer's clock). */
   readonly issuedAtMs: number;
   /** The administrator whose certificate signed it. */
   readonly admin: string;
@@ -132,7 +149,10 @@ export interface StoredOrganisationObject {
  *
  * @example
  * ```ts
- * await s.organisation.put(tenant, { kind: 'broadcast', scope: 'broadcast', sequence: 3, issuedAtMs, admin, bytes });
+ * const input: OrganisationObjectInput = {
+ *   kind: 'broadcast', scope: 'broadcast', sequence: 3, issuedAtMs: Date.now(), admin: admin.id, bytes: signedObject,
+ * };
+ * const stored = await stores.organisation.put(tenant, input);
  * ```
  */
 export type OrganisationObjectInput = Omit<StoredOrganisationObject, 'storedAt'>;
@@ -144,7 +164,9 @@ export type OrganisationObjectInput = Omit<StoredOrganisationObject, 'storedAt'>
  * ```ts
  * await stores.transaction(async (s) => {
  *   await s.organisation.advanceSequence(tenant, 'broadcast', 4);
- *   await s.organisation.put(tenant, { kind: 'broadcast', scope: 'broadcast', sequence: 4, issuedAtMs, admin, bytes });
+ *   await s.organisation.put(tenant, {
+ *     kind: 'broadcast', scope: 'broadcast', sequence: 4, issuedAtMs: Date.now(), admin: admin.id, bytes: signedObject,
+ *   });
  * });
  * ```
  */
@@ -238,6 +260,7 @@ function rootFrom(tenant: TenantId, r: Rec): OrganisationRoot {
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const organisation = createOrganisationStore(adapterExecutor(adapter));
+ * const newest = await organisation.sequence(tenant, 'broadcast'); // 0 when none
  * ```
  */
 export function createOrganisationStore(run: Executor): OrganisationStore {
