@@ -21,16 +21,37 @@ import type { Device } from './store/index.js';
 
 /** The label hashed in front of a device credential. */
 export const CREDENTIAL_HASH_LABEL = 'cloister/server/v1/device-credential';
-/** Bytes of a device credential. */
+/**
+ * Bytes of a device credential (32); its text form is 43 base64url characters.
+ *
+ * @example
+ * ```ts
+ * import { randomBytes } from 'node:crypto';
+ * const fresh = new Uint8Array(randomBytes(CREDENTIAL_BYTES));
+ * authorizationHeader(fresh).length; // → 59 ('Cloister-Device ' + 43 characters)
+ * ```
+ */
 export const CREDENTIAL_BYTES = 32;
 const SCHEME = 'Cloister-Device';
 const B64URL = /^[A-Za-z0-9_-]{43}$/;
 
-/** Who is calling. */
+/**
+ * Who is calling: the authenticated device of a request, as {@link authenticate} returns it.
+ *
+ * @example
+ * ```ts
+ * const me: DeviceAuth = await authenticate(ctx, request);
+ * const pending = await ctx.stores.mailboxes.count(me.mailbox);
+ * ```
+ */
 export interface DeviceAuth {
+  /** The tenant the device belongs to. */
   readonly tenant: TenantId;
+  /** The user who owns the device. */
   readonly user: UserId;
+  /** The device's id within its user. */
   readonly device: DeviceId;
+  /** The device's own mailbox, where envelopes sent to it wait. */
   readonly mailbox: MailboxId;
 }
 
@@ -54,7 +75,8 @@ export async function credentialHash(
  *
  * @example
  * ```ts
- * headers.authorization = authorizationHeader(credential);
+ * const headers = { authorization: authorizationHeader(credential) };
+ * // → { authorization: 'Cloister-Device <43 base64url characters>' }
  * ```
  */
 export function authorizationHeader(credential: Uint8Array): string {
@@ -72,7 +94,7 @@ export function authorizationHeader(credential: Uint8Array): string {
  * ```ts
  * const credential = parseCredential(request.headers.authorization);
  * try {
- *   use(credential);
+ *   const found = await ctx.stores.devices.byCredentialHash(await credentialHash(ctx, credential));
  * } finally {
  *   credential.fill(0);
  * }

@@ -26,7 +26,10 @@ import { checkWakeupSignal, type WakeupBus, type WakeupSignal } from './bus.js';
  *
  * @example
  * ```ts
- * await createPostgresBus({ connectionString, channel: DEFAULT_BUS_CHANNEL });
+ * const bus = await createPostgresBus({
+ *   connectionString: 'postgres://cloister@db.internal/cloister',
+ *   channel: DEFAULT_BUS_CHANNEL, // 'cloister_wakeup', the channel used when none is given
+ * });
  * ```
  */
 export const DEFAULT_BUS_CHANNEL = 'cloister_wakeup';

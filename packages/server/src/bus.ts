@@ -21,7 +21,8 @@ import type { MailboxId } from '@cloister/protocol';
  *
  * @example
  * ```ts
- * await ctx.bus.notify(device.mailbox, 'recheck'); // after blocking the device
+ * const signal: WakeupSignal = 'recheck';
+ * await ctx.bus.notify(mailbox, signal); // after blocking the mailbox's device
  * ```
  */
 export type WakeupSignal = 'wake' | 'recheck';
@@ -31,7 +32,9 @@ export type WakeupSignal = 'wake' | 'recheck';
  *
  * @example
  * ```ts
- * const signal = checkWakeupSignal(input); // 'wake' | 'recheck'
+ * checkWakeupSignal(undefined); // → 'wake'
+ * checkWakeupSignal('recheck'); // → 'recheck'
+ * checkWakeupSignal('stop'); // throws ValidationError
  * ```
  */
 export function checkWakeupSignal(signal: unknown): WakeupSignal {
@@ -40,7 +43,21 @@ export function checkWakeupSignal(signal: unknown): WakeupSignal {
   return signal;
 }
 
-/** Publishes and receives "this mailbox has something new" or "re-check this mailbox's device". */
+/**
+ * Publishes and receives "this mailbox has something new" or "re-check this mailbox's device",
+ * across every instance that shares the bus ({@link createLocalBus} in one process,
+ * {@link createPostgresBus} across instances).
+ *
+ * @example
+ * ```ts
+ * const bus: WakeupBus = ctx.bus;
+ * const stop = bus.subscribe(mailbox, (signal) => {
+ *   if (signal === 'recheck') console.log('re-read the device before pushing');
+ * });
+ * await bus.notify(mailbox); // every instance's listeners for the mailbox hear 'wake'
+ * stop();
+ * ```
+ */
 export interface WakeupBus {
   /** Tells every instance (this one included) that `mailbox` changed (`signal`, default `wake`). */
   notify(mailbox: MailboxId, signal?: WakeupSignal): Promise<void>;
@@ -70,9 +87,9 @@ export interface WakeupBus {
  * @example
  * ```ts
  * const bus = createLocalBus();
- * const stop = bus.subscribe(mailbox, () => deliverPending(mailbox));
- * await bus.notify(mailbox);
- * await bus.notify(mailbox, 'recheck');
+ * const stop = bus.subscribe(mailbox, (signal) => console.log(`mailbox: ${signal}`));
+ * await bus.notify(mailbox); // → mailbox: wake
+ * await bus.notify(mailbox, 'recheck'); // → mailbox: recheck
  * stop();
  * ```
  */

@@ -20,30 +20,68 @@ import type { ServerContext } from './context.js';
 import { getTenantSigningKey } from './tenants.js';
 
 /**
- * Default lifetime of a sender certificate: 4 hours. A blocked or moved user keeps the
+ * Default lifetime of a sender certificate: 4 hours, in ms. A blocked or moved user keeps the
  * certificates it holds until they expire, so they are short.
+ *
+ * @example
+ * ```ts
+ * checkCertificateTtl(undefined) === DEFAULT_CERTIFICATE_TTL_MS; // → true (14,400,000 ms)
+ * ```
  */
 export const DEFAULT_CERTIFICATE_TTL_MS = 4 * 3_600_000;
-/** Shortest configurable lifetime of a sender certificate: 1 minute. */
+/**
+ * Shortest configurable lifetime of a sender certificate: 1 minute, in ms.
+ *
+ * @example
+ * ```ts
+ * checkCertificateTtl(MIN_CERTIFICATE_TTL_MS); // → 60000
+ * checkCertificateTtl(MIN_CERTIFICATE_TTL_MS - 1); // throws ValidationError
+ * ```
+ */
 export const MIN_CERTIFICATE_TTL_MS = 60_000;
-/** Longest configurable lifetime of a sender certificate: 24 hours. */
+/**
+ * Longest configurable lifetime of a sender certificate: 24 hours, in ms.
+ *
+ * @example
+ * ```ts
+ * const routes = createCertificateRoutes({ ttlMs: MAX_CERTIFICATE_TTL_MS });
+ * ```
+ */
 export const MAX_CERTIFICATE_TTL_MS = 86_400_000;
 
-/** The part of the server context {@link issueCertificateFor} uses. */
+/**
+ * The part of the server context {@link issueCertificateFor} uses: the stores, the adapter (for
+ * the tenant's signing key), the crypto provider and the clock.
+ *
+ * @example
+ * ```ts
+ * const certificates: CertificateContext = ctx; // a full ServerContext is one
+ * const { encoded } = await issueCertificateFor(certificates, me);
+ * ```
+ */
 export type CertificateContext = Pick<ServerContext, 'adapter' | 'provider' | 'stores' | 'now'>;
 
-/** Options of {@link issueCertificateFor}. */
+/**
+ * Options of {@link issueCertificateFor}.
+ *
+ * @example
+ * ```ts
+ * const options: CertificateOptions = { ttlMs: 30 * 60_000 }; // 30 minutes
+ * const { certificate } = await issueCertificateFor(ctx, me, options);
+ * ```
+ */
 export interface CertificateOptions {
-  /** Lifetime in ms (default 24 hours; 1 minute to 7 days). */
+  /** Lifetime in ms (default 4 hours, `DEFAULT_CERTIFICATE_TTL_MS`; 1 minute to 24 hours). */
   readonly ttlMs?: number;
 }
 
 /**
- * Checks a certificate lifetime (`ValidationError` outside 1 minute .. 7 days).
+ * Checks a certificate lifetime in ms and returns it (`undefined` gives the 4-hour default);
+ * `ValidationError` for a non-integer or a value outside 1 minute .. 24 hours.
  *
  * @example
  * ```ts
- * const ttl = checkCertificateTtl(3_600_000);
+ * const ttl = checkCertificateTtl(3_600_000); // → 3600000
  * ```
  */
 export function checkCertificateTtl(ttlMs: number | undefined): number {
@@ -61,12 +99,14 @@ export function checkCertificateTtl(ttlMs: number | undefined): number {
  * Issues a sender certificate for an authenticated device: its user, device id, registered
  * identity keys, tenant and the user's pools, valid until `now + ttlMs`. The device and user are
  * read afresh (a blocked one is `ForbiddenError`, a removed one `UnauthenticatedError`); a user
- * in more pools than a certificate can list is `LimitError`.
+ * in more pools than a certificate can list is `LimitError`; a lifetime outside 1 minute .. 24
+ * hours is `ValidationError` (default 4 hours).
  *
  * @example
  * ```ts
- * const me = await authenticate(ctx, request);
- * const { certificate, encoded } = await issueCertificateFor(ctx, me, { ttlMs: 3_600_000 });
+ * const caller = await authenticate(ctx, request);
+ * const { certificate, encoded } = await issueCertificateFor(ctx, caller, { ttlMs: 3_600_000 });
+ * // certificate.expiresAt → ctx.now() + 1 hour; encoded → the bytes sent to the device
  * ```
  */
 export async function issueCertificateFor(

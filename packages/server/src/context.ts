@@ -12,7 +12,17 @@ import type { WakeupBus } from './bus.js';
 import type { DeliveryTokens } from './delivery-token.js';
 import type { ServerStores } from './store/index.js';
 
-/** Limits the server enforces. */
+/**
+ * Limits the server enforces, resolved from `ServerOptions.limits` over the defaults; routes read
+ * them from `ctx.limits`.
+ *
+ * @example
+ * ```ts
+ * const limits: Partial<ServerLimits> = { blobBytes: 100 * 1024 * 1024, mailboxRetentionMs: 7 * 86_400_000 };
+ * const server = await createServer({ dataDir: './cloister-data', limits });
+ * server.context.limits.bodyBytes; // → 1048576 (the default, 1 MiB)
+ * ```
+ */
 export interface ServerLimits {
   /** Largest request body of the JSON and protobuf APIs, in bytes. */
   readonly bodyBytes: number;
@@ -44,30 +54,73 @@ export interface ServerLimits {
   readonly tenantMaxBytes: number;
 }
 
-/** A content-free push hint sender for offline devices (R08). */
+/**
+ * A content-free push hint sender for offline devices (R08); `createWebhookNotifier` is one, and
+ * `ServerOptions.notifier` takes any.
+ *
+ * @example
+ * ```ts
+ * const notifier: Notifier = {
+ *   async notify({ mailboxHint }) {
+ *     await fetch('https://push.example.org/hint', { method: 'POST', body: mailboxHint });
+ *   },
+ * };
+ * const server = await createServer({ notifier });
+ * ```
+ */
 export interface Notifier {
   /** Tells the device's push service that `mailboxHint` has something waiting; never content or sender. */
   notify(hint: { readonly mailboxHint: string }): Promise<void>;
 }
 
-/** The shared state of one server instance. */
+/**
+ * The shared state of one server instance, handed to every route module (`server.context`).
+ *
+ * @example
+ * ```ts
+ * const ctx: ServerContext = server.context;
+ * const pending = await ctx.stores.mailboxes.count(mailbox);
+ * ctx.log.info({ pending }, 'mailbox size');
+ * ```
+ */
 export interface ServerContext {
+  /** The server's typed stores (tenants, users, devices, mailboxes, blobs, policies, …). */
   readonly stores: ServerStores;
   /** The storage adapter the stores run on (encrypted at rest). */
   readonly adapter: StorageAdapter;
+  /** The crypto provider every route uses. */
   readonly provider: CryptoProvider;
+  /** The clock, in ms since the epoch (`Date.now` unless `ServerOptions.now` replaces it). */
   readonly now: () => number;
+  /** The wake-up bus that tells instances holding a mailbox's sockets that it changed. */
   readonly bus: WakeupBus;
   /** Delivery tokens, keyed by the organisation key (the same on every instance). */
   readonly deliveryTokens: DeliveryTokens;
   /** The organisation key (derive purpose keys from it with a labelled HKDF; never log it). */
   readonly organisationKey: Uint8Array;
+  /** Push hints for offline devices; `undefined` when none is configured. */
   readonly notifier: Notifier | undefined;
+  /** The limits in force (`ServerOptions.limits` over the defaults). */
   readonly limits: ServerLimits;
+  /** The server's structured logger (never give it content, keys or tokens). */
   readonly log: FastifyBaseLogger;
   /** Aborted when the server starts shutting down (long-lived handlers finish and stop). */
   readonly shutdown: AbortSignal;
 }
 
-/** A route module. */
+/**
+ * A route module: registers its routes on the Fastify instance, with the server's context.
+ * `ServerOptions.routes` takes a list of them.
+ *
+ * @example
+ * ```ts
+ * const hello: RouteModule = (app, ctx) => {
+ *   app.get('/v1/hello', async (request) => {
+ *     const caller = await authenticate(ctx, request);
+ *     return { user: caller.user };
+ *   });
+ * };
+ * const server = await createServer({ routes: [hello, enrolmentRoutes] });
+ * ```
+ */
 export type RouteModule = (app: FastifyInstance, ctx: ServerContext) => void | Promise<void>;

@@ -33,8 +33,10 @@ import {
  *
  * @example
  * ```ts
- * const access = await deliveryAccess(ctx, me, 'bob');
- * const token = await issueDeliveryToken(ctx, access, device.mailbox);
+ * const access: DeliveryAccess = await deliveryAccess(ctx, me, 'bob');
+ * for (const d of await ctx.stores.devices.list(access.user.tenant, access.user.id)) {
+ *   const token = await issueDeliveryToken(ctx, access, d.mailbox);
+ * }
  * ```
  */
 export interface DeliveryAccess {
@@ -56,8 +58,9 @@ const samePools = (a: readonly string[], b: readonly string[]): boolean =>
  *
  * @example
  * ```ts
- * const me = await authenticate(ctx, request);
- * const access = await deliveryAccess(ctx, me, request.params.userId);
+ * const caller = await authenticate(ctx, request);
+ * const access = await deliveryAccess(ctx, caller, 'bob'); // NotFoundError when bob is out of reach
+ * access.user.id; // → 'bob'
  * ```
  */
 export async function deliveryAccess(
@@ -87,11 +90,17 @@ export async function deliveryAccess(
 }
 
 /**
- * A delivery token for `mailbox` (a device of `access.user`) under `access`.
+ * A delivery token for `mailbox` (a device of `access.user`) under `access`: bound to the
+ * recipient's tenant and user, the mailbox, the caller's sender class and the epochs of the
+ * decision, valid for the server's delivery token lifetime.
  *
  * @example
  * ```ts
- * const token = await issueDeliveryToken(ctx, access, device.mailbox);
+ * const access = await deliveryAccess(ctx, me, 'bob');
+ * const [first] = await ctx.stores.devices.list(access.user.tenant, access.user.id);
+ * if (first !== undefined) {
+ *   const token = await issueDeliveryToken(ctx, access, first.mailbox);
+ * }
  * ```
  */
 export function issueDeliveryToken(
@@ -116,7 +125,9 @@ export function issueDeliveryToken(
  *
  * @example
  * ```ts
- * const token = await deliveryTokenFor(server.context, bob.mailbox, userId('alice'));
+ * import { userId } from '@cloister/protocol';
+ * const token = await deliveryTokenFor(server.context, mailbox, userId('alice'));
+ * // a token alice's devices could use to deliver to `mailbox`
  * ```
  */
 export async function deliveryTokenFor(
@@ -148,7 +159,10 @@ export async function deliveryTokenFor(
  *
  * @example
  * ```ts
- * if (!(await deliveryTokenAdmits(ctx, mailbox, outer.deliveryToken))) refuse();
+ * const token = await deliveryTokenFor(ctx, mailbox);
+ * await deliveryTokenAdmits(ctx, mailbox, token); // → true
+ * await ctx.stores.devices.update(tenant, user, device, { blocked: true });
+ * await deliveryTokenAdmits(ctx, mailbox, token); // → false: the recipient device is blocked
  * ```
  */
 export async function deliveryTokenAdmits(

@@ -34,24 +34,88 @@ import {
 import type { MailboxId, TenantId, UserId } from '@cloister/protocol';
 import { type DeliveryEpochs, SENDER_CLASS_BYTES } from './store/delivery-epochs.js';
 
-/** HKDF info of the delivery-token key. */
+/**
+ * HKDF info of the delivery-token key (`cloister/server/v2/delivery-token-key`): the tag key is
+ * HKDF-SHA256 of the organisation key with no salt and this info, 32 bytes.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * const key = await provider.hkdfSha256(ctx.organisationKey, new Uint8Array(0), utf8(DELIVERY_TOKEN_KEY_LABEL), 32);
+ * ```
+ */
 export const DELIVERY_TOKEN_KEY_LABEL = 'cloister/server/v2/delivery-token-key';
-/** HMAC input prefix of a delivery token's tag. */
+/**
+ * HMAC input prefix of a delivery token's tag (`cloister/server/v2/delivery-token`), before the
+ * length-prefixed claims.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * const prefix = utf8(DELIVERY_TOKEN_LABEL); // the first bytes the tag's HMAC reads
+ * ```
+ */
 export const DELIVERY_TOKEN_LABEL = 'cloister/server/v2/delivery-token';
-/** First byte of a delivery token. */
+/**
+ * First byte of a delivery token: the format version, 2.
+ *
+ * @example
+ * ```ts
+ * const token = await deliveryTokenFor(ctx, mailbox);
+ * token[0] === DELIVERY_TOKEN_VERSION; // → true
+ * ```
+ */
 export const DELIVERY_TOKEN_VERSION = 2;
-/** Bytes of a delivery token: version (1), expiry (8), sender class (16), tag (32). */
+/**
+ * Bytes of a delivery token: version (1), expiry (8), sender class (16), tag (32) — 57.
+ *
+ * @example
+ * ```ts
+ * const token = await deliveryTokenFor(ctx, mailbox);
+ * token.length === DELIVERY_TOKEN_BYTES; // → true (57)
+ * ```
+ */
 export const DELIVERY_TOKEN_BYTES = 1 + 8 + SENDER_CLASS_BYTES + 32;
-/** Default lifetime of a delivery token: 1 hour. */
+/**
+ * Default lifetime of a delivery token: 1 hour, in ms.
+ *
+ * @example
+ * ```ts
+ * const tokens = await createDeliveryTokens(provider, ctx.organisationKey);
+ * tokens.lifetimeMs === DEFAULT_DELIVERY_TOKEN_LIFETIME_MS; // → true (3600000)
+ * ```
+ */
 export const DEFAULT_DELIVERY_TOKEN_LIFETIME_MS = 3_600_000;
-/** Shortest configurable lifetime: 20 minutes (two expiry steps). */
+/**
+ * Shortest configurable lifetime of a delivery token: 20 minutes (two expiry steps), in ms.
+ *
+ * @example
+ * ```ts
+ * checkDeliveryTokenLifetime(MIN_DELIVERY_TOKEN_LIFETIME_MS); // → 1200000
+ * checkDeliveryTokenLifetime(MIN_DELIVERY_TOKEN_LIFETIME_MS - 1); // throws ValidationError
+ * ```
+ */
 export const MIN_DELIVERY_TOKEN_LIFETIME_MS = 20 * 60_000;
-/** Longest configurable lifetime: 24 hours. */
+/**
+ * Longest configurable lifetime of a delivery token: 24 hours, in ms. A token whose expiry lies
+ * further out than this from now is not read as one of this server's.
+ *
+ * @example
+ * ```ts
+ * const server = await createServer({ deliveryTokenLifetimeMs: MAX_DELIVERY_TOKEN_LIFETIME_MS });
+ * ```
+ */
 export const MAX_DELIVERY_TOKEN_LIFETIME_MS = 24 * 3_600_000;
 /**
- * Expiry times are rounded down to a multiple of this (10 minutes): every token issued within one
- * step carries the same expiry, so the expiry does not single out the fetch that issued it. A
- * token therefore lasts between `lifetime − step` and `lifetime`.
+ * Expiry times are rounded down to a multiple of this (10 minutes, in ms): every token issued
+ * within one step carries the same expiry, so the expiry does not single out the fetch that
+ * issued it. A token therefore lasts between `lifetime − step` and `lifetime`.
+ *
+ * @example
+ * ```ts
+ * const header = ctx.deliveryTokens.read(await deliveryTokenFor(ctx, mailbox));
+ * header !== undefined && header.expiresAt % DELIVERY_TOKEN_EXPIRY_STEP_MS === 0; // → true
+ * ```
  */
 export const DELIVERY_TOKEN_EXPIRY_STEP_MS = 10 * 60_000;
 
@@ -62,13 +126,19 @@ const HEADER_BYTES = 1 + 8 + SENDER_CLASS_BYTES;
  *
  * @example
  * ```ts
- * const claims: DeliveryTokenClaims = { tenant, user: recipient, mailbox, senderClass, epochs };
+ * import { poolId } from '@cloister/protocol';
+ * const senderClass = senderClassOf(tenant, [poolId('ward-3')]);
+ * const epochs = await ctx.stores.deliveryEpochs.get(tenant, user, senderClass);
+ * const claims: DeliveryTokenClaims = { tenant, user, mailbox, senderClass, epochs };
+ * const token = await ctx.deliveryTokens.issue(claims);
  * ```
  */
 export interface DeliveryTokenClaims {
+  /** The tenant of the recipient. */
   readonly tenant: TenantId;
   /** The recipient user (the owner of `mailbox`). */
   readonly user: UserId;
+  /** The recipient device's mailbox the token admits deliveries to. */
   readonly mailbox: MailboxId;
   /** The sender's class (`senderClassOf(tenant, sender.pools)`), 16 bytes. */
   readonly senderClass: Uint8Array;
@@ -81,11 +151,13 @@ export interface DeliveryTokenClaims {
  *
  * @example
  * ```ts
- * const header = tokens.read(outer.deliveryToken);
- * if (header === undefined) refuse();
+ * const header: DeliveryTokenHeader | undefined = ctx.deliveryTokens.read(await deliveryTokenFor(ctx, mailbox));
+ * header?.version; // → 2
+ * header?.expiresAt; // → ms since the epoch, a multiple of 10 minutes
  * ```
  */
 export interface DeliveryTokenHeader {
+  /** The format version: always {@link DELIVERY_TOKEN_VERSION} (2). */
   readonly version: typeof DELIVERY_TOKEN_VERSION;
   /** Milliseconds since the epoch. */
   readonly expiresAt: number;
@@ -93,7 +165,19 @@ export interface DeliveryTokenHeader {
   readonly senderClass: Uint8Array;
 }
 
-/** Issues and checks delivery tokens. */
+/**
+ * Issues and checks delivery tokens under one key ({@link createDeliveryTokens}); a server's are
+ * `ctx.deliveryTokens`.
+ *
+ * @example
+ * ```ts
+ * const tokens: DeliveryTokens = ctx.deliveryTokens;
+ * const senderClass = senderClassOf(tenant, []);
+ * const claims = { tenant, user, mailbox, senderClass, epochs: await ctx.stores.deliveryEpochs.get(tenant, user, senderClass) };
+ * const token = await tokens.issue(claims);
+ * await tokens.verify(claims, token); // → true until it expires or an epoch moves
+ * ```
+ */
 export interface DeliveryTokens {
   /** The configured lifetime, in ms. */
   readonly lifetimeMs: number;
@@ -108,7 +192,15 @@ export interface DeliveryTokens {
   verify(claims: DeliveryTokenClaims, token: Uint8Array): Promise<boolean>;
 }
 
-/** Options of {@link createDeliveryTokens}. */
+/**
+ * Options of {@link createDeliveryTokens}.
+ *
+ * @example
+ * ```ts
+ * const options: DeliveryTokenOptions = { lifetimeMs: 2 * 3_600_000, now: () => Date.now() };
+ * const tokens = await createDeliveryTokens(provider, ctx.organisationKey, options);
+ * ```
+ */
 export interface DeliveryTokenOptions {
   /** Token lifetime in ms (default {@link DEFAULT_DELIVERY_TOKEN_LIFETIME_MS}; see {@link checkDeliveryTokenLifetime}). */
   readonly lifetimeMs?: number;
@@ -149,13 +241,16 @@ function readU64(bytes: Uint8Array, offset: number): number {
 }
 
 /**
- * Delivery tokens keyed by the organisation key.
+ * Delivery tokens keyed by the organisation key (instances sharing the key accept each other's
+ * tokens). A lifetime outside 20 minutes .. 24 hours is `ValidationError`.
  *
  * @example
  * ```ts
- * const tokens = await createDeliveryTokens(provider, organisationKey, { lifetimeMs: 3_600_000 });
+ * const tokens = await createDeliveryTokens(provider, ctx.organisationKey, { lifetimeMs: 3_600_000 });
+ * const senderClass = senderClassOf(tenant, []);
+ * const epochs = await ctx.stores.deliveryEpochs.get(tenant, user, senderClass);
  * const token = await tokens.issue({ tenant, user, mailbox, senderClass, epochs });
- * await tokens.verify({ tenant, user, mailbox, senderClass, epochs }, token); // true
+ * await tokens.verify({ tenant, user, mailbox, senderClass, epochs }, token); // → true
  * ```
  */
 export async function createDeliveryTokens(

@@ -66,33 +66,119 @@ import {
   type User,
 } from './store/index.js';
 
-/** SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes). */
+/**
+ * SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes); the hash is
+ * the token's key in {@link ENROL_TOKENS_TABLE}.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const hash = await provider.sha256(concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), Buffer.from(enrolmentToken, 'base64url')));
+ * ```
+ */
 export const ENROL_TOKEN_HASH_LABEL = 'cloister/server/v1/enrol-token';
 export { ENROL_PROOF_LABEL } from '@cloister/protocol';
 /**
  * SHA-256 prefix of the key under which attempts from one client address are counted (then the
  * address's `addressKey`: IPv4, or the /64 of IPv6).
+ *
+ * @example
+ * ```ts
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const addressHash = await provider.sha256(concatBytes(utf8(ENROL_ADDRESS_LABEL), utf8('203.0.113.7')));
+ * ```
  */
 export const ENROL_ADDRESS_LABEL = 'cloister/server/v1/enrol-address';
-/** Bytes of an enrolment token. */
+/**
+ * Bytes of an enrolment token (32); its text form is 43 base64url characters.
+ *
+ * @example
+ * ```ts
+ * const { token } = await createEnrolmentToken(ctx, { tenant });
+ * Buffer.from(token, 'base64url').length === ENROL_TOKEN_BYTES; // → true
+ * ```
+ */
 export const ENROL_TOKEN_BYTES = 32;
-/** Default lifetime of an enrolment token: 7 days. */
+/**
+ * Default lifetime of an enrolment token: 7 days, in ms.
+ *
+ * @example
+ * ```ts
+ * const { expiresAt } = await createEnrolmentToken(ctx, { tenant }); // no ttlMs
+ * // expiresAt → the creating transaction's time + DEFAULT_ENROL_TOKEN_TTL_MS
+ * ```
+ */
 export const DEFAULT_ENROL_TOKEN_TTL_MS = 7 * 86_400_000;
-/** Longest lifetime of an enrolment token: 366 days. */
+/**
+ * Longest lifetime of an enrolment token: 366 days, in ms (the shortest is 1 second).
+ *
+ * @example
+ * ```ts
+ * const { token } = await createEnrolmentToken(ctx, { tenant, ttlMs: MAX_ENROL_TOKEN_TTL_MS });
+ * ```
+ */
 export const MAX_ENROL_TOKEN_TTL_MS = 366 * 86_400_000;
-/** Most uses one enrolment token may allow. */
+/**
+ * Most uses one enrolment token may allow (1,000,000).
+ *
+ * @example
+ * ```ts
+ * import { poolId } from '@cloister/protocol';
+ * const { token } = await createEnrolmentToken(ctx, { tenant, pool: poolId('ward-3'), maxUses: MAX_ENROL_TOKEN_USES });
+ * ```
+ */
 export const MAX_ENROL_TOKEN_USES = 1_000_000;
-/** The server table of enrolment tokens (keyed by token hash, expiring with the token). */
+/**
+ * The server table of enrolment tokens (keyed by token hash, expiring with the token).
+ *
+ * @example
+ * ```ts
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const hash = await provider.sha256(concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), Buffer.from(enrolmentToken, 'base64url')));
+ * const row = await ctx.adapter.transaction((tx) => tx.get(ENROL_TOKENS_TABLE, hash, new Uint8Array(0)));
+ * // row → undefined once the token has expired
+ * ```
+ */
 export const ENROL_TOKENS_TABLE = 'srv_enrol_tokens';
-/** The server table of redemption-attempt counters (expiring with their window). */
+/**
+ * The server table of redemption-attempt counters (expiring with their window): one row per
+ * token-hash bucket (`t` ‖ bucket bytes) and per client address (`a` ‖ SHA-256 of
+ * {@link ENROL_ADDRESS_LABEL} ‖ address key).
+ *
+ * @example
+ * ```ts
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const key = concatBytes(utf8('a'), await provider.sha256(concatBytes(utf8(ENROL_ADDRESS_LABEL), utf8('203.0.113.7'))));
+ * const counter = await ctx.adapter.transaction((tx) => tx.get(ENROL_FAILURES_TABLE, key, new Uint8Array(0)));
+ * ```
+ */
 export const ENROL_FAILURES_TABLE = 'srv_enrol_failures';
-/** The server table of each user's next device id (device ids are never reused). */
+/**
+ * The server table of each user's next device id (device ids are never reused), keyed by
+ * `tenant ‖ 0x00 ‖ user` in UTF-8.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const key = concatBytes(utf8(tenant), new Uint8Array([0]), utf8(user));
+ * const row = await ctx.adapter.transaction((tx) => tx.get(DEVICE_SEQ_TABLE, key, new Uint8Array(0)));
+ * ```
+ */
 export const DEVICE_SEQ_TABLE = 'srv_device_seq';
 
 const NO_SORT = new Uint8Array(0);
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
-/** Brute-force protection of enrolment tokens. */
+/**
+ * Brute-force protection of enrolment tokens ({@link enrolDevice}'s `limits`; checked by
+ * {@link resolveEnrolmentLimits}).
+ *
+ * @example
+ * ```ts
+ * const limits: EnrolmentLimits = { maxFailures: 5, windowMs: 30 * 60_000, tokenBucketBytes: 2 };
+ * const enrolment = await enrolDevice(ctx, enrolmentInput, { clientAddress: request.ip, limits });
+ * ```
+ */
 export interface EnrolmentLimits {
   /**
    * Failed redemptions per client address (IPv6: per /64), and per token-hash bucket, per window
@@ -114,7 +200,8 @@ export interface EnrolmentLimits {
  *
  * @example
  * ```ts
- * const limits = { ...DEFAULT_ENROLMENT_LIMITS, maxFailures: 5 };
+ * import { DEFAULT_ENROLMENT_LIMITS } from '@cloister/server';
+ * const limits = { ...DEFAULT_ENROLMENT_LIMITS, maxFailures: 5 }; // 5 failures per 15 minutes
  * ```
  */
 export const DEFAULT_ENROLMENT_LIMITS: EnrolmentLimits = Object.freeze({
@@ -123,11 +210,31 @@ export const DEFAULT_ENROLMENT_LIMITS: EnrolmentLimits = Object.freeze({
   tokenBucketBytes: 2,
 });
 
-/** The part of the server context the enrolment functions use. */
+/**
+ * The part of the server context the enrolment functions use: the storage adapter and the crypto
+ * provider.
+ *
+ * @example
+ * ```ts
+ * const enrolment: EnrolmentContext = server.context; // or { adapter, provider } of a tool
+ * const { token } = await createEnrolmentToken(enrolment, { tenant });
+ * ```
+ */
 export type EnrolmentContext = Pick<ServerContext, 'adapter' | 'provider'>;
 
-/** What {@link createEnrolmentToken} needs. */
+/**
+ * What {@link createEnrolmentToken} needs.
+ *
+ * @example
+ * ```ts
+ * import { poolId, userId } from '@cloister/protocol';
+ * const forAlice: EnrolmentTokenInput = { tenant, user: userId('alice'), ttlMs: 86_400_000 };
+ * const forWard: EnrolmentTokenInput = { tenant, pool: poolId('ward-3'), maxUses: 50 };
+ * const { token } = await createEnrolmentToken(ctx, forWard);
+ * ```
+ */
 export interface EnrolmentTokenInput {
+  /** The tenant the token enrols devices into (must exist). */
   readonly tenant: TenantId;
   /** Binds the token to this user: it enrols devices of this user only (created on first use). */
   readonly user?: UserId;
@@ -135,7 +242,7 @@ export interface EnrolmentTokenInput {
   readonly pool?: PoolId;
   /** How many devices the token may enrol (default 1). */
   readonly maxUses?: number;
-  /** Lifetime in ms (default 7 days). */
+  /** Lifetime in ms (default 7 days; 1 second to 366 days). */
   readonly ttlMs?: number;
   /**
    * For a token not bound to a user: whether it may also add devices to users that already
@@ -146,35 +253,73 @@ export interface EnrolmentTokenInput {
   readonly existingUsers?: boolean;
 }
 
-/** What a device sends to enrol (decoded). */
+/**
+ * What a device sends to enrol (decoded).
+ *
+ * @example
+ * ```ts
+ * import { generateDeviceIdentity, toPublicIdentity } from '@cloister/crypto';
+ * import { userId } from '@cloister/protocol';
+ * const identity = await generateDeviceIdentity(provider);
+ * const publicIdentity = toPublicIdentity(identity);
+ * const proof = await signEnrolmentProof(provider, identity.signingKeyPair.privateKey, enrolmentToken, publicIdentity);
+ * const input: EnrolmentInput = { token: enrolmentToken, user: { id: userId('alice') }, identity: publicIdentity, registrationId: 4711, proof };
+ * const enrolment = await enrolDevice(ctx, input);
+ * ```
+ */
 export interface EnrolmentInput {
   /** The enrolment token as shown (base64url). */
   readonly token: string;
   /** The user to enrol as; required when the token names no user, else optional and must match. */
   readonly user?: { readonly id: UserId; readonly displayName?: string };
+  /** The device's public identity keys; the DH key's signature must verify. */
   readonly identity: PublicIdentity;
+  /** The device's registration id, an unsigned 32-bit integer. */
   readonly registrationId: number;
   /** Ed25519 signature by the identity signing key over {@link enrolmentProofBytes}. */
   readonly proof: Uint8Array;
 }
 
-/** Options of {@link enrolDevice}. */
+/**
+ * Options of {@link enrolDevice}.
+ *
+ * @example
+ * ```ts
+ * const options: EnrolDeviceOptions = { clientAddress: request.ip, limits: { maxFailures: 5 } };
+ * const enrolment = await enrolDevice(ctx, enrolmentInput, options);
+ * ```
+ */
 export interface EnrolDeviceOptions {
   /**
    * The client's network address, for brute-force counting: IPv4 as is, IPv4-mapped IPv6 as its
    * IPv4, other IPv6 per /64 (absent: not counted by address).
    */
   readonly clientAddress?: string;
+  /** Brute-force limits over {@link DEFAULT_ENROLMENT_LIMITS} (`ValidationError` naming a bad field). */
   readonly limits?: Partial<EnrolmentLimits>;
 }
 
-/** A registered device; `credential` is shown once and stored only as its hash. */
+/**
+ * A registered device; `credential` is shown once and stored only as its hash.
+ *
+ * @example
+ * ```ts
+ * const enrolment: Enrolment = await enrolDevice(ctx, enrolmentInput, { clientAddress: request.ip });
+ * const authorization = authorizationHeader(enrolment.credential); // the device keeps it secret
+ * ```
+ */
 export interface Enrolment {
+  /** The tenant the device was enrolled into (the token's). */
   readonly tenant: TenantId;
+  /** The user the device belongs to (created by this enrolment when new). */
   readonly user: UserId;
+  /** The device's id within its user (never reused). */
   readonly deviceId: DeviceId;
+  /** The device's new mailbox. */
   readonly mailbox: MailboxId;
+  /** The device credential (32 bytes), returned once; the server keeps only its hash. */
   readonly credential: Uint8Array;
+  /** The tenant's public Ed25519 signing key, which verifies its sender certificates. */
   readonly tenantSigningKey: Uint8Array;
 }
 
@@ -271,6 +416,7 @@ function decodeToken(bytes: Uint8Array): TokenRecord {
  *
  * @example
  * ```ts
+ * import { poolId, tenantId } from '@cloister/protocol';
  * const { token, expiresAt } = await createEnrolmentToken(server.context, {
  *   tenant: tenantId('acme'),
  *   pool: poolId('ward-3'),
@@ -331,7 +477,9 @@ export async function createEnrolmentToken(
  *
  * @example
  * ```ts
- * const message = await enrolmentProofBytes(provider, token, publicIdentity);
+ * import { generateDeviceIdentity, toPublicIdentity } from '@cloister/crypto';
+ * const identity = await generateDeviceIdentity(provider);
+ * const message = await enrolmentProofBytes(provider, enrolmentToken, toPublicIdentity(identity));
  * const proof = await provider.ed25519.sign(identity.signingKeyPair.privateKey, message);
  * ```
  */
@@ -354,8 +502,9 @@ export async function enrolmentProofBytes(
  *
  * @example
  * ```ts
+ * import { generateDeviceIdentity, toPublicIdentity } from '@cloister/crypto';
  * const identity = await generateDeviceIdentity(provider);
- * const proof = await signEnrolmentProof(provider, identity.signingKeyPair.privateKey, token, toPublicIdentity(identity));
+ * const proof = await signEnrolmentProof(provider, identity.signingKeyPair.privateKey, enrolmentToken, toPublicIdentity(identity));
  * ```
  */
 export async function signEnrolmentProof(
@@ -561,8 +710,12 @@ async function nextDeviceId(tx: StorageTx, tenant: TenantId, user: UserId): Prom
  *
  * @example
  * ```ts
+ * import { generateDeviceIdentity, toPublicIdentity } from '@cloister/crypto';
+ * import { userId } from '@cloister/protocol';
+ * const identity = await generateDeviceIdentity(provider); // on the device
+ * const proof = await signEnrolmentProof(provider, identity.signingKeyPair.privateKey, enrolmentToken, toPublicIdentity(identity));
  * const enrolment = await enrolDevice(ctx, {
- *   token,
+ *   token: enrolmentToken,
  *   user: { id: userId('alice'), displayName: 'Alice' },
  *   identity: toPublicIdentity(identity),
  *   registrationId: 4711,

@@ -13,18 +13,29 @@ import type { RouteModule } from '../context.js';
 
 const bodySchema = z.object({}).strict().optional();
 
-/** Options of {@link createCertificateRoutes}. */
+/**
+ * Options of {@link createCertificateRoutes}.
+ *
+ * @example
+ * ```ts
+ * const options: CertificateRoutesOptions = { ttlMs: 60 * 60_000 }; // 1-hour certificates
+ * const routes = createCertificateRoutes(options);
+ * ```
+ */
 export interface CertificateRoutesOptions {
-  /** Lifetime of issued certificates in ms (default 24 hours; 1 minute to 7 days). */
+  /** Lifetime of issued certificates in ms (default 4 hours; 1 minute to 24 hours). */
   readonly ttlMs?: number;
 }
 
 /**
- * The certificate route with the given lifetime.
+ * The certificate route (`POST /v1/certificate`) with the given lifetime; `ValidationError` at
+ * once for a lifetime outside 1 minute .. 24 hours.
  *
  * @example
  * ```ts
- * const routes = createCertificateRoutes({ ttlMs: 6 * 3_600_000 });
+ * const server = await createServer({
+ *   routes: [enrolmentRoutes, createCertificateRoutes({ ttlMs: 6 * 3_600_000 })],
+ * });
  * ```
  */
 export function createCertificateRoutes(options: CertificateRoutesOptions = {}): RouteModule {
@@ -40,11 +51,11 @@ export function createCertificateRoutes(options: CertificateRoutesOptions = {}):
 }
 
 /**
- * The certificate route with a 24-hour lifetime: `POST /v1/certificate`.
+ * The certificate route with the default 4-hour lifetime: `POST /v1/certificate`.
  *
  * @example
  * ```ts
- * const t = await startTestServer({ extraRoutes: [enrolmentRoutes, certificateRoutes] });
+ * const server = await createServer({ routes: [enrolmentRoutes, certificateRoutes] });
  * ```
  */
 export const certificateRoutes: RouteModule = createCertificateRoutes();
