@@ -16,7 +16,15 @@ import { ValidationError } from '@cloister/crypto';
  *
  * @example
  * ```ts
- * const options: GroupCommitOptions<Item, Result> = { run: (items) => commitAll(items), maxItems: 256, concurrency: 2 };
+ * const options: GroupCommitOptions<QueuedPosition, number> = {
+ *   run: async (positions) => {
+ *     await ctx.stores.mailboxes.ackQueued(positions); // one transaction for the whole group
+ *     return positions.map(() => 1);
+ *   },
+ *   maxItems: 256,
+ *   concurrency: 2,
+ * };
+ * const acks = createGroupCommit(options);
  * ```
  */
 export interface GroupCommitOptions<I, O> {
@@ -33,8 +41,14 @@ export interface GroupCommitOptions<I, O> {
  *
  * @example
  * ```ts
- * const { groups, items } = writer.statistics();
- * console.log(`mean group size ${(items / groups).toFixed(1)}`);
+ * const writer = createGroupCommit<QueuedPosition, void>({
+ *   run: async (positions) => {
+ *     await ctx.stores.mailboxes.ackQueued(positions);
+ *     return positions.map(() => undefined);
+ *   },
+ * });
+ * const stats: GroupCommitStatistics = writer.statistics();
+ * console.log(`mean group size ${(stats.items / Math.max(1, stats.groups)).toFixed(1)}`);
  * ```
  */
 export interface GroupCommitStatistics {
@@ -47,12 +61,18 @@ export interface GroupCommitStatistics {
 }
 
 /**
- * A group committer.
+ * A group committer: the items submitted in one event-loop turn run as one group.
  *
  * @example
  * ```ts
- * const writer = createGroupCommit({ run: (items) => adapter.transaction((tx) => writeAll(tx, items)) });
- * const result = await writer.submit(item);
+ * const acks: GroupCommit<QueuedPosition, void> = createGroupCommit<QueuedPosition, void>({
+ *   run: async (positions) => {
+ *     await ctx.stores.mailboxes.ackQueued(positions);
+ *     return positions.map(() => undefined);
+ *   },
+ * });
+ * const page = await ctx.stores.mailboxes.list(mailbox);
+ * await Promise.all(page.items.map((e) => acks.submit({ mailbox, cursor: e.cursor }))); // one commit
  * ```
  */
 export interface GroupCommit<I, O> {
@@ -81,11 +101,12 @@ function positive(value: number | undefined, fallback: number, field: string): n
  * ```ts
  * const acks = createGroupCommit<QueuedPosition, void>({
  *   run: async (positions) => {
- *     await stores.mailboxes.ackQueued(positions);
+ *     await ctx.stores.mailboxes.ackQueued(positions);
  *     return positions.map(() => undefined);
  *   },
  * });
- * await acks.submit({ mailbox, cursor });
+ * const [first] = (await ctx.stores.mailboxes.list(mailbox, { limit: 1 })).items;
+ * if (first !== undefined) await acks.submit({ mailbox, cursor: first.cursor }); // after the commit
  * ```
  */
 export function createGroupCommit<I, O>(options: GroupCommitOptions<I, O>): GroupCommit<I, O> {

@@ -14,8 +14,20 @@ import { ZodError } from 'zod';
 import { answerHandlerTimeout, isHandlerTimeout } from './request-timeouts.js';
 import { ConflictError, NotFoundError, QuotaExceededError } from './store/index.js';
 
-/** The body of every error response. */
+/**
+ * The body of every error response.
+ *
+ * @example
+ * ```ts
+ * const body: ErrorBody = { error: { code: 'ERR_VALIDATION', message: 'token: a string', field: 'token' } };
+ * void reply.code(400).send(body);
+ * ```
+ */
 export interface ErrorBody {
+  /**
+   * The error: a stable `code` (`ERR_…`), a `message` that names a field or rule but never a
+   * value, and the offending `field` of a validation error when there is one.
+   */
   readonly error: { readonly code: string; readonly message: string; readonly field?: string };
 }
 
@@ -37,12 +49,15 @@ const STATUS: Readonly<Record<string, number>> = {
 };
 
 /**
- * Maps an error to a status and body.
+ * Maps an error to a status and body: the typed errors by their code (400 validation and decode,
+ * 401, 403, 404, 409, 413, 429, 501, 503), a storage quota to 507 `ERR_QUOTA`, a Fastify client
+ * error to its 4xx status, and anything else to 500 `ERR_INTERNAL` without detail.
  *
  * @example
  * ```ts
+ * import { ValidationError } from '@cloister/crypto';
  * const { status, body } = toHttpError(new ValidationError('token', 'a string'));
- * // status 400, body.error.code 'ERR_VALIDATION'
+ * // status → 400, body.error.code → 'ERR_VALIDATION'
  * ```
  */
 export function toHttpError(error: unknown): { status: number; body: ErrorBody } {
@@ -116,7 +131,8 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
  *
  * @example
  * ```ts
- * Fastify({ clientErrorHandler: rawClientError });
+ * import Fastify from 'fastify';
+ * const api = Fastify({ clientErrorHandler: rawClientError });
  * ```
  */
 export function rawClientError(error: Error & { code?: string }, socket: Duplex): void {

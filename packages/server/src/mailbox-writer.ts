@@ -35,22 +35,54 @@ import {
  */
 export const ARCHIVE_SEALS_PER_TENANT_PER_MINUTE = 6_000;
 
-/** An archive seal to file with a submission, once every check that needs no write has passed. */
+/**
+ * An archive seal to file with a submission, once every check that needs no write has passed.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * const seal: SealToFile = { bytes: sealBytes, tenant, expiresAt: Date.now() + 365 * 86_400_000 };
+ * const item = { mailbox, messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 86_400_000 };
+ * const { seal: filed } = await mailboxWriterOf(ctx).submit([item], seal);
+ * // filed → { status: 'filed', expiresAt } or { status: 'refused', reason }
+ * ```
+ */
 export interface SealToFile {
+  /** The sealed archive copy, as filed in the tenant's compliance archive. */
   readonly bytes: Uint8Array;
+  /** The tenant whose archive (and byte budget) the seal goes to. */
   readonly tenant: TenantId;
+  /** When the archived seal expires, ms since the epoch. */
   readonly expiresAt: number;
 }
 
 /**
  * What became of a submission's seal inside the group: filed, or refused for `delivery`, `quota`
  * (the tenant's blobs and archive would pass `limits.tenantMaxBytes`) or `rate`.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * const item = { mailbox, messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 86_400_000 };
+ * const { seal } = await mailboxWriterOf(ctx).submit([item], { bytes: sealBytes, tenant, expiresAt: Date.now() + 86_400_000 });
+ * const outcome: SealOutcome | undefined = seal;
+ * if (outcome?.status === 'refused') console.log(`seal refused: ${outcome.reason}`);
+ * ```
  */
 export type SealOutcome =
   | { readonly status: 'filed'; readonly expiresAt: number }
   | { readonly status: 'refused'; readonly reason: 'delivery' | 'quota' | 'rate' };
 
-/** One item of the relay's group commit. */
+/**
+ * One item of the relay's group commit: a submission's envelopes (with its seal, if any), or the
+ * positions of acknowledged envelopes.
+ *
+ * @example
+ * ```ts
+ * const page = await ctx.stores.mailboxes.list(mailbox, { limit: 10 });
+ * const write: MailboxWrite = { kind: 'ack', positions: page.items.map((e) => ({ mailbox, cursor: e.cursor })) };
+ * ```
+ */
 export type MailboxWrite =
   | {
       readonly kind: 'submission';
@@ -60,12 +92,31 @@ export type MailboxWrite =
     }
   | { readonly kind: 'ack'; readonly positions: readonly QueuedPosition[] };
 
-/** The result of one {@link MailboxWrite}. */
+/**
+ * The result of one {@link MailboxWrite}: the enqueue outcome of each delivery (and the seal's) for
+ * a submission, the number of envelopes that were pending for an acknowledgement.
+ *
+ * @example
+ * ```ts
+ * const result: MailboxWriteResult = { kind: 'ack', acknowledged: 3 };
+ * if (result.kind === 'submission') console.log(result.outcomes.length);
+ * ```
+ */
 export type MailboxWriteResult =
   | { readonly kind: 'submission'; readonly outcomes: readonly EnqueueOutcome[]; readonly seal?: SealOutcome }
   | { readonly kind: 'ack'; readonly acknowledged: number };
 
-/** The relay's group committer of one instance. */
+/**
+ * The relay's group committer of one instance ({@link mailboxWriterOf}).
+ *
+ * @example
+ * ```ts
+ * const writer: MailboxWriter = mailboxWriterOf(ctx);
+ * const page = await ctx.stores.mailboxes.list(mailbox, { limit: 10 });
+ * const acknowledged = await writer.ack(page.items.map((e) => ({ mailbox, cursor: e.cursor })));
+ * const { groups, items } = writer.statistics();
+ * ```
+ */
 export interface MailboxWriter {
   /** Queues a submission's envelopes (and files its seal); resolves after the group's commit. */
   submit(
@@ -164,7 +215,10 @@ const WRITERS = new WeakMap<ServerContext, MailboxWriter>();
  *
  * @example
  * ```ts
- * const { outcomes } = await mailboxWriterOf(ctx).submit([{ mailbox, messageId, envelope, expiresAt }]);
+ * import { messageId } from '@cloister/protocol';
+ * const expiresAt = ctx.now() + ctx.limits.mailboxRetentionMs;
+ * const { outcomes } = await mailboxWriterOf(ctx).submit([{ mailbox, messageId: messageId('m_0001'), envelope, expiresAt }]);
+ * // outcomes[0] → { status: 'queued', cursor, arrivedAt } or { status: 'duplicate' }
  * ```
  */
 export function mailboxWriterOf(ctx: ServerContext): MailboxWriter {

@@ -33,7 +33,8 @@ export const PUSH_HINT_LABEL = 'cloister/server/v1/push-hint';
  *
  * @example
  * ```ts
- * const timestamp = Number(req.headers[PUSH_TIMESTAMP_HEADER]);
+ * // in the push service that receives the hints
+ * const timestamp = Number(request.headers[PUSH_TIMESTAMP_HEADER]); // ms since the epoch
  * ```
  */
 export const PUSH_TIMESTAMP_HEADER = 'cloister-push-timestamp';
@@ -42,7 +43,8 @@ export const PUSH_TIMESTAMP_HEADER = 'cloister-push-timestamp';
  *
  * @example
  * ```ts
- * const signature = String(req.headers[PUSH_SIGNATURE_HEADER]);
+ * // in the push service that receives the hints
+ * const signature = String(request.headers[PUSH_SIGNATURE_HEADER]); // 'v1=<64 hex digits>'
  * ```
  */
 export const PUSH_SIGNATURE_HEADER = 'cloister-push-signature';
@@ -52,7 +54,8 @@ export const PUSH_SIGNATURE_HEADER = 'cloister-push-signature';
  *
  * @example
  * ```ts
- * const options: WebhookNotifierOptions = { url: 'https://push.example.org/hint', secret, timeoutMs: 3_000 };
+ * const options: WebhookNotifierOptions = { url: 'https://push.example.org/hint', secret: pushSecret, timeoutMs: 3_000 };
+ * const notifier = createWebhookNotifier(options);
  * ```
  */
 export interface WebhookNotifierOptions {
@@ -73,13 +76,17 @@ export interface WebhookNotifierOptions {
 }
 
 /**
- * The signature value of a push hint body (what the receiver recomputes and compares in constant
- * time).
+ * The signature value of a push hint body, `v1=<hex HMAC-SHA256>` (what the receiver recomputes
+ * and compares in constant time); `ValidationError` for a timestamp that is not a non-negative
+ * integer.
  *
  * @example
  * ```ts
- * const expected = pushHintSignature(secret, Number(req.headers['cloister-push-timestamp']), rawBody);
- * const ok = timingSafeEqual(Buffer.from(expected), Buffer.from(String(req.headers['cloister-push-signature'])));
+ * import { timingSafeEqual } from 'node:crypto';
+ * // in the push service: `rawBody` is the request body exactly as received
+ * const expected = Buffer.from(pushHintSignature(pushSecret, Number(request.headers[PUSH_TIMESTAMP_HEADER]), rawBody));
+ * const given = Buffer.from(String(request.headers[PUSH_SIGNATURE_HEADER]));
+ * const ok = given.length === expected.length && timingSafeEqual(given, expected);
  * ```
  */
 export function pushHintSignature(secret: Uint8Array | string, timestamp: number, body: Uint8Array): string {
@@ -104,7 +111,7 @@ function positive(value: number | undefined, fallback: number, field: string): n
  * @example
  * ```ts
  * const server = await createServer({
- *   notifier: createWebhookNotifier({ url: 'https://push.example.org/hint', secret: process.env.PUSH_SECRET }),
+ *   notifier: createWebhookNotifier({ url: 'https://push.example.org/hint', secret: pushSecret }),
  * });
  * ```
  */
