@@ -42,7 +42,14 @@ import {
  *
  * @example
  * ```ts
- * const input = concatBytes(utf8(AUDIT_CHAIN_LABEL), prevHash, canonicalBytes(body));
+ * import { concatBytes, equalBytes, utf8 } from '@cloister/crypto';
+ *
+ * const [first] = await stores.audit.list(tenant, { fromSeq: 1, limit: 1 });
+ * if (first !== undefined) {
+ *   const { prevHash, hash, ...body } = first;
+ *   const again = await provider.sha256(concatBytes(utf8(AUDIT_CHAIN_LABEL), prevHash, canonicalBytes(body)));
+ *   console.log(equalBytes(again, hash)); // true
+ * }
  * ```
  */
 export const AUDIT_CHAIN_LABEL = 'cloister/v1/audit/chain';
@@ -61,7 +68,8 @@ export const MAX_AUDIT_DETAILS_BYTES = 16 * 1024;
  *
  * @example
  * ```ts
- * const outcome: AuditOutcome = allowed ? 'success' : 'denied';
+ * const outcome: AuditOutcome = admin.disabled ? 'denied' : 'success';
+ * await stores.audit.append(tenant, { actor: admin.id, action: 'user.block', target: user, outcome });
  * ```
  */
 export type AuditOutcome = 'success' | 'failure' | 'denied';
@@ -76,7 +84,8 @@ const GENESIS = new Uint8Array(32);
  *
  * @example
  * ```ts
- * const input: AuditInput = { actor: 'admin-1', action: 'device.block', target: 'alice/2', outcome: 'success' };
+ * const input: AuditInput = { actor: admin.id, action: 'device.block', target: 'alice/2', outcome: 'success', details: { reason: 'lost' } };
+ * const record = await stores.audit.append(tenant, input); // record.seq: the next sequence number
  * ```
  */
 export interface AuditInput {
@@ -86,6 +95,7 @@ export interface AuditInput {
   readonly action: string;
   /** What it was done to, 0..512 characters. */
   readonly target: string;
+  /** How the action ended. */
   readonly outcome: AuditOutcome;
   /** When, ms since the epoch (default: the store's clock). */
   readonly at?: number;
@@ -99,17 +109,25 @@ export interface AuditInput {
  * @example
  * ```ts
  * const [first]: AuditRecord[] = await stores.audit.list(tenant, { fromSeq: 1, limit: 1 });
+ * if (first !== undefined) console.log(first.seq, first.actor, first.action, first.outcome);
  * ```
  */
 export interface AuditRecord {
+  /** The tenant whose log holds the record. */
   readonly tenant: TenantId;
   /** 1, 2, 3, … without gaps. */
   readonly seq: number;
+  /** When the action happened, ms since the epoch. */
   readonly at: number;
+  /** Who acted (an administrator id, `system`, `operator`, an integration id). */
   readonly actor: string;
+  /** What was done, such as `user.block`. */
   readonly action: string;
+  /** What it was done to (may be empty). */
   readonly target: string;
+  /** How the action ended. */
   readonly outcome: AuditOutcome;
+  /** Further JSON-like facts (`{}` when none). */
   readonly details: { readonly [key: string]: RecordValue };
   /** The previous record's hash (32 zero bytes for the first). */
   readonly prevHash: Uint8Array;
@@ -146,6 +164,7 @@ export type AuditVerification =
  * @example
  * ```ts
  * const range: AuditRange = { fromSeq: 100, toSeq: 199, limit: 100 };
+ * const records = await stores.audit.list(tenant, range);
  * ```
  */
 export interface AuditRange {
@@ -162,9 +181,9 @@ export interface AuditRange {
  *
  * @example
  * ```ts
- * await stores.audit.append(tenant, { actor: 'admin-1', action: 'user.block', target: 'alice', outcome: 'success' });
+ * await stores.audit.append(tenant, { actor: admin.id, action: 'user.block', target: 'alice', outcome: 'success' });
  * const check = await stores.audit.verifyChain(tenant);
- * if (!check.ok) alarm(check.firstBadSeq);
+ * if (!check.ok) console.error('audit chain broken at', check.firstBadSeq);
  * ```
  */
 export interface AuditLog {
@@ -285,6 +304,7 @@ const APPEND_ATTEMPTS = 16;
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const audit = createAuditLog(adapterExecutor(adapter), provider);
+ * const head = await audit.head(tenant); // undefined for an empty log
  * ```
  */
 export function createAuditLog(run: Executor, provider: CryptoProvider): AuditLog {
