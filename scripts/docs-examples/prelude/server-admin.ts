@@ -12,3 +12,4 @@ declare const blob: import('@cloister/protocol').BlobId;
 declare const rootPublicKey: Uint8Array;
 declare const ownerCertificate: Uint8Array;
 declare const signedObject: Uint8Array;
+declare const sealed: Uint8Array;

@@ -34,7 +34,7 @@ import { createUsageLedger, type UsageLedger, type UsageScope, usageBucket } fro
  *
  * @example
  * ```ts
- * if (sealed.length > MAX_ARCHIVE_ITEM_BYTES) reply.code(413);
+ * if (sealed.length > MAX_ARCHIVE_ITEM_BYTES) reply.code(413); // the store would refuse it
  * ```
  */
 export const MAX_ARCHIVE_ITEM_BYTES = 256 * 1024;
@@ -45,6 +45,7 @@ export const MAX_ARCHIVE_ITEM_BYTES = 256 * 1024;
  * @example
  * ```ts
  * const input: ArchiveInput = { sealed, expiresAt: Date.now() + 10 * 365 * 86_400_000 };
+ * const item = await stores.archive.append(tenant, input);
  * ```
  */
 export interface ArchiveInput {
@@ -59,7 +60,8 @@ export interface ArchiveInput {
  *
  * @example
  * ```ts
- * await stores.archive.append(tenant, { sealed, expiresAt }, { tenantMaxBytes: 2 ** 40 } satisfies ArchiveAppendOptions);
+ * const options: ArchiveAppendOptions = { tenantMaxBytes: 2 ** 40 }; // 1 TiB for blobs and archive together
+ * await stores.archive.append(tenant, { sealed, expiresAt: null }, options);
  * ```
  */
 export interface ArchiveAppendOptions {
@@ -75,16 +77,23 @@ export interface ArchiveAppendOptions {
  *
  * @example
  * ```ts
- * const item: ArchiveItem | undefined = await stores.archive.get(tenant, id);
+ * const page = await stores.archive.list(tenant, { limit: 10 });
+ * const item: ArchiveItem | undefined = page.items[0];
+ * if (item !== undefined) console.log(item.id, new Date(item.receivedAt), item.size);
  * ```
  */
 export interface ArchiveItem {
+  /** The tenant whose archive holds the item. */
   readonly tenant: TenantId;
   /** Opaque id (also the listing cursor). */
   readonly id: string;
+  /** When the server received it, ms since the epoch (the store's clock). */
   readonly receivedAt: number;
+  /** Length of `sealed`, in bytes. */
   readonly size: number;
+  /** The sealed item, as it came. */
   readonly sealed: Uint8Array;
+  /** When the item expires, ms since the epoch, or `null` for never. */
   readonly expiresAt: number | null;
 }
 
@@ -94,6 +103,7 @@ export interface ArchiveItem {
  * @example
  * ```ts
  * const options: ArchiveListOptions = { from: Date.parse('2026-01-01'), to: Date.parse('2026-02-01'), limit: 500 };
+ * const page = await stores.archive.list(tenant, options);
  * ```
  */
 export interface ArchiveListOptions {
@@ -131,6 +141,7 @@ export interface ArchiveStore {
   fits(tenant: TenantId, size: number, tenantMaxBytes: number): Promise<boolean>;
   /** Items received in `[from, to)`, in receipt order. */
   list(tenant: TenantId, options?: ArchiveListOptions): Promise<ServerPage<ArchiveItem>>;
+  /** The item `id` of the tenant's archive, or `undefined`. */
   get(tenant: TenantId, id: string): Promise<ArchiveItem | undefined>;
   /** Deletes one item (taking it off the tenant's archive usage); `false` when absent. */
   delete(tenant: TenantId, id: string): Promise<boolean>;

@@ -34,7 +34,8 @@ import { checkDeviceId, checkId, deviceKey, key, NO_SORT, readUint, T, u32, u64 
  *
  * @example
  * ```ts
- * const rowsAtMost = USAGE_SHARDS * buckets;
+ * const days = 30; // blobs expiring within 30 days
+ * const rowsAtMost = USAGE_SHARDS * Math.ceil((days * 86_400_000) / BLOB_USAGE_BUCKET_MS); // → 240 rows to read
  * ```
  */
 export const USAGE_SHARDS = 8;
@@ -44,7 +45,8 @@ export const USAGE_SHARDS = 8;
  *
  * @example
  * ```ts
- * const bucket = Math.ceil(expiresAt / BLOB_USAGE_BUCKET_MS);
+ * const expiresAt = Date.now() + 7 * 86_400_000;
+ * const bucket = Math.ceil(expiresAt / BLOB_USAGE_BUCKET_MS); // counted until the end of that day
  * ```
  */
 export const BLOB_USAGE_BUCKET_MS = 86_400_000;
@@ -54,6 +56,7 @@ export const BLOB_USAGE_BUCKET_MS = 86_400_000;
  *
  * @example
  * ```ts
+ * const expiresAt = Date.now() + 10 * 365 * 86_400_000;
  * const bucket = Math.ceil(expiresAt / ARCHIVE_USAGE_BUCKET_MS);
  * ```
  */
@@ -68,6 +71,7 @@ const PAGE = 1000;
  * @example
  * ```ts
  * const scope: UsageScope = { kind: 'device', tenant, user, device };
+ * const { bytes: held, count } = await stores.usage.read(scope);
  * ```
  */
 export type UsageScope =
@@ -80,11 +84,14 @@ export type UsageScope =
  *
  * @example
  * ```ts
- * const { bytes, count }: UsageFigure = await stores.usage.read({ kind: 'tenant-blobs', tenant });
+ * const figure: UsageFigure = await stores.usage.read({ kind: 'tenant-blobs', tenant });
+ * console.log(`${figure.count} blobs, ${figure.bytes} bytes`);
  * ```
  */
 export interface UsageFigure {
+  /** Bytes counted. */
   readonly bytes: number;
+  /** Items counted. */
   readonly count: number;
 }
 
@@ -98,7 +105,9 @@ export interface UsageFigure {
  * ```
  */
 export interface TenantUsage {
+  /** What all the tenant's blobs hold. */
   readonly blobs: UsageFigure;
+  /** What the tenant's compliance archive holds. */
   readonly archive: UsageFigure;
 }
 
