@@ -20,11 +20,14 @@ import { matchTotp, newTotpSecret, totpUri } from './totp.js';
  *
  * @example
  * ```ts
- * const input: HumanAdminInput = { email: 'ops@acme.example', name: 'Ops', password };
+ * const input: HumanAdminInput = { email: 'ops@acme.example', name: 'Ops', password: 'correct horse battery staple' };
+ * const enrolment = await createHumanAdministrator(stores, tenant, 'admin', input, { actor: admin.id });
  * ```
  */
 export interface HumanAdminInput {
+  /** The administrator's e-mail address (unique per tenant, stored lower-case). */
   readonly email: string;
+  /** Display name (at most {@link MAX_ADMIN_NAME} characters). */
   readonly name: string;
   /** At least 12 characters. */
   readonly password: string;
@@ -37,10 +40,14 @@ export interface HumanAdminInput {
  *
  * @example
  * ```ts
- * const { totpUri, recoveryCodes } = await bootstrapOwner(stores, tenant, input);
+ * const enrolment: HumanAdminEnrolment = await bootstrapOwner(stores, tenant, {
+ *   email: 'owner@acme.example', name: 'Owner', password: 'correct horse battery staple',
+ * });
+ * // show enrolment.totpUri as a QR code and enrolment.recoveryCodes once; never log them
  * ```
  */
 export interface HumanAdminEnrolment {
+  /** The new administrator's id (`adm_…`). */
   readonly admin: string;
   /** `otpauth://totp/…` for a QR code: it holds the TOTP secret. */
   readonly totpUri: string;
@@ -53,11 +60,16 @@ export interface HumanAdminEnrolment {
  *
  * @example
  * ```ts
- * const { admin, apiKey } = await createIntegration(stores, tenant, { email, name: 'HR sync', scopes: ['users.read'] });
+ * const integration: IntegrationEnrolment = await createIntegration(
+ *   stores, tenant, { email: 'hr@acme.example', name: 'HR sync', scopes: ['users.read'] }, { actor: admin.id },
+ * );
+ * const authorization = `${ADMIN_KEY_SCHEME} ${integration.apiKey}`; // hand it over once, never log it
  * ```
  */
 export interface IntegrationEnrolment {
+  /** The integration's administrator id (`adm_…`). */
   readonly admin: string;
+  /** The API key (43 base64url characters), shown once; only its hash is stored. */
   readonly apiKey: string;
 }
 
@@ -67,7 +79,9 @@ export interface IntegrationEnrolment {
  *
  * @example
  * ```ts
- * const enrolment = await createHumanAdministrator(stores, tenant, 'admin', input, { actor: owner.id });
+ * const enrolment = await createHumanAdministrator(
+ *   stores, tenant, 'auditor', { email: 'audit@acme.example', name: 'Audit', password: 'correct horse battery staple' }, { actor: admin.id },
+ * );
  * ```
  */
 export async function createHumanAdministrator(
@@ -120,8 +134,8 @@ export async function createHumanAdministrator(
  *
  * @example
  * ```ts
- * const { admin, totpUri, recoveryCodes } = await bootstrapOwner(server.context.stores, tenant, {
- *   email: 'owner@acme.example', name: 'Owner', password,
+ * const { admin: ownerId, totpUri, recoveryCodes } = await bootstrapOwner(server.context.stores, tenant, {
+ *   email: 'owner@acme.example', name: 'Owner', password: 'correct horse battery staple',
  * });
  * ```
  */
@@ -139,7 +153,7 @@ export async function bootstrapOwner(
  *
  * @example
  * ```ts
- * const { apiKey } = await createIntegration(stores, tenant, { email: 'hr@acme.example', name: 'HR', scopes: ['users.read'] }, { actor: owner });
+ * const { apiKey } = await createIntegration(stores, tenant, { email: 'hr@acme.example', name: 'HR', scopes: ['users.read'] }, { actor: admin.id });
  * ```
  */
 export async function createIntegration(
@@ -183,7 +197,8 @@ export async function createIntegration(
  *
  * @example
  * ```ts
- * if (!(await confirmTotp(stores, tenant, admin, code, Date.now()))) console.error('wrong code');
+ * const code = '123456'; // what the administrator's authenticator app shows
+ * if (!(await confirmTotp(stores, tenant, admin.id, code, Date.now()))) console.error('wrong code');
  * ```
  */
 export async function confirmTotp(
