@@ -16,7 +16,16 @@ import {
 import { checkBundle, checkObject, checkPublicIdentity, checkSuitesIssuedAt } from './_validate.js';
 import type { PreKeyBundle, PublicIdentity, VerifiedSuites } from './types.js';
 
-/** Options of {@link verifyPreKeyBundle} and {@link verifyBundleSuites}. */
+/**
+ * Options of {@link verifyPreKeyBundle} and {@link verifyBundleSuites}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifyBundleOptions = { expectedIdentity: pinned, newestSuitesIssuedAt: seen };
+ * await verifyPreKeyBundle(provider, bundle, options);
+ * seen = Math.max(seen, bundle.suitesIssuedAt);
+ * ```
+ */
 export interface VerifyBundleOptions {
   /**
    * The identity the caller already trusts for this device (pinned or verified by safety
@@ -145,9 +154,10 @@ export async function verifyPreKeyBundle(
  *
  * @example
  * ```ts
+ * import { negotiateSuite } from '@cloister/protocol';
  * const theirs = await verifyBundleSuites(provider, bundle, { newestSuitesIssuedAt: seen });
  * seen = Math.max(seen, bundle.suitesIssuedAt);
- * const suite = negotiateSuite(['v2', 'static-v1'], theirs); // @cloister/protocol
+ * const suite = negotiateSuite(['v2', 'static-v1'], theirs); // "v2" when both offer it
  * ```
  */
 export function verifyBundleSuites(
@@ -165,7 +175,8 @@ export function verifyBundleSuites(
  *
  * @example
  * ```ts
- * if (!isVerifiedSuites(theirs)) throw new Error('verify the bundle first');
+ * const theirs: readonly SuiteName[] = bundle.suites;
+ * console.log(isVerifiedSuites(theirs)); // false: only verifyBundleSuites makes a verified list
  * ```
  */
 export function isVerifiedSuites(value: unknown): value is VerifiedSuites {

@@ -24,7 +24,8 @@ import type { InitialMessage, RatchetHeader } from './types.js';
  *
  * @example
  * ```ts
- * const ad = associatedData.subarray(associatedData.length - V2_HEADER_LENGTH);
+ * const header = canonicalRatchetHeaderBytes(message.header);
+ * console.log(header.length === V2_HEADER_LENGTH); // true
  * ```
  */
 export const V2_HEADER_LENGTH = HEADER_LENGTH;

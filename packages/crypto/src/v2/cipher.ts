@@ -30,11 +30,27 @@ import type {
   SessionState,
 } from './types.js';
 
-/** Options of {@link SessionCipher}. */
+/**
+ * Options of {@link SessionCipher}.
+ *
+ * @example
+ * ```ts
+ * const options: SessionCipherOptions = {
+ *   ourIdentity: identity,
+ *   remoteAddress: { userId: 'bob', deviceId: deviceId(1) },
+ *   sessions,
+ *   preKeys,
+ *   isTrustedIdentity: (theirs) => equalBytes(theirs.signingKey, pinned.signingKey),
+ * };
+ * const cipher = new SessionCipher(provider, options);
+ * ```
+ */
 export interface SessionCipherOptions {
+  /** Our device identity. */
   readonly ourIdentity: DeviceIdentity;
   /** The remote device this cipher talks to. */
   readonly remoteAddress: DeviceAddress;
+  /** Where the session record of `remoteAddress` is loaded from and stored. */
   readonly sessions: SessionStore;
   /** Our prekeys; needed to accept sessions that the remote device starts. */
   readonly preKeys?: PreKeyStore;
@@ -104,11 +120,11 @@ function wipeExclusive(from: SessionRecord, keep: SessionRecord): void {
  * @example
  * ```ts
  * const cipher = new SessionCipher(provider, {
- *   ourIdentity: alice,
+ *   ourIdentity: identity,
  *   remoteAddress: { userId: 'bob', deviceId: deviceId(1) },
  *   sessions: new InMemorySessionStore(),
  * });
- * await cipher.startSession(bobBundle);
+ * await cipher.startSession(bundle);
  * const outgoing = await cipher.encrypt(utf8('hello Bob'));
  * ```
  */
@@ -235,7 +251,7 @@ export class SessionCipher {
    *
    * @example
    * ```ts
-   * if (!(await cipher.hasSession())) await cipher.startSession(await fetchBundle());
+   * if (!(await cipher.hasSession())) await cipher.startSession(bundle);
    * ```
    */
   hasSession(): Promise<boolean> {
@@ -251,6 +267,7 @@ export class SessionCipher {
    * @example
    * ```ts
    * const theirs = await cipher.remoteIdentity();
+   * const unchanged = theirs !== undefined && equalBytes(theirs.signingKey, pinned.signingKey);
    * ```
    */
   remoteIdentity(): Promise<PublicIdentity | undefined> {

@@ -73,7 +73,7 @@ export const V2_MAX_PREVIOUS_SESSIONS = 5;
  * @example
  * ```ts
  * import { V2_MAX_PLAINTEXT } from '@cloister/crypto';
- * if (data.length > V2_MAX_PLAINTEXT) throw new Error('send it as an attachment');
+ * if (bytes.length > V2_MAX_PLAINTEXT) throw new Error('send it as an attachment');
  * ```
  */
 export const V2_MAX_PLAINTEXT = 64 * 1024 * 1024;

@@ -26,8 +26,16 @@ const LABEL = utf8(V2_LABELS.fingerprint);
 const FINGERPRINT_VERSION = 0;
 const MAX_STABLE_ID = 1024;
 
-/** One side of a safety number. */
+/**
+ * One side of a safety number.
+ *
+ * @example
+ * ```ts
+ * const theirs: FingerprintParty = { identity: bundle.identity, stableId: utf8('bob') };
+ * ```
+ */
 export interface FingerprintParty {
+  /** The party's public device identity (its signing and DH keys enter the number). */
   readonly identity: PublicIdentity;
   /**
    * The user's stable identifier as bytes (for example the UTF-8 of the user id), so that the
@@ -36,7 +44,17 @@ export interface FingerprintParty {
   readonly stableId: Uint8Array;
 }
 
-/** A safety number in both renderings. */
+/**
+ * A safety number in both renderings.
+ *
+ * @example
+ * ```ts
+ * const n: SafetyNumber = await computeSafetyNumber(provider,
+ *   { identity: toPublicIdentity(identity), stableId: utf8('alice') },
+ *   { identity: pinned, stableId: utf8('bob') });
+ * const scannedMatches = (scanned: Uint8Array) => equalBytes(n.bytes, scanned);
+ * ```
+ */
 export interface SafetyNumber {
   /** 60 decimal digits; display in 12 groups of 5. */
   readonly digits: string;
@@ -97,8 +115,8 @@ function checkParty(value: unknown, field: string): FingerprintParty {
  * @example
  * ```ts
  * const n = await computeSafetyNumber(provider,
- *   { identity: mine, stableId: utf8('alice') },
- *   { identity: theirs, stableId: utf8('bob') });
+ *   { identity: toPublicIdentity(identity), stableId: utf8('alice') },
+ *   { identity: pinned, stableId: utf8('bob') });
  * console.log(n.digits.match(/.{5}/g)?.join(' '));
  * ```
  */
@@ -124,7 +142,17 @@ export async function computeSafetyNumber(
 const MAX_FINGERPRINT_DEVICES = 64;
 const DEVICE_SET_VERSION = 1;
 
-/** One side of a device-set safety number: every admitted device of a user. */
+/**
+ * One side of a device-set safety number: every admitted device of a user.
+ *
+ * @example
+ * ```ts
+ * const theirs: DeviceSetParty = {
+ *   devices: [{ deviceId: 1, identity: pinned }, { deviceId: 2, identity: bundle.identity }],
+ *   stableId: utf8('bob'),
+ * };
+ * ```
+ */
 export interface DeviceSetParty {
   /** The devices, each with its id; order does not matter (they are sorted by id). */
   readonly devices: readonly { readonly deviceId: number; readonly identity: PublicIdentity }[];
@@ -186,8 +214,8 @@ function checkDeviceSet(value: unknown, field: string): DeviceSetParty {
  * @example
  * ```ts
  * const n = await computeDeviceSetSafetyNumber(provider,
- *   { devices: [{ deviceId: 1, identity: mine }], stableId: utf8('alice') },
- *   { devices: theirDevices, stableId: utf8('bob') });
+ *   { devices: [{ deviceId: 1, identity: toPublicIdentity(identity) }], stableId: utf8('alice') },
+ *   { devices: [{ deviceId: 1, identity: pinned }, { deviceId: 2, identity: bundle.identity }], stableId: utf8('bob') });
  * ```
  */
 export async function computeDeviceSetSafetyNumber(

@@ -20,15 +20,33 @@ import type {
   SessionState,
 } from './types.js';
 
-/** Options of {@link initiateSession}. */
+/**
+ * Options of {@link initiateSession}.
+ *
+ * @example
+ * ```ts
+ * const options: InitiateSessionOptions = { ourIdentity: identity, theirBundle: bundle, expectedIdentity: pinned };
+ * const { session } = await initiateSession(provider, options);
+ * ```
+ */
 export interface InitiateSessionOptions {
+  /** Our device identity (the initiator). */
   readonly ourIdentity: DeviceIdentity;
+  /** The responder device's prekey bundle, as the server handed it out (verified here). */
   readonly theirBundle: PreKeyBundle;
   /** The identity already trusted for this device; any other is refused (`ERR_INVALID_KEY`). */
   readonly expectedIdentity?: PublicIdentity;
 }
 
-/** The result of {@link initiateSession}. */
+/**
+ * The result of {@link initiateSession}.
+ *
+ * @example
+ * ```ts
+ * const started: InitiatedSession = await initiateSession(provider, { ourIdentity: identity, theirBundle: bundle });
+ * const next = addSession(record, started.session);
+ * ```
+ */
 export interface InitiatedSession {
   /** The new session. Its messages carry the handshake until the responder answers. */
   readonly session: SessionState;
@@ -36,16 +54,35 @@ export interface InitiatedSession {
   readonly pending: PendingInitial;
 }
 
-/** Options of {@link acceptSession}. */
+/**
+ * Options of {@link acceptSession}.
+ *
+ * @example
+ * ```ts
+ * const options: AcceptSessionOptions = { ourIdentity: identity, preKeys, initialMessage: initial };
+ * const { session, plaintext } = await acceptSession(provider, options);
+ * ```
+ */
 export interface AcceptSessionOptions {
+  /** Our device identity (the responder). */
   readonly ourIdentity: DeviceIdentity;
   /** Our prekeys; used ones are deleted, last-resort KEM uses recorded. */
   readonly preKeys: PreKeyStore;
+  /** The initial message the initiator sent. */
   readonly initialMessage: InitialMessage;
 }
 
-/** The result of {@link acceptSession}. */
+/**
+ * The result of {@link acceptSession}.
+ *
+ * @example
+ * ```ts
+ * const accepted: AcceptedSession = await acceptSession(provider, { ourIdentity: identity, preKeys, initialMessage: initial });
+ * const next = addSession(record, accepted.session);
+ * ```
+ */
 export interface AcceptedSession {
+  /** The new session (responder side); store it with `addSession`. */
   readonly session: SessionState;
   /** The plaintext of the ratchet message the initial message carried. */
   readonly plaintext: Uint8Array;
@@ -62,7 +99,7 @@ export interface AcceptedSession {
  *
  * @example
  * ```ts
- * const { session } = await initiateSession(provider, { ourIdentity: alice, theirBundle: bobBundle });
+ * const { session } = await initiateSession(provider, { ourIdentity: identity, theirBundle: bundle });
  * ```
  */
 export async function initiateSession(
@@ -100,9 +137,9 @@ export async function initiateSession(
  * @example
  * ```ts
  * const { session, plaintext } = await acceptSession(provider, {
- *   ourIdentity: bob,
- *   preKeys: bobPreKeys,
- *   initialMessage,
+ *   ourIdentity: identity,
+ *   preKeys,
+ *   initialMessage: initial,
  * });
  * ```
  */

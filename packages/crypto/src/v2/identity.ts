@@ -121,7 +121,7 @@ export async function verifyPublicIdentity(
  *
  * @example
  * ```ts
- * await verifyKemPreKeyPublic(provider, device.identity.signingKey, kemPreKey, 'kemPreKeys[0]');
+ * await verifyKemPreKeyPublic(provider, bundle.identity.signingKey, bundle.kemPreKey, 'bundle.kemPreKey');
  * ```
  */
 export async function verifyKemPreKeyPublic(
@@ -258,7 +258,15 @@ export function toKemPreKeyPublic(preKey: KemPreKey): KemPreKeyPublic {
   };
 }
 
-/** What a suite list is bound to by {@link signSuites}. */
+/**
+ * What a suite list is bound to by {@link signSuites}.
+ *
+ * @example
+ * ```ts
+ * const binding: SuiteListBinding = { signedPreKeyId: spk.id, issuedAt: Date.now() };
+ * const suitesSignature = await signSuites(provider, identity, ['v2'], binding);
+ * ```
+ */
 export interface SuiteListBinding {
   /** Id of the signed prekey published with the list (`PreKeyBundle.signedPreKey.id`). */
   readonly signedPreKeyId: SignedPreKeyId;

@@ -232,7 +232,8 @@ function readState(r: Reader, path: string): SessionState {
  *
  * @example
  * ```ts
- * const record = deserializeSession(bytesFromStorage);
+ * const stored = serializeSession(record); // keep only in encrypted storage
+ * const again = deserializeSession(stored);
  * ```
  */
 export function deserializeSession(bytes: Uint8Array): SessionRecord {

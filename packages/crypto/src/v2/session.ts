@@ -119,8 +119,8 @@ export function emptySessionRecord(): SessionRecord {
  *
  * @example
  * ```ts
- * const { session } = await initiateSession(provider, { ourIdentity, theirBundle });
- * record = addSession(record, session);
+ * const { session } = await initiateSession(provider, { ourIdentity: identity, theirBundle: bundle });
+ * const next = addSession(record, session);
  * ```
  */
 export function addSession(record: SessionRecord, state: SessionState): SessionRecord {
@@ -134,7 +134,7 @@ export function addSession(record: SessionRecord, state: SessionState): SessionR
  *
  * @example
  * ```ts
- * record = archiveCurrentSession(record); // before starting a new session after a failure
+ * const next = archiveCurrentSession(record); // before starting a new session after a failure
  * ```
  */
 export function archiveCurrentSession(record: SessionRecord): SessionRecord {
@@ -163,9 +163,19 @@ export async function encryptRecord(
   return encryptWithRecord(provider, r.current, r, checkPlaintext(plaintext));
 }
 
-/** What {@link decryptRecord} needs to accept a new session from an initial message. */
+/**
+ * What {@link decryptRecord} needs to accept a new session from an initial message.
+ *
+ * @example
+ * ```ts
+ * const context: DecryptContext = { ourIdentity: identity, preKeys };
+ * const { record: next, plaintext } = await decryptRecord(provider, record, incoming, context);
+ * ```
+ */
 export interface DecryptContext {
+  /** Our device identity (the responder's side of the handshake). */
   readonly ourIdentity: DeviceIdentity;
+  /** Our prekeys; the ones the initial message names are consumed. */
   readonly preKeys: PreKeyStore;
 }
 
@@ -183,7 +193,7 @@ export interface DecryptContext {
  * @example
  * ```ts
  * const { record: next, plaintext } = await decryptRecord(provider, record, incoming, {
- *   ourIdentity,
+ *   ourIdentity: identity,
  *   preKeys,
  * });
  * ```
