@@ -27,7 +27,7 @@ import { matchTotp, newTotpSecret, totpUri } from './totp.js';
 export interface HumanAdminInput {
   /** The administrator's e-mail address (unique per tenant, stored lower-case). */
   readonly email: string;
-  /** Display name (at most {@link MAX_ADMIN_NAME} characters). */
+  /** Display name (at most 128 characters). */
   readonly name: string;
   /** At least 12 characters. */
   readonly password: string;

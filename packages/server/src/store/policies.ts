@@ -59,7 +59,10 @@ export const MAX_POLICY_FEATURES = 256;
  *
  * @example
  * ```ts
+ * import { userId } from '@cloister/protocol';
+ *
  * const layer: PolicyLayer = { kind: 'user', tenant, user: userId('alice') };
+ * const stored = await stores.policies.get(layer);
  * ```
  */
 export type PolicyLayer =
@@ -78,9 +81,11 @@ export type PolicyLayer =
  * ```
  */
 export interface PolicyFeature {
+  /** Whether the feature is on. */
   readonly enabled: boolean;
   /** A locked feature cannot be loosened by a more specific layer. */
   readonly locked: boolean;
+  /** The feature's settings (JSON-like), if it has any. */
   readonly config?: RecordValue;
 }
 
@@ -100,13 +105,17 @@ export type PolicyDocument = { readonly [feature: string]: PolicyFeature };
  * @example
  * ```ts
  * const stored: StoredPolicy | undefined = await stores.policies.get({ kind: 'tenant', tenant });
+ * console.log(stored?.revision, stored?.document['files.send']?.enabled);
  * ```
  */
 export interface StoredPolicy {
+  /** The layer the document belongs to. */
   readonly layer: PolicyLayer;
+  /** The document, as written. */
   readonly document: PolicyDocument;
   /** 1 for the first write, then one more per write. */
   readonly revision: number;
+  /** When it was last written, ms since the epoch (the store's clock). */
   readonly updatedAt: number;
 }
 
@@ -115,7 +124,10 @@ export interface StoredPolicy {
  *
  * @example
  * ```ts
- * await stores.policies.set(layer, doc, { expectedRevision: stored.revision } satisfies SetPolicyOptions);
+ * const layer: PolicyLayer = { kind: 'tenant', tenant };
+ * const stored = await stores.policies.get(layer);
+ * const options: SetPolicyOptions = { expectedRevision: stored?.revision ?? 0 };
+ * await stores.policies.set(layer, { 'files.send': { enabled: false, locked: true } }, options);
  * ```
  */
 export interface SetPolicyOptions {
@@ -128,12 +140,15 @@ export interface SetPolicyOptions {
  *
  * @example
  * ```ts
+ * import { poolId } from '@cloister/protocol';
+ *
  * const layer = { kind: 'pool', tenant, pool: poolId('ward-3') } as const;
  * const p = await stores.policies.set(layer, { 'files.send': { enabled: false, locked: true } });
  * await stores.policies.set(layer, { 'files.send': { enabled: true, locked: true } }, { expectedRevision: p.revision });
  * ```
  */
 export interface PolicyStore {
+  /** The document of `layer`, or `undefined` when none was written. */
   get(layer: PolicyLayer): Promise<StoredPolicy | undefined>;
   /** Writes a document; `ConflictError('policy.revision')` when `expectedRevision` does not match. */
   set(layer: PolicyLayer, document: PolicyDocument, options?: SetPolicyOptions): Promise<StoredPolicy>;
