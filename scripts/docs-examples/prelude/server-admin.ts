@@ -13,3 +13,4 @@ declare const rootPublicKey: Uint8Array;
 declare const ownerCertificate: Uint8Array;
 declare const signedObject: Uint8Array;
 declare const sealed: Uint8Array;
+declare const deviceIdentity: import('@cloister/crypto').DeviceIdentity;

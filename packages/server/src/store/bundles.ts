@@ -64,16 +64,23 @@ const KEM_KEY = 1184;
  *
  * @example
  * ```ts
+ * import { generateKemPreKey, generateSignedPreKey, kemPreKeyId, signedPreKeyId, signSuites, toKemPreKeyPublic, toSignedPreKeyPublic } from '@cloister/crypto';
+ *
+ * const spk = await generateSignedPreKey(provider, deviceIdentity, signedPreKeyId(1));
+ * const lastResort = await generateKemPreKey(provider, deviceIdentity, kemPreKeyId(1), { lastResort: true });
+ * const issuedAt = Date.now();
  * const keys: SignedPreKeys = {
  *   signedPreKey: toSignedPreKeyPublic(spk),
  *   lastResortKemPreKey: toKemPreKeyPublic(lastResort),
  *   suites: ['v2'],
  *   suitesIssuedAt: issuedAt,
- *   suitesSignature: await signSuites(provider, identity, ['v2'], { signedPreKeyId: spk.id, issuedAt }),
+ *   suitesSignature: await signSuites(provider, deviceIdentity, ['v2'], { signedPreKeyId: spk.id, issuedAt }),
  * };
+ * await stores.bundles.setSigned(tenant, user, device, keys);
  * ```
  */
 export interface SignedPreKeys {
+  /** The signed X25519 prekey (public key, id and the identity's signature). */
   readonly signedPreKey: SignedPreKeyPublic;
   /** The last-resort ML-KEM prekey (`lastResort: true`), handed out when no one-time one is left. */
   readonly lastResortKemPreKey: KemPreKeyPublic;
@@ -86,6 +93,7 @@ export interface SignedPreKeys {
    * `suitesSignature` with `signedPreKey.id`. `setSigned` refuses one older than the stored one.
    */
   readonly suitesIssuedAt: number;
+  /** The identity key's Ed25519 signature over the suite list, `suitesIssuedAt` and the signed prekey id (64 bytes). */
   readonly suitesSignature: Uint8Array;
 }
 
@@ -94,10 +102,15 @@ export interface SignedPreKeys {
  *
  * @example
  * ```ts
- * const batch: OneTimePreKeys = { preKeys: oneTime.map(toOneTimePreKeyPublic), kemPreKeys: kem.map(toKemPreKeyPublic) };
+ * import { generateOneTimePreKeys, oneTimePreKeyId, toOneTimePreKeyPublic } from '@cloister/crypto';
+ *
+ * const opks = await generateOneTimePreKeys(provider, oneTimePreKeyId(100), 50);
+ * const batch: OneTimePreKeys = { preKeys: opks.map(toOneTimePreKeyPublic) };
+ * const added = await stores.bundles.addOneTime(tenant, user, device, batch); // → { preKeys: 50, kemPreKeys: 0 }
  * ```
  */
 export interface OneTimePreKeys {
+  /** One-time X25519 prekeys (default none). */
   readonly preKeys?: readonly OneTimePreKeyPublic[];
   /** One-time ML-KEM prekeys (`lastResort: false`). */
   readonly kemPreKeys?: readonly KemPreKeyPublic[];
@@ -109,11 +122,13 @@ export interface OneTimePreKeys {
  * @example
  * ```ts
  * const left: OneTimeCounts = await stores.bundles.countOneTime(tenant, user, device);
- * if (left.preKeys < 20) askForMorePreKeys();
+ * if (left.preKeys < 20 || left.kemPreKeys < 20) console.log('the device should upload more one-time prekeys');
  * ```
  */
 export interface OneTimeCounts {
+  /** One-time X25519 prekeys (0..{@link MAX_ONE_TIME_PREKEYS}). */
   readonly preKeys: number;
+  /** One-time ML-KEM prekeys (0..{@link MAX_ONE_TIME_PREKEYS}). */
   readonly kemPreKeys: number;
 }
 
@@ -122,9 +137,8 @@ export interface OneTimeCounts {
  *
  * @example
  * ```ts
- * await stores.bundles.setSigned(tenant, user, device, signed);
- * await stores.bundles.addOneTime(tenant, user, device, { preKeys, kemPreKeys });
- * const bundle = await stores.bundles.takeBundle(tenant, user, device);
+ * const bundle = await stores.bundles.takeBundle(tenant, user, device); // takes one one-time prekey of each kind
+ * const left = await stores.bundles.countOneTime(tenant, user, device);
  * ```
  */
 export interface KeyBundleStore {
