@@ -20,9 +20,24 @@ import { ValidationError } from '@cloister/crypto';
  * ```
  */
 export const PASSWORD_PARAMS = Object.freeze({ logN: 17, r: 8, p: 1, saltBytes: 16, hashBytes: 32 });
-/** Fewest characters of a new password. */
+/**
+ * Fewest characters of a new password (12).
+ *
+ * @example
+ * ```ts
+ * const longEnough = 'correct horse battery staple'.length >= MIN_PASSWORD_CHARS; // → true
+ * ```
+ */
 export const MIN_PASSWORD_CHARS = 12;
-/** Most characters of any password (longer ones are refused before hashing). */
+/**
+ * Most characters of any password (1024); longer ones are refused before hashing.
+ *
+ * @example
+ * ```ts
+ * const tooLong = 'x'.repeat(MAX_PASSWORD_CHARS + 1);
+ * await verifyPassword(admin.passwordHash ?? '', tooLong); // → false, without running scrypt
+ * ```
+ */
 export const MAX_PASSWORD_CHARS = 1024;
 
 const RECORD =
@@ -49,7 +64,8 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64').replace
  *
  * @example
  * ```ts
- * checkNewPassword(input.password, 'password');
+ * const password = checkNewPassword('correct horse battery staple', 'password'); // ValidationError('password') if too short or long
+ * const record = await hashPassword(password);
  * ```
  */
 export function checkNewPassword(value: unknown, field = 'password'): string {
@@ -81,7 +97,7 @@ export async function hashPassword(password: string): Promise<string> {
  *
  * @example
  * ```ts
- * if (!(await verifyPassword(admin.passwordHash, body.password))) refuse();
+ * const ok = admin.passwordHash !== undefined && (await verifyPassword(admin.passwordHash, 'correct horse battery staple'));
  * ```
  */
 export async function verifyPassword(record: string, password: string): Promise<boolean> {
@@ -103,7 +119,9 @@ let dummy: Promise<string> | undefined;
  *
  * @example
  * ```ts
- * const ok = admin?.passwordHash ? await verifyPassword(admin.passwordHash, pw) : await dummyVerify(pw);
+ * const found = await stores.administrators.byEmail(tenant, 'ops@acme.example');
+ * const password = 'correct horse battery staple';
+ * const ok = found?.passwordHash ? await verifyPassword(found.passwordHash, password) : await dummyVerify(password);
  * ```
  */
 export async function dummyVerify(password: string): Promise<false> {

@@ -75,7 +75,8 @@ export const ADMIN_PERMISSIONS: readonly AdminPermission[] = Object.freeze([
  *
  * @example
  * ```ts
- * const fresh = FRESH_FACTOR_PERMISSIONS.includes(permission);
+ * const permission: AdminPermission = 'devices.wipe';
+ * const fresh = FRESH_FACTOR_PERMISSIONS.includes(permission); // → true: a step-up is needed
  * ```
  */
 export const FRESH_FACTOR_PERMISSIONS: readonly AdminPermission[] = Object.freeze([
@@ -133,7 +134,9 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
  *
  * @example
  * ```ts
- * if (!roleAllows('auditor', 'devices.wipe')) throw new ForbiddenError('…');
+ * import { ForbiddenError } from '@cloister/crypto';
+ *
+ * if (!roleAllows(admin.role, 'devices.wipe')) throw new ForbiddenError('the role may not wipe devices');
  * ```
  */
 export function roleAllows(role: Role, permission: AdminPermission, scopes?: readonly string[]): boolean {

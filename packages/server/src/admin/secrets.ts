@@ -7,17 +7,69 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 
-/** Label of a session token's hash. */
+/**
+ * Label of a session token's hash: the stored hash is SHA-256 of the label followed by the token.
+ *
+ * @example
+ * ```ts
+ * import { createHash } from 'node:crypto';
+ *
+ * const hash = createHash('sha256').update(ADMIN_SESSION_LABEL).update(token).digest(); // = bearerHash('session', token)
+ * ```
+ */
 export const ADMIN_SESSION_LABEL = 'cloister/server/v1/admin-session';
-/** Label of an API key's hash. */
+/**
+ * Label of an API key's hash: the stored hash is SHA-256 of the label followed by the key.
+ *
+ * @example
+ * ```ts
+ * import { createHash } from 'node:crypto';
+ *
+ * const apiKey = newBearerSecret();
+ * const hash = createHash('sha256').update(ADMIN_KEY_LABEL).update(apiKey).digest(); // = bearerHash('key', apiKey)
+ * ```
+ */
 export const ADMIN_KEY_LABEL = 'cloister/server/v1/admin-key';
-/** Label of a recovery code's hash (followed by tenant, 0x00, admin id, 0x00, the code). */
+/**
+ * Label of a recovery code's hash (followed by tenant, 0x00, admin id, 0x00, the normalised code).
+ *
+ * @example
+ * ```ts
+ * import { createHash } from 'node:crypto';
+ *
+ * const code = 'abcdefgh23456723';
+ * const hash = createHash('sha256').update(ADMIN_RECOVERY_LABEL)
+ *   .update(`${tenant}\0${admin.id}\0${code}`).digest(); // = recoveryCodeHash(tenant, admin.id, code)
+ * ```
+ */
 export const ADMIN_RECOVERY_LABEL = 'cloister/server/v1/admin-recovery-code';
-/** `Authorization` scheme of a session token. */
+/**
+ * `Authorization` scheme of a session token.
+ *
+ * @example
+ * ```ts
+ * const res = await fetch(`${url}/admin/v1/users`, { headers: { authorization: `${ADMIN_SESSION_SCHEME} ${token}` } });
+ * ```
+ */
 export const ADMIN_SESSION_SCHEME = 'Cloister-Admin';
-/** `Authorization` scheme of an integration's API key. */
+/**
+ * `Authorization` scheme of an integration's API key.
+ *
+ * @example
+ * ```ts
+ * const apiKey = process.env.CLOISTER_API_KEY ?? '';
+ * const res = await fetch(`${url}/admin/v1/users`, { headers: { authorization: `${ADMIN_KEY_SCHEME} ${apiKey}` } });
+ * ```
+ */
 export const ADMIN_KEY_SCHEME = 'Cloister-Admin-Key';
-/** How many recovery codes an enrolment makes. */
+/**
+ * How many recovery codes an enrolment makes (10).
+ *
+ * @example
+ * ```ts
+ * const codes = newRecoveryCodes(); // codes.length === RECOVERY_CODE_COUNT
+ * ```
+ */
 export const RECOVERY_CODE_COUNT = 10;
 
 const B32 = 'abcdefghijklmnopqrstuvwxyz234567';
@@ -36,7 +88,8 @@ function labelled(label: string, ...parts: (string | Uint8Array)[]): Uint8Array 
  *
  * @example
  * ```ts
- * const token = newBearerSecret();
+ * const secret = newBearerSecret(); // 43 base64url characters
+ * const stored = bearerHash('session', secret); // only this is stored
  * ```
  */
 export function newBearerSecret(): string {
@@ -48,7 +101,7 @@ export function newBearerSecret(): string {
  *
  * @example
  * ```ts
- * const h = bearerHash('session', token);
+ * const session = await stores.administrators.session(bearerHash('session', token));
  * ```
  */
 export function bearerHash(kind: 'session' | 'key', secret: string): Uint8Array {
@@ -100,7 +153,7 @@ export function normalizeRecoveryCode(code: string): string | undefined {
  *
  * @example
  * ```ts
- * const h = recoveryCodeHash(tenant, admin.id, code);
+ * const used = await stores.administrators.useRecoveryCode(tenant, admin.id, recoveryCodeHash(tenant, admin.id, 'ABCD-EFGH-2345-6723'));
  * ```
  */
 export function recoveryCodeHash(tenant: string, admin: string, code: string): Uint8Array {
@@ -112,7 +165,7 @@ export function recoveryCodeHash(tenant: string, admin: string, code: string): U
  *
  * @example
  * ```ts
- * const id = newAdminId();
+ * const id = newAdminId(); // 'adm_…' (22 base64url characters)
  * ```
  */
 export function newAdminId(): string {

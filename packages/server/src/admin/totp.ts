@@ -62,7 +62,8 @@ export function totpStep(nowMs: number): number {
  *
  * @example
  * ```ts
- * const step = matchTotp(admin.totp.secret, body.totp, ctx.now());
+ * const step = admin.totp === undefined ? undefined : matchTotp(admin.totp.secret, '123456', ctx.now());
+ * if (step !== undefined) await stores.administrators.acceptTotpStep(tenant, admin.id, step);
  * ```
  */
 export function matchTotp(secret: Uint8Array, code: string, nowMs: number): number | undefined {
@@ -84,7 +85,8 @@ export function matchTotp(secret: Uint8Array, code: string, nowMs: number): numb
  *
  * @example
  * ```ts
- * const code = totpCode(secret, Date.now());
+ * const secret = newTotpSecret();
+ * const code = totpCode(secret, Date.now()); // six digits, such as '492039'
  * ```
  */
 export function totpCode(secret: Uint8Array, nowMs: number): string {
@@ -102,7 +104,8 @@ export function totpCode(secret: Uint8Array, nowMs: number): string {
  *
  * @example
  * ```ts
- * const uri = totpUri(secret, { issuer: 'Cloister acme', account: 'ops@acme.example' });
+ * const secret = newTotpSecret();
+ * const uri = totpUri(secret, { issuer: 'Cloister acme', account: 'ops@acme.example' }); // 'otpauth://totp/…'
  * ```
  */
 export function totpUri(
