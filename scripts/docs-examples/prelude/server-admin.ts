@@ -14,3 +14,5 @@ declare const ownerCertificate: Uint8Array;
 declare const signedObject: Uint8Array;
 declare const sealed: Uint8Array;
 declare const deviceIdentity: import('@cloister/crypto').DeviceIdentity;
+declare const dataKey: Uint8Array;
+declare const deviceList: Uint8Array;

@@ -43,7 +43,8 @@ export const SENDER_CLASS_LABEL = 'cloister/server/v1/sender-class';
  *
  * @example
  * ```ts
- * senderClassOf(tenant, user.pools).length === SENDER_CLASS_BYTES; // true
+ * const found = await stores.users.get(tenant, user);
+ * senderClassOf(tenant, found?.pools ?? []).length === SENDER_CLASS_BYTES; // true
  * ```
  */
 export const SENDER_CLASS_BYTES = 16;
@@ -53,7 +54,8 @@ export const SENDER_CLASS_BYTES = 16;
  *
  * @example
  * ```ts
- * const epochs: DeliveryEpochs = await stores.deliveryEpochs.get(tenant, recipient, senderClass);
+ * const epochs: DeliveryEpochs = await stores.deliveryEpochs.get(tenant, user, senderClassOf(tenant, []));
+ * console.log(epochs.tenant, epochs.user, epochs.senderClass);
  * ```
  */
 export interface DeliveryEpochs {
@@ -72,7 +74,10 @@ export interface DeliveryEpochs {
  *
  * @example
  * ```ts
- * const epochs = await stores.deliveryEpochs.get(tenant, recipient, senderClassOf(tenant, caller.pools));
+ * import { poolId } from '@cloister/protocol';
+ *
+ * const epochs = await stores.deliveryEpochs.get(tenant, user, senderClassOf(tenant, [poolId('ward-3')]));
+ * await stores.deliveryEpochs.bumpTenant(tenant); // every delivery token of the tenant stops working
  * ```
  */
 export interface DeliveryEpochStore {
@@ -93,8 +98,10 @@ const lp = (bytes: Uint8Array): Uint8Array => concatBytes(uintBE(bytes.length, 2
  *
  * @example
  * ```ts
+ * import { poolId, tenantId } from '@cloister/protocol';
+ *
  * const open = senderClassOf(tenantId('acme'), []);
- * const ward = senderClassOf(tenantId('acme'), [poolId('ward-3')]);
+ * const ward = senderClassOf(tenantId('acme'), [poolId('ward-3')]); // 16 bytes
  * ```
  */
 export function senderClassOf(tenant: TenantId, pools: readonly PoolId[]): Uint8Array {
@@ -160,6 +167,7 @@ export function bumpClassEpoch(tx: StorageTx, tenant: TenantId, pools: readonly 
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const epochs = createDeliveryEpochStore(adapterExecutor(adapter));
+ * const current = await epochs.get(tenant, user, senderClassOf(tenant, []));
  * ```
  */
 export function createDeliveryEpochStore(run: Executor): DeliveryEpochStore {

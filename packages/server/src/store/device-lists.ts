@@ -61,6 +61,7 @@ export const MAX_DEVICE_LISTS_PER_CHAIN = 1024;
  * @example
  * ```ts
  * const newest: StoredDeviceList | undefined = await stores.deviceLists.newest(tenant, user);
+ * if (newest !== undefined) console.log(newest.epoch, newest.bytes.length, new Date(newest.storedAt));
  * ```
  */
 export interface StoredDeviceList {
@@ -77,7 +78,9 @@ export interface StoredDeviceList {
  *
  * @example
  * ```ts
- * await stores.deviceLists.append(tenant, user, bytes, 3, { previous: newest.bytes });
+ * const newest = await stores.deviceLists.newest(tenant, user);
+ * const options: AppendDeviceListOptions = newest === undefined ? {} : { previous: newest.bytes };
+ * await stores.deviceLists.append(tenant, user, deviceList, (newest?.epoch ?? 0) + 1, options);
  * ```
  */
 export interface AppendDeviceListOptions {
@@ -94,7 +97,9 @@ export interface AppendDeviceListOptions {
  *
  * @example
  * ```ts
- * await stores.deviceLists.restart(tenant, user, bytes, { replacing: newest.bytes });
+ * const newest = await stores.deviceLists.newest(tenant, user);
+ * const options: RestartDeviceListOptions = newest === undefined ? {} : { replacing: newest.bytes };
+ * await stores.deviceLists.restart(tenant, user, deviceList, options); // deviceList becomes epoch 1
  * ```
  */
 export interface RestartDeviceListOptions {
@@ -110,7 +115,7 @@ export interface RestartDeviceListOptions {
  *
  * @example
  * ```ts
- * await stores.deviceLists.append(tenant, user, firstList, 1);
+ * await stores.deviceLists.append(tenant, user, deviceList, 1);
  * const lists = await stores.deviceLists.chain(tenant, user); // [{ epoch: 1, bytes, storedAt }]
  * ```
  */
@@ -186,6 +191,7 @@ async function lockUser(tx: StorageTx, tenant: TenantId, user: UserId): Promise<
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const deviceLists = createDeviceListStore(adapterExecutor(adapter));
+ * const chain = await deviceLists.chain(tenant, user);
  * ```
  */
 export function createDeviceListStore(run: Executor): DeviceListStore {

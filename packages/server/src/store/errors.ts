@@ -38,7 +38,7 @@ export class ConflictError extends StorageError {
  * @example
  * ```ts
  * try {
- *   await stores.devices.add(tenant, user, device);
+ *   await stores.devices.update(tenant, user, device, { blocked: true });
  * } catch (e) {
  *   if (e instanceof NotFoundError) reply.code(404);
  * }
@@ -62,7 +62,10 @@ export class NotFoundError extends StorageError {
  * @example
  * ```ts
  * try {
- *   await submit();
+ *   await stores.blobs.begin(blob, 2 ** 30, Date.now() + 86_400_000, {
+ *     owner: { tenant, user, device },
+ *     quotas: { maxBytesPerDevice: 2 ** 29, maxCountPerDevice: 100, tenantMaxBytes: 2 ** 40 },
+ *   });
  * } catch (e) {
  *   if (e instanceof QuotaExceededError) reply.code(507);
  * }

@@ -56,7 +56,10 @@ export const SERVER_TABLES = Object.freeze({
  *
  * @example
  * ```ts
- * const db = createEncryptedAdapter(sql, { dataKey, provider, orderedTables: SERVER_ORDERED_TABLES });
+ * import { createEncryptedAdapter } from '@cloister/storage';
+ *
+ * const db = createEncryptedAdapter(adapter, { dataKey, provider, orderedTables: SERVER_ORDERED_TABLES });
+ * const serverStores = createServerStores(db);
  * ```
  */
 export const SERVER_ORDERED_TABLES: readonly string[] = Object.freeze([

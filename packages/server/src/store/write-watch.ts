@@ -14,7 +14,9 @@ import type { StorageAdapter, StorageTx } from '@cloister/storage';
  *
  * @example
  * ```ts
- * const watched = watchWrites(adapter, ['s_devices', 's_users'], () => cache.clear());
+ * const cache = new Map<string, unknown>();
+ * const watched = watchWrites(adapter, [SERVER_TABLES.devices, SERVER_TABLES.users], () => cache.clear());
+ * const serverStores = createServerStores(watched);
  * ```
  */
 export function watchWrites(
