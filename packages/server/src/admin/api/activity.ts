@@ -105,7 +105,7 @@ export const userActivityOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, ACTIVITY_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, ACTIVITY_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const ACTIVITY_OPERATIONS = [userActivityOperation] as const;

@@ -118,7 +118,11 @@ export const listAdministratorsOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/administrators`, { method: 'POST', headers, body: JSON.stringify({ email, name, role: 'auditor', password }) });
+ * const res = await fetch(`${url}/admin/v1/administrators`, {
+ *   method: 'POST',
+ *   headers: { ...headers, 'content-type': 'application/json' },
+ *   body: JSON.stringify({ email: 'audit@acme.example', name: 'Audit', role: 'auditor', password: 'correct horse battery staple' }),
+ * });
  * ```
  */
 export const createAdministratorOperation = defineAdminOperation({
@@ -168,7 +172,11 @@ export const createAdministratorOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/administrators/${id}`, { method: 'PATCH', headers, body: JSON.stringify({ role: 'auditor' }) });
+ * await fetch(`${url}/admin/v1/administrators/${admin.id}`, {
+ *   method: 'PATCH',
+ *   headers: { ...headers, 'content-type': 'application/json' },
+ *   body: JSON.stringify({ role: 'auditor' }),
+ * });
  * ```
  */
 export const updateAdministratorOperation = defineAdminOperation({
@@ -210,7 +218,7 @@ export const updateAdministratorOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/administrators/${id}`, { method: 'DELETE', headers });
+ * await fetch(`${url}/admin/v1/administrators/${admin.id}`, { method: 'DELETE', headers }); // 204
  * ```
  */
 export const deleteAdministratorOperation = defineAdminOperation({
@@ -247,7 +255,7 @@ export const deleteAdministratorOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, ADMINISTRATOR_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, ADMINISTRATOR_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const ADMINISTRATOR_OPERATIONS = [

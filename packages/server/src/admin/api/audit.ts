@@ -205,7 +205,7 @@ export const exportAuditOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, AUDIT_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, AUDIT_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const AUDIT_OPERATIONS = [searchAuditOperation, verifyAuditOperation, exportAuditOperation] as const;

@@ -104,7 +104,7 @@ export const unblockDeviceOperation = setBlocked(false);
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, DEVICE_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, DEVICE_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const DEVICE_OPERATIONS = [

@@ -104,7 +104,7 @@ export const removeDomainOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, DOMAIN_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, DOMAIN_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const DOMAIN_OPERATIONS = [listDomainsOperation, addDomainOperation, removeDomainOperation] as const;

@@ -238,7 +238,8 @@ export const errorBodySchema = named(
  *
  * @example
  * ```ts
- * const view: z.infer<typeof tenantView> = { id: 'acme', name: 'ACME', domains: [], createdAt: 0, serverSigningKey: '…', rootFingerprint: null };
+ * const view = tenantView.parse(await (await fetch(`${url}/admin/v1/tenant`, { headers })).json());
+ * console.log(view.name, view.domains, view.rootFingerprint ?? 'no root yet');
  * ```
  */
 export const tenantView = named(
@@ -267,7 +268,11 @@ export const tenantView = named(
  *
  * @example
  * ```ts
- * const view: z.infer<typeof adminView> = { id, email, name, role: 'admin', scopes: [], disabled: false, totp: 'active', createdAt };
+ * import { z } from 'zod';
+ *
+ * const body = await (await fetch(`${url}/admin/v1/administrators`, { headers })).json();
+ * const { items } = z.object({ items: z.array(adminView) }).parse(body);
+ * for (const a of items) console.log(a.email, a.role, a.totp); // 'ops@acme.example' 'admin' 'active'
  * ```
  */
 export const adminView = named(
@@ -292,7 +297,8 @@ export const adminView = named(
  *
  * @example
  * ```ts
- * const view: z.infer<typeof userView> = { id: 'alice', displayName: 'Alice', pools: [], blocked: false, createdAt: 0 };
+ * const view = userView.parse(await (await fetch(`${url}/admin/v1/users/alice`, { headers })).json());
+ * console.log(view.displayName, view.blocked);
  * ```
  */
 export const userView = named(
@@ -314,7 +320,11 @@ export const userView = named(
  *
  * @example
  * ```ts
- * const view: z.infer<typeof deviceView> = { id: 1, blocked: false, createdAt: 0, lastSeenAt: null, identityKey: '…', clientVersion: null };
+ * import { z } from 'zod';
+ *
+ * const body = await (await fetch(`${url}/admin/v1/users/alice/devices`, { headers })).json();
+ * const { items } = z.object({ items: z.array(deviceView) }).parse(body);
+ * for (const d of items) console.log(d.id, d.blocked, d.lastSeenAt);
  * ```
  */
 export const deviceView = named(
@@ -337,7 +347,11 @@ export const deviceView = named(
  *
  * @example
  * ```ts
- * const view: z.infer<typeof auditRecordView> = { seq: 1, at, actor, action: 'user.block', target: 'alice', outcome: 'success', details: {}, prevHash, hash };
+ * import { z } from 'zod';
+ *
+ * const body = await (await fetch(`${url}/admin/v1/audit?limit=100`, { headers })).json();
+ * const { items } = z.object({ items: z.array(auditRecordView) }).parse(body);
+ * for (const r of items) console.log(r.seq, r.actor, r.action, r.outcome);
  * ```
  */
 export const auditRecordView = named(

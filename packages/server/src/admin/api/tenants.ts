@@ -149,7 +149,7 @@ export const getTenantOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, TENANT_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, TENANT_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const TENANT_OPERATIONS = [createTenantOperation, listTenantsOperation, getTenantOperation] as const;

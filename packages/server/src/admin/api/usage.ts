@@ -69,7 +69,7 @@ export const tenantUsageOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, USAGE_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, USAGE_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const USAGE_OPERATIONS = [tenantUsageOperation] as const;

@@ -326,7 +326,7 @@ export const deleteUserOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, USER_OPERATIONS, check);
+ * registerAdminOperations(app, ctx, USER_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const USER_OPERATIONS = [
