@@ -51,4 +51,4 @@ export {
   type Transport,
   type TransportResponse,
 } from './transport/common.js';
-export { PinMismatchError, ServerError } from './transport/errors.js';
+export { NetworkError, type NetworkErrorCode, PinMismatchError, ServerError } from './transport/errors.js';

@@ -76,7 +76,7 @@ export {
   SERVER_KEY_PROOF_LABEL,
 } from './transport/browser.js';
 export { CLIENT_VERSION, CLIENT_VERSION_HEADER } from './transport/common.js';
-export { PinMismatchError, ServerError } from './transport/errors.js';
+export { NetworkError, type NetworkErrorCode, PinMismatchError, ServerError } from './transport/errors.js';
 export {
   type BackoffOptions,
   backoffDelay,

@@ -68,7 +68,7 @@ beforeAll(async () => {
   const tid = tenantId('acme');
   await ctx.stores.tenants.create(tid, { name: 'ACME', signingKey: new Uint8Array(randomBytes(32)) });
   device = await setUpDevice(ctx, tid, 'alice', 1);
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await server?.close();

@@ -53,7 +53,7 @@ beforeAll(async () => {
     mailbox: await newMailboxId(ctx.provider),
     credentialHash: await credentialHash(ctx, credential),
   });
-}, 30_000);
+}, 120_000);
 
 afterAll(async () => {
   await server?.close();

@@ -26,14 +26,17 @@ import {
   type Transport,
   type TransportResponse,
 } from './common.js';
-import { PinMismatchError, ServerError } from './errors.js';
+import { NetworkError, PinMismatchError, ServerError, toNetworkError } from './errors.js';
 
 /**
  * The label in front of every server-key proof (the server signs `label ‖ nonce ‖ SHA-256(spki)`).
  *
  * @example
  * ```ts
- * const message = concatBytes(utf8(SERVER_KEY_PROOF_LABEL), nonce, spkiDigest);
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const nonce = provider.randomBytes(32);
+ * const spkiDigest = parsePin(pin); // SHA-256 of the pinned SubjectPublicKeyInfo
+ * const signed = concatBytes(utf8(SERVER_KEY_PROOF_LABEL), nonce, spkiDigest);
  * ```
  */
 export const SERVER_KEY_PROOF_LABEL = 'cloister/v1/server-key-proof';
@@ -43,7 +46,7 @@ export const SERVER_KEY_PROOF_LABEL = 'cloister/v1/server-key-proof';
  *
  * @example
  * ```ts
- * conn.open && console.log(`speaking ${BROWSER_WS_SUBPROTOCOL}`);
+ * const conn = transport.connect('/v1/ws', { onOpen: () => console.log(`speaking ${BROWSER_WS_SUBPROTOCOL}`) });
  * ```
  */
 export const BROWSER_WS_SUBPROTOCOL = 'cloister.v1';
@@ -59,17 +62,29 @@ const CONNECTING = 0;
  *
  * @example
  * ```ts
- * const ws: BrowserWebSocket = new WebSocket('wss://chat.example.internal/v1/ws', ['cloister.v1']);
+ * function whenOpen(ws: BrowserWebSocket, frame: Uint8Array<ArrayBuffer>): void {
+ *   ws.binaryType = 'arraybuffer';
+ *   ws.onopen = () => ws.send(frame);
+ *   ws.onclose = (event) => console.log(`closed with ${event.code}`);
+ * }
  * ```
  */
 export interface BrowserWebSocket {
+  /** The socket's state: 0 connecting, 1 open, 2 closing, 3 closed. */
   readonly readyState: number;
+  /** How binary messages arrive; the transport sets `arraybuffer`. */
   binaryType: string;
+  /** Called once the socket is open. */
   onopen: ((event: unknown) => void) | null;
+  /** Called with each message; `data` is an `ArrayBuffer` for a binary frame. */
   onmessage: ((event: { readonly data: unknown }) => void) | null;
+  /** Called when the socket closed, with its close code. */
   onclose: ((event: { readonly code: number }) => void) | null;
+  /** Called when the socket failed. */
   onerror: ((event: unknown) => void) | null;
+  /** Sends one binary frame. */
   send(data: Uint8Array<ArrayBuffer>): void;
+  /** Closes the socket (with an optional close code and reason). */
   close(code?: number, reason?: string): void;
 }
 
@@ -78,7 +93,11 @@ export interface BrowserWebSocket {
  *
  * @example
  * ```ts
- * const WebSocketCtor: BrowserWebSocketConstructor = globalThis.WebSocket;
+ * const transport = createBrowserTransport({
+ *   url: 'https://chat.example.internal',
+ *   pin,
+ *   WebSocket: globalThis.WebSocket as unknown as BrowserWebSocketConstructor,
+ * });
  * ```
  */
 export type BrowserWebSocketConstructor = new (
@@ -136,12 +155,24 @@ const ALGORITHMS: Readonly<
   },
 };
 
-/** Runs `fn` with an abort signal that fires after `ms`. */
-async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+/** Whether the runtime says it has no network (`navigator.onLine === false`). */
+function offline(): boolean {
+  return (globalThis as { navigator?: { onLine?: unknown } }).navigator?.onLine === false;
+}
+
+/**
+ * Runs the network exchange `fn` with an abort signal that fires after `ms`; whatever it throws
+ * (a `fetch` `TypeError`, the abort) becomes a {@link NetworkError} for `url`.
+ */
+async function exchange<T>(url: string, ms: number, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('request timed out')), ms);
+  const timer = setTimeout(() => controller.abort(new NetworkError('ETIMEDOUT', url)), ms);
   try {
     return await fn(controller.signal);
+  } catch (e) {
+    throw controller.signal.aborted
+      ? new NetworkError('ETIMEDOUT', url, { cause: e })
+      : toNetworkError(e, url, offline());
   } finally {
     clearTimeout(timer);
   }
@@ -157,11 +188,17 @@ async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Promise<T
  * The WebSocket carries the credential in its subprotocol list
  * (`cloister.v1, cloister.auth.<base64url>`) because a page cannot set headers on it.
  *
+ * A server that cannot be reached is a `NetworkError`: `request` rejects with it (a `fetch`
+ * `TypeError` is `UNREACHABLE`, or `OFFLINE` when `navigator.onLine` is false; no answer within
+ * `timeoutMs` is `ETIMEDOUT`), and a socket that fails or closes before it opened reports it to
+ * `onError` before the next attempt.
+ *
  * @example
  * ```ts
  * const transport = createBrowserTransport({ url: 'https://chat.example.internal', pin, credential });
  * const counts = expectOk(await transport.request('GET', '/v1/keys/count')).json;
- * const conn = transport.connect('/v1/ws', { onFrame: (f) => handle(f) });
+ * const frames: Uint8Array[] = [];
+ * const conn = transport.connect('/v1/ws', { onFrame: (f) => frames.push(f) });
  * ```
  */
 export function createBrowserTransport(options: BrowserTransportOptions): Transport {
@@ -209,14 +246,14 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
   }
 
   /**
-   * Asks the server to sign a fresh nonce and checks the answer. Network failures, timeouts and
-   * transient statuses (429, 5xx but 501) reject with that error; every other failure is
-   * `PinMismatchError`. Only this request is sent before the check, and it carries neither the
+   * Asks the server to sign a fresh nonce and checks the answer. Network failures and timeouts
+   * reject with `NetworkError`, transient statuses (429, 5xx but 501) with `ServerError`; every
+   * other failure is `PinMismatchError`. Only this request is sent before the check, and it carries neither the
    * credential nor any caller data.
    */
   async function prove(): Promise<void> {
     const nonce = cryptoImpl.getRandomValues(new Uint8Array(NONCE_BYTES));
-    const answer = await withTimeout(timeoutMs, async (signal) => {
+    const answer = await exchange(base.href, timeoutMs, async (signal) => {
       const res = await fetchImpl(new URL('/v1/server-key-proof', base), {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -303,7 +340,7 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
     }
     // The proof is checked here; the request below (credential, body) is sent only after it passed.
     await ensureProven();
-    return withTimeout(timeoutMs, async (signal) => {
+    return exchange(base.href, timeoutMs, async (signal) => {
       const res = await fetchImpl(target, {
         method,
         headers,
@@ -350,7 +387,7 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
         await prove();
       } catch (e) {
         if (schedule.closed) return;
-        schedule.failedToConnect(e instanceof Error ? e : new Error('connection failed'));
+        schedule.failedToConnect(e instanceof Error ? e : new NetworkError('UNREACHABLE', base.href));
         return;
       }
       if (schedule.closed) return;
@@ -358,23 +395,25 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
       try {
         current = new Socket(target.href, protocols);
       } catch (e) {
-        handlers.onError?.(e instanceof Error ? e : new Error('connection failed'));
+        handlers.onError?.(e instanceof Error ? e : new NetworkError('UNREACHABLE', base.href));
         schedule.dropped(1006);
         return;
       }
       ws = current;
       let failed = false;
+      let opened = false;
       current.binaryType = 'arraybuffer';
       // WHATWG sockets have no handshake timeout of their own.
       const handshakeTimer = setTimeout(() => {
         if (current.readyState === CONNECTING) {
           failed = true;
-          handlers.onError?.(new Error('WebSocket handshake timed out'));
+          handlers.onError?.(new NetworkError('ETIMEDOUT', base.href));
           current.close();
         }
       }, timeoutMs);
       current.onopen = () => {
         clearTimeout(handshakeTimer);
+        opened = true;
         schedule.opened();
       };
       current.onmessage = (event) => {
@@ -384,10 +423,17 @@ export function createBrowserTransport(options: BrowserTransportOptions): Transp
       current.onerror = () => {
         if (failed) return;
         failed = true;
-        handlers.onError?.(new Error('WebSocket connection failed'));
+        // A page learns nothing more of why a socket failed than whether it had opened.
+        const code = opened ? 'ECONNRESET' : offline() ? 'OFFLINE' : 'UNREACHABLE';
+        handlers.onError?.(new NetworkError(code, base.href));
       };
       current.onclose = (event) => {
         clearTimeout(handshakeTimer);
+        if (!opened && !failed) {
+          // Closed before it opened, with no error event: the handshake failed all the same.
+          failed = true;
+          handlers.onError?.(new NetworkError(offline() ? 'OFFLINE' : 'UNREACHABLE', base.href));
+        }
         if (ws === current) ws = undefined;
         schedule.dropped(failed && event.code === 1005 ? 1006 : event.code);
       };

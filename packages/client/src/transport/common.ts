@@ -16,7 +16,7 @@ import { PinMismatchError, ServerError } from './errors.js';
  *
  * @example
  * ```ts
- * headers[CLIENT_VERSION_HEADER] = CLIENT_VERSION; // '@cloister/client/0.1.0'
+ * const headers: Record<string, string> = { [CLIENT_VERSION_HEADER]: CLIENT_VERSION }; // '@cloister/client/0.1.0'
  * ```
  */
 export const CLIENT_VERSION = '@cloister/client/0.1.0';
@@ -26,7 +26,7 @@ export const CLIENT_VERSION = '@cloister/client/0.1.0';
  *
  * @example
  * ```ts
- * headers[CLIENT_VERSION_HEADER] = CLIENT_VERSION;
+ * const headers = new Headers({ [CLIENT_VERSION_HEADER]: CLIENT_VERSION }); // cloister-client-version
  * ```
  */
 export const CLIENT_VERSION_HEADER = 'cloister-client-version';
@@ -39,7 +39,7 @@ const PIN = /^sha256\/([A-Za-z0-9+/]{43}=)$/;
  *
  * @example
  * ```ts
- * const digest = parsePin(server.pin); // 32 bytes
+ * const digest = parsePin('sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='); // 32 bytes
  * ```
  */
 export function parsePin(pin: unknown): Uint8Array {
@@ -61,7 +61,7 @@ export function parsePin(pin: unknown): Uint8Array {
  *
  * @example
  * ```ts
- * await transport.request('POST', '/v1/keys/one-time', { body: encoded, contentType: 'application/x-protobuf' });
+ * await transport.request('POST', '/v1/keys/one-time', { body: bytes, contentType: 'application/x-protobuf' });
  * ```
  */
 export interface RequestBody {
@@ -69,6 +69,7 @@ export interface RequestBody {
   readonly json?: unknown;
   /** Raw bytes, sent as `contentType` (default `application/x-protobuf`). */
   readonly body?: Uint8Array;
+  /** The media type of `body`. */
   readonly contentType?: string;
   /**
    * Query parameters, encoded by the transport (`URLSearchParams`): the only way to send a query,
@@ -96,9 +97,11 @@ export function applyQuery(target: URL, query: Readonly<Record<string, string>> 
  * ```
  */
 export interface TransportResponse {
+  /** The HTTP status code. */
   readonly status: number;
   /** Response headers, names in lower case. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw response body (empty when there was none). */
   readonly body: Uint8Array;
   /** The body parsed, when the server said it is JSON and it parsed. */
   readonly json?: unknown;
@@ -110,8 +113,8 @@ export interface TransportResponse {
  * @example
  * ```ts
  * const handlers: ConnectionHandlers = {
- *   onFrame: (frame) => inbox.push(frame),
- *   onReconnect: ({ attempt, delayMs }) => status.set(`retry ${attempt} in ${delayMs} ms`),
+ *   onFrame: (frame) => console.log(`frame of ${frame.length} bytes`),
+ *   onReconnect: ({ attempt, delayMs }) => console.log(`retry ${attempt} in ${delayMs} ms`),
  * };
  * ```
  */
@@ -124,8 +127,12 @@ export interface ConnectionHandlers {
   readonly onClose?: (info: { code: number; willReconnect: boolean }) => void;
   /** Another attempt is scheduled in `delayMs` (`attempt` counts from 1 since the last stable connection). */
   readonly onReconnect?: (info: { attempt: number; delayMs: number }) => void;
-  /** A connection attempt failed. A {@link PinMismatchError} stops reconnection. */
+  /**
+   * A connection attempt failed: a `NetworkError` when the server could not be reached, a
+   * {@link PinMismatchError} (which stops reconnection) when its key is not the pinned one.
+   */
   readonly onError?: (error: Error) => void;
+  /** The delays between reconnection attempts (see {@link backoffDelay}). */
   readonly backoff?: BackoffOptions;
 }
 
@@ -134,7 +141,7 @@ export interface ConnectionHandlers {
  *
  * @example
  * ```ts
- * const conn = transport.connect('/v1/ws', { onOpen: () => conn.send(ack) });
+ * const conn = transport.connect('/v1/ws', { onOpen: () => conn.send(bytes) });
  * process.on('SIGINT', () => conn.close());
  * ```
  */
@@ -156,7 +163,26 @@ export interface Connection {
  * ```
  */
 export interface Transport {
+  /**
+   * Sends one HTTP request to `path` (absolute, no query: pass `body.query`) and resolves the
+   * answer whatever its status; a server that cannot be reached rejects with `NetworkError`, a
+   * server key that is not the pinned one with {@link PinMismatchError}.
+   *
+   * @example
+   * ```ts
+   * const res = await transport.request('GET', '/health');
+   * console.log(res.status); // 200
+   * ```
+   */
   request(method: string, path: string, body?: RequestBody): Promise<TransportResponse>;
+  /**
+   * Opens a WebSocket to `path` that reconnects by itself until closed, reporting to `handlers`.
+   *
+   * @example
+   * ```ts
+   * const conn = transport.connect('/v1/ws', { onFrame: (frame) => console.log(frame.length) });
+   * ```
+   */
   connect(path?: string, handlers?: ConnectionHandlers): Connection;
 }
 

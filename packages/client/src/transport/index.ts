@@ -11,7 +11,7 @@ export {
   createBrowserTransport,
   SERVER_KEY_PROOF_LABEL,
 } from './browser.js';
-export { PinMismatchError, ServerError } from './errors.js';
+export { NetworkError, type NetworkErrorCode, PinMismatchError, ServerError } from './errors.js';
 export {
   type BackoffOptions,
   backoffDelay,

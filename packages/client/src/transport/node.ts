@@ -20,6 +20,7 @@ import {
   type Transport,
   type TransportResponse,
 } from './common.js';
+import { NetworkError, networkErrorFrom, toNetworkError } from './errors.js';
 import { parsePin, pinnedConnect } from './pin.js';
 
 export { type BackoffOptions, backoffDelay } from '../backoff.js';
@@ -56,13 +57,16 @@ const SCHEME = 'Cloister-Device';
 /**
  * Creates the Node transport. The pin is required: without a well-formed one this throws
  * `ValidationError`. Every connection (HTTP or WebSocket) is first a TLS 1.3 socket whose server
- * key is compared with the pin; only then are request bytes written.
+ * key is compared with the pin; only then are request bytes written. A server that cannot be
+ * reached (refused, reset, timed out, unresolvable, failed TLS handshake) is a `NetworkError`:
+ * `request` rejects with it and a connection reports it to `onError` before it retries.
  *
  * @example
  * ```ts
- * const transport = createNodeTransport({ url: 'https://127.0.0.1:8443', pin: 'sha256/…', credential });
+ * const transport = createNodeTransport({ url: 'https://127.0.0.1:8443', pin, credential });
  * const counts = expectOk(await transport.request('GET', '/v1/keys/count')).json;
- * const conn = transport.connect('/v1/ws', { onFrame: (f) => handle(f) });
+ * const frames: Uint8Array[] = [];
+ * const conn = transport.connect('/v1/ws', { onFrame: (f) => frames.push(f) });
  * ```
  */
 export function createNodeTransport(options: NodeTransportOptions): Transport {
@@ -122,7 +126,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('error', reject);
+          res.on('error', (e) => reject(toNetworkError(e, base.href)));
           res.on('end', () => {
             clearTimeout(timer);
             const bytes = new Uint8Array(Buffer.concat(chunks));
@@ -140,10 +144,10 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
           });
         },
       );
-      const timer = setTimeout(() => req.destroy(new Error('request timed out')), timeoutMs);
+      const timer = setTimeout(() => req.destroy(new NetworkError('ETIMEDOUT', base.href)), timeoutMs);
       req.on('error', (e) => {
         clearTimeout(timer);
-        reject(e);
+        reject(toNetworkError(e, base.href));
       });
       req.end(payload);
     });
@@ -161,7 +165,7 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
       try {
         socket = await pinnedConnect({ host, port, pin, timeoutMs, alpn: ['http/1.1'] });
       } catch (e) {
-        schedule.failedToConnect(e instanceof Error ? e : new Error('connection failed'));
+        schedule.failedToConnect(toNetworkError(e, base.href));
         return;
       }
       if (schedule.closed) {
@@ -185,7 +189,8 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
       });
       current.on('error', (e) => {
         failed = true;
-        handlers.onError?.(e);
+        // A refused upgrade (an HTTP status) is not a network failure; a dropped socket is.
+        handlers.onError?.(networkErrorFrom(e, base.href) ?? e);
       });
       current.on('close', (code) => {
         if (ws === current) ws = undefined;

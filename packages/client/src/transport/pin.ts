@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { type TLSSocket, connect as tlsConnect } from 'node:tls';
 import { equalBytes } from '@cloister/crypto';
-import { PinMismatchError } from './errors.js';
+import { NetworkError, PinMismatchError, toNetworkError } from './errors.js';
 
 export { parsePin } from './common.js';
 
@@ -17,7 +17,9 @@ export { parsePin } from './common.js';
  *
  * @example
  * ```ts
- * socket.on('secureConnect', () => console.log(peerKeyDigest(socket)));
+ * import { connect } from 'node:tls';
+ * const socket = connect({ host: 'chat.example.internal', port: 443, minVersion: 'TLSv1.3' });
+ * socket.on('secureConnect', () => console.log(peerKeyDigest(socket))); // 32 bytes, or undefined
  * ```
  */
 export function peerKeyDigest(socket: TLSSocket): Uint8Array | undefined {
@@ -36,7 +38,9 @@ export function peerKeyDigest(socket: TLSSocket): Uint8Array | undefined {
  * ```
  */
 export interface PinnedConnectOptions {
+  /** The server's host name or address. */
   readonly host: string;
+  /** The server's TCP port. */
   readonly port: number;
   /** The 32-byte digest from {@link parsePin}. */
   readonly pin: Uint8Array;
@@ -50,7 +54,9 @@ export interface PinnedConnectOptions {
  * Opens a TLS 1.3 connection and resolves it only once the server's public key matched the pin.
  * Certificate chain validation is off on purpose: the pin is the trust anchor (self-signed
  * server certificates are the norm). On a mismatch the socket is destroyed and the promise
- * rejects with {@link PinMismatchError}; nothing has been written by then.
+ * rejects with {@link PinMismatchError}; nothing has been written by then. A connection that
+ * fails (refused, reset, unresolvable name, failed handshake, no secure connection within
+ * `timeoutMs`) rejects with {@link NetworkError}.
  *
  * @example
  * ```ts
@@ -61,6 +67,7 @@ export function pinnedConnect(options: PinnedConnectOptions): Promise<TLSSocket>
   return new Promise((resolve, reject) => {
     const host = options.host.replace(/^\[(.*)\]$/, '$1');
     const isIp = /^[\d.]+$/.test(host) || host.includes(':');
+    const url = `https://${host.includes(':') ? `[${host}]` : host}:${options.port}`;
     const socket = tlsConnect({
       host,
       port: options.port,
@@ -72,12 +79,12 @@ export function pinnedConnect(options: PinnedConnectOptions): Promise<TLSSocket>
     });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error('connection timed out'));
+      reject(new NetworkError('ETIMEDOUT', url));
     }, options.timeoutMs);
     const fail = (e: Error) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(e);
+      reject(toNetworkError(e, url));
     };
     socket.once('error', fail);
     socket.once('secureConnect', () => {
