@@ -113,8 +113,9 @@ export function addressKey(address: string | undefined): string | undefined {
  *
  * @example
  * ```ts
- * const counts = applyConnectionLimits(app.server, limits, app.log, Date.now);
+ * const counts: ConnectionCounts = server.connections;
  * counts.open('192.0.2.7'); // sockets now open from that address
+ * counts.refused.perAddress; // connections refused over the per-address cap so far
  * ```
  */
 export interface ConnectionCounts {

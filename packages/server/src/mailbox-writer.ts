@@ -98,8 +98,9 @@ export type MailboxWrite =
  *
  * @example
  * ```ts
- * const result: MailboxWriteResult = { kind: 'ack', acknowledged: 3 };
- * if (result.kind === 'submission') console.log(result.outcomes.length);
+ * const describe = (result: MailboxWriteResult): string =>
+ *   result.kind === 'ack' ? `${result.acknowledged} acknowledged` : `${result.outcomes.length} deliveries`;
+ * describe({ kind: 'ack', acknowledged: 3 }); // → '3 acknowledged'
  * ```
  */
 export type MailboxWriteResult =

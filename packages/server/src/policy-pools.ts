@@ -27,7 +27,9 @@ import type { Pool } from './store/index.js';
  *
  * @example
  * ```ts
+ * import { poolId } from '@cloister/protocol';
  * const rules: PoolRules = new Map([[poolId('ward-3'), [poolId('pharmacy')]]]);
+ * mayContact([poolId('ward-3')], [poolId('pharmacy')], rules); // → true
  * ```
  */
 export type PoolRules = ReadonlyMap<PoolId, readonly PoolId[]>;
@@ -37,7 +39,8 @@ export type PoolRules = ReadonlyMap<PoolId, readonly PoolId[]>;
  *
  * @example
  * ```ts
- * const pools = await Promise.all(caller.pools.map((p) => ctx.stores.pools.get(caller.tenant, p)));
+ * const caller = await ctx.stores.users.get(me.tenant, me.user);
+ * const pools = await Promise.all((caller?.pools ?? []).map((p) => ctx.stores.pools.get(me.tenant, p)));
  * const rules = poolRulesFrom(pools.filter((p) => p !== undefined));
  * ```
  */
@@ -55,6 +58,7 @@ export function poolRulesFrom(pools: Iterable<Pick<Pool, 'id' | 'mayContact'>>):
  *
  * @example
  * ```ts
+ * import { poolId } from '@cloister/protocol';
  * const rules = new Map([[poolId('ward-3'), [poolId('pharmacy')]]]);
  * mayContact([poolId('ward-3')], [poolId('pharmacy')], rules); // true
  * mayContact([poolId('pharmacy')], [poolId('ward-3')], rules); // false: the rule is one-way

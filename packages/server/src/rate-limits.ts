@@ -18,6 +18,7 @@ import type { ServerContext } from './context.js';
  * @example
  * ```ts
  * const options: RateLimiterOptions = { max: 120, windowMs: 60_000 };
+ * const perDevice = createRateLimiter(options);
  * ```
  */
 export interface RateLimiterOptions {
@@ -36,7 +37,8 @@ export interface RateLimiterOptions {
  *
  * @example
  * ```ts
- * const outcome: RateLimitOutcome = limiter.hit('device-1');
+ * import { RateLimitedError } from '@cloister/crypto';
+ * const outcome: RateLimitOutcome = limiter.hit(deviceKey(me));
  * if (!outcome.allowed) throw new RateLimitedError(outcome.retryAfterSeconds);
  * ```
  */
@@ -50,7 +52,7 @@ export interface RateLimitOutcome {
 }
 
 /**
- * A fixed-window counter per key.
+ * A fixed-window counter per key ({@link createRateLimiter}).
  *
  * @example
  * ```ts
@@ -161,7 +163,7 @@ export async function requestDevice(ctx: ServerContext, request: FastifyRequest)
 }
 
 /**
- * The limiter key of a device: tenant, user and device number.
+ * The limiter key of a device: tenant, user and device number, separated by NUL characters.
  *
  * @example
  * ```ts
@@ -172,7 +174,17 @@ export function deviceKey(auth: DeviceAuth): string {
   return `${auth.tenant}\u0000${auth.user}\u0000${auth.device}`;
 }
 
-/** The label hashed in front of a device credential to make its limiter key. */
+/**
+ * The label hashed in front of a device credential to make its limiter key
+ * (`cloister/server/v1/device-limiter-key`).
+ *
+ * @example
+ * ```ts
+ * import { createHash } from 'node:crypto';
+ * const key = createHash('sha256').update(CREDENTIAL_LIMITER_LABEL).update(credential).digest('base64url');
+ * key === credentialLimiterKey(authorizationHeader(credential)); // → true
+ * ```
+ */
 export const CREDENTIAL_LIMITER_LABEL = 'cloister/server/v1/device-limiter-key';
 
 /**
@@ -186,8 +198,10 @@ export const CREDENTIAL_LIMITER_LABEL = 'cloister/server/v1/device-limiter-key';
  *
  * @example
  * ```ts
- * const key = credentialLimiterKey(request.headers.authorization);
- * if (key !== undefined && !perDevice.hit(key).allowed) throw new RateLimitedError(60);
+ * import { RateLimitedError } from '@cloister/crypto';
+ * const key = credentialLimiterKey(request.headers.authorization); // undefined: not a credential
+ * const outcome = key === undefined ? undefined : limiter.hit(key);
+ * if (outcome !== undefined && !outcome.allowed) throw new RateLimitedError(outcome.retryAfterSeconds);
  * ```
  */
 export function credentialLimiterKey(authorization: unknown): string | undefined {
@@ -219,7 +233,10 @@ function enforce(limiter: RateLimiter, key: string): void {
  * @example
  * ```ts
  * const limiter = createRateLimiter({ max: 600, windowMs: 60_000, now: ctx.now });
- * app.post('/v1/things', { preHandler: limitPerDevice(ctx, limiter) }, handler);
+ * app.post('/v1/things', { preHandler: limitPerDevice(ctx, limiter) }, async (request) => {
+ *   const caller = await requestDevice(ctx, request); // already authenticated by the preHandler
+ *   return { device: caller.device };
+ * });
  * ```
  */
 export function limitPerDevice(ctx: ServerContext, limiter: RateLimiter): preHandlerAsyncHookHandler {
@@ -235,10 +252,13 @@ export function limitPerDevice(ctx: ServerContext, limiter: RateLimiter): preHan
  *
  * @example
  * ```ts
+ * import { createHash } from 'node:crypto';
  * const perToken = createRateLimiter({ max: 10, windowMs: 60_000 });
- * app.post('/v1/enrol', {
- *   preHandler: limitPerKey(perToken, (request) => tokenHashOf(request.body)),
- * }, handler);
+ * const tokenKey = (request: import('fastify').FastifyRequest) => {
+ *   const given = (request.body as { token?: unknown } | undefined)?.token;
+ *   return typeof given === 'string' ? createHash('sha256').update(given).digest('base64url') : undefined;
+ * };
+ * app.post('/v1/redeem', { preHandler: limitPerKey(perToken, tokenKey) }, async () => ({ redeemed: true }));
  * ```
  */
 export function limitPerKey(

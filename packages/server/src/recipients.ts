@@ -51,7 +51,8 @@ export const EMBEDDED_RECIPIENT_CACHE_TTL_MS = 60_000;
  *
  * @example
  * ```ts
- * const watched = watchWrites(adapter, RECIPIENT_TABLES, () => recipients.invalidate());
+ * const watched = watchWrites(adapter, RECIPIENT_TABLES, () => recipientsOf(ctx).invalidate());
+ * // writes through `watched` to the devices, users, pools, policies, epochs or tenants empty the cache
  * ```
  */
 export const RECIPIENT_TABLES: readonly string[] = Object.freeze([
@@ -70,12 +71,16 @@ export const RECIPIENT_TABLES: readonly string[] = Object.freeze([
  *
  * @example
  * ```ts
- * const r = await recipientsOf(ctx).get(mailbox);
- * if (r === undefined || r.blocked) refuse();
+ * import { ForbiddenError } from '@cloister/crypto';
+ * const r: Recipient | undefined = await recipientsOf(ctx).get(mailbox);
+ * if (r === undefined || r.blocked) throw new ForbiddenError('the recipient cannot receive');
+ * const expiresAt = ctx.now() + r.lifetimeMs;
  * ```
  */
 export interface Recipient {
+  /** The tenant of the device that owns the mailbox. */
   readonly tenant: TenantId;
+  /** The user whose device owns the mailbox. */
   readonly user: UserId;
   /** The device or its user is blocked. */
   readonly blocked: boolean;
@@ -104,12 +109,14 @@ export interface PendingUsage {
 }
 
 /**
- * The recipient cache of one server instance.
+ * The recipient cache of one server instance ({@link recipientsOf}; {@link createRecipientCache}
+ * for a private one).
  *
  * @example
  * ```ts
- * const recipients = recipientsOf(ctx);
- * const r = await recipients.get(mailbox);
+ * const recipients: RecipientCache = recipientsOf(ctx);
+ * const r = await recipients.get(mailbox); // undefined when no device has the mailbox
+ * recipients.noteUsage(mailbox, 1, envelope.length); // this instance queued one envelope
  * ```
  */
 export interface RecipientCache {
@@ -132,11 +139,14 @@ interface Entry<T> {
 }
 
 /**
- * Creates a recipient cache reading through `ctx.stores`.
+ * Creates a recipient cache reading through `ctx.stores`, whose entries are trusted for `ttlMs`
+ * (default {@link RECIPIENT_CACHE_TTL_MS}, 10 s) unless invalidated first. The relay's own is
+ * {@link recipientsOf}; this one is emptied only when its owner calls `invalidate`.
  *
  * @example
  * ```ts
- * const recipients = createRecipientCache(ctx);
+ * const recipients = createRecipientCache(ctx, EMBEDDED_RECIPIENT_CACHE_TTL_MS);
+ * const r = await recipients.get(mailbox);
  * ```
  */
 export function createRecipientCache(
@@ -260,6 +270,7 @@ const CACHES = new WeakMap<ServerContext, RecipientCache>();
  * @example
  * ```ts
  * const r = await recipientsOf(ctx).get(mailbox);
+ * r?.blocked; // → true once the device or its user is blocked
  * ```
  */
 export function recipientsOf(ctx: ServerContext): RecipientCache {
@@ -314,8 +325,11 @@ export function quietStores(ctx: ServerContext): ServerStores {
  *
  * @example
  * ```ts
- * let context: ServerContext;
- * const adapter = invalidatingAdapter(encrypted, () => context);
+ * let context: ServerContext | undefined;
+ * const watched = invalidatingAdapter(adapter, () => context);
+ * const stores = createServerStores(watched, { provider });
+ * // … build the server context over `watched` and `stores`, then:
+ * context = server.context;
  * ```
  */
 export function invalidatingAdapter(

@@ -30,7 +30,9 @@ import { BLOB_CHUNK_PATH } from './routes/blobs.js';
  *
  * @example
  * ```ts
+ * import { DEFAULT_TIMEOUTS } from '@cloister/server';
  * const timeouts: ServerTimeouts = { ...DEFAULT_TIMEOUTS, blobChunkMs: 300_000 };
+ * const server = await createServer({ timeouts });
  * ```
  */
 export interface ServerTimeouts {

@@ -25,7 +25,16 @@ import {
 } from '@cloister/protocol';
 import type { PolicyLayer, ServerStoreSet } from './store/index.js';
 
-/** The policy feature holding retention rules. */
+/**
+ * The policy feature holding retention rules (`retention`); its `config.rules` maps retention
+ * classes to `{ maxLifetimeMs }`.
+ *
+ * @example
+ * ```ts
+ * const stored = await ctx.stores.policies.get({ kind: 'tenant', tenant });
+ * const rules = stored?.document[RETENTION_FEATURE]?.config; // { rules: { 'message.server': { maxLifetimeMs } } }
+ * ```
+ */
 export const RETENTION_FEATURE = 'retention';
 
 async function layerRules(
@@ -56,8 +65,9 @@ async function layerRules(
  *
  * @example
  * ```ts
- * const ms = await serverLifetime(stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
- * await stores.mailboxes.enqueue(mailbox, { messageId, envelope, expiresAt: ctx.now() + ms });
+ * import { messageId } from '@cloister/protocol';
+ * const ms = await serverLifetime(ctx.stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
+ * await ctx.stores.mailboxes.enqueue(mailbox, { messageId: messageId('m_0001'), envelope, expiresAt: ctx.now() + ms });
  * ```
  */
 export async function serverLifetime(
@@ -87,7 +97,15 @@ export async function serverLifetime(
   return Math.min(resolved.lifetimeMs ?? serverMaxMs, serverMaxMs);
 }
 
-/** A short-lived cache of {@link serverLifetime} results, so hot delivery paths do not re-read policies. */
+/**
+ * A short-lived cache of {@link serverLifetime} results, so hot delivery paths do not re-read policies.
+ *
+ * @example
+ * ```ts
+ * const lifetimes: LifetimeCache = createLifetimeCache({ now: ctx.now, ttlMs: 5_000 });
+ * const ms = await lifetimes.get(ctx.stores, tenant, user, 'attachment.server', ctx.limits.mailboxRetentionMs);
+ * ```
+ */
 export interface LifetimeCache {
   /** The lifetime for (tenant, user, class), read through `stores` when not cached or older than the TTL. */
   get(
@@ -106,7 +124,8 @@ export interface LifetimeCache {
  * @example
  * ```ts
  * const lifetimes = createLifetimeCache({ now: ctx.now });
- * const ms = await lifetimes.get(stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
+ * const ms = await lifetimes.get(ctx.stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
+ * // the same call within 5 s answers from the cache
  * ```
  */
 export function createLifetimeCache(options: {

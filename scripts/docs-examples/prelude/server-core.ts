@@ -16,3 +16,7 @@ declare const enrolmentInput: import('@cloister/server').EnrolmentInput;
 declare const sealBytes: Uint8Array;
 declare const pushSecret: string;
 declare const rawBody: Uint8Array;
+declare const limiter: import('@cloister/server').RateLimiter;
+declare const response: Response;
+declare const policy: import('@cloister/server').EffectivePolicyResponse;
+declare const tls: import('@cloister/server').TlsMaterial;
