@@ -33,7 +33,8 @@ import {
  *
  * @example
  * ```ts
- * const routes = createAdminAuthRoutes({ loginsPerAccount: 5 });
+ * const options: AdminAuthRouteOptions = { loginsPerAccount: 5, session: { idleMs: 10 * 60_000 } };
+ * const routes = createAdminAuthRoutes(options);
  * ```
  */
 export interface AdminAuthRouteOptions {
@@ -159,7 +160,10 @@ function accountKey(tenant: string, email: string): string {
  *
  * @example
  * ```ts
- * await createServer({ routes: [...ROUTES.filter((r) => r !== adminAuthRoutes), createAdminAuthRoutes({ loginsPerAccount: 3 })] });
+ * const adminServer = await createServer({
+ *   dataDir: './cloister-data',
+ *   routes: [createAdminAuthRoutes({ loginsPerAccount: 3 }), adminApiRoutes],
+ * });
  * ```
  */
 export function createAdminAuthRoutes(options: AdminAuthRouteOptions = {}): RouteModule {
@@ -220,7 +224,7 @@ export function createAdminAuthRoutes(options: AdminAuthRouteOptions = {}): Rout
  *
  * @example
  * ```ts
- * await adminAuthRoutes(app, ctx);
+ * await adminAuthRoutes(app, ctx); // registers login, whoami, logout and step-up on `app`
  * ```
  */
 export const adminAuthRoutes: RouteModule = createAdminAuthRoutes();

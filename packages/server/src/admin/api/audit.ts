@@ -117,7 +117,7 @@ export const searchAuditOperation = defineAdminOperation({
  * @example
  * ```ts
  * const check = await (await fetch(`${url}/admin/v1/audit/verify`, { headers })).json();
- * if (!check.ok) alarm(check.firstBadSeq);
+ * if (!check.ok) console.error('audit chain broken at', check.firstBadSeq);
  * ```
  */
 export const verifyAuditOperation = defineAdminOperation({

@@ -41,7 +41,9 @@ export const LAST_SEEN_CACHE = 10_000;
  *
  * @example
  * ```ts
- * headers[CLIENT_VERSION_HEADER] = '@cloister/client/0.1.0';
+ * const res = await fetch(`${url}/v1/messages`, {
+ *   headers: { authorization: authorizationHeader(credential), [CLIENT_VERSION_HEADER]: '@cloister/client/0.1.0' },
+ * });
  * ```
  */
 export const CLIENT_VERSION_HEADER = 'cloister-client-version';
@@ -53,7 +55,7 @@ const VERSION = new RegExp(`^[A-Za-z0-9._+\\-/@]{1,${MAX_CLIENT_VERSION}}$`);
  *
  * @example
  * ```ts
- * app.addHook('onResponse', lastSeenHook(context));
+ * app.addHook('onResponse', lastSeenHook(ctx));
  * ```
  */
 export function lastSeenHook(

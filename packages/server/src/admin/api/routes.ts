@@ -18,7 +18,8 @@ import { operatorCheck } from './operator.js';
  *
  * @example
  * ```ts
- * await createServer({ routes: [healthRoutes, adminAuthRoutes, createAdminApiRoutes(ADMIN_OPERATIONS)] });
+ * // an admin-only server: login and session routes, and the user operations of the admin API
+ * const adminServer = await createServer({ dataDir: './cloister-data', routes: [adminAuthRoutes, createAdminApiRoutes(USER_OPERATIONS)] });
  * ```
  */
 export function createAdminApiRoutes(ops: readonly AnyAdminOperation[]): RouteModule {
@@ -38,7 +39,7 @@ export function createAdminApiRoutes(ops: readonly AnyAdminOperation[]): RouteMo
  *
  * @example
  * ```ts
- * await adminApiRoutes(app, ctx);
+ * const adminServer = await createServer({ dataDir: './cloister-data', routes: [adminAuthRoutes, adminApiRoutes] });
  * ```
  */
 export const adminApiRoutes: RouteModule = createAdminApiRoutes(ADMIN_OPERATIONS);

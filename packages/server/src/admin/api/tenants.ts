@@ -51,7 +51,16 @@ const createTenantAnswer = z
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/tenants`, { method: 'POST', headers: { authorization: `Cloister-Operator ${token}` }, body });
+ * const operatorToken = process.env.CLOISTER_OPERATOR_TOKEN ?? '';
+ * const res = await fetch(`${url}/admin/v1/tenants`, {
+ *   method: 'POST',
+ *   headers: { authorization: `${OPERATOR_SCHEME} ${operatorToken}`, 'content-type': 'application/json' },
+ *   body: JSON.stringify({
+ *     id: 'acme', name: 'ACME', domains: ['acme.example'],
+ *     owner: { email: 'owner@acme.example', name: 'Owner', password: 'correct horse battery staple' },
+ *   }),
+ * });
+ * const { tenant: created, owner } = await res.json(); // owner.totpUri and owner.recoveryCodes: shown once
  * ```
  */
 export const createTenantOperation = defineAdminOperation({

@@ -43,7 +43,10 @@ import { rootFingerprintOf, userViewOf } from './views.js';
  *
  * @example
  * ```ts
- * const rows = await tx.list(INVITES_TABLE, partition);
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ *
+ * const partition = concatBytes(utf8(tenant), new Uint8Array([0]), utf8(user));
+ * const invites = await adapter.transaction((tx) => tx.list(INVITES_TABLE, partition)); // one row per live token
  * ```
  */
 export const INVITES_TABLE = 'srv_admin_invites';
