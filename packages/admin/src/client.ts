@@ -42,11 +42,17 @@ export type AdminCredential =
  *
  * @example
  * ```ts
- * const options: AdminClientOptions = { transport, credential, organisationRoot: root.publicKey };
+ * const options: AdminClientOptions = {
+ *   transport,
+ *   credential: { kind: 'session', token: session.token },
+ *   organisationRoot: rootPublicKey,
+ * };
  * ```
  */
 export interface AdminClientOptions {
+  /** How requests reach the server (`pinnedTransport` from `@cloister/admin/node`, or {@link fetchTransport}). */
   readonly transport: AdminTransport;
+  /** The credential sent with every request; none for `login` and `openApi`. */
   readonly credential?: AdminCredential;
   /** The organisation root public key this administrator holds locally (32 bytes). */
   readonly organisationRoot?: Uint8Array;
@@ -73,10 +79,15 @@ export type JsonObject = { readonly [key: string]: unknown };
  * ```
  */
 export interface LoginInput {
+  /** The tenant id. */
   readonly tenant: string;
+  /** The administrator's e-mail address. */
   readonly email: string;
+  /** The administrator's password. */
   readonly password: string;
+  /** The current 6-digit TOTP code; give exactly one of `totp` and `recoveryCode`. */
   readonly totp?: string;
+  /** A single-use recovery code (`xxxx-xxxx-xxxx-xxxx`), accepted once the TOTP is active. */
   readonly recoveryCode?: string;
 }
 
@@ -89,13 +100,21 @@ export interface LoginInput {
  * ```
  */
 export interface LoginAnswer {
+  /** The session token (43 base64url characters): a secret, sent as `Cloister-Admin <token>`. */
   readonly token: string;
+  /** The tenant id. */
   readonly tenant: string;
+  /** The administrator's id (`adm_…`). */
   readonly admin: string;
+  /** The administrator's role. */
   readonly role: AdminRole;
+  /** The session's hard end, ms since the epoch (8 hours after login). */
   readonly expiresAt: number;
+  /** How long the session may stay unused before it ends, in ms (15 minutes). */
   readonly idleTimeoutMs: number;
+  /** Until when the second factor counts as fresh, ms since the epoch (5 minutes after it). */
   readonly freshFactorUntil: number;
+  /** How many unused recovery codes the administrator has left. */
   readonly recoveryCodesLeft: number;
 }
 
@@ -108,14 +127,23 @@ export interface LoginAnswer {
  * ```
  */
 export interface WhoAmI {
+  /** The tenant id. */
   readonly tenant: string;
+  /** The caller's administrator id (`adm_…`). */
   readonly admin: string;
+  /** The caller's e-mail address. */
   readonly email: string;
+  /** The caller's display name. */
   readonly name: string;
+  /** The caller's role. */
   readonly role: AdminRole;
+  /** Whether the caller authenticated with a session or an integration key. */
   readonly via: 'session' | 'key';
+  /** The permissions the role (or the key's scopes) grants, e.g. `users.read`. */
   readonly permissions: readonly string[];
+  /** The session's hard end, ms since the epoch (sessions only). */
   readonly expiresAt?: number;
+  /** Until when the second factor counts as fresh, ms since the epoch (sessions only). */
   readonly freshFactorUntil?: number;
 }
 
@@ -128,9 +156,13 @@ export interface WhoAmI {
  * ```
  */
 export interface CreateTenantInput {
+  /** The new tenant's id. */
   readonly id: string;
+  /** The tenant's display name. */
   readonly name: string;
+  /** The tenant's e-mail domains. */
   readonly domains?: readonly string[];
+  /** The first owner: e-mail address, display name and password (12 .. 1024 characters). */
   readonly owner: { readonly email: string; readonly name: string; readonly password: string };
 }
 
@@ -139,11 +171,16 @@ export interface CreateTenantInput {
  *
  * @example
  * ```ts
- * const { owner } = await operator.createTenant(input); // owner.totpUri → QR code
+ * const { tenant, owner } = await operator.createTenant({
+ *   id: 'acme', name: 'ACME', owner: { email, name: 'Olivia', password },
+ * });
+ * // show owner.totpUri as a QR code and owner.recoveryCodes to the owner, once
  * ```
  */
 export interface CreateTenantAnswer {
+  /** The tenant created. */
   readonly tenant: TenantView;
+  /** The first owner: their id, TOTP URI (for a QR code) and recovery codes, shown once. */
   readonly owner: {
     readonly admin: string;
     readonly totpUri: string;
@@ -180,8 +217,10 @@ export type InviteAdministratorInput =
  *
  * @example
  * ```ts
- * const invited = await admin.inviteAdministrator(input);
- * if ('apiKey' in invited) store(invited.apiKey);
+ * const invited = await admin.inviteAdministrator({
+ *   email: 'ci@acme.example', name: 'CI', role: 'integration', scopes: ['users.read'],
+ * });
+ * const apiKey = 'apiKey' in invited ? invited.apiKey : undefined; // shown once: keep it now
  * ```
  */
 export type AdministratorInvitation =
@@ -197,10 +236,15 @@ export type AdministratorInvitation =
  * ```
  */
 export interface InviteUserInput {
+  /** The user id; the user is created when missing. */
   readonly user: string;
+  /** A new user's display name (default: the id); an existing user keeps theirs. */
   readonly displayName?: string;
+  /** A new user's pools, which must exist. */
   readonly pools?: readonly string[];
+  /** The token's lifetime in ms, 1 minute .. 366 days (default 7 days). */
   readonly ttlMs?: number;
+  /** How many devices may enrol with the token, 1 .. 100 (default 1). */
   readonly uses?: number;
 }
 
@@ -212,14 +256,19 @@ export interface InviteUserInput {
  * @example
  * ```ts
  * const invite = await admin.inviteUser({ user: 'alice' });
- * if (invite.rootVerified) show(invite.enrolmentCode);
+ * const code = invite.rootVerified ? invite.enrolmentCode : null; // hand it to Alice, never log it
  * ```
  */
 export interface UserInvitation {
+  /** The enrolment token (43 base64url characters), answered once: a secret. */
   readonly token: string;
+  /** When the token expires, ms since the epoch. */
   readonly expiresAt: number;
+  /** The organisation root's fingerprint (`cloister-root:v1:…`), or null when the tenant has no root. */
   readonly rootFingerprint: string | null;
+  /** `<token>.<fingerprint digest>` (87 characters), or null when the tenant has no root. */
   readonly enrolmentCode: string | null;
+  /** True when the fingerprint and the code were checked against the root this client holds. */
   readonly rootVerified: boolean;
 }
 
@@ -233,11 +282,13 @@ export interface UserInvitation {
  * ```
  */
 export interface OrganisationState {
+  /** The organisation root's fingerprint (`cloister-root:v1:…`), or null before it is set. */
   readonly rootFingerprint: string | null;
   /** The tenant's server signing key (base64url, 32 bytes): what a delegation names. */
   readonly serverSigningKey: string;
   /** The next sequence of each kind. */
   readonly sequences: Readonly<Record<OrganisationObjectKind, number>>;
+  /** The validity (ms since the epoch) of the current certificate delegation, or null. */
   readonly delegation: { readonly notBeforeMs: number; readonly notAfterMs: number } | null;
 }
 
@@ -250,8 +301,11 @@ export interface OrganisationState {
  * ```
  */
 export interface PublishAnswer {
+  /** The kind of the object published. */
   readonly kind: OrganisationObjectKind;
+  /** Its sequence number (per kind, from 1). */
   readonly sequence: number;
+  /** The scope it replaces an older object in, e.g. `wipe/alice/2` or `policy-layer/tenant`. */
   readonly scope: string;
 }
 
@@ -264,9 +318,13 @@ export interface PublishAnswer {
  * ```
  */
 export interface WipeState {
+  /** `none`, `pending` (published, not yet reported by the device) or `confirmed`. */
   readonly state: 'none' | 'pending' | 'confirmed';
+  /** The wipe command's id (base64url of 16 bytes), or null without a wipe. */
   readonly commandId: string | null;
+  /** When the wipe was published, ms since the epoch, or null. */
   readonly issuedAt: number | null;
+  /** When the device's signed report arrived, ms since the epoch, or null. */
   readonly confirmedAt: number | null;
 }
 
@@ -279,12 +337,19 @@ export interface WipeState {
  * ```
  */
 export interface AuditQuery {
+  /** Earliest record time, ms since the epoch (inclusive). */
   readonly from?: number;
+  /** Latest record time, ms since the epoch (inclusive). */
   readonly to?: number;
+  /** Only records of this actor (`adm_…`, `operator`, `system`). */
   readonly actor?: string;
+  /** Only this action (`user.block`), or every action it starts when it ends with `.` (`user.`). */
   readonly action?: string;
+  /** Only records of this target (`alice`, `alice/2`). */
   readonly target?: string;
+  /** Most records in the page (default 100). */
   readonly limit?: number;
+  /** Read from the record after this sequence number (a page's `next`). */
   readonly after?: number;
 }
 
@@ -298,7 +363,9 @@ export interface AuditQuery {
  * ```
  */
 export interface Page<T> {
+  /** The page's items, possibly fewer than the limit (even none) when `next` is present. */
   readonly items: readonly T[];
+  /** Where the next page starts; absent on the last page. */
   readonly next?: string;
 }
 
@@ -311,11 +378,17 @@ export interface Page<T> {
  * ```
  */
 export interface TenantView {
+  /** The tenant id. */
   readonly id: string;
+  /** The display name. */
   readonly name: string;
+  /** The tenant's e-mail domains. */
   readonly domains: readonly string[];
+  /** Creation time, ms since the epoch. */
   readonly createdAt: number;
+  /** The tenant's server signing key (base64url, 32 bytes). */
   readonly serverSigningKey: string;
+  /** The organisation root's fingerprint (`cloister-root:v1:…`), or null before it is set. */
   readonly rootFingerprint: string | null;
 }
 
@@ -328,13 +401,21 @@ export interface TenantView {
  * ```
  */
 export interface AdministratorView {
+  /** The administrator's id (`adm_…`). */
   readonly id: string;
+  /** E-mail address. */
   readonly email: string;
+  /** Display name. */
   readonly name: string;
+  /** The administrator's role on the server (what the admin API lets them do). */
   readonly role: AdminRole;
+  /** An integration's permissions; empty for a person. */
   readonly scopes: readonly string[];
+  /** True when the administrator may no longer authenticate. */
   readonly disabled: boolean;
+  /** The TOTP: `none` (an integration), `pending` (no code accepted yet) or `active`. */
   readonly totp: 'none' | 'pending' | 'active';
+  /** Creation time, ms since the epoch. */
   readonly createdAt: number;
 }
 
@@ -347,10 +428,15 @@ export interface AdministratorView {
  * ```
  */
 export interface UserView {
+  /** The user id. */
   readonly id: string;
+  /** Display name. */
   readonly displayName: string;
+  /** The pools the user belongs to. */
   readonly pools: readonly string[];
+  /** True when the user's devices are refused. */
   readonly blocked: boolean;
+  /** Creation time, ms since the epoch. */
   readonly createdAt: number;
 }
 
@@ -363,11 +449,17 @@ export interface UserView {
  * ```
  */
 export interface DeviceView {
+  /** The device id within its user. */
   readonly id: number;
+  /** True when the device is refused. */
   readonly blocked: boolean;
+  /** Enrolment time, ms since the epoch. */
   readonly createdAt: number;
+  /** Last request answered, ms since the epoch (recorded at most every 5 minutes), or null. */
   readonly lastSeenAt: number | null;
+  /** The device's identity signing key (base64url Ed25519 public key). */
   readonly identityKey: string;
+  /** What the device sends as `cloister-client-version`, or null. */
   readonly clientVersion: string | null;
 }
 
@@ -380,11 +472,17 @@ export interface DeviceView {
  * ```
  */
 export interface UserActivity {
+  /** The user id. */
   readonly user: string;
+  /** When the user was created, ms since the epoch. */
   readonly createdAt: number;
+  /** True when the user is blocked. */
   readonly blocked: boolean;
+  /** Enrolment of the oldest device still enrolled, ms since the epoch, or null. */
   readonly enrolledAt: number | null;
+  /** The latest of the devices' last-seen times, ms since the epoch, or null. */
   readonly lastSeenAt: number | null;
+  /** How many devices the user has. */
   readonly deviceCount: number;
   /** What waits in all the user's mailboxes (envelopes, stored bytes) and one mailbox's quotas. */
   readonly pending: {
@@ -393,6 +491,7 @@ export interface UserActivity {
     readonly maxEnvelopesPerMailbox: number;
     readonly maxBytesPerMailbox: number;
   };
+  /** Each device: id, times (ms since the epoch), blocked flag, client version and mailbox. */
   readonly devices: readonly {
     readonly id: number;
     readonly createdAt: number;
@@ -418,6 +517,7 @@ export interface TenantUsageView {
   readonly blobs: { readonly bytes: number; readonly count: number };
   /** Sealed bytes and items of the tenant's compliance archive. */
   readonly archive: { readonly bytes: number; readonly count: number };
+  /** The storage quotas the server enforces (bytes and counts). */
   readonly quotas: {
     /** Most bytes of blobs and archive together. */
     readonly tenantMaxBytes: number;
@@ -439,14 +539,23 @@ export interface TenantUsageView {
  * ```
  */
 export interface AuditRecordView {
+  /** The record's sequence number in the tenant's chain, from 1. */
   readonly seq: number;
+  /** When it was written, ms since the epoch. */
   readonly at: number;
+  /** Who acted: an administrator id, `operator` or `system`. */
   readonly actor: string;
+  /** What was done, e.g. `user.block`. */
   readonly action: string;
+  /** What it was done to, e.g. `alice` or `alice/2`. */
   readonly target: string;
+  /** `success`, or `failure` for a refused attempt. */
   readonly outcome: string;
+  /** The action's details (bytes as base64url; never secrets). */
   readonly details: JsonObject;
+  /** The previous record's hash (base64url). */
   readonly prevHash: string;
+  /** This record's hash in the chain (base64url). */
   readonly hash: string;
 }
 
@@ -508,7 +617,7 @@ function parseJson(bytes: Uint8Array): unknown {
  * ```ts
  * import { AdminClient } from '@cloister/admin';
  * import { pinnedTransport } from '@cloister/admin/node';
- * const transport = pinnedTransport({ url: 'https://relay.example:8443', pin: 'sha256/…' });
+ * const transport = pinnedTransport({ url: 'https://relay.example:8443', pin });
  * const { client: admin } = await AdminClient.login({ transport }, { tenant: 'acme', email, password, totp });
  * await admin.blockUser('mallory');
  * ```
@@ -540,7 +649,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const { client, session } = await AdminClient.login({ transport }, { tenant, email, password, totp });
+   * const { client, session } = await AdminClient.login({ transport }, { tenant: 'acme', email, password, totp });
    * ```
    */
   static async login(
@@ -557,7 +666,9 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const operator = admin.withCredential({ kind: 'operator', token: operatorToken });
+   * import { readFileSync } from 'node:fs';
+ * const token = readFileSync('./cloister-data/operator.token', 'utf8').trim();
+ * const operator = admin.withCredential({ kind: 'operator', token });
    * ```
    */
   withCredential(credential: AdminCredential): AdminClient {
@@ -661,7 +772,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const { admin, role, permissions } = await client.whoami();
+   * const { role, permissions } = await admin.whoami();
    * ```
    */
   whoami(): Promise<WhoAmI> {
@@ -673,7 +784,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const { freshFactorUntil } = await client.stepUp('123456');
+   * const { freshFactorUntil } = await admin.stepUp(totp);
    * ```
    */
   stepUp(totp: string): Promise<{ freshFactorUntil: number }> {
@@ -685,7 +796,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * await client.logout();
+   * await admin.logout();
    * ```
    */
   async logout(): Promise<void> {
@@ -699,7 +810,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const created = await operator.createTenant({ id: 'acme', name: 'ACME', owner: { email, name, password } });
+   * const created = await operator.createTenant({ id: 'acme', name: 'ACME', owner: { email, name: 'Olivia', password } });
    * ```
    */
   createTenant(input: CreateTenantInput): Promise<CreateTenantAnswer> {
@@ -801,7 +912,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * await admin.setAdministratorRole('adm_…', 'user-manager');
+   * await admin.setAdministratorRole('adm_3kT9fQx2VbN7LmP0aR5sWe', 'user-manager');
    * ```
    */
   setAdministratorRole(admin: string, role: AdminRole): Promise<AdministratorView> {
@@ -813,7 +924,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * await admin.removeAdministrator('adm_…');
+   * await admin.removeAdministrator('adm_3kT9fQx2VbN7LmP0aR5sWe');
    * ```
    */
   async removeAdministrator(admin: string): Promise<void> {
@@ -996,7 +1107,8 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * await admin.wipeDevice('alice', 2, commandBytes);
+   * // bytes: a wipe command signed with signOrganisationObject (signWipe does both steps)
+ * const { sequence } = await admin.wipeDevice('alice', 2, bytes);
    * ```
    */
   wipeDevice(user: string, device: number, command: Uint8Array): Promise<PublishAnswer> {
@@ -1148,7 +1260,7 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const page = await admin.searchAudit({ actor: 'adm_…', limit: 50 });
+   * const page = await admin.searchAudit({ actor: 'adm_3kT9fQx2VbN7LmP0aR5sWe', limit: 50 });
    * ```
    */
   searchAudit(query: AuditQuery = {}): Promise<Page<AuditRecordView>> {
@@ -1173,7 +1285,8 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * for await (const record of admin.exportAudit({ from })) out.write(`${JSON.stringify(record)}\n`);
+   * const from = Date.now() - 30 * 86_400_000;
+ * for await (const record of admin.exportAudit({ from })) process.stdout.write(`${JSON.stringify(record)}\n`);
    * ```
    */
   async *exportAudit(

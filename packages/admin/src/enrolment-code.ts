@@ -58,8 +58,8 @@ function checkToken(token: string, field: string): string {
  * @example
  * ```ts
  * import { enrolmentCode } from '@cloister/admin';
- * const code = enrolmentCode(invite.token, await rootFingerprint(provider, root.publicKey));
- * // hand `code` to the user (87 characters)
+ * const { token } = await admin.inviteUser({ user: 'alice' });
+ * const code = enrolmentCode(token, root.fingerprint); // 87 characters: hand it to Alice
  * ```
  */
 export function enrolmentCode(token: string, rootFingerprint: string): string {

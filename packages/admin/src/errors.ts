@@ -48,7 +48,7 @@ export class NotFoundError extends CloisterError {
  * @example
  * ```ts
  * try {
- *   await admin.setOrganisationRoot(root.publicKey, ownerCertificate);
+ *   await admin.setOrganisationRoot(org.root.publicKey, org.owner.certificate);
  * } catch (e) {
  *   if (e instanceof ConflictError && e.constraint === 'organisation-root') console.log('already set');
  * }
@@ -70,11 +70,17 @@ export class ConflictError extends CloisterError {
  *
  * @example
  * ```ts
- * catch (e) { if (e instanceof AdminApiError && e.status >= 500) retryLater(); }
+ * try {
+ *   await admin.listUsers();
+ * } catch (e) {
+ *   if (e instanceof AdminApiError && e.status >= 500) console.log('server failed:', e.status, e.serverCode);
+ * }
  * ```
  */
 export class AdminApiError extends CloisterError {
+  /** The HTTP status of the answer (e.g. 500, 502). */
   readonly status: number;
+  /** The `error.code` the body named (e.g. `ERR_STORAGE`), or undefined when it named none. */
   readonly serverCode: string | undefined;
 
   constructor(status: number, serverCode: string | undefined, message: string) {

@@ -67,6 +67,7 @@ export const MIN_PASSPHRASE_CHARS = 12;
  *
  * @example
  * ```ts
+ * import { PIN_SCRYPT_DEFAULT } from '@cloister/crypto';
  * const options: KeyStoreOptions = { scrypt: PIN_SCRYPT_DEFAULT };
  * ```
  */
@@ -145,13 +146,17 @@ const text = (v: unknown): string => {
  *
  * @example
  * ```ts
- * const { privateKey, publicKey, fingerprint } = await openRootKey(provider, text, passphrase);
+ * const { tenant, fingerprint }: RootKey = await openRootKey(provider, storeText, passphrase);
  * ```
  */
 export interface RootKey {
+  /** The tenant the root belongs to. */
   readonly tenant: TenantId;
+  /** The root's Ed25519 public key (32 bytes). */
   readonly publicKey: Uint8Array;
+  /** The root's Ed25519 private key (32 bytes): a secret. */
   readonly privateKey: Uint8Array;
+  /** The root's fingerprint, `cloister-root:v1:…`. */
   readonly fingerprint: string;
 }
 
@@ -193,7 +198,7 @@ export async function sealRootKey(
  * @example
  * ```ts
  * import { openRootKey } from '@cloister/admin';
- * const root = await openRootKey(provider, text, passphrase);
+ * const root = await openRootKey(provider, storeText, passphrase);
  * ```
  */
 export async function openRootKey(
@@ -224,7 +229,7 @@ export async function openRootKey(
  * @example
  * ```ts
  * import { describeKeyStore } from '@cloister/admin';
- * console.log(describeKeyStore(text)); // { format, tenant, … } without the wrapped secret
+ * console.log(describeKeyStore(storeText)); // { format, tenant, publicKey, … }: never the wrapped secret
  * ```
  */
 export function describeKeyStore(storeText: string): Readonly<Record<string, unknown>> {
@@ -279,7 +284,7 @@ export async function sealSigningKey(
  * @example
  * ```ts
  * import { openSigningKey } from '@cloister/admin';
- * const key = await openSigningKey(provider, text, passphrase);
+ * const key = await openSigningKey(provider, storeText, passphrase);
  * ```
  */
 export async function openSigningKey(
@@ -303,13 +308,24 @@ export async function openSigningKey(
  *
  * @example
  * ```ts
- * const session: StoredSession = { server: { url, pin }, tenant: 'acme', admin, token, expiresAt };
+ * const stored: StoredSession = {
+ *   server: { url: 'https://relay.example:8443', pin },
+ *   tenant: session.tenant,
+ *   admin: session.admin,
+ *   role: session.role,
+ *   token: session.token,
+ *   expiresAt: session.expiresAt,
+ * };
  * ```
  */
 export interface StoredSession {
+  /** The server's base URL and public-key pin (`sha256/<base64>`). */
   readonly server: { readonly url: string; readonly pin: string };
+  /** The tenant id. */
   readonly tenant: string;
+  /** The administrator's id (`adm_…`). */
   readonly admin: string;
+  /** The administrator's role. */
   readonly role: AdminRole;
   /** The session token (43 base64url characters). */
   readonly token: string;
@@ -323,6 +339,8 @@ export interface StoredSession {
  * @example
  * ```ts
  * import { sealSession } from '@cloister/admin';
+ * const { tenant, admin, role, token, expiresAt } = session; // a LoginAnswer
+ * const server = { url: 'https://relay.example:8443', pin };
  * const text = await sealSession(provider, { server, tenant, admin, role, token, expiresAt }, passphrase);
  * ```
  */
@@ -356,7 +374,7 @@ export async function sealSession(
  * @example
  * ```ts
  * import { openSession } from '@cloister/admin';
- * const { token, server } = await openSession(provider, text, passphrase);
+ * const { token, server } = await openSession(provider, storeText, passphrase);
  * ```
  */
 export async function openSession(
@@ -388,13 +406,17 @@ export async function openSession(
  *
  * @example
  * ```ts
- * const { publicKey } = await openKeyRequest(provider, text, passphrase);
+ * const { publicKey }: KeyRequest = await openKeyRequest(provider, storeText, passphrase);
  * ```
  */
 export interface KeyRequest {
+  /** The tenant id. */
   readonly tenant: TenantId;
+  /** The administrator's id (`adm_…`). */
   readonly admin: string;
+  /** The new Ed25519 public key (32 bytes): what the owner certifies. */
   readonly publicKey: Uint8Array;
+  /** The new Ed25519 private key (32 bytes): a secret. */
   readonly privateKey: Uint8Array;
 }
 
@@ -444,7 +466,7 @@ export async function sealKeyRequest(
  * @example
  * ```ts
  * import { openKeyRequest } from '@cloister/admin';
- * const request = await openKeyRequest(provider, text, passphrase);
+ * const request = await openKeyRequest(provider, storeText, passphrase);
  * ```
  */
 export async function openKeyRequest(

@@ -20,7 +20,7 @@ import type { AdminResponse, AdminTransport } from './transport.js';
  *
  * @example
  * ```ts
- * const options: PinnedTransportOptions = { url: 'https://relay.example:8443', pin: 'sha256/…' };
+ * const options: PinnedTransportOptions = { url: 'https://relay.example:8443', pin, timeoutMs: 10_000 };
  * ```
  */
 export interface PinnedTransportOptions {
@@ -47,7 +47,8 @@ function headersOf(h: IncomingHttpHeaders): Record<string, string | undefined> {
  * ```ts
  * import { AdminClient } from '@cloister/admin';
  * import { pinnedTransport } from '@cloister/admin/node';
- * const admin = new AdminClient({ transport: pinnedTransport({ url, pin }), credential });
+ * const transport = pinnedTransport({ url: 'https://relay.example:8443', pin });
+ * const admin = new AdminClient({ transport, credential: { kind: 'session', token: session.token } });
  * ```
  */
 export function pinnedTransport(options: PinnedTransportOptions): AdminTransport {
@@ -97,7 +98,7 @@ export function pinnedTransport(options: PinnedTransportOptions): AdminTransport
  * @example
  * ```ts
  * import { writeKeyStoreFile } from '@cloister/admin/node';
- * writeKeyStoreFile('./root.key', await sealRootKey(provider, root, passphrase));
+ * writeKeyStoreFile('./root.key', await sealRootKey(provider, { tenant: 'acme', ...org.root }, passphrase));
  * ```
  */
 export function writeKeyStoreFile(path: string, text: string): void {

@@ -46,8 +46,11 @@ export const DEFAULT_CERTIFICATE_VALIDITY_MS = 365 * 86_400_000;
  * ```
  */
 export interface AdminSigningKey {
+  /** The tenant the certificate names. */
   readonly tenant: TenantId;
+  /** The administrator's id (`adm_…`) the certificate names. */
   readonly admin: string;
+  /** The role the certificate grants (what objects this key may sign). */
   readonly role: AdminRole;
   /** Ed25519 private key (32 bytes). */
   readonly privateKey: Uint8Array;
@@ -64,10 +67,14 @@ export interface AdminSigningKey {
  *
  * @example
  * ```ts
- * const { root, rootFingerprint, owner } = await generateOrganisation(provider, { tenant, admin });
+ * const { root, rootFingerprint, owner }: GeneratedOrganisation = await generateOrganisation(provider, {
+ *   tenant: 'acme',
+ *   admin: me.admin,
+ * });
  * ```
  */
 export interface GeneratedOrganisation {
+  /** The tenant id. */
   readonly tenant: TenantId;
   /** The organisation root key pair (Ed25519). Keep the private key in a key store only. */
   readonly root: KeyPair;
@@ -82,14 +89,19 @@ export interface GeneratedOrganisation {
  *
  * @example
  * ```ts
- * const options: CertifyOptions = { tenant, admin: 'adm_x', role: 'admin', adminPublicKey };
+ * const options: CertifyOptions = {
+ *   tenant: 'acme', admin: 'adm_3kT9fQx2VbN7LmP0aR5sWe', role: 'admin', adminPublicKey,
+ * };
  * ```
  */
 export interface CertifyOptions {
+  /** The tenant id. */
   readonly tenant: string;
   /** The administrator's id in the tenant (the admin API's `adm_…`). */
   readonly admin: string;
+  /** The role the certificate grants. */
   readonly role: AdminRole;
+  /** The administrator's Ed25519 public key (32 bytes). */
   readonly adminPublicKey: Uint8Array;
   /** Default {@link DEFAULT_CERTIFICATE_VALIDITY_MS}; at most 400 days. */
   readonly validityMs?: number;
@@ -117,7 +129,7 @@ function randomSerial(provider: CryptoProvider): number {
  * ```ts
  * import { certifyAdministrator } from '@cloister/admin';
  * const certificate = await certifyAdministrator(provider, root.privateKey, {
- *   tenant: 'acme', admin: 'adm_AAAAAAAAAAAAAAAAAAAAAA', role: 'admin', adminPublicKey: carol.publicKey,
+ *   tenant: 'acme', admin: 'adm_3kT9fQx2VbN7LmP0aR5sWe', role: 'admin', adminPublicKey,
  * });
  * ```
  */
@@ -150,7 +162,7 @@ export async function certifyAdministrator(
  * @example
  * ```ts
  * import { adminSigningKey } from '@cloister/admin';
- * const key = await adminSigningKey(provider, carol.privateKey, certificate, rootPublicKey);
+ * const key = await adminSigningKey(provider, request.privateKey, certificate, rootPublicKey);
  * ```
  */
 export async function adminSigningKey(
@@ -220,6 +232,7 @@ export async function installAdminCertificate(
  * ```
  */
 export interface GenerateOrganisationOptions {
+  /** The tenant id. */
   readonly tenant: string;
   /** The owner's administrator id (`GET /admin/v1/session`'s `admin`). */
   readonly admin: string;

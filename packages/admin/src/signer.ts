@@ -40,12 +40,15 @@ import type { AdminSigningKey } from './organisation.js';
  *
  * @example
  * ```ts
- * const signer: OrganisationSigner = { provider, key: ownerKey, client: admin };
+ * const signer: OrganisationSigner = { provider, key: org.owner, client: admin };
  * ```
  */
 export interface OrganisationSigner {
+  /** The crypto provider that signs. */
   readonly provider: CryptoProvider;
+  /** The administrator's certified signing key. */
   readonly key: AdminSigningKey;
+  /** The client that reads the next sequence and publishes. */
   readonly client: AdminClient;
   /** The signer's clock (default `Date.now`). */
   readonly now?: () => number;
@@ -56,10 +59,11 @@ export interface OrganisationSigner {
  *
  * @example
  * ```ts
- * const { sequence, scope, object } = await signBroadcast(signer, { audience: { kind: 'tenant' }, text });
+ * const { sequence, scope, object }: Published = await signPoolRules(signer, { 'ward-3': ['pharmacy'] });
  * ```
  */
 export interface Published extends PublishAnswer {
+  /** The signed organisation object's bytes, as published. */
   readonly object: Uint8Array;
 }
 
@@ -69,7 +73,11 @@ export interface Published extends PublishAnswer {
  *
  * @example
  * ```ts
- * await signAndPublish(signer, { kind: 'broadcast', payload }, (bytes) => signer.client.publishBroadcast(bytes));
+ * import { poolId } from '@cloister/protocol';
+ * const rules = [{ pool: poolId('ward-3'), mayContact: [poolId('pharmacy')] }];
+ * await signAndPublish(signer, { kind: 'pool-rules', payload: { rules } }, (object) =>
+ *   signer.client.publishPoolRules(object),
+ * );
  * ```
  */
 export async function signAndPublish(

@@ -13,13 +13,20 @@ import { ValidationError } from '@cloister/crypto';
  *
  * @example
  * ```ts
- * const request: AdminRequest = { method: 'GET', path: '/admin/v1/users', headers: { authorization } };
+ * const request: AdminRequest = {
+ *   method: 'GET',
+ *   path: '/admin/v1/users',
+ *   query: { limit: '50' },
+ *   headers: { authorization: `Cloister-Admin ${session.token}` },
+ * };
  * ```
  */
 export interface AdminRequest {
+  /** The HTTP method. */
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The path, starting with `/admin/v1/`, each parameter already percent-encoded. */
   readonly path: string;
+  /** Query parameters, unencoded (the transport encodes them). */
   readonly query?: Readonly<Record<string, string>>;
   /** Lower-case header names. */
   readonly headers: Readonly<Record<string, string>>;
@@ -32,12 +39,17 @@ export interface AdminRequest {
  *
  * @example
  * ```ts
- * for await (const chunk of response.body) bytes.push(chunk);
+ * const response = await transport({ method: 'GET', path: '/admin/v1/openapi.json', headers: {} });
+ * const chunks: Uint8Array[] = [];
+ * for await (const chunk of response.body) chunks.push(chunk);
  * ```
  */
 export interface AdminResponse {
+  /** The HTTP status. */
   readonly status: number;
+  /** The response headers by lower-case name. */
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The body, chunk by chunk as it arrives. */
   readonly body: AsyncIterable<Uint8Array>;
 }
 
@@ -46,7 +58,7 @@ export interface AdminResponse {
  *
  * @example
  * ```ts
- * const transport: AdminTransport = pinnedTransport({ url, pin });
+ * const transport: AdminTransport = pinnedTransport({ url: 'https://relay.example:8443', pin });
  * ```
  */
 export type AdminTransport = (request: AdminRequest) => Promise<AdminResponse>;
