@@ -72,7 +72,8 @@ const configs = new WeakMap<object, AdminSessionConfig>();
  *
  * @example
  * ```ts
- * configureAdminSessions(ctx, { ...DEFAULT_ADMIN_SESSION, idleMs: 5 * 60_000 });
+ * const { absoluteMs, freshFactorMs } = DEFAULT_ADMIN_SESSION;
+ * configureAdminSessions(ctx, { idleMs: 5 * 60_000, absoluteMs, freshFactorMs }); // 5 minutes idle
  * ```
  */
 export function configureAdminSessions(ctx: ServerContext, config: AdminSessionConfig): void {

@@ -55,7 +55,8 @@ import { requireOrganisationRoot } from './root.js';
  *
  * @example
  * ```ts
- * await publishOrganisationObject(ctx, tenant, bytes, { actor: me.admin.id, signer: me.admin.id, kind: 'broadcast' });
+ * const options: PublishOrganisationObjectOptions = { actor: auth.admin.id, signer: auth.admin.id, kind: 'broadcast' };
+ * await publishOrganisationObject(ctx, auth.tenant, signedObject, options);
  * ```
  */
 export interface PublishOrganisationObjectOptions {
@@ -72,12 +73,16 @@ export interface PublishOrganisationObjectOptions {
  *
  * @example
  * ```ts
- * const { kind, sequence, scope }: PublishedOrganisationObject = await publishOrganisationObject(ctx, tenant, bytes, { actor });
+ * const published: PublishedOrganisationObject = await publishOrganisationObject(ctx, tenant, signedObject, { actor: admin.id });
+ * console.log(published.kind, published.sequence, published.scope); // 'broadcast' 4 'broadcast'
  * ```
  */
 export interface PublishedOrganisationObject {
+  /** The object's kind. */
   readonly kind: OrganisationObjectKind;
+  /** The object's sequence number, now the newest accepted for its kind. */
   readonly sequence: number;
+  /** The object's scope (`policy-layer/user/alice`, `broadcast`, …). */
   readonly scope: string;
 }
 
@@ -167,7 +172,9 @@ async function applyPoolRules(
  *
  * @example
  * ```ts
- * const { kind, sequence, scope } = await publishOrganisationObject(ctx, tenantId('acme'), bytes, { actor: 'adm_…' });
+ * import { tenantId } from '@cloister/protocol';
+ *
+ * const { kind, sequence, scope } = await publishOrganisationObject(ctx, tenantId('acme'), signedObject, { actor: admin.id });
  * ```
  */
 export async function publishOrganisationObject(
@@ -279,7 +286,9 @@ export async function publishOrganisationObject(
  *
  * @example
  * ```ts
- * const sequence = await nextOrganisationSequence(ctx, tenantId('acme'), 'wipe');
+ * import { tenantId } from '@cloister/protocol';
+ *
+ * const sequence = await nextOrganisationSequence(ctx, tenantId('acme'), 'wipe'); // the sequence to sign the next wipe with
  * ```
  */
 export async function nextOrganisationSequence(

@@ -485,7 +485,7 @@ const publishDelegation = defineAdminOperation({
  *
  * @example
  * ```ts
- * registerAdminOperations(app, ctx, [...USER_OPERATIONS, ...ORGANISATION_OPERATIONS], checkOperator);
+ * registerAdminOperations(app, ctx, ORGANISATION_OPERATIONS, operatorCheck(ctx));
  * ```
  */
 export const ORGANISATION_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([

@@ -23,7 +23,8 @@ import { ConflictError } from '../store/index.js';
  *
  * @example
  * ```ts
- * const input: SetOrganisationRootInput = { rootPublicKey, ownerCertificate, actor: me.admin.id };
+ * const input: SetOrganisationRootInput = { rootPublicKey, ownerCertificate, actor: auth.admin.id, admin: auth.admin.id };
+ * const { fingerprint } = await setOrganisationRoot(ctx, auth.tenant, input);
  * ```
  */
 export interface SetOrganisationRootInput {
@@ -46,11 +47,13 @@ export interface SetOrganisationRootInput {
  *
  * @example
  * ```ts
+ * import { tenantId } from '@cloister/protocol';
+ *
  * const { fingerprint } = await setOrganisationRoot(ctx, tenantId('acme'), {
- *   rootPublicKey: root.publicKey,
+ *   rootPublicKey,
  *   ownerCertificate,
- *   actor: 'adm_…',
- * });
+ *   actor: admin.id,
+ * }); // 'cloister-root:v1:…'
  * ```
  */
 export async function setOrganisationRoot(
@@ -103,6 +106,8 @@ export async function setOrganisationRoot(
  *
  * @example
  * ```ts
+ * import { tenantId } from '@cloister/protocol';
+ *
  * const root = await getOrganisationRoot(ctx, tenantId('acme'));
  * if (root !== undefined) console.log(root.fingerprint);
  * ```
