@@ -19,7 +19,7 @@ import { createNodeTransport } from './transport/node.js';
  * import { createClient } from '@cloister/client';
  * import { createPGliteAdapter } from '@cloister/storage/sql';
  *
- * const client = await createClient({ server: { url, pin }, storage: await createPGliteAdapter({ dataDir }) });
+ * const client = await createClient({ server: { url, pin }, storage: await createPGliteAdapter({ dataDir: './cloister-data' }) });
  * if (client.status === 'unenrolled') await client.enroll(code, { pin: '4711-2023' });
  * else await client.unlock('4711-2023');
  * client.on('message', (e) => console.log(e.message.from.userId, e.message.content.body.type));

@@ -43,6 +43,7 @@ import {
 import { refreshPolicy } from './policy.js';
 import { ensureKeysPublished, publishKeys, refillPreKeys, rotateSignedPreKey } from './prekeys.js';
 import { OutboxLoop } from './sending.js';
+import { NetworkError } from './transport/errors.js';
 import type { Conversation, Page, PageOptions } from './store/index.js';
 import { changePin, vaultStatus, wipeStatus } from './vault.js';
 import { RemoteWipe } from './wipe.js';
@@ -73,7 +74,20 @@ export async function openClient(
   return client;
 }
 
-/** The Cloister client SDK. Create it with `createClient` (of the entry your runtime uses). */
+/**
+ * The Cloister client SDK. Create it with `createClient` (of the entry your runtime uses).
+ *
+ * @example
+ * ```ts
+ * import { createClient } from '@cloister/client';
+ * import { createPGliteAdapter } from '@cloister/storage/sql';
+ * const client = await createClient({ server: { url, pin }, storage: await createPGliteAdapter({ dataDir: './cloister-data' }) });
+ * await client.unlock('4711-2023');
+ * client.on('message', (e) => console.log(e.message.from.userId, e.message.content.body.type));
+ * await client.start();
+ * await client.sendText({ user: 'bob' }, 'hello');
+ * ```
+ */
 export class CloisterClient {
   readonly #ctx: ClientContext;
   readonly #directory: Directory;
@@ -86,6 +100,9 @@ export class CloisterClient {
   readonly #identities: Identities;
   readonly #devices: Devices;
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
+  /** Whether `start` found the server unreachable and still owes the steps of `#prepare`. */
+  #unprepared = false;
+  #preparing: Promise<'done' | 'offline' | 'wiped'> | undefined;
 
   /**
    * @internal Use `createClient` of `@cloister/client` or `@cloister/client/browser`.
@@ -100,6 +117,10 @@ export class CloisterClient {
     this.#outbox = new OutboxLoop(ctx, this.#directory, checkWipeQuietly);
     this.#wipe = new RemoteWipe(ctx, () => this.stop());
     this.#socket = new DeliverySocket(ctx, {
+      onOnline: () => {
+        // Back online after an offline start: what start could not do, then what was queued.
+        if (this.#unprepared && ctx.started) void this.#prepare().then(kick, () => undefined);
+      },
       kickOutbox: kick,
       onRefused: checkWipeQuietly,
       onSynced: async () => {
@@ -139,6 +160,12 @@ export class CloisterClient {
    * The organisation root this device pinned at enrolment: its fingerprint
    * (`cloister-root:v1:…`), or `null` for a device enrolled without one (it then accepts no
    * archive key, wipe, broadcast or delegation). Needs the client unlocked.
+   *
+   * @example
+   * ```ts
+   * const { rootFingerprint } = await client.organisation();
+   * console.log(rootFingerprint ?? 'no organisation root: no archive, wipe or broadcast is accepted');
+   * ```
    */
   async organisation(): Promise<{ readonly rootFingerprint: string | null }> {
     const root = this.#ctx.ready().registration.organisationRoot;
@@ -149,12 +176,26 @@ export class CloisterClient {
    * Whether messages are archived, and the archive key's fingerprint (`cloister-archive:v1:…`)
    * when they are: from the tenant layer this device verified against its organisation root, as
    * of the last policy fetch. Show it to the user; an `archive` event reports every change.
+   *
+   * @example
+   * ```ts
+   * const archive = client.archive();
+   * if (archive.on) console.log(`messages are archived to ${archive.keyFingerprint}`);
+   * ```
    */
   archive(): ArchiveState {
     return this.#ctx.archive;
   }
 
-  /** Reads the vault to learn whether the client is enrolled, locked or wiped. */
+  /**
+   * Reads the vault to learn whether the client is enrolled, locked or wiped (`createClient`
+   * already did).
+   *
+   * @example
+   * ```ts
+   * const status = await client.open(); // 'unenrolled', 'locked', 'ready' or 'wiped'
+   * ```
+   */
   async open(): Promise<ClientStatus> {
     const ctx = this.#ctx;
     ctx.provider ??= await getProvider();
@@ -164,7 +205,16 @@ export class CloisterClient {
     return ctx.status;
   }
 
-  /** Subscribes to one kind of event; returns the unsubscribe function. */
+  /**
+   * Subscribes to one kind of event; returns the unsubscribe function.
+   *
+   * @example
+   * ```ts
+   * const off = client.on('message', (e) => console.log(`from ${e.message.from.userId}`));
+   * client.on('identity-held', (e) => console.warn(`${e.userId}'s identity changed: confirm before sending`));
+   * off(); // stop listening
+   * ```
+   */
   on<E extends ClientEvent['type']>(type: E, listener: Listener<E>): () => void {
     return this.#ctx.on(type, listener);
   }
@@ -181,6 +231,13 @@ export class CloisterClient {
    * fingerprint enrols without a root: messaging works, but no archive key, wipe, broadcast or
    * delegation is ever accepted. When publishing the prekeys fails (the network, say), `enroll`
    * rejects but the device is enrolled: the client stays `ready` and `start()` publishes them.
+   *
+   * @example
+   * ```ts
+   * if (client.status === 'unenrolled') {
+   *   const { userId, deviceId } = await client.enroll(code, { pin: '4711-2023' });
+   * }
+   * ```
    */
   async enroll(
     code: string,
@@ -203,6 +260,17 @@ export class CloisterClient {
    * Opens the local data with `pin`. A wrong PIN is `WrongPin` and counts; after
    * `maxPinAttempts` wrong PINs in a row the local data is destroyed. Purges expired rows and
    * checks for a pending remote wipe before returning.
+   *
+   * @example
+   * ```ts
+   * import { WrongPin } from '@cloister/crypto';
+   * try {
+   *   await client.unlock('4711-2023');
+   * } catch (e) {
+   *   if (e instanceof WrongPin) console.warn('wrong PIN');
+   *   else throw e;
+   * }
+   * ```
    */
   async unlock(pin: string): Promise<void> {
     if (this.#ctx.status === 'ready') return;
@@ -210,18 +278,40 @@ export class CloisterClient {
     await this.purgeExpired();
   }
 
-  /** Re-wraps the data key under a new PIN (the data is not re-encrypted). */
+  /**
+   * Re-wraps the data key under a new PIN (the data is not re-encrypted).
+   *
+   * @example
+   * ```ts
+   * await client.changePin('4711-2023', '9052-1187');
+   * ```
+   */
   async changePin(oldPin: string, newPin: string): Promise<void> {
     await changePin(this.#ctx, oldPin, newPin);
   }
 
-  /** Stops everything and forgets the keys in memory; `unlock` opens again. */
+  /**
+   * Stops everything and forgets the keys in memory; `unlock` opens again.
+   *
+   * @example
+   * ```ts
+   * await client.lock(); // e.g. when the app goes to the background
+   * console.log(client.status); // 'locked'
+   * ```
+   */
   async lock(): Promise<void> {
     await this.stop();
     forget(this.#ctx);
   }
 
-  /** Locks and closes the storage adapter. */
+  /**
+   * Locks and closes the storage adapter.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGTERM', () => void client.close());
+   * ```
+   */
   async close(): Promise<void> {
     if (this.#ctx.closed) return;
     await this.lock();
@@ -235,25 +325,72 @@ export class CloisterClient {
    * Connects the delivery socket (reconnecting with backoff), fetches the policy, checks for a
    * remote wipe, starts the outbox and the retention timer. Resolves once the socket is open for
    * the first time (or the first attempt failed).
+   *
+   * It works offline: when the server cannot be reached (`NetworkError`), `start` resolves at once
+   * with the client usable from its local state (history, conversations, sending into the outbox),
+   * emits `connection` `offline`, and keeps connecting with backoff; once the socket opens
+   * (`online`) the steps that need the server (wipe check, prekeys, device list, policy) run and
+   * the outbox sends what was queued.
+   *
+   * @example
+   * ```ts
+   * client.on('connection', (e) => console.log(e.state)); // 'online', 'synced', 'offline'
+   * await client.start();
+   * ```
    */
   async start(): Promise<void> {
     const ctx = this.#ctx;
     ctx.ready();
     if (ctx.started) return;
     ctx.started = true;
-    if (await this.checkWipe()) return;
-    await ensureKeysPublished(ctx);
-    await this.#devices.ensureListed().catch(() => undefined);
-    await rotateSignedPreKey(ctx).catch(() => undefined);
-    await this.refreshPolicy().catch(() => undefined);
-    await this.#socket.open();
+    const prepared = await this.#prepare();
+    if (prepared === 'wiped') return;
+    const opened = this.#socket.open();
+    // Offline, the socket keeps trying in the background; `#prepare` runs again once it opens.
+    if (prepared === 'done') await opened;
     const interval = ctx.options.purgeIntervalMs ?? 60_000;
     this.#purgeTimer = setInterval(() => void this.purgeExpired().catch(() => undefined), interval);
     this.#purgeTimer.unref?.();
     this.#outbox.kick();
   }
 
-  /** Closes the socket and stops the timers; queued messages stay in the outbox. */
+  /**
+   * The steps of `start` that need the server: the wipe check (a wiped client goes no further),
+   * the prekeys, the device list, signed prekey rotation and the policy. `offline` when the server
+   * could not be reached: they are left for the socket's next opening. One run at a time.
+   */
+  #prepare(): Promise<'done' | 'offline' | 'wiped'> {
+    this.#preparing ??= (async () => {
+      const ctx = this.#ctx;
+      try {
+        if (await this.checkWipe()) return 'wiped';
+        await ensureKeysPublished(ctx);
+      } catch (e) {
+        if (e instanceof NetworkError) {
+          this.#unprepared = true;
+          return 'offline';
+        }
+        throw e;
+      }
+      this.#unprepared = false;
+      await this.#devices.ensureListed().catch(() => undefined);
+      await rotateSignedPreKey(ctx).catch(() => undefined);
+      await this.refreshPolicy().catch(() => undefined);
+      return 'done';
+    })().finally(() => {
+      this.#preparing = undefined;
+    });
+    return this.#preparing;
+  }
+
+  /**
+   * Closes the socket and stops the timers; queued messages stay in the outbox.
+   *
+   * @example
+   * ```ts
+   * await client.stop(); // start() resumes, sending what was queued
+   * ```
+   */
   async stop(): Promise<void> {
     this.#ctx.started = false;
     this.#socket.close();
@@ -263,7 +400,15 @@ export class CloisterClient {
     await this.#socket.queue.catch(() => undefined);
   }
 
-  /** Resolves once everything received so far has been processed and the outbox is idle. */
+  /**
+   * Resolves once everything received so far has been processed and the outbox is idle.
+   *
+   * @example
+   * ```ts
+   * await client.sendText({ user: 'bob' }, 'hello');
+   * await client.idle(); // sent (or given up on) and every delivery so far handled
+   * ```
+   */
   async idle(): Promise<void> {
     for (let i = 0; i < 100; i++) {
       const r = this.#socket.queue;
@@ -281,6 +426,12 @@ export class CloisterClient {
    * the organisation's signed objects of the answer: the policy comes from the verified layers,
    * delegations are kept, new broadcasts are `broadcast` events, a change of archiving is an
    * `archive` event, and anything refused an `organisation-refused` event.
+   *
+   * @example
+   * ```ts
+   * const policy = await client.refreshPolicy();
+   * if (!featureEnabled(policy, 'files.send')) console.log('file sending is turned off');
+   * ```
    */
   async refreshPolicy(): Promise<ClientPolicy> {
     return refreshPolicy(this.#ctx, {
@@ -294,6 +445,11 @@ export class CloisterClient {
    * key and all data, then the signed report is sent; any other command (and every command, for a
    * device without a root) is reported with `wipe-refused` and changes nothing. Resolves `true`
    * when the client is now wiped.
+   *
+   * @example
+   * ```ts
+   * if (await client.checkWipe()) console.log('this device was wiped by the organisation');
+   * ```
    */
   async checkWipe(): Promise<boolean> {
     return this.#wipe.check();
@@ -302,19 +458,45 @@ export class CloisterClient {
   /**
    * Verifies and carries out a wipe command (see {@link CloisterClient.checkWipe}); a refused one
    * is `WipeCommandError` (and a `wipe-refused` event).
+   *
+   * @example
+   * ```ts
+   * import { WipeCommandError } from '@cloister/crypto';
+   * try {
+   *   await client.applyWipeCommand(bytes); // a command delivered out of band, e.g. by MDM
+   * } catch (e) {
+   *   if (!(e instanceof WipeCommandError)) throw e; // refused: nothing was wiped
+   * }
+   * ```
    */
   async applyWipeCommand(commandBytes: Uint8Array): Promise<void> {
     return this.#wipe.apply(commandBytes);
   }
 
-  /** Whether (and when) this client was wiped, and whether the server has the report. */
+  /**
+   * Whether (and when) this client was wiped, and whether the server has the report.
+   *
+   * @example
+   * ```ts
+   * const s = await client.wipeStatus();
+   * if (s.wiped) console.log(`wiped at ${new Date(s.wipedAt).toISOString()}, reported: ${s.reported}`);
+   * ```
+   */
   async wipeStatus(): Promise<WipeStatus> {
     return wipeStatus(this.#ctx);
   }
 
   // ---- sending -----------------------------------------------------------------------------------
 
-  /** Sends a text message; resolves once it is stored and queued (delivery follows). */
+  /**
+   * Sends a text message; resolves once it is stored and queued (delivery follows).
+   *
+   * @example
+   * ```ts
+   * const sent = await client.sendText({ user: 'bob' }, 'hello', { expireTimerSeconds: 86_400 });
+   * client.on('sent', (e) => { if (e.messageId === sent.id) console.log(`delivered to ${e.devices} devices`); });
+   * ```
+   */
   async sendText(to: Recipient, text: string, options: SendOptions = {}): Promise<ClientMessage> {
     return this.#messaging.sendText(to, text, options);
   }
@@ -322,12 +504,31 @@ export class CloisterClient {
   /**
    * Encrypts a file (streaming, 64 KiB chunks), uploads the ciphertext and sends the reference.
    * Refused with `ForbiddenError` when the policy disables `files.send`.
+   *
+   * @example
+   * ```ts
+   * await client.sendFile(
+   *   { user: 'bob' },
+   *   { data: bytes, name: 'scan.pdf', mediaType: 'application/pdf' },
+   *   { onProgress: (p) => console.log(p.phase, `${p.bytes}/${p.total}`) },
+   * );
+   * ```
    */
   async sendFile(to: Recipient, file: OutgoingFile, options: SendOptions = {}): Promise<ClientMessage> {
     return this.#files.sendFile(to, file, options);
   }
 
-  /** Downloads, checks (digest) and decrypts the file of a file message. */
+  /**
+   * Downloads, checks (digest) and decrypts the file of a file message.
+   *
+   * @example
+   * ```ts
+   * const body = message.content.body;
+   * if (body.type === 'file') {
+   *   const data = await client.downloadFile(body.file, { onProgress: (p) => console.log(p.bytes, p.total) });
+   * }
+   * ```
+   */
   async downloadFile(
     file: FileReference,
     options: { readonly onProgress?: (progress: TransferProgress) => void } = {},
@@ -335,14 +536,29 @@ export class CloisterClient {
     return this.#files.downloadFile(file, options);
   }
 
-  /** Sends read receipts for messages of a conversation (received ones only). */
+  /**
+   * Sends read receipts for messages of a conversation (received ones only).
+   *
+   * @example
+   * ```ts
+   * await client.markRead(message.conversationId, [message.id]);
+   * ```
+   */
   async markRead(conversationId: ConversationId, ids: readonly MessageId[]): Promise<void> {
     return this.#messaging.markRead(conversationId, ids);
   }
 
   // ---- groups ----------------------------------------------------------------------------------
 
-  /** Creates a group with this user and `members`; resolves its conversation and group id. */
+  /**
+   * Creates a group with this user and `members`; resolves its conversation and group id.
+   *
+   * @example
+   * ```ts
+   * const { groupId } = await client.createGroup('Ward 3', ['bob', 'carol']);
+   * await client.sendText({ group: groupId }, 'hello all');
+   * ```
+   */
   async createGroup(
     name: string,
     members: readonly string[],
@@ -350,17 +566,39 @@ export class CloisterClient {
     return this.#groups.create(name, members);
   }
 
-  /** Adds members to a group this user administers. */
+  /**
+   * Adds members to a group this user administers.
+   *
+   * @example
+   * ```ts
+   * const state = await client.addMembers(group, ['dave']);
+   * ```
+   */
   async addMembers(group: string, members: readonly string[]): Promise<GroupState> {
     return this.#groups.changeMembers(group, 'add', members);
   }
 
-  /** Removes members from a group this user administers; they get the change, then nothing more. */
+  /**
+   * Removes members from a group this user administers; they get the change, then nothing more.
+   *
+   * @example
+   * ```ts
+   * await client.removeMembers(group, ['carol']);
+   * ```
+   */
   async removeMembers(group: string, members: readonly string[]): Promise<GroupState> {
     return this.#groups.changeMembers(group, 'remove', members);
   }
 
-  /** A group this device knows: its name, members, admins and whether this user is still in it. */
+  /**
+   * A group this device knows: its name, members, admins and whether this user is still in it.
+   *
+   * @example
+   * ```ts
+   * const g = await client.group(group);
+   * if (g !== undefined && !g.active) console.log(`no longer a member of ${g.name}`);
+   * ```
+   */
   async group(
     group: string,
   ): Promise<{ readonly name: string; readonly state: GroupState; readonly active: boolean } | undefined> {
@@ -369,22 +607,52 @@ export class CloisterClient {
 
   // ---- history and conversations ---------------------------------------------------------------
 
-  /** Conversations, most recent activity first. */
+  /**
+   * Conversations, most recent activity first.
+   *
+   * @example
+   * ```ts
+   * const { items, next } = await client.conversations({ limit: 20 });
+   * ```
+   */
   async conversations(options?: PageOptions): Promise<Page<Conversation>> {
     return local.conversations(this.#ctx, options);
   }
 
-  /** Messages of a conversation, newest first, with paging. Expired messages never appear. */
+  /**
+   * Messages of a conversation, newest first, with paging. Expired messages never appear.
+   *
+   * @example
+   * ```ts
+   * const page = await client.history(message.conversationId, { limit: 50 });
+   * const older = page.next === undefined ? undefined : await client.history(message.conversationId, { cursor: page.next });
+   * ```
+   */
   async history(conversationId: ConversationId, options?: PageOptions): Promise<Page<ClientMessage>> {
     return local.history(this.#ctx, conversationId, options);
   }
 
-  /** Sets the disappearing-message timer of a conversation (ms, or `null` for none). */
+  /**
+   * Sets the disappearing-message timer of a conversation (ms, or `null` for none).
+   *
+   * @example
+   * ```ts
+   * await client.setDisappearingTimer(message.conversationId, 7 * 86_400_000); // one week
+   * ```
+   */
   async setDisappearingTimer(conversationId: ConversationId, timerMs: number | null): Promise<void> {
     return local.setDisappearingTimer(this.#ctx, conversationId, timerMs);
   }
 
-  /** Deletes expired messages, files and markers now; emits `expired` when rows went. */
+  /**
+   * Deletes expired messages, files and markers now; emits `expired` when rows went. Resolves
+   * how many rows were deleted.
+   *
+   * @example
+   * ```ts
+   * const rows = await client.purgeExpired();
+   * ```
+   */
   async purgeExpired(): Promise<number> {
     return local.purgeExpired(this.#ctx);
   }
@@ -394,6 +662,12 @@ export class CloisterClient {
   /**
    * The safety number between this user and `user` over every device on both users' signed
    * device lists (60 digits and 65 bytes for a QR code); it changes when either adds a device.
+   *
+   * @example
+   * ```ts
+   * const { digits } = await client.safetyNumber('bob');
+   * console.log(digits.match(/\d{5}/g)?.join(' ')); // 12 groups of 5 to compare
+   * ```
    */
   async safetyNumber(user: string): Promise<SafetyNumber> {
     return this.#identities.safetyNumber(user);
@@ -404,12 +678,24 @@ export class CloisterClient {
    * scanned (65 bytes) with the computed one, in constant time; marks the user verified when they
    * match. A verified user whose identity later changes is held (`identity-held`) until
    * {@link CloisterClient.acceptIdentityChange}.
+   *
+   * @example
+   * ```ts
+   * const match = await client.verifySafetyNumber('bob', bytes); // 65 bytes scanned from Bob's QR code
+   * ```
    */
   async verifySafetyNumber(user: string, scanned: string | Uint8Array): Promise<boolean> {
     return this.#identities.verifySafetyNumber(user, scanned);
   }
 
-  /** Whether `user` is verified, whether a changed identity is held, and how much waits in quarantine. */
+  /**
+   * Whether `user` is verified, whether a changed identity is held, and how much waits in quarantine.
+   *
+   * @example
+   * ```ts
+   * const { verified, held, quarantined } = await client.identityStatus('bob');
+   * ```
+   */
   async identityStatus(user: string): Promise<IdentityStatus> {
     return this.#identities.status(user);
   }
@@ -418,6 +704,14 @@ export class CloisterClient {
    * Accepts the changed identity of a verified user after `identity-held`: sending resumes and
    * the messages held from the new identity are processed. The user is no longer verified.
    * Resolves false when nothing was held.
+   *
+   * @example
+   * ```ts
+   * client.on('identity-held', async (e) => {
+   *   // after the user confirmed the change in the app's own dialog:
+   *   await client.acceptIdentityChange(e.userId);
+   * });
+   * ```
    */
   async acceptIdentityChange(user: string): Promise<boolean> {
     return this.#identities.acceptChange(user);
@@ -428,6 +722,11 @@ export class CloisterClient {
   /**
    * The code this device shows so that another device of the same user can link it (text for
    * typing, or for a QR code). A device receives nothing until it is linked.
+   *
+   * @example
+   * ```ts
+   * const shown = await client.linkCode(); // display it on the new device
+   * ```
    */
   async linkCode(): Promise<string> {
     return this.#devices.linkCode();
@@ -436,6 +735,14 @@ export class CloisterClient {
   /**
    * Links the device that shows `code` (see {@link CloisterClient.linkCode}): signs the user's
    * next device list with it added. Peers and the user's other devices see `device-added`.
+   *
+   * @example
+   * ```ts
+   * async function onScanned(linkCode: string): Promise<void> {
+   *   const { devices } = await client.linkDevice(linkCode); // on a device that is already linked
+   *   console.log(`devices on the list: ${devices.join(', ')}`);
+   * }
+   * ```
    */
   async linkDevice(code: string): Promise<LinkStatus> {
     return this.#devices.link(code);
@@ -445,6 +752,11 @@ export class CloisterClient {
    * Removes a lost or replaced device of this user from the signed list (another device of the
    * user removes it; a device cannot remove itself). Peers stop encrypting to it once they fetch
    * the list (`device-removed`). Block or wipe it on the server too, so it stops fetching.
+   *
+   * @example
+   * ```ts
+   * const status = await client.unlinkDevice(3); // the lost phone's device id
+   * ```
    */
   async unlinkDevice(deviceId: number): Promise<LinkStatus> {
     return this.#devices.unlink(deviceId);
@@ -453,6 +765,12 @@ export class CloisterClient {
   /**
    * Where this device stands on its user's signed list (asks the server); the first device of a
    * user publishes the first list here. Emits `device-linked` once this device is on it.
+   *
+   * @example
+   * ```ts
+   * const { linked, epoch } = await client.linkStatus();
+   * if (!linked) console.log('link this device from another device of the same user');
+   * ```
    */
   async linkStatus(): Promise<LinkStatus> {
     return this.#devices.status();
@@ -460,7 +778,14 @@ export class CloisterClient {
 
   // ---- the outbox ------------------------------------------------------------------------------
 
-  /** Sends everything due in the outbox now; resolves when the outbox has nothing due. */
+  /**
+   * Sends everything due in the outbox now; resolves when the outbox has nothing due.
+   *
+   * @example
+   * ```ts
+   * await client.flush(); // e.g. before the app is suspended
+   * ```
+   */
   async flush(): Promise<void> {
     this.#outbox.kick();
     await this.idle();

@@ -35,11 +35,28 @@ import type { Directory } from './directory.js';
 import { expectOk } from './transport/common.js';
 import { ServerError } from './transport/errors.js';
 
-/** The label of the digest in a link code. */
+/**
+ * The label of the digest in a link code (`cloister/v1/link-code`): the code carries the first 16
+ * bytes of SHA-256(label ‖ signing key ‖ DH key) of the device to link.
+ *
+ * @example
+ * ```ts
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const digest = await provider.sha256(concatBytes(utf8(LINK_CODE_LABEL), identity.signingKeyPair.publicKey, identity.dhKeyPair.publicKey));
+ * ```
+ */
 export const LINK_CODE_LABEL = 'cloister/v1/link-code';
 const LINK_CODE = /^([0-9]{1,10})-([A-Za-z0-9_-]{22})$/;
 
-/** Where this device stands on its user's signed device list. */
+/**
+ * Where this device stands on its user's signed device list.
+ *
+ * @example
+ * ```ts
+ * const status: LinkStatus = await client.linkStatus();
+ * console.log(status.linked ? `linked, epoch ${status.epoch}` : 'waiting to be linked');
+ * ```
+ */
 export interface LinkStatus {
   /** True when this device is on the list (it may send and receive). */
   readonly linked: boolean;

@@ -13,6 +13,8 @@ import { fromBase64Url } from './_base64.js';
  *
  * @example
  * ```ts
+ * import { toPublicIdentity } from '@cloister/crypto';
+ * const { token } = parseEnrolmentCode(code);
  * const proof = await signEnrolmentProofBytes(provider, identity.signingKeyPair.privateKey, token, toPublicIdentity(identity));
  * ```
  */

@@ -27,7 +27,15 @@ import {
 } from './core/index.js';
 import type { Directory } from './directory.js';
 
-/** What this client trusts of one user's identity. */
+/**
+ * What this client trusts of one user's identity.
+ *
+ * @example
+ * ```ts
+ * const status: IdentityStatus = await client.identityStatus('bob');
+ * if (status.held) console.warn('Bob has a new identity: compare safety numbers again');
+ * ```
+ */
 export interface IdentityStatus {
   /** True once the safety number over the pinned devices was verified. */
   readonly verified: boolean;

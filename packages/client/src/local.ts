@@ -10,7 +10,14 @@
 import { DecodeError } from '@cloister/crypto';
 import { decodeRecord, encodeRecord, type RecordValue, type StorageTx } from '@cloister/storage';
 
-/** Table names of the client's own rows. */
+/**
+ * Table names of the client's own rows (next to those of the stores, `CLIENT_TABLES`).
+ *
+ * @example
+ * ```ts
+ * const tables = [...Object.values(CLIENT_TABLES), ...Object.values(CLIENT_LOCAL_TABLES)]; // every client table
+ * ```
+ */
 export const CLIENT_LOCAL_TABLES = Object.freeze({
   /** In the raw adapter, unencrypted: the wrapped data key, PIN attempts, the wipe marker. */
   vault: 'c_vault',

@@ -29,7 +29,20 @@ export type TransportFactory = (options: {
   readonly credential?: Uint8Array;
 }) => Transport;
 
-/** Options of {@link createClient}. */
+/**
+ * Options of {@link createClient}.
+ *
+ * @example
+ * ```ts
+ * import { createPGliteAdapter } from '@cloister/storage/sql';
+ * const options: ClientOptions = {
+ *   server: { url, pin },
+ *   storage: await createPGliteAdapter({ dataDir: './cloister-data' }),
+ *   maxPinAttempts: 5,
+ * };
+ * const client = await createClient(options);
+ * ```
+ */
 export interface ClientOptions {
   /** The server's base URL and its public-key pin (`sha256/<base64>`), both required. */
   readonly server: { readonly url: string; readonly pin: string };
@@ -71,7 +84,15 @@ export interface ClientOptions {
   ) => Promise<boolean>;
 }
 
-/** Points between durable steps at which the crash test stops the client. */
+/**
+ * Points between durable steps at which the crash test stops the client.
+ *
+ * @example
+ * ```ts
+ * const seen: ClientStep[] = [];
+ * const options: ClientOptions = { server: { url, pin }, storage: adapter, hooks: { step: (name) => void seen.push(name) } };
+ * ```
+ */
 export type ClientStep =
   | 'enqueue:committed'
   | 'send:directory'
@@ -81,34 +102,80 @@ export type ClientStep =
   | 'receive:committed'
   | 'receive:acked';
 
-/** What {@link CloisterClient.sendFile} sends. */
+/**
+ * What {@link CloisterClient.sendFile} sends.
+ *
+ * @example
+ * ```ts
+ * const file: OutgoingFile = { data: bytes, name: 'scan.pdf', mediaType: 'application/pdf' };
+ * await client.sendFile({ user: 'bob' }, file);
+ * ```
+ */
 export interface OutgoingFile {
   /** The file: bytes, or a stream with its `size`. */
   readonly data: Uint8Array | ReadableStream<Uint8Array>;
+  /** The file's length in bytes; required when `data` is a stream. */
   readonly size?: number;
+  /** The file name shown to the recipient. */
   readonly name?: string;
   /** `type/subtype`; default `application/octet-stream`. */
   readonly mediaType?: string;
 }
 
-/** Progress of a file transfer. */
+/**
+ * Progress of a file transfer.
+ *
+ * @example
+ * ```ts
+ * const onProgress = (p: TransferProgress) => console.log(`${p.phase}: ${Math.round((100 * p.bytes) / p.total)}%`);
+ * await client.sendFile({ user: 'bob' }, { data: bytes, name: 'a.bin' }, { onProgress });
+ * ```
+ */
 export interface TransferProgress {
+  /** What is being done: encrypting, uploading or downloading. */
   readonly phase: 'encrypt' | 'upload' | 'download';
+  /** Bytes done so far in this phase. */
   readonly bytes: number;
+  /** Bytes in all for this phase. */
   readonly total: number;
 }
 
-/** Options of the send methods. */
+/**
+ * Options of the send methods.
+ *
+ * @example
+ * ```ts
+ * const options: SendOptions = { expireTimerSeconds: 3600 };
+ * await client.sendText({ user: 'bob' }, 'gone in an hour', options);
+ * ```
+ */
 export interface SendOptions {
   /** Disappearing-message timer for this message; default the conversation's. */
   readonly expireTimerSeconds?: number;
+  /** Called as a file is encrypted and uploaded (`sendFile` only). */
   readonly onProgress?: (progress: TransferProgress) => void;
 }
 
-/** The client's state. */
+/**
+ * The client's state.
+ *
+ * @example
+ * ```ts
+ * const status: ClientStatus = client.status;
+ * if (status === 'locked') await client.unlock('4711-2023');
+ * ```
+ */
 export type ClientStatus = 'unenrolled' | 'locked' | 'ready' | 'wiped';
 
-/** What {@link CloisterClient.wipeStatus} reports. */
+/**
+ * What {@link CloisterClient.wipeStatus} reports.
+ *
+ * @example
+ * ```ts
+ * const s: WipeStatus = await client.wipeStatus();
+ * if (s.wiped && !s.reported) console.log(`wipe ${s.commandId} not yet reported to the server`);
+ * ```
+ */
 export type WipeStatus =
   | { readonly wiped: false }
   | {

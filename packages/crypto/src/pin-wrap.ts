@@ -18,10 +18,27 @@ import { checkBytes, concatBytes, equalBytes, utf8, wipe } from './bytes.js';
 import { CloisterError, DecodeError, ValidationError, WrongPin } from './errors.js';
 import type { CryptoProvider } from './provider.js';
 
-/** The key-wrapping algorithms. */
+/**
+ * The key-wrapping algorithms: `aes-256-gcm` (the default) or `aes-256-cbc-hmac` (the product
+ * sheet's encrypt-then-MAC construction).
+ *
+ * @example
+ * ```ts
+ * const algorithm: PinWrapAlgorithm = 'aes-256-cbc-hmac';
+ * const { record } = await wrapDataKey(provider, { pin: '482916', algorithm });
+ * ```
+ */
 export type PinWrapAlgorithm = 'aes-256-gcm' | 'aes-256-cbc-hmac';
 
-/** scrypt cost of a PIN wrap (the output length follows from the algorithm). */
+/**
+ * scrypt cost of a PIN wrap (the output length follows from the algorithm).
+ *
+ * @example
+ * ```ts
+ * const scrypt: PinScryptParams = { N: 2 ** 18, r: 8, p: 1 }; // 256 MiB, about twice the default
+ * const { record } = await wrapDataKey(provider, { pin: '482916', scrypt });
+ * ```
+ */
 export interface PinScryptParams {
   /** CPU/memory cost, a power of two. */
   readonly N: number;
@@ -34,11 +51,19 @@ export interface PinScryptParams {
 /**
  * A wrapped data key with everything needed to unwrap it except the PIN. Serialise it with
  * {@link encodeWrappedKey}.
+ *
+ * @example
+ * ```ts
+ * const { record } = await wrapDataKey(provider, { pin: '482916' });
+ * console.log(record.algorithm, record.scrypt.N); // "aes-256-gcm" 131072
+ * ```
  */
 export interface WrappedKeyRecord {
   /** Record format version; always 1. */
   readonly version: 1;
+  /** How the data key is wrapped. */
   readonly algorithm: PinWrapAlgorithm;
+  /** The scrypt cost the PIN key was derived with. */
   readonly scrypt: PinScryptParams;
   /** Random scrypt salt, 16 or 32 bytes. */
   readonly salt: Uint8Array;
@@ -50,7 +75,15 @@ export interface WrappedKeyRecord {
   readonly tag: Uint8Array;
 }
 
-/** Options for choosing how a data key is wrapped. */
+/**
+ * Options for choosing how a data key is wrapped.
+ *
+ * @example
+ * ```ts
+ * const options: PinWrapOptions = { algorithm: 'aes-256-gcm', saltLength: 16 };
+ * const { record } = await wrapDataKey(provider, { pin: '482916', ...options });
+ * ```
+ */
 export interface PinWrapOptions {
   /** Default {@link PIN_WRAP_DEFAULT_ALGORITHM}. */
   readonly algorithm?: PinWrapAlgorithm;
@@ -60,9 +93,26 @@ export interface PinWrapOptions {
   readonly saltLength?: 16 | 32;
 }
 
-/** The default algorithm: authenticated AES-256-GCM with the record header as AAD. */
+/**
+ * The default algorithm: authenticated AES-256-GCM with the record header as AAD.
+ *
+ * @example
+ * ```ts
+ * const { record } = await wrapDataKey(provider, { pin: '482916' });
+ * console.log(record.algorithm === PIN_WRAP_DEFAULT_ALGORITHM); // true
+ * ```
+ */
 export const PIN_WRAP_DEFAULT_ALGORITHM: PinWrapAlgorithm = 'aes-256-gcm';
-/** Every supported algorithm, with its one-byte id in the encoded record. */
+/**
+ * Every supported algorithm, with its one-byte id in the encoded record (`0x01` GCM, `0x02`
+ * CBC-HMAC).
+ *
+ * @example
+ * ```ts
+ * const { record } = await wrapDataKey(provider, { pin: '482916' });
+ * const id = encodeWrappedKey(record)[PIN_WRAP_MAGIC.length]; // PIN_WRAP_ALGORITHM_IDS['aes-256-gcm']
+ * ```
+ */
 export const PIN_WRAP_ALGORITHM_IDS: Readonly<Record<PinWrapAlgorithm, number>> = Object.freeze({
   'aes-256-gcm': 0x01,
   'aes-256-cbc-hmac': 0x02,
@@ -72,8 +122,9 @@ export const PIN_WRAP_ALGORITHM_IDS: Readonly<Record<PinWrapAlgorithm, number>> 
  *
  * @example
  * ```ts
+ * import { PIN_SCRYPT_DEFAULT, wrapDataKey } from '@cloister/crypto';
  * // A device that can afford more:
- * await wrapDataKey(provider, { pin, scrypt: { ...PIN_SCRYPT_DEFAULT, N: 2 ** 18 } });
+ * await wrapDataKey(provider, { pin: '482916', scrypt: { ...PIN_SCRYPT_DEFAULT, N: 2 ** 18 } });
  * ```
  */
 export const PIN_SCRYPT_DEFAULT: PinScryptParams = Object.freeze({ N: 2 ** 17, r: 8, p: 1 });
@@ -93,7 +144,8 @@ export const PIN_SCRYPT_FLOOR: PinScryptParams = Object.freeze({ N: 2 ** 15, r: 
  *
  * @example
  * ```ts
- * const fits = 128 * N * r <= PIN_SCRYPT_CEILING.memoryBytes;
+ * const { N, r } = { N: 2 ** 20, r: 8 };
+ * const fits = 128 * N * r <= PIN_SCRYPT_CEILING.memoryBytes; // true: exactly 1 GiB
  * ```
  */
 export const PIN_SCRYPT_CEILING: PinScryptParams & { readonly memoryBytes: number } = Object.freeze({
@@ -102,11 +154,35 @@ export const PIN_SCRYPT_CEILING: PinScryptParams & { readonly memoryBytes: numbe
   p: 16,
   memoryBytes: 2 ** 30,
 });
-/** The ASCII magic that starts every encoded record; it names the format and its version. */
+/**
+ * The ASCII magic that starts every encoded record; it names the format and its version.
+ *
+ * @example
+ * ```ts
+ * const isWrappedKey = equalBytes(bytes.subarray(0, PIN_WRAP_MAGIC.length), utf8(PIN_WRAP_MAGIC));
+ * ```
+ */
 export const PIN_WRAP_MAGIC = 'cloister/pin-wrap/v1';
-/** Length of the data key: 32 bytes (256 bits). */
+/**
+ * Length of the data key: 32 bytes (256 bits).
+ *
+ * @example
+ * ```ts
+ * const dataKey = provider.randomBytes(PIN_WRAP_DATA_KEY_LENGTH);
+ * const { record } = await wrapDataKey(provider, { pin: '482916', dataKey });
+ * ```
+ */
 export const PIN_WRAP_DATA_KEY_LENGTH = 32;
-/** Longest PIN accepted, in UTF-8 bytes after NFC normalisation. */
+/**
+ * Longest PIN accepted, in UTF-8 bytes after NFC normalisation.
+ *
+ * @example
+ * ```ts
+ * function acceptablePin(pin: string): boolean {
+ *   return pin !== '' && utf8(pin.normalize('NFC')).length <= PIN_MAX_BYTES;
+ * }
+ * ```
+ */
 export const PIN_MAX_BYTES = 1024;
 
 const MAGIC = utf8(PIN_WRAP_MAGIC);
@@ -362,8 +438,8 @@ async function open(
  * import { encodeWrappedKey, getProvider, wrapDataKey } from '@cloister/crypto';
  * const provider = await getProvider();
  * const { dataKey, record } = await wrapDataKey(provider, { pin: '482916' });
- * await storage.put('wrapped-key', encodeWrappedKey(record));
- * // ... encrypt the local store under dataKey, then wipe(dataKey)
+ * const stored = encodeWrappedKey(record); // keep these bytes next to the encrypted store
+ * // encrypt the local store under dataKey, then wipe(dataKey)
  * ```
  */
 export async function wrapDataKey(
@@ -403,10 +479,10 @@ export async function wrapDataKey(
  * @example
  * ```ts
  * try {
- *   const dataKey = await unwrapDataKey(provider, decodeWrappedKey(stored), pinFromUser);
+ *   const dataKey = await unwrapDataKey(provider, decodeWrappedKey(bytes), '482916');
  * } catch (e) {
- *   if (e instanceof CloisterError && e.code === 'ERR_WRONG_PIN') askAgain();
- *   else throw e;
+ *   if (!(e instanceof CloisterError && e.code === 'ERR_WRONG_PIN')) throw e;
+ *   // ask the user for the PIN again
  * }
  * ```
  */
@@ -433,8 +509,8 @@ export async function unwrapDataKey(
  *
  * @example
  * ```ts
- * const updated = await changePin(provider, record, '482916', '730145');
- * await storage.put('wrapped-key', encodeWrappedKey(updated));
+ * const updated = await changePin(provider, decodeWrappedKey(bytes), '482916', '730145');
+ * const stored = encodeWrappedKey(updated); // replaces the old record; the data key is unchanged
  * ```
  */
 export async function changePin(
@@ -474,8 +550,9 @@ export async function changePin(
  *
  * @example
  * ```ts
- * const bytes = encodeWrappedKey(record);
- * const again = decodeWrappedKey(bytes);
+ * const { record } = await wrapDataKey(provider, { pin: '482916' });
+ * const stored = encodeWrappedKey(record);
+ * const again = decodeWrappedKey(stored);
  * ```
  */
 export function encodeWrappedKey(record: WrappedKeyRecord): Uint8Array {
@@ -492,8 +569,8 @@ export function encodeWrappedKey(record: WrappedKeyRecord): Uint8Array {
  *
  * @example
  * ```ts
- * const record = decodeWrappedKey(await storage.get('wrapped-key'));
- * const dataKey = await unwrapDataKey(provider, record, pin);
+ * const record = decodeWrappedKey(bytes); // the stored record
+ * const dataKey = await unwrapDataKey(provider, record, '482916');
  * ```
  */
 export function decodeWrappedKey(bytes: Uint8Array): WrappedKeyRecord {

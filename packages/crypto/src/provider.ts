@@ -141,7 +141,8 @@ export interface Aead {
    *
    * @example
    * ```ts
-   * const sealed = await provider.chacha20poly1305.encrypt(fileKey, new Uint8Array(12), utf8('hi'));
+   * const nonce = provider.randomBytes(12); // never reuse one with the same key
+   * const sealed = await provider.chacha20poly1305.encrypt(fileKey, nonce, utf8('hi'));
    * ```
    */
   encrypt(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
@@ -151,7 +152,8 @@ export interface Aead {
    *
    * @example
    * ```ts
-   * const plaintext = await provider.chacha20poly1305.decrypt(fileKey, new Uint8Array(12), ciphertext);
+   * const nonce = ciphertext.subarray(0, 12); // sent in front of the sealed bytes
+   * const plaintext = await provider.chacha20poly1305.decrypt(fileKey, nonce, ciphertext.subarray(12));
    * ```
    */
   decrypt(key: Uint8Array, nonce: Uint8Array, ciphertext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;

@@ -19,9 +19,19 @@ import { CLIENT_LOCAL_TABLES, field, getRecord, isBytes, isString, putRecord } f
 import { groupConversationId, toGroupIdBrand } from './ids.js';
 import type { CoreSelf, CoreTx } from './types.js';
 
-/** A stored group: its state and its name. */
+/**
+ * A stored group: its state and its name.
+ *
+ * @example
+ * ```ts
+ * const g: StoredGroup | undefined = await client.group(group);
+ * if (g?.active) console.log(g.name);
+ * ```
+ */
 export interface StoredGroup {
+  /** The group's state: members, admins and version. */
   readonly state: GroupState;
+  /** The group's name. */
   readonly name: string;
   /** False once this user was removed. */
   readonly active: boolean;

@@ -8,8 +8,21 @@ import { toHex, utf8 } from '@cloister/crypto';
 import { type MessageId, messageId as toMessageId } from '@cloister/protocol';
 import type { CoreTx } from './types.js';
 
-/** What one outbox entry asks for: one content to the devices of a user or a group. */
+/**
+ * What one outbox entry asks for: one content to the devices of a user or a group.
+ *
+ * @example
+ * ```ts
+ * import { encodeContent } from '@cloister/protocol';
+ * const job: OutboxJob = {
+ *   content: encodeContent({ messageId: provider.randomBytes(16), sentAtMs: Date.now(), body: { type: 'text', text: 'hi' } }),
+ *   to: { user: 'bob' },
+ *   self: true,
+ * };
+ * ```
+ */
 export interface OutboxJob {
+  /** The encoded content to send. */
   readonly content: Uint8Array;
   /** A user id, or a group (hex of its id). */
   readonly to: { readonly user: string } | { readonly group: string };

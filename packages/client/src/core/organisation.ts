@@ -334,15 +334,26 @@ function oldestFirst(served: readonly Uint8Array[]): Uint8Array[] {
   return [...served].sort((a, b) => seq(a) - seq(b));
 }
 
-/** A broadcast as the app sees it. */
+/**
+ * A broadcast as the app sees it.
+ *
+ * @example
+ * ```ts
+ * client.on('broadcast', ({ broadcast }: { broadcast: ClientBroadcast }) => {
+ *   console.log(`${broadcast.from} (${broadcast.role}): ${broadcast.text}`);
+ * });
+ * ```
+ */
 export interface ClientBroadcast {
   /** base64url of the 16-byte broadcast id. */
   readonly id: string;
+  /** The broadcast's text. */
   readonly text: string;
   /** When the administrator signed it (ms since the epoch, the administrator's clock). */
   readonly issuedAt: number;
   /** The administrator id in the signer's certificate. */
   readonly from: string;
+  /** The administrator's role in the signer's certificate. */
   readonly role: string;
 }
 

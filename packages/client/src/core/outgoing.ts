@@ -22,7 +22,16 @@ import { enqueueJob, type OutboxJob } from './jobs.js';
 import { ARCHIVE_CONTENT_TYPE, archivePublicKey, messageExpiry } from './policy.js';
 import type { ClientMessage, ClientPolicy, CoreSelf, CoreTx } from './types.js';
 
-/** Who a message goes to: a user, or a group by its id (64 hex digits, `g:` prefix allowed). */
+/**
+ * Who a message goes to: a user, or a group by its id (64 hex digits, `g:` prefix allowed).
+ *
+ * @example
+ * ```ts
+ * const to: Recipient = { user: 'bob' };
+ * await client.sendText(to, 'hello');
+ * await client.sendText({ group }, 'hello all');
+ * ```
+ */
 export type Recipient = { readonly user: string } | { readonly group: string };
 
 /** A recipient resolved: the local conversation and the outbox destination. */

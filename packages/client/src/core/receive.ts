@@ -36,7 +36,17 @@ import { listQuarantined, quarantine, unquarantine } from './quarantine.js';
 import { refusedCertificate } from './revocations.js';
 import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
 
-/** What {@link receiveDelivery} decided. */
+/**
+ * What {@link receiveDelivery} decided.
+ *
+ * @example
+ * ```ts
+ * const outcome: ReceiveOutcome = await receiveDelivery(self, coreTx, {
+ *   serverId: 'm_1', envelope: bytes, now: Date.now(), lifetimeMs: null, processedTtlMs: 45 * 86_400_000,
+ * });
+ * for (const user of outcome.quarantined ?? []) console.log(`fetch the device lists of ${user}`);
+ * ```
+ */
 export interface ReceiveOutcome {
   /** Events to emit once the transaction has committed. */
   readonly events: ClientEvent[];
@@ -50,11 +60,23 @@ export interface ReceiveOutcome {
 /** How long a processed delivery id is remembered, so that a redelivery is acknowledged only: 45 days. */
 export const PROCESSED_TTL_MS = 45 * 86_400_000;
 
-/** Options of {@link receiveDelivery}. */
+/**
+ * Options of {@link receiveDelivery}.
+ *
+ * @example
+ * ```ts
+ * const input: ReceiveInput = {
+ *   serverId: 'm_1', envelope: bytes, now: Date.now(), lifetimeMs: 30 * 86_400_000, processedTtlMs: 45 * 86_400_000,
+ * };
+ * const { events } = await receiveDelivery(self, coreTx, input);
+ * ```
+ */
 export interface ReceiveInput {
   /** The mailbox id of the delivery (`m_…`), the key of the dedupe marker. */
   readonly serverId: string;
+  /** The sealed envelope as delivered. */
   readonly envelope: Uint8Array;
+  /** The current time (ms since the epoch). */
   readonly now: number;
   /** The policy's message lifetime, or `null`. */
   readonly lifetimeMs: number | null;
@@ -76,6 +98,17 @@ export async function wasProcessed(tx: StorageTx, serverId: string): Promise<boo
  * applies the content and marks the delivery processed. A delivery that cannot be opened or
  * decrypted is marked processed too (so it is acknowledged, not retried forever) and reported
  * as one `undecryptable` event without details. Storage errors propagate (nothing commits).
+ *
+ * @example
+ * ```ts
+ * import { txExecutor } from '@cloister/storage';
+ * const outcome = await adapter.transaction(async (tx) => {
+ *   const run = txExecutor(tx);
+ *   const t = { tx, stores: bindClientStores(run), outbox: createOutbox(run) };
+ *   return receiveDelivery(self, t, { serverId: 'm_1', envelope: bytes, now: tx.now, lifetimeMs: null, processedTtlMs: 45 * 86_400_000 });
+ * });
+ * // after the commit: emit outcome.events
+ * ```
  */
 export async function receiveDelivery(
   self: CoreSelf,

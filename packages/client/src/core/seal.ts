@@ -26,6 +26,12 @@ export async function hasSession(t: CoreTx, device: DirectoryDevice): Promise<bo
  * Encrypts `plaintext` for one device inside the caller's transaction (so the advanced ratchet
  * state commits before the ciphertext leaves) and seals it in an envelope with the sender
  * certificate. For a v2 device without a session, `fullBundle` (with one-time prekeys) starts one.
+ * Resolves the sealed envelope.
+ *
+ * @example
+ * ```ts
+ * const envelope = await sealForDevice(self, coreTx, { device, plaintext: bytes, certificate });
+ * ```
  */
 export async function sealForDevice(
   self: CoreSelf,

@@ -11,16 +11,36 @@ import type { StorageTx } from '@cloister/storage';
 import type { Outbox } from '../outbox/index.js';
 import type { ClientStoreSet, StoredMessage } from '../store/index.js';
 
-/** Content type of a sealed envelope whose body is a `DeviceMessage`. */
+/**
+ * Content type of a sealed envelope whose body is a `DeviceMessage` (1).
+ *
+ * @example
+ * ```ts
+ * const isDeviceMessage = (contentType: number) => contentType === CONTENT_TYPE_DEVICE_MESSAGE;
+ * ```
+ */
 export const CONTENT_TYPE_DEVICE_MESSAGE = 1;
 
-/** What the core knows about this device; fixed between unlock and lock. */
+/**
+ * What the core knows about this device; fixed between unlock and lock.
+ *
+ * @example
+ * ```ts
+ * const where = `${self.userId}/${self.deviceId} in ${self.tenant}, suites ${self.suites.join(', ')}`;
+ * ```
+ */
 export interface CoreSelf {
+  /** The crypto provider the core uses. */
   readonly provider: CryptoProvider;
+  /** This device's user. */
   readonly userId: UserId;
+  /** This device's number within its user's account. */
   readonly deviceId: DeviceId;
+  /** This device's identity, with its private keys. */
   readonly identity: import('@cloister/crypto').DeviceIdentity;
+  /** The tenant (organisation) id this device is enrolled in. */
   readonly tenant: string;
+  /** The tenant's public key, which sender certificates are checked against. */
   readonly tenantPublicKey: Uint8Array;
   /** The mailbox id of this device, as the server named it. */
   readonly mailbox: string;
@@ -39,18 +59,44 @@ export interface CoreSelf {
   ) => Promise<boolean>;
 }
 
-/** Stores bound to one transaction, and the outbox in the same transaction. */
+/**
+ * Stores bound to one transaction, and the outbox in the same transaction.
+ *
+ * @example
+ * ```ts
+ * import { txExecutor } from '@cloister/storage';
+ * await adapter.transaction(async (tx) => {
+ *   const run = txExecutor(tx);
+ *   const t: CoreTx = { tx, stores: bindClientStores(run), outbox: createOutbox(run) };
+ *   // hand `t` to core functions such as receiveDelivery; everything commits together
+ * });
+ * ```
+ */
 export interface CoreTx {
+  /** Every client store, bound to {@link CoreTx.tx}. */
   readonly stores: ClientStoreSet;
+  /** The storage transaction. */
   readonly tx: StorageTx;
+  /** The outbox, bound to {@link CoreTx.tx}. */
   readonly outbox: Outbox;
 }
 
-/** A device of a user as the server's directory lists it (signed bundle without one-time prekeys). */
+/**
+ * A device of a user as the server's directory lists it (signed bundle without one-time prekeys).
+ *
+ * @example
+ * ```ts
+ * const label = `${device.userId}/${device.deviceId} (${device.suite})`;
+ * ```
+ */
 export interface DirectoryDevice {
+  /** The user the device belongs to. */
   readonly userId: UserId;
+  /** The device's number within that user's account. */
   readonly deviceId: DeviceId;
+  /** The device's mailbox id, which deliveries to it are addressed to. */
   readonly mailbox: string;
+  /** The token that lets a sender deliver to that mailbox. */
   readonly deliveryToken: Uint8Array;
   /** The published signed bundle (identity, signed prekey, last-resort KEM prekey, suites). */
   readonly bundle: PreKeyBundle;
@@ -58,22 +104,47 @@ export interface DirectoryDevice {
   readonly suite: Suite;
 }
 
-/** A message as the app sees it. */
+/**
+ * A message as the app sees it.
+ *
+ * @example
+ * ```ts
+ * client.on('message', ({ message }: { message: ClientMessage }) => {
+ *   if (message.content.body.type === 'text') console.log(`${message.from.userId}: ${message.content.body.text}`);
+ * });
+ * ```
+ */
 export interface ClientMessage {
   /** Local id: `<hex of the 16-byte content id>@<sender user id>`. */
   readonly id: MessageId;
+  /** The conversation it belongs to. */
   readonly conversationId: ConversationId;
+  /** The device that sent it. */
   readonly from: { readonly userId: UserId; readonly deviceId: DeviceId };
   /** True when this device's user sent it (from this or another of the user's devices). */
   readonly outgoing: boolean;
+  /** The sender's time (ms since the epoch). */
   readonly sentAt: number;
+  /** When this device received it (ms since the epoch), or `null` for a message it sent. */
   readonly receivedAt: number | null;
+  /** Its delivery status: `sent`, `delivered` or `read`. */
   readonly status: StoredMessage['status'];
+  /** When it disappears (ms since the epoch), or `null`. */
   readonly expiresAt: number | null;
+  /** The decoded content (text, file, group change, …). */
   readonly content: Content;
 }
 
-/** Events the client emits (after the transaction that caused them has committed). */
+/**
+ * Events the client emits (after the transaction that caused them has committed).
+ *
+ * @example
+ * ```ts
+ * const log = (e: ClientEvent) => console.log(e.type);
+ * client.on('receipt', (e) => console.log(`${e.kind} by ${e.from}: ${e.messageIds.length} messages`));
+ * client.on('send-failed', (e) => console.warn(`message ${e.messageId} not sent: ${e.reason}`));
+ * ```
+ */
 export type ClientEvent =
   | { readonly type: 'message'; readonly message: ClientMessage }
   | {
@@ -167,8 +238,16 @@ export type ClientEvent =
  * The effective policy of this device's user: for a device that pinned an organisation root,
  * resolved from the policy layers it verified (the server's unsigned features are ignored); for
  * one without a root, the server's answer, archiving excepted.
+ *
+ * @example
+ * ```ts
+ * client.on('policy', ({ policy }: { policy: ClientPolicy }) => {
+ *   console.log(policy.revision, policy.signed, policy.messageLifetimeMs);
+ * });
+ * ```
  */
 export interface ClientPolicy {
+  /** An opaque revision string; it changes whenever the policy does. */
   readonly revision: string;
   /** Features by name; an absent feature is enabled. */
   readonly features: Readonly<Record<string, { readonly enabled: boolean; readonly config?: unknown }>>;
@@ -183,10 +262,25 @@ export interface ClientPolicy {
   readonly archiveKey: Uint8Array | null;
 }
 
-/** Whether messages are archived, and to which key (its fingerprint, `cloister-archive:v1:…`). */
+/**
+ * Whether messages are archived, and to which key (its fingerprint, `cloister-archive:v1:…`).
+ *
+ * @example
+ * ```ts
+ * const state: ArchiveState = client.archive();
+ * const banner = state.on ? `Archived (${state.keyFingerprint})` : 'Not archived';
+ * ```
+ */
 export type ArchiveState = { readonly on: false } | { readonly on: true; readonly keyFingerprint: string };
 
-/** Whether a policy enables `feature` (absent means enabled). */
+/**
+ * Whether a policy enables `feature` (absent means enabled; so does an undefined policy).
+ *
+ * @example
+ * ```ts
+ * if (featureEnabled(client.policy, 'files.send')) await client.sendFile({ user: 'bob' }, { data: bytes, name: 'a.txt' });
+ * ```
+ */
 export function featureEnabled(policy: ClientPolicy | undefined, feature: string): boolean {
   return policy?.features[feature]?.enabled !== false;
 }

@@ -5,7 +5,15 @@
  */
 import { backoffDelay } from '../backoff.js';
 
-/** Backoff between attempts: `min(maxMs, initialMs · 2^(attempts − 1))`, with jitter. */
+/**
+ * Backoff between attempts: `min(maxMs, initialMs · 2^(attempts − 1))`, with jitter.
+ *
+ * @example
+ * ```ts
+ * const backoff: OutboxBackoff = { initialMs: 500, maxMs: 60_000 };
+ * const delayMs = outboxBackoffDelay(4, backoff, Math.random); // in [2000, 4000)
+ * ```
+ */
 export interface OutboxBackoff {
   /** Delay after the first failure, before jitter (ms, default 1 000). */
   readonly initialMs: number;

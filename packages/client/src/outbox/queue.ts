@@ -34,22 +34,54 @@ import {
   writeQueueRow,
 } from './record.js';
 
-/** Most entries one {@link Outbox.due} or {@link Outbox.failed} call returns. */
+/**
+ * Most entries one {@link Outbox.due} or {@link Outbox.failed} call returns (1000), the largest
+ * `limit` they accept.
+ *
+ * @example
+ * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ * const stuck = await createOutbox(adapterExecutor(adapter)).failed(MAX_OUTBOX_LIST_LIMIT);
+ * ```
+ */
 export const MAX_OUTBOX_LIST_LIMIT = 1000;
 
-/** What {@link Outbox.enqueue} takes. */
+/**
+ * What {@link Outbox.enqueue} takes.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * import { adapterExecutor } from '@cloister/storage';
+ * const input: OutboxInput = { id: messageId('m1'), to: 'bob', payload: bytes };
+ * const queued = await createOutbox(adapterExecutor(adapter)).enqueue(input); // false if already queued
+ * ```
+ */
 export interface OutboxInput {
+  /** The message id; one entry per id. */
   readonly id: MessageId;
+  /** The opaque destination (such as a user id or a group id), at most {@link MAX_OUTBOX_DESTINATION_LENGTH} code units. */
   readonly to: string;
+  /** The bytes to send, at most {@link MAX_OUTBOX_PAYLOAD_BYTES}. */
   readonly payload: Uint8Array;
   /** Default: the outbox's clock. The entry is due at once either way. */
   readonly createdAt?: number;
 }
 
-/** Options of {@link createOutbox}. */
+/**
+ * Options of {@link createOutbox}.
+ *
+ * @example
+ * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ * const options: OutboxOptions = { backoff: { initialMs: 500, maxMs: 60_000 }, maxAttempts: 10 };
+ * const outbox = createOutbox(adapterExecutor(adapter), options);
+ * ```
+ */
 export interface OutboxOptions {
   /** The clock for scheduling (default `Date.now`). */
   readonly now?: () => number;
+  /** The backoff between failed attempts (default `{ initialMs: 1000, maxMs: 300_000 }`). */
   readonly backoff?: OutboxBackoff;
   /** Failed attempts after which an entry moves to the failed state (default 20). */
   readonly maxAttempts?: number;
@@ -57,7 +89,17 @@ export interface OutboxOptions {
   readonly random?: () => number;
 }
 
-/** Options of {@link Outbox.markFailed}. */
+/**
+ * Options of {@link Outbox.markFailed}.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * import { adapterExecutor } from '@cloister/storage';
+ * const options: MarkFailedOptions = { permanent: true }; // the recipient was refused
+ * await createOutbox(adapterExecutor(adapter)).markFailed(messageId('m1'), options);
+ * ```
+ */
 export interface MarkFailedOptions {
   /** The failure will not go away by retrying (such as a refused recipient): give up now. */
   readonly permanent?: boolean;
@@ -69,10 +111,11 @@ export interface MarkFailedOptions {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const outbox = createOutbox(adapterExecutor(adapter));
  * for (const entry of await outbox.due(50)) {
  *   try {
- *     await transport.send(entry.to, entry.payload);
+ *     expectOk(await transport.request('POST', '/v1/messages/batch', { body: entry.payload }));
  *     await outbox.markSent(entry.id);
  *   } catch {
  *     await outbox.markFailed(entry.id);
@@ -81,11 +124,38 @@ export interface MarkFailedOptions {
  * ```
  */
 export interface Outbox {
-  /** Adds an entry, due at once; resolves `false` (changing nothing) when the id is already there. */
+  /**
+   * Adds an entry, due at once; resolves `false` (changing nothing) when the id is already there.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * import { adapterExecutor } from '@cloister/storage';
+   * const outbox = createOutbox(adapterExecutor(adapter));
+   * await outbox.enqueue({ id: messageId('m1'), to: 'bob', payload: bytes }); // → true
+   * ```
+   */
   enqueue(input: OutboxInput): Promise<boolean>;
-  /** Pending entries whose next attempt time has come, oldest due first (1..1000, default 100). */
+  /**
+   * Pending entries whose next attempt time has come, oldest due first (1..1000, default 100).
+   *
+   * @example
+   * ```ts
+   * import { adapterExecutor } from '@cloister/storage';
+   * const batch = await createOutbox(adapterExecutor(adapter)).due(50);
+   * ```
+   */
   due(limit?: number): Promise<OutboxEntry[]>;
-  /** Removes an entry (pending or failed); resolves `true` when there was one. */
+  /**
+   * Removes an entry (pending or failed); resolves `true` when there was one.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * import { adapterExecutor } from '@cloister/storage';
+   * await createOutbox(adapterExecutor(adapter)).markSent(messageId('m1'));
+   * ```
+   */
   markSent(id: MessageId): Promise<boolean>;
   /**
    * Records a failed attempt: reschedules with backoff, or moves the entry to the failed state
@@ -140,9 +210,12 @@ function checkId(value: unknown): MessageId {
  *
  * @example
  * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * import { txExecutor } from '@cloister/storage';
  * await adapter.transaction(async (tx) => {
- *   await messages.put(sentMessage); // a store over txExecutor(tx)
- *   await createOutbox(txExecutor(tx)).enqueue({ id, to: 'bob@acme.example', payload });
+ *   const run = txExecutor(tx);
+ *   await createSettingsStore(run).set(defineSetting('draft.bob', 'string'), ''); // cleared with the send
+ *   await createOutbox(run).enqueue({ id: messageId('m1'), to: 'bob', payload: bytes });
  * });
  * ```
  */

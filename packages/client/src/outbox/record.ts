@@ -16,6 +16,7 @@ import { decodeRecord, encodeRecord, type StorageTx } from '@cloister/storage';
  *
  * @example
  * ```ts
+ * import { CLIENT_ORDERED_TABLES } from '@cloister/client';
  * const ordered = [...CLIENT_ORDERED_TABLES, OUTBOX_TABLES.queue];
  * ```
  */
@@ -32,24 +33,61 @@ export const OUTBOX_TABLES = {
  *
  * @example
  * ```ts
+ * import { CLIENT_ORDERED_TABLES, OUTBOX_ORDERED_TABLES } from '@cloister/client';
  * const orderedTables = [...CLIENT_ORDERED_TABLES, ...OUTBOX_ORDERED_TABLES];
  * ```
  */
 export const OUTBOX_ORDERED_TABLES: readonly string[] = [OUTBOX_TABLES.queue];
 
-/** Longest payload one entry holds (8 MiB; the record codec grows it by a third). */
+/**
+ * Longest payload one entry holds (8 MiB; the record codec grows it by a third); a longer one
+ * is a `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * if (bytes.length > MAX_OUTBOX_PAYLOAD_BYTES) throw new RangeError('send it as a file');
+ * ```
+ */
 export const MAX_OUTBOX_PAYLOAD_BYTES = 8 * 1024 * 1024;
-/** Longest destination string, in UTF-16 code units. */
+/**
+ * Longest destination string, in UTF-16 code units (512); a longer one is a `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * const to = 'group:ward3';
+ * if (to.length > MAX_OUTBOX_DESTINATION_LENGTH) throw new RangeError('destination too long');
+ * ```
+ */
 export const MAX_OUTBOX_DESTINATION_LENGTH = 512;
 
-/** The state of an entry: waiting for its next attempt, or given up on. */
+/**
+ * The state of an entry: waiting for its next attempt, or given up on.
+ *
+ * @example
+ * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ * const state: OutboxState = 'failed';
+ * const failed = await createOutbox(adapterExecutor(adapter)).count(state);
+ * ```
+ */
 export type OutboxState = 'pending' | 'failed';
 
-/** One message waiting in the outbox. */
+/**
+ * One message waiting in the outbox.
+ *
+ * @example
+ * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ * const [entry]: OutboxEntry[] = await createOutbox(adapterExecutor(adapter)).due(1);
+ * if (entry !== undefined) console.log(entry.to, entry.attempts, new Date(entry.nextAttemptAt).toISOString());
+ * ```
+ */
 export interface OutboxEntry {
+  /** The message id. */
   readonly id: MessageId;
   /** The opaque destination (such as a user id or a group id). */
   readonly to: string;
+  /** The bytes to send. */
   readonly payload: Uint8Array;
   /** When the entry was enqueued (ms since the epoch). */
   readonly createdAt: number;
@@ -57,6 +95,7 @@ export interface OutboxEntry {
   readonly attempts: number;
   /** When the next attempt is due (ms since the epoch); for a failed entry, when it failed. */
   readonly nextAttemptAt: number;
+  /** Whether it waits for an attempt (`pending`) or was given up on (`failed`). */
   readonly state: OutboxState;
 }
 

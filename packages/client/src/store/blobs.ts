@@ -25,11 +25,28 @@ import {
 } from './_util.js';
 import { CLIENT_TABLES } from './tables.js';
 
-/** Bytes per chunk row (1 MiB); the last chunk may be shorter. */
+/**
+ * Bytes per chunk row (1 MiB); the last chunk may be shorter.
+ *
+ * @example
+ * ```ts
+ * const rows = Math.ceil(bytes.length / BLOB_CHUNK_BYTES); // chunk rows one blob takes
+ * ```
+ */
 export const BLOB_CHUNK_BYTES = 1024 * 1024;
 
-/** Facts about a stored blob. */
+/**
+ * Facts about a stored blob.
+ *
+ * @example
+ * ```ts
+ * import { blobId } from '@cloister/protocol';
+ * const info: BlobInfo | undefined = await stores.blobs.info(blobId('b_1'));
+ * console.log(info?.size); // e.g. 3145728
+ * ```
+ */
 export interface BlobInfo {
+  /** The blob's id. */
   readonly id: BlobId;
   /** Length in bytes. */
   readonly size: number;
@@ -43,14 +60,41 @@ export interface BlobInfo {
  * A blob being read: its facts and its bytes as an async iterable of chunks (or a web
  * `ReadableStream`). Each chunk is read in its own step; over transaction-bound stores, read it
  * before the transaction ends. Throws `StorageError` if the blob is replaced or deleted midway.
+ *
+ * @example
+ * ```ts
+ * import { blobId } from '@cloister/protocol';
+ * const reader: BlobReader | undefined = await stores.blobs.read(blobId('b_1'));
+ * const chunks: Uint8Array[] = [];
+ * if (reader !== undefined) for await (const chunk of reader) chunks.push(chunk);
+ * ```
  */
 export interface BlobReader extends AsyncIterable<Uint8Array> {
+  /** Facts about the blob being read (as they were when it was opened). */
   readonly info: BlobInfo;
-  /** The same bytes as a `ReadableStream`. */
+  /**
+   * The same bytes as a `ReadableStream`.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * const reader = await stores.blobs.read(blobId('b_1'));
+   * const response = reader === undefined ? undefined : new Response(reader.stream());
+   * ```
+   */
   stream(): ReadableStream<Uint8Array>;
 }
 
-/** Options of {@link BlobStore.put}. */
+/**
+ * Options of {@link BlobStore.put}.
+ *
+ * @example
+ * ```ts
+ * import { blobId } from '@cloister/protocol';
+ * const options: PutBlobOptions = { expiresAt: Date.now() + 7 * 86_400_000 };
+ * await stores.blobs.put(blobId('b_1'), bytes, options);
+ * ```
+ */
 export interface PutBlobOptions {
   /** When the blob disappears (ms since the epoch); absent or `null` for never. */
   readonly expiresAt?: number | null;
@@ -61,9 +105,9 @@ export interface PutBlobOptions {
  *
  * @example
  * ```ts
- * await stores.blobs.put(blobId('b_1'), encryptedFile, { expiresAt: Date.now() + 86_400_000 });
- * const reader = await stores.blobs.read(blobId('b_1'));
- * if (reader) for await (const chunk of reader) sink.write(chunk);
+ * import { blobId } from '@cloister/protocol';
+ * await stores.blobs.put(blobId('b_1'), bytes, { expiresAt: Date.now() + 86_400_000 }); // bytes already encrypted
+ * const whole = await stores.blobs.get(blobId('b_1')); // or stream it with read()
  * ```
  */
 export interface BlobStore {
@@ -130,6 +174,7 @@ function checkId(id: unknown): BlobId {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const blobs = createBlobStore(adapterExecutor(adapter));
  * ```
  */

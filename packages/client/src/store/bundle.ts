@@ -22,16 +22,25 @@ import { createSettingsStore, type SettingsStore } from './settings.js';
  * @example
  * ```ts
  * const me = await stores.ownIdentity.get();
+ * const { items } = await stores.conversations.list({ limit: 20 });
  * ```
  */
 export interface ClientStoreSet {
+  /** This device's own identity (at most one). */
   readonly ownIdentity: OwnIdentityStore;
+  /** The pinned identities of remote devices. */
   readonly identities: RemoteIdentityStore;
+  /** This device's prekeys, with their private keys. */
   readonly preKeys: ClientPreKeyStore;
+  /** Session records by remote device. */
   readonly sessions: ClientSessionStore;
+  /** Conversations, by latest activity. */
   readonly conversations: ConversationStore;
+  /** Messages of the conversations. */
   readonly messages: MessageStore;
+  /** Encrypted file bytes. */
   readonly blobs: BlobStore;
+  /** Typed key/value settings. */
   readonly settings: SettingsStore;
 }
 
@@ -40,9 +49,14 @@ export interface ClientStoreSet {
  *
  * @example
  * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * import { conversationId, messageId } from '@cloister/protocol';
  * await stores.transaction(async (s) => {
  *   await s.sessions.storeSession(bob, record);
- *   await s.messages.addIfAbsent(message);
+ *   await s.messages.addIfAbsent({
+ *     id: messageId('bob.1.m1'), conversationId: conversationId('c_bob'), sender: bob,
+ *     sentAt: Date.now(), receivedAt: Date.now(), body: utf8('hello'),
+ *   });
  * }); // both or neither
  * ```
  */
@@ -52,6 +66,15 @@ export interface ClientStores extends ClientStoreSet {
    * or nothing when it throws. `fn` may run more than once (the adapter retries on conflicts), so
    * it must have no effects outside the stores. Do not use the outer stores inside `fn`: with a
    * one-transaction-at-a-time adapter that would wait forever.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * await stores.transaction(async (s) => {
+   *   await s.blobs.delete(blobId('b_1'));
+   *   await s.settings.delete(defineSetting('ui.draft', 'string'));
+   * });
+   * ```
    */
   transaction<T>(fn: (stores: ClientStoreSet) => Promise<T>): Promise<T>;
 }
@@ -61,6 +84,8 @@ export interface ClientStores extends ClientStoreSet {
  *
  * @example
  * ```ts
+ * import { txExecutor } from '@cloister/storage';
+ * const theme = defineSetting('ui.theme', 'string');
  * await adapter.transaction(async (tx) => {
  *   const s = bindClientStores(txExecutor(tx));
  *   await s.settings.delete(theme);
@@ -87,6 +112,7 @@ export function bindClientStores(run: Executor): ClientStoreSet {
  *
  * @example
  * ```ts
+ * import { createMemoryAdapter } from '@cloister/storage';
  * const stores = createClientStores(createMemoryAdapter());
  * await stores.settings.set(defineSetting('ui.theme', 'string'), 'dark');
  * ```

@@ -40,8 +40,16 @@ import {
   utf8Bytes,
 } from './_util.js';
 
-/** Fields every conversation has. */
+/**
+ * Fields every conversation has.
+ *
+ * @example
+ * ```ts
+ * const describe = (c: ConversationBase) => `${c.id}: last active ${new Date(c.lastActivityAt).toISOString()}`;
+ * ```
+ */
 export interface ConversationBase {
+  /** The conversation id. */
   readonly id: ConversationId;
   /** Lifetime of new messages in ms (disappearing messages), or `null` for none. */
   readonly disappearingTimerMs: number | null;
@@ -51,22 +59,63 @@ export interface ConversationBase {
   readonly createdAt: number;
 }
 
-/** A 1:1 conversation with one other user. */
+/**
+ * A 1:1 conversation with one other user.
+ *
+ * @example
+ * ```ts
+ * import { conversationId } from '@cloister/protocol';
+ * const c = await stores.conversations.get(conversationId('c_bob'));
+ * if (c?.kind === 'direct') console.log(`with ${c.peer}`);
+ * ```
+ */
 export interface DirectConversation extends ConversationBase {
+  /** Always `direct`. */
   readonly kind: 'direct';
+  /** The other user. */
   readonly peer: UserId;
 }
 
-/** A group conversation. */
+/**
+ * A group conversation.
+ *
+ * @example
+ * ```ts
+ * import { conversationId } from '@cloister/protocol';
+ * const c = await stores.conversations.get(conversationId('g_ward3'));
+ * if (c?.kind === 'group') console.log(`group ${c.groupId}`);
+ * ```
+ */
 export interface GroupConversation extends ConversationBase {
+  /** Always `group`. */
   readonly kind: 'group';
+  /** The group it belongs to. */
   readonly groupId: GroupId;
 }
 
-/** A stored conversation. */
+/**
+ * A stored conversation.
+ *
+ * @example
+ * ```ts
+ * const { items }: { items: Conversation[] } = await stores.conversations.list();
+ * const titles = items.map((c) => (c.kind === 'direct' ? c.peer : c.groupId));
+ * ```
+ */
 export type Conversation = DirectConversation | GroupConversation;
 
-/** What {@link ConversationStore.create} takes. */
+/**
+ * What {@link ConversationStore.create} takes.
+ *
+ * @example
+ * ```ts
+ * import { conversationId, groupId } from '@cloister/protocol';
+ * const input: ConversationInput = {
+ *   id: conversationId('g_ward3'), kind: 'group', groupId: groupId('ward3'), disappearingTimerMs: 7 * 86_400_000,
+ * };
+ * await stores.conversations.create(input);
+ * ```
+ */
 export type ConversationInput =
   | {
       readonly id: ConversationId;
@@ -81,10 +130,29 @@ export type ConversationInput =
       readonly disappearingTimerMs?: number | null;
     };
 
-/** An opaque position in a listing, from a previous page's `next`. */
+/**
+ * An opaque position in a listing, from a previous page's `next`.
+ *
+ * @example
+ * ```ts
+ * const first = await stores.conversations.list({ limit: 20 });
+ * const cursor: PageCursor | undefined = first.next;
+ * if (cursor !== undefined) await stores.conversations.list({ limit: 20, cursor });
+ * ```
+ */
 export type PageCursor = string;
 
-/** Options of a paged listing. */
+/**
+ * Options of a paged listing. A limit out of range or a cursor that is not one a listing
+ * returned is a `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * import { conversationId } from '@cloister/protocol';
+ * const options: PageOptions = { limit: 100 };
+ * const page = await stores.messages.history(conversationId('c_bob'), options);
+ * ```
+ */
 export interface PageOptions {
   /** At most this many items (1..1000, default 50). */
   readonly limit?: number;
@@ -92,9 +160,25 @@ export interface PageOptions {
   readonly cursor?: PageCursor;
 }
 
-/** One page of a listing; `next` is present when more items may follow. */
+/**
+ * One page of a listing; `next` is present when more items may follow.
+ *
+ * @example
+ * ```ts
+ * import { conversationId } from '@cloister/protocol';
+ * const all: StoredMessage[] = [];
+ * let page: Page<StoredMessage> = await stores.messages.history(conversationId('c_bob'));
+ * all.push(...page.items);
+ * while (page.next !== undefined) {
+ *   page = await stores.messages.history(conversationId('c_bob'), { cursor: page.next });
+ *   all.push(...page.items);
+ * }
+ * ```
+ */
 export interface Page<T> {
+  /** The items of this page, in the listing's order. */
   readonly items: T[];
+  /** The cursor of the next page; absent when this is the last one. */
   readonly next?: PageCursor;
 }
 
@@ -103,6 +187,7 @@ export interface Page<T> {
  *
  * @example
  * ```ts
+ * import { conversationId, userId } from '@cloister/protocol';
  * await stores.conversations.create({ id: conversationId('c_bob'), kind: 'direct', peer: userId('bob') });
  * const { items } = await stores.conversations.list({ limit: 20 }); // most recent activity first
  * ```
@@ -110,6 +195,7 @@ export interface Page<T> {
 export interface ConversationStore {
   /** Creates a conversation; resolves `false`, changing nothing, when the id exists. */
   create(input: ConversationInput): Promise<boolean>;
+  /** The conversation with this id, or `undefined`. */
   get(id: ConversationId): Promise<Conversation | undefined>;
   /** Conversations by latest activity, most recent first. */
   list(options?: PageOptions): Promise<Page<Conversation>>;
@@ -121,7 +207,15 @@ export interface ConversationStore {
   delete(id: ConversationId): Promise<boolean>;
 }
 
-/** Most items one page of {@link MessageStore.history} or {@link ConversationStore.list} returns. */
+/**
+ * Most items one page of {@link MessageStore.history} or {@link ConversationStore.list} returns
+ * (1000), the largest `limit` they accept.
+ *
+ * @example
+ * ```ts
+ * const everything = await stores.conversations.list({ limit: MAX_PAGE_LIMIT });
+ * ```
+ */
 export const MAX_PAGE_LIMIT = 1000;
 
 function checkTimer(value: unknown, field: string): number | null {
@@ -151,6 +245,7 @@ export function pageOptions(options: PageOptions | undefined): {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const conversations = createConversationStore(adapterExecutor(adapter));
  * ```
  */

@@ -31,9 +31,19 @@ import {
 } from './_util.js';
 import { CLIENT_TABLES } from './tables.js';
 
-/** What is stored for one remote device. */
+/**
+ * What is stored for one remote device.
+ *
+ * @example
+ * ```ts
+ * const r: RemoteIdentityRecord | undefined = await stores.identities.get(bob);
+ * if (r !== undefined && r.changedAt !== null && !r.verified) console.warn(`${r.address.userId}'s key changed`);
+ * ```
+ */
 export interface RemoteIdentityRecord {
+  /** The device it belongs to. */
   readonly address: { readonly userId: UserId; readonly deviceId: DeviceId };
+  /** The pinned public identity of that device. */
   readonly identity: PublicIdentity;
   /** True once the user confirmed this identity by comparing safety numbers. */
   readonly verified: boolean;
@@ -46,13 +56,27 @@ export interface RemoteIdentityRecord {
 /**
  * Outcome of {@link RemoteIdentityStore.save}: `new` on first use, `unchanged` for the pinned
  * key, `changed` when a different key replaced the pinned one (and `verified` was reset).
+ *
+ * @example
+ * ```ts
+ * const result: IdentitySaveResult = await stores.identities.save(bob, theirIdentity);
+ * if (result.status === 'changed') console.warn(`key changed (was verified: ${result.wasVerified})`);
+ * ```
  */
 export type IdentitySaveResult =
   | { readonly status: 'new' }
   | { readonly status: 'unchanged'; readonly verified: boolean }
   | { readonly status: 'changed'; readonly previous: PublicIdentity; readonly wasVerified: boolean };
 
-/** Options of {@link RemoteIdentityStore.isTrusted}. */
+/**
+ * Options of {@link RemoteIdentityStore.isTrusted}.
+ *
+ * @example
+ * ```ts
+ * const options: IsTrustedOptions = { requireVerified: true };
+ * const verified = await stores.identities.isTrusted(bob, theirIdentity, options);
+ * ```
+ */
 export interface IsTrustedOptions {
   /** Trust only a pinned key that the user has verified (no first use, no unverified key). */
   readonly requireVerified?: boolean;
@@ -69,6 +93,7 @@ export interface IsTrustedOptions {
  *
  * @example
  * ```ts
+ * import { deviceId } from '@cloister/crypto';
  * const bob = { userId: 'bob', deviceId: deviceId(1) };
  * if (await stores.identities.isTrusted(bob, theirIdentity)) {
  *   const r = await stores.identities.save(bob, theirIdentity); // { status: 'new' } the first time
@@ -76,6 +101,7 @@ export interface IsTrustedOptions {
  * ```
  */
 export interface RemoteIdentityStore {
+  /** The record pinned for one device, or `undefined` when none is. */
   get(address: DeviceAddress): Promise<RemoteIdentityRecord | undefined>;
   /** Pins `identity` for the address; a different key replaces the pinned one and resets `verified`. */
   save(address: DeviceAddress, identity: PublicIdentity): Promise<IdentitySaveResult>;
@@ -153,6 +179,7 @@ function toRecord(address: { userId: UserId; deviceId: DeviceId }, s: Stored): R
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const identities = createRemoteIdentityStore(adapterExecutor(adapter));
  * ```
  */

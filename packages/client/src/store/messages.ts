@@ -38,13 +38,33 @@ import {
 } from './_util.js';
 import { type Page, type PageOptions, pageOptions } from './conversations.js';
 
-/** Delivery status of a message; it only moves forward: `sent` → `delivered` → `read`. */
+/**
+ * Delivery status of a message; it only moves forward: `sent` → `delivered` → `read`.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * const now: MessageStatus | undefined = await stores.messages.setStatus(messageId('m1'), 'delivered');
+ * ```
+ */
 export type MessageStatus = 'sent' | 'delivered' | 'read';
 
-/** A stored message. */
+/**
+ * A stored message.
+ *
+ * @example
+ * ```ts
+ * import { messageId } from '@cloister/protocol';
+ * const m: StoredMessage | undefined = await stores.messages.get(messageId('m1'));
+ * if (m !== undefined) console.log(m.sender.userId, m.status, new Date(m.sentAt).toISOString());
+ * ```
+ */
 export interface StoredMessage {
+  /** The message id, unique within the client. */
   readonly id: MessageId;
+  /** The conversation it belongs to. */
   readonly conversationId: ConversationId;
+  /** The device that sent it (this device for a message it sent). */
   readonly sender: { readonly userId: UserId; readonly deviceId: DeviceAddress['deviceId'] };
   /** Sender's time (ms since the epoch); orders the history. */
   readonly sentAt: number;
@@ -52,18 +72,38 @@ export interface StoredMessage {
   readonly receivedAt: number | null;
   /** The message content (for example an encoded content payload). */
   readonly body: Uint8Array;
+  /** Its delivery status. */
   readonly status: MessageStatus;
   /** When the message disappears (ms since the epoch), or `null`. */
   readonly expiresAt: number | null;
 }
 
-/** What {@link MessageStore.addIfAbsent} takes. */
+/**
+ * What {@link MessageStore.addIfAbsent} takes.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * import { conversationId, messageId } from '@cloister/protocol';
+ * const input: MessageInput = {
+ *   id: messageId('bob.1.m1'), conversationId: conversationId('c_bob'), sender: bob,
+ *   sentAt: 1_700_000_000_000, receivedAt: Date.now(), body: utf8('hello'),
+ * };
+ * const added = await stores.messages.addIfAbsent(input); // false when already stored
+ * ```
+ */
 export interface MessageInput {
+  /** The message id (unique within the client: prefix received ids with the sender). */
   readonly id: MessageId;
+  /** The conversation, which must exist. */
   readonly conversationId: ConversationId;
+  /** The device that sent it. */
   readonly sender: DeviceAddress;
+  /** The sender's time (ms since the epoch); orders the history. */
   readonly sentAt: number;
+  /** When this device received it (ms since the epoch); absent or `null` for a message it sent. */
   readonly receivedAt?: number | null;
+  /** The message content, at most {@link MAX_MESSAGE_BODY_BYTES}. */
   readonly body: Uint8Array;
   /** Default `sent`. */
   readonly status?: MessageStatus;
@@ -71,7 +111,15 @@ export interface MessageInput {
   readonly expiresAt?: number | null;
 }
 
-/** Largest message body, in bytes (1 MiB); larger content goes to the blob store. */
+/**
+ * Largest message body, in bytes (1 MiB); larger content goes to the blob store. A longer body
+ * is a `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * const fits = bytes.length <= MAX_MESSAGE_BODY_BYTES; // else store it with stores.blobs
+ * ```
+ */
 export const MAX_MESSAGE_BODY_BYTES = 1024 * 1024;
 
 /**
@@ -81,6 +129,8 @@ export const MAX_MESSAGE_BODY_BYTES = 1024 * 1024;
  *
  * @example
  * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * import { conversationId, messageId } from '@cloister/protocol';
  * const added = await stores.messages.addIfAbsent({
  *   id: messageId('m1'), conversationId: conversationId('c_bob'), sender: bob,
  *   sentAt: Date.now(), body: utf8('hi'),
@@ -94,6 +144,7 @@ export interface MessageStore {
    * forward; resolves `false`, changing nothing, when a live message has the same id.
    */
   addIfAbsent(message: MessageInput): Promise<boolean>;
+  /** The live message with this id, or `undefined` (also once it has expired). */
   get(id: MessageId): Promise<StoredMessage | undefined>;
   /** Messages of a conversation, newest (by `sentAt`) first. */
   history(conversationId: ConversationId, options?: PageOptions): Promise<Page<StoredMessage>>;
@@ -147,6 +198,7 @@ function checkMessage(value: unknown): { message: StoredMessage; sender: Checked
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const messages = createMessageStore(adapterExecutor(adapter));
  * ```
  */

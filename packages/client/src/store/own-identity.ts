@@ -28,16 +28,37 @@ import {
 } from './_util.js';
 import { CLIENT_TABLES } from './tables.js';
 
-/** This device's identity as stored. Contains private keys. */
+/**
+ * This device's identity as stored. Contains private keys.
+ *
+ * @example
+ * ```ts
+ * const me: OwnIdentity | undefined = await stores.ownIdentity.get();
+ * if (me !== undefined) console.log(`${me.userId}, device ${me.deviceId}`);
+ * ```
+ */
 export interface OwnIdentity {
   /** The v2 device identity (Ed25519 signing and X25519 DH key pairs, DH key signature). */
   readonly identity: DeviceIdentity;
+  /** The device's registration id. */
   readonly registrationId: RegistrationId;
+  /** The device's number within the user's account. */
   readonly deviceId: DeviceId;
+  /** The user this device belongs to. */
   readonly userId: UserId;
 }
 
-/** Options of {@link OwnIdentityStore.set}. */
+/**
+ * Options of {@link OwnIdentityStore.set}.
+ *
+ * @example
+ * ```ts
+ * import { deviceId, registrationId } from '@cloister/crypto';
+ * import { userId } from '@cloister/protocol';
+ * const options: SetOwnIdentityOptions = { replace: true };
+ * await stores.ownIdentity.set({ identity, registrationId: registrationId(8), deviceId: deviceId(2), userId: userId('alice') }, options);
+ * ```
+ */
 export interface SetOwnIdentityOptions {
   /** Replace an existing identity (for example after re-enrolment). Default: refuse. */
   readonly replace?: boolean;
@@ -48,6 +69,8 @@ export interface SetOwnIdentityOptions {
  *
  * @example
  * ```ts
+ * import { deviceId, registrationId } from '@cloister/crypto';
+ * import { userId } from '@cloister/protocol';
  * await stores.ownIdentity.set({ identity, registrationId: registrationId(7), deviceId: deviceId(1), userId: userId('alice') });
  * const me = await stores.ownIdentity.get();
  * ```
@@ -120,6 +143,7 @@ function decodeOwn(bytes: Uint8Array): OwnIdentity {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const own = createOwnIdentityStore(adapterExecutor(adapter));
  * ```
  */

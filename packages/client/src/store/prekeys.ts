@@ -39,14 +39,32 @@ import {
 } from './_util.js';
 import { CLIENT_TABLES } from './tables.js';
 
-/** A stored signed prekey and when it was stored (to decide when to rotate it). */
+/**
+ * A stored signed prekey and when it was stored (to decide when to rotate it).
+ *
+ * @example
+ * ```ts
+ * const keys: StoredSignedPreKey[] = await stores.preKeys.listSignedPreKeys();
+ * const stale = keys.filter((k) => k.createdAt < Date.now() - 30 * 86_400_000).map((k) => k.preKey.id);
+ * ```
+ */
 export interface StoredSignedPreKey {
+  /** The signed prekey, with its private key. */
   readonly preKey: SignedPreKey;
   /** When it was stored (ms since the epoch). */
   readonly createdAt: number;
 }
 
-/** Most one-time prekeys one {@link ClientPreKeyStore.storeOneTimePreKeys} call accepts. */
+/**
+ * Most one-time prekeys one {@link ClientPreKeyStore.storeOneTimePreKeys} call accepts (1000).
+ *
+ * @example
+ * ```ts
+ * import { generateOneTimePreKeys, oneTimePreKeyId } from '@cloister/crypto';
+ * const keys = await generateOneTimePreKeys(provider, oneTimePreKeyId(1), MAX_PREKEY_BATCH);
+ * await stores.preKeys.storeOneTimePreKeys(keys);
+ * ```
+ */
 export const MAX_PREKEY_BATCH = 1000;
 
 /**
@@ -56,9 +74,10 @@ export const MAX_PREKEY_BATCH = 1000;
  *
  * @example
  * ```ts
- * await stores.preKeys.storeSignedPreKey(spk);
- * await stores.preKeys.storeKemPreKey(lastResort);
- * if ((await stores.preKeys.countOneTimePreKeys()) < 20) await replenish();
+ * import { generateKemPreKey, generateSignedPreKey, kemPreKeyId, signedPreKeyId } from '@cloister/crypto';
+ * await stores.preKeys.storeSignedPreKey(await generateSignedPreKey(provider, identity, signedPreKeyId(1)));
+ * await stores.preKeys.storeKemPreKey(await generateKemPreKey(provider, identity, kemPreKeyId(1), { lastResort: true }));
+ * const left = await stores.preKeys.countOneTimePreKeys(); // replenish when low
  * ```
  */
 export interface ClientPreKeyStore extends PreKeyStore {
@@ -177,8 +196,10 @@ function decodeKem(bytes: Uint8Array, sort: Uint8Array, lastResortPartition: boo
  *
  * @example
  * ```ts
+ * import { acceptSession } from '@cloister/crypto';
+ * import { adapterExecutor } from '@cloister/storage';
  * const preKeys = createPreKeyStore(adapterExecutor(adapter));
- * const accepted = await acceptSession(provider, { ourIdentity, preKeys, initialMessage });
+ * const accepted = await acceptSession(provider, { ourIdentity: identity, preKeys, initialMessage });
  * ```
  */
 export function createPreKeyStore(run: Executor): ClientPreKeyStore {

@@ -25,10 +25,12 @@ import { CLIENT_TABLES } from './tables.js';
  *
  * @example
  * ```ts
+ * import { SessionCipher } from '@cloister/crypto';
+ * import { userId } from '@cloister/protocol';
  * const cipher = new SessionCipher(provider, {
- *   ourIdentity, remoteAddress: bob, sessions: stores.sessions, preKeys: stores.preKeys,
+ *   ourIdentity: identity, remoteAddress: bob, sessions: stores.sessions, preKeys: stores.preKeys,
  * });
- * const devices = await stores.sessions.listDevices(userId('bob'));
+ * const devices = await stores.sessions.listDevices(userId('bob')); // e.g. [1, 2]
  * ```
  */
 export interface ClientSessionStore extends SessionStore {
@@ -49,6 +51,7 @@ const VERSION = 1;
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const sessions = createSessionStore(adapterExecutor(adapter));
  * ```
  */

@@ -12,16 +12,40 @@ import { CLIENT_TABLES } from './tables.js';
 /**
  * A declared setting: its key and a check that returns the value as `T` or throws. The check
  * runs on every write (a failure is a `ValidationError`) and every read (a `DecodeError`).
+ *
+ * @example
+ * ```ts
+ * const fontSize: Setting<number> = defineSetting('ui.font-size', 'number');
+ * await stores.settings.set(fontSize, 14);
+ * ```
  */
 export interface Setting<T extends RecordValue> {
+  /** The setting's key: 1..64 characters of `a-z 0-9 . _ -`, starting with a letter. */
   readonly key: string;
+  /** Returns the value as `T`, or throws when it is not a valid value of this setting. */
   readonly check: (value: unknown) => T;
 }
 
-/** The built-in value types of {@link defineSetting}. */
+/**
+ * The built-in value types of {@link defineSetting}.
+ *
+ * @example
+ * ```ts
+ * const type: SettingType = 'boolean';
+ * const notifications = defineSetting('ui.notifications', type);
+ * ```
+ */
 export type SettingType = 'string' | 'number' | 'boolean' | 'bytes';
 
-/** Maps a {@link SettingType} to its TypeScript type. */
+/**
+ * Maps a {@link SettingType} to its TypeScript type.
+ *
+ * @example
+ * ```ts
+ * const size: SettingValue<'number'> = 14;
+ * const avatar: SettingValue<'bytes'> = new Uint8Array(0);
+ * ```
+ */
 export type SettingValue<K extends SettingType> = K extends 'string'
   ? string
   : K extends 'number'
@@ -34,7 +58,9 @@ export type SettingValue<K extends SettingType> = K extends 'string'
 const KEY_PATTERN = /^[a-z][a-z0-9._-]{0,63}$/;
 
 /**
- * Declares a setting of a built-in type, or with a custom check.
+ * Declares a setting of a built-in type, or with a custom check (which throws to refuse a
+ * value). A key that is not 1..64 characters of `a-z 0-9 . _ -` starting with a letter, or an
+ * unknown type, is a `ValidationError`.
  *
  * @example
  * ```ts
@@ -83,9 +109,27 @@ export function defineSetting(key: string, typeOrCheck: SettingType | ((value: u
  * ```
  */
 export interface SettingsStore {
+  /**
+   * The stored value of the setting, or `undefined` when it is not set; a stored value that
+   * fails the setting's check rejects with `DecodeError`.
+   *
+   * @example
+   * ```ts
+   * const theme = (await stores.settings.get(defineSetting('ui.theme', 'string'))) ?? 'light';
+   * ```
+   */
   get<T extends RecordValue>(setting: Setting<T>): Promise<T | undefined>;
+  /**
+   * Stores the value (replacing the previous one); a value that fails the setting's check is a
+   * `ValidationError` and nothing is written.
+   *
+   * @example
+   * ```ts
+   * await stores.settings.set(defineSetting('ui.theme', 'string'), 'dark');
+   * ```
+   */
   set<T extends RecordValue>(setting: Setting<T>, value: T): Promise<void>;
-  /** Resolves `true` when the setting was stored. */
+  /** Deletes the setting's value; resolves `true` when one was stored. */
   delete(setting: Setting<RecordValue>): Promise<boolean>;
 }
 
@@ -112,6 +156,7 @@ function checkSetting(setting: unknown): Setting<RecordValue> {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const settings = createSettingsStore(adapterExecutor(adapter));
  * ```
  */

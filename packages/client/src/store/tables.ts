@@ -7,7 +7,8 @@
  */
 
 /**
- * Every table of the client stores.
+ * Every table of the client stores, by store: the `@cloister/storage` table names the client
+ * writes (all starting with `c_`).
  *
  * @example
  * ```ts

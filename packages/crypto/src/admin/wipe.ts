@@ -13,15 +13,51 @@ import { decodeUtf8, Reader } from '../envelope/_reader.js';
 import { DecodeError, InvalidKeyError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 
-/** Prefix (ASCII, no terminator) of every wipe command; also its signature domain. */
+/**
+ * Prefix (ASCII, no terminator) of every wipe command; also its signature domain.
+ *
+ * @example
+ * ```ts
+ * const isCommand = equalBytes(bytes.subarray(0, WIPE_COMMAND_LABEL.length), utf8(WIPE_COMMAND_LABEL));
+ * ```
+ */
 export const WIPE_COMMAND_LABEL = 'cloister/v1/wipe-command';
-/** Prefix (ASCII, no terminator) of every wipe report; also its signature domain. */
+/**
+ * Prefix (ASCII, no terminator) of every wipe report; also its signature domain.
+ *
+ * @example
+ * ```ts
+ * const isReport = equalBytes(bytes.subarray(0, WIPE_REPORT_LABEL.length), utf8(WIPE_REPORT_LABEL));
+ * ```
+ */
 export const WIPE_REPORT_LABEL = 'cloister/v1/wipe-report';
-/** Bytes of a command id. */
+/**
+ * Bytes of a command id: 16.
+ *
+ * @example
+ * ```ts
+ * const commandId = provider.randomBytes(WIPE_COMMAND_ID_LENGTH);
+ * ```
+ */
 export const WIPE_COMMAND_ID_LENGTH = 16;
-/** Format version written after the label of commands and reports. */
+/**
+ * Format version written after the label of commands and reports: 1.
+ *
+ * @example
+ * ```ts
+ * const version = bytes[WIPE_COMMAND_LABEL.length]; // WIPE_FORMAT_VERSION for a command this code reads
+ * console.log(version === WIPE_FORMAT_VERSION);
+ * ```
+ */
 export const WIPE_FORMAT_VERSION = 1;
-/** Longest tenant or user id in a command, in UTF-8 bytes. */
+/**
+ * Longest tenant or user id in a command, in UTF-8 bytes: 255.
+ *
+ * @example
+ * ```ts
+ * const fits = (id: string) => id !== '' && utf8(id).length <= WIPE_MAX_STRING_BYTES;
+ * ```
+ */
 export const WIPE_MAX_STRING_BYTES = 255;
 
 const COMMAND_PREFIX = utf8(WIPE_COMMAND_LABEL);
@@ -63,6 +99,7 @@ export interface WipeCommand {
  *
  * @example
  * ```ts
+ * const command = decodeWipeCommand(bytes);
  * const report: WipeReport = { commandId: command.commandId, wipedAt: Date.now() };
  * ```
  */
@@ -73,7 +110,15 @@ export interface WipeReport {
   readonly wipedAt: number;
 }
 
-/** Why {@link verifyWipeCommand} refused a command. */
+/**
+ * Why {@link verifyWipeCommand} (or {@link verifyWipeReport}) refused: `signature` (it does not
+ * verify under the given key) or `target` (a valid command for another tenant, user or device).
+ *
+ * @example
+ * ```ts
+ * const problem: WipeCommandProblem = 'target';
+ * ```
+ */
 export type WipeCommandProblem = 'signature' | 'target';
 
 /**
@@ -84,13 +129,15 @@ export type WipeCommandProblem = 'signature' | 'target';
  * @example
  * ```ts
  * try {
- *   await verifyWipeCommand(provider, bytes, expected);
+ *   await verifyWipeCommand(provider, bytes, { tenantPublicKey: tenant.publicKey, tenant: 'acme', userId: 'alice', deviceId: 2 });
  * } catch (e) {
- *   if (e instanceof WipeCommandError && e.reason === 'target') ignoreCommandForAnotherDevice();
+ *   if (!(e instanceof WipeCommandError)) throw e;
+ *   console.warn(`wipe command ignored: ${e.reason}`); // "signature" or "target"
  * }
  * ```
  */
 export class WipeCommandError extends InvalidKeyError {
+  /** Which check failed: `signature` or `target`. */
   readonly reason: WipeCommandProblem;
 
   constructor(reason: WipeCommandProblem, what = 'wipeCommand') {
@@ -236,12 +283,12 @@ export function decodeWipeCommand(bytes: Uint8Array): WipeCommand {
  * @example
  * ```ts
  * const command = await verifyWipeCommand(provider, bytes, {
- *   tenantPublicKey: pinnedTenantKey,
+ *   tenantPublicKey: tenant.publicKey, // pinned at enrolment
  *   tenant: 'acme',
  *   userId: 'alice',
  *   deviceId: 2,
  * });
- * await destroyLocalData();
+ * // the command is for this device: destroy the local data, then sign a report
  * ```
  */
 export async function verifyWipeCommand(
@@ -282,7 +329,8 @@ export async function verifyWipeCommand(
  *
  * @example
  * ```ts
- * const report = await signWipeReport(provider, identity.signing.privateKey, {
+ * const command = decodeWipeCommand(bytes); // verified with verifyWipeCommand before wiping
+ * const report = await signWipeReport(provider, identity.signingKeyPair.privateKey, {
  *   commandId: command.commandId,
  *   wipedAt: Date.now(),
  * });
@@ -317,8 +365,11 @@ export function decodeWipeReport(bytes: Uint8Array): WipeReport {
  *
  * @example
  * ```ts
- * const report = await verifyWipeReport(provider, bytes, device.identity.signingKey);
- * if (!equalBytes(report.commandId, issuedCommandId)) throw new ForbiddenError();
+ * async function confirmWipe(reportBytes: Uint8Array, issuedCommandId: Uint8Array): Promise<number> {
+ *   const report = await verifyWipeReport(provider, reportBytes, pinned.signingKey); // the device's key
+ *   if (!equalBytes(report.commandId, issuedCommandId)) throw new ForbiddenError();
+ *   return report.wipedAt;
+ * }
  * ```
  */
 export async function verifyWipeReport(

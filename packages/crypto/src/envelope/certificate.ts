@@ -8,16 +8,64 @@ import { DecodeError, InvalidKeyError, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 import { decodeUtf8, Reader } from './_reader.js';
 
-/** Ed25519 signature input prefix of a sender certificate (ASCII, no terminator). */
+/**
+ * Ed25519 signature input prefix of a sender certificate: the ASCII bytes of
+ * `"cloister/v1/sender-certificate"`, no terminator.
+ *
+ * @example
+ * ```ts
+ * const encoded = encodeSenderCertificate(certificate);
+ * const signedBytes = concatBytes(SENDER_CERTIFICATE_LABEL, encoded.subarray(0, encoded.length - 64));
+ * await provider.ed25519.verify(tenant.publicKey, signedBytes, certificate.signature); // true
+ * ```
+ */
 export const SENDER_CERTIFICATE_LABEL = utf8('cloister/v1/sender-certificate');
-/** Largest user id, tenant id or pool name, in UTF-8 bytes. */
+/**
+ * Largest user id, tenant id or pool name, in UTF-8 bytes: 256.
+ *
+ * @example
+ * ```ts
+ * const fits = (s: string) => utf8(s).length <= CERTIFICATE_MAX_STRING_BYTES;
+ * ```
+ */
 export const CERTIFICATE_MAX_STRING_BYTES = 256;
-/** Most pools one certificate may list. */
+/**
+ * Most pools one certificate may list: 32.
+ *
+ * @example
+ * ```ts
+ * const pools = ['engineering', 'berlin', 'all-staff'].slice(0, CERTIFICATE_MAX_POOLS);
+ * ```
+ */
 export const CERTIFICATE_MAX_POOLS = 32;
-/** Largest encoded certificate: every field at its bound. */
+/**
+ * Largest encoded certificate in bytes: every field at its bound. {@link decodeSenderCertificate}
+ * refuses longer input before reading it.
+ *
+ * @example
+ * ```ts
+ * console.log(encodeSenderCertificate(certificate).length <= CERTIFICATE_MAX_BYTES); // true
+ * ```
+ */
 export const CERTIFICATE_MAX_BYTES = 2 + 256 + 4 + 32 + 32 + 2 + 256 + 1 + 32 * (2 + 256) + 8 + 64;
 
-/** The signed fields of a sender certificate. */
+/**
+ * The signed fields of a sender certificate.
+ *
+ * @example
+ * ```ts
+ * const fields: SenderCertificateFields = {
+ *   userId: 'u-4f1c',
+ *   deviceId: 1,
+ *   identitySigningKey: identity.signingKeyPair.publicKey,
+ *   identityDhKey: identity.dhKeyPair.publicKey,
+ *   tenantId: 'acme',
+ *   pools: ['engineering'],
+ *   expiresAt: Date.now() + 86_400_000,
+ * };
+ * const certificate = await issueSenderCertificate(provider, tenant.privateKey, fields);
+ * ```
+ */
 export interface SenderCertificateFields {
   /** Opaque user id, at most 256 bytes of UTF-8. */
   readonly userId: string;
@@ -35,12 +83,33 @@ export interface SenderCertificateFields {
   readonly expiresAt: number;
 }
 
-/** A certificate: its fields and the tenant's 64-byte Ed25519 signature over them. */
+/**
+ * A certificate: its fields and the tenant's 64-byte Ed25519 signature over them.
+ *
+ * @example
+ * ```ts
+ * const received: SenderCertificate = decodeSenderCertificate(bytes);
+ * await verifySenderCertificate(provider, received, { tenantPublicKey: tenant.publicKey, now: Date.now() });
+ * ```
+ */
 export interface SenderCertificate extends SenderCertificateFields {
+  /** The tenant's 64-byte Ed25519 signature over the label and the canonical fields. */
   readonly signature: Uint8Array;
 }
 
-/** Why {@link verifySenderCertificate} rejected a certificate. */
+/**
+ * Why {@link verifySenderCertificate} rejected a certificate: a bad tenant signature, an expired
+ * certificate, or identity keys other than the expected ones.
+ *
+ * @example
+ * ```ts
+ * const messages: Record<SenderCertificateProblem, string> = {
+ *   signature: 'not signed by this tenant',
+ *   expired: 'expired: fetch a fresh certificate',
+ *   identity: 'issued for another device identity',
+ * };
+ * ```
+ */
 export type SenderCertificateProblem = 'signature' | 'expired' | 'identity';
 
 /**
@@ -51,13 +120,15 @@ export type SenderCertificateProblem = 'signature' | 'expired' | 'identity';
  * @example
  * ```ts
  * try {
- *   await verifySenderCertificate(provider, certificate, { tenantPublicKey, now: Date.now() });
+ *   await verifySenderCertificate(provider, certificate, { tenantPublicKey: tenant.publicKey, now: Date.now() });
  * } catch (e) {
- *   if (e instanceof SenderCertificateError && e.problem === 'expired') requestFreshCertificate();
+ *   if (!(e instanceof SenderCertificateError)) throw e;
+ *   console.warn(`certificate refused: ${e.problem}`); // "signature", "expired" or "identity"
  * }
  * ```
  */
 export class SenderCertificateError extends InvalidKeyError {
+  /** Which check failed: `signature`, `expired` or `identity`. */
   readonly problem: SenderCertificateProblem;
 
   constructor(problem: SenderCertificateProblem) {
@@ -205,7 +276,19 @@ export function decodeSenderCertificate(bytes: Uint8Array): SenderCertificate {
   return { userId, deviceId, identitySigningKey, identityDhKey, tenantId, pools, expiresAt, signature };
 }
 
-/** Options of {@link verifySenderCertificate}. */
+/**
+ * Options of {@link verifySenderCertificate}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifySenderCertificateOptions = {
+ *   tenantPublicKey: tenant.publicKey,
+ *   now: Date.now(),
+ *   expectedIdentity: pinned,
+ * };
+ * await verifySenderCertificate(provider, certificate, options);
+ * ```
+ */
 export interface VerifySenderCertificateOptions {
   /** The tenant's 32-byte Ed25519 public key. */
   readonly tenantPublicKey: Uint8Array;
@@ -225,7 +308,7 @@ export interface VerifySenderCertificateOptions {
  * await verifySenderCertificate(provider, certificate, {
  *   tenantPublicKey: tenant.publicKey,
  *   now: Date.now(),
- *   expectedIdentity: { signingKey: device.publicKey, dhKey: dh.publicKey },
+ *   expectedIdentity: { signingKey: pinned.signingKey, dhKey: pinned.dhKey }, // the session's peer
  * });
  * ```
  */

@@ -17,21 +17,81 @@ import {
   verifySenderCertificate,
 } from './certificate.js';
 
-/** The envelope format version this code writes and reads. */
+/**
+ * The envelope format version this code writes and reads (the first byte of an envelope).
+ *
+ * @example
+ * ```ts
+ * console.log(peekEnvelopeOuter(bytes).version === ENVELOPE_VERSION); // true for any envelope it accepts
+ * ```
+ */
 export const ENVELOPE_VERSION = 1;
-/** Kind byte: the inner part is sealed to one device with HPKE. */
+/**
+ * Kind byte: the inner part is sealed to one device with HPKE ({@link sealEnvelope}).
+ *
+ * @example
+ * ```ts
+ * const single = peekEnvelopeOuter(bytes).kind === ENVELOPE_KIND_SINGLE;
+ * ```
+ */
 export const ENVELOPE_KIND_SINGLE = 1;
-/** Kind byte: a shared content ciphertext plus an HPKE-wrapped content key for this device. */
+/**
+ * Kind byte: a shared content ciphertext plus an HPKE-wrapped content key for this device
+ * ({@link sealEnvelopeForMany}).
+ *
+ * @example
+ * ```ts
+ * const shared = peekEnvelopeOuter(bytes).kind === ENVELOPE_KIND_SHARED;
+ * ```
+ */
 export const ENVELOPE_KIND_SHARED = 2;
-/** Shortest mailbox id in bytes. */
+/**
+ * Shortest mailbox id in bytes: 16.
+ *
+ * @example
+ * ```ts
+ * const mailbox = provider.randomBytes(MAILBOX_MIN_BYTES);
+ * ```
+ */
 export const MAILBOX_MIN_BYTES = 16;
-/** Longest mailbox id in bytes. */
+/**
+ * Longest mailbox id in bytes: 32.
+ *
+ * @example
+ * ```ts
+ * const mailbox = provider.randomBytes(MAILBOX_MAX_BYTES);
+ * ```
+ */
 export const MAILBOX_MAX_BYTES = 32;
-/** Largest delivery token in bytes. */
+/**
+ * Largest delivery token in bytes: 64.
+ *
+ * @example
+ * ```ts
+ * const tokenFits = recipient.deliveryToken.length <= DELIVERY_TOKEN_MAX_BYTES;
+ * ```
+ */
 export const DELIVERY_TOKEN_MAX_BYTES = 64;
-/** Largest session message (`body`) in bytes. */
+/**
+ * Largest session message (`body`) in bytes: 1 MiB.
+ *
+ * @example
+ * ```ts
+ * const fitsInOneEnvelope = bytes.length <= ENVELOPE_MAX_BODY_BYTES; // else send it as a file
+ * ```
+ */
 export const ENVELOPE_MAX_BODY_BYTES = 2 ** 20;
-/** Most recipients of one {@link sealEnvelopeForMany} call. */
+/**
+ * Most recipients of one {@link sealEnvelopeForMany} call: 1024.
+ *
+ * @example
+ * ```ts
+ * for (let i = 0; i < recipients.length; i += ENVELOPE_MAX_RECIPIENTS) {
+ *   const batch = recipients.slice(i, i + ENVELOPE_MAX_RECIPIENTS);
+ *   await sealEnvelopeForMany(provider, { recipients: batch, certificate, contentType: 1, body: bytes });
+ * }
+ * ```
+ */
 export const ENVELOPE_MAX_RECIPIENTS = 1024;
 
 const SEAL_INFO_LABEL = utf8('cloister/v1/envelope/seal');
@@ -44,23 +104,50 @@ const WRAPPED_KEY_BYTES = 32 + TAG_BYTES;
 const CONTENT_NONCE = new Uint8Array(12);
 const INNER_MAX_BYTES = padmeLength(1 + 2 + CERTIFICATE_MAX_BYTES + ENVELOPE_MAX_BODY_BYTES + 1);
 const HEADER_MAX_BYTES = 4 + MAILBOX_MAX_BYTES + DELIVERY_TOKEN_MAX_BYTES;
-/** Largest envelope {@link peekEnvelopeOuter} accepts. */
+/**
+ * Largest envelope in bytes that {@link peekEnvelopeOuter} and {@link openEnvelope} accept.
+ *
+ * @example
+ * ```ts
+ * if (bytes.length > ENVELOPE_MAX_BYTES) throw new Error('request body too large');
+ * ```
+ */
 export const ENVELOPE_MAX_BYTES =
   HEADER_MAX_BYTES + ENC_BYTES + WRAPPED_KEY_BYTES + INNER_MAX_BYTES + TAG_BYTES;
 
-/** The part of an envelope the server reads. */
+/**
+ * The part of an envelope the server reads.
+ *
+ * @example
+ * ```ts
+ * const outer: EnvelopeOuter = peekEnvelopeOuter(bytes);
+ * console.log(toHex(outer.mailbox), outer.sealedLength);
+ * ```
+ */
 export interface EnvelopeOuter {
+  /** The format version, {@link ENVELOPE_VERSION}. */
   readonly version: number;
   /** {@link ENVELOPE_KIND_SINGLE} or {@link ENVELOPE_KIND_SHARED}. */
   readonly kind: number;
+  /** The recipient device's mailbox id, 16–32 bytes: where the server delivers it. */
   readonly mailbox: Uint8Array;
+  /** The delivery token the sender presents for this mailbox, 0–64 bytes. */
   readonly deliveryToken: Uint8Array;
   /** Bytes after the header: what the server may count (a Padmé bucket plus fixed overhead). */
   readonly sealedLength: number;
 }
 
-/** What an envelope carries besides its routing fields. */
+/**
+ * What an envelope carries besides its routing fields.
+ *
+ * @example
+ * ```ts
+ * const content: EnvelopeContent = { certificate, contentType: 1, body: bytes };
+ * const sealed = await sealEnvelope(provider, { ...content, recipientPublicKey: recipient.publicKey, mailbox: recipient.mailbox, deliveryToken: recipient.deliveryToken });
+ * ```
+ */
 export interface EnvelopeContent {
+  /** The sender's certificate; only the recipient sees it. */
   readonly certificate: SenderCertificate;
   /** Content type, 0–255, visible only to the recipient. */
   readonly contentType: number;
@@ -68,7 +155,18 @@ export interface EnvelopeContent {
   readonly body: Uint8Array;
 }
 
-/** One recipient device. */
+/**
+ * One recipient device.
+ *
+ * @example
+ * ```ts
+ * const device: EnvelopeRecipient = {
+ *   publicKey: bundle.identity.dhKey,
+ *   mailbox: provider.randomBytes(MAILBOX_MIN_BYTES), // as the directory lists it
+ *   deliveryToken: new Uint8Array(0),
+ * };
+ * ```
+ */
 export interface EnvelopeRecipient {
   /** The device's 32-byte X25519 identity (envelope) public key. */
   readonly publicKey: Uint8Array;
@@ -128,10 +226,28 @@ async function contentDigest(provider: CryptoProvider, ciphertext: Uint8Array): 
   return provider.sha256(concatBytes(CONTENT_DIGEST_LABEL, ciphertext));
 }
 
-/** Options of {@link sealEnvelope}. */
+/**
+ * Options of {@link sealEnvelope}.
+ *
+ * @example
+ * ```ts
+ * const options: SealEnvelopeOptions = {
+ *   recipientPublicKey: recipient.publicKey,
+ *   mailbox: recipient.mailbox,
+ *   deliveryToken: recipient.deliveryToken,
+ *   certificate,
+ *   contentType: 1,
+ *   body: bytes,
+ * };
+ * const envelope = await sealEnvelope(provider, options);
+ * ```
+ */
 export interface SealEnvelopeOptions extends EnvelopeContent {
+  /** The recipient device's 32-byte X25519 identity (envelope) public key. */
   readonly recipientPublicKey: Uint8Array;
+  /** The recipient device's mailbox id, 16–32 bytes. */
   readonly mailbox: Uint8Array;
+  /** The delivery token for that mailbox, 0–64 bytes. */
   readonly deliveryToken: Uint8Array;
 }
 
@@ -140,13 +256,13 @@ export interface SealEnvelopeOptions extends EnvelopeContent {
  *
  * @example
  * ```ts
- * const bytes = await sealEnvelope(provider, {
- *   recipientPublicKey: bobDevice.publicKey,
- *   mailbox: bobMailbox,
- *   deliveryToken: token,
+ * const envelope = await sealEnvelope(provider, {
+ *   recipientPublicKey: recipient.publicKey,
+ *   mailbox: recipient.mailbox,
+ *   deliveryToken: recipient.deliveryToken,
  *   certificate,
  *   contentType: 1,
- *   body: sessionMessage,
+ *   body: bytes, // the encoded session message
  * });
  * ```
  */
@@ -175,8 +291,17 @@ export async function sealEnvelope(
   }
 }
 
-/** Options of {@link sealEnvelopeForMany}. */
+/**
+ * Options of {@link sealEnvelopeForMany}.
+ *
+ * @example
+ * ```ts
+ * const options: SealEnvelopeForManyOptions = { recipients, certificate, contentType: 1, body: bytes };
+ * const envelopes = await sealEnvelopeForMany(provider, options);
+ * ```
+ */
 export interface SealEnvelopeForManyOptions extends EnvelopeContent {
+  /** The recipient devices, 1 to {@link ENVELOPE_MAX_RECIPIENTS}; one envelope each, in order. */
   readonly recipients: readonly EnvelopeRecipient[];
 }
 
@@ -186,12 +311,13 @@ export interface SealEnvelopeForManyOptions extends EnvelopeContent {
  *
  * @example
  * ```ts
- * const [forBob, forCarol] = await sealEnvelopeForMany(provider, {
- *   recipients: [bob, carol],
+ * const envelopes = await sealEnvelopeForMany(provider, {
+ *   recipients,
  *   certificate,
  *   contentType: 1,
- *   body: groupMessage,
+ *   body: bytes, // the encoded group message
  * });
+ * // envelopes[i] goes to recipients[i].mailbox
  * ```
  */
 export async function sealEnvelopeForMany(
@@ -274,9 +400,24 @@ export function peekEnvelopeOuter(bytes: Uint8Array): EnvelopeOuter {
   return { version, kind, mailbox, deliveryToken, sealedLength };
 }
 
-/** Options of {@link openEnvelope}. */
+/**
+ * Options of {@link openEnvelope}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenEnvelopeOptions = {
+ *   recipientPrivateKey: identity.dhKeyPair.privateKey,
+ *   bytes,
+ *   tenantPublicKey: tenant.publicKey,
+ *   now: Date.now(),
+ * };
+ * const { certificate, contentType } = await openEnvelope(provider, options);
+ * ```
+ */
 export interface OpenEnvelopeOptions {
+  /** This device's 32-byte X25519 identity (envelope) private key. */
   readonly recipientPrivateKey: Uint8Array;
+  /** The envelope as received. */
   readonly bytes: Uint8Array;
   /** The tenant's Ed25519 public key that must have signed the sender certificate. */
   readonly tenantPublicKey: Uint8Array;
@@ -284,8 +425,22 @@ export interface OpenEnvelopeOptions {
   readonly now: number;
 }
 
-/** What {@link openEnvelope} returns. */
+/**
+ * What {@link openEnvelope} returns.
+ *
+ * @example
+ * ```ts
+ * const opened: OpenedEnvelope = await openEnvelope(provider, {
+ *   recipientPrivateKey: identity.dhKeyPair.privateKey,
+ *   bytes,
+ *   tenantPublicKey: tenant.publicKey,
+ *   now: Date.now(),
+ * });
+ * console.log(opened.certificate.userId, opened.contentType);
+ * ```
+ */
 export interface OpenedEnvelope extends EnvelopeContent {
+  /** The mailbox id from the envelope's header (authenticated by the HPKE seal). */
   readonly mailbox: Uint8Array;
 }
 
@@ -342,7 +497,7 @@ function decodeInner(inner: Uint8Array): EnvelopeContent {
  * @example
  * ```ts
  * const { certificate, contentType, body } = await openEnvelope(provider, {
- *   recipientPrivateKey: device.privateKey,
+ *   recipientPrivateKey: identity.dhKeyPair.privateKey,
  *   bytes,
  *   tenantPublicKey: tenant.publicKey,
  *   now: Date.now(),

@@ -7,45 +7,134 @@
 import { checkInt, concatBytes, utf8 } from '../bytes.js';
 import type { CryptoProvider } from '../provider.js';
 
-/** The four ASCII bytes `CLFS` that start every encrypted file. */
+/**
+ * The four ASCII bytes `CLFS` that start every encrypted file.
+ *
+ * @example
+ * ```ts
+ * const looksEncrypted = equalBytes(ciphertext.subarray(0, 4), utf8(FILE_STREAM_MAGIC));
+ * ```
+ */
 export const FILE_STREAM_MAGIC = 'CLFS';
-/** The format version in the header; this code writes and reads version 1 only. */
+/**
+ * The format version in the header (byte 4); this code writes and reads version 1 only.
+ *
+ * @example
+ * ```ts
+ * const supported = ciphertext[4] === FILE_STREAM_VERSION;
+ * ```
+ */
 export const FILE_STREAM_VERSION = 1;
 /**
  * HKDF-SHA256 info prefix of the per-file subkey; the 45-byte header follows it.
  *
  * @example
  * ```ts
+ * const header = ciphertext.subarray(0, FILE_STREAM_HEADER_LENGTH);
  * const info = concatBytes(utf8(FILE_STREAM_INFO_LABEL), header);
  * ```
  */
 export const FILE_STREAM_INFO_LABEL = 'cloister/v1/file/stream';
-/** Length of a file key: 32 bytes. */
+/**
+ * Length of a file key: 32 bytes.
+ *
+ * @example
+ * ```ts
+ * const { ciphertext } = await encryptFile(provider, bytes, { fileKey: provider.randomBytes(FILE_KEY_LENGTH) });
+ * ```
+ */
 export const FILE_KEY_LENGTH = 32;
-/** Length of the random HKDF salt stored in the header. */
+/**
+ * Length of the random HKDF salt stored in the header: 32 bytes.
+ *
+ * @example
+ * ```ts
+ * const salt = provider.randomBytes(FILE_STREAM_SALT_LENGTH);
+ * ```
+ */
 export const FILE_STREAM_SALT_LENGTH = 32;
-/** Length of the random nonce prefix stored in the header. */
+/**
+ * Length of the random nonce prefix stored in the header: 7 bytes.
+ *
+ * @example
+ * ```ts
+ * const noncePrefix = provider.randomBytes(FILE_STREAM_NONCE_PREFIX_LENGTH);
+ * ```
+ */
 export const FILE_STREAM_NONCE_PREFIX_LENGTH = 7;
-/** Header length: magic (4), version (1), log2 chunk size (1), salt (32), nonce prefix (7). */
+/**
+ * Header length: magic (4), version (1), log2 chunk size (1), salt (32), nonce prefix (7) = 45.
+ *
+ * @example
+ * ```ts
+ * const header = parseFileStreamHeader(ciphertext.subarray(0, FILE_STREAM_HEADER_LENGTH));
+ * ```
+ */
 export const FILE_STREAM_HEADER_LENGTH = 45;
-/** AES-256-GCM tag length appended to every chunk. */
+/**
+ * AES-256-GCM tag length appended to every chunk: 16 bytes.
+ *
+ * @example
+ * ```ts
+ * const sealedChunk = FILE_STREAM_DEFAULT_CHUNK_SIZE + FILE_STREAM_TAG_LENGTH; // 65552 bytes
+ * ```
+ */
 export const FILE_STREAM_TAG_LENGTH = 16;
-/** The default plaintext chunk size: 64 KiB. */
+/**
+ * The default plaintext chunk size: 64 KiB.
+ *
+ * @example
+ * ```ts
+ * const size = fileCiphertextLength(bytes.length, FILE_STREAM_DEFAULT_CHUNK_SIZE);
+ * ```
+ */
 export const FILE_STREAM_DEFAULT_CHUNK_SIZE = 65536;
-/** Smallest accepted log2 of the chunk size (64 bytes; small sizes exist for tests and vectors). */
+/**
+ * Smallest accepted log2 of the chunk size: 6 (64 bytes; small sizes exist for tests and vectors).
+ *
+ * @example
+ * ```ts
+ * const { ciphertext } = await encryptFile(provider, bytes, { chunkSize: 2 ** FILE_STREAM_MIN_CHUNK_LOG2 });
+ * ```
+ */
 export const FILE_STREAM_MIN_CHUNK_LOG2 = 6;
-/** Largest accepted log2 of the chunk size (1 MiB), which bounds a reader's memory. */
+/**
+ * Largest accepted log2 of the chunk size: 20 (1 MiB), which bounds a reader's memory.
+ *
+ * @example
+ * ```ts
+ * const { ciphertext } = await encryptFile(provider, bytes, { chunkSize: 2 ** FILE_STREAM_MAX_CHUNK_LOG2 });
+ * ```
+ */
 export const FILE_STREAM_MAX_CHUNK_LOG2 = 20;
-/** Most chunks one file may have: the counter is 32 bits. */
+/**
+ * Most chunks one file may have: the counter is 32 bits (2^32).
+ *
+ * @example
+ * ```ts
+ * const largestFile = FILE_STREAM_MAX_CHUNKS * FILE_STREAM_DEFAULT_CHUNK_SIZE; // 256 TiB at 64 KiB chunks
+ * ```
+ */
 export const FILE_STREAM_MAX_CHUNKS = 2 ** 32;
 
 const MAGIC = utf8(FILE_STREAM_MAGIC);
 const LABEL = utf8(FILE_STREAM_INFO_LABEL);
 
-/** The fields of a parsed header. */
+/**
+ * The fields of a parsed header.
+ *
+ * @example
+ * ```ts
+ * const header: FileStreamHeader | undefined = parseFileStreamHeader(ciphertext.subarray(0, FILE_STREAM_HEADER_LENGTH));
+ * if (header !== undefined) console.log(2 ** header.chunkLog2); // plaintext chunk size
+ * ```
+ */
 export interface FileStreamHeader {
+  /** log2 of the plaintext chunk size, 6 to 20. */
   readonly chunkLog2: number;
+  /** The random HKDF salt (32 bytes). */
   readonly salt: Uint8Array;
+  /** The random nonce prefix of every chunk nonce (7 bytes). */
   readonly noncePrefix: Uint8Array;
 }
 
@@ -54,7 +143,11 @@ export interface FileStreamHeader {
  *
  * @example
  * ```ts
- * const header = encodeFileStreamHeader({ chunkLog2: 16, salt, noncePrefix });
+ * const header = encodeFileStreamHeader({
+ *   chunkLog2: 16,
+ *   salt: provider.randomBytes(FILE_STREAM_SALT_LENGTH),
+ *   noncePrefix: provider.randomBytes(FILE_STREAM_NONCE_PREFIX_LENGTH),
+ * }); // 45 bytes
  * ```
  */
 export function encodeFileStreamHeader(h: FileStreamHeader): Uint8Array {
@@ -89,7 +182,7 @@ export function parseFileStreamHeader(header: Uint8Array): FileStreamHeader | un
  *
  * @example
  * ```ts
- * const nonce = fileChunkNonce(noncePrefix, 0, true); // a file of one chunk
+ * const nonce = fileChunkNonce(provider.randomBytes(FILE_STREAM_NONCE_PREFIX_LENGTH), 0, true); // a file of one chunk
  * ```
  */
 export function fileChunkNonce(noncePrefix: Uint8Array, counter: number, last: boolean): Uint8Array {
@@ -106,7 +199,7 @@ export function fileChunkNonce(noncePrefix: Uint8Array, counter: number, last: b
  *
  * @example
  * ```ts
- * const subkey = await deriveFileSubkey(provider, fileKey, header);
+ * const subkey = await deriveFileSubkey(provider, fileKey, ciphertext.subarray(0, FILE_STREAM_HEADER_LENGTH));
  * ```
  */
 export function deriveFileSubkey(

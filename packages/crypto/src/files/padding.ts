@@ -12,7 +12,15 @@
 import { checkBytes, checkInt } from '../bytes.js';
 import { DecodeError } from '../errors.js';
 
-/** Largest length {@link padmeLength} accepts (2^52, so every step stays exact in a double). */
+/**
+ * Largest length {@link padmeLength} accepts (2^52, so every step stays exact in a double).
+ *
+ * @example
+ * ```ts
+ * const n = Math.min(bytes.length, PADME_MAX_LENGTH);
+ * const padded = padmeLength(n);
+ * ```
+ */
 export const PADME_MAX_LENGTH = 2 ** 52;
 
 /**
@@ -40,7 +48,7 @@ export function padmeLength(n: number): number {
  *
  * @example
  * ```ts
- * const padded = padToBucket(plaintext); // then encrypt `padded`
+ * const padded = padToBucket(utf8('hello')); // 6 bytes: "hello", 0x80; then encrypt `padded`
  * ```
  */
 export function padToBucket(bytes: Uint8Array): Uint8Array {
@@ -60,7 +68,9 @@ export function padToBucket(bytes: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * const plaintext = unpad(await aead.decrypt(key, nonce, ciphertext));
+ * const nonce = provider.randomBytes(12);
+ * const sealed = await provider.aes256gcm.encrypt(fileKey, nonce, padToBucket(utf8('hello')));
+ * const plaintext = unpad(await provider.aes256gcm.decrypt(fileKey, nonce, sealed)); // "hello"
  * ```
  */
 export function unpad(padded: Uint8Array): Uint8Array {

@@ -22,11 +22,32 @@ import { checkBytes, concatBytes, equalBytes, utf8, wipe } from '../bytes.js';
 import { CloisterError, DecryptionFailed, UsageError, ValidationError } from '../errors.js';
 import type { CryptoProvider, KeyPair } from '../provider.js';
 
-/** The version byte that starts every static-v1 message. */
+/**
+ * The version byte that starts every static-v1 message (`0x01`).
+ *
+ * @example
+ * ```ts
+ * const looksLikeStaticV1 = bytes.length >= STATIC_V1_MIN_MESSAGE && bytes[0] === STATIC_V1_VERSION;
+ * ```
+ */
 export const STATIC_V1_VERSION = 0x01;
-/** Length of the random AES-CBC IV carried in each message. */
+/**
+ * Length of the random AES-CBC IV carried in each message: 16 bytes, after the version byte.
+ *
+ * @example
+ * ```ts
+ * const iv = bytes.subarray(1, 1 + STATIC_V1_IV_LENGTH);
+ * ```
+ */
 export const STATIC_V1_IV_LENGTH = 16;
-/** Length of the HMAC-SHA256 tag at the end of each message. */
+/**
+ * Length of the HMAC-SHA256 tag at the end of each message: 32 bytes.
+ *
+ * @example
+ * ```ts
+ * const mac = bytes.subarray(bytes.length - STATIC_V1_MAC_LENGTH);
+ * ```
+ */
 export const STATIC_V1_MAC_LENGTH = 32;
 /**
  * Fixed bytes every message adds to its plaintext: version (1) + IV (16) + MAC (32). PKCS#7
@@ -34,7 +55,7 @@ export const STATIC_V1_MAC_LENGTH = 32;
  *
  * @example
  * ```ts
- * const worstCase = plaintext.length + STATIC_V1_OVERHEAD + 16;
+ * const worstCase = bytes.length + STATIC_V1_OVERHEAD + 16; // = staticV1MessageLength(n) at most
  * ```
  */
 export const STATIC_V1_OVERHEAD = 1 + STATIC_V1_IV_LENGTH + STATIC_V1_MAC_LENGTH;
@@ -43,13 +64,27 @@ export const STATIC_V1_OVERHEAD = 1 + STATIC_V1_IV_LENGTH + STATIC_V1_MAC_LENGTH
  *
  * @example
  * ```ts
- * if (file.length > STATIC_V1_MAX_PLAINTEXT) sendAsAttachment(file);
+ * const fitsInOneMessage = bytes.length <= STATIC_V1_MAX_PLAINTEXT; // else send it as an attachment
  * ```
  */
 export const STATIC_V1_MAX_PLAINTEXT = 64 * 1024 * 1024;
-/** The versioned ASCII label that starts the HKDF info. */
+/**
+ * The versioned ASCII label that starts the HKDF info: `"cloister/static-v1/message-keys"`.
+ *
+ * @example
+ * ```ts
+ * const info = concatBytes(utf8(STATIC_V1_INFO_LABEL), alice.publicKey, bob.publicKey); // A -> B, keys bound
+ * ```
+ */
 export const STATIC_V1_INFO_LABEL = 'cloister/static-v1/message-keys';
-/** Smallest valid message: version + IV + one ciphertext block + MAC (65 bytes). */
+/**
+ * Smallest valid message: version + IV + one ciphertext block + MAC (65 bytes).
+ *
+ * @example
+ * ```ts
+ * console.log(STATIC_V1_MIN_MESSAGE === staticV1MessageLength(0)); // true
+ * ```
+ */
 export const STATIC_V1_MIN_MESSAGE = STATIC_V1_OVERHEAD + 16;
 
 const KEY_LENGTH = 32;
@@ -60,6 +95,12 @@ const MAX_PARAM_BYTES = 1024;
 /**
  * The choices the product sheet leaves open. Defaults are {@link STATIC_V1_DEFAULTS}; pass a
  * partial object to change some of them (both sides must use the same values).
+ *
+ * @example
+ * ```ts
+ * const params: Partial<StaticV1Params> = { hkdfSalt: utf8('tenant-salt') };
+ * const message = await staticV1Encrypt(provider, { sender: alice, recipientPublicKey: bob.publicKey, plaintext: utf8('hi'), params });
+ * ```
  */
 export interface StaticV1Params {
   /**
@@ -91,7 +132,12 @@ export interface StaticV1Params {
  * import { STATIC_V1_DEFAULTS, staticV1Encrypt } from '@cloister/crypto';
  * // Interop with a legacy peer that uses the fixed info "legacy-info":
  * const params = { ...STATIC_V1_DEFAULTS, bindPublicKeys: false, hkdfInfoLabel: utf8('legacy-info') };
- * const message = await staticV1Encrypt(provider, { sender, recipientPublicKey, plaintext, params });
+ * const message = await staticV1Encrypt(provider, {
+ *   sender: alice,
+ *   recipientPublicKey: bob.publicKey,
+ *   plaintext: utf8('hello'),
+ *   params,
+ * });
  * ```
  */
 export const STATIC_V1_DEFAULTS: StaticV1Params = Object.freeze({
@@ -107,6 +153,12 @@ const DEFAULT_LABEL = utf8(STATIC_V1_INFO_LABEL);
 /**
  * The intermediate values of the static-v1 key schedule. Every array is a fresh copy: the
  * caller owns them and **must** `wipe` them when done.
+ *
+ * @example
+ * ```ts
+ * const keys: StaticV1Keys = await staticV1DeriveKeys(provider, { own: alice, peerPublicKey: bob.publicKey, role: 'sender' });
+ * wipe(keys.shared, keys.expanded, keys.encKey, keys.macKey);
+ * ```
  */
 export interface StaticV1Keys {
   /** X25519 shared secret (32 bytes). */
@@ -410,7 +462,7 @@ export async function staticV1Encrypt(
  *   recipientPublicKeys: [bob.publicKey, carol.publicKey],
  *   plaintext: utf8('to everyone'),
  * });
- * for (const { recipientPublicKey, message } of out) deliver(recipientPublicKey, message);
+ * const [forBob, forCarol] = out.map((o) => o.message);
  * ```
  */
 export async function staticV1EncryptForRecipients(
@@ -459,11 +511,12 @@ export async function staticV1EncryptForRecipients(
  *
  * @example
  * ```ts
+ * const message = await staticV1Encrypt(provider, { sender: alice, recipientPublicKey: bob.publicKey, plaintext: utf8('hi') });
  * try {
  *   const plaintext = await staticV1Decrypt(provider, { recipient: bob, senderPublicKey: alice.publicKey, message });
  * } catch (e) {
- *   if (e instanceof CloisterError && e.code === 'ERR_DECRYPTION_FAILED') dropMessage();
- *   else throw e;
+ *   if (!(e instanceof CloisterError && e.code === 'ERR_DECRYPTION_FAILED')) throw e;
+ *   // drop the message: it does not authenticate
  * }
  * ```
  */
@@ -514,11 +567,37 @@ export async function staticV1Decrypt(
  * Call {@link StaticV1Channel.close} to wipe the keys; a closed channel throws `UsageError`.
  *
  * **No forward secrecy, no replay protection; never the default.**
+ *
+ * @example
+ * ```ts
+ * const channel: StaticV1Channel = await openStaticV1Channel(provider, { own: bob, peerPublicKey: alice.publicKey });
+ * try {
+ *   const reply = await channel.encrypt(utf8('hello Alice'));
+ * } finally {
+ *   channel.close();
+ * }
+ * ```
  */
 export interface StaticV1Channel {
-  /** Encrypts a message from the own key pair to the peer. */
+  /**
+   * Encrypts a message from the own key pair to the peer (at most 64 MiB of plaintext).
+   *
+   * @example
+   * ```ts
+   * const channel = await openStaticV1Channel(provider, { own: alice, peerPublicKey: bob.publicKey });
+   * const message = await channel.encrypt(utf8('hello Bob'));
+   * ```
+   */
   encrypt(plaintext: Uint8Array): Promise<Uint8Array>;
-  /** Decrypts a message from the peer; every failure is `DecryptionFailed`. */
+  /**
+   * Decrypts a message from the peer; every failure is `DecryptionFailed`.
+   *
+   * @example
+   * ```ts
+   * const channel = await openStaticV1Channel(provider, { own: bob, peerPublicKey: alice.publicKey });
+   * const plaintext = await channel.decrypt(bytes);
+   * ```
+   */
   decrypt(message: Uint8Array): Promise<Uint8Array>;
   /** Wipes the derived keys. */
   close(): void;
