@@ -305,7 +305,7 @@ function compile(
     const own = names.get(ex.pkg) ?? new Map<string, string>();
     const wanted = new Map<string, string[]>();
     for (const [name, module] of own) {
-      if (imported.has(name) || !new RegExp(`(?<![\\w$.])${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(body))
+      if (imported.has(name) || !new RegExp(`(?<![\\w$])(?<!(?:^|[^.])\\.)${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(body))
         continue;
       const from = own.get(name) === ex.module ? ex.module : module;
       wanted.set(from, [...(wanted.get(from) ?? []), name]);
