@@ -8,12 +8,24 @@
  */
 import { createHash, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import { ValidationError } from '@cloister/crypto';
 
-/** A certificate chain and its private key, PEM. */
+/**
+ * A certificate chain and its private key, PEM.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const material: TlsMaterial = { cert: readFileSync('server.crt', 'utf8'), key: readFileSync('server.key', 'utf8') };
+ * const server = await createServer({ tls: material });
+ * ```
+ */
 export interface TlsMaterial {
+  /** The certificate chain, PEM, the server's own certificate first. */
   readonly cert: string;
+  /** The certificate's private key, PEM (never log it). */
   readonly key: string;
 }
 
@@ -23,7 +35,8 @@ export interface TlsMaterial {
  *
  * @example
  * ```ts
- * const pin = spkiPin(readFileSync('server.crt', 'utf8')); // "sha256/3q2+7w..."
+ * import { readFileSync } from 'node:fs';
+ * const pin = spkiPin(readFileSync('server.crt', 'utf8')); // → 'sha256/<base64 of 32 bytes>'
  * ```
  */
 export function spkiPin(certPem: string): string {
@@ -35,6 +48,56 @@ export function spkiPin(certPem: string): string {
   }
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
   return `sha256/${createHash('sha256').update(spki).digest('base64')}`;
+}
+
+const DNS_NAME =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/**
+ * The canonical spelling of an IP address (`127.0.0.1`; IPv6 compressed and in lower case,
+ * without brackets: `::1`), or `undefined` for anything that is not one.
+ *
+ * @example
+ * ```ts
+ * canonicalIp('0:0:0:0:0:0:0:1'); // '::1'
+ * canonicalIp('localhost'); // undefined
+ * ```
+ */
+export function canonicalIp(address: string): string | undefined {
+  if (isIPv4(address)) return address;
+  if (isIPv6(address)) return new URL(`https://[${address}]/`).hostname.slice(1, -1);
+  return undefined;
+}
+
+/**
+ * The host names a certificate names in its subject alternative names, canonical: DNS names in
+ * lower case (a wildcard keeps its `*.`), IP addresses as {@link canonicalIp} spells them. Entries
+ * that are neither (or malformed) are left out.
+ *
+ * @example
+ * ```ts
+ * certificateHostNames(tls.cert); // ['localhost', '127.0.0.1', '::1']
+ * ```
+ */
+export function certificateHostNames(certPem: string): readonly string[] {
+  let san: string | undefined;
+  try {
+    san = new X509Certificate(certPem).subjectAltName;
+  } catch {
+    throw new ValidationError('tls.cert', 'a PEM certificate');
+  }
+  const names: string[] = [];
+  for (const entry of (san ?? '').split(', ')) {
+    if (entry.startsWith('DNS:')) {
+      const name = entry.slice(4).toLowerCase();
+      const bare = name.startsWith('*.') ? name.slice(2) : name;
+      if (DNS_NAME.test(bare)) names.push(name);
+    } else if (entry.startsWith('IP Address:')) {
+      const ip = canonicalIp(entry.slice(11));
+      if (ip !== undefined) names.push(ip);
+    }
+  }
+  return names;
 }
 
 function pem(label: string, der: ArrayBuffer): string {

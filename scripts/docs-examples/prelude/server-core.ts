@@ -20,3 +20,4 @@ declare const limiter: import('@cloister/server').RateLimiter;
 declare const response: Response;
 declare const policy: import('@cloister/server').EffectivePolicyResponse;
 declare const tls: import('@cloister/server').TlsMaterial;
+declare const socket: WebSocket;

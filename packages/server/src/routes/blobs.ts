@@ -47,11 +47,13 @@ import {
 } from '../store/index.js';
 
 /**
- * HKDF info of the key that binds blob ids to their tenant and uploader.
+ * HKDF info of the key that binds blob ids to their tenant and uploader
+ * (`cloister/server/v1/blob-key`; HKDF-SHA256 of the organisation key, no salt, 32 bytes).
  *
  * @example
  * ```ts
- * const key = await provider.hkdfSha256(organisationKey, new Uint8Array(0), utf8(BLOB_KEY_LABEL), 32);
+ * import { utf8 } from '@cloister/crypto';
+ * const key = await provider.hkdfSha256(ctx.organisationKey, new Uint8Array(0), utf8(BLOB_KEY_LABEL), 32);
  * ```
  */
 export const BLOB_KEY_LABEL = 'cloister/server/v1/blob-key';
@@ -170,8 +172,10 @@ function statusBody(publicId: string, s: BlobStatus) {
  *
  * @example
  * ```ts
- * const server = await createServer({ dataDir });
- * await createBlobRoutes({ perDevice: { max: 120, windowMs: 60_000 } })(server.app, server.context);
+ * const server = await createServer({
+ *   dataDir: './cloister-data',
+ *   routes: [enrolmentRoutes, keyRoutes, deliveryRoutes, createBlobRoutes({ perDevice: { max: 120, windowMs: 60_000 } })],
+ * });
  * ```
  */
 export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
@@ -321,8 +325,7 @@ export function createBlobRoutes(options: BlobRouteOptions = {}): RouteModule {
  *
  * @example
  * ```ts
- * const server = await createServer({ dataDir });
- * await blobRoutes(server.app, server.context);
+ * const server = await createServer({ dataDir: './cloister-data', routes: [enrolmentRoutes, blobRoutes] });
  * ```
  */
 export const blobRoutes: RouteModule = createBlobRoutes();

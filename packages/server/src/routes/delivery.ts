@@ -55,7 +55,8 @@ import { type LocalOffer, offerToLocalSockets } from './ws.js';
  *
  * @example
  * ```ts
- * const retry = results.filter((r) => r.status === ('refused' satisfies DeliveryStatus));
+ * const { results } = (await response.json()) as { results: DeliveryResult[] };
+ * const refused = results.filter((r) => r.status === ('refused' satisfies DeliveryStatus));
  * ```
  */
 export type DeliveryStatus = 'accepted' | 'duplicate' | 'refused';
@@ -70,7 +71,9 @@ export type DeliveryStatus = 'accepted' | 'duplicate' | 'refused';
  *
  * @example
  * ```ts
- * if (result.status === 'refused' && result.reason === ('token' satisfies DeliveryRefusal)) refresh();
+ * const { results } = (await response.json()) as { results: DeliveryResult[] };
+ * const stale = results.filter((r) => r.status === 'refused' && r.reason === ('token' satisfies DeliveryRefusal));
+ * // fetch those recipients' directory entries again (fresh tokens) and retry once
  * ```
  */
 export type DeliveryRefusal = 'token';
@@ -81,6 +84,7 @@ export type DeliveryRefusal = 'token';
  * @example
  * ```ts
  * const { results } = (await response.json()) as { results: DeliveryResult[] };
+ * results[0]?.status; // → 'accepted' | 'duplicate' | 'refused'
  * ```
  */
 export interface DeliveryResult {
@@ -137,20 +141,23 @@ export type ArchiveFiling =
 export const MAX_FILED_ARCHIVE_SEAL_BYTES: number = FIELD_LIMITS.archiveSealBytes;
 
 /**
- * Version byte of a mailbox page.
+ * Version byte of a mailbox page (1), its first byte.
  *
  * @example
  * ```ts
- * if (body[0] !== MAILBOX_PAGE_VERSION) throw new Error('unsupported page');
+ * const body = new Uint8Array(await response.arrayBuffer());
+ * body[0] === MAILBOX_PAGE_VERSION; // → true for a page this server encoded
  * ```
  */
 export const MAILBOX_PAGE_VERSION = 1;
 /**
- * Most envelopes one `GET /v1/messages` returns.
+ * Most envelopes one `GET /v1/messages` returns (100).
  *
  * @example
  * ```ts
- * await fetch(`${url}/v1/messages?limit=${MAX_PAGE_ITEMS}`, { headers });
+ * const answer = await fetch(`${url}/v1/messages?limit=${MAX_PAGE_ITEMS}`, {
+ *   headers: { authorization: authorizationHeader(credential) },
+ * });
  * ```
  */
 export const MAX_PAGE_ITEMS = 100;
@@ -175,7 +182,8 @@ const ascii = new TextEncoder();
  *
  * @example
  * ```ts
- * const id = deliveryMessageId(delivery.messageId); // 'm_…'
+ * deliveryMessageId(new Uint8Array(16)); // → 'm_AAAAAAAAAAAAAAAAAAAAAA'
+ * deliveryMessageId(new Uint8Array(8)); // throws ValidationError
  * ```
  */
 export function deliveryMessageId(bytes: Uint8Array): MessageId {
@@ -191,7 +199,8 @@ export function deliveryMessageId(bytes: Uint8Array): MessageId {
  *
  * @example
  * ```ts
- * const mailbox = mailboxFromEnvelope(peekEnvelopeOuter(envelope).mailbox);
+ * import { peekEnvelopeOuter } from '@cloister/crypto';
+ * const target = mailboxFromEnvelope(peekEnvelopeOuter(envelope).mailbox); // → 'mbx_…' or undefined
  * ```
  */
 export function mailboxFromEnvelope(bytes: Uint8Array): MailboxId | undefined {
@@ -210,7 +219,8 @@ export function mailboxFromEnvelope(bytes: Uint8Array): MailboxId | undefined {
  *
  * @example
  * ```ts
- * reply.type('application/octet-stream').send(encodeMailboxPage(items, next));
+ * const page = await ctx.stores.mailboxes.list(mailbox, { limit: MAX_PAGE_ITEMS });
+ * void reply.type('application/octet-stream').send(encodeMailboxPage(page.items, page.next));
  * ```
  */
 export function encodeMailboxPage(
@@ -250,11 +260,15 @@ export function encodeMailboxPage(
  *
  * @example
  * ```ts
- * const page: MailboxPage = decodeMailboxPage(body);
- * if (page.next !== undefined) await fetchMore(page.next);
+ * const page: MailboxPage = decodeMailboxPage(new Uint8Array(await response.arrayBuffer()));
+ * const ids = page.items.map((item) => item.messageId);
+ * if (page.next !== undefined) {
+ *   await fetch(`${url}/v1/messages?after=${page.next}`, { headers: { authorization: authorizationHeader(credential) } });
+ * }
  * ```
  */
 export interface MailboxPage {
+  /** The pending envelopes of the page, in queue order, each with its mailbox message id. */
   readonly items: readonly { readonly messageId: MessageId; readonly envelope: Uint8Array }[];
   /** Pass as `after` to read on; absent at the end of the queue. */
   readonly next?: string;
@@ -266,7 +280,7 @@ export interface MailboxPage {
  * @example
  * ```ts
  * const page = decodeMailboxPage(new Uint8Array(await response.arrayBuffer()));
- * for (const { messageId, envelope } of page.items) await handle(messageId, envelope);
+ * for (const { messageId } of page.items) console.log(`pending: ${messageId}`);
  * ```
  */
 export function decodeMailboxPage(bytes: Uint8Array): MailboxPage {
@@ -614,11 +628,12 @@ async function refuseCredential(request: FastifyRequest): Promise<void> {
 }
 
 /**
- * Registers the sealed-delivery routes.
+ * Registers the sealed-delivery routes: `POST /v1/messages`, `POST /v1/messages/batch` (anonymous,
+ * admitted by delivery tokens), `GET /v1/messages` and `POST /v1/messages/ack` (authenticated).
  *
  * @example
  * ```ts
- * const server = await startTestServer({ extraRoutes: [deliveryRoutes, wsRoutes] });
+ * const server = await createServer({ routes: [enrolmentRoutes, keyRoutes, deliveryRoutes, wsRoutes] });
  * ```
  */
 export const deliveryRoutes: RouteModule = (app, ctx) => {

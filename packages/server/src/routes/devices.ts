@@ -42,11 +42,12 @@ const oneParams = z
  *
  * @example
  * ```ts
- * const { devices }: DeviceListResponse = res.json;
+ * const { devices } = (await response.json()) as DeviceListResponse;
  * for (const d of devices) console.log(d.deviceId, d.mailbox);
  * ```
  */
 export interface DeviceListResponse {
+  /** The user's reachable devices (not blocked, not the caller's own, with published prekeys). */
   readonly devices: readonly DeviceBundleEntry[];
 }
 
@@ -75,8 +76,7 @@ async function entry(
  *
  * @example
  * ```ts
- * import { deviceRoutes } from './routes/devices.js';
- * await deviceRoutes(app, ctx);
+ * const server = await createServer({ routes: [enrolmentRoutes, keyRoutes, deviceRoutes] });
  * ```
  */
 export const deviceRoutes: RouteModule = (app, ctx) => {

@@ -47,7 +47,7 @@ const userIdSchema = z
  *
  * @example
  * ```ts
- * const body = enrolBodySchema.parse(request.body);
+ * const body = enrolBodySchema.parse(request.body); // throws ZodError (400 ERR_VALIDATION) when malformed
  * ```
  */
 export const enrolBodySchema = z
@@ -77,19 +77,27 @@ export const enrolBodySchema = z
   })
   .strict();
 
-/** Options of {@link createEnrolmentRoutes}. */
+/**
+ * Options of {@link createEnrolmentRoutes}.
+ *
+ * @example
+ * ```ts
+ * const options: EnrolmentRoutesOptions = { limits: { maxFailures: 5 } };
+ * const server = await createServer({ routes: [createEnrolmentRoutes(options)] });
+ * ```
+ */
 export interface EnrolmentRoutesOptions {
   /** Brute-force protection of enrolment tokens (default 10 failures per 15 minutes). */
   readonly limits?: Partial<EnrolmentLimits>;
 }
 
 /**
- * The enrolment routes with the given limits.
+ * The enrolment routes with the given limits (`ValidationError` at once for a bad limit).
  *
  * @example
  * ```ts
  * const routes = createEnrolmentRoutes({ limits: { maxFailures: 5, windowMs: 10 * 60_000 } });
- * await routes(app, ctx);
+ * const server = await createServer({ routes: [routes, certificateRoutes, keyRoutes] });
  * ```
  */
 export function createEnrolmentRoutes(options: EnrolmentRoutesOptions = {}): RouteModule {
@@ -155,7 +163,7 @@ export function createEnrolmentRoutes(options: EnrolmentRoutesOptions = {}): Rou
  *
  * @example
  * ```ts
- * const t = await startTestServer({ extraRoutes: [enrolmentRoutes] });
+ * const server = await createServer({ routes: [enrolmentRoutes, certificateRoutes] });
  * ```
  */
 export const enrolmentRoutes: RouteModule = createEnrolmentRoutes();

@@ -84,12 +84,17 @@ const bundleParams = z.object({ userId: z.string() }).strict();
  *
  * @example
  * ```ts
- * const entry: DeviceBundleEntry = res.devices[0];
- * const bundle = decodePreKeyBundle(Buffer.from(entry.bundle, 'base64url'));
+ * import { decodePreKeyBundle } from '@cloister/protocol';
+ * const { devices } = (await response.json()) as DeviceBundlesResponse;
+ * for (const entry of devices as DeviceBundleEntry[]) {
+ *   const bundle = decodePreKeyBundle(Buffer.from(entry.bundle, 'base64url'));
+ * }
  * ```
  */
 export interface DeviceBundleEntry {
+  /** The device's id within its user (an unsigned 32-bit integer). */
   readonly deviceId: number;
+  /** The device's registration id, as it enrolled with. */
   readonly registrationId: number;
   /** The device's opaque mailbox: the recipient address of a sealed delivery. */
   readonly mailbox: string;
@@ -107,11 +112,18 @@ export interface DeviceBundleEntry {
  *
  * @example
  * ```ts
- * const body = (await fetchBundles(user)) as DeviceBundlesResponse;
- * for (const d of body.devices) startSessionWith(d);
+ * const answer = await fetch(`${url}/v1/users/bob/devices/bundles`, {
+ *   headers: { authorization: authorizationHeader(credential) },
+ * });
+ * const body = (await answer.json()) as DeviceBundlesResponse;
+ * const mailboxes = body.devices.map((d) => d.mailbox);
  * ```
  */
 export interface DeviceBundlesResponse {
+  /**
+   * One entry per device of the user that is not blocked, is not the caller's own and has
+   * published a bundle; the one-time prekeys in each are taken (handed out once).
+   */
   readonly devices: readonly DeviceBundleEntry[];
 }
 
@@ -120,8 +132,8 @@ export interface DeviceBundlesResponse {
  *
  * @example
  * ```ts
- * const left: PreKeyCounts = res.json;
- * if (left.preKeys < left.max / 10) await uploadMorePreKeys();
+ * const left = (await response.json()) as PreKeyCounts; // GET /v1/keys/count
+ * const refill = left.preKeys < left.max / 10 || left.kemPreKeys < left.max / 10;
  * ```
  */
 export interface PreKeyCounts {
@@ -160,8 +172,8 @@ async function counts(ctx: ServerContext, me: DeviceAuth) {
  *
  * @example
  * ```ts
- * const me = await authenticate(ctx, request);
- * const user = await contactableUser(ctx, me, request.params.userId);
+ * const caller = await authenticate(ctx, request);
+ * const target = await contactableUser(ctx, caller, 'bob'); // NotFoundError / ForbiddenError otherwise
  * ```
  */
 export async function contactableUser(ctx: ServerContext, me: DeviceAuth, target: string): Promise<User> {
@@ -182,12 +194,12 @@ export async function contactableUser(ctx: ServerContext, me: DeviceAuth, target
 }
 
 /**
- * Registers the prekey upload and bundle fetch routes.
+ * Registers the prekey upload and bundle fetch routes: `PUT /v1/keys/signed`,
+ * `POST /v1/keys/one-time`, `GET /v1/keys/count` and `GET /v1/users/:userId/devices/bundles`.
  *
  * @example
  * ```ts
- * import { keyRoutes } from './routes/keys.js';
- * await keyRoutes(app, ctx);
+ * const server = await createServer({ routes: [enrolmentRoutes, keyRoutes, deliveryRoutes] });
  * ```
  */
 export const keyRoutes: RouteModule = (app, ctx) => {

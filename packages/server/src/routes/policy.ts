@@ -45,7 +45,8 @@ import type { PolicyDocument, PolicyLayer, StoredPolicy } from '../store/index.j
  *
  * @example
  * ```ts
- * if (policy.features[POLICY_FEATURES.filesSend]?.enabled === false) hideAttachButton();
+ * const showAttachButton = policy.features[POLICY_FEATURES.filesSend]?.enabled ?? true;
+ * const allowCopy = policy.features[POLICY_FEATURES.clipboardCopy]?.enabled ?? true;
  * ```
  */
 export const POLICY_FEATURES = Object.freeze({
@@ -61,10 +62,13 @@ export const POLICY_FEATURES = Object.freeze({
  * @example
  * ```ts
  * const files: EffectiveFeature | undefined = policy.features['files.send'];
+ * const maySendFiles = files?.enabled ?? true; // a feature no layer sets is enabled
  * ```
  */
 export interface EffectiveFeature {
+  /** Whether the feature is on for the user, after layering and locks. */
   readonly enabled: boolean;
+  /** The feature's configuration from the layer that set it, when it has one. */
   readonly config?: RecordValue;
 }
 
@@ -73,14 +77,17 @@ export interface EffectiveFeature {
  *
  * @example
  * ```ts
- * const policy: EffectivePolicyResponse = res.json;
- * const maySendFiles = policy.features['files.send']?.enabled ?? true;
+ * const answer = await fetch(`${url}/v1/policy`, { headers: { authorization: authorizationHeader(credential) } });
+ * const effective = (await answer.json()) as EffectivePolicyResponse;
+ * const maySendFiles = effective.features['files.send']?.enabled ?? true;
  * ```
  */
 export interface EffectivePolicyResponse {
   /** Changes whenever any contributing layer (or the user's pool list) changes; compare, never parse. */
   readonly revision: string;
+  /** The resolved features by name; a feature no layer sets is not listed (treat it as enabled). */
   readonly features: { readonly [name: string]: EffectiveFeature };
+  /** The user's resolved message retention (the `retention` feature). */
   readonly retention: {
     /** How long the device may keep a message, ms; `null` for no limit. */
     readonly messageLifetimeMs: number | null;
@@ -101,7 +108,11 @@ export interface EffectivePolicyResponse {
  *
  * @example
  * ```ts
- * for (const layer of policy.organisation?.layers ?? []) await verifyOrganisationObject(provider, fromB64(layer), pinned);
+ * import { verifyOrganisationObject } from '@cloister/protocol';
+ * const objects: OrganisationObjectsResponse | undefined = policy.organisation;
+ * for (const layer of objects?.layers ?? []) {
+ *   await verifyOrganisationObject(provider, Buffer.from(layer, 'base64url'), { rootPublicKey, tenant, now: Date.now() });
+ * }
  * ```
  */
 export interface OrganisationObjectsResponse {
@@ -256,12 +267,11 @@ async function effectivePolicy(
 }
 
 /**
- * Registers `GET /v1/policy`.
+ * Registers `GET /v1/policy` (authenticated): the effective policy of the calling device's user.
  *
  * @example
  * ```ts
- * import { policyRoutes } from './routes/policy.js';
- * await policyRoutes(app, ctx);
+ * const server = await createServer({ routes: [enrolmentRoutes, policyRoutes] });
  * ```
  */
 export const policyRoutes: RouteModule = (app, ctx) => {

@@ -25,11 +25,16 @@ import type { RouteModule } from '../context.js';
 import type { TlsMaterial } from '../tls.js';
 
 /**
- * The label in front of every server-key proof.
+ * The label in front of every server-key proof (`cloister/v1/server-key-proof`).
  *
  * @example
  * ```ts
- * const message = concatBytes(utf8(SERVER_KEY_PROOF_LABEL), nonce, spkiDigest);
+ * import { createHash, randomBytes } from 'node:crypto';
+ * import { concatBytes, utf8 } from '@cloister/crypto';
+ * const nonce = new Uint8Array(randomBytes(32)); // sent as {"nonce": base64url}
+ * const proof = (await response.json()) as ServerKeyProof;
+ * const spkiDigest = new Uint8Array(createHash('sha256').update(Buffer.from(proof.spki, 'base64url')).digest());
+ * const message = concatBytes(utf8(SERVER_KEY_PROOF_LABEL), nonce, spkiDigest); // what `signature` signs
  * ```
  */
 export const SERVER_KEY_PROOF_LABEL = 'cloister/v1/server-key-proof';
@@ -56,12 +61,16 @@ export type ServerKeyProofAlgorithm =
  *
  * @example
  * ```ts
- * const proof = (await res.json()) as ServerKeyProof;
+ * import { createHash } from 'node:crypto';
+ * const proof = (await response.json()) as ServerKeyProof;
+ * const pin = `sha256/${createHash('sha256').update(Buffer.from(proof.spki, 'base64url')).digest('base64')}`;
+ * // compare `pin` with the configured pin, then verify `signature` with `algorithm` over the nonce
  * ```
  */
 export interface ServerKeyProof {
   /** The DER SubjectPublicKeyInfo of the TLS certificate's key (what the pin hashes). */
   readonly spki: string;
+  /** The signature algorithm, given by the TLS key's type. */
   readonly algorithm: ServerKeyProofAlgorithm;
   /** The signature over `label ‖ nonce ‖ SHA-256(spki)`; ECDSA as IEEE P1363 `r ‖ s`. */
   readonly signature: string;
@@ -121,8 +130,8 @@ function signWith(algorithm: ServerKeyProofAlgorithm, key: KeyObject, message: U
  *
  * @example
  * ```ts
- * const tls = await loadOrCreateSelfSigned(dataDir);
- * await createServerKeyProofRoutes(tls)(app, ctx);
+ * const material = await loadOrCreateSelfSigned('./cloister-data');
+ * await createServerKeyProofRoutes(material)(app, ctx); // createServer registers it by itself
  * // POST /v1/server-key-proof {"nonce":"<43 chars>"} → {"spki":"…","algorithm":"ecdsa-p256-sha256","signature":"…"}
  * ```
  */

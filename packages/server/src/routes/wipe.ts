@@ -39,11 +39,18 @@ const reportBody = z
  *
  * @example
  * ```ts
- * const { command }: WipeCommandResponse = res.json;
- * if (command !== null) await obey(Buffer.from(command, 'base64url'));
+ * import { verifyOrganisationObject } from '@cloister/protocol';
+ * const { command } = (await response.json()) as WipeCommandResponse;
+ * if (command !== null) {
+ *   const wipe = await verifyOrganisationObject(provider, Buffer.from(command, 'base64url'), { rootPublicKey, tenant, now: Date.now() });
+ * }
  * ```
  */
 export interface WipeCommandResponse {
+  /**
+   * The signed organisation object of kind `wipe` for the calling device, base64url; `null` when
+   * no wipe was published for it.
+   */
   readonly command: string | null;
 }
 
@@ -52,8 +59,7 @@ export interface WipeCommandResponse {
  *
  * @example
  * ```ts
- * import { wipeRoutes } from './routes/wipe.js';
- * await wipeRoutes(app, ctx);
+ * const server = await createServer({ routes: [enrolmentRoutes, wipeRoutes] });
  * ```
  */
 export const wipeRoutes: RouteModule = (app, ctx) => {

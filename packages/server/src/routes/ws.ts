@@ -25,38 +25,48 @@ import { recipientsOf } from '../recipients.js';
 import { type QueuedPosition, queuedRecordBytes } from '../store/index.js';
 
 /**
- * First byte of a frame carrying one queued envelope (server → device).
+ * First byte of a frame carrying one queued envelope (server → device), `0x01`.
  *
  * @example
  * ```ts
- * if (data[0] === FRAME_ENVELOPE) handleEnvelope(decodeServerFrame(data));
+ * socket.binaryType = 'arraybuffer';
+ * socket.addEventListener('message', (event) => {
+ *   const data = new Uint8Array(event.data as ArrayBuffer);
+ *   const frame = data[0] === FRAME_ENVELOPE ? decodeServerFrame(data) : undefined;
+ *   if (frame?.type === 'envelope') socket.send(encodeAckFrame([frame.messageId])); // after storing it
+ * });
  * ```
  */
 export const FRAME_ENVELOPE = 0x01;
 /**
- * First byte of the frame saying the backlog found at connect has been pushed (server → device).
+ * First byte of the frame saying the backlog found at connect has been pushed (server → device),
+ * `0x02`; the frame is this one byte.
  *
  * @example
  * ```ts
- * if (data.length === 1 && data[0] === FRAME_SYNCED) showCaughtUp();
+ * socket.addEventListener('message', (event) => {
+ *   const data = new Uint8Array(event.data as ArrayBuffer);
+ *   if (data.length === 1 && data[0] === FRAME_SYNCED) console.log('caught up with the mailbox');
+ * });
  * ```
  */
 export const FRAME_SYNCED = 0x02;
 /**
- * First byte of an acknowledgement frame (device → server).
+ * First byte of an acknowledgement frame (device → server), `0x81`.
  *
  * @example
  * ```ts
- * encodeAckFrame([id])[0] === FRAME_ACK; // true
+ * encodeAckFrame(['m_0001'])[0] === FRAME_ACK; // → true
  * ```
  */
 export const FRAME_ACK = 0x81;
 /**
- * Most ids in one acknowledgement frame.
+ * Most ids in one acknowledgement frame (256).
  *
  * @example
  * ```ts
- * for (let i = 0; i < ids.length; i += MAX_ACK_FRAME_IDS) ws.send(encodeAckFrame(ids.slice(i, i + MAX_ACK_FRAME_IDS)));
+ * const ids = ['m_0001', 'm_0002', 'm_0003']; // the ids of the envelopes stored since the last ack
+ * for (let i = 0; i < ids.length; i += MAX_ACK_FRAME_IDS) socket.send(encodeAckFrame(ids.slice(i, i + MAX_ACK_FRAME_IDS)));
  * ```
  */
 export const MAX_ACK_FRAME_IDS = 256;
@@ -66,8 +76,9 @@ export const MAX_ACK_FRAME_IDS = 256;
  *
  * @example
  * ```ts
- * ws.on('close', (code) => {
- *   if (code === WS_CLOSE.goingAway) reconnectSoon();
+ * socket.addEventListener('close', (event) => {
+ *   if (event.code === WS_CLOSE.policy) console.log('this device was blocked or removed: stop reconnecting');
+ *   else if (event.code === WS_CLOSE.goingAway) console.log('the server restarts: reconnect soon');
  * });
  * ```
  */
@@ -89,7 +100,9 @@ export const WS_CLOSE = Object.freeze({
  *
  * @example
  * ```ts
- * const ws = new WebSocket(url, [WS_SUBPROTOCOL, `${WS_AUTH_SUBPROTOCOL_PREFIX}${token}`]);
+ * const auth = `${WS_AUTH_SUBPROTOCOL_PREFIX}${Buffer.from(credential).toString('base64url')}`;
+ * const ws = new WebSocket('wss://chat.example.org/v1/ws', [WS_SUBPROTOCOL, auth]);
+ * ws.protocol; // → 'cloister.v1' once open
  * ```
  */
 export const WS_SUBPROTOCOL = 'cloister.v1';
@@ -99,7 +112,8 @@ export const WS_SUBPROTOCOL = 'cloister.v1';
  *
  * @example
  * ```ts
- * const offer = [WS_SUBPROTOCOL, `${WS_AUTH_SUBPROTOCOL_PREFIX}${base64url(credential)}`];
+ * const offer = [WS_SUBPROTOCOL, `${WS_AUTH_SUBPROTOCOL_PREFIX}${Buffer.from(credential).toString('base64url')}`];
+ * const ws = new WebSocket('wss://chat.example.org/v1/ws', offer); // a browser cannot set Authorization
  * ```
  */
 export const WS_AUTH_SUBPROTOCOL_PREFIX = 'cloister.auth.';
@@ -132,7 +146,9 @@ export function subprotocolAuthorization(header: unknown): string | undefined {
  *
  * @example
  * ```ts
+ * import websocket from '@fastify/websocket';
  * await app.register(websocket, { options: { handleProtocols: selectSubprotocol } });
+ * selectSubprotocol(new Set(['cloister.v1', 'cloister.auth.AAAA'])); // → 'cloister.v1'
  * ```
  */
 export function selectSubprotocol(protocols: ReadonlySet<string>): string | false {
@@ -155,7 +171,8 @@ const asciiDecoder = new TextDecoder('utf-8', { fatal: true });
  *
  * @example
  * ```ts
- * socket.send(encodeEnvelopeFrame(item.messageId, item.envelope));
+ * const [item] = (await ctx.stores.mailboxes.list(mailbox, { limit: 1 })).items;
+ * if (item !== undefined) socket.send(encodeEnvelopeFrame(item.messageId, item.envelope));
  * ```
  */
 export function encodeEnvelopeFrame(id: MessageId, envelope: Uint8Array): Uint8Array {
@@ -173,7 +190,8 @@ export function encodeEnvelopeFrame(id: MessageId, envelope: Uint8Array): Uint8A
  *
  * @example
  * ```ts
- * const frame: ServerFrame = decodeServerFrame(data);
+ * const frame: ServerFrame = decodeServerFrame(bytes); // a binary frame from the delivery socket
+ * if (frame.type === 'envelope') socket.send(encodeAckFrame([frame.messageId]));
  * ```
  */
 export type ServerFrame =
@@ -200,9 +218,9 @@ function readId(bytes: Uint8Array, at: number, path: string): { id: MessageId; e
  *
  * @example
  * ```ts
- * ws.on('message', (data) => {
- *   const frame = decodeServerFrame(new Uint8Array(data as Buffer));
- *   if (frame.type === 'envelope') ws.send(encodeAckFrame([frame.messageId]));
+ * socket.addEventListener('message', (event) => {
+ *   const frame = decodeServerFrame(new Uint8Array(event.data as ArrayBuffer));
+ *   if (frame.type === 'envelope') socket.send(encodeAckFrame([frame.messageId]));
  * });
  * ```
  */
@@ -223,7 +241,8 @@ export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
  *
  * @example
  * ```ts
- * ws.send(encodeAckFrame([frame.messageId]));
+ * const frame = decodeServerFrame(bytes);
+ * if (frame.type === 'envelope') socket.send(encodeAckFrame([frame.messageId]));
  * ```
  */
 export function encodeAckFrame(ids: readonly string[]): Uint8Array {
@@ -252,8 +271,8 @@ export function encodeAckFrame(ids: readonly string[]): Uint8Array {
  *
  * @example
  * ```ts
- * const ids = decodeAckFrame(frame);
- * await stores.mailboxes.ack(mailbox, ids);
+ * const ids = decodeAckFrame(bytes); // a binary frame a device sent
+ * await ctx.stores.mailboxes.ack(mailbox, ids);
  * ```
  */
 export function decodeAckFrame(bytes: Uint8Array): MessageId[] {
@@ -274,11 +293,20 @@ export function decodeAckFrame(bytes: Uint8Array): MessageId[] {
  *
  * @example
  * ```ts
- * offerToLocalSockets(ctx, mailbox, { messageId, envelope, cursor: outcome.cursor });
+ * import { messageId } from '@cloister/protocol';
+ * const item = { messageId: messageId('m_0001'), envelope, expiresAt: ctx.now() + 86_400_000 };
+ * const { outcomes } = await mailboxWriterOf(ctx).submit([{ mailbox, ...item }]);
+ * const [outcome] = outcomes;
+ * if (outcome?.status === 'queued') {
+ *   const offer: LocalOffer = { messageId: item.messageId, envelope, cursor: outcome.cursor };
+ *   offerToLocalSockets(ctx, mailbox, offer);
+ * }
  * ```
  */
 export interface LocalOffer {
+  /** The envelope's mailbox message id. */
   readonly messageId: MessageId;
+  /** The sealed envelope, as queued. */
   readonly envelope: Uint8Array;
   /** Its position in the mailbox (what an acknowledgement deletes). */
   readonly cursor: string;
@@ -308,7 +336,7 @@ export function hasLocalSocket(ctx: ServerContext, mailbox: MailboxId): boolean 
  *
  * @example
  * ```ts
- * if (!offerToLocalSockets(ctx, mailbox, offer)) await ctx.bus.notify(mailbox);
+ * if (!offerToLocalSockets(ctx, mailbox, undefined)) await ctx.bus.notify(mailbox); // wake other instances
  * ```
  */
 export function offerToLocalSockets(
@@ -396,7 +424,7 @@ const KEPT_BYTES = new WeakMap<ServerContext, { bytes: number }>();
  *
  * @example
  * ```ts
- * metrics.gauge('relay.kept_bytes', keptEnvelopeBytes(ctx));
+ * ctx.log.info({ keptBytes: keptEnvelopeBytes(ctx) }, 'delivery sockets');
  * ```
  */
 export function keptEnvelopeBytes(ctx: ServerContext): number {
@@ -699,12 +727,13 @@ const DEFAULTS: Required<WsRouteOptions> = {
 };
 
 /**
- * Creates the delivery WebSocket route module with the given window and keepalive.
+ * Creates the delivery WebSocket route module (`GET /v1/ws`) with the given window and keepalive;
+ * `ValidationError` for an option that is not a positive integer.
  *
  * @example
  * ```ts
- * const routes = createWsRoutes({ maxInFlight: 32, pingIntervalMs: 20_000 });
- * await createServer({ ... }); // the lead's route list registers `wsRoutes`
+ * const ws = createWsRoutes({ maxInFlight: 32, pingIntervalMs: 20_000 });
+ * const server = await createServer({ routes: [enrolmentRoutes, keyRoutes, deliveryRoutes, ws] });
  * ```
  */
 export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
@@ -776,7 +805,7 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
  *
  * @example
  * ```ts
- * const server = await startTestServer({ extraRoutes: [wsRoutes] });
+ * const server = await createServer({ routes: [enrolmentRoutes, keyRoutes, deliveryRoutes, wsRoutes] });
  * ```
  */
 export const wsRoutes: RouteModule = createWsRoutes();
