@@ -32,6 +32,7 @@ function packageVersion(): string {
  *
  * @example
  * ```ts
+ * const lines: string[] = [];
  * const program = buildProgram({ stdout: (text) => lines.push(text) });
  * await program.parseAsync(['server', 'start', '--port', '0'], { from: 'user' });
  * ```

@@ -38,11 +38,17 @@ const when = (ms: number | null): string | null => (ms === null ? null : new Dat
  * ```
  */
 export interface WipeJson {
+  /** The user id. */
   readonly user: string;
+  /** The device id within the user. */
   readonly device: number;
+  /** `none`, `pending` (published, not yet reported by the device) or `confirmed`. */
   readonly state: 'none' | 'pending' | 'confirmed';
+  /** The wipe command's id (base64url of 16 bytes), or null without a wipe. */
   readonly commandId: string | null;
+  /** When the wipe was published, ISO 8601, or null. */
   readonly issuedAt: string | null;
+  /** When the device's signed report arrived, ISO 8601, or null. */
   readonly confirmedAt: string | null;
 }
 

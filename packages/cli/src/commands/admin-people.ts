@@ -97,16 +97,21 @@ interface InviteUserOptions extends AdminOptionValues {
  *
  * @example
  * ```ts
- * const { enrolmentCode } = JSON.parse(stdout) as UserInviteJson;
+ * const { enrolmentCode, rootVerified } = JSON.parse(stdout) as UserInviteJson;
  * ```
  */
 export interface UserInviteJson {
+  /** The user id invited. */
   readonly user: string;
+  /** The enrolment token (43 base64url characters), printed once: a secret. */
   readonly token: string;
+  /** `<token>.<fingerprint digest>` (87 characters) to hand to the user, or null without a root. */
   readonly enrolmentCode: string | null;
+  /** The organisation root's fingerprint (`cloister-root:v1:…`), or null without a root. */
   readonly rootFingerprint: string | null;
   /** Whether the fingerprint was checked against the root this administrator holds. */
   readonly rootVerified: boolean;
+  /** When the token expires, ISO 8601. */
   readonly expiresAt: string;
 }
 

@@ -42,8 +42,11 @@ function collect(value: string, previous: string[] = []): string[] {
  * ```
  */
 export interface PublishedJson {
+  /** The kind of the organisation object published (`policy-layer`, `broadcast`, …). */
   readonly kind: string;
+  /** Its sequence number (per kind, from 1). */
   readonly sequence: number;
+  /** The scope it replaces an older object in, e.g. `policy-layer/tenant`. */
   readonly scope: string;
 }
 

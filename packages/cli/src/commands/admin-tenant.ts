@@ -43,9 +43,13 @@ interface CreateOptions extends OperatorOptions {
  * ```
  */
 export interface TenantCreateJson {
+  /** The new tenant's id. */
   readonly tenant: string;
+  /** Its display name. */
   readonly name: string;
+  /** Its e-mail domains. */
   readonly domains: readonly string[];
+  /** The first owner: their id, TOTP URI (for a QR code) and recovery codes, printed once. */
   readonly owner: {
     readonly admin: string;
     readonly totpUri: string;

@@ -72,10 +72,15 @@ export function parseEmail(value: string): string {
  * ```
  */
 export interface AdminSessionJson {
+  /** The tenant id. */
   readonly tenant: string;
+  /** The administrator's id (`adm_…`). */
   readonly admin: string;
+  /** The administrator's role (`owner`, `admin`, `user-manager`, `auditor`, `integration`). */
   readonly role: string;
+  /** The session's hard end, ISO 8601. */
   readonly expiresAt: string;
+  /** Until when the second factor counts as fresh, ISO 8601, or null. */
   readonly freshFactorUntil: string | null;
 }
 

@@ -121,14 +121,23 @@ export interface ListenEventJson {
  * ```
  */
 export interface ListenJson {
+  /** The message's local id: `<hex of the 16-byte content id>@<sender user id>`. */
   readonly id: string;
+  /** The sender's user id. */
   readonly from: string;
+  /** The sender's device id. */
   readonly device: number;
+  /** The conversation's id. */
   readonly conversation: string;
+  /** The sender's clock when it sent the message, ISO 8601. */
   readonly sentAt: string;
+  /** True when this user sent it (from this or another of their devices). */
   readonly outgoing: boolean;
+  /** The body's type: `text`, `file`, `receipt`, `group`, … */
   readonly type: string;
+  /** The text of a `text` message. */
   readonly text?: string;
+  /** A `file` message's file name (or null), plaintext size in bytes and media type. */
   readonly file?: { readonly name: string | null; readonly size: number; readonly mediaType: string };
   /** Where `--download` saved the file. */
   readonly savedTo?: string;

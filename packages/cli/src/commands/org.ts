@@ -51,10 +51,15 @@ interface InitOptions extends AdminOptionValues {
  * ```
  */
 export interface OrgInitJson {
+  /** The tenant id. */
   readonly tenant: string;
+  /** The owner's administrator id (`adm_…`). */
   readonly admin: string;
+  /** The new root's fingerprint, `cloister-root:v1:…`. */
   readonly fingerprint: string;
+  /** Path of the root key store written. */
   readonly rootKeyFile: string;
+  /** Path of the owner's signing key store written. */
   readonly signingKeyFile: string;
 }
 
@@ -187,11 +192,17 @@ interface CertifyOptions extends AdminOptionValues {
  * ```
  */
 export interface OrgCertifyJson {
+  /** The certified administrator's id (`adm_…`). */
   readonly admin: string;
+  /** The role the certificate grants. */
   readonly role: AdminRole;
+  /** The administrator certificate (base64url). */
   readonly certificate: string;
+  /** The organisation root's public key (base64url, 32 bytes). */
   readonly rootPublicKey: string;
+  /** The root's fingerprint, `cloister-root:v1:…`. */
   readonly rootFingerprint: string;
+  /** When the certificate expires, ISO 8601. */
   readonly expiresAt: string;
 }
 

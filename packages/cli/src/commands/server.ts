@@ -103,13 +103,16 @@ export function operatorToken(path: string): { token: string; generated: boolean
  *
  * @example
  * ```ts
- * const first: StartJsonLine = JSON.parse(firstLineOfStdout);
+ * const first: StartJsonLine = JSON.parse(stdoutLine); // the first line printed
  * const client = { url: first.url, pin: first.pin };
  * ```
  */
 export interface StartJsonLine {
+  /** The URL the server listens on, `https://host:port`. */
   readonly url: string;
+  /** The server's public-key pin, `sha256/<base64>`, for clients and admin tools. */
   readonly pin: string;
+  /** True when the server generated a self-signed certificate (no `--tls-cert`). */
   readonly generatedCertificate: boolean;
   /** Where the operator token is (the token itself is never printed). */
   readonly operatorTokenFile: string;
