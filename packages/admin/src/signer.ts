@@ -132,7 +132,7 @@ export type PolicyLayerTarget =
  * @example
  * ```ts
  * import { signPolicyLayer } from '@cloister/admin';
- * await signPolicyLayer(signer, { layer: 'tenant' }, { retention: { enabled: true, locked: true, config: { days: 30 } } });
+ * await signPolicyLayer(signer, { layer: 'pool', target: 'ward-3' }, { 'files.send': { enabled: false, locked: true } });
  * ```
  */
 export function signPolicyLayer(
