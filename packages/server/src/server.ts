@@ -47,7 +47,21 @@ import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 import { checkWebApps, registerWebApps, type WebAppOptions, webSocketOrigins } from './web-apps.js';
 
-/** Options of {@link createServer}. */
+/**
+ * Options of {@link createServer}; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const options: ServerOptions = {
+ *   database: 'postgres://cloister@db.internal/cloister',
+ *   storageKey,
+ *   tls: { cert: readFileSync('server.crt', 'utf8'), key: readFileSync('server.key', 'utf8') },
+ *   limits: { mailboxRetentionMs: 14 * 86_400_000 },
+ * };
+ * const server = await createServer(options);
+ * ```
+ */
 export interface ServerOptions {
   /** Where the embedded database, the TLS material and the storage key live (default `./cloister-data`). */
   readonly dataDir?: string;
@@ -77,7 +91,9 @@ export interface ServerOptions {
   readonly logStream?: { write(line: string): void };
   /** Requests per minute per client address before `ERR_RATE_LIMITED` (default 600). */
   readonly rateLimitPerMinute?: number;
+  /** The crypto provider (default: `getProvider()`, the best one available). */
   readonly provider?: CryptoProvider;
+  /** The clock in ms since the epoch (default `Date.now`); tests pass a fake one. */
   readonly now?: () => number;
   /**
    * Lifetime of the delivery tokens handed out with directory entries and key bundles, in ms
@@ -119,17 +135,34 @@ export interface ServerOptions {
  *
  * @example
  * ```ts
- * const before = server.storageStatistics();
+ * const before: StorageStatistics | undefined = server.storageStatistics();
+ * // … run a workload …
+ * const after = server.storageStatistics();
+ * if (before && after) console.log(`${after.statements - before.statements} statements`);
  * ```
  */
 export interface StorageStatistics {
+  /** Statements sent to the database driver since the adapter opened, `BEGIN`, `COMMIT` and `ROLLBACK` included. */
   readonly statements: number;
+  /** Transactions begun (`BEGIN` statements) since the adapter opened. */
   readonly transactions: number;
 }
 
-/** A running (or ready to run) server instance. */
+/**
+ * A running (or ready to run) server instance, as {@link createServer} returns it.
+ *
+ * @example
+ * ```ts
+ * const server: CloisterServer = await createServer({ dataDir: './cloister-data' });
+ * const url = await server.listen({ host: '0.0.0.0', port: 8443 });
+ * console.log(`serving ${url}, pin ${server.pin}`);
+ * await server.close();
+ * ```
+ */
 export interface CloisterServer {
+  /** The Fastify instance (for `inject` in tests, or extra routes before `listen`). */
   readonly app: FastifyInstance;
+  /** The instance's shared state handed to every route module. */
   readonly context: ServerContext;
   /** The pin clients must be configured with: `sha256/<base64 of SHA-256(SPKI)>`. */
   readonly pin: string;

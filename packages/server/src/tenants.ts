@@ -20,29 +20,72 @@ import {
   type User,
 } from './store/index.js';
 
-/** The server table holding each tenant's signing private key (one row per tenant). */
+/**
+ * The server table holding each tenant's signing private key (one row per tenant, keyed by the
+ * tenant id in UTF-8); read it with {@link getTenantSigningKey}.
+ *
+ * @example
+ * ```ts
+ * import { utf8 } from '@cloister/crypto';
+ * const exists = await ctx.adapter.transaction(async (tx) => (await tx.get(TENANT_KEYS_TABLE, utf8(tenant), new Uint8Array(0))) !== undefined);
+ * ```
+ */
 export const TENANT_KEYS_TABLE = 'srv_tenant_keys';
 
 const NO_SORT = new Uint8Array(0);
 const enc = new TextEncoder();
 
-/** What {@link createTenant} needs. */
+/**
+ * What {@link createTenant} needs.
+ *
+ * @example
+ * ```ts
+ * import { tenantId } from '@cloister/protocol';
+ * const input: CreateTenantInput = { id: tenantId('acme'), name: 'ACME', domains: ['acme.example'] };
+ * const { tenant: created } = await createTenant(server.context, input);
+ * ```
+ */
 export interface CreateTenantInput {
+  /** The new tenant's id (must not be taken). */
   readonly id: TenantId;
+  /** The tenant's display name. */
   readonly name: string;
   /** E-mail domains the tenant owns (each at most one tenant's). */
   readonly domains?: readonly string[];
 }
 
-/** What {@link createUser} needs. */
+/**
+ * What {@link createUser} needs.
+ *
+ * @example
+ * ```ts
+ * import { poolId, userId } from '@cloister/protocol';
+ * const input: CreateUserInput = { tenant, id: userId('alice'), displayName: 'Alice', pools: [poolId('ward-3')] };
+ * const alice = await createUser(server.context, input);
+ * ```
+ */
 export interface CreateUserInput {
+  /** The tenant the user joins (must exist). */
   readonly tenant: TenantId;
+  /** The new user's id, unique within the tenant. */
   readonly id: UserId;
+  /** The name other users see. */
   readonly displayName: string;
+  /** The pools the user belongs to (each must exist; default none: the open area). */
   readonly pools?: readonly PoolId[];
 }
 
-/** The part of the server context the tenant functions use. */
+/**
+ * The part of the server context the tenant functions use: the storage adapter and the crypto
+ * provider.
+ *
+ * @example
+ * ```ts
+ * const tenants: TenantContext = server.context; // or { adapter, provider } of an operator's tool
+ * const privateKey = await getTenantSigningKey(tenants, tenant);
+ * privateKey.fill(0);
+ * ```
+ */
 export type TenantContext = Pick<ServerContext, 'adapter' | 'provider'>;
 
 function keyRecord(privateKey: Uint8Array, publicKey: Uint8Array, createdAt: number): Uint8Array {
@@ -56,6 +99,7 @@ function keyRecord(privateKey: Uint8Array, publicKey: Uint8Array, createdAt: num
  *
  * @example
  * ```ts
+ * import { tenantId } from '@cloister/protocol';
  * const { tenant, signingPublicKey } = await createTenant(server.context, {
  *   id: tenantId('acme'),
  *   name: 'ACME',
@@ -103,9 +147,10 @@ export async function createTenant(
  *
  * @example
  * ```ts
+ * import { tenantId } from '@cloister/protocol';
  * const privateKey = await getTenantSigningKey(ctx, tenantId('acme'));
  * try {
- *   certificate = await issueSenderCertificate(ctx.provider, privateKey, fields);
+ *   const signature = await ctx.provider.ed25519.sign(privateKey, bytes);
  * } finally {
  *   privateKey.fill(0);
  * }
@@ -143,6 +188,7 @@ export async function getTenantSigningKey(ctx: TenantContext, tenant: TenantId):
  *
  * @example
  * ```ts
+ * import { tenantId, userId } from '@cloister/protocol';
  * await createUser(server.context, { tenant: tenantId('acme'), id: userId('alice'), displayName: 'Alice' });
  * ```
  */

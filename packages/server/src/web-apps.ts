@@ -12,15 +12,23 @@
  * @module
  */
 
-import { X509Certificate } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
 import { resolve } from 'node:path';
 import { ValidationError } from '@cloister/crypto';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { canonicalIp, certificateHostNames } from './tls.js';
 
-/** One static web app of {@link ServerOptions.webApps}. */
+/**
+ * One static web app of {@link ServerOptions.webApps}.
+ *
+ * @example
+ * ```ts
+ * const portal: WebAppOptions = { prefix: '/app/', root: './web/dist', spaFallback: true };
+ * const server = await createServer({ dataDir: './cloister-data', webApps: [portal] });
+ * // https://host:8443/app/ answers ./web/dist/index.html
+ * ```
+ */
 export interface WebAppOptions {
   /**
    * The path it is served under: starts and ends with `/` (`/app/`), segments of letters, digits
@@ -37,10 +45,21 @@ export interface WebAppOptions {
   readonly spaFallback?: boolean;
 }
 
-/** A checked {@link WebAppOptions}: the prefix as given, the root as an absolute real path. */
+/**
+ * A checked {@link WebAppOptions}: the prefix as given, the root as an absolute real path.
+ *
+ * @example
+ * ```ts
+ * const [resolved]: readonly ResolvedWebApp[] = checkWebApps([{ prefix: '/app/', root: './web/dist' }]);
+ * resolved?.spaFallback; // → false (the default)
+ * ```
+ */
 export interface ResolvedWebApp {
+  /** The path prefix the app is served under, as given (`/app/`). */
   readonly prefix: string;
+  /** The app's directory, as an absolute path with symbolic links resolved. */
   readonly root: string;
+  /** Whether unknown extension-less paths under the prefix answer `index.html`. */
   readonly spaFallback: boolean;
 }
 
@@ -145,42 +164,11 @@ export function webAppPolicy(wssOrigin: string): string {
   );
 }
 
-/** A host name of the certificate: exact, or a wildcard's suffix (`*.example.com` → `example.com`). */
-interface CertificateName {
-  readonly name: string;
-  readonly wildcard: boolean;
-}
-
-const DNS_NAME =
-  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
-/** The canonical spelling of an IP address as a URL host (`127.0.0.1`, `[::1]`), or undefined. */
-function ipHost(address: string): string | undefined {
-  if (isIPv4(address)) return address;
-  if (isIPv6(address)) return new URL(`https://[${address}]/`).hostname;
-  return undefined;
-}
-
-/**
- * The host names a certificate is valid for (its subject alternative names), canonical: DNS names
- * in lower case, IP addresses as URL hosts (`[::1]`).
- */
-function certificateNames(certPem: string): readonly CertificateName[] {
-  const san = new X509Certificate(certPem).subjectAltName ?? '';
-  const names: CertificateName[] = [];
-  for (const entry of san.split(', ')) {
-    if (entry.startsWith('DNS:')) {
-      const value = entry.slice(4).toLowerCase();
-      if (value.startsWith('*.') && DNS_NAME.test(value.slice(2)))
-        names.push({ name: value.slice(2), wildcard: true });
-      else if (DNS_NAME.test(value)) names.push({ name: value, wildcard: false });
-    } else if (entry.startsWith('IP Address:')) {
-      const host = ipHost(entry.slice(11));
-      if (host !== undefined) names.push({ name: host, wildcard: false });
-    }
-  }
-  return names;
+/** An IP address as a URL host: `127.0.0.1`, `[::1]`. */
+function urlHost(name: string): string {
+  return name.includes(':') ? `[${name}]` : name;
 }
 
 const HOST_HEADER = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+))(?::([0-9]{1,5}))?$/;
@@ -204,10 +192,12 @@ export function webSocketOrigins(
   certPem: string,
   listeningPort: () => number | undefined,
 ): (host: string | undefined) => string {
-  const names = certificateNames(certPem);
-  const first = names.find((n) => !n.wildcard)?.name ?? names[0]?.name ?? 'localhost';
+  const names = certificateHostNames(certPem);
+  const exact = new Set(names.filter((n) => !n.startsWith('*.')));
+  const wildcards = names.filter((n) => n.startsWith('*.')).map((n) => n.slice(1));
+  const first = [...exact][0] ?? 'localhost';
   const origin = (host: string, port: number | undefined) =>
-    port === undefined || port === 443 ? `wss://${host}` : `wss://${host}:${port}`;
+    port === undefined || port === 443 ? `wss://${urlHost(host)}` : `wss://${urlHost(host)}:${port}`;
   return (header) => {
     const port = listeningPort();
     const fallback = origin(first, port);
@@ -215,16 +205,12 @@ export function webSocketOrigins(
     if (match === null || port === undefined) return fallback;
     const [, v6, name, portText] = match;
     if ((portText === undefined ? 443 : Number(portText)) !== port) return fallback;
-    let host: string | undefined;
-    if (v6 !== undefined) host = isIPv6(v6) ? ipHost(v6) : undefined;
-    else if (name !== undefined) host = isIPv4(name) ? name : name.toLowerCase();
+    const host = v6 !== undefined ? canonicalIp(v6) : name?.toLowerCase();
     if (host === undefined) return fallback;
-    for (const n of names) {
-      if (!n.wildcard && n.name === host) return origin(n.name, port);
-      if (n.wildcard && host.endsWith(`.${n.name}`)) {
-        const label = host.slice(0, -n.name.length - 1);
-        if (LABEL.test(label)) return origin(`${label}.${n.name}`, port);
-      }
+    // Rebuilt from the certificate's own spelling: the header's text is only compared.
+    for (const known of exact) if (known === host) return origin(known, port);
+    for (const suffix of wildcards) {
+      if (host.endsWith(suffix) && LABEL.test(host.slice(0, -suffix.length))) return origin(host, port);
     }
     return fallback;
   };
@@ -278,7 +264,8 @@ function hasExtension(path: string): boolean {
  *
  * @example
  * ```ts
- * await registerWebApps(app, checkWebApps(options.webApps), webSocketOrigins(tls.cert, port));
+ * const apps = checkWebApps([{ prefix: '/app/', root: './web/dist', spaFallback: true }]);
+ * await registerWebApps(app, apps, webSocketOrigins(tls.cert, () => 8443));
  * ```
  */
 export async function registerWebApps(

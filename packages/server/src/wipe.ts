@@ -26,11 +26,14 @@ import type { ServerContext } from './context.js';
 import { NotFoundError } from './store/index.js';
 
 /**
- * The server table holding one wipe per device.
+ * The server table holding one wipe per device: partition `u16 len ‖ tenant ‖ u16 len ‖ user`,
+ * sort key `u32 device` (read it with {@link getWipe}).
  *
  * @example
  * ```ts
- * const row = await tx.get(WIPES_TABLE, partition, sort);
+ * import { concatBytes, uintBE, utf8 } from '@cloister/crypto';
+ * const lp = (text: string) => concatBytes(uintBE(utf8(text).length, 2), utf8(text));
+ * const row = await ctx.adapter.transaction((tx) => tx.get(WIPES_TABLE, concatBytes(lp(tenant), lp(user)), uintBE(device, 4)));
  * ```
  */
 export const WIPES_TABLE = 'srv_wipes';
@@ -40,12 +43,18 @@ export const WIPES_TABLE = 'srv_wipes';
  *
  * @example
  * ```ts
+ * import { deviceId } from '@cloister/crypto';
+ * import { tenantId, userId } from '@cloister/protocol';
  * const target: WipeTarget = { tenant: tenantId('acme'), user: userId('alice'), device: deviceId(2) };
+ * const status = await wipeStatus(ctx, target);
  * ```
  */
 export interface WipeTarget {
+  /** The device's tenant. */
   readonly tenant: TenantId;
+  /** The user who owns the device. */
   readonly user: UserId;
+  /** The device's id within its user. */
   readonly device: DeviceId;
 }
 
@@ -54,7 +63,7 @@ export interface WipeTarget {
  *
  * @example
  * ```ts
- * const wipe: StoredWipe | undefined = await getWipe(ctx, target);
+ * const wipe: StoredWipe | undefined = await getWipe(ctx, { tenant, user, device });
  * if (wipe?.confirmedAt === null) console.log('still pending');
  * ```
  */
@@ -63,6 +72,7 @@ export interface StoredWipe {
   readonly commandId: string;
   /** The signed organisation object (kind `wipe`) handed to the device. */
   readonly command: Uint8Array;
+  /** When the administrator issued the wipe (the signed object's `issuedAtMs`), ms since the epoch. */
   readonly issuedAt: number;
   /** When the device's signed report was accepted, or `null` while pending. */
   readonly confirmedAt: number | null;
@@ -73,7 +83,8 @@ export interface StoredWipe {
  *
  * @example
  * ```ts
- * const status: WipeStatus = await wipeStatus(ctx, target);
+ * const status: WipeStatus = await wipeStatus(ctx, { tenant, user, device });
+ * status.state; // → 'none' | 'pending' | 'confirmed'
  * ```
  */
 export type WipeStatus =
@@ -150,6 +161,7 @@ async function load(tx: StorageTx, target: WipeTarget, forUpdate = false): Promi
  * @example
  * ```ts
  * const wipe = await getWipe(ctx, { tenant: me.tenant, user: me.user, device: me.device });
+ * const command = wipe?.command; // the signed object handed to the device by GET /v1/wipe
  * ```
  */
 export async function getWipe(
@@ -168,7 +180,9 @@ export async function getWipe(
  *
  * @example
  * ```ts
- * await ctx.adapter.transaction((tx) => recordWipe(tx, target, { commandId, command: bytes, issuedAt, confirmedAt: null }));
+ * const target = { tenant, user, device };
+ * const commandId = Buffer.from(await provider.randomBytes(16)).toString('base64url'); // from the signed payload
+ * await ctx.adapter.transaction((tx) => recordWipe(tx, target, { commandId, command: bytes, issuedAt: Date.now(), confirmedAt: null }));
  * ```
  */
 export async function recordWipe(tx: StorageTx, target: WipeTarget, wipe: StoredWipe): Promise<void> {
@@ -182,7 +196,7 @@ export async function recordWipe(tx: StorageTx, target: WipeTarget, wipe: Stored
  *
  * @example
  * ```ts
- * const status = await wipeStatus(ctx, target);
+ * const status = await wipeStatus(ctx, { tenant, user, device });
  * if (status.state === 'confirmed') console.log('wiped at', status.confirmedAt);
  * ```
  */
@@ -202,7 +216,8 @@ export async function wipeStatus(
  *
  * @example
  * ```ts
- * await confirmWipe(ctx, target, ctx.now());
+ * const first = await confirmWipe(ctx, { tenant, user, device }, ctx.now()); // → true
+ * const again = await confirmWipe(ctx, { tenant, user, device }, ctx.now()); // → false: already confirmed
  * ```
  */
 export async function confirmWipe(
