@@ -22,21 +22,79 @@ import { CloisterError, DecodeError, DecryptionFailed, ValidationError } from '.
 import { openHpke, sealHpke } from '../hpke/single-shot.js';
 import type { CryptoProvider } from '../provider.js';
 
-/** Format version, the first byte of every archive seal this package makes and accepts. */
+/**
+ * Format version, the first byte of every archive seal this package makes and accepts.
+ *
+ * @example
+ * ```ts
+ * const current = peekArchiveSeal(sealed).version === ARCHIVE_SEAL_VERSION; // false for legacy seals
+ * ```
+ */
 export const ARCHIVE_SEAL_VERSION = 2;
-/** HPKE `info` of every archive seal (ASCII). */
+/**
+ * HPKE `info` of every archive seal (ASCII).
+ *
+ * @example
+ * ```ts
+ * const info = utf8(ARCHIVE_SEAL_INFO_LABEL); // for an independent implementation or test vector
+ * ```
+ */
 export const ARCHIVE_SEAL_INFO_LABEL = 'cloister/v2/compliance/archive-seal';
-/** Prefix of the HPKE `aad`; the version byte and the encoded bindings follow (ASCII). */
+/**
+ * Prefix of the HPKE `aad`; the version byte and the encoded bindings follow (ASCII).
+ *
+ * @example
+ * ```ts
+ * const aadPrefix = utf8(ARCHIVE_SEAL_AAD_LABEL); // then u8 version | bindings
+ * ```
+ */
 export const ARCHIVE_SEAL_AAD_LABEL = 'cloister/v2/compliance/archive-bindings';
-/** Prefix of the sender's Ed25519 signature input; every byte of the seal before the signature follows (ASCII). */
+/**
+ * Prefix of the sender's Ed25519 signature input; every byte of the seal before the signature
+ * follows (ASCII).
+ *
+ * @example
+ * ```ts
+ * const signedBytes = concatBytes(utf8(ARCHIVE_SEAL_SIGNATURE_LABEL), sealed.subarray(0, sealed.length - 64));
+ * ```
+ */
 export const ARCHIVE_SEAL_SIGNATURE_LABEL = 'cloister/v2/compliance/archive-seal-signature';
-/** Length of a message id, and of the delivery id a seal is bound to. */
+/**
+ * Length of a message id, and of the delivery id a seal is bound to: 16 bytes.
+ *
+ * @example
+ * ```ts
+ * const messageId = provider.randomBytes(ARCHIVE_MESSAGE_ID_LENGTH);
+ * ```
+ */
 export const ARCHIVE_MESSAGE_ID_LENGTH = 16;
-/** Longest conversation id, in bytes. */
+/**
+ * Longest conversation id, in bytes: 64.
+ *
+ * @example
+ * ```ts
+ * const conversationId = utf8('conv-42');
+ * const archivable = conversationId.length <= ARCHIVE_MAX_CONVERSATION_ID;
+ * ```
+ */
 export const ARCHIVE_MAX_CONVERSATION_ID = 64;
-/** Longest sender user id, in UTF-8 bytes. */
+/**
+ * Longest sender user id, in UTF-8 bytes: 255.
+ *
+ * @example
+ * ```ts
+ * const archivable = utf8(certificate.userId).length <= ARCHIVE_MAX_USER_ID;
+ * ```
+ */
 export const ARCHIVE_MAX_USER_ID = 255;
-/** Longest content type, in UTF-8 bytes. */
+/**
+ * Longest content type, in UTF-8 bytes: 255.
+ *
+ * @example
+ * ```ts
+ * const fits = (contentType: string) => contentType !== '' && utf8(contentType).length <= ARCHIVE_MAX_CONTENT_TYPE;
+ * ```
+ */
 export const ARCHIVE_MAX_CONTENT_TYPE = 255;
 
 const INFO = utf8(ARCHIVE_SEAL_INFO_LABEL);
@@ -49,27 +107,66 @@ const MAX_DEVICE_ID = 0xffff_ffff;
 /** Version 1 (unsigned, `cloister/v1/...` labels): its header is still parsed, never accepted. */
 const LEGACY_VERSION = 1;
 
-/** What an archive seal is bound to; readable without the archive key (see the spec). */
+/**
+ * What an archive seal is bound to; readable without the archive key (see the spec).
+ *
+ * @example
+ * ```ts
+ * const bindings: ArchiveBindings = peekArchivedBindings(sealed); // not authenticated yet
+ * console.log(bindings.sender.userId, new Date(bindings.sentAt).toISOString());
+ * ```
+ */
 export interface ArchiveBindings {
   /** 16-byte message id. */
   readonly messageId: Uint8Array;
   /** Opaque conversation (or group) id, at most 64 bytes. */
   readonly conversationId: Uint8Array;
+  /** The sending user (1–255 UTF-8 bytes) and device (unsigned 32-bit). */
   readonly sender: { readonly userId: string; readonly deviceId: number };
   /** Send time in milliseconds since the Unix epoch, as the sender's client stated it. */
   readonly sentAt: number;
 }
 
-/** Options of {@link sealForArchive}. */
+/**
+ * Options of {@link sealForArchive}.
+ *
+ * @example
+ * ```ts
+ * const options: SealForArchiveOptions = {
+ *   archivePublicKey: archive.publicKey,
+ *   messageId: provider.randomBytes(ARCHIVE_MESSAGE_ID_LENGTH),
+ *   conversationId: utf8('conv-42'),
+ *   sender: { userId: certificate.userId, deviceId: certificate.deviceId },
+ *   sentAt: Date.now(),
+ *   contentType: 'text/plain',
+ *   content: utf8('hello'),
+ * };
+ * const body = await sealForArchive(provider, options);
+ * ```
+ */
 export interface SealForArchiveOptions extends ArchiveBindings {
   /** The tenant's 32-byte X25519 archive public key. */
   readonly archivePublicKey: Uint8Array;
   /** What `content` is, such as `text/plain` or `cloister/file-key`; 1 to 255 UTF-8 bytes. */
   readonly contentType: string;
+  /** The content to archive: the message plaintext, or a file key. */
   readonly content: Uint8Array;
 }
 
-/** Options of {@link signArchiveSeal}. */
+/**
+ * Options of {@link signArchiveSeal}.
+ *
+ * @example
+ * ```ts
+ * const options: SignArchiveSealOptions = {
+ *   body: bytes, // from sealForArchive
+ *   deliveryId: provider.randomBytes(ARCHIVE_MESSAGE_ID_LENGTH),
+ *   certificate,
+ *   identitySigningKey: identity.signingKeyPair.privateKey,
+ * };
+ * const seal = await signArchiveSeal(provider, options);
+ * ```
+ */
 export interface SignArchiveSealOptions {
   /** {@link sealForArchive} output. */
   readonly body: Uint8Array;
@@ -81,8 +178,17 @@ export interface SignArchiveSealOptions {
   readonly identitySigningKey: Uint8Array;
 }
 
-/** Options of {@link verifyArchived}. */
+/**
+ * Options of {@link verifyArchived}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifyArchivedOptions = { bytes: sealed, tenantPublicKey: tenant.publicKey, tenantId: 'acme' };
+ * const { bindings } = await verifyArchived(provider, options);
+ * ```
+ */
 export interface VerifyArchivedOptions {
+  /** The archive seal as stored. */
   readonly bytes: Uint8Array;
   /** The tenant's 32-byte Ed25519 sender-certificate key. */
   readonly tenantPublicKey: Uint8Array;
@@ -92,13 +198,31 @@ export interface VerifyArchivedOptions {
   readonly deliveryId?: Uint8Array;
 }
 
-/** Options of {@link openArchived}: {@link VerifyArchivedOptions} and the archive private key. */
+/**
+ * Options of {@link openArchived}: {@link VerifyArchivedOptions} and the archive private key.
+ *
+ * @example
+ * ```ts
+ * const options: OpenArchivedOptions = { bytes: sealed, tenantPublicKey: tenant.publicKey, archivePrivateKey: archive.privateKey };
+ * const { contentType, content } = await openArchived(provider, options);
+ * ```
+ */
 export interface OpenArchivedOptions extends VerifyArchivedOptions {
+  /** The tenant's 32-byte X25519 archive private key. */
   readonly archivePrivateKey: Uint8Array;
 }
 
-/** What {@link verifyArchived} returns: the authenticated bindings and who signed them. */
+/**
+ * What {@link verifyArchived} returns: the authenticated bindings and who signed them.
+ *
+ * @example
+ * ```ts
+ * const verified: VerifiedArchive = await verifyArchived(provider, { bytes: sealed, tenantPublicKey: tenant.publicKey });
+ * console.log(verified.certificate.tenantId, verified.bindings.sentAt);
+ * ```
+ */
 export interface VerifiedArchive {
+  /** The seal's bindings, authenticated by the sender's signature. */
   readonly bindings: ArchiveBindings;
   /** The id of the delivery the sender bound the seal to. */
   readonly deliveryId: Uint8Array;
@@ -106,18 +230,41 @@ export interface VerifiedArchive {
   readonly certificate: SenderCertificate;
 }
 
-/** What {@link openArchived} returns. */
+/**
+ * What {@link openArchived} returns.
+ *
+ * @example
+ * ```ts
+ * const opened: OpenedArchive = await openArchived(provider, {
+ *   bytes: sealed,
+ *   tenantPublicKey: tenant.publicKey,
+ *   archivePrivateKey: archive.privateKey,
+ * });
+ * if (opened.contentType === 'text/plain') console.log(new TextDecoder().decode(opened.content));
+ * ```
+ */
 export interface OpenedArchive extends VerifiedArchive {
+  /** What `content` is, as the sender stated it (such as `text/plain`). */
   readonly contentType: string;
+  /** The archived content. */
   readonly content: Uint8Array;
 }
 
-/** What {@link peekArchiveSeal} reads without any key; nothing is authenticated. */
+/**
+ * What {@link peekArchiveSeal} reads without any key; nothing is authenticated.
+ *
+ * @example
+ * ```ts
+ * const peeked: PeekedArchiveSeal = peekArchiveSeal(sealed);
+ * const fileable = peeked.version === ARCHIVE_SEAL_VERSION && peeked.signed;
+ * ```
+ */
 export interface PeekedArchiveSeal {
   /** 1 (legacy, refused everywhere) or 2. */
   readonly version: number;
   /** `true` for a complete version-2 seal, `false` for a legacy seal or an unsigned body. */
   readonly signed: boolean;
+  /** The bindings as written in the seal (not authenticated). */
   readonly bindings: ArchiveBindings;
   /** The delivery id of a signed seal. */
   readonly deliveryId?: Uint8Array;
@@ -339,9 +486,18 @@ export async function sealForArchive(
  *
  * @example
  * ```ts
+ * const body = await sealForArchive(provider, {
+ *   archivePublicKey: archive.publicKey,
+ *   messageId: provider.randomBytes(ARCHIVE_MESSAGE_ID_LENGTH),
+ *   conversationId: utf8('conv-42'),
+ *   sender: { userId: certificate.userId, deviceId: certificate.deviceId },
+ *   sentAt: Date.now(),
+ *   contentType: 'text/plain',
+ *   content: utf8('hello'),
+ * });
  * const seal = await signArchiveSeal(provider, {
  *   body,
- *   deliveryId,
+ *   deliveryId: provider.randomBytes(ARCHIVE_MESSAGE_ID_LENGTH), // the delivery's message id
  *   certificate,
  *   identitySigningKey: identity.signingKeyPair.privateKey,
  * });
@@ -388,7 +544,7 @@ export async function signArchiveSeal(
  *
  * @example
  * ```ts
- * const { bindings, certificate } = await verifyArchived(provider, { bytes: sealed, tenantPublicKey });
+ * const { bindings, certificate } = await verifyArchived(provider, { bytes: sealed, tenantPublicKey: tenant.publicKey });
  * ```
  */
 export async function verifyArchived(
@@ -456,7 +612,7 @@ async function verifyParsed(
  * import { openArchived } from '@cloister/crypto';
  * const { bindings, certificate, contentType, content } = await openArchived(provider, {
  *   archivePrivateKey: archive.privateKey,
- *   tenantPublicKey,
+ *   tenantPublicKey: tenant.publicKey,
  *   bytes: sealed,
  * });
  * ```

@@ -31,7 +31,16 @@ import {
   parseFileStreamHeader,
 } from './format.js';
 
-/** What an encryption reports once its ciphertext stream has been read to the end. */
+/**
+ * What an encryption reports once its ciphertext stream has been read to the end.
+ *
+ * @example
+ * ```ts
+ * const { ciphertext, done } = encryptFileStream(provider, { fileKey, plaintextStream: file.stream() });
+ * await new Response(ciphertext).arrayBuffer(); // read it to the end (an upload would)
+ * const result: FileEncryptionResult = await done;
+ * ```
+ */
 export interface FileEncryptionResult {
   /** Plaintext length in bytes. */
   readonly size: number;
@@ -41,7 +50,18 @@ export interface FileEncryptionResult {
   readonly digest: Uint8Array;
 }
 
-/** Options of {@link encryptFileStream}. */
+/**
+ * Options of {@link encryptFileStream}.
+ *
+ * @example
+ * ```ts
+ * const options: EncryptFileStreamOptions = {
+ *   plaintextStream: file.stream(),
+ *   onProgress: (n) => console.log(`${Math.round((100 * n) / file.size)} %`),
+ * };
+ * const { fileKey, ciphertext, done } = encryptFileStream(provider, options);
+ * ```
+ */
 export interface EncryptFileStreamOptions {
   /** The 32-byte file key; a fresh random one when absent. */
   readonly fileKey?: Uint8Array;
@@ -53,7 +73,16 @@ export interface EncryptFileStreamOptions {
   readonly onProgress?: (bytesProcessed: number) => void;
 }
 
-/** The result of {@link encryptFileStream}. */
+/**
+ * The result of {@link encryptFileStream}.
+ *
+ * @example
+ * ```ts
+ * const encryption: FileEncryption = encryptFileStream(provider, { plaintextStream: file.stream() });
+ * const upload = await fetch('https://files.example/upload', { method: 'POST', body: encryption.ciphertext, duplex: 'half' } as RequestInit);
+ * const { digest } = await encryption.done;
+ * ```
+ */
 export interface FileEncryption {
   /** The file key (the caller's, or the fresh one). */
   readonly fileKey: Uint8Array;
@@ -63,7 +92,15 @@ export interface FileEncryption {
   readonly done: Promise<FileEncryptionResult>;
 }
 
-/** Options of {@link decryptFileStream}. */
+/**
+ * Options of {@link decryptFileStream}.
+ *
+ * @example
+ * ```ts
+ * const options: DecryptFileStreamOptions = { fileKey, ciphertextStream: file.stream() }; // the downloaded ciphertext
+ * const plaintext = await new Response(decryptFileStream(provider, options)).arrayBuffer();
+ * ```
+ */
 export interface DecryptFileStreamOptions {
   /** The 32-byte file key. */
   readonly fileKey: Uint8Array;
@@ -73,9 +110,19 @@ export interface DecryptFileStreamOptions {
   readonly onProgress?: (bytesProcessed: number) => void;
 }
 
-/** The result of {@link encryptFile}. */
+/**
+ * The result of {@link encryptFile}.
+ *
+ * @example
+ * ```ts
+ * const encrypted: EncryptedFile = await encryptFile(provider, bytes);
+ * console.log(encrypted.ciphertextSize === encrypted.ciphertext.length); // true
+ * ```
+ */
 export interface EncryptedFile extends FileEncryptionResult {
+  /** The 32-byte file key (the caller's, or a fresh random one); send it only inside a session. */
   readonly fileKey: Uint8Array;
+  /** The whole encrypted file: header, then the sealed chunks. */
   readonly ciphertext: Uint8Array;
 }
 
@@ -130,7 +177,7 @@ async function fill(
  * @example
  * ```ts
  * const { fileKey, ciphertext, done } = encryptFileStream(provider, { plaintextStream: file.stream() });
- * await ciphertext.pipeTo(upload);
+ * await fetch('https://files.example/upload', { method: 'POST', body: ciphertext, duplex: 'half' } as RequestInit);
  * const { size, digest } = await done;
  * ```
  */
@@ -238,8 +285,10 @@ export function encryptFileStream(
  *
  * @example
  * ```ts
- * const plaintext = decryptFileStream(provider, { fileKey, ciphertextStream: response.body! });
- * await plaintext.pipeTo(saveToDisk);
+ * const response = await fetch('https://files.example/f/42');
+ * if (response.body === null) throw new Error('empty response');
+ * const plaintext = decryptFileStream(provider, { fileKey, ciphertextStream: response.body });
+ * const saved = await new Response(plaintext).blob();
  * ```
  */
 export function decryptFileStream(

@@ -8,37 +8,104 @@ import type { CryptoProvider } from '../provider.js';
 import type { DeviceIdentity, PublicIdentity } from '../v2/types.js';
 import { GROUP_MAX_ID_LENGTH } from './fanout.js';
 
-/** Signature input prefix of every group change (ASCII). */
+/**
+ * Signature input prefix of every group change (ASCII); {@link encodeGroupChange} output starts
+ * with it.
+ *
+ * @example
+ * ```ts
+ * const encoded = encodeGroupChange(change);
+ * const labelled = equalBytes(encoded.subarray(0, GROUP_CHANGE_LABEL.length), utf8(GROUP_CHANGE_LABEL)); // true
+ * ```
+ */
 export const GROUP_CHANGE_LABEL = 'cloister/v1/group/change';
-/** The actions of a group change, with their one-byte codes in the encoding. */
+/**
+ * The actions of a group change, with their one-byte codes in the encoding.
+ *
+ * @example
+ * ```ts
+ * console.log(GROUP_ACTIONS.add); // 2
+ * ```
+ */
 export const GROUP_ACTIONS = { create: 1, add: 2, remove: 3, promote: 4, demote: 5 } as const;
-/** A group change action. */
+/**
+ * A group change action: `create`, `add`, `remove`, `promote` (make admin) or `demote`.
+ *
+ * @example
+ * ```ts
+ * const action: GroupAction = 'promote';
+ * ```
+ */
 export type GroupAction = keyof typeof GROUP_ACTIONS;
-/** Most members one change may name. */
+/**
+ * Most members one change may name: 1000.
+ *
+ * @example
+ * ```ts
+ * const fitsInOneChange = change.members.length <= GROUP_CHANGE_MAX_MEMBERS;
+ * ```
+ */
 export const GROUP_CHANGE_MAX_MEMBERS = 1000;
-/** Most devices one member entry may name. */
+/**
+ * Most devices one member entry may name: 64.
+ *
+ * @example
+ * ```ts
+ * const member: GroupMember = { userId: 'carol', deviceIds: [1, 2, 3].slice(0, GROUP_MAX_DEVICES) };
+ * ```
+ */
 export const GROUP_MAX_DEVICES = 64;
 
 const LABEL = utf8(GROUP_CHANGE_LABEL);
 
-/** A member of a group: a user and the devices that receive its messages. */
+/**
+ * A member of a group: a user and the devices that receive its messages.
+ *
+ * @example
+ * ```ts
+ * const carol: GroupMember = { userId: 'carol', deviceIds: [1, 2] };
+ * ```
+ */
 export interface GroupMember {
+  /** The member's user id (1–255 UTF-8 bytes). */
   readonly userId: string;
+  /** The member's device ids (unsigned 32-bit, distinct, at most {@link GROUP_MAX_DEVICES}). */
   readonly deviceIds: readonly number[];
 }
 
-/** A group management message. */
+/**
+ * A group management message.
+ *
+ * @example
+ * ```ts
+ * const add: GroupChange = { groupId, version: 2, action: 'add', members: [{ userId: 'carol', deviceIds: [1] }] };
+ * const signature = await signGroupChange(provider, identity, add);
+ * ```
+ */
 export interface GroupChange {
+  /** The group's id, 1 to {@link GROUP_MAX_ID_LENGTH} bytes. */
   readonly groupId: Uint8Array;
   /** The version the group has after this change; `1` for `create`. */
   readonly version: number;
+  /** What the change does to `members`. */
   readonly action: GroupAction;
+  /** The members the action applies to (for `create`, the initial members including the creator). */
   readonly members: readonly GroupMember[];
 }
 
-/** The state of a group, as every member keeps it. */
+/**
+ * The state of a group, as every member keeps it.
+ *
+ * @example
+ * ```ts
+ * const state: GroupState = applyGroupChange(undefined, { groupId, version: 1, action: 'create', members: [{ userId: 'alice', deviceIds: [1] }] }, 'alice');
+ * console.log(state.admins); // ["alice"]
+ * ```
+ */
 export interface GroupState {
+  /** The group's id. */
   readonly groupId: Uint8Array;
+  /** The version of the last change applied; changes must follow in order. */
   readonly version: number;
   /** Sorted by user id. */
   readonly members: readonly GroupMember[];
@@ -46,7 +113,14 @@ export interface GroupState {
   readonly admins: readonly string[];
 }
 
-/** Why {@link applyGroupChange} refused a change. */
+/**
+ * Why {@link applyGroupChange} refused a change.
+ *
+ * @example
+ * ```ts
+ * const outOfOrder: GroupChangeRejection = 'version';
+ * ```
+ */
 export type GroupChangeRejection =
   | 'exists'
   | 'not-created'
@@ -57,8 +131,20 @@ export type GroupChangeRejection =
   | 'creator-not-member'
   | 'last-admin';
 
-/** A group change breaks a rule; `reason` says which. Code `ERR_VALIDATION`. */
+/**
+ * A group change breaks a rule; `reason` says which. Code `ERR_VALIDATION`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   applyGroupChange(undefined, change, 'alice');
+ * } catch (e) {
+ *   if (e instanceof GroupChangeRejected) console.warn(`group change refused: ${e.reason}`); // "not-created"
+ * }
+ * ```
+ */
 export class GroupChangeRejected extends CloisterError {
+  /** The rule the change breaks. */
   readonly reason: GroupChangeRejection;
 
   constructor(reason: GroupChangeRejection) {
@@ -147,8 +233,11 @@ export function encodeGroupChange(change: GroupChange): Uint8Array {
  *
  * @example
  * ```ts
- * const change = decodeGroupChange(body.change);
- * if (!(await verifyGroupChange(provider, senderIdentity, change, body.signature))) throw new Error('forged');
+ * async function receiveChange(changeBytes: Uint8Array, signature: Uint8Array): Promise<GroupChange> {
+ *   const change = decodeGroupChange(changeBytes);
+ *   if (!(await verifyGroupChange(provider, pinned, change, signature))) throw new Error('forged group change');
+ *   return change; // then applyGroupChange with the sender's user id
+ * }
  * ```
  */
 export function decodeGroupChange(bytes: Uint8Array): GroupChange {
@@ -229,7 +318,8 @@ export async function signGroupChange(
  * @example
  * ```ts
  * import { verifyGroupChange } from '@cloister/crypto';
- * if (!(await verifyGroupChange(provider, senderIdentity, change, signature))) return;
+ * const signature = await signGroupChange(provider, identity, change);
+ * const valid = await verifyGroupChange(provider, toPublicIdentity(identity), change, signature); // true
  * ```
  */
 export async function verifyGroupChange(
@@ -269,8 +359,9 @@ function mergeMembers(a: readonly GroupMember[], b: readonly GroupMember[]): Gro
  * @example
  * ```ts
  * import { applyGroupChange } from '@cloister/crypto';
- * let state = applyGroupChange(undefined, { groupId, version: 1, action: 'create', members }, 'alice');
- * state = applyGroupChange(state, { groupId, version: 2, action: 'add', members: [carol] }, 'alice');
+ * const alice = { userId: 'alice', deviceIds: [1] };
+ * let state = applyGroupChange(undefined, { groupId, version: 1, action: 'create', members: [alice] }, 'alice');
+ * state = applyGroupChange(state, { groupId, version: 2, action: 'add', members: [{ userId: 'carol', deviceIds: [1] }] }, 'alice');
  * ```
  */
 export function applyGroupChange(

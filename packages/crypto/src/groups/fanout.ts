@@ -7,17 +7,62 @@ import { checkBytes, checkInt, concatBytes, equalBytes, utf8, wipe } from '../by
 import { DecodeError, DecryptionFailed, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 
-/** Format version of the group content ciphertext and of a key wrap. */
+/**
+ * Format version of the group content ciphertext and of a key wrap (their first byte).
+ *
+ * @example
+ * ```ts
+ * const supported = ciphertext[0] === GROUP_FANOUT_VERSION;
+ * ```
+ */
 export const GROUP_FANOUT_VERSION = 1;
-/** Prefix of the AES-256-GCM associated data of group content (ASCII). */
+/**
+ * Prefix of the AES-256-GCM associated data of group content (ASCII); the group id, version and
+ * epoch follow.
+ *
+ * @example
+ * ```ts
+ * const adPrefix = utf8(GROUP_CONTENT_AD_LABEL); // for an independent implementation or test vector
+ * ```
+ */
 export const GROUP_CONTENT_AD_LABEL = 'cloister/v1/group/content/ad';
-/** SHA-256 prefix of the content digest carried in a key wrap (ASCII). */
+/**
+ * SHA-256 prefix of the content digest carried in a key wrap (ASCII).
+ *
+ * @example
+ * ```ts
+ * const digest = await provider.sha256(concatBytes(utf8(GROUP_CONTENT_DIGEST_LABEL), ciphertext));
+ * // equals await groupContentDigest(provider, ciphertext)
+ * ```
+ */
 export const GROUP_CONTENT_DIGEST_LABEL = 'cloister/v1/group/content/digest';
-/** Longest group id, in bytes. */
+/**
+ * Longest group id, in bytes: 64.
+ *
+ * @example
+ * ```ts
+ * const groupId = provider.randomBytes(16); // any 1..GROUP_MAX_ID_LENGTH bytes
+ * console.log(groupId.length <= GROUP_MAX_ID_LENGTH); // true
+ * ```
+ */
 export const GROUP_MAX_ID_LENGTH = 64;
-/** Length of a content key. */
+/**
+ * Length of a content key: 32 bytes (AES-256-GCM).
+ *
+ * @example
+ * ```ts
+ * console.log(wrap.contentKey.length === GROUP_CONTENT_KEY_LENGTH); // true
+ * ```
+ */
 export const GROUP_CONTENT_KEY_LENGTH = 32;
-/** Length of an encoded content digest. */
+/**
+ * Length of an encoded content digest: 32 bytes (SHA-256).
+ *
+ * @example
+ * ```ts
+ * console.log(wrap.contentDigest.length === GROUP_DIGEST_LENGTH); // true
+ * ```
+ */
 export const GROUP_DIGEST_LENGTH = 32;
 
 const AD_LABEL = utf8(GROUP_CONTENT_AD_LABEL);
@@ -27,8 +72,17 @@ const TAG_LENGTH = 16;
 /** version (1) | epoch (4) | nonce (12) */
 const HEADER_LENGTH = 1 + 4 + NONCE_LENGTH;
 
-/** The key-wrap payload sent to each member device over its `SessionCipher`. */
+/**
+ * The key-wrap payload sent to each member device over its `SessionCipher`.
+ *
+ * @example
+ * ```ts
+ * const { wrap }: { wrap: GroupKeyWrap } = await encryptForGroup(provider, { plaintext: utf8('hi all'), groupId });
+ * const payload = encodeGroupKeyWrap(wrap);
+ * ```
+ */
 export interface GroupKeyWrap {
+  /** The id of the group the content belongs to (1 to 64 bytes). */
   readonly groupId: Uint8Array;
   /** The 32-byte AES-256-GCM content key. */
   readonly contentKey: Uint8Array;
@@ -36,7 +90,16 @@ export interface GroupKeyWrap {
   readonly contentDigest: Uint8Array;
 }
 
-/** What {@link encryptForGroup} returns. */
+/**
+ * What {@link encryptForGroup} returns.
+ *
+ * @example
+ * ```ts
+ * const encrypted: GroupEncrypted = await encryptForGroup(provider, { plaintext: utf8('hi all'), groupId });
+ * const sent = await cipher.encrypt(encodeGroupKeyWrap(encrypted.wrap)); // once per member device
+ * wipeGroupKeyWrap(encrypted.wrap);
+ * ```
+ */
 export interface GroupEncrypted {
   /** Fresh 32-byte content key; wipe it once every wrap is sent. */
   readonly contentKey: Uint8Array;
@@ -131,7 +194,7 @@ export function encodeGroupKeyWrap(wrap: GroupKeyWrap): Uint8Array {
  *
  * @example
  * ```ts
- * const wrap = decodeGroupKeyWrap(await cipher.decrypt(message));
+ * const wrap = decodeGroupKeyWrap(await cipher.decrypt(incoming));
  * ```
  */
 export function decodeGroupKeyWrap(bytes: Uint8Array): GroupKeyWrap {

@@ -17,8 +17,17 @@ import { checkHpkeAead, HPKE_MODE_AUTH, HPKE_MODE_BASE, type HpkeAead } from './
 
 const EMPTY = new Uint8Array(0);
 
-/** Options of {@link setupHpkeSender} and {@link sealHpke}. */
+/**
+ * Options of {@link setupHpkeSender} and {@link sealHpke}.
+ *
+ * @example
+ * ```ts
+ * const options: HpkeSenderOptions = { aead: 'aes-256-gcm', recipientPublicKey: bob.publicKey, info: utf8('app/v1') };
+ * const { enc, context } = await setupHpkeSender(provider, options);
+ * ```
+ */
 export interface HpkeSenderOptions {
+  /** The AEAD of the suite: `aes-256-gcm`, `chacha20-poly1305` or `export-only`. */
   readonly aead: HpkeAead;
   /** The recipient's 32-byte X25519 public key. */
   readonly recipientPublicKey: Uint8Array;
@@ -28,21 +37,42 @@ export interface HpkeSenderOptions {
   readonly senderKeyPair?: KeyPair;
 }
 
-/** Options of {@link setupHpkeRecipient} and {@link openHpke}. */
+/**
+ * Options of {@link setupHpkeRecipient} and {@link openHpke}.
+ *
+ * @example
+ * ```ts
+ * const { enc } = await setupHpkeSender(provider, { aead: 'aes-256-gcm', recipientPublicKey: bob.publicKey });
+ * const options: HpkeRecipientOptions = { aead: 'aes-256-gcm', enc, recipientPrivateKey: bob.privateKey };
+ * const context = await setupHpkeRecipient(provider, options);
+ * ```
+ */
 export interface HpkeRecipientOptions {
+  /** The AEAD of the suite; must be the sender's. */
   readonly aead: HpkeAead;
   /** The 32-byte encapsulated key the sender produced. */
   readonly enc: Uint8Array;
   /** The recipient's 32-byte X25519 private key. */
   readonly recipientPrivateKey: Uint8Array;
+  /** Application context (RFC 9180 `info`), the sender's exactly; empty by default. */
   readonly info?: Uint8Array;
   /** The sender's static X25519 public key: present for mode auth, absent for mode base. */
   readonly senderPublicKey?: Uint8Array;
 }
 
-/** A sender context and the `enc` to send with the first message. */
+/**
+ * A sender context and the `enc` to send with the first message.
+ *
+ * @example
+ * ```ts
+ * const sender: HpkeSender = await setupHpkeSender(provider, { aead: 'chacha20-poly1305', recipientPublicKey: bob.publicKey });
+ * const first = await sender.context.seal(utf8('one')); // send sender.enc with it
+ * ```
+ */
 export interface HpkeSender {
+  /** The 32-byte encapsulated key; the recipient needs it to set up its context. */
   readonly enc: Uint8Array;
+  /** The context that seals messages in order; `destroy()` it when done. */
   readonly context: HpkeSenderContext;
 }
 

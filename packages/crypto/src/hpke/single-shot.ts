@@ -12,7 +12,15 @@ import {
   setupHpkeSender,
 } from './setup.js';
 
-/** The output of {@link sealHpke}: both parts must reach the recipient. */
+/**
+ * The output of {@link sealHpke}: both parts must reach the recipient.
+ *
+ * @example
+ * ```ts
+ * const sealed: HpkeSealed = await sealHpke(provider, { aead: 'aes-256-gcm', recipientPublicKey: bob.publicKey, plaintext: utf8('hi') });
+ * const wire = concatBytes(sealed.enc, sealed.ciphertext);
+ * ```
+ */
 export interface HpkeSealed {
   /** The 32-byte encapsulated key. */
   readonly enc: Uint8Array;

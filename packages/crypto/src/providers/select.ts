@@ -2,7 +2,15 @@ import { ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
 import { createNobleProvider } from './noble.js';
 
-/** The providers Cloister ships. `native` means `node` on Node.js and `webcrypto` elsewhere. */
+/**
+ * The providers Cloister ships. `native` means `node` on Node.js and `webcrypto` elsewhere.
+ *
+ * @example
+ * ```ts
+ * const name: ProviderName = 'noble';
+ * const provider = await getProvider(name);
+ * ```
+ */
 export type ProviderName = 'native' | 'node' | 'webcrypto' | 'noble';
 
 const NAMES: readonly ProviderName[] = ['native', 'node', 'webcrypto', 'noble'];
