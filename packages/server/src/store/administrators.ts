@@ -76,7 +76,16 @@ export const MAX_ADMIN_EMAIL = 254;
  * ```
  */
 export const MAX_ADMIN_NAME = 128;
-/** Longest stored password hash record. */
+/**
+ * Longest stored password hash record, in characters (256); a longer `passwordHash` is a
+ * `ValidationError`.
+ *
+ * @example
+ * ```ts
+ * const record = await hashPassword('correct horse battery staple');
+ * const fits = record.length <= MAX_PASSWORD_RECORD; // → true
+ * ```
+ */
 export const MAX_PASSWORD_RECORD = 256;
 /**
  * Most administrators per tenant (1000); {@link AdministratorStore.create} throws `LimitError`
@@ -276,7 +285,16 @@ export interface AdministratorStore {
   deleteSession(tokenHash: Uint8Array): Promise<boolean>;
 }
 
-/** Normalises an e-mail address for storage and lookup: trimmed, lower-case. */
+/**
+ * Normalises an e-mail address for storage and lookup: trimmed, lower-case.
+ * `ValidationError(field)` unless the result is 3..{@link MAX_ADMIN_EMAIL} characters with one
+ * `@` and no white space.
+ *
+ * @example
+ * ```ts
+ * normalizeAdminEmail(' Ops@ACME.example '); // → 'ops@acme.example'
+ * ```
+ */
 export function normalizeAdminEmail(value: unknown, field = 'email'): string {
   const text = typeof value === 'string' ? value.trim().toLowerCase() : value;
   const email = checkText(text, field, MAX_ADMIN_EMAIL, 3);
@@ -284,7 +302,16 @@ export function normalizeAdminEmail(value: unknown, field = 'email'): string {
   return email;
 }
 
-/** Checks an administrator id (`adm_` and 22 base64url characters). */
+/**
+ * Checks an administrator id (`adm_` and 22 base64url characters) and returns it;
+ * `ValidationError(field)` otherwise.
+ *
+ * @example
+ * ```ts
+ * const id = checkAdminId(newAdminId()); // returns the id unchanged
+ * checkAdminId('root', 'admin'); // throws ValidationError('admin')
+ * ```
+ */
 export function checkAdminId(value: unknown, field = 'admin'): string {
   if (typeof value !== 'string' || !ADMIN_ID.test(value)) {
     throw new ValidationError(field, 'an administrator id (adm_ and 22 base64url characters)');
