@@ -43,8 +43,8 @@ import {
 import { refreshPolicy } from './policy.js';
 import { ensureKeysPublished, publishKeys, refillPreKeys, rotateSignedPreKey } from './prekeys.js';
 import { OutboxLoop } from './sending.js';
-import { NetworkError } from './transport/errors.js';
 import type { Conversation, Page, PageOptions } from './store/index.js';
+import { NetworkError } from './transport/errors.js';
 import { changePin, vaultStatus, wipeStatus } from './vault.js';
 import { RemoteWipe } from './wipe.js';
 
@@ -348,6 +348,7 @@ export class CloisterClient {
     const opened = this.#socket.open();
     // Offline, the socket keeps trying in the background; `#prepare` runs again once it opens.
     if (prepared === 'done') await opened;
+    else this.#socket.offline();
     const interval = ctx.options.purgeIntervalMs ?? 60_000;
     this.#purgeTimer = setInterval(() => void this.purgeExpired().catch(() => undefined), interval);
     this.#purgeTimer.unref?.();

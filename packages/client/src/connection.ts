@@ -24,6 +24,8 @@ const RECEIVE_BATCH = 64;
 
 /** What the socket asks of the rest of the client. */
 export interface SocketHandlers {
+  /** The socket opened (the first time, and after every reconnection). */
+  readonly onOnline?: () => void;
   /** Something may be due in the outbox (the socket opened, or a message arrived). */
   readonly kickOutbox: () => void;
   /** The server finished pushing the backlog: time to refresh the policy and the prekeys. */
@@ -56,10 +58,16 @@ export class DeliverySocket {
     return this.#queue;
   }
 
-  /** Connects (the transport reconnects with backoff); resolves once open for the first time or the first attempt failed. */
+  /**
+   * Connects (the transport reconnects with backoff); resolves once open for the first time or the
+   * first attempt failed. Emits `connection` `online` when the socket opens and `offline` when it
+   * closes or an attempt fails — each only when the state changes, so a server that stays down
+   * gives one `offline`, not one per attempt.
+   */
   open(): Promise<void> {
     const ctx = this.#ctx;
     const u = ctx.ready();
+    ctx.online = undefined;
     return new Promise<void>((resolve) => {
       let settled = false;
       const done = () => {
@@ -70,13 +78,14 @@ export class DeliverySocket {
       };
       this.#connection = u.transport.connect('/v1/ws', {
         onOpen: () => {
-          ctx.emit({ type: 'connection', state: 'online' });
+          this.#state(true);
+          this.#handlers.onOnline?.();
           this.#handlers.kickOutbox();
           done();
         },
         onFrame: (frame) => this.#onFrame(frame),
         onClose: ({ code }) => {
-          ctx.emit({ type: 'connection', state: 'offline' });
+          this.#state(false);
           if (code === 1008) this.#handlers.onRefused();
           done();
         },
@@ -89,6 +98,20 @@ export class DeliverySocket {
   close(): void {
     this.#connection?.close();
     this.#connection = undefined;
+    this.#ctx.online = undefined;
+  }
+
+  /** The server was found unreachable before the socket's first attempt ended: `offline` now. */
+  offline(): void {
+    this.#state(false);
+  }
+
+  /** Records the connection state and emits `connection` when it changed. */
+  #state(online: boolean): void {
+    const ctx = this.#ctx;
+    if (ctx.online === online) return;
+    ctx.online = online;
+    ctx.emit({ type: 'connection', state: online ? 'online' : 'offline' });
   }
 
   #onFrame(bytes: Uint8Array): void {

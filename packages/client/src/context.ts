@@ -60,6 +60,11 @@ export class ClientContext {
   archive: ArchiveState = { on: false };
   /** Between `start()` and `stop()`. */
   started = false;
+  /**
+   * Whether the delivery socket is open (`true`), failed or closed while running (`false`), or
+   * unknown (`undefined`: not started, or no attempt finished yet).
+   */
+  online: boolean | undefined;
   closed = false;
   readonly #listeners = new Map<string, Set<(e: ClientEvent) => void>>();
 

@@ -26,12 +26,14 @@ import {
 import type { Directory } from './directory.js';
 import type { OutboxEntry } from './outbox/index.js';
 import { expectOk } from './transport/common.js';
-import { ServerError } from './transport/errors.js';
+import { NetworkError, ServerError } from './transport/errors.js';
 
 /** Entries taken from the outbox at once. */
 const DUE_BATCH = 16;
 /** How long the loop waits before looking again while entries are pending: 1 s. */
 const RETRY_POLL_MS = 1000;
+/** How long the loop waits after the server could not be reached while the socket is open: 5 s. */
+const NETWORK_RETRY_MS = 5000;
 
 /** The outbox loop of one client. */
 export class OutboxLoop {
@@ -104,6 +106,7 @@ export class OutboxLoop {
         continue;
       } catch (e) {
         if (this.#ctx.unlocked === undefined) return;
+        if (e instanceof NetworkError) return this.#waitForNetwork();
         if (due.length === 1) {
           await this.#failed(u, due[0]!, e);
           continue;
@@ -117,6 +120,7 @@ export class OutboxLoop {
           await this.#ctx.step('send:marked');
         } catch (e) {
           if (this.#ctx.unlocked === undefined) return;
+          if (e instanceof NetworkError) return this.#waitForNetwork();
           await this.#failed(u, entry, e);
         }
       }
@@ -136,6 +140,21 @@ export class OutboxLoop {
       });
     }
     if (e instanceof ServerError && e.status === 403) this.#onForbidden();
+  }
+
+  /**
+   * The server could not be reached: the entries stay pending with their attempts uncounted (an
+   * offline device never uses up its retries). The socket's next opening wakes the loop; while
+   * the socket believes it is open, the loop looks again after {@link NETWORK_RETRY_MS}.
+   */
+  #waitForNetwork(): void {
+    if (!this.#ctx.started || this.#ctx.online !== true) return;
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      this.kick();
+    }, NETWORK_RETRY_MS);
+    timer.unref?.();
+    this.#timers.add(timer);
   }
 
   async #scheduleNextAttempt(u: Unlocked): Promise<void> {

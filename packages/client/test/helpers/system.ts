@@ -69,6 +69,8 @@ export interface TestOrganisation extends TestSigner {
 export interface TestSystem {
   readonly server: CloisterServer;
   readonly url: string;
+  /** The server's data directory (PGlite): a server started on it again has the same state. */
+  readonly dataDir: string;
   readonly signingPublicKey: Uint8Array;
   /** The tenant's organisation root; undefined with `{ root: false }`. */
   readonly organisation: TestOrganisation | undefined;
@@ -188,6 +190,7 @@ export async function startSystem(options: { readonly root?: boolean } = {}): Pr
   return {
     server,
     url,
+    dataDir,
     signingPublicKey,
     organisation,
     token,
