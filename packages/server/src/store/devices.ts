@@ -162,6 +162,16 @@ export interface DeviceStore {
   /**
    * Adds a device. `NotFoundError('user')`; `ConflictError('device' | 'device.mailbox' |
    * 'device.credential' | 'device.count')`; nothing is written on error.
+   *
+   * @example
+   * ```ts
+   * import { deviceId, registrationId } from '@cloister/crypto';
+   * import { mailboxId } from '@cloister/protocol';
+   *
+   * const added = await stores.devices.add(tenant, user, deviceId(2), {
+   *   identity, registrationId: registrationId(4711), mailbox: mailboxId('mbx_7f3a'), credentialHash: await credentialHash(ctx, credential),
+   * });
+   * ```
    */
   add(tenant: TenantId, user: UserId, id: DeviceId, input: DeviceInput): Promise<Device>;
   /** The device `id` of the user, or `undefined`. */
@@ -170,16 +180,35 @@ export interface DeviceStore {
   list(tenant: TenantId, user: UserId): Promise<Device[]>;
   /** The device whose mailbox is `mailbox`. */
   byMailbox(mailbox: MailboxId): Promise<Device | undefined>;
-  /** The device whose credential hash is `hash`. */
+  /**
+   * The device whose credential hash is `hash`.
+   *
+   * @example
+   * ```ts
+   * const caller = await stores.devices.byCredentialHash(await credentialHash(ctx, credential));
+   * ```
+   */
   byCredentialHash(hash: Uint8Array): Promise<Device | undefined>;
   /** `NotFoundError('device')`, `ConflictError('device.credential')`. */
   update(tenant: TenantId, user: UserId, id: DeviceId, patch: DevicePatch): Promise<Device>;
   /**
    * Records that the device was seen at `at` (default: the store's clock), with the client
    * version it reported if any (1..{@link MAX_CLIENT_VERSION} characters); `false` when absent.
+   *
+   * @example
+   * ```ts
+   * await stores.devices.touch(tenant, user, device, Date.now(), '@cloister/client/0.1.0');
+   * ```
    */
   touch(tenant: TenantId, user: UserId, id: DeviceId, at?: number, clientVersion?: string): Promise<boolean>;
-  /** Removes the device with its index rows, key bundles and mailbox; `false` when absent. */
+  /**
+   * Removes the device with its index rows, key bundles and mailbox; `false` when absent.
+   *
+   * @example
+   * ```ts
+   * const removed = await stores.devices.remove(tenant, user, device); // false when absent
+   * ```
+   */
   remove(tenant: TenantId, user: UserId, id: DeviceId): Promise<boolean>;
 }
 

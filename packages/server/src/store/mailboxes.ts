@@ -208,7 +208,16 @@ export interface QueuedEnvelope {
  * ```
  */
 export interface MailboxStore {
-  /** Queues an envelope; resolves `false` (and changes nothing) when the id was seen before. */
+  /**
+   * Queues an envelope; resolves `false` (and changes nothing) when the id was seen before.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   *
+   * const queued = await stores.mailboxes.enqueue(mailbox, { messageId: messageId('m_0001'), envelope, expiresAt: Date.now() + 86_400_000 });
+   * ```
+   */
   enqueue(mailbox: MailboxId, input: EnqueueInput): Promise<boolean>;
   /**
    * Queues envelopes into any mailboxes with two engine statements (claim the ids, write the
@@ -217,9 +226,26 @@ export interface MailboxStore {
    * duplicate. Every item is checked before anything is written.
    */
   enqueueMany(items: readonly MailboxEnqueue[]): Promise<EnqueueOutcome[]>;
-  /** Pending envelopes in arrival order, from the start or after a cursor. */
+  /**
+   * Pending envelopes in arrival order, from the start or after a cursor.
+   *
+   * @example
+   * ```ts
+   * const first = await stores.mailboxes.list(mailbox, { limit: 50 });
+   * const last = first.items[first.items.length - 1];
+   * const more = last === undefined ? undefined : await stores.mailboxes.list(mailbox, { after: last.cursor, limit: 50 });
+   * ```
+   */
   list(mailbox: MailboxId, options?: ServerPageOptions): Promise<ServerPage<QueuedEnvelope>>;
-  /** Deletes acknowledged envelopes; resolves how many were pending. Unknown ids are ignored. */
+  /**
+   * Deletes acknowledged envelopes; resolves how many were pending. Unknown ids are ignored.
+   *
+   * @example
+   * ```ts
+   * const { items } = await stores.mailboxes.list(mailbox, { limit: 50 });
+   * const deleted = await stores.mailboxes.ack(mailbox, items.map((e) => e.messageId));
+   * ```
+   */
   ack(mailbox: MailboxId, messageIds: readonly MessageId[]): Promise<number>;
   /**
    * Deletes envelopes by their positions (of any mailboxes) in one engine statement, with no read
@@ -232,6 +258,11 @@ export interface MailboxStore {
   /**
    * Pending envelopes and the bytes they take in storage (their stored records, as the adapter
    * stores them: padded, and sealed under encryption at rest): what the mailbox quotas count.
+   *
+   * @example
+   * ```ts
+   * const { envelopes, bytes: stored } = await stores.mailboxes.usage(mailbox);
+   * ```
    */
   usage(mailbox: MailboxId): Promise<MailboxUsage>;
   /** Deletes the whole mailbox (queue and id index); resolves how many rows were deleted. */

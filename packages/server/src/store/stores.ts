@@ -100,6 +100,15 @@ export interface ServerStores extends ServerStoreSet {
    * Runs `fn` with every store bound to one transaction: all its writes commit together, or
    * none when it throws. `fn` may run more than once (the adapter retries after a deadlock), so
    * it must have no effects outside the stores.
+   *
+   * @example
+   * ```ts
+   * const removed = await stores.transaction(async (s) => {
+   *   const gone = await s.users.delete(tenant, user);
+   *   await s.audit.append(tenant, { actor: admin.id, action: 'user.delete', target: user, outcome: gone ? 'success' : 'failure' });
+   *   return gone;
+   * });
+   * ```
    */
   transaction<T>(fn: (stores: ServerStoreSet) => Promise<T>): Promise<T>;
 }

@@ -142,20 +142,58 @@ export type UserPatch = Partial<UserInput>;
  * ```
  */
 export interface UserStore {
-  /** `NotFoundError('tenant' | 'pool')`, `ConflictError('user')` when the id is taken. */
+  /**
+   * `NotFoundError('tenant' | 'pool')`, `ConflictError('user')` when the id is taken.
+   *
+   * @example
+   * ```ts
+   * import { userId } from '@cloister/protocol';
+   *
+   * const alice = await stores.users.create(tenant, userId('alice'), { displayName: 'Alice' });
+   * ```
+   */
   create(tenant: TenantId, id: UserId, input: UserInput): Promise<User>;
   /** The user `id` of `tenant`, or `undefined`. */
   get(tenant: TenantId, id: UserId): Promise<User | undefined>;
-  /** `NotFoundError('user' | 'pool')`. */
+  /**
+   * `NotFoundError('user' | 'pool')`.
+   *
+   * @example
+   * ```ts
+   * const blocked = await stores.users.update(tenant, user, { blocked: true });
+   * ```
+   */
   update(tenant: TenantId, id: UserId, patch: UserPatch): Promise<User>;
   /**
    * Deletes the user with all its devices, their key bundles and mailboxes, and the user's signed
    * device lists; `false` when absent.
+   *
+   * @example
+   * ```ts
+   * const deleted = await stores.users.delete(tenant, user); // false when there was no such user
+   * ```
    */
   delete(tenant: TenantId, id: UserId): Promise<boolean>;
-  /** Users of the tenant, in id order (in a stable hashed order under encryption at rest). */
+  /**
+   * Users of the tenant, in id order (in a stable hashed order under encryption at rest).
+   *
+   * @example
+   * ```ts
+   * const page = await stores.users.list(tenant, { limit: 100 });
+   * for (const u of page.items) console.log(u.id, u.displayName);
+   * ```
+   */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<User>>;
-  /** Ids of the users of one pool, in id order (hashed order under encryption at rest). */
+  /**
+   * Ids of the users of one pool, in id order (hashed order under encryption at rest).
+   *
+   * @example
+   * ```ts
+   * import { poolId } from '@cloister/protocol';
+   *
+   * const { items: members } = await stores.users.listByPool(tenant, poolId('ward-3'));
+   * ```
+   */
   listByPool(tenant: TenantId, pool: PoolId, options?: ServerPageOptions): Promise<ServerPage<UserId>>;
 }
 
@@ -210,13 +248,31 @@ export interface PoolInput {
  * ```
  */
 export interface PoolStore {
-  /** Creates or replaces a pool; `NotFoundError('tenant')`. */
+  /**
+   * Creates or replaces a pool; `NotFoundError('tenant')`.
+   *
+   * @example
+   * ```ts
+   * import { poolId } from '@cloister/protocol';
+   *
+   * await stores.pools.put(tenant, poolId('pharmacy'), { name: 'Pharmacy' });
+   * ```
+   */
   put(tenant: TenantId, id: PoolId, input: PoolInput): Promise<Pool>;
   /** The pool `id` of `tenant`, or `undefined`. */
   get(tenant: TenantId, id: PoolId): Promise<Pool | undefined>;
   /** Pools of the tenant, in id order (in a stable hashed order under encryption at rest). */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<Pool>>;
-  /** Deletes an empty pool; `ConflictError('pool')` while it has members, `false` when absent. */
+  /**
+   * Deletes an empty pool; `ConflictError('pool')` while it has members, `false` when absent.
+   *
+   * @example
+   * ```ts
+   * import { poolId } from '@cloister/protocol';
+   *
+   * await stores.pools.delete(tenant, poolId('ward-3')); // ConflictError('pool') while it has members
+   * ```
+   */
   delete(tenant: TenantId, id: PoolId): Promise<boolean>;
 }
 
