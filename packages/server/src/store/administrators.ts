@@ -244,13 +244,35 @@ export interface AdministratorStore {
    * and no key; `integration` needs `keyHash` and no password or TOTP. `NotFoundError('tenant')`,
    * `ConflictError('admin')` (id), `ConflictError('admin.email')`, `ConflictError('admin.key')`,
    * `LimitError` beyond {@link MAX_ADMINS_PER_TENANT}.
+   *
+   * @example
+   * ```ts
+   * const created = await stores.administrators.create(tenant, newAdminId(), {
+   *   email: 'ops@acme.example', name: 'Ops', role: 'admin',
+   *   passwordHash: await hashPassword('correct horse battery staple'), totpSecret: newTotpSecret(),
+   * });
+   * ```
    */
   create(tenant: TenantId, id: string, input: AdministratorInput): Promise<Administrator>;
   /** The administrator `id` of `tenant`, or `undefined`. */
   get(tenant: TenantId, id: string): Promise<Administrator | undefined>;
-  /** By e-mail (compared lower-case). */
+  /**
+   * By e-mail (compared lower-case).
+   *
+   * @example
+   * ```ts
+   * const found = await stores.administrators.byEmail(tenant, 'OPS@acme.example'); // compared lower-case
+   * ```
+   */
   byEmail(tenant: TenantId, email: string): Promise<Administrator | undefined>;
-  /** The integration whose API key hashes to `keyHash`. */
+  /**
+   * The integration whose API key hashes to `keyHash`.
+   *
+   * @example
+   * ```ts
+   * const integration = await stores.administrators.byKeyHash(bearerHash('key', token));
+   * ```
+   */
   byKeyHash(keyHash: Uint8Array): Promise<Administrator | undefined>;
   /** One page of the tenant's administrators. */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<Administrator>>;
@@ -261,6 +283,12 @@ export interface AdministratorStore {
    * than the stored one; resolves `false` and writes nothing otherwise (RFC 6238 §5.2: a step is
    * accepted once). Locks the administrator's row, so of two concurrent logins with one code
    * exactly one wins. `NotFoundError('admin')`.
+   *
+   * @example
+   * ```ts
+   * const step = admin.totp === undefined ? undefined : matchTotp(admin.totp.secret, '123456', Date.now());
+   * const accepted = step !== undefined && (await stores.administrators.acceptTotpStep(tenant, admin.id, step)); // false for a replay
+   * ```
    */
   acceptTotpStep(tenant: TenantId, id: string, step: number): Promise<boolean>;
   /** Removes one recovery code's hash; resolves `false` when it is not (or no longer) there. */
@@ -272,7 +300,18 @@ export interface AdministratorStore {
     totpSecret: Uint8Array,
     recoveryCodeHashes: readonly Uint8Array[],
   ): Promise<void>;
-  /** Stores a session under the hash of its token; `ConflictError('admin.session')` if taken. */
+  /**
+   * Stores a session under the hash of its token; `ConflictError('admin.session')` if taken.
+   *
+   * @example
+   * ```ts
+   * const sessionToken = newBearerSecret();
+   * const now = Date.now();
+   * await stores.administrators.createSession(bearerHash('session', sessionToken), {
+   *   tenant, admin: admin.id, createdAt: now, lastUsedAt: now, freshFactorAt: now, expiresAt: now + DEFAULT_ADMIN_SESSION.absoluteMs,
+   * });
+   * ```
+   */
   createSession(tokenHash: Uint8Array, session: AdminSession): Promise<void>;
   /** The live session of `tokenHash` (an expired one is gone). */
   session(tokenHash: Uint8Array): Promise<AdminSession | undefined>;
@@ -281,7 +320,14 @@ export interface AdministratorStore {
     tokenHash: Uint8Array,
     times: { readonly lastUsedAt?: number; readonly freshFactorAt?: number },
   ): Promise<AdminSession>;
-  /** Deletes a session; resolves whether one was there. */
+  /**
+   * Deletes a session; resolves whether one was there.
+   *
+   * @example
+   * ```ts
+   * const ended = await stores.administrators.deleteSession(bearerHash('session', token));
+   * ```
+   */
   deleteSession(tokenHash: Uint8Array): Promise<boolean>;
 }
 

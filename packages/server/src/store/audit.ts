@@ -187,13 +187,37 @@ export interface AuditRange {
  * ```
  */
 export interface AuditLog {
-  /** Appends a record with the next sequence number and its chain hash. */
+  /**
+   * Appends a record with the next sequence number and its chain hash.
+   *
+   * @example
+   * ```ts
+   * const record = await stores.audit.append(tenant, { actor: admin.id, action: 'device.block', target: `${user}/1`, outcome: 'success' });
+   * console.log(record.seq); // the next sequence number
+   * ```
+   */
   append(tenant: TenantId, input: AuditInput): Promise<AuditRecord>;
-  /** Records in sequence order. */
+  /**
+   * Records in sequence order.
+   *
+   * @example
+   * ```ts
+   * const records = await stores.audit.list(tenant, { fromSeq: 1, limit: 100 });
+   * ```
+   */
   list(tenant: TenantId, range?: AuditRange): Promise<AuditRecord[]>;
   /** The last sequence number and hash, or `undefined` for an empty log. */
   head(tenant: TenantId): Promise<{ readonly seq: number; readonly hash: Uint8Array } | undefined>;
-  /** Recomputes the whole chain against the stored hashes and the head. */
+  /**
+   * Recomputes the whole chain against the stored hashes and the head.
+   *
+   * @example
+   * ```ts
+   * const check = await stores.audit.verifyChain(tenant);
+   * if (check.ok) console.log(`${check.count} records, head ${Buffer.from(check.head).toString('hex')}`);
+   * else console.error('audit chain broken at', check.firstBadSeq);
+   * ```
+   */
   verifyChain(tenant: TenantId): Promise<AuditVerification>;
 }
 

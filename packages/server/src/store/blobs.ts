@@ -192,20 +192,44 @@ export interface ServerBlobStore {
    * in use; with `options.quotas`, `QuotaExceededError` (`device.blobBytes`, `device.blobs`,
    * `tenant.bytes`) when the blob would take its owner or the owner's tenant past one. Nothing is
    * written when it throws.
+   *
+   * @example
+   * ```ts
+   * const status = await stores.blobs.begin(blob, bytes.length, Date.now() + 86_400_000, { owner: { tenant, user, device } });
+   * ```
    */
   begin(id: BlobId, size: number, expiresAt: number, options?: BeginBlobOptions): Promise<BlobStatus>;
   /**
    * Stores chunk `index` (replacing an earlier upload of it). Its length must be `chunkSize`, or
    * the remainder for the last chunk. `NotFoundError('blob')`, `ConflictError('blob.complete')`.
+   *
+   * @example
+   * ```ts
+   * await stores.blobs.putChunk(blob, 0, bytes.subarray(0, DEFAULT_BLOB_UPLOAD_CHUNK_BYTES));
+   * ```
    */
   putChunk(id: BlobId, index: number, bytes: Uint8Array): Promise<void>;
   /** Where the upload of `id` stands, or `undefined` when there is no such blob. */
   status(id: BlobId): Promise<BlobStatus | undefined>;
-  /** Marks the upload complete; `ConflictError('blob.incomplete')` while a chunk is missing. */
+  /**
+   * Marks the upload complete; `ConflictError('blob.incomplete')` while a chunk is missing.
+   *
+   * @example
+   * ```ts
+   * const done = await stores.blobs.finish(blob); // ConflictError('blob.incomplete') while a chunk is missing
+   * ```
+   */
   finish(id: BlobId): Promise<BlobStatus>;
   /** One chunk of a complete blob; `NotFoundError('blob')`, `ConflictError('blob.incomplete')`. */
   readChunk(id: BlobId, index: number): Promise<Uint8Array>;
-  /** Bytes `[offset, offset + length)` of a complete blob (clamped to its end). */
+  /**
+   * Bytes `[offset, offset + length)` of a complete blob (clamped to its end).
+   *
+   * @example
+   * ```ts
+   * const head = await stores.blobs.read(blob, 0, 4096);
+   * ```
+   */
   read(id: BlobId, offset: number, length: number): Promise<Uint8Array>;
   /**
    * Deletes the blob (complete or not); `false` when absent. With `owner` (who must be the device

@@ -150,7 +150,15 @@ export interface SetPolicyOptions {
 export interface PolicyStore {
   /** The document of `layer`, or `undefined` when none was written. */
   get(layer: PolicyLayer): Promise<StoredPolicy | undefined>;
-  /** Writes a document; `ConflictError('policy.revision')` when `expectedRevision` does not match. */
+  /**
+   * Writes a document; `ConflictError('policy.revision')` when `expectedRevision` does not match.
+   *
+   * @example
+   * ```ts
+   * const stored = await stores.policies.set({ kind: 'tenant', tenant }, { 'files.send': { enabled: false, locked: true } });
+   * console.log(stored.revision); // 1 for the first write
+   * ```
+   */
   set(layer: PolicyLayer, document: PolicyDocument, options?: SetPolicyOptions): Promise<StoredPolicy>;
   /** Deletes a document; `false` when absent. */
   delete(layer: PolicyLayer): Promise<boolean>;

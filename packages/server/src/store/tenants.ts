@@ -131,11 +131,28 @@ export interface TenantPatch {
  * ```
  */
 export interface TenantStore {
-  /** Creates a tenant; `ConflictError('tenant')` when the id is taken. */
+  /**
+   * Creates a tenant; `ConflictError('tenant')` when the id is taken.
+   *
+   * @example
+   * ```ts
+   * import { tenantId } from '@cloister/protocol';
+   *
+   * const { publicKey } = await provider.ed25519.generateKeyPair();
+   * const acme = await stores.tenants.create(tenantId('acme'), { name: 'ACME', signingKey: publicKey });
+   * ```
+   */
   create(id: TenantId, input: TenantInput): Promise<Tenant>;
   /** The tenant `id`, or `undefined`. */
   get(id: TenantId): Promise<Tenant | undefined>;
-  /** Changes a tenant; `NotFoundError('tenant')` when it does not exist. */
+  /**
+   * Changes a tenant; `NotFoundError('tenant')` when it does not exist.
+   *
+   * @example
+   * ```ts
+   * const renamed = await stores.tenants.update(tenant, { name: 'ACME Health' });
+   * ```
+   */
   update(id: TenantId, patch: TenantPatch): Promise<Tenant>;
   /** Tenants, in id order (in a stable hashed order under encryption at rest). */
   list(options?: ServerPageOptions): Promise<ServerPage<Tenant>>;
@@ -156,11 +173,23 @@ export interface DomainStore {
   /**
    * Gives `domain` to `tenant`: resolves `true` when added, `false` when the tenant already had
    * it; `ConflictError('domain')` when another tenant has it, `NotFoundError('tenant')`.
+   *
+   * @example
+   * ```ts
+   * const added = await stores.domains.add(tenant, 'acme.example'); // false when the tenant had it already
+   * ```
    */
   add(tenant: TenantId, domain: string): Promise<boolean>;
   /** Takes `domain` from `tenant`; resolves `false` when the tenant did not have it. */
   remove(tenant: TenantId, domain: string): Promise<boolean>;
-  /** The tenant owning `domain`, if any. */
+  /**
+   * The tenant owning `domain`, if any.
+   *
+   * @example
+   * ```ts
+   * const owner = await stores.domains.tenantOf('ACME.example'); // the owning tenant's id, or undefined
+   * ```
+   */
   tenantOf(domain: string): Promise<TenantId | undefined>;
   /** The tenant's domains, sorted. */
   list(tenant: TenantId): Promise<string[]>;
