@@ -131,15 +131,32 @@ export interface ArchiveStore {
    * Stores a sealed item and counts it in the tenant's archive usage; resolves it (with its id
    * and receipt time). With `options.tenantMaxBytes`, `QuotaExceededError('tenant.bytes')` when
    * the item would take the tenant past it (nothing written).
+   *
+   * @example
+   * ```ts
+   * const item = await stores.archive.append(tenant, { sealed, expiresAt: null }, { tenantMaxBytes: 2 ** 40 });
+   * ```
    */
   append(tenant: TenantId, input: ArchiveInput, options?: ArchiveAppendOptions): Promise<ArchiveItem>;
   /**
    * Whether an item of `size` bytes fits under the tenant quota `tenantMaxBytes` now (what the
    * tenant's blobs and archive hold, plus `size`). Inside a transaction, an `append` with the same
    * quota right after it gives the same answer.
+   *
+   * @example
+   * ```ts
+   * const ok = await stores.archive.fits(tenant, sealed.length, 2 ** 40);
+   * ```
    */
   fits(tenant: TenantId, size: number, tenantMaxBytes: number): Promise<boolean>;
-  /** Items received in `[from, to)`, in receipt order. */
+  /**
+   * Items received in `[from, to)`, in receipt order.
+   *
+   * @example
+   * ```ts
+   * const page = await stores.archive.list(tenant, { from: Date.parse('2026-01-01'), to: Date.parse('2026-02-01'), limit: 100 });
+   * ```
+   */
   list(tenant: TenantId, options?: ArchiveListOptions): Promise<ServerPage<ArchiveItem>>;
   /** The item `id` of the tenant's archive, or `undefined`. */
   get(tenant: TenantId, id: string): Promise<ArchiveItem | undefined>;

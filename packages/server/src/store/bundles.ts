@@ -160,6 +160,11 @@ export interface KeyBundleStore {
    * the last-resort KEM prekey. `undefined` when the device or its signed part is missing (a
    * signed part stored before suite lists carried `suitesIssuedAt` counts as missing: its
    * signature is of the retired form, which no client accepts).
+   *
+   * @example
+   * ```ts
+   * const bundle = await stores.bundles.takeBundle(tenant, user, device); // undefined without a signed part
+   * ```
    */
   takeBundle(tenant: TenantId, user: UserId, device: DeviceId): Promise<PreKeyBundle | undefined>;
   /**
@@ -168,7 +173,14 @@ export interface KeyBundleStore {
    * its signed part is missing.
    */
   peekBundle(tenant: TenantId, user: UserId, device: DeviceId): Promise<PreKeyBundle | undefined>;
-  /** One-time prekeys left, for "please upload more" hints. */
+  /**
+   * One-time prekeys left, for "please upload more" hints.
+   *
+   * @example
+   * ```ts
+   * const { preKeys, kemPreKeys } = await stores.bundles.countOneTime(tenant, user, device);
+   * ```
+   */
   countOneTime(tenant: TenantId, user: UserId, device: DeviceId): Promise<OneTimeCounts>;
 }
 

@@ -81,9 +81,23 @@ export interface DeliveryEpochs {
  * ```
  */
 export interface DeliveryEpochStore {
-  /** The epochs of the tenant, of the recipient user `user` and of the sender class. */
+  /**
+   * The epochs of the tenant, of the recipient user `user` and of the sender class.
+   *
+   * @example
+   * ```ts
+   * const epochs = await stores.deliveryEpochs.get(tenant, user, senderClassOf(tenant, []));
+   * ```
+   */
   get(tenant: TenantId, user: UserId, senderClass: Uint8Array): Promise<DeliveryEpochs>;
-  /** Bumps the tenant epoch: every delivery token of the tenant stops working. `NotFoundError('tenant')`. */
+  /**
+   * Bumps the tenant epoch: every delivery token of the tenant stops working. `NotFoundError('tenant')`.
+   *
+   * @example
+   * ```ts
+   * const epoch = await stores.deliveryEpochs.bumpTenant(tenant); // every delivery token of the tenant stops working
+   * ```
+   */
   bumpTenant(tenant: TenantId): Promise<number>;
 }
 

@@ -120,7 +120,14 @@ export interface RestartDeviceListOptions {
  * ```
  */
 export interface DeviceListStore {
-  /** The current chain in ascending epochs, from epoch 1; empty when the user has none. */
+  /**
+   * The current chain in ascending epochs, from epoch 1; empty when the user has none.
+   *
+   * @example
+   * ```ts
+   * const chain = await stores.deviceLists.chain(tenant, user); // epochs 1, 2, 3, …
+   * ```
+   */
   chain(tenant: TenantId, user: UserId): Promise<StoredDeviceList[]>;
   /** The newest list of the current chain, or `undefined`. */
   newest(tenant: TenantId, user: UserId): Promise<StoredDeviceList | undefined>;
@@ -129,6 +136,12 @@ export interface DeviceListStore {
    * epoch 1). `ConflictError('device-list')` when it has not (another writer came first, or the
    * chain is elsewhere), `NotFoundError('user')`, `LimitError` beyond
    * {@link MAX_DEVICE_LISTS_PER_CHAIN}. Nothing is written on error.
+   *
+   * @example
+   * ```ts
+   * const newest = await stores.deviceLists.newest(tenant, user);
+   * const stored = await stores.deviceLists.append(tenant, user, deviceList, (newest?.epoch ?? 0) + 1, newest === undefined ? {} : { previous: newest.bytes });
+   * ```
    */
   append(
     tenant: TenantId,

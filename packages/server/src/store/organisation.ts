@@ -171,15 +171,39 @@ export type OrganisationObjectInput = Omit<StoredOrganisationObject, 'storedAt'>
  * ```
  */
 export interface OrganisationStore {
-  /** The tenant's root, or `undefined` while none is set. */
+  /**
+   * The tenant's root, or `undefined` while none is set.
+   *
+   * @example
+   * ```ts
+   * const root = await stores.organisation.root(tenant); // undefined while none is set
+   * ```
+   */
   root(tenant: TenantId): Promise<OrganisationRoot | undefined>;
   /** Sets the root once: `ConflictError('organisation-root')` the second time, `NotFoundError('tenant')`. */
   setRoot(tenant: TenantId, input: OrganisationRootInput): Promise<OrganisationRoot>;
   /** The newest sequence accepted for `kind` (0 when none). */
   sequence(tenant: TenantId, kind: OrganisationObjectKind): Promise<number>;
-  /** Records `sequence` as the newest of `kind`: `ConflictError('organisation-sequence')` unless it is greater than the stored one. */
+  /**
+   * Records `sequence` as the newest of `kind`: `ConflictError('organisation-sequence')` unless it is greater than the stored one.
+   *
+   * @example
+   * ```ts
+   * const next = (await stores.organisation.sequence(tenant, 'broadcast')) + 1;
+   * await stores.organisation.advanceSequence(tenant, 'broadcast', next); // ConflictError('organisation-sequence') if not greater
+   * ```
+   */
   advanceSequence(tenant: TenantId, kind: OrganisationObjectKind, sequence: number): Promise<void>;
-  /** Stores an object: the newest of its scope, or one more of a listed kind. */
+  /**
+   * Stores an object: the newest of its scope, or one more of a listed kind.
+   *
+   * @example
+   * ```ts
+   * await stores.organisation.put(tenant, {
+   *   kind: 'broadcast', scope: 'broadcast', sequence: 5, issuedAtMs: Date.now(), admin: admin.id, bytes: signedObject,
+   * });
+   * ```
+   */
   put(tenant: TenantId, object: OrganisationObjectInput): Promise<StoredOrganisationObject>;
   /** The newest object of a scope (a listed kind: the newest of the kind). */
   get(
@@ -195,6 +219,11 @@ export interface OrganisationStore {
   remove(tenant: TenantId, kind: OrganisationObjectKind, scope: string): Promise<boolean>;
   /**
    * Objects of `kind`: a listed kind newest first, any other kind one per scope in a stable order.
+   *
+   * @example
+   * ```ts
+   * const { items } = await stores.organisation.list(tenant, 'broadcast', { limit: 20 }); // newest first
+   * ```
    */
   list(
     tenant: TenantId,

@@ -121,9 +121,24 @@ export interface TenantUsage {
  * ```
  */
 export interface UsageStore {
-  /** What `scope` holds now. */
+  /**
+   * What `scope` holds now.
+   *
+   * @example
+   * ```ts
+   * const held = await stores.usage.read({ kind: 'device', tenant, user, device });
+   * ```
+   */
   read(scope: UsageScope): Promise<UsageFigure>;
-  /** What the tenant's blobs and archive hold now (one transaction). */
+  /**
+   * What the tenant's blobs and archive hold now (one transaction).
+   *
+   * @example
+   * ```ts
+   * const { blobs, archive } = await stores.usage.tenant(tenant);
+   * console.log(blobs.bytes + archive.bytes); // what the tenant quota counts
+   * ```
+   */
   tenant(tenant: TenantId): Promise<TenantUsage>;
 }
 
