@@ -191,8 +191,13 @@ export interface X25519 {
   /** The public key of a 32-byte private key. */
   publicKey(privateKey: Uint8Array): Promise<Uint8Array>;
   /**
-   * The shared secret. Throws `InvalidKeyError` when it is all zero (the peer key is of low
-   * order), as RFC 7748 section 6.1 allows and Cloister requires.
+   * The 32-byte shared secret. Throws `InvalidKeyError` when it is all zero (the peer key is of
+   * low order), as RFC 7748 section 6.1 allows and Cloister requires.
+   *
+   * @example
+   * ```ts
+   * const shared = await provider.x25519.sharedSecret(alice.privateKey, bob.publicKey);
+   * ```
    */
   sharedSecret(privateKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
 }
@@ -218,6 +223,11 @@ export interface Ed25519 {
    * Strict verification: rejects non-canonical encodings of R, A and S (S >= L) and public
    * keys of small order. Returns `false` for any invalid signature; never throws on bad
    * signature bytes of the right length.
+   *
+   * @example
+   * ```ts
+   * const valid = await provider.ed25519.verify(tenant.publicKey, bytes, certificate.signature);
+   * ```
    */
   verify(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): Promise<boolean>;
 }
@@ -245,7 +255,15 @@ export interface MlKem768 {
   keyPairFromSeed(seed: Uint8Array): Promise<KemKeyPair>;
   /** A fresh 32-byte shared secret and its 1088-byte ciphertext to the 1184-byte `publicKey`. */
   encapsulate(publicKey: Uint8Array): Promise<KemEncapsulation>;
-  /** Implicit rejection: a bad ciphertext yields a pseudorandom secret, never an error. */
+  /**
+   * The 32-byte shared secret of `ciphertext` under the 2400-byte `secretKey`. Implicit
+   * rejection: a bad ciphertext yields a pseudorandom secret, never an error.
+   *
+   * @example
+   * ```ts
+   * const shared = await provider.mlkem768.decapsulate(initial.kemCiphertext, lastResort.keyPair.secretKey);
+   * ```
+   */
   decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Promise<Uint8Array>;
 }
 
@@ -261,7 +279,10 @@ export interface MlKem768 {
  * ```
  */
 export interface CryptoProvider {
-  /** `noble`, `node` or `webcrypto` (with `+seeded` when a test random source is injected). */
+  /**
+   * `noble`, `node` or `webcrypto`, followed by `+` and the random source's name when another
+   * source than the CSPRNG is injected (such as `node+insecure-seeded`).
+   */
   readonly name: string;
   /** The random source this provider draws from. */
   readonly random: RandomSource;
@@ -287,17 +308,39 @@ export interface CryptoProvider {
   sha512(data: Uint8Array): Promise<Uint8Array>;
   /** A new incremental SHA-256 (synchronous, so a stream can feed it chunk by chunk). */
   createSha256(): IncrementalHash;
-  /** HMAC-SHA256 over the concatenation of `data` (given as one array or as parts). */
+  /**
+   * The 32-byte HMAC-SHA256 over the concatenation of `data` (given as one array or as parts).
+   *
+   * @example
+   * ```ts
+   * const tag = await provider.hmacSha256(fileKey, [utf8('cloister/example'), bytes]);
+   * ```
+   */
   hmacSha256(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
   /** HMAC-SHA512 (64 bytes) over the concatenation of `data` (given as one array or as parts). */
   hmacSha512(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
-  /** HKDF-SHA256 (RFC 5869); an empty salt means HashLen zero bytes. */
+  /**
+   * HKDF-SHA256 (RFC 5869): `length` (1..8160) bytes from `ikm`; an empty salt means HashLen
+   * zero bytes.
+   *
+   * @example
+   * ```ts
+   * const key = await provider.hkdfSha256(fileKey, new Uint8Array(0), utf8('cloister/example/key'), 32);
+   * ```
+   */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
   /** HKDF-Extract with SHA-256 (RFC 5869 section 2.2): the 32-byte PRK; an empty salt means 32 zero bytes. */
   hkdfExtractSha256(salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array>;
   /** HKDF-Expand with SHA-256 (RFC 5869 section 2.3): `length` (1..8160) bytes from a PRK of at least 32 bytes. */
   hkdfExpandSha256(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
-  /** scrypt (RFC 7914): `params.dkLen` bytes derived from `password` and `salt`. */
+  /**
+   * scrypt (RFC 7914): `params.dkLen` bytes derived from `password` and `salt`.
+   *
+   * @example
+   * ```ts
+   * const key = await provider.scrypt(utf8('482916'), provider.randomBytes(32), { N: 2 ** 17, r: 8, p: 1, dkLen: 32 });
+   * ```
+   */
   scrypt(password: Uint8Array, salt: Uint8Array, params: ScryptParams): Promise<Uint8Array>;
   /** X25519 key agreement. */
   readonly x25519: X25519;
@@ -313,6 +356,15 @@ export interface CryptoProvider {
   readonly xchacha20poly1305: Aead;
   /** AES-256-CBC with PKCS#7 padding (unauthenticated; static-v1 and PIN wrapping only). */
   readonly aes256cbc: CbcCipher;
-  /** A provider identical to this one but drawing randomness from `random`. */
+  /**
+   * A provider identical to this one but drawing randomness from `random` (its `name` gains
+   * `+` and the source's name, such as `noble+insecure-seeded`, unless the source is `csprng`).
+   *
+   * @example
+   * ```ts
+   * import { INSECURE_seededRandomForTestsOnly } from '@cloister/crypto/testing';
+   * const deterministic = provider.withRandom(INSECURE_seededRandomForTestsOnly(new Uint8Array(32))); // tests only
+   * ```
+   */
   withRandom(random: RandomSource): CryptoProvider;
 }

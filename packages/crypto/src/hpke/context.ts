@@ -54,7 +54,18 @@ interface HpkeContextBase {
  * ```
  */
 export interface HpkeSenderContext extends HpkeContextBase {
-  /** Seals `plaintext` under the next sequence number. Throws `ERR_LIMIT` when they run out. */
+  /**
+   * Seals `plaintext` (authenticating `aad`) under the next sequence number; returns the
+   * ciphertext with its 16-byte tag. Throws `LimitError` (`ERR_LIMIT`) when the sequence numbers
+   * run out and `UsageError` for an export-only or destroyed context.
+   *
+   * @example
+   * ```ts
+   * const { enc, context } = await setupHpkeSender(provider, { aead: 'aes-256-gcm', recipientPublicKey: bob.publicKey });
+   * const first = await context.seal(utf8('one'));
+   * const second = await context.seal(utf8('two')); // open them in this order
+   * ```
+   */
   seal(plaintext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
 }
 
@@ -80,6 +91,12 @@ export interface HpkeRecipientContext extends HpkeContextBase {
   /**
    * Opens `ciphertext` under the next sequence number; the number advances only on success.
    * Every failure is `DecryptionFailed`.
+   *
+   * @example
+   * ```ts
+   * const context = await setupHpkeRecipient(provider, { aead: 'aes-256-gcm', enc: bytes.subarray(0, 32), recipientPrivateKey: bob.privateKey });
+   * const plaintext = await context.open(bytes.subarray(32));
+   * ```
    */
   open(ciphertext: Uint8Array, aad?: Uint8Array): Promise<Uint8Array>;
 }

@@ -599,7 +599,15 @@ export interface StaticV1Channel {
    * ```
    */
   decrypt(message: Uint8Array): Promise<Uint8Array>;
-  /** Wipes the derived keys. */
+  /**
+   * Wipes the derived keys; later `encrypt` and `decrypt` calls throw `UsageError`.
+   *
+   * @example
+   * ```ts
+   * const channel = await openStaticV1Channel(provider, { own: alice, peerPublicKey: bob.publicKey });
+   * channel.close();
+   * ```
+   */
   close(): void;
 }
 
