@@ -667,8 +667,8 @@ export class AdminClient {
    * @example
    * ```ts
    * import { readFileSync } from 'node:fs';
- * const token = readFileSync('./cloister-data/operator.token', 'utf8').trim();
- * const operator = admin.withCredential({ kind: 'operator', token });
+   * const token = readFileSync('./cloister-data/operator.token', 'utf8').trim();
+   * const operator = admin.withCredential({ kind: 'operator', token });
    * ```
    */
   withCredential(credential: AdminCredential): AdminClient {
@@ -1108,7 +1108,7 @@ export class AdminClient {
    * @example
    * ```ts
    * // bytes: a wipe command signed with signOrganisationObject (signWipe does both steps)
- * const { sequence } = await admin.wipeDevice('alice', 2, bytes);
+   * const { sequence } = await admin.wipeDevice('alice', 2, bytes);
    * ```
    */
   wipeDevice(user: string, device: number, command: Uint8Array): Promise<PublishAnswer> {
@@ -1286,7 +1286,7 @@ export class AdminClient {
    * @example
    * ```ts
    * const from = Date.now() - 30 * 86_400_000;
- * for await (const record of admin.exportAudit({ from })) process.stdout.write(`${JSON.stringify(record)}\n`);
+   * for await (const record of admin.exportAudit({ from })) process.stdout.write(`${JSON.stringify(record)}\n`);
    * ```
    */
   async *exportAudit(
