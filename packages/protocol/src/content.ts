@@ -61,6 +61,7 @@ export const GROUP_ID_LENGTH = 32;
  * ```
  */
 export interface TextBody {
+  /** Tells a text body apart. */
   readonly type: 'text';
   /** 1 .. {@link FIELD_LIMITS}.textBytes UTF-8 bytes, well-formed Unicode. */
   readonly text: string;
@@ -72,7 +73,12 @@ export interface TextBody {
  * @example
  * ```ts
  * const file: FileReference = {
- *   fileKey, digest, size: 52_113, mediaType: 'image/png', locator: 'blob/7f3a', fileName: 'plan.png',
+ *   fileKey: provider.randomBytes(32),
+ *   digest: await provider.sha256(bytes), // bytes: the encrypted blob as stored
+ *   size: 52_113,
+ *   mediaType: 'image/png',
+ *   locator: 'blob/7f3a',
+ *   fileName: 'plan.png',
  * };
  * ```
  */
@@ -104,7 +110,9 @@ export interface FileReference {
  * ```
  */
 export interface FileBody {
+  /** Tells a file body apart. */
   readonly type: 'file';
+  /** Where the encrypted file is and the key and digest to fetch, check and decrypt it. */
   readonly file: FileReference;
 }
 
@@ -113,11 +121,13 @@ export interface FileBody {
  *
  * @example
  * ```ts
- * const body: ReceiptBody = { type: 'receipt', kind: 'read', messageIds: [received.messageId] };
+ * const body: ReceiptBody = { type: 'receipt', kind: 'read', messageIds: [content.messageId] };
  * ```
  */
 export interface ReceiptBody {
+  /** Tells a receipt body apart. */
   readonly type: 'receipt';
+  /** `delivered` (the device received the messages) or `read` (the user saw them). */
   readonly kind: 'delivered' | 'read';
   /** Ids (16 bytes each) of the messages acknowledged, without duplicates. */
   readonly messageIds: readonly Uint8Array[];
@@ -132,6 +142,7 @@ export interface ReceiptBody {
  * ```
  */
 export interface GroupMember {
+  /** The member's pseudonymous user id, 1 .. 256 UTF-8 bytes. */
   readonly userId: string;
 }
 
@@ -164,9 +175,11 @@ export type GroupAction =
  * ```
  */
 export interface GroupBody {
+  /** Tells a group body apart. */
   readonly type: 'group';
   /** Version of the group state after this change, 1 .. 2^32 - 1; a creation has version 1. */
   readonly version: number;
+  /** What changes: a creation, or members added or removed. */
   readonly action: GroupAction;
 }
 
@@ -187,8 +200,11 @@ export interface GroupBody {
  * ```
  */
 export interface GroupChangeBody {
+  /** Tells a signed group change apart. */
   readonly type: 'group-change';
+  /** The encoded change (`encodeGroupChange`), 33 .. 130048 bytes. */
   readonly change: Uint8Array;
+  /** The acting device's Ed25519 signature over `change` (64 bytes). */
   readonly signature: Uint8Array;
 }
 
@@ -203,7 +219,9 @@ export interface GroupChangeBody {
  * ```
  */
 export interface GroupKeyBody {
+  /** Tells a group key body apart. */
   readonly type: 'group-key';
+  /** The encoded key wrap (`encodeGroupKeyWrap`), 67 .. 130 bytes. */
   readonly wrap: Uint8Array;
 }
 
@@ -217,7 +235,9 @@ export interface GroupKeyBody {
  * ```
  */
 export interface ControlBody {
+  /** Tells a control body apart. */
   readonly type: 'control';
+  /** What the receiving device does; `session-reset` is the only action. */
   readonly action: 'session-reset';
 }
 
@@ -272,6 +292,7 @@ export interface Content {
    * only from their own user.
    */
   readonly syncedTo?: string;
+  /** What the message carries (text, file, receipt, group change, control), told apart by `type`. */
   readonly body: ContentBody;
 }
 
@@ -600,7 +621,7 @@ export function encodeContent(content: Content): Uint8Array {
  * ```ts
  * import { decodeContent } from '@cloister/protocol';
  * const content = decodeContent(plaintext);
- * if (content.body.type === 'text') show(content.body.text);
+ * if (content.body.type === 'receipt') console.log(content.body.kind, content.body.messageIds.length);
  * ```
  */
 export function decodeContent(bytes: Uint8Array): Content {

@@ -28,11 +28,8 @@ const wire = cloister.v1;
  *
  * @example
  * ```ts
- * import { sealEnvelope } from '@cloister/crypto';
- * const delivery: SealedDelivery = {
- *   messageId: provider.randomBytes(16),
- *   envelope: await sealEnvelope(provider, sealOptions),
- * };
+ * // envelope: what sealEnvelope of @cloister/crypto returned
+ * const delivery: SealedDelivery = { messageId: provider.randomBytes(16), envelope };
  * ```
  */
 export interface SealedDelivery {
@@ -59,6 +56,7 @@ export interface SealedDelivery {
  * ```
  */
 export interface SealedDeliveryBatch {
+  /** The deliveries, each with its own message id and envelope. */
   readonly deliveries: readonly SealedDelivery[];
 }
 
@@ -170,7 +168,9 @@ export function decodeSealedDelivery(bytes: Uint8Array): SealedDelivery {
  * @example
  * ```ts
  * import { encodeSealedDeliveryBatch } from '@cloister/protocol';
- * const frame = encodeSealedDeliveryBatch({ deliveries });
+ * const frame = encodeSealedDeliveryBatch({
+ *   deliveries: envelopes.map((envelope) => ({ messageId: provider.randomBytes(16), envelope })),
+ * });
  * ```
  */
 export function encodeSealedDeliveryBatch(batch: SealedDeliveryBatch): Uint8Array {
@@ -190,7 +190,7 @@ export function encodeSealedDeliveryBatch(batch: SealedDeliveryBatch): Uint8Arra
  * @example
  * ```ts
  * import { decodeSealedDeliveryBatch } from '@cloister/protocol';
- * for (const delivery of decodeSealedDeliveryBatch(frame).deliveries) enqueue(delivery);
+ * const ids = decodeSealedDeliveryBatch(frame).deliveries.map((delivery) => delivery.messageId);
  * ```
  */
 export function decodeSealedDeliveryBatch(bytes: Uint8Array): SealedDeliveryBatch {

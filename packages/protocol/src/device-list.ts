@@ -85,9 +85,19 @@ const LABEL = utf8(DEVICE_LIST_LABEL);
 const ZERO_HASH = new Uint8Array(32);
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** One device on a list: its id, its identity keys and when it was added. */
+/**
+ * One device on a list: its id, its identity keys and when it was added.
+ *
+ * @example
+ * ```ts
+ * import { deviceId, toPublicIdentity } from '@cloister/crypto';
+ * const entry: DeviceListEntry = { deviceId: deviceId(2), identity: toPublicIdentity(identity), addedAtMs: Date.now() };
+ * ```
+ */
 export interface DeviceListEntry {
+  /** The device's id within its user. */
   readonly deviceId: DeviceId;
+  /** The device's public identity keys. */
   readonly identity: PublicIdentity;
   /** When a device of the user admitted it (ms since the epoch, the signer's clock). */
   readonly addedAtMs: number;
@@ -97,17 +107,40 @@ export interface DeviceListEntry {
  * Who signed a list: a device of the list (`device`), or the organisation key (`organisation`,
  * reserved for zero-touch roll-out: decoded, but verified only through
  * {@link VerifyDeviceListOptions.organisation}).
+ *
+ * @example
+ * ```ts
+ * import { deviceId } from '@cloister/crypto';
+ * const signer: DeviceListSigner = { kind: 'device', deviceId: deviceId(1) };
+ * ```
  */
 export type DeviceListSigner =
   | { readonly kind: 'device'; readonly deviceId: DeviceId }
   | { readonly kind: 'organisation'; readonly keyId: number };
 
-/** The fields of a list, before it is signed. */
+/**
+ * The fields of a list, before it is signed.
+ *
+ * @example
+ * ```ts
+ * import { deviceId, toPublicIdentity } from '@cloister/crypto';
+ * const me = deviceId(1);
+ * const first: DeviceListBody = {
+ *   tenant, user, epoch: 1, issuedAtMs: Date.now(),
+ *   previous: new Uint8Array(32), root: new Uint8Array(32), // epoch 1: zero hashes
+ *   signer: { kind: 'device', deviceId: me },
+ *   devices: [{ deviceId: me, identity: toPublicIdentity(identity), addedAtMs: Date.now() }],
+ * };
+ * ```
+ */
 export interface DeviceListBody {
+  /** The tenant the list belongs to. */
   readonly tenant: TenantId;
+  /** The user whose devices it lists. */
   readonly user: UserId;
   /** 1 starts a chain; each later list has its predecessor's epoch plus one. */
   readonly epoch: number;
+  /** When the signer issued the list, ms since the epoch (the signer's clock). */
   readonly issuedAtMs: number;
   /** SHA-256 of the previous list's bytes; 32 zero bytes at epoch 1. */
   readonly previous: Uint8Array;
@@ -116,13 +149,23 @@ export interface DeviceListBody {
    * rollback to an older list of the same chain (refused) from a new chain (an identity reset).
    */
   readonly root: Uint8Array;
+  /** Who signed the list: one of its devices (or, reserved, the organisation). */
   readonly signer: DeviceListSigner;
   /** Ascending device ids, at least one, at most {@link MAX_LISTED_DEVICES}. */
   readonly devices: readonly DeviceListEntry[];
 }
 
-/** A decoded list: its fields, its signature and its exact bytes. */
+/**
+ * A decoded list: its fields, its signature and its exact bytes.
+ *
+ * @example
+ * ```ts
+ * const list: SignedDeviceList = decodeDeviceList(bytes);
+ * console.log(list.epoch, list.devices.length);
+ * ```
+ */
 export interface SignedDeviceList extends DeviceListBody {
+  /** The signer's Ed25519 signature (64 bytes) over the label and the list up to it. */
   readonly signature: Uint8Array;
   /** The list as it travels and as its successor's `previous` hashes it. */
   readonly bytes: Uint8Array;
@@ -243,7 +286,7 @@ function encodeUnsigned(body: DeviceListBody): Uint8Array {
  * @example
  * ```ts
  * import { deviceListSignedBytes } from '@cloister/protocol';
- * const message = deviceListSignedBytes(body);
+ * const message = deviceListSignedBytes(pinned); // what pinned.signature signs
  * ```
  */
 export function deviceListSignedBytes(body: DeviceListBody): Uint8Array {
@@ -259,7 +302,15 @@ export function deviceListSignedBytes(body: DeviceListBody): Uint8Array {
  * @example
  * ```ts
  * import { signDeviceList } from '@cloister/protocol';
- * const bytes = await signDeviceList(provider, body, identity.signingKeyPair.privateKey);
+ * const successor: DeviceListBody = {
+ *   ...pinned,
+ *   epoch: pinned.epoch + 1,
+ *   issuedAtMs: Date.now(),
+ *   previous: await deviceListHash(provider, pinned.bytes),
+ *   root: pinned.epoch === 1 ? await deviceListHash(provider, pinned.bytes) : pinned.root,
+ *   devices: pinned.devices.filter((d) => d.deviceId !== 3),
+ * };
+ * const signed = await signDeviceList(provider, successor, identity.signingKeyPair.privateKey);
  * ```
  */
 export async function signDeviceList(
@@ -343,10 +394,19 @@ export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
   return { ...body, signature, bytes: bytes.slice() };
 }
 
-/** Options of {@link verifyDeviceList}. */
+/**
+ * Options of {@link verifyDeviceList}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifyDeviceListOptions = { tenant, user };
+ * await verifyDeviceList(provider, decodeDeviceList(bytes), options);
+ * ```
+ */
 export interface VerifyDeviceListOptions {
-  /** The tenant and user the list must name. */
+  /** The tenant the list must name. */
   readonly tenant: TenantId;
+  /** The user the list must name. */
   readonly user: UserId;
   /**
    * The hook for admission by an organisation key (zero-touch roll-out): called for a list whose
@@ -401,7 +461,7 @@ export async function verifyDeviceList(
  *
  * @example
  * ```ts
- * const h = await deviceListHash(provider, list.bytes);
+ * const hash = await deviceListHash(provider, pinned.bytes); // 32 bytes: the successor's `previous`
  * ```
  */
 export function deviceListHash(provider: CryptoProvider, bytes: Uint8Array): Promise<Uint8Array> {
@@ -419,7 +479,9 @@ export function deviceListHash(provider: CryptoProvider, bytes: Uint8Array): Pro
  *
  * @example
  * ```ts
- * await checkDeviceListSuccessor(provider, pinned, next);
+ * const next = decodeDeviceList(bytes);
+ * await verifyDeviceList(provider, next, { tenant, user });
+ * await checkDeviceListSuccessor(provider, pinned, next); // throws InvalidKeyError unless it follows
  * ```
  */
 export async function checkDeviceListSuccessor(
@@ -466,7 +528,17 @@ export async function checkDeviceListSuccessor(
   }
 }
 
-/** What {@link followDeviceLists} found. */
+/**
+ * What {@link followDeviceLists} found.
+ *
+ * @example
+ * ```ts
+ * const { list, trust, added, removed }: DeviceListUpdate = await followDeviceLists(provider, pinned, lists, {
+ *   tenant,
+ *   user,
+ * });
+ * ```
+ */
 export interface DeviceListUpdate {
   /** The newest list, verified. */
   readonly list: SignedDeviceList;
@@ -498,7 +570,7 @@ async function chainRoot(provider: CryptoProvider, list: SignedDeviceList): Prom
  * @example
  * ```ts
  * import { followDeviceLists } from '@cloister/protocol';
- * const update = await followDeviceLists(provider, pinned, answer.lists, { tenant, user });
+ * const update = await followDeviceLists(provider, pinned, lists, { tenant, user });
  * if (update.trust === 'reset') console.warn('the identity of', user, 'changed');
  * ```
  */

@@ -44,7 +44,7 @@ export const WIRE_VERSION = 1;
  *
  * @example
  * ```ts
- * const out: DeviceMessage = { suite: 'v2', type: 'ratchet', message: ratchetMessage };
+ * const out: DeviceMessage = { suite: 'v2', ...(await cipher.encrypt(plaintext)) };
  * ```
  */
 export type DeviceMessage =
@@ -134,7 +134,7 @@ export function encodeDeviceMessage(message: DeviceMessage): Uint8Array {
  * ```ts
  * import { decodeDeviceMessage } from '@cloister/protocol';
  * const m = decodeDeviceMessage(frame);
- * if (m.suite === 'v2') plaintext = await cipher.decrypt(m);
+ * const plaintext = m.suite === 'v2' ? await cipher.decrypt(m) : undefined; // static-v1: its own opener
  * ```
  */
 export function decodeDeviceMessage(bytes: Uint8Array): DeviceMessage {

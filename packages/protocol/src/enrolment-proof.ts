@@ -34,7 +34,9 @@ export const ENROL_PROOF_LABEL = 'cloister/server/v1/enrol-proof';
  *
  * @example
  * ```ts
+ * import { toPublicIdentity } from '@cloister/crypto';
  * import { enrolmentProofMessage } from '@cloister/protocol';
+ * const tokenBytes = Buffer.from(enrolmentToken, 'base64url'); // 32 bytes
  * const message = await enrolmentProofMessage(provider, tokenBytes, toPublicIdentity(identity));
  * const proof = await provider.ed25519.sign(identity.signingKeyPair.privateKey, message);
  * ```

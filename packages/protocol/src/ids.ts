@@ -7,21 +7,77 @@
  */
 import { type Branded, ValidationError } from '@cloister/crypto';
 
-/** An organisation. */
+/**
+ * An organisation.
+ *
+ * @example
+ * ```ts
+ * const tenant: TenantId = tenantId('acme');
+ * ```
+ */
 export type TenantId = Branded<string, 'TenantId'>;
-/** A user account, unique within a tenant. */
+/**
+ * A user account, unique within a tenant.
+ *
+ * @example
+ * ```ts
+ * const alice: UserId = userId('alice@acme.example');
+ * ```
+ */
 export type UserId = Branded<string, 'UserId'>;
-/** A closed area of users within a tenant (R22). */
+/**
+ * A closed area of users within a tenant (R22).
+ *
+ * @example
+ * ```ts
+ * const ward: PoolId = poolId('ward-3');
+ * ```
+ */
 export type PoolId = Branded<string, 'PoolId'>;
-/** An opaque per-device delivery address the server routes by. */
+/**
+ * An opaque per-device delivery address the server routes by.
+ *
+ * @example
+ * ```ts
+ * const mailbox: MailboxId = mailboxId('mbx_7f3a');
+ * ```
+ */
 export type MailboxId = Branded<string, 'MailboxId'>;
-/** A stored blob (an encrypted file or a chunk of one). */
+/**
+ * A stored blob (an encrypted file or a chunk of one).
+ *
+ * @example
+ * ```ts
+ * const blob: BlobId = blobId('blb_0J3s9Qk2VbN7LmP0aR5sWeXyZ1cD4fG6hI8jK0lMnOp');
+ * ```
+ */
 export type BlobId = Branded<string, 'BlobId'>;
-/** A message, unique per sender; used for deduplication. */
+/**
+ * A message, unique per sender; used for deduplication.
+ *
+ * @example
+ * ```ts
+ * const id: MessageId = messageId('m_0001');
+ * ```
+ */
 export type MessageId = Branded<string, 'MessageId'>;
-/** A 1:1 or group conversation on a client. */
+/**
+ * A 1:1 or group conversation on a client.
+ *
+ * @example
+ * ```ts
+ * const conversation: ConversationId = conversationId('c_alice');
+ * ```
+ */
 export type ConversationId = Branded<string, 'ConversationId'>;
-/** A group. */
+/**
+ * A group.
+ *
+ * @example
+ * ```ts
+ * const group: GroupId = groupId('g_ward3');
+ * ```
+ */
 export type GroupId = Branded<string, 'GroupId'>;
 
 /** Identifiers: 1..128 characters of `A-Z a-z 0-9 . _ - : @ +`, no leading or trailing dot. */

@@ -72,7 +72,8 @@ export function initialToWire(m: InitialMessage): cloister.v1.IInitialMessage {
  * @example
  * ```ts
  * import { encodeInitialMessage } from '@cloister/protocol';
- * const bytes = encodeInitialMessage(initial);
+ * const out = await cipher.encrypt(plaintext); // the first message of a session is an initial one
+ * if (out.type === 'initial') console.log(encodeInitialMessage(out.message).length);
  * ```
  */
 export function encodeInitialMessage(message: InitialMessage): Uint8Array {

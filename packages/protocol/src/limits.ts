@@ -24,6 +24,7 @@ const MAX_ARCHIVE_SEAL = MAX_CONTENT + 1_024;
  * @example
  * ```ts
  * import { FIELD_LIMITS } from '@cloister/protocol';
+ * const draft = 'the text the user typed';
  * if (new TextEncoder().encode(draft).length > FIELD_LIMITS.textBytes) {
  *   // split the message or send it as a file
  * }
@@ -75,7 +76,7 @@ export const FIELD_LIMITS = Object.freeze({
  * @example
  * ```ts
  * import { MAX_ENCODED_BYTES } from '@cloister/protocol';
- * if (frame.length > MAX_ENCODED_BYTES.deviceMessage) dropFrame();
+ * if (frame.length > MAX_ENCODED_BYTES.deviceMessage) throw new Error('frame too long'); // before parsing
  * ```
  */
 export const MAX_ENCODED_BYTES = Object.freeze({

@@ -68,7 +68,8 @@ export function ratchetMessageToWire(m: RatchetMessage): cloister.v1.IRatchetMes
  * @example
  * ```ts
  * import { encodeRatchetHeader } from '@cloister/protocol';
- * const bytes = encodeRatchetHeader({ ratchetKey, previousChainLength: 0, messageNumber: 1 });
+ * const out = await cipher.encrypt(plaintext);
+ * if (out.type === 'ratchet') console.log(encodeRatchetHeader(out.message.header).length);
  * ```
  */
 export function encodeRatchetHeader(header: RatchetHeader): Uint8Array {
@@ -104,7 +105,8 @@ export function decodeRatchetHeader(bytes: Uint8Array): RatchetHeader {
  * @example
  * ```ts
  * import { encodeRatchetMessage } from '@cloister/protocol';
- * const bytes = encodeRatchetMessage({ header, ciphertext });
+ * const out = await cipher.encrypt(plaintext);
+ * const encoded = out.type === 'ratchet' ? encodeRatchetMessage(out.message) : undefined;
  * ```
  */
 export function encodeRatchetMessage(message: RatchetMessage): Uint8Array {

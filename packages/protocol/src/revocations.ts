@@ -138,8 +138,18 @@ const LIST_LABEL = utf8(REVOCATION_LIST_LABEL);
 const REACH_LABEL = utf8(REACH_STATEMENT_LABEL);
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
-/** One revoked user (every device, `deviceId` omitted) or one revoked device of a user. */
+/**
+ * One revoked user (every device, `deviceId` omitted) or one revoked device of a user.
+ *
+ * @example
+ * ```ts
+ * import { deviceId } from '@cloister/crypto';
+ * const device: RevocationEntry = { userId: userId('alice'), deviceId: deviceId(2), revokedAtMs: Date.now() };
+ * const everyDevice: RevocationEntry = { userId: userId('mallory'), revokedAtMs: Date.now() };
+ * ```
+ */
 export interface RevocationEntry {
+  /** The revoked user. */
   readonly userId: UserId;
   /** The revoked device, or undefined for every device of the user. */
   readonly deviceId?: DeviceId;
@@ -147,29 +157,62 @@ export interface RevocationEntry {
   readonly revokedAtMs: number;
 }
 
-/** The fields of a revocation list, before it is signed. */
+/**
+ * The fields of a revocation list, before it is signed.
+ *
+ * @example
+ * ```ts
+ * const body: RevocationListBody = {
+ *   tenant, version: 8, issuedAtMs: Date.now(), entries: [{ userId: userId('mallory'), revokedAtMs: Date.now() }],
+ * };
+ * ```
+ */
 export interface RevocationListBody {
+  /** The tenant whose revocations the list holds. */
   readonly tenant: TenantId;
   /** Grows with every change of the entries; a reader refuses a version below the one it holds. */
   readonly version: number;
+  /** When the server signed the list, ms since the epoch. */
   readonly issuedAtMs: number;
   /** Strictly ascending by (user, every-device first, device id); at most {@link MAX_REVOCATION_ENTRIES}. */
   readonly entries: readonly RevocationEntry[];
 }
 
-/** A decoded revocation list: its fields, its signature and its exact bytes. */
+/**
+ * A decoded revocation list: its fields, its signature and its exact bytes.
+ *
+ * @example
+ * ```ts
+ * const list: SignedRevocationList = decodeRevocationList(bytes);
+ * await verifyRevocationList(provider, list, { tenant, tenantPublicKey });
+ * ```
+ */
 export interface SignedRevocationList extends RevocationListBody {
+  /** The tenant key's Ed25519 signature (64 bytes) over the label and the list up to it. */
   readonly signature: Uint8Array;
+  /** The list's exact bytes, as served. */
   readonly bytes: Uint8Array;
 }
 
-/** The fields of a reach statement, before it is signed. */
+/**
+ * The fields of a reach statement, before it is signed.
+ *
+ * @example
+ * ```ts
+ * const body: ReachStatementBody = {
+ *   tenant, user, version: 3, issuedAtMs: Date.now(),
+ *   pools: [poolId('ward-3')], reachedBy: [poolId('pharmacy'), poolId('ward-3')],
+ * };
+ * ```
+ */
 export interface ReachStatementBody {
+  /** The tenant of the user. */
   readonly tenant: TenantId;
   /** The user the statement is about (the recipient). */
   readonly user: UserId;
   /** Grows with every change that may change the statement; a reader refuses a lower one. */
   readonly version: number;
+  /** When the server signed the statement, ms since the epoch. */
   readonly issuedAtMs: number;
   /** The user's pools, strictly ascending; empty for the open area. */
   readonly pools: readonly PoolId[];
@@ -180,9 +223,19 @@ export interface ReachStatementBody {
   readonly reachedBy: readonly PoolId[];
 }
 
-/** A decoded reach statement: its fields, its signature and its exact bytes. */
+/**
+ * A decoded reach statement: its fields, its signature and its exact bytes.
+ *
+ * @example
+ * ```ts
+ * const reach: SignedReachStatement = decodeReachStatement(bytes);
+ * await verifyReachStatement(provider, reach, { tenant, user, tenantPublicKey });
+ * ```
+ */
 export interface SignedReachStatement extends ReachStatementBody {
+  /** The tenant key's Ed25519 signature (64 bytes) over the label and the statement up to it. */
   readonly signature: Uint8Array;
+  /** The statement's exact bytes, as served. */
   readonly bytes: Uint8Array;
 }
 
@@ -314,7 +367,8 @@ function encodeReachUnsigned(body: ReachStatementBody): Uint8Array {
  * @example
  * ```ts
  * import { revocationListSignedBytes } from '@cloister/protocol';
- * const message = revocationListSignedBytes(body);
+ * const list = decodeRevocationList(bytes);
+ * const message = revocationListSignedBytes(list); // what list.signature signs
  * ```
  */
 export function revocationListSignedBytes(body: RevocationListBody): Uint8Array {
@@ -328,7 +382,8 @@ export function revocationListSignedBytes(body: RevocationListBody): Uint8Array 
  * @example
  * ```ts
  * import { reachStatementSignedBytes } from '@cloister/protocol';
- * const message = reachStatementSignedBytes(body);
+ * const reach = decodeReachStatement(bytes);
+ * const message = reachStatementSignedBytes(reach); // what reach.signature signs
  * ```
  */
 export function reachStatementSignedBytes(body: ReachStatementBody): Uint8Array {
@@ -342,7 +397,9 @@ export function reachStatementSignedBytes(body: ReachStatementBody): Uint8Array 
  * @example
  * ```ts
  * import { signRevocationList } from '@cloister/protocol';
- * const bytes = await signRevocationList(provider, body, tenantPrivateKey);
+ * const now = Date.now();
+ * const body = { tenant, version: 8, issuedAtMs: now, entries: [{ userId: userId('mallory'), revokedAtMs: now }] };
+ * const signed = await signRevocationList(provider, body, tenantPrivateKey);
  * ```
  */
 export async function signRevocationList(
@@ -361,7 +418,10 @@ export async function signRevocationList(
  * @example
  * ```ts
  * import { signReachStatement } from '@cloister/protocol';
- * const bytes = await signReachStatement(provider, body, tenantPrivateKey);
+ * const signed = await signReachStatement(provider, {
+ *   tenant, user, version: 3, issuedAtMs: Date.now(),
+ *   pools: [poolId('ward-3')], reachedBy: [poolId('pharmacy'), poolId('ward-3')],
+ * }, tenantPrivateKey);
  * ```
  */
 export async function signReachStatement(
@@ -539,7 +599,8 @@ export async function verifyReachStatement(
  * @example
  * ```ts
  * import { isRevoked } from '@cloister/protocol';
- * if (isRevoked(list, certificate.userId, certificate.deviceId)) refuse();
+ * const list = decodeRevocationList(bytes); // verified with verifyRevocationList
+ * if (isRevoked(list, 'mallory', 2) !== undefined) throw new Error('the sender is revoked');
  * ```
  */
 export function isRevoked(

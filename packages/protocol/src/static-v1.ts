@@ -19,7 +19,8 @@ const wire = cloister.v1;
  * @example
  * ```ts
  * import { STATIC_V1_MIN_SEALED } from '@cloister/protocol';
- * if (sealed.length < STATIC_V1_MIN_SEALED) throw new Error('not a static-v1 message');
+ * const { sealed } = decodeStaticV1Message(bytes);
+ * console.log(sealed.length >= STATIC_V1_MIN_SEALED); // true: the decoder refuses shorter values
  * ```
  */
 export const STATIC_V1_MIN_SEALED = 65;
@@ -31,7 +32,9 @@ const SEALED_OVERHEAD = 49;
  *
  * @example
  * ```ts
- * const message: StaticV1Message = { senderKey: myStaticKeyPair.publicKey, sealed };
+ * import { staticV1Encrypt } from '@cloister/crypto';
+ * const sealed = await staticV1Encrypt(provider, { sender: staticKeys, recipientPublicKey: peerStaticKey, plaintext });
+ * const message: StaticV1Message = { senderKey: staticKeys.publicKey, sealed };
  * ```
  */
 export interface StaticV1Message {
@@ -80,7 +83,9 @@ export function staticV1ToWire(m: StaticV1Message): cloister.v1.IStaticV1Message
  * @example
  * ```ts
  * import { encodeStaticV1Message } from '@cloister/protocol';
- * const bytes = encodeStaticV1Message({ senderKey: me.publicKey, sealed });
+ * import { staticV1Encrypt } from '@cloister/crypto';
+ * const sealed = await staticV1Encrypt(provider, { sender: staticKeys, recipientPublicKey: peerStaticKey, plaintext });
+ * const encoded = encodeStaticV1Message({ senderKey: staticKeys.publicKey, sealed });
  * ```
  */
 export function encodeStaticV1Message(message: StaticV1Message): Uint8Array {

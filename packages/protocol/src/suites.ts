@@ -93,7 +93,16 @@ export function negotiateSuite(ours: readonly Suite[], theirs: VerifiedSuites): 
   return common;
 }
 
-/** Options of {@link negotiateSuiteForBundle}. */
+/**
+ * Options of {@link negotiateSuiteForBundle}.
+ *
+ * @example
+ * ```ts
+ * // peerIdentity: the identity pinned for this device; the newest suitesIssuedAt seen for it
+ * const options: NegotiateOptions = { expectedIdentity: peerIdentity, newestSuitesIssuedAt: 1_767_225_600_000 };
+ * const suite = await negotiateSuiteForBundle(provider, ['v2'], bundle, options);
+ * ```
+ */
 export interface NegotiateOptions {
   /** The identity already pinned or verified for the peer device; any other is refused. */
   readonly expectedIdentity?: PublicIdentity;

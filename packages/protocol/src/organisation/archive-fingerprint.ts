@@ -42,6 +42,7 @@ const LABEL = utf8(ARCHIVE_KEY_FINGERPRINT_LABEL);
  * @example
  * ```ts
  * import { archiveKeyFingerprint } from '@cloister/protocol';
+ * const archive = await provider.x25519.generateKeyPair();
  * const text = await archiveKeyFingerprint(provider, archive.publicKey); // "cloister-archive:v1:…"
  * ```
  */

@@ -12,7 +12,14 @@ import { DecodeError, utf8, ValidationError } from '@cloister/crypto';
 /** Deepest nesting of arrays and objects in a canonical document. */
 const MAX_DEPTH = 16;
 
-/** A JSON value of the canonical subset. */
+/**
+ * A JSON value of the canonical subset.
+ *
+ * @example
+ * ```ts
+ * const config: CanonicalJson = { days: 30, pools: ['icu', 'ward-3'], strict: true };
+ * ```
+ */
 export type CanonicalJson =
   | null
   | boolean

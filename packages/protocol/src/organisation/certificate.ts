@@ -66,23 +66,48 @@ export const MAX_ADMIN_CERTIFICATE_BYTES = 1 + 1 + 129 + 129 + 32 + 1 + 8 + 8 + 
 
 const LABEL = utf8(ADMIN_CERTIFICATE_LABEL);
 
-/** What the root certifies. */
+/**
+ * What the root certifies.
+ *
+ * @example
+ * ```ts
+ * const now = Date.now();
+ * const body: AdminCertificateBody = {
+ *   tenant, admin: 'carol', adminPublicKey, role: 'admin',
+ *   issuedAtMs: now, expiresAtMs: now + 90 * 86_400_000, serial: 7,
+ * };
+ * ```
+ */
 export interface AdminCertificateBody {
+  /** The tenant the administrator belongs to. */
   readonly tenant: TenantId;
   /** The administrator's id within the tenant (an identifier). */
   readonly admin: string;
   /** The administrator's Ed25519 public key (the root's own for a self-issued owner certificate). */
   readonly adminPublicKey: Uint8Array;
+  /** What the administrator may sign (`spec/organisation.md` §5). */
   readonly role: AdminRole;
+  /** Start of validity, ms since the epoch (0 .. 2^53 - 1). */
   readonly issuedAtMs: number;
+  /** End of validity (exclusive), ms since the epoch: after `issuedAtMs`, by at most 400 days. */
   readonly expiresAtMs: number;
   /** Chosen by the issuer, unique per tenant; names the certificate in a later revocation. */
   readonly serial: number;
 }
 
-/** A decoded certificate: its fields, its signature and its exact bytes. */
+/**
+ * A decoded certificate: its fields, its signature and its exact bytes.
+ *
+ * @example
+ * ```ts
+ * const certificate: AdminCertificate = decodeAdminCertificate(bytes);
+ * console.log(certificate.admin, certificate.role, new Date(certificate.expiresAtMs));
+ * ```
+ */
 export interface AdminCertificate extends AdminCertificateBody {
+  /** The root's Ed25519 signature (64 bytes) over the label and the certificate up to it. */
   readonly signature: Uint8Array;
+  /** The certificate's exact bytes, as issued. */
   readonly bytes: Uint8Array;
 }
 
@@ -125,7 +150,7 @@ function encodeUnsigned(body: AdminCertificateBody): Uint8Array {
  * @example
  * ```ts
  * import { adminCertificateSignedBytes } from '@cloister/protocol';
- * const message = adminCertificateSignedBytes(body);
+ * const message = adminCertificateSignedBytes(certificate); // what certificate.signature signs
  * ```
  */
 export function adminCertificateSignedBytes(body: AdminCertificateBody): Uint8Array {
@@ -140,8 +165,9 @@ export function adminCertificateSignedBytes(body: AdminCertificateBody): Uint8Ar
  * @example
  * ```ts
  * import { issueAdminCertificate, tenantId } from '@cloister/protocol';
- * const certificate = await issueAdminCertificate(provider, root.privateKey, {
- *   tenant: tenantId('acme'), admin: 'carol', adminPublicKey: carol.publicKey, role: 'admin',
+ * const now = Date.now();
+ * const issued = await issueAdminCertificate(provider, root.privateKey, {
+ *   tenant: tenantId('acme'), admin: 'carol', adminPublicKey, role: 'admin',
  *   issuedAtMs: now, expiresAtMs: now + 90 * 86_400_000, serial: 7,
  * });
  * ```
@@ -206,7 +232,14 @@ export function decodeAdminCertificate(bytes: Uint8Array): AdminCertificate {
   return { ...body, signature, bytes: bytes.slice() };
 }
 
-/** Options of {@link verifyAdminCertificate}. */
+/**
+ * Options of {@link verifyAdminCertificate}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifyAdminCertificateOptions = { rootPublicKey, tenant, validAt: [Date.now()] };
+ * ```
+ */
 export interface VerifyAdminCertificateOptions {
   /** The pinned root public key. */
   readonly rootPublicKey: Uint8Array;
@@ -224,7 +257,8 @@ export interface VerifyAdminCertificateOptions {
  * @example
  * ```ts
  * import { decodeAdminCertificate, verifyAdminCertificate } from '@cloister/protocol';
- * await verifyAdminCertificate(provider, decodeAdminCertificate(bytes), { rootPublicKey, tenant, validAt: [Date.now()] });
+ * const options = { rootPublicKey, tenant, validAt: [Date.now()] }; // rootPublicKey: the pinned root
+ * await verifyAdminCertificate(provider, decodeAdminCertificate(bytes), options); // InvalidKeyError if not
  * ```
  */
 export async function verifyAdminCertificate(

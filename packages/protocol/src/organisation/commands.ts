@@ -29,32 +29,84 @@ import {
 import { type PoolId, poolId, type UserId, userId } from '../ids.js';
 import { asDecode, checkFixed, checkUint, idBytes, type Reader } from './_codec.js';
 
-/** Bytes of a wipe command id and of a broadcast id. */
+/**
+ * Bytes of a wipe command id and of a broadcast id.
+ *
+ * @example
+ * ```ts
+ * const commandId = provider.randomBytes(ORGANISATION_ID_LENGTH); // 16 random bytes
+ * ```
+ */
 export const ORGANISATION_ID_LENGTH = 16;
 
-/** Longest broadcast text in UTF-8 bytes. */
+/**
+ * Longest broadcast text in UTF-8 bytes.
+ *
+ * @example
+ * ```ts
+ * const text = 'Maintenance tonight 22:00';
+ * console.log(new TextEncoder().encode(text).length <= MAX_BROADCAST_TEXT_BYTES); // true
+ * ```
+ */
 export const MAX_BROADCAST_TEXT_BYTES = 4096;
 
-/** Most pools or users a broadcast names. */
+/**
+ * Most pools or users a broadcast names.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_BROADCAST_AUDIENCE); // 64
+ * ```
+ */
 export const MAX_BROADCAST_AUDIENCE = 64;
 
-/** The payload of a `wipe` object: wipe this device of this user. */
+/**
+ * The payload of a `wipe` object: wipe this device of this user.
+ *
+ * @example
+ * ```ts
+ * import { deviceId } from '@cloister/crypto';
+ * const payload: WipePayload = { user, deviceId: deviceId(2), commandId: provider.randomBytes(16) };
+ * ```
+ */
 export interface WipePayload {
+  /** The user whose device is wiped. */
   readonly user: UserId;
+  /** The device to wipe. */
   readonly deviceId: DeviceId;
+  /** A random id ({@link ORGANISATION_ID_LENGTH} bytes) that the device's signed report repeats. */
   readonly commandId: Uint8Array;
 }
 
-/** Who a broadcast is for. */
+/**
+ * Who a broadcast is for: the whole tenant, or 1 .. 64 pools or users in strictly ascending order.
+ *
+ * @example
+ * ```ts
+ * const audience: BroadcastAudience = { kind: 'pools', pools: [poolId('icu'), poolId('ward-3')] };
+ * ```
+ */
 export type BroadcastAudience =
   | { readonly kind: 'tenant' }
   | { readonly kind: 'pools'; readonly pools: readonly PoolId[] }
   | { readonly kind: 'users'; readonly users: readonly UserId[] };
 
-/** The payload of a `broadcast` object. */
+/**
+ * The payload of a `broadcast` object.
+ *
+ * @example
+ * ```ts
+ * const payload: BroadcastPayload = {
+ *   broadcastId: provider.randomBytes(16), audience: { kind: 'tenant' }, text: 'Maintenance tonight 22:00',
+ * };
+ * ```
+ */
 export interface BroadcastPayload {
+  /** A random id ({@link ORGANISATION_ID_LENGTH} bytes). */
   readonly broadcastId: Uint8Array;
+  /** Who the broadcast is for. */
   readonly audience: BroadcastAudience;
+  /** The message, 1 .. {@link MAX_BROADCAST_TEXT_BYTES} UTF-8 bytes. */
   readonly text: string;
 }
 

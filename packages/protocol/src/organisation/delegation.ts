@@ -25,10 +25,23 @@ import { asDecode, checkFixed, checkUint, type Reader } from './_codec.js';
  */
 export const MAX_DELEGATION_MS = 7 * 86_400_000;
 
-/** The payload of a `certificate-delegation` object. */
+/**
+ * The payload of a `certificate-delegation` object.
+ *
+ * @example
+ * ```ts
+ * const notBeforeMs = Date.now();
+ * const payload: CertificateDelegationPayload = {
+ *   serverSigningPublicKey: serverSigningKey, notBeforeMs, notAfterMs: notBeforeMs + MAX_DELEGATION_MS,
+ * };
+ * ```
+ */
 export interface CertificateDelegationPayload {
+  /** The server's certificate-signing Ed25519 public key (32 bytes) the delegation names. */
   readonly serverSigningPublicKey: Uint8Array;
+  /** Start of the window, ms since the epoch (inclusive). */
   readonly notBeforeMs: number;
+  /** End of the window, ms since the epoch (exclusive): at most 7 days after `notBeforeMs`. */
   readonly notAfterMs: number;
 }
 
@@ -65,7 +78,10 @@ export function decodeDelegation(r: Reader): CertificateDelegationPayload {
  * @example
  * ```ts
  * import { delegationCovers } from '@cloister/protocol';
- * if (!delegationCovers(delegation, certificate.signingKey, certificate.issuedAtMs)) refuse();
+ * const object = decodeOrganisationObject(bytes); // verified with verifyOrganisationObject
+ * if (object.kind === 'certificate-delegation' && !delegationCovers(object.payload, serverSigningKey, Date.now())) {
+ *   throw new Error('the sender certificate is not delegated');
+ * }
  * ```
  */
 export function delegationCovers(

@@ -31,24 +31,64 @@ import {
 import { type PoolId, poolId, type UserId, userId } from '../ids.js';
 import { asDecode, checkFixed, checkUint, idBytes, type Reader } from './_codec.js';
 
-/** Most rules in a pool-rules object, and most pools one rule lets reach. */
+/**
+ * Most rules in a pool-rules object, and most pools one rule lets reach.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_POOL_RULES); // 1024
+ * ```
+ */
 export const MAX_POOL_RULES = 1024;
 
-/** One pool's rule: its members may reach the members of `mayContact` (one-way). */
+/**
+ * One pool's rule: its members may reach the members of `mayContact` (one-way).
+ *
+ * @example
+ * ```ts
+ * const rule: PoolRule = { pool: poolId('ward-3'), mayContact: [poolId('pharmacy')] };
+ * ```
+ */
 export interface PoolRule {
+  /** The pool whose members the rule lets reach further. */
   readonly pool: PoolId;
+  /** The pools they may reach: strictly ascending, not `pool` itself, at most {@link MAX_POOL_RULES}. */
   readonly mayContact: readonly PoolId[];
 }
 
-/** The payload of a `pool-rules` object: the tenant's whole rule set. */
+/**
+ * The payload of a `pool-rules` object: the tenant's whole rule set.
+ *
+ * @example
+ * ```ts
+ * const payload: PoolRulesPayload = {
+ *   rules: [
+ *     { pool: poolId('pharmacy'), mayContact: [poolId('ward-3')] },
+ *     { pool: poolId('ward-3'), mayContact: [poolId('pharmacy')] },
+ *   ],
+ * };
+ * ```
+ */
 export interface PoolRulesPayload {
+  /** The rules, pools strictly ascending, at most {@link MAX_POOL_RULES}; a pool not listed reaches only itself. */
   readonly rules: readonly PoolRule[];
 }
 
-/** The payload of a `device-admission` object. */
+/**
+ * The payload of a `device-admission` object.
+ *
+ * @example
+ * ```ts
+ * import { deviceId } from '@cloister/crypto';
+ * const payload: DeviceAdmissionPayload = { user, deviceId: deviceId(3), identity: peerIdentity };
+ * ```
+ */
 export interface DeviceAdmissionPayload {
+  /** The user whose device list the device joins. */
   readonly user: UserId;
+  /** The admitted device's id. */
   readonly deviceId: DeviceId;
+  /** The admitted device's public identity keys. */
   readonly identity: PublicIdentity;
 }
 

@@ -105,7 +105,17 @@ export const MAX_ORGANISATION_CLOCK_SKEW_MS = 5 * 60_000;
 const MAX_OBJECT_BYTES =
   3 + 129 + 16 + 4 + MAX_ORGANISATION_PAYLOAD_BYTES + 2 + MAX_ADMIN_CERTIFICATE_BYTES + 64;
 
-/** A kind and its payload. */
+/**
+ * A kind and its payload.
+ *
+ * @example
+ * ```ts
+ * import { deviceId } from '@cloister/crypto';
+ * const wipe: OrganisationPayload = {
+ *   kind: 'wipe', payload: { user, deviceId: deviceId(2), commandId: provider.randomBytes(16) },
+ * };
+ * ```
+ */
 export type OrganisationPayload =
   | { readonly kind: 'policy-layer'; readonly payload: PolicyLayerPayload }
   | { readonly kind: 'wipe'; readonly payload: WipePayload }
@@ -114,7 +124,18 @@ export type OrganisationPayload =
   | { readonly kind: 'device-admission'; readonly payload: DeviceAdmissionPayload }
   | { readonly kind: 'certificate-delegation'; readonly payload: CertificateDelegationPayload };
 
-/** What an administrator signs. */
+/**
+ * What an administrator signs: a kind and its payload, the tenant, the issue time (ms since the
+ * epoch) and the sequence.
+ *
+ * @example
+ * ```ts
+ * const body: OrganisationObjectBody = {
+ *   kind: 'broadcast', tenant, issuedAtMs: Date.now(), sequence: 4,
+ *   payload: { broadcastId: provider.randomBytes(16), audience: { kind: 'tenant' }, text: 'Fire drill at 10:00' },
+ * };
+ * ```
+ */
 export type OrganisationObjectBody = OrganisationPayload & {
   readonly tenant: TenantId;
   readonly issuedAtMs: number;
@@ -122,7 +143,15 @@ export type OrganisationObjectBody = OrganisationPayload & {
   readonly sequence: number;
 };
 
-/** A decoded object: its fields, its payload's bytes, the signer's certificate, the signature and its exact bytes. */
+/**
+ * A decoded object: its fields, its payload's bytes, the signer's certificate, the signature and its exact bytes.
+ *
+ * @example
+ * ```ts
+ * const object: SignedOrganisationObject = decodeOrganisationObject(bytes);
+ * console.log(object.kind, object.sequence, object.certificate.admin);
+ * ```
+ */
 export type SignedOrganisationObject = OrganisationObjectBody & {
   readonly payloadBytes: Uint8Array;
   readonly certificate: AdminCertificate;
@@ -213,7 +242,8 @@ function encodeUnsigned(certificate: Uint8Array, o: OrganisationObjectBody): Uin
  * @example
  * ```ts
  * import { organisationObjectSignedBytes } from '@cloister/protocol';
- * const message = organisationObjectSignedBytes(certificate, object);
+ * const object = decodeOrganisationObject(bytes);
+ * const message = organisationObjectSignedBytes(object.certificate.bytes, object); // what object.signature signs
  * ```
  */
 export function organisationObjectSignedBytes(
@@ -246,8 +276,9 @@ async function checkKindRules(
  *
  * @example
  * ```ts
+ * import { deviceId } from '@cloister/crypto';
  * import { signOrganisationObject } from '@cloister/protocol';
- * const bytes = await signOrganisationObject(provider, carol.privateKey, carolCertificate, {
+ * const signed = await signOrganisationObject(provider, adminPrivateKey, adminCertificate, {
  *   kind: 'wipe', tenant, issuedAtMs: Date.now(), sequence: 12,
  *   payload: { user: userId('alice'), deviceId: deviceId(2), commandId: provider.randomBytes(16) },
  * });
@@ -331,7 +362,14 @@ export function decodeOrganisationObject(bytes: Uint8Array): SignedOrganisationO
   } as SignedOrganisationObject;
 }
 
-/** Options of {@link verifyOrganisationObject}. */
+/**
+ * Options of {@link verifyOrganisationObject}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifyOrganisationObjectOptions = { rootPublicKey, tenant, now: Date.now(), newestSequence: 11 };
+ * ```
+ */
 export interface VerifyOrganisationObjectOptions {
   /** The organisation root public key the client pinned at enrolment. */
   readonly rootPublicKey: Uint8Array;
@@ -359,8 +397,8 @@ export interface VerifyOrganisationObjectOptions {
  * @example
  * ```ts
  * import { verifyOrganisationObject } from '@cloister/protocol';
- * const object = await verifyOrganisationObject(provider, bytes, { rootPublicKey: pinned, tenant, now: Date.now() });
- * if (object.kind === 'wipe') await wipe(object.payload);
+ * const object = await verifyOrganisationObject(provider, bytes, { rootPublicKey, tenant, now: Date.now() });
+ * if (object.kind === 'wipe') console.log('wipe ordered for device', object.payload.deviceId);
  * ```
  */
 export async function verifyOrganisationObject(
@@ -404,7 +442,7 @@ export async function verifyOrganisationObject(
  * @example
  * ```ts
  * import { organisationObjectScope } from '@cloister/protocol';
- * organisationObjectScope(object); // e.g. "policy-layer/user/alice", "wipe/alice/2", "broadcast"
+ * organisationObjectScope(decodeOrganisationObject(bytes)); // e.g. "policy-layer/user/alice", "wipe/alice/2"
  * ```
  */
 export function organisationObjectScope(o: OrganisationPayload): string {

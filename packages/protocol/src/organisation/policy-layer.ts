@@ -17,30 +17,85 @@ import { concatBytes, DecodeError, ForbiddenError, uintBE, ValidationError } fro
 import { asDecode, fromBase64Url, idBytes, type Reader } from './_codec.js';
 import { type CanonicalJson, canonicalJsonBytes, parseCanonicalJson } from './canonical-json.js';
 
-/** The layers an organisation signs (the server default layer is the operator's, unsigned). */
+/**
+ * The layers an organisation signs (the server default layer is the operator's, unsigned).
+ *
+ * @example
+ * ```ts
+ * console.log(POLICY_LAYER_KINDS.indexOf('user') + 1); // 4: the user layer's code
+ * ```
+ */
 export const POLICY_LAYER_KINDS = ['tenant', 'pool', 'group', 'user'] as const;
 
-/** A layer an organisation signs. */
+/**
+ * A layer an organisation signs.
+ *
+ * @example
+ * ```ts
+ * const layer: PolicyLayerKind = 'pool';
+ * ```
+ */
 export type PolicyLayerKind = (typeof POLICY_LAYER_KINDS)[number];
 
-/** The feature only the tenant layer may set. */
+/**
+ * The feature only the tenant layer may set.
+ *
+ * @example
+ * ```ts
+ * const document = { [ARCHIVE_FEATURE]: { enabled: false, locked: true } }; // tenant layer only
+ * ```
+ */
 export const ARCHIVE_FEATURE = 'archive';
 
-/** Longest encoded policy document (as the server's `MAX_POLICY_BYTES`). */
+/**
+ * Longest encoded policy document in bytes (as the server's `MAX_POLICY_BYTES`).
+ *
+ * @example
+ * ```ts
+ * const fits = canonicalJsonBytes({ 'files.send': { enabled: false, locked: true } }).length <= MAX_POLICY_DOCUMENT_BYTES;
+ * ```
+ */
 export const MAX_POLICY_DOCUMENT_BYTES = 64 * 1024;
 
-/** Most features in one document (as the server's `MAX_POLICY_FEATURES`). */
+/**
+ * Most features in one document (as the server's `MAX_POLICY_FEATURES`).
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_POLICY_DOCUMENT_FEATURES); // 256
+ * ```
+ */
 export const MAX_POLICY_DOCUMENT_FEATURES = 256;
 
-/** One feature of a policy document. */
+/**
+ * One feature of a policy document.
+ *
+ * @example
+ * ```ts
+ * const document: { [feature: string]: SignedPolicyFeature } = { 'clipboard.copy': { enabled: false, locked: true } };
+ * ```
+ */
 export interface SignedPolicyFeature {
+  /** Whether the feature is on. */
   readonly enabled: boolean;
+  /** True when more specific layers may not change the feature. */
   readonly locked: boolean;
+  /** The feature's settings, canonical JSON. */
   readonly config?: CanonicalJson;
 }
 
-/** The payload of a `policy-layer` object. */
+/**
+ * The payload of a `policy-layer` object.
+ *
+ * @example
+ * ```ts
+ * const payload: PolicyLayerPayload = {
+ *   layer: 'pool', target: 'ward-3', document: { 'files.send': { enabled: false, locked: true } },
+ * };
+ * ```
+ */
 export interface PolicyLayerPayload {
+  /** Which layer the document sets. */
   readonly layer: PolicyLayerKind;
   /** The pool, group or user id; `null` for the tenant layer. */
   readonly target: string | null;

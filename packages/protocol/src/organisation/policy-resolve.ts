@@ -11,30 +11,80 @@
  */
 import { parseRetentionPolicy, type RetentionLayer, resolveRetention } from '../retention/index.js';
 
-/** The feature whose `config.rules` hold retention rules by class (as the server's `RETENTION_FEATURE`). */
+/**
+ * The feature whose `config.rules` hold retention rules by class (as the server's `RETENTION_FEATURE`).
+ *
+ * @example
+ * ```ts
+ * const tenantLayer: LayerDocument = {
+ *   [RETENTION_POLICY_FEATURE]: { enabled: true, locked: true, config: { rules: { 'message.device': { maxLifetimeMs: 86_400_000 } } } },
+ * };
+ * ```
+ */
 export const RETENTION_POLICY_FEATURE = 'retention';
 
-/** One feature of one layer. */
+/**
+ * One feature of one layer.
+ *
+ * @example
+ * ```ts
+ * const feature: LayerFeature = { enabled: false, locked: true };
+ * ```
+ */
 export interface LayerFeature<C = unknown> {
+  /** Whether the layer turns the feature on. */
   readonly enabled: boolean;
+  /** True when more specific layers may not change the feature. */
   readonly locked: boolean;
+  /** The feature's settings, as the layer gives them. */
   readonly config?: C;
 }
 
-/** One layer's document: features by name. */
+/**
+ * One layer's document: features by name.
+ *
+ * @example
+ * ```ts
+ * const user: LayerDocument = { 'files.send': { enabled: true, locked: false } };
+ * ```
+ */
 export type LayerDocument<C = unknown> = { readonly [feature: string]: LayerFeature<C> };
 
-/** A resolved feature. */
+/**
+ * A resolved feature.
+ *
+ * @example
+ * ```ts
+ * const { enabled }: ResolvedFeature = resolvePolicyFeatures({ pools: [] })['files.send'] ?? { enabled: true };
+ * ```
+ */
 export interface ResolvedFeature<C = unknown> {
+  /** Whether the feature is on for the user. */
   readonly enabled: boolean;
+  /** The settings of the layer that decided the feature. */
   readonly config?: C;
 }
 
-/** The layers of one user, least specific first; an absent layer sets nothing. */
+/**
+ * The layers of one user, least specific first; an absent layer sets nothing.
+ *
+ * @example
+ * ```ts
+ * const layers: PolicyLayers = {
+ *   tenant: { 'files.send': { enabled: true, locked: false } },
+ *   pools: [{ 'files.send': { enabled: false, locked: false } }],
+ * };
+ * resolvePolicyFeatures(layers)['files.send']; // { enabled: false }
+ * ```
+ */
 export interface PolicyLayers<C = unknown> {
+  /** The server operator's default layer (unsigned). */
   readonly server?: LayerDocument<C> | undefined;
+  /** The tenant's layer. */
   readonly tenant?: LayerDocument<C> | undefined;
+  /** The layers of each pool the user is in (the most restrictive wins). */
   readonly pools: readonly LayerDocument<C>[];
+  /** The user's own layer. */
   readonly user?: LayerDocument<C> | undefined;
 }
 

@@ -16,7 +16,15 @@
  */
 export const ADMIN_ROLES = ['owner', 'admin', 'user-manager', 'auditor', 'integration'] as const;
 
-/** A role of an administrator certificate. */
+/**
+ * A role of an administrator certificate.
+ *
+ * @example
+ * ```ts
+ * const role: AdminRole = 'user-manager';
+ * maySign(role, 'broadcast'); // true
+ * ```
+ */
 export type AdminRole = (typeof ADMIN_ROLES)[number];
 
 /**
@@ -37,7 +45,15 @@ export const ORGANISATION_OBJECT_KINDS = [
   'certificate-delegation',
 ] as const;
 
-/** A kind of signed organisation object. */
+/**
+ * A kind of signed organisation object.
+ *
+ * @example
+ * ```ts
+ * const kind: OrganisationObjectKind = 'policy-layer';
+ * ORGANISATION_PERMISSIONS[kind]; // ["owner", "admin"]
+ * ```
+ */
 export type OrganisationObjectKind = (typeof ORGANISATION_OBJECT_KINDS)[number];
 
 /**

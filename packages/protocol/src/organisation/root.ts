@@ -92,7 +92,7 @@ export async function rootFingerprint(provider: CryptoProvider, rootPublicKey: U
  * @example
  * ```ts
  * import { parseRootFingerprint } from '@cloister/protocol';
- * const digest = parseRootFingerprint(token.rootFingerprint); // 32 bytes
+ * const digest = parseRootFingerprint(pinnedFingerprint); // 32 bytes
  * ```
  */
 export function parseRootFingerprint(text: string): Uint8Array {
@@ -113,7 +113,10 @@ export function parseRootFingerprint(text: string): Uint8Array {
  * @example
  * ```ts
  * import { equalRootFingerprints, rootFingerprint } from '@cloister/protocol';
- * if (!equalRootFingerprints(await rootFingerprint(provider, served), token.rootFingerprint)) refuse();
+ * // rootPublicKey: the root the server served; pinnedFingerprint: the one from the enrolment code
+ * if (!equalRootFingerprints(await rootFingerprint(provider, rootPublicKey), pinnedFingerprint)) {
+ *   throw new Error('the server serves another organisation root');
+ * }
  * ```
  */
 export function equalRootFingerprints(a: string | Uint8Array, b: string | Uint8Array): boolean {
@@ -129,7 +132,9 @@ export function equalRootFingerprints(a: string | Uint8Array, b: string | Uint8A
  * @example
  * ```ts
  * import { rootMatchesFingerprint } from '@cloister/protocol';
- * if (!(await rootMatchesFingerprint(provider, rootPublicKey, token.rootFingerprint))) refuse();
+ * if (!(await rootMatchesFingerprint(provider, rootPublicKey, pinnedFingerprint))) {
+ *   throw new Error('the server serves another organisation root');
+ * }
  * ```
  */
 export async function rootMatchesFingerprint(

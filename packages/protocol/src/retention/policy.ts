@@ -11,16 +11,50 @@ import { ValidationError } from '@cloister/crypto';
 /**
  * The kinds of data a retention policy speaks about. New kinds are added here (and to
  * {@link RetentionKind}); every function below iterates this list.
+ *
+ * @example
+ * ```ts
+ * console.log(RETENTION_KINDS); // ["message", "attachment"]
+ * ```
  */
 export const RETENTION_KINDS = ['message', 'attachment'] as const;
-/** Where the data is kept: on the user's devices or on the server. */
+/**
+ * Where the data is kept: on the user's devices or on the server.
+ *
+ * @example
+ * ```ts
+ * console.log(RETENTION_LOCATIONS); // ["device", "server"]
+ * ```
+ */
 export const RETENTION_LOCATIONS = ['device', 'server'] as const;
 
-/** A kind of data (see {@link RETENTION_KINDS}). */
+/**
+ * A kind of data (see {@link RETENTION_KINDS}).
+ *
+ * @example
+ * ```ts
+ * const kind: RetentionKind = 'attachment';
+ * ```
+ */
 export type RetentionKind = (typeof RETENTION_KINDS)[number];
-/** A place data is kept (see {@link RETENTION_LOCATIONS}). */
+/**
+ * A place data is kept (see {@link RETENTION_LOCATIONS}).
+ *
+ * @example
+ * ```ts
+ * const where: RetentionLocation = 'server';
+ * ```
+ */
 export type RetentionLocation = (typeof RETENTION_LOCATIONS)[number];
-/** A data class: a kind at a location, such as `message.device`. */
+/**
+ * A data class: a kind at a location, such as `message.device`.
+ *
+ * @example
+ * ```ts
+ * const cls: RetentionClass = 'attachment.server';
+ * resolveRetention(policy, cls).lifetimeMs; // ms, or null for forever
+ * ```
+ */
 export type RetentionClass = `${RetentionKind}.${RetentionLocation}`;
 
 /**
@@ -46,38 +80,82 @@ export const RETENTION_CLASSES: readonly RetentionClass[] = Object.freeze(
  * ```
  */
 export const RETENTION_LAYERS = ['server', 'tenant', 'pool', 'group', 'user'] as const;
-/** A policy layer (see {@link RETENTION_LAYERS}). */
+/**
+ * A policy layer (see {@link RETENTION_LAYERS}).
+ *
+ * @example
+ * ```ts
+ * const layer: RetentionLayerName = 'tenant';
+ * ```
+ */
 export type RetentionLayerName = (typeof RETENTION_LAYERS)[number];
 
 /**
  * What one layer says about one data class. `maxLifetimeMs` is the longest time data may be kept
  * after it was created, in milliseconds, or `null` to keep it forever. A `locked` rule cannot be
  * lengthened by any more specific layer (they may still shorten it).
+ *
+ * @example
+ * ```ts
+ * const rule: RetentionRule = { maxLifetimeMs: 30 * 86_400_000, locked: true }; // 30 days, for every layer below
+ * ```
  */
 export interface RetentionRule {
+  /** Longest time data may be kept after its creation, in ms (a non-negative safe integer); `null`: forever. */
   readonly maxLifetimeMs: number | null;
+  /** True when more specific layers may not lengthen the rule (default false). */
   readonly locked?: boolean;
 }
 
-/** The rules of one layer; a class without a rule is left to the other layers. */
+/**
+ * The rules of one layer; a class without a rule is left to the other layers.
+ *
+ * @example
+ * ```ts
+ * const rules: RetentionRules = { 'message.device': { maxLifetimeMs: 90 * 86_400_000 }, 'attachment.server': { maxLifetimeMs: null } };
+ * ```
+ */
 export type RetentionRules = { readonly [C in RetentionClass]?: RetentionRule };
 
-/** One layer of a policy: its name and its rules. */
+/**
+ * One layer of a policy: its name and its rules.
+ *
+ * @example
+ * ```ts
+ * const tenantLayer: RetentionLayer = { layer: 'tenant', rules: { 'message.server': { maxLifetimeMs: 7 * 86_400_000 } } };
+ * ```
+ */
 export interface RetentionLayer {
+  /** Which layer this is. */
   readonly layer: RetentionLayerName;
+  /** Its rules by data class. */
   readonly rules: RetentionRules;
 }
 
 /**
  * The server's bounds on every resolved lifetime of one class: at least `minMs`, at most `maxMs`
  * (`null`: no upper bound, so "keep forever" is allowed).
+ *
+ * @example
+ * ```ts
+ * const clamp: RetentionClamp = { minMs: 86_400_000, maxMs: 30 * 86_400_000 }; // 1 to 30 days
+ * ```
  */
 export interface RetentionClamp {
+  /** Shortest resolved lifetime, ms. */
   readonly minMs: number;
+  /** Longest resolved lifetime, ms; `null`: no upper bound. */
   readonly maxMs: number | null;
 }
 
-/** The clamps per data class; a class without one is bounded by `{ minMs: 0, maxMs: null }`. */
+/**
+ * The clamps per data class; a class without one is bounded by `{ minMs: 0, maxMs: null }`.
+ *
+ * @example
+ * ```ts
+ * const clamps: RetentionClamps = { 'message.server': { minMs: 0, maxMs: 30 * 86_400_000 } };
+ * ```
+ */
 export type RetentionClamps = { readonly [C in RetentionClass]?: RetentionClamp };
 
 /**
@@ -86,6 +164,7 @@ export type RetentionClamps = { readonly [C in RetentionClass]?: RetentionClamp 
  *
  * @example
  * ```ts
+ * const DAY = 86_400_000;
  * const policy: RetentionPolicy = {
  *   clamps: { 'message.server': { minMs: 0, maxMs: 30 * DAY } },
  *   layers: [
@@ -97,7 +176,9 @@ export type RetentionClamps = { readonly [C in RetentionClass]?: RetentionClamp 
  * ```
  */
 export interface RetentionPolicy {
+  /** The server's bounds per data class. */
   readonly clamps?: RetentionClamps;
+  /** The layers that apply, least specific first, each at most once. */
   readonly layers: readonly RetentionLayer[];
 }
 
@@ -182,7 +263,7 @@ function checkClamp(value: unknown, field: string): RetentionClamp {
  *
  * @example
  * ```ts
- * const policy = parseRetentionPolicy(JSON.parse(body)); // throws ValidationError when bad
+ * const policy = parseRetentionPolicy(JSON.parse(new TextDecoder().decode(bytes))); // ValidationError when bad
  * const device = resolveRetention(policy, 'message.device');
  * ```
  */
@@ -229,7 +310,7 @@ export function parseRetentionPolicy(input: unknown): RetentionPolicy {
  *
  * @example
  * ```ts
- * const timer = checkDisappearingTimer(settings.timerMs); // 0, -1, 1.5, NaN -> ValidationError
+ * const timer = checkDisappearingTimer(7 * 86_400_000); // 604800000; 0, -1, 1.5, NaN -> ValidationError
  * ```
  */
 export function checkDisappearingTimer(value: unknown): number | null {

@@ -17,19 +17,41 @@ import {
   type RetentionPolicy,
 } from './policy.js';
 
-/** Who decided a resolved lifetime: a policy layer, the server clamps, or the timer. */
+/**
+ * Who decided a resolved lifetime: a policy layer, the server clamps, or the timer.
+ *
+ * @example
+ * ```ts
+ * const who: RetentionDecider = resolveRetention(policy, 'message.device').decidedBy; // e.g. 'tenant'
+ * ```
+ */
 export type RetentionDecider = RetentionLayerName | 'clamp' | 'timer';
 
 /**
  * A resolved lifetime: how long data of one class may be kept after it was created (ms, `null`
  * for forever) and who decided it, for display and audit.
+ *
+ * @example
+ * ```ts
+ * const { lifetimeMs, decidedBy }: RetentionResolution = resolveRetention(policy, 'message.device');
+ * ```
  */
 export interface RetentionResolution {
+  /** How long data may be kept after its creation, in ms; `null`: forever. */
   readonly lifetimeMs: number | null;
+  /** The layer, the clamp or the timer that set `lifetimeMs`. */
   readonly decidedBy: RetentionDecider;
 }
 
-/** Options of {@link resolveRetention}. */
+/**
+ * Options of {@link resolveRetention}.
+ *
+ * @example
+ * ```ts
+ * const options: ResolveRetentionOptions = { timerMs: 86_400_000 }; // a one-day disappearing timer
+ * resolveRetention(policy, 'message.device', options).lifetimeMs; // at most 86400000
+ * ```
+ */
 export interface ResolveRetentionOptions {
   /**
    * The conversation's disappearing-message timer in ms (a positive integer), or `null` or
@@ -126,7 +148,7 @@ export function resolveRetention(
  *
  * @example
  * ```ts
- * const all = resolveRetentionAll(policy, { timerMs: 7 * DAY });
+ * const all = resolveRetentionAll(policy, { timerMs: 7 * 86_400_000 });
  * all['attachment.server'].lifetimeMs;
  * ```
  */
@@ -176,8 +198,7 @@ export function retentionCeiling(
  *
  * @example
  * ```ts
- * const at = expiresAt(Date.now(), resolveRetention(policy, 'message.server'));
- * await tx.put('messages', { partition, sort, value, expiresAt: at });
+ * const at = expiresAt(Date.now(), resolveRetention(policy, 'message.server')); // ms since the epoch, or null
  * ```
  */
 export function expiresAt(createdAt: number, resolution: RetentionResolution): number | null {
