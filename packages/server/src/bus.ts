@@ -59,11 +59,26 @@ export function checkWakeupSignal(signal: unknown): WakeupSignal {
  * ```
  */
 export interface WakeupBus {
-  /** Tells every instance (this one included) that `mailbox` changed (`signal`, default `wake`). */
+  /**
+   * Tells every instance (this one included) that `mailbox` changed (`signal`, default `wake`);
+   * `ValidationError` for another signal.
+   *
+   * @example
+   * ```ts
+   * await ctx.bus.notify(mailbox); // something new was queued
+   * await ctx.bus.notify(mailbox, 'recheck'); // its device was blocked: re-read before pushing
+   * ```
+   */
   notify(mailbox: MailboxId, signal?: WakeupSignal): Promise<void>;
   /**
    * Calls `listener` with the signal of every message for `mailbox` until the returned function
    * is called. A bus that may have lost messages calls it with `recheck`.
+   *
+   * @example
+   * ```ts
+   * const unsubscribe = ctx.bus.subscribe(mailbox, (signal) => console.log(`mailbox: ${signal}`));
+   * unsubscribe(); // when the socket closes
+   * ```
    */
   subscribe(mailbox: MailboxId, listener: (signal: WakeupSignal) => void): () => void;
   /**
@@ -77,7 +92,15 @@ export interface WakeupBus {
    * returned function is called.
    */
   onInvalidate?(listener: () => void): () => void;
-  /** Stops the bus. */
+  /**
+   * Stops the bus (`CloisterServer.close` calls it).
+   *
+   * @example
+   * ```ts
+   * const bus = createLocalBus();
+   * await bus.close(); // listeners are forgotten
+   * ```
+   */
   close(): Promise<void>;
 }
 

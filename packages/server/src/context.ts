@@ -69,7 +69,14 @@ export interface ServerLimits {
  * ```
  */
 export interface Notifier {
-  /** Tells the device's push service that `mailboxHint` has something waiting; never content or sender. */
+  /**
+   * Tells the device's push service that `mailboxHint` has something waiting; never content or sender.
+   *
+   * @example
+   * ```ts
+   * await ctx.notifier?.notify({ mailboxHint: mailbox });
+   * ```
+   */
   notify(hint: { readonly mailboxHint: string }): Promise<void>;
 }
 

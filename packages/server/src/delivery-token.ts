@@ -181,14 +181,38 @@ export interface DeliveryTokenHeader {
 export interface DeliveryTokens {
   /** The configured lifetime, in ms. */
   readonly lifetimeMs: number;
-  /** A token for `claims`, expiring `lifetimeMs` from now (rounded down to the expiry step). */
+  /**
+   * A token for `claims`, expiring `lifetimeMs` from now (rounded down to the expiry step);
+   * `ValidationError` unless `claims.senderClass` is 16 bytes.
+   *
+   * @example
+   * ```ts
+   * const senderClass = senderClassOf(tenant, []);
+   * const epochs = await ctx.stores.deliveryEpochs.get(tenant, user, senderClass);
+   * const token = await ctx.deliveryTokens.issue({ tenant, user, mailbox, senderClass, epochs }); // 57 bytes
+   * ```
+   */
   issue(claims: DeliveryTokenClaims): Promise<Uint8Array>;
   /**
    * The header of `token` when it has the form of a version-2 token and has not expired (no MAC
    * check, no database: the cheap first filter of a submission); `undefined` otherwise.
+   *
+   * @example
+   * ```ts
+   * ctx.deliveryTokens.read(new Uint8Array(57)); // → undefined: not a version-2 token
+   * ```
    */
   read(token: Uint8Array): DeliveryTokenHeader | undefined;
-  /** Whether `token` is a current token for `claims`: form, expiry, class and tag (constant-time). */
+  /**
+   * Whether `token` is a current token for `claims`: form, expiry, class and tag (constant-time).
+   *
+   * @example
+   * ```ts
+   * const senderClass = senderClassOf(tenant, []);
+   * const claims = { tenant, user, mailbox, senderClass, epochs: await ctx.stores.deliveryEpochs.get(tenant, user, senderClass) };
+   * await ctx.deliveryTokens.verify(claims, await ctx.deliveryTokens.issue(claims)); // → true
+   * ```
+   */
   verify(claims: DeliveryTokenClaims, token: Uint8Array): Promise<boolean>;
 }
 

@@ -76,7 +76,18 @@ export interface GroupCommitStatistics {
  * ```
  */
 export interface GroupCommit<I, O> {
-  /** Queues `item` for the next group; resolves with its result after that group's commit. */
+  /**
+   * Queues `item` for the next group; resolves with its result after that group's commit, or
+   * rejects with its own error when it fails alone.
+   *
+   * @example
+   * ```ts
+   * const acks = createGroupCommit<QueuedPosition, number>({
+   *   run: async (positions) => positions.map(() => 1),
+   * });
+   * await acks.submit({ mailbox, cursor: '0'.repeat(32) }); // → 1
+   * ```
+   */
   submit(item: I): Promise<O>;
   /** The counters so far. */
   statistics(): GroupCommitStatistics;

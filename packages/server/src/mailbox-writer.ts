@@ -119,12 +119,31 @@ export type MailboxWriteResult =
  * ```
  */
 export interface MailboxWriter {
-  /** Queues a submission's envelopes (and files its seal); resolves after the group's commit. */
+  /**
+   * Queues a submission's envelopes (and files its seal); resolves after the group's commit with
+   * one outcome per delivery, in order.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * const { outcomes } = await mailboxWriterOf(ctx).submit([
+   *   { mailbox, messageId: messageId('m_0001'), envelope, expiresAt: ctx.now() + 86_400_000 },
+   * ]);
+   * ```
+   */
   submit(
     deliveries: readonly MailboxEnqueue[],
     seal?: SealToFile,
   ): Promise<{ outcomes: readonly EnqueueOutcome[]; seal?: SealOutcome }>;
-  /** Deletes acknowledged envelopes by position; resolves how many were pending. */
+  /**
+   * Deletes acknowledged envelopes by position; resolves how many were pending.
+   *
+   * @example
+   * ```ts
+   * const page = await ctx.stores.mailboxes.list(mailbox);
+   * const deleted = await mailboxWriterOf(ctx).ack(page.items.map((e) => ({ mailbox, cursor: e.cursor })));
+   * ```
+   */
   ack(positions: readonly QueuedPosition[]): Promise<number>;
   /** Group and item counts so far. */
   statistics(): GroupCommitStatistics;

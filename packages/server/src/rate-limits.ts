@@ -63,7 +63,14 @@ export interface RateLimitOutcome {
  * ```
  */
 export interface RateLimiter {
-  /** Counts one hit for `key` and says whether it is allowed (refused hits count too). */
+  /**
+   * Counts one hit for `key` and says whether it is allowed (refused hits count too).
+   *
+   * @example
+   * ```ts
+   * const { allowed, remaining, retryAfterSeconds } = limiter.hit(deviceKey(me));
+   * ```
+   */
   hit(key: string): RateLimitOutcome;
   /** Forgets every key. */
   reset(): void;

@@ -120,7 +120,15 @@ export interface PendingUsage {
  * ```
  */
 export interface RecipientCache {
-  /** The recipient of `mailbox`, or undefined when no device has it (never cached). */
+  /**
+   * The recipient of `mailbox`, or undefined when no device has it (never cached).
+   *
+   * @example
+   * ```ts
+   * const recipient = await recipientsOf(ctx).get(mailbox);
+   * const admitted = recipient !== undefined && !recipient.blocked;
+   * ```
+   */
   get(mailbox: MailboxId): Promise<Recipient | undefined>;
   /** The delivery epochs of (tenant, user, sender class). */
   epochs(tenant: TenantId, user: UserId, senderClass: Uint8Array): Promise<DeliveryEpochs>;
