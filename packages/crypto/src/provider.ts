@@ -22,7 +22,14 @@
  * ```
  */
 export interface RandomSource {
-  /** Fills `out` with random bytes and returns it. */
+  /**
+   * Fills `out` with random bytes and returns it.
+   *
+   * @example
+   * ```ts
+   * const salt = provider.random.fill(new Uint8Array(16));
+   * ```
+   */
   fill(out: Uint8Array): Uint8Array;
   /** Human-readable name, such as `csprng` or `insecure-seeded`. */
   readonly name: string;
@@ -88,9 +95,23 @@ export interface KemEncapsulation {
  * ```
  */
 export interface IncrementalHash {
-  /** Feeds the next piece of data; returns the same object for chaining. */
+  /**
+   * Feeds the next piece of data; returns the same object for chaining.
+   *
+   * @example
+   * ```ts
+   * const hash = provider.createSha256().update(bytes);
+   * ```
+   */
   update(data: Uint8Array): IncrementalHash;
-  /** The 32-byte SHA-256 of everything fed so far; finishes the object. */
+  /**
+   * The 32-byte SHA-256 of everything fed so far; finishes the object.
+   *
+   * @example
+   * ```ts
+   * const digest = provider.createSha256().update(bytes).digest();
+   * ```
+   */
   digest(): Uint8Array;
 }
 
@@ -170,9 +191,24 @@ export interface Aead {
  * ```
  */
 export interface CbcCipher {
-  /** Encrypts with a 32-byte key and a 16-byte IV; the result is padded to whole 16-byte blocks. */
+  /**
+   * Encrypts with a 32-byte key and a 16-byte IV; the result is padded to whole 16-byte blocks.
+   *
+   * @example
+   * ```ts
+   * const ct = await provider.aes256cbc.encrypt(fileKey, provider.randomBytes(16), bytes);
+   * ```
+   */
   encrypt(key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Promise<Uint8Array>;
-  /** Throws `DecryptionFailed` on bad length or bad padding. */
+  /**
+   * Decrypts with a 32-byte key and a 16-byte IV and removes the padding. Throws
+   * `DecryptionFailed` on bad length or bad padding; check a MAC first.
+   *
+   * @example
+   * ```ts
+   * const plaintext = await provider.aes256cbc.decrypt(fileKey, ciphertext.subarray(0, 16), ciphertext.subarray(16));
+   * ```
+   */
   decrypt(key: Uint8Array, iv: Uint8Array, ciphertext: Uint8Array): Promise<Uint8Array>;
 }
 
@@ -186,9 +222,23 @@ export interface CbcCipher {
  * ```
  */
 export interface X25519 {
-  /** A new key pair from the provider's random source. */
+  /**
+   * A new key pair from the provider's random source.
+   *
+   * @example
+   * ```ts
+   * const ephemeral = await provider.x25519.generateKeyPair();
+   * ```
+   */
   generateKeyPair(): Promise<KeyPair>;
-  /** The public key of a 32-byte private key. */
+  /**
+   * The public key of a 32-byte private key.
+   *
+   * @example
+   * ```ts
+   * const publicKey = await provider.x25519.publicKey(identity.dhKeyPair.privateKey); // = identity.dhKeyPair.publicKey
+   * ```
+   */
   publicKey(privateKey: Uint8Array): Promise<Uint8Array>;
   /**
    * The 32-byte shared secret. Throws `InvalidKeyError` when it is all zero (the peer key is of
@@ -213,11 +263,32 @@ export interface X25519 {
  * ```
  */
 export interface Ed25519 {
-  /** A new key pair (32-byte seed and 32-byte public key) from the provider's random source. */
+  /**
+   * A new key pair (32-byte seed and 32-byte public key) from the provider's random source.
+   *
+   * @example
+   * ```ts
+   * const tenantKey = await provider.ed25519.generateKeyPair();
+   * ```
+   */
   generateKeyPair(): Promise<KeyPair>;
-  /** The public key of a 32-byte private key (seed). */
+  /**
+   * The public key of a 32-byte private key (seed).
+   *
+   * @example
+   * ```ts
+   * const publicKey = await provider.ed25519.publicKey(identity.signingKeyPair.privateKey);
+   * ```
+   */
   publicKey(privateKey: Uint8Array): Promise<Uint8Array>;
-  /** The deterministic 64-byte signature of `message` by the 32-byte private key (seed). */
+  /**
+   * The deterministic 64-byte signature of `message` by the 32-byte private key (seed).
+   *
+   * @example
+   * ```ts
+   * const signature = await provider.ed25519.sign(tenant.privateKey, bytes);
+   * ```
+   */
   sign(privateKey: Uint8Array, message: Uint8Array): Promise<Uint8Array>;
   /**
    * Strict verification: rejects non-canonical encodings of R, A and S (S >= L) and public
@@ -249,11 +320,32 @@ export interface MlKem768 {
   readonly secretKeyLength: 2400;
   /** Length of a ciphertext: 1088 bytes. */
   readonly ciphertextLength: 1088;
-  /** A new key pair from the provider's random source. */
+  /**
+   * A new key pair from the provider's random source.
+   *
+   * @example
+   * ```ts
+   * const { publicKey, secretKey } = await provider.mlkem768.generateKeyPair();
+   * ```
+   */
   generateKeyPair(): Promise<KemKeyPair>;
-  /** Deterministic key generation from a 64-byte seed (d || z). */
+  /**
+   * Deterministic key generation from a 64-byte seed (d || z).
+   *
+   * @example
+   * ```ts
+   * const pair = await provider.mlkem768.keyPairFromSeed(provider.randomBytes(64));
+   * ```
+   */
   keyPairFromSeed(seed: Uint8Array): Promise<KemKeyPair>;
-  /** A fresh 32-byte shared secret and its 1088-byte ciphertext to the 1184-byte `publicKey`. */
+  /**
+   * A fresh 32-byte shared secret and its 1088-byte ciphertext to the 1184-byte `publicKey`.
+   *
+   * @example
+   * ```ts
+   * const { ciphertext, sharedSecret } = await provider.mlkem768.encapsulate(bundle.kemPreKey.publicKey);
+   * ```
+   */
   encapsulate(publicKey: Uint8Array): Promise<KemEncapsulation>;
   /**
    * The 32-byte shared secret of `ciphertext` under the 2400-byte `secretKey`. Implicit
@@ -304,9 +396,25 @@ export interface CryptoProvider {
    * ```
    */
   sha256(data: Uint8Array): Promise<Uint8Array>;
-  /** The 64-byte SHA-512 digest of `data`. */
+  /**
+   * The 64-byte SHA-512 digest of `data`.
+   *
+   * @example
+   * ```ts
+   * const digest = await provider.sha512(utf8('abc'));
+   * ```
+   */
   sha512(data: Uint8Array): Promise<Uint8Array>;
-  /** A new incremental SHA-256 (synchronous, so a stream can feed it chunk by chunk). */
+  /**
+   * A new incremental SHA-256 (synchronous, so a stream can feed it chunk by chunk).
+   *
+   * @example
+   * ```ts
+   * const hash = provider.createSha256();
+   * for (const piece of [bytes, ciphertext]) hash.update(piece);
+   * const digest = hash.digest();
+   * ```
+   */
   createSha256(): IncrementalHash;
   /**
    * The 32-byte HMAC-SHA256 over the concatenation of `data` (given as one array or as parts).
@@ -317,7 +425,14 @@ export interface CryptoProvider {
    * ```
    */
   hmacSha256(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
-  /** HMAC-SHA512 (64 bytes) over the concatenation of `data` (given as one array or as parts). */
+  /**
+   * HMAC-SHA512 (64 bytes) over the concatenation of `data` (given as one array or as parts).
+   *
+   * @example
+   * ```ts
+   * const tag = await provider.hmacSha512(fileKey, bytes);
+   * ```
+   */
   hmacSha512(key: Uint8Array, data: Uint8Array | readonly Uint8Array[]): Promise<Uint8Array>;
   /**
    * HKDF-SHA256 (RFC 5869): `length` (1..8160) bytes from `ikm`; an empty salt means HashLen
@@ -329,9 +444,26 @@ export interface CryptoProvider {
    * ```
    */
   hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
-  /** HKDF-Extract with SHA-256 (RFC 5869 section 2.2): the 32-byte PRK; an empty salt means 32 zero bytes. */
+  /**
+   * HKDF-Extract with SHA-256 (RFC 5869 section 2.2): the 32-byte PRK; an empty salt means 32
+   * zero bytes.
+   *
+   * @example
+   * ```ts
+   * const prk = await provider.hkdfExtractSha256(new Uint8Array(0), fileKey);
+   * ```
+   */
   hkdfExtractSha256(salt: Uint8Array, ikm: Uint8Array): Promise<Uint8Array>;
-  /** HKDF-Expand with SHA-256 (RFC 5869 section 2.3): `length` (1..8160) bytes from a PRK of at least 32 bytes. */
+  /**
+   * HKDF-Expand with SHA-256 (RFC 5869 section 2.3): `length` (1..8160) bytes from a PRK of at
+   * least 32 bytes.
+   *
+   * @example
+   * ```ts
+   * const prk = await provider.hkdfExtractSha256(new Uint8Array(0), fileKey);
+   * const okm = await provider.hkdfExpandSha256(prk, utf8('cloister/example/key'), 32);
+   * ```
+   */
   hkdfExpandSha256(prk: Uint8Array, info: Uint8Array, length: number): Promise<Uint8Array>;
   /**
    * scrypt (RFC 7914): `params.dkLen` bytes derived from `password` and `salt`.

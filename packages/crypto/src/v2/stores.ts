@@ -78,9 +78,23 @@ export interface PreKeyStore extends KemPreKeyReplayStore {
    * ```
    */
   getSignedPreKey(id: SignedPreKeyId): Promise<SignedPreKey | undefined>;
-  /** The one-time prekey with this id, or `undefined` when it is unknown or already used. */
+  /**
+   * The one-time prekey with this id, or `undefined` when it is unknown or already used.
+   *
+   * @example
+   * ```ts
+   * const key = initial.oneTimePreKeyId === undefined ? undefined : await preKeys.getOneTimePreKey(initial.oneTimePreKeyId);
+   * ```
+   */
   getOneTimePreKey(id: OneTimePreKeyId): Promise<OneTimePreKey | undefined>;
-  /** The KEM prekey (one-time or last-resort) with this id, or `undefined` when it is unknown. */
+  /**
+   * The KEM prekey (one-time or last-resort) with this id, or `undefined` when it is unknown.
+   *
+   * @example
+   * ```ts
+   * const key = await preKeys.getKemPreKey(initial.kemPreKeyId);
+   * ```
+   */
   getKemPreKey(id: KemPreKeyId): Promise<KemPreKey | undefined>;
   /**
    * Deletes a one-time prekey, atomically; resolves `true` when it was present.
@@ -94,6 +108,12 @@ export interface PreKeyStore extends KemPreKeyReplayStore {
   /**
    * Deletes a one-time KEM prekey, atomically; resolves `true` when it was present. A last-resort
    * KEM prekey is not deleted here (its uses are recorded instead).
+   *
+   * @example
+   * ```ts
+   * const key = await preKeys.getKemPreKey(initial.kemPreKeyId);
+   * if (key !== undefined && !key.lastResort) await preKeys.removeKemPreKey(key.id);
+   * ```
    */
   removeKemPreKey(id: KemPreKeyId): Promise<boolean>;
 }
