@@ -85,11 +85,22 @@ export interface WakeupBus {
    * Tells every instance (this one included) that recipient state changed (a device, user, pool,
    * policy or delivery epoch was written), so that each empties its recipient cache. Optional: a
    * bus without it leaves other instances to the cache's TTL.
+   *
+   * @example
+   * ```ts
+   * await ctx.bus.invalidate?.(); // after writing a device's blocked flag outside the stores
+   * ```
    */
   invalidate?(): Promise<void>;
   /**
    * Calls `listener` for every invalidation, and when the bus may have lost messages, until the
    * returned function is called.
+   *
+   * @example
+   * ```ts
+   * const stop = ctx.bus.onInvalidate?.(() => recipientsOf(ctx).invalidate());
+   * stop?.();
+   * ```
    */
   onInvalidate?(listener: () => void): () => void;
   /**

@@ -119,7 +119,14 @@ export function addressKey(address: string | undefined): string | undefined {
  * ```
  */
 export interface ConnectionCounts {
-  /** Sockets open now from the address (or /64) of `address`. */
+  /**
+   * Sockets open now from the address (or /64) of `address`.
+   *
+   * @example
+   * ```ts
+   * server.connections.open('2001:db8::1'); // sockets open from 2001:db8::/64
+   * ```
+   */
   open(address: string): number;
   /** Connections refused so far: over the instance cap, and over a per-address cap. */
   readonly refused: { readonly instance: number; readonly perAddress: number };

@@ -161,7 +161,8 @@ export async function deliveryTokenFor(
  * ```ts
  * const token = await deliveryTokenFor(ctx, mailbox);
  * await deliveryTokenAdmits(ctx, mailbox, token); // → true
- * await ctx.stores.devices.update(tenant, user, device, { blocked: true });
+ * const recipient = await ctx.stores.devices.byMailbox(mailbox);
+ * if (recipient !== undefined) await ctx.stores.devices.update(recipient.tenant, recipient.user, recipient.id, { blocked: true });
  * await deliveryTokenAdmits(ctx, mailbox, token); // → false: the recipient device is blocked
  * ```
  */

@@ -89,7 +89,14 @@ export interface GroupCommit<I, O> {
    * ```
    */
   submit(item: I): Promise<O>;
-  /** The counters so far. */
+  /**
+   * The counters so far.
+   *
+   * @example
+   * ```ts
+   * const { groups, items, failedGroups } = mailboxWriterOf(ctx).statistics();
+   * ```
+   */
   statistics(): GroupCommitStatistics;
 }
 

@@ -145,7 +145,15 @@ export interface MailboxWriter {
    * ```
    */
   ack(positions: readonly QueuedPosition[]): Promise<number>;
-  /** Group and item counts so far. */
+  /**
+   * Group and item counts so far, submissions and acknowledgements together.
+   *
+   * @example
+   * ```ts
+   * const { groups, items } = mailboxWriterOf(ctx).statistics();
+   * ctx.log.info({ meanGroup: items / Math.max(1, groups) }, 'write path');
+   * ```
+   */
   statistics(): GroupCommitStatistics;
 }
 

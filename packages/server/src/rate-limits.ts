@@ -72,7 +72,14 @@ export interface RateLimiter {
    * ```
    */
   hit(key: string): RateLimitOutcome;
-  /** Forgets every key. */
+  /**
+   * Forgets every key.
+   *
+   * @example
+   * ```ts
+   * limiter.reset(); // every key starts a fresh window at its next hit
+   * ```
+   */
   reset(): void;
   /** Keys currently remembered (for tests and metrics). */
   readonly size: number;

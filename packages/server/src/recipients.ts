@@ -100,7 +100,8 @@ export interface Recipient {
  *
  * @example
  * ```ts
- * if (recipient.pending.envelopes >= ctx.limits.mailboxMaxEnvelopes) refuse();
+ * const r = await recipientsOf(ctx).get(mailbox);
+ * const full = r !== undefined && r.pending.envelopes >= ctx.limits.mailboxMaxEnvelopes; // 507 ERR_QUOTA
  * ```
  */
 export interface PendingUsage {
@@ -130,11 +131,32 @@ export interface RecipientCache {
    * ```
    */
   get(mailbox: MailboxId): Promise<Recipient | undefined>;
-  /** The delivery epochs of (tenant, user, sender class). */
+  /**
+   * The delivery epochs of (tenant, user, sender class).
+   *
+   * @example
+   * ```ts
+   * const epochs = await recipientsOf(ctx).epochs(tenant, user, senderClassOf(tenant, []));
+   * ```
+   */
   epochs(tenant: TenantId, user: UserId, senderClass: Uint8Array): Promise<DeliveryEpochs>;
-  /** Forgets everything (a recipient table changed); reads in flight are not kept. */
+  /**
+   * Forgets everything (a recipient table changed); reads in flight are not kept.
+   *
+   * @example
+   * ```ts
+   * recipientsOf(ctx).invalidate();
+   * ```
+   */
   invalidate(): void;
-  /** Moves the cached usage of `mailbox` (if cached) by what this instance queued or acknowledged. */
+  /**
+   * Moves the cached usage of `mailbox` (if cached) by what this instance queued or acknowledged.
+   *
+   * @example
+   * ```ts
+   * recipientsOf(ctx).noteUsage(mailbox, -2, -4096); // two envelopes of 4 KiB in all were acknowledged
+   * ```
+   */
   noteUsage(mailbox: MailboxId, envelopes: number, bytes: number): void;
 }
 

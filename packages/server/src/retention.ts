@@ -107,7 +107,16 @@ export async function serverLifetime(
  * ```
  */
 export interface LifetimeCache {
-  /** The lifetime for (tenant, user, class), read through `stores` when not cached or older than the TTL. */
+  /**
+   * The lifetime in ms for (tenant, user, class), read through `stores` when not cached or older
+   * than the TTL.
+   *
+   * @example
+   * ```ts
+   * const lifetimes = createLifetimeCache({ now: ctx.now });
+   * const ms = await lifetimes.get(ctx.stores, tenant, user, 'message.server', ctx.limits.mailboxRetentionMs);
+   * ```
+   */
   get(
     stores: Pick<ServerStoreSet, 'policies'>,
     tenant: TenantId,

@@ -68,7 +68,7 @@ export const POLICY_FEATURES = Object.freeze({
 export interface EffectiveFeature {
   /** Whether the feature is on for the user, after layering and locks. */
   readonly enabled: boolean;
-  /** The feature's configuration from the layer that set it, when it has one. */
+  /** The feature's configuration from the layer that decided it (across pools, a disabling pool's), when it has one. */
   readonly config?: RecordValue;
 }
 
