@@ -4,7 +4,17 @@
  * the packaging tests (`scripts/pack/*.test.ts`, spec/packaging.md).
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,13 +67,26 @@ export async function ensureBuilt(): Promise<void> {
   await sh('npx', [...PNPM, '-r', 'run', 'build'], { cwd: ROOT, timeoutMs: 600_000 });
 }
 
-/** Packs every published package into a fresh directory; resolves the tarball of each. */
-export async function packAll(): Promise<Record<Published, string>> {
-  await ensureBuilt();
-  const dest = mkdtempSync(join(tmpdir(), 'cloister-packs-'));
+/** A fingerprint of every published package's built files and manifest. */
+function buildFingerprint(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const f of readdirSync(dir).sort()) {
+      const p = join(dir, f);
+      const st = statSync(p);
+      if (st.isDirectory()) walk(p);
+      else hash.update(`${p}\0${st.size}\0${st.mtimeMs}\n`);
+    }
+  };
   for (const p of PUBLISHED) {
-    await sh('npx', [...PNPM, 'pack', '--pack-destination', dest], { cwd: join(ROOT, 'packages', p) });
+    walk(join(ROOT, 'packages', p, 'dist'));
+    hash.update(readFileSync(join(ROOT, 'packages', p, 'package.json')));
+    hash.update(readFileSync(join(ROOT, 'packages', p, 'README.md')));
   }
+  return hash.digest('hex').slice(0, 16);
+}
+
+function tarballsIn(dest: string): Record<Published, string> {
   const files = readdirSync(dest);
   const out = {} as Record<Published, string>;
   for (const p of PUBLISHED) {
@@ -72,6 +95,39 @@ export async function packAll(): Promise<Record<Published, string>> {
     out[p] = join(dest, file);
   }
   return out;
+}
+
+/**
+ * Packs every published package (once per build: the test files running side by side share the
+ * tarballs of the same `dist/`); resolves the tarball of each.
+ */
+export async function packAll(): Promise<Record<Published, string>> {
+  await ensureBuilt();
+  const dest = join(tmpdir(), `cloister-packs-${buildFingerprint()}`);
+  const lock = `${dest}.lock`;
+  for (;;) {
+    if (existsSync(join(dest, 'done'))) return tarballsIn(dest);
+    try {
+      mkdirSync(lock); // the one process that packs
+    } catch {
+      // Another test file is packing the same build (a lock older than five minutes is stale).
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs > 300_000)
+        rmSync(lock, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    try {
+      rmSync(dest, { recursive: true, force: true });
+      mkdirSync(dest, { recursive: true });
+      await sh('npx', [...PNPM, '-r', '--filter', './packages/*', 'pack', '--pack-destination', dest], {
+        cwd: ROOT,
+      });
+      tarballsIn(dest);
+      writeFileSync(join(dest, 'done'), '');
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
 }
 
 /** A fresh npm project with `tarballs` (and `extra` registry packages) installed, as a user does. */
