@@ -295,7 +295,8 @@ function compile(
   const dirs = new Set<string>();
   const preludes = new Map<string, string>();
   examples.forEach((ex, i) => {
-    const dir = join(ROOT, 'packages', ex.pkg, 'node_modules', '.docs-examples');
+    // Each run writes its own folder, so that two runs at once do not collide.
+    const dir = join(ROOT, 'packages', ex.pkg, 'node_modules', `.docs-examples-${process.pid}`);
     if (!dirs.has(dir)) {
       rmSync(dir, { recursive: true, force: true });
       mkdirSync(dir, { recursive: true });
@@ -305,7 +306,10 @@ function compile(
     const own = names.get(ex.pkg) ?? new Map<string, string>();
     const wanted = new Map<string, string[]>();
     for (const [name, module] of own) {
-      if (imported.has(name) || !new RegExp(`(?<![\\w$])(?<!(?:^|[^.])\\.)${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(body))
+      if (
+        imported.has(name) ||
+        !new RegExp(`(?<![\\w$])(?<!(?:^|[^.])\\.)${name.replace(/\$/g, '\\$')}(?![\\w$])`).test(body)
+      )
         continue;
       const from = own.get(name) === ex.module ? ex.module : module;
       wanted.set(from, [...(wanted.get(from) ?? []), name]);
