@@ -143,7 +143,15 @@ export interface ServerOptions {
   readonly webApps?: readonly WebAppOptions[];
 }
 
-/** The `localCa` option of {@link createServer} in its long form. */
+/**
+ * The `localCa` option of {@link createServer} in its long form.
+ *
+ * @example
+ * ```ts
+ * const localCa: LocalCaServerOptions = { hostNames: ['chat.lan', '192.168.1.20'], renewalCheckMs: 3_600_000 };
+ * const server = await createServer({ dataDir: './cloister-data', localCa });
+ * ```
+ */
 export interface LocalCaServerOptions {
   /**
    * Further DNS names or IP addresses (besides `localhost`, `127.0.0.1`, `::1`) the leaf names and
@@ -154,7 +162,17 @@ export interface LocalCaServerOptions {
   readonly renewalCheckMs?: number;
 }
 
-/** What a server started with `localCa` serves: where the CA is and how the leaf stands. */
+/**
+ * What a server started with `localCa` serves: where the CA is and how the leaf stands
+ * (`server.localCa`).
+ *
+ * @example
+ * ```ts
+ * const server = await createServer({ dataDir: './cloister-data', localCa: true });
+ * const status: LocalCaStatus | undefined = server.localCa;
+ * if (status?.createdCa) console.log(`import ${status.caFile} into the browsers' trust stores`);
+ * ```
+ */
 export interface LocalCaStatus {
   /** The CA certificate to import (`<dataDir>/tls/ca.pem`). */
   readonly caFile: string;
