@@ -92,6 +92,18 @@ export {
 } from './group-commit.js';
 export { type ErrorBody, rawClientError, toHttpError } from './http-errors.js';
 export {
+  generateLocalCa,
+  issueLocalLeaf,
+  LOCAL_CA_VALIDITY_DAYS,
+  LOCAL_LEAF_RENEW_DAYS,
+  LOCAL_LEAF_VALIDITY_DAYS,
+  LOCAL_NAMES,
+  type LocalCaMaterial,
+  type LocalCaOptions,
+  loadOrCreateLocalCa,
+  localCaNames,
+} from './local-ca.js';
+export {
   ARCHIVE_SEALS_PER_TENANT_PER_MINUTE,
   type MailboxWrite,
   type MailboxWriteResult,
@@ -207,7 +219,14 @@ export {
   type WsRouteOptions,
   wsRoutes,
 } from './routes/ws.js';
-export { type CloisterServer, createServer, type ServerOptions, type StorageStatistics } from './server.js';
+export {
+  type CloisterServer,
+  createServer,
+  type LocalCaServerOptions,
+  type LocalCaStatus,
+  type ServerOptions,
+  type StorageStatistics,
+} from './server.js';
 export * from './store/index.js';
 export {
   type CreateTenantInput,
@@ -218,7 +237,14 @@ export {
   TENANT_KEYS_TABLE,
   type TenantContext,
 } from './tenants.js';
-export { generateSelfSigned, loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
+export {
+  canonicalIp,
+  certificateHostNames,
+  generateSelfSigned,
+  loadOrCreateSelfSigned,
+  spkiPin,
+  type TlsMaterial,
+} from './tls.js';
 export {
   checkWebApps,
   RESERVED_WEB_PATHS,
