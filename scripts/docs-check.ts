@@ -7,7 +7,9 @@
  * way an example is compiled are in `spec/api-docs.md`.
  *
  * Flags: `--package <name>` reports only one package (`client`, `storage`, …); `--list` prints every
- * missing item; `--no-compile` skips compiling the examples; `--json <file>` writes the counts.
+ * missing item; `--no-compile` skips compiling the examples; `--json <file>` writes the counts;
+ * `--html` also writes the API reference to `docs/api/` and fails on TypeDoc's warnings, as
+ * `pnpm run docs` does, so that `pnpm verify` builds the model once.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -31,6 +33,7 @@ interface Args {
   readonly list: boolean;
   readonly compile: boolean;
   readonly json: string | undefined;
+  readonly html: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -38,15 +41,17 @@ function parseArgs(argv: readonly string[]): Args {
   let json: string | undefined;
   let list = false;
   let compile = true;
+  let html = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--package') pkg = argv[++i];
     else if (a === '--json') json = argv[++i];
     else if (a === '--list') list = true;
     else if (a === '--no-compile') compile = false;
+    else if (a === '--html') html = true;
     else throw new Error(`docs-check: unknown argument ${a}`);
   }
-  return { pkg, list, compile, json };
+  return { pkg, list, compile, json, html };
 }
 
 /** One `@example` code block and the declaration it documents. */
@@ -379,13 +384,22 @@ function compile(
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   const app = await Application.bootstrapWithPlugins(
-    { options: join(ROOT, 'typedoc.json'), logLevel: 'Error', skipErrorChecking: true },
+    { options: join(ROOT, 'typedoc.json'), logLevel: args.html ? 'Warn' : 'Error', skipErrorChecking: true },
     [new TypeDocReader(), new TSConfigReader()],
   );
   const project = await app.convert();
   if (project === undefined) {
     console.error('docs-check: TypeDoc could not build the model');
     return 1;
+  }
+  let htmlFailed = false;
+  if (args.html) {
+    // What `pnpm run docs` does (`typedoc --treatWarningsAsErrors`), on the model built once.
+    app.validate(project);
+    await app.generateDocs(project, app.options.getValue('out'));
+    htmlFailed = app.logger.hasErrors() || app.logger.hasWarnings();
+    if (htmlFailed) console.error('docs-check: TypeDoc reported warnings or errors (above)');
+    else console.log(`docs-check: the API reference is in ${relative(ROOT, app.options.getValue('out'))}/`);
   }
   const tallies = new Map<string, Tally>();
   const examples: Example[] = [];
@@ -446,6 +460,7 @@ async function main(): Promise<number> {
       args.json,
       `${JSON.stringify({ packages: rows, total: { ...total, missing: undefined } }, null, 2)}\n`,
     );
+  if (htmlFailed) problems++;
   if (problems > 0) {
     console.error(`docs-check: ${problems} problems`);
     return 1;
