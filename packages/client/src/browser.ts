@@ -34,6 +34,8 @@ export {
   groupConversationId,
   localMessageId,
 } from './core/index.js';
+export { NotEnrolledError, UnknownRecipientError } from './errors.js';
+export { checkNewPin, DEFAULT_MIN_PIN_LENGTH, MIN_PIN_LENGTH_FLOOR } from './options.js';
 export {
   BROWSER_WS_SUBPROTOCOL,
   type BrowserTransportOptions,

@@ -134,9 +134,10 @@ export class CloisterClient {
         kick();
       },
     });
-    this.#messaging = new Messaging(ctx, kick);
+    const checkKnown = (users: readonly UserId[]) => this.#directory.checkKnown(users);
+    this.#messaging = new Messaging(ctx, kick, checkKnown);
     this.#files = new Files(ctx, this.#messaging);
-    this.#groups = new Groups(ctx, kick);
+    this.#groups = new Groups(ctx, kick, checkKnown);
     this.#identities = new Identities(ctx, this.#directory);
     this.#devices = new Devices(ctx, this.#directory);
   }

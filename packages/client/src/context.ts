@@ -10,6 +10,7 @@ import { type CryptoProvider, type DeviceId, UsageError } from '@cloister/crypto
 import type { Suite, UserId } from '@cloister/protocol';
 import type { EncryptedAdapterHandle, StorageTx } from '@cloister/storage';
 import type { ArchiveState, ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
+import { NotEnrolledError } from './errors.js';
 import type { ClientOptions, ClientStatus, ClientStep, TransportFactory } from './options.js';
 import type { Outbox } from './outbox/index.js';
 import type { ClientStoreSet } from './store/index.js';
@@ -121,6 +122,7 @@ export class ClientContext {
   ready(): Unlocked {
     if (this.status === 'wiped') throw new UsageError('this client was wiped');
     if (this.closed) throw new UsageError('the client is closed');
+    if (this.status === 'unenrolled') throw new NotEnrolledError();
     if (this.unlocked === undefined) throw new UsageError('the client is locked: call unlock(pin) first');
     return this.unlocked;
   }

@@ -31,7 +31,9 @@ import {
   releaseQuarantine,
   sameDevice,
 } from './core/index.js';
-import { expectOk } from './transport/common.js';
+import { UnknownRecipientError } from './errors.js';
+import { expectOk, type TransportResponse } from './transport/common.js';
+import { NetworkError, ServerError } from './transport/errors.js';
 
 const DIRECTORY_TTL_MS = 60_000;
 const CERT_MARGIN_MS = 60_000;
@@ -72,6 +74,25 @@ export class Directory {
   }
 
   /**
+   * Rejects with {@link UnknownRecipientError} when the server's directory does not know one of
+   * `users`, looking each up as sending would (the answers fill the cache the outbox then uses).
+   * Only while the server is thought reachable: offline (the socket found it so) nothing is asked,
+   * and a network failure ends the check; any other failure (a held identity, a refusal) is left to
+   * the outbox, which meets it again.
+   */
+  async checkKnown(users: readonly UserId[]): Promise<void> {
+    if (this.#ctx.online === false) return;
+    for (const user of users) {
+      try {
+        await this.devicesOf(user);
+      } catch (e) {
+        if (e instanceof UnknownRecipientError) throw e;
+        if (e instanceof NetworkError) return;
+      }
+    }
+  }
+
+  /**
    * Fetches `user`'s signed device lists, pins what follows the pinned list, releases what the pin
    * now admits from quarantine and emits the events after the commit; resolves the pin.
    */
@@ -109,8 +130,8 @@ export class Directory {
       u.transport.request('GET', `${path}/device-lists`, query === undefined ? {} : { query }),
     ]);
     const listed =
-      listing === undefined ? [] : (expectOk(listing).json as { devices: ListedDevice[] }).devices;
-    const lists = ((expectOk(answer).json as { lists?: unknown }).lists ?? []) as unknown[];
+      listing === undefined ? [] : (expectKnown(listing, user).json as { devices: ListedDevice[] }).devices;
+    const lists = ((expectKnown(answer, user).json as { lists?: unknown }).lists ?? []) as unknown[];
     const bytes = lists.map((l) => requireBase64Url(typeof l === 'string' ? l : ''));
     const events: ClientEvent[] = [];
     const result = await u.stores.transaction(async (t) => {
@@ -166,6 +187,27 @@ export class Directory {
     const cert = decodeSenderCertificate(requireBase64Url(res.certificate));
     this.#certificate = { cert, expiresAt: cert.expiresAt };
     return cert;
+  }
+}
+
+/**
+ * `expectOk` for an answer about `user`: the server's answer for a user its directory does not know
+ * (404, code `ERR_NOT_FOUND`, message `user not found`; the same for a user of another tenant) is
+ * {@link UnknownRecipientError}.
+ */
+function expectKnown(response: TransportResponse, user: UserId): TransportResponse {
+  try {
+    return expectOk(response);
+  } catch (e) {
+    if (
+      e instanceof ServerError &&
+      e.status === 404 &&
+      e.serverCode === 'ERR_NOT_FOUND' &&
+      e.message === 'user not found'
+    ) {
+      throw new UnknownRecipientError(user);
+    }
+    throw e;
   }
 }
 

@@ -39,6 +39,7 @@ import { toBase64Url as b64, fromBase64Url, requireBase64Url } from './_base64.j
 import type { ClientContext, Registration } from './context.js';
 import type { CoreSelf, CoreTx } from './core/index.js';
 import { signEnrolmentProofBytes } from './enrolment-proof.js';
+import { NotEnrolledError } from './errors.js';
 import {
   CLIENT_LOCAL_TABLES,
   deleteRecord,
@@ -49,6 +50,7 @@ import {
   isString,
   putRecord,
 } from './local.js';
+import { checkNewPin, DEFAULT_MIN_PIN_LENGTH } from './options.js';
 import { createOutbox, OUTBOX_ORDERED_TABLES } from './outbox/index.js';
 import { bindClientStores, CLIENT_ORDERED_TABLES } from './store/index.js';
 import { expectOk } from './transport/common.js';
@@ -119,6 +121,8 @@ export async function enrol(
   if (ctx.status !== 'unenrolled') throw new UsageError(`cannot enrol: the client is ${ctx.status}`);
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
   const { token, fingerprint } = parseEnrolmentCode(code, options.organisationRoot);
+  // Before the token is spent: a PIN the client would refuse must not cost the enrolment code.
+  checkNewPin(options.pin, ctx.options.minPinLength ?? DEFAULT_MIN_PIN_LENGTH, 'pin');
   const p = ctx.provider;
   const identity = await generateDeviceIdentity(p);
   const pub = toPublicIdentity(identity);
@@ -201,6 +205,7 @@ export async function enrol(
 
 /** Opens the local data with `pin` (see `openDataKey` for wrong PINs) and unlocks. */
 export async function unlock(ctx: ClientContext, pin: string): Promise<void> {
+  if (ctx.status === 'unenrolled') throw new NotEnrolledError();
   if (ctx.status !== 'locked') throw new UsageError(`cannot unlock: the client is ${ctx.status}`);
   const dataKey = await openDataKey(ctx, pin);
   const adapter = await openEncrypted(ctx, dataKey);

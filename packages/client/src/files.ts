@@ -17,7 +17,7 @@ import {
 } from '@cloister/crypto';
 import { type FileReference, SERVER_BLOB_ID_PATTERN } from '@cloister/protocol';
 import type { ClientContext, Unlocked } from './context.js';
-import { type ClientMessage, featureEnabled, type Recipient, resolveRecipient } from './core/index.js';
+import { type ClientMessage, featureEnabled, type Recipient } from './core/index.js';
 import type { Messaging } from './messaging.js';
 import type { OutgoingFile, SendOptions, TransferProgress } from './options.js';
 import { expectOk } from './transport/common.js';
@@ -47,7 +47,8 @@ export class Files {
     if (size === undefined || !Number.isSafeInteger(size) || size <= 0) {
       throw new ValidationError('file.size', 'the size in bytes of a non-empty file');
     }
-    resolveRecipient(to);
+    // Before the upload: a user the directory does not know is refused with nothing sent.
+    await this.#messaging.checkRecipient(to);
     const plaintext =
       file.data instanceof Uint8Array
         ? new ReadableStream<Uint8Array>({
@@ -78,7 +79,7 @@ export class Files {
       ...(file.name === undefined ? {} : { fileName: file.name }),
       ciphertextSize: result.ciphertextSize,
     };
-    return this.#messaging.send(to, { type: 'file', file: reference }, options);
+    return this.#messaging.send(to, { type: 'file', file: reference }, options, true);
   }
 
   /** Downloads, checks (digest) and decrypts the file of a file message. */

@@ -6,7 +6,7 @@
  */
 import type { GroupChange, GroupState } from '@cloister/crypto';
 import { UsageError, utf8, ValidationError } from '@cloister/crypto';
-import { type ConversationId, userId as toUserId } from '@cloister/protocol';
+import { type ConversationId, userId as toUserId, type UserId } from '@cloister/protocol';
 import type { ClientContext } from './context.js';
 import { composeGroupChange, groupHex, loadGroup } from './core/index.js';
 
@@ -14,10 +14,17 @@ import { composeGroupChange, groupHex, loadGroup } from './core/index.js';
 export class Groups {
   readonly #ctx: ClientContext;
   readonly #kickOutbox: () => void;
+  readonly #checkKnown: (users: readonly UserId[]) => Promise<void>;
 
-  constructor(ctx: ClientContext, kickOutbox: () => void) {
+  /** `checkKnown` rejects with `UnknownRecipientError` for a user the server's directory does not know. */
+  constructor(
+    ctx: ClientContext,
+    kickOutbox: () => void,
+    checkKnown: (users: readonly UserId[]) => Promise<void>,
+  ) {
     this.#ctx = ctx;
     this.#kickOutbox = kickOutbox;
+    this.#checkKnown = checkKnown;
   }
 
   /** Creates a group with this user and `members`. */
@@ -30,8 +37,9 @@ export class Groups {
     if (typeof name !== 'string' || name.length === 0 || utf8(name).length > 256) {
       throw new ValidationError('name', 'a group name of 1 to 256 UTF-8 bytes');
     }
-    const groupId = await ctx.provider.randomBytes(32);
     const users = [...new Set([u.registration.userId as string, ...members.map((m) => toUserId(m))])];
+    await this.#checkKnown(users.filter((m) => m !== u.registration.userId) as UserId[]);
+    const groupId = await ctx.provider.randomBytes(32);
     return this.#change(
       { groupId, version: 1, action: 'create', members: users.map((userId) => ({ userId, deviceIds: [] })) },
       name,
@@ -51,6 +59,7 @@ export class Groups {
     if (stored === undefined) throw new UsageError('unknown group');
     const users = [...new Set(members.map((m) => toUserId(m) as string))];
     if (users.length === 0) throw new ValidationError('members', 'at least one user id');
+    if (action === 'add') await this.#checkKnown(users as UserId[]);
     const result = await this.#change(
       {
         groupId: stored.state.groupId,

@@ -48,8 +48,10 @@ export {
 export { LINK_CODE_LABEL, type LinkStatus } from './devices.js';
 export { parseEnrolmentCode } from './enrolment.js';
 export { signEnrolmentProofBytes } from './enrolment-proof.js';
+export { NotEnrolledError, UnknownRecipientError } from './errors.js';
 export type { IdentityStatus } from './identities.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';
+export { checkNewPin, DEFAULT_MIN_PIN_LENGTH, MIN_PIN_LENGTH_FLOOR } from './options.js';
 export {
   createOutbox,
   MAX_OUTBOX_DESTINATION_LENGTH,

@@ -5,7 +5,13 @@
  * @module
  */
 import { ValidationError } from '@cloister/crypto';
-import type { Content, ConversationId, MessageId } from '@cloister/protocol';
+import {
+  type Content,
+  type ConversationId,
+  type MessageId,
+  userId as toUserId,
+  type UserId,
+} from '@cloister/protocol';
 import type { ClientContext } from './context.js';
 import {
   type ClientMessage,
@@ -16,21 +22,51 @@ import {
 } from './core/index.js';
 import type { SendOptions } from './options.js';
 
-/** Sending for one client; `kickOutbox` wakes the outbox loop after a commit. */
+/**
+ * Sending for one client; `kickOutbox` wakes the outbox loop after a commit, `checkKnown` rejects
+ * with `UnknownRecipientError` for a user the server's directory does not know (the directory's
+ * `checkKnown`).
+ */
 export class Messaging {
   readonly #ctx: ClientContext;
   readonly #kickOutbox: () => void;
+  readonly #checkKnown: (users: readonly UserId[]) => Promise<void>;
 
-  constructor(ctx: ClientContext, kickOutbox: () => void) {
+  constructor(
+    ctx: ClientContext,
+    kickOutbox: () => void,
+    checkKnown: (users: readonly UserId[]) => Promise<void>,
+  ) {
     this.#ctx = ctx;
     this.#kickOutbox = kickOutbox;
+    this.#checkKnown = checkKnown;
   }
 
-  /** Stores and queues a message with `body` (see `composeMessage`); resolves once committed. */
-  async send(to: Recipient, body: Content['body'], options: SendOptions = {}): Promise<ClientMessage> {
+  /**
+   * Checks `to` (`ValidationError`) and, for a user, that the server's directory knows them
+   * (`UnknownRecipientError`; skipped offline); nothing is stored.
+   */
+  async checkRecipient(to: Recipient): Promise<void> {
+    this.#ctx.ready();
+    const resolved = resolveRecipient(to);
+    if ('user' in resolved.job) await this.#checkKnown([toUserId(resolved.job.user)]);
+  }
+
+  /**
+   * Stores and queues a message with `body` (see `composeMessage`); resolves once committed. A
+   * user the directory does not know is `UnknownRecipientError` before anything is stored
+   * (unless `checked`: the caller has just checked).
+   */
+  async send(
+    to: Recipient,
+    body: Content['body'],
+    options: SendOptions = {},
+    checked = false,
+  ): Promise<ClientMessage> {
     const ctx = this.#ctx;
     const u = ctx.ready();
     const resolved = resolveRecipient(to);
+    if (!checked) await this.checkRecipient(to);
     const now = ctx.now();
     const contentId = await ctx.provider.randomBytes(16);
     const message = await u.stores.transaction((t) =>

@@ -63,6 +63,13 @@ export interface ClientOptions {
   readonly pinWrap?: PinWrapOptions;
   /** Wrong PINs in a row after which the local data is destroyed; default 10. */
   readonly maxPinAttempts?: number;
+  /**
+   * The fewest characters (Unicode code points, after NFC normalisation) a new device PIN may
+   * have, at `enroll` and `changePin`: an integer from {@link MIN_PIN_LENGTH_FLOOR} (4) to 64;
+   * default {@link DEFAULT_MIN_PIN_LENGTH} (6). A shorter PIN is `ValidationError` and changes
+   * nothing. `unlock` takes any PIN the data was protected with.
+   */
+  readonly minPinLength?: number;
   /** One-time prekeys uploaded per batch (default 50) and the count below which a batch is added (default 20). */
   readonly preKeys?: { readonly batch?: number; readonly refillBelow?: number };
   /** Retry schedule of the outbox (`client-outbox.md`); default 1 s doubling up to 5 min, 20 attempts. */
@@ -186,6 +193,47 @@ export type WipeStatus =
     };
 
 /**
+ * The fewest characters a new device PIN has unless `ClientOptions.minPinLength` says otherwise.
+ *
+ * @example
+ * ```ts
+ * const hint = `at least ${DEFAULT_MIN_PIN_LENGTH} characters`;
+ * ```
+ */
+export const DEFAULT_MIN_PIN_LENGTH = 6;
+
+/**
+ * The smallest `ClientOptions.minPinLength` the client accepts.
+ *
+ * @example
+ * ```ts
+ * const options: Partial<ClientOptions> = { minPinLength: MIN_PIN_LENGTH_FLOOR }; // 4-digit PINs allowed
+ * ```
+ */
+export const MIN_PIN_LENGTH_FLOOR = 4;
+
+/** The largest `ClientOptions.minPinLength` the client accepts. */
+const MIN_PIN_LENGTH_CEILING = 64;
+
+/**
+ * Checks a new device PIN against the minimum length: a string of at least `min` Unicode code
+ * points after NFC normalisation (as the PIN wrap normalises it), else `ValidationError` naming
+ * `field`. The PIN itself never appears in the message.
+ *
+ * @example
+ * ```ts
+ * checkNewPin('4711-2023', 6, 'pin'); // passes
+ * checkNewPin('12', 6, 'pin'); // throws ValidationError: "pin: expected a device PIN of at least 6 characters"
+ * ```
+ */
+export function checkNewPin(pin: unknown, min: number, field: string): void {
+  if (typeof pin !== 'string') throw new ValidationError(field, 'a string');
+  if ([...pin.normalize('NFC')].length < min) {
+    throw new ValidationError(field, `a device PIN of at least ${min} characters`);
+  }
+}
+
+/**
  * Checks the options of {@link createClient} and returns the suites to offer (deduplicated, in
  * order); throws `ValidationError` naming the first bad field.
  */
@@ -204,6 +252,16 @@ export function checkClientOptions(options: ClientOptions): readonly Suite[] {
   const suites = options.suites ?? ['v2', 'static-v1'];
   if (!Array.isArray(suites) || suites.length === 0 || suites.some((s) => s !== 'v2' && s !== 'static-v1')) {
     throw new ValidationError('suites', "a non-empty list of 'v2' and 'static-v1'");
+  }
+  const minPin = options.minPinLength;
+  if (
+    minPin !== undefined &&
+    (!Number.isSafeInteger(minPin) || minPin < MIN_PIN_LENGTH_FLOOR || minPin > MIN_PIN_LENGTH_CEILING)
+  ) {
+    throw new ValidationError(
+      'minPinLength',
+      `an integer from ${MIN_PIN_LENGTH_FLOOR} to ${MIN_PIN_LENGTH_CEILING}`,
+    );
   }
   if (options.transport !== undefined && typeof options.transport !== 'function') {
     throw new ValidationError('transport', 'a function that creates a transport');

@@ -24,6 +24,7 @@ import {
   usersToLookUp,
 } from './core/index.js';
 import type { Directory } from './directory.js';
+import { UnknownRecipientError } from './errors.js';
 import type { OutboxEntry } from './outbox/index.js';
 import { expectOk } from './transport/common.js';
 import { NetworkError, ServerError } from './transport/errors.js';
@@ -128,17 +129,24 @@ export class OutboxLoop {
   }
 
   async #failed(u: Unlocked, entry: OutboxEntry, e: unknown): Promise<void> {
-    const permanent =
-      e instanceof CloisterError && (e.code === 'ERR_VALIDATION' || e.code === 'ERR_FORBIDDEN');
-    const after = await u.outbox.markFailed(entry.id, { permanent });
-    if (after?.state === 'failed') {
+    const error = e instanceof Error ? e : new Error('failed');
+    const report = () =>
       this.#ctx.emit({
         type: 'send-failed',
         messageId: entryMessageId(entry, u.registration.userId),
         outboxId: entry.id,
-        reason: e instanceof Error ? e.message : 'failed',
+        reason: error.message,
+        error,
       });
+    if (e instanceof UnknownRecipientError) {
+      // No such user: no retry can help and there is nothing to retry by hand, so it leaves the outbox.
+      if (await u.outbox.markSent(entry.id)) report();
+      return;
     }
+    const permanent =
+      e instanceof CloisterError && (e.code === 'ERR_VALIDATION' || e.code === 'ERR_FORBIDDEN');
+    const after = await u.outbox.markFailed(entry.id, { permanent });
+    if (after?.state === 'failed') report();
     if (e instanceof ServerError && e.status === 403) this.#onForbidden();
   }
 
@@ -187,7 +195,17 @@ export class OutboxLoop {
       return out;
     });
     const devices = new Map<string, readonly DirectoryDevice[]>();
-    for (const user of usersToLookUp(u.self, plans)) devices.set(user, await this.#directory.devicesOf(user));
+    for (const user of usersToLookUp(u.self, plans)) {
+      try {
+        devices.set(user, await this.#directory.devicesOf(user));
+      } catch (e) {
+        if (!(e instanceof UnknownRecipientError)) throw e;
+        // A 1:1 message to them fails; a group member who no longer exists gets no copy.
+        const direct = plans.find((p) => 'user' in p.job.to && p.job.to.user === user);
+        if (direct !== undefined) throw e;
+        devices.set(user, []);
+      }
+    }
     const devicesOf = (user: string) => devices.get(user) ?? [];
     let targets = deliveryTargets(u.self, plans, devicesOf);
     await ctx.step('send:directory');

@@ -16,6 +16,7 @@ import {
   WrongPin,
 } from '@cloister/crypto';
 import type { ClientContext } from './context.js';
+import { NotEnrolledError } from './errors.js';
 import {
   CLIENT_LOCAL_TABLES,
   deleteRecord,
@@ -26,7 +27,7 @@ import {
   isString,
   putRecord,
 } from './local.js';
-import type { ClientStatus, WipeStatus } from './options.js';
+import { type ClientStatus, checkNewPin, DEFAULT_MIN_PIN_LENGTH, type WipeStatus } from './options.js';
 
 const VAULT = CLIENT_LOCAL_TABLES.vault;
 const PATH = 'c_vault';
@@ -53,7 +54,7 @@ export async function storeWrappedKey(ctx: ClientContext, record: WrappedKeyReco
  */
 export async function openDataKey(ctx: ClientContext, pin: string): Promise<Uint8Array> {
   const vault = await ctx.vault((tx) => getRecord(tx, VAULT, KEY, PATH));
-  if (vault === undefined) throw new UsageError('the client is not enrolled');
+  if (vault === undefined) throw new NotEnrolledError();
   const record = decodeWrappedKey(field(vault, 'wrapped', PATH, isBytes));
   let dataKey: Uint8Array;
   try {
@@ -80,14 +81,19 @@ async function countWrongPin(ctx: ClientContext): Promise<void> {
   }
 }
 
-/** Re-wraps the data key under a new PIN (the data is not re-encrypted). */
+/**
+ * Re-wraps the data key under a new PIN (the data is not re-encrypted). A new PIN shorter than
+ * `minPinLength` is `ValidationError` before anything is read or written.
+ */
 export async function changePin(ctx: ClientContext, oldPin: string, newPin: string): Promise<void> {
+  if (ctx.status === 'unenrolled') throw new NotEnrolledError();
   if (ctx.status !== 'ready' && ctx.status !== 'locked') {
     throw new UsageError(`cannot change the PIN: the client is ${ctx.status}`);
   }
+  checkNewPin(newPin, ctx.options.minPinLength ?? DEFAULT_MIN_PIN_LENGTH, 'newPin');
   await ctx.vault(async (tx) => {
     const d = await getRecord(tx, VAULT, KEY, PATH, { forUpdate: true });
-    if (d === undefined) throw new UsageError('the client is not enrolled');
+    if (d === undefined) throw new NotEnrolledError();
     const record = decodeWrappedKey(field(d, 'wrapped', PATH, isBytes));
     const next = await rewrapPin(ctx.provider, record, oldPin, newPin, ctx.options.pinWrap);
     await putRecord(tx, VAULT, KEY, { wrapped: encodeWrappedKey(next) });

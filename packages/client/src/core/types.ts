@@ -205,7 +205,13 @@ export type ClientEvent =
       readonly type: 'send-failed';
       readonly messageId: MessageId;
       readonly outboxId: MessageId;
+      /** The error's message. */
       readonly reason: string;
+      /**
+       * The last error: an `UnknownRecipientError` (with its `userId`) when the directory does not
+       * know the recipient, a `CloisterError` with its `code` otherwise when the failure was typed.
+       */
+      readonly error: Error;
     }
   | { readonly type: 'connection'; readonly state: 'online' | 'offline' | 'synced' }
   | { readonly type: 'policy'; readonly policy: ClientPolicy }
