@@ -102,7 +102,7 @@ export class CloisterClient {
   #purgeTimer: ReturnType<typeof setInterval> | undefined;
   /** Whether `start` found the server unreachable and still owes the steps of `#prepare`. */
   #unprepared = false;
-  #preparing: Promise<'done' | 'offline' | 'wiped'> | undefined;
+  #preparing: Promise<'done' | 'wiped' | NetworkError> | undefined;
 
   /**
    * @internal Use `createClient` of `@cloister/client` or `@cloister/client/browser`.
@@ -349,7 +349,7 @@ export class CloisterClient {
     const opened = this.#socket.open();
     // Offline, the socket keeps trying in the background; `#prepare` runs again once it opens.
     if (prepared === 'done') await opened;
-    else this.#socket.offline();
+    else this.#socket.offline(prepared);
     const interval = ctx.options.purgeIntervalMs ?? 60_000;
     this.#purgeTimer = setInterval(() => void this.purgeExpired().catch(() => undefined), interval);
     this.#purgeTimer.unref?.();
@@ -359,9 +359,10 @@ export class CloisterClient {
   /**
    * The steps of `start` that need the server: the wipe check (a wiped client goes no further),
    * the prekeys, the device list, signed prekey rotation and the policy. `offline` when the server
-   * could not be reached: they are left for the socket's next opening. One run at a time.
+   * could not be reached (resolves its `NetworkError`): they are left for the socket's next
+   * opening. One run at a time.
    */
-  #prepare(): Promise<'done' | 'offline' | 'wiped'> {
+  #prepare(): Promise<'done' | 'wiped' | NetworkError> {
     this.#preparing ??= (async () => {
       const ctx = this.#ctx;
       try {
@@ -370,7 +371,7 @@ export class CloisterClient {
       } catch (e) {
         if (e instanceof NetworkError) {
           this.#unprepared = true;
-          return 'offline';
+          return e;
         }
         throw e;
       }

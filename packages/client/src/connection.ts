@@ -18,6 +18,7 @@ import {
   receiveDelivery,
 } from './core/index.js';
 import type { Connection } from './transport/common.js';
+import { NetworkError } from './transport/errors.js';
 
 /** Deliveries processed in one transaction. */
 const RECEIVE_BATCH = 64;
@@ -68,6 +69,8 @@ export class DeliverySocket {
     const ctx = this.#ctx;
     const u = ctx.ready();
     ctx.online = undefined;
+    /** The network failure of the attempt that is ending, for the `offline` event. */
+    let lastError: NetworkError | undefined;
     return new Promise<void>((resolve) => {
       let settled = false;
       const done = () => {
@@ -85,11 +88,15 @@ export class DeliverySocket {
         },
         onFrame: (frame) => this.#onFrame(frame),
         onClose: ({ code }) => {
-          this.#state(false);
+          this.#state(false, lastError);
+          lastError = undefined;
           if (code === 1008) this.#handlers.onRefused();
           done();
         },
-        onError: () => done(),
+        onError: (error) => {
+          if (error instanceof NetworkError) lastError = error;
+          done();
+        },
       });
     });
   }
@@ -101,17 +108,21 @@ export class DeliverySocket {
     this.#ctx.online = undefined;
   }
 
-  /** The server was found unreachable before the socket's first attempt ended: `offline` now. */
-  offline(): void {
-    this.#state(false);
+  /** The server was found unreachable (`error`) before the socket's first attempt ended: `offline` now. */
+  offline(error: NetworkError): void {
+    this.#state(false, error);
   }
 
-  /** Records the connection state and emits `connection` when it changed. */
-  #state(online: boolean): void {
+  /** Records the connection state and emits `connection` when it changed (with the reason when offline). */
+  #state(online: boolean, error?: NetworkError): void {
     const ctx = this.#ctx;
     if (ctx.online === online) return;
     ctx.online = online;
-    ctx.emit({ type: 'connection', state: online ? 'online' : 'offline' });
+    ctx.emit(
+      online
+        ? { type: 'connection', state: 'online' }
+        : { type: 'connection', state: 'offline', ...(error === undefined ? {} : { error }) },
+    );
   }
 
   #onFrame(bytes: Uint8Array): void {

@@ -6,7 +6,7 @@
  */
 import { type CloisterServer, createServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directConversationId } from '../src/index.js';
+import { directConversationId, NetworkError } from '../src/index.js';
 import { nextEvent, PIN, startSystem, type TestSystem } from './helpers/system.js';
 
 let sys: TestSystem;
@@ -35,11 +35,18 @@ describe('offline start', () => {
 
     await alice.unlock(PIN);
     const states: string[] = [];
-    alice.on('connection', (e) => states.push(e.state));
+    const reasons: unknown[] = [];
+    alice.on('connection', (e) => {
+      states.push(e.state);
+      if (e.state === 'offline') reasons.push(e.error);
+    });
     const failed: string[] = [];
     alice.on('send-failed', (e) => failed.push(e.reason));
     await alice.start();
     expect(states[0]).toBe('offline');
+    // The event says why: the server is not listening.
+    expect(reasons[0]).toBeInstanceOf(NetworkError);
+    expect((reasons[0] as NetworkError).code).toBe('ECONNREFUSED');
     expect(alice.status).toBe('ready');
 
     // The local state is there, and sending queues.

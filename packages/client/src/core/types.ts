@@ -10,6 +10,7 @@ import type { Content, ConversationId, MessageId, Suite, UserId } from '@cloiste
 import type { StorageTx } from '@cloister/storage';
 import type { Outbox } from '../outbox/index.js';
 import type { ClientStoreSet, StoredMessage } from '../store/index.js';
+import type { NetworkError } from '../transport/errors.js';
 
 /**
  * Content type of a sealed envelope whose body is a `DeviceMessage` (1).
@@ -213,7 +214,12 @@ export type ClientEvent =
        */
       readonly error: Error;
     }
-  | { readonly type: 'connection'; readonly state: 'online' | 'offline' | 'synced' }
+  | {
+      readonly type: 'connection';
+      readonly state: 'online' | 'offline' | 'synced';
+      /** With `offline`: why the server could not be reached, when a connection attempt said so. */
+      readonly error?: NetworkError;
+    }
   | { readonly type: 'policy'; readonly policy: ClientPolicy }
   /**
    * An organisation object (policy layer, delegation, broadcast, wipe) the server served did not
