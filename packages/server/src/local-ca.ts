@@ -89,7 +89,15 @@ const DNS_NAME =
   /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
-/** Options of {@link loadOrCreateLocalCa}, {@link generateLocalCa} and {@link issueLocalLeaf}. */
+/**
+ * Options of {@link loadOrCreateLocalCa}, {@link generateLocalCa} and {@link issueLocalLeaf}.
+ *
+ * @example
+ * ```ts
+ * const options: LocalCaOptions = { hostNames: ['chat.example.lan', '192.168.1.20'] };
+ * const material = await loadOrCreateLocalCa('./cloister-data', options);
+ * ```
+ */
 export interface LocalCaOptions {
   /**
    * Further DNS names or IP addresses (besides `localhost`, `127.0.0.1`, `::1`) the leaf names
@@ -100,7 +108,16 @@ export interface LocalCaOptions {
   readonly now?: () => number;
 }
 
-/** What {@link loadOrCreateLocalCa} returns: the leaf's material to serve and the CA's. */
+/**
+ * What {@link loadOrCreateLocalCa} returns: the leaf's material to serve and the CA's.
+ *
+ * @example
+ * ```ts
+ * const material: LocalCaMaterial = await loadOrCreateLocalCa('./cloister-data');
+ * if (material.createdCa) console.log(`import ${material.caFile} as a trusted CA`);
+ * const server = await createServer({ dataDir: './cloister-data', tls: material });
+ * ```
+ */
 export interface LocalCaMaterial extends TlsMaterial {
   /** The CA certificate, PEM: what browsers and OS stores import. */
   readonly caCert: string;
@@ -366,7 +383,9 @@ export async function generateLocalCa(options: LocalCaOptions = {}): Promise<Tls
  *
  * @example
  * ```ts
- * const leaf = await issueLocalLeaf(ca, { key: readFileSync('tls/key.pem', 'utf8') });
+ * import { readFileSync } from 'node:fs';
+ * const ca = { cert: readFileSync('cloister-data/tls/ca.pem', 'utf8'), key: readFileSync('cloister-data/tls/ca-key.pem', 'utf8') };
+ * const leaf = await issueLocalLeaf(ca, { key: readFileSync('cloister-data/tls/key.pem', 'utf8') });
  * spkiPin(leaf.cert); // the same pin as before
  * ```
  */
