@@ -3,14 +3,25 @@
  * public-key pin clients must be configured with. The operator token that authorises the admin
  * API's operator operations (creating tenants) is read from `--operator-token-file` (default
  * `<data-dir>/operator.token`), generated there (32 random bytes, base64url, mode 0600) when absent.
+ * `--local-ca` serves a leaf signed by a local certificate authority (the CA file to import is
+ * printed), `--web-app <dir>` serves a static web app on the server's origin. Logs go to standard
+ * error, as one readable line each (`--log-format text`, the default) or as pino's JSON lines
+ * (`--log-format json`, the default with `--json`), so standard output holds only the result.
  *
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { CloisterServer, TlsMaterial } from '@cloister/server';
-import { type Command, Option } from 'commander';
+import { ValidationError } from '@cloister/crypto';
+import type {
+  CloisterServer,
+  LocalCaServerOptions,
+  ServerOptions,
+  TlsMaterial,
+  WebAppOptions,
+} from '@cloister/server';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   type LogLevel,
   parseConnectionCap,
@@ -58,7 +69,26 @@ interface StartOptions extends StorageOptionValues {
   readonly maxConnections?: number;
   readonly maxConnectionsPerAddress?: number;
   readonly json?: boolean;
+  readonly localCa?: boolean;
+  readonly certName?: readonly string[];
+  readonly webApp?: string;
+  readonly webAppPrefix?: string;
+  readonly webAppSpa?: boolean;
+  readonly logFormat?: LogFormat;
 }
+
+/** How `server start` writes its logs to standard error. */
+type LogFormat = 'text' | 'json';
+
+/**
+ * The web app prefix of `server start --web-app` when `--web-app-prefix` is not given.
+ *
+ * @example
+ * ```ts
+ * console.log(DEFAULT_WEB_APP_PREFIX); // '/app/'
+ * ```
+ */
+export const DEFAULT_WEB_APP_PREFIX = '/app/';
 
 /**
  * The operator token file's name in the data directory (its default place).
@@ -116,6 +146,110 @@ export interface StartJsonLine {
   readonly generatedCertificate: boolean;
   /** Where the operator token is (the token itself is never printed). */
   readonly operatorTokenFile: string;
+  /** With `--local-ca`: the CA certificate to import into browsers and OS stores. */
+  readonly caFile?: string;
+  /** With `--web-app`: the web app's address (the listening URL and the prefix). */
+  readonly webAppUrl?: string;
+}
+
+const LEVELS: Readonly<Record<number, string>> = {
+  10: 'TRACE',
+  20: 'DEBUG',
+  30: 'INFO',
+  40: 'WARN',
+  50: 'ERROR',
+  60: 'FATAL',
+};
+
+function logValue(value: unknown): string {
+  if (typeof value === 'string') return /^[^\s"=]+$/.test(value) ? value : JSON.stringify(value);
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
+
+function logFields(prefix: string, value: unknown, out: string[]): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key !== 'stack') logFields(prefix === '' ? key : `${prefix}.${key}`, inner, out);
+    }
+  } else if (value !== undefined) {
+    out.push(`${prefix}=${logValue(value)}`);
+  }
+}
+
+/**
+ * One pino JSON line as one readable line: `<ISO time> <LEVEL> <message> key=value …` (nested
+ * fields dotted, stacks left out); a line that is not JSON is passed through.
+ */
+function textLogLine(line: string): string {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line.endsWith('\n') ? line : `${line}\n`;
+  }
+  const { level, time, msg, pid: _pid, hostname: _hostname, ...rest } = entry;
+  const fields: string[] = [];
+  logFields('', rest, fields);
+  const when = typeof time === 'number' ? new Date(time).toISOString() : new Date().toISOString();
+  const name = (typeof level === 'number' ? LEVELS[level] : undefined) ?? String(level);
+  return `${when} ${name} ${typeof msg === 'string' ? msg : ''}${fields.length > 0 ? ` ${fields.join(' ')}` : ''}\n`;
+}
+
+function parseLogFormat(value: string): LogFormat {
+  if (value !== 'text' && value !== 'json') throw new InvalidArgumentError('expected text or json.');
+  return value;
+}
+
+function collectName(value: string, previous: readonly string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** The server's options for `--local-ca`, `--cert-name` and `--web-app…`, checked. */
+async function certificateAndWebApps(
+  options: StartOptions,
+): Promise<Pick<ServerOptions, 'localCa' | 'webApps'>> {
+  if (options.localCa === true && (options.tlsCert !== undefined || options.tlsKey !== undefined)) {
+    throw new UsageFailure('--local-ca cannot be used with --tls-cert and --tls-key');
+  }
+  if (options.certName !== undefined && options.localCa !== true) {
+    throw new UsageFailure('--cert-name needs --local-ca');
+  }
+  if (options.webApp === undefined && (options.webAppPrefix !== undefined || options.webAppSpa === true)) {
+    throw new UsageFailure('--web-app-prefix and --web-app-spa need --web-app <dir>');
+  }
+  const { checkWebApps, localCaNames } = await import('@cloister/server');
+  const result: { localCa?: LocalCaServerOptions; webApps?: WebAppOptions[] } = {};
+  if (options.localCa === true) {
+    try {
+      result.localCa = { hostNames: localCaNames(options.certName) };
+    } catch (error) {
+      throw new UsageFailure(`--cert-name: ${reasonOf(error)}`);
+    }
+  }
+  if (options.webApp !== undefined) {
+    const dir = resolve(options.webApp);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) {
+      throw new UsageFailure(`--web-app: ${dir} is not a directory`);
+    }
+    const app = {
+      prefix: options.webAppPrefix ?? DEFAULT_WEB_APP_PREFIX,
+      root: dir,
+      ...(options.webAppSpa === true ? { spaFallback: true } : {}),
+    };
+    try {
+      checkWebApps([app]);
+    } catch (error) {
+      const option =
+        error instanceof ValidationError && error.field.endsWith('.root') ? '--web-app' : '--web-app-prefix';
+      throw new UsageFailure(`${option}: ${reasonOf(error)}`);
+    }
+    result.webApps = [app];
+  }
+  return result;
+}
+
+function reasonOf(error: unknown): string {
+  return error instanceof Error ? error.message.replace(/^[^:]*: /, '') : 'invalid';
 }
 
 function tlsFrom(options: StartOptions): TlsMaterial | undefined {
@@ -152,6 +286,12 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
   const tls = tlsFrom(options);
   const config = storageConfig(options);
   const logLevel = options.logLevel ?? (options.json === true ? 'warn' : 'info');
+  const logFormat = options.logFormat ?? (options.json === true ? 'json' : 'text');
+  // Logs go to standard error: standard output holds the result (the JSON line or the lines below).
+  const logStream = {
+    write: (line: string) => io.stderr(logFormat === 'json' ? line : textLogLine(line)),
+  };
+  const served = await certificateAndWebApps(options);
   const lock = lockIfEmbedded(config, 'server');
   const tokenFile = resolve(options.operatorTokenFile ?? join(config.dataDir, OPERATOR_TOKEN_FILE));
   // Listen for signals before the (slow) start, so that a stop asked for during it is honoured.
@@ -166,6 +306,8 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
         ...config.options,
         ...(tls === undefined ? {} : { tls }),
         logLevel,
+        logStream,
+        ...served,
         operatorToken: token,
         ...(options.maxConnections === undefined && options.maxConnectionsPerAddress === undefined
           ? {}
@@ -188,28 +330,42 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
       await server.close();
       throw error;
     }
+    const webApp = served.webApps?.[0];
+    const webAppUrl = webApp === undefined ? undefined : `${url}${webApp.prefix}`;
+    const localCa = server.localCa;
     if (options.json === true) {
       const line: StartJsonLine = {
         url,
         pin: server.pin,
         generatedCertificate: server.generatedCertificate,
         operatorTokenFile: tokenFile,
+        ...(localCa === undefined ? {} : { caFile: localCa.caFile }),
+        ...(webAppUrl === undefined ? {} : { webAppUrl }),
       };
       io.stdout(`${JSON.stringify(line)}\n`);
     } else {
       const certificate =
-        tls !== undefined
-          ? `using the certificate from ${options.tlsCert}`
-          : server.generatedCertificate
-            ? `generated a self-signed certificate in ${join(config.dataDir, 'tls')}`
-            : `using the self-signed certificate in ${join(config.dataDir, 'tls')}`;
+        localCa !== undefined
+          ? `${server.generatedCertificate ? 'issued' : 'using'} a certificate for ${localCa.names.join(', ')} signed by the local CA, valid until ${localCa.leafNotAfter.toISOString().slice(0, 10)}`
+          : tls !== undefined
+            ? `using the certificate from ${options.tlsCert}`
+            : server.generatedCertificate
+              ? `generated a self-signed certificate in ${join(config.dataDir, 'tls')}`
+              : `using the self-signed certificate in ${join(config.dataDir, 'tls')}`;
       const storage = config.embedded
         ? `embedded database in ${join(config.dataDir, 'db')}`
         : 'PostgreSQL database';
+      const trust =
+        localCa === undefined
+          ? ''
+          : `local CA (${localCa.createdCa ? 'made now' : 'kept'}): ${localCa.caFile}\n` +
+            `trust it once, as a certificate authority: Chromium on Linux: certutil -d sql:$HOME/.pki/nssdb -A -t "C,," -n "Cloister local CA" -i ${localCa.caFile}; Node: NODE_EXTRA_CA_CERTS=${localCa.caFile}; other browsers and OS stores: spec/server-web.md\n`;
       io.stdout(
         `cloister server listening on ${url}\n` +
           `pin: ${server.pin}\n` +
           `${certificate}; clients must be configured with the pin above\n` +
+          trust +
+          (webApp === undefined ? '' : `web app: ${webAppUrl} (files from ${webApp.root})\n`) +
           `storage: ${storage}\n` +
           `operator token (creates tenants: cloister admin tenant create): ${tokenFile}\n` +
           'press Ctrl-C to stop\n',
@@ -274,8 +430,39 @@ export function registerServerCommands(program: Command, io: ResolvedIO): Comman
       ).argParser(parseConnectionCap),
     )
     .option(
+      '--local-ca',
+      'serve a certificate signed by a local certificate authority kept in <data-dir>/tls (prints the CA file to import into browsers and OS stores); not with --tls-cert',
+    )
+    .addOption(
+      new Option(
+        '--cert-name <host>',
+        'a further DNS name or IP address for the local CA and its certificate (repeatable; with --local-ca)',
+      ).argParser(collectName),
+    )
+    .addOption(
+      new Option('--web-app <dir>', "serve the static web app in <dir> on the server's origin").argParser(
+        parsePath,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--web-app-prefix <path>',
+        `the path the web app is served under (default ${DEFAULT_WEB_APP_PREFIX}; not /v1/, /admin/, /scim/)`,
+      ),
+    )
+    .option(
+      '--web-app-spa',
+      'answer index.html for unknown extension-less paths under the prefix (client-side routing)',
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'text (one readable line per entry; the default) or json (pino JSON lines; the default with --json); logs go to standard error',
+      ).argParser(parseLogFormat),
+    )
+    .option(
       '--json',
-      'print one JSON line {"url","pin","generatedCertificate","operatorTokenFile"} first (logs default to warn)',
+      'print one JSON line {"url","pin","generatedCertificate","operatorTokenFile","caFile"?,"webAppUrl"?} first (logs default to warn)',
     );
   addStorageOptions(startCommand);
   startCommand.action((options: StartOptions) => start(options, io));
