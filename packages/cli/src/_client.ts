@@ -191,6 +191,34 @@ export async function readPin(options: PinOptionValues, io: ResolvedIO, prompt =
 }
 
 /**
+ * Where {@link readPin} takes the PIN from with these options, for messages: `--pin-file <file>`,
+ * `$CLOISTER_PIN` or `the prompt`.
+ *
+ * @example
+ * ```ts
+ * throw new UsageFailure(`the device PIN from ${pinSource(options)} is too short`);
+ * ```
+ */
+export function pinSource(options: PinOptionValues): string {
+  if (options.pinFile !== undefined) return `--pin-file ${options.pinFile}`;
+  if (process.env[PIN_ENV] !== undefined && process.env[PIN_ENV] !== '') return `$${PIN_ENV}`;
+  return 'the prompt';
+}
+
+/**
+ * What the help of every command that needs the device PIN says about where it comes from.
+ *
+ * @example
+ * ```ts
+ * command.addHelpText('after', PIN_HELP);
+ * ```
+ */
+export const PIN_HELP = `
+The device PIN comes from the first line of --pin-file <file>, else $${PIN_ENV}, else a
+prompt without echo when stdin is a terminal; without any of them the command stops (exit 2).
+A new PIN (client enroll) has at least 6 characters.`;
+
+/**
  * Opens the client of directory `dir` (taking its lock, opening `<dir>/db`) and runs `fn` on it;
  * the client is closed and the lock released whatever happens.
  *

@@ -7,14 +7,16 @@
 
 /**
  * Exit codes of the `cloister` command: 0 success, 1 the command failed, 2 the command line was
- * wrong (unknown command or option, missing or invalid argument).
+ * wrong (unknown command or option, missing or invalid argument), 3 the server could not be
+ * reached (refused, reset, timed out, unresolvable name, failed TLS handshake, offline).
  *
  * @example
  * ```ts
  * const code = await run(['tenant', 'create']); // EXIT.usage: the id and --name are missing
+ * if (code === EXIT.network) console.error('the server is not reachable; try again later');
  * ```
  */
-export const EXIT = { ok: 0, failure: 1, usage: 2 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, network: 3 } as const;
 
 /**
  * The command's surroundings. Every member is optional; absent ones are the process's own.

@@ -7,7 +7,8 @@
  * @module
  */
 import { createRequire } from 'node:module';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help, type Option } from 'commander';
+import { PIN_HELP } from './_client.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerIdentityCommands } from './commands/identity.js';
@@ -48,11 +49,22 @@ export function buildProgram(io: CliIO = {}): Command {
     .configureOutput({ writeOut: resolved.stdout, writeErr: resolved.stderr })
     .showHelpAfterError('(add --help for usage)')
     .showSuggestionAfterError(true)
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    // Help marks the options a command cannot run without.
+    .configureHelp({
+      optionDescription(option: Option): string {
+        const text = Help.prototype.optionDescription.call(this, option);
+        return option.mandatory ? `${text} (required)` : text;
+      },
+    });
   registerServerCommands(program, resolved);
   registerAdminCommands(program, resolved);
   registerOrgCommands(program, resolved);
-  registerIdentityCommands(registerClientCommands(program, resolved), resolved);
+  const client = registerIdentityCommands(registerClientCommands(program, resolved), resolved);
+  // Every client command that unlocks the device says where its PIN comes from.
+  for (const command of client.commands) {
+    if (command.options.some((o) => o.long === '--pin-file')) command.addHelpText('after', PIN_HELP);
+  }
   return program;
 }
 
@@ -61,10 +73,44 @@ function describe(error: unknown): string {
   return 'unexpected failure';
 }
 
+/** Node system codes of a connection failure that did not come as a `NetworkError` (the admin SDK's, after connecting). */
+const SYSTEM_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/**
+ * The line a connection failure behind `error` (itself or one of its causes) is reported with:
+ * the client SDK's `NetworkError` message without its code (`cannot reach <origin>: <what>`), or
+ * for a bare Node system error `cannot reach the server: …`; undefined for any other failure.
+ */
+async function connectionFailure(error: unknown): Promise<string | undefined> {
+  const { NetworkError } = await import('@cloister/client');
+  let found: InstanceType<typeof NetworkError> | undefined;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof NetworkError) {
+      found = e;
+      break;
+    }
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && SYSTEM_CODES.has(code)) {
+      found = new NetworkError(code as InstanceType<typeof NetworkError>['code'], '');
+      break;
+    }
+  }
+  return found?.message.replace(/ \([A-Z_]+\)$/, '');
+}
+
 /**
  * Runs the `cloister` command line `argv` (without the node and script names) and resolves its
- * exit code: `EXIT.ok` (0), `EXIT.failure` (1: the command failed; the reason is on stderr) or
- * `EXIT.usage` (2: the command line was wrong). `server start` resolves once the server has
+ * exit code: `EXIT.ok` (0), `EXIT.failure` (1: the command failed; the reason is on stderr),
+ * `EXIT.usage` (2: the command line was wrong) or `EXIT.network` (3: the server could not be
+ * reached; one line `error: cannot reach <server>: <what happened>` on stderr, no stack). `server start` resolves once the server has
  * stopped after a signal.
  *
  * @example
@@ -84,6 +130,11 @@ export async function run(argv: readonly string[], io: CliIO = {}): Promise<numb
     if (error instanceof UsageFailure) {
       resolved.stderr(`error: ${error.message}\n(add --help for usage)\n`);
       return EXIT.usage;
+    }
+    const unreachable = await connectionFailure(error).catch(() => undefined);
+    if (unreachable !== undefined) {
+      resolved.stderr(`error: ${unreachable}\n`);
+      return EXIT.network;
     }
     resolved.stderr(`error: ${describe(error)}\n`);
     return EXIT.failure;

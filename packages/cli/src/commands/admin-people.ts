@@ -85,6 +85,17 @@ async function inviteAdmin(options: InviteAdminOptions, io: ResolvedIO): Promise
   );
 }
 
+/**
+ * The most devices one enrolment code from `admin users invite --uses` may enrol: the admin API's
+ * limit on `uses` (`POST /admin/v1/users/invite`). The option's help and its error both name it.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_INVITE_USES); // 100
+ * ```
+ */
+export const MAX_INVITE_USES = 100;
+
 interface InviteUserOptions extends AdminOptionValues {
   readonly displayName?: string;
   readonly pool?: string[];
@@ -266,7 +277,9 @@ export function registerAdminPeopleCommands(admin: Command, io: ResolvedIO): voi
         ),
       )
       .addOption(
-        new Option('--uses <n>', 'devices the code may enrol (default 1)').argParser(positiveInteger(100)),
+        new Option('--uses <n>', `devices the code may enrol, 1 to ${MAX_INVITE_USES} (default 1)`).argParser(
+          positiveInteger(MAX_INVITE_USES),
+        ),
       ),
     'print one JSON line {"user","token","enrolmentCode","rootFingerprint","rootVerified","expiresAt"}',
   ).action((user: string, options: InviteUserOptions) => inviteUser(user, options, io));

@@ -22,6 +22,7 @@ import {
   type PinOptionValues,
   parseServerPin,
   parseServerUrl,
+  pinSource,
   printable,
   readClientConfig,
   readPin,
@@ -235,6 +236,13 @@ export function linkNextStep(user: string, code: string): string {
 /** Says what a typed device-list or identity error means on the command line; others pass through. */
 export function explainLinkError(error: unknown): unknown {
   if (!(error instanceof CloisterError)) return error;
+  const unknownUser = (error as CloisterError & { userId?: unknown }).userId;
+  if (error.code === 'ERR_NOT_FOUND' && typeof unknownUser === 'string') {
+    // UnknownRecipientError: the directory does not know the user; nothing was sent or queued.
+    return new Error(`${printable(unknownUser)} is not a user of this organisation: nothing was sent`, {
+      cause: error,
+    });
+  }
   if (error.code === 'ERR_DEVICE_NOT_LINKED') {
     return new Error(
       'this device is not linked yet: it receives nothing and cannot send until another device of its user links it (cloister client link-code prints the code for that device to use with cloister client link <code>)',
@@ -252,10 +260,26 @@ export function explainLinkError(error: unknown): unknown {
   return error;
 }
 
-/** Starts `client`; a wipe found at start (or on connecting) is a failure. */
+/**
+ * Starts `client`; a wipe found at start (or on connecting) is a failure, and so is a server that
+ * cannot be reached: the client would work offline and retry, but a command would only wait, so it
+ * stops with the `NetworkError` (exit 3).
+ */
 async function startClient(client: CloisterClient): Promise<void> {
-  await client.start();
+  let unreachable: Error | undefined;
+  const off = client.on('connection', (e) => {
+    if (e.state === 'offline' && e.error !== undefined) unreachable ??= e.error;
+  });
+  try {
+    await client.start();
+  } finally {
+    off();
+  }
   if (client.status === 'wiped') await failWiped(client);
+  if (unreachable !== undefined) {
+    await client.stop();
+    throw unreachable;
+  }
 }
 
 /**
@@ -328,7 +352,15 @@ async function enroll(options: EnrollOptions, io: ResolvedIO): Promise<void> {
   if (existsSync(join(dir, CLIENT_CONFIG_FILE))) {
     throw new UsageFailure(`--data-dir: ${dir} already holds an enrolled client (${CLIENT_CONFIG_FILE})`);
   }
-  const pin = await readPin(options, io, 'choose a PIN for this device: ');
+  const pin = await readPin(options, io, 'choose a PIN for this device (at least 6 characters): ');
+  const { checkNewPin, DEFAULT_MIN_PIN_LENGTH } = await import('@cloister/client');
+  try {
+    checkNewPin(pin, DEFAULT_MIN_PIN_LENGTH, 'pin');
+  } catch {
+    throw new UsageFailure(
+      `the device PIN from ${pinSource(options)} is too short: it needs at least ${DEFAULT_MIN_PIN_LENGTH} characters`,
+    );
+  }
   const config = { version: 1, server: { url: options.server, pin: options.serverPin } } as const;
   const result = await withClientDir(dir, config, async (client) => {
     if (client.status !== 'unenrolled') {
