@@ -143,6 +143,27 @@ describe('cloister server start --local-ca --web-app', () => {
     expect(out).toMatch(/^using a certificate for localhost/m);
     first.signal('SIGTERM');
     expect((await first.done).code).toBe(EXIT.ok);
+    // A name the CA was not made for: exit 1, the CA and the leaf untouched, what to do said.
+    const certBefore = readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8');
+    const added = await cli([
+      'server',
+      'start',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--local-ca',
+      '--cert-name',
+      'chat.example.lan',
+      '--log-level',
+      'silent',
+    ]);
+    expect(added.code).toBe(EXIT.failure);
+    expect(added.stderr).toMatch(
+      /^error: localCa\.hostNames: expected names the local CA permits \(localhost, 127\.0\.0\.1, ::1\); it does not permit chat\.example\.lan: to add names, delete .*ca\.pem and .*ca-key\.pem/m,
+    );
+    expect(readFileSync(line.caFile as string, 'utf8')).toBe(ca);
+    expect(readFileSync(join(dataDir, 'tls', 'cert.pem'), 'utf8')).toBe(certBefore);
   });
 });
 

@@ -291,6 +291,31 @@ function permits(permitted: Permitted, name: string): boolean {
   );
 }
 
+/**
+ * Throws `ValidationError` on `localCa.hostNames` when the CA's name constraints (`der`, absent:
+ * none) do not permit every name; the message lists what the CA permits and ends with `remedy`.
+ */
+function checkPermitted(der: ArrayBuffer | undefined, names: readonly string[], remedy: string): void {
+  if (der === undefined) return;
+  let permitted: Permitted;
+  try {
+    permitted = readNameConstraints(new Uint8Array(der));
+  } catch {
+    throw new ValidationError(
+      'localCa.caCert',
+      `name constraints of permitted DNS names and addresses; ${remedy}`,
+    );
+  }
+  const refused = names.filter((name) => !permits(permitted, name));
+  if (refused.length > 0) {
+    const allowed = [...permitted.dns, ...permitted.ip.map((c) => ipText(c.address))].join(', ');
+    throw new ValidationError(
+      'localCa.hostNames',
+      `names the local CA permits (${allowed}); it does not permit ${refused.join(', ')}: ${remedy}`,
+    );
+  }
+}
+
 // ---- keys ------------------------------------------------------------------------------------
 
 interface EcKeys {
@@ -397,17 +422,7 @@ export async function issueLocalLeaf(
   const x509 = await x509Library();
   const caCert = new x509.X509Certificate(ca.cert);
   const caKeys = await importKeys(ca.key, 'localCa.caKey');
-  const constraints = caCert.getExtension('2.5.29.30');
-  if (constraints !== null) {
-    const permitted = readNameConstraints(new Uint8Array(constraints.value));
-    const refused = names.filter((name) => !permits(permitted, name));
-    if (refused.length > 0) {
-      throw new ValidationError(
-        'localCa.hostNames',
-        `names the local CA permits (${[...permitted.dns, ...permitted.ip.map((c) => ipText(c.address))].join(', ')}); it does not permit ${refused.join(', ')}: make a new CA (and import it again)`,
-      );
-    }
-  }
+  checkPermitted(caCert.getExtension('2.5.29.30')?.value, names, 'make a new CA and import it again');
   const leafKeys = options.key === undefined ? await newKeys() : await importKeys(options.key, 'localCa.key');
   const caSki = caCert.getExtension<import('@peculiar/x509').SubjectKeyIdentifierExtension>('2.5.29.14');
   const now = (options.now ?? Date.now)();
@@ -542,6 +557,13 @@ export async function loadOrCreateLocalCa(
       'a CA valid for more than 30 days: delete ca.pem and ca-key.pem to make a new one',
     );
   }
+
+  const x509 = await x509Library();
+  checkPermitted(
+    new x509.X509Certificate(ca.cert).getExtension('2.5.29.30')?.value,
+    names,
+    `to add names, delete ${caFile} and ${caKeyFile}, start again with every name, and import the new CA (removing the old one)`,
+  );
 
   const existingKey = existsSync(keyFile) ? readFileSync(keyFile, 'utf8') : undefined;
   const existingCert =
