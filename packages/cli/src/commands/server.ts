@@ -142,7 +142,7 @@ export interface StartJsonLine {
   readonly url: string;
   /** The server's public-key pin, `sha256/<base64>`, for clients and admin tools. */
   readonly pin: string;
-  /** True when the server generated a self-signed certificate (no `--tls-cert`). */
+  /** True when this start generated the certificate: a self-signed one, or with `--local-ca` a leaf the local CA signed (first start, renewal, a new name). */
   readonly generatedCertificate: boolean;
   /** Where the operator token is (the token itself is never printed). */
   readonly operatorTokenFile: string;
