@@ -11,6 +11,7 @@ import { tenantId, userId } from '@cloister/protocol';
 import { createTenant } from '@cloister/server';
 import { createMemoryAdapter } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setUpDevice } from '../../server/test/helpers/device-client.js';
 import { UnknownRecipientError as BrowserUnknownRecipientError } from '../src/browser.js';
 import {
   type ClientEvent,
@@ -67,6 +68,26 @@ function switchable(down: { now: boolean }, paths: string[]): TransportFactory {
 }
 
 describe('unknown recipients', () => {
+  it('the server answers 404 user not found for an unknown user and another tenant’s alike; [] for no device', async () => {
+    const device = await setUpDevice(sys.server.context, TENANT, 'wire', 1);
+    const transport = createNodeTransport({
+      url: sys.url,
+      pin: sys.server.pin,
+      credential: device.credential,
+    });
+    const answer = async (path: string) => {
+      const r = await transport.request('GET', path);
+      return { status: r.status, body: new TextDecoder().decode(r.body) };
+    };
+    const unknown = { status: 404, body: '{"error":{"code":"ERR_NOT_FOUND","message":"user not found"}}' };
+    for (const route of ['devices', 'device-lists']) {
+      expect(await answer(`/v1/users/nobody/${route}`), route).toEqual(unknown);
+      expect(await answer(`/v1/users/olga/${route}`), route).toEqual(unknown);
+    }
+    expect(await answer('/v1/users/zed/devices')).toEqual({ status: 200, body: '{"devices":[]}' });
+    expect(await answer('/v1/users/zed/device-lists')).toEqual({ status: 200, body: '{"lists":[]}' });
+  }, 60_000);
+
   it('sendText to a user the directory does not know fails at once; nothing is stored or queued', async () => {
     const steps: ClientStep[] = [];
     const alice = await sys.client('alice', { hooks: { step: (s) => void steps.push(s) } });
