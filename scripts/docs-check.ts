@@ -109,7 +109,7 @@ function commentOf(r: DeclarationReflection): Comment | undefined {
 }
 
 function hasSummary(c: Comment | undefined): boolean {
-  return c !== undefined && c.summary.some((p) => p.text.trim().length > 0);
+  return c?.summary.some((p) => p.text.trim().length > 0) ?? false;
 }
 
 function exampleBlocks(c: Comment | undefined): string[] {
