@@ -340,12 +340,29 @@ export interface StorageTx {
   /**
    * Reads many rows of one table; `result[i]` is the live row keyed `keys[i]` or undefined.
    * Duplicate keys allowed. 0..{@link MAX_BATCH_ROWS} keys.
+   *
+   * @example
+   * ```ts
+   * import { utf8 } from '@cloister/crypto';
+   * const [theme, lang] = await tx.getMany('c_settings', [
+   *   { partition: mailbox, sort: utf8('theme') },
+   *   { partition: mailbox, sort: utf8('lang') },
+   * ]);
+   * // → a Row for each key that has a live row, undefined for the others
+   * ```
    */
   getMany(table: string, keys: readonly RowKey[]): Promise<(Row | undefined)[]>;
   /**
    * Deletes many rows of one table; `result[i]` is true when a live row keyed `keys[i]` was
    * deleted (an expired row is deleted too, reported false). Duplicate keys in one call are a
    * ValidationError (nothing deleted). 0..{@link MAX_BATCH_ROWS} keys.
+   *
+   * @example
+   * ```ts
+   * import { uintBE } from '@cloister/crypto';
+   * const keys = [1, 2].map((seq) => ({ partition: mailbox, sort: uintBE(seq, 8) }));
+   * const deleted = await tx.deleteMany('s_mailbox', keys); // → [true, false]: only envelope 1 was there
+   * ```
    */
   deleteMany(table: string, keys: readonly RowKey[]): Promise<boolean[]>;
   /**

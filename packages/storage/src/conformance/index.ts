@@ -40,9 +40,25 @@ export interface ConformanceTarget {
   /**
    * Opens an adapter with no rows in any table the suite uses (tables named `conf_*`); `now` is
    * the clock the suite controls and the adapter must use for expiry and `tx.now`.
+   *
+   * @example
+   * ```ts
+   * let clock = 1_700_000_000_000;
+   * const adapter = await target.open({ now: () => clock });
+   * clock += 60_000; // a row written with `expiresAt: 1_700_000_030_000` has now expired
+   * ```
    */
   open(options: { readonly now: () => number }): Promise<StorageAdapter>;
-  /** Releases it (default: `adapter.close()`). Also called after the case that closes the adapter itself. */
+  /**
+   * Releases it (default: `adapter.close()`). Also called after the case that closes the adapter itself.
+   *
+   * @example
+   * ```ts
+   * const adapter = await target.open({ now: () => Date.now() });
+   * // after a case, the suite releases the adapter this way:
+   * await (target.close ? target.close(adapter) : adapter.close());
+   * ```
+   */
   close?(adapter: StorageAdapter): Promise<void>;
   /**
    * True when read-write transactions really run in parallel (PostgreSQL); false or absent when

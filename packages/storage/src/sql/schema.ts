@@ -22,7 +22,16 @@ export interface SqlMigration {
   readonly version: number;
   /** What the migration changes, for humans. */
   readonly description: string;
-  /** The statements, for tables in the given (validated, unquoted) schema. */
+  /**
+   * The statements, for tables in the given (validated, unquoted) schema.
+   *
+   * @example
+   * ```ts
+   * import { SQL_MIGRATIONS } from '@cloister/storage/sql';
+   * const ddl = SQL_MIGRATIONS[0]?.statements('app_42');
+   * // → ['CREATE TABLE "app_42".cloister_schema_version (…)', …]
+   * ```
+   */
   statements(schema: string): readonly string[];
 }
 

@@ -44,9 +44,30 @@ import { createPostgresAdapter } from '../sql/postgres.js';
 export interface SqlTestTarget {
   /** `pglite` or `postgres`, for test names. */
   readonly name: 'pglite' | 'postgres';
-  /** Opens a fresh, empty, migrated adapter on the given clock (PostgreSQL: with `poolSize` connections). */
+  /**
+   * Opens a fresh, empty, migrated adapter on the given clock (PostgreSQL: with `poolSize` connections).
+   *
+   * @example
+   * ```ts
+   * import { sqlTestTargets } from '@cloister/storage/testing';
+   * for (const t of sqlTestTargets('orders', { databaseUrl: process.env.DATABASE_URL })) {
+   *   const adapter = await t.open(() => Date.now(), 4); // PostgreSQL: a pool of 4 connections
+   *   await adapter.close();
+   * }
+   * ```
+   */
   open(now?: () => number, poolSize?: number): Promise<StorageAdapter>;
-  /** Drops every schema `open` created (PostgreSQL); nothing to do for PGlite. Idempotent. */
+  /**
+   * Drops every schema `open` created (PostgreSQL); nothing to do for PGlite. Idempotent.
+   *
+   * @example
+   * ```ts
+   * import { sqlTestTargets } from '@cloister/storage/testing';
+   * const targets = sqlTestTargets('orders', { databaseUrl: process.env.DATABASE_URL });
+   * // after the suite, e.g. in `afterAll`:
+   * for (const t of targets) await t.cleanup();
+   * ```
+   */
   cleanup(): Promise<void>;
 }
 
