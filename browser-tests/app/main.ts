@@ -262,5 +262,5 @@ const api: PageApi = {
   },
 };
 
-(globalThis as unknown as Record<string, PageApi>)[PAGE_GLOBAL] = api;
+window[PAGE_GLOBAL] = api;
 show('ready to open');

@@ -5,7 +5,14 @@
  * @module
  */
 
-/** One message as the page reports it (never the file key). */
+/**
+ * One message as the page reports it (never the file key).
+ *
+ * @example
+ * ```ts
+ * const m: PageMessage = { id: 'a1b2@bob', from: 'bob', outgoing: false, kind: 'text', text: 'hi' };
+ * ```
+ */
 export interface PageMessage {
   /** The client's local message id. */
   readonly id: string;
@@ -23,14 +30,28 @@ export interface PageMessage {
   readonly size?: number;
 }
 
-/** A refusal as the page saw it: the error's class name, code and message. */
+/**
+ * A refusal as the page saw it: the error's class name, code and message.
+ *
+ * @example
+ * ```ts
+ * const e: PageError = { name: 'WrongPin', code: 'ERR_WRONG_PIN', message: 'the PIN is not correct' };
+ * ```
+ */
 export interface PageError {
   readonly name: string;
   readonly code: string | null;
   readonly message: string;
 }
 
-/** The result of unlocking: done, or refused with the error thrown. */
+/**
+ * The result of unlocking: done, or refused with the error thrown.
+ *
+ * @example
+ * ```ts
+ * const r: PageUnlockResult = { ok: true, status: 'ready' };
+ * ```
+ */
 export type PageUnlockResult =
   | { readonly ok: true; readonly status: string }
   | {
@@ -41,7 +62,14 @@ export type PageUnlockResult =
       readonly error: PageError;
     };
 
-/** The result of downloading a file and comparing it with the bytes expected. */
+/**
+ * The result of downloading a file and comparing it with the bytes expected.
+ *
+ * @example
+ * ```ts
+ * const r: PageDownloadResult = { size: 204803, equal: true };
+ * ```
+ */
 export interface PageDownloadResult {
   /** Bytes downloaded and decrypted. */
   readonly size: number;
@@ -49,7 +77,14 @@ export interface PageDownloadResult {
   readonly equal: boolean;
 }
 
-/** Every IndexedDB database of the page's origin, read raw (no Cloister code involved). */
+/**
+ * Every IndexedDB database of the page's origin, read raw (no Cloister code involved).
+ *
+ * @example
+ * ```ts
+ * const dump: PageIndexedDbDump = { databases: [], strings: [], binaries: [] };
+ * ```
+ */
 export interface PageIndexedDbDump {
   /** Each database with its object stores and how many records each holds. */
   readonly databases: readonly {
@@ -63,7 +98,14 @@ export interface PageIndexedDbDump {
   readonly binaries: readonly string[];
 }
 
-/** The functions of the test page (`window.cloisterPage`). */
+/**
+ * The functions of the test page (`window.cloisterPage`).
+ *
+ * @example
+ * ```ts
+ * const status = await page.evaluate((pin) => window.cloisterPage.open(pin), serverPin);
+ * ```
+ */
 export interface PageApi {
   /**
    * Opens the client on the page's IndexedDB database against the page's own origin, pinning
@@ -100,5 +142,19 @@ export interface PageApi {
   dumpIndexedDb(): Promise<PageIndexedDbDump>;
 }
 
-/** The global the page sets once its script has loaded. */
+/**
+ * The global the page sets once its script has loaded.
+ *
+ * @example
+ * ```ts
+ * await page.waitForFunction((name) => name in globalThis, PAGE_GLOBAL);
+ * ```
+ */
 export const PAGE_GLOBAL = 'cloisterPage';
+
+declare global {
+  interface Window {
+    /** The test page's functions, set once its script has loaded ({@link PAGE_GLOBAL}). */
+    cloisterPage?: PageApi;
+  }
+}

@@ -12,11 +12,16 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'vite';
 
 /** The repository's root directory. */
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /**
  * The packages the page is built from (directory names under `packages/`), as shipped: from their
  * `dist/`. The Node side (server, admin SDK, Node client) runs from the sources.
+ *
+ * @example
+ * ```ts
+ * PAGE_PACKAGES.includes('client'); // true
+ * ```
  */
 export const PAGE_PACKAGES: readonly string[] = ['crypto', 'protocol', 'storage', 'client'];
 
@@ -34,6 +39,11 @@ function newest(dir: string): number {
 /**
  * The packages whose `dist/` is missing or older than their `src/`, `package.json` or tsup
  * configuration (a stale build would test old code).
+ *
+ * @example
+ * ```ts
+ * const stale = packagesToBuild(); // ['client'] after an edit of packages/client/src
+ * ```
  */
 export function packagesToBuild(): string[] {
   const stale: string[] = [];
@@ -65,7 +75,14 @@ function pnpmCommand(): { readonly command: string; readonly args: string[] } {
   return { command: 'npx', args: ['--yes', 'pnpm@10.34.9'] };
 }
 
-/** Runs each package's `build` script (tsup), in dependency order; throws when one fails. */
+/**
+ * Runs each package's `build` script (tsup), in dependency order; throws when one fails.
+ *
+ * @example
+ * ```ts
+ * buildPackages(packagesToBuild());
+ * ```
+ */
 export function buildPackages(names: readonly string[]): void {
   if (names.length === 0) return;
   const pnpm = pnpmCommand();
@@ -83,7 +100,14 @@ export function buildPackages(names: readonly string[]): void {
   if (result.status !== 0) throw new Error(`building ${names.join(', ')} failed (exit ${result.status})`);
 }
 
-/** What the page build produced. */
+/**
+ * What the page build produced.
+ *
+ * @example
+ * ```ts
+ * const { root, scriptGzipBytes }: PageBuild = await buildPage('/tmp/page');
+ * ```
+ */
 export interface PageBuild {
   /** The directory the server serves under `/app/`. */
   readonly root: string;
@@ -104,6 +128,11 @@ function listFiles(dir: string, base = dir): string[] {
 /**
  * Builds the test page (`browser-tests/app`) into `outDir` with `browser-tests/vite.config.ts`.
  * The build fails when anything bundled reaches a Node-only module.
+ *
+ * @example
+ * ```ts
+ * const page = await buildPage(join(tmpdir(), 'page')); // page.root holds index.html
+ * ```
  */
 export async function buildPage(outDir: string): Promise<PageBuild> {
   await build({

@@ -12,14 +12,19 @@ import { delimiter, join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 
 /** Where Debian's `chromium` package installs the browser. */
-export const DEBIAN_CHROMIUM = '/usr/bin/chromium';
+const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 
 /** The nickname of the local CA in the NSS database. */
-export const CA_NICKNAME = 'cloister-local-ca';
+const CA_NICKNAME = 'cloister-local-ca';
 
 /**
  * The flags the browser runs with; `spec/browser-tests.md` says why each is there. None of them
  * touches certificate checking.
+ *
+ * @example
+ * ```ts
+ * CHROMIUM_ARGS.includes('--ignore-certificate-errors'); // false
+ * ```
  */
 export const CHROMIUM_ARGS: readonly string[] = [
   '--no-sandbox',
@@ -31,7 +36,14 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-sync',
 ];
 
-/** The tools the browser tests need, or why they cannot run. */
+/**
+ * The tools the browser tests need, or why they cannot run.
+ *
+ * @example
+ * ```ts
+ * const tools: BrowserTools = { ok: false, reason: 'Chromium is not installed' };
+ * ```
+ */
 export type BrowserTools =
   | { readonly ok: true; readonly chromium: string; readonly certutil: string }
   | { readonly ok: false; readonly reason: string };
@@ -59,6 +71,12 @@ function onPath(name: string): string | undefined {
 /**
  * Finds Chromium (`CLOISTER_CHROMIUM`, else `/usr/bin/chromium`, else `chromium` on `PATH`) and
  * `certutil` (Debian's `libnss3-tools`), or says plainly which is missing and how to get it.
+ *
+ * @example
+ * ```ts
+ * const tools = findBrowserTools();
+ * if (!tools.ok) console.log(`not run: ${tools.reason}`);
+ * ```
  */
 export function findBrowserTools(env: NodeJS.ProcessEnv = process.env): BrowserTools {
   let browser: string | undefined;
@@ -95,6 +113,11 @@ export function findBrowserTools(env: NodeJS.ProcessEnv = process.env): BrowserT
  * Creates a temporary home directory for the browser whose NSS database
  * (`$HOME/.pki/nssdb`, where Chromium on Linux reads locally trusted certificates) is new and
  * empty, and, when `caPem` is given, trusts that CA for TLS servers (`-t "C,,"`).
+ *
+ * @example
+ * ```ts
+ * const home = createBrowserHome('/usr/bin/certutil', server.localCa.caCert);
+ * ```
  */
 export function createBrowserHome(certutil: string, caPem?: string): string {
   const home = mkdtempSync(join(tmpdir(), 'cloister-browser-home-'));
@@ -113,6 +136,12 @@ export function createBrowserHome(certutil: string, caPem?: string): string {
 /**
  * Launches headless Chromium with {@link CHROMIUM_ARGS} and `HOME` (and the XDG directories)
  * inside `home`, so it reads that home's NSS database and writes nowhere else.
+ *
+ * @example
+ * ```ts
+ * const browser = await launchChromium('/usr/bin/chromium', home);
+ * const page = await browser.newPage();
+ * ```
  */
 export function launchChromium(executablePath: string, home: string): Promise<Browser> {
   return chromium.launch({

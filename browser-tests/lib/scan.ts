@@ -7,14 +7,28 @@
  */
 import type { PageIndexedDbDump } from '../app/page-api.js';
 
-/** A piece of plaintext and what it is (for the failure message). */
+/**
+ * A piece of plaintext and what it is (for the failure message).
+ *
+ * @example
+ * ```ts
+ * const secret: Secret = { label: 'first text', value: 'the ward round moves to 14:30' };
+ * ```
+ */
 export interface Secret {
   readonly label: string;
   /** The plaintext as the user saw it: a text, or a file's bytes. */
   readonly value: string | Uint8Array;
 }
 
-/** One place a secret was found. */
+/**
+ * One place a secret was found.
+ *
+ * @example
+ * ```ts
+ * const finding: Finding = { label: 'first text', how: 'utf-8 bytes' };
+ * ```
+ */
 export interface Finding {
   readonly label: string;
   /** How it was found: `string`, `utf-8 bytes`, `file bytes at 4096`, ... */
@@ -29,6 +43,11 @@ const FILE_STEP = 4096;
  * The base64 (and base64url) text that any base64 encoding containing `bytes` contains, whatever
  * the alignment of `bytes` in the encoded data: for each of the three alignments, the characters
  * that depend only on `bytes`.
+ *
+ * @example
+ * ```ts
+ * const needles = base64Needles(new TextEncoder().encode('a text of some length'));
+ * ```
  */
 export function base64Needles(bytes: Uint8Array): string[] {
   const needles: string[] = [];
@@ -68,6 +87,11 @@ function patterns(secret: Secret): { bytes: [string, Buffer][]; text: [string, s
 /**
  * Every place where one of `secrets` occurs in `dump`: in a string, in a binary value, or as text
  * inside a binary value (JSON or base64 stored as bytes).
+ *
+ * @example
+ * ```ts
+ * const findings = findPlaintext(await call(page, 'dumpIndexedDb'), [{ label: 'text', value: 'hello there' }]);
+ * ```
  */
 export function findPlaintext(dump: PageIndexedDbDump, secrets: readonly Secret[]): Finding[] {
   const binaries = dump.binaries.map((b) => Buffer.from(b, 'base64'));

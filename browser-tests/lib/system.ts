@@ -20,10 +20,10 @@ import { createMemoryAdapter } from '@cloister/storage';
 import { URI as OtpUri, TOTP } from 'otpauth';
 
 /** The tenant of the tests. */
-export const TENANT = tenantId('acme');
+const TENANT = tenantId('acme');
 
 /** Where the server serves the page. */
-export const APP_PREFIX = '/app/';
+const APP_PREFIX = '/app/';
 
 const OWNER_EMAIL = 'olivia@acme.example';
 const OWNER_PASSWORD = 'correct horse battery staple';
@@ -31,7 +31,15 @@ const OWNER_PASSWORD = 'correct horse battery staple';
 /** The PIN of the Node clients (the page uses its own). */
 const NODE_PIN = '135790';
 
-/** A running server with its organisation, ready to invite users. */
+/**
+ * A running server with its organisation, ready to invite users.
+ *
+ * @example
+ * ```ts
+ * const system: TestSystem = await startSystem(page.root);
+ * const code = await system.invite('alice');
+ * ```
+ */
 export interface TestSystem {
   readonly server: CloisterServer;
   /** The base URL, `https://127.0.0.1:<port>`. */
@@ -64,6 +72,13 @@ function authenticatorCode(totpUri: string): string {
  * organisation up through the admin API: the operator creates the tenant and its owner; the owner
  * signs in with password and TOTP, generates the organisation root on their side, registers it and
  * delegates sender certificates to the server.
+ *
+ * @example
+ * ```ts
+ * const system = await startSystem(page.root);
+ * const bob = await system.nodeClient('bob');
+ * await system.close();
+ * ```
  */
 export async function startSystem(appRoot: string): Promise<TestSystem> {
   const root = mkdtempSync(join(tmpdir(), 'cloister-browser-server-'));
