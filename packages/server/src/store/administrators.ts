@@ -254,7 +254,15 @@ export interface AdministratorStore {
    * ```
    */
   create(tenant: TenantId, id: string, input: AdministratorInput): Promise<Administrator>;
-  /** The administrator `id` of `tenant`, or `undefined`. */
+  /**
+   * The administrator `id` of `tenant`, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const found = await stores.administrators.get(tenant, admin.id);
+   * if (found === undefined || found.disabled) console.log('no active administrator with this id');
+   * ```
+   */
   get(tenant: TenantId, id: string): Promise<Administrator | undefined>;
   /**
    * By e-mail (compared lower-case).
@@ -274,9 +282,26 @@ export interface AdministratorStore {
    * ```
    */
   byKeyHash(keyHash: Uint8Array): Promise<Administrator | undefined>;
-  /** One page of the tenant's administrators. */
+  /**
+   * One page of the tenant's administrators.
+   *
+   * @example
+   * ```ts
+   * const page = await stores.administrators.list(tenant, { limit: 50 });
+   * for (const a of page.items) console.log(a.email, a.role, a.disabled);
+   * const more = page.next === undefined ? undefined : await stores.administrators.list(tenant, { after: page.next, limit: 50 });
+   * ```
+   */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<Administrator>>;
-  /** Changes name, role, disabled flag or password; `NotFoundError('admin')`. */
+  /**
+   * Changes name, role, disabled flag or password; `NotFoundError('admin')`.
+   *
+   * @example
+   * ```ts
+   * const updated = await stores.administrators.update(tenant, admin.id, { name: 'Operations', role: 'auditor' });
+   * await stores.administrators.update(tenant, admin.id, { passwordHash: await hashPassword('a new long passphrase') });
+   * ```
+   */
   update(tenant: TenantId, id: string, patch: AdministratorPatch): Promise<Administrator>;
   /**
    * Records `step` as the last accepted TOTP step (and activates a pending TOTP) when it is later
@@ -291,9 +316,27 @@ export interface AdministratorStore {
    * ```
    */
   acceptTotpStep(tenant: TenantId, id: string, step: number): Promise<boolean>;
-  /** Removes one recovery code's hash; resolves `false` when it is not (or no longer) there. */
+  /**
+   * Removes one recovery code's hash; resolves `false` when it is not (or no longer) there.
+   *
+   * @example
+   * ```ts
+   * const hash = recoveryCodeHash(tenant, admin.id, 'ABCD-EFGH-2345-6723');
+   * const used = await stores.administrators.useRecoveryCode(tenant, admin.id, hash); // false the second time
+   * ```
+   */
   useRecoveryCode(tenant: TenantId, id: string, codeHash: Uint8Array): Promise<boolean>;
-  /** Replaces the TOTP secret (state `pending`, last step 0) and the recovery code hashes. */
+  /**
+   * Replaces the TOTP secret (state `pending`, last step 0) and the recovery code hashes.
+   *
+   * @example
+   * ```ts
+   * const secret = newTotpSecret();
+   * const codes = newRecoveryCodes(); // shown to the administrator once
+   * const hashes = codes.map((c) => recoveryCodeHash(tenant, admin.id, c));
+   * await stores.administrators.replaceSecondFactor(tenant, admin.id, secret, hashes);
+   * ```
+   */
   replaceSecondFactor(
     tenant: TenantId,
     id: string,
@@ -313,9 +356,26 @@ export interface AdministratorStore {
    * ```
    */
   createSession(tokenHash: Uint8Array, session: AdminSession): Promise<void>;
-  /** The live session of `tokenHash` (an expired one is gone). */
+  /**
+   * The live session of `tokenHash` (an expired one is gone).
+   *
+   * @example
+   * ```ts
+   * const live = await stores.administrators.session(bearerHash('session', token));
+   * if (live === undefined) console.log('no such session, or it expired');
+   * ```
+   */
   session(tokenHash: Uint8Array): Promise<AdminSession | undefined>;
-  /** Updates the use and fresh-factor times of a live session; `NotFoundError('admin.session')`. */
+  /**
+   * Updates the use and fresh-factor times of a live session; `NotFoundError('admin.session')`.
+   *
+   * @example
+   * ```ts
+   * const now = Date.now();
+   * // after a step-up with a fresh TOTP code:
+   * const touched = await stores.administrators.touchSession(bearerHash('session', token), { lastUsedAt: now, freshFactorAt: now });
+   * ```
+   */
   touchSession(
     tokenHash: Uint8Array,
     times: { readonly lastUsedAt?: number; readonly freshFactorAt?: number },

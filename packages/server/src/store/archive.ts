@@ -158,9 +158,25 @@ export interface ArchiveStore {
    * ```
    */
   list(tenant: TenantId, options?: ArchiveListOptions): Promise<ServerPage<ArchiveItem>>;
-  /** The item `id` of the tenant's archive, or `undefined`. */
+  /**
+   * The item `id` of the tenant's archive, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const { id } = await stores.archive.append(tenant, { sealed, expiresAt: null });
+   * const item = await stores.archive.get(tenant, id); // → the item, `sealed` as stored
+   * ```
+   */
   get(tenant: TenantId, id: string): Promise<ArchiveItem | undefined>;
-  /** Deletes one item (taking it off the tenant's archive usage); `false` when absent. */
+  /**
+   * Deletes one item (taking it off the tenant's archive usage); `false` when absent.
+   *
+   * @example
+   * ```ts
+   * const { items } = await stores.archive.list(tenant, { to: Date.parse('2019-01-01') });
+   * for (const item of items) await stores.archive.delete(tenant, item.id); // frees item.size bytes of the tenant's usage
+   * ```
+   */
   delete(tenant: TenantId, id: string): Promise<boolean>;
 }
 

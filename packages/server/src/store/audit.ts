@@ -206,7 +206,15 @@ export interface AuditLog {
    * ```
    */
   list(tenant: TenantId, range?: AuditRange): Promise<AuditRecord[]>;
-  /** The last sequence number and hash, or `undefined` for an empty log. */
+  /**
+   * The last sequence number and hash, or `undefined` for an empty log.
+   *
+   * @example
+   * ```ts
+   * const head = await stores.audit.head(tenant);
+   * if (head !== undefined) console.log(head.seq, Buffer.from(head.hash).toString('hex'));
+   * ```
+   */
   head(tenant: TenantId): Promise<{ readonly seq: number; readonly hash: Uint8Array } | undefined>;
   /**
    * Recomputes the whole chain against the stored hashes and the head.

@@ -129,7 +129,17 @@ export interface DeviceListStore {
    * ```
    */
   chain(tenant: TenantId, user: UserId): Promise<StoredDeviceList[]>;
-  /** The newest list of the current chain, or `undefined`. */
+  /**
+   * The newest list of the current chain, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { decodeDeviceList } from '@cloister/protocol';
+   *
+   * const newest = await stores.deviceLists.newest(tenant, user);
+   * const list = newest === undefined ? undefined : decodeDeviceList(newest.bytes);
+   * ```
+   */
   newest(tenant: TenantId, user: UserId): Promise<StoredDeviceList | undefined>;
   /**
    * Stores the list of `epoch` when the newest stored list has `epoch - 1` (no list at all for
@@ -154,6 +164,14 @@ export interface DeviceListStore {
    * Deletes the current chain and stores `bytes` as epoch 1 of a new one, in one transaction.
    * `NotFoundError('user')`; `ConflictError('device-list')` when `options.replacing` is not the
    * newest stored list.
+   *
+   * @example
+   * ```ts
+   * const newest = await stores.deviceLists.newest(tenant, user);
+   * // deviceList: a signed list of epoch 1 that starts a new chain
+   * const restarted = await stores.deviceLists.restart(tenant, user, deviceList, newest === undefined ? {} : { replacing: newest.bytes });
+   * // → { epoch: 1, bytes, storedAt }
+   * ```
    */
   restart(
     tenant: TenantId,

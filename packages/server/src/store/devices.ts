@@ -174,11 +174,36 @@ export interface DeviceStore {
    * ```
    */
   add(tenant: TenantId, user: UserId, id: DeviceId, input: DeviceInput): Promise<Device>;
-  /** The device `id` of the user, or `undefined`. */
+  /**
+   * The device `id` of the user, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const found = await stores.devices.get(tenant, user, device);
+   * if (found?.blocked) console.log('this device is blocked');
+   * ```
+   */
   get(tenant: TenantId, user: UserId, id: DeviceId): Promise<Device | undefined>;
-  /** The user's devices, in device id order. */
+  /**
+   * The user's devices, in device id order.
+   *
+   * @example
+   * ```ts
+   * for (const d of await stores.devices.list(tenant, user)) {
+   *   console.log(d.id, d.lastSeenAt === null ? 'never seen' : new Date(d.lastSeenAt).toISOString());
+   * }
+   * ```
+   */
   list(tenant: TenantId, user: UserId): Promise<Device[]>;
-  /** The device whose mailbox is `mailbox`. */
+  /**
+   * The device whose mailbox is `mailbox`.
+   *
+   * @example
+   * ```ts
+   * const recipient = await stores.devices.byMailbox(mailbox);
+   * if (recipient !== undefined) console.log(recipient.tenant, recipient.user, recipient.id);
+   * ```
+   */
   byMailbox(mailbox: MailboxId): Promise<Device | undefined>;
   /**
    * The device whose credential hash is `hash`.
@@ -189,7 +214,16 @@ export interface DeviceStore {
    * ```
    */
   byCredentialHash(hash: Uint8Array): Promise<Device | undefined>;
-  /** `NotFoundError('device')`, `ConflictError('device.credential')`. */
+  /**
+   * `NotFoundError('device')`, `ConflictError('device.credential')`.
+   *
+   * @example
+   * ```ts
+   * await stores.devices.update(tenant, user, device, { blocked: true });
+   * // after the device rotated its credential:
+   * await stores.devices.update(tenant, user, device, { credentialHash: await credentialHash(ctx, credential) });
+   * ```
+   */
   update(tenant: TenantId, user: UserId, id: DeviceId, patch: DevicePatch): Promise<Device>;
   /**
    * Records that the device was seen at `at` (default: the store's clock), with the client

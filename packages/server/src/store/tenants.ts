@@ -143,7 +143,15 @@ export interface TenantStore {
    * ```
    */
   create(id: TenantId, input: TenantInput): Promise<Tenant>;
-  /** The tenant `id`, or `undefined`. */
+  /**
+   * The tenant `id`, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const found = await stores.tenants.get(tenant);
+   * console.log(found?.name, found?.settings);
+   * ```
+   */
   get(id: TenantId): Promise<Tenant | undefined>;
   /**
    * Changes a tenant; `NotFoundError('tenant')` when it does not exist.
@@ -154,7 +162,16 @@ export interface TenantStore {
    * ```
    */
   update(id: TenantId, patch: TenantPatch): Promise<Tenant>;
-  /** Tenants, in id order (in a stable hashed order under encryption at rest). */
+  /**
+   * Tenants, in id order (in a stable hashed order under encryption at rest).
+   *
+   * @example
+   * ```ts
+   * const page = await stores.tenants.list({ limit: 100 });
+   * for (const t of page.items) console.log(t.id, t.name);
+   * const more = page.next === undefined ? undefined : await stores.tenants.list({ after: page.next, limit: 100 });
+   * ```
+   */
   list(options?: ServerPageOptions): Promise<ServerPage<Tenant>>;
 }
 
@@ -180,7 +197,14 @@ export interface DomainStore {
    * ```
    */
   add(tenant: TenantId, domain: string): Promise<boolean>;
-  /** Takes `domain` from `tenant`; resolves `false` when the tenant did not have it. */
+  /**
+   * Takes `domain` from `tenant`; resolves `false` when the tenant did not have it.
+   *
+   * @example
+   * ```ts
+   * const removed = await stores.domains.remove(tenant, 'acme.example'); // false when the tenant did not have it
+   * ```
+   */
   remove(tenant: TenantId, domain: string): Promise<boolean>;
   /**
    * The tenant owning `domain`, if any.
@@ -191,7 +215,14 @@ export interface DomainStore {
    * ```
    */
   tenantOf(domain: string): Promise<TenantId | undefined>;
-  /** The tenant's domains, sorted. */
+  /**
+   * The tenant's domains, sorted.
+   *
+   * @example
+   * ```ts
+   * const domains = await stores.domains.list(tenant); // → ['acme.example', 'acme.test']
+   * ```
+   */
   list(tenant: TenantId): Promise<string[]>;
 }
 
