@@ -209,7 +209,15 @@ export interface ServerBlobStore {
    * ```
    */
   putChunk(id: BlobId, index: number, bytes: Uint8Array): Promise<void>;
-  /** Where the upload of `id` stands, or `undefined` when there is no such blob. */
+  /**
+   * Where the upload of `id` stands, or `undefined` when there is no such blob.
+   *
+   * @example
+   * ```ts
+   * const status = await stores.blobs.status(blob);
+   * if (status !== undefined && !status.complete) console.log(`${status.present.length} of ${status.chunkCount} chunks stored`);
+   * ```
+   */
   status(id: BlobId): Promise<BlobStatus | undefined>;
   /**
    * Marks the upload complete; `ConflictError('blob.incomplete')` while a chunk is missing.
@@ -220,7 +228,17 @@ export interface ServerBlobStore {
    * ```
    */
   finish(id: BlobId): Promise<BlobStatus>;
-  /** One chunk of a complete blob; `NotFoundError('blob')`, `ConflictError('blob.incomplete')`. */
+  /**
+   * One chunk of a complete blob; `NotFoundError('blob')`, `ConflictError('blob.incomplete')`.
+   *
+   * @example
+   * ```ts
+   * const status = await stores.blobs.status(blob);
+   * for (let i = 0; i < (status?.chunkCount ?? 0); i++) {
+   *   const chunk = await stores.blobs.readChunk(blob, i); // chunkSize bytes, the last one the remainder
+   * }
+   * ```
+   */
   readChunk(id: BlobId, index: number): Promise<Uint8Array>;
   /**
    * Bytes `[offset, offset + length)` of a complete blob (clamped to its end).
@@ -234,6 +252,11 @@ export interface ServerBlobStore {
   /**
    * Deletes the blob (complete or not); `false` when absent. With `owner` (who must be the device
    * that began it), its size and count are taken off that device's and tenant's usage.
+   *
+   * @example
+   * ```ts
+   * const removed = await stores.blobs.delete(blob, { tenant: me.tenant, user: me.user, device: me.device });
+   * ```
    */
   delete(id: BlobId, owner?: BlobOwner): Promise<boolean>;
 }

@@ -146,12 +146,35 @@ export interface KeyBundleStore {
    * Replaces the device's signed part; `NotFoundError('device')`, and
    * `ConflictError('suitesIssuedAt')` (nothing written) when its `suitesIssuedAt` is older than
    * the stored one's: an honest server does not take back a device's newer suite list.
+   *
+   * @example
+   * ```ts
+   * import { verifyBundleSuites } from '@cloister/crypto';
+   * import { decodePreKeyBundle } from '@cloister/protocol';
+   *
+   * const uploaded = decodePreKeyBundle(bytes); // what the device sent, without a one-time prekey
+   * await verifyBundleSuites(provider, uploaded, { expectedIdentity: identity });
+   * const { signedPreKey, kemPreKey, suites, unknownSuiteCodes, suitesIssuedAt, suitesSignature } = uploaded;
+   * await stores.bundles.setSigned(tenant, user, device, {
+   *   signedPreKey, lastResortKemPreKey: kemPreKey, suites, suitesIssuedAt, suitesSignature,
+   *   ...(unknownSuiteCodes === undefined ? {} : { unknownSuiteCodes }), // the signature covers them too
+   * });
+   * ```
    */
   setSigned(tenant: TenantId, user: UserId, device: DeviceId, keys: SignedPreKeys): Promise<void>;
   /**
    * Adds one-time prekeys; ids the device already has are skipped. Resolves how many of each
    * kind were added. `LimitError` when the stored keys plus the batch could exceed
    * {@link MAX_ONE_TIME_PREKEYS} of a kind (nothing is added); `NotFoundError('device')`.
+   *
+   * @example
+   * ```ts
+   * import { generateOneTimePreKeys, oneTimePreKeyId, toOneTimePreKeyPublic } from '@cloister/crypto';
+   *
+   * const opks = await generateOneTimePreKeys(provider, oneTimePreKeyId(100), 50);
+   * const added = await stores.bundles.addOneTime(tenant, user, device, { preKeys: opks.map(toOneTimePreKeyPublic) });
+   * // → { preKeys: 50, kemPreKeys: 0 } (fewer when some ids were there already)
+   * ```
    */
   addOneTime(tenant: TenantId, user: UserId, device: DeviceId, keys: OneTimePreKeys): Promise<OneTimeCounts>;
   /**
@@ -171,6 +194,12 @@ export interface KeyBundleStore {
    * The device's published bundle without one-time prekeys (the last-resort KEM prekey in
    * `kemPreKey`), taking nothing: what a directory listing shows. `undefined` when the device or
    * its signed part is missing.
+   *
+   * @example
+   * ```ts
+   * const shown = await stores.bundles.peekBundle(tenant, user, device);
+   * console.log(shown?.oneTimePreKey, shown?.kemPreKey.lastResort); // → undefined true
+   * ```
    */
   peekBundle(tenant: TenantId, user: UserId, device: DeviceId): Promise<PreKeyBundle | undefined>;
   /**

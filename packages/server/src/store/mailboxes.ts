@@ -224,6 +224,17 @@ export interface MailboxStore {
    * envelopes), whatever their number (at most {@link MAX_MAILBOX_BATCH}); one outcome per item,
    * in order. An item whose mailbox and message id an earlier item of the same call holds is a
    * duplicate. Every item is checked before anything is written.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   *
+   * const expiresAt = Date.now() + 30 * 86_400_000;
+   * const devices = await stores.devices.list(tenant, user);
+   * const outcomes = await stores.mailboxes.enqueueMany(
+   *   devices.map((d) => ({ mailbox: d.mailbox, messageId: messageId('m_0001'), envelope, expiresAt })),
+   * ); // one { status: 'queued', cursor, arrivedAt } or { status: 'duplicate' } per device
+   * ```
    */
   enqueueMany(items: readonly MailboxEnqueue[]): Promise<EnqueueOutcome[]>;
   /**
@@ -251,9 +262,23 @@ export interface MailboxStore {
    * Deletes envelopes by their positions (of any mailboxes) in one engine statement, with no read
    * first: what a delivery socket acknowledges, since it knows the position of every envelope it
    * pushed. Resolves how many were pending. Unknown positions are ignored.
+   *
+   * @example
+   * ```ts
+   * const { items } = await stores.mailboxes.list(mailbox, { limit: 10 });
+   * // … pushed to the device, which acknowledged them all:
+   * const deleted = await stores.mailboxes.ackQueued(items.map((e) => ({ mailbox, cursor: e.cursor })));
+   * ```
    */
   ackQueued(positions: readonly QueuedPosition[]): Promise<number>;
-  /** Number of pending envelopes. */
+  /**
+   * Number of pending envelopes.
+   *
+   * @example
+   * ```ts
+   * const pending = await stores.mailboxes.count(mailbox); // → 3
+   * ```
+   */
   count(mailbox: MailboxId): Promise<number>;
   /**
    * Pending envelopes and the bytes they take in storage (their stored records, as the adapter
@@ -265,7 +290,14 @@ export interface MailboxStore {
    * ```
    */
   usage(mailbox: MailboxId): Promise<MailboxUsage>;
-  /** Deletes the whole mailbox (queue and id index); resolves how many rows were deleted. */
+  /**
+   * Deletes the whole mailbox (queue and id index); resolves how many rows were deleted.
+   *
+   * @example
+   * ```ts
+   * const rows = await stores.mailboxes.clear(mailbox); // queued envelopes and their id index rows
+   * ```
+   */
   clear(mailbox: MailboxId): Promise<number>;
 }
 

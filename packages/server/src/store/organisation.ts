@@ -180,9 +180,26 @@ export interface OrganisationStore {
    * ```
    */
   root(tenant: TenantId): Promise<OrganisationRoot | undefined>;
-  /** Sets the root once: `ConflictError('organisation-root')` the second time, `NotFoundError('tenant')`. */
+  /**
+   * Sets the root once: `ConflictError('organisation-root')` the second time, `NotFoundError('tenant')`.
+   *
+   * @example
+   * ```ts
+   * import { rootFingerprint } from '@cloister/protocol';
+   *
+   * const fingerprint = await rootFingerprint(provider, rootPublicKey);
+   * const root = await stores.organisation.setRoot(tenant, { rootPublicKey, ownerCertificate, fingerprint });
+   * ```
+   */
   setRoot(tenant: TenantId, input: OrganisationRootInput): Promise<OrganisationRoot>;
-  /** The newest sequence accepted for `kind` (0 when none). */
+  /**
+   * The newest sequence accepted for `kind` (0 when none).
+   *
+   * @example
+   * ```ts
+   * const newest = await stores.organisation.sequence(tenant, 'broadcast'); // 0 before the first broadcast
+   * ```
+   */
   sequence(tenant: TenantId, kind: OrganisationObjectKind): Promise<number>;
   /**
    * Records `sequence` as the newest of `kind`: `ConflictError('organisation-sequence')` unless it is greater than the stored one.
@@ -205,7 +222,15 @@ export interface OrganisationStore {
    * ```
    */
   put(tenant: TenantId, object: OrganisationObjectInput): Promise<StoredOrganisationObject>;
-  /** The newest object of a scope (a listed kind: the newest of the kind). */
+  /**
+   * The newest object of a scope (a listed kind: the newest of the kind).
+   *
+   * @example
+   * ```ts
+   * const layer = await stores.organisation.get(tenant, 'policy-layer', `policy-layer/user/${user}`);
+   * if (layer !== undefined) console.log(layer.sequence, layer.admin, new Date(layer.issuedAtMs));
+   * ```
+   */
   get(
     tenant: TenantId,
     kind: OrganisationObjectKind,
@@ -215,6 +240,13 @@ export interface OrganisationStore {
    * Removes the object of one scope of a kind that keeps one per scope (`policy-layer`, `wipe`,
    * `device-admission`, …); whether one was there. A listed kind (broadcasts, delegations) is
    * `ValidationError`: its objects name no single user and stay.
+   *
+   * @example
+   * ```ts
+   * // when the user is deleted, the objects about them go too:
+   * await stores.organisation.remove(tenant, 'policy-layer', `policy-layer/user/${user}`);
+   * const had = await stores.organisation.remove(tenant, 'wipe', `wipe/${user}/${device}`); // false when none was there
+   * ```
    */
   remove(tenant: TenantId, kind: OrganisationObjectKind, scope: string): Promise<boolean>;
   /**

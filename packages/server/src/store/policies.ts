@@ -148,7 +148,15 @@ export interface SetPolicyOptions {
  * ```
  */
 export interface PolicyStore {
-  /** The document of `layer`, or `undefined` when none was written. */
+  /**
+   * The document of `layer`, or `undefined` when none was written.
+   *
+   * @example
+   * ```ts
+   * const stored = await stores.policies.get({ kind: 'server' });
+   * console.log(stored?.revision, stored?.document['files.send']?.enabled);
+   * ```
+   */
   get(layer: PolicyLayer): Promise<StoredPolicy | undefined>;
   /**
    * Writes a document; `ConflictError('policy.revision')` when `expectedRevision` does not match.
@@ -160,9 +168,24 @@ export interface PolicyStore {
    * ```
    */
   set(layer: PolicyLayer, document: PolicyDocument, options?: SetPolicyOptions): Promise<StoredPolicy>;
-  /** Deletes a document; `false` when absent. */
+  /**
+   * Deletes a document; `false` when absent.
+   *
+   * @example
+   * ```ts
+   * const removed = await stores.policies.delete({ kind: 'user', tenant, user }); // false when none was written
+   * ```
+   */
   delete(layer: PolicyLayer): Promise<boolean>;
-  /** The tenant's documents (tenant, pool, group and user layers), in a stable order. */
+  /**
+   * The tenant's documents (tenant, pool, group and user layers), in a stable order.
+   *
+   * @example
+   * ```ts
+   * const { items, next } = await stores.policies.list(tenant, { limit: 100 });
+   * for (const p of items) console.log(p.layer.kind, p.revision);
+   * ```
+   */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<StoredPolicy>>;
 }
 

@@ -153,7 +153,15 @@ export interface UserStore {
    * ```
    */
   create(tenant: TenantId, id: UserId, input: UserInput): Promise<User>;
-  /** The user `id` of `tenant`, or `undefined`. */
+  /**
+   * The user `id` of `tenant`, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const found = await stores.users.get(tenant, user);
+   * if (found?.blocked) console.log(`${found.displayName} is blocked`);
+   * ```
+   */
   get(tenant: TenantId, id: UserId): Promise<User | undefined>;
   /**
    * `NotFoundError('user' | 'pool')`.
@@ -259,9 +267,27 @@ export interface PoolStore {
    * ```
    */
   put(tenant: TenantId, id: PoolId, input: PoolInput): Promise<Pool>;
-  /** The pool `id` of `tenant`, or `undefined`. */
+  /**
+   * The pool `id` of `tenant`, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { poolId } from '@cloister/protocol';
+   *
+   * const ward = await stores.pools.get(tenant, poolId('ward-3'));
+   * console.log(ward?.name, ward?.mayContact); // → 'Ward 3' ['pharmacy']
+   * ```
+   */
   get(tenant: TenantId, id: PoolId): Promise<Pool | undefined>;
-  /** Pools of the tenant, in id order (in a stable hashed order under encryption at rest). */
+  /**
+   * Pools of the tenant, in id order (in a stable hashed order under encryption at rest).
+   *
+   * @example
+   * ```ts
+   * const page = await stores.pools.list(tenant, { limit: 100 });
+   * for (const pool of page.items) console.log(pool.id, pool.name);
+   * ```
+   */
   list(tenant: TenantId, options?: ServerPageOptions): Promise<ServerPage<Pool>>;
   /**
    * Deletes an empty pool; `ConflictError('pool')` while it has members, `false` when absent.
