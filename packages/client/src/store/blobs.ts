@@ -111,15 +111,58 @@ export interface PutBlobOptions {
  * ```
  */
 export interface BlobStore {
-  /** Stores (or replaces) a blob, all chunks in one transaction. */
+  /**
+   * Stores (or replaces) a blob, all chunks in one transaction.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * await stores.blobs.put(blobId('b_1'), bytes); // bytes already encrypted; kept until deleted
+   * ```
+   */
   put(id: BlobId, bytes: Uint8Array, options?: PutBlobOptions): Promise<void>;
-  /** The whole blob, or `undefined`. */
+  /**
+   * The whole blob, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * const whole = await stores.blobs.get(blobId('b_1')); // undefined when there is none
+   * ```
+   */
   get(id: BlobId): Promise<Uint8Array | undefined>;
-  /** Facts about the blob, or `undefined`. */
+  /**
+   * Facts about the blob, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * const info = await stores.blobs.info(blobId('b_1'));
+   * if (info !== undefined) console.log(info.size, info.expiresAt === null ? 'kept' : new Date(info.expiresAt));
+   * ```
+   */
   info(id: BlobId): Promise<BlobInfo | undefined>;
-  /** Opens the blob for streaming, or `undefined` when there is none. */
+  /**
+   * Opens the blob for streaming, or `undefined` when there is none.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * const reader = await stores.blobs.read(blobId('b_1'));
+   * let received = 0;
+   * if (reader !== undefined) for await (const chunk of reader) received += chunk.length; // at most BLOB_CHUNK_BYTES each
+   * ```
+   */
   read(id: BlobId): Promise<BlobReader | undefined>;
-  /** Deletes the blob and its chunks; resolves `true` when it existed. */
+  /**
+   * Deletes the blob and its chunks; resolves `true` when it existed.
+   *
+   * @example
+   * ```ts
+   * import { blobId } from '@cloister/protocol';
+   * const existed = await stores.blobs.delete(blobId('b_1'));
+   * ```
+   */
   delete(id: BlobId): Promise<boolean>;
 }
 

@@ -193,17 +193,67 @@ export interface Page<T> {
  * ```
  */
 export interface ConversationStore {
-  /** Creates a conversation; resolves `false`, changing nothing, when the id exists. */
+  /**
+   * Creates a conversation; resolves `false`, changing nothing, when the id exists.
+   *
+   * @example
+   * ```ts
+   * import { conversationId, userId } from '@cloister/protocol';
+   * const created = await stores.conversations.create({ id: conversationId('c_bob'), kind: 'direct', peer: userId('bob') });
+   * ```
+   */
   create(input: ConversationInput): Promise<boolean>;
-  /** The conversation with this id, or `undefined`. */
+  /**
+   * The conversation with this id, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { conversationId } from '@cloister/protocol';
+   * const c = await stores.conversations.get(conversationId('c_bob'));
+   * if (c?.kind === 'direct') console.log(c.peer, c.disappearingTimerMs);
+   * ```
+   */
   get(id: ConversationId): Promise<Conversation | undefined>;
-  /** Conversations by latest activity, most recent first. */
+  /**
+   * Conversations by latest activity, most recent first.
+   *
+   * @example
+   * ```ts
+   * const first = await stores.conversations.list({ limit: 20 });
+   * const more = first.next === undefined ? undefined : await stores.conversations.list({ limit: 20, cursor: first.next });
+   * ```
+   */
   list(options?: PageOptions): Promise<Page<Conversation>>;
-  /** Sets the disappearing-message timer; resolves `false` when the conversation does not exist. */
+  /**
+   * Sets the disappearing-message timer; resolves `false` when the conversation does not exist.
+   *
+   * @example
+   * ```ts
+   * import { conversationId } from '@cloister/protocol';
+   * await stores.conversations.setDisappearingTimer(conversationId('c_bob'), 7 * 86_400_000); // one week
+   * await stores.conversations.setDisappearingTimer(conversationId('c_bob'), null); // off
+   * ```
+   */
   setDisappearingTimer(id: ConversationId, timerMs: number | null): Promise<boolean>;
-  /** Moves the latest activity forward to `at` (never back); `false` when the conversation does not exist. */
+  /**
+   * Moves the latest activity forward to `at` (never back); `false` when the conversation does not exist.
+   *
+   * @example
+   * ```ts
+   * import { conversationId } from '@cloister/protocol';
+   * const found = await stores.conversations.touch(conversationId('c_bob'), Date.now());
+   * ```
+   */
   touch(id: ConversationId, at: number): Promise<boolean>;
-  /** Deletes the conversation and all its messages; resolves `true` when it existed. */
+  /**
+   * Deletes the conversation and all its messages; resolves `true` when it existed.
+   *
+   * @example
+   * ```ts
+   * import { conversationId } from '@cloister/protocol';
+   * const existed = await stores.conversations.delete(conversationId('c_bob'));
+   * ```
+   */
   delete(id: ConversationId): Promise<boolean>;
 }
 

@@ -81,23 +81,95 @@ export const MAX_PREKEY_BATCH = 1000;
  * ```
  */
 export interface ClientPreKeyStore extends PreKeyStore {
-  /** Stores (or replaces) a signed prekey. */
+  /**
+   * Stores (or replaces) a signed prekey.
+   *
+   * @example
+   * ```ts
+   * import { generateSignedPreKey, signedPreKeyId } from '@cloister/crypto';
+   * const spk = await generateSignedPreKey(provider, identity, signedPreKeyId(2));
+   * await stores.preKeys.storeSignedPreKey(spk); // store it before publishing it
+   * ```
+   */
   storeSignedPreKey(key: SignedPreKey): Promise<void>;
-  /** Every stored signed prekey, by ascending id. */
+  /**
+   * Every stored signed prekey, by ascending id.
+   *
+   * @example
+   * ```ts
+   * const stored = await stores.preKeys.listSignedPreKeys();
+   * const newest = stored.at(-1); // ascending ids: the last one is the newest
+   * const due = newest === undefined || Date.now() - newest.createdAt > 7 * 86_400_000; // time to rotate
+   * ```
+   */
   listSignedPreKeys(): Promise<StoredSignedPreKey[]>;
-  /** Deletes a signed prekey; resolves `true` when it was present. */
+  /**
+   * Deletes a signed prekey; resolves `true` when it was present.
+   *
+   * @example
+   * ```ts
+   * import { signedPreKeyId } from '@cloister/crypto';
+   * const removed = await stores.preKeys.removeSignedPreKey(signedPreKeyId(1)); // false when it was gone already
+   * ```
+   */
   removeSignedPreKey(id: SignedPreKeyId): Promise<boolean>;
-  /** Stores (or replaces) up to {@link MAX_PREKEY_BATCH} one-time prekeys, all or none. */
+  /**
+   * Stores (or replaces) up to {@link MAX_PREKEY_BATCH} one-time prekeys, all or none.
+   *
+   * @example
+   * ```ts
+   * import { generateOneTimePreKeys, oneTimePreKeyId } from '@cloister/crypto';
+   * const keys = await generateOneTimePreKeys(provider, oneTimePreKeyId(101), 50);
+   * await stores.preKeys.storeOneTimePreKeys(keys); // all 50, or none when it throws
+   * ```
+   */
   storeOneTimePreKeys(keys: readonly OneTimePreKey[]): Promise<void>;
-  /** How many one-time prekeys are left. */
+  /**
+   * How many one-time prekeys are left.
+   *
+   * @example
+   * ```ts
+   * const left = await stores.preKeys.countOneTimePreKeys(); // → 37
+   * ```
+   */
   countOneTimePreKeys(): Promise<number>;
-  /** Stores (or replaces) a KEM prekey, one-time or last-resort. */
+  /**
+   * Stores (or replaces) a KEM prekey, one-time or last-resort.
+   *
+   * @example
+   * ```ts
+   * import { generateKemPreKey, kemPreKeyId } from '@cloister/crypto';
+   * await stores.preKeys.storeKemPreKey(await generateKemPreKey(provider, identity, kemPreKeyId(101), { lastResort: false }));
+   * ```
+   */
   storeKemPreKey(key: KemPreKey): Promise<void>;
-  /** How many one-time (not last-resort) KEM prekeys are left. */
+  /**
+   * How many one-time (not last-resort) KEM prekeys are left.
+   *
+   * @example
+   * ```ts
+   * const left = await stores.preKeys.countOneTimeKemPreKeys(); // last-resort KEM prekeys are not counted
+   * ```
+   */
   countOneTimeKemPreKeys(): Promise<number>;
-  /** The ids of the stored last-resort KEM prekeys. */
+  /**
+   * The ids of the stored last-resort KEM prekeys.
+   *
+   * @example
+   * ```ts
+   * const ids = await stores.preKeys.listLastResortKemPreKeyIds(); // ascending; one per kept signed prekey
+   * ```
+   */
   listLastResortKemPreKeyIds(): Promise<KemPreKeyId[]>;
-  /** Deletes any KEM prekey (including a last-resort one) and forgets its replay records. */
+  /**
+   * Deletes any KEM prekey (including a last-resort one) and forgets its replay records.
+   *
+   * @example
+   * ```ts
+   * import { kemPreKeyId } from '@cloister/crypto';
+   * const deleted = await stores.preKeys.deleteKemPreKey(kemPreKeyId(1)); // true when it was there
+   * ```
+   */
   deleteKemPreKey(id: KemPreKeyId): Promise<boolean>;
 }
 

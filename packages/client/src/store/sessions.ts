@@ -34,11 +34,34 @@ import { CLIENT_TABLES } from './tables.js';
  * ```
  */
 export interface ClientSessionStore extends SessionStore {
-  /** The device ids of `userId` that have a stored session record, ascending. */
+  /**
+   * The device ids of `userId` that have a stored session record, ascending.
+   *
+   * @example
+   * ```ts
+   * import { userId } from '@cloister/protocol';
+   * const devices = await stores.sessions.listDevices(userId('bob')); // → [1, 2]
+   * ```
+   */
   listDevices(userId: UserId): Promise<DeviceId[]>;
-  /** Deletes the record of one device; resolves `true` when there was one. */
+  /**
+   * Deletes the record of one device; resolves `true` when there was one.
+   *
+   * @example
+   * ```ts
+   * const had = await stores.sessions.deleteSession(bob); // the next message to bob starts a new session
+   * ```
+   */
   deleteSession(address: DeviceAddress): Promise<boolean>;
-  /** Deletes the records of every device of a user; resolves how many were deleted. */
+  /**
+   * Deletes the records of every device of a user; resolves how many were deleted.
+   *
+   * @example
+   * ```ts
+   * import { userId } from '@cloister/protocol';
+   * const deleted = await stores.sessions.deleteAllSessions(userId('bob')); // → 2
+   * ```
+   */
   deleteAllSessions(userId: UserId): Promise<number>;
 }
 
