@@ -25,3 +25,7 @@ declare const device: import('@cloister/client').DirectoryDevice;
 declare const certificate: import('@cloister/crypto').SenderCertificate;
 /** The device credential the server issued at enrolment. */
 declare const credential: Uint8Array;
+/** The client's persistent outbox (`createOutbox` over an executor). */
+declare const outbox: import('@cloister/client').Outbox;
+/** A WHATWG WebSocket as the browser transport uses it. */
+declare const ws: import('@cloister/client').BrowserWebSocket;

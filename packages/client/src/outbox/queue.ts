@@ -161,15 +161,54 @@ export interface Outbox {
    * Records a failed attempt: reschedules with backoff, or moves the entry to the failed state
    * when `permanent` or after the maximum attempt count. Resolves the updated entry, or
    * `undefined` when there is no pending entry with this id.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * const entry = await outbox.markFailed(messageId('m1'));
+   * if (entry?.state === 'pending') console.log(`attempt ${entry.attempts} failed; next at ${new Date(entry.nextAttemptAt).toISOString()}`);
+   * ```
    */
   markFailed(id: MessageId, options?: MarkFailedOptions): Promise<OutboxEntry | undefined>;
-  /** Moves a failed entry back to pending, due at once, with its attempt count reset. */
+  /**
+   * Moves a failed entry back to pending, due at once, with its attempt count reset.
+   *
+   * @example
+   * ```ts
+   * for (const entry of await outbox.failed()) await outbox.retry(entry.id); // "try again" for every failed message
+   * ```
+   */
   retry(id: MessageId): Promise<boolean>;
-  /** One entry, pending or failed. */
+  /**
+   * One entry, pending or failed.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * const entry = await outbox.get(messageId('m1'));
+   * console.log(entry?.state, entry?.attempts); // → 'pending' 2
+   * ```
+   */
   get(id: MessageId): Promise<OutboxEntry | undefined>;
-  /** How many entries are in a state (default `pending`). */
+  /**
+   * How many entries are in a state (default `pending`).
+   *
+   * @example
+   * ```ts
+   * const waiting = await outbox.count(); // pending
+   * const gaveUp = await outbox.count('failed');
+   * ```
+   */
   count(state?: OutboxState): Promise<number>;
-  /** Failed entries, oldest failure first (1..1000, default 100). */
+  /**
+   * Failed entries, oldest failure first (1..1000, default 100).
+   *
+   * @example
+   * ```ts
+   * const failed = await outbox.failed(20);
+   * for (const entry of failed) console.log(entry.id, entry.to, entry.attempts);
+   * ```
+   */
   failed(limit?: number): Promise<OutboxEntry[]>;
 }
 

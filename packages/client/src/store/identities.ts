@@ -101,20 +101,67 @@ export interface IsTrustedOptions {
  * ```
  */
 export interface RemoteIdentityStore {
-  /** The record pinned for one device, or `undefined` when none is. */
+  /**
+   * The record pinned for one device, or `undefined` when none is.
+   *
+   * @example
+   * ```ts
+   * const r = await stores.identities.get(bob);
+   * if (r !== undefined) console.log(r.verified, r.changedAt === null ? 'never changed' : new Date(r.changedAt));
+   * ```
+   */
   get(address: DeviceAddress): Promise<RemoteIdentityRecord | undefined>;
-  /** Pins `identity` for the address; a different key replaces the pinned one and resets `verified`. */
+  /**
+   * Pins `identity` for the address; a different key replaces the pinned one and resets `verified`.
+   *
+   * @example
+   * ```ts
+   * const result = await stores.identities.save(bob, theirIdentity);
+   * if (result.status === 'changed') console.warn(`bob's device ${bob.deviceId} has a new key`);
+   * ```
+   */
   save(address: DeviceAddress, identity: PublicIdentity): Promise<IdentitySaveResult>;
-  /** See the interface comment. */
+  /**
+   * See the interface comment.
+   *
+   * @example
+   * ```ts
+   * if (!(await stores.identities.isTrusted(bob, theirIdentity))) {
+   *   console.warn('the key changed: show it to the user before accepting it with save()');
+   * }
+   * ```
+   */
   isTrusted(address: DeviceAddress, identity: PublicIdentity, options?: IsTrustedOptions): Promise<boolean>;
   /**
    * Marks the pinned identity verified (or not). Resolves `false`, changing nothing, when the
    * pinned identity is not `identity` (the user compared a different key) or none is pinned.
+   *
+   * @example
+   * ```ts
+   * // the user compared safety numbers with bob and they matched:
+   * const marked = await stores.identities.setVerified(bob, theirIdentity, true); // false when another key is pinned
+   * ```
    */
   setVerified(address: DeviceAddress, identity: PublicIdentity, verified: boolean): Promise<boolean>;
-  /** Every pinned device identity of one user. */
+  /**
+   * Every pinned device identity of one user.
+   *
+   * @example
+   * ```ts
+   * import { userId } from '@cloister/protocol';
+   * const records = await stores.identities.listForUser(userId('bob'));
+   * const allVerified = records.every((r) => r.verified);
+   * ```
+   */
   listForUser(userId: UserId): Promise<RemoteIdentityRecord[]>;
-  /** Forgets the pinned identity of one device; resolves `true` when there was one. */
+  /**
+   * Forgets the pinned identity of one device; resolves `true` when there was one.
+   *
+   * @example
+   * ```ts
+   * const forgotten = await stores.identities.delete(bob); // its next key is pinned on first use again
+   * ```
+   */
   delete(address: DeviceAddress): Promise<boolean>;
 }
 

@@ -142,18 +142,60 @@ export interface MessageStore {
   /**
    * Adds a message to an existing conversation (else `UsageError`) and moves its latest activity
    * forward; resolves `false`, changing nothing, when a live message has the same id.
+   *
+   * @example
+   * ```ts
+   * import { conversationId, messageId } from '@cloister/protocol';
+   * const added = await stores.messages.addIfAbsent({
+   *   id: messageId(`${bob.userId}.${bob.deviceId}.m7`), conversationId: conversationId('c_bob'), sender: bob,
+   *   sentAt: 1_700_000_000_000, receivedAt: Date.now(), body: bytes,
+   * }); // false for a redelivered message: it is stored once
+   * ```
    */
   addIfAbsent(message: MessageInput): Promise<boolean>;
-  /** The live message with this id, or `undefined` (also once it has expired). */
+  /**
+   * The live message with this id, or `undefined` (also once it has expired).
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * const m = await stores.messages.get(messageId('m1'));
+   * if (m !== undefined) console.log(m.status, new Date(m.sentAt).toISOString());
+   * ```
+   */
   get(id: MessageId): Promise<StoredMessage | undefined>;
-  /** Messages of a conversation, newest (by `sentAt`) first. */
+  /**
+   * Messages of a conversation, newest (by `sentAt`) first.
+   *
+   * @example
+   * ```ts
+   * import { conversationId } from '@cloister/protocol';
+   * const latest = await stores.messages.history(conversationId('c_bob'), { limit: 50 });
+   * const older = latest.next === undefined ? undefined : await stores.messages.history(conversationId('c_bob'), { limit: 50, cursor: latest.next });
+   * ```
+   */
   history(conversationId: ConversationId, options?: PageOptions): Promise<Page<StoredMessage>>;
   /**
    * Moves the status forward (a lower status is ignored); resolves the status now stored, or
    * `undefined` when there is no such message.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * await stores.messages.setStatus(messageId('m1'), 'read'); // → 'read'
+   * await stores.messages.setStatus(messageId('m1'), 'delivered'); // → 'read': the status never moves back
+   * ```
    */
   setStatus(id: MessageId, status: MessageStatus): Promise<MessageStatus | undefined>;
-  /** Deletes a message; resolves `true` when it existed. */
+  /**
+   * Deletes a message; resolves `true` when it existed.
+   *
+   * @example
+   * ```ts
+   * import { messageId } from '@cloister/protocol';
+   * const existed = await stores.messages.delete(messageId('m1'));
+   * ```
+   */
   delete(id: MessageId): Promise<boolean>;
 }
 

@@ -76,11 +76,35 @@ export interface SetOwnIdentityOptions {
  * ```
  */
 export interface OwnIdentityStore {
-  /** The stored identity, or `undefined` before enrolment. */
+  /**
+   * The stored identity, or `undefined` before enrolment.
+   *
+   * @example
+   * ```ts
+   * const own = await stores.ownIdentity.get();
+   * if (own !== undefined) console.log(own.userId, own.deviceId); // never log own.identity: it holds private keys
+   * ```
+   */
   get(): Promise<OwnIdentity | undefined>;
-  /** Stores the identity; throws `UsageError` when one exists and `replace` is not set. */
+  /**
+   * Stores the identity; throws `UsageError` when one exists and `replace` is not set.
+   *
+   * @example
+   * ```ts
+   * import { deviceId, registrationId } from '@cloister/crypto';
+   * import { userId } from '@cloister/protocol';
+   * await stores.ownIdentity.set({ identity, registrationId: registrationId(7), deviceId: deviceId(1), userId: userId('alice') });
+   * ```
+   */
   set(own: OwnIdentity, options?: SetOwnIdentityOptions): Promise<void>;
-  /** Deletes the identity; resolves `true` when there was one. */
+  /**
+   * Deletes the identity; resolves `true` when there was one.
+   *
+   * @example
+   * ```ts
+   * const had = await stores.ownIdentity.delete(); // this device must enrol again to send or receive
+   * ```
+   */
   delete(): Promise<boolean>;
 }
 

@@ -129,7 +129,14 @@ export interface SettingsStore {
    * ```
    */
   set<T extends RecordValue>(setting: Setting<T>, value: T): Promise<void>;
-  /** Deletes the setting's value; resolves `true` when one was stored. */
+  /**
+   * Deletes the setting's value; resolves `true` when one was stored.
+   *
+   * @example
+   * ```ts
+   * const removed = await stores.settings.delete(defineSetting('ui.theme', 'string')); // get() then resolves undefined
+   * ```
+   */
   delete(setting: Setting<RecordValue>): Promise<boolean>;
 }
 

@@ -82,9 +82,25 @@ export interface BrowserWebSocket {
   onclose: ((event: { readonly code: number }) => void) | null;
   /** Called when the socket failed. */
   onerror: ((event: unknown) => void) | null;
-  /** Sends one binary frame. */
+  /**
+   * Sends one binary frame.
+   *
+   * @example
+   * ```ts
+   * ws.binaryType = 'arraybuffer';
+   * ws.onopen = () => ws.send(new Uint8Array(bytes)); // a copy over a plain ArrayBuffer
+   * ```
+   */
   send(data: Uint8Array<ArrayBuffer>): void;
-  /** Closes the socket (with an optional close code and reason). */
+  /**
+   * Closes the socket (with an optional close code and reason).
+   *
+   * @example
+   * ```ts
+   * ws.onclose = (event) => console.log(`closed with ${event.code}`);
+   * ws.close(1000, 'done');
+   * ```
+   */
   close(code?: number, reason?: string): void;
 }
 

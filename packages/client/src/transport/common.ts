@@ -148,9 +148,25 @@ export interface ConnectionHandlers {
 export interface Connection {
   /** Whether the socket is open now. */
   readonly open: boolean;
-  /** Sends a binary frame; throws `UsageError` when the socket is not open (frames are not queued). */
+  /**
+   * Sends a binary frame; throws `UsageError` when the socket is not open (frames are not queued).
+   *
+   * @example
+   * ```ts
+   * const conn = transport.connect('/v1/ws', { onFrame: (frame) => console.log(frame.length) });
+   * if (conn.open) conn.send(bytes); // when closed it throws: keep frames to send again after onOpen
+   * ```
+   */
   send(frame: Uint8Array): void;
-  /** Closes the socket and stops reconnecting. */
+  /**
+   * Closes the socket and stops reconnecting.
+   *
+   * @example
+   * ```ts
+   * const conn = transport.connect('/v1/ws', { onClose: ({ willReconnect }) => console.log(willReconnect) });
+   * conn.close(); // onClose reports willReconnect: false
+   * ```
+   */
   close(): void;
 }
 
