@@ -2,8 +2,8 @@
  * The API documentation check (`pnpm docs:check`, part of `pnpm verify`).
  *
  * It builds the TypeDoc model of every entry point in `typedoc.json` and fails when an export, a
- * public method of an exported class, or a member has no summary; when an export or a class method
- * has no `@example`; or when a ```ts block of any `@example` does not compile. The rules and the
+ * public method of an exported class, or a member has no summary; when an export, a class method or
+ * a method of an exported interface has no `@example`; or when a ```ts block of any `@example` does not compile. The rules and the
  * way an example is compiled are in `spec/api-docs.md`.
  *
  * Flags: `--package <name>` reports only one package (`client`, `storage`, …); `--list` prints every
@@ -194,6 +194,7 @@ function walk(
       if (m.kind === ReflectionKind.Method && r.kind === ReflectionKind.Interface) {
         tally.interfaceMethods++;
         if (hasExample(mc)) tally.interfaceMethodsWithExample++;
+        else tally.missing.push(`${mName}: no @example`);
       }
       if (first) collect(mName, mc);
     }
@@ -451,6 +452,7 @@ async function main(): Promise<number> {
   console.log(
     `docs-check: exports with an example ${total.exportsWithExample}/${total.exports} (${pct(total.exportsWithExample, total.exports)}), ` +
       `class methods with an example ${total.classMethodsWithExample}/${total.classMethods}, ` +
+      `interface methods with an example ${total.interfaceMethodsWithExample}/${total.interfaceMethods}, ` +
       `members with a summary ${total.membersWithSummary}/${total.members}, ` +
       `examples compiled ${total.examples - total.examplesFailing}/${total.examples}` +
       (args.compile ? '' : ' (not compiled: --no-compile)'),
