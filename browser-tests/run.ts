@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import test, { type TestContext } from 'node:test';
+import test, { after, type TestContext } from 'node:test';
 import type { ClientMessage, CloisterClient } from '@cloister/client';
 import type { Browser, Page } from 'playwright-core';
 import { PAGE_GLOBAL, type PageApi } from './app/page-api.js';
@@ -55,7 +55,8 @@ if (stale.length > 0) {
   line(`packages whose dist/ is missing or older than their sources: ${stale.join(', ')}; building them`);
   buildPackages(stale);
 }
-// Loaded only now: the Node side imports the packages' dist/, which may just have been built.
+// Loaded after the checks above, so that a run without a browser says so at once: the server, its
+// database and the admin SDK take seconds to load.
 const { startSystem } = await import('./lib/system.js');
 type TestSystem = Awaited<ReturnType<typeof startSystem>>;
 
@@ -121,26 +122,46 @@ class Steps {
   async run(name: string, fn: () => Promise<string>): Promise<void> {
     this.#count += 1;
     const title = `${this.#count}. ${name}`;
-    let failure: unknown;
+    let passed = false;
+    let reported = false;
+    let ended = false;
     await this.#t.test(title, { timeout: STEP_TIMEOUT_MS }, async () => {
       const started = performance.now();
       try {
         const summary = await fn();
         this.#afterEach();
+        // A step that ends after its time limit was already reported as failed.
+        if (ended) return;
+        passed = true;
         line(`ok   ${title} (${Math.round(performance.now() - started)} ms): ${summary}`);
       } catch (error) {
-        failure = error;
+        if (ended) return;
+        reported = true;
         line(`FAIL ${title}: ${error instanceof Error ? error.message : String(error)}`);
         throw error;
       }
     });
-    if (failure !== undefined) throw new Error(`step "${title}" failed; the steps after it did not run`);
+    ended = true;
+    // A step that timed out is still running: it neither passed nor reported.
+    if (!passed) {
+      if (!reported) line(`FAIL ${title}: did not finish within ${STEP_TIMEOUT_MS / 1000} s`);
+      throw new Error(`step "${title}" failed; the steps after it did not run`);
+    }
   }
 
   get count(): number {
     return this.#count;
   }
 }
+
+// A step that timed out may leave something running (a browser, a socket): once every test has
+// ended and the reporter has had time to print, nothing may keep the process from exiting.
+after(() => {
+  setTimeout(() => {
+    line('something was still running after the tests; exiting');
+    process.exit(process.exitCode ?? 0);
+  }, 15_000).unref();
+});
 
 test('the client SDK in Chromium, with IndexedDB, against a real server', {
   timeout: SCENARIO_TIMEOUT_MS,
