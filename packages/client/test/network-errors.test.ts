@@ -10,7 +10,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CloisterServer, createServer as createCloisterServer } from '@cloister/server';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import {
+  type CloisterServer,
+  createServer as createCloisterServer,
+  generateSelfSigned,
+  spkiPin,
+} from '@cloister/server';
 import { createMemoryAdapter } from '@cloister/storage';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -163,6 +169,32 @@ describe('Node transport: connection failures', () => {
     const e = await failure(createNodeTransport({ url: cloisterUrl, pin: PIN }).request('GET', '/health'));
     expect(e).toBeInstanceOf(PinMismatchError);
     expect(e).not.toBeInstanceOf(NetworkError);
+  });
+
+  it('a WebSocket upgrade with no answer within timeoutMs reports ETIMEDOUT', async () => {
+    // A TLS 1.3 server with the pinned key that takes the upgrade request and never answers.
+    const material = await generateSelfSigned(['127.0.0.1']);
+    const accepted: TLSSocket[] = [];
+    const tls = createTlsServer({ ...material, minVersion: 'TLSv1.3' }, (s) => {
+      accepted.push(s);
+      s.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', r));
+    const port = (tls.address() as { port: number }).port;
+    try {
+      const errors: Error[] = [];
+      const conn = createNodeTransport({
+        url: at(port),
+        pin: spkiPin(material.cert),
+        timeoutMs: 300,
+      }).connect('/v1/ws', { onError: (e) => errors.push(e), backoff: { initialMs: 5_000, maxMs: 5_000 } });
+      await vi.waitFor(() => expect(errors.length).toBeGreaterThanOrEqual(1), { timeout: 10_000 });
+      conn.close();
+      expectNetworkError(errors[0], 'ETIMEDOUT', at(port));
+    } finally {
+      for (const s of accepted) s.destroy();
+      await new Promise((r) => tls.close(r));
+    }
   });
 
   it('a WebSocket to a port nobody listens on reports NetworkError and keeps retrying', async () => {

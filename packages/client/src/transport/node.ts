@@ -182,17 +182,33 @@ export function createNodeTransport(options: NodeTransportOptions): Transport {
       });
       ws = current;
       let failed = false;
+      let timedOut = false;
       current.binaryType = 'nodebuffer';
-      current.on('open', () => schedule.opened());
+      // ws's own handshakeTimeout does not fire on a socket handed over by createConnection: a
+      // server that takes the upgrade and never answers would hold the connection for ever.
+      const handshakeTimer = setTimeout(() => {
+        if (current.readyState !== WebSocket.CONNECTING) return;
+        failed = true;
+        timedOut = true;
+        handlers.onError?.(new NetworkError('ETIMEDOUT', base.href));
+        current.terminate();
+      }, timeoutMs);
+      current.on('open', () => {
+        clearTimeout(handshakeTimer);
+        schedule.opened();
+      });
       current.on('message', (data: Buffer, isBinary: boolean) => {
         if (isBinary) handlers.onFrame?.(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       });
       current.on('error', (e) => {
         failed = true;
+        // Reported already; this is ws saying that terminate() ended the handshake.
+        if (timedOut) return;
         // A refused upgrade (an HTTP status) is not a network failure; a dropped socket is.
         handlers.onError?.(networkErrorFrom(e, base.href) ?? e);
       });
       current.on('close', (code) => {
+        clearTimeout(handshakeTimer);
         if (ws === current) ws = undefined;
         schedule.dropped(failed && code === 1005 ? 1006 : code);
       });
