@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type FreshProject, freshProject, packAll } from './tarballs.js';
@@ -83,6 +84,49 @@ describe('a browser app from the tarballs', () => {
     const code = result.outputFiles.map((f) => f.text).join('\n');
     expect(externalImports(code).filter((s) => NODE_BUILTINS.has(s))).toEqual([]);
     report('esbuild', code);
+  }, 120_000);
+
+  it('keeps every error class name through minification (apps test error.name)', async () => {
+    const esbuild = await import('esbuild');
+    writeFileSync(
+      join(project.dir, 'errors.js'),
+      "export * from '@cloister/crypto';\nexport * from '@cloister/client/browser';\nexport * from '@cloister/storage';\n",
+    );
+    await esbuild.build({
+      absWorkingDir: project.dir,
+      entryPoints: ['errors.js'],
+      outfile: 'errors.min.mjs',
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'neutral',
+      mainFields: ['module', 'main'],
+      logLevel: 'silent',
+    });
+    const mod = (await import(pathToFileURL(join(project.dir, 'errors.min.mjs')).href)) as Record<
+      string,
+      unknown
+    >;
+    const named: string[] = [];
+    const wrong: string[] = [];
+    for (const [key, value] of Object.entries(mod)) {
+      if (typeof value !== 'function' || !(value.prototype instanceof Error)) continue;
+      const instance = Reflect.construct(value, ['a', 'b']) as Error;
+      named.push(key);
+      if (instance.name !== key) wrong.push(`${key} is named ${instance.name}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(named).toEqual(
+      expect.arrayContaining([
+        'WrongPin',
+        'ValidationError',
+        'CloisterError',
+        'NetworkError',
+        'PinMismatchError',
+        'UnknownRecipientError',
+        'ShreddedError',
+      ]),
+    );
   }, 120_000);
 
   it('bundles with Vite, externalising no Node.js built-in', async () => {

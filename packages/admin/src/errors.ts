@@ -32,6 +32,9 @@ import {
  * ```
  */
 export class NotFoundError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'NotFoundError';
+
   /** What is missing as the server named it (`user`, `device`, `admin`, …) or `route`. */
   readonly what: string;
 
@@ -55,6 +58,9 @@ export class NotFoundError extends CloisterError {
  * ```
  */
 export class ConflictError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ConflictError';
+
   /** The constraint the server named (`conflict: <constraint>`), or `unknown`. */
   readonly constraint: string;
 
@@ -78,6 +84,9 @@ export class ConflictError extends CloisterError {
  * ```
  */
 export class AdminApiError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'AdminApiError';
+
   /** The HTTP status of the answer (e.g. 500, 502). */
   readonly status: number;
   /** The `error.code` the body named (e.g. `ERR_STORAGE`), or undefined when it named none. */

@@ -28,6 +28,9 @@ import type { UserId } from '@cloister/protocol';
  * ```
  */
 export class UnknownRecipientError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'UnknownRecipientError';
+
   /** The user the directory does not know. */
   readonly userId: UserId;
 
@@ -52,6 +55,9 @@ export class UnknownRecipientError extends CloisterError {
  * ```
  */
 export class NotEnrolledError extends UsageError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'NotEnrolledError';
+
   constructor() {
     super('this device is not enrolled: call enroll(code, { pin }) first');
   }

@@ -60,7 +60,9 @@ export class CloisterError extends Error {
   constructor(code: CloisterErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.name = new.target.name;
+    // Each exported subclass names itself with a literal (bundlers rename classes); this covers the
+    // base class and subclasses that do not.
+    this.name = new.target === CloisterError ? 'CloisterError' : new.target.name;
   }
 }
 
@@ -78,6 +80,9 @@ export class CloisterError extends Error {
  * ```
  */
 export class ValidationError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ValidationError';
+
   /** The name of the offending field, such as `nonce` or `options.scrypt.N`. */
   readonly field: string;
 
@@ -99,6 +104,9 @@ export class ValidationError extends CloisterError {
  * ```
  */
 export class UsageError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'UsageError';
+
   constructor(message: string) {
     super('ERR_USAGE', message);
   }
@@ -118,6 +126,9 @@ export class UsageError extends CloisterError {
  * ```
  */
 export class DecodeError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'DecodeError';
+
   /** Dotted path of the field where decoding failed, such as `record.current.rootKey`. */
   readonly path: string;
 
@@ -143,6 +154,9 @@ export class DecodeError extends CloisterError {
  * ```
  */
 export class DecryptionFailed extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'DecryptionFailed';
+
   constructor() {
     super('ERR_DECRYPTION_FAILED', 'decryption failed');
   }
@@ -163,6 +177,9 @@ export class DecryptionFailed extends CloisterError {
  * ```
  */
 export class InvalidKeyError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'InvalidKeyError';
+
   constructor(field: string, reason: string) {
     super('ERR_INVALID_KEY', `${field}: ${reason}`);
   }
@@ -179,6 +196,9 @@ export class InvalidKeyError extends CloisterError {
  * ```
  */
 export class WrongPin extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'WrongPin';
+
   constructor() {
     super('ERR_WRONG_PIN', 'the PIN is not correct');
   }
@@ -199,6 +219,9 @@ export class WrongPin extends CloisterError {
  * ```
  */
 export class UnsupportedError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'UnsupportedError';
+
   constructor(message: string) {
     super('ERR_UNSUPPORTED', message);
   }
@@ -217,6 +240,9 @@ export class UnsupportedError extends CloisterError {
  * ```
  */
 export class StorageError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'StorageError';
+
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_STORAGE', message, options);
   }
@@ -236,6 +262,9 @@ export class StorageError extends CloisterError {
  * ```
  */
 export class ReplayError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ReplayError';
+
   constructor(message: string) {
     super('ERR_REPLAY', message);
   }
@@ -254,6 +283,9 @@ export class ReplayError extends CloisterError {
  * ```
  */
 export class LimitError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'LimitError';
+
   constructor(message: string) {
     super('ERR_LIMIT', message);
   }
@@ -272,6 +304,9 @@ export class LimitError extends CloisterError {
  * ```
  */
 export class UnauthenticatedError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'UnauthenticatedError';
+
   constructor(message = 'not authenticated') {
     super('ERR_UNAUTHENTICATED', message);
   }
@@ -288,6 +323,9 @@ export class UnauthenticatedError extends CloisterError {
  * ```
  */
 export class ForbiddenError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ForbiddenError';
+
   constructor(message = 'not allowed') {
     super('ERR_FORBIDDEN', message);
   }
@@ -305,6 +343,9 @@ export class ForbiddenError extends CloisterError {
  * ```
  */
 export class RateLimitedError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'RateLimitedError';
+
   /** Seconds to wait before the next request (the HTTP `Retry-After` value), at least 0. */
   readonly retryAfterSeconds: number;
 
@@ -329,6 +370,9 @@ export class RateLimitedError extends CloisterError {
  * ```
  */
 export class IdentityChangedError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'IdentityChangedError';
+
   /** The user whose verified identity changed (the app's user id). */
   readonly userId: string;
 
@@ -352,6 +396,9 @@ export class IdentityChangedError extends CloisterError {
  * ```
  */
 export class DeviceNotLinkedError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'DeviceNotLinkedError';
+
   constructor() {
     super('ERR_DEVICE_NOT_LINKED', 'this device is not linked yet: link it from another device of the user');
   }

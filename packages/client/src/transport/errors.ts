@@ -23,6 +23,9 @@ import { CloisterError, type CloisterErrorCode } from '@cloister/crypto';
  * ```
  */
 export class PinMismatchError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'PinMismatchError';
+
   constructor() {
     super('ERR_INVALID_KEY', 'server public key does not match the pin');
   }
@@ -62,6 +65,9 @@ const KNOWN_CODES: ReadonlySet<string> = new Set<CloisterErrorCode>([
  * ```
  */
 export class ServerError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ServerError';
+
   /** The HTTP status. */
   readonly status: number;
   /** The code exactly as the server sent it (undefined when the body carried none). */

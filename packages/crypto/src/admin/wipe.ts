@@ -137,6 +137,9 @@ export type WipeCommandProblem = 'signature' | 'target';
  * ```
  */
 export class WipeCommandError extends InvalidKeyError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'WipeCommandError';
+
   /** Which check failed: `signature` or `target`. */
   readonly reason: WipeCommandProblem;
 

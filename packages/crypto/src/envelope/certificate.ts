@@ -128,6 +128,9 @@ export type SenderCertificateProblem = 'signature' | 'expired' | 'identity';
  * ```
  */
 export class SenderCertificateError extends InvalidKeyError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'SenderCertificateError';
+
   /** Which check failed: `signature`, `expired` or `identity`. */
   readonly problem: SenderCertificateProblem;
 

@@ -144,6 +144,9 @@ export type GroupChangeRejection =
  * ```
  */
 export class GroupChangeRejected extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'GroupChangeRejected';
+
   /** The rule the change breaks. */
   readonly reason: GroupChangeRejection;
 

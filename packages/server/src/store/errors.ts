@@ -22,6 +22,9 @@ import { StorageError } from '@cloister/crypto';
  * ```
  */
 export class ConflictError extends StorageError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ConflictError';
+
   /** Which constraint, such as `domain`, `user`, `device.mailbox`, `device.credential`. */
   readonly constraint: string;
 
@@ -45,6 +48,9 @@ export class ConflictError extends StorageError {
  * ```
  */
 export class NotFoundError extends StorageError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'NotFoundError';
+
   /** What is missing, such as `tenant`, `user`, `device`, `blob`. */
   readonly what: string;
 
@@ -72,6 +78,9 @@ export class NotFoundError extends StorageError {
  * ```
  */
 export class QuotaExceededError extends StorageError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'QuotaExceededError';
+
   /**
    * Which quota: `mailbox.envelopes`, `mailbox.bytes` (the relay's), `device.blobBytes`,
    * `device.blobs` or `tenant.bytes` (the blob and archive stores').

@@ -79,6 +79,9 @@ const SCOPE_PATTERN = /^[A-Za-z0-9._\-:@+/]{0,128}$/;
  * ```
  */
 export class ShreddedError extends StorageError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'ShreddedError';
+
   constructor() {
     super('the data has expired and its key has been destroyed');
   }
