@@ -152,10 +152,17 @@ export async function freshProject(
     join(dir, 'package.json'),
     `${JSON.stringify({ name: `fresh-${name}`, version: '1.0.0', private: true, type: 'module' }, null, 2)}\n`,
   );
+  // A user's shell, not the test runner's: pnpm exports its own settings as `npm_config_*`, which
+  // npm would warn about as unknown.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !/^npm_(config|package|lifecycle)_/i.test(k) && k !== 'npm_execpath',
+    ),
+  );
   const install = await sh(
     'npm',
     ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=warn', ...tarballs, ...extra],
-    { cwd: dir, env: { ...process.env, npm_config_update_notifier: 'false' }, timeoutMs: 420_000 },
+    { cwd: dir, env: { ...env, npm_config_update_notifier: 'false' }, timeoutMs: 420_000 },
   );
   return { dir, install };
 }
