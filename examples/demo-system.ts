@@ -38,7 +38,7 @@ import {
 import { getProvider, PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import type { Suite } from '@cloister/protocol';
 import { tenantId } from '@cloister/protocol';
-import { type CloisterServer, createServer } from '@cloister/server';
+import { type CloisterServer, createServer, type ServerOptions } from '@cloister/server';
 import { createMemoryAdapter, type StorageAdapter } from '@cloister/storage';
 import { createPGliteAdapter } from '@cloister/storage/sql';
 import { URI as OtpUri, TOTP } from 'otpauth';
@@ -116,7 +116,8 @@ function authenticatorCode(totpUri: string): string {
  * admin API, as its people would: the operator creates the tenant `acme` with its owner; the owner
  * signs in with password and TOTP, generates the organisation root on their side, registers it and
  * delegates sender certificates to the server for a week. Returns helpers to invite and enrol
- * clients (PIN wrap at `PIN_SCRYPT_FLOOR`).
+ * clients (PIN wrap at `PIN_SCRYPT_FLOOR`). `options.server` adds a local certificate authority
+ * or web apps to the server.
  *
  * @example
  * ```ts
@@ -124,10 +125,17 @@ function authenticatorCode(totpUri: string): string {
  * const bob = await system.client('bob');
  * ```
  */
-export async function startLocalSystem(): Promise<LocalSystem> {
+export async function startLocalSystem(
+  options: { readonly server?: Pick<ServerOptions, 'localCa' | 'webApps'> } = {},
+): Promise<LocalSystem> {
   const root = mkdtempSync(join(tmpdir(), 'cloister-demo-'));
   const operatorToken = randomBytes(32).toString('base64url');
-  const server = await createServer({ dataDir: join(root, 'server'), logLevel: 'silent', operatorToken });
+  const server = await createServer({
+    ...options.server,
+    dataDir: join(root, 'server'),
+    logLevel: 'silent',
+    operatorToken,
+  });
   const url = await server.listen({ port: 0, host: '127.0.0.1' });
   const provider = await getProvider();
   const transport = pinnedTransport({ url, pin: server.pin });
