@@ -12,6 +12,7 @@
  *
  * @module
  */
+
 import { type CryptoProvider, getProvider, InvalidKeyError, utf8, ValidationError } from '@cloister/crypto';
 import {
   type AdminRole,
@@ -20,6 +21,7 @@ import {
   rootFingerprint,
 } from '@cloister/protocol';
 import { toBase64Url } from './_base64url.js';
+import type { AdminCaller } from './caller.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
 import type { AdminRequest, AdminResponse, AdminTransport } from './transport.js';
@@ -627,6 +629,12 @@ export class AdminClient {
   readonly #credential: AdminCredential | undefined;
   readonly #root: Uint8Array | undefined;
   readonly #provider: CryptoProvider | undefined;
+  /** The calls each area of the SDK is built on (`caller.ts`). */
+  readonly #caller: AdminCaller = {
+    call: (method, path, options) => this.#call(method, path, options),
+    send: (method, path, options) => this.#send(method, path, options),
+    provider: () => this.#provide(),
+  };
 
   constructor(options: AdminClientOptions) {
     if (typeof options !== 'object' || options === null || typeof options.transport !== 'function') {
@@ -765,6 +773,8 @@ export class AdminClient {
     return ours;
   }
 
+  // --- Areas: each a class of its own module, built on `this.#caller` --------------------------
+
   // --- Session -------------------------------------------------------------------------------
 
   /**
@@ -776,7 +786,7 @@ export class AdminClient {
    * ```
    */
   whoami(): Promise<WhoAmI> {
-    return this.#call('GET', '/admin/v1/session');
+    return this.#caller.call('GET', '/admin/v1/session');
   }
 
   /**

@@ -8,6 +8,8 @@
  *
  * @module @cloister/admin
  */
+
+export { type AdminCaller, type AdminCallOptions, pathSegment, queryParams } from './caller.js';
 export {
   AdminClient,
   type AdminClientOptions,

@@ -36,7 +36,11 @@ export type AdminPermission =
   | 'root.operate'
   | 'broadcast.send'
   | 'pools.write'
-  | 'devices.admit';
+  | 'devices.admit'
+  | 'allowlist.write'
+  | 'stats.read'
+  | 'integrations.manage'
+  | 'subjects.export';
 
 /**
  * Every {@link AdminPermission}, in the order of the matrix.
@@ -68,6 +72,10 @@ export const ADMIN_PERMISSIONS: readonly AdminPermission[] = Object.freeze([
   'broadcast.send',
   'pools.write',
   'devices.admit',
+  'allowlist.write',
+  'stats.read',
+  'integrations.manage',
+  'subjects.export',
 ]);
 
 /**
@@ -118,7 +126,13 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
     'broadcast.send',
     'devices.admit',
   ] as AdminPermission[]),
-  auditor: Object.freeze([...readOnly, 'audit.read', 'audit.export'] as AdminPermission[]),
+  auditor: Object.freeze([
+    ...readOnly,
+    'audit.read',
+    'audit.export',
+    'stats.read',
+    'subjects.export',
+  ] as AdminPermission[]),
   integration: Object.freeze([
     ...readOnly,
     'users.invite',
@@ -126,6 +140,7 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
     'devices.block',
     'audit.read',
     'devices.admit',
+    'stats.read',
   ] as AdminPermission[]),
 });
 
