@@ -90,6 +90,26 @@ export interface Device {
   readonly lastSeenAt: number | null;
   /** The client version the device last reported ({@link DeviceStore.touch}), if it did. */
   readonly clientVersion?: string;
+  /** The app version the device last reported ({@link DeviceStore.report}), if it did. */
+  readonly appVersion?: string;
+  /** The platform (OS and version) the device last reported ({@link DeviceStore.report}), if it did. */
+  readonly platform?: string;
+}
+
+/**
+ * What a device reports about the software it runs ({@link DeviceStore.report}); each 1..{@link
+ * MAX_CLIENT_VERSION} characters, a field left out stays as it is.
+ *
+ * @example
+ * ```ts
+ * const reported: DeviceReported = { appVersion: 'ward-app/2.4.1', platform: 'iOS 18.2' };
+ * ```
+ */
+export interface DeviceReported {
+  /** The app's name and version, as the app gives it. */
+  readonly appVersion?: string;
+  /** The operating system and its version, as the app gives it. */
+  readonly platform?: string;
 }
 
 /**
@@ -236,6 +256,16 @@ export interface DeviceStore {
    */
   touch(tenant: TenantId, user: UserId, id: DeviceId, at?: number, clientVersion?: string): Promise<boolean>;
   /**
+   * Records the app version and platform the device reported (each 1..{@link MAX_CLIENT_VERSION}
+   * characters; a field left out stays as it is); `false` when the device is absent.
+   *
+   * @example
+   * ```ts
+   * await stores.devices.report(tenant, user, device, { appVersion: 'ward-app/2.4.1', platform: 'Android 15' });
+   * ```
+   */
+  report(tenant: TenantId, user: UserId, id: DeviceId, reported: DeviceReported): Promise<boolean>;
+  /**
    * Removes the device with its index rows, key bundles and mailbox; `false` when absent.
    *
    * @example
@@ -277,6 +307,8 @@ function deviceFrom(tenant: TenantId, user: UserId, id: DeviceId, r: Rec): Devic
     createdAt: r.int('createdAt'),
     lastSeenAt: r.has('lastSeenAt') ? r.int('lastSeenAt') : null,
     ...(r.has('clientVersion') ? { clientVersion: r.str('clientVersion', MAX_CLIENT_VERSION) } : {}),
+    ...(r.has('appVersion') ? { appVersion: r.str('appVersion', MAX_CLIENT_VERSION) } : {}),
+    ...(r.has('platform') ? { platform: r.str('platform', MAX_CLIENT_VERSION) } : {}),
   };
 }
 
@@ -514,6 +546,28 @@ export function createDeviceStore(run: Executor): DeviceStore {
       });
     },
 
+    async report(tenant, user, id, reported) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const uid = checkId(user, 'user', userId);
+      const did = checkDeviceId(id, 'id');
+      const o = checkObject(reported, 'reported');
+      const appVersion =
+        o.appVersion === undefined ? undefined : checkText(o.appVersion, 'appVersion', MAX_CLIENT_VERSION);
+      const platform =
+        o.platform === undefined ? undefined : checkText(o.platform, 'platform', MAX_CLIENT_VERSION);
+      return run(async (tx) => {
+        const before = await loadDevice(tx, tid, uid, did, true);
+        if (before === undefined) return false;
+        const after: Device = {
+          ...before,
+          ...(appVersion === undefined ? {} : { appVersion }),
+          ...(platform === undefined ? {} : { platform }),
+        };
+        await tx.put(T.devices, { partition: key(tid, uid), sort: u32(did), value: deviceRecord(after) });
+        return true;
+      });
+    },
+
     async remove(tenant, user, id) {
       const tid = checkId(tenant, 'tenant', tenantId);
       const uid = checkId(user, 'user', userId);
@@ -543,5 +597,7 @@ function deviceRecord(d: Device): Uint8Array {
     createdAt: d.createdAt,
     lastSeenAt: d.lastSeenAt,
     ...(d.clientVersion === undefined ? {} : { clientVersion: d.clientVersion }),
+    ...(d.appVersion === undefined ? {} : { appVersion: d.appVersion }),
+    ...(d.platform === undefined ? {} : { platform: d.platform }),
   });
 }

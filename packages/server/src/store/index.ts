@@ -26,6 +26,7 @@ export {
   type Device,
   type DeviceInput,
   type DevicePatch,
+  type DeviceReported,
   type DeviceStore,
   MAX_CLIENT_VERSION,
   MAX_DEVICES_PER_USER,
