@@ -259,7 +259,7 @@ describe('envelope hostile inputs', () => {
     expect(pathOf(new Uint8Array(0))).toBe('envelope.version');
     expect(pathOf(patch(0, 2))).toBe('envelope.version');
     expect(pathOf(patch(1, 0))).toBe('envelope.kind');
-    expect(pathOf(patch(1, 3))).toBe('envelope.kind');
+    expect(pathOf(patch(1, 4))).toBe('envelope.kind');
     expect(pathOf(patch(2, 15))).toBe('envelope.mailbox');
     expect(pathOf(patch(2, 33))).toBe('envelope.mailbox');
     expect(pathOf(patch(19, 65))).toBe('envelope.deliveryToken');

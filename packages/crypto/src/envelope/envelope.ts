@@ -46,6 +46,17 @@ export const ENVELOPE_KIND_SINGLE = 1;
  */
 export const ENVELOPE_KIND_SHARED = 2;
 /**
+ * Kind byte: a signed organisation object (a broadcast) shared like {@link ENVELOPE_KIND_SHARED}
+ * but with no sender certificate: the object's own signature chain to the organisation root names
+ * and authenticates the sender ({@link sealOrganisationEnvelopes}, spec/broadcast.md §3).
+ *
+ * @example
+ * ```ts
+ * const broadcast = peekEnvelopeOuter(bytes).kind === ENVELOPE_KIND_ORGANISATION;
+ * ```
+ */
+export const ENVELOPE_KIND_ORGANISATION = 3;
+/**
  * Shortest mailbox id in bytes: 16.
  *
  * @example
@@ -98,6 +109,7 @@ const SEAL_INFO_LABEL = utf8('cloister/v1/envelope/seal');
 const WRAP_INFO_LABEL = utf8('cloister/v1/envelope/key-wrap');
 const CONTENT_AAD_LABEL = utf8('cloister/v1/envelope/content');
 const CONTENT_DIGEST_LABEL = utf8('cloister/v1/envelope/content-digest');
+const ORGANISATION_CONTENT_AAD_LABEL = utf8('cloister/v1/envelope/organisation-content');
 const ENC_BYTES = 32;
 const TAG_BYTES = 16;
 const WRAPPED_KEY_BYTES = 32 + TAG_BYTES;
@@ -127,7 +139,7 @@ export const ENVELOPE_MAX_BYTES =
 export interface EnvelopeOuter {
   /** The format version, {@link ENVELOPE_VERSION}. */
   readonly version: number;
-  /** {@link ENVELOPE_KIND_SINGLE} or {@link ENVELOPE_KIND_SHARED}. */
+  /** {@link ENVELOPE_KIND_SINGLE}, {@link ENVELOPE_KIND_SHARED} or {@link ENVELOPE_KIND_ORGANISATION}. */
   readonly kind: number;
   /** The recipient device's mailbox id, 16–32 bytes: where the server delivers it. */
   readonly mailbox: Uint8Array;
@@ -218,8 +230,11 @@ function hpkeInfo(label: Uint8Array, kind: number, mailbox: Uint8Array): Uint8Ar
   return concatBytes(label, uintBE(ENVELOPE_VERSION, 1), uintBE(kind, 1), uintBE(mailbox.length, 1), mailbox);
 }
 
-function contentAad(): Uint8Array {
-  return concatBytes(CONTENT_AAD_LABEL, uintBE(ENVELOPE_VERSION, 1));
+function contentAad(kind: number = ENVELOPE_KIND_SHARED): Uint8Array {
+  return concatBytes(
+    kind === ENVELOPE_KIND_ORGANISATION ? ORGANISATION_CONTENT_AAD_LABEL : CONTENT_AAD_LABEL,
+    uintBE(ENVELOPE_VERSION, 1),
+  );
 }
 
 async function contentDigest(provider: CryptoProvider, ciphertext: Uint8Array): Promise<Uint8Array> {
@@ -368,7 +383,7 @@ function parseOuter(bytes: Uint8Array): ParsedEnvelope {
   const version = r.uint(1, 'version');
   if (version !== ENVELOPE_VERSION) throw new DecodeError('envelope.version', 'unsupported');
   const kind = r.uint(1, 'kind');
-  if (kind !== ENVELOPE_KIND_SINGLE && kind !== ENVELOPE_KIND_SHARED) {
+  if (kind !== ENVELOPE_KIND_SINGLE && kind !== ENVELOPE_KIND_SHARED && kind !== ENVELOPE_KIND_ORGANISATION) {
     throw new DecodeError('envelope.kind', 'unsupported');
   }
   const mailboxLength = r.uint(1, 'mailbox.length');
@@ -380,7 +395,7 @@ function parseOuter(bytes: Uint8Array): ParsedEnvelope {
   if (tokenLength > DELIVERY_TOKEN_MAX_BYTES) throw new DecodeError('envelope.deliveryToken', 'too long');
   const deliveryToken = r.take(tokenLength, 'deliveryToken');
   const header = bytes.slice(0, bytes.length - r.remaining);
-  const minimum = ENC_BYTES + TAG_BYTES + 1 + (kind === ENVELOPE_KIND_SHARED ? WRAPPED_KEY_BYTES : 0);
+  const minimum = ENC_BYTES + TAG_BYTES + 1 + (kind === ENVELOPE_KIND_SINGLE ? 0 : WRAPPED_KEY_BYTES);
   if (r.remaining < minimum) throw new DecodeError('envelope.sealed', 'truncated');
   const sealed = r.rest();
   return { version, kind, mailbox, deliveryToken, sealedLength: sealed.length, header, sealed };
@@ -466,12 +481,12 @@ async function openSealed(
     aead: 'aes-256-gcm',
     enc,
     recipientPrivateKey,
-    info: hpkeInfo(WRAP_INFO_LABEL, ENVELOPE_KIND_SHARED, parsed.mailbox),
+    info: hpkeInfo(WRAP_INFO_LABEL, parsed.kind, parsed.mailbox),
     ciphertext: wrapped,
     aad: concatBytes(parsed.header, await contentDigest(provider, content)),
   });
   try {
-    return await provider.aes256gcm.decrypt(key, CONTENT_NONCE, content, contentAad());
+    return await provider.aes256gcm.decrypt(key, CONTENT_NONCE, content, contentAad(parsed.kind));
   } finally {
     wipe(key);
   }
@@ -516,6 +531,8 @@ export async function openEnvelope(
   let padded: Uint8Array | undefined;
   let inner: Uint8Array | undefined;
   try {
+    // An organisation envelope carries no sender certificate: it is opened only as one.
+    if (parsed.kind === ENVELOPE_KIND_ORGANISATION) throw new DecryptionFailed();
     padded = await openSealed(provider, parsed, recipientPrivateKey);
     inner = unpad(padded);
     const content = decodeInner(inner);
@@ -526,5 +543,151 @@ export async function openEnvelope(
     throw e;
   } finally {
     wipe(padded, inner);
+  }
+}
+
+/**
+ * Options of {@link sealOrganisationEnvelopes}.
+ *
+ * @example
+ * ```ts
+ * const options: SealOrganisationEnvelopesOptions = { recipients, object: signedBroadcast };
+ * const envelopes = await sealOrganisationEnvelopes(provider, options);
+ * ```
+ */
+export interface SealOrganisationEnvelopesOptions {
+  /** The recipient devices, 1 to {@link ENVELOPE_MAX_RECIPIENTS}; one envelope each, in order. */
+  readonly recipients: readonly EnvelopeRecipient[];
+  /** The signed organisation object, 1 to {@link ENVELOPE_MAX_BODY_BYTES} bytes, opaque here. */
+  readonly object: Uint8Array;
+}
+
+/**
+ * Seals a signed organisation object (a broadcast) to many devices (spec/broadcast.md §3): the
+ * construction of {@link sealEnvelopeForMany} with kind {@link ENVELOPE_KIND_ORGANISATION}, the
+ * padded object as the whole inner part (no content type, no sender certificate: the object's
+ * signature names and authenticates its signer) and the content's associated data
+ * `"cloister/v1/envelope/organisation-content" | u8(1)`. Returns one envelope per recipient.
+ *
+ * @example
+ * ```ts
+ * const envelopes = await sealOrganisationEnvelopes(provider, {
+ *   recipients: devices.map((d) => ({ publicKey: d.dhKey, mailbox: d.mailbox, deliveryToken: new Uint8Array(0) })),
+ *   object: signedBroadcast,
+ * });
+ * ```
+ */
+export async function sealOrganisationEnvelopes(
+  provider: CryptoProvider,
+  options: SealOrganisationEnvelopesOptions,
+): Promise<Uint8Array[]> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  if (
+    !Array.isArray(options.recipients) ||
+    options.recipients.length < 1 ||
+    options.recipients.length > ENVELOPE_MAX_RECIPIENTS
+  ) {
+    throw new ValidationError('recipients', `an array of 1 to ${ENVELOPE_MAX_RECIPIENTS} recipients`);
+  }
+  const recipients = options.recipients.map((r, i) => checkRecipient(r, `recipients[${i}]`));
+  const object = checkBytes(options.object, 'object');
+  if (object.length < 1 || object.length > ENVELOPE_MAX_BODY_BYTES) {
+    throw new ValidationError('object', `1 to ${ENVELOPE_MAX_BODY_BYTES} bytes`);
+  }
+  const padded = padToBucket(object);
+  const key = provider.randomBytes(32);
+  try {
+    const content = await provider.aes256gcm.encrypt(
+      key,
+      CONTENT_NONCE,
+      padded,
+      contentAad(ENVELOPE_KIND_ORGANISATION),
+    );
+    const digest = await contentDigest(provider, content);
+    const out: Uint8Array[] = [];
+    for (const recipient of recipients) {
+      const header = outerHeader(ENVELOPE_KIND_ORGANISATION, recipient);
+      const { enc, ciphertext } = await sealHpke(provider, {
+        aead: 'aes-256-gcm',
+        recipientPublicKey: recipient.publicKey,
+        info: hpkeInfo(WRAP_INFO_LABEL, ENVELOPE_KIND_ORGANISATION, recipient.mailbox),
+        plaintext: key,
+        aad: concatBytes(header, digest),
+      });
+      out.push(concatBytes(header, enc, ciphertext, content));
+    }
+    return out;
+  } finally {
+    wipe(padded, key);
+  }
+}
+
+/**
+ * Options of {@link openOrganisationEnvelope}.
+ *
+ * @example
+ * ```ts
+ * const options: OpenOrganisationEnvelopeOptions = { recipientPrivateKey: identity.dhKeyPair.privateKey, bytes };
+ * const { object } = await openOrganisationEnvelope(provider, options);
+ * ```
+ */
+export interface OpenOrganisationEnvelopeOptions {
+  /** This device's 32-byte X25519 identity (envelope) private key. */
+  readonly recipientPrivateKey: Uint8Array;
+  /** The envelope as received. */
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * What {@link openOrganisationEnvelope} returns.
+ *
+ * @example
+ * ```ts
+ * const opened: OpenedOrganisationEnvelope = await openOrganisationEnvelope(provider, { recipientPrivateKey, bytes });
+ * console.log(opened.object.length);
+ * ```
+ */
+export interface OpenedOrganisationEnvelope {
+  /** The signed organisation object, still to be verified against the pinned root. */
+  readonly object: Uint8Array;
+  /** The mailbox id from the envelope's header (authenticated by the HPKE wrap). */
+  readonly mailbox: Uint8Array;
+}
+
+/**
+ * Opens an organisation envelope ({@link sealOrganisationEnvelopes}) and returns the object it
+ * carries, which the caller must verify against the organisation root it pinned (nothing here
+ * authenticates the sender). A malformed outer header is `DecodeError`; every other failure —
+ * another kind, altered bytes, the wrong key, a wrap moved between envelopes, bad padding — is
+ * `DecryptionFailed`.
+ *
+ * @example
+ * ```ts
+ * const { object, mailbox } = await openOrganisationEnvelope(provider, {
+ *   recipientPrivateKey: identity.dhKeyPair.privateKey,
+ *   bytes,
+ * });
+ * const broadcast = await verifyOrganisationObject(provider, object, { rootPublicKey, tenant, now: Date.now() });
+ * ```
+ */
+export async function openOrganisationEnvelope(
+  provider: CryptoProvider,
+  options: OpenOrganisationEnvelopeOptions,
+): Promise<OpenedOrganisationEnvelope> {
+  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  const recipientPrivateKey = checkBytes(options.recipientPrivateKey, 'recipientPrivateKey', 32);
+  const parsed = parseOuter(options.bytes);
+  let padded: Uint8Array | undefined;
+  try {
+    if (parsed.kind !== ENVELOPE_KIND_ORGANISATION) throw new DecryptionFailed();
+    padded = await openSealed(provider, parsed, recipientPrivateKey);
+    const object = unpad(padded).slice();
+    if (object.length < 1 || object.length > ENVELOPE_MAX_BODY_BYTES) throw new DecryptionFailed();
+    return { object, mailbox: parsed.mailbox };
+  } catch (e) {
+    if (e instanceof CloisterError) throw new DecryptionFailed();
+    throw e;
+  } finally {
+    wipe(padded);
   }
 }

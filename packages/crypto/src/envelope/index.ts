@@ -20,6 +20,7 @@ export {
 } from './certificate.js';
 export {
   DELIVERY_TOKEN_MAX_BYTES,
+  ENVELOPE_KIND_ORGANISATION,
   ENVELOPE_KIND_SHARED,
   ENVELOPE_KIND_SINGLE,
   ENVELOPE_MAX_BODY_BYTES,
@@ -33,10 +34,15 @@ export {
   MAILBOX_MIN_BYTES,
   type OpenEnvelopeOptions,
   type OpenedEnvelope,
+  type OpenedOrganisationEnvelope,
+  type OpenOrganisationEnvelopeOptions,
   openEnvelope,
+  openOrganisationEnvelope,
   peekEnvelopeOuter,
   type SealEnvelopeForManyOptions,
   type SealEnvelopeOptions,
+  type SealOrganisationEnvelopesOptions,
   sealEnvelope,
   sealEnvelopeForMany,
+  sealOrganisationEnvelopes,
 } from './envelope.js';
