@@ -244,6 +244,8 @@ export interface InviteUserInput {
   readonly displayName?: string;
   /** A new user's pools, which must exist. */
   readonly pools?: readonly string[];
+  /** A new user's e-mail address (the server lower-cases its domain); an existing user keeps theirs. */
+  readonly email?: string;
   /** The token's lifetime in ms, 1 minute .. 366 days (default 7 days). */
   readonly ttlMs?: number;
   /** How many devices may enrol with the token, 1 .. 100 (default 1). */
@@ -438,6 +440,8 @@ export interface UserView {
   readonly pools: readonly string[];
   /** True when the user's devices are refused. */
   readonly blocked: boolean;
+  /** The user's e-mail address (domain lower-cased), or null. */
+  readonly email: string | null;
   /** Creation time, ms since the epoch. */
   readonly createdAt: number;
 }

@@ -70,6 +70,58 @@ export const MAX_DISPLAY_NAME = 256;
 export const MAX_POOLS_PER_USER = 64;
 
 /**
+ * Longest e-mail address, in characters (RFC 5321's path limit less its angle brackets).
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_EMAIL); // 254
+ * ```
+ */
+export const MAX_EMAIL = 254;
+
+const EMAIL_LOCAL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}$/;
+const EMAIL_DOMAIN =
+  /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+
+/**
+ * Checks an e-mail address and returns its canonical form: `local@domain` with the domain
+ * lower-cased (the local part is kept as given), at most {@link MAX_EMAIL} characters, the local
+ * part of 1..64 characters from RFC 5322's `atext` and dots (no leading, trailing or double
+ * dot), the domain of at least two DNS labels. Anything else is a `ValidationError(field)`.
+ *
+ * @example
+ * ```ts
+ * normaliseEmail('Alice@Example.ORG'); // 'Alice@example.org'
+ * ```
+ */
+export function normaliseEmail(value: unknown, field = 'email'): string {
+  const fail = (): never => {
+    throw new ValidationError(field, `an e-mail address of at most ${MAX_EMAIL} characters`);
+  };
+  if (typeof value !== 'string' || value.length > MAX_EMAIL) return fail();
+  const at = value.lastIndexOf('@');
+  if (at <= 0) return fail();
+  const local = value.slice(0, at);
+  const domain = value.slice(at + 1).toLowerCase();
+  if (!EMAIL_LOCAL.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..'))
+    fail();
+  if (!EMAIL_DOMAIN.test(domain)) fail();
+  return `${local}@${domain}`;
+}
+
+/**
+ * The domain of an e-mail address that {@link normaliseEmail} accepted (lower-case).
+ *
+ * @example
+ * ```ts
+ * emailDomain('alice@example.org'); // 'example.org'
+ * ```
+ */
+export function emailDomain(email: string): string {
+  return email.slice(email.lastIndexOf('@') + 1).toLowerCase();
+}
+
+/**
  * A user as stored.
  *
  * @example
@@ -93,6 +145,8 @@ export interface User {
   readonly roles: readonly Role[];
   /** Whether the user is blocked: its devices can neither connect nor be delivered to. */
   readonly blocked: boolean;
+  /** The user's e-mail address (domain lower-cased, see {@link normaliseEmail}), or `null`. */
+  readonly email: string | null;
   /** When the user was created, in Unix milliseconds. */
   readonly createdAt: number;
 }
@@ -117,6 +171,8 @@ export interface UserInput {
   readonly roles?: readonly Role[];
   /** Whether the user starts blocked (default `false`). */
   readonly blocked?: boolean;
+  /** An e-mail address (checked by {@link normaliseEmail}); `null` or left out: none (a patch's `null` removes it). */
+  readonly email?: string | null;
 }
 
 /**
@@ -325,6 +381,7 @@ function userFrom(tenant: TenantId, id: UserId, r: Rec): User {
       return v as string;
     }) as Role[],
     blocked: r.bool('blocked'),
+    email: r.has('email') ? r.str('email', MAX_EMAIL) : null,
     createdAt: r.int('createdAt'),
   };
 }
@@ -335,6 +392,7 @@ function userRecord(u: User): Uint8Array {
     pools: [...u.pools],
     roles: [...u.roles],
     blocked: u.blocked,
+    ...(u.email === null ? {} : { email: u.email }),
     createdAt: u.createdAt,
   });
 }
@@ -365,6 +423,7 @@ function checkUserFields(i: Record<string, unknown>) {
     pools: i.pools === undefined ? undefined : checkIdList(i.pools, 'pools', MAX_POOLS_PER_USER, poolId),
     roles: i.roles === undefined ? undefined : checkRoles(i.roles),
     blocked: i.blocked === undefined ? undefined : checkBool(i.blocked, 'blocked'),
+    email: i.email === undefined ? undefined : i.email === null ? null : normaliseEmail(i.email, 'email'),
   };
 }
 
@@ -396,6 +455,7 @@ export function createUserStore(run: Executor): UserStore {
           pools: f.pools ?? [],
           roles: f.roles ?? [],
           blocked: f.blocked ?? false,
+          email: f.email ?? null,
           createdAt: tx.now,
         };
         await checkPoolsExist(tx, tid, user.pools);
@@ -431,6 +491,7 @@ export function createUserStore(run: Executor): UserStore {
           ...(f.pools === undefined ? {} : { pools: f.pools }),
           ...(f.roles === undefined ? {} : { roles: f.roles }),
           ...(f.blocked === undefined ? {} : { blocked: f.blocked }),
+          ...(f.email === undefined ? {} : { email: f.email }),
         };
         if (f.pools !== undefined) {
           const added = f.pools.filter((p) => !before.pools.includes(p));

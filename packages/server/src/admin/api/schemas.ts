@@ -308,6 +308,7 @@ export const userView = named(
       displayName: z.string(),
       pools: z.array(identifier),
       blocked: z.boolean(),
+      email: z.string().nullable().describe('E-mail address (domain lower-cased), or null.'),
       createdAt: z.number().int(),
     })
     .strict(),

@@ -131,6 +131,7 @@ const inviteBody = z
     user: identifier,
     displayName: displayName.optional(),
     pools: z.array(identifier).max(64).optional(),
+    email: z.string().max(254).optional().describe('E-mail address (domain lower-cased); a new user only.'),
     ttlMs: z.number().int().min(60_000).max(MAX_ENROL_TOKEN_TTL_MS).optional(),
     uses: z.number().int().min(1).max(Math.min(MAX_ENROL_TOKEN_USES, 100)).optional(),
   })
@@ -174,6 +175,7 @@ export const inviteUserOperation = defineAdminOperation({
         existing = await stores.users.create(me.tenant, user, {
           displayName: body.displayName ?? user,
           ...(body.pools === undefined ? {} : { pools: body.pools.map((p) => poolId(p)) }),
+          ...(body.email === undefined ? {} : { email: body.email }),
         });
       } else if (existing.blocked) {
         throw new ConflictError('user', 'the user is blocked');

@@ -81,6 +81,7 @@ export function userViewOf(u: User) {
     displayName: u.displayName,
     pools: [...u.pools],
     blocked: u.blocked,
+    email: u.email,
     createdAt: u.createdAt,
   };
 }
