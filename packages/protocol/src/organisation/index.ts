@@ -69,6 +69,7 @@ export {
   type ResolvedFeature,
   resolvePolicyFeatures,
 } from './policy-resolve.js';
+export * from './restrictions.js';
 export {
   ADMIN_ROLES,
   type AdminRole,
