@@ -27,6 +27,7 @@ import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { lastSeenHook } from './admin/api/last-seen.js';
 import { checkOperatorToken, configureOperatorToken } from './admin/api/operator.js';
+import { configureIntegrationKeys, DEFAULT_INTEGRATION_KEY_CONFIG } from './admin/integration-keys.js';
 import { createLocalBus, type WakeupBus } from './bus.js';
 import {
   applyConnectionLimits,
@@ -46,8 +47,10 @@ import { ROUTES } from './routes/index.js';
 import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
 import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
+import { subjectSealingAdapter } from './store/subjects.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 import { checkWebApps, registerWebApps, type WebAppOptions, webSocketOrigins } from './web-apps.js';
+import { checkWebhookOptions, startWebhookDispatcher, type WebhookOptions } from './webhooks.js';
 
 /**
  * Options of {@link createServer}; every field is optional.
@@ -141,6 +144,13 @@ export interface ServerOptions {
    * app, or a root that is not an existing directory is a `ValidationError`.
    */
   readonly webApps?: readonly WebAppOptions[];
+  /**
+   * The webhook dispatcher (`spec/integrations.md` §3): retries, timeouts, whether this instance
+   * dispatches, and `allowHttpLocalhost` for tests. Checked before anything is created.
+   */
+  readonly webhooks?: WebhookOptions;
+  /** Requests per minute one integration API key may make (default 300); over it 429. */
+  readonly integrationKeyRequestsPerMinute?: number;
 }
 
 /**
@@ -386,6 +396,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   const timeouts = checkTimeouts(options.timeouts);
   const connectionLimits = checkConnectionLimits(options.connections);
   const webApps = checkWebApps(options.webApps);
+  const webhookOptions = checkWebhookOptions(options.webhooks);
+  const keyRequestsPerMinute = options.integrationKeyRequestsPerMinute ?? DEFAULT_INTEGRATION_KEY_CONFIG.requestsPerWindow;
+  if (!Number.isSafeInteger(keyRequestsPerMinute) || keyRequestsPerMinute < 1 || keyRequestsPerMinute > 1_000_000) {
+    throw new ValidationError('integrationKeyRequestsPerMinute', 'an integer from 1 to 1000000');
+  }
   const localCa = checkLocalCa(options);
   const dataDir = resolve(options.dataDir ?? './cloister-data');
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -416,7 +431,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   // A committed write to a table the relay caches (devices, users, policies, epochs, …) empties
   // the recipient caches before its caller continues (`recipients.ts`).
   let contextRef: ServerContext | undefined;
-  const watched = invalidatingAdapter(adapter, () => contextRef);
+  // A person's rows are sealed under their own key (erasure by crypto-shredding, `store/subjects.ts`).
+  const watched = subjectSealingAdapter(
+    invalidatingAdapter(adapter, () => contextRef),
+    provider,
+  );
   const stores = createServerStores(watched, { provider, maxBlobBytes: limits.blobBytes });
 
   const app = Fastify({
@@ -471,6 +490,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   // A device's last-seen time changes nothing the relay caches: written without invalidating.
   setQuietStores(context, createServerStores(adapter, { provider, maxBlobBytes: limits.blobBytes }));
   if (operatorToken !== undefined) configureOperatorToken(context, operatorToken);
+  configureIntegrationKeys(context, { requestsPerWindow: keyRequestsPerMinute, windowMs: 60_000 });
   const connections = applyConnectionLimits(app.server, connectionLimits, app.log, now);
 
   app.setErrorHandler(errorHandler);
@@ -542,6 +562,9 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     await registerWebApps(app, webApps, webSocketOrigins(tls.cert, listeningPort));
   }
 
+  // Webhook events of the outbox, delivered at least once (it survives restarts: the outbox is a table).
+  const webhookDispatcher = startWebhookDispatcher(context, webhookOptions);
+
   const renewal =
     localCa === undefined ? undefined : renewLeaf(app, dataDir, localCa, now, localCa.renewalCheckMs);
 
@@ -579,6 +602,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
       closed ??= (async () => {
         shutdown.abort();
         if (renewal !== undefined) clearInterval(renewal);
+        await webhookDispatcher.stop();
         await app.close();
         await context.bus.close();
         await adapter.close();

@@ -11,14 +11,20 @@ import { adapterExecutor, type Executor, txExecutor } from '@cloister/storage';
 import { type AdministratorStore, createAdministratorStore } from './administrators.js';
 import { type ArchiveStore, createArchiveStore } from './archive.js';
 import { type AuditLog, createAuditLog } from './audit.js';
+import { type BroadcastStore, createBroadcastStore } from './broadcasts.js';
 import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
 import { createKeyBundleStore, type KeyBundleStore } from './bundles.js';
 import { createDeliveryEpochStore, type DeliveryEpochStore } from './delivery-epochs.js';
 import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
+import { type ComplianceStore, createComplianceStore } from './compliance.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
+import { createIntegrationStore, type IntegrationStore, withWebhookOutbox } from './integrations.js';
+import { createJobStore, type JobStore } from './jobs.js';
 import { createMailboxSortKeys, createMailboxStore, type MailboxStore } from './mailboxes.js';
 import { createOrganisationStore, type OrganisationStore } from './organisation.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
+import { createStatisticsStore, type StatisticsStore } from './statistics.js';
+import { subjectSealingAdapter } from './subjects.js';
 import { createDomainStore, createTenantStore, type DomainStore, type TenantStore } from './tenants.js';
 import { createUsageStore, type UsageStore } from './usage.js';
 import { createPoolStore, createUserStore, type PoolStore, type UserStore } from './users.js';
@@ -62,6 +68,8 @@ export interface ServerStoreSet {
   readonly pools: PoolStore;
   /** The devices of users. */
   readonly devices: DeviceStore;
+  /** Each device's latest compliance report (`spec/restrictions.md`). */
+  readonly compliance: ComplianceStore;
   /** Each device's published key bundle and one-time pre-keys. */
   readonly bundles: KeyBundleStore;
   /** The per-device queues of sealed envelopes. */
@@ -84,6 +92,14 @@ export interface ServerStoreSet {
   readonly organisation: OrganisationStore;
   /** What each device's blobs, each tenant's blobs and each tenant's archive hold (the quotas' figures). */
   readonly usage: UsageStore;
+  /** Usage statistics: counters and the per-period sets behind the distinct counts (`spec/statistics.md`). */
+  readonly statistics: StatisticsStore;
+  /** What the server keeps of each broadcast: ids, sequence, counts, per-device receipt state for dedup (no text). */
+  readonly broadcasts: BroadcastStore;
+  /** Each tenant's bulk jobs, their items and idempotency keys. */
+  readonly jobs: JobStore;
+  /** Integrations' API keys, webhook subscriptions, their outbox and delivery records. */
+  readonly integrations: IntegrationStore;
 }
 
 /**
@@ -136,6 +152,8 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
   if (typeof provider?.sha256 !== 'function' || typeof provider.randomBytes !== 'function') {
     throw new ValidationError('provider', 'a CryptoProvider');
   }
+  // A person's rows are sealed under their own key (erasure by crypto-shredding, `store/subjects.ts`).
+  const sealed = subjectSealingAdapter(adapter, provider);
   const blobOptions =
     options.maxBlobBytes === undefined ? { provider } : { provider, maxBlobBytes: options.maxBlobBytes };
   // One sort-key sequence for every transaction's mailbox store.
@@ -146,20 +164,26 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     users: createUserStore(run),
     pools: createPoolStore(run),
     devices: createDeviceStore(run),
+    compliance: createComplianceStore(run),
     bundles: createKeyBundleStore(run),
     mailboxes: createMailboxStore(run, provider, mailboxSortKeys),
     blobs: createServerBlobStore(run, blobOptions),
     policies: createPolicyStore(run),
-    audit: createAuditLog(run, provider),
+    // An audit record and the webhook events announcing it commit together.
+    audit: withWebhookOutbox(run, (r) => createAuditLog(r, provider)),
     archive: createArchiveStore(run, provider),
     deviceLists: createDeviceListStore(run),
     deliveryEpochs: createDeliveryEpochStore(run),
     administrators: createAdministratorStore(run),
     organisation: createOrganisationStore(run),
     usage: createUsageStore(run),
+    statistics: createStatisticsStore(run, provider),
+    broadcasts: createBroadcastStore(run),
+    jobs: createJobStore(run),
+    integrations: createIntegrationStore(run),
   });
   return {
-    ...build(adapterExecutor(adapter)),
-    transaction: (fn) => adapter.transaction((tx) => fn(build(txExecutor(tx)))),
+    ...build(adapterExecutor(sealed)),
+    transaction: (fn) => sealed.transaction((tx) => fn(build(txExecutor(tx)))),
   };
 }

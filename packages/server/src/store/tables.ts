@@ -21,6 +21,7 @@ export const SERVER_TABLES = Object.freeze({
   poolMembers: 's_pool_members',
   pools: 's_pools',
   devices: 's_devices',
+  compliance: 's_compliance',
   deviceByMailbox: 's_device_mailbox',
   deviceByCredential: 's_device_credential',
   bundleSigned: 's_bundle_signed',
@@ -46,6 +47,20 @@ export const SERVER_TABLES = Object.freeze({
   orgObjects: 's_org_objects',
   orgLists: 's_org_lists',
   usage: 's_usage',
+  statsCounters: 's_stats_counters',
+  statsMembers: 's_stats_members',
+  statsKeys: 's_stats_keys',
+  subjectKeys: 's_subject_keys',
+  broadcasts: 's_broadcasts',
+  broadcastDevices: 's_broadcast_devices',
+  integrationKeys: 's_int_keys',
+  integrationKeyHashes: 's_int_key_hashes',
+  webhooks: 's_webhooks',
+  webhookOutbox: 's_webhook_outbox',
+  webhookDeliveries: 's_webhook_deliveries',
+  jobs: 's_jobs',
+  jobItems: 's_job_items',
+  jobKeys: 's_job_keys',
 } as const);
 
 /**
@@ -67,4 +82,6 @@ export const SERVER_ORDERED_TABLES: readonly string[] = Object.freeze([
   SERVER_TABLES.audit,
   SERVER_TABLES.archive,
   SERVER_TABLES.orgLists,
+  SERVER_TABLES.webhookOutbox,
+  SERVER_TABLES.webhookDeliveries,
 ]);
