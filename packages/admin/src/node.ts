@@ -11,7 +11,7 @@ import { chmodSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { dirname, join } from 'node:path';
-import { parsePin, pinnedConnect } from '@cloister/client';
+import { NetworkError, type NetworkErrorCode, parsePin, pinnedConnect } from '@cloister/client';
 import { ValidationError } from '@cloister/crypto';
 import type { AdminResponse, AdminTransport } from './transport.js';
 
@@ -81,14 +81,20 @@ export function pinnedTransport(options: PinnedTransportOptions): AdminTransport
           resolve({ status: res.statusCode ?? 0, headers: headersOf(res.headers), body: body() });
         },
       );
-      const timer = setTimeout(() => req.destroy(new Error('request timed out')), timeoutMs);
+      const timer = setTimeout(() => req.destroy(new NetworkError('ETIMEDOUT', base.origin)), timeoutMs);
       req.on('error', (e) => {
         clearTimeout(timer);
-        reject(e);
+        reject(e instanceof NetworkError ? e : new NetworkError(codeOf(e), base.origin, { cause: e }));
       });
       req.end(request.body === undefined ? undefined : Buffer.from(request.body));
     });
   };
+}
+
+/** A socket error's code as a {@link NetworkError} code (a reset for anything else). */
+function codeOf(e: unknown): NetworkErrorCode {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'ETIMEDOUT' || code === 'ECONNREFUSED' ? code : 'ECONNRESET';
 }
 
 /**

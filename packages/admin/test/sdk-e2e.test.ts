@@ -8,8 +8,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { NetworkError } from '@cloister/client';
 import {
   deviceId,
   ForbiddenError,
@@ -19,7 +22,7 @@ import {
   ValidationError,
 } from '@cloister/crypto';
 import { blobId, tenantId, userId, verifyOrganisationObject } from '@cloister/protocol';
-import { type CloisterServer, createServer } from '@cloister/server';
+import { type CloisterServer, createServer, generateSelfSigned, spkiPin } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminClient,
@@ -68,6 +71,26 @@ describe('@cloister/admin against a running server', () => {
       credential: { kind: 'operator', token: OPERATOR_TOKEN },
     });
     await expect(wrong.listTenants()).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+  });
+
+  it('a pinned server that accepts the request and never answers is a NetworkError (ETIMEDOUT)', async () => {
+    const { cert, key } = await generateSelfSigned();
+    const held: TLSSocket[] = [];
+    const silent = createTlsServer({ cert, key, ALPNProtocols: ['http/1.1'] }, (s) => held.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = silent.address() as AddressInfo;
+      const admin = new AdminClient({
+        transport: pinnedTransport({ url: `https://127.0.0.1:${port}`, pin: spkiPin(cert), timeoutMs: 300 }),
+        credential: { kind: 'operator', token: OPERATOR_TOKEN },
+      });
+      const failure = await admin.listTenants().catch((e: unknown) => e);
+      expect(failure).toBeInstanceOf(NetworkError);
+      expect(failure).toMatchObject({ code: 'ETIMEDOUT' });
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('the operator creates a tenant; a wrong operator token is UnauthenticatedError', async () => {
