@@ -48,6 +48,7 @@ import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
 import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
 import { subjectSealingAdapter } from './store/subjects.js';
+import { statisticsOf } from './statistics.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 import { checkWebApps, registerWebApps, type WebAppOptions, webSocketOrigins } from './web-apps.js';
 import { checkWebhookOptions, startWebhookDispatcher, type WebhookOptions } from './webhooks.js';
@@ -604,6 +605,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
         if (renewal !== undefined) clearInterval(renewal);
         await webhookDispatcher.stop();
         await app.close();
+        // What the statistics recorder gathered since its last write.
+        await statisticsOf(context).flush();
         await context.bus.close();
         await adapter.close();
       })();

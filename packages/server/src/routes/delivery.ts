@@ -47,6 +47,7 @@ import {
 import { createRateLimiter, type RateLimiter } from '../rate-limits.js';
 import { type Recipient, recipientsOf } from '../recipients.js';
 import { DEFAULT_ARCHIVE_RETENTION_MS } from '../retention.js';
+import { statisticsOf } from '../statistics.js';
 import { MAX_ACK_IDS, type QueuedEnvelope, QuotaExceededError, queuedRecordBytes } from '../store/index.js';
 import { type LocalOffer, offerToLocalSockets } from './ws.js';
 
@@ -547,6 +548,8 @@ async function submit(
     if (outcome === undefined) return;
     if (outcome.status === 'queued') {
       recipientsOf(ctx).noteUsage(a.mailbox, 1, queuedRecordBytes(a.messageId, a.envelope.length));
+      // Statistics: one envelope delivered to the recipient (never the sender), in memory.
+      statisticsOf(ctx).delivered(a.recipient.tenant, a.recipient.user);
     }
     results[a.index] = {
       messageId: a.messageId,

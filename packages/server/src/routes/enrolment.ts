@@ -12,6 +12,7 @@ import { authenticate } from '../auth.js';
 import type { RouteModule } from '../context.js';
 import { type EnrolmentLimits, enrolDevice, resolveEnrolmentLimits } from '../enrolment.js';
 import { getOrganisationRoot } from '../organisation/root.js';
+import { statisticsOf } from '../statistics.js';
 
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
@@ -133,6 +134,7 @@ export function createEnrolmentRoutes(options: EnrolmentRoutesOptions = {}): Rou
         throw error;
       }
       request.log.info({ event: 'enrol.device' }, 'device enrolled');
+      statisticsOf(ctx).enrolled(enrolment.tenant);
       const credential = Buffer.from(enrolment.credential).toString('base64url');
       enrolment.credential.fill(0);
       // The organisation root, which the device accepts only if it matches the fingerprint it got

@@ -22,6 +22,7 @@ import { authenticate, type DeviceAuth } from '../auth.js';
 import type { RouteModule, ServerContext } from '../context.js';
 import { mailboxWriterOf } from '../mailbox-writer.js';
 import { recipientsOf } from '../recipients.js';
+import { statisticsOf } from '../statistics.js';
 import { type QueuedPosition, queuedRecordBytes } from '../store/index.js';
 
 /**
@@ -760,6 +761,9 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
         }
         const connection = new DeliveryConnection(ctx, socket, me, o);
         track(ctx, me.mailbox, connection, true);
+        // Statistics: an active device, and one more concurrent connection of its tenant.
+        statisticsOf(ctx).active(me.tenant, me.user, me.device);
+        statisticsOf(ctx).connections(me.tenant, 1);
         const unsubscribe = ctx.bus.subscribe(me.mailbox, (signal) =>
           signal === 'recheck' ? connection.recheck() : connection.wake(),
         );
@@ -789,6 +793,7 @@ export function createWsRoutes(options: WsRouteOptions = {}): RouteModule {
           clearInterval(ping);
           unsubscribe();
           track(ctx, me.mailbox, connection, false);
+          statisticsOf(ctx).connections(me.tenant, -1);
           // Envelopes pushed here and not acknowledged: another socket of the mailbox (on this or
           // another instance) lists them again.
           if (unfinished) ctx.bus.notify(me.mailbox).catch(() => ctx.log.warn('wake-up bus notify failed'));

@@ -13,6 +13,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { credentialDevice } from '../../auth.js';
 import type { ServerContext } from '../../context.js';
 import { quietStores } from '../../recipients.js';
+import { statisticsOf } from '../../statistics.js';
 import { MAX_CLIENT_VERSION } from '../../store/index.js';
 
 /**
@@ -80,6 +81,8 @@ export function lastSeenHook(
     const version = typeof reported === 'string' && VERSION.test(reported) ? reported : undefined;
     try {
       const device = await credentialDevice(ctx, request);
+      // Active users and devices of the day (statistics): counted in memory, written in batches.
+      statisticsOf(ctx).active(device.tenant, device.user, device.id);
       // Nothing the relay caches depends on it: written without emptying the recipient caches.
       await quietStores(ctx).devices.touch(device.tenant, device.user, device.id, now, version);
     } catch (error) {

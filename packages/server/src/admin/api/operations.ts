@@ -8,9 +8,17 @@ import { ORGANISATION_OPERATIONS } from '../../organisation/operations.js';
 import { ACTIVITY_OPERATIONS } from './activity.js';
 import { ADMINISTRATOR_OPERATIONS } from './administrators.js';
 import { AUDIT_OPERATIONS } from './audit.js';
+import { BROADCAST_OPERATIONS } from './broadcasts.js';
+import { BULK_OPERATIONS } from './bulk.js';
+import { COMPLIANCE_OPERATIONS } from './compliance.js';
 import { DEVICE_OPERATIONS } from './devices.js';
 import { DOMAIN_OPERATIONS } from './domains.js';
+import { FILTER_OPERATIONS } from './filters.js';
+import { INTEGRATION_OPERATIONS } from './integrations.js';
 import type { AnyAdminOperation } from './operation.js';
+import { POOL_OPERATIONS } from './pools.js';
+import { STATISTICS_OPERATIONS } from './statistics.js';
+import { SUBJECT_OPERATIONS } from './subjects.js';
 import { TENANT_OPERATIONS } from './tenants.js';
 import { USAGE_OPERATIONS } from './usage.js';
 import { USER_OPERATIONS } from './users.js';
@@ -33,5 +41,13 @@ export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   ...ACTIVITY_OPERATIONS,
   ...USAGE_OPERATIONS,
   ...AUDIT_OPERATIONS,
+  ...STATISTICS_OPERATIONS,
+  ...SUBJECT_OPERATIONS,
   ...ORGANISATION_OPERATIONS,
+  ...INTEGRATION_OPERATIONS,
+  ...POOL_OPERATIONS,
+  ...BROADCAST_OPERATIONS,
+  ...FILTER_OPERATIONS,
+  ...BULK_OPERATIONS,
+  ...COMPLIANCE_OPERATIONS,
 ] as AnyAdminOperation[]);
