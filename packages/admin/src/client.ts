@@ -21,6 +21,7 @@ import {
   rootFingerprint,
 } from '@cloister/protocol';
 import { toBase64Url } from './_base64url.js';
+import { BroadcastsApi } from './broadcasts.js';
 import type { AdminCaller } from './caller.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
@@ -301,7 +302,7 @@ export interface OrganisationState {
  *
  * @example
  * ```ts
- * const { kind, sequence, scope } = await admin.publishBroadcast(bytes);
+ * const { kind, sequence, scope } = await admin.publishPoolRules(bytes);
  * ```
  */
 export interface PublishAnswer {
@@ -779,6 +780,18 @@ export class AdminClient {
 
   // --- Areas: each a class of its own module, built on `this.#caller` --------------------------
 
+  /**
+   * Broadcasts sent end to end: `admin.broadcasts.send(...)`, `admin.broadcasts.counts(id)`.
+   *
+   * @example
+   * ```ts
+   * const { broadcastId } = await admin.broadcasts.send({ text: 'Fire drill at 10:00', audience: { kind: 'tenant' } }, signer);
+   * ```
+   */
+  get broadcasts(): BroadcastsApi {
+    return new BroadcastsApi(this.#caller);
+  }
+
   // --- Session -------------------------------------------------------------------------------
 
   /**
@@ -1203,30 +1216,6 @@ export class AdminClient {
    */
   listPolicyLayers(): Promise<JsonObject> {
     return this.#call('GET', '/admin/v1/organisation/policy-layers');
-  }
-
-  /**
-   * Publishes a signed broadcast.
-   *
-   * @example
-   * ```ts
-   * await admin.publishBroadcast(bytes);
-   * ```
-   */
-  publishBroadcast(object: Uint8Array): Promise<PublishAnswer> {
-    return this.#call('POST', '/admin/v1/broadcasts', { json: { object: toBase64Url(object) } });
-  }
-
-  /**
-   * The stored broadcasts.
-   *
-   * @example
-   * ```ts
-   * const broadcasts = await admin.listBroadcasts();
-   * ```
-   */
-  listBroadcasts(): Promise<JsonObject> {
-    return this.#call('GET', '/admin/v1/broadcasts');
   }
 
   /**

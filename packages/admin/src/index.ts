@@ -78,6 +78,7 @@ export {
   type OrganisationSigner,
   type PolicyLayerTarget,
   type Published,
+  type SignedBroadcast,
   signAndPublish,
   signBroadcast,
   signDelegation,
@@ -86,4 +87,13 @@ export {
   signPoolRules,
   signWipe,
 } from './signer.js';
+export {
+  BROADCAST_BATCH,
+  type BroadcastCounts,
+  type BroadcastProgress,
+  type BroadcastRefusal,
+  type BroadcastSent,
+  BroadcastsApi,
+  type SendBroadcastOptions,
+} from './broadcasts.js';
 export { type AdminRequest, type AdminResponse, type AdminTransport, fetchTransport } from './transport.js';

@@ -193,18 +193,38 @@ const sortedUnique = (ids: readonly string[]): string[] =>
   [...new Set(ids)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 /**
- * Signs and publishes a broadcast with a fresh random 16-byte id.
+ * A signed broadcast object, not yet sent (`admin.broadcasts.send` seals it to every device of
+ * its audience and submits it).
+ *
+ * @example
+ * ```ts
+ * const signed: SignedBroadcast = await signBroadcast(signer, { audience: { kind: 'tenant' }, text: 'Maintenance tonight 22:00' });
+ * console.log(signed.broadcastId, signed.sequence);
+ * ```
+ */
+export interface SignedBroadcast {
+  /** The signed organisation object's bytes. */
+  readonly object: Uint8Array;
+  /** base64url of its fresh random 16-byte broadcast id. */
+  readonly broadcastId: string;
+  /** The sequence it was signed with (the tenant's next `broadcast` sequence). */
+  readonly sequence: number;
+}
+
+/**
+ * Signs a broadcast with a fresh random 16-byte id and the tenant's next `broadcast` sequence. It
+ * sends nothing: a broadcast travels end to end (`admin.broadcasts.send`, spec/broadcast.md).
  *
  * @example
  * ```ts
  * import { signBroadcast } from '@cloister/admin';
- * await signBroadcast(signer, { audience: { kind: 'tenant' }, text: 'Maintenance tonight 22:00' });
+ * const { object, broadcastId } = await signBroadcast(signer, { audience: { kind: 'tenant' }, text: 'Maintenance tonight 22:00' });
  * ```
  */
 export async function signBroadcast(
   signer: OrganisationSigner,
   input: { readonly audience: BroadcastTarget; readonly text: string },
-): Promise<Published & { readonly broadcastId: string }> {
+): Promise<SignedBroadcast> {
   const a = input.audience;
   const audience: BroadcastAudience =
     a.kind === 'tenant'
@@ -213,12 +233,24 @@ export async function signBroadcast(
         ? { kind: 'pools', pools: sortedUnique(a.pools).map((p) => poolId(p)) }
         : { kind: 'users', users: sortedUnique(a.users).map((u) => userId(u)) };
   const broadcastId = signer.provider.randomBytes(16);
-  const published = await signAndPublish(
-    signer,
-    { kind: 'broadcast', payload: { broadcastId, audience, text: input.text } },
-    (o) => signer.client.publishBroadcast(o),
+  const state = await signer.client.getOrganisation();
+  const sequence = state.sequences.broadcast;
+  if (!Number.isSafeInteger(sequence) || sequence < 1) {
+    throw new ValidationError('sequences', 'a next sequence for broadcast');
+  }
+  const object = await signOrganisationObject(
+    signer.provider,
+    signer.key.privateKey,
+    signer.key.certificate,
+    {
+      kind: 'broadcast',
+      payload: { broadcastId, audience, text: input.text },
+      tenant: signer.key.tenant,
+      issuedAtMs: (signer.now ?? Date.now)(),
+      sequence,
+    } as Parameters<typeof signOrganisationObject>[3],
   );
-  return { ...published, broadcastId: toBase64Url(broadcastId) };
+  return { object, broadcastId: toBase64Url(broadcastId), sequence };
 }
 
 /**

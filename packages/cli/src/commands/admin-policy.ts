@@ -1,6 +1,6 @@
 /**
- * `cloister admin policy set` and `cloister admin broadcast`: organisation objects signed with the
- * administrator directory's signing key and published.
+ * `cloister admin policy set|list`: signed policy layers, signed with the administrator directory's
+ * signing key and published (broadcasts: `admin-broadcast.ts`).
  *
  * @module
  */
@@ -29,10 +29,6 @@ function parseLayer(value: string): Layer {
   return { layer: m[1] as 'pool' | 'group' | 'user', target };
 }
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /**
  * What the publish commands print with `--json`.
  *
@@ -57,7 +53,7 @@ async function signer(options: AdminOptionValues, io: ResolvedIO) {
 }
 
 /**
- * Adds `cloister admin policy …` and `cloister admin broadcast` to the `admin` group.
+ * Adds `cloister admin policy …` to the `admin` group.
  *
  * @example
  * ```ts
@@ -102,28 +98,4 @@ export function registerAdminPolicyCommands(admin: Command, io: ResolvedIO): voi
       output(io, options, layers, (l) => `${JSON.stringify(l, null, 2)}\n`);
     },
   );
-  addAdminOptions(
-    admin
-      .command('broadcast')
-      .description('sign a broadcast and publish it (to the whole tenant, or to --pool / --user)')
-      .addOption(new Option('--text <text>', 'the message (1 to 4096 UTF-8 bytes)').makeOptionMandatory())
-      .addOption(new Option('--pool <id>', 'a pool of the audience (repeatable)').argParser(collect))
-      .addOption(new Option('--user <id>', 'a user of the audience (repeatable)').argParser(collect)),
-    'print one JSON line {"kind","sequence","scope"}',
-  ).action(async (options: AdminOptionValues & { text: string; pool?: string[]; user?: string[] }) => {
-    if (options.pool !== undefined && options.user !== undefined) {
-      throw new UsageFailure('--pool and --user do not go together: one broadcast has one kind of audience');
-    }
-    const audience =
-      options.pool !== undefined
-        ? { kind: 'pools' as const, pools: options.pool }
-        : options.user !== undefined
-          ? { kind: 'users' as const, users: options.user }
-          : { kind: 'tenant' as const };
-    const s = await signer(options, io);
-    const { signBroadcast } = await import('@cloister/admin');
-    const r = await signBroadcast(s, { audience, text: options.text }).catch(explainAdminError);
-    const out: PublishedJson = { kind: r.kind, sequence: r.sequence, scope: r.scope };
-    output(io, options, out, (o) => `broadcast published (sequence ${o.sequence})\n`);
-  });
 }

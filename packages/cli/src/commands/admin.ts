@@ -28,6 +28,7 @@ import { parseServerPin, parseServerUrl } from '../_client.js';
 import { parsePath, parseTenantId } from '../_options.js';
 import { type ResolvedIO, UsageFailure } from '../io.js';
 import { registerAdminAuditCommands } from './admin-audit.js';
+import { registerAdminBroadcastCommands } from './admin-broadcast.js';
 import { registerAdminDeviceCommands } from './admin-devices.js';
 import { registerAdminKeyCommands } from './admin-key.js';
 import { registerAdminPeopleCommands } from './admin-people.js';
@@ -271,6 +272,7 @@ export function registerAdminCommands(program: Command, io: ResolvedIO): Command
   registerAdminDeviceCommands(admin, io);
   registerAdminKeyCommands(admin, io);
   registerAdminPolicyCommands(admin, io);
+  registerAdminBroadcastCommands(admin, io);
   registerAdminAuditCommands(admin, io);
   return admin;
 }

@@ -201,6 +201,10 @@ export async function publishOrganisationObject(
   if (options.signer !== undefined && o.certificate.admin !== options.signer) {
     throw new ForbiddenError('the object is signed under another administrator’s certificate');
   }
+  // A broadcast travels end to end (POST /admin/v1/broadcasts, spec/broadcast.md): the server
+  // never stores its signed object.
+  if (o.kind === 'broadcast')
+    throw new ValidationError('object.kind', 'a broadcast goes through POST /admin/v1/broadcasts');
   const scope = organisationObjectScope(o);
   let mailbox: Device['mailbox'] | undefined;
   await ctx.adapter.transaction(async (tx) => {
@@ -254,9 +258,6 @@ export async function publishOrganisationObject(
         details.notAfterMs = o.payload.notAfterMs;
         break;
       }
-      case 'broadcast':
-        details.audience = o.payload.audience.kind;
-        break;
     }
     if (o.kind !== 'wipe') {
       await organisation.put(tid, {

@@ -11,8 +11,6 @@
  * | listPolicyLayers | GET /admin/v1/organisation/policy-layers | policy.read |
  * | wipeDevice | POST /admin/v1/users/:user/devices/:device/wipe | devices.wipe, fresh factor, no key |
  * | getWipe | GET /admin/v1/users/:user/devices/:device/wipe | devices.read |
- * | publishBroadcast | POST /admin/v1/broadcasts | broadcast.send |
- * | listBroadcasts | GET /admin/v1/broadcasts | broadcast.send |
  * | publishPoolRules | PUT /admin/v1/organisation/pool-rules | pools.write |
  * | publishAdmission | POST /admin/v1/organisation/admissions | devices.admit |
  * | publishDelegation | POST /admin/v1/organisation/delegations | root.operate, fresh factor, no key |
@@ -163,27 +161,6 @@ const policyLayersView = named(
   'The newest signed policy layer of each layer of the tenant.',
 );
 
-const broadcastsView = named(
-  z
-    .object({
-      broadcasts: z.array(
-        objectView.extend({
-          broadcastId: z.string(),
-          audience: z.union([
-            z.object({ kind: z.literal('tenant') }).strict(),
-            z.object({ kind: z.literal('pools'), pools: z.array(z.string()) }).strict(),
-            z.object({ kind: z.literal('users'), users: z.array(z.string()) }).strict(),
-          ]),
-          text: z.string(),
-        }),
-      ),
-      next: z.string().optional(),
-    })
-    .strict(),
-  'BroadcastList',
-  'The tenant’s signed broadcasts, newest first.',
-);
-
 const wipeView = named(
   z
     .object({
@@ -222,7 +199,7 @@ function viewOf(o: StoredOrganisationObject) {
 type PayloadOf<K extends OrganisationObjectKind> = Extract<OrganisationPayload, { kind: K }>['payload'];
 
 /** One page of a kind's stored objects, each with its decoded payload (the kind checked). */
-async function pageOfKind<K extends 'policy-layer' | 'broadcast'>(
+async function pageOfKind<K extends 'policy-layer'>(
   ctx: ServerContext,
   tenant: TenantId,
   kind: K,
@@ -404,41 +381,6 @@ const getWipe = defineAdminOperation({
   },
 });
 
-const publishBroadcast = defineAdminOperation({
-  id: 'publishBroadcast',
-  method: 'POST',
-  path: '/admin/v1/broadcasts',
-  tag: 'organisation',
-  summary: 'Publish a signed broadcast',
-  access: { permission: 'broadcast.send' },
-  body: objectBody,
-  status: 201,
-  response: publishedView,
-  handle: (ctx, { me, body }) => publishAs(ctx, me, body.object, 'broadcast'),
-});
-
-const listBroadcasts = defineAdminOperation({
-  id: 'listBroadcasts',
-  method: 'GET',
-  path: '/admin/v1/broadcasts',
-  tag: 'organisation',
-  summary: 'The tenant’s broadcasts, newest first',
-  access: { permission: 'broadcast.send' },
-  query: pageQuery,
-  status: 200,
-  response: broadcastsView,
-  handle: async (ctx, { me, query }) => {
-    const page = await pageOfKind(ctx, me.tenant, 'broadcast', query);
-    const broadcasts = page.items.map(({ stored, payload }) => ({
-      ...viewOf(stored),
-      broadcastId: b64(payload.broadcastId),
-      audience: payload.audience,
-      text: payload.text,
-    }));
-    return { broadcasts, ...(page.next === undefined ? {} : { next: page.next }) };
-  },
-});
-
 const publishPoolRules = defineAdminOperation({
   id: 'publishPoolRules',
   method: 'PUT',
@@ -480,7 +422,7 @@ const publishDelegation = defineAdminOperation({
 });
 
 /**
- * The eleven operations of the organisation plane, for the admin API's route module and the
+ * The nine operations of the organisation plane (broadcasts are `admin/api/broadcasts.ts`), for the admin API's route module and the
  * OpenAPI document.
  *
  * @example
@@ -495,8 +437,6 @@ export const ORGANISATION_OPERATIONS: readonly AnyAdminOperation[] = Object.free
   listPolicyLayers,
   wipeDevice,
   getWipe,
-  publishBroadcast,
-  listBroadcasts,
   publishPoolRules,
   publishAdmission,
   publishDelegation,

@@ -7,7 +7,9 @@ import { adminApiRoutes } from '../admin/api/routes.js';
 import { adminAuthRoutes } from '../admin/routes.js';
 import type { RouteModule } from '../context.js';
 import { blobRoutes } from './blobs.js';
+import { broadcastRoutes } from './broadcasts.js';
 import { certificateRoutes } from './certificates.js';
+import { complianceRoutes } from './compliance.js';
 import { deliveryRoutes } from './delivery.js';
 import { deviceListRoutes } from './device-lists.js';
 import { deviceRoutes } from './devices.js';
@@ -27,7 +29,9 @@ export const ROUTES: readonly RouteModule[] = [
   deviceRoutes,
   deviceListRoutes,
   policyRoutes,
+  complianceRoutes,
   wipeRoutes,
+  broadcastRoutes,
   deliveryRoutes,
   wsRoutes,
   blobRoutes,

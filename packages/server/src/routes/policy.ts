@@ -20,13 +20,13 @@
  * client to verify against the root it pinned (spec/organisation.md §10.5): `layers` the signed
  * policy layers that apply (the tenant layer, the layers of the caller's pools, the caller's user
  * layer), `delegations` the certificate delegations not yet expired (newest first, at most 4),
- * `broadcasts` the newest 20 broadcasts whose audience includes the caller.
+ * `broadcasts` always empty (broadcasts travel end to end into the devices' mailboxes,
+ * spec/broadcast.md).
  *
  * @module
  */
 import { concatBytes, LimitError, UnauthenticatedError, utf8 } from '@cloister/crypto';
 import {
-  type BroadcastAudience,
   decodeOrganisationObject,
   type PoolId,
   resolvePolicyFeatures,
@@ -120,24 +120,14 @@ export interface OrganisationObjectsResponse {
   readonly layers: readonly string[];
   /** Certificate delegations whose `notAfterMs` is still ahead, newest first (at most 4). */
   readonly delegations: readonly string[];
-  /** The newest broadcasts whose audience includes the caller, newest first (at most 20). */
+  /** Always empty: broadcasts reach devices end to end, through their mailboxes (spec/broadcast.md). */
   readonly broadcasts: readonly string[];
 }
 
 /** Most delegations served. */
 const MAX_SERVED_DELEGATIONS = 4;
-/** Most broadcasts served. */
-const MAX_SERVED_BROADCASTS = 20;
-/** Most broadcasts looked at to find the caller's (newest first). */
-const MAX_SCANNED_BROADCASTS = 1000;
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64url');
-
-function reaches(audience: BroadcastAudience, user: UserId, pools: readonly PoolId[]): boolean {
-  if (audience.kind === 'tenant') return true;
-  if (audience.kind === 'users') return audience.users.includes(user);
-  return audience.pools.some((p) => pools.includes(p));
-}
 
 /** The signed organisation objects for `user` (in `pools`), or `undefined` when the tenant has no root. */
 async function organisationObjects(
@@ -164,28 +154,9 @@ async function organisationObjects(
       delegations.push(b64(stored.bytes));
     if (delegations.length === MAX_SERVED_DELEGATIONS) break;
   }
-  const broadcasts: string[] = [];
-  let after: string | undefined;
-  let scanned = 0;
-  do {
-    const next = await org.list(tenant, 'broadcast', {
-      limit: 100,
-      ...(after === undefined ? {} : { after }),
-    });
-    for (const stored of next.items) {
-      const o = decodeOrganisationObject(stored.bytes);
-      if (o.kind === 'broadcast' && reaches(o.payload.audience, user, pools))
-        broadcasts.push(b64(stored.bytes));
-      if (broadcasts.length === MAX_SERVED_BROADCASTS) break;
-    }
-    scanned += next.items.length;
-    after = next.next;
-  } while (
-    after !== undefined &&
-    broadcasts.length < MAX_SERVED_BROADCASTS &&
-    scanned < MAX_SCANNED_BROADCASTS
-  );
-  return { layers, delegations, broadcasts };
+  // Broadcasts travel end to end into the devices' mailboxes (spec/broadcast.md); the server keeps
+  // none to serve, and the list stays empty for older clients.
+  return { layers, delegations, broadcasts: [] };
 }
 
 /**
@@ -211,11 +182,22 @@ export function resolveFeatures(layers: {
   return resolvePolicyFeatures<RecordValue>(layers);
 }
 
-async function effectivePolicy(
+/**
+ * The part of a user's effective policy that `revision` covers: the revision, the resolved
+ * features, the message lifetime and the signed organisation objects (as `GET /v1/policy` answers
+ * them); the compliance check compares a device's report with it.
+ *
+ * @example
+ * ```ts
+ * const { revision } = await resolvedPolicy(ctx, tenant, user);
+ * const stale = report.revision !== revision;
+ * ```
+ */
+export async function resolvedPolicy(
   ctx: ServerContext,
   tenant: TenantId,
   user: UserId,
-): Promise<EffectivePolicyResponse> {
+): Promise<Pick<EffectivePolicyResponse, 'revision' | 'features' | 'retention' | 'organisation'>> {
   const caller = await ctx.stores.users.get(tenant, user);
   if (caller === undefined) throw new UnauthenticatedError();
   const pools = [...caller.pools].sort();
@@ -249,6 +231,20 @@ async function effectivePolicy(
   const digest = await ctx.provider.sha256(
     concatBytes(utf8('cloister/server/v1/policy-revision'), utf8(facts)),
   );
+  return {
+    revision: Buffer.from(digest.subarray(0, 16)).toString('base64url'),
+    features,
+    retention: { messageLifetimeMs: lifetime >= forever ? null : lifetime },
+    ...(organisation === undefined ? {} : { organisation }),
+  };
+}
+
+async function effectivePolicy(
+  ctx: ServerContext,
+  tenant: TenantId,
+  user: UserId,
+): Promise<EffectivePolicyResponse> {
+  const { revision, features, retention, organisation } = await resolvedPolicy(ctx, tenant, user);
   // Over the format's bounds the signed object is left out (clients keep the one they hold).
   const orNothing = (e: unknown) => {
     if (e instanceof LimitError) return undefined;
@@ -257,9 +253,9 @@ async function effectivePolicy(
   const revocations = await currentRevocationList(ctx, tenant).catch(orNothing);
   const reach = await reachStatementFor(ctx, tenant, user).catch(orNothing);
   return {
-    revision: Buffer.from(digest.subarray(0, 16)).toString('base64url'),
+    revision,
     features,
-    retention: { messageLifetimeMs: lifetime >= forever ? null : lifetime },
+    retention,
     ...(revocations === undefined ? {} : { revocations: Buffer.from(revocations).toString('base64url') }),
     ...(reach === undefined ? {} : { reach: Buffer.from(reach).toString('base64url') }),
     ...(organisation === undefined ? {} : { organisation }),

@@ -6,9 +6,11 @@
  * @module
  */
 export * from './administrators.js';
+export * from './allowlist.js';
 export * from './archive.js';
 export * from './audit.js';
 export * from './blobs.js';
+export * from './broadcasts.js';
 export * from './bundles.js';
 export type { ServerPage, ServerPageOptions } from './common.js';
 export {
@@ -19,6 +21,7 @@ export {
   SENDER_CLASS_LABEL,
   senderClassOf,
 } from './delivery-epochs.js';
+export * from './compliance.js';
 export * from './device-lists.js';
 export {
   CREDENTIAL_HASH_BYTES,
@@ -32,6 +35,7 @@ export {
   MAX_DEVICES_PER_USER,
 } from './devices.js';
 export * from './errors.js';
+export * from './jobs.js';
 export * from './mailboxes.js';
 export * from './organisation.js';
 export * from './policies.js';

@@ -9,6 +9,7 @@ import { type CryptoProvider, createNobleProvider, ValidationError } from '@cloi
 import type { StorageAdapter } from '@cloister/storage';
 import { adapterExecutor, type Executor, txExecutor } from '@cloister/storage';
 import { type AdministratorStore, createAdministratorStore } from './administrators.js';
+import { type AllowlistStore, createAllowlistStore } from './allowlist.js';
 import { type ArchiveStore, createArchiveStore } from './archive.js';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { type BroadcastStore, createBroadcastStore } from './broadcasts.js';
@@ -66,6 +67,8 @@ export interface ServerStoreSet {
   readonly users: UserStore;
   /** The pools (closed areas) of each tenant. */
   readonly pools: PoolStore;
+  /** Each tenant's allowlist of e-mail domains and users who may be invited and enrol. */
+  readonly allowlist: AllowlistStore;
   /** The devices of users. */
   readonly devices: DeviceStore;
   /** Each device's latest compliance report (`spec/restrictions.md`). */
@@ -163,6 +166,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     domains: createDomainStore(run),
     users: createUserStore(run),
     pools: createPoolStore(run),
+    allowlist: createAllowlistStore(run),
     devices: createDeviceStore(run),
     compliance: createComplianceStore(run),
     bundles: createKeyBundleStore(run),

@@ -19,6 +19,7 @@ export const SERVER_TABLES = Object.freeze({
   tenantDomains: 's_tenant_domains',
   users: 's_users',
   poolMembers: 's_pool_members',
+  allowlist: 's_allowlist',
   pools: 's_pools',
   devices: 's_devices',
   compliance: 's_compliance',
