@@ -57,14 +57,27 @@ import { addressKey } from './connection-limits.js';
 import type { ServerContext } from './context.js';
 import { newMailboxId } from './delivery-token.js';
 import {
+  allowlistAllows,
   ConflictError,
   createDeviceStore,
   createPoolStore,
+  createServerStores,
   createTenantStore,
   createUserStore,
+  NotAllowlistedError,
   NotFoundError,
   type User,
 } from './store/index.js';
+
+/** The allowlist refused the enrolment: the transaction is rolled back, then the refusal is audited. */
+class AllowlistRefusal extends Error {
+  constructor(
+    readonly tenant: TenantId,
+    readonly user: UserId,
+  ) {
+    super('allowlist');
+  }
+}
 
 /**
  * SHA-256 prefix of the stored hash of an enrolment token (then the 32 token bytes); the hash is
@@ -702,7 +715,8 @@ async function nextDeviceId(tx: StorageTx, tenant: TenantId, user: UserId): Prom
  * the proof of possession and the brute-force limits. The attempt is counted before the token is
  * looked up (`RateLimitedError` when the limit is reached, and the token is not evaluated). In
  * one transaction: consumes one use of the token, creates the user when needed
- * (`ForbiddenError` for a blocked user or one the token does not cover), adds the device with the
+ * (`ForbiddenError` for a blocked user or one the token does not cover; `NotAllowlistedError`, audited
+ * `enrolment.refused` with reason `allowlist`, for a user the tenant's allowlist does not admit), adds the device with the
  * next device id, a new mailbox and a fresh credential (stored as its hash), and gives the
  * attempt's count back. An unknown, expired or used-up token is one `UnauthenticatedError` and
  * its count stays as a failure; any other refusal gives the count back. Nothing else is written
@@ -804,6 +818,12 @@ export async function enrolDevice(
           admit(raced, false);
         }
       }
+      // The tenant's allowlist (spec/allowlist.md), checked at redemption: an invite made before
+      // the list tightened is refused now, and nothing of this transaction is written.
+      const enrolling = await users.get(token.tenant, uid);
+      if (enrolling === undefined || !(await allowlistAllows(tx, token.tenant, enrolling))) {
+        throw new AllowlistRefusal(token.tenant, uid);
+      }
       const id = await nextDeviceId(tx, token.tenant, uid);
       await createDeviceStore(run).add(token.tenant, uid, id, {
         identity: input.identity,
@@ -831,6 +851,16 @@ export async function enrolDevice(
     if (error instanceof TokenRefused) {
       refused = true;
       throw new UnauthenticatedError('enrolment refused');
+    }
+    if (error instanceof AllowlistRefusal) {
+      await createServerStores(ctx.adapter, { provider: ctx.provider }).audit.append(error.tenant, {
+        actor: 'enrolment',
+        action: 'enrolment.refused',
+        target: error.user,
+        outcome: 'failure',
+        details: { reason: 'allowlist' },
+      });
+      throw new NotAllowlistedError();
     }
     throw error;
   } finally {

@@ -12,7 +12,7 @@ import { CloisterError, RateLimitedError } from '@cloister/crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { answerHandlerTimeout, isHandlerTimeout } from './request-timeouts.js';
-import { ConflictError, NotFoundError, QuotaExceededError } from './store/index.js';
+import { ConflictError, NotAllowlistedError, NotFoundError, QuotaExceededError } from './store/index.js';
 
 /**
  * The body of every error response.
@@ -75,6 +75,9 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
       status: 409,
       body: { error: { code: 'ERR_CONFLICT', message: `conflict: ${error.constraint}` } },
     };
+  }
+  if (error instanceof NotAllowlistedError) {
+    return { status: 403, body: { error: { code: error.httpCode, message: error.message } } };
   }
   if (error instanceof ZodError) {
     const issue = error.issues[0];

@@ -20,6 +20,7 @@ import {
   ORGANISATION_OBJECT_KINDS,
   type OrganisationObjectKind,
   type OrganisationPayload,
+  poolId,
   signOrganisationObject,
   type TenantId,
   tenantId,
@@ -83,6 +84,19 @@ const tally = new Map<string, number>();
 const count = (what: string) => tally.set(what, (tally.get(what) ?? 0) + 1);
 const fresh = (prefix: string) => `${prefix}${++n}`;
 const tenantOf = (where: Where) => (where === 'A' ? A : B);
+
+/** A pool of tenant `where` (with `members` new users in it). */
+async function poolIn(where: Where, members = 0): Promise<string> {
+  const pool = fresh('pool');
+  await t.server.context.stores.pools.put(tenantOf(where), poolId(pool), { name: pool });
+  for (let i = 0; i < members; i++) {
+    await t.server.context.stores.users.create(tenantOf(where), userId(fresh('pm')), {
+      displayName: 'M',
+      pools: [poolId(pool)],
+    });
+  }
+  return pool;
+}
 
 async function userWithDevice(where: Where): Promise<{ user: string; device: number }> {
   const user = fresh('u');
@@ -257,7 +271,42 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     }),
   },
   listBroadcasts: { prepare: async () => ({}) },
-  publishPoolRules: {
+  // pools
+  listPools: { prepare: async () => ({ query: { limit: '5' } }) },
+  getPool: { namesObject: true, prepare: async (w) => ({ params: { pool: await poolIn(w, 1) } }) },
+  createPool: { prepare: async () => ({ json: { id: fresh('np'), name: 'New pool' } }) },
+  renamePool: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { pool: await poolIn(w) }, json: { name: 'Renamed' } }),
+  },
+  deletePool: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { pool: await poolIn(w, 1) }, query: { removeMembers: 'true' } }),
+  },
+  listPoolMembers: { namesObject: true, prepare: async (w) => ({ params: { pool: await poolIn(w, 2) } }) },
+  addPoolMembers: {
+    namesObject: true,
+    prepare: async (w) => ({
+      params: { pool: await poolIn(w) },
+      json: { users: [(await userWithDevice(w)).user] },
+    }),
+  },
+  removePoolMembers: {
+    namesObject: true,
+    prepare: async (w) => {
+      const pool = await poolIn(w);
+      const { user } = await userWithDevice(w);
+      await t.server.context.stores.users.update(tenantOf(w), userId(user), { pools: [poolId(pool)] });
+      return { params: { pool }, json: { users: [user] } };
+    },
+  },
+  setUserPools: {
+    namesObject: true,
+    prepare: async (w) => ({
+      params: { user: (await userWithDevice(w)).user },
+      json: { pools: [await poolIn(w)] },
+    }),
+  },  publishPoolRules: {
     prepare: async (_w, signer) => ({
       json: {
         object: await signed(signer, 'pool-rules', {
@@ -349,6 +398,7 @@ async function state(sample: Sample, where: Where): Promise<string> {
       a.disabled,
     ]),
     domains: await s.domains.list(tenant),
+    pools: (await s.pools.list(tenant, { limit: 1000 })).items,
     sequences,
     root: (await s.organisation.root(A))?.fingerprint ?? null,
   });

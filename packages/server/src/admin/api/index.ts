@@ -15,6 +15,7 @@ export * from './openapi.js';
 export * from './operation.js';
 export * from './operations.js';
 export * from './operator.js';
+export * from './pools.js';
 export * from './routes.js';
 export {
   ADMIN_SCHEMAS,
