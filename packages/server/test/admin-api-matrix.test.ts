@@ -306,7 +306,21 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
       params: { user: (await userWithDevice(w)).user },
       json: { pools: [await poolIn(w)] },
     }),
-  },  publishPoolRules: {
+  },
+  // allowlist (kept off here: the other samples invite and enrol freely)
+  getAllowlist: { prepare: async () => ({}) },
+  replaceAllowlist: {
+    prepare: async () => ({ json: { enabled: false, domains: [`${fresh('al')}.example`] } }),
+  },
+  addAllowlistEntries: { prepare: async () => ({ json: { users: [fresh('alu')] } }) },
+  removeAllowlistEntries: {
+    prepare: async (w) => {
+      const domain = `${fresh('alr')}.example`;
+      await t.server.context.stores.allowlist.add(tenantOf(w), { domains: [domain] });
+      return { json: { domains: [domain] } };
+    },
+  },
+  publishPoolRules: {
     prepare: async (_w, signer) => ({
       json: {
         object: await signed(signer, 'pool-rules', {
@@ -399,6 +413,7 @@ async function state(sample: Sample, where: Where): Promise<string> {
     ]),
     domains: await s.domains.list(tenant),
     pools: (await s.pools.list(tenant, { limit: 1000 })).items,
+    allowlist: await s.allowlist.get(tenant),
     sequences,
     root: (await s.organisation.root(A))?.fingerprint ?? null,
   });

@@ -7,6 +7,7 @@
  */
 export * from './activity.js';
 export * from './administrators.js';
+export * from './allowlist.js';
 export * from './audit.js';
 export * from './devices.js';
 export * from './domains.js';

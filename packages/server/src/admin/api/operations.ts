@@ -7,6 +7,7 @@
 import { ORGANISATION_OPERATIONS } from '../../organisation/operations.js';
 import { ACTIVITY_OPERATIONS } from './activity.js';
 import { ADMINISTRATOR_OPERATIONS } from './administrators.js';
+import { ALLOWLIST_OPERATIONS } from './allowlist.js';
 import { AUDIT_OPERATIONS } from './audit.js';
 import { BROADCAST_OPERATIONS } from './broadcasts.js';
 import { BULK_OPERATIONS } from './bulk.js';
@@ -46,6 +47,7 @@ export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   ...ORGANISATION_OPERATIONS,
   ...INTEGRATION_OPERATIONS,
   ...POOL_OPERATIONS,
+  ...ALLOWLIST_OPERATIONS,
   ...BROADCAST_OPERATIONS,
   ...FILTER_OPERATIONS,
   ...BULK_OPERATIONS,

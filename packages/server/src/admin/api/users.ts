@@ -29,7 +29,13 @@ import {
   MAX_ENROL_TOKEN_USES,
 } from '../../enrolment.js';
 import { key, NO_SORT } from '../../store/_util.js';
-import { ConflictError, NotFoundError, type ServerStoreSet } from '../../store/index.js';
+import {
+  allowlistAllows,
+  ConflictError,
+  NotAllowlistedError,
+  NotFoundError,
+  type ServerStoreSet,
+} from '../../store/index.js';
 import { WIPES_TABLE } from '../../wipe.js';
 import { defineAdminOperation } from './operation.js';
 import { displayName, identifier, pageQuery, userParams, userView } from './schemas.js';
@@ -180,6 +186,8 @@ export const inviteUserOperation = defineAdminOperation({
       } else if (existing.blocked) {
         throw new ConflictError('user', 'the user is blocked');
       }
+      // The tenant's allowlist (spec/allowlist.md): a user outside it is not invited (nothing written).
+      if (!(await allowlistAllows(tx, me.tenant, existing))) throw new NotAllowlistedError();
       const { token, expiresAt } = await createEnrolmentToken(scope, {
         tenant: me.tenant,
         user,
