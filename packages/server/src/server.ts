@@ -46,9 +46,9 @@ import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
 import { ROUTES } from './routes/index.js';
 import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
+import { statisticsOf } from './statistics.js';
 import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
 import { subjectSealingAdapter } from './store/subjects.js';
-import { statisticsOf } from './statistics.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
 import { checkWebApps, registerWebApps, type WebAppOptions, webSocketOrigins } from './web-apps.js';
 import { checkWebhookOptions, startWebhookDispatcher, type WebhookOptions } from './webhooks.js';
@@ -398,8 +398,13 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
   const connectionLimits = checkConnectionLimits(options.connections);
   const webApps = checkWebApps(options.webApps);
   const webhookOptions = checkWebhookOptions(options.webhooks);
-  const keyRequestsPerMinute = options.integrationKeyRequestsPerMinute ?? DEFAULT_INTEGRATION_KEY_CONFIG.requestsPerWindow;
-  if (!Number.isSafeInteger(keyRequestsPerMinute) || keyRequestsPerMinute < 1 || keyRequestsPerMinute > 1_000_000) {
+  const keyRequestsPerMinute =
+    options.integrationKeyRequestsPerMinute ?? DEFAULT_INTEGRATION_KEY_CONFIG.requestsPerWindow;
+  if (
+    !Number.isSafeInteger(keyRequestsPerMinute) ||
+    keyRequestsPerMinute < 1 ||
+    keyRequestsPerMinute > 1_000_000
+  ) {
     throw new ValidationError('integrationKeyRequestsPerMinute', 'an integer from 1 to 1000000');
   }
   const localCa = checkLocalCa(options);

@@ -45,6 +45,7 @@ import {
   startAdminServer,
 } from './helpers/admin-api.js';
 import { setUpDevice } from './helpers/device-client.js';
+import { integrationIn, keyIn, webhookIn } from './helpers/integrations.js';
 
 const T0 = 1_750_000_000_000 - (1_750_000_000_000 % 30_000) + 5_000;
 const ROLES: readonly Role[] = ['owner', 'admin', 'user-manager', 'auditor', 'integration'];
@@ -211,6 +212,8 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
   },
   getUsage: { prepare: async () => ({}) },
+  // restrictions and client compliance
+  listNonCompliantDevices: { prepare: async () => ({ query: { limit: '5' } }) },
   // audit
   searchAudit: { prepare: async () => ({ query: { limit: '10', action: 'admin.' } }) },
   verifyAudit: { prepare: async () => ({}) },
@@ -271,6 +274,35 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     }),
   },
   listBroadcasts: { prepare: async () => ({}) },
+  // integrations: API keys and webhooks
+  createIntegrationKey: {
+    namesObject: true,
+    prepare: async (w) => ({
+      params: { integration: await integrationIn(t.server.context, tenantOf(w)) },
+      json: { name: 'HR sync', scopes: ['users:read', 'devices'] },
+    }),
+  },
+  listIntegrationKeys: { prepare: async () => ({}) },
+  revokeIntegrationKey: {
+    namesObject: true,
+    prepare: async (w) => {
+      const ctx = t.server.context;
+      const key = await keyIn(ctx, tenantOf(w), await integrationIn(ctx, tenantOf(w)));
+      return { params: { key: key.id } };
+    },
+  },
+  createWebhook: {
+    prepare: async () => ({ json: { url: 'https://hooks.example.com/cloister', events: ['test.never'] } }),
+  },
+  listWebhooks: { prepare: async () => ({}) },
+  deleteWebhook: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { webhook: (await webhookIn(t.server.context, tenantOf(w))).id } }),
+  },
+  listWebhookDeliveries: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { webhook: (await webhookIn(t.server.context, tenantOf(w))).id } }),
+  },
   // pools
   listPools: { prepare: async () => ({ query: { limit: '5' } }) },
   getPool: { namesObject: true, prepare: async (w) => ({ params: { pool: await poolIn(w, 1) } }) },

@@ -21,6 +21,7 @@ import { type TenantId, tenantId } from '@cloister/protocol';
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { type Administrator, normalizeAdminEmail, type Role } from '../store/index.js';
+import { authenticateIntegrationKey } from './integration-keys.js';
 import { dummyVerify, verifyPassword } from './password.js';
 import { type AdminPermission, roleAllows } from './permissions.js';
 import {
@@ -292,6 +293,8 @@ export interface AdminAuth {
   readonly expiresAt?: number;
   /** When a second factor was last presented in the session, in Unix milliseconds (sessions only). */
   readonly freshFactorAt?: number;
+  /** The integration key used (keys made by `createIntegrationKey` only): its id and pools (null: all). */
+  readonly key?: { readonly id: string; readonly pools: readonly string[] | null };
 }
 
 /**
@@ -351,6 +354,9 @@ export async function authenticateAdmin(
   const now = ctx.now();
   const config = configOf(ctx);
   if (scheme === 'key') {
+    // Keys made by `createIntegrationKey` (scoped, pool-bound, expiring, rate-limited) first.
+    const scoped = await authenticateIntegrationKey(ctx, bearerHash('key', secret), options);
+    if (scoped !== undefined) return scoped;
     const admin = await ctx.stores.administrators.byKeyHash(bearerHash('key', secret));
     if (admin === undefined || admin.disabled || admin.role !== 'integration')
       throw new UnauthenticatedError();

@@ -12,12 +12,12 @@ import { type AdministratorStore, createAdministratorStore } from './administrat
 import { type AllowlistStore, createAllowlistStore } from './allowlist.js';
 import { type ArchiveStore, createArchiveStore } from './archive.js';
 import { type AuditLog, createAuditLog } from './audit.js';
-import { type BroadcastStore, createBroadcastStore } from './broadcasts.js';
 import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
+import { type BroadcastStore, createBroadcastStore } from './broadcasts.js';
 import { createKeyBundleStore, type KeyBundleStore } from './bundles.js';
+import { type ComplianceStore, createComplianceStore } from './compliance.js';
 import { createDeliveryEpochStore, type DeliveryEpochStore } from './delivery-epochs.js';
 import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
-import { type ComplianceStore, createComplianceStore } from './compliance.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
 import { createIntegrationStore, type IntegrationStore, withWebhookOutbox } from './integrations.js';
 import { createJobStore, type JobStore } from './jobs.js';

@@ -11,6 +11,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import type { ServerContext } from '../../context.js';
+import { checkKeyPools, filterKeyPools } from '../integration-keys.js';
 import type { AdminPermission } from '../permissions.js';
 import { type AdminAuth, authenticateAdmin } from '../sessions.js';
 
@@ -198,7 +199,10 @@ export function registerAdminOperations(
         const params = op.params === undefined ? undefined : op.params.parse(request.params);
         const query = op.query === undefined ? undefined : op.query.parse(request.query);
         const body = op.body === undefined ? undefined : op.body.parse(request.body ?? {});
-        const result = await op.handle(ctx, { me, params, query, body, request, reply });
+        // An integration key bound to pools sees and acts on the users of those pools only.
+        if (me?.key?.pools) await checkKeyPools(ctx, op, me, params, body);
+        const handled = await op.handle(ctx, { me, params, query, body, request, reply });
+        const result = me?.key?.pools ? filterKeyPools(op, me, handled) : handled;
         if (reply.sent) return reply;
         if (op.status === 204) return reply.code(204).send();
         if (result === undefined) throw new Error(`admin operation ${op.id} answered nothing`);
