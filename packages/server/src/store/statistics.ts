@@ -35,6 +35,16 @@ export const STATISTICS_MIN_PEOPLE = 5;
  */
 export const STATISTICS_SET_GRACE_DAYS = 40;
 
+/**
+ * The label of the keyed hashes of the membership sets.
+ *
+ * @example
+ * ```ts
+ * console.log(STATISTICS_MEMBER_LABEL); // 'cloister/server/v1/statistics-member'
+ * ```
+ */
+export const STATISTICS_MEMBER_LABEL = 'cloister/server/v1/statistics-member';
+
 const DAY_MS = 86_400_000;
 const HASH_BYTES = 16;
 const PAGE = 1000;
@@ -118,6 +128,8 @@ export interface StatisticsBatch {
     readonly user: string;
     readonly pools: readonly string[];
     readonly envelopes: number;
+    /** Whether this instance already put the user in the period's sets with these pools (skipped). */
+    readonly known?: boolean;
   }[];
   /** Devices enrolled. */
   readonly enrolments: number;
@@ -348,17 +360,19 @@ async function periodKey(
   return (await tx.get(T.statsKeys, keyPartition(tenant), sort))?.value;
 }
 
+/**
+ * A member's keyed hash: `HMAC-SHA256(K_period, "cloister/server/v1/statistics-member" ‖ label
+ * 0x00 id)[0..16]`. The same person has the same hash in every set of the period (so the
+ * suppression rule can compare the people behind two figures) and unrelated hashes in other
+ * periods and tenants.
+ */
 async function member(
   provider: Pick<CryptoProvider, 'hmacSha256'>,
   k: Uint8Array,
   p: StatisticsPeriod,
-  set: string,
   id: string,
 ): Promise<Uint8Array> {
-  const mac = await provider.hmacSha256(k, [
-    enc.encode(`cloister/server/v1/statistics-member`),
-    key(label(p), set, id),
-  ]);
+  const mac = await provider.hmacSha256(k, [enc.encode(STATISTICS_MEMBER_LABEL), key(label(p), id)]);
   return mac.slice(0, HASH_BYTES);
 }
 
@@ -537,7 +551,7 @@ export function createStatisticsStore(
             return k;
           };
           const add = async (p: StatisticsPeriod, set: string, id: string) => {
-            const sort = await member(provider, await keyOf(p), p, set, id);
+            const sort = await member(provider, await keyOf(p), p, id);
             await tx.put(
               T.statsMembers,
               {
@@ -559,10 +573,11 @@ export function createStatisticsStore(
           const perPool = new Map<string, number>();
           for (const d of b.delivered) {
             total += d.envelopes;
-            for (const p of [day, month]) {
-              await add(p, 'r', d.user);
-              for (const pool of d.pools) await add(p, `p/${pool}`, d.user);
-            }
+            if (d.known !== true)
+              for (const p of [day, month]) {
+                await add(p, 'r', d.user);
+                for (const pool of d.pools) await add(p, `p/${pool}`, d.user);
+              }
             for (const pool of d.pools) perPool.set(pool, (perPool.get(pool) ?? 0) + d.envelopes);
           }
           if (total > 0) await addCounter(tx, counters, 'msg', total, counterExpiry);
