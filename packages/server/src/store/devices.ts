@@ -364,6 +364,7 @@ export async function purgeDevice(tx: StorageTx, device: Device | Row): Promise<
   const d = 'value' in device ? fromRow(device) : device;
   const dk = deviceKey(d.tenant, d.user, d.id);
   await tx.delete(T.devices, key(d.tenant, d.user), u32(d.id));
+  await tx.delete(T.compliance, key(d.tenant, d.user), u32(d.id));
   await tx.delete(T.deviceByMailbox, key(d.mailbox), NO_SORT);
   await tx.delete(T.deviceByCredential, d.credentialHash, NO_SORT);
   await tx.deletePartition(T.bundleSigned, dk);
