@@ -9,7 +9,7 @@
  * @module
  */
 import type { DeviceId, GroupState, SafetyNumber } from '@cloister/crypto';
-import { getProvider } from '@cloister/crypto';
+import { getProvider, ValidationError } from '@cloister/crypto';
 import {
   type ConversationId,
   type FileReference,
@@ -44,6 +44,7 @@ import { refreshPolicy } from './policy.js';
 import { ensureKeysPublished, publishKeys, refillPreKeys, rotateSignedPreKey } from './prekeys.js';
 import { OutboxLoop } from './sending.js';
 import type { Conversation, Page, PageOptions } from './store/index.js';
+import { expectOk } from './transport/common.js';
 import { NetworkError } from './transport/errors.js';
 import { changePin, vaultStatus, wipeStatus } from './vault.js';
 import { RemoteWipe } from './wipe.js';
@@ -133,6 +134,10 @@ export class CloisterClient {
         // What was released may have queued receipts.
         kick();
       },
+      pools: async () => (await this.#directory.senderCertificate()).pools,
+      onBroadcasts: (ids) => {
+        for (const id of ids) void this.#broadcastReceipt(id, 'delivered').catch(() => undefined);
+      },
     });
     const checkKnown = (users: readonly UserId[]) => this.#directory.checkKnown(users);
     this.#messaging = new Messaging(ctx, kick, checkKnown);
@@ -171,6 +176,32 @@ export class CloisterClient {
   async organisation(): Promise<{ readonly rootFingerprint: string | null }> {
     const root = this.#ctx.ready().registration.organisationRoot;
     return { rootFingerprint: root === undefined ? null : await rootFingerprint(this.#ctx.provider, root) };
+  }
+
+  /**
+   * Tells the organisation that the user read a broadcast (`id` from its `broadcast` event): a
+   * content-free receipt the server counts once per device (spec/broadcast.md §6); the sender sees
+   * counts only. Needs the client unlocked and the server reachable (`NetworkError` otherwise);
+   * an id the server did not queue for this device is `NotFoundError`.
+   *
+   * @example
+   * ```ts
+   * client.on('broadcast', async ({ broadcast }) => {
+   *   showNotice(broadcast.text);
+   *   await client.markBroadcastRead(broadcast.id);
+   * });
+   * ```
+   */
+  async markBroadcastRead(id: string): Promise<void> {
+    await this.#broadcastReceipt(id, 'read');
+  }
+
+  async #broadcastReceipt(id: string, state: 'delivered' | 'read'): Promise<void> {
+    if (typeof id !== 'string' || !/^[A-Za-z0-9_-]{22}$/.test(id)) {
+      throw new ValidationError('id', 'a broadcast id (base64url of 16 bytes)');
+    }
+    const u = this.#ctx.ready();
+    expectOk(await u.transport.request('POST', '/v1/broadcasts/receipts', { json: { broadcastId: id, state } }));
   }
 
   /**

@@ -13,6 +13,7 @@ import type { ClientContext } from './context.js';
 import {
   ackFrame,
   type ClientEvent,
+  isOrganisationEnvelope,
   PROCESSED_TTL_MS,
   parseServerFrame,
   receiveDelivery,
@@ -38,6 +39,13 @@ export interface SocketHandlers {
    * fetch their lists (which releases what they admit). Failures are the handler's to swallow.
    */
   readonly onQuarantined: (users: readonly string[]) => Promise<void>;
+  /**
+   * This user's pools as the server lists them (this device's sender certificate), asked before a
+   * batch that holds a broadcast is processed (the audience check of a broadcast to pools).
+   */
+  readonly pools?: () => Promise<readonly string[]>;
+  /** Broadcasts were shown (their ids): send the content-free delivered receipts. Never rejects. */
+  readonly onBroadcasts?: (ids: readonly string[]) => void;
 }
 
 /** The delivery socket and the receive queue of one client. */
@@ -178,6 +186,16 @@ export class DeliverySocket {
     if (u === undefined) return;
     const now = ctx.now();
     const quarantined = new Set<string>();
+    // A broadcast to pools is checked against this user's pools; without them (offline), the batch
+    // waits unacknowledged and the server pushes it again on the next connection.
+    let pools: readonly string[] | undefined;
+    if (this.#handlers.pools !== undefined && batch.some((b) => isOrganisationEnvelope(b.envelope))) {
+      try {
+        pools = await this.#handlers.pools();
+      } catch {
+        return;
+      }
+    }
     const events = await u.stores.transaction(async (t) => {
       quarantined.clear();
       const out: ClientEvent[] = [];
@@ -188,6 +206,7 @@ export class DeliverySocket {
           now,
           lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
           processedTtlMs: PROCESSED_TTL_MS,
+          ...(pools === undefined ? {} : { pools }),
         });
         out.push(...outcome.events);
         for (const user of outcome.quarantined ?? []) quarantined.add(user);
@@ -200,6 +219,8 @@ export class DeliverySocket {
     await this.#acknowledge(batch.map((b) => b.serverId)).catch(() => undefined);
     await ctx.step('receive:acked');
     if (quarantined.size > 0) await this.#handlers.onQuarantined([...quarantined]);
+    const shown = events.flatMap((e) => (e.type === 'broadcast' ? [e.broadcast.id] : []));
+    if (shown.length > 0) this.#handlers.onBroadcasts?.(shown);
     if (events.some((e) => e.type === 'message')) this.#handlers.kickOutbox();
   }
 }

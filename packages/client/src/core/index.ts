@@ -99,6 +99,7 @@ export {
 export { MAX_QUARANTINED_PER_USER } from './quarantine.js';
 export { MAX_RECEIPT_IDS, queueReadReceipts } from './receipts.js';
 export {
+  isOrganisationEnvelope,
   PROCESSED_TTL_MS,
   quarantinedCount,
   type ReceiveInput,

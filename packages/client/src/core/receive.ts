@@ -10,8 +10,11 @@ import {
   CloisterError,
   DecryptionFailed,
   type DeviceId,
+  ENVELOPE_KIND_ORGANISATION,
   equalBytes,
   openEnvelope,
+  openOrganisationEnvelope,
+  peekEnvelopeOuter,
   type PublicIdentity,
   type SenderCertificate,
   SessionCipher,
@@ -31,7 +34,7 @@ import { CLIENT_LOCAL_TABLES, deleteRecord, getRecord, isNumber, putRecord } fro
 import { applyContent } from './apply.js';
 import { admittedEntry, loadPin } from './device-lists.js';
 import { enqueueJob } from './jobs.js';
-import { certificateDelegated } from './organisation.js';
+import { acceptBroadcasts, certificateDelegated } from './organisation.js';
 import { listQuarantined, quarantine, unquarantine } from './quarantine.js';
 import { refusedCertificate } from './revocations.js';
 import type { ClientEvent, CoreSelf, CoreTx } from './types.js';
@@ -82,6 +85,11 @@ export interface ReceiveInput {
   readonly lifetimeMs: number | null;
   /** How long a dedupe marker is kept (at least the server's mailbox retention). */
   readonly processedTtlMs: number;
+  /**
+   * This user's pools as the server lists them (this device's sender certificate): the audience
+   * check of a broadcast to pools. Absent: a broadcast to pools is refused.
+   */
+  readonly pools?: readonly string[];
 }
 
 const PROCESSED_PATH = 'c_processed';
@@ -125,6 +133,11 @@ export async function receiveDelivery(
       input.now + input.processedTtlMs,
     );
   if (await wasProcessed(t.tx, input.serverId)) return { events };
+  if (isOrganisationEnvelope(input.envelope)) {
+    events.push(...(await receiveBroadcast(self, t, input)));
+    await mark('broadcast');
+    return { events };
+  }
 
   let certificate: SenderCertificate;
   let body: Uint8Array;
@@ -264,6 +277,46 @@ export async function receiveDelivery(
   }
   await mark('ok');
   return { events };
+}
+
+/**
+ * Whether an envelope is an organisation envelope (a broadcast, spec/broadcast.md §3) by its outer
+ * kind byte; a malformed header is not one (the message path reports it).
+ *
+ * @example
+ * ```ts
+ * if (isOrganisationEnvelope(bytes)) console.log('a broadcast: fetch the pools before receiving it');
+ * ```
+ */
+export function isOrganisationEnvelope(envelope: Uint8Array): boolean {
+  try {
+    return peekEnvelopeOuter(envelope).kind === ENVELOPE_KIND_ORGANISATION;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A broadcast delivered end to end: the organisation envelope is opened with this device's key,
+ * must name this device's mailbox, and its signed object is then checked exactly as
+ * spec/organisation-client.md §7 says (the pinned root, the audience, newer than the newest
+ * shown). An envelope that does not open is `undecryptable` (reason `certificate`: nothing names
+ * a sender); a refused object is `organisation-refused`; a verified one is the `broadcast` event.
+ */
+async function receiveBroadcast(self: CoreSelf, t: CoreTx, input: ReceiveInput): Promise<ClientEvent[]> {
+  let object: Uint8Array;
+  try {
+    const opened = await openOrganisationEnvelope(self.provider, {
+      recipientPrivateKey: self.identity.dhKeyPair.privateKey,
+      bytes: input.envelope,
+    });
+    if (new TextDecoder().decode(opened.mailbox) !== self.mailbox) throw new DecryptionFailed();
+    object = opened.object;
+  } catch (e) {
+    if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
+    return [{ type: 'undecryptable', reason: 'certificate' }];
+  }
+  return acceptBroadcasts(self, t.tx, [object], input.pools ?? [], input.now);
 }
 
 /**
