@@ -54,6 +54,14 @@ export class Directory {
   }
 
   /**
+   * Forgets the cached sender certificate, so the next send fetches one that lists this user's
+   * pools as they are now (after a refusal that says pools, blocks or pool rules changed).
+   */
+  forgetCertificate(): void {
+    this.#certificate = undefined;
+  }
+
+  /**
    * The devices of `user` (other than this one) that the user's pinned signed list admits, from
    * the cache or the server. `IdentityChangedError` when the user was verified and their identity
    * changed: sending stops until the app accepts the change.

@@ -228,7 +228,9 @@ export class OutboxLoop {
       });
       if (stale.length === 0) break;
       if (round > 0) throw new LimitError('delivery tokens refused again after a refresh; retrying later');
-      // Fresh tokens: the users whose copies were refused, from the server's directory again.
+      // Fresh tokens: the users whose copies were refused, from the server's directory again;
+      // and a fresh certificate: this user's own pools may be what changed (spec/pools.md §3).
+      this.#directory.forgetCertificate();
       const again = new Set(stale.map((t) => `${t.index}/${t.device.userId}`));
       for (const user of new Set(stale.map((t) => t.device.userId))) {
         this.#directory.forget(user);
