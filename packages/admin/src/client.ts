@@ -25,6 +25,8 @@ import { BroadcastsApi } from './broadcasts.js';
 import type { AdminCaller } from './caller.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
+import { StatisticsApi } from './statistics.js';
+import { SubjectsApi } from './subjects.js';
 import type { AdminRequest, AdminResponse, AdminTransport } from './transport.js';
 
 /**
@@ -779,6 +781,30 @@ export class AdminClient {
   }
 
   // --- Areas: each a class of its own module, built on `this.#caller` --------------------------
+
+  /**
+   * Usage statistics: `admin.statistics.daily()`, `.monthly()`, `.csv()`.
+   *
+   * @example
+   * ```ts
+   * const { series } = await admin.statistics.daily({ from: '2026-11-01' });
+   * ```
+   */
+  get statistics(): StatisticsApi {
+    return new StatisticsApi(this.#caller);
+  }
+
+  /**
+   * Data-subject requests: `admin.subjects.export(user)`, `admin.subjects.erase(user)`.
+   *
+   * @example
+   * ```ts
+   * const doc = await admin.subjects.export('u-7f3a');
+   * ```
+   */
+  get subjects(): SubjectsApi {
+    return new SubjectsApi(this.#caller);
+  }
 
   /**
    * Broadcasts sent end to end: `admin.broadcasts.send(...)`, `admin.broadcasts.counts(id)`.

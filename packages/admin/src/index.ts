@@ -9,6 +9,15 @@
  * @module @cloister/admin
  */
 
+export {
+  BROADCAST_BATCH,
+  type BroadcastCounts,
+  type BroadcastProgress,
+  type BroadcastRefusal,
+  type BroadcastSent,
+  BroadcastsApi,
+  type SendBroadcastOptions,
+} from './broadcasts.js';
 export { type AdminCaller, type AdminCallOptions, pathSegment, queryParams } from './caller.js';
 export {
   AdminClient,
@@ -88,12 +97,15 @@ export {
   signWipe,
 } from './signer.js';
 export {
-  BROADCAST_BATCH,
-  type BroadcastCounts,
-  type BroadcastProgress,
-  type BroadcastRefusal,
-  type BroadcastSent,
-  BroadcastsApi,
-  type SendBroadcastOptions,
-} from './broadcasts.js';
+  type DailyStatistics,
+  type DayStatistics,
+  type MonthlyStatistics,
+  type MonthStatistics,
+  type PoolStatistics,
+  StatisticsApi,
+  type StatisticsDayRange,
+  type StatisticsMonthRange,
+  type StatisticsPoint,
+} from './statistics.js';
+export { SUBJECT_EXPORT_SCHEMA, type SubjectDevice, type SubjectExport, SubjectsApi } from './subjects.js';
 export { type AdminRequest, type AdminResponse, type AdminTransport, fetchTransport } from './transport.js';
