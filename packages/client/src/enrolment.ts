@@ -39,7 +39,7 @@ import { toBase64Url as b64, fromBase64Url, requireBase64Url } from './_base64.j
 import type { ClientContext, Registration } from './context.js';
 import type { CoreSelf, CoreTx } from './core/index.js';
 import { signEnrolmentProofBytes } from './enrolment-proof.js';
-import { NotEnrolledError } from './errors.js';
+import { EnrolmentRefusedError, NotEnrolledError } from './errors.js';
 import {
   CLIENT_LOCAL_TABLES,
   deleteRecord,
@@ -53,7 +53,8 @@ import {
 import { checkNewPin, DEFAULT_MIN_PIN_LENGTH } from './options.js';
 import { createOutbox, OUTBOX_ORDERED_TABLES } from './outbox/index.js';
 import { bindClientStores, CLIENT_ORDERED_TABLES } from './store/index.js';
-import { expectOk } from './transport/common.js';
+import { expectOk, type TransportResponse } from './transport/common.js';
+import { ServerError } from './transport/errors.js';
 import { openDataKey, storeWrappedKey } from './vault.js';
 
 const REGISTRATION = CLIENT_LOCAL_TABLES.registration;
@@ -105,6 +106,18 @@ export function parseEnrolmentCode(
   return { token: m[1] as string, fingerprint: fromCode ?? organisationRoot };
 }
 
+/** `expectOk` for the enrolment answer: the organisation's allowlist refusal is {@link EnrolmentRefusedError}. */
+function expectEnrolled(response: TransportResponse): TransportResponse {
+  try {
+    return expectOk(response);
+  } catch (e) {
+    if (e instanceof ServerError && e.status === 403 && e.serverCode === 'ERR_NOT_ALLOWLISTED') {
+      throw new EnrolmentRefusedError();
+    }
+    throw e;
+  }
+}
+
 /**
  * Creates the identity, registers it with the code's token, pins the organisation root when the
  * code or `options.organisationRoot` names one (the answer's `organisationRoot` must match its
@@ -136,7 +149,7 @@ export async function enrol(
           id: options.userId,
           ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
         };
-  const res = expectOk(
+  const res = expectEnrolled(
     await anonymous.request('POST', '/v1/enrol', {
       json: {
         token,

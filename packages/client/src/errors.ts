@@ -62,3 +62,32 @@ export class NotEnrolledError extends UsageError {
     super('this device is not enrolled: call enroll(code, { pin }) first');
   }
 }
+
+/**
+ * The organisation refused this enrolment: the user is not on its allowlist of e-mail domains and
+ * users (`spec/allowlist.md`; the server answers 403 `ERR_NOT_ALLOWLISTED` and audits the refusal).
+ * Nothing was stored on the device and the enrolment code was not used up: once an administrator
+ * admits the user, the same code enrols. Code `ERR_FORBIDDEN`; `reason` is `allowlist`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.enroll(code, { pin });
+ * } catch (e) {
+ *   if (e instanceof EnrolmentRefusedError) console.log('ask your administrator to admit you');
+ *   else throw e;
+ * }
+ * ```
+ */
+export class EnrolmentRefusedError extends CloisterError {
+  /** The class's name, kept through minification (a bundler renames classes). */
+  override name = 'EnrolmentRefusedError';
+
+  /** Why the organisation refused: `allowlist`. */
+  readonly reason: 'allowlist';
+
+  constructor() {
+    super('ERR_FORBIDDEN', 'the organisation does not admit this user (allowlist)');
+    this.reason = 'allowlist';
+  }
+}

@@ -20,10 +20,14 @@ export type {
   WipeStatus,
 } from './client.js';
 export { CloisterClient, createClient } from './client-node.js';
+export { type ComplianceDeclaration, complianceReport } from './compliance.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
   type ArchiveState,
   archiveConversationId,
+  type Capabilities,
+  type Capability,
+  type CapabilityMap,
   type ClientBroadcast,
   type ClientEvent,
   type ClientMessage,
@@ -31,6 +35,7 @@ export {
   CONTENT_TYPE_DEVICE_MESSAGE,
   type CoreSelf,
   type CoreTx,
+  capabilitiesOf,
   DELIVERY_ID_LABEL,
   type DirectoryDevice,
   deliveryId,
@@ -48,7 +53,7 @@ export {
 export { LINK_CODE_LABEL, type LinkStatus } from './devices.js';
 export { parseEnrolmentCode } from './enrolment.js';
 export { signEnrolmentProofBytes } from './enrolment-proof.js';
-export { NotEnrolledError, UnknownRecipientError } from './errors.js';
+export { EnrolmentRefusedError, NotEnrolledError, UnknownRecipientError } from './errors.js';
 export type { IdentityStatus } from './identities.js';
 export { CLIENT_LOCAL_TABLES } from './local.js';
 export { checkNewPin, DEFAULT_MIN_PIN_LENGTH, MIN_PIN_LENGTH_FLOOR } from './options.js';
