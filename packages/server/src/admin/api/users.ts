@@ -39,7 +39,7 @@ import {
 import { WIPES_TABLE } from '../../wipe.js';
 import { defineAdminOperation } from './operation.js';
 import { displayName, identifier, pageQuery, userParams, userView } from './schemas.js';
-import { adminTransaction } from './transaction.js';
+import { type AdminTransaction, adminTransaction } from './transaction.js';
 import { rootFingerprintOf, userViewOf } from './views.js';
 
 /**
@@ -132,6 +132,40 @@ export const getUserOperation = defineAdminOperation({
     userViewOf(await requireUser(ctx.stores, me.tenant, userId(params.user))),
 });
 
+/**
+ * Creates an enrolment token bound to `user` (`uses` devices, default 1; `ttlMs`, default 7
+ * days) and its row in {@link INVITES_TABLE}, inside an open admin transaction; the caller writes
+ * the audit record. Shared by the invite route and bulk invites.
+ *
+ * @example
+ * ```ts
+ * const { token, expiresAt } = await adminTransaction(ctx, (t) => issueInviteToken(t, tenant, user, { uses: 1 }));
+ * ```
+ */
+export async function issueInviteToken(
+  t: Pick<AdminTransaction, 'tx' | 'scope'>,
+  tenant: TenantId,
+  user: UserId,
+  options: { readonly uses?: number | undefined; readonly ttlMs?: number | undefined },
+): Promise<{ token: string; expiresAt: number }> {
+  const { token, expiresAt } = await createEnrolmentToken(t.scope, {
+    tenant,
+    user,
+    ...(options.uses === undefined ? {} : { maxUses: options.uses }),
+    ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
+  });
+  const hash = await t.scope.provider.sha256(
+    concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), new Uint8Array(Buffer.from(token, 'base64url'))),
+  );
+  await t.tx.put(INVITES_TABLE, {
+    partition: key(tenant, user),
+    sort: hash,
+    value: new Uint8Array([1]),
+    expiresAt,
+  });
+  return { token, expiresAt };
+}
+
 const inviteBody = z
   .object({
     user: identifier,
@@ -188,21 +222,7 @@ export const inviteUserOperation = defineAdminOperation({
       }
       // The tenant's allowlist (spec/allowlist.md): a user outside it is not invited (nothing written).
       if (!(await allowlistAllows(tx, me.tenant, existing))) throw new NotAllowlistedError();
-      const { token, expiresAt } = await createEnrolmentToken(scope, {
-        tenant: me.tenant,
-        user,
-        ...(body.uses === undefined ? {} : { maxUses: body.uses }),
-        ...(body.ttlMs === undefined ? {} : { ttlMs: body.ttlMs }),
-      });
-      const hash = await ctx.provider.sha256(
-        concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), new Uint8Array(Buffer.from(token, 'base64url'))),
-      );
-      await tx.put(INVITES_TABLE, {
-        partition: key(me.tenant, user),
-        sort: hash,
-        value: new Uint8Array([1]),
-        expiresAt,
-      });
+      const { token, expiresAt } = await issueInviteToken({ tx, scope }, me.tenant, user, body);
       await stores.audit.append(me.tenant, {
         actor: me.admin.id,
         action: 'user.invite',
@@ -287,6 +307,36 @@ async function deleteInvites(tx: StorageTx, tenant: TenantId, user: UserId): Pro
 }
 
 /**
+ * Deletes, inside an open admin transaction, every row the server holds for an existing `user`:
+ * devices with their key bundles, one-time prekeys and mailboxes, signed device lists, pool
+ * memberships, the user policy layer, pending wipes, the signed objects that name the user alone
+ * and the enrolment tokens their invites created; the caller writes the audit record and wakes
+ * the answered mailboxes after the commit. Shared by the delete route and bulk deletes.
+ *
+ * @example
+ * ```ts
+ * const { mailboxes } = await adminTransaction(ctx, (t) => deleteUserRows(t, tenant, user));
+ * ```
+ */
+export async function deleteUserRows(
+  t: Pick<AdminTransaction, 'tx' | 'stores'>,
+  tenant: TenantId,
+  user: UserId,
+): Promise<{ mailboxes: MailboxId[]; devices: number; tokens: number }> {
+  const { tx, stores } = t;
+  const devices = await stores.devices.list(tenant, user);
+  await stores.users.delete(tenant, user);
+  await stores.policies.delete({ kind: 'user', tenant, user });
+  await tx.deletePartition(WIPES_TABLE, wipesPartition(tenant, user));
+  // The signed objects that name the user alone (spec/organisation.md §7 scopes).
+  await stores.organisation.remove(tenant, 'policy-layer', `policy-layer/user/${user}`);
+  await stores.organisation.remove(tenant, 'device-admission', `device-admission/${user}`);
+  for (const d of devices) await stores.organisation.remove(tenant, 'wipe', `wipe/${user}/${d.id}`);
+  const tokens = await deleteInvites(tx, tenant, user);
+  return { mailboxes: devices.map((d) => d.mailbox), devices: devices.length, tokens };
+}
+
+/**
  * `DELETE /admin/v1/users/:user` (`users.delete`, fresh factor): in one transaction, the user's
  * devices with their key bundles, one-time prekeys and mailboxes (queued envelopes included),
  * signed device lists, pool memberships, user policy layer, pending wipes and the enrolment
@@ -311,23 +361,15 @@ export const deleteUserOperation = defineAdminOperation({
     const user = userId(params.user);
     const mailboxes = await adminTransaction(ctx, async ({ tx, stores }) => {
       await requireUser(stores, me.tenant, user);
-      const devices = await stores.devices.list(me.tenant, user);
-      await stores.users.delete(me.tenant, user);
-      await stores.policies.delete({ kind: 'user', tenant: me.tenant, user });
-      await tx.deletePartition(WIPES_TABLE, wipesPartition(me.tenant, user));
-      // The signed objects that name the user alone (spec/organisation.md §7 scopes).
-      await stores.organisation.remove(me.tenant, 'policy-layer', `policy-layer/user/${user}`);
-      await stores.organisation.remove(me.tenant, 'device-admission', `device-admission/${user}`);
-      for (const d of devices) await stores.organisation.remove(me.tenant, 'wipe', `wipe/${user}/${d.id}`);
-      const tokens = await deleteInvites(tx, me.tenant, user);
+      const { mailboxes, devices, tokens } = await deleteUserRows({ tx, stores }, me.tenant, user);
       await stores.audit.append(me.tenant, {
         actor: me.admin.id,
         action: 'user.delete',
         target: user,
         outcome: 'success',
-        details: { devices: devices.length, enrolmentTokens: tokens },
+        details: { devices, enrolmentTokens: tokens },
       });
-      return devices.map((d) => d.mailbox);
+      return mailboxes;
     });
     await wake(ctx, me.tenant, user, mailboxes);
     return null;
