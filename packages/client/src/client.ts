@@ -18,9 +18,23 @@ import {
   userId as toUserId,
   type UserId,
 } from '@cloister/protocol';
+import {
+  type ComplianceDeclaration,
+  capabilities,
+  declareCompliance,
+  emitCapabilitiesIfChanged,
+  reportCompliance,
+} from './compliance.js';
 import { DeliverySocket } from './connection.js';
 import { ClientContext, type Listener } from './context.js';
-import type { ArchiveState, ClientEvent, ClientMessage, ClientPolicy } from './core/index.js';
+import {
+  type ArchiveState,
+  type Capabilities,
+  type ClientEvent,
+  type ClientMessage,
+  type ClientPolicy,
+  checkTimer,
+} from './core/index.js';
 import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
 import { enrol, forget, me, unlock } from './enrolment.js';
@@ -201,7 +215,9 @@ export class CloisterClient {
       throw new ValidationError('id', 'a broadcast id (base64url of 16 bytes)');
     }
     const u = this.#ctx.ready();
-    expectOk(await u.transport.request('POST', '/v1/broadcasts/receipts', { json: { broadcastId: id, state } }));
+    expectOk(
+      await u.transport.request('POST', '/v1/broadcasts/receipts', { json: { broadcastId: id, state } }),
+    );
   }
 
   /**
@@ -217,6 +233,44 @@ export class CloisterClient {
    */
   archive(): ArchiveState {
     return this.#ctx.archive;
+  }
+
+  /**
+   * The capability map under the current policy (`spec/restrictions.md` §4): for each restriction
+   * its value, whether the SDK enforces it or the app must, and whether the app declared it does.
+   * A change is a `capabilities` event.
+   *
+   * @example
+   * ```ts
+   * const { map, appMustEnforce } = client.capabilities();
+   * if (!map.screenshots.value) preventScreenCapture();
+   * if (map['notifications.preview'].value === 'none') showBareNotifications();
+   * console.log(appMustEnforce); // restrictions in force the app has not declared it enforces
+   * ```
+   */
+  capabilities(): Capabilities {
+    return capabilities(this.#ctx);
+  }
+
+  /**
+   * Declares which app-enforced restrictions the app enforces (`screenshots`, `clipboard.copy`,
+   * `notifications.preview`), with its version and platform; the device's compliance report says so
+   * from now on (sent at once when the client is ready, and after every policy). `ValidationError`
+   * for a name the SDK enforces or does not know.
+   *
+   * @example
+   * ```ts
+   * await client.declareCompliance({
+   *   enforces: { screenshots: true, 'clipboard.copy': true, 'notifications.preview': true },
+   *   appVersion: 'ward-app/2.4.1',
+   *   platform: 'Android 15',
+   * });
+   * ```
+   */
+  async declareCompliance(declaration: ComplianceDeclaration): Promise<void> {
+    declareCompliance(this.#ctx, declaration);
+    emitCapabilitiesIfChanged(this.#ctx);
+    if (this.#ctx.status === 'ready') await reportCompliance(this.#ctx).catch(() => undefined);
   }
 
   /**
@@ -532,12 +586,33 @@ export class CloisterClient {
    * ```
    */
   async sendText(to: Recipient, text: string, options: SendOptions = {}): Promise<ClientMessage> {
+    if (options.expireTimerSeconds !== undefined)
+      checkTimer(this.#ctx.policy, options.expireTimerSeconds * 1000);
     return this.#messaging.sendText(to, text, options);
   }
 
   /**
+   * Forwards the text or file of a message to `to` (a file by its reference: nothing is downloaded
+   * or uploaded again). Refused with `ForbiddenError` when the policy turns `messages.forward` off,
+   * and for a file when `files.send` or `media.send` would refuse it.
+   *
+   * @example
+   * ```ts
+   * await client.forwardMessage(message, { user: 'carol' });
+   * ```
+   */
+  async forwardMessage(
+    message: ClientMessage,
+    to: Recipient,
+    options: SendOptions = {},
+  ): Promise<ClientMessage> {
+    return this.#files.forwardMessage(message, to, options);
+  }
+
+  /**
    * Encrypts a file (streaming, 64 KiB chunks), uploads the ciphertext and sends the reference.
-   * Refused with `ForbiddenError` when the policy disables `files.send`.
+   * Refused with `ForbiddenError` when the policy disables `files.send`, when `media.send` does
+   * not allow the file's media type, or when the timer is outside `disappearing.timer`.
    *
    * @example
    * ```ts
@@ -667,7 +742,8 @@ export class CloisterClient {
   }
 
   /**
-   * Sets the disappearing-message timer of a conversation (ms, or `null` for none).
+   * Sets the disappearing-message timer of a conversation (ms, or `null` for none). A timer
+   * outside the policy's `disappearing.timer` bounds is refused with `ForbiddenError`.
    *
    * @example
    * ```ts
@@ -675,6 +751,7 @@ export class CloisterClient {
    * ```
    */
   async setDisappearingTimer(conversationId: ConversationId, timerMs: number | null): Promise<void> {
+    if (typeof timerMs === 'number') checkTimer(this.#ctx.policy, timerMs);
     return local.setDisappearingTimer(this.#ctx, conversationId, timerMs);
   }
 

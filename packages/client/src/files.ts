@@ -1,7 +1,9 @@
 /**
  * Files: encrypting a file as a stream, uploading the ciphertext in the server's chunks and
  * sending the reference as a message; downloading, checking the ciphertext's digest before any
- * decryption, and decrypting. Refused by policy (`files.send`) before anything is read.
+ * decryption, and decrypting. Refused by policy before anything is read or sent: sending when
+ * `files.send` is off or `media.send` does not allow the file's media type (`application/octet-stream`
+ * when the app gives none), downloading when `files.download` is off (`spec/restrictions.md`).
  *
  * @module
  */
@@ -11,13 +13,19 @@ import {
   decryptFileStream,
   encryptFileStream,
   equalBytes,
-  ForbiddenError,
   fileCiphertextLength,
   ValidationError,
 } from '@cloister/crypto';
 import { type FileReference, SERVER_BLOB_ID_PATTERN } from '@cloister/protocol';
 import type { ClientContext, Unlocked } from './context.js';
-import { type ClientMessage, featureEnabled, type Recipient } from './core/index.js';
+import {
+  type ClientMessage,
+  checkFileDownload,
+  checkFileSend,
+  checkForward,
+  checkTimer,
+  type Recipient,
+} from './core/index.js';
 import type { Messaging } from './messaging.js';
 import type { OutgoingFile, SendOptions, TransferProgress } from './options.js';
 import { expectOk } from './transport/common.js';
@@ -39,10 +47,12 @@ export class Files {
   async sendFile(to: Recipient, file: OutgoingFile, options: SendOptions = {}): Promise<ClientMessage> {
     const ctx = this.#ctx;
     const u = ctx.ready();
-    if (!featureEnabled(ctx.policy, 'files.send')) {
-      throw new ForbiddenError('sending files is disabled by policy (files.send)');
-    }
     if (typeof file !== 'object' || file === null) throw new ValidationError('file', 'an object');
+    if (file.mediaType !== undefined && typeof file.mediaType !== 'string') {
+      throw new ValidationError('file.mediaType', 'a media type');
+    }
+    checkFileSend(ctx.policy, file.mediaType ?? 'application/octet-stream');
+    if (options.expireTimerSeconds !== undefined) checkTimer(ctx.policy, options.expireTimerSeconds * 1000);
     const size = file.data instanceof Uint8Array ? file.data.length : file.size;
     if (size === undefined || !Number.isSafeInteger(size) || size <= 0) {
       throw new ValidationError('file.size', 'the size in bytes of a non-empty file');
@@ -82,6 +92,30 @@ export class Files {
     return this.#messaging.send(to, { type: 'file', file: reference }, options, true);
   }
 
+  /**
+   * Sends the text or file of `message` to `to` as a new message of this user. Refused
+   * (`ForbiddenError`) when `messages.forward` is off, and for a file when sending it would be
+   * (`files.send`, `media.send`); a body other than text or file is a `ValidationError`. A file is
+   * forwarded by its reference: nothing is downloaded or uploaded again.
+   */
+  async forwardMessage(
+    message: ClientMessage,
+    to: Recipient,
+    options: SendOptions = {},
+  ): Promise<ClientMessage> {
+    const ctx = this.#ctx;
+    ctx.ready();
+    checkForward(ctx.policy);
+    const body = (message as { content?: { body?: ClientMessage['content']['body'] } } | null)?.content?.body;
+    if (options.expireTimerSeconds !== undefined) checkTimer(ctx.policy, options.expireTimerSeconds * 1000);
+    if (body?.type === 'text') return this.#messaging.send(to, { type: 'text', text: body.text }, options);
+    if (body?.type === 'file') {
+      checkFileSend(ctx.policy, body.file.mediaType);
+      return this.#messaging.send(to, { type: 'file', file: body.file }, options);
+    }
+    throw new ValidationError('message', 'a text or file message');
+  }
+
   /** Downloads, checks (digest) and decrypts the file of a file message. */
   async downloadFile(
     file: FileReference,
@@ -89,6 +123,7 @@ export class Files {
   ): Promise<Uint8Array> {
     const ctx = this.#ctx;
     const u = ctx.ready();
+    checkFileDownload(ctx.policy);
     if (typeof file !== 'object' || file === null) throw new ValidationError('file', 'a file reference');
     const locator = blobPath(file.locator, 'file.locator');
     const status = expectOk(await u.transport.request('GET', locator)).json as {

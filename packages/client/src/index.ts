@@ -20,7 +20,7 @@ export type {
   WipeStatus,
 } from './client.js';
 export { CloisterClient, createClient } from './client-node.js';
-export { type ComplianceDeclaration, complianceReport } from './compliance.js';
+export type { ComplianceDeclaration } from './compliance.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
   type ArchiveState,

@@ -6,11 +6,14 @@
  * device that pinned an organisation root, the answer's `organisation` objects are verified
  * against it (`core/organisation.ts`, spec/organisation-client.md): the policy comes from the
  * signed layers only, delegations are kept, broadcasts are shown, and the archive state is
- * reported with an `archive` event when it changes.
+ * reported with an `archive` event when it changes. The typed restrictions come with the policy
+ * (`core/capabilities.ts`); a change of the capability map is a `capabilities` event, and every
+ * applied policy is followed by the device's compliance report (`compliance.ts`).
  *
  * @module
  */
 import { archiveKeyFingerprint } from '@cloister/protocol';
+import { emitCapabilitiesIfChanged, notePolicyApplied, reportCompliance } from './compliance.js';
 import type { ClientContext } from './context.js';
 import {
   type ArchiveState,
@@ -102,8 +105,12 @@ export async function refreshPolicy(
   if (outcome.archive !== undefined) ctx.archive = outcome.archive;
   const changed = ctx.policy?.revision !== policy.revision;
   ctx.policy = policy;
+  notePolicyApplied(ctx, String(unsigned.revision));
   for (const e of outcome.events) ctx.emit(e);
   if (changed) ctx.emit({ type: 'policy', policy });
+  emitCapabilitiesIfChanged(ctx);
+  // Best effort: a report that does not reach the server shows as missing or stale there.
+  await reportCompliance(ctx).catch(() => undefined);
   return policy;
 }
 

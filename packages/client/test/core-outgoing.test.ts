@@ -35,6 +35,7 @@ import {
   encodePreKeyBundle,
   type MessageId,
   messageId,
+  RESTRICTION_DEFAULTS,
   type SignedDeviceList,
   type Suite,
   userId,
@@ -137,6 +138,8 @@ describe('policy', () => {
       messageLifetimeMs: null,
       signed: false,
       archiveKey: null,
+      restrictions: RESTRICTION_DEFAULTS,
+      restrictionProblems: [],
     });
     expect(parsePolicy({ revision: '4', retention: { messageLifetimeMs: 60_000 } }).messageLifetimeMs).toBe(
       60_000,

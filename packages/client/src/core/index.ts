@@ -11,6 +11,18 @@
  */
 
 export {
+  type Capabilities,
+  type Capability,
+  type CapabilityMap,
+  capabilitiesOf,
+  checkFileDownload,
+  checkFileSend,
+  checkForward,
+  checkTimer,
+  restrictionValues,
+  SDK_ENFORCED,
+} from './capabilities.js';
+export {
   type DeliveryTarget,
   deliveryTargets,
   deviceKey,

@@ -6,7 +6,13 @@
  *
  * @module
  */
-import { ARCHIVE_FEATURE, policyMessageLifetime, resolvePolicyFeatures } from '@cloister/protocol';
+import {
+  ARCHIVE_FEATURE,
+  policyMessageLifetime,
+  resolvePolicyFeatures,
+  resolveRestrictions,
+  restrictionsFromFeatures,
+} from '@cloister/protocol';
 import { fromBase64Url, requireBase64Url } from '../_base64.js';
 import type { SignedLayers } from './organisation.js';
 import type { ClientPolicy } from './types.js';
@@ -19,7 +25,8 @@ import type { ClientPolicy } from './types.js';
  * @example
  * ```ts
  * parsePolicy({ revision: '7', features: { 'files.send': { enabled: false } } });
- * // { revision: '7', features: { 'files.send': { enabled: false } }, messageLifetimeMs: null, signed: false, archiveKey: null }
+ * // { revision: '7', features: { 'files.send': { enabled: false } }, messageLifetimeMs: null, signed: false,
+ * //   archiveKey: null, restrictions: { 'files.send': false, … }, restrictionProblems: [] }
  * ```
  */
 export function parsePolicy(body: {
@@ -27,12 +34,18 @@ export function parsePolicy(body: {
   readonly features?: Record<string, { enabled: boolean; config?: unknown }>;
   readonly retention?: { readonly messageLifetimeMs: number | null };
 }): ClientPolicy {
+  const features = body.features ?? {};
+  const messageLifetimeMs = body.retention?.messageLifetimeMs ?? null;
+  // No archive from the unsigned answer, so the archive restriction is off whatever it says.
+  const { values, problems } = restrictionsFromFeatures(features, messageLifetimeMs, false);
   return {
     revision: String(body.revision),
-    features: body.features ?? {},
-    messageLifetimeMs: body.retention?.messageLifetimeMs ?? null,
+    features,
+    messageLifetimeMs,
     signed: false,
     archiveKey: null,
+    restrictions: values,
+    restrictionProblems: problems,
   };
 }
 
@@ -56,12 +69,17 @@ export function signedPolicy(layers: SignedLayers): ClientPolicy {
     archive?.enabled === true
       ? fromBase64Url((archive.config as { publicKey?: unknown } | undefined)?.publicKey)
       : undefined;
+  // The typed restrictions: each layer's malformed entries left out, the pools combined the most
+  // restrictive way per restriction (type intersection, narrowest bounds), then the same locks.
+  const { values, problems } = resolveRestrictions(input);
   return {
     revision: `org:${layers.revision}`,
     features,
     messageLifetimeMs: policyMessageLifetime(input),
     signed: true,
     archiveKey: key?.length === 32 ? key : null,
+    restrictions: { ...values, archive: key?.length === 32 },
+    restrictionProblems: problems,
   };
 }
 

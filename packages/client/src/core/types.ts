@@ -221,6 +221,8 @@ export type ClientEvent =
       readonly error?: NetworkError;
     }
   | { readonly type: 'policy'; readonly policy: ClientPolicy }
+  /** The capability map changed (a new policy, or the app declared what it enforces). */
+  | { readonly type: 'capabilities'; readonly capabilities: import('./capabilities.js').Capabilities }
   /**
    * An organisation object (policy layer, delegation, broadcast, wipe) the server served did not
    * verify against the pinned root, was older than the held one of its scope, forked it, or was
@@ -272,6 +274,10 @@ export interface ClientPolicy {
    * `archive` on; `null` otherwise (always for a device without an organisation root).
    */
   readonly archiveKey: Uint8Array | null;
+  /** The typed restrictions (`spec/restrictions.md`); absent: the defaults (nothing restricted). */
+  readonly restrictions?: import('@cloister/protocol').RestrictionValues;
+  /** Malformed restriction entries the policy had, left out (a less specific layer or the default decided). */
+  readonly restrictionProblems?: readonly import('@cloister/protocol').RestrictionProblem[];
 }
 
 /**
