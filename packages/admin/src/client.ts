@@ -21,10 +21,13 @@ import {
   rootFingerprint,
 } from '@cloister/protocol';
 import { toBase64Url } from './_base64url.js';
+import { AllowlistApi } from './allowlist.js';
 import { BroadcastsApi } from './broadcasts.js';
+import { BulkApi } from './bulk.js';
 import type { AdminCaller } from './caller.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
+import { PoolsApi } from './pools.js';
 import { StatisticsApi } from './statistics.js';
 import { SubjectsApi } from './subjects.js';
 import type { AdminRequest, AdminResponse, AdminTransport } from './transport.js';
@@ -781,6 +784,45 @@ export class AdminClient {
   }
 
   // --- Areas: each a class of its own module, built on `this.#caller` --------------------------
+
+  /**
+   * Filters and bulk jobs: `admin.bulk.findUsers()`, `.users()`, `.findDevices()`, `.devices()`,
+   * `.dryRun()`, `.block()`, `.unblock()`, `.move()`, `.invite()`, `.wipe()`, `.delete()`,
+   * `.wait()`, `.results()`, `.resume()`.
+   *
+   * @example
+   * ```ts
+   * const job = await admin.bulk.block({ filter: { domain: 'contractor.example' } });
+   * ```
+   */
+  get bulk(): BulkApi {
+    return new BulkApi(this.#caller);
+  }
+
+  /**
+   * Pools (closed areas): `admin.pools.list()`, `.get()`, `.create()`, `.rename()`, `.delete()`,
+   * `.members()`, `.add()`, `.remove()`, `.setUserPools()`.
+   *
+   * @example
+   * ```ts
+   * await admin.pools.add('ward-3', ['alice', 'bob']);
+   * ```
+   */
+  get pools(): PoolsApi {
+    return new PoolsApi(this.#caller);
+  }
+
+  /**
+   * The allowlist of who may be invited and enrol: `admin.allowlist.get()`, `.replace()`, `.add()`, `.remove()`.
+   *
+   * @example
+   * ```ts
+   * await admin.allowlist.replace({ enabled: true, domains: ['acme.example'] });
+   * ```
+   */
+  get allowlist(): AllowlistApi {
+    return new AllowlistApi(this.#caller);
+  }
 
   /**
    * Usage statistics: `admin.statistics.daily()`, `.monthly()`, `.csv()`.

@@ -9,6 +9,7 @@
  * @module @cloister/admin
  */
 
+export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
 export {
   BROADCAST_BATCH,
   type BroadcastCounts,
@@ -18,6 +19,24 @@ export {
   BroadcastsApi,
   type SendBroadcastOptions,
 } from './broadcasts.js';
+export {
+  BULK_INVITE_INFO,
+  type BulkAction,
+  BulkApi,
+  type BulkDryRun,
+  type BulkJob,
+  type BulkJobItem,
+  type BulkOptions,
+  type BulkSelection,
+  type DeviceFilter,
+  type FindPage,
+  type FoundDevice,
+  type FoundUser,
+  type InviteJob,
+  type OpenedInvite,
+  type UserFilter,
+  type WaitOptions,
+} from './bulk.js';
 export { type AdminCaller, type AdminCallOptions, pathSegment, queryParams } from './caller.js';
 export {
   AdminClient,
@@ -82,6 +101,7 @@ export {
   generateOrganisation,
   installAdminCertificate,
 } from './organisation.js';
+export { type PoolMembersChange, type PoolPageQuery, PoolsApi, type PoolView } from './pools.js';
 export {
   type BroadcastTarget,
   type OrganisationSigner,
