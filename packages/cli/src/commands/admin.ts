@@ -27,12 +27,14 @@ import {
 import { parseServerPin, parseServerUrl } from '../_client.js';
 import { parsePath, parseTenantId } from '../_options.js';
 import { type ResolvedIO, UsageFailure } from '../io.js';
+import { registerAdminAllowlistCommands } from './admin-allowlist.js';
 import { registerAdminAuditCommands } from './admin-audit.js';
 import { registerAdminBroadcastCommands } from './admin-broadcast.js';
 import { registerAdminDeviceCommands } from './admin-devices.js';
 import { registerAdminKeyCommands } from './admin-key.js';
 import { registerAdminPeopleCommands } from './admin-people.js';
 import { registerAdminPolicyCommands } from './admin-policy.js';
+import { registerAdminPoolsCommands } from './admin-pools.js';
 import { registerAdminTenantCommands } from './admin-tenant.js';
 
 /**
@@ -274,5 +276,7 @@ export function registerAdminCommands(program: Command, io: ResolvedIO): Command
   registerAdminPolicyCommands(admin, io);
   registerAdminBroadcastCommands(admin, io);
   registerAdminAuditCommands(admin, io);
+  registerAdminPoolsCommands(admin, io);
+  registerAdminAllowlistCommands(admin, io);
   return admin;
 }
