@@ -27,7 +27,9 @@ import { BulkApi } from './bulk.js';
 import type { AdminCaller } from './caller.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
+import { IntegrationsApi } from './integrations.js';
 import { PoolsApi } from './pools.js';
+import { RestrictionsApi } from './restrictions.js';
 import { StatisticsApi } from './statistics.js';
 import { SubjectsApi } from './subjects.js';
 import type { AdminRequest, AdminResponse, AdminTransport } from './transport.js';
@@ -784,6 +786,32 @@ export class AdminClient {
   }
 
   // --- Areas: each a class of its own module, built on `this.#caller` --------------------------
+
+  /**
+   * Integrations: API keys (`admin.integrations.createKey()`, `.keys()`, `.revokeKey()`) and
+   * signed webhooks (`.createWebhook()`, `.webhooks()`, `.deleteWebhook()`, `.deliveries()`).
+   *
+   * @example
+   * ```ts
+   * const { apiKey } = await admin.integrations.createKey('adm_…', { name: 'HR sync', scopes: ['users:read'] });
+   * ```
+   */
+  get integrations(): IntegrationsApi {
+    return new IntegrationsApi(this.#caller);
+  }
+
+  /**
+   * Restrictions per tenant, pool and user layer, signed: `admin.restrictions.layers()`, `.get()`,
+   * `.set()`, and the non-compliant devices: `.nonCompliant()`.
+   *
+   * @example
+   * ```ts
+   * await admin.restrictions.set(signer, { layer: 'tenant' }, { screenshots: { value: false, locked: true } });
+   * ```
+   */
+  get restrictions(): RestrictionsApi {
+    return new RestrictionsApi(this.#caller);
+  }
 
   /**
    * Filters and bulk jobs: `admin.bulk.findUsers()`, `.users()`, `.findDevices()`, `.devices()`,

@@ -74,6 +74,18 @@ export {
 } from './enrolment-code.js';
 export { AdminApiError, ConflictError, errorFromAnswer, NotFoundError } from './errors.js';
 export {
+  type CreatedIntegrationKey,
+  type CreatedWebhook,
+  type CreateIntegrationKeyInput,
+  type IntegrationKeyView,
+  IntegrationsApi,
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookDeliveryView,
+  type WebhookEvent,
+  type WebhookView,
+} from './integrations.js';
+export {
   describeKeyStore,
   KEY_STORE_FORMATS,
   type KeyRequest,
@@ -102,6 +114,14 @@ export {
   installAdminCertificate,
 } from './organisation.js';
 export { type PoolMembersChange, type PoolPageQuery, PoolsApi, type PoolView } from './pools.js';
+export {
+  type NonCompliantDevice,
+  type NonCompliantQuery,
+  type RestrictionChange,
+  type RestrictionLayer,
+  RestrictionsApi,
+  type RestrictionTarget,
+} from './restrictions.js';
 export {
   type BroadcastTarget,
   type OrganisationSigner,

@@ -29,6 +29,7 @@ import {
   signOrganisationObject,
   type UserId,
   userId,
+  validateRestrictionFeature,
 } from '@cloister/protocol';
 import { fromBase64Url, toBase64Url } from './_base64url.js';
 import type { AdminClient, PublishAnswer } from './client.js';
@@ -127,7 +128,8 @@ export type PolicyLayerTarget =
 
 /**
  * Signs and publishes a policy layer (`document`: features by name). Only the tenant layer may
- * name `archive` (else `ForbiddenError` before anything is sent).
+ * name `archive` (else `ForbiddenError` before anything is sent); a well-known restriction whose
+ * value breaks its format (`spec/restrictions.md`) is a `ValidationError` before anything is sent.
  *
  * @example
  * ```ts
@@ -140,6 +142,13 @@ export function signPolicyLayer(
   target: PolicyLayerTarget,
   document: { readonly [feature: string]: SignedPolicyFeature },
 ): Promise<Published> {
+  try {
+    for (const [name, feature] of Object.entries(document ?? {})) {
+      validateRestrictionFeature(name, feature, target.layer);
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const payload = {
     layer: target.layer,
     target: target.layer === 'tenant' ? null : target.target,

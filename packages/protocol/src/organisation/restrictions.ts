@@ -376,7 +376,7 @@ export function validateRestrictionFeature(
     case 'clipboard.copy':
     case 'messages.forward':
     case 'screenshots':
-      if (config !== undefined) throw new ValidationError(`${at}.config`, 'absent (an on/off feature)');
+      // An on/off feature: a config is the app's (e.g. `files.send`'s `maxBytes`), not checked here.
       return;
     case 'media.send': {
       if (!value.enabled && config === undefined) return;
@@ -765,6 +765,10 @@ export function restrictionsToLayer(
     const locked = setting.locked ?? false;
     if (typeof locked !== 'boolean') throw new ValidationError(`restrictions.${name}.locked`, 'a boolean');
     let f = featureOf(n, setting.value, locked);
+    // An on/off feature keeps the config the layer gave it (the app's, e.g. `files.send`'s `maxBytes`).
+    const kept = out[feature]?.config;
+    if (RESTRICTIONS[n].type === 'boolean' && kept !== undefined && n !== 'archive')
+      f = { ...f, config: kept };
     if (n === 'messages.lifetime') {
       const before = out[feature]?.config as { rules?: Record<string, CanonicalJson> } | undefined;
       const rules = {

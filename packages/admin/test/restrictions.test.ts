@@ -1,0 +1,151 @@
+/**
+ * `admin.restrictions` against a running server: set restrictions on the tenant, a pool and a
+ * user (signed with the owner's key, other features of the layer kept), read them back typed,
+ * refuse a malformed value or `archive` outside the tenant before anything is signed (the
+ * organisation's sequence does not move), and list the non-compliant devices.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ForbiddenError, getProvider, ValidationError } from '@cloister/crypto';
+import { type CloisterServer, createServer } from '@cloister/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminClient, generateOrganisation, type OrganisationSigner, signPolicyLayer } from '../src/index.js';
+import { pinnedTransport } from '../src/node.js';
+import { totpCode } from './totp.js';
+
+const OPERATOR_TOKEN = randomBytes(32).toString('base64url');
+const PASSWORD = 'owner password 1234';
+
+describe('admin.restrictions', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cloister-admin-restrictions-'));
+  let server: CloisterServer;
+  let admin: AdminClient;
+  let signer: OrganisationSigner;
+
+  beforeAll(async () => {
+    server = await createServer({ dataDir: dir, logLevel: 'silent', operatorToken: OPERATOR_TOKEN });
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    const transport = () => pinnedTransport({ url, pin: server.pin });
+    const operator = new AdminClient({
+      transport: transport(),
+      credential: { kind: 'operator', token: OPERATOR_TOKEN },
+    });
+    const created = await operator.createTenant({
+      id: 'acme',
+      name: 'ACME',
+      owner: { email: 'olivia@acme.example', name: 'Olivia', password: PASSWORD },
+    });
+    const provider = await getProvider();
+    const { client } = await AdminClient.login(
+      { transport: transport(), provider },
+      {
+        tenant: 'acme',
+        email: 'olivia@acme.example',
+        password: PASSWORD,
+        totp: totpCode(created.owner.totpUri),
+      },
+    );
+    admin = client;
+    const org = await generateOrganisation(provider, { tenant: 'acme', admin: created.owner.admin });
+    await admin.setOrganisationRoot(org.root.publicKey, org.owner.certificate);
+    signer = { provider, key: org.owner, client: admin };
+  }, 60_000);
+
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sets restrictions per layer, keeps the layer’s other features, reads them back typed', async () => {
+    await admin.pools.create('ward-3', 'Ward 3');
+    await admin.inviteUser({ user: 'alice', email: 'alice@acme.example' });
+    await signPolicyLayer(signer, { layer: 'tenant' }, { 'custom.flag': { enabled: true, locked: false } });
+    await admin.restrictions.set(
+      signer,
+      { layer: 'tenant' },
+      {
+        screenshots: { value: false, locked: true },
+        'notifications.preview': { value: 'sender' },
+        'messages.lifetime': { value: 30 * 86_400_000, locked: true },
+      },
+    );
+    await admin.restrictions.set(
+      signer,
+      { layer: 'pool', target: 'ward-3' },
+      {
+        'media.send': { value: ['image/*', 'application/pdf'] },
+        'files.download': { value: false, locked: true },
+      },
+    );
+    await admin.restrictions.set(
+      signer,
+      { layer: 'user', target: 'alice' },
+      {
+        'disappearing.timer': { value: { minMs: 60_000, maxMs: 86_400_000 } },
+      },
+    );
+    const tenant = await admin.restrictions.get({ layer: 'tenant' });
+    expect(tenant?.settings).toEqual({
+      screenshots: { value: false, locked: true },
+      'notifications.preview': { value: 'sender', locked: false },
+      'messages.lifetime': { value: 30 * 86_400_000, locked: true },
+    });
+    expect(tenant?.document['custom.flag']).toEqual({ enabled: true, locked: false });
+    const pool = await admin.restrictions.get({ layer: 'pool', target: 'ward-3' });
+    expect(pool?.settings['media.send']).toEqual({ value: ['application/pdf', 'image/*'], locked: false });
+    expect((await admin.restrictions.layers()).map((l) => `${l.layer}:${l.target}`).sort()).toEqual([
+      'pool:ward-3',
+      'tenant:null',
+      'user:alice',
+    ]);
+    // Removing one restriction keeps the rest.
+    await admin.restrictions.set(signer, { layer: 'tenant' }, { screenshots: null });
+    const after = await admin.restrictions.get({ layer: 'tenant' });
+    expect(after?.settings.screenshots).toBeUndefined();
+    expect(after?.settings['notifications.preview']?.value).toBe('sender');
+  }, 60_000);
+
+  it('refuses a malformed value and archive outside the tenant before anything is signed', async () => {
+    const before = (await admin.getOrganisation()).sequences['policy-layer'];
+    await expect(
+      admin.restrictions.set(
+        signer,
+        { layer: 'user', target: 'alice' },
+        { 'media.send': { value: ['*/png'] } },
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      admin.restrictions.set(
+        signer,
+        { layer: 'user', target: 'alice' },
+        {
+          'disappearing.timer': { value: { minMs: 10, maxMs: 5 } },
+        },
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      signPolicyLayer(
+        signer,
+        { layer: 'pool', target: 'ward-3' },
+        {
+          'notifications.preview': { enabled: true, locked: false, config: { show: 'all of it' } },
+        },
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
+    await expect(
+      signPolicyLayer(
+        signer,
+        { layer: 'user', target: 'alice' },
+        { archive: { enabled: false, locked: true } },
+      ),
+    ).rejects.toBeInstanceOf(ForbiddenError);
+    expect((await admin.getOrganisation()).sequences['policy-layer']).toBe(before);
+  }, 60_000);
+
+  it('lists non-compliant devices (none without devices)', async () => {
+    const page = await admin.restrictions.nonCompliant({ limit: 10 });
+    expect(page.items).toEqual([]);
+  });
+});
