@@ -212,6 +212,14 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
   },
   getUsage: { prepare: async () => ({}) },
+  // statistics and data-subject requests
+  getDailyStatistics: { prepare: async () => ({}) },
+  getMonthlyStatistics: { prepare: async () => ({}) },
+  exportStatistics: { prepare: async () => ({}) },
+  exportSubject: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
   // restrictions and client compliance
   listNonCompliantDevices: { prepare: async () => ({ query: { limit: '5' } }) },
   // audit
@@ -259,7 +267,9 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     },
   },
   getWipe: { namesObject: true, prepare: async (w) => ({ params: await userWithDevice(w) }) },
-  publishBroadcast: {
+  // broadcasts: sent end to end (admin/api/broadcasts.ts)
+  broadcastAudience: { prepare: async () => ({ query: { limit: '10' } }) },
+  sendBroadcast: {
     prepare: async (_w, signer) => ({
       json: {
         object: await signed(signer, 'broadcast', {
@@ -270,10 +280,25 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
             text: 'Fire drill',
           },
         }),
+        envelopes: [],
       },
     }),
   },
-  listBroadcasts: { prepare: async () => ({}) },
+  broadcastCounts: {
+    namesObject: true,
+    prepare: async (where) => {
+      const id = b64(new Uint8Array(randomBytes(16)));
+      await t.server.context.stores.broadcasts.create(where === 'A' ? A : B, {
+        id,
+        sequence: 1,
+        objectHash: new Uint8Array(32),
+        admin: 'adm_matrix',
+        issuedAtMs: t.time,
+        createdAt: t.time,
+      });
+      return { params: { broadcastId: id } };
+    },
+  },
   // integrations: API keys and webhooks
   createIntegrationKey: {
     namesObject: true,
@@ -393,7 +418,77 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
       };
     },
   },
+  // filters and bulk operations (admin/api/filters.ts, bulk.ts): dry runs (audited, nothing runs
+  // in the background), and resumes of jobs whose last batch committed
+  findUsers: { prepare: async () => ({ query: { status: 'active', limit: '5' } }) },
+  findDevices: { prepare: async () => ({ query: { limit: '5' } }) },
+  bulkBlock: { prepare: async (w) => ({ json: { users: [(await userWithDevice(w)).user], dryRun: true } }) },
+  bulkUnblock: {
+    prepare: async (w) => ({ json: { users: [(await userWithDevice(w)).user], dryRun: true } }),
+  },
+  bulkMove: {
+    prepare: async (w) => ({ json: { users: [(await userWithDevice(w)).user], pool: 'ward', dryRun: true } }),
+  },
+  bulkInvite: { prepare: async (w) => ({ json: { users: [(await userWithDevice(w)).user], dryRun: true } }) },
+  bulkWipe: {
+    prepare: async (where, signer) => {
+      const { user, device } = await userWithDevice(where);
+      const command = await signed(signer, 'wipe', {
+        kind: 'wipe',
+        payload: {
+          user: userId(user),
+          deviceId: device as never,
+          commandId: new Uint8Array(randomBytes(16)),
+        },
+      });
+      return { json: { commands: [command], dryRun: true } };
+    },
+  },
+  bulkDelete: { prepare: async (w) => ({ json: { users: [(await userWithDevice(w)).user], dryRun: true } }) },
+  resumeBulkBlock: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { job: await jobIn(w, 'block') } }),
+  },
+  resumeBulkUnblock: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { job: await jobIn(w, 'unblock') } }),
+  },
+  resumeBulkMove: { namesObject: true, prepare: async (w) => ({ params: { job: await jobIn(w, 'move') } }) },
+  resumeBulkInvite: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { job: await jobIn(w, 'invite') } }),
+  },
+  resumeBulkWipe: { namesObject: true, prepare: async (w) => ({ params: { job: await jobIn(w, 'wipe') } }) },
+  resumeBulkDelete: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { job: await jobIn(w, 'delete') } }),
+  },
+  listJobs: { prepare: async () => ({ query: { limit: '5' } }) },
+  getJob: { namesObject: true, prepare: async (w) => ({ params: { job: await jobIn(w, 'block') } }) },
+  getJobResults: { namesObject: true, prepare: async (w) => ({ params: { job: await jobIn(w, 'block') } }) },
 };
+
+/** An interrupted bulk job of tenant `where` whose one item is done (its resume only marks it done). */
+async function jobIn(
+  where: Where,
+  action: 'block' | 'unblock' | 'move' | 'invite' | 'wipe' | 'delete',
+): Promise<string> {
+  const stores = t.server.context.stores;
+  const id = `job_${b64(randomBytes(16))}`;
+  const job = {
+    id,
+    action,
+    createdBy: 'adm_AAAAAAAAAAAAAAAAAAAAAA',
+    options: {},
+    idempotencyKey: null,
+    inputDigest: new Uint8Array(32),
+    runner: 'gone',
+    leaseUntil: 0,
+  };
+  await stores.jobs.create(tenantOf(where), job, [{ user: fresh('ju'), device: null, command: null }]);
+  await stores.jobs.update(tenantOf(where), id, { state: 'interrupted', done: 1, ok: 1 });
+  return id;
+}
 
 function pathOf(op: AnyAdminOperation, params: Record<string, string | number> = {}): string {
   return op.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
