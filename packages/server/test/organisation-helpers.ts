@@ -15,6 +15,7 @@ import {
   type TenantId,
 } from '@cloister/protocol';
 import { Secret } from 'otpauth';
+import { BROADCAST_OPERATIONS } from '../src/admin/api/broadcasts.js';
 import { registerAdminOperations } from '../src/admin/api/operation.js';
 import { bootstrapOwner, createHumanAdministrator, totpCode } from '../src/admin/index.js';
 import type { RouteModule, ServerContext } from '../src/context.js';
@@ -24,9 +25,9 @@ import type { TestResponse, TestServer } from './helpers/server.js';
 export const PASSWORD = 'correct horse battery staple';
 export const DAY = 86_400_000;
 
-/** Serves the organisation operations (no operator token: operator operations answer 401). */
+/** Serves the organisation and broadcast operations (no operator token: operator operations answer 401). */
 export const organisationRoutes: RouteModule = (app, ctx) => {
-  registerAdminOperations(app, ctx, ORGANISATION_OPERATIONS, () => {
+  registerAdminOperations(app, ctx, [...ORGANISATION_OPERATIONS, ...BROADCAST_OPERATIONS], () => {
     throw new UnauthenticatedError();
   });
 };
