@@ -30,11 +30,16 @@ import { type ResolvedIO, UsageFailure } from '../io.js';
 import { registerAdminAllowlistCommands } from './admin-allowlist.js';
 import { registerAdminAuditCommands } from './admin-audit.js';
 import { registerAdminBroadcastCommands } from './admin-broadcast.js';
+import { registerAdminBulkCommands } from './admin-bulk.js';
 import { registerAdminDeviceCommands } from './admin-devices.js';
+import { registerAdminIntegrationsCommands } from './admin-integrations.js';
 import { registerAdminKeyCommands } from './admin-key.js';
 import { registerAdminPeopleCommands } from './admin-people.js';
 import { registerAdminPolicyCommands } from './admin-policy.js';
 import { registerAdminPoolsCommands } from './admin-pools.js';
+import { registerAdminRestrictionsCommands } from './admin-restrictions.js';
+import { registerAdminStatsCommands } from './admin-stats.js';
+import { registerAdminSubjectCommands } from './admin-subjects.js';
 import { registerAdminTenantCommands } from './admin-tenant.js';
 
 /**
@@ -272,11 +277,16 @@ export function registerAdminCommands(program: Command, io: ResolvedIO): Command
   registerAdminTenantCommands(admin, io);
   registerAdminPeopleCommands(admin, io);
   registerAdminDeviceCommands(admin, io);
+  registerAdminIntegrationsCommands(admin, io);
   registerAdminKeyCommands(admin, io);
   registerAdminPolicyCommands(admin, io);
   registerAdminBroadcastCommands(admin, io);
   registerAdminAuditCommands(admin, io);
   registerAdminPoolsCommands(admin, io);
+  registerAdminRestrictionsCommands(admin, io);
   registerAdminAllowlistCommands(admin, io);
+  registerAdminBulkCommands(admin, io);
+  registerAdminStatsCommands(admin, io);
+  registerAdminSubjectCommands(admin, io);
   return admin;
 }

@@ -1,0 +1,179 @@
+/**
+ * `cloister admin restrictions …` against a running server: restrictions are set on the tenant, a
+ * pool and a user (signed with the directory's key and published), shown typed, a malformed value
+ * is a usage error with nothing published, and the devices' compliance is listed.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
+import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
+import { totpCode } from './totp.js';
+
+const PASSWORD = 'owner password 1234';
+const PASSPHRASE = 'admin passphrase 5678';
+const ROOT_PASSPHRASE = 'root passphrase 9012';
+
+describe('cloister admin restrictions', () => {
+  const serverDir = tempDir();
+  const adminDir = tempDir();
+  const secrets = tempDir();
+  const files = {
+    password: join(secrets, 'password'),
+    passphrase: join(secrets, 'passphrase'),
+    root: join(secrets, 'root-passphrase'),
+  };
+  let server: Running;
+  let line: StartJsonLine;
+  const connect = () => ['--server', line.url, '--server-pin', line.pin];
+  const as = (...argv: string[]) =>
+    cli([...argv, '--admin-dir', adminDir, '--passphrase-file', files.passphrase]);
+  const json = async (...argv: string[]) => {
+    const r = await as(...argv, '--json');
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    return JSON.parse(r.stdout);
+  };
+
+  beforeAll(async () => {
+    writeFileSync(files.password, `${PASSWORD}\n`);
+    writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
+    writeFileSync(files.root, `${ROOT_PASSPHRASE}\n`);
+    server = start([
+      'server',
+      'start',
+      '--json',
+      '--port',
+      '0',
+      '--data-dir',
+      serverDir,
+      '--log-level',
+      'silent',
+    ]);
+    line = JSON.parse(await server.firstLine()) as StartJsonLine;
+    const created = await cli([
+      'admin',
+      'tenant',
+      'create',
+      'acme',
+      '--name',
+      'ACME',
+      '--domain',
+      'acme.example',
+      '--owner-email',
+      'olivia@acme.example',
+      '--owner-name',
+      'Olivia',
+      '--owner-password-file',
+      files.password,
+      '--operator-token-file',
+      line.operatorTokenFile,
+      ...connect(),
+      '--json',
+    ]);
+    const owner = (JSON.parse(created.stdout) as TenantCreateJson).owner;
+    const login = await as(
+      'admin',
+      'login',
+      ...connect(),
+      '--tenant',
+      'acme',
+      '--email',
+      'olivia@acme.example',
+      '--password-file',
+      files.password,
+      '--totp',
+      totpCode(owner.totpUri),
+    );
+    expect(login.code, login.stderr).toBe(EXIT.ok);
+    for (const argv of [
+      ['org', 'init', '--root-passphrase-file', files.root],
+      ['org', 'register'],
+      ['admin', 'users', 'invite', 'alice'],
+      ['admin', 'pools', 'create', 'ward-3', 'Ward 3'],
+    ]) {
+      const r = await as(...argv);
+      expect(r.code, r.stderr).toBe(EXIT.ok);
+    }
+  }, 60_000);
+
+  afterAll(async () => {
+    server.signal('SIGTERM');
+    await server.done;
+    removeTempDirs();
+  });
+
+  it('sets restrictions per layer, shows them typed, refuses a malformed value with nothing published', async () => {
+    const tenant = await json(
+      'admin',
+      'restrictions',
+      'set',
+      '--layer',
+      'tenant',
+      '--set',
+      'screenshots=off',
+      '--lock',
+      'screenshots',
+      '--set',
+      'notifications.preview=sender',
+      '--set',
+      'messages.lifetime=30d',
+    );
+    expect(tenant).toMatchObject({ kind: 'policy-layer', scope: 'policy-layer/tenant' });
+    await json(
+      'admin',
+      'restrictions',
+      'set',
+      '--layer',
+      'pool:ward-3',
+      '--set',
+      'media.send=images,application/pdf',
+      '--set',
+      'files.download=off',
+      '--lock',
+      'files.download',
+    );
+    await json('admin', 'restrictions', 'set', '--layer', 'user:alice', '--set', 'disappearing.timer=1m..7d');
+    const shown = await json('admin', 'restrictions', 'show');
+    const by = (layer: string) => shown.find((l: { layer: string }) => l.layer === layer).settings;
+    expect(by('tenant')).toEqual({
+      screenshots: { value: false, locked: true },
+      'notifications.preview': { value: 'sender', locked: false },
+      'messages.lifetime': { value: 30 * 86_400_000, locked: false },
+    });
+    expect(by('pool')).toEqual({
+      'media.send': { value: ['application/pdf', 'image/*'], locked: false },
+      'files.download': { value: false, locked: true },
+    });
+    expect(by('user')).toEqual({
+      'disappearing.timer': { value: { minMs: 60_000, maxMs: 7 * 86_400_000 }, locked: false },
+    });
+    const human = await as('admin', 'restrictions', 'show', '--layer', 'pool:ward-3');
+    expect(human.stdout).toBe(
+      'pool:ward-3 (sequence 2)\n  media.send = application/pdf,image/*\n  files.download = off (locked)\n',
+    );
+    // Unset keeps the rest of the layer.
+    await json('admin', 'restrictions', 'set', '--layer', 'tenant', '--unset', 'notifications.preview');
+    expect(
+      Object.keys((await json('admin', 'restrictions', 'show', '--layer', 'tenant'))[0].settings).sort(),
+    ).toEqual(['messages.lifetime', 'screenshots']);
+
+    for (const bad of [
+      ['--set', 'media.send=*/png'],
+      ['--set', 'screenshots=maybe'],
+      ['--set', 'disappearing.timer=7d'],
+      ['--set', 'archive=on'],
+      ['--lock', 'screenshots'],
+      [],
+    ]) {
+      const r = await as('admin', 'restrictions', 'set', '--layer', 'user:alice', ...bad);
+      expect(r.code, `${bad.join(' ')}: ${r.stderr}`).not.toBe(EXIT.ok);
+    }
+    const after = await json('admin', 'restrictions', 'show', '--layer', 'user:alice');
+    expect(after[0].sequence).toBe(3);
+  }, 120_000);
+
+  it('lists non-compliant devices', async () => {
+    expect(await json('admin', 'restrictions', 'compliance', '--max-age', '2d')).toEqual([]);
+    expect((await as('admin', 'restrictions', 'compliance')).stdout).toBe('every device is compliant\n');
+  }, 60_000);
+});
