@@ -1,0 +1,173 @@
+/**
+ * `cloister admin integrations …` against a running server: an integration's key is created
+ * (printed once), listed without its secret and revoked; a webhook is subscribed (its secret
+ * printed once), listed, its deliveries read, and deleted; a scope outside the route families is
+ * refused before anything is sent.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
+import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
+import { totpCode } from './totp.js';
+
+const PASSWORD = 'owner password 1234';
+const PASSPHRASE = 'admin passphrase 5678';
+
+describe('cloister admin integrations', () => {
+  const serverDir = tempDir();
+  const adminDir = tempDir();
+  const secrets = tempDir();
+  const files = { password: join(secrets, 'password'), passphrase: join(secrets, 'passphrase') };
+  let server: Running;
+  let line: StartJsonLine;
+  const connect = () => ['--server', line.url, '--server-pin', line.pin];
+  const as = (...argv: string[]) =>
+    cli([...argv, '--admin-dir', adminDir, '--passphrase-file', files.passphrase]);
+  const json = async (...argv: string[]) => {
+    const r = await as(...argv, '--json');
+    expect(r.code, r.stderr).toBe(EXIT.ok);
+    return JSON.parse(r.stdout);
+  };
+
+  beforeAll(async () => {
+    writeFileSync(files.password, `${PASSWORD}\n`);
+    writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
+    server = start([
+      'server',
+      'start',
+      '--json',
+      '--port',
+      '0',
+      '--data-dir',
+      serverDir,
+      '--log-level',
+      'silent',
+    ]);
+    line = JSON.parse(await server.firstLine()) as StartJsonLine;
+    const created = await cli([
+      'admin',
+      'tenant',
+      'create',
+      'acme',
+      '--name',
+      'ACME',
+      '--domain',
+      'acme.example',
+      '--owner-email',
+      'olivia@acme.example',
+      '--owner-name',
+      'Olivia',
+      '--owner-password-file',
+      files.password,
+      '--operator-token-file',
+      line.operatorTokenFile,
+      ...connect(),
+      '--json',
+    ]);
+    const owner = (JSON.parse(created.stdout) as TenantCreateJson).owner;
+    const login = await as(
+      'admin',
+      'login',
+      ...connect(),
+      '--tenant',
+      'acme',
+      '--email',
+      'olivia@acme.example',
+      '--password-file',
+      files.password,
+      '--totp',
+      totpCode(owner.totpUri),
+    );
+    expect(login.code, login.stderr).toBe(EXIT.ok);
+  }, 60_000);
+
+  afterAll(async () => {
+    server.signal('SIGTERM');
+    await server.done;
+    removeTempDirs();
+  });
+
+  it('creates, lists and revokes an API key', async () => {
+    const invited = await json(
+      'admin',
+      'admins',
+      'invite',
+      '--email',
+      'hr@acme.example',
+      '--name',
+      'HR sync',
+      '--role',
+      'integration',
+      '--scope',
+      'users.read',
+    );
+    const integration = invited.admin.id as string;
+    const made = await json(
+      'admin',
+      'integrations',
+      'keys',
+      'create',
+      integration,
+      '--name',
+      'HR',
+      '--scope',
+      'users:read',
+      '--ttl',
+      '30d',
+    );
+    expect(made.apiKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(made.key).toMatchObject({ integration, scopes: ['users:read'], pools: null, revokedAt: null });
+    const listed = await as('admin', 'integrations', 'keys', 'list', '--integration', integration);
+    expect(listed.stdout).toContain(made.key.id);
+    expect(listed.stdout).not.toContain(made.apiKey);
+    expect(await json('admin', 'integrations', 'keys', 'revoke', made.key.id)).toEqual({
+      revoked: made.key.id,
+    });
+    const after = await json('admin', 'integrations', 'keys', 'list');
+    expect(after.items[0].revokedAt).not.toBeNull();
+    const bad = await as(
+      'admin',
+      'integrations',
+      'keys',
+      'create',
+      integration,
+      '--name',
+      'x',
+      '--scope',
+      'root',
+    );
+    expect(bad.code).toBe(EXIT.failure);
+    expect(bad.stderr).toMatch(/scope/);
+  }, 120_000);
+
+  it('subscribes, lists, reads the deliveries of and deletes a webhook', async () => {
+    const made = await json(
+      'admin',
+      'integrations',
+      'webhooks',
+      'create',
+      'https://hooks.acme.example/cloister',
+      '--event',
+      'user.*',
+    );
+    expect(made.secret).toMatch(/^whsec_/);
+    const id = made.webhook.id as string;
+    expect((await as('admin', 'integrations', 'webhooks', 'list')).stdout).toBe(
+      `${id}\thttps://hooks.acme.example/cloister\tuser.*\n`,
+    );
+    expect(await json('admin', 'integrations', 'webhooks', 'deliveries', id)).toEqual({ items: [] });
+    const refused = await as(
+      'admin',
+      'integrations',
+      'webhooks',
+      'create',
+      'http://hooks.acme.example/x',
+      '--event',
+      '*',
+    );
+    expect(refused.code).toBe(EXIT.failure);
+    expect(await json('admin', 'integrations', 'webhooks', 'delete', id)).toEqual({ deleted: id });
+    expect((await json('admin', 'integrations', 'webhooks', 'list')).items).toEqual([]);
+  }, 120_000);
+});
