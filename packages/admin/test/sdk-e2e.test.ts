@@ -167,7 +167,7 @@ describe('@cloister/admin against a running server', () => {
     owner = checked;
   });
 
-  it('signs and publishes a delegation, a tenant policy with an archive key and a broadcast; each verifies', async () => {
+  it('signs and publishes a delegation and a tenant policy with an archive key, signs a broadcast; each verifies', async () => {
     const signer = { provider: await provider, key: org.owner, client: owner };
     const delegation = await signDelegation(signer);
     const results = [
@@ -179,6 +179,7 @@ describe('@cloister/admin against a running server', () => {
           archive: { enabled: true, locked: true, config: { publicKey: ARCHIVE_KEY } },
         },
       ),
+      // A broadcast is signed here; admin.broadcasts.send seals and submits it (broadcast-e2e).
       await signBroadcast(signer, { audience: { kind: 'tenant' }, text: 'Welcome to ACME' }),
     ];
     for (const r of results) {

@@ -122,10 +122,6 @@ describe('signing every kind', () => {
         { files: { enabled: false, locked: true } },
       ),
       await signWipe(signer, { user: 'alice', device: 2 }),
-      await signBroadcast(signer, {
-        audience: { kind: 'users', users: ['bob', 'alice', 'bob'] },
-        text: 'Hello',
-      }),
       await signPoolRules(signer, { 'ward-3': ['pharmacy'], pharmacy: ['ward-3'] }),
       await signDeviceAdmission(signer, { user: 'alice', device: 3, identity }),
       await signDelegation(signer),
@@ -134,7 +130,6 @@ describe('signing every kind', () => {
       'policy-layer',
       'policy-layer',
       'wipe',
-      'broadcast',
       'pool-rules',
       'device-admission',
       'certificate-delegation',
@@ -160,10 +155,18 @@ describe('signing every kind', () => {
       (results[2] as unknown as { commandId: string }).commandId,
     );
     expect(server.published[2]?.path).toBe('/admin/v1/users/alice/devices/2/wipe');
-    const broadcast = await verify(results[3]?.object as Uint8Array);
+    // A broadcast is only signed here (it travels end to end: admin.broadcasts.send).
+    const signed = await signBroadcast(signer, {
+      audience: { kind: 'users', users: ['bob', 'alice', 'bob'] },
+      text: 'Hello',
+    });
+    const broadcast = await verify(signed.object);
     if (broadcast.kind !== 'broadcast') throw new Error('kind');
     expect(broadcast.payload.audience).toEqual({ kind: 'users', users: ['alice', 'bob'] });
-    const delegation = await verify(results[6]?.object as Uint8Array);
+    expect(Buffer.from(broadcast.payload.broadcastId).toString('base64url')).toBe(signed.broadcastId);
+    expect(broadcast.sequence).toBe(signed.sequence);
+    expect(server.published.some((p) => p.path === '/admin/v1/broadcasts')).toBe(false);
+    const delegation = await verify(results[5]?.object as Uint8Array);
     if (delegation.kind !== 'certificate-delegation') throw new Error('kind');
     expect(Buffer.from(delegation.payload.serverSigningPublicKey).toString('base64url')).toBe(
       server.serverSigningKey,
@@ -175,7 +178,7 @@ describe('signing every kind', () => {
   it('retries once with a new sequence after a 409, and gives up after a second', async () => {
     const { server, signer, verify } = await setUp();
     server.conflictOnce = true;
-    const r = await signBroadcast(signer, { audience: { kind: 'tenant' }, text: 'again' });
+    const r = await signPoolRules(signer, { 'ward-3': [] });
     expect(r.sequence).toBe(2);
     expect((await verify(r.object)).sequence).toBe(2);
     const gets = server.requests.filter((q) => q.path === '/admin/v1/organisation').length;
@@ -185,15 +188,13 @@ describe('signing every kind', () => {
     const always = new AdminClient({
       transport: async (request) => {
         const response = await stubborn.transport(request);
-        if (request.method === 'POST') stubborn.conflictOnce = true;
+        if (request.method !== 'GET') stubborn.conflictOnce = true;
         return response;
       },
       provider,
     });
     stubborn.conflictOnce = true;
-    await expect(
-      signBroadcast({ ...signer, client: always }, { audience: { kind: 'tenant' }, text: 'x' }),
-    ).rejects.toBeInstanceOf(ConflictError);
+    await expect(signPoolRules({ ...signer, client: always }, {})).rejects.toBeInstanceOf(ConflictError);
     expect(stubborn.published).toHaveLength(0);
   });
 

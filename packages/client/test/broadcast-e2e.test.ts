@@ -30,8 +30,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   AdminClient,
   type BroadcastSent,
-  generateOrganisation,
   type GeneratedOrganisation,
+  generateOrganisation,
   type OrganisationSigner,
   signDelegation,
 } from '../../admin/src/index.js';
@@ -92,7 +92,9 @@ describe('broadcast end to end', () => {
       storage: createMemoryAdapter(),
       pinWrap: { scrypt: PIN_SCRYPT_FLOOR },
     });
-    await client.enroll(`${token}.${org.rootFingerprint.slice(ROOT_FINGERPRINT_PREFIX.length)}`, { pin: PIN });
+    await client.enroll(`${token}.${org.rootFingerprint.slice(ROOT_FINGERPRINT_PREFIX.length)}`, {
+      pin: PIN,
+    });
     shown.set(client, []);
     refusals.set(client, []);
     client.on('broadcast', (e) => shown.get(client)?.push(e.broadcast));
@@ -149,7 +151,10 @@ describe('broadcast end to end', () => {
         o,
       );
     const transport = () => pinnedTransport({ url, pin: server.pin });
-    const operator = new AdminClient({ transport: transport(), credential: { kind: 'operator', token: OPERATOR_TOKEN } });
+    const operator = new AdminClient({
+      transport: transport(),
+      credential: { kind: 'operator', token: OPERATOR_TOKEN },
+    });
     const created = await operator.createTenant({
       id: 'acme',
       name: 'ACME',
@@ -233,10 +238,16 @@ describe('broadcast end to end', () => {
     // The canary: no row the server wrote holds the text in any usual encoding; the spy did see
     // the rows of the broadcast in clear (its id is a key of the server's broadcast table).
     const text = Buffer.from(CANARY);
-    const forms = [text, Buffer.from(text.toString('base64')), Buffer.from(text.toString('base64url')), Buffer.from(text.toString('hex'))];
+    const forms = [
+      text,
+      Buffer.from(text.toString('base64')),
+      Buffer.from(text.toString('base64url')),
+      Buffer.from(text.toString('hex')),
+    ];
     expect(written.length).toBeGreaterThan(5);
     expect(written.some((row) => row.includes(Buffer.from(sent.broadcastId)))).toBe(true);
-    for (const row of written) for (const form of forms) expect(row.includes(form.subarray(0, 24))).toBe(false);
+    for (const row of written)
+      for (const form of forms) expect(row.includes(form.subarray(0, 24))).toBe(false);
   }, 120_000);
 
   it('a pool broadcast reaches only the pool’s members', async () => {
@@ -274,13 +285,21 @@ describe('broadcast end to end', () => {
       tenant: TENANT,
       issuedAtMs: now,
       sequence: 1_000,
-      payload: { broadcastId: new Uint8Array(16).fill(7), audience: { kind: 'tenant' }, text: 'Reset your password at evil.example' },
+      payload: {
+        broadcastId: new Uint8Array(16).fill(7),
+        audience: { kind: 'tenant' },
+        text: 'Reset your password at evil.example',
+      },
     });
     const target = (await server.context.stores.devices.list(TENANT, userId('alice')))[0];
     if (target === undefined) throw new Error('no device');
     const [envelope] = await sealOrganisationEnvelopes(provider, {
       recipients: [
-        { publicKey: target.identity.dhKey, mailbox: new TextEncoder().encode(target.mailbox), deliveryToken: new Uint8Array(0) },
+        {
+          publicKey: target.identity.dhKey,
+          mailbox: new TextEncoder().encode(target.mailbox),
+          deliveryToken: new Uint8Array(0),
+        },
       ],
       object: forged,
     });
@@ -298,7 +317,11 @@ describe('broadcast end to end', () => {
     await alice.stop();
     await alice.start();
     await until(() => (refusals.get(alice) ?? []).length > refusedBefore);
-    expect(refusals.get(alice)?.at(-1)).toEqual({ type: 'organisation-refused', kind: 'broadcast', reason: 'ERR_INVALID_KEY' });
+    expect(refusals.get(alice)?.at(-1)).toEqual({
+      type: 'organisation-refused',
+      kind: 'broadcast',
+      reason: 'ERR_INVALID_KEY',
+    });
     expect((shown.get(alice) ?? []).length).toBe(countBefore);
   }, 60_000);
 
@@ -306,7 +329,10 @@ describe('broadcast end to end', () => {
     // The operator enrols a device of its own for Carol (a token, no link from her devices).
     const ghost = await device('carol', 'icu');
     const before = (shown.get(ghost) ?? []).length;
-    const sent = await owner.broadcasts.send({ text: 'Ward meeting moved', audience: { kind: 'users', users: ['carol'] } }, signer);
+    const sent = await owner.broadcasts.send(
+      { text: 'Ward meeting moved', audience: { kind: 'users', users: ['carol'] } },
+      signer,
+    );
     const ghostId = ghost.me.deviceId;
     expect(sent.refused).toEqual([{ user: 'carol', device: ghostId, reason: 'not-listed' }]);
     expect(sent.queued).toBe(1);

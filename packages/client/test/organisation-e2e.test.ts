@@ -216,7 +216,7 @@ describe('sequences and genuine objects', () => {
     expect(lea.policy?.features['files.send']?.enabled).toBe(true);
   }, 60_000);
 
-  it('delivers the owner’s broadcasts to their audience once, and a signed pool layer and retention apply', async () => {
+  it('applies a signed pool layer and retention (broadcasts: broadcast-e2e.test.ts)', async () => {
     const org = sys.organisation!;
     await sys.server.context.stores.pools.put(TENANT, poolId('sales'), { name: 'Sales' });
     const code = await sys.token('max', 'sales');
@@ -232,22 +232,6 @@ describe('sequences and genuine objects', () => {
     expect(max.policy?.signed).toBe(true);
     expect(max.policy?.features['clipboard.copy']?.enabled).toBe(false);
     expect(max.policy?.messageLifetimeMs).toBe(7 * DAY);
-    const seen = record(max, 'broadcast', 'organisation-refused');
-    await org.broadcast({ kind: 'tenant' }, 'Office closed on Friday');
-    await org.broadcast({ kind: 'pools', pools: [poolId('sales')] }, 'Sales meeting at 10');
-    await org.broadcast({ kind: 'users', users: [userId('ned')] }, 'Not for max');
-    await max.refreshPolicy();
-    await max.refreshPolicy();
-    const broadcasts = seen.filter((e) => e.type === 'broadcast') as Extract<
-      ClientEvent,
-      { type: 'broadcast' }
-    >[];
-    expect(broadcasts.map((b) => b.broadcast.text)).toEqual([
-      'Office closed on Friday',
-      'Sales meeting at 10',
-    ]);
-    expect(broadcasts[0]!.broadcast).toMatchObject({ from: 'owner-1', role: 'owner' });
-    expect(seen.filter((e) => (e as { kind?: string }).kind === 'broadcast')).toEqual([]);
   }, 60_000);
 });
 
@@ -415,24 +399,5 @@ describe('the operator cannot command in the organisation’s name', () => {
     expect((await got).message.content.body).toEqual({ type: 'text', text: 'delegated by the owners' });
     tenantKey.fill(0);
   }, 60_000);
-  it('(4) refuses a broadcast the operator signed; the owner’s broadcasts arrive', async () => {
-    const operator = await sys.operatorSigner();
-    const ida = await sys.client('ida');
-    const seen = record(ida, 'broadcast', 'organisation-refused');
-    await serve(
-      await operator.sign({
-        kind: 'broadcast',
-        sequence: 1_000_000,
-        payload: {
-          broadcastId: new Uint8Array(16).fill(3),
-          audience: { kind: 'tenant' },
-          text: 'Reset your password at evil.example',
-        },
-      }),
-    );
-    await ida.refreshPolicy();
-    expect(
-      seen.filter((e) => e.type === 'broadcast' || (e as { kind?: string }).kind === 'broadcast'),
-    ).toEqual([{ type: 'organisation-refused', kind: 'broadcast', reason: 'ERR_INVALID_KEY' }]);
-  }, 60_000);
+  // (4) a broadcast the operator signs: packages/client/test/broadcast-e2e.test.ts (through the mailbox).
 });

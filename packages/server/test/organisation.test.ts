@@ -136,7 +136,8 @@ describe(`the organisation plane on ${DATABASE_URL === undefined ? 'PGlite' : 'P
       payload: { broadcastId: new Uint8Array(16).fill(1), audience: { kind: 'tenant' }, text: 'hi' },
     });
     expect(
-      (await asAdmin(t, org.owner, 'POST', '/admin/v1/broadcasts', { object: b64(early), envelopes: [] })).status,
+      (await asAdmin(t, org.owner, 'POST', '/admin/v1/broadcasts', { object: b64(early), envelopes: [] }))
+        .status,
     ).toBe(409);
 
     const put = (rootPublicKey: Uint8Array, ownerCertificate: Uint8Array, who = org.owner) =>
@@ -467,7 +468,10 @@ describe(`the organisation plane on ${DATABASE_URL === undefined ? 'PGlite' : 'P
         sequence,
         payload: { broadcastId: new Uint8Array(16).fill(sequence), audience, text },
       });
-      const res = await asAdmin(t, org.admin, 'POST', '/admin/v1/broadcasts', { object: b64(bytes), envelopes: [] });
+      const res = await asAdmin(t, org.admin, 'POST', '/admin/v1/broadcasts', {
+        object: b64(bytes),
+        envelopes: [],
+      });
       expect(res.status).toBe(200);
       return res.json.broadcastId as string;
     };

@@ -22,22 +22,10 @@ function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** Progress of a broadcast on stderr: a bar on a terminal, one line per phase otherwise. */
-async function broadcastProgress(
-  io: ResolvedIO,
-): Promise<{ update(p: BroadcastProgress): void; stop(): void }> {
-  if (process.stderr.isTTY !== true) {
-    let sent = false;
-    return {
-      update(p) {
-        if (p.phase === 'send' && p.done === p.total && !sent) {
-          sent = true;
-          io.stderr(`sealed and sent to ${p.total} devices\n`);
-        }
-      },
-      stop() {},
-    };
-  }
+/** Progress of a broadcast on stderr: a bar on a terminal (checking devices, then sending), nothing otherwise. */
+async function broadcastProgress(): Promise<{ update(p: BroadcastProgress): void; stop(): void }> {
+  // Not a terminal: no bar (the summary on stdout says how many devices it reached).
+  if (process.stderr.isTTY !== true) return { update() {}, stop() {} };
   const { default: cliProgress } = await import('cli-progress');
   const bar = new cliProgress.SingleBar(
     {
@@ -99,7 +87,7 @@ export function registerAdminBroadcastCommands(admin: Command, io: ResolvedIO): 
           : { kind: 'tenant' as const };
     const { client, provider, dir, passphrase } = await openAdminSession(options, io);
     const key = await openAdminSigningKey(dir, provider, passphrase);
-    const progress = await broadcastProgress(io);
+    const progress = await broadcastProgress();
     let sent: BroadcastSent;
     try {
       sent = await client.broadcasts

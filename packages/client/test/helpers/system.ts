@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type DeviceId, type KeyPair, PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import {
-  type BroadcastAudience,
   generateOrganisationRoot,
   issueAdminCertificate,
   type OrganisationPayload,
@@ -62,8 +61,6 @@ export interface TestOrganisation extends TestSigner {
   ): Promise<Uint8Array>;
   /** Signs and publishes a wipe of a device; resolves its bytes. */
   wipe(user: string, deviceId: DeviceId): Promise<Uint8Array>;
-  /** Signs and publishes a broadcast. */
-  broadcast(audience: BroadcastAudience, text: string): Promise<Uint8Array>;
 }
 
 export interface TestSystem {
@@ -161,8 +158,6 @@ async function makeOrganisation(server: CloisterServer, serverKey: Uint8Array): 
         kind: 'wipe',
         payload: { user: userId(user), deviceId, commandId: ctx.provider.randomBytes(16) },
       }),
-    broadcast: (audience, text) =>
-      publish({ kind: 'broadcast', payload: { broadcastId: ctx.provider.randomBytes(16), audience, text } }),
   };
 }
 
