@@ -224,7 +224,7 @@ export async function startLocalSystem(
 }
 
 /** Resolves with the next event of `type` matching `match`; rejects after `ms`. */
-function nextEvent<E extends ClientEvent['type']>(
+export function nextEvent<E extends ClientEvent['type']>(
   client: CloisterClient,
   type: E,
   match: (e: Extract<ClientEvent, { type: E }>) => boolean = () => true,

@@ -8,7 +8,9 @@
  * local store on PGlite with retention and purge. Part 3, the whole system through the client SDK
  * (see `demo-system.ts`): a server, a tenant, three users (one on two devices), v2 and static-v1
  * messages, a group, a 10 MiB file, a disappearing message, receipts, a safety number and a remote
- * wipe.
+ * wipe. Part 4, organisation controls (see `demo-controls.ts`): pools and their signed rules, a user
+ * moved between pools mid-conversation, a bulk block chosen by a filter with a dry run first, and a
+ * broadcast sealed end to end to every device.
  */
 import {
   type CryptoProvider,
@@ -25,6 +27,7 @@ import {
   WrongPin,
   wrapDataKey,
 } from '@cloister/crypto';
+import { runControlsDemo } from './demo-controls.js';
 import { runSystemDemo, stderrProgress } from './demo-system.js';
 import { runV2Demo } from './demo-v2.js';
 import { storageExample } from './storage.js';
@@ -120,12 +123,19 @@ await storageExample((line) => storageLines.push(line));
 say('Encrypted local store (PGlite, data key from the PIN wrap, retention and purge)', ...storageLines);
 console.log('\nPart 3: the system (server, enrolment, clients through the SDK)');
 const report = await runSystemDemo({ say, progress: stderrProgress });
+console.log('\nPart 4: organisation controls (pools, bulk operations, broadcast)');
+const controls = await runControlsDemo({ say });
 const ok =
   report.fileIntact &&
   report.wipe.clientWiped &&
   report.wipe.serverState === 'confirmed' &&
   !report.disappearing.after &&
-  report.safetyNumbersMatch;
+  report.safetyNumbersMatch &&
+  controls.deliveredBefore &&
+  controls.refusedStatus === 403 &&
+  controls.deliveredAfter &&
+  controls.bulk.blocked === 8 &&
+  controls.broadcast.shownBy === controls.broadcast.sealedTo;
 console.log(
   `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s${ok ? '.' : ' WITH UNEXPECTED RESULTS.'}`,
 );

@@ -4,6 +4,7 @@ import { createNodeProvider } from '@cloister/crypto/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot } from '../examples/bot.js';
 import { parseClientCliOptions, runChat } from '../examples/chat.js';
+import { runControlsDemo } from '../examples/demo-controls.js';
 import { type LocalSystem, runSystemDemo, startLocalSystem } from '../examples/demo-system.js';
 import { runV2Demo } from '../examples/demo-v2.js';
 import { quickstart } from '../examples/quickstart.js';
@@ -45,6 +46,20 @@ describe('examples', () => {
     expect(report.purged).toBeGreaterThan(0);
     expect(lines).toHaveLength(5);
   });
+
+  it('the controls demo moves a user between pools, bulk-blocks after a dry run and broadcasts to every device', async () => {
+    const titles: string[] = [];
+    const report = await runControlsDemo({ say: (title) => titles.push(title) });
+    expect(titles).toHaveLength(4);
+    expect(report).toEqual({
+      pools: { 'ward-3': 2, pharmacy: 1, records: 9 },
+      deliveredBefore: true,
+      refusedStatus: 403,
+      deliveredAfter: true,
+      bulk: { dryRunWouldChange: 7, changedByDryRun: 0, blocked: 8, skipped: 1, failed: 0 },
+      broadcast: { sealedTo: 4, shownBy: 4, delivered: 4, read: 2 },
+    });
+  }, 120_000);
 
   it('the system demo links a device, delivers, expires, verifies, holds a changed identity and wipes through the SDK', async () => {
     const lines: string[] = [];
