@@ -35,11 +35,35 @@ export {
   MAX_DEVICES_PER_USER,
 } from './devices.js';
 export * from './errors.js';
+export * from './integrations.js';
 export * from './jobs.js';
 export * from './mailboxes.js';
 export * from './organisation.js';
 export * from './policies.js';
 export * from './stores.js';
+export {
+  type CountedFigure,
+  createStatisticsStore,
+  type PeriodFigures,
+  type PoolFigure,
+  periodEnd,
+  periodsAt,
+  STATISTICS_MEMBER_LABEL,
+  STATISTICS_MIN_PEOPLE,
+  STATISTICS_SET_GRACE_DAYS,
+  type StatisticsBatch,
+  type StatisticsPeriod,
+  type StatisticsStore,
+  suppressFigures,
+} from './statistics.js';
+export {
+  destroySubjectKey,
+  hasSubjectKey,
+  SUBJECT_KEY_CACHE,
+  SUBJECT_ROW_LABEL,
+  subjectKeyPartition,
+  subjectSealingAdapter,
+} from './subjects.js';
 export * from './tables.js';
 export {
   createDomainStore,

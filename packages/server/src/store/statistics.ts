@@ -30,7 +30,7 @@ export const STATISTICS_MIN_PEOPLE = 5;
  *
  * @example
  * ```ts
- * const expiresAt = periodEnd + STATISTICS_SET_GRACE_DAYS * 86_400_000;
+ * const expiresAt = periodEnd({ kind: 'day', index: 20_400 }) + STATISTICS_SET_GRACE_DAYS * 86_400_000;
  * ```
  */
 export const STATISTICS_SET_GRACE_DAYS = 40;
@@ -185,7 +185,9 @@ export interface PeriodFigures {
  *
  * @example
  * ```ts
- * await stores.statistics.record([batch]);
+ * await stores.statistics.record([
+ *   { tenant, at: Date.now(), instance: 'i-1', active: [], delivered: [], enrolments: 1, peakConnections: 0 },
+ * ]);
  * const today = await stores.statistics.figures(tenant, periodsAt(Date.now()).day, Date.now());
  * ```
  */
@@ -244,7 +246,9 @@ const minus = (a: ReadonlySet<string>, b: ReadonlySet<string>): number => {
  *
  * @example
  * ```ts
- * const { total, pools } = suppressFigures(5, totalFigure, new Map([['ward', wardFigure]]));
+ * const ward: CountedFigure = { value: 17, people: new Set(['h1', 'h2', 'h3', 'h4', 'h5', 'h6']) };
+ * const { total, pools } = suppressFigures(5, { value: 20, people: new Set([...ward.people, 'h7']) }, new Map([['ward', ward]]));
+ * // total 20; pools.get('ward') → null: 20 − 17 would be h7's messages
  * ```
  */
 export function suppressFigures(
