@@ -59,17 +59,19 @@ export interface Allowlist {
  *
  * @example
  * ```ts
+ * import { userId } from '@cloister/protocol';
+ *
  * const entries: AllowlistEntries = { domains: ['partner.example'], users: [userId('carol')] };
  * await stores.allowlist.add(tenant, entries);
  * ```
  */
 export interface AllowlistEntries {
   /** E-mail domains (checked, lower-cased). */
-  readonly domains?: readonly string[];
+  readonly domains?: readonly string[] | undefined;
   /** User ids. */
-  readonly users?: readonly UserId[];
+  readonly users?: readonly UserId[] | undefined;
   /** E-mail addresses (checked, lower-cased). */
-  readonly emails?: readonly string[];
+  readonly emails?: readonly string[] | undefined;
 }
 
 /**
@@ -85,7 +87,7 @@ export interface AllowlistInput extends AllowlistEntries {
   /** Whether the list is enforced. */
   readonly enabled: boolean;
   /** Whether the tenant's own domains count as listed (default `false`). */
-  readonly tenantDomains?: boolean;
+  readonly tenantDomains?: boolean | undefined;
 }
 
 /**
@@ -94,11 +96,8 @@ export interface AllowlistInput extends AllowlistEntries {
  *
  * @example
  * ```ts
- * try {
- *   await requireAllowed(tx, tenant, user);
- * } catch (e) {
- *   if (e instanceof NotAllowlistedError) console.log(e.reason); // 'allowlist'
- * }
+ * const refusal = new NotAllowlistedError();
+ * console.log(refusal.httpCode, refusal.reason); // 'ERR_NOT_ALLOWLISTED' 'allowlist'
  * ```
  */
 export class NotAllowlistedError extends ForbiddenError {
@@ -120,7 +119,7 @@ export class NotAllowlistedError extends ForbiddenError {
  * @example
  * ```ts
  * await stores.allowlist.replace(tenant, { enabled: true, domains: ['acme.example'] });
- * const ok = await stores.allowlist.allows(tenant, { id: userId('alice'), email: 'alice@acme.example' }); // true
+ * const ok = await stores.allowlist.allows(tenant, { id: user, email: 'alice@acme.example' }); // true
  * ```
  */
 export interface AllowlistStore {
@@ -166,7 +165,7 @@ export interface AllowlistStore {
    *
    * @example
    * ```ts
-   * if (!(await stores.allowlist.allows(tenant, { id: user.id, email: user.email }))) throw new NotAllowlistedError();
+   * const allowed = await stores.allowlist.allows(tenant, { id: user, email: 'alice@acme.example' });
    * ```
    */
   allows(tenant: TenantId, user: { readonly id: UserId; readonly email: string | null }): Promise<boolean>;
@@ -256,7 +255,7 @@ async function checkSize(tx: StorageTx, tid: TenantId): Promise<void> {
  *
  * @example
  * ```ts
- * if (!(await allowlistAllows(tx, tenant, { id: user.id, email: user.email }))) throw new NotAllowlistedError();
+ * await ctx.adapter.transaction((tx) => allowlistAllows(tx, tenant, { id: user, email: 'alice@acme.example' }));
  * ```
  */
 export async function allowlistAllows(

@@ -59,7 +59,11 @@ function withUserIds<B extends { users?: string[] | undefined }>(b: B) {
   return { ...rest, ...(users === undefined ? {} : { users: users.map((u) => userId(u)) }) };
 }
 
-const sizes = (b: { domains?: string[]; users?: string[]; emails?: string[] }) => ({
+const sizes = (b: {
+  domains?: string[] | undefined;
+  users?: string[] | undefined;
+  emails?: string[] | undefined;
+}) => ({
   domains: b.domains?.length ?? 0,
   users: b.users?.length ?? 0,
   emails: b.emails?.length ?? 0,
