@@ -72,7 +72,8 @@ export const MAX_JOB_ITEMS = 10_000;
  *
  * @example
  * ```ts
- * const gone = job.createdAt + JOB_RETENTION_MS;
+ * const job = await stores.jobs.get(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA');
+ * const gone = (job?.createdAt ?? 0) + JOB_RETENTION_MS;
  * ```
  */
 export const JOB_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
@@ -143,8 +144,8 @@ export interface Job {
  * @example
  * ```ts
  * const input: JobInput = {
- *   id: 'job_AAAAAAAAAAAAAAAAAAAAAA', action: 'block', createdBy: admin, options: {},
- *   idempotencyKey: null, inputDigest: digest, runner: 'r1', leaseUntil: Date.now() + 60_000,
+ *   id: 'job_AAAAAAAAAAAAAAAAAAAAAA', action: 'block', createdBy: admin.id, options: {},
+ *   idempotencyKey: null, inputDigest: new Uint8Array(32), runner: 'r1', leaseUntil: Date.now() + 60_000,
  * };
  * ```
  */
@@ -182,7 +183,7 @@ export type JobItemOutcome = 'pending' | 'ok' | 'skipped' | 'failed';
  *
  * @example
  * ```ts
- * const [item] = await stores.jobs.items(tenant, job.id, 0, 1);
+ * const [item] = await stores.jobs.items(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA', 0, 1);
  * console.log(item?.user, item?.outcome, item?.reason);
  * ```
  */
@@ -238,8 +239,8 @@ export interface JobPage {
  *
  * @example
  * ```ts
- * const job = await stores.jobs.get(tenant, id);
- * const items = await stores.jobs.items(tenant, id, 0, 200);
+ * const job = await stores.jobs.get(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA');
+ * const items = await stores.jobs.items(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA', 0, 200);
  * ```
  */
 export interface JobStore {
@@ -251,7 +252,11 @@ export interface JobStore {
    *
    * @example
    * ```ts
-   * const job = await stores.jobs.create(tenant, input, [{ user: 'alice', device: null, command: null }]);
+   * const job = await stores.jobs.create(
+   *   tenant,
+   *   { id: 'job_AAAAAAAAAAAAAAAAAAAAAA', action: 'block', createdBy: admin.id, options: {}, idempotencyKey: null, inputDigest: new Uint8Array(32), runner: 'r1', leaseUntil: Date.now() + 60_000 },
+   *   [{ user: 'alice', device: null, command: null }],
+   * );
    * ```
    */
   create(
@@ -264,7 +269,7 @@ export interface JobStore {
    *
    * @example
    * ```ts
-   * const job = await stores.jobs.get(tenant, id);
+   * const job = await stores.jobs.get(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA');
    * ```
    */
   get(tenant: TenantId, id: string, forUpdate?: boolean): Promise<Job | undefined>;
@@ -282,7 +287,7 @@ export interface JobStore {
    *
    * @example
    * ```ts
-   * await stores.jobs.update(tenant, id, { state: 'interrupted', lastError: 'ERR_STORAGE' });
+   * await stores.jobs.update(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA', { state: 'interrupted', lastError: 'ERR_STORAGE' });
    * ```
    */
   update(tenant: TenantId, id: string, patch: JobPatch): Promise<Job>;
@@ -291,7 +296,8 @@ export interface JobStore {
    *
    * @example
    * ```ts
-   * const batch = await stores.jobs.items(tenant, id, job.done, 200);
+   * const job = await stores.jobs.get(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA');
+   * const batch = await stores.jobs.items(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA', job?.done ?? 0, 200);
    * ```
    */
   items(tenant: TenantId, id: string, from: number, count: number): Promise<JobItem[]>;
@@ -300,7 +306,8 @@ export interface JobStore {
    *
    * @example
    * ```ts
-   * await stores.jobs.putItems(tenant, id, [{ ...item, outcome: 'ok' }]);
+   * const [item] = await stores.jobs.items(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA', 0, 1);
+   * if (item !== undefined) await stores.jobs.putItems(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA', [{ ...item, outcome: 'ok' }]);
    * ```
    */
   putItems(tenant: TenantId, id: string, items: readonly JobItem[]): Promise<void>;
@@ -393,7 +400,7 @@ function itemRecord(i: Omit<JobItem, 'index'>): Uint8Array {
  * import { adapterExecutor } from '@cloister/storage';
  *
  * const jobs = createJobStore(adapterExecutor(adapter));
- * const job = await jobs.get(tenant, id);
+ * const job = await jobs.get(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA');
  * ```
  */
 export function createJobStore(run: Executor): JobStore {

@@ -139,7 +139,9 @@ export const getUserOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * const { token, expiresAt } = await adminTransaction(ctx, (t) => issueInviteToken(t, tenant, user, { uses: 1 }));
+ * const { token, expiresAt } = await ctx.adapter.transaction((tx) =>
+ *   issueInviteToken({ tx, scope: { adapter: ctx.adapter, provider: ctx.provider } }, tenant, user, { uses: 1 }),
+ * );
  * ```
  */
 export async function issueInviteToken(
@@ -315,7 +317,7 @@ async function deleteInvites(tx: StorageTx, tenant: TenantId, user: UserId): Pro
  *
  * @example
  * ```ts
- * const { mailboxes } = await adminTransaction(ctx, (t) => deleteUserRows(t, tenant, user));
+ * const { mailboxes } = await ctx.adapter.transaction((tx) => deleteUserRows({ tx, stores }, tenant, user));
  * ```
  */
 export async function deleteUserRows(
