@@ -243,8 +243,8 @@ export class CloisterClient {
    * @example
    * ```ts
    * const { map, appMustEnforce } = client.capabilities();
-   * if (!map.screenshots.value) preventScreenCapture();
-   * if (map['notifications.preview'].value === 'none') showBareNotifications();
+   * if (!map.screenshots.value) console.log('turn on the window flag that blocks screen capture');
+   * if (map['notifications.preview'].value === 'none') console.log('notifications say only "new message"');
    * console.log(appMustEnforce); // restrictions in force the app has not declared it enforces
    * ```
    */

@@ -27,7 +27,7 @@ import type { ClientPolicy } from './types.js';
  * @example
  * ```ts
  * const copy: Capability<boolean> = client.capabilities().map['clipboard.copy'];
- * if (!copy.value) disableCopyMenu();
+ * if (!copy.value) console.log('hide the copy menu');
  * ```
  */
 export interface Capability<V> {

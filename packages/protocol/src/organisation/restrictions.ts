@@ -254,7 +254,14 @@ export const MEDIA_TYPE_GROUPS = {
   all: ['*/*'],
 } as const satisfies { readonly [group: string]: readonly string[] };
 
-/** Most media type patterns in one `media.send` list. */
+/**
+ * Most media type patterns in one `media.send` list.
+ *
+ * @example
+ * ```ts
+ * const fits = ['image/*', 'application/pdf'].length <= MAX_MEDIA_TYPE_PATTERNS; // 64
+ * ```
+ */
 export const MAX_MEDIA_TYPE_PATTERNS = 64;
 
 const TOKEN = '[a-z0-9][a-z0-9!#$&^_+.-]{0,126}';
@@ -665,7 +672,7 @@ export function resolveRestrictions(layers: RestrictionLayers): {
  *
  * @example
  * ```ts
- * const setting: RestrictionSetting<'screenshots'> = { value: false, locked: true };
+ * const setting: RestrictionSetting<boolean> = { value: false, locked: true }; // e.g. for screenshots
  * ```
  */
 export interface RestrictionSetting<V> {

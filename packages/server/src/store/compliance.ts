@@ -39,7 +39,7 @@ export const COMPLIANCE_LIMITS = { names: 64, name: 64, revision: 64, sdk: 64 } 
  * @example
  * ```ts
  * const report: ComplianceReport | undefined = await stores.compliance.get(tenant, user, device);
- * const stale = report === undefined || report.revision !== currentRevision;
+ * const stale = report === undefined || Date.now() - report.reportedAt > 86_400_000;
  * ```
  */
 export interface ComplianceReport {
@@ -70,7 +70,7 @@ export type ComplianceReportInput = Omit<ComplianceReport, 'reportedAt'>;
  *
  * @example
  * ```ts
- * await stores.compliance.put(tenant, user, device, { revision, sdk, enforced, appEnforced });
+ * await stores.compliance.put(tenant, user, device, { revision: 'r1', sdk: '@cloister/client/0.1.0', enforced: ['files.send'], appEnforced: [] });
  * ```
  */
 export interface ComplianceStore {
