@@ -159,7 +159,7 @@ export const exportSubjectOperation = defineAdminOperation({
   response: subjectExportSchema,
   handle: async (ctx, { me, params }) => {
     const uid = userId(params.user);
-    return adminTransaction(ctx, async ({ tx, stores }) => {
+    return adminTransaction(ctx, async ({ tx, stores, scope }) => {
       const user = await stores.users.get(me.tenant, uid);
       if (user === undefined) throw new NotFoundError('user');
       const sealed = await hasSubjectKey(tx, me.tenant, uid);
@@ -171,7 +171,7 @@ export const exportSubjectOperation = defineAdminOperation({
         const usage = await stores.mailboxes.usage(d.mailbox);
         const counts = await stores.bundles.countOneTime(me.tenant, uid, d.id);
         const blobs = await stores.usage.read({ kind: 'device', tenant: me.tenant, user: uid, device: d.id });
-        const wipe = await wipeStatus(ctx, { tenant: me.tenant, user: uid, device: d.id });
+        const wipe = await wipeStatus(scope, { tenant: me.tenant, user: uid, device: d.id });
         devices.push({
           id: d.id as number,
           createdAt: d.createdAt,
