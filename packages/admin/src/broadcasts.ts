@@ -93,7 +93,7 @@ export interface BroadcastSent {
  *
  * @example
  * ```ts
- * const { devices, delivered, read }: BroadcastCounts = await admin.broadcasts.counts(broadcastId);
+ * const { devices, delivered, read }: BroadcastCounts = await admin.broadcasts.counts('IiIiIiIiIiIiIiIiIiIiIg');
  * ```
  */
 export interface BroadcastCounts {

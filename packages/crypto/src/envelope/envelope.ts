@@ -551,7 +551,7 @@ export async function openEnvelope(
  *
  * @example
  * ```ts
- * const options: SealOrganisationEnvelopesOptions = { recipients, object: signedBroadcast };
+ * const options: SealOrganisationEnvelopesOptions = { recipients, object: bytes }; // bytes: a signed broadcast
  * const envelopes = await sealOrganisationEnvelopes(provider, options);
  * ```
  */
@@ -572,8 +572,8 @@ export interface SealOrganisationEnvelopesOptions {
  * @example
  * ```ts
  * const envelopes = await sealOrganisationEnvelopes(provider, {
- *   recipients: devices.map((d) => ({ publicKey: d.dhKey, mailbox: d.mailbox, deliveryToken: new Uint8Array(0) })),
- *   object: signedBroadcast,
+ *   recipients: recipients.map((r) => ({ ...r, deliveryToken: new Uint8Array(0) })),
+ *   object: bytes, // the signed broadcast object
  * });
  * ```
  */
@@ -643,7 +643,10 @@ export interface OpenOrganisationEnvelopeOptions {
  *
  * @example
  * ```ts
- * const opened: OpenedOrganisationEnvelope = await openOrganisationEnvelope(provider, { recipientPrivateKey, bytes });
+ * const opened: OpenedOrganisationEnvelope = await openOrganisationEnvelope(provider, {
+ *   recipientPrivateKey: identity.dhKeyPair.privateKey,
+ *   bytes,
+ * });
  * console.log(opened.object.length);
  * ```
  */
@@ -667,7 +670,7 @@ export interface OpenedOrganisationEnvelope {
  *   recipientPrivateKey: identity.dhKeyPair.privateKey,
  *   bytes,
  * });
- * const broadcast = await verifyOrganisationObject(provider, object, { rootPublicKey, tenant, now: Date.now() });
+ * // verify `object` against the pinned root (verifyOrganisationObject of @cloister/protocol)
  * ```
  */
 export async function openOrganisationEnvelope(
