@@ -115,7 +115,8 @@ export interface CreatedWebhook {
  *
  * @example
  * ```ts
- * const failed = (await admin.integrations.deliveries(id)).items.filter((d: WebhookDeliveryView) => d.status === 'failed');
+ * const { items } = await admin.integrations.deliveries('whk_AAAAAAAAAAAAAAAAAAAAAA');
+ * const failed = items.filter((d: WebhookDeliveryView) => d.status === 'failed');
  * ```
  */
 export interface WebhookDeliveryView {
@@ -142,7 +143,8 @@ export interface WebhookDeliveryView {
  *
  * @example
  * ```ts
- * const event: WebhookEvent = await verifyWebhook(secret, headers, body);
+ * const received = { secret: process.env.WEBHOOK_SECRET ?? '', headers: {} as Record<string, string>, body: '' };
+ * const event: WebhookEvent = await verifyWebhook(received.secret, received.headers, received.body);
  * if (event.type === 'user.block') console.log(event.data.target);
  * ```
  */
@@ -194,7 +196,9 @@ function fromBase64(text: string): Uint8Array {
  *
  * @example
  * ```ts
- * const event = await verifyWebhook(process.env.WEBHOOK_SECRET ?? '', { 'webhook-id': id, 'webhook-timestamp': ts, 'webhook-signature': sig }, rawBody);
+ * const request = { headers: {} as Record<string, string>, rawBody: '' }; // as the receiver got them
+ * const event = await verifyWebhook(process.env.WEBHOOK_SECRET ?? '', request.headers, request.rawBody);
+ * // deduplicate by event.id: delivery is at least once
  * ```
  */
 export async function verifyWebhook(

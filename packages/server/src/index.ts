@@ -264,3 +264,18 @@ export {
   type WipeTarget,
   wipeStatus,
 } from './wipe.js';
+export {
+  checkWebhookOptions,
+  checkWebhookUrl,
+  DEFAULT_WEBHOOK_OPTIONS,
+  isPublicAddress,
+  newWebhookSecret,
+  postWebhook,
+  signWebhook,
+  startWebhookDispatcher,
+  verifyWebhookSignature,
+  type WebhookDispatcher,
+  type WebhookOptions,
+  webhookOptionsOf,
+  webhookRetryDelay,
+} from './webhooks.js';

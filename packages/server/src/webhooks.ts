@@ -157,7 +157,7 @@ function secretKey(secret: string): Buffer {
  *
  * @example
  * ```ts
- * const signature = signWebhook(secret, 'msg_abc', 1_750_000_000, '{"type":"user.block"}');
+ * const signature = signWebhook(newWebhookSecret(), 'msg_abc', 1_750_000_000, '{"type":"user.block"}');
  * ```
  */
 export function signWebhook(secret: string, id: string, timestamp: number, body: string): string {
@@ -172,7 +172,8 @@ export function signWebhook(secret: string, id: string, timestamp: number, body:
  *
  * @example
  * ```ts
- * const ok = verifyWebhookSignature(secret, request.headers, rawBody, { now: Date.now() });
+ * const secret = process.env.WEBHOOK_SECRET ?? '';
+ * const ok = verifyWebhookSignature(secret, request.headers, String(request.body), { now: Date.now() });
  * ```
  */
 export function verifyWebhookSignature(
@@ -304,7 +305,7 @@ function guardedLookup(allowLoopback: boolean) {
  *
  * @example
  * ```ts
- * const result = await postWebhook(new URL(hook.url), headers, body, { timeoutMs: 10_000, allowHttpLocalhost: false });
+ * const result = await postWebhook(new URL(url), headers, '{}', { timeoutMs: 10_000, allowHttpLocalhost: false });
  * ```
  */
 export function postWebhook(
@@ -355,7 +356,7 @@ export function postWebhook(
  *
  * @example
  * ```ts
- * const dispatcher = startWebhookDispatcher(ctx, options);
+ * const dispatcher: WebhookDispatcher = startWebhookDispatcher(ctx, checkWebhookOptions({}));
  * await dispatcher.stop();
  * ```
  */
@@ -365,7 +366,7 @@ export interface WebhookDispatcher {
    *
    * @example
    * ```ts
-   * const attempts = await dispatcher.runOnce();
+   * const attempts = await startWebhookDispatcher(ctx, checkWebhookOptions({ dispatch: false })).runOnce();
    * ```
    */
   runOnce(): Promise<number>;
@@ -374,7 +375,7 @@ export interface WebhookDispatcher {
    *
    * @example
    * ```ts
-   * await dispatcher.stop();
+   * await startWebhookDispatcher(ctx, checkWebhookOptions({})).stop();
    * ```
    */
   stop(): Promise<void>;

@@ -23,7 +23,8 @@ import {
 import { type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
 import { decodeRecord, encodeRecord, type StorageTx } from '@cloister/storage';
 import type { ServerContext } from './context.js';
-import { NotFoundError } from './store/index.js';
+import { createAuditLog, NotFoundError } from './store/index.js';
+import { withWebhookOutbox } from './store/integrations.js';
 
 /**
  * The server table holding one wipe per device: partition `u16 len ‖ tenant ‖ u16 len ‖ user`,
@@ -221,7 +222,7 @@ export async function wipeStatus(
  * ```
  */
 export async function confirmWipe(
-  ctx: Pick<ServerContext, 'adapter'>,
+  ctx: Pick<ServerContext, 'adapter' | 'provider'>,
   target: WipeTarget,
   at: number,
 ): Promise<boolean> {
@@ -232,6 +233,18 @@ export async function confirmWipe(
     if (current.confirmedAt !== null) return false;
     const { partition, sort } = address(t);
     await tx.put(WIPES_TABLE, { partition, sort, value: record({ ...current, confirmedAt: at }) });
+    // Audited in the same transaction (and announced to webhook subscribers of `device.wipe.confirmed`).
+    const audit = withWebhookOutbox(
+      (fn) => fn(tx),
+      (run) => createAuditLog(run, ctx.provider),
+    );
+    await audit.append(t.tenant, {
+      actor: t.user,
+      action: 'device.wipe.confirmed',
+      target: `${t.user}/${t.device}`,
+      outcome: 'success',
+      at,
+    });
     return true;
   });
 }

@@ -6,6 +6,7 @@
  */
 export * from './api/index.js';
 export * from './enrolment.js';
+export * from './integration-keys.js';
 export * from './password.js';
 export * from './permissions.js';
 export * from './routes.js';

@@ -166,7 +166,7 @@ async function refuse(ctx: ServerContext, k: IntegrationKey, reason: string, err
  *
  * @example
  * ```ts
- * const me = await authenticateIntegrationKey(ctx, bearerHash('key', secret), { permission: 'users.read' });
+ * const caller = await authenticateIntegrationKey(ctx, bearerHash('key', token), { permission: 'users.read' });
  * ```
  */
 export async function authenticateIntegrationKey(
@@ -222,7 +222,7 @@ const POOL_NEUTRAL: readonly string[] = ['getTenant', 'listDomains', 'getOrganis
  *
  * @example
  * ```ts
- * await checkKeyPools(ctx, op, me, params, body);
+ * await checkKeyPools(ctx, getUserOperation, auth, { user: 'alice' }, undefined); // 404 outside the key's pools
  * ```
  */
 export async function checkKeyPools(
@@ -283,7 +283,7 @@ export async function checkKeyPools(
  *
  * @example
  * ```ts
- * const shown = filterKeyPools(op, me, await op.handle(ctx, input));
+ * const shown = filterKeyPools(listUsersOperation, auth, { items: [{ id: 'alice', pools: ['ward-3'] }] });
  * ```
  */
 export function filterKeyPools(

@@ -52,7 +52,7 @@ export const MAX_WEBHOOKS_PER_TENANT = 20;
  *
  * @example
  * ```ts
- * const keptUntil = createdAt + DELIVERY_RETENTION_MS;
+ * const keptUntil = Date.now() + DELIVERY_RETENTION_MS; // a record made now
  * ```
  */
 export const DELIVERY_RETENTION_MS = 30 * 86_400_000;
@@ -153,7 +153,7 @@ export interface WebhookDelivery {
  *
  * @example
  * ```ts
- * const due: OutboxItem[] = await stores.integrations.claimDue(now, 10, 60_000);
+ * const due: OutboxItem[] = await stores.integrations.claimDue(Date.now(), 10, 60_000);
  * ```
  */
 export interface OutboxItem {
@@ -188,7 +188,8 @@ export interface IntegrationStore {
    *
    * @example
    * ```ts
-   * await stores.integrations.createKey(key);
+   * const [existing] = await stores.integrations.listKeys(tenant);
+   * if (existing !== undefined) await stores.integrations.createKey({ ...existing, id: 'key_AAAAAAAAAAAAAAAAAAAAAA' }); // ConflictError: its hash is taken
    * ```
    */
   createKey(k: IntegrationKey): Promise<void>;
@@ -206,7 +207,7 @@ export interface IntegrationStore {
    *
    * @example
    * ```ts
-   * const k = await stores.integrations.keyByHash(bearerHash('key', presented));
+   * const k = await stores.integrations.keyByHash(bearerHash('key', token));
    * ```
    */
   keyByHash(hash: Uint8Array): Promise<IntegrationKey | undefined>;
@@ -242,7 +243,10 @@ export interface IntegrationStore {
    *
    * @example
    * ```ts
-   * await stores.integrations.createWebhook(hook);
+   * await stores.integrations.createWebhook({
+   *   tenant, id: 'whk_AAAAAAAAAAAAAAAAAAAAAA', url: 'https://hooks.acme.example/c', events: ['user.*'],
+   *   secret: newWebhookSecret(), createdAt: Date.now(), createdBy: admin.id,
+   * });
    * ```
    */
   createWebhook(w: Webhook): Promise<void>;
@@ -279,7 +283,8 @@ export interface IntegrationStore {
    *
    * @example
    * ```ts
-   * await stores.integrations.enqueueEvents(record);
+   * const record = await stores.audit.append(tenant, { actor: admin.id, action: 'user.block', target: 'alice', outcome: 'success' });
+   * await stores.integrations.enqueueEvents(record); // (the audit store already does this)
    * ```
    */
   enqueueEvents(record: AuditRecord): Promise<number>;
@@ -298,7 +303,8 @@ export interface IntegrationStore {
    *
    * @example
    * ```ts
-   * await stores.integrations.settle(item, { status: 'delivered', at: Date.now(), result: '204' });
+   * const [item] = await stores.integrations.claimDue(Date.now(), 1, 60_000);
+   * if (item !== undefined) await stores.integrations.settle(item, { status: 'delivered', at: Date.now(), result: '204' });
    * ```
    */
   settle(
@@ -315,7 +321,8 @@ export interface IntegrationStore {
    *
    * @example
    * ```ts
-   * await stores.integrations.drop(item);
+   * const [item] = await stores.integrations.claimDue(Date.now(), 1, 60_000);
+   * if (item !== undefined) await stores.integrations.drop(item);
    * ```
    */
   drop(item: OutboxItem): Promise<void>;
@@ -409,6 +416,8 @@ async function readDelivery(tx: StorageTx, partition: Uint8Array, sort: Uint8Arr
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ *
  * const integrations = createIntegrationStore(adapterExecutor(adapter));
  * ```
  */
@@ -684,7 +693,9 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
  *
  * @example
  * ```ts
- * const audit = withWebhookOutbox(run, (r) => createAuditLog(r, provider));
+ * import { adapterExecutor } from '@cloister/storage';
+ *
+ * const audit = withWebhookOutbox(adapterExecutor(adapter), (r) => createAuditLog(r, ctx.provider));
  * await audit.append(tenant, { actor: admin.id, action: 'user.block', target: 'alice', outcome: 'success' });
  * ```
  */

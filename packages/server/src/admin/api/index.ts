@@ -11,6 +11,7 @@ export * from './allowlist.js';
 export * from './audit.js';
 export * from './devices.js';
 export * from './domains.js';
+export * from './integrations.js';
 export * from './last-seen.js';
 export * from './openapi.js';
 export * from './operation.js';

@@ -57,7 +57,7 @@ ADMIN_SCHEMAS.add(integrationKeyView, {
  *
  * @example
  * ```ts
- * const hook = webhookView.parse(answer.webhook);
+ * const hook = webhookView.parse({ id: 'whk_AAAAAAAAAAAAAAAAAAAAAA', url: 'https://hooks.acme.example/c', events: ['*'], createdAt: 0, createdBy: admin.id });
  * ```
  */
 export const webhookView = z
@@ -76,7 +76,8 @@ ADMIN_SCHEMAS.add(webhookView, { id: 'Webhook', description: 'A webhook subscrip
  *
  * @example
  * ```ts
- * const failed = page.items.filter((d: { status: string }) => d.status === 'failed');
+ * const items = webhookDeliveryView.array().parse([]);
+ * const failed = items.filter((d) => d.status === 'failed');
  * ```
  */
 export const webhookDeliveryView = z
@@ -123,7 +124,8 @@ const newId = (prefix: string) => `${prefix}_${randomBytes(16).toString('base64u
  *
  * @example
  * ```ts
- * const { apiKey } = await (await fetch(`${url}/admin/v1/integrations/${id}/keys`, { method: 'POST', headers, body })).json();
+ * const body = JSON.stringify({ name: 'HR sync', scopes: ['users:read'] });
+ * const { apiKey } = await (await fetch(`${url}/admin/v1/integrations/${admin.id}/keys`, { method: 'POST', headers, body })).json();
  * ```
  */
 export const createIntegrationKeyOperation = defineAdminOperation({
@@ -221,7 +223,7 @@ export const listIntegrationKeysOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/integrations/keys/${keyId}`, { method: 'DELETE', headers });
+ * await fetch(`${url}/admin/v1/integrations/keys/key_AAAAAAAAAAAAAAAAAAAAAA`, { method: 'DELETE', headers });
  * ```
  */
 export const revokeIntegrationKeyOperation = defineAdminOperation({
@@ -254,6 +256,7 @@ export const revokeIntegrationKeyOperation = defineAdminOperation({
  *
  * @example
  * ```ts
+ * const body = JSON.stringify({ url: 'https://hooks.acme.example/cloister', events: ['user.*'] });
  * const { secret } = await (await fetch(`${url}/admin/v1/webhooks`, { method: 'POST', headers, body })).json();
  * ```
  */
@@ -328,7 +331,7 @@ const webhookParams = z.object({ webhook: webhookIdSchema }).strict();
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/webhooks/${id}`, { method: 'DELETE', headers });
+ * await fetch(`${url}/admin/v1/webhooks/whk_AAAAAAAAAAAAAAAAAAAAAA`, { method: 'DELETE', headers });
  * ```
  */
 export const deleteWebhookOperation = defineAdminOperation({
@@ -361,7 +364,7 @@ export const deleteWebhookOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * const { items } = await (await fetch(`${url}/admin/v1/webhooks/${id}/deliveries`, { headers })).json();
+ * const { items } = await (await fetch(`${url}/admin/v1/webhooks/whk_AAAAAAAAAAAAAAAAAAAAAA/deliveries`, { headers })).json();
  * ```
  */
 export const listWebhookDeliveriesOperation = defineAdminOperation({
