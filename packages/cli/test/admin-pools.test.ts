@@ -140,6 +140,13 @@ describe('cloister admin pools and allowlist', () => {
     expect(refused.code).toBe(EXIT.failure);
     expect(refused.stderr).toMatch(/allowlist/);
     expect((await as('admin', 'users', 'invite', 'carol')).code).toBe(EXIT.ok);
+    // An address on an allowed domain admits a user the list does not name.
+    expect((await as('admin', 'users', 'invite', 'erin', '--email', 'Erin@partner.example')).code).toBe(
+      EXIT.ok,
+    );
+    expect((await as('admin', 'users', 'invite', 'frank', '--email', 'frank@elsewhere.example')).code).toBe(
+      EXIT.failure,
+    );
     await json('admin', 'allowlist', 'add', '--email', 'Dave@Elsewhere.example');
     const off = await json('admin', 'allowlist', 'off');
     expect([off.enabled, off.emails]).toEqual([false, ['dave@elsewhere.example']]);

@@ -98,6 +98,7 @@ export const MAX_INVITE_USES = 100;
 
 interface InviteUserOptions extends AdminOptionValues {
   readonly displayName?: string;
+  readonly email?: string;
   readonly pool?: string[];
   readonly ttl?: number;
   readonly uses?: number;
@@ -132,6 +133,7 @@ async function inviteUser(user: string, options: InviteUserOptions, io: Resolved
     .inviteUser({
       user,
       ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+      ...(options.email === undefined ? {} : { email: options.email }),
       ...(options.pool === undefined ? {} : { pools: options.pool }),
       ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }),
       ...(options.uses === undefined ? {} : { uses: options.uses }),
@@ -266,6 +268,12 @@ export function registerAdminPeopleCommands(admin: Command, io: ResolvedIO): voi
       .description('invite a user: an enrolment code (token and root fingerprint), shown once')
       .argument('<user>', 'the user id (created when missing)', (v: string) => parseUserId(v) as string)
       .addOption(new Option('--display-name <name>', 'display name of a new user').argParser(parseName))
+      .addOption(
+        new Option(
+          '--email <address>',
+          "the user's e-mail address (checked against the allowlist)",
+        ).argParser(parseEmail),
+      )
       .addOption(
         new Option('--pool <id>', 'a pool of a new user (repeatable)').argParser(
           collect((v: string) => parsePoolId(v) as string),
