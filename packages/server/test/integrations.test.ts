@@ -61,7 +61,7 @@ describe('integration API keys', () => {
     for (const p of ['ward-a', 'ward-b']) await s.pools.put(tenant, poolId(p), { name: p });
     await s.users.create(tenant, userId('alice'), { displayName: 'Alice', pools: [poolId('ward-a')] });
     await s.users.create(tenant, userId('bob'), { displayName: 'Bob', pools: [poolId('ward-b')] });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => t?.close());
 
   it('is shown once, works within its scopes, records its last use, and is never listed with its secret', async () => {
@@ -202,5 +202,5 @@ describe('integration API keys: rate limit per key', () => {
     } finally {
       await t.close();
     }
-  }, 60_000);
+  }, 180_000);
 });

@@ -13,11 +13,13 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deviceId } from '@cloister/crypto';
 import { tenantId, userId } from '@cloister/protocol';
 import { createMemoryAdapter } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServerStores } from '../src/store/index.js';
 import { checkWebhookUrl, signWebhook, verifyWebhookSignature, webhookRetryDelay } from '../src/webhooks.js';
+import { confirmWipe, recordWipe } from '../src/wipe.js';
 import {
   type AdminTestServer,
   type CreatedTenant,
@@ -243,6 +245,37 @@ describe('signed webhooks', () => {
       expect(r.received.length).toBe(1);
       expect(JSON.parse(r.received[0]?.body ?? '{}').data.target).toBe(user);
       expect((await deliveries(hook.id)).length).toBe(1);
+      expect((await t.as(owner, 'DELETE', `/admin/v1/webhooks/${hook.id}`)).status).toBe(204);
+    } finally {
+      await r.close();
+    }
+  });
+
+  it("announces a device's confirmed wipe (device.wipe.confirmed), written with the confirmation", async () => {
+    const r = await receiver();
+    try {
+      const hook = await subscribe(r.url, ['device.wipe.confirmed']);
+      const ctx = t.server.context;
+      const user = await newUser();
+      const target = { tenant: tenantId('acme'), user: userId(user), device: deviceId(1) };
+      await ctx.adapter.transaction((tx) =>
+        recordWipe(tx, target, {
+          commandId: 'AAAAAAAAAAAAAAAAAAAAAA',
+          command: new Uint8Array(8),
+          issuedAt: t.time,
+          confirmedAt: null,
+        }),
+      );
+      expect(await confirmWipe(ctx, target, t.time)).toBe(true);
+      expect(await confirmWipe(ctx, target, t.time)).toBe(false); // once
+      await until(t, () => r.received.length === 1, 0);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(r.received.length).toBe(1);
+      const event = JSON.parse(r.received[0]?.body ?? '{}');
+      expect(event).toMatchObject({
+        type: 'device.wipe.confirmed',
+        data: { actor: user, target: `${user}/1` },
+      });
       expect((await t.as(owner, 'DELETE', `/admin/v1/webhooks/${hook.id}`)).status).toBe(204);
     } finally {
       await r.close();
