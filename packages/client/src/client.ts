@@ -201,7 +201,7 @@ export class CloisterClient {
    * @example
    * ```ts
    * client.on('broadcast', async ({ broadcast }) => {
-   *   showNotice(broadcast.text);
+   *   console.log(`notice from ${broadcast.from}: ${broadcast.text}`); // once the user has seen it:
    *   await client.markBroadcastRead(broadcast.id);
    * });
    * ```

@@ -32,7 +32,7 @@ export const BROADCAST_DEDUP_MS = 90 * 86_400_000;
  *
  * @example
  * ```ts
- * const b: StoredBroadcast | undefined = await stores.broadcasts.get(tenant, broadcastId);
+ * const b: StoredBroadcast | undefined = await stores.broadcasts.get(tenant, 'IiIiIiIiIiIiIiIiIiIiIg');
  * if (b !== undefined) console.log(`${b.delivered}/${b.devices} delivered, ${b.read} read`);
  * ```
  */
@@ -63,7 +63,7 @@ export interface StoredBroadcast {
  *
  * @example
  * ```ts
- * const outcome: BroadcastReceiptOutcome = await stores.broadcasts.receipt(tenant, id, user, device, 'read');
+ * const outcome: BroadcastReceiptOutcome = await stores.broadcasts.receipt(tenant, 'IiIiIiIiIiIiIiIiIiIiIg', user, device, 'read');
  * ```
  */
 export type BroadcastReceiptOutcome = 'counted' | 'duplicate' | 'unknown';
@@ -74,7 +74,7 @@ export type BroadcastReceiptOutcome = 'counted' | 'duplicate' | 'unknown';
  * @example
  * ```ts
  * const store: BroadcastStore = stores.broadcasts;
- * const b = await store.get(tenant, broadcastId);
+ * const b = await store.get(tenant, 'IiIiIiIiIiIiIiIiIiIiIg');
  * ```
  */
 export interface BroadcastStore {
@@ -92,7 +92,7 @@ export interface BroadcastStore {
    *
    * @example
    * ```ts
-   * await stores.broadcasts.create(tenant, { id, sequence: 4, objectHash, admin: admin.id, issuedAtMs, createdAt: Date.now() });
+   * await stores.broadcasts.create(tenant, { id: 'IiIiIiIiIiIiIiIiIiIiIg', sequence: 4, objectHash: new Uint8Array(32), admin: 'adm_1', issuedAtMs: Date.now(), createdAt: Date.now() });
    * ```
    */
   create(tenant: TenantId, record: Omit<StoredBroadcast, 'devices' | 'delivered' | 'read'>): Promise<boolean>;
@@ -102,7 +102,7 @@ export interface BroadcastStore {
    *
    * @example
    * ```ts
-   * const fresh = await stores.broadcasts.addDevices(tenant, id, [{ user, device }], Date.now() + BROADCAST_DEDUP_MS);
+   * const fresh = await stores.broadcasts.addDevices(tenant, 'IiIiIiIiIiIiIiIiIiIiIg', [{ user, device }], Date.now() + BROADCAST_DEDUP_MS);
    * ```
    */
   addDevices(
@@ -117,7 +117,7 @@ export interface BroadcastStore {
    *
    * @example
    * ```ts
-   * await stores.broadcasts.receipt(tenant, id, user, device, 'delivered');
+   * await stores.broadcasts.receipt(tenant, 'IiIiIiIiIiIiIiIiIiIiIg', user, device, 'delivered');
    * ```
    */
   receipt(
@@ -139,15 +139,6 @@ function checkBroadcastId(id: unknown): string {
 
 const deviceSort = (user: UserId, device: DeviceId) => key(user, u32(device));
 
-/**
- * Creates the broadcast store over `run`.
- *
- * @example
- * ```ts
- * import { adapterExecutor } from '@cloister/storage';
- * const broadcasts = createBroadcastStore(adapterExecutor(adapter));
- * ```
- */
 async function loadTx(tx: StorageTx, tid: TenantId, id: string, forUpdate: boolean) {
   const r = await getRec(tx, T.broadcasts, key(tid), key(id), forUpdate);
   if (r === undefined) return undefined;
@@ -185,6 +176,15 @@ function saveTx(tx: StorageTx, tid: TenantId, b: StoredBroadcast, ifAbsent = fal
   );
 }
 
+/**
+ * Creates the broadcast store over `run`.
+ *
+ * @example
+ * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
+ * const broadcasts = createBroadcastStore(adapterExecutor(adapter));
+ * ```
+ */
 export function createBroadcastStore(run: Executor): BroadcastStore {
   return {
     get(tenant, id) {
