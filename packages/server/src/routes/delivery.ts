@@ -17,6 +17,7 @@
  */
 import {
   DecodeError,
+  ENVELOPE_KIND_ORGANISATION,
   equalBytes,
   peekArchiveSeal,
   peekEnvelopeOuter,
@@ -473,6 +474,8 @@ async function submit(
       };
     }
     const outer = peekEnvelopeOuter(delivery.envelope);
+    // Organisation envelopes (broadcasts) are queued by the admin route only (spec/broadcast.md).
+    if (outer.kind === ENVELOPE_KIND_ORGANISATION) continue;
     const mailbox = mailboxFromEnvelope(outer.mailbox);
     if (mailbox === undefined) continue;
     // Form and expiry first: no lookup for a token that cannot be current.
