@@ -7,9 +7,9 @@
 
 export type { AdminSessionJson } from './commands/admin.js';
 export type { WipeJson } from './commands/admin-devices.js';
-export type { ErasedJson } from './commands/admin-subjects.js';
 export type { UserInviteJson } from './commands/admin-people.js';
 export type { PublishedJson } from './commands/admin-policy.js';
+export type { ErasedJson } from './commands/admin-subjects.js';
 export type { TenantCreateJson } from './commands/admin-tenant.js';
 export type { ListenJson } from './commands/client.js';
 export type { OrgCertifyJson, OrgInitJson } from './commands/org.js';

@@ -255,16 +255,6 @@ export {
   webSocketOrigins,
 } from './web-apps.js';
 export {
-  confirmWipe,
-  getWipe,
-  recordWipe,
-  type StoredWipe,
-  WIPES_TABLE,
-  type WipeStatus,
-  type WipeTarget,
-  wipeStatus,
-} from './wipe.js';
-export {
   checkWebhookOptions,
   checkWebhookUrl,
   DEFAULT_WEBHOOK_OPTIONS,
@@ -279,3 +269,13 @@ export {
   webhookOptionsOf,
   webhookRetryDelay,
 } from './webhooks.js';
+export {
+  confirmWipe,
+  getWipe,
+  recordWipe,
+  type StoredWipe,
+  WIPES_TABLE,
+  type WipeStatus,
+  type WipeTarget,
+  wipeStatus,
+} from './wipe.js';

@@ -13,6 +13,7 @@ export * from './blobs.js';
 export * from './broadcasts.js';
 export * from './bundles.js';
 export type { ServerPage, ServerPageOptions } from './common.js';
+export * from './compliance.js';
 export {
   createDeliveryEpochStore,
   type DeliveryEpochStore,
@@ -21,7 +22,6 @@ export {
   SENDER_CLASS_LABEL,
   senderClassOf,
 } from './delivery-epochs.js';
-export * from './compliance.js';
 export * from './device-lists.js';
 export {
   CREDENTIAL_HASH_BYTES,
@@ -40,7 +40,6 @@ export * from './jobs.js';
 export * from './mailboxes.js';
 export * from './organisation.js';
 export * from './policies.js';
-export * from './stores.js';
 export {
   type CountedFigure,
   createStatisticsStore,
@@ -56,6 +55,7 @@ export {
   type StatisticsStore,
   suppressFigures,
 } from './statistics.js';
+export * from './stores.js';
 export {
   destroySubjectKey,
   hasSubjectKey,
