@@ -33,3 +33,5 @@ declare const passphrase: string;
 declare const email: string;
 declare const password: string;
 declare const totp: string;
+/** The calls an area of the SDK is built on (what `AdminClient` hands each area). */
+declare const caller: import('@cloister/admin').AdminCaller;

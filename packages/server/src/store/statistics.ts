@@ -157,7 +157,7 @@ export interface PoolFigure {
  *
  * @example
  * ```ts
- * const f: PeriodFigures = await stores.statistics.figures(tenant, { kind: 'day', index }, Date.now());
+ * const f: PeriodFigures = await stores.statistics.figures(tenant, { kind: 'day', index: Math.floor(Date.now() / 86_400_000) - 1 }, Date.now());
  * console.log(f.activeUsers ?? '<5');
  * ```
  */
