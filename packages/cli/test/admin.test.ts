@@ -266,7 +266,7 @@ describe('cloister admin and org against a running server', () => {
     expect(usageText.stdout).toMatch(/^tenant quota: 0 bytes of 1\.0 TiB \(blobs and archive\)$/m);
   });
 
-  it('blocks and unblocks, signs a policy layer and a broadcast', async () => {
+  it('blocks and unblocks, signs a policy layer, sends a broadcast and reads its counts', async () => {
     const block = await cli(as('admin', 'users', 'block', 'alice', '--json'));
     expect(JSON.parse(block.stdout)).toMatchObject({ id: 'alice', blocked: true });
     const unblock = await cli(as('admin', 'users', 'unblock', 'alice', '--json'));
@@ -290,9 +290,20 @@ describe('cloister admin and org against a running server', () => {
     const refused = await cli(as('admin', 'policy', 'set', '--layer', 'user:alice', '--file', archive));
     expect(refused.code).toBe(EXIT.failure);
     expect(refused.stderr).toMatch(/forbidden/);
-    const broadcast = await cli(as('admin', 'broadcast', '--text', 'Fire drill at 3 pm', '--json'));
+    const broadcast = await cli(as('admin', 'broadcast', 'send', '--text', 'Fire drill at 3 pm', '--json'));
+    expect(broadcast.stderr).toBe('');
     expect(broadcast.code).toBe(EXIT.ok);
-    expect(JSON.parse(broadcast.stdout)).toMatchObject({ kind: 'broadcast', sequence: 1 });
+    const sent = JSON.parse(broadcast.stdout) as { broadcastId: string; queued: number };
+    expect(sent).toMatchObject({ sequence: 1, duplicates: 0 });
+    const status = await cli(as('admin', 'broadcast', 'status', sent.broadcastId, '--json'));
+    expect(status.code).toBe(EXIT.ok);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      broadcastId: sent.broadcastId,
+      devices: sent.queued,
+      read: 0,
+    });
+    const text = await cli(as('admin', 'broadcast', 'status', sent.broadcastId));
+    expect(text.stdout).toBe(`broadcast ${sent.broadcastId}: ${sent.queued} devices, 0 delivered, 0 read\n`);
   });
 
   it('a second administrator creates a key, an owner certifies it, and it signs', async () => {
@@ -339,7 +350,7 @@ describe('cloister admin and org against a running server', () => {
     );
     expect(login.code).toBe(EXIT.ok);
     // Without a signing key she cannot sign.
-    const unsigned = await cli(carol('admin', 'broadcast', '--text', 'hello'));
+    const unsigned = await cli(carol('admin', 'broadcast', 'send', '--text', 'hello'));
     expect(unsigned.code).toBe(EXIT.usage);
     expect(unsigned.stderr).toMatch(/signing-key\.json does not exist/);
     const created = await cli(carol('admin', 'key', 'create', '--json'));
@@ -383,10 +394,10 @@ describe('cloister admin and org against a running server', () => {
     expect(wrongFp.stderr).toMatch(/not the key of --root-fingerprint/);
     expect((await install(cert.rootFingerprint)).code).toBe(EXIT.ok);
     const signed = await cli(
-      carol('admin', 'broadcast', '--text', 'From Carol', '--user', 'alice', '--json'),
+      carol('admin', 'broadcast', 'send', '--text', 'From Carol', '--user', 'alice', '--json'),
     );
     expect(signed.stderr).toBe('');
-    expect(JSON.parse(signed.stdout)).toMatchObject({ kind: 'broadcast', sequence: 2 });
+    expect(JSON.parse(signed.stdout)).toMatchObject({ sequence: 2 });
     const delegation = await cli(carol('org', 'delegate'));
     expect(delegation.code).toBe(EXIT.failure);
     expect(delegation.stderr).toMatch(/forbidden/);

@@ -265,7 +265,19 @@ describe('cloister: usage errors exit 2 with a clear message', () => {
     ],
     [
       'a broadcast to pools and users at once',
-      ['admin', 'broadcast', '--text', 'x', '--pool', 'p', '--user', 'u', '--passphrase-file', 'none'],
+      [
+        'admin',
+        'broadcast',
+        'send',
+        '--text',
+        'x',
+        '--pool',
+        'p',
+        '--user',
+        'u',
+        '--passphrase-file',
+        'none',
+      ],
       /--pool and --user do not go together/,
     ],
     [
