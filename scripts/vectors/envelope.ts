@@ -17,10 +17,14 @@ import {
   issueSenderCertificate,
   openEnvelope,
   openHpke,
+  openOrganisationEnvelope,
+  padToBucket,
   peekEnvelopeOuter,
+  type RandomSource,
   type SenderCertificateFields,
   sealEnvelope,
   sealEnvelopeForMany,
+  sealOrganisationEnvelopes,
   toHex,
   unpad,
   utf8,
@@ -210,6 +214,120 @@ async function manyCase(name: string, body: Uint8Array) {
   };
 }
 
+/** A seeded random source that also records every draw, in order. */
+function recording(seed: string): { random: RandomSource; draws: Uint8Array[] } {
+  const source = INSECURE_seededRandomForTestsOnly(utf8(seed));
+  const draws: Uint8Array[] = [];
+  const random: RandomSource = {
+    name: source.name,
+    fill(out: Uint8Array): Uint8Array {
+      source.fill(out);
+      draws.push(out.slice());
+      return out;
+    },
+  };
+  return { random, draws };
+}
+
+/**
+ * A kind-3 organisation envelope (spec/envelope.md §5a) to Bob's and Carol's devices. Draws, in
+ * this order: Bob's X25519 private key, Carol's X25519 private key, the content key K, the HPKE
+ * ephemeral private key for Bob, then for Carol. Every intermediate is recomputed with the node
+ * provider from these draws and compared with the library's envelopes.
+ */
+async function organisationCase(name: string, object: Uint8Array) {
+  const seed = ENVELOPE_SEED_PREFIX + name;
+  const { random, draws } = recording(seed);
+  const provider = plain.withRandom(random);
+  const bob = await provider.x25519.generateKeyPair();
+  const carol = await provider.x25519.generateKeyPair();
+  const devices = [
+    { name: 'bob', keys: bob, mailbox: BOB_MAILBOX, deliveryToken: TOKEN },
+    { name: 'carol', keys: carol, mailbox: CAROL_MAILBOX, deliveryToken: new Uint8Array(0) },
+  ];
+  const envelopes = await sealOrganisationEnvelopes(provider, {
+    recipients: devices.map((d) => ({
+      publicKey: d.keys.publicKey,
+      mailbox: d.mailbox,
+      deliveryToken: d.deliveryToken,
+    })),
+    object,
+  });
+  if (draws.length !== 5 || draws.some((d) => d.length !== 32)) fail('organisation draw order');
+  const [, , contentKey, ...ephemeral] = draws as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
+  const padded = padToBucket(object);
+  const contentAad = concatBytes(utf8('cloister/v1/envelope/organisation-content'), new Uint8Array([1]));
+  const content = await check.aes256gcm.encrypt(contentKey, new Uint8Array(12), padded, contentAad);
+  const digest = await check.sha256(concatBytes(utf8('cloister/v1/envelope/content-digest'), content));
+  const recipients = [];
+  for (const [i, d] of devices.entries()) {
+    const bytes = envelopes[i] ?? fail('one envelope per device');
+    const header = concatBytes(
+      new Uint8Array([1, 3, d.mailbox.length]),
+      d.mailbox,
+      new Uint8Array([d.deliveryToken.length]),
+      d.deliveryToken,
+    );
+    const hpkeInfo = info('cloister/v1/envelope/key-wrap', 3, d.mailbox);
+    const wrapAad = concatBytes(header, digest);
+    const eph = ephemeral[i] ?? fail('ephemeral draw');
+    const enc = await check.x25519.publicKey(eph);
+    const wrapped = bytes.subarray(header.length + 32, header.length + 80);
+    const unwrapped = await openHpke(check, {
+      aead: 'aes-256-gcm',
+      enc,
+      recipientPrivateKey: d.keys.privateKey,
+      info: hpkeInfo,
+      ciphertext: wrapped,
+      aad: wrapAad,
+    });
+    if (!equalBytes(unwrapped, contentKey)) fail('unwrapped content key');
+    if (!equalBytes(bytes, concatBytes(header, enc, wrapped, content))) fail('organisation envelope layout');
+    const opened = await openOrganisationEnvelope(check, { recipientPrivateKey: d.keys.privateKey, bytes });
+    if (!equalBytes(opened.object, object) || !equalBytes(opened.mailbox, d.mailbox)) fail('opened object');
+    recipients.push({
+      device: d.name,
+      recipientPrivateKey: toHex(d.keys.privateKey),
+      recipientPublicKey: toHex(d.keys.publicKey),
+      mailbox: toHex(d.mailbox),
+      deliveryToken: toHex(d.deliveryToken),
+      outerHeader: toHex(header),
+      hpkeInfo: toHex(hpkeInfo),
+      wrapAad: toHex(wrapAad),
+      hpkeEphemeralPrivateKey: toHex(eph),
+      hpkeEnc: toHex(enc),
+      wrappedKey: toHex(wrapped),
+      envelope: toHex(bytes),
+    });
+  }
+  return {
+    name,
+    seed,
+    kind: 'organisation',
+    randomDraws: draws.map(toHex),
+    object: toHex(object),
+    objectLength: object.length,
+    paddedObject: toHex(padded),
+    contentKey: toHex(contentKey),
+    contentAad: toHex(contentAad),
+    content: toHex(content),
+    contentDigest: toHex(digest),
+    recipients,
+  };
+}
+
+function flipHex(bytesHex: string, at: number): string {
+  const i = 2 * at;
+  const b = (Number.parseInt(bytesHex.slice(i, i + 2), 16) ^ 1).toString(16).padStart(2, '0');
+  return `${bytesHex.slice(0, i)}${b}${bytesHex.slice(i + 2)}`;
+}
+
 async function codeOf(call: () => Promise<unknown>): Promise<string> {
   try {
     await call();
@@ -276,6 +394,139 @@ export default {
         expectedCode: await openHex(n.envelope, n.now, n.tenantPublicKey),
       });
     }
+    const org = await organisationCase(
+      'organisation-two-devices',
+      utf8('signed organisation object: broadcast "office closed Friday" (opaque to the envelope)'),
+    );
+    const [orgBob, orgCarol] = org.recipients;
+    const [manyBob] = many.recipients;
+    if (orgBob === undefined || orgCarol === undefined || manyBob === undefined)
+      fail('organisation recipients');
+    const orgHeaderLength = orgBob.outerHeader.length / 2;
+    const orgContentAt = orgHeaderLength + 80;
+    const spliced = `${orgBob.outerHeader}${orgCarol.hpkeEnc}${orgCarol.wrappedKey}${org.content}`;
+    const organisationNegative = [
+      {
+        name: 'message-as-organisation-single',
+        description: 'single-short (kind 1) opened with openOrganisationEnvelope',
+        open: 'organisation',
+        envelope,
+        recipientPrivateKey: privateKey,
+      },
+      {
+        name: 'message-as-organisation-shared',
+        description: "shared-two-recipients (kind 2), Bob's envelope, opened with openOrganisationEnvelope",
+        open: 'organisation',
+        envelope: manyBob.envelope,
+        recipientPrivateKey: manyBob.recipientPrivateKey,
+      },
+      {
+        name: 'message-relabelled-organisation',
+        description:
+          "shared-two-recipients, Bob's envelope with its kind byte set to 3, opened with openOrganisationEnvelope",
+        open: 'organisation',
+        envelope: `${manyBob.envelope.slice(0, 2)}03${manyBob.envelope.slice(4)}`,
+        recipientPrivateKey: manyBob.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-as-message',
+        description: "organisation-two-devices, Bob's envelope (kind 3), opened with openEnvelope",
+        open: 'message',
+        envelope: orgBob.envelope,
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+        tenantPublicKey: many.tenantPublicKey,
+        now: NOW,
+      },
+      {
+        name: 'organisation-relabelled-message',
+        description:
+          "organisation-two-devices, Bob's envelope with its kind byte set to 2, opened with openEnvelope",
+        open: 'message',
+        envelope: `${orgBob.envelope.slice(0, 2)}02${orgBob.envelope.slice(4)}`,
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+        tenantPublicKey: many.tenantPublicKey,
+        now: NOW,
+      },
+      {
+        name: 'organisation-flipped-content',
+        description:
+          "organisation-two-devices, Bob's envelope with the low bit of the first content byte flipped",
+        open: 'organisation',
+        envelope: flipHex(orgBob.envelope, orgContentAt),
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-flipped-content-tag',
+        description:
+          "organisation-two-devices, Carol's envelope with the low bit of the last content tag byte flipped",
+        open: 'organisation',
+        envelope: flipHex(orgCarol.envelope, orgCarol.envelope.length / 2 - 1),
+        recipientPrivateKey: orgCarol.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-flipped-wrap',
+        description:
+          "organisation-two-devices, Bob's envelope with the low bit of the first wrapped-key byte flipped",
+        open: 'organisation',
+        envelope: flipHex(orgBob.envelope, orgHeaderLength + 32),
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-flipped-enc',
+        description:
+          "organisation-two-devices, Bob's envelope with the low bit of the first enc byte flipped",
+        open: 'organisation',
+        envelope: flipHex(orgBob.envelope, orgHeaderLength),
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-wrap-for-other-device',
+        description:
+          "Bob's header with Carol's enc and wrap and the shared content, opened with Carol's key (the wrap is hers, the header is not)",
+        open: 'organisation',
+        envelope: spliced,
+        recipientPrivateKey: orgCarol.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-wrap-for-other-device-own-key',
+        description: "the same spliced envelope opened with Bob's key (the header is his, the wrap is not)",
+        open: 'organisation',
+        envelope: spliced,
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-other-device-key',
+        description: "organisation-two-devices, Bob's envelope opened with Carol's private key",
+        open: 'organisation',
+        envelope: orgBob.envelope,
+        recipientPrivateKey: orgCarol.recipientPrivateKey,
+      },
+      {
+        name: 'organisation-unknown-kind',
+        description:
+          "organisation-two-devices, Bob's envelope with kind byte 0x04 (outer header, parsed by the server)",
+        open: 'organisation',
+        envelope: `${orgBob.envelope.slice(0, 2)}04${orgBob.envelope.slice(4)}`,
+        recipientPrivateKey: orgBob.recipientPrivateKey,
+      },
+    ];
+    const organisationNegatives = [];
+    for (const n of organisationNegative) {
+      const expectedCode = await codeOf(() =>
+        n.open === 'organisation'
+          ? openOrganisationEnvelope(check, {
+              recipientPrivateKey: Buffer.from(n.recipientPrivateKey, 'hex'),
+              bytes: Buffer.from(n.envelope, 'hex'),
+            })
+          : openEnvelope(check, {
+              recipientPrivateKey: Buffer.from(n.recipientPrivateKey, 'hex'),
+              bytes: Buffer.from(n.envelope, 'hex'),
+              tenantPublicKey: Buffer.from(n.tenantPublicKey ?? fail('tenant key'), 'hex'),
+              now: n.now ?? fail('now'),
+            }),
+      );
+      organisationNegatives.push({ ...n, expectedCode });
+    }
     return {
       source: {
         generator: 'scripts/vectors/envelope.ts',
@@ -285,6 +536,8 @@ export default {
       encoding: 'byte strings are lower-case hex; times are milliseconds since the Unix epoch',
       cases: [single, many],
       negative: negatives,
+      organisation: [org],
+      organisationNegative: organisationNegatives,
     };
   },
 };
