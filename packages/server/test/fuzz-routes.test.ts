@@ -29,6 +29,7 @@ import { newMailboxId } from '../src/delivery-token.js';
 import { blobRoutes } from '../src/routes/blobs.js';
 import { healthRoutes } from '../src/routes/health.js';
 import { ROUTES } from '../src/routes/index.js';
+import { statisticsOf } from '../src/statistics.js';
 import { createTenant } from '../src/tenants.js';
 import { startTestServer, type TestResponse, type TestServer } from './helpers/server.js';
 
@@ -136,6 +137,8 @@ async function snapshot() {
 beforeAll(async () => {
   t = await startTestServer({
     rateLimitPerMinute: 1_000_000,
+    // The fixture's one device sends every request that carries a credential.
+    limits: { deviceRequestsPerMinute: 1_000_000 },
     // Every module of ROUTES, plus the blob routes while they are not in the list yet (with
     // `extraRoutes` the helper serves the health routes and exactly the modules given).
     extraRoutes: ROUTES.includes(blobRoutes) ? [] : [...ROUTES.filter((r) => r !== healthRoutes), blobRoutes],
@@ -348,6 +351,9 @@ describe('fuzz over every route', () => {
   it('answers every malformed request with a typed 4xx and changes nothing', {
     timeout: 120_000,
   }, async () => {
+    // The fixture's own requests were counted by the usage-statistics recorder; write them now, so
+    // that its timer does not write them during the fuzz.
+    await statisticsOf(t.server.context).flush();
     const before = await snapshot();
     const runs = Math.max(20, Math.min(100, Math.floor(REQUEST_BUDGET / Math.max(1, routes.length))));
     counting = true;
@@ -402,6 +408,9 @@ describe('fuzz over every route', () => {
       for (const auth of ['valid', undefined] as const) {
         for (const contentType of ['application/json', 'application/octet-stream']) {
           if (auth === 'valid' && params === 0 && (!takesBody || IGNORES_BODY.has(key))) continue;
+          // An open route that reads no body answers at once and the HTTP server drops the unread
+          // megabyte with a reset; the random bodies above already hold it to its rules.
+          if (!takesBody && OPEN_ROUTES.has(key)) continue;
           const res = await send(route, path, auth, { body: huge, contentType });
           checkAnswer(route, res, `huge ${contentType}, auth ${auth ?? 'none'}`);
         }
