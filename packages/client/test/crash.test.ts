@@ -45,8 +45,12 @@ interface Outcome {
 
 /** How long one child may run; the kill points queue for a slot, so the limit is per child. */
 const CHILD_TIMEOUT = 90_000;
-/** Kill points running at once: a child waits on the network part of its time. */
-const CONCURRENCY = 3;
+/**
+ * Kill points running at once. One: with three at a time on a loaded 2-core CI machine, a child's
+ * first request after its restart was refused now and then (a 4xx before its handler ran), which
+ * made the test fail for a reason that is not the one it checks.
+ */
+const CONCURRENCY = 1;
 let running = 0;
 const waiting: (() => void)[] = [];
 
