@@ -145,7 +145,7 @@ export interface User {
   readonly roles: readonly Role[];
   /** Whether the user is blocked: its devices can neither connect nor be delivered to. */
   readonly blocked: boolean;
-  /** The user's e-mail address (domain lower-cased, see {@link normaliseEmail}), or `null`. */
+  /** The user's e-mail address (domain lower-cased, see `normaliseEmail`), or `null`. */
   readonly email: string | null;
   /** When the user was created, in Unix milliseconds. */
   readonly createdAt: number;
@@ -171,7 +171,7 @@ export interface UserInput {
   readonly roles?: readonly Role[];
   /** Whether the user starts blocked (default `false`). */
   readonly blocked?: boolean;
-  /** An e-mail address (checked by {@link normaliseEmail}); `null` or left out: none (a patch's `null` removes it). */
+  /** An e-mail address (checked by `normaliseEmail`); `null` or left out: none (a patch's `null` removes it). */
   readonly email?: string | null;
 }
 
