@@ -2,12 +2,15 @@
  * The restriction feature map (spec/restrictions.md): media type patterns and their intersection
  * (property: a type passes the intersection exactly when it passes both lists), the merge of pool
  * layers (the most restrictive, independent of order), locks, malformed entries left out with a
- * report (never loosening a lock), and the typed layer editing round trip.
+ * report (never loosening a lock), the typed layer editing round trip, and the target of a
+ * conversation group's layer (the base64url of its 1..64-byte id).
  */
 import { ForbiddenError, ValidationError } from '@cloister/crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  groupIdOfLayerTarget,
+  groupLayerTarget,
   intersectMediaTypes,
   isMediaTypePattern,
   type LayerDocument,
@@ -21,6 +24,7 @@ import {
   restrictionsToLayer,
   timerWithinBounds,
 } from '../src/index.js';
+import { encodePolicyLayer } from '../src/organisation/policy-layer.js';
 
 const types = ['image', 'video', 'audio', 'application', 'text'];
 const subtypes = ['png', 'jpeg', 'mp4', 'pdf', 'plain', 'vnd.ms.doc', 'vnd.ms.xls', 'vnd.oasis.text'];
@@ -243,5 +247,26 @@ describe('restrictionsFromFeatures and timers', () => {
     expect(timerWithinBounds({ minMs: 10, maxMs: 20 }, 21)).toBe(false);
     expect(timerWithinBounds({ minMs: 10, maxMs: null }, 5)).toBe(false);
     expect(timerWithinBounds({ minMs: 10, maxMs: 20 }, null)).toBe(true);
+  });
+});
+
+describe('group layer targets', () => {
+  it('are the canonical base64url of a 1..64-byte group id, a valid layer target, and read back', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (id) => {
+        const target = groupLayerTarget(id);
+        expect(groupIdOfLayerTarget(target)).toEqual(id);
+        // The identifier rules of a layer target accept it.
+        encodePolicyLayer({ layer: 'group', target, document: {} });
+      }),
+    );
+    expect(groupLayerTarget(Uint8Array.of(1, 2, 3))).toBe('AQID');
+    for (const bad of [new Uint8Array(0), new Uint8Array(65)]) {
+      expect(() => groupLayerTarget(bad)).toThrow(ValidationError);
+    }
+    // Not a group id: padding, another alphabet, non-zero spare bits, too long, empty.
+    for (const target of ['AQ==', 'g:0102', 'AR', 'A'.repeat(88), '']) {
+      expect(groupIdOfLayerTarget(target)).toBeUndefined();
+    }
   });
 });

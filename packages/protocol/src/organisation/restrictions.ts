@@ -11,6 +11,7 @@
  * @module
  */
 import { ForbiddenError, ValidationError } from '@cloister/crypto';
+import { fromBase64Url, toBase64Url } from './_codec.js';
 import type { CanonicalJson } from './canonical-json.js';
 import { ARCHIVE_FEATURE } from './policy-layer.js';
 import {
@@ -477,7 +478,8 @@ export interface RestrictionProblem {
 
 /**
  * The layers of one user for {@link resolveRestrictions}: those of {@link PolicyLayers} and,
- * optionally, the user's group layers (combined with the pool layers, the most restrictive wins).
+ * optionally, the group layers of the conversation group a restriction is resolved for (combined
+ * with the pool layers, the most restrictive wins; `spec/restrictions.md` §1.2).
  *
  * @example
  * ```ts
@@ -485,7 +487,7 @@ export interface RestrictionProblem {
  * ```
  */
 export interface RestrictionLayers extends PolicyLayers {
-  /** The layers of the organisation groups the user is in. */
+  /** The layers of the conversation group being resolved for (none for a 1:1 conversation). */
   readonly groups?: readonly LayerDocument[];
 }
 
@@ -849,4 +851,47 @@ export function layerRestrictions(
 export function timerWithinBounds(bounds: TimerBounds, timerMs: number | null): boolean {
   if (timerMs === null) return true;
   return timerMs >= bounds.minMs && (bounds.maxMs === null || timerMs <= bounds.maxMs);
+}
+
+/**
+ * Most group policy layers one tenant keeps (`spec/restrictions.md` §1.2): the server serves every
+ * one of them to every device of the tenant, and refuses to store another beyond this.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_GROUP_LAYERS); // 256
+ * ```
+ */
+export const MAX_GROUP_LAYERS = 256;
+
+/**
+ * The target of a group policy layer for a conversation group: the base64url (no padding) of its
+ * group id, 1..64 bytes (`spec/restrictions.md` §1.2). `ValidationError` for another length.
+ *
+ * @example
+ * ```ts
+ * groupLayerTarget(new Uint8Array(32).fill(0xab)); // 'q6ur…': 43 characters
+ * ```
+ */
+export function groupLayerTarget(groupId: Uint8Array): string {
+  if (!(groupId instanceof Uint8Array) || groupId.length < 1 || groupId.length > 64) {
+    throw new ValidationError('groupId', 'a group id of 1..64 bytes');
+  }
+  return toBase64Url(groupId);
+}
+
+/**
+ * The group id a group policy layer's target names (the reverse of {@link groupLayerTarget}), or
+ * undefined when the target is not the canonical base64url of 1..64 bytes (such a layer names no
+ * conversation group and applies to none).
+ *
+ * @example
+ * ```ts
+ * groupIdOfLayerTarget(groupLayerTarget(Uint8Array.of(1, 2, 3))); // Uint8Array [1, 2, 3]
+ * ```
+ */
+export function groupIdOfLayerTarget(target: string): Uint8Array | undefined {
+  if (typeof target !== 'string') return undefined;
+  const bytes = fromBase64Url(target);
+  return bytes === undefined || bytes.length < 1 || bytes.length > 64 ? undefined : bytes;
 }

@@ -8,7 +8,9 @@
  *
  * Effects by kind:
  * - `policy-layer`: stored per layer, and its document written to the policy store (the server's
- *   own enforcement and the `features` answer of `GET /v1/policy` follow the signed layer);
+ *   own enforcement and the `features` answer of `GET /v1/policy` follow the signed layer); a
+ *   tenant keeps at most {@link MAX_GROUP_LAYERS} group layers, every one of which is served to
+ *   each of its devices (`spec/server-policy.md` §1), so a new one beyond them is refused;
  * - `wipe`: stored as the device's wipe (pending), the device blocked, audited `device.wipe`; the
  *   device's open sockets are woken so that they close;
  * - `broadcast`: kept (newest first);
@@ -21,6 +23,7 @@
 import { ForbiddenError, ValidationError } from '@cloister/crypto';
 import {
   groupId,
+  MAX_GROUP_LAYERS,
   type OrganisationObjectKind,
   organisationObjectScope,
   type PoolId,
@@ -34,6 +37,7 @@ import {
 import { type RecordValue, type StorageTx, txExecutor } from '@cloister/storage';
 import type { ServerContext } from '../context.js';
 import {
+  ConflictError,
   createAuditLog,
   createDeviceStore,
   createOrganisationStore,
@@ -165,7 +169,8 @@ async function applyPoolRules(
  * `archive`), with `now = ctx.now()`; `ValidationError('object.kind')` for another kind than
  * `options.kind`; `ForbiddenError` when `options.signer` is not the certified administrator;
  * `ConflictError('organisation-sequence')` unless the sequence is greater than the newest of its
- * kind; `NotFoundError('device')` for a wipe or `NotFoundError('user')` for an admission naming
+ * kind; `ConflictError('group-layers')` for a group layer of a group without one when the tenant
+ * has {@link MAX_GROUP_LAYERS} already; `NotFoundError('device')` for a wipe or `NotFoundError('user')` for an admission naming
  * what the tenant does not have; `ValidationError('payload.serverSigningPublicKey')` for a
  * delegation to another key than the tenant's server signing key. Then the sequence, the object,
  * its effect and the audit record are written in one transaction.
@@ -220,6 +225,16 @@ export async function publishOrganisationObject(
     await organisation.advanceSequence(tid, o.kind, o.sequence);
     switch (o.kind) {
       case 'policy-layer': {
+        if (
+          o.payload.layer === 'group' &&
+          (await organisation.get(tid, 'policy-layer', scope)) === undefined &&
+          (await organisation.groupLayers(tid, MAX_GROUP_LAYERS + 1)).length >= MAX_GROUP_LAYERS
+        ) {
+          throw new ConflictError(
+            'group-layers',
+            `the tenant has ${MAX_GROUP_LAYERS} group layers, the most every device is served`,
+          );
+        }
         const document = o.payload.document as unknown as PolicyDocument;
         await createPolicyStore(run).set(policyLayerOf(tid, o), document);
         break;

@@ -19,7 +19,9 @@
  * that concern the caller, byte for byte as administrators signed them (base64url), for the
  * client to verify against the root it pinned (spec/organisation.md §10.5): `layers` the signed
  * policy layers that apply (the tenant layer, the layers of the caller's pools, the caller's user
- * layer), `delegations` the certificate delegations not yet expired (newest first, at most 4),
+ * layer), `groupLayers` every group policy layer of the tenant (the server does not know who is in
+ * which conversation group, so it cannot choose; each device applies the layers of its own groups),
+ * `delegations` the certificate delegations not yet expired (newest first, at most 4),
  * `broadcasts` always empty (broadcasts travel end to end into the devices' mailboxes,
  * spec/broadcast.md).
  *
@@ -28,6 +30,7 @@
 import { concatBytes, LimitError, UnauthenticatedError, utf8 } from '@cloister/crypto';
 import {
   decodeOrganisationObject,
+  MAX_GROUP_LAYERS,
   type PoolId,
   resolvePolicyFeatures,
   type TenantId,
@@ -118,6 +121,12 @@ export interface EffectivePolicyResponse {
 export interface OrganisationObjectsResponse {
   /** The tenant layer, the caller's pools' layers and the caller's user layer, in that order. */
   readonly layers: readonly string[];
+  /**
+   * Every group policy layer of the tenant, newest first (at most `MAX_GROUP_LAYERS`, which the
+   * admin API never lets a tenant exceed): the server cannot know group membership, so every
+   * device receives all of them and applies those of its own conversation groups.
+   */
+  readonly groupLayers: readonly string[];
   /** Certificate delegations whose `notAfterMs` is still ahead, newest first (at most 4). */
   readonly delegations: readonly string[];
   /** Always empty: broadcasts reach devices end to end, through their mailboxes (spec/broadcast.md). */
@@ -145,6 +154,8 @@ async function organisationObjects(
   ];
   const found = await Promise.all(scopes.map((scope) => org.get(tenant, 'policy-layer', scope)));
   const layers = found.flatMap((o) => (o === undefined ? [] : [b64(o.bytes)]));
+  const groups = await org.groupLayers(tenant, MAX_GROUP_LAYERS);
+  const groupLayers = groups.sort((a, b) => b.sequence - a.sequence).map((o) => b64(o.bytes));
   const now = ctx.now();
   const delegations: string[] = [];
   const page = await org.list(tenant, 'certificate-delegation', { limit: 16 });
@@ -156,7 +167,7 @@ async function organisationObjects(
   }
   // Broadcasts travel end to end into the devices' mailboxes (spec/broadcast.md); the server keeps
   // none to serve, and the list stays empty for older clients.
-  return { layers, delegations, broadcasts: [] };
+  return { layers, groupLayers, delegations, broadcasts: [] };
 }
 
 /**

@@ -11,6 +11,9 @@
  * - `s_org_sequences[k(tenant)][utf8(kind)]` the newest accepted `sequence` of the kind;
  * - `s_org_objects[k(tenant, kind)][utf8(scope)]` the newest object of a scope (policy layers,
  *   pool rules, device admissions);
+ * - `s_org_objects[k(tenant, "policy-layer/group")][utf8(scope)]` a copy of each group policy layer,
+ *   so that the tenant's group layers are listed without reading its pool and user layers
+ *   ({@link OrganisationStore.groupLayers}; `spec/server-policy.md` §1);
  * - `s_org_lists[k(tenant, kind)][u64 sequence]` every object of a listed kind (broadcasts,
  *   certificate delegations), an ordered table: its sort keys are sequence numbers only.
  *
@@ -69,6 +72,12 @@ export const LISTED_ORGANISATION_KINDS: readonly OrganisationObjectKind[] = Obje
 export const MAX_STORED_ORGANISATION_OBJECT_BYTES = 256 * 1024 + 1024;
 
 const MAX_SCOPE = 300;
+
+/** The scope prefix of group policy layers, and the partition name of their copies. */
+const GROUP_LAYER_PREFIX = 'policy-layer/group/';
+const GROUP_LAYER_INDEX = 'policy-layer/group';
+const isGroupLayer = (kind: OrganisationObjectKind, scope: string): boolean =>
+  kind === 'policy-layer' && scope.startsWith(GROUP_LAYER_PREFIX);
 const MAX_SEQUENCE = Number.MAX_SAFE_INTEGER;
 
 /**
@@ -262,6 +271,17 @@ export interface OrganisationStore {
     kind: OrganisationObjectKind,
     options?: ServerPageOptions,
   ): Promise<ServerPage<StoredOrganisationObject>>;
+  /**
+   * The tenant's group policy layers (scopes `policy-layer/group/…`), at most `limit` (1..1000), in
+   * a stable but unspecified order; read from their own rows, not from the pool and user layers.
+   *
+   * @example
+   * ```ts
+   * const groups = await stores.organisation.groupLayers(tenant, 257);
+   * if (groups.length > 256) console.log('more group layers than devices are served');
+   * ```
+   */
+  groupLayers(tenant: TenantId, limit: number): Promise<StoredOrganisationObject[]>;
 }
 
 function checkKind(value: unknown): OrganisationObjectKind {
@@ -402,6 +422,9 @@ export function createOrganisationStore(run: Executor): OrganisationStore {
           await tx.put(T.orgLists, { partition: key(tid, o.kind), sort: u64(o.sequence), value });
         } else {
           await tx.put(T.orgObjects, { partition: key(tid, o.kind), sort: key(o.scope), value });
+          if (isGroupLayer(o.kind, o.scope)) {
+            await tx.put(T.orgObjects, { partition: key(tid, GROUP_LAYER_INDEX), sort: key(o.scope), value });
+          }
         }
         return stored;
       });
@@ -432,6 +455,7 @@ export function createOrganisationStore(run: Executor): OrganisationStore {
       return run(async (tx) => {
         if ((await getRec(tx, T.orgObjects, key(tid, k), key(sc), true)) === undefined) return false;
         await tx.delete(T.orgObjects, key(tid, k), key(sc));
+        if (isGroupLayer(k, sc)) await tx.delete(T.orgObjects, key(tid, GROUP_LAYER_INDEX), key(sc));
         return true;
       });
     },
@@ -466,6 +490,18 @@ export function createOrganisationStore(run: Executor): OrganisationStore {
           const items = rows.map((row) => objectFrom(read(row.value, T.orgObjects)));
           const last = items[items.length - 1];
           return rows.length === limit && last !== undefined ? { items, next: last.scope } : { items };
+        },
+        { readOnly: true },
+      );
+    },
+
+    async groupLayers(tenant, limit) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const n = checkInteger(limit, 'limit', 1, 1000);
+      return run(
+        async (tx) => {
+          const rows = await tx.list(T.orgObjects, key(tid, GROUP_LAYER_INDEX), { limit: n });
+          return rows.map((row) => objectFrom(read(row.value, T.orgObjects)));
         },
         { readOnly: true },
       );
