@@ -34,6 +34,8 @@ import {
   type ClientMessage,
   type ClientPolicy,
   checkTimer,
+  policyForConversation,
+  resolveRecipient,
 } from './core/index.js';
 import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
@@ -238,7 +240,9 @@ export class CloisterClient {
   /**
    * The capability map under the current policy (`spec/restrictions.md` §4): for each restriction
    * its value, whether the SDK enforces it or the app must, and whether the app declared it does.
-   * A change is a `capabilities` event.
+   * With a `conversationId`, the map in that conversation: a conversation group the organisation
+   * restricted by its group id has its own (`spec/restrictions.md` §1.2; `groups` lists them), every
+   * other conversation the user-wide one. A change, in any group too, is a `capabilities` event.
    *
    * @example
    * ```ts
@@ -246,10 +250,12 @@ export class CloisterClient {
    * if (!map.screenshots.value) console.log('turn on the window flag that blocks screen capture');
    * if (map['notifications.preview'].value === 'none') console.log('notifications say only "new message"');
    * console.log(appMustEnforce); // restrictions in force the app has not declared it enforces
+   * const inChat = client.capabilities(message.conversationId);
+   * if (!inChat.map['clipboard.copy'].value) console.log('no copy menu in this conversation');
    * ```
    */
-  capabilities(): Capabilities {
-    return capabilities(this.#ctx);
+  capabilities(conversationId?: ConversationId): Capabilities {
+    return capabilities(this.#ctx, conversationId);
   }
 
   /**
@@ -586,8 +592,10 @@ export class CloisterClient {
    * ```
    */
   async sendText(to: Recipient, text: string, options: SendOptions = {}): Promise<ClientMessage> {
-    if (options.expireTimerSeconds !== undefined)
-      checkTimer(this.#ctx.policy, options.expireTimerSeconds * 1000);
+    if (options.expireTimerSeconds !== undefined) {
+      const policy = policyForConversation(this.#ctx.policy, resolveRecipient(to).conversationId);
+      checkTimer(policy, options.expireTimerSeconds * 1000);
+    }
     return this.#messaging.sendText(to, text, options);
   }
 
@@ -628,19 +636,26 @@ export class CloisterClient {
   }
 
   /**
-   * Downloads, checks (digest) and decrypts the file of a file message.
+   * Downloads, checks (digest) and decrypts the file of a file message. Refused with
+   * `ForbiddenError` when `files.download` is off: given the message, in its conversation (a
+   * restricted group's own policy); given only its file reference, in `options.conversationId`
+   * when set, else user-wide. Pass the message (or the conversation) for files of group conversations.
    *
    * @example
    * ```ts
    * const body = message.content.body;
    * if (body.type === 'file') {
-   *   const data = await client.downloadFile(body.file, { onProgress: (p) => console.log(p.bytes, p.total) });
+   *   const data = await client.downloadFile(message, { onProgress: (p) => console.log(p.bytes, p.total) });
+   *   const same = await client.downloadFile(body.file, { conversationId: message.conversationId });
    * }
    * ```
    */
   async downloadFile(
-    file: FileReference,
-    options: { readonly onProgress?: (progress: TransferProgress) => void } = {},
+    file: FileReference | ClientMessage,
+    options: {
+      readonly onProgress?: (progress: TransferProgress) => void;
+      readonly conversationId?: ConversationId;
+    } = {},
   ): Promise<Uint8Array> {
     return this.#files.downloadFile(file, options);
   }
@@ -751,7 +766,8 @@ export class CloisterClient {
    * ```
    */
   async setDisappearingTimer(conversationId: ConversationId, timerMs: number | null): Promise<void> {
-    if (typeof timerMs === 'number') checkTimer(this.#ctx.policy, timerMs);
+    if (typeof timerMs === 'number')
+      checkTimer(policyForConversation(this.#ctx.policy, conversationId), timerMs);
     return local.setDisappearingTimer(this.#ctx, conversationId, timerMs);
   }
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { ValidationError } from '@cloister/crypto';
-import { RESTRICTION_NAMES, RESTRICTIONS } from '@cloister/protocol';
+import { type ConversationId, RESTRICTION_NAMES, RESTRICTIONS } from '@cloister/protocol';
 import type { ClientContext } from './context.js';
 import { type Capabilities, capabilitiesOf, SDK_ENFORCED } from './core/index.js';
 import { CLIENT_VERSION, expectOk } from './transport/common.js';
@@ -58,22 +58,29 @@ function stateOf(ctx: ClientContext): State {
 }
 
 /**
- * The capabilities of this client under its current policy.
+ * The capabilities of this client under its current policy; with a `conversationId`, those in
+ * that conversation (a group with a group layer has its own).
  *
  * @example
  * ```ts
  * const caps = capabilities(ctx);
  * ```
  */
-export function capabilities(ctx: ClientContext): Capabilities {
-  return capabilitiesOf(ctx.policy, stateOf(ctx).declared);
+export function capabilities(ctx: ClientContext, conversationId?: ConversationId): Capabilities {
+  return capabilitiesOf(ctx.policy, stateOf(ctx).declared, conversationId);
 }
 
-/** Emits `capabilities` when the map differs from the last one emitted. */
+/**
+ * Emits `capabilities` (the user-wide map) when the map differs from the last one emitted, or
+ * when what applies in a group conversation changed (a group layer added or changed).
+ */
 export function emitCapabilitiesIfChanged(ctx: ClientContext): void {
   const s = stateOf(ctx);
   const caps = capabilities(ctx);
-  const json = JSON.stringify([caps.map, caps.appMustEnforce]);
+  const groups = Object.entries(ctx.policy?.groups ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([hex, g]) => [hex, g.restrictions]);
+  const json = JSON.stringify([caps.map, caps.appMustEnforce, groups]);
   if (s.shown === json) return;
   s.shown = json;
   ctx.emit({ type: 'capabilities', capabilities: caps });

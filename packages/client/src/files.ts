@@ -3,7 +3,9 @@
  * sending the reference as a message; downloading, checking the ciphertext's digest before any
  * decryption, and decrypting. Refused by policy before anything is read or sent: sending when
  * `files.send` is off or `media.send` does not allow the file's media type (`application/octet-stream`
- * when the app gives none), downloading when `files.download` is off (`spec/restrictions.md`).
+ * when the app gives none), downloading when `files.download` is off (`spec/restrictions.md`). In a
+ * group conversation whose group has a group layer, that group's policy decides
+ * (`policyForConversation`, `spec/restrictions.md` §1.2).
  *
  * @module
  */
@@ -16,7 +18,7 @@ import {
   fileCiphertextLength,
   ValidationError,
 } from '@cloister/crypto';
-import { type FileReference, SERVER_BLOB_ID_PATTERN } from '@cloister/protocol';
+import { type ConversationId, type FileReference, SERVER_BLOB_ID_PATTERN } from '@cloister/protocol';
 import type { ClientContext, Unlocked } from './context.js';
 import {
   type ClientMessage,
@@ -24,7 +26,9 @@ import {
   checkFileSend,
   checkForward,
   checkTimer,
+  policyForConversation,
   type Recipient,
+  resolveRecipient,
 } from './core/index.js';
 import type { Messaging } from './messaging.js';
 import type { OutgoingFile, SendOptions, TransferProgress } from './options.js';
@@ -51,8 +55,9 @@ export class Files {
     if (file.mediaType !== undefined && typeof file.mediaType !== 'string') {
       throw new ValidationError('file.mediaType', 'a media type');
     }
-    checkFileSend(ctx.policy, file.mediaType ?? 'application/octet-stream');
-    if (options.expireTimerSeconds !== undefined) checkTimer(ctx.policy, options.expireTimerSeconds * 1000);
+    const policy = policyForConversation(ctx.policy, resolveRecipient(to).conversationId);
+    checkFileSend(policy, file.mediaType ?? 'application/octet-stream');
+    if (options.expireTimerSeconds !== undefined) checkTimer(policy, options.expireTimerSeconds * 1000);
     const size = file.data instanceof Uint8Array ? file.data.length : file.size;
     if (size === undefined || !Number.isSafeInteger(size) || size <= 0) {
       throw new ValidationError('file.size', 'the size in bytes of a non-empty file');
@@ -94,9 +99,10 @@ export class Files {
 
   /**
    * Sends the text or file of `message` to `to` as a new message of this user. Refused
-   * (`ForbiddenError`) when `messages.forward` is off, and for a file when sending it would be
-   * (`files.send`, `media.send`); a body other than text or file is a `ValidationError`. A file is
-   * forwarded by its reference: nothing is downloaded or uploaded again.
+   * (`ForbiddenError`) when `messages.forward` is off in the message's conversation or in the
+   * destination's, and for a file when sending it to `to` would be (`files.send`, `media.send`);
+   * a body other than text or file is a `ValidationError`. A file is forwarded by its reference:
+   * nothing is downloaded or uploaded again.
    */
   async forwardMessage(
     message: ClientMessage,
@@ -105,26 +111,45 @@ export class Files {
   ): Promise<ClientMessage> {
     const ctx = this.#ctx;
     ctx.ready();
-    checkForward(ctx.policy);
+    const target = policyForConversation(ctx.policy, resolveRecipient(to).conversationId);
+    const from = (message as { conversationId?: unknown } | null)?.conversationId;
+    // Out of a group and into one: both conversations' policies must allow forwarding.
+    checkForward(policyForConversation(ctx.policy, typeof from === 'string' ? from : undefined));
+    checkForward(target);
     const body = (message as { content?: { body?: ClientMessage['content']['body'] } } | null)?.content?.body;
-    if (options.expireTimerSeconds !== undefined) checkTimer(ctx.policy, options.expireTimerSeconds * 1000);
+    if (options.expireTimerSeconds !== undefined) checkTimer(target, options.expireTimerSeconds * 1000);
     if (body?.type === 'text') return this.#messaging.send(to, { type: 'text', text: body.text }, options);
     if (body?.type === 'file') {
-      checkFileSend(ctx.policy, body.file.mediaType);
+      checkFileSend(target, body.file.mediaType);
       return this.#messaging.send(to, { type: 'file', file: body.file }, options);
     }
     throw new ValidationError('message', 'a text or file message');
   }
 
-  /** Downloads, checks (digest) and decrypts the file of a file message. */
+  /**
+   * Downloads, checks (digest) and decrypts the file of a file message: `file` is the message
+   * (its conversation's policy decides) or its file reference (the conversation given in
+   * `options.conversationId` decides, else the user-wide policy).
+   */
   async downloadFile(
-    file: FileReference,
-    options: { readonly onProgress?: (progress: TransferProgress) => void } = {},
+    given: FileReference | ClientMessage,
+    options: {
+      readonly onProgress?: (progress: TransferProgress) => void;
+      readonly conversationId?: ConversationId;
+    } = {},
   ): Promise<Uint8Array> {
     const ctx = this.#ctx;
     const u = ctx.ready();
-    checkFileDownload(ctx.policy);
-    if (typeof file !== 'object' || file === null) throw new ValidationError('file', 'a file reference');
+    if (typeof given !== 'object' || given === null) throw new ValidationError('file', 'a file reference');
+    let file = given as FileReference;
+    let conversation = options.conversationId;
+    if ('content' in given) {
+      const body = given.content?.body;
+      if (body?.type !== 'file') throw new ValidationError('file', 'a file message or a file reference');
+      file = body.file;
+      conversation = given.conversationId;
+    }
+    checkFileDownload(policyForConversation(ctx.policy, conversation));
     const locator = blobPath(file.locator, 'file.locator');
     const status = expectOk(await u.transport.request('GET', locator)).json as {
       chunks: number;

@@ -41,6 +41,7 @@ export {
   deliveryId,
   directConversationId,
   featureEnabled,
+  type GroupPolicy,
   groupConversationId,
   localMessageId,
   type OutboxJob,

@@ -5,10 +5,12 @@
  * (`core/revocations.ts`, spec/revocations.md) before anything of the answer is applied. For a
  * device that pinned an organisation root, the answer's `organisation` objects are verified
  * against it (`core/organisation.ts`, spec/organisation-client.md): the policy comes from the
- * signed layers only, delegations are kept, broadcasts are shown, and the archive state is
+ * signed layers only (a conversation group's own layer applies in that group's conversation,
+ * spec/restrictions.md §1.2), delegations are kept, broadcasts are shown, and the archive state is
  * reported with an `archive` event when it changes. The typed restrictions come with the policy
- * (`core/capabilities.ts`); a change of the capability map is a `capabilities` event, and every
- * applied policy is followed by the device's compliance report (`compliance.ts`).
+ * (`core/capabilities.ts`); a change of the capability map, or of what applies in a group
+ * conversation, is a `capabilities` event, and every applied policy is followed by the device's
+ * compliance report (`compliance.ts`).
  *
  * @module
  */
@@ -82,7 +84,7 @@ export async function refreshPolicy(
       await acceptRevocations(u.self, t.tx, signed);
     }
     if (answer === undefined) return { policy: unsigned, events: [] as ClientEvent[], archive: undefined };
-    const layers = await acceptPolicyLayers(self, t.tx, answer.layers, now);
+    const layers = await acceptPolicyLayers(self, t.tx, answer.layers, now, answer.groupLayers);
     const events = [
       ...layers.events,
       ...(await acceptDelegations(self, t.tx, answer.delegations, now)),
@@ -114,4 +116,4 @@ export async function refreshPolicy(
   return policy;
 }
 
-const empty = { layers: [], delegations: [], broadcasts: [] } as const;
+const empty = { layers: [], groupLayers: [], delegations: [], broadcasts: [] } as const;

@@ -1,7 +1,8 @@
 /**
  * The core's handling of organisation objects (spec/organisation-client.md) without a server:
- * hostile answers, which layers apply (sticky tenant and user layers, no group layer, no other
- * user's layer, no object of the wrong kind), sequences (rollback, fork), an admin-signed user
+ * hostile answers, which layers apply (sticky tenant and user layers, no group layer in the list
+ * of the user's layers — group layers: group-restrictions.test.ts —, no other user's layer, no
+ * object of the wrong kind), sequences (rollback, fork), an admin-signed user
  * layer naming an archive key, delegations and the issue time of a sender certificate, broadcast
  * audiences, wipe commands, and receiving under a delegation or without one.
  */
@@ -96,7 +97,16 @@ const layer = (l: 'tenant' | 'pool' | 'group' | 'user', target: string | null, d
 describe('the organisation answer', () => {
   it('reads absent as nothing and refuses lists that are too long or not base64url', () => {
     expect(parseOrganisationAnswer(undefined)).toBeUndefined();
-    expect(parseOrganisationAnswer({})).toEqual({ layers: [], delegations: [], broadcasts: [] });
+    expect(parseOrganisationAnswer({})).toEqual({
+      layers: [],
+      groupLayers: [],
+      delegations: [],
+      broadcasts: [],
+    });
+    expect(() => parseOrganisationAnswer({ groupLayers: new Array(257).fill('AA') })).toThrow(DecodeError);
+    expect(parseOrganisationAnswer({ groupLayers: new Array(256).fill('AA') })?.groupLayers).toHaveLength(
+      256,
+    );
     expect(() => parseOrganisationAnswer({ layers: new Array(65).fill('AA') })).toThrow(DecodeError);
     expect(() => parseOrganisationAnswer({ broadcasts: ['AA='] })).toThrow(DecodeError);
     expect(() => parseOrganisationAnswer({ delegations: 'AA' })).toThrow(DecodeError);

@@ -3,12 +3,15 @@
  * typed values (`@cloister/protocol`'s feature map), the capability map an app reads (for each
  * restriction its value, whether the SDK enforces it or the app must, and whether the app
  * declared it does), and the checks the SDK runs before sending a file, downloading one,
- * forwarding a message or setting a disappearing timer. No I/O.
+ * forwarding a message or setting a disappearing timer. In a group conversation whose group has a
+ * verified group layer, the map and the checks follow that group's policy
+ * (`policyForConversation`, `spec/restrictions.md` §1.2). No I/O.
  *
  * @module
  */
 import { ForbiddenError } from '@cloister/crypto';
 import {
+  type ConversationId,
   mediaTypeAllowed,
   RESTRICTION_DEFAULTS,
   RESTRICTION_NAMES,
@@ -18,7 +21,9 @@ import {
   type RestrictionProblem,
   type RestrictionValues,
   timerWithinBounds,
+  conversationId as toConversationId,
 } from '@cloister/protocol';
+import { policyForConversation } from './policy.js';
 import type { ClientPolicy } from './types.js';
 
 /**
@@ -64,6 +69,13 @@ export type CapabilityMap = { readonly [N in RestrictionName]: Capability<Restri
 export interface Capabilities {
   /** The policy revision they come from (`none` before the first policy). */
   readonly revision: string;
+  /** The conversation they were asked for; absent for the user-wide map. */
+  readonly conversationId?: ConversationId;
+  /**
+   * The group conversations (`g:<hex>`) with a group layer of their own, sorted: ask
+   * `client.capabilities(conversationId)` for each; every other conversation has the user-wide map.
+   */
+  readonly groups: readonly ConversationId[];
   /** By restriction. */
   readonly map: CapabilityMap;
   /** Restricted, app-enforced restrictions the app has not declared it enforces. */
@@ -85,18 +97,23 @@ export function restrictionValues(policy: ClientPolicy | undefined): Restriction
 }
 
 /**
- * The capabilities under `policy`, with the restrictions the app declared it enforces.
+ * The capabilities under `policy`, with the restrictions the app declared it enforces; with a
+ * `conversationId`, those in that conversation (a group's own layer applies in its conversation).
  *
  * @example
  * ```ts
  * const caps = capabilitiesOf(client.policy, new Set(['screenshots']));
+ * const inGroup = capabilitiesOf(client.policy, new Set(), message.conversationId);
  * ```
  */
 export function capabilitiesOf(
   policy: ClientPolicy | undefined,
   declared: ReadonlySet<string>,
+  conversationId?: ConversationId,
 ): Capabilities {
-  const values = restrictionValues(policy);
+  const conversation = conversationId === undefined ? undefined : toConversationId(conversationId);
+  const applied = policyForConversation(policy, conversation);
+  const values = restrictionValues(applied);
   const map = {} as { [N in RestrictionName]: Capability<RestrictionValues[N]> };
   const appMustEnforce: RestrictionName[] = [];
   for (const name of RESTRICTION_NAMES) {
@@ -113,9 +130,13 @@ export function capabilitiesOf(
   }
   return {
     revision: policy?.revision ?? 'none',
+    ...(conversation === undefined ? {} : { conversationId: conversation }),
+    groups: Object.keys(policy?.groups ?? {})
+      .sort()
+      .map((hex) => toConversationId(`g:${hex}`)),
     map,
     appMustEnforce,
-    problems: policy?.restrictionProblems ?? [],
+    problems: applied?.restrictionProblems ?? [],
   };
 }
 

@@ -95,8 +95,10 @@ export {
 export {
   ARCHIVE_CONTENT_TYPE,
   archivePublicKey,
+  conversationGroupHex,
   messageExpiry,
   parsePolicy,
+  policyForConversation,
   signedPolicy,
   signedPolicyParts,
 } from './policy.js';
@@ -141,4 +143,5 @@ export {
   type CoreTx,
   type DirectoryDevice,
   featureEnabled,
+  type GroupPolicy,
 } from './types.js';

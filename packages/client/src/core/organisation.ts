@@ -3,7 +3,8 @@
  * every object is verified against the root pinned at enrolment (`verifyOrganisationObject`),
  * checked against the newest object this device holds in its scope (an older sequence is a
  * rollback, the same sequence with other bytes a fork: both refused), and kept in `c_organisation`
- * in the caller's transaction. What it decides: the signed policy layers that apply, the
+ * in the caller's transaction. What it decides: the signed policy layers that apply (the group
+ * layers of conversation groups among them, per group: `spec/restrictions.md` §1.2), the
  * broadcasts to show, the certificate delegations under which sender certificates are trusted, and
  * whether a wipe command is this device's. A refused object changes nothing and becomes an
  * `organisation-refused` event. No I/O.
@@ -18,14 +19,18 @@ import {
   equalBytes,
   ForbiddenError,
   InvalidKeyError,
+  LimitError,
   type SenderCertificate,
+  toHex,
   ValidationError,
 } from '@cloister/crypto';
 import {
   type BroadcastPayload,
   decodeOrganisationObject,
   delegationCovers,
+  groupIdOfLayerTarget,
   type LayerDocument,
+  MAX_GROUP_LAYERS,
   type OrganisationObjectKind,
   organisationObjectScope,
   type PolicyLayerPayload,
@@ -45,6 +50,13 @@ const PATH = 'c_organisation';
 
 /** Most objects of one list in a `GET /v1/policy` answer that a device looks at. */
 export const MAX_ORGANISATION_LIST = 64;
+
+/**
+ * Most group layers a device holds: a tenant has at most `MAX_GROUP_LAYERS` at a time, and a
+ * device keeps every one it verified (withholding one cannot roll it back), so this leaves room
+ * for the layers of groups an organisation stopped restricting long ago.
+ */
+export const MAX_HELD_GROUP_LAYERS = 4 * MAX_GROUP_LAYERS;
 
 /** Most certificate delegations a device keeps (the newest; old messages need the older ones). */
 export const MAX_KEPT_DELEGATIONS = 32;
@@ -71,13 +83,16 @@ export interface OrganisationSelf {
 /** The `organisation` field of a `GET /v1/policy` answer, as bytes. */
 export interface OrganisationAnswer {
   readonly layers: readonly Uint8Array[];
+  /** Every group layer of the tenant (the server does not know which groups this device is in). */
+  readonly groupLayers: readonly Uint8Array[];
   readonly delegations: readonly Uint8Array[];
   readonly broadcasts: readonly Uint8Array[];
 }
 
 /**
  * The `organisation` field of a `GET /v1/policy` answer: absent is undefined; lists longer than
- * {@link MAX_ORGANISATION_LIST} or entries that are not canonical base64url are a `DecodeError`.
+ * {@link MAX_ORGANISATION_LIST} (`groupLayers`: `MAX_GROUP_LAYERS`) or entries that are not
+ * canonical base64url are a `DecodeError`.
  *
  * @example
  * ```ts
@@ -88,16 +103,21 @@ export function parseOrganisationAnswer(value: unknown): OrganisationAnswer | un
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value))
     throw new DecodeError('policy.organisation', 'an object');
-  const list = (name: 'layers' | 'delegations' | 'broadcasts'): Uint8Array[] => {
+  const list = (name: keyof OrganisationAnswer, most = MAX_ORGANISATION_LIST): Uint8Array[] => {
     const v = (value as Record<string, unknown>)[name];
     if (v === undefined) return [];
     const field = `policy.organisation.${name}`;
-    if (!Array.isArray(v) || v.length > MAX_ORGANISATION_LIST) {
-      throw new DecodeError(field, `a list of at most ${MAX_ORGANISATION_LIST} objects`);
+    if (!Array.isArray(v) || v.length > most) {
+      throw new DecodeError(field, `a list of at most ${most} objects`);
     }
     return v.map((x, i) => requireBase64Url(x, `${field}[${i}]`));
   };
-  return { layers: list('layers'), delegations: list('delegations'), broadcasts: list('broadcasts') };
+  return {
+    layers: list('layers'),
+    groupLayers: list('groupLayers', MAX_GROUP_LAYERS),
+    delegations: list('delegations'),
+    broadcasts: list('broadcasts'),
+  };
 }
 
 /** What a refused object is reported as. */
@@ -188,8 +208,22 @@ export interface SignedLayers {
   readonly tenant?: LayerDocument | undefined;
   readonly pools: readonly LayerDocument[];
   readonly user?: LayerDocument | undefined;
+  /**
+   * The group layers held, by the hex of the group id they name (as in a group conversation id
+   * `g:<hex>`); each applies only in that group's conversation.
+   */
+  readonly groups?: { readonly [groupHex: string]: LayerDocument } | undefined;
   /** `<scope>@<sequence>` of each layer used, sorted: changes exactly when the layers do. */
   readonly revision: string;
+}
+
+const GROUP_INDEX = 'group-layers';
+
+/** The targets of the group layers held (their scopes are `policy-layer/group/<target>`). */
+async function heldGroupTargets(tx: StorageTx): Promise<string[]> {
+  const r = await getRecord(tx, TABLE, GROUP_INDEX, PATH);
+  const targets = r?.targets;
+  return Array.isArray(targets) ? targets.filter((x): x is string => typeof x === 'string') : [];
 }
 
 type LayerObject = SignedOrganisationObject & {
@@ -199,14 +233,17 @@ type LayerObject = SignedOrganisationObject & {
 
 /**
  * Verifies the served policy layers and keeps the new ones; returns the layers that apply. The
- * tenant layer and this user's layer are sticky: the newest held one applies even when the
- * server leaves it out (withholding cannot roll it back). Pool layers apply as served: the
- * server's list of the user's pools is all a device has. A layer of another user, a group layer,
- * an older version of a held layer and a fork are refused.
+ * tenant layer, this user's layer and every group layer are sticky: the newest held one applies
+ * even when the server leaves it out (withholding cannot roll it back). Pool layers apply as
+ * served: the server's list of the user's pools is all a device has. Group layers come in
+ * `servedGroups` (every group layer of the tenant; one whose target is not a group id, or beyond
+ * {@link MAX_HELD_GROUP_LAYERS} held, is refused); each applies only in the conversation of the
+ * group it names. A layer of another user, a layer of another kind in `servedGroups`, an older
+ * version of a held layer and a fork are refused.
  *
  * @example
  * ```ts
- * const { layers, events } = await acceptPolicyLayers(self, tx, answer.layers, now);
+ * const { layers, events } = await acceptPolicyLayers(self, tx, answer.layers, now, answer.groupLayers);
  * ```
  */
 export async function acceptPolicyLayers(
@@ -214,10 +251,17 @@ export async function acceptPolicyLayers(
   tx: StorageTx,
   served: readonly Uint8Array[],
   now: number,
+  servedGroups: readonly Uint8Array[] = [],
 ): Promise<{ readonly layers: SignedLayers; readonly events: ClientEvent[] }> {
   const events: ClientEvent[] = [];
   const pools = new Map<string, LayerObject>();
-  for (const bytes of served) {
+  const groupTargets = await heldGroupTargets(tx);
+  const heldBefore = groupTargets.length;
+  const all = [
+    ...served.map((bytes) => ({ bytes, group: false })),
+    ...servedGroups.map((bytes) => ({ bytes, group: true })),
+  ];
+  for (const { bytes, group } of all) {
     try {
       const c = await check(self, tx, bytes, 'policy-layer', now);
       if (c.state === 'older') {
@@ -225,9 +269,22 @@ export async function acceptPolicyLayers(
       }
       const o = c.object as LayerObject;
       const { layer, target } = o.payload;
-      if (layer === 'group') throw new ValidationError('payload.layer', 'a tenant, pool or user layer');
+      if (group !== (layer === 'group')) {
+        throw new ValidationError('payload.layer', group ? 'a group layer' : 'a tenant, pool or user layer');
+      }
       if (layer === 'user' && target !== self.userId)
         throw new ForbiddenError('a user layer of another user');
+      if (layer === 'group') {
+        if (groupIdOfLayerTarget(target as string) === undefined) {
+          throw new ValidationError('payload.target', 'the base64url of a group id of 1..64 bytes');
+        }
+        if (!groupTargets.includes(target as string)) {
+          if (groupTargets.length >= MAX_HELD_GROUP_LAYERS) {
+            throw new LimitError(`at most ${MAX_HELD_GROUP_LAYERS} group layers are held`);
+          }
+          groupTargets.push(target as string);
+        }
+      }
       if (c.state === 'new') await keep(tx, o);
       if (layer === 'pool') pools.set(target as string, o);
     } catch (e) {
@@ -235,6 +292,7 @@ export async function acceptPolicyLayers(
       events.push(refusal(bytes, e));
     }
   }
+  if (groupTargets.length !== heldBefore) await putRecord(tx, TABLE, GROUP_INDEX, { targets: groupTargets });
   const layerOf = async (scope: string): Promise<LayerObject | undefined> => {
     const held = await loadHeld(tx, scope);
     return held === undefined ? undefined : (decodeOrganisationObject(held.bytes) as LayerObject);
@@ -242,12 +300,22 @@ export async function acceptPolicyLayers(
   const tenant = await layerOf('policy-layer/tenant');
   const user = await layerOf(`policy-layer/user/${self.userId}`);
   const poolLayers = [...pools.keys()].sort().map((k) => pools.get(k) as LayerObject);
-  const used = [tenant, ...poolLayers, user].filter((o): o is LayerObject => o !== undefined);
+  const groupLayers: LayerObject[] = [];
+  const groups: { [groupHex: string]: LayerDocument } = {};
+  for (const target of [...groupTargets].sort()) {
+    const o = await layerOf(`policy-layer/group/${target}`);
+    const id = groupIdOfLayerTarget(target);
+    if (o === undefined || id === undefined) continue;
+    groupLayers.push(o);
+    groups[toHex(id)] = o.payload.document;
+  }
+  const used = [tenant, ...poolLayers, user, ...groupLayers].filter((o): o is LayerObject => o !== undefined);
   return {
     layers: {
       tenant: tenant?.payload.document,
       pools: poolLayers.map((o) => o.payload.document),
       user: user?.payload.document,
+      groups,
       revision: used
         .map((o) => `${organisationObjectScope(o)}@${o.sequence}`)
         .sort()

@@ -8,6 +8,7 @@
  */
 import {
   ARCHIVE_FEATURE,
+  type ConversationId,
   policyMessageLifetime,
   resolvePolicyFeatures,
   resolveRestrictions,
@@ -15,7 +16,7 @@ import {
 } from '@cloister/protocol';
 import { fromBase64Url, requireBase64Url } from '../_base64.js';
 import type { SignedLayers } from './organisation.js';
-import type { ClientPolicy } from './types.js';
+import type { ClientPolicy, GroupPolicy } from './types.js';
 
 /**
  * The policy from the body of `GET /v1/policy`, for a device without an organisation root: the
@@ -53,7 +54,10 @@ export function parsePolicy(body: {
  * The policy of a root-pinned device from the signed layers it verified (tenant → pools → user,
  * locks, the most restrictive pool; `core/organisation.ts`): the features, the message lifetime
  * from the signed `retention` feature, and the archive key from the **tenant layer only** (feature
- * `archive` enabled with `config.publicKey`, base64url of 32 bytes).
+ * `archive` enabled with `config.publicKey`, base64url of 32 bytes). Each held group layer gives
+ * the features and restrictions of its group's conversation (`groups`, by the group id's hex): the
+ * same walk with the group layer combined with the pool layers, the most restrictive winning
+ * (`spec/restrictions.md` §1.2); the lifetime and the archive key stay the user's.
  *
  * @example
  * ```ts
@@ -72,14 +76,67 @@ export function signedPolicy(layers: SignedLayers): ClientPolicy {
   // The typed restrictions: each layer's malformed entries left out, the pools combined the most
   // restrictive way per restriction (type intersection, narrowest bounds), then the same locks.
   const { values, problems } = resolveRestrictions(input);
+  const archiving = key?.length === 32;
+  const groups: { [groupHex: string]: GroupPolicy } = {};
+  for (const [hex, doc] of Object.entries(layers.groups ?? {})) {
+    const inGroup = resolveRestrictions({ ...input, groups: [doc] });
+    groups[hex] = {
+      features: resolvePolicyFeatures({ ...input, pools: [...input.pools, doc] }),
+      restrictions: { ...inGroup.values, archive: archiving },
+      restrictionProblems: inGroup.problems,
+    };
+  }
   return {
     revision: `org:${layers.revision}`,
     features,
     messageLifetimeMs: policyMessageLifetime(input),
     signed: true,
-    archiveKey: key?.length === 32 ? key : null,
-    restrictions: { ...values, archive: key?.length === 32 },
+    archiveKey: archiving ? (key as Uint8Array) : null,
+    restrictions: { ...values, archive: archiving },
     restrictionProblems: problems,
+    ...(Object.keys(groups).length === 0 ? {} : { groups }),
+  };
+}
+
+/**
+ * The hex of the group id of a group conversation id (`g:<hex>`), or undefined for any other
+ * conversation id (a 1:1 conversation, or no conversation).
+ *
+ * @example
+ * ```ts
+ * conversationGroupHex('g:abab'); // 'abab'
+ * conversationGroupHex('d:bob'); // undefined
+ * ```
+ */
+export function conversationGroupHex(conversationId: string | undefined): string | undefined {
+  if (typeof conversationId !== 'string' || !conversationId.startsWith('g:')) return undefined;
+  const hex = conversationId.slice(2);
+  return /^(?:[0-9a-f]{2}){1,64}$/.test(hex) ? hex : undefined;
+}
+
+/**
+ * The policy that applies in one conversation: in the conversation of a group that has a held
+ * group layer, the policy with that group's features and restrictions (`signedPolicy`'s
+ * `groups`); otherwise (a 1:1 conversation, a group without a layer, no conversation) `policy`
+ * itself. The revision, lifetime and archive key are always the user's.
+ *
+ * @example
+ * ```ts
+ * checkFileSend(policyForConversation(client.policy, 'g:abab…'), 'image/png'); // the group's files.send
+ * ```
+ */
+export function policyForConversation(
+  policy: ClientPolicy | undefined,
+  conversationId: ConversationId | string | undefined,
+): ClientPolicy | undefined {
+  const hex = conversationGroupHex(conversationId);
+  const group = hex === undefined ? undefined : policy?.groups?.[hex];
+  if (policy === undefined || group === undefined) return policy;
+  return {
+    ...policy,
+    features: group.features,
+    restrictions: group.restrictions,
+    restrictionProblems: group.restrictionProblems,
   };
 }
 

@@ -278,6 +278,32 @@ export interface ClientPolicy {
   readonly restrictions?: import('@cloister/protocol').RestrictionValues;
   /** Malformed restriction entries the policy had, left out (a less specific layer or the default decided). */
   readonly restrictionProblems?: readonly import('@cloister/protocol').RestrictionProblem[];
+  /**
+   * For each conversation group that has a verified group layer, by the hex of its group id (as
+   * in the conversation id `g:<hex>`): what applies in that group's conversation instead of
+   * `features`, `restrictions` and `restrictionProblems` (`spec/restrictions.md` §1.2). Absent
+   * when no group layer is held.
+   */
+  readonly groups?: { readonly [groupHex: string]: GroupPolicy };
+}
+
+/**
+ * What the policy is in the conversation of one group that has a group layer: the user's layers
+ * walked with the group layer combined with the pool layers (the most restrictive wins).
+ *
+ * @example
+ * ```ts
+ * const inWard: GroupPolicy | undefined = client.policy?.groups?.[group]; // group: the hex id createGroup gave
+ * console.log(inWard?.restrictions['files.send']);
+ * ```
+ */
+export interface GroupPolicy {
+  /** Features by name in the group's conversation; an absent feature is enabled. */
+  readonly features: Readonly<Record<string, { readonly enabled: boolean; readonly config?: unknown }>>;
+  /** The typed restrictions in the group's conversation. */
+  readonly restrictions: import('@cloister/protocol').RestrictionValues;
+  /** Malformed restriction entries, left out. */
+  readonly restrictionProblems: readonly import('@cloister/protocol').RestrictionProblem[];
 }
 
 /**
