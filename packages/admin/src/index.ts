@@ -115,6 +115,7 @@ export {
 } from './organisation.js';
 export { type PoolMembersChange, type PoolPageQuery, PoolsApi, type PoolView } from './pools.js';
 export {
+  groupTarget,
   type NonCompliantDevice,
   type NonCompliantQuery,
   type RestrictionChange,

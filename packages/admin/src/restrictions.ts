@@ -6,13 +6,16 @@
  * `archive` outside the tenant layer a `ForbiddenError`, before anything is signed) and signs and
  * publishes it with the administrator's key (`signPolicyLayer`). `nonCompliant` lists the devices
  * whose compliance report is missing, old, or does not cover a restriction in force
- * (`devices.read`). Group layers are not offered: the directory has no groups of users yet, and
- * clients do not apply group layers.
+ * (`devices.read`). A group layer restricts one conversation group of the client SDK, named by
+ * its group id (`spec/restrictions.md` §1.2): every device of the tenant receives it, and the
+ * devices in that group apply it in the group's conversation only.
  *
  * @module
  */
+import { fromHex, ValidationError } from '@cloister/crypto';
 import {
   decodeOrganisationObject,
+  groupLayerTarget,
   type LayerDocument,
   layerRestrictions,
   type RestrictionName,
@@ -27,16 +30,62 @@ import { type AdminCaller, queryParams } from './caller.js';
 import { type OrganisationSigner, type Published, signPolicyLayer } from './signer.js';
 
 /**
- * A layer restrictions are set on: the tenant, a pool or a user.
+ * A layer restrictions are set on: the tenant, a pool, a user, or a conversation group by its
+ * group id. A group id is 1..64 bytes, given as bytes, as canonical base64url, or as the group's
+ * conversation id `g:<hex>`. The client SDK gives a group's id as hex (`createGroup`'s `groupId`,
+ * and the `g:<hex>` conversation id a member's app shows): pass `g:` and that hex, or its bytes,
+ * never the bare hex (it would read as base64url of other bytes).
  *
  * @example
  * ```ts
  * const target: RestrictionTarget = { layer: 'pool', target: 'ward-3' };
+ * const ward: RestrictionTarget = { layer: 'group', groupId: 'g:3f9a…' }; // the group's conversation id
  * ```
  */
 export type RestrictionTarget =
   | { readonly layer: 'tenant' }
-  | { readonly layer: 'pool' | 'user'; readonly target: string };
+  | { readonly layer: 'pool' | 'user'; readonly target: string }
+  | { readonly layer: 'group'; readonly groupId: string | Uint8Array };
+
+/**
+ * The target string of a group layer (the base64url of the group id, `spec/restrictions.md` §1.2)
+ * for a group id given as bytes, canonical base64url or a conversation id `g:<hex>`.
+ * `ValidationError` for anything else, or a length outside 1..64 bytes.
+ *
+ * @example
+ * ```ts
+ * groupTarget('g:0102'); // 'AQI'
+ * groupTarget(Uint8Array.of(1, 2)); // 'AQI'
+ * ```
+ */
+export function groupTarget(groupId: string | Uint8Array): string {
+  let bytes: Uint8Array;
+  if (groupId instanceof Uint8Array) bytes = groupId;
+  else if (typeof groupId === 'string' && groupId.startsWith('g:')) {
+    if (!/^g:(?:[0-9a-f]{2})+$/.test(groupId)) {
+      throw new ValidationError('groupId', 'a conversation id g:<hex> (lower-case hex digits)');
+    }
+    bytes = fromHex(groupId.slice(2), 'groupId');
+  } else if (typeof groupId === 'string') bytes = fromBase64Url(groupId, 'groupId');
+  else throw new ValidationError('groupId', 'bytes, base64url or g:<hex>');
+  return groupLayerTarget(bytes);
+}
+
+/** The target the signed layer names: `null` for the tenant, the group id's base64url for a group. */
+function targetOf(t: RestrictionTarget): string | null {
+  if (typeof t !== 'object' || t === null) throw new ValidationError('target', 'a restriction target');
+  switch (t.layer) {
+    case 'tenant':
+      return null;
+    case 'group':
+      return groupTarget(t.groupId);
+    case 'pool':
+    case 'user':
+      return t.target;
+    default:
+      throw new ValidationError('target.layer', 'tenant, pool, group or user');
+  }
+}
 
 /**
  * One stored layer with its typed restrictions.
@@ -142,7 +191,7 @@ interface StoredLayerView {
 }
 
 const sameTarget = (l: RestrictionLayer, t: RestrictionTarget) =>
-  l.layer === t.layer && l.target === (t.layer === 'tenant' ? null : t.target);
+  l.layer === t.layer && l.target === targetOf(t);
 
 /**
  * The restrictions area of {@link AdminClient} (`admin.restrictions`).
@@ -210,29 +259,36 @@ export class RestrictionsApi {
   }
 
   /**
-   * The stored layer of `target`, or undefined when none was published.
+   * The stored layer of `target`, or undefined when none was published. A group's layer names the
+   * group by the base64url of its id (`target`). `ValidationError` for a malformed group id.
    *
    * @example
    * ```ts
    * const ward = await admin.restrictions.get({ layer: 'pool', target: 'ward-3' });
    * console.log(ward?.settings['files.download']);
+   * const chat = await admin.restrictions.get({ layer: 'group', groupId: 'g:3f9a…' });
    * ```
    */
   async get(target: RestrictionTarget): Promise<RestrictionLayer | undefined> {
+    targetOf(target);
     return (await this.layers()).find((l) => sameTarget(l, target));
   }
 
   /**
    * Changes restrictions of one layer and publishes the layer signed: the stored document with
    * `change` applied (other features kept). Validated before signing: a malformed value is a
-   * `ValidationError` and nothing is sent. Needs `policy.write` and the signer's certificate
-   * role (owner or admin).
+   * `ValidationError` and nothing is sent (a malformed group id too). Needs `policy.write` and
+   * the signer's certificate role (owner or admin). A group layer for a group that has none yet
+   * is refused by the server once the tenant has `MAX_GROUP_LAYERS` (409 `conflict: group-layers`).
    *
    * @example
    * ```ts
    * await admin.restrictions.set(signer, { layer: 'user', target: 'alice' }, {
    *   'messages.forward': { value: false },
    *   'disappearing.timer': { value: { minMs: 60_000, maxMs: 7 * 86_400_000 }, locked: true },
+   * });
+   * await admin.restrictions.set(signer, { layer: 'group', groupId: 'g:3f9a…' }, {
+   *   'files.send': { value: false, locked: true },
    * });
    * ```
    */
@@ -241,13 +297,18 @@ export class RestrictionsApi {
     target: RestrictionTarget,
     change: RestrictionChange,
   ): Promise<Published> {
+    const named = targetOf(target);
     const current = await this.get(target);
     const document = restrictionsToLayer(
       target.layer,
       change,
       (current?.document ?? {}) as Parameters<typeof restrictionsToLayer>[2],
     );
-    return signPolicyLayer(signer, target, document);
+    return signPolicyLayer(
+      signer,
+      target.layer === 'tenant' ? target : { layer: target.layer, target: named as string },
+      document,
+    );
   }
 
   /**

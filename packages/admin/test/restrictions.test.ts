@@ -1,6 +1,7 @@
 /**
- * `admin.restrictions` against a running server: set restrictions on the tenant, a pool and a
- * user (signed with the owner's key, other features of the layer kept), read them back typed,
+ * `admin.restrictions` against a running server: set restrictions on the tenant, a pool, a user
+ * and a conversation group by its id (signed with the owner's key, other features of the layer
+ * kept), read them back typed,
  * refuse a malformed value or `archive` outside the tenant before anything is signed (the
  * organisation's sequence does not move), and list the non-compliant devices.
  */
@@ -11,7 +12,13 @@ import { join } from 'node:path';
 import { ForbiddenError, getProvider, ValidationError } from '@cloister/crypto';
 import { type CloisterServer, createServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, generateOrganisation, type OrganisationSigner, signPolicyLayer } from '../src/index.js';
+import {
+  AdminClient,
+  generateOrganisation,
+  groupTarget,
+  type OrganisationSigner,
+  signPolicyLayer,
+} from '../src/index.js';
 import { pinnedTransport } from '../src/node.js';
 import { totpCode } from './totp.js';
 
@@ -51,7 +58,7 @@ describe('admin.restrictions', () => {
     const org = await generateOrganisation(provider, { tenant: 'acme', admin: created.owner.admin });
     await admin.setOrganisationRoot(org.root.publicKey, org.owner.certificate);
     signer = { provider, key: org.owner, client: admin };
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await server?.close();
@@ -141,6 +148,40 @@ describe('admin.restrictions', () => {
         { archive: { enabled: false, locked: true } },
       ),
     ).rejects.toBeInstanceOf(ForbiddenError);
+    expect((await admin.getOrganisation()).sequences['policy-layer']).toBe(before);
+  }, 60_000);
+
+  it('sets a group layer by group id (bytes, base64url or g:<hex>), reads it back, refuses a malformed id', async () => {
+    const id = new Uint8Array(32).map((_, i) => i + 1);
+    const hex = Buffer.from(id).toString('hex');
+    const b64 = Buffer.from(id).toString('base64url');
+    expect(groupTarget(id)).toBe(b64);
+    expect(groupTarget(`g:${hex}`)).toBe(b64);
+    expect(groupTarget(b64)).toBe(b64);
+    await admin.restrictions.set(
+      signer,
+      { layer: 'group', groupId: `g:${hex}` },
+      { 'files.send': { value: false, locked: true }, 'clipboard.copy': { value: false } },
+    );
+    // The same group named as bytes and as base64url: one layer, the other features kept.
+    await admin.restrictions.set(signer, { layer: 'group', groupId: id }, { screenshots: { value: false } });
+    const layer = await admin.restrictions.get({ layer: 'group', groupId: b64 });
+    expect(layer).toMatchObject({ layer: 'group', target: b64 });
+    expect(layer?.settings).toEqual({
+      'files.send': { value: false, locked: true },
+      'clipboard.copy': { value: false, locked: false },
+      screenshots: { value: false, locked: false },
+    });
+    expect((await admin.restrictions.layers()).filter((l) => l.layer === 'group')).toHaveLength(1);
+    // Another group is another layer, not found before it is set.
+    expect(await admin.restrictions.get({ layer: 'group', groupId: Uint8Array.of(9) })).toBeUndefined();
+
+    const before = (await admin.getOrganisation()).sequences['policy-layer'];
+    for (const groupId of [new Uint8Array(0), new Uint8Array(65), 'g:XYZ', 'AQ==', hex.slice(0, 63)]) {
+      await expect(
+        admin.restrictions.set(signer, { layer: 'group', groupId }, { 'files.send': { value: false } }),
+      ).rejects.toBeInstanceOf(ValidationError);
+    }
     expect((await admin.getOrganisation()).sequences['policy-layer']).toBe(before);
   }, 60_000);
 

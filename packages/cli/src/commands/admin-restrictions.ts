@@ -11,9 +11,13 @@
  * `messages.lifetime`; `<min>..<max>` durations (either side may be empty) for
  * `disappearing.timer`.
  *
+ * `--group <id>` names a conversation group's layer instead of `--layer` (`spec/restrictions.md`
+ * §1.2): the group id as canonical base64url, or as the group's conversation id `g:<hex>` that the
+ * client SDK shows.
+ *
  * @module
  */
-import type { RestrictionChange, RestrictionTarget } from '@cloister/admin';
+import { groupTarget, type RestrictionChange, type RestrictionTarget } from '@cloister/admin';
 import {
   MEDIA_TYPE_GROUPS,
   type NotificationPreview,
@@ -41,6 +45,32 @@ function parseTarget(value: string): RestrictionTarget {
   if (m[1] === 'user') parseUserId(target);
   else parsePoolId(target);
   return { layer: m[1] as 'pool' | 'user', target };
+}
+
+function parseGroup(value: string): RestrictionTarget {
+  try {
+    return { layer: 'group', groupId: groupTarget(value) };
+  } catch {
+    throw new InvalidArgumentError(
+      'expected a group id of 1..64 bytes as base64url (no padding) or as a conversation id g:<hex>.',
+    );
+  }
+}
+
+/** The layer of `--layer` or `--group` (exactly one of them). */
+function chosenTarget(options: { layer?: RestrictionTarget; group?: RestrictionTarget }): RestrictionTarget {
+  if (options.layer !== undefined && options.group !== undefined) {
+    throw new InvalidArgumentError('give --layer or --group, not both.');
+  }
+  const target = options.layer ?? options.group;
+  if (target === undefined) throw new InvalidArgumentError('give --layer or --group.');
+  return target;
+}
+
+/** The target string a stored layer has for `t` (null for the tenant). */
+function targetString(t: RestrictionTarget): string | null {
+  if (t.layer === 'tenant') return null;
+  return t.layer === 'group' ? groupTarget(t.groupId) : t.target;
 }
 
 const SETTABLE = RESTRICTION_NAMES.filter((n) => n !== 'archive');
@@ -155,24 +185,28 @@ export type RestrictionsShowJson = {
  * ```
  */
 export function registerAdminRestrictionsCommands(admin: Command, io: ResolvedIO): void {
-  const group = admin.command('restrictions').description('restrictions per tenant, pool and user (signed)');
+  const group = admin
+    .command('restrictions')
+    .description('restrictions per tenant, pool, conversation group and user (signed)');
   addAdminOptions(
     group
       .command('show')
       .description('the restrictions each signed policy layer sets')
-      .addOption(new Option('--layer <layer>', 'only tenant, pool:<id> or user:<id>').argParser(parseTarget)),
+      .addOption(new Option('--layer <layer>', 'only tenant, pool:<id> or user:<id>').argParser(parseTarget))
+      .addOption(
+        new Option(
+          '--group <id>',
+          'only the layer of this conversation group (base64url or g:<hex>)',
+        ).argParser(parseGroup),
+      ),
     'print one JSON array of layers',
-  ).action(async (options: AdminOptionValues & { layer?: RestrictionTarget }) => {
+  ).action(async (options: AdminOptionValues & { layer?: RestrictionTarget; group?: RestrictionTarget }) => {
+    const only =
+      options.layer === undefined && options.group === undefined ? undefined : chosenTarget(options);
     const { client } = await openAdminSession(options, io);
     const all = await client.restrictions.layers().catch(explainAdminError);
     const chosen =
-      options.layer === undefined
-        ? all
-        : all.filter(
-            (l) =>
-              l.layer === options.layer?.layer &&
-              l.target === (options.layer.layer === 'tenant' ? null : options.layer.target),
-          );
+      only === undefined ? all : all.filter((l) => l.layer === only.layer && l.target === targetString(only));
     const out: RestrictionsShowJson = chosen.map((l) => ({
       layer: l.layer,
       target: l.target,
@@ -200,10 +234,11 @@ export function registerAdminRestrictionsCommands(admin: Command, io: ResolvedIO
     group
       .command('set')
       .description('change restrictions of one layer, sign the layer and publish it')
+      .addOption(new Option('--layer <layer>', 'tenant, pool:<id> or user:<id>').argParser(parseTarget))
       .addOption(
-        new Option('--layer <layer>', 'tenant, pool:<id> or user:<id>')
-          .argParser(parseTarget)
-          .makeOptionMandatory(),
+        new Option('--group <id>', 'a conversation group by its id (base64url or g:<hex>)').argParser(
+          parseGroup,
+        ),
       )
       .addOption(
         new Option('--set <restriction=value>', 'set a restriction (repeatable)').argParser(parseAssignment),
@@ -220,12 +255,14 @@ export function registerAdminRestrictionsCommands(admin: Command, io: ResolvedIO
   ).action(
     async (
       options: AdminOptionValues & {
-        layer: RestrictionTarget;
+        layer?: RestrictionTarget;
+        group?: RestrictionTarget;
         set?: Assignment[];
         lock?: string[];
         unset?: string[];
       },
     ) => {
+      const target = chosenTarget(options);
       const change: Record<string, unknown> = {};
       const locks = new Set(options.lock ?? []);
       for (const a of options.set ?? []) change[a.name] = { value: a.value, locked: locks.has(a.name) };
@@ -238,7 +275,7 @@ export function registerAdminRestrictionsCommands(admin: Command, io: ResolvedIO
       const { client, provider, dir, passphrase } = await openAdminSession(options, io);
       const key = await openAdminSigningKey(dir, provider, passphrase);
       const r = await client.restrictions
-        .set({ client, provider, key }, options.layer, change as RestrictionChange)
+        .set({ client, provider, key }, target, change as RestrictionChange)
         .catch(explainAdminError);
       output(io, options, { kind: r.kind, sequence: r.sequence, scope: r.scope }, (o) => {
         return `published ${o.scope} (sequence ${o.sequence})\n`;
