@@ -35,6 +35,7 @@ export type BulkAction = 'block' | 'unblock' | 'move' | 'invite' | 'wipe' | 'del
  * @example
  * ```ts
  * const filter: UserFilter = { status: 'active', domain: 'acme.example', lastSeenBefore: Date.now() - 90 * 86_400_000 };
+ * const outOfDate: UserFilter = { status: 'active', compliant: false };
  * ```
  */
 export interface UserFilter {
@@ -58,6 +59,12 @@ export interface UserFilter {
   readonly appVersion?: string;
   /** A device's reported platform starts with this (case-insensitive). */
   readonly platform?: string;
+  /**
+   * Policy compliance of the latest report (reasons `missing`, `revision`, `stale`,
+   * `not-enforced`, as `admin.restrictions.nonCompliant()` lists them): a user is non-compliant
+   * when one of their active devices is; a device filter compares the device's own.
+   */
+  readonly compliant?: boolean;
 }
 
 /**

@@ -25,6 +25,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { startJobResumer } from './admin/api/bulk.js';
 import { lastSeenHook } from './admin/api/last-seen.js';
 import { checkOperatorToken, configureOperatorToken } from './admin/api/operator.js';
 import { configureIntegrationKeys, DEFAULT_INTEGRATION_KEY_CONFIG } from './admin/integration-keys.js';
@@ -570,6 +571,8 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
 
   // Webhook events of the outbox, delivered at least once (it survives restarts: the outbox is a table).
   const webhookDispatcher = startWebhookDispatcher(context, webhookOptions);
+  // Bulk jobs a stopped instance left running: resumed from their last committed batch.
+  const jobResumer = startJobResumer(context);
 
   const renewal =
     localCa === undefined ? undefined : renewLeaf(app, dataDir, localCa, now, localCa.renewalCheckMs);
@@ -607,8 +610,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     close() {
       closed ??= (async () => {
         shutdown.abort();
+        jobResumer.stop();
         if (renewal !== undefined) clearInterval(renewal);
         await webhookDispatcher.stop();
+        await jobResumer.swept;
         await app.close();
         // What the statistics recorder gathered since its last write.
         await statisticsOf(context).flush();

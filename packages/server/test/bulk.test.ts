@@ -8,10 +8,26 @@
  * resumes from the last committed batch without redoing an item; roles without the action's
  * permission, a stale second factor and another tenant's administrator are refused and change
  * nothing; a bulk invite's tokens are sealed to the caller's key and bound to their user; a bulk
- * wipe publishes one signed wipe per device.
+ * wipe publishes one signed wipe per device. At server start, a job a stopped server left
+ * running is resumed from its last committed batch (each item changed and audited once), one
+ * whose lease is still held is taken over only when the lease runs out, and one whose creator is
+ * gone is left interrupted with a typed reason. A batch's audit records, appended in one
+ * statement, chain exactly as single appends do (a bad record or a taken sequence number writes
+ * none); a batch's delivery-epoch bumps happen once per row at its end, and not at all when it
+ * fails.
  */
 import { randomBytes } from 'node:crypto';
-import { generateHpkeKeyPair, openHpke, utf8 } from '@cloister/crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createNobleProvider,
+  generateHpkeKeyPair,
+  openHpke,
+  StorageError,
+  utf8,
+  ValidationError,
+} from '@cloister/crypto';
 import {
   generateOrganisationRoot,
   issueAdminCertificate,
@@ -21,9 +37,25 @@ import {
   tenantId,
   userId,
 } from '@cloister/protocol';
+import { createMemoryAdapter } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BULK_INVITE_TOKEN_LABEL, bulkInviteAad, JOB_LEASE_MS, runJob } from '../src/admin/api/bulk.js';
+import {
+  BULK_INVITE_TOKEN_LABEL,
+  bulkInviteAad,
+  JOB_CREATOR_INACTIVE,
+  JOB_LEASE_MS,
+  runJob,
+} from '../src/admin/api/bulk.js';
+import { adminTransaction } from '../src/admin/api/transaction.js';
 import { nextOrganisationSequence } from '../src/organisation/objects.js';
+import { key, T, u64 } from '../src/store/_util.js';
+import { withBatchedEpochBumps } from '../src/store/delivery-epochs.js';
+import {
+  appendAuditRecords,
+  createServerStores,
+  senderClassOf,
+  subjectSealingAdapter,
+} from '../src/store/index.js';
 import {
   type AdminTestServer,
   type CreatedTenant,
@@ -472,5 +504,200 @@ describe('bulk operations', () => {
     const admin = await personWith('admin');
     const foreign = await t.as(admin, 'POST', '/admin/v1/bulk/wipe', { json: { commands } });
     expect(foreign.status).toBe(403);
+  });
+});
+
+describe('bulk jobs at server start', () => {
+  it('resumes a job a stopped server left running, waits out a held lease, and leaves a job of a gone creator interrupted', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cloister-bulk-restart-'));
+    const R = tenantId('rs');
+    const dead = 'job_DEADDEADDEADDEADDEADDE';
+    const held = 'job_HELDHELDHELDHELDHELDHE';
+    const orphan = 'job_ORPHANORPHANORPHANORPH';
+    let first: AdminTestServer | undefined;
+    let second: AdminTestServer | undefined;
+    try {
+      first = await startAdminServer(T0, { dataDir });
+      const created = await createTenantAsOperator(first, 'rs');
+      const ctx = first.server.context;
+      const ids: string[] = [];
+      for (let i = 0; i < 250; i++) {
+        ids.push(`r-${i}`);
+        await ctx.stores.users.create(R, userId(`r-${i}`), { displayName: `R ${i}` });
+      }
+      const job = (id: string, users: readonly string[], createdBy: string, leaseUntil: number) =>
+        ctx.stores.jobs.create(
+          R,
+          {
+            id,
+            action: 'block',
+            createdBy,
+            options: {},
+            idempotencyKey: null,
+            inputDigest: new Uint8Array(32),
+            runner: 'dead',
+            leaseUntil,
+          },
+          users.map((user) => ({ user, device: null, command: null })),
+        );
+      // The first server runs one batch of `dead` and stops; its lease ends before the restart.
+      await job(dead, ids.slice(0, 230), created.owner.admin, T0 + JOB_LEASE_MS);
+      await runJob(ctx, R, dead, 'dead', { maxBatches: 1 });
+      // `held`: its runner renewed the lease just before the restart (it may still be running).
+      await job(held, ids.slice(230, 240), created.owner.admin, T0 + JOB_LEASE_MS + 10 + 500);
+      await job(orphan, ids.slice(240), 'adm_AAAAAAAAAAAAAAAAAAAAAA', T0);
+      expect(await ctx.stores.jobs.get(R, dead)).toMatchObject({ state: 'running', done: 200 });
+      await first.close();
+      first = undefined;
+
+      second = await startAdminServer(T0 + JOB_LEASE_MS + 10, { dataDir });
+      const stores = second.server.context.stores;
+      const until = async (id: string, state: string) => {
+        for (let i = 0; i < 400; i++) {
+          const j = await stores.jobs.get(R, id);
+          if (j?.state === state) return j;
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        throw new Error(`${id} did not reach ${state}`);
+      };
+      expect(await until(dead, 'done')).toMatchObject({ done: 230, ok: 230, failed: 0 });
+      expect(await until(orphan, 'interrupted')).toMatchObject({ lastError: JOB_CREATOR_INACTIVE, done: 0 });
+      // The held lease is respected while it lasts…
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await stores.jobs.get(R, held)).toMatchObject({ state: 'running', runner: 'dead', done: 0 });
+      // …and the job is taken over once it has run out.
+      second.time += 1_000;
+      expect(await until(held, 'done')).toMatchObject({ done: 10, ok: 10 });
+      const records = [];
+      for (let fromSeq = 1; ; fromSeq += 1000) {
+        const page = await stores.audit.list(R, { fromSeq, limit: 1000 });
+        records.push(...page);
+        if (page.length < 1000) break;
+      }
+      const blocks = records.filter((r) => r.action === 'user.block' && r.details.job === dead);
+      expect(blocks).toHaveLength(230);
+      expect(new Set(blocks.map((r) => r.target)).size).toBe(230);
+      const resumes = records.filter((r) => r.action === 'bulk.resume');
+      expect(resumes.map((r) => [r.target, r.actor, r.details.automatic])).toEqual([
+        [dead, 'system', true],
+        [held, 'system', true],
+      ]);
+      expect(await stores.audit.verifyChain(R)).toMatchObject({ ok: true });
+      for (const u of ids.slice(240)) expect((await stores.users.get(R, userId(u)))?.blocked).toBe(false);
+    } finally {
+      await first?.close();
+      await second?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('a batch’s audit records and delivery-epoch bumps', () => {
+  const provider = createNobleProvider();
+  const X = tenantId('x');
+  const setUp = async () => {
+    const adapter = subjectSealingAdapter(createMemoryAdapter(), provider);
+    const stores = createServerStores(adapter, { provider });
+    await stores.tenants.create(X, { name: 'X', signingKey: new Uint8Array(randomBytes(32)) } as never);
+    return { scope: { adapter, provider }, stores };
+  };
+  const input = (i: number) => ({
+    actor: 'adm',
+    action: 'user.block',
+    target: `u${i}`,
+    outcome: 'success' as const,
+    at: 1_000 + i,
+    details: { job: 'j', i },
+  });
+
+  it('chains a multi-row append exactly as appends one by one would, between single appends', async () => {
+    const batched = await setUp();
+    const single = await setUp();
+    await batched.stores.audit.append(X, input(0));
+    await adminTransaction(batched.scope, (t) =>
+      appendAuditRecords(t.tx, provider, X, [input(1), input(2), input(3)]),
+    );
+    await batched.stores.audit.append(X, input(4));
+    for (let i = 0; i <= 4; i++) await single.stores.audit.append(X, input(i));
+    const a = await batched.stores.audit.list(X, { limit: 10 });
+    const b = await single.stores.audit.list(X, { limit: 10 });
+    expect(a.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(a.map((r) => b64(r.hash))).toEqual(b.map((r) => b64(r.hash)));
+    expect(await batched.stores.audit.verifyChain(X)).toMatchObject({ ok: true, count: 5 });
+    expect(b64((await batched.stores.audit.head(X))?.hash as Uint8Array)).toBe(b64(b[4]?.hash as Uint8Array));
+  });
+
+  it('refuses a batch with one bad record and writes none of it', async () => {
+    const { scope, stores } = await setUp();
+    await stores.audit.append(X, input(0));
+    await expect(
+      adminTransaction(scope, (t) =>
+        appendAuditRecords(t.tx, provider, X, [input(1), { ...input(2), action: 'Bad Action' }]),
+      ),
+    ).rejects.toBeInstanceOf(ValidationError);
+    expect((await stores.audit.head(X))?.seq).toBe(1);
+    expect(await stores.audit.list(X, { fromSeq: 2 })).toEqual([]);
+  });
+
+  it('a taken sequence number aborts the batch: the chain is not forked', async () => {
+    const { scope, stores } = await setUp();
+    await stores.audit.append(X, input(0));
+    // A record at seq 3 behind the head's back (as a racing writer that did not lock the head).
+    await expect(
+      adminTransaction(scope, async (t) => {
+        await t.tx.put(T.audit, { partition: key(X), sort: u64(3), value: new Uint8Array([0]) });
+        await appendAuditRecords(t.tx, provider, X, [input(1), input(2), input(3)]);
+      }),
+    ).rejects.toBeInstanceOf(StorageError);
+    expect(await stores.audit.verifyChain(X)).toMatchObject({ ok: true, count: 1 });
+  });
+
+  it('bumps each user epoch and the sender class once per batch, and every token bound to them stops working', async () => {
+    const { scope, stores } = await setUp();
+    await stores.pools.put(X, poolId('p'), { name: 'P' });
+    const ids = ['a', 'b', 'c'].map((u) => userId(u));
+    for (const u of ids) await stores.users.create(X, u, { displayName: u, pools: [poolId('p')] });
+    await stores.users.update(X, userId('a'), { displayName: 'A' });
+    const cls = senderClassOf(X, [poolId('p')]);
+    // `b` has been blocked and unblocked before: its epoch row exists.
+    await stores.users.update(X, userId('b'), { blocked: true });
+    await stores.users.update(X, userId('b'), { blocked: false });
+    const before = await Promise.all(ids.map((u) => stores.deliveryEpochs.get(X, u, cls)));
+    const seenInside = await adminTransaction(scope, (t) =>
+      withBatchedEpochBumps(t.tx, async () => {
+        for (const u of ids) await t.stores.users.update(X, u, { blocked: true });
+        return t.stores.deliveryEpochs.get(X, userId('a'), cls);
+      }),
+    );
+    expect(seenInside).toEqual(before[0]);
+    const after = await Promise.all(ids.map((u) => stores.deliveryEpochs.get(X, u, cls)));
+    for (const [i, e] of after.entries()) {
+      expect(e.user, ids[i]).toBe((before[i]?.user ?? 0) + 1);
+      expect(e.senderClass).toBe((before[0]?.senderClass ?? 0) + 1);
+      expect(e.tenant).toBe(before[0]?.tenant);
+    }
+    // Outside a batch, each change bumps at once.
+    await stores.users.update(X, userId('a'), { blocked: false });
+    expect((await stores.deliveryEpochs.get(X, userId('a'), cls)).user).toBe((after[0]?.user ?? 0) + 1);
+  });
+
+  it('a batch that throws bumps nothing', async () => {
+    const { scope, stores } = await setUp();
+    await stores.users.create(X, userId('a'), { displayName: 'a' });
+    const cls = senderClassOf(X, []);
+    await expect(
+      adminTransaction(scope, (t) =>
+        withBatchedEpochBumps(t.tx, async () => {
+          await t.stores.users.update(X, userId('a'), { blocked: true });
+          throw new Error('the batch fails');
+        }),
+      ),
+    ).rejects.toThrow('the batch fails');
+    expect(await stores.deliveryEpochs.get(X, userId('a'), cls)).toEqual({
+      tenant: 0,
+      user: 0,
+      senderClass: 0,
+    });
+    expect((await stores.users.get(X, userId('a')))?.blocked).toBe(false);
   });
 });

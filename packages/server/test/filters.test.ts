@@ -4,12 +4,15 @@
  * version prefixes), refusals of unknown criteria; and paging over a store that changes between
  * pages (users added and deleted): every user present throughout is answered exactly once, a
  * cursor of another filter or a forged one is refused, and a request reads at most its budget.
+ * The `compliant` criterion through HTTP: a device that applied an old policy revision, one that
+ * never reported and one that reports the current revision are told apart on both searches, page
+ * by page, with the cursor bound to the criterion, and a bulk job's filter selects by it.
  */
 import { randomBytes } from 'node:crypto';
 import { createNobleProvider } from '@cloister/crypto';
-import { poolId, tenantId, userId } from '@cloister/protocol';
+import { poolId, type TenantId, tenantId, userId } from '@cloister/protocol';
 import { createMemoryAdapter } from '@cloister/storage';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   decodeCursor,
   deviceFilterSchema,
@@ -22,6 +25,13 @@ import {
   userFilterSchema,
 } from '../src/admin/api/filters.js';
 import { createServerStores, type Device, type ServerStores, type User } from '../src/store/index.js';
+import {
+  type AdminTestServer,
+  createTenantAsOperator,
+  login,
+  startAdminServer,
+} from './helpers/admin-api.js';
+import { setUpDevice, type TestDevice } from './helpers/device-client.js';
 
 const user = (over: Partial<User> = {}): User =>
   ({
@@ -86,6 +96,27 @@ describe('filter predicates', () => {
     ).toBe(true);
     expect(matchesDevice({ status: 'blocked' }, user({ blocked: true }), device())).toBe(true);
     expect(matchesDevice({ status: 'active' }, user(), device({ blocked: true }))).toBe(false);
+  });
+
+  it('compliant: a user is compliant unless one of their active devices is not; it needs the check', () => {
+    const two = [device(), device({ id: 2 } as never)];
+    const oneBad = new Map([
+      [1, true],
+      [2, false],
+    ]);
+    expect(matchesUser({ compliant: false }, user(), two, oneBad)).toBe(true);
+    expect(matchesUser({ compliant: true }, user(), two, oneBad)).toBe(false);
+    // The non-compliant device is blocked: it does not count.
+    const blockedBad = [device(), device({ id: 2, blocked: true } as never)];
+    expect(matchesUser({ compliant: true }, user(), blockedBad, oneBad)).toBe(true);
+    // A blocked user has no active device; one without devices neither.
+    expect(matchesUser({ compliant: false }, user({ blocked: true }), two, oneBad)).toBe(false);
+    expect(matchesUser({ compliant: true }, user(), [], new Map())).toBe(true);
+    expect(matchesDevice({ compliant: false }, user(), device(), false)).toBe(true);
+    expect(matchesDevice({ compliant: false }, user(), device(), true)).toBe(false);
+    expect(() => matchesUser({ compliant: true }, user(), two)).toThrow(/compliant/);
+    expect(() => matchesDevice({ compliant: true }, user(), device())).toThrow(/compliant/);
+    expect(userFilterSchema.safeParse({ compliant: 'yes' }).success).toBe(false);
   });
 
   it('refuses unknown criteria and never-enrolled devices', () => {
@@ -160,5 +191,132 @@ describe('paging over a changing store', () => {
     expect(() => decodeCursor(`${cursor}x`, f)).toThrow();
     expect(() => decodeCursor(encodeCursor({ f, u: 'bad id with spaces' }), f)).toThrow(/after/);
     expect(decodeCursor(cursor, f)).toEqual({ f, u: 'u010' });
+  });
+});
+
+describe('the compliant criterion through HTTP', () => {
+  let t: AdminTestServer;
+  let tenant: TenantId;
+  let owner: { session: string };
+  let created: Awaited<ReturnType<typeof createTenantAsOperator>>;
+  let old: TestDevice;
+  let current: TestDevice;
+  const SDK = '@cloister/client/0.1.0';
+  const ALL_SDK = ['disappearing.timer', 'files.download', 'files.send', 'media.send', 'messages.forward'];
+
+  const revisionOf = async (d: TestDevice) => {
+    const res = await t.request('GET', '/v1/policy', { credential: d.credential });
+    expect(res.status).toBe(200);
+    return res.json.revision as string;
+  };
+  const report = async (d: TestDevice, revision: string) => {
+    const res = await t.request('POST', '/v1/compliance', {
+      credential: d.credential,
+      json: { revision, sdk: SDK, enforced: ALL_SDK, appEnforced: [] },
+    });
+    expect(res.status).toBe(204);
+  };
+
+  /** Every item of a search, read page by page (one item per page) through the cursor. */
+  async function all(path: string): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let after: string | undefined;
+    for (let i = 0; i < 50; i++) {
+      const res = await t.as(owner, 'GET', `${path}&limit=1${after === undefined ? '' : `&after=${after}`}`);
+      expect(res.status, res.body.toString()).toBe(200);
+      items.push(...res.json.items);
+      after = res.json.next;
+      if (after === undefined) return items;
+    }
+    throw new Error('the search did not end');
+  }
+  const deviceKeys = (items: Record<string, unknown>[]) =>
+    items.map((i) => `${i.user}/${(i.device as { id: number }).id}`).sort();
+  const userIds = (items: Record<string, unknown>[]) =>
+    items.map((i) => (i.user as { id: string }).id).sort();
+
+  beforeAll(async () => {
+    t = await startAdminServer(Date.UTC(2026, 0, 5, 9));
+    created = await createTenantAsOperator(t, 'cmpf');
+    tenant = tenantId(created.id);
+    owner = { session: await login(t, created.id, created.owner.email, created.owner.secret) };
+    const ctx = t.server.context;
+    // old: applied the policy before its user's policy changed; current: reports the revision in
+    // force; silent: never reported. `both` has one current and one silent device.
+    old = await setUpDevice(ctx, tenant, 'old', 1);
+    const before = await revisionOf(old);
+    await ctx.stores.policies.set(
+      { kind: 'user', tenant, user: userId('old') },
+      { 'files.download': { enabled: false, locked: false } },
+    );
+    expect(await revisionOf(old)).not.toBe(before);
+    await report(old, before);
+    current = await setUpDevice(ctx, tenant, 'current', 1);
+    await report(current, await revisionOf(current));
+    await setUpDevice(ctx, tenant, 'silent', 1);
+    const both1 = await setUpDevice(ctx, tenant, 'both', 1);
+    await setUpDevice(ctx, tenant, 'both', 2);
+    await report(both1, await revisionOf(both1));
+  }, 60_000);
+  afterAll(async () => t?.close());
+
+  it('finds a device with an old revision by compliant=false and a reporting up-to-date one by true', async () => {
+    const bad = deviceKeys(await all('/admin/v1/search/devices?compliant=false'));
+    const good = deviceKeys(await all('/admin/v1/search/devices?compliant=true'));
+    expect(bad).toEqual(['both/2', 'old/1', 'silent/1']);
+    expect(good).toEqual(['both/1', 'current/1']);
+    expect(bad.length + good.length).toBe(deviceKeys(await all('/admin/v1/search/devices?')).length);
+  });
+
+  it('a user is non-compliant when one of their active devices is, and compliant again once it is blocked', async () => {
+    expect(userIds(await all('/admin/v1/search/users?compliant=false'))).toEqual(['both', 'old', 'silent']);
+    expect(userIds(await all('/admin/v1/search/users?compliant=true'))).toEqual(['current']);
+    await t.server.context.stores.devices.update(tenant, userId('both'), 2 as never, { blocked: true });
+    try {
+      expect(userIds(await all('/admin/v1/search/users?compliant=true'))).toEqual(['both', 'current']);
+      // The device itself stays non-compliant.
+      expect(deviceKeys(await all('/admin/v1/search/devices?compliant=false'))).toContain('both/2');
+    } finally {
+      await t.server.context.stores.devices.update(tenant, userId('both'), 2 as never, { blocked: false });
+    }
+  });
+
+  it('a report that goes stale makes a device non-compliant', async () => {
+    const start = t.time;
+    t.time += 86_400_000 + 1;
+    try {
+      const later = { session: await login(t, tenant, created.owner.email, created.owner.secret) };
+      const res = await t.as(later, 'GET', '/admin/v1/search/devices?compliant=true');
+      expect(res.status).toBe(200);
+      expect(res.json.items).toEqual([]);
+    } finally {
+      t.time = start;
+    }
+  });
+
+  it('binds the cursor to the criterion and refuses a value other than true or false', async () => {
+    const first = await t.as(owner, 'GET', '/admin/v1/search/users?compliant=false&limit=1');
+    expect(first.status).toBe(200);
+    expect(first.json.next).toBeDefined();
+    const swapped = await t.as(
+      owner,
+      'GET',
+      `/admin/v1/search/users?compliant=true&after=${first.json.next}`,
+    );
+    expect(swapped.status).toBe(400);
+    const dropped = await t.as(owner, 'GET', `/admin/v1/search/users?after=${first.json.next}`);
+    expect(dropped.status).toBe(400);
+    for (const bad of ['yes', '1', ''])
+      expect((await t.as(owner, 'GET', `/admin/v1/search/devices?compliant=${bad}`)).status).toBe(400);
+  });
+
+  it('a bulk job selects its users by the criterion', async () => {
+    const res = await t.as(owner, 'POST', '/admin/v1/bulk/block', {
+      json: { filter: { compliant: false }, dryRun: true },
+    });
+    expect(res.status, res.body.toString()).toBe(201);
+    const users = (res.json.items as { user: string }[]).map((i) => i.user).sort();
+    expect(users).toEqual(['both', 'old', 'silent']);
+    expect(res.json.items.every((i: { outcome: string }) => i.outcome === 'change')).toBe(true);
   });
 });

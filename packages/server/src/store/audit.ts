@@ -325,6 +325,78 @@ function checkInput(value: unknown) {
   };
 }
 
+/**
+ * Appends `inputs` to the audit log of `tenant` in the caller's transaction `tx`, in order, as
+ * {@link AuditLog.append} would one after the other: the head row is read and locked once, the
+ * records' sequence numbers and chain hashes (each record chained to the one before it) are
+ * computed in memory, the records are written with one multi-row insert per 1000 (each claims
+ * its sequence number with `ifAbsent`) and the head is written once. Every input is checked
+ * before anything is written (`ValidationError` as `append`); a sequence number already taken
+ * is a `StorageError` (the caller's transaction must then be abandoned, as some records may be
+ * written). It does not enqueue webhook events (the audit store's `append` does): the caller
+ * enqueues each record with `stores.integrations.enqueueEvents`.
+ *
+ * @example
+ * ```ts
+ * import type { StorageTx } from '@cloister/storage';
+ *
+ * declare const tx: StorageTx;
+ * const records = await appendAuditRecords(tx, provider, tenant, [
+ *   { actor: admin.id, action: 'user.block', target: 'alice', outcome: 'success' },
+ *   { actor: admin.id, action: 'user.block', target: 'bob', outcome: 'success' },
+ * ]);
+ * console.log(records.map((r) => r.seq)); // two consecutive sequence numbers
+ * ```
+ */
+export async function appendAuditRecords(
+  tx: StorageTx,
+  provider: CryptoProvider,
+  tenant: TenantId,
+  inputs: readonly AuditInput[],
+): Promise<AuditRecord[]> {
+  const tid = checkId(tenant, 'tenant', tenantId);
+  if (!Array.isArray(inputs)) throw new ValidationError('inputs', 'an array of audit inputs');
+  const checked = inputs.map((input) => checkInput(input));
+  if (checked.length === 0) return [];
+  const p = key(tid);
+  const head = await getRec(tx, T.auditHead, p, NO_SORT, true);
+  let seq = head === undefined ? 0 : head.int('seq', 1);
+  let prevHash = head === undefined ? GENESIS : head.bytes('hash', 32, 32);
+  const records: AuditRecord[] = [];
+  for (const input of checked) {
+    seq++;
+    const body: Body = {
+      tenant: tid,
+      seq,
+      at: input.at ?? tx.now,
+      actor: input.actor,
+      action: input.action,
+      target: input.target,
+      outcome: input.outcome,
+      details: input.details,
+    };
+    const hash = await chainHash(provider, prevHash, body);
+    records.push({ ...body, prevHash, hash });
+    prevHash = hash;
+  }
+  for (let from = 0; from < records.length; from += 1000) {
+    const rows = records.slice(from, from + 1000).map((r) => {
+      const { prevHash: prev, hash, ...body } = r;
+      const value = write({ ...(bodyValue(body) as Record<string, RecordValue>), prevHash: prev, hash });
+      return { partition: p, sort: u64(r.seq), value };
+    });
+    const written = await tx.putMany(T.audit, rows, { ifAbsent: true });
+    if (written.some((w) => !w)) throw new StorageError('audit log: a sequence number was already taken');
+  }
+  const last = records[records.length - 1] as AuditRecord;
+  await tx.put(T.auditHead, {
+    partition: p,
+    sort: NO_SORT,
+    value: write({ seq: last.seq, hash: last.hash }),
+  });
+  return records;
+}
+
 /** Attempts at claiming the next sequence number before giving up. */
 const APPEND_ATTEMPTS = 16;
 

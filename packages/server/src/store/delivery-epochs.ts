@@ -18,13 +18,17 @@
  * Rows live in `s_delivery_epochs`: partition `k(tenant)`, sort `k("tenant")`, `k("user", user)`
  * or `k("class", class)`, value `{ epoch }`. A missing row is epoch 0.
  *
+ * A change over many users in one transaction (a batch of a bulk job) runs inside
+ * {@link withBatchedEpochBumps}: each epoch row is then bumped once, at the end, the user rows
+ * with one multi-row read and one multi-row write.
+ *
  * @module
  */
 import { createHash } from 'node:crypto';
 import { concatBytes, uintBE } from '@cloister/crypto';
 import { type PoolId, type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
-import type { Executor, StorageTx } from '@cloister/storage';
-import { checkBytesIn, checkId, getRec, key, T, write } from './_util.js';
+import type { Executor, RowInput, StorageTx } from '@cloister/storage';
+import { checkBytesIn, checkId, getRec, key, read, T, write } from './_util.js';
 import { NotFoundError } from './errors.js';
 import { loadTenant } from './tenants.js';
 
@@ -158,19 +162,109 @@ async function bump(tx: StorageTx, tenant: TenantId, sort: Uint8Array): Promise<
   return next;
 }
 
-/** @internal Bumps the tenant epoch (pools or pool rules changed), inside the caller's transaction. */
-export function bumpTenantEpoch(tx: StorageTx, tenant: TenantId): Promise<number> {
-  return bump(tx, tenant, tenantSort());
+/** The bumps a transaction deferred (see {@link withBatchedEpochBumps}), by row. */
+interface Deferred {
+  /** User rows: the caller holds each user's row lock. */
+  readonly users: Map<string, { readonly tenant: TenantId; readonly sort: Uint8Array }>;
+  /** Tenant and class rows. */
+  readonly others: Map<string, { readonly tenant: TenantId; readonly sort: Uint8Array }>;
 }
 
-/** @internal Bumps the epoch of the recipient `user` (their pools or blocked flag changed). */
+const deferredOf = new WeakMap<StorageTx, Deferred>();
+const rowId = (tenant: TenantId, sort: Uint8Array) => `${tenant}\u0000${Buffer.from(sort).toString('hex')}`;
+
+/** Bumps now, or records the bump when `tx` defers them; the epoch, or 0 when deferred. */
+function bumpOrDefer(tx: StorageTx, tenant: TenantId, sort: Uint8Array, user: boolean): Promise<number> {
+  const deferred = deferredOf.get(tx);
+  if (deferred === undefined) return bump(tx, tenant, sort);
+  (user ? deferred.users : deferred.others).set(rowId(tenant, sort), { tenant, sort });
+  return Promise.resolve(0);
+}
+
+/** Bumps user epoch rows with one multi-row read and one multi-row write per 1000 rows. */
+async function bumpUserRows(
+  tx: StorageTx,
+  rows: readonly { readonly tenant: TenantId; readonly sort: Uint8Array }[],
+): Promise<void> {
+  for (let from = 0; from < rows.length; from += 1000) {
+    const chunk = rows.slice(from, from + 1000);
+    const keys = chunk.map((r) => ({ partition: key(r.tenant), sort: r.sort }));
+    const current = await tx.getMany(T.deliveryEpochs, keys);
+    const existing: RowInput[] = [];
+    const missing: RowInput[] = [];
+    const missingOf: { readonly tenant: TenantId; readonly sort: Uint8Array }[] = [];
+    current.forEach((row, i) => {
+      const k = keys[i] as { partition: Uint8Array; sort: Uint8Array };
+      if (row === undefined) {
+        missing.push({ ...k, value: write({ epoch: 1 }) });
+        missingOf.push(chunk[i] as { tenant: TenantId; sort: Uint8Array });
+      } else {
+        const epoch = read(row.value, T.deliveryEpochs).int('epoch');
+        existing.push({ ...k, value: write({ epoch: epoch + 1 }) });
+      }
+    });
+    if (existing.length > 0) await tx.putMany(T.deliveryEpochs, existing);
+    if (missing.length === 0) continue;
+    const created = await tx.putMany(T.deliveryEpochs, missing, { ifAbsent: true });
+    // Created meanwhile by a transaction that did not hold the user's lock: bump what it wrote.
+    for (const [i, ok] of created.entries()) {
+      const r = missingOf[i];
+      if (!ok && r !== undefined) await bump(tx, r.tenant, r.sort);
+    }
+  }
+}
+
+/**
+ * Runs `fn` with the delivery-epoch bumps it makes through `tx` (the user and device stores make
+ * them) deferred, then bumps each epoch row named once, still in `tx`: the user epochs with one
+ * multi-row read and one multi-row write (every change that bumps a user epoch holds that user's
+ * row lock, so no concurrent bump is lost), the tenant and sender-class epochs each with its
+ * locked read and write. One bump per row and transaction is enough: a token issued by another
+ * transaction before this one commits is bound to the epoch before it, so it stops working at
+ * the commit all the same. Reads of the epochs inside `fn` see the values before the bumps;
+ * bumps through another transaction are not deferred. Nested calls defer to the outermost.
+ *
+ * @example
+ * ```ts
+ * import type { StorageTx } from '@cloister/storage';
+ *
+ * declare const tx: StorageTx;
+ * await withBatchedEpochBumps(tx, async () => {
+ *   // block 200 users through stores bound to `tx`: 200 user epochs and their class, bumped once each at the end
+ * });
+ * ```
+ */
+export async function withBatchedEpochBumps<R>(tx: StorageTx, fn: () => Promise<R>): Promise<R> {
+  if (deferredOf.has(tx)) return fn();
+  const deferred: Deferred = { users: new Map(), others: new Map() };
+  deferredOf.set(tx, deferred);
+  let result: R;
+  try {
+    result = await fn();
+  } finally {
+    deferredOf.delete(tx);
+  }
+  await bumpUserRows(tx, [...deferred.users.values()]);
+  for (const { tenant, sort } of deferred.others.values()) await bump(tx, tenant, sort);
+  return result;
+}
+
+/** @internal Bumps the tenant epoch (pools or pool rules changed), inside the caller's transaction. */
+export function bumpTenantEpoch(tx: StorageTx, tenant: TenantId): Promise<number> {
+  return bumpOrDefer(tx, tenant, tenantSort(), false);
+}
+
+/**
+ * @internal Bumps the epoch of the recipient `user` (their pools or blocked flag changed); the
+ * caller holds the user's row lock (deferred bumps rely on it). Answers 0 when deferred.
+ */
 export function bumpUserEpoch(tx: StorageTx, tenant: TenantId, user: UserId): Promise<number> {
-  return bump(tx, tenant, userSort(user));
+  return bumpOrDefer(tx, tenant, userSort(user), true);
 }
 
 /** @internal Bumps the epoch of the sender class of users in `pools` (a member left or was blocked). */
 export function bumpClassEpoch(tx: StorageTx, tenant: TenantId, pools: readonly PoolId[]): Promise<number> {
-  return bump(tx, tenant, classSort(senderClassOf(tenant, pools)));
+  return bumpOrDefer(tx, tenant, classSort(senderClassOf(tenant, pools)), false);
 }
 
 /**

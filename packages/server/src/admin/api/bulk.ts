@@ -34,6 +34,8 @@ import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
 import { publishOrganisationObject } from '../../organisation/objects.js';
 import {
+  type AuditInput,
+  appendAuditRecords,
   type BulkAction,
   ConflictError,
   type Job,
@@ -43,6 +45,7 @@ import {
   NotFoundError,
   type ServerStoreSet,
 } from '../../store/index.js';
+import { withBatchedEpochBumps } from '../../store/delivery-epochs.js';
 import type { AdminPermission } from '../permissions.js';
 import type { AdminAuth } from '../sessions.js';
 import { resolveUsers, type UserFilter, userFilterSchema } from './filters.js';
@@ -416,9 +419,11 @@ async function planItem(
   }
 }
 
-/** Effects that happen after the batch commits: sockets to wake. */
+/** Effects that happen after the batch commits (sockets to wake), and the batch's audit records. */
 interface AfterCommit {
   readonly wake: MailboxId[];
+  /** The items' audit records, appended together at the end of the batch (in item order). */
+  readonly audit: AuditInput[];
 }
 
 async function applyItem(
@@ -432,14 +437,15 @@ async function applyItem(
   const { stores } = t;
   const user = userId(item.user);
   const actor = job.createdBy;
-  const audit = (action: string, details: { [k: string]: RecordValue } = {}) =>
-    stores.audit.append(tenant, {
+  const audit = async (action: string, details: { [k: string]: RecordValue } = {}) => {
+    after.audit.push({
       actor,
       action,
       target: user,
       outcome: 'success',
       details: { job: job.id, ...details },
     });
+  };
   const mailboxesOf = async () => (await stores.devices.list(tenant, user)).map((d) => d.mailbox);
   switch (job.action) {
     case 'block':
@@ -527,27 +533,32 @@ async function runBatch(
   size: number,
   options: RunJobOptions,
 ): Promise<BatchResult> {
-  let after: AfterCommit = { wake: [] };
+  let after: AfterCommit = { wake: [], audit: [] };
   const result = await adminTransaction(ctx, async (t) => {
-    after = { wake: [] };
+    const batch: AfterCommit = { wake: [], audit: [] };
+    after = batch;
     const job = await t.stores.jobs.get(tenant, id, true);
     if (job === undefined || job.state !== 'running' || job.runner !== runner) return 'lost' as const;
     const items = await t.stores.jobs.items(tenant, id, job.done, Math.min(size, job.total - job.done));
     let { ok, skipped, failed } = job;
     const outcomes: JobItem[] = [];
-    for (const item of items) {
-      const plan = await planItem(t.stores, tenant, job, item);
-      if (plan.outcome !== 'change') {
-        outcomes.push({ ...item, outcome: plan.outcome, reason: plan.reason, result: null });
-        if (plan.outcome === 'skipped') skipped++;
-        else failed++;
-        continue;
+    // The users' delivery epochs are bumped once each at the end of the batch, in its transaction.
+    await withBatchedEpochBumps(t.tx, async () => {
+      for (const item of items) {
+        const plan = await planItem(t.stores, tenant, job, item);
+        if (plan.outcome !== 'change') {
+          outcomes.push({ ...item, outcome: plan.outcome, reason: plan.reason, result: null });
+          if (plan.outcome === 'skipped') skipped++;
+          else failed++;
+          continue;
+        }
+        options.fault?.(item);
+        const res = await applyItem(ctx, t, tenant, job, item, batch);
+        outcomes.push({ ...item, outcome: 'ok', reason: null, result: res });
+        ok++;
       }
-      options.fault?.(item);
-      const res = await applyItem(ctx, t, tenant, job, item, after);
-      outcomes.push({ ...item, outcome: 'ok', reason: null, result: res });
-      ok++;
-    }
+    });
+    await appendBatchAudit(ctx, t, tenant, batch.audit);
     await t.stores.jobs.putItems(tenant, id, outcomes);
     const done = job.done + items.length;
     const finished = done >= job.total;
@@ -573,6 +584,22 @@ async function runBatch(
   });
   for (const m of after.wake) await ctx.bus.notify(m, 'recheck').catch(() => undefined);
   return result;
+}
+
+/**
+ * Appends a batch's audit records with one multi-row insert (the chain computed in memory), and
+ * enqueues their webhook events as the audit store's `append` does.
+ */
+async function appendBatchAudit(
+  ctx: ServerContext,
+  t: AdminTransaction,
+  tenant: TenantId,
+  inputs: readonly AuditInput[],
+): Promise<void> {
+  if (inputs.length === 0) return;
+  const records = await appendAuditRecords(t.tx, ctx.provider, tenant, inputs);
+  if ((await t.stores.integrations.listWebhooks(tenant)).length === 0) return;
+  for (const record of records) await t.stores.integrations.enqueueEvents(record);
 }
 
 /** Records one item as failed (its change could not be committed) and moves the job past it. */
@@ -665,6 +692,163 @@ export async function runJob(
 
 function newRunner(ctx: ServerContext): string {
   return b64url(ctx.provider.randomBytes(16));
+}
+
+// ---------------------------------------------------------------- resuming at server start
+
+/**
+ * The `lastError` of a job the server did not resume at start because the administrator who
+ * created it is disabled or gone (an administrator resumes it by hand, on their own authority).
+ *
+ * @example
+ * ```ts
+ * const job = await ctx.stores.jobs.get(tenant, 'job_AAAAAAAAAAAAAAAAAAAAAA');
+ * if (job?.lastError === JOB_CREATOR_INACTIVE) console.log('resume it with POST …/jobs/:job/resume');
+ * ```
+ */
+export const JOB_CREATOR_INACTIVE = 'creator-inactive';
+
+/**
+ * What {@link startJobResumer} answers: the first sweep's end, and a way to stop waiting for
+ * leases.
+ *
+ * @example
+ * ```ts
+ * const resumer = startJobResumer(ctx);
+ * console.log(await resumer.swept, 'jobs resumed');
+ * resumer.stop();
+ * ```
+ */
+export interface JobResumer {
+  /** Resolves, once every tenant's jobs were read, how many jobs were taken over (never rejects). */
+  readonly swept: Promise<number>;
+  /** Ends the sweep early and cancels the waits for leases still held (the server stops). */
+  stop(): void;
+}
+
+/** Shortest wait before looking at a job again whose lease is still held. */
+const LEASE_RECHECK_MIN_MS = 250;
+
+/**
+ * Resumes, when the server starts, the bulk jobs a stopped instance left `running` (`spec/bulk.md`
+ * §5): every tenant's jobs are read once; a `running` job whose lease has run out is taken over
+ * at once (a new runner, an audit record `bulk.resume` by `system` with `automatic: true`) and run
+ * in the background from its last committed batch; one whose lease is still held (its instance
+ * may still be running, or just crashed) is looked at again when the lease ends, and taken over
+ * only if its runner did not renew it. A job whose creator is disabled or gone is not resumed: it
+ * is marked `interrupted` with `lastError` {@link JOB_CREATOR_INACTIVE}; one whose takeover fails
+ * is marked `interrupted` with the error's code. Both stay resumable by hand.
+ *
+ * @example
+ * ```ts
+ * const resumer = startJobResumer(ctx); // at server start
+ * // … at shutdown:
+ * resumer.stop();
+ * ```
+ */
+export function startJobResumer(ctx: ServerContext): JobResumer {
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  let stopped = false;
+  const later = (tenant: TenantId, id: string, at: number) => {
+    if (stopped) return;
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        void takeOver(tenant, id);
+      },
+      Math.max(LEASE_RECHECK_MIN_MS, at - ctx.now()),
+    );
+    timer.unref?.();
+    timers.add(timer);
+  };
+  const interrupt = (tenant: TenantId, id: string, lastError: string) =>
+    ctx.stores.transaction(async (s) => {
+      const j = await s.jobs.get(tenant, id, true);
+      if (j === undefined || j.state !== 'running' || j.leaseUntil > ctx.now()) return;
+      await s.jobs.update(tenant, id, { state: 'interrupted', lastError });
+    });
+  const takeOver = async (tenant: TenantId, id: string): Promise<boolean> => {
+    if (stopped || ctx.shutdown.aborted) return false;
+    const runner = newRunner(ctx);
+    try {
+      const taken = await ctx.stores.transaction(async (s) => {
+        const j = await s.jobs.get(tenant, id, true);
+        if (j === undefined || j.state !== 'running') return undefined;
+        const now = ctx.now();
+        if (j.leaseUntil > now) return { wait: j.leaseUntil } as const;
+        const creator = await s.administrators.get(tenant, j.createdBy);
+        if (creator === undefined || creator.disabled) {
+          await s.jobs.update(tenant, id, { state: 'interrupted', lastError: JOB_CREATOR_INACTIVE });
+          return undefined;
+        }
+        const finished = j.done >= j.total;
+        const job = await s.jobs.update(tenant, id, {
+          state: finished ? 'done' : 'running',
+          runner,
+          leaseUntil: now + JOB_LEASE_MS,
+          lastError: null,
+          ...(finished ? { finishedAt: now } : {}),
+        });
+        await s.audit.append(tenant, {
+          actor: 'system',
+          action: 'bulk.resume',
+          target: id,
+          outcome: 'success',
+          details: { action: j.action, done: j.done, total: j.total, automatic: true },
+        });
+        return { job } as const;
+      });
+      if (taken === undefined) return false;
+      if ('wait' in taken) {
+        later(tenant, id, taken.wait);
+        return false;
+      }
+      if (taken.job.state === 'running') void runJob(ctx, tenant, id, runner);
+      return true;
+    } catch (error) {
+      ctx.log.warn({ job: id, code: reasonOf(error) }, 'bulk job not resumed at start');
+      await interrupt(tenant, id, reasonOf(error)).catch(() => undefined);
+      return false;
+    }
+  };
+  const sweep = async (): Promise<number> => {
+    let resumed = 0;
+    try {
+      for (let after: string | undefined; ; ) {
+        const tenants = await ctx.stores.tenants.list({
+          limit: 100,
+          ...(after === undefined ? {} : { after }),
+        });
+        for (const tenant of tenants.items) {
+          for (let jobAfter: string | undefined; ; ) {
+            const page = await ctx.stores.jobs.list(tenant.id, {
+              limit: 100,
+              ...(jobAfter === undefined ? {} : { after: jobAfter }),
+            });
+            for (const job of page.items) {
+              if (stopped || ctx.shutdown.aborted) return resumed;
+              if (job.state === 'running' && (await takeOver(tenant.id, job.id))) resumed++;
+            }
+            if (page.next === undefined) break;
+            jobAfter = page.next;
+          }
+        }
+        if (tenants.next === undefined) break;
+        after = tenants.next;
+      }
+    } catch (error) {
+      ctx.log.warn({ code: reasonOf(error) }, 'bulk jobs: the sweep at start stopped');
+    }
+    return resumed;
+  };
+  return {
+    swept: sweep(),
+    stop() {
+      stopped = true;
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+    },
+  };
 }
 
 // ---------------------------------------------------------------- creating a job

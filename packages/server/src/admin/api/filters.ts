@@ -10,6 +10,9 @@
  * {@link SCAN_BUDGET} users; the cursor it answers continues after the last user it read, so a
  * page may hold fewer items than asked (even none) while `next` is still given.
  *
+ * The `compliant` criterion checks a device's latest compliance report against its user's policy
+ * with `deviceCompliance` (`spec/restrictions.md` §6), as `GET /admin/v1/compliance` does.
+ *
  * @module
  */
 import { ValidationError } from '@cloister/crypto';
@@ -17,6 +20,7 @@ import { type PoolId, poolId, type TenantId, userId } from '@cloister/protocol';
 import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
 import { type Device, ROLES, type ServerStoreSet, type User } from '../../store/index.js';
+import { DEFAULT_COMPLIANCE_MAX_AGE_MS, deviceCompliance, restrictionsInForce } from './compliance.js';
 import { defineAdminOperation } from './operation.js';
 import { ADMIN_SCHEMAS, deviceView, identifier, pageLimit, queryInt, userView } from './schemas.js';
 import { deviceViewOf, userViewOf } from './views.js';
@@ -86,12 +90,20 @@ const common = {
   platform: text(64)
     .optional()
     .describe('Reported platform (OS and version) starts with this (case-insensitive).'),
+  compliant: z
+    .boolean()
+    .optional()
+    .describe(
+      'Policy compliance (reasons missing, revision, stale, not-enforced; reports older than 24 h are stale). A device: its latest report. A user: compliant unless one of their active devices is not.',
+    ),
 };
 
 /**
  * A filter over users (every criterion given must hold). Device criteria (`lastSeen…`, the
  * versions, the platform) hold for a user when they hold for at least one of the user's devices,
- * except `lastSeenBefore`, which compares the user's most recent sighting over all devices.
+ * except `lastSeenBefore`, which compares the user's most recent sighting over all devices, and
+ * `compliant`: a user is non-compliant when at least one of their active devices (not blocked,
+ * user not blocked) is, compliant otherwise (also when they have no active device).
  *
  * @example
  * ```ts
@@ -111,7 +123,8 @@ ADMIN_SCHEMAS.add(userFilterSchema, {
 
 /**
  * A filter over devices: `status` is the device's own (`blocked` when the device or its user is
- * blocked); the user criteria (`pool`, `domain`, `text`, `role`) apply to the device's user.
+ * blocked); the user criteria (`pool`, `domain`, `text`, `role`) apply to the device's user;
+ * `compliant` is the device's own compliance (blocked devices included).
  *
  * @example
  * ```ts
@@ -210,8 +223,67 @@ export function needsDevices(filter: UserFilter | DeviceFilter): boolean {
     filter.lastSeenAfter !== undefined ||
     filter.clientVersion !== undefined ||
     filter.appVersion !== undefined ||
-    filter.platform !== undefined
+    filter.platform !== undefined ||
+    filter.compliant !== undefined
   );
+}
+
+/**
+ * The compliance of devices: for each device given (of one user), whether it is compliant.
+ *
+ * @example
+ * ```ts
+ * const check: ComplianceCheck = async (_user, devices) => new Map(devices.map((d) => [d.id as number, true]));
+ * ```
+ */
+export type ComplianceCheck = (
+  user: User,
+  devices: readonly Device[],
+) => Promise<ReadonlyMap<number, boolean>>;
+
+/**
+ * The compliance check of `tenant` over the stores `s` (those of the caller's transaction): each
+ * device's latest report against its user's policy with `deviceCompliance`, at `ctx.now()`,
+ * a report older than `maxAgeMs` (default `DEFAULT_COMPLIANCE_MAX_AGE_MS`) being stale. The
+ * user's policy is read once per call, and only when the user has devices to check.
+ *
+ * @example
+ * ```ts
+ * const page = await ctx.stores.transaction((s) =>
+ *   scanUsers(s, tenant, { compliant: false }, { f }, { limit: 100, compliance: complianceCheck(ctx, s, tenant) }),
+ * );
+ * ```
+ */
+export function complianceCheck(
+  ctx: ServerContext,
+  s: ServerStoreSet,
+  tenant: TenantId,
+  maxAgeMs: number = DEFAULT_COMPLIANCE_MAX_AGE_MS,
+): ComplianceCheck {
+  // The policy is resolved through the caller's transaction (one connection, one snapshot).
+  const bound: ServerContext = { ...ctx, stores: { ...s, transaction: (fn) => fn(s) } };
+  return async (user, devices) => {
+    const out = new Map<number, boolean>();
+    if (devices.length === 0) return out;
+    const inForce = await restrictionsInForce(bound, tenant, user.id);
+    const now = ctx.now();
+    for (const d of devices) {
+      const report = await s.compliance.get(tenant, user.id, d.id);
+      out.set(d.id, deviceCompliance(report, inForce, now, maxAgeMs).compliant);
+    }
+    return out;
+  };
+}
+
+/** The devices whose compliance counts for a user: not blocked, and none when the user is. */
+const activeDevices = (user: User, devices: readonly Device[]) =>
+  user.blocked ? [] : devices.filter((d) => !d.blocked);
+
+const NO_CHECK = () => new ValidationError('compliant', 'a scan given a compliance check');
+
+function checkOf(check: ComplianceCheck | undefined): ComplianceCheck {
+  if (check === undefined) throw NO_CHECK();
+  return check;
 }
 
 /**
@@ -245,15 +317,26 @@ function deviceMatches(filter: UserFilter | DeviceFilter, d: Device): boolean {
 }
 
 /**
- * Whether `user` with `devices` meets every criterion of `filter`.
+ * Whether `user` with `devices` meets every criterion of `filter`; `compliance` (the compliance of
+ * the user's active devices, by device id) is needed when the filter has `compliant`.
  *
  * @example
  * ```ts
  * matchesUser({ status: 'never-enrolled' }, user, []); // true unless the user is blocked
  * ```
  */
-export function matchesUser(filter: UserFilter, user: User, devices: readonly Device[]): boolean {
+export function matchesUser(
+  filter: UserFilter,
+  user: User,
+  devices: readonly Device[],
+  compliance?: ReadonlyMap<number, boolean>,
+): boolean {
   if (!matchesUserFields(filter, user)) return false;
+  if (filter.compliant !== undefined) {
+    if (compliance === undefined) throw NO_CHECK();
+    const compliant = activeDevices(user, devices).every((d) => compliance.get(d.id) === true);
+    if (compliant !== filter.compliant) return false;
+  }
   if (filter.status !== undefined && userStatus(user, devices) !== filter.status) return false;
   if (filter.lastSeenBefore !== undefined) {
     const seen = lastSeenOf(devices);
@@ -268,15 +351,25 @@ export function matchesUser(filter: UserFilter, user: User, devices: readonly De
 }
 
 /**
- * Whether `device` of `user` meets every criterion of `filter`.
+ * Whether `device` of `user` meets every criterion of `filter`; `compliant` (the device's
+ * compliance) is needed when the filter has `compliant`.
  *
  * @example
  * ```ts
  * matchesDevice({ status: 'active', clientVersion: '@cloister/client/0.1' }, user, device);
  * ```
  */
-export function matchesDevice(filter: DeviceFilter, user: User, device: Device): boolean {
+export function matchesDevice(
+  filter: DeviceFilter,
+  user: User,
+  device: Device,
+  compliant?: boolean,
+): boolean {
   if (!matchesUserFields(filter, user)) return false;
+  if (filter.compliant !== undefined) {
+    if (compliant === undefined) throw NO_CHECK();
+    if (compliant !== filter.compliant) return false;
+  }
   if (filter.status !== undefined) {
     const blocked = user.blocked || device.blocked;
     if ((filter.status === 'blocked') !== blocked) return false;
@@ -419,7 +512,8 @@ async function readUsers(
 /**
  * Scans users after `position.u` and answers at most `limit` that meet `filter` (reading at most
  * `budget` users), with the position to continue from, or none when the scan reached the end.
- * `withDevices`: read every matching user's devices even when the filter does not need them.
+ * `withDevices`: read every matching user's devices even when the filter does not need them;
+ * `compliance`: the check a `compliant` criterion uses (required when the filter has one).
  *
  * @example
  * ```ts
@@ -431,7 +525,12 @@ export async function scanUsers(
   tenant: TenantId,
   filter: UserFilter,
   position: ScanPosition,
-  options: { readonly limit: number; readonly budget?: number; readonly withDevices?: boolean },
+  options: {
+    readonly limit: number;
+    readonly budget?: number;
+    readonly withDevices?: boolean;
+    readonly compliance?: ComplianceCheck;
+  },
 ): Promise<{ items: ScannedUser[]; next?: ScanPosition; scanned: number }> {
   const budget = options.budget ?? SCAN_BUDGET;
   const devicesNeeded = needsDevices(filter);
@@ -450,7 +549,11 @@ export async function scanUsers(
         devicesNeeded || options.withDevices === true
           ? (await s.devices.list(tenant, user.id)).sort((a, b) => a.id - b.id)
           : null;
-      if (devices !== null && !matchesUser(filter, user, devices)) continue;
+      const compliance =
+        filter.compliant !== undefined && devices !== null
+          ? await checkOf(options.compliance)(user, activeDevices(user, devices))
+          : undefined;
+      if (devices !== null && !matchesUser(filter, user, devices, compliance)) continue;
       items.push({ user, devices });
       if (items.length >= options.limit) {
         const exhausted = !more && i === users.length - 1;
@@ -481,7 +584,8 @@ export interface ScannedDevice {
 
 /**
  * Scans devices (user by user, in the users' order, each user's devices in id order) after
- * `position` and answers at most `limit` that meet `filter`, reading at most `budget` users.
+ * `position` and answers at most `limit` that meet `filter`, reading at most `budget` users;
+ * `compliance`: the check a `compliant` criterion uses (required when the filter has one).
  *
  * @example
  * ```ts
@@ -493,7 +597,7 @@ export async function scanDevices(
   tenant: TenantId,
   filter: DeviceFilter,
   position: ScanPosition,
-  options: { readonly limit: number; readonly budget?: number },
+  options: { readonly limit: number; readonly budget?: number; readonly compliance?: ComplianceCheck },
 ): Promise<{ items: ScannedDevice[]; next?: ScanPosition; scanned: number }> {
   const budget = options.budget ?? SCAN_BUDGET;
   const items: ScannedDevice[] = [];
@@ -501,10 +605,14 @@ export async function scanDevices(
   // Emits `user`'s matching devices after `afterDevice`; answers the cursor when the page filled.
   const take = async (user: User, afterDevice: number | undefined): Promise<ScanPosition | undefined> => {
     if (!matchesUserFields(filter, user)) return undefined;
-    const devices = (await s.devices.list(tenant, user.id)).sort((a, b) => a.id - b.id);
+    const all = (await s.devices.list(tenant, user.id)).sort((a, b) => a.id - b.id);
+    const devices = afterDevice === undefined ? all : all.filter((d) => d.id > afterDevice);
+    const compliance =
+      filter.compliant !== undefined && devices.length > 0
+        ? await checkOf(options.compliance)(user, devices)
+        : undefined;
     for (const device of devices) {
-      if (afterDevice !== undefined && device.id <= afterDevice) continue;
-      if (!matchesDevice(filter, user, device)) continue;
+      if (!matchesDevice(filter, user, device, compliance?.get(device.id))) continue;
       items.push({ user, device });
       if (items.length >= options.limit) return { f: position.f, u: user.id, d: device.id };
     }
@@ -550,7 +658,7 @@ export async function scanDevices(
  * ```
  */
 export async function resolveUsers(
-  ctx: Pick<ServerContext, 'stores' | 'provider'>,
+  ctx: ServerContext,
   tenant: TenantId,
   filter: UserFilter,
   max: number,
@@ -559,7 +667,11 @@ export async function resolveUsers(
   let position: ScanPosition = { f: '' };
   for (;;) {
     const page = await ctx.stores.transaction((s) =>
-      scanUsers(s, tenant, filter, position, { limit: max + 1 - out.length, budget: SCAN_BUDGET }),
+      scanUsers(s, tenant, filter, position, {
+        limit: max + 1 - out.length,
+        budget: SCAN_BUDGET,
+        compliance: complianceCheck(ctx, s, tenant),
+      }),
     );
     out.push(...page.items);
     if (out.length > max) throw new ValidationError('filter', `a filter matching at most ${max} users`);
@@ -573,6 +685,10 @@ const findQuery = <S extends z.ZodObject>(schema: S) =>
     .extend({
       lastSeenBefore: queryInt.optional(),
       lastSeenAfter: queryInt.optional(),
+      compliant: z
+        .enum(['true', 'false'])
+        .transform((v) => v === 'true')
+        .optional(),
       after: z.string().min(1).max(512).optional(),
       limit: pageLimit.refine((n) => n <= MAX_FIND_PAGE, `at most ${MAX_FIND_PAGE}`).optional(),
     })
@@ -580,7 +696,7 @@ const findQuery = <S extends z.ZodObject>(schema: S) =>
 
 /**
  * The query of `findUsers`: the criteria of {@link userFilterSchema} (times as decimal
- * strings), `after` (a cursor) and `limit` (1..500, default 100).
+ * strings, `compliant` as `true` or `false`), `after` (a cursor) and `limit` (1..500, default 100).
  *
  * @example
  * ```ts
@@ -659,7 +775,11 @@ export const findUsersOperation = defineAdminOperation({
     const f = await filterDigest(ctx, 'users', filter as UserFilter);
     const position = after === undefined ? { f } : decodeCursor(after, f);
     const result = await ctx.stores.transaction((s) =>
-      scanUsers(s, me.tenant, filter as UserFilter, position, { limit, withDevices: true }),
+      scanUsers(s, me.tenant, filter as UserFilter, position, {
+        limit,
+        withDevices: true,
+        compliance: complianceCheck(ctx, s, me.tenant),
+      }),
     );
     return {
       items: result.items.map(({ user, devices }) => ({
@@ -700,7 +820,10 @@ export const findDevicesOperation = defineAdminOperation({
     const f = await filterDigest(ctx, 'devices', filter as DeviceFilter);
     const position = after === undefined ? { f } : decodeCursor(after, f);
     const result = await ctx.stores.transaction((s) =>
-      scanDevices(s, me.tenant, filter as DeviceFilter, position, { limit }),
+      scanDevices(s, me.tenant, filter as DeviceFilter, position, {
+        limit,
+        compliance: complianceCheck(ctx, s, me.tenant),
+      }),
     );
     return {
       items: result.items.map(({ user, device }) => ({
