@@ -13,6 +13,7 @@ import { hkdfCases } from './hkdf.js';
 import { libsignalCases } from './libsignal.js';
 import { scryptCases } from './scrypt.js';
 import { staticV1Cases } from './static-v1.js';
+import { subjectsCases } from './subjects.js';
 import { x25519Cases } from './x25519.js';
 
 const AREAS: readonly (() => BenchCase[])[] = [
@@ -27,6 +28,7 @@ const AREAS: readonly (() => BenchCase[])[] = [
   envelopeCases,
   filesCases,
   groupsCases,
+  subjectsCases,
 ];
 
 /** All declared cases; throws if two share a name or a baseline names no case. */

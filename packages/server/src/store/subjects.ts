@@ -1,32 +1,43 @@
 /**
  * Per-person keys for erasure by crypto-shredding (R38). Every row that holds a person's personal
- * fields — the user record (display name, e-mail, pools, roles) and each device record (client
- * version, last seen, identity key) — is sealed, under the at-rest encryption, with a random
- * 256-bit key of that person kept in its own table (`s_subject_keys`). Erasing the person deletes
- * the key: every copy of those rows, in a backup of the data taken before, is then noise. The key
- * table is the keyring of `spec/retention.md` §7.4: it must not be kept in long-lived backups
- * (`spec/data-subject.md` §3 says how).
+ * data is sealed, under the at-rest encryption, with a random 256-bit key of that person kept in
+ * its own table (`s_subject_keys`): the user record (display name, e-mail, pools, roles), each
+ * device record (client version, last seen, identity key) and its compliance report, the person's
+ * pool memberships, each device's published prekeys (signed, last-resort and one-time) and the
+ * person's signed device lists. Erasing the person deletes the key: every copy of those rows, in a
+ * backup of the data taken before, is then noise. The key table is the keyring of
+ * `spec/retention.md` §7.4: it must not be kept in long-lived backups (`spec/data-subject.md` §3
+ * says how).
  *
  * The sealing is a wrapper over the adapter under the typed stores ({@link subjectSealingAdapter}):
- * the stores write and read plain records; a row of `s_users` (partition `tenant`, sort `user`) or
- * `s_devices` (partition `tenant 0x00 user`, sort `u32(device)`) is stored as
+ * the stores write and read plain records; the value of a row of a sealed table is stored as
  * `0x00 ‖ 0x01 ‖ nonce[12] ‖ AES-256-GCM(K_user, nonce, value, aad)` with
- * `aad = "cloister/server/v1/subject-row" ‖ lp(table) ‖ lp(partition) ‖ lp(sort)`. A row whose key
- * is gone reads as absent. Keys are cached per instance (at most {@link SUBJECT_KEY_CACHE}
- * entries); a cached key that no longer opens a row is read again.
+ * `aad = "cloister/server/v1/subject-row" ‖ lp(table) ‖ lp(partition) ‖ lp(sort)`. The row's
+ * address names its person (`spec/data-subject.md` §3 lists the tables and how); the address
+ * itself stays as it is, so every lookup, listing and count works as before. A row whose key is
+ * gone reads as absent. Keys are cached per instance (at most {@link SUBJECT_KEY_CACHE} entries);
+ * a cached key that no longer opens a row is read again; a listing reads the keys it lacks in
+ * batches.
  *
  * @module
  */
 import {
   type CryptoProvider,
   concatBytes,
+  DecodeError,
   DecryptionFailed,
   uintBE,
   utf8,
   ValidationError,
 } from '@cloister/crypto';
 import type { TenantId, UserId } from '@cloister/protocol';
-import type { Row, RowInput, StorageAdapter, StorageTx } from '@cloister/storage';
+import {
+  MAX_BATCH_ROWS,
+  type Row,
+  type RowInput,
+  type StorageAdapter,
+  type StorageTx,
+} from '@cloister/storage';
 import { key, T } from './_util.js';
 
 /**
@@ -52,16 +63,57 @@ export const SUBJECT_KEY_CACHE = 10_000;
 const MARK = 0x00;
 const VERSION = 0x01;
 const NONCE = 12;
-const SEALED_TABLES = new Set<string>([T.users, T.devices]);
 
 const EMPTY = new Uint8Array(0);
 
+/** Where a sealed table's row names its person. */
+type Owner =
+  /** `(tenant, user)`: the person is `partition 0x00 sort` (`s_users`). */
+  | 'partition+sort'
+  /** `(tenant 0x00 pool, user)`: the person is `tenant 0x00 sort` (`s_pool_members`). */
+  | 'tenant+sort'
+  /** `(tenant 0x00 user, …)`: the person is the partition (`s_devices`, `s_compliance`, `s_device_lists`). */
+  | 'partition'
+  /** `(tenant 0x00 user 0x00 u32(device), …)`: the person is the partition less its last 5 bytes (the bundles). */
+  | 'device-partition';
+
+const SEALED_TABLES = new Map<string, Owner>([
+  [T.users, 'partition+sort'],
+  [T.devices, 'partition'],
+  [T.compliance, 'partition'],
+  [T.poolMembers, 'tenant+sort'],
+  [T.deviceLists, 'partition'],
+  [T.bundleSigned, 'device-partition'],
+  [T.bundleOneTime, 'device-partition'],
+  [T.bundleKem, 'device-partition'],
+]);
+
 /**
- * The person a row of a sealed table belongs to, as their key-table partition `tenant 0x00 user`:
- * a user row is at (`tenant`, `user`), a device row at (`tenant 0x00 user`, `u32(device)`).
+ * The person a row of a sealed table belongs to, as their key-table partition `tenant 0x00 user`,
+ * or undefined when the address does not have the shape of its table (the stores never write one).
+ * Identifiers never contain 0x00; a device id is a fixed-width u32 that may.
  */
-function subjectPartition(table: string, partition: Uint8Array, sort: Uint8Array): Uint8Array {
-  return table === T.users ? concatBytes(partition, Uint8Array.of(0), sort) : partition;
+function subjectPartition(owner: Owner, partition: Uint8Array, sort: Uint8Array): Uint8Array | undefined {
+  switch (owner) {
+    case 'partition+sort':
+      return partition.length > 0 && sort.length > 0
+        ? concatBytes(partition, Uint8Array.of(0), sort)
+        : undefined;
+    case 'tenant+sort': {
+      const end = partition.indexOf(0);
+      return end > 0 && sort.length > 0
+        ? concatBytes(partition.subarray(0, end), Uint8Array.of(0), sort)
+        : undefined;
+    }
+    case 'partition':
+      return partition.indexOf(0) > 0 ? partition : undefined;
+    case 'device-partition': {
+      const end = partition.length - 5;
+      return end > 0 && partition[end] === 0 && partition.subarray(0, end).indexOf(0) > 0
+        ? partition.subarray(0, end)
+        : undefined;
+    }
+  }
 }
 
 /**
@@ -118,9 +170,12 @@ function forgetEverywhere(id: string) {
 }
 
 /**
- * Wraps `adapter` so that the rows of `s_users` and `s_devices` are sealed under their person's
- * key (created on the first write), and read back through it; rows of other tables, and stored
- * values that are not sealed (written before), pass through unchanged.
+ * Wraps `adapter` so that the rows of the tables that hold a person's data (`s_users`,
+ * `s_devices`, `s_compliance`, `s_pool_members`, `s_device_lists` and the three key-bundle tables)
+ * are sealed under their person's key (created on the first write), and read back through it; rows
+ * of other tables, and stored values that are not sealed (written before), pass through unchanged.
+ * A sealed row whose person's key is gone reads as absent; one that does not open under its
+ * person's key (moved, altered) is a `DecryptionFailed`.
  *
  * @example
  * ```ts
@@ -141,11 +196,22 @@ export function subjectSealingAdapter(adapter: StorageAdapter, provider: CryptoP
       if (oldest !== undefined) cache.delete(oldest);
     }
   };
-  const loadKey = async (tx: StorageTx, sp: Uint8Array, create: boolean, fresh = false) => {
+  /**
+   * The person's key; `gone` holds the persons a batch read of this call found without one (so
+   * that a listing does not ask again for each of their rows).
+   */
+  const loadKey = async (
+    tx: StorageTx,
+    sp: Uint8Array,
+    create: boolean,
+    fresh = false,
+    gone?: ReadonlySet<string>,
+  ) => {
     const id = hex(sp);
     if (!fresh) {
       const hit = cache.get(id);
       if (hit !== undefined) return hit;
+      if (gone?.has(id) === true) return undefined;
     }
     let row = await tx.get(T.subjectKeys, sp, EMPTY);
     if (row === undefined && create) {
@@ -165,22 +231,32 @@ export function subjectSealingAdapter(adapter: StorageAdapter, provider: CryptoP
     return row.value;
   };
   const seal = async (tx: StorageTx, table: string, row: RowInput): Promise<RowInput> => {
-    if (!SEALED_TABLES.has(table)) return row;
-    const sp = subjectPartition(table, row.partition, row.sort);
+    const owner = SEALED_TABLES.get(table);
+    if (owner === undefined) return row;
+    const sp = subjectPartition(owner, row.partition, row.sort);
+    if (sp === undefined)
+      throw new ValidationError('partition', `a row address of ${table} that names its person`);
     const k = (await loadKey(tx, sp, true)) as Uint8Array;
     const nonce = provider.randomBytes(NONCE);
     const ct = await provider.aes256gcm.encrypt(k, nonce, row.value, aadOf(table, row.partition, row.sort));
     return { ...row, value: concatBytes(Uint8Array.of(MARK, VERSION), nonce, ct) };
   };
-  const open = async (tx: StorageTx, table: string, row: Row | undefined): Promise<Row | undefined> => {
-    if (row === undefined || !SEALED_TABLES.has(table) || row.value[0] !== MARK) return row;
+  const open = async (
+    tx: StorageTx,
+    table: string,
+    row: Row | undefined,
+    gone?: ReadonlySet<string>,
+  ): Promise<Row | undefined> => {
+    const owner = SEALED_TABLES.get(table);
+    if (row === undefined || owner === undefined || row.value[0] !== MARK) return row;
     if (row.value[1] !== VERSION || row.value.length < 2 + NONCE + 16) throw new DecryptionFailed();
-    const sp = subjectPartition(table, row.partition, row.sort);
+    const sp = subjectPartition(owner, row.partition, row.sort);
+    if (sp === undefined) throw new DecodeError(table, 'a row address that names no person');
     const nonce = row.value.subarray(2, 2 + NONCE);
     const ct = row.value.subarray(2 + NONCE);
     const aad = aadOf(table, row.partition, row.sort);
     for (const fresh of [false, true]) {
-      const k = await loadKey(tx, sp, false, fresh);
+      const k = await loadKey(tx, sp, false, fresh, gone);
       // The person's key is gone: the row is erased, here and in every copy.
       if (k === undefined) return undefined;
       try {
@@ -191,10 +267,44 @@ export function subjectSealingAdapter(adapter: StorageAdapter, provider: CryptoP
     }
     return undefined;
   };
+  /**
+   * Reads, in batches, the keys of the persons of `rows` that the cache lacks (a pool's members
+   * are many persons); resolves the persons found without a key.
+   */
+  const prefetch = async (tx: StorageTx, owner: Owner, rows: readonly Row[]): Promise<Set<string>> => {
+    const gone = new Set<string>();
+    const missing = new Map<string, Uint8Array>();
+    for (const r of rows) {
+      if (r.value[0] !== MARK) continue;
+      const sp = subjectPartition(owner, r.partition, r.sort);
+      if (sp === undefined) continue;
+      const id = hex(sp);
+      if (!cache.has(id)) missing.set(id, sp);
+    }
+    // One missing key is read by `open` as before.
+    if (missing.size < 2) return gone;
+    const wanted = [...missing];
+    for (let i = 0; i < wanted.length; i += MAX_BATCH_ROWS) {
+      const chunk = wanted.slice(i, i + MAX_BATCH_ROWS);
+      const found = await tx.getMany(
+        T.subjectKeys,
+        chunk.map(([, sp]) => ({ partition: sp, sort: EMPTY })),
+      );
+      chunk.forEach(([id], j) => {
+        const row = found[j];
+        if (row === undefined) gone.add(id);
+        else remember(id, row.value);
+      });
+    }
+    return gone;
+  };
   const openAll = async (tx: StorageTx, table: string, rows: readonly Row[]): Promise<Row[]> => {
+    const owner = SEALED_TABLES.get(table);
+    if (owner === undefined) return [...rows];
+    const gone = await prefetch(tx, owner, rows);
     const out: Row[] = [];
     for (const r of rows) {
-      const o = await open(tx, table, r);
+      const o = await open(tx, table, r, gone);
       if (o !== undefined) out.push(o);
     }
     return out;
@@ -213,8 +323,16 @@ export function subjectSealingAdapter(adapter: StorageAdapter, provider: CryptoP
       open(tx, table, await tx.get(table, partition, sort, options)),
     getMany: async (table, keys) => {
       const rows = await tx.getMany(table, keys);
-      if (!SEALED_TABLES.has(table)) return rows;
-      return Promise.all(rows.map((r) => open(tx, table, r)));
+      const owner = SEALED_TABLES.get(table);
+      if (owner === undefined) return rows;
+      const gone = await prefetch(
+        tx,
+        owner,
+        rows.filter((r): r is Row => r !== undefined),
+      );
+      const out: (Row | undefined)[] = [];
+      for (const r of rows) out.push(await open(tx, table, r, gone));
+      return out;
     },
     list: async (table, partition, options) => {
       const rows = await tx.list(table, partition, options);
@@ -233,9 +351,11 @@ export function subjectSealingAdapter(adapter: StorageAdapter, provider: CryptoP
       const gone = await tx.delete(table, partition, sort);
       // Deleting a user erases the person: their key goes in the same transaction.
       if (table === T.users) {
-        const sp = subjectPartition(table, partition, sort);
-        await tx.delete(T.subjectKeys, sp, EMPTY);
-        forgetEverywhere(hex(sp));
+        const sp = subjectPartition('partition+sort', partition, sort);
+        if (sp !== undefined) {
+          await tx.delete(T.subjectKeys, sp, EMPTY);
+          forgetEverywhere(hex(sp));
+        }
       }
       return gone;
     },
