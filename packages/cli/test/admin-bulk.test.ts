@@ -3,23 +3,34 @@
  * nothing; a bulk block with a user that does not exist does the others, writes one result line
  * per item and exits 1 naming the failures; the filter commands list what the job changed; a bulk
  * invite opens its sealed tokens locally and writes the enrolment codes to a file only its owner
- * may read; a finished job cannot be resumed.
+ * may read; a finished job cannot be resumed. `--compliant` / `--non-compliant` select by policy
+ * compliance (enrolled devices that never reported are non-compliant). A wipe over more devices
+ * than one job takes (a limit of 2 here) runs as several jobs, one after the other, with the
+ * sequences of each signed after the one before it: every device is wiped once.
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filterOf } from '../src/commands/admin-bulk.js';
 import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
 import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
 import { totpCode } from './totp.js';
 
 const PASSWORD = 'owner password 1234';
 const PASSPHRASE = 'admin passphrase 5678';
+const ROOT_PASSPHRASE = 'root passphrase 9012';
+const DEVICE_PIN = '2468-1357';
 
 describe('cloister admin bulk', () => {
   const serverDir = tempDir();
   const adminDir = tempDir();
   const secrets = tempDir();
-  const files = { password: join(secrets, 'password'), passphrase: join(secrets, 'passphrase') };
+  const files = {
+    password: join(secrets, 'password'),
+    passphrase: join(secrets, 'passphrase'),
+    root: join(secrets, 'root-passphrase'),
+    pin: join(secrets, 'pin'),
+  };
   let server: Running;
   let line: StartJsonLine;
   const connect = () => ['--server', line.url, '--server-pin', line.pin];
@@ -34,6 +45,8 @@ describe('cloister admin bulk', () => {
   beforeAll(async () => {
     writeFileSync(files.password, `${PASSWORD}\n`);
     writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
+    writeFileSync(files.root, `${ROOT_PASSPHRASE}\n`);
+    writeFileSync(files.pin, `${DEVICE_PIN}\n`);
     server = start([
       'server',
       'start',
@@ -168,4 +181,103 @@ describe('cloister admin bulk', () => {
     expect(r.code).not.toBe(EXIT.ok);
     expect(r.stderr).toMatch(/--users or at least one filter option/);
   });
+
+  it('--compliant and --non-compliant select by policy compliance, not both', async () => {
+    expect(filterOf({ nonCompliant: true, status: 'active' })).toEqual({
+      status: 'active',
+      compliant: false,
+    });
+    expect(filterOf({ compliant: true })).toEqual({ compliant: true });
+    // Users without a device have no non-compliant device.
+    const compliant = await as('admin', 'bulk', 'find-users', '--compliant', '--text', 'temp-', '--json');
+    expect(compliant.code, compliant.stderr).toBe(EXIT.ok);
+    expect(
+      jsonLines(compliant.stdout)
+        .map((u) => u.user.id)
+        .sort(),
+    ).toEqual(['temp-1', 'temp-2', 'temp-3']);
+    const non = await as('admin', 'bulk', 'find-users', '--non-compliant', '--text', 'temp-', '--json');
+    expect(non.code, non.stderr).toBe(EXIT.ok);
+    expect(non.stdout).toBe('');
+    const both = await as('admin', 'bulk', 'find-users', '--compliant', '--non-compliant');
+    expect(both.code).not.toBe(EXIT.ok);
+  });
+
+  it('wipes more devices than one job takes as several jobs, each device once', async () => {
+    for (const step of [
+      ['org', 'init', '--root-passphrase-file', files.root],
+      ['org', 'register'],
+      ['org', 'delegate'],
+    ]) {
+      const r = await as(...step);
+      expect(r.code, r.stderr).toBe(EXIT.ok);
+    }
+    for (const u of ['wipe-1', 'wipe-2', 'wipe-3']) {
+      const invite = await as('admin', 'users', 'invite', u, '--json');
+      expect(invite.code, invite.stderr).toBe(EXIT.ok);
+      const enrolled = await cli([
+        'client',
+        'enroll',
+        '--data-dir',
+        tempDir(),
+        ...connect(),
+        '--token',
+        JSON.parse(invite.stdout).enrolmentCode,
+        '--pin-file',
+        files.pin,
+        '--json',
+      ]);
+      expect(enrolled.code, enrolled.stderr).toBe(EXIT.ok);
+    }
+    // Enrolled devices that never reported are non-compliant.
+    const non = await as('admin', 'bulk', 'find-devices', '--non-compliant', '--text', 'wipe-', '--json');
+    expect(
+      jsonLines(non.stdout)
+        .map((d) => d.user)
+        .sort(),
+    ).toEqual(['wipe-1', 'wipe-2', 'wipe-3']);
+    const dry = await as(
+      'admin',
+      'bulk',
+      'wipe',
+      '--text',
+      'wipe-',
+      '--devices-per-job',
+      '2',
+      '--dry-run',
+      '--json',
+    );
+    expect(dry.code, dry.stderr).toBe(EXIT.ok);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true, total: 3, change: 3, failed: 0 });
+    const results = join(secrets, 'wipe.jsonl');
+    const run = await as(
+      'admin',
+      'bulk',
+      'wipe',
+      '--text',
+      'wipe-',
+      '--devices-per-job',
+      '2',
+      '--results',
+      results,
+      '--json',
+    );
+    expect(run.code, run.stderr).toBe(EXIT.ok);
+    const jobs = jsonLines(run.stdout);
+    expect(jobs.map((j) => [j.action, j.state, j.total, j.ok])).toEqual([
+      ['wipe', 'done', 2, 2],
+      ['wipe', 'done', 1, 1],
+    ]);
+    expect(jobs[0].id).not.toBe(jobs[1].id);
+    const items = jsonLines(readFileSync(results, 'utf8'));
+    expect(items.map((i) => i.user).sort()).toEqual(['wipe-1', 'wipe-2', 'wipe-3']);
+    expect(items.every((i) => i.outcome === 'ok')).toBe(true);
+    const blocked = jsonLines(
+      (await as('admin', 'bulk', 'find-devices', '--text', 'wipe-', '--status', 'blocked', '--json')).stdout,
+    );
+    expect(blocked).toHaveLength(3);
+    expect((await as('admin', 'bulk', 'wipe', '--text', 'wipe-', '--devices-per-job', '1001')).code).toBe(
+      EXIT.usage,
+    );
+  }, 600_000);
 });

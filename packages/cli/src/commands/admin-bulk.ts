@@ -53,6 +53,10 @@ export interface BulkOptionValues extends AdminOptionValues {
   readonly appVersion?: string;
   /** `--platform`. */
   readonly platform?: string;
+  /** `--compliant`. */
+  readonly compliant?: boolean;
+  /** `--non-compliant`. */
+  readonly nonCompliant?: boolean;
   /** `--dry-run`. */
   readonly dryRun?: boolean;
   /** `--idempotency-key`. */
@@ -65,7 +69,20 @@ export interface BulkOptionValues extends AdminOptionValues {
   readonly uses?: number;
   /** `--limit <n>` (find). */
   readonly limit?: number;
+  /** `--devices-per-job <n>` (wipe). */
+  readonly devicesPerJob?: number;
 }
+
+/**
+ * Most devices one wipe job takes (the server's limit, `MAX_WIPE_ITEMS`): `cloister admin bulk
+ * wipe` splits a larger set into several jobs, run one after the other.
+ *
+ * @example
+ * ```ts
+ * const jobs = Math.ceil(2_500 / WIPE_JOB_DEVICES); // 3
+ * ```
+ */
+export const WIPE_JOB_DEVICES = 1000;
 
 function parseTime(value: string): number {
   const ms = /^\d{1,16}$/.test(value) ? Number(value) : Date.parse(value);
@@ -118,7 +135,18 @@ function filterOptions(command: Command, statuses: readonly string[]): Command {
     )
     .option('--client-version <prefix>', 'reported client version starts with')
     .option('--app-version <prefix>', 'reported app version starts with')
-    .option('--platform <prefix>', 'reported platform (OS and version) starts with');
+    .option('--platform <prefix>', 'reported platform (OS and version) starts with')
+    .addOption(
+      new Option('--compliant', 'compliant with the policy (a user: every active device)').conflicts(
+        'nonCompliant',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--non-compliant',
+        'not compliant: report missing, stale, of an old revision or not enforcing a restriction (a user: any active device)',
+      ),
+    );
 }
 
 /**
@@ -127,6 +155,7 @@ function filterOptions(command: Command, statuses: readonly string[]): Command {
  * @example
  * ```ts
  * const filter = filterOf({ status: 'blocked', domain: 'acme.example' }); // { status: 'blocked', domain: 'acme.example' }
+ * const stale = filterOf({ status: 'active', nonCompliant: true }); // { status: 'active', compliant: false }
  * ```
  */
 export function filterOf(o: BulkOptionValues): UserFilter & DeviceFilter {
@@ -145,6 +174,10 @@ export function filterOf(o: BulkOptionValues): UserFilter & DeviceFilter {
   ] as const) {
     if (o[k] !== undefined) f[k] = o[k];
   }
+  if (o.compliant === true && o.nonCompliant === true)
+    throw new UsageFailure('give --compliant or --non-compliant, not both');
+  if (o.compliant === true) f.compliant = true;
+  if (o.nonCompliant === true) f.compliant = false;
   return f as UserFilter & DeviceFilter;
 }
 
@@ -205,24 +238,134 @@ async function follow(
     .wait(started.id, { onProgress: (j) => bar.update(j), intervalMs: 300 })
     .catch(explainAdminError)
     .finally(() => bar.stop());
+  await finish(s, io, options, [job], extraResults);
+}
+
+/**
+ * Writes the result file (the jobs' items in order), prints each job, and fails when a job did not
+ * finish or items failed.
+ */
+async function finish(
+  s: Session,
+  io: ResolvedIO,
+  options: BulkOptionValues,
+  jobs: readonly BulkJob[],
+  extraResults?: (s: Session, job: BulkJob) => Promise<Map<string, Record<string, unknown>>>,
+): Promise<void> {
   if (options.results !== undefined) {
-    const extra = extraResults === undefined ? new Map() : await extraResults(s, job);
     const lines: string[] = [];
-    for await (const item of s.client.bulk.results(job.id)) {
-      const { result: _r, ...rest } = item;
-      lines.push(JSON.stringify({ ...rest, ...(extra.get(item.user) ?? {}) }));
+    for (const job of jobs) {
+      const extra = extraResults === undefined ? new Map() : await extraResults(s, job);
+      for await (const item of s.client.bulk.results(job.id)) {
+        const { result: _r, ...rest } = item;
+        lines.push(
+          JSON.stringify({
+            ...rest,
+            ...(jobs.length > 1 ? { job: job.id } : {}),
+            ...(extra.get(item.user) ?? {}),
+          }),
+        );
+      }
     }
     // Invite results carry enrolment codes: readable by the owner only.
     writeFileSync(options.results, `${lines.join('\n')}\n`, { mode: 0o600 });
   }
-  output(io, options, job, describeJob);
-  if (job.state !== 'done')
-    throw new Error(`the job is ${job.state}: resume it with cloister admin bulk resume ${job.id}`);
-  if (job.failed > 0) {
+  for (const job of jobs) output(io, options, job, describeJob);
+  const stopped = jobs.find((j) => j.state !== 'done');
+  if (stopped !== undefined) {
+    const left =
+      jobs.length > 1
+        ? ' (the devices of the jobs after it were not wiped; run the command again once it is done)'
+        : '';
     throw new Error(
-      `${job.failed} of ${job.total} items failed (cloister admin bulk results ${job.id} --outcome failed)`,
+      `the job is ${stopped.state}: resume it with cloister admin bulk resume ${stopped.id}${left}`,
     );
   }
+  const failed = jobs.reduce((n, j) => n + j.failed, 0);
+  const total = jobs.reduce((n, j) => n + j.total, 0);
+  if (failed > 0) {
+    const where = jobs
+      .filter((j) => j.failed > 0)
+      .map((j) => `cloister admin bulk results ${j.id} --outcome failed`)
+      .join('; ');
+    throw new Error(`${failed} of ${total} items failed (${where})`);
+  }
+}
+
+/**
+ * Signs and runs the wipes of `targets` as jobs of at most `perJob` devices, one after the other
+ * (each job's commands are signed once the one before it is done, so that their sequences follow
+ * the tenant's newest), with one progress bar over all of them. The idempotency key of job `i`
+ * (from 1) is `key.i` when there are several. A dry run asks for every job's plan and prints
+ * them as one.
+ */
+async function wipeInJobs(
+  s: Session,
+  io: ResolvedIO,
+  options: BulkOptionValues,
+  signer: Parameters<Session['client']['bulk']['wipe']>[0],
+  targets: readonly { user: string; device: number }[],
+  perJob: number,
+): Promise<void> {
+  const chunks: (typeof targets)[] = [];
+  for (let i = 0; i < targets.length; i += perJob) chunks.push(targets.slice(i, i + perJob));
+  const keyOf = (i: number) =>
+    options.idempotencyKey === undefined
+      ? {}
+      : {
+          idempotencyKey: chunks.length === 1 ? options.idempotencyKey : `${options.idempotencyKey}.${i + 1}`,
+        };
+  if (options.dryRun === true) {
+    const plans: BulkDryRun[] = [];
+    for (const [i, chunk] of chunks.entries()) {
+      const plan = await s.client.bulk
+        .wipe(signer, chunk, { ...keyOf(i), dryRun: true })
+        .catch(explainAdminError);
+      if (!('dryRun' in plan)) throw new Error('the server started a job for a dry run');
+      plans.push(plan);
+    }
+    const sum = (k: 'total' | 'change' | 'skipped' | 'failed') => plans.reduce((n, p) => n + p[k], 0);
+    const merged: BulkDryRun = {
+      dryRun: true,
+      action: 'wipe',
+      total: sum('total'),
+      change: sum('change'),
+      skipped: sum('skipped'),
+      failed: sum('failed'),
+      items: plans.flatMap((p) => p.items),
+    };
+    output(io, options, merged, describePlan);
+    return;
+  }
+  const bar = await progressBar(io);
+  const jobs: BulkJob[] = [];
+  try {
+    let doneBefore = 0;
+    let failedBefore = 0;
+    for (const [i, chunk] of chunks.entries()) {
+      const started = await s.client.bulk.wipe(signer, chunk, keyOf(i)).catch(explainAdminError);
+      if ('dryRun' in started) throw new Error('the server answered a dry run for a job');
+      const job = await s.client.bulk
+        .wait(started.id, {
+          intervalMs: 300,
+          onProgress: (j) =>
+            bar.update({
+              ...j,
+              total: targets.length,
+              done: doneBefore + j.done,
+              failed: failedBefore + j.failed,
+            }),
+        })
+        .catch(explainAdminError);
+      jobs.push(job);
+      doneBefore += job.done;
+      failedBefore += job.failed;
+      if (job.state !== 'done') break;
+    }
+  } finally {
+    bar.stop();
+  }
+  await finish(s, io, options, jobs);
 }
 
 /**
@@ -396,32 +539,36 @@ export function registerAdminBulkCommands(admin: Command, io: ResolvedIO): Comma
     'wipe',
     'sign a wipe for every device the filter matches and publish them (fresh second factor)',
     ['active', 'blocked'],
-  ).action(async (options: BulkOptionValues) => {
-    if (options.users !== undefined) throw new UsageFailure('a wipe selects devices by filter options');
-    const filter = filterOf(options);
-    if (Object.keys(filter).length === 0) throw new UsageFailure('give at least one filter option');
-    const s = await openAdminSession(options, io);
-    const key = await openAdminSigningKey(s.dir, s.provider, s.passphrase);
-    const targets: { user: string; device: number }[] = [];
-    try {
-      for await (const d of s.client.bulk.devices(filter))
-        targets.push({ user: d.user, device: d.device.id });
-    } catch (error) {
-      explainAdminError(error);
-    }
-    if (targets.length === 0) throw new Error('no device matches the filter');
-    const answer = await s.client.bulk
-      .wipe({ provider: s.provider, key, client: s.client }, targets, {
-        ...(options.dryRun === true ? { dryRun: true } : {}),
-        ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
-      })
-      .catch(explainAdminError);
-    if ('dryRun' in answer) {
-      output(io, options, answer, describePlan);
-      return;
-    }
-    await follow(s, io, options, answer);
-  });
+  )
+    .addOption(
+      new Option(
+        '--devices-per-job <n>',
+        `devices per job (default ${WIPE_JOB_DEVICES}, the most a job takes); more devices make several jobs, run one after the other`,
+      ).argParser(parseCount(WIPE_JOB_DEVICES)),
+    )
+    .action(async (options: BulkOptionValues) => {
+      if (options.users !== undefined) throw new UsageFailure('a wipe selects devices by filter options');
+      const filter = filterOf(options);
+      if (Object.keys(filter).length === 0) throw new UsageFailure('give at least one filter option');
+      const s = await openAdminSession(options, io);
+      const key = await openAdminSigningKey(s.dir, s.provider, s.passphrase);
+      const targets: { user: string; device: number }[] = [];
+      try {
+        for await (const d of s.client.bulk.devices(filter))
+          targets.push({ user: d.user, device: d.device.id });
+      } catch (error) {
+        explainAdminError(error);
+      }
+      if (targets.length === 0) throw new Error('no device matches the filter');
+      await wipeInJobs(
+        s,
+        io,
+        options,
+        { provider: s.provider, key, client: s.client },
+        targets,
+        options.devicesPerJob ?? WIPE_JOB_DEVICES,
+      );
+    });
 
   addAdminOptions(
     bulk.command('status').description("a job's progress").argument('<job>', 'the job id'),
