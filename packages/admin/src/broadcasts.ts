@@ -7,12 +7,29 @@
  * encrypted once per batch, its key wrapped per device with HPKE) and submitted in batches. The
  * server only queues the envelopes and counts receipts.
  *
+ * Each user's list is also held against the one this SDK pinned for the user at an earlier
+ * broadcast (`protocol`'s `followDeviceLists`, the rule the client SDK pins peers' lists by): the
+ * first list is trusted on first use, a signed successor moves the pin forward, and a list that
+ * does not follow the pin (a new chain, an older list, a list not linked to the pin) gets its
+ * user's devices nothing until the administrator accepts it (`acceptDeviceListReset`).
+ *
  * @module
  */
-import { sealOrganisationEnvelopes, deviceId as toDeviceId, ValidationError } from '@cloister/crypto';
+import {
+  type CryptoProvider,
+  equalBytes,
+  InvalidKeyError,
+  sealOrganisationEnvelopes,
+  deviceId as toDeviceId,
+  UnsupportedError,
+  ValidationError,
+} from '@cloister/crypto';
 import {
   decodeDeviceList,
+  deviceListHash,
+  followDeviceLists,
   type SignedDeviceList,
+  type TenantId,
   tenantId,
   userId,
   verifyDeviceList,
@@ -20,6 +37,13 @@ import {
 import { fromBase64Url, toBase64Url } from './_base64url.js';
 import { type AdminCaller, pathSegment } from './caller.js';
 import { ConflictError } from './errors.js';
+import {
+  type DeviceListPin,
+  type DeviceListPinStore,
+  deviceListPin,
+  type MemoryDeviceListPinStore,
+  memoryDeviceListPins,
+} from './key-store.js';
 import { type BroadcastTarget, type OrganisationSigner, signBroadcast } from './signer.js';
 
 /**
@@ -35,15 +59,27 @@ export const BROADCAST_BATCH = 100;
 /**
  * Why a device of the audience got no envelope: `no-list` (its user has no signed device list),
  * `list` (the list does not verify for that user), `not-listed` (the list does not name this
- * device with these keys: a device the operator added), or the server's refusal of the envelope
- * (`device`, `audience`, `envelope`).
+ * device with these keys: a device the operator added), the list does not follow the one pinned
+ * for the user (`device-list-reset`: another chain; `device-list-rollback`: an older list of the
+ * pinned chain; `device-list-unlinked`: a newer list of the pinned chain that the list served
+ * does not link to the pin, or another list at the pinned epoch), or the server's refusal of the
+ * envelope (`device`, `audience`, `envelope`).
  *
  * @example
  * ```ts
- * const reason: BroadcastRefusal = 'not-listed';
+ * const reason: BroadcastRefusal = 'device-list-reset';
  * ```
  */
-export type BroadcastRefusal = 'no-list' | 'list' | 'not-listed' | 'device' | 'audience' | 'envelope';
+export type BroadcastRefusal =
+  | 'no-list'
+  | 'list'
+  | 'not-listed'
+  | 'device-list-reset'
+  | 'device-list-rollback'
+  | 'device-list-unlinked'
+  | 'device'
+  | 'audience'
+  | 'envelope';
 
 /**
  * Where a broadcast being sent stands (the progress callback's argument).
@@ -124,6 +160,25 @@ export interface BroadcastCounts {
 export interface SendBroadcastOptions {
   /** Called after every audience page and every batch. */
   readonly onProgress?: (progress: BroadcastProgress) => void;
+  /**
+   * Where the users' device lists are pinned between broadcasts (default: in memory, one store
+   * per `AdminClient`). The pins that move are stored once every audience page was checked,
+   * before anything is signed or sent.
+   */
+  readonly pins?: DeviceListPinStore;
+}
+
+/**
+ * Options of {@link BroadcastsApi.acceptDeviceListReset}.
+ *
+ * @example
+ * ```ts
+ * const options: AcceptDeviceListResetOptions = { pins: memoryDeviceListPins() };
+ * ```
+ */
+export interface AcceptDeviceListResetOptions {
+  /** The store the broadcasts use (default: the `AdminClient`'s store in memory). */
+  readonly pins?: DeviceListPinStore;
 }
 
 interface AudiencePage {
@@ -143,6 +198,61 @@ interface BatchAnswer {
 
 const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The in-memory pin store of each client (its caller is made once per `AdminClient`). */
+const defaultPins = new WeakMap<AdminCaller, MemoryDeviceListPinStore>();
+
+function pinsOf(caller: AdminCaller, given: DeviceListPinStore | undefined): DeviceListPinStore {
+  if (given !== undefined) return given;
+  let pins = defaultPins.get(caller);
+  if (pins === undefined) {
+    pins = memoryDeviceListPins();
+    defaultPins.set(caller, pins);
+  }
+  return pins;
+}
+
+/** SHA-256 of a chain's epoch-1 list: the list's `root`, or its own hash when it is that list. */
+async function chainRoot(provider: CryptoProvider, list: SignedDeviceList): Promise<Uint8Array> {
+  return list.epoch === 1 ? deviceListHash(provider, list.bytes) : list.root;
+}
+
+/**
+ * Holds `list` (verified on its own) against the user's pin: the pin to store (first contact, a
+ * successor, or the refused list held), and the refusal when the list does not follow the pin.
+ */
+async function checkPin(
+  provider: CryptoProvider,
+  tenant: TenantId,
+  user: string,
+  list: SignedDeviceList,
+  pin: DeviceListPin | undefined,
+): Promise<{ readonly refusal?: BroadcastRefusal; readonly pin?: DeviceListPin }> {
+  if (pin !== undefined && equalBytes(pin.list, list.bytes)) {
+    // The pinned list again: a list held earlier is no longer what the server serves.
+    if (pin.held === undefined) return {};
+    const { held: _held, ...kept } = pin;
+    return { pin: kept };
+  }
+  const pinned = pin === undefined ? undefined : decodeDeviceList(pin.list);
+  let trust: 'chained' | 'first' | 'reset' | undefined;
+  try {
+    ({ trust } = await followDeviceLists(provider, pinned, [list.bytes], { tenant, user: userId(user) }));
+  } catch (error) {
+    if (!(error instanceof InvalidKeyError || error instanceof UnsupportedError)) throw error;
+  }
+  // A first contact or a signed successor: pinned (and nothing held any more).
+  if (trust === 'first' || trust === 'chained')
+    return { pin: await deviceListPin(provider, user, list.bytes) };
+  if (pin === undefined || pinned === undefined) return { refusal: 'list' };
+  let refusal: BroadcastRefusal;
+  if (trust === 'reset' || !equalBytes(await chainRoot(provider, pinned), await chainRoot(provider, list))) {
+    refusal = 'device-list-reset';
+  } else if (list.epoch < pinned.epoch) refusal = 'device-list-rollback';
+  else refusal = 'device-list-unlinked';
+  const held = pin.held !== undefined && equalBytes(pin.held, list.bytes);
+  return held ? { refusal } : { refusal, pin: { ...pin, held: list.bytes } };
+}
 
 /**
  * The broadcast area of {@link AdminClient} (`admin.broadcasts`).
@@ -172,8 +282,10 @@ export class BroadcastsApi {
    * Signs the broadcast, fetches and checks its audience's devices, seals the signed object to
    * every checked device and submits the envelopes in batches of {@link BROADCAST_BATCH}. A
    * device whose user's signed device list does not name it with the same keys is refused (never
-   * sealed to). The first batch publishes the broadcast: on a sequence conflict (another
-   * administrator signed one meanwhile) it is signed again once.
+   * sealed to), and so is every device of a user whose list does not follow the list pinned for
+   * the user (`options.pins`; the first list seen is pinned, a signed successor moves the pin).
+   * The first batch publishes the broadcast: on a sequence conflict (another administrator signed
+   * one meanwhile) it is signed again once.
    *
    * @example
    * ```ts
@@ -195,6 +307,8 @@ export class BroadcastsApi {
     const provider = signer.provider;
     const tenant = tenantId(signer.key.tenant);
     const progress = options.onProgress ?? (() => undefined);
+    const pins = pinsOf(this.#caller, options.pins);
+    const pinUpdates = new Map<string, DeviceListPin>();
     // 1. The audience, each device checked against its user's signed device list.
     const refused: { user: string; device: number; reason: BroadcastRefusal }[] = [];
     const targets: { user: string; device: number; publicKey: Uint8Array; mailbox: Uint8Array }[] = [];
@@ -217,6 +331,11 @@ export class BroadcastsApi {
           } catch {
             problem = 'list';
           }
+        }
+        if (problem === undefined && list !== undefined) {
+          const checked = await checkPin(provider, tenant, u.user, list, await pins.get(u.user));
+          if (checked.pin !== undefined) pinUpdates.set(u.user, checked.pin);
+          problem = checked.refusal;
         }
         for (const d of u.devices) {
           seen += 1;
@@ -246,6 +365,7 @@ export class BroadcastsApi {
       progress({ phase: 'audience', done: seen, total: seen });
       after = page.next;
     } while (after !== undefined);
+    if (pinUpdates.size > 0) await pins.put([...pinUpdates.values()]);
 
     // 2. Sign, seal, submit in batches; the first batch publishes (sequence rules).
     let signed = await signBroadcast(signer, { audience: input.audience, text: input.text });
@@ -300,6 +420,33 @@ export class BroadcastsApi {
       });
     }
     return { broadcastId: signed.broadcastId, sequence, queued, duplicates, refused };
+  }
+
+  /**
+   * Accepts the list of `user` that the last broadcasts refused for not following the pin
+   * (`device-list-reset`, `-rollback`, `-unlinked`): it becomes the user's pin, as on a first
+   * contact, and the next broadcast seals to the devices it names. Accept only a change the user
+   * confirms (a new phone after every old device was lost, a re-installation): otherwise it is the
+   * operator's list. Resolves false when nothing is held for the user; `ValidationError` for a
+   * malformed user id.
+   *
+   * @example
+   * ```ts
+   * const sent = await admin.broadcasts.send({ text: 'Lift out of order', audience: { kind: 'tenant' } }, signer);
+   * if (sent.refused.some((r) => r.user === 'alice' && r.reason === 'device-list-reset')) {
+   *   // … after Alice confirmed she set up her devices anew:
+   *   await admin.broadcasts.acceptDeviceListReset('alice');
+   * }
+   * ```
+   */
+  async acceptDeviceListReset(user: string, options: AcceptDeviceListResetOptions = {}): Promise<boolean> {
+    if (typeof user !== 'string') throw new ValidationError('user', 'a user id');
+    const id = userId(user);
+    const pins = pinsOf(this.#caller, options.pins);
+    const pin = await pins.get(id);
+    if (pin?.held === undefined) return false;
+    await pins.put([await deviceListPin(await this.#caller.provider(), id, pin.held)]);
+    return true;
   }
 
   /**

@@ -11,6 +11,7 @@
 
 export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
 export {
+  type AcceptDeviceListResetOptions,
   BROADCAST_BATCH,
   type BroadcastCounts,
   type BroadcastProgress,
@@ -86,11 +87,18 @@ export {
   type WebhookView,
 } from './integrations.js';
 export {
+  type DeviceListPin,
+  type DeviceListPinStore,
+  decodeDeviceListPins,
   describeKeyStore,
+  deviceListPin,
+  encodeDeviceListPins,
   KEY_STORE_FORMATS,
   type KeyRequest,
   type KeyStoreOptions,
+  type MemoryDeviceListPinStore,
   MIN_PASSPHRASE_CHARS,
+  memoryDeviceListPins,
   openKeyRequest,
   openRootKey,
   openSession,

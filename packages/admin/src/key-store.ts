@@ -11,6 +11,11 @@
  * These functions only build and read the text; `@cloister/admin/node` writes it to a file of
  * mode 0600.
  *
+ * Beside the secrets, the SDK remembers one public thing between broadcasts: the signed device
+ * list it last accepted for each user (the device-list pins, `spec/broadcast.md` §7), kept in a
+ * {@link DeviceListPinStore}, by default in memory, as the text {@link encodeDeviceListPins}
+ * writes in a file.
+ *
  * @module
  */
 import {
@@ -28,16 +33,19 @@ import {
 import {
   ADMIN_ROLES,
   type AdminRole,
+  decodeDeviceList,
+  deviceListHash,
   parseRootFingerprint,
   rootFingerprint,
   type TenantId,
   tenantId,
+  userId,
 } from '@cloister/protocol';
 import { fromBase64Url, toBase64Url } from './_base64url.js';
 import { type AdminSigningKey, adminSigningKey } from './organisation.js';
 
 /**
- * Format names of the three key stores (the `format` member of each text).
+ * Format names of the key stores (the `format` member of each text).
  *
  * @example
  * ```ts
@@ -49,6 +57,7 @@ export const KEY_STORE_FORMATS = {
   signingKey: 'cloister-admin/signing-key/v1',
   session: 'cloister-admin/session/v1',
   keyRequest: 'cloister-admin/key-request/v1',
+  deviceListPins: 'cloister-admin/device-list-pins/v1',
 } as const;
 
 /**
@@ -483,4 +492,216 @@ export async function openKeyRequest(
     throw new InvalidKeyError('keyStore.publicKey', 'not the public key of the stored private key');
   }
   return { tenant, admin, publicKey, privateKey };
+}
+
+/**
+ * What the admin SDK pinned of one user's signed device list: the newest list it accepted for a
+ * broadcast (trust on first use, then only a signed successor of it), and a list it refused
+ * because it does not follow the pin, held until the administrator accepts it
+ * (`admin.broadcasts.acceptDeviceListReset`).
+ *
+ * @example
+ * ```ts
+ * const pins = memoryDeviceListPins();
+ * const pin: DeviceListPin | undefined = await pins.get('alice');
+ * if (pin !== undefined) console.log(`alice: epoch ${pin.epoch}, held: ${pin.held !== undefined}`);
+ * ```
+ */
+export interface DeviceListPin {
+  /** The user the list belongs to. */
+  readonly user: string;
+  /** The pinned list's epoch. */
+  readonly epoch: number;
+  /** SHA-256 of the pinned list's bytes (32 bytes). */
+  readonly head: Uint8Array;
+  /** The pinned list's bytes (a signed device list, `spec/device-lists.md`). */
+  readonly list: Uint8Array;
+  /** The bytes of the newest list refused for not following the pin, when there is one. */
+  readonly held?: Uint8Array;
+}
+
+/**
+ * Where the admin SDK keeps its {@link DeviceListPin}s between broadcasts. `put` stores every pin
+ * it is given (each replacing its user's) or, when it fails, none. Pins are public (device lists
+ * the server serves to every device of the tenant) but must not be changed by anyone else: a
+ * store that lets the operator edit it gives the operator back the reset the pins refuse.
+ *
+ * @example
+ * ```ts
+ * const pins: DeviceListPinStore = memoryDeviceListPins();
+ * await admin.broadcasts.send({ text: 'Lift out of order', audience: { kind: 'tenant' } }, signer, { pins });
+ * ```
+ */
+export interface DeviceListPinStore {
+  /** The pin of `user`, or undefined when nothing is pinned for that user yet. */
+  get(user: string): Promise<DeviceListPin | undefined>;
+  /** Stores the pins, all or none. */
+  put(pins: readonly DeviceListPin[]): Promise<void>;
+}
+
+/**
+ * A {@link DeviceListPinStore} in memory, with every pin it holds (to write them somewhere).
+ *
+ * @example
+ * ```ts
+ * const pins: MemoryDeviceListPinStore = memoryDeviceListPins();
+ * console.log(pins.all().length); // 0
+ * ```
+ */
+export interface MemoryDeviceListPinStore extends DeviceListPinStore {
+  /** Every pin, by user. */
+  all(): DeviceListPin[];
+}
+
+const copyPin = (p: DeviceListPin): DeviceListPin => ({
+  user: p.user,
+  epoch: p.epoch,
+  head: p.head.slice(),
+  list: p.list.slice(),
+  ...(p.held === undefined ? {} : { held: p.held.slice() }),
+});
+
+/**
+ * A pin for `list` (a signed device list's bytes, decoded and checked for form here, not verified:
+ * the caller verified it), with `held` when given. `DecodeError` for bytes that are not a device
+ * list; `ValidationError` when a list names another user than `user`.
+ *
+ * @example
+ * ```ts
+ * const pin = await deviceListPin(provider, 'alice', bytes); // bytes: a signed device list of alice
+ * console.log(pin.epoch);
+ * ```
+ */
+export async function deviceListPin(
+  provider: CryptoProvider,
+  user: string,
+  list: Uint8Array,
+  held?: Uint8Array,
+): Promise<DeviceListPin> {
+  const id = userId(user);
+  const decoded = decodeDeviceList(list);
+  if (decoded.user !== id) throw new ValidationError('pin.list', "a list of the pin's user");
+  if (held !== undefined && decodeDeviceList(held).user !== id) {
+    throw new ValidationError('pin.held', "a list of the pin's user");
+  }
+  return {
+    user: id,
+    epoch: decoded.epoch,
+    head: await deviceListHash(provider, decoded.bytes),
+    list: decoded.bytes,
+    ...(held === undefined ? {} : { held: held.slice() }),
+  };
+}
+
+/**
+ * A {@link DeviceListPinStore} in memory, starting with `initial` (what `admin.broadcasts` uses
+ * when no store is given: one per `AdminClient`, gone when the process ends).
+ *
+ * @example
+ * ```ts
+ * const pins = memoryDeviceListPins(await decodeDeviceListPins(provider, storeText));
+ * ```
+ */
+export function memoryDeviceListPins(initial: readonly DeviceListPin[] = []): MemoryDeviceListPinStore {
+  const pins = new Map<string, DeviceListPin>();
+  const check = (p: DeviceListPin): DeviceListPin => {
+    if (typeof p !== 'object' || p === null) throw new ValidationError('pin', 'a device-list pin');
+    userId(p.user);
+    if (!Number.isSafeInteger(p.epoch) || p.epoch < 1) throw new ValidationError('pin.epoch', 'an epoch');
+    if (!(p.head instanceof Uint8Array) || p.head.length !== 32) {
+      throw new ValidationError('pin.head', '32 bytes');
+    }
+    if (!(p.list instanceof Uint8Array)) throw new ValidationError('pin.list', 'bytes');
+    if (p.held !== undefined && !(p.held instanceof Uint8Array))
+      throw new ValidationError('pin.held', 'bytes');
+    return copyPin(p);
+  };
+  for (const p of initial) pins.set(p.user, check(p));
+  return {
+    get: async (user) => {
+      const pin = pins.get(user);
+      return pin === undefined ? undefined : copyPin(pin);
+    },
+    put: async (next) => {
+      const checked = next.map(check);
+      for (const p of checked) pins.set(p.user, p);
+    },
+    all: () => [...pins.values()].sort((a, b) => (a.user < b.user ? -1 : 1)).map(copyPin),
+  };
+}
+
+/**
+ * The device-list pins' text (format `cloister-admin/device-list-pins/v1`): public data, one
+ * entry per user `{ user, epoch, head, list, held? }` with the bytes in base64url, by user.
+ *
+ * @example
+ * ```ts
+ * import { writeKeyStoreFile } from '@cloister/admin/node';
+ * const pins = memoryDeviceListPins();
+ * await admin.broadcasts.send({ text: 'Lift out of order', audience: { kind: 'tenant' } }, signer, { pins });
+ * writeKeyStoreFile('./cloister-admin/device-list-pins.json', encodeDeviceListPins(pins.all()));
+ * ```
+ */
+export function encodeDeviceListPins(pins: readonly DeviceListPin[]): string {
+  const sorted = [...pins].sort((a, b) => (a.user < b.user ? -1 : a.user > b.user ? 1 : 0));
+  return `${JSON.stringify(
+    {
+      format: KEY_STORE_FORMATS.deviceListPins,
+      pins: sorted.map((p) => ({
+        user: p.user,
+        epoch: p.epoch,
+        head: toBase64Url(p.head),
+        list: toBase64Url(p.list),
+        ...(p.held === undefined ? {} : { held: toBase64Url(p.held) }),
+      })),
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/**
+ * Reads the text {@link encodeDeviceListPins} wrote. Every entry is checked: its list is a device
+ * list of its user with the stated epoch and hash, a held list is one of the same user, no user
+ * twice; anything else is `DecodeError` naming the entry (nothing is returned).
+ *
+ * @example
+ * ```ts
+ * import { readKeyStoreFile } from '@cloister/admin/node';
+ * const text = readKeyStoreFile('./cloister-admin/device-list-pins.json');
+ * const pins = memoryDeviceListPins(await decodeDeviceListPins(provider, text));
+ * ```
+ */
+export async function decodeDeviceListPins(
+  provider: CryptoProvider,
+  storeText: string,
+): Promise<DeviceListPin[]> {
+  const store = parseStore(storeText, KEY_STORE_FORMATS.deviceListPins);
+  if (!Array.isArray(store.pins)) throw new DecodeError('keyStore.pins', 'an array');
+  const out: DeviceListPin[] = [];
+  const seen = new Set<string>();
+  for (const [i, raw] of (store.pins as unknown[]).entries()) {
+    const path = `keyStore.pins[${i}]`;
+    if (typeof raw !== 'object' || raw === null) throw new DecodeError(path, 'an object');
+    const entry = raw as Record<string, unknown>;
+    let pin: DeviceListPin;
+    try {
+      const held = entry.held === undefined ? undefined : bytesAny(entry.held);
+      pin = await deviceListPin(provider, text(entry.user), bytesAny(entry.list), held);
+    } catch {
+      throw new DecodeError(path, 'a device list of its user');
+    }
+    if (entry.epoch !== pin.epoch) throw new DecodeError(`${path}.epoch`, "the list's epoch");
+    let head: Uint8Array;
+    try {
+      head = bytes32(entry.head);
+    } catch {
+      throw new DecodeError(`${path}.head`, '32 bytes in base64url');
+    }
+    if (!equalBytes(head, pin.head)) throw new DecodeError(`${path}.head`, "the list's SHA-256");
+    if (seen.has(pin.user)) throw new DecodeError(`${path}.user`, 'a user not pinned twice');
+    seen.add(pin.user);
+    out.push(pin);
+  }
+  return out;
 }

@@ -6,8 +6,10 @@
  *
  * The directory holds (each mode 0600, formats in `spec/admin-sdk.md` §5):
  * `session.json` (the session token, wrapped under the administrator's passphrase),
- * `signing-key.json` (the administrator's signing key and certificate, same passphrase) and, on an
- * owner's machine, `root-key.json` (the organisation root, under the root passphrase).
+ * `signing-key.json` (the administrator's signing key and certificate, same passphrase), on an
+ * owner's machine `root-key.json` (the organisation root, under the root passphrase), and, once
+ * a broadcast was sent, `device-list-pins.json` (the users' device lists pinned between
+ * broadcasts: public, but only its owner may change it).
  *
  * @module
  */
@@ -41,6 +43,7 @@ export const ADMIN_FILES = {
   session: 'session.json',
   signingKey: 'signing-key.json',
   root: 'root-key.json',
+  deviceListPins: 'device-list-pins.json',
 } as const;
 
 /**

@@ -9,6 +9,9 @@
  */
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { decodeDeviceListPins, deviceListPin, encodeDeviceListPins } from '@cloister/admin';
+import { deviceId, generateDeviceIdentity, getProvider, toPublicIdentity } from '@cloister/crypto';
+import { signDeviceList, tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdminSessionJson,
@@ -306,6 +309,55 @@ describe('cloister admin and org against a running server', () => {
     expect(text.stdout).toBe(`broadcast ${sent.broadcastId}: ${sent.queued} devices, 0 delivered, 0 read\n`);
   });
 
+  it('pins the users’ device lists in the administrator directory between two broadcast runs', async () => {
+    const path = join(adminDir, 'device-list-pins.json');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const provider = await getProvider();
+    const written = await decodeDeviceListPins(provider, readFileSync(path, 'utf8'));
+    expect(written.map((p) => [p.user, p.epoch, p.held])).toEqual([['alice', 1, undefined]]);
+    const served = written[0]?.list as Uint8Array;
+    // The file is what the next run holds the server's list against: pinned there, another chain
+    // of Alice's makes the list the server serves a reset.
+    const other = await generateDeviceIdentity(provider);
+    const otherChain = await signDeviceList(
+      provider,
+      {
+        tenant: tenantId('acme'),
+        user: userId('alice'),
+        epoch: 1,
+        issuedAtMs: Date.now(),
+        previous: new Uint8Array(32),
+        root: new Uint8Array(32),
+        signer: { kind: 'device', deviceId: deviceId(9) },
+        devices: [{ deviceId: deviceId(9), identity: toPublicIdentity(other), addedAtMs: Date.now() }],
+      },
+      other.signingKeyPair.privateKey,
+    );
+    writeFileSync(path, encodeDeviceListPins([await deviceListPin(provider, 'alice', otherChain)]), {
+      mode: 0o600,
+    });
+    const refused = await cli(as('admin', 'broadcast', 'send', '--text', 'Second drill', '--json'));
+    expect(refused.stderr).toBe('');
+    expect(JSON.parse(refused.stdout)).toMatchObject({
+      queued: 0,
+      refused: [{ user: 'alice', device: aliceDevice, reason: 'device-list-reset' }],
+    });
+    const held = await decodeDeviceListPins(provider, readFileSync(path, 'utf8'));
+    expect(held.map((p) => [p.list, p.held])).toEqual([[otherChain, served]]);
+    const text = await cli(as('admin', 'broadcast', 'send', '--text', 'Second drill'));
+    expect(text.stdout).toMatch(/refused alice\/\d+: device-list-reset\n.*--accept-reset <user>\)\n$/);
+    // The administrator accepts the list the server serves: it is pinned again and reached.
+    const nothingHeld = await cli(as('admin', 'broadcast', 'send', '--text', 'x', '--accept-reset', 'bob'));
+    expect(nothingHeld.code).toBe(EXIT.usage);
+    const accepted = await cli(
+      as('admin', 'broadcast', 'send', '--text', 'Second drill', '--accept-reset', 'alice', '--json'),
+    );
+    expect(accepted.stderr).toBe('');
+    expect(JSON.parse(accepted.stdout)).toMatchObject({ queued: 1, refused: [] });
+    const pinned = await decodeDeviceListPins(provider, readFileSync(path, 'utf8'));
+    expect(pinned.map((p) => [p.list, p.held])).toEqual([[served, undefined]]);
+  });
+
   it('a second administrator creates a key, an owner certifies it, and it signs', async () => {
     const carolDir = tempDir();
     const carol = (...argv: string[]) => [
@@ -397,7 +449,8 @@ describe('cloister admin and org against a running server', () => {
       carol('admin', 'broadcast', 'send', '--text', 'From Carol', '--user', 'alice', '--json'),
     );
     expect(signed.stderr).toBe('');
-    expect(JSON.parse(signed.stdout)).toMatchObject({ sequence: 2 });
+    // After the owner's four broadcasts (one, then three while the pins were tried).
+    expect(JSON.parse(signed.stdout)).toMatchObject({ sequence: 5 });
     const delegation = await cli(carol('org', 'delegate'));
     expect(delegation.code).toBe(EXIT.failure);
     expect(delegation.stderr).toMatch(/forbidden/);
