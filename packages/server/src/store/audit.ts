@@ -338,13 +338,12 @@ function checkInput(value: unknown) {
  *
  * @example
  * ```ts
- * import type { StorageTx } from '@cloister/storage';
- *
- * declare const tx: StorageTx;
- * const records = await appendAuditRecords(tx, provider, tenant, [
- *   { actor: admin.id, action: 'user.block', target: 'alice', outcome: 'success' },
- *   { actor: admin.id, action: 'user.block', target: 'bob', outcome: 'success' },
- * ]);
+ * const records = await ctx.adapter.transaction((tx) =>
+ *   appendAuditRecords(tx, ctx.provider, tenant, [
+ *     { actor: 'adm_AAAAAAAAAAAAAAAAAAAAAA', action: 'user.block', target: 'alice', outcome: 'success' },
+ *     { actor: 'adm_AAAAAAAAAAAAAAAAAAAAAA', action: 'user.block', target: 'bob', outcome: 'success' },
+ *   ]),
+ * );
  * console.log(records.map((r) => r.seq)); // two consecutive sequence numbers
  * ```
  */

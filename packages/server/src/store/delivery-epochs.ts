@@ -226,12 +226,11 @@ async function bumpUserRows(
  *
  * @example
  * ```ts
- * import type { StorageTx } from '@cloister/storage';
- *
- * declare const tx: StorageTx;
- * await withBatchedEpochBumps(tx, async () => {
- *   // block 200 users through stores bound to `tx`: 200 user epochs and their class, bumped once each at the end
- * });
+ * await ctx.adapter.transaction((tx) =>
+ *   withBatchedEpochBumps(tx, async () => {
+ *     // block many users through stores bound to `tx`: each user epoch and their class bumped once, at the end
+ *   }),
+ * );
  * ```
  */
 export async function withBatchedEpochBumps<R>(tx: StorageTx, fn: () => Promise<R>): Promise<R> {
