@@ -33,6 +33,7 @@ import type { FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
 import { publishOrganisationObject } from '../../organisation/objects.js';
+import { withBatchedEpochBumps } from '../../store/delivery-epochs.js';
 import {
   type AuditInput,
   appendAuditRecords,
@@ -45,7 +46,6 @@ import {
   NotFoundError,
   type ServerStoreSet,
 } from '../../store/index.js';
-import { withBatchedEpochBumps } from '../../store/delivery-epochs.js';
 import type { AdminPermission } from '../permissions.js';
 import type { AdminAuth } from '../sessions.js';
 import { resolveUsers, type UserFilter, userFilterSchema } from './filters.js';
