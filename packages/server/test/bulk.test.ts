@@ -439,6 +439,29 @@ describe('bulk operations', () => {
     expect((await auditOf('user.invite')).filter((r) => r.details.job === job.id)).toHaveLength(2);
   });
 
+  it('the batch’s audit records reach the webhooks as single appends do', async () => {
+    const ids = await users(3, fresh('hooked'));
+    await stores().integrations.createWebhook({
+      tenant: A,
+      id: 'whk_bulk',
+      url: 'https://127.0.0.1:1/hook',
+      events: ['user.block'],
+      secret: `whsec_${randomBytes(32).toString('base64')}`,
+      createdAt: t.time,
+      createdBy: 'test',
+    });
+    try {
+      const res = await t.as(owner, 'POST', '/admin/v1/bulk/block', { json: { users: ids } });
+      expect(res.status, res.body.toString()).toBe(201);
+      expect(await waitDone(res.json.id)).toMatchObject({ state: 'done', ok: 3 });
+      const { items } = await stores().integrations.listDeliveries(A, 'whk_bulk', { limit: 50 });
+      expect(items.map((d) => d.type)).toEqual(['user.block', 'user.block', 'user.block']);
+      expect(await stores().audit.verifyChain(A)).toMatchObject({ ok: true });
+    } finally {
+      await stores().integrations.deleteWebhook(A, 'whk_bulk');
+    }
+  });
+
   it('wipes devices with one signed command each, refusing commands signed by someone else', async () => {
     const ctx = t.server.context;
     const root = await generateOrganisationRoot(ctx.provider);
