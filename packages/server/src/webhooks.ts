@@ -5,7 +5,9 @@
  * (exponential backoff with jitter, a bounded number of attempts) and the dispatcher that
  * delivers the outbox (`store/integrations.ts`) at least once: it claims due rows by moving
  * them to a lease, so two instances do not send the same row at once and a crash lets the row
- * come due again; receivers deduplicate by `webhook-id`.
+ * come due again; receivers deduplicate by `webhook-id`. During a secret rotation's overlap each
+ * delivery carries two `v1,` signatures (the new secret's and the previous one's); a successful
+ * attempt re-queues the webhook's failed events (the receiver is back).
  *
  * @module
  */
@@ -16,7 +18,7 @@ import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP } from 'node:net';
 import { ValidationError } from '@cloister/crypto';
 import type { ServerContext } from './context.js';
-import type { OutboxItem } from './store/integrations.js';
+import { type OutboxItem, signingSecrets } from './store/integrations.js';
 
 /**
  * Options of the webhook dispatcher (`createServer({ webhooks })`).
@@ -384,8 +386,9 @@ export interface WebhookDispatcher {
 /**
  * Starts the dispatcher of a server context (`createServer` does it): every `pollMs` it claims
  * due outbox rows, signs and posts each, then marks it delivered (2xx), due again after
- * {@link webhookRetryDelay}, or failed after `maxAttempts`. Log lines carry the outcome only,
- * never a URL, secret or body.
+ * {@link webhookRetryDelay}, or failed after `maxAttempts`. A delivery re-queues the webhook's
+ * failed events (the store's `settle`). Log lines carry the outcome only, never a URL, secret or
+ * body.
  *
  * @example
  * ```ts
@@ -406,13 +409,17 @@ export function startWebhookDispatcher(
   async function deliver(item: OutboxItem): Promise<void> {
     const hook = await ctx.stores.integrations.getWebhook(item.tenant, item.webhook);
     if (hook === undefined) return ctx.stores.integrations.drop(item);
-    const timestamp = Math.floor(ctx.now() / 1000);
+    const sentAt = ctx.now();
+    const timestamp = Math.floor(sentAt / 1000);
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'Cloister-Webhooks/1',
       'webhook-id': item.event,
       'webhook-timestamp': String(timestamp),
-      'webhook-signature': signWebhook(hook.secret, item.event, timestamp, item.body),
+      // The new secret's signature first; during a rotation's overlap the previous one's too.
+      'webhook-signature': signingSecrets(hook, sentAt)
+        .map((secret) => signWebhook(secret, item.event, timestamp, item.body))
+        .join(' '),
     };
     let url: URL;
     let result: number | string;
@@ -430,7 +437,12 @@ export function startWebhookDispatcher(
     const at = ctx.now();
     const attempts = item.attempts + 1;
     if (typeof result === 'number' && result >= 200 && result < 300) {
-      await ctx.stores.integrations.settle(item, { status: 'delivered', at, result: String(result) });
+      const requeued = await ctx.stores.integrations.settle(item, {
+        status: 'delivered',
+        at,
+        result: String(result),
+      });
+      if (requeued > 0) ctx.log.info({ requeued }, 'webhook receiver answers again: failed events re-queued');
       return;
     }
     if (attempts >= options.maxAttempts) {

@@ -328,6 +328,31 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
     namesObject: true,
     prepare: async (w) => ({ params: { webhook: (await webhookIn(t.server.context, tenantOf(w))).id } }),
   },
+  rotateWebhookSecret: {
+    namesObject: true,
+    prepare: async (w) => ({
+      params: { webhook: (await webhookIn(t.server.context, tenantOf(w))).id },
+      json: { overlapSeconds: 3600 },
+    }),
+  },
+  redeliverWebhookEvent: {
+    namesObject: true,
+    prepare: async (w) => {
+      // A failed event: queued by an audit record, claimed and settled failed here (no
+      // dispatcher runs in this test).
+      const ctx = t.server.context;
+      const action = `test.redeliver${++n}`;
+      const hook = await webhookIn(ctx, tenantOf(w), 'https://hooks.example.com/cloister', [action]);
+      await ctx.stores.audit.append(tenantOf(w), { actor: 'test', action, target: 'x', outcome: 'success' });
+      const claimed = await ctx.stores.integrations.claimDue(t.time, 100, 60_000);
+      const item = claimed.find((i) => i.webhook === hook.id);
+      if (item === undefined) throw new Error('no event queued');
+      // The others are earlier samples' redelivered events: nothing sends them here.
+      for (const other of claimed) if (other !== item) await ctx.stores.integrations.drop(other);
+      await ctx.stores.integrations.settle(item, { status: 'failed', at: t.time, result: '500' });
+      return { params: { webhook: hook.id, delivery: item.event } };
+    },
+  },
   // pools
   listPools: { prepare: async () => ({ query: { limit: '5' } }) },
   getPool: { namesObject: true, prepare: async (w) => ({ params: { pool: await poolIn(w, 1) } }) },
@@ -557,7 +582,10 @@ const ORDERED = [...ADMIN_OPERATIONS].sort(
 
 describe('admin API: every route × role × tenant', () => {
   beforeAll(async () => {
-    t = await startAdminServer(T0, { postgresSchema: `adm_matrix_${randomBytes(4).toString('hex')}` });
+    t = await startAdminServer(T0, {
+      postgresSchema: `adm_matrix_${randomBytes(4).toString('hex')}`,
+      webhooks: { dispatch: false },
+    });
     const ctx = t.server.context;
     root = await generateOrganisationRoot(ctx.provider);
     const a = await createTenantAsOperator(t, 'ta');

@@ -4,11 +4,15 @@
  * - `s_int_keys[tenant][key id]`: an API key of an integration (its scopes, pools, expiry,
  *   last use, revocation); `s_int_key_hashes[hash][ε]`: the key's stored hash → tenant and key
  *   id (the lookup by hash is the authentication; the secret is never stored).
- * - `s_webhooks[tenant][webhook id]`: a subscription (URL, event patterns, signing secret).
+ * - `s_webhooks[tenant][webhook id]`: a subscription (URL, event patterns, signing secret, and
+ *   during a rotation's overlap the previous secret and when it ends).
  * - `s_webhook_outbox[ε][due time ‖ random]`: events still to deliver, across tenants, in due
- *   order (an ordered table); written in the transaction of the audit record they announce.
+ *   order (an ordered table); written in the transaction of the audit record they announce. A
+ *   rotation also queues there the deletion of the previous secret, due when its overlap ends.
  * - `s_webhook_deliveries[tenant ‖ webhook][created ‖ event id]`: what became of each event
- *   (pending, delivered, failed), kept 30 days.
+ *   (pending, delivered, failed), kept 30 days; and `[tenant ‖ webhook ‖ "failed"][created ‖ event
+ *   id]`: the failed events with their bodies, oldest first, which a recovery (a later successful
+ *   attempt to the webhook) or a redelivery re-queues.
  *
  * @module
  */
@@ -16,7 +20,7 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { concatBytes, ValidationError } from '@cloister/crypto';
 import { type TenantId, tenantId } from '@cloister/protocol';
 import type { Executor, StorageTx } from '@cloister/storage';
-import { getRec, key, NO_SORT, read, readUint, T, u64, write } from './_util.js';
+import { checkInteger, getRec, key, NO_SORT, read, readUint, T, u64, write } from './_util.js';
 import type { AuditLog, AuditRecord } from './audit.js';
 import { ConflictError, NotFoundError } from './errors.js';
 
@@ -56,6 +60,25 @@ export const MAX_WEBHOOKS_PER_TENANT = 20;
  * ```
  */
 export const DELIVERY_RETENTION_MS = 30 * 86_400_000;
+/**
+ * At most this many failed events are re-queued by one recovery of a webhook (a successful
+ * attempt after events failed); the rest wait for the next one.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_REQUEUED_PER_RECOVERY); // 1000
+ * ```
+ */
+export const MAX_REQUEUED_PER_RECOVERY = 1000;
+/**
+ * The longest overlap of a secret rotation, during which the previous secret still signs: 7 days.
+ *
+ * @example
+ * ```ts
+ * const overlapMs = Math.min(24 * 3_600_000, MAX_SECRET_OVERLAP_MS);
+ * ```
+ */
+export const MAX_SECRET_OVERLAP_MS = 7 * 86_400_000;
 
 /**
  * An integration's API key as stored (never the key itself).
@@ -112,6 +135,13 @@ export interface Webhook {
   readonly events: readonly string[];
   /** The signing secret (`whsec_<base64>`), kept to sign; shown once to the administrator. */
   readonly secret: string;
+  /**
+   * The secret the last rotation replaced, still signing (beside `secret`) until
+   * `previousSecretUntil`, then deleted; absent when there is none.
+   */
+  readonly previousSecret?: string;
+  /** When the previous secret stops signing and is deleted, ms (with `previousSecret`). */
+  readonly previousSecretUntil?: number;
   /** When it was made, ms. */
   readonly createdAt: number;
   /** The administrator who made it. */
@@ -278,6 +308,36 @@ export interface IntegrationStore {
    */
   deleteWebhook(tenant: TenantId, id: string): Promise<boolean>;
   /**
+   * Replaces a subscription's signing secret with `secret`. With `overlapMs` > 0 the current
+   * secret becomes the previous one and still signs until `at + overlapMs` (its deletion is
+   * queued for then); a previous secret of an earlier rotation is deleted now (at most two
+   * secrets). With 0, the current secret is deleted at once. `NotFoundError('webhook')` for an
+   * unknown subscription; `ValidationError` for a malformed secret or overlap (nothing written).
+   *
+   * @example
+   * ```ts
+   * const hook = await stores.integrations.rotateWebhookSecret(tenant, 'whk_abc', newWebhookSecret(), Date.now(), 86_400_000);
+   * ```
+   */
+  rotateWebhookSecret(
+    tenant: TenantId,
+    id: string,
+    secret: string,
+    at: number,
+    overlapMs: number,
+  ): Promise<Webhook>;
+  /**
+   * Re-queues a failed event of a subscription, due at `at`, with the same event id and body and
+   * a fresh attempt count; answers its delivery record, now pending. `NotFoundError('delivery')`
+   * when `event` is not a failed event of the subscription (unknown, pending or delivered).
+   *
+   * @example
+   * ```ts
+   * const d = await stores.integrations.redeliver(tenant, 'whk_abc', 'msg_abc', Date.now());
+   * ```
+   */
+  redeliver(tenant: TenantId, webhook: string, event: string, at: number): Promise<WebhookDelivery>;
+  /**
    * Writes the outbox rows and delivery records of an audit record for every subscription whose
    * events match its action (called in the audit record's transaction).
    *
@@ -290,7 +350,8 @@ export interface IntegrationStore {
   enqueueEvents(record: AuditRecord): Promise<number>;
   /**
    * Claims up to `limit` due outbox rows: each is moved to `now + leaseMs`, so another instance
-   * does not take it, and a crash before it is settled lets it come due again.
+   * does not take it, and a crash before it is settled lets it come due again. A due deletion of
+   * a rotated-out secret is carried out here (and not answered).
    *
    * @example
    * ```ts
@@ -299,7 +360,11 @@ export interface IntegrationStore {
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<OutboxItem[]>;
   /**
-   * Settles a claimed row: delivered, failed for good, or due again at `retryAt`.
+   * Settles a claimed row: delivered, failed for good (kept with its body among the
+   * subscription's failed events), or due again at `retryAt`. A delivery is a recovery of the
+   * receiver: up to {@link MAX_REQUEUED_PER_RECOVERY} of the subscription's failed events,
+   * oldest first, are re-queued in the same transaction (due at `at`, the same event ids, a
+   * fresh attempt count), each once; answers how many.
    *
    * @example
    * ```ts
@@ -315,7 +380,7 @@ export interface IntegrationStore {
       readonly result: string;
       readonly retryAt?: number;
     },
-  ): Promise<void>;
+  ): Promise<number>;
   /**
    * Drops a claimed row whose subscription is gone.
    *
@@ -385,9 +450,48 @@ function decodeWebhook(tenant: TenantId, bytes: Uint8Array): Webhook {
     url: r.str('url', 2048),
     events: r.strs('events'),
     secret: r.str('secret', 128),
+    ...(r.has('previousSecret')
+      ? { previousSecret: r.str('previousSecret', 128), previousSecretUntil: r.int('previousSecretUntil') }
+      : {}),
     createdAt: r.int('createdAt'),
     createdBy: r.str('createdBy', 256),
   };
+}
+
+function encodeWebhook(w: Webhook): Uint8Array {
+  return write({
+    id: w.id,
+    url: w.url,
+    events: [...w.events],
+    secret: w.secret,
+    ...(w.previousSecret === undefined
+      ? {}
+      : { previousSecret: w.previousSecret, previousSecretUntil: w.previousSecretUntil ?? 0 }),
+    createdAt: w.createdAt,
+    createdBy: w.createdBy,
+  });
+}
+
+/** The subscription without its previous secret. */
+function withoutPrevious(w: Webhook): Webhook {
+  const { previousSecret: _secret, previousSecretUntil: _until, ...rest } = w;
+  return rest;
+}
+
+/**
+ * The secrets that sign a subscription's deliveries at `now`: its secret, and during a
+ * rotation's overlap the previous one (each gives one `v1,` signature).
+ *
+ * @example
+ * ```ts
+ * const hook = await stores.integrations.getWebhook(tenant, 'whk_abc');
+ * const secrets = hook === undefined ? [] : signingSecrets(hook, Date.now());
+ * ```
+ */
+export function signingSecrets(w: Webhook, now: number): string[] {
+  return w.previousSecret !== undefined && (w.previousSecretUntil ?? 0) > now
+    ? [w.secret, w.previousSecret]
+    : [w.secret];
 }
 
 /**
@@ -409,6 +513,68 @@ const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
 
 async function readDelivery(tx: StorageTx, partition: Uint8Array, sort: Uint8Array) {
   return getRec(tx, T.webhookDeliveries, partition, sort);
+}
+
+/** The partition of a subscription's failed events (beside its delivery records). */
+const failedPartition = (tenant: TenantId, webhook: string) => key(tenant, webhook, 'failed');
+
+const SECRET = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/;
+
+function decodeDelivery(value: Uint8Array, sort: Uint8Array): WebhookDelivery {
+  const r = read(value, T.webhookDeliveries);
+  const status = r.str('status', 16);
+  if (status !== 'pending' && status !== 'delivered' && status !== 'failed') {
+    throw new ValidationError(`${T.webhookDeliveries}.status`, 'a known status');
+  }
+  return {
+    event: r.str('event', 64),
+    type: r.str('type', 64),
+    createdAt: r.int('createdAt'),
+    status,
+    attempts: r.int('attempts'),
+    lastAttemptAt: r.has('lastAttemptAt') ? r.int('lastAttemptAt') : null,
+    lastResult: r.has('lastResult') ? r.str('lastResult', 64) : null,
+    nextAttemptAt: r.has('nextAttemptAt') ? r.int('nextAttemptAt') : null,
+    cursor: b64(sort),
+  };
+}
+
+/**
+ * Puts a failed event back in the outbox, due at `at`, with a fresh attempt count, and marks its
+ * delivery record pending; the caller has removed it from the failed events. Answers the record,
+ * or undefined when it is gone (expired, or its subscription deleted): then nothing is queued.
+ */
+async function requeueTx(
+  tx: StorageTx,
+  tenant: TenantId,
+  webhook: string,
+  failed: Uint8Array,
+  at: number,
+): Promise<WebhookDelivery | undefined> {
+  const f = read(failed, T.webhookDeliveries);
+  const delivery = f.bytes('delivery', 9, 128);
+  const partition = key(tenant, webhook);
+  const d = await readDelivery(tx, partition, delivery);
+  if (d === undefined) return undefined;
+  const event = f.str('event', 64);
+  await tx.put(T.webhookOutbox, {
+    partition: OUTBOX_PARTITION,
+    sort: concatBytes(u64(at), randomBytes(16)),
+    value: write({ tenant, webhook, event, body: f.str('body', 65_536), attempts: 0, delivery }),
+  });
+  const value = write({
+    ...(d.data as Record<string, never>),
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: at,
+  });
+  await tx.put(T.webhookDeliveries, {
+    partition,
+    sort: delivery,
+    value,
+    expiresAt: d.int('createdAt') + DELIVERY_RETENTION_MS,
+  });
+  return decodeDelivery(value, delivery);
 }
 
 /**
@@ -502,14 +668,7 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
         if ((await tx.count(T.webhooks, key(w.tenant))) >= MAX_WEBHOOKS_PER_TENANT) {
           throw new ConflictError('webhooks', 'too many webhooks');
         }
-        const value = write({
-          id: w.id,
-          url: w.url,
-          events: [...w.events],
-          secret: w.secret,
-          createdAt: w.createdAt,
-          createdBy: w.createdBy,
-        });
+        const value = encodeWebhook(w);
         const ok = await tx.put(
           T.webhooks,
           { partition: key(w.tenant), sort: key(w.id), value },
@@ -530,8 +689,59 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
     async deleteWebhook(tenant, id) {
       return run(async (tx) => {
         const gone = await tx.delete(T.webhooks, key(tenant), key(id));
-        if (gone) await tx.deletePartition(T.webhookDeliveries, key(tenant, id));
+        if (gone) {
+          await tx.deletePartition(T.webhookDeliveries, key(tenant, id));
+          await tx.deletePartition(T.webhookDeliveries, failedPartition(tenant, id));
+        }
         return gone;
+      });
+    },
+    async rotateWebhookSecret(tenant, id, secret, at, overlapMs) {
+      if (typeof secret !== 'string' || !SECRET.test(secret))
+        throw new ValidationError('secret', 'whsec_<base64>');
+      checkInteger(at, 'at', 0, Number.MAX_SAFE_INTEGER - MAX_SECRET_OVERLAP_MS);
+      checkInteger(overlapMs, 'overlapMs', 0, MAX_SECRET_OVERLAP_MS);
+      return run(async (tx) => {
+        const row = await tx.get(T.webhooks, key(tenant), key(id), { forUpdate: true });
+        if (row === undefined) throw new NotFoundError('webhook');
+        const old = decodeWebhook(tenant, row.value);
+        // At most two secrets: an earlier rotation's previous secret goes now.
+        const rotated: Webhook =
+          overlapMs === 0
+            ? { ...withoutPrevious(old), secret }
+            : { ...old, secret, previousSecret: old.secret, previousSecretUntil: at + overlapMs };
+        await tx.put(T.webhooks, { partition: key(tenant), sort: key(id), value: encodeWebhook(rotated) });
+        if (overlapMs > 0) {
+          await tx.put(T.webhookOutbox, {
+            partition: OUTBOX_PARTITION,
+            sort: concatBytes(u64(at + overlapMs), randomBytes(16)),
+            value: write({ kind: 'forget-secret', tenant, webhook: id }),
+          });
+        }
+        return rotated;
+      });
+    },
+    async redeliver(tenant, webhook, event, at) {
+      checkInteger(at, 'at', 0, Number.MAX_SAFE_INTEGER);
+      return run(async (tx) => {
+        const partition = failedPartition(tenant, webhook);
+        let after: Uint8Array | undefined;
+        for (;;) {
+          const rows = await tx.list(T.webhookDeliveries, partition, {
+            limit: 1000,
+            ...(after === undefined ? {} : { after }),
+          });
+          for (const row of rows) {
+            if (read(row.value, T.webhookDeliveries).str('event', 64) !== event) continue;
+            if (!(await tx.delete(T.webhookDeliveries, partition, row.sort)))
+              throw new NotFoundError('delivery');
+            const d = await requeueTx(tx, tenant, webhook, row.value, at);
+            if (d === undefined) throw new NotFoundError('delivery');
+            return d;
+          }
+          if (rows.length < 1000) throw new NotFoundError('delivery');
+          after = rows[rows.length - 1]?.sort;
+        }
       });
     },
     async enqueueEvents(record) {
@@ -589,9 +799,25 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
             await tx.put(T.webhookOutbox, { partition: OUTBOX_PARTITION, sort: row.sort, value: row.value });
             continue;
           }
+          const r = read(row.value, T.webhookOutbox);
+          if (r.has('kind')) {
+            // A rotation's overlap has ended: its previous secret is deleted (unless a later
+            // rotation replaced it already; that one has its own row).
+            if (r.str('kind', 32) !== 'forget-secret')
+              throw new ValidationError(`${T.webhookOutbox}.kind`, 'a known kind');
+            const tenant = r.id('tenant', tenantId);
+            const id = r.str('webhook', 64);
+            const hook = await tx.get(T.webhooks, key(tenant), key(id), { forUpdate: true });
+            if (hook === undefined) continue;
+            const w = decodeWebhook(tenant, hook.value);
+            if (w.previousSecret !== undefined && (w.previousSecretUntil ?? 0) <= now) {
+              const value = encodeWebhook(withoutPrevious(w));
+              await tx.put(T.webhooks, { partition: key(tenant), sort: key(id), value });
+            }
+            continue;
+          }
           const sort = concatBytes(u64(now + leaseMs), randomBytes(16));
           await tx.put(T.webhookOutbox, { partition: OUTBOX_PARTITION, sort, value: row.value });
-          const r = read(row.value, T.webhookOutbox);
           out.push({
             tenant: r.id('tenant', tenantId),
             webhook: r.str('webhook', 64),
@@ -606,7 +832,7 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
       });
     },
     async settle(item, outcome) {
-      await run(async (tx) => {
+      return run(async (tx) => {
         await tx.delete(T.webhookOutbox, OUTBOX_PARTITION, item.sort);
         const attempts = item.attempts + 1;
         if (outcome.status === 'pending') {
@@ -626,7 +852,15 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
         }
         const partition = key(item.tenant, item.webhook);
         const d = await readDelivery(tx, partition, item.delivery);
-        if (d === undefined) return;
+        if (d === undefined) return 0;
+        if (outcome.status === 'failed') {
+          await tx.put(T.webhookDeliveries, {
+            partition: failedPartition(item.tenant, item.webhook),
+            sort: item.delivery,
+            value: write({ event: item.event, body: item.body, delivery: item.delivery }),
+            expiresAt: d.int('createdAt') + DELIVERY_RETENTION_MS,
+          });
+        }
         await tx.put(T.webhookDeliveries, {
           partition,
           sort: item.delivery,
@@ -640,6 +874,18 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
           }),
           expiresAt: d.int('createdAt') + DELIVERY_RETENTION_MS,
         });
+        if (outcome.status !== 'delivered') return 0;
+        // The receiver answers again: its failed events go back to the outbox, oldest first,
+        // each once (taken from the failed events, so a concurrent recovery gets others).
+        const failed = await tx.take(T.webhookDeliveries, failedPartition(item.tenant, item.webhook), {
+          limit: MAX_REQUEUED_PER_RECOVERY,
+        });
+        let requeued = 0;
+        for (const row of failed) {
+          if ((await requeueTx(tx, item.tenant, item.webhook, row.value, outcome.at)) !== undefined)
+            requeued++;
+        }
+        return requeued;
       });
     },
     async drop(item) {
@@ -661,24 +907,7 @@ export function createIntegrationStore(run: Executor): IntegrationStore {
           ...(after === undefined ? {} : { after }),
         }),
       );
-      const items = rows.map((row): WebhookDelivery => {
-        const r = read(row.value, T.webhookDeliveries);
-        const status = r.str('status', 16);
-        if (status !== 'pending' && status !== 'delivered' && status !== 'failed') {
-          throw new ValidationError(`${T.webhookDeliveries}.status`, 'a known status');
-        }
-        return {
-          event: r.str('event', 64),
-          type: r.str('type', 64),
-          createdAt: r.int('createdAt'),
-          status,
-          attempts: r.int('attempts'),
-          lastAttemptAt: r.has('lastAttemptAt') ? r.int('lastAttemptAt') : null,
-          lastResult: r.has('lastResult') ? r.str('lastResult', 64) : null,
-          nextAttemptAt: r.has('nextAttemptAt') ? r.int('nextAttemptAt') : null,
-          cursor: b64(row.sort),
-        };
-      });
+      const items = rows.map((row) => decodeDelivery(row.value, row.sort));
       const last = items[items.length - 1];
       return { items, ...(items.length === limit && last !== undefined ? { next: last.cursor } : {}) };
     },

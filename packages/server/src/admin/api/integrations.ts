@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { poolId } from '@cloister/protocol';
 import { z } from 'zod';
 import { NotFoundError } from '../../store/index.js';
-import type { IntegrationKey, Webhook } from '../../store/integrations.js';
+import { type IntegrationKey, MAX_SECRET_OVERLAP_MS, type Webhook } from '../../store/integrations.js';
 import { checkWebhookUrl, newWebhookSecret, webhookOptionsOf } from '../../webhooks.js';
 import { INTEGRATION_SCOPE_NAMES, scopePermissions } from '../integration-keys.js';
 import { bearerHash, newBearerSecret } from '../secrets.js';
@@ -23,6 +23,9 @@ const DEFAULT_KEY_TTL_MS = 90 * 86_400_000;
 
 const keyIdSchema = z.string().regex(/^key_[A-Za-z0-9_-]{22}$/, 'a key id');
 const webhookIdSchema = z.string().regex(/^whk_[A-Za-z0-9_-]{22}$/, 'a webhook id');
+const eventIdSchema = z.string().regex(/^msg_[A-Za-z0-9_-]{22}$/, 'an event id');
+/** The default overlap of a secret rotation: 24 hours. */
+const DEFAULT_OVERLAP_SECONDS = 86_400;
 const EVENT = /^(\*|[a-z][a-z0-9_:-]{0,63}(\.[a-z0-9_:-]+)*(\.\*)?)$/;
 
 /**
@@ -394,6 +397,109 @@ export const listWebhookDeliveriesOperation = defineAdminOperation({
 });
 
 /**
+ * `POST /admin/v1/webhooks/:webhook/rotate-secret` `{ overlapSeconds? }` (`integrations.manage`,
+ * fresh factor, people only) → `{ webhook, secret, previousSecretUntil }`: a new signing secret,
+ * shown once. For `overlapSeconds` (0..7 days, default 24 hours) deliveries carry the new and
+ * the previous secret's signatures, then the previous secret is deleted; a rotation during an
+ * overlap deletes the oldest secret at once (at most two). Audited `webhook.rotate-secret`
+ * (never a secret).
+ *
+ * @example
+ * ```ts
+ * const body = JSON.stringify({ overlapSeconds: 3600 });
+ * const { secret } = await (await fetch(`${url}/admin/v1/webhooks/whk_AAAAAAAAAAAAAAAAAAAAAA/rotate-secret`, { method: 'POST', headers, body })).json();
+ * ```
+ */
+export const rotateWebhookSecretOperation = defineAdminOperation({
+  id: 'rotateWebhookSecret',
+  method: 'POST',
+  path: '/admin/v1/webhooks/:webhook/rotate-secret',
+  tag: 'integrations',
+  summary: "Replace a webhook's signing secret, the previous one signing too for an overlap",
+  access: { permission: 'integrations.manage', freshFactor: true, allowKey: false },
+  params: z.object({ webhook: webhookIdSchema }).strict(),
+  body: z
+    .object({
+      overlapSeconds: z
+        .number()
+        .int()
+        .min(0)
+        .max(MAX_SECRET_OVERLAP_MS / 1000)
+        .optional(),
+    })
+    .strict(),
+  status: 200,
+  response: z
+    .object({ webhook: webhookView, secret: z.string(), previousSecretUntil: z.number().nullable() })
+    .strict(),
+  handle: async (ctx, { me, params, body }) => {
+    const secret = newWebhookSecret();
+    const now = ctx.now();
+    const overlapSeconds = body.overlapSeconds ?? DEFAULT_OVERLAP_SECONDS;
+    const w = await ctx.stores.transaction(async (s) => {
+      const rotated = await s.integrations.rotateWebhookSecret(
+        me.tenant,
+        params.webhook,
+        secret,
+        now,
+        overlapSeconds * 1000,
+      );
+      await s.audit.append(me.tenant, {
+        actor: me.admin.id,
+        action: 'webhook.rotate-secret',
+        target: rotated.id,
+        outcome: 'success',
+        details: { overlapSeconds, previousSecretUntil: rotated.previousSecretUntil ?? null },
+      });
+      return rotated;
+    });
+    return { webhook: webhookViewOf(w), secret, previousSecretUntil: w.previousSecretUntil ?? null };
+  },
+});
+
+/**
+ * `POST /admin/v1/webhooks/:webhook/deliveries/:delivery/redeliver` (`integrations.manage`,
+ * people only) → `{ delivery }`: a failed event (`:delivery` is its event id) is queued again,
+ * due now, with the same `webhook-id` and body and a fresh attempt count. 404 `delivery` when it
+ * is not a failed event of the webhook. Audited `webhook.redeliver`.
+ *
+ * @example
+ * ```ts
+ * const path = '/admin/v1/webhooks/whk_AAAAAAAAAAAAAAAAAAAAAA/deliveries/msg_AAAAAAAAAAAAAAAAAAAAAA/redeliver';
+ * const { delivery } = await (await fetch(`${url}${path}`, { method: 'POST', headers })).json();
+ * ```
+ */
+export const redeliverWebhookEventOperation = defineAdminOperation({
+  id: 'redeliverWebhookEvent',
+  method: 'POST',
+  path: '/admin/v1/webhooks/:webhook/deliveries/:delivery/redeliver',
+  tag: 'integrations',
+  summary: 'Queue a failed event again (same event id, fresh attempts)',
+  access: { permission: 'integrations.manage', allowKey: false },
+  params: z.object({ webhook: webhookIdSchema, delivery: eventIdSchema }).strict(),
+  status: 200,
+  response: z.object({ delivery: webhookDeliveryView }).strict(),
+  handle: async (ctx, { me, params }) => {
+    const d = await ctx.stores.transaction(async (s) => {
+      if ((await s.integrations.getWebhook(me.tenant, params.webhook)) === undefined) {
+        throw new NotFoundError('webhook');
+      }
+      const queued = await s.integrations.redeliver(me.tenant, params.webhook, params.delivery, ctx.now());
+      await s.audit.append(me.tenant, {
+        actor: me.admin.id,
+        action: 'webhook.redeliver',
+        target: params.webhook,
+        outcome: 'success',
+        details: { event: queued.event },
+      });
+      return queued;
+    });
+    const { cursor: _cursor, ...delivery } = d;
+    return { delivery };
+  },
+});
+
+/**
  * The integration operations.
  *
  * @example
@@ -409,4 +515,6 @@ export const INTEGRATION_OPERATIONS = [
   listWebhooksOperation,
   deleteWebhookOperation,
   listWebhookDeliveriesOperation,
+  rotateWebhookSecretOperation,
+  redeliverWebhookEventOperation,
 ] as const;
