@@ -111,6 +111,43 @@ export interface CreatedWebhook {
 }
 
 /**
+ * A rotated subscription: its new signing secret, shown this once, and when the previous secret
+ * stops signing.
+ *
+ * @example
+ * ```ts
+ * const { secret, previousSecretUntil }: RotatedWebhookSecret = await admin.integrations.rotateWebhookSecret('whk_…');
+ * ```
+ */
+export interface RotatedWebhookSecret {
+  /** The subscription. */
+  readonly webhook: WebhookView;
+  /** The new signing secret (`whsec_…`); store it now, it is not shown again. */
+  readonly secret: string;
+  /**
+   * Until when (ms) deliveries also carry the previous secret's signature, after which that secret
+   * is deleted; null when the rotation had no overlap.
+   */
+  readonly previousSecretUntil: number | null;
+}
+
+/**
+ * What {@link IntegrationsApi.rotateWebhookSecret} takes.
+ *
+ * @example
+ * ```ts
+ * const options: RotateWebhookSecretOptions = { overlapSeconds: 3600 };
+ * ```
+ */
+export interface RotateWebhookSecretOptions {
+  /**
+   * How long the previous secret keeps signing beside the new one, in seconds (0 .. 7 days,
+   * default 24 hours); 0 deletes it at once.
+   */
+  readonly overlapSeconds?: number;
+}
+
+/**
  * What became of one event for one subscription.
  *
  * @example
@@ -242,8 +279,8 @@ export async function verifyWebhook(
 
 /**
  * The integrations area of {@link AdminClient} (`admin.integrations`); every call needs
- * `integrations.manage` and a person (not a key); creating a key or a webhook needs a fresh
- * second factor.
+ * `integrations.manage` and a person (not a key); creating a key or a webhook and rotating a
+ * webhook's secret need a fresh second factor.
  *
  * @example
  * ```ts
@@ -344,6 +381,44 @@ export class IntegrationsApi {
    */
   async deleteWebhook(webhook: string): Promise<void> {
     await this.#caller.call('DELETE', `/admin/v1/webhooks/${pathSegment(webhook)}`);
+  }
+
+  /**
+   * Replaces a subscription's signing secret (fresh second factor). For the overlap (default 24
+   * hours) every delivery carries the new and the previous secret's signatures, so a receiver
+   * can switch secrets at any time within it; then the previous secret is deleted. Rotating
+   * during an overlap deletes the oldest secret at once (at most two sign).
+   *
+   * @example
+   * ```ts
+   * const { secret } = await admin.integrations.rotateWebhookSecret('whk_…', { overlapSeconds: 3600 });
+   * ```
+   */
+  rotateWebhookSecret(
+    webhook: string,
+    options: RotateWebhookSecretOptions = {},
+  ): Promise<RotatedWebhookSecret> {
+    return this.#caller.call('POST', `/admin/v1/webhooks/${pathSegment(webhook)}/rotate-secret`, {
+      json: options.overlapSeconds === undefined ? {} : { overlapSeconds: options.overlapSeconds },
+    });
+  }
+
+  /**
+   * Queues a failed event again (its `event` id from {@link IntegrationsApi.deliveries}), with the
+   * same `webhook-id` and a fresh attempt count; answers its delivery, now pending.
+   *
+   * @example
+   * ```ts
+   * const { items } = await admin.integrations.deliveries('whk_…');
+   * for (const d of items.filter((x) => x.status === 'failed')) await admin.integrations.redeliver('whk_…', d.event);
+   * ```
+   */
+  async redeliver(webhook: string, event: string): Promise<WebhookDeliveryView> {
+    const answer = await this.#caller.call<{ delivery: WebhookDeliveryView }>(
+      'POST',
+      `/admin/v1/webhooks/${pathSegment(webhook)}/deliveries/${pathSegment(event)}/redeliver`,
+    );
+    return answer.delivery;
   }
 
   /**

@@ -1,8 +1,9 @@
 /**
  * `cloister admin integrations …` against a running server: an integration's key is created
  * (printed once), listed without its secret and revoked; a webhook is subscribed (its secret
- * printed once), listed, its deliveries read, and deleted; a scope outside the route families is
- * refused before anything is sent.
+ * printed once), listed, its secret rotated (the new one printed once, the overlap bounded), its
+ * deliveries read, a redelivery of an event that is not failed refused, and deleted; a scope
+ * outside the route families is refused before anything is sent.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -157,6 +158,41 @@ describe('cloister admin integrations', () => {
       `${id}\thttps://hooks.acme.example/cloister\tuser.*\n`,
     );
     expect(await json('admin', 'integrations', 'webhooks', 'deliveries', id)).toEqual({ items: [] });
+    // Rotation: the new secret printed once; the previous one signs for the overlap.
+    const before = Date.now();
+    const rotated = await json('admin', 'integrations', 'webhooks', 'rotate-secret', id, '--overlap', '1h');
+    expect(rotated.secret).toMatch(/^whsec_/);
+    expect(rotated.secret).not.toBe(made.secret);
+    expect(rotated.webhook.id).toBe(id);
+    expect(rotated.previousSecretUntil).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect(rotated.previousSecretUntil).toBeLessThan(Date.now() + 3_600_000 + 1000);
+    const human = await as('admin', 'integrations', 'webhooks', 'rotate-secret', id, '--overlap', '0');
+    expect(human.code, human.stderr).toBe(EXIT.ok);
+    expect(human.stdout).toMatch(
+      /^rotated the secret of webhook whk_\S+; the previous secret is deleted\nsigning secret \(shown once\): whsec_\S+\n$/,
+    );
+    expect((await as('admin', 'integrations', 'webhooks', 'list')).stdout).not.toContain('whsec_');
+    for (const bad of ['8d', '1500ms', 'soon']) {
+      const refusedOverlap = await as(
+        'admin',
+        'integrations',
+        'webhooks',
+        'rotate-secret',
+        id,
+        '--overlap',
+        bad,
+      );
+      expect(refusedOverlap.code, bad).not.toBe(EXIT.ok);
+      expect(refusedOverlap.stderr, bad).toMatch(/overlap/);
+    }
+    // Redelivery: only a failed event of the webhook.
+    const unknownEvent = 'msg_AAAAAAAAAAAAAAAAAAAAAA';
+    const redeliver = await as('admin', 'integrations', 'webhooks', 'redeliver', id, unknownEvent);
+    expect(redeliver.code).toBe(EXIT.failure);
+    expect(redeliver.stderr).toMatch(/not found/);
+    const malformed = await as('admin', 'integrations', 'webhooks', 'redeliver', id, 'msg_short');
+    expect(malformed.code).not.toBe(EXIT.ok);
+    expect(malformed.stderr).toMatch(/event id/);
     const refused = await as(
       'admin',
       'integrations',

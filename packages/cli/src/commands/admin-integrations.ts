@@ -1,7 +1,8 @@
 /**
  * `cloister admin integrations …`: integrations' API keys (create, list, revoke) and signed
- * webhook subscriptions (create, list, delete, deliveries), `spec/integrations.md`. A new key
- * and a new webhook secret are printed once; creating either needs a fresh second factor.
+ * webhook subscriptions (create, list, delete, rotate-secret, deliveries, redeliver),
+ * `spec/integrations.md`. A new key and a new webhook secret are printed once; creating either
+ * and rotating a secret need a fresh second factor.
  *
  * @module
  */
@@ -31,6 +32,19 @@ function collect<T>(parse: (v: string) => T): (value: string, previous?: T[]) =>
 const adminId = pattern(/^adm_[A-Za-z0-9_-]{22}$/, 'an administrator id (adm_…)');
 const keyId = pattern(/^key_[A-Za-z0-9_-]{22}$/, 'a key id (key_…)');
 const webhookId = pattern(/^whk_[A-Za-z0-9_-]{22}$/, 'a webhook id (whk_…)');
+const eventId = pattern(/^msg_[A-Za-z0-9_-]{22}$/, 'an event id (msg_…)');
+
+/** The longest overlap of a secret rotation: 7 days. */
+const MAX_OVERLAP_MS = 7 * 86_400_000;
+
+/** `--overlap`: `0`, or a duration in whole seconds of at most 7 days (`24h`, `90m`, `7d`). */
+function overlap(value: string): number {
+  const ms = value === '0' ? 0 : parseDurationOption(value);
+  if (ms % 1000 !== 0 || ms > MAX_OVERLAP_MS) {
+    throw new InvalidArgumentError('expected 0 or a duration in whole seconds of at most 7d.');
+  }
+  return ms;
+}
 const scope = pattern(/^[a-z]+(:read)?$/, 'a route family such as users, devices, audit or users:read');
 const event = pattern(
   /^(\*|[a-z][a-z0-9_.:-]{0,63}(\.\*)?)$/,
@@ -170,6 +184,51 @@ export function registerAdminIntegrationsCommands(admin: Command, io: ResolvedIO
     const { client } = await openAdminSession(options, io);
     await client.integrations.deleteWebhook(webhook).catch(explainAdminError);
     output(io, options, { deleted: webhook }, (v) => `deleted ${v.deleted}\n`);
+  });
+  addAdminOptions(
+    webhooks
+      .command('rotate-secret')
+      .description(
+        'replace the signing secret, printed once; the previous one also signs during the overlap, then is deleted (fresh second factor)',
+      )
+      .argument('<webhook>', 'the webhook id', webhookId)
+      .addOption(
+        new Option(
+          '--overlap <duration>',
+          'how long the previous secret still signs: 0 .. 7d (default 24h)',
+        ).argParser(overlap),
+      ),
+    'print one JSON line {"webhook","secret","previousSecretUntil"}',
+  ).action(async (webhook: string, options: AdminOptionValues & { readonly overlap?: number }) => {
+    const { client } = await openAdminSession(options, io);
+    const rotated = await client.integrations
+      .rotateWebhookSecret(
+        webhook,
+        options.overlap === undefined ? {} : { overlapSeconds: options.overlap / 1000 },
+      )
+      .catch(explainAdminError);
+    output(
+      io,
+      options,
+      rotated,
+      (v) =>
+        `rotated the secret of webhook ${v.webhook.id}; ${
+          v.previousSecretUntil === null
+            ? 'the previous secret is deleted'
+            : `the previous secret also signs until ${when(v.previousSecretUntil)}`
+        }\nsigning secret (shown once): ${v.secret}\n`,
+    );
+  });
+  addAdminOptions(
+    webhooks
+      .command('redeliver')
+      .description('queue a failed event again, with the same webhook-id and fresh attempts')
+      .argument('<webhook>', 'the webhook id', webhookId)
+      .argument('<event>', 'the event id (msg_…) from deliveries', eventId),
+  ).action(async (webhook: string, event: string, options: AdminOptionValues) => {
+    const { client } = await openAdminSession(options, io);
+    const delivery = await client.integrations.redeliver(webhook, event).catch(explainAdminError);
+    output(io, options, { delivery }, (v) => `queued ${v.delivery.event} again\n`);
   });
   addAdminOptions(
     webhooks
