@@ -533,9 +533,25 @@ export interface DeviceListPin {
  * ```
  */
 export interface DeviceListPinStore {
-  /** The pin of `user`, or undefined when nothing is pinned for that user yet. */
+  /**
+   * The pin of `user`, or undefined when nothing is pinned for that user yet.
+   *
+   * @example
+   * ```ts
+   * const pin = await memoryDeviceListPins().get('alice');
+   * console.log(pin === undefined); // true: nothing pinned yet
+   * ```
+   */
   get(user: string): Promise<DeviceListPin | undefined>;
-  /** Stores the pins, all or none. */
+  /**
+   * Stores the pins, all or none.
+   *
+   * @example
+   * ```ts
+   * const store = memoryDeviceListPins();
+   * await store.put([]); // nothing to store; a broadcast passes the pins it moved
+   * ```
+   */
   put(pins: readonly DeviceListPin[]): Promise<void>;
 }
 
@@ -549,7 +565,14 @@ export interface DeviceListPinStore {
  * ```
  */
 export interface MemoryDeviceListPinStore extends DeviceListPinStore {
-  /** Every pin, by user. */
+  /**
+   * Every pin, by user.
+   *
+   * @example
+   * ```ts
+   * for (const pin of memoryDeviceListPins().all()) console.log(pin.user, pin.epoch);
+   * ```
+   */
   all(): DeviceListPin[];
 }
 
