@@ -80,6 +80,8 @@ export {
   type CreateIntegrationKeyInput,
   type IntegrationKeyView,
   IntegrationsApi,
+  type RotatedWebhookSecret,
+  type RotateWebhookSecretOptions,
   type VerifyWebhookOptions,
   verifyWebhook,
   type WebhookDeliveryView,
