@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages resolve to their TypeScript source through the `@cloister/source` export
@@ -12,5 +13,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest's default is one worker fewer than the cores: a single worker on a 2-core machine,
+    // which leaves the second core idle while a file waits on its servers, PostgreSQL or child
+    // processes. Two files at a time there; the default on larger machines.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });
