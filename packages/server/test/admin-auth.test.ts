@@ -6,7 +6,8 @@
  * step-up for actions that need a fresh second factor; roles and integration API keys; one
  * answer for an unknown account, a wrong password and a wrong code; and no secret in any log line.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { tenantId } from '@cloister/protocol';
 import { HOTP, Secret, TOTP } from 'otpauth';
@@ -26,6 +27,12 @@ import { startTestServer, type TestServer } from './helpers/server.js';
 const VECTORS = join(__dirname, '../../../../shared/vectors/otp');
 const PASSWORD = 'correct horse battery staple';
 const T0 = 1_750_000_000_000 - (1_750_000_000_000 % 30_000) + 10_000; // 10 s into a step
+
+// The two servers of this file (their routes differ) run one after the other on one data
+// directory: the second opens the database the first made instead of creating another. They
+// share nothing else (the login limits live in the routes); the tenants do not overlap.
+const dataDir = mkdtempSync(join(tmpdir(), 'cloister-admin-auth-'));
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 interface TotpVectors {
   readonly digits: number;
@@ -109,6 +116,7 @@ describe('administrator login and sessions', () => {
 
   beforeAll(async () => {
     t = await startTestServer({
+      dataDir,
       now: () => time,
       logLevel: 'trace',
       logStream: { write: (line) => void logs.push(line) },
@@ -451,6 +459,7 @@ describe('login limits', () => {
   let t: TestServer;
   beforeAll(async () => {
     t = await startTestServer({
+      dataDir,
       now: () => time,
       extraRoutes: [
         createAdminAuthRoutes({ loginsPerAccount: 3, loginsPerAddress: 6, loginWindowMs: 60_000 }),
