@@ -23,7 +23,7 @@ import {
   type UserInviteJson,
   type WipeJson,
 } from '../src/index.js';
-import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
+import { cli, type Running, removeTempDirs, seedDatabase, start, tempDir } from './helpers.js';
 import { totpCode } from './totp.js';
 
 const PASSWORD = 'owner password 1234';
@@ -56,6 +56,9 @@ describe('cloister admin and org against a running server', () => {
     writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
     writeFileSync(files.root, `${ROOT_PASSPHRASE}\n`);
     writeFileSync(files.pin, `${DEVICE_PIN}\n`);
+    // The server's and alice's device's databases: one made, two copies.
+    await seedDatabase(serverDir);
+    await seedDatabase(aliceDir);
     server = start([
       'server',
       'start',

@@ -4,7 +4,7 @@ import { tenantId, userId } from '@cloister/protocol';
 import { type CloisterServer, createEnrolmentToken, createServer, createTenant } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/index.js';
-import { cli, removeTempDirs, tempDir } from './helpers.js';
+import { cli, removeTempDirs, seedDatabase, tempDir } from './helpers.js';
 
 const TENANT = tenantId('acme');
 
@@ -30,6 +30,7 @@ describe('cloister client link-code, link, link-status, safety-number and identi
 
   const enroll = async (user: string, dir: string, json = true) => {
     const { token } = await createEnrolmentToken(server.context, { tenant: TENANT, user: userId(user) });
+    await seedDatabase(dir);
     return cli([
       'client',
       'enroll',
@@ -51,6 +52,7 @@ describe('cloister client link-code, link, link-status, safety-number and identi
 
   beforeAll(async () => {
     writeFileSync(pinFile, '2468-1357\n');
+    await seedDatabase(serverDir);
     server = await createServer({ dataDir: serverDir, logLevel: 'silent' });
     url = await server.listen({ port: 0, host: '127.0.0.1' });
     pin = server.pin;
