@@ -8,34 +8,22 @@
  * than one job takes (a limit of 2 here) runs as several jobs, one after the other, with the
  * sequences of each signed after the one before it: every device is wiped once.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { filterOf } from '../src/commands/admin-bulk.js';
-import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
-import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
-import { totpCode } from './totp.js';
+import { EXIT } from '../src/index.js';
+import { cli, tempDir, useAdminServer } from './helpers.js';
 
-const PASSWORD = 'owner password 1234';
-const PASSPHRASE = 'admin passphrase 5678';
 const ROOT_PASSPHRASE = 'root passphrase 9012';
 const DEVICE_PIN = '2468-1357';
 
 describe('cloister admin bulk', () => {
-  const serverDir = tempDir();
-  const adminDir = tempDir();
-  const secrets = tempDir();
+  const { as, connect, secret, secrets } = useAdminServer({ timeoutMs: 120_000 });
   const files = {
-    password: join(secrets, 'password'),
-    passphrase: join(secrets, 'passphrase'),
-    root: join(secrets, 'root-passphrase'),
-    pin: join(secrets, 'pin'),
+    root: secret('root-passphrase', ROOT_PASSPHRASE),
+    pin: secret('pin', DEVICE_PIN),
   };
-  let server: Running;
-  let line: StartJsonLine;
-  const connect = () => ['--server', line.url, '--server-pin', line.pin];
-  const as = (...argv: string[]) =>
-    cli([...argv, '--admin-dir', adminDir, '--passphrase-file', files.passphrase]);
   const jsonLines = (text: string) =>
     text
       .split('\n')
@@ -43,67 +31,10 @@ describe('cloister admin bulk', () => {
       .map((l) => JSON.parse(l));
 
   beforeAll(async () => {
-    writeFileSync(files.password, `${PASSWORD}\n`);
-    writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
-    writeFileSync(files.root, `${ROOT_PASSPHRASE}\n`);
-    writeFileSync(files.pin, `${DEVICE_PIN}\n`);
-    server = start([
-      'server',
-      'start',
-      '--json',
-      '--port',
-      '0',
-      '--data-dir',
-      serverDir,
-      '--log-level',
-      'silent',
-    ]);
-    line = JSON.parse(await server.firstLine()) as StartJsonLine;
-    const created = await cli([
-      'admin',
-      'tenant',
-      'create',
-      'acme',
-      '--name',
-      'ACME',
-      '--domain',
-      'acme.example',
-      '--owner-email',
-      'olivia@acme.example',
-      '--owner-name',
-      'Olivia',
-      '--owner-password-file',
-      files.password,
-      '--operator-token-file',
-      line.operatorTokenFile,
-      ...connect(),
-      '--json',
-    ]);
-    const owner = (JSON.parse(created.stdout) as TenantCreateJson).owner;
-    const login = await as(
-      'admin',
-      'login',
-      ...connect(),
-      '--tenant',
-      'acme',
-      '--email',
-      'olivia@acme.example',
-      '--password-file',
-      files.password,
-      '--totp',
-      totpCode(owner.totpUri),
-    );
-    expect(login.code, login.stderr).toBe(EXIT.ok);
     for (const u of ['temp-1', 'temp-2', 'temp-3', 'staff-1']) {
       expect((await as('admin', 'users', 'invite', u)).code).toBe(EXIT.ok);
     }
   }, 600_000);
-
-  afterAll(async () => {
-    server.signal('SIGTERM');
-    await server.done;
-    removeTempDirs();
-  });
 
   it('a dry run prints the plan and changes nothing', async () => {
     const dry = await as('admin', 'bulk', 'block', '--text', 'temp-', '--dry-run', '--json');

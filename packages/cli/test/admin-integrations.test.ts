@@ -1,93 +1,9 @@
-/**
- * `cloister admin integrations …` against a running server: an integration's key is created
- * (printed once), listed without its secret and revoked; a webhook is subscribed (its secret
- * printed once), listed, its secret rotated (the new one printed once, the overlap bounded), its
- * deliveries read, a redelivery of an event that is not failed refused, and deleted; a scope
- * outside the route families is refused before anything is sent.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
-import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
-import { totpCode } from './totp.js';
-
-const PASSWORD = 'owner password 1234';
-const PASSPHRASE = 'admin passphrase 5678';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../src/index.js';
+import { useAdminServer } from './helpers.js';
 
 describe('cloister admin integrations', () => {
-  const serverDir = tempDir();
-  const adminDir = tempDir();
-  const secrets = tempDir();
-  const files = { password: join(secrets, 'password'), passphrase: join(secrets, 'passphrase') };
-  let server: Running;
-  let line: StartJsonLine;
-  const connect = () => ['--server', line.url, '--server-pin', line.pin];
-  const as = (...argv: string[]) =>
-    cli([...argv, '--admin-dir', adminDir, '--passphrase-file', files.passphrase]);
-  const json = async (...argv: string[]) => {
-    const r = await as(...argv, '--json');
-    expect(r.code, r.stderr).toBe(EXIT.ok);
-    return JSON.parse(r.stdout);
-  };
-
-  beforeAll(async () => {
-    writeFileSync(files.password, `${PASSWORD}\n`);
-    writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
-    server = start([
-      'server',
-      'start',
-      '--json',
-      '--port',
-      '0',
-      '--data-dir',
-      serverDir,
-      '--log-level',
-      'silent',
-    ]);
-    line = JSON.parse(await server.firstLine()) as StartJsonLine;
-    const created = await cli([
-      'admin',
-      'tenant',
-      'create',
-      'acme',
-      '--name',
-      'ACME',
-      '--domain',
-      'acme.example',
-      '--owner-email',
-      'olivia@acme.example',
-      '--owner-name',
-      'Olivia',
-      '--owner-password-file',
-      files.password,
-      '--operator-token-file',
-      line.operatorTokenFile,
-      ...connect(),
-      '--json',
-    ]);
-    const owner = (JSON.parse(created.stdout) as TenantCreateJson).owner;
-    const login = await as(
-      'admin',
-      'login',
-      ...connect(),
-      '--tenant',
-      'acme',
-      '--email',
-      'olivia@acme.example',
-      '--password-file',
-      files.password,
-      '--totp',
-      totpCode(owner.totpUri),
-    );
-    expect(login.code, login.stderr).toBe(EXIT.ok);
-  }, 60_000);
-
-  afterAll(async () => {
-    server.signal('SIGTERM');
-    await server.done;
-    removeTempDirs();
-  });
+  const { as, json } = useAdminServer();
 
   it('creates, lists and revokes an API key', async () => {
     const invited = await json(

@@ -1,93 +1,16 @@
-/**
- * `cloister admin restrictions …` against a running server: restrictions are set on the tenant, a
- * pool, a user and a conversation group (`--group`, by its id; signed with the directory's key and
- * published), shown typed, a malformed value or group id is a usage error with nothing published,
- * and the devices' compliance is listed.
- */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXIT, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
-import { cli, type Running, removeTempDirs, start, tempDir } from './helpers.js';
-import { totpCode } from './totp.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../src/index.js';
+import { useAdminServer } from './helpers.js';
 
-const PASSWORD = 'owner password 1234';
-const PASSPHRASE = 'admin passphrase 5678';
 const ROOT_PASSPHRASE = 'root passphrase 9012';
 
 describe('cloister admin restrictions', () => {
-  const serverDir = tempDir();
-  const adminDir = tempDir();
-  const secrets = tempDir();
-  const files = {
-    password: join(secrets, 'password'),
-    passphrase: join(secrets, 'passphrase'),
-    root: join(secrets, 'root-passphrase'),
-  };
-  let server: Running;
-  let line: StartJsonLine;
-  const connect = () => ['--server', line.url, '--server-pin', line.pin];
-  const as = (...argv: string[]) =>
-    cli([...argv, '--admin-dir', adminDir, '--passphrase-file', files.passphrase]);
-  const json = async (...argv: string[]) => {
-    const r = await as(...argv, '--json');
-    expect(r.code, r.stderr).toBe(EXIT.ok);
-    return JSON.parse(r.stdout);
-  };
+  const { as, json, secret } = useAdminServer({ timeoutMs: 120_000 });
 
   beforeAll(async () => {
-    writeFileSync(files.password, `${PASSWORD}\n`);
-    writeFileSync(files.passphrase, `${PASSPHRASE}\n`);
-    writeFileSync(files.root, `${ROOT_PASSPHRASE}\n`);
-    server = start([
-      'server',
-      'start',
-      '--json',
-      '--port',
-      '0',
-      '--data-dir',
-      serverDir,
-      '--log-level',
-      'silent',
-    ]);
-    line = JSON.parse(await server.firstLine()) as StartJsonLine;
-    const created = await cli([
-      'admin',
-      'tenant',
-      'create',
-      'acme',
-      '--name',
-      'ACME',
-      '--domain',
-      'acme.example',
-      '--owner-email',
-      'olivia@acme.example',
-      '--owner-name',
-      'Olivia',
-      '--owner-password-file',
-      files.password,
-      '--operator-token-file',
-      line.operatorTokenFile,
-      ...connect(),
-      '--json',
-    ]);
-    const owner = (JSON.parse(created.stdout) as TenantCreateJson).owner;
-    const login = await as(
-      'admin',
-      'login',
-      ...connect(),
-      '--tenant',
-      'acme',
-      '--email',
-      'olivia@acme.example',
-      '--password-file',
-      files.password,
-      '--totp',
-      totpCode(owner.totpUri),
-    );
-    expect(login.code, login.stderr).toBe(EXIT.ok);
+    const root = secret('root-passphrase', ROOT_PASSPHRASE);
     for (const argv of [
-      ['org', 'init', '--root-passphrase-file', files.root],
+      ['org', 'init', '--root-passphrase-file', root],
       ['org', 'register'],
       ['admin', 'users', 'invite', 'alice'],
       ['admin', 'pools', 'create', 'ward-3', 'Ward 3'],
@@ -96,12 +19,6 @@ describe('cloister admin restrictions', () => {
       expect(r.code, r.stderr).toBe(EXIT.ok);
     }
   }, 180_000);
-
-  afterAll(async () => {
-    server.signal('SIGTERM');
-    await server.done;
-    removeTempDirs();
-  });
 
   it('sets restrictions per layer, shows them typed, refuses a malformed value with nothing published', async () => {
     const tenant = await json(
