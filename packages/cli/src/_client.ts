@@ -8,6 +8,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CloisterClient, TransferProgress } from '@cloister/client';
+import type { PinWrapOptions } from '@cloister/crypto';
 import { InvalidArgumentError } from 'commander';
 import { lockDataDir } from './_lock.js';
 import { promptHidden, type ResolvedIO, UsageFailure } from './io.js';
@@ -231,6 +232,7 @@ export async function withClientDir<T>(
   dir: string,
   config: ClientConfig,
   fn: (client: CloisterClient) => Promise<T>,
+  pinWrap?: PinWrapOptions,
 ): Promise<T> {
   const lock = lockDataDir(dir, 'client');
   try {
@@ -241,7 +243,11 @@ export async function withClientDir<T>(
     const storage = await createPGliteAdapter({ dataDir: join(dir, 'db') });
     let client: CloisterClient;
     try {
-      client = await createClient({ server: config.server, storage });
+      client = await createClient({
+        server: config.server,
+        storage,
+        ...(pinWrap === undefined ? {} : { pinWrap }),
+      });
     } catch (error) {
       await storage.close().catch(() => undefined);
       throw error;

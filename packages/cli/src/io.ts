@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { PinWrapOptions } from '@cloister/crypto';
 
 /**
  * Exit codes of the `cloister` command: 0 success, 1 the command failed, 2 the command line was
@@ -40,6 +41,14 @@ export interface CliIO {
   readonly onSignal?: (handler: (signal: string) => void) => () => void;
   /** Ends the process at once (a second signal while shutting down). Default `process.exit`. */
   readonly exit?: (code: number) => void;
+  /**
+   * The scrypt cost of the secrets this run wraps: the device PIN (`client enroll`) and the
+   * administrator's key store (`admin login`, `admin key create` and `install`, `org init`).
+   * Default the crypto package's `PIN_SCRYPT_DEFAULT`. Opening a wrapped secret always uses the
+   * cost stored with it. Only a program that calls {@link run} itself can set this (the `cloister`
+   * binary does not): a test suite running many commands lowers it to `PIN_SCRYPT_FLOOR`.
+   */
+  readonly pinWrap?: PinWrapOptions;
 }
 
 /**
@@ -56,6 +65,8 @@ export interface ResolvedIO {
   readonly stderr: (text: string) => void;
   readonly onSignal: (handler: (signal: string) => void) => () => void;
   readonly exit: (code: number) => void;
+  /** The scrypt cost of new wraps ({@link CliIO.pinWrap}); undefined for the default. */
+  readonly pinWrap: PinWrapOptions | undefined;
 }
 
 function processSignals(handler: (signal: string) => void): () => void {
@@ -80,7 +91,21 @@ export function resolveIO(io: CliIO = {}): ResolvedIO {
     stderr: io.stderr ?? ((text) => void process.stderr.write(text)),
     onSignal: io.onSignal ?? processSignals,
     exit: io.exit ?? ((code) => process.exit(code)),
+    pinWrap: io.pinWrap,
   };
+}
+
+/**
+ * The key-store options of this run: its scrypt cost when {@link CliIO.pinWrap} sets one.
+ *
+ * @example
+ * ```ts
+ * const options = keyStoreOptions(resolveIO({})); // {}: the default cost
+ * ```
+ */
+export function keyStoreOptions(io: ResolvedIO): { readonly scrypt?: NonNullable<PinWrapOptions['scrypt']> } {
+  const scrypt = io.pinWrap?.scrypt;
+  return scrypt === undefined ? {} : { scrypt };
 }
 
 /**

@@ -8,6 +8,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { EXIT, run, type StartJsonLine, type TenantCreateJson } from '../src/index.js';
 import { totpCode } from './totp.js';
@@ -56,6 +57,10 @@ export function start(argv: readonly string[]): Running {
     exit: (code) => {
       exits.push(code);
     },
+    // The lowest scrypt cost the key stores and the PIN wrap accept: every command opens a wrapped
+    // secret, and at the default cost (128 MiB) that is most of a command's CPU time. The default
+    // cost itself is tested in the crypto and admin packages.
+    pinWrap: { scrypt: PIN_SCRYPT_FLOOR },
   }).then((code) => {
     notify();
     return { code, stdout: out, stderr: err };

@@ -21,7 +21,7 @@ import {
   readStoreFile,
   wrongPassphrase,
 } from '../_admin.js';
-import { type ResolvedIO, UsageFailure } from '../io.js';
+import { keyStoreOptions, type ResolvedIO, UsageFailure } from '../io.js';
 
 /**
  * The file of a key request in the administrator directory.
@@ -77,7 +77,12 @@ async function create(options: AdminOptionValues, io: ResolvedIO): Promise<void>
   const keys = await provider.ed25519.generateKeyPair();
   writeKeyStoreFile(
     join(dir, KEY_REQUEST_FILE),
-    await sealKeyRequest(provider, { tenant: session.tenant, admin: session.admin, ...keys }, passphrase),
+    await sealKeyRequest(
+      provider,
+      { tenant: session.tenant, admin: session.admin, ...keys },
+      passphrase,
+      keyStoreOptions(io),
+    ),
   );
   const out = { admin: session.admin, publicKey: Buffer.from(keys.publicKey).toString('base64url') };
   output(
@@ -125,7 +130,10 @@ async function install(options: InstallOptions, io: ResolvedIO): Promise<void> {
     rootPublicKey,
   );
   if (key.admin !== request.admin) throw new Error('the certificate names another administrator');
-  node.writeKeyStoreFile(join(dir, ADMIN_FILES.signingKey), await sealSigningKey(provider, key, passphrase));
+  node.writeKeyStoreFile(
+    join(dir, ADMIN_FILES.signingKey),
+    await sealSigningKey(provider, key, passphrase, keyStoreOptions(io)),
+  );
   rmSync(join(dir, KEY_REQUEST_FILE));
   output(
     io,

@@ -26,7 +26,7 @@ import {
 } from '../_admin.js';
 import { parseServerPin, parseServerUrl } from '../_client.js';
 import { parsePath, parseTenantId } from '../_options.js';
-import { type ResolvedIO, UsageFailure } from '../io.js';
+import { keyStoreOptions, type ResolvedIO, UsageFailure } from '../io.js';
 import { registerAdminAllowlistCommands } from './admin-allowlist.js';
 import { registerAdminAuditCommands } from './admin-audit.js';
 import { registerAdminBroadcastCommands } from './admin-broadcast.js';
@@ -151,6 +151,7 @@ async function login(options: LoginOptions, io: ResolvedIO): Promise<void> {
       expiresAt: session.expiresAt,
     },
     passphrase,
+    keyStoreOptions(io),
   );
   writeKeyStoreFile(join(dir, ADMIN_FILES.session), text);
   const out: AdminSessionJson = {

@@ -215,14 +215,19 @@ export async function withUnlocked<T>(
   const dir = clientDir(options.dataDir);
   const config = readClientConfig(dir);
   const pin = await readPin(options, io);
-  return withClientDir(dir, config, async (client) => {
-    await unlockClient(client, pin);
-    try {
-      return await fn(client);
-    } catch (error) {
-      throw explainLinkError(error);
-    }
-  });
+  return withClientDir(
+    dir,
+    config,
+    async (client) => {
+      await unlockClient(client, pin);
+      try {
+        return await fn(client);
+      } catch (error) {
+        throw explainLinkError(error);
+      }
+    },
+    io.pinWrap,
+  );
 }
 
 /**
@@ -362,29 +367,34 @@ async function enroll(options: EnrollOptions, io: ResolvedIO): Promise<void> {
     );
   }
   const config = { version: 1, server: { url: options.server, pin: options.serverPin } } as const;
-  const result = await withClientDir(dir, config, async (client) => {
-    if (client.status !== 'unenrolled') {
-      throw new Error(`the client database in ${dir} is already ${client.status}`);
-    }
-    const enrolled = await client.enroll(options.token, {
-      pin,
-      ...(options.organisationRoot === undefined ? {} : { organisationRoot: options.organisationRoot }),
-      ...(options.user === undefined ? {} : { userId: options.user }),
-      ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
-    });
-    // A later device of a user is enrolled but not on the user's signed device list: say what links it.
-    let linked: boolean | null = null;
-    let linkCode: string | undefined;
-    try {
-      linked = (await client.linkStatus()).linked;
-      if (!linked) linkCode = await client.linkCode();
-    } catch (error) {
-      io.stderr(
-        `warning: could not ask the server whether this device is linked (${error instanceof Error ? error.message : 'unknown error'}): run cloister client link-status\n`,
-      );
-    }
-    return { ...enrolled, linked, linkCode };
-  });
+  const result = await withClientDir(
+    dir,
+    config,
+    async (client) => {
+      if (client.status !== 'unenrolled') {
+        throw new Error(`the client database in ${dir} is already ${client.status}`);
+      }
+      const enrolled = await client.enroll(options.token, {
+        pin,
+        ...(options.organisationRoot === undefined ? {} : { organisationRoot: options.organisationRoot }),
+        ...(options.user === undefined ? {} : { userId: options.user }),
+        ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
+      });
+      // A later device of a user is enrolled but not on the user's signed device list: say what links it.
+      let linked: boolean | null = null;
+      let linkCode: string | undefined;
+      try {
+        linked = (await client.linkStatus()).linked;
+        if (!linked) linkCode = await client.linkCode();
+      } catch (error) {
+        io.stderr(
+          `warning: could not ask the server whether this device is linked (${error instanceof Error ? error.message : 'unknown error'}): run cloister client link-status\n`,
+        );
+      }
+      return { ...enrolled, linked, linkCode };
+    },
+    io.pinWrap,
+  );
   writeClientConfig(dir, config);
   if (options.json === true) {
     io.stdout(
@@ -678,16 +688,21 @@ async function wipeStatus(options: WipeStatusOptions, io: ResolvedIO): Promise<v
   const dir = clientDir(options.dataDir);
   const config = readClientConfig(dir);
   const pin = options.check === true ? await readPin(options, io) : undefined;
-  const status = await withClientDir(dir, config, async (client) => {
-    if (client.status === 'unenrolled') {
-      throw new Error('the client in this directory is not enrolled: run cloister client enroll');
-    }
-    if (pin !== undefined && client.status !== 'wiped') {
-      await unlockClient(client, pin);
-      await client.checkWipe();
-    }
-    return client.wipeStatus();
-  });
+  const status = await withClientDir(
+    dir,
+    config,
+    async (client) => {
+      if (client.status === 'unenrolled') {
+        throw new Error('the client in this directory is not enrolled: run cloister client enroll');
+      }
+      if (pin !== undefined && client.status !== 'wiped') {
+        await unlockClient(client, pin);
+        await client.checkWipe();
+      }
+      return client.wipeStatus();
+    },
+    io.pinWrap,
+  );
   if (options.json === true) {
     io.stdout(
       `${JSON.stringify(

@@ -32,7 +32,7 @@ import {
   wrongPassphrase,
 } from '../_admin.js';
 import { parsePath, parseTenantId } from '../_options.js';
-import { type ResolvedIO, UsageFailure } from '../io.js';
+import { keyStoreOptions, type ResolvedIO, UsageFailure } from '../io.js';
 import { base64urlOf } from './admin-key.js';
 
 interface InitOptions extends AdminOptionValues {
@@ -114,8 +114,11 @@ async function init(options: InitOptions, io: ResolvedIO): Promise<void> {
     ...(options.validityDays === undefined ? {} : { validityMs: options.validityDays * 86_400_000 }),
   });
   const { writeKeyStoreFile } = await import('@cloister/admin/node');
-  writeKeyStoreFile(rootFile, await sealRootKey(provider, { tenant, ...org.root }, rootPassphrase));
-  writeKeyStoreFile(keyFile, await sealSigningKey(provider, org.owner, passphrase));
+  writeKeyStoreFile(
+    rootFile,
+    await sealRootKey(provider, { tenant, ...org.root }, rootPassphrase, keyStoreOptions(io)),
+  );
+  writeKeyStoreFile(keyFile, await sealSigningKey(provider, org.owner, passphrase, keyStoreOptions(io)));
   const out: OrgInitJson = {
     tenant,
     admin,
