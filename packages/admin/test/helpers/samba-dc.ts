@@ -14,12 +14,15 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import type { ConnectionOptions } from 'node:tls';
 import { Client } from 'ldapts';
+import { type Availability, findExecutable, stopProcess } from './processes.js';
+
+export type { Availability };
 
 /** The Debian packages a DC needs (the last three are only recommended by `samba`). */
 const SAMBA_PACKAGES = 'samba samba-ad-provision samba-dsdb-modules samba-vfs-modules';
@@ -43,9 +46,6 @@ const START_TIMEOUT_MS = 60_000;
 /** How long `samba` may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 10_000;
 
-/** Why the Samba AD tests can run, or why not. */
-export type Availability = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
 /** A running private Samba AD DC. */
 export interface SambaDc {
   /** `ldap://127.x.y.z:389`: simple binds without TLS are allowed (see the module comment). */
@@ -68,24 +68,6 @@ export interface SambaDc {
   stop(): Promise<void>;
 }
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `name`'s path on the `PATH` or in the system directories; `undefined` when there is none. */
-function find(name: string): string | undefined {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/usr/local/sbin'];
-  for (const dir of dirs) {
-    if (dir !== '' && executable(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
 /**
  * Whether a private Samba AD DC can be started here: `samba`, `samba-tool`, provisioning's data and
  * the directory's modules must be installed (Debian: {@link SAMBA_PACKAGES}), and the process must run as root (provisioning sets the sysvol's owners and
@@ -93,9 +75,9 @@ function find(name: string): string | undefined {
  */
 export function sambaAvailable(): Availability {
   const install = `install it with: sudo apt-get install -y ${SAMBA_PACKAGES}`;
-  const samba = find('samba');
+  const samba = findExecutable('samba');
   if (samba === undefined) return { ok: false, reason: `Samba's samba is not installed; ${install}` };
-  if (find('samba-tool') === undefined) {
+  if (findExecutable('samba-tool') === undefined) {
     return { ok: false, reason: `Samba's samba-tool is not installed; ${install}` };
   }
   // What `samba` was built with: where provisioning's data and the loadable modules are.
@@ -207,16 +189,6 @@ function configuration(dir: string, address: string): string {
   ].join('\n');
 }
 
-/** Kills `child` (SIGTERM, then SIGKILL after {@link STOP_TIMEOUT_MS}) and waits for its exit. */
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** The tail of the DC's log file, for error messages. */
 function logTail(dir: string): string {
   try {
@@ -234,8 +206,8 @@ function logTail(dir: string): string {
 export async function startSambaDc(): Promise<SambaDc> {
   const available = sambaAvailable();
   if (!available.ok) throw new Error(`a Samba AD DC cannot be started: ${available.reason}`);
-  const sambaTool = find('samba-tool') as string;
-  const samba = find('samba') as string;
+  const sambaTool = findExecutable('samba-tool') as string;
+  const samba = findExecutable('samba') as string;
   const dir = mkdtempSync(join(tmpdir(), 'cloister-samba-'));
   let child: ChildProcess | undefined;
   try {
@@ -325,14 +297,14 @@ export async function startSambaDc(): Promise<SambaDc> {
       startMs,
       stop() {
         stopped ??= (async () => {
-          await kill(started);
+          await stopProcess(started, STOP_TIMEOUT_MS);
           rmSync(dir, { recursive: true, force: true });
         })();
         return stopped;
       },
     };
   } catch (error) {
-    if (child !== undefined) await kill(child);
+    if (child !== undefined) await stopProcess(child, STOP_TIMEOUT_MS);
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }

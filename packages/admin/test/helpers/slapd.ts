@@ -9,11 +9,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { Client } from 'ldapts';
+import { type Availability, findExecutable, stopProcess } from './processes.js';
+
+export type { Availability };
 
 /** Where Debian's `slapd` package installs the server. */
 const DEBIAN_SLAPD = '/usr/sbin/slapd';
@@ -40,9 +43,6 @@ const START_TIMEOUT_MS = 20_000;
 /** How long the server may take to exit after SIGTERM before it is killed. */
 const STOP_TIMEOUT_MS = 5_000;
 
-/** Why the OpenLDAP tests can run, or why not. */
-export type Availability = { readonly ok: true } | { readonly ok: false; readonly reason: string };
-
 /** A running private `slapd`. */
 export interface Slapd {
   /** `ldap://127.0.0.1:<port>`. */
@@ -63,24 +63,6 @@ export interface Slapd {
   stop(): Promise<void>;
 }
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `slapd`'s path: Debian's, else the first on the `PATH`; `undefined` when there is none. */
-function findSlapd(): string | undefined {
-  if (executable(DEBIAN_SLAPD)) return DEBIAN_SLAPD;
-  for (const dir of [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin']) {
-    if (dir !== '' && executable(join(dir, 'slapd'))) return join(dir, 'slapd');
-  }
-  return undefined;
-}
-
 /** The first module directory that holds every module in {@link MODULES}. */
 function findModuleDir(): string | undefined {
   return MODULE_DIRS.find((dir) => MODULES.every((m) => existsSync(join(dir, `${m}.so`))));
@@ -92,7 +74,7 @@ function findModuleDir(): string | undefined {
  */
 export function slapdAvailable(): Availability {
   const install = 'install it with: sudo apt-get install -y slapd ldap-utils';
-  if (findSlapd() === undefined)
+  if (findExecutable('slapd', [DEBIAN_SLAPD]) === undefined)
     return { ok: false, reason: `OpenLDAP's slapd is not installed; ${install}` };
   const missingSchema = SCHEMAS.find((s) => !existsSync(join(SCHEMA_DIR, `${s}.schema`)));
   if (missingSchema !== undefined) {
@@ -170,16 +152,6 @@ function configuration(dir: string, moduleDir: string, password: string): string
   ].join('\n');
 }
 
-/** Kills `child` (SIGTERM, then SIGKILL after {@link STOP_TIMEOUT_MS}) and waits for its exit. */
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** Binds as `dn` until it succeeds; fails when `child` exits or after {@link START_TIMEOUT_MS}. */
 async function waitForBind(
   url: string,
@@ -237,7 +209,7 @@ async function startOn(dir: string, slapd: string, port: number, password: strin
   try {
     await waitForBind(url, ROOT_DN, password, child, () => output);
   } catch (error) {
-    await kill(child);
+    await stopProcess(child, STOP_TIMEOUT_MS);
     stopWatchdog();
     throw error;
   }
@@ -251,7 +223,7 @@ async function startOn(dir: string, slapd: string, port: number, password: strin
 export async function startSlapd(): Promise<Slapd> {
   const available = slapdAvailable();
   if (!available.ok) throw new Error(`slapd cannot be started: ${available.reason}`);
-  const slapd = findSlapd() as string;
+  const slapd = findExecutable('slapd', [DEBIAN_SLAPD]) as string;
   const moduleDir = findModuleDir() as string;
   const dir = mkdtempSync(join(tmpdir(), 'cloister-slapd-'));
   try {
@@ -276,7 +248,7 @@ export async function startSlapd(): Promise<Slapd> {
     let stopped: Promise<void> | undefined;
     const stop = () => {
       stopped ??= (async () => {
-        await kill(child);
+        await stopProcess(child, STOP_TIMEOUT_MS);
         stopWatchdog();
         rmSync(dir, { recursive: true, force: true });
       })();
