@@ -20,8 +20,10 @@ function isNewDatabase(dataDir: string | undefined): boolean {
 
 const create = PGlite.create.bind(PGlite) as (options?: PGliteOptions) => Promise<PGlite>;
 
-// biome-ignore lint/suspicious/noExplicitAny: PGlite.create is overloaded (options) | (dataDir, options)
-(PGlite as any).create = (first?: string | PGliteOptions, second?: PGliteOptions) => {
+// PGlite.create is overloaded, (options) and (dataDir, options): one function takes both forms.
+(
+  PGlite as unknown as { create: (first?: string | PGliteOptions, second?: PGliteOptions) => Promise<PGlite> }
+).create = (first?: string | PGliteOptions, second?: PGliteOptions) => {
   const options: PGliteOptions = typeof first === 'string' ? { ...second, dataDir: first } : { ...first };
   if (templatePath !== undefined && options.loadDataDir === undefined && isNewDatabase(options.dataDir)) {
     template ??= new Blob([readFileSync(templatePath)]);

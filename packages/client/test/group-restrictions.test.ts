@@ -18,14 +18,15 @@ import {
   tenantId,
 } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientEvent, ClientMessage, CloisterClient } from '../src/index.js';
 import {
-  type ClientEvent,
-  type ClientMessage,
-  type CloisterClient,
-  createNodeTransport,
-  type TransportFactory,
-} from '../src/index.js';
-import { nextEvent, startSystem, TENANT, type TestSystem } from './helpers/system.js';
+  blobRequests,
+  nextEvent,
+  recording,
+  startSystem,
+  TENANT,
+  type TestSystem,
+} from './helpers/system.js';
 
 let sys: TestSystem;
 
@@ -36,22 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sys?.close();
 });
-
-/** A transport that records the method and path of every request. */
-function recording(log: string[]): TransportFactory {
-  return (options) => {
-    const inner = createNodeTransport(options);
-    return {
-      ...inner,
-      request: async (method, path, body) => {
-        log.push(`${method} ${path}`);
-        return inner.request(method, path, body);
-      },
-    };
-  };
-}
-
-const blobRequests = (log: readonly string[]) => log.filter((l) => l.includes('/v1/blobs'));
 
 /** Every event of `types` a client emits from now on. */
 function record(client: CloisterClient, ...types: ClientEvent['type'][]): ClientEvent[] {

@@ -9,14 +9,15 @@
 import { ForbiddenError } from '@cloister/crypto';
 import { poolId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientEvent, ClientMessage, CloisterClient } from '../src/index.js';
 import {
-  type ClientEvent,
-  type ClientMessage,
-  type CloisterClient,
-  createNodeTransport,
-  type TransportFactory,
-} from '../src/index.js';
-import { nextEvent, startSystem, TENANT, type TestSystem } from './helpers/system.js';
+  blobRequests,
+  nextEvent,
+  recording,
+  startSystem,
+  TENANT,
+  type TestSystem,
+} from './helpers/system.js';
 
 let sys: TestSystem;
 
@@ -27,22 +28,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sys?.close();
 });
-
-/** A transport that records the method and path of every request. */
-function recording(log: string[]): TransportFactory {
-  return (options) => {
-    const inner = createNodeTransport(options);
-    return {
-      ...inner,
-      request: async (method, path, body) => {
-        log.push(`${method} ${path}`);
-        return inner.request(method, path, body);
-      },
-    };
-  };
-}
-
-const blobRequests = (log: readonly string[]) => log.filter((l) => l.includes('/v1/blobs'));
 
 async function received(
   client: CloisterClient,

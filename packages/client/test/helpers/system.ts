@@ -32,7 +32,14 @@ import {
   setOrganisationRoot,
 } from '@cloister/server';
 import { createMemoryAdapter, type StorageAdapter } from '@cloister/storage';
-import { type ClientEvent, type ClientOptions, type CloisterClient, createClient } from '../../src/index.js';
+import {
+  type ClientEvent,
+  type ClientOptions,
+  type CloisterClient,
+  createClient,
+  createNodeTransport,
+  type TransportFactory,
+} from '../../src/index.js';
 
 export const PIN = '2468-1357';
 export const TENANT = tenantId('acme');
@@ -241,3 +248,20 @@ export function nextEvent<E extends ClientEvent['type']>(
     });
   });
 }
+
+/** A transport that records the method and path of every request in `log`. */
+export function recording(log: string[]): TransportFactory {
+  return (options) => {
+    const inner = createNodeTransport(options);
+    return {
+      ...inner,
+      request: async (method, path, body) => {
+        log.push(`${method} ${path}`);
+        return inner.request(method, path, body);
+      },
+    };
+  };
+}
+
+/** The requests of a {@link recording} log that touched blobs (uploads and downloads). */
+export const blobRequests = (log: readonly string[]): string[] => log.filter((l) => l.includes('/v1/blobs'));
