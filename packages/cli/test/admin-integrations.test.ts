@@ -1,3 +1,10 @@
+/**
+ * `cloister admin integrations …` against a running server: an integration's key is created
+ * (printed once), listed without its secret and revoked; a webhook is subscribed (its secret
+ * printed once), listed, its secret rotated (the new one printed once, the overlap bounded), its
+ * deliveries read, a redelivery of an event that is not failed refused, and deleted; a scope
+ * outside the route families is refused before anything is sent.
+ */
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../src/index.js';
 import { useAdminServer } from './helpers.js';

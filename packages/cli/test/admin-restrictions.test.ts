@@ -1,3 +1,9 @@
+/**
+ * `cloister admin restrictions …` against a running server: restrictions are set on the tenant, a
+ * pool, a user and a conversation group (`--group`, by its id; signed with the directory's key and
+ * published), shown typed, a malformed value or group id is a usage error with nothing published,
+ * and the devices' compliance is listed.
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../src/index.js';
 import { useAdminServer } from './helpers.js';
