@@ -9,16 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deviceId, getProvider, registrationId } from '@cloister/crypto';
+import { deviceId, registrationId } from '@cloister/crypto';
 import { tenantId, userId } from '@cloister/protocol';
-import { type CloisterServer, createServer, newMailboxId } from '@cloister/server';
+import { type CloisterServer, newMailboxId } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient } from '../src/index.js';
-import { pinnedTransport } from '../src/node.js';
-import { totpCode } from './totp.js';
+import type { AdminClient } from '../src/index.js';
+import { startTenant } from './helpers/tenant.js';
 
-const OPERATOR_TOKEN = randomBytes(32).toString('base64url');
-const PASSWORD = 'owner password 1234';
 const T = tenantId('acme');
 
 describe('admin.bulk: the compliant criterion', () => {
@@ -50,28 +47,7 @@ describe('admin.bulk: the compliant criterion', () => {
     });
 
   beforeAll(async () => {
-    server = await createServer({ dataDir: dir, logLevel: 'silent', operatorToken: OPERATOR_TOKEN });
-    const url = await server.listen({ host: '127.0.0.1', port: 0 });
-    const transport = () => pinnedTransport({ url, pin: server.pin });
-    const operator = new AdminClient({
-      transport: transport(),
-      credential: { kind: 'operator', token: OPERATOR_TOKEN },
-    });
-    const created = await operator.createTenant({
-      id: 'acme',
-      name: 'ACME',
-      owner: { email: 'olivia@acme.example', name: 'Olivia', password: PASSWORD },
-    });
-    const { client } = await AdminClient.login(
-      { transport: transport(), provider: await getProvider() },
-      {
-        tenant: 'acme',
-        email: 'olivia@acme.example',
-        password: PASSWORD,
-        totp: totpCode(created.owner.totpUri),
-      },
-    );
-    admin = client;
+    ({ server, admin } = await startTenant(dir));
     await addDevice('old', 1);
     await addDevice('current', 1);
     await addDevice('silent', 1);

@@ -12,15 +12,11 @@ import { createServer as createHttpServer, type IncomingHttpHeaders, type Server
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getProvider } from '@cloister/crypto';
-import { type CloisterServer, createServer } from '@cloister/server';
+import type { CloisterServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient, verifyWebhook, type WebhookDeliveryView } from '../src/index.js';
-import { pinnedTransport } from '../src/node.js';
-import { totpCode } from './totp.js';
-
-const OPERATOR_TOKEN = randomBytes(32).toString('base64url');
-const PASSWORD = 'owner password 1234';
+import type { pinnedTransport } from '../src/node.js';
+import { startTenant } from './helpers/tenant.js';
 
 describe('admin.integrations', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloister-admin-integrations-'));
@@ -46,33 +42,9 @@ describe('admin.integrations', () => {
     });
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
-    server = await createServer({
-      dataDir: dir,
-      logLevel: 'silent',
-      operatorToken: OPERATOR_TOKEN,
+    ({ server, admin, transport } = await startTenant(dir, {
       webhooks: { allowHttpLocalhost: true, pollMs: 20, maxAttempts: 1 },
-    });
-    const url = await server.listen({ host: '127.0.0.1', port: 0 });
-    transport = () => pinnedTransport({ url, pin: server.pin });
-    const operator = new AdminClient({
-      transport: transport(),
-      credential: { kind: 'operator', token: OPERATOR_TOKEN },
-    });
-    const created = await operator.createTenant({
-      id: 'acme',
-      name: 'ACME',
-      owner: { email: 'olivia@acme.example', name: 'Olivia', password: PASSWORD },
-    });
-    const { client } = await AdminClient.login(
-      { transport: transport(), provider: await getProvider() },
-      {
-        tenant: 'acme',
-        email: 'olivia@acme.example',
-        password: PASSWORD,
-        totp: totpCode(created.owner.totpUri),
-      },
-    );
-    admin = client;
+    }));
   }, 120_000);
 
   afterAll(async () => {

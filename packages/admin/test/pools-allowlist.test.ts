@@ -3,19 +3,13 @@
  * typed errors (a pool with members is `ConflictError` unless its members go first; an invite
  * outside the allowlist is `ForbiddenError` with the server's `ERR_NOT_ALLOWLISTED` refusal).
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { getProvider } from '@cloister/crypto';
-import { type CloisterServer, createServer } from '@cloister/server';
+import type { CloisterServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdminClient, ConflictError, NotFoundError } from '../src/index.js';
-import { pinnedTransport } from '../src/node.js';
-import { totpCode } from './totp.js';
-
-const OPERATOR_TOKEN = randomBytes(32).toString('base64url');
-const PASSWORD = 'owner password 1234';
+import { type AdminClient, ConflictError, NotFoundError } from '../src/index.js';
+import { startTenant } from './helpers/tenant.js';
 
 describe('admin.pools and admin.allowlist', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloister-admin-pools-'));
@@ -23,28 +17,7 @@ describe('admin.pools and admin.allowlist', () => {
   let admin: AdminClient;
 
   beforeAll(async () => {
-    server = await createServer({ dataDir: dir, logLevel: 'silent', operatorToken: OPERATOR_TOKEN });
-    const url = await server.listen({ host: '127.0.0.1', port: 0 });
-    const transport = () => pinnedTransport({ url, pin: server.pin });
-    const operator = new AdminClient({
-      transport: transport(),
-      credential: { kind: 'operator', token: OPERATOR_TOKEN },
-    });
-    const created = await operator.createTenant({
-      id: 'acme',
-      name: 'ACME',
-      owner: { email: 'olivia@acme.example', name: 'Olivia', password: PASSWORD },
-    });
-    const { client } = await AdminClient.login(
-      { transport: transport(), provider: await getProvider() },
-      {
-        tenant: 'acme',
-        email: 'olivia@acme.example',
-        password: PASSWORD,
-        totp: totpCode(created.owner.totpUri),
-      },
-    );
-    admin = client;
+    ({ server, admin } = await startTenant(dir));
   }, 60_000);
 
   afterAll(async () => {

@@ -5,57 +5,32 @@
  * refuse a malformed value or `archive` outside the tenant before anything is signed (the
  * organisation's sequence does not move), and list the non-compliant devices.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ForbiddenError, getProvider, ValidationError } from '@cloister/crypto';
-import { type CloisterServer, createServer } from '@cloister/server';
+import { ForbiddenError, ValidationError } from '@cloister/crypto';
+import type { CloisterServer } from '@cloister/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AdminClient,
+  type AdminClient,
   generateOrganisation,
   groupTarget,
   type OrganisationSigner,
   signPolicyLayer,
 } from '../src/index.js';
-import { pinnedTransport } from '../src/node.js';
-import { totpCode } from './totp.js';
-
-const OPERATOR_TOKEN = randomBytes(32).toString('base64url');
-const PASSWORD = 'owner password 1234';
+import { type StartedTenant, startTenant } from './helpers/tenant.js';
 
 describe('admin.restrictions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloister-admin-restrictions-'));
   let server: CloisterServer;
   let admin: AdminClient;
   let signer: OrganisationSigner;
+  let owner: StartedTenant['owner'];
+  let provider: StartedTenant['provider'];
 
   beforeAll(async () => {
-    server = await createServer({ dataDir: dir, logLevel: 'silent', operatorToken: OPERATOR_TOKEN });
-    const url = await server.listen({ host: '127.0.0.1', port: 0 });
-    const transport = () => pinnedTransport({ url, pin: server.pin });
-    const operator = new AdminClient({
-      transport: transport(),
-      credential: { kind: 'operator', token: OPERATOR_TOKEN },
-    });
-    const created = await operator.createTenant({
-      id: 'acme',
-      name: 'ACME',
-      owner: { email: 'olivia@acme.example', name: 'Olivia', password: PASSWORD },
-    });
-    const provider = await getProvider();
-    const { client } = await AdminClient.login(
-      { transport: transport(), provider },
-      {
-        tenant: 'acme',
-        email: 'olivia@acme.example',
-        password: PASSWORD,
-        totp: totpCode(created.owner.totpUri),
-      },
-    );
-    admin = client;
-    const org = await generateOrganisation(provider, { tenant: 'acme', admin: created.owner.admin });
+    ({ server, admin, owner, provider } = await startTenant(dir));
+    const org = await generateOrganisation(provider, { tenant: 'acme', admin: owner.admin });
     await admin.setOrganisationRoot(org.root.publicKey, org.owner.certificate);
     signer = { provider, key: org.owner, client: admin };
   }, 180_000);
