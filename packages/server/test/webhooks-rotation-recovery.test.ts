@@ -14,8 +14,6 @@
  *   attempts; an event that is not failed is 404.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tenantId, userId } from '@cloister/protocol';
 import { createMemoryAdapter } from '@cloister/storage';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -29,6 +27,7 @@ import {
   login,
   startAdminServer,
 } from './helpers/admin-api.js';
+import { type ReceivedWebhook, webhookReceiver } from './helpers/integrations.js';
 
 const T0 = 1_760_000_000_000 - (1_760_000_000_000 % 30_000) + 5_000;
 const WEBHOOKS = {
@@ -40,32 +39,7 @@ const WEBHOOKS = {
 };
 const HOUR = 3_600_000;
 
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
-
-/** A local receiver answering each request with `answer(body)` (default 204). */
-async function receiver(answer: (body: string) => number = () => 204) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      received.push({ headers: req.headers, body });
-      res.statusCode = answer(body);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
+type Received = ReceivedWebhook;
 
 const idOf = (r: Received) => String(r.headers['webhook-id']);
 const typeOf = (r: Received) => JSON.parse(r.body).type as string;
@@ -156,7 +130,7 @@ describe('webhooks: secret rotation, recovery and redelivery', () => {
   beforeEach(relogin);
 
   it('signs with the new and the previous secret during the overlap, with the new one only after it; the previous secret is then deleted', async () => {
-    const r = await receiver();
+    const r = await webhookReceiver();
     try {
       const hook = await subscribe(r.url, ['rot.*']);
       const oldSecret = hook.secret;
@@ -217,7 +191,7 @@ describe('webhooks: secret rotation, recovery and redelivery', () => {
   });
 
   it('keeps at most two secrets: a rotation during an overlap deletes the oldest at once; an overlap of 0 keeps none', async () => {
-    const r = await receiver();
+    const r = await webhookReceiver();
     try {
       const hook = await subscribe(r.url, ['two.*']);
       const a = hook.secret;
@@ -282,7 +256,7 @@ describe('webhooks: secret rotation, recovery and redelivery', () => {
 
   it('re-queues failed events, same webhook-id and fresh attempts, when a later delivery succeeds', async () => {
     let up = false;
-    const r = await receiver(() => (up ? 204 : 503));
+    const r = await webhookReceiver(() => (up ? 204 : 503));
     try {
       const hook = await subscribe(r.url, ['rec.*']);
       await emit('rec.first');
@@ -321,7 +295,7 @@ describe('webhooks: secret rotation, recovery and redelivery', () => {
   });
 
   it('retries an event the receiver keeps refusing once per recovery, not in a loop', async () => {
-    const r = await receiver((body) => (body.includes('"loop.poison"') ? 500 : 204));
+    const r = await webhookReceiver((body) => (body.includes('"loop.poison"') ? 500 : 204));
     try {
       const hook = await subscribe(r.url, ['loop.*']);
       const poisonCount = () => r.received.filter((x) => typeOf(x) === 'loop.poison').length;
@@ -351,7 +325,7 @@ describe('webhooks: secret rotation, recovery and redelivery', () => {
 
   it('redelivers a failed event on request, with the same webhook-id and fresh attempts; not a delivered one', async () => {
     let up = false;
-    const r = await receiver(() => (up ? 204 : 500));
+    const r = await webhookReceiver(() => (up ? 204 : 500));
     try {
       const hook = await subscribe(r.url, ['man.*']);
       await emit('man.one');

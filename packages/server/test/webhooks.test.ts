@@ -9,8 +9,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deviceId } from '@cloister/crypto';
@@ -27,6 +25,7 @@ import {
   login,
   startAdminServer,
 } from './helpers/admin-api.js';
+import { type ReceivedWebhook, webhookReceiver } from './helpers/integrations.js';
 
 const T0 = 1_760_000_000_000 - (1_760_000_000_000 % 30_000) + 5_000;
 const WEBHOOKS = {
@@ -37,31 +36,11 @@ const WEBHOOKS = {
   maxAttempts: 4,
 };
 
-interface Received {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: string;
-}
+type Received = ReceivedWebhook;
 
-/** A local receiver answering each request with the next status of `plan` (then 204). */
+/** A local receiver answering with the statuses of `plan` in turn, then 204. */
 async function receiver(plan: number[] = []) {
-  const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-      res.statusCode = plan.shift() ?? 204;
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    received,
-    plan,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
+  return { ...(await webhookReceiver(() => plan.shift() ?? 204)), plan };
 }
 
 /** Waits until `done()` holds, moving the server's clock on so that retries come due. */

@@ -3,6 +3,8 @@
  * subscription, made directly in the stores of a tenant.
  */
 import { randomBytes } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { TenantId } from '@cloister/protocol';
 import { createIntegration } from '../../src/admin/enrolment.js';
 import { bearerHash, newBearerSecret } from '../../src/admin/secrets.js';
@@ -72,4 +74,35 @@ export async function webhookIn(
     createdBy: 'test',
   });
   return { id, secret };
+}
+
+/** A request a {@link webhookReceiver} received. */
+export interface ReceivedWebhook {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+/**
+ * A local HTTP receiver of webhook deliveries, answering each with `answer(body)` (default 204),
+ * recording every request.
+ */
+export async function webhookReceiver(answer: (body: string) => number = () => 204) {
+  const received: ReceivedWebhook[] = [];
+  const server: Server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ headers: req.headers, body });
+      res.statusCode = answer(body);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/hook`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
