@@ -17,11 +17,12 @@
  * u64  issuedAtMs                  (0 .. 2^53 - 1)
  * 32   previous                    (SHA-256 of the previous list's bytes; 32 zero bytes at epoch 1)
  * 32   root                        (SHA-256 of the chain's epoch-1 list; 32 zero bytes at epoch 1)
- * u8   signerKind                  (1 = a device of the list; 2 = the organisation, reserved)
- * u32  signer                      (the signing device's id; for kind 2 the organisation key id)
+ * u8   signerKind                  (1 = a device of the list; 2 = the organisation, epoch ≥ 2 only)
+ * u32  signer                      (kind 1: the signing device's id; kind 2: the device it admits)
  * u8   count                       (1 .. 64)
  * count × entry, device ids strictly ascending, signing keys distinct:
  *   u32 deviceId ‖ 32 signingKey ‖ 32 dhKey ‖ 64 dhKeySignature ‖ u64 addedAtMs
+ * kind 2 only: u16 len(certificate) ‖ certificate   (the signer's administrator certificate)
  * 64   signature                   (Ed25519 by the signer over the label and every byte above)
  * ```
  *
@@ -46,6 +47,12 @@ import {
 } from '@cloister/crypto';
 import { type TenantId, tenantId, type UserId, userId } from './ids.js';
 import { BinaryReader } from './internal/binary-reader.js';
+import {
+  decodeAdminCertificate,
+  MAX_ADMIN_CERTIFICATE_BYTES,
+  verifyAdminCertificate,
+} from './organisation/certificate.js';
+import { maySign } from './organisation/roles.js';
 
 /**
  * Ed25519 signature input prefix of a device list.
@@ -57,6 +64,19 @@ import { BinaryReader } from './internal/binary-reader.js';
  * ```
  */
 export const DEVICE_LIST_LABEL = 'cloister/v1/device-list';
+
+/**
+ * Ed25519 signature input prefix of a list an administrator of the organisation signed (signer
+ * kind 2, zero-touch admission): distinct from {@link DEVICE_LIST_LABEL}, so a device's signature
+ * can never be read as the organisation's or the other way round.
+ *
+ * @example
+ * ```ts
+ * import { DEVICE_LIST_ORGANISATION_LABEL } from '@cloister/protocol';
+ * console.log(DEVICE_LIST_ORGANISATION_LABEL); // "cloister/v1/device-list/organisation"
+ * ```
+ */
+export const DEVICE_LIST_ORGANISATION_LABEL = 'cloister/v1/device-list/organisation';
 
 /**
  * The format version of device lists this version reads and writes.
@@ -79,9 +99,26 @@ export const DEVICE_LIST_VERSION = 1;
 export const MAX_LISTED_DEVICES = 64;
 
 /** Bytes of the largest encoded list. */
-const MAX_DEVICE_LIST_BYTES = 1 + 129 + 129 + 8 + 8 + 32 + 32 + 1 + 4 + 1 + MAX_LISTED_DEVICES * 140 + 64;
+const MAX_DEVICE_LIST_BYTES =
+  1 +
+  129 +
+  129 +
+  8 +
+  8 +
+  32 +
+  32 +
+  1 +
+  4 +
+  1 +
+  MAX_LISTED_DEVICES * 140 +
+  2 +
+  MAX_ADMIN_CERTIFICATE_BYTES +
+  64;
 
 const LABEL = utf8(DEVICE_LIST_LABEL);
+const ORGANISATION_LABEL = utf8(DEVICE_LIST_ORGANISATION_LABEL);
+/** How far ahead of the verifier's clock an organisation-signed list may be issued. */
+const MAX_CLOCK_SKEW_MS = 5 * 60_000;
 const ZERO_HASH = new Uint8Array(32);
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
@@ -104,9 +141,10 @@ export interface DeviceListEntry {
 }
 
 /**
- * Who signed a list: a device of the list (`device`), or the organisation key (`organisation`,
- * reserved for zero-touch roll-out: decoded, but verified only through
- * {@link VerifyDeviceListOptions.organisation}).
+ * Who signed a list: a device of the list (`device`), or an administrator of the organisation
+ * (`organisation`, zero-touch admission, `spec/device-lists.md` §5): `deviceId` is the one device
+ * the list admits, `certificate` the signer's administrator certificate (`spec/organisation.md`
+ * §3), verified through {@link VerifyDeviceListOptions.organisation}.
  *
  * @example
  * ```ts
@@ -116,7 +154,7 @@ export interface DeviceListEntry {
  */
 export type DeviceListSigner =
   | { readonly kind: 'device'; readonly deviceId: DeviceId }
-  | { readonly kind: 'organisation'; readonly keyId: number };
+  | { readonly kind: 'organisation'; readonly deviceId: DeviceId; readonly certificate: Uint8Array };
 
 /**
  * The fields of a list, before it is signed.
@@ -207,11 +245,17 @@ function checkBody(body: DeviceListBody): DeviceListBody {
   }
   const signer = body.signer;
   if (signer?.kind === 'device') deviceId(signer.deviceId, 'list.signer.deviceId');
-  else if (signer?.kind === 'organisation') checkSafe(signer.keyId, 'list.signer.keyId', 0);
-  else throw new ValidationError('list.signer', "{ kind: 'device' } or { kind: 'organisation' }");
-  if (signer.kind === 'organisation' && signer.keyId > 0xffff_ffff) {
-    throw new ValidationError('list.signer.keyId', 'an unsigned 32-bit integer');
-  }
+  else if (signer?.kind === 'organisation') {
+    deviceId(signer.deviceId, 'list.signer.deviceId');
+    if (
+      !(signer.certificate instanceof Uint8Array) ||
+      signer.certificate.length < 1 ||
+      signer.certificate.length > MAX_ADMIN_CERTIFICATE_BYTES
+    ) {
+      throw new ValidationError('list.signer.certificate', `1..${MAX_ADMIN_CERTIFICATE_BYTES} bytes`);
+    }
+    if (epoch === 1) throw new ValidationError('list.signerKind', 'a device signer at epoch 1');
+  } else throw new ValidationError('list.signer', "{ kind: 'device' } or { kind: 'organisation' }");
   if (!Array.isArray(body.devices) || body.devices.length < 1 || body.devices.length > MAX_LISTED_DEVICES) {
     throw new ValidationError('list.devices', `1..${MAX_LISTED_DEVICES} entries`);
   }
@@ -236,7 +280,7 @@ function checkBody(body: DeviceListBody): DeviceListBody {
       throw new ValidationError(`${f}.identity.signingKey`, 'a signing key no other entry has');
     }
   });
-  if (signer.kind === 'device' && !body.devices.some((d) => d.deviceId === signer.deviceId)) {
+  if (!body.devices.some((d) => d.deviceId === signer.deviceId)) {
     throw new ValidationError('list.signer.deviceId', 'a device on the list');
   }
   return {
@@ -256,7 +300,8 @@ function encodeUnsigned(body: DeviceListBody): Uint8Array {
   const b = checkBody(body);
   const tenant = checkIdBytes(b.tenant, 'list.tenant');
   const user = checkIdBytes(b.user, 'list.user');
-  const signer = b.signer.kind === 'device' ? b.signer.deviceId : b.signer.keyId;
+  const certificate =
+    b.signer.kind === 'organisation' ? [uintBE(b.signer.certificate.length, 2), b.signer.certificate] : [];
   return concatBytes(
     Uint8Array.of(DEVICE_LIST_VERSION, tenant.length),
     tenant,
@@ -267,7 +312,7 @@ function encodeUnsigned(body: DeviceListBody): Uint8Array {
     b.previous,
     b.root,
     Uint8Array.of(b.signer.kind === 'device' ? 1 : 2),
-    uintBE(signer, 4),
+    uintBE(b.signer.deviceId, 4),
     Uint8Array.of(b.devices.length),
     ...b.devices.flatMap((d) => [
       uintBE(d.deviceId, 4),
@@ -276,12 +321,14 @@ function encodeUnsigned(body: DeviceListBody): Uint8Array {
       d.identity.dhKeySignature,
       uintBE(d.addedAtMs, 8),
     ]),
+    ...certificate,
   );
 }
 
 /**
- * The bytes a list's signature covers: {@link DEVICE_LIST_LABEL} and the list up to its
- * signature. `ValidationError` names a field that breaks the format's rules.
+ * The bytes a list's signature covers: {@link DEVICE_LIST_LABEL} (for an organisation signer
+ * {@link DEVICE_LIST_ORGANISATION_LABEL}) and the list up to its signature. `ValidationError`
+ * names a field that breaks the format's rules.
  *
  * @example
  * ```ts
@@ -290,14 +337,15 @@ function encodeUnsigned(body: DeviceListBody): Uint8Array {
  * ```
  */
 export function deviceListSignedBytes(body: DeviceListBody): Uint8Array {
-  return concatBytes(LABEL, encodeUnsigned(body));
+  return concatBytes(body.signer?.kind === 'organisation' ? ORGANISATION_LABEL : LABEL, encodeUnsigned(body));
 }
 
 /**
- * Signs a list with a device's identity signing key and returns its bytes. The key must be the
- * signer's (`body.signer`, a device on the list); the signature is checked against the signer's
- * entry before the bytes are returned, so a wrong key fails here with `InvalidKeyError` instead
- * of producing a list every reader refuses.
+ * Signs a list and returns its bytes: with a device's identity signing key (`body.signer` a device
+ * on the list), or with an administrator's key (`body.signer` of kind `organisation`: the key its
+ * certificate certifies, for a role that may sign `device-admission`). The signature is checked
+ * against the signer's key before the bytes are returned, so a wrong key fails here with
+ * `InvalidKeyError` instead of producing a list every reader refuses.
  *
  * @example
  * ```ts
@@ -319,16 +367,21 @@ export async function signDeviceList(
   signingPrivateKey: Uint8Array,
 ): Promise<Uint8Array> {
   const unsigned = encodeUnsigned(body);
-  if (body.signer.kind !== 'device') {
-    throw new UnsupportedError('list.signer: this version signs device lists with a device key only');
-  }
-  const signature = await provider.ed25519.sign(signingPrivateKey, concatBytes(LABEL, unsigned));
-  const signerId = body.signer.deviceId;
-  const entry = body.devices.find((d) => d.deviceId === signerId);
-  if (
-    entry === undefined ||
-    !(await provider.ed25519.verify(entry.identity.signingKey, concatBytes(LABEL, unsigned), signature))
-  ) {
+  const signer = body.signer;
+  let key: Uint8Array | undefined;
+  if (signer.kind === 'organisation') {
+    const certificate = decodeAdminCertificate(signer.certificate);
+    if (certificate.tenant !== body.tenant) {
+      throw new ValidationError('list.tenant', "the tenant of the signer's certificate");
+    }
+    if (!maySign(certificate.role, 'device-admission')) {
+      throw new InvalidKeyError('list.signer.certificate', 'a role that may admit devices');
+    }
+    key = certificate.adminPublicKey;
+  } else key = body.devices.find((d) => d.deviceId === signer.deviceId)?.identity.signingKey;
+  const message = concatBytes(signer.kind === 'organisation' ? ORGANISATION_LABEL : LABEL, unsigned);
+  const signature = await provider.ed25519.sign(signingPrivateKey, message);
+  if (key === undefined || !(await provider.ed25519.verify(key, message, signature))) {
     throw new InvalidKeyError('signingPrivateKey', "not the key of the list's signer");
   }
   return concatBytes(unsigned, signature);
@@ -363,11 +416,8 @@ export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
   const previous = r.take(32, 'list.previous');
   const root = r.take(32, 'list.root');
   const kind = r.uint(1, 'list.signerKind');
-  const signerId = r.uint(4, 'list.signer');
-  let signer: DeviceListSigner;
-  if (kind === 1) signer = { kind: 'device', deviceId: deviceId(signerId) };
-  else if (kind === 2) signer = { kind: 'organisation', keyId: signerId };
-  else throw new DecodeError('list.signerKind', '1 (device) or 2 (organisation)');
+  if (kind !== 1 && kind !== 2) throw new DecodeError('list.signerKind', '1 (device) or 2 (organisation)');
+  const signerId = deviceId(r.uint(4, 'list.signer'));
   const count = r.uint(1, 'list.count');
   const devices: DeviceListEntry[] = [];
   for (let i = 0; i < count; i++) {
@@ -381,6 +431,16 @@ export function decodeDeviceList(bytes: Uint8Array): SignedDeviceList {
       },
       addedAtMs: r.uint(8, `${f}.addedAtMs`),
     });
+  }
+  let signer: DeviceListSigner;
+  if (kind === 1) signer = { kind: 'device', deviceId: signerId };
+  else {
+    const length = r.uint(2, 'list.signer.certificate');
+    signer = {
+      kind: 'organisation',
+      deviceId: signerId,
+      certificate: r.take(length, 'list.signer.certificate'),
+    };
   }
   const signature = r.take(64, 'list.signature');
   if (r.offset !== bytes.length) throw new DecodeError('list', 'no bytes after the signature');
@@ -409,11 +469,103 @@ export interface VerifyDeviceListOptions {
   /** The user the list must name. */
   readonly user: UserId;
   /**
-   * The hook for admission by an organisation key (zero-touch roll-out): called for a list whose
-   * signer kind is `organisation`, with the bytes signed and the signature; resolves whether the
-   * organisation's key signed them. Without it such a list is refused (`UnsupportedError`).
+   * The check of admission by the organisation (zero-touch roll-out): called for a list whose
+   * signer kind is `organisation`; resolves whether an administrator certified by the pinned
+   * organisation root signed it ({@link organisationListVerifier} makes one). Without it such a
+   * list is refused (`UnsupportedError`).
    */
-  readonly organisation?: (signedBytes: Uint8Array, signature: Uint8Array, keyId: number) => Promise<boolean>;
+  readonly organisation?: OrganisationListVerifier;
+}
+
+/**
+ * What an {@link OrganisationListVerifier} is given: the list's signed bytes, its signature, the
+ * certificate it carries and its issue time.
+ *
+ * @example
+ * ```ts
+ * const ok = await verifier({ signedBytes, signature, certificate, issuedAtMs });
+ * ```
+ */
+export interface OrganisationListSignature {
+  /** {@link DEVICE_LIST_ORGANISATION_LABEL} and the list up to its signature. */
+  readonly signedBytes: Uint8Array;
+  /** The 64-byte Ed25519 signature. */
+  readonly signature: Uint8Array;
+  /** The signer's administrator certificate, as the list carries it. */
+  readonly certificate: Uint8Array;
+  /** The list's `issuedAtMs`. */
+  readonly issuedAtMs: number;
+}
+
+/**
+ * Checks an organisation signature on a list: resolves `true` when it verifies, `false` or an
+ * `InvalidKeyError` when not.
+ *
+ * @example
+ * ```ts
+ * const verifier: OrganisationListVerifier = organisationListVerifier(provider, { rootPublicKey, tenant });
+ * ```
+ */
+export type OrganisationListVerifier = (signed: OrganisationListSignature) => Promise<boolean>;
+
+/**
+ * Options of {@link organisationListVerifier}.
+ *
+ * @example
+ * ```ts
+ * const options: OrganisationListVerifierOptions = { rootPublicKey, tenant, now: () => Date.now() };
+ * ```
+ */
+export interface OrganisationListVerifierOptions {
+  /** The organisation root the verifier pinned (32 bytes). */
+  readonly rootPublicKey: Uint8Array;
+  /** The verifier's tenant: the certificate must name it. */
+  readonly tenant: TenantId;
+  /** The verifier's clock (ms); `Date.now` when absent. */
+  readonly now?: () => number;
+}
+
+/**
+ * The organisation check of `spec/device-lists.md` §5 for a pinned root: the certificate the list
+ * carries is signed by that root, names the tenant, is valid at the list's `issuedAtMs`, and has a
+ * role that may sign `device-admission` (owner, admin, user-manager, integration); the list is
+ * issued at most 5 minutes after `now`; the signature verifies (strict Ed25519) under the
+ * certified key. Refusals are `InvalidKeyError` naming the field.
+ *
+ * @example
+ * ```ts
+ * import { followDeviceLists, organisationListVerifier } from '@cloister/protocol';
+ * const organisation = organisationListVerifier(provider, { rootPublicKey, tenant });
+ * const update = await followDeviceLists(provider, pinned, lists, { tenant, user, organisation });
+ * ```
+ */
+export function organisationListVerifier(
+  provider: CryptoProvider,
+  options: OrganisationListVerifierOptions,
+): OrganisationListVerifier {
+  const rootPublicKey = options.rootPublicKey;
+  if (!(rootPublicKey instanceof Uint8Array) || rootPublicKey.length !== 32) {
+    throw new ValidationError('rootPublicKey', 'a Uint8Array of 32 bytes');
+  }
+  const tenant = tenantId(options.tenant);
+  const now = options.now ?? Date.now;
+  return async ({ signedBytes, signature, certificate: bytes, issuedAtMs }) => {
+    let certificate: ReturnType<typeof decodeAdminCertificate>;
+    try {
+      certificate = decodeAdminCertificate(bytes);
+    } catch (e) {
+      if (e instanceof DecodeError) throw new InvalidKeyError('list.signer.certificate', e.message);
+      throw e;
+    }
+    await verifyAdminCertificate(provider, certificate, { rootPublicKey, tenant, validAt: [issuedAtMs] });
+    if (!maySign(certificate.role, 'device-admission')) {
+      throw new InvalidKeyError('list.signer.certificate', 'a role that may not admit devices');
+    }
+    if (issuedAtMs > now() + MAX_CLOCK_SKEW_MS) {
+      throw new InvalidKeyError('list.issuedAtMs', 'issued in the future');
+    }
+    return provider.ed25519.verify(certificate.adminPublicKey, signedBytes, signature);
+  };
 }
 
 /**
@@ -448,7 +600,12 @@ export async function verifyDeviceList(
     if (options.organisation === undefined) {
       throw new UnsupportedError('list.signer: admission by an organisation key is not configured');
     }
-    ok = await options.organisation(signed, list.signature, signer.keyId);
+    ok = await options.organisation({
+      signedBytes: signed,
+      signature: list.signature,
+      certificate: signer.certificate,
+      issuedAtMs: list.issuedAtMs,
+    });
   }
   if (!ok) throw new InvalidKeyError('list.signature', 'signature does not verify');
   for (const [i, d] of list.devices.entries()) {
@@ -472,8 +629,9 @@ export function deviceListHash(provider: CryptoProvider, bytes: Uint8Array): Pro
  * Checks that `next` (already verified on its own with {@link verifyDeviceList}) directly
  * follows `previous`: the same tenant and user, epoch one higher, `previous` the hash of the
  * predecessor's bytes, and (for a device signer) the signing device on the predecessor with the
- * same identity. An organisation-signed successor is accepted here when it links by hash and
- * epoch; its signature is the organisation hook's. A device on both lists keeps its identity and
+ * same identity. An organisation-signed successor must keep every device of the predecessor, add
+ * exactly the device it names and nothing else, and not be issued before its predecessor (its
+ * signature is the organisation check's). A device on both lists keeps its identity and
  * its `addedAtMs` (a device that changes keys is a new device). Throws `InvalidKeyError` naming
  * the rule.
  *
@@ -511,6 +669,18 @@ export async function checkDeviceListSuccessor(
       !equalBytes(before.identity.dhKey, now.identity.dhKey)
     ) {
       throw new InvalidKeyError('list.signer', 'not a device of the previous list');
+    }
+  } else {
+    // The organisation admits one device: everything else stays as the user's devices left it.
+    if (
+      previous.devices.some((d) => d.deviceId === signer.deviceId) ||
+      next.devices.length !== previous.devices.length + 1 ||
+      !previous.devices.every((p) => next.devices.some((d) => d.deviceId === p.deviceId))
+    ) {
+      throw new InvalidKeyError('list.signer', 'an organisation list adds exactly the device it admits');
+    }
+    if (next.issuedAtMs < previous.issuedAtMs) {
+      throw new InvalidKeyError('list.issuedAtMs', 'an organisation list issued before the previous list');
     }
   }
   for (const d of next.devices) {

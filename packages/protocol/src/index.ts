@@ -54,8 +54,13 @@ export {
   decodeDeviceList,
   deviceListHash,
   deviceListSignedBytes,
+  DEVICE_LIST_ORGANISATION_LABEL,
   followDeviceLists,
   MAX_LISTED_DEVICES,
+  type OrganisationListSignature,
+  type OrganisationListVerifier,
+  type OrganisationListVerifierOptions,
+  organisationListVerifier,
   type SignedDeviceList,
   signDeviceList,
   type VerifyDeviceListOptions,
@@ -89,6 +94,23 @@ export {
 } from './ids.js';
 export { decodeInitialMessage, encodeInitialMessage } from './initial.js';
 export { FIELD_LIMITS, MAX_ENCODED_BYTES, MAX_NESTING_DEPTH } from './limits.js';
+export {
+  androidAppRestrictions,
+  appConfigSpecfile,
+  MANAGED_CONFIG_KEYS,
+  MANAGED_CONFIG_VERSION,
+  type ManagedConfig,
+  type ManagedConfigKey,
+  type ManagedConfigKeyType,
+  type ManagedConfigValues,
+  type ManagedOverrideName,
+  type ManagedPolicyOverrides,
+  managedConfigAndroidXml,
+  managedConfigPlist,
+  managedConfigValues,
+  narrowByManagedOverrides,
+  parseManagedConfig,
+} from './managed-config.js';
 export * from './organisation/index.js';
 export {
   decodeRatchetHeader,

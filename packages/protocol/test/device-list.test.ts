@@ -18,12 +18,16 @@ import {
 import { createNodeProvider } from '@cloister/crypto/node';
 import { describe, expect, it } from 'vitest';
 import {
+  type AdminRole,
   type DeviceListBody,
   decodeDeviceList,
   deviceListHash,
   deviceListSignedBytes,
   followDeviceLists,
+  generateOrganisationRoot,
+  issueAdminCertificate,
   MAX_LISTED_DEVICES,
+  organisationListVerifier,
   type SignedDeviceList,
   signDeviceList,
   tenantId,
@@ -210,33 +214,147 @@ describe('device lists: form and attacks', () => {
     ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
   });
 
-  it('an organisation-signed list is refused unless the hook vouches for it', async () => {
-    const phone = await fresh();
-    const { body } = await first(phone);
-    // Hand-build an organisation-signed list: signer kind 2, key id 5, any signature. The kind
-    // byte follows version, tenant "acme", user "alice", epoch, time, previous and root.
-    const raw = (await signDeviceList(provider, body, phone.signingKeyPair.privateKey)).slice();
-    const kindAt = 1 + 1 + 4 + 1 + 5 + 8 + 8 + 32 + 32;
-    raw[kindAt] = 2;
-    raw.set([0, 0, 0, 5], kindAt + 1);
-    const list = decodeDeviceList(raw);
-    expect(list.signer).toEqual({ kind: 'organisation', keyId: 5 });
-    await expect(verifyDeviceList(provider, list, { tenant, user })).rejects.toMatchObject({
-      code: 'ERR_UNSUPPORTED',
+  describe('admission by the organisation (signer kind 2)', () => {
+    const DAY = 86_400_000;
+    let serial = 1;
+    async function admin(rootKey: Uint8Array, role: AdminRole = 'integration', forTenant = tenant) {
+      const key = await provider.ed25519.generateKeyPair();
+      const certificate = await issueAdminCertificate(provider, rootKey, {
+        tenant: forTenant,
+        admin: `admin-${serial}`,
+        adminPublicKey: key.publicKey,
+        role,
+        issuedAtMs: 0,
+        expiresAtMs: 300 * DAY,
+        serial: serial++,
+      });
+      return { key, certificate };
+    }
+    /** A one-device chain and the organisation-signed list that admits `managed` as device 2. */
+    async function admitted(signer: { key: { privateKey: Uint8Array }; certificate: Uint8Array }, over = {}) {
+      const phone = await fresh();
+      const managed = await fresh();
+      const { body, list } = await first(phone);
+      const hash = await deviceListHash(provider, list.bytes);
+      const next: DeviceListBody = {
+        ...body,
+        epoch: 2,
+        issuedAtMs: 2000,
+        previous: hash,
+        root: hash,
+        signer: { kind: 'organisation', deviceId: deviceId(2), certificate: signer.certificate },
+        devices: [body.devices[0]!, entry(2, managed)],
+        ...over,
+      };
+      return { list, next, bytes: await signDeviceList(provider, next, signer.key.privateKey), managed };
+    }
+
+    it('a list an integration certified by the pinned root signed is followed; without a root it is unsupported', async () => {
+      const root = await generateOrganisationRoot(provider);
+      const signer = await admin(root.privateKey);
+      const { list, bytes } = await admitted(signer);
+      const decoded = decodeDeviceList(bytes);
+      expect(decoded.signer).toMatchObject({ kind: 'organisation', deviceId: 2 });
+      expect(decodeDeviceList(bytes).bytes).toEqual(bytes);
+      const organisation = organisationListVerifier(provider, {
+        rootPublicKey: root.publicKey,
+        tenant,
+        now: () => 3000,
+      });
+      const update = await followDeviceLists(provider, list, [bytes], { tenant, user, organisation });
+      expect(update.trust).toBe('chained');
+      expect(update.added.map((d) => d.deviceId)).toEqual([2]);
+      await expect(verifyDeviceList(provider, decoded, { tenant, user })).rejects.toMatchObject({
+        code: 'ERR_UNSUPPORTED',
+      });
     });
-    await expect(
-      verifyDeviceList(provider, list, { tenant, user, organisation: async () => false }),
-    ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
-    let seen: number | undefined;
-    await verifyDeviceList(provider, list, {
-      tenant,
-      user,
-      organisation: async (_bytes, _sig, keyId) => {
-        seen = keyId;
-        return true;
-      },
+
+    it('refuses the operator’s own root, an auditor, another tenant’s certificate, a future list and a flipped byte', async () => {
+      const root = await generateOrganisationRoot(provider);
+      const operator = await generateOrganisationRoot(provider);
+      const organisation = organisationListVerifier(provider, {
+        rootPublicKey: root.publicKey,
+        tenant,
+        now: () => 3000,
+      });
+      const refuse = async (pinned: SignedDeviceList, bytes: Uint8Array) =>
+        expect(
+          followDeviceLists(provider, pinned, [bytes], { tenant, user, organisation }),
+        ).rejects.toMatchObject({
+          code: 'ERR_INVALID_KEY',
+        });
+      const byOperator = await admitted(await admin(operator.privateKey));
+      await refuse(byOperator.list, byOperator.bytes);
+      const other = await admin(root.privateKey, 'admin', tenantId('other'));
+      const phone = await fresh();
+      const { body } = await first(phone);
+      await expect(
+        signDeviceList(
+          provider,
+          {
+            ...body,
+            epoch: 2,
+            previous: new Uint8Array(32).fill(1),
+            root: new Uint8Array(32).fill(1),
+            signer: { kind: 'organisation', deviceId: deviceId(1), certificate: other.certificate },
+          },
+          other.key.privateKey,
+        ),
+      ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+      const auditor = await admin(root.privateKey, 'auditor');
+      await expect(admitted(auditor)).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+      const future = await admitted(await admin(root.privateKey), { issuedAtMs: 3000 + 6 * 60_000 });
+      await refuse(future.list, future.bytes);
+      const good = await admitted(await admin(root.privateKey));
+      const flipped = good.bytes.slice();
+      flipped[flipped.length - 70] = (flipped[flipped.length - 70] as number) ^ 1;
+      await refuse(good.list, flipped);
     });
-    expect(seen).toBe(5);
+
+    it('an organisation list adds exactly the device it names: it cannot remove or swap a device, nor start a chain', async () => {
+      const root = await generateOrganisationRoot(provider);
+      const signer = await admin(root.privateKey);
+      const organisation = organisationListVerifier(provider, {
+        rootPublicKey: root.publicKey,
+        tenant,
+        now: () => 3000,
+      });
+      const base = await admitted(signer);
+      // Names device 2 but drops the user's device 1.
+      const dropping = await signDeviceList(
+        provider,
+        { ...base.next, devices: [base.next.devices[1]!] },
+        signer.key.privateKey,
+      );
+      await expect(
+        followDeviceLists(provider, base.list, [dropping], { tenant, user, organisation }),
+      ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+      // Backdated before the list it follows.
+      const backdated = await signDeviceList(
+        provider,
+        { ...base.next, issuedAtMs: 999 },
+        signer.key.privateKey,
+      );
+      await expect(
+        followDeviceLists(provider, base.list, [backdated], { tenant, user, organisation }),
+      ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+      // Epoch 1 signed by the organisation does not even encode.
+      await expect(
+        signDeviceList(
+          provider,
+          { ...base.next, epoch: 1, previous: new Uint8Array(32), root: new Uint8Array(32) },
+          signer.key.privateKey,
+        ),
+      ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+      // The admission of device 2 for alice, served as bob's or chained to another list of alice.
+      await expect(
+        followDeviceLists(provider, undefined, [base.bytes], { tenant, user: userId('bob'), organisation }),
+      ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+      const otherChain = await first(await fresh());
+      await expect(
+        followDeviceLists(provider, otherChain.list, [base.bytes], { tenant, user, organisation }),
+      ).rejects.toMatchObject({ code: 'ERR_INVALID_KEY' });
+    });
   });
 
   it('truncated lists are decode errors at every length', async () => {
