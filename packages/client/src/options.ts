@@ -5,7 +5,7 @@
  * @module
  */
 import { type CryptoProvider, type PinWrapOptions, ValidationError } from '@cloister/crypto';
-import type { Suite } from '@cloister/protocol';
+import type { OrganisationListVerifier, Suite } from '@cloister/protocol';
 import type { StorageAdapter } from '@cloister/storage';
 import type { OutboxOptions } from './outbox/index.js';
 import type { Transport } from './transport/common.js';
@@ -79,16 +79,14 @@ export interface ClientOptions {
   /** Test hooks: `step(name)` is awaited at each durable step (see `spec/client.md` §7). */
   readonly hooks?: { readonly step?: (name: ClientStep) => void | Promise<void> };
   /**
-   * Admission of devices by an organisation key (zero-touch roll-out; `spec/device-lists.md`):
-   * called for a signed device list whose signer is the organisation (signer kind 2) with the
-   * bytes signed, the signature and the key id; resolves whether the organisation's key signed
-   * them. Without it such lists are refused and only a user's own devices admit devices.
+   * Admission of devices by the organisation (zero-touch roll-out; `spec/device-lists.md` §5):
+   * checks a signed device list whose signer is the organisation (signer kind 2). When absent and
+   * the device pinned an organisation root at enrolment, the default is
+   * `organisationListVerifier` for that root (an administrator or integration the root certified
+   * must have signed it); with neither, such lists are refused and only a user's own devices
+   * admit devices.
    */
-  readonly organisationAdmission?: (
-    signedBytes: Uint8Array,
-    signature: Uint8Array,
-    keyId: number,
-  ) => Promise<boolean>;
+  readonly organisationAdmission?: OrganisationListVerifier;
 }
 
 /**

@@ -8,7 +8,13 @@
  */
 
 import { deviceId, toPublicIdentity } from '@cloister/crypto';
-import { deviceListHash, signDeviceList, userId } from '@cloister/protocol';
+import {
+  deviceListHash,
+  generateOrganisationRoot,
+  issueAdminCertificate,
+  signDeviceList,
+  userId,
+} from '@cloister/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   acceptDeviceLists,
@@ -110,35 +116,44 @@ describe('a certificate names; only the pinned list authenticates', () => {
     const laptop = await peers.sender('frank', { listed: false });
     const pinned = (await inTx(peers.bob.db, (t) => loadPin(t.tx, userId('frank'))))!.list;
     const previous = await deviceListHash(peers.provider, pinned.bytes);
-    // A successor adding device 2, signed by device 1, then relabelled as signed by organisation key 9.
-    const bytes = await signDeviceList(
+    // A successor adding device 2, signed by an administrator key the app's hook vouches for.
+    const root = await generateOrganisationRoot(peers.provider);
+    const adminKey = await peers.provider.ed25519.generateKeyPair();
+    const certificate = await issueAdminCertificate(peers.provider, root.privateKey, {
+      tenant: pinned.tenant,
+      admin: 'mdm',
+      adminPublicKey: adminKey.publicKey,
+      role: 'integration',
+      issuedAtMs: 0,
+      expiresAtMs: 86_400_000,
+      serial: 9,
+    });
+    const orgSigned = await signDeviceList(
       peers.provider,
       {
         ...pinned,
         epoch: 2,
+        issuedAtMs: pinned.issuedAtMs,
         previous,
         root: previous,
+        signer: { kind: 'organisation', deviceId: deviceId(2), certificate },
         devices: [
           ...pinned.devices,
           { deviceId: deviceId(2), identity: toPublicIdentity(laptop.self.identity), addedAtMs: 0 },
         ],
       },
-      frank.self.identity.signingKeyPair.privateKey,
+      adminKey.privateKey,
     );
-    const kindAt = 1 + 1 + 4 + 1 + 5 + 8 + 8 + 32 + 32;
-    const orgSigned = bytes.slice();
-    orgSigned[kindAt] = 2;
-    orgSigned.set([0, 0, 0, 9], kindAt + 1);
-    // No hook: refused, the pin stays.
+    // No hook and no pinned root: refused, the pin stays.
     expect((await peers.acceptLists('frank', [orgSigned])).map((e) => e.type)).toEqual([
       'device-list-refused',
     ]);
-    // With the hook (the organisation's key would be checked here): admitted, and reported.
-    const seen: number[] = [];
+    // With the hook (the app checks the certificate here): admitted, and reported.
+    const seen: Uint8Array[] = [];
     const withHook = {
       ...peers.bob.self,
-      organisationAdmission: async (_b: Uint8Array, _s: Uint8Array, keyId: number) => {
-        seen.push(keyId);
+      organisationAdmission: async (signed: { certificate: Uint8Array }) => {
+        seen.push(signed.certificate);
         return true;
       },
     };
@@ -147,7 +162,7 @@ describe('a certificate names; only the pinned list authenticates', () => {
       async (t) => (await acceptDeviceLists(withHook, t, userId('frank'), [orgSigned])).events,
     );
     expect(events).toEqual([{ type: 'device-added', userId: 'frank', deviceId: 2 }]);
-    expect(seen).toEqual([9]);
+    expect(seen).toEqual([certificate]);
   });
 
   it(`holds at most ${MAX_QUARANTINED_PER_USER} deliveries per user; more are dropped and reported`, async () => {

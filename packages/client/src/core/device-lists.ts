@@ -20,6 +20,8 @@ import {
   type DeviceListEntry,
   decodeDeviceList,
   followDeviceLists,
+  type OrganisationListVerifier,
+  organisationListVerifier,
   type SignedDeviceList,
   tenantId,
   type UserId,
@@ -116,6 +118,19 @@ export function admittedEntry(
   return s && h ? entry : undefined;
 }
 
+/**
+ * The check of organisation-signed lists (`spec/device-lists.md` §5): the app's, else one for the
+ * organisation root pinned at enrolment, else none (such lists are refused).
+ */
+function organisationCheck(self: CoreSelf): OrganisationListVerifier | undefined {
+  if (self.organisationAdmission !== undefined) return self.organisationAdmission;
+  if (self.organisationRoot === undefined) return undefined;
+  return organisationListVerifier(self.provider, {
+    rootPublicKey: self.organisationRoot,
+    tenant: tenantId(self.tenant),
+  });
+}
+
 /** What {@link acceptDeviceLists} decided. */
 export interface AcceptedLists {
   /** The pin after the answer (unchanged when the answer was refused or empty). */
@@ -141,10 +156,11 @@ export async function acceptDeviceLists(
   if (lists.length === 0) return { pin, events };
   let update: Awaited<ReturnType<typeof followDeviceLists>>;
   try {
+    const organisation = organisationCheck(self);
     update = await followDeviceLists(self.provider, pin?.list, lists, {
       tenant: tenantId(self.tenant),
       user,
-      ...(self.organisationAdmission === undefined ? {} : { organisation: self.organisationAdmission }),
+      ...(organisation === undefined ? {} : { organisation }),
     });
   } catch (e) {
     if (!(e instanceof InvalidKeyError || e instanceof UnsupportedError)) throw e;

@@ -6,7 +6,14 @@
  * @module
  */
 import type { CryptoProvider, DeviceId, GroupChange, GroupState, PreKeyBundle } from '@cloister/crypto';
-import type { Content, ConversationId, MessageId, Suite, UserId } from '@cloister/protocol';
+import type {
+  Content,
+  ConversationId,
+  MessageId,
+  OrganisationListVerifier,
+  Suite,
+  UserId,
+} from '@cloister/protocol';
 import type { StorageTx } from '@cloister/storage';
 import type { Outbox } from '../outbox/index.js';
 import type { ClientStoreSet, StoredMessage } from '../store/index.js';
@@ -52,12 +59,11 @@ export interface CoreSelf {
    * for a device enrolled without one, which accepts no organisation object at all.
    */
   readonly organisationRoot?: Uint8Array;
-  /** The hook that verifies organisation-signed device lists, when the app configured one. */
-  readonly organisationAdmission?: (
-    signedBytes: Uint8Array,
-    signature: Uint8Array,
-    keyId: number,
-  ) => Promise<boolean>;
+  /**
+   * The check of organisation-signed device lists, when the app configured one; without it the
+   * pinned `organisationRoot` is used (`organisationListVerifier`).
+   */
+  readonly organisationAdmission?: OrganisationListVerifier;
 }
 
 /**
