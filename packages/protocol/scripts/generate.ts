@@ -1,11 +1,14 @@
 /**
  * Regenerates `packages/protocol/src/generated/` (static protobufjs code and its declarations)
- * from the schemas in `packages/protocol/proto/`.
+ * from the schemas in `packages/protocol/proto/`, and `packages/protocol/managed-config/` (the
+ * AppConfig `specfile.xml` and Android `app_restrictions.xml`) from `src/managed-config.ts`
+ * (`scripts/managed-config.ts`).
  *
  * ```
  * npx tsx packages/protocol/scripts/generate.ts           # rewrite src/generated/
  * npx tsx packages/protocol/scripts/generate.ts --check   # regenerate into a temporary directory
  *                                                         # and exit 1 if src/generated/ differs
+ *                                                         # (or managed-config/)
  * ```
  *
  * The generated JavaScript imports the protobufjs runtime with a default import of
@@ -19,6 +22,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkManagedConfigFiles, MANAGED_CONFIG_DIR, writeManagedConfigFiles } from './managed-config.js';
 
 const packageDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = resolve(packageDir, '..', '..');
@@ -107,12 +111,13 @@ function check(): number {
         problems.push(`${shown}: differs from what the schemas generate`);
       }
     }
+    problems.push(...checkManagedConfigFiles(MANAGED_CONFIG_DIR, repoDir));
     if (problems.length > 0) {
       console.error(problems.join('\n'));
       console.error('Run `npx tsx packages/protocol/scripts/generate.ts` and commit the result.');
       return 1;
     }
-    console.log(`src/generated/ is up to date (${expected.length} files).`);
+    console.log(`src/generated/ and managed-config/ are up to date (${expected.length} + 2 files).`);
     return 0;
   } finally {
     rmSync(tmp, { recursive: true, force: true });
@@ -124,4 +129,6 @@ if (process.argv.includes('--check')) {
 } else {
   generate(generatedDir);
   console.log(`wrote ${relative(repoDir, generatedDir)}/cloister.js and cloister.d.ts`);
+  const written = writeManagedConfigFiles(MANAGED_CONFIG_DIR);
+  console.log(`wrote ${relative(repoDir, MANAGED_CONFIG_DIR)}/${written.join(' and ')}`);
 }
