@@ -34,15 +34,16 @@ import { ConflictError, NotFoundError } from './errors.js';
 import { loadUser } from './users.js';
 
 /**
- * Bytes of the largest device list the protocol encodes (64 devices, identifiers of 128 bytes):
- * `1 + 129 + 129 + 8 + 8 + 32 + 32 + 1 + 4 + 1 + 64 × 140 + 64`.
+ * Bytes of the largest device list the protocol encodes (64 devices, identifiers of 128 bytes,
+ * signed by the organisation, so carrying an administrator certificate of at most 381 bytes):
+ * `1 + 129 + 129 + 8 + 8 + 32 + 32 + 1 + 4 + 1 + 64 × 140 + 2 + 381 + 64`.
  *
  * @example
  * ```ts
- * console.log(MAX_DEVICE_LIST_BYTES); // 9369
+ * console.log(MAX_DEVICE_LIST_BYTES); // 9752
  * ```
  */
-export const MAX_DEVICE_LIST_BYTES = 1 + 129 + 129 + 8 + 8 + 32 + 32 + 1 + 4 + 1 + 64 * 140 + 64;
+export const MAX_DEVICE_LIST_BYTES = 1 + 129 + 129 + 8 + 8 + 32 + 32 + 1 + 4 + 1 + 64 * 140 + 2 + 381 + 64;
 
 /**
  * Most lists one chain holds (the most a client follows in one answer): appending a later epoch is

@@ -12,6 +12,7 @@ import { AUDIT_OPERATIONS } from './audit.js';
 import { BROADCAST_OPERATIONS } from './broadcasts.js';
 import { BULK_OPERATIONS } from './bulk.js';
 import { COMPLIANCE_OPERATIONS } from './compliance.js';
+import { DEVICE_ADMISSION_OPERATIONS } from './device-admissions.js';
 import { DEVICE_OPERATIONS } from './devices.js';
 import { DOMAIN_OPERATIONS } from './domains.js';
 import { FILTER_OPERATIONS } from './filters.js';
@@ -39,6 +40,7 @@ export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   ...ADMINISTRATOR_OPERATIONS,
   ...USER_OPERATIONS,
   ...DEVICE_OPERATIONS,
+  ...DEVICE_ADMISSION_OPERATIONS,
   ...ACTIVITY_OPERATIONS,
   ...USAGE_OPERATIONS,
   ...AUDIT_OPERATIONS,
