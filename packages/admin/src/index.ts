@@ -11,6 +11,14 @@
 
 export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
 export {
+  type AdmissionCandidate,
+  type AdmissionState,
+  type AdmitManagedOptions,
+  type AdmitManagedReport,
+  type Admitted,
+  DevicesApi,
+} from './devices.js';
+export {
   type AcceptDeviceListResetOptions,
   BROADCAST_BATCH,
   type BroadcastCounts,
