@@ -9,6 +9,7 @@ export * from './activity.js';
 export * from './administrators.js';
 export * from './allowlist.js';
 export * from './audit.js';
+export * from './device-admissions.js';
 export * from './devices.js';
 export * from './domains.js';
 export * from './integrations.js';
