@@ -13,15 +13,25 @@
  * @module
  */
 
-import { type CryptoProvider, getProvider, InvalidKeyError, utf8, ValidationError } from '@cloister/crypto';
+import {
+  type CryptoProvider,
+  getProvider,
+  InvalidKeyError,
+  UsageError,
+  utf8,
+  ValidationError,
+} from '@cloister/crypto';
 import {
   type AdminRole,
   equalRootFingerprints,
+  type ManagedConfigValues,
+  managedConfigValues,
   type OrganisationObjectKind,
   rootFingerprint,
 } from '@cloister/protocol';
 import { toBase64Url } from './_base64url.js';
 import { AllowlistApi } from './allowlist.js';
+import { DevicesApi } from './devices.js';
 import { BroadcastsApi } from './broadcasts.js';
 import { BulkApi } from './bulk.js';
 import type { AdminCaller } from './caller.js';
@@ -68,6 +78,11 @@ export interface AdminClientOptions {
   readonly organisationRoot?: Uint8Array;
   /** Default: `getProvider()`. */
   readonly provider?: CryptoProvider;
+  /**
+   * The server's base URL and key pin as devices reach it, for the managed configurations that
+   * `inviteUser({ managed: true })` builds (the values the transport was pinned to, usually).
+   */
+  readonly server?: { readonly url: string; readonly pin: string };
 }
 
 /**
@@ -258,6 +273,12 @@ export interface InviteUserInput {
   readonly ttlMs?: number;
   /** How many devices may enrol with the token, 1 .. 100 (default 1). */
   readonly uses?: number;
+  /**
+   * A managed enrolment token for an MDM configuration (`spec/managed-config.md`): single-use,
+   * `ttlMs` default 8 hours, at most 72; the answer carries `managedConfig`. Needs the client's
+   * `server` option and the tenant's organisation root.
+   */
+  readonly managed?: boolean;
 }
 
 /**
@@ -282,6 +303,12 @@ export interface UserInvitation {
   readonly enrolmentCode: string | null;
   /** True when the fingerprint and the code were checked against the root this client holds. */
   readonly rootVerified: boolean;
+  /**
+   * For `managed: true`: the managed configuration to push to the device (server URL and pin
+   * from the client's `server` option, the root fingerprint, the token, the tenant, the user as
+   * hint). Contains the token: a secret, never log it.
+   */
+  readonly managedConfig?: ManagedConfigValues;
 }
 
 /**
@@ -475,6 +502,8 @@ export interface DeviceView {
   readonly identityKey: string;
   /** What the device sends as `cloister-client-version`, or null. */
   readonly clientVersion: string | null;
+  /** `managed` when the device enrolled with a managed token (an MDM configuration), else `token`. */
+  readonly enrolledVia: 'token' | 'managed';
 }
 
 /**
@@ -641,6 +670,7 @@ export class AdminClient {
   readonly #credential: AdminCredential | undefined;
   readonly #root: Uint8Array | undefined;
   readonly #provider: CryptoProvider | undefined;
+  readonly #server: { readonly url: string; readonly pin: string } | undefined;
   /** The calls each area of the SDK is built on (`caller.ts`). */
   readonly #caller: AdminCaller = {
     call: (method, path, options) => this.#call(method, path, options),
@@ -661,6 +691,17 @@ export class AdminClient {
     this.#credential = options.credential;
     this.#root = options.organisationRoot?.slice();
     this.#provider = options.provider;
+    if (options.server !== undefined) {
+      if (
+        typeof options.server !== 'object' ||
+        options.server === null ||
+        typeof options.server.url !== 'string' ||
+        typeof options.server.pin !== 'string'
+      ) {
+        throw new ValidationError('options.server', 'an object with url and pin');
+      }
+      this.#server = { url: options.server.url, pin: options.server.pin };
+    }
   }
 
   /**
@@ -697,6 +738,7 @@ export class AdminClient {
       credential,
       ...(this.#root === undefined ? {} : { organisationRoot: this.#root }),
       ...(this.#provider === undefined ? {} : { provider: this.#provider }),
+      ...(this.#server === undefined ? {} : { server: this.#server }),
     });
   }
 
@@ -850,6 +892,19 @@ export class AdminClient {
    */
   get allowlist(): AllowlistApi {
     return new AllowlistApi(this.#caller);
+  }
+
+  /**
+   * Zero-touch admission of enrolled devices by the organisation: `admin.devices.admissionState()`,
+   * `.admit()`, `.admitManaged()` (`spec/device-lists.md` §5).
+   *
+   * @example
+   * ```ts
+   * const { admitted } = await admin.devices.admitManaged(signer);
+   * ```
+   */
+  get devices(): DevicesApi {
+    return new DevicesApi(this.#caller);
   }
 
   /**
@@ -1088,16 +1143,41 @@ export class AdminClient {
    * @example
    * ```ts
    * const { enrolmentCode } = await admin.inviteUser({ user: 'alice' });
+   * const { managedConfig } = await admin.inviteUser({ user: 'bob', managed: true }); // push it with the MDM
    * ```
    */
   async inviteUser(input: InviteUserInput): Promise<UserInvitation> {
+    // Checked before the call: a managed invite this client cannot complete spends no token.
+    if (input?.managed === true && this.#server === undefined) {
+      throw new UsageError('a managed invite needs the server option (url and pin) of AdminClient');
+    }
     const answer = await this.#call<{
       token: string;
       expiresAt: number;
       rootFingerprint: string | null;
       enrolmentCode: string | null;
+      tenant?: string;
     }>('POST', '/admin/v1/users/invite', { json: input });
     const ours = await this.#checkRoot(answer.rootFingerprint ?? null, 'rootFingerprint');
+    const managed = (fingerprint: string | null) => {
+      if (input.managed !== true || this.#server === undefined) return {};
+      if (fingerprint === null || typeof answer.tenant !== 'string') {
+        throw new InvalidKeyError(
+          'rootFingerprint',
+          'a managed invite names the organisation root and the tenant',
+        );
+      }
+      return {
+        managedConfig: managedConfigValues({
+          serverUrl: this.#server.url,
+          serverPin: this.#server.pin,
+          organisationRoot: fingerprint,
+          enrolmentToken: answer.token,
+          tenant: answer.tenant,
+          userHint: input.user,
+        }),
+      };
+    };
     if (ours === undefined) {
       return {
         token: answer.token,
@@ -1105,6 +1185,7 @@ export class AdminClient {
         rootFingerprint: answer.rootFingerprint ?? null,
         enrolmentCode: answer.enrolmentCode ?? null,
         rootVerified: false,
+        ...managed(answer.rootFingerprint ?? null),
       };
     }
     const code = enrolmentCode(answer.token, ours);
@@ -1124,6 +1205,7 @@ export class AdminClient {
       rootFingerprint: ours,
       enrolmentCode: code,
       rootVerified: true,
+      ...managed(ours),
     };
   }
 

@@ -260,6 +260,7 @@ export async function openAdminSession(
     transport: pinnedTransport(session.server),
     credential: { kind: 'session', token: session.token },
     provider,
+    server: session.server,
     ...(root === undefined ? {} : { organisationRoot: root }),
   });
   return { client, session, provider, dir, passphrase };

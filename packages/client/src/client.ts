@@ -40,6 +40,7 @@ import {
 import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
 import { enrol, forget, me, unlock } from './enrolment.js';
+import { combineOverrides, type ManagedEnrolOptions, prepareManagedEnrolment } from './managed-config.js';
 import { Files } from './files.js';
 import { Groups } from './groups.js';
 import * as local from './history.js';
@@ -346,6 +347,33 @@ export class CloisterClient {
     // linked. Offline, `start` does it.
     await this.#devices.ensureListed().catch(() => undefined);
     return { userId: registration.userId, deviceId: registration.deviceId };
+  }
+
+  /**
+   * Enrols this device from the MDM configuration with no user action (`spec/managed-config.md`
+   * §6): parses it (`ValidationError` naming the bad key, never its value), checks that this
+   * client talks to the server and pin it names, pins its organisation root (the server's answer
+   * must carry that root, else `InvalidKeyError` and nothing is stored), enrols with its managed
+   * token, publishes the prekeys and applies its policy overrides as local narrowing. The data key
+   * is wrapped under `secretPin(options.secret)` (a platform-keystore secret of at least 32 bytes)
+   * or under `options.pin`. A spent or expired token is `UnauthenticatedError`.
+   *
+   * @example
+   * ```ts
+   * const delivered = await platform.managedConfiguration(); // NSUserDefaults / RestrictionsManager
+   * const client = await createClient(clientOptionsFromManagedConfig(delivered, storage));
+   * if ((await client.open()) === 'unenrolled') await client.enrollFromManagedConfig(delivered, { secret });
+   * else await client.unlock(secretPin(secret));
+   * ```
+   */
+  async enrollFromManagedConfig(
+    config: unknown,
+    options: ManagedEnrolOptions,
+  ): Promise<{ userId: UserId; deviceId: DeviceId }> {
+    const { config: c, pin } = prepareManagedEnrolment(config, this.#ctx.options.server, options);
+    const enrolled = await this.enroll(c.enrolmentToken, { pin, organisationRoot: c.organisationRoot });
+    this.#ctx.managedPolicy = combineOverrides(this.#ctx.managedPolicy, c.policy);
+    return enrolled;
   }
 
   /**

@@ -67,7 +67,7 @@ function stateOf(ctx: ClientContext): State {
  * ```
  */
 export function capabilities(ctx: ClientContext, conversationId?: ConversationId): Capabilities {
-  return capabilitiesOf(ctx.policy, stateOf(ctx).declared, conversationId);
+  return capabilitiesOf(ctx.policy, stateOf(ctx).declared, conversationId, ctx.managedPolicy);
 }
 
 /**

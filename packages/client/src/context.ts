@@ -7,7 +7,7 @@
  * @module
  */
 import { type CryptoProvider, type DeviceId, UsageError } from '@cloister/crypto';
-import type { Suite, UserId } from '@cloister/protocol';
+import type { ManagedPolicyOverrides, Suite, UserId } from '@cloister/protocol';
 import type { EncryptedAdapterHandle, StorageTx } from '@cloister/storage';
 import type { ArchiveState, ClientEvent, ClientPolicy, CoreSelf, CoreTx } from './core/index.js';
 import { NotEnrolledError } from './errors.js';
@@ -59,6 +59,11 @@ export class ClientContext {
   policy: ClientPolicy | undefined;
   /** Whether messages are archived now (from the last policy; off until one is fetched). */
   archive: ArchiveState = { on: false };
+  /**
+   * The narrowing overrides of the managed configuration (`options.managedPolicy`, or those of
+   * `enrollFromManagedConfig`'s configuration): applied to the capability map, never widening.
+   */
+  managedPolicy: ManagedPolicyOverrides = {};
   /** Between `start()` and `stop()`. */
   started = false;
   /**
@@ -75,6 +80,7 @@ export class ClientContext {
     this.now = options.now ?? Date.now;
     this.suites = suites;
     this.transportFactory = options.transport ?? defaultTransport;
+    if (options.managedPolicy !== undefined) this.managedPolicy = options.managedPolicy;
   }
 
   /** Subscribes to one kind of event; returns the unsubscribe function. */

@@ -53,6 +53,13 @@ export {
 } from './core/index.js';
 export { LINK_CODE_LABEL, type LinkStatus } from './devices.js';
 export { parseEnrolmentCode } from './enrolment.js';
+export {
+  clientOptionsFromManagedConfig,
+  MANAGED_SECRET_PIN_PREFIX,
+  type ManagedEnrolOptions,
+  MIN_MANAGED_SECRET_BYTES,
+  secretPin,
+} from './managed-config.js';
 export { signEnrolmentProofBytes } from './enrolment-proof.js';
 export { EnrolmentRefusedError, NotEnrolledError, UnknownRecipientError } from './errors.js';
 export type { IdentityStatus } from './identities.js';

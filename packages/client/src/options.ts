@@ -5,7 +5,7 @@
  * @module
  */
 import { type CryptoProvider, type PinWrapOptions, ValidationError } from '@cloister/crypto';
-import type { OrganisationListVerifier, Suite } from '@cloister/protocol';
+import type { ManagedPolicyOverrides, OrganisationListVerifier, Suite } from '@cloister/protocol';
 import type { StorageAdapter } from '@cloister/storage';
 import type { OutboxOptions } from './outbox/index.js';
 import type { Transport } from './transport/common.js';
@@ -87,6 +87,12 @@ export interface ClientOptions {
    * admit devices.
    */
   readonly organisationAdmission?: OrganisationListVerifier;
+  /**
+   * Narrowing overrides from the MDM configuration (`spec/managed-config.md` §3; set by
+   * `clientOptionsFromManagedConfig`): they turn app-enforced restrictions off in the capability
+   * map even where the signed policy allows them, and never allow what the policy forbids.
+   */
+  readonly managedPolicy?: ManagedPolicyOverrides;
 }
 
 /**

@@ -70,20 +70,15 @@ export interface ManagedConfigKey {
 }
 
 /**
- * The restrictions a managed configuration may narrow (never widen) on the device.
+ * The restrictions a managed configuration may narrow (never widen) on the device: the ones the
+ * app enforces (`spec/restrictions.md` §1); what the SDK enforces follows the signed policy only.
  *
  * @example
  * ```ts
  * const name: ManagedOverrideName = 'screenshots';
  * ```
  */
-export type ManagedOverrideName =
-  | 'screenshots'
-  | 'clipboard.copy'
-  | 'notifications.preview'
-  | 'files.send'
-  | 'files.download'
-  | 'messages.forward';
+export type ManagedOverrideName = 'screenshots' | 'clipboard.copy' | 'notifications.preview';
 
 const BOOLEAN_OVERRIDE =
   ' Only `false` has an effect: it turns the feature off on this device even where the signed policy allows it; ' +
@@ -208,36 +203,6 @@ export const MANAGED_CONFIG_KEYS: readonly ManagedConfigKey[] = Object.freeze([
     defaultValue: 'full',
     restriction: 'notifications.preview',
   },
-  {
-    key: 'filesSend',
-    type: 'boolean',
-    required: false,
-    sensitive: false,
-    title: { en: 'Allow sending files', de: 'Senden von Dateien erlauben' },
-    description: `Sending files.${BOOLEAN_OVERRIDE}`,
-    defaultValue: true,
-    restriction: 'files.send',
-  },
-  {
-    key: 'filesDownload',
-    type: 'boolean',
-    required: false,
-    sensitive: false,
-    title: { en: 'Allow opening received files', de: 'Öffnen empfangener Dateien erlauben' },
-    description: `Downloading (opening) received files.${BOOLEAN_OVERRIDE}`,
-    defaultValue: true,
-    restriction: 'files.download',
-  },
-  {
-    key: 'messagesForward',
-    type: 'boolean',
-    required: false,
-    sensitive: false,
-    title: { en: 'Allow forwarding', de: 'Weiterleiten erlauben' },
-    description: `Forwarding a message to another conversation.${BOOLEAN_OVERRIDE}`,
-    defaultValue: true,
-    restriction: 'messages.forward',
-  },
 ] satisfies ManagedConfigKey[]);
 
 /**
@@ -255,12 +220,6 @@ export interface ManagedPolicyOverrides {
   readonly 'clipboard.copy'?: false;
   /** The most a notification may show. */
   readonly 'notifications.preview'?: Exclude<NotificationPreview, 'full'>;
-  /** `false`: no sending files. */
-  readonly 'files.send'?: false;
-  /** `false`: no opening received files. */
-  readonly 'files.download'?: false;
-  /** `false`: no forwarding. */
-  readonly 'messages.forward'?: false;
 }
 
 /**
@@ -323,12 +282,6 @@ export interface ManagedConfigValues {
   readonly clipboardCopy?: boolean;
   /** Override of `notifications.preview`. */
   readonly notificationPreview?: NotificationPreview;
-  /** Override of `files.send`. */
-  readonly filesSend?: boolean;
-  /** Override of `files.download`. */
-  readonly filesDownload?: boolean;
-  /** Override of `messages.forward`. */
-  readonly messagesForward?: boolean;
 }
 
 const KEY_BY_NAME: ReadonlyMap<string, ManagedConfigKey> = new Map(
@@ -492,19 +445,10 @@ export function narrowByManagedOverrides<
     readonly screenshots: boolean;
     readonly 'clipboard.copy': boolean;
     readonly 'notifications.preview': NotificationPreview;
-    readonly 'files.send': boolean;
-    readonly 'files.download': boolean;
-    readonly 'messages.forward': boolean;
   },
 >(values: V, overrides: ManagedPolicyOverrides): V {
   const out: Record<string, unknown> = { ...values };
-  for (const name of [
-    'screenshots',
-    'clipboard.copy',
-    'files.send',
-    'files.download',
-    'messages.forward',
-  ] as const) {
+  for (const name of ['screenshots', 'clipboard.copy'] as const) {
     if (overrides[name] === false) out[name] = false;
   }
   const preview = overrides['notifications.preview'];

@@ -112,17 +112,18 @@ describe('parseManagedConfig', () => {
       ...BASE,
       screenshots: true,
       notificationPreview: 'full',
-      filesSend: false,
+      clipboardCopy: false,
     });
-    expect(c.policy).toEqual({ 'files.send': false });
+    expect(c.policy).toEqual({ 'clipboard.copy': false });
     const strict = { ...RESTRICTION_DEFAULTS, screenshots: false, 'notifications.preview': 'none' as const };
     const narrowed = narrowByManagedOverrides(strict, {
       'notifications.preview': 'sender',
-      'files.send': false,
+      'clipboard.copy': false,
     });
     expect(narrowed.screenshots).toBe(false);
     expect(narrowed['notifications.preview']).toBe('none');
-    expect(narrowed['files.send']).toBe(false);
+    expect(narrowed['clipboard.copy']).toBe(false);
+    expect(narrowed['files.send']).toBe(true);
     expect(
       narrowByManagedOverrides(RESTRICTION_DEFAULTS, { 'notifications.preview': 'sender' })[
         'notifications.preview'

@@ -51,7 +51,13 @@ import {
   type UserId,
   userId,
 } from '@cloister/protocol';
-import { decodeRecord, encodeRecord, type StorageTx, txExecutor } from '@cloister/storage';
+import {
+  decodeRecord,
+  encodeRecord,
+  type StorageAdapter,
+  type StorageTx,
+  txExecutor,
+} from '@cloister/storage';
 import { CREDENTIAL_BYTES, credentialHash } from './auth.js';
 import { addressKey } from './connection-limits.js';
 import type { ServerContext } from './context.js';
@@ -131,6 +137,27 @@ export const DEFAULT_ENROL_TOKEN_TTL_MS = 7 * 86_400_000;
  * ```
  */
 export const MAX_ENROL_TOKEN_TTL_MS = 366 * 86_400_000;
+/**
+ * Default lifetime of a managed enrolment token (one put into an MDM configuration,
+ * `spec/managed-config.md` §4): 8 hours, in ms. Managed configuration is not encrypted on iOS,
+ * so such a token lives for hours, not days.
+ *
+ * @example
+ * ```ts
+ * const { expiresAt } = await createEnrolmentToken(ctx, { tenant, user, managed: true }); // no ttlMs
+ * // expiresAt → the creating transaction's time + DEFAULT_MANAGED_TOKEN_TTL_MS
+ * ```
+ */
+export const DEFAULT_MANAGED_TOKEN_TTL_MS = 8 * 3_600_000;
+/**
+ * Longest lifetime of a managed enrolment token: 72 hours, in ms.
+ *
+ * @example
+ * ```ts
+ * await createEnrolmentToken(ctx, { tenant, user, managed: true, ttlMs: MAX_MANAGED_TOKEN_TTL_MS });
+ * ```
+ */
+export const MAX_MANAGED_TOKEN_TTL_MS = 72 * 3_600_000;
 /**
  * Most uses one enrolment token may allow (1,000,000).
  *
@@ -264,6 +291,13 @@ export interface EnrolmentTokenInput {
    * an MDM roll-out to a directory that was imported beforehand.
    */
   readonly existingUsers?: boolean;
+  /**
+   * A managed token, for an MDM configuration (`spec/managed-config.md` §4): single-use
+   * (`maxUses` must be 1 or absent), `ttlMs` default {@link DEFAULT_MANAGED_TOKEN_TTL_MS} and at
+   * most {@link MAX_MANAGED_TOKEN_TTL_MS}; the device it enrols is recorded with `enrolledVia:
+   * 'managed'` and its enrolment is audited `enrolment.managed`.
+   */
+  readonly managed?: boolean;
 }
 
 /**
@@ -344,6 +378,8 @@ interface TokenRecord {
   readonly uses: number;
   readonly existingUsers: boolean;
   readonly createdAt: number;
+  /** A managed token (`EnrolmentTokenInput.managed`). */
+  readonly managed: boolean;
 }
 
 /** Thrown inside the enrol transaction for an unknown, expired or used-up token. */
@@ -395,6 +431,8 @@ function encodeToken(t: TokenRecord): Uint8Array {
     uses: t.uses,
     existingUsers: t.existingUsers,
     createdAt: t.createdAt,
+    // Written only when set: tokens created before the field existed read as not managed.
+    ...(t.managed ? { managed: true } : {}),
   });
 }
 
@@ -407,6 +445,7 @@ function decodeToken(bytes: Uint8Array): TokenRecord {
   if (!count(r.maxUses) || !count(r.uses) || !count(r.createdAt) || typeof r.existingUsers !== 'boolean') {
     throw bad();
   }
+  if (r.managed !== undefined && r.managed !== true) throw bad();
   try {
     return {
       tenant: tenantId(r.tenant),
@@ -416,6 +455,7 @@ function decodeToken(bytes: Uint8Array): TokenRecord {
       uses: r.uses as number,
       existingUsers: r.existingUsers,
       createdAt: r.createdAt as number,
+      managed: r.managed === true,
     };
   } catch {
     throw bad();
@@ -447,13 +487,17 @@ export async function createEnrolmentToken(
   const tenant = tenantId(input.tenant);
   const user = input.user === undefined ? null : userId(input.user);
   const pool = input.pool === undefined ? null : poolId(input.pool);
+  const managed = input.managed ?? false;
+  if (typeof managed !== 'boolean') throw new ValidationError('managed', 'a boolean');
   const maxUses = input.maxUses ?? 1;
-  if (!Number.isSafeInteger(maxUses) || maxUses < 1 || maxUses > MAX_ENROL_TOKEN_USES) {
-    throw new ValidationError('maxUses', `an integer in [1, ${MAX_ENROL_TOKEN_USES}]`);
+  const usesCap = managed ? 1 : MAX_ENROL_TOKEN_USES;
+  if (!Number.isSafeInteger(maxUses) || maxUses < 1 || maxUses > usesCap) {
+    throw new ValidationError('maxUses', `an integer in [1, ${usesCap}]`);
   }
-  const ttlMs = input.ttlMs ?? DEFAULT_ENROL_TOKEN_TTL_MS;
-  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_ENROL_TOKEN_TTL_MS) {
-    throw new ValidationError('ttlMs', `an integer in [1000, ${MAX_ENROL_TOKEN_TTL_MS}]`);
+  const ttlMs = input.ttlMs ?? (managed ? DEFAULT_MANAGED_TOKEN_TTL_MS : DEFAULT_ENROL_TOKEN_TTL_MS);
+  const ttlCap = managed ? MAX_MANAGED_TOKEN_TTL_MS : MAX_ENROL_TOKEN_TTL_MS;
+  if (!Number.isSafeInteger(ttlMs) || ttlMs < 1000 || ttlMs > ttlCap) {
+    throw new ValidationError('ttlMs', `an integer in [1000, ${ttlCap}]`);
   }
   const existingUsers = input.existingUsers ?? false;
   if (typeof existingUsers !== 'boolean') throw new ValidationError('existingUsers', 'a boolean');
@@ -467,7 +511,16 @@ export async function createEnrolmentToken(
         throw new NotFoundError('pool');
       }
       const at = tx.now + ttlMs;
-      const record: TokenRecord = { tenant, user, pool, maxUses, uses: 0, existingUsers, createdAt: tx.now };
+      const record: TokenRecord = {
+        tenant,
+        user,
+        pool,
+        maxUses,
+        uses: 0,
+        existingUsers,
+        createdAt: tx.now,
+        managed,
+      };
       const written = await tx.put(
         ENROL_TOKENS_TABLE,
         { partition: hash, sort: NO_SORT, value: encodeToken(record), expiresAt: at },
@@ -656,6 +709,17 @@ async function settleApart(ctx: EnrolmentContext, reservation: Reservation, fail
   }
 }
 
+/** The server's adapter bound to an open transaction (stores created over it write in `tx`). */
+function txAdapter(ctx: EnrolmentContext, tx: StorageTx): StorageAdapter {
+  return {
+    kind: ctx.adapter.kind,
+    now: () => tx.now,
+    transaction: (fn) => fn(tx),
+    purgeExpired: () => Promise.reject(new StorageError('inside an enrolment transaction')),
+    close: () => Promise.reject(new StorageError('inside an enrolment transaction')),
+  };
+}
+
 function checkInput(input: EnrolmentInput): {
   user: { id: UserId; displayName: string | undefined } | undefined;
   registration: number;
@@ -830,7 +894,18 @@ export async function enrolDevice(
         registrationId: registrationId(registration),
         mailbox,
         credentialHash: credHash,
+        enrolledVia: token.managed ? 'managed' : 'token',
       });
+      if (token.managed) {
+        // In this transaction: the device and its audit record commit together.
+        await createServerStores(txAdapter(ctx, tx), { provider: ctx.provider }).audit.append(token.tenant, {
+          actor: 'enrolment',
+          action: 'enrolment.managed',
+          target: uid,
+          outcome: 'success',
+          details: { device: id },
+        });
+      }
       if (token.uses + 1 >= token.maxUses) {
         await tx.delete(ENROL_TOKENS_TABLE, hash, NO_SORT);
       } else {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ADMIN_ROLES, type AdminRole } from '@cloister/protocol';
+import { ADMIN_ROLES, type AdminRole, managedConfigAndroidXml, managedConfigPlist } from '@cloister/protocol';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   type AdminOptionValues,
@@ -102,6 +102,29 @@ interface InviteUserOptions extends AdminOptionValues {
   readonly pool?: string[];
   readonly ttl?: number;
   readonly uses?: number;
+  readonly managed?: boolean;
+  readonly format?: ManagedConfigFormat;
+}
+
+/**
+ * The forms `admin users invite --managed --format` prints the managed configuration in: the
+ * flat JSON object, an XML property list (iOS consoles), or an Android `restrictions` document
+ * with the values (`spec/managed-config.md` §5).
+ *
+ * @example
+ * ```ts
+ * const format: ManagedConfigFormat = 'plist';
+ * ```
+ */
+export type ManagedConfigFormat = 'json' | 'plist' | 'android-xml';
+
+const MANAGED_CONFIG_FORMATS: readonly ManagedConfigFormat[] = ['json', 'plist', 'android-xml'];
+
+function parseManagedFormat(value: string): ManagedConfigFormat {
+  if (!(MANAGED_CONFIG_FORMATS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected one of ${MANAGED_CONFIG_FORMATS.join(', ')}`);
+  }
+  return value as ManagedConfigFormat;
 }
 
 /**
@@ -137,8 +160,25 @@ async function inviteUser(user: string, options: InviteUserOptions, io: Resolved
       ...(options.pool === undefined ? {} : { pools: options.pool }),
       ...(options.ttl === undefined ? {} : { ttlMs: options.ttl }),
       ...(options.uses === undefined ? {} : { uses: options.uses }),
+      ...(options.managed === true ? { managed: true } : {}),
     })
     .catch(explainAdminError);
+  if (options.managed === true) {
+    const config = invite.managedConfig;
+    if (config === undefined) throw new Error('the server did not answer a managed invite');
+    io.stderr(
+      'warning: the managed configuration holds a single-use enrolment token: push it with the MDM and keep it out of logs\n',
+    );
+    const format = options.format ?? 'json';
+    io.stdout(
+      format === 'plist'
+        ? managedConfigPlist(config)
+        : format === 'android-xml'
+          ? managedConfigAndroidXml(config)
+          : `${JSON.stringify(config)}\n`,
+    );
+    return;
+  }
   const out: UserInviteJson = {
     user,
     token: invite.token,
@@ -287,6 +327,17 @@ export function registerAdminPeopleCommands(admin: Command, io: ResolvedIO): voi
       .addOption(
         new Option('--uses <n>', `devices the code may enrol, 1 to ${MAX_INVITE_USES} (default 1)`).argParser(
           positiveInteger(MAX_INVITE_USES),
+        ),
+      )
+      .addOption(
+        new Option(
+          '--managed',
+          'a managed token for an MDM configuration (single-use, 8 hours unless --ttl, at most 72h); prints the configuration',
+        ),
+      )
+      .addOption(
+        new Option('--format <format>', 'with --managed: json (default), plist or android-xml').argParser(
+          parseManagedFormat,
         ),
       ),
     'print one JSON line {"user","token","enrolmentCode","rootFingerprint","rootVerified","expiresAt"}',

@@ -12,7 +12,9 @@
 import { ForbiddenError } from '@cloister/crypto';
 import {
   type ConversationId,
+  type ManagedPolicyOverrides,
   mediaTypeAllowed,
+  narrowByManagedOverrides,
   RESTRICTION_DEFAULTS,
   RESTRICTION_NAMES,
   RESTRICTIONS,
@@ -98,7 +100,8 @@ export function restrictionValues(policy: ClientPolicy | undefined): Restriction
 
 /**
  * The capabilities under `policy`, with the restrictions the app declared it enforces; with a
- * `conversationId`, those in that conversation (a group's own layer applies in its conversation).
+ * `conversationId`, those in that conversation (a group's own layer applies in its conversation);
+ * `managed` overrides of the MDM configuration narrow the values.
  *
  * @example
  * ```ts
@@ -110,10 +113,12 @@ export function capabilitiesOf(
   policy: ClientPolicy | undefined,
   declared: ReadonlySet<string>,
   conversationId?: ConversationId,
+  managed?: ManagedPolicyOverrides,
 ): Capabilities {
   const conversation = conversationId === undefined ? undefined : toConversationId(conversationId);
   const applied = policyForConversation(policy, conversation);
-  const values = restrictionValues(applied);
+  // The MDM configuration's overrides only narrow (spec/managed-config.md §3).
+  const values = narrowByManagedOverrides(restrictionValues(applied), managed ?? {});
   const map = {} as { [N in RestrictionName]: Capability<RestrictionValues[N]> };
   const appMustEnforce: RestrictionName[] = [];
   for (const name of RESTRICTION_NAMES) {

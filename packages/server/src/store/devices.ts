@@ -8,6 +8,7 @@
  */
 import {
   DecodeError,
+  ValidationError,
   type DeviceId,
   equalBytes,
   type PublicIdentity,
@@ -94,7 +95,23 @@ export interface Device {
   readonly appVersion?: string;
   /** The platform (OS and version) the device last reported ({@link DeviceStore.report}), if it did. */
   readonly platform?: string;
+  /**
+   * How the device enrolled: `managed` with a managed enrolment token (an MDM configuration,
+   * `spec/managed-config.md`), else `token` (records written before this field read as `token`).
+   */
+  readonly enrolledVia: DeviceEnrolledVia;
 }
+
+/**
+ * How a device enrolled ({@link Device.enrolledVia}).
+ *
+ * @example
+ * ```ts
+ * const via: DeviceEnrolledVia = device.enrolledVia; // 'token' | 'managed'
+ * if (via === 'managed') console.log('enrolled from the MDM configuration');
+ * ```
+ */
+export type DeviceEnrolledVia = 'token' | 'managed';
 
 /**
  * What a device reports about the software it runs ({@link DeviceStore.report}); each 1..{@link
@@ -150,6 +167,8 @@ export interface DeviceInput {
   readonly credentialHash: Uint8Array;
   /** Whether the device starts blocked (default `false`). */
   readonly blocked?: boolean;
+  /** How the device enrolled (default `token`). */
+  readonly enrolledVia?: DeviceEnrolledVia;
 }
 
 /**
@@ -309,7 +328,15 @@ function deviceFrom(tenant: TenantId, user: UserId, id: DeviceId, r: Rec): Devic
     ...(r.has('clientVersion') ? { clientVersion: r.str('clientVersion', MAX_CLIENT_VERSION) } : {}),
     ...(r.has('appVersion') ? { appVersion: r.str('appVersion', MAX_CLIENT_VERSION) } : {}),
     ...(r.has('platform') ? { platform: r.str('platform', MAX_CLIENT_VERSION) } : {}),
+    enrolledVia: r.has('enrolledVia') ? checkVia(r.str('enrolledVia', 16)) : 'token',
   };
+}
+
+function checkVia(value: unknown, field: string = T.devices): DeviceEnrolledVia {
+  if (value === 'token' || value === 'managed') return value;
+  throw field === T.devices
+    ? new DecodeError(T.devices, 'malformed enrolledVia')
+    : new ValidationError(field, "'token' or 'managed'");
 }
 
 function fromRow(row: Row): Device {
@@ -397,6 +424,7 @@ export function createDeviceStore(run: Executor): DeviceStore {
       const mailbox = checkId(i.mailbox, 'mailbox', mailboxId);
       const credentialHash = checkHash(i.credentialHash);
       const blocked = i.blocked === undefined ? false : checkBool(i.blocked, 'blocked');
+      const enrolledVia = i.enrolledVia === undefined ? 'token' : checkVia(i.enrolledVia, 'enrolledVia');
       return run(async (tx) => {
         if ((await loadUser(tx, tid, uid, true)) === undefined) throw new NotFoundError('user');
         if ((await tx.count(T.devices, key(tid, uid))) >= MAX_DEVICES_PER_USER) {
@@ -413,6 +441,7 @@ export function createDeviceStore(run: Executor): DeviceStore {
           blocked,
           createdAt: tx.now,
           lastSeenAt: null,
+          enrolledVia,
         };
         const value = deviceRecord(device);
         if (
@@ -600,5 +629,6 @@ function deviceRecord(d: Device): Uint8Array {
     ...(d.clientVersion === undefined ? {} : { clientVersion: d.clientVersion }),
     ...(d.appVersion === undefined ? {} : { appVersion: d.appVersion }),
     ...(d.platform === undefined ? {} : { platform: d.platform }),
+    ...(d.enrolledVia === 'token' ? {} : { enrolledVia: d.enrolledVia }),
   });
 }

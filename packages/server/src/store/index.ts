@@ -27,6 +27,7 @@ export {
   CREDENTIAL_HASH_BYTES,
   createDeviceStore,
   type Device,
+  type DeviceEnrolledVia,
   type DeviceInput,
   type DevicePatch,
   type DeviceReported,

@@ -337,6 +337,9 @@ export const deviceView = named(
       lastSeenAt: z.number().int().nullable(),
       identityKey: z.string().describe('The device identity signing key (base64url, 32 bytes).'),
       clientVersion: z.string().nullable().describe('What the device last reported, or null.'),
+      enrolledVia: z
+        .enum(['token', 'managed'])
+        .describe('`managed`: enrolled with a managed enrolment token (MDM configuration).'),
     })
     .strict(),
   'Device',

@@ -27,6 +27,7 @@ import {
   ENROL_TOKENS_TABLE,
   MAX_ENROL_TOKEN_TTL_MS,
   MAX_ENROL_TOKEN_USES,
+  MAX_MANAGED_TOKEN_TTL_MS,
 } from '../../enrolment.js';
 import { key, NO_SORT } from '../../store/_util.js';
 import {
@@ -134,8 +135,9 @@ export const getUserOperation = defineAdminOperation({
 
 /**
  * Creates an enrolment token bound to `user` (`uses` devices, default 1; `ttlMs`, default 7
- * days) and its row in {@link INVITES_TABLE}, inside an open admin transaction; the caller writes
- * the audit record. Shared by the invite route and bulk invites.
+ * days; `managed`: single-use, default 8 hours, at most 72, `spec/managed-config.md` §4) and its
+ * row in {@link INVITES_TABLE}, inside an open admin transaction; the caller writes the audit
+ * record. Shared by the invite route and bulk invites.
  *
  * @example
  * ```ts
@@ -148,13 +150,18 @@ export async function issueInviteToken(
   t: Pick<AdminTransaction, 'tx' | 'scope'>,
   tenant: TenantId,
   user: UserId,
-  options: { readonly uses?: number | undefined; readonly ttlMs?: number | undefined },
+  options: {
+    readonly uses?: number | undefined;
+    readonly ttlMs?: number | undefined;
+    readonly managed?: boolean | undefined;
+  },
 ): Promise<{ token: string; expiresAt: number }> {
   const { token, expiresAt } = await createEnrolmentToken(t.scope, {
     tenant,
     user,
     ...(options.uses === undefined ? {} : { maxUses: options.uses }),
     ...(options.ttlMs === undefined ? {} : { ttlMs: options.ttlMs }),
+    ...(options.managed === true ? { managed: true } : {}),
   });
   const hash = await t.scope.provider.sha256(
     concatBytes(utf8(ENROL_TOKEN_HASH_LABEL), new Uint8Array(Buffer.from(token, 'base64url'))),
@@ -176,8 +183,22 @@ const inviteBody = z
     email: z.string().max(254).optional().describe('E-mail address (domain lower-cased); a new user only.'),
     ttlMs: z.number().int().min(60_000).max(MAX_ENROL_TOKEN_TTL_MS).optional(),
     uses: z.number().int().min(1).max(Math.min(MAX_ENROL_TOKEN_USES, 100)).optional(),
+    managed: z
+      .boolean()
+      .optional()
+      .describe(
+        'A managed enrolment token for an MDM configuration: single-use, `ttlMs` default 8 hours, at most 72 hours.',
+      ),
   })
-  .strict();
+  .strict()
+  .refine((b) => b.managed !== true || b.uses === undefined || b.uses === 1, {
+    message: 'a managed token is single-use',
+    path: ['uses'],
+  })
+  .refine((b) => b.managed !== true || b.ttlMs === undefined || b.ttlMs <= MAX_MANAGED_TOKEN_TTL_MS, {
+    message: 'a managed token lives at most 72 hours',
+    path: ['ttlMs'],
+  });
 
 /**
  * `POST /admin/v1/users/invite` (`users.invite`): creates the user when missing (with
@@ -185,6 +206,10 @@ const inviteBody = z
  * (`uses` devices, default 1; `ttlMs`, default 7 days), in one transaction with the audit record
  * `user.invite`. The token is answered once; `enrolmentCode` is `<token>.<digest of the root
  * fingerprint>` (null while the tenant has no root). 409 `conflict: user` for a blocked user.
+ * `managed: true` (`spec/managed-config.md` §4): a single-use token for an MDM configuration
+ * (`ttlMs` default 8 hours, at most 72), which the tenant's organisation root must exist for (409
+ * `conflict: organisationRoot`, nothing written); the answer adds `managed` and `tenant`, and the
+ * audit record says `managed: true`.
  *
  * @example
  * ```ts
@@ -206,6 +231,11 @@ export const inviteUserOperation = defineAdminOperation({
       expiresAt: z.number().int(),
       rootFingerprint: z.string().nullable(),
       enrolmentCode: z.string().nullable().describe('`<token>.<fingerprint digest>`, 87 characters.'),
+      managed: z.literal(true).optional().describe('Present for a managed token.'),
+      tenant: z
+        .string()
+        .optional()
+        .describe('The tenant id, for the managed configuration (managed tokens).'),
     })
     .strict(),
   handle: async (ctx, { me, body }) => {
@@ -224,22 +254,32 @@ export const inviteUserOperation = defineAdminOperation({
       }
       // The tenant's allowlist (spec/allowlist.md): a user outside it is not invited (nothing written).
       if (!(await allowlistAllows(tx, me.tenant, existing))) throw new NotAllowlistedError();
+      const managed = body.managed === true;
+      const rootFingerprint = await rootFingerprintOf({ stores }, me.tenant);
+      // A managed configuration always pins the root: without one there is nothing to pin.
+      if (managed && rootFingerprint === null) {
+        throw new ConflictError('organisationRoot', 'a managed token needs the organisation root');
+      }
       const { token, expiresAt } = await issueInviteToken({ tx, scope }, me.tenant, user, body);
       await stores.audit.append(me.tenant, {
         actor: me.admin.id,
         action: 'user.invite',
         target: user,
         outcome: 'success',
-        details: { uses: body.uses ?? 1, expiresAt, created },
+        details: { uses: body.uses ?? 1, expiresAt, created, ...(managed ? { managed: true } : {}) },
       });
-      const rootFingerprint = await rootFingerprintOf({ stores }, me.tenant);
-      return { token, expiresAt, rootFingerprint, enrolmentCode: enrolmentCodeOf(token, rootFingerprint) };
+      return {
+        token,
+        expiresAt,
+        rootFingerprint,
+        enrolmentCode: enrolmentCodeOf(token, rootFingerprint),
+        ...(managed ? { managed: true as const, tenant: me.tenant } : {}),
+      };
     });
   },
 });
 
 function setBlocked(blocked: boolean) {
-  const action = blocked ? 'user.block' : 'user.unblock';
   return defineAdminOperation({
     id: blocked ? 'blockUser' : 'unblockUser',
     method: 'POST',

@@ -102,6 +102,7 @@ export function deviceViewOf(d: Device) {
     lastSeenAt: d.lastSeenAt,
     identityKey: b64url(d.identity.signingKey),
     clientVersion: d.clientVersion ?? null,
+    enrolledVia: d.enrolledVia,
   };
 }
 
