@@ -2,7 +2,10 @@
  * `cloister admin devices …`: a user's devices (list, block, unblock) and remote wipes. A wipe is
  * an organisation object signed here, on the administrator's machine, with the signing key of the
  * administrator directory; the server stores it and the device carries it out only when it
- * verifies against the organisation root the device pinned.
+ * verifies against the organisation root the device pinned. `admit` is zero-touch admission
+ * (`spec/device-lists.md` §5): the next device list of a user that adds an enrolled device, signed
+ * here with that key; `admit --managed` admits every device enrolled through a managed token that
+ * its user's list lacks.
  *
  * @module
  */
@@ -50,6 +53,30 @@ export interface WipeJson {
   readonly issuedAt: string | null;
   /** When the device's signed report arrived, ISO 8601, or null. */
   readonly confirmedAt: string | null;
+}
+
+/**
+ * What `admin devices admit --json` prints.
+ *
+ * @example
+ * ```ts
+ * const { admitted, skipped }: AdmitJson = JSON.parse(stdout);
+ * for (const a of admitted) console.log(`${a.user}/${a.device} admitted at epoch ${a.epoch}`);
+ * ```
+ */
+export interface AdmitJson {
+  /** The devices admitted, with the epoch of the list that admits each. */
+  readonly admitted: readonly { readonly user: string; readonly device: number; readonly epoch: number }[];
+  /** Devices not admitted and why. */
+  readonly skipped: readonly { readonly user: string; readonly device: number; readonly reason: string }[];
+}
+
+function describeAdmit(r: AdmitJson): string {
+  const lines = r.admitted.map(
+    (a) => `admitted device ${a.device} of user ${a.user} (list epoch ${a.epoch})\n`,
+  );
+  for (const k of r.skipped) lines.push(`skipped device ${k.device} of user ${k.user}: ${k.reason}\n`);
+  return lines.length === 0 ? 'nothing to admit\n' : lines.join('');
 }
 
 function describeWipe(s: WipeJson): string {
@@ -126,6 +153,44 @@ export function registerAdminDeviceCommands(admin: Command, io: ResolvedIO): Com
     };
     output(io, options, out, describeWipe);
   });
+  addAdminOptions(
+    devices
+      .command('admit')
+      .description(
+        'admit enrolled devices to their user’s device list by the organisation, signed with your signing key: one device, or with --managed every device enrolled through a managed token',
+      )
+      .argument('[user]', 'the user id (with [device]: that device; with --managed: only that user)', user)
+      .argument('[device]', 'the device id', parseDevice)
+      .option('--managed', 'admit every device enrolled through a managed token that its user’s list lacks'),
+    'print one JSON line {"admitted":[{"user","device","epoch"}],"skipped":[{"user","device","reason"}]}',
+  ).action(
+    async (
+      u: string | undefined,
+      device: number | undefined,
+      options: AdminOptionValues & { readonly managed?: boolean },
+    ) => {
+      if (options.managed === true ? device !== undefined : u === undefined || device === undefined) {
+        throw new InvalidArgumentError('expected <user> <device>, or --managed with at most a user.');
+      }
+      const { client, provider, dir, passphrase } = await openAdminSession(options, io);
+      const key = await openAdminSigningKey(dir, provider, passphrase);
+      const signer = { provider, key, client };
+      const report: AdmitJson =
+        options.managed === true
+          ? await client.devices
+              .admitManaged(signer, u === undefined ? {} : { users: [u] })
+              .catch(explainAdminError)
+          : {
+              admitted: [
+                await client.devices
+                  .admit(signer, { user: u as string, device: device as number })
+                  .catch(explainAdminError),
+              ],
+              skipped: [],
+            };
+      output(io, options, report, describeAdmit);
+    },
+  );
   addAdminOptions(
     devices
       .command('wipe-status')
