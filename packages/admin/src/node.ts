@@ -130,3 +130,5 @@ export function readKeyStoreFile(path: string): string {
   }
   return readFileSync(path, 'utf8');
 }
+
+export * from './directory/index.js';
