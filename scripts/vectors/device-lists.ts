@@ -19,13 +19,17 @@ import {
 import { createNodeProvider } from '@cloister/crypto/node';
 import { INSECURE_seededRandomForTestsOnly } from '@cloister/crypto/testing';
 import {
+  type AdminRole,
   DEVICE_LIST_LABEL,
+  DEVICE_LIST_ORGANISATION_LABEL,
   type DeviceListBody,
   type DeviceListEntry,
   decodeDeviceList,
   deviceListHash,
   deviceListSignedBytes,
   followDeviceLists,
+  issueAdminCertificate,
+  organisationListVerifier,
   signDeviceList,
   tenantId,
   userId,
@@ -54,7 +58,14 @@ function show(body: DeviceListBody, bytes: Uint8Array) {
     issuedAtMs: body.issuedAtMs,
     previous: toHex(body.previous),
     root: toHex(body.root),
-    signer: body.signer,
+    signer:
+      body.signer.kind === 'device'
+        ? body.signer
+        : {
+            kind: 'organisation',
+            deviceId: body.signer.deviceId,
+            certificate: toHex(body.signer.certificate),
+          },
     devices: body.devices.map((d) => ({
       deviceId: d.deviceId,
       signingKey: toHex(d.identity.signingKey),
@@ -64,6 +75,181 @@ function show(body: DeviceListBody, bytes: Uint8Array) {
     })),
     signedBytes: toHex(deviceListSignedBytes(body)),
     bytes: toHex(bytes),
+  };
+}
+
+async function seededKeyPair(name: string) {
+  return noble
+    .withRandom(INSECURE_seededRandomForTestsOnly(utf8(SEED_PREFIX + name)))
+    .ed25519.generateKeyPair();
+}
+
+/** Signs `body` with `privateKey` whatever its certificate says (what an attacker can always do). */
+async function craft(body: DeviceListBody, privateKey: Uint8Array): Promise<Uint8Array> {
+  const signed = deviceListSignedBytes(body);
+  const label = utf8(
+    body.signer.kind === 'device' ? DEVICE_LIST_LABEL : DEVICE_LIST_ORGANISATION_LABEL,
+  ).length;
+  const out = new Uint8Array(signed.length - label + 64);
+  out.set(signed.subarray(label));
+  out.set(await noble.ed25519.sign(privateKey, signed), signed.length - label);
+  return out;
+}
+
+/**
+ * Zero-touch admission (spec/device-lists.md §5): the organisation admits a managed device as
+ * device 5 after `l2`, signed by an integration the root certified; and organisation lists every
+ * reader refuses.
+ */
+async function organisationVectors(b2: DeviceListBody, l2: Uint8Array, ghost: DeviceIdentity) {
+  const root = await seededKeyPair('root');
+  const operatorRoot = await seededKeyPair('operator-root');
+  const verifyAtMs = T0 + 86_400_000;
+  let serial = 1;
+  const certify = async (
+    name: string,
+    rootKey: Uint8Array,
+    role: AdminRole,
+    over: { expiresAtMs?: number } = {},
+  ) => {
+    const key = await seededKeyPair(`admin-${name}`);
+    const certificate = await issueAdminCertificate(noble, rootKey, {
+      tenant,
+      admin: name,
+      adminPublicKey: key.publicKey,
+      role,
+      issuedAtMs: T0 - 86_400_000,
+      expiresAtMs: over.expiresAtMs ?? T0 + 90 * 86_400_000,
+      serial: serial++,
+    });
+    return { key, certificate };
+  };
+  const integration = await certify('mdm', root.privateKey, 'integration');
+  const auditor = await certify('auditor', root.privateKey, 'auditor');
+  const operator = await certify('mdm', operatorRoot.privateKey, 'integration');
+  const expired = await certify('old-mdm', root.privateKey, 'integration', { expiresAtMs: T0 });
+  const managed = await identity('managed');
+  const hash = await deviceListHash(noble, l2);
+  const e5 = entry(5, managed, T0 + 180_000);
+  const bOrg: DeviceListBody = {
+    ...b2,
+    epoch: 3,
+    issuedAtMs: T0 + 180_000,
+    previous: hash,
+    root: b2.root,
+    signer: { kind: 'organisation', deviceId: deviceId(5), certificate: integration.certificate },
+    devices: [...b2.devices, e5],
+  };
+  const lOrg = await signDeviceList(noble, bOrg, integration.key.privateKey);
+  const organisation = organisationListVerifier(node, {
+    rootPublicKey: root.publicKey,
+    tenant,
+    now: () => verifyAtMs,
+  });
+  const opts = { tenant, user, organisation };
+  const followed = await followDeviceLists(node, decodeDeviceList(l2), [lOrg], opts);
+  if (followed.trust !== 'chained' || followed.added.map((d) => d.deviceId).join() !== '5')
+    fail('organisation admission');
+
+  const withSigner = (who: { certificate: Uint8Array }): DeviceListBody => ({
+    ...bOrg,
+    signer: { kind: 'organisation', deviceId: deviceId(5), certificate: who.certificate },
+  });
+  const swapped = lOrg.slice();
+  const at = Buffer.from(swapped).indexOf(Buffer.from(e5.identity.signingKey));
+  swapped.set(ghost.signingKeyPair.publicKey, at);
+  swapped.set(ghost.dhKeyPair.publicKey, at + 32);
+  const refuse = [
+    {
+      name: 'operator-root',
+      description: "signed by an integration certified by the operator's own root",
+      lists: [await signDeviceList(noble, withSigner(operator), operator.key.privateKey)],
+    },
+    {
+      name: 'auditor',
+      description: 'signed by an auditor the root certified (a role that may not admit devices)',
+      lists: [await craft(withSigner(auditor), auditor.key.privateKey)],
+    },
+    {
+      name: 'expired-certificate',
+      description: "signed with a certificate that expired before the list's issue time",
+      lists: [await signDeviceList(noble, withSigner(expired), expired.key.privateKey)],
+    },
+    {
+      name: 'device-swapped',
+      description: "the admission of device 5 with the ghost's keys put in its entry (signature kept)",
+      lists: [swapped],
+    },
+    {
+      name: 'removes-a-device',
+      description: 'adds device 5 but drops device 1',
+      lists: [
+        await signDeviceList(
+          noble,
+          { ...bOrg, devices: [bOrg.devices[1] as DeviceListEntry, e5] },
+          integration.key.privateKey,
+        ),
+      ],
+    },
+    {
+      name: 'adds-two-devices',
+      description: 'adds device 5 and a ghost device 6',
+      lists: [
+        await signDeviceList(
+          noble,
+          { ...bOrg, devices: [...bOrg.devices, entry(6, ghost, T0 + 180_000)] },
+          integration.key.privateKey,
+        ),
+      ],
+    },
+    {
+      name: 'backdated',
+      description: 'issued before the list it follows',
+      lists: [await signDeviceList(noble, { ...bOrg, issuedAtMs: T0 + 1 }, integration.key.privateKey)],
+    },
+    {
+      name: 'other-user',
+      description: "the admission signed for user mallory served as alice's",
+      lists: [await signDeviceList(noble, { ...bOrg, user: userId('mallory') }, integration.key.privateKey)],
+    },
+    {
+      name: 'future',
+      description: 'issued more than 5 minutes after the verifier’s now',
+      lists: [
+        await signDeviceList(
+          noble,
+          { ...bOrg, issuedAtMs: verifyAtMs + 301_000 },
+          integration.key.privateKey,
+        ),
+      ],
+    },
+  ].map((c) => ({ ...c, pinned: toHex(l2), lists: c.lists.map(toHex), error: 'ERR_INVALID_KEY' }));
+  for (const c of refuse) {
+    const lists = c.lists.map((h) => Uint8Array.from(Buffer.from(h, 'hex')));
+    const ok = await followDeviceLists(node, decodeDeviceList(l2), lists, opts).then(
+      () => true,
+      (e: { code?: string }) => e.code !== c.error,
+    );
+    if (ok) fail(`organisation ${c.name} was not refused with ${c.error}`);
+  }
+  return {
+    label: DEVICE_LIST_ORGANISATION_LABEL,
+    labelHex: toHex(utf8(DEVICE_LIST_ORGANISATION_LABEL)),
+    rootPublicKey: toHex(root.publicKey),
+    verifyAtMs,
+    admin: {
+      signingPrivateKey: toHex(integration.key.privateKey),
+      publicKey: toHex(integration.key.publicKey),
+      certificate: toHex(integration.certificate),
+    },
+    managed: {
+      signingKey: toHex(managed.signingKeyPair.publicKey),
+      dhKey: toHex(managed.dhKeyPair.publicKey),
+    },
+    pinned: 2,
+    admitted: show(bOrg, lOrg),
+    added: [5],
+    refuse,
   };
 }
 
@@ -328,6 +514,7 @@ export async function generateDeviceListVectors() {
       },
     ],
     refuse,
+    organisation: await organisationVectors(b2, l2, ghost),
   };
 }
 

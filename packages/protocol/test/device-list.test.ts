@@ -63,6 +63,14 @@ const vectors = JSON.parse(
     removed: number[];
   }[];
   refuse: { name: string; pinned: string | null; lists: string[]; error: string }[];
+  organisation: {
+    rootPublicKey: string;
+    verifyAtMs: number;
+    pinned: number;
+    admitted: ShownList;
+    added: number[];
+    refuse: { name: string; pinned: string; lists: string[]; error: string }[];
+  };
 };
 const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
 const opts = { tenant: tenantId(vectors.meta.tenant), user: userId(vectors.meta.user) };
@@ -108,6 +116,39 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))('device-lists.json und
     }
   });
 });
+
+describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
+  'device-lists.json, admission by the organisation, under %s',
+  (_name, provider) => {
+    const o = vectors.organisation;
+    const organisation = organisationListVerifier(provider, {
+      rootPublicKey: hex(o.rootPublicKey),
+      tenant: opts.tenant,
+      now: () => o.verifyAtMs,
+    });
+    it('the admitted list re-signs to the same bytes and is followed from the pinned list', async () => {
+      const list = decodeDeviceList(hex(o.admitted.bytes));
+      expect(toHex(deviceListSignedBytes(list))).toBe(o.admitted.signedBytes);
+      const update = await followDeviceLists(provider, decodeDeviceList(byNumber(o.pinned)), [list.bytes], {
+        ...opts,
+        organisation,
+      });
+      expect(update.trust).toBe('chained');
+      expect(update.added.map((d) => d.deviceId)).toEqual(o.added);
+    });
+    it(`${vectors.organisation.refuse.length} organisation lists to refuse are refused`, async () => {
+      for (const c of o.refuse) {
+        await expect(
+          followDeviceLists(provider, decodeDeviceList(hex(c.pinned)), c.lists.map(hex), {
+            ...opts,
+            organisation,
+          }),
+          c.name,
+        ).rejects.toMatchObject({ code: c.error });
+      }
+    });
+  },
+);
 
 describe('device lists: form and attacks', () => {
   const provider = createNobleProvider();
