@@ -743,6 +743,25 @@ export class AdminClient {
   }
 
   /**
+   * The same client with the server's URL and key pin as devices reach it (the `server` option),
+   * which `inviteUser({ managed: true })` puts into the managed configuration.
+   *
+   * @example
+   * ```ts
+   * const { managedConfig } = await admin.withServer({ url, pin }).inviteUser({ user: 'ann', managed: true });
+   * ```
+   */
+  withServer(server: { readonly url: string; readonly pin: string }): AdminClient {
+    return new AdminClient({
+      transport: this.#transport,
+      ...(this.#credential === undefined ? {} : { credential: this.#credential }),
+      ...(this.#root === undefined ? {} : { organisationRoot: this.#root }),
+      ...(this.#provider === undefined ? {} : { provider: this.#provider }),
+      server,
+    });
+  }
+
+  /**
    * The organisation root public key this client checks the server's statements against.
    *
    * @example
