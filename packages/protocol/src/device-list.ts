@@ -483,7 +483,16 @@ export interface VerifyDeviceListOptions {
  *
  * @example
  * ```ts
- * const ok = await verifier({ signedBytes, signature, certificate, issuedAtMs });
+ * import { decodeDeviceList, deviceListSignedBytes } from '@cloister/protocol';
+ * const list = decodeDeviceList(bytes);
+ * if (list.signer.kind === 'organisation') {
+ *   const signed: OrganisationListSignature = {
+ *     signedBytes: deviceListSignedBytes(list),
+ *     signature: list.signature,
+ *     certificate: list.signer.certificate,
+ *     issuedAtMs: list.issuedAtMs,
+ *   };
+ * }
  * ```
  */
 export interface OrganisationListSignature {

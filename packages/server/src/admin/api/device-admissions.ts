@@ -122,7 +122,7 @@ export const getDeviceAdmissionOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/users/alice/device-list`, { method: 'PUT', headers, body: JSON.stringify({ list }) });
+ * await fetch(`${url}/admin/v1/users/alice/device-list`, { method: 'PUT', headers, body: JSON.stringify({ list: Buffer.from(bytes).toString('base64url') }) });
  * ```
  */
 export const admitDeviceOperation = defineAdminOperation({
