@@ -9,7 +9,8 @@ import type { PinWrapOptions } from '@cloister/crypto';
 /**
  * Exit codes of the `cloister` command: 0 success, 1 the command failed, 2 the command line was
  * wrong (unknown command or option, missing or invalid argument), 3 the server could not be
- * reached (refused, reset, timed out, unresolvable name, failed TLS handshake, offline).
+ * reached (refused, reset, timed out, unresolvable name, failed TLS handshake, offline), 4 a
+ * safety threshold stopped the command before it changed anything (`cloister directory sync`).
  *
  * @example
  * ```ts
@@ -17,7 +18,7 @@ import type { PinWrapOptions } from '@cloister/crypto';
  * if (code === EXIT.network) console.error('the server is not reachable; try again later');
  * ```
  */
-export const EXIT = { ok: 0, failure: 1, usage: 2, network: 3 } as const;
+export const EXIT = { ok: 0, failure: 1, usage: 2, network: 3, threshold: 4 } as const;
 
 /**
  * The command's surroundings. Every member is optional; absent ones are the process's own.
@@ -119,6 +120,26 @@ export function keyStoreOptions(io: ResolvedIO): { readonly scrypt?: NonNullable
  */
 export class UsageFailure extends Error {
   override readonly name = 'UsageFailure';
+}
+
+/**
+ * A failure with an exit code of its own (such as {@link EXIT}.threshold): its message is printed
+ * as `error: <message>` and `run` resolves `exitCode`.
+ *
+ * @example
+ * ```ts
+ * throw new ExitFailure('the plan exceeds the threshold; nothing was applied', EXIT.threshold);
+ * ```
+ */
+export class ExitFailure extends Error {
+  override readonly name = 'ExitFailure';
+  /** The exit code `run` resolves. */
+  readonly exitCode: number;
+
+  constructor(message: string, exitCode: number) {
+    super(message);
+    this.exitCode = exitCode;
+  }
 }
 
 /**

@@ -11,10 +11,11 @@ import { Command, CommanderError, Help, type Option } from 'commander';
 import { PIN_HELP } from './_client.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerClientCommands } from './commands/client.js';
+import { registerDirectoryCommands } from './commands/directory.js';
 import { registerIdentityCommands } from './commands/identity.js';
 import { registerOrgCommands } from './commands/org.js';
 import { registerServerCommands } from './commands/server.js';
-import { type CliIO, EXIT, resolveIO, UsageFailure } from './io.js';
+import { type CliIO, EXIT, ExitFailure, resolveIO, UsageFailure } from './io.js';
 
 function packageVersion(): string {
   try {
@@ -60,6 +61,7 @@ export function buildProgram(io: CliIO = {}): Command {
   registerServerCommands(program, resolved);
   registerAdminCommands(program, resolved);
   registerOrgCommands(program, resolved);
+  registerDirectoryCommands(program, resolved);
   const client = registerIdentityCommands(registerClientCommands(program, resolved), resolved);
   // Every client command that unlocks the device says where its PIN comes from.
   for (const command of client.commands) {
@@ -130,6 +132,10 @@ export async function run(argv: readonly string[], io: CliIO = {}): Promise<numb
     if (error instanceof UsageFailure) {
       resolved.stderr(`error: ${error.message}\n(add --help for usage)\n`);
       return EXIT.usage;
+    }
+    if (error instanceof ExitFailure) {
+      resolved.stderr(`error: ${error.message}\n`);
+      return error.exitCode;
     }
     const unreachable = await connectionFailure(error).catch(() => undefined);
     if (unreachable !== undefined) {
