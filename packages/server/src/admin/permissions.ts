@@ -40,7 +40,8 @@ export type AdminPermission =
   | 'allowlist.write'
   | 'stats.read'
   | 'integrations.manage'
-  | 'subjects.export';
+  | 'subjects.export'
+  | 'scim.manage';
 
 /**
  * Every {@link AdminPermission}, in the order of the matrix.
@@ -76,6 +77,7 @@ export const ADMIN_PERMISSIONS: readonly AdminPermission[] = Object.freeze([
   'stats.read',
   'integrations.manage',
   'subjects.export',
+  'scim.manage',
 ]);
 
 /**

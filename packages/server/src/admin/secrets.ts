@@ -31,6 +31,18 @@ export const ADMIN_SESSION_LABEL = 'cloister/server/v1/admin-session';
  */
 export const ADMIN_KEY_LABEL = 'cloister/server/v1/admin-key';
 /**
+ * Label of a SCIM token's hash: the stored hash is SHA-256 of the label followed by the token
+ * (`scim_<base64url>`, `spec/directory.md` §2).
+ *
+ * @example
+ * ```ts
+ * import { createHash } from 'node:crypto';
+ *
+ * const hash = createHash('sha256').update(SCIM_TOKEN_LABEL).update(token).digest(); // = bearerHash('scim', token)
+ * ```
+ */
+export const SCIM_TOKEN_LABEL = 'cloister/server/v1/scim-token';
+/**
  * Label of a recovery code's hash (followed by tenant, 0x00, admin id, 0x00, the normalised code).
  *
  * @example
@@ -97,15 +109,17 @@ export function newBearerSecret(): string {
 }
 
 /**
- * The stored hash of a session token or an API key (`kind` picks the label).
+ * The stored hash of a session token, an API key or a SCIM token (`kind` picks the label).
  *
  * @example
  * ```ts
  * const session = await stores.administrators.session(bearerHash('session', token));
  * ```
  */
-export function bearerHash(kind: 'session' | 'key', secret: string): Uint8Array {
-  return labelled(kind === 'session' ? ADMIN_SESSION_LABEL : ADMIN_KEY_LABEL, secret);
+export function bearerHash(kind: 'session' | 'key' | 'scim', secret: string): Uint8Array {
+  const label =
+    kind === 'session' ? ADMIN_SESSION_LABEL : kind === 'key' ? ADMIN_KEY_LABEL : SCIM_TOKEN_LABEL;
+  return labelled(label, secret);
 }
 
 /**

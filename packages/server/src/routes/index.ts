@@ -6,6 +6,7 @@
 import { adminApiRoutes } from '../admin/api/routes.js';
 import { adminAuthRoutes } from '../admin/routes.js';
 import type { RouteModule } from '../context.js';
+import { scimRoutes } from '../scim/routes.js';
 import { blobRoutes } from './blobs.js';
 import { broadcastRoutes } from './broadcasts.js';
 import { certificateRoutes } from './certificates.js';
@@ -37,4 +38,5 @@ export const ROUTES: readonly RouteModule[] = [
   blobRoutes,
   adminAuthRoutes,
   adminApiRoutes,
+  scimRoutes,
 ];

@@ -41,6 +41,7 @@ export * from './jobs.js';
 export * from './mailboxes.js';
 export * from './organisation.js';
 export * from './policies.js';
+export * from './scim-tokens.js';
 export {
   type CountedFigure,
   createStatisticsStore,
@@ -90,8 +91,15 @@ export {
   type UsageStore,
 } from './usage.js';
 export {
+  checkDirectorySource,
+  checkExternalId,
   createPoolStore,
   createUserStore,
+  type DirectoryRecord,
+  type DirectorySource,
+  type DirectoryState,
+  EMAIL_INDEX_LABEL,
+  MAX_EXTERNAL_ID,
   MAX_DISPLAY_NAME,
   MAX_POOLS_PER_USER,
   type Pool,

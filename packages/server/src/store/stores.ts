@@ -24,6 +24,7 @@ import { createJobStore, type JobStore } from './jobs.js';
 import { createMailboxSortKeys, createMailboxStore, type MailboxStore } from './mailboxes.js';
 import { createOrganisationStore, type OrganisationStore } from './organisation.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
+import { createScimTokenStore, type ScimTokenStore } from './scim-tokens.js';
 import { createStatisticsStore, type StatisticsStore } from './statistics.js';
 import { subjectSealingAdapter } from './subjects.js';
 import { createDomainStore, createTenantStore, type DomainStore, type TenantStore } from './tenants.js';
@@ -103,6 +104,8 @@ export interface ServerStoreSet {
   readonly jobs: JobStore;
   /** Integrations' API keys, webhook subscriptions, their outbox and delivery records. */
   readonly integrations: IntegrationStore;
+  /** Each tenant's SCIM tokens (`spec/directory.md` §2). */
+  readonly scimTokens: ScimTokenStore;
 }
 
 /**
@@ -185,6 +188,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     broadcasts: createBroadcastStore(run),
     jobs: createJobStore(run),
     integrations: createIntegrationStore(run),
+    scimTokens: createScimTokenStore(run),
   });
   return {
     ...build(adapterExecutor(sealed)),

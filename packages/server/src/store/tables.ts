@@ -62,6 +62,10 @@ export const SERVER_TABLES = Object.freeze({
   jobs: 's_jobs',
   jobItems: 's_job_items',
   jobKeys: 's_job_keys',
+  directoryIds: 's_directory_ids',
+  userEmails: 's_user_emails',
+  scimTokens: 's_scim_tokens',
+  scimTokenHashes: 's_scim_token_hashes',
 } as const);
 
 /**

@@ -3,8 +3,15 @@
  * twice in one transaction: in the user's record and as index rows per pool, so that both
  * "pools of a user" and "users of a pool" are single reads.
  *
+ * A user managed by a directory (SCIM or the LDAP/AD bridge, `spec/directory.md` §1) carries a
+ * {@link DirectoryRecord}; `s_directory_ids[tenant ‖ source][externalId]` names the user of each
+ * directory id (unique per tenant and source). `s_user_emails[tenant ‖ H(lower-cased e-mail)][user]`
+ * finds users by e-mail (SCIM `userName eq`); the address is hashed so that no e-mail address
+ * stands in a row's key. Every change of a user bumps its `revision` (the SCIM ETag).
+ *
  * @module
  */
+import { createHash } from 'node:crypto';
 import { ValidationError } from '@cloister/crypto';
 import { type PoolId, poolId, type TenantId, tenantId, type UserId, userId } from '@cloister/protocol';
 import type { Executor, StorageTx } from '@cloister/storage';
@@ -12,6 +19,7 @@ import {
   checkBool,
   checkId,
   checkIdList,
+  checkInteger,
   checkObject,
   checkPage,
   checkText,
@@ -122,6 +130,104 @@ export function emailDomain(email: string): string {
 }
 
 /**
+ * Which directory manages a user: `scim` or `ldap:<name>` (`<name>` of 1..32 characters from
+ * `a-z 0-9 -`).
+ *
+ * @example
+ * ```ts
+ * const source: DirectorySource = 'ldap:corp';
+ * ```
+ */
+export type DirectorySource = 'scim' | `ldap:${string}`;
+
+/**
+ * The directory's view of a user: `active`, `disabled` (the directory disabled them) or `left`
+ * (deleted in the directory or moved out of scope).
+ *
+ * @example
+ * ```ts
+ * const state: DirectoryState = 'disabled';
+ * ```
+ */
+export type DirectoryState = 'active' | 'disabled' | 'left';
+
+const DIRECTORY_SOURCE = /^(scim|ldap:[a-z0-9-]{1,32})$/;
+/**
+ * Longest directory id (`externalId`), in characters.
+ *
+ * @example
+ * ```ts
+ * console.log(MAX_EXTERNAL_ID); // 256
+ * ```
+ */
+export const MAX_EXTERNAL_ID = 256;
+
+/**
+ * Checks a directory source name (`scim` or `ldap:<name>`); `ValidationError(field)` otherwise.
+ *
+ * @example
+ * ```ts
+ * checkDirectorySource('ldap:corp'); // 'ldap:corp'
+ * ```
+ */
+export function checkDirectorySource(value: unknown, field = 'source'): DirectorySource {
+  if (typeof value !== 'string' || !DIRECTORY_SOURCE.test(value)) {
+    throw new ValidationError(field, "'scim' or 'ldap:<name>' with a name of 1..32 of a-z 0-9 -");
+  }
+  return value as DirectorySource;
+}
+
+function hasControl(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * Checks a directory id: 1..{@link MAX_EXTERNAL_ID} characters, no control characters.
+ *
+ * @example
+ * ```ts
+ * checkExternalId('00u1abcd'); // '00u1abcd'
+ * ```
+ */
+export function checkExternalId(value: unknown, field = 'externalId'): string {
+  if (
+    typeof value !== 'string' ||
+    value.length === 0 ||
+    value.length > MAX_EXTERNAL_ID ||
+    hasControl(value)
+  ) {
+    throw new ValidationError(field, `1..${MAX_EXTERNAL_ID} characters without control characters`);
+  }
+  return value;
+}
+
+/**
+ * The directory record of a directory-managed user (`spec/directory.md` §1).
+ *
+ * @example
+ * ```ts
+ * const u = await stores.users.get(tenant, user);
+ * if (u?.directory?.state === 'left') console.log('left the directory');
+ * ```
+ */
+export interface DirectoryRecord {
+  /** Which directory manages the user. */
+  readonly source: DirectorySource;
+  /** The directory's immutable id of the user (unique per tenant and source), or `null` when it sent none. */
+  readonly externalId: string | null;
+  /** The directory's view of the user. */
+  readonly state: DirectoryState;
+  /** When `state` last changed, ms. */
+  readonly since: number;
+  /** Whether the directory re-enabled the user after a disable or leave (not applied: a person decides). */
+  readonly reenableRequested: boolean;
+}
+
+/**
  * A user as stored.
  *
  * @example
@@ -149,6 +255,12 @@ export interface User {
   readonly email: string | null;
   /** When the user was created, in Unix milliseconds. */
   readonly createdAt: number;
+  /** The directory record when a directory manages the user, else `null`. */
+  readonly directory: DirectoryRecord | null;
+  /** Bumped by every change of the user (the SCIM ETag `W/"<revision>"`); 1 when created. */
+  readonly revision: number;
+  /** When the user last changed, in Unix milliseconds (`createdAt` until then). */
+  readonly updatedAt: number;
 }
 
 /**
@@ -173,6 +285,8 @@ export interface UserInput {
   readonly blocked?: boolean;
   /** An e-mail address (checked by `normaliseEmail`); `null` or left out: none (a patch's `null` removes it). */
   readonly email?: string | null;
+  /** The directory record (`null` or left out: none; a patch's `null` detaches the user). */
+  readonly directory?: DirectoryRecord | null;
 }
 
 /**
@@ -259,6 +373,24 @@ export interface UserStore {
    * ```
    */
   listByPool(tenant: TenantId, pool: PoolId, options?: ServerPageOptions): Promise<ServerPage<UserId>>;
+  /**
+   * The user whose directory record has `source` and `externalId`, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * const linked = await stores.users.byExternalId(tenant, 'scim', '00u1abcd');
+   * ```
+   */
+  byExternalId(tenant: TenantId, source: DirectorySource, externalId: string): Promise<User | undefined>;
+  /**
+   * The users whose e-mail address is `email` (compared case-insensitively), at most 100.
+   *
+   * @example
+   * ```ts
+   * const found = await stores.users.byEmail(tenant, 'alice@acme.example');
+   * ```
+   */
+  byEmail(tenant: TenantId, email: string): Promise<User[]>;
 }
 
 /**
@@ -281,6 +413,10 @@ export interface Pool {
   readonly name: string;
   /** Other pools whose users this pool's users may contact (sorted, distinct). */
   readonly mayContact: readonly PoolId[];
+  /** The directory's id of the group the pool mirrors (SCIM `externalId`), when a directory set one. */
+  readonly externalId?: string;
+  /** Bumped by every `put` and {@link PoolStore.touch} of the pool (the SCIM ETag); 1 when created. */
+  readonly revision?: number;
 }
 
 /**
@@ -299,6 +435,8 @@ export interface PoolInput {
   readonly name: string;
   /** Other pools whose users this pool's users may contact (at most {@link MAX_POOLS_PER_USER}; default none). */
   readonly mayContact?: readonly PoolId[];
+  /** The directory's id of the group (SCIM `externalId`); left out: the pool keeps the one it has. */
+  readonly externalId?: string | null;
 }
 
 /**
@@ -356,6 +494,17 @@ export interface PoolStore {
    * ```
    */
   delete(tenant: TenantId, id: PoolId): Promise<boolean>;
+  /**
+   * Bumps the pool's revision (its members changed); `NotFoundError('pool')`.
+   *
+   * @example
+   * ```ts
+   * import { poolId } from '@cloister/protocol';
+   *
+   * const pool = await stores.pools.touch(tenant, poolId('ward-3'));
+   * ```
+   */
+  touch(tenant: TenantId, id: PoolId): Promise<Pool>;
 }
 
 function checkRoles(value: unknown): Role[] {
@@ -383,7 +532,92 @@ function userFrom(tenant: TenantId, id: UserId, r: Rec): User {
     blocked: r.bool('blocked'),
     email: r.has('email') ? r.str('email', MAX_EMAIL) : null,
     createdAt: r.int('createdAt'),
+    directory: r.has('directory') ? directoryFrom(r.obj('directory')) : null,
+    revision: r.has('revision') ? r.int('revision', 1) : 1,
+    updatedAt: r.has('updatedAt') ? r.int('updatedAt') : r.int('createdAt'),
   };
+}
+
+const STATES: readonly DirectoryState[] = ['active', 'disabled', 'left'];
+
+function directoryFrom(r: Rec): DirectoryRecord {
+  return {
+    source: r.id('source', (v) => checkDirectorySource(v)),
+    state: r.id('state', (v) => {
+      if (!STATES.includes(v as DirectoryState)) throw new Error();
+      return v as DirectoryState;
+    }),
+    externalId: r.has('externalId') ? r.str('externalId', MAX_EXTERNAL_ID) : null,
+    since: r.int('since'),
+    reenableRequested: r.bool('reenableRequested'),
+  };
+}
+
+function checkDirectory(value: unknown): DirectoryRecord {
+  const d = checkObject(value, 'directory');
+  const state = d.state as DirectoryState;
+  if (!STATES.includes(state)) throw new ValidationError('directory.state', "'active', 'disabled' or 'left'");
+  return {
+    source: checkDirectorySource(d.source, 'directory.source'),
+    externalId: d.externalId === null ? null : checkExternalId(d.externalId, 'directory.externalId'),
+    state,
+    since: checkInteger(d.since, 'directory.since', 0, Number.MAX_SAFE_INTEGER),
+    reenableRequested: checkBool(d.reenableRequested, 'directory.reenableRequested'),
+  };
+}
+
+const directoryPartition = (tenant: TenantId, source: string): Uint8Array => key(tenant, source);
+
+/** The hashed e-mail key of `s_user_emails` (lower-cased address). */
+function emailPartition(tenant: TenantId, email: string): Uint8Array {
+  const h = createHash('sha256').update(EMAIL_INDEX_LABEL).update(email.toLowerCase()).digest();
+  return key(tenant, new Uint8Array(h));
+}
+
+/**
+ * The label of the hash of an e-mail address in the e-mail index of users.
+ *
+ * @example
+ * ```ts
+ * console.log(EMAIL_INDEX_LABEL); // 'cloister/server/v1/user-email-index'
+ * ```
+ */
+export const EMAIL_INDEX_LABEL = 'cloister/server/v1/user-email-index';
+
+/** Writes the index rows of `after` that `before` lacked and removes the stale ones. */
+async function reindex(
+  tx: StorageTx,
+  tenant: TenantId,
+  id: UserId,
+  before: User | undefined,
+  after: User | undefined,
+) {
+  const uid = enc.encode(id);
+  const b = before?.directory ?? null;
+  const a = after?.directory ?? null;
+  if (b?.externalId && (a === null || a.source !== b.source || a.externalId !== b.externalId)) {
+    await tx.delete(T.directoryIds, directoryPartition(tenant, b.source), enc.encode(b.externalId));
+  }
+  if (a?.externalId && (b === null || a.source !== b.source || a.externalId !== b.externalId)) {
+    const ok = await tx.put(
+      T.directoryIds,
+      {
+        partition: directoryPartition(tenant, a.source),
+        sort: enc.encode(a.externalId),
+        value: write({ user: id }),
+      },
+      { ifAbsent: true },
+    );
+    if (!ok) throw new ConflictError('directory.externalId', 'the directory id is taken');
+  }
+  const be = before?.email ?? null;
+  const ae = after?.email ?? null;
+  if (be !== null && (ae === null || be.toLowerCase() !== ae.toLowerCase())) {
+    await tx.delete(T.userEmails, emailPartition(tenant, be), uid);
+  }
+  if (ae !== null && (be === null || be.toLowerCase() !== ae.toLowerCase())) {
+    await tx.put(T.userEmails, { partition: emailPartition(tenant, ae), sort: uid, value: write({}) });
+  }
 }
 
 function userRecord(u: User): Uint8Array {
@@ -394,6 +628,19 @@ function userRecord(u: User): Uint8Array {
     blocked: u.blocked,
     ...(u.email === null ? {} : { email: u.email }),
     createdAt: u.createdAt,
+    ...(u.directory === null
+      ? {}
+      : {
+          directory: {
+            source: u.directory.source,
+            ...(u.directory.externalId === null ? {} : { externalId: u.directory.externalId }),
+            state: u.directory.state,
+            since: u.directory.since,
+            reenableRequested: u.directory.reenableRequested,
+          },
+        }),
+    revision: u.revision,
+    updatedAt: u.updatedAt,
   });
 }
 
@@ -424,6 +671,8 @@ function checkUserFields(i: Record<string, unknown>) {
     roles: i.roles === undefined ? undefined : checkRoles(i.roles),
     blocked: i.blocked === undefined ? undefined : checkBool(i.blocked, 'blocked'),
     email: i.email === undefined ? undefined : i.email === null ? null : normaliseEmail(i.email, 'email'),
+    directory:
+      i.directory === undefined ? undefined : i.directory === null ? null : checkDirectory(i.directory),
   };
 }
 
@@ -457,6 +706,9 @@ export function createUserStore(run: Executor): UserStore {
           blocked: f.blocked ?? false,
           email: f.email ?? null,
           createdAt: tx.now,
+          directory: f.directory ?? null,
+          revision: 1,
+          updatedAt: tx.now,
         };
         await checkPoolsExist(tx, tid, user.pools);
         const ok = await tx.put(
@@ -465,6 +717,7 @@ export function createUserStore(run: Executor): UserStore {
           { ifAbsent: true },
         );
         if (!ok) throw new ConflictError('user', 'the id is taken');
+        await reindex(tx, tid, uid, undefined, user);
         for (const p of user.pools) {
           await tx.put(T.poolMembers, { partition: key(tid, p), sort: enc.encode(uid), value: write({}) });
         }
@@ -492,7 +745,11 @@ export function createUserStore(run: Executor): UserStore {
           ...(f.roles === undefined ? {} : { roles: f.roles }),
           ...(f.blocked === undefined ? {} : { blocked: f.blocked }),
           ...(f.email === undefined ? {} : { email: f.email }),
+          ...(f.directory === undefined ? {} : { directory: f.directory }),
+          revision: before.revision + 1,
+          updatedAt: tx.now,
         };
+        await reindex(tx, tid, uid, before, after);
         if (f.pools !== undefined) {
           const added = f.pools.filter((p) => !before.pools.includes(p));
           await checkPoolsExist(tx, tid, added);
@@ -528,6 +785,7 @@ export function createUserStore(run: Executor): UserStore {
         }
         for (const p of user.pools) await tx.delete(T.poolMembers, key(tid, p), enc.encode(uid));
         await tx.deletePartition(T.deviceLists, key(tid, uid));
+        await reindex(tx, tid, uid, user, undefined);
         await tx.delete(T.users, key(tid), enc.encode(uid));
         // The user's devices may still hold tokens of their class: those stop working.
         await bumpUserEpoch(tx, tid, uid);
@@ -574,6 +832,40 @@ export function createUserStore(run: Executor): UserStore {
         { readOnly: true },
       );
     },
+
+    async byExternalId(tenant, source, externalId) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const src = checkDirectorySource(source);
+      const ext = checkExternalId(externalId);
+      return run(
+        async (tx) => {
+          const r = await getRec(tx, T.directoryIds, directoryPartition(tid, src), enc.encode(ext));
+          if (r === undefined) return undefined;
+          const user = await loadUser(tx, tid, r.id('user', userId));
+          return user?.directory?.source === src && user.directory.externalId === ext ? user : undefined;
+        },
+        { readOnly: true },
+      );
+    },
+
+    async byEmail(tenant, email) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      if (typeof email !== 'string' || email.length > MAX_EMAIL)
+        throw new ValidationError('email', 'a string');
+      return run(
+        async (tx) => {
+          const rows = await tx.list(T.userEmails, emailPartition(tid, email), { limit: 100 });
+          const out: User[] = [];
+          for (const row of rows) {
+            const u = await loadUser(tx, tid, idFromKey(row.sort, T.userEmails, userId));
+            if (u?.email !== null && u?.email !== undefined && u.email.toLowerCase() === email.toLowerCase())
+              out.push(u);
+          }
+          return out;
+        },
+        { readOnly: true },
+      );
+    },
   };
 }
 
@@ -583,7 +875,18 @@ function poolFrom(tenant: TenantId, id: PoolId, r: Rec): Pool {
     id,
     name: r.str('name', MAX_DISPLAY_NAME),
     mayContact: r.strs('mayContact', poolId) as PoolId[],
+    ...(r.has('externalId') ? { externalId: r.str('externalId', MAX_EXTERNAL_ID) } : {}),
+    revision: r.has('revision') ? r.int('revision', 1) : 1,
   };
+}
+
+function poolRecord(p: Pool): Uint8Array {
+  return write({
+    name: p.name,
+    mayContact: [...p.mayContact],
+    ...(p.externalId === undefined ? {} : { externalId: p.externalId }),
+    revision: p.revision ?? 1,
+  });
 }
 
 /**
@@ -606,14 +909,22 @@ export function createPoolStore(run: Executor): PoolStore {
       const name = checkText(i.name, 'name', MAX_DISPLAY_NAME);
       const mayContact =
         i.mayContact === undefined ? [] : checkIdList(i.mayContact, 'mayContact', MAX_POOLS_PER_USER, poolId);
+      const externalId =
+        i.externalId === undefined || i.externalId === null ? i.externalId : checkExternalId(i.externalId);
       return run(async (tx) => {
         if ((await loadTenant(tx, tid)) === undefined) throw new NotFoundError('tenant');
-        const pool: Pool = { tenant: tid, id: pid, name, mayContact };
-        await tx.put(T.pools, {
-          partition: key(tid),
-          sort: enc.encode(pid),
-          value: write({ name, mayContact }),
-        });
+        const old = await getRec(tx, T.pools, key(tid), enc.encode(pid), true);
+        const before = old === undefined ? undefined : poolFrom(tid, pid, old);
+        const keptId = externalId === undefined ? before?.externalId : (externalId ?? undefined);
+        const pool: Pool = {
+          tenant: tid,
+          id: pid,
+          name,
+          mayContact,
+          ...(keptId === undefined ? {} : { externalId: keptId }),
+          revision: (before?.revision ?? 0) + 1,
+        };
+        await tx.put(T.pools, { partition: key(tid), sort: enc.encode(pid), value: poolRecord(pool) });
         // A pool rule may have changed: every delivery token of the tenant stops working.
         await bumpTenantEpoch(tx, tid);
         return pool;
@@ -663,6 +974,19 @@ export function createPoolStore(run: Executor): PoolStore {
         await tx.delete(T.pools, key(tid), enc.encode(pid));
         await bumpTenantEpoch(tx, tid);
         return true;
+      });
+    },
+
+    async touch(tenant, id) {
+      const tid = checkId(tenant, 'tenant', tenantId);
+      const pid = checkId(id, 'id', poolId);
+      return run(async (tx) => {
+        const r = await getRec(tx, T.pools, key(tid), enc.encode(pid), true);
+        if (r === undefined) throw new NotFoundError('pool');
+        const before = poolFrom(tid, pid, r);
+        const pool: Pool = { ...before, revision: (before.revision ?? 1) + 1 };
+        await tx.put(T.pools, { partition: key(tid), sort: enc.encode(pid), value: poolRecord(pool) });
+        return pool;
       });
     },
   };

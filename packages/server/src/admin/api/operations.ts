@@ -19,6 +19,7 @@ import { FILTER_OPERATIONS } from './filters.js';
 import { INTEGRATION_OPERATIONS } from './integrations.js';
 import type { AnyAdminOperation } from './operation.js';
 import { POOL_OPERATIONS } from './pools.js';
+import { SCIM_ADMIN_OPERATIONS } from './scim.js';
 import { STATISTICS_OPERATIONS } from './statistics.js';
 import { SUBJECT_OPERATIONS } from './subjects.js';
 import { TENANT_OPERATIONS } from './tenants.js';
@@ -54,4 +55,5 @@ export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   ...FILTER_OPERATIONS,
   ...BULK_OPERATIONS,
   ...COMPLIANCE_OPERATIONS,
+  ...SCIM_ADMIN_OPERATIONS,
 ] as AnyAdminOperation[]);
