@@ -748,7 +748,8 @@ export class AdminClient {
    *
    * @example
    * ```ts
-   * const { managedConfig } = await admin.withServer({ url, pin }).inviteUser({ user: 'ann', managed: true });
+   * const devicesReach = { url: 'https://relay.example:8443', pin };
+   * const { managedConfig } = await admin.withServer(devicesReach).inviteUser({ user: 'ann', managed: true });
    * ```
    */
   withServer(server: { readonly url: string; readonly pin: string }): AdminClient {

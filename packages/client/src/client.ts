@@ -360,10 +360,14 @@ export class CloisterClient {
    *
    * @example
    * ```ts
-   * const delivered = await platform.managedConfiguration(); // NSUserDefaults / RestrictionsManager
-   * const client = await createClient(clientOptionsFromManagedConfig(delivered, storage));
-   * if ((await client.open()) === 'unenrolled') await client.enrollFromManagedConfig(delivered, { secret });
-   * else await client.unlock(secretPin(secret));
+   * import { clientOptionsFromManagedConfig, createClient, secretPin } from '@cloister/client';
+   * // deliveredConfig: NSUserDefaults `com.apple.configuration.managed` or Android's restrictions
+   * const managed = await createClient(clientOptionsFromManagedConfig(deliveredConfig, adapter));
+   * if ((await managed.open()) === 'unenrolled') {
+   *   await managed.enrollFromManagedConfig(deliveredConfig, { secret: keystoreSecret });
+   * } else {
+   *   await managed.unlock(secretPin(keystoreSecret));
+   * }
    * ```
    */
   async enrollFromManagedConfig(

@@ -17,7 +17,7 @@ import type { ClientOptions } from './options.js';
  *
  * @example
  * ```ts
- * secretPin(secret).startsWith(MANAGED_SECRET_PIN_PREFIX); // true
+ * secretPin(keystoreSecret).startsWith(MANAGED_SECRET_PIN_PREFIX); // true
  * ```
  */
 export const MANAGED_SECRET_PIN_PREFIX = 'cloister-secret:v1:';
@@ -40,8 +40,8 @@ export const MIN_MANAGED_SECRET_BYTES = 32;
  *
  * @example
  * ```ts
- * const secret = await keystore.getOrCreate('cloister-data-key', 32); // the app's keystore
- * await client.unlock(secretPin(secret));
+ * // keystoreSecret: 32 random bytes the app keeps in the platform keystore
+ * await client.unlock(secretPin(keystoreSecret));
  * ```
  */
 export function secretPin(secret: Uint8Array): string {
@@ -61,7 +61,7 @@ export function secretPin(secret: Uint8Array): string {
  * @example
  * ```ts
  * const protect: ManagedEnrolOptions = { secret: keystoreSecret };
- * await client.enrollFromManagedConfig(delivered, protect);
+ * await client.enrollFromManagedConfig(deliveredConfig, protect);
  * ```
  */
 export type ManagedEnrolOptions = { readonly secret: Uint8Array } | { readonly pin: string };
@@ -74,7 +74,7 @@ export type ManagedEnrolOptions = { readonly secret: Uint8Array } | { readonly p
  * @example
  * ```ts
  * import { createClient } from '@cloister/client';
- * const client = await createClient(clientOptionsFromManagedConfig(delivered, storage));
+ * const managed = await createClient(clientOptionsFromManagedConfig(deliveredConfig, adapter));
  * ```
  */
 export function clientOptionsFromManagedConfig(

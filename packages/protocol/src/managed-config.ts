@@ -227,7 +227,7 @@ export interface ManagedPolicyOverrides {
  *
  * @example
  * ```ts
- * const config: ManagedConfig = parseManagedConfig(delivered);
+ * const config: ManagedConfig = parseManagedConfig(deliveredConfig); // what the platform handed over
  * console.log(config.serverUrl, config.tenant);
  * ```
  */
@@ -256,7 +256,14 @@ export interface ManagedConfig {
  *
  * @example
  * ```ts
- * const values: ManagedConfigValues = { configVersion: 1, serverUrl, serverPin, organisationRoot, enrolmentToken, tenant: 'acme' };
+ * const values: ManagedConfigValues = {
+ *   configVersion: 1,
+ *   serverUrl: 'https://relay.example:8443',
+ *   serverPin: 'sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+ *   organisationRoot: pinnedFingerprint,
+ *   enrolmentToken,
+ *   tenant: 'acme',
+ * };
  * ```
  */
 export interface ManagedConfigValues {
@@ -348,7 +355,7 @@ function checkServerUrl(url: string): string {
  * ```ts
  * import { ValidationError } from '@cloister/crypto';
  * try {
- *   const config = parseManagedConfig(delivered);
+ *   const config = parseManagedConfig(deliveredConfig);
  *   console.log(config.tenant, config.policy);
  * } catch (e) {
  *   if (e instanceof ValidationError) console.warn(`managed configuration: bad ${e.field}`);
@@ -415,7 +422,12 @@ export function parseManagedConfig(input: unknown): ManagedConfig {
  * @example
  * ```ts
  * const values = managedConfigValues({
- *   serverUrl: 'https://relay.example:8443', serverPin, organisationRoot, enrolmentToken: token, tenant: 'acme', userHint: 'alice',
+ *   serverUrl: 'https://relay.example:8443',
+ *   serverPin: 'sha256/47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+ *   organisationRoot: pinnedFingerprint,
+ *   enrolmentToken,
+ *   tenant: 'acme',
+ *   userHint: 'alice',
  * });
  * ```
  */
@@ -481,7 +493,8 @@ function present(values: ManagedConfigValues): [ManagedConfigKey, string | numbe
  *
  * @example
  * ```ts
- * writeFileSync('alice.plist', managedConfigPlist(values), { mode: 0o600 });
+ * import { writeFileSync } from 'node:fs';
+ * writeFileSync('alice.plist', managedConfigPlist(deliveredConfig as unknown as ManagedConfigValues), { mode: 0o600 });
  * ```
  */
 export function managedConfigPlist(values: ManagedConfigValues): string {
@@ -509,7 +522,8 @@ export function managedConfigPlist(values: ManagedConfigValues): string {
  *
  * @example
  * ```ts
- * writeFileSync('alice-android.xml', managedConfigAndroidXml(values), { mode: 0o600 });
+ * import { writeFileSync } from 'node:fs';
+ * writeFileSync('alice.xml', managedConfigAndroidXml(deliveredConfig as unknown as ManagedConfigValues), { mode: 0o600 });
  * ```
  */
 export function managedConfigAndroidXml(values: ManagedConfigValues): string {
@@ -546,6 +560,7 @@ function restrictionsXml(
  *
  * @example
  * ```ts
+ * import { writeFileSync } from 'node:fs';
  * writeFileSync('specfile.xml', appConfigSpecfile('com.example.ward'));
  * ```
  */
@@ -608,6 +623,7 @@ export function appConfigSpecfile(bundleId = 'com.example.cloister'): string {
  *
  * @example
  * ```ts
+ * import { writeFileSync } from 'node:fs';
  * writeFileSync('app/src/main/res/xml/app_restrictions.xml', androidAppRestrictions());
  * ```
  */

@@ -29,3 +29,6 @@ declare const credential: Uint8Array;
 declare const outbox: import('@cloister/client').Outbox;
 /** A WHATWG WebSocket as the browser transport uses it. */
 declare const ws: import('@cloister/client').BrowserWebSocket;
+/** A managed configuration as the platform delivered it, and the app's keystore secret (32 bytes). */
+declare const deliveredConfig: Record<string, unknown>;
+declare const keystoreSecret: Uint8Array;

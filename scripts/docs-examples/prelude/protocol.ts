@@ -50,3 +50,5 @@ declare const tenantPrivateKey: Uint8Array;
 declare const tenantPublicKey: Uint8Array;
 /** A user's retention policy. */
 declare const policy: import('@cloister/protocol').RetentionPolicy;
+/** A managed configuration as the platform delivered it (NSUserDefaults, Android restrictions). */
+declare const deliveredConfig: Record<string, unknown>;

@@ -107,7 +107,8 @@ export interface Device {
  *
  * @example
  * ```ts
- * const via: DeviceEnrolledVia = device.enrolledVia; // 'token' | 'managed'
+ * const [first] = await stores.devices.list(tenant, user);
+ * const via: DeviceEnrolledVia | undefined = first?.enrolledVia; // 'token' | 'managed'
  * if (via === 'managed') console.log('enrolled from the MDM configuration');
  * ```
  */
