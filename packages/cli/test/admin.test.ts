@@ -2,7 +2,8 @@
  * `cloister server start`, `cloister admin …` and `cloister org …` end to end against a running
  * server (embedded database): the operator creates a tenant with its owner; the owner logs in with
  * password and TOTP, creates and registers the organisation root, delegates, invites a user whose
- * device enrols with the enrolment code (pinning the root), reads the user's activity and the
+ * device enrols with the enrolment code (pinning the root), invites with `--managed` (the managed
+ * configuration as JSON, plist and Android XML), reads the user's activity and the
  * tenant's storage usage, wipes that device with a command signed
  * on the administrator's side, and reads the audit log. Nothing secret lands in the admin
  * directory in clear or on stdout where it should not.
@@ -11,7 +12,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeDeviceListPins, deviceListPin, encodeDeviceListPins } from '@cloister/admin';
 import { deviceId, generateDeviceIdentity, getProvider, toPublicIdentity } from '@cloister/crypto';
-import { signDeviceList, tenantId, userId } from '@cloister/protocol';
+import { parseManagedConfig, signDeviceList, tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type AdminSessionJson,
@@ -270,6 +271,34 @@ describe('cloister admin and org against a running server', () => {
     const usageText = await cli(as('admin', 'usage'));
     expect(usageText.stdout).toMatch(/^blobs: 0 \(0 bytes\); archive: 0 item\(s\) \(0 bytes\)$/m);
     expect(usageText.stdout).toMatch(/^tenant quota: 0 bytes of 1\.0 TiB \(blobs and archive\)$/m);
+  });
+
+  it('invites with --managed: the managed configuration as JSON, plist or Android XML, with the root', async () => {
+    const json = await cli(as('admin', 'users', 'invite', 'mdm-max', '--managed'));
+    expect(json.code).toBe(EXIT.ok);
+    expect(json.stderr).toMatch(/single-use enrolment token/);
+    const config = parseManagedConfig(JSON.parse(json.stdout));
+    expect(config).toMatchObject({
+      serverUrl: line.url,
+      serverPin: line.pin,
+      organisationRoot: fingerprint,
+      tenant: 'acme',
+      userHint: 'mdm-max',
+    });
+    const plist = await cli(as('admin', 'users', 'invite', 'mdm-max', '--managed', '--format', 'plist'));
+    expect(plist.code).toBe(EXIT.ok);
+    expect(plist.stdout).toMatch(/^<\?xml[\s\S]*<plist version="1.0">[\s\S]*<key>enrolmentToken<\/key>/);
+    expect(plist.stdout).toContain(`<string>${fingerprint}</string>`);
+    const android = await cli(
+      as('admin', 'users', 'invite', 'mdm-max', '--managed', '--format', 'android-xml'),
+    );
+    expect(android.code).toBe(EXIT.ok);
+    expect(android.stdout).toContain('android:key="enrolmentToken"');
+    expect(android.stdout).toContain(`android:defaultValue="${fingerprint}"`);
+    const bad = await cli(as('admin', 'users', 'invite', 'mdm-max', '--managed', '--format', 'yaml'));
+    expect(bad.code).not.toBe(EXIT.ok);
+    const tooLong = await cli(as('admin', 'users', 'invite', 'mdm-max', '--managed', '--ttl', '73h'));
+    expect(tooLong.code).toBe(EXIT.failure);
   });
 
   it('blocks and unblocks, signs a policy layer, sends a broadcast and reads its counts', async () => {
