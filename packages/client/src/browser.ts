@@ -35,6 +35,13 @@ export {
   localMessageId,
 } from './core/index.js';
 export { NotEnrolledError, UnknownRecipientError } from './errors.js';
+export {
+  clientOptionsFromManagedConfig,
+  MANAGED_SECRET_PIN_PREFIX,
+  type ManagedEnrolOptions,
+  MIN_MANAGED_SECRET_BYTES,
+  secretPin,
+} from './managed-config.js';
 export { checkNewPin, DEFAULT_MIN_PIN_LENGTH, MIN_PIN_LENGTH_FLOOR } from './options.js';
 export {
   BROWSER_WS_SUBPROTOCOL,
