@@ -11,9 +11,12 @@
  * a route that needs a fresh factor is 403 without one, an idle session is 401.
  */
 import { randomBytes } from 'node:crypto';
-import { generateDeviceIdentity, toPublicIdentity } from '@cloister/crypto';
+import { deviceId, generateDeviceIdentity, registrationId, toPublicIdentity } from '@cloister/crypto';
 import {
   type AdminRole,
+  type DeviceListBody,
+  deviceListHash,
+  deviceListSignedBytes,
   generateOrganisationRoot,
   issueAdminCertificate,
   maySign,
@@ -21,6 +24,7 @@ import {
   type OrganisationObjectKind,
   type OrganisationPayload,
   poolId,
+  signDeviceList,
   signOrganisationObject,
   type TenantId,
   tenantId,
@@ -32,6 +36,8 @@ import { ADMIN_OPERATIONS } from '../src/admin/api/operations.js';
 import { createHumanAdministrator } from '../src/admin/enrolment.js';
 import { ROLE_PERMISSIONS, roleAllows } from '../src/admin/permissions.js';
 import { totpCode } from '../src/admin/totp.js';
+import { credentialHash } from '../src/auth.js';
+import { newMailboxId } from '../src/delivery-token.js';
 import { nextOrganisationSequence } from '../src/organisation/objects.js';
 import type { Role } from '../src/store/index.js';
 import {
@@ -103,6 +109,66 @@ async function userWithDevice(where: Where): Promise<{ user: string; device: num
   const user = fresh('u');
   await setUpDevice(t.server.context, tenantOf(where), user, 1);
   return { user, device: 1 };
+}
+
+/**
+ * A user whose device 1 is on an epoch-1 list and whose device 2 (real identities) it lacks, and
+ * the organisation-signed list that admits device 2, signed by `signer` (or the owner when its
+ * role may not admit devices).
+ */
+async function admissionOf(where: Where, signer: Actor): Promise<{ user: string; list: string }> {
+  const ctx = t.server.context;
+  const tenant = tenantOf(where);
+  const user = userId(fresh('za'));
+  await ctx.stores.users.create(tenant, user, { displayName: user });
+  const entries = [];
+  for (const device of [1, 2]) {
+    const identity = toPublicIdentity(await generateDeviceIdentity(ctx.provider));
+    await ctx.stores.devices.add(tenant, user, deviceId(device), {
+      identity,
+      registrationId: registrationId(device),
+      mailbox: await newMailboxId(ctx.provider),
+      credentialHash: await credentialHash(ctx, new Uint8Array(randomBytes(32))),
+    });
+    entries.push({ deviceId: deviceId(device), identity, addedAtMs: t.time });
+  }
+  // Signed for the caller's tenant A: a user of tenant B is not found before the list matters.
+  const first = {
+    tenant: A,
+    user,
+    epoch: 1,
+    issuedAtMs: t.time,
+    previous: new Uint8Array(32),
+    root: new Uint8Array(32),
+    signer: { kind: 'device' as const, deviceId: deviceId(1) },
+    devices: [entries[0] as (typeof entries)[number]],
+  };
+  // The store does not check signatures; the route checks the new list, not the head's signature.
+  const head = encodeListForTest(first);
+  await ctx.stores.deviceLists.append(tenant, user, head, 1);
+  const s = maySign(signer.role as AdminRole, 'device-admission') ? signer : (actors.get('owner') as Actor);
+  const hash = await deviceListHash(ctx.provider, head);
+  const list = await signDeviceList(
+    ctx.provider,
+    {
+      ...first,
+      epoch: 2,
+      previous: hash,
+      root: hash,
+      signer: { kind: 'organisation', deviceId: deviceId(2), certificate: s.certificate },
+      devices: entries,
+    },
+    s.signingKey.privateKey,
+  );
+  return { user, list: b64(list) };
+}
+
+/** A list's bytes with a zero signature (what the store keeps; only its successor is verified here). */
+function encodeListForTest(body: DeviceListBody): Uint8Array {
+  const signed = deviceListSignedBytes(body);
+  const out = new Uint8Array(signed.length - 'cloister/v1/device-list'.length + 64);
+  out.set(signed.subarray('cloister/v1/device-list'.length));
+  return out;
 }
 
 async function signed(
@@ -424,6 +490,17 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
           }),
         },
       };
+    },
+  },
+  getDeviceAdmission: {
+    namesObject: true,
+    prepare: async (w) => ({ params: { user: (await userWithDevice(w)).user } }),
+  },
+  admitDevice: {
+    namesObject: true,
+    prepare: async (w, signer) => {
+      const { user, list } = await admissionOf(w, signer);
+      return { params: { user }, json: { list } };
     },
   },
   publishDelegation: {
