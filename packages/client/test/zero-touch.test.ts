@@ -225,6 +225,35 @@ describe('zero-touch admission', () => {
     expect(erin.me.userId).toBe('zt-erin');
   }, 120_000);
 
+  it('the route refuses a device list, another administrator’s certificate, a blocked device and an unknown user', async () => {
+    await sys.client('zt-jo');
+    const tablet = await sys.client('zt-jo', { link: false });
+    const head = await newest('zt-jo');
+    const list = await admission(sys.organisation!, head, tablet);
+    // A list signed by a device goes through PUT /v1/device-list, not here.
+    await expect(admit('zt-jo', head.bytes)).rejects.toMatchObject({
+      code: 'ERR_VALIDATION',
+      field: 'list.signer',
+    });
+    // The certificate must name the calling administrator.
+    await expect(
+      admitDeviceOperation.handle(sys.server.context, {
+        me: { tenant: TENANT, admin: { id: 'someone-else' } },
+        params: { user: 'zt-jo' },
+        body: { list: b64(list) },
+      } as never),
+    ).rejects.toMatchObject({ code: 'ERR_FORBIDDEN' });
+    await expect(admit('zt-nobody', list)).rejects.toMatchObject({ name: 'NotFoundError' });
+    await sys.server.context.stores.devices.update(TENANT, userId('zt-jo'), tablet.me.deviceId, {
+      blocked: true,
+    });
+    await expect(admit('zt-jo', list)).rejects.toMatchObject({
+      code: 'ERR_VALIDATION',
+      field: 'list.signer',
+    });
+    expect((await newest('zt-jo')).epoch).toBe(head.epoch);
+  }, 60_000);
+
   it('an older admitted list served again after a newer one is a rollback, refused', async () => {
     const hana = await sys.client('zt-hana');
     const first = await sys.client('zt-hana', { link: false });
