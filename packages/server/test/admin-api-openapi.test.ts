@@ -114,7 +114,15 @@ describe('the admin API OpenAPI document', () => {
       properties: Record<string, unknown>;
       required: string[];
     };
-    expect(Object.keys(body.properties)).toEqual(['user', 'displayName', 'pools', 'email', 'ttlMs', 'uses']);
+    expect(Object.keys(body.properties)).toEqual([
+      'user',
+      'displayName',
+      'pools',
+      'email',
+      'ttlMs',
+      'uses',
+      'managed',
+    ]);
     expect(body.required).toEqual(['user']);
     const getUser = ops.find((o) => o.op.operationId === 'getUser')?.op;
     expect(getUser?.responses['200'].content['application/json'].schema).toEqual({
