@@ -112,7 +112,7 @@ describe('a certificate names; only the pinned list authenticates', () => {
   });
 
   it('admits a device through an organisation-signed list only when the app configured the hook', async () => {
-    const frank = await peers.sender('frank');
+    await peers.sender('frank');
     const laptop = await peers.sender('frank', { listed: false });
     const pinned = (await inTx(peers.bob.db, (t) => loadPin(t.tx, userId('frank'))))!.list;
     const previous = await deviceListHash(peers.provider, pinned.bytes);
