@@ -39,7 +39,7 @@ import {
 } from './core/index.js';
 import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
-import { enrol, forget, me, unlock } from './enrolment.js';
+import { type EnrolOptions, enrol, forget, me, unlock } from './enrolment.js';
 import { combineOverrides, type ManagedEnrolOptions, prepareManagedEnrolment } from './managed-config.js';
 import { Files } from './files.js';
 import { Groups } from './groups.js';
@@ -341,6 +341,11 @@ export class CloisterClient {
       readonly organisationRoot?: string;
     },
   ): Promise<{ userId: UserId; deviceId: DeviceId }> {
+    return this.#enrol(code, options);
+  }
+
+  /** `enroll` with every option of the enrolment module (the managed path adds `tenant`). */
+  async #enrol(code: string, options: EnrolOptions): Promise<{ userId: UserId; deviceId: DeviceId }> {
     const { registration, identity, registrationId } = await enrol(this.#ctx, code, options);
     await publishKeys(this.#ctx, identity, registrationId);
     // The user's first device publishes the first signed device list; any later one waits to be
@@ -375,7 +380,11 @@ export class CloisterClient {
     options: ManagedEnrolOptions,
   ): Promise<{ userId: UserId; deviceId: DeviceId }> {
     const { config: c, pin } = prepareManagedEnrolment(config, this.#ctx.options.server, options);
-    const enrolled = await this.enroll(c.enrolmentToken, { pin, organisationRoot: c.organisationRoot });
+    const enrolled = await this.#enrol(c.enrolmentToken, {
+      pin,
+      organisationRoot: c.organisationRoot,
+      tenant: c.tenant,
+    });
     this.#ctx.managedPolicy = combineOverrides(this.#ctx.managedPolicy, c.policy);
     return enrolled;
   }

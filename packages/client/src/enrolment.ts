@@ -72,6 +72,11 @@ export interface EnrolOptions {
    * answer must carry the matching root, or enrolment fails and nothing is stored.
    */
   readonly organisationRoot?: string;
+  /**
+   * The tenant the MDM configuration names: the server's answer must enrol into it, else
+   * `InvalidKeyError` with field `tenant` and nothing is stored.
+   */
+  readonly tenant?: string;
 }
 
 /**
@@ -174,6 +179,9 @@ export async function enrol(
     tenantSigningKey: string;
     organisationRoot?: string;
   };
+  if (options.tenant !== undefined && res.tenant !== options.tenant) {
+    throw new InvalidKeyError('tenant', 'the server enrolled the device into another tenant');
+  }
   let organisationRoot: Uint8Array | undefined;
   if (fingerprint !== undefined) {
     const served = fromBase64Url(res.organisationRoot);

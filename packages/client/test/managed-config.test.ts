@@ -2,8 +2,8 @@
  * R24 through the client (spec/managed-config.md): a device enrols from the MDM configuration
  * with no user action (a keystore secret instead of a PIN), pins the organisation root it names,
  * is recorded `enrolledVia: 'managed'` and audited, applies the configuration's policy overrides
- * as narrowing only, and receives a message from a peer. Attacks: a configuration whose root
- * differs from the server's answer (refused, nothing stored), a reused managed token, an expired
+ * as narrowing only, and receives a message from a peer. Attacks: a configuration whose root or
+ * tenant differs from the server's answer (refused, nothing stored), a reused managed token, an expired
  * one, a configuration for another server, and a bad key (ValidationError naming the key, the
  * token never echoed, nothing spent).
  */
@@ -103,7 +103,7 @@ describe('enrollFromManagedConfig', () => {
     expect(received.content.body).toEqual({ type: 'text', text: 'hello from a peer' });
   }, 60_000);
 
-  it('refuses a configuration whose root is not the server’s answer: nothing stored', async () => {
+  it('refuses a configuration whose root or tenant is not the server’s answer: nothing stored', async () => {
     const operator = await sys.operatorSigner();
     const config = await configFor('mdm-ben', { organisationRoot: operator.fingerprint });
     const ben = await managedClient(config);
@@ -114,6 +114,16 @@ describe('enrollFromManagedConfig', () => {
     expect(error?.message).toMatch(/^organisationRoot:/);
     expect(ben.status).toBe('unenrolled');
     expect(await ben.open()).toBe('unenrolled');
+
+    // A configuration naming another tenant than the server enrols into: refused the same way.
+    const elsewhere = await configFor('mdm-ben', { tenant: 'globex' });
+    const ben2 = await managedClient(elsewhere);
+    const wrongTenant = await rejection(
+      ben2.enrollFromManagedConfig(elsewhere, { secret: new Uint8Array(32).fill(1) }),
+    );
+    expect(wrongTenant).toBeInstanceOf(InvalidKeyError);
+    expect(wrongTenant?.message).toMatch(/^tenant:/);
+    expect(await ben2.open()).toBe('unenrolled');
   }, 60_000);
 
   it('refuses a reused managed token and an expired one', async () => {
