@@ -297,6 +297,9 @@ describe('cloister admin and org against a running server', () => {
     expect(android.stdout).toContain(`android:defaultValue="${fingerprint}"`);
     const bad = await cli(as('admin', 'users', 'invite', 'mdm-max', '--managed', '--format', 'yaml'));
     expect(bad.code).not.toBe(EXIT.ok);
+    const unmanaged = await cli(as('admin', 'users', 'invite', 'mdm-max', '--format', 'plist'));
+    expect(unmanaged.code).toBe(EXIT.usage);
+    expect(unmanaged.stderr).toMatch(/--format needs --managed/);
     const tooLong = await cli(as('admin', 'users', 'invite', 'mdm-max', '--managed', '--ttl', '73h'));
     expect(tooLong.code).toBe(EXIT.failure);
   });

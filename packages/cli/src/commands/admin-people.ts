@@ -22,7 +22,7 @@ import {
   parseUserId,
   positiveInteger,
 } from '../_options.js';
-import type { ResolvedIO } from '../io.js';
+import { type ResolvedIO, UsageFailure } from '../io.js';
 import { parseEmail } from './admin.js';
 
 function parseRole(value: string): AdminRole {
@@ -151,6 +151,8 @@ export interface UserInviteJson {
 }
 
 async function inviteUser(user: string, options: InviteUserOptions, io: ResolvedIO): Promise<void> {
+  if (options.format !== undefined && options.managed !== true)
+    throw new UsageFailure('--format needs --managed');
   const { client } = await openAdminSession(options, io);
   const invite = await client
     .inviteUser({
