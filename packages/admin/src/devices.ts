@@ -47,8 +47,8 @@ export interface AdmissionCandidate {
   readonly dhKey: string;
   /** Its signature over the DH key (base64url). */
   readonly dhKeySignature: string;
-  /** How it enrolled (`managed` for a managed enrolment token), or null when not recorded. */
-  readonly enrolledVia: string | null;
+  /** How it enrolled: `managed` for a managed enrolment token (an MDM configuration), else `token`. */
+  readonly enrolledVia: 'token' | 'managed';
 }
 
 /**

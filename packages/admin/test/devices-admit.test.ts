@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PIN_SCRYPT_FLOOR, ValidationError } from '@cloister/crypto';
-import { type CloisterClient, createClient } from '@cloister/client';
+import { type CloisterClient, clientOptionsFromManagedConfig, createClient } from '@cloister/client';
 import type { CloisterServer } from '@cloister/server';
 import { createMemoryAdapter } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -88,10 +88,28 @@ describe('admin.devices: zero-touch admission', () => {
   it('by default admits only devices enrolled through a managed token', async () => {
     await device('bob');
     const laptop = await device('bob');
+    // The MDM pushes a managed configuration; the device enrols from it with no user action.
+    const { port } = server.app.server.address() as { port: number };
+    const invite = await admin
+      .withServer({ url: `https://127.0.0.1:${port}`, pin: server.pin })
+      .inviteUser({ user: 'bob', managed: true });
+    const tablet = await createClient(
+      clientOptionsFromManagedConfig(invite.managedConfig, createMemoryAdapter(), {
+        pinWrap: { scrypt: PIN_SCRYPT_FLOOR },
+      }),
+    );
+    clients.push(tablet);
+    await tablet.enrollFromManagedConfig(invite.managedConfig, { secret: new Uint8Array(32).fill(7) });
+    await tablet.start();
+    expect((await tablet.linkStatus()).linked).toBe(false);
     const state = await admin.devices.admissionState('bob');
+    expect(state.candidates.map((c) => [c.device, c.enrolledVia])).toEqual([
+      [laptop.me.deviceId, 'token'],
+      [tablet.me.deviceId, 'managed'],
+    ]);
     const report = await admin.devices.admitManaged(signer, { users: ['bob'] });
-    const managed = state.candidates.filter((c) => c.enrolledVia === 'managed').map((c) => c.device);
-    expect(report.admitted.map((a) => a.device)).toEqual(managed);
-    expect((await laptop.linkStatus()).linked).toBe(managed.includes(laptop.me.deviceId));
+    expect(report.admitted).toEqual([{ user: 'bob', device: tablet.me.deviceId, epoch: 2 }]);
+    expect((await tablet.linkStatus()).linked).toBe(true);
+    expect((await laptop.linkStatus()).linked).toBe(false);
   }, 120_000);
 });

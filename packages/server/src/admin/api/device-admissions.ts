@@ -40,7 +40,7 @@ const candidateView = named(
       signingKey: z.string(),
       dhKey: z.string(),
       dhKeySignature: z.string(),
-      enrolledVia: z.string().nullable(),
+      enrolledVia: z.enum(['token', 'managed']),
     })
     .strict(),
   'DeviceAdmissionCandidate',
@@ -75,7 +75,7 @@ const listBody = named(
 /**
  * `GET /admin/v1/users/:user/device-admission` (`devices.admit`): what an administrator needs to
  * sign an admission: the user's newest list and every enrolled, unblocked device not on it (with
- * `enrolledVia` when the enrolment recorded one).
+ * how each enrolled, `enrolledVia`: `token` or `managed`).
  *
  * @example
  * ```ts
@@ -105,7 +105,7 @@ export const getDeviceAdmissionOperation = defineAdminOperation({
         signingKey: b64url(d.identity.signingKey),
         dhKey: b64url(d.identity.dhKey),
         dhKeySignature: b64url(d.identity.dhKeySignature),
-        enrolledVia: (d as { readonly enrolledVia?: string }).enrolledVia ?? null,
+        enrolledVia: d.enrolledVia,
       }));
     return { list: stored === undefined ? null : b64url(stored.bytes), candidates };
   },
