@@ -7,7 +7,7 @@
 
 export type { AdminSessionJson } from './commands/admin.js';
 export type { WipeJson } from './commands/admin-devices.js';
-export type { UserInviteJson } from './commands/admin-people.js';
+export type { ManagedConfigFormat, UserInviteJson } from './commands/admin-people.js';
 export type { PublishedJson } from './commands/admin-policy.js';
 export type { ErasedJson } from './commands/admin-subjects.js';
 export type { TenantCreateJson } from './commands/admin-tenant.js';

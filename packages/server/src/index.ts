@@ -64,6 +64,7 @@ export {
   createEnrolmentToken,
   DEFAULT_ENROL_TOKEN_TTL_MS,
   DEFAULT_ENROLMENT_LIMITS,
+  DEFAULT_MANAGED_TOKEN_TTL_MS,
   DEVICE_SEQ_TABLE,
   ENROL_ADDRESS_LABEL,
   ENROL_FAILURES_TABLE,
@@ -81,6 +82,7 @@ export {
   enrolmentProofBytes,
   MAX_ENROL_TOKEN_TTL_MS,
   MAX_ENROL_TOKEN_USES,
+  MAX_MANAGED_TOKEN_TTL_MS,
   resolveEnrolmentLimits,
   signEnrolmentProof,
 } from './enrolment.js';
