@@ -13,15 +13,20 @@ import {
   type DeviceListBody,
   decodeDeviceList,
   deviceListHash,
+  managedConfigValues,
   type SignedDeviceList,
   signDeviceList,
   userId,
 } from '@cloister/protocol';
-import { admitDeviceOperation } from '@cloister/server';
+import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
+import { admitDeviceOperation, createEnrolmentToken } from '@cloister/server';
+import { createMemoryAdapter } from '@cloister/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ClientEvent,
   type CloisterClient,
+  clientOptionsFromManagedConfig,
+  createClient,
   createNodeTransport,
   type TransportFactory,
 } from '../src/index.js';
@@ -33,7 +38,10 @@ beforeAll(async () => {
   sys = await startSystem();
 }, 60_000);
 
+const opened: CloisterClient[] = [];
+
 afterAll(async () => {
+  for (const c of opened) await c.close().catch(() => undefined);
   await sys?.close();
 });
 
@@ -123,7 +131,31 @@ describe('zero-touch admission', () => {
     const bob = await sys.client('zt-bob');
     const before = await bob.safetyNumber('zt-alice'); // bob pins alice's one-device list
 
-    const managed = await sys.client('zt-alice', { link: false });
+    // The MDM pushes a managed configuration; the device enrols from it (no PIN, no linking).
+    const { token } = await createEnrolmentToken(sys.server.context, {
+      tenant: TENANT,
+      user: userId('zt-alice'),
+      managed: true,
+    });
+    const config = managedConfigValues({
+      serverUrl: sys.url,
+      serverPin: sys.server.pin,
+      organisationRoot: sys.organisation!.fingerprint,
+      enrolmentToken: token,
+      tenant: TENANT,
+    });
+    const managed = await createClient(
+      clientOptionsFromManagedConfig(config, createMemoryAdapter(), {
+        pinWrap: { scrypt: PIN_SCRYPT_FLOOR },
+      }),
+    );
+    opened.push(managed);
+    await managed.enrollFromManagedConfig(config, { secret: new Uint8Array(32).fill(9) });
+    await managed.start();
+    expect(
+      (await sys.server.context.stores.devices.get(TENANT, userId('zt-alice'), managed.me.deviceId))
+        ?.enrolledVia,
+    ).toBe('managed');
     expect((await managed.linkStatus()).linked).toBe(false);
     const head = await newest('zt-alice');
     const list = await admission(sys.organisation!, head, managed);
