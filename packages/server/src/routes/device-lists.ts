@@ -103,7 +103,8 @@ async function checkedList(ctx: ServerContext, me: DeviceAuth, bytes: Uint8Array
     await verifyDeviceList(ctx.provider, list, { tenant: me.tenant, user: me.user });
   } catch (e) {
     // InvalidKeyError (wrong tenant or user, a signature), UnsupportedError (an organisation
-    // signer: admission by an organisation key is not configured on this server).
+    // signer: a device cannot upload one; the organisation's lists come through the admin API,
+    // admin/api/device-admissions.ts).
     if (e instanceof CloisterError) {
       throw new ValidationError('list', `a list of the caller's user that verifies (${e.message})`);
     }
