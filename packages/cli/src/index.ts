@@ -6,7 +6,7 @@
  */
 
 export type { AdminSessionJson } from './commands/admin.js';
-export type { WipeJson } from './commands/admin-devices.js';
+export type { AdmitJson, WipeJson } from './commands/admin-devices.js';
 export type { ManagedConfigFormat, UserInviteJson } from './commands/admin-people.js';
 export type { PublishedJson } from './commands/admin-policy.js';
 export type { ErasedJson } from './commands/admin-subjects.js';
