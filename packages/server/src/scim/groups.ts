@@ -2,7 +2,7 @@
  * SCIM `Groups` mapped to pools (`spec/directory.md` §2): `id` = the pool id (`grp_…` for pools
  * SCIM creates), `displayName` = the pool's name, `externalId` stored on the pool, `members` =
  * the pool's users. Members are excluded unless asked for (`attributes=members`), and then paged
- * with `startIndex`/`count` (at most 200 per page), in user-id order. PATCH adds and removes
+ * with `startIndex`/`count` (at most 200 per page), in the store's stable order of members. PATCH adds and removes
  * members (`add` of a present member and `remove` of an absent one change nothing;
  * `members[value eq "…"]` paths; `replace` of `members` sets them), all in one transaction with
  * the pool's revision (its ETag). A token changes the membership of its own source's users only.
@@ -142,7 +142,8 @@ export async function getScimGroup(scope: ScimScope, id: string): Promise<Pool> 
 }
 
 /**
- * `GET /Groups?filter&startIndex&count` (members excluded).
+ * `GET /Groups?filter&startIndex&count` (members excluded), read from `stores` (inside a
+ * transaction, its stores).
  *
  * @example
  * ```ts
@@ -154,13 +155,14 @@ export async function listScimGroups(
   filter: string | undefined,
   startIndex: number,
   count: number,
+  stores: ServerStoreSet = scope.ctx.stores,
 ): Promise<{ total: number; items: Pool[] }> {
   const f = filter === undefined ? undefined : parseScimFilter(filter, 'Group');
   const items: Pool[] = [];
   let total = 0;
   let after: string | undefined;
   for (;;) {
-    const page = await scope.ctx.stores.pools.list(scope.token.tenant, {
+    const page = await stores.pools.list(scope.token.tenant, {
       limit: 1000,
       ...(after === undefined ? {} : { after }),
     });
@@ -278,7 +280,7 @@ export async function createScimGroup(scope: ScimScope, body: unknown): Promise<
   const id = poolId(`grp_${randomBytes(16).toString('base64url')}`);
   return scope.ctx.stores.transaction(async (s) => {
     if (externalId !== null) {
-      const page = await listScimGroups(scope, `externalId eq ${JSON.stringify(externalId)}`, 1, 1);
+      const page = await listScimGroups(scope, `externalId eq ${JSON.stringify(externalId)}`, 1, 1, s);
       if (page.total > 0) throw new ScimError(409, 'uniqueness', 'externalId is taken');
     }
     await s.pools.put(scope.token.tenant, id, { name, ...(externalId === null ? {} : { externalId }) });
@@ -389,7 +391,7 @@ async function changeGroup(
       }
     }
     if (externalId !== undefined && externalId !== null && externalId !== before.externalId) {
-      const page = await listScimGroups(scope, `externalId eq ${JSON.stringify(externalId)}`, 1, 1);
+      const page = await listScimGroups(scope, `externalId eq ${JSON.stringify(externalId)}`, 1, 1, s);
       if (page.items.some((p) => p.id !== pid)) throw new ScimError(409, 'uniqueness', 'externalId is taken');
     }
     const changedAttrs =

@@ -94,7 +94,8 @@ export function userNameOf(u: User, hasDomains: boolean): string {
 }
 
 /**
- * The SCIM resource of a user (pool names read through `poolNames`, a per-request cache).
+ * The SCIM resource of a user (pool names read through `poolNames`, a per-request cache, from
+ * `stores`: inside a transaction, its stores).
  *
  * @example
  * ```ts
@@ -105,12 +106,13 @@ export async function scimUserOf(
   scope: ScimScope,
   u: User,
   poolNames: Map<string, string> = new Map(),
+  stores: ServerStoreSet = scope.ctx.stores,
 ): Promise<ScimUser> {
   const groups: ScimUser['groups'] = [];
   for (const p of u.pools) {
     let name = poolNames.get(p);
     if (name === undefined) {
-      name = (await scope.ctx.stores.pools.get(u.tenant, p))?.name ?? p;
+      name = (await stores.pools.get(u.tenant, p))?.name ?? p;
       poolNames.set(p, name);
     }
     groups.push({ value: p, display: name, $ref: `${scope.baseUrl}/Groups/${encodeURIComponent(p)}` });
@@ -363,7 +365,7 @@ async function writeScimUser(
     if (before === undefined) throw new ScimError(404, undefined, 'no such user');
     checkIfMatch(ifMatch, before.revision);
     const directory = checkWritable(scope, before);
-    const served = await scimUserOf(scope, before);
+    const served = await scimUserOf(scope, before, new Map(), s);
     const desired = desiredFor(before, served);
     if (!scope.hasDomains && desired.userName !== before.id) {
       throw new ScimError(400, 'mutability', 'userName is the user id and cannot change');

@@ -310,6 +310,17 @@ export const userView = named(
       blocked: z.boolean(),
       email: z.string().nullable().describe('E-mail address (domain lower-cased), or null.'),
       createdAt: z.number().int(),
+      directory: z
+        .object({
+          source: z.string(),
+          externalId: z.string().nullable(),
+          state: z.enum(['active', 'disabled', 'left']),
+          since: z.number().int(),
+          reenableRequested: z.boolean(),
+        })
+        .strict()
+        .optional()
+        .describe('Present when a directory manages the user (`spec/directory.md` §1).'),
     })
     .strict(),
   'User',

@@ -38,6 +38,7 @@ import {
   type ServerStoreSet,
 } from '../../store/index.js';
 import { WIPES_TABLE } from '../../wipe.js';
+import { setUserBlocked, wakeUserDevices } from './blocking.js';
 import { defineAdminOperation } from './operation.js';
 import { displayName, identifier, pageQuery, userParams, userView } from './schemas.js';
 import { type AdminTransaction, adminTransaction } from './transaction.js';
@@ -296,13 +297,12 @@ function setBlocked(blocked: boolean) {
     response: userView,
     handle: async (ctx, { me, params }) => {
       const user = userId(params.user);
-      const after = await ctx.stores.transaction(async (s) => {
-        await requireUser(s, me.tenant, user);
-        const updated = await s.users.update(me.tenant, user, { blocked });
-        await s.audit.append(me.tenant, { actor: me.admin.id, action, target: user, outcome: 'success' });
-        return updated;
-      });
-      if (blocked) await wake(ctx, me.tenant, user);
+      // The path the directory's disables take too (`blocking.ts`); a user who left the directory
+      // is not unblocked (409 `conflict: left-directory`) until detached.
+      const after = await ctx.stores.transaction((s) =>
+        setUserBlocked(s, me.tenant, user, blocked, { actor: me.admin.id }),
+      );
+      if (blocked) await wakeUserDevices(ctx, me.tenant, user);
       return userViewOf(after);
     },
   });

@@ -83,6 +83,7 @@ export function userViewOf(u: User) {
     blocked: u.blocked,
     email: u.email,
     createdAt: u.createdAt,
+    ...(u.directory === null ? {} : { directory: { ...u.directory } }),
   };
 }
 
