@@ -2,11 +2,13 @@
  * Reading the directory for one run, full or incremental (`spec/directory.md` §3):
  *
  * - **OpenLDAP**: the suffix's `contextCSN` is read first; an unchanged `contextCSN` means nothing
- *   changed. Otherwise the users in scope with `modifyTimestamp >=` the second of the last run's
- *   `contextCSN` are the changes; entries changed anywhere in the naming context since then that
- *   are no longer in scope have moved out of it; deletions come from the change log
- *   (`cn=accesslog`, `auditDelete` entries' `reqEntryUUID`) when the configuration names it,
- *   otherwise from a scan of the scope's ids.
+ *   changed. Otherwise the users in scope whose `entryCSN` is newer than the last run's
+ *   `contextCSN` are the changes (`entryCSN` has microseconds; `modifyTimestamp` has seconds and
+ *   would read again what changed in the last run's second); entries changed anywhere in the naming
+ *   context since then that are no longer in scope have moved out of it; deletions come from the
+ *   change log (`cn=accesslog`, `auditDelete` entries' `reqEntryUUID` with `reqStart` at or after
+ *   the last `contextCSN`'s time) when the configuration names it, otherwise from a scan of the
+ *   scope's ids compared with the ids of the last run.
  * - **Active Directory**: the rootDSE's `highestCommittedUSN` and `dsServiceName` are read first;
  *   changes are the users in scope with `uSNChanged >` the stored USN, deletions the tombstones
  *   (`isDeleted=TRUE`, Show Deleted control 1.2.840.113556.1.4.417) with a newer `uSNChanged`, by
@@ -109,10 +111,14 @@ function fullReason(
   return undefined;
 }
 
-/** The generalized time (seconds) of the newest CSN: `YYYYmmddHHMMSS.ffffffZ#…` → `YYYYmmddHHMMSSZ`. */
-function csnSecond(csns: readonly string[]): string {
-  const newest = [...csns].sort().at(-1) ?? '';
-  const m = /^(\d{14})/.exec(newest);
+/**
+ * The second of the oldest CSN as a generalized time, `YYYYmmddHHMMSS.ffffffZ#…` →
+ * `YYYYmmddHHMMSSZ` (the change log's `reqStart` is compared with it; a deletion read again is
+ * already `left` and changes nothing).
+ */
+function csnTime(csns: readonly string[]): string {
+  const oldest = [...csns].sort()[0] ?? '';
+  const m = /^(\d{14})/.exec(oldest);
   return m === null ? '19700101000000Z' : `${m[1]}Z`;
 }
 
@@ -183,7 +189,7 @@ export async function readDirectory(
   if (config.kind === 'ad') marker.ad = await adMarker(client);
   else {
     const csns = await contextCsn(client, suffix);
-    marker.openldap = { contextCSN: csns, since: csnSecond(csns) };
+    marker.openldap = { contextCSN: csns, since: csnTime(csns) };
   }
   const reason = fullReason(config, state, marker, options.full);
   const dns = new Map<string, string>(); // id → normalised DN
@@ -195,10 +201,14 @@ export async function readDirectory(
     for (const u of users) dns.set(u.externalId, normaliseDn(u.dn));
   } else {
     for (const [id, dn] of Object.entries(state.dns)) dns.set(id, dn);
+    // Changed since the markers of the last run: AD's USN; OpenLDAP's entryCSN after the oldest
+    // stored contextCSN value (microseconds, where modifyTimestamp has seconds and would read again
+    // what changed in the last run's second).
+    const oldest = [...(state.openldap?.contextCSN ?? [])].sort()[0] ?? '';
     const changedFilter =
       config.kind === 'ad'
         ? `(uSNChanged>=${BigInt(state.ad?.highestCommittedUSN ?? '0') + 1n})`
-        : `(modifyTimestamp>=${state.openldap?.since ?? '19700101000000Z'})`;
+        : `(&(entryCSN>=${oldest})(!(entryCSN=${oldest})))`;
     const unchanged =
       config.kind === 'openldap' &&
       JSON.stringify(state.openldap?.contextCSN ?? []) === JSON.stringify(marker.openldap?.contextCSN ?? []);

@@ -23,7 +23,7 @@ const schema = z
     lastFullRunAt: z.number().int(),
     runsSinceFull: z.number().int().min(0),
     openldap: z
-      .object({ contextCSN: z.array(z.string()), since: z.string().regex(/^\d{14}Z$/) })
+      .object({ contextCSN: z.array(z.string()), since: z.string().regex(/^\d{14}(\.\d{1,6})?Z$/) })
       .strict()
       .optional(),
     ad: z
