@@ -38,6 +38,7 @@ import type { AdminCaller } from './caller.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
 import { IntegrationsApi } from './integrations.js';
+import { ScimApi } from './scim.js';
 import { PoolsApi } from './pools.js';
 import { RestrictionsApi } from './restrictions.js';
 import { StatisticsApi } from './statistics.js';
@@ -479,6 +480,19 @@ export interface UserView {
   readonly email: string | null;
   /** Creation time, ms since the epoch. */
   readonly createdAt: number;
+  /** Present when a directory manages the user (`spec/directory.md` §1). */
+  readonly directory?: {
+    /** `scim` or `ldap:<name>`. */
+    readonly source: string;
+    /** The directory's id of the user, or null. */
+    readonly externalId: string | null;
+    /** The directory's view: `active`, `disabled` or `left`. */
+    readonly state: 'active' | 'disabled' | 'left';
+    /** When `state` last changed, ms. */
+    readonly since: number;
+    /** The directory re-enabled the user; not applied until an administrator unblocks. */
+    readonly reenableRequested: boolean;
+  };
 }
 
 /**
@@ -860,6 +874,19 @@ export class AdminClient {
    */
   get integrations(): IntegrationsApi {
     return new IntegrationsApi(this.#caller);
+  }
+
+  /**
+   * SCIM tokens: `admin.scim.createToken()`, `.listTokens()`, `.revokeToken()`
+   * (`spec/directory.md` §2).
+   *
+   * @example
+   * ```ts
+   * const { token } = await admin.scim.createToken({ name: 'Entra ID' });
+   * ```
+   */
+  get scim(): ScimApi {
+    return new ScimApi(this.#caller);
   }
 
   /**
@@ -1251,6 +1278,20 @@ export class AdminClient {
    */
   unblockUser(user: string): Promise<UserView> {
     return this.#call('POST', `/admin/v1/users/${seg(user)}/unblock`);
+  }
+
+  /**
+   * Detaches a user from their directory (fresh second factor): the directory record goes, so a
+   * user who left the directory may then be unblocked.
+   *
+   * @example
+   * ```ts
+   * await admin.detachUser('usr_…');
+   * await admin.unblockUser('usr_…');
+   * ```
+   */
+  detachUser(user: string): Promise<UserView> {
+    return this.#call('POST', `/admin/v1/users/${seg(user)}/detach`);
   }
 
   /**

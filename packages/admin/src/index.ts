@@ -96,6 +96,7 @@ export {
   type WebhookEvent,
   type WebhookView,
 } from './integrations.js';
+export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type DeviceListPin,
   type DeviceListPinStore,

@@ -1,6 +1,6 @@
 /**
  * `cloister admin admins …` (administrators: list, invite, role, remove) and
- * `cloister admin users …` (list, invite, block, unblock, delete, activity).
+ * `cloister admin users …` (list, invite, block, unblock, delete, detach, activity).
  *
  * @module
  */
@@ -370,6 +370,18 @@ export function registerAdminPeopleCommands(admin: Command, io: ResolvedIO): voi
     const { client } = await openAdminSession(options, io);
     await client.deleteUser(user).catch(explainAdminError);
     output(io, options, { deleted: user }, (v) => `deleted ${v.deleted}\n`);
+  });
+  addAdminOptions(
+    users
+      .command('detach')
+      .description(
+        'detach a user from their directory (SCIM or LDAP/AD), so a user who left may be unblocked (fresh second factor)',
+      )
+      .argument('<user>', 'the user id', (v: string) => parseUserId(v) as string),
+  ).action(async (user: string, options: AdminOptionValues) => {
+    const { client } = await openAdminSession(options, io);
+    const u = await client.detachUser(user).catch(explainAdminError);
+    output(io, options, u, (v) => `${v.id} is detached from its directory\n`);
   });
   addAdminOptions(
     users

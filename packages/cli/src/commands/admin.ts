@@ -33,6 +33,7 @@ import { registerAdminBroadcastCommands } from './admin-broadcast.js';
 import { registerAdminBulkCommands } from './admin-bulk.js';
 import { registerAdminDeviceCommands } from './admin-devices.js';
 import { registerAdminIntegrationsCommands } from './admin-integrations.js';
+import { registerAdminScimCommands } from './admin-scim.js';
 import { registerAdminKeyCommands } from './admin-key.js';
 import { registerAdminPeopleCommands } from './admin-people.js';
 import { registerAdminPolicyCommands } from './admin-policy.js';
@@ -289,5 +290,6 @@ export function registerAdminCommands(program: Command, io: ResolvedIO): Command
   registerAdminBulkCommands(admin, io);
   registerAdminStatsCommands(admin, io);
   registerAdminSubjectCommands(admin, io);
+  registerAdminScimCommands(admin, io);
   return admin;
 }
