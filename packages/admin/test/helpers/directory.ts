@@ -680,3 +680,6 @@ export function leaverJoinerMatrix(get: () => MatrixContext | undefined): void {
     CASE_MS,
   );
 }
+
+/** `ldapts`'s client, for test files of packages that do not depend on `ldapts` (the CLI's). */
+export { Client as LdapClient } from 'ldapts';
