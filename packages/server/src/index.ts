@@ -9,6 +9,7 @@
  */
 
 export * from './admin/index.js';
+export * from './scim/index.js';
 export {
   authenticate,
   authorizationHeader,
