@@ -68,7 +68,7 @@ describe('AD bridge against a Samba AD domain controller', () => {
       ],
     });
     writeFileSync(join(bridge.dir, 'ldap-password'), `${dc.password}\n`, { mode: 0o600 });
-    writeFileSync(join(bridge.dir, 'ca.pem'), dc.tls.ca);
+    writeFileSync(join(bridge.dir, 'ca.pem'), [dc.tls.ca].flat().join('\n'));
     await bridge.tenant.admin.pools.create('staff', 'staff');
     await bridge.tenant.admin.pools.create('sales', 'sales');
     context = { driver, bridge, staff, sales };
