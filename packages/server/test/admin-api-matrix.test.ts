@@ -194,6 +194,11 @@ async function signed(
   return b64(bytes);
 }
 
+async function revokeScimTokens(tenant: TenantId): Promise<void> {
+  const stores = t.server.context.stores;
+  for (const x of await stores.scimTokens.list(tenant)) await stores.scimTokens.revoke(tenant, x.id, t.time);
+}
+
 const SAMPLES: Readonly<Record<string, SampleSpec>> = {
   // tenants (operator) and the caller's tenant
   createTenant: {
@@ -288,6 +293,54 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
   },
   // restrictions and client compliance
   listNonCompliantDevices: { prepare: async () => ({ query: { limit: '5' } }) },
+  // SCIM tokens and directory detachment (at most 5 live tokens: earlier samples' are revoked first)
+  createScimToken: {
+    prepare: async (w) => {
+      await revokeScimTokens(tenantOf(w));
+      return { json: { name: 'matrix idp' } };
+    },
+  },
+  listScimTokens: { prepare: async () => ({}) },
+  revokeScimToken: {
+    namesObject: true,
+    prepare: async (w) => {
+      await revokeScimTokens(tenantOf(w));
+      const id = `stk_${randomBytes(16).toString('base64url')}`;
+      await t.server.context.stores.scimTokens.create(
+        {
+          tenant: tenantOf(w),
+          id,
+          name: 'matrix',
+          source: 'scim',
+          tokenHash: new Uint8Array(randomBytes(32)),
+          createdAt: t.time,
+          createdBy: 'adm_matrix',
+          expiresAt: null,
+          lastUsedAt: null,
+          revokedAt: null,
+        },
+        t.time,
+      );
+      return { params: { id } };
+    },
+  },
+  detachUser: {
+    namesObject: true,
+    prepare: async (w) => {
+      const user = `dir_${randomBytes(6).toString('hex')}`;
+      await t.server.context.stores.users.create(tenantOf(w), userId(user), {
+        displayName: user,
+        directory: {
+          source: 'scim',
+          externalId: user,
+          state: 'active',
+          since: t.time,
+          reenableRequested: false,
+        },
+      });
+      return { params: { user } };
+    },
+  },
   // audit
   searchAudit: { prepare: async () => ({ query: { limit: '10', action: 'admin.' } }) },
   verifyAudit: { prepare: async () => ({}) },

@@ -186,6 +186,11 @@ describe('SCIM Users', () => {
     expect(blocks[0]?.details).toEqual({ reason: 'directory-left' });
     const unblock = await t.as(acme.owner, 'POST', `/admin/v1/users/${u.id}/unblock`);
     expect(unblock.status).toBe(409);
+    const bulk = await t.as(acme.owner, 'POST', '/admin/v1/bulk/unblock', {
+      json: { users: [u.id], dryRun: true, idempotencyKey: 'left' },
+    });
+    expect(bulk.status, bulk.body.toString()).toBe(201);
+    expect(bulk.json.items[0]).toMatchObject({ outcome: 'failed', reason: 'left-directory' });
     expect((await t.as(acme.owner, 'GET', `/admin/v1/users/${u.id}`)).json.blocked).toBe(true);
     const detach = await t.as(acme.owner, 'POST', `/admin/v1/users/${u.id}/detach`);
     expect(detach.status, detach.body.toString()).toBe(200);

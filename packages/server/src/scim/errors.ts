@@ -14,7 +14,7 @@ import { ConflictError, NotFoundError } from '../store/index.js';
  *
  * @example
  * ```ts
- * const isError = body.schemas?.includes(SCIM_ERROR_SCHEMA);
+ * const isError = (await response.json()).schemas?.includes(SCIM_ERROR_SCHEMA);
  * ```
  */
 export const SCIM_ERROR_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:Error';

@@ -15,7 +15,7 @@ import { ScimError } from './errors.js';
  *
  * @example
  * ```ts
- * const isUser = resource.schemas.includes(USER_SCHEMA);
+ * const isUser = (await response.json()).schemas.includes(USER_SCHEMA);
  * ```
  */
 export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
@@ -24,7 +24,7 @@ export const USER_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:User';
  *
  * @example
  * ```ts
- * const isGroup = resource.schemas.includes(GROUP_SCHEMA);
+ * const isGroup = (await response.json()).schemas.includes(GROUP_SCHEMA);
  * ```
  */
 export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
@@ -33,7 +33,7 @@ export const GROUP_SCHEMA = 'urn:ietf:params:scim:schemas:core:2.0:Group';
  *
  * @example
  * ```ts
- * const blocked = resource[CLOISTER_USER_SCHEMA]?.blocked;
+ * const blocked = (await response.json())[CLOISTER_USER_SCHEMA]?.blocked;
  * ```
  */
 export const CLOISTER_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:cloister:2.0:User';
@@ -42,7 +42,7 @@ export const CLOISTER_USER_SCHEMA = 'urn:ietf:params:scim:schemas:extension:cloi
  *
  * @example
  * ```ts
- * const isList = body.schemas.includes(LIST_SCHEMA);
+ * const isList = (await response.json()).schemas.includes(LIST_SCHEMA);
  * ```
  */
 export const LIST_SCHEMA = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';

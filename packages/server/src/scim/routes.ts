@@ -48,7 +48,7 @@ import {
  *
  * @example
  * ```ts
- * const url = `${serverUrl}${SCIM_BASE_PATH}/Users`;
+ * const users = await fetch(`${url}${SCIM_BASE_PATH}/Users`, { headers: { authorization: `Bearer ${token}` } });
  * ```
  */
 export const SCIM_BASE_PATH = '/scim/v2';
@@ -179,7 +179,7 @@ function register(scope: FastifyInstance, ctx: ServerContext): void {
  *
  * @example
  * ```ts
- * const server = await createServer({ ...options, routes: [...ROUTES] }); // ROUTES includes scimRoutes
+ * const cloister = await createServer({ dataDir: './data', routes: [scimRoutes] });
  * ```
  */
 export const scimRoutes: RouteModule = async (app, ctx) => {

@@ -72,7 +72,11 @@ export interface ScimTokenStore {
    *
    * @example
    * ```ts
-   * await stores.scimTokens.create(token, Date.now());
+   * const now = Date.now();
+   * await stores.scimTokens.create({
+   *   tenant, id: 'stk_AAAAAAAAAAAAAAAAAAAAAA', name: 'Entra ID', source: 'scim',
+   *   tokenHash: new Uint8Array(32), createdAt: now, createdBy: 'adm_x', expiresAt: null, lastUsedAt: null, revokedAt: null,
+   * }, now);
    * ```
    */
   create(token: ScimToken, now: number): Promise<void>;
@@ -90,7 +94,7 @@ export interface ScimTokenStore {
    *
    * @example
    * ```ts
-   * const t = await stores.scimTokens.byHash(scimTokenHash(secret));
+   * const t = await stores.scimTokens.byHash(bearerHash('scim', token));
    * ```
    */
   byHash(hash: Uint8Array): Promise<ScimToken | undefined>;

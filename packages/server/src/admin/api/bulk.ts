@@ -398,6 +398,8 @@ async function planItem(
     case 'block':
       return user.blocked ? skip('already-blocked') : CHANGE;
     case 'unblock':
+      // A user who left the directory is not unblocked until detached (spec/directory.md §1.1).
+      if (user.directory?.state === 'left') return fail('left-directory');
       return user.blocked ? CHANGE : skip('not-blocked');
     case 'move': {
       const pool = job.options.pool as string;

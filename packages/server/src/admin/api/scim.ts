@@ -21,7 +21,7 @@ import { userViewOf } from './views.js';
  *
  * @example
  * ```ts
- * const looksLikeOne = secret.startsWith(SCIM_TOKEN_PREFIX);
+ * const looksLikeOne = token.startsWith(SCIM_TOKEN_PREFIX);
  * ```
  */
 export const SCIM_TOKEN_PREFIX = 'scim_';
@@ -37,7 +37,7 @@ const sourceSchema = z
  *
  * @example
  * ```ts
- * const { items } = z.object({ items: z.array(scimTokenView) }).parse(await res.json());
+ * const listed = scimTokenView.array().parse((await response.json()).items);
  * ```
  */
 export const scimTokenView = z
