@@ -35,3 +35,7 @@ declare const password: string;
 declare const totp: string;
 /** The calls an area of the SDK is built on (what `AdminClient` hands each area). */
 declare const caller: import('@cloister/admin').AdminCaller;
+/** A validated configuration of the directory bridge (`parseDirectoryConfig`). */
+declare const config: import('@cloister/admin/node').DirectoryConfig;
+/** The directory bridge's SCIM client. */
+declare const scim: import('@cloister/admin/node').ScimClient;

@@ -106,8 +106,9 @@ export type DirectoryConfigInput = z.input<typeof schema>;
  *
  * @example
  * ```ts
- * const config: DirectoryConfig = parseDirectoryConfig(JSON.parse(text));
- * console.log(config.source); // "ldap:corp"
+ * import { readFileSync } from 'node:fs';
+ * const corp: DirectoryConfig = parseDirectoryConfig(JSON.parse(readFileSync('corp.json', 'utf8')));
+ * console.log(corp.source); // "ldap:corp"
  * ```
  */
 export interface DirectoryConfig {
@@ -155,7 +156,14 @@ export interface DirectoryConfig {
   readonly stateFile?: string;
 }
 
-/** The default user filter of each kind. */
+/**
+ * The default user filter of each kind.
+ *
+ * @example
+ * ```ts
+ * DEFAULT_USER_FILTER.ad; // "(&(objectCategory=person)(objectClass=user))"
+ * ```
+ */
 export const DEFAULT_USER_FILTER: Readonly<Record<DirectoryConfig['kind'], string>> = {
   openldap: '(objectClass=inetOrgPerson)',
   ad: '(&(objectCategory=person)(objectClass=user))',
@@ -167,9 +175,24 @@ const DEFAULT_USER_NAME: Readonly<Record<DirectoryConfig['kind'], string>> = {
   ad: 'sAMAccountName',
 };
 
-/** The default disable threshold (users disabled or left in one run), as Entra's accidental-deletion prevention. */
+/**
+ * The default disable threshold (users disabled or left in one run), as Entra's accidental-deletion
+ * prevention.
+ *
+ * @example
+ * ```ts
+ * const threshold = config.disableThreshold ?? DEFAULT_DISABLE_THRESHOLD;
+ * ```
+ */
 export const DEFAULT_DISABLE_THRESHOLD = 500;
-/** By default every 24th run is a full run. */
+/**
+ * By default every 24th run is a full run.
+ *
+ * @example
+ * ```ts
+ * const every = config.fullRunEvery ?? DEFAULT_FULL_RUN_EVERY;
+ * ```
+ */
 export const DEFAULT_FULL_RUN_EVERY = 24;
 
 function pathOf(issue: z.core.$ZodIssue): string {
@@ -184,8 +207,9 @@ function pathOf(issue: z.core.$ZodIssue): string {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * import { parseDirectoryConfig } from '@cloister/admin/node';
- * const config = parseDirectoryConfig(JSON.parse(readFileSync('corp.json', 'utf8')), '/etc/cloister');
+ * const corp = parseDirectoryConfig(JSON.parse(readFileSync('corp.json', 'utf8')), '/etc/cloister');
  * ```
  */
 export function parseDirectoryConfig(value: unknown, baseDir?: string): DirectoryConfig {

@@ -34,7 +34,14 @@ import {
 } from './reader.js';
 import type { SyncState } from './state.js';
 
-/** The Show Deleted control (AD): tombstones are returned. */
+/**
+ * The Show Deleted control (AD): tombstones are returned.
+ *
+ * @example
+ * ```ts
+ * console.log(SHOW_DELETED_OID); // "1.2.840.113556.1.4.417"
+ * ```
+ */
 export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
 
 /**
@@ -42,7 +49,8 @@ export const SHOW_DELETED_OID = '1.2.840.113556.1.4.417';
  *
  * @example
  * ```ts
- * const read = await readDirectory(client, config, state, { full: false });
+ * const client = await connectDirectory(config, readBindPassword(config));
+ * const read: DirectoryRead = await readDirectory(client, config, undefined, { full: false });
  * console.log(read.mode, read.snapshot.users.length);
  * ```
  */
@@ -171,7 +179,9 @@ async function memberIds(
  * ```ts
  * import { connectDirectory, readDirectory } from '@cloister/admin/node';
  * const client = await connectDirectory(config, password);
- * const read = await readDirectory(client, config, readSyncState(path), { full: false });
+ * const read = await readDirectory(client, config, readSyncState('/var/lib/cloister/corp.state.json'), {
+ *   full: false,
+ * });
  * ```
  */
 export async function readDirectory(

@@ -17,7 +17,12 @@ import type { ScimUser } from './scim-client.js';
  *
  * @example
  * ```ts
- * const snapshot: DirectorySnapshot = { complete: true, users, removed: [], groups: [{ pool: 'staff', members: [aliceId] }] };
+ * const snapshot: DirectorySnapshot = {
+ *   complete: true,
+ *   users: [],
+ *   removed: [],
+ *   groups: [{ pool: 'staff', members: ['4c962088-868e-1041-9db0-090d5484774b'] }],
+ * };
  * ```
  */
 export interface DirectorySnapshot {
@@ -111,7 +116,8 @@ export type PlanAction =
  *
  * @example
  * ```ts
- * console.log(`${plan.counts.create} to create, ${plan.counts.disable} to disable`);
+ * const counts: PlanCounts = planSync({ complete: true, users: [], removed: [], groups: [] }, { users: [], pools: [] }).counts;
+ * console.log(`${counts.create} to create, ${counts.disable} to disable`);
  * ```
  */
 export type PlanCounts = Readonly<Record<PlanAction['kind'], number>>;
@@ -122,7 +128,7 @@ export type PlanCounts = Readonly<Record<PlanAction['kind'], number>>;
  *
  * @example
  * ```ts
- * const plan = planSync(snapshot, server);
+ * const plan: SyncPlan = planSync({ complete: true, users: [], removed: [], groups: [] }, { users: [], pools: [] });
  * if (plan.removals > config.disableThreshold) console.log('too many');
  * ```
  */
@@ -165,7 +171,15 @@ const sameEmail = (a: string | null, b: string | null) => (a ?? '').toLowerCase(
  *
  * @example
  * ```ts
- * import { planSync } from '@cloister/admin/node';
+ * import { type DirectoryUser, planSync } from '@cloister/admin/node';
+ * const alice: DirectoryUser = {
+ *   externalId: '4c962088-868e-1041-9db0-090d5484774b',
+ *   dn: 'uid=alice,ou=people,dc=example,dc=org',
+ *   userName: 'alice',
+ *   displayName: 'Alice Example',
+ *   email: 'alice@example.org',
+ *   disabled: false,
+ * };
  * const plan = planSync(
  *   { complete: true, users: [alice], removed: [], groups: [] },
  *   { users: [], pools: [] },

@@ -60,7 +60,14 @@ export interface DirectoryGroup {
   readonly members: readonly string[];
 }
 
-/** The attribute holding the immutable id of each kind. */
+/**
+ * The attribute holding the immutable id of each kind.
+ *
+ * @example
+ * ```ts
+ * ID_ATTRIBUTE.openldap; // "entryUUID"
+ * ```
+ */
 export const ID_ATTRIBUTE: Readonly<Record<DirectoryConfig['kind'], string>> = {
   openldap: 'entryUUID',
   ad: 'objectGUID',
@@ -91,7 +98,7 @@ export function guidToString(bytes: Uint8Array): string {
  *
  * @example
  * ```ts
- * const filter = new EqualityFilter({ attribute: 'objectGUID', value: guidToBytes(id) });
+ * const value = guidToBytes('4c9c2088-868e-1041-9db0-090d5484774b'); // 16 bytes, for an objectGUID filter
  * ```
  */
 export function guidToBytes(guid: string): Buffer {
@@ -138,7 +145,12 @@ export function isUnder(dn: string, base: string): boolean {
  * @example
  * ```ts
  * const client = await connectDirectory(config, readBindPassword(config));
- * try { … } finally { await client.unbind(); }
+ * try {
+ *   const { searchEntries } = await client.search('', { scope: 'base' });
+ *   console.log(searchEntries.length);
+ * } finally {
+ *   await client.unbind();
+ * }
  * ```
  */
 export async function connectDirectory(config: DirectoryConfig, password: string): Promise<Client> {

@@ -11,7 +11,14 @@
 import { CloisterError, type CloisterErrorCode } from '@cloister/crypto';
 import type { AdminRequest, AdminTransport } from '../transport.js';
 
-/** The SCIM schema URNs the bridge reads and writes. */
+/**
+ * The SCIM schema URNs the bridge reads and writes.
+ *
+ * @example
+ * ```ts
+ * const body = { schemas: [SCIM_SCHEMAS.patch], Operations: [] };
+ * ```
+ */
 export const SCIM_SCHEMAS = {
   user: 'urn:ietf:params:scim:schemas:core:2.0:User',
   group: 'urn:ietf:params:scim:schemas:core:2.0:Group',
@@ -30,7 +37,7 @@ export const SCIM_SCHEMAS = {
  * @example
  * ```ts
  * try {
- *   await scim.patchUser(id, [{ op: 'replace', path: 'active', value: false }]);
+ *   await scim.patchUser('u_123', [{ op: 'replace', path: 'active', value: false }]);
  * } catch (e) {
  *   if (e instanceof ScimError && e.status === 409) console.log(e.scimType);
  * }
@@ -79,7 +86,7 @@ function codeFor(status: number): CloisterErrorCode {
  *
  * @example
  * ```ts
- * const user: ScimUser = await scim.getUser(id);
+ * const user: ScimUser = await scim.getUser('u_123');
  * if (user.cloister.blocked) console.log('blocked');
  * ```
  */
@@ -114,7 +121,7 @@ export interface ScimUser {
  *
  * @example
  * ```ts
- * const group: ScimGroup = await scim.getGroup(poolId);
+ * const group: ScimGroup = await scim.getGroupMembers('staff');
  * ```
  */
 export interface ScimGroup {
@@ -148,7 +155,10 @@ export interface ScimPatchOperation {
  *
  * @example
  * ```ts
- * const options: ScimClientOptions = { transport: pinnedTransport({ url, pin }), token };
+ * const options: ScimClientOptions = {
+ *   transport: pinnedTransport({ url: 'https://relay.example:8443', pin }),
+ *   token: readScimToken(config),
+ * };
  * ```
  */
 export interface ScimClientOptions {
@@ -181,7 +191,14 @@ async function readBody(body: AsyncIterable<Uint8Array>): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** A `Retry-After` header as milliseconds (seconds or an HTTP date), default 1 s. */
+/**
+ * A `Retry-After` header as milliseconds (seconds or an HTTP date), default 1 s.
+ *
+ * @example
+ * ```ts
+ * retryAfterMs('3'); // 3000
+ * ```
+ */
 export function retryAfterMs(header: string | undefined, now = Date.now()): number {
   if (header === undefined || header.trim() === '') return 1000;
   if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
@@ -222,8 +239,11 @@ export function toScimUser(r: Json): ScimUser {
  * @example
  * ```ts
  * import { pinnedTransport, ScimClient } from '@cloister/admin/node';
- * const scim = new ScimClient({ transport: pinnedTransport({ url, pin }), token });
- * const mine = await scim.listUsers('externalId pr');
+ * const client = new ScimClient({
+ *   transport: pinnedTransport({ url: 'https://relay.example:8443', pin }),
+ *   token: readScimToken(config),
+ * });
+ * const mine = await client.listUsers('externalId pr');
  * ```
  */
 export class ScimClient {
@@ -325,7 +345,13 @@ export class ScimClient {
    *
    * @example
    * ```ts
-   * const created = await scim.createUser({ externalId, userName: 'alice@example.org', displayName: 'Alice', email: 'alice@example.org', active: true });
+   * const created = await scim.createUser({
+   *   externalId: '4c962088-868e-1041-9db0-090d5484774b',
+   *   userName: 'alice@example.org',
+   *   displayName: 'Alice',
+   *   email: 'alice@example.org',
+   *   active: true,
+   * });
    * ```
    */
   async createUser(input: {
@@ -352,7 +378,7 @@ export class ScimClient {
    *
    * @example
    * ```ts
-   * await scim.patchUser(id, [{ op: 'replace', path: 'active', value: false }]);
+   * await scim.patchUser('u_123', [{ op: 'replace', path: 'active', value: false }]);
    * ```
    */
   async patchUser(id: string, operations: readonly ScimPatchOperation[]): Promise<ScimUser | undefined> {
@@ -368,7 +394,7 @@ export class ScimClient {
    *
    * @example
    * ```ts
-   * await scim.deleteUser(id);
+   * await scim.deleteUser('u_123');
    * ```
    */
   async deleteUser(id: string): Promise<void> {
@@ -399,7 +425,7 @@ export class ScimClient {
    *
    * @example
    * ```ts
-   * const { members } = await scim.getGroupMembers(poolId);
+   * const { members } = await scim.getGroupMembers('staff');
    * ```
    */
   async getGroupMembers(id: string): Promise<ScimGroup & { readonly members: readonly string[] }> {
@@ -427,7 +453,7 @@ export class ScimClient {
    *
    * @example
    * ```ts
-   * await scim.patchGroupMembers(poolId, { add: [aliceId], remove: [bobId] });
+   * await scim.patchGroupMembers('staff', { add: ['u_alice'], remove: ['u_bob'] });
    * ```
    */
   async patchGroupMembers(

@@ -80,7 +80,9 @@ export function readSyncState(path: string): SyncState | undefined {
  *
  * @example
  * ```ts
- * writeSyncState('/var/lib/cloister/corp.state.json', state);
+ * const path = '/var/lib/cloister/corp.state.json';
+ * const state = readSyncState(path);
+ * if (state !== undefined) writeSyncState(path, { ...state, lastRunAt: Date.now() });
  * ```
  */
 export function writeSyncState(path: string, state: SyncState): void {
