@@ -21,7 +21,7 @@ import {
   type SyncState,
   writeSyncState,
 } from '../src/node.js';
-import { userOf } from '../src/directory/reader.js';
+import { readGroups, userOf } from '../src/directory/reader.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cloister-bridge-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -136,6 +136,33 @@ describe('directory entries', () => {
     expect(userOf(olEntry({ nsAccountLock: 'TRUE' }), ol)?.disabled).toBe(true);
     expect(userOf(olEntry({ nsAccountLock: 'false' }), ol)?.disabled).toBe(false);
     expect(userOf({ dn: 'uid=noid,dc=x', uid: 'noid' }, ol)).toBeNull();
+  });
+});
+
+describe('readGroups', () => {
+  it("reads AD's ranged member values (member;range=…) to the end", async () => {
+    const ad = parseDirectoryConfig({
+      ...minimal,
+      kind: 'ad',
+      url: 'ldaps://dc1',
+      groups: [{ group: 'CN=Big,DC=x', pool: 'big' }],
+    });
+    const asked: string[][] = [];
+    const pages: Record<string, Record<string, string[]>> = {
+      '': { 'member;range=0-1': ['CN=A,DC=x', 'CN=B,DC=x'] },
+      'member;range=2-*': { 'member;range=2-3': ['CN=C,DC=x', 'CN=D,DC=x'] },
+      'member;range=4-*': { 'member;range=4-*': ['CN=E, DC=x'] },
+    };
+    const client = {
+      async search(dn: string, options: { attributes?: string[] }) {
+        const key = options.attributes?.find((a) => a.startsWith('member;')) ?? '';
+        asked.push(options.attributes ?? []);
+        return { searchEntries: [{ dn, ...pages[key] }], searchReferences: [] };
+      },
+    };
+    const [group] = await readGroups(client as never, ad, 'DC=x');
+    expect(group?.members).toEqual(['cn=a,dc=x', 'cn=b,dc=x', 'cn=c,dc=x', 'cn=d,dc=x', 'cn=e,dc=x']);
+    expect(asked).toHaveLength(3);
   });
 });
 

@@ -358,12 +358,27 @@ export async function readGroups(
     if (entry === undefined)
       throw new ValidationError(`config.groups[${i}].group`, 'a group that exists in the directory');
     const members: string[] = [];
-    for (const attr of ['member', 'uniqueMember']) {
-      const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
-      const value = key === undefined ? [] : entry[key];
+    const push = (value: unknown) => {
       for (const m of Array.isArray(value) ? value : [value]) {
         if (m !== undefined) members.push(normaliseDn(Buffer.isBuffer(m) ? m.toString('utf8') : String(m)));
       }
+    };
+    for (const attr of ['member', 'uniqueMember']) {
+      const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
+      if (key !== undefined) push(entry[key]);
+    }
+    // AD hands out large groups in ranges (`member;range=0-1499`): read the rest range by range.
+    let ranged = Object.keys(entry).find((k) => /^member;range=\d+-(\d+|\*)$/i.test(k));
+    let current: Entry = entry;
+    for (let guard = 0; ranged !== undefined && guard < 10_000; guard++) {
+      push(current[ranged]);
+      const end = /-(\d+|\*)$/.exec(ranged)?.[1];
+      if (end === undefined || end === '*') break;
+      const next = `member;range=${Number(end) + 1}-*`;
+      current =
+        (await client.search(entry.dn, { scope: 'base', attributes: [next] })).searchEntries[0] ??
+        ({ dn: entry.dn } as Entry);
+      ranged = Object.keys(current).find((k) => /^member;range=\d+-(\d+|\*)$/i.test(k));
     }
     out.push({ key: mapping.group, dn: entry.dn, members });
   }
