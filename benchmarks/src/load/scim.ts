@@ -69,7 +69,9 @@ async function main(): Promise<void> {
     dataDir,
     logLevel: 'silent',
     rateLimitPerMinute: 10_000_000,
-    ...(backend === 'postgres' ? { database: databaseUrl, databaseSchema: schema } : {}),
+    ...(backend === 'postgres' && databaseUrl !== undefined
+      ? { database: databaseUrl, databaseSchema: schema }
+      : {}),
   });
   const url = await server.listen({ port: 0 });
   // The per-token limit (50/s, bursts of 100) would cap the loop; the server's capacity is measured.

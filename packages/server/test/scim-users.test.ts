@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configureScimTokens, DEFAULT_SCIM_TOKEN_LIMIT } from '../src/scim/index.js';
 import { type AdminTestServer, startAdminServer } from './helpers/admin-api.js';
 import { setUpDevice } from './helpers/device-client.js';
 import { EXT, PATCH, type ScimTenant, scim, scimTenant, scimToken, USER } from './helpers/scim.js';
@@ -342,6 +343,25 @@ describe('SCIM Users', () => {
     for (const id of made)
       expect((await t.as(acme.owner, 'DELETE', `/admin/v1/scim/tokens/${id}`)).status).toBe(204);
     expect(userId('a')).toBe('a');
+  });
+
+  it('limits each token on its own: 429 with retry-after, another token goes on', async () => {
+    const ctx = t.server.context;
+    const other = await scimToken(t, acme, { name: 'second' });
+    configureScimTokens(ctx, { requestsPerWindow: 3, windowMs: 60_000 });
+    try {
+      for (let i = 0; i < 3; i++)
+        expect((await scim(t, token, 'GET', '/ServiceProviderConfig')).status).toBe(200);
+      const over = await scim(t, token, 'GET', '/ServiceProviderConfig');
+      expect(over.status).toBe(429);
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+      expect((await scim(t, other.token, 'GET', '/ServiceProviderConfig')).status).toBe(200);
+    } finally {
+      configureScimTokens(ctx, DEFAULT_SCIM_TOKEN_LIMIT);
+      await t.as(acme.owner, 'DELETE', `/admin/v1/scim/tokens/${other.id}`);
+    }
+    // The default allows Entra's floor of 25 requests/s with room: 50/s, bursts of 100.
+    expect(DEFAULT_SCIM_TOKEN_LIMIT.requestsPerWindow / (DEFAULT_SCIM_TOKEN_LIMIT.windowMs / 1000)).toBe(50);
   });
 
   it('serves the discovery documents', async () => {
