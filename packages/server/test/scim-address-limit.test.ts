@@ -1,0 +1,28 @@
+/**
+ * The SCIM routes have their own per-address limit (12 000 a minute): a server whose general
+ * per-address limit is tiny still answers an identity provider calling from one address, while
+ * its other routes answer 429.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from './helpers/server.js';
+
+describe('SCIM per-address limit', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer({ rateLimitPerMinute: 3 });
+  }, 60_000);
+  afterAll(async () => t?.close());
+
+  it('is not the general one', async () => {
+    for (let i = 0; i < 10; i++) {
+      const res = await t.request('GET', '/scim/v2/ServiceProviderConfig', {
+        headers: { authorization: `Bearer scim_${'A'.repeat(43)}` },
+      });
+      expect(res.status).toBe(401);
+      expect(res.json.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
+    }
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await t.request('GET', '/health')).status);
+    expect(statuses).toContain(429);
+  });
+});
