@@ -258,6 +258,10 @@ describe('SCIM Users', () => {
       `/Users?filter=${encodeURIComponent('externalId eq "t1"')}`,
     );
     expect(viaLdap.json.totalResults).toBe(0);
+    const prLdap = await scim(t, ldap.token, 'GET', `/Users?filter=${encodeURIComponent('externalId pr')}`);
+    expect(prLdap.json.totalResults).toBe(0);
+    const prScim = await scim(t, token, 'GET', `/Users?filter=${encodeURIComponent('externalId pr')}`);
+    expect(prScim.json.Resources.map((r: { id: string }) => r.id)).toContain(u.id);
     for (const id of [other.id]) await t.as(beta.owner, 'DELETE', `/admin/v1/scim/tokens/${id}`);
     await t.as(acme.owner, 'DELETE', `/admin/v1/scim/tokens/${ldap.id}`);
   });

@@ -144,17 +144,18 @@ export async function scimUserOf(
 }
 
 /**
- * What the filter sees of a user.
+ * What the filter sees of a user: `externalId` only when the user's source is `source` (the
+ * token's), so that `externalId` filters search the token's own directory.
  *
  * @example
  * ```ts
- * const subject = filterSubjectOf(user, true);
+ * const subject = filterSubjectOf(user, true, 'scim');
  * ```
  */
-export function filterSubjectOf(u: User, hasDomains: boolean): FilterSubject {
+export function filterSubjectOf(u: User, hasDomains: boolean, source: string): FilterSubject {
   return {
     username: [userNameOf(u, hasDomains)],
-    externalid: u.directory?.externalId ? [u.directory.externalId] : [],
+    externalid: u.directory?.externalId && u.directory.source === source ? [u.directory.externalId] : [],
     displayname: [u.displayName],
     'emails.value': u.email === null ? [] : [u.email],
     active: [u.directory === null ? !u.blocked : u.directory.state === 'active'],
@@ -512,7 +513,8 @@ export async function listScimUsers(
 ): Promise<{ total: number; items: User[] }> {
   const f = filter === undefined ? undefined : parseScimFilter(filter, 'User');
   const tenant = scope.token.tenant;
-  const matches = (u: User) => f === undefined || matchesScimFilter(f, filterSubjectOf(u, scope.hasDomains));
+  const matches = (u: User) =>
+    f === undefined || matchesScimFilter(f, filterSubjectOf(u, scope.hasDomains, scope.token.source));
   const hint = f === undefined ? undefined : indexHint(f);
   if (hint !== undefined) {
     const found = new Map<string, User>();
