@@ -23,22 +23,23 @@ describe('SCIM Groups', () => {
     acme = await scimTenant(t, 'acme');
     ({ token } = await scimToken(t, acme, { name: 'Entra' }));
     // 450 directory users, written straight to the store (the SCIM create path is covered elsewhere).
-    const s = t.server.context.stores;
-    for (let i = 0; i < 450; i++) {
-      const id = `usr_${String(i).padStart(4, '0')}`;
-      await s.users.create(tenantId('acme'), userId(id), {
-        displayName: `User ${i}`,
-        email: `user${i}@acme.example`,
-        directory: {
-          source: 'scim',
-          externalId: `ext-${i}`,
-          state: 'active',
-          since: T0,
-          reenableRequested: false,
-        },
-      });
-      ids.push(id);
-    }
+    for (let i = 0; i < 450; i++) ids.push(`usr_${String(i).padStart(4, '0')}`);
+    // One transaction (it may run again after a deadlock: it only writes).
+    await t.server.context.stores.transaction(async (s) => {
+      for (const [i, id] of ids.entries()) {
+        await s.users.create(tenantId('acme'), userId(id), {
+          displayName: `User ${i}`,
+          email: `user${i}@acme.example`,
+          directory: {
+            source: 'scim',
+            externalId: `ext-${i}`,
+            state: 'active',
+            since: T0,
+            reenableRequested: false,
+          },
+        });
+      }
+    });
   }, 180_000);
   afterAll(async () => t?.close());
 
