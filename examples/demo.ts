@@ -10,7 +10,10 @@
  * messages, a group, a 10 MiB file, a disappearing message, receipts, a safety number and a remote
  * wipe. Part 4, organisation controls (see `demo-controls.ts`): pools and their signed rules, a user
  * moved between pools mid-conversation, a bulk block chosen by a filter with a dry run first, and a
- * broadcast sealed end to end to every device.
+ * broadcast sealed end to end to every device. Part 5, directory and roll-out (see
+ * `demo-directory.ts`): a user created through SCIM, a phone enrolled from a managed configuration
+ * with no user action, a second device admitted by the organisation's signature, and the
+ * directory disabling the user: every device refused at once, never re-enabled by the directory.
  */
 import {
   type CryptoProvider,
@@ -28,6 +31,7 @@ import {
   wrapDataKey,
 } from '@cloister/crypto';
 import { runControlsDemo } from './demo-controls.js';
+import { runDirectoryDemo } from './demo-directory.js';
 import { runSystemDemo, stderrProgress } from './demo-system.js';
 import { runV2Demo } from './demo-v2.js';
 import { storageExample } from './storage.js';
@@ -125,6 +129,8 @@ console.log('\nPart 3: the system (server, enrolment, clients through the SDK)')
 const report = await runSystemDemo({ say, progress: stderrProgress });
 console.log('\nPart 4: organisation controls (pools, bulk operations, broadcast)');
 const controls = await runControlsDemo({ say });
+console.log('\nPart 5: directory and roll-out (SCIM, managed configuration, zero-touch admission, leavers)');
+const directory = await runDirectoryDemo({ say });
 const ok =
   report.fileIntact &&
   report.wipe.clientWiped &&
@@ -135,7 +141,9 @@ const ok =
   controls.refusedStatus === 403 &&
   controls.deliveredAfter &&
   controls.bulk.blocked === 8 &&
-  controls.broadcast.shownBy === controls.broadcast.sealedTo;
+  controls.broadcast.shownBy === controls.broadcast.sealedTo &&
+  directory.afterDisable.refusedDevices === directory.afterDisable.devices &&
+  directory.afterReenable.status === 'blocked';
 console.log(
   `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s${ok ? '.' : ' WITH UNEXPECTED RESULTS.'}`,
 );

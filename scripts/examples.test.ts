@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot } from '../examples/bot.js';
 import { parseClientCliOptions, runChat } from '../examples/chat.js';
 import { runControlsDemo } from '../examples/demo-controls.js';
+import { runDirectoryDemo } from '../examples/demo-directory.js';
 import { type LocalSystem, runSystemDemo, startLocalSystem } from '../examples/demo-system.js';
 import { runV2Demo } from '../examples/demo-v2.js';
 import { quickstart } from '../examples/quickstart.js';
@@ -58,6 +59,21 @@ describe('examples', () => {
       deliveredAfter: true,
       bulk: { dryRunWouldChange: 7, changedByDryRun: 0, blocked: 8, skipped: 1, failed: 0 },
       broadcast: { sealedTo: 4, shownBy: 4, delivered: 4, read: 2 },
+    });
+  }, 120_000);
+
+  it('the directory demo goes from a SCIM joiner to working managed devices, then blocks every device and keeps it blocked', async () => {
+    const titles: string[] = [];
+    const report = await runDirectoryDemo({ say: (title) => titles.push(title) });
+    expect(titles).toHaveLength(4);
+    expect(report).toEqual({
+      scimCreated: 201,
+      source: 'scim',
+      phoneRead: 'Welcome to ward 3, Dana.',
+      admitted: 1,
+      tabletRead: 'Your rota is on the tablet too.',
+      afterDisable: { status: 'blocked', refusedDevices: 2, devices: 2, refusedWith: 403 },
+      afterReenable: { status: 'blocked', reenableRequested: true },
     });
   }, 120_000);
 
