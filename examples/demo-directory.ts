@@ -13,7 +13,8 @@ import { pathToFileURL } from 'node:url';
 import { type CloisterClient, clientOptionsFromManagedConfig, createClient } from '@cloister/client';
 import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import { createMemoryAdapter } from '@cloister/storage';
-import { type AdminTransport, pinnedTransport } from '@cloister/admin/node';
+import type { AdminTransport } from '@cloister/admin';
+import { pinnedTransport } from '@cloister/admin/node';
 import { nextEvent, type Say, startLocalSystem } from './demo-system.js';
 
 /** What {@link runDirectoryDemo} observed. */
@@ -30,8 +31,9 @@ export interface DirectoryDemoReport {
   /** The user's status after the directory disabled the user, and how many devices were refused at once (and the status). */
   readonly afterDisable: {
     readonly status: string;
-    readonly blockedDevices: number;
+    readonly refusedDevices: number;
     readonly devices: number;
+    readonly refusedWith: number | undefined;
   };
   /** The status after the directory said `active: true` again, and whether the re-enable was recorded. */
   readonly afterReenable: { readonly status: string; readonly reenableRequested: boolean };
