@@ -12,6 +12,7 @@ import { CloisterError, RateLimitedError } from '@cloister/crypto';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
 import { answerHandlerTimeout, isHandlerTimeout } from './request-timeouts.js';
+import { SCIM_ERROR_SCHEMA } from './scim/errors.js';
 import { ConflictError, NotAllowlistedError, NotFoundError, QuotaExceededError } from './store/index.js';
 
 /**
@@ -128,6 +129,13 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
   void reply.code(status).type('application/json').send(body);
 }
 
+/** Whether the raw bytes of a refused request start with a request line under `/scim/v2`. */
+function isScimRequestLine(raw: unknown): boolean {
+  if (!(raw instanceof Uint8Array)) return false;
+  const line = Buffer.from(raw.subarray(0, 64)).toString('latin1');
+  return /^[A-Z]{1,10} \/scim\/v2(?:[/? ]|$)/.test(line);
+}
+
 /**
  * Answers a request Node's HTTP parser refused before Fastify saw it (bad framing, oversized
  * headers, timeouts) with the same typed error body, then closes the connection.
@@ -149,8 +157,15 @@ export function rawClientError(error: Error & { code?: string }, socket: Duplex)
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? ['408 Request Timeout', 'ERR_VALIDATION', 'request timeout']
         : ['400 Bad Request', 'ERR_VALIDATION', 'bad request'];
-  const body = JSON.stringify({ error: { code, message } });
+  // A request line under the SCIM base path gets the RFC 7644 error body the SCIM routes answer with.
+  const scim = isScimRequestLine((error as { rawPacket?: unknown }).rawPacket);
+  const body = JSON.stringify(
+    scim
+      ? { schemas: [SCIM_ERROR_SCHEMA], status: status.slice(0, 3), detail: 'the request is not valid' }
+      : { error: { code, message } },
+  );
+  const type = scim ? 'application/scim+json; charset=utf-8' : 'application/json';
   socket.end(
-    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status}\r\ncontent-type: ${type}\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
   );
 }

@@ -39,6 +39,8 @@ import {
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
+import { sendScimError } from './scim/errors.js';
+import { isScimPath } from './scim/routes.js';
 import { type LocalCaMaterial, loadOrCreateLocalCa, localCaNames } from './local-ca.js';
 import { createRateLimiter, credentialLimiterKey } from './rate-limits.js';
 import { invalidatingAdapter, setQuietStores } from './recipients.js';
@@ -468,8 +470,10 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
       redact: { paths: ['req.headers', 'headers', 'authorization', 'token', 'credential'], remove: true },
     },
     // Errors raised by Fastify before routing (bad URL encoding, over-long parameters) and by
-    // Node's HTTP parser get the same typed error body as everything else.
-    frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
+    // Node's HTTP parser get the same typed error body as everything else; under the SCIM base
+    // path, the RFC 7644 error body the SCIM routes answer with.
+    frameworkErrors: (error, request, reply) =>
+      isScimPath(request.url) ? void sendScimError(reply, error) : errorHandler(error, request, reply),
     clientErrorHandler: rawClientError,
     trustProxy: false,
   });

@@ -290,6 +290,28 @@ function paramCount(url: string): number {
   return (url.match(/:[A-Za-z0-9_]+|\*/g) ?? []).length;
 }
 
+/**
+ * The SCIM routes answer errors as RFC 7644 §3.12 prescribes (`spec/directory.md` §2.6), not in
+ * the admin API's shape: `application/scim+json`, the error schema, the status as a string equal
+ * to the HTTP status, an optional `scimType` and a `detail`, nothing else.
+ */
+function scimViolation(res: TestResponse): string | undefined {
+  if (!/^application\/scim\+json/.test(String(res.headers['content-type'])))
+    return 'a SCIM error body that is not application/scim+json';
+  const body = res.json as Record<string, unknown> | undefined;
+  if (body === undefined) return 'a SCIM error body that is not JSON';
+  const schemas = body.schemas;
+  if (!Array.isArray(schemas) || schemas.join() !== 'urn:ietf:params:scim:api:messages:2.0:Error')
+    return 'a SCIM error without the error schema';
+  if (body.status !== String(res.status)) return 'a SCIM error whose status is not the HTTP status';
+  if (typeof body.detail !== 'string') return 'a SCIM error without a detail';
+  if (body.scimType !== undefined && typeof body.scimType !== 'string')
+    return 'a SCIM error with a bad scimType';
+  if (Object.keys(body).some((k) => !['schemas', 'status', 'scimType', 'detail'].includes(k)))
+    return 'a SCIM error with a member RFC 7644 does not name';
+  return undefined;
+}
+
 /** Answers that broke a rule, one per route and kind of answer (the fuzz goes on to find them all). */
 const violations = new Map<string, string>();
 
@@ -298,6 +320,7 @@ function violates(route: RouteEntry, res: TestResponse): string | undefined {
   if (res.status >= 500) return 'a 5xx answer';
   if (!OPEN_ROUTES.has(key) && res.status < 400) return 'accepted a malformed request';
   if (res.status < 400) return undefined;
+  if (route.url.startsWith('/scim/v2')) return scimViolation(res);
   if (!/^application\/json/.test(String(res.headers['content-type'])))
     return 'an error body that is not JSON';
   const body = res.json as { error?: { code?: unknown; message?: unknown } } | undefined;

@@ -53,6 +53,20 @@ import {
  */
 export const SCIM_BASE_PATH = '/scim/v2';
 
+/**
+ * Whether a request URL (path and query, as Fastify reports it) is under {@link SCIM_BASE_PATH},
+ * so that errors raised before routing are answered in the SCIM error format.
+ *
+ * @example
+ * ```ts
+ * isScimPath('/scim/v2/Users?filter=x'); // true
+ * isScimPath('/scim/v20'); // false
+ * ```
+ */
+export function isScimPath(url: string): boolean {
+  return url === SCIM_BASE_PATH || /^\/scim\/v2[/?]/.test(url);
+}
+
 /** Requests per minute per address on the SCIM routes (the tokens' own limits are tighter). */
 const PER_ADDRESS_PER_MINUTE = 12_000;
 
