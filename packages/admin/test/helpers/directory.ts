@@ -537,7 +537,7 @@ export function leaverJoinerMatrix(get: () => MatrixContext | undefined): void {
       expect(counts(await c.bridge.sync())).toEqual({ disable: 1 });
       expect((await c.bridge.userOf((users.bob as TestUser).id)).blocked).toBe(true);
       // The device's next request is refused: the user's block covers every device.
-      await expect(device.linkStatus()).rejects.toThrow();
+      await expect(device.linkStatus()).rejects.toMatchObject({ status: 403 });
     },
     CASE_MS,
   );
