@@ -103,7 +103,9 @@ beforeAll(async () => {
   template = join(workDir, 'empty-client-db');
   const emptyDatabase = async () => (await createPGliteAdapter({ dataDir: template })).close();
   [child] = await Promise.all([bundleForNode(CHILD_SOURCE, workDir), emptyDatabase()]);
-  server = await createServer({ dataDir: serverDir, logLevel: 'silent' });
+  // Every child talks from 127.0.0.1 and polls while it waits: the per-address limit (600 a
+  // minute by default) would refuse the later kill points with 429, which is not what this checks.
+  server = await createServer({ dataDir: serverDir, logLevel: 'silent', rateLimitPerMinute: 1_000_000 });
   url = await server.listen({ port: 0, host: '127.0.0.1' });
   await createTenant(server.context, { id: TENANT, name: 'Crash' });
 }, 120_000);

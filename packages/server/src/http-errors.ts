@@ -111,7 +111,9 @@ export function toHttpError(error: unknown): { status: number; body: ErrorBody }
         ? 'request body too large'
         : fe.statusCode === 415
           ? 'unsupported media type'
-          : 'bad request';
+          : fe.statusCode === 429
+            ? 'too many requests'
+            : 'bad request';
     return { status: fe.statusCode, body: { error: { code, message } } };
   }
   return { status: 500, body: { error: { code: 'ERR_INTERNAL', message: 'internal error' } } };
