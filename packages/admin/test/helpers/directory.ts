@@ -9,98 +9,25 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type CloisterClient, createClient } from '@cloister/client';
-import { getProvider, PIN_SCRYPT_FLOOR } from '@cloister/crypto';
-import { createServer } from '@cloister/server';
+import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import { createMemoryAdapter } from '@cloister/storage';
 import { Attribute, Change, type Client, EqualityFilter } from 'ldapts';
 import { expect, it } from 'vitest';
-import { AdminClient } from '../../src/index.js';
+import type { AdminClient } from '../../src/index.js';
 import {
   type DirectoryConfig,
   guidToBytes,
   guidToString,
   parseDirectoryConfig,
-  pinnedTransport,
   ScimClient,
   type SyncOptions,
   type SyncResult,
   syncDirectory,
   ThresholdExceededError,
 } from '../../src/node.js';
-import { totpCode } from '../totp.js';
-import type { Availability } from './processes.js';
-import { OWNER_PASSWORD, type StartedTenant } from './tenant.js';
+import { type StartedTenant, startTenant } from './tenant.js';
 
-const CI = process.env.CI === 'true';
-
-/**
- * `true` when the directory can be started; otherwise prints that its tests did NOT run and why,
- * and throws under `CI=true` (`spec/directory-tests.md` §1).
- */
-export function mayRun(name: string, availability: Availability): boolean {
-  if (availability.ok) return true;
-  console.warn(`[directories] The ${name} tests did NOT run: ${availability.reason}.`);
-  if (CI) throw new Error(`CI=true: the ${name} tests must run, but ${availability.reason}`);
-  console.warn('[directories] Not a failure outside CI (CI is not "true"); nothing was tested against it.');
-  return false;
-}
-
-/**
- * A server on `dataDir` with the tenant `acme` and its owner signed in (as `startTenant`), keeping
- * the session token for routes the admin SDK may not have yet.
- */
-async function startTenantWithSession(
-  dataDir: string,
-): Promise<StartedTenant & { readonly session: string }> {
-  const operatorToken = randomBytes(32).toString('base64url');
-  const server = await createServer({ dataDir, logLevel: 'silent', operatorToken });
-  const url = await server.listen({ host: '127.0.0.1', port: 0 });
-  const transport = () => pinnedTransport({ url, pin: server.pin });
-  const operator = new AdminClient({
-    transport: transport(),
-    credential: { kind: 'operator', token: operatorToken },
-  });
-  const created = await operator.createTenant({
-    id: 'acme',
-    name: 'ACME',
-    owner: { email: 'olivia@acme.example', name: 'Olivia', password: OWNER_PASSWORD },
-  });
-  const provider = await getProvider();
-  const { client, session } = await AdminClient.login(
-    { transport: transport(), provider },
-    {
-      tenant: 'acme',
-      email: 'olivia@acme.example',
-      password: OWNER_PASSWORD,
-      totp: totpCode(created.owner.totpUri),
-    },
-  );
-  return { server, admin: client, owner: created.owner, transport, provider, session: session.token };
-}
-
-/**
- * A SCIM token of source `source` (right after sign-in: the second factor is fresh): the admin
- * SDK's `admin.scim.createToken`, else the admin route `POST /admin/v1/scim/tokens`.
- */
-export async function createScimToken(
-  tenant: StartedTenant & { readonly session: string },
-  source: string,
-): Promise<string> {
-  const name = `bridge ${source}`;
-  const scim = (tenant.admin as unknown as { scim?: { createToken(i: object): Promise<{ token: string }> } })
-    .scim;
-  if (scim !== undefined) return (await scim.createToken({ name, source })).token;
-  const response = await tenant.transport()({
-    method: 'POST',
-    path: '/admin/v1/scim/tokens',
-    headers: { authorization: `Cloister-Admin ${tenant.session}`, 'content-type': 'application/json' },
-    body: new TextEncoder().encode(JSON.stringify({ name, source })),
-  });
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of response.body) chunks.push(chunk);
-  if (response.status !== 201) throw new Error(`creating a SCIM token answered HTTP ${response.status}`);
-  return (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { token: string }).token;
-}
+export { mayRun } from './processes.js';
 
 /** One user of the directory, as a test made it. */
 export interface TestUser {
@@ -355,8 +282,8 @@ export interface Bridge {
  */
 export async function startBridge(directory: Record<string, unknown>): Promise<Bridge> {
   const dir = mkdtempSync(join(tmpdir(), 'cloister-bridge-'));
-  const tenant = await startTenantWithSession(join(dir, 'server'));
-  const token = await createScimToken(tenant, 'ldap:corp');
+  const tenant = await startTenant(join(dir, 'server'));
+  const { token } = await tenant.admin.scim.createToken({ name: 'bridge ldap:corp', source: 'ldap:corp' });
   const url = `https://127.0.0.1:${(tenant.server.app.server.address() as { port: number }).port}`;
   writeFileSync(join(dir, 'token'), `${token}\n`, { mode: 0o600 });
   const config = parseDirectoryConfig(
