@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { DecodeError, peekArchivedBindings, peekEnvelopeOuter, toHex } from '@cloister/crypto';
+import { DecodeError, peekArchiveSeal, peekEnvelopeOuter, toHex } from '@cloister/crypto';
 import { MESSAGE_ID_LENGTH } from './content.js';
 import { cloister } from './generated/cloister.js';
 import {
@@ -40,7 +40,7 @@ export interface SealedDelivery {
   readonly messageId: Uint8Array;
   /** `sealEnvelope` / `sealEnvelopeForMany` output, unchanged; its outer header must parse. */
   readonly envelope: Uint8Array;
-  /** `sealForArchive` output when the tenant archives messages; its bindings must parse. */
+  /** The message's archive seal (`sealArchived`, or a signed version-2 seal) when it is archived; its header must parse (`peekArchiveSeal`). */
   readonly archiveSeal?: Uint8Array;
 }
 
@@ -89,7 +89,9 @@ function checkDelivery(fail: Fail, value: unknown, path: string): SealedDelivery
     1,
     FIELD_LIMITS.archiveSealBytes,
   );
-  peek(fail, archiveSeal, `${path}.archiveSeal`, 'an archive seal', peekArchivedBindings);
+  // The header must parse (any version: the server decides what it files); a version-3 seal keeps
+  // its bindings sealed, so only `peekArchiveSeal` reads every version.
+  peek(fail, archiveSeal, `${path}.archiveSeal`, 'an archive seal', peekArchiveSeal);
   return { messageId, envelope, archiveSeal };
 }
 
@@ -121,8 +123,8 @@ function deliveryToWire(d: SealedDelivery): cloister.v1.ISealedDelivery {
 
 /**
  * Encodes a {@link SealedDelivery} after checking the message id, that the envelope's outer
- * header parses (`peekEnvelopeOuter`) and that an archive seal's bindings parse
- * (`peekArchivedBindings`). Throws `ValidationError` naming the field.
+ * header parses (`peekEnvelopeOuter`) and that an archive seal's header parses
+ * (`peekArchiveSeal`, every seal version). Throws `ValidationError` naming the field.
  *
  * @example
  * ```ts

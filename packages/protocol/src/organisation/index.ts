@@ -9,6 +9,22 @@ export {
   ARCHIVE_KEY_FINGERPRINT_PREFIX,
   archiveKeyFingerprint,
 } from './archive-fingerprint.js';
+export {
+  type ArchiveAuditors,
+  type ArchiveConfig,
+  type ArchiveParty,
+  type ArchiveReason,
+  type ArchiveScope,
+  archiveReason,
+  archiveWindowHolds,
+  MAX_ARCHIVE_AUDITORS,
+  MAX_ARCHIVE_SCOPE_POOLS,
+  MAX_ARCHIVE_SCOPE_USERS,
+  partyInArchiveScope,
+  validateArchiveAuditors,
+  validateArchiveConfig,
+  validateArchiveScope,
+} from './archive-scope.js';
 export { type CanonicalJson, canonicalJsonBytes, parseCanonicalJson } from './canonical-json.js';
 export {
   ADMIN_CERTIFICATE_LABEL,

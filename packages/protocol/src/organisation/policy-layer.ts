@@ -14,7 +14,8 @@
  * @module
  */
 import { concatBytes, DecodeError, ForbiddenError, uintBE, ValidationError } from '@cloister/crypto';
-import { asDecode, fromBase64Url, idBytes, type Reader } from './_codec.js';
+import { asDecode, idBytes, type Reader } from './_codec.js';
+import { validateArchiveConfig } from './archive-scope.js';
 import { type CanonicalJson, canonicalJsonBytes, parseCanonicalJson } from './canonical-json.js';
 
 /**
@@ -122,12 +123,8 @@ function checkDocument(doc: unknown, field: string): void {
     const { enabled, locked, config } = f as Record<string, unknown>;
     if (typeof enabled !== 'boolean') throw new ValidationError(`${at}.enabled`, 'a boolean');
     if (typeof locked !== 'boolean') throw new ValidationError(`${at}.locked`, 'a boolean');
-    if (name === ARCHIVE_FEATURE && enabled) {
-      const key = (config as { publicKey?: unknown } | undefined)?.publicKey;
-      if (typeof key !== 'string' || fromBase64Url(key)?.length !== 32) {
-        throw new ValidationError(`${at}.config.publicKey`, 'the base64url of a 32-byte X25519 key');
-      }
-    }
+    // The archive settings: the key when enabled; the scope, auditors and key set id whenever given.
+    if (name === ARCHIVE_FEATURE) validateArchiveConfig(config, enabled, `${at}.config`);
   }
 }
 

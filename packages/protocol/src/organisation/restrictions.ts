@@ -12,6 +12,7 @@
  */
 import { ForbiddenError, ValidationError } from '@cloister/crypto';
 import { fromBase64Url, toBase64Url } from './_codec.js';
+import { validateArchiveConfig } from './archive-scope.js';
 import type { CanonicalJson } from './canonical-json.js';
 import { ARCHIVE_FEATURE } from './policy-layer.js';
 import {
@@ -452,6 +453,8 @@ export function validateRestrictionFeature(
       if (layer !== 'tenant' && layer !== 'server') {
         throw new ForbiddenError('document.archive: only the tenant layer may set the archive feature');
       }
+      // The key when enabled; the scope, auditors and key set id whenever given (archive-scope.ts).
+      if (layer === 'tenant') validateArchiveConfig(config, value.enabled, `${at}.config`);
       return;
     default:
       return;
