@@ -31,16 +31,17 @@ import {
 } from '@cloister/protocol';
 import { toBase64Url } from './_base64url.js';
 import { AllowlistApi } from './allowlist.js';
-import { DevicesApi } from './devices.js';
+import { ArchiveApi } from './archive/api.js';
 import { BroadcastsApi } from './broadcasts.js';
 import { BulkApi } from './bulk.js';
 import type { AdminCaller } from './caller.js';
+import { DevicesApi } from './devices.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
 import { IntegrationsApi } from './integrations.js';
-import { ScimApi } from './scim.js';
 import { PoolsApi } from './pools.js';
 import { RestrictionsApi } from './restrictions.js';
+import { ScimApi } from './scim.js';
 import { StatisticsApi } from './statistics.js';
 import { SubjectsApi } from './subjects.js';
 import type { AdminRequest, AdminResponse, AdminTransport } from './transport.js';
@@ -874,6 +875,20 @@ export class AdminClient {
    */
   get integrations(): IntegrationsApi {
     return new IntegrationsApi(this.#caller);
+  }
+
+  /**
+   * The compliance archive as auditors read it: `admin.archive.createKeySet()`, `.keySets()`,
+   * `.items()`, `.export()`, and legal holds `.holds.create()`, `.list()`, `.lift()`
+   * (`spec/audit-tool.md`).
+   *
+   * @example
+   * ```ts
+   * for await (const item of admin.archive.export({ from, to, purpose: 'case 2026-114' })) console.log(item.id);
+   * ```
+   */
+  get archive(): ArchiveApi {
+    return new ArchiveApi(this.#caller);
   }
 
   /**

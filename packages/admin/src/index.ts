@@ -10,14 +10,7 @@
  */
 
 export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
-export {
-  type AdmissionCandidate,
-  type AdmissionState,
-  type AdmitManagedOptions,
-  type AdmitManagedReport,
-  type Admitted,
-  DevicesApi,
-} from './devices.js';
+export * from './archive/index.js';
 export {
   type AcceptDeviceListResetOptions,
   BROADCAST_BATCH,
@@ -76,6 +69,14 @@ export {
   type WipeState,
 } from './client.js';
 export {
+  type AdmissionCandidate,
+  type AdmissionState,
+  type AdmitManagedOptions,
+  type AdmitManagedReport,
+  type Admitted,
+  DevicesApi,
+} from './devices.js';
+export {
   ENROLMENT_CODE_LENGTH,
   type EnrolmentCodeParts,
   enrolmentCode,
@@ -96,7 +97,6 @@ export {
   type WebhookEvent,
   type WebhookView,
 } from './integrations.js';
-export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type DeviceListPin,
   type DeviceListPinStore,
@@ -142,6 +142,7 @@ export {
   RestrictionsApi,
   type RestrictionTarget,
 } from './restrictions.js';
+export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type BroadcastTarget,
   type OrganisationSigner,
