@@ -32,16 +32,16 @@ import {
 import { toBase64Url } from './_base64url.js';
 import { AllowlistApi } from './allowlist.js';
 import { ArchiveApi } from './archive/api.js';
+import { DevicesApi } from './devices.js';
 import { BroadcastsApi } from './broadcasts.js';
 import { BulkApi } from './bulk.js';
 import type { AdminCaller } from './caller.js';
-import { DevicesApi } from './devices.js';
 import { enrolmentCode } from './enrolment-code.js';
 import { errorFromAnswer } from './errors.js';
 import { IntegrationsApi } from './integrations.js';
+import { ScimApi } from './scim.js';
 import { PoolsApi } from './pools.js';
 import { RestrictionsApi } from './restrictions.js';
-import { ScimApi } from './scim.js';
 import { StatisticsApi } from './statistics.js';
 import { SubjectsApi } from './subjects.js';
 import type { AdminRequest, AdminResponse, AdminTransport } from './transport.js';

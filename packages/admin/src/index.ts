@@ -10,7 +10,14 @@
  */
 
 export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
-export * from './archive/index.js';
+export {
+  type AdmissionCandidate,
+  type AdmissionState,
+  type AdmitManagedOptions,
+  type AdmitManagedReport,
+  type Admitted,
+  DevicesApi,
+} from './devices.js';
 export {
   type AcceptDeviceListResetOptions,
   BROADCAST_BATCH,
@@ -69,14 +76,6 @@ export {
   type WipeState,
 } from './client.js';
 export {
-  type AdmissionCandidate,
-  type AdmissionState,
-  type AdmitManagedOptions,
-  type AdmitManagedReport,
-  type Admitted,
-  DevicesApi,
-} from './devices.js';
-export {
   ENROLMENT_CODE_LENGTH,
   type EnrolmentCodeParts,
   enrolmentCode,
@@ -97,6 +96,7 @@ export {
   type WebhookEvent,
   type WebhookView,
 } from './integrations.js';
+export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type DeviceListPin,
   type DeviceListPinStore,
@@ -142,7 +142,6 @@ export {
   RestrictionsApi,
   type RestrictionTarget,
 } from './restrictions.js';
-export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type BroadcastTarget,
   type OrganisationSigner,
@@ -170,3 +169,4 @@ export {
 } from './statistics.js';
 export { SUBJECT_EXPORT_SCHEMA, type SubjectDevice, type SubjectExport, SubjectsApi } from './subjects.js';
 export { type AdminRequest, type AdminResponse, type AdminTransport, fetchTransport } from './transport.js';
+export * from './archive/index.js';
