@@ -132,3 +132,4 @@ export function readKeyStoreFile(path: string): string {
 }
 
 export * from './directory/index.js';
+export { EML_REPORT_FILE, emlDirectory } from './archive/eml-directory.js';
