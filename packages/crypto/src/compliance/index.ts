@@ -1,9 +1,13 @@
 /**
  * Compliance archive (R12): content sealed to the tenant's archive key and signed by the sender's
- * device identity. See `spec/compliance-seal.md`.
+ * device identity (versions 2 and 3), and the auditors' side that opens and classifies seals. See
+ * `spec/compliance-seal.md`.
  *
  * @module
  */
+
+export { type ArchiveInspection, inspectArchived, openArchived, verifyArchived } from './inspect.js';
+export { type PeekedArchiveSeal, peekArchivedBindings, peekArchiveSeal } from './peek.js';
 export {
   ARCHIVE_MAX_CONTENT_TYPE,
   ARCHIVE_MAX_CONVERSATION_ID,
@@ -16,15 +20,23 @@ export {
   type ArchiveBindings,
   type OpenArchivedOptions,
   type OpenedArchive,
-  openArchived,
-  type PeekedArchiveSeal,
-  peekArchivedBindings,
-  peekArchiveSeal,
   type SealForArchiveOptions,
   type SignArchiveSealOptions,
   sealForArchive,
   signArchiveSeal,
   type VerifiedArchive,
   type VerifyArchivedOptions,
-  verifyArchived,
 } from './seal.js';
+export {
+  ARCHIVE_KEY_ID_LABEL,
+  ARCHIVE_KEY_ID_LENGTH,
+  ARCHIVE_SEAL_V3_AAD_LABEL,
+  ARCHIVE_SEAL_V3_HEADER_LENGTH,
+  ARCHIVE_SEAL_V3_INFO_LABEL,
+  ARCHIVE_SEAL_V3_PADDING,
+  ARCHIVE_SEAL_V3_SIGNATURE_LABEL,
+  ARCHIVE_SEAL_V3_VERSION,
+  archiveKeyId,
+  type SealArchivedOptions,
+  sealArchived,
+} from './seal-v3.js';

@@ -8,26 +8,32 @@
  * Sealing is two steps, because the content is fixed when a message is composed but the delivery
  * that carries the seal (and the certificate) only when the message is sent: {@link sealForArchive}
  * makes the unsigned body, {@link signArchiveSeal} binds it to a delivery and signs it. Auditors
- * check a seal with {@link verifyArchived} (no archive key needed) or open it with
- * {@link openArchived}, which verifies first.
+ * check a seal with `verifyArchived` (no archive key needed) or open it with `openArchived`,
+ * which verifies first (`inspect.ts`). Version 3 (`seal-v3.ts`) seals in one step and hides the
+ * bindings; this module also holds the bindings codec and the signed-record checks both share.
+ *
+ * @module
  */
 import { checkBytes, checkInt, concatBytes, equalBytes, uintBE, utf8, wipe } from '../bytes.js';
 import {
   decodeSenderCertificate,
   encodeSenderCertificate,
   type SenderCertificate,
+  SenderCertificateError,
   verifySenderCertificate,
 } from '../envelope/certificate.js';
-import { CloisterError, DecodeError, DecryptionFailed, ValidationError } from '../errors.js';
+import { CloisterError, DecodeError, ValidationError } from '../errors.js';
 import { openHpke, sealHpke } from '../hpke/single-shot.js';
 import type { CryptoProvider } from '../provider.js';
+import type { ArchiveInspection } from './inspect.js';
 
 /**
- * Format version, the first byte of every archive seal this package makes and accepts.
+ * Format version 2, the first byte of every seal {@link signArchiveSeal} makes (version 3 is
+ * `ARCHIVE_SEAL_V3_VERSION`).
  *
  * @example
  * ```ts
- * const current = peekArchiveSeal(sealed).version === ARCHIVE_SEAL_VERSION; // false for legacy seals
+ * const twoStep = peekArchiveSeal(sealed).version === ARCHIVE_SEAL_VERSION; // false for v1 and v3 seals
  * ```
  */
 export const ARCHIVE_SEAL_VERSION = 2;
@@ -188,7 +194,7 @@ export interface SignArchiveSealOptions {
  * ```
  */
 export interface VerifyArchivedOptions {
-  /** The archive seal as stored. */
+  /** The archive seal as stored (version 2 or 3). */
   readonly bytes: Uint8Array;
   /** The tenant's 32-byte Ed25519 sender-certificate key. */
   readonly tenantPublicKey: Uint8Array;
@@ -196,6 +202,12 @@ export interface VerifyArchivedOptions {
   readonly tenantId?: string;
   /** When given (the delivery the archive recorded), the seal's delivery id must be this one. */
   readonly deliveryId?: Uint8Array;
+  /**
+   * The tenant's 32-byte X25519 archive private key. A version-3 seal hides its signed record
+   * inside the ciphertext: without this key `verifyArchived` refuses it (`DecryptionFailed`).
+   * Version-2 seals are verified without it.
+   */
+  readonly archivePrivateKey?: Uint8Array;
 }
 
 /**
@@ -222,6 +234,8 @@ export interface OpenArchivedOptions extends VerifyArchivedOptions {
  * ```
  */
 export interface VerifiedArchive {
+  /** The seal's format version: 2 or 3. */
+  readonly version: number;
   /** The seal's bindings, authenticated by the sender's signature. */
   readonly bindings: ArchiveBindings;
   /** The id of the delivery the sender bound the seal to. */
@@ -251,26 +265,10 @@ export interface OpenedArchive extends VerifiedArchive {
 }
 
 /**
- * What {@link peekArchiveSeal} reads without any key; nothing is authenticated.
- *
- * @example
- * ```ts
- * const peeked: PeekedArchiveSeal = peekArchiveSeal(sealed);
- * const fileable = peeked.version === ARCHIVE_SEAL_VERSION && peeked.signed;
- * ```
+ * A non-empty, well-formed string of at most `max` UTF-8 bytes, as bytes; `ValidationError`
+ * naming `field` otherwise. Shared with version 3.
  */
-export interface PeekedArchiveSeal {
-  /** 1 (legacy, refused everywhere) or 2. */
-  readonly version: number;
-  /** `true` for a complete version-2 seal, `false` for a legacy seal or an unsigned body. */
-  readonly signed: boolean;
-  /** The bindings as written in the seal (not authenticated). */
-  readonly bindings: ArchiveBindings;
-  /** The delivery id of a signed seal. */
-  readonly deliveryId?: Uint8Array;
-}
-
-function checkUtf8(value: unknown, field: string, max: number): Uint8Array {
+export function checkArchiveText(value: unknown, field: string, max: number): Uint8Array {
   if (typeof value !== 'string' || value.length === 0) throw new ValidationError(field, 'a non-empty string');
   const bytes = utf8(value);
   if (new TextDecoder().decode(bytes) !== value) throw new ValidationError(field, 'a well-formed string');
@@ -278,33 +276,25 @@ function checkUtf8(value: unknown, field: string, max: number): Uint8Array {
   return bytes;
 }
 
-function checkBindings(b: ArchiveBindings): Uint8Array {
+/**
+ * Validates bindings and encodes them: `messageId (16) | u8 len, conversationId | u8 len, userId
+ * | u32 deviceId | u64 sentAt`. Throws `ValidationError` naming the field. Shared with version 3.
+ */
+export function encodeArchiveBindings(b: ArchiveBindings): Uint8Array {
   const messageId = checkBytes(b.messageId, 'messageId', ARCHIVE_MESSAGE_ID_LENGTH);
   const conversationId = checkBytes(b.conversationId, 'conversationId');
   if (conversationId.length > ARCHIVE_MAX_CONVERSATION_ID) {
     throw new ValidationError('conversationId', `at most ${ARCHIVE_MAX_CONVERSATION_ID} bytes`);
   }
   if (typeof b.sender !== 'object' || b.sender === null) throw new ValidationError('sender', 'an object');
-  const userId = checkUtf8(b.sender.userId, 'sender.userId', ARCHIVE_MAX_USER_ID);
+  const userId = checkArchiveText(b.sender.userId, 'sender.userId', ARCHIVE_MAX_USER_ID);
   const deviceId = checkInt(b.sender.deviceId, 'sender.deviceId', 0, MAX_DEVICE_ID);
   if (!Number.isSafeInteger(b.sentAt) || b.sentAt < 0) {
     throw new ValidationError('sentAt', 'a non-negative safe integer (milliseconds)');
   }
-  return encodeBindings(messageId, conversationId, userId, deviceId, b.sentAt);
-}
-
-/** version | messageId | u8 len, conversationId | u8 len, userId | u32 deviceId | u64 sentAt */
-function encodeBindings(
-  messageId: Uint8Array,
-  conversationId: Uint8Array,
-  userId: Uint8Array,
-  deviceId: number,
-  sentAt: number,
-): Uint8Array {
-  const out = new Uint8Array(1 + 16 + 1 + conversationId.length + 1 + userId.length + 4 + 8);
+  const out = new Uint8Array(16 + 1 + conversationId.length + 1 + userId.length + 4 + 8);
   const view = new DataView(out.buffer);
   let o = 0;
-  out[o++] = ARCHIVE_SEAL_VERSION;
   out.set(messageId, o);
   o += 16;
   out[o++] = conversationId.length;
@@ -314,45 +304,24 @@ function encodeBindings(
   out.set(userId, o);
   o += userId.length;
   view.setUint32(o, deviceId);
-  view.setUint32(o + 4, Math.floor(sentAt / 2 ** 32));
-  view.setUint32(o + 8, sentAt >>> 0);
+  view.setUint32(o + 4, Math.floor(b.sentAt / 2 ** 32));
+  view.setUint32(o + 8, b.sentAt >>> 0);
   return out;
 }
 
-interface Parsed {
-  readonly version: number;
-  readonly bindings: ArchiveBindings;
-  /** Version byte and bindings exactly as they appear on the wire. */
-  readonly header: Uint8Array;
-  readonly enc: Uint8Array;
-  readonly ciphertext: Uint8Array;
-  /** Length of the unsigned body (header, enc, ciphertext length and ciphertext). */
-  readonly bodyLength: number;
-  /** Present for a complete version-2 seal. */
-  readonly signed?: {
-    readonly deliveryId: Uint8Array;
-    readonly certificate: SenderCertificate;
-    /** Every byte before the signature. */
-    readonly signedBytes: Uint8Array;
-    readonly signature: Uint8Array;
-  };
-}
-
 /**
- * Parses a version-2 seal or unsigned body (`allowUnsigned`), or the header of a legacy
- * version-1 seal (`allowLegacy`). Throws `DecodeError` naming the field.
+ * Reads bindings encoded by {@link encodeArchiveBindings} at `offset`; returns them and the offset
+ * after them. Throws `DecodeError` naming the field (`archive.` prefixed). Shared with version 3.
  */
-function parse(bytes: Uint8Array, accept: { unsigned: boolean; legacy: boolean }): Parsed {
+export function decodeArchiveBindings(
+  bytes: Uint8Array,
+  offset: number,
+): { readonly bindings: ArchiveBindings; readonly end: number } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let o = 0;
+  let o = offset;
   const need = (n: number, path: string): void => {
     if (bytes.length - o < n) throw new DecodeError(path, 'truncated');
   };
-  need(1, 'archive.version');
-  const version = bytes[o++] as number;
-  if (version !== ARCHIVE_SEAL_VERSION && !(accept.legacy && version === LEGACY_VERSION)) {
-    throw new DecodeError('archive.version', 'unknown version');
-  }
   need(17, 'archive.messageId');
   const messageId = bytes.slice(o, o + 16);
   o += 16;
@@ -377,8 +346,98 @@ function parse(bytes: Uint8Array, accept: { unsigned: boolean; legacy: boolean }
   const low = view.getUint32(o + 8);
   if (high >= 2 ** 21) throw new DecodeError('archive.sentAt', 'above 2^53 - 1');
   o += 12;
+  return {
+    bindings: { messageId, conversationId, sender: { userId, deviceId }, sentAt: high * 2 ** 32 + low },
+    end: o,
+  };
+}
+
+/** Why a decrypted or readable signed record is not valid (see `ArchiveInspection`). */
+export type ArchiveForgery = 'signature' | 'certificate' | 'sender' | 'tenant' | 'expired';
+
+/** The auditor's inputs every signed record is checked against. */
+export interface ArchiveChecks {
+  readonly tenantPublicKey: Uint8Array;
+  readonly tenantId?: string | undefined;
+}
+
+/**
+ * The checks of a signed record, in the order of `spec/compliance-seal.md`: the certificate
+ * verifies under the tenant key (`certificate`) and had not expired at `sentAt` (`expired`); it
+ * names the record's sender (`sender`) and, when asked, the tenant (`tenant`); the sender's
+ * signature verifies (`signature`). Returns the first failure, or `undefined`.
+ */
+export async function checkSignedArchive(
+  provider: CryptoProvider,
+  checks: ArchiveChecks,
+  record: {
+    readonly bindings: ArchiveBindings;
+    readonly certificate: SenderCertificate;
+    readonly signatureInput: Uint8Array;
+    readonly signature: Uint8Array;
+  },
+): Promise<ArchiveForgery | undefined> {
+  const { certificate } = record;
+  const { sender, sentAt } = record.bindings;
+  try {
+    await verifySenderCertificate(provider, certificate, {
+      tenantPublicKey: checks.tenantPublicKey,
+      now: sentAt,
+    });
+  } catch (e) {
+    if (e instanceof SenderCertificateError && e.problem === 'expired') return 'expired';
+    if (e instanceof CloisterError) return 'certificate';
+    throw e;
+  }
+  if (certificate.userId !== sender.userId || certificate.deviceId !== sender.deviceId) return 'sender';
+  if (checks.tenantId !== undefined && certificate.tenantId !== checks.tenantId) return 'tenant';
+  const valid = await provider.ed25519.verify(
+    certificate.identitySigningKey,
+    record.signatureInput,
+    record.signature,
+  );
+  return valid ? undefined : 'signature';
+}
+
+interface Parsed {
+  readonly version: number;
+  readonly bindings: ArchiveBindings;
+  /** Version byte and bindings exactly as they appear on the wire. */
+  readonly header: Uint8Array;
+  readonly enc: Uint8Array;
+  readonly ciphertext: Uint8Array;
+  /** Length of the unsigned body (header, enc, ciphertext length and ciphertext). */
+  readonly bodyLength: number;
+  /** Present for a complete version-2 seal. */
+  readonly signed?: {
+    readonly deliveryId: Uint8Array;
+    readonly certificate: SenderCertificate;
+    /** Every byte before the signature. */
+    readonly signedBytes: Uint8Array;
+    readonly signature: Uint8Array;
+  };
+}
+
+/**
+ * Parses a version-2 seal or unsigned body (`unsigned`), or the header of a legacy version-1
+ * seal (`legacy`). Throws `DecodeError` naming the field.
+ */
+export function parseArchiveSealV2(
+  bytes: Uint8Array,
+  accept: { unsigned: boolean; legacy: boolean },
+): Parsed {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 1) throw new DecodeError('archive.version', 'truncated');
+  const version = bytes[0] as number;
+  if (version !== ARCHIVE_SEAL_VERSION && !(accept.legacy && version === LEGACY_VERSION)) {
+    throw new DecodeError('archive.version', 'unknown version');
+  }
+  const { bindings, end } = decodeArchiveBindings(bytes, 1);
+  let o = end;
+  const need = (n: number, path: string): void => {
+    if (bytes.length - o < n) throw new DecodeError(path, 'truncated');
+  };
   const header = bytes.slice(0, o);
-  const bindings = { messageId, conversationId, sender: { userId, deviceId }, sentAt: high * 2 ** 32 + low };
   if (version === LEGACY_VERSION) {
     // Legacy layout: enc and the rest of the bytes as ciphertext. Only the header is used.
     need(ENC_LENGTH + TAG_LENGTH + 1, 'archive.ciphertext');
@@ -433,6 +492,80 @@ function parse(bytes: Uint8Array, accept: { unsigned: boolean; legacy: boolean }
 }
 
 /**
+ * Classifies a seal whose first byte is 1 or 2 (auditor side, `inspectArchived`). Version 1 is
+ * `forged`/`legacy`; an unsigned body `forged`/`signature`; then the signed-record checks; then,
+ * with `decrypt`, HPKE Open (`undecryptable` on failure); then the delivery (`misbound`). Without
+ * `decrypt` a valid seal comes back with an empty content type and content.
+ */
+export async function inspectArchiveSealV2(
+  provider: CryptoProvider,
+  bytes: Uint8Array,
+  checks: ArchiveChecks & { readonly deliveryId?: Uint8Array | undefined },
+  archivePrivateKey: Uint8Array | undefined,
+): Promise<ArchiveInspection> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArchiveSealV2(bytes, { unsigned: true, legacy: true });
+  } catch (e) {
+    if (e instanceof CloisterError) return { status: 'undecryptable' };
+    throw e;
+  }
+  const { bindings } = parsed;
+  if (parsed.version === LEGACY_VERSION) return { status: 'forged', reason: 'legacy', bindings };
+  const signed = parsed.signed;
+  if (signed === undefined) return { status: 'forged', reason: 'signature', bindings };
+  const forgery = await checkSignedArchive(provider, checks, {
+    bindings,
+    certificate: signed.certificate,
+    signatureInput: concatBytes(SIGNATURE_LABEL, signed.signedBytes),
+    signature: signed.signature,
+  });
+  if (forgery !== undefined) return { status: 'forged', reason: forgery, bindings };
+  let contentType = '';
+  let content = new Uint8Array(0);
+  if (archivePrivateKey !== undefined) {
+    let plaintext: Uint8Array;
+    try {
+      plaintext = await openHpke(provider, {
+        aead: 'aes-256-gcm',
+        enc: parsed.enc,
+        recipientPrivateKey: archivePrivateKey,
+        info: INFO,
+        ciphertext: parsed.ciphertext,
+        aad: concatBytes(AAD_LABEL, parsed.header),
+      });
+    } catch (e) {
+      if (e instanceof CloisterError) return { status: 'undecryptable' };
+      throw e;
+    }
+    try {
+      const typeLength = plaintext[0] ?? 0;
+      if (typeLength === 0 || plaintext.length < 1 + typeLength) return { status: 'undecryptable' };
+      try {
+        contentType = new TextDecoder('utf-8', { fatal: true }).decode(plaintext.subarray(1, 1 + typeLength));
+      } catch {
+        return { status: 'undecryptable' };
+      }
+      content = plaintext.slice(1 + typeLength);
+    } finally {
+      wipe(plaintext);
+    }
+  }
+  const archive = {
+    version: ARCHIVE_SEAL_VERSION,
+    bindings,
+    deliveryId: signed.deliveryId,
+    certificate: signed.certificate,
+    contentType,
+    content,
+  };
+  if (checks.deliveryId !== undefined && !equalBytes(checks.deliveryId, signed.deliveryId)) {
+    return { status: 'misbound', reason: 'delivery', archive };
+  }
+  return { status: 'valid', archive };
+}
+
+/**
  * Seals `content` to the tenant's archive key: the first, unsigned step. The result is the
  * body `version (2) | bindings | enc (32) | u32 length, ciphertext (with its 16-byte tag)`;
  * the HPKE `info` is {@link ARCHIVE_SEAL_INFO_LABEL} and the `aad` is
@@ -460,9 +593,9 @@ export async function sealForArchive(
   options: SealForArchiveOptions,
 ): Promise<Uint8Array> {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
-  const header = checkBindings(options);
+  const header = concatBytes(Uint8Array.of(ARCHIVE_SEAL_VERSION), encodeArchiveBindings(options));
   const archivePublicKey = checkBytes(options.archivePublicKey, 'archivePublicKey', 32);
-  const contentType = checkUtf8(options.contentType, 'contentType', ARCHIVE_MAX_CONTENT_TYPE);
+  const contentType = checkArchiveText(options.contentType, 'contentType', ARCHIVE_MAX_CONTENT_TYPE);
   const content = checkBytes(options.content, 'content');
   const plaintext = concatBytes(Uint8Array.of(contentType.length), contentType, content);
   const { enc, ciphertext } = await sealHpke(provider, {
@@ -513,7 +646,7 @@ export async function signArchiveSeal(
   const signingKey = checkBytes(options.identitySigningKey, 'identitySigningKey', 32);
   let parsed: Parsed;
   try {
-    parsed = parse(body, { unsigned: true, legacy: false });
+    parsed = parseArchiveSealV2(body, { unsigned: true, legacy: false });
   } catch (e) {
     if (e instanceof DecodeError)
       throw new ValidationError('body', 'an unsigned version-2 archive seal body');
@@ -532,159 +665,4 @@ export async function signArchiveSeal(
   const signed = concatBytes(body, deliveryId, uintBE(certificate.length, 2), certificate);
   const signature = await provider.ed25519.sign(signingKey, concatBytes(SIGNATURE_LABEL, signed));
   return concatBytes(signed, signature);
-}
-
-/**
- * Checks an archive seal without the archive key: a complete version-2 seal; a sender
- * certificate signed by `tenantPublicKey`, valid at the seal's `sentAt`, for the seal's sender
- * user and device (and tenant, when `tenantId` is given); the sender's Ed25519 signature under
- * the certificate's identity key over the whole seal; and, when `deliveryId` is given, the bound
- * delivery. Every failure — a legacy or unsigned seal, malformed bytes, a certificate or
- * signature that fails, a changed binding, another delivery — is the single `DecryptionFailed`.
- *
- * @example
- * ```ts
- * const { bindings, certificate } = await verifyArchived(provider, { bytes: sealed, tenantPublicKey: tenant.publicKey });
- * ```
- */
-export async function verifyArchived(
-  provider: CryptoProvider,
-  options: VerifyArchivedOptions,
-): Promise<VerifiedArchive> {
-  return (await verifyParsed(provider, options)).verified;
-}
-
-async function verifyParsed(
-  provider: CryptoProvider,
-  options: VerifyArchivedOptions,
-): Promise<{ parsed: Parsed; verified: VerifiedArchive }> {
-  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
-  const bytes = checkBytes(options.bytes, 'bytes');
-  const tenantPublicKey = checkBytes(options.tenantPublicKey, 'tenantPublicKey', 32);
-  const expectedDelivery =
-    options.deliveryId === undefined
-      ? undefined
-      : checkBytes(options.deliveryId, 'deliveryId', ARCHIVE_MESSAGE_ID_LENGTH);
-  if (options.tenantId !== undefined && typeof options.tenantId !== 'string') {
-    throw new ValidationError('tenantId', 'a string');
-  }
-  let parsed: Parsed;
-  try {
-    parsed = parse(bytes, { unsigned: false, legacy: false });
-  } catch (e) {
-    if (e instanceof DecodeError) throw new DecryptionFailed();
-    throw e;
-  }
-  const signed = parsed.signed;
-  if (signed === undefined) throw new DecryptionFailed();
-  const { certificate } = signed;
-  const { sender, sentAt } = parsed.bindings;
-  try {
-    await verifySenderCertificate(provider, certificate, { tenantPublicKey, now: sentAt });
-  } catch (e) {
-    if (e instanceof CloisterError) throw new DecryptionFailed();
-    throw e;
-  }
-  if (certificate.userId !== sender.userId || certificate.deviceId !== sender.deviceId) {
-    throw new DecryptionFailed();
-  }
-  if (options.tenantId !== undefined && certificate.tenantId !== options.tenantId)
-    throw new DecryptionFailed();
-  const valid = await provider.ed25519.verify(
-    certificate.identitySigningKey,
-    concatBytes(SIGNATURE_LABEL, signed.signedBytes),
-    signed.signature,
-  );
-  if (!valid) throw new DecryptionFailed();
-  if (expectedDelivery !== undefined && !equalBytes(expectedDelivery, signed.deliveryId)) {
-    throw new DecryptionFailed();
-  }
-  return { parsed, verified: { bindings: parsed.bindings, deliveryId: signed.deliveryId, certificate } };
-}
-
-/**
- * Verifies an archive seal ({@link verifyArchived}) and opens it with the archive private key.
- * Every failure (a signature, certificate or binding that fails, altered or truncated bytes, the
- * wrong key, a legacy version-1 seal) is the same `DecryptionFailed`.
- *
- * @example
- * ```ts
- * import { openArchived } from '@cloister/crypto';
- * const { bindings, certificate, contentType, content } = await openArchived(provider, {
- *   archivePrivateKey: archive.privateKey,
- *   tenantPublicKey: tenant.publicKey,
- *   bytes: sealed,
- * });
- * ```
- */
-export async function openArchived(
-  provider: CryptoProvider,
-  options: OpenArchivedOptions,
-): Promise<OpenedArchive> {
-  if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
-  const archivePrivateKey = checkBytes(options.archivePrivateKey, 'archivePrivateKey', 32);
-  const { parsed, verified } = await verifyParsed(provider, options);
-  let plaintext: Uint8Array;
-  try {
-    plaintext = await openHpke(provider, {
-      aead: 'aes-256-gcm',
-      enc: parsed.enc,
-      recipientPrivateKey: archivePrivateKey,
-      info: INFO,
-      ciphertext: parsed.ciphertext,
-      aad: concatBytes(AAD_LABEL, parsed.header),
-    });
-  } catch (e) {
-    if (e instanceof CloisterError) throw new DecryptionFailed();
-    throw e;
-  }
-  try {
-    const typeLength = plaintext[0] ?? 0;
-    if (typeLength === 0 || plaintext.length < 1 + typeLength) throw new DecryptionFailed();
-    let contentType: string;
-    try {
-      contentType = new TextDecoder('utf-8', { fatal: true }).decode(plaintext.subarray(1, 1 + typeLength));
-    } catch {
-      throw new DecryptionFailed();
-    }
-    return { ...verified, contentType, content: plaintext.slice(1 + typeLength) };
-  } finally {
-    wipe(plaintext);
-  }
-}
-
-/**
- * Reads the bindings of an archive seal (version 2, signed or not, or a legacy version-1 seal)
- * without opening it, for an auditor's local search index and the wire decoder. They are **not
- * authenticated** until {@link verifyArchived} succeeds. Throws `DecodeError` (`ERR_DECODE`,
- * naming the field) on malformed bytes.
- *
- * @example
- * ```ts
- * import { peekArchivedBindings } from '@cloister/crypto';
- * const { sender, sentAt } = peekArchivedBindings(sealed);
- * ```
- */
-export function peekArchivedBindings(bytes: Uint8Array): ArchiveBindings {
-  return peekArchiveSeal(bytes).bindings;
-}
-
-/**
- * Reads the version, the bindings and, for a signed seal, the delivery id, without any key and
- * without verifying anything (the server's filing check). Throws `DecodeError` naming the field
- * on malformed bytes.
- *
- * @example
- * ```ts
- * const { version, signed, deliveryId } = peekArchiveSeal(sealed);
- * ```
- */
-export function peekArchiveSeal(bytes: Uint8Array): PeekedArchiveSeal {
-  const parsed = parse(checkBytes(bytes, 'bytes'), { unsigned: true, legacy: true });
-  return {
-    version: parsed.version,
-    signed: parsed.signed !== undefined,
-    bindings: parsed.bindings,
-    ...(parsed.signed === undefined ? {} : { deliveryId: parsed.signed.deliveryId }),
-  };
 }
