@@ -282,6 +282,27 @@ async function chainHash(provider: CryptoProvider, prevHash: Uint8Array, body: B
   return provider.sha256(concatBytes(LABEL_BYTES, prevHash, canonicalBytes(bodyValue(body))));
 }
 
+/**
+ * The chain hash of a record's `body` after `prevHash`:
+ * `SHA-256("cloister/v1/audit/chain" ‖ prevHash ‖ canonical(body))`.
+ *
+ * @example
+ * ```ts
+ * const [first] = await stores.audit.list(tenant, { fromSeq: 1, limit: 1 });
+ * if (first !== undefined) {
+ *   const { prevHash, hash, ...body } = first;
+ *   console.log(equalBytes(await auditChainHash(provider, prevHash, body), hash)); // true
+ * }
+ * ```
+ */
+export function auditChainHash(
+  provider: CryptoProvider,
+  prevHash: Uint8Array,
+  body: Omit<AuditRecord, 'prevHash' | 'hash'>,
+): Promise<Uint8Array> {
+  return chainHash(provider, prevHash, body);
+}
+
 function recordFrom(tenant: TenantId, r: Rec): AuditRecord {
   const outcome = r.str('outcome', 16);
   if (!OUTCOMES.includes(outcome as AuditOutcome))

@@ -1,7 +1,9 @@
 /**
  * The audit log in the admin API: search by time, actor, action and target, paged by sequence
- * number (`audit.read`); verify the whole hash chain (`audit.read`); export as JSON lines
- * (`audit.export`, itself audited as `audit.export` before the first line is sent).
+ * number (`audit.read`); verify the whole hash chain (`audit.read`); export as JSON lines, CEF or
+ * OCSF, with explicit gap records (`audit.export`, itself audited as `audit.export` before the
+ * first line is sent); the log as a Merkle tree: a C2SP signed checkpoint, inclusion and
+ * consistency proofs and the log's verifier key (`audit.read`; `spec/audit-log.md`).
  *
  * A search reads the log in sequence order from `after + 1` and stops when it has `limit` matches
  * or has read {@link AUDIT_SCAN_LIMIT} records; `next` (a sequence number) continues where it
@@ -11,8 +13,17 @@
  */
 import { Readable } from 'node:stream';
 import type { TenantId } from '@cloister/protocol';
+import { adapterExecutor } from '@cloister/storage';
 import { z } from 'zod';
 import type { ServerContext } from '../../context.js';
+import {
+  type AuditExportFormat,
+  auditCefGap,
+  auditCefLine,
+  auditOcsfGap,
+  auditOcsfRecord,
+} from '../../store/audit-export.js';
+import { type AuditTree, createAuditTree } from '../../store/audit-tree.js';
 import type { AuditRecord } from '../../store/index.js';
 import { defineAdminOperation } from './operation.js';
 import { auditRecordView, b64url, pageLimit, queryInt } from './schemas.js';
@@ -146,22 +157,45 @@ export const verifyAuditOperation = defineAdminOperation({
   },
 });
 
-async function* lines(ctx: ServerContext, tenant: TenantId, filter: Filter, last: number) {
+function formatLine(format: AuditExportFormat, r: AuditRecord): string {
+  if (format === 'cef') return auditCefLine(r);
+  if (format === 'ocsf') return `${JSON.stringify(auditOcsfRecord(r))}\n`;
+  return `${JSON.stringify(auditViewOf(r))}\n`;
+}
+
+function gapLine(format: AuditExportFormat, from: number, to: number, at: number, tenant: string): string {
+  if (format === 'cef') return auditCefGap(from, to, at, tenant);
+  if (format === 'ocsf') return `${JSON.stringify(auditOcsfGap(from, to, at, tenant))}\n`;
+  return `${JSON.stringify({ type: 'gap', from, to })}\n`;
+}
+
+async function* lines(
+  ctx: ServerContext,
+  tenant: TenantId,
+  filter: Filter,
+  last: number,
+  format: AuditExportFormat,
+) {
   let seq = 1;
+  const at = ctx.now();
   while (seq <= last) {
     const batch = await ctx.stores.audit.list(tenant, { fromSeq: seq, toSeq: last, limit: BATCH });
-    if (batch.length === 0) return;
+    if (batch.length === 0) break;
     for (const r of batch) {
+      if (r.seq > seq) yield gapLine(format, seq, r.seq - 1, at, tenant);
       seq = r.seq + 1;
-      if (matches(r, filter)) yield `${JSON.stringify(auditViewOf(r))}\n`;
+      if (matches(r, filter)) yield formatLine(format, r);
     }
   }
+  if (seq <= last) yield gapLine(format, seq, last, at, tenant);
 }
 
 /**
  * `GET /admin/v1/audit/export` (`audit.export`): every record (optionally within `from`..`to`)
- * as JSON lines (`application/x-ndjson`), the same objects the search answers, ending with the
- * `audit.export` record of this export.
+ * in `format`: `jsonl` (default; `application/x-ndjson`, the same objects the search answers),
+ * `cef` (`text/plain`, CEF:0 lines) or `ocsf` (`application/x-ndjson`, OCSF API Activity), ending
+ * with the `audit.export` record of this export. A missing range of sequence numbers is one gap
+ * record (`{"type":"gap","from":n,"to":m}` in JSON lines), never skipped silently.
  *
  * @example
  * ```ts
@@ -174,12 +208,16 @@ export const exportAuditOperation = defineAdminOperation({
   method: 'GET',
   path: '/admin/v1/audit/export',
   tag: 'audit',
-  summary: 'Export the audit log as JSON lines',
+  summary: 'Export the audit log as JSON lines, CEF or OCSF',
   access: { permission: 'audit.export' },
   query: z
     .object({
       from: queryInt.optional().describe('Earliest time (ms since the epoch), inclusive.'),
       to: queryInt.optional().describe('Latest time (ms since the epoch), inclusive.'),
+      format: z
+        .enum(['jsonl', 'cef', 'ocsf'])
+        .optional()
+        .describe('jsonl (default), cef (CEF:0 lines, text/plain) or ocsf (OCSF API Activity JSON lines).'),
     })
     .strict(),
   status: 200,
@@ -193,10 +231,133 @@ export const exportAuditOperation = defineAdminOperation({
       details: {
         ...(query.from === undefined ? {} : { from: query.from }),
         ...(query.to === undefined ? {} : { to: query.to }),
+        ...(query.format === undefined || query.format === 'jsonl' ? {} : { format: query.format }),
       },
     });
-    void reply.type('application/x-ndjson');
-    return Readable.from(lines(ctx, me.tenant, query, record.seq));
+    const format = query.format ?? 'jsonl';
+    void reply.type(format === 'cef' ? 'text/plain; charset=utf-8' : 'application/x-ndjson');
+    return Readable.from(lines(ctx, me.tenant, query, record.seq, format));
+  },
+});
+
+function treeOf(ctx: ServerContext): AuditTree {
+  return createAuditTree(adapterExecutor(ctx.adapter), ctx.provider, ctx.stores.audit);
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
+const proofHashes = z.array(z.string()).describe('The proof hashes, standard base64, in RFC 9162 order.');
+
+/**
+ * `GET /admin/v1/audit/checkpoint` (`audit.read`): a C2SP checkpoint of the whole log as a signed
+ * note (`text/plain`): origin, tree size, base64 root hash, blank line, the log key's Ed25519
+ * signature line. 409 when the chain does not verify or no longer extends the last checkpoint.
+ *
+ * @example
+ * ```ts
+ * const note = await (await fetch(`${url}/admin/v1/audit/checkpoint`, { headers })).text();
+ * ```
+ */
+export const auditCheckpointOperation = defineAdminOperation({
+  id: 'auditCheckpoint',
+  method: 'GET',
+  path: '/admin/v1/audit/checkpoint',
+  tag: 'audit',
+  summary: "A signed checkpoint of the audit log's Merkle tree (C2SP tlog-checkpoint, text/plain)",
+  access: { permission: 'audit.read' },
+  status: 200,
+  response: z.string().describe('The signed note (text/plain; charset=utf-8).'),
+  handle: async (ctx, { me, reply }) => {
+    const { note } = await treeOf(ctx).checkpoint(me.tenant);
+    void reply.type('text/plain; charset=utf-8');
+    return note;
+  },
+});
+
+/**
+ * `GET /admin/v1/audit/proof/inclusion?index&size` (`audit.read`): the RFC 9162 inclusion proof
+ * of leaf `index` (0-based: record `index + 1`) in the tree of size `size`.
+ *
+ * @example
+ * ```ts
+ * const { hashes } = await (await fetch(`${url}/admin/v1/audit/proof/inclusion?index=0&size=10`, { headers })).json();
+ * ```
+ */
+export const auditInclusionProofOperation = defineAdminOperation({
+  id: 'auditInclusionProof',
+  method: 'GET',
+  path: '/admin/v1/audit/proof/inclusion',
+  tag: 'audit',
+  summary: 'An inclusion proof of one audit record (RFC 9162)',
+  access: { permission: 'audit.read' },
+  query: z
+    .object({
+      index: queryInt.describe('The leaf index: the record sequence number minus one.'),
+      size: queryInt.describe('The tree size (at most the current log size).'),
+    })
+    .strict(),
+  status: 200,
+  response: z.object({ index: z.number().int(), size: z.number().int(), hashes: proofHashes }).strict(),
+  handle: async (ctx, { me, query }) => {
+    const hashes = await treeOf(ctx).inclusionProof(me.tenant, query.index, query.size);
+    return { index: query.index, size: query.size, hashes: hashes.map(b64) };
+  },
+});
+
+/**
+ * `GET /admin/v1/audit/proof/consistency?from&to` (`audit.read`): the RFC 9162 consistency proof
+ * between the trees of sizes `from` and `to`.
+ *
+ * @example
+ * ```ts
+ * const { hashes } = await (await fetch(`${url}/admin/v1/audit/proof/consistency?from=5&to=10`, { headers })).json();
+ * ```
+ */
+export const auditConsistencyProofOperation = defineAdminOperation({
+  id: 'auditConsistencyProof',
+  method: 'GET',
+  path: '/admin/v1/audit/proof/consistency',
+  tag: 'audit',
+  summary: 'A consistency proof between two audit log tree sizes (RFC 9162)',
+  access: { permission: 'audit.read' },
+  query: z
+    .object({
+      from: queryInt.describe('The older tree size.'),
+      to: queryInt.describe('The newer tree size (at most the current log size).'),
+    })
+    .strict(),
+  status: 200,
+  response: z.object({ from: z.number().int(), to: z.number().int(), hashes: proofHashes }).strict(),
+  handle: async (ctx, { me, query }) => {
+    const hashes = await treeOf(ctx).consistencyProof(me.tenant, query.from, query.to);
+    return { from: query.from, to: query.to, hashes: hashes.map(b64) };
+  },
+});
+
+/**
+ * `GET /admin/v1/audit/log-key` (`audit.read`): the log's origin and its signed-note verifier key.
+ *
+ * @example
+ * ```ts
+ * const { verifierKey } = await (await fetch(`${url}/admin/v1/audit/log-key`, { headers })).json();
+ * ```
+ */
+export const auditLogKeyOperation = defineAdminOperation({
+  id: 'auditLogKey',
+  method: 'GET',
+  path: '/admin/v1/audit/log-key',
+  tag: 'audit',
+  summary: "The audit log's checkpoint origin and note verifier key",
+  access: { permission: 'audit.read' },
+  status: 200,
+  response: z
+    .object({
+      origin: z.string(),
+      verifierKey: z.string().describe('`<name>+<hex key ID>+<base64(0x01 ‖ Ed25519 public key)>`.'),
+    })
+    .strict(),
+  handle: async (ctx, { me }) => {
+    const key = await treeOf(ctx).logKey(me.tenant);
+    return { origin: key.origin, verifierKey: key.verifierKey };
   },
 });
 
@@ -208,4 +369,12 @@ export const exportAuditOperation = defineAdminOperation({
  * registerAdminOperations(app, ctx, AUDIT_OPERATIONS, operatorCheck(ctx));
  * ```
  */
-export const AUDIT_OPERATIONS = [searchAuditOperation, verifyAuditOperation, exportAuditOperation] as const;
+export const AUDIT_OPERATIONS = [
+  searchAuditOperation,
+  verifyAuditOperation,
+  exportAuditOperation,
+  auditCheckpointOperation,
+  auditInclusionProofOperation,
+  auditConsistencyProofOperation,
+  auditLogKeyOperation,
+] as const;
