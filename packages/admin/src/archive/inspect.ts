@@ -1,41 +1,27 @@
 /**
- * The one place the auditor's tool asks `@cloister/crypto` what an archive seal is: valid (and
- * opened), forged (which check failed), bound to another delivery than the server recorded, or
- * not openable with this key (`spec/audit-tool.md` §3).
+ * The one place the auditor's tool asks `@cloister/crypto` what an archive seal is
+ * (`inspectArchived`, versions 2 and 3): valid (and opened), forged (which check failed), bound to
+ * another delivery than the server recorded (`misbound`), or not openable with this key
+ * (`undecryptable`) (`spec/audit-tool.md` §3).
  *
  * @module
  */
-import {
-  type ArchiveBindings,
-  type CryptoProvider,
-  equalBytes,
-  type OpenedArchive,
-  openArchived,
-  peekArchiveSeal,
-  verifyArchived,
-} from '@cloister/crypto';
+import { type ArchiveInspection, type CryptoProvider, inspectArchived } from '@cloister/crypto';
 
 /**
- * What {@link inspectSeal} found.
+ * What {@link inspectSeal} found: `inspectArchived`'s answer.
  *
  * @example
  * ```ts
  * const found: SealInspection = await inspectSeal(provider, { bytes, archivePrivateKey, tenantPublicKey });
  * ```
  */
-export type SealInspection =
-  | { readonly status: 'valid'; readonly archive: OpenedArchive }
-  | { readonly status: 'misbound'; readonly archive: OpenedArchive }
-  | {
-      readonly status: 'forged';
-      readonly reason: 'signature' | 'certificate' | 'sender' | 'tenant' | 'expired' | 'legacy';
-      readonly bindings?: ArchiveBindings;
-    }
-  | { readonly status: 'undecryptable'; readonly bindings?: ArchiveBindings };
+export type SealInspection = ArchiveInspection;
 
 /**
- * Inspects one seal. Checks the sender's signature and certificate first (no archive key needed),
- * then opens it, then compares the delivery id the seal names with the one the server recorded.
+ * Inspects one seal: the sender's certificate and signature first (no archive key needed), then
+ * the archive key, then the delivery id the server recorded. Malformed arguments (keys of the
+ * wrong length) throw `ValidationError`; every problem of the seal itself is a status.
  *
  * @example
  * ```ts
@@ -53,35 +39,5 @@ export async function inspectSeal(
     readonly deliveryId?: Uint8Array;
   },
 ): Promise<SealInspection> {
-  let bindings: ArchiveBindings | undefined;
-  let version: number;
-  try {
-    const peeked = peekArchiveSeal(input.bytes);
-    bindings = peeked.bindings;
-    version = peeked.version;
-  } catch {
-    return { status: 'undecryptable' };
-  }
-  const known = bindings === undefined ? {} : { bindings };
-  if (version === 1) return { status: 'forged', reason: 'legacy', ...known };
-  const base = {
-    bytes: input.bytes,
-    tenantPublicKey: input.tenantPublicKey,
-    ...(input.tenantId === undefined ? {} : { tenantId: input.tenantId }),
-  };
-  try {
-    await verifyArchived(provider, base);
-  } catch {
-    return { status: 'forged', reason: 'signature', ...known };
-  }
-  let archive: OpenedArchive;
-  try {
-    archive = await openArchived(provider, { ...base, archivePrivateKey: input.archivePrivateKey });
-  } catch {
-    return { status: 'undecryptable', ...known };
-  }
-  if (input.deliveryId !== undefined && !equalBytes(input.deliveryId, archive.deliveryId)) {
-    return { status: 'misbound', archive };
-  }
-  return { status: 'valid', archive };
+  return inspectArchived(provider, input);
 }

@@ -17,6 +17,7 @@ import {
   type OpenedArchive,
   peekArchiveSeal,
   toHex,
+  ValidationError,
   wipe,
 } from '@cloister/crypto';
 import { decodeContent } from '@cloister/protocol';
@@ -186,6 +187,10 @@ export function archivedMessage(archive: OpenedArchive & { readonly version?: nu
  * ```
  */
 export async function* openArchive(options: OpenArchiveOptions): AsyncGenerator<ArchiveRecord> {
+  for (const field of ['archivePrivateKey', 'tenantPublicKey'] as const) {
+    const key = options[field];
+    if (!(key instanceof Uint8Array) || key.length !== 32) throw new ValidationError(field, '32 bytes');
+  }
   const window = options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW;
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const seen = new Map<string, string>();
@@ -218,7 +223,7 @@ export async function* openArchive(options: OpenArchiveOptions): AsyncGenerator<
       archivePrivateKey: options.archivePrivateKey,
       tenantPublicKey: options.tenantPublicKey,
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
-      ...(recorded === undefined ? {} : { deliveryId: recorded }),
+      ...(recorded?.length === 16 ? { deliveryId: recorded } : {}),
     });
     if (found.status === 'forged') {
       const c = claimed(bytes, found.bindings);
@@ -226,14 +231,14 @@ export async function* openArchive(options: OpenArchiveOptions): AsyncGenerator<
       continue;
     }
     if (found.status === 'undecryptable') {
-      const c = claimed(bytes, found.bindings);
+      const c = claimed(bytes);
       yield { ...base, status: 'undecryptable', ...(c === undefined ? {} : { claimed: c }) };
       continue;
     }
     const message = archivedMessage(found.archive);
     wipe(found.archive.content);
     const recordedDeliveryId = recorded === undefined ? null : toHex(recorded);
-    if (found.status === 'misbound') {
+    if (found.status === 'misbound' || (recorded !== undefined && recorded.length !== 16)) {
       yield { ...base, status: 'moved', reason: 'delivery', recordedDeliveryId, message };
       continue;
     }
