@@ -41,7 +41,9 @@ export type AdminPermission =
   | 'stats.read'
   | 'integrations.manage'
   | 'subjects.export'
-  | 'scim.manage';
+  | 'scim.manage'
+  | 'archive.audit'
+  | 'archive.hold';
 
 /**
  * Every {@link AdminPermission}, in the order of the matrix.
@@ -78,6 +80,8 @@ export const ADMIN_PERMISSIONS: readonly AdminPermission[] = Object.freeze([
   'integrations.manage',
   'subjects.export',
   'scim.manage',
+  'archive.audit',
+  'archive.hold',
 ]);
 
 /**
@@ -95,6 +99,8 @@ export const FRESH_FACTOR_PERMISSIONS: readonly AdminPermission[] = Object.freez
   'users.delete',
   'archive.key',
   'root.operate',
+  'archive.audit',
+  'archive.hold',
 ]);
 
 const all = ADMIN_PERMISSIONS;
@@ -116,9 +122,17 @@ const readOnly: AdminPermission[] = [
  * ```
  */
 export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>> = Object.freeze({
-  owner: Object.freeze([...all]),
+  // Reading the archive and the auditors' wrapped shares is the auditors' alone (separation of duties).
+  owner: Object.freeze(all.filter((p) => p !== 'archive.audit')),
   admin: Object.freeze(
-    all.filter((p) => p !== 'root.operate' && p !== 'archive.key' && p !== 'tenant.manage'),
+    all.filter(
+      (p) =>
+        p !== 'root.operate' &&
+        p !== 'archive.key' &&
+        p !== 'tenant.manage' &&
+        p !== 'archive.audit' &&
+        p !== 'archive.hold',
+    ),
   ),
   'user-manager': Object.freeze([
     ...readOnly,
@@ -134,6 +148,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, readonly AdminPermission[]>
     'audit.export',
     'stats.read',
     'subjects.export',
+    'archive.audit',
+    'archive.hold',
   ] as AdminPermission[]),
   integration: Object.freeze([
     ...readOnly,

@@ -8,6 +8,7 @@
 export * from './administrators.js';
 export * from './allowlist.js';
 export * from './archive.js';
+export * from './archive-key-sets.js';
 export * from './audit.js';
 export * from './blobs.js';
 export * from './broadcasts.js';
@@ -38,6 +39,7 @@ export {
 export * from './errors.js';
 export * from './integrations.js';
 export * from './jobs.js';
+export * from './legal-holds.js';
 export * from './mailboxes.js';
 export * from './organisation.js';
 export * from './policies.js';
@@ -99,8 +101,8 @@ export {
   type DirectorySource,
   type DirectoryState,
   EMAIL_INDEX_LABEL,
-  MAX_EXTERNAL_ID,
   MAX_DISPLAY_NAME,
+  MAX_EXTERNAL_ID,
   MAX_POOLS_PER_USER,
   type Pool,
   type PoolInput,

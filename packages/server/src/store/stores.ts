@@ -11,6 +11,7 @@ import { adapterExecutor, type Executor, txExecutor } from '@cloister/storage';
 import { type AdministratorStore, createAdministratorStore } from './administrators.js';
 import { type AllowlistStore, createAllowlistStore } from './allowlist.js';
 import { type ArchiveStore, createArchiveStore } from './archive.js';
+import { type ArchiveKeySetStore, createArchiveKeySetStore } from './archive-key-sets.js';
 import { type AuditLog, createAuditLog } from './audit.js';
 import { createServerBlobStore, type ServerBlobStore } from './blobs.js';
 import { type BroadcastStore, createBroadcastStore } from './broadcasts.js';
@@ -21,6 +22,7 @@ import { createDeviceListStore, type DeviceListStore } from './device-lists.js';
 import { createDeviceStore, type DeviceStore } from './devices.js';
 import { createIntegrationStore, type IntegrationStore, withWebhookOutbox } from './integrations.js';
 import { createJobStore, type JobStore } from './jobs.js';
+import { createLegalHoldStore, type LegalHoldStore } from './legal-holds.js';
 import { createMailboxSortKeys, createMailboxStore, type MailboxStore } from './mailboxes.js';
 import { createOrganisationStore, type OrganisationStore } from './organisation.js';
 import { createPolicyStore, type PolicyStore } from './policies.js';
@@ -45,6 +47,8 @@ export interface ServerStoresOptions {
   readonly provider?: CryptoProvider;
   /** Largest blob in bytes (default `DEFAULT_MAX_BLOB_BYTES`, 2 GiB). */
   readonly maxBlobBytes?: number;
+  /** Period of the archive's shredding keyring in ms (default `DEFAULT_ARCHIVE_SHRED_PERIOD_MS`, one day). */
+  readonly archiveShredPeriodMs?: number;
 }
 
 /**
@@ -106,6 +110,10 @@ export interface ServerStoreSet {
   readonly integrations: IntegrationStore;
   /** Each tenant's SCIM tokens (`spec/directory.md` §2). */
   readonly scimTokens: ScimTokenStore;
+  /** Each tenant's archive key sets and the auditors' wrapped shares (`spec/archive-server.md` §1). */
+  readonly archiveKeySets: ArchiveKeySetStore;
+  /** Each tenant's legal holds (`spec/archive-server.md` §5). */
+  readonly legalHolds: LegalHoldStore;
 }
 
 /**
@@ -162,6 +170,8 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
   const sealed = subjectSealingAdapter(adapter, provider);
   const blobOptions =
     options.maxBlobBytes === undefined ? { provider } : { provider, maxBlobBytes: options.maxBlobBytes };
+  const archiveOptions =
+    options.archiveShredPeriodMs === undefined ? {} : { shredPeriodMs: options.archiveShredPeriodMs };
   // One sort-key sequence for every transaction's mailbox store.
   const mailboxSortKeys = createMailboxSortKeys(provider);
   const build = (run: Executor): ServerStoreSet => ({
@@ -178,7 +188,7 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     policies: createPolicyStore(run),
     // An audit record and the webhook events announcing it commit together.
     audit: withWebhookOutbox(run, (r) => createAuditLog(r, provider)),
-    archive: createArchiveStore(run, provider),
+    archive: createArchiveStore(run, provider, archiveOptions),
     deviceLists: createDeviceListStore(run),
     deliveryEpochs: createDeliveryEpochStore(run),
     administrators: createAdministratorStore(run),
@@ -189,6 +199,8 @@ export function createServerStores(adapter: StorageAdapter, options: ServerStore
     jobs: createJobStore(run),
     integrations: createIntegrationStore(run),
     scimTokens: createScimTokenStore(run),
+    archiveKeySets: createArchiveKeySetStore(run),
+    legalHolds: createLegalHoldStore(run),
   });
   return {
     ...build(adapterExecutor(sealed)),

@@ -66,6 +66,10 @@ export const SERVER_TABLES = Object.freeze({
   userEmails: 's_user_emails',
   scimTokens: 's_scim_tokens',
   scimTokenHashes: 's_scim_token_hashes',
+  archiveHead: 's_archive_head',
+  archiveKeys: 's_archive_keys',
+  archiveKeySets: 's_archive_key_sets',
+  legalHolds: 's_legal_holds',
 } as const);
 
 /**

@@ -8,6 +8,7 @@ import { ORGANISATION_OPERATIONS } from '../../organisation/operations.js';
 import { ACTIVITY_OPERATIONS } from './activity.js';
 import { ADMINISTRATOR_OPERATIONS } from './administrators.js';
 import { ALLOWLIST_OPERATIONS } from './allowlist.js';
+import { ARCHIVE_OPERATIONS } from './archive.js';
 import { AUDIT_OPERATIONS } from './audit.js';
 import { BROADCAST_OPERATIONS } from './broadcasts.js';
 import { BULK_OPERATIONS } from './bulk.js';
@@ -17,6 +18,7 @@ import { DEVICE_OPERATIONS } from './devices.js';
 import { DOMAIN_OPERATIONS } from './domains.js';
 import { FILTER_OPERATIONS } from './filters.js';
 import { INTEGRATION_OPERATIONS } from './integrations.js';
+import { LEGAL_HOLD_OPERATIONS } from './legal-holds.js';
 import type { AnyAdminOperation } from './operation.js';
 import { POOL_OPERATIONS } from './pools.js';
 import { SCIM_ADMIN_OPERATIONS } from './scim.js';
@@ -56,4 +58,6 @@ export const ADMIN_OPERATIONS: readonly AnyAdminOperation[] = Object.freeze([
   ...BULK_OPERATIONS,
   ...COMPLIANCE_OPERATIONS,
   ...SCIM_ADMIN_OPERATIONS,
+  ...ARCHIVE_OPERATIONS,
+  ...LEGAL_HOLD_OPERATIONS,
 ] as AnyAdminOperation[]);

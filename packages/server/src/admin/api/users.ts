@@ -39,6 +39,7 @@ import {
 } from '../../store/index.js';
 import { WIPES_TABLE } from '../../wipe.js';
 import { setUserBlocked, wakeUserDevices } from './blocking.js';
+import { refuseHeldUser } from './legal-holds.js';
 import { defineAdminOperation } from './operation.js';
 import { displayName, identifier, pageQuery, userParams, userView } from './schemas.js';
 import { type AdminTransaction, adminTransaction } from './transaction.js';
@@ -353,7 +354,8 @@ async function deleteInvites(tx: StorageTx, tenant: TenantId, user: UserId): Pro
  * devices with their key bundles, one-time prekeys and mailboxes, signed device lists, pool
  * memberships, the user policy layer, pending wipes, the signed objects that name the user alone
  * and the enrolment tokens their invites created; the caller writes the audit record and wakes
- * the answered mailboxes after the commit. Shared by the delete route and bulk deletes.
+ * the answered mailboxes after the commit. Shared by the delete route and bulk deletes. A user on
+ * an active legal hold is refused with `ConflictError('legal-hold')` (409) before anything goes.
  *
  * @example
  * ```ts
@@ -366,6 +368,8 @@ export async function deleteUserRows(
   user: UserId,
 ): Promise<{ mailboxes: MailboxId[]; devices: number; tokens: number }> {
   const { tx, stores } = t;
+  // A user on a legal hold is kept (409 `conflict: legal-hold`): delete, bulk delete and erasure.
+  await refuseHeldUser(stores, tenant, user);
   const devices = await stores.devices.list(tenant, user);
   await stores.users.delete(tenant, user);
   await stores.policies.delete({ kind: 'user', tenant, user });
@@ -383,7 +387,8 @@ export async function deleteUserRows(
  * devices with their key bundles, one-time prekeys and mailboxes (queued envelopes included),
  * signed device lists, pool memberships, user policy layer, pending wipes and the enrolment
  * tokens their invites created, then the user; delivery-token epochs are bumped; audited
- * `user.delete`. What stays: the audit log's records that name the user id.
+ * `user.delete`. What stays: the audit log's records that name the user id. A user on an active
+ * legal hold is refused with 409 `conflict: legal-hold` (nothing is deleted).
  *
  * @example
  * ```ts
