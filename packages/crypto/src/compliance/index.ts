@@ -1,11 +1,30 @@
 /**
  * Compliance archive (R12): content sealed to the tenant's archive key and signed by the sender's
  * device identity (versions 2 and 3), and the auditors' side that opens and classifies seals. See
- * `spec/compliance-seal.md`.
+ * `spec/compliance-seal.md`; the auditors' k-of-n archive key in `spec/archive-keys.md`.
  *
  * @module
  */
 
+export {
+  ARCHIVE_SHARE_AAD_LABEL,
+  ARCHIVE_SHARE_INFO_LABEL,
+  ARCHIVE_SHARE_MAGIC,
+  ARCHIVE_SHARE_MAX_HOLDERS,
+  ARCHIVE_SHARE_SET_ID_LENGTH,
+  ArchiveKeyMismatch,
+  type ArchiveKeyPair,
+  type ArchiveShare,
+  combineArchiveShares,
+  generateArchiveKey,
+  peekArchiveShare,
+  rewrapArchiveShare,
+  type ShareHolder,
+  type ShareRecipient,
+  splitArchiveKey,
+  unwrapArchiveShare,
+  type WrappedShareInfo,
+} from './archive-key.js';
 export { type ArchiveInspection, inspectArchived, openArchived, verifyArchived } from './inspect.js';
 export { type PeekedArchiveSeal, peekArchivedBindings, peekArchiveSeal } from './peek.js';
 export {
