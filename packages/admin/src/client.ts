@@ -33,6 +33,7 @@ import { toBase64Url } from './_base64url.js';
 import { AllowlistApi } from './allowlist.js';
 import { ArchiveApi } from './archive/api.js';
 import { DevicesApi } from './devices.js';
+import { type AuditGap, AuditLogApi } from './audit-log.js';
 import { BroadcastsApi } from './broadcasts.js';
 import { BulkApi } from './bulk.js';
 import type { AdminCaller } from './caller.js';
@@ -905,6 +906,19 @@ export class AdminClient {
   }
 
   /**
+   * The audit log for outsiders: `admin.audit.checkpoint()`, `.inclusionProof()`,
+   * `.consistencyProof()`, `.logKey()`, `.export({ format })`.
+   *
+   * @example
+   * ```ts
+   * const note = await admin.audit.checkpoint();
+   * ```
+   */
+  get audit(): AuditLogApi {
+    return new AuditLogApi(this.#caller);
+  }
+
+  /**
    * Restrictions per tenant, pool and user layer, signed: `admin.restrictions.layers()`, `.get()`,
    * `.set()`, and the non-compliant devices: `.nonCompliant()`.
    *
@@ -1538,7 +1552,8 @@ export class AdminClient {
 
   /**
    * Streams the audit log as records (the server sends JSON lines); nothing is held in memory
-   * beyond one line.
+   * beyond one line. Where sequence numbers are missing the server sends a gap record
+   * `{ type: 'gap', from, to }` instead of skipping them.
    *
    * @example
    * ```ts
@@ -1548,7 +1563,7 @@ export class AdminClient {
    */
   async *exportAudit(
     query: { readonly from?: number; readonly to?: number } = {},
-  ): AsyncGenerator<AuditRecordView> {
+  ): AsyncGenerator<AuditRecordView | AuditGap> {
     const response = await this.#send('GET', '/admin/v1/audit/export', { query: queryOf({ ...query }) });
     const decoder = new TextDecoder();
     let pending = '';
@@ -1558,13 +1573,13 @@ export class AdminClient {
       while (nl >= 0) {
         const line = pending.slice(0, nl).trim();
         pending = pending.slice(nl + 1);
-        if (line.length > 0) yield JSON.parse(line) as AuditRecordView;
+        if (line.length > 0) yield JSON.parse(line) as AuditRecordView | AuditGap;
         nl = pending.indexOf('\n');
       }
       if (pending.length > 1024 * 1024) throw new ValidationError('response', 'JSON lines of at most 1 MiB');
     }
     pending += decoder.decode();
-    if (pending.trim().length > 0) yield JSON.parse(pending) as AuditRecordView;
+    if (pending.trim().length > 0) yield JSON.parse(pending) as AuditRecordView | AuditGap;
   }
 
   /**

@@ -11,6 +11,21 @@
 
 export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
 export {
+  type AuditConsistencyProof,
+  type AuditExportFormat,
+  type AuditExportOptions,
+  type AuditGap,
+  type AuditInclusionProof,
+  AuditLogApi,
+  type AuditLogKey,
+  auditLeafHash,
+  parseVerifierKey,
+  type VerifiedCheckpoint,
+  verifyCheckpoint,
+  verifyConsistency,
+  verifyInclusion,
+} from './audit-log.js';
+export {
   type AdmissionCandidate,
   type AdmissionState,
   type AdmitManagedOptions,
