@@ -29,22 +29,25 @@ import { DeliverySocket } from './connection.js';
 import { ClientContext, type Listener } from './context.js';
 import {
   type ArchiveState,
+  archiveGapCount,
   type Capabilities,
   type ClientEvent,
   type ClientMessage,
   type ClientPolicy,
+  type ConversationArchiveState,
   checkTimer,
+  conversationArchiveState,
   policyForConversation,
   resolveRecipient,
 } from './core/index.js';
 import { Devices, type LinkStatus } from './devices.js';
 import { Directory } from './directory.js';
 import { type EnrolOptions, enrol, forget, me, unlock } from './enrolment.js';
-import { combineOverrides, type ManagedEnrolOptions, prepareManagedEnrolment } from './managed-config.js';
 import { Files } from './files.js';
 import { Groups } from './groups.js';
 import * as local from './history.js';
 import { Identities, type IdentityStatus } from './identities.js';
+import { combineOverrides, type ManagedEnrolOptions, prepareManagedEnrolment } from './managed-config.js';
 import { Messaging } from './messaging.js';
 import {
   type ClientOptions,
@@ -157,7 +160,12 @@ export class CloisterClient {
       },
     });
     const checkKnown = (users: readonly UserId[]) => this.#directory.checkKnown(users);
-    this.#messaging = new Messaging(ctx, kick, checkKnown);
+    this.#messaging = new Messaging(
+      ctx,
+      kick,
+      checkKnown,
+      async () => (await this.#directory.senderCertificate()).pools,
+    );
     this.#files = new Files(ctx, this.#messaging);
     this.#groups = new Groups(ctx, kick, checkKnown);
     this.#identities = new Identities(ctx, this.#directory);
@@ -236,6 +244,52 @@ export class CloisterClient {
    */
   archive(): ArchiveState {
     return this.#ctx.archive;
+  }
+
+  /**
+   * Whether a message sent now in one conversation (`d:<user>` or `g:<group hex>`) is sealed to
+   * the organisation's archive, and why: `self` (this user is in the signed scope), `peer` (a
+   * recipient is: listed, or in a listed pool as its last certificate named), `all` (the scope
+   * names nobody: everyone is archived); with the key's fingerprint, the window's end and the
+   * auditors' description. What apps show in the conversation ("Archiving is on for this
+   * conversation · key cloister-archive:v1:…"). Needs the client unlocked.
+   *
+   * @example
+   * ```ts
+   * const state = await client.conversationArchive('d:bob');
+   * if (state.on) console.log(`Archiving is on for this conversation · key ${state.keyFingerprint} (${state.reason})`);
+   * ```
+   */
+  async conversationArchive(conversationId: ConversationId | string): Promise<ConversationArchiveState> {
+    const ctx = this.#ctx;
+    const u = ctx.ready();
+    const archive = ctx.archive;
+    if (!archive.on) return { on: false };
+    const selfPools = await this.#messaging.selfPools();
+    return u.stores.transaction((t) =>
+      conversationArchiveState(u.self, t.tx, {
+        policy: ctx.policy,
+        conversationId,
+        now: ctx.now(),
+        selfPools,
+        keyFingerprint: archive.keyFingerprint,
+      }),
+    );
+  }
+
+  /**
+   * How many archive gaps this device has noticed: messages the signed archive scope covers that
+   * arrived without the `archived` mark (each was also an `archive-gap` event). Needs the client
+   * unlocked.
+   *
+   * @example
+   * ```ts
+   * if ((await client.archiveGaps()) > 0) console.warn('some messages were not archived by their senders');
+   * ```
+   */
+  async archiveGaps(): Promise<number> {
+    const u = this.#ctx.ready();
+    return u.stores.transaction((t) => archiveGapCount(t.tx));
   }
 
   /**

@@ -196,6 +196,20 @@ export class DeliverySocket {
         return;
       }
     }
+    // The archive checks need this user's pools when the signed scope lists pools (the cached
+    // certificate's; unknown offline, and then no gap is raised on pools).
+    const policy = ctx.policy;
+    let selfPools: readonly string[] | undefined = pools;
+    if (
+      selfPools === undefined &&
+      policy !== undefined &&
+      policy.archiveKey !== null &&
+      (policy.archiveScope?.pools?.length ?? 0) > 0 &&
+      this.#handlers.pools !== undefined
+    ) {
+      selfPools = await this.#handlers.pools().catch(() => undefined);
+    }
+    const archive = { policy, ...(selfPools === undefined ? {} : { selfPools }) };
     const events = await u.stores.transaction(async (t) => {
       quarantined.clear();
       const out: ClientEvent[] = [];
@@ -207,6 +221,7 @@ export class DeliverySocket {
           lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
           processedTtlMs: PROCESSED_TTL_MS,
           ...(pools === undefined ? {} : { pools }),
+          archive,
         });
         out.push(...outcome.events);
         for (const user of outcome.quarantined ?? []) quarantined.add(user);

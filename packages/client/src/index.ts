@@ -23,6 +23,7 @@ export { CloisterClient, createClient } from './client-node.js';
 export type { ComplianceDeclaration } from './compliance.js';
 export {
   ARCHIVE_CONVERSATION_LABEL,
+  type ArchiveRequest,
   type ArchiveState,
   archiveConversationId,
   type Capabilities,
@@ -33,6 +34,7 @@ export {
   type ClientMessage,
   type ClientPolicy,
   CONTENT_TYPE_DEVICE_MESSAGE,
+  type ConversationArchiveState,
   type CoreSelf,
   type CoreTx,
   capabilitiesOf,
@@ -53,6 +55,10 @@ export {
 } from './core/index.js';
 export { LINK_CODE_LABEL, type LinkStatus } from './devices.js';
 export { parseEnrolmentCode } from './enrolment.js';
+export { signEnrolmentProofBytes } from './enrolment-proof.js';
+export { EnrolmentRefusedError, NotEnrolledError, UnknownRecipientError } from './errors.js';
+export type { IdentityStatus } from './identities.js';
+export { CLIENT_LOCAL_TABLES } from './local.js';
 export {
   clientOptionsFromManagedConfig,
   MANAGED_SECRET_PIN_PREFIX,
@@ -60,10 +66,6 @@ export {
   MIN_MANAGED_SECRET_BYTES,
   secretPin,
 } from './managed-config.js';
-export { signEnrolmentProofBytes } from './enrolment-proof.js';
-export { EnrolmentRefusedError, NotEnrolledError, UnknownRecipientError } from './errors.js';
-export type { IdentityStatus } from './identities.js';
-export { CLIENT_LOCAL_TABLES } from './local.js';
 export { checkNewPin, DEFAULT_MIN_PIN_LENGTH, MIN_PIN_LENGTH_FLOOR } from './options.js';
 export {
   createOutbox,

@@ -31,15 +31,30 @@ export class Messaging {
   readonly #ctx: ClientContext;
   readonly #kickOutbox: () => void;
   readonly #checkKnown: (users: readonly UserId[]) => Promise<void>;
+  readonly #selfPools: () => Promise<readonly string[]>;
 
   constructor(
     ctx: ClientContext,
     kickOutbox: () => void,
     checkKnown: (users: readonly UserId[]) => Promise<void>,
+    selfPools: () => Promise<readonly string[]> = () => Promise.reject(new Error('no pools')),
   ) {
     this.#ctx = ctx;
     this.#kickOutbox = kickOutbox;
     this.#checkKnown = checkKnown;
+    this.#selfPools = selfPools;
+  }
+
+  /**
+   * This user's pools (its sender certificate's) when the archive scope needs them: only while the
+   * signed policy archives with a scope that lists pools; undefined otherwise, or when they cannot
+   * be fetched (offline), which counts as in scope.
+   */
+  async selfPools(): Promise<readonly string[] | undefined> {
+    const policy = this.#ctx.policy;
+    if (policy === undefined || policy.archiveKey === null) return undefined;
+    if ((policy.archiveScope?.pools?.length ?? 0) === 0) return undefined;
+    return this.#selfPools().catch(() => undefined);
   }
 
   /**
@@ -67,6 +82,7 @@ export class Messaging {
     const u = ctx.ready();
     const resolved = resolveRecipient(to);
     if (!checked) await this.checkRecipient(to);
+    const selfPools = await this.selfPools();
     const now = ctx.now();
     const contentId = await ctx.provider.randomBytes(16);
     const message = await u.stores.transaction((t) =>
@@ -77,6 +93,7 @@ export class Messaging {
         expireTimerSeconds: options.expireTimerSeconds,
         policy: ctx.policy,
         now,
+        selfPools,
       }),
     );
     await ctx.step('enqueue:committed');

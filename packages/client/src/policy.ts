@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { archiveKeyFingerprint } from '@cloister/protocol';
+import { archiveKeyFingerprint, canonicalJsonBytes } from '@cloister/protocol';
 import { emitCapabilitiesIfChanged, notePolicyApplied, reportCompliance } from './compliance.js';
 import type { ClientContext } from './context.js';
 import {
@@ -91,11 +91,8 @@ export async function refreshPolicy(
       ...(await acceptBroadcasts(self, t.tx, answer.broadcasts, pools, now)),
     ];
     const policy = signedPolicy(layers.layers);
-    const archive: ArchiveState =
-      policy.archiveKey === null
-        ? { on: false }
-        : { on: true, keyFingerprint: await archiveKeyFingerprint(ctx.provider, policy.archiveKey) };
-    const shown = archive.on ? archive.keyFingerprint : null;
+    const archive = await archiveStateOf(ctx, policy);
+    const shown = shownArchiveState(archive);
     const before = await loadArchiveState(t.tx);
     if (before !== shown) await saveArchiveState(t.tx, shown);
     // The first report of "off" is not a change; every other difference is.
@@ -117,3 +114,30 @@ export async function refreshPolicy(
 }
 
 const empty = { layers: [], groupLayers: [], delegations: [], broadcasts: [] } as const;
+
+/** The user-wide archive state of a policy: the key's fingerprint, the scope and the descriptions. */
+async function archiveStateOf(ctx: ClientContext, policy: ClientPolicy): Promise<ArchiveState> {
+  if (policy.archiveKey === null) return { on: false };
+  const auditors = policy.archiveAuditors;
+  return {
+    on: true,
+    keyFingerprint: await archiveKeyFingerprint(ctx.provider, policy.archiveKey),
+    ...(policy.archiveScope === undefined ? {} : { scope: policy.archiveScope }),
+    ...(auditors === undefined
+      ? {}
+      : { auditors: { threshold: auditors.threshold, total: auditors.holders.length } }),
+    ...(policy.archiveKeySetId === undefined ? {} : { keySetId: policy.archiveKeySetId }),
+  };
+}
+
+/**
+ * What is recorded as last reported: the fingerprint alone while no scope or description is set
+ * (as before scopes existed, so an upgrade reports nothing new), else the fingerprint and the
+ * canonical JSON of the rest; `null` for off.
+ */
+function shownArchiveState(archive: ArchiveState): string | null {
+  if (!archive.on) return null;
+  const { on: _on, keyFingerprint, ...rest } = archive;
+  if (Object.keys(rest).length === 0) return keyFingerprint;
+  return `${keyFingerprint} ${new TextDecoder().decode(canonicalJsonBytes(rest as never, 'archive'))}`;
+}

@@ -12,6 +12,7 @@ import {
   DecodeError,
   type PreKeyBundle,
   type SenderCertificate,
+  sealArchived,
   signArchiveSeal,
   ValidationError,
 } from '@cloister/crypto';
@@ -20,7 +21,8 @@ import type { StorageTx } from '@cloister/storage';
 import type { OutboxEntry } from '../outbox/index.js';
 import { loadGroup } from './groups.js';
 import { deliveryId, localMessageId } from './ids.js';
-import { decodeJob, type OutboxJob } from './jobs.js';
+import { type ArchiveRequest, decodeJob, type OutboxJob } from './jobs.js';
+import { ARCHIVE_CONTENT_TYPE } from './policy.js';
 import { hasSession, sealForDevice } from './seal.js';
 import type { CoreSelf, CoreTx, DirectoryDevice } from './types.js';
 
@@ -52,14 +54,16 @@ export interface SealedCopy {
   readonly envelope: Uint8Array;
   readonly index: number;
   /**
-   * The entry's archive seal, on its first copy only: the job's unsigned body, bound to this
-   * copy's delivery id and signed with this device's identity key (`spec/compliance-seal.md`).
+   * The entry's archive seal, on its first copy only: sealed now (`sealArchived`, version 3) from
+   * what the job asked, or the version-2 body of an older job signed now; either way bound to
+   * this copy's delivery id and signed with this device's identity key (`spec/compliance-seal.md`).
    */
   readonly archiveSeal?: Uint8Array;
 }
 
 /**
- * Turns an outbox job's unsigned archive body into the seal that rides on the delivery `id`:
+ * Turns the unsigned version-2 archive body of a job queued by an earlier version into the seal
+ * that rides on the delivery `id`:
  * bound to it and signed with this device's identity key under its current sender certificate.
  * A body this version cannot sign (a version-1 seal queued before the upgrade) is dropped: the
  * server would refuse it and auditors could not verify it.
@@ -79,6 +83,38 @@ async function signedArchiveSeal(
     });
   } catch (e) {
     if (e instanceof ValidationError || e instanceof DecodeError) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The version-3 archive seal of an entry (`sealArchived`: sign, then encrypt, so the bindings and
+ * the certificate are hidden from the server), for the delivery `id`, from what the job asked to
+ * seal and the content it keeps. Arguments this version cannot seal (a certificate that is not
+ * this device's) drop the seal, as for a version-1 body.
+ */
+async function sealedArchive(
+  self: CoreSelf,
+  plan: PlannedEntry,
+  id: Uint8Array,
+  certificate: SenderCertificate,
+): Promise<Uint8Array | undefined> {
+  const request = plan.job.archive as ArchiveRequest;
+  try {
+    return await sealArchived(self.provider, {
+      archivePublicKey: request.publicKey,
+      messageId: plan.content.messageId,
+      conversationId: request.conversationId,
+      sender: { userId: self.userId, deviceId: self.deviceId },
+      sentAt: request.sentAt,
+      contentType: ARCHIVE_CONTENT_TYPE,
+      content: plan.job.content,
+      deliveryId: id,
+      certificate,
+      identitySigningKey: self.identity.signingKeyPair.privateKey,
+    });
+  } catch (e) {
+    if (e instanceof ValidationError) return undefined;
     throw e;
   }
 }
@@ -162,7 +198,8 @@ export function deviceKey(device: { readonly userId: string; readonly deviceId: 
  * Encrypts and seals every copy in the caller's transaction, starting sessions from `bundles`
  * (by {@link deviceKey}) where none exists yet, and once per device for fresh targets (the old
  * session stays as a previous one); each entry's archive seal rides on its first copy, bound to
- * that copy's delivery id and signed with this device's identity key.
+ * that copy's delivery id and signed with this device's identity key (version 3 for a job that
+ * asks for a seal, version 2 for the unsigned body of a job an earlier version queued).
  */
 export async function sealDeliveries(
   self: CoreSelf,
@@ -192,10 +229,14 @@ export async function sealDeliveries(
     });
     const plan = input.plans[index]!;
     const id = await deliveryId(self.provider, plan.content.messageId, device);
-    const body = sealed.has(index) ? undefined : plan.job.archiveSeal;
-    if (body !== undefined) sealed.add(index);
-    const archiveSeal =
-      body === undefined ? undefined : await signedArchiveSeal(self, body, id, input.certificate);
+    let archiveSeal: Uint8Array | undefined;
+    if (!sealed.has(index) && (plan.job.archive !== undefined || plan.job.archiveSeal !== undefined)) {
+      sealed.add(index);
+      archiveSeal =
+        plan.job.archive !== undefined
+          ? await sealedArchive(self, plan, id, input.certificate)
+          : await signedArchiveSeal(self, plan.job.archiveSeal as Uint8Array, id, input.certificate);
+    }
     out.push({ messageId: id, envelope, index, ...(archiveSeal === undefined ? {} : { archiveSeal }) });
   }
   return out;

@@ -11,6 +11,20 @@
  */
 
 export {
+  type ArchiveTarget,
+  archiveAfterReceive,
+  archiveGapCount,
+  archiveTarget,
+  type ConversationArchiveState,
+  conversationArchiveState,
+  conversationDestination,
+  noteArchiveGap,
+  PEER_POOLS_TTL_MS,
+  peerPools,
+  type ReceiveArchiveInput,
+  rememberPeerPools,
+} from './archive.js';
+export {
   type Capabilities,
   type Capability,
   type CapabilityMap,
@@ -64,7 +78,7 @@ export {
   groupConversationId,
   localMessageId,
 } from './ids.js';
-export { decodeJob, encodeJob, enqueueJob, type OutboxJob } from './jobs.js';
+export { type ArchiveRequest, decodeJob, encodeJob, enqueueJob, type OutboxJob } from './jobs.js';
 export {
   acceptBroadcasts,
   acceptDelegations,

@@ -6,6 +6,7 @@
  */
 import { toHex, utf8 } from '@cloister/crypto';
 import { type MessageId, messageId as toMessageId } from '@cloister/protocol';
+import { fromBase64Url, toBase64Url } from '../_base64.js';
 import type { CoreTx } from './types.js';
 
 /**
@@ -37,8 +38,44 @@ export interface OutboxJob {
    * the old session stays as a previous one for messages in flight). Needs `device`.
    */
   readonly fresh?: boolean;
-  /** The compliance archive seal of the content, sent once with the first delivery. */
+  /**
+   * What to seal to the compliance archive (`sealArchived`, version 3) when the content is sent:
+   * the seal is made at send time, bound to the delivery that carries it, once, on the first copy.
+   */
+  readonly archive?: ArchiveRequest;
+  /**
+   * The unsigned version-2 archive body of a job queued by an earlier version (`sealForArchive`),
+   * signed at send time as before. New jobs carry {@link OutboxJob.archive} instead.
+   */
   readonly archiveSeal?: Uint8Array;
+}
+
+/**
+ * What an outbox job asks to seal to the compliance archive: the key and the bindings fixed when
+ * the message was composed (the job keeps the content; the sender is this device).
+ *
+ * @example
+ * ```ts
+ * const request: ArchiveRequest = { publicKey, conversationId: await archiveConversationId(provider, { users: ['alice', 'bob'] }), sentAt: Date.now() };
+ * ```
+ */
+export interface ArchiveRequest {
+  /** The archive X25519 public key (32 bytes) of the verified tenant layer. */
+  readonly publicKey: Uint8Array;
+  /** The conversation binding (`archiveConversationId`). */
+  readonly conversationId: Uint8Array;
+  /** The message's sending time (ms), as in its content. */
+  readonly sentAt: number;
+}
+
+function requestFrom(raw: unknown): ArchiveRequest | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as { key?: unknown; conversation?: unknown; sentAt?: unknown };
+  const publicKey = fromBase64Url(r.key);
+  const conversationId = fromBase64Url(r.conversation);
+  if (publicKey === undefined || conversationId === undefined || typeof r.sentAt !== 'number')
+    return undefined;
+  return { publicKey, conversationId, sentAt: r.sentAt };
 }
 
 /** @internal Encodes a job as an outbox payload. */
@@ -52,6 +89,15 @@ export function encodeJob(job: OutboxJob): Uint8Array {
     device: job.device ?? null,
     ...(job.fresh === true ? { fresh: true } : {}),
     archive: job.archiveSeal?.length ?? 0,
+    ...(job.archive === undefined
+      ? {}
+      : {
+          seal: {
+            key: toBase64Url(job.archive.publicKey),
+            conversation: toBase64Url(job.archive.conversationId),
+            sentAt: job.archive.sentAt,
+          },
+        }),
   });
   const head = utf8(text);
   const seal = job.archiveSeal ?? new Uint8Array(0);
@@ -73,10 +119,12 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     device?: number | null;
     fresh?: boolean;
     archive?: number;
+    seal?: unknown;
   };
   const archive = head.archive ?? 0;
   const content = bytes.slice(4 + n, bytes.length - archive);
   const archiveSeal = archive > 0 ? bytes.slice(bytes.length - archive) : undefined;
+  const request = requestFrom(head.seal);
   const to = head.to.startsWith('u:') ? { user: head.to.slice(2) } : { group: head.to.slice(2) };
   return {
     content,
@@ -86,6 +134,7 @@ export function decodeJob(bytes: Uint8Array): OutboxJob {
     ...(head.device === null || head.device === undefined ? {} : { device: head.device }),
     ...(head.fresh === true ? { fresh: true } : {}),
     ...(archiveSeal === undefined ? {} : { archiveSeal }),
+    ...(request === undefined ? {} : { archive: request }),
   };
 }
 

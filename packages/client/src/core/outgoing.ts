@@ -1,7 +1,7 @@
 /**
  * What sending means, decided without I/O: who a recipient is, and what one message or group
  * change puts into storage and the outbox inside the caller's transaction (the stored copy, its
- * expiry, the archive seal the policy asks for, the outbox jobs). The shell commits the
+ * expiry, what the archive scope asks to seal, the outbox jobs). The shell commits the
  * transaction and then lets the outbox deliver.
  *
  * @module
@@ -10,16 +10,16 @@ import {
   fromHex,
   type GroupChange,
   type GroupState,
-  sealForArchive,
   toHex,
   UsageError,
   ValidationError,
 } from '@cloister/crypto';
 import { type Content, type ConversationId, encodeContent, userId as toUserId } from '@cloister/protocol';
+import { archiveTarget } from './archive.js';
 import { loadGroup, makeGroupChange } from './groups.js';
 import { archiveConversationId, directConversationId, groupConversationId, localMessageId } from './ids.js';
-import { enqueueJob, type OutboxJob } from './jobs.js';
-import { ARCHIVE_CONTENT_TYPE, archivePublicKey, messageExpiry } from './policy.js';
+import { type ArchiveRequest, enqueueJob, type OutboxJob } from './jobs.js';
+import { messageExpiry } from './policy.js';
 import type { ClientMessage, ClientPolicy, CoreSelf, CoreTx } from './types.js';
 
 /**
@@ -80,16 +80,21 @@ export interface ComposeInput {
   readonly expireTimerSeconds?: number | undefined;
   readonly policy: ClientPolicy | undefined;
   readonly now: number;
+  /**
+   * This user's pools as its sender certificate lists them (the archive scope's check);
+   * undefined: not known (offline), which counts as in scope when the scope lists pools.
+   */
+  readonly selfPools?: readonly string[] | undefined;
 }
 
 /**
  * Stores a message this device sends and queues it in the outbox, in the caller's transaction:
  * the conversation is created for a 1:1 message, a group must have this user as an active member,
  * the conversation's timer applies unless one is given, the policy's lifetime bounds the expiry,
- * and when the policy turns archiving on the content is sealed to the archive key (bound to the
- * message, the conversation, the sender and the time) and travels with the first delivery. The
- * job keeps the unsigned body; `sealDeliveries` binds it to the delivery that carries it and signs
- * it with this device's identity key (`spec/compliance-seal.md`).
+ * and when the policy archives and its scope covers this user or a recipient now (`archiveTarget`)
+ * the content is marked `archived` and the job records what to seal (the key, the conversation
+ * binding, the time); `sealDeliveries` seals it at send time with `sealArchived`, bound to the
+ * delivery that carries it and signed with this device's identity key (`spec/compliance-seal.md`).
  */
 export async function composeMessage(self: CoreSelf, t: CoreTx, input: ComposeInput): Promise<ClientMessage> {
   const { to, now, contentId } = input;
@@ -106,31 +111,34 @@ export async function composeMessage(self: CoreSelf, t: CoreTx, input: ComposeIn
   if (timerSeconds === undefined && conversation?.disappearingTimerMs) {
     timerSeconds = Math.max(1, Math.ceil(conversation.disappearingTimerMs / 1000));
   }
-  const archiveKey = archivePublicKey(input.policy);
+  // Sealed when the signed tenant layer archives and its scope covers this user or a recipient.
+  const target = await archiveTarget(self, t.tx, {
+    policy: input.policy,
+    to: job,
+    now,
+    selfPools: input.selfPools,
+  });
   const content: Content = {
     messageId: contentId,
     sentAtMs: now,
     ...('group' in job ? { groupId: fromHex(job.group) } : {}),
     ...(timerSeconds === undefined ? {} : { expireTimerSeconds: timerSeconds }),
-    ...(archiveKey === undefined ? {} : { archived: true }),
+    ...(target === undefined ? {} : { archived: true }),
     body: input.body,
   };
   const encoded = encodeContent(content);
-  const archiveSeal =
-    archiveKey === undefined
+  // What to seal; the seal itself is made at send time (`sealDeliveries`: `sealArchived`).
+  const archive: ArchiveRequest | undefined =
+    target === undefined
       ? undefined
-      : await sealForArchive(self.provider, {
-          archivePublicKey: archiveKey,
-          messageId: contentId,
+      : {
+          publicKey: target.publicKey,
           conversationId: await archiveConversationId(
             self.provider,
             'group' in job ? { group: fromHex(job.group) } : { users: [self.userId, job.user] },
           ),
-          sender: { userId: self.userId, deviceId: self.deviceId },
           sentAt: now,
-          contentType: ARCHIVE_CONTENT_TYPE,
-          content: encoded,
-        });
+        };
   const id = localMessageId(contentId, self.userId);
   const expiresAt = messageExpiry(now, timerSeconds, input.policy?.messageLifetimeMs ?? null);
   const from = { userId: self.userId, deviceId: self.deviceId };
@@ -145,7 +153,7 @@ export async function composeMessage(self: CoreSelf, t: CoreTx, input: ComposeIn
   });
   await enqueueJob(
     t,
-    { content: encoded, to: job, self: true, ...(archiveSeal === undefined ? {} : { archiveSeal }) },
+    { content: encoded, to: job, self: true, ...(archive === undefined ? {} : { archive }) },
     now,
   );
   return {

@@ -13,6 +13,8 @@ import {
   resolvePolicyFeatures,
   resolveRestrictions,
   restrictionsFromFeatures,
+  validateArchiveAuditors,
+  validateArchiveScope,
 } from '@cloister/protocol';
 import { fromBase64Url, requireBase64Url } from '../_base64.js';
 import type { SignedLayers } from './organisation.js';
@@ -54,7 +56,8 @@ export function parsePolicy(body: {
  * The policy of a root-pinned device from the signed layers it verified (tenant → pools → user,
  * locks, the most restrictive pool; `core/organisation.ts`): the features, the message lifetime
  * from the signed `retention` feature, and the archive key from the **tenant layer only** (feature
- * `archive` enabled with `config.publicKey`, base64url of 32 bytes). Each held group layer gives
+ * `archive` enabled with `config.publicKey`, base64url of 32 bytes) with its scope, auditors and
+ * key set id (`archiveScope`, `archiveAuditors`, `archiveKeySetId`). Each held group layer gives
  * the features and restrictions of its group's conversation (`groups`, by the group id's hex): the
  * same walk with the group layer combined with the pool layers, the most restrictive winning
  * (`spec/restrictions.md` §1.2); the lifetime and the archive key stay the user's.
@@ -77,6 +80,8 @@ export function signedPolicy(layers: SignedLayers): ClientPolicy {
   // restrictive way per restriction (type intersection, narrowest bounds), then the same locks.
   const { values, problems } = resolveRestrictions(input);
   const archiving = key?.length === 32;
+  // The scope and the descriptions, from the same signed tenant layer (its decoder validated them).
+  const settings = archiving ? archiveSettings(archive?.config) : {};
   const groups: { [groupHex: string]: GroupPolicy } = {};
   for (const [hex, doc] of Object.entries(layers.groups ?? {})) {
     const inGroup = resolveRestrictions({ ...input, groups: [doc] });
@@ -92,10 +97,35 @@ export function signedPolicy(layers: SignedLayers): ClientPolicy {
     messageLifetimeMs: policyMessageLifetime(input),
     signed: true,
     archiveKey: archiving ? (key as Uint8Array) : null,
+    ...settings,
     restrictions: { ...values, archive: archiving },
     restrictionProblems: problems,
     ...(Object.keys(groups).length === 0 ? {} : { groups }),
   };
+}
+
+/** The scope, auditors and key set id of a tenant layer's archive config; a malformed one is left out. */
+function archiveSettings(
+  config: unknown,
+): Pick<ClientPolicy, 'archiveScope' | 'archiveAuditors' | 'archiveKeySetId'> {
+  const c = (typeof config === 'object' && config !== null ? config : {}) as Record<string, unknown>;
+  const out: { -readonly [K in 'archiveScope' | 'archiveAuditors' | 'archiveKeySetId']?: ClientPolicy[K] } =
+    {};
+  const scope = c.scope;
+  if (scope !== undefined) {
+    try {
+      out.archiveScope = validateArchiveScope(scope);
+    } catch {
+      // A malformed scope never decodes from a signed layer; should one reach here, archive everyone.
+    }
+  }
+  try {
+    if (c.auditors !== undefined) out.archiveAuditors = validateArchiveAuditors(c.auditors);
+  } catch {
+    // informative only
+  }
+  if (typeof c.keySetId === 'string' && /^[0-9a-f]{32}$/.test(c.keySetId)) out.archiveKeySetId = c.keySetId;
+  return out;
 }
 
 /**

@@ -32,6 +32,7 @@ import {
 import type { StorageTx } from '@cloister/storage';
 import { CLIENT_LOCAL_TABLES, deleteRecord, getRecord, isNumber, putRecord } from '../local.js';
 import { applyContent } from './apply.js';
+import { archiveAfterReceive, type ReceiveArchiveInput } from './archive.js';
 import { admittedEntry, loadPin } from './device-lists.js';
 import { enqueueJob } from './jobs.js';
 import { acceptBroadcasts, certificateDelegated } from './organisation.js';
@@ -90,6 +91,11 @@ export interface ReceiveInput {
    * check of a broadcast to pools. Absent: a broadcast to pools is refused.
    */
   readonly pools?: readonly string[];
+  /**
+   * The archive checks (`core/archive.ts`): the policy in force and this user's pools. Absent: a
+   * peer's pools are not remembered and no archive gap is noted.
+   */
+  readonly archive?: ReceiveArchiveInput;
 }
 
 const PROCESSED_PATH = 'c_processed';
@@ -274,6 +280,18 @@ export async function receiveDelivery(
     if (!(e instanceof CloisterError) || e.code === 'ERR_STORAGE') throw e;
     await mark('format');
     return { events: [{ type: 'undecryptable', reason: 'format', from }] };
+  }
+  if (input.archive !== undefined) {
+    events.push(
+      ...(await archiveAfterReceive(
+        self,
+        t.tx,
+        input.archive,
+        { userId: certificate.userId, pools: certificate.pools },
+        events,
+        input.now,
+      )),
+    );
   }
   await mark('ok');
   return { events };

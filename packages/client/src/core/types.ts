@@ -244,6 +244,19 @@ export type ClientEvent =
   | { readonly type: 'archive'; readonly archive: ArchiveState }
   /** The server did not file the archive seal of a submission (`not-archiving`, `binding`, `rate`, …). */
   | { readonly type: 'archive-refused'; readonly reason: string }
+  /**
+   * A message arrived that the archive scope covers (this user, or its sender, in scope when it
+   * was sent) but that is not marked `archived`: its sender did not seal it. `count` is the number
+   * of gaps this device has noticed (`spec/organisation-client.md` §5).
+   */
+  | {
+      readonly type: 'archive-gap';
+      readonly conversationId: ConversationId;
+      readonly messageId: MessageId;
+      /** The sender's user id. */
+      readonly from: string;
+      readonly count: number;
+    }
   /** A verified broadcast of the organisation addressed to this user, newer than the last shown. */
   | { readonly type: 'broadcast'; readonly broadcast: import('./organisation.js').ClientBroadcast }
   /**
@@ -280,6 +293,15 @@ export interface ClientPolicy {
    * `archive` on; `null` otherwise (always for a device without an organisation root).
    */
   readonly archiveKey: Uint8Array | null;
+  /**
+   * Who and when the archive covers (the signed tenant layer's `archive.config.scope`); absent
+   * with an `archiveKey`: everyone, always (`spec/organisation-client.md` §5).
+   */
+  readonly archiveScope?: import('@cloister/protocol').ArchiveScope;
+  /** The auditors' description from the signed tenant layer (informative). */
+  readonly archiveAuditors?: import('@cloister/protocol').ArchiveAuditors;
+  /** The hex id of the auditors' key share set from the signed tenant layer (informative). */
+  readonly archiveKeySetId?: string;
   /** The typed restrictions (`spec/restrictions.md`); absent: the defaults (nothing restricted). */
   readonly restrictions?: import('@cloister/protocol').RestrictionValues;
   /** Malformed restriction entries the policy had, left out (a less specific layer or the default decided). */
@@ -321,7 +343,19 @@ export interface GroupPolicy {
  * const banner = state.on ? `Archived (${state.keyFingerprint})` : 'Not archived';
  * ```
  */
-export type ArchiveState = { readonly on: false } | { readonly on: true; readonly keyFingerprint: string };
+export type ArchiveState =
+  | { readonly on: false }
+  | {
+      readonly on: true;
+      /** `cloister-archive:v1:…` of the archive key. */
+      readonly keyFingerprint: string;
+      /** Who and when is archived; absent: everyone, always. */
+      readonly scope?: import('@cloister/protocol').ArchiveScope;
+      /** The auditors' threshold and number of key holders, as the organisation describes them. */
+      readonly auditors?: { readonly threshold: number; readonly total: number };
+      /** The hex id of the auditors' key share set, as the organisation names it. */
+      readonly keySetId?: string;
+    };
 
 /**
  * Whether a policy enables `feature` (absent means enabled; so does an undefined policy).
