@@ -5,6 +5,7 @@
  * holding the archive public key can try, version-2 and legacy seals through the same API, and
  * hostile inputs.
  */
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -27,6 +28,7 @@ import {
   type CryptoProvider,
   concatBytes,
   encodeSenderCertificate,
+  fromHex,
   generateHpkeKeyPair,
   issueSenderCertificate,
   type SenderCertificate,
@@ -467,3 +469,105 @@ describe('compliance seal v3: hostile inputs', () => {
     }
   });
 });
+
+interface V3Vectors {
+  version3: {
+    valid: {
+      name: string;
+      archivePrivateKey: string;
+      archivePublicKey: string;
+      tenantPublicKey: string;
+      tenantId: string;
+      identitySigningKey: string;
+      messageId: string;
+      conversationId: string;
+      senderUserId: string;
+      senderDeviceId: number;
+      sentAt: number;
+      deliveryId: string;
+      contentType: string;
+      content: string;
+      intermediates: { keyId: string; certificate: string };
+      sealed: string;
+    }[];
+    invalid: {
+      name: string;
+      base: string;
+      sealed: string;
+      expectedDeliveryId?: string;
+      expectedTenantId?: string;
+      status: string;
+      reason?: string;
+      error: string;
+    }[];
+  };
+}
+
+describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
+  'test-vectors/archive-seal.json version3 (%s)',
+  (_n, p) => {
+    const { version3: vectors } = JSON.parse(
+      readFileSync(new URL('../../../test-vectors/archive-seal.json', import.meta.url), 'utf8'),
+    ) as V3Vectors;
+
+    it('opens every valid case to its content, bindings and certificate', async () => {
+      expect(vectors.valid.length).toBe(2);
+      for (const v of vectors.valid) {
+        const bytes = fromHex(v.sealed);
+        expect(peekArchiveSeal(bytes), v.name).toEqual({
+          version: 3,
+          signed: true,
+          deliveryId: fromHex(v.deliveryId),
+          keyId: fromHex(v.intermediates.keyId),
+        });
+        expect(toHex(await archiveKeyId(p, fromHex(v.archivePublicKey))), v.name).toBe(v.intermediates.keyId);
+        const opened = await openArchived(p, {
+          archivePrivateKey: fromHex(v.archivePrivateKey),
+          tenantPublicKey: fromHex(v.tenantPublicKey),
+          tenantId: v.tenantId,
+          deliveryId: fromHex(v.deliveryId),
+          bytes,
+        });
+        expect(opened.version, v.name).toBe(3);
+        expect(toHex(opened.content), v.name).toBe(v.content);
+        expect(opened.contentType, v.name).toBe(v.contentType);
+        expect(toHex(encodeSenderCertificate(opened.certificate)), v.name).toBe(v.intermediates.certificate);
+        expect(toHex(opened.certificate.identitySigningKey), v.name).toBe(v.identitySigningKey);
+        expect(opened.bindings, v.name).toEqual({
+          messageId: fromHex(v.messageId),
+          conversationId: fromHex(v.conversationId),
+          sender: { userId: v.senderUserId, deviceId: v.senderDeviceId },
+          sentAt: v.sentAt,
+        });
+      }
+    });
+
+    it('classifies every invalid case as recorded and refuses it to openArchived', async () => {
+      expect(vectors.invalid.map((v) => v.name)).toEqual(
+        expect.arrayContaining([
+          'outer-header-changed',
+          'outer-delivery-id-swapped',
+          'resigned-by-another-member',
+          'another-members-certificate',
+          'key-id-mismatch',
+          'trailing-byte',
+          'wrong-archive-key',
+        ]),
+      );
+      for (const v of vectors.invalid) {
+        const base = vectors.valid.find((c) => c.name === v.base);
+        const options = {
+          archivePrivateKey: fromHex(base?.archivePrivateKey ?? ''),
+          tenantPublicKey: fromHex(base?.tenantPublicKey ?? ''),
+          bytes: fromHex(v.sealed),
+          ...(v.expectedDeliveryId === undefined ? {} : { deliveryId: fromHex(v.expectedDeliveryId) }),
+          ...(v.expectedTenantId === undefined ? {} : { tenantId: v.expectedTenantId }),
+        };
+        expect(verdict(await inspectArchived(p, options)), v.name).toBe(
+          v.reason === undefined ? v.status : `${v.status}/${v.reason}`,
+        );
+        expect(await code(() => openArchived(p, options)), v.name).toBe(v.error);
+      }
+    });
+  },
+);
