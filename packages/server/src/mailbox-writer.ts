@@ -54,6 +54,8 @@ export interface SealToFile {
   readonly tenant: TenantId;
   /** When the archived seal expires, ms since the epoch. */
   readonly expiresAt: number;
+  /** The message id of the delivery the seal is bound to (16 bytes), recorded with the item. */
+  readonly deliveryId?: Uint8Array;
 }
 
 /**
@@ -196,7 +198,7 @@ async function writeGroup(
       continue;
     }
     let seal: SealOutcome;
-    const { tenant, bytes, expiresAt } = item.seal;
+    const { tenant, bytes, expiresAt, deliveryId } = item.seal;
     // The quota is read before the rate limiter counts the seal (it counts only seals that passed
     // every other check), and again, from what this transaction read, by the append: nothing is
     // written when it refuses, so the group's transaction goes on.
@@ -206,7 +208,11 @@ async function writeGroup(
     else if (!archiveLimiter.hit(tenant).allowed) seal = { status: 'refused', reason: 'rate' };
     else {
       try {
-        await s.archive.append(tenant, { sealed: bytes, expiresAt }, { tenantMaxBytes });
+        await s.archive.append(
+          tenant,
+          { sealed: bytes, expiresAt, ...(deliveryId === undefined ? {} : { deliveryId }) },
+          { tenantMaxBytes },
+        );
         seal = { status: 'filed', expiresAt };
       } catch (error) {
         if (!(error instanceof QuotaExceededError)) throw error;

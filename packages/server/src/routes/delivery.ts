@@ -395,7 +395,11 @@ function archiveSealProblem(seal: Uint8Array, deliveryId: Uint8Array): ArchiveRe
   } catch {
     return 'format';
   }
-  if (peeked.version !== 2 || !peeked.signed || peeked.deliveryId === undefined) return 'format';
+  // Version 2 signed (bindings readable), or version 3 (sign-then-encrypt: only the delivery id
+  // and the key id are outside the ciphertext). A legacy or unsigned seal is refused.
+  if ((peeked.version !== 2 && peeked.version !== 3) || !peeked.signed || peeked.deliveryId === undefined) {
+    return 'format';
+  }
   return equalBytes(peeked.deliveryId, deliveryId) ? undefined : 'binding';
 }
 
@@ -442,7 +446,7 @@ async function admits(
  * passed. Then the admitted envelopes join the instance's group commit (`mailbox-writer.ts`),
  * queued idempotently per mailbox and message id, with the lifetime the recipient's retention
  * allows; the archive seal is filed in the same transaction when every filing rule holds
- * (`spec/server-delivery.md`, "Archive seals"): a complete version-2 seal of bounded size, bound to
+ * (`spec/server-delivery.md`, "Archive seals"): a complete version-2 or version-3 seal of bounded size, bound to
  * the delivery it travels with, that delivery admitted, something newly queued, the recipient
  * tenant's tenant-layer policy archiving with a key, and the tenant's archive budget not spent; it
  * expires with the archive's retention. A refused seal never refuses a delivery. After the commit,
@@ -462,7 +466,9 @@ async function submit(
     token: Uint8Array;
     senderClass: Uint8Array;
   }[] = [];
-  let seal: { bytes: Uint8Array; index: number; problem: ArchiveRefusal | undefined } | undefined;
+  let seal:
+    | { bytes: Uint8Array; index: number; deliveryId: Uint8Array; problem: ArchiveRefusal | undefined }
+    | undefined;
   for (const [index, delivery] of deliveries.entries()) {
     const messageId = deliveryMessageId(delivery.messageId);
     results.push({ messageId, status: 'refused', reason: 'token' });
@@ -470,6 +476,7 @@ async function submit(
       seal = {
         bytes: delivery.archiveSeal,
         index,
+        deliveryId: delivery.messageId,
         problem: archiveSealProblem(delivery.archiveSeal, delivery.messageId),
       };
     }
@@ -531,7 +538,12 @@ async function submit(
       const policy = await tenantArchive(ctx, sealed.recipient.tenant);
       if (policy === null) archive = refusedSeal('not-archiving');
       else
-        toFile = { bytes: seal.bytes, tenant: sealed.recipient.tenant, expiresAt: now + policy.retentionMs };
+        toFile = {
+          bytes: seal.bytes,
+          tenant: sealed.recipient.tenant,
+          expiresAt: now + policy.retentionMs,
+          deliveryId: seal.deliveryId,
+        };
     }
   }
   // Undelivered envelopes live as long as the recipient's retention policy allows (R29), never
