@@ -1,15 +1,20 @@
 /**
- * `cloister admin audit search|verify|export`: the tenant's hash-chained audit log.
+ * `cloister admin audit search|verify|export|checkpoint|log-key`: the tenant's hash-chained audit
+ * log; the export in JSON lines, CEF or OCSF; the signed checkpoint (C2SP), checked against a
+ * verifier key and for consistency with an older checkpoint kept in a file.
  *
  * @module
  */
 
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { type AuditExportFormat, verifyCheckpoint, verifyConsistency } from '@cloister/admin';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import {
   type AdminOptionValues,
   addAdminOptions,
+  cryptoProvider,
   explainAdminError,
   openAdminSession,
   output,
@@ -95,37 +100,113 @@ export function registerAdminAuditCommands(admin: Command, io: ResolvedIO): Comm
   addAdminOptions(
     audit
       .command('export')
-      .description('export the log as JSON lines (to stdout, or --out)')
+      .description(
+        'export the log as JSON lines, CEF or OCSF (to stdout, or --out); missing records become gap records',
+      )
+      .addOption(
+        new Option('--format <format>', 'jsonl (default), cef or ocsf').choices(['jsonl', 'cef', 'ocsf']),
+      )
       .addOption(new Option('--from <time>', 'earliest time (ISO 8601 or ms)').argParser(parseTime))
       .addOption(new Option('--to <time>', 'latest time (ISO 8601 or ms)').argParser(parseTime))
       .addOption(
         new Option('--out <file>', 'write to this file (mode 0600) instead of stdout').argParser(parsePath),
       ),
-    'ignored: the export is JSON lines already',
-  ).action(async (options: AdminOptionValues & { from?: number; to?: number; out?: string }) => {
+    'ignored: the export is lines already',
+  ).action(
+    async (
+      options: AdminOptionValues & { format?: AuditExportFormat; from?: number; to?: number; out?: string },
+    ) => {
+      const { client } = await openAdminSession(options, io);
+      const file =
+        options.out === undefined ? undefined : createWriteStream(options.out, { mode: 0o600, flags: 'wx' });
+      let count = 0;
+      try {
+        for await (const line of client.audit.export({
+          ...(options.format === undefined ? {} : { format: options.format }),
+          ...(options.from === undefined ? {} : { from: options.from }),
+          ...(options.to === undefined ? {} : { to: options.to }),
+        })) {
+          if (file === undefined) io.stdout(`${line}\n`);
+          else if (!file.write(`${line}\n`)) await once(file, 'drain');
+          count++;
+        }
+      } catch (error) {
+        explainAdminError(error);
+      } finally {
+        if (file !== undefined) {
+          file.end();
+          await once(file, 'close');
+        }
+      }
+      if (file !== undefined) io.stderr(`exported ${count} records to ${options.out}\n`);
+    },
+  );
+  addAdminOptions(
+    audit.command('log-key').description("print the log's checkpoint origin and note verifier key"),
+  ).action(async (options: AdminOptionValues) => {
     const { client } = await openAdminSession(options, io);
-    const file =
-      options.out === undefined ? undefined : createWriteStream(options.out, { mode: 0o600, flags: 'wx' });
-    let count = 0;
-    try {
-      for await (const record of client.exportAudit({
-        ...(options.from === undefined ? {} : { from: options.from }),
-        ...(options.to === undefined ? {} : { to: options.to }),
-      })) {
-        const line = `${JSON.stringify(record)}\n`;
-        if (file === undefined) io.stdout(line);
-        else if (!file.write(line)) await once(file, 'drain');
-        count++;
-      }
-    } catch (error) {
-      explainAdminError(error);
-    } finally {
-      if (file !== undefined) {
-        file.end();
-        await once(file, 'close');
-      }
+    const key = await client.audit.logKey().catch(explainAdminError);
+    output(io, options, key, (k) => `${k.verifierKey}\n`);
+  });
+  addAdminOptions(
+    audit
+      .command('checkpoint')
+      .description(
+        "print the log's signed checkpoint; check it with a verifier key and for consistency with an older one",
+      )
+      .addOption(
+        new Option(
+          '--verify-with <key>',
+          'the note verifier key you pinned (<name>+<hex id>+<base64 key>); default: the key the server states',
+        ),
+      )
+      .addOption(
+        new Option('--since <file>', 'an older checkpoint (signed note) this one must extend').argParser(
+          parsePath,
+        ),
+      ),
+    'print one JSON line {note, origin, size, root, keySource, consistentWith?}',
+  ).action(async (options: AdminOptionValues & { verifyWith?: string; since?: string }) => {
+    const { client } = await openAdminSession(options, io);
+    const provider = await cryptoProvider();
+    const older = options.since === undefined ? undefined : await readFile(options.since, 'utf8');
+    const note = await client.audit.checkpoint().catch(explainAdminError);
+    let key = options.verifyWith;
+    if (key === undefined) {
+      key = (await client.audit.logKey().catch(explainAdminError)).verifierKey;
+      io.stderr('warning: checked with the key the server states; pin it and pass --verify-with\n');
     }
-    if (file !== undefined) io.stderr(`exported ${count} records to ${options.out}\n`);
+    const current = await verifyCheckpoint(note, key, provider);
+    let consistentWith: number | undefined;
+    if (older !== undefined) {
+      const old = await verifyCheckpoint(older, key, provider).catch((e: unknown) => {
+        throw new Error(`the older checkpoint does not verify: ${(e as Error).message}`);
+      });
+      if (old.size > current.size)
+        throw new Error(
+          `the log shrank: ${old.size} records before, ${current.size} now (history rewritten)`,
+        );
+      const proof = await client.audit.consistencyProof(old.size, current.size).catch(explainAdminError);
+      if (!(await verifyConsistency(old.size, current.size, proof.hashes, old.root, current.root, provider)))
+        throw new Error(
+          `the checkpoint is not consistent with the older one of ${old.size} records (history rewritten)`,
+        );
+      consistentWith = old.size;
+      io.stderr(`consistent with the older checkpoint of ${old.size} records\n`);
+    }
+    output(
+      io,
+      options,
+      {
+        note,
+        origin: current.origin,
+        size: current.size,
+        root: Buffer.from(current.root).toString('base64'),
+        keySource: options.verifyWith === undefined ? 'server' : 'given',
+        ...(consistentWith === undefined ? {} : { consistentWith }),
+      },
+      (c) => c.note,
+    );
   });
   return audit;
 }
