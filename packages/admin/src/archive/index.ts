@@ -24,6 +24,14 @@ export {
   openAuditorKey,
   readAuditorPublicKey,
 } from './auditor-key.js';
+export {
+  type ArchiveKeySetCreated,
+  archivePolicyFeature,
+  combineWrappedShares,
+  createArchiveKeySet,
+  type KeySetHolder,
+  releaseArchiveShare,
+} from './ceremony.js';
 export { escapeXml, exportActiance } from './export-actiance.js';
 export { type EmlTarget, emlMessage, encodeHeaderValue, exportEml, rfc5322Date } from './export-eml.js';
 export { exportJsonLines } from './export-jsonl.js';
@@ -47,5 +55,5 @@ export {
   type ClaimedBindings,
   recordMessage,
 } from './record.js';
-export { type ArchiveScope, filterArchive, scopeMatcher } from './scope.js';
+export { type ArchiveSearchScope, filterArchive, scopeMatcher } from './scope.js';
 export { type ArchiveExportSummary, type ArchiveSink, ExportTally, writeTo } from './sink.js';

@@ -13,7 +13,9 @@
  */
 import {
   type ArchiveBindings,
+  type ArchiveShare,
   type CryptoProvider,
+  combineArchiveShares,
   type OpenedArchive,
   peekArchiveSeal,
   toHex,
@@ -85,8 +87,13 @@ export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
 export interface OpenArchiveOptions {
   /** The crypto provider. */
   readonly provider: CryptoProvider;
-  /** The archive X25519 private key (32 bytes), combined from k shares (`openArchiveWithShares`). */
-  readonly archivePrivateKey: Uint8Array;
+  /**
+   * The archive X25519 private key (32 bytes), combined from k shares (`combineWrappedShares`);
+   * the caller wipes it. Give this or `shares`.
+   */
+  readonly archivePrivateKey?: Uint8Array;
+  /** At least k unwrapped shares of one set: combined here, the key wiped when the stream ends. */
+  readonly shares?: readonly ArchiveShare[];
   /** The tenant's Ed25519 sender-certificate key (32 bytes). */
   readonly tenantPublicKey: Uint8Array;
   /** When given, every certificate must name this tenant. */
@@ -187,10 +194,32 @@ export function archivedMessage(archive: OpenedArchive & { readonly version?: nu
  * ```
  */
 export async function* openArchive(options: OpenArchiveOptions): AsyncGenerator<ArchiveRecord> {
-  for (const field of ['archivePrivateKey', 'tenantPublicKey'] as const) {
-    const key = options[field];
-    if (!(key instanceof Uint8Array) || key.length !== 32) throw new ValidationError(field, '32 bytes');
+  if (!(options.tenantPublicKey instanceof Uint8Array) || options.tenantPublicKey.length !== 32) {
+    throw new ValidationError('tenantPublicKey', '32 bytes');
   }
+  if ((options.archivePrivateKey === undefined) === (options.shares === undefined)) {
+    throw new ValidationError('options', 'exactly one of archivePrivateKey and shares');
+  }
+  let archivePrivateKey: Uint8Array;
+  if (options.shares !== undefined) {
+    archivePrivateKey = (await combineArchiveShares(options.provider, options.shares)).privateKey;
+  } else {
+    archivePrivateKey = options.archivePrivateKey as Uint8Array;
+    if (!(archivePrivateKey instanceof Uint8Array) || archivePrivateKey.length !== 32) {
+      throw new ValidationError('archivePrivateKey', '32 bytes');
+    }
+  }
+  try {
+    yield* classify(options, archivePrivateKey);
+  } finally {
+    if (options.shares !== undefined) wipe(archivePrivateKey);
+  }
+}
+
+async function* classify(
+  options: OpenArchiveOptions,
+  archivePrivateKey: Uint8Array,
+): AsyncGenerator<ArchiveRecord> {
   const window = options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW;
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const seen = new Map<string, string>();
@@ -220,7 +249,7 @@ export async function* openArchive(options: OpenArchiveOptions): AsyncGenerator<
     }
     const found = await inspectSeal(options.provider, {
       bytes,
-      archivePrivateKey: options.archivePrivateKey,
+      archivePrivateKey,
       tenantPublicKey: options.tenantPublicKey,
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
       ...(recorded?.length === 16 ? { deliveryId: recorded } : {}),

@@ -13,10 +13,10 @@ import type { ArchiveRecord } from './record.js';
  *
  * @example
  * ```ts
- * const scope: ArchiveScope = { users: ['ceo@example.org'], text: 'merger', from: Date.parse('2026-11-01') };
+ * const scope: ArchiveSearchScope = { users: ['ceo@example.org'], text: 'merger', from: Date.parse('2026-11-01') };
  * ```
  */
-export interface ArchiveScope {
+export interface ArchiveSearchScope {
   /** Sender user ids (any of). */
   readonly users?: readonly string[];
   /** Sender pools, from the sender certificate (any of). */
@@ -32,7 +32,7 @@ export interface ArchiveScope {
    * as a whole; with `'tokens'` every word of it (letters and digits) as a whole word.
    */
   readonly text?: string;
-  /** How {@link ArchiveScope.text} matches. */
+  /** How {@link ArchiveSearchScope.text} matches. */
   readonly match?: 'substring' | 'tokens';
   /** Keep forged, undecryptable and gap records (default true). */
   readonly keepFailures?: boolean;
@@ -49,7 +49,7 @@ const tokens = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}
  * const kept = records.filter(inScope);
  * ```
  */
-export function scopeMatcher(scope: ArchiveScope): (record: ArchiveRecord) => boolean {
+export function scopeMatcher(scope: ArchiveSearchScope): (record: ArchiveRecord) => boolean {
   const users = scope.users === undefined ? undefined : new Set(scope.users);
   const pools = scope.pools === undefined ? undefined : new Set(scope.pools);
   const conversations =
@@ -86,7 +86,7 @@ export function scopeMatcher(scope: ArchiveScope): (record: ArchiveRecord) => bo
  */
 export async function* filterArchive(
   records: AsyncIterable<ArchiveRecord>,
-  scope: ArchiveScope,
+  scope: ArchiveSearchScope,
 ): AsyncGenerator<ArchiveRecord> {
   const inScope = scopeMatcher(scope);
   for await (const record of records) if (inScope(record)) yield record;
