@@ -152,6 +152,11 @@ export class Directory {
         ...(await releaseQuarantine(u.self, t, user, {
           lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
           processedTtlMs: PROCESSED_TTL_MS,
+          // The archive checks (a peer's pools, gaps) with this user's pools as last certified.
+          archive: {
+            policy: ctx.policy,
+            ...(this.#certificate === undefined ? {} : { selfPools: this.#certificate.cert.pools }),
+          },
         })),
       );
       return { devices: directory.devices, pin: accepted.pin };

@@ -117,6 +117,8 @@ export class Identities {
           ...(await releaseQuarantine(u.self, t, id, {
             lifetimeMs: ctx.policy?.messageLifetimeMs ?? null,
             processedTtlMs: PROCESSED_TTL_MS,
+            // The archive checks (a peer's pools, gaps); this user's pools are not known here.
+            archive: { policy: ctx.policy },
           })),
         );
       }

@@ -347,7 +347,7 @@ export async function releaseQuarantine(
   self: CoreSelf,
   t: CoreTx,
   user: UserId,
-  input: Pick<ReceiveInput, 'lifetimeMs' | 'processedTtlMs'>,
+  input: Pick<ReceiveInput, 'lifetimeMs' | 'processedTtlMs' | 'archive'>,
 ): Promise<ClientEvent[]> {
   const pin = await loadPin(t.tx, user);
   const events: ClientEvent[] = [];
