@@ -345,6 +345,10 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
   searchAudit: { prepare: async () => ({ query: { limit: '10', action: 'admin.' } }) },
   verifyAudit: { prepare: async () => ({}) },
   exportAudit: { prepare: async () => ({}) },
+  auditCheckpoint: { prepare: async () => ({}) },
+  auditInclusionProof: { prepare: async () => ({ query: { index: '0', size: '1' } }) },
+  auditConsistencyProof: { prepare: async () => ({ query: { from: '1', to: '2' } }) },
+  auditLogKey: { prepare: async () => ({}) },
   // the organisation plane
   getOrganisation: { prepare: async () => ({}) },
   setOrganisationRoot: {
