@@ -625,6 +625,42 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
   listJobs: { prepare: async () => ({ query: { limit: '5' } }) },
   getJob: { namesObject: true, prepare: async (w) => ({ params: { job: await jobIn(w, 'block') } }) },
   getJobResults: { namesObject: true, prepare: async (w) => ({ params: { job: await jobIn(w, 'block') } }) },
+  // the compliance archive and legal holds (admin/api/archive.ts, legal-holds.ts)
+  createArchiveKeySet: {
+    prepare: async () => ({
+      json: {
+        setId: randomBytes(8).toString('hex'),
+        publicKey: b64(randomBytes(32)),
+        threshold: 2,
+        holders: [
+          { holder: 'dpo', share: b64(randomBytes(64)) },
+          { holder: 'audit', share: b64(randomBytes(64)) },
+        ],
+      },
+    }),
+  },
+  listArchiveKeySets: { prepare: async () => ({}) },
+  listArchiveItems: { prepare: async () => ({ query: { limit: '5', purpose: 'matrix' } }) },
+  exportArchive: { prepare: async () => ({ query: { purpose: 'matrix' } }) },
+  createLegalHold: {
+    prepare: async (w) => ({ json: { users: [(await userWithDevice(w)).user], reason: 'case 1' } }),
+  },
+  listLegalHolds: { prepare: async () => ({}) },
+  liftLegalHold: {
+    namesObject: true,
+    prepare: async (w) => {
+      const id = `lh_${b64(randomBytes(16))}`;
+      await t.server.context.stores.legalHolds.create({
+        tenant: tenantOf(w),
+        id,
+        users: [userId(fresh('lh'))],
+        reason: 'matrix',
+        createdAt: t.time,
+        createdBy: 'system',
+      });
+      return { params: { id } };
+    },
+  },
 };
 
 /** An interrupted bulk job of tenant `where` whose one item is done (its resume only marks it done). */

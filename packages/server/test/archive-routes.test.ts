@@ -103,7 +103,8 @@ describe('archive admin routes', () => {
       { ...keySetBody(), setId: 'XYZ' },
       { ...keySetBody(), holders: [{ holder: 'a', share: b64(randomBytes(4097)) }, body.holders[1]] },
     ];
-    for (const b of bad) expect((await as('auditor', 'POST', '/admin/v1/archive/key-sets', b)).status).toBe(400);
+    for (const b of bad)
+      expect((await as('auditor', 'POST', '/admin/v1/archive/key-sets', b)).status).toBe(400);
 
     const forOwner = await as('owner', 'GET', '/admin/v1/archive/key-sets');
     expect(forOwner.status).toBe(200);
@@ -167,17 +168,26 @@ describe('archive admin routes', () => {
     const exported = await as('auditor', 'GET', '/admin/v1/archive/export?purpose=export');
     expect(exported.status).toBe(200);
     expect(String(exported.headers['content-type'])).toMatch(/ndjson/);
-    const lines = exported.body.toString().trim().split('\n').map((l) => JSON.parse(l));
+    const lines = exported.body
+      .toString()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.seq)).toEqual([1, 2, 4, 5]);
     expect(lines[0]).toEqual(res.json.items[0]);
     const after = await ctx.stores.audit.head(tenant);
     expect(after?.seq).toBe((head?.seq ?? 0) + 1);
     const [exportRecord] = await ctx.stores.audit.list(tenant, { fromSeq: after?.seq ?? 1 });
-    expect(exportRecord).toMatchObject({ action: 'archive.export', details: { purpose: 'export', lastSeq: 5 } });
+    expect(exportRecord).toMatchObject({
+      action: 'archive.export',
+      details: { purpose: 'export', lastSeq: 5 },
+    });
 
     // Bad queries: 400.
     expect((await as('auditor', 'GET', '/admin/v1/archive/items?limit=0')).status).toBe(400);
     expect((await as('auditor', 'GET', '/admin/v1/archive/items?after=zz')).status).toBe(400);
-    expect((await as('auditor', 'GET', `/admin/v1/archive/items?purpose=${'x'.repeat(201)}`)).status).toBe(400);
+    expect((await as('auditor', 'GET', `/admin/v1/archive/items?purpose=${'x'.repeat(201)}`)).status).toBe(
+      400,
+    );
   });
 });

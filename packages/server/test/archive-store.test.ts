@@ -52,7 +52,11 @@ const targets: Target[] = [
       }),
     cleanup: async () => {},
   },
-  ...sql.map((t) => ({ name: t.name, open: (now: () => number) => t.open(now, 8), cleanup: () => t.cleanup() })),
+  ...sql.map((t) => ({
+    name: t.name,
+    open: (now: () => number) => t.open(now, 8),
+    cleanup: () => t.cleanup(),
+  })),
 ];
 
 describe.each(targets.map((t) => [t.name, t] as const))('archive store on %s', (_name, target) => {
@@ -87,7 +91,9 @@ describe.each(targets.map((t) => [t.name, t] as const))('archive store on %s', (
     expect(first).toMatchObject({ seq: 1, deliveryId, heldExpiresAt: null, expiresAt: time + DAY });
     expect((await stores.archive.append(other, { sealed: seal(2), expiresAt: null })).seq).toBe(1);
     const raced = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => stores.archive.append(acme, { sealed: seal(i + 3), expiresAt: time + DAY })),
+      Array.from({ length: 12 }, (_, i) =>
+        stores.archive.append(acme, { sealed: seal(i + 3), expiresAt: time + DAY }),
+      ),
     );
     expect(raced.map((r) => r.seq).sort((a, b) => (a ?? 0) - (b ?? 0))).toEqual(
       Array.from({ length: 12 }, (_, i) => i + 2),
