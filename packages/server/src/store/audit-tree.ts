@@ -51,6 +51,18 @@ export const AUDIT_LOG_KEYS_TABLE = 'srv_audit_log_keys';
  */
 export const NOTE_ED25519 = 0x01;
 
+/**
+ * The start of every audit checkpoint origin (and log key name), then
+ * `<tenant>/<16 hex of SHA-256(public key)>`: the first bytes of the note text the log key signs.
+ *
+ * @example
+ * ```ts
+ * const { origin } = await tree.logKey(tenant);
+ * console.log(origin.startsWith(AUDIT_ORIGIN_PREFIX)); // true
+ * ```
+ */
+export const AUDIT_ORIGIN_PREFIX = 'cloister/audit/';
+
 const enc = new TextEncoder();
 const KEY_ROW = enc.encode('key');
 const LAST_ROW = enc.encode('last');
@@ -443,7 +455,7 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
       const fingerprint = Buffer.from(await provider.sha256(pair.publicKey))
         .subarray(0, 8)
         .toString('hex');
-      const origin = `cloister/audit/${tenant}/${fingerprint}`;
+      const origin = `${AUDIT_ORIGIN_PREFIX}${tenant}/${fingerprint}`;
       return await run(async (tx) => {
         await tx.put(
           AUDIT_LOG_KEYS_TABLE,
