@@ -48,6 +48,8 @@ export const ARCHIVE_SHARE_INFO_LABEL = 'cloister/v1/compliance/archive-share';
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const wrapped = new Uint8Array(readFileSync('dpo.share')); // a wrapped share, kept in a file
  * // A passphrase-wrapped share ends with the 49-byte ciphertext (33-byte share and GCM tag).
  * const aad = concatBytes(utf8(ARCHIVE_SHARE_AAD_LABEL), wrapped.subarray(0, wrapped.length - 49));
  * ```
@@ -58,7 +60,9 @@ export const ARCHIVE_SHARE_AAD_LABEL = 'cloister/v1/compliance/archive-share-wra
  *
  * @example
  * ```ts
- * const sameSet = peekArchiveShare(a).setId.length === ARCHIVE_SHARE_SET_ID_LENGTH;
+ * const sameSet = (a: Uint8Array, b: Uint8Array) =>
+ *   peekArchiveShare(a).setId.length === ARCHIVE_SHARE_SET_ID_LENGTH &&
+ *   equalBytes(peekArchiveShare(a).setId, peekArchiveShare(b).setId);
  * ```
  */
 export const ARCHIVE_SHARE_SET_ID_LENGTH = 16;
@@ -140,6 +144,8 @@ export interface ShareHolder {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const wrapped = new Uint8Array(readFileSync('dpo.share')); // a wrapped share, kept in a file
  * const info: WrappedShareInfo = peekArchiveShare(wrapped);
  * console.log(`${info.holder}: share ${info.index} of ${info.total}, ${info.threshold} needed`);
  * ```
@@ -169,6 +175,8 @@ export interface WrappedShareInfo {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const wrapped = new Uint8Array(readFileSync('dpo.share')); // a wrapped share, kept in a file
  * const share: ArchiveShare = await unwrapArchiveShare(provider, wrapped, { passphrase: 'correct horse battery staple' });
  * console.log(share.info.holder);
  * share.wipe();
@@ -182,6 +190,8 @@ export interface ArchiveShare {
    *
    * @example
    * ```ts
+   * import { readFileSync } from 'node:fs';
+   * const wrapped = new Uint8Array(readFileSync('dpo.share'));
    * const share = await unwrapArchiveShare(provider, wrapped, { passphrase: 'correct horse battery staple' });
    * share.wipe();
    * ```
@@ -196,6 +206,7 @@ export interface ArchiveShare {
  *
  * @example
  * ```ts
+ * const shares: ArchiveShare[] = []; // from unwrapArchiveShare
  * try {
  *   await combineArchiveShares(provider, shares);
  * } catch (e) {
@@ -539,6 +550,8 @@ export async function splitArchiveKey(
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const wrapped = new Uint8Array(readFileSync('dpo.share')); // a wrapped share, kept in a file
  * const { holder, index, total, wrap } = peekArchiveShare(wrapped);
  * ```
  */
@@ -554,7 +567,9 @@ export function peekArchiveShare(wrapped: Uint8Array): WrappedShareInfo {
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
  * import { unwrapArchiveShare } from '@cloister/crypto';
+ * const wrapped = new Uint8Array(readFileSync('dpo.share')); // a wrapped share, kept in a file
  * const share = await unwrapArchiveShare(provider, wrapped, { passphrase: 'correct horse battery staple' });
  * ```
  */
@@ -613,6 +628,8 @@ export async function unwrapArchiveShare(
  *
  * @example
  * ```ts
+ * import { readFileSync } from 'node:fs';
+ * const wrapped = new Uint8Array(readFileSync('dpo.share')); // a wrapped share, kept in a file
  * const combiner = await provider.x25519.generateKeyPair(); // the combining auditor's key
  * const share = await unwrapArchiveShare(provider, wrapped, { passphrase: 'correct horse battery staple' });
  * const handOver = await rewrapArchiveShare(provider, share, { publicKey: combiner.publicKey });
