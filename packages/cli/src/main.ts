@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Help, type Option } from 'commander';
 import { PIN_HELP } from './_client.js';
 import { registerAdminCommands } from './commands/admin.js';
+import { registerAuditCommands } from './commands/audit.js';
 import { registerClientCommands } from './commands/client.js';
 import { registerDirectoryCommands } from './commands/directory.js';
 import { registerIdentityCommands } from './commands/identity.js';
@@ -61,6 +62,7 @@ export function buildProgram(io: CliIO = {}): Command {
   registerServerCommands(program, resolved);
   registerAdminCommands(program, resolved);
   registerOrgCommands(program, resolved);
+  registerAuditCommands(program, resolved);
   registerDirectoryCommands(program, resolved);
   const client = registerIdentityCommands(registerClientCommands(program, resolved), resolved);
   // Every client command that unlocks the device says where its PIN comes from.
