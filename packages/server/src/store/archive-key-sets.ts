@@ -28,6 +28,7 @@ export const MAX_ARCHIVE_KEY_SETS = 100;
  *
  * @example
  * ```ts
+ * const share = new Uint8Array(200); // a wrapped share
  * if (share.length > MAX_ARCHIVE_SHARE_BYTES) throw new RangeError('share too large');
  * ```
  */
@@ -38,7 +39,7 @@ export const MAX_ARCHIVE_SHARE_BYTES = 4096;
  *
  * @example
  * ```ts
- * const holder: ArchiveShareHolder = { holder: 'auditor-1', share: wrappedShare };
+ * const holder: ArchiveShareHolder = { holder: 'auditor-1', share: new Uint8Array(200) };
  * ```
  */
 export interface ArchiveShareHolder {
@@ -83,8 +84,8 @@ export interface ArchiveKeySet {
  *
  * @example
  * ```ts
- * await stores.archiveKeySets.create(set);
  * const sets = await stores.archiveKeySets.list(tenant);
+ * for (const set of sets) console.log(set.id, set.fingerprint);
  * ```
  */
 export interface ArchiveKeySetStore {
@@ -95,6 +96,12 @@ export interface ArchiveKeySetStore {
    *
    * @example
    * ```ts
+   * const holders = [
+   *   { holder: 'dpo', share: new Uint8Array(200) },
+   *   { holder: 'internal-audit', share: new Uint8Array(200) },
+   * ];
+   * const publicKey = new Uint8Array(32);
+   * const fingerprint = 'cloister-archive:v1:…';
    * await stores.archiveKeySets.create({ tenant, id: '0123456789abcdef', publicKey, fingerprint, threshold: 2, holders, label: null, createdAt: Date.now(), createdBy: admin.id });
    * ```
    */
@@ -126,7 +133,8 @@ const SET_ID = /^[0-9a-f]{16}$/;
  *
  * @example
  * ```ts
- * checkArchiveKeySet(set); // throws ValidationError naming the field
+ * const set = await stores.archiveKeySets.get(tenant, '0123456789abcdef');
+ * if (set !== undefined) checkArchiveKeySet(set); // throws ValidationError naming the field
  * ```
  */
 export function checkArchiveKeySet(set: ArchiveKeySet): ArchiveKeySet {

@@ -90,7 +90,8 @@ export const ARCHIVE_ITEM_LABEL = 'cloister/server/v1/archive-item';
  *
  * @example
  * ```ts
- * const archive = createArchiveStore(run, provider, { shredPeriodMs: DEFAULT_ARCHIVE_SHRED_PERIOD_MS });
+ * import { adapterExecutor } from '@cloister/storage';
+ * const archive = createArchiveStore(adapterExecutor(adapter), provider, { shredPeriodMs: DEFAULT_ARCHIVE_SHRED_PERIOD_MS });
  * ```
  */
 export const DEFAULT_ARCHIVE_SHRED_PERIOD_MS = 86_400_000;
@@ -111,6 +112,7 @@ export const ARCHIVE_DELIVERY_ID_BYTES = 16;
  *
  * @example
  * ```ts
+ * const deliveryId = new Uint8Array(16); // the messageId of the delivery the seal came with
  * const input: ArchiveInput = { sealed, expiresAt: Date.now() + 10 * 365 * 86_400_000, deliveryId };
  * const item = await stores.archive.append(tenant, input);
  * ```
@@ -227,8 +229,9 @@ export interface ArchiveRelease {
  *
  * @example
  * ```ts
+ * import { adapterExecutor } from '@cloister/storage';
  * const options: ArchiveStoreOptions = { shredPeriodMs: 3_600_000 }; // one key per hour
- * const archive = createArchiveStore(run, provider, options);
+ * const archive = createArchiveStore(adapterExecutor(adapter), provider, options);
  * ```
  */
 export interface ArchiveStoreOptions {
@@ -255,6 +258,7 @@ export interface ArchiveStore {
    *
    * @example
    * ```ts
+   * const deliveryId = new Uint8Array(16);
    * const item = await stores.archive.append(tenant, { sealed, expiresAt: null, deliveryId }, { tenantMaxBytes: 2 ** 40 });
    * console.log(item.seq); // 1, 2, 3, …
    * ```

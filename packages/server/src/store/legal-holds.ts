@@ -28,6 +28,7 @@ export const MAX_LEGAL_HOLDS = 100;
  *
  * @example
  * ```ts
+ * const users = ['alice', 'bob'];
  * if (users.length > MAX_LEGAL_HOLD_USERS) throw new RangeError('split the hold');
  * ```
  */
@@ -62,7 +63,7 @@ export interface LegalHold {
  * @example
  * ```ts
  * const holding = await stores.legalHolds.holding(tenant, user); // the holds naming the user
- * if (holding.length > 0) throw new ConflictError('legal-hold', 'the user is on a legal hold');
+ * if (holding.length > 0) console.log('held by', holding.map((h) => h.id));
  * ```
  */
 export interface LegalHoldStore {
@@ -73,6 +74,7 @@ export interface LegalHoldStore {
    *
    * @example
    * ```ts
+   * const hold = { tenant, id: 'lh_AAAAAAAAAAAAAAAAAAAAAA', users: [user], reason: 'case 2026-114', createdAt: Date.now(), createdBy: admin.id };
    * const active = await stores.legalHolds.create(hold);
    * if (active === 1) await stores.archive.hold(tenant);
    * ```
@@ -93,7 +95,7 @@ export interface LegalHoldStore {
    *
    * @example
    * ```ts
-   * const { remaining } = await stores.legalHolds.lift(tenant, id);
+   * const { remaining } = await stores.legalHolds.lift(tenant, 'lh_AAAAAAAAAAAAAAAAAAAAAA');
    * if (remaining === 0) await stores.archive.release(tenant);
    * ```
    */

@@ -30,6 +30,7 @@ const setIdSchema = z.string().regex(/^[0-9a-f]{16}$/, '16 lower-case hex charac
  *
  * @example
  * ```ts
+ * const line = '{"id":"00","seq":1,"receivedAt":0,"deliveryId":null,"size":1,"sealed":"AA","expiresAt":null}';
  * const item = archiveItemView.parse(JSON.parse(line));
  * ```
  */
@@ -62,7 +63,8 @@ ADMIN_SCHEMAS.add(archiveItemView, { id: 'ArchiveItem', description: 'A sealed c
  *
  * @example
  * ```ts
- * const [set] = z.array(archiveKeySetView).parse((await response.json()).items);
+ * const { items } = (await (await fetch(`${url}/admin/v1/archive/key-sets`, { headers })).json()) as { items: unknown[] };
+ * const [set] = items.map((i) => archiveKeySetView.parse(i));
  * ```
  */
 export const archiveKeySetView = z
@@ -91,7 +93,8 @@ ADMIN_SCHEMAS.add(archiveKeySetView, {
  *
  * @example
  * ```ts
- * const view = archiveItemViewOf(item); // { id, seq, receivedAt, deliveryId, size, sealed, expiresAt }
+ * const item = await stores.archive.get(tenant, '000001a1c554c730d6f93edc8ef2eb60');
+ * if (item !== undefined) console.log(archiveItemViewOf(item)); // { id, seq, receivedAt, deliveryId, size, sealed, expiresAt }
  * ```
  */
 export function archiveItemViewOf(item: ArchiveItem): z.infer<typeof archiveItemView> {
@@ -131,7 +134,8 @@ const fromBase64Url = (text: string) => new Uint8Array(Buffer.from(text, 'base64
  *
  * @example
  * ```ts
- * const body = JSON.stringify({ setId, publicKey, threshold: 2, holders: [{ holder: 'dpo', share }, { holder: 'audit', share: share2 }] });
+ * const [publicKey, share, share2] = ['<base64url of 32 bytes>', '<wrapped share>', '<wrapped share>'];
+ * const body = JSON.stringify({ setId: '0123456789abcdef', publicKey, threshold: 2, holders: [{ holder: 'dpo', share }, { holder: 'audit', share: share2 }] });
  * const { fingerprint } = await (await fetch(`${url}/admin/v1/archive/key-sets`, { method: 'POST', headers, body })).json();
  * ```
  */

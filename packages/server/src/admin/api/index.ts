@@ -8,14 +8,15 @@
 export * from './activity.js';
 export * from './administrators.js';
 export * from './allowlist.js';
+export * from './archive.js';
 export * from './audit.js';
 export * from './blocking.js';
 export * from './device-admissions.js';
 export * from './devices.js';
 export * from './domains.js';
 export * from './integrations.js';
-export * from './scim.js';
 export * from './last-seen.js';
+export * from './legal-holds.js';
 export * from './openapi.js';
 export * from './operation.js';
 export * from './operations.js';
@@ -32,6 +33,7 @@ export {
   tenantView,
   userView,
 } from './schemas.js';
+export * from './scim.js';
 export * from './tenants.js';
 export * from './usage.js';
 export * from './users.js';

@@ -27,7 +27,7 @@ import { ADMIN_SCHEMAS, identifier } from './schemas.js';
  *
  * @example
  * ```ts
- * const hold = legalHoldView.parse(await response.json());
+ * const hold = legalHoldView.parse(await (await fetch(`${url}/admin/v1/legal-holds`, { method: 'POST', headers, body: '{"users":["alice"],"reason":"case"}' })).json());
  * ```
  */
 export const legalHoldView = z
@@ -167,7 +167,7 @@ export const listLegalHoldsOperation = defineAdminOperation({
  *
  * @example
  * ```ts
- * await fetch(`${url}/admin/v1/legal-holds/${hold.id}`, { method: 'DELETE', headers });
+ * await fetch(`${url}/admin/v1/legal-holds/lh_AAAAAAAAAAAAAAAAAAAAAA`, { method: 'DELETE', headers });
  * ```
  */
 export const liftLegalHoldOperation = defineAdminOperation({
