@@ -56,7 +56,12 @@ export interface OutboxJob {
  *
  * @example
  * ```ts
- * const request: ArchiveRequest = { publicKey, conversationId: await archiveConversationId(provider, { users: ['alice', 'bob'] }), sentAt: Date.now() };
+ * const archive = await provider.x25519.generateKeyPair();
+ * const request: ArchiveRequest = {
+ *   publicKey: archive.publicKey,
+ *   conversationId: await archiveConversationId(provider, { users: ['alice', 'bob'] }),
+ *   sentAt: Date.now(),
+ * };
  * ```
  */
 export interface ArchiveRequest {
