@@ -118,7 +118,8 @@ export interface AuditLogKey {
  *
  * @example
  * ```ts
- * const checkpoint: VerifiedCheckpoint = await verifyCheckpoint(note, verifierKey);
+ * const { verifierKey } = await admin.audit.logKey();
+ * const checkpoint: VerifiedCheckpoint = await verifyCheckpoint(await admin.audit.checkpoint(), verifierKey);
  * console.log(checkpoint.size);
  * ```
  */
@@ -287,9 +288,17 @@ export async function auditLeafHash(
  *
  * @example
  * ```ts
- * const checkpoint = await verifyCheckpoint(note, verifierKey);
- * const proof = await admin.audit.inclusionProof(0, checkpoint.size);
- * const ok = await verifyInclusion(await auditLeafHash(firstRecord.hash), 0, checkpoint.size, proof.hashes, checkpoint.root);
+ * import { readFileSync } from 'node:fs';
+ *
+ * const verifierKey = readFileSync('audit-log.vkey', 'utf8').trim(); // the key you pinned
+ * const checkpoint = await verifyCheckpoint(await admin.audit.checkpoint(), verifierKey);
+ * const { items } = await admin.searchAudit({ action: 'device.wipe', limit: 1 });
+ * const record = items[0];
+ * if (record !== undefined) {
+ *   const { hashes } = await admin.audit.inclusionProof(record.seq - 1, checkpoint.size);
+ *   const leaf = await auditLeafHash(record.hash);
+ *   console.log(await verifyInclusion(leaf, record.seq - 1, checkpoint.size, hashes, checkpoint.root));
+ * }
  * ```
  */
 export async function verifyInclusion(
@@ -333,7 +342,10 @@ export async function verifyInclusion(
  *
  * @example
  * ```ts
- * const older = await verifyCheckpoint(keptNote, verifierKey);
+ * import { readFileSync } from 'node:fs';
+ *
+ * const verifierKey = readFileSync('audit-log.vkey', 'utf8').trim(); // the key you pinned
+ * const older = await verifyCheckpoint(readFileSync('checkpoint-kept.txt', 'utf8'), verifierKey);
  * const newer = await verifyCheckpoint(await admin.audit.checkpoint(), verifierKey);
  * const { hashes } = await admin.audit.consistencyProof(older.size, newer.size);
  * if (!(await verifyConsistency(older.size, newer.size, hashes, older.root, newer.root))) throw new Error('history rewritten');
