@@ -5,6 +5,7 @@
  * another set, a substituted share (anyone can wrap to an auditor's public key), a repeated share;
  * wrong keys and passphrases; re-wrapping to the combining auditor; wiping; hostile inputs.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ARCHIVE_SHARE_AAD_LABEL,
@@ -279,6 +280,40 @@ describe('archive key shares: hostile inputs', () => {
     expect(await code(() => combineArchiveShares(p, []))).toBe('ERR_VALIDATION');
     expect(await code(() => combineArchiveShares(p, [{ info: {} } as never]))).toBe('ERR_USAGE');
     expect(await code(() => combineArchiveShares(p, [{} as never]))).toBe('ERR_VALIDATION');
+  });
+
+  it('peeks arbitrary bytes and mutated shares without throwing anything but DecodeError; mutations never unwrap', async () => {
+    const keyPair = await generateArchiveKey(p);
+    const auditor = await generateArchiveKey(p);
+    const [w] = await splitArchiveKey(p, {
+      keyPair,
+      threshold: 2,
+      holders: [
+        { holder: 'a', recipient: { publicKey: auditor.publicKey } },
+        { holder: 'b', recipient: { publicKey: auditor.publicKey } },
+      ],
+    });
+    const valid = w as Uint8Array;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }),
+          fc
+            .uint8Array({ maxLength: 200 })
+            .map((b) => concatBytes(utf8(ARCHIVE_SHARE_MAGIC), Uint8Array.of(1, 1), b)),
+          fc
+            .tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 1, max: 255 }))
+            .map(([at, x]) => Uint8Array.from(valid, (b, i) => (i === at ? b ^ x : b))),
+        ),
+        async (bytes) => {
+          expect(['accepted', 'ERR_DECODE']).toContain(await code(() => peekArchiveShare(bytes)));
+          expect(['ERR_DECODE', 'ERR_DECRYPTION_FAILED']).toContain(
+            await code(() => unwrapArchiveShare(p, bytes, { privateKey: auditor.privateKey })),
+          );
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('peekArchiveShare refuses malformed shares with ERR_DECODE', async () => {

@@ -401,6 +401,63 @@ function fromHexLocal(hex: string): Uint8Array {
 describe('compliance seal v3: hostile inputs', () => {
   const p = PROVIDERS[0] as CryptoProvider;
 
+  it('peeks and inspects arbitrary bytes without throwing anything but DecodeError (peek)', async () => {
+    const s = await setup(p);
+    const valid = await s.seal(utf8('x'));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 700 }).map((b) => concatBytes(Uint8Array.of(3), b)),
+          fc
+            .tuple(fc.nat({ max: valid.length - 1 }), fc.integer({ min: 1, max: 255 }))
+            .map(([at, x]) => Uint8Array.from(valid, (b, i) => (i === at ? b ^ x : b))),
+        ),
+        async (bytes) => {
+          const peeked = await code(() => peekArchiveSeal(bytes));
+          expect(['accepted', 'ERR_DECODE']).toContain(peeked);
+          const inspected = await s.inspect(bytes);
+          expect(inspected.status).not.toBe('valid');
+          expect(await code(() => s.open(bytes))).toBe('ERR_DECRYPTION_FAILED');
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('verifyArchived checks a version-3 seal only with a well-formed archive key', async () => {
+    const s = await setup(p);
+    const bytes = await s.seal(utf8('x'));
+    expect(
+      await code(() =>
+        verifyArchived(p, {
+          tenantPublicKey: s.tenant.publicKey,
+          archivePrivateKey: new Uint8Array(31),
+          bytes,
+        }),
+      ),
+    ).toBe('ERR_VALIDATION');
+    const wrong = await generateHpkeKeyPair(p);
+    expect(
+      await code(() =>
+        verifyArchived(p, {
+          tenantPublicKey: s.tenant.publicKey,
+          archivePrivateKey: wrong.privateKey,
+          bytes,
+        }),
+      ),
+    ).toBe('ERR_DECRYPTION_FAILED');
+    expect(
+      await code(() =>
+        verifyArchived(p, {
+          tenantPublicKey: s.tenant.publicKey,
+          archivePrivateKey: s.archive.privateKey,
+          deliveryId: new Uint8Array(16),
+          bytes,
+        }),
+      ),
+    ).toBe('ERR_DECRYPTION_FAILED');
+  });
+
   it('rejects bad seal arguments with ERR_VALIDATION naming the field', async () => {
     const s = await setup(p);
     const good = {
