@@ -101,7 +101,7 @@ export interface LegalHoldStore {
    */
   lift(tenant: TenantId, id: string): Promise<{ readonly hold: LegalHold; readonly remaining: number }>;
   /**
-   * The active holds that name `user`.
+   * The active holds that name `user`; locks the tenant's row (call it in the deleting transaction).
    *
    * @example
    * ```ts
@@ -189,7 +189,12 @@ export function createLegalHoldStore(run: Executor): LegalHoldStore {
     async holding(tenant, user) {
       const tid = checkId(tenant, 'tenant', tenantId);
       const uid = checkId(user, 'user', userId);
-      const all = await run((tx) => listTx(tx, tid), { readOnly: true });
+      // Locks the tenant row, as a new hold does: a deletion that finds no hold and a hold set at
+      // the same time are one after the other, never interleaved.
+      const all = await run(async (tx) => {
+        await tx.get(T.tenants, NO_SORT, key(tid), { forUpdate: true });
+        return listTx(tx, tid);
+      });
       return all.filter((h) => h.users.includes(uid));
     },
   };

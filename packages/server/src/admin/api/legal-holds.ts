@@ -116,9 +116,11 @@ export const createLegalHoldOperation = defineAdminOperation({
       createdBy: me.admin.id,
     };
     await ctx.stores.transaction(async (s) => {
+      // The hold first (it locks the tenant row, as a deletion's check does), then the users: a user
+      // deleted meanwhile is seen as gone.
+      const active = await s.legalHolds.create(hold);
       for (const u of users)
         if ((await s.users.get(me.tenant, u)) === undefined) throw new NotFoundError('user');
-      const active = await s.legalHolds.create(hold);
       const frozen = active === 1 ? await s.archive.hold(me.tenant) : 0;
       await s.audit.append(me.tenant, {
         actor: me.admin.id,
