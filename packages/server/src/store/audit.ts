@@ -288,6 +288,8 @@ async function chainHash(provider: CryptoProvider, prevHash: Uint8Array, body: B
  *
  * @example
  * ```ts
+ * import { equalBytes } from '@cloister/crypto';
+ *
  * const [first] = await stores.audit.list(tenant, { fromSeq: 1, limit: 1 });
  * if (first !== undefined) {
  *   const { prevHash, hash, ...body } = first;
