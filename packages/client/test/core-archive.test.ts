@@ -11,9 +11,11 @@ import {
   openArchived,
   peekArchiveSeal,
   sealForArchive,
+  toHex,
 } from '@cloister/crypto';
 import { decodeContent, encodeContent, messageId } from '@cloister/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { toGroupIdBrand } from '../src/core/ids.js';
 import {
   ARCHIVE_CONTENT_TYPE,
   archiveConversationId,
@@ -25,11 +27,13 @@ import {
   deliveryTargets,
   deviceKey,
   encodeJob,
+  groupConversationId,
   planEntry,
   receiveDelivery,
   rememberPeerPools,
   resolveRecipient,
   type SignedLayers,
+  saveGroup,
   sealDeliveries,
   signedPolicy,
 } from '../src/core/index.js';
@@ -109,6 +113,50 @@ describe('who a message is sealed for', () => {
     expect((await compose(carol, policy, ['sales'])).content.archived).toBeUndefined();
     await inTx(carol.db, (t) => rememberPeerPools(t.tx, 'bob', ['trading'], NOW));
     expect((await compose(carol, policy, ['sales'])).content.archived).toBe(true);
+  });
+
+  it('in a group: sealed when any other member is in scope, as the stored membership says', async () => {
+    const hank = await peers.sender('hank');
+    const groupId = new Uint8Array(32).fill(9);
+    const hex = toHex(groupId);
+    const members = ['hank', 'bob', 'ivy'].map((u) => ({ userId: u, deviceIds: [] }));
+    await hank.db.transaction((tx) =>
+      saveGroup(tx, {
+        state: { groupId, version: 1, members, admins: ['hank'] } as never,
+        name: 'desk',
+        active: true,
+      }),
+    );
+    await inTx(hank.db, (t) =>
+      t.stores.conversations.create({
+        id: groupConversationId(groupId),
+        kind: 'group',
+        groupId: toGroupIdBrand(hex),
+      }),
+    );
+    const send = (policy: ClientPolicy) =>
+      inTx(hank.db, async (t) =>
+        composeMessage(hank.self, t, {
+          to: resolveRecipient({ group: hex }),
+          body: { type: 'text', text: 'to the desk' },
+          contentId: await provider.randomBytes(16),
+          policy,
+          now: NOW,
+          selfPools: [],
+        }),
+      );
+    expect((await send(archiving({ users: ['ivy'] }))).content.archived).toBe(true);
+    expect((await send(archiving({ users: ['zed'] }))).content.archived).toBeUndefined();
+    const state = await inTx(hank.db, (t) =>
+      conversationArchiveState(hank.self, t.tx, {
+        policy: archiving({ users: ['ivy'] }),
+        conversationId: `g:${hex}`,
+        now: NOW,
+        selfPools: [],
+        keyFingerprint: 'cloister-archive:v1:x',
+      }),
+    );
+    expect(state).toMatchObject({ on: true, reason: 'peer' });
   });
 
   it('the conversation indicator says whether and why, with the window end and the auditors', async () => {

@@ -13,8 +13,10 @@ import {
   type ArchiveParty,
   type ArchiveReason,
   archiveReason,
+  archiveWindowHolds,
   type ConversationId,
   type MessageId,
+  partyInArchiveScope,
 } from '@cloister/protocol';
 import type { StorageTx } from '@cloister/storage';
 import { CLIENT_LOCAL_TABLES, getRecord, putRecord } from '../local.js';
@@ -157,12 +159,24 @@ export async function archiveTarget(
   const publicKey = archivePublicKey(input.policy);
   if (publicKey === undefined) return undefined;
   const scope = input.policy?.archiveScope;
-  const users = await recipientsOf(self, tx, input.to);
+  const sender = { userId: self.userId, pools: input.selfPools };
+  // The recipients matter only when the window holds, the scope lists someone and the sender is
+  // not in it; their pools only when the scope lists pools.
   const recipients: ArchiveParty[] = [];
-  for (const userId of users) recipients.push({ userId, pools: await peerPools(tx, userId) });
+  if (
+    scope !== undefined &&
+    archiveWindowHolds(scope, input.now) &&
+    (scope.users !== undefined || scope.pools !== undefined) &&
+    !partyInArchiveScope(scope, sender)
+  ) {
+    const withPools = (scope.pools?.length ?? 0) > 0;
+    for (const userId of await recipientsOf(self, tx, input.to)) {
+      recipients.push({ userId, pools: withPools ? await peerPools(tx, userId) : [] });
+    }
+  }
   const reason = archiveReason(scope, {
     now: input.now,
-    sender: { userId: self.userId, pools: input.selfPools },
+    sender,
     recipients,
   });
   if (reason === null) return undefined;
