@@ -52,6 +52,12 @@ export interface ServerLimits {
    * `tenant.bytes` for an upload; an archive seal past it is refused with `quota`).
    */
   readonly tenantMaxBytes: number;
+  /**
+   * Period of the compliance archive's crypto-shredding keyring, in ms (1 s..10 years; default one
+   * day): an archive item stays readable at most one period past its expiry
+   * (`spec/archive-server.md` §4).
+   */
+  readonly archiveShredPeriodMs: number;
 }
 
 /**

@@ -288,6 +288,7 @@ const DEFAULT_LIMITS: ServerLimits = {
   blobMaxBytesPerDevice: 8 * 1024 * 1024 * 1024,
   blobMaxCountPerDevice: 1_000,
   tenantMaxBytes: 1024 * 1024 * 1024 * 1024,
+  archiveShredPeriodMs: 86_400_000,
 };
 
 function storageKeyFrom(dataDir: string, given: Uint8Array | undefined): Uint8Array {
@@ -445,7 +446,11 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     invalidatingAdapter(adapter, () => contextRef),
     provider,
   );
-  const stores = createServerStores(watched, { provider, maxBlobBytes: limits.blobBytes });
+  const stores = createServerStores(watched, {
+    provider,
+    maxBlobBytes: limits.blobBytes,
+    archiveShredPeriodMs: limits.archiveShredPeriodMs,
+  });
 
   const app = Fastify({
     https: {
@@ -499,7 +504,14 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
 
   contextRef = context;
   // A device's last-seen time changes nothing the relay caches: written without invalidating.
-  setQuietStores(context, createServerStores(adapter, { provider, maxBlobBytes: limits.blobBytes }));
+  setQuietStores(
+    context,
+    createServerStores(adapter, {
+      provider,
+      maxBlobBytes: limits.blobBytes,
+      archiveShredPeriodMs: limits.archiveShredPeriodMs,
+    }),
+  );
   if (operatorToken !== undefined) configureOperatorToken(context, operatorToken);
   configureIntegrationKeys(context, { requestsPerWindow: keyRequestsPerMinute, windowMs: 60_000 });
   const connections = applyConnectionLimits(app.server, connectionLimits, app.log, now);
