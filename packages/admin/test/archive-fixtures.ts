@@ -20,7 +20,6 @@ import {
   utf8,
 } from '@cloister/crypto';
 import { type ContentBody, encodeContent } from '@cloister/protocol';
-import { toBase64Url } from '../src/_base64url.js';
 import { ARCHIVED_MESSAGE_CONTENT_TYPE, type ArchiveItem } from '../src/index.js';
 
 export const T0 = 1_796_000_000_000;
@@ -150,9 +149,9 @@ export async function archiveFixture(given?: CryptoProvider) {
       id: toHex(nextId()),
       seq: s,
       receivedAt: extra.receivedAt ?? T0 + 1000 + seq,
-      deliveryId: delivery === null ? null : toBase64Url(delivery),
+      deliveryId: delivery,
       size: sealed.bytes.length,
-      sealed: toBase64Url(sealed.bytes),
+      sealed: sealed.bytes,
       expiresAt: null,
     };
   };

@@ -136,6 +136,7 @@ describe('admin.archive', () => {
     const streamed = recorder(() => ({ status: 200, chunks: [text.slice(0, 7), text.slice(7)] }));
     const got = await collect(streamed.admin.archive.export({ from: 1, purpose: 'p' }));
     expect(got.map((i) => i.seq)).toEqual([1, 2, 3]);
+    expect(got[0]?.sealed).toEqual(new Uint8Array([0]));
     expect(streamed.requests[0]).toMatchObject({
       method: 'GET',
       path: '/admin/v1/archive/export',

@@ -8,12 +8,12 @@
  *
  * @module
  */
-import { toBase64Url } from '../_base64url.js';
+import { fromBase64Url, toBase64Url } from '../_base64url.js';
 import { type AdminCaller, pathSegment, queryParams } from '../caller.js';
 import { ndjsonValues } from './ndjson.js';
 
 /**
- * One sealed archive item as the server stores it (bytes as unpadded base64url).
+ * One sealed archive item as the server stores it (the SDK decodes the base64url of the wire).
  *
  * @example
  * ```ts
@@ -27,14 +27,45 @@ export interface ArchiveItem {
   readonly seq: number | null;
   /** When the server filed it (ms). */
   readonly receivedAt: number;
-  /** The delivery the server filed it with (base64url of 16 bytes), or null. */
-  readonly deliveryId: string | null;
+  /** The delivery the server filed it with (16 bytes), or null. */
+  readonly deliveryId: Uint8Array | null;
   /** Size of the seal in bytes. */
   readonly size: number;
-  /** The seal (base64url). */
-  readonly sealed: string;
+  /** The seal; empty when the server sent bytes that are not base64url (the item is then undecryptable). */
+  readonly sealed: Uint8Array;
   /** When the server shreds it (ms), or null. */
   readonly expiresAt: number | null;
+}
+
+/** An item as the wire carries it. */
+interface WireItem {
+  readonly id: string;
+  readonly seq: number | null;
+  readonly receivedAt: number;
+  readonly deliveryId: string | null;
+  readonly size: number;
+  readonly sealed: string;
+  readonly expiresAt: number | null;
+}
+
+function bytesOr(value: unknown, fallback: Uint8Array | null): Uint8Array | null {
+  try {
+    return fromBase64Url(value as string, 'bytes');
+  } catch {
+    return fallback;
+  }
+}
+
+function itemOf(w: WireItem): ArchiveItem {
+  return {
+    id: w.id,
+    seq: w.seq,
+    receivedAt: w.receivedAt,
+    deliveryId: w.deliveryId === null ? null : bytesOr(w.deliveryId, new Uint8Array(0)),
+    size: w.size,
+    sealed: bytesOr(w.sealed, new Uint8Array(0)) as Uint8Array,
+    expiresAt: w.expiresAt,
+  };
 }
 
 /**
@@ -138,8 +169,8 @@ export interface CreatedArchiveKeySet {
 export interface ArchiveKeySetView {
   /** The key set id. */
   readonly id: string;
-  /** The archive public key (base64url). */
-  readonly publicKey: string;
+  /** The archive public key (32 bytes). */
+  readonly publicKey: Uint8Array;
   /** `cloister-archive:v1:…`. */
   readonly fingerprint: string;
   /** How many shares open the key. */
@@ -152,8 +183,8 @@ export interface ArchiveKeySetView {
   readonly createdAt: number;
   /** The administrator who registered it. */
   readonly createdBy: string;
-  /** Each holder's wrapped share (base64url), for auditors. */
-  readonly shares?: readonly { readonly holder: string; readonly share: string }[];
+  /** Each holder's wrapped share, for auditors. */
+  readonly shares?: readonly { readonly holder: string; readonly share: Uint8Array }[];
 }
 
 /**
@@ -302,8 +333,18 @@ export class ArchiveApi {
    * ```
    */
   async keySets(): Promise<ArchiveKeySetView[]> {
-    return (await this.#caller.call<{ items: ArchiveKeySetView[] }>('GET', '/admin/v1/archive/key-sets'))
-      .items;
+    type Wire = Omit<ArchiveKeySetView, 'publicKey' | 'shares'> & {
+      publicKey: string;
+      shares?: { holder: string; share: string }[];
+    };
+    const answer = await this.#caller.call<{ items: Wire[] }>('GET', '/admin/v1/archive/key-sets');
+    return answer.items.map(({ publicKey, shares, ...rest }) => ({
+      ...rest,
+      publicKey: fromBase64Url(publicKey, 'publicKey'),
+      ...(shares === undefined
+        ? {}
+        : { shares: shares.map((s) => ({ holder: s.holder, share: fromBase64Url(s.share, 'share') })) }),
+    }));
   }
 
   /**
@@ -314,10 +355,15 @@ export class ArchiveApi {
    * const page = await admin.archive.items({ from, to, limit: 1000, purpose: 'case 2026-114' });
    * ```
    */
-  items(
+  async items(
     query: ArchiveItemsQuery & { readonly after?: string; readonly limit?: number } = {},
   ): Promise<ArchiveItemsPage> {
-    return this.#caller.call('GET', '/admin/v1/archive/items', { query: queryParams({ ...query }) });
+    const page = await this.#caller.call<Omit<ArchiveItemsPage, 'items'> & { items: WireItem[] }>(
+      'GET',
+      '/admin/v1/archive/items',
+      { query: queryParams({ ...query }) },
+    );
+    return { ...page, items: page.items.map(itemOf) };
   }
 
   /**
@@ -333,6 +379,6 @@ export class ArchiveApi {
     const response = await this.#caller.send('GET', '/admin/v1/archive/export', {
       query: queryParams({ ...query }),
     });
-    yield* ndjsonValues<ArchiveItem>(response.body);
+    for await (const w of ndjsonValues<WireItem>(response.body)) yield itemOf(w);
   }
 }

@@ -23,7 +23,7 @@ import {
   wipe,
 } from '@cloister/crypto';
 import { decodeContent } from '@cloister/protocol';
-import { fromBase64Url, toBase64Url } from '../_base64url.js';
+import { toBase64Url } from '../_base64url.js';
 import type { ArchiveItem } from './api.js';
 import { inspectSeal } from './inspect.js';
 import type { ArchivedMessage, ArchiveRecord, ClaimedBindings } from './record.js';
@@ -238,12 +238,9 @@ async function* classify(
       }
       nextSeq = Math.max(nextSeq ?? 0, item.seq + 1);
     }
-    let bytes: Uint8Array | undefined;
-    let recorded: Uint8Array | undefined;
-    try {
-      bytes = fromBase64Url(item.sealed, 'sealed');
-      recorded = item.deliveryId === null ? undefined : fromBase64Url(item.deliveryId, 'deliveryId');
-    } catch {
+    const bytes = item.sealed;
+    const recorded = item.deliveryId ?? undefined;
+    if (!(bytes instanceof Uint8Array) || bytes.length === 0) {
       yield { ...base, status: 'undecryptable' };
       continue;
     }

@@ -183,7 +183,7 @@ async function serverShare(
     throw new Error(id === undefined ? 'the server holds no archive key set' : `no key set ${id}`);
   const mine = set.shares?.find((s) => s.holder === holder);
   if (mine === undefined) throw new Error(`key set ${set.id} holds no share for ${holder}`);
-  return { keySetId: set.id, share: new Uint8Array(Buffer.from(mine.share, 'base64url')) };
+  return { keySetId: set.id, share: mine.share };
 }
 
 interface OpenOptions extends AdminOptionValues, AuditorOptions {
