@@ -122,6 +122,16 @@ describe('legal holds', () => {
     expect(refused.json.error.message).toBe('conflict: legal-hold');
     expect(await ctx.stores.users.get(tenant, userId('held'))).toBeDefined();
     expect(await ctx.stores.devices.list(tenant, userId('held'))).toHaveLength(1);
+    // The same through a bulk delete: the held user's item fails, nothing of them is deleted.
+    const bulk = await as('owner', 'POST', '/admin/v1/bulk/delete', { users: ['held'] });
+    expect(bulk.status, bulk.body.toString()).toBe(201);
+    let job = bulk.json;
+    for (let i = 0; i < 400 && job.state === 'running'; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      job = (await as('owner', 'GET', `/admin/v1/jobs/${bulk.json.id}`)).json;
+    }
+    expect(job).toMatchObject({ state: 'done', ok: 0, failed: 1 });
+    expect(await ctx.stores.users.get(tenant, userId('held'))).toBeDefined();
 
     // Time passes past the first item's expiry (and its key's period): still readable.
     t.time += 5 * DAY;
