@@ -629,7 +629,7 @@ const SAMPLES: Readonly<Record<string, SampleSpec>> = {
   createArchiveKeySet: {
     prepare: async () => ({
       json: {
-        setId: randomBytes(8).toString('hex'),
+        setId: randomBytes(16).toString('hex'),
         publicKey: b64(randomBytes(32)),
         threshold: 2,
         holders: [

@@ -61,7 +61,7 @@ describe('archive admin routes', () => {
 
   function keySetBody() {
     return {
-      setId: randomBytes(8).toString('hex'),
+      setId: randomBytes(16).toString('hex'),
       publicKey: b64(randomBytes(32)),
       threshold: 2,
       holders: [

@@ -3,7 +3,7 @@
  * key the auditors made at their key ceremony, its fingerprint, the k-of-n threshold and, per
  * holder, the share of the private key wrapped to that auditor. The server cannot open a share;
  * it keeps them so that each auditor can fetch their own, and checks only lengths and uniqueness.
- * Rows of `s_archive_key_sets`: partition the tenant, sort the set id (16 hex characters).
+ * Rows of `s_archive_key_sets`: partition the tenant, sort the set id (32 hex characters: 16 bytes).
  *
  * @module
  */
@@ -54,14 +54,14 @@ export interface ArchiveShareHolder {
  *
  * @example
  * ```ts
- * const set: ArchiveKeySet | undefined = await stores.archiveKeySets.get(tenant, '0123456789abcdef');
+ * const set: ArchiveKeySet | undefined = await stores.archiveKeySets.get(tenant, '0123456789abcdef0123456789abcdef');
  * if (set !== undefined) console.log(set.fingerprint, `${set.threshold} of ${set.holders.length}`);
  * ```
  */
 export interface ArchiveKeySet {
   /** The tenant. */
   readonly tenant: TenantId;
-  /** The share set id every share carries (16 lower-case hex characters). */
+  /** The share set id every share carries (32 lower-case hex characters: 16 bytes). */
   readonly id: string;
   /** The archive X25519 public key (32 bytes). */
   readonly publicKey: Uint8Array;
@@ -102,7 +102,7 @@ export interface ArchiveKeySetStore {
    * ];
    * const publicKey = new Uint8Array(32);
    * const fingerprint = 'cloister-archive:v1:…';
-   * await stores.archiveKeySets.create({ tenant, id: '0123456789abcdef', publicKey, fingerprint, threshold: 2, holders, label: null, createdAt: Date.now(), createdBy: admin.id });
+   * await stores.archiveKeySets.create({ tenant, id: '0123456789abcdef0123456789abcdef', publicKey, fingerprint, threshold: 2, holders, label: null, createdAt: Date.now(), createdBy: admin.id });
    * ```
    */
   create(set: ArchiveKeySet): Promise<void>;
@@ -111,7 +111,7 @@ export interface ArchiveKeySetStore {
    *
    * @example
    * ```ts
-   * const set = await stores.archiveKeySets.get(tenant, '0123456789abcdef');
+   * const set = await stores.archiveKeySets.get(tenant, '0123456789abcdef0123456789abcdef');
    * ```
    */
   get(tenant: TenantId, id: string): Promise<ArchiveKeySet | undefined>;
@@ -126,21 +126,21 @@ export interface ArchiveKeySetStore {
   list(tenant: TenantId): Promise<ArchiveKeySet[]>;
 }
 
-const SET_ID = /^[0-9a-f]{16}$/;
+const SET_ID = /^[0-9a-f]{32}$/;
 
 /**
  * Checks a key set's form (what the server can check: lengths, ranges, distinct holders).
  *
  * @example
  * ```ts
- * const set = await stores.archiveKeySets.get(tenant, '0123456789abcdef');
+ * const set = await stores.archiveKeySets.get(tenant, '0123456789abcdef0123456789abcdef');
  * if (set !== undefined) checkArchiveKeySet(set); // throws ValidationError naming the field
  * ```
  */
 export function checkArchiveKeySet(set: ArchiveKeySet): ArchiveKeySet {
   checkId(set.tenant, 'tenant', tenantId);
   if (typeof set.id !== 'string' || !SET_ID.test(set.id))
-    throw new ValidationError('id', '16 hex characters');
+    throw new ValidationError('id', '32 hex characters');
   checkBytesIn(set.publicKey, 'publicKey', 32, 32);
   checkText(set.fingerprint, 'fingerprint', 128);
   const n = Array.isArray(set.holders) ? set.holders.length : 0;
@@ -163,7 +163,7 @@ function decode(tenant: TenantId, bytes: Uint8Array): ArchiveKeySet {
   const r = read(bytes, T.archiveKeySets);
   return {
     tenant,
-    id: r.str('id', 16),
+    id: r.str('id', 32),
     publicKey: r.bytes('publicKey', 32, 32),
     fingerprint: r.str('fingerprint', 128),
     threshold: r.int('threshold', 2, 16),

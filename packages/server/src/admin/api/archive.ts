@@ -23,7 +23,7 @@ const b64 = (maxBytes: number) =>
   z
     .string()
     .regex(new RegExp(`^[A-Za-z0-9_-]{1,${Math.ceil((maxBytes * 4) / 3)}}$`), 'base64url without padding');
-const setIdSchema = z.string().regex(/^[0-9a-f]{16}$/, '16 lower-case hex characters');
+const setIdSchema = z.string().regex(/^[0-9a-f]{32}$/, '32 lower-case hex characters (16 bytes)');
 
 /**
  * An archive item as the admin API answers it (bytes as unpadded base64url).
@@ -135,7 +135,7 @@ const fromBase64Url = (text: string) => new Uint8Array(Buffer.from(text, 'base64
  * @example
  * ```ts
  * const [publicKey, share, share2] = ['<base64url of 32 bytes>', '<wrapped share>', '<wrapped share>'];
- * const body = JSON.stringify({ setId: '0123456789abcdef', publicKey, threshold: 2, holders: [{ holder: 'dpo', share }, { holder: 'audit', share: share2 }] });
+ * const body = JSON.stringify({ setId: '0123456789abcdef0123456789abcdef', publicKey, threshold: 2, holders: [{ holder: 'dpo', share }, { holder: 'audit', share: share2 }] });
  * const { fingerprint } = await (await fetch(`${url}/admin/v1/archive/key-sets`, { method: 'POST', headers, body })).json();
  * ```
  */
