@@ -232,14 +232,16 @@ export class CloisterClient {
   }
 
   /**
-   * Whether messages are archived, and the archive key's fingerprint (`cloister-archive:v1:…`)
-   * when they are: from the tenant layer this device verified against its organisation root, as
-   * of the last policy fetch. Show it to the user; an `archive` event reports every change.
+   * Whether the organisation archives messages, and when it does the archive key's fingerprint
+   * (`cloister-archive:v1:…`), the scope (who and when; absent: everyone, always) and the
+   * auditors' description: from the tenant layer this device verified against its organisation
+   * root, as of the last policy fetch. Show it to the user; an `archive` event reports every
+   * change. Whether one conversation is archived is {@link CloisterClient.conversationArchive}.
    *
    * @example
    * ```ts
    * const archive = client.archive();
-   * if (archive.on) console.log(`messages are archived to ${archive.keyFingerprint}`);
+   * if (archive.on) console.log(`messages are archived to ${archive.keyFingerprint}`, archive.scope ?? 'everyone');
    * ```
    */
   archive(): ArchiveState {
