@@ -236,7 +236,7 @@ export class CloisterClient {
    * (`cloister-archive:v1:…`), the scope (who and when; absent: everyone, always) and the
    * auditors' description: from the tenant layer this device verified against its organisation
    * root, as of the last policy fetch. Show it to the user; an `archive` event reports every
-   * change. Whether one conversation is archived is {@link CloisterClient.conversationArchive}.
+   * change. Whether one conversation is archived is `conversationArchive(conversationId)`.
    *
    * @example
    * ```ts
