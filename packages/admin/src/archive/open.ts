@@ -262,6 +262,9 @@ async function* classify(
       continue;
     }
     const message = archivedMessage(found.archive);
+    // A flat key (btoa's output): a hex string built byte by byte is a tree of string pieces that
+    // would cost the index several times its length per entry.
+    const key = `${message.sender.userId}\u0000${toBase64Url(found.archive.bindings.messageId)}`;
     wipe(found.archive.content);
     const recordedDeliveryId = recorded === undefined ? null : toHex(recorded);
     if (found.status === 'misbound' || (recorded !== undefined && recorded.length !== 16)) {
@@ -272,7 +275,6 @@ async function* classify(
       yield { ...base, status: 'moved', reason: 'time', recordedDeliveryId, message };
       continue;
     }
-    const key = `${message.sender.userId}\u0000${message.messageId}`;
     const first = seen.get(key);
     if (first !== undefined) {
       yield { ...base, status: 'duplicate', duplicateOf: first, message };
