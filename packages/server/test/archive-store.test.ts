@@ -167,6 +167,22 @@ describe.each(targets.map((t) => [t.name, t] as const))('archive store on %s', (
     await expect(keyring.open(box)).rejects.toBeInstanceOf(ShreddedError);
   });
 
+  it('a row moved to another tenant or id does not open (the ciphertext is bound to both)', async () => {
+    const item = await stores.archive.append(acme, { sealed: seal(9), expiresAt: time + DAY });
+    const row = (await raw(item.id)) as Row;
+    const otherSort = new Uint8Array(16).fill(2);
+    await (db as StorageAdapter).transaction(async (tx) => {
+      await tx.put(SERVER_TABLES.archive, { ...row, partition: new TextEncoder().encode('other') });
+      await tx.put(SERVER_TABLES.archive, { ...row, sort: otherSort });
+    });
+    // Under another tenant: that tenant's keyring has no key of the period (not shredded: altered).
+    await expect(stores.archive.get(other, item.id)).rejects.toMatchObject({ code: 'ERR_DECODE' });
+    await expect(stores.archive.get(acme, Buffer.from(otherSort).toString('hex'))).rejects.toMatchObject({
+      code: 'ERR_DECODE',
+    });
+    expect((await stores.archive.get(acme, item.id))?.sealed).toEqual(seal(9));
+  });
+
   it('a hold keeps the archive readable past its expiry; lifting it deletes what expired', async () => {
     const early = await stores.archive.append(acme, { sealed: seal(1), expiresAt: time + 2 * PERIOD });
     time += 1;
