@@ -63,10 +63,32 @@ export const NOTE_ED25519 = 0x01;
  */
 export const AUDIT_ORIGIN_PREFIX = 'cloister/audit/';
 
+/**
+ * The server table caching the hashes of complete aligned subtrees of {@link TREE_BLOCK} leaves
+ * (partition: the tenant id in UTF-8; sort: the block number as a big-endian u64). Records never
+ * change, so a block's hash never does.
+ *
+ * @example
+ * ```ts
+ * console.log(AUDIT_TREE_TABLE); // 'srv_audit_tree'
+ * ```
+ */
+export const AUDIT_TREE_TABLE = 'srv_audit_tree';
+
+/**
+ * Leaves per cached block of the audit tree (a power of two).
+ *
+ * @example
+ * ```ts
+ * console.log(TREE_BLOCK); // 1024
+ * ```
+ */
+export const TREE_BLOCK = 1024;
+
 const enc = new TextEncoder();
 const KEY_ROW = enc.encode('key');
 const LAST_ROW = enc.encode('last');
-const BATCH = 1000;
+const BATCH = 512;
 
 /**
  * A leaf data source: yields the leaf data (chain hashes) of leaves `start..end-1` in order, and
@@ -191,16 +213,34 @@ export class MerkleStack {
   }
 }
 
-async function rangeRoot(
-  provider: CryptoProvider,
-  source: LeafSource,
-  start: number,
-  end: number,
-): Promise<Uint8Array> {
-  const tree = new MerkleStack(provider);
-  for await (const data of source(start, end)) await tree.push(await merkleLeafHash(provider, data));
-  if (tree.size !== end - start) throw new ConflictError('audit.chain', 'the audit log has missing records');
-  return tree.root();
+/**
+ * The RFC 9162 root (MTH) of the leaves `start..end-1` of a tree; proofs and roots are built on it.
+ *
+ * @example
+ * ```ts
+ * const hasher: RangeHasher = leafRangeHasher(provider, source);
+ * const root = await hasher(0, 12);
+ * ```
+ */
+export type RangeHasher = (start: number, end: number) => Promise<Uint8Array>;
+
+/**
+ * A {@link RangeHasher} that streams the range's leaf data from `source` through a
+ * {@link MerkleStack}; `ConflictError('audit.chain')` when the source ends early.
+ *
+ * @example
+ * ```ts
+ * const root = await leafRangeHasher(provider, source)(0, 12);
+ * ```
+ */
+export function leafRangeHasher(provider: CryptoProvider, source: LeafSource): RangeHasher {
+  return async (start, end) => {
+    const tree = new MerkleStack(provider);
+    for await (const data of source(start, end)) await tree.push(await merkleLeafHash(provider, data));
+    if (tree.size !== end - start)
+      throw new ConflictError('audit.chain', 'the audit log has missing records');
+    return tree.root();
+  };
 }
 
 function largestPowerOfTwoBelow(n: number): number {
@@ -211,16 +251,15 @@ function largestPowerOfTwoBelow(n: number): number {
 
 /**
  * The RFC 9162 §2.1.3 inclusion proof of leaf `index` in the tree of the first `size` leaves:
- * the sibling hashes from the leaf up. Reads each leaf of the tree at most once.
+ * the sibling hashes from the leaf up. Asks `rangeRoot` for disjoint ranges only.
  *
  * @example
  * ```ts
- * const proof = await merkleInclusionProof(provider, source, 5, 12);
+ * const proof = await merkleInclusionProof(leafRangeHasher(provider, source), 5, 12);
  * ```
  */
 export async function merkleInclusionProof(
-  provider: CryptoProvider,
-  source: LeafSource,
+  rangeRoot: RangeHasher,
   index: number,
   size: number,
 ): Promise<Uint8Array[]> {
@@ -233,10 +272,10 @@ export async function merkleInclusionProof(
   while (n > 1) {
     const k = largestPowerOfTwoBelow(n);
     if (m < k) {
-      proof.push(await rangeRoot(provider, source, start + k, start + n));
+      proof.push(await rangeRoot(start + k, start + n));
       n = k;
     } else {
-      proof.push(await rangeRoot(provider, source, start, start + k));
+      proof.push(await rangeRoot(start, start + k));
       m -= k;
       start += k;
       n -= k;
@@ -247,16 +286,15 @@ export async function merkleInclusionProof(
 
 /**
  * The RFC 9162 §2.1.4 consistency proof between the trees of the first `from` and `to` leaves
- * (empty when `from` is 0 or equals `to`). Reads each leaf of the larger tree at most once.
+ * (empty when `from` is 0 or equals `to`). Asks `rangeRoot` for disjoint ranges only.
  *
  * @example
  * ```ts
- * const proof = await merkleConsistencyProof(provider, source, 7, 12);
+ * const proof = await merkleConsistencyProof(leafRangeHasher(provider, source), 7, 12);
  * ```
  */
 export async function merkleConsistencyProof(
-  provider: CryptoProvider,
-  source: LeafSource,
+  rangeRoot: RangeHasher,
   from: number,
   to: number,
 ): Promise<Uint8Array[]> {
@@ -270,15 +308,15 @@ export async function merkleConsistencyProof(
   let whole = true;
   for (;;) {
     if (m === n) {
-      if (!whole) proof.push(await rangeRoot(provider, source, start, start + n));
+      if (!whole) proof.push(await rangeRoot(start, start + n));
       break;
     }
     const k = largestPowerOfTwoBelow(n);
     if (m <= k) {
-      proof.push(await rangeRoot(provider, source, start + k, start + n));
+      proof.push(await rangeRoot(start + k, start + n));
       n = k;
     } else {
-      proof.push(await rangeRoot(provider, source, start, start + k));
+      proof.push(await rangeRoot(start, start + k));
       m -= k;
       start += k;
       n -= k;
@@ -421,6 +459,68 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
         for await (const r of records(tenant, start + 1, end)) yield r.hash;
       })();
 
+  function blockSort(block: number): Uint8Array {
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setBigUint64(0, BigInt(block));
+    return out;
+  }
+
+  /**
+   * The root of the perfect subtree over blocks `first..first+count-1` (count a power of two):
+   * each block's hash from the cache, or computed from its records and cached.
+   */
+  async function blocksRoot(tenant: TenantId, first: number, count: number): Promise<Uint8Array> {
+    const partition = enc.encode(tenant);
+    const stack = new MerkleStack(provider);
+    const leaves = leafRangeHasher(provider, sourceOf(tenant));
+    for (let from = first; from < first + count; from += BATCH) {
+      const upto = Math.min(first + count, from + BATCH);
+      const cached = await run(
+        async (tx) => {
+          const out: (Uint8Array | undefined)[] = [];
+          for (let b = from; b < upto; b++) {
+            const row = await tx.get(AUDIT_TREE_TABLE, partition, blockSort(b));
+            const d =
+              row === undefined
+                ? undefined
+                : (decodeRecord(row.value, AUDIT_TREE_TABLE).d as { hash?: unknown });
+            out.push(d?.hash instanceof Uint8Array && d.hash.length === 32 ? d.hash : undefined);
+          }
+          return out;
+        },
+        { readOnly: true },
+      );
+      for (let b = from; b < upto; b++) {
+        let hash = cached[b - from];
+        if (hash === undefined) {
+          hash = await leaves(b * TREE_BLOCK, (b + 1) * TREE_BLOCK);
+          const value = encodeRecord(1, { hash });
+          await run((tx) => tx.put(AUDIT_TREE_TABLE, { partition, sort: blockSort(b), value }));
+        }
+        // A block's hash stands for its whole perfect subtree: combining equal-sized subtrees
+        // with the node hash is what pushing leaf hashes does.
+        await stack.push(hash);
+      }
+    }
+    return stack.root();
+  }
+
+  /** MTH of leaves `start..end-1` from cached blocks where the range covers whole aligned ones. */
+  const hasherOf =
+    (tenant: TenantId): RangeHasher =>
+    async (start, end) => {
+      const leaves = leafRangeHasher(provider, sourceOf(tenant));
+      const mth = async (at: number, n: number): Promise<Uint8Array> => {
+        if (n === 0) return provider.sha256(new Uint8Array(0));
+        if (at % TREE_BLOCK === 0 && n % TREE_BLOCK === 0 && isPowerOfTwo(n / TREE_BLOCK))
+          return blocksRoot(tenant, at / TREE_BLOCK, n / TREE_BLOCK);
+        if (n <= TREE_BLOCK) return leaves(at, at + n);
+        const k = largestPowerOfTwoBelow(n);
+        return merkleNodeHash(provider, await mth(at, k), await mth(at + k, n - k));
+      };
+      return mth(start, end - start);
+    };
+
   async function keyIdOf(name: string, publicKey: Uint8Array): Promise<Uint8Array> {
     const digest = await provider.sha256(
       concatBytes(enc.encode(name), Uint8Array.of(0x0a, NOTE_ED25519), publicKey),
@@ -511,35 +611,47 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
         const lastRow = await run((tx) => tx.get(AUDIT_LOG_KEYS_TABLE, partition, LAST_ROW), {
           readOnly: true,
         });
-        const last =
-          lastRow === undefined
-            ? undefined
-            : (decodeRecord(lastRow.value, AUDIT_LOG_KEYS_TABLE).d as { size: number; root: Uint8Array });
+        const last = lastRow === undefined ? undefined : readLast(lastRow.value);
+        const rewritten = () =>
+          new ConflictError('audit.checkpoint', 'the audit log no longer extends its last signed checkpoint');
         if (last !== undefined && last.size > n)
           throw new ConflictError(
             'audit.checkpoint',
             'the audit log is shorter than its last signed checkpoint',
           );
-        const tree = new MerkleStack(provider);
-        let prev: Uint8Array = new Uint8Array(32);
-        for await (const r of records(tid, 1, n)) {
+        // The chain is checked from the last checkpoint on (from the start for the first one).
+        const from = last?.size ?? 0;
+        let prev: Uint8Array = last?.hash ?? new Uint8Array(32);
+        // Blocks wholly inside the checked range are hashed on the way and cached.
+        let block: MerkleStack | undefined;
+        for await (const r of records(tid, from + 1, n)) {
           const { prevHash, hash, ...body } = r;
-          if (
-            !equalBytes(prevHash, prev) ||
-            !equalBytes(await auditChainHash(provider, prevHash, body), hash)
-          )
+          if (!equalBytes(prevHash, prev)) {
+            if (last !== undefined && r.seq === from + 1) throw rewritten();
+            throw new ConflictError('audit.chain', `the audit chain is broken at record ${r.seq}`);
+          }
+          if (!equalBytes(await auditChainHash(provider, prevHash, body), hash))
             throw new ConflictError('audit.chain', `the audit chain is broken at record ${r.seq}`);
           prev = hash;
-          await tree.push(await merkleLeafHash(provider, hash));
-          if (last !== undefined && tree.size === last.size && !equalBytes(await tree.root(), last.root))
-            throw new ConflictError(
-              'audit.checkpoint',
-              'the audit log no longer extends its last signed checkpoint',
-            );
+          if ((r.seq - 1) % TREE_BLOCK === 0) block = new MerkleStack(provider);
+          if (block !== undefined) {
+            await block.push(await merkleLeafHash(provider, hash));
+            if (block.size === TREE_BLOCK) {
+              const value = encodeRecord(1, { hash: await block.root() });
+              const sort = blockSort(r.seq / TREE_BLOCK - 1);
+              await run((tx) => tx.put(AUDIT_TREE_TABLE, { partition, sort, value }));
+              block = undefined;
+            }
+          }
         }
-        if (head !== undefined && !equalBytes(prev, head.hash))
+        if (head !== undefined && !equalBytes(prev, head.hash)) {
+          if (last !== undefined && n === from) throw rewritten();
           throw new ConflictError('audit.chain', 'the audit head does not match the last record');
-        const root = await tree.root();
+        }
+        const hasher = hasherOf(tid);
+        if (last !== undefined && last.size > 0 && !equalBytes(await hasher(0, last.size), last.root))
+          throw rewritten();
+        const root = await hasher(0, n);
         const text = `${key.origin}\n${n}\n${b64(root)}\n`;
         const textBytes = enc.encode(text);
         const signature = await provider.ed25519.sign(key.privateKey, textBytes);
@@ -547,15 +659,12 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
         const note = `${text}\n\u2014 ${key.origin} ${b64(concatBytes(keyId, signature))}\n`;
         await run(async (tx) => {
           const row = await tx.get(AUDIT_LOG_KEYS_TABLE, partition, LAST_ROW, { forUpdate: true });
-          const stored =
-            row === undefined
-              ? undefined
-              : (decodeRecord(row.value, AUDIT_LOG_KEYS_TABLE).d as { size: number });
+          const stored = row === undefined ? undefined : readLast(row.value);
           if (stored === undefined || stored.size < n) {
             await tx.put(AUDIT_LOG_KEYS_TABLE, {
               partition,
               sort: LAST_ROW,
-              value: encodeRecord(1, { size: n, root, at: tx.now }),
+              value: encodeRecord(1, { size: n, root, hash: prev, at: tx.now }),
             });
           }
         });
@@ -568,17 +677,40 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
     async inclusionProof(tenant, index, n) {
       const tid = checkIdOf(tenant);
       await checkSize(tid, n, 'size');
-      return merkleInclusionProof(provider, sourceOf(tid), index, n);
+      return merkleInclusionProof(hasherOf(tid), index, n);
     },
 
     async consistencyProof(tenant, from, to) {
       const tid = checkIdOf(tenant);
       await checkSize(tid, to, 'to');
-      return merkleConsistencyProof(provider, sourceOf(tid), from, to);
+      return merkleConsistencyProof(hasherOf(tid), from, to);
     },
   };
 }
 
 function checkIdOf(tenant: TenantId): TenantId {
   return tenantId(tenant);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  let k = 1;
+  while (k < n) k *= 2;
+  return k === n;
+}
+
+function readLast(value: Uint8Array): { size: number; root: Uint8Array; hash: Uint8Array } {
+  const { v, d } = decodeRecord(value, AUDIT_LOG_KEYS_TABLE);
+  const data = d as { size?: unknown; root?: unknown; hash?: unknown } | null;
+  if (
+    v !== 1 ||
+    data === null ||
+    typeof data !== 'object' ||
+    typeof data.size !== 'number' ||
+    !Number.isSafeInteger(data.size) ||
+    !(data.root instanceof Uint8Array) ||
+    !(data.hash instanceof Uint8Array) ||
+    data.hash.length !== 32
+  )
+    throw new StorageError('audit log: last checkpoint record damaged');
+  return { size: data.size, root: data.root, hash: data.hash };
 }
