@@ -2,17 +2,20 @@
  * The audit log as an RFC 6962 / RFC 9162 Merkle tree, with C2SP signed checkpoints
  * (`spec/audit-log.md` §3). Leaf `i` (0-based) is record `seq = i + 1`; its leaf data is the
  * record's 32-byte chain hash, so the leaf hash is `SHA-256(0x00 ‖ hash_seq)` and an interior node
- * is `SHA-256(0x01 ‖ left ‖ right)`. Nothing is stored per leaf: every root and proof is computed
- * by streaming the records in batches of 1000 through the stack algorithm, so no more than one
+ * is `SHA-256(0x01 ‖ left ‖ right)`. Nothing is stored per leaf: the hash of every whole aligned
+ * block of {@link TREE_BLOCK} leaves is cached in {@link AUDIT_TREE_TABLE} (records never change),
+ * and a root or proof combines cached blocks with the leaves of at most one block and of the
+ * partial last block, streamed 512 records at a time through the stack algorithm; no more than one
  * batch and `log2(n)` hashes are held in memory.
  *
  * Each tenant has its own log key: an Ed25519 key pair generated on first use and kept in the
  * server table {@link AUDIT_LOG_KEYS_TABLE} (sealed by encryption at rest like the tenants' signing
  * keys, never answered in private form), with the origin fixed at generation
  * (`cloister/audit/<tenant>/<16 hex of SHA-256(public key)>`; it is also the key name). The table
- * also keeps the last checkpoint the server signed: a new checkpoint is signed only when the
- * chain verifies end to end and the tree's prefix of the old size has the old root, so the server
- * never signs two inconsistent checkpoints of an unchanged key.
+ * also keeps the last checkpoint the server signed (size, root, last chain hash): a new checkpoint
+ * is signed only when the chain verifies from there (from the start for the first one), still
+ * links to that last chain hash, and the tree's prefix of the old size has the old root, so the
+ * server never signs two inconsistent checkpoints of an unchanged key.
  *
  * @module
  */
