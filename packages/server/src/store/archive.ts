@@ -502,17 +502,30 @@ export function createArchiveStore(
     };
   }
 
-  /** Moves `size` bytes of one item from the usage bucket of `from` to that of `to`. */
-  async function moveUsage(
-    tx: StorageTx,
-    tid: TenantId,
-    from: number | null,
-    to: number | null,
-    size: number,
-  ) {
+  /**
+   * Usage moves of many items (a hold's freeze or release), applied once per bucket: each item
+   * leaves the bucket of `from` and joins that of `to` (none when it is deleted).
+   */
+  function usageMoves(tid: TenantId) {
     const scope = archiveScope(tid);
-    await ledger.subtract(tx, scope, usageBucket(scope, from), { bytes: size, count: 1 });
-    await ledger.add(tx, scope, to, { bytes: size, count: 1 });
+    const out = new Map<number, { bytes: number; count: number }>();
+    const into = new Map<number, { expiresAt: number | null; bytes: number; count: number }>();
+    return {
+      move(from: number | null, to: number | null | undefined, size: number) {
+        const fb = usageBucket(scope, from);
+        const o = out.get(fb) ?? { bytes: 0, count: 0 };
+        out.set(fb, { bytes: o.bytes + size, count: o.count + 1 });
+        if (to === undefined) return;
+        const tb = usageBucket(scope, to);
+        const i = into.get(tb) ?? { expiresAt: to, bytes: 0, count: 0 };
+        into.set(tb, { expiresAt: i.expiresAt, bytes: i.bytes + size, count: i.count + 1 });
+      },
+      async apply(tx: StorageTx) {
+        for (const [bucket, d] of out) await ledger.subtract(tx, scope, bucket, d);
+        for (const d of into.values())
+          await ledger.add(tx, scope, d.expiresAt, { bytes: d.bytes, count: d.count });
+      },
+    };
   }
 
   return {
@@ -667,6 +680,7 @@ export function createArchiveStore(
           if (row.expiresAt !== null) await pinKey(tx, tid, readUint(row.sort, 0, 8));
         });
         let frozen = 0;
+        const moves = usageMoves(tid);
         await eachRow(tx, T.archive, key(tid), async (row) => {
           if (row.expiresAt === null) return;
           const r = read(row.value, T.archive);
@@ -677,9 +691,10 @@ export function createArchiveStore(
             value: write(data),
             expiresAt: null,
           });
-          if (r.has('counted')) await moveUsage(tx, tid, row.expiresAt, null, sizeOf(r));
+          if (r.has('counted')) moves.move(row.expiresAt, null, sizeOf(r));
           frozen++;
         });
+        await moves.apply(tx);
         return frozen;
       });
     },
@@ -692,6 +707,7 @@ export function createArchiveStore(
         await writeHead(tx, tid, { seq: head.seq, held: false });
         let restored = 0;
         let deleted = 0;
+        const moves = usageMoves(tid);
         await eachRow(tx, T.archive, key(tid), async (row) => {
           const r = read(row.value, T.archive);
           if (row.expiresAt !== null || !r.has('heldExpiresAt')) return;
@@ -700,17 +716,15 @@ export function createArchiveStore(
           const counted = r.has('counted');
           if (expiresAt <= tx.now) {
             await tx.delete(T.archive, key(tid), row.sort);
-            if (counted) {
-              const scope = archiveScope(tid);
-              await ledger.subtract(tx, scope, usageBucket(scope, null), { bytes: sizeOf(r), count: 1 });
-            }
+            if (counted) moves.move(null, undefined, sizeOf(r));
             deleted++;
           } else {
             await tx.put(T.archive, { partition: key(tid), sort: row.sort, value: write(rest), expiresAt });
-            if (counted) await moveUsage(tx, tid, null, expiresAt, sizeOf(r));
+            if (counted) moves.move(null, expiresAt, sizeOf(r));
             restored++;
           }
         });
+        await moves.apply(tx);
         // Every key row expires again at its period's end; an ended period's key goes now.
         await eachRow(tx, T.archiveKeys, utf8(tid), async (row) => {
           if (row.expiresAt !== null) return;
