@@ -142,7 +142,8 @@ describe('a real server\u2019s checkpoints and proofs, checked from the outside'
           verifyInclusionProof(2n, body.size, leafHash(leaves[3] as Buffer), hashes.map(b), body.root),
         ).toBe(false);
         const altered = hashes.map(b);
-        (altered[0] as Buffer)[0] ^= 1;
+        const first = altered[0] as Buffer;
+        first[0] = (first[0] as number) ^ 1;
         expect(verifyInclusionProof(3n, body.size, leafHash(leaves[3] as Buffer), altered, body.root)).toBe(
           false,
         );
@@ -160,7 +161,7 @@ describe('a real server\u2019s checkpoints and proofs, checked from the outside'
       true,
     );
     const forged = Buffer.from(olderBody.root);
-    forged[5] ^= 1;
+    forged[5] = (forged[5] as number) ^ 1;
     expect(verifyConsistencyProof(olderBody.size, body.size, forged, body.root, hashes.map(b))).toBe(false);
 
     // The SDK's own helpers agree.
@@ -185,10 +186,10 @@ describe('a real server\u2019s checkpoints and proofs, checked from the outside'
     const [text, sigPart] = note.split('\n\n') as [string, string];
     const lines = text.split('\n');
     const root = b(lines[2] as string);
-    root[0] ^= 1;
+    root[0] = (root[0] as number) ^ 1;
     const alteredRoot = `${[lines[0], lines[1], root.toString('base64')].join('\n')}\n\n${sigPart}`;
     const sig = b(sigPart.trimEnd().split(' ')[2] as string);
-    sig[10] ^= 1;
+    sig[10] = (sig[10] as number) ^ 1;
     const alteredSig = `${text}\n\n\u2014 ${origin} ${sig.toString('base64')}\n`;
     const wrongName = note.replace(`\u2014 ${origin} `, `\u2014 ${origin}x `);
     const extraLine = `${text}\nextension\n\n${sigPart}`;

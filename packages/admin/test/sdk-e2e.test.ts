@@ -239,7 +239,7 @@ describe('@cloister/admin against a running server', () => {
 
   it('streams the audit export and verifies the chain; logout ends the session', async () => {
     const actions: string[] = [];
-    for await (const record of owner.exportAudit()) actions.push(record.action);
+    for await (const record of owner.exportAudit()) if ('action' in record) actions.push(record.action);
     expect(actions).toContain('organisation.root');
     expect(await owner.verifyAudit()).toMatchObject({ ok: true });
     await owner.logout();
