@@ -183,6 +183,24 @@ describe.each(targets.map((t) => [t.name, t] as const))('archive store on %s', (
     expect((await stores.archive.get(acme, item.id))?.sealed).toEqual(seal(9));
   });
 
+  it('a hold racing filings leaves no item and no key that can still expire', async () => {
+    const filings = Array.from({ length: 16 }, (_, i) =>
+      stores.archive.append(acme, { sealed: seal(i), expiresAt: time + (i + 1) * PERIOD }),
+    );
+    await Promise.all([...filings.slice(0, 8), stores.archive.hold(acme), ...filings.slice(8)]);
+    const all = await stores.archive.list(acme, { limit: 100 });
+    expect(all.items).toHaveLength(16);
+    expect(all.items.every((i) => i.expiresAt === null && i.heldExpiresAt !== null)).toBe(true);
+    const keys = await (db as StorageAdapter).transaction((tx) =>
+      tx.list(SERVER_TABLES.archiveKeys, partition, { limit: 100 }),
+    );
+    expect(keys.length).toBeGreaterThan(0);
+    expect(keys.every((k) => k.expiresAt === null)).toBe(true);
+    time += 100 * PERIOD;
+    await (db as StorageAdapter).purgeExpired();
+    expect((await stores.archive.list(acme, { limit: 100 })).items).toHaveLength(16);
+  });
+
   it('a hold keeps the archive readable past its expiry; lifting it deletes what expired', async () => {
     const early = await stores.archive.append(acme, { sealed: seal(1), expiresAt: time + 2 * PERIOD });
     time += 1;
