@@ -17,7 +17,8 @@ import { ndjsonValues } from './ndjson.js';
  *
  * @example
  * ```ts
- * const { items }: { items: ArchiveItem[] } = await admin.archive.items({ from, to });
+ * const { items } = await admin.archive.items({ from, to });
+ * const first: ArchiveItem | undefined = items[0];
  * ```
  */
 export interface ArchiveItem {
@@ -108,7 +109,7 @@ export interface ArchiveItemsQuery {
  *
  * @example
  * ```ts
- * const holder: ArchiveKeySetHolderInput = { holder: 'auditor-1', share: wrappedShares[0] };
+ * const holder: ArchiveKeySetHolderInput = { holder: 'auditor-1', share: mine };
  * ```
  */
 export interface ArchiveKeySetHolderInput {

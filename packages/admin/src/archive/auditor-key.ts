@@ -159,7 +159,8 @@ export async function generateAuditorKey(
  *
  * @example
  * ```ts
- * const auditor = readAuditorPublicKey(readFileSync('auditor-1.pub.json', 'utf8'));
+ * import { readFileSync } from 'node:fs';
+ * const auditor1 = readAuditorPublicKey(readFileSync('auditor-1.pub.json', 'utf8'));
  * ```
  */
 export function readAuditorPublicKey(text: string): AuditorPublicKey {

@@ -39,7 +39,7 @@ import type { ArchiveApi, CreatedArchiveKeySet } from './api.js';
  *
  * @example
  * ```ts
- * const holder: KeySetHolder = { holder: 'auditor-1', recipient: { publicKey: auditor1.publicKey } };
+ * const holder: KeySetHolder = { holder: 'auditor-1', recipient: { publicKey: a1 } };
  * ```
  */
 export interface KeySetHolder {
@@ -54,7 +54,13 @@ export interface KeySetHolder {
  *
  * @example
  * ```ts
- * const { fingerprint, policyFeature }: ArchiveKeySetCreated = await createArchiveKeySet(admin.archive, provider, input);
+ * const { fingerprint, policyFeature }: ArchiveKeySetCreated = await createArchiveKeySet(admin.archive, provider, {
+ *   threshold: 2,
+ *   holders: [
+ *     { holder: 'auditor-1', recipient: { publicKey: a1 } },
+ *     { holder: 'auditor-2', recipient: { publicKey: a2 } },
+ *   ],
+ * });
  * ```
  */
 export interface ArchiveKeySetCreated {
@@ -176,7 +182,7 @@ export async function createArchiveKeySet(
  *
  * @example
  * ```ts
- * const released = await releaseArchiveShare(provider, myWrappedShare, { privateKey: me.privateKey }, { publicKey: combiner });
+ * const out = await releaseArchiveShare(provider, mine, { privateKey: auditor.privateKey }, { publicKey: combiner.publicKey });
  * ```
  */
 export async function releaseArchiveShare(
@@ -199,8 +205,13 @@ export async function releaseArchiveShare(
  *
  * @example
  * ```ts
- * const key = await combineWrappedShares(provider, [mine, released1], { privateKey: me.privateKey });
- * try { for await (const r of openArchive({ ...options, archivePrivateKey: key.privateKey })) use(r); } finally { wipe(key.privateKey); }
+ * import { wipe } from '@cloister/crypto';
+ * const key = await combineWrappedShares(provider, [mine, released], { privateKey: auditor.privateKey });
+ * try {
+ *   for await (const r of openArchive({ ...options, archivePrivateKey: key.privateKey })) use(r);
+ * } finally {
+ *   wipe(key.privateKey);
+ * }
  * ```
  */
 export async function combineWrappedShares(

@@ -16,6 +16,7 @@ import type { EmlTarget } from './export-eml.js';
  *
  * @example
  * ```ts
+ * import { join } from 'node:path';
  * const report = join(dir, EML_REPORT_FILE);
  * ```
  */

@@ -72,6 +72,7 @@ function failure(record: ArchiveRecord): string {
  *
  * @example
  * ```ts
+ * import { createWriteStream } from 'node:fs';
  * const summary = await exportActiance(openArchive(options), createWriteStream('case.xml', { mode: 0o600 }));
  * ```
  */

@@ -35,11 +35,32 @@ import { type ArchiveExportSummary, ExportTally } from './sink.js';
  * ```
  */
 export interface EmlTarget {
-  /** Writes one message file. */
+  /**
+   * Writes one message file.
+   *
+   * @example
+   * ```ts
+   * await target.message('00000001-0a1b.eml', emlMessage(record));
+   * ```
+   */
   message(name: string, text: string): Promise<void>;
-  /** Appends one line to the report file. */
+  /**
+   * Appends one line to the report file.
+   *
+   * @example
+   * ```ts
+   * await target.report(`${JSON.stringify(record)}\n`);
+   * ```
+   */
   report(line: string): Promise<void>;
-  /** Finishes (closes the report file). */
+  /**
+   * Finishes (closes the report file).
+   *
+   * @example
+   * ```ts
+   * await target.close();
+   * ```
+   */
   close(): Promise<void>;
 }
 

@@ -13,6 +13,7 @@ import { type ArchiveExportSummary, type ArchiveSink, ExportTally, writeTo } fro
  *
  * @example
  * ```ts
+ * import { createWriteStream } from 'node:fs';
  * const summary = await exportJsonLines(openArchive(options), createWriteStream('out.jsonl', { mode: 0o600 }));
  * ```
  */

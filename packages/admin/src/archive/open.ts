@@ -77,7 +77,7 @@ export const DEFAULT_CLOCK_SKEW_MS = 5 * 60_000;
  * ```ts
  * const options: OpenArchiveOptions = {
  *   provider,
- *   archivePrivateKey: key.privateKey, // from combineArchiveShares
+ *   archivePrivateKey, // combineWrappedShares(…).privateKey
  *   tenantPublicKey,
  *   tenantId: 'acme',
  *   items: admin.archive.export({ from, to, purpose: 'case 2026-114' }),
@@ -126,7 +126,8 @@ function claimed(bytes: Uint8Array, known?: ArchiveBindings): ClaimedBindings | 
  *
  * @example
  * ```ts
- * const message = archivedMessage(await openArchived(provider, options));
+ * import { openArchived } from '@cloister/crypto';
+ * const message = archivedMessage(await openArchived(provider, { bytes, archivePrivateKey, tenantPublicKey }));
  * ```
  */
 export function archivedMessage(archive: OpenedArchive & { readonly version?: number }): ArchivedMessage {

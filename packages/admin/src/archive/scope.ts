@@ -46,7 +46,7 @@ const tokens = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}
  * @example
  * ```ts
  * const inScope = scopeMatcher({ pools: ['legal'] });
- * const kept = records.filter(inScope);
+ * const kept = inScope(record); // a boolean
  * ```
  */
 export function scopeMatcher(scope: ArchiveSearchScope): (record: ArchiveRecord) => boolean {

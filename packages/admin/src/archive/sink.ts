@@ -12,13 +12,28 @@ import { ARCHIVE_RECORD_STATUSES, type ArchiveRecord } from './record.js';
  *
  * @example
  * ```ts
- * const sink: ArchiveSink = createWriteStream('archive.jsonl', { mode: 0o600 });
+ * import { createWriteStream } from 'node:fs';
+ * const out: ArchiveSink = createWriteStream('archive.jsonl', { mode: 0o600 });
  * ```
  */
 export interface ArchiveSink {
-  /** Writes a chunk; false when the buffer is full (wait for `drain`). */
+  /**
+   * Writes a chunk; false when the buffer is full (wait for `drain`).
+   *
+   * @example
+   * ```ts
+   * const more = sink.write('{"status":"gap"}\n');
+   * ```
+   */
   write(chunk: string): boolean;
-  /** Calls `listener` once the buffer has drained. */
+  /**
+   * Calls `listener` once the buffer has drained.
+   *
+   * @example
+   * ```ts
+   * if (!sink.write(text)) await new Promise<void>((resolve) => sink.once('drain', resolve));
+   * ```
+   */
   once(event: 'drain', listener: () => void): unknown;
 }
 
