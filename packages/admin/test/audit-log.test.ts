@@ -214,6 +214,21 @@ describe('a real server\u2019s checkpoints and proofs, checked from the outside'
     const cosigned = `${note}\u2014 witness.example/w ${Buffer.alloc(68, 7).toString('base64')}\n`;
     expect(() => verifyNote(cosigned, [verifierKey])).not.toThrow();
     await expect(verifyCheckpoint(cosigned, verifierKey, t.provider)).resolves.toMatchObject({ origin });
+    // So are lines sharing the name but not the ID, or the ID but not the name; and at least 16
+    // signature lines are accepted.
+    const id = b(sigPart.trimEnd().split(' ')[2] as string).subarray(0, 4);
+    const otherId = Buffer.from(id);
+    otherId[0] = (otherId[0] as number) ^ 0xff;
+    const sameName = `\u2014 ${origin} ${Buffer.concat([otherId, Buffer.alloc(64, 1)]).toString('base64')}\n`;
+    const sameId = `\u2014 witness.example/w ${Buffer.concat([id, Buffer.alloc(64, 1)]).toString('base64')}\n`;
+    const crowded = `${note}${sameName}${sameId}${Array.from({ length: 14 }, (_v, i) => `\u2014 w${i}.example/w ${Buffer.alloc(68, i).toString('base64')}\n`).join('')}`;
+    expect(parseNote(crowded).signatures).toHaveLength(17);
+    expect(() => verifyNote(crowded, [verifierKey])).not.toThrow();
+    await expect(verifyCheckpoint(crowded, verifierKey, t.provider)).resolves.toMatchObject({ origin });
+    // A second line of the log's own key (name and ID) that does not verify rejects the note.
+    const bogusOwn = `${note}\u2014 ${origin} ${Buffer.concat([id, Buffer.alloc(64, 1)]).toString('base64')}\n`;
+    expect(() => verifyNote(bogusOwn, [verifierKey])).toThrow(CheckerError);
+    await expect(verifyCheckpoint(bogusOwn, verifierKey, t.provider)).rejects.toThrow();
   });
 
   it('exports CEF and OCSF lines through the SDK, and gap records where a row is gone', async () => {
