@@ -5,7 +5,7 @@
  * attacker wraps for the combiner from another key is caught; the policy feature passes the
  * protocol's validation.
  */
-import { type CryptoProvider, toHex } from '@cloister/crypto';
+import { type CryptoProvider, toHex, unwrapArchiveShare } from '@cloister/crypto';
 import { archiveKeyFingerprint, validateRestrictionFeature } from '@cloister/protocol';
 import { describe, expect, it } from 'vitest';
 import {
@@ -91,6 +91,42 @@ describe('archive key ceremony', async () => {
       }),
     );
     expect(record).toMatchObject({ status: 'valid', message: { text: 'sealed to the ceremony key' } });
+
+    // openArchive combines unwrapped shares itself.
+    const shares = [
+      await unwrapArchiveShare(f.provider, made.shares[0]!.share, { privateKey: a1!.privateKey }),
+      await unwrapArchiveShare(f.provider, made.shares[1]!.share, { privateKey: a2!.privateKey }),
+    ];
+    const [again] = await collect(
+      openArchive({
+        provider: f.provider,
+        shares,
+        tenantPublicKey: f.tenant.publicKey,
+        items: fromArray(items),
+      }),
+    );
+    expect(again).toMatchObject({ status: 'valid', message: { text: 'sealed to the ceremony key' } });
+    await expect(
+      collect(
+        openArchive({
+          provider: f.provider,
+          shares: shares.slice(0, 1),
+          tenantPublicKey: f.tenant.publicKey,
+          items: fromArray(items),
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+    await expect(
+      collect(
+        openArchive({
+          provider: f.provider,
+          shares,
+          archivePrivateKey: key.privateKey,
+          tenantPublicKey: f.tenant.publicKey,
+          items: fromArray(items),
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
 
     // One share alone opens nothing; a released share another auditor could not unwrap is refused.
     await expect(

@@ -13,6 +13,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   type ArchiveRecord,
+  emlMessage,
   encodeHeaderValue,
   exportActiance,
   exportEml,
@@ -167,6 +168,29 @@ describe('archive exports', () => {
       `duplicate; of=${(records[1] as { id: string }).id}`,
     );
     expect(() => emlDirectory(out)).toThrow(/empty directory/);
+  });
+
+  it('EML: a sender id or text cannot add a header; a hostile item id cannot leave the directory', async () => {
+    const valid = records[0] as Extract<ArchiveRecord, { status: 'valid' }>;
+    const hostile: ArchiveRecord = {
+      ...valid,
+      id: '../../etc/x',
+      message: {
+        ...valid.message,
+        sender: { userId: 'eve\r\nBcc: everyone@example.org', deviceId: 1 },
+        senderPools: ['a\r\nX-Injected: 1'],
+        tenantId: 'acme\r\nX-Injected: 2',
+        text: 'subject line\r\nX-Injected: 3\r\n\r\nbody',
+      },
+    };
+    const text = emlMessage(hostile);
+    const { headers } = parseEml(text);
+    expect(headers.has('bcc')).toBe(false);
+    expect(headers.has('x-injected')).toBe(false);
+    expect(decodeWords(headers.get('x-cloister-sender') ?? '')).toBe('eve\r\nBcc: everyone@example.org');
+    const out = join(dir, 'hostile');
+    await exportEml(fromArray([hostile]), emlDirectory(out));
+    expect(readdirSync(out).sort()).toEqual(['00000001-______etc_x.eml', EML_REPORT_FILE]);
   });
 
   it('RFC 2047 words stay within 75 characters and decode to the original', () => {

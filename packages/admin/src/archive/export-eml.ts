@@ -245,7 +245,9 @@ export async function exportEml(
       onRecord?.(record);
       n++;
       if (recordMessage(record) !== undefined && 'id' in record) {
-        await target.message(`${String(n).padStart(8, '0')}-${record.id}.eml`, emlMessage(record));
+        // The id comes from the server: only safe characters reach the file name.
+        const id = record.id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+        await target.message(`${String(n).padStart(8, '0')}-${id}.eml`, emlMessage(record));
       } else {
         await target.report(`${JSON.stringify({ position: n, ...record })}\n`);
       }
