@@ -37,6 +37,8 @@ import {
   type ConversationArchiveState,
   checkTimer,
   conversationArchiveState,
+  conversationDestination,
+  peerPools,
   policyForConversation,
   resolveRecipient,
 } from './core/index.js';
@@ -268,6 +270,13 @@ export class CloisterClient {
     const archive = ctx.archive;
     if (!archive.on) return { on: false };
     const selfPools = await this.#messaging.selfPools();
+    // A peer whose pools this device does not know yet is looked up first (the directory answer
+    // states them), so the indicator says what the next message will do.
+    const to = conversationDestination(String(conversationId));
+    if (to !== undefined && 'user' in to && (ctx.policy?.archiveScope?.pools?.length ?? 0) > 0) {
+      const known = await u.stores.transaction((t) => peerPools(t.tx, to.user));
+      if (known === undefined) await this.#directory.checkKnown([toUserId(to.user)]).catch(() => undefined);
+    }
     return u.stores.transaction((t) =>
       conversationArchiveState(u.self, t.tx, {
         policy: ctx.policy,

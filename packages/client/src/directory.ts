@@ -29,6 +29,7 @@ import {
   loadPin,
   PROCESSED_TTL_MS,
   releaseQuarantine,
+  rememberPeerPools,
   sameDevice,
 } from './core/index.js';
 import { UnknownRecipientError } from './errors.js';
@@ -36,6 +37,16 @@ import { expectOk, type TransportResponse } from './transport/common.js';
 import { NetworkError, ServerError } from './transport/errors.js';
 
 const DIRECTORY_TTL_MS = 60_000;
+
+/** Most pools a directory answer may state for one user (more is not an answer to use). */
+const MAX_STATED_POOLS = 1_000;
+
+/** The `pools` of a directory answer when it is a list of pool ids, else undefined. */
+function poolsOf(value: unknown): readonly string[] | undefined {
+  if (!Array.isArray(value) || value.length > MAX_STATED_POOLS) return undefined;
+  if (!value.every((p) => typeof p === 'string' && p.length >= 1 && p.length <= 128)) return undefined;
+  return value as string[];
+}
 const CERT_MARGIN_MS = 60_000;
 
 /** The directory and certificate caches of one client. */
@@ -137,14 +148,25 @@ export class Directory {
       withDevices ? u.transport.request('GET', `${path}/devices`) : Promise.resolve(undefined),
       u.transport.request('GET', `${path}/device-lists`, query === undefined ? {} : { query }),
     ]);
-    const listed =
-      listing === undefined ? [] : (expectKnown(listing, user).json as { devices: ListedDevice[] }).devices;
+    const listingJson =
+      listing === undefined
+        ? undefined
+        : (expectKnown(listing, user).json as { devices: ListedDevice[]; pools?: unknown });
+    const listed = listingJson?.devices ?? [];
+    // The recipient's pools as the server states them, kept only while the archive scope names
+    // pools (the archive decision for a first message needs them; spec/organisation-client.md §5).
+    const statedPools = poolsOf(listingJson?.pools);
+    const keepPools =
+      statedPools !== undefined &&
+      user !== u.self.userId &&
+      (ctx.policy?.archiveScope?.pools?.length ?? 0) > 0;
     const lists = ((expectKnown(answer, user).json as { lists?: unknown }).lists ?? []) as unknown[];
     const bytes = lists.map((l) => requireBase64Url(typeof l === 'string' ? l : ''));
     const events: ClientEvent[] = [];
     const result = await u.stores.transaction(async (t) => {
       const accepted = await acceptDeviceLists(u.self, t, user, bytes);
       events.push(...accepted.events);
+      if (keepPools) await rememberPeerPools(t.tx, user, statedPools, ctx.now());
       // The directory first (it remembers each device's newest suite list), then what waited.
       const directory = await acceptDirectory(u.self, t, user, listed, accepted.pin);
       events.push(...directory.events);

@@ -49,6 +49,13 @@ const oneParams = z
 export interface DeviceListResponse {
   /** The user's reachable devices (not blocked, not the caller's own, with published prekeys). */
   readonly devices: readonly DeviceBundleEntry[];
+  /**
+   * The pools the user belongs to now, so that a sender can tell whether a recipient is in the
+   * archive's scope before it writes a first message (`spec/organisation-client.md` §5). A
+   * statement of the server's, not a signed one: it can only add archiving, and a recipient in
+   * scope notices a message that was not sealed (an archive gap).
+   */
+  readonly pools: readonly string[];
 }
 
 /** The device's published bundle without one-time prekeys, or `undefined` when it never published. */
@@ -92,7 +99,7 @@ export const deviceRoutes: RouteModule = (app, ctx) => {
       const bundle = await publishedBundle(ctx, d);
       if (bundle !== undefined) out.push(await entry(ctx, access, d, bundle));
     }
-    return { devices: out };
+    return { devices: out, pools: [...user.pools] };
   });
 
   app.get('/v1/users/:userId/devices/:deviceId/bundle', async (request): Promise<DeviceBundleEntry> => {
