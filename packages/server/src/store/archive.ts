@@ -277,7 +277,7 @@ export interface ArchiveStore {
   fits(tenant: TenantId, size: number, tenantMaxBytes: number): Promise<boolean>;
   /**
    * Items received in `[from, to)`, in receipt order (then id). Expired and shredded items are not
-   * listed.
+   * listed, nor rows that do not decode or open (altered or moved: a gap in the sequence numbers).
    *
    * @example
    * ```ts
@@ -286,7 +286,8 @@ export interface ArchiveStore {
    */
   list(tenant: TenantId, options?: ArchiveListOptions): Promise<ServerPage<ArchiveItem>>;
   /**
-   * The item `id` of the tenant's archive, or `undefined` (absent, expired or shredded).
+   * The item `id` of the tenant's archive, or `undefined` (absent, expired or shredded);
+   * `DecodeError` for a row that does not decode or open (altered, or moved from another tenant or id).
    *
    * @example
    * ```ts
@@ -614,7 +615,12 @@ export function createArchiveStore(
           const inRange = rows.filter((row) => readUint(row.sort, 0, 8) < to);
           const items: ArchiveItem[] = [];
           for (const row of inRange) {
-            const item = await itemOf(tx, tid, row.sort, row.value, row.expiresAt);
+            // A row that does not decode or open (altered, moved) is left out like a deleted one:
+            // the auditor sees a gap in the sequence numbers, and one bad row blocks no read.
+            const item = await itemOf(tx, tid, row.sort, row.value, row.expiresAt).catch((error: unknown) => {
+              if (error instanceof DecodeError) return undefined;
+              throw error;
+            });
             if (item !== undefined) items.push(item);
           }
           const last = inRange[inRange.length - 1];
