@@ -2,13 +2,18 @@
  * The audit tree over the store (memory adapter): a checkpoint of a long log reads it in batches
  * of at most 512 records (never the whole log at once), each record once and its root equals RFC 9162's; the log
  * key is made once even when two first uses race, is the same afterwards, and its private half
- * is in no answer; a checkpoint over a log shorter than the last signed one is refused.
+ * is in no answer; block hashes are cached only for records a checkpoint checked; a checkpoint over a log shorter than the last signed one is refused.
  */
 import { type CryptoProvider, concatBytes, getProvider, utf8 } from '@cloister/crypto';
 import { tenantId } from '@cloister/protocol';
 import { adapterExecutor, createMemoryAdapter, decodeRecord, type StorageAdapter } from '@cloister/storage';
 import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AUDIT_LOG_KEYS_TABLE, createAuditTree, TREE_BLOCK } from '../src/store/audit-tree.js';
+import {
+  AUDIT_LOG_KEYS_TABLE,
+  AUDIT_TREE_TABLE,
+  createAuditTree,
+  TREE_BLOCK,
+} from '../src/store/audit-tree.js';
 import {
   type AuditLog,
   type AuditRange,
@@ -203,6 +208,17 @@ describe('audit tree over the store', () => {
     const other = await tree.logKey(tenantId('other'));
     expect(other.origin).not.toBe(a.origin);
     expect(Buffer.from(other.publicKey)).not.toEqual(Buffer.from(a.publicKey));
+  });
+
+  it('caches block hashes only for records a checkpoint has checked', async () => {
+    await fill(2 * TREE_BLOCK + 5);
+    const tree = createAuditTree(adapterExecutor(db), provider, stores.audit);
+    const cachedBlocks = () =>
+      db.transaction((tx) => tx.list(AUDIT_TREE_TABLE, utf8('acme'), { limit: 100 }));
+    await tree.inclusionProof(acme, 3, 2 * TREE_BLOCK + 5);
+    expect(await cachedBlocks()).toHaveLength(0);
+    await tree.checkpoint(acme);
+    expect(await cachedBlocks()).toHaveLength(2);
   });
 
   it('refuses a checkpoint when the log is shorter than the last signed one', async () => {

@@ -470,9 +470,15 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
 
   /**
    * The root of the perfect subtree over blocks `first..first+count-1` (count a power of two):
-   * each block's hash from the cache, or computed from its records and cached.
+   * each block's hash from the cache, or computed from its records — and cached only when the
+   * block lies within the first `verified` records, whose chain a checkpoint has checked.
    */
-  async function blocksRoot(tenant: TenantId, first: number, count: number): Promise<Uint8Array> {
+  async function blocksRoot(
+    tenant: TenantId,
+    first: number,
+    count: number,
+    verified: number,
+  ): Promise<Uint8Array> {
     const partition = enc.encode(tenant);
     const stack = new MerkleStack(provider);
     const leaves = leafRangeHasher(provider, sourceOf(tenant));
@@ -497,8 +503,10 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
         let hash = cached[b - from];
         if (hash === undefined) {
           hash = await leaves(b * TREE_BLOCK, (b + 1) * TREE_BLOCK);
-          const value = encodeRecord(1, { hash });
-          await run((tx) => tx.put(AUDIT_TREE_TABLE, { partition, sort: blockSort(b), value }));
+          if ((b + 1) * TREE_BLOCK <= verified) {
+            const value = encodeRecord(1, { hash });
+            await run((tx) => tx.put(AUDIT_TREE_TABLE, { partition, sort: blockSort(b), value }));
+          }
         }
         // A block's hash stands for its whole perfect subtree: combining equal-sized subtrees
         // with the node hash is what pushing leaf hashes does.
@@ -508,21 +516,32 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
     return stack.root();
   }
 
-  /** MTH of leaves `start..end-1` from cached blocks where the range covers whole aligned ones. */
+  /**
+   * MTH of leaves `start..end-1` from cached blocks where the range covers whole aligned ones
+   * (blocks within the first `verified` records are cached when computed).
+   */
   const hasherOf =
-    (tenant: TenantId): RangeHasher =>
+    (tenant: TenantId, verified: number): RangeHasher =>
     async (start, end) => {
       const leaves = leafRangeHasher(provider, sourceOf(tenant));
       const mth = async (at: number, n: number): Promise<Uint8Array> => {
         if (n === 0) return provider.sha256(new Uint8Array(0));
         if (at % TREE_BLOCK === 0 && n % TREE_BLOCK === 0 && isPowerOfTwo(n / TREE_BLOCK))
-          return blocksRoot(tenant, at / TREE_BLOCK, n / TREE_BLOCK);
+          return blocksRoot(tenant, at / TREE_BLOCK, n / TREE_BLOCK, verified);
         if (n <= TREE_BLOCK) return leaves(at, at + n);
         const k = largestPowerOfTwoBelow(n);
         return merkleNodeHash(provider, await mth(at, k), await mth(at + k, n - k));
       };
       return mth(start, end - start);
     };
+
+  /** The size of the last signed checkpoint: the records whose chain a checkpoint checked. */
+  async function verifiedSize(tenant: TenantId): Promise<number> {
+    const row = await run((tx) => tx.get(AUDIT_LOG_KEYS_TABLE, enc.encode(tenant), LAST_ROW), {
+      readOnly: true,
+    });
+    return row === undefined ? 0 : readLast(row.value).size;
+  }
 
   async function keyIdOf(name: string, publicKey: Uint8Array): Promise<Uint8Array> {
     const digest = await provider.sha256(
@@ -651,10 +670,15 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
           if (last !== undefined && n === from) throw rewritten();
           throw new ConflictError('audit.chain', 'the audit head does not match the last record');
         }
-        const hasher = hasherOf(tid);
-        if (last !== undefined && last.size > 0 && !equalBytes(await hasher(0, last.size), last.root))
+        // The old prefix is checked without caching what it computes; once it holds, the blocks of
+        // the whole (now checked) log may be cached.
+        if (
+          last !== undefined &&
+          last.size > 0 &&
+          !equalBytes(await hasherOf(tid, 0)(0, last.size), last.root)
+        )
           throw rewritten();
-        const root = await hasher(0, n);
+        const root = await hasherOf(tid, n)(0, n);
         const text = `${key.origin}\n${n}\n${b64(root)}\n`;
         const textBytes = enc.encode(text);
         const signature = await provider.ed25519.sign(key.privateKey, textBytes);
@@ -680,13 +704,13 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
     async inclusionProof(tenant, index, n) {
       const tid = checkIdOf(tenant);
       await checkSize(tid, n, 'size');
-      return merkleInclusionProof(hasherOf(tid), index, n);
+      return merkleInclusionProof(hasherOf(tid, await verifiedSize(tid)), index, n);
     },
 
     async consistencyProof(tenant, from, to) {
       const tid = checkIdOf(tenant);
       await checkSize(tid, to, 'to');
-      return merkleConsistencyProof(hasherOf(tid), from, to);
+      return merkleConsistencyProof(hasherOf(tid, await verifiedSize(tid)), from, to);
     },
   };
 }
