@@ -14,12 +14,16 @@
  * default). Writes `benchmarks/results/archive-export-<timestamp>.json`.
  */
 
-import { resolve } from 'node:path';
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import {
+  AdminClient,
   type ArchiveItem,
   type ArchiveRecord,
   type EmlTarget,
@@ -28,6 +32,7 @@ import {
   exportJsonLines,
   openArchive,
 } from '@cloister/admin';
+import { pinnedTransport } from '@cloister/admin/node';
 import {
   generateArchiveKey,
   getProvider,
@@ -37,7 +42,8 @@ import {
   toHex,
   utf8,
 } from '@cloister/crypto';
-import { encodeContent } from '@cloister/protocol';
+import { encodeContent, tenantId } from '@cloister/protocol';
+import { createServer } from '@cloister/server';
 import { describeMachine, PACKAGE_DIR } from './machine.js';
 import { timestamp, writeJson } from './report-files.js';
 
@@ -46,6 +52,21 @@ const gc = runInNewContext('gc') as () => void;
 
 const FORMATS = ['jsonl', 'eml', 'actiance'] as const;
 const T0 = 1_796_000_000_000;
+
+/** The current RFC 6238 code (SHA-1, 30 s, 6 digits) of an `otpauth://` URI. */
+function totp(uri: string): string {
+  const secret = new URL(uri).searchParams.get('secret') ?? '';
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase())
+    bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from((bits.match(/.{8}/g) ?? []).map((b) => Number.parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 30_000)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = (mac[19] ?? 0) & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
 
 function liveHeap(): number {
   gc();
@@ -58,12 +79,15 @@ async function main(): Promise<void> {
     options: {
       n: { type: 'string', default: '20000' },
       'dedupe-window': { type: 'string' },
+      server: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
   if (values.help) {
-    console.log('Usage: archive-export.ts [--n N (default 20000)] [--dedupe-window W] [--out FILE]');
+    console.log(
+      'Usage: archive-export.ts [--n N (default 20000)] [--dedupe-window W] [--server] [--out FILE]',
+    );
     return;
   }
   const n = Number(values.n);
@@ -182,6 +206,7 @@ async function main(): Promise<void> {
       );
     }
   }
+  if (values.server) cases.push(await throughServer(items.slice(0, n), provider, archive, tenant.publicKey));
   const out = values.out ?? resolve(PACKAGE_DIR, 'results', `archive-export-${timestamp(new Date())}.json`);
   writeJson(out, {
     benchmark: 'archive-export',
@@ -195,6 +220,109 @@ async function main(): Promise<void> {
     cases,
   });
   console.log(`wrote ${out}`);
+}
+
+/**
+ * The same items filed on a real server (PGlite, in this process, over HTTPS on loopback), read by
+ * an auditor through the streamed export route, opened and written as JSON lines.
+ */
+async function throughServer(
+  items: readonly ArchiveItem[],
+  provider: Awaited<ReturnType<typeof getProvider>>,
+  archive: { privateKey: Uint8Array },
+  tenantPublicKey: Uint8Array,
+): Promise<Record<string, unknown>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cloister-bench-archive-'));
+  const operatorToken = randomBytes(32).toString('base64url');
+  const server = await createServer({
+    dataDir,
+    logLevel: 'silent',
+    operatorToken,
+    rateLimitPerMinute: 10_000_000,
+  });
+  try {
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    const transport = () => pinnedTransport({ url, pin: server.pin });
+    const operator = new AdminClient({
+      transport: transport(),
+      provider,
+      credential: { kind: 'operator', token: operatorToken },
+    });
+    const password = 'bench password 1234';
+    const created = await operator.createTenant({
+      id: 'acme',
+      name: 'ACME',
+      owner: { email: 'olivia@acme.example', name: 'Olivia', password },
+    });
+    const { client: owner } = await AdminClient.login(
+      { transport: transport(), provider },
+      { tenant: 'acme', email: 'olivia@acme.example', password, totp: totp(created.owner.totpUri) },
+    );
+    const invited = await owner.inviteAdministrator({
+      email: 'ada@acme.example',
+      name: 'Ada',
+      role: 'auditor',
+      password,
+    });
+    const { client: auditor } = await AdminClient.login(
+      { transport: transport(), provider },
+      {
+        tenant: 'acme',
+        email: 'ada@acme.example',
+        password,
+        totp: totp((invited as { totpUri: string }).totpUri),
+      },
+    );
+    const filing = performance.now();
+    for (const item of items) {
+      await server.context.stores.archive.append(tenantId('acme'), {
+        sealed: item.sealed,
+        expiresAt: null,
+        ...(item.deliveryId === null ? {} : { deliveryId: item.deliveryId }),
+      });
+    }
+    const filedSeconds = (performance.now() - filing) / 1000;
+    const before = liveHeap();
+    const rssBefore = process.memoryUsage().rss;
+    let count = 0;
+    let peak = 0;
+    const sampleEvery = Math.max(1, Math.floor(items.length / 10));
+    const started = performance.now();
+    const summary = await exportJsonLines(
+      openArchive({
+        provider,
+        archivePrivateKey: archive.privateKey,
+        tenantPublicKey,
+        tenantId: 'acme',
+        items: auditor.archive.export({ from: 0, purpose: 'benchmark' }),
+      }),
+      new Writable({ write: (_c, _e, done) => done() }),
+      () => {
+        count++;
+        if (count % sampleEvery === 0) peak = Math.max(peak, liveHeap() - before);
+      },
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const result = {
+      name: `archive-export/server/jsonl/${items.length}`,
+      format: 'jsonl',
+      messages: items.length,
+      invalid: items.length - summary.counts.valid,
+      seconds,
+      messagesPerSecond: items.length / seconds,
+      liveHeapGrowthBytes: peak,
+      rssGrowthBytes: process.memoryUsage().rss - rssBefore,
+      filedPerSecond: items.length / filedSeconds,
+      note: 'filed with stores.archive.append (the filing path without a delivery), read over HTTPS by an auditor (GET /admin/v1/archive/export, PGlite)',
+    };
+    console.log(
+      `${result.name.padEnd(32)} ${result.messagesPerSecond.toFixed(0).padStart(8)} msg/s  heap +${(peak / 1024).toFixed(0)} KiB  (filed ${result.filedPerSecond.toFixed(0)}/s)`,
+    );
+    return result;
+  } finally {
+    await server.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 
 await main();
