@@ -2,7 +2,8 @@
  * The auditors' tool benchmark (`spec/audit-tool.md` §6): opening archive items and writing them
  * in each export format, and whether memory stays flat as the archive grows.
  *
- *   tsx --conditions=@cloister/source benchmarks/src/archive-export.ts [--n N] [--dedupe-window W] [--out FILE]
+ *   tsx --conditions=@cloister/source benchmarks/src/archive-export.ts [--n N] [--dedupe-window W]
+ *       [--server] [--out FILE]
  *
  * Makes N distinct version-3 seals (`sealArchived`, as today's clients seal: text messages from
  * 50 senders in 200 conversations) and 4N, held as the SDK's decoded items in memory, then for
@@ -11,7 +12,9 @@
  * the live heap growth during the export: the heap after a forced GC, sampled every N/10 records,
  * minus the heap before (the input itself is held before and not counted). With the memory bound
  * holding, 4N grows no more than N except for the duplicate index (at most 65 536 keys by
- * default). Writes `benchmarks/results/archive-export-<timestamp>.json`.
+ * default). `--server` adds one case through a real server: the N items filed on an in-process
+ * server (PGlite) and read back by an auditor over HTTPS through the streamed export route. Writes
+ * `benchmarks/results/archive-export-<timestamp>.json`.
  */
 
 import { createHmac, randomBytes } from 'node:crypto';
