@@ -14,6 +14,9 @@
  * `demo-directory.ts`): a user created through SCIM, a phone enrolled from a managed configuration
  * with no user action, a second device admitted by the organisation's signature, and the
  * directory disabling the user: every device refused at once, never re-enabled by the directory.
+ * Part 6, the compliance archive (see `demo-archive.ts`): three auditors make the archive key and
+ * split it 2-of-3, the owner signs archiving on for one pool, users see the indicator and the key's
+ * fingerprint, one auditor alone and the owner are refused, two auditors open and search it.
  */
 import {
   type CryptoProvider,
@@ -30,6 +33,7 @@ import {
   WrongPin,
   wrapDataKey,
 } from '@cloister/crypto';
+import { runArchiveDemo } from './demo-archive.js';
 import { runControlsDemo } from './demo-controls.js';
 import { runDirectoryDemo } from './demo-directory.js';
 import { runSystemDemo, stderrProgress } from './demo-system.js';
@@ -131,6 +135,8 @@ console.log('\nPart 4: organisation controls (pools, bulk operations, broadcast)
 const controls = await runControlsDemo({ say });
 console.log('\nPart 5: directory and roll-out (SCIM, managed configuration, zero-touch admission, leavers)');
 const directory = await runDirectoryDemo({ say });
+console.log('\nPart 6: the compliance archive (auditors’ k-of-n key, scope, indicator, search)');
+const archive = await runArchiveDemo({ say });
 const ok =
   report.fileIntact &&
   report.wipe.clientWiped &&
@@ -143,7 +149,12 @@ const ok =
   controls.bulk.blocked === 8 &&
   controls.broadcast.shownBy === controls.broadcast.sealedTo &&
   directory.afterDisable.refusedDevices === directory.afterDisable.devices &&
-  directory.afterReenable.status === 'blocked';
+  directory.afterReenable.status === 'blocked' &&
+  archive.indicators.aliceToBob.on &&
+  !archive.indicators.carolToDave.on &&
+  archive.refused.oneAuditor &&
+  archive.refused.owner &&
+  archive.found.length === 2;
 console.log(
   `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s${ok ? '.' : ' WITH UNEXPECTED RESULTS.'}`,
 );

@@ -4,6 +4,7 @@ import { createNodeProvider } from '@cloister/crypto/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBot } from '../examples/bot.js';
 import { parseClientCliOptions, runChat } from '../examples/chat.js';
+import { runArchiveDemo } from '../examples/demo-archive.js';
 import { runControlsDemo } from '../examples/demo-controls.js';
 import { runDirectoryDemo } from '../examples/demo-directory.js';
 import { type LocalSystem, runSystemDemo, startLocalSystem } from '../examples/demo-system.js';
@@ -74,6 +75,23 @@ describe('examples', () => {
       tabletRead: 'Your rota is on the tablet too.',
       afterDisable: { status: 'blocked', refusedDevices: 2, devices: 2, refusedWith: 403 },
       afterReenable: { status: 'blocked', reenableRequested: true },
+    });
+  }, 120_000);
+
+  it('the archive demo shows the indicator, refuses one auditor and the owner, and lets two auditors search', async () => {
+    const titles: string[] = [];
+    const report = await runArchiveDemo({ say: (title) => titles.push(title) });
+    expect(titles).toHaveLength(4);
+    expect(report.fingerprint).toMatch(/^cloister-archive:v1:[A-Za-z0-9_-]{43}$/);
+    expect(report).toEqual({
+      fingerprint: report.fingerprint,
+      indicators: {
+        aliceToBob: { on: true, reason: 'self', keyFingerprint: report.fingerprint },
+        carolToDave: { on: false },
+      },
+      refused: { oneAuditor: true, owner: true },
+      opened: { valid: 2 },
+      found: ['Bed 12 needs 20 ml of heparin tonight.', 'Heparin given at 21:40, bed 12.'],
     });
   }, 120_000);
 
