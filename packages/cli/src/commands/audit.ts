@@ -563,13 +563,22 @@ export function registerAuditCommands(program: Command, io: ResolvedIO): Command
     async (options: AdminOptionValues) => {
       const { client } = await openAdminSession(options, io);
       const items = await client.archive.keySets().catch(explainAdminError);
-      output(io, options, { items: items.map(({ shares: _s, ...rest }) => rest) }, (l) =>
-        l.items
-          .map(
-            (s) =>
-              `${s.id}\t${s.fingerprint}\t${s.threshold} of ${s.holders.length}: ${s.holders.map(printable).join(', ')}\t${new Date(s.createdAt).toISOString()}\n`,
-          )
-          .join(''),
+      output(
+        io,
+        options,
+        {
+          items: items.map(({ shares: _s, publicKey, ...rest }) => ({
+            ...rest,
+            publicKey: Buffer.from(publicKey).toString('base64url'),
+          })),
+        },
+        (l) =>
+          l.items
+            .map(
+              (s) =>
+                `${s.id}\t${s.fingerprint}\t${s.threshold} of ${s.holders.length}: ${s.holders.map(printable).join(', ')}\t${new Date(s.createdAt).toISOString()}\n`,
+            )
+            .join(''),
       );
     },
   );
