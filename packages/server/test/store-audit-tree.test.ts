@@ -2,7 +2,8 @@
  * The audit tree over the store (memory adapter): a checkpoint of a long log reads it in batches
  * of at most 512 records (never the whole log at once), each record once and its root equals RFC 9162's; the log
  * key is made once even when two first uses race, is the same afterwards, and its private half
- * is in no answer; block hashes are cached only for records a checkpoint checked; a checkpoint over a log shorter than the last signed one is refused.
+ * is in no answer; block hashes are cached only for records a checkpoint checked; an interrupted
+ * check resumes from its last whole block; a checkpoint over a log shorter than the last signed one is refused.
  */
 import { type CryptoProvider, concatBytes, getProvider, utf8 } from '@cloister/crypto';
 import { tenantId } from '@cloister/protocol';
@@ -219,6 +220,37 @@ describe('audit tree over the store', () => {
     expect(await cachedBlocks()).toHaveLength(0);
     await tree.checkpoint(acme);
     expect(await cachedBlocks()).toHaveLength(2);
+  });
+
+  it('resumes a chain check that was interrupted (a request timeout) from its last whole block', async () => {
+    const n = 3 * TREE_BLOCK + 10;
+    await fill(n);
+    let calls = 0;
+    const failing: AuditLog = {
+      ...stores.audit,
+      list: async (tenant, range?: AuditRange) => {
+        if (++calls > 4) throw new Error('request timed out');
+        return stores.audit.list(tenant, range);
+      },
+    };
+    await expect(createAuditTree(adapterExecutor(db), provider, failing).checkpoint(acme)).rejects.toThrow(
+      'request timed out',
+    );
+    let reads = 0;
+    const counted: AuditLog = {
+      ...stores.audit,
+      list: async (tenant, range?: AuditRange) => {
+        reads++;
+        return stores.audit.list(tenant, range);
+      },
+    };
+    const { root } = await createAuditTree(adapterExecutor(db), provider, counted).checkpoint(acme);
+    // Records 2049.. only (3 batches), then the partial last block.
+    expect(reads).toBe(Math.ceil((n - 2 * TREE_BLOCK) / 512) + 1);
+    const all = [];
+    for (let seq = 1; seq <= n; seq += 1000)
+      all.push(...(await stores.audit.list(acme, { fromSeq: seq, limit: 1000 })));
+    expect(Buffer.from(root)).toEqual(Buffer.from(await rootByLevels(all.map((r) => r.hash))));
   });
 
   it('refuses a checkpoint when the log is shorter than the last signed one', async () => {

@@ -12,7 +12,8 @@
  * server table {@link AUDIT_LOG_KEYS_TABLE} (sealed by encryption at rest like the tenants' signing
  * keys, never answered in private form), with the origin fixed at generation
  * (`cloister/audit/<tenant>/<16 hex of SHA-256(public key)>`; it is also the key name). The table
- * also keeps the last checkpoint the server signed (size, root, last chain hash): a new checkpoint
+ * also keeps the last checkpoint the server signed (size, root, last chain hash) and how far the
+ * chain check has got (per whole block, so an interrupted check resumes): a new checkpoint
  * is signed only when the chain verifies from there (from the start for the first one), still
  * links to that last chain hash, and the tree's prefix of the old size has the old root, so the
  * server never signs two inconsistent checkpoints of an unchanged key.
@@ -91,6 +92,7 @@ export const TREE_BLOCK = 1024;
 const enc = new TextEncoder();
 const KEY_ROW = enc.encode('key');
 const LAST_ROW = enc.encode('last');
+const CHECKED_ROW = enc.encode('checked');
 const BATCH = 512;
 
 /**
@@ -535,12 +537,19 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
       return mth(start, end - start);
     };
 
-  /** The size of the last signed checkpoint: the records whose chain a checkpoint checked. */
+  /** How many records a checkpoint has checked the chain of (signed, or checked on the way). */
   async function verifiedSize(tenant: TenantId): Promise<number> {
-    const row = await run((tx) => tx.get(AUDIT_LOG_KEYS_TABLE, enc.encode(tenant), LAST_ROW), {
-      readOnly: true,
-    });
-    return row === undefined ? 0 : readLast(row.value).size;
+    const [last, checked] = await run(
+      async (tx) => [
+        await tx.get(AUDIT_LOG_KEYS_TABLE, enc.encode(tenant), LAST_ROW),
+        await tx.get(AUDIT_LOG_KEYS_TABLE, enc.encode(tenant), CHECKED_ROW),
+      ],
+      { readOnly: true },
+    );
+    return Math.max(
+      last === undefined ? 0 : readLast(last.value).size,
+      checked === undefined ? 0 : readChecked(checked.value).size,
+    );
   }
 
   async function keyIdOf(name: string, publicKey: Uint8Array): Promise<Uint8Array> {
@@ -641,15 +650,23 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
             'audit.checkpoint',
             'the audit log is shorter than its last signed checkpoint',
           );
-        // The chain is checked from the last checkpoint on (from the start for the first one).
-        const from = last?.size ?? 0;
-        let prev: Uint8Array = last?.hash ?? new Uint8Array(32);
+        // The chain is checked from where the last check stopped: the last checkpoint, or the last
+        // whole block an interrupted check got through (from the start for the first one).
+        const checkedRow = await run((tx) => tx.get(AUDIT_LOG_KEYS_TABLE, partition, CHECKED_ROW), {
+          readOnly: true,
+        });
+        const checked = checkedRow === undefined ? undefined : readChecked(checkedRow.value);
+        const resume = checked !== undefined && checked.size > (last?.size ?? 0) ? checked : last;
+        if (resume !== undefined && resume.size > n)
+          throw new ConflictError('audit.checkpoint', 'the audit log is shorter than its checked part');
+        const from = resume?.size ?? 0;
+        let prev: Uint8Array = resume?.hash ?? new Uint8Array(32);
         // Blocks wholly inside the checked range are hashed on the way and cached.
         let block: MerkleStack | undefined;
         for await (const r of records(tid, from + 1, n)) {
           const { prevHash, hash, ...body } = r;
           if (!equalBytes(prevHash, prev)) {
-            if (last !== undefined && r.seq === from + 1) throw rewritten();
+            if (resume !== undefined && r.seq === from + 1) throw rewritten();
             throw new ConflictError('audit.chain', `the audit chain is broken at record ${r.seq}`);
           }
           if (!equalBytes(await auditChainHash(provider, prevHash, body), hash))
@@ -661,13 +678,17 @@ export function createAuditTree(run: Executor, provider: CryptoProvider, audit: 
             if (block.size === TREE_BLOCK) {
               const value = encodeRecord(1, { hash: await block.root() });
               const sort = blockSort(r.seq / TREE_BLOCK - 1);
-              await run((tx) => tx.put(AUDIT_TREE_TABLE, { partition, sort, value }));
+              const progress = encodeRecord(1, { size: r.seq, hash });
+              await run(async (tx) => {
+                await tx.put(AUDIT_TREE_TABLE, { partition, sort, value });
+                await tx.put(AUDIT_LOG_KEYS_TABLE, { partition, sort: CHECKED_ROW, value: progress });
+              });
               block = undefined;
             }
           }
         }
         if (head !== undefined && !equalBytes(prev, head.hash)) {
-          if (last !== undefined && n === from) throw rewritten();
+          if (resume !== undefined && n === from) throw rewritten();
           throw new ConflictError('audit.chain', 'the audit head does not match the last record');
         }
         // The old prefix is checked without caching what it computes; once it holds, the blocks of
@@ -723,6 +744,22 @@ function isPowerOfTwo(n: number): boolean {
   let k = 1;
   while (k < n) k *= 2;
   return k === n;
+}
+
+function readChecked(value: Uint8Array): { size: number; hash: Uint8Array } {
+  const { v, d } = decodeRecord(value, AUDIT_LOG_KEYS_TABLE);
+  const data = d as { size?: unknown; hash?: unknown } | null;
+  if (
+    v !== 1 ||
+    data === null ||
+    typeof data !== 'object' ||
+    typeof data.size !== 'number' ||
+    !Number.isSafeInteger(data.size) ||
+    !(data.hash instanceof Uint8Array) ||
+    data.hash.length !== 32
+  )
+    throw new StorageError('audit log: chain check progress damaged');
+  return { size: data.size, hash: data.hash };
 }
 
 function readLast(value: Uint8Array): { size: number; root: Uint8Array; hash: Uint8Array } {
