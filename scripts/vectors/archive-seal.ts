@@ -72,6 +72,8 @@ interface CaseSpec {
   readonly deliveryId: Uint8Array;
   readonly contentType: string;
   readonly content: Uint8Array;
+  /** Version 3 only: the recipient of a 1:1 message (absent: a group message). Version 2 has none. */
+  readonly recipient?: string;
 }
 
 const CASES: readonly CaseSpec[] = [
@@ -88,6 +90,7 @@ const CASES: readonly CaseSpec[] = [
     deliveryId: Uint8Array.from({ length: 16 }, (_, i) => 0x30 + i),
     contentType: 'text/plain',
     content: utf8('Quarterly numbers are final.'),
+    recipient: 'cfo@example.org',
   },
   {
     name: 'file-key',
@@ -391,6 +394,30 @@ export default {
 
 // --- Version 3 -------------------------------------------------------------------------------
 
+/**
+ * The version-3 cases: those of version 2 (a 1:1 text message with its recipient; a file key in a
+ * group, no recipient) and a recipient of the most UTF-8 bytes the layout allows.
+ */
+const V3_CASES: readonly CaseSpec[] = [
+  ...CASES,
+  {
+    name: 'long-recipient',
+    description:
+      'a 1:1 message to a recipient of 255 UTF-8 bytes (the most recipLen allows), multi-byte characters',
+    bindings: {
+      messageId: new Uint8Array(16).fill(0x5c),
+      conversationId: utf8('dm/ceo+ö'),
+      sender: { userId: 'ceo@example.org', deviceId: 1 },
+      sentAt: 1_767_312_000_000,
+    },
+    tenantId: 'acme',
+    deliveryId: new Uint8Array(16).fill(0x6d),
+    contentType: 'text/plain',
+    content: utf8('ok'),
+    recipient: `${'ä'.repeat(126)}x@x`,
+  },
+];
+
 /** Prefix of every version-3 per-case seed (ASCII); v2 seeds stay as they were. */
 export const ARCHIVE_SEAL_V3_SEED_PREFIX = 'cloister/test-vectors/archive-seal/v3/';
 
@@ -403,6 +430,10 @@ function seededV3(name: string): CryptoProvider {
 /** What goes into a version-3 seal built by hand (to build forgeries and to pin the layout). */
 interface V3Parts {
   readonly bindings: ArchiveBindings;
+  /** The recipient of a 1:1 message; absent: recipLen 0. */
+  readonly recipient?: string;
+  /** Replaces the whole record (to build one that does not parse); it is still signed. */
+  readonly rawRecord?: Uint8Array;
   readonly contentType: string;
   readonly content: Uint8Array;
   /** The delivery id inside the signed record. */
@@ -421,12 +452,9 @@ interface V3Parts {
   readonly padding?: (unpadded: number) => Uint8Array;
 }
 
-/** The inner record (every byte before the signature) of spec/compliance-seal.md §7. */
-function v3Record(parts: V3Parts): Uint8Array {
-  const b = parts.bindings;
+/** The bindings at the start of a version-3 record: messageId to sentAt (as in version 2). */
+function v3Bindings(b: ArchiveBindings): Uint8Array {
   const userId = utf8(b.sender.userId);
-  const type = utf8(parts.contentType);
-  const cert = encodeSenderCertificate(parts.certificate);
   return concatBytes(
     b.messageId,
     uintBE(b.conversationId.length, 1),
@@ -435,6 +463,24 @@ function v3Record(parts: V3Parts): Uint8Array {
     userId,
     uintBE(b.sender.deviceId, 4),
     uintBE(b.sentAt, 8),
+  );
+}
+
+/**
+ * The inner record (every byte before the signature) of spec/compliance-seal.md §7, or
+ * `parts.rawRecord`. `recipientBytes` replaces the UTF-8 of `parts.recipient` (to build a
+ * recipient that is not UTF-8).
+ */
+function v3Record(parts: V3Parts, recipientBytes?: Uint8Array): Uint8Array {
+  if (parts.rawRecord !== undefined) return parts.rawRecord;
+  const recipient =
+    recipientBytes ?? (parts.recipient === undefined ? new Uint8Array(0) : utf8(parts.recipient));
+  const type = utf8(parts.contentType);
+  const cert = encodeSenderCertificate(parts.certificate);
+  return concatBytes(
+    v3Bindings(parts.bindings),
+    uintBE(recipient.length, 1),
+    recipient,
     uintBE(type.length, 1),
     type,
     uintBE(parts.content.length, 4),
@@ -507,6 +553,7 @@ async function buildV3(spec: CaseSpec) {
   const sealed = await sealArchived(p, {
     archivePublicKey: archive.publicKey,
     ...spec.bindings,
+    ...(spec.recipient === undefined ? {} : { recipient: spec.recipient }),
     contentType: spec.contentType,
     content: spec.content,
     deliveryId: spec.deliveryId,
@@ -515,6 +562,7 @@ async function buildV3(spec: CaseSpec) {
   });
   const parts: V3Parts = {
     bindings: spec.bindings,
+    ...(spec.recipient === undefined ? {} : { recipient: spec.recipient }),
     contentType: spec.contentType,
     content: spec.content,
     deliveryId: spec.deliveryId,
@@ -548,6 +596,11 @@ async function buildV3(spec: CaseSpec) {
   });
   if (toHex(opened.content) !== toHex(spec.content) || opened.version !== 3)
     fail(`v3 ${spec.name}: openArchived`);
+  if (
+    opened.bindings.recipient !== spec.recipient ||
+    (spec.recipient === undefined && 'recipient' in opened.bindings)
+  )
+    fail(`v3 ${spec.name}: recipient`);
   return {
     vector: {
       name: spec.name,
@@ -563,6 +616,7 @@ async function buildV3(spec: CaseSpec) {
       senderUserId: spec.bindings.sender.userId,
       senderDeviceId: spec.bindings.sender.deviceId,
       sentAt: spec.bindings.sentAt,
+      ...(spec.recipient === undefined ? {} : { recipient: spec.recipient }),
       deliveryId: toHex(spec.deliveryId),
       contentType: spec.contentType,
       content: toHex(spec.content),
@@ -738,6 +792,27 @@ async function invalidV3(base: Awaited<ReturnType<typeof buildV3>>) {
       sealed: await forge({ padding: (n) => new Uint8Array(Math.ceil(n / 256) * 256 - n + 256) }),
       expect: { status: 'forged', reason: 'signature' },
     },
+    {
+      name: 'recipient-length-past-record',
+      description:
+        'a signed record cut after recipLen = 255, which runs past the end of the plaintext (record, signature and padding)',
+      sealed: await forge({ rawRecord: concatBytes(v3Bindings(spec.bindings), Uint8Array.of(255)) }),
+      expect: { status: 'forged', reason: 'signature' },
+    },
+    {
+      name: 'recipient-not-utf8',
+      description: 'a signed record whose recipient is the byte 0xff (not UTF-8)',
+      sealed: await forge({ rawRecord: v3Record(parts, Uint8Array.of(0xff)) }),
+      expect: { status: 'forged', reason: 'signature' },
+    },
+    {
+      name: 'recipient-lone-surrogate',
+      description: 'a signed record whose recipient is ED A0 80 (U+D800 encoded: not well-formed UTF-8)',
+      sealed: await forge({
+        rawRecord: v3Record(parts, Uint8Array.of(0xed, 0xa0, 0x80)),
+      }),
+      expect: { status: 'forged', reason: 'signature' },
+    },
   ];
   const out = [];
   for (const c of cases) {
@@ -784,12 +859,12 @@ async function invalidV3(base: Awaited<ReturnType<typeof buildV3>>) {
  */
 async function generateVersion3() {
   const built = [];
-  for (const spec of CASES) built.push(await buildV3(spec));
+  for (const spec of V3_CASES) built.push(await buildV3(spec));
   return {
     description:
-      "Compliance archive seals, version 3: the sender's Ed25519 signature over a label, the archive public key and the inner record (bindings, content type, content, delivery id, sender certificate), padded with zeros to a multiple of 256 bytes and sealed with HPKE mode base (DHKEM-X25519, HKDF-SHA256, AES-256-GCM) to the archive key; only version, key id and delivery id are readable. See spec/compliance-seal.md section 7.",
+      "Compliance archive seals, version 3: the sender's Ed25519 signature over a label, the archive public key and the inner record (bindings, the recipient of a 1:1 message, content type, content, delivery id, sender certificate), padded with zeros to a multiple of 256 bytes and sealed with HPKE mode base (DHKEM-X25519, HKDF-SHA256, AES-256-GCM) to the archive key; only version, key id and delivery id are readable. See spec/compliance-seal.md section 7.",
     layout:
-      'version (1) = 3 | keyId (8) | deliveryId (16) | enc (32) | ciphertext; plaintext = messageId (16) | u8 len, conversationId | u8 len, userId | u32 deviceId | u64 sentAt | u8 len, contentType | u32 len, content | deliveryId (16) | u16 len, certificate | signature (64) | zero padding to a multiple of 256',
+      'version (1) = 3 | keyId (8) | deliveryId (16) | enc (32) | ciphertext; plaintext = messageId (16) | u8 len, conversationId | u8 len, userId | u32 deviceId | u64 sentAt | u8 len, recipient (0 = none) | u8 len, contentType | u32 len, content | deliveryId (16) | u16 len, certificate | signature (64) | zero padding to a multiple of 256',
     valid: built.map((b) => b.vector),
     invalid: await invalidV3(built[0] as Awaited<ReturnType<typeof buildV3>>),
   };

@@ -72,6 +72,10 @@ interface Forge {
   keyId?: Uint8Array;
   /** Replaces the canonical padding. */
   padding?: (unpaddedLength: number) => Uint8Array;
+  /** The recipient bytes after `recipLen` (default: none, `recipLen` 0). */
+  recipient?: Uint8Array;
+  /** Changes the record after it is signed (what anyone who saw a record can try). */
+  tamper?: (record: Uint8Array) => Uint8Array;
 }
 
 async function setup(p: CryptoProvider) {
@@ -113,6 +117,7 @@ async function setup(p: CryptoProvider) {
     const type = utf8(f.contentType ?? 'text/plain');
     const content = f.content ?? utf8('approve the transfer');
     const cert = encodeSenderCertificate(f.certificate);
+    const recipient = f.recipient ?? new Uint8Array(0);
     const record = concatBytes(
       b.messageId,
       uintBE(b.conversationId.length, 1),
@@ -121,6 +126,8 @@ async function setup(p: CryptoProvider) {
       utf8(b.sender.userId),
       uintBE(b.sender.deviceId, 4),
       uintBE(b.sentAt, 8),
+      uintBE(recipient.length, 1),
+      recipient,
       uintBE(type.length, 1),
       type,
       uintBE(content.length, 4),
@@ -145,7 +152,7 @@ async function setup(p: CryptoProvider) {
       recipientPublicKey: f.sealTo,
       info: utf8(ARCHIVE_SEAL_V3_INFO_LABEL),
       aad: concatBytes(utf8(ARCHIVE_SEAL_V3_AAD_LABEL), header),
-      plaintext: concatBytes(record, signature, padding),
+      plaintext: concatBytes(f.tamper?.(record) ?? record, signature, padding),
     });
     return concatBytes(header, enc, ciphertext);
   };
@@ -241,6 +248,108 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
           verifyArchived(p, { tenantPublicKey: s.tenant.publicKey, bytes: fromHexLocal(bytes) }),
         ),
       ).toBe('ERR_DECRYPTION_FAILED');
+    });
+
+    it('carries the recipient of a 1:1 message, signed and hidden; a group message has none', async () => {
+      const s = await setup(p);
+      const seal1to1 = (recipient: string, content = utf8('for you')) =>
+        sealArchived(p, {
+          archivePublicKey: s.archive.publicKey,
+          ...BINDINGS,
+          recipient,
+          contentType: 'text/plain',
+          content,
+          deliveryId: DELIVERY,
+          certificate: s.ceo.certificate,
+          identitySigningKey: s.ceo.signingKey,
+        });
+      for (const recipient of ['cfo@example.org', 'Jürgen', `${'ä'.repeat(127)}x`]) {
+        const bytes = await seal1to1(recipient);
+        expect(toHex(bytes).includes(toHex(utf8(recipient))), recipient).toBe(false);
+        expect(peekArchiveSeal(bytes), recipient).not.toHaveProperty('bindings');
+        const opened = await s.open(bytes, { deliveryId: DELIVERY, tenantId: 'acme' });
+        expect(opened.bindings, recipient).toEqual({ ...BINDINGS, recipient });
+        const verified = await verifyArchived(p, {
+          tenantPublicKey: s.tenant.publicKey,
+          archivePrivateKey: s.archive.privateKey,
+          bytes,
+        });
+        expect(verified.bindings.recipient, recipient).toBe(recipient);
+      }
+      // A group message (no recipient): the bindings have no recipient property at all.
+      const group = await s.open(await s.seal(utf8('to the group')));
+      expect('recipient' in group.bindings).toBe(false);
+      expect(group.bindings).toStrictEqual(BINDINGS);
+      // The recipient costs its bytes and one length byte, inside the padded plaintext.
+      const short = await seal1to1('b', new Uint8Array(100));
+      expect(short.length).toBe((await s.seal(new Uint8Array(100))).length);
+
+      // It is signed: a record whose recipient is changed after signing (by whoever saw one and
+      // re-encrypts it to the public archive key) is forged, and what it claims is not authenticated.
+      const pk = s.archive.publicKey;
+      const ceo = { certificate: s.ceo.certificate, signingKey: s.ceo.signingKey, signedFor: pk, sealTo: pk };
+      const honest = await s.forge({ ...ceo, recipient: utf8('cfo@example.org') });
+      expect(verdict(await s.inspect(honest))).toBe('valid');
+      expect((await s.open(honest)).bindings.recipient).toBe('cfo@example.org');
+      // Decoded byte for byte: a leading byte-order mark stays part of the id.
+      const bom = await s.forge({ ...ceo, recipient: Uint8Array.of(0xef, 0xbb, 0xbf, 0x62) });
+      expect((await s.open(bom)).bindings.recipient).toBe('\ufeffb');
+      const swap = (from: string, to: string) => (record: Uint8Array) => {
+        const at = toHex(record).indexOf(toHex(utf8(from))) / 2;
+        const out = record.slice();
+        out.set(utf8(to), at);
+        return out;
+      };
+      const redirected = await s.forge({
+        ...ceo,
+        recipient: utf8('cfo@example.org'),
+        tamper: swap('cfo@example.org', 'cto@example.org'),
+      });
+      const inspected = await s.inspect(redirected);
+      expect(verdict(inspected)).toBe('forged/signature');
+      expect(inspected.status === 'forged' && inspected.bindings?.recipient).toBe('cto@example.org');
+      expect(await code(() => s.open(redirected))).toBe('ERR_DECRYPTION_FAILED');
+      // The recipient removed after signing (recipLen set to 0): a 1:1 message passed off as a group's.
+      const removed = await s.forge({
+        ...ceo,
+        recipient: utf8('cfo@example.org'),
+        tamper: (record) => {
+          const out = record.slice();
+          out[16 + 1 + BINDINGS.conversationId.length + 1 + utf8(BINDINGS.sender.userId).length + 12] = 0;
+          return out;
+        },
+      });
+      expect(verdict(await s.inspect(removed))).toBe('forged/signature');
+    });
+
+    it('a recipient that is not well-formed UTF-8 or runs past the plaintext does not parse (forged, no bindings)', async () => {
+      const s = await setup(p);
+      const pk = s.archive.publicKey;
+      const ceo = { certificate: s.ceo.certificate, signingKey: s.ceo.signingKey, signedFor: pk, sealTo: pk };
+      for (const [what, recipient] of [
+        ['0xff', Uint8Array.of(0xff)],
+        ['overlong /', Uint8Array.of(0xc0, 0xaf)],
+        ['encoded lone surrogate', Uint8Array.of(0xed, 0xa0, 0x80)],
+        ['truncated sequence', Uint8Array.of(0x61, 0xc3)],
+      ] as const) {
+        const inspected = await s.inspect(await s.forge({ ...ceo, recipient }));
+        expect(inspected, what).toEqual({ status: 'forged', reason: 'signature' });
+      }
+      // recipLen 255 with the record cut right after it: 255 bytes are not left in the plaintext.
+      const idLength = utf8(BINDINGS.sender.userId).length;
+      const cut = 16 + 1 + BINDINGS.conversationId.length + 1 + idLength + 12 + 1;
+      const full = await s.forge({ ...ceo, recipient: new Uint8Array(255).fill(0x61) });
+      expect(verdict(await s.inspect(full))).toBe('valid'); // 255 bytes that are there parse
+      const pastEnd = await s.forge({
+        ...ceo,
+        recipient: new Uint8Array(255).fill(0x61),
+        // Keep the length byte, drop what follows, pad canonically: fewer than 255 bytes remain.
+        tamper: (record) => record.subarray(0, cut),
+        padding: () => new Uint8Array(Math.ceil((cut + 64) / 256) * 256 - (cut + 64)),
+      });
+      expect((pastEnd.length - 25 - 32 - 16) % 256).toBe(0);
+      expect(256 - cut).toBeLessThan(255);
+      expect(await s.inspect(pastEnd)).toEqual({ status: 'forged', reason: 'signature' });
     });
 
     it('classifies every forgery by a member, the operator or anyone holding the archive public key', async () => {
@@ -475,6 +584,11 @@ describe('compliance seal v3: hostile inputs', () => {
       ['conversationId', { ...good, conversationId: new Uint8Array(65) }],
       ['sender.userId', { ...good, sender: { userId: '', deviceId: 3 } }],
       ['sentAt', { ...good, sentAt: -1 }],
+      ['recipient', { ...good, recipient: '' }],
+      ['recipient', { ...good, recipient: 'x'.repeat(256) }],
+      ['recipient', { ...good, recipient: `${'ä'.repeat(127)}xy` }],
+      ['recipient', { ...good, recipient: '\ud800' }],
+      ['recipient', { ...good, recipient: 5 }],
       ['contentType', { ...good, contentType: 'x'.repeat(256) }],
       ['content', { ...good, content: 'x' }],
       ['deliveryId', { ...good, deliveryId: new Uint8Array(17) }],
@@ -541,6 +655,7 @@ interface V3Vectors {
       senderUserId: string;
       senderDeviceId: number;
       sentAt: number;
+      recipient?: string;
       deliveryId: string;
       contentType: string;
       content: string;
@@ -568,7 +683,12 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
     ) as V3Vectors;
 
     it('opens every valid case to its content, bindings and certificate', async () => {
-      expect(vectors.valid.length).toBe(2);
+      expect(vectors.valid.length).toBe(3);
+      expect(vectors.valid.map((v) => v.recipient)).toEqual([
+        'cfo@example.org',
+        undefined,
+        expect.any(String),
+      ]);
       for (const v of vectors.valid) {
         const bytes = fromHex(v.sealed);
         expect(peekArchiveSeal(bytes), v.name).toEqual({
@@ -595,7 +715,9 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
           conversationId: fromHex(v.conversationId),
           sender: { userId: v.senderUserId, deviceId: v.senderDeviceId },
           sentAt: v.sentAt,
+          ...(v.recipient === undefined ? {} : { recipient: v.recipient }),
         });
+        expect('recipient' in opened.bindings, v.name).toBe(v.recipient !== undefined);
       }
     });
 
@@ -609,6 +731,8 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
           'key-id-mismatch',
           'trailing-byte',
           'wrong-archive-key',
+          'recipient-length-past-record',
+          'recipient-not-utf8',
         ]),
       );
       for (const v of vectors.invalid) {

@@ -280,6 +280,8 @@ describe('compliance seal: hostile inputs', () => {
       ['sentAt', { ...good, sentAt: 2 ** 53 }],
       ['contentType', { ...good, contentType: '' }],
       ['content', { ...good, content: [1, 2] }],
+      // Version 2 has no recipient field: refused rather than silently dropped.
+      ['recipient', { ...good, recipient: 'cfo@example.org' }],
       ['options', null],
     ];
     for (const [field, options] of cases) {

@@ -122,7 +122,8 @@ export async function inspectArchived(
  * Verifies an archive seal and opens it with the archive private key (versions 2 and 3). Every
  * failure (a signature, certificate or binding that fails, another delivery, altered or truncated
  * bytes, the wrong key, a legacy version-1 seal) is the same `DecryptionFailed`; auditors who
- * want the reason use {@link inspectArchived}.
+ * want the reason use {@link inspectArchived}. The bindings of a version-3 seal of a 1:1 message
+ * carry its `recipient`, signed with the rest of the record.
  *
  * @example
  * ```ts
@@ -132,6 +133,7 @@ export async function inspectArchived(
  *   tenantPublicKey: tenant.publicKey,
  *   bytes: sealed,
  * });
+ * const to = bindings.recipient ?? '(group)'; // version 3: the 1:1 recipient
  * ```
  */
 export async function openArchived(

@@ -23,6 +23,7 @@ import type { CryptoProvider } from '../provider.js';
 import type { ArchiveInspection } from './inspect.js';
 import {
   ARCHIVE_MAX_CONTENT_TYPE,
+  ARCHIVE_MAX_USER_ID,
   ARCHIVE_MESSAGE_ID_LENGTH,
   type ArchiveBindings,
   type ArchiveChecks,
@@ -132,6 +133,7 @@ const MAX_CONTENT = 0xffff_ffff;
  *   conversationId: utf8('conv-42'),
  *   sender: { userId: certificate.userId, deviceId: certificate.deviceId },
  *   sentAt: Date.now(),
+ *   recipient: 'bob@example.org', // a 1:1 message; omitted for a group message
  *   contentType: 'text/plain',
  *   content: utf8('hello'),
  *   deliveryId: provider.randomBytes(16), // the SealedDelivery's message id
@@ -152,6 +154,11 @@ export interface SealArchivedOptions {
   readonly sender: { readonly userId: string; readonly deviceId: number };
   /** Send time in milliseconds since the Unix epoch (0 to 2^53 − 1). */
   readonly sentAt: number;
+  /**
+   * The recipient user of a 1:1 message (1–255 UTF-8 bytes, well-formed), so auditors find what a
+   * user received; absent for a group message, whose `conversationId` names the group.
+   */
+  readonly recipient?: string;
   /** What `content` is, such as `text/plain` or `cloister/file-key`; 1 to 255 UTF-8 bytes. */
   readonly contentType: string;
   /** The content to archive: the message plaintext, or a file key. */
@@ -190,7 +197,8 @@ function paddedLength(length: number): number {
 
 /**
  * Seals a message for the archive in one step (version 3): builds the inner record `bindings |
- * u8 len, contentType | u32 len, content | deliveryId (16) | u16 len, certificate`, signs
+ * u8 len, recipient (0 = none) | u8 len, contentType | u32 len, content | deliveryId (16) | u16
+ * len, certificate`, signs
  * {@link ARCHIVE_SEAL_V3_SIGNATURE_LABEL} || `archivePublicKey` || record with the identity key,
  * pads record and signature with zero bytes to a multiple of {@link ARCHIVE_SEAL_V3_PADDING} and
  * seals that with HPKE to the archive key. Returns `0x03 | keyId (8) | deliveryId (16) | enc
@@ -221,6 +229,10 @@ export async function sealArchived(
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
   const archivePublicKey = checkBytes(options.archivePublicKey, 'archivePublicKey', 32);
   const bindings = encodeArchiveBindings(options);
+  const recipient =
+    options.recipient === undefined
+      ? new Uint8Array(0)
+      : checkArchiveText(options.recipient, 'recipient', ARCHIVE_MAX_USER_ID);
   const contentType = checkArchiveText(options.contentType, 'contentType', ARCHIVE_MAX_CONTENT_TYPE);
   const content = checkBytes(options.content, 'content');
   if (content.length > MAX_CONTENT) throw new ValidationError('content', 'at most 2^32 - 1 bytes');
@@ -241,6 +253,8 @@ export async function sealArchived(
   }
   const record = concatBytes(
     bindings,
+    Uint8Array.of(recipient.length),
+    recipient,
     Uint8Array.of(contentType.length),
     contentType,
     uintBE(content.length, 4),
@@ -325,11 +339,28 @@ interface InnerV3 {
 /** Parses the padded inner record; `DecodeError` naming the field on anything non-canonical. */
 function parseInner(plaintext: Uint8Array): InnerV3 {
   const view = new DataView(plaintext.buffer, plaintext.byteOffset, plaintext.byteLength);
-  const { bindings, end } = decodeArchiveBindings(plaintext, 0);
-  let o = end;
+  const decoded = decodeArchiveBindings(plaintext, 0);
+  let o = decoded.end;
   const need = (n: number, path: string): void => {
     if (plaintext.length - o < n) throw new DecodeError(path, 'truncated');
   };
+  need(1, 'archive.recipient.length');
+  const recipientLength = plaintext[o++] as number;
+  need(recipientLength, 'archive.recipient');
+  let bindings: ArchiveBindings = decoded.bindings;
+  if (recipientLength > 0) {
+    let recipient: string;
+    try {
+      // ignoreBOM: a leading U+FEFF is part of the id, as sealArchived encoded it.
+      recipient = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(
+        plaintext.subarray(o, o + recipientLength),
+      );
+    } catch {
+      throw new DecodeError('archive.recipient', 'not UTF-8');
+    }
+    bindings = { ...bindings, recipient };
+    o += recipientLength;
+  }
   need(1, 'archive.contentType');
   const typeLength = plaintext[o++] as number;
   if (typeLength === 0) throw new DecodeError('archive.contentType', 'empty');

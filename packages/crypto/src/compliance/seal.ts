@@ -131,6 +131,12 @@ export interface ArchiveBindings {
   readonly sender: { readonly userId: string; readonly deviceId: number };
   /** Send time in milliseconds since the Unix epoch, as the sender's client stated it. */
   readonly sentAt: number;
+  /**
+   * Version 3 only: the recipient user of a 1:1 message (1–255 UTF-8 bytes), signed with the
+   * rest of the record. Absent for a group message (whose `conversationId` names the group) and
+   * for every version-2 seal, which has no field for it.
+   */
+  readonly recipient?: string;
 }
 
 /**
@@ -150,7 +156,7 @@ export interface ArchiveBindings {
  * const body = await sealForArchive(provider, options);
  * ```
  */
-export interface SealForArchiveOptions extends ArchiveBindings {
+export interface SealForArchiveOptions extends Omit<ArchiveBindings, 'recipient'> {
   /** The tenant's 32-byte X25519 archive public key. */
   readonly archivePublicKey: Uint8Array;
   /** What `content` is, such as `text/plain` or `cloister/file-key`; 1 to 255 UTF-8 bytes. */
@@ -570,7 +576,8 @@ export async function inspectArchiveSealV2(
  * body `version (2) | bindings | enc (32) | u32 length, ciphertext (with its 16-byte tag)`;
  * the HPKE `info` is {@link ARCHIVE_SEAL_INFO_LABEL} and the `aad` is
  * {@link ARCHIVE_SEAL_AAD_LABEL} followed by the version byte and the bindings, so a changed
- * binding fails to open. A body is not a seal: {@link signArchiveSeal} makes it one.
+ * binding fails to open. A body is not a seal: {@link signArchiveSeal} makes it one. Version 2
+ * has no recipient: a `recipient` is refused (`ValidationError`); `sealArchived` carries one.
  *
  * @example
  * ```ts
@@ -593,6 +600,10 @@ export async function sealForArchive(
   options: SealForArchiveOptions,
 ): Promise<Uint8Array> {
   if (typeof options !== 'object' || options === null) throw new ValidationError('options', 'an object');
+  if ((options as { readonly recipient?: unknown }).recipient !== undefined) {
+    // Version 2 has no field for it: refuse rather than drop it (sealArchived carries it).
+    throw new ValidationError('recipient', 'absent (a version-2 seal has no recipient)');
+  }
   const header = concatBytes(Uint8Array.of(ARCHIVE_SEAL_VERSION), encodeArchiveBindings(options));
   const archivePublicKey = checkBytes(options.archivePublicKey, 'archivePublicKey', 32);
   const contentType = checkArchiveText(options.contentType, 'contentType', ARCHIVE_MAX_CONTENT_TYPE);
