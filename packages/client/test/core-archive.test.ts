@@ -2,8 +2,9 @@
  * The archive scope in the sans-IO core (spec/organisation-client.md §5): who a message is sealed
  * for (sender in scope, a recipient in scope by user or by a pool its certificate named, outside
  * the window, nobody), the conversation indicator, the version-3 seal made at send time from
- * what the job records (and the version-2 body of a job an earlier version queued, still signed
- * as version 2), and the archive gap a recipient in scope notices.
+ * what the job records (naming the peer of a 1:1 message as its recipient, none for a group; and
+ * the version-2 body of a job an earlier version queued, still signed as version 2), and the
+ * archive gap a recipient in scope notices.
  */
 import {
   ARCHIVE_SEAL_V3_VERSION,
@@ -228,11 +229,61 @@ describe('sealing at send time', () => {
       bytes: seal,
     });
     expect(opened.bindings.sender).toEqual({ userId: 'erin', deviceId: 1 });
+    // The 1:1 peer is signed into the record, so auditors searching for bob find what he received.
+    expect(opened.bindings.recipient).toBe('bob');
     expect(opened.contentType).toBe(ARCHIVE_CONTENT_TYPE);
     expect(decodeContent(opened.content).body).toEqual({ type: 'text', text: 'minutes' });
     expect(opened.bindings.conversationId).toEqual(
       await archiveConversationId(provider, { users: ['bob', 'erin'] }),
     );
+  });
+
+  it('a group message is sealed without a recipient: its conversation id names the group', async () => {
+    const jay = await peers.sender('jay');
+    const groupId = new Uint8Array(32).fill(0x4a);
+    const hex = toHex(groupId);
+    await jay.db.transaction((tx) =>
+      saveGroup(tx, {
+        state: {
+          groupId,
+          version: 1,
+          members: ['jay', 'bob'].map((u) => ({ userId: u, deviceIds: [] })),
+          admins: ['jay'],
+        } as never,
+        name: 'pair',
+        active: true,
+      }),
+    );
+    await inTx(jay.db, (t) =>
+      t.stores.conversations.create({
+        id: groupConversationId(groupId),
+        kind: 'group',
+        groupId: toGroupIdBrand(hex),
+      }),
+    );
+    await inTx(jay.db, async (t) =>
+      composeMessage(jay.self, t, {
+        to: resolveRecipient({ group: hex }),
+        body: { type: 'text', text: 'to the pair' },
+        contentId: await provider.randomBytes(16),
+        policy: archiving({ users: ['jay'] }),
+        now: NOW,
+        selfPools: [],
+      }),
+    );
+    const job = await inTx(jay.db, async (t) => decodeJob((await t.outbox.due(10))[0]!.payload));
+    expect(job.to).toEqual({ group: hex });
+    const { copies } = await sealFirst(jay, job);
+    const opened = await openArchived(provider, {
+      archivePrivateKey: archive.privateKey,
+      tenantPublicKey: peers.bob.self.tenantPublicKey,
+      deliveryId: copies[0]!.messageId,
+      bytes: copies[0]!.archiveSeal!,
+    });
+    expect(opened.version).toBe(ARCHIVE_SEAL_V3_VERSION);
+    expect(opened.bindings.sender.userId).toBe('jay');
+    expect('recipient' in opened.bindings).toBe(false);
+    expect(decodeContent(opened.content).body).toEqual({ type: 'text', text: 'to the pair' });
   });
 
   it('a job an earlier version queued with a version-2 body is still signed as version 2', async () => {

@@ -90,7 +90,7 @@ async function signedArchiveSeal(
 /**
  * The version-3 archive seal of an entry (`sealArchived`: sign, then encrypt, so the bindings and
  * the certificate are hidden from the server), for the delivery `id`, from what the job asked to
- * seal and the content it keeps. Arguments this version cannot seal (a certificate that is not
+ * seal and the content it keeps; a 1:1 job names its peer as the seal's `recipient`. Arguments this version cannot seal (a certificate that is not
  * this device's) drop the seal, as for a version-1 body.
  */
 async function sealedArchive(
@@ -107,6 +107,9 @@ async function sealedArchive(
       conversationId: request.conversationId,
       sender: { userId: self.userId, deviceId: self.deviceId },
       sentAt: request.sentAt,
+      // The 1:1 peer, so auditors find what a user received; a group job has none (its
+      // conversation id names the group).
+      ...('user' in plan.job.to ? { recipient: plan.job.to.user } : {}),
       contentType: ARCHIVE_CONTENT_TYPE,
       content: plan.job.content,
       deliveryId: id,
