@@ -87,6 +87,63 @@ describe('the independent C2SP checker on the spec examples', () => {
   });
 });
 
+describe('the SDK verifiers and the independent checker agree on every proof of small trees', () => {
+  // RFC 9162 §2.1.3.1 and §2.1.4.1, written from the definitions.
+  const path = (m: number, d: Buffer[]): Buffer[] => {
+    if (d.length <= 1) return [];
+    let k = 1;
+    while (k * 2 < d.length) k *= 2;
+    return m < k
+      ? [...path(m, d.slice(0, k)), treeHash(d.slice(k))]
+      : [...path(m - k, d.slice(k)), treeHash(d.slice(0, k))];
+  };
+  const subproof = (m: number, d: Buffer[], b: boolean): Buffer[] => {
+    if (m === d.length) return b ? [] : [treeHash(d)];
+    let k = 1;
+    while (k * 2 < d.length) k *= 2;
+    return m <= k
+      ? [...subproof(m, d.slice(0, k), b), treeHash(d.slice(k))]
+      : [...subproof(m - k, d.slice(k), false), treeHash(d.slice(0, k))];
+  };
+  const flip = (proof: Buffer[], i: number) =>
+    proof.map((h, j) => (j === i ? Buffer.from(h.map((x, q) => (q === 0 ? x ^ 1 : x))) : h));
+
+  it('accepts each valid proof and refuses each with a flipped hash, a dropped or an extra hash', async () => {
+    const leaves = Array.from({ length: 17 }, (_v, i) => Buffer.alloc(32, i + 1));
+    for (let n = 1; n <= leaves.length; n++) {
+      const d = leaves.slice(0, n);
+      const root = treeHash(d);
+      for (let i = 0; i < n; i++) {
+        const proof = path(i, d);
+        const leaf = leafHash(d[i] as Buffer);
+        expect(verifyInclusionProof(BigInt(i), BigInt(n), leaf, proof, root)).toBe(true);
+        expect(await verifyInclusion(leaf, i, n, proof, root)).toBe(true);
+        for (const bad of [
+          ...proof.map((_h, j) => flip(proof, j)),
+          ...(proof.length > 0 ? [proof.slice(1)] : []),
+          [...proof, root],
+        ]) {
+          expect(verifyInclusionProof(BigInt(i), BigInt(n), leaf, bad, root)).toBe(false);
+          expect(await verifyInclusion(leaf, i, n, bad, root)).toBe(false);
+        }
+      }
+      for (let m = 1; m < n; m++) {
+        const proof = subproof(m, d, true);
+        const old = treeHash(d.slice(0, m));
+        expect(verifyConsistencyProof(BigInt(m), BigInt(n), old, root, proof), `${m}/${n}`).toBe(true);
+        expect(await verifyConsistency(m, n, proof, old, root), `${m}/${n}`).toBe(true);
+        for (const bad of [...proof.map((_h, j) => flip(proof, j)), proof.slice(1), [...proof, root]]) {
+          expect(verifyConsistencyProof(BigInt(m), BigInt(n), old, root, bad)).toBe(false);
+          expect(await verifyConsistency(m, n, bad, old, root)).toBe(false);
+        }
+        const otherOld = treeHash([Buffer.alloc(32, 99), ...d.slice(1, m)]);
+        expect(verifyConsistencyProof(BigInt(m), BigInt(n), otherOld, root, proof)).toBe(false);
+        expect(await verifyConsistency(m, n, proof, otherOld, root)).toBe(false);
+      }
+    }
+  });
+});
+
 describe('a real server\u2019s checkpoints and proofs, checked from the outside', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cloister-audit-log-'));
   let t: StartedTenant;
