@@ -131,5 +131,5 @@ export function readKeyStoreFile(path: string): string {
   return readFileSync(path, 'utf8');
 }
 
-export * from './directory/index.js';
 export { EML_REPORT_FILE, emlDirectory } from './archive/eml-directory.js';
+export * from './directory/index.js';
