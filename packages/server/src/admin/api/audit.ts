@@ -265,7 +265,7 @@ export const auditCheckpointOperation = defineAdminOperation({
   summary: "A signed checkpoint of the audit log's Merkle tree (C2SP tlog-checkpoint, text/plain)",
   access: { permission: 'audit.read' },
   status: 200,
-  response: z.string().describe('The signed note (text/plain; charset=utf-8).'),
+  response: 'text',
   handle: async (ctx, { me, reply }) => {
     const { note } = await treeOf(ctx).checkpoint(me.tenant);
     void reply.type('text/plain; charset=utf-8');

@@ -94,7 +94,11 @@ const TAGS: Readonly<Record<string, string>> = {
   users: 'Users: invite (an enrolment token shown once), block, unblock, delete.',
   devices: 'Devices of users: list, block, unblock, wipe.',
   activity: 'What the server knows of a user and their devices: times and versions, no content, no contacts.',
-  audit: 'The hash-chained audit log: search, verify, export.',
+  audit:
+    'The hash-chained audit log: search, verify, export (JSON lines, CEF, OCSF), C2SP signed checkpoints and Merkle proofs (spec/audit-log.md).',
+  archive:
+    "The compliance archive: the auditors' key sets (wrapped shares the server cannot open) and the sealed items, for auditors only (spec/archive-server.md).",
+  'legal-holds': 'Legal holds on named users: their deletion and the archive’s shredding wait until lifted.',
   organisation: 'The organisation trust chain: the root and the objects it certifies (spec/organisation.md).',
   broadcasts: 'Broadcasts signed by administrators.',
   meta: 'This document.',
@@ -164,7 +168,7 @@ interface Declared {
   readonly query?: z.ZodType | undefined;
   readonly body?: z.ZodType | undefined;
   readonly status: number;
-  readonly response?: z.ZodType | 'jsonl' | undefined;
+  readonly response?: z.ZodType | 'jsonl' | 'text' | undefined;
 }
 
 /**
@@ -228,8 +232,14 @@ export function buildOpenApiDocument(
     const responses: Record<string, unknown> = {};
     if (d.response === 'jsonl') {
       responses[String(d.status)] = {
-        description: 'JSON lines: one AuditRecord object per line.',
+        description:
+          'A stream of lines, one record per line, as the operation describes (JSON lines unless a format says otherwise).',
         content: { 'application/x-ndjson': { schema: { type: 'string' } } },
+      };
+    } else if (d.response === 'text') {
+      responses[String(d.status)] = {
+        description: 'Plain text, as the operation describes.',
+        content: { 'text/plain': { schema: { type: 'string' } } },
       };
     } else if (d.response !== undefined && d.status !== 204) {
       responses[String(d.status)] = {

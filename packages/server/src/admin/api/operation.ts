@@ -105,8 +105,11 @@ export interface AdminOperation<P = unknown, Q = unknown, B = unknown> {
   readonly body?: z.ZodType<B>;
   /** The success status (200, 201 or 204). */
   readonly status: 200 | 201 | 204;
-  /** The success body's schema (none for 204; `'jsonl'` for a JSON-lines stream). */
-  readonly response?: z.ZodType | 'jsonl';
+  /**
+   * The success body's schema (none for 204; `'jsonl'` for a stream of lines, each a JSON object or
+   * a line of the format the operation names; `'text'` for a `text/plain` body such as a signed note).
+   */
+  readonly response?: z.ZodType | 'jsonl' | 'text';
   /** Runs the operation after authentication and parsing; resolves the success body (ignored for 204). */
   readonly handle: (ctx: ServerContext, input: AdminOperationInput<P, Q, B>) => Promise<unknown>;
 }
