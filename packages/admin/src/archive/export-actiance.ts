@@ -7,7 +7,8 @@
  * The export is streamed in filing order, so a `Conversation` element holds one run of
  * consecutive messages of the same conversation (an importer merges elements with the same
  * `RoomID`); nothing is grouped in memory. A participant enters a `Conversation` element before
- * their first message in it. Records that are not messages (`forged`, `undecryptable`, `gap`)
+ * their first message in it; the recipient of a 1:1 message (which version-3 seals name) enters
+ * with the sender, so a transcript lists who received it. Records that are not messages (`forged`, `undecryptable`, `gap`)
  * and the seal status of `moved` and `duplicate` messages are XML comments
  * (`<!-- cloister: … -->`) where they fall, which importers skip and people read; a summary
  * comment closes the file.
@@ -107,9 +108,10 @@ export async function exportActiance(
     }
     const login = escapeXml(m.sender.userId);
     let out = '';
-    if (!open.participants.has(m.sender.userId)) {
-      open.participants.add(m.sender.userId);
-      out += `    <ParticipantEntered>\n      <LoginName>${login}</LoginName>\n      <DateTimeUTC>${seconds(m.sentAt)}</DateTimeUTC>\n      <InternalFlag>true</InternalFlag>\n    </ParticipantEntered>\n`;
+    for (const user of m.recipient === undefined ? [m.sender.userId] : [m.sender.userId, m.recipient]) {
+      if (open.participants.has(user)) continue;
+      open.participants.add(user);
+      out += `    <ParticipantEntered>\n      <LoginName>${escapeXml(user)}</LoginName>\n      <DateTimeUTC>${seconds(m.sentAt)}</DateTimeUTC>\n      <InternalFlag>true</InternalFlag>\n    </ParticipantEntered>\n`;
     }
     if (record.status !== 'valid') out += `    ${comment(failure(record))}\n`;
     out += `    <Message>\n      <LoginName>${login}</LoginName>\n      <DateTimeUTC>${seconds(m.sentAt)}</DateTimeUTC>\n      <Content>${escapeXml(content(m))}</Content>\n    </Message>\n`;

@@ -126,17 +126,13 @@ function domain(tenant: string): string {
   return `${label}.cloister.invalid`;
 }
 
-/** The sender's address: the user id when it is an address, else a stand-in under the tenant. */
-function address(m: ArchivedMessage): string {
-  const at = m.sender.userId.lastIndexOf('@');
-  if (
-    at > 0 &&
-    ATEXT.test(m.sender.userId.slice(0, at)) &&
-    /^[A-Za-z0-9.-]+$/.test(m.sender.userId.slice(at + 1))
-  ) {
-    return m.sender.userId;
+/** A user's address: the user id when it is an address, else a stand-in under the tenant. */
+function address(userId: string, m: ArchivedMessage): string {
+  const at = userId.lastIndexOf('@');
+  if (at > 0 && ATEXT.test(userId.slice(0, at)) && /^[A-Za-z0-9.-]+$/.test(userId.slice(at + 1))) {
+    return userId;
   }
-  const local = m.sender.userId.replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]/g, '_').slice(0, 64);
+  const local = userId.replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~-]/g, '_').slice(0, 64);
   return `${local}@${domain(m.tenantId)}`;
 }
 
@@ -197,8 +193,12 @@ export function emlMessage(record: ArchiveRecord): string {
   const text = body(m).replace(/\r\n|\r|\n/g, '\r\n');
   const plain = /^[\t\r\n\x20-\x7e]*$/.test(text) && text.split('\r\n').every((l) => l.length <= 998);
   const headers = [
-    `From: ${displayName(m.sender.userId)} <${address(m)}>`,
-    'To: undisclosed-recipients:;',
+    `From: ${displayName(m.sender.userId)} <${address(m.sender.userId, m)}>`,
+    // The 1:1 recipient the seal names; a group message (or a version-2 seal) has none: its
+    // conversation is X-Cloister-Conversation.
+    m.recipient === undefined
+      ? 'To: undisclosed-recipients:;'
+      : `To: ${displayName(m.recipient)} <${address(m.recipient, m)}>`,
     `Date: ${rfc5322Date(m.sentAt)}`,
     `Message-ID: <${m.messageId}@${domain(m.tenantId)}>`,
     `Subject: ${encodeHeaderValue(subject(m))}`,
@@ -210,6 +210,7 @@ export function emlMessage(record: ArchiveRecord): string {
     `X-Cloister-Received: ${rfc5322Date(record.receivedAt)}`,
     `X-Cloister-Sender: ${encodeHeaderValue(m.sender.userId)}`,
     `X-Cloister-Sender-Device: ${m.sender.deviceId}`,
+    ...(m.recipient === undefined ? [] : [`X-Cloister-Recipient: ${encodeHeaderValue(m.recipient)}`]),
     ...(m.senderPools.length === 0
       ? []
       : [`X-Cloister-Sender-Pools: ${encodeHeaderValue(m.senderPools.join(', '))}`]),

@@ -136,6 +136,7 @@ export function archivedMessage(archive: OpenedArchive & { readonly version?: nu
     messageId: toHex(b.messageId),
     conversationId: toHex(b.conversationId),
     sender: { userId: b.sender.userId, deviceId: b.sender.deviceId },
+    ...(b.recipient === undefined ? {} : { recipient: b.recipient }),
     senderPools: [...archive.certificate.pools],
     tenantId: archive.certificate.tenantId,
     sentAt: b.sentAt,

@@ -21,6 +21,11 @@ export interface ArchivedMessage {
   readonly conversationId: string;
   /** The sending user and device (the certificate's, checked against the seal). */
   readonly sender: { readonly userId: string; readonly deviceId: number };
+  /**
+   * The recipient user of a 1:1 message, as the sender signed it (version-3 seals); absent for a
+   * group message (whose conversation id names the group) and for version-2 seals.
+   */
+  readonly recipient?: string;
   /** The sender's pools, from the sender certificate. */
   readonly senderPools: readonly string[];
   /** The tenant the certificate names. */

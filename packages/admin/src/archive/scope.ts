@@ -1,6 +1,7 @@
 /**
  * The auditor's search scope (`spec/audit-tool.md` §4), applied on the auditor's machine after
- * opening: senders, sender pools, conversations, send time and the text. Records that are not
+ * opening: users (as sender, or as the recipient of a 1:1 message), sender pools, conversations,
+ * send time and the text. Records that are not
  * messages (forged, undecryptable, gaps) are kept by default: a scoped export still says what
  * could not be checked.
  *
@@ -17,7 +18,11 @@ import type { ArchiveRecord } from './record.js';
  * ```
  */
 export interface ArchiveSearchScope {
-  /** Sender user ids (any of). */
+  /**
+   * User ids (any of), matching a message a user sent or, in a 1:1 conversation, received: the
+   * sender or the recipient (which version-3 seals name; a version-2 seal matches by sender only,
+   * a group message by sender only: use `conversations` for a group).
+   */
   readonly users?: readonly string[];
   /** Sender pools, from the sender certificate (any of). */
   readonly pools?: readonly string[];
@@ -60,7 +65,12 @@ export function scopeMatcher(scope: ArchiveSearchScope): (record: ArchiveRecord)
   return (record) => {
     if (!('message' in record)) return keepFailures;
     const m = record.message;
-    if (users !== undefined && !users.has(m.sender.userId)) return false;
+    if (
+      users !== undefined &&
+      !users.has(m.sender.userId) &&
+      !(m.recipient !== undefined && users.has(m.recipient))
+    )
+      return false;
     if (pools !== undefined && !m.senderPools.some((p) => pools.has(p))) return false;
     if (conversations !== undefined && !conversations.has(m.conversationId)) return false;
     if (scope.from !== undefined && m.sentAt < scope.from) return false;
