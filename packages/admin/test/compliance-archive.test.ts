@@ -410,7 +410,14 @@ describe('compliance archive: 3 auditors (k = 2), a week of one pool', () => {
       (await collect(filterArchive(from(records), scope))).filter((r) => r.status === 'valid');
     expect(await search({ text: 'heparin' })).toHaveLength(14);
     expect(await search({ text: 'HEPARIN order', match: 'tokens' })).toHaveLength(7);
-    expect(await search({ users: ['carol'] })).toHaveLength(7);
+    // A user: what Carol sent (7) and what she received in 1:1 conversations (7), the recipient
+    // being inside the signed record.
+    const carols = await search({ users: ['carol'] });
+    expect(carols).toHaveLength(14);
+    for (const r of carols) {
+      if (r.status !== 'valid') continue;
+      expect([r.message.sender.userId, r.message.recipient]).toContain('carol');
+    }
     expect(await search({ pools: ['ward-3'] })).toHaveLength(21);
     const one = records.find((r) => r.status === 'valid' && r.message.sender.userId === 'bob');
     const conversation = one?.status === 'valid' ? one.message.conversationId : '';
@@ -438,6 +445,7 @@ describe('compliance archive: 3 auditors (k = 2), a week of one pool', () => {
     expect(emls).toHaveLength(28);
     const sample = readFileSync(join(emlDir, emls[0] as string), 'utf8');
     expect(sample).toMatch(/^From: /m);
+    expect(sample).toMatch(/^To: /m);
     expect(sample).toMatch(/^Date: /m);
     expect(sample).toMatch(/^Message-ID: </m);
     expect(sample).toContain('\r\n\r\n');
