@@ -228,7 +228,12 @@ const openOptions = (c: Command) =>
       ),
     )
     .addOption(new Option('--purpose <text>', 'why the archive is read (recorded in the audit log)'))
-    .addOption(new Option('--user <id>', 'only messages this user sent or, in 1:1 conversations, received (repeat)').argParser(collect))
+    .addOption(
+      new Option(
+        '--user <id>',
+        'only messages this user sent or, in 1:1 conversations, received (repeat)',
+      ).argParser(collect),
+    )
     .addOption(
       new Option(
         '--pool <id>',
