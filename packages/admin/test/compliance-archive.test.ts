@@ -131,6 +131,7 @@ describe('compliance archive: 3 auditors (k = 2), a week of one pool', () => {
   const users: Record<string, CloisterClient> = {};
   const auditors: {
     name: string;
+    totpUri: string;
     client: AdminClient;
     key: { publicKey: Uint8Array; privateKey: Uint8Array };
   }[] = [];
