@@ -98,7 +98,7 @@ export interface ArchiveItemsPage {
 export interface ArchiveItemsQuery {
   /** Earliest filing time (ms, inclusive). */
   readonly from?: number;
-  /** Latest filing time (ms). */
+  /** End of the filing times (ms, exclusive). */
   readonly to?: number;
   /** Why the archive is read (1..200 characters): recorded in the audit log. */
   readonly purpose?: string;

@@ -208,7 +208,7 @@ const openOptions = (c: Command) =>
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option('--to <time>', 'latest filing time (ISO 8601 or ms)')
+      new Option('--to <time>', 'end of the filing times, exclusive (ISO 8601 or ms)')
         .argParser(parseTime)
         .makeOptionMandatory(),
     )
@@ -316,12 +316,8 @@ async function openRecords(
       to: options.to,
       ...(options.purpose === undefined ? {} : { purpose: options.purpose }),
     };
-    const page = await client.archive.items({ ...query, limit: 1 }).catch(explainAdminError);
-    const { firstSeq, lastSeq } = page.range;
-    const bar = await progress(
-      io,
-      firstSeq !== null && lastSeq !== null ? lastSeq - firstSeq + 1 : undefined,
-    );
+    // The export's size is not known in advance (the admin API has no count): a counter, no total.
+    const bar = await progress(io, undefined);
     const items = client.archive.export(query);
     async function* counted() {
       for await (const item of items) {
