@@ -78,7 +78,10 @@ function liveHeap(): number {
 }
 
 async function main(): Promise<void> {
+  // `pnpm bench:archive -- --n 5000` passes the separator on; it is not an argument.
+  const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
   const { values } = parseArgs({
+    args,
     options: {
       n: { type: 'string', default: '20000' },
       'dedupe-window': { type: 'string' },
