@@ -13,6 +13,7 @@ import {
   ARCHIVE_SEAL_V3_INFO_LABEL,
   ARCHIVE_SEAL_V3_SIGNATURE_LABEL,
   type ArchiveBindings,
+  ArchiveCertificateCache,
   type ArchiveInspection,
   archiveKeyId,
   inspectArchived,
@@ -158,7 +159,12 @@ async function setup(p: CryptoProvider) {
   };
   const inspect = (
     bytes: Uint8Array,
-    extra: { deliveryId?: Uint8Array; tenantId?: string; archivePrivateKey?: Uint8Array } = {},
+    extra: {
+      deliveryId?: Uint8Array;
+      tenantId?: string;
+      archivePrivateKey?: Uint8Array;
+      certificateCache?: ArchiveCertificateCache;
+    } = {},
   ) =>
     inspectArchived(p, {
       archivePrivateKey: archive.privateKey,
@@ -447,9 +453,17 @@ describe.each(PROVIDERS.map((p) => [p.name, p] as const))(
         ['truncated block', honest.subarray(0, honest.length - 256), 'undecryptable'],
         ['empty', new Uint8Array(0), 'undecryptable'],
       ];
+      // The same verdicts with a cache of verified certificates that already holds the CEO's
+      // (an auditor's run over many seals): the cache skips nothing that depends on the seal.
+      const certificateCache = new ArchiveCertificateCache();
+      expect(verdict(await s.inspect(honest, { certificateCache }))).toBe('valid');
+      expect(certificateCache.has(s.tenant.publicKey, s.ceo.certificate)).toBe(true);
       for (const [what, bytes, expected, extra] of cases) {
         const inspected = await s.inspect(bytes, extra);
         expect(verdict(inspected), what).toBe(expected);
+        expect(verdict(await s.inspect(bytes, { ...extra, certificateCache })), `${what} (cached)`).toBe(
+          expected,
+        );
         if (inspected.status === 'forged' && inspected.bindings !== undefined) {
           expect(inspected.bindings.sender.userId, what).toBe('ceo@example.org');
         }

@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { type ArchiveInspection, type CryptoProvider, inspectArchived } from '@cloister/crypto';
+import {
+  type ArchiveCertificateCache,
+  type ArchiveInspection,
+  type CryptoProvider,
+  inspectArchived,
+} from '@cloister/crypto';
 
 /**
  * What {@link inspectSeal} found: `inspectArchived`'s answer.
@@ -37,6 +42,8 @@ export async function inspectSeal(
     readonly tenantPublicKey: Uint8Array;
     readonly tenantId?: string;
     readonly deliveryId?: Uint8Array;
+    /** Certificates already verified (one per export run: each signature is checked once). */
+    readonly certificateCache?: ArchiveCertificateCache;
   },
 ): Promise<SealInspection> {
   return inspectArchived(provider, input);

@@ -13,6 +13,7 @@
  */
 import {
   type ArchiveBindings,
+  ArchiveCertificateCache,
   type ArchiveShare,
   type CryptoProvider,
   combineArchiveShares,
@@ -225,6 +226,8 @@ async function* classify(
   const window = options.dedupeWindow ?? DEFAULT_DEDUPE_WINDOW;
   const skew = options.clockSkewMs ?? DEFAULT_CLOCK_SKEW_MS;
   const seen = new Map<string, string>();
+  // Each distinct sender certificate's tenant signature is checked once per run (bounded).
+  const certificateCache = new ArchiveCertificateCache();
   let nextSeq: number | undefined;
   for await (const item of options.items) {
     const base = { id: item.id, seq: item.seq, receivedAt: item.receivedAt };
@@ -252,6 +255,7 @@ async function* classify(
       tenantPublicKey: options.tenantPublicKey,
       ...(options.tenantId === undefined ? {} : { tenantId: options.tenantId }),
       ...(recorded?.length === 16 ? { deliveryId: recorded } : {}),
+      certificateCache,
     });
     if (found.status === 'forged') {
       const c = claimed(bytes, found.bindings);

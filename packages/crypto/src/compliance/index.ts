@@ -25,6 +25,7 @@ export {
   unwrapArchiveShare,
   type WrappedShareInfo,
 } from './archive-key.js';
+export { ArchiveCertificateCache, DEFAULT_ARCHIVE_CERTIFICATE_CACHE } from './certificate-cache.js';
 export { type ArchiveInspection, inspectArchived, openArchived, verifyArchived } from './inspect.js';
 export { type PeekedArchiveSeal, peekArchivedBindings, peekArchiveSeal } from './peek.js';
 export {

@@ -10,6 +10,7 @@
 import { checkBytes, wipe } from '../bytes.js';
 import { DecryptionFailed, ValidationError } from '../errors.js';
 import type { CryptoProvider } from '../provider.js';
+import { ArchiveCertificateCache } from './certificate-cache.js';
 import {
   ARCHIVE_MESSAGE_ID_LENGTH,
   type ArchiveBindings,
@@ -61,6 +62,7 @@ interface Checked {
   readonly tenantId: string | undefined;
   readonly deliveryId: Uint8Array | undefined;
   readonly archivePrivateKey: Uint8Array | undefined;
+  readonly certificateCache: ArchiveCertificateCache | undefined;
 }
 
 function checkOptions(options: VerifyArchivedOptions): Checked {
@@ -78,7 +80,18 @@ function checkOptions(options: VerifyArchivedOptions): Checked {
     options.archivePrivateKey === undefined
       ? undefined
       : checkBytes(options.archivePrivateKey, 'archivePrivateKey', 32);
-  return { bytes, tenantPublicKey, tenantId: options.tenantId, deliveryId, archivePrivateKey };
+  const certificateCache = options.certificateCache;
+  if (certificateCache !== undefined && !(certificateCache instanceof ArchiveCertificateCache)) {
+    throw new ValidationError('certificateCache', 'an ArchiveCertificateCache');
+  }
+  return {
+    bytes,
+    tenantPublicKey,
+    tenantId: options.tenantId,
+    deliveryId,
+    archivePrivateKey,
+    certificateCache,
+  };
 }
 
 function inspect(provider: CryptoProvider, c: Checked, decrypt: boolean): Promise<ArchiveInspection> {

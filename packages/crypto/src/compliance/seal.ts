@@ -25,6 +25,7 @@ import {
 import { CloisterError, DecodeError, ValidationError } from '../errors.js';
 import { openHpke, sealHpke } from '../hpke/single-shot.js';
 import type { CryptoProvider } from '../provider.js';
+import type { ArchiveCertificateCache } from './certificate-cache.js';
 import type { ArchiveInspection } from './inspect.js';
 
 /**
@@ -209,6 +210,11 @@ export interface VerifyArchivedOptions {
   /** When given (the delivery the archive recorded), the seal's delivery id must be this one. */
   readonly deliveryId?: Uint8Array;
   /**
+   * Certificates already verified under `tenantPublicKey`, for a run over many seals: each
+   * distinct certificate's tenant signature is then checked once (`spec/compliance-seal.md` §4).
+   */
+  readonly certificateCache?: ArchiveCertificateCache;
+  /**
    * The tenant's 32-byte X25519 archive private key. A version-3 seal hides its signed record
    * inside the ciphertext: without this key `verifyArchived` refuses it (`DecryptionFailed`).
    * Version-2 seals are verified without it.
@@ -365,6 +371,8 @@ export type ArchiveForgery = 'signature' | 'certificate' | 'sender' | 'tenant' |
 export interface ArchiveChecks {
   readonly tenantPublicKey: Uint8Array;
   readonly tenantId?: string | undefined;
+  /** Certificates already verified under `tenantPublicKey` (their signature is not checked again). */
+  readonly certificateCache?: ArchiveCertificateCache | undefined;
 }
 
 /**
@@ -385,15 +393,22 @@ export async function checkSignedArchive(
 ): Promise<ArchiveForgery | undefined> {
   const { certificate } = record;
   const { sender, sentAt } = record.bindings;
-  try {
-    await verifySenderCertificate(provider, certificate, {
-      tenantPublicKey: checks.tenantPublicKey,
-      now: sentAt,
-    });
-  } catch (e) {
-    if (e instanceof SenderCertificateError && e.problem === 'expired') return 'expired';
-    if (e instanceof CloisterError) return 'certificate';
-    throw e;
+  const cache = checks.certificateCache;
+  if (cache?.has(checks.tenantPublicKey, certificate) === true) {
+    // The tenant's signature over these exact bytes verified before; the expiry is per seal.
+    if (sentAt > certificate.expiresAt) return 'expired';
+  } else {
+    try {
+      await verifySenderCertificate(provider, certificate, {
+        tenantPublicKey: checks.tenantPublicKey,
+        now: sentAt,
+      });
+    } catch (e) {
+      if (e instanceof SenderCertificateError && e.problem === 'expired') return 'expired';
+      if (e instanceof CloisterError) return 'certificate';
+      throw e;
+    }
+    cache?.add(checks.tenantPublicKey, certificate);
   }
   if (certificate.userId !== sender.userId || certificate.deviceId !== sender.deviceId) return 'sender';
   if (checks.tenantId !== undefined && certificate.tenantId !== checks.tenantId) return 'tenant';
