@@ -30,9 +30,16 @@ export const DEFAULT_ARCHIVE_CERTIFICATE_CACHE = 4_096;
  *
  * @example
  * ```ts
+ * import { ArchiveCertificateCache, inspectArchived } from '@cloister/crypto';
  * const certificateCache = new ArchiveCertificateCache();
- * for (const bytes of seals) {
- *   const result = await inspectArchived(provider, { bytes, tenantPublicKey, archivePrivateKey, certificateCache });
+ * for (const bytes of [sealed]) {
+ *   const result = await inspectArchived(provider, {
+ *     bytes,
+ *     tenantPublicKey: tenant.publicKey,
+ *     archivePrivateKey: archive.privateKey,
+ *     certificateCache,
+ *   });
+ *   console.log(result.status);
  * }
  * ```
  */
@@ -73,7 +80,11 @@ export class ArchiveCertificateCache {
    *
    * @example
    * ```ts
-   * if (!cache.has(tenantPublicKey, certificate)) await verifySenderCertificate(provider, certificate, { tenantPublicKey, now });
+   * import { ArchiveCertificateCache, verifySenderCertificate } from '@cloister/crypto';
+   * const cache = new ArchiveCertificateCache();
+   * if (!cache.has(tenant.publicKey, certificate)) {
+   *   await verifySenderCertificate(provider, certificate, { tenantPublicKey: tenant.publicKey, now: Date.now() });
+   * }
    * ```
    */
   has(tenantPublicKey: Uint8Array, certificate: SenderCertificate): boolean {
@@ -85,8 +96,10 @@ export class ArchiveCertificateCache {
    *
    * @example
    * ```ts
-   * await verifySenderCertificate(provider, certificate, { tenantPublicKey, now });
-   * cache.add(tenantPublicKey, certificate);
+   * import { ArchiveCertificateCache, verifySenderCertificate } from '@cloister/crypto';
+   * const cache = new ArchiveCertificateCache();
+   * await verifySenderCertificate(provider, certificate, { tenantPublicKey: tenant.publicKey, now: Date.now() });
+   * cache.add(tenant.publicKey, certificate);
    * ```
    */
   add(tenantPublicKey: Uint8Array, certificate: SenderCertificate): void {
