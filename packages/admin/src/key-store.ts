@@ -82,13 +82,15 @@ export const MIN_PASSPHRASE_CHARS = 12;
  */
 export type KeyStoreOptions = Pick<PinWrapOptions, 'scrypt'>;
 
-function checkPassphrase(passphrase: string): void {
+/** `ValidationError` unless `passphrase` has at least {@link MIN_PASSPHRASE_CHARS} characters. */
+export function checkPassphrase(passphrase: string): void {
   if (typeof passphrase !== 'string' || [...passphrase].length < MIN_PASSPHRASE_CHARS) {
     throw new ValidationError('passphrase', `at least ${MIN_PASSPHRASE_CHARS} characters`);
   }
 }
 
-async function wrapSecret(
+/** Wraps `secret` under `passphrase` (the PIN wrap) as base64url, for a key file's JSON. */
+export async function wrapSecret(
   provider: CryptoProvider,
   secret: Uint8Array,
   passphrase: string,
@@ -103,30 +105,33 @@ async function wrapSecret(
   return toBase64Url(encodeWrappedKey(record));
 }
 
-async function unwrapSecret(
+/** Opens what {@link wrapSecret} made; `field` names it in a `DecodeError`. */
+export async function unwrapSecret(
   provider: CryptoProvider,
   wrapped: unknown,
   passphrase: string,
+  field = 'keyStore.wrapped',
 ): Promise<Uint8Array> {
-  if (typeof wrapped !== 'string') throw new DecodeError('keyStore.wrapped', 'a base64url string');
+  if (typeof wrapped !== 'string') throw new DecodeError(field, 'a base64url string');
   let bytes: Uint8Array;
   try {
-    bytes = fromBase64Url(wrapped, 'keyStore.wrapped');
+    bytes = fromBase64Url(wrapped, field);
   } catch {
-    throw new DecodeError('keyStore.wrapped', 'a base64url string');
+    throw new DecodeError(field, 'a base64url string');
   }
   return unwrapDataKey(provider, decodeWrappedKey(bytes), passphrase);
 }
 
-function parseStore(text: string, format: string): Record<string, unknown> {
+/** The JSON object of a key file of `format`; `DecodeError` naming `field` otherwise. */
+export function parseStore(text: string, format: string, field = 'keyStore'): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new DecodeError('keyStore', 'JSON');
+    throw new DecodeError(field, 'JSON');
   }
   if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== format) {
-    throw new DecodeError('keyStore.format', format);
+    throw new DecodeError(`${field}.format`, format);
   }
   return value as Record<string, unknown>;
 }

@@ -322,12 +322,13 @@ describe('archive gaps', () => {
   it('a recipient in scope notes each message the scope covers that is not marked archived, and counts them', async () => {
     const gus = await peers.sender('gus');
     let started = false;
+    let deliveries = 0;
     const receive = async (c: ReturnType<typeof content>, policy: ClientPolicy, selfPools: string[]) => {
       const envelope = await peers.seal(gus, encodeContent(c), !started);
       started = true;
       return inTx(peers.bob.db, (t) =>
         receiveDelivery(peers.bob.self, t, {
-          serverId: `gap_${Math.random()}`,
+          serverId: `gap_${++deliveries}`,
           envelope,
           now: NOW,
           lifetimeMs: null,

@@ -12,17 +12,13 @@
 import {
   type CryptoProvider,
   DecodeError,
-  decodeWrappedKey,
-  encodeWrappedKey,
   equalBytes,
   InvalidKeyError,
-  unwrapDataKey,
   ValidationError,
   wipe,
-  wrapDataKey,
 } from '@cloister/crypto';
 import { fromBase64Url, toBase64Url } from '../_base64url.js';
-import { type KeyStoreOptions, MIN_PASSPHRASE_CHARS } from '../key-store.js';
+import { checkPassphrase, type KeyStoreOptions, parseStore, unwrapSecret, wrapSecret } from '../key-store.js';
 
 /**
  * Format names of the auditor key texts.
@@ -81,19 +77,6 @@ function checkHolder(holder: unknown): string {
   return holder;
 }
 
-function parse(text: string, format: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new DecodeError('auditorKey', 'JSON');
-  }
-  if (typeof value !== 'object' || value === null || (value as { format?: unknown }).format !== format) {
-    throw new DecodeError('auditorKey.format', format);
-  }
-  return value as Record<string, unknown>;
-}
-
 function publicPart(store: Record<string, unknown>): AuditorPublicKey {
   let holder: string;
   try {
@@ -126,23 +109,17 @@ export async function generateAuditorKey(
   options: KeyStoreOptions = {},
 ): Promise<{ privateText: string; publicText: string; publicKey: Uint8Array }> {
   const holder = checkHolder(input.holder);
-  if (typeof input.passphrase !== 'string' || [...input.passphrase].length < MIN_PASSPHRASE_CHARS) {
-    throw new ValidationError('passphrase', `at least ${MIN_PASSPHRASE_CHARS} characters`);
-  }
+  checkPassphrase(input.passphrase);
   const pair = await provider.x25519.generateKeyPair();
   try {
-    const { record } = await wrapDataKey(provider, {
-      pin: input.passphrase,
-      dataKey: pair.privateKey,
-      ...(options.scrypt === undefined ? {} : { scrypt: options.scrypt }),
-    });
+    const wrappedPrivateKey = await wrapSecret(provider, pair.privateKey, input.passphrase, options);
     const publicKey = toBase64Url(pair.publicKey);
     const privateText = `${JSON.stringify(
       {
         format: AUDITOR_KEY_FORMATS.private,
         holder,
         publicKey,
-        wrappedPrivateKey: toBase64Url(encodeWrappedKey(record)),
+        wrappedPrivateKey,
       },
       null,
       2,
@@ -166,9 +143,9 @@ export async function generateAuditorKey(
 export function readAuditorPublicKey(text: string): AuditorPublicKey {
   let store: Record<string, unknown>;
   try {
-    store = parse(text, AUDITOR_KEY_FORMATS.public);
+    store = parseStore(text, AUDITOR_KEY_FORMATS.public, 'auditorKey');
   } catch {
-    store = parse(text, AUDITOR_KEY_FORMATS.private);
+    store = parseStore(text, AUDITOR_KEY_FORMATS.private, 'auditorKey');
   }
   return publicPart(store);
 }
@@ -186,15 +163,14 @@ export async function openAuditorKey(
   text: string,
   passphrase: string,
 ): Promise<AuditorKey> {
-  const store = parse(text, AUDITOR_KEY_FORMATS.private);
+  const store = parseStore(text, AUDITOR_KEY_FORMATS.private, 'auditorKey');
   const { holder, publicKey } = publicPart(store);
-  let wrapped: Uint8Array;
-  try {
-    wrapped = fromBase64Url(store.wrappedPrivateKey as string, 'wrappedPrivateKey');
-  } catch {
-    throw new DecodeError('auditorKey.wrappedPrivateKey', 'a base64url string');
-  }
-  const privateKey = await unwrapDataKey(provider, decodeWrappedKey(wrapped), passphrase);
+  const privateKey = await unwrapSecret(
+    provider,
+    store.wrappedPrivateKey,
+    passphrase,
+    'auditorKey.wrappedPrivateKey',
+  );
   if (!equalBytes(await provider.x25519.publicKey(privateKey), publicKey)) {
     wipe(privateKey);
     throw new InvalidKeyError('auditorKey.publicKey', 'not the public key of the stored private key');

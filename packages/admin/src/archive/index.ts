@@ -35,7 +35,6 @@ export {
 export { escapeXml, exportActiance } from './export-actiance.js';
 export { type EmlTarget, emlMessage, encodeHeaderValue, exportEml, rfc5322Date } from './export-eml.js';
 export { exportJsonLines } from './export-jsonl.js';
-export { inspectSeal, type SealInspection } from './inspect.js';
 export { NDJSON_MAX_LINE, ndjsonValues } from './ndjson.js';
 export {
   ARCHIVED_FILE_KEY_CONTENT_TYPE,

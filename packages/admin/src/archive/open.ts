@@ -17,6 +17,7 @@ import {
   type ArchiveShare,
   type CryptoProvider,
   combineArchiveShares,
+  inspectArchived,
   type OpenedArchive,
   peekArchiveSeal,
   toHex,
@@ -26,7 +27,6 @@ import {
 import { decodeContent } from '@cloister/protocol';
 import { toBase64Url } from '../_base64url.js';
 import type { ArchiveItem } from './api.js';
-import { inspectSeal } from './inspect.js';
 import type { ArchivedMessage, ArchiveRecord, ClaimedBindings } from './record.js';
 
 /**
@@ -249,7 +249,7 @@ async function* classify(
       yield { ...base, status: 'undecryptable' };
       continue;
     }
-    const found = await inspectSeal(options.provider, {
+    const found = await inspectArchived(options.provider, {
       bytes,
       archivePrivateKey,
       tenantPublicKey: options.tenantPublicKey,
