@@ -12,7 +12,6 @@ import { tenantId, userId } from '@cloister/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresBus } from '../src/bus-postgres.js';
 import type { ServerContext } from '../src/context.js';
-import { statisticsOf } from '../src/statistics.js';
 import {
   createRecipientCache,
   EMBEDDED_RECIPIENT_CACHE_TTL_MS,
@@ -20,6 +19,7 @@ import {
   type RecipientCache,
   recipientsOf,
 } from '../src/recipients.js';
+import { statisticsOf } from '../src/statistics.js';
 import type { ServerStoreSet } from '../src/store/index.js';
 import {
   type AdminTestServer,

@@ -31,7 +31,10 @@ describe.each(backends)('the relay write path on $name', ({ schema }) => {
   beforeAll(async () => {
     // No webhook dispatcher: its outbox poll (a transaction every second) would be counted too.
     const webhooks = { dispatch: false };
-    t = await startAdminServer(Date.now(), schema === undefined ? { webhooks } : { webhooks, postgresSchema: schema });
+    t = await startAdminServer(
+      Date.now(),
+      schema === undefined ? { webhooks } : { webhooks, postgresSchema: schema },
+    );
     await createTenantAsOperator(t, 'acme');
     const ctx = t.server.context;
     mailboxes = [];
