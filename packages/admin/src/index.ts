@@ -10,6 +10,7 @@
  */
 
 export { AllowlistApi, type AllowlistEntries, type AllowlistInput, type AllowlistView } from './allowlist.js';
+export * from './archive/index.js';
 export {
   type AuditConsistencyProof,
   type AuditExportFormat,
@@ -25,14 +26,6 @@ export {
   verifyConsistency,
   verifyInclusion,
 } from './audit-log.js';
-export {
-  type AdmissionCandidate,
-  type AdmissionState,
-  type AdmitManagedOptions,
-  type AdmitManagedReport,
-  type Admitted,
-  DevicesApi,
-} from './devices.js';
 export {
   type AcceptDeviceListResetOptions,
   BROADCAST_BATCH,
@@ -91,6 +84,14 @@ export {
   type WipeState,
 } from './client.js';
 export {
+  type AdmissionCandidate,
+  type AdmissionState,
+  type AdmitManagedOptions,
+  type AdmitManagedReport,
+  type Admitted,
+  DevicesApi,
+} from './devices.js';
+export {
   ENROLMENT_CODE_LENGTH,
   type EnrolmentCodeParts,
   enrolmentCode,
@@ -111,7 +112,6 @@ export {
   type WebhookEvent,
   type WebhookView,
 } from './integrations.js';
-export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type DeviceListPin,
   type DeviceListPinStore,
@@ -157,6 +157,7 @@ export {
   RestrictionsApi,
   type RestrictionTarget,
 } from './restrictions.js';
+export { type CreatedScimToken, type CreateScimTokenInput, ScimApi, type ScimTokenView } from './scim.js';
 export {
   type BroadcastTarget,
   type OrganisationSigner,
@@ -184,4 +185,9 @@ export {
 } from './statistics.js';
 export { SUBJECT_EXPORT_SCHEMA, type SubjectDevice, type SubjectExport, SubjectsApi } from './subjects.js';
 export { type AdminRequest, type AdminResponse, type AdminTransport, fetchTransport } from './transport.js';
-export * from './archive/index.js';
+export {
+  generateWebCryptoSigner,
+  importSigningKeyToWebCrypto,
+  type WebCryptoSigner,
+  webCryptoSigner,
+} from './webcrypto-signer.js';

@@ -25,7 +25,9 @@ import {
   encodeWrappedKey,
   equalBytes,
   InvalidKeyError,
+  isEd25519Signer,
   type PinWrapOptions,
+  UsageError,
   unwrapDataKey,
   ValidationError,
   wrapDataKey,
@@ -89,6 +91,18 @@ export function checkPassphrase(passphrase: string): void {
   }
 }
 
+/**
+ * Refuses a key held by an `Ed25519Signer` (a non-extractable WebCrypto key): there are no bytes
+ * to write out, and a key store is bytes under a passphrase.
+ */
+function refuseHeldKey(key: unknown): void {
+  if (isEd25519Signer(key)) {
+    throw new UsageError(
+      'a key held by the browser (WebCrypto) or another signer cannot be written out; seal the key before importing it',
+    );
+  }
+}
+
 /** Wraps `secret` under `passphrase` (the PIN wrap) as base64url, for a key file's JSON. */
 export async function wrapSecret(
   provider: CryptoProvider,
@@ -96,6 +110,7 @@ export async function wrapSecret(
   passphrase: string,
   options: KeyStoreOptions,
 ): Promise<string> {
+  refuseHeldKey(secret);
   checkPassphrase(passphrase);
   const { record } = await wrapDataKey(provider, {
     pin: passphrase,
@@ -190,6 +205,7 @@ export async function sealRootKey(
   passphrase: string,
   options: KeyStoreOptions = {},
 ): Promise<string> {
+  refuseHeldKey(root.privateKey);
   const publicKey = await provider.ed25519.publicKey(root.privateKey);
   if (!equalBytes(publicKey, root.publicKey)) throw new ValidationError('root', 'a matching key pair');
   return `${JSON.stringify(
@@ -260,7 +276,8 @@ export function describeKeyStore(storeText: string): Readonly<Record<string, unk
 
 /**
  * The signing key store's text for `key` (private key wrapped; certificate and root public key in
- * clear).
+ * clear). A key whose `privateKey` is an `Ed25519Signer` (held by WebCrypto) has no bytes to write
+ * out: `UsageError`, before anything else.
  *
  * @example
  * ```ts
@@ -274,7 +291,12 @@ export async function sealSigningKey(
   passphrase: string,
   options: KeyStoreOptions = {},
 ): Promise<string> {
-  const checked = await adminSigningKey(provider, key.privateKey, key.certificate, key.rootPublicKey);
+  const privateKey = key?.privateKey;
+  if (!(privateKey instanceof Uint8Array)) {
+    refuseHeldKey(privateKey);
+    throw new ValidationError('key.privateKey', 'a 32-byte Ed25519 private key');
+  }
+  const checked = await adminSigningKey(provider, privateKey, key.certificate, key.rootPublicKey);
   return `${JSON.stringify(
     {
       format: KEY_STORE_FORMATS.signingKey,
@@ -284,7 +306,7 @@ export async function sealSigningKey(
       publicKey: toBase64Url(checked.publicKey),
       certificate: toBase64Url(checked.certificate),
       rootPublicKey: toBase64Url(checked.rootPublicKey),
-      wrappedPrivateKey: await wrapSecret(provider, key.privateKey, passphrase, options),
+      wrappedPrivateKey: await wrapSecret(provider, privateKey, passphrase, options),
     },
     null,
     2,
@@ -458,6 +480,7 @@ export async function sealKeyRequest(
   passphrase: string,
   options: KeyStoreOptions = {},
 ): Promise<string> {
+  refuseHeldKey(request.privateKey);
   const publicKey = await provider.ed25519.publicKey(request.privateKey);
   if (!equalBytes(publicKey, request.publicKey)) throw new ValidationError('request', 'a matching key pair');
   return `${JSON.stringify(

@@ -11,7 +11,14 @@
  *
  * @module
  */
-import { type CryptoProvider, equalBytes, type KeyPair, ValidationError } from '@cloister/crypto';
+import {
+  type CryptoProvider,
+  type Ed25519Signer,
+  equalBytes,
+  isEd25519Signer,
+  type KeyPair,
+  ValidationError,
+} from '@cloister/crypto';
 import {
   type AdminRole,
   decodeAdminCertificate,
@@ -52,8 +59,18 @@ export interface AdminSigningKey {
   readonly admin: string;
   /** The role the certificate grants (what objects this key may sign). */
   readonly role: AdminRole;
-  /** Ed25519 private key (32 bytes). */
-  readonly privateKey: Uint8Array;
+  /**
+   * The Ed25519 private key: its 32 bytes, or an `Ed25519Signer` that holds it (a non-extractable
+   * WebCrypto key from `importSigningKeyToWebCrypto` or `generateWebCryptoSigner`).
+   * Every signing function accepts both; a key held by a signer cannot be sealed or exported.
+   *
+   * @example
+   * ```ts
+   * import { isEd25519Signer } from '@cloister/crypto';
+   * console.log(isEd25519Signer(org.owner.privateKey) ? 'held by WebCrypto' : '32 bytes in memory');
+   * ```
+   */
+  readonly privateKey: Uint8Array | Ed25519Signer;
   /** Ed25519 public key (32 bytes): the certified one. */
   readonly publicKey: Uint8Array;
   /** The administrator certificate (`spec/organisation.md` §3). */
@@ -157,7 +174,10 @@ export async function certifyAdministrator(
 
 /**
  * An administrator's signing key from its private key, its certificate and the root it was
- * certified under. `ValidationError` when the certificate does not decode or certifies another key.
+ * certified under. `privateKey` is the 32-byte seed (copied) or an `Ed25519Signer` (kept as it
+ * is; its `publicKey` is compared with the certificate, and every signature it makes is verified
+ * when an object is signed). `ValidationError` when the certificate does not decode or certifies
+ * another key.
  *
  * @example
  * ```ts
@@ -167,7 +187,7 @@ export async function certifyAdministrator(
  */
 export async function adminSigningKey(
   provider: CryptoProvider,
-  privateKey: Uint8Array,
+  privateKey: Uint8Array | Ed25519Signer,
   certificate: Uint8Array,
   rootPublicKey: Uint8Array,
 ): Promise<AdminSigningKey> {
@@ -177,7 +197,14 @@ export async function adminSigningKey(
   } catch {
     throw new ValidationError('certificate', 'an administrator certificate');
   }
-  const publicKey = await provider.ed25519.publicKey(privateKey);
+  const signer = isEd25519Signer(privateKey) ? privateKey : undefined;
+  if (signer === undefined && (!(privateKey instanceof Uint8Array) || privateKey.length !== 32)) {
+    throw new ValidationError('privateKey', 'a 32-byte Ed25519 private key or an Ed25519Signer');
+  }
+  const publicKey =
+    signer === undefined
+      ? await provider.ed25519.publicKey(privateKey as Uint8Array)
+      : signer.publicKey.slice();
   if (!equalBytes(publicKey, decoded.adminPublicKey)) {
     throw new ValidationError('certificate', 'a certificate of this private key');
   }
@@ -188,7 +215,7 @@ export async function adminSigningKey(
     tenant: decoded.tenant,
     admin: decoded.admin,
     role: decoded.role,
-    privateKey: privateKey.slice(),
+    privateKey: signer ?? (privateKey as Uint8Array).slice(),
     publicKey,
     certificate: decoded.bytes,
     rootPublicKey: rootPublicKey.slice(),
@@ -198,8 +225,9 @@ export async function adminSigningKey(
 /**
  * An administrator's signing key from its private key and the certificate an owner issued for it,
  * after checking the certificate against the root (`verifyAdminCertificate`: the root's signature,
- * the tenant, valid at `now`): what an administrator runs before keeping the key. `InvalidKeyError`
- * names what fails; `ValidationError` a certificate of another key.
+ * the tenant, valid at `now`): what an administrator runs before keeping the key. `privateKey` may
+ * be an `Ed25519Signer` (a key pair generated in the browser with `generateWebCryptoSigner`).
+ * `InvalidKeyError` names what fails; `ValidationError` a certificate of another key.
  *
  * @example
  * ```ts
@@ -209,7 +237,7 @@ export async function adminSigningKey(
  */
 export async function installAdminCertificate(
   provider: CryptoProvider,
-  privateKey: Uint8Array,
+  privateKey: Uint8Array | Ed25519Signer,
   certificate: Uint8Array,
   rootPublicKey: Uint8Array,
   now: number = Date.now(),

@@ -91,7 +91,7 @@ describe('key stores', async () => {
 
   it('round-trips a signing key with its certificate; nothing secret in clear; wrong passphrase refused', async () => {
     const text = await sealSigningKey(provider, org.owner, passphrase, fast);
-    for (const form of clearForms(org.owner.privateKey)) expect(text).not.toContain(form);
+    for (const form of clearForms(org.owner.privateKey as Uint8Array)) expect(text).not.toContain(form);
     const key = await openSigningKey(provider, text, passphrase);
     expect(key.admin).toBe('adm_owner');
     expect(Buffer.from(key.certificate).equals(Buffer.from(org.owner.certificate))).toBe(true);

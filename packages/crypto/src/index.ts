@@ -36,6 +36,7 @@ export type * from './provider.js';
 export { createNobleProvider } from './providers/noble.js';
 export { getProvider, type ProviderName } from './providers/select.js';
 export { createWebCryptoProvider } from './providers/webcrypto.js';
+export { type Ed25519Signer, ed25519SignWith, isEd25519Signer } from './signer.js';
 export {
   openStaticV1Channel,
   STATIC_V1_DEFAULTS,

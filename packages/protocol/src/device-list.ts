@@ -36,8 +36,11 @@ import {
   DecodeError,
   type DeviceId,
   deviceId,
+  type Ed25519Signer,
+  ed25519SignWith,
   equalBytes,
   InvalidKeyError,
+  isEd25519Signer,
   type PublicIdentity,
   UnsupportedError,
   uintBE,
@@ -343,9 +346,11 @@ export function deviceListSignedBytes(body: DeviceListBody): Uint8Array {
 /**
  * Signs a list and returns its bytes: with a device's identity signing key (`body.signer` a device
  * on the list), or with an administrator's key (`body.signer` of kind `organisation`: the key its
- * certificate certifies, for a role that may sign `device-admission`). The signature is checked
- * against the signer's key before the bytes are returned, so a wrong key fails here with
- * `InvalidKeyError` instead of producing a list every reader refuses.
+ * certificate certifies, for a role that may sign `device-admission`). `signingPrivateKey` is the
+ * 32-byte Ed25519 seed or an {@link Ed25519Signer} holding the key (its `publicKey` must be the
+ * signer's key, checked before it is asked to sign). The signature is checked against the
+ * signer's key before the bytes are returned, so a wrong key fails here with `InvalidKeyError`
+ * instead of producing a list every reader refuses.
  *
  * @example
  * ```ts
@@ -364,7 +369,7 @@ export function deviceListSignedBytes(body: DeviceListBody): Uint8Array {
 export async function signDeviceList(
   provider: CryptoProvider,
   body: DeviceListBody,
-  signingPrivateKey: Uint8Array,
+  signingPrivateKey: Uint8Array | Ed25519Signer,
 ): Promise<Uint8Array> {
   const unsigned = encodeUnsigned(body);
   const signer = body.signer;
@@ -380,8 +385,14 @@ export async function signDeviceList(
     key = certificate.adminPublicKey;
   } else key = body.devices.find((d) => d.deviceId === signer.deviceId)?.identity.signingKey;
   const message = concatBytes(signer.kind === 'organisation' ? ORGANISATION_LABEL : LABEL, unsigned);
-  const signature = await provider.ed25519.sign(signingPrivateKey, message);
-  if (key === undefined || !(await provider.ed25519.verify(key, message, signature))) {
+  if (
+    key === undefined ||
+    (isEd25519Signer(signingPrivateKey) && !equalBytes(signingPrivateKey.publicKey, key))
+  ) {
+    throw new InvalidKeyError('signingPrivateKey', "not the key of the list's signer");
+  }
+  const signature = await ed25519SignWith(provider, signingPrivateKey, message);
+  if (!(await provider.ed25519.verify(key, message, signature))) {
     throw new InvalidKeyError('signingPrivateKey', "not the key of the list's signer");
   }
   return concatBytes(unsigned, signature);

@@ -22,9 +22,12 @@ import {
   type CryptoProvider,
   concatBytes,
   DecodeError,
+  type Ed25519Signer,
+  ed25519SignWith,
   equalBytes,
   ForbiddenError,
   InvalidKeyError,
+  isEd25519Signer,
   uintBE,
   utf8,
   ValidationError,
@@ -270,9 +273,14 @@ async function checkKindRules(
 
 /**
  * An administrator signs an organisation object; returns its bytes. `certificate` is the
- * administrator's root-signed certificate (embedded in the object). Before signing: the private
- * key must be the certified one (`InvalidKeyError`), the object's tenant the certificate's
- * (`ValidationError`), the role allowed to sign the kind and the kind's rules met (`ForbiddenError`).
+ * administrator's root-signed certificate (embedded in the object). `adminPrivateKey` is the
+ * 32-byte Ed25519 seed or an {@link Ed25519Signer} that holds the key (a non-extractable WebCrypto
+ * key: `spec/admin-sdk.md` "Keys held by the browser"). Before signing: the key must be the
+ * certified one (`InvalidKeyError`; for a signer its `publicKey`, for bytes the key derived from
+ * them), the object's tenant the certificate's (`ValidationError`), the role allowed to sign the
+ * kind and the kind's rules met (`ForbiddenError`). A signer's signature is then verified against
+ * the certified key, and one that is not 64 bytes or does not verify is an `InvalidKeyError`:
+ * nothing a signer returns leaves this function unchecked.
  *
  * @example
  * ```ts
@@ -286,11 +294,12 @@ async function checkKindRules(
  */
 export async function signOrganisationObject(
   provider: CryptoProvider,
-  adminPrivateKey: Uint8Array,
+  adminPrivateKey: Uint8Array | Ed25519Signer,
   certificate: Uint8Array,
   object: OrganisationObjectBody,
 ): Promise<Uint8Array> {
-  checkFixed(adminPrivateKey, 'adminPrivateKey', 32);
+  const signer = isEd25519Signer(adminPrivateKey) ? adminPrivateKey : undefined;
+  if (signer === undefined) checkFixed(adminPrivateKey, 'adminPrivateKey', 32);
   let cert: AdminCertificate;
   try {
     cert = decodeAdminCertificate(certificate);
@@ -299,17 +308,21 @@ export async function signOrganisationObject(
     throw e;
   }
   const unsigned = encodeUnsigned(certificate, object);
-  if (!equalBytes(await provider.ed25519.publicKey(adminPrivateKey), cert.adminPublicKey)) {
+  const publicKey =
+    signer === undefined ? await provider.ed25519.publicKey(adminPrivateKey as Uint8Array) : signer.publicKey;
+  if (!equalBytes(publicKey, cert.adminPublicKey)) {
     throw new InvalidKeyError('adminPrivateKey', 'not the key the certificate certifies');
   }
   if (object.tenant !== cert.tenant) throw new ValidationError('object.tenant', "the certificate's tenant");
   if (!maySign(cert.role, object.kind))
     throw new ForbiddenError(`role ${cert.role} may not sign ${object.kind}`);
   await checkKindRules(provider, object, undefined);
-  const signature = await provider.ed25519.sign(
-    adminPrivateKey,
-    concatBytes(utf8(ORGANISATION_OBJECT_LABELS[object.kind]), unsigned),
-  );
+  const message = concatBytes(utf8(ORGANISATION_OBJECT_LABELS[object.kind]), unsigned);
+  const signature = await ed25519SignWith(provider, adminPrivateKey, message);
+  // A signer names its public key; that it signs with that key is checked, not assumed.
+  if (signer !== undefined && !(await provider.ed25519.verify(cert.adminPublicKey, message, signature))) {
+    throw new InvalidKeyError('adminPrivateKey', 'the signer did not sign with the certified key');
+  }
   return concatBytes(unsigned, signature);
 }
 
