@@ -6,6 +6,10 @@
  * server answers 409 `organisation-sequence` (another administrator signed the same kind in
  * between) fetches the sequence again and signs once more, once.
  *
+ * The key may be held by an `Ed25519Signer` (a non-extractable WebCrypto key in the browser): the
+ * signer's public key must be the certified one and each signature it returns is verified before
+ * anything is published (`InvalidKeyError` otherwise).
+ *
  * The server only chooses the sequence number, which the client checks for going backwards per
  * scope anyway; everything the object says comes from the caller.
  *
@@ -47,7 +51,10 @@ import type { AdminSigningKey } from './organisation.js';
 export interface OrganisationSigner {
   /** The crypto provider that signs. */
   readonly provider: CryptoProvider;
-  /** The administrator's certified signing key. */
+  /**
+   * The administrator's certified signing key; its `privateKey` may be 32 bytes or an
+   * `Ed25519Signer` (a non-extractable WebCrypto key, `importSigningKeyToWebCrypto`).
+   */
   readonly key: AdminSigningKey;
   /** The client that reads the next sequence and publishes. */
   readonly client: AdminClient;
