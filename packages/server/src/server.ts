@@ -39,8 +39,6 @@ import {
 import type { Notifier, RouteModule, ServerContext, ServerLimits } from './context.js';
 import { checkDeliveryTokenLifetime, createDeliveryTokens } from './delivery-token.js';
 import { errorHandler, rawClientError } from './http-errors.js';
-import { sendScimError } from './scim/errors.js';
-import { isScimPath } from './scim/routes.js';
 import { type LocalCaMaterial, loadOrCreateLocalCa, localCaNames } from './local-ca.js';
 import { createRateLimiter, credentialLimiterKey } from './rate-limits.js';
 import { invalidatingAdapter, setQuietStores } from './recipients.js';
@@ -49,11 +47,19 @@ import { SEALED_SUBMISSION_PATHS } from './routes/delivery.js';
 import { ROUTES } from './routes/index.js';
 import { createServerKeyProofRoutes } from './routes/server-key-proof.js';
 import { selectSubprotocol, subprotocolAuthorization } from './routes/ws.js';
+import { sendScimError } from './scim/errors.js';
+import { isScimPath } from './scim/routes.js';
 import { statisticsOf } from './statistics.js';
 import { createServerStores, SERVER_ORDERED_TABLES } from './store/index.js';
 import { subjectSealingAdapter } from './store/subjects.js';
 import { loadOrCreateSelfSigned, spkiPin, type TlsMaterial } from './tls.js';
-import { checkWebApps, registerWebApps, type WebAppOptions, webSocketOrigins } from './web-apps.js';
+import {
+  checkWebApps,
+  registerPortalRedirect,
+  registerWebApps,
+  type WebAppOptions,
+  webSocketOrigins,
+} from './web-apps.js';
 import { checkWebhookOptions, startWebhookDispatcher, type WebhookOptions } from './webhooks.js';
 
 /**
@@ -148,6 +154,22 @@ export interface ServerOptions {
    * app, or a root that is not an existing directory is a `ValidationError`.
    */
   readonly webApps?: readonly WebAppOptions[];
+  /**
+   * The admin portal (`@cloister/portal`): its built directory (`root`, holding `index.html`) is
+   * served as the web app at `/portal/` with the SPA fallback and a fresh style nonce per HTML
+   * answer (`WebAppOptions.styleNonce`), and `GET`/`HEAD` `/admin` and `/admin/` answer `302` to
+   * `/portal/` (the rest of `/admin/` is the admin API). Checked before anything is created: a root
+   * that is not a directory holding `index.html` is a `ValidationError` on `portal.root`, and a
+   * `webApps` entry overlapping `/portal/` is refused.
+   *
+   * @example
+   * ```ts
+   * // root: portalRoot() of @cloister/portal, or any directory holding the built portal
+   * const server = await createServer({ dataDir: './cloister-data', localCa: true, portal: { root: './portal/dist' } });
+   * await server.listen({ port: 8443 }); // https://localhost:8443/admin → /portal/
+   * ```
+   */
+  readonly portal?: { readonly root: string };
   /**
    * The webhook dispatcher (`spec/integrations.md` §3): retries, timeouts, whether this instance
    * dispatches, and `allowHttpLocalhost` for tests. Checked before anything is created.
@@ -400,7 +422,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     options.operatorToken === undefined ? undefined : checkOperatorToken(options.operatorToken);
   const timeouts = checkTimeouts(options.timeouts);
   const connectionLimits = checkConnectionLimits(options.connections);
-  const webApps = checkWebApps(options.webApps);
+  const webApps = checkWebApps(options.webApps, options.portal);
   const webhookOptions = checkWebhookOptions(options.webhooks);
   const keyRequestsPerMinute =
     options.integrationKeyRequestsPerMinute ?? DEFAULT_INTEGRATION_KEY_CONFIG.requestsPerWindow;
@@ -584,6 +606,7 @@ export async function createServer(options: ServerOptions = {}): Promise<Cloiste
     };
     await registerWebApps(app, webApps, webSocketOrigins(tls.cert, listeningPort));
   }
+  if (options.portal !== undefined) registerPortalRedirect(app);
 
   // Webhook events of the outbox, delivered at least once (it survives restarts: the outbox is a table).
   const webhookDispatcher = startWebhookDispatcher(context, webhookOptions);

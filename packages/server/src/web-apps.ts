@@ -12,8 +12,10 @@
  * @module
  */
 
+import { randomBytes } from 'node:crypto';
 import { realpathSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve, sep } from 'node:path';
 import { ValidationError } from '@cloister/crypto';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -43,7 +45,26 @@ export interface WebAppOptions {
    * segment has no extension (client-side routing). Default `false`: such paths answer 404.
    */
   readonly spaFallback?: boolean;
+  /**
+   * Serve the app's HTML files with a fresh style nonce per answer (for apps whose style library
+   * injects `<style>` elements at run time, such as emotion under MUI). Every occurrence of
+   * the placeholder `__CLOISTER_CSP_NONCE__` (Vite: `html.cspNonce`) in `index.html`, `<dir>/index.html`, any other `.html` file and
+   * the SPA fallback is replaced by 16 random bytes in base64, the policy's `style-src 'self'`
+   * becomes `style-src 'self' 'nonce-<that nonce>'` for that answer, and the answer carries
+   * `Cache-Control: no-store` and no `ETag`/`Last-Modified` (a cached copy would hold a stale
+   * nonce). Scripts stay `'self'` only. Other files are served unchanged. Default `false`.
+   *
+   * @example
+   * ```ts
+   * const app: WebAppOptions = { prefix: '/console/', root: './console/dist', spaFallback: true, styleNonce: true };
+   * // index.html: <meta property="csp-nonce" nonce="__CLOISTER_CSP_NONCE__"> is answered with a fresh nonce
+   * ```
+   */
+  readonly styleNonce?: boolean;
 }
+
+/** What a `styleNonce` app writes where the answer's nonce goes (Vite: `html.cspNonce`). */
+const CSP_NONCE_PLACEHOLDER = '__CLOISTER_CSP_NONCE__';
 
 /**
  * A checked {@link WebAppOptions}: the prefix as given, the root as an absolute real path.
@@ -61,6 +82,8 @@ export interface ResolvedWebApp {
   readonly root: string;
   /** Whether unknown extension-less paths under the prefix answer `index.html`. */
   readonly spaFallback: boolean;
+  /** Whether the app's HTML files are answered with a fresh style nonce (`WebAppOptions.styleNonce`). */
+  readonly styleNonce: boolean;
 }
 
 /**
@@ -103,15 +126,19 @@ function overlaps(prefix: string, other: string): boolean {
  * apps[0]?.root; // the absolute real path of ./dist
  * ```
  */
-export function checkWebApps(apps: readonly WebAppOptions[] | undefined): readonly ResolvedWebApp[] {
-  if (apps === undefined) return [];
-  if (!Array.isArray(apps)) throw new ValidationError('webApps', 'an array of { prefix, root }');
+export function checkWebApps(
+  apps: readonly WebAppOptions[] | undefined,
+  portal?: { readonly root: string },
+): readonly ResolvedWebApp[] {
   const checked: ResolvedWebApp[] = [];
+  if (portal !== undefined) checked.push(checkPortal(portal));
+  if (apps === undefined) return checked;
+  if (!Array.isArray(apps)) throw new ValidationError('webApps', 'an array of { prefix, root }');
   apps.forEach((app: WebAppOptions, i) => {
     const field = `webApps[${i}]`;
     if (typeof app !== 'object' || app === null)
       throw new ValidationError(field, 'an object { prefix, root }');
-    const { prefix, root, spaFallback } = app;
+    const { prefix, root, spaFallback, styleNonce } = app;
     if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX || !PREFIX.test(prefix)) {
       throw new ValidationError(
         `${field}.prefix`,
@@ -132,33 +159,70 @@ export function checkWebApps(apps: readonly WebAppOptions[] | undefined): readon
     if (spaFallback !== undefined && typeof spaFallback !== 'boolean') {
       throw new ValidationError(`${field}.spaFallback`, 'a boolean');
     }
-    let real: string;
-    try {
-      if (typeof root !== 'string' || root === '') throw new Error('no path');
-      real = realpathSync(resolve(root));
-      if (!statSync(real).isDirectory()) throw new Error('not a directory');
-    } catch {
-      throw new ValidationError(`${field}.root`, 'an existing directory');
+    if (styleNonce !== undefined && typeof styleNonce !== 'boolean') {
+      throw new ValidationError(`${field}.styleNonce`, 'a boolean');
     }
-    checked.push({ prefix, root: real, spaFallback: spaFallback === true });
+    const real = existingDirectory(root);
+    if (real === undefined) throw new ValidationError(`${field}.root`, 'an existing directory');
+    checked.push({ prefix, root: real, spaFallback: spaFallback === true, styleNonce: styleNonce === true });
   });
   return checked;
+}
+
+/** The absolute real path of `root` when it names an existing directory. */
+function existingDirectory(root: unknown): string | undefined {
+  try {
+    if (typeof root !== 'string' || root === '') return undefined;
+    const real = realpathSync(resolve(root));
+    return statSync(real).isDirectory() ? real : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path the admin portal (`ServerOptions.portal`) is served under. */
+export const PORTAL_PREFIX = '/portal/';
+
+/**
+ * Checks `ServerOptions.portal`: its root must be an existing directory holding `index.html` (the
+ * built portal). The portal is the web app at {@link PORTAL_PREFIX} with the SPA fallback and the
+ * style nonce.
+ */
+function checkPortal(portal: { readonly root: string }): ResolvedWebApp {
+  if (typeof portal !== 'object' || portal === null)
+    throw new ValidationError('portal', 'an object { root }');
+  const real = existingDirectory(portal.root);
+  let built = false;
+  try {
+    built = real !== undefined && statSync(join(real, 'index.html')).isFile();
+  } catch {
+    built = false;
+  }
+  if (real === undefined || !built) {
+    throw new ValidationError('portal.root', 'an existing directory holding index.html (the built portal)');
+  }
+  return { prefix: PORTAL_PREFIX, root: real, spaFallback: true, styleNonce: true };
 }
 
 /**
  * The content security policy of every web app response: scripts, styles, fonts, images,
  * manifests and workers from the server's origin only, connections to the origin and to
- * `wssOrigin` (the server's own WebSocket), nothing else, no framing, no `<base>`.
+ * `wssOrigin` (the server's own WebSocket), nothing else, no framing, no `<base>`. With
+ * `styleNonce` (an HTML answer of a `styleNonce` app), `style-src` also allows `<style>` elements
+ * carrying that nonce; scripts never get one.
  *
  * @example
  * ```ts
  * webAppPolicy('wss://localhost:8443');
  * // "default-src 'none'; script-src 'self'; … connect-src 'self' wss://localhost:8443; …"
+ * webAppPolicy('wss://localhost:8443', 'q3Zq0mJr5Yc0e1hMPpTr7A==');
+ * // "…; style-src 'self' 'nonce-q3Zq0mJr5Yc0e1hMPpTr7A=='; …"
  * ```
  */
-export function webAppPolicy(wssOrigin: string): string {
+export function webAppPolicy(wssOrigin: string, styleNonce?: string): string {
+  const styles = styleNonce === undefined ? "'self'" : `'self' 'nonce-${styleNonce}'`;
   return (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; " +
+    `default-src 'none'; script-src 'self'; style-src ${styles}; img-src 'self' data: blob:; ` +
     `font-src 'self'; connect-src 'self' ${wssOrigin}; manifest-src 'self'; worker-src 'self'; ` +
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
   );
@@ -257,6 +321,54 @@ function hasExtension(path: string): boolean {
 }
 
 /**
+ * The HTML file a request path (after the prefix, already passed by {@link safeAppPath}) names, as
+ * `@fastify/static` would serve it: `index.html` of the directory for an empty path or one ending
+ * in `/`, the file itself for a `.html`/`.htm` name, `<dir>/index.html` for an extension-less
+ * directory name. `undefined` when that is no regular file inside the root.
+ */
+async function htmlFileFor(root: string, rest: string): Promise<string | undefined> {
+  const segments = rest.split('/').map((segment) => decodeURIComponent(segment));
+  const last = segments[segments.length - 1] as string;
+  let parts: string[];
+  if (last === '') parts = [...segments.slice(0, -1), 'index.html'];
+  else if (/\.html?$/i.test(last)) parts = segments;
+  else if (!last.includes('.')) parts = [...segments, 'index.html'];
+  else return undefined;
+  const file = join(root, ...parts);
+  if (!file.startsWith(root + sep)) return undefined;
+  try {
+    return (await stat(file)).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Answers an HTML file of a `styleNonce` app: every placeholder replaced by a fresh nonce (16
+ * random bytes, base64), the policy naming that nonce in `style-src`, `no-store` and no
+ * validators (a conditional request gets the full answer: a `304` would reuse a stale nonce).
+ */
+async function sendWithNonce(
+  reply: FastifyReply,
+  file: string,
+  policy: (nonce: string) => string,
+): Promise<FastifyReply> {
+  let html: string;
+  try {
+    html = await readFile(file, 'utf8');
+  } catch {
+    return notFound(reply);
+  }
+  const nonce = randomBytes(16).toString('base64');
+  reply.raw.setHeader('content-security-policy', policy(nonce));
+  return reply
+    .code(200)
+    .header('cache-control', 'no-store')
+    .type('text/html; charset=utf-8')
+    .send(html.replaceAll(CSP_NONCE_PLACEHOLDER, nonce));
+}
+
+/**
  * Registers the checked web apps on `app`, each in its own encapsulated scope with the static
  * file route, the path guard, the policy header and its own 404 (the SPA fallback). `wssOrigin`
  * picks the WebSocket origin of the policy for a request's Host header
@@ -283,6 +395,8 @@ export async function registerWebApps(
     }
     return policy;
   };
+  const noncedPolicy = (request: FastifyRequest) => (nonce: string) =>
+    webAppPolicy(wssOrigin(request.headers.host), nonce);
   for (const web of apps) {
     const base = web.prefix.slice(0, -1);
     await app.register(
@@ -297,6 +411,10 @@ export async function registerWebApps(
             return notFound(reply);
           }
           if (request.method !== 'GET' && request.method !== 'HEAD') return notFound(reply);
+          if (web.styleNonce) {
+            const file = await htmlFileFor(web.root, path.slice(web.prefix.length));
+            if (file !== undefined) return sendWithNonce(reply, file, noncedPolicy(request));
+          }
           return undefined;
         });
         await scope.register(fastifyStatic, {
@@ -325,6 +443,8 @@ export async function registerWebApps(
             path.startsWith(web.prefix) &&
             !hasExtension(path)
           ) {
+            if (web.styleNonce)
+              return sendWithNonce(reply, join(web.root, 'index.html'), noncedPolicy(request));
             return reply.sendFile('index.html');
           }
           return notFound(reply);
@@ -332,5 +452,18 @@ export async function registerWebApps(
       },
       { prefix: base },
     );
+  }
+}
+
+/**
+ * With the portal configured: `GET`/`HEAD /admin` and `/admin/` answer `302` to
+ * {@link PORTAL_PREFIX}. The rest of `/admin/` stays the admin API (`/admin/v1/…`), which is why
+ * the portal itself cannot live there.
+ */
+export function registerPortalRedirect(app: FastifyInstance): void {
+  for (const url of ['/admin', '/admin/']) {
+    app.get(url, (_request, reply) => {
+      void reply.redirect(PORTAL_PREFIX, 302);
+    });
   }
 }

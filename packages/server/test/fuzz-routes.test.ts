@@ -18,6 +18,9 @@
  * any such request legitimate) must be listed in `IGNORES_BODY`.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { DeviceId } from '@cloister/crypto';
 import { registrationId } from '@cloister/crypto';
 import { blobId, tenantId, userId } from '@cloister/protocol';
@@ -33,8 +36,19 @@ import { statisticsOf } from '../src/statistics.js';
 import { createTenant } from '../src/tenants.js';
 import { startTestServer, type TestResponse, type TestServer } from './helpers/server.js';
 
-/** Routes that answer unauthenticated requests positively by design. */
-const OPEN_ROUTES = new Set(['GET /health', 'GET /ready', 'GET /admin/v1/openapi.json']);
+/**
+ * Routes that answer unauthenticated requests positively by design: health, the OpenAPI document,
+ * and with the portal configured its redirect (`/admin` → `/portal/`) and its static files.
+ */
+const OPEN_ROUTES = new Set([
+  'GET /health',
+  'GET /ready',
+  'GET /admin/v1/openapi.json',
+  'GET /admin',
+  'GET /admin/',
+  'GET /portal',
+  'GET /portal*',
+]);
 /**
  * Authenticated routes that read no body: with a valid credential and real parameters any request
  * to them may be legitimate, so they get only malformed parameters or credentials.
@@ -134,8 +148,16 @@ async function snapshot() {
   };
 }
 
+/** A built portal's stand-in: the server serves it at /portal/ and redirects /admin there. */
+const portalRoot = mkdtempSync(join(tmpdir(), 'cloister-fuzz-portal-'));
+writeFileSync(
+  join(portalRoot, 'index.html'),
+  '<!doctype html><meta property="csp-nonce" nonce="__CLOISTER_CSP_NONCE__">',
+);
+
 beforeAll(async () => {
   t = await startTestServer({
+    portal: { root: portalRoot },
     rateLimitPerMinute: 1_000_000,
     // The fixture's one device sends every request that carries a credential.
     limits: { deviceRequestsPerMinute: 1_000_000 },
@@ -180,6 +202,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.close();
+  rmSync(portalRoot, { recursive: true, force: true });
 });
 
 // --- generators -------------------------------------------------------------------------------
@@ -369,6 +392,10 @@ describe('fuzz over every route', () => {
     expect(keys).toContain('PUT /v1/blobs/:blobId/chunks/:index');
     expect(keys).toContain('GET /v1/blobs/:blobId/chunks/:index');
     expect(keys).toContain('DELETE /v1/blobs/:blobId');
+    // The portal's redirect and files are fuzzed too.
+    expect(keys).toContain('GET /admin');
+    expect(keys).toContain('GET /admin/');
+    expect(keys).toContain('GET /portal*');
   });
 
   it('answers every malformed request with a typed 4xx and changes nothing', {
