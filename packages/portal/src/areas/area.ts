@@ -47,12 +47,24 @@ export interface Area {
   readonly messages: AreaMessages;
 }
 
+/** The data-provider methods a resource may serve (`DataProvider`'s own, without its index signature). */
+export type DataMethod =
+  | 'getList'
+  | 'getOne'
+  | 'getMany'
+  | 'getManyReference'
+  | 'update'
+  | 'updateMany'
+  | 'create'
+  | 'delete'
+  | 'deleteMany';
+
 /**
  * Data-provider methods of one resource, given the portal session. Only the methods the resource
  * supports; the shell answers the others with a typed "not supported" error.
  */
 export type AreaData = {
-  readonly [K in keyof DataProvider]?: (
+  readonly [K in DataMethod]?: (
     session: import('../session/portal-context.js').PortalSession,
     ...args: Parameters<DataProvider[K]>
   ) => ReturnType<DataProvider[K]>;
