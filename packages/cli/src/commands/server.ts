@@ -4,7 +4,8 @@
  * API's operator operations (creating tenants) is read from `--operator-token-file` (default
  * `<data-dir>/operator.token`), generated there (32 random bytes, base64url, mode 0600) when absent.
  * `--local-ca` serves a leaf signed by a local certificate authority (the CA file to import is
- * printed), `--web-app <dir>` serves a static web app on the server's origin. Logs go to standard
+ * printed), `--web-app <dir>` serves a static web app on the server's origin, `--portal` the admin
+ * portal of `@cloister/portal` at `/portal/` (`/admin` redirects there). Logs go to standard
  * error, as one readable line each (`--log-format text`, the default) or as pino's JSON lines
  * (`--log-format json`, the default with `--json`), so standard output holds only the result.
  *
@@ -74,6 +75,7 @@ interface StartOptions extends StorageOptionValues {
   readonly webApp?: string;
   readonly webAppPrefix?: string;
   readonly webAppSpa?: boolean;
+  readonly portal?: boolean;
   readonly logFormat?: LogFormat;
 }
 
@@ -150,6 +152,16 @@ export interface StartJsonLine {
   readonly caFile?: string;
   /** With `--web-app`: the web app's address (the listening URL and the prefix). */
   readonly webAppUrl?: string;
+  /**
+   * With `--portal`: the admin portal's address, `<url>/admin` (which redirects to `/portal/`).
+   *
+   * @example
+   * ```ts
+   * const first: StartJsonLine = JSON.parse(stdoutLine);
+   * console.log(first.portalUrl); // 'https://127.0.0.1:8443/admin'
+   * ```
+   */
+  readonly portalUrl?: string;
 }
 
 const LEVELS: Readonly<Record<number, string>> = {
@@ -204,10 +216,22 @@ function collectName(value: string, previous: readonly string[] = []): string[] 
   return [...previous, value];
 }
 
-/** The server's options for `--local-ca`, `--cert-name` and `--web-app…`, checked. */
+/** The built admin portal's directory for `--portal`; a usage failure when it is not built. */
+async function portalDirectory(): Promise<string> {
+  const { portalRoot } = await import('@cloister/portal');
+  try {
+    return portalRoot();
+  } catch (error) {
+    throw new UsageFailure(
+      `--portal: ${error instanceof Error ? error.message : 'the admin portal is not built'}`,
+    );
+  }
+}
+
+/** The server's options for `--local-ca`, `--cert-name`, `--web-app…` and `--portal`, checked. */
 async function certificateAndWebApps(
   options: StartOptions,
-): Promise<Pick<ServerOptions, 'localCa' | 'webApps'>> {
+): Promise<Pick<ServerOptions, 'localCa' | 'webApps' | 'portal'>> {
   if (options.localCa === true && (options.tlsCert !== undefined || options.tlsKey !== undefined)) {
     throw new UsageFailure('--local-ca cannot be used with --tls-cert and --tls-key');
   }
@@ -218,12 +242,20 @@ async function certificateAndWebApps(
     throw new UsageFailure('--web-app-prefix and --web-app-spa need --web-app <dir>');
   }
   const { checkWebApps, localCaNames } = await import('@cloister/server');
-  const result: { localCa?: LocalCaServerOptions; webApps?: WebAppOptions[] } = {};
+  const result: { localCa?: LocalCaServerOptions; webApps?: WebAppOptions[]; portal?: { root: string } } = {};
+  if (options.portal === true) result.portal = { root: await portalDirectory() };
   if (options.localCa === true) {
     try {
       result.localCa = { hostNames: localCaNames(options.certName) };
     } catch (error) {
       throw new UsageFailure(`--cert-name: ${reasonOf(error)}`);
+    }
+  }
+  if (result.portal !== undefined && options.webApp === undefined) {
+    try {
+      checkWebApps([], result.portal);
+    } catch (error) {
+      throw new UsageFailure(`--portal: ${reasonOf(error)}`);
     }
   }
   if (options.webApp !== undefined) {
@@ -237,7 +269,7 @@ async function certificateAndWebApps(
       ...(options.webAppSpa === true ? { spaFallback: true } : {}),
     };
     try {
-      checkWebApps([app]);
+      checkWebApps([app], result.portal);
     } catch (error) {
       const option =
         error instanceof ValidationError && error.field.endsWith('.root') ? '--web-app' : '--web-app-prefix';
@@ -332,6 +364,7 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
     }
     const webApp = served.webApps?.[0];
     const webAppUrl = webApp === undefined ? undefined : `${url}${webApp.prefix}`;
+    const portalUrl = served.portal === undefined ? undefined : `${url}/admin`;
     const localCa = server.localCa;
     if (options.json === true) {
       const line: StartJsonLine = {
@@ -341,6 +374,7 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
         operatorTokenFile: tokenFile,
         ...(localCa === undefined ? {} : { caFile: localCa.caFile }),
         ...(webAppUrl === undefined ? {} : { webAppUrl }),
+        ...(portalUrl === undefined ? {} : { portalUrl }),
       };
       io.stdout(`${JSON.stringify(line)}\n`);
     } else {
@@ -366,6 +400,12 @@ async function start(options: StartOptions, io: ResolvedIO): Promise<void> {
           `${certificate}; clients must be configured with the pin above\n` +
           trust +
           (webApp === undefined ? '' : `web app: ${webAppUrl} (files from ${webApp.root})\n`) +
+          (portalUrl === undefined
+            ? ''
+            : `admin portal: ${portalUrl} (redirects to ${url}/portal/; files from ${served.portal?.root})` +
+              (localCa === undefined && tls === undefined
+                ? '; browsers warn about the self-signed certificate: start with --local-ca and import the CA\n'
+                : '\n')) +
           `storage: ${storage}\n` +
           `operator token (creates tenants: cloister admin tenant create): ${tokenFile}\n` +
           'press Ctrl-C to stop\n',
@@ -454,6 +494,10 @@ export function registerServerCommands(program: Command, io: ResolvedIO): Comman
       '--web-app-spa',
       'answer index.html for unknown extension-less paths under the prefix (client-side routing)',
     )
+    .option(
+      '--portal',
+      'serve the admin portal (@cloister/portal) at /portal/, with /admin redirecting there; use with --local-ca so that browsers trust the server',
+    )
     .addOption(
       new Option(
         '--log-format <format>',
@@ -462,7 +506,7 @@ export function registerServerCommands(program: Command, io: ResolvedIO): Comman
     )
     .option(
       '--json',
-      'print one JSON line {"url","pin","generatedCertificate","operatorTokenFile","caFile"?,"webAppUrl"?} first (logs default to warn)',
+      'print one JSON line {"url","pin","generatedCertificate","operatorTokenFile","caFile"?,"webAppUrl"?,"portalUrl"?} first (logs default to warn)',
     );
   addStorageOptions(startCommand);
   startCommand.action((options: StartOptions) => start(options, io));
