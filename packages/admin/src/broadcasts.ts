@@ -28,6 +28,8 @@ import {
   decodeDeviceList,
   deviceListHash,
   followDeviceLists,
+  type OrganisationListVerifier,
+  organisationListVerifier,
   type SignedDeviceList,
   type TenantId,
   tenantId,
@@ -227,6 +229,7 @@ async function checkPin(
   user: string,
   list: SignedDeviceList,
   pin: DeviceListPin | undefined,
+  organisation: OrganisationListVerifier,
 ): Promise<{ readonly refusal?: BroadcastRefusal; readonly pin?: DeviceListPin }> {
   if (pin !== undefined && equalBytes(pin.list, list.bytes)) {
     // The pinned list again: a list held earlier is no longer what the server serves.
@@ -237,7 +240,11 @@ async function checkPin(
   const pinned = pin === undefined ? undefined : decodeDeviceList(pin.list);
   let trust: 'chained' | 'first' | 'reset' | undefined;
   try {
-    ({ trust } = await followDeviceLists(provider, pinned, [list.bytes], { tenant, user: userId(user) }));
+    ({ trust } = await followDeviceLists(provider, pinned, [list.bytes], {
+      tenant,
+      user: userId(user),
+      organisation,
+    }));
   } catch (error) {
     if (!(error instanceof InvalidKeyError || error instanceof UnsupportedError)) throw error;
   }
@@ -309,6 +316,13 @@ export class BroadcastsApi {
     const progress = options.onProgress ?? (() => undefined);
     const pins = pinsOf(this.#caller, options.pins);
     const pinUpdates = new Map<string, DeviceListPin>();
+    // A list an administrator signed (zero-touch admission) is checked against the root this
+    // administrator was certified under, as the user's devices check it.
+    const organisation = organisationListVerifier(provider, {
+      rootPublicKey: signer.key.rootPublicKey,
+      tenant,
+      now: signer.now ?? Date.now,
+    });
     // 1. The audience, each device checked against its user's signed device list.
     const refused: { user: string; device: number; reason: BroadcastRefusal }[] = [];
     const targets: { user: string; device: number; publicKey: Uint8Array; mailbox: Uint8Array }[] = [];
@@ -327,13 +341,20 @@ export class BroadcastsApi {
         if (u.deviceList !== null) {
           try {
             list = decodeDeviceList(fromBase64Url(u.deviceList, 'deviceList'));
-            await verifyDeviceList(provider, list, { tenant, user: userId(u.user) });
+            await verifyDeviceList(provider, list, { tenant, user: userId(u.user), organisation });
           } catch {
             problem = 'list';
           }
         }
         if (problem === undefined && list !== undefined) {
-          const checked = await checkPin(provider, tenant, u.user, list, await pins.get(u.user));
+          const checked = await checkPin(
+            provider,
+            tenant,
+            u.user,
+            list,
+            await pins.get(u.user),
+            organisation,
+          );
           if (checked.pin !== undefined) pinUpdates.set(u.user, checked.pin);
           problem = checked.refusal;
         }

@@ -9,8 +9,8 @@
  */
 import {
   createNobleProvider,
-  type DeviceIdentity,
   DecodeError,
+  type DeviceIdentity,
   deviceId,
   generateDeviceIdentity,
   toPublicIdentity,
@@ -28,6 +28,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import {
   AdminClient,
+  type AdminSigningKey,
   type AdminTransport,
   decodeDeviceListPins,
   encodeDeviceListPins,
@@ -144,6 +145,7 @@ async function setUp() {
   const send = (text: string, options = {}) =>
     client.broadcasts.send({ text, audience: { kind: 'tenant' } }, signer, options);
   return {
+    org,
     client,
     served,
     sealed,
@@ -166,6 +168,63 @@ async function aliceAndBob() {
 }
 
 describe('admin.broadcasts pins device lists', () => {
+  it('follows a device admitted under the signer’s organisation root; refuses an admission under another root', async () => {
+    const { served, sealed, send, org } = await setUp();
+    const pins = memoryDeviceListPins();
+    const phone = await device(1);
+    const now = Date.now();
+    const firstBody: DeviceListBody = {
+      tenant: tenantId('acme'),
+      user: userId('alice'),
+      epoch: 1,
+      issuedAtMs: now - 60_000,
+      previous: new Uint8Array(32),
+      root: new Uint8Array(32),
+      signer: { kind: 'device', deviceId: deviceId(1) },
+      devices: [{ deviceId: deviceId(1), identity: toPublicIdentity(phone.identity), addedAtMs: 1 }],
+    };
+    const first = await signDeviceList(provider, firstBody, phone.identity.signingKeyPair.privateKey);
+    served.set('alice', { list: first, devices: [phone] });
+    expect((await send('First', { pins })).refused).toEqual([]);
+    const tablet = await device(2);
+    const hash = await deviceListHash(provider, first);
+    const admit = (key: AdminSigningKey) =>
+      signDeviceList(
+        provider,
+        {
+          ...firstBody,
+          epoch: 2,
+          issuedAtMs: now,
+          previous: hash,
+          root: hash,
+          signer: { kind: 'organisation', deviceId: deviceId(2), certificate: key.certificate },
+          devices: [
+            ...firstBody.devices,
+            { deviceId: deviceId(2), identity: toPublicIdentity(tablet.identity), addedAtMs: 2 },
+          ],
+        },
+        key.privateKey,
+      );
+    // The operator admits a device of its own with an administrator certified by a root of its own.
+    const operator = await generateOrganisation(provider, { tenant: 'acme', admin: 'adm_owner' });
+    served.set('alice', { list: await admit(operator.owner), devices: [phone, tablet] });
+    const refused = await send('Second', { pins });
+    expect(refused.refused).toEqual([
+      { user: 'alice', device: 1, reason: 'list' },
+      { user: 'alice', device: 2, reason: 'list' },
+    ]);
+    expect((await pins.get('alice'))?.epoch).toBe(1);
+    // Admitted by an administrator of the organisation: followed, sealed to, pinned.
+    served.set('alice', { list: await admit(org.owner), devices: [phone, tablet] });
+    const admitted = await send('Third', { pins });
+    expect(admitted.refused).toEqual([]);
+    expect(sealed.at(-1)).toEqual([
+      { user: 'alice', device: 1 },
+      { user: 'alice', device: 2 },
+    ]);
+    expect((await pins.get('alice'))?.epoch).toBe(2);
+  });
+
   it('refuses a user whose chain the operator serves anew with a device of its own, after a first broadcast', async () => {
     const { served, sealed, send, alice1 } = await aliceAndBob();
     const first = await send('First notice');

@@ -57,7 +57,8 @@ describe('ed25519SignWith', () => {
     const { privateKey, publicKey } = pair as CryptoKeyPair;
     const signer: Ed25519Signer = {
       publicKey: new Uint8Array(await subtle.exportKey('raw', publicKey)),
-      sign: async (m) => new Uint8Array(await subtle.sign({ name: 'Ed25519' }, privateKey, m)),
+      sign: async (m) =>
+        new Uint8Array(await subtle.sign({ name: 'Ed25519' }, privateKey, new Uint8Array(m))),
     };
     const signature = await ed25519SignWith(provider, signer, message);
     expect(await provider.ed25519.verify(signer.publicKey, message, signature)).toBe(true);

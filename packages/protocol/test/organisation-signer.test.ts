@@ -51,7 +51,8 @@ async function webCryptoSignerOf(pair: KeyPair): Promise<Ed25519Signer & { reado
   return {
     cryptoKey,
     publicKey: pair.publicKey.slice(),
-    sign: async (message) => new Uint8Array(await subtle.sign({ name: 'Ed25519' }, cryptoKey, message)),
+    sign: async (message) =>
+      new Uint8Array(await subtle.sign({ name: 'Ed25519' }, cryptoKey, new Uint8Array(message))),
   };
 }
 
