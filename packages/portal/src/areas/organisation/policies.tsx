@@ -10,6 +10,7 @@
  */
 import { groupTarget, type PolicyLayerTarget, type RestrictionLayer, signPolicyLayer } from '@cloister/admin';
 import { ARCHIVE_FEATURE, NOTIFICATION_PREVIEWS, RESTRICTIONS } from '@cloister/protocol';
+import LockIcon from '@mui/icons-material/Lock';
 import {
   Alert,
   Box,
@@ -537,7 +538,8 @@ function LockNote(props: { readonly lock: LockSource }) {
   return (
     <Chip
       size="small"
-      color="warning"
+      variant="outlined"
+      icon={<LockIcon />}
       label={
         props.lock.layer === 'tenant'
           ? translate(`${K}.policies.locked_by_tenant`)
