@@ -68,7 +68,7 @@ export async function pageError(ctx: PortalTestContext): Promise<string | undefi
   const n = await alerts.count();
   for (let i = 0; i < n; i++) {
     const a = alerts.nth(i);
-    if ((await a.getAttribute('class'))?.includes('Error')) return (await a.innerText()).trim();
+    if ((await a.getAttribute('class'))?.includes('Error')) return ((await a.textContent()) ?? '').trim();
   }
   return undefined;
 }

@@ -46,7 +46,7 @@ const poolRulesFlow: PortalFlow = {
     await published.waitFor({ timeout: 10_000 }).catch(async () => {
       throw new Error(`the rules were not published: ${(await pageError(ctx)) ?? 'no message'}`);
     });
-    const sequence = /\(sequence (\d+)\)/.exec(await published.innerText())?.[1];
+    const sequence = /\(sequence (\d+)\)/.exec((await published.textContent()) ?? '')?.[1];
 
     const ward = await owner.pools.get(WARD.id);
     if (!ward.mayContact.includes(PHARMACY.id))
@@ -82,7 +82,7 @@ const policyFlow: PortalFlow = {
     await done.waitFor({ timeout: 10_000 }).catch(async () => {
       throw new Error(`the layer was not published: ${(await pageError(ctx)) ?? 'no message'}`);
     });
-    const sequence = /\(sequence (\d+)\)/.exec(await done.innerText())?.[1];
+    const sequence = /\(sequence (\d+)\)/.exec((await done.textContent()) ?? '')?.[1];
     await page
       .getByText(new RegExp(`^Current layer: sequence ${sequence}, signed by `))
       .waitFor({ timeout: 10_000 });

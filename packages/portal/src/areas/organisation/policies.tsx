@@ -140,9 +140,7 @@ export function PoliciesScreen() {
         <>
           {selected.layer === 'tenant' || selected.target !== null ? (
             <LayerEditor
-              key={`${selected.layer}/${selected.target ?? ''}/${layers.length}/${
-                layers.find((l) => l.layer === selected.layer && l.target === selected.target)?.sequence ?? 0
-              }`}
+              key={`${selected.layer}/${selected.target ?? ''}`}
               selected={selected}
               title={describe(selected)}
               layers={layers}
@@ -334,6 +332,12 @@ function LayerEditor(props: {
   const { layer: kind, target } = props.selected;
   const current = props.layers.find((l) => l.layer === kind && l.target === target);
   const [form, setForm] = useState<PolicyForm>(() => formOfLayer(current));
+  // A newer signed layer (published here or elsewhere, then reloaded): the form shows it.
+  const [shownSequence, setShownSequence] = useState(current?.sequence);
+  if (current?.sequence !== shownSequence) {
+    setShownSequence(current?.sequence);
+    setForm(formOfLayer(current));
+  }
   const [userPools, setUserPools] = useState<readonly string[]>([]);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
