@@ -93,7 +93,14 @@ async function bulkInPortal(
     throw new Error(`the dry run lists ${plannedRows} changes, not ${expectChange}`);
   const skippedWhy =
     skipped > 0
-      ? ((await dialog.getByRole('row').filter({ hasText: 'Would be skipped' }).first().textContent()) ?? '')
+      ? (
+          await dialog
+            .getByRole('row')
+            .filter({ hasText: 'Would be skipped' })
+            .first()
+            .getByRole('cell')
+            .allTextContents()
+        ).join(' / ')
       : '';
   await dialog.getByRole('button', { name: `${action} ${expectChange} user(s) now` }).click();
   await dialog.getByText(`Progress: ${users.length} of ${users.length} (100%)`).waitFor({ timeout: 15_000 });

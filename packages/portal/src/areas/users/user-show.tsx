@@ -387,6 +387,7 @@ export function UserShow() {
                                 <Button
                                   size="small"
                                   disabled={busy}
+                                  sx={{ whiteSpace: 'nowrap' }}
                                   onClick={() =>
                                     void act(
                                       () =>
@@ -416,6 +417,7 @@ export function UserShow() {
                                   color="error"
                                   startIcon={<PhonelinkEraseIcon />}
                                   disabled={busy}
+                                  sx={{ whiteSpace: 'nowrap' }}
                                   onClick={() => setConfirm({ kind: 'wipe', device: d.id })}
                                 >
                                   {translate('portal.users.device.wipeButton', { device: d.id })}
