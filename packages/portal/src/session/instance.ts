@@ -1,0 +1,16 @@
+/**
+ * The tab's one {@link SessionController}, created on first use (the shell's providers, layout
+ * and login page share it).
+ *
+ * @module
+ */
+import { keptSigner } from '../keys/store.js';
+import { SessionController } from './controller.js';
+
+let instance: SessionController | undefined;
+
+/** The session controller of this tab. */
+export function portalController(): SessionController {
+  instance ??= new SessionController({ loadSigner: keptSigner });
+  return instance;
+}
