@@ -22,6 +22,7 @@ import {
   type AdminSigningKey,
   generateOrganisation,
   type OrganisationSigner,
+  sealSigningKey,
   signDelegation,
   signWipe,
 } from '@cloister/admin';
@@ -73,6 +74,8 @@ export interface LocalSystem {
   readonly admin: AdminSetup;
   /** The owner's admin-API client (signed in, holding the root locally) and signer. */
   readonly owner: OrganisationSigner;
+  /** How a person signs in to the portal as the owner, and the owner's key for the browser. */
+  readonly ownerSignIn: OwnerSignIn;
   /** An enrolment code (token and root fingerprint) for `user`, good for `maxUses` devices. */
   token(user: string, maxUses?: number): Promise<string>;
   /**
@@ -88,6 +91,31 @@ export interface LocalSystem {
   close(): Promise<void>;
 }
 
+/**
+ * The owner's sign-in for the admin portal (or `cloister admin login`), and their signing key as
+ * the key store text the portal imports.
+ */
+export interface OwnerSignIn {
+  readonly tenant: string;
+  readonly email: string;
+  readonly password: string;
+  /**
+   * The owner's TOTP (`otpauth://…`, what the enrolment QR code holds). The set-up signed in with
+   * the code of one time step: a sign-in must use the code of a later step (the server refuses a
+   * step used before).
+   */
+  readonly totpUri: string;
+  /** The owner's recovery codes (each works once, in place of a TOTP code). */
+  readonly recoveryCodes: readonly string[];
+  /**
+   * `sealSigningKey(provider, org.owner, signingKeyPassphrase)`: the owner's signing key and
+   * certificate, the key wrapped under the passphrase (at the lowest accepted scrypt cost, so that
+   * a browser imports it in a moment; a real key store keeps the default cost).
+   */
+  readonly signingKeyJson: string;
+  readonly signingKeyPassphrase: string;
+}
+
 /** What the admin API did to set the organisation up. */
 export interface AdminSetup {
   /** The owner's administrator id and the role the session reports. */
@@ -100,6 +128,9 @@ export interface AdminSetup {
   /** Until when the server may issue sender certificates (the owner's signed delegation). */
   readonly delegatedUntil: number;
 }
+
+/** The e-mail address the demo's owner signs in with. */
+const OWNER_EMAIL = 'olivia@acme.example';
 
 /** The password of the demo's owner (a real one comes from the person). */
 const OWNER_PASSWORD = 'correct horse battery staple';
@@ -116,8 +147,9 @@ function authenticatorCode(totpUri: string): string {
  * admin API, as its people would: the operator creates the tenant `acme` with its owner; the owner
  * signs in with password and TOTP, generates the organisation root on their side, registers it and
  * delegates sender certificates to the server for a week. Returns helpers to invite and enrol
- * clients (PIN wrap at `PIN_SCRYPT_FLOOR`). `options.server` adds a local certificate authority
- * or web apps to the server.
+ * clients (PIN wrap at `PIN_SCRYPT_FLOOR`). `options.server` adds a local certificate authority,
+ * web apps or the admin portal to the server. `ownerSignIn` is how a person (or a browser test)
+ * signs in to the portal as the owner.
  *
  * @example
  * ```ts
@@ -126,7 +158,7 @@ function authenticatorCode(totpUri: string): string {
  * ```
  */
 export async function startLocalSystem(
-  options: { readonly server?: Pick<ServerOptions, 'localCa' | 'webApps'> } = {},
+  options: { readonly server?: Pick<ServerOptions, 'localCa' | 'webApps' | 'portal'> } = {},
 ): Promise<LocalSystem> {
   const root = mkdtempSync(join(tmpdir(), 'cloister-demo-'));
   const operatorToken = randomBytes(32).toString('base64url');
@@ -150,7 +182,7 @@ export async function startLocalSystem(
     id: DEMO_TENANT,
     name: 'ACME Hospital',
     domains: ['acme.example'],
-    owner: { email: 'olivia@acme.example', name: 'Olivia (owner)', password: OWNER_PASSWORD },
+    owner: { email: OWNER_EMAIL, name: 'Olivia (owner)', password: OWNER_PASSWORD },
   });
 
   // The owner: password and the authenticator's code (the TOTP URI is what the QR code holds).
@@ -158,7 +190,7 @@ export async function startLocalSystem(
     { transport, provider },
     {
       tenant: DEMO_TENANT,
-      email: 'olivia@acme.example',
+      email: OWNER_EMAIL,
       password: OWNER_PASSWORD,
       totp: authenticatorCode(created.owner.totpUri),
     },
@@ -175,6 +207,11 @@ export async function startLocalSystem(
     credential: { kind: 'session', token: login.token },
   });
   const key: AdminSigningKey = org.owner;
+  // The owner's key for the portal, sealed while the key is whole (it stays in use for `owner`).
+  const signingKeyPassphrase = randomBytes(12).toString('base64url');
+  const signingKeyJson = await sealSigningKey(provider, key, signingKeyPassphrase, {
+    scrypt: PIN_SCRYPT_FLOOR,
+  });
   const owner: OrganisationSigner = { provider, key, client: admin };
   await signDelegation(owner);
   const state = await admin.getOrganisation();
@@ -198,6 +235,15 @@ export async function startLocalSystem(
       delegatedUntil: state.delegation?.notAfterMs ?? 0,
     },
     owner,
+    ownerSignIn: {
+      tenant: DEMO_TENANT,
+      email: OWNER_EMAIL,
+      password: OWNER_PASSWORD,
+      totpUri: created.owner.totpUri,
+      recoveryCodes: [...created.owner.recoveryCodes],
+      signingKeyJson,
+      signingKeyPassphrase,
+    },
     token,
     dir(name) {
       dirs += 1;

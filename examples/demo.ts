@@ -17,6 +17,11 @@
  * Part 6, the compliance archive (see `demo-archive.ts`): three auditors make the archive key and
  * split it 2-of-3, the owner signs archiving on for one pool, users see the indicator and the key's
  * fingerprint, one auditor alone and the owner are refused, two auditors open and search it.
+ * Part 7, the admin portal (see `demo-portal.ts`): a server serving the portal (built first when
+ * `packages/portal/dist` is missing) with a local certificate authority, and how to sign in as the
+ * owner from a browser: the URL, how to trust the CA, the password, the TOTP URI, a recovery code
+ * and the owner's signing key file with its passphrase. On a terminal that server keeps running
+ * until Ctrl-C; otherwise (tests, CI) the demo stops at the end.
  */
 import {
   type CryptoProvider,
@@ -36,6 +41,7 @@ import {
 import { runArchiveDemo } from './demo-archive.js';
 import { runControlsDemo } from './demo-controls.js';
 import { runDirectoryDemo } from './demo-directory.js';
+import { portalServed, runPortalDemo, stopRequested } from './demo-portal.js';
 import { runSystemDemo, stderrProgress } from './demo-system.js';
 import { runV2Demo } from './demo-v2.js';
 import { storageExample } from './storage.js';
@@ -155,7 +161,17 @@ const ok =
   archive.refused.oneAuditor &&
   archive.refused.owner &&
   archive.found.length === 2;
-console.log(
-  `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s${ok ? '.' : ' WITH UNEXPECTED RESULTS.'}`,
-);
-if (!ok) process.exitCode = 1;
+console.log('\nPart 7: the admin portal (served by the server; sign in as the owner from a browser)');
+const portal = await runPortalDemo({
+  say,
+  hold: async (served) => {
+    const fine = ok && portalServed(served);
+    console.log(
+      `\nDemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s${fine ? '.' : ' WITH UNEXPECTED RESULTS.'}`,
+    );
+    if (!process.stdout.isTTY) return;
+    console.log(`The server keeps running so that you can sign in at ${served.url}; press Ctrl-C to stop.`);
+    await stopRequested();
+  },
+});
+if (!ok || !portalServed(portal)) process.exitCode = 1;

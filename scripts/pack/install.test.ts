@@ -1,7 +1,8 @@
 /**
- * A fresh npm project installs the seven tarballs as a user would, on the Node.js that runs the
+ * A fresh npm project installs the eight tarballs as a user would, on the Node.js that runs the
  * tests, with no npm warning (an `EBADENGINE` would be one), and runs the READMEs' quick starts as
- * they stand: the client's against a real server with a real peer (spec/packaging.md).
+ * they stand: the client's against a real server with a real peer, the portal's serving the
+ * shipped app with its redirect (spec/packaging.md).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,7 +62,7 @@ async function runReadme(pkg: string, env: NodeJS.ProcessEnv = {}): Promise<stri
 }
 
 describe('a fresh npm project', () => {
-  it(`installs the seven tarballs on Node.js ${process.version} with no npm warning`, () => {
+  it(`installs the ${PUBLISHED.length} tarballs on Node.js ${process.version} with no npm warning`, () => {
     expect(npmWarnings(project.install)).toEqual([]);
   });
 
@@ -88,6 +89,58 @@ describe('a fresh npm project', () => {
     const out = await runReadme('cli');
     expect(out).toContain(version);
     expect(out).toContain('--data-dir');
+  }, 120_000);
+
+  it('ships the built portal with the CLI and serves it with the portal quick start', async () => {
+    // The CLI depends on the portal: npm installed it beside the CLI, with the built app.
+    const cli = JSON.parse(
+      readFileSync(join(project.dir, 'node_modules', '@cloister', 'cli', 'package.json'), 'utf8'),
+    ) as { dependencies: Record<string, string> };
+    expect(Object.keys(cli.dependencies)).toContain('@cloister/portal');
+    const found = await sh(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import { portalRoot } from '@cloister/portal'; console.log(portalRoot());",
+      ],
+      { cwd: project.dir, env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    const root = found.stdout.trim();
+    expect(root).toBe(join(project.dir, 'node_modules', '@cloister', 'portal', 'dist/'));
+    expect(readFileSync(join(root, 'index.html'), 'utf8')).toContain('__CLOISTER_CSP_NONCE__');
+    // The installed server serves the installed portal: /admin redirects, the page gets its nonce.
+    const check = `
+      import { readFileSync } from 'node:fs';
+      import { get } from 'node:https';
+      import { portalRoot } from '@cloister/portal';
+      import { createServer } from '@cloister/server';
+      const server = await createServer({ dataDir: './portal-check', localCa: true, portal: { root: portalRoot() }, logLevel: 'warn' });
+      const url = await server.listen({ host: '127.0.0.1', port: 0 });
+      const ca = readFileSync(server.localCa.caFile, 'utf8');
+      const fetched = (path) => new Promise((resolve, reject) => {
+        get(url + path, { ca: [ca] }, (res) => {
+          let body = '';
+          res.on('data', (c) => { body += c; });
+          res.on('end', () => resolve({ status: res.statusCode, location: res.headers.location, csp: res.headers['content-security-policy'], body }));
+        }).on('error', reject);
+      });
+      const admin = await fetched('/admin');
+      const page = await fetched('/portal/');
+      const nonce = /'nonce-([^']+)'/.exec(page.csp)?.[1];
+      console.log(admin.status, admin.location, page.status, nonce !== undefined && page.body.includes('nonce="' + nonce + '"'));
+      await server.close();
+    `;
+    writeFileSync(join(project.dir, 'portal-check.mjs'), check);
+    const served = await sh(process.execPath, ['portal-check.mjs'], {
+      cwd: project.dir,
+      env: { ...process.env, NODE_OPTIONS: '' },
+      timeoutMs: 120_000,
+    });
+    expect(served.stdout.trim()).toBe('302 /portal/ 200 true');
+    expect(await runReadme('portal')).toMatch(
+      /^admin portal: https:\/\/127\.0\.0\.1:8443\/admin \(trust \S+ca\.pem as a certificate authority\)$/m,
+    );
   }, 120_000);
 
   describe('the client quick start, against a real server', () => {

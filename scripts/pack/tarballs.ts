@@ -26,7 +26,16 @@ const run = promisify(execFile);
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The published packages, by directory under `packages/`. */
-export const PUBLISHED = ['crypto', 'protocol', 'storage', 'server', 'admin', 'cli', 'client'] as const;
+export const PUBLISHED = [
+  'crypto',
+  'protocol',
+  'storage',
+  'server',
+  'admin',
+  'cli',
+  'client',
+  'portal',
+] as const;
 
 /** A published package's directory name. */
 export type Published = (typeof PUBLISHED)[number];
