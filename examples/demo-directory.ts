@@ -10,11 +10,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import type { AdminTransport } from '@cloister/admin';
+import { pinnedTransport } from '@cloister/admin/node';
 import { type CloisterClient, clientOptionsFromManagedConfig, createClient } from '@cloister/client';
 import { PIN_SCRYPT_FLOOR } from '@cloister/crypto';
 import { createMemoryAdapter } from '@cloister/storage';
-import type { AdminTransport } from '@cloister/admin';
-import { pinnedTransport } from '@cloister/admin/node';
 import { nextEvent, type Say, startLocalSystem } from './demo-system.js';
 
 /** What {@link runDirectoryDemo} observed. */
