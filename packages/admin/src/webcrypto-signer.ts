@@ -101,9 +101,9 @@ function makeSigner(cryptoKey: CryptoKey, publicKey: Uint8Array, subtle: SubtleC
  *
  * @example
  * ```ts
- * import { adminSigningKey, webCryptoSigner } from '@cloister/admin';
- * declare const stored: { cryptoKey: CryptoKey; publicKey: Uint8Array }; // e.g. from IndexedDB
- * const held = await webCryptoSigner(stored.cryptoKey, stored.publicKey);
+ * import { adminSigningKey, generateWebCryptoSigner, webCryptoSigner } from '@cloister/admin';
+ * const { cryptoKey, publicKey } = await generateWebCryptoSigner(); // kept in IndexedDB, read back later
+ * const held = await webCryptoSigner(cryptoKey, publicKey);
  * const key = await adminSigningKey(provider, held, certificate, rootPublicKey);
  * ```
  */

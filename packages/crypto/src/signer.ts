@@ -31,7 +31,8 @@ export interface Ed25519Signer {
    * @example
    * ```ts
    * import type { Ed25519Signer } from '@cloister/crypto';
-   * declare const signer: Ed25519Signer;
+   * const pair = await provider.ed25519.generateKeyPair();
+   * const signer: Ed25519Signer = { publicKey: pair.publicKey, sign: (m) => provider.ed25519.sign(pair.privateKey, m) };
    * console.log(signer.publicKey.length); // 32
    * ```
    */
@@ -42,7 +43,8 @@ export interface Ed25519Signer {
    * @example
    * ```ts
    * import type { Ed25519Signer } from '@cloister/crypto';
-   * declare const signer: Ed25519Signer;
+   * const pair = await provider.ed25519.generateKeyPair();
+   * const signer: Ed25519Signer = { publicKey: pair.publicKey, sign: (m) => provider.ed25519.sign(pair.privateKey, m) };
    * const signature = await signer.sign(bytes);
    * await provider.ed25519.verify(signer.publicKey, bytes, signature); // true
    * ```
@@ -56,9 +58,10 @@ export interface Ed25519Signer {
  *
  * @example
  * ```ts
- * import { type Ed25519Signer, isEd25519Signer } from '@cloister/crypto';
- * declare const key: Uint8Array | Ed25519Signer;
- * console.log(isEd25519Signer(key) ? 'held by a signer' : 'raw seed');
+ * import { isEd25519Signer } from '@cloister/crypto';
+ * const { privateKey, publicKey } = identity.signingKeyPair;
+ * isEd25519Signer(privateKey); // false: the key's bytes
+ * isEd25519Signer({ publicKey, sign: (m: Uint8Array) => provider.ed25519.sign(privateKey, m) }); // true
  * ```
  */
 export function isEd25519Signer(value: unknown): value is Ed25519Signer {
