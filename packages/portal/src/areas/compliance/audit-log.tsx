@@ -169,11 +169,17 @@ export function AuditLogPage() {
             )}
             <Stack direction="row" spacing={1}>
               {applied.after === undefined ? null : (
-                <Button onClick={() => setApplied({ filters: applied.filters })}>{t('audit.first')}</Button>
+                <Button
+                  variant="contained"
+                  color="inherit"
+                  onClick={() => setApplied({ filters: applied.filters })}
+                >
+                  {t('audit.first')}
+                </Button>
               )}
               {nextSeq === undefined ? null : (
                 <Button
-                  variant="outlined"
+                  variant="contained"
                   onClick={() => setApplied({ filters: applied.filters, after: nextSeq })}
                 >
                   {t('audit.next')}
@@ -227,7 +233,7 @@ function RecordsTable(props: {
                   <Chip
                     size="small"
                     label={outcome(r.outcome)}
-                    color={r.outcome === 'success' ? 'default' : 'warning'}
+                    color={r.outcome === 'success' ? 'default' : 'error'}
                     variant="outlined"
                   />
                 </TableCell>
@@ -293,7 +299,9 @@ function VerificationPanel() {
           check.error !== undefined ? (
             <ErrorNotice error={check.error} onRetry={check.reload} />
           ) : (
-            <Typography role="status">{t('audit.verify.running')}</Typography>
+            <Typography role="status" aria-busy="true">
+              {t('audit.verify.running')}
+            </Typography>
           )
         ) : (
           <Stack spacing={1.5}>

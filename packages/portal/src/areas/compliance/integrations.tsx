@@ -281,7 +281,7 @@ function ApiKeys(props: { readonly onSecret: OnSecret }) {
             {t('integrations.newKey')}
           </Button>
           {can('admins.manage') ? (
-            <Button variant="outlined" onClick={() => setDialog('integration')}>
+            <Button variant="contained" onClick={() => setDialog('integration')}>
               {t('integrations.newIntegration')}
             </Button>
           ) : null}

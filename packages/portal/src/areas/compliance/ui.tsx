@@ -123,7 +123,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   };
 }
 
-/** A screen's frame: the app bar title, an `<h1>`, an introduction, then the content. */
+/** A screen's frame: the page title (the layout's `<h1>`), an introduction, then the content. */
 export function Page(props: {
   readonly title: string;
   readonly intro?: string;
@@ -132,9 +132,6 @@ export function Page(props: {
   return (
     <Box sx={{ p: { xs: 1, sm: 2 }, maxWidth: 1400 }}>
       <Title title={props.title} />
-      <Typography variant="h4" component="h1" sx={{ mb: 1 }}>
-        {props.title}
-      </Typography>
       {props.intro === undefined ? null : (
         <Typography variant="body1" sx={{ mb: 2, maxWidth: 900 }}>
           {props.intro}
@@ -191,7 +188,7 @@ export function ErrorNotice(props: { readonly error: unknown; readonly onRetry?:
 export function Loading() {
   const t = useT();
   return (
-    <Stack direction="row" spacing={1} alignItems="center" role="status">
+    <Stack direction="row" spacing={1} alignItems="center" role="status" aria-busy="true">
       <CircularProgress size={20} aria-hidden />
       <Typography variant="body2">{t('common.loading')}</Typography>
     </Stack>
