@@ -82,7 +82,15 @@ export interface ResolvedWebApp {
   readonly root: string;
   /** Whether unknown extension-less paths under the prefix answer `index.html`. */
   readonly spaFallback: boolean;
-  /** Whether the app's HTML files are answered with a fresh style nonce (`WebAppOptions.styleNonce`). */
+  /**
+   * Whether the app's HTML files are answered with a fresh style nonce (`WebAppOptions.styleNonce`).
+   *
+   * @example
+   * ```ts
+   * const [app] = checkWebApps([], { root: './portal/dist' });
+   * app?.styleNonce; // → true: the portal's pages get a nonce
+   * ```
+   */
   readonly styleNonce: boolean;
 }
 
@@ -116,14 +124,17 @@ function overlaps(prefix: string, other: string): boolean {
 }
 
 /**
- * Checks the `webApps` option before anything is created: every prefix well formed and clear of
- * the API and of every other app, every root an existing directory. Throws `ValidationError`
- * naming the field (`webApps[1].prefix`).
+ * Checks the `webApps` option, and the `portal` option when given, before anything is created:
+ * every prefix well formed and clear of the API and of every other app (the portal is the app at
+ * `/portal/`, listed first), every root an existing directory (the portal's holding
+ * `index.html`). Throws `ValidationError` naming the field (`webApps[1].prefix`, `portal.root`).
  *
  * @example
  * ```ts
  * const apps = checkWebApps([{ prefix: '/app/', root: './dist' }]);
  * apps[0]?.root; // the absolute real path of ./dist
+ * const withPortal = checkWebApps([{ prefix: '/app/', root: './dist' }], { root: './portal/dist' });
+ * withPortal[0]?.prefix; // '/portal/'
  * ```
  */
 export function checkWebApps(
