@@ -159,9 +159,11 @@ export function inScope(scope: ArchiveScope | undefined, party: ArchiveParty): b
 }
 
 /**
- * What `sender` sees in the 1:1 conversation with `recipient` for a message sent at `now`: the
- * client's `conversationArchive` rule (the key, the window, then sender `self`, recipient `peer`,
- * or `all` when the scope lists nobody).
+ * What `sender` sees in the 1:1 conversation with `recipient` for a message sent at `now` under
+ * `scope` (the policy's, or a draft; `undefined`: everyone, always): the client's
+ * `conversationArchive` rule (the key, the window, then sender `self`, recipient `peer`, or `all`
+ * when the scope lists nobody). The scope is an explicit argument, never defaulted, so that a
+ * draft of "everyone" is not mistaken for the saved scope.
  */
 export function indicatorFor(
   policy: ArchivePolicy,
@@ -169,7 +171,7 @@ export function indicatorFor(
   sender: ArchiveParty,
   recipient: ArchiveParty,
   now: number,
-  scope: ArchiveScope | undefined = policy.on ? policy.scope : undefined,
+  scope: ArchiveScope | undefined,
 ): ConversationArchiveState {
   if (!policy.on || keyFingerprint === undefined) return { on: false };
   const reason = archiveReason(scope, { now, sender, recipients: [recipient] });
