@@ -34,7 +34,7 @@ export async function loadPortal(page: Page, portalUrl: string): Promise<string>
   const style = /style-src ([^;]*)/.exec(policy)?.[1] ?? '';
   if (!/'nonce-[A-Za-z0-9+/=_-]+'/.test(style))
     throw new Error(`the portal's style-src has no nonce: ${style}`);
-  await heading(page, 'Sign in to the Cloister administration').waitFor({ timeout: 10_000 });
+  await heading(page, 'Sign in to the Cloister administration').waitFor({ timeout: 15_000 });
   const styled = await page.evaluate(() => document.querySelectorAll('style[data-emotion]').length);
   if (styled === 0)
     throw new Error('no style element of the portal was applied (the nonce did not reach the style cache)');
@@ -73,9 +73,9 @@ const signIn: PortalFlow = {
     const who = owner(ctx);
     await submitSignIn(page, { ...who, password: `${who.password} (wrong)` }, '000000');
     const alert = page.getByRole('alert').filter({ hasText: 'Sign-in failed' });
-    await alert.waitFor({ timeout: 10_000 });
+    await alert.waitFor({ timeout: 15_000 });
     await submitSignIn(page, who, await totp(ctx));
-    await heading(page, 'Dashboard').waitFor({ timeout: 10_000 });
+    await heading(page, 'Dashboard').waitFor({ timeout: 15_000 });
     const stored = await page.evaluate(() => ({
       session: Object.keys(sessionStorage).filter((k) => k.startsWith('cloister-portal')),
       local: Object.keys(localStorage).filter((k) => /session|token/i.test(k)),
@@ -93,7 +93,7 @@ const importKey: PortalFlow = {
     const { page } = ctx;
     const who = owner(ctx);
     await page.goto(`${ctx.portalUrl}#/my-key`);
-    await heading(page, 'My signing key').waitFor({ timeout: 10_000 });
+    await heading(page, 'My signing key').waitFor({ timeout: 15_000 });
     await page.getByLabel('Contents of signing-key.json').fill(who.signingKeyJson);
     await page.getByLabel('Passphrase of the key file').fill(who.signingKeyPassphrase);
     await page.getByRole('button', { name: 'Import key' }).click();
@@ -133,7 +133,7 @@ const importKey: PortalFlow = {
     if (kept.extractable !== false || kept.exported !== 'refused') {
       throw new Error(`the kept private key is extractable: ${JSON.stringify(kept)}`);
     }
-    return `fingerprint ${(await fingerprint.textContent())?.slice(0, 24)}…; IndexedDB holds a private CryptoKey, extractable false, exportKey refused`;
+    return `fingerprint ${(await fingerprint.inputValue()).slice(0, 19)}…; IndexedDB holds a private CryptoKey, extractable false, exportKey refused`;
   },
 };
 
@@ -142,9 +142,9 @@ const dashboardChart: PortalFlow = {
   async run(ctx) {
     const { page } = ctx;
     await page.goto(`${ctx.portalUrl}#/`);
-    await heading(page, 'Dashboard').waitFor({ timeout: 10_000 });
-    await page.getByRole('table', { name: 'Storage used and quota' }).waitFor({ timeout: 10_000 });
-    await page.getByRole('img', { name: /Line chart of active users/ }).waitFor({ timeout: 10_000 });
+    await heading(page, 'Dashboard').waitFor({ timeout: 15_000 });
+    await page.getByRole('table', { name: 'Storage used and quota' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('img', { name: /Line chart of active users/ }).waitFor({ timeout: 15_000 });
     const drawn = await page.evaluate(() =>
       Array.from(document.querySelectorAll('canvas')).map((canvas) => {
         const context = canvas.getContext('2d');
@@ -202,13 +202,13 @@ async function userManagerFlow(ctx: PortalTestContext, screens: readonly PortalS
   await dialog.getByRole('button', { name: 'Invite' }).click();
   await answerStepUp(ctx);
   const handover = page.getByRole('dialog', { name: 'Hand these over to Uma (user manager)' });
-  await handover.getByRole('img', { name: /QR code for the authenticator app/ }).waitFor({ timeout: 10_000 });
+  await handover.getByRole('img', { name: /QR code for the authenticator app/ }).waitFor({ timeout: 15_000 });
   const uri = await handover.getByLabel('Authenticator setup link').inputValue();
   const codes = await handover.getByRole('listitem').allTextContents();
   if (codes.length < 5) throw new Error(`the handover shows ${codes.length} recovery codes`);
   await handover.getByRole('button', { name: 'I have handed these over' }).click();
   await handover.waitFor({ state: 'hidden' });
-  await page.getByRole('cell', { name: email }).waitFor({ timeout: 10_000 });
+  await page.getByRole('cell', { name: email }).waitFor({ timeout: 15_000 });
 
   // A second browser context: Uma signs in on her own.
   const browser = ctx.browser as Browser;
@@ -218,7 +218,7 @@ async function userManagerFlow(ctx: PortalTestContext, screens: readonly PortalS
     (ctx.shared.get('watch') as ((p: Page) => void) | undefined)?.(uma);
     await uma.goto(ctx.portalUrl);
     await submitSignIn(uma, { tenant: owner(ctx).tenant, email, password }, await new TotpDevice(uri).next());
-    await heading(uma, 'Dashboard').waitFor({ timeout: 10_000 });
+    await heading(uma, 'Dashboard').waitFor({ timeout: 15_000 });
     const nav = uma.getByRole('navigation').or(uma.locator('.RaSidebar-fixed'));
     const menu = (await nav.first().getByRole('menuitem').allTextContents()).map((s) => s.trim());
     if (menu.some((m) => /Administrators/.test(m)))
@@ -251,7 +251,7 @@ export async function answerStepUp(ctx: PortalTestContext, within = 1_500): Prom
   if (!asked) return false;
   await dialog.getByLabel('Authenticator code').fill(await totp(ctx));
   await dialog.getByRole('button', { name: 'Confirm' }).click();
-  await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
+  await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
   return true;
 }
 
