@@ -136,6 +136,9 @@ const bulkFlow: PortalFlow = {
       if ((await owner.getUser(user)).blocked)
         throw new Error(`${user} is still blocked after the bulk unblock`);
     }
+    // The list remembers its filter: leave it without one for the screens after.
+    await ctx.page.goto(`${ctx.portalUrl}#/users?filter=${encodeURIComponent('{}')}`);
+    await ctx.page.getByRole('cell', { name: 'dana', exact: true }).waitFor({ timeout: 10_000 });
     return `${blocked}; ${unblocked}`;
   },
 };
@@ -177,7 +180,7 @@ export const flows: readonly PortalFlow[] = [inviteFlow, blockFlow, bulkFlow, wi
 export const screens: readonly PortalScreen[] = [
   {
     name: 'users-list',
-    path: '#/users',
+    path: `#/users?filter=${encodeURIComponent('{}')}`,
     ready: (page) => page.getByRole('cell', { name: 'dana', exact: true }).waitFor({ timeout: 10_000 }),
   },
   {
@@ -193,7 +196,7 @@ export const screens: readonly PortalScreen[] = [
   },
   {
     name: 'users-devices',
-    path: '#/devices',
+    path: `#/devices?filter=${encodeURIComponent('{}')}`,
     ready: (page) =>
       page.getByRole('cell', { name: 'dana', exact: true }).first().waitFor({ timeout: 10_000 }),
   },

@@ -5,7 +5,7 @@
  */
 import { ForbiddenError, RateLimitedError, ValidationError } from '@cloister/crypto';
 import { describe, expect, it } from 'vitest';
-import { CursorPager, userFilterOf } from '../src/areas/users/data.js';
+import { CursorPager, listResult, userFilterOf } from '../src/areas/users/data.js';
 import { describeReason, errorText } from '../src/areas/users/errors.js';
 import { usersMessages } from '../src/areas/users/messages.js';
 
@@ -147,5 +147,22 @@ describe('messages', () => {
     }
     for (const o of ['pending', 'ok', 'skipped', 'failed'])
       expect(en[`portal.users.bulk.outcome.${o}`]).toBeDefined();
+  });
+});
+
+describe('listResult', () => {
+  it('states the total once the last page is known, else only that more follow', () => {
+    const params = {
+      pagination: { page: 2, perPage: 10 },
+      sort: { field: 'id', order: 'ASC' as const },
+      filter: {},
+    };
+    expect(listResult([1, 2, 3], false, params)).toMatchObject({
+      total: 13,
+      pageInfo: { hasNextPage: false },
+    });
+    const more = listResult([1, 2, 3], true, params);
+    expect(more.total).toBeUndefined();
+    expect(more.pageInfo).toEqual({ hasNextPage: true, hasPreviousPage: true });
   });
 });

@@ -216,6 +216,21 @@ export function deviceRow(found: FoundDevice): DeviceRow {
 
 const perPageOf = (params: GetListParams) => Math.min(Math.max(params.pagination?.perPage ?? 25, 1), 500);
 
+/**
+ * A page for react-admin: without a total while more pages follow (`pageInfo`), with the total
+ * once the last page is known (so the pagination says "1-5 of 5", not "1-25 of 25").
+ */
+export function listResult<T>(data: T[], hasNextPage: boolean, params: GetListParams): GetListResult {
+  const page = params.pagination?.page ?? 1;
+  const pageInfo = { hasNextPage, hasPreviousPage: page > 1 };
+  if (hasNextPage) return { data: data as GetListResult['data'], pageInfo };
+  return {
+    data: data as GetListResult['data'],
+    total: (page - 1) * perPageOf(params) + data.length,
+    pageInfo,
+  };
+}
+
 /** Forgets the users list's cursors (call after a change so the list reads afresh). */
 export function resetUserPages(session: PortalSession): void {
   pagersOf(session).users.reset();
@@ -230,8 +245,7 @@ export const usersData: Record<string, AreaData> = {
         params.pagination?.page ?? 1,
         perPageOf(params),
       );
-      const page = params.pagination?.page ?? 1;
-      return { data: items.map(userRow), pageInfo: { hasNextPage, hasPreviousPage: page > 1 } };
+      return listResult(items.map(userRow), hasNextPage, params);
     },
     async getOne(session: PortalSession, _resource: string, params: GetOneParams): Promise<GetOneResult> {
       const user = await session.client.getUser(String(params.id));
@@ -245,8 +259,7 @@ export const usersData: Record<string, AreaData> = {
         params.pagination?.page ?? 1,
         perPageOf(params),
       );
-      const page = params.pagination?.page ?? 1;
-      return { data: items.map(deviceRow), pageInfo: { hasNextPage, hasPreviousPage: page > 1 } };
+      return listResult(items.map(deviceRow), hasNextPage, params);
     },
   },
 };
