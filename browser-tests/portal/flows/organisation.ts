@@ -109,6 +109,31 @@ async function countsOf(page: Page, text: string): Promise<number[]> {
   return cells.slice(3, 6).map((c) => (/^\d+$/.test(c) ? Number(c) : -1));
 }
 
+/** Polls the sent list (pressing Refresh) until `check` holds for the row's counts; the error names the last counts. */
+async function waitForCounts(
+  page: Page,
+  text: string,
+  what: string,
+  check: (c: number[]) => boolean,
+): Promise<number[]> {
+  const refresh = page
+    .getByRole('region', { name: 'Sent broadcasts' })
+    .getByRole('button', { name: 'Refresh' });
+  let counts: number[] = [];
+  try {
+    await until(what, async () => {
+      await refresh.click();
+      await page.waitForTimeout(300);
+      counts = await countsOf(page, text);
+      return check(counts);
+    });
+  } catch (error) {
+    const rows = await page.getByRole('row').count();
+    throw new Error(`${(error as Error).message} (last counts: [${counts.join(', ')}], ${rows} rows)`);
+  }
+  return counts;
+}
+
 const broadcastFlow: PortalFlow = {
   name: 'a broadcast received by a client',
   async run(ctx) {
@@ -132,19 +157,14 @@ const broadcastFlow: PortalFlow = {
     });
     const { broadcast } = await received;
 
-    const refresh = page.getByRole('button', { name: 'Refresh' });
-    let counts: number[] = [];
-    await until('the list shows the broadcast delivered', async () => {
-      await refresh.click();
-      counts = await countsOf(page, text);
-      return (counts[1] ?? 0) >= 1;
-    });
+    await waitForCounts(page, text, 'the list shows the broadcast delivered', (c) => (c[1] ?? 0) >= 1);
     await client.markBroadcastRead(broadcast.id);
-    await until('the list shows the broadcast read', async () => {
-      await refresh.click();
-      counts = await countsOf(page, text);
-      return (counts[2] ?? 0) >= 1;
-    });
+    const counts = await waitForCounts(
+      page,
+      text,
+      'the list shows the broadcast read',
+      (c) => (c[2] ?? 0) >= 1,
+    );
     return `${user}'s device showed it (signed by ${broadcast.from}); the list shows ${counts[0]} device(s), ${counts[1]} delivered, ${counts[2]} read`;
   },
 };
