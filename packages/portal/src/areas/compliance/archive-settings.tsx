@@ -475,11 +475,11 @@ function Preview(props: { readonly state: ArchiveState; readonly draft: ScopeDra
           </Alert>
           <FieldList
             fields={{
-              on: true,
+              [t('archive.state')]: t('archive.on'),
               [t('archive.preview.reason')]: `${s.reason} (${t(`archive.preview.reasons.${s.reason}`)})`,
-              keyFingerprint: s.keyFingerprint,
+              [t('archive.keyFingerprint')]: s.keyFingerprint,
               [t('archive.preview.until')]: s.until === undefined ? t('archive.open') : time(s.until),
-              auditors:
+              [t('archive.auditors')]:
                 s.auditors === undefined
                   ? t('common.none')
                   : t('archive.preview.auditorsText', { k: s.auditors.threshold, n: s.auditors.total }),
