@@ -84,9 +84,11 @@ describe('portal messages', () => {
 
   it('the merged messages keep every key of every group in both languages', () => {
     const merged = portalMessages(AREAS.map((a) => a.messages));
-    for (const [, messages] of groups) {
-      for (const key of keys(messages.en)) expect(keys(merged.en)).toContain(key);
-      for (const key of keys(messages.de)) expect(keys(merged.de)).toContain(key);
+    const en = new Set(keys(merged.en));
+    const de = new Set(keys(merged.de));
+    for (const [name, messages] of groups) {
+      for (const key of keys(messages.en)) expect(en.has(key), `${name} en ${key}`).toBe(true);
+      for (const key of keys(messages.de)) expect(de.has(key), `${name} de ${key}`).toBe(true);
     }
     expect(keys(merged.de)).toEqual(keys(merged.en));
   });

@@ -109,6 +109,7 @@ function KeyManager({ onReady }: { readonly onReady?: (kept: KeptKey) => void })
     };
   }, [identity.tenant, identity.admin]);
   const ready = (k: KeptKey) => {
+    portalController().adoptOrganisationRoot(k.rootPublicKey);
     setKept(k);
     setRequest(undefined);
     onReady?.(k);

@@ -104,6 +104,8 @@ export interface SessionControllerOptions {
     session: PortalSession,
     clientWithRoot: (organisationRoot: Uint8Array) => AdminClient,
   ) => Promise<OrganisationSigner | undefined>;
+  /** The organisation root of the key kept for `tenant`'s `admin`, if any (`src/keys/`). */
+  readonly keptRoot?: (tenant: string, admin: string) => Promise<Uint8Array | undefined>;
 }
 
 /**
@@ -114,6 +116,7 @@ export class SessionController {
   readonly #storage: Storage;
   readonly #now: () => number;
   readonly #loadSigner: SessionControllerOptions['loadSigner'];
+  readonly #keptRoot: SessionControllerOptions['keptRoot'];
   readonly #listeners = new Set<(event: SessionEvent) => void>();
   #client: AdminClient | undefined;
   #token: string | undefined;
@@ -129,6 +132,7 @@ export class SessionController {
     this.#storage = options.storage ?? globalThis.sessionStorage;
     this.#now = options.now ?? Date.now;
     this.#loadSigner = options.loadSigner;
+    this.#keptRoot = options.keptRoot;
     this.#transport = async (request) => {
       const response = await inner(request);
       const signedIn = request.headers.authorization !== undefined;
@@ -207,9 +211,19 @@ export class SessionController {
       expiresAt: session.expiresAt,
       freshFactorUntil: session.freshFactorUntil,
     });
+    await this.#adoptKeptRoot();
     this.#session = undefined;
     this.#emit('changed');
     return this.#identity;
+  }
+
+  /** With a key kept for this administrator, the client checks against its root. */
+  async #adoptKeptRoot(): Promise<void> {
+    const identity = this.#identity;
+    const token = this.#token;
+    if (identity === undefined || token === undefined || this.#keptRoot === undefined) return;
+    const root = await this.#keptRoot(identity.tenant, identity.admin).catch(() => undefined);
+    if (root !== undefined) this.#client = this.clientWithRoot(root);
   }
 
   /**
@@ -231,6 +245,7 @@ export class SessionController {
         this.#client = client;
         this.#token = stored.token;
         this.#identity = identityOf(me);
+        await this.#adoptKeptRoot();
         this.#session = undefined;
         this.#emit('changed');
         return this.#identity;
@@ -313,6 +328,18 @@ export class SessionController {
       await askAndStepUp();
       return action();
     }
+  }
+
+  /**
+   * From now on the session's client checks the server's statements (root fingerprints of
+   * invitations, organisation state) against `organisationRoot`: called once a signing key, which
+   * names its root, is kept in this browser.
+   */
+  adoptOrganisationRoot(organisationRoot: Uint8Array): void {
+    if (this.#token === undefined) return;
+    this.#client = this.clientWithRoot(organisationRoot);
+    this.#session = undefined;
+    this.#emit('changed');
   }
 
   /**

@@ -4,13 +4,16 @@
  *
  * @module
  */
-import { keptSigner } from '../keys/store.js';
+import { keptSigner, readKept } from '../keys/store.js';
 import { SessionController } from './controller.js';
 
 let instance: SessionController | undefined;
 
 /** The session controller of this tab. */
 export function portalController(): SessionController {
-  instance ??= new SessionController({ loadSigner: keptSigner });
+  instance ??= new SessionController({
+    loadSigner: keptSigner,
+    keptRoot: async (tenant, admin) => (await readKept(tenant, admin))?.rootPublicKey,
+  });
   return instance;
 }
