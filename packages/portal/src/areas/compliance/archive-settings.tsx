@@ -1,5 +1,5 @@
 /**
- * The archive settings screen (`#/archive`, `policy.read`): the registered archive key sets
+ * The archive settings screen (`#/archive`, `audit.read`; it reads with `policy.read`): the registered archive key sets
  * (auditors, k of n, fingerprint), the archive policy of the signed tenant layer (key
  * fingerprint, auditors, retention, scope), the scope editor (owner: `archive.key` and
  * `policy.write`, signed in this browser, fresh second factor) and the indicator preview for a

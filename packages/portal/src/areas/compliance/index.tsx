@@ -40,7 +40,10 @@ export const COMPLIANCE_SCREENS: readonly {
   },
   {
     path: '/archive',
-    permission: 'policy.read',
+    // The screen reads with `policy.read` (key sets, tenant layer); it is a compliance screen,
+    // so it is shown to the roles that read the audit log too (owner, admin, auditor), not to a
+    // user-manager.
+    permission: 'audit.read',
     page: ArchiveSettingsPage,
     menu: { label: 'portal.compliance.menu.archive', icon: <ArchiveIcon /> },
   },
