@@ -51,23 +51,16 @@ import {
   mergeLogs,
   readLog,
 } from './broadcast-log.js';
+import {
+  audienceProblemOf,
+  MAX_TEXT_BYTES,
+  parseUsers,
+  REFRESH_MS,
+  textBytes,
+  textProblemOf,
+} from './broadcast-model.js';
 import { ErrorAlert, formatTime, K, Loading } from './common.js';
 import { loadPools, type PoolRow } from './pools.js';
-
-/** Longest broadcast text, UTF-8 bytes (`spec/broadcast.md` §8). */
-export const MAX_TEXT_BYTES = 4096;
-/** Most pools or users in an audience. */
-export const MAX_AUDIENCE = 64;
-/** How often the counts refresh while the screen is open. */
-export const REFRESH_MS = 5_000;
-
-const USER_ID = /^[A-Za-z0-9_\-:@+]([A-Za-z0-9._\-:@+]{0,126}[A-Za-z0-9_\-:@+])?$/;
-const bytesOf = (text: string) => new TextEncoder().encode(text).length;
-
-/** The user ids typed into the users field (comma, space or line separated, deduplicated). */
-export function parseUsers(text: string): string[] {
-  return [...new Set(text.split(/[\s,;]+/).filter((u) => u !== ''))];
-}
 
 type AudienceKind = BroadcastTarget['kind'];
 
@@ -124,24 +117,9 @@ function Composer(props: { readonly pools: readonly PoolRow[]; readonly onSent: 
   const [result, setResult] = useState<BroadcastSent | undefined>();
 
   const users = parseUsers(usersText);
-  const bytes = bytesOf(text);
-  const textProblem = text.trim() === '' ? 'text_empty' : bytes > MAX_TEXT_BYTES ? 'text_long' : undefined;
-  const audienceProblem =
-    kind === 'pools'
-      ? chosenPools.length === 0
-        ? 'pools_empty'
-        : chosenPools.length > MAX_AUDIENCE
-          ? 'too_many'
-          : undefined
-      : kind === 'users'
-        ? users.length === 0
-          ? 'users_empty'
-          : users.length > MAX_AUDIENCE
-            ? 'too_many'
-            : users.some((u) => !USER_ID.test(u))
-              ? 'users_invalid'
-              : undefined
-        : undefined;
+  const bytes = textBytes(text);
+  const textProblem = textProblemOf(text);
+  const audienceProblem = audienceProblemOf(kind, chosenPools, users);
   const audience: BroadcastTarget =
     kind === 'tenant' ? { kind } : kind === 'pools' ? { kind, pools: chosenPools } : { kind, users };
   const busy = progress !== undefined;
