@@ -35,10 +35,18 @@ export async function loadPortal(page: Page, portalUrl: string): Promise<string>
   if (!/'nonce-[A-Za-z0-9+/=_-]+'/.test(style))
     throw new Error(`the portal's style-src has no nonce: ${style}`);
   await heading(page, 'Sign in to the Cloister administration').waitFor({ timeout: 15_000 });
+  // The old address: the server redirects /admin to the portal (followed by the page's own fetch).
+  const landed = await page.evaluate(async () => {
+    const answer = await fetch('/admin');
+    return { url: answer.url, redirected: answer.redirected };
+  });
+  if (!landed.redirected || new URL(landed.url).pathname !== '/portal/') {
+    throw new Error(`GET /admin did not redirect to /portal/ (ended at ${landed.url})`);
+  }
   const styled = await page.evaluate(() => document.querySelectorAll('style[data-emotion]').length);
   if (styled === 0)
     throw new Error('no style element of the portal was applied (the nonce did not reach the style cache)');
-  return `the login page under style-src ${style.replace(/'nonce-[^']+'/, "'nonce-…'")}, ${styled} nonce-carrying style elements`;
+  return `the login page under style-src ${style.replace(/'nonce-[^']+'/, "'nonce-…'")}, ${styled} nonce-carrying style elements; /admin redirects to /portal/`;
 }
 
 /** Fills the login form and submits it. */
@@ -322,7 +330,12 @@ function axeFlow(group: string, screens: readonly PortalScreen[]): PortalFlow {
         )) as AxeResult;
         for (const v of result.violations) {
           const text = `${screen.name}: ${v.id} (${v.impact}, ${v.nodes.length}×)`;
-          if (v.impact === 'serious' || v.impact === 'critical') serious.push(`${text}: ${v.help}`);
+          const where = v.nodes
+            .slice(0, 3)
+            .map((n) => JSON.stringify(n.target))
+            .join(' ');
+          if (v.impact === 'serious' || v.impact === 'critical')
+            serious.push(`${text}: ${v.help} at ${where}`);
           else minor.push(text);
         }
       }

@@ -1,6 +1,6 @@
 /**
  * The server side of the portal scenario: `startLocalSystem` of `examples/demo-system.ts` with the
- * local CA and the built portal served at `/portal/` (style nonce per answer), and what the owner
+ * local CA and the built portal served at `/portal/` (the server's `portal` option), and what the owner
  * signs in with: tenant, e-mail, password, the TOTP URI (with the step the setup already used),
  * the recovery codes and the owner's signing key as the CLI writes it (`signing-key.json`) with its
  * passphrase.
@@ -71,12 +71,12 @@ export async function startPortalSystem(portalRoot: string): Promise<PortalSyste
   };
   let system: WithOwnerSignIn;
   try {
-    system = (await startLocalSystem({
-      server: {
-        localCa: true,
-        webApps: [{ prefix: '/portal/', root: portalRoot, spaFallback: true, styleNonce: true }],
-      },
-    })) as WithOwnerSignIn;
+    // The server's `portal` option: the portal at /portal/ (SPA fallback, a style nonce per HTML
+    // answer) and /admin redirecting there; `startLocalSystem` hands its server options on as given.
+    const server = { localCa: true, portal: { root: portalRoot } } as NonNullable<
+      Parameters<typeof startLocalSystem>[0]
+    >['server'];
+    system = (await startLocalSystem({ ...(server === undefined ? {} : { server }) })) as WithOwnerSignIn;
   } finally {
     AdminClient.prototype.createTenant = createTenant;
   }

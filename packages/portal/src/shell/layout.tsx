@@ -19,6 +19,7 @@ import {
   LocalesMenuButton,
   Menu,
   TitlePortal,
+  UserMenu,
   useLocaleState,
   useLocation,
 } from 'react-admin';
@@ -60,8 +61,14 @@ function PortalMenu() {
 }
 
 function PortalAppBar() {
+  const { identity } = usePortal();
   return (
     <AppBar
+      // The primary blue: white text on it has a contrast of 4.6:1 (the default secondary has 3.1:1).
+      color="primary"
+      // The user menu's button is named by the person's name it shows (no "Profile" label that
+      // differs from the visible text).
+      userMenu={<UserMenu label={identity.name} />}
       toolbar={
         <>
           <LocalesMenuButton />
