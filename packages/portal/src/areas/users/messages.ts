@@ -60,6 +60,7 @@ const en: Record<string, string> = {
   'portal.users.list.empty': 'No users yet. Invite the first one with Invite user.',
   'portal.users.list.emptyReadOnly': 'No users yet. An administrator or user manager can invite them.',
   'portal.users.list.noMatch': 'No user matches these filters. Change or remove a filter.',
+  'portal.users.list.selectRow': 'Select %{user}',
 
   'portal.users.bulk.action.block': 'Block',
   'portal.users.bulk.action.unblock': 'Unblock',
@@ -282,6 +283,7 @@ const de: Record<string, string> = {
     'Es gibt noch keine Benutzer. Ein Administrator oder Benutzerverwalter kann sie einladen.',
   'portal.users.list.noMatch':
     'Kein Benutzer entspricht diesen Filtern. Ändern oder entfernen Sie einen Filter.',
+  'portal.users.list.selectRow': '%{user} auswählen',
 
   'portal.users.bulk.action.block': 'Sperren',
   'portal.users.bulk.action.unblock': 'Entsperren',

@@ -13,9 +13,10 @@ import LockOpenIcon from '@mui/icons-material/LockOpen';
 import PersonAddIcon from '@mui/icons-material/PersonAdd';
 import SendIcon from '@mui/icons-material/Send';
 import { Box, Button, Card, CardContent, Stack, Typography } from '@mui/material';
-import { type ReactElement, useState } from 'react';
+import { type MouseEvent, type ReactElement, useState } from 'react';
 import {
   Datagrid,
+  DatagridBody,
   FilterButton,
   FunctionField,
   Link,
@@ -34,6 +35,7 @@ import {
 import { usePortal } from '../../session/use-portal.js';
 import { BULK_PERMISSION, BulkDialog, type UserBulkAction } from './bulk-dialog.js';
 import { resetUserPages, type UserRow } from './data.js';
+import { UsersRow } from './users-row.js';
 
 /** A time as the person's locale writes it, or "never". */
 export function useFormatTime(): (ms: number | null) => string {
@@ -192,7 +194,7 @@ export function UsersList() {
       exporter={false}
     >
       <Datagrid
-        rowClick="show"
+        body={<DatagridBody row={<UsersRow />} />}
         bulkActionButtons={anyBulk ? <UsersBulkActions /> : false}
         empty={
           <Box sx={{ p: 2 }}>
@@ -200,7 +202,19 @@ export function UsersList() {
           </Box>
         }
       >
-        <TextField source="id" label="portal.users.field.id" sortable={false} />
+        <FunctionField<UserRow>
+          label="portal.users.field.id"
+          sortable={false}
+          render={(r) => (
+            // A link, so that the user's page is reachable with the keyboard too.
+            <Link
+              to={`/users/${encodeURIComponent(r.id)}/show`}
+              onClick={(e: MouseEvent) => e.stopPropagation()}
+            >
+              {r.id}
+            </Link>
+          )}
+        />
         <TextField source="displayName" label="portal.users.field.displayName" sortable={false} />
         <FunctionField<UserRow>
           label="portal.users.field.email"
