@@ -3,7 +3,8 @@
  * policies per layer with locks, and the broadcast composer with delivery and read counts. Every
  * organisation object (pool rules, policy layers, broadcasts) is signed in the browser with the
  * session's signer. The screens are custom routes; each checks its permission and shows the
- * shell's "not allowed" page without it.
+ * shell's "not allowed" page without it. Policies are an owner's and administrator's screen
+ * (`policy.write`): a user-manager or an auditor does not reach it.
  *
  * @module
  */
@@ -26,7 +27,7 @@ const { Route } = reactRouterProvider;
 export const ORGANISATION_ROUTES = [
   { path: '/pools', permission: 'users.read' },
   { path: '/pool-rules', permission: 'users.read' },
-  { path: '/policies', permission: 'policy.read' },
+  { path: '/policies', permission: 'policy.write' },
   { path: '/broadcasts', permission: 'broadcast.send' },
 ] as const;
 
@@ -56,7 +57,7 @@ export const organisationArea: Area = {
       key="policies"
       path="/policies"
       element={
-        <Gate permission="policy.read">
+        <Gate permission="policy.write">
           <PoliciesScreen />
         </Gate>
       }
@@ -89,7 +90,7 @@ export const organisationArea: Area = {
       to: '/policies',
       label: 'portal.organisation.menu.policies',
       icon: <PolicyIcon />,
-      permission: 'policy.read',
+      permission: 'policy.write',
     },
     {
       to: '/broadcasts',
