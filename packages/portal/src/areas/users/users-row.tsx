@@ -10,14 +10,16 @@ import { Children, isValidElement, type MouseEvent } from 'react';
 import {
   DatagridCell,
   type DatagridRowProps,
+  type RaRecord,
   RecordContextProvider,
+  useRecordContext,
   useRedirect,
   useTranslate,
 } from 'react-admin';
 
 /** The row (pass as `<DatagridBody row={<UsersRow />} />`). */
 export function UsersRow({
-  record,
+  record: given,
   id,
   resource,
   children,
@@ -30,6 +32,9 @@ export function UsersRow({
 }: DatagridRowProps) {
   const translate = useTranslate();
   const redirect = useRedirect();
+  // The body provides the record through the context, not as a prop.
+  const fromContext = useRecordContext<RaRecord>();
+  const record = given ?? fromContext;
   if (record === undefined || id === undefined) return null;
   const toggle = (event: MouseEvent) => {
     if (selectable === false || onToggleItem === undefined) return;
