@@ -8,16 +8,18 @@
 import { Box, Typography } from '@mui/material';
 import {
   Datagrid,
+  FilterButton,
   FunctionField,
   List,
   Pagination,
   SearchInput,
   SelectInput,
   TextInput,
+  TopToolbar,
   useTranslate,
 } from 'react-admin';
 import type { DeviceRow } from './data.js';
-import { useFormatTime } from './users-list.js';
+import { ON_PAGE, useFormatTime } from './users-list.js';
 
 /** The devices list page (`#/devices`). */
 export function DevicesList() {
@@ -43,6 +45,11 @@ export function DevicesList() {
         <TextInput key="platform" source="platform" label="portal.users.filter.platform" />,
         <TextInput key="appVersion" source="appVersion" label="portal.users.filter.appVersion" />,
       ]}
+      actions={
+        <TopToolbar sx={ON_PAGE}>
+          <FilterButton />
+        </TopToolbar>
+      }
       perPage={25}
       pagination={<Pagination rowsPerPageOptions={[10, 25, 50, 100]} />}
       exporter={false}

@@ -40,7 +40,7 @@ import { usePortal } from '../../session/use-portal.js';
 import { resetUserPages } from './data.js';
 import { describeError } from './errors.js';
 import { InviteForm } from './invite.js';
-import { useFormatTime } from './users-list.js';
+import { ON_PAGE, useFormatTime } from './users-list.js';
 
 /** How often a pending wipe is read again, ms. */
 const WIPE_POLL_MS = 1_000;
@@ -247,7 +247,7 @@ export function UserShow() {
   return (
     <Stack spacing={2} sx={{ mt: 2 }}>
       <Title title={translate('portal.users.show.title', { user: user.displayName })} />
-      <Box>
+      <Box sx={ON_PAGE}>
         <Link to="/users">{translate('portal.users.backToList')}</Link>
       </Box>
       {message !== null && (
