@@ -16,7 +16,7 @@ import WarningAmberIcon from '@mui/icons-material/WarningAmber';
 import { Alert, Box, Button, Stack, TextField, Typography } from '@mui/material';
 import QRCode from 'qrcode';
 import { useEffect, useState } from 'react';
-import { useTranslate } from 'react-admin';
+import { useLocaleState, useTranslate } from 'react-admin';
 
 /** The QR code of `text` as an image with `alt`; nothing until it is drawn. */
 export function QrImage({ text, alt }: { readonly text: string; readonly alt: string }) {
@@ -104,7 +104,8 @@ export function InvitationResult({
 }) {
   const translate = useTranslate();
   const code = invitation.enrolmentCode ?? invitation.token;
-  const expires = new Date(invitation.expiresAt).toLocaleString();
+  const [locale] = useLocaleState();
+  const expires = new Date(invitation.expiresAt).toLocaleString(locale);
   return (
     <Stack spacing={2} sx={{ mt: 2 }} aria-live="polite">
       <Typography variant="h6" component="h2">

@@ -422,7 +422,7 @@ const de: Record<string, string> = {
   'portal.users.device.actions': 'Aktionen',
   'portal.users.device.blockButton': 'Gerät %{device} sperren',
   'portal.users.device.unblockButton': 'Gerät %{device} entsperren',
-  'portal.users.device.wipeButton': 'Gerät %{device} löschen',
+  'portal.users.device.wipeButton': 'Gerät %{device} fernlöschen',
 
   'portal.users.devices.title': 'Geräte',
   'portal.users.devices.user': 'Benutzer',
@@ -430,10 +430,10 @@ const de: Record<string, string> = {
   'portal.users.devices.empty':
     'Es hat sich noch kein Gerät registriert. Laden Sie Benutzer unter „Benutzer“ ein.',
 
-  'portal.users.wipe.title': 'Gerät %{device} von %{user} löschen?',
+  'portal.users.wipe.title': 'Gerät %{device} von %{user} fernlöschen?',
   'portal.users.wipe.text':
     'Das Gerät löscht seine Schlüssel und Nachrichten, sobald es sich das nächste Mal verbindet, und meldet dies zurück. Das Gerät wird sofort gesperrt. Dies kann nicht rückgängig gemacht werden.',
-  'portal.users.wipe.confirm': 'Jetzt löschen',
+  'portal.users.wipe.confirm': 'Jetzt fernlöschen',
   'portal.users.wipe.pending': 'Löschung ausstehend: Warten auf das Gerät',
   'portal.users.wipe.confirmed': 'Löschung bestätigt (%{time})',
 

@@ -29,6 +29,7 @@ import {
   TextInput,
   TopToolbar,
   useListContext,
+  useLocaleState,
   useRefresh,
   useTranslate,
 } from 'react-admin';
@@ -40,7 +41,8 @@ import { UsersRow } from './users-row.js';
 /** A time as the person's locale writes it, or "never". */
 export function useFormatTime(): (ms: number | null) => string {
   const translate = useTranslate();
-  return (ms) => (ms === null ? translate('portal.users.never') : new Date(ms).toLocaleString());
+  const [locale] = useLocaleState();
+  return (ms) => (ms === null ? translate('portal.users.never') : new Date(ms).toLocaleString(locale));
 }
 
 /** The "Invite user" button (a link to `#/users/create`). */
