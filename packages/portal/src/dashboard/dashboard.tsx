@@ -264,7 +264,14 @@ function StoragePart({
             responsive: true,
             maintainAspectRatio: false,
             animation: false,
-            scales: { x: { stacked: true, max: quotas.tenantMaxBytes }, y: { stacked: true } },
+            scales: {
+              x: {
+                stacked: true,
+                max: quotas.tenantMaxBytes,
+                ticks: { callback: (value) => formatBytes(Number(value), locale) },
+              },
+              y: { stacked: true },
+            },
             plugins: {
               tooltip: {
                 callbacks: { label: (c) => `${c.dataset.label}: ${formatBytes(Number(c.raw), locale)}` },
