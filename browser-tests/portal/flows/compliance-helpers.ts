@@ -9,29 +9,6 @@ import type { AuditRecordView } from '@cloister/admin';
 import type { Page } from 'playwright-core';
 import type { PortalTestContext } from '../lib/context.js';
 
-/**
- * When the portal asks for the second factor ("Confirm it is you"), enters the code of
- * `ctx.shared.get('totp')`. Resolves whether it was asked.
- */
-export async function answerStepUp(ctx: PortalTestContext, within = 2_000): Promise<boolean> {
-  const dialog = ctx.page.getByRole('dialog', { name: 'Confirm it is you' });
-  const asked = await dialog.waitFor({ timeout: within }).then(
-    () => true,
-    () => false,
-  );
-  if (!asked) return false;
-  const totp = ctx.shared.get('totp');
-  if (typeof totp !== 'function') {
-    throw new Error('the portal asked for a step-up and the scenario has no TOTP generator (shared "totp")');
-  }
-  await dialog
-    .getByLabel('Authenticator code')
-    .fill(String(await (totp as () => string | Promise<string>)()));
-  await dialog.getByRole('button', { name: 'Confirm' }).click();
-  await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
-  return true;
-}
-
 /** Waits until the screen shows its `<h1>` and no part of it is still loading (`aria-busy`). */
 export async function settled(page: Page, timeout = 15_000): Promise<void> {
   await page.locator('h1').first().waitFor({ timeout });

@@ -8,7 +8,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { PortalFlow, PortalScreen } from '../lib/context.js';
-import { answerStepUp, recordToFind, settled } from './compliance-helpers.js';
+import { answerStepUp } from '../lib/step-up.js';
+import { recordToFind, settled } from './compliance-helpers.js';
 
 const auditSearch: PortalFlow = {
   name: 'an audit search',

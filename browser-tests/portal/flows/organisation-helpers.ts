@@ -35,28 +35,6 @@ export async function until(what: string, check: () => Promise<boolean>, ms = 10
   }
 }
 
-/**
- * When the portal asks for the second factor ("Confirm it is you"), enters the code of
- * `ctx.shared.get('totp')` (the runner's TOTP generator). Resolves whether it was asked.
- */
-export async function answerStepUp(ctx: PortalTestContext, within = 1_500): Promise<boolean> {
-  const dialog = ctx.page.getByRole('dialog', { name: 'Confirm it is you' });
-  const asked = await dialog.waitFor({ timeout: within }).then(
-    () => true,
-    () => false,
-  );
-  if (!asked) return false;
-  const totp = ctx.shared.get('totp');
-  if (typeof totp !== 'function')
-    throw new Error('the portal asked for a step-up and the scenario has no "totp"');
-  await dialog
-    .getByLabel('Authenticator code')
-    .fill(String(await (totp as () => string | Promise<string>)()));
-  await dialog.getByRole('button', { name: 'Confirm' }).click();
-  await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
-  return true;
-}
-
 /** The texts of a row's cells. */
 export async function cellTexts(row: Locator): Promise<string[]> {
   return (await row.getByRole('cell').allInnerTexts()).map((t) => t.trim());

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { nextEvent } from '../../../examples/demo-system.js';
 import type { PortalFlow, PortalScreen, PortalTestContext } from '../lib/context.js';
-import { answerStepUp, cellTexts, pageError, until, watchedClient } from './organisation-helpers.js';
+import { answerStepUp } from '../lib/step-up.js';
+import { cellTexts, pageError, until, watchedClient } from './organisation-helpers.js';
 
 /** The pools the flows create (ids and names). */
 const WARD = { id: 'ward-7', name: 'Ward 7' } as const;

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { PortalFlow, PortalScreen, PortalTestContext } from '../lib/context.js';
+import { answerStepUp } from '../lib/step-up.js';
 import type { OwnerSignIn } from '../lib/system.js';
 import { TotpDevice } from '../lib/totp.js';
 
@@ -262,20 +263,6 @@ async function userManagerFlow(ctx: PortalTestContext, screens: readonly PortalS
   } finally {
     await context.close();
   }
-}
-
-/** Answers the step-up prompt when the portal asks (the owner's next TOTP code). */
-export async function answerStepUp(ctx: PortalTestContext, within = 1_500): Promise<boolean> {
-  const dialog = ctx.page.getByRole('dialog', { name: 'Confirm it is you' });
-  const asked = await dialog.waitFor({ timeout: within }).then(
-    () => true,
-    () => false,
-  );
-  if (!asked) return false;
-  await dialog.getByLabel('Authenticator code').fill(await totp(ctx));
-  await dialog.getByRole('button', { name: 'Confirm' }).click();
-  await dialog.waitFor({ state: 'hidden', timeout: 15_000 });
-  return true;
 }
 
 interface AxeResult {

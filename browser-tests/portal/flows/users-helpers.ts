@@ -44,30 +44,6 @@ export async function inviteInPortal(
   return { code, rootVerified, qrShown: src.startsWith('data:image/png;base64,') };
 }
 
-/**
- * When the portal asks for the second factor ("Confirm it is you"), enters the code from
- * `ctx.shared.get('totp')` (a function answering the owner's current TOTP code, if the runner
- * provides one); without it the flow fails with a message that says so.
- */
-export async function answerStepUpIfAsked(ctx: PortalTestContext, within = 2_000): Promise<boolean> {
-  const dialog = ctx.page.getByRole('dialog', { name: 'Confirm it is you' });
-  const asked = await dialog.waitFor({ timeout: within }).then(
-    () => true,
-    () => false,
-  );
-  if (!asked) return false;
-  const totp = ctx.shared.get('totp');
-  if (typeof totp !== 'function') {
-    throw new Error('the portal asked for a step-up and the scenario has no TOTP generator (shared "totp")');
-  }
-  await dialog
-    .getByLabel('Authenticator code')
-    .fill(String(await (totp as () => string | Promise<string>)()));
-  await dialog.getByRole('button', { name: 'Confirm' }).click();
-  await dialog.waitFor({ state: 'hidden', timeout: 10_000 });
-  return true;
-}
-
 /** Polls `check` until it answers true, else throws with `what`. */
 export async function eventually(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;

@@ -8,7 +8,8 @@
 import type { CloisterClient } from '@cloister/client';
 import { nextEvent } from '../../../examples/demo-system.js';
 import type { PortalFlow, PortalScreen, PortalTestContext } from '../lib/context.js';
-import { answerStepUpIfAsked, eventually, inviteInPortal, selectRows, userPage } from './users-helpers.js';
+import { answerStepUp } from '../lib/step-up.js';
+import { eventually, inviteInPortal, selectRows, userPage } from './users-helpers.js';
 
 function sharedClient(ctx: PortalTestContext, user: string): CloisterClient {
   const client = ctx.shared.get(`client:${user}`);
@@ -153,7 +154,7 @@ const wipeFlow: PortalFlow = {
     await page.goto(userPage(ctx, 'erik'));
     await page.getByRole('button', { name: `Wipe device ${device}` }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Wipe now' }).click();
-    await answerStepUpIfAsked(ctx);
+    await answerStepUp(ctx);
     await page
       .getByText(`The wipe of device ${device} is signed and published.`)
       .waitFor({ timeout: 10_000 });
