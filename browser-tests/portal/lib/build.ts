@@ -1,7 +1,7 @@
 /**
- * Builds what the portal scenario serves: the workspace packages the portal bundles (their
- * `dist/`, only when missing or older than their sources) and the portal itself with Vite (only
- * when `packages/portal/dist` is older than its sources or than those packages' builds).
+ * Builds what the portal scenario serves: the portal with Vite, only when `packages/portal/dist`
+ * is older than its sources or than the sources of the SDK packages it bundles (the portal's Vite
+ * configuration resolves them to their TypeScript sources, so no package build comes first).
  *
  * @module
  */
@@ -9,7 +9,6 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { buildPackages } from '../../lib/build.js';
 
 /** The repository's root directory. */
 const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
@@ -17,7 +16,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 export const PORTAL_DIR = join(REPO_ROOT, 'packages', 'portal');
 
 /**
- * The packages the portal bundles from their `dist/` (directory names under `packages/`).
+ * The packages the portal bundles from their sources (directory names under `packages/`).
  *
  * @example
  * ```ts
@@ -51,30 +50,8 @@ function oldest(dir: string): number {
 }
 
 /**
- * The portal's packages whose `dist/` is missing or older than their sources.
- *
- * @example
- * ```ts
- * buildPackages(stalePortalPackages());
- * ```
- */
-export function stalePortalPackages(): string[] {
-  return PORTAL_PACKAGES.filter((name) => {
-    const dir = join(REPO_ROOT, 'packages', name);
-    const built = join(dir, 'dist', 'index.js');
-    if (!existsSync(built)) return true;
-    const inputs = Math.max(
-      newest(join(dir, 'src')),
-      newest(join(dir, 'package.json')),
-      newest(join(dir, 'tsup.config.ts')),
-    );
-    return inputs > statSync(built).mtimeMs;
-  });
-}
-
-/**
  * Whether `packages/portal/dist` is missing or older than the portal's sources or the bundled
- * packages' builds.
+ * packages' sources.
  *
  * @example
  * ```ts
@@ -89,39 +66,34 @@ export function portalIsStale(): boolean {
     newest(join(PORTAL_DIR, 'index.html')),
     newest(join(PORTAL_DIR, 'vite.config.ts')),
     newest(join(PORTAL_DIR, 'package.json')),
-    ...PORTAL_PACKAGES.map((name) => newest(join(REPO_ROOT, 'packages', name, 'dist'))),
+    ...PORTAL_PACKAGES.map((name) => newest(join(REPO_ROOT, 'packages', name, 'src'))),
   );
   return inputs > oldest(dist);
 }
 
 /**
- * Builds the stale packages, then the portal when stale; resolves the portal's `dist/` and
- * whether it was built now.
+ * Builds the portal when stale; resolves its `dist/` and whether it was built now.
  *
  * @example
  * ```ts
  * const { root } = await preparePortal();
  * ```
  */
-export async function preparePortal(): Promise<{ root: string; built: boolean; packages: string[] }> {
+export async function preparePortal(): Promise<{ root: string; built: boolean }> {
   // A portal built elsewhere (CLOISTER_PORTAL_ROOT, a directory holding index.html) is served as is.
   const given = process.env.CLOISTER_PORTAL_ROOT;
   if (given !== undefined && given !== '') {
     if (!existsSync(join(given, 'index.html')))
       throw new Error(`CLOISTER_PORTAL_ROOT=${given} holds no index.html`);
-    return { root: given, built: false, packages: [] };
+    return { root: given, built: false };
   }
-  const packages = stalePortalPackages();
-  buildPackages(packages);
   const root = join(PORTAL_DIR, 'dist');
-  if (!portalIsStale()) return { root, built: false, packages };
+  if (!portalIsStale()) return { root, built: false };
   await build({
     root: PORTAL_DIR,
     configFile: join(PORTAL_DIR, 'vite.config.ts'),
     logLevel: 'warn',
     clearScreen: false,
-    // A browser's conditions: the SDK packages resolve to their dist/, as the published portal's do.
-    resolve: { conditions: ['module', 'browser', 'development|production'] },
   });
-  return { root, built: true, packages };
+  return { root, built: true };
 }
