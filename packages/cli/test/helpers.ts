@@ -302,3 +302,44 @@ export function useAdminServer(options: { readonly timeoutMs?: number } = {}): A
     },
   };
 }
+
+/** An HTTPS answer read by {@link trustedGet}. */
+export interface TrustedAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly headers: Record<string, string | string[] | undefined>;
+  /** The `Content-Security-Policy` header. */
+  readonly csp: string | undefined;
+}
+
+/** GET trusting only `ca` (as a browser that imported it would). */
+export function trustedGet(url: string, ca: string): Promise<TrustedAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca: [ca], minVersion: 'TLSv1.3', agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          body,
+          headers: res.headers,
+          csp: res.headers['content-security-policy'] as string | undefined,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Resolves once `server start` has printed its whole human block (up to "press Ctrl-C to stop"). */
+export async function humanBlock(running: Running): Promise<string> {
+  await running.firstLine();
+  for (let i = 0; i < 100 && !running.stdout().includes('press Ctrl-C to stop\n'); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return running.stdout();
+}

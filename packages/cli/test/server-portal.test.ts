@@ -6,11 +6,10 @@
  * on the portal's build (the real function only locates `dist/`).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXIT, type StartJsonLine } from '../src/index.js';
-import { cli, removeTempDirs, start, tempDir } from './helpers.js';
+import { cli, humanBlock, removeTempDirs, start, tempDir, trustedGet } from './helpers.js';
 
 const portal = vi.hoisted(() => ({ root: undefined as string | undefined }));
 vi.mock('@cloister/portal', () => ({
@@ -35,33 +34,6 @@ writeFileSync(
 beforeEach(() => {
   portal.root = built;
 });
-
-/** GET trusting only `ca` (as a browser that imported it would). */
-function trustedGet(
-  url: string,
-  ca: string,
-): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ca: [ca], minVersion: 'TLSv1.3', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function humanBlock(running: ReturnType<typeof start>): Promise<string> {
-  await running.firstLine();
-  for (let i = 0; i < 100 && !running.stdout().includes('press Ctrl-C to stop\n'); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return running.stdout();
-}
 
 describe('cloister server start --portal', () => {
   it('serves the portal at /portal/, redirects /admin there and prints the address', async () => {

@@ -6,47 +6,12 @@
  * errors that create nothing.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT, type StartJsonLine } from '../src/index.js';
-import { cli, removeTempDirs, start, tempDir } from './helpers.js';
+import { cli, humanBlock, removeTempDirs, start, tempDir, trustedGet } from './helpers.js';
 
 afterAll(removeTempDirs);
-
-/** GET trusting only `ca` (as a browser that imported it would). */
-function trustedGet(
-  url: string,
-  ca: string,
-): Promise<{ status: number; body: string; csp: string | undefined }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { ca: [ca], minVersion: 'TLSv1.3', agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        body += chunk;
-      });
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          body,
-          csp: res.headers['content-security-policy'] as string | undefined,
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-/** Resolves once the command has printed its whole human block (up to "press Ctrl-C to stop"). */
-async function humanBlock(running: ReturnType<typeof start>): Promise<string> {
-  await running.firstLine();
-  for (let i = 0; i < 100 && !running.stdout().includes('press Ctrl-C to stop\n'); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return running.stdout();
-}
 
 describe('cloister server start --local-ca --web-app', () => {
   const dataDir = tempDir();

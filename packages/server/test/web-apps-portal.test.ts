@@ -260,8 +260,10 @@ describe('the admin portal', () => {
     ],
   ];
 
+  let refusals = 0;
   it.each(bad)('refuses %s with a ValidationError and creates nothing', async (_name, options, field) => {
-    const dataDir = join(scratch, `never-${field}-${Math.random().toString(36).slice(2)}`);
+    refusals += 1;
+    const dataDir = join(scratch, `never-${refusals}-${field}`);
     const error = await createServer({ dataDir, logLevel: 'silent', ...options() }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).field).toBe(field);
